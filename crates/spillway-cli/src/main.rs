@@ -1,0 +1,2 @@
+//! `spillway`: the command-line front end.
+fn main() {}
