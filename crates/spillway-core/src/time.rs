@@ -130,11 +130,11 @@ impl fmt::Display for Duration {
         let ns = self.0;
         if ns == 0 {
             write!(f, "0s")
-        } else if ns % NANOS_PER_SEC == 0 {
+        } else if ns.is_multiple_of(NANOS_PER_SEC) {
             write!(f, "{}s", ns / NANOS_PER_SEC)
-        } else if ns % NANOS_PER_MILLI == 0 {
+        } else if ns.is_multiple_of(NANOS_PER_MILLI) {
             write!(f, "{}ms", ns / NANOS_PER_MILLI)
-        } else if ns % NANOS_PER_MICRO == 0 {
+        } else if ns.is_multiple_of(NANOS_PER_MICRO) {
             write!(f, "{}us", ns / NANOS_PER_MICRO)
         } else {
             write!(f, "{ns}ns")

@@ -1,0 +1,53 @@
+//! What a run measures: per-class counters and latency histograms, rejections by layer, and a
+//! per-second time series streamed out as it is produced (memory independent of duration).
+
+mod class_stats;
+mod timeseries;
+
+pub use class_stats::{ClassStats, LatencyHistogram};
+pub use timeseries::{Timeseries, TimeseriesRow};
+
+use crate::scenario::Class;
+
+/// Everything one policy's run measured.
+#[derive(Debug, Clone)]
+pub struct PolicyMetrics {
+    /// The policy's name.
+    pub policy: String,
+    /// Per class, indexed by [`Class::index`].
+    pub classes: [ClassStats; 4],
+    /// Rejections per limiter layer, in layer order (a request blocked by two layers counts
+    /// once for each).
+    pub rejections_by_layer: Vec<(String, u64)>,
+    /// Requests rejected by the gateway because a layer could never admit them.
+    pub never_fits: u64,
+    /// Events processed (for throughput figures).
+    pub events: u64,
+}
+
+impl PolicyMetrics {
+    /// Empty metrics for a policy with these layers.
+    pub fn new(policy: &str, layer_names: impl Iterator<Item = String>) -> Self {
+        PolicyMetrics {
+            policy: policy.to_string(),
+            classes: Default::default(),
+            rejections_by_layer: layer_names.map(|n| (n, 0)).collect(),
+            never_fits: 0,
+            events: 0,
+        }
+    }
+
+    /// Stats of one class.
+    pub fn class(&self, class: Class) -> &ClassStats {
+        &self.classes[class.index()]
+    }
+
+    /// All classes merged (the `all` row).
+    pub fn total(&self) -> ClassStats {
+        let mut total = ClassStats::default();
+        for c in &self.classes {
+            total.merge(c);
+        }
+        total
+    }
+}

@@ -1,0 +1,66 @@
+//! Per-second time series, emitted as each second closes so nothing accumulates.
+
+use spillway_core::Time;
+
+const SECOND_NS: u64 = 1_000_000_000;
+
+/// One simulated second of one policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeseriesRow {
+    /// Second since the start (the row covers `[t_s, t_s + 1)`).
+    pub t_s: u64,
+    /// Requests that arrived.
+    pub offered: u64,
+    /// Requests admitted by every layer.
+    pub admitted: u64,
+    /// Requests refused by a layer.
+    pub rejected: u64,
+    /// Requests waiting in the gateway queue at the end of the second.
+    pub queued: u64,
+    /// Upstream calls in flight at the end of the second.
+    pub in_flight: u64,
+    /// Upstream 429 answers.
+    pub upstream_429: u64,
+    /// Money spent on requests completed in this second.
+    pub spend_nano_usd: u64,
+    /// Requests shed from a full queue.
+    pub shed: u64,
+    /// Requests completed.
+    pub completed: u64,
+    /// Upstream retries sent.
+    pub retries: u64,
+}
+
+/// Accumulates the current second and hands closed seconds to a sink.
+#[derive(Debug, Default)]
+pub struct Timeseries {
+    current: TimeseriesRow,
+}
+
+impl Timeseries {
+    /// The row being filled.
+    pub fn current(&mut self) -> &mut TimeseriesRow {
+        &mut self.current
+    }
+
+    /// Close every second that ends at or before `now`, passing each to `sink`; `queued` and
+    /// `in_flight` are the gauges' values over the gap (nothing happened in between).
+    pub fn advance_to(
+        &mut self,
+        now: Time,
+        queued: u64,
+        in_flight: u64,
+        sink: &mut dyn FnMut(&TimeseriesRow),
+    ) {
+        let second = now.as_nanos() / SECOND_NS;
+        while self.current.t_s < second {
+            self.current.queued = queued;
+            self.current.in_flight = in_flight;
+            sink(&self.current);
+            self.current = TimeseriesRow {
+                t_s: self.current.t_s + 1,
+                ..TimeseriesRow::default()
+            };
+        }
+    }
+}

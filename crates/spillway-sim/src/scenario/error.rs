@@ -1,0 +1,263 @@
+//! Scenario errors that point at the problem: `file:line:column: field: what is allowed`.
+//!
+//! serde-saphyr reports a line and column for syntax, type and unknown-field errors but not the
+//! field's path; semantic checks know the value's location (from `Spanned`) but not its path
+//! either. [`field_path_at`] recovers the dotted path (`policies[1].layers[0].window`) from the
+//! source text at a location, so every error names its field the same way.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One problem in a scenario file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line (0 when the problem has no single place, e.g. an unreadable file).
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// Dotted path of the field, e.g. `policies[0].layers[1].limit`.
+    pub field: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.display();
+        match (self.line, self.field.is_empty()) {
+            (0, _) => write!(f, "{file}: {}", self.message),
+            (_, true) => write!(f, "{file}:{}:{}: {}", self.line, self.column, self.message),
+            _ => write!(
+                f,
+                "{file}:{}:{}: {}: {}",
+                self.line, self.column, self.field, self.message
+            ),
+        }
+    }
+}
+
+/// Every problem found in one scenario file (at least one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ScenarioErrors(pub Vec<ScenarioError>);
+
+impl fmt::Display for ScenarioErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Collects errors against one source text.
+pub(crate) struct Reporter<'a> {
+    file: &'a Path,
+    source: &'a str,
+    errors: Vec<ScenarioError>,
+}
+
+impl<'a> Reporter<'a> {
+    pub(crate) fn new(file: &'a Path, source: &'a str) -> Self {
+        Reporter {
+            file,
+            source,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Record an error at a 1-based location; the field path is recovered from the source.
+    pub(crate) fn at(&mut self, line: usize, column: usize, message: impl Into<String>) {
+        let field = field_path_at(self.source, line, column);
+        self.errors.push(ScenarioError {
+            file: self.file.to_path_buf(),
+            line,
+            column,
+            field,
+            message: message.into(),
+        });
+    }
+
+    /// Record an error about a field that is missing or has no location of its own.
+    pub(crate) fn whole(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.push(ScenarioError {
+            file: self.file.to_path_buf(),
+            line: 1,
+            column: 1,
+            field: field.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// The errors recorded so far (possibly none).
+    pub(crate) fn into_errors(self) -> ScenarioErrors {
+        ScenarioErrors(self.errors)
+    }
+
+    pub(crate) fn finish(self) -> Result<(), ScenarioErrors> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ScenarioErrors(self.errors))
+        }
+    }
+}
+
+/// The dotted path of the YAML field at (`line`, `column`), for block-style YAML (flow maps on
+/// one line are handled too: `input_tokens: { median: 1, sigma: x }` → `input_tokens.sigma`).
+///
+/// Walks up from the line to each less-indented parent key, counting `- ` items at each list
+/// level. Returns "" if the location is outside the text.
+pub fn field_path_at(source: &str, line: usize, column: usize) -> String {
+    let lines: Vec<Line<'_>> = source.lines().map(Line::parse).collect();
+    let Some(start) = line.checked_sub(1).filter(|&i| i < lines.len()) else {
+        return String::new();
+    };
+    let here = &lines[start];
+    let mut segments: Vec<String> = here.keys_before(column.saturating_sub(1));
+    segments.reverse();
+    let mut indent = here.content;
+    let mut after_index = false;
+    if let Some(dash) = here.dash {
+        segments.push(format!("[{}]", count_items_above(&lines, start, dash)));
+        indent = dash;
+        after_index = true;
+    }
+    for j in (0..start).rev() {
+        let l = &lines[j];
+        if l.blank {
+            continue;
+        }
+        match l.dash {
+            Some(dash) if dash < indent && l.content <= indent => {
+                segments.push(format!("[{}]", count_items_above(&lines, j, dash)));
+                indent = dash;
+                after_index = true;
+            }
+            None if l.content < indent || (after_index && l.content == indent) => {
+                if let Some(key) = l.keys_before(usize::MAX).first() {
+                    segments.push(key.clone());
+                }
+                indent = l.content;
+                after_index = false;
+            }
+            _ => {}
+        }
+        if indent == 0 && !after_index {
+            break;
+        }
+    }
+    let mut path = String::new();
+    for seg in segments.iter().rev() {
+        if !path.is_empty() && !seg.starts_with('[') {
+            path.push('.');
+        }
+        path.push_str(seg);
+    }
+    path
+}
+
+/// One source line as the path walker sees it.
+struct Line<'a> {
+    text: &'a str,
+    /// Blank or comment-only.
+    blank: bool,
+    /// Column (0-based) of the `-` if the line starts a list item.
+    dash: Option<usize>,
+    /// Column (0-based) where the line's content (after any `- `) starts.
+    content: usize,
+}
+
+impl<'a> Line<'a> {
+    fn parse(text: &'a str) -> Self {
+        let spaces = text.len() - text.trim_start_matches(' ').len();
+        let rest = &text[spaces..];
+        let blank = rest.is_empty() || rest.starts_with('#');
+        let is_dash = rest == "-" || rest.starts_with("- ");
+        let content = if is_dash {
+            spaces + 1 + (rest[1..].len() - rest[1..].trim_start_matches(' ').len())
+        } else {
+            spaces
+        };
+        Line {
+            text,
+            blank,
+            dash: is_dash.then_some(spaces),
+            content,
+        }
+    }
+
+    /// The keys that lead to `column` on this line, outermost first: the line's own key, then
+    /// the last key of a flow map before the column, if any.
+    fn keys_before(&self, column: usize) -> Vec<String> {
+        let mut keys = Vec::new();
+        let text = self.text;
+        let mut pos = self.content;
+        while pos < text.len() && pos <= column {
+            let rest = &text[pos..];
+            let len = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
+                .unwrap_or(rest.len());
+            let is_key = len > 0 && rest[len..].starts_with(':');
+            if is_key && (keys.is_empty() || text[..pos].contains('{')) {
+                if keys.len() == 2 {
+                    keys.pop();
+                }
+                keys.push(rest[..len].to_string());
+            }
+            pos += len.max(1);
+        }
+        keys
+    }
+}
+
+fn count_items_above(lines: &[Line<'_>], item: usize, dash: usize) -> usize {
+    let mut count = 0;
+    for l in lines[..item].iter().rev() {
+        if l.blank {
+            continue;
+        }
+        match l.dash {
+            Some(d) if d == dash => count += 1,
+            Some(d) if d < dash => break,
+            None if l.content <= dash => break,
+            _ => {}
+        }
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_path_at;
+
+    const SRC: &str = "seed: 1
+traffic:
+  groups:
+    - name: chat
+      users: 10
+    # a comment
+    - name: docs
+      input_tokens: { median: 800, sigma: x }
+policies:
+- name: a
+  layers:
+    - name: per-user
+      limit: 0
+";
+
+    #[test]
+    fn paths_follow_keys_and_list_indices() {
+        assert_eq!(field_path_at(SRC, 1, 7), "seed");
+        assert_eq!(field_path_at(SRC, 5, 14), "traffic.groups[0].users");
+        assert_eq!(field_path_at(SRC, 7, 13), "traffic.groups[1].name");
+        assert_eq!(field_path_at(SRC, 8, 43), "traffic.groups[1].input_tokens.sigma");
+        assert_eq!(field_path_at(SRC, 13, 14), "policies[0].layers[0].limit");
+        assert_eq!(field_path_at(SRC, 10, 3), "policies[0].name");
+        assert_eq!(field_path_at(SRC, 99, 1), "");
+    }
+}

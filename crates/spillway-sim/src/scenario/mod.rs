@@ -1,0 +1,75 @@
+//! Scenario files: YAML in, a validated [`Scenario`] or every error found, out.
+//!
+//! Pipeline: [`raw`] (serde, mirrors the YAML, unknown fields rejected) → `validate` (units,
+//! ranges, names) → [`model`]. Errors carry `file:line:column: field: message`.
+
+mod error;
+mod model;
+pub mod raw;
+pub mod units;
+mod validate;
+
+pub use error::{ScenarioError, ScenarioErrors, field_path_at};
+pub use model::*;
+
+use error::Reporter;
+use std::path::Path;
+
+/// Read and validate a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioErrors> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(path, &text),
+        Err(e) => Err(ScenarioErrors(vec![ScenarioError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            field: String::new(),
+            message: format!("cannot read the scenario: {e}"),
+        }])),
+    }
+}
+
+/// Validate scenario text; `path` is used for messages and the default name.
+pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioErrors> {
+    let mut reporter = Reporter::new(path, text);
+    let raw: raw::RawScenario = match serde_saphyr::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line() as usize, l.column() as usize))
+                .unwrap_or((1, 1));
+            reporter.at(line, column, serde_message(&e));
+            return Err(reporter.into_errors());
+        }
+    };
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".to_string());
+    let scenario = validate::validate(raw, &stem, &mut reporter);
+    reporter.finish()?;
+    scenario.ok_or_else(|| {
+        ScenarioErrors(vec![ScenarioError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            field: String::new(),
+            message: "invalid scenario".to_string(),
+        }])
+    })
+}
+
+/// serde-saphyr's message without its `line N column M:` prefix and snippet (we print our own).
+fn serde_message(e: &serde_saphyr::Error) -> String {
+    let text = e.without_snippet().to_string();
+    let first = text.lines().next().unwrap_or("").trim();
+    let first = first.strip_prefix("error:").unwrap_or(first).trim();
+    match first.find("column ") {
+        Some(i) if first.starts_with("line ") => match first[i..].find(": ") {
+            Some(j) => first[i + j + 2..].to_string(),
+            None => first.to_string(),
+        },
+        _ => first.to_string(),
+    }
+}

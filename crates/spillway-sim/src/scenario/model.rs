@@ -1,0 +1,188 @@
+//! The validated scenario: every value checked, every unit converted, every name resolved.
+
+use spillway_core::limit::LayerSpec;
+use spillway_core::{Duration, Time};
+use std::fmt;
+
+/// A loaded, valid scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Name used for the output directory.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// How long traffic arrives.
+    pub duration: Duration,
+    /// Extra time for queued work to finish after arrivals stop.
+    pub drain: Duration,
+    /// The emulated provider.
+    pub provider: ProviderSpec,
+    /// User groups, in file order.
+    pub groups: Vec<GroupSpec>,
+    /// Rate multipliers.
+    pub spikes: Vec<SpikeSpec>,
+    /// Policies, in file order.
+    pub policies: Vec<PolicySpec>,
+}
+
+/// Request priority class, most urgent first.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Class {
+    /// A person is waiting (1–2 s).
+    Interactive,
+    /// Internal tools, webhooks.
+    Standard,
+    /// Can wait minutes.
+    Batch,
+    /// Can wait hours.
+    Background,
+}
+
+impl Class {
+    /// All classes, most urgent first.
+    pub const ALL: [Class; 4] = [
+        Class::Interactive,
+        Class::Standard,
+        Class::Batch,
+        Class::Background,
+    ];
+    /// Position in [`Class::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+    /// The name used in files.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Class::Interactive => "interactive",
+            Class::Standard => "standard",
+            Class::Batch => "batch",
+            Class::Background => "background",
+        }
+    }
+    /// Parse a file name.
+    pub fn parse(text: &str) -> Option<Class> {
+        Class::ALL.into_iter().find(|c| c.name() == text)
+    }
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Integer prices: nano-USD per million tokens.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Price {
+    /// Per million input tokens.
+    pub input_nano_usd_per_mtok: u64,
+    /// Per million output tokens.
+    pub output_nano_usd_per_mtok: u64,
+}
+
+impl Price {
+    /// Exact cost of a token count in nano-USD (rounded down to whole nano-USD only at the end).
+    pub fn cost_nano_usd(&self, input_tokens: u64, output_tokens: u64) -> u64 {
+        let total = u128::from(input_tokens) * u128::from(self.input_nano_usd_per_mtok)
+            + u128::from(output_tokens) * u128::from(self.output_nano_usd_per_mtok);
+        u64::try_from(total / 1_000_000).unwrap_or(u64::MAX)
+    }
+}
+
+/// The emulated provider.
+#[derive(Debug, Clone)]
+pub struct ProviderSpec {
+    /// Display name.
+    pub name: String,
+    /// Requests per minute.
+    pub rpm: u64,
+    /// Tokens per minute.
+    pub tpm: u64,
+    /// Concurrent requests served.
+    pub concurrency: u64,
+    /// Fixed service time.
+    pub latency_base: Duration,
+    /// Service time per output token.
+    pub latency_per_output_token: Duration,
+    /// Prices.
+    pub price: Price,
+}
+
+/// Arrival process of one user.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArrivalSpec {
+    /// Poisson at this many requests per second per user.
+    Poisson {
+        /// Requests per second per user.
+        rate_per_sec: f64,
+    },
+    /// Alternating exponential on/off periods; Poisson while on.
+    OnOff {
+        /// Requests per second while on.
+        rate_per_sec: f64,
+        /// Mean on period.
+        mean_on: Duration,
+        /// Mean off period.
+        mean_off: Duration,
+    },
+}
+
+/// A log-normal size clamped to `[1, max]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SizeSpec {
+    /// Median.
+    pub median: f64,
+    /// Sigma of the log.
+    pub sigma: f64,
+    /// Upper clamp.
+    pub max: u64,
+}
+
+/// A group of users.
+#[derive(Debug, Clone)]
+pub struct GroupSpec {
+    /// Name.
+    pub name: String,
+    /// Number of users.
+    pub users: u64,
+    /// Priority class.
+    pub class: Class,
+    /// Feature name.
+    pub feature: String,
+    /// Arrival process per user.
+    pub arrival: ArrivalSpec,
+    /// Prompt sizes.
+    pub input_tokens: SizeSpec,
+    /// Completion sizes.
+    pub output_tokens: SizeSpec,
+}
+
+/// A rate multiplier over `[start, end)` for some groups.
+#[derive(Debug, Clone)]
+pub struct SpikeSpec {
+    /// Start.
+    pub start: Time,
+    /// End (exclusive).
+    pub end: Time,
+    /// Factor.
+    pub multiplier: f64,
+    /// Indices into [`Scenario::groups`].
+    pub groups: Vec<usize>,
+}
+
+/// A gateway policy.
+#[derive(Debug, Clone)]
+pub struct PolicySpec {
+    /// Name.
+    pub name: String,
+    /// Limiter layers in check order.
+    pub layers: Vec<LayerSpec>,
+    /// Upstream concurrency the gateway allows itself.
+    pub max_in_flight: u64,
+    /// Queue bound.
+    pub queue_capacity: usize,
+    /// Upstream attempts per request.
+    pub max_attempts: u32,
+}

@@ -1,0 +1,190 @@
+//! The scenario file as written: serde structs that mirror the YAML one to one.
+//!
+//! Unknown fields are rejected everywhere (a typo must not silently become a default). Values
+//! that need checking beyond their type are `Spanned`, so [`super::validate`] can report their
+//! location; units stay strings here and are parsed there, so that every bad value in a file is
+//! reported in one pass rather than the first one only.
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+/// A value with its location in the file.
+pub type S<T> = Spanned<T>;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// Defaults to the file stem.
+    pub name: Option<String>,
+    /// Free text shown in reports.
+    pub description: Option<String>,
+    /// Seed for every random stream; `--seed` overrides it.
+    pub seed: Option<u64>,
+    /// How long traffic arrives, e.g. `15m`.
+    pub duration: S<String>,
+    /// How long after `duration` queued work may still finish (default `10m`).
+    pub drain: Option<S<String>>,
+    /// The emulated upstream provider.
+    pub provider: RawProvider,
+    /// Who sends what, when.
+    pub traffic: RawTraffic,
+    /// Named limiter layers, referenced by policies.
+    #[serde(default)]
+    pub layers: Vec<RawLayer>,
+    /// The policies under comparison; each runs on the same arrivals.
+    pub policies: Vec<RawPolicy>,
+}
+
+/// The emulated provider.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProvider {
+    /// Display name, e.g. `openai gpt-4o-mini tier 1`.
+    pub name: String,
+    /// Requests per minute (continuous refill, capacity = limit).
+    pub rpm: S<u64>,
+    /// Tokens (input + output) per minute.
+    pub tpm: S<u64>,
+    /// Requests the provider serves at once; above this it answers 429.
+    pub concurrency: S<u64>,
+    /// Service time.
+    pub latency: RawLatency,
+    /// Prices in USD per million tokens.
+    pub price: RawPrice,
+}
+
+/// Service time = `base` + `per_output_token` × output tokens.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLatency {
+    /// Fixed part (network, prefill), e.g. `300ms`.
+    pub base: S<String>,
+    /// Decode time per output token, e.g. `10ms`.
+    pub per_output_token: S<String>,
+}
+
+/// USD per million tokens.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrice {
+    /// Input tokens.
+    pub input_usd_per_mtok: S<f64>,
+    /// Output tokens.
+    pub output_usd_per_mtok: S<f64>,
+}
+
+/// Traffic: user groups and spikes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTraffic {
+    /// User groups.
+    pub groups: Vec<RawGroup>,
+    /// Rate multipliers over time windows.
+    #[serde(default)]
+    pub spikes: Vec<RawSpike>,
+}
+
+/// A group of users sharing a class, a feature and an arrival process.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    /// Group name (unique).
+    pub name: S<String>,
+    /// How many users.
+    pub users: S<u64>,
+    /// `interactive`, `standard`, `batch` or `background`.
+    pub class: S<String>,
+    /// Feature name (defaults to the group name).
+    pub feature: Option<String>,
+    /// Arrival process per user.
+    pub arrival: RawArrival,
+    /// Prompt size distribution.
+    pub input_tokens: RawSize,
+    /// Completion size distribution.
+    pub output_tokens: RawSize,
+}
+
+/// Arrival process of one user.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawArrival {
+    /// Poisson arrivals at `rate` per user.
+    Poisson {
+        /// e.g. `0.5/min`.
+        rate: S<String>,
+    },
+    /// Sessions: on for ~`mean_on` (Poisson at `rate`), off for ~`mean_off`, exponentially.
+    OnOff {
+        /// Rate while on, e.g. `6/min`.
+        rate: S<String>,
+        /// Mean session length.
+        mean_on: S<String>,
+        /// Mean pause between sessions.
+        mean_off: S<String>,
+    },
+}
+
+/// A log-normal token count: `median` and `sigma` (of the log), clamped to `[1, max]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSize {
+    /// Median tokens.
+    pub median: S<f64>,
+    /// Standard deviation of ln(tokens); 0 gives a constant.
+    pub sigma: S<f64>,
+    /// Largest value drawn (default 32768).
+    pub max: Option<S<u64>>,
+}
+
+/// A rate multiplier applied to some groups over a window.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpike {
+    /// When it starts, from the beginning of the run.
+    pub start: S<String>,
+    /// How long it lasts.
+    pub duration: S<String>,
+    /// Factor on the arrival rate (> 0).
+    pub multiplier: S<f64>,
+    /// Groups affected (default: all).
+    pub groups: Option<Vec<S<String>>>,
+}
+
+/// A named limiter layer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLayer {
+    /// Name, shown as the blocking layer.
+    pub name: S<String>,
+    /// `global`, `user`, `feature` or `api_key`.
+    pub scope: S<String>,
+    /// `requests` (default) or `tokens`.
+    pub unit: Option<S<String>>,
+    /// `token-bucket`, `sliding-window`, `sliding-window-counter` or `fixed-window`.
+    pub algorithm: S<String>,
+    /// Units per `per`.
+    pub limit: S<u64>,
+    /// The window or refill period, e.g. `1m`.
+    pub per: S<String>,
+    /// Token bucket capacity (default: `limit`).
+    pub burst: Option<S<u64>>,
+}
+
+/// A gateway policy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicy {
+    /// Name (unique), shown in every output.
+    pub name: S<String>,
+    /// Layers by name, checked in this order.
+    #[serde(default)]
+    pub layers: Vec<S<String>>,
+    /// Requests the gateway keeps in flight upstream (default: the provider's concurrency).
+    pub max_in_flight: Option<S<u64>>,
+    /// Admitted requests waiting for upstream room; beyond it new ones are shed (default 10000).
+    pub queue_capacity: Option<S<u64>>,
+    /// Upstream attempts per request including the first (default 3); 429s are retried after
+    /// their Retry-After.
+    pub max_attempts: Option<S<u32>>,
+}

@@ -1,0 +1,372 @@
+//! Raw → validated: check every value, convert units, resolve names; report every problem.
+
+use super::error::Reporter;
+use super::model::*;
+use super::raw::*;
+use super::units::{DURATION_FORMS, parse_duration, parse_rate_per_sec};
+use spillway_core::limit::{Algorithm, LayerSpec, LimitSpec, Scope, Unit};
+use spillway_core::{Duration, Time};
+use std::collections::BTreeMap;
+
+const DEFAULT_DRAIN: Duration = Duration::from_secs(600);
+const DEFAULT_QUEUE_CAPACITY: u64 = 10_000;
+const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+const DEFAULT_SIZE_MAX: u64 = 32_768;
+/// Most users a scenario may declare: memory grows with users, so a typo of extra zeros should
+/// be an error, not an out-of-memory.
+const MAX_USERS: u64 = 100_000_000;
+const ALGORITHMS: &str = "`token-bucket`, `sliding-window`, `sliding-window-counter`, `fixed-window`";
+const SCOPES: &str = "`global`, `user`, `feature`, `api_key`";
+
+fn line_col<T>(s: &S<T>) -> (usize, usize) {
+    let l = &s.referenced;
+    (l.line() as usize, l.column() as usize)
+}
+
+impl Reporter<'_> {
+    fn bad<T>(&mut self, value: &S<T>, message: impl Into<String>) {
+        let (line, column) = line_col(value);
+        self.at(line, column, message);
+    }
+
+    fn duration(&mut self, value: &S<String>) -> Option<Duration> {
+        parse_duration(&value.value)
+            .map_err(|e| self.bad(value, e))
+            .ok()
+    }
+
+    fn positive_duration(&mut self, value: &S<String>) -> Option<Duration> {
+        let d = self.duration(value)?;
+        if d.is_zero() {
+            self.bad(value, format!("must be longer than 0; expected {DURATION_FORMS}"));
+            return None;
+        }
+        Some(d)
+    }
+
+    fn rate(&mut self, value: &S<String>) -> Option<f64> {
+        parse_rate_per_sec(&value.value).map_err(|e| self.bad(value, e)).ok()
+    }
+
+    fn positive<T: Copy + PartialOrd + Default + std::fmt::Display>(
+        &mut self,
+        value: &S<T>,
+        what: &str,
+    ) -> Option<T> {
+        if value.value > T::default() {
+            Some(value.value)
+        } else {
+            self.bad(value, format!("{what} must be greater than 0, got {}", value.value));
+            None
+        }
+    }
+}
+
+/// Validate a parsed file. `stem` names the scenario when the file does not.
+pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Option<Scenario> {
+    let duration = r.positive_duration(&raw.duration);
+    let drain = match &raw.drain {
+        Some(d) => r.duration(d),
+        None => Some(DEFAULT_DRAIN),
+    };
+    let provider = provider(&raw.provider, r);
+    let groups = groups(&raw.traffic.groups, r);
+    let spikes = spikes(&raw.traffic.spikes, &raw.traffic.groups, r);
+    let layers = layers(&raw.layers, r);
+    let policies = policies(&raw.policies, &layers, provider.as_ref(), r);
+    if let (Some(groups), Some(policies)) = (&groups, &policies) {
+        check_costs_fit(groups, policies, &raw, r);
+    }
+    Some(Scenario {
+        name: raw.name.unwrap_or_else(|| stem.to_string()),
+        description: raw.description.unwrap_or_default(),
+        seed: raw.seed.unwrap_or(0),
+        duration: duration?,
+        drain: drain?,
+        provider: provider?,
+        groups: groups?,
+        spikes: spikes?,
+        policies: policies?,
+    })
+}
+
+fn provider(p: &RawProvider, r: &mut Reporter<'_>) -> Option<ProviderSpec> {
+    let rpm = r.positive(&p.rpm, "rpm");
+    let tpm = r.positive(&p.tpm, "tpm");
+    let concurrency = r.positive(&p.concurrency, "concurrency");
+    let base = r.duration(&p.latency.base);
+    let per_token = r.duration(&p.latency.per_output_token);
+    let input = price(&p.price.input_usd_per_mtok, r);
+    let output = price(&p.price.output_usd_per_mtok, r);
+    Some(ProviderSpec {
+        name: p.name.clone(),
+        rpm: rpm?,
+        tpm: tpm?,
+        concurrency: concurrency?,
+        latency_base: base?,
+        latency_per_output_token: per_token?,
+        price: Price {
+            input_nano_usd_per_mtok: input?,
+            output_nano_usd_per_mtok: output?,
+        },
+    })
+}
+
+fn price(usd: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
+    // Prices enter as decimal dollars and are kept as integer nano-USD from here on.
+    let nano = usd.value * 1e9;
+    if usd.value.is_finite() && usd.value >= 0.0 && nano < u64::MAX as f64 {
+        Some(nano.round() as u64)
+    } else {
+        r.bad(usd, format!("price must be a number of USD ≥ 0, got {}", usd.value));
+        None
+    }
+}
+
+fn size(s: &RawSize, r: &mut Reporter<'_>) -> Option<SizeSpec> {
+    let median_ok = s.median.value.is_finite() && s.median.value >= 1.0;
+    if !median_ok {
+        r.bad(&s.median, format!("median must be a number ≥ 1 token, got {}", s.median.value));
+    }
+    let sigma_ok = s.sigma.value.is_finite() && (0.0..=5.0).contains(&s.sigma.value);
+    if !sigma_ok {
+        r.bad(&s.sigma, format!("sigma must be between 0 and 5, got {}", s.sigma.value));
+    }
+    let max = match &s.max {
+        Some(m) => r.positive(m, "max")?,
+        None => DEFAULT_SIZE_MAX,
+    };
+    (median_ok && sigma_ok).then_some(SizeSpec {
+        median: s.median.value,
+        sigma: s.sigma.value,
+        max,
+    })
+}
+
+fn groups(raw: &[RawGroup], r: &mut Reporter<'_>) -> Option<Vec<GroupSpec>> {
+    if raw.is_empty() {
+        r.whole("traffic.groups", "at least one group is required");
+        return None;
+    }
+    let mut seen = BTreeMap::new();
+    let mut out = Vec::new();
+    let mut ok = true;
+    for g in raw {
+        if seen.insert(g.name.value.clone(), ()).is_some() {
+            r.bad(&g.name, format!("group name `{}` is used twice; names must be unique", g.name.value));
+            ok = false;
+        }
+        let users = r.positive(&g.users, "users").filter(|&u| {
+            let fits = u <= MAX_USERS;
+            if !fits {
+                r.bad(&g.users, format!("at most {MAX_USERS} users per group"));
+            }
+            fits
+        });
+        let class = Class::parse(&g.class.value);
+        if class.is_none() {
+            r.bad(&g.class, format!("unknown class `{}`; expected `interactive`, `standard`, `batch` or `background`", g.class.value));
+        }
+        let arrival = match &g.arrival {
+            RawArrival::Poisson { rate } => r.rate(rate).map(|rate_per_sec| ArrivalSpec::Poisson { rate_per_sec }),
+            RawArrival::OnOff { rate, mean_on, mean_off } => {
+                let (rate, on, off) = (r.rate(rate), r.positive_duration(mean_on), r.positive_duration(mean_off));
+                Some(ArrivalSpec::OnOff { rate_per_sec: rate?, mean_on: on?, mean_off: off? })
+            }
+        };
+        let input = size(&g.input_tokens, r);
+        let output = size(&g.output_tokens, r);
+        match (users, class, arrival, input, output) {
+            (Some(users), Some(class), Some(arrival), Some(input_tokens), Some(output_tokens)) => {
+                out.push(GroupSpec {
+                    name: g.name.value.clone(),
+                    users,
+                    class,
+                    feature: g.feature.clone().unwrap_or_else(|| g.name.value.clone()),
+                    arrival,
+                    input_tokens,
+                    output_tokens,
+                })
+            }
+            _ => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn spikes(raw: &[RawSpike], groups: &[RawGroup], r: &mut Reporter<'_>) -> Option<Vec<SpikeSpec>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for s in raw {
+        let start = r.duration(&s.start);
+        let len = r.positive_duration(&s.duration);
+        let mult_ok = s.multiplier.value.is_finite() && s.multiplier.value > 0.0;
+        if !mult_ok {
+            r.bad(&s.multiplier, format!("multiplier must be a number > 0, got {}", s.multiplier.value));
+        }
+        let mut indices = Vec::new();
+        match &s.groups {
+            None => indices.extend(0..groups.len()),
+            Some(names) => {
+                for name in names {
+                    match groups.iter().position(|g| g.name.value == name.value) {
+                        Some(i) => indices.push(i),
+                        None => {
+                            let known: Vec<&str> = groups.iter().map(|g| g.name.value.as_str()).collect();
+                            r.bad(name, format!("no group is named `{}`; groups are: {}", name.value, known.join(", ")));
+                            ok = false;
+                        }
+                    }
+                }
+            }
+        }
+        match (start, len, mult_ok) {
+            (Some(start), Some(len), true) => out.push(SpikeSpec {
+                start: Time::ZERO.saturating_add(start),
+                end: Time::ZERO.saturating_add(start).saturating_add(len),
+                multiplier: s.multiplier.value,
+                groups: indices,
+            }),
+            _ => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn layers(raw: &[RawLayer], r: &mut Reporter<'_>) -> BTreeMap<String, Option<LayerSpec>> {
+    let mut out = BTreeMap::new();
+    for l in raw {
+        let scope = match l.scope.value.as_str() {
+            "global" => Some(Scope::Global),
+            "user" => Some(Scope::User),
+            "feature" => Some(Scope::Feature),
+            "api_key" => Some(Scope::ApiKey),
+            other => {
+                r.bad(&l.scope, format!("unknown scope `{other}`; expected {SCOPES}"));
+                None
+            }
+        };
+        let unit = match l.unit.as_ref().map(|u| (u, u.value.as_str())) {
+            None | Some((_, "requests")) => Some(Unit::Requests),
+            Some((_, "tokens")) => Some(Unit::Tokens),
+            Some((u, other)) => {
+                r.bad(u, format!("unknown unit `{other}`; expected `requests` or `tokens`"));
+                None
+            }
+        };
+        let algorithm = match l.algorithm.value.as_str() {
+            "token-bucket" => Some(Algorithm::TokenBucket),
+            "sliding-window" => Some(Algorithm::SlidingLog),
+            "sliding-window-counter" => Some(Algorithm::SlidingCounter),
+            "fixed-window" => Some(Algorithm::FixedWindow),
+            other => {
+                r.bad(&l.algorithm, format!("unknown algorithm `{other}`; expected {ALGORITHMS}"));
+                None
+            }
+        };
+        let limit = r.positive(&l.limit, "limit");
+        let per = r.positive_duration(&l.per);
+        let burst = match &l.burst {
+            Some(b) if algorithm != Some(Algorithm::TokenBucket) => {
+                r.bad(b, "burst applies only to `token-bucket` layers");
+                None
+            }
+            Some(b) => r.positive(b, "burst").map(Some),
+            None => Some(None),
+        };
+        let spec = match (scope, unit, algorithm, limit, per, burst) {
+            (Some(scope), Some(unit), Some(algorithm), Some(limit), Some(window), Some(burst)) => Some(LayerSpec {
+                name: l.name.value.clone(),
+                scope,
+                unit,
+                limit: LimitSpec { algorithm, limit, window, burst },
+            }),
+            _ => None,
+        };
+        if out.insert(l.name.value.clone(), spec).is_some() {
+            r.bad(&l.name, format!("layer name `{}` is used twice; names must be unique", l.name.value));
+        }
+    }
+    out
+}
+
+fn policies(
+    raw: &[RawPolicy],
+    layers: &BTreeMap<String, Option<LayerSpec>>,
+    provider: Option<&ProviderSpec>,
+    r: &mut Reporter<'_>,
+) -> Option<Vec<PolicySpec>> {
+    if raw.is_empty() {
+        r.whole("policies", "at least one policy is required");
+        return None;
+    }
+    let mut names = BTreeMap::new();
+    let mut out = Vec::new();
+    let mut ok = true;
+    for p in raw {
+        if names.insert(p.name.value.clone(), ()).is_some() {
+            r.bad(&p.name, format!("policy name `{}` is used twice; names must be unique", p.name.value));
+            ok = false;
+        }
+        let mut specs = Vec::new();
+        for name in &p.layers {
+            match layers.get(&name.value) {
+                Some(Some(spec)) => specs.push(spec.clone()),
+                Some(None) => ok = false, // already reported where the layer is defined
+                None => {
+                    let known: Vec<&str> = layers.keys().map(String::as_str).collect();
+                    let list = if known.is_empty() { "none are defined (add a top-level `layers:` list)".to_string() } else { known.join(", ") };
+                    r.bad(name, format!("no layer is named `{}`; layers are: {list}", name.value));
+                    ok = false;
+                }
+            }
+        }
+        let in_flight = match &p.max_in_flight {
+            Some(v) => r.positive(v, "max_in_flight"),
+            None => provider.map(|pr| pr.concurrency),
+        };
+        let queue = match &p.queue_capacity {
+            Some(v) => r.positive(v, "queue_capacity"),
+            None => Some(DEFAULT_QUEUE_CAPACITY),
+        };
+        let attempts = match &p.max_attempts {
+            Some(v) => r.positive(v, "max_attempts"),
+            None => Some(DEFAULT_MAX_ATTEMPTS),
+        };
+        match (in_flight, queue, attempts) {
+            (Some(max_in_flight), Some(queue), Some(max_attempts)) => out.push(PolicySpec {
+                name: p.name.value.clone(),
+                layers: specs,
+                max_in_flight,
+                queue_capacity: usize::try_from(queue).unwrap_or(usize::MAX),
+                max_attempts,
+            }),
+            _ => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+/// A token-unit layer whose capacity is below the largest request some group can send would
+/// deny those requests forever: that is a configuration error, found here rather than at run
+/// time.
+fn check_costs_fit(groups: &[GroupSpec], policies: &[PolicySpec], raw: &RawScenario, r: &mut Reporter<'_>) {
+    let Some((group, largest)) = groups
+        .iter()
+        .map(|g| (g, g.input_tokens.max.saturating_add(g.output_tokens.max)))
+        .max_by_key(|&(_, tokens)| tokens)
+    else {
+        return;
+    };
+    for (policy, raw_policy) in policies.iter().zip(&raw.policies) {
+        for (layer, name) in policy.layers.iter().zip(&raw_policy.layers) {
+            let capacity = layer.limit.capacity();
+            if layer.unit == Unit::Tokens && largest > capacity {
+                r.bad(name, format!(
+                    "layer `{}` holds at most {capacity} tokens, but group `{}` can send a request of {largest} tokens (input max + output max): such a request could never be admitted; raise the layer's limit/burst or lower the group's `max`",
+                    layer.name, group.name
+                ));
+            }
+        }
+    }
+}

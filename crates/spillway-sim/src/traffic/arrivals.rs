@@ -1,0 +1,206 @@
+//! The merged, time-ordered stream of request arrivals from every group.
+//!
+//! Each group draws from its own streams (arrival times, users, sizes), so the stream is a pure
+//! function of (scenario, seed): every policy of a run replays exactly these arrivals.
+//! Memory is O(users) for on/off groups (one pending event per user) and O(1) for Poisson
+//! groups (the superposition of independent Poisson users is one Poisson process).
+
+use super::{RateSchedule, TokenSizes, exp1, secs_to_nanos, unit_f64};
+use crate::engine::EventQueue;
+use crate::rng::{Concern, stream};
+use crate::scenario::{ArrivalSpec, Scenario};
+use rand_chacha::ChaCha8Rng;
+use rand_core::Rng;
+use spillway_core::{Duration, Time};
+
+/// One request arriving at the gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    /// When.
+    pub at: Time,
+    /// Who: a global user id, unique across groups.
+    pub user: u64,
+    /// Index of the user's group in the scenario.
+    pub group: u32,
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Completion tokens the provider will produce.
+    pub output_tokens: u64,
+}
+
+struct GroupSource {
+    first_user: u64,
+    users: u64,
+    arrival: ArrivalSpec,
+    schedule: RateSchedule,
+    times: ChaCha8Rng,
+    who: ChaCha8Rng,
+    sizes: ChaCha8Rng,
+    input: TokenSizes,
+    output: TokenSizes,
+    /// On/off groups: end of each user's current session.
+    session_end: Vec<Time>,
+}
+
+enum Pending {
+    /// The next arrival of a Poisson group (user drawn when it fires).
+    Group(u32),
+    /// A session of an on/off user starts.
+    SessionStart(u32, u64),
+    /// An on/off user sends a request.
+    UserRequest(u32, u64),
+}
+
+/// Iterator over every arrival before the scenario's end, in time order.
+pub struct ArrivalStream {
+    groups: Vec<GroupSource>,
+    pending: EventQueue<Pending>,
+    horizon: Time,
+}
+
+impl ArrivalStream {
+    /// Arrivals of `scenario` under `seed`, up to `duration`.
+    pub fn new(scenario: &Scenario, seed: u64, duration: Duration) -> Self {
+        let horizon = Time::ZERO.saturating_add(duration);
+        let mut stream = ArrivalStream {
+            groups: Vec::with_capacity(scenario.groups.len()),
+            pending: EventQueue::default(),
+            horizon,
+        };
+        let mut first_user = 0u64;
+        for (index, g) in scenario.groups.iter().enumerate() {
+            let id = index as u32;
+            let windows: Vec<_> = scenario
+                .spikes
+                .iter()
+                .filter(|s| s.groups.contains(&index))
+                .map(|s| (s.start, s.end, s.multiplier))
+                .collect();
+            let is_on_off = matches!(g.arrival, ArrivalSpec::OnOff { .. });
+            stream.groups.push(GroupSource {
+                first_user,
+                users: g.users,
+                arrival: g.arrival.clone(),
+                schedule: RateSchedule::from_windows(&windows),
+                times: stream_for(seed, Concern::Arrivals, id),
+                who: stream_for(seed, Concern::Users, id),
+                sizes: stream_for(seed, Concern::Sizes, id),
+                input: TokenSizes::new(&g.input_tokens),
+                output: TokenSizes::new(&g.output_tokens),
+                session_end: if is_on_off { vec![Time::ZERO; g.users as usize] } else { Vec::new() },
+            });
+            first_user = first_user.saturating_add(g.users);
+            stream.start_group(id);
+        }
+        stream
+    }
+
+    fn start_group(&mut self, id: u32) {
+        let g = &mut self.groups[id as usize];
+        match g.arrival {
+            ArrivalSpec::Poisson { rate_per_sec } => {
+                let rate = rate_per_sec * g.users as f64;
+                let e = exp1(&mut g.times);
+                if let Some(at) = g.schedule.next_event(Time::ZERO, rate, e, self.horizon) {
+                    self.pending.push(at, Pending::Group(id));
+                }
+            }
+            ArrivalSpec::OnOff { mean_on, mean_off, .. } => {
+                // Start in the stationary state: on with probability on/(on+off); exponential
+                // periods are memoryless, so a fresh session (or pause) is exact.
+                let p_on = mean_on.as_secs_f64() / (mean_on.as_secs_f64() + mean_off.as_secs_f64());
+                for user in 0..g.users {
+                    let at = if unit_f64(&mut g.times) < p_on {
+                        Time::ZERO
+                    } else {
+                        exp_time(&mut g.times, Time::ZERO, mean_off)
+                    };
+                    if at < self.horizon {
+                        self.pending.push(at, Pending::SessionStart(id, user));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Schedule the next request of an on/off user, or the start of its next session.
+    fn next_in_session(&mut self, id: u32, user: u64, now: Time) {
+        let g = &mut self.groups[id as usize];
+        let ArrivalSpec::OnOff { rate_per_sec, mean_off, .. } = g.arrival else {
+            return;
+        };
+        let session_end = g.session_end[user as usize];
+        let e = exp1(&mut g.times);
+        match g.schedule.next_event(now, rate_per_sec, e, session_end.min(self.horizon)) {
+            Some(at) => self.pending.push(at, Pending::UserRequest(id, user)),
+            None => {
+                let next = exp_time(&mut g.times, session_end, mean_off);
+                if next < self.horizon {
+                    self.pending.push(next, Pending::SessionStart(id, user));
+                }
+            }
+        }
+    }
+
+    fn emit(&mut self, id: u32, user_in_group: u64, at: Time) -> Arrival {
+        let g = &mut self.groups[id as usize];
+        Arrival {
+            at,
+            user: g.first_user + user_in_group,
+            group: id,
+            input_tokens: g.input.draw(&mut g.sizes),
+            output_tokens: g.output.draw(&mut g.sizes),
+        }
+    }
+}
+
+impl Iterator for ArrivalStream {
+    type Item = Arrival;
+
+    fn next(&mut self) -> Option<Arrival> {
+        loop {
+            let (at, pending) = self.pending.pop()?;
+            match pending {
+                Pending::Group(id) => {
+                    let g = &mut self.groups[id as usize];
+                    let user = uniform_below(&mut g.who, g.users);
+                    let ArrivalSpec::Poisson { rate_per_sec } = g.arrival else {
+                        continue;
+                    };
+                    let e = exp1(&mut g.times);
+                    let rate = rate_per_sec * g.users as f64;
+                    if let Some(next) = g.schedule.next_event(at, rate, e, self.horizon) {
+                        self.pending.push(next, Pending::Group(id));
+                    }
+                    return Some(self.emit(id, user, at));
+                }
+                Pending::SessionStart(id, user) => {
+                    let g = &mut self.groups[id as usize];
+                    if let ArrivalSpec::OnOff { mean_on, .. } = g.arrival {
+                        g.session_end[user as usize] = exp_time(&mut g.times, at, mean_on);
+                    }
+                    self.next_in_session(id, user, at);
+                }
+                Pending::UserRequest(id, user) => {
+                    self.next_in_session(id, user, at);
+                    return Some(self.emit(id, user, at));
+                }
+            }
+        }
+    }
+}
+
+fn stream_for(seed: u64, concern: Concern, group: u32) -> ChaCha8Rng {
+    stream(seed, concern, group)
+}
+
+/// `from` plus an exponential span of mean `mean`.
+fn exp_time(rng: &mut ChaCha8Rng, from: Time, mean: Duration) -> Time {
+    let span = secs_to_nanos(exp1(rng) * mean.as_secs_f64());
+    Time::from_nanos(from.as_nanos().saturating_add(span))
+}
+
+/// Uniform in `[0, n)` by multiply-shift (Lemire), no modulo bias worth measuring.
+fn uniform_below(rng: &mut ChaCha8Rng, n: u64) -> u64 {
+    ((u128::from(rng.next_u64()) * u128::from(n)) >> 64) as u64
+}

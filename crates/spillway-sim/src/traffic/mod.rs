@@ -1,0 +1,34 @@
+//! Traffic: who sends what, when. Exogenous to the policy under test: the same scenario and
+//! seed yield the same [`Arrival`]s whatever the gateway does with them.
+
+mod arrivals;
+mod rate_schedule;
+mod sizes;
+
+pub use arrivals::{Arrival, ArrivalStream};
+pub use rate_schedule::RateSchedule;
+pub use sizes::TokenSizes;
+
+use rand_core::Rng;
+
+/// A uniform draw in [0, 1) with 53 bits, from any RNG (portable: no float tricks).
+pub(crate) fn unit_f64<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// An Exp(1) draw: the "operational time" until the next event of a unit-rate Poisson process.
+pub(crate) fn exp1<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    -(1.0 - unit_f64(rng)).ln()
+}
+
+/// Seconds as a float → whole nanoseconds, saturating (traffic generation only).
+pub(crate) fn secs_to_nanos(secs: f64) -> u64 {
+    let ns = secs * 1e9;
+    if ns >= u64::MAX as f64 {
+        u64::MAX
+    } else if ns > 0.0 {
+        ns as u64
+    } else {
+        0
+    }
+}
