@@ -1,2 +1,87 @@
-//! `spillway`: the command-line front end.
-fn main() {}
+//! `spillway`: compare LLM gateway policies on simulated traffic before they meet production.
+//!
+//! The error boundary lives here: library errors are typed; this binary turns them into a
+//! message and an exit code (0 ok, 1 runtime failure, 2 bad input).
+
+mod simulate;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Rate limiting and API management for LLM gateways, measured in a deterministic simulator.
+#[derive(Parser)]
+#[command(name = "spillway", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every policy of a scenario on the same traffic; print a comparison table and write
+    /// summary.csv, timeseries.csv and rejections.csv.
+    Simulate(simulate::SimulateArgs),
+    /// Check a scenario file and print every error found (exit 2 if any).
+    Validate {
+        /// The scenario file (YAML).
+        scenario: PathBuf,
+    },
+}
+
+/// How a command failed: decides the exit code.
+pub enum Failure {
+    /// The user's input is wrong (exit 2).
+    BadInput(String),
+    /// Something failed while running (exit 1).
+    Runtime(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Runtime(e)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Simulate(args) => simulate::run(&args),
+        Command::Validate { scenario } => validate(&scenario),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::BadInput(message)) => {
+            eprintln!("{message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn validate(path: &std::path::Path) -> Result<(), Failure> {
+    let scenario = spillway_sim::scenario::load(path).map_err(|e| {
+        let n = e.0.len();
+        Failure::BadInput(format!(
+            "{e}\n{n} error{} in {}",
+            if n == 1 { "" } else { "s" },
+            path.display()
+        ))
+    })?;
+    println!(
+        "ok: {} ({} groups, {} policies: {})",
+        path.display(),
+        scenario.groups.len(),
+        scenario.policies.len(),
+        scenario
+            .policies
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}
