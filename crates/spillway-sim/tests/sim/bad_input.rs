@@ -1,0 +1,118 @@
+//! Every malformed scenario gets a located, named, explained error, and none panics.
+
+use crate::BASE;
+use proptest::prelude::*;
+use spillway_sim::scenario::{ScenarioError, parse};
+use std::path::Path;
+
+fn errors_of(text: &str) -> Vec<ScenarioError> {
+    match parse(Path::new("bad.yaml"), text) {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(e) => e.0,
+    }
+}
+
+/// The single error, checked for place, field and a hint of what is allowed.
+fn one_error(text: &str, line: usize, field: &str, hint: &str) {
+    let errors = errors_of(text);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let e = &errors[0];
+    let shown = e.to_string();
+    assert_eq!(e.line, line, "{shown}");
+    assert_eq!(e.field, field, "{shown}");
+    assert!(shown.contains(hint), "`{shown}` should mention `{hint}`");
+    assert!(shown.starts_with(&format!("bad.yaml:{line}:")), "{shown}");
+}
+
+#[test]
+fn the_base_scenario_is_valid() {
+    let s = parse(Path::new("base.yaml"), BASE).expect("valid");
+    assert_eq!(s.name, "base");
+    assert_eq!(s.policies[0].layers[0].name, "per-user");
+}
+
+#[test]
+fn a_syntax_error_is_located() {
+    let text = BASE.replace("  rpm: 60", "  rpm: [60");
+    let errors = errors_of(&text);
+    assert!(errors[0].line >= 5, "{}", errors[0]);
+}
+
+#[test]
+fn an_unknown_field_names_the_allowed_ones() {
+    one_error(
+        &BASE.replace("  rpm: 60", "  rpm: 60\n  rmp: 61"),
+        6,
+        "provider.rmp",
+        "expected one of",
+    );
+}
+
+#[test]
+fn a_wrong_type_is_located_with_its_field() {
+    one_error(&BASE.replace("rpm: 60", "rpm: fast"), 5, "provider.rpm", "invalid");
+}
+
+#[test]
+fn zero_and_negative_rates_are_refused() {
+    one_error(&BASE.replace("rate: 6/min", "rate: 0/min"), 16, "traffic.groups[0].arrival.poisson.rate", "greater than 0");
+    one_error(&BASE.replace("rate: 6/min", "rate: -2/min"), 16, "traffic.groups[0].arrival.poisson.rate", "greater than 0");
+    one_error(&BASE.replace("rpm: 60", "rpm: 0"), 5, "provider.rpm", "greater than 0");
+    one_error(&BASE.replace("limit: 3", "limit: 0"), 23, "layers[0].limit", "greater than 0");
+}
+
+#[test]
+fn an_unknown_duration_unit_lists_the_units() {
+    one_error(&BASE.replace("duration: 30s", "duration: 30 fortnights"), 2, "duration", "ms");
+    one_error(&BASE.replace("per: 1m", "per: 1y"), 24, "layers[0].per", "unknown unit");
+}
+
+#[test]
+fn a_policy_naming_a_missing_layer_lists_the_layers() {
+    one_error(&BASE.replace("layers: [per-user]", "layers: [per-usr]"), 27, "policies[0].layers", "layers are: per-user");
+}
+
+#[test]
+fn a_cost_above_a_layers_capacity_is_refused_before_running() {
+    let text = BASE.replace("    limit: 3\n", "    unit: tokens\n    limit: 1000\n");
+    one_error(&text, 28, "policies[0].layers", "could never be admitted");
+}
+
+#[test]
+fn an_unknown_class_lists_the_classes() {
+    one_error(&BASE.replace("class: interactive", "class: vip"), 14, "traffic.groups[0].class", "interactive");
+}
+
+#[test]
+fn every_error_in_a_file_is_reported_at_once() {
+    let text = BASE
+        .replace("rpm: 60", "rpm: 0")
+        .replace("class: interactive", "class: vip")
+        .replace("per: 1m", "per: 1y");
+    assert_eq!(errors_of(&text).len(), 3);
+}
+
+#[test]
+fn a_duplicate_key_is_an_error() {
+    let errors = errors_of(&BASE.replace("seed: 1\n", "seed: 1\nseed: 2\n"));
+    assert_eq!(errors[0].line, 2, "{}", errors[0]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Corrupting any byte range of a valid scenario yields a scenario or errors, never a panic.
+    #[test]
+    fn mutated_scenarios_never_panic(start in 0usize..BASE.len(), len in 0usize..12, junk in "[ -~\n]{0,12}") {
+        let mut text = BASE.as_bytes().to_vec();
+        let end = (start + len).min(text.len());
+        text.splice(start..end, junk.bytes());
+        let text = String::from_utf8_lossy(&text);
+        if let Err(errors) = parse(Path::new("m.yaml"), &text) {
+            prop_assert!(!errors.0.is_empty());
+            for e in &errors.0 {
+                prop_assert!(!e.message.is_empty());
+            }
+        }
+    }
+}
