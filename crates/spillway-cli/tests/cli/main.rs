@@ -1,1 +1,96 @@
-//! End-to-end tests of the `spillway` binary.
+//! End-to-end tests of the `spillway` binary: exit codes, outputs, determinism.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn spillway(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spillway"))
+        .args(args)
+        .current_dir(workspace())
+        .output()
+        .expect("the binary runs")
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("spillway-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn validate_accepts_every_shipped_scenario() {
+    for entry in std::fs::read_dir(workspace().join("scenarios")).expect("scenarios/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let out = spillway(&["validate", path.to_str().expect("utf-8 path")]);
+            assert!(out.status.success(), "{}: {}", path.display(), text(&out.stderr));
+        }
+    }
+}
+
+#[test]
+fn a_bad_scenario_exits_2_with_a_located_error() {
+    let dir = temp_dir("bad");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let bad = dir.join("bad.yaml");
+    let spike = std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike");
+    std::fs::write(&bad, spike.replace("rpm: 500", "rpm: -5")).expect("write");
+    for command in ["validate", "simulate"] {
+        let out = spillway(&[command, bad.to_str().expect("utf-8")]);
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let err = text(&out.stderr);
+        assert!(err.contains("bad.yaml:") && err.contains("provider.rpm"), "{err}");
+    }
+}
+
+#[test]
+fn a_missing_file_or_bad_flag_exits_2() {
+    assert_eq!(spillway(&["simulate", "no/such.yaml"]).status.code(), Some(2));
+    let out = spillway(&["simulate", "scenarios/spike.yaml", "--duration", "5 parsecs"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown unit"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn an_unwritable_output_directory_exits_2() {
+    let dir = temp_dir("file-as-dir");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("not-a-dir");
+    std::fs::write(&file, "x").expect("write");
+    let out = spillway(&["simulate", "scenarios/spike.yaml", "--duration", "10s", "--out", file.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+#[test]
+fn simulate_writes_the_documented_csvs_deterministically() {
+    let (a, b) = (temp_dir("a"), temp_dir("b"));
+    for dir in [&a, &b] {
+        let out = spillway(&["simulate", "scenarios/spike.yaml", "--duration", "6m", "--seed", "9", "--out", dir.to_str().expect("utf-8")]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let table = text(&out.stdout);
+        assert!(table.contains("token-bucket") && table.contains("sliding-window"), "{table}");
+        assert!(table.contains("seed 9"), "{table}");
+    }
+    let summary = std::fs::read_to_string(a.join("summary.csv")).expect("summary.csv");
+    assert!(summary.starts_with(
+        "policy,class,offered,admitted,rejected,shed,completed,failed,p50_ms,p95_ms,p99_ms,p999_ms,max_ms,max_wait_ms,upstream_calls,upstream_429,retries,cost_usd"
+    ));
+    assert!(summary.lines().any(|l| l.starts_with("token-bucket,all,")));
+    let series = std::fs::read_to_string(a.join("timeseries.csv")).expect("timeseries.csv");
+    assert!(series.starts_with("policy,t_s,offered,admitted,rejected,queued,in_flight,upstream_429,spend_usd"));
+    let rejections = std::fs::read_to_string(a.join("rejections.csv")).expect("rejections.csv");
+    assert!(rejections.starts_with("policy,layer,rejected\n"));
+    for name in ["summary.csv", "timeseries.csv", "rejections.csv"] {
+        let (x, y) = (std::fs::read(a.join(name)).expect("a"), std::fs::read(b.join(name)).expect("b"));
+        assert!(x == y, "{name} differs between two runs with the same seed");
+    }
+    assert!(!a.join("summary.csv.part").exists(), "no temporary file is left behind");
+}
