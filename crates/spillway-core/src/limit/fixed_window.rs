@@ -1,19 +1,51 @@
-//! STUB: to be implemented (see the trait contract in `limit/mod.rs`).
+//! Fixed window: at most `limit` units per aligned window `[k·W, (k+1)·W)`.
+//!
+//! The cheapest limiter and the one many providers actually run (Gemini's per-minute limits
+//! reset "at second 00"), which is why the simulator needs it: a client that knows the window
+//! is aligned can plan around its reset, and one that does not sees up to 2× the limit across
+//! a boundary.
 
-use super::{Decision, LimitError, Limiter};
+use super::{Decision, LimitError, Limiter, ensure_fits};
 use crate::time::{Duration, Time};
 
-/// At most `limit` units per aligned window `[k·window, (k+1)·window)`.
+/// At most `limit` units per aligned window.
 #[derive(Clone, Debug)]
 pub struct FixedWindow {
     limit: u64,
     window: Duration,
+    /// Index of the window `used` belongs to.
+    index: u64,
+    used: u64,
 }
 
 impl FixedWindow {
-    /// A fresh limiter; `None` if `limit` or `window` is zero.
+    /// An empty limiter; `None` if `limit` or `window` is zero.
     pub fn new(limit: u64, window: Duration) -> Option<Self> {
-        (limit > 0 && !window.is_zero()).then_some(FixedWindow { limit, window })
+        (limit > 0 && !window.is_zero()).then_some(FixedWindow {
+            limit,
+            window,
+            index: 0,
+            used: 0,
+        })
+    }
+
+    fn index_of(&self, now: Time) -> u64 {
+        now.as_nanos() / self.window.as_nanos()
+    }
+
+    /// Units used in the window containing `now`.
+    pub fn used(&self, now: Time) -> u64 {
+        if self.index_of(now) == self.index {
+            self.used
+        } else {
+            0
+        }
+    }
+
+    /// Start of the window after the one containing `now` (the provider-style reset time).
+    pub fn next_reset(&self, now: Time) -> Time {
+        let next = self.index_of(now).saturating_add(1);
+        Time::from_nanos(next.saturating_mul(self.window.as_nanos()))
     }
 }
 
@@ -21,17 +53,55 @@ impl Limiter for FixedWindow {
     fn capacity(&self) -> u64 {
         self.limit
     }
-    fn check(&self, _now: Time, _cost: u64) -> Result<Decision, LimitError> {
-        let _ = self.window;
-        todo!()
+
+    fn check(&self, now: Time, cost: u64) -> Result<Decision, LimitError> {
+        ensure_fits(cost, self.limit)?;
+        if self.used(now).saturating_add(cost) <= self.limit {
+            Ok(Decision::Allowed)
+        } else {
+            // cost <= limit, so the next (empty) window admits it.
+            Ok(Decision::Denied {
+                retry_at: self.next_reset(now),
+            })
+        }
     }
-    fn commit(&mut self, _now: Time, _cost: u64) {
-        todo!()
+
+    fn commit(&mut self, now: Time, cost: u64) {
+        let index = self.index_of(now);
+        if index != self.index {
+            self.index = index;
+            self.used = 0;
+        }
+        self.used = self.used.saturating_add(cost);
     }
-    fn refund(&mut self, _now: Time, _cost: u64) {
-        todo!()
+
+    fn refund(&mut self, now: Time, cost: u64) {
+        if self.index_of(now) == self.index {
+            self.used = self.used.saturating_sub(cost);
+        }
     }
-    fn is_fresh(&self, _now: Time) -> bool {
-        todo!()
+
+    fn is_fresh(&self, now: Time) -> bool {
+        self.used(now) == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_resets_on_its_boundary() {
+        let mut w = FixedWindow::new(3, Duration::from_secs(60)).unwrap();
+        let t = Time::from_secs(59);
+        assert!(w.acquire(t, 3).unwrap().is_allowed());
+        assert_eq!(
+            w.acquire(t, 1),
+            Ok(Decision::Denied {
+                retry_at: Time::from_secs(60)
+            })
+        );
+        // The boundary burst: 3 more right after the reset, 6 within two seconds.
+        assert!(w.acquire(Time::from_secs(60), 3).unwrap().is_allowed());
     }
 }

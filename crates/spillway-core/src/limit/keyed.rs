@@ -1,9 +1,23 @@
-//! STUB: one limiter per key with bounded memory (amortised sweep of fresh state).
+//! One limiter per key (user, feature, API key) with memory bounded by the *active* keys.
+//!
+//! A key whose limiter is fresh again (bucket full, window empty) behaves exactly like a key
+//! never seen, so it can be dropped. Dropping happens in an amortised sweep: when the map has
+//! doubled since the last sweep, one pass removes every fresh entry. Each sweep costs O(len)
+//! and is preceded by at least len/2 inserts, so the cost per operation is O(1) amortised, and
+//! resident keys stay below about twice the keys active within one window. Ten million
+//! distinct users over a day therefore do not stay resident; the ones seen in the last window
+//! do.
+//!
+//! Denied and zero-cost requests never insert a key: an attacker spraying random keys that are
+//! all refused costs no memory.
 
 use super::{Decision, LimitError, Limiter};
 use crate::time::Time;
 use rustc_hash::FxHashMap;
 use std::hash::Hash;
+
+/// Fewest resident keys before a sweep is considered (sweeping tiny maps is wasted work).
+const MIN_SWEEP_LEN: usize = 1024;
 
 /// One limiter per key, built from a prototype; keys whose limiter is fresh again are dropped
 /// by an amortised sweep so memory follows the keys active within a window, not all keys ever.
@@ -11,6 +25,8 @@ use std::hash::Hash;
 pub struct Keyed<K, L> {
     prototype: L,
     map: FxHashMap<K, L>,
+    /// Sweep when `map.len()` reaches this.
+    sweep_at: usize,
 }
 
 impl<K: Hash + Eq + Clone, L: Limiter + Clone> Keyed<K, L> {
@@ -19,6 +35,7 @@ impl<K: Hash + Eq + Clone, L: Limiter + Clone> Keyed<K, L> {
         Keyed {
             prototype,
             map: FxHashMap::default(),
+            sweep_at: MIN_SWEEP_LEN,
         }
     }
     /// The largest cost any key can admit.
@@ -26,24 +43,45 @@ impl<K: Hash + Eq + Clone, L: Limiter + Clone> Keyed<K, L> {
         self.prototype.capacity()
     }
     /// Would `cost` be admitted for `key` at `now`? Changes nothing.
-    pub fn check(&self, _now: Time, _key: &K, _cost: u64) -> Result<Decision, LimitError> {
-        todo!()
+    pub fn check(&self, now: Time, key: &K, cost: u64) -> Result<Decision, LimitError> {
+        match self.map.get(key) {
+            Some(limiter) => limiter.check(now, cost),
+            None => self.prototype.check(now, cost),
+        }
     }
     /// Consume `cost` for `key` unconditionally.
-    pub fn commit(&mut self, _now: Time, _key: &K, _cost: u64) {
-        todo!()
+    pub fn commit(&mut self, now: Time, key: &K, cost: u64) {
+        if cost == 0 {
+            return;
+        }
+        match self.map.get_mut(key) {
+            Some(limiter) => limiter.commit(now, cost),
+            None => self.insert_committed(now, key, cost),
+        }
     }
-    /// Give back `cost` for `key`.
-    pub fn refund(&mut self, _now: Time, _key: &K, _cost: u64) {
-        todo!()
+    /// Give back `cost` for `key` (nothing to give back for a key not resident).
+    pub fn refund(&mut self, now: Time, key: &K, cost: u64) {
+        if let Some(limiter) = self.map.get_mut(key) {
+            limiter.refund(now, cost);
+        }
     }
-    /// Check and commit for `key`.
-    pub fn acquire(&mut self, _now: Time, _key: &K, _cost: u64) -> Result<Decision, LimitError> {
-        todo!()
+    /// Check and commit for `key`: one hash lookup when the key is resident.
+    pub fn acquire(&mut self, now: Time, key: &K, cost: u64) -> Result<Decision, LimitError> {
+        if let Some(limiter) = self.map.get_mut(key) {
+            return limiter.acquire(now, cost);
+        }
+        let decision = self.prototype.check(now, cost)?;
+        if decision.is_allowed() && cost > 0 {
+            self.insert_committed(now, key, cost);
+        }
+        Ok(decision)
     }
     /// Drop every key whose limiter is fresh at `now`; returns how many were dropped.
-    pub fn sweep(&mut self, _now: Time) -> usize {
-        todo!()
+    pub fn sweep(&mut self, now: Time) -> usize {
+        let before = self.map.len();
+        self.map.retain(|_, limiter| !limiter.is_fresh(now));
+        self.sweep_at = (self.map.len() * 2).max(MIN_SWEEP_LEN);
+        before - self.map.len()
     }
     /// Keys currently resident.
     pub fn len(&self) -> usize {
@@ -52,5 +90,46 @@ impl<K: Hash + Eq + Clone, L: Limiter + Clone> Keyed<K, L> {
     /// Whether no key is resident.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+
+    fn insert_committed(&mut self, now: Time, key: &K, cost: u64) {
+        if self.map.len() >= self.sweep_at {
+            self.sweep(now);
+        }
+        let mut limiter = self.prototype.clone();
+        limiter.commit(now, cost);
+        self.map.insert(key.clone(), limiter);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limit::Gcra;
+    use crate::time::Duration;
+
+    #[test]
+    fn memory_follows_active_keys_not_all_keys() {
+        let bucket = Gcra::new(1, 1, Duration::from_secs(1)).unwrap();
+        let mut keyed = Keyed::new(bucket);
+        // One new key per millisecond for 100 s: at most ~1,000 are non-fresh at any time.
+        for i in 0..100_000u64 {
+            let now = Time::from_nanos(i * 1_000_000);
+            assert!(keyed.acquire(now, &i, 1).unwrap().is_allowed());
+            assert!(
+                keyed.len() <= 2 * 1_000 + MIN_SWEEP_LEN,
+                "len {} at {i}",
+                keyed.len()
+            );
+        }
+    }
+
+    #[test]
+    fn a_denied_request_inserts_nothing() {
+        let bucket = Gcra::new(1, 1, Duration::from_secs(1)).unwrap();
+        let mut keyed = Keyed::new(bucket);
+        assert!(keyed.acquire(Time::ZERO, &1u64, 2).is_err());
+        assert!(keyed.acquire(Time::ZERO, &2u64, 0).unwrap().is_allowed());
+        assert!(keyed.is_empty());
     }
 }
