@@ -1,1 +1,205 @@
-fn main() {}
+//! Limiter speed, with governor as the anchor, like for like.
+//!
+//! Spillway's limiters are single-threaded (`&mut self`, time passed in); governor's are
+//! thread-safe (atomics, a Mutex'd or sharded map) and read a clock. The closest pairing is
+//! governor with its `FakeRelativeClock` (virtual time, advanced by hand like ours), so the
+//! comparison is "cost of the decision", not "cost of reading the clock".
+//!
+//! Every iteration advances virtual time by 1 ns and asks for cost 1 at a rate high enough
+//! that the allowed path is measured (the common case in production).
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use governor::clock::FakeRelativeClock;
+use governor::{Quota, RateLimiter};
+use spillway_core::limit::{
+    Algorithm, Demand, Gcra, Keyed, LayerSpec, Layered, LimitSpec, Limiter, Scope,
+    SlidingWindowCounter, SlidingWindowLog, Subject, Unit,
+};
+use spillway_core::{Duration, Time};
+use std::hint::black_box;
+use std::num::NonZeroU32;
+
+const KEYS: u64 = 1_000_000;
+
+/// A scattered walk over `0..KEYS` (multiplicative hashing by a prime, so consecutive
+/// iterations hit unrelated buckets and cache lines).
+fn scattered(i: u64) -> u64 {
+    i.wrapping_mul(2_654_435_761) % KEYS
+}
+
+fn fast_quota() -> Quota {
+    Quota::per_second(NonZeroU32::new(1_000_000_000).expect("non-zero"))
+        .allow_burst(NonZeroU32::new(1_000).expect("non-zero"))
+}
+
+fn fast_bucket() -> Gcra {
+    Gcra::new(1_000, 1_000_000_000, Duration::from_secs(1)).expect("valid")
+}
+
+fn direct(c: &mut Criterion) {
+    let mut g = c.benchmark_group("direct");
+    let mut bucket = fast_bucket();
+    let mut now = 0u64;
+    g.bench_function("spillway Gcra::acquire", |b| {
+        b.iter(|| {
+            now += 1;
+            black_box(bucket.acquire(Time::from_nanos(now), 1))
+        })
+    });
+    let clock = FakeRelativeClock::default();
+    let limiter = RateLimiter::direct_with_clock(fast_quota(), clock.clone());
+    g.bench_function("governor direct check (FakeRelativeClock)", |b| {
+        b.iter(|| {
+            clock.advance(std::time::Duration::from_nanos(1));
+            black_box(limiter.check().is_ok())
+        })
+    });
+    let mut log = SlidingWindowLog::new(10_000, Duration::from_micros(1)).expect("valid");
+    g.bench_function("spillway SlidingWindowLog::acquire", |b| {
+        b.iter(|| {
+            now += 1;
+            black_box(log.acquire(Time::from_nanos(now), 1))
+        })
+    });
+    let mut counter = SlidingWindowCounter::new(10_000, Duration::from_micros(1)).expect("valid");
+    g.bench_function("spillway SlidingWindowCounter::acquire", |b| {
+        b.iter(|| {
+            now += 1;
+            black_box(counter.acquire(Time::from_nanos(now), 1))
+        })
+    });
+    g.finish();
+}
+
+fn keyed(c: &mut Criterion) {
+    let mut g = c.benchmark_group("keyed 1M keys");
+    let mut ours = Keyed::new(fast_bucket());
+    for k in 0..KEYS {
+        let _ = ours.acquire(Time::ZERO, &k, 1);
+    }
+    let (mut i, mut now) = (0u64, 1u64);
+    g.bench_function("spillway Keyed<u64, Gcra>::acquire", |b| {
+        b.iter(|| {
+            i += 1;
+            now += 1;
+            black_box(ours.acquire(Time::from_nanos(now), &scattered(i), 1))
+        })
+    });
+    let clock = FakeRelativeClock::default();
+    let hashmap = RateLimiter::hashmap_with_clock(fast_quota(), clock.clone());
+    let dashmap = RateLimiter::dashmap_with_clock(fast_quota(), clock.clone());
+    for k in 0..KEYS {
+        let _ = hashmap.check_key(&k);
+        let _ = dashmap.check_key(&k);
+    }
+    g.bench_function("governor hashmap check_key (FakeRelativeClock)", |b| {
+        b.iter(|| {
+            i += 1;
+            clock.advance(std::time::Duration::from_nanos(1));
+            black_box(hashmap.check_key(&scattered(i)).is_ok())
+        })
+    });
+    g.bench_function("governor dashmap check_key (FakeRelativeClock)", |b| {
+        b.iter(|| {
+            i += 1;
+            clock.advance(std::time::Duration::from_nanos(1));
+            black_box(dashmap.check_key(&scattered(i)).is_ok())
+        })
+    });
+    g.finish();
+}
+
+fn layered(c: &mut Criterion) {
+    let spec = |name: &str, scope, algorithm, limit, window| LayerSpec {
+        name: name.into(),
+        scope,
+        unit: Unit::Requests,
+        limit: LimitSpec {
+            algorithm,
+            limit,
+            window,
+            burst: None,
+        },
+    };
+    let build = || {
+        Layered::new(vec![
+            spec(
+                "global",
+                Scope::Global,
+                Algorithm::SlidingLog,
+                10_000,
+                Duration::from_micros(1),
+            ),
+            spec(
+                "per-user",
+                Scope::User,
+                Algorithm::TokenBucket,
+                1_000,
+                Duration::from_micros(1),
+            ),
+            spec(
+                "per-feature",
+                Scope::Feature,
+                Algorithm::SlidingLog,
+                10_000,
+                Duration::from_micros(1),
+            ),
+        ])
+        .expect("valid layers")
+    };
+    let mut g = c.benchmark_group("layered");
+    let mut layers = build();
+    let (mut i, mut now) = (0u64, 0u64);
+    let demand = Demand {
+        requests: 1,
+        tokens: 100,
+    };
+    g.bench_function("3 layers acquire (10k users, 8 features)", |b| {
+        b.iter(|| {
+            i += 1;
+            now += 1;
+            let who = Subject {
+                user: scattered(i) % 10_000,
+                feature: i % 8,
+                api_key: 0,
+            };
+            black_box(layers.acquire(Time::from_nanos(now), &who, demand))
+        })
+    });
+    g.bench_function("3 layers reserve + settle", |b| {
+        b.iter_batched_ref(
+            build,
+            |layers| {
+                for n in 1..=64u64 {
+                    let who = Subject {
+                        user: n % 16,
+                        feature: n % 4,
+                        api_key: 0,
+                    };
+                    if let Ok(Ok(r)) = layers.reserve(Time::from_nanos(n), &who, demand) {
+                        layers.settle(
+                            Time::from_nanos(n),
+                            r,
+                            Demand {
+                                requests: 1,
+                                tokens: 80,
+                            },
+                        );
+                    }
+                }
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(3))
+        .sample_size(50)
+}
+
+criterion_group! { name = benches; config = config(); targets = direct, keyed, layered }
+criterion_main!(benches);
