@@ -44,8 +44,12 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(&scenario.name));
-    std::fs::create_dir_all(&out)
-        .map_err(|e| Failure::BadInput(format!("cannot create output directory {}: {e}", out.display())))?;
+    std::fs::create_dir_all(&out).map_err(|e| {
+        Failure::BadInput(format!(
+            "cannot create output directory {}: {e}",
+            out.display()
+        ))
+    })?;
     eprintln!(
         "simulating {} ({} policies, {} of traffic, seed {})",
         args.scenario.display(),
@@ -65,7 +69,9 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
         })
         .map_err(|e| Failure::BadInput(e.to_string()))?;
         if let Some(e) = write_error {
-            return Err(anyhow::Error::new(e).context("writing timeseries.csv").into());
+            return Err(anyhow::Error::new(e)
+                .context("writing timeseries.csv")
+                .into());
         }
         runs.push(metrics);
     }

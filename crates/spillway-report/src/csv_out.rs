@@ -113,8 +113,12 @@ pub fn write_rejections(path: &Path, runs: &[PolicyMetrics]) -> io::Result<()> {
                 .map_err(csv_error)?;
         }
         if run.never_fits > 0 {
-            w.write_record([run.policy.as_str(), "(never-fits)", &run.never_fits.to_string()])
-                .map_err(csv_error)?;
+            w.write_record([
+                run.policy.as_str(),
+                "(never-fits)",
+                &run.never_fits.to_string(),
+            ])
+            .map_err(csv_error)?;
         }
     }
     w.into_inner().map_err(|e| e.into_error())?.commit()
@@ -155,6 +159,9 @@ impl TimeseriesWriter {
 
     /// Finish and rename into place.
     pub fn commit(self) -> io::Result<()> {
-        self.writer.into_inner().map_err(|e| e.into_error())?.commit()
+        self.writer
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .commit()
     }
 }

@@ -16,7 +16,11 @@ pub fn usd(nano_usd: u64) -> String {
 
 /// US dollars with nine decimals, exact: `0.000150000`.
 pub fn usd_exact(nano_usd: u64) -> String {
-    format!("{}.{:09}", nano_usd / 1_000_000_000, nano_usd % 1_000_000_000)
+    format!(
+        "{}.{:09}",
+        nano_usd / 1_000_000_000,
+        nano_usd % 1_000_000_000
+    )
 }
 
 #[cfg(test)]

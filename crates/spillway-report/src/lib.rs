@@ -4,9 +4,9 @@
 //! table ([`table`]), and exact number formatting ([`format`]). Files are written to a
 //! temporary name and renamed into place, so a failed run never leaves a half-written CSV.
 
+mod atomic;
 pub mod csv_out;
 pub mod format;
 pub mod table;
-mod atomic;
 
 pub use atomic::AtomicFile;

@@ -6,8 +6,19 @@ use spillway_sim::scenario::Class;
 use std::fmt::Write;
 
 const HEADER: [&str; 13] = [
-    "policy", "class", "offered", "admitted", "rejected", "shed", "completed", "failed", "p50 ms",
-    "p99 ms", "max ms", "429s", "cost $",
+    "policy",
+    "class",
+    "offered",
+    "admitted",
+    "rejected",
+    "shed",
+    "completed",
+    "failed",
+    "p50 ms",
+    "p99 ms",
+    "max ms",
+    "429s",
+    "cost $",
 ];
 
 fn cells(policy: &str, class: &str, s: &ClassStats) -> [String; 13] {

@@ -31,7 +31,9 @@ fn spike(c: &mut Criterion) {
     let mut group = c.benchmark_group("simulate");
     group.throughput(Throughput::Elements(requests));
     group.sample_size(20);
-    group.bench_function("spike.yaml (all policies)", |b| b.iter(|| black_box(run_all())));
+    group.bench_function("spike.yaml (all policies)", |b| {
+        b.iter(|| black_box(run_all()))
+    });
     group.finish();
 }
 

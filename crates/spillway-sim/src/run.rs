@@ -121,12 +121,9 @@ pub fn run_policy(
         if now > end {
             break;
         }
-        world.series.advance_to(
-            now,
-            world.queue.len() as u64,
-            world.in_flight,
-            &mut *sink,
-        );
+        world
+            .series
+            .advance_to(now, world.queue.len() as u64, world.in_flight, &mut *sink);
         world.metrics.events += 1;
         if event_at == Some(now) {
             if let Some((_, event)) = world.events.pop() {
@@ -231,7 +228,9 @@ impl World<'_> {
             let Some(req) = self.requests.get_mut(slot) else {
                 continue;
             };
-            req.waited = req.waited.saturating_add(now.saturating_since(req.queued_at));
+            req.waited = req
+                .waited
+                .saturating_add(now.saturating_since(req.queued_at));
             req.attempts += 1;
             let (class, attempts) = (req.class, req.attempts);
             let (input, output) = (req.arrival.input_tokens, req.arrival.output_tokens);

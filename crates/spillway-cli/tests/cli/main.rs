@@ -31,7 +31,12 @@ fn validate_accepts_every_shipped_scenario() {
         let path = entry.expect("entry").path();
         if path.extension().is_some_and(|e| e == "yaml") {
             let out = spillway(&["validate", path.to_str().expect("utf-8 path")]);
-            assert!(out.status.success(), "{}: {}", path.display(), text(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                path.display(),
+                text(&out.stderr)
+            );
         }
     }
 }
@@ -47,16 +52,31 @@ fn a_bad_scenario_exits_2_with_a_located_error() {
         let out = spillway(&[command, bad.to_str().expect("utf-8")]);
         assert_eq!(out.status.code(), Some(2), "{command}");
         let err = text(&out.stderr);
-        assert!(err.contains("bad.yaml:") && err.contains("provider.rpm"), "{err}");
+        assert!(
+            err.contains("bad.yaml:") && err.contains("provider.rpm"),
+            "{err}"
+        );
     }
 }
 
 #[test]
 fn a_missing_file_or_bad_flag_exits_2() {
-    assert_eq!(spillway(&["simulate", "no/such.yaml"]).status.code(), Some(2));
-    let out = spillway(&["simulate", "scenarios/spike.yaml", "--duration", "5 parsecs"]);
+    assert_eq!(
+        spillway(&["simulate", "no/such.yaml"]).status.code(),
+        Some(2)
+    );
+    let out = spillway(&[
+        "simulate",
+        "scenarios/spike.yaml",
+        "--duration",
+        "5 parsecs",
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("unknown unit"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("unknown unit"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -65,7 +85,14 @@ fn an_unwritable_output_directory_exits_2() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let file = dir.join("not-a-dir");
     std::fs::write(&file, "x").expect("write");
-    let out = spillway(&["simulate", "scenarios/spike.yaml", "--duration", "10s", "--out", file.to_str().expect("utf-8")]);
+    let out = spillway(&[
+        "simulate",
+        "scenarios/spike.yaml",
+        "--duration",
+        "10s",
+        "--out",
+        file.to_str().expect("utf-8"),
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
 
@@ -73,10 +100,22 @@ fn an_unwritable_output_directory_exits_2() {
 fn simulate_writes_the_documented_csvs_deterministically() {
     let (a, b) = (temp_dir("a"), temp_dir("b"));
     for dir in [&a, &b] {
-        let out = spillway(&["simulate", "scenarios/spike.yaml", "--duration", "6m", "--seed", "9", "--out", dir.to_str().expect("utf-8")]);
+        let out = spillway(&[
+            "simulate",
+            "scenarios/spike.yaml",
+            "--duration",
+            "6m",
+            "--seed",
+            "9",
+            "--out",
+            dir.to_str().expect("utf-8"),
+        ]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         let table = text(&out.stdout);
-        assert!(table.contains("token-bucket") && table.contains("sliding-window"), "{table}");
+        assert!(
+            table.contains("token-bucket") && table.contains("sliding-window"),
+            "{table}"
+        );
         assert!(table.contains("seed 9"), "{table}");
     }
     let summary = std::fs::read_to_string(a.join("summary.csv")).expect("summary.csv");
@@ -85,12 +124,20 @@ fn simulate_writes_the_documented_csvs_deterministically() {
     ));
     assert!(summary.lines().any(|l| l.starts_with("token-bucket,all,")));
     let series = std::fs::read_to_string(a.join("timeseries.csv")).expect("timeseries.csv");
-    assert!(series.starts_with("policy,t_s,offered,admitted,rejected,queued,in_flight,upstream_429,spend_usd"));
+    assert!(series.starts_with(
+        "policy,t_s,offered,admitted,rejected,queued,in_flight,upstream_429,spend_usd"
+    ));
     let rejections = std::fs::read_to_string(a.join("rejections.csv")).expect("rejections.csv");
     assert!(rejections.starts_with("policy,layer,rejected\n"));
     for name in ["summary.csv", "timeseries.csv", "rejections.csv"] {
-        let (x, y) = (std::fs::read(a.join(name)).expect("a"), std::fs::read(b.join(name)).expect("b"));
+        let (x, y) = (
+            std::fs::read(a.join(name)).expect("a"),
+            std::fs::read(b.join(name)).expect("b"),
+        );
         assert!(x == y, "{name} differs between two runs with the same seed");
     }
-    assert!(!a.join("summary.csv.part").exists(), "no temporary file is left behind");
+    assert!(
+        !a.join("summary.csv.part").exists(),
+        "no temporary file is left behind"
+    );
 }

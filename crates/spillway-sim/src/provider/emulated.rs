@@ -84,7 +84,11 @@ impl EmulatedProvider {
         let worst = match (by_requests, by_tokens) {
             (Ok(Decision::Allowed), Ok(Decision::Allowed)) => None,
             (Ok(Decision::Denied { retry_at: a }), Ok(Decision::Denied { retry_at: b })) => {
-                Some(if a >= b { (a, LimitedBy::Requests) } else { (b, LimitedBy::Tokens) })
+                Some(if a >= b {
+                    (a, LimitedBy::Requests)
+                } else {
+                    (b, LimitedBy::Tokens)
+                })
             }
             (Ok(Decision::Denied { retry_at }), _) => Some((retry_at, LimitedBy::Requests)),
             (_, Ok(Decision::Denied { retry_at })) => Some((retry_at, LimitedBy::Tokens)),

@@ -255,7 +255,10 @@ policies:
         assert_eq!(field_path_at(SRC, 1, 7), "seed");
         assert_eq!(field_path_at(SRC, 5, 14), "traffic.groups[0].users");
         assert_eq!(field_path_at(SRC, 7, 13), "traffic.groups[1].name");
-        assert_eq!(field_path_at(SRC, 8, 43), "traffic.groups[1].input_tokens.sigma");
+        assert_eq!(
+            field_path_at(SRC, 8, 43),
+            "traffic.groups[1].input_tokens.sigma"
+        );
         assert_eq!(field_path_at(SRC, 13, 14), "policies[0].layers[0].limit");
         assert_eq!(field_path_at(SRC, 10, 3), "policies[0].name");
         assert_eq!(field_path_at(SRC, 99, 1), "");

@@ -26,7 +26,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" | "min" => 60_000_000_000,
         "h" => 3_600_000_000_000,
         "d" => 86_400_000_000_000,
-        other => return Err(format!("unknown unit `{other}` in `{text}`; expected {DURATION_FORMS}")),
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{text}`; expected {DURATION_FORMS}"
+            ));
+        }
     };
     let nanos = scale_decimal(number, unit_ns)
         .ok_or_else(|| format!("`{text}` is not a valid duration; expected {DURATION_FORMS}"))?;
@@ -44,7 +48,11 @@ fn scale_decimal(number: &str, unit: u64) -> Option<u64> {
     if !digits_ok(whole) || !digits_ok(frac) {
         return None;
     }
-    let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
     let mut total = whole.checked_mul(unit)?;
     let mut place = unit;
     for digit in frac.bytes() {
@@ -72,7 +80,11 @@ pub fn parse_rate_per_sec(text: &str) -> Result<f64, String> {
         "min" | "m" => 60.0,
         "h" | "hour" => 3600.0,
         "d" | "day" => 86_400.0,
-        other => return Err(format!("unknown rate unit `/{other}`; expected {RATE_FORMS}")),
+        other => {
+            return Err(format!(
+                "unknown rate unit `/{other}`; expected {RATE_FORMS}"
+            ));
+        }
     };
     if !value.is_finite() || value <= 0.0 {
         return Err(format!("rate `{text}` must be greater than 0"));
@@ -112,7 +124,11 @@ mod tests {
         assert_eq!(parse_rate_per_sec("10/s").unwrap(), 10.0);
         assert!(parse_rate_per_sec("0/s").is_err());
         assert!(parse_rate_per_sec("-1/s").is_err());
-        assert!(parse_rate_per_sec("5/fortnight").unwrap_err().contains("/min"));
+        assert!(
+            parse_rate_per_sec("5/fortnight")
+                .unwrap_err()
+                .contains("/min")
+        );
     }
 
     #[test]

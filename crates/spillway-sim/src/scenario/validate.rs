@@ -15,7 +15,8 @@ const DEFAULT_SIZE_MAX: u64 = 32_768;
 /// Most users a scenario may declare: memory grows with users, so a typo of extra zeros should
 /// be an error, not an out-of-memory.
 const MAX_USERS: u64 = 100_000_000;
-const ALGORITHMS: &str = "`token-bucket`, `sliding-window`, `sliding-window-counter`, `fixed-window`";
+const ALGORITHMS: &str =
+    "`token-bucket`, `sliding-window`, `sliding-window-counter`, `fixed-window`";
 const SCOPES: &str = "`global`, `user`, `feature`, `api_key`";
 
 fn line_col<T>(s: &S<T>) -> (usize, usize) {
@@ -38,14 +39,19 @@ impl Reporter<'_> {
     fn positive_duration(&mut self, value: &S<String>) -> Option<Duration> {
         let d = self.duration(value)?;
         if d.is_zero() {
-            self.bad(value, format!("must be longer than 0; expected {DURATION_FORMS}"));
+            self.bad(
+                value,
+                format!("must be longer than 0; expected {DURATION_FORMS}"),
+            );
             return None;
         }
         Some(d)
     }
 
     fn rate(&mut self, value: &S<String>) -> Option<f64> {
-        parse_rate_per_sec(&value.value).map_err(|e| self.bad(value, e)).ok()
+        parse_rate_per_sec(&value.value)
+            .map_err(|e| self.bad(value, e))
+            .ok()
     }
 
     fn positive<T: Copy + PartialOrd + Default + std::fmt::Display>(
@@ -56,7 +62,10 @@ impl Reporter<'_> {
         if value.value > T::default() {
             Some(value.value)
         } else {
-            self.bad(value, format!("{what} must be greater than 0, got {}", value.value));
+            self.bad(
+                value,
+                format!("{what} must be greater than 0, got {}", value.value),
+            );
             None
         }
     }
@@ -118,7 +127,10 @@ fn price(usd: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
     if usd.value.is_finite() && usd.value >= 0.0 && nano < u64::MAX as f64 {
         Some(nano.round() as u64)
     } else {
-        r.bad(usd, format!("price must be a number of USD ≥ 0, got {}", usd.value));
+        r.bad(
+            usd,
+            format!("price must be a number of USD ≥ 0, got {}", usd.value),
+        );
         None
     }
 }
@@ -126,11 +138,17 @@ fn price(usd: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
 fn size(s: &RawSize, r: &mut Reporter<'_>) -> Option<SizeSpec> {
     let median_ok = s.median.value.is_finite() && s.median.value >= 1.0;
     if !median_ok {
-        r.bad(&s.median, format!("median must be a number ≥ 1 token, got {}", s.median.value));
+        r.bad(
+            &s.median,
+            format!("median must be a number ≥ 1 token, got {}", s.median.value),
+        );
     }
     let sigma_ok = s.sigma.value.is_finite() && (0.0..=5.0).contains(&s.sigma.value);
     if !sigma_ok {
-        r.bad(&s.sigma, format!("sigma must be between 0 and 5, got {}", s.sigma.value));
+        r.bad(
+            &s.sigma,
+            format!("sigma must be between 0 and 5, got {}", s.sigma.value),
+        );
     }
     let max = match &s.max {
         Some(m) => r.positive(m, "max")?,
@@ -153,7 +171,13 @@ fn groups(raw: &[RawGroup], r: &mut Reporter<'_>) -> Option<Vec<GroupSpec>> {
     let mut ok = true;
     for g in raw {
         if seen.insert(g.name.value.clone(), ()).is_some() {
-            r.bad(&g.name, format!("group name `{}` is used twice; names must be unique", g.name.value));
+            r.bad(
+                &g.name,
+                format!(
+                    "group name `{}` is used twice; names must be unique",
+                    g.name.value
+                ),
+            );
             ok = false;
         }
         let users = r.positive(&g.users, "users").filter(|&u| {
@@ -168,10 +192,24 @@ fn groups(raw: &[RawGroup], r: &mut Reporter<'_>) -> Option<Vec<GroupSpec>> {
             r.bad(&g.class, format!("unknown class `{}`; expected `interactive`, `standard`, `batch` or `background`", g.class.value));
         }
         let arrival = match &g.arrival {
-            RawArrival::Poisson { rate } => r.rate(rate).map(|rate_per_sec| ArrivalSpec::Poisson { rate_per_sec }),
-            RawArrival::OnOff { rate, mean_on, mean_off } => {
-                let (rate, on, off) = (r.rate(rate), r.positive_duration(mean_on), r.positive_duration(mean_off));
-                Some(ArrivalSpec::OnOff { rate_per_sec: rate?, mean_on: on?, mean_off: off? })
+            RawArrival::Poisson { rate } => r
+                .rate(rate)
+                .map(|rate_per_sec| ArrivalSpec::Poisson { rate_per_sec }),
+            RawArrival::OnOff {
+                rate,
+                mean_on,
+                mean_off,
+            } => {
+                let (rate, on, off) = (
+                    r.rate(rate),
+                    r.positive_duration(mean_on),
+                    r.positive_duration(mean_off),
+                );
+                Some(ArrivalSpec::OnOff {
+                    rate_per_sec: rate?,
+                    mean_on: on?,
+                    mean_off: off?,
+                })
             }
         };
         let input = size(&g.input_tokens, r);
@@ -202,7 +240,13 @@ fn spikes(raw: &[RawSpike], groups: &[RawGroup], r: &mut Reporter<'_>) -> Option
         let len = r.positive_duration(&s.duration);
         let mult_ok = s.multiplier.value.is_finite() && s.multiplier.value > 0.0;
         if !mult_ok {
-            r.bad(&s.multiplier, format!("multiplier must be a number > 0, got {}", s.multiplier.value));
+            r.bad(
+                &s.multiplier,
+                format!(
+                    "multiplier must be a number > 0, got {}",
+                    s.multiplier.value
+                ),
+            );
         }
         let mut indices = Vec::new();
         match &s.groups {
@@ -212,8 +256,16 @@ fn spikes(raw: &[RawSpike], groups: &[RawGroup], r: &mut Reporter<'_>) -> Option
                     match groups.iter().position(|g| g.name.value == name.value) {
                         Some(i) => indices.push(i),
                         None => {
-                            let known: Vec<&str> = groups.iter().map(|g| g.name.value.as_str()).collect();
-                            r.bad(name, format!("no group is named `{}`; groups are: {}", name.value, known.join(", ")));
+                            let known: Vec<&str> =
+                                groups.iter().map(|g| g.name.value.as_str()).collect();
+                            r.bad(
+                                name,
+                                format!(
+                                    "no group is named `{}`; groups are: {}",
+                                    name.value,
+                                    known.join(", ")
+                                ),
+                            );
                             ok = false;
                         }
                     }
@@ -242,7 +294,10 @@ fn layers(raw: &[RawLayer], r: &mut Reporter<'_>) -> BTreeMap<String, Option<Lay
             "feature" => Some(Scope::Feature),
             "api_key" => Some(Scope::ApiKey),
             other => {
-                r.bad(&l.scope, format!("unknown scope `{other}`; expected {SCOPES}"));
+                r.bad(
+                    &l.scope,
+                    format!("unknown scope `{other}`; expected {SCOPES}"),
+                );
                 None
             }
         };
@@ -250,7 +305,10 @@ fn layers(raw: &[RawLayer], r: &mut Reporter<'_>) -> BTreeMap<String, Option<Lay
             None | Some((_, "requests")) => Some(Unit::Requests),
             Some((_, "tokens")) => Some(Unit::Tokens),
             Some((u, other)) => {
-                r.bad(u, format!("unknown unit `{other}`; expected `requests` or `tokens`"));
+                r.bad(
+                    u,
+                    format!("unknown unit `{other}`; expected `requests` or `tokens`"),
+                );
                 None
             }
         };
@@ -260,7 +318,10 @@ fn layers(raw: &[RawLayer], r: &mut Reporter<'_>) -> BTreeMap<String, Option<Lay
             "sliding-window-counter" => Some(Algorithm::SlidingCounter),
             "fixed-window" => Some(Algorithm::FixedWindow),
             other => {
-                r.bad(&l.algorithm, format!("unknown algorithm `{other}`; expected {ALGORITHMS}"));
+                r.bad(
+                    &l.algorithm,
+                    format!("unknown algorithm `{other}`; expected {ALGORITHMS}"),
+                );
                 None
             }
         };
@@ -275,16 +336,29 @@ fn layers(raw: &[RawLayer], r: &mut Reporter<'_>) -> BTreeMap<String, Option<Lay
             None => Some(None),
         };
         let spec = match (scope, unit, algorithm, limit, per, burst) {
-            (Some(scope), Some(unit), Some(algorithm), Some(limit), Some(window), Some(burst)) => Some(LayerSpec {
-                name: l.name.value.clone(),
-                scope,
-                unit,
-                limit: LimitSpec { algorithm, limit, window, burst },
-            }),
+            (Some(scope), Some(unit), Some(algorithm), Some(limit), Some(window), Some(burst)) => {
+                Some(LayerSpec {
+                    name: l.name.value.clone(),
+                    scope,
+                    unit,
+                    limit: LimitSpec {
+                        algorithm,
+                        limit,
+                        window,
+                        burst,
+                    },
+                })
+            }
             _ => None,
         };
         if out.insert(l.name.value.clone(), spec).is_some() {
-            r.bad(&l.name, format!("layer name `{}` is used twice; names must be unique", l.name.value));
+            r.bad(
+                &l.name,
+                format!(
+                    "layer name `{}` is used twice; names must be unique",
+                    l.name.value
+                ),
+            );
         }
     }
     out
@@ -305,7 +379,13 @@ fn policies(
     let mut ok = true;
     for p in raw {
         if names.insert(p.name.value.clone(), ()).is_some() {
-            r.bad(&p.name, format!("policy name `{}` is used twice; names must be unique", p.name.value));
+            r.bad(
+                &p.name,
+                format!(
+                    "policy name `{}` is used twice; names must be unique",
+                    p.name.value
+                ),
+            );
             ok = false;
         }
         let mut specs = Vec::new();
@@ -315,8 +395,15 @@ fn policies(
                 Some(None) => ok = false, // already reported where the layer is defined
                 None => {
                     let known: Vec<&str> = layers.keys().map(String::as_str).collect();
-                    let list = if known.is_empty() { "none are defined (add a top-level `layers:` list)".to_string() } else { known.join(", ") };
-                    r.bad(name, format!("no layer is named `{}`; layers are: {list}", name.value));
+                    let list = if known.is_empty() {
+                        "none are defined (add a top-level `layers:` list)".to_string()
+                    } else {
+                        known.join(", ")
+                    };
+                    r.bad(
+                        name,
+                        format!("no layer is named `{}`; layers are: {list}", name.value),
+                    );
                     ok = false;
                 }
             }
@@ -350,7 +437,12 @@ fn policies(
 /// A token-unit layer whose capacity is below the largest request some group can send would
 /// deny those requests forever: that is a configuration error, found here rather than at run
 /// time.
-fn check_costs_fit(groups: &[GroupSpec], policies: &[PolicySpec], raw: &RawScenario, r: &mut Reporter<'_>) {
+fn check_costs_fit(
+    groups: &[GroupSpec],
+    policies: &[PolicySpec],
+    raw: &RawScenario,
+    r: &mut Reporter<'_>,
+) {
     let Some((group, largest)) = groups
         .iter()
         .map(|g| (g, g.input_tokens.max.saturating_add(g.output_tokens.max)))

@@ -87,7 +87,11 @@ impl ArrivalStream {
                 sizes: stream_for(seed, Concern::Sizes, id),
                 input: TokenSizes::new(&g.input_tokens),
                 output: TokenSizes::new(&g.output_tokens),
-                session_end: if is_on_off { vec![Time::ZERO; g.users as usize] } else { Vec::new() },
+                session_end: if is_on_off {
+                    vec![Time::ZERO; g.users as usize]
+                } else {
+                    Vec::new()
+                },
             });
             first_user = first_user.saturating_add(g.users);
             stream.start_group(id);
@@ -105,7 +109,9 @@ impl ArrivalStream {
                     self.pending.push(at, Pending::Group(id));
                 }
             }
-            ArrivalSpec::OnOff { mean_on, mean_off, .. } => {
+            ArrivalSpec::OnOff {
+                mean_on, mean_off, ..
+            } => {
                 // Start in the stationary state: on with probability on/(on+off); exponential
                 // periods are memoryless, so a fresh session (or pause) is exact.
                 let p_on = mean_on.as_secs_f64() / (mean_on.as_secs_f64() + mean_off.as_secs_f64());
@@ -126,12 +132,20 @@ impl ArrivalStream {
     /// Schedule the next request of an on/off user, or the start of its next session.
     fn next_in_session(&mut self, id: u32, user: u64, now: Time) {
         let g = &mut self.groups[id as usize];
-        let ArrivalSpec::OnOff { rate_per_sec, mean_off, .. } = g.arrival else {
+        let ArrivalSpec::OnOff {
+            rate_per_sec,
+            mean_off,
+            ..
+        } = g.arrival
+        else {
             return;
         };
         let session_end = g.session_end[user as usize];
         let e = exp1(&mut g.times);
-        match g.schedule.next_event(now, rate_per_sec, e, session_end.min(self.horizon)) {
+        match g
+            .schedule
+            .next_event(now, rate_per_sec, e, session_end.min(self.horizon))
+        {
             Some(at) => self.pending.push(at, Pending::UserRequest(id, user)),
             None => {
                 let next = exp_time(&mut g.times, session_end, mean_off);

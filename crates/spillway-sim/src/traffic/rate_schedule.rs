@@ -58,12 +58,23 @@ impl RateSchedule {
 
     /// The next event after `from` of a Poisson process with base rate `rate_per_sec` scaled by
     /// this schedule, given an Exp(1) draw `e`. `None` if it falls at or after `until`.
-    pub fn next_event(&self, from: Time, rate_per_sec: f64, mut e: f64, until: Time) -> Option<Time> {
+    pub fn next_event(
+        &self,
+        from: Time,
+        rate_per_sec: f64,
+        mut e: f64,
+        until: Time,
+    ) -> Option<Time> {
         let mut t = from;
         let mut i = self.breaks.partition_point(|&b| b <= t).saturating_sub(1);
         while t < until {
             let rate = rate_per_sec * self.multipliers[i];
-            let seg_end = self.breaks.get(i + 1).copied().unwrap_or(Time::MAX).min(until);
+            let seg_end = self
+                .breaks
+                .get(i + 1)
+                .copied()
+                .unwrap_or(Time::MAX)
+                .min(until);
             let seg_secs = seg_end.saturating_since(t).as_secs_f64();
             if rate > 0.0 && e <= rate * seg_secs {
                 let at = Time::from_nanos(t.as_nanos().saturating_add(secs_to_nanos(e / rate)));
@@ -97,8 +108,13 @@ mod tests {
         // Rate 1/s, then 10/s from t=10s. A draw of 12 spends 10 before the spike, 2 inside:
         // 0.2 s into the spike.
         let s = RateSchedule::from_windows(&[(Time::from_secs(10), Time::from_secs(20), 10.0)]);
-        let at = s.next_event(Time::ZERO, 1.0, 12.0, Time::from_secs(100)).unwrap();
+        let at = s
+            .next_event(Time::ZERO, 1.0, 12.0, Time::from_secs(100))
+            .unwrap();
         assert_eq!(at.as_nanos(), 10_200_000_000);
-        assert_eq!(s.next_event(Time::ZERO, 1.0, 1000.0, Time::from_secs(100)), None);
+        assert_eq!(
+            s.next_event(Time::ZERO, 1.0, 1000.0, Time::from_secs(100)),
+            None
+        );
     }
 }

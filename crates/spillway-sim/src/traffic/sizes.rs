@@ -51,7 +51,11 @@ mod tests {
 
     #[test]
     fn the_median_and_the_clamp_hold() {
-        let sizes = TokenSizes::new(&SizeSpec { median: 500.0, sigma: 1.0, max: 4000 });
+        let sizes = TokenSizes::new(&SizeSpec {
+            median: 500.0,
+            sigma: 1.0,
+            max: 4000,
+        });
         let mut rng = stream(1, Concern::Sizes, 0);
         let mut draws: Vec<u64> = (0..20_001).map(|_| sizes.draw(&mut rng)).collect();
         draws.sort_unstable();

@@ -50,26 +50,66 @@ fn an_unknown_field_names_the_allowed_ones() {
 
 #[test]
 fn a_wrong_type_is_located_with_its_field() {
-    one_error(&BASE.replace("rpm: 60", "rpm: fast"), 5, "provider.rpm", "invalid");
+    one_error(
+        &BASE.replace("rpm: 60", "rpm: fast"),
+        5,
+        "provider.rpm",
+        "invalid",
+    );
 }
 
 #[test]
 fn zero_and_negative_rates_are_refused() {
-    one_error(&BASE.replace("rate: 6/min", "rate: 0/min"), 16, "traffic.groups[0].arrival.poisson.rate", "greater than 0");
-    one_error(&BASE.replace("rate: 6/min", "rate: -2/min"), 16, "traffic.groups[0].arrival.poisson.rate", "greater than 0");
-    one_error(&BASE.replace("rpm: 60", "rpm: 0"), 5, "provider.rpm", "greater than 0");
-    one_error(&BASE.replace("limit: 3", "limit: 0"), 23, "layers[0].limit", "greater than 0");
+    one_error(
+        &BASE.replace("rate: 6/min", "rate: 0/min"),
+        16,
+        "traffic.groups[0].arrival.poisson.rate",
+        "greater than 0",
+    );
+    one_error(
+        &BASE.replace("rate: 6/min", "rate: -2/min"),
+        16,
+        "traffic.groups[0].arrival.poisson.rate",
+        "greater than 0",
+    );
+    one_error(
+        &BASE.replace("rpm: 60", "rpm: 0"),
+        5,
+        "provider.rpm",
+        "greater than 0",
+    );
+    one_error(
+        &BASE.replace("limit: 3", "limit: 0"),
+        23,
+        "layers[0].limit",
+        "greater than 0",
+    );
 }
 
 #[test]
 fn an_unknown_duration_unit_lists_the_units() {
-    one_error(&BASE.replace("duration: 30s", "duration: 30 fortnights"), 2, "duration", "ms");
-    one_error(&BASE.replace("per: 1m", "per: 1y"), 24, "layers[0].per", "unknown unit");
+    one_error(
+        &BASE.replace("duration: 30s", "duration: 30 fortnights"),
+        2,
+        "duration",
+        "ms",
+    );
+    one_error(
+        &BASE.replace("per: 1m", "per: 1y"),
+        24,
+        "layers[0].per",
+        "unknown unit",
+    );
 }
 
 #[test]
 fn a_policy_naming_a_missing_layer_lists_the_layers() {
-    one_error(&BASE.replace("layers: [per-user]", "layers: [per-usr]"), 27, "policies[0].layers", "layers are: per-user");
+    one_error(
+        &BASE.replace("layers: [per-user]", "layers: [per-usr]"),
+        27,
+        "policies[0].layers",
+        "layers are: per-user",
+    );
 }
 
 #[test]
@@ -80,7 +120,12 @@ fn a_cost_above_a_layers_capacity_is_refused_before_running() {
 
 #[test]
 fn an_unknown_class_lists_the_classes() {
-    one_error(&BASE.replace("class: interactive", "class: vip"), 14, "traffic.groups[0].class", "interactive");
+    one_error(
+        &BASE.replace("class: interactive", "class: vip"),
+        14,
+        "traffic.groups[0].class",
+        "interactive",
+    );
 }
 
 #[test]
