@@ -1,11 +1,15 @@
 //! The policy × class comparison table printed after a run.
+//!
+//! Its cells are taken from the `summary.csv` row itself (a subset of its columns, under the
+//! same names), so the table and the file can never disagree.
 
-use crate::format::{ms, usd};
-use spillway_sim::metrics::{ClassStats, PolicyMetrics};
+use crate::csv_out::{SUMMARY_COLUMNS, summary_fields};
+use spillway_sim::metrics::PolicyMetrics;
 use spillway_sim::scenario::Class;
 use std::fmt::Write;
 
-const HEADER: [&str; 13] = [
+/// The `summary.csv` columns shown, in order.
+const SHOWN: [&str; 13] = [
     "policy",
     "class",
     "offered",
@@ -14,44 +18,39 @@ const HEADER: [&str; 13] = [
     "shed",
     "completed",
     "failed",
-    "p50 ms",
-    "p99 ms",
-    "max ms",
-    "429s",
-    "cost $",
+    "p50_ms",
+    "p99_ms",
+    "max_ms",
+    "upstream_429",
+    "cost_usd",
 ];
 
-fn cells(policy: &str, class: &str, s: &ClassStats) -> [String; 13] {
-    [
-        policy.to_string(),
-        class.to_string(),
-        s.offered.to_string(),
-        s.admitted.to_string(),
-        s.rejected.to_string(),
-        s.shed.to_string(),
-        s.completed.to_string(),
-        (s.failed + s.unfinished).to_string(),
-        ms(s.latency.quantile(0.5)),
-        ms(s.latency.quantile(0.99)),
-        ms(s.latency.max()),
-        s.upstream_429.to_string(),
-        usd(s.cost_nano_usd),
-    ]
+fn select(fields: Vec<String>) -> Vec<String> {
+    SHOWN
+        .iter()
+        .map(|name| {
+            SUMMARY_COLUMNS
+                .iter()
+                .position(|c| c == name)
+                .and_then(|i| fields.get(i).cloned())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// Render the table: text columns left-aligned, numbers right-aligned.
 pub fn render(runs: &[PolicyMetrics]) -> String {
-    let mut rows: Vec<[String; 13]> = vec![HEADER.map(str::to_string)];
+    let mut rows: Vec<Vec<String>> = vec![SHOWN.map(str::to_string).to_vec()];
     for run in runs {
         for class in Class::ALL {
             let stats = run.class(class);
             if stats.offered > 0 {
-                rows.push(cells(&run.policy, class.name(), stats));
+                rows.push(select(summary_fields(&run.policy, class.name(), stats)));
             }
         }
-        rows.push(cells(&run.policy, "all", &run.total()));
+        rows.push(select(summary_fields(&run.policy, "all", &run.total())));
     }
-    let widths: Vec<usize> = (0..HEADER.len())
+    let widths: Vec<usize> = (0..SHOWN.len())
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
@@ -72,4 +71,16 @@ pub fn render(runs: &[PolicyMetrics]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shown_column_exists_in_the_csv() {
+        for name in SHOWN {
+            assert!(SUMMARY_COLUMNS.contains(&name), "{name}");
+        }
+    }
 }
