@@ -4,6 +4,13 @@
 //! reset "at second 00"), which is why the simulator needs it: a client that knows the window
 //! is aligned can plan around its reset, and one that does not sees up to 2× the limit across
 //! a boundary.
+//!
+//! Guarantee: at most `limit` per aligned window, hence at most `2·limit` in any window of
+//! length `W`. A denial's `retry_at` is the next window's start, exact because the count only
+//! ever drops by the window rolling over.
+//!
+//! Time going backwards: an instant before the current window is treated as part of it, so the
+//! count is never forgotten (forgetting it would let a late caller reopen a full window).
 
 use super::{Decision, LimitError, Limiter, ensure_fits};
 use crate::time::{Duration, Time};
@@ -29,8 +36,10 @@ impl FixedWindow {
         })
     }
 
+    /// Index of the window `now` falls in, clamped so that time never goes back before the
+    /// window the count belongs to.
     fn index_of(&self, now: Time) -> u64 {
-        now.as_nanos() / self.window.as_nanos()
+        (now.as_nanos() / self.window.as_nanos()).max(self.index)
     }
 
     /// Units used in the window containing `now`.
@@ -56,7 +65,8 @@ impl Limiter for FixedWindow {
 
     fn check(&self, now: Time, cost: u64) -> Result<Decision, LimitError> {
         ensure_fits(cost, self.limit)?;
-        if self.used(now).saturating_add(cost) <= self.limit {
+        // In u128: in debt `used + cost` can exceed u64::MAX, and saturating would admit it.
+        if cost == 0 || u128::from(self.used(now)) + u128::from(cost) <= u128::from(self.limit) {
             Ok(Decision::Allowed)
         } else {
             // cost <= limit, so the next (empty) window admits it.
@@ -67,6 +77,9 @@ impl Limiter for FixedWindow {
     }
 
     fn commit(&mut self, now: Time, cost: u64) {
+        if cost == 0 {
+            return;
+        }
         let index = self.index_of(now);
         if index != self.index {
             self.index = index;
@@ -103,5 +116,26 @@ mod tests {
         );
         // The boundary burst: 3 more right after the reset, 6 within two seconds.
         assert!(w.acquire(Time::from_secs(60), 3).unwrap().is_allowed());
+    }
+
+    #[test]
+    fn debt_is_never_admitted_by_saturation() {
+        let mut w = FixedWindow::new(u64::MAX, Duration::from_secs(1)).unwrap();
+        w.commit(Time::ZERO, u64::MAX);
+        assert!(!w.check(Time::ZERO, 1).unwrap().is_allowed());
+        assert_eq!(w.check(Time::ZERO, 0), Ok(Decision::Allowed));
+    }
+
+    #[test]
+    fn time_going_backwards_does_not_reopen_a_full_window() {
+        let mut w = FixedWindow::new(1, Duration::from_secs(1)).unwrap();
+        assert!(w.acquire(Time::from_secs(5), 1).unwrap().is_allowed());
+        assert_eq!(
+            w.acquire(Time::from_secs(4), 1),
+            Ok(Decision::Denied {
+                retry_at: Time::from_secs(6)
+            })
+        );
+        assert_eq!(w.used(Time::from_secs(5)), 1);
     }
 }

@@ -19,6 +19,16 @@ use std::hash::Hash;
 /// Fewest resident keys before a sweep is considered (sweeping tiny maps is wasted work).
 const MIN_SWEEP_LEN: usize = 1024;
 
+/// One key's limiter as found by a single lookup: resident, or absent (then it behaves exactly
+/// like the prototype). Lets [`Layered`](super::Layered) check and later commit with one hash
+/// lookup per layer.
+pub(crate) enum Slot<'a, L> {
+    /// The key's own limiter.
+    Resident(&'a mut L),
+    /// The key is not resident: this is the prototype it would be cloned from.
+    Absent(&'a L),
+}
+
 /// One limiter per key, built from a prototype; keys whose limiter is fresh again are dropped
 /// by an amortised sweep so memory follows the keys active within a window, not all keys ever.
 #[derive(Clone, Debug)]
@@ -42,6 +52,14 @@ impl<K: Hash + Eq + Clone, L: Limiter + Clone> Keyed<K, L> {
     pub fn capacity(&self) -> u64 {
         self.prototype.capacity()
     }
+    /// The limiter every new key starts from.
+    pub fn prototype(&self) -> &L {
+        &self.prototype
+    }
+    /// The limiter resident for `key`, if any (an absent key behaves like the prototype).
+    pub fn get(&self, key: &K) -> Option<&L> {
+        self.map.get(key)
+    }
     /// Would `cost` be admitted for `key` at `now`? Changes nothing.
     pub fn check(&self, now: Time, key: &K, cost: u64) -> Result<Decision, LimitError> {
         match self.map.get(key) {
@@ -59,13 +77,16 @@ impl<K: Hash + Eq + Clone, L: Limiter + Clone> Keyed<K, L> {
             None => self.insert_committed(now, key, cost),
         }
     }
-    /// Give back `cost` for `key` (nothing to give back for a key not resident).
+    /// Give back `cost` for `key` (nothing to give back for a key not resident: its limiter
+    /// is already as fresh as a new one).
     pub fn refund(&mut self, now: Time, key: &K, cost: u64) {
         if let Some(limiter) = self.map.get_mut(key) {
             limiter.refund(now, cost);
         }
     }
-    /// Check and commit for `key`: one hash lookup when the key is resident.
+    /// Check and commit for `key`: one hash lookup when the key is resident; a key that is not
+    /// resident is inserted only if the request is admitted with a non-zero cost.
+    #[inline]
     pub fn acquire(&mut self, now: Time, key: &K, cost: u64) -> Result<Decision, LimitError> {
         if let Some(limiter) = self.map.get_mut(key) {
             return limiter.acquire(now, cost);
@@ -80,7 +101,7 @@ impl<K: Hash + Eq + Clone, L: Limiter + Clone> Keyed<K, L> {
     pub fn sweep(&mut self, now: Time) -> usize {
         let before = self.map.len();
         self.map.retain(|_, limiter| !limiter.is_fresh(now));
-        self.sweep_at = (self.map.len() * 2).max(MIN_SWEEP_LEN);
+        self.sweep_at = self.map.len().saturating_mul(2).max(MIN_SWEEP_LEN);
         before - self.map.len()
     }
     /// Keys currently resident.
@@ -90,6 +111,14 @@ impl<K: Hash + Eq + Clone, L: Limiter + Clone> Keyed<K, L> {
     /// Whether no key is resident.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+
+    /// One lookup: the key's limiter, or the prototype if it is not resident.
+    pub(crate) fn slot(&mut self, key: &K) -> Slot<'_, L> {
+        match self.map.get_mut(key) {
+            Some(limiter) => Slot::Resident(limiter),
+            None => Slot::Absent(&self.prototype),
+        }
     }
 
     fn insert_committed(&mut self, now: Time, key: &K, cost: u64) {

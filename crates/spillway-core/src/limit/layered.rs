@@ -3,156 +3,29 @@
 //!
 //! - **Check, then commit.** Every layer is asked first; only if all admit is any charged. A
 //!   denied request consumes nothing anywhere (otherwise a request refused by the per-feature
-//!   layer would still eat the user's allowance, and retries would be refused forever).
+//!   layer would still eat the user's allowance, and retries would be refused forever), and it
+//!   inserts no per-key state (a flood of refused keys costs no memory).
 //! - **A denial explains itself.** It names every blocking layer (so the caller can tell the
-//!   user *which* limit they hit) and the earliest instant at which all layers would admit.
+//!   user *which* limit they hit) and the earliest instant at which all layers would admit: the
+//!   latest of the blocking layers' `retry_at`, exact because every layer only loosens with time.
 //!
 //! Reserve → settle: LLM costs are known only after the response (output tokens), so admission
 //! charges an estimate and [`Layered::settle`] refunds or charges the difference on every layer.
+//!
+//! A layer whose unit costs nothing for a request (`tokens: 0` on a token layer) admits it and
+//! records nothing, whatever its state.
 
-use super::{AnyLimiter, Decision, Keyed, LimitError, LimitSpec, Limiter, SpecError};
+mod types;
+
+use types::MAX_LAYERS;
+pub use types::{
+    Demand, Denial, LayerSet, LayerSpec, LayeredDecision, LayeredError, Reservation, Scope,
+    Subject, Unit,
+};
+
+use super::keyed::Slot;
+use super::{AnyLimiter, Decision, Keyed, LimitError, Limiter};
 use crate::time::Time;
-
-/// What a layer is keyed by.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Scope {
-    /// One limiter for all traffic.
-    Global,
-    /// One limiter per user.
-    User,
-    /// One limiter per feature (prompt template, endpoint).
-    Feature,
-    /// One limiter per API key.
-    ApiKey,
-}
-
-/// What a layer counts.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Unit {
-    /// Each request costs 1.
-    Requests,
-    /// Each request costs its (estimated) LLM tokens.
-    Tokens,
-}
-
-/// A named layer: scope, unit, and the limit each key of the scope gets.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LayerSpec {
-    /// Name shown when this layer blocks (e.g. "per-user").
-    pub name: String,
-    /// What the layer is keyed by.
-    pub scope: Scope,
-    /// What the layer counts.
-    pub unit: Unit,
-    /// The limit per key.
-    pub limit: LimitSpec,
-}
-
-/// Who is asking: the keys each scope uses.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Subject {
-    /// User id.
-    pub user: u64,
-    /// Feature id.
-    pub feature: u64,
-    /// API key id (an index, never the secret).
-    pub api_key: u64,
-}
-
-/// What a request costs in each unit.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct Demand {
-    /// Requests (normally 1).
-    pub requests: u64,
-    /// LLM tokens (estimated at admission, actual at settle).
-    pub tokens: u64,
-}
-
-/// A set of layer indices (at most 32 layers), in layer order.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct LayerSet(u32);
-
-impl LayerSet {
-    /// The set holding only layer `index` (indices ≥ 32 give the empty set).
-    pub fn single(index: usize) -> Self {
-        LayerSet(1u32.checked_shl(index as u32).unwrap_or(0))
-    }
-    /// Whether layer `index` is in the set.
-    pub fn contains(self, index: usize) -> bool {
-        index < 32 && self.0 & (1 << index) != 0
-    }
-    /// Number of layers in the set.
-    pub fn len(self) -> usize {
-        self.0.count_ones() as usize
-    }
-    /// Layer indices in the set, ascending.
-    pub fn iter(self) -> impl Iterator<Item = usize> {
-        (0..32).filter(move |i| self.0 & (1 << i) != 0)
-    }
-    /// Whether the set is empty.
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-}
-
-/// Why a layered request was refused now.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Denial {
-    /// Every layer that refused.
-    pub blocking: LayerSet,
-    /// Earliest instant at which every layer would admit, if nothing else happened.
-    pub retry_at: Time,
-}
-
-/// The answer of a layered check.
-#[must_use]
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum LayeredDecision {
-    /// Every layer admits (for `acquire`/`reserve`: and every layer was charged).
-    Allowed,
-    /// At least one layer refused; nothing was charged.
-    Denied(Denial),
-}
-
-/// An admitted estimate, to be settled with the actual demand.
-#[must_use = "a reservation must be settled, or its estimate stays charged"]
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Reservation {
-    /// Who reserved.
-    pub subject: Subject,
-    /// What was charged at admission.
-    pub estimate: Demand,
-}
-
-/// Errors of layered limiting.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum LayeredError {
-    /// A layer can never admit this demand.
-    #[error("layer `{layer}`: cost {cost} exceeds capacity {capacity}: it can never be admitted")]
-    NeverFits {
-        /// The layer's name.
-        layer: String,
-        /// The cost in the layer's unit.
-        cost: u64,
-        /// The layer's capacity.
-        capacity: u64,
-    },
-    /// A layer's spec is invalid.
-    #[error("layer `{layer}`: {source}")]
-    Spec {
-        /// The layer's name.
-        layer: String,
-        /// What is wrong.
-        source: SpecError,
-    },
-    /// More than 32 layers.
-    #[error("at most 32 layers are supported, got {0}")]
-    TooManyLayers(usize),
-    /// Two layers share a name.
-    #[error("two layers are named `{0}`; names identify the blocking layer and must be unique")]
-    DuplicateName(String),
-}
 
 /// A layer's limiter(s): one for the global scope, one per key otherwise.
 #[derive(Clone, Debug)]
@@ -167,6 +40,16 @@ struct Layer {
     scope: Scope,
     unit: Unit,
     state: LayerState,
+}
+
+fn never_fits(layer: &str, error: LimitError) -> LayeredError {
+    match error {
+        LimitError::CostExceedsCapacity { cost, capacity } => LayeredError::NeverFits {
+            layer: layer.to_owned(),
+            cost,
+            capacity,
+        },
+    }
 }
 
 impl Layer {
@@ -184,11 +67,15 @@ impl Layer {
             Unit::Tokens => demand.tokens,
         }
     }
-    fn check(&self, now: Time, subject: &Subject, cost: u64) -> Result<Decision, LimitError> {
+    fn check(&self, now: Time, subject: &Subject, cost: u64) -> Result<Decision, LayeredError> {
+        if cost == 0 {
+            return Ok(Decision::Allowed);
+        }
         match &self.state {
             LayerState::Single(l) => l.check(now, cost),
             LayerState::PerKey(k) => k.check(now, &self.key(subject), cost),
         }
+        .map_err(|e| never_fits(&self.name, e))
     }
     fn commit(&mut self, now: Time, subject: &Subject, cost: u64) {
         let key = self.key(subject);
@@ -206,6 +93,32 @@ impl Layer {
     }
 }
 
+/// Per-layer answers folded into one: which layers block, and until when.
+#[derive(Default)]
+struct Verdict {
+    blocking: LayerSet,
+    retry_at: Time,
+}
+
+impl Verdict {
+    fn add(&mut self, index: usize, decision: Decision) {
+        if let Decision::Denied { retry_at } = decision {
+            self.blocking = self.blocking.with(index);
+            self.retry_at = self.retry_at.max(retry_at);
+        }
+    }
+    fn finish(self) -> LayeredDecision {
+        if self.blocking.is_empty() {
+            LayeredDecision::Allowed
+        } else {
+            LayeredDecision::Denied(Denial {
+                blocking: self.blocking,
+                retry_at: self.retry_at,
+            })
+        }
+    }
+}
+
 /// Named layers, checked in order, committed only if all admit.
 #[derive(Clone, Debug)]
 pub struct Layered {
@@ -213,9 +126,9 @@ pub struct Layered {
 }
 
 impl Layered {
-    /// Build the layers (at most 32, unique names, valid specs).
+    /// Build the layers: at most [`LayerSet::CAPACITY`], unique names, valid specs.
     pub fn new(specs: Vec<LayerSpec>) -> Result<Self, LayeredError> {
-        if specs.len() > 32 {
+        if specs.len() > MAX_LAYERS {
             return Err(LayeredError::TooManyLayers(specs.len()));
         }
         let mut layers: Vec<Layer> = Vec::with_capacity(specs.len());
@@ -244,9 +157,19 @@ impl Layered {
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.layers.iter().map(|l| l.name.as_str())
     }
-    /// The name of layer `index`.
-    pub fn layer_name(&self, index: usize) -> Option<&str> {
-        self.layers.get(index).map(|l| l.name.as_str())
+    /// The name of layer `index` (as found in a [`Denial`]'s `blocking` set).
+    ///
+    /// # Panics
+    /// If `index >= self.len()`, like slice indexing: indices in a [`LayerSet`] returned by
+    /// this `Layered` are always in range.
+    pub fn layer_name(&self, index: usize) -> &str {
+        &self.layers[index].name
+    }
+    /// The names of the layers in `set`, in layer order (indices out of range are skipped).
+    pub fn names_in(&self, set: LayerSet) -> impl Iterator<Item = &str> {
+        set.iter()
+            .filter_map(|i| self.layers.get(i))
+            .map(|l| l.name.as_str())
     }
     /// Number of layers.
     pub fn len(&self) -> usize {
@@ -257,55 +180,65 @@ impl Layered {
         self.layers.is_empty()
     }
     /// Would `demand` be admitted for `subject` at `now`? Changes nothing. Every layer is
-    /// asked, so the denial names all blocking layers, not just the first.
+    /// asked, so a denial names all blocking layers, not just the first; a cost some layer can
+    /// never admit is an error naming the first such layer.
     pub fn check(
         &self,
         now: Time,
         subject: &Subject,
         demand: Demand,
     ) -> Result<LayeredDecision, LayeredError> {
-        let mut blocking = 0u32;
-        let mut retry_at = Time::ZERO;
+        let mut verdict = Verdict::default();
         for (i, layer) in self.layers.iter().enumerate() {
-            match layer.check(now, subject, layer.cost(demand)) {
-                Ok(Decision::Allowed) => {}
-                Ok(Decision::Denied { retry_at: at }) => {
-                    blocking |= 1 << i;
-                    retry_at = retry_at.max(at);
-                }
-                Err(LimitError::CostExceedsCapacity { cost, capacity }) => {
-                    return Err(LayeredError::NeverFits {
-                        layer: layer.name.clone(),
-                        cost,
-                        capacity,
-                    });
-                }
-            }
+            verdict.add(i, layer.check(now, subject, layer.cost(demand))?);
         }
-        Ok(if blocking == 0 {
-            LayeredDecision::Allowed
-        } else {
-            LayeredDecision::Denied(Denial {
-                blocking: LayerSet(blocking),
-                retry_at,
-            })
-        })
+        Ok(verdict.finish())
     }
-    /// Check every layer; if all admit, charge all. A denial changes no layer.
+    /// Check every layer; if all admit, charge all. A denial (or an error) changes no layer.
+    ///
+    /// The hot path: each layer's limiter is looked up once, checked, and charged through the
+    /// same reference; only a key seen for the first time is looked up again, to insert it.
     pub fn acquire(
         &mut self,
         now: Time,
         subject: &Subject,
         demand: Demand,
     ) -> Result<LayeredDecision, LayeredError> {
-        let decision = self.check(now, subject, demand)?;
-        if decision == LayeredDecision::Allowed {
-            for layer in &mut self.layers {
-                let cost = layer.cost(demand);
-                layer.commit(now, subject, cost);
+        let mut slots: [Option<Slot<'_, AnyLimiter>>; MAX_LAYERS] = [const { None }; MAX_LAYERS];
+        let mut costs = [0u64; MAX_LAYERS];
+        let mut verdict = Verdict::default();
+        for (i, layer) in self.layers.iter_mut().enumerate() {
+            let (cost, key) = (layer.cost(demand), layer.key(subject));
+            if cost == 0 {
+                continue;
+            }
+            let slot = match &mut layer.state {
+                LayerState::Single(l) => Slot::Resident(l),
+                LayerState::PerKey(k) => k.slot(&key),
+            };
+            let decision = match &slot {
+                Slot::Resident(l) => l.check(now, cost),
+                Slot::Absent(prototype) => prototype.check(now, cost),
+            };
+            verdict.add(i, decision.map_err(|e| never_fits(&layer.name, e))?);
+            (slots[i], costs[i]) = (Some(slot), cost);
+        }
+        let decision = verdict.finish();
+        if decision != LayeredDecision::Allowed {
+            return Ok(decision);
+        }
+        let mut absent = LayerSet::EMPTY;
+        for (i, slot) in slots.into_iter().enumerate() {
+            match slot {
+                Some(Slot::Resident(l)) => l.commit(now, costs[i]),
+                Some(Slot::Absent(_)) => absent = absent.with(i),
+                None => {}
             }
         }
-        Ok(decision)
+        for i in absent.iter() {
+            self.layers[i].commit(now, subject, costs[i]);
+        }
+        Ok(LayeredDecision::Allowed)
     }
     /// Like `acquire` for an estimate, returning a reservation to settle later.
     pub fn reserve(
@@ -336,7 +269,9 @@ impl Layered {
             }
         }
     }
-    /// Drop fresh per-key state in every layer; returns how many keys were dropped.
+    /// Drop fresh per-key state in every layer; returns how many keys were dropped. (Each
+    /// layer also sweeps itself, amortised, as it grows; this is for callers who want memory
+    /// back now.)
     pub fn sweep(&mut self, now: Time) -> usize {
         self.layers
             .iter_mut()
@@ -346,7 +281,8 @@ impl Layered {
             })
             .sum()
     }
-    /// Resident per-key limiters across all layers (a memory gauge).
+    /// Resident limiters across all layers (a memory gauge: one per global layer, one per
+    /// resident key otherwise).
     pub fn resident_keys(&self) -> usize {
         self.layers
             .iter()
@@ -361,7 +297,7 @@ impl Layered {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limit::Algorithm;
+    use crate::limit::{Algorithm, LimitSpec};
     use crate::time::Duration;
 
     fn layer(name: &str, scope: Scope, algorithm: Algorithm, limit: u64) -> LayerSpec {

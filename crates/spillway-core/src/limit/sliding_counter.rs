@@ -1,12 +1,21 @@
 //! Sliding window counter: the two-window weighted estimate of a rolling window.
 //!
-//! Keeps two counts (previous and current aligned window) and estimates the rolling count at
-//! elapsed `e` into the current window as `prev·(W−e)/W + cur`. Constant memory per key, which is
-//! why large deployments use it; the price is that it assumes the previous window's requests
-//! were spread evenly, so it can admit somewhat more or fewer than an exact log would.
+//! Keeps two counts (previous and current aligned window `[n·W, (n+1)·W)`) and estimates the
+//! rolling count at elapsed `e` into the current window as `prev·(W−e)/W + cur`. Constant memory
+//! per key, which is why large deployments use it; the price is that it assumes the previous
+//! window's units were spread evenly, so it can admit more or fewer than an exact log would.
 //!
-//! All comparisons are made multiplied through by `W` in `u128`, so the decision and the
-//! `retry_at` are exact for the estimate (no float, no rounding drift).
+//! What it guarantees (and the tests check): at most `limit` per aligned window (the estimate is
+//! at least `cur`), and in any window of length `W` starting `a` into aligned window `n−1`, at
+//! most `limit + prev·a/W` (so always under `2·limit`), where `prev` is what window `n−1` admitted.
+//!
+//! Exactness: admission is `prev·(W−e) ≤ (limit − cur − cost)·W`, compared in `u128`, so both the
+//! decision and `retry_at` are exact integers (no float, no rounding drift). The estimate only
+//! falls as time passes (within a window it decays; at a boundary `cur` becomes the new `prev`),
+//! so the earliest admitting instant is well defined and is found by one division.
+//!
+//! Time going backwards: an instant before the current window is treated as that window's start
+//! (the strictest point of it), so counts are never forgotten and answers stay monotone.
 
 use super::{Decision, LimitError, Limiter, ensure_fits};
 use crate::time::{Duration, Time};
@@ -16,9 +25,11 @@ use crate::time::{Duration, Time};
 pub struct SlidingWindowCounter {
     limit: u64,
     window: Duration,
-    /// Index of the window `current` counts.
+    /// Index of the aligned window `current` counts.
     index: u64,
+    /// Units admitted in window `index − 1`.
     previous: u64,
+    /// Units admitted in window `index`.
     current: u64,
 }
 
@@ -34,28 +45,54 @@ impl SlidingWindowCounter {
         })
     }
 
-    /// (window index, elapsed ns into it, previous count, current count) as seen at `now`.
-    fn view(&self, now: Time) -> (u64, u64, u64, u64) {
+    /// (window index, elapsed ns into it) for `now`, clamped to the current window's start.
+    fn position(&self, now: Time) -> (u64, u64) {
         let w = self.window.as_nanos();
         let n = now.as_nanos() / w;
-        let e = now.as_nanos() % w;
-        let (prev, cur) = match n.checked_sub(self.index) {
-            Some(0) => (self.previous, self.current),
-            Some(1) => (self.current, 0),
-            _ if n < self.index => (self.previous, self.current), // time went back: keep counts
-            _ => (0, 0),
-        };
-        (n, e, prev, cur)
+        if n < self.index {
+            (self.index, 0)
+        } else {
+            (n, now.as_nanos() % w)
+        }
     }
 
-    /// The earliest elapsed time into a window where `prev·(W−e) ≤ room·W`.
+    /// (previous, current) counts as seen from window `n ≥ index`.
+    fn counts(&self, n: u64) -> (u64, u64) {
+        match n - self.index {
+            0 => (self.previous, self.current),
+            1 => (self.current, 0),
+            _ => (0, 0),
+        }
+    }
+
+    /// The rolling estimate at `now`, rounded down (for headers and reports).
+    pub fn estimate(&self, now: Time) -> u64 {
+        let (n, e) = self.position(now);
+        let (prev, cur) = self.counts(n);
+        let w = u128::from(self.window.as_nanos());
+        let decayed = u128::from(prev) * (w - u128::from(e)) / w;
+        u64::try_from(decayed + u128::from(cur)).unwrap_or(u64::MAX)
+    }
+
+    /// Move the state to window `n` (no change in behaviour, only in representation).
+    fn roll(&mut self, now: Time) {
+        let (n, _) = self.position(now);
+        if n > self.index {
+            (self.previous, self.current) = self.counts(n);
+            self.index = n;
+        }
+    }
+
+    /// The earliest elapsed time into a window at which `prev·(W−e) ≤ room·W`: `W − ⌊room·W/prev⌋`
+    /// (`W` itself meaning "not before the next window").
     fn earliest_elapsed(&self, prev: u64, room: u64) -> u64 {
         let w = u128::from(self.window.as_nanos());
         if prev == 0 {
             return 0;
         }
-        let slack = (u128::from(room) * w) / u128::from(prev);
-        u64::try_from(w.saturating_sub(slack)).unwrap_or(u64::MAX)
+        let slack = (u128::from(room) * w / u128::from(prev)).min(w);
+        // slack ≤ w ≤ u64::MAX, so the difference fits.
+        u64::try_from(w - slack).unwrap_or(u64::MAX)
     }
 }
 
@@ -66,21 +103,33 @@ impl Limiter for SlidingWindowCounter {
 
     fn check(&self, now: Time, cost: u64) -> Result<Decision, LimitError> {
         ensure_fits(cost, self.limit)?;
-        let (n, e, prev, cur) = self.view(now);
-        let w = self.window.as_nanos();
-        let wide = |x: u64| u128::from(x);
-        let estimate = wide(prev) * wide(w - e) + (wide(cur) + wide(cost)) * wide(w);
-        if estimate <= wide(self.limit) * wide(w) {
+        if cost == 0 {
             return Ok(Decision::Allowed);
         }
-        let retry_at = if cur.saturating_add(cost) <= self.limit {
-            // Same window: wait until the previous window's weight has decayed enough.
-            let e_min = self.earliest_elapsed(prev, self.limit - cur - cost);
-            n.saturating_mul(w).saturating_add(e_min)
-        } else {
-            // Next window: the current count becomes the decaying previous one.
-            let e_min = self.earliest_elapsed(cur, self.limit - cost);
-            n.saturating_add(1).saturating_mul(w).saturating_add(e_min)
+        let (n, e) = self.position(now);
+        let (prev, cur) = self.counts(n);
+        let w = self.window.as_nanos();
+        let window_start = |k: u64| k.saturating_mul(w);
+        let retry_at = match self
+            .limit
+            .checked_sub(cur)
+            .and_then(|r| r.checked_sub(cost))
+        {
+            Some(room) => {
+                // Both sides ≤ (2^64 − 1)², so neither product overflows a u128.
+                let weight = u128::from(prev) * u128::from(w - e);
+                if weight <= u128::from(room) * u128::from(w) {
+                    return Ok(Decision::Allowed);
+                }
+                // Same window, once the previous window's weight has decayed enough. An answer
+                // of `W` is the next window's start, where `cur + cost ≤ limit` admits it.
+                window_start(n).saturating_add(self.earliest_elapsed(prev, room))
+            }
+            // The current window cannot take it: in the next one `cur` becomes the decaying
+            // previous count (`cur` is only non-zero here when `n` is the stored window, so two
+            // windows on everything is zero).
+            None => window_start(n.saturating_add(1))
+                .saturating_add(self.earliest_elapsed(cur, self.limit - cost)),
         };
         Ok(Decision::Denied {
             retry_at: Time::from_nanos(retry_at),
@@ -88,24 +137,25 @@ impl Limiter for SlidingWindowCounter {
     }
 
     fn commit(&mut self, now: Time, cost: u64) {
-        let (n, _, prev, cur) = self.view(now);
-        if n > self.index {
-            self.index = n;
-            self.previous = prev;
-            self.current = cur;
+        if cost == 0 {
+            return;
         }
+        self.roll(now);
         self.current = self.current.saturating_add(cost);
     }
 
     fn refund(&mut self, now: Time, cost: u64) {
-        if self.view(now).0 == self.index {
-            self.current = self.current.saturating_sub(cost);
-        }
+        // From the current window first (where a reservation settled promptly was charged),
+        // then from the previous one if the window rolled since.
+        self.roll(now);
+        let from_current = cost.min(self.current);
+        self.current -= from_current;
+        self.previous = self.previous.saturating_sub(cost - from_current);
     }
 
     fn is_fresh(&self, now: Time) -> bool {
-        let (_, _, prev, cur) = self.view(now);
-        prev == 0 && cur == 0
+        let (n, _) = self.position(now);
+        self.counts(n) == (0, 0)
     }
 }
 
@@ -126,6 +176,7 @@ mod tests {
             })
         );
         assert!(c.check(Time::from_secs(11), 1).unwrap().is_allowed());
+        assert_eq!(c.estimate(Time::from_secs(15)), 5);
         assert!(c.is_fresh(Time::from_secs(20)));
     }
 
@@ -140,5 +191,49 @@ mod tests {
                 retry_at: Time::from_secs(15)
             })
         );
+    }
+
+    #[test]
+    fn a_cost_of_the_whole_limit_after_a_full_window_waits_two_windows() {
+        let mut c = SlidingWindowCounter::new(4, Duration::from_secs(10)).unwrap();
+        c.commit(Time::from_secs(1), 4);
+        assert_eq!(
+            c.check(Time::from_secs(2), 4),
+            Ok(Decision::Denied {
+                retry_at: Time::from_secs(20)
+            })
+        );
+        assert!(
+            !c.check(Time::from_nanos(19_999_999_999), 4)
+                .unwrap()
+                .is_allowed()
+        );
+    }
+
+    #[test]
+    fn extreme_counts_do_not_overflow() {
+        let mut c = SlidingWindowCounter::new(u64::MAX, Duration::MAX).unwrap();
+        c.commit(Time::ZERO, u64::MAX);
+        c.commit(Time::ZERO, u64::MAX);
+        assert_eq!(c.check(Time::MAX, 0), Ok(Decision::Allowed));
+        assert!(!c.check(Time::MAX, 1).unwrap().is_allowed());
+    }
+
+    #[test]
+    fn time_going_backwards_forgets_nothing() {
+        let mut c = SlidingWindowCounter::new(2, Duration::from_secs(10)).unwrap();
+        c.commit(Time::from_secs(25), 2);
+        assert!(!c.check(Time::from_secs(5), 1).unwrap().is_allowed());
+        c.commit(Time::from_secs(5), 1);
+        assert_eq!(c.estimate(Time::from_secs(25)), 3);
+    }
+
+    #[test]
+    fn a_refund_after_the_window_rolled_comes_from_the_previous_count() {
+        let mut c = SlidingWindowCounter::new(10, Duration::from_secs(10)).unwrap();
+        c.commit(Time::from_secs(9), 10);
+        c.refund(Time::from_secs(11), 6);
+        // prev = 4 at e = 1 s: 4·0.9 = 3.6, so 6 more fit.
+        assert!(c.check(Time::from_secs(11), 6).unwrap().is_allowed());
     }
 }

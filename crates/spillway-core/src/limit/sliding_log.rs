@@ -1,11 +1,18 @@
 //! Exact sliding window: at most `limit` units in any window of length `W`.
 //!
-//! An entry committed at `t` counts for instants in `[t, t + W)`. The log keeps one entry per
-//! distinct commit instant (costs at the same instant are merged), and entries only live while
-//! they count, so memory is at most `min(limit, commits within W)` entries per limiter.
+//! An entry committed at `t` counts for instants in `[t, t + W)`. This is the algorithm to stay
+//! under an upstream per-minute limit: it never admits more than `limit` in any window, whatever
+//! the alignment, and a denial's `retry_at` is the expiry of the oldest entry whose departure
+//! makes room, which is exact because entries only ever leave by expiring.
 //!
-//! This is the algorithm to stay under an upstream per-minute limit: it never admits more
-//! than `limit` in any window, whatever the alignment.
+//! Memory: entries committed at the same instant are merged, and each entry holds at least one
+//! unit, so admitted traffic keeps at most `limit` entries. Commits beyond capacity (settling an
+//! under-estimate) could add more; once the log holds `limit` entries such a commit is merged
+//! into the newest entry, moved to `now`. That only makes the limiter stricter (the merged units
+//! expire later than they would have), and it is reached only when the window is already full.
+//!
+//! Time going backwards: an entry is never recorded before the newest one, so the log stays
+//! sorted (a late commit counts from the newest instant: again stricter, never looser).
 
 use super::{Decision, LimitError, Limiter, ensure_fits};
 use crate::time::{Duration, Time};
@@ -16,10 +23,11 @@ use std::collections::VecDeque;
 pub struct SlidingWindowLog {
     limit: u64,
     window: Duration,
-    /// (commit instant, cost), oldest first; may hold expired entries until the next commit.
+    /// (commit instant, cost), oldest first; instants strictly increasing, costs at least 1.
+    /// Expired entries stay until the next commit or refund prunes them.
     log: VecDeque<(Time, u64)>,
-    /// Sum of the costs in `log`.
-    total: u64,
+    /// Sum of the costs in `log`. A `u128` so that debt cannot overflow it.
+    total: u128,
 }
 
 impl SlidingWindowLog {
@@ -33,28 +41,41 @@ impl SlidingWindowLog {
         })
     }
 
-    /// Whether the entry committed at `at` still counts at `now`.
-    fn live(&self, at: Time, now: Time) -> bool {
-        now.saturating_since(at) < self.window || now < at
+    /// Whether the entry committed at `at` no longer counts at `now` (`now ≥ at + W`; an
+    /// entry whose expiry is past [`Time::MAX`] never expires).
+    fn expired(&self, at: Time, now: Time) -> bool {
+        now.as_nanos()
+            .checked_sub(at.as_nanos())
+            .is_some_and(|age| age >= self.window.as_nanos())
     }
 
-    /// Units counted at `now`.
-    pub fn used(&self, now: Time) -> u64 {
-        let expired: u64 = self
+    /// Units counted at `now`, in full precision (may exceed `limit` after a debt commit).
+    fn live_total(&self, now: Time) -> u128 {
+        let expired: u128 = self
             .log
             .iter()
-            .take_while(|&&(at, _)| !self.live(at, now))
-            .map(|&(_, c)| c)
+            .take_while(|&&(at, _)| self.expired(at, now))
+            .map(|&(_, c)| u128::from(c))
             .sum();
         self.total - expired
     }
 
+    /// Units counted at `now` (saturating at `u64::MAX`).
+    pub fn used(&self, now: Time) -> u64 {
+        u64::try_from(self.live_total(now)).unwrap_or(u64::MAX)
+    }
+
+    /// Entries currently held (a memory gauge; at most `limit`).
+    pub fn entries(&self) -> usize {
+        self.log.len()
+    }
+
     fn prune(&mut self, now: Time) {
         while let Some(&(at, cost)) = self.log.front() {
-            if self.live(at, now) {
+            if !self.expired(at, now) {
                 break;
             }
-            self.total -= cost;
+            self.total -= u128::from(cost);
             self.log.pop_front();
         }
     }
@@ -67,25 +88,31 @@ impl Limiter for SlidingWindowLog {
 
     fn check(&self, now: Time, cost: u64) -> Result<Decision, LimitError> {
         ensure_fits(cost, self.limit)?;
-        let mut used = self.used(now);
-        if used.saturating_add(cost) <= self.limit {
+        if cost == 0 {
             return Ok(Decision::Allowed);
         }
-        // Walk live entries oldest first: the request fits once enough of them have expired.
-        for &(at, c) in &self.log {
-            if !self.live(at, now) {
-                continue;
-            }
-            used -= c;
-            if used + cost <= self.limit {
+        let (limit, cost) = (u128::from(self.limit), u128::from(cost));
+        let mut used = self.live_total(now);
+        if used + cost <= limit {
+            return Ok(Decision::Allowed);
+        }
+        // Live entries oldest first: the request fits once enough of them have expired. The
+        // log is sorted, so the first entry that makes room gives the earliest instant.
+        for &(at, c) in self
+            .log
+            .iter()
+            .skip_while(|&&(at, _)| self.expired(at, now))
+        {
+            used -= u128::from(c);
+            if used + cost <= limit {
                 return Ok(Decision::Denied {
                     retry_at: at.saturating_add(self.window),
                 });
             }
         }
-        // Unreachable for cost <= limit (an empty log admits it); answer conservatively.
+        // Unreachable: with every entry gone `used` is 0 and `cost <= limit`.
         Ok(Decision::Denied {
-            retry_at: now.saturating_add(self.window),
+            retry_at: Time::MAX,
         })
     }
 
@@ -94,16 +121,28 @@ impl Limiter for SlidingWindowLog {
             return;
         }
         self.prune(now);
+        let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
+        let full = self.log.len() >= limit;
         match self.log.back_mut() {
-            Some((at, c)) if *at == now => *c = c.saturating_add(cost),
-            _ => self.log.push_back((now, cost)),
+            Some((at, c)) if *at >= now || full => {
+                // Same (or a later) instant, or the memory bound: merge into the newest entry,
+                // which stays at the latest instant seen.
+                *at = (*at).max(now);
+                let merged = c.saturating_add(cost);
+                self.total += u128::from(merged - *c);
+                *c = merged;
+            }
+            _ => {
+                self.log.push_back((now, cost));
+                self.total += u128::from(cost);
+            }
         }
-        self.total = self.total.saturating_add(cost);
     }
 
     fn refund(&mut self, now: Time, mut cost: u64) {
         self.prune(now);
-        // Take back from the newest entries: they are the ones that would expire last.
+        // Take back from the newest entries: the reservation being settled is most likely
+        // among them, and they are the ones that would expire last.
         while cost > 0 {
             let Some((_, c)) = self.log.back_mut() else {
                 break;
@@ -111,7 +150,7 @@ impl Limiter for SlidingWindowLog {
             let take = cost.min(*c);
             *c -= take;
             cost -= take;
-            self.total -= take;
+            self.total -= u128::from(take);
             if *c == 0 {
                 self.log.pop_back();
             }
@@ -119,7 +158,7 @@ impl Limiter for SlidingWindowLog {
     }
 
     fn is_fresh(&self, now: Time) -> bool {
-        self.used(now) == 0
+        self.live_total(now) == 0
     }
 }
 
@@ -153,8 +192,51 @@ mod tests {
         for _ in 0..50 {
             w.commit(Time::from_secs(5), 1);
         }
-        assert_eq!(w.log.len(), 1);
+        assert_eq!(w.entries(), 1);
         assert_eq!(w.used(Time::from_secs(5)), 50);
         assert!(w.is_fresh(Time::from_secs(6)));
+    }
+
+    #[test]
+    fn debt_commits_keep_memory_bounded_and_never_overflow() {
+        let mut w = SlidingWindowLog::new(3, Duration::from_secs(1)).unwrap();
+        for n in 0..1_000 {
+            w.commit(Time::from_nanos(n), u64::MAX);
+        }
+        assert!(w.entries() <= 3);
+        assert_eq!(w.used(Time::from_nanos(999)), u64::MAX);
+        // Zero cost passes even in debt; anything else waits for the merged entry to expire.
+        assert_eq!(w.check(Time::from_nanos(999), 0), Ok(Decision::Allowed));
+        let Ok(Decision::Denied { retry_at }) = w.check(Time::from_nanos(999), 1) else {
+            panic!("in debt");
+        };
+        assert!(w.check(retry_at, 1).unwrap().is_allowed());
+    }
+
+    #[test]
+    fn a_commit_in_the_past_counts_from_the_newest_instant() {
+        let mut w = SlidingWindowLog::new(2, Duration::from_secs(10)).unwrap();
+        w.commit(Time::from_secs(20), 1);
+        w.commit(Time::from_secs(5), 1);
+        assert_eq!(w.entries(), 1);
+        // Both units count until 30 s, so the log stays sorted and retry_at stays exact.
+        assert_eq!(
+            w.check(Time::from_secs(21), 1),
+            Ok(Decision::Denied {
+                retry_at: Time::from_secs(30)
+            })
+        );
+    }
+
+    #[test]
+    fn refund_takes_from_the_newest_entries() {
+        let mut w = SlidingWindowLog::new(4, Duration::from_secs(10)).unwrap();
+        w.commit(Time::from_secs(1), 2);
+        w.commit(Time::from_secs(2), 2);
+        w.refund(Time::from_secs(3), 3);
+        assert_eq!(w.used(Time::from_secs(3)), 1);
+        assert_eq!(w.entries(), 1);
+        w.refund(Time::from_secs(3), 100);
+        assert!(w.is_fresh(Time::from_secs(3)));
     }
 }
