@@ -120,6 +120,11 @@ proptest! {
             apply(&mut limiter, now, &op);
             for cost in [probe % cap + 1, 1, cap] {
                 assert_exact(&limiter, now, cost)?;
+                // Answers only loosen as time passes: denied now means denied earlier too.
+                let earlier = Time::from_nanos(t.saturating_sub(probe % 2_000_000_000));
+                if !limiter.check(now, cost).expect("fits").is_allowed() {
+                    prop_assert!(!limiter.check(earlier, cost).expect("fits").is_allowed());
+                }
             }
             if spec.algorithm != Algorithm::TokenBucket {
                 // Gcra denies cost 0 in debt: reported, not this file's to fix.

@@ -81,6 +81,10 @@ proptest! {
                 Ok(LayeredDecision::Denied(d)) => {
                     prop_assert!(!d.blocking.is_empty());
                     prop_assert!(d.retry_at > t);
+                    // Exact: every layer admits at retry_at, one still refuses 1 ns before.
+                    prop_assert_eq!(layers.check(d.retry_at, &who, demand), Ok(LayeredDecision::Allowed));
+                    let before = Time::from_nanos(d.retry_at.as_nanos() - 1);
+                    prop_assert!(matches!(layers.check(before, &who, demand), Ok(LayeredDecision::Denied(_))));
                 }
                 Err(LayeredError::NeverFits { cost, capacity, .. }) => prop_assert!(cost > capacity),
                 Err(e) => prop_assert!(false, "unexpected {e}"),

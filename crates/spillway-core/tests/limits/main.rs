@@ -8,6 +8,7 @@ mod differential;
 mod exact;
 mod keyed;
 mod layered;
+mod models;
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;

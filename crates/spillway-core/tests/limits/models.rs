@@ -1,0 +1,125 @@
+//! Differential tests of the window limiters against naive reference models written straight
+//! from their definitions: every commit kept, every answer recomputed from scratch.
+
+use proptest::prelude::*;
+use spillway_core::limit::{Algorithm, LimitSpec, Limiter};
+use spillway_core::{Duration, Time};
+use std::collections::BTreeMap;
+
+/// A window limiter by definition (non-decreasing times).
+struct Model {
+    algorithm: Algorithm,
+    limit: u128,
+    w: u64,
+    /// Log: (commit instant, cost remaining), in order.
+    log: Vec<(u64, u64)>,
+    /// Counter and fixed window: units per aligned window.
+    counts: BTreeMap<u64, u64>,
+}
+
+impl Model {
+    fn count(&self, window: Option<u64>) -> u128 {
+        window.map_or(0, |k| u128::from(self.counts.get(&k).copied().unwrap_or(0)))
+    }
+
+    fn admits(&self, now: u64, cost: u64) -> bool {
+        let (n, e, cost) = (now / self.w, now % self.w, u128::from(cost));
+        match self.algorithm {
+            Algorithm::SlidingLog => {
+                let live = self.log.iter().filter(|&&(t, _)| now - t < self.w);
+                live.map(|&(_, c)| u128::from(c)).sum::<u128>() + cost <= self.limit
+            }
+            Algorithm::SlidingCounter => {
+                let (prev, cur) = (self.count(n.checked_sub(1)), self.count(Some(n)));
+                let w = u128::from(self.w);
+                prev * (w - u128::from(e)) + (cur + cost) * w <= self.limit * w
+            }
+            _ => self.count(Some(n)) + cost <= self.limit,
+        }
+    }
+
+    fn commit(&mut self, now: u64, cost: u64) {
+        self.log.push((now, cost));
+        *self.counts.entry(now / self.w).or_insert(0) += cost;
+    }
+
+    /// Refund from the newest units that still count: log entries newest first; the current
+    /// window, then (counter only) the previous one.
+    fn refund(&mut self, now: u64, cost: u64) {
+        let mut left = cost;
+        for entry in self.log.iter_mut().rev() {
+            if now - entry.0 >= self.w {
+                break;
+            }
+            let take = left.min(entry.1);
+            (entry.1, left) = (entry.1 - take, left - take);
+        }
+        let n = now / self.w;
+        let previous = (self.algorithm == Algorithm::SlidingCounter).then(|| n.checked_sub(1));
+        let mut left = cost;
+        for k in std::iter::once(n).chain(previous.flatten()) {
+            let c = self.counts.entry(k).or_insert(0);
+            let take = left.min(*c);
+            (*c, left) = (*c - take, left - take);
+        }
+    }
+}
+
+fn window_algorithm() -> impl Strategy<Value = Algorithm> {
+    prop_oneof![
+        Just(Algorithm::SlidingLog),
+        Just(Algorithm::SlidingCounter),
+        Just(Algorithm::FixedWindow),
+    ]
+}
+
+proptest! {
+    #![proptest_config(crate::config("models"))]
+
+    /// Same decisions as the model after any mix of acquires, refunds and (counter and fixed
+    /// window) debt commits, probed at several costs after every step.
+    #[test]
+    fn window_limiters_match_their_definitions(
+        algorithm in window_algorithm(), limit in 1u64..40, window_ms in 1u64..3_000,
+        steps in prop::collection::vec((0u64..500_000, 0u8..6, 1u64..100), 1..200)
+    ) {
+        let window = Duration::from_millis(window_ms);
+        let spec = LimitSpec { algorithm, limit, window, burst: None };
+        let mut limiter = spec.build().expect("valid");
+        let mut model = Model {
+            algorithm,
+            limit: u128::from(limit),
+            w: window.as_nanos(),
+            log: Vec::new(),
+            counts: BTreeMap::new(),
+        };
+        let mut t = crate::START_NS;
+        for (gap_us, kind, x) in steps {
+            t += gap_us * 1_000;
+            let now = Time::from_nanos(t);
+            match kind {
+                // The log merges debt beyond `limit` entries (stricter by design): no debt there.
+                0 if algorithm != Algorithm::SlidingLog => {
+                    limiter.commit(now, x);
+                    model.commit(t, x);
+                }
+                0 | 1 => {
+                    limiter.refund(now, x % limit + 1);
+                    model.refund(t, x % limit + 1);
+                }
+                _ => {
+                    let cost = x % limit + 1;
+                    let allowed = limiter.acquire(now, cost).expect("fits").is_allowed();
+                    prop_assert_eq!(allowed, model.admits(t, cost), "acquire {} at {}", cost, t);
+                    if allowed {
+                        model.commit(t, cost);
+                    }
+                }
+            }
+            for cost in [1, limit / 2 + 1, limit] {
+                let allowed = limiter.check(now, cost).expect("fits").is_allowed();
+                prop_assert_eq!(allowed, model.admits(t, cost), "probe {} at {}", cost, t);
+            }
+        }
+    }
+}
