@@ -12,8 +12,8 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use governor::clock::FakeRelativeClock;
 use governor::{Quota, RateLimiter};
 use spillway_core::limit::{
-    Algorithm, Demand, Gcra, Keyed, LayerSpec, Layered, LimitSpec, Limiter, Scope,
-    SlidingWindowCounter, SlidingWindowLog, Subject, Unit,
+    Algorithm, AnyLimiter, Demand, FixedWindow, Gcra, Keyed, LayerSpec, Layered, LimitSpec,
+    Limiter, Scope, SlidingWindowCounter, SlidingWindowLog, Subject, Unit,
 };
 use spillway_core::{Duration, Time};
 use std::hint::black_box;
@@ -54,6 +54,13 @@ fn direct(c: &mut Criterion) {
             black_box(limiter.check().is_ok())
         })
     });
+    let mut any = AnyLimiter::TokenBucket(fast_bucket());
+    g.bench_function("spillway AnyLimiter(Gcra)::acquire", |b| {
+        b.iter(|| {
+            now += 1;
+            black_box(any.acquire(Time::from_nanos(now), 1))
+        })
+    });
     let mut log = SlidingWindowLog::new(10_000, Duration::from_micros(1)).expect("valid");
     g.bench_function("spillway SlidingWindowLog::acquire", |b| {
         b.iter(|| {
@@ -66,6 +73,13 @@ fn direct(c: &mut Criterion) {
         b.iter(|| {
             now += 1;
             black_box(counter.acquire(Time::from_nanos(now), 1))
+        })
+    });
+    let mut fixed = FixedWindow::new(10_000, Duration::from_micros(1)).expect("valid");
+    g.bench_function("spillway FixedWindow::acquire", |b| {
+        b.iter(|| {
+            now += 1;
+            black_box(fixed.acquire(Time::from_nanos(now), 1))
         })
     });
     g.finish();
@@ -197,7 +211,7 @@ fn layered(c: &mut Criterion) {
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(std::time::Duration::from_secs(1))
-        .measurement_time(std::time::Duration::from_secs(3))
+        .measurement_time(std::time::Duration::from_millis(2_500))
         .sample_size(50)
 }
 

@@ -20,8 +20,9 @@ use crate::time::{Duration, Time};
 pub struct FixedWindow {
     limit: u64,
     window: Duration,
-    /// Index of the window `used` belongs to.
-    index: u64,
+    /// Start (ns) of the window `used` belongs to. Kept as an instant rather than an index so
+    /// the common case (still the same window) is a subtraction, not a division.
+    start: u64,
     used: u64,
 }
 
@@ -31,30 +32,36 @@ impl FixedWindow {
         (limit > 0 && !window.is_zero()).then_some(FixedWindow {
             limit,
             window,
-            index: 0,
+            start: 0,
             used: 0,
         })
     }
 
-    /// Index of the window `now` falls in, clamped so that time never goes back before the
-    /// window the count belongs to.
-    fn index_of(&self, now: Time) -> u64 {
-        (now.as_nanos() / self.window.as_nanos()).max(self.index)
+    /// Whether `now` falls in the window the count belongs to (an earlier instant counts as
+    /// in it: time never goes back before the window).
+    #[inline]
+    fn in_current(&self, now: Time) -> bool {
+        now.as_nanos().saturating_sub(self.start) < self.window.as_nanos()
+    }
+
+    /// Start of the window containing `now` (when it is not the current one).
+    fn start_of(&self, now: Time) -> u64 {
+        now.as_nanos() - now.as_nanos() % self.window.as_nanos()
     }
 
     /// Units used in the window containing `now`.
     pub fn used(&self, now: Time) -> u64 {
-        if self.index_of(now) == self.index {
-            self.used
-        } else {
-            0
-        }
+        if self.in_current(now) { self.used } else { 0 }
     }
 
     /// Start of the window after the one containing `now` (the provider-style reset time).
     pub fn next_reset(&self, now: Time) -> Time {
-        let next = self.index_of(now).saturating_add(1);
-        Time::from_nanos(next.saturating_mul(self.window.as_nanos()))
+        let start = if self.in_current(now) {
+            self.start
+        } else {
+            self.start_of(now)
+        };
+        Time::from_nanos(start.saturating_add(self.window.as_nanos()))
     }
 }
 
@@ -80,16 +87,15 @@ impl Limiter for FixedWindow {
         if cost == 0 {
             return;
         }
-        let index = self.index_of(now);
-        if index != self.index {
-            self.index = index;
+        if !self.in_current(now) {
+            self.start = self.start_of(now);
             self.used = 0;
         }
         self.used = self.used.saturating_add(cost);
     }
 
     fn refund(&mut self, now: Time, cost: u64) {
-        if self.index_of(now) == self.index {
+        if self.in_current(now) {
             self.used = self.used.saturating_sub(cost);
         }
     }

@@ -25,12 +25,25 @@ use crate::time::{Duration, Time};
 pub struct SlidingWindowCounter {
     limit: u64,
     window: Duration,
-    /// Index of the aligned window `current` counts.
-    index: u64,
-    /// Units admitted in window `index − 1`.
+    /// Start (ns) of the aligned window `current` counts. An instant rather than an index, so
+    /// the common cases (same window, next window) are subtractions, not divisions.
+    start: u64,
+    /// Units admitted in the window before `start`.
     previous: u64,
-    /// Units admitted in window `index`.
+    /// Units admitted in the window from `start`.
     current: u64,
+}
+
+/// The state as seen from one instant.
+struct View {
+    /// Start (ns) of the aligned window the instant falls in (clamped to the stored one).
+    start: u64,
+    /// Elapsed ns into that window.
+    elapsed: u64,
+    /// Units of the window before it.
+    prev: u64,
+    /// Units of that window.
+    cur: u64,
 }
 
 impl SlidingWindowCounter {
@@ -39,47 +52,77 @@ impl SlidingWindowCounter {
         (limit > 0 && !window.is_zero()).then_some(SlidingWindowCounter {
             limit,
             window,
-            index: 0,
+            start: 0,
             previous: 0,
             current: 0,
         })
     }
 
-    /// (window index, elapsed ns into it) for `now`, clamped to the current window's start.
-    fn position(&self, now: Time) -> (u64, u64) {
-        let w = self.window.as_nanos();
-        let n = now.as_nanos() / w;
-        if n < self.index {
-            (self.index, 0)
+    /// The state seen from `now`; an instant before the stored window is seen as its start.
+    #[inline]
+    fn view(&self, now: Time) -> View {
+        let (now, w) = (now.as_nanos(), self.window.as_nanos());
+        let since = now.saturating_sub(self.start);
+        let (start, elapsed, prev, cur) = if since < w {
+            (self.start, since, self.previous, self.current)
+        } else if since - w < w {
+            (self.start + w, since - w, self.current, 0)
         } else {
-            (n, now.as_nanos() % w)
-        }
-    }
-
-    /// (previous, current) counts as seen from window `n ≥ index`.
-    fn counts(&self, n: u64) -> (u64, u64) {
-        match n - self.index {
-            0 => (self.previous, self.current),
-            1 => (self.current, 0),
-            _ => (0, 0),
+            (now - now % w, now % w, 0, 0)
+        };
+        View {
+            start,
+            elapsed,
+            prev,
+            cur,
         }
     }
 
     /// The rolling estimate at `now`, rounded down (for headers and reports).
     pub fn estimate(&self, now: Time) -> u64 {
-        let (n, e) = self.position(now);
-        let (prev, cur) = self.counts(n);
+        let v = self.view(now);
         let w = u128::from(self.window.as_nanos());
-        let decayed = u128::from(prev) * (w - u128::from(e)) / w;
-        u64::try_from(decayed + u128::from(cur)).unwrap_or(u64::MAX)
+        let decayed = u128::from(v.prev) * (w - u128::from(v.elapsed)) / w;
+        u64::try_from(decayed + u128::from(v.cur)).unwrap_or(u64::MAX)
     }
 
-    /// Move the state to window `n` (no change in behaviour, only in representation).
+    /// Move the state to the window of `now` (no change in behaviour, only in representation).
     fn roll(&mut self, now: Time) {
-        let (n, _) = self.position(now);
-        if n > self.index {
-            (self.previous, self.current) = self.counts(n);
-            self.index = n;
+        let v = self.view(now);
+        if v.start != self.start {
+            (self.start, self.previous, self.current) = (v.start, v.prev, v.cur);
+        }
+    }
+
+    /// The decision for `0 < cost ≤ limit` given the view of `now`.
+    #[inline]
+    fn decide(&self, v: &View, cost: u64) -> Decision {
+        let w = self.window.as_nanos();
+        let retry_at = match self
+            .limit
+            .checked_sub(v.cur)
+            .and_then(|r| r.checked_sub(cost))
+        {
+            Some(room) => {
+                // Both sides ≤ (2^64 − 1)², so neither product overflows a u128.
+                let weight = u128::from(v.prev) * u128::from(w - v.elapsed);
+                if weight <= u128::from(room) * u128::from(w) {
+                    return Decision::Allowed;
+                }
+                // Same window, once the previous window's weight has decayed enough. An answer
+                // of `W` is the next window's start, where `cur + cost ≤ limit` admits it.
+                v.start.saturating_add(self.earliest_elapsed(v.prev, room))
+            }
+            // The current window cannot take it: in the next one `cur` becomes the decaying
+            // previous count (`cur` is only non-zero here when `now` is in the stored window,
+            // so two windows on everything is zero).
+            None => v
+                .start
+                .saturating_add(w)
+                .saturating_add(self.earliest_elapsed(v.cur, self.limit - cost)),
+        };
+        Decision::Denied {
+            retry_at: Time::from_nanos(retry_at),
         }
     }
 
@@ -101,39 +144,29 @@ impl Limiter for SlidingWindowCounter {
         self.limit
     }
 
+    #[inline]
     fn check(&self, now: Time, cost: u64) -> Result<Decision, LimitError> {
         ensure_fits(cost, self.limit)?;
         if cost == 0 {
             return Ok(Decision::Allowed);
         }
-        let (n, e) = self.position(now);
-        let (prev, cur) = self.counts(n);
-        let w = self.window.as_nanos();
-        let window_start = |k: u64| k.saturating_mul(w);
-        let retry_at = match self
-            .limit
-            .checked_sub(cur)
-            .and_then(|r| r.checked_sub(cost))
-        {
-            Some(room) => {
-                // Both sides ≤ (2^64 − 1)², so neither product overflows a u128.
-                let weight = u128::from(prev) * u128::from(w - e);
-                if weight <= u128::from(room) * u128::from(w) {
-                    return Ok(Decision::Allowed);
-                }
-                // Same window, once the previous window's weight has decayed enough. An answer
-                // of `W` is the next window's start, where `cur + cost ≤ limit` admits it.
-                window_start(n).saturating_add(self.earliest_elapsed(prev, room))
-            }
-            // The current window cannot take it: in the next one `cur` becomes the decaying
-            // previous count (`cur` is only non-zero here when `n` is the stored window, so two
-            // windows on everything is zero).
-            None => window_start(n.saturating_add(1))
-                .saturating_add(self.earliest_elapsed(cur, self.limit - cost)),
-        };
-        Ok(Decision::Denied {
-            retry_at: Time::from_nanos(retry_at),
-        })
+        Ok(self.decide(&self.view(now), cost))
+    }
+
+    #[inline]
+    fn acquire(&mut self, now: Time, cost: u64) -> Result<Decision, LimitError> {
+        // One view for both the decision and the update (check + commit would build two).
+        ensure_fits(cost, self.limit)?;
+        if cost == 0 {
+            return Ok(Decision::Allowed);
+        }
+        let v = self.view(now);
+        let decision = self.decide(&v, cost);
+        if decision.is_allowed() {
+            (self.start, self.previous) = (v.start, v.prev);
+            self.current = v.cur.saturating_add(cost);
+        }
+        Ok(decision)
     }
 
     fn commit(&mut self, now: Time, cost: u64) {
@@ -154,8 +187,8 @@ impl Limiter for SlidingWindowCounter {
     }
 
     fn is_fresh(&self, now: Time) -> bool {
-        let (n, _) = self.position(now);
-        self.counts(n) == (0, 0)
+        let v = self.view(now);
+        v.prev == 0 && v.cur == 0
     }
 }
 

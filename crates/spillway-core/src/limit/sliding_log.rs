@@ -160,6 +160,17 @@ impl Limiter for SlidingWindowLog {
     fn is_fresh(&self, now: Time) -> bool {
         self.live_total(now) == 0
     }
+
+    #[inline]
+    fn acquire(&mut self, now: Time, cost: u64) -> Result<Decision, LimitError> {
+        // Prune first (no change in behaviour): the check then has no expired prefix to skip.
+        self.prune(now);
+        let decision = self.check(now, cost)?;
+        if decision.is_allowed() {
+            self.commit(now, cost);
+        }
+        Ok(decision)
+    }
 }
 
 #[cfg(test)]
