@@ -123,8 +123,15 @@ fn keyed(c: &mut Criterion) {
     g.finish();
 }
 
-fn layered(c: &mut Criterion) {
-    let spec = |name: &str, scope, algorithm, limit, window| LayerSpec {
+/// Global sliding log → per-user token bucket → per-feature sliding window. The per-user
+/// bucket is `user_limit` per `user_period` with `user_burst`; the windows last `window`.
+fn three_layers(
+    user_limit: u64,
+    user_period: Duration,
+    user_burst: u64,
+    window: Duration,
+) -> Layered {
+    let layer = |name: &str, scope, algorithm, limit, window, burst| LayerSpec {
         name: name.into(),
         scope,
         unit: Unit::Requests,
@@ -132,57 +139,92 @@ fn layered(c: &mut Criterion) {
             algorithm,
             limit,
             window,
-            burst: None,
+            burst: Some(burst),
         },
     };
-    let build = || {
-        Layered::new(vec![
-            spec(
-                "global",
-                Scope::Global,
-                Algorithm::SlidingLog,
-                10_000,
-                Duration::from_micros(1),
-            ),
-            spec(
-                "per-user",
-                Scope::User,
-                Algorithm::TokenBucket,
-                1_000,
-                Duration::from_micros(1),
-            ),
-            spec(
-                "per-feature",
-                Scope::Feature,
-                Algorithm::SlidingLog,
-                10_000,
-                Duration::from_micros(1),
-            ),
-        ])
-        .expect("valid layers")
-    };
+    Layered::new(vec![
+        layer(
+            "global",
+            Scope::Global,
+            Algorithm::SlidingLog,
+            1_000_000,
+            window,
+            1,
+        ),
+        layer(
+            "per-user",
+            Scope::User,
+            Algorithm::TokenBucket,
+            user_limit,
+            user_period,
+            user_burst,
+        ),
+        layer(
+            "per-feature",
+            Scope::Feature,
+            Algorithm::SlidingLog,
+            1_000_000,
+            window,
+            1,
+        ),
+    ])
+    .expect("valid layers")
+}
+
+fn layered(c: &mut Criterion) {
     let mut g = c.benchmark_group("layered");
-    let mut layers = build();
     let (mut i, mut now) = (0u64, 0u64);
     let demand = Demand {
         requests: 1,
         tokens: 100,
     };
-    g.bench_function("3 layers acquire (10k users, 8 features)", |b| {
-        b.iter(|| {
-            i += 1;
-            now += 1;
-            let who = Subject {
-                user: scattered(i) % 10_000,
-                feature: i % 8,
-                api_key: 0,
-            };
-            black_box(layers.acquire(Time::from_nanos(now), &who, demand))
-        })
-    });
-    g.bench_function("3 layers reserve + settle", |b| {
+    let mut run = |g: &mut criterion::BenchmarkGroup<'_, _>, name: &str, mut layers: Layered| {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                i += 1;
+                now += 1;
+                let who = Subject {
+                    user: scattered(i) % 10_000,
+                    feature: i % 8,
+                    api_key: 0,
+                };
+                black_box(layers.acquire(Time::from_nanos(now), &who, demand))
+            })
+        });
+    };
+    // Steady state, the common case: every key resident, every request admitted. A user comes
+    // back every ~10 µs of virtual time; a bucket that refills 1 token/s with a huge burst is
+    // never full again, so it is never swept.
+    let steady = three_layers(
+        1,
+        Duration::from_secs(1),
+        1 << 40,
+        Duration::from_micros(10),
+    );
+    run(
+        &mut g,
+        "3 layers acquire, resident keys (10k users, 8 features)",
+        steady,
+    );
+    // Churn: buckets refill within 1 µs, so each returning user has been swept (fresh) and is
+    // inserted again; this measures the insert + amortised sweep path.
+    let churn = three_layers(
+        1_000,
+        Duration::from_micros(1),
+        1_000,
+        Duration::from_micros(1),
+    );
+    run(&mut g, "3 layers acquire, keys swept between visits", churn);
+    g.bench_function("3 layers reserve + settle (x64, fresh limiter)", |b| {
         b.iter_batched_ref(
-            build,
+            || {
+                three_layers(
+                    1,
+                    Duration::from_secs(1),
+                    1 << 40,
+                    Duration::from_micros(10),
+                )
+            },
             |layers| {
                 for n in 1..=64u64 {
                     let who = Subject {
@@ -191,14 +233,11 @@ fn layered(c: &mut Criterion) {
                         api_key: 0,
                     };
                     if let Ok(Ok(r)) = layers.reserve(Time::from_nanos(n), &who, demand) {
-                        layers.settle(
-                            Time::from_nanos(n),
-                            r,
-                            Demand {
-                                requests: 1,
-                                tokens: 80,
-                            },
-                        );
+                        let actual = Demand {
+                            requests: 1,
+                            tokens: 80,
+                        };
+                        layers.settle(Time::from_nanos(n), r, actual);
                     }
                 }
             },

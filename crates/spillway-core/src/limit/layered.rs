@@ -119,6 +119,63 @@ impl Verdict {
     }
 }
 
+/// One request on its way through the layers.
+struct Request<'a> {
+    now: Time,
+    subject: &'a Subject,
+    demand: Demand,
+}
+
+/// Check `layers` (the first being layer `index`) and, on the way back from the last one,
+/// charge each if every layer admitted. Recursing keeps each layer's limiter reference alive
+/// across the remaining checks, so a resident key is looked up once, with no buffers.
+fn acquire_layers(
+    layers: &mut [Layer],
+    index: usize,
+    request: &Request<'_>,
+    verdict: &mut Verdict,
+) -> Result<(), LayeredError> {
+    let Some((layer, rest)) = layers.split_first_mut() else {
+        return Ok(());
+    };
+    let (cost, key, now) = (
+        layer.cost(request.demand),
+        layer.key(request.subject),
+        request.now,
+    );
+    if cost == 0 {
+        return acquire_layers(rest, index + 1, request, verdict);
+    }
+    let name = layer.name.as_str();
+    match &mut layer.state {
+        LayerState::Single(l) => {
+            verdict.add(index, l.check(now, cost).map_err(|e| never_fits(name, e))?);
+            acquire_layers(rest, index + 1, request, verdict)?;
+            if verdict.blocking.is_empty() {
+                l.commit(now, cost);
+            }
+        }
+        LayerState::PerKey(k) => match k.slot(&key) {
+            Slot::Resident(l) => {
+                verdict.add(index, l.check(now, cost).map_err(|e| never_fits(name, e))?);
+                acquire_layers(rest, index + 1, request, verdict)?;
+                if verdict.blocking.is_empty() {
+                    l.commit(now, cost);
+                }
+            }
+            Slot::Absent(prototype) => {
+                let decision = prototype.check(now, cost);
+                verdict.add(index, decision.map_err(|e| never_fits(name, e))?);
+                acquire_layers(rest, index + 1, request, verdict)?;
+                if verdict.blocking.is_empty() {
+                    k.commit(now, &key, cost);
+                }
+            }
+        },
+    }
+    Ok(())
+}
+
 /// Named layers, checked in order, committed only if all admit.
 #[derive(Clone, Debug)]
 pub struct Layered {
@@ -204,41 +261,14 @@ impl Layered {
         subject: &Subject,
         demand: Demand,
     ) -> Result<LayeredDecision, LayeredError> {
-        let mut slots: [Option<Slot<'_, AnyLimiter>>; MAX_LAYERS] = [const { None }; MAX_LAYERS];
-        let mut costs = [0u64; MAX_LAYERS];
         let mut verdict = Verdict::default();
-        for (i, layer) in self.layers.iter_mut().enumerate() {
-            let (cost, key) = (layer.cost(demand), layer.key(subject));
-            if cost == 0 {
-                continue;
-            }
-            let slot = match &mut layer.state {
-                LayerState::Single(l) => Slot::Resident(l),
-                LayerState::PerKey(k) => k.slot(&key),
-            };
-            let decision = match &slot {
-                Slot::Resident(l) => l.check(now, cost),
-                Slot::Absent(prototype) => prototype.check(now, cost),
-            };
-            verdict.add(i, decision.map_err(|e| never_fits(&layer.name, e))?);
-            (slots[i], costs[i]) = (Some(slot), cost);
-        }
-        let decision = verdict.finish();
-        if decision != LayeredDecision::Allowed {
-            return Ok(decision);
-        }
-        let mut absent = LayerSet::EMPTY;
-        for (i, slot) in slots.into_iter().enumerate() {
-            match slot {
-                Some(Slot::Resident(l)) => l.commit(now, costs[i]),
-                Some(Slot::Absent(_)) => absent = absent.with(i),
-                None => {}
-            }
-        }
-        for i in absent.iter() {
-            self.layers[i].commit(now, subject, costs[i]);
-        }
-        Ok(LayeredDecision::Allowed)
+        let request = Request {
+            now,
+            subject,
+            demand,
+        };
+        acquire_layers(&mut self.layers, 0, &request, &mut verdict)?;
+        Ok(verdict.finish())
     }
     /// Like `acquire` for an estimate, returning a reservation to settle later.
     pub fn reserve(
