@@ -70,6 +70,26 @@ impl SlidingWindowLog {
         self.log.len()
     }
 
+    /// Append `cost > 0` at `now` to a pruned log (see the module docs on merging).
+    fn record(&mut self, now: Time, cost: u64) {
+        let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
+        let full = self.log.len() >= limit;
+        match self.log.back_mut() {
+            Some((at, c)) if *at >= now || full => {
+                // Same (or a later) instant, or the memory bound: merge into the newest entry,
+                // which stays at the latest instant seen.
+                *at = (*at).max(now);
+                let merged = c.saturating_add(cost);
+                self.total += u128::from(merged - *c);
+                *c = merged;
+            }
+            _ => {
+                self.log.push_back((now, cost));
+                self.total += u128::from(cost);
+            }
+        }
+    }
+
     fn prune(&mut self, now: Time) {
         while let Some(&(at, cost)) = self.log.front() {
             if !self.expired(at, now) {
@@ -121,22 +141,7 @@ impl Limiter for SlidingWindowLog {
             return;
         }
         self.prune(now);
-        let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
-        let full = self.log.len() >= limit;
-        match self.log.back_mut() {
-            Some((at, c)) if *at >= now || full => {
-                // Same (or a later) instant, or the memory bound: merge into the newest entry,
-                // which stays at the latest instant seen.
-                *at = (*at).max(now);
-                let merged = c.saturating_add(cost);
-                self.total += u128::from(merged - *c);
-                *c = merged;
-            }
-            _ => {
-                self.log.push_back((now, cost));
-                self.total += u128::from(cost);
-            }
-        }
+        self.record(now, cost);
     }
 
     fn refund(&mut self, now: Time, mut cost: u64) {
@@ -163,13 +168,18 @@ impl Limiter for SlidingWindowLog {
 
     #[inline]
     fn acquire(&mut self, now: Time, cost: u64) -> Result<Decision, LimitError> {
-        // Prune first (no change in behaviour): the check then has no expired prefix to skip.
-        self.prune(now);
-        let decision = self.check(now, cost)?;
-        if decision.is_allowed() {
-            self.commit(now, cost);
+        ensure_fits(cost, self.limit)?;
+        if cost == 0 {
+            return Ok(Decision::Allowed);
         }
-        Ok(decision)
+        // After pruning every entry left is live (the log is sorted), so the running total is
+        // the count: admission is one comparison, with no walk over the log.
+        self.prune(now);
+        if self.total + u128::from(cost) <= u128::from(self.limit) {
+            self.record(now, cost);
+            return Ok(Decision::Allowed);
+        }
+        self.check(now, cost)
     }
 }
 
