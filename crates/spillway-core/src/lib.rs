@@ -19,5 +19,6 @@
 pub mod clock;
 pub mod limit;
 pub mod time;
+pub mod upstream;
 
 pub use time::{Duration, Time};
