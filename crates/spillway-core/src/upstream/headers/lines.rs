@@ -2,10 +2,11 @@
 //! for `spillway inspect-headers`, which reads headers pasted or piped on stdin.
 //!
 //! Accepted, so that both `curl -i` output and annotated files like `provider-headers.txt`
-//! work: blank lines; `#` comment lines; a trailing `# comment` after whitespace (rate-limit
-//! values never contain ` #`); `HTTP/…` status lines (several, for redirects); `\r\n` line ends. Rejected with the
-//! line number: a line without `:`, an empty or non-token name, and an indented continuation
-//! line (obsolete line folding, RFC 9112 §5.2), which would otherwise be silently misread.
+//! work: blank lines; `#` comment lines; a trailing `# comment` after whitespace (so a value
+//! cannot begin with `#` or contain ` #`; rate-limit values never do); `HTTP/…` status lines
+//! (several, for redirects); `\r\n` line ends. Rejected with the line number: a line without
+//! `:`, an empty or non-token name, and an indented continuation line (obsolete line folding,
+//! RFC 9112 §5.2), which would otherwise be silently misread.
 
 use super::error::{HeaderError, excerpt};
 
