@@ -26,17 +26,41 @@
 //! - **Lenient by default.** [`parse_headers`] keeps every readable value and lists every bad
 //!   header in [`RateLimitSnapshot::errors`]; [`parse_headers_strict`] fails on the first.
 //! - **Never a panic** on any input, and bounded work ([`MAX_HEADERS`], [`MAX_LINES`]).
+//!
+//! ```
+//! use spillway_core::Duration;
+//! use spillway_core::upstream::headers::{Dimension, Provider, parse_headers};
+//!
+//! let snap = parse_headers(
+//!     [
+//!         ("Date", "Thu, 21 Aug 2025 12:41:00 GMT"),
+//!         ("anthropic-ratelimit-tokens-limit", "96000"),
+//!         ("anthropic-ratelimit-tokens-reset", "2025-08-21T12:41:30Z"),
+//!         ("retry-after", "-10"),
+//!     ],
+//!     Provider::Auto,
+//!     None,
+//! );
+//! assert_eq!(snap.provider, Provider::Anthropic);
+//! let tokens = snap.dim(&Dimension::Tokens).unwrap();
+//! assert_eq!(tokens.limit, Some(96_000));
+//! assert_eq!(tokens.reset_after, Some(Duration::from_secs(30)));
+//! assert_eq!(snap.retry_after, None);
+//! assert_eq!(snap.errors.len(), 1); // the negative retry-after, with its header and value
+//! ```
 
 mod civil;
 mod counts;
 mod date;
 mod decimal;
+mod dimension;
 mod duration;
 mod error;
 mod http_date;
 mod lines;
 mod names;
 mod parse;
+mod provider;
 mod reset;
 mod retry_after;
 mod snapshot;
@@ -49,12 +73,13 @@ mod parse_tests;
 pub use civil::UnixNanos;
 pub use counts::{PPM, parse_limit, parse_remaining, parse_utilization_ppm};
 pub use date::parse_rfc3339;
+pub use dimension::Dimension;
 pub use duration::{parse_go_duration, parse_millis, parse_seconds};
 pub use error::{EXCERPT_CHARS, HeaderError, ValueError};
 pub use http_date::parse_http_date;
 pub use lines::{MAX_LINES, parse_header_lines};
-pub use names::{Dimension, Provider};
 pub use parse::{MAX_HEADERS, parse_headers, parse_headers_strict};
+pub use provider::Provider;
 pub use reset::{EPOCH_THRESHOLD_SECS, Reset, parse_reset};
 pub use retry_after::{RetryAfter, parse_retry_after, parse_retry_after_ms};
 pub use snapshot::{DimensionState, RateLimitSnapshot};

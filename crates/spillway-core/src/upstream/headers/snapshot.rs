@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::civil::UnixNanos;
+use super::dimension::Dimension;
 use super::error::HeaderError;
-use super::names::{Dimension, Provider};
+use super::provider::Provider;
 use crate::time::Duration;
 
 /// One dimension's numbers. `None` everywhere means "not sent" or "sent as unknown" (`-1`);
