@@ -32,6 +32,12 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "mean_ms",
     "input_tokens",
     "output_tokens",
+    "abandoned",
+    "waits_over_slo",
+    "never_served",
+    "p99_wait_ms",
+    "fairness_jain",
+    "littles_law_error_pct",
 ];
 
 /// `timeseries.csv` columns, in order.
@@ -48,6 +54,10 @@ pub const TIMESERIES_COLUMNS: &[&str] = &[
     "shed",
     "completed",
     "retries",
+    "queued_interactive",
+    "queued_standard",
+    "queued_batch",
+    "queued_background",
 ];
 
 /// `rejections.csv` columns.
@@ -57,11 +67,24 @@ fn csv_error(e: csv::Error) -> io::Error {
     io::Error::other(e)
 }
 
-/// One summary row's fields.
-pub fn summary_fields(policy: &str, class: &str, s: &ClassStats) -> Vec<String> {
+/// A ratio with four decimals, or empty when undefined.
+fn ratio(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(String::new, |v| format!("{v:.decimals$}"))
+}
+
+/// One summary row's fields: `class` is one class, or `None` for the `all` row.
+pub fn summary_fields(run: &PolicyMetrics, class: Option<Class>) -> Vec<String> {
+    let total;
+    let s: &ClassStats = match class {
+        Some(c) => run.class(c),
+        None => {
+            total = run.total();
+            &total
+        }
+    };
     vec![
-        policy.to_string(),
-        class.to_string(),
+        run.policy.clone(),
+        class.map_or("all", Class::name).to_string(),
         s.offered.to_string(),
         s.admitted.to_string(),
         s.rejected.to_string(),
@@ -82,6 +105,12 @@ pub fn summary_fields(policy: &str, class: &str, s: &ClassStats) -> Vec<String> 
         format!("{:.3}", s.latency.mean_ns() / 1e6),
         s.input_tokens.to_string(),
         s.output_tokens.to_string(),
+        s.abandoned.to_string(),
+        s.waits_over_slo.to_string(),
+        s.never_served.to_string(),
+        ms(s.wait.quantile(0.99)),
+        ratio(run.fairness_jain(class), 4),
+        ratio(run.littles_law_error_pct(s), 3),
     ]
 }
 
@@ -91,13 +120,12 @@ pub fn write_summary(path: &Path, runs: &[PolicyMetrics]) -> io::Result<()> {
     w.write_record(SUMMARY_COLUMNS).map_err(csv_error)?;
     for run in runs {
         for class in Class::ALL {
-            let stats = run.class(class);
-            if stats.offered > 0 {
-                w.write_record(summary_fields(&run.policy, class.name(), stats))
+            if run.class(class).offered > 0 {
+                w.write_record(summary_fields(run, Some(class)))
                     .map_err(csv_error)?;
             }
         }
-        w.write_record(summary_fields(&run.policy, "all", &run.total()))
+        w.write_record(summary_fields(run, None))
             .map_err(csv_error)?;
     }
     w.into_inner().map_err(|e| e.into_error())?.commit()
@@ -153,6 +181,10 @@ impl TimeseriesWriter {
                 &r.shed.to_string(),
                 &r.completed.to_string(),
                 &r.retries.to_string(),
+                &r.queued_by_class[0].to_string(),
+                &r.queued_by_class[1].to_string(),
+                &r.queued_by_class[2].to_string(),
+                &r.queued_by_class[3].to_string(),
             ])
             .map_err(csv_error)
     }

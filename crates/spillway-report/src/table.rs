@@ -13,16 +13,16 @@ const SHOWN: [&str; 13] = [
     "policy",
     "class",
     "offered",
-    "admitted",
     "rejected",
     "shed",
+    "abandoned",
     "completed",
-    "failed",
     "p50_ms",
     "p99_ms",
-    "max_ms",
+    "p99_wait_ms",
     "upstream_429",
     "cost_usd",
+    "fairness_jain",
 ];
 
 fn select(fields: Vec<String>) -> Vec<String> {
@@ -43,12 +43,11 @@ pub fn render(runs: &[PolicyMetrics]) -> String {
     let mut rows: Vec<Vec<String>> = vec![SHOWN.map(str::to_string).to_vec()];
     for run in runs {
         for class in Class::ALL {
-            let stats = run.class(class);
-            if stats.offered > 0 {
-                rows.push(select(summary_fields(&run.policy, class.name(), stats)));
+            if run.class(class).offered > 0 {
+                rows.push(select(summary_fields(run, Some(class))));
             }
         }
-        rows.push(select(summary_fields(&run.policy, "all", &run.total())));
+        rows.push(select(summary_fields(run, None)));
     }
     let widths: Vec<usize> = (0..SHOWN.len())
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))

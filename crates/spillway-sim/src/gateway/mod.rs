@@ -1,11 +1,12 @@
-//! The gateway under test: limiter layers at the door, a queue in front of the provider, and a
-//! dispatcher that honours upstream Retry-After.
-//!
-//! The queue is FIFO for now; it sits behind [`RequestQueue`] so the priority scheduler can take
-//! its place without touching the event loop.
+//! The gateway under test: limiter layers at the door, a priority queue in front of the
+//! provider, and a dispatcher that honours upstream Retry-After.
 
+mod admit;
+mod dispatch;
 mod queue;
 mod requests;
+mod state;
 
-pub use queue::RequestQueue;
+pub use queue::{Popped, PushOutcome, RequestQueue, Ticket};
 pub use requests::{Request, RequestSlab, Slot};
+pub(crate) use state::{Gateway, GroupInfo};

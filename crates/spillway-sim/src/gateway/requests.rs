@@ -22,8 +22,10 @@ pub struct Request {
     pub attempts: u32,
     /// When it last entered the queue.
     pub queued_at: Time,
-    /// Total time spent queued.
+    /// Queue wait before the first upstream call (or before leaving unserved).
     pub waited: Duration,
+    /// Whether [`Request::waited`] is final and recorded in the metrics.
+    pub wait_recorded: bool,
 }
 
 /// Live requests with slot reuse.

@@ -72,7 +72,8 @@ pub struct ClassStats {
     pub unfinished: u64,
     /// End-to-end latency of completed requests (arrival → response).
     pub latency: LatencyHistogram,
-    /// Time spent waiting in the gateway queue, per completed or failed request.
+    /// Time spent waiting in the gateway queue: every request that left the queue (sent,
+    /// shed, abandoned) or was still in it at the end.
     pub wait: LatencyHistogram,
     /// Calls sent upstream (first attempts and retries).
     pub upstream_calls: u64,
@@ -86,6 +87,15 @@ pub struct ClassStats {
     pub output_tokens: u64,
     /// Money spent on completed requests.
     pub cost_nano_usd: u64,
+    /// Gave up while still queued: the class deadline passed (the user left).
+    pub abandoned: u64,
+    /// Requests whose queue wait exceeded the class SLO (served late, abandoned or left
+    /// waiting at the end).
+    pub waits_over_slo: u64,
+    /// Admitted but never sent upstream: shed, abandoned, or still queued at the end.
+    pub never_served: u64,
+    /// Little's-law accumulators (admission to departure).
+    pub littles_law: super::LittlesLaw,
 }
 
 impl ClassStats {
@@ -106,5 +116,9 @@ impl ClassStats {
         self.input_tokens += other.input_tokens;
         self.output_tokens += other.output_tokens;
         self.cost_nano_usd = self.cost_nano_usd.saturating_add(other.cost_nano_usd);
+        self.abandoned += other.abandoned;
+        self.waits_over_slo += other.waits_over_slo;
+        self.never_served += other.never_served;
+        self.littles_law.merge(&other.littles_law);
     }
 }

@@ -2,9 +2,13 @@
 //! per-second time series streamed out as it is produced (memory independent of duration).
 
 mod class_stats;
+mod fairness;
+mod littles_law;
 mod timeseries;
 
 pub use class_stats::{ClassStats, LatencyHistogram};
+pub use fairness::{ServiceByUser, UserService};
+pub use littles_law::LittlesLaw;
 pub use timeseries::{Timeseries, TimeseriesRow};
 
 use crate::scenario::Class;
@@ -23,6 +27,10 @@ pub struct PolicyMetrics {
     pub never_fits: u64,
     /// Events processed (for throughput figures).
     pub events: u64,
+    /// Offered and served requests per user (fairness).
+    pub users: ServiceByUser,
+    /// When observation ended (arrivals + drain): the horizon of time averages.
+    pub end: spillway_core::Time,
 }
 
 impl PolicyMetrics {
@@ -34,12 +42,24 @@ impl PolicyMetrics {
             rejections_by_layer: layer_names.map(|n| (n, 0)).collect(),
             never_fits: 0,
             events: 0,
+            users: ServiceByUser::default(),
+            end: spillway_core::Time::ZERO,
         }
     }
 
     /// Stats of one class.
     pub fn class(&self, class: Class) -> &ClassStats {
         &self.classes[class.index()]
+    }
+
+    /// Jain's fairness index of normalised service over the users of `class` (`None`: all).
+    pub fn fairness_jain(&self, class: Option<Class>) -> Option<f64> {
+        self.users.jain(class.map(Class::index))
+    }
+
+    /// Little's-law error of `stats` over this run, in percent.
+    pub fn littles_law_error_pct(&self, stats: &ClassStats) -> Option<f64> {
+        stats.littles_law.error_pct(self.end)
     }
 
     /// All classes merged (the `all` row).

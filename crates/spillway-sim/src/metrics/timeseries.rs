@@ -29,6 +29,9 @@ pub struct TimeseriesRow {
     pub completed: u64,
     /// Upstream retries sent.
     pub retries: u64,
+    /// Requests waiting in the gateway queue at the end of the second, per class (indexed by
+    /// `Class::index`).
+    pub queued_by_class: [u64; 4],
 }
 
 /// Accumulates the current second and hands closed seconds to a sink.
@@ -48,13 +51,14 @@ impl Timeseries {
     pub fn advance_to(
         &mut self,
         now: Time,
-        queued: u64,
+        queued_by_class: [u64; 4],
         in_flight: u64,
         sink: &mut dyn FnMut(&TimeseriesRow),
     ) {
         let second = now.as_nanos() / SECOND_NS;
         while self.current.t_s < second {
-            self.current.queued = queued;
+            self.current.queued = queued_by_class.iter().sum();
+            self.current.queued_by_class = queued_by_class;
             self.current.in_flight = in_flight;
             sink(&self.current);
             self.current = TimeseriesRow {

@@ -6,6 +6,8 @@
 mod error;
 mod model;
 pub mod raw;
+pub mod schedule;
+pub use schedule::{ClassSettings, DisciplineSpec, SchedulerSpec, ShedStepSpec, ShedVictimSpec};
 pub mod units;
 mod validate;
 

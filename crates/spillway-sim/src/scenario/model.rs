@@ -25,6 +25,8 @@ pub struct Scenario {
     pub spikes: Vec<SpikeSpec>,
     /// Policies, in file order.
     pub policies: Vec<PolicySpec>,
+    /// Per-class SLO and patience, indexed by [`Class::index`].
+    pub classes: [super::schedule::ClassSettings; 4],
 }
 
 /// Request priority class, most urgent first.
@@ -185,4 +187,6 @@ pub struct PolicySpec {
     pub queue_capacity: usize,
     /// Upstream attempts per request.
     pub max_attempts: u32,
+    /// The queue discipline.
+    pub scheduler: super::schedule::SchedulerSpec,
 }

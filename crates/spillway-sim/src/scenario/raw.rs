@@ -34,6 +34,9 @@ pub struct RawScenario {
     pub layers: Vec<RawLayer>,
     /// The policies under comparison; each runs on the same arrivals.
     pub policies: Vec<RawPolicy>,
+    /// Per-class SLOs and patience of the users.
+    #[serde(default)]
+    pub classes: super::schedule::RawClasses,
 }
 
 /// The emulated provider.
@@ -187,4 +190,7 @@ pub struct RawPolicy {
     /// Upstream attempts per request including the first (default 3); 429s are retried after
     /// their Retry-After.
     pub max_attempts: Option<S<u32>>,
+    /// The queue discipline (default: strict priority, per-user fair share, the seed's
+    /// shedding order).
+    pub scheduler: Option<super::schedule::RawScheduler>,
 }

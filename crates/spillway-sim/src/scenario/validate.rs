@@ -25,18 +25,18 @@ fn line_col<T>(s: &S<T>) -> (usize, usize) {
 }
 
 impl Reporter<'_> {
-    fn bad<T>(&mut self, value: &S<T>, message: impl Into<String>) {
+    pub(super) fn bad<T>(&mut self, value: &S<T>, message: impl Into<String>) {
         let (line, column) = line_col(value);
         self.at(line, column, message);
     }
 
-    fn duration(&mut self, value: &S<String>) -> Option<Duration> {
+    pub(super) fn duration(&mut self, value: &S<String>) -> Option<Duration> {
         parse_duration(&value.value)
             .map_err(|e| self.bad(value, e))
             .ok()
     }
 
-    fn positive_duration(&mut self, value: &S<String>) -> Option<Duration> {
+    pub(super) fn positive_duration(&mut self, value: &S<String>) -> Option<Duration> {
         let d = self.duration(value)?;
         if d.is_zero() {
             self.bad(
@@ -48,13 +48,13 @@ impl Reporter<'_> {
         Some(d)
     }
 
-    fn rate(&mut self, value: &S<String>) -> Option<f64> {
+    pub(super) fn rate(&mut self, value: &S<String>) -> Option<f64> {
         parse_rate_per_sec(&value.value)
             .map_err(|e| self.bad(value, e))
             .ok()
     }
 
-    fn positive<T: Copy + PartialOrd + Default + std::fmt::Display>(
+    pub(super) fn positive<T: Copy + PartialOrd + Default + std::fmt::Display>(
         &mut self,
         value: &S<T>,
         what: &str,
@@ -83,6 +83,7 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
     let spikes = spikes(&raw.traffic.spikes, &raw.traffic.groups, r);
     let layers = layers(&raw.layers, r);
     let policies = policies(&raw.policies, &layers, provider.as_ref(), r);
+    let classes = super::schedule::classes(&raw.classes, r);
     if let (Some(groups), Some(policies)) = (&groups, &policies) {
         check_costs_fit(groups, policies, &raw, r);
     }
@@ -96,6 +97,7 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         groups: groups?,
         spikes: spikes?,
         policies: policies?,
+        classes: classes?,
     })
 }
 
@@ -420,14 +422,18 @@ fn policies(
             Some(v) => r.positive(v, "max_attempts"),
             None => Some(DEFAULT_MAX_ATTEMPTS),
         };
-        match (in_flight, queue, attempts) {
-            (Some(max_in_flight), Some(queue), Some(max_attempts)) => out.push(PolicySpec {
-                name: p.name.value.clone(),
-                layers: specs,
-                max_in_flight,
-                queue_capacity: usize::try_from(queue).unwrap_or(usize::MAX),
-                max_attempts,
-            }),
+        let scheduler = queue.and_then(|q| super::schedule::scheduler(p.scheduler.as_ref(), q, r));
+        match (in_flight, queue, attempts, scheduler) {
+            (Some(max_in_flight), Some(queue), Some(max_attempts), Some(scheduler)) => {
+                out.push(PolicySpec {
+                    name: p.name.value.clone(),
+                    layers: specs,
+                    max_in_flight,
+                    queue_capacity: usize::try_from(queue).unwrap_or(usize::MAX),
+                    max_attempts,
+                    scheduler,
+                })
+            }
             _ => ok = false,
         }
     }
