@@ -261,20 +261,16 @@ fn discipline(raw: &RawScheduler, r: &mut Reporter<'_>) -> Option<DisciplineSpec
             return None;
         }
     };
-    if chosen != "aging" {
-        if let Some(step) = &raw.aging_step {
-            r.bad(step, "aging_step applies only to `discipline: aging`");
-            return None;
-        }
+    if let (false, Some(step)) = (chosen == "aging", &raw.aging_step) {
+        r.bad(step, "aging_step applies only to `discipline: aging`");
+        return None;
     }
-    if chosen != "weighted" {
-        if let Some(w) = Class::ALL
-            .iter()
-            .find_map(|&c| raw.weights.as_ref()?.get(c))
-        {
-            r.bad(w, "weights apply only to `discipline: weighted`");
-            return None;
-        }
+    let first_weight = Class::ALL
+        .iter()
+        .find_map(|&c| raw.weights.as_ref()?.get(c));
+    if let (false, Some(w)) = (chosen == "weighted", first_weight) {
+        r.bad(w, "weights apply only to `discipline: weighted`");
+        return None;
     }
     match chosen {
         "aging" => match &raw.aging_step {
@@ -304,7 +300,7 @@ fn weights(raw: &RawScheduler, r: &mut Reporter<'_>) -> Option<[u64; 4]> {
     for class in Class::ALL {
         let Some(v) = w.get(class) else { continue };
         let permille = v.value * 1000.0;
-        if v.value.is_finite() && permille >= 1.0 && permille <= 1e12 {
+        if v.value.is_finite() && (1.0..=1e12).contains(&permille) {
             out[class.index()] = permille.round() as u64;
         } else {
             r.bad(
