@@ -81,3 +81,8 @@ pub use config::{
 pub use error::ConfigError;
 pub use scheduler::PriorityScheduler;
 pub use types::{Item, Popped, PushOutcome, Refusal, RemovalReason, Removed, Ticket};
+
+#[cfg(test)]
+mod config_tests;
+#[cfg(test)]
+mod unit_tests;

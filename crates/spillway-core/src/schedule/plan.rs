@@ -129,13 +129,14 @@ fn shed_steps(names: &[String], steps: &[ShedStep]) -> Result<(Vec<usize>, u64),
     let mut downgrade_mask = 0u64;
     for step in steps {
         let (ShedStep::Drop(name) | ShedStep::Downgrade(name)) = step;
-        let class = names
-            .iter()
-            .position(|n| n == name)
-            .ok_or_else(|| ConfigError::UnknownClass {
-                name: name.clone(),
-                known: names.join(", "),
-            })?;
+        let class =
+            names
+                .iter()
+                .position(|n| n == name)
+                .ok_or_else(|| ConfigError::UnknownClass {
+                    name: name.clone(),
+                    known: names.join(", "),
+                })?;
         if seen & (1 << class) != 0 {
             return Err(ConfigError::DuplicateShedStep { name: name.clone() });
         }

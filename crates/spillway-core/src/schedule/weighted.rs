@@ -83,8 +83,7 @@ impl WeightedRound {
     /// some class can pay. Returns whether any class is backlogged.
     fn skip_idle_rounds(&mut self, next_cost: &mut impl FnMut(usize) -> Option<u64>) -> bool {
         let rounds_needed = |class: usize, cost: u64, deficits: &[u64], quanta: &[u64]| {
-            cost.saturating_sub(deficits[class])
-                .div_ceil(quanta[class])
+            cost.saturating_sub(deficits[class]).div_ceil(quanta[class])
         };
         let mut fewest: Option<u64> = None;
         for class in 0..self.quanta.len() {
