@@ -18,6 +18,7 @@
 
 pub mod clock;
 pub mod limit;
+pub mod schedule;
 pub mod time;
 pub mod upstream;
 

@@ -1,0 +1,184 @@
+//! Fair share among tenants inside one class: deficit round robin (DRR) by cost.
+//!
+//! Each tenant with queued requests has a FIFO sub-queue and a deficit; tenants sit in a ring in
+//! the order they became backlogged. A visit adds one quantum to the front tenant's deficit and
+//! serves its requests while the head's cost fits; then the ring moves on. A tenant whose
+//! sub-queue empties leaves the ring and forgets its deficit (DRR's rule: credit is not banked
+//! while idle).
+//!
+//! **Quantum.** All tenants weigh the same, and the quantum is the largest cost ever queued in
+//! the class (it only grows). Because the quantum is at least every head's cost, every visit
+//! serves at least one request, so a pop is O(1) amortised however many tenants are queued. The
+//! price is the classic DRR bound: two backlogged tenants' service differs by less than one
+//! maximum cost at the end of every round, and by less than quantum + maximum cost mid-round.
+//!
+//! Handles of requests removed elsewhere (cancel, shed, expiry) stay in the sub-queues until
+//! they reach a head or [`TenantRing::compact`] runs (lazy deletion).
+
+use super::slab::{Handle, Slab};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+
+/// One tenant's sub-queue.
+#[derive(Debug, Default)]
+struct TenantQueue {
+    tenant: u64,
+    items: VecDeque<Handle>,
+    deficit: u64,
+}
+
+/// The tenants of one class and the DRR state over them.
+#[derive(Debug, Default)]
+pub(crate) struct TenantRing {
+    /// Sub-queues by slot; freed slots keep their allocation for the next tenant.
+    queues: Vec<TenantQueue>,
+    free: Vec<u32>,
+    /// Tenant id → slot in `queues`. Only looked up, never iterated, so its order cannot leak.
+    slot_of: FxHashMap<u64, u32>,
+    /// Backlogged tenants in service order; the front is being visited.
+    ring: VecDeque<u32>,
+    /// Whether the front tenant has received its quantum for the current visit.
+    charged: bool,
+    /// Credit per visit: the largest cost ever queued.
+    quantum: u64,
+    /// Handles held in all sub-queues, live or stale.
+    entries: usize,
+}
+
+impl TenantRing {
+    /// Appends `handle` (of cost `cost`) to `tenant`'s sub-queue, joining the ring if needed.
+    pub fn push(&mut self, tenant: u64, handle: Handle, cost: u64) {
+        self.quantum = self.quantum.max(cost);
+        self.entries += 1;
+        if let Some(&slot) = self.slot_of.get(&tenant) {
+            self.queues[slot as usize].items.push_back(handle);
+            return;
+        }
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.queues.push(TenantQueue::default());
+                // The ring holds at most one slot per queued request, so this cannot exceed u32.
+                u32::try_from(self.queues.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        let queue = &mut self.queues[slot as usize];
+        queue.tenant = tenant;
+        queue.deficit = 0;
+        queue.items.push_back(handle);
+        self.slot_of.insert(tenant, slot);
+        self.ring.push_back(slot);
+    }
+
+    /// The request DRR serves next, settling the ring on it (idempotent until it is taken).
+    pub fn front<T>(&mut self, slab: &Slab<T>) -> Option<Handle> {
+        loop {
+            let slot = *self.ring.front()?;
+            let queue = &mut self.queues[slot as usize];
+            let removed = trim_front(&mut queue.items, slab);
+            self.entries -= removed;
+            let Some(&head) = queue.items.front() else {
+                self.retire_front();
+                continue;
+            };
+            if !self.charged {
+                queue.deficit = queue.deficit.saturating_add(self.quantum);
+                self.charged = true;
+            }
+            let cost = slab.get(head).map_or(0, |entry| entry.cost);
+            if cost <= queue.deficit {
+                return Some(head);
+            }
+            self.ring.rotate_left(1);
+            self.charged = false;
+        }
+    }
+
+    /// Removes the request [`TenantRing::front`] returned, whose cost was `cost`, charging it to
+    /// its tenant. Call only after taking that request out of the slab.
+    pub fn take_front<T>(&mut self, cost: u64, slab: &Slab<T>) {
+        let Some(&slot) = self.ring.front() else {
+            return;
+        };
+        let queue = &mut self.queues[slot as usize];
+        if queue.items.pop_front().is_some() {
+            self.entries -= 1;
+        }
+        queue.deficit = queue.deficit.saturating_sub(cost);
+        let removed = trim_front(&mut queue.items, slab);
+        self.entries -= removed;
+        if queue.items.is_empty() {
+            self.retire_front();
+        }
+    }
+
+    /// After one of `tenant`'s requests left by another way: drops stale handles at the ends of
+    /// its sub-queue. An emptied tenant stays in the ring until a visit retires it.
+    pub fn trim_tenant<T>(&mut self, tenant: u64, slab: &Slab<T>) {
+        if let Some(&slot) = self.slot_of.get(&tenant) {
+            let items = &mut self.queues[slot as usize].items;
+            let mut removed = trim_front(items, slab);
+            while items.back().is_some_and(|&h| !slab.is_live(h)) {
+                items.pop_back();
+                removed += 1;
+            }
+            self.entries -= removed;
+        }
+    }
+
+    /// Handles held, live or stale (the compaction trigger).
+    pub fn entries(&self) -> usize {
+        self.entries
+    }
+
+    /// Drops every stale handle and every tenant left without requests. O(handles + tenants).
+    pub fn compact<T>(&mut self, slab: &Slab<T>) {
+        let front_before = self.ring.front().copied();
+        let mut entries = 0;
+        let mut emptied = Vec::new();
+        for &slot in &self.ring {
+            let items = &mut self.queues[slot as usize].items;
+            items.retain(|&h| slab.is_live(h));
+            entries += items.len();
+            if items.is_empty() {
+                emptied.push(slot);
+            }
+        }
+        for &slot in &emptied {
+            self.release(slot);
+        }
+        let queues = &self.queues;
+        self.ring
+            .retain(|&slot| !queues[slot as usize].items.is_empty());
+        self.entries = entries;
+        if self.ring.front().copied() != front_before {
+            self.charged = false;
+        }
+    }
+
+    fn retire_front(&mut self) {
+        if let Some(slot) = self.ring.pop_front() {
+            self.release(slot);
+        }
+        self.charged = false;
+    }
+
+    fn release(&mut self, slot: u32) {
+        let queue = &mut self.queues[slot as usize];
+        self.entries -= queue.items.len();
+        queue.items.clear();
+        queue.deficit = 0;
+        self.slot_of.remove(&queue.tenant);
+        self.free.push(slot);
+    }
+}
+
+/// Pops stale handles off the front; returns how many.
+fn trim_front<T>(items: &mut VecDeque<Handle>, slab: &Slab<T>) -> usize {
+    let mut removed = 0;
+    while items.front().is_some_and(|&h| !slab.is_live(h)) {
+        items.pop_front();
+        removed += 1;
+    }
+    removed
+}
