@@ -11,6 +11,7 @@ use crate::provider::EmulatedProvider;
 use crate::scenario::{PolicySpec, Scenario};
 use crate::traffic::ArrivalStream;
 use spillway_core::limit::{Layered, LayeredError};
+use spillway_core::schedule::ConfigError;
 use spillway_core::{Duration, Time};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -23,14 +24,26 @@ pub struct RunOptions {
     pub duration: Duration,
 }
 
-/// A policy that cannot be built (its layers are inconsistent).
+/// A policy that cannot be built (its layers or its scheduler are inconsistent).
 #[derive(Debug, thiserror::Error)]
 #[error("policy `{policy}`: {source}")]
 pub struct PolicyError {
     /// The policy.
     pub policy: String,
-    /// What is wrong with its layers.
-    pub source: LayeredError,
+    /// What is wrong.
+    pub source: PolicyProblem,
+}
+
+/// What is wrong with a policy.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyProblem {
+    /// Its limiter layers.
+    #[error(transparent)]
+    Layers(#[from] LayeredError),
+    /// Its scheduler.
+    #[error(transparent)]
+    Scheduler(#[from] ConfigError),
 }
 
 /// Run one policy of `scenario`, streaming the per-second series to `sink`.
@@ -40,10 +53,12 @@ pub fn run_policy(
     options: &RunOptions,
     sink: &mut dyn FnMut(&TimeseriesRow),
 ) -> Result<PolicyMetrics, PolicyError> {
-    let layered = Layered::new(policy.layers.clone()).map_err(|source| PolicyError {
+    let fail = |source: PolicyProblem| PolicyError {
         policy: policy.name.clone(),
         source,
-    })?;
+    };
+    let layered = Layered::new(policy.layers.clone()).map_err(|e| fail(e.into()))?;
+    let queue = RequestQueue::new(&policy.scheduler).map_err(|e| fail(e.into()))?;
     let features: BTreeMap<&str, u64> = {
         let mut names: Vec<&str> = scenario.groups.iter().map(|g| g.feature.as_str()).collect();
         names.sort_unstable();
@@ -69,7 +84,7 @@ pub fn run_policy(
         classes: scenario.classes,
         events: EventQueue::default(),
         layered,
-        queue: RequestQueue::new(&policy.scheduler),
+        queue,
         retries: VecDeque::new(),
         requests: RequestSlab::default(),
         provider: EmulatedProvider::new(&scenario.provider),

@@ -51,7 +51,7 @@ impl Gateway<'_> {
         let outcome = self
             .queue
             .push(now, slot, Class::ALL[class], arrival.user, estimate.tokens);
-        for victim in outcome.shed {
+        if let Some(victim) = outcome.shed {
             self.depart(now, victim, Departure::Shed, 0);
         }
         match outcome.ticket {

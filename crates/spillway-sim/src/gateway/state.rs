@@ -125,7 +125,7 @@ impl Gateway<'_> {
 
     /// Count what is left at the end of the run (still queued or in flight).
     pub(crate) fn finish(&mut self, end: Time) {
-        let mut left: Vec<Slot> = self.queue.drain();
+        let mut left: Vec<Slot> = self.queue.drain(end);
         left.extend(self.retries.drain(..));
         while let Some((_, event)) = self.events.pop() {
             if let Event::Done(slot) = event {

@@ -7,7 +7,7 @@ mod error;
 mod model;
 pub mod raw;
 pub mod schedule;
-pub use schedule::{ClassSettings, DisciplineSpec, SchedulerSpec, ShedStepSpec, ShedVictimSpec};
+pub use schedule::{ClassSettings, SchedulerSpec};
 pub mod units;
 mod validate;
 

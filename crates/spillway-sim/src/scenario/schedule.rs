@@ -10,6 +10,9 @@ use super::model::Class;
 use super::raw::S;
 use serde::Deserialize;
 use spillway_core::Duration;
+use spillway_core::schedule::{
+    ClassSpec, Discipline, PriorityScheduler, SchedulerConfig, ShedPick, ShedStep,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Raw (mirrors the YAML)
@@ -111,59 +114,8 @@ pub const DEFAULT_SLO: [Duration; 4] = [
     Duration::from_secs(3600),
 ];
 
-/// How the queue chooses the next request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DisciplineSpec {
-    /// Most urgent class first; FIFO within a class.
-    Strict,
-    /// Strict, but waiting `step` promotes one class.
-    Aging {
-        /// Promotion step.
-        step: Duration,
-    },
-    /// Deficit round robin across classes by tokens, weights in per-mille.
-    Weighted {
-        /// Weight per class (1000 = 1.0).
-        weights_permille: [u64; 4],
-    },
-}
-
-/// One step of the shedding order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShedStepSpec {
-    /// Drop queued requests of this class.
-    Drop(Class),
-    /// Serve this class on the cheaper model while the queue is under pressure.
-    Downgrade(Class),
-}
-
-/// Which request of the victim class goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShedVictimSpec {
-    /// The most recent arrival.
-    Newest,
-    /// The longest waiting.
-    Oldest,
-}
-
-/// A policy's scheduler.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SchedulerSpec {
-    /// The discipline.
-    pub discipline: DisciplineSpec,
-    /// Per-user round robin inside a class.
-    pub fair_share: bool,
-    /// Queue bound per class.
-    pub bounds: [u64; 4],
-    /// Total queue capacity.
-    pub capacity: u64,
-    /// Shedding steps in order.
-    pub shed_order: Vec<ShedStepSpec>,
-    /// Victim choice.
-    pub victim: ShedVictimSpec,
-    /// Queue fill, per mille of capacity, at which downgrade steps apply.
-    pub downgrade_at_permille: u64,
-}
+/// A policy's scheduler: the core's configuration, built and checked here.
+pub type SchedulerSpec = SchedulerConfig;
 
 // ---------------------------------------------------------------------------------------------
 // Validation
@@ -204,19 +156,22 @@ const DISCIPLINES: &str = "`strict`, `aging` or `weighted`";
 const SHED_STEPS: &str = "a class name (drop its queued requests: `background`, `batch`, `standard`, `interactive`), `downgrade-<class>`, or `none`";
 
 /// Validate one policy's `scheduler:` block (absent: strict with the policy's capacity).
+/// The core scheduler checks the assembled configuration too (e.g. the order of drop steps),
+/// so the scenario cannot accept what the library would refuse.
 pub(crate) fn scheduler(
     raw: Option<&RawScheduler>,
     capacity: u64,
+    policy_name: &S<String>,
     r: &mut Reporter<'_>,
 ) -> Option<SchedulerSpec> {
     let default = RawScheduler::default();
     let raw = raw.unwrap_or(&default);
-    let discipline = discipline(raw, r);
+    let (discipline, weights) = discipline(raw, r)?;
     let bounds = bounds(raw.bounds.as_ref(), capacity, r);
     let shed_order = shed_order(raw.shed_order.as_deref(), r);
-    let victim = match raw.shed.as_ref().map(|s| (s, s.value.as_str())) {
-        None | Some((_, "newest")) => Some(ShedVictimSpec::Newest),
-        Some((_, "oldest")) => Some(ShedVictimSpec::Oldest),
+    let shed_pick = match raw.shed.as_ref().map(|s| (s, s.value.as_str())) {
+        None | Some((_, "newest")) => Some(ShedPick::Newest),
+        Some((_, "oldest")) => Some(ShedPick::Oldest),
         Some((s, other)) => {
             r.bad(
                 s,
@@ -225,9 +180,9 @@ pub(crate) fn scheduler(
             None
         }
     };
-    let downgrade_at_permille = match &raw.downgrade_at_pct {
+    let pressure_permille = match &raw.downgrade_at_pct {
         None => Some(800),
-        Some(p) if (1..=100).contains(&p.value) => Some(p.value * 10),
+        Some(p) if (1..=100).contains(&p.value) => Some(p.value as u32 * 10),
         Some(p) => {
             r.bad(
                 p,
@@ -236,18 +191,37 @@ pub(crate) fn scheduler(
             None
         }
     };
-    Some(SchedulerSpec {
-        discipline: discipline?,
-        fair_share: raw.fair_share.unwrap_or(true),
-        bounds: bounds?,
-        capacity,
-        shed_order: shed_order?,
-        victim: victim?,
-        downgrade_at_permille: downgrade_at_permille?,
-    })
+    let (bounds, shed_order, shed_pick, pressure_permille) =
+        (bounds?, shed_order?, shed_pick?, pressure_permille?);
+    let config = SchedulerConfig {
+        classes: Class::ALL
+            .iter()
+            .map(|c| ClassSpec {
+                name: c.name().to_string(),
+                bound: usize::try_from(bounds[c.index()]).unwrap_or(usize::MAX),
+                weight: weights[c.index()],
+                deadline: None,
+            })
+            .collect(),
+        discipline,
+        tenant_fair_share: raw.fair_share.unwrap_or(true),
+        capacity: Some(usize::try_from(capacity).unwrap_or(usize::MAX)),
+        shed_order,
+        shed_pick,
+        pressure_permille,
+    };
+    if let Err(e) = PriorityScheduler::<()>::new(&config) {
+        match raw.shed_order.as_deref().and_then(<[_]>::first) {
+            Some(at) => r.bad(at, format!("scheduler: {e}")),
+            None => r.bad(policy_name, format!("scheduler: {e}")),
+        }
+        return None;
+    }
+    Some(config)
 }
 
-fn discipline(raw: &RawScheduler, r: &mut Reporter<'_>) -> Option<DisciplineSpec> {
+/// The discipline and the per-class weights (per mille; only `weighted` uses them).
+fn discipline(raw: &RawScheduler, r: &mut Reporter<'_>) -> Option<(Discipline, [u64; 4])> {
     let name = raw.discipline.as_ref().map(|d| (d, d.value.as_str()));
     let chosen = match name {
         None | Some((_, "strict")) => "strict",
@@ -274,25 +248,29 @@ fn discipline(raw: &RawScheduler, r: &mut Reporter<'_>) -> Option<DisciplineSpec
     }
     match chosen {
         "aging" => match &raw.aging_step {
-            Some(step) => Some(DisciplineSpec::Aging {
-                step: r.positive_duration(step)?,
-            }),
+            Some(step) => Some((
+                Discipline::Aging {
+                    step: r.positive_duration(step)?,
+                },
+                SEED_WEIGHTS,
+            )),
             None => {
                 let at = raw.discipline.as_ref()?;
                 r.bad(at, "`aging` needs `aging_step`, e.g. `aging_step: 60s`");
                 None
             }
         },
-        "weighted" => {
-            weights(raw, r).map(|weights_permille| DisciplineSpec::Weighted { weights_permille })
-        }
-        _ => Some(DisciplineSpec::Strict),
+        "weighted" => weights(raw, r).map(|w| (Discipline::Weighted, w)),
+        _ => Some((Discipline::Strict, SEED_WEIGHTS)),
     }
 }
 
-/// Weights default to the seed's 5 / 3 / 1 / 0.1, kept as per-mille integers.
+/// The seed's weights 5 / 3 / 1 / 0.1 as per-mille integers.
+const SEED_WEIGHTS: [u64; 4] = [5000, 3000, 1000, 100];
+
+/// Weights default to the seed's, kept as per-mille integers.
 fn weights(raw: &RawScheduler, r: &mut Reporter<'_>) -> Option<[u64; 4]> {
-    let mut out = [5000, 3000, 1000, 100];
+    let mut out = SEED_WEIGHTS;
     let Some(w) = &raw.weights else {
         return Some(out);
     };
@@ -352,12 +330,12 @@ fn bounds(raw: Option<&RawPerClass<u64>>, capacity: u64, r: &mut Reporter<'_>) -
     ok.then_some(out)
 }
 
-fn shed_order(raw: Option<&[S<String>]>, r: &mut Reporter<'_>) -> Option<Vec<ShedStepSpec>> {
+fn shed_order(raw: Option<&[S<String>]>, r: &mut Reporter<'_>) -> Option<Vec<ShedStep>> {
     let Some(raw) = raw else {
         return Some(vec![
-            ShedStepSpec::Drop(Class::Background),
-            ShedStepSpec::Drop(Class::Batch),
-            ShedStepSpec::Downgrade(Class::Standard),
+            ShedStep::Drop(Class::Background.name().to_string()),
+            ShedStep::Drop(Class::Batch.name().to_string()),
+            ShedStep::Downgrade(Class::Standard.name().to_string()),
         ]);
     };
     let mut out = Vec::new();
@@ -368,8 +346,8 @@ fn shed_order(raw: Option<&[S<String>]>, r: &mut Reporter<'_>) -> Option<Vec<She
             continue;
         }
         let parsed = match text.strip_prefix("downgrade-") {
-            Some(class) => Class::parse(class).map(ShedStepSpec::Downgrade),
-            None => Class::parse(text).map(ShedStepSpec::Drop),
+            Some(class) => Class::parse(class).map(|c| ShedStep::Downgrade(c.name().to_string())),
+            None => Class::parse(text).map(|c| ShedStep::Drop(c.name().to_string())),
         };
         match parsed {
             Some(s) if !out.contains(&s) => out.push(s),

@@ -422,7 +422,8 @@ fn policies(
             Some(v) => r.positive(v, "max_attempts"),
             None => Some(DEFAULT_MAX_ATTEMPTS),
         };
-        let scheduler = queue.and_then(|q| super::schedule::scheduler(p.scheduler.as_ref(), q, r));
+        let scheduler =
+            queue.and_then(|q| super::schedule::scheduler(p.scheduler.as_ref(), q, &p.name, r));
         match (in_flight, queue, attempts, scheduler) {
             (Some(max_in_flight), Some(queue), Some(max_attempts), Some(scheduler)) => {
                 out.push(PolicySpec {

@@ -1,7 +1,9 @@
 //! Integration tests of the simulator: scenario errors, determinism, conservation.
 
 mod bad_input;
+mod bad_schedule;
 mod runs;
+mod scheduling;
 
 use std::path::{Path, PathBuf};
 

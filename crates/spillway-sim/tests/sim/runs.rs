@@ -32,7 +32,7 @@ fn every_offered_request_is_accounted_for_exactly_once() {
             assert_eq!(c.offered, c.admitted + c.rejected, "{}", run.policy);
             assert_eq!(
                 c.admitted,
-                c.shed + c.completed + c.failed + c.unfinished,
+                c.shed + c.abandoned + c.completed + c.failed + c.unfinished,
                 "{}",
                 run.policy
             );
