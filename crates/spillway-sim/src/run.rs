@@ -7,7 +7,7 @@
 use crate::engine::EventQueue;
 use crate::gateway::{Request, RequestQueue, RequestSlab, Slot};
 use crate::metrics::{PolicyMetrics, Timeseries, TimeseriesRow};
-use crate::provider::{Answer, EmulatedProvider};
+use crate::provider::{CallRequest, EmulatedProvider, Outcome};
 use crate::scenario::{PolicySpec, Scenario};
 use crate::traffic::{Arrival, ArrivalStream};
 use spillway_core::limit::{Demand, Layered, LayeredError, Subject};
@@ -100,7 +100,7 @@ pub fn run_policy(
         layered,
         queue: RequestQueue::new(policy.queue_capacity),
         requests: RequestSlab::default(),
-        provider: EmulatedProvider::new(&scenario.provider),
+        provider: EmulatedProvider::new(&scenario.provider, options.seed),
         in_flight: 0,
         blocked_until: Time::ZERO,
         metrics: PolicyMetrics::new(&policy.name, layer_names.into_iter()),
@@ -193,7 +193,6 @@ impl World<'_> {
     fn handle(&mut self, now: Time, event: Event) {
         match event {
             Event::Done(slot) => {
-                self.provider.finish();
                 self.in_flight -= 1;
                 if let Some(req) = self.requests.get_mut(slot) {
                     let (class, arrival, waited) = (req.class, req.arrival, req.waited);
@@ -240,14 +239,28 @@ impl World<'_> {
                 stats.retries += 1;
                 self.series.current().retries += 1;
             }
-            match self.provider.call(now, input, output) {
-                Answer::Accepted { done_at } => {
+            // The gateway does not know the completion length: it sends the actual one as
+            // `max_tokens` until the gateway models its own estimate.
+            let call = CallRequest {
+                input_tokens: input,
+                max_tokens: output,
+                output_tokens: output,
+            };
+            let answer = self.provider.call(now, &call);
+            match answer.outcome {
+                Outcome::Accepted { done_at } => {
                     self.in_flight += 1;
                     self.events.push(done_at, Event::Done(slot));
                 }
-                Answer::RateLimited { retry_after, .. } => {
-                    stats.upstream_429 += 1;
-                    self.series.current().upstream_429 += 1;
+                _ => {
+                    if answer.status == 429 {
+                        stats.upstream_429 += 1;
+                        self.series.current().upstream_429 += 1;
+                    }
+                    let retry_after = answer
+                        .retry_after()
+                        .or(answer.body_retry_delay)
+                        .unwrap_or(Duration::from_secs(1));
                     // Never send before Retry-After: the whole gateway pauses, not just this
                     // request, because the limit is the provider's, shared by all.
                     self.blocked_until = now.saturating_add(retry_after);
