@@ -1,6 +1,8 @@
 //! Integration tests of the simulator: scenario errors, determinism, conservation.
 
 mod bad_input;
+mod provider_profiles;
+mod providers;
 mod runs;
 
 use std::path::{Path, PathBuf};

@@ -201,9 +201,7 @@ fn kind(p: &RawProvider, r: &mut Reporter<'_>, section: &str) -> Option<KindSpec
         }
         return None;
     }
-    if !check_fields(p, name, r, section) {
-        return None;
-    }
+    let fields_ok = check_fields(p, name, r, section);
     let mut limit =
         |v: &Option<S<i64>>, field: &str| v.as_ref().map(|v| count(r, v, field, MAX_LIMIT));
     let (rpm, tpm, rpd) = (
@@ -218,6 +216,9 @@ fn kind(p: &RawProvider, r: &mut Reporter<'_>, section: &str) -> Option<KindSpec
     );
     // Required fields are present (checked above); `?` on the outer Option cannot fail for
     // them, the inner one is a reported range error.
+    if !fields_ok {
+        return None;
+    }
     let rpd = match rpd {
         Some(v) => Some(Some(v?)),
         None => Some(None),
