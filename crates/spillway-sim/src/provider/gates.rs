@@ -74,15 +74,19 @@ pub(crate) struct Gate {
 }
 
 impl Gate {
-    fn new(
-        by: LimitedBy,
-        wire: Option<&'static str>,
-        charge: Charge,
-        meter: Option<Meter>,
-    ) -> Option<Gate> {
+    /// A gate named in headers after what it limits (`requests`, `tokens`, `input-tokens`,
+    /// `output-tokens`); daily limits appear in no header.
+    fn new(by: LimitedBy, charge: Charge, meter: Option<Meter>) -> Option<Gate> {
+        let wire_name = match by {
+            LimitedBy::Requests => Some("requests"),
+            LimitedBy::Tokens => Some("tokens"),
+            LimitedBy::InputTokens => Some("input-tokens"),
+            LimitedBy::OutputTokens => Some("output-tokens"),
+            _ => None,
+        };
         Some(Gate {
             by,
-            wire_name: wire,
+            wire_name,
             charge,
             meter: meter?,
             accrued_to: Time::ZERO,
@@ -128,37 +132,18 @@ impl Gate {
 pub(crate) fn gates_for(kind: &KindSpec, clock: WallClock) -> Vec<Gate> {
     use Charge as C;
     use LimitedBy as L;
-    let bucket = |limit, period| Meter::bucket(limit, period);
+    let minute = |limit| Meter::bucket(limit, MINUTE);
     let window = |limit, cadence| Meter::window(limit, cadence, clock);
+    let each_minute = |limit| window(limit, Cadence::Every(MINUTE));
     let gates = match *kind {
         KindSpec::Basic { rpm, tpm } => vec![
-            Gate::new(
-                L::Requests,
-                Some("requests"),
-                C::Requests,
-                bucket(rpm, MINUTE),
-            ),
-            Gate::new(
-                L::Tokens,
-                Some("tokens"),
-                C::InputPlusOutputClamped,
-                bucket(tpm, MINUTE),
-            ),
+            Gate::new(L::Requests, C::Requests, minute(rpm)),
+            Gate::new(L::Tokens, C::InputPlusOutputClamped, minute(tpm)),
         ],
         KindSpec::OpenAi { rpm, tpm, rpd, .. } => vec![
-            Gate::new(
-                L::Requests,
-                Some("requests"),
-                C::Requests,
-                bucket(rpm, MINUTE),
-            ),
-            Gate::new(
-                L::Tokens,
-                Some("tokens"),
-                C::InputPlusMax,
-                bucket(tpm, MINUTE),
-            ),
-            rpd.and_then(|rpd| Gate::new(L::RequestsPerDay, None, C::Requests, bucket(rpd, DAY))),
+            Gate::new(L::Requests, C::Requests, minute(rpm)),
+            Gate::new(L::Tokens, C::InputPlusMax, minute(tpm)),
+            rpd.and_then(|rpd| Gate::new(L::RequestsPerDay, C::Requests, Meter::bucket(rpd, DAY))),
         ],
         KindSpec::Anthropic {
             rpm,
@@ -171,24 +156,9 @@ pub(crate) fn gates_for(kind: &KindSpec, clock: WallClock) -> Vec<Gate> {
                 OtpmCounting::Actual => C::OutputAtCompletion,
             };
             vec![
-                Gate::new(
-                    L::Requests,
-                    Some("requests"),
-                    C::Requests,
-                    bucket(rpm, MINUTE),
-                ),
-                Gate::new(
-                    L::InputTokens,
-                    Some("input-tokens"),
-                    C::Input,
-                    bucket(itpm, MINUTE),
-                ),
-                Gate::new(
-                    L::OutputTokens,
-                    Some("output-tokens"),
-                    output,
-                    bucket(otpm, MINUTE),
-                ),
+                Gate::new(L::Requests, C::Requests, minute(rpm)),
+                Gate::new(L::InputTokens, C::Input, minute(itpm)),
+                Gate::new(L::OutputTokens, output, minute(otpm)),
             ]
         }
         KindSpec::Azure {
@@ -204,46 +174,30 @@ pub(crate) fn gates_for(kind: &KindSpec, clock: WallClock) -> Vec<Gate> {
             vec![
                 Gate::new(
                     L::Requests,
-                    Some("requests"),
                     C::Requests,
                     window(per_sub, Cadence::Every(sub_window)),
                 ),
-                Gate::new(
-                    L::Tokens,
-                    Some("tokens"),
-                    C::InputPlusMax,
-                    window(tpm, Cadence::Every(MINUTE)),
-                ),
+                Gate::new(L::Tokens, C::InputPlusMax, each_minute(tpm)),
             ]
         }
         KindSpec::Gemini { rpm, tpm, rpd } => vec![
-            Gate::new(
-                L::Requests,
-                None,
-                C::Requests,
-                window(rpm, Cadence::Every(MINUTE)),
-            ),
-            Gate::new(
-                L::Tokens,
-                None,
-                C::Input,
-                window(tpm, Cadence::Every(MINUTE)),
-            ),
+            Gate::new(L::Requests, C::Requests, each_minute(rpm)),
+            Gate::new(L::Tokens, C::Input, each_minute(tpm)),
             rpd.and_then(|rpd| {
                 Gate::new(
                     L::RequestsPerDay,
-                    None,
                     C::Requests,
                     window(rpd, Cadence::PacificDay),
                 )
             }),
         ],
-        KindSpec::Generic { limit, window: w } => vec![Gate::new(
-            L::Requests,
-            Some("requests"),
-            C::Requests,
-            window(limit, Cadence::Every(w)),
-        )],
+        KindSpec::Generic { limit, window: w } => {
+            vec![Gate::new(
+                L::Requests,
+                C::Requests,
+                window(limit, Cadence::Every(w)),
+            )]
+        }
         KindSpec::Unlimited => Vec::new(),
     };
     gates.into_iter().flatten().collect()

@@ -27,6 +27,8 @@
 mod answer;
 mod calendar;
 mod emulated;
+#[cfg(test)]
+mod emulated_tests;
 mod format;
 mod gates;
 mod headers;

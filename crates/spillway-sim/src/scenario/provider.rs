@@ -19,6 +19,7 @@
 //! fields apply) so that a field that does not apply to a kind gets an error naming the kind
 //! and the fields it takes, rather than serde's "unknown variant".
 
+mod latency;
 mod library;
 mod parts;
 mod validate;

@@ -10,7 +10,7 @@ use super::validate::{inline, kind_fields};
 use super::{RawLibrary, RawProvider};
 use crate::provider::ProviderSpec;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The library a scenario uses when it does not name one.
 pub const DEFAULT_LIBRARY: &str = "providers.yaml";
@@ -39,64 +39,20 @@ pub(crate) fn resolve_profile(
     profile: &S<String>,
     r: &mut Reporter<'_>,
 ) -> Option<ProviderSpec> {
-    let mut ok = reject_profile_fields(p, r);
+    let ok = reject_profile_fields(p, r);
     let dir = r.file().parent().map(Path::to_path_buf).unwrap_or_default();
     let file = p
         .library
         .as_ref()
         .map_or(DEFAULT_LIBRARY, |l| l.value.as_str());
-    let path: PathBuf = dir.join(file);
     let outages = parts::outages(r, &p.outages);
     let shared = parts::shared(r, &p.shared_quota);
     let start = p
         .wall_clock_start
         .as_ref()
         .map(|w| parts::wall_clock(r, Some(w)));
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) => {
-            let anchor = p.library.as_ref().unwrap_or(profile);
-            at(
-                r,
-                anchor,
-                format!("cannot read the profile library `{}`: {e}", path.display()),
-            );
-            return None;
-        }
-    };
-    let mut lib = Reporter::new(&path, &text);
-    let found = parse(&text, &mut lib).and_then(|raw| {
-        check_unique(&raw, &mut lib);
-        let names: Vec<&str> = raw
-            .profiles
-            .iter()
-            .filter_map(|q| q.name.as_ref())
-            .map(|n| n.value.as_str())
-            .collect();
-        match raw
-            .profiles
-            .iter()
-            .position(|q| q.name.as_ref().is_some_and(|n| n.value == profile.value))
-        {
-            Some(i) => inline(&raw.profiles[i], &mut lib, &format!("profiles[{i}]")),
-            None => {
-                at(
-                    r,
-                    profile,
-                    format!(
-                        "no profile `{}` in {}; profiles are: {}",
-                        profile.value,
-                        path.display(),
-                        names.join(", ")
-                    ),
-                );
-                ok = false;
-                None
-            }
-        }
-    });
-    r.extend(lib.into_errors());
-    let mut spec = found?;
+    let anchor = p.library.as_ref().unwrap_or(profile);
+    let mut spec = find(&dir.join(file), profile, anchor, r)?;
     if let Some(name) = &p.name {
         spec.name = name.value.clone();
     }
@@ -106,6 +62,47 @@ pub(crate) fn resolve_profile(
         spec.wall_clock_start = start?;
     }
     ok.then_some(spec)
+}
+
+/// The profile named `profile` in the library at `path`, validated; problems inside the
+/// library are reported against it, a missing file or profile against the scenario (`r`).
+fn find(
+    path: &Path,
+    profile: &S<String>,
+    anchor: &S<String>,
+    r: &mut Reporter<'_>,
+) -> Option<ProviderSpec> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            let message = format!("cannot read the profile library `{}`: {e}", path.display());
+            at(r, anchor, message);
+            return None;
+        }
+    };
+    let mut lib = Reporter::new(path, &text);
+    let found = parse(&text, &mut lib).and_then(|raw| {
+        check_unique(&raw, &mut lib);
+        match raw
+            .profiles
+            .iter()
+            .position(|q| profile_name(q) == Some(profile.value.as_str()))
+        {
+            Some(i) => inline(&raw.profiles[i], &mut lib, &format!("profiles[{i}]")),
+            None => {
+                let names: Vec<&str> = raw.profiles.iter().filter_map(profile_name).collect();
+                let (name, file, list) = (&profile.value, path.display(), names.join(", "));
+                at(
+                    r,
+                    profile,
+                    format!("no profile `{name}` in {file}; profiles are: {list}"),
+                );
+                None
+            }
+        }
+    });
+    r.extend(lib.into_errors());
+    found
 }
 
 fn parse(text: &str, r: &mut Reporter<'_>) -> Option<RawLibrary> {
@@ -180,4 +177,8 @@ fn unreadable(path: &Path, e: &std::io::Error) -> ScenarioErrors {
 
 fn loc<T>(s: &S<T>) -> (usize, usize) {
     (s.referenced.line() as usize, s.referenced.column() as usize)
+}
+
+fn profile_name(p: &RawProvider) -> Option<&str> {
+    p.name.as_ref().map(|n| n.value.as_str())
 }

@@ -5,10 +5,8 @@ use super::super::error::Reporter;
 use super::super::model::Price;
 use super::super::raw::S;
 use super::super::units::{DURATION_FORMS, parse_duration};
-use super::{RawLatency, RawOutage, RawOverload, RawPrice, RawSharedQuota};
-use crate::provider::{
-    DEFAULT_WALL_CLOCK_START, LatencySpec, OutageSpec, OverloadSpec, SharedQuotaSpec,
-};
+use super::{RawOutage, RawOverload, RawPrice, RawSharedQuota};
+use crate::provider::{DEFAULT_WALL_CLOCK_START, OutageSpec, OverloadSpec, SharedQuotaSpec};
 use spillway_core::upstream::headers::{UnixNanos, parse_rfc3339};
 use spillway_core::{Duration, Time};
 
@@ -44,7 +42,11 @@ pub(crate) fn duration(r: &mut Reporter<'_>, value: &S<String>) -> Option<Durati
         .ok()
 }
 
-fn positive_duration(r: &mut Reporter<'_>, value: &S<String>, field: &str) -> Option<Duration> {
+pub(crate) fn positive_duration(
+    r: &mut Reporter<'_>,
+    value: &S<String>,
+    field: &str,
+) -> Option<Duration> {
     let d = duration(r, value)?;
     if d.is_zero() {
         at(
@@ -75,123 +77,6 @@ pub(crate) fn within(
         );
         None
     }
-}
-
-const LATENCY_MODELS: &str = "`empirical`, `constant`, `exponential`, `lognormal`";
-
-/// The fields each latency model takes, for error messages.
-fn latency_fields(model: &str) -> &'static str {
-    match model {
-        "empirical" => "base, per_output_token, jitter",
-        "constant" | "exponential" => "mean",
-        _ => "median, sigma",
-    }
-}
-
-pub(crate) fn latency(r: &mut Reporter<'_>, l: &RawLatency, section: &str) -> Option<LatencySpec> {
-    let model = l.model.as_ref().map_or("empirical", |m| m.value.as_str());
-    let present: [(&str, Option<&S<String>>); 4] = [
-        ("base", l.base.as_ref()),
-        ("per_output_token", l.per_output_token.as_ref()),
-        ("mean", l.mean.as_ref()),
-        ("median", l.median.as_ref()),
-    ];
-    let fields = match model {
-        "empirical" | "constant" | "exponential" | "lognormal" => latency_fields(model),
-        other => {
-            if let Some(m) = &l.model {
-                at(
-                    r,
-                    m,
-                    format!("unknown latency model `{other}`; expected {LATENCY_MODELS}"),
-                );
-            }
-            return None;
-        }
-    };
-    let mut ok = true;
-    for (name, value) in present {
-        if let Some(v) = value.filter(|_| !fields.contains(name)) {
-            at(
-                r,
-                v,
-                format!(
-                    "`{name}` does not apply to latency model `{model}`, which takes: {fields}"
-                ),
-            );
-            ok = false;
-        }
-    }
-    for (name, value) in [("jitter", l.jitter.as_ref()), ("sigma", l.sigma.as_ref())] {
-        if let Some(v) = value.filter(|_| !fields.contains(name)) {
-            at(
-                r,
-                v,
-                format!(
-                    "`{name}` does not apply to latency model `{model}`, which takes: {fields}"
-                ),
-            );
-            ok = false;
-        }
-    }
-    let need = |r: &mut Reporter<'_>, v: Option<&S<String>>, name: &str| -> Option<Duration> {
-        match v {
-            Some(v) => duration(r, v),
-            None => {
-                r.whole(
-                    section,
-                    format!("latency model `{model}` needs `{name}` ({DURATION_FORMS})"),
-                );
-                None
-            }
-        }
-    };
-    let spec = match model {
-        "empirical" => {
-            let base = need(r, l.base.as_ref(), "base");
-            let per = match &l.per_output_token {
-                Some(v) => duration(r, v),
-                None => Some(Duration::ZERO),
-            };
-            let jitter = match &l.jitter {
-                Some(j) => within(r, j, "jitter", 0.0..=0.99, "a fraction in [0, 0.99]"),
-                None => Some(0.0),
-            };
-            LatencySpec::Empirical {
-                base: base?,
-                per_output_token: per?,
-                jitter: jitter?,
-            }
-        }
-        "constant" => LatencySpec::Constant {
-            mean: need(r, l.mean.as_ref(), "mean")?,
-        },
-        "exponential" => {
-            let mean = match &l.mean {
-                Some(v) => positive_duration(r, v, "mean"),
-                None => need(r, None, "mean"),
-            };
-            LatencySpec::Exponential { mean: mean? }
-        }
-        _ => {
-            let median = need(r, l.median.as_ref(), "median");
-            let sigma = match &l.sigma {
-                Some(s) => within(r, s, "sigma", 0.0..=5.0, "between 0 and 5"),
-                None => {
-                    r.whole(
-                        section,
-                        "latency model `lognormal` needs `sigma` (between 0 and 5)",
-                    );
-                    None
-                }
-            };
-            LatencySpec::LogNormal {
-                median: median?,
-                sigma: sigma?,
-            }
-        }
-    };
-    ok.then_some(spec)
 }
 
 pub(crate) fn overload(r: &mut Reporter<'_>, o: &RawOverload) -> Option<OverloadSpec> {

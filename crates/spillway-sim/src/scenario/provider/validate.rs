@@ -4,6 +4,7 @@
 use super::super::error::Reporter;
 use super::super::raw::S;
 use super::RawProvider;
+use super::latency;
 use super::library::resolve_profile;
 use super::parts::{self, MAX_LIMIT, at, count, within};
 use crate::provider::{KindSpec, OtpmCounting, ProviderSpec};
@@ -87,7 +88,7 @@ pub(crate) fn inline(p: &RawProvider, r: &mut Reporter<'_>, section: &str) -> Op
     let kind = kind(p, r, section);
     let concurrency = concurrency(p, r, kind.as_ref(), section);
     let latency = match &p.latency {
-        Some(l) => parts::latency(r, l, &format!("{section}.latency")),
+        Some(l) => latency::latency(r, l, &format!("{section}.latency")),
         None => {
             r.whole(
                 &format!("{section}.latency"),
@@ -180,18 +181,47 @@ fn check_fields(p: &RawProvider, kind: &str, r: &mut Reporter<'_>, section: &str
     ok
 }
 
+/// The limits as given: `None` if absent, `Some(None)` if out of range (already reported).
+struct Limits {
+    rpm: Option<Option<u64>>,
+    tpm: Option<Option<u64>>,
+    rpd: Option<Option<u64>>,
+    itpm: Option<Option<u64>>,
+    otpm: Option<Option<u64>>,
+    limit: Option<Option<u64>>,
+}
+
+impl Limits {
+    fn read(p: &RawProvider, r: &mut Reporter<'_>) -> Limits {
+        let mut one =
+            |v: &Option<S<i64>>, field: &str| v.as_ref().map(|v| count(r, v, field, MAX_LIMIT));
+        Limits {
+            rpm: one(&p.rpm, "rpm"),
+            tpm: one(&p.tpm, "tpm"),
+            rpd: one(&p.rpd, "rpd"),
+            itpm: one(&p.itpm, "itpm"),
+            otpm: one(&p.otpm, "otpm"),
+            limit: one(&p.limit, "limit"),
+        }
+    }
+}
+
+/// A required limit: present (checked by [`check_fields`]) and in range.
+fn req(v: Option<Option<u64>>) -> Option<u64> {
+    v.flatten()
+}
+
+/// An optional limit: absent is fine, out of range is not.
+fn opt(v: Option<Option<u64>>) -> Option<Option<u64>> {
+    match v {
+        Some(v) => v.map(Some),
+        None => Some(None),
+    }
+}
+
 fn kind(p: &RawProvider, r: &mut Reporter<'_>, section: &str) -> Option<KindSpec> {
     let name = p.kind.as_ref().map_or("basic", |k| k.value.as_str());
-    let known = [
-        "basic",
-        "openai",
-        "anthropic",
-        "azure",
-        "gemini",
-        "generic",
-        "unlimited",
-    ];
-    if !known.contains(&name) {
+    if !is_kind(name) {
         if let Some(k) = &p.kind {
             at(
                 r,
@@ -202,76 +232,77 @@ fn kind(p: &RawProvider, r: &mut Reporter<'_>, section: &str) -> Option<KindSpec
         return None;
     }
     let fields_ok = check_fields(p, name, r, section);
-    let mut limit =
-        |v: &Option<S<i64>>, field: &str| v.as_ref().map(|v| count(r, v, field, MAX_LIMIT));
-    let (rpm, tpm, rpd) = (
-        limit(&p.rpm, "rpm"),
-        limit(&p.tpm, "tpm"),
-        limit(&p.rpd, "rpd"),
-    );
-    let (itpm, otpm, lim) = (
-        limit(&p.itpm, "itpm"),
-        limit(&p.otpm, "otpm"),
-        limit(&p.limit, "limit"),
-    );
-    // Required fields are present (checked above); `?` on the outer Option cannot fail for
-    // them, the inner one is a reported range error.
-    if !fields_ok {
-        return None;
-    }
-    let rpd = match rpd {
-        Some(v) => Some(Some(v?)),
-        None => Some(None),
-    };
-    Some(match name {
+    let l = Limits::read(p, r);
+    let spec = match name {
         "basic" => KindSpec::Basic {
-            rpm: rpm??,
-            tpm: tpm??,
+            rpm: req(l.rpm)?,
+            tpm: req(l.tpm)?,
         },
         "openai" => {
-            let p_hint = match &p.retry_after_probability {
+            let hint = match &p.retry_after_probability {
                 Some(v) => within(
                     r,
                     v,
                     "retry_after_probability",
                     0.0..=1.0,
                     "a probability in [0, 1]",
-                )?,
-                None => DEFAULT_RETRY_AFTER_PROBABILITY,
+                ),
+                None => Some(DEFAULT_RETRY_AFTER_PROBABILITY),
             };
             KindSpec::OpenAi {
-                rpm: rpm??,
-                tpm: tpm??,
-                rpd: rpd?,
-                retry_after_probability: p_hint,
+                rpm: req(l.rpm)?,
+                tpm: req(l.tpm)?,
+                rpd: opt(l.rpd)?,
+                retry_after_probability: hint?,
                 count_rejected: p.count_rejected.as_ref().is_none_or(|c| c.value),
             }
         }
-        "anthropic" => KindSpec::Anthropic {
-            rpm: rpm??,
-            itpm: itpm??,
-            otpm: otpm??,
-            otpm_counting: otpm_counting(p, r)?,
-        },
-        "azure" => KindSpec::Azure {
-            rpm: rpm??,
-            tpm: tpm??,
-            sub_window: sub_window(p, r)?,
-        },
+        "anthropic" => {
+            let counting = otpm_counting(p, r);
+            KindSpec::Anthropic {
+                rpm: req(l.rpm)?,
+                itpm: req(l.itpm)?,
+                otpm: req(l.otpm)?,
+                otpm_counting: counting?,
+            }
+        }
+        "azure" => {
+            let sub = sub_window(p, r);
+            KindSpec::Azure {
+                rpm: req(l.rpm)?,
+                tpm: req(l.tpm)?,
+                sub_window: sub?,
+            }
+        }
         "gemini" => KindSpec::Gemini {
-            rpm: rpm??,
-            tpm: tpm??,
-            rpd: rpd?,
+            rpm: req(l.rpm)?,
+            tpm: req(l.tpm)?,
+            rpd: opt(l.rpd)?,
         },
         "generic" => {
             let window = p.window.as_ref().and_then(|w| positive(r, w, "window"));
             KindSpec::Generic {
-                limit: lim??,
+                limit: req(l.limit)?,
                 window: window?,
             }
         }
         _ => KindSpec::Unlimited,
-    })
+    };
+    fields_ok.then_some(spec)
+}
+
+/// Whether `kind` names a provider kind.
+fn is_kind(kind: &str) -> bool {
+    [
+        "basic",
+        "openai",
+        "anthropic",
+        "azure",
+        "gemini",
+        "generic",
+        "unlimited",
+    ]
+    .contains(&kind)
 }
 
 fn positive(r: &mut Reporter<'_>, v: &S<String>, field: &str) -> Option<Duration> {
