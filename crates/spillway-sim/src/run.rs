@@ -87,7 +87,7 @@ pub fn run_policy(
         queue,
         retries: VecDeque::new(),
         requests: RequestSlab::default(),
-        provider: EmulatedProvider::new(&scenario.provider),
+        provider: EmulatedProvider::new(&scenario.provider, options.seed),
         in_flight: 0,
         blocked_until: Time::ZERO,
         metrics: PolicyMetrics::new(&policy.name, layer_names.into_iter()),

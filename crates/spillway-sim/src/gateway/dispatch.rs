@@ -3,7 +3,8 @@
 
 use super::Slot;
 use super::state::{Departure, Event, Gateway};
-use crate::provider::Answer;
+use crate::provider::{CallRequest, Outcome};
+use spillway_core::Duration;
 use spillway_core::Time;
 
 impl Gateway<'_> {
@@ -18,7 +19,6 @@ impl Gateway<'_> {
     }
 
     fn complete(&mut self, now: Time, slot: Slot) {
-        self.provider.finish();
         self.in_flight -= 1;
         let Some(req) = self.requests.get_mut(slot) else {
             return;
@@ -70,14 +70,28 @@ impl Gateway<'_> {
                 stats.retries += 1;
                 self.series.current().retries += 1;
             }
-            match self.provider.call(now, input, output) {
-                Answer::Accepted { done_at } => {
+            // The gateway does not know the completion length: it sends the actual one as
+            // `max_tokens` until the gateway models its own estimate.
+            let call = CallRequest {
+                input_tokens: input,
+                max_tokens: output,
+                output_tokens: output,
+            };
+            let answer = self.provider.call(now, &call);
+            match answer.outcome {
+                Outcome::Accepted { done_at } => {
                     self.in_flight += 1;
                     self.events.push(done_at, Event::Done(slot));
                 }
-                Answer::RateLimited { retry_after, .. } => {
-                    stats.upstream_429 += 1;
-                    self.series.current().upstream_429 += 1;
+                _ => {
+                    if answer.status == 429 {
+                        stats.upstream_429 += 1;
+                        self.series.current().upstream_429 += 1;
+                    }
+                    let retry_after = answer
+                        .retry_after()
+                        .or(answer.body_retry_delay)
+                        .unwrap_or(Duration::from_secs(1));
                     // Never send before Retry-After: the whole gateway pauses, not just this
                     // request, because the limit is the provider's, shared by all.
                     self.blocked_until = now.saturating_add(retry_after);

@@ -1,171 +1,371 @@
-//! One provider with RPM, TPM and a concurrency cap, built on the core token bucket.
+//! [`EmulatedProvider`]: one upstream with a real provider's admission semantics, headers,
+//! service times and failures.
+//!
+//! A call goes through, in order: completions due by `now` are settled (in-flight count,
+//! Anthropic output tokens) → windows roll and the other tenants take their share → an outage
+//! fails it → the concurrency cap → overload (random, rising with concurrency) → every limit
+//! is checked, and only if all fit is any charged (a 429 charges nothing, except OpenAI's
+//! request count). Completions are tracked inside, so the caller never reports them back.
 
-use crate::scenario::ProviderSpec;
-use spillway_core::limit::{Decision, Gcra, Limiter};
+use super::answer::{Answer, LimitedBy, MAX_WIRE_DIMS, Outcome, Wire, WireDim};
+use super::calendar::WallClock;
+use super::gates::{CallRequest, Charge, Gate, gates_for};
+use super::latency::service_time;
+use super::meter::Room;
+use super::spec::{KindSpec, ProviderSpec};
+use super::truth::QuotaTruth;
+use crate::rng::{Concern, stream};
+use crate::traffic::unit_f64;
+use rand_chacha::ChaCha8Rng;
+use spillway_core::upstream::headers::Provider;
 use spillway_core::{Duration, Time};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
-const MINUTE: Duration = Duration::from_secs(60);
-const SECOND_NS: u64 = 1_000_000_000;
+/// Stream index (under [`Concern::Provider`]) of service-time draws.
+pub const STREAM_LATENCY: u32 = 0;
+/// Stream index of overload draws.
+pub const STREAM_OVERLOAD: u32 = 1;
+/// Stream index of "does this 429 carry `retry-after`" draws (OpenAI).
+pub const STREAM_RETRY_HINT: u32 = 2;
 
-/// Which provider limit refused a call.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum LimitedBy {
-    /// Requests per minute.
-    Requests,
-    /// Tokens per minute.
-    Tokens,
-    /// Too many calls in flight.
-    Concurrency,
+/// A call in flight: when it completes and the output tokens to settle then.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct InFlight {
+    done_at: Time,
+    seq: u64,
+    /// Output tokens reserved at admission (refunded down to `actual`).
+    reserved: u64,
+    actual: u64,
 }
 
-/// The provider's answer to a call.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Answer {
-    /// Accepted; the response completes at `done_at`.
-    Accepted {
-        /// Completion instant.
-        done_at: Time,
-    },
-    /// HTTP 429.
-    RateLimited {
-        /// The `Retry-After` the provider sends (whole seconds, rounded up, at least 1 s).
-        retry_after: Duration,
-        /// The limit that refused.
-        by: LimitedBy,
-    },
-}
-
-/// An emulated provider. Rejected calls do not consume quota here (later profiles model
-/// providers that count them).
+/// An emulated provider (see the module docs).
 #[derive(Debug, Clone)]
 pub struct EmulatedProvider {
-    rpm: Gcra,
-    tpm: Gcra,
-    concurrency: u64,
-    in_flight: u64,
-    base: Duration,
-    per_token: Duration,
+    spec: ProviderSpec,
+    label: Provider,
+    clock: WallClock,
+    gates: Vec<Gate>,
+    in_flight: BinaryHeap<Reverse<InFlight>>,
+    /// For [`KindSpec::Unlimited`]: when each busy server frees up (at most `concurrency`).
+    servers: BinaryHeap<Reverse<Time>>,
+    seq: u64,
+    rng_latency: ChaCha8Rng,
+    rng_overload: ChaCha8Rng,
+    rng_hint: ChaCha8Rng,
 }
 
 impl EmulatedProvider {
-    /// A provider with full buckets.
-    pub fn new(spec: &ProviderSpec) -> Self {
-        // Validated specs have non-zero limits; a zero would make `Gcra::new` return None, so
-        // fall back to a bucket of 1 rather than panic.
-        let bucket = |limit: u64| {
-            Gcra::new(limit.max(1), limit.max(1), MINUTE)
-                .unwrap_or_else(|| Gcra::new(1, 1, MINUTE).expect("1/min is a valid bucket"))
+    /// A provider with full quotas at `Time::ZERO`; its randomness comes from `seed`'s
+    /// [`Concern::Provider`] streams.
+    pub fn new(spec: &ProviderSpec, seed: u64) -> Self {
+        let clock = WallClock::new(spec.wall_clock_start);
+        let label = match spec.kind {
+            KindSpec::Anthropic { .. } => Provider::Anthropic,
+            KindSpec::Azure { .. } => Provider::Azure,
+            KindSpec::Gemini { .. } => Provider::Gemini,
+            KindSpec::Generic { .. } | KindSpec::Unlimited => Provider::Generic,
+            KindSpec::Basic { .. } | KindSpec::OpenAi { .. } => Provider::OpenAi,
         };
         EmulatedProvider {
-            rpm: bucket(spec.rpm),
-            tpm: bucket(spec.tpm),
-            concurrency: spec.concurrency,
-            in_flight: 0,
-            base: spec.latency_base,
-            per_token: spec.latency_per_output_token,
+            label,
+            clock,
+            gates: gates_for(&spec.kind, clock),
+            spec: spec.clone(),
+            in_flight: BinaryHeap::new(),
+            servers: BinaryHeap::new(),
+            seq: 0,
+            rng_latency: stream(seed, Concern::Provider, STREAM_LATENCY),
+            rng_overload: stream(seed, Concern::Provider, STREAM_OVERLOAD),
+            rng_hint: stream(seed, Concern::Provider, STREAM_RETRY_HINT),
         }
     }
 
-    /// A call arrives at `now`.
-    pub fn call(&mut self, now: Time, input_tokens: u64, output_tokens: u64) -> Answer {
-        if self.in_flight >= self.concurrency {
-            return Answer::RateLimited {
-                retry_after: Duration::from_secs(1),
-                by: LimitedBy::Concurrency,
-            };
+    /// The spec this provider was built from.
+    pub fn spec(&self) -> &ProviderSpec {
+        &self.spec
+    }
+
+    /// The simulation's wall clock (for `Date` and absolute resets).
+    pub fn clock(&self) -> WallClock {
+        self.clock
+    }
+
+    /// A call arrives at `now`. Calls must come in non-decreasing `now` (earlier instants are
+    /// tolerated, never a panic).
+    pub fn call(&mut self, now: Time, req: &CallRequest) -> Answer {
+        self.advance(now);
+        if let Some(outage) = self
+            .spec
+            .outages
+            .iter()
+            .find(|o| o.start <= now && now < o.end)
+        {
+            return self.failure(now, Outcome::Unavailable, outage.status);
         }
-        // A request larger than the whole TPM bucket is charged at the bucket size: real
-        // providers reject such a request outright, which the gateway's own layers prevent.
-        let tokens = input_tokens
-            .saturating_add(output_tokens)
-            .min(self.tpm.capacity());
-        let by_requests = self.rpm.check(now, 1);
-        let by_tokens = self.tpm.check(now, tokens);
-        let worst = match (by_requests, by_tokens) {
-            (Ok(Decision::Allowed), Ok(Decision::Allowed)) => None,
-            (Ok(Decision::Denied { retry_at: a }), Ok(Decision::Denied { retry_at: b })) => {
-                Some(if a >= b {
-                    (a, LimitedBy::Requests)
-                } else {
-                    (b, LimitedBy::Tokens)
-                })
+        if !matches!(self.spec.kind, KindSpec::Unlimited)
+            && self.in_flight.len() as u64 >= self.spec.concurrency
+        {
+            let wait = match self.spec.kind {
+                KindSpec::Basic { .. } => Duration::from_secs(1),
+                _ => self.next_completion().saturating_since(now),
+            };
+            return self.rate_limited(now, LimitedBy::Concurrency, wait, false);
+        }
+        if self.overloaded() {
+            let status = if self.label == Provider::Anthropic {
+                529
+            } else {
+                503
+            };
+            return self.failure(now, Outcome::Overloaded, status);
+        }
+        if let Some((by, wait, never_fits)) = self.refusal(now, req) {
+            if let KindSpec::OpenAi {
+                count_rejected: true,
+                ..
+            } = self.spec.kind
+            {
+                for g in self
+                    .gates
+                    .iter_mut()
+                    .filter(|g| g.charge == Charge::Requests)
+                {
+                    g.meter.commit(now, 1);
+                }
             }
-            (Ok(Decision::Denied { retry_at }), _) => Some((retry_at, LimitedBy::Requests)),
-            (_, Ok(Decision::Denied { retry_at })) => Some((retry_at, LimitedBy::Tokens)),
-            _ => Some((now.saturating_add(MINUTE), LimitedBy::Tokens)),
-        };
-        if let Some((retry_at, by)) = worst {
-            let wait_ns = retry_at.saturating_since(now).as_nanos();
-            let whole_secs = wait_ns.div_ceil(SECOND_NS).max(1);
-            return Answer::RateLimited {
-                retry_after: Duration::from_secs(whole_secs),
-                by,
-            };
+            return self.rate_limited(now, by, wait, never_fits);
         }
-        self.rpm.commit(now, 1);
-        self.tpm.commit(now, tokens);
-        self.in_flight += 1;
-        let service = self
-            .base
-            .saturating_add(self.per_token.saturating_mul(output_tokens));
-        Answer::Accepted {
-            done_at: now.saturating_add(service),
-        }
+        self.admit(now, req)
     }
 
-    /// A response finished: frees a concurrency slot.
-    pub fn finish(&mut self) {
-        self.in_flight = self.in_flight.saturating_sub(1);
-    }
-
-    /// Calls being served.
+    /// Calls in flight (admitted, not yet complete) at the last call or [`Self::truth`].
     pub fn in_flight(&self) -> u64 {
+        self.in_flight.len() as u64
+    }
+
+    /// The true state of every limit at `now`: what a client's local model should match.
+    pub fn truth(&mut self, now: Time) -> Vec<QuotaTruth> {
+        self.advance(now);
+        self.gates
+            .iter()
+            .map(|g| {
+                QuotaTruth::new(
+                    g.by,
+                    g.meter.limit(),
+                    g.meter.remaining(now),
+                    g.meter.reset_after(now),
+                )
+            })
+            .collect()
+    }
+
+    /// Settle completions due by `now`, roll windows, let the other tenants take their share.
+    fn advance(&mut self, now: Time) {
+        while let Some(Reverse(top)) = self.in_flight.peek().copied() {
+            if top.done_at > now {
+                break;
+            }
+            self.in_flight.pop();
+            self.settle(top);
+        }
+        for g in &mut self.gates {
+            g.advance(now, &self.spec.shared_quota);
+        }
+    }
+
+    fn settle(&mut self, call: InFlight) {
+        for g in &mut self.gates {
+            g.meter.roll(call.done_at);
+            match g.charge {
+                Charge::OutputReserved if call.reserved > call.actual => {
+                    g.meter.refund(call.done_at, call.reserved - call.actual);
+                }
+                Charge::OutputReserved if call.actual > call.reserved => {
+                    g.meter.commit(call.done_at, call.actual - call.reserved);
+                }
+                Charge::OutputAtCompletion => g.meter.commit(call.done_at, call.actual),
+                _ => {}
+            }
+        }
+    }
+
+    fn next_completion(&self) -> Time {
         self.in_flight
+            .peek()
+            .map_or(Time::ZERO, |Reverse(c)| c.done_at)
+    }
+
+    fn overloaded(&mut self) -> bool {
+        let Some(o) = self.spec.overload else {
+            return false;
+        };
+        let util = self.in_flight.len() as f64 / self.spec.concurrency.max(1) as f64;
+        let p = if util <= o.from || o.from >= 1.0 {
+            0.0
+        } else {
+            (o.max_probability * (util - o.from) / (1.0 - o.from)).min(o.max_probability)
+        };
+        p > 0.0 && unit_f64(&mut self.rng_overload) < p
+    }
+
+    /// The limit with the longest wait, if any refuses `req` now.
+    fn refusal(&self, now: Time, req: &CallRequest) -> Option<(LimitedBy, Duration, bool)> {
+        let mut worst: Option<(LimitedBy, Duration, bool)> = None;
+        for g in &self.gates {
+            let (check, _) = g.charge.at_admission(req, g.meter.limit());
+            match g.meter.check(now, check) {
+                Room::Fits => {}
+                Room::Never => return Some((g.by, Duration::MAX, true)),
+                Room::After(wait) => {
+                    if worst.is_none_or(|(_, w, _)| wait > w) {
+                        worst = Some((g.by, wait, false));
+                    }
+                }
+            }
+        }
+        worst
+    }
+
+    fn admit(&mut self, now: Time, req: &CallRequest) -> Answer {
+        let mut reserved = 0;
+        for g in &mut self.gates {
+            let (_, commit) = g.charge.at_admission(req, g.meter.limit());
+            g.meter.commit(now, commit);
+            if g.charge == Charge::OutputReserved {
+                reserved = commit;
+            }
+        }
+        let service = service_time(&self.spec.latency, req.output_tokens, &mut self.rng_latency);
+        let start = if matches!(self.spec.kind, KindSpec::Unlimited) {
+            self.take_server(now)
+        } else {
+            now
+        };
+        let done_at = start.saturating_add(service);
+        if matches!(self.spec.kind, KindSpec::Unlimited) {
+            self.servers.push(Reverse(done_at));
+        }
+        self.seq += 1;
+        self.in_flight.push(Reverse(InFlight {
+            done_at,
+            seq: self.seq,
+            reserved,
+            actual: req.output_tokens,
+        }));
+        Answer {
+            outcome: Outcome::Accepted { done_at },
+            status: 200,
+            wire: self.wire(now, None),
+            body_retry_delay: None,
+        }
+    }
+
+    /// FIFO over `concurrency` servers: the call starts when the earliest one frees up.
+    fn take_server(&mut self, now: Time) -> Time {
+        if (self.servers.len() as u64) < self.spec.concurrency {
+            return now;
+        }
+        match self.servers.pop() {
+            Some(Reverse(free_at)) => free_at.max(now),
+            None => now,
+        }
+    }
+
+    fn rate_limited(
+        &mut self,
+        now: Time,
+        by: LimitedBy,
+        wait: Duration,
+        never_fits: bool,
+    ) -> Answer {
+        let (hint, body) = match self.spec.kind {
+            _ if never_fits => (None, None),
+            KindSpec::Basic { .. } => (Some(wait.max(Duration::from_secs(1))), None),
+            KindSpec::OpenAi {
+                retry_after_probability: p,
+                ..
+            } => {
+                let sent = p >= 1.0 || (p > 0.0 && unit_f64(&mut self.rng_hint) < p);
+                let ms = Duration::from_millis(super::format::ceil_millis(wait));
+                (sent.then_some(wait), Some(ms))
+            }
+            KindSpec::Gemini { .. } => (None, Some(wait)),
+            _ => (Some(wait), None),
+        };
+        Answer {
+            outcome: Outcome::RateLimited {
+                by,
+                wait,
+                never_fits,
+            },
+            status: 429,
+            wire: self.wire(now, hint),
+            body_retry_delay: body,
+        }
+    }
+
+    fn failure(&self, now: Time, outcome: Outcome, status: u16) -> Answer {
+        let mut wire = self.wire(now, None);
+        wire.rate_headers = false;
+        Answer {
+            outcome,
+            status,
+            wire,
+            body_retry_delay: None,
+        }
+    }
+
+    /// The numbers behind the headers at `now`.
+    fn wire(&self, now: Time, retry_after: Option<Duration>) -> Wire {
+        let mut dims = [None; MAX_WIRE_DIMS];
+        let mut n = 0;
+        for g in &self.gates {
+            if let (Some(name), true) = (g.wire_name, n < MAX_WIRE_DIMS) {
+                dims[n] = Some(WireDim {
+                    name,
+                    limit: g.meter.limit(),
+                    remaining: g.meter.remaining(now),
+                    reset_after: g.meter.reset_after(now),
+                });
+                n += 1;
+            }
+        }
+        if self.label == Provider::Anthropic && n < MAX_WIRE_DIMS {
+            dims[n] = anthropic_total(&dims[..n]);
+        }
+        Wire {
+            provider: self.label,
+            date: self.clock.at(now),
+            dims,
+            retry_after,
+            rate_headers: !matches!(
+                self.spec.kind,
+                KindSpec::Gemini { .. } | KindSpec::Unlimited
+            ),
+        }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::scenario::Price;
-
-    fn spec(rpm: u64, tpm: u64) -> ProviderSpec {
-        ProviderSpec {
-            name: "test".into(),
-            rpm,
-            tpm,
-            concurrency: 1000,
-            latency_base: Duration::from_millis(100),
-            latency_per_output_token: Duration::from_millis(1),
-            price: Price::default(),
-        }
-    }
-
-    #[test]
-    fn a_full_bucket_admits_exactly_the_rpm_then_429s_with_retry_after() {
-        let mut p = EmulatedProvider::new(&spec(500, 10_000_000));
-        let t = Time::from_secs(10);
-        let admitted = (0..600)
-            .filter(|_| matches!(p.call(t, 10, 10), Answer::Accepted { .. }))
-            .count();
-        assert_eq!(admitted, 500);
-        assert_eq!(
-            p.call(t, 10, 10),
-            Answer::RateLimited {
-                retry_after: Duration::from_secs(1),
-                by: LimitedBy::Requests
-            }
-        );
-    }
-
-    #[test]
-    fn service_time_is_base_plus_per_token() {
-        let mut p = EmulatedProvider::new(&spec(10, 10_000));
-        assert_eq!(
-            p.call(Time::ZERO, 50, 200),
-            Answer::Accepted {
-                done_at: Time::from_nanos(300_000_000)
-            }
-        );
-    }
+/// Anthropic's `tokens-*`: the input and output limits together (a live capture shows
+/// 96000 = 80000 + 16000), reset when both are full.
+fn anthropic_total(dims: &[Option<WireDim>]) -> Option<WireDim> {
+    let tokens = dims
+        .iter()
+        .flatten()
+        .filter(|d| d.name.ends_with("-tokens"));
+    tokens.fold(None, |acc: Option<WireDim>, d| {
+        Some(match acc {
+            None => WireDim {
+                name: "tokens",
+                ..*d
+            },
+            Some(a) => WireDim {
+                name: "tokens",
+                limit: a.limit.saturating_add(d.limit),
+                remaining: a.remaining.saturating_add(d.remaining),
+                reset_after: a.reset_after.max(d.reset_after),
+            },
+        })
+    })
 }

@@ -93,6 +93,16 @@ impl<'a> Reporter<'a> {
         });
     }
 
+    /// The file being reported on.
+    pub(crate) fn file(&self) -> &Path {
+        self.file
+    }
+
+    /// Take over errors found in another file (a provider profile library).
+    pub(crate) fn extend(&mut self, errors: ScenarioErrors) {
+        self.errors.extend(errors.0);
+    }
+
     /// The errors recorded so far (possibly none).
     pub(crate) fn into_errors(self) -> ScenarioErrors {
         ScenarioErrors(self.errors)

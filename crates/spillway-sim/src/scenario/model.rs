@@ -93,24 +93,8 @@ impl Price {
     }
 }
 
-/// The emulated provider.
-#[derive(Debug, Clone)]
-pub struct ProviderSpec {
-    /// Display name.
-    pub name: String,
-    /// Requests per minute.
-    pub rpm: u64,
-    /// Tokens per minute.
-    pub tpm: u64,
-    /// Concurrent requests served.
-    pub concurrency: u64,
-    /// Fixed service time.
-    pub latency_base: Duration,
-    /// Service time per output token.
-    pub latency_per_output_token: Duration,
-    /// Prices.
-    pub price: Price,
-}
+/// The emulated provider (defined beside the emulator that runs it).
+pub use crate::provider::ProviderSpec;
 
 /// Arrival process of one user.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,6 +8,8 @@
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+pub use super::provider::{RawLatency, RawPrice, RawProvider};
+
 /// A value with its location in the file.
 pub type S<T> = Spanned<T>;
 
@@ -37,44 +39,6 @@ pub struct RawScenario {
     /// Per-class SLOs and patience of the users.
     #[serde(default)]
     pub classes: super::schedule::RawClasses,
-}
-
-/// The emulated provider.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawProvider {
-    /// Display name, e.g. `openai gpt-4o-mini tier 1`.
-    pub name: String,
-    /// Requests per minute (continuous refill, capacity = limit).
-    pub rpm: S<u64>,
-    /// Tokens (input + output) per minute.
-    pub tpm: S<u64>,
-    /// Requests the provider serves at once; above this it answers 429.
-    pub concurrency: S<u64>,
-    /// Service time.
-    pub latency: RawLatency,
-    /// Prices in USD per million tokens.
-    pub price: RawPrice,
-}
-
-/// Service time = `base` + `per_output_token` × output tokens.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawLatency {
-    /// Fixed part (network, prefill), e.g. `300ms`.
-    pub base: S<String>,
-    /// Decode time per output token, e.g. `10ms`.
-    pub per_output_token: S<String>,
-}
-
-/// USD per million tokens.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawPrice {
-    /// Input tokens.
-    pub input_usd_per_mtok: S<f64>,
-    /// Output tokens.
-    pub output_usd_per_mtok: S<f64>,
 }
 
 /// Traffic: user groups and spikes.

@@ -78,7 +78,7 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         Some(d) => r.duration(d),
         None => Some(DEFAULT_DRAIN),
     };
-    let provider = provider(&raw.provider, r);
+    let provider = super::provider::provider(&raw.provider, r);
     let groups = groups(&raw.traffic.groups, r);
     let spikes = spikes(&raw.traffic.spikes, &raw.traffic.groups, r);
     let layers = layers(&raw.layers, r);
@@ -99,42 +99,6 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         policies: policies?,
         classes: classes?,
     })
-}
-
-fn provider(p: &RawProvider, r: &mut Reporter<'_>) -> Option<ProviderSpec> {
-    let rpm = r.positive(&p.rpm, "rpm");
-    let tpm = r.positive(&p.tpm, "tpm");
-    let concurrency = r.positive(&p.concurrency, "concurrency");
-    let base = r.duration(&p.latency.base);
-    let per_token = r.duration(&p.latency.per_output_token);
-    let input = price(&p.price.input_usd_per_mtok, r);
-    let output = price(&p.price.output_usd_per_mtok, r);
-    Some(ProviderSpec {
-        name: p.name.clone(),
-        rpm: rpm?,
-        tpm: tpm?,
-        concurrency: concurrency?,
-        latency_base: base?,
-        latency_per_output_token: per_token?,
-        price: Price {
-            input_nano_usd_per_mtok: input?,
-            output_nano_usd_per_mtok: output?,
-        },
-    })
-}
-
-fn price(usd: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
-    // Prices enter as decimal dollars and are kept as integer nano-USD from here on.
-    let nano = usd.value * 1e9;
-    if usd.value.is_finite() && usd.value >= 0.0 && nano < u64::MAX as f64 {
-        Some(nano.round() as u64)
-    } else {
-        r.bad(
-            usd,
-            format!("price must be a number of USD ≥ 0, got {}", usd.value),
-        );
-        None
-    }
 }
 
 fn size(s: &RawSize, r: &mut Reporter<'_>) -> Option<SizeSpec> {

@@ -2,6 +2,8 @@
 
 mod bad_input;
 mod bad_schedule;
+mod provider_profiles;
+mod providers;
 mod runs;
 mod scheduling;
 
