@@ -6,6 +6,7 @@
 mod error;
 mod model;
 pub mod raw;
+mod trace;
 pub mod units;
 mod validate;
 

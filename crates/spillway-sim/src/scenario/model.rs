@@ -25,6 +25,9 @@ pub struct Scenario {
     pub spikes: Vec<SpikeSpec>,
     /// Policies, in file order.
     pub policies: Vec<PolicySpec>,
+    /// A recorded trace replayed alongside the groups (`traffic.trace`); its mix entries are
+    /// the last groups, with [`ArrivalSpec::Trace`].
+    pub trace: Option<crate::traffic::trace::TraceSpec>,
 }
 
 /// Request priority class, most urgent first.
@@ -127,6 +130,8 @@ pub enum ArrivalSpec {
         /// Mean off period.
         mean_off: Duration,
     },
+    /// Arrivals come from the scenario's trace (`traffic.trace`), not from a process.
+    Trace,
 }
 
 /// A log-normal size clamped to `[1, max]`.

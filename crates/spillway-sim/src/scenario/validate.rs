@@ -25,18 +25,18 @@ fn line_col<T>(s: &S<T>) -> (usize, usize) {
 }
 
 impl Reporter<'_> {
-    fn bad<T>(&mut self, value: &S<T>, message: impl Into<String>) {
+    pub(super) fn bad<T>(&mut self, value: &S<T>, message: impl Into<String>) {
         let (line, column) = line_col(value);
         self.at(line, column, message);
     }
 
-    fn duration(&mut self, value: &S<String>) -> Option<Duration> {
+    pub(super) fn duration(&mut self, value: &S<String>) -> Option<Duration> {
         parse_duration(&value.value)
             .map_err(|e| self.bad(value, e))
             .ok()
     }
 
-    fn positive_duration(&mut self, value: &S<String>) -> Option<Duration> {
+    pub(super) fn positive_duration(&mut self, value: &S<String>) -> Option<Duration> {
         let d = self.duration(value)?;
         if d.is_zero() {
             self.bad(
@@ -54,7 +54,7 @@ impl Reporter<'_> {
             .ok()
     }
 
-    fn positive<T: Copy + PartialOrd + Default + std::fmt::Display>(
+    pub(super) fn positive<T: Copy + PartialOrd + Default + std::fmt::Display>(
         &mut self,
         value: &S<T>,
         what: &str,
@@ -79,13 +79,31 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         None => Some(DEFAULT_DRAIN),
     };
     let provider = provider(&raw.provider, r);
-    let groups = groups(&raw.traffic.groups, r);
+    let has_trace = raw.traffic.trace.is_some();
+    let groups = groups(&raw.traffic.groups, has_trace, r);
     let spikes = spikes(&raw.traffic.spikes, &raw.traffic.groups, r);
     let layers = layers(&raw.layers, r);
     let policies = policies(&raw.policies, &layers, provider.as_ref(), r);
     if let (Some(groups), Some(policies)) = (&groups, &policies) {
         check_costs_fit(groups, policies, &raw, r);
     }
+    let trace = raw.traffic.trace.as_ref().map(|t| {
+        let users = raw
+            .traffic
+            .groups
+            .iter()
+            .map(|g| g.users.value)
+            .fold(0, u64::saturating_add);
+        super::trace::validate_trace(t, raw.traffic.groups.len(), users, r)
+    });
+    let (groups, trace) = match (groups, trace) {
+        (Some(mut groups), Some(Some((spec, mix_groups)))) => {
+            groups.extend(mix_groups);
+            (Some(groups), Some(Some(spec)))
+        }
+        (groups, None) => (groups, Some(None)),
+        (groups, Some(_)) => (groups, None), // the trace's errors are already reported
+    };
     Some(Scenario {
         name: raw.name.unwrap_or_else(|| stem.to_string()),
         description: raw.description.unwrap_or_default(),
@@ -96,6 +114,7 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         groups: groups?,
         spikes: spikes?,
         policies: policies?,
+        trace: trace?,
     })
 }
 
@@ -135,7 +154,7 @@ fn price(usd: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
     }
 }
 
-fn size(s: &RawSize, r: &mut Reporter<'_>) -> Option<SizeSpec> {
+pub(super) fn size(s: &RawSize, r: &mut Reporter<'_>) -> Option<SizeSpec> {
     let median_ok = s.median.value.is_finite() && s.median.value >= 1.0;
     if !median_ok {
         r.bad(
@@ -161,9 +180,12 @@ fn size(s: &RawSize, r: &mut Reporter<'_>) -> Option<SizeSpec> {
     })
 }
 
-fn groups(raw: &[RawGroup], r: &mut Reporter<'_>) -> Option<Vec<GroupSpec>> {
-    if raw.is_empty() {
-        r.whole("traffic.groups", "at least one group is required");
+fn groups(raw: &[RawGroup], has_trace: bool, r: &mut Reporter<'_>) -> Option<Vec<GroupSpec>> {
+    if raw.is_empty() && !has_trace {
+        r.whole(
+            "traffic.groups",
+            "at least one group (or a `trace`) is required",
+        );
         return None;
     }
     let mut seen = BTreeMap::new();
