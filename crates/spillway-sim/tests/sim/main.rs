@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod runs;
+mod trace;
 
 use std::path::{Path, PathBuf};
 
