@@ -288,7 +288,7 @@ fn format(raw: &RawTrace, r: &mut Reporter<'_>) -> Option<TraceFormat> {
             let window = duration_or(raw.servegen_window.as_ref(), Duration::from_secs(600), r)?;
             Some(TraceFormat::ServeGen { window })
         }
-        "csv" => csv_mapping(raw, r).map(TraceFormat::Csv),
+        "csv" => csv_mapping(raw, r).map(|m| TraceFormat::Csv(Box::new(m))),
         other => {
             r.bad(
                 &raw.format,

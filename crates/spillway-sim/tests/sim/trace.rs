@@ -238,6 +238,9 @@ fn servegen_windows_generate_each_clients_count() {
     let mut clients = std::collections::BTreeSet::new();
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
+        if f[1].parse::<u64>().expect("window") >= 7_200 {
+            continue; // the first two hours keep the test quick
+        }
         expected += (f[2].parse::<f64>().expect("rate") * 600.0).round() as u64;
         clients.insert(f[0].to_string());
     }
@@ -245,7 +248,7 @@ fn servegen_windows_generate_each_clients_count() {
         "    path: {}\n    format: servegen\n    tokens: {{ input: {{ median: 500, sigma: 1 }}, output: {{ median: 200, sigma: 0.5 }} }}\n",
         path.display()
     );
-    let s = load(&block, "1d");
+    let s = load(&block, "2h");
     let st = stats_of(&s).expect("parses");
     assert_eq!(st.rows, expected);
     assert_eq!(
@@ -254,8 +257,8 @@ fn servegen_windows_generate_each_clients_count() {
         "one user per client (tenant)"
     );
     // Determinism: the same seed replays the same arrivals.
-    let a: Vec<_> = ArrivalStream::new(&s, 9, Duration::from_secs(3_600)).collect();
-    let b: Vec<_> = ArrivalStream::new(&s, 9, Duration::from_secs(3_600)).collect();
+    let a: Vec<_> = ArrivalStream::new(&s, 9, Duration::from_secs(1_200)).collect();
+    let b: Vec<_> = ArrivalStream::new(&s, 9, Duration::from_secs(1_200)).collect();
     assert!(!a.is_empty());
     assert_eq!(a, b);
 }

@@ -42,6 +42,9 @@ impl Rows {
     }
 }
 
+/// A copy of a row waiting for its time: (simulated ns, sequence, copy index, row).
+type QueuedCopy = Reverse<(u64, u64, u32, Box<TraceRow>)>;
+
 /// Per-pass bookkeeping for looping.
 #[derive(Default)]
 struct Pass {
@@ -61,7 +64,7 @@ pub struct TraceSource {
     origin: Option<u64>,
     pass: Pass,
     exhausted: bool,
-    copies: BinaryHeap<Reverse<(u64, u64, u32, Box<TraceRow>)>>,
+    copies: BinaryHeap<QueuedCopy>,
     seq: u64,
     read_up_to: u64,
     thinning: ChaCha8Rng,

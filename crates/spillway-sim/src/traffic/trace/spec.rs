@@ -55,7 +55,7 @@ pub enum TraceFormat {
         window: Duration,
     },
     /// Any CSV log, by column mapping.
-    Csv(CsvMapping),
+    Csv(Box<CsvMapping>),
 }
 
 impl TraceFormat {
