@@ -4,6 +4,7 @@
 //! message and an exit code (0 ok, 1 runtime failure, 2 bad input).
 
 mod simulate;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -22,9 +23,10 @@ enum Command {
     /// Run every policy of a scenario on the same traffic; print a comparison table and write
     /// summary.csv, timeseries.csv and rejections.csv.
     Simulate(simulate::SimulateArgs),
-    /// Check a scenario file and print every error found (exit 2 if any).
+    /// Check a scenario file, or a provider profile library such as scenarios/providers.yaml,
+    /// and print every error found (exit 2 if any).
     Validate {
-        /// The scenario file (YAML).
+        /// The scenario or library file (YAML).
         scenario: PathBuf,
     },
 }
@@ -47,7 +49,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(&args),
-        Command::Validate { scenario } => validate(&scenario),
+        Command::Validate { scenario } => validate::run(&scenario),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -60,28 +62,4 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-fn validate(path: &std::path::Path) -> Result<(), Failure> {
-    let scenario = spillway_sim::scenario::load(path).map_err(|e| {
-        let n = e.0.len();
-        Failure::BadInput(format!(
-            "{e}\n{n} error{} in {}",
-            if n == 1 { "" } else { "s" },
-            path.display()
-        ))
-    })?;
-    println!(
-        "ok: {} ({} groups, {} policies: {})",
-        path.display(),
-        scenario.groups.len(),
-        scenario.policies.len(),
-        scenario
-            .policies
-            .iter()
-            .map(|p| p.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    Ok(())
 }

@@ -3,9 +3,11 @@
 use crate::Failure;
 use anyhow::Context;
 use clap::Args;
-use spillway_core::Duration;
+use spillway_core::{Duration, Time};
 use spillway_report::csv_out::{TimeseriesWriter, write_rejections, write_summary};
+use spillway_report::trace_csv::write_trace_stats;
 use spillway_sim::scenario::{self, units::parse_duration};
+use spillway_sim::traffic::trace::{TraceStats, survey};
 use spillway_sim::{RunOptions, run_policy};
 use std::path::{Path, PathBuf};
 
@@ -24,6 +26,9 @@ pub struct SimulateArgs {
     /// Override how long traffic arrives, e.g. `2m` or `1h` (units: ns us ms s m h d).
     #[arg(long, value_parser = parse_duration_arg)]
     duration: Option<Duration>,
+    /// Replay this trace file instead of the scenario's `traffic.trace.path`.
+    #[arg(long, value_name = "PATH")]
+    trace: Option<PathBuf>,
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
@@ -35,11 +40,13 @@ fn parse_duration_arg(text: &str) -> Result<Duration, String> {
 
 /// Run the command.
 pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
-    let scenario = scenario::load(&args.scenario).map_err(|e| Failure::BadInput(e.to_string()))?;
+    let mut scenario =
+        scenario::load(&args.scenario).map_err(|e| Failure::BadInput(e.to_string()))?;
     let options = RunOptions {
         seed: args.seed.unwrap_or(scenario.seed),
         duration: args.duration.unwrap_or(scenario.duration),
     };
+    let trace_stats = survey_trace(&mut scenario, args, &options)?;
     let out = args
         .out
         .clone()
@@ -78,11 +85,55 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
     series.commit().context("writing timeseries.csv")?;
     write_summary(&out.join("summary.csv"), &runs).context("writing summary.csv")?;
     write_rejections(&out.join("rejections.csv"), &runs).context("writing rejections.csv")?;
+    if let (Some(stats), Some(spec)) = (&trace_stats, &scenario.trace) {
+        let file = spec.path.display().to_string();
+        write_trace_stats(&out.join("trace.csv"), &file, spec.format.name(), stats)
+            .context("writing trace.csv")?;
+    }
     print!("{}", spillway_report::table::render(&runs));
     println!(
-        "\nseed {} · wrote {}/summary.csv, timeseries.csv, rejections.csv",
+        "\nseed {} · wrote {}/summary.csv, timeseries.csv, rejections.csv{}",
         options.seed,
-        out.display()
+        out.display(),
+        if trace_stats.is_some() {
+            ", trace.csv"
+        } else {
+            ""
+        }
     );
     Ok(())
+}
+
+/// Apply `--trace`, then read the whole trace once: bad rows, missing files and missing
+/// columns fail here (exit 2) before any policy runs, and the offered trace is measured.
+fn survey_trace(
+    scenario: &mut scenario::Scenario,
+    args: &SimulateArgs,
+    options: &RunOptions,
+) -> Result<Option<TraceStats>, Failure> {
+    if let Some(path) = &args.trace {
+        let Some(spec) = scenario.trace.as_mut() else {
+            return Err(Failure::BadInput(format!(
+                "{}: `--trace` needs a scenario with a `traffic.trace` block (format, mapping)",
+                args.scenario.display()
+            )));
+        };
+        spec.path = path.clone();
+    }
+    let Some(spec) = &scenario.trace else {
+        return Ok(None);
+    };
+    let horizon = Time::ZERO.saturating_add(options.duration);
+    let stats =
+        survey(spec, options.seed, horizon).map_err(|e| Failure::BadInput(e.to_string()))?;
+    eprintln!(
+        "trace {}: {} requests over {:.0} s (mean {:.2}/s, peak {}/s), {} skipped",
+        spec.path.display(),
+        stats.rows,
+        stats.span_s,
+        stats.mean_rps,
+        stats.peak_per_s,
+        stats.skipped
+    );
+    Ok(Some(stats))
 }

@@ -8,5 +8,6 @@ mod atomic;
 pub mod csv_out;
 pub mod format;
 pub mod table;
+pub mod trace_csv;
 
 pub use atomic::AtomicFile;

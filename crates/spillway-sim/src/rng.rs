@@ -24,6 +24,16 @@ pub enum Concern {
     Provider = 4,
     /// Retry jitter.
     Jitter = 5,
+    /// Trace replay: the user of a row that names none (Zipf draw).
+    TraceUsers = 6,
+    /// Trace replay: the class/feature mix entry of a row.
+    TraceMix = 7,
+    /// Trace replay: thinning draws of rate scaling.
+    TraceThinning = 8,
+    /// Trace replay: ServeGen inter-arrival draws (index = client id).
+    TraceArrivals = 9,
+    /// Trace replay: token sizes of rows that carry none (ServeGen).
+    TraceSizes = 10,
 }
 
 /// The stream for `concern` and `index` (e.g. the group number) under `seed`.

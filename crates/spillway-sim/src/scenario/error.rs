@@ -70,6 +70,11 @@ impl<'a> Reporter<'a> {
         }
     }
 
+    /// The scenario file (relative paths inside it are resolved against its directory).
+    pub(crate) fn file(&self) -> &Path {
+        self.file
+    }
+
     /// Record an error at a 1-based location; the field path is recovered from the source.
     pub(crate) fn at(&mut self, line: usize, column: usize, message: impl Into<String>) {
         let field = field_path_at(self.source, line, column);
@@ -91,11 +96,6 @@ impl<'a> Reporter<'a> {
             field: field.to_string(),
             message: message.into(),
         });
-    }
-
-    /// The file being reported on.
-    pub(crate) fn file(&self) -> &Path {
-        self.file
     }
 
     /// Take over errors found in another file (a provider profile library).

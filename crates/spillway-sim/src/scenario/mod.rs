@@ -9,6 +9,7 @@ pub mod provider;
 pub mod raw;
 pub mod schedule;
 pub use schedule::{ClassSettings, SchedulerSpec};
+mod trace;
 pub mod units;
 mod validate;
 

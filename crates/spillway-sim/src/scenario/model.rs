@@ -27,6 +27,9 @@ pub struct Scenario {
     pub policies: Vec<PolicySpec>,
     /// Per-class SLO and patience, indexed by [`Class::index`].
     pub classes: [super::schedule::ClassSettings; 4],
+    /// A recorded trace replayed alongside the groups (`traffic.trace`); its mix entries are
+    /// the last groups, with [`ArrivalSpec::Trace`].
+    pub trace: Option<crate::traffic::trace::TraceSpec>,
 }
 
 /// Request priority class, most urgent first.
@@ -113,6 +116,8 @@ pub enum ArrivalSpec {
         /// Mean off period.
         mean_off: Duration,
     },
+    /// Arrivals come from the scenario's trace (`traffic.trace`), not from a process.
+    Trace,
 }
 
 /// A log-normal size clamped to `[1, max]`.

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 pub use super::provider::{RawLatency, RawPrice, RawProvider};
+pub use super::trace::{RawColumns, RawMixEntry, RawTrace, RawTraceTokens, RawTraceUsers};
 
 /// A value with its location in the file.
 pub type S<T> = Spanned<T>;
@@ -45,11 +46,14 @@ pub struct RawScenario {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTraffic {
-    /// User groups.
+    /// User groups (may be empty when a `trace` is given).
+    #[serde(default)]
     pub groups: Vec<RawGroup>,
     /// Rate multipliers over time windows.
     #[serde(default)]
     pub spikes: Vec<RawSpike>,
+    /// A recorded trace replayed as arrivals (see `scenario::trace`).
+    pub trace: Option<RawTrace>,
 }
 
 /// A group of users sharing a class, a feature and an arrival process.

@@ -79,7 +79,8 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         None => Some(DEFAULT_DRAIN),
     };
     let provider = super::provider::provider(&raw.provider, r);
-    let groups = groups(&raw.traffic.groups, r);
+    let has_trace = raw.traffic.trace.is_some();
+    let groups = groups(&raw.traffic.groups, has_trace, r);
     let spikes = spikes(&raw.traffic.spikes, &raw.traffic.groups, r);
     let layers = layers(&raw.layers, r);
     let policies = policies(&raw.policies, &layers, provider.as_ref(), r);
@@ -87,6 +88,23 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
     if let (Some(groups), Some(policies)) = (&groups, &policies) {
         check_costs_fit(groups, policies, &raw, r);
     }
+    let trace = raw.traffic.trace.as_ref().map(|t| {
+        let users = raw
+            .traffic
+            .groups
+            .iter()
+            .map(|g| g.users.value)
+            .fold(0, u64::saturating_add);
+        super::trace::validate_trace(t, raw.traffic.groups.len(), users, r)
+    });
+    let (groups, trace) = match (groups, trace) {
+        (Some(mut groups), Some(Some((spec, mix_groups)))) => {
+            groups.extend(mix_groups);
+            (Some(groups), Some(Some(spec)))
+        }
+        (groups, None) => (groups, Some(None)),
+        (groups, Some(_)) => (groups, None), // the trace's errors are already reported
+    };
     Some(Scenario {
         name: raw.name.unwrap_or_else(|| stem.to_string()),
         description: raw.description.unwrap_or_default(),
@@ -98,10 +116,11 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         spikes: spikes?,
         policies: policies?,
         classes: classes?,
+        trace: trace?,
     })
 }
 
-fn size(s: &RawSize, r: &mut Reporter<'_>) -> Option<SizeSpec> {
+pub(super) fn size(s: &RawSize, r: &mut Reporter<'_>) -> Option<SizeSpec> {
     let median_ok = s.median.value.is_finite() && s.median.value >= 1.0;
     if !median_ok {
         r.bad(
@@ -127,9 +146,12 @@ fn size(s: &RawSize, r: &mut Reporter<'_>) -> Option<SizeSpec> {
     })
 }
 
-fn groups(raw: &[RawGroup], r: &mut Reporter<'_>) -> Option<Vec<GroupSpec>> {
-    if raw.is_empty() {
-        r.whole("traffic.groups", "at least one group is required");
+fn groups(raw: &[RawGroup], has_trace: bool, r: &mut Reporter<'_>) -> Option<Vec<GroupSpec>> {
+    if raw.is_empty() && !has_trace {
+        r.whole(
+            "traffic.groups",
+            "at least one group (or a `trace`) is required",
+        );
         return None;
     }
     let mut seen = BTreeMap::new();

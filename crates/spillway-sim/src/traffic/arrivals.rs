@@ -5,6 +5,7 @@
 //! Memory is O(users) for on/off groups (one pending event per user) and O(1) for Poisson
 //! groups (the superposition of independent Poisson users is one Poisson process).
 
+use super::trace::{TraceError, TraceSource};
 use super::{RateSchedule, TokenSizes, exp1, secs_to_nanos, unit_f64};
 use crate::engine::EventQueue;
 use crate::rng::{Concern, stream};
@@ -26,6 +27,9 @@ pub struct Arrival {
     pub input_tokens: u64,
     /// Completion tokens the provider will produce.
     pub output_tokens: u64,
+    /// The request failed in the recorded trace it comes from (BurstGPT rows with zero
+    /// response tokens); always `false` for generated traffic.
+    pub failed: bool,
 }
 
 struct GroupSource {
@@ -56,6 +60,11 @@ pub struct ArrivalStream {
     groups: Vec<GroupSource>,
     pending: EventQueue<Pending>,
     horizon: Time,
+    /// The scenario's trace, if any, and its next arrival (merged by time; groups first on
+    /// ties).
+    trace: Option<TraceSource>,
+    trace_next: Option<Arrival>,
+    trace_error: Option<TraceError>,
 }
 
 impl ArrivalStream {
@@ -66,6 +75,12 @@ impl ArrivalStream {
             groups: Vec::with_capacity(scenario.groups.len()),
             pending: EventQueue::default(),
             horizon,
+            trace: scenario
+                .trace
+                .as_ref()
+                .map(|spec| TraceSource::new(spec, seed, horizon)),
+            trace_next: None,
+            trace_error: None,
         };
         let mut first_user = 0u64;
         for (index, g) in scenario.groups.iter().enumerate() {
@@ -96,7 +111,26 @@ impl ArrivalStream {
             first_user = first_user.saturating_add(g.users);
             stream.start_group(id);
         }
+        stream.pull_trace();
         stream
+    }
+
+    /// Why the trace stopped early, if it did (the stream then ends without its rows).
+    /// `trace::survey` reports the same error before any run.
+    pub fn trace_error(&self) -> Option<&TraceError> {
+        self.trace_error.as_ref()
+    }
+
+    fn pull_trace(&mut self) {
+        let Some(trace) = &mut self.trace else { return };
+        match trace.next_arrival() {
+            Ok(next) => self.trace_next = next,
+            Err(e) => {
+                self.trace_next = None;
+                self.trace_error = Some(e);
+                self.trace = None;
+            }
+        }
     }
 
     fn start_group(&mut self, id: u32) {
@@ -109,6 +143,7 @@ impl ArrivalStream {
                     self.pending.push(at, Pending::Group(id));
                 }
             }
+            ArrivalSpec::Trace => {}
             ArrivalSpec::OnOff {
                 mean_on, mean_off, ..
             } => {
@@ -164,6 +199,7 @@ impl ArrivalStream {
             group: id,
             input_tokens: g.input.draw(&mut g.sizes),
             output_tokens: g.output.draw(&mut g.sizes),
+            failed: false,
         }
     }
 }
@@ -173,6 +209,12 @@ impl Iterator for ArrivalStream {
 
     fn next(&mut self) -> Option<Arrival> {
         loop {
+            if let Some(trace) = self.trace_next
+                && self.pending.peek_time().is_none_or(|t| trace.at < t)
+            {
+                self.pull_trace();
+                return Some(trace);
+            }
             let (at, pending) = self.pending.pop()?;
             match pending {
                 Pending::Group(id) => {

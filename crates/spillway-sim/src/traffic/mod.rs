@@ -4,6 +4,7 @@
 mod arrivals;
 mod rate_schedule;
 mod sizes;
+pub mod trace;
 
 pub use arrivals::{Arrival, ArrivalStream};
 pub use rate_schedule::RateSchedule;

@@ -6,6 +6,7 @@ mod provider_profiles;
 mod providers;
 mod runs;
 mod scheduling;
+mod trace;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,82 @@
+//! `spillway validate`: check a scenario, or a library file that scenarios refer to (provider
+//! profiles, model catalogue), and print every error found.
+
+use crate::Failure;
+use std::path::Path;
+
+/// What kind of YAML file this is, from its top-level keys: libraries have one list key
+/// (`profiles:` or `models:`) that no scenario has.
+#[derive(Debug, PartialEq, Eq)]
+enum FileKind {
+    Scenario,
+    ProviderLibrary,
+}
+
+fn kind_of(text: &str) -> FileKind {
+    let top_level = text
+        .lines()
+        .filter(|l| !l.starts_with([' ', '\t', '#', '-']) && !l.is_empty());
+    for line in top_level {
+        if line.starts_with("profiles:") {
+            return FileKind::ProviderLibrary;
+        }
+    }
+    FileKind::Scenario
+}
+
+fn bad_input(e: spillway_sim::scenario::ScenarioErrors, path: &Path) -> Failure {
+    let n = e.0.len();
+    Failure::BadInput(format!(
+        "{e}\n{n} error{} in {}",
+        if n == 1 { "" } else { "s" },
+        path.display()
+    ))
+}
+
+/// Run the command.
+pub fn run(path: &Path) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::BadInput(format!("{}: cannot read: {e}", path.display())))?;
+    match kind_of(&text) {
+        FileKind::ProviderLibrary => {
+            let profiles = spillway_sim::scenario::provider::load_library(path)
+                .map_err(|e| bad_input(e, path))?;
+            let names: Vec<&str> = profiles.keys().map(String::as_str).collect();
+            println!(
+                "ok: {} (provider library, {} profiles: {})",
+                path.display(),
+                names.len(),
+                names.join(", ")
+            );
+        }
+        FileKind::Scenario => {
+            let scenario = spillway_sim::scenario::load(path).map_err(|e| bad_input(e, path))?;
+            let policies: Vec<&str> = scenario.policies.iter().map(|p| p.name.as_str()).collect();
+            println!(
+                "ok: {} ({} groups, {} policies: {})",
+                path.display(),
+                scenario.groups.len(),
+                policies.len(),
+                policies.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libraries_are_recognised_by_their_top_level_key() {
+        assert_eq!(
+            kind_of("# x\ndescription: d\nprofiles:\n  - name: a\n"),
+            FileKind::ProviderLibrary
+        );
+        assert_eq!(
+            kind_of("name: s\nprovider:\n  profile: a\n"),
+            FileKind::Scenario
+        );
+    }
+}

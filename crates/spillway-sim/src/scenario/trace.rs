@@ -1,0 +1,478 @@
+//! The `traffic.trace` block: raw YAML shape and its validation into a
+//! [`TraceSpec`](crate::traffic::trace::TraceSpec).
+//!
+//! ```yaml
+//! traffic:
+//!   trace:
+//!     path: ../../shared/traces/azure_llm_2023_code.csv  # relative to this file; --trace overrides
+//!     format: azure              # azure | burstgpt | servegen | csv
+//!     get_from: https://…         # printed when the file is missing
+//!     start: 0s                  # window, from the trace's first timestamp
+//!     end: 20m
+//!     speedup: 1                 # trace seconds per simulated second
+//!     loop: false
+//!     rate_scale: 1              # <1 thins, >1 superposes shifted copies
+//!     copy_offset: 1s            # shift of copy c is c × copy_offset
+//!     on_error: stop             # or skip (malformed rows are counted)
+//!     reorder_window: 1s         # disorder repaired up to this much
+//!     users: { count: 1000, zipf: 1.0 }
+//!     mix:                       # default: one `standard` entry, feature `trace`
+//!       - { class: interactive, feature: code, weight: 3, output_estimate: 64 }
+//!     # csv only:
+//!     columns: { time: ts, input_tokens: in, output_tokens: out, user: uid }
+//!     time_unit: ms              # s | ms | us | ns | a date-time format like `%Y-%m-%d %H:%M:%S%.f`
+//!     # servegen only:
+//!     tokens: { input: { median: 800, sigma: 1 }, output: { median: 200, sigma: 0.8 } }
+//! ```
+
+use super::error::Reporter;
+use super::model::{ArrivalSpec, Class, GroupSpec, SizeSpec};
+use super::raw::{RawSize, S};
+use super::validate::size;
+use crate::traffic::trace::time::{DATETIME_FORMS, DateTimeFormat};
+use crate::traffic::trace::{
+    CsvMapping, DrawnSizes, MixEntry, OnError, RateScale, Speedup, TimeUnit, TimeWindow,
+    TraceFormat, TraceSpec, UserRule,
+};
+use serde::Deserialize;
+use spillway_core::Duration;
+
+const FORMATS: &str = "`azure`, `burstgpt`, `servegen` or `csv`";
+const TIME_UNITS: &str = "`s`, `ms`, `us`, `ns`, or a date-time format";
+/// Zipf users are held as a table: bound it.
+const MAX_TRACE_USERS: u64 = 10_000_000;
+const DEFAULT_OUTPUT_ESTIMATE: u64 = 256;
+
+/// `traffic.trace`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrace {
+    /// The file, relative to the scenario file.
+    pub path: S<String>,
+    /// `azure`, `burstgpt`, `servegen` or `csv`.
+    pub format: S<String>,
+    /// Where to download the file (shown when it is missing).
+    pub get_from: Option<String>,
+    /// `csv`: header names of the columns.
+    pub columns: Option<S<RawColumns>>,
+    /// `csv`: unit of the time column.
+    pub time_unit: Option<S<String>>,
+    /// `csv`: one-character field separator (default `,`).
+    pub delimiter: Option<S<String>>,
+    /// Skip this much of the trace (default `0s`).
+    pub start: Option<S<String>>,
+    /// Stop at this offset from the first timestamp (default: end of file).
+    pub end: Option<S<String>>,
+    /// Speed-up factor (default 1).
+    pub speedup: Option<S<f64>>,
+    /// Replay again, shifted, when the file ends (default false).
+    #[serde(rename = "loop")]
+    pub looped: Option<bool>,
+    /// Offered-rate factor (default 1).
+    pub rate_scale: Option<S<f64>>,
+    /// Shift between superposed copies (default `1s`).
+    pub copy_offset: Option<S<String>>,
+    /// `stop` (default) or `skip`.
+    pub on_error: Option<S<String>>,
+    /// Disorder repaired (default `1s`).
+    pub reorder_window: Option<S<String>>,
+    /// Users for rows without one.
+    pub users: Option<RawTraceUsers>,
+    /// Class/feature mix.
+    pub mix: Option<Vec<RawMixEntry>>,
+    /// `servegen`: token sizes.
+    pub tokens: Option<RawTraceTokens>,
+    /// `servegen`: window length (default `600s`).
+    pub servegen_window: Option<S<String>>,
+}
+
+/// Column mapping of a `csv` trace.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawColumns {
+    /// Time column.
+    pub time: String,
+    /// Prompt tokens column.
+    pub input_tokens: String,
+    /// Completion tokens column.
+    pub output_tokens: String,
+    /// User column.
+    pub user: Option<String>,
+    /// Session column (the user when there is no user column or it is empty).
+    pub session: Option<String>,
+    /// Class column.
+    pub class: Option<String>,
+    /// Feature column.
+    pub feature: Option<String>,
+    /// Model column.
+    pub model: Option<String>,
+}
+
+/// Zipf population for rows without a user.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTraceUsers {
+    /// How many users (default 1000).
+    pub count: S<u64>,
+    /// Zipf exponent (default 1).
+    pub zipf: Option<S<f64>>,
+}
+
+/// One mix entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMixEntry {
+    /// Class name.
+    pub class: S<String>,
+    /// Feature (default `trace`).
+    pub feature: Option<String>,
+    /// Only rows of this model.
+    pub model: Option<String>,
+    /// Relative weight (default 1).
+    pub weight: Option<S<f64>>,
+    /// Completion tokens the gateway reserves before the answer (default 256).
+    pub output_estimate: Option<S<u64>>,
+}
+
+/// Token sizes for `servegen`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTraceTokens {
+    /// Prompt sizes.
+    pub input: RawSize,
+    /// Completion sizes.
+    pub output: RawSize,
+}
+
+/// Validate `raw`; the mix's groups are numbered from `first_group`, its users from
+/// `first_user`. Returns the spec and one group per mix entry.
+pub(crate) fn validate_trace(
+    raw: &RawTrace,
+    first_group: usize,
+    first_user: u64,
+    r: &mut Reporter<'_>,
+) -> Option<(TraceSpec, Vec<GroupSpec>)> {
+    let dir = r
+        .file()
+        .parent()
+        .map(|d| d.to_path_buf())
+        .unwrap_or_default();
+    let format = format(raw, r);
+    let start = raw
+        .start
+        .as_ref()
+        .map_or(Some(Duration::ZERO), |s| r.duration(s));
+    let end = raw.end.as_ref().map(|e| r.positive_duration(e));
+    let speedup = positive_f64(raw.speedup.as_ref(), 1.0, "speedup", r).map(|f| Speedup {
+        ppm: (f * 1e6).round().max(1.0) as u64,
+    });
+    let factor = positive_f64(raw.rate_scale.as_ref(), 1.0, "rate_scale", r).filter(|&f| {
+        f <= 1000.0
+            || r_bad(
+                r,
+                raw.rate_scale.as_ref(),
+                "rate_scale must be at most 1000",
+            )
+    });
+    let copy_offset = duration_or(raw.copy_offset.as_ref(), Duration::from_secs(1), r);
+    let reorder = duration_or(raw.reorder_window.as_ref(), Duration::from_secs(1), r);
+    let on_error = match raw.on_error.as_ref() {
+        None => Some(OnError::Stop),
+        Some(v) => match v.value.as_str() {
+            "stop" => Some(OnError::Stop),
+            "skip" => Some(OnError::Skip),
+            other => {
+                r.bad(
+                    v,
+                    format!("unknown on_error `{other}`; expected `stop` or `skip`"),
+                );
+                None
+            }
+        },
+    };
+    let users = users(raw.users.as_ref(), r);
+    let mix = mix(raw.mix.as_deref(), r);
+    let sizes = match (&raw.tokens, &format) {
+        (Some(t), _) => match (size(&t.input, r), size(&t.output, r)) {
+            (Some(input), Some(output)) => Some(Some(DrawnSizes { input, output })),
+            _ => None,
+        },
+        (None, Some(TraceFormat::ServeGen { .. })) => {
+            r.bad(&raw.format, "the `servegen` format has no token counts: add `tokens: { input: { median, sigma }, output: { median, sigma } }`");
+            None
+        }
+        (None, _) => Some(None),
+    };
+    let window = match (start, end) {
+        (Some(start), None) => Some(TimeWindow { start, end: None }),
+        (Some(start), Some(Some(end))) if end > start => Some(TimeWindow {
+            start,
+            end: Some(end),
+        }),
+        (Some(_), Some(Some(_))) => {
+            r_bad(r, raw.end.as_ref(), "end must be after start");
+            None
+        }
+        _ => None,
+    };
+    let (mix, groups) = mix?;
+    let spec = TraceSpec {
+        path: dir.join(&raw.path.value),
+        format: format?,
+        get_from: raw.get_from.clone(),
+        window: window?,
+        speedup: speedup?,
+        looped: raw.looped.unwrap_or(false),
+        rate_scale: RateScale {
+            factor: factor?,
+            copy_offset: copy_offset?,
+        },
+        on_error: on_error?,
+        reorder_window: reorder?,
+        users: users?,
+        mix,
+        first_group,
+        first_user,
+        sizes: sizes?,
+    };
+    Some((spec, groups))
+}
+
+/// Report `message` at `value` (if any) and return `false`, for use in filters.
+fn r_bad<T>(r: &mut Reporter<'_>, value: Option<&S<T>>, message: &str) -> bool {
+    match value {
+        Some(v) => r.bad(v, message),
+        None => r.whole("traffic.trace", message),
+    }
+    false
+}
+
+fn positive_f64(v: Option<&S<f64>>, default: f64, what: &str, r: &mut Reporter<'_>) -> Option<f64> {
+    match v {
+        None => Some(default),
+        Some(v) if v.value.is_finite() && v.value > 0.0 => Some(v.value),
+        Some(v) => {
+            r.bad(
+                v,
+                format!("{what} must be a number greater than 0, got {}", v.value),
+            );
+            None
+        }
+    }
+}
+
+fn duration_or(v: Option<&S<String>>, default: Duration, r: &mut Reporter<'_>) -> Option<Duration> {
+    v.map_or(Some(default), |v| r.duration(v))
+}
+
+fn format(raw: &RawTrace, r: &mut Reporter<'_>) -> Option<TraceFormat> {
+    let is_csv = raw.format.value == "csv";
+    if !is_csv {
+        for (present, field) in [
+            (raw.columns.is_some(), "columns"),
+            (raw.time_unit.is_some(), "time_unit"),
+            (raw.delimiter.is_some(), "delimiter"),
+        ] {
+            if present {
+                r.bad(
+                    &raw.format,
+                    format!("`{field}` applies only to the `csv` format"),
+                );
+            }
+        }
+    }
+    match raw.format.value.as_str() {
+        "azure" => Some(TraceFormat::Azure),
+        "burstgpt" => Some(TraceFormat::BurstGpt),
+        "servegen" => {
+            let window = duration_or(raw.servegen_window.as_ref(), Duration::from_secs(600), r)?;
+            Some(TraceFormat::ServeGen { window })
+        }
+        "csv" => csv_mapping(raw, r).map(|m| TraceFormat::Csv(Box::new(m))),
+        other => {
+            r.bad(
+                &raw.format,
+                format!("unknown trace format `{other}`; expected {FORMATS}"),
+            );
+            None
+        }
+    }
+}
+
+fn csv_mapping(raw: &RawTrace, r: &mut Reporter<'_>) -> Option<CsvMapping> {
+    let Some(columns) = &raw.columns else {
+        r.bad(&raw.format, "the `csv` format needs `columns: { time, input_tokens, output_tokens }` (header names)");
+        return None;
+    };
+    let time_unit = match &raw.time_unit {
+        None => {
+            r.bad(
+                &raw.format,
+                format!("the `csv` format needs `time_unit`: {TIME_UNITS}"),
+            );
+            None
+        }
+        Some(u) => time_unit(u, r),
+    };
+    let delimiter = match &raw.delimiter {
+        None => Some(b','),
+        Some(d) if d.value.len() == 1 && d.value.is_ascii() => Some(d.value.as_bytes()[0]),
+        Some(d) if d.value == "\\t" || d.value == "\t" => Some(b'\t'),
+        Some(d) => {
+            r.bad(
+                d,
+                format!("delimiter must be one ASCII character, got `{}`", d.value),
+            );
+            None
+        }
+    };
+    let c = &columns.value;
+    Some(CsvMapping {
+        time: c.time.clone(),
+        input_tokens: c.input_tokens.clone(),
+        output_tokens: c.output_tokens.clone(),
+        user: c.user.clone(),
+        session: c.session.clone(),
+        class: c.class.clone(),
+        feature: c.feature.clone(),
+        model: c.model.clone(),
+        time_unit: time_unit?,
+        delimiter: delimiter?,
+    })
+}
+
+fn time_unit(u: &S<String>, r: &mut Reporter<'_>) -> Option<TimeUnit> {
+    let unit_ns = match u.value.as_str() {
+        "s" => 1_000_000_000,
+        "ms" => 1_000_000,
+        "us" | "µs" => 1_000,
+        "ns" => 1,
+        text if text.contains('%') => {
+            return DateTimeFormat::new(text)
+                .map(TimeUnit::DateTime)
+                .map_err(|e| r.bad(u, e))
+                .ok();
+        }
+        other => {
+            r.bad(
+                u,
+                format!(
+                    "unknown time unit `{other}`; expected {TIME_UNITS} using {DATETIME_FORMS}"
+                ),
+            );
+            return None;
+        }
+    };
+    Some(TimeUnit::Decimal { unit_ns })
+}
+
+fn users(raw: Option<&RawTraceUsers>, r: &mut Reporter<'_>) -> Option<UserRule> {
+    let Some(raw) = raw else {
+        return Some(UserRule {
+            count: 1000,
+            exponent: 1.0,
+        });
+    };
+    let count = r.positive(&raw.count, "users.count").filter(|&c| {
+        c <= MAX_TRACE_USERS
+            || r_bad(
+                r,
+                Some(&raw.count),
+                &format!("at most {MAX_TRACE_USERS} trace users"),
+            )
+    });
+    let exponent = match &raw.zipf {
+        None => Some(1.0),
+        Some(z) if z.value.is_finite() && (0.0..=10.0).contains(&z.value) => Some(z.value),
+        Some(z) => {
+            r.bad(
+                z,
+                format!(
+                    "zipf exponent must be between 0 (uniform) and 10, got {}",
+                    z.value
+                ),
+            );
+            None
+        }
+    };
+    Some(UserRule {
+        count: count?,
+        exponent: exponent?,
+    })
+}
+
+fn mix(
+    raw: Option<&[RawMixEntry]>,
+    r: &mut Reporter<'_>,
+) -> Option<(Vec<MixEntry>, Vec<GroupSpec>)> {
+    let Some(raw) = raw.filter(|m| !m.is_empty()) else {
+        let entry = MixEntry {
+            class: Class::Standard,
+            feature: "trace".into(),
+            model: None,
+            weight: 1.0,
+        };
+        return Some((
+            vec![entry],
+            vec![group(
+                Class::Standard,
+                "trace",
+                None,
+                DEFAULT_OUTPUT_ESTIMATE,
+            )],
+        ));
+    };
+    let mut entries = Vec::new();
+    let mut groups = Vec::new();
+    let mut ok = true;
+    for e in raw {
+        let class = Class::parse(&e.class.value);
+        if class.is_none() {
+            r.bad(&e.class, format!("unknown class `{}`; expected `interactive`, `standard`, `batch` or `background`", e.class.value));
+        }
+        let weight = positive_f64(e.weight.as_ref(), 1.0, "weight", r);
+        let estimate = e
+            .output_estimate
+            .as_ref()
+            .map_or(Some(DEFAULT_OUTPUT_ESTIMATE), |v| {
+                r.positive(v, "output_estimate")
+            });
+        let feature = e.feature.clone().unwrap_or_else(|| "trace".to_string());
+        match (class, weight, estimate) {
+            (Some(class), Some(weight), Some(estimate)) => {
+                groups.push(group(class, &feature, e.model.as_deref(), estimate));
+                entries.push(MixEntry {
+                    class,
+                    feature,
+                    model: e.model.clone(),
+                    weight,
+                });
+            }
+            _ => ok = false,
+        }
+    }
+    ok.then_some((entries, groups))
+}
+
+/// The scenario group of one mix entry: no users of its own (trace users are numbered after
+/// every group's), sizes that only carry the output estimate the gateway reserves.
+fn group(class: Class, feature: &str, model: Option<&str>, output_estimate: u64) -> GroupSpec {
+    let name = match model {
+        Some(m) => format!("trace:{class}:{feature}:{m}"),
+        None => format!("trace:{class}:{feature}"),
+    };
+    let fixed = |n: u64| SizeSpec {
+        median: n as f64,
+        sigma: 0.0,
+        max: n,
+    };
+    GroupSpec {
+        name,
+        users: 0,
+        class,
+        feature: feature.to_string(),
+        arrival: ArrivalSpec::Trace,
+        input_tokens: fixed(1),
+        output_tokens: fixed(output_estimate),
+    }
+}
