@@ -12,7 +12,9 @@
 //! - **Open**: nothing passes until `open_for` has elapsed; late responses to requests sent
 //!   before the trip are ignored (they say nothing about the provider *now*).
 //! - **HalfOpen**: at most `probes` requests pass; all of them must succeed to close, and one
-//!   failure reopens for another `open_for`.
+//!   failure reopens for another `open_for`. Successes beyond the probes admitted (late
+//!   responses) are not counted; any failure reopens (conservative: the caller cannot always
+//!   tell a probe's failure from a late one).
 //!
 //! What counts as a failure (429, 5xx, timeouts) is the caller's choice. Time only moves the
 //! breaker in [`CircuitBreaker::advance`] (also called by [`CircuitBreaker::try_acquire`]), and
@@ -221,10 +223,12 @@ impl CircuitBreaker {
             BreakerState::Closed { failures } if failures > 0 => {
                 self.state = BreakerState::Closed { failures: 0 };
             }
+            // Only probes count: a late success of a request sent before the trip says
+            // nothing about the provider now, so it cannot close the breaker.
             BreakerState::HalfOpen {
                 admitted,
                 succeeded,
-            } => {
+            } if succeeded < admitted => {
                 let succeeded = succeeded.saturating_add(1);
                 if succeeded >= self.config.probes {
                     self.set(now, BreakerState::Closed { failures: 0 });
@@ -235,7 +239,9 @@ impl CircuitBreaker {
                     };
                 }
             }
-            BreakerState::Closed { .. } | BreakerState::Open { .. } => {}
+            BreakerState::Closed { .. }
+            | BreakerState::Open { .. }
+            | BreakerState::HalfOpen { .. } => {}
         }
     }
 
