@@ -94,6 +94,7 @@ pub struct BackoffConfig {
     base: Duration,
     cap: Duration,
     max_attempts: u32,
+    max_retry_after: Option<Duration>,
 }
 
 impl BackoffConfig {
@@ -103,6 +104,7 @@ impl BackoffConfig {
         base: Duration::from_millis(100),
         cap: Duration::from_secs(30),
         max_attempts: 5,
+        max_retry_after: None,
     };
 
     /// A policy; `max_attempts` counts the first attempt (5 = one send and up to 4 retries).
@@ -123,7 +125,20 @@ impl BackoffConfig {
             base,
             cap,
             max_attempts,
+            max_retry_after: None,
         })
+    }
+
+    /// Give up instead of waiting when a Retry-After is longer than `limit` (OpenAI's SDK
+    /// stops at 120 s; Azure has sent 86 400 s). `None` (the default) waits for any hint.
+    pub const fn with_max_retry_after(mut self, limit: Option<Duration>) -> Self {
+        self.max_retry_after = limit;
+        self
+    }
+
+    /// The longest Retry-After still waited for.
+    pub const fn max_retry_after(&self) -> Option<Duration> {
+        self.max_retry_after
     }
 
     /// The strategy.
@@ -193,8 +208,21 @@ impl Default for BackoffConfig {
 pub enum RetryDecision {
     /// Retry after this delay (already the larger of backoff and Retry-After).
     RetryAfter(Duration),
-    /// Stop: every attempt of [`BackoffConfig::max_attempts`] is used.
-    GiveUp,
+    /// Stop retrying.
+    GiveUp(GiveUpReason),
+}
+
+/// Why a request is not retried.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GiveUpReason {
+    /// Every attempt of [`BackoffConfig::max_attempts`] is used.
+    AttemptsExhausted,
+    /// The provider asked for a wait longer than [`BackoffConfig::max_retry_after`].
+    RetryAfterTooLong {
+        /// The wait asked for.
+        retry_after: Duration,
+    },
 }
 
 /// The backoff state of one logical request: which retry comes next and the last delay.
@@ -228,14 +256,20 @@ impl Backoff {
     }
 
     /// After a failed attempt: the delay before the next one, `max(backoff, retry_after)`, or
-    /// [`RetryDecision::GiveUp`] if the attempts are used up.
+    /// [`RetryDecision::GiveUp`] if the attempts are used up or the hint is too long.
     pub fn on_failure<R: Rng + ?Sized>(
         &mut self,
         retry_after: Option<Duration>,
         rng: &mut R,
     ) -> RetryDecision {
         if self.retries.saturating_add(1) >= self.config.max_attempts {
-            return RetryDecision::GiveUp;
+            return RetryDecision::GiveUp(GiveUpReason::AttemptsExhausted);
+        }
+        if let (Some(wait), Some(limit)) = (retry_after, self.config.max_retry_after)
+            && wait > limit
+        {
+            let reason = GiveUpReason::RetryAfterTooLong { retry_after: wait };
+            return RetryDecision::GiveUp(reason);
         }
         let backoff = self.config.delay(self.retries, self.previous, rng);
         self.previous = backoff;
@@ -297,10 +331,29 @@ mod tests {
             let d = b.on_failure(short, &mut rng);
             assert_eq!(d, RetryDecision::RetryAfter(Duration::from_millis(100)));
         }
-        assert_eq!(b.on_failure(None, &mut rng), RetryDecision::GiveUp);
+        let exhausted = RetryDecision::GiveUp(GiveUpReason::AttemptsExhausted);
+        assert_eq!(b.on_failure(None, &mut rng), exhausted);
         assert_eq!(b.retries(), 4);
         b.reset();
         assert_eq!(b.retries(), 0);
+    }
+
+    #[test]
+    fn a_retry_after_beyond_the_limit_gives_up() {
+        let limit = Some(Duration::from_secs(120));
+        let c = cfg(BackoffStrategy::Exponential).with_max_retry_after(limit);
+        let mut b = Backoff::new(c);
+        let mut rng = Fixed(0);
+        let day = Duration::from_secs(86_400);
+        assert_eq!(
+            b.on_failure(Some(day), &mut rng),
+            RetryDecision::GiveUp(GiveUpReason::RetryAfterTooLong { retry_after: day })
+        );
+        let ok = Some(Duration::from_secs(120));
+        assert_eq!(
+            b.on_failure(ok, &mut rng),
+            RetryDecision::RetryAfter(Duration::from_secs(120))
+        );
     }
 
     #[test]

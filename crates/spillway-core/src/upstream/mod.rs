@@ -17,6 +17,63 @@
 //! Like the rest of the crate this is sans-IO and reads no clock: every call takes `now`, the
 //! jitter RNG is passed in, and state is integers. Absolute times in headers are measured
 //! against the response's own `Date` header (or a date the caller passes in).
+//!
+//! ## Wiring into a dispatcher
+//! Before a send: [`Headroom::earliest_send`] (quota and Retry-After), then [`Failover::route`]
+//! (breaker, escalation, cache); on dispatch [`Headroom::on_send`] and
+//! [`RetryBudget::on_request`]. On a response: [`Headroom::observe`] the parsed headers,
+//! [`Failover::on_outcome`], [`Headroom::on_settle`] the actual tokens; on a failure
+//! [`Backoff::on_failure`] gives the delay and [`RetryBudget::try_retry`] whether to retry.
+//!
+//! ```
+//! use rand_chacha::ChaCha8Rng;
+//! use rand_core::SeedableRng;
+//! use spillway_core::upstream::headers::{Dimension, Provider, parse_headers};
+//! use spillway_core::upstream::*;
+//! use spillway_core::{Duration, Time};
+//!
+//! let minute = Duration::from_secs(60);
+//! let mut headroom = Headroom::new(HeadroomConfig {
+//!     windows: vec![
+//!         WindowSpec::new(CostUnit::Requests, minute, Some(Dimension::Requests), None),
+//!         WindowSpec::new(CostUnit::Tokens, minute, Some(Dimension::Tokens), None),
+//!     ],
+//!     margin_ppm: 50_000, // hold back 5 % of every limit
+//! })?;
+//! let breaker = CircuitBreaker::new(BreakerConfig::default());
+//! let mut failover = Failover::new(UpstreamHealth::new(breaker, Escalation::default()), None);
+//! let mut budget = RetryBudget::sre_default();
+//! let mut backoff = Backoff::new(BackoffConfig::default());
+//! let mut jitter = ChaCha8Rng::seed_from_u64(7); // the simulator's jitter stream
+//!
+//! // Dispatch at t = 1 s: no limits known yet, so no wait.
+//! let cost = SendCost::request(1_200, 500);
+//! let at = headroom.earliest_send(Time::from_secs(1), &cost)?;
+//! assert_eq!(at, Time::from_secs(1));
+//! assert_eq!(failover.route(at, false), Route::Send(Target::Primary));
+//! headroom.on_send(at, &cost);
+//! budget.on_request(at);
+//!
+//! // At t = 2 s: a 429 saying the 30 000 TPM are used up, retry after 3 s.
+//! let now = Time::from_secs(2);
+//! let headers = [
+//!     ("x-ratelimit-limit-tokens", "30000"),
+//!     ("x-ratelimit-remaining-tokens", "0"),
+//!     ("retry-after", "3"),
+//! ];
+//! let snapshot = parse_headers(headers, Provider::OpenAi, None);
+//! headroom.observe(now, &snapshot);
+//! assert_eq!(failover.on_outcome(now, Target::Primary, Outcome::RateLimited), None);
+//! let RetryDecision::RetryAfter(delay) = backoff.on_failure(snapshot.retry_after, &mut jitter)
+//! else { unreachable!("4 retries left") };
+//! assert!(delay >= Duration::from_secs(3), "never before Retry-After");
+//! assert!(!budget.try_retry(now), "1 request allows no retry at 10 %");
+//!
+//! // The next send waits for 1 700 tokens + the 1 500 margin at 500 tokens/s: 6.4 s.
+//! let next = headroom.earliest_send(now, &cost)?;
+//! assert_eq!(next, Time::from_nanos(8_400_000_000));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod backoff;
 mod breaker;
@@ -29,7 +86,9 @@ mod retry_budget;
 mod retry_gate;
 mod uniform;
 
-pub use backoff::{Backoff, BackoffConfig, BackoffError, BackoffStrategy, RetryDecision};
+pub use backoff::{
+    Backoff, BackoffConfig, BackoffError, BackoffStrategy, GiveUpReason, RetryDecision,
+};
 pub use breaker::{
     BreakerConfig, BreakerError, BreakerOpen, BreakerState, CircuitBreaker,
     MAX_PENDING_TRANSITIONS, Transition,

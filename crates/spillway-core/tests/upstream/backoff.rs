@@ -3,7 +3,9 @@
 
 use proptest::prelude::*;
 use spillway_core::Duration;
-use spillway_core::upstream::{Backoff, BackoffConfig, BackoffStrategy, RetryDecision};
+use spillway_core::upstream::{
+    Backoff, BackoffConfig, BackoffStrategy, GiveUpReason, RetryDecision,
+};
 
 use crate::{CASES, config, rng};
 
@@ -70,8 +72,9 @@ proptest! {
             let a = plain.on_failure(None, &mut rng_plain);
             let b = hinted.on_failure(hint.map(Duration::from_nanos), &mut rng_hinted);
             let (RetryDecision::RetryAfter(draw), RetryDecision::RetryAfter(delay)) = (a, b) else {
-                prop_assert_eq!(a, RetryDecision::GiveUp);
-                prop_assert_eq!(b, RetryDecision::GiveUp);
+                let exhausted = RetryDecision::GiveUp(GiveUpReason::AttemptsExhausted);
+                prop_assert_eq!(a, exhausted);
+                prop_assert_eq!(b, exhausted);
                 prop_assert_eq!(n + 1, attempts, "gives up after exactly max_attempts - 1 retries");
                 break;
             };

@@ -8,6 +8,7 @@ mod backoff;
 mod breaker;
 mod budget;
 mod escalation;
+mod failover;
 mod headroom;
 
 use proptest::prelude::*;
