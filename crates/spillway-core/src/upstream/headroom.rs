@@ -15,8 +15,8 @@
 //! [`Headroom::earliest_send`] is the answer the dispatcher needs: the earliest instant a send
 //! of a given cost fits every window *and* the [`RetryGate`] of the last Retry-After.
 
-use super::headers::RateLimitSnapshot;
-use super::headroom_window::{SendCost, WindowEstimate, WindowModel, WindowSpec};
+use super::headers::{Dimension, RateLimitSnapshot};
+use super::headroom_window::{CostUnit, SendCost, WindowEstimate, WindowModel, WindowSpec};
 use super::retry_gate::RetryGate;
 use crate::time::{Duration, Time};
 
@@ -70,6 +70,25 @@ pub struct HeadroomConfig {
     pub windows: Vec<WindowSpec>,
     /// Held back from every limit, in parts per million (50 000 = 5 %).
     pub margin_ppm: u64,
+}
+
+impl HeadroomConfig {
+    /// The default margin: 5 % of every limit.
+    pub const DEFAULT_MARGIN_PPM: u64 = 50_000;
+
+    /// The common shape: requests and tokens per minute, each fed by its header dimension
+    /// (`requests`, `tokens`), with optional prior limits (else learned from headers) and the
+    /// default margin.
+    pub fn per_minute(rpm: Option<u64>, tpm: Option<u64>) -> Self {
+        let minute = Duration::from_secs(60);
+        HeadroomConfig {
+            windows: vec![
+                WindowSpec::new(CostUnit::Requests, minute, Some(Dimension::Requests), rpm),
+                WindowSpec::new(CostUnit::Tokens, minute, Some(Dimension::Tokens), tpm),
+            ],
+            margin_ppm: Self::DEFAULT_MARGIN_PPM,
+        }
+    }
 }
 
 /// The local model of one provider's quota (one API key / project).
@@ -160,7 +179,9 @@ impl Headroom {
     }
 
     /// A response's headers, received at `now`: the provider's limit and remaining replace
-    /// the model's for every window they report, and a Retry-After closes the gate.
+    /// the model's for every window they report, and a Retry-After closes the gate. An
+    /// HTTP-date Retry-After only counts if the snapshot could measure it (a `Date` header or
+    /// the `fallback_date` given to [`parse_headers`](super::headers::parse_headers)).
     pub fn observe(&mut self, now: Time, snapshot: &RateLimitSnapshot) {
         for w in &mut self.windows {
             let Some(source) = &w.spec().source else {
@@ -195,5 +216,28 @@ impl Headroom {
     /// The margin in parts per million.
     pub const fn margin_ppm(&self) -> u64 {
         self.margin_ppm
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::headers::{Provider, parse_headers};
+
+    #[test]
+    fn per_minute_learns_its_limits_from_headers() {
+        let mut h = Headroom::new(HeadroomConfig::per_minute(None, None)).unwrap();
+        let big = SendCost::request(1_000_000, 0);
+        assert_eq!(h.earliest_send(Time::ZERO, &big), Ok(Time::ZERO));
+        let headers = [
+            ("x-ratelimit-limit-requests", "600"),
+            ("x-ratelimit-remaining-requests", "0"),
+        ];
+        h.observe(Time::ZERO, &parse_headers(headers, Provider::OpenAi, None));
+        // 1 request + 5 % of 600 = 31 requests at 10/s.
+        let at = h.earliest_send(Time::ZERO, &big).unwrap();
+        assert_eq!(at, Time::from_nanos(3_100_000_000));
+        assert_eq!(h.estimates(at)[0].remaining, Some(31));
+        assert_eq!(h.estimates(at)[1].limit, None, "tokens still unknown");
     }
 }
