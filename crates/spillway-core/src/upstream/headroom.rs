@@ -16,6 +16,7 @@
 //! of a given cost fits every window *and* the [`RetryGate`] of the last Retry-After.
 
 use super::headers::{Dimension, RateLimitSnapshot};
+use super::headroom_log::SendLog;
 use super::headroom_window::{CostUnit, SendCost, WindowEstimate, WindowModel, WindowSpec};
 use super::retry_gate::RetryGate;
 use crate::time::{Duration, Time};
@@ -97,6 +98,7 @@ pub struct Headroom {
     windows: Vec<WindowModel>,
     margin_ppm: u64,
     gate: RetryGate,
+    log: SendLog,
 }
 
 impl Headroom {
@@ -117,6 +119,7 @@ impl Headroom {
             windows: config.windows.into_iter().map(WindowModel::new).collect(),
             margin_ppm: config.margin_ppm,
             gate: RetryGate::new(),
+            log: SendLog::default(),
         })
     }
 
@@ -162,6 +165,7 @@ impl Headroom {
             let amount = cost.of(w.spec().unit);
             w.consume(now, amount);
         }
+        self.log.push(now, *cost);
     }
 
     /// A send's actual cost is known at `now`: charge or refund the difference from the
@@ -178,19 +182,35 @@ impl Headroom {
         }
     }
 
-    /// A response's headers, received at `now`: the provider's limit and remaining replace
-    /// the model's for every window they report, and a Retry-After closes the gate. An
-    /// HTTP-date Retry-After only counts if the snapshot could measure it (a `Date` header or
-    /// the `fallback_date` given to [`parse_headers`](super::headers::parse_headers)).
+    /// A response's headers, received at `now`, describing the provider at `now` (use
+    /// [`observe_as_of`](Self::observe_as_of) when they may predate some of our sends).
     pub fn observe(&mut self, now: Time, snapshot: &RateLimitSnapshot) {
+        self.observe_as_of(now, now, snapshot);
+    }
+
+    /// A response's headers, received at `now`, that describe the provider as of `as_of`
+    /// (conservatively: when the request was sent). The provider's limit and remaining replace
+    /// the model's at `as_of` for every window they report, our sends after `as_of` are
+    /// replayed on top (see [`SEND_LOG_HORIZON`](super::SEND_LOG_HORIZON)), and a Retry-After
+    /// closes the gate from `now`. An HTTP-date Retry-After only counts if the snapshot could
+    /// measure it (a `Date` header or the `fallback_date` given to
+    /// [`parse_headers`](super::headers::parse_headers)).
+    pub fn observe_as_of(&mut self, now: Time, as_of: Time, snapshot: &RateLimitSnapshot) {
+        let as_of = as_of.min(now);
         for w in &mut self.windows {
             let Some(source) = &w.spec().source else {
                 continue;
             };
-            if let Some(state) = snapshot.dim(source) {
-                let (limit, remaining) = (state.limit, state.remaining);
-                w.observe(now, limit, remaining);
+            let Some(state) = snapshot.dim(source) else {
+                continue;
+            };
+            if w.observe(as_of, state.limit, state.remaining) {
+                let unit = w.spec().unit;
+                for (at, cost) in self.log.after(as_of) {
+                    w.consume(*at, cost.of(unit));
+                }
             }
+            w.settle_to(now);
         }
         if let Some(wait) = snapshot.retry_after {
             self.gate.on_retry_after(now, wait);

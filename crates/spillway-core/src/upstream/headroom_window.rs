@@ -203,11 +203,13 @@ impl WindowModel {
         self.level = level.min(self.capacity());
     }
 
-    /// A header snapshot received at `now` reported `limit` and `remaining` for this window.
-    /// The provider's numbers replace the model's (they include traffic we cannot see, such
-    /// as another service on the same key).
-    pub(crate) fn observe(&mut self, now: Time, limit: Option<u64>, remaining: Option<i64>) {
-        self.settle(now);
+    /// A header snapshot reported `limit` and `remaining` for this window as of `at`. The
+    /// provider's numbers replace the model's (they include traffic we cannot see, such as
+    /// another service on the same key); the model is rebased to `at`, even if that is earlier
+    /// than its last update, so the caller can replay the sends made since. Returns whether it
+    /// was rebased (a known limit and a remaining); only then is a replay right.
+    pub(crate) fn observe(&mut self, at: Time, limit: Option<u64>, remaining: Option<i64>) -> bool {
+        self.settle(at);
         if let Some(limit) = limit.filter(|&l| l > 0) {
             let was_unknown = self.limit.is_none();
             self.limit = Some(limit);
@@ -218,9 +220,16 @@ impl WindowModel {
         if let (Some(limit), Some(remaining)) = (self.limit, remaining) {
             let clamped = i128::from(remaining).min(i128::from(limit));
             self.level = clamped * self.window_ns();
+            self.as_of = at;
+            return true;
         }
         self.level = self.level.min(self.capacity());
-        self.as_of = self.as_of.max(now);
+        false
+    }
+
+    /// Bring the level forward to `now` (no-op for an earlier `now`).
+    pub(crate) fn settle_to(&mut self, now: Time) {
+        self.settle(now);
     }
 
     pub(crate) fn estimate(&self, now: Time) -> WindowEstimate {

@@ -81,6 +81,7 @@ mod escalation;
 mod failover;
 pub mod headers;
 mod headroom;
+mod headroom_log;
 mod headroom_window;
 mod retry_budget;
 mod retry_gate;
@@ -100,6 +101,7 @@ pub use headers::{
     parse_headers, parse_headers_strict,
 };
 pub use headroom::{Headroom, HeadroomConfig, HeadroomError, MAX_WINDOWS};
+pub use headroom_log::{MAX_LOGGED_SENDS, SEND_LOG_HORIZON};
 pub use headroom_window::{CostUnit, SendCost, WindowEstimate, WindowSpec};
 pub use retry_budget::{RetryBudget, RetryBudgetError};
 pub use retry_gate::RetryGate;

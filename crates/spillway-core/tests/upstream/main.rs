@@ -10,6 +10,7 @@ mod budget;
 mod escalation;
 mod failover;
 mod headroom;
+mod provider;
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
