@@ -21,7 +21,8 @@
 //! ## Wiring into a dispatcher
 //! Before a send: [`Headroom::earliest_send`] (quota and Retry-After), then [`Failover::route`]
 //! (breaker, escalation, cache); on dispatch [`Headroom::on_send`] and
-//! [`RetryBudget::on_request`]. On a response: [`Headroom::observe`] the parsed headers,
+//! [`RetryBudget::on_request`]. On a response: [`Headroom::observe_as_of`] the parsed headers
+//! (as of the request's send time, so sends made while it was in flight are replayed),
 //! [`Failover::on_outcome`], [`Headroom::on_settle`] the actual tokens; on a failure
 //! [`Backoff::on_failure`] gives the delay and [`RetryBudget::try_retry`] whether to retry.
 //!
@@ -62,16 +63,16 @@
 //!     ("retry-after", "3"),
 //! ];
 //! let snapshot = parse_headers(headers, Provider::OpenAi, None);
-//! headroom.observe(now, &snapshot);
+//! headroom.observe_as_of(now, at, &snapshot); // describes the provider when we sent
 //! assert_eq!(failover.on_outcome(now, Target::Primary, Outcome::RateLimited), None);
 //! let RetryDecision::RetryAfter(delay) = backoff.on_failure(snapshot.retry_after, &mut jitter)
 //! else { unreachable!("4 retries left") };
 //! assert!(delay >= Duration::from_secs(3), "never before Retry-After");
 //! assert!(!budget.try_retry(now), "1 request allows no retry at 10 %");
 //!
-//! // The next send waits for 1 700 tokens + the 1 500 margin at 500 tokens/s: 6.4 s.
+//! // 0 tokens left at 1 s, refilling 500/s: 1 700 tokens + the 1 500 margin are there at 7.4 s.
 //! let next = headroom.earliest_send(now, &cost)?;
-//! assert_eq!(next, Time::from_nanos(8_400_000_000));
+//! assert_eq!(next, Time::from_nanos(7_400_000_000));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
