@@ -1,7 +1,8 @@
 //! [`Failover`]: which provider a request goes to, or whether a cached answer is served.
 //!
 //! Order of preference: the primary, unless its breaker refuses or its [`Escalation`] asks for
-//! the fallback; then the fallback provider under the same two rules; then, as the last
+//! the fallback; then the fallback provider under the same two rules; then whichever provider
+//! only escalation held back (a rate-limited provider still beats no answer); then, as the last
 //! resort, a cached response if the caller has one (seed 2: "fallback_to_cached_responses()");
 //! else the request is unavailable, with the earliest instant a breaker half-opens. Every
 //! route is counted so reports show how often each was taken.
@@ -28,9 +29,10 @@ impl UpstreamHealth {
         }
     }
 
-    /// Acquire a breaker permit unless escalation wants the fallback.
-    fn try_route(&mut self, now: Time) -> Result<(), Option<Time>> {
-        if self.escalation.wants_fallback(now) {
+    /// Acquire a breaker permit; with `heed_escalation`, not while escalation wants the
+    /// fallback.
+    fn try_route(&mut self, now: Time, heed_escalation: bool) -> Result<(), Option<Time>> {
+        if heed_escalation && self.escalation.wants_fallback(now) {
             return Err(None);
         }
         self.breaker
@@ -106,32 +108,43 @@ impl Failover {
     }
 
     /// Where a request at `now` goes; `cache_hit` says whether a cached answer exists.
+    ///
+    /// Escalation is advice, a breaker is a block: an escalated provider is skipped only while
+    /// the other one can take the request, and used rather than the cache otherwise (it is
+    /// rate limited, not down; [`super::Headroom`] and the Retry-After gate pace it).
     pub fn route(&mut self, now: Time, cache_hit: bool) -> Route {
-        let primary_retry = match self.primary.try_route(now) {
-            Ok(()) => {
-                self.counts.primary += 1;
-                return Route::Send(Target::Primary);
+        let mut retry_at: Option<Time> = None;
+        for heed_escalation in [true, false] {
+            for target in [Target::Primary, Target::Fallback] {
+                let Some(health) = self.health_mut(target) else {
+                    continue;
+                };
+                match health.try_route(now, heed_escalation) {
+                    Ok(()) => {
+                        match target {
+                            Target::Primary => self.counts.primary += 1,
+                            Target::Fallback => self.counts.fallback += 1,
+                        }
+                        return Route::Send(target);
+                    }
+                    Err(Some(t)) => retry_at = Some(retry_at.map_or(t, |r| r.min(t))),
+                    Err(None) => {}
+                }
             }
-            Err(retry_at) => retry_at,
-        };
-        let fallback_retry = match self.fallback.as_mut().map(|f| f.try_route(now)) {
-            Some(Ok(())) => {
-                self.counts.fallback += 1;
-                return Route::Send(Target::Fallback);
-            }
-            Some(Err(retry_at)) => retry_at,
-            None => None,
-        };
+        }
         if cache_hit {
             self.counts.cache += 1;
             return Route::Cache;
         }
         self.counts.unavailable += 1;
-        let retry_at = match (primary_retry, fallback_retry) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
         Route::Unavailable { retry_at }
+    }
+
+    fn health_mut(&mut self, target: Target) -> Option<&mut UpstreamHealth> {
+        match target {
+            Target::Primary => Some(&mut self.primary),
+            Target::Fallback => self.fallback.as_mut(),
+        }
     }
 
     /// The response of a send to `target` arrived at `now`. Returns the escalation event, if
@@ -142,10 +155,7 @@ impl Failover {
         target: Target,
         outcome: Outcome,
     ) -> Option<EscalationEvent> {
-        let health = match target {
-            Target::Primary => &mut self.primary,
-            Target::Fallback => self.fallback.as_mut()?,
-        };
+        let health = self.health_mut(target)?;
         match outcome {
             Outcome::Success => {
                 health.breaker.on_success(now);
@@ -201,7 +211,7 @@ mod tests {
 
     #[test]
     fn escalation_moves_traffic_to_the_fallback_then_cache() {
-        let mut f = Failover::new(health(100), Some(health(1)));
+        let mut f = Failover::new(health(3), Some(health(1)));
         let t = Time::from_secs(1);
         assert_eq!(f.route(t, true), Route::Send(Target::Primary));
         for _ in 0..2 {
@@ -211,11 +221,22 @@ mod tests {
         assert!(matches!(alert, Some(EscalationEvent::Escalated { .. })));
         assert_eq!(f.route(t, true), Route::Send(Target::Fallback));
         assert_eq!(f.on_outcome(t, Target::Fallback, Outcome::Failed), None);
-        assert_eq!(f.route(t, true), Route::Cache);
+        assert_eq!(f.route(t, true), Route::Cache, "both breakers are open");
         let retry_at = Some(Time::from_secs(11));
         assert_eq!(f.route(t, false), Route::Unavailable { retry_at });
         let counts = f.counts();
         assert_eq!((counts.primary, counts.fallback, counts.cache), (1, 1, 1));
         assert_eq!(counts.unavailable, 1);
+    }
+
+    #[test]
+    fn escalation_alone_does_not_block_the_only_provider() {
+        let mut f = Failover::new(health(100), None);
+        let t = Time::from_secs(1);
+        for _ in 0..3 {
+            let _ = f.on_outcome(t, Target::Primary, Outcome::RateLimited);
+        }
+        assert!(f.primary().escalation.wants_fallback(t));
+        assert_eq!(f.route(t, true), Route::Send(Target::Primary));
     }
 }

@@ -1,5 +1,5 @@
-//! Failover: a request goes to a provider only if that provider's escalation does not ask for
-//! the fallback and its breaker admits; the cache is used only when both refuse; every route is
+//! Failover: a request goes to a provider only if its breaker admits, and to an escalated one
+//! only when the other cannot take it; the cache only when both breakers refuse; every route is
 //! counted exactly once.
 
 use proptest::prelude::*;
@@ -37,28 +37,33 @@ proptest! {
         let mut expected = RouteCounts::default();
         for (outcome, cache_hit, step) in steps {
             now = now.saturating_add(Duration::from_nanos(step));
-            let primary_ok = open_to(f.primary(), now);
-            let fallback_ok = f.fallback().is_some_and(|h| open_to(h, now));
+            let admits = |h: &UpstreamHealth| h.breaker.would_admit(now);
+            let p_strict = open_to(f.primary(), now);
+            let f_strict = f.fallback().is_some_and(|h| open_to(h, now));
+            let p_loose = admits(f.primary());
+            let f_loose = f.fallback().is_some_and(admits);
             let route = f.route(now, cache_hit);
+            let expected_route = if p_strict || (!f_strict && p_loose) {
+                expected.primary += 1;
+                Some(Target::Primary)
+            } else if f_strict || f_loose {
+                expected.fallback += 1;
+                Some(Target::Fallback)
+            } else if cache_hit {
+                expected.cache += 1;
+                None
+            } else {
+                expected.unavailable += 1;
+                None
+            };
             match route {
-                Route::Send(Target::Primary) => {
-                    prop_assert!(primary_ok);
-                    expected.primary += 1;
-                }
-                Route::Send(Target::Fallback) => {
-                    prop_assert!(!primary_ok && fallback_ok);
-                    expected.fallback += 1;
-                }
-                Route::Cache => {
-                    prop_assert!(!primary_ok && !fallback_ok && cache_hit);
-                    expected.cache += 1;
-                }
+                Route::Send(target) => prop_assert_eq!(Some(target), expected_route),
+                Route::Cache => prop_assert!(expected_route.is_none() && cache_hit),
                 Route::Unavailable { retry_at } => {
-                    prop_assert!(!primary_ok && !fallback_ok && !cache_hit);
+                    prop_assert!(expected_route.is_none() && !cache_hit);
                     if let Some(t) = retry_at {
                         prop_assert!(t > now);
                     }
-                    expected.unavailable += 1;
                 }
             }
             if let Route::Send(target) = route {
