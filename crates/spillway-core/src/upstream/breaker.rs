@@ -66,6 +66,19 @@ impl BreakerConfig {
             probes,
         })
     }
+
+    /// Consecutive failures that trip the breaker.
+    pub const fn failure_threshold(&self) -> u32 {
+        self.failure_threshold
+    }
+    /// How long the breaker stays open.
+    pub const fn open_for(&self) -> Duration {
+        self.open_for
+    }
+    /// Probes let through (and needed to succeed) while half-open.
+    pub const fn probes(&self) -> u32 {
+        self.probes
+    }
 }
 
 impl Default for BreakerConfig {
