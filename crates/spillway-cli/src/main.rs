@@ -3,6 +3,7 @@
 //! The error boundary lives here: library errors are typed; this binary turns them into a
 //! message and an exit code (0 ok, 1 runtime failure, 2 bad input).
 
+mod inspect_headers;
 mod simulate;
 mod validate;
 
@@ -29,6 +30,9 @@ enum Command {
         /// The scenario or library file (YAML).
         scenario: PathBuf,
     },
+    /// Read response header lines on stdin; print the parsed rate-limit snapshot as JSON.
+    #[command(long_about = inspect_headers::LONG_ABOUT)]
+    InspectHeaders(inspect_headers::InspectHeadersArgs),
 }
 
 /// How a command failed: decides the exit code.
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(&args),
         Command::Validate { scenario } => validate::run(&scenario),
+        Command::InspectHeaders(args) => inspect_headers::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,7 @@
 //! End-to-end tests of the `spillway` binary: exit codes, outputs, determinism.
 
+mod inspect_headers;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

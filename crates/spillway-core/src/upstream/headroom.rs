@@ -1,0 +1,263 @@
+//! [`Headroom`]: proactive throttling against a local model of the provider's quota.
+//!
+//! Seed 1: "track your upstream provider's limits locally and throttle yourself before you hit
+//! them … Use [the headers] to keep a local model of how much headroom you have." Reacting to
+//! 429s instead makes many clients retry together (a thundering herd) and wastes the requests
+//! that were refused (OpenAI: "Unsuccessful requests contribute to your per-minute limit").
+//!
+//! The model is one linear-refill bucket per configured window ([`WindowSpec`]: RPM, TPM, RPD,
+//! ITPM, …). Our own sends take their *estimated* cost at dispatch ([`Headroom::on_send`]) and
+//! are reconciled with the actual cost later ([`Headroom::on_settle`]); every response's header
+//! snapshot overwrites the model with the provider's numbers ([`Headroom::observe`]), because
+//! those include traffic we cannot see. A safety margin (parts per million of each limit) is
+//! held back, so estimation error and other clients do not push us into 429s.
+//!
+//! [`Headroom::earliest_send`] is the answer the dispatcher needs: the earliest instant a send
+//! of a given cost fits every window *and* the [`RetryGate`] of the last Retry-After.
+
+use super::headers::{Dimension, RateLimitSnapshot};
+use super::headroom_log::SendLog;
+use super::headroom_window::{CostUnit, SendCost, WindowEstimate, WindowModel, WindowSpec};
+use super::retry_gate::RetryGate;
+use crate::time::{Duration, Time};
+
+/// Most windows one model holds (real providers have at most five or six).
+pub const MAX_WINDOWS: usize = 32;
+
+/// Parts per million in one.
+const PPM: u64 = 1_000_000;
+
+/// A headroom configuration that cannot be used, or a send that can never fit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeadroomError {
+    /// The margin is above 100 %.
+    #[error("safety margin {margin_ppm} ppm is above 1000000 (100 %)")]
+    MarginTooLarge {
+        /// The margin given.
+        margin_ppm: u64,
+    },
+    /// A window of zero length cannot refill.
+    #[error("window {index} has zero length")]
+    ZeroWindow {
+        /// The window's position in the configuration.
+        index: usize,
+    },
+    /// More windows than [`MAX_WINDOWS`].
+    #[error("{count} windows configured, at most {MAX_WINDOWS} allowed")]
+    TooManyWindows {
+        /// The number given.
+        count: usize,
+    },
+    /// The send costs more than the window's whole limit: no wait can make it fit (OpenAI's
+    /// "Request too large").
+    #[error(
+        "a send costing {cost} exceeds the limit {limit} of window {index}: it can never be sent"
+    )]
+    NeverFits {
+        /// The window's position in the configuration.
+        index: usize,
+        /// The send's cost in that window's unit.
+        cost: u64,
+        /// The window's limit.
+        limit: u64,
+    },
+}
+
+/// What to model and how much to hold back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeadroomConfig {
+    /// The windows, in the order estimates are reported.
+    pub windows: Vec<WindowSpec>,
+    /// Held back from every limit, in parts per million (50 000 = 5 %).
+    pub margin_ppm: u64,
+}
+
+impl HeadroomConfig {
+    /// The default margin: 5 % of every limit.
+    pub const DEFAULT_MARGIN_PPM: u64 = 50_000;
+
+    /// The common shape: requests and tokens per minute, each fed by its header dimension
+    /// (`requests`, `tokens`), with optional prior limits (else learned from headers) and the
+    /// default margin.
+    pub fn per_minute(rpm: Option<u64>, tpm: Option<u64>) -> Self {
+        let minute = Duration::from_secs(60);
+        HeadroomConfig {
+            windows: vec![
+                WindowSpec::new(CostUnit::Requests, minute, Some(Dimension::Requests), rpm),
+                WindowSpec::new(CostUnit::Tokens, minute, Some(Dimension::Tokens), tpm),
+            ],
+            margin_ppm: Self::DEFAULT_MARGIN_PPM,
+        }
+    }
+}
+
+/// The local model of one provider's quota (one API key / project).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Headroom {
+    windows: Vec<WindowModel>,
+    margin_ppm: u64,
+    gate: RetryGate,
+    log: SendLog,
+}
+
+impl Headroom {
+    /// A model with every window full (or unconstrained where no limit is known yet).
+    pub fn new(config: HeadroomConfig) -> Result<Self, HeadroomError> {
+        if config.margin_ppm > PPM {
+            let margin_ppm = config.margin_ppm;
+            return Err(HeadroomError::MarginTooLarge { margin_ppm });
+        }
+        if config.windows.len() > MAX_WINDOWS {
+            let count = config.windows.len();
+            return Err(HeadroomError::TooManyWindows { count });
+        }
+        if let Some(index) = config.windows.iter().position(|w| w.window.is_zero()) {
+            return Err(HeadroomError::ZeroWindow { index });
+        }
+        Ok(Headroom {
+            windows: config.windows.into_iter().map(WindowModel::new).collect(),
+            margin_ppm: config.margin_ppm,
+            gate: RetryGate::new(),
+            log: SendLog::default(),
+        })
+    }
+
+    /// The units a send of `cost` must find in a window of `limit`: the cost plus the margin,
+    /// but never more than the limit (a send the provider would accept when the window is
+    /// full is never refused forever because of the margin).
+    fn need(&self, cost: u64, limit: u64) -> u64 {
+        let margin = u128::from(limit) * u128::from(self.margin_ppm);
+        let margin = u64::try_from(margin.div_ceil(u128::from(PPM))).unwrap_or(u64::MAX);
+        cost.saturating_add(margin).min(limit)
+    }
+
+    /// The earliest instant at or after `now` that a send of `cost` fits every window (with the
+    /// margin) and the Retry-After gate. Errors if a window's limit is smaller than the cost.
+    pub fn earliest_send(&self, now: Time, cost: &SendCost) -> Result<Time, HeadroomError> {
+        let mut wait = Duration::ZERO;
+        for (index, w) in self.windows.iter().enumerate() {
+            let amount = cost.of(w.spec().unit);
+            let Some(limit) = w.limit() else { continue };
+            if amount == 0 {
+                continue;
+            }
+            if amount > limit {
+                return Err(HeadroomError::NeverFits {
+                    index,
+                    cost: amount,
+                    limit,
+                });
+            }
+            wait = wait.max(w.wait_for(now, self.need(amount, limit)));
+        }
+        Ok(self.gate.earliest(now.saturating_add(wait)))
+    }
+
+    /// Whether a send of `cost` may go at `now`.
+    pub fn permits(&self, now: Time, cost: &SendCost) -> Result<bool, HeadroomError> {
+        Ok(self.earliest_send(now, cost)? <= now)
+    }
+
+    /// A send of estimated `cost` went out at `now`: every window takes it.
+    pub fn on_send(&mut self, now: Time, cost: &SendCost) {
+        for w in &mut self.windows {
+            let amount = cost.of(w.spec().unit);
+            w.consume(now, amount);
+        }
+        self.log.push(now, *cost);
+    }
+
+    /// A send's actual cost is known at `now`: charge or refund the difference from the
+    /// estimate it was sent with.
+    pub fn on_settle(&mut self, now: Time, estimated: &SendCost, actual: &SendCost) {
+        for w in &mut self.windows {
+            let unit = w.spec().unit;
+            let (est, act) = (estimated.of(unit), actual.of(unit));
+            if act > est {
+                w.consume(now, act - est);
+            } else if est > act {
+                w.refund(now, est - act);
+            }
+        }
+    }
+
+    /// A response's headers, received at `now`, describing the provider at `now` (use
+    /// [`observe_as_of`](Self::observe_as_of) when they may predate some of our sends).
+    pub fn observe(&mut self, now: Time, snapshot: &RateLimitSnapshot) {
+        self.observe_as_of(now, now, snapshot);
+    }
+
+    /// A response's headers, received at `now`, that describe the provider as of `as_of`
+    /// (conservatively: when the request was sent). The provider's limit and remaining replace
+    /// the model's at `as_of` for every window they report, our sends after `as_of` are
+    /// replayed on top (see [`SEND_LOG_HORIZON`](super::SEND_LOG_HORIZON)), and a Retry-After
+    /// closes the gate from `now`. An HTTP-date Retry-After only counts if the snapshot could
+    /// measure it (a `Date` header or the `fallback_date` given to
+    /// [`parse_headers`](super::headers::parse_headers)).
+    pub fn observe_as_of(&mut self, now: Time, as_of: Time, snapshot: &RateLimitSnapshot) {
+        let as_of = as_of.min(now);
+        for w in &mut self.windows {
+            let Some(source) = &w.spec().source else {
+                continue;
+            };
+            let Some(state) = snapshot.dim(source) else {
+                continue;
+            };
+            if w.observe(as_of, state.limit, state.remaining) {
+                let unit = w.spec().unit;
+                for (at, cost) in self.log.after(as_of) {
+                    w.consume(*at, cost.of(unit));
+                }
+            }
+            w.settle_to(now);
+        }
+        if let Some(wait) = snapshot.retry_after {
+            self.gate.on_retry_after(now, wait);
+        }
+    }
+
+    /// A Retry-After learned some other way (a 429 body, a 503) at `now`.
+    pub fn on_retry_after(&mut self, now: Time, wait: Duration) -> Time {
+        self.gate.on_retry_after(now, wait)
+    }
+
+    /// The Retry-After gate.
+    pub const fn gate(&self) -> &RetryGate {
+        &self.gate
+    }
+
+    /// The model's belief about every window at `now`, in configuration order (for the
+    /// simulator's `quota_error_pct` and `reset_error_ms`).
+    pub fn estimates(&self, now: Time) -> Vec<WindowEstimate> {
+        self.windows.iter().map(|w| w.estimate(now)).collect()
+    }
+
+    /// The margin in parts per million.
+    pub const fn margin_ppm(&self) -> u64 {
+        self.margin_ppm
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::headers::{Provider, parse_headers};
+
+    #[test]
+    fn per_minute_learns_its_limits_from_headers() {
+        let mut h = Headroom::new(HeadroomConfig::per_minute(None, None)).unwrap();
+        let big = SendCost::request(1_000_000, 0);
+        assert_eq!(h.earliest_send(Time::ZERO, &big), Ok(Time::ZERO));
+        let headers = [
+            ("x-ratelimit-limit-requests", "600"),
+            ("x-ratelimit-remaining-requests", "0"),
+        ];
+        h.observe(Time::ZERO, &parse_headers(headers, Provider::OpenAi, None));
+        // 1 request + 5 % of 600 = 31 requests at 10/s.
+        let at = h.earliest_send(Time::ZERO, &big).unwrap();
+        assert_eq!(at, Time::from_nanos(3_100_000_000));
+        assert_eq!(h.estimates(at)[0].remaining, Some(31));
+        assert_eq!(h.estimates(at)[1].limit, None, "tokens still unknown");
+    }
+}
