@@ -38,6 +38,14 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "p99_wait_ms",
     "fairness_jain",
     "littles_law_error_pct",
+    "wasted_calls",
+    "retry_success_rate",
+    "calls_per_success",
+    "escalations",
+    "fallback_calls",
+    "cache_served",
+    "quota_error_pct",
+    "reset_error_ms",
 ];
 
 /// `timeseries.csv` columns, in order.
@@ -58,6 +66,9 @@ pub const TIMESERIES_COLUMNS: &[&str] = &[
     "queued_standard",
     "queued_batch",
     "queued_background",
+    "breaker",
+    "escalations",
+    "fallback_calls",
 ];
 
 /// `rejections.csv` columns.
@@ -82,6 +93,7 @@ pub fn summary_fields(run: &PolicyMetrics, class: Option<Class>) -> Vec<String> 
             &total
         }
     };
+    let u = &s.upstream;
     vec![
         run.policy.clone(),
         class.map_or("all", Class::name).to_string(),
@@ -111,6 +123,20 @@ pub fn summary_fields(run: &PolicyMetrics, class: Option<Class>) -> Vec<String> 
         ms(s.wait.quantile(0.99)),
         ratio(run.fairness_jain(class), 4),
         ratio(run.littles_law_error_pct(s), 3),
+        u.wasted_calls.to_string(),
+        ratio(
+            (s.retries > 0).then(|| u.retry_successes as f64 / s.retries as f64),
+            4,
+        ),
+        ratio(
+            (s.completed > 0).then(|| s.upstream_calls as f64 / s.completed as f64),
+            4,
+        ),
+        u.escalations.to_string(),
+        u.fallback_calls.to_string(),
+        u.cache_served.to_string(),
+        ratio(u.quota_error_pct(), 3),
+        ratio(u.reset_error_ms(), 3),
     ]
 }
 
@@ -185,6 +211,9 @@ impl TimeseriesWriter {
                 &r.queued_by_class[1].to_string(),
                 &r.queued_by_class[2].to_string(),
                 &r.queued_by_class[3].to_string(),
+                &r.breaker.to_string(),
+                &r.escalations.to_string(),
+                &r.fallback_calls.to_string(),
             ])
             .map_err(csv_error)
     }

@@ -5,9 +5,8 @@
 //! completion frees its slot before the next request looks for one.
 
 use crate::engine::EventQueue;
-use crate::gateway::{Gateway, GroupInfo, RequestQueue, RequestSlab};
+use crate::gateway::{Gateway, GroupInfo, RequestQueue, RequestSlab, UpstreamClient};
 use crate::metrics::{PolicyMetrics, Timeseries, TimeseriesRow};
-use crate::provider::EmulatedProvider;
 use crate::scenario::{PolicySpec, Scenario};
 use crate::traffic::ArrivalStream;
 use spillway_core::limit::{Layered, LayeredError};
@@ -87,9 +86,10 @@ pub fn run_policy(
         queue,
         retries: VecDeque::new(),
         requests: RequestSlab::default(),
-        provider: EmulatedProvider::new(&scenario.provider, options.seed),
+        client: UpstreamClient::new(scenario, &policy.upstream, options.seed),
+        staged: None,
+        next_wake: None,
         in_flight: 0,
-        blocked_until: Time::ZERO,
         metrics: PolicyMetrics::new(&policy.name, layer_names.into_iter()),
         series: Timeseries::default(),
     };
@@ -108,9 +108,13 @@ pub fn run_policy(
         if now > end {
             break;
         }
-        world
-            .series
-            .advance_to(now, world.queue.len_by_class(), world.in_flight, &mut *sink);
+        world.series.advance_to(
+            now,
+            world.queue.len_by_class(),
+            world.in_flight,
+            world.client.breaker_level(),
+            &mut *sink,
+        );
         world.metrics.events += 1;
         if event_at == Some(now) {
             if let Some((_, event)) = world.events.pop() {

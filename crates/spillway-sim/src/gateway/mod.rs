@@ -6,7 +6,9 @@ mod dispatch;
 mod queue;
 mod requests;
 mod state;
+mod upstream;
 
 pub use queue::{Popped, PushOutcome, RequestQueue, Ticket};
 pub use requests::{Request, RequestSlab, Slot};
 pub(crate) use state::{Gateway, GroupInfo};
+pub(crate) use upstream::UpstreamClient;

@@ -26,6 +26,8 @@ pub struct Request {
     pub waited: Duration,
     /// Whether [`Request::waited`] is final and recorded in the metrics.
     pub wait_recorded: bool,
+    /// The backoff delay before its last retry (decorrelated jitter grows from it).
+    pub last_backoff: Duration,
 }
 
 /// Live requests with slot reuse.
@@ -48,6 +50,10 @@ impl RequestSlab {
                 Slot((self.items.len() - 1) as u32)
             }
         }
+    }
+    /// The request in `slot`, read-only.
+    pub fn get(&self, slot: Slot) -> Option<&Request> {
+        self.items.get(slot.0 as usize).and_then(Option::as_ref)
     }
     /// The request in `slot`. Slots are only held by the event loop for live requests.
     pub fn get_mut(&mut self, slot: Slot) -> Option<&mut Request> {

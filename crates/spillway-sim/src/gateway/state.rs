@@ -5,10 +5,10 @@
 //! (completed, failed, shed, abandoned), so Little's law, the per-user service and the
 //! reservation's settlement are each accounted in one place.
 
+use super::upstream::UpstreamClient;
 use super::{Request, RequestQueue, RequestSlab, Slot, Ticket};
 use crate::engine::EventQueue;
 use crate::metrics::{PolicyMetrics, Timeseries};
-use crate::provider::EmulatedProvider;
 use crate::scenario::{ClassSettings, PolicySpec, Scenario};
 use spillway_core::limit::{Demand, Layered};
 use spillway_core::{Duration, Time};
@@ -19,8 +19,10 @@ use std::collections::VecDeque;
 pub(crate) enum Event {
     /// An upstream call finished successfully.
     Done(Slot),
-    /// Upstream Retry-After has passed: dispatch again.
+    /// A wait (Retry-After, headroom, an open breaker) is over: dispatch again.
     Wake,
+    /// A request's backoff is over: it may be sent again.
+    RetryDue(Slot),
     /// The user of a queued request runs out of patience.
     Abandon(Slot, Ticket),
 }
@@ -54,10 +56,14 @@ pub(crate) struct Gateway<'a> {
     /// already chosen once).
     pub retries: VecDeque<Slot>,
     pub requests: RequestSlab,
-    pub provider: EmulatedProvider,
+    /// Providers and the client-side models towards them.
+    pub client: UpstreamClient,
+    /// A request taken from the queue that must wait (headroom, no provider available) before
+    /// it is sent; it goes first when the wait is over.
+    pub staged: Option<Slot>,
+    /// The earliest pending [`Event::Wake`], so waiting does not flood the event heap.
+    pub next_wake: Option<Time>,
     pub in_flight: u64,
-    /// No upstream call before this instant (the last Retry-After).
-    pub blocked_until: Time,
     pub metrics: PolicyMetrics,
     pub series: Timeseries,
 }
@@ -127,8 +133,9 @@ impl Gateway<'_> {
     pub(crate) fn finish(&mut self, end: Time) {
         let mut left: Vec<Slot> = self.queue.drain(end);
         left.extend(self.retries.drain(..));
+        left.extend(self.staged.take());
         while let Some((_, event)) = self.events.pop() {
-            if let Event::Done(slot) = event {
+            if let Event::Done(slot) | Event::RetryDue(slot) = event {
                 left.push(slot);
             }
         }
@@ -163,5 +170,6 @@ pub(crate) fn new_request(
         queued_at: arrival.at,
         waited: Duration::ZERO,
         wait_recorded: false,
+        last_backoff: Duration::ZERO,
     }
 }

@@ -96,6 +96,8 @@ pub struct ClassStats {
     pub never_served: u64,
     /// Little's-law accumulators (admission to departure).
     pub littles_law: super::LittlesLaw,
+    /// The client side towards the provider.
+    pub upstream: super::UpstreamStats,
 }
 
 impl ClassStats {
@@ -120,5 +122,6 @@ impl ClassStats {
         self.waits_over_slo += other.waits_over_slo;
         self.never_served += other.never_served;
         self.littles_law.merge(&other.littles_law);
+        self.upstream.merge(&other.upstream);
     }
 }

@@ -5,11 +5,13 @@ mod class_stats;
 mod fairness;
 mod littles_law;
 mod timeseries;
+mod upstream_stats;
 
 pub use class_stats::{ClassStats, LatencyHistogram};
 pub use fairness::{ServiceByUser, UserService};
 pub use littles_law::LittlesLaw;
 pub use timeseries::{Timeseries, TimeseriesRow};
+pub use upstream_stats::UpstreamStats;
 
 use crate::scenario::Class;
 

@@ -32,6 +32,12 @@ pub struct TimeseriesRow {
     /// Requests waiting in the gateway queue at the end of the second, per class (indexed by
     /// `Class::index`).
     pub queued_by_class: [u64; 4],
+    /// The primary's circuit breaker at the end of the second: 0 closed, 1 half-open, 2 open.
+    pub breaker: u8,
+    /// Escalations (consecutive-429 alerts) raised in this second.
+    pub escalations: u64,
+    /// Calls sent to the fallback provider in this second.
+    pub fallback_calls: u64,
 }
 
 /// Accumulates the current second and hands closed seconds to a sink.
@@ -53,12 +59,14 @@ impl Timeseries {
         now: Time,
         queued_by_class: [u64; 4],
         in_flight: u64,
+        breaker: u8,
         sink: &mut dyn FnMut(&TimeseriesRow),
     ) {
         let second = now.as_nanos() / SECOND_NS;
         while self.current.t_s < second {
             self.current.queued = queued_by_class.iter().sum();
             self.current.queued_by_class = queued_by_class;
+            self.current.breaker = breaker;
             self.current.in_flight = in_flight;
             sink(&self.current);
             self.current = TimeseriesRow {

@@ -11,6 +11,8 @@ pub mod schedule;
 pub use schedule::{ClassSettings, SchedulerSpec};
 mod trace;
 pub mod units;
+pub mod upstream;
+pub use upstream::UpstreamSpec;
 mod validate;
 
 pub use error::{ScenarioError, ScenarioErrors, field_path_at};

@@ -19,6 +19,8 @@ pub struct Scenario {
     pub drain: Duration,
     /// The emulated provider.
     pub provider: ProviderSpec,
+    /// Where policies with a fallback go when the provider escalates or breaks.
+    pub fallback_provider: Option<ProviderSpec>,
     /// User groups, in file order.
     pub groups: Vec<GroupSpec>,
     /// Rate multipliers.
@@ -178,4 +180,6 @@ pub struct PolicySpec {
     pub max_attempts: u32,
     /// The queue discipline.
     pub scheduler: super::schedule::SchedulerSpec,
+    /// The client side towards the provider.
+    pub upstream: super::upstream::UpstreamSpec,
 }

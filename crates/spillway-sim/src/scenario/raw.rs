@@ -30,6 +30,8 @@ pub struct RawScenario {
     pub drain: Option<S<String>>,
     /// The emulated upstream provider.
     pub provider: RawProvider,
+    /// A second provider that policies with `upstream: { fallback: true }` fail over to.
+    pub fallback_provider: Option<RawProvider>,
     /// Who sends what, when.
     pub traffic: RawTraffic,
     /// Named limiter layers, referenced by policies.
@@ -161,4 +163,7 @@ pub struct RawPolicy {
     /// The queue discipline (default: strict priority, per-user fair share, the seed's
     /// shedding order).
     pub scheduler: Option<super::schedule::RawScheduler>,
+    /// The client side: backoff, retry budget, proactive throttling, escalation, breaker,
+    /// fallback (default: retry after exactly the Retry-After, up to `max_attempts`).
+    pub upstream: Option<super::upstream::RawUpstream>,
 }

@@ -79,11 +79,16 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         None => Some(DEFAULT_DRAIN),
     };
     let provider = super::provider::provider(&raw.provider, r);
+    let fallback_provider = raw
+        .fallback_provider
+        .as_ref()
+        .map(|p| super::provider::provider(p, r));
     let has_trace = raw.traffic.trace.is_some();
     let groups = groups(&raw.traffic.groups, has_trace, r);
     let spikes = spikes(&raw.traffic.spikes, &raw.traffic.groups, r);
     let layers = layers(&raw.layers, r);
-    let policies = policies(&raw.policies, &layers, provider.as_ref(), r);
+    let has_fallback = raw.fallback_provider.is_some();
+    let policies = policies(&raw.policies, &layers, provider.as_ref(), has_fallback, r);
     let classes = super::schedule::classes(&raw.classes, r);
     if let (Some(groups), Some(policies)) = (&groups, &policies) {
         check_costs_fit(groups, policies, &raw, r);
@@ -112,6 +117,7 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         duration: duration?,
         drain: drain?,
         provider: provider?,
+        fallback_provider: fallback_provider.map_or(Some(None), |p| p.map(Some))?,
         groups: groups?,
         spikes: spikes?,
         policies: policies?,
@@ -356,6 +362,7 @@ fn policies(
     raw: &[RawPolicy],
     layers: &BTreeMap<String, Option<LayerSpec>>,
     provider: Option<&ProviderSpec>,
+    has_fallback: bool,
     r: &mut Reporter<'_>,
 ) -> Option<Vec<PolicySpec>> {
     if raw.is_empty() {
@@ -410,8 +417,22 @@ fn policies(
         };
         let scheduler =
             queue.and_then(|q| super::schedule::scheduler(p.scheduler.as_ref(), q, &p.name, r));
-        match (in_flight, queue, attempts, scheduler) {
-            (Some(max_in_flight), Some(queue), Some(max_attempts), Some(scheduler)) => {
+        let retry_attempts = p
+            .upstream
+            .as_ref()
+            .and_then(|u| u.retry.as_ref()?.max_attempts.as_ref());
+        if let (Some(plain), Some(_)) = (&p.max_attempts, retry_attempts) {
+            r.bad(
+                plain,
+                "give `max_attempts` once: here or in `upstream.retry`, not both",
+            );
+            ok = false;
+        }
+        let upstream = attempts
+            .and_then(|a| super::upstream::upstream(p.upstream.as_ref(), a, has_fallback, r));
+        match (in_flight, queue, upstream, scheduler) {
+            (Some(max_in_flight), Some(queue), Some(upstream), Some(scheduler)) => {
+                let max_attempts = upstream.backoff.max_attempts();
                 out.push(PolicySpec {
                     name: p.name.value.clone(),
                     layers: specs,
@@ -419,6 +440,7 @@ fn policies(
                     queue_capacity: usize::try_from(queue).unwrap_or(usize::MAX),
                     max_attempts,
                     scheduler,
+                    upstream,
                 })
             }
             _ => ok = false,
