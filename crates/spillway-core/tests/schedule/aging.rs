@@ -70,7 +70,10 @@ proptest! {
 fn the_bound_is_reached_exactly_at_l_minus_one_steps() {
     let step = Duration::from_secs(10);
     let thirty = Duration::from_secs(30);
-    for (gap, first) in [(thirty, 3u64), (thirty.saturating_sub(Duration::from_nanos(1)), 0)] {
+    for (gap, first) in [
+        (thirty, 3u64),
+        (thirty.saturating_sub(Duration::from_nanos(1)), 0),
+    ] {
         let mut s = scheduler(&aging_config(4, step));
         push_ok(&mut s, START, 3, 0, 1, 3);
         let later = START.saturating_add(gap);

@@ -7,8 +7,8 @@
 use crate::{START, config, scheduler};
 use proptest::prelude::*;
 use spillway_core::schedule::{
-    ClassSpec, Discipline, Item, PriorityScheduler, PushOutcome, Refusal, RemovalReason,
-    Removed, SchedulerConfig, ShedPick, ShedStep, Ticket,
+    ClassSpec, Discipline, Item, PriorityScheduler, PushOutcome, Refusal, RemovalReason, Removed,
+    SchedulerConfig, ShedPick, ShedStep, Ticket,
 };
 use spillway_core::{Duration, Time};
 use std::collections::BTreeMap;
@@ -57,8 +57,9 @@ fn build((classes, knobs): (Classes, Knobs)) -> SchedulerConfig {
             }
         })
         .collect();
-    let mut shed_order: Vec<ShedStep> =
-        (0..drops).map(|k| ShedStep::Drop(format!("c{}", n - 1 - k))).collect();
+    let mut shed_order: Vec<ShedStep> = (0..drops)
+        .map(|k| ShedStep::Drop(format!("c{}", n - 1 - k)))
+        .collect();
     for class in 0..n - drops {
         if downgrade_bits & (1 << class) != 0 {
             shed_order.push(ShedStep::Downgrade(format!("c{class}")));
@@ -76,7 +77,11 @@ fn build((classes, knobs): (Classes, Knobs)) -> SchedulerConfig {
         tenant_fair_share: fair,
         capacity,
         shed_order,
-        shed_pick: if oldest { ShedPick::Oldest } else { ShedPick::Newest },
+        shed_pick: if oldest {
+            ShedPick::Oldest
+        } else {
+            ShedPick::Newest
+        },
         pressure_permille: permille,
     }
 }
@@ -120,7 +125,9 @@ struct Harness {
 
 impl Harness {
     fn lens(&self) -> Vec<usize> {
-        (0..self.cfg.classes.len()).map(|c| self.s.len_of(c)).collect()
+        (0..self.cfg.classes.len())
+            .map(|c| self.s.len_of(c))
+            .collect()
     }
 
     fn expiry_of(&self, q: &Queued) -> Option<Time> {
@@ -143,7 +150,13 @@ impl Harness {
         for (c, spec) in self.cfg.classes.iter().enumerate() {
             let model = self.live.values().filter(|q| q.class == c).count();
             prop_assert_eq!(self.s.len_of(c), model);
-            prop_assert!(model <= spec.bound, "class {} holds {} > {}", c, model, spec.bound);
+            prop_assert!(
+                model <= spec.bound,
+                "class {} holds {} > {}",
+                c,
+                model,
+                spec.bound
+            );
         }
         let next = self.live.values().filter_map(|q| self.expiry_of(q)).min();
         prop_assert_eq!(self.s.next_expiry(), next);
@@ -152,12 +165,23 @@ impl Harness {
 }
 
 impl Harness {
-    fn push(&mut self, now: Time, class: usize, tenant: u64, cost: u64) -> Result<(), TestCaseError> {
+    fn push(
+        &mut self,
+        now: Time,
+        class: usize,
+        tenant: u64,
+        cost: u64,
+    ) -> Result<(), TestCaseError> {
         let id = self.next_id;
         self.next_id += 1;
         let lens = self.lens();
         let (len, n) = (self.s.len(), self.cfg.classes.len());
-        let item = Item { class, tenant, cost, payload: id };
+        let item = Item {
+            class,
+            tenant,
+            cost,
+            payload: id,
+        };
         match self.s.push(now, item) {
             PushOutcome::Refused { item, reason } => {
                 prop_assert_eq!(item.payload, id, "the refused item is handed back");
@@ -177,7 +201,10 @@ impl Harness {
                     let droppable = lens.iter().enumerate().any(|(c, &l)| {
                         c > class && l > 0 && self.cfg.classes.len() - c <= drop_count(&self.cfg)
                     });
-                    prop_assert!(!droppable, "refused although a lower droppable class is queued");
+                    prop_assert!(
+                        !droppable,
+                        "refused although a lower droppable class is queued"
+                    );
                 }
             }
             PushOutcome::Queued { ticket, shed } => {
@@ -187,21 +214,45 @@ impl Harness {
                     self.check_victim(&victim, class, &lens, len)?;
                 } else {
                     prop_assert!(lens[class] < self.cfg.classes[class].bound);
-                    prop_assert!(len < self.s.capacity(), "queued at capacity without shedding");
+                    prop_assert!(
+                        len < self.s.capacity(),
+                        "queued at capacity without shedding"
+                    );
                 }
-                self.live.insert(id, Queued { class, tenant, arrival: now });
+                self.live.insert(
+                    id,
+                    Queued {
+                        class,
+                        tenant,
+                        arrival: now,
+                    },
+                );
             }
         }
         Ok(())
     }
 
-    fn check_victim(&mut self, victim: &Removed<u64>, arriving: usize, lens: &[usize], len: usize) -> Result<(), TestCaseError> {
+    fn check_victim(
+        &mut self,
+        victim: &Removed<u64>,
+        arriving: usize,
+        lens: &[usize],
+        len: usize,
+    ) -> Result<(), TestCaseError> {
         let q = self.leave(victim.payload, victim.class)?;
-        let same_class_ids = self.live.iter().filter(|(_, o)| o.class == q.class).map(|(&id, _)| id);
+        let same_class_ids = self
+            .live
+            .iter()
+            .filter(|(_, o)| o.class == q.class)
+            .map(|(&id, _)| id);
         let (oldest, newest) = (same_class_ids.clone().min(), same_class_ids.max());
         match self.cfg.shed_pick {
-            ShedPick::Oldest => prop_assert!(oldest.is_none_or(|o| o > victim.payload), "not the oldest"),
-            ShedPick::Newest => prop_assert!(newest.is_none_or(|o| o < victim.payload), "not the newest"),
+            ShedPick::Oldest => {
+                prop_assert!(oldest.is_none_or(|o| o > victim.payload), "not the oldest")
+            }
+            ShedPick::Newest => {
+                prop_assert!(newest.is_none_or(|o| o < victim.payload), "not the newest")
+            }
         }
         match victim.reason {
             RemovalReason::ClassFull => {
@@ -210,9 +261,16 @@ impl Harness {
             }
             RemovalReason::CapacityFull => {
                 prop_assert_eq!(len, self.s.capacity());
-                prop_assert!(victim.class > arriving, "dropped a class not below the arrival");
+                prop_assert!(
+                    victim.class > arriving,
+                    "dropped a class not below the arrival"
+                );
                 let lower_queued = lens[victim.class + 1..].iter().any(|&l| l > 0);
-                prop_assert!(!lower_queued, "dropped class {} while a lower one was queued", victim.class);
+                prop_assert!(
+                    !lower_queued,
+                    "dropped class {} while a lower one was queued",
+                    victim.class
+                );
             }
             other => prop_assert!(false, "shed with reason {:?}", other),
         }
@@ -223,20 +281,33 @@ impl Harness {
         let len = self.s.len();
         let lens = self.lens();
         let Some(p) = self.s.pop(now) else {
-            prop_assert!(self.live.is_empty(), "pop returned nothing with requests queued");
+            prop_assert!(
+                self.live.is_empty(),
+                "pop returned nothing with requests queued"
+            );
             return Ok(());
         };
         let q = self.leave(p.payload, p.class)?;
         prop_assert_eq!(p.tenant, q.tenant);
         prop_assert_eq!(p.waited, now.saturating_since(q.arrival));
-        let fifo_peer = |o: &Queued| o.class == q.class && (!self.cfg.tenant_fair_share || o.tenant == q.tenant);
+        let fifo_peer = |o: &Queued| {
+            o.class == q.class && (!self.cfg.tenant_fair_share || o.tenant == q.tenant)
+        };
         let older = self.live.range(..p.payload).any(|(_, o)| fifo_peer(o));
-        prop_assert!(!older, "request {} popped before an older one of its class/tenant", p.payload);
+        prop_assert!(
+            !older,
+            "request {} popped before an older one of its class/tenant",
+            p.payload
+        );
         if self.cfg.discipline == Discipline::Strict {
             prop_assert_eq!(Some(p.class), lens.iter().position(|&l| l > 0));
         }
-        let pressure = (len as u128 * 1000) >= self.s.capacity() as u128 * u128::from(self.cfg.pressure_permille);
-        let downgradable = self.cfg.shed_order.contains(&ShedStep::Downgrade(format!("c{}", p.class)));
+        let pressure = (len as u128 * 1000)
+            >= self.s.capacity() as u128 * u128::from(self.cfg.pressure_permille);
+        let downgradable = self
+            .cfg
+            .shed_order
+            .contains(&ShedStep::Downgrade(format!("c{}", p.class)));
         prop_assert_eq!(p.downgrade, pressure && downgradable);
         Ok(())
     }
@@ -265,16 +336,25 @@ impl Harness {
         for r in expired {
             prop_assert_eq!(r.reason, RemovalReason::Expired);
             let q = self.leave(r.payload, r.class)?;
-            prop_assert!(self.expiry_of(&q).is_some_and(|e| e <= now), "expired early");
+            prop_assert!(
+                self.expiry_of(&q).is_some_and(|e| e <= now),
+                "expired early"
+            );
         }
-        let overdue = self.live.values().any(|q| self.expiry_of(q).is_some_and(|e| e <= now));
+        let overdue = self
+            .live
+            .values()
+            .any(|q| self.expiry_of(q).is_some_and(|e| e <= now));
         prop_assert!(!overdue, "an expired request is still queued after drain");
         Ok(())
     }
 }
 
 fn drop_count(cfg: &SchedulerConfig) -> usize {
-    cfg.shed_order.iter().filter(|s| matches!(s, ShedStep::Drop(_))).count()
+    cfg.shed_order
+        .iter()
+        .filter(|s| matches!(s, ShedStep::Drop(_)))
+        .count()
 }
 
 proptest! {

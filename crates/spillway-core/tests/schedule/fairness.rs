@@ -67,6 +67,9 @@ fn a_flooding_tenant_gets_one_turn_per_round() {
     for tenant in 0..10 {
         push_ok(&mut s, START, 3, tenant, 100, tenant);
     }
-    let first: Vec<u64> = (0..11).filter_map(|_| s.pop(START)).map(|p| p.tenant).collect();
+    let first: Vec<u64> = (0..11)
+        .filter_map(|_| s.pop(START))
+        .map(|p| p.tenant)
+        .collect();
     assert_eq!(first.iter().filter(|&&t| t == 99).count(), 1, "{first:?}");
 }

@@ -36,7 +36,14 @@ pub fn scheduler(config: &SchedulerConfig) -> PriorityScheduler<u64> {
 }
 
 /// Pushes an item that must be queued without shedding (bounds are large in these tests).
-pub fn push_ok(s: &mut PriorityScheduler<u64>, now: Time, class: usize, tenant: u64, cost: u64, id: u64) {
+pub fn push_ok(
+    s: &mut PriorityScheduler<u64>,
+    now: Time,
+    class: usize,
+    tenant: u64,
+    cost: u64,
+    id: u64,
+) {
     let outcome = s.push(
         now,
         Item {

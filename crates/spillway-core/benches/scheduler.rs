@@ -1,0 +1,87 @@
+//! Scheduler speed in steady state: 100,000 requests queued, then every iteration pushes one
+//! and pops one (virtual time advancing 1 µs), so the queue stays at 100,000. Target: at most
+//! 100 ns per push + pop.
+//!
+//! Classes, tenants and costs follow a fixed scattered pattern (multiplicative hashing), so
+//! consecutive requests land in different classes and tenant sub-queues, as in a real mix.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use spillway_core::schedule::{ClassSpec, Discipline, Item, PriorityScheduler, SchedulerConfig};
+use spillway_core::{Duration, Time};
+use std::hint::black_box;
+
+const QUEUED: u64 = 100_000;
+const TENANTS: u64 = 1_000;
+
+fn scattered(i: u64) -> u64 {
+    i.wrapping_mul(2_654_435_761) >> 7
+}
+
+fn item(i: u64) -> Item<u64> {
+    let h = scattered(i);
+    Item {
+        class: (h % 4) as usize,
+        tenant: (h / 4) % TENANTS,
+        cost: 100 + (h / 4096) % 4_000,
+        payload: i,
+    }
+}
+
+fn config(discipline: Discipline, fair_share: bool) -> SchedulerConfig {
+    let weights = [5000, 3000, 1000, 100];
+    let names = ["interactive", "standard", "batch", "background"];
+    SchedulerConfig {
+        classes: names
+            .iter()
+            .zip(weights)
+            .map(|(name, weight)| ClassSpec::new(name, 2 * QUEUED as usize, weight))
+            .collect(),
+        discipline,
+        tenant_fair_share: fair_share,
+        capacity: Some(2 * QUEUED as usize),
+        ..SchedulerConfig::default()
+    }
+}
+
+fn steady_state(c: &mut Criterion, name: &str, discipline: Discipline, fair_share: bool) {
+    let mut s = PriorityScheduler::new(&config(discipline, fair_share)).expect("valid config");
+    let mut now = Time::from_secs(1);
+    let mut i = 0;
+    while (s.len() as u64) < QUEUED {
+        let _ = s.push(now, item(i));
+        i += 1;
+    }
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            now = now.saturating_add(Duration::from_micros(1));
+            i += 1;
+            let _ = black_box(s.push(now, item(i)));
+            black_box(s.pop(now))
+        })
+    });
+    assert_eq!(
+        s.len() as u64,
+        QUEUED,
+        "steady state kept the queue at 100k"
+    );
+}
+
+fn push_pop(c: &mut Criterion) {
+    let aging = Discipline::Aging {
+        step: Duration::from_millis(50),
+    };
+    steady_state(c, "push+pop 100k/strict", Discipline::Strict, false);
+    steady_state(c, "push+pop 100k/aging", aging, false);
+    steady_state(c, "push+pop 100k/weighted", Discipline::Weighted, false);
+    steady_state(c, "push+pop 100k/strict+tenants", Discipline::Strict, true);
+    steady_state(c, "push+pop 100k/aging+tenants", aging, true);
+    steady_state(
+        c,
+        "push+pop 100k/weighted+tenants",
+        Discipline::Weighted,
+        true,
+    );
+}
+
+criterion_group!(benches, push_pop);
+criterion_main!(benches);
