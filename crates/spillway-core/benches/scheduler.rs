@@ -2,12 +2,18 @@
 //! and pops one (virtual time advancing 1 µs), so the queue stays at 100,000. Target: at most
 //! 100 ns per push + pop.
 //!
+//! Two std baselines run under the same conditions (this machine is shared, so absolute numbers
+//! drift; compare within one run): a `VecDeque` FIFO, the floor for any queue that serves
+//! requests pushed 100k operations earlier, and a `BinaryHeap`, the O(log n) alternative.
+//!
 //! Classes, tenants and costs follow a fixed scattered pattern (multiplicative hashing), so
 //! consecutive requests land in different classes and tenant sub-queues, as in a real mix.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use spillway_core::schedule::{ClassSpec, Discipline, Item, PriorityScheduler, SchedulerConfig};
 use spillway_core::{Duration, Time};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::hint::black_box;
 
 const QUEUED: u64 = 100_000;
@@ -66,6 +72,28 @@ fn steady_state(c: &mut Criterion, name: &str, discipline: Discipline, fair_shar
     );
 }
 
+fn baselines(c: &mut Criterion) {
+    let mut fifo: VecDeque<Item<u64>> = (0..QUEUED).map(item).collect();
+    let mut i = QUEUED;
+    c.bench_function("baseline 100k/VecDeque fifo", |b| {
+        b.iter(|| {
+            i += 1;
+            fifo.push_back(item(i));
+            black_box(fifo.pop_front())
+        })
+    });
+    let mut heap: BinaryHeap<(Reverse<u64>, u64)> = (0..QUEUED)
+        .map(|i| (Reverse(scattered(i) % 4 * 1_000_000_000 + i), i))
+        .collect();
+    c.bench_function("baseline 100k/BinaryHeap", |b| {
+        b.iter(|| {
+            i += 1;
+            heap.push((Reverse(scattered(i) % 4 * 1_000_000_000 + i), i));
+            black_box(heap.pop())
+        })
+    });
+}
+
 fn push_pop(c: &mut Criterion) {
     let aging = Discipline::Aging {
         step: Duration::from_millis(50),
@@ -83,5 +111,5 @@ fn push_pop(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, push_pop);
+criterion_group!(benches, baselines, push_pop);
 criterion_main!(benches);
