@@ -103,10 +103,14 @@ impl ClassQueue {
         self.compact_if_sparse(slab);
     }
 
+    /// Handles held in all deques, live or stale.
+    pub fn held(&self) -> usize {
+        self.arrival.len() + self.tenants.as_ref().map_or(0, TenantRing::entries)
+    }
+
     fn compact_if_sparse<T>(&mut self, slab: &Slab<T>) {
         let per_request = if self.tenants.is_some() { 2 } else { 1 };
-        let held = self.arrival.len() + self.tenants.as_ref().map_or(0, TenantRing::entries);
-        if held <= per_request * 2 * self.live + COMPACTION_SLACK {
+        if self.held() <= per_request * 2 * self.live + COMPACTION_SLACK {
             return;
         }
         self.arrival.retain(|q| slab.is_live(q.handle));
