@@ -120,6 +120,16 @@ fn push_pop(c: &mut Criterion) {
         Discipline::Weighted,
         true,
     );
+    steady_state_at(c, "push+pop 1k/strict", Discipline::Strict, false, 1_000);
+    steady_state_at(c, "push+pop 1k/aging", aging, false, 1_000);
+    steady_state_at(c, "push+pop 1k/aging+tenants", aging, true, 1_000);
+    steady_state_at(
+        c,
+        "push+pop 1k/weighted+tenants",
+        Discipline::Weighted,
+        true,
+        1_000,
+    );
 }
 
 criterion_group!(benches, baselines, push_pop);
