@@ -13,8 +13,7 @@ impl<T> PriorityScheduler<T> {
     fn class_expiry(&self, class: usize) -> Option<Time> {
         let deadline = (*self.plan.deadlines.get(class)?)?;
         let oldest = self.classes[class].oldest()?;
-        let entry = self.slab.get(oldest)?;
-        Some(entry.arrival.saturating_add(deadline))
+        Some(oldest.arrival.saturating_add(deadline))
     }
 
     /// The earliest instant at which a queued request expires: when to call
@@ -39,7 +38,7 @@ impl<T> PriorityScheduler<T> {
                 let Some(oldest) = self.classes[class].oldest() else {
                     break;
                 };
-                match self.remove(now, oldest, RemovalReason::Expired) {
+                match self.remove(now, oldest.handle, RemovalReason::Expired) {
                     Some(removed) => on_expired(removed),
                     None => break,
                 }

@@ -44,7 +44,9 @@
 //! `Drop` steps must name the least urgent classes, least urgent first, without gaps (default
 //! `Drop(background), Drop(batch)`): that is what guarantees that shedding never drops a
 //! request while a less urgent one is queued. Class 0 can never be dropped for capacity (no
-//! arrival is more urgent), so interactive traffic is never shed while anything lower is queued.
+//! arrival is more urgent), so interactive traffic is never shed while anything lower is queued;
+//! the only way an interactive request is dropped is its own class overflowing under
+//! `ShedPick::Oldest` (a newer interactive request takes its place).
 //!
 //! A `Downgrade(class)` step frees nothing: while `len()` is at or above
 //! [`SchedulerConfig::pressure_permille`] of capacity (measured before the pop), that class's
@@ -57,6 +59,33 @@
 //! `pop`: `pop` does not look at deadlines). A simulator that schedules its own abandonment
 //! events calls [`PriorityScheduler::cancel`] with the [`Ticket`] from the push.
 //! Every pushed request leaves exactly once: popped, shed, expired or cancelled.
+//!
+//! # Example
+//! ```
+//! use spillway_core::schedule::{Item, PriorityScheduler, PushOutcome, SchedulerConfig};
+//! use spillway_core::{Duration, Time};
+//!
+//! let mut queue = PriorityScheduler::new(&SchedulerConfig::default()).expect("valid");
+//! let now = Time::from_secs(10);
+//! let batch = Item { class: 2, tenant: 7, cost: 1_500, payload: "summarise" };
+//! let ticket = match queue.push(now, batch) {
+//!     PushOutcome::Queued { ticket, shed } => {
+//!         assert!(shed.is_none());
+//!         ticket
+//!     }
+//!     PushOutcome::Refused { reason, .. } => panic!("refused: {reason:?}"),
+//! };
+//! let chat = Item { class: 0, tenant: 8, cost: 300, payload: "hello" };
+//! assert!(queue.push(now, chat).ticket().is_some());
+//!
+//! // Interactive first; after 5 minutes of waiting the batch request has aged to level 0.
+//! let first = queue.pop(now).expect("queued");
+//! assert_eq!((first.payload, first.class, first.downgrade), ("hello", 0, false));
+//! assert!(queue.contains(ticket));
+//! let later = now.saturating_add(Duration::from_secs(300));
+//! assert_eq!(queue.pop(later).map(|p| p.waited), Some(Duration::from_secs(300)));
+//! assert!(queue.is_empty());
+//! ```
 //!
 //! # Cost
 //! Push and pop are O(classes) plus O(1) amortised. Requests live in a slab; queues hold

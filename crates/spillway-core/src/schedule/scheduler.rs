@@ -1,6 +1,6 @@
 //! [`PriorityScheduler`]: the queue itself — push, pop, cancel, sizes.
 
-use super::class_queue::ClassQueue;
+use super::class_queue::{ClassQueue, Queued};
 use super::config::{Discipline, SchedulerConfig, ShedPick};
 use super::error::ConfigError;
 use super::plan::Plan;
@@ -114,7 +114,12 @@ impl<T> PriorityScheduler<T> {
             Err(entry) => return refuse(entry.into_item(), Refusal::CapacityFull),
         };
         let shed = victim.and_then(|(victim, reason)| self.remove(now, victim, reason));
-        self.classes[class].push(handle, item.tenant, item.cost);
+        let queued = Queued {
+            handle,
+            arrival: now,
+            cost: item.cost,
+        };
+        self.classes[class].push(queued, item.tenant);
         self.len += 1;
         PushOutcome::Queued {
             ticket: Ticket(handle),
@@ -136,10 +141,11 @@ impl<T> PriorityScheduler<T> {
     /// `class`'s newest or oldest request, per the shed pick.
     fn picked(&self, class: usize) -> Option<Handle> {
         let queue = &self.classes[class];
-        match self.plan.pick {
+        let queued = match self.plan.pick {
             ShedPick::Newest => queue.newest(),
             ShedPick::Oldest => queue.oldest(),
-        }
+        };
+        queued.map(|q| q.handle)
     }
 
     /// Takes a queued request out without serving it.
@@ -181,7 +187,7 @@ impl<T> PriorityScheduler<T> {
     pub fn pop(&mut self, now: Time) -> Option<Popped<T>> {
         let class = self.select_class(now)?;
         let pressure = self.under_pressure();
-        let handle = self.classes[class].next_to_serve(&self.slab)?;
+        let handle = self.classes[class].next_to_serve(&self.slab)?.handle;
         let entry = self.slab.remove(handle)?;
         let queue = &mut self.classes[class];
         queue.on_removed(entry.tenant, entry.cost, true, &self.slab);

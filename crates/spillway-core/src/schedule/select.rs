@@ -15,10 +15,8 @@ impl<T> PriorityScheduler<T> {
             Discipline::Aging { step } => self.aged_class(now, step),
             Discipline::Weighted => {
                 let (classes, slab) = (&mut self.classes, &self.slab);
-                self.round.select(|class| {
-                    let handle = classes[class].next_to_serve(slab)?;
-                    slab.get(handle).map(|entry| entry.cost)
-                })
+                self.round
+                    .select(|class| classes[class].next_to_serve(slab).map(|q| q.cost))
             }
         }
     }
@@ -30,11 +28,7 @@ impl<T> PriorityScheduler<T> {
         let step_ns = step.as_nanos().max(1);
         let mut best: Option<(usize, Time, usize)> = None;
         for (class, queue) in self.classes.iter().enumerate() {
-            let Some(arrival) = queue
-                .oldest()
-                .and_then(|h| self.slab.get(h))
-                .map(|e| e.arrival)
-            else {
+            let Some(arrival) = queue.oldest().map(|q| q.arrival) else {
                 continue;
             };
             let steps = now.saturating_since(arrival).as_nanos() / step_ns;

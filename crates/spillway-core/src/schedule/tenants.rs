@@ -15,7 +15,8 @@
 //! Handles of requests removed elsewhere (cancel, shed, expiry) stay in the sub-queues until
 //! they reach a head or [`TenantRing::compact`] runs (lazy deletion).
 
-use super::slab::{Handle, Slab};
+use super::class_queue::Queued;
+use super::slab::Slab;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 
@@ -23,7 +24,7 @@ use std::collections::VecDeque;
 #[derive(Debug, Default)]
 struct TenantQueue {
     tenant: u64,
-    items: VecDeque<Handle>,
+    items: VecDeque<Queued>,
     deficit: u64,
 }
 
@@ -46,12 +47,12 @@ pub(crate) struct TenantRing {
 }
 
 impl TenantRing {
-    /// Appends `handle` (of cost `cost`) to `tenant`'s sub-queue, joining the ring if needed.
-    pub fn push(&mut self, tenant: u64, handle: Handle, cost: u64) {
-        self.quantum = self.quantum.max(cost);
+    /// Appends a request to `tenant`'s sub-queue, joining the ring if needed.
+    pub fn push(&mut self, tenant: u64, queued: Queued) {
+        self.quantum = self.quantum.max(queued.cost);
         self.entries += 1;
         if let Some(&slot) = self.slot_of.get(&tenant) {
-            self.queues[slot as usize].items.push_back(handle);
+            self.queues[slot as usize].items.push_back(queued);
             return;
         }
         let slot = match self.free.pop() {
@@ -65,13 +66,13 @@ impl TenantRing {
         let queue = &mut self.queues[slot as usize];
         queue.tenant = tenant;
         queue.deficit = 0;
-        queue.items.push_back(handle);
+        queue.items.push_back(queued);
         self.slot_of.insert(tenant, slot);
         self.ring.push_back(slot);
     }
 
     /// The request DRR serves next, settling the ring on it (idempotent until it is taken).
-    pub fn front<T>(&mut self, slab: &Slab<T>) -> Option<Handle> {
+    pub fn front<T>(&mut self, slab: &Slab<T>) -> Option<Queued> {
         loop {
             let slot = *self.ring.front()?;
             let queue = &mut self.queues[slot as usize];
@@ -85,8 +86,7 @@ impl TenantRing {
                 queue.deficit = queue.deficit.saturating_add(self.quantum);
                 self.charged = true;
             }
-            let cost = slab.get(head).map_or(0, |entry| entry.cost);
-            if cost <= queue.deficit {
+            if head.cost <= queue.deficit {
                 return Some(head);
             }
             self.ring.rotate_left(1);
@@ -118,7 +118,7 @@ impl TenantRing {
         if let Some(&slot) = self.slot_of.get(&tenant) {
             let items = &mut self.queues[slot as usize].items;
             let mut removed = trim_front(items, slab);
-            while items.back().is_some_and(|&h| !slab.is_live(h)) {
+            while items.back().is_some_and(|q| !slab.is_live(q.handle)) {
                 items.pop_back();
                 removed += 1;
             }
@@ -138,7 +138,7 @@ impl TenantRing {
         let mut emptied = Vec::new();
         for &slot in &self.ring {
             let items = &mut self.queues[slot as usize].items;
-            items.retain(|&h| slab.is_live(h));
+            items.retain(|q| slab.is_live(q.handle));
             entries += items.len();
             if items.is_empty() {
                 emptied.push(slot);
@@ -174,9 +174,9 @@ impl TenantRing {
 }
 
 /// Pops stale handles off the front; returns how many.
-fn trim_front<T>(items: &mut VecDeque<Handle>, slab: &Slab<T>) -> usize {
+fn trim_front<T>(items: &mut VecDeque<Queued>, slab: &Slab<T>) -> usize {
     let mut removed = 0;
-    while items.front().is_some_and(|&h| !slab.is_live(h)) {
+    while items.front().is_some_and(|q| !slab.is_live(q.handle)) {
         items.pop_front();
         removed += 1;
     }

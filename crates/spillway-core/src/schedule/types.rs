@@ -17,7 +17,8 @@ pub struct Item<T> {
 }
 
 /// Names a queued request, for [`super::PriorityScheduler::cancel`]. A ticket of a request that
-/// has left the queue (popped, shed, expired, cancelled) never names another request.
+/// has left the queue (popped, shed, expired, cancelled) never names another request. Tickets
+/// are only meaningful to the scheduler that issued them.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Ticket(pub(crate) Handle);
 

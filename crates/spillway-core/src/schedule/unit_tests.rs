@@ -225,3 +225,34 @@ fn unknown_class_is_refused_and_handed_back() {
     }
     assert!(s.is_empty());
 }
+
+#[test]
+fn cancelling_from_the_middle_keeps_memory_proportional_to_the_queue() {
+    let config = SchedulerConfig {
+        discipline: Discipline::Strict,
+        ..SchedulerConfig::default()
+    };
+    let mut s: PriorityScheduler<u32> = PriorityScheduler::new(&config).expect("valid");
+    let tickets: Vec<Ticket> = (0..2_000)
+        .map(|i| queued(s.push(T0, item(3, u64::from(i % 3), 10, i))).0)
+        .collect();
+    for (i, &ticket) in tickets.iter().enumerate() {
+        if i % 10 != 0 {
+            assert_eq!(s.cancel(ticket), Some(i as u32));
+            let held = s.classes[3].held();
+            let live = s.len_of(3);
+            assert!(held <= 4 * live + 64, "{held} handles for {live} requests");
+        }
+    }
+    assert_eq!(s.len(), 200);
+    let mut order = pops(&mut s, T0);
+    let mut per_tenant: [Vec<u32>; 3] = Default::default();
+    for &p in &order {
+        per_tenant[(p % 3) as usize].push(p);
+    }
+    for tenant in &per_tenant {
+        assert!(tenant.windows(2).all(|w| w[0] < w[1]), "FIFO per tenant");
+    }
+    order.sort_unstable();
+    assert_eq!(order, (0..2_000).step_by(10).collect::<Vec<u32>>());
+}
