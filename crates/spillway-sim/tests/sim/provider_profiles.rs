@@ -336,3 +336,69 @@ fn an_mmc_scenario_matches_erlang_c() {
         "simulated {wait_s} s vs Erlang C {expected} s"
     );
 }
+
+#[test]
+fn a_run_against_a_failing_shared_anthropic_profile_accounts_for_every_request() {
+    let provider = "provider:\n  profile: anthropic-tier1-claude-sonnet-4\n  outages: [{ start: 1m, duration: 30s, status: 500 }]\n  shared_quota: [{ start: 0s, duration: 5m, fraction: 0.5 }]\n";
+    let text = scenario_with(provider).replace("duration: 30s", "duration: 5m");
+    let s = parse(&workspace().join("scenarios/run.yaml"), &text).unwrap_or_else(|e| panic!("{e}"));
+    let options = spillway_sim::RunOptions {
+        seed: 2,
+        duration: s.duration,
+    };
+    let m = spillway_sim::run_policy(&s, &s.policies[0], &options, &mut |_| {}).expect("runs");
+    let t = m.total();
+    assert_eq!(t.offered, t.admitted + t.rejected);
+    assert_eq!(t.admitted, t.shed + t.completed + t.failed + t.unfinished);
+    assert!(t.completed > 0 && t.upstream_429 > 0, "{t:?}");
+}
+
+#[test]
+fn bad_latency_outage_and_share_values_name_what_is_allowed() {
+    let bad = Path::new("bad.yaml");
+    let cases = [
+        (
+            "latency: { model: gamma, mean: 1s }",
+            "provider.latency.model",
+            "`lognormal`",
+        ),
+        (
+            "latency: { model: constant, base: 1s }",
+            "provider.latency.base",
+            "which takes: mean",
+        ),
+        (
+            "latency: { base: 1s, jitter: 1.5 }",
+            "provider.latency.jitter",
+            "[0, 0.99]",
+        ),
+        (
+            "latency: { base: 1s }\n  outages:\n    - start: 1m\n      duration: 1m\n      status: 429",
+            "provider.outages[0].status",
+            "500-599",
+        ),
+        (
+            "latency: { base: 1s }\n  shared_quota:\n    - start: 1m\n      duration: 1m\n      fraction: 0",
+            "provider.shared_quota[0].fraction",
+            "(0, 1]",
+        ),
+        (
+            "latency: { base: 1s }\n  wall_clock_start: yesterday",
+            "provider.wall_clock_start",
+            "RFC 3339",
+        ),
+    ];
+    for (latency, field, hint) in cases {
+        let block = format!(
+            "provider:\n  name: p\n  kind: generic\n  limit: 5\n  window: 1s\n  {latency}\n"
+        );
+        let errors = errors_at(bad, &scenario_with(&block));
+        let e = errors
+            .iter()
+            .find(|e| e.field == field)
+            .unwrap_or_else(|| panic!("no error at {field}: {errors:#?}"));
+        assert_eq!(e.field, field, "{e}");
+        assert!(e.to_string().contains(hint), "{e}");
+        assert!(e.line >= 8, "{e}");
+    }
+}
