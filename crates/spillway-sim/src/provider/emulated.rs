@@ -120,20 +120,24 @@ impl EmulatedProvider {
             };
             return self.failure(now, Outcome::Overloaded, status);
         }
-        if let Some((by, wait, never_fits)) = self.refusal(now, req) {
-            if let KindSpec::OpenAi {
-                count_rejected: true,
-                ..
-            } = self.spec.kind
-            {
-                for g in self
-                    .gates
-                    .iter_mut()
-                    .filter(|g| g.charge == Charge::Requests)
-                {
-                    g.meter.commit(now, 1);
+        if let Some(refused) = self.refusal(now, req) {
+            let (by, wait, never_fits) = match self.spec.kind {
+                KindSpec::OpenAi {
+                    count_rejected: true,
+                    ..
+                } => {
+                    for g in self
+                        .gates
+                        .iter_mut()
+                        .filter(|g| g.charge == Charge::Requests)
+                    {
+                        g.meter.commit(now, 1);
+                    }
+                    // The refused call itself pushed admission further out.
+                    self.refusal(now, req).unwrap_or(refused)
                 }
-            }
+                _ => refused,
+            };
             return self.rate_limited(now, by, wait, never_fits);
         }
         self.admit(now, req)

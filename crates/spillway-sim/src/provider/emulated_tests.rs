@@ -181,3 +181,18 @@ fn a_shared_consumer_on_a_window_takes_exactly_its_share() {
     // A new window starts clean.
     assert_eq!(q.truth(Time::from_secs(10))[0].remaining, 1000);
 }
+
+#[test]
+fn an_openai_429_reports_the_wait_including_its_own_charge() {
+    let mut p = EmulatedProvider::new(&spec(openai(60, 1_000_000)), 0);
+    for _ in 0..60 {
+        assert_eq!(p.call(Time::ZERO, &req(1, 1)).status, 200);
+    }
+    // Empty bucket: one request per second. The refused call costs one more second.
+    let a = p.call(Time::ZERO, &req(1, 1));
+    assert!(
+        matches!(a.outcome, Outcome::RateLimited { wait, .. } if wait == Duration::from_secs(2))
+    );
+    assert_eq!(a.retry_after(), Some(Duration::from_secs(2)));
+    assert_eq!(p.call(Time::from_secs(2), &req(1, 1)).status, 200);
+}

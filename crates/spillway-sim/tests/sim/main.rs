@@ -3,6 +3,7 @@
 mod bad_input;
 mod bad_schedule;
 mod provider_profiles;
+mod provider_runs;
 mod providers;
 mod runs;
 mod scheduling;

@@ -137,7 +137,7 @@ fn every_shipped_profile_is_valid_and_has_its_documented_limits() {
     ));
 }
 
-fn scenario_with(provider_block: &str) -> String {
+pub fn scenario_with(provider_block: &str) -> String {
     crate::BASE.replace(
         "provider:\n  name: p\n  rpm: 60\n  tpm: 100000\n  concurrency: 4\n  latency: { base: 100ms, per_output_token: 1ms }\n  price: { input_usd_per_mtok: 0.15, output_usd_per_mtok: 0.6 }\n",
         provider_block,
@@ -297,5 +297,55 @@ proptest! {
             prop_assert!(snap.errors.is_empty(), "{:?}\n{}", snap.errors, answer.header_text());
             let _ = p.truth(now);
         }
+    }
+}
+
+#[test]
+fn bad_latency_outage_and_share_values_name_what_is_allowed() {
+    let bad = Path::new("bad.yaml");
+    let cases = [
+        (
+            "latency: { model: gamma, mean: 1s }",
+            "provider.latency.model",
+            "`lognormal`",
+        ),
+        (
+            "latency: { model: constant, base: 1s }",
+            "provider.latency.base",
+            "which takes: mean",
+        ),
+        (
+            "latency: { base: 1s, jitter: 1.5 }",
+            "provider.latency.jitter",
+            "[0, 0.99]",
+        ),
+        (
+            "latency: { base: 1s }\n  outages:\n    - start: 1m\n      duration: 1m\n      status: 429",
+            "provider.outages[0].status",
+            "500-599",
+        ),
+        (
+            "latency: { base: 1s }\n  shared_quota:\n    - start: 1m\n      duration: 1m\n      fraction: 0",
+            "provider.shared_quota[0].fraction",
+            "(0, 1]",
+        ),
+        (
+            "latency: { base: 1s }\n  wall_clock_start: yesterday",
+            "provider.wall_clock_start",
+            "RFC 3339",
+        ),
+    ];
+    for (latency, field, hint) in cases {
+        let block = format!(
+            "provider:\n  name: p\n  kind: generic\n  limit: 5\n  window: 1s\n  {latency}\n"
+        );
+        let errors = errors_at(bad, &scenario_with(&block));
+        let e = errors
+            .iter()
+            .find(|e| e.field == field)
+            .unwrap_or_else(|| panic!("no error at {field}: {errors:#?}"));
+        assert_eq!(e.field, field, "{e}");
+        assert!(e.to_string().contains(hint), "{e}");
+        assert!(e.line >= 8, "{e}");
     }
 }
