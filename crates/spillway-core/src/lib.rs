@@ -16,6 +16,7 @@
 //!   fit is a separate error ([`limit::LimitError::CostExceedsCapacity`]), decided up front.
 //! - **`&mut self` core.** Types here are single-threaded; callers who share them wrap them.
 
+pub mod budget;
 pub mod clock;
 pub mod limit;
 pub mod time;

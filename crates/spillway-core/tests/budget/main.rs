@@ -1,0 +1,1 @@
+//! Budget and key ring tests (filled in below).
