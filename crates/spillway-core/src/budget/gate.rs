@@ -84,7 +84,9 @@ impl Budget {
                 return answer;
             }
         };
-        let mut first_block: Option<Blocked> = None;
+        // The first block explains a degrade; the last (on the cheapest model tried) explains a
+        // refusal: even that model did not fit.
+        let (mut first_block, mut last_block): (Option<Blocked>, Option<Blocked>) = (None, None);
         let candidates =
             std::iter::once(start).chain(self.ladder.cheaper_than(start, &self.catalogue));
         for model in candidates {
@@ -102,10 +104,11 @@ impl Budget {
                 }
                 Err(blocked) => {
                     first_block.get_or_insert(blocked);
+                    last_block = Some(blocked);
                 }
             }
         }
-        if let Some(b) = first_block {
+        if let Some(b) = last_block {
             answer.decided_by = Some(b.cap);
             answer.verdict = blocked_verdict(b);
         }
