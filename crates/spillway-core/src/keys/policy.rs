@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | fewer than `min_production_keys` (2) usable keys for a production service | **error** (configurable) | rotating the only key is downtime |
 //! | a key valid longer than `max_lifetime` (90 days) | **error** (configurable) | forced expiry is what makes rotation actually happen |
-//! | a key whose rotation has no successor (no other usable key when it starts draining) | warning | traffic will stay on a draining key, then stop |
+//! | a key starting to drain within `successor_horizon` (14 days) with no other usable, non-draining key to take over | warning | traffic will stay on a draining key, then stop |
 //! | a key already expired | warning | harmless, but dead config |
 //! | a key revoked | warning | kept for the record; never selected |
 //!
@@ -39,6 +39,9 @@ pub struct KeyPolicy {
     pub lifetime_too_long: Severity,
     /// How long before expiry a key starts draining (traffic moves to another key).
     pub rotation_overlap: Duration,
+    /// A missing successor is reported only for rotations starting within this span of `now`
+    /// (the last key always lacks one until its replacement is configured).
+    pub successor_horizon: Duration,
 }
 
 impl Default for KeyPolicy {
@@ -50,6 +53,7 @@ impl Default for KeyPolicy {
             max_lifetime: Duration::from_secs(90 * 86_400),
             lifetime_too_long: Severity::Error,
             rotation_overlap: Duration::from_secs(7 * 86_400),
+            successor_horizon: Duration::from_secs(14 * 86_400),
         }
     }
 }

@@ -44,7 +44,8 @@ pub struct Rotation {
     pub drain_from: Time,
     /// When it expires.
     pub expires_at: Time,
-    /// The key that carries its traffic from `drain_from`, if any.
+    /// The key that carries its traffic from `drain_from` (usable and not draining then), if
+    /// any.
     pub successor: Option<KeyId>,
 }
 
@@ -178,22 +179,26 @@ impl KeyRing {
     /// The key that carries a request of `service` in `environment` at `now` (see the module
     /// docs for the order), or `None` if no key is usable.
     pub fn select(&self, now: Time, environment: &str, service: &str) -> Option<KeyId> {
-        self.select_except(now, environment, service, None)
+        self.pick(now, environment, service, None, false)
     }
-    fn select_except(
+    /// The preferred usable key of (`env`, `service`) at `now`, other than `except`;
+    /// `fresh_only` skips draining keys (a rotation's successor must not be rotating itself).
+    fn pick(
         &self,
         now: Time,
         env: &str,
         service: &str,
         except: Option<KeyId>,
+        fresh_only: bool,
     ) -> Option<KeyId> {
         self.keys
             .iter()
             .filter(|k| k.environment == env && k.service == service && Some(k.id) != except)
             .filter(|k| k.is_usable(now))
-            .max_by_key(|k| {
-                let draining = now >= self.drain_from(k);
-                let drain_expiry = if draining { k.expires_at } else { Time::ZERO };
+            .map(|k| (k, now >= self.drain_from(k)))
+            .filter(|(_, draining)| !(fresh_only && *draining))
+            .max_by_key(|(k, draining)| {
+                let drain_expiry = if *draining { k.expires_at } else { Time::ZERO };
                 (
                     !draining,
                     drain_expiry,
@@ -202,7 +207,7 @@ impl KeyRing {
                     Reverse(k.id),
                 )
             })
-            .map(|k| k.id)
+            .map(|(k, _)| k.id)
     }
     /// Every not-yet-expired, unrevoked key's hand-over, by drain time then id.
     pub fn rotation_schedule(&self, now: Time) -> Vec<Rotation> {
@@ -216,12 +221,7 @@ impl KeyRing {
                     key: k.id,
                     drain_from,
                     expires_at: k.expires_at,
-                    successor: self.select_except(
-                        drain_from,
-                        &k.environment,
-                        &k.service,
-                        Some(k.id),
-                    ),
+                    successor: self.pick(drain_from, &k.environment, &k.service, Some(k.id), true),
                 }
             })
             .collect();

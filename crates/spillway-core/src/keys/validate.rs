@@ -73,7 +73,11 @@ impl KeyRing {
                     },
                 );
             }
-            if let Some(r) = plan.iter().find(|r| r.key == k.id && r.successor.is_none()) {
+            let horizon = now.saturating_add(policy.successor_horizon);
+            let orphan = plan
+                .iter()
+                .find(|r| r.key == k.id && r.successor.is_none() && r.drain_from <= horizon);
+            if let Some(r) = orphan {
                 push(
                     Severity::Warning,
                     Problem::NoSuccessor {

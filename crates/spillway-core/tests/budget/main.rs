@@ -4,6 +4,7 @@
 //! in `proptest-regressions/budget-<module>.txt`.
 
 mod gate;
+mod keys;
 
 mod ladder;
 mod ledger;
