@@ -180,6 +180,20 @@ impl Estimator {
     pub fn all_errors(&self) -> impl Iterator<Item = (u64, &EstimateErrors)> {
         self.features.iter().map(|(f, s)| (*f, &s.errors))
     }
+    /// Every feature's errors merged: the run-wide `estimate_error_p95` is
+    /// `overall_errors().cost_nano_usd.quantile(950)`.
+    pub fn overall_errors(&self) -> EstimateErrors {
+        let mut all = EstimateErrors::default();
+        for s in self.features.values() {
+            all.tokens.merge(&s.errors.tokens);
+            all.cost_nano_usd.merge(&s.errors.cost_nano_usd);
+            all.under_estimates = all.under_estimates.saturating_add(s.errors.under_estimates);
+            all.max_under_estimate_nano_usd = all
+                .max_under_estimate_nano_usd
+                .max(s.errors.max_under_estimate_nano_usd);
+        }
+        all
+    }
     /// Completions not tracked because [`MAX_FEATURES`] features were already tracked.
     pub fn untracked(&self) -> u64 {
         self.untracked

@@ -36,6 +36,15 @@ impl ErrorHistogram {
         self.sum = self.sum.saturating_add(u128::from(value));
         self.max = self.max.max(value);
     }
+    /// Add every value recorded in `other` (e.g. all features into one run-wide histogram).
+    pub fn merge(&mut self, other: &ErrorHistogram) {
+        for (mine, theirs) in self.counts.iter_mut().zip(other.counts.iter()) {
+            *mine = mine.saturating_add(*theirs);
+        }
+        self.count = self.count.saturating_add(other.count);
+        self.sum = self.sum.saturating_add(other.sum);
+        self.max = self.max.max(other.max);
+    }
     /// Values recorded.
     pub fn count(&self) -> u64 {
         self.count
@@ -119,5 +128,14 @@ mod tests {
         assert!((95..=95 + 95 / 8).contains(&p95), "p95 {p95}");
         assert_eq!(h.quantile(1000), 100);
         assert_eq!(h.quantile(0), 1);
+        let mut both = ErrorHistogram::default();
+        both.record(1_000);
+        both.merge(&h);
+        assert_eq!(
+            (both.count(), both.max(), both.mean()),
+            (101, 1_000, 59),
+            "(5050 + 1000) / 101"
+        );
+        assert_eq!(both.quantile(500), h.quantile(500));
     }
 }
