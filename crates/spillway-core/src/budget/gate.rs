@@ -80,7 +80,8 @@ impl Budget {
             LadderChoice::Exhausted => {
                 let cap = tightest.map(|u| u.cap);
                 answer.decided_by = cap;
-                answer.verdict = cap.map_or(Verdict::Reject, |c| self.exhausted(now, c));
+                let cheapest = self.cheapest_estimate(subject, requested, input_tokens);
+                answer.verdict = cap.map_or(Verdict::Reject, |c| self.exhausted(now, c, cheapest));
                 return answer;
             }
         };
@@ -176,13 +177,23 @@ impl Budget {
             .estimate(subject.feature, model, input_tokens, &self.catalogue)
     }
 
-    /// The verdict when the ladder says `cap` is spent.
-    fn exhausted(&self, now: Time, cap: CapId) -> Verdict {
-        match (
-            self.ledger.cap(cap).map(|c| c.on_exhausted),
-            self.ledger.reset_at(now, cap),
-        ) {
-            (Some(OnExhausted::Queue), Some(reset)) => Verdict::QueueUntil(reset),
+    /// The estimate on the cheapest model the ladder could route `requested` to.
+    fn cheapest_estimate(&self, subject: &Subject, requested: ModelId, input_tokens: u64) -> u64 {
+        let cheaper = self.ladder.cheaper_than(requested, &self.catalogue);
+        let cheapest = cheaper.last().copied().unwrap_or(requested);
+        self.estimate(subject, cheapest, input_tokens).cost_nano_usd
+    }
+
+    /// The verdict when the ladder says `cap` is spent: queue until it resets if it queues and
+    /// an empty period could hold `cheapest_nano_usd`; else reject.
+    fn exhausted(&self, now: Time, cap: CapId, cheapest_nano_usd: u64) -> Verdict {
+        let Some(spec) = self.ledger.cap(cap) else {
+            return Verdict::Reject;
+        };
+        match (spec.on_exhausted, self.ledger.reset_at(now, cap)) {
+            (OnExhausted::Queue, Some(reset)) if cheapest_nano_usd <= spec.limit_nano_usd => {
+                Verdict::QueueUntil(reset)
+            }
             _ => Verdict::Reject,
         }
     }

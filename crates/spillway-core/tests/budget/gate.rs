@@ -174,6 +174,17 @@ fn rejecting_caps_and_never_fitting_estimates_reject() {
         Verdict::Reject,
         "unknown model"
     );
+    spend(&mut q, USER_DAILY);
+    assert!(matches!(
+        q.preflight(Time::ZERO, &ALICE, BEST, 1).verdict,
+        Verdict::QueueUntil(_)
+    ));
+    let p = q.preflight(Time::ZERO, &ALICE, BEST, 200_000_000);
+    assert_eq!(
+        p.verdict,
+        Verdict::Reject,
+        "spent, and too big for any day: no point queueing"
+    );
 }
 
 #[test]
