@@ -238,20 +238,12 @@ impl KeyRing {
     /// Ledger caps for every key with a budget: scope `ApiKey`, only that key's id, rejecting
     /// at the limit (a leaked key's damage is capped). Named `key:<env>/<service>/<name>`.
     pub fn budget_caps(&self) -> Vec<CapSpec> {
-        self.keys
-            .iter()
-            .filter_map(|k| {
-                let budget = k.budget?;
-                Some(CapSpec {
-                    name: format!("key:{}/{}/{}", k.environment, k.service, k.name),
-                    scope: Scope::ApiKey,
-                    target: CapTarget::Only(k.id.0),
-                    period: budget.period,
-                    limit_nano_usd: budget.limit_nano_usd,
-                    on_exhausted: OnExhausted::Reject,
-                })
-            })
-            .collect()
+        self.keys.iter().filter_map(budget_cap).collect()
+    }
+    /// The ledger cap of key `id`, if it has a budget (for a key added mid-run:
+    /// `ledger.add_cap(now, cap)`).
+    pub fn budget_cap(&self, id: KeyId) -> Option<CapSpec> {
+        self.get(id).and_then(budget_cap)
     }
     fn get_mut(&mut self, id: KeyId) -> Result<&mut KeyEntry, KeyError> {
         match self.keys.binary_search_by_key(&id, |k| k.id) {
@@ -259,4 +251,16 @@ impl KeyRing {
             Err(_) => Err(KeyError::UnknownKey(id.0)),
         }
     }
+}
+
+fn budget_cap(k: &KeyEntry) -> Option<CapSpec> {
+    let budget = k.budget?;
+    Some(CapSpec {
+        name: format!("key:{}/{}/{}", k.environment, k.service, k.name),
+        scope: Scope::ApiKey,
+        target: CapTarget::Only(k.id.0),
+        period: budget.period,
+        limit_nano_usd: budget.limit_nano_usd,
+        on_exhausted: OnExhausted::Reject,
+    })
 }

@@ -254,6 +254,8 @@ fn per_key_budget_is_enforced_by_the_ledger() {
     let caps = ring.budget_caps();
     assert_eq!(caps.len(), 1);
     assert_eq!(caps[0].name, "key:production/chat/secondary");
+    assert_eq!(ring.budget_cap(id("secondary")).as_ref(), Some(&caps[0]));
+    assert_eq!(ring.budget_cap(id("primary")), None, "no budget configured");
     let mut ledger = Ledger::new(caps, 0).expect("valid");
     let secondary = Subject {
         user: 0,

@@ -68,6 +68,43 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config("rollover"))]
+
+    /// Upper-bound estimates never exceed an hourly or daily cap, across boundaries too:
+    /// reservations carried into a new period still count against it.
+    #[test]
+    fn upper_bounds_hold_across_boundaries(
+        limit in 0u64..3000,
+        steps in prop::collection::vec((0u64..DAY_NS / 8, 1u64..500, 0u64..500, 0usize..3), 1..120),
+    ) {
+        let mut l = Ledger::new(
+            vec![
+                cap("hourly", Scope::Global, CapTarget::Each, Period::Hour, limit / 4, OnExhausted::Queue),
+                cap("daily", Scope::User, CapTarget::Each, Period::Day, limit, OnExhausted::Queue),
+            ],
+            ORIGIN_UNIX_NS,
+        )
+        .expect("valid");
+        let mut now = 0u64;
+        let mut in_flight: Vec<(LedgerReservation, u64)> = Vec::new();
+        for (gap, estimate, actual, settle) in steps {
+            now += gap;
+            let t = Time::from_nanos(now);
+            for (r, a) in in_flight.drain(..settle.min(in_flight.len())) {
+                l.settle(t, r, a);
+            }
+            if let Ok(r) = l.reserve(t, &Subject::default(), estimate) {
+                in_flight.push((r, actual.min(estimate)));
+            }
+            for (cap, limit) in [(CapId(0), limit / 4), (CapId(1), limit)] {
+                let a = l.account(t, cap, 0).expect("cap");
+                prop_assert!(a.committed_nano_usd() <= limit, "{cap:?}: {a:?} over {limit}");
+            }
+        }
+    }
+}
+
 #[test]
 fn idle_accounts_are_dropped_when_the_period_rolls() {
     let mut l = daily();
