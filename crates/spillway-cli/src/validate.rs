@@ -10,6 +10,7 @@ use std::path::Path;
 enum FileKind {
     Scenario,
     ProviderLibrary,
+    ModelCatalogue,
 }
 
 fn kind_of(text: &str) -> FileKind {
@@ -19,6 +20,9 @@ fn kind_of(text: &str) -> FileKind {
     for line in top_level {
         if line.starts_with("profiles:") {
             return FileKind::ProviderLibrary;
+        }
+        if line.starts_with("models:") {
+            return FileKind::ModelCatalogue;
         }
     }
     FileKind::Scenario
@@ -47,6 +51,22 @@ pub fn run(path: &Path) -> Result<(), Failure> {
                 path.display(),
                 names.len(),
                 names.join(", ")
+            );
+        }
+        FileKind::ModelCatalogue => {
+            let file = spillway_sim::scenario::models::load_models(path)
+                .map_err(|e| bad_input(e, path))?;
+            let names: Vec<&str> = file
+                .catalogue
+                .iter()
+                .map(|(_, m)| m.name.as_str())
+                .collect();
+            println!(
+                "ok: {} (model catalogue, {} models: {}; {} ladders)",
+                path.display(),
+                names.len(),
+                names.join(", "),
+                file.ladders.len()
             );
         }
         FileKind::Scenario => {

@@ -16,7 +16,9 @@
 //!   fit is a separate error ([`limit::LimitError::CostExceedsCapacity`]), decided up front.
 //! - **`&mut self` core.** Types here are single-threaded; callers who share them wrap them.
 
+pub mod budget;
 pub mod clock;
+pub mod keys;
 pub mod limit;
 pub mod schedule;
 pub mod time;

@@ -5,6 +5,7 @@
 
 mod error;
 mod model;
+pub mod models;
 pub mod provider;
 pub mod raw;
 pub mod schedule;

@@ -1,0 +1,230 @@
+//! Secrets: where they come from ([`SecretSource`]), how they are kept ([`Secret`]: a SHA-256
+//! hash and at most four trailing characters, never the plaintext), and how they are shown
+//! ([`Redacted`]: `…ab12`).
+//!
+//! Only environment variables and files named in config are sources: a key literal in a config
+//! file is exactly the "checked into git" mistake the seed warns about, so there is no variant
+//! for it. Loading goes through a lookup function, so tests (and the simulator) supply secrets
+//! without touching the process environment; [`process_lookup`] is the real one.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+
+/// Secrets shorter than this show no characters at all when redacted: four characters of an
+/// eight-character secret would be half of it.
+pub const MIN_LEN_TO_SHOW_LAST4: usize = 12;
+
+/// Where a key's secret is read from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SecretSource {
+    /// The environment variable of this name.
+    Env(String),
+    /// The file at this path (trailing newline trimmed), e.g. a mounted Kubernetes secret.
+    File(PathBuf),
+}
+
+impl fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretSource::Env(name) => write!(f, "env:{name}"),
+            SecretSource::File(path) => write!(f, "file:{}", path.display()),
+        }
+    }
+}
+
+/// A secret that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SecretError {
+    /// The environment variable is not set (or not Unicode).
+    #[error("environment variable `{0}` is not set")]
+    EnvNotSet(String),
+    /// The file could not be read.
+    #[error("cannot read secret file `{path}`: {reason}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        reason: String,
+    },
+    /// The source holds an empty (or all-whitespace) secret.
+    #[error("secret from `{0}` is empty")]
+    Empty(String),
+}
+
+/// The standard lookup: the process environment and the file system.
+pub fn process_lookup(source: &SecretSource) -> Result<String, SecretError> {
+    match source {
+        SecretSource::Env(name) => {
+            std::env::var(name).map_err(|_| SecretError::EnvNotSet(name.clone()))
+        }
+        SecretSource::File(path) => {
+            std::fs::read_to_string(path).map_err(|e| SecretError::Unreadable {
+                path: path.clone(),
+                reason: e.to_string(),
+            })
+        }
+    }
+}
+
+/// SHA-256 of a secret: what is stored and compared.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SecretHash(pub [u8; 32]);
+
+impl SecretHash {
+    /// The hash of `plaintext`.
+    pub fn of(plaintext: &str) -> Self {
+        SecretHash(Sha256::digest(plaintext.as_bytes()).into())
+    }
+    /// Equality in time independent of where the hashes differ.
+    pub fn constant_time_eq(&self, other: &SecretHash) -> bool {
+        self.0
+            .iter()
+            .zip(other.0.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
+}
+
+impl fmt::Debug for SecretHash {
+    /// The first 4 bytes in hex: enough to tell hashes apart in a log.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256:")?;
+        self.0[..4].iter().try_for_each(|b| write!(f, "{b:02x}"))?;
+        write!(f, "…")
+    }
+}
+
+/// A loaded secret: its hash and its last four characters (only if it is long enough).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Secret {
+    hash: SecretHash,
+    last4: String,
+}
+
+impl Secret {
+    /// Keep `plaintext` as a hash plus redaction tail; leading/trailing whitespace (a file's
+    /// newline) is trimmed first. Empty secrets are refused.
+    pub fn new(plaintext: &str, source: &SecretSource) -> Result<Self, SecretError> {
+        let trimmed = plaintext.trim();
+        if trimmed.is_empty() {
+            return Err(SecretError::Empty(source.to_string()));
+        }
+        Ok(Secret {
+            hash: SecretHash::of(trimmed),
+            last4: redact(trimmed).tail().to_owned(),
+        })
+    }
+    /// Read the secret from `source` through `lookup`.
+    pub fn load(
+        source: &SecretSource,
+        lookup: impl FnOnce(&SecretSource) -> Result<String, SecretError>,
+    ) -> Result<Self, SecretError> {
+        Secret::new(&lookup(source)?, source)
+    }
+    /// The stored hash.
+    pub fn hash(&self) -> SecretHash {
+        self.hash
+    }
+    /// Whether `presented` is this secret (compared as hashes, after trimming).
+    pub fn matches(&self, presented: &str) -> bool {
+        self.hash
+            .constant_time_eq(&SecretHash::of(presented.trim()))
+    }
+    /// The display form, `…ab12`.
+    pub fn redacted(&self) -> Redacted<'_> {
+        Redacted(&self.last4)
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({})", self.redacted())
+    }
+}
+
+/// A secret's printable form: `…` followed by at most its last four characters (none for a
+/// secret shorter than [`MIN_LEN_TO_SHOW_LAST4`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Redacted<'a>(&'a str);
+
+impl<'a> Redacted<'a> {
+    /// The characters shown after the ellipsis (0 to 4).
+    pub fn tail(self) -> &'a str {
+        self.0
+    }
+}
+
+impl fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "…{}", self.0)
+    }
+}
+
+/// The redacted form of any string that might be a secret (a header value in a log line).
+pub fn redact(secret: &str) -> Redacted<'_> {
+    let chars = secret.chars().count();
+    if chars < MIN_LEN_TO_SHOW_LAST4 {
+        return Redacted("");
+    }
+    let start = secret
+        .char_indices()
+        .nth(chars - 4)
+        .map_or(secret.len(), |(i, _)| i);
+    Redacted(&secret[start..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> SecretSource {
+        SecretSource::Env(name.into())
+    }
+
+    #[test]
+    fn secrets_are_kept_as_hashes_and_shown_as_last4() {
+        let s = Secret::new("sk-proj-abcdefghijklmnop1234\n", &env("K")).expect("non-empty");
+        assert_eq!(s.redacted().to_string(), "…1234");
+        assert_eq!(format!("{s:?}"), "Secret(…1234)");
+        assert!(s.matches("sk-proj-abcdefghijklmnop1234"));
+        assert!(!s.matches("sk-proj-abcdefghijklmnop1235"));
+        assert!(!format!("{:?}", s.hash()).contains("abcdef"));
+    }
+
+    #[test]
+    fn short_or_empty_secrets() {
+        assert_eq!(redact("short-key").to_string(), "…");
+        assert_eq!(
+            redact("ünïcödé-kéy-ñ").tail(),
+            "éy-ñ",
+            "characters, not bytes"
+        );
+        assert_eq!(
+            Secret::new("  \n", &env("K")),
+            Err(SecretError::Empty("env:K".into()))
+        );
+    }
+
+    #[test]
+    fn loading_goes_through_the_lookup() {
+        let lookup = |s: &SecretSource| match s {
+            SecretSource::Env(n) if n == "OPENAI_KEY" => Ok("sk-test-0000000000009876".to_owned()),
+            SecretSource::Env(n) => Err(SecretError::EnvNotSet(n.clone())),
+            SecretSource::File(p) => Err(SecretError::Unreadable {
+                path: p.clone(),
+                reason: "no".into(),
+            }),
+        };
+        let s = Secret::load(&env("OPENAI_KEY"), lookup).expect("set");
+        assert_eq!(s.redacted().tail(), "9876");
+        assert_eq!(
+            Secret::load(&env("NOPE"), lookup),
+            Err(SecretError::EnvNotSet("NOPE".into()))
+        );
+        let missing = process_lookup(&SecretSource::File("/nonexistent/spillway/key".into()));
+        assert!(matches!(missing, Err(SecretError::Unreadable { .. })));
+    }
+}
