@@ -21,7 +21,8 @@ use rustc_hash::FxHashMap;
 /// Users and mix entries for trace rows.
 pub struct Assigner {
     zipf_cdf: Vec<f64>,
-    keyed: FxHashMap<(String, u32), u64>,
+    /// Key (with `\0copy` appended for copies > 0) → local id.
+    keyed: FxHashMap<String, u64>,
     users_rng: ChaCha8Rng,
     mix_rng: ChaCha8Rng,
     mix: Vec<MixEntry>,
@@ -61,7 +62,11 @@ impl Assigner {
         match key {
             Some(key) => {
                 let next = zipf + self.keyed.len() as u64;
-                let local = *self.keyed.entry((key.to_string(), copy)).or_insert(next);
+                let local = match (copy, self.keyed.get(key)) {
+                    (0, Some(&local)) => local,
+                    (0, None) => *self.keyed.entry(key.to_string()).or_insert(next),
+                    (c, _) => *self.keyed.entry(format!("{key}\0{c}")).or_insert(next),
+                };
                 self.first_user.saturating_add(local)
             }
             None => {
