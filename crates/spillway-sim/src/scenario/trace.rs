@@ -59,11 +59,7 @@ pub(crate) fn validate_trace(
         .map(|d| d.to_path_buf())
         .unwrap_or_default();
     let format = format(raw, r);
-    let start = raw
-        .start
-        .as_ref()
-        .map_or(Some(Duration::ZERO), |s| r.duration(s));
-    let end = raw.end.as_ref().map(|e| r.positive_duration(e));
+    let window = window(raw, r);
     let speedup = positive_f64(raw.speedup.as_ref(), 1.0, "speedup", r).map(|f| Speedup {
         ppm: (f * 1e6).round().max(1.0) as u64,
     });
@@ -77,45 +73,10 @@ pub(crate) fn validate_trace(
     });
     let copy_offset = duration_or(raw.copy_offset.as_ref(), Duration::from_secs(1), r);
     let reorder = duration_or(raw.reorder_window.as_ref(), Duration::from_secs(1), r);
-    let on_error = match raw.on_error.as_ref() {
-        None => Some(OnError::Stop),
-        Some(v) => match v.value.as_str() {
-            "stop" => Some(OnError::Stop),
-            "skip" => Some(OnError::Skip),
-            other => {
-                r.bad(
-                    v,
-                    format!("unknown on_error `{other}`; expected `stop` or `skip`"),
-                );
-                None
-            }
-        },
-    };
+    let on_error = on_error(raw, r);
     let users = users(raw.users.as_ref(), r);
     let mix = mix(raw.mix.as_deref(), r);
-    let sizes = match (&raw.tokens, &format) {
-        (Some(t), _) => match (size(&t.input, r), size(&t.output, r)) {
-            (Some(input), Some(output)) => Some(Some(DrawnSizes { input, output })),
-            _ => None,
-        },
-        (None, Some(TraceFormat::ServeGen { .. })) => {
-            r.bad(&raw.format, "the `servegen` format has no token counts: add `tokens: { input: { median, sigma }, output: { median, sigma } }`");
-            None
-        }
-        (None, _) => Some(None),
-    };
-    let window = match (start, end) {
-        (Some(start), None) => Some(TimeWindow { start, end: None }),
-        (Some(start), Some(Some(end))) if end > start => Some(TimeWindow {
-            start,
-            end: Some(end),
-        }),
-        (Some(_), Some(Some(_))) => {
-            r_bad(r, raw.end.as_ref(), "end must be after start");
-            None
-        }
-        _ => None,
-    };
+    let sizes = sizes(raw, format.as_ref(), r);
     let (mix, groups) = mix?;
     let spec = TraceSpec {
         path: dir.join(&raw.path.value),
@@ -137,6 +98,69 @@ pub(crate) fn validate_trace(
         sizes: sizes?,
     };
     Some((spec, groups))
+}
+
+fn on_error(raw: &RawTrace, r: &mut Reporter<'_>) -> Option<OnError> {
+    let Some(v) = raw.on_error.as_ref() else {
+        return Some(OnError::Stop);
+    };
+    match v.value.as_str() {
+        "stop" => Some(OnError::Stop),
+        "skip" => Some(OnError::Skip),
+        other => {
+            r.bad(
+                v,
+                format!("unknown on_error `{other}`; expected `stop` or `skip`"),
+            );
+            None
+        }
+    }
+}
+
+fn window(raw: &RawTrace, r: &mut Reporter<'_>) -> Option<TimeWindow> {
+    let start = raw
+        .start
+        .as_ref()
+        .map_or(Some(Duration::ZERO), |s| r.duration(s));
+    let end = raw.end.as_ref().map(|e| r.positive_duration(e));
+    match (start, end) {
+        (Some(start), None) => Some(TimeWindow { start, end: None }),
+        (Some(start), Some(Some(end))) if end > start => Some(TimeWindow {
+            start,
+            end: Some(end),
+        }),
+        (Some(_), Some(Some(_))) => {
+            r_bad(r, raw.end.as_ref(), "end must be after start");
+            None
+        }
+        _ => None,
+    }
+}
+
+/// `Some(None)`: the rows carry their tokens; `None`: invalid (reported).
+fn sizes(
+    raw: &RawTrace,
+    format: Option<&TraceFormat>,
+    r: &mut Reporter<'_>,
+) -> Option<Option<DrawnSizes>> {
+    match (&raw.tokens, format) {
+        (Some(_), Some(f)) if !matches!(f, TraceFormat::ServeGen { .. }) => {
+            r.bad(
+                &raw.format,
+                "`tokens` applies only to the `servegen` format (the others carry token counts)",
+            );
+            None
+        }
+        (Some(t), _) => match (size(&t.input, r), size(&t.output, r)) {
+            (Some(input), Some(output)) => Some(Some(DrawnSizes { input, output })),
+            _ => None,
+        },
+        (None, Some(TraceFormat::ServeGen { .. })) => {
+            r.bad(&raw.format, "the `servegen` format has no token counts: add `tokens: { input: { median, sigma }, output: { median, sigma } }`");
+            None
+        }
+        (None, _) => Some(None),
+    }
 }
 
 /// Report `message` at `value` (if any) and return `false`, for use in filters.

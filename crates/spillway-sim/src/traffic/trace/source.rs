@@ -40,6 +40,12 @@ impl Rows {
             Rows::ServeGen(r) => r.skipped(),
         }
     }
+    fn buffered(&self) -> usize {
+        match self {
+            Rows::Log(r) => r.buffered(),
+            Rows::ServeGen(_) => 0,
+        }
+    }
 }
 
 /// A copy of a row waiting for its time: (simulated ns, sequence, copy index, row).
@@ -98,6 +104,12 @@ impl TraceSource {
     /// Malformed rows skipped so far (`on_error: skip`).
     pub fn skipped(&self) -> u64 {
         self.skipped + self.rows.as_ref().map_or(0, Rows::skipped)
+    }
+
+    /// Rows held in memory right now (reorder buffer and pending rate-scaling copies): bounded
+    /// by the reorder window and the copies' span, whatever the trace's length.
+    pub fn buffered_rows(&self) -> usize {
+        self.copies.len() + self.rows.as_ref().map_or(0, Rows::buffered)
     }
 
     /// The trace timestamp (ns) that simulated time 0 corresponds to, once known.

@@ -83,3 +83,30 @@ fn trace_arrivals_do_not_shift_group_arrivals() {
         2
     );
 }
+
+#[test]
+fn memory_holds_a_window_of_rows_not_the_trace() {
+    // 100,000 rows at 100/s, slightly out of order, tripled with 1 s offsets: the rows held at
+    // any time are bounded by the reorder window and the copies' span, not by the length.
+    let rows: String = (0..100_000u64)
+        .map(|i| format!("{},{},1\n", i * 10 + (i % 3) * 4, 1 + i % 50))
+        .collect();
+    let path = scratch("long.csv", &format!("t,in,out\n{rows}"));
+    let block = csv_block(
+        &path,
+        "    reorder_window: 100ms\n    rate_scale: 3\n    copy_offset: 1s\n",
+    )
+    .replace("time_unit: s", "time_unit: ms");
+    let s = load(&block, "1d");
+    let spec = s.trace.as_ref().expect("trace");
+    let mut source =
+        spillway_sim::traffic::trace::TraceSource::new(spec, 1, Time::from_secs(86_400));
+    let (mut count, mut peak) = (0u64, 0usize);
+    while let Some(a) = source.next_arrival().expect("replays") {
+        count += 1;
+        peak = peak.max(source.buffered_rows());
+        assert!(a.at.as_nanos() < 86_400_000_000_000);
+    }
+    assert_eq!(count, 300_000);
+    assert!(peak <= 700, "peak rows held: {peak}");
+}
