@@ -107,3 +107,29 @@ fn bad_trace_blocks_are_located_scenario_errors() {
     let errors = scenario_errors("    path: x.csv\n    format: azure\n    on_error: ignore\n");
     assert_eq!(errors[0].field, "traffic.trace.on_error");
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Any rows under a valid header (or junk instead of one) give arrivals or a located
+        /// error, never a panic.
+        #[test]
+        fn arbitrary_trace_files(body in "[0-9a-z,.:%\\- \r\n]{0,200}", format in 0usize..3, header in any::<bool>()) {
+            let headers = ["t,in,out\n", "TIMESTAMP,ContextTokens,GeneratedTokens\r\n", "Timestamp,Model,Request tokens,Response tokens\n"];
+            let text = if header { format!("{}{body}", headers[format]) } else { body };
+            let path = scratch(&format!("fuzz-{format}.csv"), &text);
+            let block = match format {
+                0 => csv_block(&path, "    on_error: skip\n"),
+                1 => format!("    path: {}\n    format: azure\n", path.display()),
+                _ => format!("    path: {}\n    format: burstgpt\n", path.display()),
+            };
+            if let Err(e) = stats_of(&load(&block, "1h")) {
+                prop_assert!(e.to_string().contains("fuzz-"), "{e}");
+            }
+        }
+    }
+}
