@@ -146,15 +146,16 @@ impl TraceSource {
     }
 
     fn arrival(&mut self, at: u64, copy: u32, row: &TraceRow) -> Result<Arrival, TraceError> {
-        let group = self
+        let located = |message| TraceError::Row {
+            file: self.spec.path.clone(),
+            line: row.line,
+            message,
+        };
+        let group = self.assigner.group(row).map_err(located)?;
+        let user = self
             .assigner
-            .group(row)
-            .map_err(|message| TraceError::Row {
-                file: self.spec.path.clone(),
-                line: row.line,
-                message,
-            })?;
-        let user = self.assigner.user(row.user.as_deref(), copy);
+            .user(row.user.as_deref(), copy)
+            .map_err(located)?;
         let (input_tokens, output_tokens) = match self.spec.sizes {
             Some(s) if matches!(self.spec.format, TraceFormat::ServeGen { .. }) => (
                 TokenSizes::new(&s.input).draw(&mut self.sizes),
