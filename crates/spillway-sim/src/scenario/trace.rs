@@ -26,16 +26,17 @@
 //! ```
 
 use super::error::Reporter;
-use super::model::{ArrivalSpec, Class, GroupSpec, SizeSpec};
-use super::raw::S;
+use super::model::GroupSpec;
+use super::raw::{RawTraffic, S};
 use super::validate::size;
 use crate::traffic::trace::time::{DATETIME_FORMS, DateTimeFormat};
 use crate::traffic::trace::{
-    CsvMapping, DrawnSizes, MixEntry, OnError, RateScale, Speedup, TimeUnit, TimeWindow,
-    TraceFormat, TraceSpec, UserRule,
+    CsvMapping, DrawnSizes, OnError, RateScale, Speedup, TimeUnit, TimeWindow, TraceFormat,
+    TraceSpec, UserRule,
 };
 use spillway_core::Duration;
 
+mod mix;
 mod raw;
 pub use raw::{RawColumns, RawMixEntry, RawTrace, RawTraceTokens, RawTraceUsers};
 
@@ -43,11 +44,34 @@ const FORMATS: &str = "`azure`, `burstgpt`, `servegen` or `csv`";
 const TIME_UNITS: &str = "`s`, `ms`, `us`, `ns`, or a date-time format";
 /// Zipf users are held as a table: bound it.
 const MAX_TRACE_USERS: u64 = 10_000_000;
-const DEFAULT_OUTPUT_ESTIMATE: u64 = 256;
+
+/// Validate `traffic.trace` (if any) and append its mix's groups to the validated `groups`.
+/// The outer `Option` is `None` when something is invalid (already reported).
+pub(crate) fn attach(
+    traffic: &RawTraffic,
+    groups: Option<Vec<GroupSpec>>,
+    r: &mut Reporter<'_>,
+) -> (Option<Vec<GroupSpec>>, Option<Option<TraceSpec>>) {
+    let Some(raw) = &traffic.trace else {
+        return (groups, Some(None));
+    };
+    let users = traffic
+        .groups
+        .iter()
+        .map(|g| g.users.value)
+        .fold(0, u64::saturating_add);
+    match (groups, validate_trace(raw, traffic.groups.len(), users, r)) {
+        (Some(mut groups), Some((spec, mix_groups))) => {
+            groups.extend(mix_groups);
+            (Some(groups), Some(Some(spec)))
+        }
+        (groups, _) => (groups, None),
+    }
+}
 
 /// Validate `raw`; the mix's groups are numbered from `first_group`, its users from
 /// `first_user`. Returns the spec and one group per mix entry.
-pub(crate) fn validate_trace(
+fn validate_trace(
     raw: &RawTrace,
     first_group: usize,
     first_user: u64,
@@ -75,7 +99,7 @@ pub(crate) fn validate_trace(
     let reorder = duration_or(raw.reorder_window.as_ref(), Duration::from_secs(1), r);
     let on_error = on_error(raw, r);
     let users = users(raw.users.as_ref(), r);
-    let mix = mix(raw.mix.as_deref(), r);
+    let mix = mix::mix(raw.mix.as_deref(), r);
     let sizes = sizes(raw, format.as_ref(), r);
     let (mix, groups) = mix?;
     let spec = TraceSpec {
@@ -324,80 +348,4 @@ fn users(raw: Option<&RawTraceUsers>, r: &mut Reporter<'_>) -> Option<UserRule> 
         count: count?,
         exponent: exponent?,
     })
-}
-
-fn mix(
-    raw: Option<&[RawMixEntry]>,
-    r: &mut Reporter<'_>,
-) -> Option<(Vec<MixEntry>, Vec<GroupSpec>)> {
-    let Some(raw) = raw.filter(|m| !m.is_empty()) else {
-        let entry = MixEntry {
-            class: Class::Standard,
-            feature: "trace".into(),
-            model: None,
-            weight: 1.0,
-        };
-        return Some((
-            vec![entry],
-            vec![group(
-                Class::Standard,
-                "trace",
-                None,
-                DEFAULT_OUTPUT_ESTIMATE,
-            )],
-        ));
-    };
-    let mut entries = Vec::new();
-    let mut groups = Vec::new();
-    let mut ok = true;
-    for e in raw {
-        let class = Class::parse(&e.class.value);
-        if class.is_none() {
-            r.bad(&e.class, format!("unknown class `{}`; expected `interactive`, `standard`, `batch` or `background`", e.class.value));
-        }
-        let weight = positive_f64(e.weight.as_ref(), 1.0, "weight", r);
-        let estimate = e
-            .output_estimate
-            .as_ref()
-            .map_or(Some(DEFAULT_OUTPUT_ESTIMATE), |v| {
-                r.positive(v, "output_estimate")
-            });
-        let feature = e.feature.clone().unwrap_or_else(|| "trace".to_string());
-        match (class, weight, estimate) {
-            (Some(class), Some(weight), Some(estimate)) => {
-                groups.push(group(class, &feature, e.model.as_deref(), estimate));
-                entries.push(MixEntry {
-                    class,
-                    feature,
-                    model: e.model.clone(),
-                    weight,
-                });
-            }
-            _ => ok = false,
-        }
-    }
-    ok.then_some((entries, groups))
-}
-
-/// The scenario group of one mix entry: no users of its own (trace users are numbered after
-/// every group's), sizes that only carry the output estimate the gateway reserves.
-fn group(class: Class, feature: &str, model: Option<&str>, output_estimate: u64) -> GroupSpec {
-    let name = match model {
-        Some(m) => format!("trace:{class}:{feature}:{m}"),
-        None => format!("trace:{class}:{feature}"),
-    };
-    let fixed = |n: u64| SizeSpec {
-        median: n as f64,
-        sigma: 0.0,
-        max: n,
-    };
-    GroupSpec {
-        name,
-        users: 0,
-        class,
-        feature: feature.to_string(),
-        arrival: ArrivalSpec::Trace,
-        input_tokens: fixed(1),
-        output_tokens: fixed(output_estimate),
-    }
 }
