@@ -26,127 +26,52 @@
 //! ```
 
 use super::error::Reporter;
-use super::model::{ArrivalSpec, Class, GroupSpec, SizeSpec};
-use super::raw::{RawSize, S};
+use super::model::GroupSpec;
+use super::raw::{RawTraffic, S};
 use super::validate::size;
 use crate::traffic::trace::time::{DATETIME_FORMS, DateTimeFormat};
 use crate::traffic::trace::{
-    CsvMapping, DrawnSizes, MixEntry, OnError, RateScale, Speedup, TimeUnit, TimeWindow,
-    TraceFormat, TraceSpec, UserRule,
+    CsvMapping, DrawnSizes, OnError, RateScale, Speedup, TimeUnit, TimeWindow, TraceFormat,
+    TraceSpec, UserRule,
 };
-use serde::Deserialize;
 use spillway_core::Duration;
+
+mod mix;
+mod raw;
+pub use raw::{RawColumns, RawMixEntry, RawTrace, RawTraceTokens, RawTraceUsers};
 
 const FORMATS: &str = "`azure`, `burstgpt`, `servegen` or `csv`";
 const TIME_UNITS: &str = "`s`, `ms`, `us`, `ns`, or a date-time format";
 /// Zipf users are held as a table: bound it.
 const MAX_TRACE_USERS: u64 = 10_000_000;
-const DEFAULT_OUTPUT_ESTIMATE: u64 = 256;
 
-/// `traffic.trace`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTrace {
-    /// The file, relative to the scenario file.
-    pub path: S<String>,
-    /// `azure`, `burstgpt`, `servegen` or `csv`.
-    pub format: S<String>,
-    /// Where to download the file (shown when it is missing).
-    pub get_from: Option<String>,
-    /// `csv`: header names of the columns.
-    pub columns: Option<S<RawColumns>>,
-    /// `csv`: unit of the time column.
-    pub time_unit: Option<S<String>>,
-    /// `csv`: one-character field separator (default `,`).
-    pub delimiter: Option<S<String>>,
-    /// Skip this much of the trace (default `0s`).
-    pub start: Option<S<String>>,
-    /// Stop at this offset from the first timestamp (default: end of file).
-    pub end: Option<S<String>>,
-    /// Speed-up factor (default 1).
-    pub speedup: Option<S<f64>>,
-    /// Replay again, shifted, when the file ends (default false).
-    #[serde(rename = "loop")]
-    pub looped: Option<bool>,
-    /// Offered-rate factor (default 1).
-    pub rate_scale: Option<S<f64>>,
-    /// Shift between superposed copies (default `1s`).
-    pub copy_offset: Option<S<String>>,
-    /// `stop` (default) or `skip`.
-    pub on_error: Option<S<String>>,
-    /// Disorder repaired (default `1s`).
-    pub reorder_window: Option<S<String>>,
-    /// Users for rows without one.
-    pub users: Option<RawTraceUsers>,
-    /// Class/feature mix.
-    pub mix: Option<Vec<RawMixEntry>>,
-    /// `servegen`: token sizes.
-    pub tokens: Option<RawTraceTokens>,
-    /// `servegen`: window length (default `600s`).
-    pub servegen_window: Option<S<String>>,
-}
-
-/// Column mapping of a `csv` trace.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawColumns {
-    /// Time column.
-    pub time: String,
-    /// Prompt tokens column.
-    pub input_tokens: String,
-    /// Completion tokens column.
-    pub output_tokens: String,
-    /// User column.
-    pub user: Option<String>,
-    /// Session column (the user when there is no user column or it is empty).
-    pub session: Option<String>,
-    /// Class column.
-    pub class: Option<String>,
-    /// Feature column.
-    pub feature: Option<String>,
-    /// Model column.
-    pub model: Option<String>,
-}
-
-/// Zipf population for rows without a user.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTraceUsers {
-    /// How many users (default 1000).
-    pub count: S<u64>,
-    /// Zipf exponent (default 1).
-    pub zipf: Option<S<f64>>,
-}
-
-/// One mix entry.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawMixEntry {
-    /// Class name.
-    pub class: S<String>,
-    /// Feature (default `trace`).
-    pub feature: Option<String>,
-    /// Only rows of this model.
-    pub model: Option<String>,
-    /// Relative weight (default 1).
-    pub weight: Option<S<f64>>,
-    /// Completion tokens the gateway reserves before the answer (default 256).
-    pub output_estimate: Option<S<u64>>,
-}
-
-/// Token sizes for `servegen`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawTraceTokens {
-    /// Prompt sizes.
-    pub input: RawSize,
-    /// Completion sizes.
-    pub output: RawSize,
+/// Validate `traffic.trace` (if any) and append its mix's groups to the validated `groups`.
+/// The outer `Option` is `None` when something is invalid (already reported).
+pub(crate) fn attach(
+    traffic: &RawTraffic,
+    groups: Option<Vec<GroupSpec>>,
+    r: &mut Reporter<'_>,
+) -> (Option<Vec<GroupSpec>>, Option<Option<TraceSpec>>) {
+    let Some(raw) = &traffic.trace else {
+        return (groups, Some(None));
+    };
+    let users = traffic
+        .groups
+        .iter()
+        .map(|g| g.users.value)
+        .fold(0, u64::saturating_add);
+    match (groups, validate_trace(raw, traffic.groups.len(), users, r)) {
+        (Some(mut groups), Some((spec, mix_groups))) => {
+            groups.extend(mix_groups);
+            (Some(groups), Some(Some(spec)))
+        }
+        (groups, _) => (groups, None),
+    }
 }
 
 /// Validate `raw`; the mix's groups are numbered from `first_group`, its users from
 /// `first_user`. Returns the spec and one group per mix entry.
-pub(crate) fn validate_trace(
+fn validate_trace(
     raw: &RawTrace,
     first_group: usize,
     first_user: u64,
@@ -158,11 +83,7 @@ pub(crate) fn validate_trace(
         .map(|d| d.to_path_buf())
         .unwrap_or_default();
     let format = format(raw, r);
-    let start = raw
-        .start
-        .as_ref()
-        .map_or(Some(Duration::ZERO), |s| r.duration(s));
-    let end = raw.end.as_ref().map(|e| r.positive_duration(e));
+    let window = window(raw, r);
     let speedup = positive_f64(raw.speedup.as_ref(), 1.0, "speedup", r).map(|f| Speedup {
         ppm: (f * 1e6).round().max(1.0) as u64,
     });
@@ -176,45 +97,10 @@ pub(crate) fn validate_trace(
     });
     let copy_offset = duration_or(raw.copy_offset.as_ref(), Duration::from_secs(1), r);
     let reorder = duration_or(raw.reorder_window.as_ref(), Duration::from_secs(1), r);
-    let on_error = match raw.on_error.as_ref() {
-        None => Some(OnError::Stop),
-        Some(v) => match v.value.as_str() {
-            "stop" => Some(OnError::Stop),
-            "skip" => Some(OnError::Skip),
-            other => {
-                r.bad(
-                    v,
-                    format!("unknown on_error `{other}`; expected `stop` or `skip`"),
-                );
-                None
-            }
-        },
-    };
+    let on_error = on_error(raw, r);
     let users = users(raw.users.as_ref(), r);
-    let mix = mix(raw.mix.as_deref(), r);
-    let sizes = match (&raw.tokens, &format) {
-        (Some(t), _) => match (size(&t.input, r), size(&t.output, r)) {
-            (Some(input), Some(output)) => Some(Some(DrawnSizes { input, output })),
-            _ => None,
-        },
-        (None, Some(TraceFormat::ServeGen { .. })) => {
-            r.bad(&raw.format, "the `servegen` format has no token counts: add `tokens: { input: { median, sigma }, output: { median, sigma } }`");
-            None
-        }
-        (None, _) => Some(None),
-    };
-    let window = match (start, end) {
-        (Some(start), None) => Some(TimeWindow { start, end: None }),
-        (Some(start), Some(Some(end))) if end > start => Some(TimeWindow {
-            start,
-            end: Some(end),
-        }),
-        (Some(_), Some(Some(_))) => {
-            r_bad(r, raw.end.as_ref(), "end must be after start");
-            None
-        }
-        _ => None,
-    };
+    let mix = mix::mix(raw.mix.as_deref(), r);
+    let sizes = sizes(raw, format.as_ref(), r);
     let (mix, groups) = mix?;
     let spec = TraceSpec {
         path: dir.join(&raw.path.value),
@@ -236,6 +122,69 @@ pub(crate) fn validate_trace(
         sizes: sizes?,
     };
     Some((spec, groups))
+}
+
+fn on_error(raw: &RawTrace, r: &mut Reporter<'_>) -> Option<OnError> {
+    let Some(v) = raw.on_error.as_ref() else {
+        return Some(OnError::Stop);
+    };
+    match v.value.as_str() {
+        "stop" => Some(OnError::Stop),
+        "skip" => Some(OnError::Skip),
+        other => {
+            r.bad(
+                v,
+                format!("unknown on_error `{other}`; expected `stop` or `skip`"),
+            );
+            None
+        }
+    }
+}
+
+fn window(raw: &RawTrace, r: &mut Reporter<'_>) -> Option<TimeWindow> {
+    let start = raw
+        .start
+        .as_ref()
+        .map_or(Some(Duration::ZERO), |s| r.duration(s));
+    let end = raw.end.as_ref().map(|e| r.positive_duration(e));
+    match (start, end) {
+        (Some(start), None) => Some(TimeWindow { start, end: None }),
+        (Some(start), Some(Some(end))) if end > start => Some(TimeWindow {
+            start,
+            end: Some(end),
+        }),
+        (Some(_), Some(Some(_))) => {
+            r_bad(r, raw.end.as_ref(), "end must be after start");
+            None
+        }
+        _ => None,
+    }
+}
+
+/// `Some(None)`: the rows carry their tokens; `None`: invalid (reported).
+fn sizes(
+    raw: &RawTrace,
+    format: Option<&TraceFormat>,
+    r: &mut Reporter<'_>,
+) -> Option<Option<DrawnSizes>> {
+    match (&raw.tokens, format) {
+        (Some(_), Some(f)) if !matches!(f, TraceFormat::ServeGen { .. }) => {
+            r.bad(
+                &raw.format,
+                "`tokens` applies only to the `servegen` format (the others carry token counts)",
+            );
+            None
+        }
+        (Some(t), _) => match (size(&t.input, r), size(&t.output, r)) {
+            (Some(input), Some(output)) => Some(Some(DrawnSizes { input, output })),
+            _ => None,
+        },
+        (None, Some(TraceFormat::ServeGen { .. })) => {
+            r.bad(&raw.format, "the `servegen` format has no token counts: add `tokens: { input: { median, sigma }, output: { median, sigma } }`");
+            None
+        }
+        (None, _) => Some(None),
+    }
 }
 
 /// Report `message` at `value` (if any) and return `false`, for use in filters.
@@ -266,8 +215,8 @@ fn duration_or(v: Option<&S<String>>, default: Duration, r: &mut Reporter<'_>) -
 }
 
 fn format(raw: &RawTrace, r: &mut Reporter<'_>) -> Option<TraceFormat> {
-    let is_csv = raw.format.value == "csv";
-    if !is_csv {
+    let known_non_csv = ["azure", "burstgpt", "servegen"].contains(&raw.format.value.as_str());
+    if known_non_csv {
         for (present, field) in [
             (raw.columns.is_some(), "columns"),
             (raw.time_unit.is_some(), "time_unit"),
@@ -399,80 +348,4 @@ fn users(raw: Option<&RawTraceUsers>, r: &mut Reporter<'_>) -> Option<UserRule> 
         count: count?,
         exponent: exponent?,
     })
-}
-
-fn mix(
-    raw: Option<&[RawMixEntry]>,
-    r: &mut Reporter<'_>,
-) -> Option<(Vec<MixEntry>, Vec<GroupSpec>)> {
-    let Some(raw) = raw.filter(|m| !m.is_empty()) else {
-        let entry = MixEntry {
-            class: Class::Standard,
-            feature: "trace".into(),
-            model: None,
-            weight: 1.0,
-        };
-        return Some((
-            vec![entry],
-            vec![group(
-                Class::Standard,
-                "trace",
-                None,
-                DEFAULT_OUTPUT_ESTIMATE,
-            )],
-        ));
-    };
-    let mut entries = Vec::new();
-    let mut groups = Vec::new();
-    let mut ok = true;
-    for e in raw {
-        let class = Class::parse(&e.class.value);
-        if class.is_none() {
-            r.bad(&e.class, format!("unknown class `{}`; expected `interactive`, `standard`, `batch` or `background`", e.class.value));
-        }
-        let weight = positive_f64(e.weight.as_ref(), 1.0, "weight", r);
-        let estimate = e
-            .output_estimate
-            .as_ref()
-            .map_or(Some(DEFAULT_OUTPUT_ESTIMATE), |v| {
-                r.positive(v, "output_estimate")
-            });
-        let feature = e.feature.clone().unwrap_or_else(|| "trace".to_string());
-        match (class, weight, estimate) {
-            (Some(class), Some(weight), Some(estimate)) => {
-                groups.push(group(class, &feature, e.model.as_deref(), estimate));
-                entries.push(MixEntry {
-                    class,
-                    feature,
-                    model: e.model.clone(),
-                    weight,
-                });
-            }
-            _ => ok = false,
-        }
-    }
-    ok.then_some((entries, groups))
-}
-
-/// The scenario group of one mix entry: no users of its own (trace users are numbered after
-/// every group's), sizes that only carry the output estimate the gateway reserves.
-fn group(class: Class, feature: &str, model: Option<&str>, output_estimate: u64) -> GroupSpec {
-    let name = match model {
-        Some(m) => format!("trace:{class}:{feature}:{m}"),
-        None => format!("trace:{class}:{feature}"),
-    };
-    let fixed = |n: u64| SizeSpec {
-        median: n as f64,
-        sigma: 0.0,
-        max: n,
-    };
-    GroupSpec {
-        name,
-        users: 0,
-        class,
-        feature: feature.to_string(),
-        arrival: ArrivalSpec::Trace,
-        input_tokens: fixed(1),
-        output_tokens: fixed(output_estimate),
-    }
 }

@@ -93,23 +93,7 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
     if let (Some(groups), Some(policies)) = (&groups, &policies) {
         check_costs_fit(groups, policies, &raw, r);
     }
-    let trace = raw.traffic.trace.as_ref().map(|t| {
-        let users = raw
-            .traffic
-            .groups
-            .iter()
-            .map(|g| g.users.value)
-            .fold(0, u64::saturating_add);
-        super::trace::validate_trace(t, raw.traffic.groups.len(), users, r)
-    });
-    let (groups, trace) = match (groups, trace) {
-        (Some(mut groups), Some(Some((spec, mix_groups)))) => {
-            groups.extend(mix_groups);
-            (Some(groups), Some(Some(spec)))
-        }
-        (groups, None) => (groups, Some(None)),
-        (groups, Some(_)) => (groups, None), // the trace's errors are already reported
-    };
+    let (groups, trace) = super::trace::attach(&raw.traffic, groups, r);
     Some(Scenario {
         name: raw.name.unwrap_or_else(|| stem.to_string()),
         description: raw.description.unwrap_or_default(),

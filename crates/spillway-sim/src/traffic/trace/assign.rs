@@ -18,10 +18,14 @@ use crate::traffic::unit_f64;
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap;
 
+/// Most distinct user/session keys one replay may hold (memory grows with users, so a bound).
+pub const MAX_KEYED_USERS: usize = 10_000_000;
+
 /// Users and mix entries for trace rows.
 pub struct Assigner {
     zipf_cdf: Vec<f64>,
-    keyed: FxHashMap<(String, u32), u64>,
+    /// Key (with `\0copy` appended for copies > 0) → local id.
+    keyed: FxHashMap<String, u64>,
     users_rng: ChaCha8Rng,
     mix_rng: ChaCha8Rng,
     mix: Vec<MixEntry>,
@@ -55,21 +59,33 @@ impl Assigner {
         self.keyed.len()
     }
 
-    /// The global user id of copy `copy` of a row with user key `key`.
-    pub fn user(&mut self, key: Option<&str>, copy: u32) -> u64 {
+    /// The global user id of copy `copy` of a row with user key `key`; an error once more
+    /// than [`MAX_KEYED_USERS`] keys have been seen.
+    pub fn user(&mut self, key: Option<&str>, copy: u32) -> Result<u64, String> {
         let zipf = self.zipf_cdf.len() as u64;
         match key {
             Some(key) => {
+                let known = copy == 0 && self.keyed.contains_key(key);
+                if !known && self.keyed.len() >= MAX_KEYED_USERS {
+                    return Err(format!(
+                        "more than {MAX_KEYED_USERS} distinct users/sessions; the replay keeps one entry per user"
+                    ));
+                }
                 let next = zipf + self.keyed.len() as u64;
-                let local = *self.keyed.entry((key.to_string(), copy)).or_insert(next);
-                self.first_user.saturating_add(local)
+                let local = match (copy, self.keyed.get(key)) {
+                    (0, Some(&local)) => local,
+                    (0, None) => *self.keyed.entry(key.to_string()).or_insert(next),
+                    (c, _) => *self.keyed.entry(format!("{key}\0{c}")).or_insert(next),
+                };
+                Ok(self.first_user.saturating_add(local))
             }
             None => {
                 let total = self.zipf_cdf.last().copied().unwrap_or(0.0);
                 let u = unit_f64(&mut self.users_rng) * total;
                 let k = self.zipf_cdf.partition_point(|&c| c <= u) as u64;
-                self.first_user
-                    .saturating_add(k.min(zipf.saturating_sub(1)))
+                Ok(self
+                    .first_user
+                    .saturating_add(k.min(zipf.saturating_sub(1))))
             }
         }
     }

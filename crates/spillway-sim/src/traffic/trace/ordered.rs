@@ -81,6 +81,11 @@ impl OrderedRows {
         self.skipped
     }
 
+    /// Rows waiting in the reorder buffer.
+    pub fn buffered(&self) -> usize {
+        self.heap.len()
+    }
+
     /// The next row in time order, `None` at the end.
     pub fn next_row(&mut self) -> Result<Option<TraceRow>, TraceError> {
         loop {

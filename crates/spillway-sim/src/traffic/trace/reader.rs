@@ -58,6 +58,10 @@ pub struct RowReader {
     rows: u64,
 }
 
+/// More tokens than any model's context in one request is a corrupt row (and keeps the
+/// token histograms of the statistics bounded).
+pub const MAX_TOKENS: u64 = 10_000_000;
+
 const SECONDS: TimeUnit = TimeUnit::Decimal {
     unit_ns: 1_000_000_000,
 };
@@ -162,8 +166,14 @@ impl RowReader {
         .map_err(|e| format!("`{}`: {e}", l.time.1))?;
         let tokens = |col: &(usize, String)| -> Result<u64, String> {
             let text = field(col)?.trim();
-            text.parse()
-                .map_err(|_| format!("`{}` must be a whole number of tokens, got `{text}`", col.1))
+            match text.parse::<u64>() {
+                Ok(n) if n <= MAX_TOKENS => Ok(n),
+                Ok(n) => Err(format!("`{}` is {n} tokens, more than {MAX_TOKENS}", col.1)),
+                Err(_) => Err(format!(
+                    "`{}` must be a whole number of tokens, got `{text}`",
+                    col.1
+                )),
+            }
         };
         let input_tokens = tokens(&l.input)?;
         let output_tokens = tokens(&l.output)?;

@@ -90,6 +90,10 @@ pub struct ServeGenRows {
     eof: bool,
 }
 
+/// One client's rate above this is a corrupt row, not traffic (it would generate billions of
+/// requests per window).
+const MAX_RATE_RPS: f64 = 100_000.0;
+
 const COLUMNS: [&str; 5] = [
     "client_id",
     "window_start_s",
@@ -301,8 +305,10 @@ impl ServeGenRows {
         let shape: f64 = get(4)?
             .parse()
             .map_err(|_| "`iat_shape` must be a number".to_string())?;
-        if !(rate.is_finite() && rate >= 0.0) {
-            return Err(format!("`rate_rps` must be ≥ 0, got {rate}"));
+        if !(rate.is_finite() && (0.0..=MAX_RATE_RPS).contains(&rate)) {
+            return Err(format!(
+                "`rate_rps` must be between 0 and {MAX_RATE_RPS}, got {rate}"
+            ));
         }
         if !(shape.is_finite() && shape > 0.0) {
             return Err(format!("`iat_shape` must be > 0, got {shape}"));

@@ -40,6 +40,12 @@ impl Rows {
             Rows::ServeGen(r) => r.skipped(),
         }
     }
+    fn buffered(&self) -> usize {
+        match self {
+            Rows::Log(r) => r.buffered(),
+            Rows::ServeGen(_) => 0,
+        }
+    }
 }
 
 /// A copy of a row waiting for its time: (simulated ns, sequence, copy index, row).
@@ -100,6 +106,12 @@ impl TraceSource {
         self.skipped + self.rows.as_ref().map_or(0, Rows::skipped)
     }
 
+    /// Rows held in memory right now (reorder buffer and pending rate-scaling copies): bounded
+    /// by the reorder window and the copies' span, whatever the trace's length.
+    pub fn buffered_rows(&self) -> usize {
+        self.copies.len() + self.rows.as_ref().map_or(0, Rows::buffered)
+    }
+
     /// The trace timestamp (ns) that simulated time 0 corresponds to, once known.
     pub fn zero_in_trace_ns(&self) -> Option<u64> {
         self.origin
@@ -134,15 +146,16 @@ impl TraceSource {
     }
 
     fn arrival(&mut self, at: u64, copy: u32, row: &TraceRow) -> Result<Arrival, TraceError> {
-        let group = self
+        let located = |message| TraceError::Row {
+            file: self.spec.path.clone(),
+            line: row.line,
+            message,
+        };
+        let group = self.assigner.group(row).map_err(located)?;
+        let user = self
             .assigner
-            .group(row)
-            .map_err(|message| TraceError::Row {
-                file: self.spec.path.clone(),
-                line: row.line,
-                message,
-            })?;
-        let user = self.assigner.user(row.user.as_deref(), copy);
+            .user(row.user.as_deref(), copy)
+            .map_err(located)?;
         let (input_tokens, output_tokens) = match self.spec.sizes {
             Some(s) if matches!(self.spec.format, TraceFormat::ServeGen { .. }) => (
                 TokenSizes::new(&s.input).draw(&mut self.sizes),

@@ -133,8 +133,11 @@ impl DateTimeFormat {
                 Item::Fraction => {
                     if let Some(after) = rest.strip_prefix(b".") {
                         let n = after.iter().take_while(|b| b.is_ascii_digit()).count();
-                        let digits = std::str::from_utf8(&after[..n]).map_err(|_| bad())?;
-                        frac_ns = decimal_to_ns(&format!("0.{digits}"), 1_000_000_000)?;
+                        let mut place = 1_000_000_000u64;
+                        for &d in &after[..n] {
+                            place /= 10;
+                            frac_ns += u64::from(d - b'0') * place;
+                        }
                         rest = &after[n..];
                     }
                     continue;
