@@ -7,7 +7,7 @@ use crate::store::{Fault, RedisStore};
 use crate::verdict::{Degraded, ServedBy, Verdict, local_share, share_error};
 use crate::wire::{Call, Op, Reply};
 use spillway_core::Time;
-use spillway_core::limit::{AnyLimiter, Decision, Keyed, LimitError, LimitSpec, Limiter as _};
+use spillway_core::limit::{AnyLimiter, Decision, Keyed, LimitError, LimitSpec};
 use std::sync::Mutex;
 
 /// One request of a batch ([`RedisLimiter::acquire_many`]).
@@ -208,10 +208,10 @@ impl RedisLimiter {
         action: Action,
         cost: u64,
     ) -> Result<ServedBy, RedisLimitError> {
+        // Sent even for a zero cost: in spillway-core a zero refund still prunes a log and
+        // rolls a counter's window, and a zero commit moves a token bucket's TAT up to now,
+        // which a later call with an earlier `now` can see.
         let call = self.call(Op::Apply, key, now, action, cost)?;
-        if cost == 0 {
-            return Ok(ServedBy::Redis);
-        }
         match self.store.eval(&call).await {
             Ok(raw) => Reply::parse(&raw).map(|_| ServedBy::Redis),
             Err(Fault::Fatal(e)) => Err(e),

@@ -71,9 +71,7 @@ fn classify(e: RedisError, url: &str) -> Fault {
         })
     } else if is_unavailable(&e) {
         Fault::Unavailable(e.to_string())
-    } else if e.kind() == ErrorKind::Server(ServerErrorKind::ResponseError)
-        && e.to_string().contains("script")
-    {
+    } else if e.to_string().contains("script") {
         Fault::Fatal(RedisLimitError::Script {
             detail: e.to_string(),
         })

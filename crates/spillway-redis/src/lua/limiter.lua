@@ -206,6 +206,7 @@ function SL.store(L, total, now, grace)
 end
 
 function SL.commit(L, now, grace)
+  if L.cost == 0 then return end
   local total = SL.prune(L, now)
   local len = redis.call('ZCARD', L.keys[1])
   local last = redis.call('ZRANGE', L.keys[1], -1, -1)[1]
@@ -272,14 +273,20 @@ function SC.allows(L, now)
   return false, v, v
 end
 
+-- Kept (for the grace) even with both counts zero: the window start still decides which window
+-- a later call with an earlier `now` lands in.
 function SC.store(L, v, now, grace)
-  if v[4] == 0 and v[5] == 0 then redis.call('DEL', L.keys[1]); return end
-  local fresh_s, fresh_ns = norm(v[1], v[2] + (v[5] > 0 and 2 or 1) * L.window)
+  local windows = 0
+  if v[5] > 0 then windows = 2 elseif v[4] > 0 then windows = 1 end
+  local fresh_s, fresh_ns = norm(v[1], v[2] + windows * L.window)
+  local ahead = diff(fresh_s, fresh_ns, now[1], now[2])
+  if ahead < 0 then ahead = 0 end
   redis.call('SET', L.keys[1], string.format('%d %d %d %d', v[1], v[2], v[4], v[5]),
-    'PX', ttl_ms(diff(fresh_s, fresh_ns, now[1], now[2]), grace))
+    'PX', math.max(ttl_ms(ahead, grace), 1))
 end
 
 function SC.commit(L, now, grace)
+  if L.cost == 0 then return end
   local v = SC.view(L, now)
   v[5] = sat_add(v[5], L.cost)
   SC.store(L, v, now, grace)
