@@ -335,3 +335,45 @@ fn known_answers_from_the_core_unit_tests() {
         );
     });
 }
+
+/// Limits, windows, costs and steps near the ranges the script keeps exact: products of the
+/// counter compare well above 2^53, GCRA fractions with large rates, long windows.
+fn large_spec() -> impl Strategy<Value = LimitSpec> {
+    (
+        algorithm(),
+        1u64 << 30..1u64 << 45,
+        1u64 << 40..1u64 << 51,
+        proptest::option::of(1u64 << 30..1u64 << 46),
+    )
+        .prop_map(|(algorithm, limit, window, burst)| LimitSpec {
+            algorithm,
+            limit,
+            window: Duration::from_nanos(window),
+            burst,
+        })
+}
+
+fn large_ops() -> impl Strategy<Value = Vec<(Op, i64, u64)>> {
+    let op = prop_oneof![
+        4 => Just(Op::Acquire),
+        1 => Just(Op::Check),
+        1 => Just(Op::Commit),
+        1 => Just(Op::Refund),
+    ];
+    let step = prop_oneof![2 => Just(0i64), 4 => 0i64..1 << 50, 1 => -(1i64 << 48)..0];
+    proptest::collection::vec((op, step, 0u64..1 << 46), 1..40)
+}
+
+#[test]
+fn large_values_match_the_core_exactly() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    let store = rt.block_on(connect(server.config()));
+    runner("proptest-regressions/differential-large.txt", 96)
+        .run(&(large_spec(), start(), large_ops()), |(spec, t0, ops)| {
+            rt.block_on(single_case(&store, spec, t0, &ops))
+        })
+        .unwrap();
+}
