@@ -18,7 +18,7 @@ fn free_port() -> u16 {
     listener.local_addr().expect("local addr").port()
 }
 
-fn binary_present() -> bool {
+pub fn binary_present() -> bool {
     Command::new("redis-server")
         .arg("--version")
         .stdout(Stdio::null())
