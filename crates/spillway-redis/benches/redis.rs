@@ -71,6 +71,15 @@ fn sequential(
             })
         })
     });
+    // The cost of scripting itself: EVALSHA of a script that does nothing, same connection.
+    let noop = redis::Script::new("return 1");
+    g.bench_function("EVALSHA return 1", |b| {
+        let mut conn = incr.clone();
+        b.iter(|| {
+            rt.block_on(noop.prepare_invoke().invoke_async::<i64>(&mut conn))
+                .unwrap()
+        })
+    });
     for algorithm in [
         Algorithm::TokenBucket,
         Algorithm::SlidingLog,

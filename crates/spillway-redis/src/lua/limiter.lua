@@ -142,16 +142,26 @@ local function sl_module()
     return sum, cut
   end
 
+  -- Drop expired entries; the live total. Reuses what `allows` read in this call, if anything.
   function SL.prune(L, now)
-    local sum, cut = SL.expired_sum(L, now)
+    local seen = L.state
+    L.state = nil
+    local sum, cut, total
+    if seen then
+      sum, cut, total = seen[1], seen[2], seen[3]
+    else
+      sum, cut = SL.expired_sum(L, now)
+      total = SL.total(L)
+    end
     if sum > 0 then redis.call('ZREMRANGEBYLEX', L.keys[1], '-', cut) end
-    local total = SL.total(L) - sum
-    return total
+    return total - sum
   end
 
   function SL.allows(L, now)
     local sum, cut = SL.expired_sum(L, now)
-    local used = SL.total(L) - sum
+    local total = SL.total(L)
+    L.state = { sum, cut, total }
+    local used = total - sum
     if used + L.cost <= L.limit then return true end
     local from = cut and ('[' .. string.sub(cut, 2)) or '-'
     for _, m in ipairs(redis.call('ZRANGEBYLEX', L.keys[1], from, '+')) do
@@ -165,12 +175,15 @@ local function sl_module()
     return false, { 18446744073, 709551615 } -- unreachable: retry_at = Time::MAX
   end
 
-  function SL.store(L, total, now, grace)
-    local last = redis.call('ZRANGE', L.keys[1], -1, -1)[1]
-    if total <= 0 or not last then
+  -- Write the total and both expiries; (s, ns) is the newest entry's instant when known.
+  function SL.store(L, total, now, grace, s, ns)
+    if not s and total > 0 then
+      local last = redis.call('ZRANGE', L.keys[1], -1, -1)[1]
+      if last then s, ns = parse(last) end
+    end
+    if total <= 0 or not s then
       redis.call('DEL', L.keys[1], L.keys[2]); return
     end
-    local s, ns = parse(last)
     local ms = ttl_ms(diff(s, ns, now[1], now[2]) + L.window, grace)
     redis.call('SET', L.keys[2], string.format('%d', total), 'PX', ms)
     redis.call('PEXPIRE', L.keys[1], ms)
@@ -188,12 +201,12 @@ local function sl_module()
         local merged = sat_add(c, L.cost)
         redis.call('ZREM', L.keys[1], last)
         redis.call('ZADD', L.keys[1], 0, member(s, ns, merged))
-        SL.store(L, sat_add(total, merged - c), now, grace)
+        SL.store(L, sat_add(total, merged - c), now, grace, s, ns)
         return
       end
     end
     redis.call('ZADD', L.keys[1], 0, member(now[1], now[2], L.cost))
-    SL.store(L, sat_add(total, L.cost), now, grace)
+    SL.store(L, sat_add(total, L.cost), now, grace, now[1], now[2])
   end
 
   function SL.refund(L, now, grace)
