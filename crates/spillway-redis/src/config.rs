@@ -34,7 +34,8 @@ pub enum FailurePolicy {
     /// upstream limits then answer with 429s.
     FailOpen,
     /// Deny everything, with `retry_at = now + retry_after`. Right when exceeding the limit is
-    /// worse than an outage (hard spend caps).
+    /// worse than an outage (hard spend caps). A layered denial then names no layer (its
+    /// `blocking` set is empty): no limit was hit, Redis was unavailable.
     FailClosed {
         /// How long callers are told to wait.
         retry_after: Duration,

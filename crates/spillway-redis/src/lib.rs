@@ -39,8 +39,10 @@
 //! instant.
 //!
 //! ## Keys
-//! See [`key`](validate_key_part): hash tags keep a layered call on one cluster slot; key parts
-//! with `{`, `}`, `:` are refused with a [`KeyError`].
+//! Single limiters: `<prefix>:<name>:{<key>}` (tagged by the caller's key, so keys spread over
+//! a cluster). Layered: `<prefix>:{<name>}:<layer>:<scope id>` (one tag, so one call touches
+//! one slot). A log adds `:total`. Key parts with `{`, `}`, `:` or control characters are
+//! refused with a [`KeyError`] ([`validate_key_part`]).
 //!
 //! ## Time and failures
 //! [`TimeSource`] and [`FailurePolicy`] document the trade-offs. Every answer says who gave it
