@@ -279,4 +279,20 @@ fn main() {
     batched(&mut c, &rt, &store, &incr);
     c.final_summary();
     latency(&rt, &store, &incr, 20_000);
+    // Server-side CPU per command (excludes network and client): the script's own cost.
+    let mut conn = incr.clone();
+    let stats: String = rt
+        .block_on(
+            redis::cmd("INFO")
+                .arg("commandstats")
+                .query_async(&mut conn),
+        )
+        .unwrap();
+    for line in stats.lines().filter(|l| {
+        ["cmdstat_evalsha:", "cmdstat_incr:", "cmdstat_script"]
+            .iter()
+            .any(|p| l.starts_with(p))
+    }) {
+        println!("server {line}");
+    }
 }
