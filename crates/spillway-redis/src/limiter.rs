@@ -4,7 +4,7 @@ use crate::error::RedisLimitError;
 use crate::key::{StateKeys, validate_key_part};
 use crate::shape::{Action, Shape};
 use crate::store::{Fault, RedisStore};
-use crate::verdict::{Degraded, ServedBy, Verdict, local_share, share_error};
+use crate::verdict::{Degraded, ServedBy, Verdict, local_share};
 use crate::wire::{Call, Op, Reply};
 use spillway_core::Time;
 use spillway_core::limit::{AnyLimiter, Decision, Keyed, LimitError, LimitSpec};
@@ -40,7 +40,7 @@ impl RedisLimiter {
         validate_key_part("limiter name", name)?;
         let shape = Shape::new(&spec)?;
         let local = match local_share(&spec, store.config().failure_policy) {
-            Some(share) => Some(Mutex::new(Keyed::new(share.build().map_err(share_error)?))),
+            Some(share) => Some(Mutex::new(Keyed::new(share.build()?))),
             None => None,
         };
         Ok(RedisLimiter {

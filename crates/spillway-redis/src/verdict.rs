@@ -3,7 +3,7 @@
 
 use crate::config::FailurePolicy;
 use spillway_core::Time;
-use spillway_core::limit::{LimitSpec, SpecError};
+use spillway_core::limit::LimitSpec;
 
 /// Who answered a call.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -25,7 +25,8 @@ pub struct Verdict<D> {
     /// The decision.
     pub decision: D,
     /// The instant it was made at: the caller's `now`, or Redis `TIME` with
-    /// [`TimeSource::Redis`](crate::TimeSource::Redis).
+    /// [`TimeSource::Redis`](crate::TimeSource::Redis) (the caller's `now` when no script ran:
+    /// a failure-policy answer, or a zero cost a window admits without looking).
     pub now: Time,
     /// Who answered.
     pub served_by: ServedBy,
@@ -60,9 +61,4 @@ pub(crate) fn local_share(spec: &LimitSpec, policy: FailurePolicy) -> Option<Lim
         burst: spec.burst.map(|b| (b / n).max(1)),
         ..*spec
     })
-}
-
-/// Build the local share's limiter check (errors are those of the full spec, already checked).
-pub(crate) fn share_error(e: SpecError) -> crate::RedisLimitError {
-    crate::RedisLimitError::Spec(e)
 }

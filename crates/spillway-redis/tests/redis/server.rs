@@ -35,7 +35,13 @@ impl Server {
             if std::env::var("SPILLWAY_REQUIRE_REDIS").as_deref() == Ok("1") {
                 panic!("redis-server not found, and SPILLWAY_REQUIRE_REDIS=1 requires it");
             }
-            eprintln!("\n********** skipped: redis-server not found **********\n");
+            // Straight to fd 2: libtest captures `eprintln!`, and this must be seen.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n********** skipped: redis-server not found (install it, or set \
+                 SPILLWAY_REQUIRE_REDIS=1 to make this a failure) **********\n"
+            );
             return None;
         }
         let port = free_port();
