@@ -129,3 +129,56 @@ fn each_policy_answers_while_redis_is_down_and_redis_answers_again_after() {
         );
     });
 }
+
+#[test]
+fn a_slow_redis_is_answered_by_the_policy_after_the_response_timeout() {
+    let Some(server) = Server::start(&["--enable-debug-command", "yes"]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let mut config = server.config();
+        config.failure_policy = FailurePolicy::FailOpen;
+        config.response_timeout = std::time::Duration::from_millis(100);
+        let limiter = RedisLimiter::new(&connect(config).await, "slow", spec()).unwrap();
+        let t = Time::from_secs(5);
+        assert_eq!(
+            limiter.acquire("k", t, 1).await.unwrap().served_by,
+            ServedBy::Redis
+        );
+        // Block the server for 2 s from another connection (Redis is single-threaded). The
+        // sleeper may start late on a loaded machine, so ask until the stall is seen.
+        let mut admin = server.admin();
+        let sleeper = std::thread::spawn(move || {
+            let _: redis::RedisResult<()> =
+                redis::cmd("DEBUG").arg("SLEEP").arg("2").query(&mut admin);
+        });
+        let mut policy_answered = false;
+        for _ in 0..20 {
+            let v = limiter
+                .acquire("k", t, 1)
+                .await
+                .expect("an answer, never an error");
+            if v.served_by == ServedBy::FailOpen {
+                assert_eq!(v.decision, Decision::Allowed);
+                policy_answered = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(
+            policy_answered,
+            "the stall was never answered by the failure policy"
+        );
+        sleeper.join().expect("sleeper thread");
+        let mut answered = false;
+        for _ in 0..50 {
+            if limiter.acquire("k", t, 1).await.unwrap().served_by == ServedBy::Redis {
+                answered = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(answered, "Redis never answered again after the stall");
+    });
+}
