@@ -1,0 +1,181 @@
+//! How to reach Redis and what to do when it cannot answer.
+
+use spillway_core::Duration;
+use std::fmt;
+
+/// Where "now" comes from.
+///
+/// - [`TimeSource::Caller`]: the `now` passed to each call. Deterministic and testable (the
+///   differential tests inject it), and no extra work on the server; but every instance must
+///   pass the *same* time base (e.g. Unix-epoch nanoseconds from a synchronised clock, not a
+///   per-process monotonic origin), and skew between instances becomes skew in the limit: an
+///   instance whose clock runs ahead sees windows expire early and admits early.
+/// - [`TimeSource::Redis`]: the script reads Redis `TIME` (Unix epoch, microsecond resolution),
+///   so every instance shares one clock whatever their own skew; the `now` passed in is then
+///   used only by [`FailurePolicy::LocalFallback`] and [`FailurePolicy::FailClosed`], and
+///   `retry_at` is in Redis' Unix-epoch nanoseconds ([`Verdict::now`](crate::Verdict) tells
+///   the instant used). The price: decisions depend on the server clock, so they are not
+///   reproducible, and a failover to a replica with a different clock moves time.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TimeSource {
+    /// The `now` argument of each call.
+    Caller,
+    /// Redis `TIME`, read inside the script.
+    Redis,
+}
+
+/// What a call answers when Redis is unreachable or slower than the response timeout.
+///
+/// Errors that are not about availability (bad keys, rejected credentials, a script error) are
+/// returned as errors under every policy.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum FailurePolicy {
+    /// Admit everything. Right when the limit protects a budget less than availability matters;
+    /// upstream limits then answer with 429s.
+    FailOpen,
+    /// Deny everything, with `retry_at = now + retry_after`. Right when exceeding the limit is
+    /// worse than an outage (hard spend caps). A layered denial then names no layer (its
+    /// `blocking` set is empty): no limit was hit, Redis was unavailable.
+    FailClosed {
+        /// How long callers are told to wait.
+        retry_after: Duration,
+    },
+    /// Limit locally with spillway-core limiters at `limit / instances` (and `burst /
+    /// instances`, at least 1): with `instances` gateway instances the fleet stays near the
+    /// global limit without coordination. Local state starts fresh at the outage and is not
+    /// copied back to Redis when it returns (Redis resumes from its own state).
+    LocalFallback {
+        /// How many instances share the limit (at least 1).
+        instances: u64,
+    },
+}
+
+/// Connection and behaviour settings. `Display` and `Debug` redact the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisConfig {
+    /// `redis://[user[:password]@]host:port[/db]`. A password here is redacted when printed.
+    pub url: String,
+    /// Password, if not in the URL (overrides the URL's).
+    pub password: Option<String>,
+    /// First part of every key, to share a Redis between deployments.
+    pub prefix: String,
+    /// Where "now" comes from.
+    pub time_source: TimeSource,
+    /// What to answer when Redis is unavailable.
+    pub failure_policy: FailurePolicy,
+    /// Longest wait to establish a connection.
+    pub connect_timeout: std::time::Duration,
+    /// Longest wait for a reply; after it the failure policy answers.
+    pub response_timeout: std::time::Duration,
+    /// Extra time a key is kept after its state becomes fresh, so that a caller whose `now`
+    /// steps back (or an instance whose clock lags) within the grace still sees the state.
+    pub expiry_grace: Duration,
+}
+
+impl RedisConfig {
+    /// Defaults for `url`: caller's time, fail closed for 1 s, 100 ms connect and 50 ms
+    /// response timeouts, 1 s expiry grace, prefix `spillway`.
+    pub fn new(url: impl Into<String>) -> Self {
+        RedisConfig {
+            url: url.into(),
+            password: None,
+            prefix: "spillway".into(),
+            time_source: TimeSource::Caller,
+            failure_policy: FailurePolicy::FailClosed {
+                retry_after: Duration::from_secs(1),
+            },
+            connect_timeout: std::time::Duration::from_millis(100),
+            response_timeout: std::time::Duration::from_millis(50),
+            expiry_grace: Duration::from_secs(1),
+        }
+    }
+
+    /// The URL with any password replaced by `****`.
+    pub fn redacted_url(&self) -> String {
+        redact_url(&self.url)
+    }
+}
+
+/// `scheme://user:secret@host` → `scheme://user:****@host`; anything else unchanged.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let authority_end = url[scheme_end..]
+        .find('/')
+        .map_or(url.len(), |i| scheme_end + i);
+    let Some(at) = url[scheme_end..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    let userinfo = &url[scheme_end..scheme_end + at];
+    let user = userinfo.split(':').next().unwrap_or("");
+    let redacted = if userinfo.contains(':') {
+        format!("{user}:****")
+    } else {
+        // `redis://secret@host`: a lone userinfo is the password in redis URLs.
+        "****".to_owned()
+    };
+    format!(
+        "{}{}{}",
+        &url[..scheme_end],
+        redacted,
+        &url[scheme_end + at..]
+    )
+}
+
+impl fmt::Display for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "redis {} (password: {}, prefix {:?}, time {:?}, on failure {:?}, timeouts {:?}/{:?}, grace {} ms)",
+            self.redacted_url(),
+            if self.password.is_some() {
+                "****"
+            } else {
+                "none"
+            },
+            self.prefix,
+            self.time_source,
+            self.failure_policy,
+            self.connect_timeout,
+            self.response_timeout,
+            self.expiry_grace.as_millis(),
+        )
+    }
+}
+
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_and_debug_never_show_the_password() {
+        let mut c = RedisConfig::new("redis://admin:hunter2-secret@127.0.0.1:6379/0");
+        c.password = Some("other-secret".into());
+        for shown in [format!("{c}"), format!("{c:?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(!shown.contains("other-secret"), "{shown}");
+            assert!(
+                shown.contains("redis://admin:****@127.0.0.1:6379/0"),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn urls_without_credentials_are_unchanged() {
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
+        assert_eq!(redact_url("redis://pw@h:1/2"), "redis://****@h:1/2");
+        assert_eq!(redact_url("not a url"), "not a url");
+        assert_eq!(redact_url("redis://h/a@b"), "redis://h/a@b");
+    }
+}

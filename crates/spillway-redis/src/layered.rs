@@ -1,0 +1,344 @@
+//! [`RedisLayered`]: spillway-core's [`Layered`] on Redis — every layer checked, then all charged
+//! or none, in one script over keys that share one hash tag.
+
+use crate::config::FailurePolicy;
+use crate::error::RedisLimitError;
+use crate::key::{StateKeys, validate_key_part};
+use crate::shape::{Action, Shape};
+use crate::store::{Fault, RedisStore};
+use crate::verdict::{Degraded, ServedBy, Verdict, local_share};
+use crate::wire::{Call, Op, Reply};
+use spillway_core::Time;
+use spillway_core::limit::{
+    Demand, Denial, LayerSet, LayerSpec, Layered, LayeredDecision, LayeredError, Reservation,
+    Scope, Subject, Unit,
+};
+use std::sync::Mutex;
+
+#[derive(Clone, Debug)]
+struct Layer {
+    name: String,
+    scope: Scope,
+    unit: Unit,
+    shape: Shape,
+}
+
+impl Layer {
+    fn cost(&self, demand: Demand) -> u64 {
+        match self.unit {
+            Unit::Requests => demand.requests,
+            Unit::Tokens => demand.tokens,
+        }
+    }
+    fn scope_key(&self, subject: &Subject) -> u64 {
+        match self.scope {
+            Scope::Global => 0,
+            Scope::User => subject.user,
+            Scope::Feature => subject.feature,
+            Scope::ApiKey => subject.api_key,
+        }
+    }
+}
+
+/// Layered limits on Redis with spillway-core's [`Layered`] semantics: check then commit (a
+/// denial charges nothing), a denial names every blocking layer and the latest of their exact
+/// `retry_at`, and reserve → settle refunds or charges the difference on every layer.
+///
+/// All keys share the hash tag `{<name>}` (one cluster slot), because a global layer is shared
+/// by every subject and a script may only touch one slot.
+#[derive(Debug)]
+pub struct RedisLayered {
+    store: RedisStore,
+    name: String,
+    layers: Vec<Layer>,
+    local: Option<Mutex<Layered>>,
+}
+
+impl RedisLayered {
+    /// Build from layer specs (the same checks as [`Layered::new`], plus key-part and range
+    /// checks for Redis).
+    pub fn new(
+        store: &RedisStore,
+        name: &str,
+        specs: Vec<LayerSpec>,
+    ) -> Result<Self, RedisLimitError> {
+        validate_key_part("prefix", &store.config().prefix)?;
+        validate_key_part("limiter name", name)?;
+        Layered::new(specs.clone())?;
+        let policy = store.config().failure_policy;
+        let mut layers = Vec::with_capacity(specs.len());
+        let mut shares = Vec::with_capacity(specs.len());
+        for spec in specs {
+            validate_key_part("layer name", &spec.name)?;
+            let shape = Shape::new(&spec.limit)?;
+            if let Some(limit) = local_share(&spec.limit, policy) {
+                shares.push(LayerSpec {
+                    limit,
+                    ..spec.clone()
+                });
+            }
+            layers.push(Layer {
+                name: spec.name,
+                scope: spec.scope,
+                unit: spec.unit,
+                shape,
+            });
+        }
+        let local = match policy {
+            FailurePolicy::LocalFallback { .. } => Some(Mutex::new(Layered::new(shares)?)),
+            _ => None,
+        };
+        Ok(RedisLayered {
+            store: store.clone(),
+            name: name.to_owned(),
+            layers,
+            local,
+        })
+    }
+
+    /// Layer names in order (index = position in a [`LayerSet`]).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.layers.iter().map(|l| l.name.as_str())
+    }
+
+    /// The first layer (in order) that can never admit `demand`.
+    fn ensure_fits(&self, demand: Demand) -> Result<(), RedisLimitError> {
+        for layer in &self.layers {
+            let (cost, capacity) = (layer.cost(demand), layer.shape.capacity());
+            if cost > capacity {
+                return Err(LayeredError::NeverFits {
+                    layer: layer.name.clone(),
+                    cost,
+                    capacity,
+                }
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The call over the layers with a non-zero cost (`costs[i]` for layer `i`, with an action
+    /// per layer), and the layer index of each position in it.
+    fn call(
+        &self,
+        op: Op,
+        now: Time,
+        subject: &Subject,
+        per_layer: &[(u64, Action)],
+    ) -> (Call, Vec<usize>) {
+        let config = self.store.config();
+        let included: Vec<usize> = (0..self.layers.len())
+            .filter(|&i| per_layer[i].0 > 0)
+            .collect();
+        let server_time = config.time_source == crate::TimeSource::Redis;
+        let mut call = Call::new(
+            op,
+            server_time,
+            now,
+            config.expiry_grace,
+            false,
+            included.len(),
+        );
+        for &i in &included {
+            let layer = &self.layers[i];
+            let keys = StateKeys::layer(
+                &config.prefix,
+                &self.name,
+                &layer.name,
+                layer.scope_key(subject),
+            );
+            layer
+                .shape
+                .push(&mut call, &keys, per_layer[i].1, per_layer[i].0);
+        }
+        (call, included)
+    }
+
+    fn decision(
+        &self,
+        raw: &[i64],
+        costs: &[(u64, Action)],
+        included: &[usize],
+    ) -> Result<Verdict<LayeredDecision>, RedisLimitError> {
+        let reply = Reply::parse(raw)?;
+        let short = || RedisLimitError::Reply {
+            detail: format!("malformed denial {raw:?}"),
+        };
+        let mut rest = reply.rest.as_slice();
+        let (mut blocking, mut retry_at) = (LayerSet::EMPTY, Time::ZERO);
+        while let Some((&position, tail)) = rest.split_first() {
+            let index = *usize::try_from(position)
+                .ok()
+                .and_then(|p| included.get(p))
+                .ok_or_else(short)?;
+            let shape = &self.layers[index].shape;
+            let snap = tail.get(..shape.snapshot_len()).ok_or_else(short)?;
+            blocking = blocking.with(index);
+            retry_at = retry_at.max(shape.retry_at(costs[index].0, snap));
+            rest = &tail[shape.snapshot_len()..];
+        }
+        let decision = match (reply.allowed, blocking.is_empty()) {
+            (true, _) => LayeredDecision::Allowed,
+            (false, false) => LayeredDecision::Denied(Denial { blocking, retry_at }),
+            (false, true) => return Err(short()),
+        };
+        Ok(Verdict {
+            decision,
+            now: reply.now,
+            served_by: ServedBy::Redis,
+        })
+    }
+
+    fn degraded(
+        &self,
+        op: Op,
+        now: Time,
+        subject: &Subject,
+        demand: Demand,
+    ) -> Verdict<LayeredDecision> {
+        let (decision, served_by) = match Degraded::from(self.store.config().failure_policy) {
+            Degraded::Open => (LayeredDecision::Allowed, ServedBy::FailOpen),
+            Degraded::Closed(wait) => (
+                LayeredDecision::Denied(Denial {
+                    blocking: LayerSet::EMPTY,
+                    retry_at: now.saturating_add(wait),
+                }),
+                ServedBy::FailClosed,
+            ),
+            Degraded::Local => {
+                let decision = self.local.as_ref().map_or(LayeredDecision::Allowed, |m| {
+                    let mut local = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    match op {
+                        Op::Check => local.check(now, subject, demand),
+                        _ => local.acquire(now, subject, demand),
+                    }
+                    // A share too small for the demand: denied while the outage lasts.
+                    .unwrap_or(LayeredDecision::Denied(Denial {
+                        blocking: LayerSet::EMPTY,
+                        retry_at: Time::MAX,
+                    }))
+                });
+                (decision, ServedBy::LocalFallback)
+            }
+        };
+        Verdict {
+            decision,
+            now,
+            served_by,
+        }
+    }
+
+    async fn decide(
+        &self,
+        op: Op,
+        now: Time,
+        subject: &Subject,
+        demand: Demand,
+    ) -> Result<Verdict<LayeredDecision>, RedisLimitError> {
+        self.ensure_fits(demand)?;
+        let costs: Vec<(u64, Action)> = self
+            .layers
+            .iter()
+            .map(|l| (l.cost(demand), Action::Check))
+            .collect();
+        let (call, included) = self.call(op, now, subject, &costs);
+        if included.is_empty() {
+            return Ok(Verdict {
+                decision: LayeredDecision::Allowed,
+                now,
+                served_by: ServedBy::Redis,
+            });
+        }
+        match self.store.eval(&call).await {
+            Ok(raw) => self.decision(&raw, &costs, &included),
+            Err(Fault::Unavailable(_)) => Ok(self.degraded(op, now, subject, demand)),
+            Err(Fault::Fatal(e)) => Err(e),
+        }
+    }
+
+    /// Would `demand` be admitted for `subject` at `now`? Changes nothing.
+    pub async fn check(
+        &self,
+        now: Time,
+        subject: &Subject,
+        demand: Demand,
+    ) -> Result<Verdict<LayeredDecision>, RedisLimitError> {
+        self.decide(Op::Check, now, subject, demand).await
+    }
+
+    /// Check every layer; if all admit, charge all (atomically). A denial charges nothing.
+    pub async fn acquire(
+        &self,
+        now: Time,
+        subject: &Subject,
+        demand: Demand,
+    ) -> Result<Verdict<LayeredDecision>, RedisLimitError> {
+        self.decide(Op::Acquire, now, subject, demand).await
+    }
+
+    /// Like `acquire` for an estimate; an admission returns the [`Reservation`] to settle.
+    pub async fn reserve(
+        &self,
+        now: Time,
+        subject: &Subject,
+        estimate: Demand,
+    ) -> Result<Verdict<Result<Reservation, Denial>>, RedisLimitError> {
+        let v = self.acquire(now, subject, estimate).await?;
+        let decision = match v.decision {
+            LayeredDecision::Allowed => Ok(Reservation {
+                subject: *subject,
+                estimate,
+            }),
+            LayeredDecision::Denied(d) => Err(d),
+        };
+        Ok(Verdict {
+            decision,
+            now: v.now,
+            served_by: v.served_by,
+        })
+    }
+
+    /// Settle a reservation with the actual demand: refund or charge the difference on every
+    /// layer, in one script. Charging may put a layer in debt, as in spillway-core.
+    pub async fn settle(
+        &self,
+        now: Time,
+        reservation: Reservation,
+        actual: Demand,
+    ) -> Result<ServedBy, RedisLimitError> {
+        let per_layer: Vec<(u64, Action)> = self
+            .layers
+            .iter()
+            .map(|l| {
+                let (estimated, used) = (l.cost(reservation.estimate), l.cost(actual));
+                if used < estimated {
+                    (estimated - used, Action::Refund)
+                } else {
+                    (used - estimated, Action::Commit)
+                }
+            })
+            .collect();
+        let (call, included) = self.call(Op::Apply, now, &reservation.subject, &per_layer);
+        if included.is_empty() {
+            return Ok(ServedBy::Redis);
+        }
+        match self.store.eval(&call).await {
+            Ok(raw) => Reply::parse(&raw).map(|_| ServedBy::Redis),
+            Err(Fault::Fatal(e)) => Err(e),
+            Err(Fault::Unavailable(_)) => {
+                Ok(match Degraded::from(self.store.config().failure_policy) {
+                    Degraded::Open => ServedBy::FailOpen,
+                    Degraded::Closed(_) => ServedBy::FailClosed,
+                    Degraded::Local => {
+                        if let Some(m) = &self.local {
+                            m.lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .settle(now, reservation, actual);
+                        }
+                        ServedBy::LocalFallback
+                    }
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! # spillway-redis
+//!
+//! spillway-core's limiters with their state in Redis, so that N gateway instances share one
+//! limit: [`RedisLimiter`] (a token bucket in GCRA form, an exact sliding-window log, or the
+//! two-window sliding counter, one state per caller key) and [`RedisLayered`] (named layers,
+//! check-then-commit, reserve → settle). Decisions and `retry_at` are the core's, to the
+//! nanosecond: the differential tests feed the same requests to both.
+//!
+//! ## How a call works
+//! One Lua script holds every algorithm. A call is one `EVALSHA` (the driver loads the script
+//! again on `NOSCRIPT`, e.g. after a restart or `SCRIPT FLUSH`) carrying every layer's keys and
+//! parameters, so a layered request is checked and charged atomically: all layers admit and all
+//! are charged, or nothing is. Batches ([`RedisLimiter::acquire_many`]) go in one pipeline;
+//! concurrent calls share one multiplexed connection.
+//!
+//! ## Exactness on doubles
+//! Lua numbers are doubles, exact for integers below 2^53. The script therefore never holds a
+//! large integer:
+//! - instants are `(seconds, nanoseconds)` pairs (any `u64` ns fits: seconds < 2^35);
+//! - a GCRA theoretical arrival time is `(seconds, ns, frac)`, `frac/rate` being the part of a
+//!   nanosecond spillway-core keeps by scaling time by the rate; the durations added
+//!   (`cost · period / rate`, as a triple) are computed in Rust on `u128`;
+//! - windows are at most 2^51 ns (~26 days) and counts, limits and rates at most 2^53 − 1
+//!   (2^52 for rates), checked when a limiter is built ([`RedisLimitError::OutOfRange`]);
+//! - the sliding counter's `prev·(W−e) ≤ room·W` is compared on base-2^18 limbs;
+//! - the divisions a denial needs are done in Rust on `u128` from the state snapshot the
+//!   script returns, with the core's formulas;
+//! - values are written with `%d`, never `tostring` (which keeps only 14 digits).
+//!
+//! Where the core saturates at `u64::MAX` (debt from settling under-estimates), counts here
+//! saturate at 2^53 − 1, and a GCRA debt further than 2^52 ns (~52 days) ahead is kept for only
+//! that long: the only places the two can differ, far outside real traffic.
+//!
+//! ## Memory
+//! Every write sets `PX` to the time left until the state is indistinguishable from a fresh one
+//! (GCRA: the TAT; log: newest entry + window; counter: the end of the window after the last
+//! count) plus [`RedisConfig::expiry_grace`], so idle keys vanish. A sliding log keeps at most
+//! `limit` entries (the core's merge rule), as members of a sorted set ordered by a fixed-width
+//! instant.
+//!
+//! ## Keys
+//! Single limiters: `<prefix>:<name>:{<key>}` (tagged by the caller's key, so keys spread over
+//! a cluster). Layered: `<prefix>:{<name>}:<layer>:<scope id>` (one tag, so one call touches
+//! one slot). A log adds `:total`. Key parts with `{`, `}`, `:` or control characters are
+//! refused with a [`KeyError`] ([`validate_key_part`]).
+//!
+//! ## Time and failures
+//! [`TimeSource`] and [`FailurePolicy`] document the trade-offs. Every answer says who gave it
+//! ([`Verdict::served_by`]).
+
+mod config;
+mod error;
+mod key;
+mod layered;
+mod limiter;
+mod shape;
+mod store;
+mod verdict;
+mod wire;
+
+pub use config::{FailurePolicy, RedisConfig, TimeSource};
+pub use error::{KeyError, RedisLimitError};
+pub use key::{MAX_KEY_PART, validate_key_part};
+pub use layered::RedisLayered;
+pub use limiter::{RedisLimiter, Request};
+pub use shape::{MAX_COUNT, MAX_RATE, MAX_WINDOW_NS};
+pub use store::RedisStore;
+pub use verdict::{ServedBy, Verdict};

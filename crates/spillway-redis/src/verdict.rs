@@ -1,0 +1,64 @@
+//! The answer of a Redis-backed call: the decision, the instant it was made at, and who made it
+//! (Redis, or the failure policy while Redis was unavailable).
+
+use crate::config::FailurePolicy;
+use spillway_core::Time;
+use spillway_core::limit::LimitSpec;
+
+/// Who answered a call.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ServedBy {
+    /// The script on Redis: the shared, exact answer.
+    Redis,
+    /// Redis was unavailable; [`FailurePolicy::FailOpen`] admitted.
+    FailOpen,
+    /// Redis was unavailable; [`FailurePolicy::FailClosed`] denied.
+    FailClosed,
+    /// Redis was unavailable; this instance's local limiter answered
+    /// ([`FailurePolicy::LocalFallback`]).
+    LocalFallback,
+}
+
+/// A decision with its provenance.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Verdict<D> {
+    /// The decision.
+    pub decision: D,
+    /// The instant it was made at: the caller's `now`, or Redis `TIME` with
+    /// [`TimeSource::Redis`](crate::TimeSource::Redis) (the caller's `now` when no script ran:
+    /// a failure-policy answer, or a zero cost a window admits without looking).
+    pub now: Time,
+    /// Who answered.
+    pub served_by: ServedBy,
+}
+
+/// What the policy does while Redis is unavailable, without the local state.
+#[derive(Copy, Clone, Debug)]
+pub(crate) enum Degraded {
+    Open,
+    Closed(spillway_core::Duration),
+    Local,
+}
+
+impl From<FailurePolicy> for Degraded {
+    fn from(p: FailurePolicy) -> Self {
+        match p {
+            FailurePolicy::FailOpen => Degraded::Open,
+            FailurePolicy::FailClosed { retry_after } => Degraded::Closed(retry_after),
+            FailurePolicy::LocalFallback { .. } => Degraded::Local,
+        }
+    }
+}
+
+/// `spec` shared by `instances`: limit and burst divided, rounded down, at least 1.
+pub(crate) fn local_share(spec: &LimitSpec, policy: FailurePolicy) -> Option<LimitSpec> {
+    let FailurePolicy::LocalFallback { instances } = policy else {
+        return None;
+    };
+    let n = instances.max(1);
+    Some(LimitSpec {
+        limit: (spec.limit / n).max(1),
+        burst: spec.burst.map(|b| (b / n).max(1)),
+        ..*spec
+    })
+}

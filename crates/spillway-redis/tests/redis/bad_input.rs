@@ -1,0 +1,204 @@
+//! Bad input gets typed errors with clear messages, never a panic, and never a password.
+
+use crate::server::{Server, connect, runtime};
+use spillway_core::limit::{
+    Algorithm, Demand, LayerSpec, LayeredError, LimitError, LimitSpec, Scope, Subject, Unit,
+};
+use spillway_core::{Duration, Time};
+use spillway_redis::{
+    KeyError, RedisConfig, RedisLayered, RedisLimitError, RedisLimiter, RedisStore,
+};
+
+fn spec() -> LimitSpec {
+    LimitSpec {
+        algorithm: Algorithm::TokenBucket,
+        limit: 5,
+        window: Duration::from_secs(1),
+        burst: None,
+    }
+}
+
+fn quick(url: String) -> RedisConfig {
+    let mut c = RedisConfig::new(url);
+    c.connect_timeout = std::time::Duration::from_millis(300);
+    c
+}
+
+#[test]
+fn unreachable_and_malformed_urls_are_typed_errors() {
+    let rt = runtime();
+    rt.block_on(async {
+        // A port nothing listens on: bind one, then release it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let err = RedisStore::connect(quick(format!("redis://user:topsecret@127.0.0.1:{port}/")))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, RedisLimitError::Unreachable { .. }),
+            "{err:?}"
+        );
+        let shown = err.to_string();
+        assert!(shown.contains(&format!("127.0.0.1:{port}")), "{shown}");
+        assert!(!shown.contains("topsecret"), "{shown}");
+        let err = RedisStore::connect(quick("http://example.invalid".into()))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RedisLimitError::InvalidUrl { .. }), "{err:?}");
+    });
+}
+
+#[test]
+fn a_wrong_or_missing_password_is_an_auth_error_without_the_password() {
+    let Some(server) = Server::start(&["--requirepass", "right-horse-battery"]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let mut config = quick(server.url());
+        config.password = Some("wrong-staple-guess".into());
+        let err = RedisStore::connect(config.clone()).await.unwrap_err();
+        assert!(matches!(err, RedisLimitError::Auth { .. }), "{err:?}");
+        for shown in [err.to_string(), format!("{err:?}"), config.to_string()] {
+            assert!(!shown.contains("wrong-staple-guess"), "{shown}");
+        }
+        let err = RedisStore::connect(quick(server.url())).await.unwrap_err();
+        assert!(
+            matches!(err, RedisLimitError::Auth { .. }),
+            "no password: {err:?}"
+        );
+        config.password = Some("right-horse-battery".into());
+        let store = RedisStore::connect(config)
+            .await
+            .expect("the right password connects");
+        let l = RedisLimiter::new(&store, "auth", spec()).unwrap();
+        assert!(
+            l.acquire("k", Time::from_secs(1), 1)
+                .await
+                .unwrap()
+                .decision
+                .is_allowed()
+        );
+    });
+}
+
+#[test]
+fn a_script_error_is_reported_not_hidden_by_the_failure_policy() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let store = connect(server.config()).await;
+        let l = RedisLimiter::new(&store, "typed", spec()).unwrap();
+        // A list where the bucket's string state should be: the script's GET fails.
+        let _: () = redis::cmd("RPUSH")
+            .arg("spillway:typed:{k}")
+            .arg("x")
+            .query(&mut server.admin())
+            .unwrap();
+        let err = l.acquire("k", Time::from_secs(1), 1).await.unwrap_err();
+        assert!(matches!(err, RedisLimitError::Script { .. }), "{err:?}");
+        assert!(err.to_string().contains("WRONGTYPE"), "{err}");
+    });
+}
+
+#[test]
+fn bad_keys_names_and_costs_are_typed_errors() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let store = connect(server.config()).await;
+        let l = RedisLimiter::new(&store, "keys", spec()).unwrap();
+        for bad in ["a{b", "a}b", "a:b", ""] {
+            let err = l.acquire(bad, Time::ZERO, 1).await.unwrap_err();
+            assert!(matches!(err, RedisLimitError::Key(_)), "{bad:?}: {err:?}");
+        }
+        assert!(matches!(
+            RedisLimiter::new(&store, "bad:name", spec()),
+            Err(RedisLimitError::Key(KeyError::Reserved { ch: ':', .. }))
+        ));
+        assert_eq!(
+            l.acquire("k", Time::ZERO, 6).await.unwrap_err(),
+            RedisLimitError::Limit(LimitError::CostExceedsCapacity {
+                cost: 6,
+                capacity: 5
+            })
+        );
+        let layer = LayerSpec {
+            name: "per{user}".into(),
+            scope: Scope::User,
+            unit: Unit::Tokens,
+            limit: spec(),
+        };
+        assert!(matches!(
+            RedisLayered::new(&store, "lay", vec![layer.clone()]),
+            Err(RedisLimitError::Key(_))
+        ));
+        let ok = RedisLayered::new(
+            &store,
+            "lay",
+            vec![LayerSpec {
+                name: "per-user".into(),
+                ..layer
+            }],
+        )
+        .unwrap();
+        let err = ok
+            .acquire(
+                Time::ZERO,
+                &Subject::default(),
+                Demand {
+                    requests: 1,
+                    tokens: 9,
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            RedisLimitError::Layered(LayeredError::NeverFits {
+                layer: "per-user".into(),
+                cost: 9,
+                capacity: 5
+            })
+        );
+        assert!(err.to_string().contains("per-user"));
+    });
+}
+
+#[test]
+fn redis_time_gives_unix_epoch_instants() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let mut config = server.config();
+        config.time_source = spillway_redis::TimeSource::Redis;
+        let store = connect(config).await;
+        let l = RedisLimiter::new(
+            &store,
+            "clock",
+            LimitSpec {
+                algorithm: Algorithm::SlidingCounter,
+                ..spec()
+            },
+        )
+        .unwrap();
+        // The caller's `now` (zero) is ignored: the verdict carries Redis' instant.
+        let v = l.acquire("k", Time::ZERO, 5).await.unwrap();
+        assert!(v.decision.is_allowed());
+        assert!(v.now > Time::from_secs(1_600_000_000), "{:?}", v.now);
+        let denied = l.acquire("k", Time::ZERO, 1).await.unwrap();
+        match denied.decision {
+            spillway_core::limit::Decision::Denied { retry_at } => assert!(retry_at > denied.now),
+            other => panic!("expected a denial, got {other:?}"),
+        }
+    });
+}

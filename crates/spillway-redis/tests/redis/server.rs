@@ -1,0 +1,138 @@
+//! A private `redis-server` per test: free loopback port, temp dir, no persistence.
+
+use spillway_redis::{RedisConfig, RedisStore};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// A running server; killed (and its dir removed) on drop.
+pub struct Server {
+    child: Option<Child>,
+    pub port: u16,
+    dir: PathBuf,
+    extra: Vec<String>,
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
+    listener.local_addr().expect("local addr").port()
+}
+
+pub fn binary_present() -> bool {
+    Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+impl Server {
+    /// Start a server with extra arguments (e.g. `--requirepass x`), or `None` when the binary
+    /// is absent and Redis is not required (after printing a loud skip notice).
+    pub fn start(extra: &[&str]) -> Option<Server> {
+        if !binary_present() {
+            if std::env::var("SPILLWAY_REQUIRE_REDIS").as_deref() == Ok("1") {
+                panic!("redis-server not found, and SPILLWAY_REQUIRE_REDIS=1 requires it");
+            }
+            // Straight to fd 2: libtest captures `eprintln!`, and this must be seen.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n********** skipped: redis-server not found (install it, or set \
+                 SPILLWAY_REQUIRE_REDIS=1 to make this a failure) **********\n"
+            );
+            return None;
+        }
+        let port = free_port();
+        let dir =
+            std::env::temp_dir().join(format!("spillway-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the server's temp dir");
+        let mut server = Server {
+            child: None,
+            port,
+            dir,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        server.restart();
+        Some(server)
+    }
+
+    /// (Re)start the server on the same port and wait until it answers.
+    pub fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .args(["--dir", self.dir.to_str().expect("utf-8 temp dir")])
+            .args(&self.extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn redis-server");
+        self.child = Some(child);
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("redis-server on port {} did not start", self.port);
+    }
+
+    /// Kill the server (as a crash would).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// A config for this server with a long grace (keys outlive any test).
+    pub fn config(&self) -> RedisConfig {
+        let mut c = RedisConfig::new(self.url());
+        c.expiry_grace = spillway_core::Duration::from_secs(3600);
+        c.response_timeout = std::time::Duration::from_secs(2);
+        c.connect_timeout = std::time::Duration::from_secs(1);
+        c
+    }
+
+    /// A plain synchronous connection for inspection (DBSIZE, planting bad data).
+    pub fn admin(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .expect("client")
+            .get_connection()
+            .expect("admin connection")
+    }
+
+    pub fn dbsize(&self) -> i64 {
+        redis::cmd("DBSIZE")
+            .query(&mut self.admin())
+            .expect("DBSIZE")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A current-thread runtime for sync tests.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+pub async fn connect(config: RedisConfig) -> RedisStore {
+    RedisStore::connect(config)
+        .await
+        .expect("connect to the test server")
+}
