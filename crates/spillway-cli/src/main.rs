@@ -3,6 +3,9 @@
 //! The error boundary lives here: library errors are typed; this binary turns them into a
 //! message and an exit code (0 ok, 1 runtime failure, 2 bad input).
 
+mod output;
+mod progress;
+mod report_cmd;
 mod simulate;
 
 use clap::{Parser, Subcommand};
@@ -20,8 +23,10 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run every policy of a scenario on the same traffic; print a comparison table and write
-    /// summary.csv, timeseries.csv and rejections.csv.
+    /// the CSVs, charts (plots/) and report.html.
     Simulate(simulate::SimulateArgs),
+    /// Rebuild the charts and report.html of a run directory from its CSVs alone.
+    Report(report_cmd::ReportArgs),
     /// Check a scenario file and print every error found (exit 2 if any).
     Validate {
         /// The scenario file (YAML).
@@ -47,6 +52,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(&args),
+        Command::Report(args) => report_cmd::run(&args),
         Command::Validate { scenario } => validate(&scenario),
     };
     match result {

@@ -1,13 +1,20 @@
 //! `spillway simulate`.
 
 use crate::Failure;
+use crate::output::{Format, summary_json};
+use crate::progress::Progress;
 use anyhow::Context;
 use clap::Args;
 use spillway_core::Duration;
-use spillway_report::csv_out::{TimeseriesWriter, write_rejections, write_summary};
-use spillway_sim::scenario::{self, units::parse_duration};
+use spillway_report::csv_out::{
+    TimeseriesWriter, write_latency, write_rejections, write_run_info, write_summary,
+};
+use spillway_sim::metrics::PolicyMetrics;
+use spillway_sim::scenario::{self, Scenario, units::parse_duration};
 use spillway_sim::{RunOptions, run_policy};
 use std::path::{Path, PathBuf};
+
+const NANOS_PER_SECOND: u64 = 1_000_000_000;
 
 /// Arguments of `simulate`.
 #[derive(Args)]
@@ -18,12 +25,21 @@ pub struct SimulateArgs {
     /// gives byte-identical outputs.
     #[arg(long)]
     seed: Option<u64>,
-    /// Where to write the CSVs (default: reports/<scenario name>/).
+    /// Where to write the outputs (default: reports/<scenario name>/).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Override how long traffic arrives, e.g. `2m` or `1h` (units: ns us ms s m h d).
     #[arg(long, value_parser = parse_duration_arg)]
     duration: Option<Duration>,
+    /// Write only the CSVs: no charts, no report.html.
+    #[arg(long)]
+    no_report: bool,
+    /// No progress bar and no status lines on stderr (errors are still printed).
+    #[arg(long, short)]
+    quiet: bool,
+    /// How to print the summary on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
 }
 
 fn parse_duration_arg(text: &str) -> Result<Duration, String> {
@@ -35,6 +51,7 @@ fn parse_duration_arg(text: &str) -> Result<Duration, String> {
 
 /// Run the command.
 pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
+    let scenario_text = std::fs::read(&args.scenario).ok();
     let scenario = scenario::load(&args.scenario).map_err(|e| Failure::BadInput(e.to_string()))?;
     let options = RunOptions {
         seed: args.seed.unwrap_or(scenario.seed),
@@ -50,19 +67,80 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
             out.display()
         ))
     })?;
-    eprintln!(
-        "simulating {} ({} policies, {} of traffic, seed {})",
-        args.scenario.display(),
-        scenario.policies.len(),
-        options.duration,
-        options.seed
-    );
+    if !args.quiet {
+        eprintln!(
+            "simulating {} ({} policies, {} of traffic, seed {})",
+            args.scenario.display(),
+            scenario.policies.len(),
+            options.duration,
+            options.seed
+        );
+    }
+    let runs = run_all(args, &scenario, &options, &out)?;
+    write_summary(&out.join("summary.csv"), &runs).context("writing summary.csv")?;
+    write_rejections(&out.join("rejections.csv"), &runs).context("writing rejections.csv")?;
+    write_latency(&out.join("latency.csv"), &runs).context("writing latency.csv")?;
+    let traffic_s = options.duration.as_nanos() / NANOS_PER_SECOND;
+    write_run_info(
+        &out.join("run.csv"),
+        &scenario.name,
+        options.seed,
+        traffic_s,
+    )
+    .context("writing run.csv")?;
+    if let Some(text) = &scenario_text {
+        spillway_report::write_atomic(&out.join("scenario.yaml"), text)
+            .context("writing scenario.yaml")?;
+    }
+    if !args.no_report {
+        let report = spillway_report::write_report(&out).map_err(crate::report_cmd::failure)?;
+        for note in report.notes.iter().filter(|_| !args.quiet) {
+            eprintln!("note: {note}");
+        }
+    }
+    match args.format {
+        Format::Table => {
+            print!("{}", spillway_report::table::render(&runs));
+            let written = if args.no_report {
+                "summary.csv, timeseries.csv, rejections.csv, latency.csv"
+            } else {
+                "report.html, plots/, summary.csv, timeseries.csv, rejections.csv, latency.csv"
+            };
+            println!(
+                "\nseed {} · wrote {}/{written}",
+                options.seed,
+                out.display()
+            );
+        }
+        Format::Json => {
+            let json = summary_json(&scenario.name, options.seed, &out, &runs);
+            println!("{json:#}");
+        }
+    }
+    Ok(())
+}
+
+/// Run every policy, streaming `timeseries.csv` and the progress bar from the sink.
+fn run_all(
+    args: &SimulateArgs,
+    scenario: &Scenario,
+    options: &RunOptions,
+    out: &Path,
+) -> Result<Vec<PolicyMetrics>, Failure> {
     let mut series = TimeseriesWriter::create(&out.join("timeseries.csv"))
         .map_err(|e| Failure::BadInput(format!("cannot write to {}: {e}", out.display())))?;
+    let seconds = options
+        .duration
+        .as_nanos()
+        .saturating_add(scenario.drain.as_nanos())
+        / NANOS_PER_SECOND;
+    let mut progress = Progress::new(args.quiet, scenario.policies.len(), seconds);
     let mut runs = Vec::with_capacity(scenario.policies.len());
-    for policy in &scenario.policies {
+    for (index, policy) in scenario.policies.iter().enumerate() {
+        progress.start_policy(index, &policy.name);
         let mut write_error = None;
-        let metrics = run_policy(&scenario, policy, &options, &mut |row| {
+        let metrics = run_policy(scenario, policy, options, &mut |row| {
+            progress.second(row.t_s);
             if write_error.is_none() {
                 write_error = series.row(&policy.name, row).err();
             }
@@ -73,16 +151,10 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
                 .context("writing timeseries.csv")
                 .into());
         }
+        progress.finish_policy(metrics.events);
         runs.push(metrics);
     }
+    progress.finish();
     series.commit().context("writing timeseries.csv")?;
-    write_summary(&out.join("summary.csv"), &runs).context("writing summary.csv")?;
-    write_rejections(&out.join("rejections.csv"), &runs).context("writing rejections.csv")?;
-    print!("{}", spillway_report::table::render(&runs));
-    println!(
-        "\nseed {} · wrote {}/summary.csv, timeseries.csv, rejections.csv",
-        options.seed,
-        out.display()
-    );
-    Ok(())
+    Ok(runs)
 }

@@ -1,5 +1,8 @@
 //! End-to-end tests of the `spillway` binary: exit codes, outputs, determinism.
 
+mod browser;
+mod report;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -17,11 +17,12 @@ pub struct PlotFigure {
 
 const STYLE: &str = "
 body { font-family: 'DejaVu Sans', system-ui, sans-serif; color: #222; background: #fff;
-  max-width: 1180px; margin: 0 auto; padding: 24px; line-height: 1.45; }
+  max-width: 1240px; margin: 0 auto; padding: 20px; line-height: 1.45; }
 h1 { margin-bottom: 4px; } h2 { border-bottom: 2px solid #e3e6ea; padding-bottom: 4px; margin-top: 36px; }
 .meta { color: #555; }
-table { border-collapse: collapse; font-size: 13px; margin: 12px 0; }
-th, td { padding: 4px 8px; border-bottom: 1px solid #e3e6ea; text-align: left; white-space: nowrap; }
+table { border-collapse: collapse; font-size: 12px; margin: 12px 0; }
+.scroll { overflow-x: auto; }
+th, td { padding: 3px 6px; border-bottom: 1px solid #e3e6ea; text-align: left; white-space: nowrap; }
 th { background: #f4f6f8; position: sticky; top: 0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.best { background: #d8f0d8; font-weight: bold; }
@@ -114,7 +115,9 @@ pub fn page(data: &RunData, figures: &[PlotFigure]) -> String {
     }
     out.push_str(" · <a href=\"#metrics\">what the columns mean</a> · <a href=\"#scenario\">scenario</a></nav>\n");
     out.push_str("<h2 id=\"comparison\">Comparison</h2>\n");
+    out.push_str("<div class=\"scroll\">\n");
     out.push_str(&comparison_table(&data.summary));
+    out.push_str("</div>\n");
     out.push_str(&rejections(data));
     for f in figures {
         out.push_str(&figure_section(f));

@@ -43,6 +43,8 @@ pub struct LineChart {
     pub y_range: Option<(f64, f64)>,
     /// Legend placement.
     pub legend: LegendAt,
+    /// Start the X axis at 0 even when the data starts later (latencies, counts).
+    pub x_from_zero: bool,
 }
 
 impl LineChart {
@@ -56,22 +58,32 @@ impl LineChart {
             series: Vec::new(),
             y_range: None,
             legend: LegendAt::UpperRight,
+            x_from_zero: false,
         }
     }
 
     /// X bounds over every finite point (0..1 when there is none; never empty).
     pub fn x_bounds(&self) -> (f64, f64) {
-        widen(self.bounds(|p| p.0))
+        let bounds = self.bounds(|p| p.0);
+        widen(match bounds {
+            Some((lo, hi)) if self.x_from_zero => Some((lo.min(0.0), hi)),
+            other => other,
+        })
     }
 
-    /// Y bounds: the fixed range, else 0 (or the minimum, if negative) to 5 % above the max.
+    /// Y bounds: the fixed range, else 0 (or the minimum, if negative) to above the max, with
+    /// room for the legend when it sits at the top.
     pub fn y_bounds(&self) -> (f64, f64) {
         if let Some(range) = self.y_range {
             return widen(Some(range));
         }
         let (lo, hi) = self.bounds(|p| p.1).unwrap_or((0.0, 1.0));
         let lo = lo.min(0.0);
-        widen(Some((lo, hi + (hi - lo) * 0.05)))
+        let headroom = match self.legend {
+            LegendAt::LowerRight => 0.05,
+            LegendAt::UpperLeft | LegendAt::UpperRight => 0.30,
+        };
+        widen(Some((lo, hi + (hi - lo) * headroom)))
     }
 
     fn bounds(&self, axis: impl Fn(&(f64, f64)) -> f64) -> Option<(f64, f64)> {
@@ -145,7 +157,10 @@ mod tests {
             dashed: false,
         });
         assert_eq!(chart.x_bounds(), (2.0, 3.0));
+        chart.legend = LegendAt::LowerRight;
         assert_eq!(chart.y_bounds(), (0.0, 5.25));
+        chart.x_from_zero = true;
+        assert_eq!(chart.x_bounds(), (0.0, 2.0));
     }
 
     #[test]

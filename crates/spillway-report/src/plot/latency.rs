@@ -38,6 +38,7 @@ pub fn latency_section(data: &RunData) -> Section {
             );
             chart.y_range = Some((0.0, 1.0));
             chart.legend = LegendAt::LowerRight;
+            chart.x_from_zero = true;
             let mut lines: Vec<&str> = Vec::new();
             for p in points.iter().filter(|p| p.class == *class) {
                 if !lines.contains(&p.policy.as_str()) {

@@ -97,7 +97,7 @@ fn draw<DB: DrawingBackend>(
     let (x0, x1) = chart.x_bounds();
     let (y0, y1) = chart.y_bounds();
     let mut ctx = ChartBuilder::on(root)
-        .caption(&chart.title, (FONT, 22))
+        .caption(&chart.title, (FONT, 24))
         .margin(14)
         .x_label_area_size(48)
         .y_label_area_size(72)
@@ -105,8 +105,8 @@ fn draw<DB: DrawingBackend>(
     ctx.configure_mesh()
         .x_desc(chart.x_label.as_str())
         .y_desc(chart.y_label.as_str())
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 15))
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 16))
         .x_labels(8)
         .y_labels(6)
         .x_label_formatter(&|v| tick(*v))
@@ -139,7 +139,7 @@ fn draw<DB: DrawingBackend>(
         };
         ctx.configure_series_labels()
             .position(position)
-            .label_font((FONT, 14))
+            .label_font((FONT, 15))
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK.mix(0.3))
             .draw()?;
