@@ -32,7 +32,7 @@ impl Progress {
             ProgressDrawTarget::hidden(),
         );
         if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} {elapsed:>4} [{bar:32}] simulated {pos}/{len} s · {msg}",
+            "{spinner} {elapsed:>3} [{wide_bar}] {pos}/{len} simulated s · {msg}",
         ) {
             bar.set_style(style.progress_chars("=> "));
         }
@@ -88,7 +88,7 @@ impl Progress {
         if self.events == 0 || wall <= 0.0 {
             String::new()
         } else {
-            format!(" · {:.0} events/s", self.events as f64 / wall)
+            format!(" · {:.0}k events/s", self.events as f64 / wall / 1e3)
         }
     }
 }

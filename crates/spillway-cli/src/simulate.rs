@@ -93,10 +93,8 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
             .context("writing scenario.yaml")?;
     }
     if !args.no_report {
-        let report = spillway_report::write_report(&out).map_err(crate::report_cmd::failure)?;
-        for note in report.notes.iter().filter(|_| !args.quiet) {
-            eprintln!("note: {note}");
-        }
+        // Notes about absent optional inputs are in the page itself; `report` prints them.
+        spillway_report::write_report(&out).map_err(crate::report_cmd::failure)?;
     }
     match args.format {
         Format::Table => {
