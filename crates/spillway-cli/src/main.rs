@@ -7,6 +7,8 @@ mod output;
 mod progress;
 mod report_cmd;
 mod simulate;
+mod sweep;
+mod yaml_set;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -27,6 +29,9 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Rebuild the charts and report.html of a run directory from its CSVs alone.
     Report(report_cmd::ReportArgs),
+    /// Run every policy on every combination of `--set path=v1,v2` values; write sweep.csv
+    /// and, for one numeric parameter, headline charts.
+    Sweep(sweep::SweepArgs),
     /// Check a scenario file and print every error found (exit 2 if any).
     Validate {
         /// The scenario file (YAML).
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(&args),
         Command::Report(args) => report_cmd::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
         Command::Validate { scenario } => validate(&scenario),
     };
     match result {

@@ -42,7 +42,8 @@ pub struct SimulateArgs {
     format: Format,
 }
 
-fn parse_duration_arg(text: &str) -> Result<Duration, String> {
+/// Clap parser of `--duration`: a positive duration with a unit.
+pub fn parse_duration_arg(text: &str) -> Result<Duration, String> {
     match parse_duration(text)? {
         d if d.is_zero() => Err("the duration must be longer than 0".to_string()),
         d => Ok(d),

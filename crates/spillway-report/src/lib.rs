@@ -14,6 +14,7 @@ pub mod html;
 pub mod input;
 pub mod plot;
 mod report;
+pub mod sweep_out;
 pub mod table;
 
 pub use atomic::{AtomicFile, write_atomic};

@@ -2,6 +2,7 @@
 
 mod browser;
 mod report;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
