@@ -3,7 +3,9 @@
 //! The error boundary lives here: library errors are typed; this binary turns them into a
 //! message and an exit code (0 ok, 1 runtime failure, 2 bad input).
 
+mod compare;
 mod output;
+mod policy_merge;
 mod progress;
 mod report_cmd;
 mod simulate;
@@ -27,6 +29,8 @@ enum Command {
     /// Run every policy of a scenario on the same traffic; print a comparison table and write
     /// the CSVs, charts (plots/) and report.html.
     Simulate(simulate::SimulateArgs),
+    /// Like simulate, with extra policies from other files run on the same traffic.
+    Compare(compare::CompareArgs),
     /// Rebuild the charts and report.html of a run directory from its CSVs alone.
     Report(report_cmd::ReportArgs),
     /// Run every policy on every combination of `--set path=v1,v2` values; write sweep.csv
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(&args),
+        Command::Compare(args) => compare::run(&args),
         Command::Report(args) => report_cmd::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Validate { scenario } => validate(&scenario),

@@ -21,6 +21,13 @@ const NANOS_PER_SECOND: u64 = 1_000_000_000;
 pub struct SimulateArgs {
     /// The scenario file (YAML), e.g. scenarios/spike.yaml.
     scenario: PathBuf,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// How to run a scenario and what to write: shared by `simulate` and `compare`.
+#[derive(Args)]
+pub struct RunArgs {
     /// Seed of every random stream (default: the scenario's `seed`, else 0). The same seed
     /// gives byte-identical outputs.
     #[arg(long)]
@@ -52,16 +59,32 @@ pub fn parse_duration_arg(text: &str) -> Result<Duration, String> {
 
 /// Run the command.
 pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
-    let scenario_text = std::fs::read(&args.scenario).ok();
     let scenario = scenario::load(&args.scenario).map_err(|e| Failure::BadInput(e.to_string()))?;
+    let text = std::fs::read(&args.scenario)
+        .map_err(|e| Failure::BadInput(format!("{}: cannot read: {e}", args.scenario.display())))?;
+    let default_out = Path::new("reports").join(&scenario.name);
+    execute(
+        &args.run,
+        &scenario,
+        &text,
+        &args.scenario.display().to_string(),
+        default_out,
+    )
+}
+
+/// Run every policy of `scenario` and write the outputs; `yaml` is copied as scenario.yaml.
+pub fn execute(
+    args: &RunArgs,
+    scenario: &Scenario,
+    yaml: &[u8],
+    label: &str,
+    default_out: PathBuf,
+) -> Result<(), Failure> {
     let options = RunOptions {
         seed: args.seed.unwrap_or(scenario.seed),
         duration: args.duration.unwrap_or(scenario.duration),
     };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("reports").join(&scenario.name));
+    let out = args.out.clone().unwrap_or(default_out);
     std::fs::create_dir_all(&out).map_err(|e| {
         Failure::BadInput(format!(
             "cannot create output directory {}: {e}",
@@ -70,14 +93,13 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
     })?;
     if !args.quiet {
         eprintln!(
-            "simulating {} ({} policies, {} of traffic, seed {})",
-            args.scenario.display(),
+            "simulating {label} ({} policies, {} of traffic, seed {})",
             scenario.policies.len(),
             options.duration,
             options.seed
         );
     }
-    let runs = run_all(args, &scenario, &options, &out)?;
+    let runs = run_all(args, scenario, &options, &out)?;
     write_summary(&out.join("summary.csv"), &runs).context("writing summary.csv")?;
     write_rejections(&out.join("rejections.csv"), &runs).context("writing rejections.csv")?;
     write_latency(&out.join("latency.csv"), &runs).context("writing latency.csv")?;
@@ -89,10 +111,8 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
         traffic_s,
     )
     .context("writing run.csv")?;
-    if let Some(text) = &scenario_text {
-        spillway_report::write_atomic(&out.join("scenario.yaml"), text)
-            .context("writing scenario.yaml")?;
-    }
+    spillway_report::write_atomic(&out.join("scenario.yaml"), yaml)
+        .context("writing scenario.yaml")?;
     if !args.no_report {
         // Notes about absent optional inputs are in the page itself; `report` prints them.
         spillway_report::write_report(&out).map_err(crate::report_cmd::failure)?;
@@ -121,7 +141,7 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
 
 /// Run every policy, streaming `timeseries.csv` and the progress bar from the sink.
 fn run_all(
-    args: &SimulateArgs,
+    args: &RunArgs,
     scenario: &Scenario,
     options: &RunOptions,
     out: &Path,

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `spillway` binary: exit codes, outputs, determinism.
 
 mod browser;
+mod compare;
 mod report;
 mod sweep;
 
