@@ -89,6 +89,7 @@ pub fn traffic_section(data: &RunData) -> Section {
                 axis.label,
                 &per_second_label("requests", bucket),
             );
+            chart.x_from_zero = true;
             chart.series = METRICS
                 .iter()
                 .map(|(name, color, get)| Series {
@@ -138,6 +139,7 @@ pub fn queue_section(data: &RunData) -> Section {
                 axis.label,
                 "queued requests",
             );
+            chart.x_from_zero = true;
             chart.series = crate::csv_out::QUEUED_BY_CLASS_COLUMNS
                 .iter()
                 .enumerate()
@@ -160,6 +162,7 @@ pub fn queue_section(data: &RunData) -> Section {
             axis.label,
             "queued requests",
         );
+        chart.x_from_zero = true;
         chart.series = data
             .timeseries
             .iter()
@@ -193,6 +196,7 @@ pub fn spend_section(data: &RunData) -> Section {
     let axis = TimeAxis::for_run(data);
     let policies = data.policies();
     let mut chart = LineChart::new("spend", "Cumulative spend", axis.label, "spend (USD)");
+    chart.x_from_zero = true;
     chart.legend = LegendAt::UpperLeft;
     let mut last_t = 0.0f64;
     for (policy, points) in &data.timeseries {
