@@ -3,9 +3,16 @@
 //! The error boundary lives here: library errors are typed; this binary turns them into a
 //! message and an exit code (0 ok, 1 runtime failure, 2 bad input).
 
+mod compare;
 mod inspect_headers;
+mod output;
+mod policy_merge;
+mod progress;
+mod report_cmd;
 mod simulate;
+mod sweep;
 mod validate;
+mod yaml_set;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -22,8 +29,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run every policy of a scenario on the same traffic; print a comparison table and write
-    /// summary.csv, timeseries.csv and rejections.csv.
+    /// the CSVs, charts (plots/) and report.html.
     Simulate(simulate::SimulateArgs),
+    /// Like simulate, with extra policies from other files run on the same traffic.
+    Compare(compare::CompareArgs),
+    /// Rebuild the charts and report.html of a run directory from its CSVs alone.
+    Report(report_cmd::ReportArgs),
+    /// Run every policy on every combination of `--set path=v1,v2` values; write sweep.csv
+    /// and, for one numeric parameter, headline charts.
+    Sweep(sweep::SweepArgs),
     /// Check a scenario file, or a provider profile library such as scenarios/providers.yaml,
     /// and print every error found (exit 2 if any).
     Validate {
@@ -55,6 +69,9 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(&args),
         Command::Validate { scenario } => validate::run(&scenario),
         Command::InspectHeaders(args) => inspect_headers::run(&args),
+        Command::Compare(args) => compare::run(&args),
+        Command::Report(args) => report_cmd::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

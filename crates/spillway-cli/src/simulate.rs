@@ -1,37 +1,61 @@
 //! `spillway simulate`.
 
 use crate::Failure;
+use crate::output::{Format, summary_json};
+use crate::progress::Progress;
 use anyhow::Context;
 use clap::Args;
 use spillway_core::{Duration, Time};
-use spillway_report::csv_out::{TimeseriesWriter, write_rejections, write_summary};
+use spillway_report::csv_out::{
+    TimeseriesWriter, write_latency, write_rejections, write_run_info, write_summary,
+};
 use spillway_report::trace_csv::write_trace_stats;
-use spillway_sim::scenario::{self, units::parse_duration};
+use spillway_sim::metrics::PolicyMetrics;
+use spillway_sim::scenario::{self, Scenario, units::parse_duration};
 use spillway_sim::traffic::trace::{TraceStats, survey};
 use spillway_sim::{RunOptions, run_policy};
 use std::path::{Path, PathBuf};
+
+const NANOS_PER_SECOND: u64 = 1_000_000_000;
 
 /// Arguments of `simulate`.
 #[derive(Args)]
 pub struct SimulateArgs {
     /// The scenario file (YAML), e.g. scenarios/spike.yaml.
     scenario: PathBuf,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// How to run a scenario and what to write: shared by `simulate` and `compare`.
+#[derive(Args)]
+pub struct RunArgs {
     /// Seed of every random stream (default: the scenario's `seed`, else 0). The same seed
     /// gives byte-identical outputs.
     #[arg(long)]
     seed: Option<u64>,
-    /// Where to write the CSVs (default: reports/<scenario name>/).
+    /// Where to write the outputs (default: reports/<scenario name>/).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Override how long traffic arrives, e.g. `2m` or `1h` (units: ns us ms s m h d).
     #[arg(long, value_parser = parse_duration_arg)]
     duration: Option<Duration>,
+    /// Write only the CSVs: no charts, no report.html.
+    #[arg(long)]
+    no_report: bool,
+    /// No progress bar and no status lines on stderr (errors are still printed).
+    #[arg(long, short)]
+    quiet: bool,
+    /// How to print the summary on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
     /// Replay this trace file instead of the scenario's `traffic.trace.path`.
     #[arg(long, value_name = "PATH")]
-    trace: Option<PathBuf>,
+    trace: Option<std::path::PathBuf>,
 }
 
-fn parse_duration_arg(text: &str) -> Result<Duration, String> {
+/// Clap parser of `--duration`: a positive duration with a unit.
+pub fn parse_duration_arg(text: &str) -> Result<Duration, String> {
     match parse_duration(text)? {
         d if d.is_zero() => Err("the duration must be longer than 0".to_string()),
         d => Ok(d),
@@ -40,36 +64,120 @@ fn parse_duration_arg(text: &str) -> Result<Duration, String> {
 
 /// Run the command.
 pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
-    let mut scenario =
-        scenario::load(&args.scenario).map_err(|e| Failure::BadInput(e.to_string()))?;
+    let scenario = scenario::load(&args.scenario).map_err(|e| Failure::BadInput(e.to_string()))?;
+    let text = std::fs::read(&args.scenario)
+        .map_err(|e| Failure::BadInput(format!("{}: cannot read: {e}", args.scenario.display())))?;
+    let default_out = Path::new("reports").join(&scenario.name);
+    execute(
+        &args.run,
+        &scenario,
+        &text,
+        &args.scenario.display().to_string(),
+        default_out,
+    )
+}
+
+/// Run every policy of `scenario` and write the outputs; `yaml` is copied as scenario.yaml.
+pub fn execute(
+    args: &RunArgs,
+    scenario: &Scenario,
+    yaml: &[u8],
+    label: &str,
+    default_out: PathBuf,
+) -> Result<(), Failure> {
     let options = RunOptions {
         seed: args.seed.unwrap_or(scenario.seed),
         duration: args.duration.unwrap_or(scenario.duration),
     };
-    let trace_stats = survey_trace(&mut scenario, args, &options)?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("reports").join(&scenario.name));
+    let mut scenario = scenario.clone();
+    let trace_stats = survey_trace(&mut scenario, args, label, &options)?;
+    let scenario = &scenario;
+    let out = args.out.clone().unwrap_or(default_out);
     std::fs::create_dir_all(&out).map_err(|e| {
         Failure::BadInput(format!(
             "cannot create output directory {}: {e}",
             out.display()
         ))
     })?;
-    eprintln!(
-        "simulating {} ({} policies, {} of traffic, seed {})",
-        args.scenario.display(),
-        scenario.policies.len(),
-        options.duration,
-        options.seed
-    );
+    if !args.quiet {
+        eprintln!(
+            "simulating {label} ({} policies, {} of traffic, seed {})",
+            scenario.policies.len(),
+            options.duration,
+            options.seed
+        );
+    }
+    let runs = run_all(args, scenario, &options, &out)?;
+    write_summary(&out.join("summary.csv"), &runs).context("writing summary.csv")?;
+    write_rejections(&out.join("rejections.csv"), &runs).context("writing rejections.csv")?;
+    write_latency(&out.join("latency.csv"), &runs).context("writing latency.csv")?;
+    if let (Some(stats), Some(spec)) = (&trace_stats, &scenario.trace) {
+        let file = spec.path.display().to_string();
+        write_trace_stats(&out.join("trace.csv"), &file, spec.format.name(), stats)
+            .context("writing trace.csv")?;
+    }
+    let traffic_s = options.duration.as_nanos() / NANOS_PER_SECOND;
+    write_run_info(
+        &out.join("run.csv"),
+        &scenario.name,
+        options.seed,
+        traffic_s,
+    )
+    .context("writing run.csv")?;
+    spillway_report::write_atomic(&out.join("scenario.yaml"), yaml)
+        .context("writing scenario.yaml")?;
+    if !args.no_report {
+        // Notes about absent optional inputs are in the page itself; `report` prints them.
+        spillway_report::write_report(&out).map_err(crate::report_cmd::failure)?;
+    }
+    match args.format {
+        Format::Table => {
+            print!("{}", spillway_report::table::render(&runs));
+            let written = if args.no_report {
+                "summary.csv, timeseries.csv, rejections.csv, latency.csv"
+            } else {
+                "report.html, plots/, summary.csv, timeseries.csv, rejections.csv, latency.csv"
+            };
+            let trace = if trace_stats.is_some() {
+                ", trace.csv"
+            } else {
+                ""
+            };
+            println!(
+                "\nseed {} · wrote {}/{written}{trace}",
+                options.seed,
+                out.display()
+            );
+        }
+        Format::Json => {
+            let json = summary_json(&scenario.name, options.seed, &out, &runs);
+            println!("{json:#}");
+        }
+    }
+    Ok(())
+}
+
+/// Run every policy, streaming `timeseries.csv` and the progress bar from the sink.
+fn run_all(
+    args: &RunArgs,
+    scenario: &Scenario,
+    options: &RunOptions,
+    out: &Path,
+) -> Result<Vec<PolicyMetrics>, Failure> {
     let mut series = TimeseriesWriter::create(&out.join("timeseries.csv"))
         .map_err(|e| Failure::BadInput(format!("cannot write to {}: {e}", out.display())))?;
+    let seconds = options
+        .duration
+        .as_nanos()
+        .saturating_add(scenario.drain.as_nanos())
+        / NANOS_PER_SECOND;
+    let mut progress = Progress::new(args.quiet, scenario.policies.len(), seconds);
     let mut runs = Vec::with_capacity(scenario.policies.len());
-    for policy in &scenario.policies {
+    for (index, policy) in scenario.policies.iter().enumerate() {
+        progress.start_policy(index, &policy.name);
         let mut write_error = None;
-        let metrics = run_policy(&scenario, policy, &options, &mut |row| {
+        let metrics = run_policy(scenario, policy, options, &mut |row| {
+            progress.second(row.t_s);
             if write_error.is_none() {
                 write_error = series.row(&policy.name, row).err();
             }
@@ -80,42 +188,26 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
                 .context("writing timeseries.csv")
                 .into());
         }
+        progress.finish_policy(metrics.events);
         runs.push(metrics);
     }
+    progress.finish();
     series.commit().context("writing timeseries.csv")?;
-    write_summary(&out.join("summary.csv"), &runs).context("writing summary.csv")?;
-    write_rejections(&out.join("rejections.csv"), &runs).context("writing rejections.csv")?;
-    if let (Some(stats), Some(spec)) = (&trace_stats, &scenario.trace) {
-        let file = spec.path.display().to_string();
-        write_trace_stats(&out.join("trace.csv"), &file, spec.format.name(), stats)
-            .context("writing trace.csv")?;
-    }
-    print!("{}", spillway_report::table::render(&runs));
-    println!(
-        "\nseed {} · wrote {}/summary.csv, timeseries.csv, rejections.csv{}",
-        options.seed,
-        out.display(),
-        if trace_stats.is_some() {
-            ", trace.csv"
-        } else {
-            ""
-        }
-    );
-    Ok(())
+    Ok(runs)
 }
 
 /// Apply `--trace`, then read the whole trace once: bad rows, missing files and missing
 /// columns fail here (exit 2) before any policy runs, and the offered trace is measured.
 fn survey_trace(
-    scenario: &mut scenario::Scenario,
-    args: &SimulateArgs,
+    scenario: &mut Scenario,
+    args: &RunArgs,
+    label: &str,
     options: &RunOptions,
 ) -> Result<Option<TraceStats>, Failure> {
     if let Some(path) = &args.trace {
         let Some(spec) = scenario.trace.as_mut() else {
             return Err(Failure::BadInput(format!(
-                "{}: `--trace` needs a scenario with a `traffic.trace` block (format, mapping)",
-                args.scenario.display()
+                "{label}: `--trace` needs a scenario with a `traffic.trace` block (format, mapping)"
             )));
         };
         spec.path = path.clone();
@@ -126,14 +218,16 @@ fn survey_trace(
     let horizon = Time::ZERO.saturating_add(options.duration);
     let stats =
         survey(spec, options.seed, horizon).map_err(|e| Failure::BadInput(e.to_string()))?;
-    eprintln!(
-        "trace {}: {} requests over {:.0} s (mean {:.2}/s, peak {}/s), {} skipped",
-        spec.path.display(),
-        stats.rows,
-        stats.span_s,
-        stats.mean_rps,
-        stats.peak_per_s,
-        stats.skipped
-    );
+    if !args.quiet {
+        eprintln!(
+            "trace {}: {} requests over {:.0} s (mean {:.2}/s, peak {}/s), {} skipped",
+            spec.path.display(),
+            stats.rows,
+            stats.span_s,
+            stats.mean_rps,
+            stats.peak_per_s,
+            stats.skipped
+        );
+    }
     Ok(Some(stats))
 }

@@ -59,6 +59,13 @@ impl Drop for AtomicFile {
     }
 }
 
+/// Write `bytes` to `target` atomically (temp file, sync, rename).
+pub fn write_atomic(target: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = AtomicFile::create(target)?;
+    file.write_all(bytes)?;
+    file.commit()
+}
+
 fn with_path(e: io::Error, path: &Path) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }

@@ -71,8 +71,38 @@ pub const TIMESERIES_COLUMNS: &[&str] = &[
     "fallback_calls",
 ];
 
+/// Per-class queue-length columns that `timeseries.csv` may carry (appended by newer writers);
+/// the report plots queue depth by class when all four are present.
+pub const QUEUED_BY_CLASS_COLUMNS: [&str; 4] = [
+    "queued_interactive",
+    "queued_standard",
+    "queued_batch",
+    "queued_background",
+];
+
 /// `rejections.csv` columns.
 pub const REJECTION_COLUMNS: &[&str] = &["policy", "layer", "rejected"];
+
+/// `latency.csv` columns: points of the end-to-end latency CDF.
+pub const LATENCY_COLUMNS: &[&str] = &["policy", "class", "quantile", "latency_ms"];
+
+/// `run.csv` columns: how the run was made (one row).
+pub const RUN_COLUMNS: &[&str] = &["scenario", "seed", "duration_s"];
+
+/// Quantiles of `latency.csv`, in parts per ten thousand: every percent, then the tail.
+const CDF_POINTS_PER_10K: [u32; 104] = {
+    let mut points = [0u32; 104];
+    let mut i = 0;
+    while i < 100 {
+        points[i] = i as u32 * 100;
+        i += 1;
+    }
+    points[100] = 9_950;
+    points[101] = 9_990;
+    points[102] = 9_999;
+    points[103] = 10_000;
+    points
+};
 
 fn csv_error(e: csv::Error) -> io::Error {
     io::Error::other(e)
@@ -175,6 +205,39 @@ pub fn write_rejections(path: &Path, runs: &[PolicyMetrics]) -> io::Result<()> {
             .map_err(csv_error)?;
         }
     }
+    w.into_inner().map_err(|e| e.into_error())?.commit()
+}
+
+/// Write `latency.csv`: for each policy and class with completed requests (then `all`), the
+/// latency at each quantile of [`CDF_POINTS_PER_10K`] (HDR histogram precision, 0.1 %).
+pub fn write_latency(path: &Path, runs: &[PolicyMetrics]) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(AtomicFile::create(path)?);
+    w.write_record(LATENCY_COLUMNS).map_err(csv_error)?;
+    for run in runs {
+        let total = run.total();
+        let classes = Class::ALL.iter().map(|c| (c.name(), run.class(*c)));
+        for (class, stats) in classes.chain([("all", &total)]) {
+            if stats.latency.count() == 0 {
+                continue;
+            }
+            for q in CDF_POINTS_PER_10K {
+                let quantile = format!("{}.{:04}", q / 10_000, q % 10_000);
+                let latency = ms(stats.latency.quantile(f64::from(q) / 10_000.0));
+                w.write_record([run.policy.as_str(), class, &quantile, &latency])
+                    .map_err(csv_error)?;
+            }
+        }
+    }
+    w.into_inner().map_err(|e| e.into_error())?.commit()
+}
+
+/// Write `run.csv`: the scenario's name, the seed and the seconds of traffic, so a report
+/// regenerated from the directory can say how the run was made.
+pub fn write_run_info(path: &Path, scenario: &str, seed: u64, duration_s: u64) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(AtomicFile::create(path)?);
+    w.write_record(RUN_COLUMNS).map_err(csv_error)?;
+    w.write_record([scenario, &seed.to_string(), &duration_s.to_string()])
+        .map_err(csv_error)?;
     w.into_inner().map_err(|e| e.into_error())?.commit()
 }
 

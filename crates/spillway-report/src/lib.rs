@@ -1,13 +1,23 @@
 //! # spillway-report
 //!
-//! Pure formatting of simulation results: CSV files ([`csv_out`]), the terminal comparison
-//! table ([`table`]), and exact number formatting ([`format`]). Files are written to a
-//! temporary name and renamed into place, so a failed run never leaves a half-written CSV.
+//! Simulation results as files people read: CSVs ([`csv_out`]), the terminal comparison table
+//! ([`table`]), charts ([`plot`], PNG and SVG) and a self-contained `report.html` ([`html`]).
+//! Reports are rebuilt from a run directory's CSVs alone ([`input`], [`write_report`]), so a
+//! report never disagrees with its data. Files are written to a temporary name and renamed
+//! into place, so a failed run never leaves a half-written file.
 
 mod atomic;
 pub mod csv_out;
+mod error;
 pub mod format;
+pub mod html;
+pub mod input;
+pub mod plot;
+mod report;
+pub mod sweep_out;
 pub mod table;
 pub mod trace_csv;
 
-pub use atomic::AtomicFile;
+pub use atomic::{AtomicFile, write_atomic};
+pub use error::ReportError;
+pub use report::{ReportFiles, build, write_report};

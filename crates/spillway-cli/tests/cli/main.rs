@@ -1,6 +1,10 @@
 //! End-to-end tests of the `spillway` binary: exit codes, outputs, determinism.
 
+mod browser;
+mod compare;
 mod inspect_headers;
+mod report;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,241 @@
+//! `spillway sweep <scenario> --set path=v1,v2 [--set ...]`: every combination of the values
+//! (cartesian product, the first `--set` varying slowest), each policy on each variant, in
+//! parallel. Results do not depend on the thread count: every run is seeded the same way and
+//! rows are written in variant × policy order.
+
+use crate::Failure;
+use crate::yaml_set::{Setting, parse_setting, set_value};
+use anyhow::Context;
+use clap::Args;
+use rayon::prelude::*;
+use spillway_report::plot::{SweepPoint, render, sweep_chart};
+use spillway_report::sweep_out::{SweepRun, write_sweep};
+use spillway_sim::scenario::{self, Scenario, units::parse_duration};
+use spillway_sim::{RunOptions, run_policy};
+use std::path::{Path, PathBuf};
+
+/// Arguments of `sweep`.
+#[derive(Args)]
+pub struct SweepArgs {
+    /// The scenario file (YAML).
+    scenario: PathBuf,
+    /// A field and the values to try, e.g. `--set provider.rpm=250,500,1000` (repeatable).
+    #[arg(long = "set", required = true, value_name = "PATH=V1,V2")]
+    sets: Vec<String>,
+    /// Seed of every random stream (default: each variant's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where to write sweep.csv and plots/ (default: reports/<scenario name>-sweep/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Override how long traffic arrives in every variant, e.g. `2m`.
+    #[arg(long, value_parser = crate::simulate::parse_duration_arg)]
+    duration: Option<spillway_core::Duration>,
+    /// Worker threads (default: one per core). Results are identical for any count.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No status lines on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// The headline metrics charted against a single swept parameter: (summary column, label).
+const HEADLINES: [(&str, &str); 5] = [
+    ("p99_ms", "p99 latency, all classes (ms)"),
+    ("rejected", "rejected requests"),
+    ("upstream_429", "upstream 429 answers"),
+    ("completed", "completed requests"),
+    ("cost_usd", "spend (USD)"),
+];
+
+struct Variant {
+    values: Vec<String>,
+    scenario: Scenario,
+}
+
+/// Run the command.
+pub fn run(args: &SweepArgs) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(&args.scenario).map_err(|e| {
+        Failure::BadInput(format!(
+            "{}: cannot read the scenario: {e}",
+            args.scenario.display()
+        ))
+    })?;
+    let settings = args
+        .sets
+        .iter()
+        .map(|s| parse_setting(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::BadInput)?;
+    for (i, s) in settings.iter().enumerate() {
+        if settings[..i].iter().any(|t| t.path == s.path) {
+            return Err(Failure::BadInput(format!("--set {}: given twice", s.path)));
+        }
+    }
+    let variants = variants(&args.scenario, &text, &settings)?;
+    let paths: Vec<String> = settings.iter().map(|s| s.path.clone()).collect();
+    let runs = run_variants(args, &variants)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        Path::new("reports").join(format!("{}-sweep", variants[0].scenario.name))
+    });
+    std::fs::create_dir_all(&out).map_err(|e| {
+        Failure::BadInput(format!(
+            "cannot create output directory {}: {e}",
+            out.display()
+        ))
+    })?;
+    write_sweep(&out.join("sweep.csv"), &paths, &runs).context("writing sweep.csv")?;
+    let charts = write_charts(&out, &settings, &runs)?;
+    for (variant, v) in variants.iter().enumerate() {
+        let label: Vec<String> = paths
+            .iter()
+            .zip(&v.values)
+            .map(|(p, value)| format!("{p}={value}"))
+            .collect();
+        println!("variant {variant}: {}", label.join(" "));
+        let these: Vec<_> = runs
+            .iter()
+            .filter(|r| r.variant == variant)
+            .map(|r| r.metrics.clone())
+            .collect();
+        println!("{}", spillway_report::table::render(&these));
+    }
+    println!(
+        "{} variants × {} policies · wrote {}/sweep.csv{}",
+        variants.len(),
+        variants[0].scenario.policies.len(),
+        out.display(),
+        if charts > 0 {
+            format!(" and {charts} charts in plots/")
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
+/// Every combination of the settings' values, parsed; errors point at the user's file.
+fn variants(path: &Path, text: &str, settings: &[Setting]) -> Result<Vec<Variant>, Failure> {
+    let mut combos: Vec<Vec<String>> = vec![Vec::new()];
+    for s in settings {
+        combos = combos
+            .into_iter()
+            .flat_map(|prefix| {
+                s.values.iter().map(move |v| {
+                    let mut next = prefix.clone();
+                    next.push(v.clone());
+                    next
+                })
+            })
+            .collect();
+    }
+    combos
+        .into_iter()
+        .map(|values| {
+            let mut edited = text.to_string();
+            for (s, v) in settings.iter().zip(&values) {
+                edited = set_value(&edited, &s.path, v).map_err(Failure::BadInput)?;
+            }
+            let scenario = scenario::parse(path, &edited).map_err(|e| {
+                let set: Vec<String> = settings
+                    .iter()
+                    .zip(&values)
+                    .map(|(s, v)| format!("--set {}={v}", s.path))
+                    .collect();
+                Failure::BadInput(format!("{e}\n(with {})", set.join(" ")))
+            })?;
+            Ok(Variant { values, scenario })
+        })
+        .collect()
+}
+
+fn run_variants(args: &SweepArgs, variants: &[Variant]) -> Result<Vec<SweepRun>, Failure> {
+    let jobs: Vec<(usize, usize)> = variants
+        .iter()
+        .enumerate()
+        .flat_map(|(v, variant)| (0..variant.scenario.policies.len()).map(move |p| (v, p)))
+        .collect();
+    if !args.quiet {
+        eprintln!(
+            "sweeping {}: {} variants, {} runs",
+            args.scenario.display(),
+            variants.len(),
+            jobs.len()
+        );
+    }
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = args.threads {
+        pool = pool.num_threads(n.max(1));
+    }
+    let pool = pool.build().context("starting worker threads")?;
+    let results: Vec<Result<SweepRun, String>> = pool.install(|| {
+        jobs.par_iter()
+            .map(|&(v, p)| {
+                let variant = &variants[v];
+                let scenario = &variant.scenario;
+                let options = RunOptions {
+                    seed: args.seed.unwrap_or(scenario.seed),
+                    duration: args.duration.unwrap_or(scenario.duration),
+                };
+                let metrics = run_policy(scenario, &scenario.policies[p], &options, &mut |_| {})
+                    .map_err(|e| e.to_string())?;
+                Ok(SweepRun {
+                    variant: v,
+                    values: variant.values.clone(),
+                    metrics,
+                })
+            })
+            .collect()
+    });
+    results
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::BadInput)
+}
+
+/// A swept value as a number for the X axis: plain numbers, or durations in seconds.
+fn numeric(value: &str) -> Option<f64> {
+    value
+        .parse::<f64>()
+        .ok()
+        .or_else(|| parse_duration(value).ok().map(|d| d.as_secs_f64()))
+        .filter(|v| v.is_finite())
+}
+
+/// Headline charts when exactly one numeric parameter is swept; returns how many.
+fn write_charts(out: &Path, settings: &[Setting], runs: &[SweepRun]) -> Result<usize, Failure> {
+    let [setting] = settings else { return Ok(0) };
+    let Some(xs) = setting
+        .values
+        .iter()
+        .map(|v| numeric(v))
+        .collect::<Option<Vec<_>>>()
+    else {
+        return Ok(0);
+    };
+    let columns = spillway_report::csv_out::SUMMARY_COLUMNS;
+    let plots = out.join("plots");
+    std::fs::create_dir_all(&plots).with_context(|| format!("creating {}", plots.display()))?;
+    for (column, label) in HEADLINES {
+        let index = columns.iter().position(|c| *c == column).unwrap_or(0);
+        let points: Vec<SweepPoint> = runs
+            .iter()
+            .filter_map(|r| {
+                let cells = spillway_report::csv_out::summary_fields(&r.metrics, None);
+                Some(SweepPoint {
+                    policy: r.metrics.policy.clone(),
+                    parameter: *xs.get(r.variant)?,
+                    value: cells.get(index)?.parse().ok()?,
+                })
+            })
+            .collect();
+        let rendered = render(&sweep_chart(&setting.path, label, &points))
+            .map_err(crate::report_cmd::failure)?;
+        for (ext, bytes) in [("png", rendered.png), ("svg", rendered.svg.into_bytes())] {
+            let path = plots.join(format!("{}.{ext}", rendered.stem));
+            spillway_report::write_atomic(&path, &bytes)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    Ok(HEADLINES.len())
+}

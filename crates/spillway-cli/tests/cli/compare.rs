@@ -1,0 +1,67 @@
+//! `spillway compare`: extra policy files run on the scenario's traffic; their errors point at
+//! their own file, line and column.
+
+use super::{spillway, temp_dir, text};
+
+const STRICT: &str = "# stricter per-user limit\nlayers:\n  - name: per-user-strict\n    scope: user\n    algorithm: sliding-window\n    limit: 3\n    per: 1m\npolicies:\n  - name: strict\n    layers: [per-user-strict, per-feature]\n    queue_capacity: 500\n    max_attempts: 2\n";
+
+#[test]
+fn extra_policies_run_on_the_same_traffic() {
+    let dir = temp_dir("compare");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("strict.yaml");
+    std::fs::write(&file, STRICT).expect("policy file");
+    let out_dir = dir.join("out");
+    let out = spillway(&[
+        "compare",
+        "scenarios/spike.yaml",
+        "--policy",
+        file.to_str().expect("utf-8"),
+        "--duration",
+        "1m",
+        "--quiet",
+        "--no-report",
+        "--out",
+        out_dir.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = std::fs::read_to_string(out_dir.join("summary.csv")).expect("summary.csv");
+    let offered = |policy: &str| {
+        summary
+            .lines()
+            .find(|l| l.starts_with(&format!("{policy},all,")))
+            .and_then(|l| l.split(',').nth(2))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("{policy} all row in {summary}"))
+    };
+    assert_eq!(offered("strict"), offered("token-bucket"), "same traffic");
+    let echoed = std::fs::read_to_string(out_dir.join("scenario.yaml")).expect("scenario.yaml");
+    assert!(
+        echoed.contains("name: strict"),
+        "the merged scenario is echoed"
+    );
+}
+
+#[test]
+fn errors_in_a_policy_file_name_that_file() {
+    let dir = temp_dir("compare-bad");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("bad.yaml");
+    std::fs::write(
+        &file,
+        "- name: broken\n  layers: [per-feature]\n  queue_capacity: -1\n",
+    )
+    .expect("write");
+    let out = spillway(&[
+        "compare",
+        "scenarios/spike.yaml",
+        "--policy",
+        file.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("bad.yaml:3:19:") && err.contains("queue_capacity"),
+        "{err}"
+    );
+}

@@ -1,0 +1,106 @@
+//! `spillway sweep`: cartesian product of `--set` values, identical results for any thread
+//! count, errors located in the user's scenario file.
+
+use super::{spillway, temp_dir, text};
+
+fn sweep(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "sweep",
+        "scenarios/spike.yaml",
+        "--duration",
+        "1m",
+        "--quiet",
+        "--out",
+        dir.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    spillway(&args)
+}
+
+#[test]
+fn sweep_csv_has_one_row_per_variant_policy_and_class_whatever_the_thread_count() {
+    let (one, two) = (temp_dir("sweep-1"), temp_dir("sweep-2"));
+    let sets = [
+        "--set",
+        "provider.rpm=100,500",
+        "--set",
+        "policies[0].max_attempts=1,3",
+    ];
+    let a = sweep(&one, &[&sets[..], &["--threads", "1"]].concat());
+    assert!(a.status.success(), "{}", text(&a.stderr));
+    let b = sweep(&two, &[&sets[..], &["--threads", "2"]].concat());
+    assert!(b.status.success(), "{}", text(&b.stderr));
+    let csv = std::fs::read_to_string(one.join("sweep.csv")).expect("sweep.csv");
+    assert_eq!(
+        csv,
+        std::fs::read_to_string(two.join("sweep.csv")).expect("sweep.csv"),
+        "thread count changed the results"
+    );
+    assert!(csv.starts_with("variant,provider.rpm,policies[0].max_attempts,policy,class,"));
+    let all_rows: Vec<&str> = csv.lines().filter(|l| l.contains(",all,")).collect();
+    assert_eq!(all_rows.len(), 4 * 2, "4 variants × 2 policies: {csv}");
+    assert!(
+        all_rows[0].starts_with("0,100,1,token-bucket,all,"),
+        "{}",
+        all_rows[0]
+    );
+    assert!(
+        all_rows[7].starts_with("3,500,3,sliding-window,all,"),
+        "{}",
+        all_rows[7]
+    );
+    assert!(
+        !one.join("plots").exists(),
+        "no charts when two parameters are swept"
+    );
+}
+
+#[test]
+fn one_numeric_parameter_gets_headline_charts() {
+    let dir = temp_dir("sweep-charts");
+    let out = sweep(&dir, &["--set", "provider.rpm=100,500"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for chart in [
+        "sweep-provider-rpm-p99-latency-all-classes-ms",
+        "sweep-provider-rpm-rejected-requests",
+    ] {
+        assert!(
+            dir.join("plots").join(format!("{chart}.png")).exists(),
+            "{chart}"
+        );
+    }
+}
+
+#[test]
+fn bad_settings_exit_2_with_located_errors() {
+    let dir = temp_dir("sweep-bad");
+    let out = sweep(&dir, &["--set", "provider.rpm=fast"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("spike.yaml:")
+            && err.contains("provider.rpm")
+            && err.contains("--set provider.rpm=fast"),
+        "{err}"
+    );
+    let out = sweep(&dir, &["--set", "provider.rpn=5"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no field `provider.rpn`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = sweep(&dir, &["--set", "provider=5"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("is a section"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = sweep(&dir, &["--set", "provider.rpm"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        !dir.join("sweep.csv").exists(),
+        "nothing is written on bad input"
+    );
+}

@@ -1,0 +1,351 @@
+//! Everything a report shows, loaded from a run directory's files by column name.
+//!
+//! Required: `summary.csv` and `timeseries.csv`. Optional (a plot or section is skipped with a
+//! note when absent): `latency.csv`, `rejections.csv`, `users.csv`, `budget.csv`,
+//! `scenario.yaml`, `run.csv`.
+
+use super::{CsvTable, Row};
+use crate::ReportError;
+use crate::csv_out::{QUEUED_BY_CLASS_COLUMNS, SUMMARY_COLUMNS};
+use std::path::{Path, PathBuf};
+
+/// The summary columns a report needs (a subset of `summary.csv`'s, in display order).
+pub const REPORT_SUMMARY_COLUMNS: [&str; 15] = [
+    "policy",
+    "class",
+    "offered",
+    "admitted",
+    "rejected",
+    "shed",
+    "completed",
+    "failed",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    "max_wait_ms",
+    "upstream_429",
+    "cost_usd",
+];
+
+/// The rows of `summary.csv`, restricted to [`REPORT_SUMMARY_COLUMNS`].
+#[derive(Debug, Clone, Default)]
+pub struct SummaryTable {
+    /// Column names, in display order.
+    pub columns: Vec<&'static str>,
+    /// Cells as written in the file (exact decimals), one row per policy and class.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// One second of one policy in `timeseries.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimePoint {
+    /// Second since the start.
+    pub t_s: u64,
+    /// Requests that arrived.
+    pub offered: u64,
+    /// Requests admitted.
+    pub admitted: u64,
+    /// Requests rejected by a layer.
+    pub rejected: u64,
+    /// Upstream 429 answers.
+    pub upstream_429: u64,
+    /// Queue length at the end of the second.
+    pub queued: u64,
+    /// Queue length per class ([`crate::csv_out::QUEUED_BY_CLASS_COLUMNS`]), when written.
+    pub queued_by_class: Option<[u64; 4]>,
+    /// Money spent in this second.
+    pub spend_usd: f64,
+}
+
+/// One point of a latency CDF (`latency.csv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatencyPoint {
+    /// The policy.
+    pub policy: String,
+    /// The class (or `all`).
+    pub class: String,
+    /// Fraction of completed requests at or below `latency_ms` (0..=1).
+    pub quantile: f64,
+    /// The latency.
+    pub latency_ms: f64,
+}
+
+/// Service received by one user (`users.csv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserShare {
+    /// The policy.
+    pub policy: String,
+    /// The user's class.
+    pub class: String,
+    /// The user.
+    pub user: String,
+    /// Requests completed for the user.
+    pub completed: u64,
+    /// Tokens served to the user.
+    pub tokens: u64,
+}
+
+/// A spend limit to draw against cumulative spend (`budget.csv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetLine {
+    /// The policy it applies to (every policy when absent).
+    pub policy: Option<String>,
+    /// The budget's name.
+    pub name: String,
+    /// The limit in US dollars.
+    pub limit_usd: f64,
+}
+
+/// Rejections by one layer (`rejections.csv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    /// The policy.
+    pub policy: String,
+    /// The blocking layer.
+    pub layer: String,
+    /// How many requests it refused.
+    pub rejected: u64,
+}
+
+/// How the run was made (`run.csv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInfo {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seed of every random stream.
+    pub seed: u64,
+    /// Seconds of traffic.
+    pub duration_s: u64,
+}
+
+/// A run directory's contents, ready to plot.
+#[derive(Debug, Clone)]
+pub struct RunData {
+    /// The directory.
+    pub dir: PathBuf,
+    /// `summary.csv`.
+    pub summary: SummaryTable,
+    /// `timeseries.csv`, per policy in file order.
+    pub timeseries: Vec<(String, Vec<TimePoint>)>,
+    /// `rejections.csv` (empty when absent).
+    pub rejections: Vec<Rejection>,
+    /// `latency.csv`.
+    pub latency: Option<Vec<LatencyPoint>>,
+    /// `users.csv`.
+    pub users: Option<Vec<UserShare>>,
+    /// `budget.csv`.
+    pub budgets: Option<Vec<BudgetLine>>,
+    /// `scenario.yaml`, verbatim.
+    pub scenario_yaml: Option<String>,
+    /// `run.csv`.
+    pub info: Option<RunInfo>,
+}
+
+impl RunData {
+    /// Load `dir`; every error names the file (and line and column).
+    pub fn load(dir: &Path) -> Result<RunData, ReportError> {
+        let scenario_path = dir.join("scenario.yaml");
+        let scenario_yaml = if scenario_path.exists() {
+            Some(
+                std::fs::read_to_string(&scenario_path).map_err(|source| ReportError::Read {
+                    path: scenario_path,
+                    source,
+                })?,
+            )
+        } else {
+            None
+        };
+        Ok(RunData {
+            dir: dir.to_path_buf(),
+            summary: load_summary(&CsvTable::read(&dir.join("summary.csv"))?)?,
+            timeseries: load_timeseries(&CsvTable::read(&dir.join("timeseries.csv"))?)?,
+            rejections: optional(dir, "rejections.csv", load_rejections)?.unwrap_or_default(),
+            latency: optional(dir, "latency.csv", load_latency)?,
+            users: optional(dir, "users.csv", load_users)?,
+            budgets: optional(dir, "budget.csv", load_budgets)?,
+            scenario_yaml,
+            info: optional(dir, "run.csv", load_info)?.flatten(),
+        })
+    }
+
+    /// Policies in summary order.
+    pub fn policies(&self) -> Vec<&str> {
+        let mut seen: Vec<&str> = Vec::new();
+        for row in &self.summary.rows {
+            if let Some(p) = row.first().filter(|p| !seen.contains(&p.as_str())) {
+                seen.push(p);
+            }
+        }
+        seen
+    }
+}
+
+fn optional<T>(
+    dir: &Path,
+    name: &str,
+    load: fn(&CsvTable) -> Result<T, ReportError>,
+) -> Result<Option<T>, ReportError> {
+    CsvTable::read_optional(&dir.join(name))?
+        .map(|t| load(&t))
+        .transpose()
+}
+
+fn collect<T>(
+    table: &CsvTable,
+    mut each: impl FnMut(Row<'_>) -> Result<T, ReportError>,
+) -> Result<Vec<T>, ReportError> {
+    table.rows().map(&mut each).collect()
+}
+
+fn load_summary(t: &CsvTable) -> Result<SummaryTable, ReportError> {
+    debug_assert!(
+        REPORT_SUMMARY_COLUMNS
+            .iter()
+            .all(|c| SUMMARY_COLUMNS.contains(c))
+    );
+    let columns = REPORT_SUMMARY_COLUMNS
+        .iter()
+        .map(|name| t.column(name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rows = collect(t, |row| {
+        // Validate numbers now, so the HTML never shows garbage as a value.
+        for c in columns.iter().skip(2) {
+            row.f64(*c)?;
+        }
+        Ok(columns.iter().map(|c| row.text(*c).to_string()).collect())
+    })?;
+    Ok(SummaryTable {
+        columns: REPORT_SUMMARY_COLUMNS.to_vec(),
+        rows,
+    })
+}
+
+fn load_timeseries(t: &CsvTable) -> Result<Vec<(String, Vec<TimePoint>)>, ReportError> {
+    let [
+        policy,
+        t_s,
+        offered,
+        admitted,
+        rejected,
+        upstream_429,
+        queued,
+        spend,
+    ] = [
+        "policy",
+        "t_s",
+        "offered",
+        "admitted",
+        "rejected",
+        "upstream_429",
+        "queued",
+        "spend_usd",
+    ]
+    .map(|name| t.column(name));
+    let (policy, t_s, spend) = (policy?, t_s?, spend?);
+    let counts = [offered?, admitted?, rejected?, upstream_429?, queued?];
+    let by_class: Option<Vec<_>> = QUEUED_BY_CLASS_COLUMNS.iter().map(|c| t.find(c)).collect();
+    let mut out: Vec<(String, Vec<TimePoint>)> = Vec::new();
+    for row in t.rows() {
+        let mut values = [0u64; 5];
+        for (value, column) in values.iter_mut().zip(counts) {
+            *value = row.u64(column)?;
+        }
+        let [offered, admitted, rejected, upstream_429, queued] = values;
+        let queued_by_class = match &by_class {
+            Some(cols) => Some([
+                row.u64(cols[0])?,
+                row.u64(cols[1])?,
+                row.u64(cols[2])?,
+                row.u64(cols[3])?,
+            ]),
+            None => None,
+        };
+        let point = TimePoint {
+            t_s: row.u64(t_s)?,
+            offered,
+            admitted,
+            rejected,
+            upstream_429,
+            queued,
+            queued_by_class,
+            spend_usd: row.f64(spend)?,
+        };
+        let name = row.text(policy);
+        match out.iter_mut().find(|(p, _)| p == name) {
+            Some((_, points)) => points.push(point),
+            None => out.push((name.to_string(), vec![point])),
+        }
+    }
+    Ok(out)
+}
+
+fn load_rejections(t: &CsvTable) -> Result<Vec<Rejection>, ReportError> {
+    let (policy, layer, rejected) = (
+        t.column("policy")?,
+        t.column("layer")?,
+        t.column("rejected")?,
+    );
+    collect(t, |row| {
+        Ok(Rejection {
+            policy: row.text(policy).to_string(),
+            layer: row.text(layer).to_string(),
+            rejected: row.u64(rejected)?,
+        })
+    })
+}
+
+fn load_latency(t: &CsvTable) -> Result<Vec<LatencyPoint>, ReportError> {
+    let (policy, class) = (t.column("policy")?, t.column("class")?);
+    let (quantile, latency) = (t.column("quantile")?, t.column("latency_ms")?);
+    collect(t, |row| {
+        Ok(LatencyPoint {
+            policy: row.text(policy).to_string(),
+            class: row.text(class).to_string(),
+            quantile: row.f64(quantile)?,
+            latency_ms: row.f64(latency)?,
+        })
+    })
+}
+
+fn load_users(t: &CsvTable) -> Result<Vec<UserShare>, ReportError> {
+    let (policy, class, user) = (t.column("policy")?, t.column("class")?, t.column("user")?);
+    let (completed, tokens) = (t.column("completed")?, t.column("tokens")?);
+    collect(t, |row| {
+        Ok(UserShare {
+            policy: row.text(policy).to_string(),
+            class: row.text(class).to_string(),
+            user: row.text(user).to_string(),
+            completed: row.u64(completed)?,
+            tokens: row.u64(tokens)?,
+        })
+    })
+}
+
+fn load_budgets(t: &CsvTable) -> Result<Vec<BudgetLine>, ReportError> {
+    let limit = t.column("limit_usd")?;
+    let (policy, name) = (t.find("policy"), t.find("name").or(t.find("budget")));
+    collect(t, |row| {
+        Ok(BudgetLine {
+            policy: policy
+                .map(|c| row.text(c).to_string())
+                .filter(|p| !p.is_empty()),
+            name: name.map_or_else(|| "budget".to_string(), |c| row.text(c).to_string()),
+            limit_usd: row.f64(limit)?,
+        })
+    })
+}
+
+fn load_info(t: &CsvTable) -> Result<Option<RunInfo>, ReportError> {
+    let (scenario, seed) = (t.column("scenario")?, t.column("seed")?);
+    let duration = t.column("duration_s")?;
+    let row = t.rows().next();
+    row.map(|row| {
+        Ok(RunInfo {
+            scenario: row.text(scenario).to_string(),
+            seed: row.u64(seed)?,
+            duration_s: row.u64(duration)?,
+        })
+    })
+    .transpose()
+}

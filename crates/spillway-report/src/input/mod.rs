@@ -1,0 +1,10 @@
+//! Reading a run's outputs back from its directory: reports are regenerated from the CSVs
+//! alone, so every plot and table has a single source of truth.
+
+mod csv_table;
+mod dataset;
+
+pub use csv_table::{Column, CsvTable, Row};
+pub use dataset::{
+    BudgetLine, LatencyPoint, Rejection, RunData, RunInfo, SummaryTable, TimePoint, UserShare,
+};

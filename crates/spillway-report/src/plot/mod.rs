@@ -1,0 +1,19 @@
+//! Charts of a run, drawn with plotters to PNG and SVG (no system fonts: DejaVu Sans is
+//! embedded). Builders turn [`crate::input::RunData`] into [`Section`]s of [`LineChart`]s;
+//! [`render`] draws a chart.
+
+mod chart;
+mod fairness;
+mod latency;
+mod render;
+mod section;
+mod sweep;
+mod timeline;
+
+pub use chart::{LegendAt, LineChart, Series, slug, tick};
+pub use fairness::{fairness_section, gini, lorenz};
+pub use latency::latency_section;
+pub use render::{Rendered, SIZE, render};
+pub use section::Section;
+pub use sweep::{SweepPoint, sweep_chart};
+pub use timeline::{MAX_POINTS, bucket_seconds, queue_section, spend_section, traffic_section};

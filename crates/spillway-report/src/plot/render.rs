@@ -1,0 +1,203 @@
+//! Drawing a [`LineChart`] to PNG and SVG with plotters and an embedded font.
+//!
+//! Text goes through ab_glyph with DejaVu Sans compiled into the binary, so no system font
+//! library or font file is needed at build or run time, and the PNG bytes depend only on the
+//! chart (the bitmap is encoded here with fixed settings).
+
+use super::chart::{LegendAt, LineChart, tick};
+use crate::ReportError;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::sync::Once;
+
+/// Width and height of every chart in pixels: readable at README size.
+pub const SIZE: (u32, u32) = (800, 450);
+
+const FONT: &str = "sans-serif";
+
+/// Tableau-like palette: distinct on white, readable when printed in grey.
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+/// A chart drawn both ways.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// File stem, as in [`LineChart::stem`].
+    pub stem: String,
+    /// The chart's caption (alt text in HTML).
+    pub title: String,
+    /// PNG bytes (deterministic).
+    pub png: Vec<u8>,
+    /// SVG document (text drawn as `<text>`).
+    pub svg: String,
+}
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The embedded font is valid; if it were not, drawing text would report an error.
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+    });
+}
+
+/// Draw `chart` as PNG and SVG.
+pub fn render(chart: &LineChart) -> Result<Rendered, ReportError> {
+    register_font();
+    let plot_error = |message: String| ReportError::Plot {
+        plot: chart.stem.clone(),
+        message,
+    };
+    let (w, h) = SIZE;
+    let mut rgb = vec![0u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        draw(&root, chart).map_err(|e| plot_error(e.to_string()))?;
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        draw(&root, chart).map_err(|e| plot_error(e.to_string()))?;
+    }
+    let png = encode_png(&rgb, SIZE).map_err(|e| plot_error(e.to_string()))?;
+    Ok(Rendered {
+        stem: chart.stem.clone(),
+        title: chart.title.clone(),
+        png,
+        svg,
+    })
+}
+
+fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, png::EncodingError> {
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, w, h);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Default);
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(rgb)?;
+        writer.finish()?;
+    }
+    Ok(out)
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &LineChart,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    root.fill(&WHITE)?;
+    let (x0, x1) = chart.x_bounds();
+    let (y0, y1) = chart.y_bounds();
+    let mut ctx = ChartBuilder::on(root)
+        .caption(&chart.title, (FONT, 24))
+        .margin(14)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    ctx.configure_mesh()
+        .x_desc(chart.x_label.as_str())
+        .y_desc(chart.y_label.as_str())
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 16))
+        .x_labels(8)
+        .y_labels(6)
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .bold_line_style(BLACK.mix(0.10))
+        .light_line_style(TRANSPARENT)
+        .draw()?;
+    for series in &chart.series {
+        let color = PALETTE[series.color % PALETTE.len()];
+        let style = color.stroke_width(2);
+        let points = series
+            .points
+            .iter()
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite());
+        let drawn = if series.dashed {
+            ctx.draw_series(DashedLineSeries::new(points, 8, 5, style))?
+        } else {
+            ctx.draw_series(LineSeries::new(points, style))?
+        };
+        drawn
+            .label(series.name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], style));
+    }
+    if !chart.series.is_empty() {
+        let position = match chart.legend {
+            LegendAt::UpperLeft => SeriesLabelPosition::UpperLeft,
+            LegendAt::UpperRight => SeriesLabelPosition::UpperRight,
+            LegendAt::LowerRight => SeriesLabelPosition::LowerRight,
+        };
+        ctx.configure_series_labels()
+            .position(position)
+            .label_font((FONT, 15))
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.3))
+            .draw()?;
+    }
+    root.present()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plot::Series;
+
+    fn chart() -> LineChart {
+        let mut chart = LineChart::new("t", "A test chart", "time (s)", "requests/s");
+        chart.series.push(Series {
+            name: "policy-a".into(),
+            color: 0,
+            points: (0..50)
+                .map(|i| (f64::from(i), f64::from(i * i % 17)))
+                .collect(),
+            dashed: false,
+        });
+        chart.series.push(Series {
+            name: "limit".into(),
+            color: 3,
+            points: vec![(0.0, 10.0), (49.0, 10.0)],
+            dashed: true,
+        });
+        chart
+    }
+
+    #[test]
+    fn png_bytes_are_deterministic_and_decode_to_the_chart_size() {
+        let (a, b) = (render(&chart()).expect("a"), render(&chart()).expect("b"));
+        assert_eq!(a.png, b.png);
+        assert_eq!(a.svg, b.svg);
+        let decoder = png::Decoder::new(a.png.as_slice());
+        let reader = decoder.read_info().expect("valid png");
+        assert_eq!((reader.info().width, reader.info().height), SIZE);
+    }
+
+    #[test]
+    fn svg_carries_the_title_labels_and_legend_as_text() {
+        let svg = render(&chart()).expect("renders").svg;
+        for text in [
+            "A test chart",
+            "time (s)",
+            "requests/s",
+            "policy-a",
+            "limit",
+        ] {
+            assert!(svg.contains(text), "{text} missing from the SVG");
+        }
+    }
+
+    #[test]
+    fn an_empty_chart_still_renders() {
+        let empty = LineChart::new("e", "nothing", "x", "y");
+        assert!(!render(&empty).expect("renders").png.is_empty());
+    }
+}

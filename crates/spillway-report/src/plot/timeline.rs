@@ -1,0 +1,253 @@
+//! Charts over simulated time from `timeseries.csv`: traffic outcomes, queue depth, spend.
+//!
+//! Per-second counts are averaged over buckets of a few seconds so that a long run stays
+//! readable (at most [`MAX_POINTS`] points per line); the axis label says the bucket size.
+
+use super::latency::color_of;
+use super::{LegendAt, LineChart, Section, Series, slug};
+use crate::input::{RunData, TimePoint};
+
+/// Most points drawn per line.
+pub const MAX_POINTS: usize = 300;
+
+/// The time axis: minutes for runs longer than ten minutes, else seconds.
+struct TimeAxis {
+    per_unit: f64,
+    label: &'static str,
+}
+
+impl TimeAxis {
+    fn for_run(data: &RunData) -> Self {
+        let last = data
+            .timeseries
+            .iter()
+            .filter_map(|(_, points)| points.last().map(|p| p.t_s))
+            .max()
+            .unwrap_or(0);
+        if last > 600 {
+            TimeAxis {
+                per_unit: 60.0,
+                label: "simulated time (min)",
+            }
+        } else {
+            TimeAxis {
+                per_unit: 1.0,
+                label: "simulated time (s)",
+            }
+        }
+    }
+}
+
+/// Seconds per bucket so that `len` seconds give at most [`MAX_POINTS`] points.
+pub fn bucket_seconds(len: usize) -> usize {
+    len.div_ceil(MAX_POINTS).max(1)
+}
+
+/// Mean of `value` over consecutive buckets of `bucket` points, at each bucket's start.
+fn bucketed(
+    points: &[TimePoint],
+    bucket: usize,
+    axis: &TimeAxis,
+    value: impl Fn(&TimePoint) -> f64,
+) -> Vec<(f64, f64)> {
+    points
+        .chunks(bucket)
+        .map(|chunk| {
+            let sum: f64 = chunk.iter().map(&value).sum();
+            let t = chunk.first().map_or(0.0, |p| p.t_s as f64);
+            (t / axis.per_unit, sum / chunk.len() as f64)
+        })
+        .collect()
+}
+
+fn per_second_label(what: &str, bucket: usize) -> String {
+    if bucket == 1 {
+        format!("{what} per second")
+    } else {
+        format!("{what} per second (mean over {bucket} s)")
+    }
+}
+
+/// Offered, admitted, rejected and upstream 429s over time: one chart per policy.
+pub fn traffic_section(data: &RunData) -> Section {
+    let axis = TimeAxis::for_run(data);
+    type Metric = (&'static str, usize, fn(&TimePoint) -> u64);
+    const METRICS: [Metric; 4] = [
+        ("offered", 7, |p| p.offered),
+        ("admitted", 2, |p| p.admitted),
+        ("rejected", 3, |p| p.rejected),
+        ("upstream 429s", 1, |p| p.upstream_429),
+    ];
+    let charts = data
+        .timeseries
+        .iter()
+        .map(|(policy, points)| {
+            let bucket = bucket_seconds(points.len());
+            let mut chart = LineChart::new(
+                &format!("traffic-{}", slug(policy)),
+                &format!("Traffic outcomes: {policy}"),
+                axis.label,
+                &per_second_label("requests", bucket),
+            );
+            chart.x_from_zero = true;
+            chart.series = METRICS
+                .iter()
+                .map(|(name, color, get)| Series {
+                    name: (*name).to_string(),
+                    color: *color,
+                    points: bucketed(points, bucket, &axis, |p| get(p) as f64),
+                    dashed: false,
+                })
+                .collect();
+            chart
+        })
+        .collect();
+    Section {
+        id: "traffic",
+        title: "Offered, admitted, rejected and 429s over time",
+        about: "Requests arriving at the gateway (offered), passing every limiter layer \
+            (admitted), refused by a layer (rejected), and upstream calls answered 429 by the \
+            provider. Offered is the same for every policy (same traffic); a good policy turns \
+            spikes into rejections or queueing it chose, not into 429s."
+            .to_string(),
+        charts,
+        note: None,
+    }
+}
+
+/// Queue depth over time: by class per policy when `queued_<class>` columns exist, else the
+/// total per policy.
+pub fn queue_section(data: &RunData) -> Section {
+    let axis = TimeAxis::for_run(data);
+    let policies = data.policies();
+    let by_class = !data.timeseries.is_empty()
+        && data
+            .timeseries
+            .iter()
+            .all(|(_, pts)| pts.iter().all(|p| p.queued_by_class.is_some()));
+    let about = "Requests waiting in the gateway queue at the end of each second. A queue that \
+        keeps growing means admitted work arrives faster than the provider serves it; a class \
+        whose queue stays high while others drain is being starved."
+        .to_string();
+    let mut charts = Vec::new();
+    let note = if by_class {
+        for (policy, points) in &data.timeseries {
+            let bucket = bucket_seconds(points.len());
+            let mut chart = LineChart::new(
+                &format!("queue-{}", slug(policy)),
+                &format!("Queue depth by class: {policy}"),
+                axis.label,
+                "queued requests",
+            );
+            chart.x_from_zero = true;
+            chart.series = crate::csv_out::QUEUED_BY_CLASS_COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(i, column)| Series {
+                    name: column.trim_start_matches("queued_").to_string(),
+                    color: i,
+                    points: bucketed(points, bucket, &axis, |p| {
+                        p.queued_by_class.map_or(0.0, |q| q[i] as f64)
+                    }),
+                    dashed: false,
+                })
+                .collect();
+            charts.push(chart);
+        }
+        None
+    } else {
+        let mut chart = LineChart::new(
+            "queue",
+            "Queue depth (all classes)",
+            axis.label,
+            "queued requests",
+        );
+        chart.x_from_zero = true;
+        chart.series = data
+            .timeseries
+            .iter()
+            .map(|(policy, points)| Series {
+                name: policy.clone(),
+                color: color_of(&policies, policy),
+                points: bucketed(points, bucket_seconds(points.len()), &axis, |p| {
+                    p.queued as f64
+                }),
+                dashed: false,
+            })
+            .collect();
+        charts.push(chart);
+        Some(
+            "timeseries.csv has no queued_<class> columns: the queue is shown for all classes \
+             together."
+                .to_string(),
+        )
+    };
+    Section {
+        id: "queue",
+        title: "Queue depth",
+        about,
+        charts,
+        note,
+    }
+}
+
+/// Cumulative spend per policy, against each budget in `budget.csv` when there is one.
+pub fn spend_section(data: &RunData) -> Section {
+    let axis = TimeAxis::for_run(data);
+    let policies = data.policies();
+    let mut chart = LineChart::new("spend", "Cumulative spend", axis.label, "spend (USD)");
+    chart.x_from_zero = true;
+    chart.legend = LegendAt::UpperLeft;
+    let mut last_t = 0.0f64;
+    for (policy, points) in &data.timeseries {
+        let mut total = 0.0;
+        let cumulative: Vec<(f64, f64)> = points
+            .iter()
+            .map(|p| {
+                total += p.spend_usd;
+                ((p.t_s + 1) as f64 / axis.per_unit, total)
+            })
+            .collect();
+        let step = bucket_seconds(cumulative.len());
+        let mut thinned: Vec<(f64, f64)> = cumulative.iter().step_by(step).copied().collect();
+        if let Some(end) = cumulative.last().filter(|e| thinned.last() != Some(*e)) {
+            thinned.push(*end);
+        }
+        last_t = last_t.max(thinned.last().map_or(0.0, |p| p.0));
+        chart.series.push(Series {
+            name: policy.clone(),
+            color: color_of(&policies, policy),
+            points: thinned,
+            dashed: false,
+        });
+    }
+    for budget in data.budgets.iter().flatten() {
+        let name = match &budget.policy {
+            Some(p) => format!("budget {} ({p}): ${}", budget.name, budget.limit_usd),
+            None => format!("budget {}: ${}", budget.name, budget.limit_usd),
+        };
+        chart.series.push(Series {
+            name,
+            color: budget
+                .policy
+                .as_deref()
+                .map_or(7, |p| color_of(&policies, p)),
+            points: vec![(0.0, budget.limit_usd), (last_t, budget.limit_usd)],
+            dashed: true,
+        });
+    }
+    Section {
+        id: "spend",
+        title: "Spend",
+        about: "Money spent on completed requests, accumulated over simulated time (exact \
+            nano-USD in the CSVs). Dashed lines are budget limits from budget.csv. Spend follows \
+            completed work: a policy that completes more spends more."
+            .to_string(),
+        charts: vec![chart],
+        note: data.budgets.is_none().then(|| {
+            "budget.csv is absent: no budget lines (the scenario sets no budget, or the run \
+             predates budgets)."
+                .to_string()
+        }),
+    }
+}
