@@ -89,9 +89,21 @@ mod tests {
     fn t_values_join_the_normal_quantile() {
         assert_eq!(student_t_99(19), 2.861);
         // The expansion continues the table smoothly (t₃₀ = 2.750, t₆₀ = 2.660, t₁₂₀ = 2.617).
-        assert!((student_t_99(31) - 2.744).abs() < 2e-3, "{}", student_t_99(31));
-        assert!((student_t_99(60) - 2.660).abs() < 2e-3, "{}", student_t_99(60));
-        assert!((student_t_99(120) - 2.617).abs() < 2e-3, "{}", student_t_99(120));
+        assert!(
+            (student_t_99(31) - 2.744).abs() < 2e-3,
+            "{}",
+            student_t_99(31)
+        );
+        assert!(
+            (student_t_99(60) - 2.660).abs() < 2e-3,
+            "{}",
+            student_t_99(60)
+        );
+        assert!(
+            (student_t_99(120) - 2.617).abs() < 2e-3,
+            "{}",
+            student_t_99(120)
+        );
         assert!(student_t_99(0).is_infinite());
     }
 

@@ -87,8 +87,9 @@ pub fn run_case(
         )));
     }
     let per_replication = plan.requests as f64 / f64::from(plan.replications);
-    let duration =
-        Duration::from_nanos(secs_to_nanos(per_replication / case.queue.arrival_rate_per_s));
+    let duration = Duration::from_nanos(secs_to_nanos(
+        per_replication / case.queue.arrival_rate_per_s,
+    ));
     let mut runs = Vec::with_capacity(plan.replications as usize);
     for r in 0..plan.replications {
         let options = RunOptions {

@@ -85,9 +85,7 @@ impl Queue {
         match (self.servers, self.service) {
             (1, ServiceDistribution::Exponential { .. }) => "Wq = ρ/(μ−λ)",
             (1, _) => "Pollaczek–Khinchine: Wq = λ·E[S²]/(2(1−ρ))",
-            (_, ServiceDistribution::Exponential { .. }) => {
-                "Erlang C: Wq = C(c, λ/μ)/(c·μ−λ)"
-            }
+            (_, ServiceDistribution::Exponential { .. }) => "Erlang C: Wq = C(c, λ/μ)/(c·μ−λ)",
             _ => "no closed form (M/G/c with c > 1)",
         }
     }
