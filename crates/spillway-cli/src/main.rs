@@ -5,6 +5,7 @@
 
 mod simulate;
 mod validate;
+mod validate_model;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -29,6 +30,9 @@ enum Command {
         /// The scenario or library file (YAML).
         scenario: PathBuf,
     },
+    /// Check the simulator against queueing theory (M/M/1, M/D/1, M/G/1, M/M/c) on the
+    /// scenarios of scenarios/validation/ and write reports/fidelity.md.
+    ValidateModel(validate_model::ValidateModelArgs),
 }
 
 /// How a command failed: decides the exit code.
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(&args),
         Command::Validate { scenario } => validate::run(&scenario),
+        Command::ValidateModel(args) => validate_model::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,7 @@
 //! End-to-end tests of the `spillway` binary: exit codes, outputs, determinism.
 
+mod validate_model;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
