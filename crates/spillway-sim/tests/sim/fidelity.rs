@@ -1,7 +1,7 @@
 //! The simulator against queueing theory (issue 6), on smaller runs than the published report.
 //!
 //! Each case runs 100,000 expected arrivals (debug builds are slow; `spillway validate-model`
-//! runs ≥ 1,000,000 in release) as 20 independent replications of 5,000; M/M/4 runs 300,000
+//! runs 5,000,000 in release) as 20 independent replications of 5,000; M/M/4 runs 300,000
 //! (20 × 15,000): its waits are mostly zero with rare long ones, so its mean converges slowest
 //! (±10 % at 100,000). **Tolerance:** the
 //! 99 % Student t interval of the 20 replication means (19 degrees of freedom, t = 2.861); the
