@@ -30,7 +30,7 @@ pub enum FidelityError {
         file: PathBuf,
         /// λ, requests per second.
         arrival_rate_per_s: f64,
-        /// E[S] in milliseconds.
+        /// E\[S\] in milliseconds.
         mean_service_ms: f64,
         /// c.
         servers: u64,

@@ -26,7 +26,7 @@ pub enum ServiceDistribution {
 }
 
 impl ServiceDistribution {
-    /// E[S] in seconds.
+    /// E\[S\] in seconds.
     pub fn mean_s(&self) -> f64 {
         match *self {
             ServiceDistribution::Deterministic { mean_s }
@@ -37,7 +37,7 @@ impl ServiceDistribution {
         }
     }
 
-    /// E[S²] in seconds squared (what Pollaczek–Khinchine needs besides the mean).
+    /// E\[S²\] in seconds squared (what Pollaczek–Khinchine needs besides the mean).
     pub fn second_moment_s2(&self) -> f64 {
         match *self {
             ServiceDistribution::Deterministic { mean_s } => mean_s * mean_s,
@@ -70,7 +70,7 @@ pub struct Queue {
 }
 
 impl Queue {
-    /// ρ = λ·E[S]/c: the fraction of time a server is busy. A steady state exists iff ρ < 1.
+    /// ρ = λ·E\[S\]/c: the fraction of time a server is busy. A steady state exists iff ρ < 1.
     pub fn utilisation(&self) -> f64 {
         self.arrival_rate_per_s * self.service.mean_s() / self.servers.max(1) as f64
     }
@@ -93,7 +93,8 @@ impl Queue {
     /// Mean queue wait Wq in seconds; `None` without a steady state (ρ ≥ 1) or without a
     /// closed form (general service on more than one server).
     pub fn mean_wait_s(&self) -> Option<f64> {
-        if !(self.utilisation() < 1.0) || self.servers == 0 {
+        let rho = self.utilisation();
+        if rho.is_nan() || rho >= 1.0 || self.servers == 0 {
             return None;
         }
         let lambda = self.arrival_rate_per_s;
@@ -117,7 +118,7 @@ pub fn mm1_wait_s(arrival_rate: f64, service_rate: f64) -> f64 {
     rho / (service_rate - arrival_rate)
 }
 
-/// M/G/1 (Pollaczek–Khinchine): Wq = λ·E[S²] / (2(1 − ρ)) with ρ = λ·E[S] < 1.
+/// M/G/1 (Pollaczek–Khinchine): Wq = λ·E\[S²\] / (2(1 − ρ)) with ρ = λ·E\[S\] < 1.
 pub fn pollaczek_khinchine_wait_s(arrival_rate: f64, mean_s: f64, second_moment_s2: f64) -> f64 {
     let rho = arrival_rate * mean_s;
     arrival_rate * second_moment_s2 / (2.0 * (1.0 - rho))
@@ -137,7 +138,7 @@ pub fn erlang_c(servers: u64, offered_load: f64) -> f64 {
     b / (1.0 - rho * (1.0 - b))
 }
 
-/// M/M/c: Wq = C(c, a) / (c·μ − λ) with a = λ·E[S].
+/// M/M/c: Wq = C(c, a) / (c·μ − λ) with a = λ·E\[S\].
 pub fn mmc_wait_s(arrival_rate: f64, mean_s: f64, servers: u64) -> f64 {
     let c = erlang_c(servers, arrival_rate * mean_s);
     c / (servers as f64 / mean_s - arrival_rate)
