@@ -88,3 +88,23 @@ fn too_few_requests_or_replications_exit_2() {
     let one = spillway(&["validate-model", "--replications", "1"]);
     assert_eq!(one.status.code(), Some(2));
 }
+
+#[test]
+fn the_validation_cases_are_ordinary_valid_scenarios() {
+    let dir = workspace().join("scenarios/validation");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("scenarios/validation/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let out = spillway(&["validate", path.to_str().expect("utf-8 path")]);
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                path.display(),
+                text(&out.stderr)
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 4, "mm1, md1, mg1-lognormal, mmc");
+}
