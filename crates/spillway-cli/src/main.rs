@@ -12,6 +12,7 @@ mod report_cmd;
 mod simulate;
 mod sweep;
 mod validate;
+mod validate_model;
 mod yaml_set;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +48,9 @@ enum Command {
     /// Read response header lines on stdin; print the parsed rate-limit snapshot as JSON.
     #[command(long_about = inspect_headers::LONG_ABOUT)]
     InspectHeaders(inspect_headers::InspectHeadersArgs),
+    /// Check the simulator against queueing theory (M/M/1, M/D/1, M/G/1, M/M/c) on the
+    /// scenarios of scenarios/validation/ and write reports/fidelity.md.
+    ValidateModel(validate_model::ValidateModelArgs),
 }
 
 /// How a command failed: decides the exit code.
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare::run(&args),
         Command::Report(args) => report_cmd::run(&args),
         Command::Sweep(args) => sweep::run(&args),
+        Command::ValidateModel(args) => validate_model::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

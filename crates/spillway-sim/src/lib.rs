@@ -16,6 +16,7 @@
 //! (emulated upstream) · [`gateway`] (queue, requests) · [`metrics`] · [`run_policy`] (the loop).
 
 pub mod engine;
+pub mod fidelity;
 pub mod gateway;
 pub mod metrics;
 pub mod provider;
