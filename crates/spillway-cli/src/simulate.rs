@@ -111,6 +111,8 @@ pub fn execute(
     write_summary(&out.join("summary.csv"), &runs).context("writing summary.csv")?;
     write_rejections(&out.join("rejections.csv"), &runs).context("writing rejections.csv")?;
     write_latency(&out.join("latency.csv"), &runs).context("writing latency.csv")?;
+    spillway_report::users_csv::write_users(&out.join("users.csv"), &runs)
+        .context("writing users.csv")?;
     if let (Some(stats), Some(spec)) = (&trace_stats, &scenario.trace) {
         let file = spec.path.display().to_string();
         write_trace_stats(&out.join("trace.csv"), &file, spec.format.name(), stats)
@@ -134,9 +136,9 @@ pub fn execute(
         Format::Table => {
             print!("{}", spillway_report::table::render(&runs));
             let written = if args.no_report {
-                "summary.csv, timeseries.csv, rejections.csv, latency.csv"
+                "summary.csv, timeseries.csv, rejections.csv, latency.csv, users.csv"
             } else {
-                "report.html, plots/, summary.csv, timeseries.csv, rejections.csv, latency.csv"
+                "report.html, plots/, summary.csv, timeseries.csv, rejections.csv, latency.csv, users.csv"
             };
             let trace = if trace_stats.is_some() {
                 ", trace.csv"

@@ -17,6 +17,7 @@ mod report;
 pub mod sweep_out;
 pub mod table;
 pub mod trace_csv;
+pub mod users_csv;
 
 pub use atomic::{AtomicFile, write_atomic};
 pub use error::ReportError;

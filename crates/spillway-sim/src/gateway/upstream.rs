@@ -145,6 +145,7 @@ impl UpstreamClient {
         let retry_after = answer.retry_after().or(answer.body_retry_delay);
         if let Some(wait) = retry_after
             && answer.status == 429
+            && self.spec.coordinated
         {
             self.gate.on_retry_after(now, wait);
             if let Some(h) = self.headroom.as_mut() {

@@ -31,6 +31,10 @@ pub struct RawUpstream {
     /// Percent of requests whose answer is cached: served from the cache when no provider can
     /// take them (default 0).
     pub cache_hit_pct: Option<S<u64>>,
+    /// Whether a Retry-After pauses every request of the gateway (`true`, default: one client
+    /// that coordinates) or only the request that received it (`false`: many independent
+    /// clients, e.g. SDK retries in each app server — the setting of a thundering herd).
+    pub coordinated: Option<bool>,
 }
 
 /// `retry:` — backoff between attempts.
@@ -85,6 +89,8 @@ pub struct UpstreamSpec {
     pub fallback: bool,
     /// Cached share of requests, per mille.
     pub cache_hit_permille: u64,
+    /// A Retry-After pauses the whole gateway (else only its own request).
+    pub coordinated: bool,
 }
 
 const STRATEGIES: &str =
@@ -125,6 +131,7 @@ pub(crate) fn upstream(
             breaker: None,
             fallback: false,
             cache_hit_permille: 0,
+            coordinated: true,
         });
     };
     let backoff = retry(raw.retry.as_ref(), max_attempts, r);
@@ -149,6 +156,15 @@ pub(crate) fn upstream(
         Some(f) => Some(f.value),
         None => Some(false),
     };
+    let coordinated = raw.coordinated.unwrap_or(true);
+    if let (false, Some(p)) = (coordinated, &raw.proactive) {
+        if let Some(m) = &p.margin_pct {
+            r.bad(m, "`proactive` models the gateway's shared quota: it needs `coordinated: true`");
+            return None;
+        }
+        r.whole("upstream.proactive", "`proactive` needs `coordinated: true`");
+        return None;
+    }
     let cache = match &raw.cache_hit_pct {
         Some(p) => percent(p, r).map(|pct| pct * 10),
         None => Some(0),
@@ -161,6 +177,7 @@ pub(crate) fn upstream(
         breaker: breaker.map_or(Some(None), |b| b.map(Some))?,
         fallback: fallback?,
         cache_hit_permille: cache?,
+        coordinated,
     })
 }
 
