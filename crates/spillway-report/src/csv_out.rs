@@ -38,6 +38,7 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "p99_wait_ms",
     "fairness_jain",
     "littles_law_error_pct",
+    "over_admission_pct",
 ];
 
 /// `timeseries.csv` columns, in order.
@@ -111,6 +112,10 @@ pub fn summary_fields(run: &PolicyMetrics, class: Option<Class>) -> Vec<String> 
         ms(s.wait.quantile(0.99)),
         ratio(run.fairness_jain(class), 4),
         ratio(run.littles_law_error_pct(s), 3),
+        ratio(
+            run.distributed.over_admission_pct(class.map(Class::index)),
+            3,
+        ),
     ]
 }
 

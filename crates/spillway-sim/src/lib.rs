@@ -15,6 +15,7 @@
 //! [`scenario`] (YAML → validated model) · [`traffic`] (arrivals, sizes) · [`provider`]
 //! (emulated upstream) · [`gateway`] (queue, requests) · [`metrics`] · [`run_policy`] (the loop).
 
+pub mod distributed;
 pub mod engine;
 pub mod gateway;
 pub mod metrics;

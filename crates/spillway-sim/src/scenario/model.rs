@@ -178,4 +178,6 @@ pub struct PolicySpec {
     pub max_attempts: u32,
     /// The queue discipline.
     pub scheduler: super::schedule::SchedulerSpec,
+    /// Gateway instances and how they share the layers; `None`: one instance, exact limits.
+    pub instances: Option<super::distributed::InstancesSpec>,
 }

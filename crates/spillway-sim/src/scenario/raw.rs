@@ -161,4 +161,6 @@ pub struct RawPolicy {
     /// The queue discipline (default: strict priority, per-user fair share, the seed's
     /// shedding order).
     pub scheduler: Option<super::schedule::RawScheduler>,
+    /// Several gateway instances behind a load balancer (default: one, exact limits).
+    pub instances: Option<super::distributed::RawInstances>,
 }

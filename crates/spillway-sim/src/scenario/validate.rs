@@ -410,17 +410,23 @@ fn policies(
         };
         let scheduler =
             queue.and_then(|q| super::schedule::scheduler(p.scheduler.as_ref(), q, &p.name, r));
-        match (in_flight, queue, attempts, scheduler) {
-            (Some(max_in_flight), Some(queue), Some(max_attempts), Some(scheduler)) => {
-                out.push(PolicySpec {
-                    name: p.name.value.clone(),
-                    layers: specs,
-                    max_in_flight,
-                    queue_capacity: usize::try_from(queue).unwrap_or(usize::MAX),
-                    max_attempts,
-                    scheduler,
-                })
-            }
+        let instances = super::distributed::instances(p.instances.as_ref(), &specs, r);
+        match (in_flight, queue, attempts, scheduler, instances) {
+            (
+                Some(max_in_flight),
+                Some(queue),
+                Some(max_attempts),
+                Some(scheduler),
+                Some(instances),
+            ) => out.push(PolicySpec {
+                name: p.name.value.clone(),
+                layers: specs,
+                max_in_flight,
+                queue_capacity: usize::try_from(queue).unwrap_or(usize::MAX),
+                max_attempts,
+                scheduler,
+                instances,
+            }),
             _ => ok = false,
         }
     }
@@ -445,7 +451,10 @@ fn check_costs_fit(
     };
     for (policy, raw_policy) in policies.iter().zip(&raw.policies) {
         for (layer, name) in policy.layers.iter().zip(&raw_policy.layers) {
-            let capacity = layer.limit.capacity();
+            let capacity = match &policy.instances {
+                Some(instances) => instances.per_instance(&layer.limit).capacity(),
+                None => layer.limit.capacity(),
+            };
             if layer.unit == Unit::Tokens && largest > capacity {
                 r.bad(name, format!(
                     "layer `{}` holds at most {capacity} tokens, but group `{}` can send a request of {largest} tokens (input max + output max): such a request could never be admitted; raise the layer's limit/burst or lower the group's `max`",
