@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod bad_schedule;
+mod distributed;
 mod provider_profiles;
 mod providers;
 mod runs;
