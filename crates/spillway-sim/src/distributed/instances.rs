@@ -82,37 +82,33 @@ impl Instances {
             count,
             seed,
         );
-        let (limits, shadow, store) = match spec.map(|s| s.mode) {
+        let (limits, shadow, store) = match spec {
             None => (Limits::Shared(full()?), None, None),
-            Some(SyncMode::Central { rtt, jitter }) => {
-                let rng = stream(seed, Concern::StoreRtt, 0);
-                (
-                    Limits::Shared(full()?),
-                    None,
-                    Some(Store { rtt, jitter, rng }),
-                )
-            }
-            Some(SyncMode::LocalSplit) => {
-                let Some(spec) = spec else {
-                    unreachable!("mode comes from spec")
-                };
-                let split: Vec<LayerSpec> = layers
-                    .iter()
-                    .map(|l| LayerSpec {
-                        limit: spec.per_instance(&l.limit),
-                        ..l.clone()
-                    })
-                    .collect();
-                let views = (0..count)
-                    .map(|_| Layered::new(split.clone()))
-                    .collect::<Result<_, _>>()?;
-                (Limits::Split(views), Some(full()?), None)
-            }
-            Some(SyncMode::AsyncSync { sync_interval }) => {
-                let views = (0..count).map(|_| full()).collect::<Result<_, _>>()?;
-                let views = AsyncViews::new(views, sync_interval);
-                (Limits::Async(views), Some(full()?), None)
-            }
+            Some(spec) => match spec.mode {
+                SyncMode::Central { rtt, jitter } => {
+                    let rng = stream(seed, Concern::StoreRtt, 0);
+                    let store = Store { rtt, jitter, rng };
+                    (Limits::Shared(full()?), None, Some(store))
+                }
+                SyncMode::LocalSplit => {
+                    let split: Vec<LayerSpec> = layers
+                        .iter()
+                        .map(|l| LayerSpec {
+                            limit: spec.per_instance(&l.limit),
+                            ..l.clone()
+                        })
+                        .collect();
+                    let views = (0..count)
+                        .map(|_| Layered::new(split.clone()))
+                        .collect::<Result<_, _>>()?;
+                    (Limits::Split(views), Some(full()?), None)
+                }
+                SyncMode::AsyncSync { sync_interval } => {
+                    let views = (0..count).map(|_| full()).collect::<Result<_, _>>()?;
+                    let views = AsyncViews::new(views, sync_interval);
+                    (Limits::Async(views), Some(full()?), None)
+                }
+            },
         };
         Ok(Instances {
             router,

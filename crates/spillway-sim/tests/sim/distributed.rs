@@ -493,3 +493,100 @@ fn valid_blocks_load_with_their_defaults() {
     );
     assert!(load(BASE).policies[0].instances.is_none());
 }
+
+// ---------------------------------------------------------------------------------------------
+// The same invariants on the instances alone, over arbitrary arrival sequences
+
+mod invariants {
+    use proptest::prelude::*;
+    use spillway_core::limit::{Algorithm, Demand, LayerSpec, LimitSpec, Scope, Subject, Unit};
+    use spillway_core::{Duration, Time};
+    use spillway_sim::distributed::Instances;
+    use spillway_sim::scenario::{Balancer, InstancesSpec, SyncMode};
+
+    fn layer(scope: Scope, algorithm: Algorithm, limit: u64, window_s: u64) -> LayerSpec {
+        LayerSpec {
+            name: format!("{scope:?}"),
+            scope,
+            unit: Unit::Requests,
+            limit: LimitSpec {
+                algorithm,
+                limit,
+                window: Duration::from_secs(window_s),
+                burst: None,
+            },
+        }
+    }
+
+    fn balancer(i: u8) -> Balancer {
+        [Balancer::RoundRobin, Balancer::Random, Balancer::Sticky][usize::from(i % 3)]
+    }
+
+    const ONE: Demand = Demand {
+        requests: 1,
+        tokens: 0,
+    };
+
+    /// (gap in ms since the previous arrival, user)
+    fn arrivals() -> impl Strategy<Value = Vec<(u64, u64)>> {
+        prop::collection::vec((0u64..400, 0u64..12), 1..400)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn async_sync_excess_is_within_n_minus_one_per_interval_admissions(
+            n in 1u32..9, b in 0u8..3, interval_ms in 1u64..5000, limit in 1u64..60,
+            seed in 0u64..1000, arrivals in arrivals(),
+        ) {
+            let budget = layer(Scope::Global, Algorithm::SlidingLog, limit, 86_400);
+            let spec = InstancesSpec {
+                count: n,
+                balancer: balancer(b),
+                mode: SyncMode::AsyncSync { sync_interval: Duration::from_millis(interval_ms) },
+            };
+            let mut inst = Instances::new(&[budget], Some(&spec), seed).expect("valid");
+            let (mut now, mut admitted) = (Time::ZERO, 0u64);
+            for (gap, user) in arrivals {
+                now = now.saturating_add(Duration::from_millis(gap));
+                let who = Subject { user, ..Subject::default() };
+                if let Ok(Ok(_)) = inst.admit(now, &who, ONE, 0) {
+                    admitted += 1;
+                }
+            }
+            let stats = inst.stats();
+            let over = stats.over_admitted[0];
+            prop_assert_eq!(over, admitted.saturating_sub(limit));
+            prop_assert!(over <= u64::from(n - 1) * stats.max_admitted_between_syncs);
+        }
+
+        #[test]
+        fn local_split_never_over_admits(
+            n in 1u32..9, b in 0u8..3, limit in 9u64..40, algorithm in 0u8..4,
+            global in any::<bool>(), seed in 0u64..1000, arrivals in arrivals(),
+        ) {
+            let algorithm = [
+                Algorithm::TokenBucket,
+                Algorithm::SlidingLog,
+                Algorithm::FixedWindow,
+                Algorithm::SlidingCounter,
+            ][usize::from(algorithm)];
+            // The counter estimates a sliding window with per-instance rounding, so the quarters'
+            // estimates need not add up to the whole's: only the exact algorithms are held to
+            // zero. (3000 cases with the counter also found none, but that is not a proof.)
+            prop_assume!(algorithm != Algorithm::SlidingCounter);
+            let scope = if global { Scope::Global } else { Scope::User };
+            let spec = InstancesSpec { count: n, balancer: balancer(b), mode: SyncMode::LocalSplit };
+            let mut inst = Instances::new(&[layer(scope, algorithm, limit, 10)], Some(&spec), seed)
+                .expect("valid");
+            let mut now = Time::ZERO;
+            for (gap, user) in arrivals {
+                now = now.saturating_add(Duration::from_millis(gap));
+                let who = Subject { user, ..Subject::default() };
+                let _ = inst.admit(now, &who, ONE, 0);
+            }
+            prop_assert_eq!(inst.stats().over_admitted, [0; 4]);
+        }
+    }
+}
