@@ -22,7 +22,10 @@
 //! round trip), so its decisions are the single instance's; the request then enters the queue
 //! `rtt` (plus jitter) later, which adds exactly that to its latency and queue-wait figures. A
 //! rejected request pays the round trip too (counted in `store_round_trips`), though no latency
-//! is recorded for rejections.
+//! is recorded for rejections. The decisions are identical at any `rtt` for request-unit
+//! layers; a token-unit layer is settled (its estimate corrected) when the request departs,
+//! which the round trip delays, so later token decisions can differ from one gateway's by
+//! that shift (with `rtt: 0ms` the run is identical bit for bit).
 //!
 //! **Async sync**: the sync model and the derivation of the over-admission bound are in
 //! `distributed/async_sync.rs`.

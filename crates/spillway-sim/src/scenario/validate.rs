@@ -451,6 +451,7 @@ fn check_costs_fit(
     };
     for (policy, raw_policy) in policies.iter().zip(&raw.policies) {
         for (layer, name) in policy.layers.iter().zip(&raw_policy.layers) {
+            // Under `local-split` each instance holds only its share.
             let capacity = match &policy.instances {
                 Some(instances) => instances.per_instance(&layer.limit).capacity(),
                 None => layer.limit.capacity(),

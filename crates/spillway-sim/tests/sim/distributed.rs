@@ -469,6 +469,26 @@ fn a_split_that_leaves_a_layer_nothing_is_located_at_the_count() {
 }
 
 #[test]
+fn a_split_token_layer_too_small_for_a_request_is_located_at_the_policy_layer() {
+    // A 4000-token layer fits BASE's largest request (1500), a quarter of it does not.
+    let text = BASE.replace(
+        "layers:\n  - name: per-user\n",
+        "layers:\n  - name: tokens\n    scope: user\n    unit: tokens\n    algorithm: sliding-window\n    limit: 4000\n    per: 1m\n  - name: per-user\n",
+    )
+    .replace("layers: [per-user]", "layers: [tokens]");
+    assert!(parse(Path::new("ok.yaml"), &text).is_ok());
+    let text = format!("{text}    instances: {{ count: 4, mode: local-split }}\n");
+    let errors = errors_of(&text);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0].field, "policies[0].layers", "{}", errors[0]);
+    assert!(
+        errors[0].message.contains("at most 1000 tokens"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
 fn unknown_instance_fields_are_errors() {
     let errors = errors_of(&with_instances(
         "{ count: 2, mode: local-split, replicas: 3 }",
