@@ -46,6 +46,7 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "cache_served",
     "quota_error_pct",
     "reset_error_ms",
+    "over_admission_pct",
 ];
 
 /// `timeseries.csv` columns, in order.
@@ -167,6 +168,10 @@ pub fn summary_fields(run: &PolicyMetrics, class: Option<Class>) -> Vec<String> 
         u.cache_served.to_string(),
         ratio(u.quota_error_pct(), 3),
         ratio(u.reset_error_ms(), 3),
+        ratio(
+            run.distributed.over_admission_pct(class.map(Class::index)),
+            3,
+        ),
     ]
 }
 

@@ -13,8 +13,10 @@
 //!
 //! ## Layout
 //! [`scenario`] (YAML → validated model) · [`traffic`] (arrivals, sizes) · [`provider`]
-//! (emulated upstream) · [`gateway`] (queue, requests) · [`metrics`] · [`run_policy`] (the loop).
+//! (emulated upstream) · [`gateway`] (queue, requests) · [`distributed`] (gateway instances and
+//! how they share limits) · [`metrics`] · [`run_policy`] (the loop).
 
+pub mod distributed;
 pub mod engine;
 pub mod fidelity;
 pub mod gateway;

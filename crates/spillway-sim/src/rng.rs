@@ -34,6 +34,10 @@ pub enum Concern {
     TraceArrivals = 9,
     /// Trace replay: token sizes of rows that carry none (ServeGen).
     TraceSizes = 10,
+    /// Gateway instances: the `random` load balancer's picks.
+    Balancer = 11,
+    /// Gateway instances: jitter of the round trip to a `central` store.
+    StoreRtt = 12,
 }
 
 /// The stream for `concern` and `index` (e.g. the group number) under `seed`.

@@ -2,14 +2,16 @@
 //!
 //! Arrivals are pulled lazily from the [`ArrivalStream`] (never materialised), other events
 //! live in the [`EventQueue`]; at equal times queued events run before the arrival, so a
-//! completion frees its slot before the next request looks for one.
+//! completion frees its slot before the next request looks for one. Requests admitted by a
+//! `central` store enter the queue after its round trip: between events and arrivals.
 
+use crate::distributed::Instances;
 use crate::engine::EventQueue;
 use crate::gateway::{Gateway, GroupInfo, RequestQueue, RequestSlab, UpstreamClient};
 use crate::metrics::{PolicyMetrics, Timeseries, TimeseriesRow};
 use crate::scenario::{PolicySpec, Scenario};
 use crate::traffic::ArrivalStream;
-use spillway_core::limit::{Layered, LayeredError};
+use spillway_core::limit::LayeredError;
 use spillway_core::schedule::ConfigError;
 use spillway_core::{Duration, Time};
 use std::collections::{BTreeMap, VecDeque};
@@ -56,7 +58,8 @@ pub fn run_policy(
         policy: policy.name.clone(),
         source,
     };
-    let layered = Layered::new(policy.layers.clone()).map_err(|e| fail(e.into()))?;
+    let limits = Instances::new(&policy.layers, policy.instances.as_ref(), options.seed)
+        .map_err(|e| fail(e.into()))?;
     let queue = RequestQueue::new(&policy.scheduler).map_err(|e| fail(e.into()))?;
     let features: BTreeMap<&str, u64> = {
         let mut names: Vec<&str> = scenario.groups.iter().map(|g| g.feature.as_str()).collect();
@@ -75,14 +78,14 @@ pub fn run_policy(
             output_estimate: g.output_tokens.median.round() as u64,
         })
         .collect();
-    let layer_names = layered.names().map(str::to_string).collect::<Vec<_>>();
+    let layer_names = limits.layer_names();
     let mut world = Gateway {
         policy,
         scenario,
         groups,
         classes: scenario.classes,
         events: EventQueue::default(),
-        layered,
+        limits,
         queue,
         retries: VecDeque::new(),
         requests: RequestSlab::default(),
@@ -99,11 +102,10 @@ pub fn run_policy(
     let mut arrivals = ArrivalStream::new(scenario, options.seed, options.duration).peekable();
     loop {
         let event_at = world.events.peek_time();
+        let entry_at = world.limits.next_entry_at();
         let arrival_at = arrivals.peek().map(|a| a.at);
-        let now = match (event_at, arrival_at) {
-            (None, None) => break,
-            (Some(e), Some(a)) => e.min(a),
-            (Some(t), None) | (None, Some(t)) => t,
+        let Some(now) = [event_at, entry_at, arrival_at].into_iter().flatten().min() else {
+            break;
         };
         if now > end {
             break;
@@ -119,6 +121,10 @@ pub fn run_policy(
         if event_at == Some(now) {
             if let Some((_, event)) = world.events.pop() {
                 world.handle(now, event);
+            }
+        } else if entry_at == Some(now) {
+            if let Some(slot) = world.limits.pop_entry(now) {
+                world.enter_queue(now, slot);
             }
         } else if let Some(arrival) = arrivals.next() {
             world.arrive(now, arrival);

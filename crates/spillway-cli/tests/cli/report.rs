@@ -66,7 +66,7 @@ fn simulate_writes_a_self_contained_report_with_the_scenario_and_seed() {
         "latency-cdf-interactive.png",
         "latency-cdf-interactive.svg",
         "traffic-token-bucket.png",
-        "queue.png",
+        "queue-token-bucket.png",
         "spend.png",
     ] {
         assert!(

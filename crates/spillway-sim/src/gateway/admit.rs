@@ -1,5 +1,7 @@
-//! The gateway's door: limiter layers, then the queue (which may shed to make room).
+//! The gateway's door: limiter layers (on the instance the balancer picks), then the queue
+//! (which may shed to make room).
 
+use super::Slot;
 use super::state::{Departure, Event, Gateway, new_request};
 use crate::scenario::Class;
 use crate::traffic::Arrival;
@@ -24,8 +26,8 @@ impl Gateway<'_> {
         let stats = &mut self.metrics.classes[class];
         stats.offered += 1;
         self.series.current().offered += 1;
-        let reservation = match self.layered.reserve(now, &subject, estimate) {
-            Ok(Ok(reservation)) => reservation,
+        let admitted = match self.limits.admit(now, &subject, estimate, class) {
+            Ok(Ok(admitted)) => admitted,
             Ok(Err(denial)) => {
                 stats.rejected += 1;
                 self.series.current().rejected += 1;
@@ -45,12 +47,24 @@ impl Gateway<'_> {
         stats.admitted += 1;
         stats.littles_law.admit(now);
         self.series.current().admitted += 1;
-        let slot = self
-            .requests
-            .insert(new_request(arrival, class, reservation));
-        let outcome = self
-            .queue
-            .push(now, slot, Class::ALL[class], arrival.user, estimate.tokens);
+        let slot = self.requests.insert(new_request(arrival, class, admitted));
+        if admitted.ready_at > now {
+            // Still waiting for the shared store's answer (`central`): enters the queue later.
+            self.limits.enter_later(admitted.ready_at, slot);
+            return;
+        }
+        self.enter_queue(now, slot);
+    }
+
+    /// An admitted request joins the queue at `now` (its arrival, or the end of its round trip
+    /// to a shared store); its user's patience runs from the arrival.
+    pub(crate) fn enter_queue(&mut self, now: Time, slot: Slot) {
+        let Some(req) = self.requests.get_mut(slot) else {
+            return;
+        };
+        let (class, user, arrived) = (req.class, req.arrival.user, req.arrival.at);
+        let cost = req.reservation.estimate.tokens;
+        let outcome = self.queue.push(now, slot, Class::ALL[class], user, cost);
         if let Some(victim) = outcome.shed {
             self.depart(now, victim, Departure::Shed, 0);
         }
@@ -58,8 +72,8 @@ impl Gateway<'_> {
             None => self.depart(now, slot, Departure::Shed, 0),
             Some(ticket) => {
                 if let Some(patience) = self.deadline(class) {
-                    self.events
-                        .push(now.saturating_add(patience), Event::Abandon(slot, ticket));
+                    let gives_up = arrived.saturating_add(patience).max(now);
+                    self.events.push(gives_up, Event::Abandon(slot, ticket));
                 }
             }
         }

@@ -18,6 +18,8 @@ pub struct Request {
     pub class: usize,
     /// What the limiter layers charged, to settle at the end.
     pub reservation: Reservation,
+    /// The gateway instance that admitted it (settled there too).
+    pub placement: crate::distributed::Placement,
     /// Upstream attempts made so far.
     pub attempts: u32,
     /// When it last entered the queue.

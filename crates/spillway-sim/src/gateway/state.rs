@@ -7,10 +7,11 @@
 
 use super::upstream::UpstreamClient;
 use super::{Request, RequestQueue, RequestSlab, Slot, Ticket};
+use crate::distributed::{Admitted, Instances};
 use crate::engine::EventQueue;
 use crate::metrics::{PolicyMetrics, Timeseries};
 use crate::scenario::{ClassSettings, PolicySpec, Scenario};
-use spillway_core::limit::{Demand, Layered};
+use spillway_core::limit::Demand;
 use spillway_core::{Duration, Time};
 use std::collections::VecDeque;
 
@@ -50,7 +51,8 @@ pub(crate) struct Gateway<'a> {
     pub groups: Vec<GroupInfo>,
     pub classes: [ClassSettings; 4],
     pub events: EventQueue<Event>,
-    pub layered: Layered,
+    /// The limiter layers, on one instance or several.
+    pub limits: Instances,
     pub queue: RequestQueue,
     /// Requests answered 429 waiting to be sent again; they go before the queue (they were
     /// already chosen once).
@@ -114,7 +116,8 @@ impl Gateway<'_> {
             requests: 1,
             tokens: tokens_used,
         };
-        self.layered.settle(now, req.reservation, actual);
+        self.limits
+            .settle(now, req.reservation, req.placement, actual);
     }
 
     /// A queued request's user gave up.
@@ -132,6 +135,7 @@ impl Gateway<'_> {
     /// Count what is left at the end of the run (still queued or in flight).
     pub(crate) fn finish(&mut self, end: Time) {
         let mut left: Vec<Slot> = self.queue.drain(end);
+        left.extend(self.limits.drain_entries());
         left.extend(self.retries.drain(..));
         left.extend(self.staged.take());
         while let Some((_, event)) = self.events.pop() {
@@ -153,6 +157,7 @@ impl Gateway<'_> {
             stats.littles_law.close(end);
         }
         self.metrics.end = end;
+        self.metrics.distributed = self.limits.stats();
     }
 }
 
@@ -160,12 +165,13 @@ impl Gateway<'_> {
 pub(crate) fn new_request(
     arrival: crate::traffic::Arrival,
     class: usize,
-    reservation: spillway_core::limit::Reservation,
+    admitted: Admitted,
 ) -> Request {
     Request {
         arrival,
         class,
-        reservation,
+        reservation: admitted.reservation,
+        placement: admitted.placement,
         attempts: 0,
         queued_at: arrival.at,
         waited: Duration::ZERO,

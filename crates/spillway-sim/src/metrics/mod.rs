@@ -2,12 +2,14 @@
 //! per-second time series streamed out as it is produced (memory independent of duration).
 
 mod class_stats;
+mod distributed;
 mod fairness;
 mod littles_law;
 mod timeseries;
 mod upstream_stats;
 
 pub use class_stats::{ClassStats, LatencyHistogram};
+pub use distributed::DistributedStats;
 pub use fairness::{ServiceByUser, UserService};
 pub use littles_law::LittlesLaw;
 pub use timeseries::{Timeseries, TimeseriesRow};
@@ -33,6 +35,8 @@ pub struct PolicyMetrics {
     pub users: ServiceByUser,
     /// When observation ended (arrivals + drain): the horizon of time averages.
     pub end: spillway_core::Time,
+    /// Over-admission and store round trips of the policy's gateway instances.
+    pub distributed: DistributedStats,
 }
 
 impl PolicyMetrics {
@@ -46,6 +50,7 @@ impl PolicyMetrics {
             events: 0,
             users: ServiceByUser::default(),
             end: spillway_core::Time::ZERO,
+            distributed: DistributedStats::default(),
         }
     }
 

@@ -3,12 +3,14 @@
 //! Pipeline: [`raw`] (serde, mirrors the YAML, unknown fields rejected) → `validate` (units,
 //! ranges, names) → [`model`]. Errors carry `file:line:column: field: message`.
 
+pub mod distributed;
 mod error;
 mod model;
 pub mod models;
 pub mod provider;
 pub mod raw;
 pub mod schedule;
+pub use distributed::{Balancer, InstancesSpec, SyncMode};
 pub use schedule::{ClassSettings, SchedulerSpec};
 mod trace;
 pub mod units;

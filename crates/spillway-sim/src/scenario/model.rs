@@ -182,4 +182,6 @@ pub struct PolicySpec {
     pub scheduler: super::schedule::SchedulerSpec,
     /// The client side towards the provider.
     pub upstream: super::upstream::UpstreamSpec,
+    /// Gateway instances and how they share the layers; `None`: one instance, exact limits.
+    pub instances: Option<super::distributed::InstancesSpec>,
 }

@@ -166,4 +166,6 @@ pub struct RawPolicy {
     /// The client side: backoff, retry budget, proactive throttling, escalation, breaker,
     /// fallback (default: retry after exactly the Retry-After, up to `max_attempts`).
     pub upstream: Option<super::upstream::RawUpstream>,
+    /// Several gateway instances behind a load balancer (default: one, exact limits).
+    pub instances: Option<super::distributed::RawInstances>,
 }

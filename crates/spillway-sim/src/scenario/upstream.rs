@@ -159,10 +159,16 @@ pub(crate) fn upstream(
     let coordinated = raw.coordinated.unwrap_or(true);
     if let (false, Some(p)) = (coordinated, &raw.proactive) {
         if let Some(m) = &p.margin_pct {
-            r.bad(m, "`proactive` models the gateway's shared quota: it needs `coordinated: true`");
+            r.bad(
+                m,
+                "`proactive` models the gateway's shared quota: it needs `coordinated: true`",
+            );
             return None;
         }
-        r.whole("upstream.proactive", "`proactive` needs `coordinated: true`");
+        r.whole(
+            "upstream.proactive",
+            "`proactive` needs `coordinated: true`",
+        );
         return None;
     }
     let cache = match &raw.cache_hit_pct {

@@ -414,8 +414,15 @@ fn policies(
         }
         let upstream = attempts
             .and_then(|a| super::upstream::upstream(p.upstream.as_ref(), a, has_fallback, r));
-        match (in_flight, queue, upstream, scheduler) {
-            (Some(max_in_flight), Some(queue), Some(upstream), Some(scheduler)) => {
+        let instances = super::distributed::instances(p.instances.as_ref(), &specs, r);
+        match (in_flight, queue, upstream, scheduler, instances) {
+            (
+                Some(max_in_flight),
+                Some(queue),
+                Some(upstream),
+                Some(scheduler),
+                Some(instances),
+            ) => {
                 let max_attempts = upstream.backoff.max_attempts();
                 out.push(PolicySpec {
                     name: p.name.value.clone(),
@@ -425,6 +432,7 @@ fn policies(
                     max_attempts,
                     scheduler,
                     upstream,
+                    instances,
                 })
             }
             _ => ok = false,
@@ -451,7 +459,11 @@ fn check_costs_fit(
     };
     for (policy, raw_policy) in policies.iter().zip(&raw.policies) {
         for (layer, name) in policy.layers.iter().zip(&raw_policy.layers) {
-            let capacity = layer.limit.capacity();
+            // Under `local-split` each instance holds only its share.
+            let capacity = match &policy.instances {
+                Some(instances) => instances.per_instance(&layer.limit).capacity(),
+                None => layer.limit.capacity(),
+            };
             if layer.unit == Unit::Tokens && largest > capacity {
                 r.bad(name, format!(
                     "layer `{}` holds at most {capacity} tokens, but group `{}` can send a request of {largest} tokens (input max + output max): such a request could never be admitted; raise the layer's limit/burst or lower the group's `max`",
