@@ -34,9 +34,11 @@ impl Gateway<'_> {
             return;
         };
         let (class, arrival) = (req.class, req.arrival);
-        let cost = self
-            .scenario
-            .provider
+        let provider = match (&self.scenario.fallback_provider, req.on_fallback) {
+            (Some(fallback), true) => fallback,
+            _ => &self.scenario.provider,
+        };
+        let cost = provider
             .price
             .cost_nano_usd(arrival.input_tokens, arrival.output_tokens);
         let tokens = arrival.input_tokens.saturating_add(arrival.output_tokens);
@@ -81,6 +83,10 @@ impl Gateway<'_> {
             };
             let cost = SendCost::request(req.arrival.input_tokens, req.arrival.output_tokens);
             let ready = self.client.ready_at(now, &cost);
+            if ready > now && self.client.spill_to_fallback(now, req.arrival.at) {
+                self.send(now, slot, Target::Fallback);
+                continue;
+            }
             if ready > now {
                 self.staged = Some(slot);
                 self.wake_at(ready);
@@ -152,6 +158,10 @@ impl Gateway<'_> {
             self.series.current().escalations += 1;
         }
         if let Outcome::Accepted { done_at } = result.answer.outcome {
+            if let Some(req) = self.requests.get_mut(slot) {
+                req.on_fallback = target == Target::Fallback;
+            }
+            let stats = &mut self.metrics.classes[class];
             if attempts > 1 {
                 stats.upstream.retry_successes += 1;
             }

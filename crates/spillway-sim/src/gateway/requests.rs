@@ -30,6 +30,8 @@ pub struct Request {
     pub wait_recorded: bool,
     /// The backoff delay before its last retry (decorrelated jitter grows from it).
     pub last_backoff: Duration,
+    /// Whether the call that is serving it went to the fallback provider (its prices apply).
+    pub on_fallback: bool,
 }
 
 /// Live requests with slot reuse.

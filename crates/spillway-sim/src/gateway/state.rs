@@ -177,5 +177,6 @@ pub(crate) fn new_request(
         waited: Duration::ZERO,
         wait_recorded: false,
         last_backoff: Duration::ZERO,
+        on_fallback: false,
     }
 }

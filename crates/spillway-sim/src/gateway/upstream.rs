@@ -104,6 +104,21 @@ impl UpstreamClient {
         }
     }
 
+    /// Whether a request admitted at `admitted` that the primary cannot take now should go to
+    /// the fallback: a proactive gateway knows the primary is exhausted without waiting for a
+    /// 429, and spills requests that have already waited longer than `fallback_after_wait`.
+    pub(crate) fn spill_to_fallback(&self, now: Time, admitted: Time) -> bool {
+        let Some(limit) = self.spec.fallback_after_wait else {
+            return false;
+        };
+        self.fallback.is_some()
+            && now.saturating_since(admitted) > limit
+            && self
+                .failover
+                .fallback()
+                .is_some_and(|h| h.breaker.would_admit(now))
+    }
+
     /// Whether this request's answer is in the cache (a seeded draw per routing decision).
     fn cache_hit(&mut self) -> bool {
         if self.spec.cache_hit_permille == 0 {

@@ -28,6 +28,10 @@ pub struct RawUpstream {
     /// Send to the scenario's `fallback_provider` when the primary escalates or its breaker is
     /// open (default false).
     pub fallback: Option<S<bool>>,
+    /// With `fallback` and `proactive`: when the primary has no headroom, send requests that
+    /// have already waited longer than this (default 2s) to the fallback — a proactive gateway
+    /// knows the key is exhausted before any 429.
+    pub fallback_after_wait: Option<S<String>>,
     /// Percent of requests whose answer is cached: served from the cache when no provider can
     /// take them (default 0).
     pub cache_hit_pct: Option<S<u64>>,
@@ -87,6 +91,8 @@ pub struct UpstreamSpec {
     pub breaker: Option<BreakerConfig>,
     /// Whether to fail over to the scenario's fallback provider.
     pub fallback: bool,
+    /// Spill to the fallback when the primary's wait exceeds this (proactive + fallback).
+    pub fallback_after_wait: Option<Duration>,
     /// Cached share of requests, per mille.
     pub cache_hit_permille: u64,
     /// A Retry-After pauses the whole gateway (else only its own request).
@@ -130,6 +136,7 @@ pub(crate) fn upstream(
             escalate_after: 3,
             breaker: None,
             fallback: false,
+            fallback_after_wait: None,
             cache_hit_permille: 0,
             coordinated: true,
         });
@@ -171,6 +178,18 @@ pub(crate) fn upstream(
         );
         return None;
     }
+    let spill = match (&raw.fallback_after_wait, fallback, raw.proactive.is_some()) {
+        (Some(w), Some(true), true) => r.positive_duration(w).map(Some),
+        (Some(w), _, _) => {
+            r.bad(
+                w,
+                "fallback_after_wait needs both `fallback: true` and `proactive`",
+            );
+            None
+        }
+        (None, Some(true), true) => Some(Some(Duration::from_secs(2))),
+        (None, _, _) => Some(None),
+    };
     let cache = match &raw.cache_hit_pct {
         Some(p) => percent(p, r).map(|pct| pct * 10),
         None => Some(0),
@@ -182,6 +201,7 @@ pub(crate) fn upstream(
         escalate_after: escalate_after?,
         breaker: breaker.map_or(Some(None), |b| b.map(Some))?,
         fallback: fallback?,
+        fallback_after_wait: spill?,
         cache_hit_permille: cache?,
         coordinated,
     })

@@ -10,6 +10,7 @@ mod providers;
 mod runs;
 mod scheduling;
 mod trace;
+mod upstream;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,137 @@
+//! The client side towards the provider in whole runs: the thundering herd and jitter, the
+//! 429 storm with proactive headroom and failover, and located errors in `upstream:` blocks.
+
+use crate::{BASE, workspace};
+use spillway_sim::metrics::PolicyMetrics;
+use spillway_sim::scenario::{self, parse};
+use spillway_sim::{RunOptions, run_policy};
+use std::path::Path;
+
+fn run_all(file: &str) -> Vec<PolicyMetrics> {
+    let scenario = scenario::load(&workspace().join("scenarios").join(file)).expect("valid");
+    let options = RunOptions {
+        seed: scenario.seed,
+        duration: scenario.duration,
+    };
+    scenario
+        .policies
+        .iter()
+        .map(|p| run_policy(&scenario, p, &options, &mut |_| {}).expect("runs"))
+        .collect()
+}
+
+fn by_name<'a>(runs: &'a [PolicyMetrics], name: &str) -> &'a PolicyMetrics {
+    runs.iter()
+        .find(|r| r.policy == name)
+        .expect("policy exists")
+}
+
+fn assert_conserved(run: &PolicyMetrics) {
+    let t = run.total();
+    assert_eq!(
+        t.admitted,
+        t.shed + t.abandoned + t.completed + t.failed + t.unfinished,
+        "{}: requests waiting in retry timers are accounted for",
+        run.policy
+    );
+    assert!(t.upstream.wasted_calls >= t.upstream_429);
+    assert!(t.upstream.retry_successes <= t.retries);
+}
+
+#[test]
+fn jitter_breaks_up_the_herd_and_a_proactive_gateway_avoids_it() {
+    let runs = run_all("thundering-herd.yaml");
+    runs.iter().for_each(assert_conserved);
+    let herd = |name: &str| by_name(&runs, name).total().upstream_429;
+    assert!(
+        herd("full-jitter") * 3 < herd("no-jitter") * 2,
+        "full jitter: {} 429s, no jitter: {}",
+        herd("full-jitter"),
+        herd("no-jitter")
+    );
+    assert!(herd("decorrelated-jitter") < herd("no-jitter"));
+    assert!(herd("equal-jitter") < herd("no-jitter"));
+    let proactive = by_name(&runs, "proactive").total();
+    assert_eq!(
+        proactive.upstream_429, 0,
+        "headroom and Retry-After prevent every 429"
+    );
+    assert!(proactive.failed < by_name(&runs, "full-jitter").total().failed);
+}
+
+#[test]
+fn proactive_headroom_and_failover_weather_the_429_storm() {
+    let runs = run_all("429-storm.yaml");
+    runs.iter().for_each(assert_conserved);
+    let reactive = by_name(&runs, "reactive-backoff").total();
+    let proactive = by_name(&runs, "proactive-headroom").total();
+    let failover = by_name(&runs, "proactive+fallback").total();
+    assert!(reactive.upstream_429 > 100, "{}", reactive.upstream_429);
+    assert!(reactive.upstream.escalations > 0);
+    assert!(proactive.upstream_429 * 10 < reactive.upstream_429);
+    // The local model tracks the key's real remaining quota closely.
+    let error = proactive
+        .upstream
+        .quota_error_pct()
+        .expect("proactive samples");
+    assert!(error < 5.0, "quota error {error} %");
+    assert_eq!(reactive.upstream.quota_error_pct(), None);
+    // Failover moves the backlog elsewhere: fewer slow requests, at the fallback's prices.
+    assert!(failover.upstream.fallback_calls > 0);
+    assert!(failover.latency.quantile(0.99) < proactive.latency.quantile(0.99));
+    assert!(failover.cost_nano_usd > proactive.cost_nano_usd);
+}
+
+fn errors_of(text: &str) -> Vec<String> {
+    match parse(Path::new("bad.yaml"), text) {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(e) => e.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn with_upstream(block: &str) -> String {
+    format!("{BASE}    upstream:\n{block}")
+}
+
+#[test]
+fn a_cap_below_the_base_is_a_located_error() {
+    let errors = errors_of(&with_upstream(
+        "      retry: { strategy: full-jitter, base: 10s, cap: 1s }\n",
+    ));
+    assert!(
+        errors[0].contains("cap") && errors[0].contains("base"),
+        "{errors:?}"
+    );
+    assert!(errors[0].starts_with("bad.yaml:"), "{errors:?}");
+}
+
+#[test]
+fn an_unknown_strategy_lists_the_strategies() {
+    let errors = errors_of(&with_upstream("      retry: { strategy: fibonacci }\n"));
+    assert!(errors[0].contains("decorrelated-jitter"), "{errors:?}");
+    assert!(errors[0].contains("upstream.retry.strategy"), "{errors:?}");
+}
+
+#[test]
+fn fallback_needs_a_fallback_provider() {
+    let errors = errors_of(&with_upstream("      fallback: true\n"));
+    assert!(errors[0].contains("fallback_provider"), "{errors:?}");
+}
+
+#[test]
+fn proactive_needs_a_coordinating_gateway() {
+    let errors = errors_of(&with_upstream(
+        "      coordinated: false\n      proactive: { margin_pct: 5 }\n",
+    ));
+    assert!(errors[0].contains("coordinated"), "{errors:?}");
+}
+
+#[test]
+fn max_attempts_is_given_once() {
+    let text = BASE.replace(
+        "    layers: [per-user]\n",
+        "    layers: [per-user]\n    max_attempts: 3\n    upstream:\n      retry: { max_attempts: 5 }\n",
+    );
+    let errors = errors_of(&text);
+    assert!(errors[0].contains("not both"), "{errors:?}");
+}
