@@ -5,6 +5,7 @@ mod compare;
 mod inspect_headers;
 mod report;
 mod sweep;
+mod trace;
 mod validate_model;
 
 use std::path::{Path, PathBuf};

@@ -34,6 +34,13 @@ impl Gateway<'_> {
             return;
         };
         let (class, arrival) = (req.class, req.arrival);
+        if arrival.failed {
+            // A trace row that failed in production (e.g. BurstGPT's zero-token responses):
+            // the call took its time and quota, and the request fails without retry, as it did.
+            self.metrics.classes[class].upstream.wasted_calls += 1;
+            self.depart(now, slot, Departure::Failed, arrival.input_tokens);
+            return;
+        }
         let provider = match (&self.scenario.fallback_provider, req.on_fallback) {
             (Some(fallback), true) => fallback,
             _ => &self.scenario.provider,
