@@ -21,7 +21,8 @@ fn kind_of(text: &str) -> FileKind {
         if line.starts_with("profiles:") {
             return FileKind::ProviderLibrary;
         }
-        if line.starts_with("models:") {
+        // A catalogue's `models:` holds a list; a scenario's names a file (`models: x.yaml`).
+        if line.starts_with("models:") && line["models:".len()..].trim().is_empty() {
             return FileKind::ModelCatalogue;
         }
     }

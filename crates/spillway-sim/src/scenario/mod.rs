@@ -3,6 +3,7 @@
 //! Pipeline: [`raw`] (serde, mirrors the YAML, unknown fields rejected) → `validate` (units,
 //! ranges, names) → [`model`]. Errors carry `file:line:column: field: message`.
 
+pub mod budget;
 mod error;
 mod model;
 pub mod models;

@@ -32,6 +32,8 @@ pub struct Scenario {
     /// A recorded trace replayed alongside the groups (`traffic.trace`); its mix entries are
     /// the last groups, with [`ArrivalSpec::Trace`].
     pub trace: Option<crate::traffic::trace::TraceSpec>,
+    /// Models, keys and money events (`models:`, `keys:`, `events:`), if any.
+    pub budget: Option<super::budget::BudgetSetup>,
 }
 
 /// Request priority class, most urgent first.
@@ -182,4 +184,6 @@ pub struct PolicySpec {
     pub scheduler: super::schedule::SchedulerSpec,
     /// The client side towards the provider.
     pub upstream: super::upstream::UpstreamSpec,
+    /// Spending caps and degradation (`budget:`), if any.
+    pub budget: Option<super::budget::PolicyBudget>,
 }

@@ -42,6 +42,14 @@ pub struct RawScenario {
     /// Per-class SLOs and patience of the users.
     #[serde(default)]
     pub classes: super::schedule::RawClasses,
+    /// The model catalogue file (relative to the scenario), needed by `budget:` blocks.
+    pub models: Option<S<String>>,
+    /// Upstream API keys (see `scenario::budget`).
+    #[serde(default)]
+    pub keys: Vec<super::budget::RawKey>,
+    /// Key rotations, revocations, leaks and price changes over the run.
+    #[serde(default)]
+    pub events: Vec<super::budget::RawEvent>,
 }
 
 /// Traffic: user groups and spikes.
@@ -166,4 +174,6 @@ pub struct RawPolicy {
     /// The client side: backoff, retry budget, proactive throttling, escalation, breaker,
     /// fallback (default: retry after exactly the Retry-After, up to `max_attempts`).
     pub upstream: Option<super::upstream::RawUpstream>,
+    /// Spending caps, the requested model and its degradation ladder.
+    pub budget: Option<super::budget::RawPolicyBudget>,
 }
