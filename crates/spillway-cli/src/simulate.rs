@@ -111,6 +111,12 @@ pub fn execute(
     write_summary(&out.join("summary.csv"), &runs).context("writing summary.csv")?;
     write_rejections(&out.join("rejections.csv"), &runs).context("writing rejections.csv")?;
     write_latency(&out.join("latency.csv"), &runs).context("writing latency.csv")?;
+    if spillway_report::budget_csv::any_budget(&runs) {
+        spillway_report::budget_csv::write_spend(&out.join("spend.csv"), &runs)
+            .context("writing spend.csv")?;
+        spillway_report::budget_csv::write_budget(&out.join("budget.csv"), &runs)
+            .context("writing budget.csv")?;
+    }
     if let (Some(stats), Some(spec)) = (&trace_stats, &scenario.trace) {
         let file = spec.path.display().to_string();
         write_trace_stats(&out.join("trace.csv"), &file, spec.format.name(), stats)

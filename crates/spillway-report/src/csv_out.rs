@@ -170,19 +170,32 @@ pub fn summary_fields(run: &PolicyMetrics, class: Option<Class>) -> Vec<String> 
     ]
 }
 
-/// Write `summary.csv`: one row per policy and class with traffic, then an `all` row.
+/// Write `summary.csv`: one row per policy and class with traffic, then an `all` row (with the
+/// budget columns of [`crate::budget_csv`] appended when some policy has a budget).
 pub fn write_summary(path: &Path, runs: &[PolicyMetrics]) -> io::Result<()> {
+    use crate::budget_csv::{BUDGET_SUMMARY_COLUMNS, any_budget, budget_summary_fields};
+    // Budget columns only when some policy has a budget: files of runs without stay unchanged.
+    let budget = any_budget(runs);
+    let row = |run: &PolicyMetrics, class: Option<Class>| {
+        let mut fields = summary_fields(run, class);
+        if budget {
+            fields.extend(budget_summary_fields(run, class.map(Class::index)));
+        }
+        fields
+    };
     let mut w = csv::Writer::from_writer(AtomicFile::create(path)?);
-    w.write_record(SUMMARY_COLUMNS).map_err(csv_error)?;
+    let mut header = SUMMARY_COLUMNS.to_vec();
+    if budget {
+        header.extend(BUDGET_SUMMARY_COLUMNS);
+    }
+    w.write_record(header).map_err(csv_error)?;
     for run in runs {
         for class in Class::ALL {
             if run.class(class).offered > 0 {
-                w.write_record(summary_fields(run, Some(class)))
-                    .map_err(csv_error)?;
+                w.write_record(row(run, Some(class))).map_err(csv_error)?;
             }
         }
-        w.write_record(summary_fields(run, None))
-            .map_err(csv_error)?;
+        w.write_record(row(run, None)).map_err(csv_error)?;
     }
     w.into_inner().map_err(|e| e.into_error())?.commit()
 }

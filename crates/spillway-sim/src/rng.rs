@@ -34,6 +34,8 @@ pub enum Concern {
     TraceArrivals = 9,
     /// Trace replay: token sizes of rows that carry none (ServeGen).
     TraceSizes = 10,
+    /// Attacker requests of a leaked API key (index = leak number).
+    Leak = 11,
 }
 
 /// The stream for `concern` and `index` (e.g. the group number) under `seed`.

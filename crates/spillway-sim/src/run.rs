@@ -5,14 +5,18 @@
 //! completion frees its slot before the next request looks for one.
 
 use crate::engine::EventQueue;
-use crate::gateway::{Gateway, GroupInfo, RequestQueue, RequestSlab, UpstreamClient};
+use crate::gateway::{BudgetGate, Gateway, GroupInfo, RequestQueue, RequestSlab, UpstreamClient};
 use crate::metrics::{PolicyMetrics, Timeseries, TimeseriesRow};
+use crate::scenario::Class;
 use crate::scenario::{PolicySpec, Scenario};
-use crate::traffic::ArrivalStream;
+use crate::traffic::{ArrivalStream, WithLeaks};
 use spillway_core::limit::{Layered, LayeredError};
 use spillway_core::schedule::ConfigError;
 use spillway_core::{Duration, Time};
 use std::collections::{BTreeMap, VecDeque};
+
+/// The feature of a leaked key's attacker requests.
+const LEAK_FEATURE: &str = "leak";
 
 /// What may change between runs of the same scenario.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +47,9 @@ pub enum PolicyProblem {
     /// Its scheduler.
     #[error(transparent)]
     Scheduler(#[from] ConfigError),
+    /// Its budget (e.g. more than 64 caps with the keys' budgets).
+    #[error(transparent)]
+    Budget(#[from] spillway_core::budget::BudgetError),
 }
 
 /// Run one policy of `scenario`, streaming the per-second series to `sink`.
@@ -58,13 +65,15 @@ pub fn run_policy(
     };
     let layered = Layered::new(policy.layers.clone()).map_err(|e| fail(e.into()))?;
     let queue = RequestQueue::new(&policy.scheduler).map_err(|e| fail(e.into()))?;
+    let leaks = scenario.budget.as_ref().map_or(&[][..], |b| &b.leaks[..]);
     let features: BTreeMap<&str, u64> = {
         let mut names: Vec<&str> = scenario.groups.iter().map(|g| g.feature.as_str()).collect();
+        names.extend(leaks.first().map(|_| LEAK_FEATURE));
         names.sort_unstable();
         names.dedup();
         names.into_iter().zip(0..).collect()
     };
-    let groups = scenario
+    let mut groups: Vec<GroupInfo> = scenario
         .groups
         .iter()
         .map(|g| GroupInfo {
@@ -75,6 +84,34 @@ pub fn run_policy(
             output_estimate: g.output_tokens.median.round() as u64,
         })
         .collect();
+    // One group per leak after the scenario's: the attacker (see `traffic::WithLeaks`).
+    groups.extend(leaks.iter().map(|l| GroupInfo {
+        class: Class::Background.index(),
+        feature: features.get(LEAK_FEATURE).copied().unwrap_or(0),
+        output_estimate: l.output_tokens,
+    }));
+    let end = Time::ZERO
+        .saturating_add(options.duration)
+        .saturating_add(scenario.drain);
+    let budget = match (&scenario.budget, &policy.budget) {
+        (Some(setup), Some(spend)) => {
+            let mut medians: Vec<(String, u64)> =
+                features.keys().map(|f| (f.to_string(), 1)).collect();
+            for (g, info) in groups.iter().enumerate().rev() {
+                let median = scenario.groups.get(g).map_or(info.output_estimate, |s| {
+                    s.output_tokens.median.round() as u64
+                });
+                if let Some(m) = medians.get_mut(info.feature as usize) {
+                    m.1 = median.max(1);
+                }
+            }
+            let pressure = policy.scheduler.pressure_permille;
+            let first_leak = scenario.groups.len();
+            let gate = BudgetGate::new(setup, spend, medians, first_leak, pressure, end);
+            Some(gate.map_err(|e| fail(e.into()))?)
+        }
+        _ => None,
+    };
     let layer_names = layered.names().map(str::to_string).collect::<Vec<_>>();
     let mut world = Gateway {
         policy,
@@ -92,11 +129,13 @@ pub fn run_policy(
         in_flight: 0,
         metrics: PolicyMetrics::new(&policy.name, layer_names.into_iter()),
         series: Timeseries::default(),
+        budget,
     };
-    let end = Time::ZERO
-        .saturating_add(options.duration)
-        .saturating_add(scenario.drain);
-    let mut arrivals = ArrivalStream::new(scenario, options.seed, options.duration).peekable();
+    let arrivals = ArrivalStream::new(scenario, options.seed, options.duration);
+    let horizon = Time::ZERO.saturating_add(options.duration);
+    let first_leak = u32::try_from(scenario.groups.len()).unwrap_or(u32::MAX);
+    let mut arrivals =
+        WithLeaks::new(arrivals, leaks, first_leak, options.seed, horizon).peekable();
     loop {
         let event_at = world.events.peek_time();
         let arrival_at = arrivals.peek().map(|a| a.at);
@@ -125,6 +164,7 @@ pub fn run_policy(
         }
     }
     world.finish(end);
+    world.metrics.budget = world.budget.take().map(|gate| gate.finish(end));
     let row = world.series.current();
     row.queued = 0;
     row.queued_by_class = [0; 4];

@@ -1,5 +1,7 @@
 //! The gateway's door: limiter layers, then the queue (which may shed to make room).
 
+use super::Slot;
+use super::budget::Step;
 use super::state::{Departure, Event, Gateway, new_request};
 use crate::scenario::Class;
 use crate::traffic::Arrival;
@@ -42,15 +44,49 @@ impl Gateway<'_> {
                 return;
             }
         };
+        let spend_ticket = match self.budget_step(now, &arrival, class) {
+            Step::Refuse => {
+                self.metrics.classes[class].rejected += 1;
+                self.series.current().rejected += 1;
+                let released = Demand {
+                    requests: 1,
+                    tokens: 0,
+                };
+                self.layered.settle(now, reservation, released);
+                return;
+            }
+            Step::Hold(until) => Err(until),
+            Step::Admit(ticket) => Ok(ticket),
+        };
+        let stats = &mut self.metrics.classes[class];
         stats.admitted += 1;
         stats.littles_law.admit(now);
         self.series.current().admitted += 1;
         let slot = self
             .requests
             .insert(new_request(arrival, class, reservation));
-        let outcome = self
-            .queue
-            .push(now, slot, Class::ALL[class], arrival.user, estimate.tokens);
+        match spend_ticket {
+            Ok(ticket) => {
+                if let Some(req) = self.requests.get_mut(slot) {
+                    req.spend_ticket = ticket;
+                }
+                self.enqueue(now, slot);
+            }
+            Err(until) => self.events.push(until, Event::BudgetDue(slot)),
+        }
+    }
+
+    /// Queue an admitted request (shedding a victim if the queue says so) and try to send.
+    pub(crate) fn enqueue(&mut self, now: Time, slot: Slot) {
+        let Some(req) = self.requests.get(slot) else {
+            return;
+        };
+        let (class, user) = (req.class, req.arrival.user);
+        let tokens = req
+            .arrival
+            .input_tokens
+            .saturating_add(self.groups[req.arrival.group as usize].output_estimate);
+        let outcome = self.queue.push(now, slot, Class::ALL[class], user, tokens);
         if let Some(victim) = outcome.shed {
             self.depart(now, victim, Departure::Shed, 0);
         }

@@ -24,6 +24,7 @@ impl Gateway<'_> {
             }
             Event::RetryDue(slot) => self.retries.push_back(slot),
             Event::Abandon(slot, ticket) => self.abandon(now, slot, ticket),
+            Event::BudgetDue(slot) => self.budget_due(now, slot),
         }
         self.dispatch(now);
     }
@@ -34,11 +35,13 @@ impl Gateway<'_> {
             return;
         };
         let (class, arrival) = (req.class, req.arrival);
-        let cost = self
+        let provider_cost = self
             .scenario
             .provider
             .price
             .cost_nano_usd(arrival.input_tokens, arrival.output_tokens);
+        // With a budget, the catalogue's price of the model actually used.
+        let cost = self.settle_spend(now, slot).unwrap_or(provider_cost);
         let tokens = arrival.input_tokens.saturating_add(arrival.output_tokens);
         let stats = &mut self.metrics.classes[class];
         stats.latency.record(now.saturating_since(arrival.at));
@@ -59,6 +62,9 @@ impl Gateway<'_> {
         }
         let popped = self.queue.pop(now)?;
         self.end_wait(now, popped.slot);
+        if popped.downgrade {
+            self.downgrade_spend(popped.slot);
+        }
         Some(popped.slot)
     }
 

@@ -28,6 +28,9 @@ pub struct Request {
     pub wait_recorded: bool,
     /// The backoff delay before its last retry (decorrelated jitter grows from it).
     pub last_backoff: Duration,
+    /// The budget's reservation (policies with a `budget:`), completed or cancelled on
+    /// departure; its estimate names the model the request is served on.
+    pub spend_ticket: Option<spillway_core::budget::Ticket>,
 }
 
 /// Live requests with slot reuse.

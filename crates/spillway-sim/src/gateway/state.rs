@@ -25,6 +25,8 @@ pub(crate) enum Event {
     RetryDue(Slot),
     /// The user of a queued request runs out of patience.
     Abandon(Slot, Ticket),
+    /// A request held by the budget (`QueueUntil`) may ask again.
+    BudgetDue(Slot),
 }
 
 /// Per-group facts the hot path needs without looking up the scenario.
@@ -66,6 +68,8 @@ pub(crate) struct Gateway<'a> {
     pub in_flight: u64,
     pub metrics: PolicyMetrics,
     pub series: Timeseries,
+    /// The policy's budget and API keys, if it has a `budget:`.
+    pub budget: Option<super::budget::BudgetGate>,
 }
 
 impl Gateway<'_> {
@@ -115,6 +119,7 @@ impl Gateway<'_> {
             tokens: tokens_used,
         };
         self.layered.settle(now, req.reservation, actual);
+        self.cancel_spend(now, req.spend_ticket);
     }
 
     /// A queued request's user gave up.
@@ -135,7 +140,7 @@ impl Gateway<'_> {
         left.extend(self.retries.drain(..));
         left.extend(self.staged.take());
         while let Some((_, event)) = self.events.pop() {
-            if let Event::Done(slot) | Event::RetryDue(slot) = event {
+            if let Event::Done(slot) | Event::RetryDue(slot) | Event::BudgetDue(slot) = event {
                 left.push(slot);
             }
         }
@@ -171,5 +176,6 @@ pub(crate) fn new_request(
         waited: Duration::ZERO,
         wait_recorded: false,
         last_backoff: Duration::ZERO,
+        spend_ticket: None,
     }
 }

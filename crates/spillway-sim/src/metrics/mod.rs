@@ -1,12 +1,14 @@
 //! What a run measures: per-class counters and latency histograms, rejections by layer, and a
 //! per-second time series streamed out as it is produced (memory independent of duration).
 
+mod budget;
 mod class_stats;
 mod fairness;
 mod littles_law;
 mod timeseries;
 mod upstream_stats;
 
+pub use budget::{BudgetMetrics, CapReport, Spend};
 pub use class_stats::{ClassStats, LatencyHistogram};
 pub use fairness::{ServiceByUser, UserService};
 pub use littles_law::LittlesLaw;
@@ -33,6 +35,8 @@ pub struct PolicyMetrics {
     pub users: ServiceByUser,
     /// When observation ended (arrivals + drain): the horizon of time averages.
     pub end: spillway_core::Time,
+    /// The budget's counters and spend, when the policy has a `budget:`.
+    pub budget: Option<BudgetMetrics>,
 }
 
 impl PolicyMetrics {
@@ -46,6 +50,7 @@ impl PolicyMetrics {
             events: 0,
             users: ServiceByUser::default(),
             end: spillway_core::Time::ZERO,
+            budget: None,
         }
     }
 
