@@ -78,7 +78,7 @@ impl BudgetGate {
         }
         let mut caps = policy.caps.clone();
         caps.extend(setup.keys.budget_caps());
-        let ledger = Ledger::new(caps, 0)?;
+        let ledger = Ledger::new(caps, setup.origin_unix_ns)?;
         let budget = Budget::new(
             setup.models.catalogue.clone(),
             estimator,

@@ -167,6 +167,9 @@ pub struct BudgetSetup {
     pub prices: Vec<PriceChange>,
     /// Leaks, in file order.
     pub leaks: Vec<LeakSpec>,
+    /// The run's start, ns since the Unix epoch (a time of day on 1970-01-01): where budget
+    /// periods reset.
+    pub origin_unix_ns: u64,
 }
 
 /// A model's new prices from `at` on.
@@ -248,20 +251,24 @@ const PERIODS: &str = "`hour`, `day` or `month`";
 
 /// The scenario-level blocks: `None` when there is no `models:` (then `keys:`, `events:` and
 /// policy `budget:` blocks are errors, reported by [`policy_budget`] and here).
-pub(crate) fn setup(
-    models: Option<&S<String>>,
-    keys: &[RawKey],
-    events: &[RawEvent],
-    r: &mut Reporter<'_>,
-) -> Option<Option<BudgetSetup>> {
-    let Some(models_path) = models else {
+fn setup(raw: &super::raw::RawScenario, r: &mut Reporter<'_>) -> Option<Option<BudgetSetup>> {
+    let (keys, events) = (&raw.keys[..], &raw.events[..]);
+    let origin = raw
+        .starts_at_utc
+        .as_ref()
+        .map_or(Some(0), |t| time_of_day(t, r));
+    let Some(models_path) = &raw.models else {
         if let Some(k) = keys.first() {
             r.bad(&k.name, "`keys:` needs a top-level `models:` catalogue");
         }
         if let Some(e) = events.first() {
             r.bad(&e.at, "`events:` needs a top-level `models:` catalogue");
         }
-        return (keys.is_empty() && events.is_empty()).then_some(None);
+        if let Some(t) = &raw.starts_at_utc {
+            r.bad(t, "`starts_at_utc` needs a top-level `models:` catalogue");
+        }
+        let nothing = keys.is_empty() && events.is_empty() && raw.starts_at_utc.is_none();
+        return nothing.then_some(None);
     };
     let dir = r.file().parent().map(Path::to_path_buf).unwrap_or_default();
     let models = match load_models(&dir.join(&models_path.value)) {
@@ -282,6 +289,7 @@ pub(crate) fn setup(
         synthetic_keys: synthetic,
         prices: Vec::new(),
         leaks: Vec::new(),
+        origin_unix_ns: origin?,
     };
     let ok = events
         .iter()
@@ -688,7 +696,7 @@ pub(crate) fn attach(
     policies: Option<&mut Vec<super::model::PolicySpec>>,
     r: &mut Reporter<'_>,
 ) -> Option<Option<BudgetSetup>> {
-    let setup = setup(raw.models.as_ref(), &raw.keys, &raw.events, r);
+    let setup = setup(raw, r);
     // With an invalid catalogue, policy blocks cannot be checked against it: already reported.
     let usable = match &setup {
         Some(s) => s.as_ref(),
@@ -712,4 +720,22 @@ pub(crate) fn attach(
         }
     }
     if ok { setup } else { None }
+}
+
+/// `HH:MM` (UTC) → ns after midnight.
+fn time_of_day(t: &S<String>, r: &mut Reporter<'_>) -> Option<u64> {
+    let parsed = t.value.split_once(':').and_then(|(h, m)| {
+        let (h, m) = (h.parse::<u64>().ok()?, m.parse::<u64>().ok()?);
+        (h < 24 && m < 60 && t.value.len() == 5).then_some((h * 60 + m) * 60_000_000_000)
+    });
+    if parsed.is_none() {
+        r.bad(
+            t,
+            format!(
+                "`{}` is not a UTC time of day; expected `HH:MM`, e.g. `23:35`",
+                t.value
+            ),
+        );
+    }
+    parsed
 }

@@ -44,6 +44,9 @@ pub struct RawScenario {
     pub classes: super::schedule::RawClasses,
     /// The model catalogue file (relative to the scenario), needed by `budget:` blocks.
     pub models: Option<S<String>>,
+    /// UTC time of day at which the run starts, `HH:MM` (default `00:00`): where budget
+    /// periods (hours, UTC days, months) reset during the run.
+    pub starts_at_utc: Option<S<String>>,
     /// Upstream API keys (see `scenario::budget`).
     #[serde(default)]
     pub keys: Vec<super::budget::RawKey>,
