@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod bad_schedule;
+mod budget;
 mod provider_profiles;
 mod provider_runs;
 mod providers;
