@@ -93,25 +93,8 @@ pub fn run_policy(
     let end = Time::ZERO
         .saturating_add(options.duration)
         .saturating_add(scenario.drain);
-    let budget = match (&scenario.budget, &policy.budget) {
-        (Some(setup), Some(spend)) => {
-            let mut medians: Vec<(String, u64)> =
-                features.keys().map(|f| (f.to_string(), 1)).collect();
-            for (g, info) in groups.iter().enumerate().rev() {
-                let median = scenario.groups.get(g).map_or(info.output_estimate, |s| {
-                    s.output_tokens.median.round() as u64
-                });
-                if let Some(m) = medians.get_mut(info.feature as usize) {
-                    m.1 = median.max(1);
-                }
-            }
-            let pressure = policy.scheduler.pressure_permille;
-            let first_leak = scenario.groups.len();
-            let gate = BudgetGate::new(setup, spend, medians, first_leak, pressure, end);
-            Some(gate.map_err(|e| fail(e.into()))?)
-        }
-        _ => None,
-    };
+    let budget =
+        budget_gate(scenario, policy, &features, &groups, end).map_err(|e| fail(e.into()))?;
     let layer_names = layered.names().map(str::to_string).collect::<Vec<_>>();
     let mut world = Gateway {
         policy,
@@ -171,4 +154,27 @@ pub fn run_policy(
     row.in_flight = 0;
     sink(row);
     Ok(world.metrics)
+}
+
+/// The policy's budget gate, if it has a `budget:` (and the scenario a catalogue). Each
+/// feature's estimate starts from the median output of its first group.
+fn budget_gate(
+    scenario: &Scenario,
+    policy: &PolicySpec,
+    features: &BTreeMap<&str, u64>,
+    groups: &[GroupInfo],
+    end: Time,
+) -> Result<Option<BudgetGate>, spillway_core::budget::BudgetError> {
+    let (Some(setup), Some(spend)) = (&scenario.budget, &policy.budget) else {
+        return Ok(None);
+    };
+    let mut medians: Vec<(String, u64)> = features.keys().map(|f| (f.to_string(), 1)).collect();
+    for info in groups.iter().rev() {
+        if let Some(m) = medians.get_mut(info.feature as usize) {
+            m.1 = info.output_estimate.max(1);
+        }
+    }
+    let pressure = policy.scheduler.pressure_permille;
+    let first_leak = scenario.groups.len();
+    BudgetGate::new(setup, spend, medians, first_leak, pressure, end).map(Some)
 }

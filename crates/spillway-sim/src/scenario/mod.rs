@@ -5,6 +5,7 @@
 
 pub mod budget;
 mod error;
+mod key_events;
 mod model;
 pub mod models;
 pub mod provider;

@@ -299,3 +299,68 @@ fn a_runs_duration_override_keeps_budgets_working() {
     let run = run_policy(&scenario, &scenario.policies[1], &options, &mut |_| {}).expect("run");
     assert!(budget(&run).total_nano_usd() > 0);
 }
+
+/// One standard-class group against a slow single-slot provider: the queue fills, so the
+/// scheduler pops with `downgrade` (the default shed order ends with `downgrade-standard`).
+const CROWDED: &str = "\
+seed: 1
+duration: 60s
+models: models.yaml
+provider:
+  name: p
+  rpm: 6000
+  tpm: 10000000
+  concurrency: 1
+  latency: { base: 1s, per_output_token: 1ms }
+  price: { input_usd_per_mtok: 2.5, output_usd_per_mtok: 10 }
+traffic:
+  groups:
+    - name: tools
+      users: 50
+      class: standard
+      arrival:
+        poisson: { rate: 6/min }
+      input_tokens: { median: 500, sigma: 0.3, max: 2000 }
+      output_tokens: { median: 100, sigma: 0.3, max: 500 }
+policies:
+  - name: crowded
+    max_in_flight: 1
+    queue_capacity: 10
+    budget:
+      model: gpt-4o
+      ladder: openai
+      caps:
+        - name: plenty
+          scope: global
+          period: day
+          limit_usd: 1000
+";
+
+#[test]
+fn shedding_downgrades_switch_to_the_ladders_cheaper_model() {
+    let runs = run_all(&load(CROWDED));
+    let b = budget(&runs[0]);
+    assert!(BudgetMetrics::count(&b.degraded, None) > 0, "{b:?}");
+    let share = b.best_model_share(None).expect("completions");
+    assert!(share < 1.0 && share > 0.0, "{share}");
+    // Far from the cap: every degradation came from the queue, none from the ladder's budget
+    // thresholds, and nothing was refused.
+    assert_eq!(BudgetMetrics::count(&b.budget_rejected, None), 0);
+}
+
+#[test]
+fn price_events_change_what_completions_cost() {
+    let base = run_all(&load(CROWDED));
+    let free = format!(
+        "{CROWDED}events:\n  - at: 0s\n    price: {{ model: gpt-4o, input_usd_per_mtok: 0, output_usd_per_mtok: 0 }}\n  - at: 0s\n    price: {{ model: gpt-4o-mini, input_usd_per_mtok: 0, output_usd_per_mtok: 0 }}\n"
+    );
+    let runs = run_all(&load(&free));
+    assert!(budget(&base[0]).total_nano_usd() > 0);
+    assert_eq!(budget(&runs[0]).total_nano_usd(), 0);
+    assert_eq!(
+        runs[0].total().cost_nano_usd,
+        0,
+        "cost_usd uses the catalogue"
+    );
+    assert!(runs[0].total().completed > 0);
+}
