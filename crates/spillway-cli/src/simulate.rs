@@ -149,8 +149,13 @@ pub fn execute(
             } else {
                 ""
             };
+            let budget = if spillway_report::budget_csv::any_budget(&runs) {
+                ", spend.csv, budget.csv"
+            } else {
+                ""
+            };
             println!(
-                "\nseed {} · wrote {}/{written}{trace}",
+                "\nseed {} · wrote {}/{written}{trace}{budget}",
                 options.seed,
                 out.display()
             );

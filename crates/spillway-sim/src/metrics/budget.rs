@@ -37,8 +37,8 @@ pub struct CapReport {
 /// The budget side of one policy's run.
 #[derive(Debug, Clone, Default)]
 pub struct BudgetMetrics {
-    /// Requests sent to a cheaper model than asked (by the ladder or shedding's downgrade), per
-    /// class.
+    /// Requests routed to a cheaper model than asked (by the ladder at admission, or by
+    /// shedding's downgrade when leaving the queue), per class.
     pub degraded: [u64; 4],
     /// Requests refused by a cap (at arrival, or after waiting for a reset beyond the run), or
     /// because no API key was usable, per class.
