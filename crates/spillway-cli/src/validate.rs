@@ -99,5 +99,14 @@ mod tests {
             kind_of("name: s\nprovider:\n  profile: a\n"),
             FileKind::Scenario
         );
+        assert_eq!(
+            kind_of("models:\n  - name: gpt-4o\n"),
+            FileKind::ModelCatalogue
+        );
+        assert_eq!(
+            kind_of("name: s\nmodels: models.yaml\n"),
+            FileKind::Scenario,
+            "a scenario naming its catalogue is still a scenario"
+        );
     }
 }
