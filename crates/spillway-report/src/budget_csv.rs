@@ -12,7 +12,12 @@ use spillway_sim::metrics::{BudgetMetrics, PolicyMetrics};
 use std::io;
 use std::path::Path;
 
-/// Columns appended to `summary.csv` when some policy has a budget.
+/// Columns appended to `summary.csv` when some policy has a budget (empty cells for a policy
+/// without one): `degraded` (routed to a cheaper model than asked, by the ladder or shedding's
+/// downgrade), `budget_rejected` (refused by a cap or for want of a usable API key; counted in
+/// `rejected`, or in `shed` when refused after waiting for a reset), `best_model_share`
+/// (provider completions on the requested model / provider completions), `estimate_error_p95`
+/// (USD, p95 of |estimate − actual| over the whole run: the same on every row of a policy).
 pub const BUDGET_SUMMARY_COLUMNS: &[&str] = &[
     "degraded",
     "budget_rejected",

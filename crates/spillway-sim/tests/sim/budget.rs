@@ -364,3 +364,14 @@ fn price_events_change_what_completions_cost() {
     );
     assert!(runs[0].total().completed > 0);
 }
+
+#[test]
+fn budget_runs_are_deterministic() {
+    let scenario = load(&budget_yaml());
+    let (a, b) = (run_all(&scenario), run_all(&scenario));
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(budget(x).spend, budget(y).spend, "{}", x.policy);
+        assert_eq!(budget(x).degraded, budget(y).degraded, "{}", x.policy);
+        assert_eq!(x.total().cost_nano_usd, y.total().cost_nano_usd);
+    }
+}
