@@ -113,6 +113,12 @@ pub fn execute(
     write_latency(&out.join("latency.csv"), &runs).context("writing latency.csv")?;
     spillway_report::users_csv::write_users(&out.join("users.csv"), &runs)
         .context("writing users.csv")?;
+    if spillway_report::budget_csv::any_budget(&runs) {
+        spillway_report::budget_csv::write_spend(&out.join("spend.csv"), &runs)
+            .context("writing spend.csv")?;
+        spillway_report::budget_csv::write_budget(&out.join("budget.csv"), &runs)
+            .context("writing budget.csv")?;
+    }
     if let (Some(stats), Some(spec)) = (&trace_stats, &scenario.trace) {
         let file = spec.path.display().to_string();
         write_trace_stats(&out.join("trace.csv"), &file, spec.format.name(), stats)
@@ -145,8 +151,13 @@ pub fn execute(
             } else {
                 ""
             };
+            let budget = if spillway_report::budget_csv::any_budget(&runs) {
+                ", spend.csv, budget.csv"
+            } else {
+                ""
+            };
             println!(
-                "\nseed {} · wrote {}/{written}{trace}",
+                "\nseed {} · wrote {}/{written}{trace}{budget}",
                 options.seed,
                 out.display()
             );

@@ -21,7 +21,8 @@ fn kind_of(text: &str) -> FileKind {
         if line.starts_with("profiles:") {
             return FileKind::ProviderLibrary;
         }
-        if line.starts_with("models:") {
+        // A catalogue's `models:` holds a list; a scenario's names a file (`models: x.yaml`).
+        if line.starts_with("models:") && line["models:".len()..].trim().is_empty() {
             return FileKind::ModelCatalogue;
         }
     }
@@ -97,6 +98,15 @@ mod tests {
         assert_eq!(
             kind_of("name: s\nprovider:\n  profile: a\n"),
             FileKind::Scenario
+        );
+        assert_eq!(
+            kind_of("models:\n  - name: gpt-4o\n"),
+            FileKind::ModelCatalogue
+        );
+        assert_eq!(
+            kind_of("name: s\nmodels: models.yaml\n"),
+            FileKind::Scenario,
+            "a scenario naming its catalogue is still a scenario"
         );
     }
 }

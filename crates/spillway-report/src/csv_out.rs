@@ -47,6 +47,10 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "quota_error_pct",
     "reset_error_ms",
     "over_admission_pct",
+    "degraded",
+    "budget_rejected",
+    "best_model_share",
+    "estimate_error_p95",
 ];
 
 /// `timeseries.csv` columns, in order.
@@ -125,7 +129,7 @@ pub fn summary_fields(run: &PolicyMetrics, class: Option<Class>) -> Vec<String> 
         }
     };
     let u = &s.upstream;
-    vec![
+    let mut fields = vec![
         run.policy.clone(),
         class.map_or("all", Class::name).to_string(),
         s.offered.to_string(),
@@ -172,7 +176,12 @@ pub fn summary_fields(run: &PolicyMetrics, class: Option<Class>) -> Vec<String> 
             run.distributed.over_admission_pct(class.map(Class::index)),
             3,
         ),
-    ]
+    ];
+    fields.extend(crate::budget_csv::budget_summary_fields(
+        run,
+        class.map(Class::index),
+    ));
+    fields
 }
 
 /// Write `summary.csv`: one row per policy and class with traffic, then an `all` row.

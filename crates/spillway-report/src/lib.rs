@@ -7,6 +7,7 @@
 //! into place, so a failed run never leaves a half-written file.
 
 mod atomic;
+pub mod budget_csv;
 pub mod csv_out;
 mod error;
 pub mod format;

@@ -38,6 +38,8 @@ pub enum Concern {
     Balancer = 11,
     /// Gateway instances: jitter of the round trip to a `central` store.
     StoreRtt = 12,
+    /// Attacker requests of a leaked API key (index = leak number).
+    Leak = 13,
 }
 
 /// The stream for `concern` and `index` (e.g. the group number) under `seed`.

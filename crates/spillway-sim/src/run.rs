@@ -7,14 +7,18 @@
 
 use crate::distributed::Instances;
 use crate::engine::EventQueue;
-use crate::gateway::{Gateway, GroupInfo, RequestQueue, RequestSlab, UpstreamClient};
+use crate::gateway::{BudgetGate, Gateway, GroupInfo, RequestQueue, RequestSlab, UpstreamClient};
 use crate::metrics::{PolicyMetrics, Timeseries, TimeseriesRow};
+use crate::scenario::Class;
 use crate::scenario::{PolicySpec, Scenario};
-use crate::traffic::ArrivalStream;
+use crate::traffic::{ArrivalStream, WithLeaks};
 use spillway_core::limit::LayeredError;
 use spillway_core::schedule::ConfigError;
 use spillway_core::{Duration, Time};
 use std::collections::{BTreeMap, VecDeque};
+
+/// The feature of a leaked key's attacker requests.
+const LEAK_FEATURE: &str = "leak";
 
 /// What may change between runs of the same scenario.
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +49,9 @@ pub enum PolicyProblem {
     /// Its scheduler.
     #[error(transparent)]
     Scheduler(#[from] ConfigError),
+    /// Its budget (e.g. more than 64 caps with the keys' budgets).
+    #[error(transparent)]
+    Budget(#[from] spillway_core::budget::BudgetError),
 }
 
 /// Run one policy of `scenario`, streaming the per-second series to `sink`.
@@ -61,13 +68,15 @@ pub fn run_policy(
     let limits = Instances::new(&policy.layers, policy.instances.as_ref(), options.seed)
         .map_err(|e| fail(e.into()))?;
     let queue = RequestQueue::new(&policy.scheduler).map_err(|e| fail(e.into()))?;
+    let leaks = scenario.budget.as_ref().map_or(&[][..], |b| &b.leaks[..]);
     let features: BTreeMap<&str, u64> = {
         let mut names: Vec<&str> = scenario.groups.iter().map(|g| g.feature.as_str()).collect();
+        names.extend(leaks.first().map(|_| LEAK_FEATURE));
         names.sort_unstable();
         names.dedup();
         names.into_iter().zip(0..).collect()
     };
-    let groups = scenario
+    let mut groups: Vec<GroupInfo> = scenario
         .groups
         .iter()
         .map(|g| GroupInfo {
@@ -78,6 +87,17 @@ pub fn run_policy(
             output_estimate: g.output_tokens.median.round() as u64,
         })
         .collect();
+    // One group per leak after the scenario's: the attacker (see `traffic::WithLeaks`).
+    groups.extend(leaks.iter().map(|l| GroupInfo {
+        class: Class::Background.index(),
+        feature: features.get(LEAK_FEATURE).copied().unwrap_or(0),
+        output_estimate: l.output_tokens,
+    }));
+    let end = Time::ZERO
+        .saturating_add(options.duration)
+        .saturating_add(scenario.drain);
+    let budget =
+        budget_gate(scenario, policy, &features, &groups, end).map_err(|e| fail(e.into()))?;
     let layer_names = limits.layer_names();
     let mut world = Gateway {
         policy,
@@ -95,11 +115,13 @@ pub fn run_policy(
         in_flight: 0,
         metrics: PolicyMetrics::new(&policy.name, layer_names.into_iter()),
         series: Timeseries::default(),
+        budget,
     };
-    let end = Time::ZERO
-        .saturating_add(options.duration)
-        .saturating_add(scenario.drain);
-    let mut arrivals = ArrivalStream::new(scenario, options.seed, options.duration).peekable();
+    let arrivals = ArrivalStream::new(scenario, options.seed, options.duration);
+    let horizon = Time::ZERO.saturating_add(options.duration);
+    let first_leak = u32::try_from(scenario.groups.len()).unwrap_or(u32::MAX);
+    let mut arrivals =
+        WithLeaks::new(arrivals, leaks, first_leak, options.seed, horizon).peekable();
     loop {
         let event_at = world.events.peek_time();
         let entry_at = world.limits.next_entry_at();
@@ -131,10 +153,34 @@ pub fn run_policy(
         }
     }
     world.finish(end);
+    world.metrics.budget = world.budget.take().map(|gate| gate.finish(end));
     let row = world.series.current();
     row.queued = 0;
     row.queued_by_class = [0; 4];
     row.in_flight = 0;
     sink(row);
     Ok(world.metrics)
+}
+
+/// The policy's budget gate, if it has a `budget:` (and the scenario a catalogue). Each
+/// feature's estimate starts from the median output of its first group.
+fn budget_gate(
+    scenario: &Scenario,
+    policy: &PolicySpec,
+    features: &BTreeMap<&str, u64>,
+    groups: &[GroupInfo],
+    end: Time,
+) -> Result<Option<BudgetGate>, spillway_core::budget::BudgetError> {
+    let (Some(setup), Some(spend)) = (&scenario.budget, &policy.budget) else {
+        return Ok(None);
+    };
+    let mut medians: Vec<(String, u64)> = features.keys().map(|f| (f.to_string(), 1)).collect();
+    for info in groups.iter().rev() {
+        if let Some(m) = medians.get_mut(info.feature as usize) {
+            m.1 = info.output_estimate.max(1);
+        }
+    }
+    let pressure = policy.scheduler.pressure_permille;
+    let first_leak = scenario.groups.len();
+    BudgetGate::new(setup, spend, medians, first_leak, pressure, end).map(Some)
 }

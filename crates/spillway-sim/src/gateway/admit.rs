@@ -1,7 +1,8 @@
-//! The gateway's door: limiter layers (on the instance the balancer picks), then the queue
-//! (which may shed to make room).
+//! The gateway's door: limiter layers (on the instance the balancer picks), the budget (an API
+//! key and a spend verdict), then the queue (which may shed to make room).
 
 use super::Slot;
+use super::budget::Step;
 use super::state::{Departure, Event, Gateway, new_request};
 use crate::scenario::Class;
 use crate::traffic::Arrival;
@@ -9,14 +10,15 @@ use spillway_core::Time;
 use spillway_core::limit::{Demand, Subject};
 
 impl Gateway<'_> {
-    /// A request arrives at `now`: check every layer, queue it, and try to send.
+    /// A request arrives at `now`: check every layer and the budget, queue it, try to send.
     pub(crate) fn arrive(&mut self, now: Time, arrival: Arrival) {
         let info = &self.groups[arrival.group as usize];
         let class = info.class;
         let subject = Subject {
             user: arrival.user,
             feature: info.feature,
-            api_key: 0,
+            // `api_key`-scoped layers see the key the budget would select (0 without keys).
+            api_key: self.api_key_for(now, &arrival).unwrap_or(0),
         };
         let estimate = Demand {
             requests: 1,
@@ -44,20 +46,46 @@ impl Gateway<'_> {
                 return;
             }
         };
+        let spend_ticket = match self.budget_step(now, &arrival, class) {
+            Step::Refuse => {
+                self.metrics.classes[class].rejected += 1;
+                self.series.current().rejected += 1;
+                let released = Demand {
+                    requests: 1,
+                    tokens: 0,
+                };
+                self.limits
+                    .settle(now, admitted.reservation, admitted.placement, released);
+                return;
+            }
+            Step::Hold(until) => Err(until),
+            Step::Admit(ticket) => Ok(ticket),
+        };
+        let stats = &mut self.metrics.classes[class];
         stats.admitted += 1;
         stats.littles_law.admit(now);
         self.series.current().admitted += 1;
         let slot = self.requests.insert(new_request(arrival, class, admitted));
-        if admitted.ready_at > now {
-            // Still waiting for the shared store's answer (`central`): enters the queue later.
-            self.limits.enter_later(admitted.ready_at, slot);
-            return;
+        match spend_ticket {
+            Ok(ticket) => {
+                if let Some(req) = self.requests.get_mut(slot) {
+                    req.spend_ticket = ticket;
+                }
+                if admitted.ready_at > now {
+                    // Still waiting for the shared store's answer (`central`): enters later.
+                    self.limits.enter_later(admitted.ready_at, slot);
+                    return;
+                }
+                self.enter_queue(now, slot);
+            }
+            Err(until) => self
+                .events
+                .push(until.max(admitted.ready_at), Event::BudgetDue(slot)),
         }
-        self.enter_queue(now, slot);
     }
 
-    /// An admitted request joins the queue at `now` (its arrival, or the end of its round trip
-    /// to a shared store); its user's patience runs from the arrival.
+    /// An admitted request joins the queue at `now` (its arrival, the end of its round trip to
+    /// a shared store, or a budget reset); its user's patience runs from the arrival.
     pub(crate) fn enter_queue(&mut self, now: Time, slot: Slot) {
         let Some(req) = self.requests.get_mut(slot) else {
             return;

@@ -24,6 +24,7 @@ impl Gateway<'_> {
             }
             Event::RetryDue(slot) => self.retries.push_back(slot),
             Event::Abandon(slot, ticket) => self.abandon(now, slot, ticket),
+            Event::BudgetDue(slot) => self.budget_due(now, slot),
         }
         self.dispatch(now);
     }
@@ -45,9 +46,11 @@ impl Gateway<'_> {
             (Some(fallback), true) => fallback,
             _ => &self.scenario.provider,
         };
-        let cost = provider
+        let provider_cost = provider
             .price
             .cost_nano_usd(arrival.input_tokens, arrival.output_tokens);
+        // With a budget, the catalogue's price of the model actually used.
+        let cost = self.settle_spend(now, slot).unwrap_or(provider_cost);
         let tokens = arrival.input_tokens.saturating_add(arrival.output_tokens);
         let stats = &mut self.metrics.classes[class];
         stats.latency.record(now.saturating_since(arrival.at));
@@ -68,6 +71,9 @@ impl Gateway<'_> {
         }
         let popped = self.queue.pop(now)?;
         self.end_wait(now, popped.slot);
+        if popped.downgrade {
+            self.downgrade_spend(popped.slot);
+        }
         Some(popped.slot)
     }
 

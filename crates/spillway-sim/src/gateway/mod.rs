@@ -2,12 +2,14 @@
 //! provider, and a dispatcher that honours upstream Retry-After.
 
 mod admit;
+mod budget;
 mod dispatch;
 mod queue;
 mod requests;
 mod state;
 mod upstream;
 
+pub(crate) use budget::BudgetGate;
 pub use queue::{Popped, PushOutcome, RequestQueue, Ticket};
 pub use requests::{Request, RequestSlab, Slot};
 pub(crate) use state::{Gateway, GroupInfo};

@@ -32,6 +32,9 @@ pub struct Request {
     pub last_backoff: Duration,
     /// Whether the call that is serving it went to the fallback provider (its prices apply).
     pub on_fallback: bool,
+    /// The budget's reservation (policies with a `budget:`), completed or cancelled on
+    /// departure; its estimate names the model the request is served on.
+    pub spend_ticket: Option<spillway_core::budget::Ticket>,
 }
 
 /// Live requests with slot reuse.

@@ -26,6 +26,8 @@ pub(crate) enum Event {
     RetryDue(Slot),
     /// The user of a queued request runs out of patience.
     Abandon(Slot, Ticket),
+    /// A request held by the budget (`QueueUntil`) may ask again.
+    BudgetDue(Slot),
 }
 
 /// Per-group facts the hot path needs without looking up the scenario.
@@ -68,6 +70,8 @@ pub(crate) struct Gateway<'a> {
     pub in_flight: u64,
     pub metrics: PolicyMetrics,
     pub series: Timeseries,
+    /// The policy's budget and API keys, if it has a `budget:`.
+    pub budget: Option<super::budget::BudgetGate>,
 }
 
 impl Gateway<'_> {
@@ -118,6 +122,7 @@ impl Gateway<'_> {
         };
         self.limits
             .settle(now, req.reservation, req.placement, actual);
+        self.cancel_spend(now, req.spend_ticket);
     }
 
     /// A queued request's user gave up.
@@ -139,7 +144,7 @@ impl Gateway<'_> {
         left.extend(self.retries.drain(..));
         left.extend(self.staged.take());
         while let Some((_, event)) = self.events.pop() {
-            if let Event::Done(slot) | Event::RetryDue(slot) = event {
+            if let Event::Done(slot) | Event::RetryDue(slot) | Event::BudgetDue(slot) = event {
                 left.push(slot);
             }
         }
@@ -178,5 +183,6 @@ pub(crate) fn new_request(
         wait_recorded: false,
         last_backoff: Duration::ZERO,
         on_fallback: false,
+        spend_ticket: None,
     }
 }

@@ -1,6 +1,7 @@
 //! What a run measures: per-class counters and latency histograms, rejections by layer, and a
 //! per-second time series streamed out as it is produced (memory independent of duration).
 
+mod budget;
 mod class_stats;
 mod distributed;
 mod fairness;
@@ -8,6 +9,7 @@ mod littles_law;
 mod timeseries;
 mod upstream_stats;
 
+pub use budget::{BudgetMetrics, CapReport, Spend};
 pub use class_stats::{ClassStats, LatencyHistogram};
 pub use distributed::DistributedStats;
 pub use fairness::{ServiceByUser, UserService};
@@ -37,6 +39,8 @@ pub struct PolicyMetrics {
     pub end: spillway_core::Time,
     /// Over-admission and store round trips of the policy's gateway instances.
     pub distributed: DistributedStats,
+    /// The budget's counters and spend, when the policy has a `budget:`.
+    pub budget: Option<BudgetMetrics>,
 }
 
 impl PolicyMetrics {
@@ -51,6 +55,7 @@ impl PolicyMetrics {
             users: ServiceByUser::default(),
             end: spillway_core::Time::ZERO,
             distributed: DistributedStats::default(),
+            budget: None,
         }
     }
 

@@ -3,8 +3,10 @@
 //! Pipeline: [`raw`] (serde, mirrors the YAML, unknown fields rejected) → `validate` (units,
 //! ranges, names) → [`model`]. Errors carry `file:line:column: field: message`.
 
+pub mod budget;
 pub mod distributed;
 mod error;
+mod key_events;
 mod model;
 pub mod models;
 pub mod provider;

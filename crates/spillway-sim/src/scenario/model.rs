@@ -32,6 +32,8 @@ pub struct Scenario {
     /// A recorded trace replayed alongside the groups (`traffic.trace`); its mix entries are
     /// the last groups, with [`ArrivalSpec::Trace`].
     pub trace: Option<crate::traffic::trace::TraceSpec>,
+    /// Models, keys and money events (`models:`, `keys:`, `events:`), if any.
+    pub budget: Option<super::budget::BudgetSetup>,
 }
 
 /// Request priority class, most urgent first.
@@ -184,4 +186,6 @@ pub struct PolicySpec {
     pub upstream: super::upstream::UpstreamSpec,
     /// Gateway instances and how they share the layers; `None`: one instance, exact limits.
     pub instances: Option<super::distributed::InstancesSpec>,
+    /// Spending caps and degradation (`budget:`), if any.
+    pub budget: Option<super::budget::PolicyBudget>,
 }

@@ -42,6 +42,17 @@ pub struct RawScenario {
     /// Per-class SLOs and patience of the users.
     #[serde(default)]
     pub classes: super::schedule::RawClasses,
+    /// The model catalogue file (relative to the scenario), needed by `budget:` blocks.
+    pub models: Option<S<String>>,
+    /// UTC time of day at which the run starts, `HH:MM` (default `00:00`): where budget
+    /// periods (hours, UTC days, months) reset during the run.
+    pub starts_at_utc: Option<S<String>>,
+    /// Upstream API keys (see `scenario::budget`).
+    #[serde(default)]
+    pub keys: Vec<super::budget::RawKey>,
+    /// Key rotations, revocations, leaks and price changes over the run.
+    #[serde(default)]
+    pub events: Vec<super::budget::RawEvent>,
 }
 
 /// Traffic: user groups and spikes.
@@ -168,4 +179,6 @@ pub struct RawPolicy {
     pub upstream: Option<super::upstream::RawUpstream>,
     /// Several gateway instances behind a load balancer (default: one, exact limits).
     pub instances: Option<super::distributed::RawInstances>,
+    /// Spending caps, the requested model and its degradation ladder.
+    pub budget: Option<super::budget::RawPolicyBudget>,
 }

@@ -88,7 +88,8 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
     let spikes = spikes(&raw.traffic.spikes, &raw.traffic.groups, r);
     let layers = layers(&raw.layers, r);
     let has_fallback = raw.fallback_provider.is_some();
-    let policies = policies(&raw.policies, &layers, provider.as_ref(), has_fallback, r);
+    let mut policies = policies(&raw.policies, &layers, provider.as_ref(), has_fallback, r);
+    let budget = super::budget::attach(&raw, policies.as_mut(), r);
     let classes = super::schedule::classes(&raw.classes, r);
     if let (Some(groups), Some(policies)) = (&groups, &policies) {
         check_costs_fit(groups, policies, &raw, r);
@@ -107,6 +108,7 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         policies: policies?,
         classes: classes?,
         trace: trace?,
+        budget: budget?,
     })
 }
 
@@ -433,6 +435,7 @@ fn policies(
                     scheduler,
                     upstream,
                     instances,
+                    budget: None,
                 })
             }
             _ => ok = false,

@@ -2,11 +2,13 @@
 //! seed yield the same [`Arrival`]s whatever the gateway does with them.
 
 mod arrivals;
+mod leak;
 mod rate_schedule;
 mod sizes;
 pub mod trace;
 
 pub use arrivals::{Arrival, ArrivalStream};
+pub use leak::WithLeaks;
 pub use rate_schedule::RateSchedule;
 pub use sizes::TokenSizes;
 

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod bad_schedule;
+mod budget;
 mod distributed;
 mod fidelity;
 mod provider_profiles;

@@ -1,0 +1,406 @@
+//! The money part of a scenario: the model catalogue (`models:`), upstream API keys (`keys:`),
+//! things that happen to them (`events:`) and each policy's `budget:` block, validated into
+//! [`spillway_core::budget`] and [`spillway_core::keys`] types with every error located.
+//!
+//! Keys and events are in `key_events` (applied to the [`KeyRing`] at load); this file holds
+//! the catalogue, the policy blocks, and the helpers both share.
+//!
+//! Secrets never appear in scenario text: `secret: { env: NAME }` or `{ file: PATH }` names where
+//! one is read (at load; an unreadable one is an error); without `secret:` the key gets a
+//! synthetic placeholder that is never shown (reports name such keys by name only).
+
+use super::error::Reporter;
+pub use super::key_events::{
+    LeakSpec, PriceChange, RawEvent, RawKey, RawKeyBudget, RawLeak, RawPriceChange, RawSecret,
+};
+use super::key_events::{event, key_ring};
+use super::models::{ModelsFile, load_models};
+use super::raw::S;
+use super::units::usd_to_nano_usd;
+use serde::Deserialize;
+use spillway_core::budget::{
+    CapSpec, CapTarget, DegradationLadder, ModelId, OnExhausted, OutputEstimate, Period,
+};
+use spillway_core::keys::{KeyId, KeyRing};
+use spillway_core::limit::Scope;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+// ---------------------------------------------------------------------------------------------
+// Raw (mirrors the YAML)
+
+/// `policies[].budget:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicyBudget {
+    /// The model requests ask for.
+    pub model: S<String>,
+    /// A ladder of the catalogue, or `none` (default).
+    pub ladder: Option<S<String>>,
+    /// `learned` (default), `max_tokens` or `fixed` (the feature's median output).
+    pub estimate: Option<S<String>>,
+    /// Spending caps.
+    #[serde(default)]
+    pub caps: Vec<RawCap>,
+    /// Environment whose keys carry the traffic (default: the first key's).
+    pub environment: Option<S<String>>,
+    /// Service whose keys carry the traffic (default: the first key's).
+    pub service: Option<S<String>>,
+}
+
+/// One cap of a policy.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCap {
+    /// Unique within the policy; names the deciding cap.
+    pub name: S<String>,
+    /// `global`, `user`, `feature` or `api_key`.
+    pub scope: S<String>,
+    /// `hour`, `day` or `month`.
+    pub period: S<String>,
+    /// USD per period (> 0).
+    pub limit_usd: S<f64>,
+    /// `reject` (default) or `queue` (until the period resets).
+    pub on_exhausted: Option<S<String>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validated
+
+/// The scenario-wide money setup (present when the scenario names a `models:` file).
+#[derive(Debug, Clone)]
+pub struct BudgetSetup {
+    /// Models, prices and ladders.
+    pub models: ModelsFile,
+    /// Keys with every rotation and revocation of `events:` applied.
+    pub keys: KeyRing,
+    /// Keys with a synthetic placeholder secret (shown by name only).
+    pub synthetic_keys: BTreeSet<KeyId>,
+    /// Price changes, by time.
+    pub prices: Vec<PriceChange>,
+    /// Leaks, in file order.
+    pub leaks: Vec<LeakSpec>,
+    /// The run's start, ns since the Unix epoch (a time of day on 1970-01-01): where budget
+    /// periods reset.
+    pub origin_unix_ns: u64,
+}
+
+/// How a policy guesses output tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EstimateKind {
+    /// EWMA of actual outputs per feature, starting at the feature's median.
+    Learned,
+    /// The model's `max_output_tokens` (an upper bound: caps are never exceeded).
+    MaxTokens,
+    /// The feature's median output, always.
+    Fixed,
+}
+
+impl EstimateKind {
+    /// The core estimate for a feature whose median output is `median`.
+    pub fn for_feature(self, median: u64) -> OutputEstimate {
+        match self {
+            EstimateKind::Learned => OutputEstimate::Learned { initial: median },
+            EstimateKind::MaxTokens => OutputEstimate::MaxTokens,
+            EstimateKind::Fixed => OutputEstimate::Fixed(median),
+        }
+    }
+}
+
+/// A policy's `budget:` block.
+#[derive(Debug, Clone)]
+pub struct PolicyBudget {
+    /// The model asked for.
+    pub requested: ModelId,
+    /// Where to go as caps fill (empty: none).
+    pub ladder: DegradationLadder,
+    /// Output estimate kind.
+    pub estimate: EstimateKind,
+    /// The policy's caps (key caps are added from the ring at run time).
+    pub caps: Vec<CapSpec>,
+    /// Environment of the keys carrying normal traffic.
+    pub environment: String,
+    /// Service of the keys carrying normal traffic.
+    pub service: String,
+}
+
+const PERIODS: &str = "`hour`, `day` or `month`";
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+/// The scenario-level blocks: `None` when there is no `models:` (then `keys:`, `events:` and
+/// policy `budget:` blocks are errors, reported by [`policy_budget`] and here).
+fn setup(raw: &super::raw::RawScenario, r: &mut Reporter<'_>) -> Option<Option<BudgetSetup>> {
+    let (keys, events) = (&raw.keys[..], &raw.events[..]);
+    let origin = raw
+        .starts_at_utc
+        .as_ref()
+        .map_or(Some(0), |t| time_of_day(t, r));
+    let Some(models_path) = &raw.models else {
+        if let Some(k) = keys.first() {
+            r.bad(&k.name, "`keys:` needs a top-level `models:` catalogue");
+        }
+        if let Some(e) = events.first() {
+            r.bad(&e.at, "`events:` needs a top-level `models:` catalogue");
+        }
+        if let Some(t) = &raw.starts_at_utc {
+            r.bad(t, "`starts_at_utc` needs a top-level `models:` catalogue");
+        }
+        let nothing = keys.is_empty() && events.is_empty() && raw.starts_at_utc.is_none();
+        return nothing.then_some(None);
+    };
+    let dir = r.file().parent().map(Path::to_path_buf).unwrap_or_default();
+    let models = match load_models(&dir.join(&models_path.value)) {
+        Ok(m) => Some(m),
+        Err(errors) => {
+            r.bad(
+                models_path,
+                format!("the model catalogue `{}` is invalid", models_path.value),
+            );
+            r.extend(errors);
+            None
+        }
+    };
+    let (ring, synthetic) = key_ring(keys, &dir, r)?;
+    let mut setup = BudgetSetup {
+        models: models?,
+        keys: ring,
+        synthetic_keys: synthetic,
+        prices: Vec::new(),
+        leaks: Vec::new(),
+        origin_unix_ns: origin?,
+    };
+    let ok = events
+        .iter()
+        .map(|e| event(e, keys, &mut setup, r))
+        .fold(true, |a, b| a & b);
+    setup.prices.sort_by_key(|p| p.at);
+    ok.then_some(Some(setup))
+}
+
+/// Validate one policy's `budget:` block against the scenario's setup.
+pub(crate) fn policy_budget(
+    raw: &RawPolicyBudget,
+    setup: Option<&BudgetSetup>,
+    keys: &[RawKey],
+    r: &mut Reporter<'_>,
+) -> Option<PolicyBudget> {
+    let Some(setup) = setup else {
+        r.bad(
+            &raw.model,
+            "a policy `budget:` needs a top-level `models: <catalogue file>`",
+        );
+        return None;
+    };
+    let requested = model_id(&raw.model, &setup.models, r);
+    let ladder = match &raw.ladder {
+        None => Some(DegradationLadder::none()),
+        Some(l) if l.value == "none" => Some(DegradationLadder::none()),
+        Some(l) => match setup.models.ladders.get(&l.value) {
+            Some(ladder) => Some(ladder.clone()),
+            None => {
+                let known: Vec<&str> = setup.models.ladders.keys().map(String::as_str).collect();
+                r.bad(
+                    l,
+                    format!(
+                        "no ladder is named `{}`; ladders are: {}, or `none`",
+                        l.value,
+                        known.join(", ")
+                    ),
+                );
+                None
+            }
+        },
+    };
+    let estimate = match raw.estimate.as_ref().map(|e| (e, e.value.as_str())) {
+        None | Some((_, "learned")) => Some(EstimateKind::Learned),
+        Some((_, "max_tokens")) => Some(EstimateKind::MaxTokens),
+        Some((_, "fixed")) => Some(EstimateKind::Fixed),
+        Some((e, other)) => {
+            r.bad(
+                e,
+                format!("unknown estimate `{other}`; expected `learned`, `max_tokens` or `fixed`"),
+            );
+            None
+        }
+    };
+    let caps: Vec<Option<CapSpec>> = raw.caps.iter().map(|c| cap(c, r)).collect();
+    let mut names = BTreeSet::new();
+    for c in &raw.caps {
+        if !names.insert(c.name.value.as_str()) {
+            r.bad(
+                &c.name,
+                format!("cap name `{}` is used twice", c.name.value),
+            );
+            return None;
+        }
+    }
+    let first = keys.first();
+    let environment = text_or(raw.environment.as_ref(), first.map(|k| &k.environment));
+    let service = text_or(raw.service.as_ref(), first.map(|k| &k.service));
+    Some(PolicyBudget {
+        requested: requested?,
+        ladder: ladder?,
+        estimate: estimate?,
+        caps: caps.into_iter().collect::<Option<Vec<_>>>()?,
+        environment,
+        service,
+    })
+}
+
+fn text_or(given: Option<&S<String>>, fallback: Option<&S<String>>) -> String {
+    given
+        .or(fallback)
+        .map(|s| s.value.clone())
+        .unwrap_or_default()
+}
+
+fn cap(c: &RawCap, r: &mut Reporter<'_>) -> Option<CapSpec> {
+    let scope = match c.scope.value.as_str() {
+        "global" => Some(Scope::Global),
+        "user" => Some(Scope::User),
+        "feature" => Some(Scope::Feature),
+        "api_key" => Some(Scope::ApiKey),
+        other => {
+            r.bad(
+                &c.scope,
+                format!("unknown scope `{other}`; expected `global`, `user`, `feature`, `api_key`"),
+            );
+            None
+        }
+    };
+    let on_exhausted = match c.on_exhausted.as_ref().map(|o| (o, o.value.as_str())) {
+        None | Some((_, "reject")) => Some(OnExhausted::Reject),
+        Some((_, "queue")) => Some(OnExhausted::Queue),
+        Some((o, other)) => {
+            r.bad(
+                o,
+                format!("unknown `{other}`; expected `reject` or `queue`"),
+            );
+            None
+        }
+    };
+    let period = period(&c.period, r);
+    let limit = usd_limit(&c.limit_usd, r);
+    Some(CapSpec {
+        name: c.name.value.clone(),
+        scope: scope?,
+        target: CapTarget::Each,
+        period: period?,
+        limit_nano_usd: limit?,
+        on_exhausted: on_exhausted?,
+    })
+}
+
+pub(super) fn period(p: &S<String>, r: &mut Reporter<'_>) -> Option<Period> {
+    match p.value.as_str() {
+        "hour" => Some(Period::Hour),
+        "day" => Some(Period::Day),
+        "month" => Some(Period::Month),
+        other => {
+            r.bad(p, format!("unknown period `{other}`; expected {PERIODS}"));
+            None
+        }
+    }
+}
+
+/// A USD amount as exact nano-USD, `None` (reported) unless finite and ≥ 0.
+pub(super) fn usd_price(v: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
+    let nano = (v.value.is_finite() && v.value >= 0.0)
+        .then(|| usd_to_nano_usd(&format!("{}", v.value)))
+        .flatten();
+    if nano.is_none() {
+        r.bad(v, format!("must be a USD amount ≥ 0, got {}", v.value));
+    }
+    nano
+}
+
+/// A spending limit: a USD amount greater than 0.
+pub(super) fn usd_limit(v: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
+    match usd_price(v, r)? {
+        0 => {
+            r.bad(
+                v,
+                "limit_usd must be greater than 0 (a zero budget admits nothing)",
+            );
+            None
+        }
+        nano => Some(nano),
+    }
+}
+
+pub(super) fn model_id(
+    name: &S<String>,
+    models: &ModelsFile,
+    r: &mut Reporter<'_>,
+) -> Option<ModelId> {
+    let id = models.catalogue.id(&name.value);
+    if id.is_none() {
+        let known: Vec<&str> = models
+            .catalogue
+            .iter()
+            .map(|(_, m)| m.name.as_str())
+            .collect();
+        r.bad(
+            name,
+            format!(
+                "unknown model `{}`; the catalogue has: {}",
+                name.value,
+                known.join(", ")
+            ),
+        );
+    }
+    id
+}
+
+/// Validate the money blocks of `raw` and attach each policy's `budget:` to `policies` (in file
+/// order; `None` when the policies themselves were invalid). Returns the scenario-wide setup.
+pub(crate) fn attach(
+    raw: &super::raw::RawScenario,
+    policies: Option<&mut Vec<super::model::PolicySpec>>,
+    r: &mut Reporter<'_>,
+) -> Option<Option<BudgetSetup>> {
+    let setup = setup(raw, r);
+    // With an invalid catalogue, policy blocks cannot be checked against it: already reported.
+    let usable = match &setup {
+        Some(s) => s.as_ref(),
+        None if raw.models.is_some() => return None,
+        None => None,
+    };
+    let mut ok = true;
+    let budgets: Vec<Option<PolicyBudget>> = raw
+        .policies
+        .iter()
+        .map(|p| {
+            let b = p.budget.as_ref()?;
+            let validated = policy_budget(b, usable, &raw.keys, r);
+            ok &= validated.is_some();
+            validated
+        })
+        .collect();
+    if let Some(policies) = policies {
+        for (policy, budget) in policies.iter_mut().zip(budgets) {
+            policy.budget = budget;
+        }
+    }
+    if ok { setup } else { None }
+}
+
+/// `HH:MM` (UTC) → ns after midnight.
+fn time_of_day(t: &S<String>, r: &mut Reporter<'_>) -> Option<u64> {
+    let parsed = t.value.split_once(':').and_then(|(h, m)| {
+        let (h, m) = (h.parse::<u64>().ok()?, m.parse::<u64>().ok()?);
+        (h < 24 && m < 60 && t.value.len() == 5).then_some((h * 60 + m) * 60_000_000_000)
+    });
+    if parsed.is_none() {
+        r.bad(
+            t,
+            format!(
+                "`{}` is not a UTC time of day; expected `HH:MM`, e.g. `23:35`",
+                t.value
+            ),
+        );
+    }
+    parsed
+}
