@@ -7,6 +7,7 @@ pub mod budget;
 pub mod distributed;
 mod error;
 mod key_events;
+mod layers;
 mod model;
 pub mod models;
 pub mod provider;

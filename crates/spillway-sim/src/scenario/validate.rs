@@ -1,10 +1,11 @@
 //! Raw → validated: check every value, convert units, resolve names; report every problem.
 
 use super::error::Reporter;
+use super::layers::{check_costs_fit, layers};
 use super::model::*;
 use super::raw::*;
 use super::units::{DURATION_FORMS, parse_duration, parse_rate_per_sec};
-use spillway_core::limit::{Algorithm, LayerSpec, LimitSpec, Scope, Unit};
+use spillway_core::limit::LayerSpec;
 use spillway_core::{Duration, Time};
 use std::collections::BTreeMap;
 
@@ -15,9 +16,6 @@ const DEFAULT_SIZE_MAX: u64 = 32_768;
 /// Most users a scenario may declare: memory grows with users, so a typo of extra zeros should
 /// be an error, not an out-of-memory.
 const MAX_USERS: u64 = 100_000_000;
-const ALGORITHMS: &str =
-    "`token-bucket`, `sliding-window`, `sliding-window-counter`, `fixed-window`";
-const SCOPES: &str = "`global`, `user`, `feature`, `api_key`";
 
 fn line_col<T>(s: &S<T>) -> (usize, usize) {
     let l = &s.referenced;
@@ -265,85 +263,6 @@ fn spikes(raw: &[RawSpike], groups: &[RawGroup], r: &mut Reporter<'_>) -> Option
     ok.then_some(out)
 }
 
-fn layers(raw: &[RawLayer], r: &mut Reporter<'_>) -> BTreeMap<String, Option<LayerSpec>> {
-    let mut out = BTreeMap::new();
-    for l in raw {
-        let scope = match l.scope.value.as_str() {
-            "global" => Some(Scope::Global),
-            "user" => Some(Scope::User),
-            "feature" => Some(Scope::Feature),
-            "api_key" => Some(Scope::ApiKey),
-            other => {
-                r.bad(
-                    &l.scope,
-                    format!("unknown scope `{other}`; expected {SCOPES}"),
-                );
-                None
-            }
-        };
-        let unit = match l.unit.as_ref().map(|u| (u, u.value.as_str())) {
-            None | Some((_, "requests")) => Some(Unit::Requests),
-            Some((_, "tokens")) => Some(Unit::Tokens),
-            Some((u, other)) => {
-                r.bad(
-                    u,
-                    format!("unknown unit `{other}`; expected `requests` or `tokens`"),
-                );
-                None
-            }
-        };
-        let algorithm = match l.algorithm.value.as_str() {
-            "token-bucket" => Some(Algorithm::TokenBucket),
-            "sliding-window" => Some(Algorithm::SlidingLog),
-            "sliding-window-counter" => Some(Algorithm::SlidingCounter),
-            "fixed-window" => Some(Algorithm::FixedWindow),
-            other => {
-                r.bad(
-                    &l.algorithm,
-                    format!("unknown algorithm `{other}`; expected {ALGORITHMS}"),
-                );
-                None
-            }
-        };
-        let limit = r.positive(&l.limit, "limit");
-        let per = r.positive_duration(&l.per);
-        let burst = match &l.burst {
-            Some(b) if algorithm != Some(Algorithm::TokenBucket) => {
-                r.bad(b, "burst applies only to `token-bucket` layers");
-                None
-            }
-            Some(b) => r.positive(b, "burst").map(Some),
-            None => Some(None),
-        };
-        let spec = match (scope, unit, algorithm, limit, per, burst) {
-            (Some(scope), Some(unit), Some(algorithm), Some(limit), Some(window), Some(burst)) => {
-                Some(LayerSpec {
-                    name: l.name.value.clone(),
-                    scope,
-                    unit,
-                    limit: LimitSpec {
-                        algorithm,
-                        limit,
-                        window,
-                        burst,
-                    },
-                })
-            }
-            _ => None,
-        };
-        if out.insert(l.name.value.clone(), spec).is_some() {
-            r.bad(
-                &l.name,
-                format!(
-                    "layer name `{}` is used twice; names must be unique",
-                    l.name.value
-                ),
-            );
-        }
-    }
-    out
-}
-
 fn policies(
     raw: &[RawPolicy],
     layers: &BTreeMap<String, Option<LayerSpec>>,
@@ -442,37 +361,4 @@ fn policies(
         }
     }
     ok.then_some(out)
-}
-
-/// A token-unit layer whose capacity is below the largest request some group can send would
-/// deny those requests forever: that is a configuration error, found here rather than at run
-/// time.
-fn check_costs_fit(
-    groups: &[GroupSpec],
-    policies: &[PolicySpec],
-    raw: &RawScenario,
-    r: &mut Reporter<'_>,
-) {
-    let Some((group, largest)) = groups
-        .iter()
-        .map(|g| (g, g.input_tokens.max.saturating_add(g.output_tokens.max)))
-        .max_by_key(|&(_, tokens)| tokens)
-    else {
-        return;
-    };
-    for (policy, raw_policy) in policies.iter().zip(&raw.policies) {
-        for (layer, name) in policy.layers.iter().zip(&raw_policy.layers) {
-            // Under `local-split` each instance holds only its share.
-            let capacity = match &policy.instances {
-                Some(instances) => instances.per_instance(&layer.limit).capacity(),
-                None => layer.limit.capacity(),
-            };
-            if layer.unit == Unit::Tokens && largest > capacity {
-                r.bad(name, format!(
-                    "layer `{}` holds at most {capacity} tokens, but group `{}` can send a request of {largest} tokens (input max + output max): such a request could never be admitted; raise the layer's limit/burst or lower the group's `max`",
-                    layer.name, group.name
-                ));
-            }
-        }
-    }
 }
