@@ -142,20 +142,19 @@ impl UpstreamClient {
             _ => &mut self.primary,
         };
         let answer = provider.call(now, call);
-        let label = match target {
-            Target::Primary => self.primary_label(),
-            Target::Fallback => Provider::Generic,
-        };
-        let snapshot = parse_headers(
-            answer.headers().iter().map(|(n, v)| (*n, v.as_str())),
-            label,
-            None,
-        );
-        if target == Target::Primary
-            && let Some(h) = self.headroom.as_mut()
-        {
-            h.on_send(now, &cost);
-            h.observe_as_of(now, now, &snapshot);
+        // Rendering and parsing header text costs microseconds: only a proactive policy, whose
+        // model is fed by the headers, pays for it.
+        if target == Target::Primary && self.headroom.is_some() {
+            let label = self.primary_label();
+            let snapshot = parse_headers(
+                answer.headers().iter().map(|(n, v)| (*n, v.as_str())),
+                label,
+                None,
+            );
+            if let Some(h) = self.headroom.as_mut() {
+                h.on_send(now, &cost);
+                h.observe_as_of(now, now, &snapshot);
+            }
         }
         let retry_after = answer.retry_after().or(answer.body_retry_delay);
         if let Some(wait) = retry_after
