@@ -317,20 +317,14 @@ impl RedisLayered {
         match self.store.eval(&call).await {
             Ok(raw) => Reply::parse(&raw).map(|_| ServedBy::Redis),
             Err(Fault::Fatal(e)) => Err(e),
-            Err(Fault::Unavailable(_)) => {
-                Ok(match Degraded::from(self.store.config().failure_policy) {
-                    Degraded::Open => ServedBy::FailOpen,
-                    Degraded::Closed(_) => ServedBy::FailClosed,
-                    Degraded::Local => {
-                        if let Some(m) = &self.local {
-                            m.lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                .settle(now, reservation, actual);
-                        }
-                        ServedBy::LocalFallback
+            Err(Fault::Unavailable(_)) => Ok(Degraded::from(self.store.config().failure_policy)
+                .apply(|| {
+                    if let Some(m) = &self.local {
+                        m.lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .settle(now, reservation, actual);
                     }
-                })
-            }
+                })),
         }
     }
 }

@@ -201,19 +201,13 @@ impl RedisLimiter {
         match self.store.eval(&call).await {
             Ok(raw) => Reply::parse(&raw).map(|_| ServedBy::Redis),
             Err(Fault::Fatal(e)) => Err(e),
-            Err(Fault::Unavailable(_)) => {
-                Ok(match Degraded::from(self.store.config().failure_policy) {
-                    Degraded::Open => ServedBy::FailOpen,
-                    Degraded::Closed(_) => ServedBy::FailClosed,
-                    Degraded::Local => {
-                        self.with_local(|l| match action {
-                            Action::Refund => l.refund(now, &key.to_owned(), cost),
-                            _ => l.commit(now, &key.to_owned(), cost),
-                        });
-                        ServedBy::LocalFallback
-                    }
-                })
-            }
+            Err(Fault::Unavailable(_)) => Ok(Degraded::from(self.store.config().failure_policy)
+                .apply(|| {
+                    self.with_local(|l| match action {
+                        Action::Refund => l.refund(now, &key.to_owned(), cost),
+                        _ => l.commit(now, &key.to_owned(), cost),
+                    });
+                })),
         }
     }
 

@@ -75,6 +75,19 @@ impl Degraded {
             served_by,
         }
     }
+
+    /// Who answers a charge, refund or settlement while Redis is unavailable: only the local
+    /// fallback records it (`local` applies it to that state); failing open or closed drops it.
+    pub(crate) fn apply(self, local: impl FnOnce()) -> ServedBy {
+        match self {
+            Degraded::Open => ServedBy::FailOpen,
+            Degraded::Closed(_) => ServedBy::FailClosed,
+            Degraded::Local => {
+                local();
+                ServedBy::LocalFallback
+            }
+        }
+    }
 }
 
 /// `spec` shared by `instances`: limit and burst divided, rounded down, at least 1.
