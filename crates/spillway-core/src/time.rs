@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+pub mod civil;
+
 const NANOS_PER_MICRO: u64 = 1_000;
 const NANOS_PER_MILLI: u64 = 1_000_000;
 const NANOS_PER_SEC: u64 = 1_000_000_000;

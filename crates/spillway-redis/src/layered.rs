@@ -196,36 +196,28 @@ impl RedisLayered {
         subject: &Subject,
         demand: Demand,
     ) -> Verdict<LayeredDecision> {
-        let (decision, served_by) = match Degraded::from(self.store.config().failure_policy) {
-            Degraded::Open => (LayeredDecision::Allowed, ServedBy::FailOpen),
-            Degraded::Closed(wait) => (
-                LayeredDecision::Denied(Denial {
-                    blocking: LayerSet::EMPTY,
-                    retry_at: now.saturating_add(wait),
-                }),
-                ServedBy::FailClosed,
-            ),
-            Degraded::Local => {
-                let decision = self.local.as_ref().map_or(LayeredDecision::Allowed, |m| {
+        let denied_until = |retry_at| {
+            LayeredDecision::Denied(Denial {
+                blocking: LayerSet::EMPTY,
+                retry_at,
+            })
+        };
+        Degraded::from(self.store.config().failure_policy).verdict(
+            now,
+            LayeredDecision::Allowed,
+            denied_until,
+            || {
+                self.local.as_ref().map_or(LayeredDecision::Allowed, |m| {
                     let mut local = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     match op {
                         Op::Check => local.check(now, subject, demand),
                         _ => local.acquire(now, subject, demand),
                     }
                     // A share too small for the demand: denied while the outage lasts.
-                    .unwrap_or(LayeredDecision::Denied(Denial {
-                        blocking: LayerSet::EMPTY,
-                        retry_at: Time::MAX,
-                    }))
-                });
-                (decision, ServedBy::LocalFallback)
-            }
-        };
-        Verdict {
-            decision,
-            now,
-            served_by,
-        }
+                    .unwrap_or(denied_until(Time::MAX))
+                })
+            },
+        )
     }
 
     async fn decide(
@@ -325,20 +317,14 @@ impl RedisLayered {
         match self.store.eval(&call).await {
             Ok(raw) => Reply::parse(&raw).map(|_| ServedBy::Redis),
             Err(Fault::Fatal(e)) => Err(e),
-            Err(Fault::Unavailable(_)) => {
-                Ok(match Degraded::from(self.store.config().failure_policy) {
-                    Degraded::Open => ServedBy::FailOpen,
-                    Degraded::Closed(_) => ServedBy::FailClosed,
-                    Degraded::Local => {
-                        if let Some(m) = &self.local {
-                            m.lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                .settle(now, reservation, actual);
-                        }
-                        ServedBy::LocalFallback
+            Err(Fault::Unavailable(_)) => Ok(Degraded::from(self.store.config().failure_policy)
+                .apply(|| {
+                    if let Some(m) = &self.local {
+                        m.lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .settle(now, reservation, actual);
                     }
-                })
-            }
+                })),
         }
     }
 }

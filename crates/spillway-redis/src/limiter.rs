@@ -109,37 +109,23 @@ impl RedisLimiter {
 
     /// The failure policy's answer for a check or acquire while Redis is unavailable.
     fn degraded(&self, op: Op, key: &str, now: Time, cost: u64) -> Verdict<Decision> {
-        let (decision, served_by) = match Degraded::from(self.store.config().failure_policy) {
-            Degraded::Open => (Decision::Allowed, ServedBy::FailOpen),
-            Degraded::Closed(wait) => (
-                Decision::Denied {
-                    retry_at: now.saturating_add(wait),
-                },
-                ServedBy::FailClosed,
-            ),
-            Degraded::Local => {
-                let decision = self
-                    .with_local(|l| {
-                        let key = key.to_owned();
-                        match op {
-                            Op::Check => l.check(now, &key, cost),
-                            _ => l.acquire(now, &key, cost),
-                        }
-                    })
-                    // The share's capacity can be below the cost: never admitted locally.
-                    .map_or(Decision::Allowed, |d| {
-                        d.unwrap_or(Decision::Denied {
-                            retry_at: Time::MAX,
-                        })
-                    });
-                (decision, ServedBy::LocalFallback)
-            }
-        };
-        Verdict {
-            decision,
+        let denied_until = |retry_at| Decision::Denied { retry_at };
+        Degraded::from(self.store.config().failure_policy).verdict(
             now,
-            served_by,
-        }
+            Decision::Allowed,
+            denied_until,
+            || {
+                self.with_local(|l| {
+                    let key = key.to_owned();
+                    match op {
+                        Op::Check => l.check(now, &key, cost),
+                        _ => l.acquire(now, &key, cost),
+                    }
+                })
+                // The share's capacity can be below the cost: never admitted locally.
+                .map_or(Decision::Allowed, |d| d.unwrap_or(denied_until(Time::MAX)))
+            },
+        )
     }
 
     /// Run `f` on the local fallback state (`None` if the policy keeps none).
@@ -215,19 +201,13 @@ impl RedisLimiter {
         match self.store.eval(&call).await {
             Ok(raw) => Reply::parse(&raw).map(|_| ServedBy::Redis),
             Err(Fault::Fatal(e)) => Err(e),
-            Err(Fault::Unavailable(_)) => {
-                Ok(match Degraded::from(self.store.config().failure_policy) {
-                    Degraded::Open => ServedBy::FailOpen,
-                    Degraded::Closed(_) => ServedBy::FailClosed,
-                    Degraded::Local => {
-                        self.with_local(|l| match action {
-                            Action::Refund => l.refund(now, &key.to_owned(), cost),
-                            _ => l.commit(now, &key.to_owned(), cost),
-                        });
-                        ServedBy::LocalFallback
-                    }
-                })
-            }
+            Err(Fault::Unavailable(_)) => Ok(Degraded::from(self.store.config().failure_policy)
+                .apply(|| {
+                    self.with_local(|l| match action {
+                        Action::Refund => l.refund(now, &key.to_owned(), cost),
+                        _ => l.commit(now, &key.to_owned(), cost),
+                    });
+                })),
         }
     }
 

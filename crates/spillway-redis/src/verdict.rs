@@ -50,6 +50,46 @@ impl From<FailurePolicy> for Degraded {
     }
 }
 
+impl Degraded {
+    /// The verdict at `now` while Redis is unavailable, for any decision type: `allowed` when
+    /// failing open, `denied_until(now + wait)` when failing closed, and whatever `local` (the
+    /// instance's fallback state) decides otherwise. One place, so the plain and the layered
+    /// limiter cannot disagree on what a failure policy means.
+    pub(crate) fn verdict<D>(
+        self,
+        now: Time,
+        allowed: D,
+        denied_until: impl FnOnce(Time) -> D,
+        local: impl FnOnce() -> D,
+    ) -> Verdict<D> {
+        let (decision, served_by) = match self {
+            Degraded::Open => (allowed, ServedBy::FailOpen),
+            Degraded::Closed(wait) => {
+                (denied_until(now.saturating_add(wait)), ServedBy::FailClosed)
+            }
+            Degraded::Local => (local(), ServedBy::LocalFallback),
+        };
+        Verdict {
+            decision,
+            now,
+            served_by,
+        }
+    }
+
+    /// Who answers a charge, refund or settlement while Redis is unavailable: only the local
+    /// fallback records it (`local` applies it to that state); failing open or closed drops it.
+    pub(crate) fn apply(self, local: impl FnOnce()) -> ServedBy {
+        match self {
+            Degraded::Open => ServedBy::FailOpen,
+            Degraded::Closed(_) => ServedBy::FailClosed,
+            Degraded::Local => {
+                local();
+                ServedBy::LocalFallback
+            }
+        }
+    }
+}
+
 /// `spec` shared by `instances`: limit and burst divided, rounded down, at least 1.
 pub(crate) fn local_share(spec: &LimitSpec, policy: FailurePolicy) -> Option<LimitSpec> {
     let FailurePolicy::LocalFallback { instances } = policy else {

@@ -1,5 +1,6 @@
 //! `spillway inspect-headers`: stdin header lines → one line of JSON; bad lines exit 2.
 
+use super::text;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -17,10 +18,6 @@ fn inspect(args: &[&str], input: &[u8]) -> Output {
     // A child that exits early (bad flag) may close stdin first: that is not a test failure.
     let _ = child.stdin.take().expect("stdin").write_all(input);
     child.wait_with_output().expect("the binary finishes")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]

@@ -19,6 +19,13 @@ fn spillway(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// Runs the binary and fails the test, showing its stderr, unless it exits 0.
+fn spillway_ok(args: &[&str]) -> Output {
+    let out = spillway(args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    out
+}
+
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -108,7 +115,7 @@ fn an_unwritable_output_directory_exits_2() {
 fn simulate_writes_the_documented_csvs_deterministically() {
     let (a, b) = (temp_dir("a"), temp_dir("b"));
     for dir in [&a, &b] {
-        let out = spillway(&[
+        let out = spillway_ok(&[
             "simulate",
             "scenarios/spike.yaml",
             "--duration",
@@ -118,7 +125,6 @@ fn simulate_writes_the_documented_csvs_deterministically() {
             "--out",
             dir.to_str().expect("utf-8"),
         ]);
-        assert!(out.status.success(), "{}", text(&out.stderr));
         let table = text(&out.stdout);
         assert!(
             table.contains("token-bucket") && table.contains("sliding-window"),

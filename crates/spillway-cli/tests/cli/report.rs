@@ -1,7 +1,7 @@
 //! `simulate` writes charts and report.html; `spillway report DIR` rebuilds them from the
 //! CSVs alone, byte for byte, and refuses bad CSVs with exit 2 without touching the outputs.
 
-use super::{spillway, temp_dir, text};
+use super::{spillway, spillway_ok, temp_dir, text};
 use std::path::{Path, PathBuf};
 
 /// A short simulated run in a fresh directory.
@@ -16,8 +16,7 @@ fn simulated(name: &str, extra: &[&str]) -> PathBuf {
         dir.to_str().expect("utf-8"),
     ];
     args.extend_from_slice(extra);
-    let out = spillway(&args);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    spillway_ok(&args);
     dir
 }
 
@@ -90,8 +89,7 @@ fn report_rebuilds_the_same_bytes_from_the_csvs_alone() {
         .collect();
     std::fs::remove_dir_all(dir.join("plots")).expect("remove plots");
     std::fs::remove_file(dir.join("report.html")).expect("remove html");
-    let out = spillway(&["report", dir.to_str().expect("utf-8")]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = spillway_ok(&["report", dir.to_str().expect("utf-8")]);
     assert!(text(&out.stdout).contains("report.html"));
     for (path, bytes) in before {
         assert!(read(&path) == bytes, "{} differs", path.display());
@@ -181,8 +179,7 @@ fn extra_columns_are_tolerated_and_optional_inputs_add_charts() {
     )
     .expect("users.csv");
     std::fs::write(dir.join("budget.csv"), "name,limit_usd\ndaily,0.5\n").expect("budget.csv");
-    let out = spillway(&["report", dir.to_str().expect("utf-8")]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    spillway_ok(&["report", dir.to_str().expect("utf-8")]);
     for chart in [
         "fairness.png",
         "queue-token-bucket.png",
@@ -204,7 +201,7 @@ fn extra_columns_are_tolerated_and_optional_inputs_add_charts() {
 #[test]
 fn json_format_prints_the_summary_for_scripts() {
     let dir = temp_dir("report-json");
-    let out = spillway(&[
+    let out = spillway_ok(&[
         "simulate",
         "scenarios/spike.yaml",
         "--duration",
@@ -216,7 +213,6 @@ fn json_format_prints_the_summary_for_scripts() {
         "--out",
         dir.to_str().expect("utf-8"),
     ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(out.stderr.is_empty(), "--quiet: {}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     assert_eq!(json["scenario"], "spike");

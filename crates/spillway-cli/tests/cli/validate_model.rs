@@ -3,14 +3,14 @@
 //! The debug binary runs small samples here (10,000 requests per case); the precision of the
 //! published numbers is the business of `reports/fidelity.md` and the simulator's tests.
 
-use super::{spillway, temp_dir, text, workspace};
+use super::{spillway, spillway_ok, temp_dir, text, workspace};
 
 #[test]
 fn writes_every_case_with_theory_interval_and_littles_law_deterministically() {
     let dir = temp_dir("fidelity");
     let (a, b) = (dir.join("a.md"), dir.join("b/fidelity.md"));
     for out in [&a, &b] {
-        let run = spillway(&[
+        let run = spillway_ok(&[
             "validate-model",
             "--requests",
             "10000",
@@ -19,7 +19,6 @@ fn writes_every_case_with_theory_interval_and_littles_law_deterministically() {
             "--out",
             out.to_str().expect("utf-8"),
         ]);
-        assert!(run.status.success(), "{}", text(&run.stderr));
         let summary = text(&run.stdout);
         assert!(
             summary.contains("validation-mmc") && summary.contains("ok"),

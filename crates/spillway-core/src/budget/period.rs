@@ -2,12 +2,11 @@
 //!
 //! A ledger period is a calendar window, not a rolling one, because that is how spend is
 //! reported and how providers' daily and monthly quotas reset ("midnight UTC", "the 1st").
-//! Months have 28–31 days, so the month window uses integer civil-date arithmetic (Howard
-//! Hinnant's `days_from_civil`), no calendar crate. Instants before 1970 do not occur: the
+//! Months have 28–31 days, so the month window uses the crate's integer civil-date arithmetic
+//! ([`crate::time::civil`]), no calendar crate. Instants before 1970 do not occur: the
 //! argument is unsigned nanoseconds since the Unix epoch.
-//!
-//! The two date functions below duplicate the private ones in `upstream/headers/civil.rs`
-//! (restricted to dates from 1970 on); they are small, and that module is not ours to re-export.
+
+use crate::time::civil::{civil_from_days, days_from_civil};
 
 const NS_PER_HOUR: u64 = 3_600_000_000_000;
 const NS_PER_DAY: u64 = 86_400_000_000_000;
@@ -61,38 +60,19 @@ fn fixed(unix_ns: u64, len: u64) -> Window {
 }
 
 fn month(unix_ns: u64) -> Window {
-    let (year, month) = year_month_from_days(unix_ns / NS_PER_DAY);
-    let (next_year, next_month) = if month == 12 {
-        (year + 1, 1)
+    // At most u64::MAX ns ≈ 213_503 days (year 2554): every value below fits an i64, and no
+    // date here is before 1970, so the casts back to u64 are exact.
+    let date = civil_from_days((unix_ns / NS_PER_DAY) as i64);
+    let (next_year, next_month) = if date.month == 12 {
+        (date.year + 1, 1)
     } else {
-        (year, month + 1)
+        (date.year, date.month + 1)
     };
-    let end_days = days_from_civil(next_year, next_month);
+    let end_days = days_from_civil(next_year, next_month, 1) as u64;
     Window {
-        id: (year - 1970) * 12 + (month - 1),
+        id: (date.year - 1970) as u64 * 12 + u64::from(date.month - 1),
         end_unix_ns: end_days.saturating_mul(NS_PER_DAY),
     }
-}
-
-/// Days from 1970-01-01 to the 1st of `month` (1–12) of `year` (≥ 1970).
-fn days_from_civil(year: u64, month: u64) -> u64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let (era, yoe) = (y / 400, y % 400);
-    let m = if month > 2 { month - 3 } else { month + 9 };
-    let doy = (153 * m + 2) / 5;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Year and month (1–12) of the date `days` after 1970-01-01.
-fn year_month_from_days(days: u64) -> (u64, u64) {
-    let z = days + 719_468;
-    let (era, doe) = (z / 146_097, z % 146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + u64::from(month <= 2), month)
 }
 
 #[cfg(test)]

@@ -3,12 +3,12 @@
 
 use spillway_core::Time;
 use spillway_core::budget::{
-    Budget, CapId, CapTarget, DegradationLadder, Estimator, LadderStep, Ledger, ModelCatalogue,
-    ModelId, ModelSpec, OnExhausted, OutputEstimate, Period, StepAction, Verdict,
+    Budget, CapId, DegradationLadder, Estimator, LadderStep, Ledger, ModelCatalogue, ModelId,
+    ModelSpec, OnExhausted, OutputEstimate, StepAction, Verdict,
 };
 use spillway_core::limit::{Scope, Subject};
 
-use crate::{DAY_NS, cap};
+use crate::{DAY_NS, daily_cap};
 
 const BEST: ModelId = ModelId(0);
 const MID: ModelId = ModelId(1);
@@ -46,22 +46,13 @@ fn budget(user_on_exhausted: OnExhausted) -> Budget {
     .expect("valid");
     let ledger = Ledger::new(
         vec![
-            cap(
+            daily_cap(
                 "global",
                 Scope::Global,
-                CapTarget::Each,
-                Period::Day,
                 100 * USER_DAILY,
                 OnExhausted::Reject,
             ),
-            cap(
-                "per-user daily",
-                Scope::User,
-                CapTarget::Each,
-                Period::Day,
-                USER_DAILY,
-                user_on_exhausted,
-            ),
+            daily_cap("per-user daily", Scope::User, USER_DAILY, user_on_exhausted),
         ],
         0,
     )

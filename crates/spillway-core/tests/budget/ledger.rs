@@ -5,7 +5,7 @@ use spillway_core::Time;
 use spillway_core::budget::{CapId, CapTarget, Ledger, LedgerReservation, OnExhausted, Period};
 use spillway_core::limit::{Scope, Subject};
 
-use crate::{cap, config};
+use crate::{cap, config, daily_cap};
 
 const USERS: u64 = 3;
 const KEYS: u64 = 2;
@@ -14,22 +14,8 @@ const KEYS: u64 = 2;
 fn ledger(global: u64, per_user: u64, key0: u64) -> Ledger {
     Ledger::new(
         vec![
-            cap(
-                "global",
-                Scope::Global,
-                CapTarget::Each,
-                Period::Day,
-                global,
-                OnExhausted::Queue,
-            ),
-            cap(
-                "user",
-                Scope::User,
-                CapTarget::Each,
-                Period::Day,
-                per_user,
-                OnExhausted::Reject,
-            ),
+            daily_cap("global", Scope::Global, global, OnExhausted::Queue),
+            daily_cap("user", Scope::User, per_user, OnExhausted::Reject),
             cap(
                 "key0",
                 Scope::ApiKey,

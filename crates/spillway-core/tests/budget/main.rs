@@ -47,5 +47,10 @@ pub fn cap(
     }
 }
 
+/// A daily cap on each member of `scope`: the shape most of these tests need.
+pub fn daily_cap(name: &str, scope: Scope, limit: u64, on: OnExhausted) -> CapSpec {
+    cap(name, scope, CapTarget::Each, Period::Day, limit, on)
+}
+
 /// Nanoseconds per day.
 pub const DAY_NS: u64 = 86_400_000_000_000;

@@ -6,7 +6,7 @@ use spillway_core::Time;
 use spillway_core::budget::{CapId, CapTarget, Ledger, LedgerReservation, OnExhausted, Period};
 use spillway_core::limit::{Scope, Subject};
 
-use crate::{DAY_NS, cap, config};
+use crate::{DAY_NS, cap, config, daily_cap};
 
 /// 2026-11-23T00:00:00Z: the simulator may start its clock at any date.
 const ORIGIN_UNIX_NS: u64 = 1_795_392_000_000_000_000;
@@ -14,22 +14,8 @@ const ORIGIN_UNIX_NS: u64 = 1_795_392_000_000_000_000;
 fn daily() -> Ledger {
     Ledger::new(
         vec![
-            cap(
-                "global",
-                Scope::Global,
-                CapTarget::Each,
-                Period::Day,
-                u64::MAX,
-                OnExhausted::Queue,
-            ),
-            cap(
-                "user",
-                Scope::User,
-                CapTarget::Each,
-                Period::Day,
-                u64::MAX,
-                OnExhausted::Queue,
-            ),
+            daily_cap("global", Scope::Global, u64::MAX, OnExhausted::Queue),
+            daily_cap("user", Scope::User, u64::MAX, OnExhausted::Queue),
         ],
         ORIGIN_UNIX_NS,
     )
@@ -81,7 +67,7 @@ proptest! {
         let mut l = Ledger::new(
             vec![
                 cap("hourly", Scope::Global, CapTarget::Each, Period::Hour, limit / 4, OnExhausted::Queue),
-                cap("daily", Scope::User, CapTarget::Each, Period::Day, limit, OnExhausted::Queue),
+                daily_cap("daily", Scope::User, limit, OnExhausted::Queue),
             ],
             ORIGIN_UNIX_NS,
         )

@@ -9,16 +9,12 @@ use crate::ReportError;
 use crate::csv_out::{QUEUED_BY_CLASS_COLUMNS, SUMMARY_COLUMNS};
 use std::path::{Path, PathBuf};
 
-/// The summary columns a report needs (a subset of `summary.csv`'s, in display order).
-pub const REPORT_SUMMARY_COLUMNS: [&str; 15] = [
-    "policy",
-    "class",
-    "offered",
-    "admitted",
-    "rejected",
-    "shed",
-    "completed",
-    "failed",
+/// How many leading `summary.csv` columns (policy, class and the request counts up to
+/// `failed`) a report shows unchanged.
+const SUMMARY_LEADING_SHOWN: usize = 8;
+
+/// The summary columns a report shows after the leading ones: latency, 429s and cost.
+const SUMMARY_TAIL_SHOWN: [&str; 7] = [
     "p50_ms",
     "p95_ms",
     "p99_ms",
@@ -27,6 +23,23 @@ pub const REPORT_SUMMARY_COLUMNS: [&str; 15] = [
     "upstream_429",
     "cost_usd",
 ];
+
+/// The summary columns a report needs (a subset of `summary.csv`'s, in display order): the
+/// leading columns of [`SUMMARY_COLUMNS`] themselves, so the two lists cannot drift apart,
+/// then [`SUMMARY_TAIL_SHOWN`].
+pub const REPORT_SUMMARY_COLUMNS: [&str; SUMMARY_LEADING_SHOWN + SUMMARY_TAIL_SHOWN.len()] = {
+    let mut out = [""; SUMMARY_LEADING_SHOWN + SUMMARY_TAIL_SHOWN.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = if i < SUMMARY_LEADING_SHOWN {
+            SUMMARY_COLUMNS[i]
+        } else {
+            SUMMARY_TAIL_SHOWN[i - SUMMARY_LEADING_SHOWN]
+        };
+        i += 1;
+    }
+    out
+};
 
 /// The rows of `summary.csv`, restricted to [`REPORT_SUMMARY_COLUMNS`].
 #[derive(Debug, Clone, Default)]
@@ -348,4 +361,23 @@ fn load_info(t: &CsvTable) -> Result<Option<RunInfo>, ReportError> {
         })
     })
     .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_summary_columns_are_summary_columns() {
+        assert_eq!(REPORT_SUMMARY_COLUMNS.len(), 15);
+        assert_eq!(REPORT_SUMMARY_COLUMNS[0], "policy");
+        assert_eq!(REPORT_SUMMARY_COLUMNS[SUMMARY_LEADING_SHOWN - 1], "failed");
+        assert_eq!(REPORT_SUMMARY_COLUMNS[SUMMARY_LEADING_SHOWN], "p50_ms");
+        assert_eq!(REPORT_SUMMARY_COLUMNS[14], "cost_usd");
+        assert!(
+            REPORT_SUMMARY_COLUMNS
+                .iter()
+                .all(|c| SUMMARY_COLUMNS.contains(c))
+        );
+    }
 }

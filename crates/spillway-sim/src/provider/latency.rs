@@ -5,7 +5,7 @@
 //! Floats appear only while drawing; the result is whole nanoseconds, saturating.
 
 use super::spec::LatencySpec;
-use crate::traffic::{exp1, unit_f64};
+use crate::traffic::{exp1, nanos_from_f64, standard_normal, unit_f64};
 use rand_core::Rng;
 use spillway_core::Duration;
 
@@ -41,21 +41,7 @@ pub fn service_time<R: Rng + ?Sized>(
 
 /// `d × factor` in whole nanoseconds; negative or NaN factors give zero, huge ones saturate.
 fn scale(d: Duration, factor: f64) -> Duration {
-    let ns = d.as_nanos() as f64 * factor;
-    if ns >= u64::MAX as f64 {
-        Duration::MAX
-    } else if ns > 0.0 {
-        Duration::from_nanos(ns as u64)
-    } else {
-        Duration::ZERO
-    }
-}
-
-/// Box–Muller with a fixed two draws per sample.
-fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    let u1 = 1.0 - unit_f64(rng);
-    let u2 = unit_f64(rng);
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    Duration::from_nanos(nanos_from_f64(d.as_nanos() as f64 * factor))
 }
 
 #[cfg(test)]

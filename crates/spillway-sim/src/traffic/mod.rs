@@ -24,9 +24,22 @@ pub(crate) fn exp1<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     -(1.0 - unit_f64(rng)).ln()
 }
 
+/// A standard normal draw by Box–Muller, always exactly two uniforms (so the stream's position
+/// after a draw never depends on the value drawn, which keeps runs comparable across models).
+pub(crate) fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    let u1 = 1.0 - unit_f64(rng);
+    let u2 = unit_f64(rng);
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
 /// Seconds as a float → whole nanoseconds, saturating (traffic generation only).
 pub(crate) fn secs_to_nanos(secs: f64) -> u64 {
-    let ns = secs * 1e9;
+    nanos_from_f64(secs * 1e9)
+}
+
+/// Nanoseconds as a float → whole nanoseconds, truncating; negative or NaN give zero, huge
+/// values saturate at `u64::MAX`.
+pub(crate) fn nanos_from_f64(ns: f64) -> u64 {
     if ns >= u64::MAX as f64 {
         u64::MAX
     } else if ns > 0.0 {

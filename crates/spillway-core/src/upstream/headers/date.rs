@@ -6,8 +6,9 @@
 //! that month, hour, minute, second ≤ 60 for a leap second, which lands on the next minute's
 //! `:00`), so a malformed date is an error rather than a silently different instant.
 
-use super::civil::{CivilDate, UnixNanos, days_in_month};
 use super::error::{ValueError, excerpt};
+use super::unix_nanos::UnixNanos;
+use crate::time::civil::{CivilDate, days_in_month};
 
 const RFC3339: &str = "an RFC 3339 time like 2025-08-21T12:40:59Z";
 

@@ -8,9 +8,10 @@
 //! with a fixed pivot (00-69 → 20xx, 70-99 → 19xx) instead of RFC 9110's "50 years from now"
 //! rule, because this crate reads no clock.
 
-use super::civil::{CivilDate, UnixNanos, weekday};
 use super::date::{Cursor, checked_date, time_of_day};
 use super::error::{ValueError, excerpt};
+use super::unix_nanos::UnixNanos;
+use crate::time::civil::{CivilDate, weekday};
 
 const HTTP_DATE: &str = "an HTTP-date like Fri, 29 Sep 2023 16:26:57 GMT";
 const MONTHS: [&str; 12] = [

@@ -49,7 +49,6 @@
 //! assert_eq!(snap.errors.len(), 1); // the negative retry-after, with its header and value
 //! ```
 
-mod civil;
 mod counts;
 mod date;
 mod decimal;
@@ -64,13 +63,13 @@ mod provider;
 mod reset;
 mod retry_after;
 mod snapshot;
+mod unix_nanos;
 
 #[cfg(test)]
 mod corpus_tests;
 #[cfg(test)]
 mod parse_tests;
 
-pub use civil::UnixNanos;
 pub use counts::{PPM, parse_limit, parse_remaining, parse_utilization_ppm};
 pub use date::parse_rfc3339;
 pub use dimension::Dimension;
@@ -83,3 +82,4 @@ pub use provider::Provider;
 pub use reset::{EPOCH_THRESHOLD_SECS, Reset, parse_reset};
 pub use retry_after::{RetryAfter, parse_retry_after, parse_retry_after_ms};
 pub use snapshot::{DimensionState, RateLimitSnapshot};
+pub use unix_nanos::UnixNanos;

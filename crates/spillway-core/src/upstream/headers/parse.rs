@@ -13,7 +13,6 @@
 
 use std::collections::BTreeSet;
 
-use super::civil::UnixNanos;
 use super::counts::{parse_limit, parse_remaining, parse_utilization_ppm};
 use super::decimal::Decimal;
 use super::dimension::Dimension;
@@ -24,6 +23,7 @@ use super::provider::Provider;
 use super::reset::{Reset, parse_reset};
 use super::retry_after::{RetryAfter, parse_retry_after, parse_retry_after_ms};
 use super::snapshot::RateLimitSnapshot;
+use super::unix_nanos::UnixNanos;
 use crate::time::Duration;
 
 /// Most headers read from one response (real ones carry well under 100); the rest are not

@@ -14,12 +14,12 @@
 //! the rule is right for every plausible value and needs no configuration that could be wrong.
 //! Exactly 10^9 is a delay (the rule is "greater than").
 
-use super::civil::UnixNanos;
 use super::date::parse_rfc3339;
 use super::decimal::Decimal;
 use super::duration::parse_go_duration;
 use super::error::{ValueError, excerpt};
 use super::http_date::parse_http_date;
+use super::unix_nanos::UnixNanos;
 use crate::time::Duration;
 
 /// Bare-number resets strictly greater than this many seconds are Unix times.

@@ -8,11 +8,11 @@
 //! A negative hint is an error, not a zero: "-10" means the sender is broken, and a caller
 //! should fall back to its own backoff rather than retry immediately.
 
-use super::civil::UnixNanos;
 use super::decimal::Decimal;
 use super::duration::{parse_millis, parse_seconds};
 use super::error::{ValueError, excerpt};
 use super::http_date::parse_http_date;
+use super::unix_nanos::UnixNanos;
 use crate::time::Duration;
 
 /// A parsed `retry-after`: a delay, or an instant to be measured against the response `Date`.

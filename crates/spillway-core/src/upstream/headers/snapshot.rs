@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::civil::UnixNanos;
 use super::dimension::Dimension;
 use super::error::HeaderError;
 use super::provider::Provider;
+use super::unix_nanos::UnixNanos;
 use crate::time::Duration;
 
 /// One dimension's numbers. `None` everywhere means "not sent" or "sent as unknown" (`-1`);

@@ -15,7 +15,7 @@ use super::ordered::on_malformed;
 use super::reader::TraceRow;
 use super::spec::OnError;
 use crate::rng::{Concern, stream};
-use crate::traffic::unit_f64;
+use crate::traffic::{exp1, standard_normal, unit_f64};
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -35,7 +35,7 @@ impl Family {
     fn draw(self, rng: &mut ChaCha8Rng) -> f64 {
         match self {
             Family::Gamma(shape) => gamma(rng, shape),
-            Family::Weibull(shape) => (-(1.0 - unit_f64(rng)).ln()).powf(1.0 / shape),
+            Family::Weibull(shape) => exp1(rng).powf(1.0 / shape),
         }
     }
 }
@@ -356,7 +356,7 @@ fn gamma(rng: &mut ChaCha8Rng, shape: f64) -> f64 {
     let d = shape - 1.0 / 3.0;
     let c = 1.0 / (9.0 * d).sqrt();
     loop {
-        let z = normal(rng);
+        let z = standard_normal(rng);
         let v = (1.0 + c * z).powi(3);
         if v <= 0.0 {
             continue;
@@ -366,13 +366,6 @@ fn gamma(rng: &mut ChaCha8Rng, shape: f64) -> f64 {
             return d * v;
         }
     }
-}
-
-/// A standard normal by Box–Muller (two uniforms per draw, fixed).
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1 = 1.0 - unit_f64(rng);
-    let u2 = unit_f64(rng);
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 //! parsing through `f64` would round both by up to hundreds of nanoseconds and drift over
 //! millions of rows, so digits are scaled as integers.
 
+use spillway_core::time::civil::{days_from_civil, days_in_month};
+
 /// `text × unit_ns` for a plain non-negative decimal (`12`, `0.5`, `19440110.0`), exactly,
 /// truncating below 1 ns.
 pub fn decimal_to_ns(text: &str, unit_ns: u64) -> Result<u64, String> {
@@ -163,7 +165,7 @@ impl DateTimeFormat {
         if !(1970..=2500).contains(&year)
             || !(1..=12).contains(&month)
             || day < 1
-            || day > days_in_month(year, month)
+            || day > u64::from(days_in_month(year as i64, month as u32))
             || hour > 23
             || minute > 59
             || second > 60
@@ -172,34 +174,11 @@ impl DateTimeFormat {
                 "`{value}` is not a valid date and time (1970–2500)"
             ));
         }
-        let days = days_from_civil(year, month, day);
+        // Validated above: 1970–2500, so the day number is non-negative and the casts exact.
+        let days = days_from_civil(year as i64, month as u32, day as u32) as u64;
         let secs = days * 86_400 + hour * 3_600 + minute * 60 + second;
         Ok(secs * 1_000_000_000 + frac_ns)
     }
-}
-
-fn is_leap(year: u64) -> bool {
-    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
-}
-
-fn days_in_month(year: u64, month: u64) -> u64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days from 1970-01-01 to a date ≥ 1970 (Howard Hinnant's algorithm, unsigned form).
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! Wall-clock instants as integers: [`UnixNanos`], and the proleptic Gregorian calendar math
-//! (Howard Hinnant's `days_from_civil`) the date parsers need.
+//! Wall-clock instants as integers: [`UnixNanos`]. The calendar math behind them lives in
+//! [`crate::time::civil`].
 //!
 //! Why a separate type from [`crate::Time`]: `Time` counts from an origin the caller picks
 //! (simulation start, process start) and is what the limiters see; a header's reset is a point
@@ -10,6 +10,7 @@
 use std::fmt;
 
 use crate::time::Duration;
+use crate::time::civil::{CivilDate, civil_from_days, days_from_civil};
 
 const NS_PER_S: i64 = 1_000_000_000;
 const SECS_PER_DAY: i64 = 86_400;
@@ -58,7 +59,7 @@ impl UnixNanos {
         Duration::from_nanos(u64::try_from(diff.max(0)).unwrap_or(u64::MAX))
     }
     /// The instant of a calendar date and time in UTC, saturating outside the `i64` range.
-    /// The fields must already be validated (see [`days_in_month`]).
+    /// The fields must already be validated (see [`days_in_month`](crate::time::civil::days_in_month)).
     pub(crate) fn from_civil(date: CivilDate, secs_of_day: i64, nanos: u32) -> Self {
         let days = days_from_civil(date.year, date.month, date.day);
         let secs = i128::from(days) * i128::from(SECS_PER_DAY) + i128::from(secs_of_day);
@@ -93,95 +94,12 @@ impl fmt::Display for UnixNanos {
     }
 }
 
-/// A calendar date (proleptic Gregorian).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) struct CivilDate {
-    pub(crate) year: i64,
-    pub(crate) month: u32,
-    pub(crate) day: u32,
-}
-
-/// Whether `year` is a Gregorian leap year.
-pub(crate) const fn is_leap(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-/// Days in `month` (1-12) of `year`; 0 for a month out of range, so a day check fails.
-pub(crate) const fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap(year) => 29,
-        2 => 28,
-        _ => 0,
-    }
-}
-
-/// Days since 1970-01-01 of a valid date (Hinnant, "chrono-Compatible Low-Level Date
-/// Algorithms"): eras of 400 years, March-based years so leap days come last.
-pub(crate) const fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = month as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date `days` after 1970-01-01 (inverse of [`days_from_civil`]).
-pub(crate) const fn civil_from_days(days: i64) -> CivilDate {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = (if mp < 10 { mp + 3 } else { mp - 9 }) as u32;
-    let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
-    CivilDate { year, month, day }
-}
-
-/// Day of the week of a valid date, 0 = Monday … 6 = Sunday (1970-01-01 was a Thursday).
-pub(crate) const fn weekday(date: CivilDate) -> u32 {
-    (days_from_civil(date.year, date.month, date.day) + 3).rem_euclid(7) as u32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn date(year: i64, month: u32, day: u32) -> CivilDate {
         CivilDate { year, month, day }
-    }
-
-    #[test]
-    fn known_days_and_weekdays() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-        assert_eq!(days_from_civil(1969, 12, 31), -1);
-        assert_eq!(weekday(date(1970, 1, 1)), 3, "Thursday");
-        assert_eq!(weekday(date(2023, 9, 29)), 4, "Friday");
-        assert_eq!(weekday(date(2025, 8, 21)), 3, "Thursday");
-        assert_eq!(weekday(date(1994, 11, 6)), 6, "Sunday");
-    }
-
-    #[test]
-    fn civil_round_trips_across_eras() {
-        for days in (-800_000..800_000).step_by(997) {
-            let d = civil_from_days(days);
-            assert!(d.day >= 1 && d.day <= days_in_month(d.year, d.month));
-            assert_eq!(days_from_civil(d.year, d.month, d.day), days);
-        }
-    }
-
-    #[test]
-    fn leap_years() {
-        assert_eq!(days_in_month(2024, 2), 29);
-        assert_eq!(days_in_month(1900, 2), 28);
-        assert_eq!(days_in_month(2000, 2), 29);
-        assert_eq!(days_in_month(2023, 13), 0);
     }
 
     #[test]
