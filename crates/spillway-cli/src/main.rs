@@ -39,8 +39,8 @@ enum Command {
     /// Run every policy on every combination of `--set path=v1,v2` values; write sweep.csv
     /// and, for one numeric parameter, headline charts.
     Sweep(sweep::SweepArgs),
-    /// Check a scenario file, or a provider profile library such as scenarios/providers.yaml,
-    /// and print every error found (exit 2 if any).
+    /// Check a scenario file, a provider profile library (scenarios/providers.yaml) or a model
+    /// catalogue (scenarios/models.yaml), and print every error found (exit 2 if any).
     Validate {
         /// The scenario or library file (YAML).
         scenario: PathBuf,
