@@ -201,26 +201,58 @@ impl<'a> Line<'a> {
         }
     }
 
-    /// The keys that lead to `column` on this line, outermost first: the line's own key, then
-    /// the last key of a flow map before the column, if any.
+    /// The path segments that lead to `column` on this line, outermost first: the line's own
+    /// key (a key outside any flow collection), the index in each open flow list (`[i]`), then
+    /// the last key of the innermost open flow map before the column.
     fn keys_before(&self, column: usize) -> Vec<String> {
-        let mut keys = Vec::new();
         let text = self.text;
+        let mut own: Option<String> = None;
+        let mut flow_key: Option<String> = None;
+        // Open flow collections: `None` for a map, `Some(index)` for a list.
+        let mut open: Vec<Option<usize>> = Vec::new();
         let mut pos = self.content;
         while pos < text.len() && pos <= column {
             let rest = &text[pos..];
             let len = rest
                 .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
                 .unwrap_or(rest.len());
-            let is_key = len > 0 && rest[len..].starts_with(':');
-            if is_key && (keys.is_empty() || text[..pos].contains('{')) {
-                if keys.len() == 2 {
-                    keys.pop();
+            if len > 0 {
+                if rest[len..].starts_with(':') {
+                    let key = rest[..len].to_string();
+                    match (open.is_empty(), &own) {
+                        (true, None) => own = Some(key),
+                        (true, Some(_)) => {}
+                        (false, _) => flow_key = Some(key),
+                    }
                 }
-                keys.push(rest[..len].to_string());
+                pos += len;
+                continue;
             }
-            pos += len.max(1);
+            let c = rest.chars().next().unwrap_or(' ');
+            match c {
+                '{' => {
+                    open.push(None);
+                    flow_key = None;
+                }
+                '[' => open.push(Some(0)),
+                '}' | ']' => {
+                    open.pop();
+                    flow_key = None;
+                }
+                ',' => {
+                    if let Some(Some(index)) = open.last_mut() {
+                        *index += 1;
+                    }
+                }
+                '#' if rest.starts_with("# ") || rest == "#" => break,
+                _ => {}
+            }
+            pos += c.len_utf8();
         }
+        let mut keys: Vec<String> = own.into_iter().collect();
+        keys.extend(open.iter().flatten().map(|i| format!("[{i}]")));
+        let in_map = matches!(open.last(), Some(None));
+        keys.extend(flow_key.filter(|_| in_map));
         keys
     }
 }
@@ -272,5 +304,14 @@ policies:
         assert_eq!(field_path_at(SRC, 13, 14), "policies[0].layers[0].limit");
         assert_eq!(field_path_at(SRC, 10, 3), "policies[0].name");
         assert_eq!(field_path_at(SRC, 99, 1), "");
+    }
+
+    #[test]
+    fn flow_items_and_flow_lists_name_their_own_fields() {
+        let src = "provider:\n  outages:\n    - { start: 1m, status: 429 }\n  shared: [{ a: 1 }, { b: x }]\n";
+        assert_eq!(field_path_at(src, 3, 28), "provider.outages[0].status");
+        assert_eq!(field_path_at(src, 3, 14), "provider.outages[0].start");
+        assert_eq!(field_path_at(src, 4, 27), "provider.shared[1].b");
+        assert_eq!(field_path_at(src, 4, 14), "provider.shared[0].a");
     }
 }

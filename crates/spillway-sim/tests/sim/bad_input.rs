@@ -107,7 +107,7 @@ fn a_policy_naming_a_missing_layer_lists_the_layers() {
     one_error(
         &BASE.replace("layers: [per-user]", "layers: [per-usr]"),
         27,
-        "policies[0].layers",
+        "policies[0].layers[0]",
         "layers are: per-user",
     );
 }
@@ -115,7 +115,12 @@ fn a_policy_naming_a_missing_layer_lists_the_layers() {
 #[test]
 fn a_cost_above_a_layers_capacity_is_refused_before_running() {
     let text = BASE.replace("    limit: 3\n", "    unit: tokens\n    limit: 1000\n");
-    one_error(&text, 28, "policies[0].layers", "could never be admitted");
+    one_error(
+        &text,
+        28,
+        "policies[0].layers[0]",
+        "could never be admitted",
+    );
 }
 
 #[test]

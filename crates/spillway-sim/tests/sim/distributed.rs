@@ -480,7 +480,7 @@ fn a_split_token_layer_too_small_for_a_request_is_located_at_the_policy_layer() 
     let text = format!("{text}    instances: {{ count: 4, mode: local-split }}\n");
     let errors = errors_of(&text);
     assert_eq!(errors.len(), 1, "{errors:#?}");
-    assert_eq!(errors[0].field, "policies[0].layers", "{}", errors[0]);
+    assert_eq!(errors[0].field, "policies[0].layers[0]", "{}", errors[0]);
     assert!(
         errors[0].message.contains("at most 1000 tokens"),
         "{}",
