@@ -12,13 +12,15 @@ use spillway_core::limit::{Demand, Subject};
 impl Gateway<'_> {
     /// A request arrives at `now`: check every layer and the budget, queue it, try to send.
     pub(crate) fn arrive(&mut self, now: Time, arrival: Arrival) {
+        // One key selection per arrival: `api_key`-scoped layers and the budget see the same
+        // key (0 for the layers when the policy has no keys).
+        let api_key = self.api_key_for(now, &arrival);
         let info = &self.groups[arrival.group as usize];
         let class = info.class;
         let subject = Subject {
             user: arrival.user,
             feature: info.feature,
-            // `api_key`-scoped layers see the key the budget would select (0 without keys).
-            api_key: self.api_key_for(now, &arrival).unwrap_or(0),
+            api_key: api_key.unwrap_or(0),
         };
         let estimate = Demand {
             requests: 1,
@@ -46,7 +48,7 @@ impl Gateway<'_> {
                 return;
             }
         };
-        let spend_ticket = match self.budget_step(now, &arrival, class) {
+        let spend_ticket = match self.budget_step(now, &arrival, class, api_key) {
             Step::Refuse => {
                 self.metrics.classes[class].rejected += 1;
                 self.series.current().rejected += 1;

@@ -229,12 +229,20 @@ impl Gateway<'_> {
         self.budget.as_ref()?.key_for(now, arrival)
     }
 
-    pub(crate) fn budget_step(&mut self, now: Time, arrival: &Arrival, class: usize) -> Step {
+    /// The budget's verdict for `arrival` sent with `api_key` (from [`Self::api_key_for`] at
+    /// the same `now`: selected once per decision, shared with the limiter layers).
+    pub(crate) fn budget_step(
+        &mut self,
+        now: Time,
+        arrival: &Arrival,
+        class: usize,
+        api_key: Option<u64>,
+    ) -> Step {
         let feature = self.groups[arrival.group as usize].feature;
         let Some(gate) = self.budget.as_mut() else {
             return Step::Admit(None);
         };
-        let Some(api_key) = gate.key_for(now, arrival) else {
+        let Some(api_key) = api_key else {
             gate.metrics.budget_rejected[class] += 1;
             gate.metrics.no_key[class] += 1;
             return Step::Refuse;
@@ -266,7 +274,8 @@ impl Gateway<'_> {
             return;
         };
         let (arrival, class) = (req.arrival, req.class);
-        match self.budget_step(now, &arrival, class) {
+        let api_key = self.api_key_for(now, &arrival);
+        match self.budget_step(now, &arrival, class, api_key) {
             Step::Admit(ticket) => {
                 if let Some(req) = self.requests.get_mut(slot) {
                     req.spend_ticket = ticket;

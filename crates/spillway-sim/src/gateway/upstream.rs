@@ -8,7 +8,7 @@ use crate::provider::{Answer, CallRequest, EmulatedProvider, Outcome};
 use crate::rng::{Concern, stream};
 use crate::scenario::{Scenario, UpstreamSpec};
 use rand_chacha::ChaCha8Rng;
-use spillway_core::upstream::headers::{Provider, parse_headers};
+use spillway_core::upstream::headers::parse_headers;
 use spillway_core::upstream::{
     BreakerConfig, CircuitBreaker, Escalation, EscalationEvent, Failover, Headroom, HeadroomConfig,
     Outcome as Health, RetryBudget, RetryGate, Route, SendCost, Target, UpstreamHealth,
@@ -145,7 +145,7 @@ impl UpstreamClient {
         // Rendering and parsing header text costs microseconds: only a proactive policy, whose
         // model is fed by the headers, pays for it.
         if target == Target::Primary && self.headroom.is_some() {
-            let label = self.primary_label();
+            let label = self.primary.label();
             let snapshot = parse_headers(
                 answer.headers().iter().map(|(n, v)| (*n, v.as_str())),
                 label,
@@ -176,17 +176,6 @@ impl UpstreamClient {
             Some(EscalationEvent::Escalated { .. })
         );
         CallResult { answer, escalated }
-    }
-
-    fn primary_label(&self) -> Provider {
-        use crate::provider::KindSpec;
-        match self.primary.spec().kind {
-            KindSpec::Anthropic { .. } => Provider::Anthropic,
-            KindSpec::Azure { .. } => Provider::Azure,
-            KindSpec::Gemini { .. } => Provider::Gemini,
-            KindSpec::Generic { .. } | KindSpec::Unlimited => Provider::Generic,
-            _ => Provider::OpenAi,
-        }
     }
 
     /// Breaker state of the primary for the time series: 0 closed, 1 half-open, 2 open.

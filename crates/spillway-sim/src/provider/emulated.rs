@@ -81,6 +81,11 @@ impl EmulatedProvider {
         }
     }
 
+    /// Whose header formats this provider speaks (parse its answers with this).
+    pub fn label(&self) -> Provider {
+        self.label
+    }
+
     /// The spec this provider was built from.
     pub fn spec(&self) -> &ProviderSpec {
         &self.spec

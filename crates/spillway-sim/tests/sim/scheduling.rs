@@ -112,10 +112,25 @@ fn littles_law_holds_exactly_on_drained_runs() {
 fn jain_index_is_between_one_over_n_and_one() {
     let (_, runs) = run_all("overload.yaml");
     for run in &runs {
+        let users = run.users.sorted();
         for class in Class::ALL {
-            if let Some(j) = run.fairness_jain(Some(class)) {
-                assert!((0.0..=1.0 + 1e-12).contains(&j), "{j}");
+            let n = users
+                .iter()
+                .filter(|(_, s)| usize::from(s.class) == class.index() && s.offered > 0)
+                .count();
+            match run.fairness_jain(Some(class)) {
+                Some(j) => {
+                    let floor = 1.0 / n as f64;
+                    assert!(
+                        j >= floor - 1e-12 && j <= 1.0 + 1e-12,
+                        "{j} outside [1/{n}, 1]"
+                    );
+                }
+                None => assert_eq!(n, 0, "an index exists whenever a user offered"),
             }
         }
+        // Someone was served less than asked in the overload, so no class is perfectly fair.
+        let all = run.fairness_jain(None).expect("users offered");
+        assert!(all < 1.0, "{}: {all}", run.policy);
     }
 }
