@@ -18,6 +18,7 @@
 
 pub mod budget;
 pub mod clock;
+pub mod engine;
 pub mod keys;
 pub mod limit;
 pub mod schedule;

@@ -1,21 +1,23 @@
 //! The event loop of one policy: arrivals → layers → queue → provider → metrics.
 //!
-//! Arrivals are pulled lazily from the [`ArrivalStream`] (never materialised), other events
-//! live in the [`EventQueue`]; at equal times queued events run before the arrival, so a
-//! completion frees its slot before the next request looks for one. Requests admitted by a
-//! `central` store enter the queue after its round trip: between events and arrivals.
+//! Arrivals are pulled lazily from the [`ArrivalStream`] (never materialised), provider
+//! completions wait in the gateway's event queue, everything else is the engine's timers; at
+//! equal times completions run first, then the engine's timers (a `central` store's admissions
+//! last among them), then the arrival, so a completion frees its slot before the next request
+//! looks for one.
 
 use crate::distributed::Instances;
-use crate::engine::EventQueue;
-use crate::gateway::{BudgetGate, Gateway, GroupInfo, RequestQueue, RequestSlab, UpstreamClient};
-use crate::metrics::{PolicyMetrics, Timeseries, TimeseriesRow};
+use crate::gateway::{BudgetGate, Gateway, GroupInfo, JITTER_STREAMS, Providers, SimSpend};
+use crate::metrics::{PolicyMetrics, TimeseriesRow};
+use crate::rng::stream;
 use crate::scenario::Class;
 use crate::scenario::{PolicySpec, Scenario};
 use crate::traffic::{ArrivalStream, WithLeaks};
+use spillway_core::engine::{Engine, EngineConfig};
 use spillway_core::limit::LayeredError;
 use spillway_core::schedule::ConfigError;
 use spillway_core::{Duration, Time};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 /// The feature of a leaked key's attacker requests.
 const LEAK_FEATURE: &str = "leak";
@@ -67,7 +69,6 @@ pub fn run_policy(
     };
     let limits = Instances::new(&policy.layers, policy.instances.as_ref(), options.seed)
         .map_err(|e| fail(e.into()))?;
-    let queue = RequestQueue::new(&policy.scheduler).map_err(|e| fail(e.into()))?;
     let leaks = scenario.budget.as_ref().map_or(&[][..], |b| &b.leaks[..]);
     let features: BTreeMap<&str, u64> = {
         let mut names: Vec<&str> = scenario.groups.iter().map(|g| g.feature.as_str()).collect();
@@ -99,61 +100,65 @@ pub fn run_policy(
     let budget =
         budget_gate(scenario, policy, &features, &groups, end).map_err(|e| fail(e.into()))?;
     let layer_names = limits.layer_names();
-    let mut world = Gateway {
-        policy,
-        scenario,
-        groups,
-        classes: scenario.classes,
-        events: EventQueue::default(),
-        limits,
-        queue,
-        retries: VecDeque::new(),
-        requests: RequestSlab::default(),
-        client: UpstreamClient::new(scenario, &policy.upstream, options.seed),
-        staged: None,
-        next_wake: None,
-        in_flight: 0,
-        metrics: PolicyMetrics::new(&policy.name, layer_names.into_iter()),
-        series: Timeseries::default(),
-        budget,
+    let config = EngineConfig {
+        max_in_flight: policy.max_in_flight,
+        // The simulator bounds requests by its traffic, not by refusing them.
+        max_requests: usize::MAX,
+        deadlines: scenario.classes.iter().map(|c| c.deadline).collect(),
+        scheduler: policy.scheduler.clone(),
+        upstream: policy.upstream.clone(),
     };
+    let spend = SimSpend {
+        gate: budget,
+        features: groups.iter().map(|g| g.feature).collect(),
+    };
+    let (concern, jitter, cache) = JITTER_STREAMS;
+    let engine = Engine::new(
+        config,
+        limits,
+        spend,
+        stream(options.seed, concern, jitter),
+        stream(options.seed, concern, cache),
+    )
+    .map_err(|e| fail(e.into()))?;
+    let providers = Providers::new(scenario, &policy.upstream, options.seed);
+    let metrics = PolicyMetrics::new(&policy.name, layer_names.into_iter());
+    let mut world = Gateway::new(scenario, groups, engine, providers, metrics);
     let arrivals = ArrivalStream::new(scenario, options.seed, options.duration);
     let horizon = Time::ZERO.saturating_add(options.duration);
     let first_leak = u32::try_from(scenario.groups.len()).unwrap_or(u32::MAX);
     let mut arrivals =
         WithLeaks::new(arrivals, leaks, first_leak, options.seed, horizon).peekable();
     loop {
-        let event_at = world.events.peek_time();
-        let entry_at = world.limits.next_entry_at();
+        let done_at = world.calls.peek_time();
+        let timer_at = world.engine.poll_timeout();
         let arrival_at = arrivals.peek().map(|a| a.at);
-        let Some(now) = [event_at, entry_at, arrival_at].into_iter().flatten().min() else {
+        let Some(now) = [done_at, timer_at, arrival_at].into_iter().flatten().min() else {
             break;
         };
         if now > end {
             break;
         }
-        world.series.advance_to(
-            now,
-            world.queue.len_by_class(),
-            world.in_flight,
-            world.client.breaker_level(),
-            &mut *sink,
-        );
+        let engine = &world.engine;
+        let queued = [0, 1, 2, 3].map(|c| engine.queued_in(c) as u64);
+        let (in_flight, breaker) = (engine.in_flight(), engine.breaker_level());
+        world
+            .series
+            .advance_to(now, queued, in_flight, breaker, &mut *sink);
         world.metrics.events += 1;
-        if event_at == Some(now) {
-            if let Some((_, event)) = world.events.pop() {
-                world.handle(now, event);
+        if done_at == Some(now) {
+            if let Some((_, id)) = world.calls.pop() {
+                world.complete(now, id);
             }
-        } else if entry_at == Some(now) {
-            if let Some(slot) = world.limits.pop_entry(now) {
-                world.enter_queue(now, slot);
-            }
+        } else if timer_at == Some(now) {
+            world.timeout(now);
         } else if let Some(arrival) = arrivals.next() {
             world.arrive(now, arrival);
         }
     }
     world.finish(end);
-    world.metrics.budget = world.budget.take().map(|gate| gate.finish(end));
+    let (_, spend) = world.engine.into_parts();
+    world.metrics.budget = spend.gate.map(|gate| gate.finish(end));
     let row = world.series.current();
     row.queued = 0;
     row.queued_by_class = [0; 4];

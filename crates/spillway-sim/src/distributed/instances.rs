@@ -3,8 +3,6 @@
 
 use super::async_sync::AsyncViews;
 use super::router::Router;
-use crate::engine::EventQueue;
-use crate::gateway::Slot;
 use crate::metrics::DistributedStats;
 use crate::rng::{Concern, stream};
 use crate::scenario::{InstancesSpec, SyncMode};
@@ -27,15 +25,7 @@ pub struct Placement {
 
 /// An admission: the reservation, where it lives, and when the request may enter the queue
 /// (later than its arrival by the store's round trip under `central`).
-#[derive(Copy, Clone, Debug)]
-pub struct Admitted {
-    /// What the limiter layers charged.
-    pub reservation: Reservation,
-    /// Which instance, and whether the exact limit agreed.
-    pub placement: Placement,
-    /// When the request enters the queue.
-    pub ready_at: Time,
-}
+pub type Admitted = spillway_core::engine::Admitted<Placement>;
 
 /// How the instances hold their limits.
 #[derive(Debug, Clone)]
@@ -63,8 +53,6 @@ pub struct Instances {
     /// The true limit, run on the admitted stream (absent when `limits` is exact already).
     shadow: Option<Layered>,
     store: Option<Store>,
-    /// Admitted requests still paying their round trip to the store, by queue-entry time.
-    entering: EventQueue<Slot>,
     stats: DistributedStats,
 }
 
@@ -115,7 +103,6 @@ impl Instances {
             limits,
             shadow,
             store,
-            entering: EventQueue::default(),
             stats: DistributedStats {
                 instances: count,
                 ..DistributedStats::default()
@@ -217,29 +204,6 @@ impl Instances {
         }
     }
 
-    /// Hold `slot` until `at`, when its store round trip is over.
-    pub fn enter_later(&mut self, at: Time, slot: Slot) {
-        self.entering.push(at, slot);
-    }
-
-    /// When the next held request may enter the queue.
-    pub fn next_entry_at(&self) -> Option<Time> {
-        self.entering.peek_time()
-    }
-
-    /// The next held request, if its round trip ends by `now`.
-    pub fn pop_entry(&mut self, now: Time) -> Option<Slot> {
-        match self.entering.peek_time() {
-            Some(at) if at <= now => self.entering.pop().map(|(_, slot)| slot),
-            _ => None,
-        }
-    }
-
-    /// Every held request (end of run), emptying the hold.
-    pub fn drain_entries(&mut self) -> Vec<Slot> {
-        std::iter::from_fn(|| self.entering.pop().map(|(_, slot)| slot)).collect()
-    }
-
     /// What the instances measured so far.
     pub fn stats(&self) -> DistributedStats {
         let mut stats = self.stats.clone();
@@ -248,5 +212,30 @@ impl Instances {
             stats.max_admitted_between_syncs = views.max_admitted_between_syncs;
         }
         stats
+    }
+}
+
+/// The engine's door is these instances: the engine holds an admission until `ready_at`.
+impl spillway_core::engine::Limiter for Instances {
+    type Placement = Placement;
+
+    fn admit(
+        &mut self,
+        now: Time,
+        subject: &Subject,
+        estimate: Demand,
+        class: usize,
+    ) -> Result<Result<Admitted, Denial>, LayeredError> {
+        Instances::admit(self, now, subject, estimate, class)
+    }
+
+    fn settle(
+        &mut self,
+        now: Time,
+        reservation: Reservation,
+        placement: Placement,
+        actual: Demand,
+    ) {
+        Instances::settle(self, now, reservation, placement, actual);
     }
 }

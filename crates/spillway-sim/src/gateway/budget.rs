@@ -1,6 +1,6 @@
 //! The gateway's budget: after the limiter layers and before the queue, each request gets an
 //! API key and a budget verdict; at completion its actual cost is booked; a request that leaves
-//! any other way releases its reservation (in [`Gateway::depart`]).
+//! any other way releases its reservation (the engine's departure).
 //!
 //! | verdict | the gateway |
 //! |---|---|
@@ -16,8 +16,6 @@
 //! at `now`, every change due by `now` is set in the catalogue. With a budget, the catalogue's
 //! price replaces the provider's price in `cost_usd`.
 
-use super::Slot;
-use super::state::{Departure, Event, Gateway};
 use crate::metrics::{BudgetMetrics, CapReport};
 use crate::scenario::budget::{BudgetSetup, PolicyBudget, PriceChange};
 use crate::traffic::Arrival;
@@ -25,21 +23,12 @@ use spillway_core::Time;
 use spillway_core::budget::{
     Budget, BudgetError, CapTarget, Estimator, Ledger, ModelId, Ticket, Verdict,
 };
+use spillway_core::engine::{Spend, SpendStep as Step};
 use spillway_core::keys::{KeyId, KeyRing};
 use spillway_core::limit::{Scope, Subject};
 
 /// EWMA shift of the learned estimate (weight 1/8 per sample).
 const EWMA_SHIFT: u32 = 3;
-
-/// What to do with a request after the budget looked at it.
-pub(crate) enum Step {
-    /// Proceed; the reservation to settle (`None` when no budget applies).
-    Admit(Option<Ticket>),
-    /// Hold until this instant, then ask again.
-    Hold(Time),
-    /// Refuse.
-    Refuse,
-}
 
 /// One policy's budget, keys and counters.
 pub(crate) struct BudgetGate {
@@ -221,25 +210,24 @@ impl BudgetGate {
     }
 }
 
-impl Gateway<'_> {
-    /// The budget's step for an arriving (or held) request of `class`.
-    /// The API key `arrival` would be sent with (the leaked key for an attacker), or `None`
+/// The policy's budget as the engine's [`Spend`] (none: every request proceeds), with the
+/// group → feature map the budget's subjects need.
+pub(crate) struct SimSpend {
+    pub gate: Option<BudgetGate>,
+    /// Feature of each traffic group.
+    pub features: Vec<u64>,
+}
+
+impl Spend<Arrival> for SimSpend {
+    /// The key `arrival` would be sent with (the leaked key for an attacker), or `None`
     /// when the policy has no budget or no key is usable.
-    pub(crate) fn api_key_for(&self, now: Time, arrival: &Arrival) -> Option<u64> {
-        self.budget.as_ref()?.key_for(now, arrival)
+    fn key(&mut self, now: Time, arrival: &Arrival) -> Option<u64> {
+        self.gate.as_ref()?.key_for(now, arrival)
     }
 
-    /// The budget's verdict for `arrival` sent with `api_key` (from [`Self::api_key_for`] at
-    /// the same `now`: selected once per decision, shared with the limiter layers).
-    pub(crate) fn budget_step(
-        &mut self,
-        now: Time,
-        arrival: &Arrival,
-        class: usize,
-        api_key: Option<u64>,
-    ) -> Step {
-        let feature = self.groups[arrival.group as usize].feature;
-        let Some(gate) = self.budget.as_mut() else {
+    fn decide(&mut self, now: Time, arrival: &Arrival, class: usize, api_key: Option<u64>) -> Step {
+        let feature = self.features[arrival.group as usize];
+        let Some(gate) = self.gate.as_mut() else {
             return Step::Admit(None);
         };
         let Some(api_key) = api_key else {
@@ -256,7 +244,7 @@ impl Gateway<'_> {
         let end = gate.end;
         let m = &mut gate.metrics;
         match step {
-            Step::Admit(Some(ticket)) if ticket.degraded() => m.degraded[class] += 1,
+            Step::Admit(Some(ref ticket)) if ticket.degraded() => m.degraded[class] += 1,
             Step::Hold(t) if t > end => {
                 m.budget_rejected[class] += 1;
                 return Step::Refuse;
@@ -268,60 +256,42 @@ impl Gateway<'_> {
         step
     }
 
-    /// A held request's reset came: ask again, then queue it, hold it again or let it go.
-    pub(crate) fn budget_due(&mut self, now: Time, slot: Slot) {
-        let Some(req) = self.requests.get(slot) else {
-            return;
-        };
-        let (arrival, class) = (req.arrival, req.class);
-        let api_key = self.api_key_for(now, &arrival);
-        match self.budget_step(now, &arrival, class, api_key) {
-            Step::Admit(ticket) => {
-                if let Some(req) = self.requests.get_mut(slot) {
-                    req.spend_ticket = ticket;
-                }
-                self.enter_queue(now, slot);
-            }
-            Step::Hold(t) => self.events.push(t, Event::BudgetDue(slot)),
-            Step::Refuse => self.depart(now, slot, Departure::Shed, 0),
-        }
-    }
-
     /// Book a provider completion: the actual cost at the catalogue's current price for the
-    /// model used. `None` when the policy has no budget (the provider's price applies).
-    pub(crate) fn settle_spend(&mut self, now: Time, slot: Slot) -> Option<u64> {
-        let gate = self.budget.as_mut()?;
-        let req = self.requests.get_mut(slot)?;
-        let ticket = req.spend_ticket.take()?;
+    /// model used.
+    fn complete(
+        &mut self,
+        now: Time,
+        ticket: Ticket,
+        class: usize,
+        input: u64,
+        output: u64,
+    ) -> u64 {
+        let Some(gate) = self.gate.as_mut() else {
+            return 0;
+        };
         gate.catch_up(now);
-        let (input, output) = (req.arrival.input_tokens, req.arrival.output_tokens);
         let settled = gate.budget.complete(now, ticket, input, output);
         let m = &mut gate.metrics;
-        m.completed[req.class] += 1;
+        m.completed[class] += 1;
         if settled.model == settled.requested {
-            m.completed_on_requested[req.class] += 1;
+            m.completed_on_requested[class] += 1;
         }
         let s = settled.subject;
         m.bill(s.user, s.feature, s.api_key, settled.actual_nano_usd);
-        Some(settled.actual_nano_usd)
+        settled.actual_nano_usd
     }
 
-    /// Release the reservation of a request leaving without a billed completion.
-    pub(crate) fn cancel_spend(&mut self, now: Time, ticket: Option<Ticket>) {
-        if let (Some(gate), Some(ticket)) = (self.budget.as_mut(), ticket) {
+    fn cancel(&mut self, now: Time, ticket: Ticket) {
+        if let Some(gate) = self.gate.as_mut() {
             gate.budget.cancel(now, ticket);
         }
     }
 
-    /// Shedding's downgrade: serve `slot` on the ladder's cheaper model.
-    pub(crate) fn downgrade_spend(&mut self, slot: Slot) {
-        let (Some(gate), Some(req)) = (self.budget.as_mut(), self.requests.get_mut(slot)) else {
-            return;
-        };
-        if let Some(ticket) = req.spend_ticket.as_mut()
+    fn downgrade(&mut self, ticket: &mut Ticket, class: usize) {
+        if let Some(gate) = self.gate.as_mut()
             && gate.downgrade(ticket)
         {
-            gate.metrics.degraded[req.class] += 1;
+            gate.metrics.degraded[class] += 1;
         }
     }
 }

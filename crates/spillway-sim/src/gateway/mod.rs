@@ -1,16 +1,11 @@
-//! The gateway under test: limiter layers at the door, a priority queue in front of the
-//! provider, and a dispatcher that honours upstream Retry-After.
+//! The gateway under test: the core [`spillway_core::engine::Engine`] (limiter layers at the
+//! door, the budget, a priority queue in front of the provider, a dispatcher that honours
+//! upstream Retry-After), driven by the simulator's events against emulated providers.
 
-mod admit;
 mod budget;
-mod dispatch;
-mod queue;
-mod requests;
 mod state;
 mod upstream;
 
-pub(crate) use budget::BudgetGate;
-pub use queue::{Popped, PushOutcome, RequestQueue, Ticket};
-pub use requests::{Request, RequestSlab, Slot};
-pub(crate) use state::{Gateway, GroupInfo};
-pub(crate) use upstream::UpstreamClient;
+pub(crate) use budget::{BudgetGate, SimSpend};
+pub(crate) use state::{Gateway, GroupInfo, JITTER_STREAMS};
+pub(crate) use upstream::Providers;

@@ -1,34 +1,32 @@
-//! The gateway of one policy run: its parts and the bookkeeping every departure shares.
+//! The simulator's driver of one policy's engine: arrivals and provider completions in,
+//! engine calls out, metrics from the engine's events.
 //!
-//! A request's life: arrival → limiter layers (admitted or rejected) → queue → upstream call(s)
-//! → departure. It departs exactly once, by [`Gateway::depart`], whatever the way out
-//! (completed, failed, shed, abandoned), so Little's law, the per-user service and the
-//! reservation's settlement are each accounted in one place.
+//! A request's life is the engine's; here the provider is called for each dispatch (its
+//! answer comes at once, its completion later, as an event of the simulator) and every
+//! [`EngineEvent`] is counted.
 
-use super::upstream::UpstreamClient;
-use super::{Request, RequestQueue, RequestSlab, Slot, Ticket};
-use crate::distributed::{Admitted, Instances};
+use super::budget::SimSpend;
+use super::upstream::Providers;
+use crate::distributed::Instances;
 use crate::engine::EventQueue;
 use crate::metrics::{PolicyMetrics, Timeseries};
-use crate::scenario::{ClassSettings, PolicySpec, Scenario};
-use spillway_core::limit::Demand;
-use spillway_core::{Duration, Time};
-use std::collections::VecDeque;
+use crate::provider::{CallRequest, Outcome};
+use crate::rng::Concern;
+use crate::scenario::{ClassSettings, Scenario};
+use crate::traffic::Arrival;
+use rand_chacha::ChaCha8Rng;
+use spillway_core::Time;
+use spillway_core::engine::{
+    Admission, Completion, Departure, Dispatch, Engine, EngineEvent, Rejection, RequestId,
+    RequestMeta,
+};
+use spillway_core::upstream::Target;
 
-/// Something scheduled for later.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Event {
-    /// An upstream call finished successfully.
-    Done(Slot),
-    /// A wait (Retry-After, headroom, an open breaker) is over: dispatch again.
-    Wake,
-    /// A request's backoff is over: it may be sent again.
-    RetryDue(Slot),
-    /// The user of a queued request runs out of patience.
-    Abandon(Slot, Ticket),
-    /// A request held by the budget (`QueueUntil`) may ask again.
-    BudgetDue(Slot),
-}
+/// The engine as the simulator builds it.
+pub(crate) type SimEngine = Engine<Arrival, Instances, SimSpend, ChaCha8Rng>;
+
+/// Stream indexes under [`Concern::Jitter`]: backoff jitter, cache-hit draws.
+pub(crate) const JITTER_STREAMS: (Concern, u32, u32) = (Concern::Jitter, 0, 1);
 
 /// Per-group facts the hot path needs without looking up the scenario.
 pub(crate) struct GroupInfo {
@@ -37,152 +35,288 @@ pub(crate) struct GroupInfo {
     pub output_estimate: u64,
 }
 
-/// How a request left the gateway.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Departure {
-    Completed,
-    Failed,
-    Shed,
-    Abandoned,
-}
-
 /// The state of one policy's gateway during a run.
 pub(crate) struct Gateway<'a> {
-    pub policy: &'a PolicySpec,
     pub scenario: &'a Scenario,
     pub groups: Vec<GroupInfo>,
     pub classes: [ClassSettings; 4],
-    pub events: EventQueue<Event>,
-    /// The limiter layers, on one instance or several.
-    pub limits: Instances,
-    pub queue: RequestQueue,
-    /// Requests answered 429 waiting to be sent again; they go before the queue (they were
-    /// already chosen once).
-    pub retries: VecDeque<Slot>,
-    pub requests: RequestSlab,
-    /// Providers and the client-side models towards them.
-    pub client: UpstreamClient,
-    /// A request taken from the queue that must wait (headroom, no provider available) before
-    /// it is sent; it goes first when the wait is over.
-    pub staged: Option<Slot>,
-    /// The earliest pending [`Event::Wake`], so waiting does not flood the event heap.
-    pub next_wake: Option<Time>,
-    pub in_flight: u64,
+    pub engine: SimEngine,
+    pub providers: Providers,
+    /// Accepted calls, by the instant the provider finishes them.
+    pub calls: EventQueue<RequestId>,
     pub metrics: PolicyMetrics,
     pub series: Timeseries,
-    /// The policy's budget and API keys, if it has a `budget:`.
-    pub budget: Option<super::budget::BudgetGate>,
 }
 
 impl Gateway<'_> {
-    /// The queue wait of `req` ended at `now` (first upstream send, or leaving the queue
-    /// unserved): record it once, against the class SLO.
-    pub(crate) fn end_wait(&mut self, now: Time, slot: Slot) {
-        let Some(req) = self.requests.get_mut(slot) else {
-            return;
-        };
-        if req.wait_recorded {
-            return;
-        }
-        req.wait_recorded = true;
-        let waited = now.saturating_since(req.arrival.at);
-        req.waited = waited;
-        let stats = &mut self.metrics.classes[req.class];
-        stats.wait.record(waited);
-        if waited > self.classes[req.class].slo {
-            stats.waits_over_slo += 1;
+    /// Build the gateway of `policy` around `engine`.
+    pub(crate) fn new<'a>(
+        scenario: &'a Scenario,
+        groups: Vec<GroupInfo>,
+        engine: SimEngine,
+        providers: Providers,
+        metrics: PolicyMetrics,
+    ) -> Gateway<'a> {
+        Gateway {
+            scenario,
+            groups,
+            classes: scenario.classes,
+            engine,
+            providers,
+            calls: EventQueue::default(),
+            metrics,
+            series: Timeseries::default(),
         }
     }
 
-    /// Remove a request for good, counting how it left and settling its reservation with the
-    /// tokens it really used.
-    pub(crate) fn depart(&mut self, now: Time, slot: Slot, how: Departure, tokens_used: u64) {
-        self.end_wait(now, slot);
-        let Some(req) = self.requests.remove(slot) else {
+    /// A request arrives at `now`.
+    pub(crate) fn arrive(&mut self, now: Time, arrival: Arrival) {
+        let info = &self.groups[arrival.group as usize];
+        let class = info.class;
+        let meta = RequestMeta {
+            user: arrival.user,
+            feature: info.feature,
+            class,
+            input_tokens: arrival.input_tokens,
+            output_estimate: info.output_estimate,
+            // The gateway does not know the completion length: it sends the actual one as
+            // `max_tokens` (an upper bound that is exact), so reservations settle to themselves.
+            max_tokens: arrival.output_tokens,
+            payload: arrival,
+        };
+        self.metrics.users.offered(arrival.user, class);
+        self.metrics.classes[class].offered += 1;
+        self.series.current().offered += 1;
+        let admission = self.engine.on_request(now, meta);
+        let stats = &mut self.metrics.classes[class];
+        match admission {
+            Admission::Accepted(_) => {
+                stats.admitted += 1;
+                stats.littles_law.admit(now);
+                self.series.current().admitted += 1;
+            }
+            Admission::Rejected(why) => {
+                stats.rejected += 1;
+                self.series.current().rejected += 1;
+                match why {
+                    Rejection::Layers { blocking, .. } => {
+                        for layer in blocking.iter() {
+                            self.metrics.rejections_by_layer[layer].1 += 1;
+                        }
+                    }
+                    // Validation rules this out for configured sizes; count it, never panic.
+                    Rejection::NeverFits => self.metrics.never_fits += 1,
+                    Rejection::Budget | Rejection::Full => {}
+                }
+            }
+        }
+        self.pump(now);
+    }
+
+    /// A provider finished the call of `id`.
+    pub(crate) fn complete(&mut self, now: Time, id: RequestId) {
+        let Some(arrival) = self.engine.payload(id).copied() else {
             return;
         };
-        let stats = &mut self.metrics.classes[req.class];
-        stats.littles_law.depart(now, req.arrival.at);
+        let done = Completion {
+            input_tokens: arrival.input_tokens,
+            output_tokens: arrival.output_tokens,
+            // A trace row that failed in production (e.g. BurstGPT's zero-token responses).
+            failed: arrival.failed,
+        };
+        self.engine.on_complete(now, id, done);
+        self.pump(now);
+    }
+
+    /// A timer of the engine is due.
+    pub(crate) fn timeout(&mut self, now: Time) {
+        self.engine.handle_timeout(now);
+        self.pump(now);
+    }
+
+    /// Send what the engine dispatches, then count what happened.
+    fn pump(&mut self, now: Time) {
+        while let Some(dispatch) = self.engine.poll_dispatch(now) {
+            self.send(now, &dispatch);
+        }
+        while let Some(event) = self.engine.poll_event() {
+            self.record(now, event);
+        }
+    }
+
+    fn send(&mut self, now: Time, d: &Dispatch<Arrival>) {
+        if d.target == Target::Primary {
+            self.score_headroom(now, d.class);
+        }
+        let stats = &mut self.metrics.classes[d.class];
+        stats.upstream_calls += 1;
+        if d.attempt > 1 {
+            stats.retries += 1;
+            self.series.current().retries += 1;
+        }
+        if d.target == Target::Fallback {
+            stats.upstream.fallback_calls += 1;
+            self.series.current().fallback_calls += 1;
+        }
+        let call = CallRequest {
+            input_tokens: d.payload.input_tokens,
+            max_tokens: d.payload.output_tokens,
+            output_tokens: d.payload.output_tokens,
+        };
+        let wants_headers = self.engine.wants_headers();
+        let (answer, response) = self.providers.call(now, d.target, &call, wants_headers);
+        if let Outcome::Accepted { done_at } = answer.outcome {
+            self.calls.push(done_at, d.id);
+        }
+        self.engine.on_response(now, d.id, &response);
+    }
+
+    /// Count one engine event.
+    fn record(&mut self, now: Time, event: EngineEvent<Arrival>) {
+        match event {
+            EngineEvent::WaitEnded { class, waited } => {
+                let stats = &mut self.metrics.classes[class];
+                stats.wait.record(waited);
+                if waited > self.classes[class].slo {
+                    stats.waits_over_slo += 1;
+                }
+            }
+            EngineEvent::CacheServed { class } => {
+                self.metrics.classes[class].upstream.cache_served += 1;
+            }
+            EngineEvent::Completed {
+                class,
+                payload,
+                cost_nano_usd,
+                on_fallback,
+                from_cache,
+            } => self.completed(now, class, &payload, cost_nano_usd, on_fallback, from_cache),
+            EngineEvent::Wasted { class, status } => {
+                let stats = &mut self.metrics.classes[class];
+                stats.upstream.wasted_calls += 1;
+                if status == 429 {
+                    stats.upstream_429 += 1;
+                    self.series.current().upstream_429 += 1;
+                }
+            }
+            EngineEvent::RetrySucceeded { class } => {
+                self.metrics.classes[class].upstream.retry_successes += 1;
+            }
+            EngineEvent::RetryBudgetDenied { class } => {
+                self.metrics.classes[class].upstream.budget_denied += 1;
+            }
+            EngineEvent::Escalated { class } => {
+                self.metrics.classes[class].upstream.escalations += 1;
+                self.series.current().escalations += 1;
+            }
+            EngineEvent::Departed {
+                class,
+                how,
+                arrived,
+                attempts,
+            } => self.departed(now, class, how, arrived, attempts),
+        }
+    }
+
+    /// A completion's latency, usage and cost (the budget's price, else the provider's).
+    fn completed(
+        &mut self,
+        now: Time,
+        class: usize,
+        arrival: &Arrival,
+        cost: Option<u64>,
+        on_fallback: bool,
+        from_cache: bool,
+    ) {
+        let stats = &mut self.metrics.classes[class];
+        stats.latency.record(now.saturating_since(arrival.at));
+        if from_cache {
+            self.series.current().completed += 1;
+            self.metrics.users.completed(arrival.user, 0);
+            return;
+        }
+        let provider = match (&self.scenario.fallback_provider, on_fallback) {
+            (Some(fallback), true) => fallback,
+            _ => &self.scenario.provider,
+        };
+        let cost = cost.unwrap_or_else(|| {
+            provider
+                .price
+                .cost_nano_usd(arrival.input_tokens, arrival.output_tokens)
+        });
+        let tokens = arrival.input_tokens.saturating_add(arrival.output_tokens);
+        stats.input_tokens += arrival.input_tokens;
+        stats.output_tokens += arrival.output_tokens;
+        stats.cost_nano_usd = stats.cost_nano_usd.saturating_add(cost);
         let row = self.series.current();
+        row.completed += 1;
+        row.spend_nano_usd = row.spend_nano_usd.saturating_add(cost);
+        self.metrics.users.completed(arrival.user, tokens);
+    }
+
+    /// How a request left; unfinished ones (still inside at the end) are counted apart.
+    fn departed(&mut self, now: Time, class: usize, how: Departure, arrived: Time, attempts: u32) {
+        let stats = &mut self.metrics.classes[class];
+        if attempts == 0 {
+            stats.never_served += 1;
+        }
+        if how == Departure::Unfinished {
+            stats.unfinished += 1;
+            return;
+        }
+        stats.littles_law.depart(now, arrived);
         match how {
             Departure::Completed => stats.completed += 1,
             Departure::Failed => stats.failed += 1,
             Departure::Shed => {
                 stats.shed += 1;
-                row.shed += 1;
+                self.series.current().shed += 1;
             }
-            Departure::Abandoned => stats.abandoned += 1,
+            Departure::Abandoned | Departure::Unfinished => stats.abandoned += 1,
         }
-        if req.attempts == 0 {
-            stats.never_served += 1;
-        }
-        let actual = Demand {
-            requests: 1,
-            tokens: tokens_used,
+    }
+
+    /// Score the engine's quota model against the provider's truth, just before a send.
+    fn score_headroom(&mut self, now: Time, class: usize) {
+        let Some(headroom) = self.engine.headroom() else {
+            return;
         };
-        self.limits
-            .settle(now, req.reservation, req.placement, actual);
-        self.cancel_spend(now, req.spend_ticket);
-    }
-
-    /// A queued request's user gave up.
-    pub(crate) fn abandon(&mut self, now: Time, slot: Slot, ticket: Ticket) {
-        if self.queue.cancel(ticket).is_some() {
-            self.depart(now, slot, Departure::Abandoned, 0);
+        let estimates = headroom.estimates(now);
+        let truth = self.providers.primary_mut().truth(now);
+        let stats = &mut self.metrics.classes[class].upstream;
+        for estimate in estimates {
+            let Some(true_dim) = truth
+                .iter()
+                .find(|t| estimate.source.as_ref() == Some(&t.dimension))
+            else {
+                continue;
+            };
+            if let Some(remaining) = estimate.remaining {
+                let diff = remaining.abs_diff(true_dim.remaining);
+                let ppm = u128::from(diff) * 1_000_000 / u128::from(true_dim.limit.max(1));
+                stats.quota_error_ppm_sum = stats
+                    .quota_error_ppm_sum
+                    .saturating_add(u64::try_from(ppm).unwrap_or(u64::MAX));
+                stats.quota_samples += 1;
+            }
+            if let Some(full_in) = estimate.full_in {
+                let diff = full_in.as_nanos().abs_diff(true_dim.reset_after.as_nanos());
+                stats.reset_error_ns_sum += u128::from(diff);
+                stats.reset_samples += 1;
+            }
         }
     }
 
-    /// Patience of `class`'s users, if they have a deadline.
-    pub(crate) fn deadline(&self, class: usize) -> Option<Duration> {
-        self.classes[class].deadline
-    }
-
-    /// Count what is left at the end of the run (still queued or in flight).
+    /// Count what is left at the end of the run (still queued, held or in flight).
     pub(crate) fn finish(&mut self, end: Time) {
-        let mut left: Vec<Slot> = self.queue.drain(end);
-        left.extend(self.limits.drain_entries());
-        left.extend(self.retries.drain(..));
-        left.extend(self.staged.take());
-        while let Some((_, event)) = self.events.pop() {
-            if let Event::Done(slot) | Event::RetryDue(slot) | Event::BudgetDue(slot) = event {
-                left.push(slot);
-            }
-        }
-        for slot in left {
-            self.end_wait(end, slot);
-            if let Some(req) = self.requests.remove(slot) {
-                let stats = &mut self.metrics.classes[req.class];
-                stats.unfinished += 1;
-                if req.attempts == 0 {
-                    stats.never_served += 1;
-                }
-            }
+        self.metrics.distributed = self.engine.limiter().stats();
+        self.engine.drain(end);
+        while let Some(event) = self.engine.poll_event() {
+            self.record(end, event);
         }
         for stats in &mut self.metrics.classes {
             stats.littles_law.close(end);
         }
         self.metrics.end = end;
-        self.metrics.distributed = self.limits.stats();
-    }
-}
-
-/// A fresh request record.
-pub(crate) fn new_request(
-    arrival: crate::traffic::Arrival,
-    class: usize,
-    admitted: Admitted,
-) -> Request {
-    Request {
-        arrival,
-        class,
-        reservation: admitted.reservation,
-        placement: admitted.placement,
-        attempts: 0,
-        queued_at: arrival.at,
-        waited: Duration::ZERO,
-        wait_recorded: false,
-        last_backoff: Duration::ZERO,
-        on_fallback: false,
-        spend_ticket: None,
     }
 }

@@ -76,28 +76,8 @@ pub struct RawBreaker {
     pub probes: Option<S<u32>>,
 }
 
-/// A policy's validated client side.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpstreamSpec {
-    /// Backoff between attempts (its `max_attempts` bounds attempts per request).
-    pub backoff: BackoffConfig,
-    /// Retry budget as a percentage of requests, if any.
-    pub retry_budget_pct: Option<u64>,
-    /// Proactive throttling margin in parts per million, if proactive.
-    pub proactive_margin_ppm: Option<u64>,
-    /// Consecutive 429s before escalation.
-    pub escalate_after: u32,
-    /// The circuit breaker, if any.
-    pub breaker: Option<BreakerConfig>,
-    /// Whether to fail over to the scenario's fallback provider.
-    pub fallback: bool,
-    /// Spill to the fallback when the primary's wait exceeds this (proactive + fallback).
-    pub fallback_after_wait: Option<Duration>,
-    /// Cached share of requests, per mille.
-    pub cache_hit_permille: u64,
-    /// A Retry-After pauses the whole gateway (else only its own request).
-    pub coordinated: bool,
-}
+/// A policy's validated client side: the engine's upstream configuration.
+pub type UpstreamSpec = spillway_core::engine::UpstreamConfig;
 
 const STRATEGIES: &str =
     "`none`, `constant`, `exponential`, `full-jitter`, `equal-jitter` or `decorrelated-jitter`";

@@ -1,0 +1,202 @@
+//! The door and the waits: limiter layers, the budget, the queue (which may shed to make
+//! room); timers (deadlines, budget resets, backoff ends, wakes) and cancels.
+
+use super::spend::{Spend, SpendStep};
+use super::state::{Request, Stage, Timer};
+use super::{Admission, Departure, Engine, Limiter, Rejection, RequestId, RequestMeta};
+use crate::Time;
+use crate::limit::{Demand, Subject};
+use crate::schedule::{Item, PushOutcome};
+use crate::upstream::Target;
+use crate::{Duration, budget::Ticket};
+use rand_core::Rng;
+
+impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
+    /// A request arrives at `now`: check every layer and the budget, then queue it (or hold
+    /// it until the budget resets). An accepted request leaves exactly once, reported by
+    /// [`super::EngineEvent::Departed`]; a rejected one holds nothing.
+    pub fn on_request(&mut self, now: Time, meta: RequestMeta<M>) -> Admission {
+        if self.requests.len() >= self.config.max_requests {
+            return Admission::Rejected(Rejection::Full);
+        }
+        // One key selection per decision: `api_key`-scoped layers and the budget see the
+        // same key (0 for the layers when there is none).
+        let api_key = self.spend.key(now, &meta.payload);
+        let subject = Subject {
+            user: meta.user,
+            feature: meta.feature,
+            api_key: api_key.unwrap_or(0),
+        };
+        let estimate = Demand {
+            requests: 1,
+            tokens: meta.input_tokens.saturating_add(meta.output_estimate),
+        };
+        let admitted = match self.limiter.admit(now, &subject, estimate, meta.class) {
+            Ok(Ok(admitted)) => admitted,
+            Ok(Err(denial)) => {
+                return Admission::Rejected(Rejection::Layers {
+                    blocking: denial.blocking,
+                    retry_at: denial.retry_at,
+                });
+            }
+            Err(_) => return Admission::Rejected(Rejection::NeverFits),
+        };
+        let step = self.spend.decide(now, &meta.payload, meta.class, api_key);
+        if let SpendStep::Refuse = step {
+            let released = Demand {
+                requests: 1,
+                tokens: 0,
+            };
+            self.limiter
+                .settle(now, admitted.reservation, admitted.placement, released);
+            return Admission::Rejected(Rejection::Budget);
+        }
+        let request = Request {
+            meta,
+            arrived: now,
+            reservation: admitted.reservation,
+            placement: admitted.placement,
+            stage: Stage::Entering,
+            attempts: 0,
+            wait_recorded: false,
+            last_backoff: Duration::ZERO,
+            target: Target::Primary,
+            spend_ticket: None,
+        };
+        let Some(id) = self.requests.insert(request) else {
+            self.limiter.settle(
+                now,
+                admitted.reservation,
+                admitted.placement,
+                Demand::default(),
+            );
+            return Admission::Rejected(Rejection::Full);
+        };
+        match step {
+            SpendStep::Hold(until) => self.hold(id, until.max(admitted.ready_at)),
+            SpendStep::Admit(ticket) => {
+                self.set_ticket(id, ticket);
+                if admitted.ready_at > now {
+                    self.entering.push(admitted.ready_at, id);
+                } else {
+                    self.enter_queue(now, id);
+                }
+            }
+            SpendStep::Refuse => {}
+        }
+        Admission::Accepted(id)
+    }
+
+    fn set_ticket(&mut self, id: RequestId, ticket: Option<Ticket>) {
+        if let Some(req) = self.requests.get_mut(id) {
+            req.spend_ticket = ticket;
+        }
+    }
+
+    fn hold(&mut self, id: RequestId, until: Time) {
+        if let Some(req) = self.requests.get_mut(id) {
+            req.stage = Stage::Held;
+        }
+        self.timers.push(until, Timer::BudgetDue(id));
+    }
+
+    /// An admitted request joins the queue at `now`; its client's patience runs from arrival.
+    fn enter_queue(&mut self, now: Time, id: RequestId) {
+        let Some(req) = self.requests.get(id) else {
+            return;
+        };
+        let class = req.meta.class;
+        let item = Item {
+            class,
+            tenant: req.meta.user,
+            cost: req.reservation.estimate.tokens,
+            payload: id,
+        };
+        let arrived = req.arrived;
+        match self.queue.push(now, item) {
+            PushOutcome::Queued { ticket, shed } => {
+                if let Some(victim) = shed {
+                    self.depart(now, victim.payload, Departure::Shed, 0);
+                }
+                if let Some(req) = self.requests.get_mut(id) {
+                    req.stage = Stage::Queued(ticket);
+                }
+                let deadline = self.config.deadlines.get(class).copied().flatten();
+                if let Some(patience) = deadline {
+                    let gives_up = arrived.saturating_add(patience).max(now);
+                    self.timers.push(gives_up, Timer::Abandon(id, ticket));
+                }
+            }
+            PushOutcome::Refused { .. } => self.depart(now, id, Departure::Shed, 0),
+        }
+        self.dispatch_pending = true;
+    }
+
+    /// Handle the earliest timer due by `now` (a deadline, a budget reset, a backoff's end, a
+    /// wake), else the earliest admission due to enter the queue. Call again while
+    /// [`Engine::poll_timeout`] is `<= now`, draining [`Engine::poll_dispatch`] in between:
+    /// each timer's consequences are dispatched before the next one fires.
+    pub fn handle_timeout(&mut self, now: Time) {
+        if let Some(timer) = self.timers.pop_due(now) {
+            match timer {
+                Timer::Wake => {
+                    if self.next_wake.is_some_and(|t| t <= now) {
+                        self.next_wake = None;
+                    }
+                }
+                Timer::RetryDue(id) => {
+                    if self.requests.get(id).is_some() {
+                        self.retries.push_back(id);
+                    }
+                }
+                Timer::Abandon(id, ticket) => {
+                    if self.queue.cancel(ticket).is_some() {
+                        self.depart(now, id, Departure::Abandoned, 0);
+                    }
+                }
+                Timer::BudgetDue(id) => self.budget_due(now, id),
+            }
+            self.dispatch_pending = true;
+        } else if let Some(id) = self.entering.pop_due(now) {
+            self.enter_queue(now, id);
+        }
+    }
+
+    /// A held request's reset came: ask again, then queue it, hold it again or let it go.
+    fn budget_due(&mut self, now: Time, id: RequestId) {
+        let Some(req) = self.requests.get(id) else {
+            return;
+        };
+        let (payload, class) = (req.meta.payload, req.meta.class);
+        let api_key = self.spend.key(now, &payload);
+        match self.spend.decide(now, &payload, class, api_key) {
+            SpendStep::Admit(ticket) => {
+                self.set_ticket(id, ticket);
+                self.enter_queue(now, id);
+            }
+            SpendStep::Hold(t) => self.hold(id, t),
+            SpendStep::Refuse => self.depart(now, id, Departure::Shed, 0),
+        }
+    }
+
+    /// The client of `id` went away at `now`: everything it holds is released (a call on the
+    /// wire is forgotten: its late response is ignored). Whether it was still inside.
+    pub fn on_cancel(&mut self, now: Time, id: RequestId) -> bool {
+        let Some(req) = self.requests.get(id) else {
+            return false;
+        };
+        match req.stage {
+            Stage::Queued(ticket) => {
+                self.queue.cancel(ticket);
+            }
+            Stage::Staged => self.staged = None,
+            Stage::InFlight => self.in_flight = self.in_flight.saturating_sub(1),
+            Stage::Retrying => self.retries.retain(|r| *r != id),
+            // Their timers find the id dead.
+            Stage::Entering | Stage::Held => {}
+        }
+        self.depart(now, id, Departure::Abandoned, 0);
+        self.dispatch_pending = true;
+        true
+    }
+}

@@ -1,0 +1,218 @@
+//! Sending upstream: a staged request first, then due retries, then the queue, while there is
+//! room; every send waits for Retry-After and (proactive policies) for modelled headroom, and
+//! goes where failover routes it. Failed calls are retried after backoff with jitter, within
+//! the attempt limit and the retry budget.
+
+use super::spend::Spend;
+use super::state::Stage;
+use super::{Completion, Departure, Dispatch, Engine, EngineEvent, Limiter, RequestId, Response};
+use crate::upstream::{Route, SendCost, Target};
+use crate::{Duration, Time};
+use rand_core::Rng;
+
+/// How long to wait when no provider can take a call and none says when it will.
+const UNAVAILABLE_PAUSE: Duration = Duration::from_secs(1);
+
+impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
+    /// The next request to send upstream now, if any. Call until `None` after every other
+    /// call; the driver sends it and reports with [`Engine::on_response`].
+    pub fn poll_dispatch(&mut self, now: Time) -> Option<Dispatch<M>> {
+        if !self.dispatch_pending {
+            return None;
+        }
+        while self.in_flight < self.config.max_in_flight {
+            let Some(id) = self.next_to_send(now) else {
+                break;
+            };
+            let Some(req) = self.requests.get(id) else {
+                continue;
+            };
+            let cost = SendCost::request(req.meta.input_tokens, req.meta.max_tokens);
+            let ready = self.upstream.ready_at(now, &cost);
+            if ready > now && self.upstream.spill_to_fallback(now, req.arrived) {
+                return self.send(now, id, Target::Fallback);
+            }
+            if ready > now {
+                self.stage(id, ready);
+                break;
+            }
+            match self.upstream.route(now) {
+                Route::Send(target) => return self.send(now, id, target),
+                Route::Cache => self.complete_from_cache(now, id),
+                Route::Unavailable { retry_at } => {
+                    let at = retry_at.unwrap_or(now.saturating_add(UNAVAILABLE_PAUSE));
+                    self.stage(id, at.max(now.saturating_add(Duration::from_nanos(1))));
+                    break;
+                }
+            }
+        }
+        self.dispatch_pending = false;
+        None
+    }
+
+    /// The next request to send: the staged one, a due retry, else the queue's choice.
+    fn next_to_send(&mut self, now: Time) -> Option<RequestId> {
+        if let Some(id) = self.staged.take().or_else(|| self.retries.pop_front()) {
+            return Some(id);
+        }
+        let popped = self.queue.pop(now)?;
+        let id = popped.payload;
+        self.end_wait(now, id);
+        if popped.downgrade
+            && let Some(req) = self.requests.get_mut(id)
+            && let Some(ticket) = req.spend_ticket.as_mut()
+        {
+            self.spend.downgrade(ticket, req.meta.class);
+        }
+        Some(id)
+    }
+
+    /// `id` waits for upstream room until `at`, then goes first.
+    fn stage(&mut self, id: RequestId, at: Time) {
+        if let Some(req) = self.requests.get_mut(id) {
+            req.stage = Stage::Staged;
+        }
+        self.staged = Some(id);
+        if self.next_wake.is_none_or(|t| at < t) {
+            self.next_wake = Some(at);
+            self.timers.push(at, super::state::Timer::Wake);
+        }
+    }
+
+    fn send(&mut self, now: Time, id: RequestId, target: Target) -> Option<Dispatch<M>> {
+        let req = self.requests.get_mut(id)?;
+        req.attempts += 1;
+        req.stage = Stage::InFlight;
+        req.target = target;
+        if req.attempts == 1
+            && let Some(budget) = self.upstream.budget.as_mut()
+        {
+            budget.on_request(now);
+        }
+        self.in_flight += 1;
+        Some(Dispatch {
+            id,
+            target,
+            attempt: req.attempts,
+            class: req.meta.class,
+            payload: req.meta.payload,
+        })
+    }
+
+    /// A cached answer: no provider call, no cost, no latency beyond the queue.
+    fn complete_from_cache(&mut self, now: Time, id: RequestId) {
+        let Some(req) = self.requests.get(id) else {
+            return;
+        };
+        let class = req.meta.class;
+        self.events.push_back(EngineEvent::CacheServed { class });
+        self.events.push_back(EngineEvent::Completed {
+            class,
+            payload: req.meta.payload,
+            cost_nano_usd: None,
+            on_fallback: false,
+            from_cache: true,
+        });
+        self.depart(now, id, Departure::Completed, 0);
+    }
+
+    /// The upstream answered the dispatch `id` (status and headers): feed Retry-After,
+    /// headroom, breaker and escalation; a refusal is retried after backoff or fails. A
+    /// stale `id` (cancelled meanwhile) is ignored.
+    pub fn on_response(&mut self, now: Time, id: RequestId, response: &Response) {
+        let Some(req) = self.requests.get_mut(id) else {
+            return;
+        };
+        if req.stage != Stage::InFlight {
+            return;
+        }
+        let (class, target, attempts) = (req.meta.class, req.target, req.attempts);
+        let cost = SendCost::request(req.meta.input_tokens, req.meta.max_tokens);
+        if self.upstream.on_answer(now, target, &cost, response) {
+            self.events.push_back(EngineEvent::Escalated { class });
+        }
+        if response.accepted {
+            if attempts > 1 {
+                self.events.push_back(EngineEvent::RetrySucceeded { class });
+            }
+            return;
+        }
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.events.push_back(EngineEvent::Wasted {
+            class,
+            status: response.status,
+        });
+        self.retry_or_fail(now, id, response.retry_after);
+    }
+
+    /// An accepted call of `id` finished: settle the layers and the budget with the usage.
+    pub fn on_complete(&mut self, now: Time, id: RequestId, done: Completion) {
+        let Some(req) = self.requests.get_mut(id) else {
+            return;
+        };
+        if req.stage != Stage::InFlight {
+            return;
+        }
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.dispatch_pending = true;
+        let class = req.meta.class;
+        if done.failed {
+            // It took its time and quota, and fails without retry.
+            self.events
+                .push_back(EngineEvent::Wasted { class, status: 200 });
+            self.depart(now, id, Departure::Failed, done.input_tokens);
+            return;
+        }
+        let on_fallback = req.target == Target::Fallback;
+        let payload = req.meta.payload;
+        let cost_nano_usd = req.spend_ticket.take().map(|ticket| {
+            self.spend
+                .complete(now, ticket, class, done.input_tokens, done.output_tokens)
+        });
+        self.events.push_back(EngineEvent::Completed {
+            class,
+            payload,
+            cost_nano_usd,
+            on_fallback,
+            from_cache: false,
+        });
+        let tokens = done.input_tokens.saturating_add(done.output_tokens);
+        self.depart(now, id, Departure::Completed, tokens);
+    }
+
+    /// After a failed call: retry after max(backoff, Retry-After), or give up.
+    fn retry_or_fail(&mut self, now: Time, id: RequestId, hint: Option<Duration>) {
+        let Some(req) = self.requests.get_mut(id) else {
+            return;
+        };
+        let (class, attempts, input) = (req.meta.class, req.attempts, req.meta.input_tokens);
+        let backoff = self.upstream.spec.backoff;
+        if attempts >= backoff.max_attempts() {
+            self.depart(now, id, Departure::Failed, input);
+            return;
+        }
+        if let Some(budget) = self.upstream.budget.as_mut()
+            && !budget.try_retry(now)
+        {
+            self.events
+                .push_back(EngineEvent::RetryBudgetDenied { class });
+            self.depart(now, id, Departure::Failed, input);
+            return;
+        }
+        let Some(req) = self.requests.get_mut(id) else {
+            return;
+        };
+        let retry = attempts - 1;
+        let previous = if retry == 0 {
+            backoff.base()
+        } else {
+            req.last_backoff
+        };
+        let delay = backoff.delay(retry, previous, &mut self.upstream.jitter);
+        req.last_backoff = delay;
+        req.stage = Stage::Retrying;
+        let wait = delay.max(hint.unwrap_or(Duration::ZERO));
+        self.timers
+            .push(now.saturating_add(wait), super::state::Timer::RetryDue(id));
+    }
+}

@@ -1,0 +1,211 @@
+//! The engine: its parts, its configuration, and the record of one request.
+
+use super::limiter::Limiter;
+use super::slab::Slab;
+use super::spend::Spend;
+use super::timers::Timers;
+use super::upstream::{UpstreamConfig, UpstreamPolicy};
+use super::{EngineEvent, RequestId, RequestMeta};
+use crate::budget::Ticket as SpendTicket;
+use crate::limit::Reservation;
+use crate::schedule::{ConfigError, PriorityScheduler, SchedulerConfig, Ticket};
+use crate::upstream::{Headroom, Target};
+use crate::{Duration, Time};
+use rand_core::Rng;
+use std::collections::VecDeque;
+
+/// Everything an engine is built from, besides its parts.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Calls on the wire at most.
+    pub max_in_flight: u64,
+    /// Requests inside the engine at most (queued, held, waiting or in flight); beyond it
+    /// arrivals are refused with [`super::Rejection::Full`].
+    pub max_requests: usize,
+    /// Patience of each class's clients: a request still queued this long after its arrival
+    /// is abandoned (`None`: no deadline).
+    pub deadlines: Vec<Option<Duration>>,
+    /// The priority queue.
+    pub scheduler: SchedulerConfig,
+    /// The client side towards the providers.
+    pub upstream: UpstreamConfig,
+}
+
+/// Where a request is, so that a cancel releases exactly what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Its admission is still on its way (a shared store's round trip).
+    Entering,
+    /// The budget holds it until a reset.
+    Held,
+    /// In the priority queue.
+    Queued(Ticket),
+    /// Waiting for its backoff, or due for a retry.
+    Retrying,
+    /// Chosen, waiting for upstream room (headroom, Retry-After, a provider).
+    Staged,
+    /// On the wire.
+    InFlight,
+}
+
+/// A request inside the engine.
+#[derive(Debug)]
+pub(crate) struct Request<M, P> {
+    pub meta: RequestMeta<M>,
+    pub arrived: Time,
+    pub reservation: Reservation,
+    pub placement: P,
+    pub stage: Stage,
+    pub attempts: u32,
+    pub wait_recorded: bool,
+    /// The backoff delay before its last retry (decorrelated jitter grows from it).
+    pub last_backoff: Duration,
+    /// Where its current call went.
+    pub target: Target,
+    /// The budget's reservation, completed or cancelled on departure.
+    pub spend_ticket: Option<SpendTicket>,
+}
+
+/// Something scheduled for later.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Timer {
+    /// A wait (Retry-After, headroom, an open breaker) is over: dispatch again.
+    Wake,
+    /// A request's backoff is over: it may be sent again.
+    RetryDue(RequestId),
+    /// The client of a queued request runs out of patience.
+    Abandon(RequestId, Ticket),
+    /// A request held by the budget may ask again.
+    BudgetDue(RequestId),
+}
+
+/// The sans-IO gateway: see the [module docs](super).
+///
+/// `M` is the driver's payload per request, `L` the limiter layers, `S` the budget, `R` the
+/// random source of backoff jitter and cache draws.
+pub struct Engine<M, L: Limiter, S, R> {
+    pub(crate) config: EngineConfig,
+    pub(crate) limiter: L,
+    pub(crate) spend: S,
+    pub(crate) upstream: UpstreamPolicy<R>,
+    pub(crate) queue: PriorityScheduler<RequestId>,
+    pub(crate) requests: Slab<Request<M, L::Placement>>,
+    pub(crate) timers: Timers<Timer>,
+    /// Admitted requests still paying for their admission, by queue-entry time.
+    pub(crate) entering: Timers<RequestId>,
+    /// Requests due for a retry; they go before the queue (they were chosen once already).
+    pub(crate) retries: VecDeque<RequestId>,
+    /// A request taken from the queue that must wait before it is sent; it goes first.
+    pub(crate) staged: Option<RequestId>,
+    /// The earliest pending [`Timer::Wake`], so waiting does not flood the timers.
+    pub(crate) next_wake: Option<Time>,
+    pub(crate) in_flight: u64,
+    /// Something changed that may let a request go: [`Engine::poll_dispatch`] looks again.
+    pub(crate) dispatch_pending: bool,
+    pub(crate) events: VecDeque<EngineEvent<M>>,
+}
+
+impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
+    /// An engine over `limiter` and `spend`.
+    ///
+    /// # Errors
+    /// The scheduler's configuration is inconsistent.
+    pub fn new(
+        config: EngineConfig,
+        limiter: L,
+        spend: S,
+        jitter: R,
+        cache_draws: R,
+    ) -> Result<Self, ConfigError> {
+        Ok(Engine {
+            queue: PriorityScheduler::new(&config.scheduler)?,
+            upstream: UpstreamPolicy::new(&config.upstream, jitter, cache_draws),
+            config,
+            limiter,
+            spend,
+            requests: Slab::default(),
+            timers: Timers::default(),
+            entering: Timers::default(),
+            retries: VecDeque::new(),
+            staged: None,
+            next_wake: None,
+            in_flight: 0,
+            dispatch_pending: false,
+            events: VecDeque::new(),
+        })
+    }
+
+    /// The next thing that happened, for the driver's metrics and logs.
+    pub fn poll_event(&mut self) -> Option<EngineEvent<M>> {
+        self.events.pop_front()
+    }
+
+    /// When [`Engine::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        [self.timers.peek_time(), self.entering.peek_time()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Requests inside the engine.
+    pub fn len(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// Whether no request is inside.
+    pub fn is_empty(&self) -> bool {
+        self.requests.len() == 0
+    }
+
+    /// Calls on the wire.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight
+    }
+
+    /// Requests queued in `class`.
+    pub fn queued_in(&self, class: usize) -> usize {
+        self.queue.len_of(class)
+    }
+
+    /// The primary's breaker: 0 closed, 1 half-open, 2 open.
+    pub fn breaker_level(&self) -> u8 {
+        self.upstream.breaker_level()
+    }
+
+    /// Whether responses should carry parsed rate-limit headers (a proactive policy models
+    /// the provider's quota from them; others skip the parsing).
+    pub fn wants_headers(&self) -> bool {
+        self.upstream.headroom.is_some()
+    }
+
+    /// The local model of the primary's quota (proactive policies).
+    pub fn headroom(&self) -> Option<&Headroom> {
+        self.upstream.headroom.as_ref()
+    }
+
+    /// The earliest instant anything may be sent (the Retry-After gate).
+    pub fn gate_until(&self, now: Time) -> Time {
+        self.upstream.gate_until(now)
+    }
+
+    /// The driver's payload of a live request.
+    pub fn payload(&self, id: RequestId) -> Option<&M> {
+        self.requests.get(id).map(|r| &r.meta.payload)
+    }
+
+    /// The limiter layers.
+    pub fn limiter(&self) -> &L {
+        &self.limiter
+    }
+
+    /// The budget.
+    pub fn spend(&self) -> &S {
+        &self.spend
+    }
+
+    /// Take the parts back (after [`Engine::drain`]).
+    pub fn into_parts(self) -> (L, S) {
+        (self.limiter, self.spend)
+    }
+}

@@ -1,0 +1,196 @@
+//! The engine's client side towards its providers, composed from [`crate::upstream`]:
+//! proactive headroom, the Retry-After gate, backoff with jitter, the retry budget,
+//! escalation, the circuit breaker, failover to a second provider and the cache.
+
+use super::Response;
+use crate::upstream::{
+    BackoffConfig, BreakerConfig, CircuitBreaker, Escalation, EscalationEvent, Failover, Headroom,
+    HeadroomConfig, Outcome as Health, RetryBudget, RetryGate, Route, SendCost, Target,
+    UpstreamHealth,
+};
+use crate::{Duration, Time};
+use rand_core::Rng;
+
+/// Escalations send traffic to the fallback for this long before trying the primary again.
+const FALLBACK_FOR: Duration = Duration::from_secs(60);
+
+/// How a policy treats its providers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamConfig {
+    /// Backoff between attempts (its `max_attempts` bounds attempts per request).
+    pub backoff: BackoffConfig,
+    /// Retry budget as a percentage of requests, if any.
+    pub retry_budget_pct: Option<u64>,
+    /// Proactive throttling margin in parts per million, if proactive.
+    pub proactive_margin_ppm: Option<u64>,
+    /// Consecutive 429s before escalation.
+    pub escalate_after: u32,
+    /// The circuit breaker, if any.
+    pub breaker: Option<BreakerConfig>,
+    /// Whether to fail over to a fallback provider (the driver has one).
+    pub fallback: bool,
+    /// Spill to the fallback when the primary's wait exceeds this (proactive + fallback).
+    pub fallback_after_wait: Option<Duration>,
+    /// Cached share of requests, per mille.
+    pub cache_hit_permille: u64,
+    /// A Retry-After pauses the whole gateway (else only its own request).
+    pub coordinated: bool,
+}
+
+impl UpstreamConfig {
+    /// Retries after `backoff`, honouring Retry-After for the whole gateway; no retry budget,
+    /// headroom model, breaker, fallback or cache.
+    pub fn reactive(backoff: BackoffConfig) -> Self {
+        UpstreamConfig {
+            backoff,
+            retry_budget_pct: None,
+            proactive_margin_ppm: None,
+            escalate_after: u32::MAX,
+            breaker: None,
+            fallback: false,
+            fallback_after_wait: None,
+            cache_hit_permille: 0,
+            coordinated: true,
+        }
+    }
+}
+
+/// The upstream decisions of one engine.
+pub(crate) struct UpstreamPolicy<R> {
+    pub spec: UpstreamConfig,
+    has_fallback: bool,
+    /// The local quota model of the primary (proactive policies only).
+    pub headroom: Option<Headroom>,
+    /// Nothing is sent before the last Retry-After (reactive and proactive alike).
+    gate: RetryGate,
+    failover: Failover,
+    pub budget: Option<RetryBudget>,
+    pub jitter: R,
+    cache_draws: R,
+}
+
+fn health(spec: &UpstreamConfig) -> UpstreamHealth {
+    // Without a configured breaker, one that never opens: failover then follows escalation
+    // alone.
+    let breaker = spec.breaker.unwrap_or_else(|| {
+        BreakerConfig::new(u32::MAX, Duration::from_secs(1), 1)
+            .unwrap_or_else(|_| BreakerConfig::default())
+    });
+    UpstreamHealth::new(
+        CircuitBreaker::new(breaker),
+        Escalation::new(spec.escalate_after, FALLBACK_FOR),
+    )
+}
+
+impl<R: Rng> UpstreamPolicy<R> {
+    /// The policy of `spec`; `jitter` draws backoff delays, `cache_draws` cache hits.
+    pub(crate) fn new(spec: &UpstreamConfig, jitter: R, cache_draws: R) -> Self {
+        let has_fallback = spec.fallback;
+        let headroom = spec.proactive_margin_ppm.and_then(|margin_ppm| {
+            let mut config = HeadroomConfig::per_minute(None, None);
+            config.margin_ppm = margin_ppm;
+            Headroom::new(config).ok()
+        });
+        let budget = spec.retry_budget_pct.and_then(|pct| {
+            // One retry is always allowed per window so that a quiet client can still retry.
+            RetryBudget::new(pct, 100, Duration::from_secs(60), 10, 1).ok()
+        });
+        UpstreamPolicy {
+            spec: spec.clone(),
+            failover: Failover::new(health(spec), has_fallback.then(|| health(spec))),
+            has_fallback,
+            headroom,
+            gate: RetryGate::new(),
+            budget,
+            jitter,
+            cache_draws,
+        }
+    }
+
+    /// The earliest instant a send of `cost` may go: after Retry-After and, when proactive,
+    /// when the modelled quota has room. A cost the model says can never fit goes now and
+    /// lets the provider decide.
+    pub(crate) fn ready_at(&self, now: Time, cost: &SendCost) -> Time {
+        let gated = self.gate.earliest(now);
+        match &self.headroom {
+            Some(h) => h.earliest_send(gated, cost).unwrap_or(gated),
+            None => gated,
+        }
+    }
+
+    /// Whether a request admitted at `admitted` that the primary cannot take now should go to
+    /// the fallback: a proactive gateway knows the primary is exhausted without waiting for a
+    /// 429, and spills requests that have already waited longer than `fallback_after_wait`.
+    pub(crate) fn spill_to_fallback(&self, now: Time, admitted: Time) -> bool {
+        let Some(limit) = self.spec.fallback_after_wait else {
+            return false;
+        };
+        self.has_fallback
+            && now.saturating_since(admitted) > limit
+            && self
+                .failover
+                .fallback()
+                .is_some_and(|h| h.breaker.would_admit(now))
+    }
+
+    /// Whether this request's answer is in the cache (a seeded draw per routing decision).
+    fn cache_hit(&mut self) -> bool {
+        if self.spec.cache_hit_permille == 0 {
+            return false;
+        }
+        let draw = self.cache_draws.next_u32() % 1000;
+        u64::from(draw) < self.spec.cache_hit_permille
+    }
+
+    /// Where the next call goes.
+    pub(crate) fn route(&mut self, now: Time) -> Route {
+        let hit = self.cache_hit();
+        self.failover.route(now, hit)
+    }
+
+    /// Feed every model with the answer to a send of `cost` to `target`; whether it escalated.
+    pub(crate) fn on_answer(
+        &mut self,
+        now: Time,
+        target: Target,
+        cost: &SendCost,
+        answer: &Response,
+    ) -> bool {
+        if target == Target::Primary
+            && let Some(h) = self.headroom.as_mut()
+        {
+            h.on_send(now, cost);
+            if let Some(snapshot) = &answer.snapshot {
+                h.observe_as_of(now, now, snapshot);
+            }
+        }
+        if let Some(wait) = answer.retry_after
+            && answer.status == 429
+            && self.spec.coordinated
+        {
+            self.gate.on_retry_after(now, wait);
+            if let Some(h) = self.headroom.as_mut() {
+                h.on_retry_after(now, wait);
+            }
+        }
+        let health = match answer {
+            a if a.accepted => Health::Success,
+            a if a.status == 429 => Health::RateLimited,
+            _ => Health::Failed,
+        };
+        matches!(
+            self.failover.on_outcome(now, target, health),
+            Some(EscalationEvent::Escalated { .. })
+        )
+    }
+
+    /// The earliest instant anything may be sent (the Retry-After gate).
+    pub(crate) fn gate_until(&self, now: Time) -> Time {
+        self.gate.earliest(now)
+    }
+
+    /// Breaker state of the primary: 0 closed, 1 half-open, 2 open.
+    pub(crate) fn breaker_level(&self) -> u8 {
+        self.failover.primary().breaker.state().level()
+    }
+}
