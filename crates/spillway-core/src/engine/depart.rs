@@ -32,6 +32,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             return;
         };
         self.events.push_back(EngineEvent::Departed {
+            id,
             class: req.meta.class,
             how,
             arrived: req.arrived,

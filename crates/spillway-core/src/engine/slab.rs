@@ -4,7 +4,7 @@
 
 /// A request inside the engine. Stable for its whole life; never reused while it lives, and
 /// never valid again once it left (the slot's generation moved on).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RequestId {
     slot: u32,
     generation: u32,

@@ -159,6 +159,8 @@ pub enum EngineEvent<M> {
     },
     /// A request left.
     Departed {
+        /// The request (dead from now on).
+        id: RequestId,
         /// Its class.
         class: usize,
         /// How.

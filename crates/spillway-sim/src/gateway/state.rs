@@ -210,6 +210,7 @@ impl Gateway<'_> {
                 self.series.current().escalations += 1;
             }
             EngineEvent::Departed {
+                id: _,
                 class,
                 how,
                 arrived,
