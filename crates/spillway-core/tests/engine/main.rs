@@ -20,3 +20,17 @@ pub fn config(module: &str, cases: u32) -> ProptestConfig {
         ..ProptestConfig::default()
     }
 }
+
+/// The engine can move into a server task: it is `Send` whenever its parts are.
+#[test]
+fn the_engine_is_send() {
+    fn send<T: Send>() {}
+    send::<
+        spillway_core::engine::Engine<
+            u64,
+            spillway_core::limit::Layered,
+            spillway_core::engine::NoSpend,
+            rand_chacha::ChaCha8Rng,
+        >,
+    >();
+}
