@@ -77,8 +77,9 @@ pub struct Response {
     pub status: u16,
     /// Retry-After (header or body hint).
     pub retry_after: Option<Duration>,
-    /// Parsed rate-limit headers (only needed when [`super::Engine::wants_headers`]).
-    pub snapshot: Option<crate::upstream::headers::RateLimitSnapshot>,
+    /// Parsed rate-limit headers (only needed when [`super::Engine::wants_headers`]); boxed
+    /// so that the common answer without them stays small.
+    pub snapshot: Option<Box<crate::upstream::headers::RateLimitSnapshot>>,
 }
 
 /// The end of an accepted call.

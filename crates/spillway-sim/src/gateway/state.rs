@@ -10,7 +10,7 @@ use super::upstream::Providers;
 use crate::distributed::Instances;
 use crate::engine::EventQueue;
 use crate::metrics::{PolicyMetrics, Timeseries};
-use crate::provider::{CallRequest, Outcome};
+use crate::provider::CallRequest;
 use crate::rng::Concern;
 use crate::scenario::{ClassSettings, Scenario};
 use crate::traffic::Arrival;
@@ -164,8 +164,8 @@ impl Gateway<'_> {
             output_tokens: d.payload.output_tokens,
         };
         let wants_headers = self.engine.wants_headers();
-        let (answer, response) = self.providers.call(now, d.target, &call, wants_headers);
-        if let Outcome::Accepted { done_at } = answer.outcome {
+        let (done_at, response) = self.providers.call(now, d.target, &call, wants_headers);
+        if let Some(done_at) = done_at {
             self.calls.push(done_at, d.id);
         }
         self.engine.on_response(now, d.id, &response);

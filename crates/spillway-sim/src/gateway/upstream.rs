@@ -1,7 +1,7 @@
 //! The providers a policy's engine dispatches to: the scenario's primary and, when the
 //! policy fails over, its fallback. The decisions are the engine's; this is the wire.
 
-use crate::provider::{Answer, CallRequest, EmulatedProvider, Outcome};
+use crate::provider::{CallRequest, EmulatedProvider, Outcome};
 use crate::scenario::{Scenario, UpstreamSpec};
 use spillway_core::Time;
 use spillway_core::engine::Response;
@@ -36,15 +36,16 @@ impl Providers {
         &mut self.primary
     }
 
-    /// Send `call` to `target` at `now`: the provider's answer, and the engine's view of it
-    /// (headers parsed only when the engine models the primary's quota from them).
+    /// Send `call` to `target` at `now`: when the provider finishes it if it took it, and the
+    /// engine's view of the answer (headers parsed only when the engine models the primary's
+    /// quota from them).
     pub(crate) fn call(
         &mut self,
         now: Time,
         target: Target,
         call: &CallRequest,
         wants_headers: bool,
-    ) -> (Answer, Response) {
+    ) -> (Option<Time>, Response) {
         let provider = match (target, self.fallback.as_mut()) {
             (Target::Fallback, Some(f)) => f,
             _ => &mut self.primary,
@@ -53,11 +54,11 @@ impl Providers {
         // Rendering and parsing header text costs microseconds: only a proactive policy, whose
         // model is fed by the headers, pays for it.
         let snapshot = (target == Target::Primary && wants_headers).then(|| {
-            parse_headers(
+            Box::new(parse_headers(
                 answer.headers().iter().map(|(n, v)| (*n, v.as_str())),
                 self.primary.label(),
                 None,
-            )
+            ))
         });
         let response = Response {
             accepted: matches!(answer.outcome, Outcome::Accepted { .. }),
@@ -65,6 +66,10 @@ impl Providers {
             retry_after: answer.retry_after().or(answer.body_retry_delay),
             snapshot,
         };
-        (answer, response)
+        let done_at = match answer.outcome {
+            Outcome::Accepted { done_at } => Some(done_at),
+            _ => None,
+        };
+        (done_at, response)
     }
 }
