@@ -5,6 +5,7 @@
 //! other instances' usage at every sync (1 s here, ~100 admissions per sync).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use spillway_core::engine::Limiter as _;
 use spillway_core::limit::{Algorithm, Demand, LayerSpec, LimitSpec, Scope, Subject, Unit};
 use spillway_core::{Duration, Time};
 use spillway_sim::distributed::Instances;

@@ -120,9 +120,41 @@ impl Instances {
         layered.map_or_else(Vec::new, |l| l.names().map(str::to_string).collect())
     }
 
+    /// The store's round trip for one check (zero without a store), counted in the stats.
+    fn round_trip(&mut self) -> Duration {
+        let Some(store) = &mut self.store else {
+            return Duration::ZERO;
+        };
+        let jitter_ns = store.jitter.as_nanos();
+        let extra = match jitter_ns {
+            0 => 0,
+            // Modulo bias below jitter / 2^64.
+            j => store.rng.next_u64() % j.saturating_add(1),
+        };
+        let rtt = store.rtt.saturating_add(Duration::from_nanos(extra));
+        self.stats.store_round_trips += 1;
+        self.stats.added_latency_ns = self.stats.added_latency_ns.saturating_add(rtt.as_nanos());
+        rtt
+    }
+
+    /// What the instances measured so far.
+    pub fn stats(&self) -> DistributedStats {
+        let mut stats = self.stats.clone();
+        if let Limits::Async(views) = &self.limits {
+            stats.syncs = views.syncs;
+            stats.max_admitted_between_syncs = views.max_admitted_between_syncs;
+        }
+        stats
+    }
+}
+
+/// The engine's door is these instances: the engine holds an admission until `ready_at`.
+impl spillway_core::engine::Limiter for Instances {
+    type Placement = Placement;
+
     /// A request of `class` arrives at `now`: route it, ask its instance (or the store), and
     /// if admitted, offer it to the shadow exact limiter.
-    pub fn admit(
+    fn admit(
         &mut self,
         now: Time,
         subject: &Subject,
@@ -164,25 +196,8 @@ impl Instances {
         }))
     }
 
-    /// The store's round trip for one check (zero without a store), counted in the stats.
-    fn round_trip(&mut self) -> Duration {
-        let Some(store) = &mut self.store else {
-            return Duration::ZERO;
-        };
-        let jitter_ns = store.jitter.as_nanos();
-        let extra = match jitter_ns {
-            0 => 0,
-            // Modulo bias below jitter / 2^64.
-            j => store.rng.next_u64() % j.saturating_add(1),
-        };
-        let rtt = store.rtt.saturating_add(Duration::from_nanos(extra));
-        self.stats.store_round_trips += 1;
-        self.stats.added_latency_ns = self.stats.added_latency_ns.saturating_add(rtt.as_nanos());
-        rtt
-    }
-
     /// Settle an admitted request with what it really used, where it was admitted.
-    pub fn settle(
+    fn settle(
         &mut self,
         now: Time,
         reservation: Reservation,
@@ -202,40 +217,5 @@ impl Instances {
         if let (Some(shadow), true) = (&mut self.shadow, placement.exact) {
             shadow.settle(now, reservation, actual);
         }
-    }
-
-    /// What the instances measured so far.
-    pub fn stats(&self) -> DistributedStats {
-        let mut stats = self.stats.clone();
-        if let Limits::Async(views) = &self.limits {
-            stats.syncs = views.syncs;
-            stats.max_admitted_between_syncs = views.max_admitted_between_syncs;
-        }
-        stats
-    }
-}
-
-/// The engine's door is these instances: the engine holds an admission until `ready_at`.
-impl spillway_core::engine::Limiter for Instances {
-    type Placement = Placement;
-
-    fn admit(
-        &mut self,
-        now: Time,
-        subject: &Subject,
-        estimate: Demand,
-        class: usize,
-    ) -> Result<Result<Admitted, Denial>, LayeredError> {
-        Instances::admit(self, now, subject, estimate, class)
-    }
-
-    fn settle(
-        &mut self,
-        now: Time,
-        reservation: Reservation,
-        placement: Placement,
-        actual: Demand,
-    ) {
-        Instances::settle(self, now, reservation, placement, actual);
     }
 }

@@ -519,6 +519,7 @@ fn valid_blocks_load_with_their_defaults() {
 
 mod invariants {
     use proptest::prelude::*;
+    use spillway_core::engine::Limiter as _;
     use spillway_core::limit::{Algorithm, Demand, LayerSpec, LimitSpec, Scope, Subject, Unit};
     use spillway_core::{Duration, Time};
     use spillway_sim::distributed::Instances;
