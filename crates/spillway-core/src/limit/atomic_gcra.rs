@@ -29,22 +29,7 @@ impl AtomicGcra {
             tat: AtomicU64::new(0),
         })
     }
-    /// Count time from `origin` (e.g. process start for a Unix-epoch clock), which pushes the
-    /// [horizon](Self::horizon) out by as much. Instants before `origin` count as `origin`.
-    pub fn with_origin(self, origin: Time) -> Self {
-        AtomicGcra {
-            gcra: self.gcra.with_origin(origin),
-            ..self
-        }
-    }
-    /// The last instant represented exactly; after it every request is denied (fail closed).
-    pub fn horizon(&self) -> Time {
-        self.gcra.horizon()
-    }
-    /// The largest cost ever admitted at once.
-    pub fn capacity(&self) -> u64 {
-        self.gcra.capacity()
-    }
+    super::compact::compact_config!();
     /// Would `cost` be admitted at `now`? Changes nothing (and may be stale by the time it
     /// returns if other threads acquire).
     pub fn check(&self, now: Time, cost: u64) -> Result<Decision, LimitError> {

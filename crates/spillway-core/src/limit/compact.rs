@@ -17,6 +17,28 @@
 use super::{Decision, LimitError, ensure_fits};
 use crate::time::{Duration, Time};
 
+/// `with_origin`, `horizon` and `capacity` for a compact limiter whose `gcra` field is a
+/// [`CompactGcra`]: the three types expose the same configuration surface.
+macro_rules! compact_config {
+    () => {
+        /// Count time from `origin` (e.g. process start for a Unix-epoch clock), which pushes
+        /// the [horizon](Self::horizon) out by as much. Instants before `origin` count as it.
+        pub fn with_origin(mut self, origin: Time) -> Self {
+            self.gcra = self.gcra.with_origin(origin);
+            self
+        }
+        /// The last instant represented exactly; after it every request is denied (fail closed).
+        pub fn horizon(&self) -> Time {
+            self.gcra.horizon()
+        }
+        /// The largest cost ever admitted at once.
+        pub fn capacity(&self) -> u64 {
+            self.gcra.capacity()
+        }
+    };
+}
+pub(crate) use compact_config;
+
 /// Rate, capacity and time scale of a compact GCRA; the state is a bare `u64` TAT.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct CompactGcra {

@@ -28,22 +28,7 @@ impl<K: Hash + Eq + Clone> KeyedGcra<K> {
             map: TatMap::default(),
         })
     }
-    /// Count time from `origin` (e.g. process start for a Unix-epoch clock), which pushes the
-    /// [horizon](Self::horizon) out by as much. Instants before `origin` count as `origin`.
-    pub fn with_origin(self, origin: Time) -> Self {
-        KeyedGcra {
-            gcra: self.gcra.with_origin(origin),
-            ..self
-        }
-    }
-    /// The last instant represented exactly; after it every request is denied (fail closed).
-    pub fn horizon(&self) -> Time {
-        self.gcra.horizon()
-    }
-    /// The largest cost any key can admit.
-    pub fn capacity(&self) -> u64 {
-        self.gcra.capacity()
-    }
+    super::compact::compact_config!();
     /// Would `cost` be admitted for `key` at `now`? Changes nothing.
     pub fn check(&self, now: Time, key: &K, cost: u64) -> Result<Decision, LimitError> {
         self.gcra.check(self.map.tat(key), now, cost)

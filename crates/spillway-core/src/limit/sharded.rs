@@ -42,21 +42,7 @@ impl<K: Hash + Eq + Clone> ShardedKeyedGcra<K> {
             shards,
         })
     }
-    /// Count time from `origin`, which pushes the [horizon](Self::horizon) out by as much.
-    pub fn with_origin(self, origin: Time) -> Self {
-        ShardedKeyedGcra {
-            gcra: self.gcra.with_origin(origin),
-            ..self
-        }
-    }
-    /// The last instant represented exactly; after it every request is denied (fail closed).
-    pub fn horizon(&self) -> Time {
-        self.gcra.horizon()
-    }
-    /// The largest cost any key can admit.
-    pub fn capacity(&self) -> u64 {
-        self.gcra.capacity()
-    }
+    super::compact::compact_config!();
     /// Check and commit for `key` under its shard's lock.
     #[inline]
     pub fn acquire(&self, now: Time, key: &K, cost: u64) -> Result<Decision, LimitError> {
