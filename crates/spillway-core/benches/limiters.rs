@@ -1,31 +1,28 @@
 //! Limiter speed, with governor as the anchor, like for like.
 //!
-//! Spillway's limiters are single-threaded (`&mut self`, time passed in); governor's are
-//! thread-safe (atomics, a Mutex'd or sharded map) and read a clock. The closest pairing is
-//! governor with its `FakeRelativeClock` (virtual time, advanced by hand like ours), so the
-//! comparison is "cost of the decision", not "cost of reading the clock".
+//! These limiters are single-threaded (`&mut self`, time passed in); governor's are
+//! thread-safe and read a clock. Both sides read the same plain per-thread counter
+//! (`common::PlainClock`: no atomic, no syscall) and governor's keyed map uses FxHash like
+//! ours, so the comparison is the cost of the decision and the lookup. The thread-safe
+//! limiters are compared in `threaded.rs`.
 //!
 //! Every iteration advances virtual time by 1 ns and asks for cost 1 at a rate high enough
 //! that the allowed path is measured (the common case in production).
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use governor::clock::FakeRelativeClock;
+mod common;
+
+use common::{PlainClock, now, scattered, tick};
 use governor::{Quota, RateLimiter};
 use spillway_core::limit::{
-    Algorithm, AnyLimiter, Demand, FixedWindow, Gcra, Keyed, LayerSpec, Layered, LimitSpec,
-    Limiter, Scope, SlidingWindowCounter, SlidingWindowLog, Subject, Unit,
+    Algorithm, AnyLimiter, Demand, FixedWindow, Gcra, Keyed, KeyedGcra, LayerSpec, Layered,
+    LimitSpec, Limiter, Scope, SlidingWindowCounter, SlidingWindowLog, Subject, Unit,
 };
 use spillway_core::{Duration, Time};
 use std::hint::black_box;
 use std::num::NonZeroU32;
 
 const KEYS: u64 = 1_000_000;
-
-/// A scattered walk over `0..KEYS` (multiplicative hashing by a prime, so consecutive
-/// iterations hit unrelated buckets and cache lines).
-fn scattered(i: u64) -> u64 {
-    i.wrapping_mul(2_654_435_761) % KEYS
-}
 
 fn fast_quota() -> Quota {
     Quota::per_second(NonZeroU32::new(1_000_000_000).expect("non-zero"))
@@ -39,18 +36,17 @@ fn fast_bucket() -> Gcra {
 fn direct(c: &mut Criterion) {
     let mut g = c.benchmark_group("direct");
     let mut bucket = fast_bucket();
-    let mut now = 0u64;
     g.bench_function("spillway Gcra::acquire", |b| {
         b.iter(|| {
-            now += 1;
-            black_box(bucket.acquire(Time::from_nanos(now), 1))
+            tick(1);
+            black_box(bucket.acquire(Time::from_nanos(common::now()), 1))
         })
     });
-    let clock = FakeRelativeClock::default();
-    let limiter = RateLimiter::direct_with_clock(fast_quota(), clock.clone());
-    g.bench_function("governor direct check (FakeRelativeClock)", |b| {
+    let mut now = common::now();
+    let limiter = RateLimiter::direct_with_clock(fast_quota(), PlainClock);
+    g.bench_function("governor direct check (plain clock)", |b| {
         b.iter(|| {
-            clock.advance(std::time::Duration::from_nanos(1));
+            tick(1);
             black_box(limiter.check().is_ok())
         })
     });
@@ -87,37 +83,35 @@ fn direct(c: &mut Criterion) {
 
 fn keyed(c: &mut Criterion) {
     let mut g = c.benchmark_group("keyed 1M keys");
-    let mut ours = Keyed::new(fast_bucket());
+    let mut compact = KeyedGcra::new(1_000, 1_000_000_000, Duration::from_secs(1)).expect("valid");
+    let mut wide = Keyed::new(fast_bucket());
+    let hashmap = common::fx_hashmap(fast_quota());
     for k in 0..KEYS {
-        let _ = ours.acquire(Time::ZERO, &k, 1);
-    }
-    let (mut i, mut now) = (0u64, 1u64);
-    g.bench_function("spillway Keyed<u64, Gcra>::acquire", |b| {
-        b.iter(|| {
-            i += 1;
-            now += 1;
-            black_box(ours.acquire(Time::from_nanos(now), &scattered(i), 1))
-        })
-    });
-    let clock = FakeRelativeClock::default();
-    let hashmap = RateLimiter::hashmap_with_clock(fast_quota(), clock.clone());
-    let dashmap = RateLimiter::dashmap_with_clock(fast_quota(), clock.clone());
-    for k in 0..KEYS {
+        let _ = compact.acquire(Time::from_nanos(now()), &k, 1);
+        let _ = wide.acquire(Time::from_nanos(now()), &k, 1);
         let _ = hashmap.check_key(&k);
-        let _ = dashmap.check_key(&k);
     }
-    g.bench_function("governor hashmap check_key (FakeRelativeClock)", |b| {
+    let mut i = 0u64;
+    // Same time source on both sides: tick, then read the plain per-thread clock.
+    g.bench_function("spillway KeyedGcra<u64>::acquire", |b| {
         b.iter(|| {
             i += 1;
-            clock.advance(std::time::Duration::from_nanos(1));
-            black_box(hashmap.check_key(&scattered(i)).is_ok())
+            tick(1);
+            black_box(compact.acquire(Time::from_nanos(now()), &scattered(i, KEYS), 1))
         })
     });
-    g.bench_function("governor dashmap check_key (FakeRelativeClock)", |b| {
+    g.bench_function("governor hashmap FxHash check_key (plain clock)", |b| {
         b.iter(|| {
             i += 1;
-            clock.advance(std::time::Duration::from_nanos(1));
-            black_box(dashmap.check_key(&scattered(i)).is_ok())
+            tick(1);
+            black_box(hashmap.check_key(&scattered(i, KEYS)).is_ok())
+        })
+    });
+    g.bench_function("spillway Keyed<u64, Gcra>::acquire (48-byte state)", |b| {
+        b.iter(|| {
+            i += 1;
+            tick(1);
+            black_box(wide.acquire(Time::from_nanos(now()), &scattered(i, KEYS), 1))
         })
     });
     g.finish();
@@ -184,7 +178,7 @@ fn layered(c: &mut Criterion) {
                 i += 1;
                 now += 1;
                 let who = Subject {
-                    user: scattered(i) % 10_000,
+                    user: scattered(i, KEYS) % 10_000,
                     feature: i % 8,
                     api_key: 0,
                 };

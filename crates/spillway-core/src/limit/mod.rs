@@ -10,25 +10,38 @@
 //! [`Keyed`] holds one limiter per key with bounded memory; [`Layered`] stacks named layers with
 //! check-then-commit and reserve-then-settle semantics.
 //!
+//! Compact token buckets keep rate and capacity once and 8 bytes of state (the TAT) per key or
+//! per limiter: [`KeyedGcra`] (single-threaded, `&mut self`), [`AtomicGcra`] (lock-free, one
+//! CAS) and [`ShardedKeyedGcra`] (keys in mutex-guarded shards), the last two for sharing
+//! across threads. Same decisions as [`Gcra`] up to their horizon.
+//!
 //! Every limiter answers a denial with the exact earliest instant the same cost would be admitted
 //! if nothing else happened ([`Decision::Denied::retry_at`]), and rejects a cost it can never admit
 //! with [`LimitError::CostExceedsCapacity`] instead of denying it forever.
 
+mod atomic_gcra;
+mod compact;
 mod fixed_window;
 mod gcra;
 mod keyed;
+mod keyed_gcra;
 mod layered;
+mod sharded;
 mod sliding_counter;
 mod sliding_log;
 mod spec;
+mod tat_map;
 
+pub use atomic_gcra::AtomicGcra;
 pub use fixed_window::FixedWindow;
 pub use gcra::Gcra;
 pub use keyed::Keyed;
+pub use keyed_gcra::KeyedGcra;
 pub use layered::{
     Demand, Denial, LayerSet, LayerSpec, Layered, LayeredDecision, LayeredError, Reservation,
     Scope, Subject, Unit,
 };
+pub use sharded::ShardedKeyedGcra;
 pub use sliding_counter::SlidingWindowCounter;
 pub use sliding_log::SlidingWindowLog;
 pub use spec::{Algorithm, AnyLimiter, LimitSpec, SpecError};

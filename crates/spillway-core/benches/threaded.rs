@@ -1,0 +1,155 @@
+//! Thread-safe limiters against governor, like for like: same quota, same hasher (FxHash),
+//! same plain time source (`common::PlainClock`), same harness, 1 and 2 threads.
+//!
+//! Each thread performs `iters` acquires of cost 1, advancing its clock 4 ns per call; the
+//! figure is wall time per call per thread (the slowest thread). The burst (2^30) is large
+//! enough that clock skew between threads never causes denials, so the allowed path, the
+//! common one, is measured on both sides.
+
+mod common;
+
+use common::{PlainClock, now, publish, scattered, sync, tick};
+use criterion::{Criterion, criterion_group, criterion_main};
+use governor::{Quota, RateLimiter};
+use spillway_core::limit::{AtomicGcra, Gcra, Limiter, ShardedKeyedGcra};
+use spillway_core::{Duration, Time};
+use std::hint::black_box;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Instant;
+
+const KEYS: u64 = 1_000_000;
+const BURST: u32 = 1 << 30;
+const STEP: u64 = 4;
+
+fn quota() -> Quota {
+    Quota::per_second(NonZeroU32::new(1_000_000_000).expect("non-zero"))
+        .allow_burst(NonZeroU32::new(BURST).expect("non-zero"))
+}
+
+/// Run `op(thread, i)` for `i in 0..iters` on `threads` threads; the slowest thread's time.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "criterion's iter_custom needs the wall time a bench spent; no limiter reads it"
+)]
+fn on_threads(threads: u64, iters: u64, op: &(impl Fn(u64, u64) + Sync)) -> std::time::Duration {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                s.spawn(move || {
+                    sync();
+                    let start = Instant::now();
+                    for i in 0..iters {
+                        tick(STEP);
+                        op(t, i);
+                    }
+                    let elapsed = start.elapsed();
+                    publish();
+                    elapsed
+                })
+            })
+            .collect();
+        (handles.into_iter())
+            .map(|h| h.join().expect("bench thread"))
+            .max()
+            .unwrap_or_default()
+    })
+}
+
+fn direct(c: &mut Criterion) {
+    let mut g = c.benchmark_group("threaded direct");
+    sync();
+    let ours =
+        AtomicGcra::new(u64::from(BURST), 1_000_000_000, Duration::from_secs(1)).expect("valid");
+    let locked = Mutex::new(
+        Gcra::new(u64::from(BURST), 1_000_000_000, Duration::from_secs(1)).expect("valid"),
+    );
+    let governor = RateLimiter::direct_with_clock(quota(), PlainClock);
+    for threads in [1u64, 2] {
+        g.bench_function(
+            format!("spillway AtomicGcra::acquire, {threads} thr"),
+            |b| {
+                b.iter_custom(|iters| {
+                    on_threads(threads, iters, &|_, _| {
+                        black_box(ours.acquire(Time::from_nanos(now()), 1).is_ok());
+                    })
+                })
+            },
+        );
+        g.bench_function(format!("governor direct check, {threads} thr"), |b| {
+            b.iter_custom(|iters| {
+                on_threads(threads, iters, &|_, _| {
+                    black_box(governor.check().is_ok());
+                })
+            })
+        });
+        g.bench_function(format!("Mutex<Gcra>::acquire, {threads} thr"), |b| {
+            b.iter_custom(|iters| {
+                on_threads(threads, iters, &|_, _| {
+                    let mut bucket = locked.lock().expect("not poisoned");
+                    black_box(bucket.acquire(Time::from_nanos(now()), 1).is_ok());
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
+fn keyed(c: &mut Criterion) {
+    let mut g = c.benchmark_group("threaded keyed 1M keys");
+    sync();
+    let ours = ShardedKeyedGcra::new(u64::from(BURST), 1_000_000_000, Duration::from_secs(1))
+        .expect("valid");
+    let hashmap = common::fx_hashmap(quota());
+    let dashmap = common::fx_dashmap(quota());
+    for k in 0..KEYS {
+        let _ = ours.acquire(Time::from_nanos(now()), &k, 1);
+        let _ = hashmap.check_key(&k);
+        let _ = dashmap.check_key(&k);
+    }
+    publish();
+    let key = |t: u64, i: u64| scattered(i.wrapping_add(t * KEYS / 2), KEYS);
+    for threads in [1u64, 2] {
+        g.bench_function(
+            format!("spillway ShardedKeyedGcra::acquire, {threads} thr"),
+            |b| {
+                b.iter_custom(|iters| {
+                    on_threads(threads, iters, &|t, i| {
+                        black_box(ours.acquire(Time::from_nanos(now()), &key(t, i), 1).is_ok());
+                    })
+                })
+            },
+        );
+        g.bench_function(
+            format!("governor hashmap FxHash check_key, {threads} thr"),
+            |b| {
+                b.iter_custom(|iters| {
+                    on_threads(threads, iters, &|t, i| {
+                        black_box(hashmap.check_key(&key(t, i)).is_ok());
+                    })
+                })
+            },
+        );
+        g.bench_function(
+            format!("governor dashmap FxHash check_key, {threads} thr"),
+            |b| {
+                b.iter_custom(|iters| {
+                    on_threads(threads, iters, &|t, i| {
+                        black_box(dashmap.check_key(&key(t, i)).is_ok());
+                    })
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(std::time::Duration::from_secs(1))
+        .measurement_time(std::time::Duration::from_secs(2))
+        .sample_size(20)
+}
+
+criterion_group! { name = benches; config = config(); targets = direct, keyed }
+criterion_main!(benches);

@@ -1,0 +1,121 @@
+//! A keyed token bucket with 8 bytes of state per key: [`Keyed`](super::Keyed)`<K, Gcra>`
+//! with rate and capacity kept once instead of in every key.
+//!
+//! Why: at a million keys a lookup is a cache miss whatever the layout, so the cost follows
+//! the bytes per entry. `Keyed<u64, Gcra>` stores a whole `Gcra` per key (48 bytes plus the
+//! key); this stores the TAT alone (16-byte entries with a `u64` key, governor's size). The
+//! decisions are those of `Keyed<K, Gcra>` up to the [horizon](KeyedGcra::horizon).
+
+use super::compact::CompactGcra;
+use super::tat_map::TatMap;
+use super::{Decision, LimitError};
+use crate::time::{Duration, Time};
+use std::hash::Hash;
+
+/// One token bucket per key (`capacity` tokens, `rate` per `period`), 8 bytes per resident key.
+#[derive(Clone, Debug)]
+pub struct KeyedGcra<K> {
+    gcra: CompactGcra,
+    map: TatMap<K>,
+}
+
+impl<K: Hash + Eq + Clone> KeyedGcra<K> {
+    /// Every key starts with a full bucket. `None` if any argument is zero or the bucket is
+    /// too large to count in one word (`capacity · period / gcd(rate, period) > u64::MAX`).
+    pub fn new(capacity: u64, rate: u64, period: Duration) -> Option<Self> {
+        Some(KeyedGcra {
+            gcra: CompactGcra::new(capacity, rate, period)?,
+            map: TatMap::default(),
+        })
+    }
+    super::compact::compact_config!();
+    /// Would `cost` be admitted for `key` at `now`? Changes nothing.
+    pub fn check(&self, now: Time, key: &K, cost: u64) -> Result<Decision, LimitError> {
+        self.gcra.check(self.map.tat(key), now, cost)
+    }
+    /// Check and commit: one hash lookup for a resident key; an absent key is inserted only
+    /// when admitted with a non-zero cost.
+    #[inline]
+    pub fn acquire(&mut self, now: Time, key: &K, cost: u64) -> Result<Decision, LimitError> {
+        self.map.acquire(&self.gcra, now, key, cost)
+    }
+    /// Consume `cost` for `key` unconditionally (may leave it in debt).
+    pub fn commit(&mut self, now: Time, key: &K, cost: u64) {
+        self.map.commit(&self.gcra, now, key, cost);
+    }
+    /// Give back `cost` for `key`, never beyond a full bucket.
+    pub fn refund(&mut self, now: Time, key: &K, cost: u64) {
+        self.map.refund(&self.gcra, now, key, cost);
+    }
+    /// Whole tokens `key` holds at `now`.
+    pub fn available(&self, now: Time, key: &K) -> u64 {
+        self.gcra.available(self.map.tat(key), now)
+    }
+    /// Drop every key whose bucket is full at `now`; returns how many were dropped.
+    pub fn sweep(&mut self, now: Time) -> usize {
+        self.map.sweep(&self.gcra, now)
+    }
+    /// Keys currently resident.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    /// Whether no key is resident.
+    pub fn is_empty(&self) -> bool {
+        self.map.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limit::{Gcra, Keyed};
+
+    #[test]
+    fn a_key_holds_its_capacity_and_others_are_independent() {
+        let mut keyed = KeyedGcra::new(2, 1, Duration::from_secs(1)).unwrap();
+        let t = Time::from_secs(10);
+        assert!(keyed.acquire(t, &1u64, 2).unwrap().is_allowed());
+        assert_eq!(
+            keyed.acquire(t, &1, 1),
+            Ok(Decision::Denied {
+                retry_at: Time::from_secs(11)
+            })
+        );
+        assert!(keyed.acquire(t, &2, 2).unwrap().is_allowed());
+        assert_eq!(keyed.available(t, &3), 2);
+    }
+
+    #[test]
+    fn agrees_with_keyed_gcra_and_forgets_full_keys() {
+        let mut compact = KeyedGcra::new(5, 3, Duration::from_millis(700)).unwrap();
+        let mut wide = Keyed::new(Gcra::new(5, 3, Duration::from_millis(700)).unwrap());
+        for i in 0..50_000u64 {
+            let now = Time::from_nanos(i * 9_973);
+            let (key, cost) = (i.wrapping_mul(2_654_435_761) % 3_000, i % 4);
+            assert_eq!(
+                compact.acquire(now, &key, cost),
+                wide.acquire(now, &key, cost),
+                "step {i}"
+            );
+        }
+        let end = Time::from_secs(100);
+        compact.sweep(end);
+        assert!(compact.is_empty());
+    }
+
+    #[test]
+    fn past_the_horizon_it_fails_closed() {
+        // 1_000_000_007 per second: gcd 1, so the horizon is about 18 s after the origin.
+        let keyed = KeyedGcra::<u64>::new(1, 1_000_000_007, Duration::from_secs(1)).unwrap();
+        let late = Time::from_secs(3_600);
+        assert!(keyed.horizon() < late);
+        assert_eq!(
+            keyed.check(late, &1, 1),
+            Ok(Decision::Denied {
+                retry_at: Time::from_nanos(u64::MAX)
+            })
+        );
+        let moved = keyed.with_origin(Time::from_secs(3_590));
+        assert!(moved.check(late, &1, 1).unwrap().is_allowed());
+    }
+}
