@@ -49,11 +49,13 @@
 //! ([`Verdict::served_by`]).
 
 mod config;
+mod epoch;
 mod error;
 mod key;
 mod layered;
 mod limiter;
 mod shape;
+mod stats;
 mod store;
 mod verdict;
 mod wire;
@@ -64,5 +66,6 @@ pub use key::{MAX_KEY_PART, validate_key_part};
 pub use layered::RedisLayered;
 pub use limiter::{RedisLimiter, Request};
 pub use shape::{MAX_COUNT, MAX_RATE, MAX_WINDOW_NS};
+pub use stats::StoreStats;
 pub use store::RedisStore;
 pub use verdict::{ServedBy, Verdict};
