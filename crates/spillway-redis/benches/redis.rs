@@ -254,6 +254,43 @@ fn latency(rt: &Runtime, store: &RedisStore, incr: &redis::aio::ConnectionManage
     }
 }
 
+/// p99.9 of a check's latency inside bursts of `width` concurrent checks (`rounds` bursts):
+/// what the response timeout must exceed for a healthy Redis under a burst never to be taken
+/// for an outage (the old 50 ms default fired at 2,000 concurrent checks).
+#[allow(clippy::disallowed_methods)] // a benchmark measures wall time
+fn burst_latency(rt: &Runtime, store: &RedisStore, width: usize, rounds: usize) {
+    let limiter = std::sync::Arc::new(
+        RedisLimiter::new(store, "burst", spec(Algorithm::TokenBucket)).unwrap(),
+    );
+    let mut h = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+    rt.block_on(async {
+        for round in 0..rounds {
+            let mut set = tokio::task::JoinSet::new();
+            for i in 0..width {
+                let limiter = limiter.clone();
+                set.spawn(async move {
+                    let key = format!("k{}", i % 500);
+                    let now = spillway_core::Time::from_secs(1_000 + round as u64);
+                    let t = std::time::Instant::now();
+                    let v = limiter.check(&key, now, 1).await.unwrap();
+                    assert_eq!(v.served_by, spillway_redis::ServedBy::Redis);
+                    t.elapsed().as_nanos() as u64
+                });
+            }
+            while let Some(ns) = set.join_next().await {
+                h.record(ns.unwrap()).unwrap();
+            }
+        }
+    });
+    println!(
+        "burst of {width} concurrent checks x {rounds}: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
+        h.value_at_quantile(0.5) as f64 / 1e6,
+        h.value_at_quantile(0.99) as f64 / 1e6,
+        h.value_at_quantile(0.999) as f64 / 1e6,
+        h.max() as f64 / 1e6
+    );
+}
+
 fn main() {
     if !server::binary_present() {
         eprintln!("\n********** skipped: redis-server not found **********\n");
@@ -274,6 +311,10 @@ fn main() {
             .await
             .unwrap()
     });
+    if std::env::var("SPILLWAY_BENCH_BURST").is_ok() {
+        burst_latency(&rt, &store, 2_000, 20);
+        return;
+    }
     let mut c = Criterion::default().configure_from_args();
     sequential(&mut c, &rt, &store, &incr);
     batched(&mut c, &rt, &store, &incr);

@@ -6,5 +6,7 @@ mod bad_input;
 mod concurrency;
 mod differential;
 mod expiry;
+mod faults;
 mod outage;
+mod proxy;
 mod server;
