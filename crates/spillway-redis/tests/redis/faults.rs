@@ -116,6 +116,29 @@ impl Fleet {
         }
     }
 
+    /// After replies were lost during `lost`: deliver the cancellations, then fill the window.
+    /// Redis must admit exactly `L` in all (no phantom charge), and everyone together at most
+    /// `L` plus the policy's outage share.
+    async fn after_lost_replies(&self, policy: FailurePolicy, first: Count, lost: Count) {
+        self.flush().await;
+        // Each lost reply was cancelled: refunded if it had run, or marked so that it never
+        // charges when it lands (the delayed bytes may arrive after the cancellation).
+        let cancels: u64 = self
+            .stores
+            .iter()
+            .map(|s| s.stats().cancels_delivered)
+            .sum();
+        assert!(cancels > 0, "no reply was lost, so nothing was tested");
+        let rest = self.attempt(2 * L).await;
+        let redis = first.redis + lost.redis + rest.redis;
+        assert_eq!(
+            redis, L,
+            "{policy:?}: Redis admitted {redis}, phantom charges"
+        );
+        let total = redis + lost.policy + rest.policy;
+        assert!(total <= L + outage_bound(policy), "{policy:?}: {total}");
+    }
+
     fn lost_epochs(&self) -> Vec<u64> {
         self.stores.iter().map(|s| s.stats().lost_epochs).collect()
     }
@@ -203,26 +226,7 @@ fn debug_sleep_leaves_no_phantom_charge() {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             let stalled = fleet.attempt(3).await;
             sleeper.join().unwrap();
-            fleet.flush().await;
-            // Each lost reply was cancelled: refunded if it had run, or marked so that it never
-            // charges when it lands (the delayed bytes may arrive after the cancellation).
-            let cancels: u64 = fleet
-                .stores
-                .iter()
-                .map(|s| s.stats().cancels_delivered)
-                .sum();
-            assert!(
-                cancels > 0,
-                "nothing stalled: no reply was lost, so nothing was tested"
-            );
-            let rest = fleet.attempt(2 * L).await;
-            let redis = first.redis + stalled.redis + rest.redis;
-            assert_eq!(
-                redis, L,
-                "{policy:?}: Redis admitted {redis}, phantom charges"
-            );
-            let total = redis + stalled.policy + rest.policy;
-            assert!(total <= L + outage_bound(policy), "{policy:?}: {total}");
+            fleet.after_lost_replies(policy, first, stalled).await;
         });
     }
 }
@@ -243,26 +247,7 @@ fn a_slow_link_leaves_no_phantom_charge() {
             let slow = fleet.attempt(2).await;
             proxy.set_delay_ms(0);
             fleet.until_redis_answers().await;
-            fleet.flush().await;
-            // Each lost reply was cancelled: refunded if it had run, or marked so that it never
-            // charges when it lands (the delayed bytes may arrive after the cancellation).
-            let cancels: u64 = fleet
-                .stores
-                .iter()
-                .map(|s| s.stats().cancels_delivered)
-                .sum();
-            assert!(
-                cancels > 0,
-                "nothing timed out: no reply was lost, so nothing was tested"
-            );
-            let rest = fleet.attempt(2 * L).await;
-            let redis = first.redis + slow.redis + rest.redis;
-            assert_eq!(
-                redis, L,
-                "{policy:?}: Redis admitted {redis}, phantom charges"
-            );
-            let total = redis + slow.policy + rest.policy;
-            assert!(total <= L + outage_bound(policy), "{policy:?}: {total}");
+            fleet.after_lost_replies(policy, first, slow).await;
         });
     }
 }
