@@ -71,7 +71,7 @@ impl RedisLayered {
         for spec in specs {
             validate_key_part("layer name", &spec.name)?;
             let shape = Shape::new(&spec.limit)?;
-            if let Some(limit) = local_share(&spec.limit, policy) {
+            if let Some(limit) = local_share(&spec.limit, policy, store.config().replicas) {
                 shares.push(LayerSpec {
                     limit,
                     ..spec.clone()
@@ -85,8 +85,8 @@ impl RedisLayered {
             });
         }
         let local = match policy {
-            FailurePolicy::LocalFallback { .. } => Some(Mutex::new(Layered::new(shares)?)),
-            _ => None,
+            FailurePolicy::FailClosed { .. } => None,
+            _ => Some(Mutex::new(Layered::new(shares)?)),
         };
         Ok(RedisLayered {
             store: store.clone(),
@@ -202,22 +202,17 @@ impl RedisLayered {
                 retry_at,
             })
         };
-        Degraded::from(self.store.config().failure_policy).verdict(
-            now,
-            LayeredDecision::Allowed,
-            denied_until,
-            || {
-                self.local.as_ref().map_or(LayeredDecision::Allowed, |m| {
-                    let mut local = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    match op {
-                        Op::Check => local.check(now, subject, demand),
-                        _ => local.acquire(now, subject, demand),
-                    }
-                    // A share too small for the demand: denied while the outage lasts.
-                    .unwrap_or(denied_until(Time::MAX))
-                })
-            },
-        )
+        Degraded::from(self.store.config().failure_policy).verdict(now, denied_until, || {
+            self.local.as_ref().map_or(LayeredDecision::Allowed, |m| {
+                let mut local = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                match op {
+                    Op::Check => local.check(now, subject, demand),
+                    _ => local.acquire(now, subject, demand),
+                }
+                // A share too small for the demand: denied while the outage lasts.
+                .unwrap_or(denied_until(Time::MAX))
+            })
+        })
     }
 
     async fn decide(

@@ -46,14 +46,36 @@
 //!
 //! ## Time and failures
 //! [`TimeSource`] and [`FailurePolicy`] document the trade-offs. Every answer says who gave it
-//! ([`Verdict::served_by`]).
+//! ([`Verdict::served_by`]); [`RedisStore::stats`] counts faults, undone charges and lost data.
+//!
+//! ## Accounting under faults
+//! - **No phantom charges.** Every acquire carries a request id. The script charges an admitted
+//!   request only if `SET <state key>|rid|<id> 1 NX PX dedupe_ttl` is new, so a retry is never
+//!   charged twice. When a reply is lost (timeout, dropped connection) the failure policy has
+//!   answered, so Redis must not keep the charge: the store queues a *cancellation* (same id)
+//!   and sends it before its next call; the script refunds the acquire if it had been charged
+//!   and marks the id so that an acquire still in flight charges nothing when it lands. Exact as
+//!   long as the cancellation reaches Redis within [`RedisConfig::dedupe_ttl`] (10 s); a log's
+//!   refund takes back its newest entries, as spillway-core's refund does.
+//! - **Bounded outages.** Fail-open and local fallback answer from a local limiter at the
+//!   replica's share (`limit / replicas`, at least 1), so an outage admits at most about one
+//!   more `limit` per key and window across the fleet; fail-closed admits nothing.
+//! - **Lost data detected.** A state epoch key (`<prefix>:epoch`) is checked at connect and
+//!   after every fault; a restart without persistence (or a flush) shows as a missing or
+//!   changed epoch and is counted in [`StoreStats::lost_epochs`]. Bound: the windows live at the
+//!   loss start empty, so at most one more `limit` per key is admitted in them; later windows
+//!   are exact. With AOF (`appendfsync always`) nothing is lost.
+//! - The fault suite (`tests/redis/faults.rs`: SIGKILL, restart with and without AOF,
+//!   `DEBUG SLEEP`, a slow link) asserts these bounds by counting admissions under every policy.
 
 mod config;
+mod epoch;
 mod error;
 mod key;
 mod layered;
 mod limiter;
 mod shape;
+mod stats;
 mod store;
 mod verdict;
 mod wire;
@@ -64,5 +86,6 @@ pub use key::{MAX_KEY_PART, validate_key_part};
 pub use layered::RedisLayered;
 pub use limiter::{RedisLimiter, Request};
 pub use shape::{MAX_COUNT, MAX_RATE, MAX_WINDOW_NS};
+pub use stats::StoreStats;
 pub use store::RedisStore;
 pub use verdict::{ServedBy, Verdict};

@@ -39,7 +39,11 @@ impl RedisLimiter {
         validate_key_part("prefix", &store.config().prefix)?;
         validate_key_part("limiter name", name)?;
         let shape = Shape::new(&spec)?;
-        let local = match local_share(&spec, store.config().failure_policy) {
+        let local = match local_share(
+            &spec,
+            store.config().failure_policy,
+            store.config().replicas,
+        ) {
             Some(share) => Some(Mutex::new(Keyed::new(share.build()?))),
             None => None,
         };
@@ -110,22 +114,17 @@ impl RedisLimiter {
     /// The failure policy's answer for a check or acquire while Redis is unavailable.
     fn degraded(&self, op: Op, key: &str, now: Time, cost: u64) -> Verdict<Decision> {
         let denied_until = |retry_at| Decision::Denied { retry_at };
-        Degraded::from(self.store.config().failure_policy).verdict(
-            now,
-            Decision::Allowed,
-            denied_until,
-            || {
-                self.with_local(|l| {
-                    let key = key.to_owned();
-                    match op {
-                        Op::Check => l.check(now, &key, cost),
-                        _ => l.acquire(now, &key, cost),
-                    }
-                })
-                // The share's capacity can be below the cost: never admitted locally.
-                .map_or(Decision::Allowed, |d| d.unwrap_or(denied_until(Time::MAX)))
-            },
-        )
+        Degraded::from(self.store.config().failure_policy).verdict(now, denied_until, || {
+            self.with_local(|l| {
+                let key = key.to_owned();
+                match op {
+                    Op::Check => l.check(now, &key, cost),
+                    _ => l.acquire(now, &key, cost),
+                }
+            })
+            // The share's capacity can be below the cost: never admitted locally.
+            .map_or(Decision::Allowed, |d| d.unwrap_or(denied_until(Time::MAX)))
+        })
     }
 
     /// Run `f` on the local fallback state (`None` if the policy keeps none).

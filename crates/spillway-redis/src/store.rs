@@ -4,11 +4,17 @@
 //! failure policy answers) and the rest (returned as errors).
 
 use crate::config::RedisConfig;
+use crate::epoch::Epoch;
 use crate::error::RedisLimitError;
+use crate::stats::{Counters, StoreStats};
 use crate::wire::{Arg, Call};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, IntoConnectionInfo, RedisError, Script, ScriptInvocation, ServerErrorKind};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Most cancellations kept while Redis is away; past it the oldest are dropped (and counted).
+const MAX_PENDING: usize = 100_000;
 
 /// The limiter script: every algorithm, any number of layers, one atomic call.
 const SOURCE: &str = include_str!("lua/limiter.lua");
@@ -33,6 +39,13 @@ struct Inner {
     conn: ConnectionManager,
     script: Script,
     config: RedisConfig,
+    /// Request ids: `<instance>.<sequence>`, unique across instances and restarts.
+    instance: u64,
+    sequence: AtomicU64,
+    /// Cancellations of acquires whose reply was lost, sent before the next call.
+    pending: Mutex<Vec<Call>>,
+    stats: Counters,
+    epoch: Epoch,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -91,6 +104,7 @@ fn invocation<'a>(script: &'a Script, call: &Call) -> ScriptInvocation<'a> {
         match a {
             Arg::Num(n) => inv.arg(*n),
             Arg::Text(t) => inv.arg(*t),
+            Arg::Owned(t) => inv.arg(t.as_str()),
         };
     }
     inv
@@ -148,11 +162,21 @@ impl RedisStore {
                 Fault::Fatal(fatal) => fatal,
                 Fault::Unavailable(detail) => unreachable(detail),
             })?;
+        let epoch = Epoch::new(&config.prefix);
+        epoch
+            .check(&mut conn)
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
         Ok(RedisStore {
             inner: Arc::new(Inner {
                 conn,
                 script,
                 config,
+                instance: random_u64(),
+                sequence: AtomicU64::new(0),
+                pending: Mutex::new(Vec::new()),
+                stats: Counters::default(),
+                epoch,
             }),
         })
     }
@@ -170,11 +194,112 @@ impl RedisStore {
         }
     }
 
-    /// Run one call (EVALSHA; on NOSCRIPT the driver loads the script and retries once).
-    pub(crate) async fn eval(&self, call: &Call) -> Result<Vec<i64>, Fault> {
+    /// Counters of faults, cancellations and lost state (see [`StoreStats`]).
+    pub fn stats(&self) -> StoreStats {
+        self.inner.stats.snapshot()
+    }
+
+    /// Send the queued cancellations of acquires whose reply was lost. Run before every call;
+    /// public so that a caller can drain them (e.g. at shutdown, or a test before counting).
+    /// Returns how many are still queued (Redis still unavailable).
+    pub async fn flush_cancellations(&self) -> usize {
+        let queued: Vec<Call> = std::mem::take(&mut *self.lock_pending());
+        if queued.is_empty() {
+            return 0;
+        }
         let mut conn = self.inner.conn.clone();
-        let inv = invocation(&self.inner.script, call);
-        self.timed(inv.invoke_async::<Vec<i64>>(&mut conn)).await
+        let mut pipe = redis::pipe();
+        let invocations: Vec<ScriptInvocation<'_>> = queued
+            .iter()
+            .map(|c| invocation(&self.inner.script, c))
+            .collect();
+        for inv in &invocations {
+            pipe.invoke_script(inv);
+        }
+        match self
+            .timed(pipe.query_async::<Vec<Vec<i64>>>(&mut conn))
+            .await
+        {
+            Ok(replies) => {
+                self.inner.stats.cancelled(&replies);
+                0
+            }
+            Err(_) => {
+                // Not sent, or sent and lost: resending is safe (a cancel is idempotent).
+                self.inner.stats.fault();
+                self.requeue(queued)
+            }
+        }
+    }
+
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Vec<Call>> {
+        self.inner
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn requeue(&self, calls: Vec<Call>) -> usize {
+        let mut pending = self.lock_pending();
+        let mut all = calls;
+        all.append(&mut pending);
+        let excess = all.len().saturating_sub(MAX_PENDING);
+        all.drain(..excess);
+        self.inner.stats.dropped(excess);
+        *pending = all;
+        pending.len()
+    }
+
+    /// Tag an acquire with a fresh request id (other calls are sent as they are).
+    fn tagged(&self, call: &Call) -> Option<Call> {
+        call.is_acquire().then(|| {
+            let n = self.inner.sequence.fetch_add(1, Ordering::Relaxed);
+            let ttl = self.inner.config.dedupe_ttl.as_millis();
+            call.with_rid(
+                format!("{:x}.{n:x}", self.inner.instance),
+                u64::try_from(ttl).unwrap_or(u64::MAX),
+            )
+        })
+    }
+
+    /// Before a call: drain queued cancellations, and after a fault check the state epoch.
+    async fn before_call(&self) {
+        self.flush_cancellations().await;
+        if self.inner.stats.needs_epoch_check() {
+            let mut conn = self.inner.conn.clone();
+            let checked = tokio::time::timeout(
+                self.inner.config.response_timeout,
+                self.inner.epoch.check(&mut conn),
+            )
+            .await;
+            match checked {
+                Ok(Ok(lost)) => self.inner.stats.epoch_checked(lost),
+                _ => self.inner.stats.fault(),
+            }
+        }
+    }
+
+    /// After a call: a lost reply of a tagged acquire queues its cancellation.
+    fn after_call<T>(&self, tagged: Option<&Call>, result: &Result<T, Fault>) {
+        if let Err(Fault::Unavailable(_)) = result {
+            self.inner.stats.fault();
+            if let Some(call) = tagged {
+                self.requeue(vec![call.cancel()]);
+            }
+        }
+    }
+
+    /// Run one call (EVALSHA; on NOSCRIPT the driver loads the script and retries once: NOSCRIPT
+    /// means the script did not run, and a tagged acquire is idempotent anyway).
+    pub(crate) async fn eval(&self, call: &Call) -> Result<Vec<i64>, Fault> {
+        self.before_call().await;
+        let tagged = self.tagged(call);
+        let sent = tagged.as_ref().unwrap_or(call);
+        let mut conn = self.inner.conn.clone();
+        let inv = invocation(&self.inner.script, sent);
+        let result = self.timed(inv.invoke_async::<Vec<i64>>(&mut conn)).await;
+        self.after_call(tagged.as_ref(), &result);
+        result
     }
 
     /// Run many calls in one pipeline (one round trip). Calls that met NOSCRIPT (script cache
@@ -186,8 +311,13 @@ impl RedisStore {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
+        self.before_call().await;
+        let tagged: Vec<Call> = calls
+            .iter()
+            .map(|c| self.tagged(c).unwrap_or_else(|| c.clone()))
+            .collect();
         let mut conn = self.inner.conn.clone();
-        let invocations: Vec<ScriptInvocation<'_>> = calls
+        let invocations: Vec<ScriptInvocation<'_>> = tagged
             .iter()
             .map(|c| invocation(&self.inner.script, c))
             .collect();
@@ -196,18 +326,47 @@ impl RedisStore {
             pipe.invoke_script(inv);
         }
         pipe.ignore_errors();
-        let replies: Vec<redis::RedisResult<Vec<i64>>> =
-            self.timed(pipe.query_async(&mut conn)).await?;
+        let result: Result<Vec<redis::RedisResult<Vec<i64>>>, Fault> =
+            self.timed(pipe.query_async(&mut conn)).await;
+        if let Err(Fault::Unavailable(_)) = &result {
+            self.inner.stats.fault();
+            self.requeue(
+                tagged
+                    .iter()
+                    .filter(|c| c.is_acquire())
+                    .map(Call::cancel)
+                    .collect(),
+            );
+        }
+        let replies = result?;
         let mut out = Vec::with_capacity(replies.len());
-        for (reply, call) in replies.into_iter().zip(calls) {
+        for (reply, call) in replies.into_iter().zip(&tagged) {
             out.push(match reply {
                 Ok(v) => Ok(v),
                 Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                    self.eval(call).await
+                    self.eval_once(call).await
                 }
                 Err(e) => Err(classify(e, &self.inner.config.redacted_url())),
             });
         }
         Ok(out)
     }
+
+    /// Run an already tagged call again (after NOSCRIPT: it did not run).
+    async fn eval_once(&self, call: &Call) -> Result<Vec<i64>, Fault> {
+        let mut conn = self.inner.conn.clone();
+        let inv = invocation(&self.inner.script, call);
+        let result = self.timed(inv.invoke_async::<Vec<i64>>(&mut conn)).await;
+        self.after_call(call.is_acquire().then_some(call), &result);
+        result
+    }
+}
+
+/// A random 64-bit value: the standard library seeds each `RandomState` from the OS (no RNG
+/// crate, no clock); the process id separates processes that share a seed source.
+pub(crate) fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.finish()
 }

@@ -51,19 +51,19 @@ impl From<FailurePolicy> for Degraded {
 }
 
 impl Degraded {
-    /// The verdict at `now` while Redis is unavailable, for any decision type: `allowed` when
-    /// failing open, `denied_until(now + wait)` when failing closed, and whatever `local` (the
-    /// instance's fallback state) decides otherwise. One place, so the plain and the layered
+    /// The verdict at `now` while Redis is unavailable, for any decision type:
+    /// `denied_until(now + wait)` when failing closed, and whatever `local` (the instance's
+    /// share of the limit) decides otherwise, labelled fail-open or local fallback. One place, so the plain and the layered
     /// limiter cannot disagree on what a failure policy means.
     pub(crate) fn verdict<D>(
         self,
         now: Time,
-        allowed: D,
         denied_until: impl FnOnce(Time) -> D,
         local: impl FnOnce() -> D,
     ) -> Verdict<D> {
         let (decision, served_by) = match self {
-            Degraded::Open => (allowed, ServedBy::FailOpen),
+            // Bounded: the local share decides (an admission is still "fail open").
+            Degraded::Open => (local(), ServedBy::FailOpen),
             Degraded::Closed(wait) => {
                 (denied_until(now.saturating_add(wait)), ServedBy::FailClosed)
             }
@@ -76,11 +76,15 @@ impl Degraded {
         }
     }
 
-    /// Who answers a charge, refund or settlement while Redis is unavailable: only the local
-    /// fallback records it (`local` applies it to that state); failing open or closed drops it.
+    /// Who answers a charge, refund or settlement while Redis is unavailable: the local share
+    /// (fail open, local fallback) records it (`local` applies it to that state); failing closed
+    /// drops it.
     pub(crate) fn apply(self, local: impl FnOnce()) -> ServedBy {
         match self {
-            Degraded::Open => ServedBy::FailOpen,
+            Degraded::Open => {
+                local();
+                ServedBy::FailOpen
+            }
             Degraded::Closed(_) => ServedBy::FailClosed,
             Degraded::Local => {
                 local();
@@ -90,10 +94,19 @@ impl Degraded {
     }
 }
 
-/// `spec` shared by `instances`: limit and burst divided, rounded down, at least 1.
-pub(crate) fn local_share(spec: &LimitSpec, policy: FailurePolicy) -> Option<LimitSpec> {
-    let FailurePolicy::LocalFallback { instances } = policy else {
-        return None;
+/// `spec` shared by the instances (`LocalFallback`'s `instances`, or `replicas` when failing
+/// open): limit and burst divided, rounded down, at least 1. This is what bounds an outage: each
+/// instance admits at most its share, so the fleet at most about one `limit` per window on top
+/// of what Redis had admitted.
+pub(crate) fn local_share(
+    spec: &LimitSpec,
+    policy: FailurePolicy,
+    replicas: u64,
+) -> Option<LimitSpec> {
+    let instances = match policy {
+        FailurePolicy::LocalFallback { instances } => instances,
+        FailurePolicy::FailOpen => replicas,
+        FailurePolicy::FailClosed { .. } => return None,
     };
     let n = instances.max(1);
     Some(LimitSpec {

@@ -11,6 +11,8 @@ const E9: u64 = 1_000_000_000;
 pub(crate) enum Arg {
     Num(u64),
     Text(&'static str),
+    /// A request id (see [`crate::store`]): the only argument not known when the call is built.
+    Owned(String),
 }
 
 /// What the script operation is.
@@ -23,6 +25,9 @@ pub(crate) enum Op {
     /// Commit or refund per layer, unconditionally.
     Apply,
 }
+
+/// Position of the request id in the arguments (ARGV[8] in the script).
+pub(crate) const RID_ARG: usize = 7;
 
 /// A script invocation: keys and arguments, built once, sent alone or in a pipeline.
 #[derive(Clone, Debug, Default)]
@@ -53,6 +58,31 @@ impl Call {
         call.num(grace.as_nanos().div_ceil(1_000_000));
         call.text(if prune_first { "1" } else { "0" });
         call.num(u64::try_from(layers).unwrap_or(u64::MAX));
+        // Request id and the dedupe record's lifetime: none until the store tags an acquire.
+        call.text("");
+        call.num(1);
+        call
+    }
+
+    /// Whether this call charges on admission (and so needs a request id).
+    pub(crate) fn is_acquire(&self) -> bool {
+        self.args.first() == Some(&Arg::Text("acquire"))
+    }
+
+    /// This acquire tagged with request id `rid`, remembered by Redis for `ttl_ms`.
+    pub(crate) fn with_rid(&self, rid: String, ttl_ms: u64) -> Call {
+        let mut call = self.clone();
+        call.args[RID_ARG] = Arg::Owned(rid);
+        call.args[RID_ARG + 1] = Arg::Num(ttl_ms.max(1));
+        call
+    }
+
+    /// The cancellation of this tagged acquire (its reply was lost: timeout, dropped connection):
+    /// same keys, layers and costs; refunds it if it was charged, and makes sure it is never
+    /// charged if it has not run yet.
+    pub(crate) fn cancel(&self) -> Call {
+        let mut call = self.clone();
+        call.args[0] = Arg::Text("cancel");
         call
     }
     pub(crate) fn key(&mut self, key: String) -> &mut Self {

@@ -10,12 +10,18 @@
 --
 -- ARGV: op ('acquire'|'check'|'apply'), time ('c' = ARGV now_s now_ns | 'r' = TIME),
 --       now_s, now_ns, grace_ms, prune_first (1 = single-limiter acquire: a log prunes even
---       when it denies, like SlidingWindowLog::acquire), n_layers, then per layer a kind, an
+--       when it denies, like SlidingWindowLog::acquire), n_layers, rid ('' = none), rid_ttl_ms,
+--       then per layer a kind, an
 --       action for op 'apply' ('+' commit, '-' refund; '?' otherwise) and the parameters:
 --       'g' rate ct_s ct_ns ct_r sl_s sl_ns sl_r     (GCRA: cost*T and (capacity-cost)*T)
 --       'l' limit window cost                        (sliding log; uses 2 KEYS: zset, total)
 --       'c' limit window cost                        (sliding counter)
--- Reply: {1, now_s, now_ns} allowed / done, or {0, now_s, now_ns, idx, ..snapshot.., idx, ...}
+-- Request ids (no phantom charges): an acquire with a rid records it (KEYS[1]..'|rid|'..rid, same
+-- hash tag) with SET NX when it admits, and charges only if the record is new: a retry is never
+-- charged twice. op 'cancel' (the client lost the acquire's reply and answered by its failure
+-- policy) marks the rid cancelled and refunds every layer if the acquire had been charged; an
+-- acquire arriving after its cancel finds the mark and charges nothing.
+-- Reply: {1, now_s, now_ns} allowed / done ('cancel': {1, now_s, now_ns, refunded 0|1}), or {0, now_s, now_ns, idx, ..snapshot.., idx, ...}
 -- where idx is the layer's position in this call and the snapshot is per kind:
 --   'g' tat_s tat_ns tat_frac      'l' retry_s retry_ns      'c' start_s start_ns elapsed prev cur
 
@@ -339,7 +345,7 @@ local ALG = setmetatable({}, { __index = function(t, kind)
 end })
 
 local function layers()
-  local out, a, k = {}, 8, 1
+  local out, a, k = {}, 10, 1
   for i = 1, tonumber(ARGV[7]) do
     local L = { kind = ARGV[a], act = ARGV[a + 1] }
     a = a + 1
@@ -371,11 +377,23 @@ end
 local ls = layers()
 if ls.err then return ls end
 
+local rid = ARGV[8]
+local dk
+if rid ~= '' then dk = KEYS[1] .. '|rid|' .. rid end
+
 if op == 'apply' then
   for _, L in ipairs(ls) do
     if L.act == '+' then ALG[L.kind].commit(L, now, grace) else ALG[L.kind].refund(L, now, grace) end
   end
   return { 1, now[1], now[2] }
+end
+
+if op == 'cancel' then
+  local was = redis.call('GET', dk)
+  redis.call('SET', dk, 'x', 'PX', ARGV[9])
+  if was ~= '1' then return { 1, now[1], now[2], 0 } end
+  for _, L in ipairs(ls) do ALG[L.kind].refund(L, now, grace) end
+  return { 1, now[1], now[2], 1 }
 end
 
 if op == 'acquire' and ARGV[6] == '1' then
@@ -392,8 +410,14 @@ for _, L in ipairs(ls) do
     for _, x in ipairs(snap) do table.insert(denied, x) end
   end
 end
-if #denied > 3 then return denied end
+if #denied > 3 then
+  -- A retry of an acquire that was admitted (and charged) stays admitted.
+  if dk and op == 'acquire' and redis.call('GET', dk) == '1' then return { 1, now[1], now[2] } end
+  return denied
+end
 if op == 'acquire' then
+  -- Already admitted (a retry) or cancelled: charge nothing.
+  if dk and not redis.call('SET', dk, '1', 'NX', 'PX', ARGV[9]) then return { 1, now[1], now[2] } end
   for _, L in ipairs(ls) do ALG[L.kind].commit(L, now, grace) end
 end
 return { 1, now[1], now[2] }

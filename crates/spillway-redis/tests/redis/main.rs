@@ -1,10 +1,12 @@
 //! Tests against a real `redis-server` that each test starts on a free loopback port (and kills
-//! at the end). Without the binary a test prints `skipped: redis-server not found` and passes,
+//! at the end). Without the binary a test prints `SKIPPED: redis-server not found` on stdout and passes,
 //! unless `SPILLWAY_REQUIRE_REDIS=1`, in which case it fails.
 
 mod bad_input;
 mod concurrency;
 mod differential;
 mod expiry;
+mod faults;
 mod outage;
+mod proxy;
 mod server;

@@ -13,7 +13,13 @@ pub struct Server {
     extra: Vec<String>,
 }
 
-fn free_port() -> u16 {
+/// `SKIPPED: <reason>` on the real stdout (libtest captures only the print macros).
+pub fn skip(reason: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(format!("\nSKIPPED: {reason}\n").as_bytes());
+}
+
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
     listener.local_addr().expect("local addr").port()
 }
@@ -35,12 +41,8 @@ impl Server {
             if std::env::var("SPILLWAY_REQUIRE_REDIS").as_deref() == Ok("1") {
                 panic!("redis-server not found, and SPILLWAY_REQUIRE_REDIS=1 requires it");
             }
-            // Straight to fd 2: libtest captures `eprintln!`, and this must be seen.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n********** skipped: redis-server not found (install it, or set \
-                 SPILLWAY_REQUIRE_REDIS=1 to make this a failure) **********\n"
+            skip(
+                "redis-server not found (install it, or set SPILLWAY_REQUIRE_REDIS=1 to make this a failure)",
             );
             return None;
         }
