@@ -72,6 +72,18 @@ impl TimeScale {
     }
 }
 
+impl std::fmt::Display for TimeScale {
+    /// As written on the command line: `10`, `2.5`, `0.001`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (int, frac) = (self.ppm / 1_000_000, self.ppm % 1_000_000);
+        if frac == 0 {
+            write!(f, "{int}")
+        } else {
+            write!(f, "{int}.{}", format!("{frac:06}").trim_end_matches('0'))
+        }
+    }
+}
+
 /// One reading of the clock.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Reading {
@@ -147,6 +159,11 @@ mod tests {
         assert_eq!(half.to_real(Duration::from_secs(1)), Duration::from_secs(2));
         assert_eq!(TimeScale::parse("1"), Ok(TimeScale::REAL));
         assert_eq!(TimeScale::parse("2.25").map(|s| s.ppm), Ok(2_250_000));
+        assert_eq!(
+            TimeScale::parse("2.250").map(|s| s.to_string()),
+            Ok("2.25".into())
+        );
+        assert_eq!(ten.to_string(), "10");
         for bad in [
             "",
             ".",
