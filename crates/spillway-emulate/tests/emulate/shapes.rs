@@ -16,20 +16,24 @@ async fn chat_completions_answer_with_usage() {
     assert_eq!(v["usage"]["prompt_tokens"], 6);
     assert_eq!(v["usage"]["completion_tokens"], 5);
     assert_eq!(v["choices"][0]["finish_reason"], "length");
-    let emb = post(
-        server.addr(),
-        "/v1/embeddings",
-        br#"{"model":"e","input":"abcdefgh"}"#,
-    )
-    .await;
-    assert_eq!(emb.json()["usage"]["prompt_tokens"], 2);
-    let cmpl = post(
-        server.addr(),
-        "/v1/completions",
-        br#"{"model":"c","prompt":"abcd"}"#,
-    )
-    .await;
-    assert_eq!(cmpl.json()["usage"]["completion_tokens"], 16);
+    let others: [(&str, &[u8], &str, u64); 2] = [
+        (
+            "/v1/embeddings",
+            br#"{"model":"e","input":"abcdefgh"}"#,
+            "prompt_tokens",
+            2,
+        ),
+        (
+            "/v1/completions",
+            br#"{"model":"c","prompt":"abcd"}"#,
+            "completion_tokens",
+            16,
+        ),
+    ];
+    for (path, body, field, tokens) in others {
+        let r = post(server.addr(), path, body).await;
+        assert_eq!(r.json()["usage"][field], tokens, "{path}");
+    }
     let models = get(server.addr(), "/v1/models").await;
     assert_eq!(models.json()["data"][0]["id"], "tight");
     assert_eq!(get(server.addr(), "/v2/nothing").await.status, 404);

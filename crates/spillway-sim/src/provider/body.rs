@@ -15,7 +15,7 @@ impl Answer {
     /// The error body of a failed call as the provider writes it, `None` for an admitted call.
     /// `model` is the model the client asked for (quoted in OpenAI's messages).
     pub fn error_body(&self, model: &str) -> Option<String> {
-        let model = json_escape(model);
+        let model = model_name(model);
         Some(match self.outcome {
             Outcome::Accepted { .. } => return None,
             Outcome::RateLimited { by, never_fits, .. } => match self.wire.provider {
@@ -155,18 +155,18 @@ fn protobuf_duration(d: Duration) -> String {
     }
 }
 
-/// `text` as the inside of a JSON string.
-fn json_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out
+/// Longest model name quoted in a message.
+const MAX_MODEL_CHARS: usize = 200;
+
+/// The model name as quoted in a message: model names are identifiers, so anything outside
+/// `[A-Za-z0-9._:/@+-]` becomes `?` (which also keeps the JSON valid without escaping), at
+/// most [`MAX_MODEL_CHARS`] characters.
+fn model_name(text: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "._:/@+-".contains(c);
+    text.chars()
+        .take(MAX_MODEL_CHARS)
+        .map(|c| if safe(c) { c } else { '?' })
+        .collect()
 }
 
 #[cfg(test)]
@@ -174,8 +174,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escaping_and_protobuf_durations() {
-        assert_eq!(json_escape("a\"b\\c\n"), "a\\\"b\\\\c\\u000a");
+    fn model_names_and_protobuf_durations() {
+        assert_eq!(model_name("gpt-4o-mini"), "gpt-4o-mini");
+        assert_eq!(model_name("a\"b\\c\n"), "a?b?c?");
+        assert_eq!(model_name(&"x".repeat(1000)).len(), MAX_MODEL_CHARS);
         assert_eq!(protobuf_duration(Duration::from_secs(59)), "59s");
         assert_eq!(
             protobuf_duration(Duration::from_nanos(1_203_608_125)),
