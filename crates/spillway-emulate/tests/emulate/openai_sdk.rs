@@ -19,9 +19,31 @@ use std::process::Command;
 
 const PLAIN: usize = 3;
 const RETRYING: usize = 6;
-const SCALE: &str = "30";
+
+/// A provider for the SDK to meet, and the hint header its SDK reads.
+struct Case {
+    name: &'static str,
+    profile: &'static str,
+    scale: &'static str,
+    /// `retry-after` (OpenAI) or `retry-after-ms` (Azure; the SDK reads it first).
+    hint_header: &'static str,
+}
+
 /// 2 requests a minute, refused calls free: at 30× a slot every second of real time.
-const PROFILE: &str = "profiles:\n  - name: sdk-tight\n    kind: openai\n    rpm: 2\n    tpm: 1000000\n    retry_after_probability: 1.0\n    count_rejected: false\n    latency: { model: constant, mean: 300ms }\n";
+const OPENAI: Case = Case {
+    name: "sdk-openai",
+    profile: "profiles:\n  - name: sdk-tight\n    kind: openai\n    rpm: 2\n    tpm: 1000000\n    retry_after_probability: 1.0\n    count_rejected: false\n    latency: { model: constant, mean: 300ms }\n",
+    scale: "30",
+    hint_header: "retry-after",
+};
+
+/// Azure: 2 requests per 10-s window (wall-clock aligned); at 10× a window a real second.
+const AZURE: Case = Case {
+    name: "sdk-azure",
+    profile: "profiles:\n  - name: sdk-azure\n    kind: azure\n    rpm: 12\n    tpm: 1000000\n    sub_window: 10s\n    latency: { model: constant, mean: 300ms }\n",
+    scale: "10",
+    hint_header: "retry-after-ms",
+};
 
 fn skip_or_fail(reason: &str) {
     if std::env::var("SPILLWAY_REQUIRE_OPENAI").is_ok_and(|v| v == "1") {
@@ -39,13 +61,40 @@ fn openai_installed() -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_official_openai_sdk_honours_the_emulated_429s() {
+async fn the_official_openai_sdk_honours_retry_after() {
+    let Some((seen, server, provider)) = run_sdk(&OPENAI).await else {
+        return;
+    };
+    let plain = list(&seen["plain"]);
+    let statuses: Vec<u64> = plain.iter().filter_map(|c| c["status"].as_u64()).collect();
+    assert_eq!(statuses, [200, 200, 429], "a bucket of 2, then a 429");
+    assert_eq!(plain[2]["limit_requests"], "2");
+    assert_eq!(plain[2]["code"], "rate_limit_exceeded");
+    check_hints(&OPENAI, plain, &server);
+    check_retries(&seen["retrying"], &server);
+    report(&OPENAI, &seen, &server, provider);
+    server.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_openai_sdk_honours_retry_after_ms() {
+    let Some((seen, server, provider)) = run_sdk(&AZURE).await else {
+        return;
+    };
+    check_hints(&AZURE, list(&seen["plain"]), &server);
+    check_retries(&seen["retrying"], &server);
+    report(&AZURE, &seen, &server, provider);
+    server.stop().await.expect("stops");
+}
+
+/// Start a server for `case` and run the SDK script against it; `None` after a loud skip.
+async fn run_sdk(case: &Case) -> Option<(Value, Running, ProviderSpec)> {
     if !openai_installed() {
         skip_or_fail("openai python package not installed");
-        return;
+        return None;
     }
-    let provider = spec("sdk", PROFILE);
-    let server = start(provider.clone(), SCALE).await;
+    let provider = spec(case.name, case.profile);
+    let server = start(provider.clone(), case.scale).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/emulate/sdk_client.py");
     let base = format!("http://{}/v1", server.addr());
     let out = tokio::task::spawn_blocking(move || {
@@ -57,39 +106,36 @@ async fn the_official_openai_sdk_honours_the_emulated_429s() {
     .expect("joined")
     .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: Value = serde_json::from_str(stdout.trim()).expect("the script prints JSON");
-    check_plain(&seen["plain"], &server);
-    check_retries(&seen["retrying"], &server);
-    report(&seen, &server, provider);
-    server.stop().await.expect("stops");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let seen = serde_json::from_str(stdout.trim()).expect("the script prints JSON");
+    Some((seen, server, provider))
 }
 
-/// Without retries the SDK raises `RateLimitError` carrying the emulated headers and body.
-fn check_plain(plain: &Value, server: &Running) {
-    let statuses: Vec<u64> = list(plain)
-        .iter()
-        .filter_map(|c| c["status"].as_u64())
-        .collect();
-    assert_eq!(statuses, [200, 200, 429], "a bucket of 2, then a 429");
-    let refused = &list(plain)[2];
-    assert_eq!(refused["limit_requests"], "2");
-    assert_eq!(refused["code"], "rate_limit_exceeded");
-    let record = &server.calls()[2];
-    let header = record
-        .header_text
-        .lines()
-        .find_map(|l| l.strip_prefix("retry-after: "))
-        .expect("the server sent retry-after");
-    assert_eq!(
-        refused["retry_after"].as_str(),
-        Some(header),
-        "the SDK saw the server's header"
-    );
+/// Every 429 the SDK raised (no retries in this phase, so call `i` is server record `i`)
+/// carried the server's hint header, character for character.
+fn check_hints(case: &Case, plain: &[Value], server: &Running) {
+    let log = server.calls();
+    let key = case.hint_header.replace('-', "_");
+    for (i, call) in plain.iter().enumerate().filter(|(_, c)| c["status"] == 429) {
+        let prefix = format!("{}: ", case.hint_header);
+        let sent = log[i]
+            .header_text
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()));
+        assert!(
+            sent.is_some(),
+            "{}: the server sent {}",
+            case.name,
+            case.hint_header
+        );
+        assert_eq!(
+            call[key.as_str()].as_str(),
+            sent,
+            "{}: the SDK saw the server's header",
+            case.name
+        );
+    }
 }
 
 /// Every call succeeds within the SDK's 2 retries, each retry no earlier than the hint, and
@@ -130,16 +176,17 @@ fn check_retries(retrying: &Value, server: &Running) {
 
 /// Print the SDK's counts beside the simulator's provider driven by a client that follows
 /// every hint (what `EmulatedProvider` predicts; no SDK preset exists in the simulator yet).
-fn report(seen: &Value, server: &Running, mut provider: ProviderSpec) {
+fn report(case: &Case, seen: &Value, server: &Running, mut provider: ProviderSpec) {
     let log = server.calls();
     let sdk_retries = log
         .iter()
         .filter(|r| r.retry_count.is_some_and(|k| k > 0))
         .count();
     provider.wall_clock_start = server.wall_start();
-    let (calls, retries) = predict(&provider, TimeScale::parse(SCALE).expect("scale"));
+    let (calls, retries) = predict(&provider, TimeScale::parse(case.scale).expect("scale"));
     let line = format!(
-        "openai-python {}: {} HTTP calls, {} retries for {} SDK calls; EmulatedProvider with a hint-following client: {} calls, {} retries\n",
+        "{}: openai-python {}: {} HTTP calls, {} retries for {} SDK calls; EmulatedProvider with a hint-following client: {} calls, {} retries\n",
+        case.name,
         seen["version"].as_str().unwrap_or("?"),
         log.len(),
         sdk_retries,
