@@ -11,7 +11,7 @@ use crate::log::{CallLog, CallRecord};
 use crate::reply::{self, CallId};
 use crate::request::{self, Shape};
 use crate::scale::to_real_time;
-use crate::stream::{ChannelBody, events, first_token};
+use crate::stream::{ChannelBody, Timed, events, first_token};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 /// Largest request body read (larger: 400).
 pub const DEFAULT_MAX_BODY: usize = 1 << 20;
@@ -197,27 +197,9 @@ async fn not_found() -> Response {
 }
 
 async fn handle(s: Arc<Shared>, shape: Shape, req: Request) -> Response {
-    let retry_count = req
-        .headers()
-        .get("x-stainless-retry-count")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let bytes = match axum::body::to_bytes(req.into_body(), s.max_body).await {
-        Ok(b) => b,
-        Err(_) => {
-            let e = request::BadRequest {
-                message: format!(
-                    "the request body is over {} bytes (or could not be read)",
-                    s.max_body
-                ),
-                param: None,
-            };
-            return json(StatusCode::BAD_REQUEST, &reply::bad_request(shape, &e));
-        }
-    };
-    let parsed = match request::parse(shape, &bytes) {
-        Ok(p) => p,
-        Err(e) => return json(StatusCode::BAD_REQUEST, &reply::bad_request(shape, &e)),
+    let (parsed, retry_count) = match read_request(&s, shape, req).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
     let Ok(slot) = s.in_flight.clone().try_acquire_owned() else {
         let message = format!(
@@ -257,31 +239,60 @@ async fn handle(s: Arc<Shared>, shape: Shape, req: Request) -> Response {
     };
     if parsed.stream {
         let ttft = first_token(&latency, parsed.output_tokens, service);
-        let (tx, rx) = mpsc::channel(4);
-        let timed = events(&parsed, call, ttft, service);
-        tokio::spawn(async move {
-            let _slot = slot;
-            let mut at = spillway_core::Duration::ZERO;
-            for e in timed {
-                tokio::time::sleep(std_duration(e.at.saturating_sub(at))).await;
-                at = e.at;
-                if tx.send(Bytes::from(e.text)).await.is_err() {
-                    return;
-                }
-            }
-        });
-        return raw(
-            StatusCode::OK,
-            headers,
-            "text/event-stream",
-            Body::new(ChannelBody(rx)),
-        );
+        let body = paced(events(&parsed, call, ttft, service), slot);
+        return raw(StatusCode::OK, headers, "text/event-stream", body);
     }
     tokio::time::sleep(std_duration(service)).await;
     drop(slot);
     let mut resp = json(StatusCode::OK, &reply::complete(&parsed, call));
     resp.headers_mut().extend(headers);
     resp
+}
+
+/// The body (capped) and the SDK's retry count, or the 400 to answer.
+async fn read_request(
+    s: &Shared,
+    shape: Shape,
+    req: Request,
+) -> Result<(request::Parsed, Option<u32>), Response> {
+    let retry_count = req
+        .headers()
+        .get("x-stainless-retry-count")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let refuse =
+        |e: &request::BadRequest| json(StatusCode::BAD_REQUEST, &reply::bad_request(shape, e));
+    let bytes = axum::body::to_bytes(req.into_body(), s.max_body)
+        .await
+        .map_err(|_| {
+            refuse(&request::BadRequest {
+                message: format!(
+                    "the request body is over {} bytes (or could not be read)",
+                    s.max_body
+                ),
+                param: None,
+            })
+        })?;
+    let parsed = request::parse(shape, &bytes).map_err(|e| refuse(&e))?;
+    Ok((parsed, retry_count))
+}
+
+/// A body that sends `timed` events at their times; `slot` (the in-flight permit) is held
+/// until the last one is sent or the client goes away.
+fn paced(timed: Vec<Timed>, slot: OwnedSemaphorePermit) -> Body {
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        let _slot = slot;
+        let mut at = spillway_core::Duration::ZERO;
+        for e in timed {
+            tokio::time::sleep(std_duration(e.at.saturating_sub(at))).await;
+            at = e.at;
+            if tx.send(Bytes::from(e.text)).await.is_err() {
+                return;
+            }
+        }
+    });
+    Body::new(ChannelBody(rx))
 }
 
 /// The provider's headers as an HTTP header map (names lower-cased by HTTP/1 anyway).

@@ -69,3 +69,34 @@ async fn at_ten_times_speed_the_wait_is_shown_in_real_time() {
     assert!((2..=4).contains(&secs), "{secs}");
     server.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anthropic_overload_answers_529_overloaded_error() {
+    // Failure probability = calls in flight / concurrency: 20 overlapping calls on 20 slots
+    // cannot all pass (the seeded draws make it the same every run).
+    let yaml = "profiles:\n  - name: busy\n    kind: anthropic\n    rpm: 1000\n    itpm: 1000000\n    otpm: 1000000\n    concurrency: 20\n    overload: { from: 0.0, max_probability: 1.0 }\n    latency: { model: constant, mean: 20s }\n";
+    let server = start(spec("overload", yaml), "100").await;
+    let addr = server.addr();
+    let body =
+        br#"{"model":"claude-test","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#;
+    let calls: Vec<_> = (0..20)
+        .map(|_| tokio::spawn(async move { post(addr, "/v1/messages", body).await }))
+        .collect();
+    let mut overloaded = 0;
+    for c in calls {
+        let r = c.await.expect("joined");
+        if r.status == 529 {
+            overloaded += 1;
+            assert_eq!(r.json()["error"]["type"], "overloaded_error");
+            assert!(
+                r.headers
+                    .iter()
+                    .all(|(n, _)| !n.starts_with("anthropic-ratelimit"))
+            );
+        } else {
+            assert_eq!(r.status, 200, "{}", r.text());
+        }
+    }
+    assert!(overloaded > 0);
+    server.stop().await.expect("stops");
+}
