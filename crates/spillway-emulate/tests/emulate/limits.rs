@@ -127,3 +127,30 @@ async fn an_outage_fails_every_call_with_its_status_and_no_rate_headers() {
     }
     server.stop().await.expect("stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_reserved_and_a_call_larger_than_the_limit_never_fits() {
+    // 100 tokens a minute; a call reserves its input (6) + max_tokens.
+    let yaml = "profiles:\n  - name: tpm\n    kind: openai\n    rpm: 1000\n    tpm: 100\n    retry_after_probability: 1.0\n    latency: { model: constant, mean: 5ms }\n";
+    let server = start(spec("tpm", yaml), "1").await;
+    let first = post(server.addr(), CHAT, &chat(60, false)).await;
+    let second = post(server.addr(), CHAT, &chat(60, false)).await;
+    assert_eq!((first.status, second.status), (200, 429));
+    assert_eq!(second.json()["error"]["type"], "tokens");
+    let snap = parse_headers_strict(second.headers.clone(), Provider::OpenAi, None)
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let tokens = snap.dim(&Dimension::Tokens).expect("tokens reported");
+    assert_eq!(tokens.limit, Some(100));
+    // 100 − 66 left after the first, plus whatever refilled, and not enough for 66 more.
+    let left = tokens.remaining.expect("remaining sent");
+    assert!((34..66).contains(&left), "{left}");
+    let huge = post(server.addr(), CHAT, &chat(500, false)).await;
+    assert_eq!(huge.status, 429);
+    let message = huge.json()["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(message.starts_with("Request too large"), "{message}");
+    assert_eq!(huge.header("retry-after"), None, "retrying never helps");
+    server.stop().await.expect("stops");
+}
