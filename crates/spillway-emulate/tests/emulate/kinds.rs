@@ -74,7 +74,7 @@ async fn at_ten_times_speed_the_wait_is_shown_in_real_time() {
 async fn anthropic_overload_answers_529_overloaded_error() {
     // Failure probability = calls in flight / concurrency: 20 overlapping calls on 20 slots
     // cannot all pass (the seeded draws make it the same every run).
-    let yaml = "profiles:\n  - name: busy\n    kind: anthropic\n    rpm: 1000\n    itpm: 1000000\n    otpm: 1000000\n    concurrency: 20\n    overload: { from: 0.0, max_probability: 1.0 }\n    latency: { model: constant, mean: 20s }\n";
+    let yaml = "profiles:\n  - name: busy\n    kind: anthropic\n    rpm: 1000\n    itpm: 1000000\n    otpm: 1000000\n    concurrency: 20\n    overload: { from: 0.0, max_probability: 1.0 }\n    latency: { model: constant, mean: 100s }\n";
     let server = start(spec("overload", yaml), "100").await;
     let addr = server.addr();
     let body =
