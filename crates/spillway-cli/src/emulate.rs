@@ -25,7 +25,8 @@ Time scale: with --time-scale X the provider's clock runs X times faster than re
 a minute's window passes in 6 s): limits refill, windows roll and latencies pass X times \
 faster, and every duration sent to the client (retry-after, retry-after-ms, reset headers, \
 \"try again in\" in bodies) is shown in real time (divided by X), so a client that waits what it \
-is told waits the scaled time. Date and absolute resets are real wall-clock instants.\n\n\
+is told waits the scaled time. Date and absolute resets are real wall-clock instants; outages \
+and shared-quota windows count from the server's start on the provider's (scaled) clock.\n\n\
 Bad requests (not JSON, no model, body over --max-body-bytes) get 400 with an OpenAI-style \
 error body (Anthropic-style on /v1/messages). Over --max-in-flight calls: 503 with code \
 `emulator_busy`. Ctrl-C stops accepting and finishes the calls in flight.";
