@@ -22,3 +22,49 @@ pub fn to_real_time(answer: &Answer, scale: TimeScale, wall: UnixNanos) -> Answe
     }
     a
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spillway_core::{Duration, Time};
+    use spillway_sim::provider::{
+        CallRequest, EmulatedProvider, KindSpec, LatencySpec, ProviderSpec,
+    };
+
+    #[test]
+    fn waits_and_resets_are_divided_by_the_scale_and_the_date_is_real() {
+        let spec = ProviderSpec {
+            name: "t".into(),
+            kind: KindSpec::OpenAi {
+                rpm: 1,
+                tpm: 1_000_000,
+                rpd: None,
+                retry_after_probability: 1.0,
+                count_rejected: false,
+            },
+            concurrency: 10,
+            latency: LatencySpec::Constant {
+                mean: Duration::from_millis(1),
+            },
+            overload: None,
+            outages: Vec::new(),
+            shared_quota: Vec::new(),
+            wall_clock_start: UnixNanos::EPOCH,
+            price: Default::default(),
+        };
+        let mut p = EmulatedProvider::new(&spec, 1);
+        let req = CallRequest::default();
+        assert_eq!(p.call(Time::ZERO, &req).status, 200);
+        let refused = p.call(Time::ZERO, &req);
+        let scale = TimeScale::parse("10").expect("valid");
+        let wall = UnixNanos::from_secs(1_800_000_000);
+        let shown = to_real_time(&refused, scale, wall);
+        assert_eq!(shown.wire.date, wall);
+        assert_eq!(refused.wire.retry_after, Some(Duration::from_secs(60)));
+        assert_eq!(shown.wire.retry_after, Some(Duration::from_secs(6)));
+        assert_eq!(shown.body_retry_delay, Some(Duration::from_secs(6)));
+        let reset = |a: &Answer| a.wire.dims[0].map(|d| d.reset_after);
+        assert_eq!(reset(&shown), reset(&refused).map(|r| scale.to_real(r)));
+        assert!(shown.header_text().contains("retry-after: 6\n"));
+    }
+}
