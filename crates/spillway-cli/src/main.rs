@@ -4,6 +4,7 @@
 //! message and an exit code (0 ok, 1 runtime failure, 2 bad input).
 
 mod compare;
+mod emulate;
 mod inspect_headers;
 mod output;
 mod policy_merge;
@@ -51,6 +52,10 @@ enum Command {
     /// Check the simulator against queueing theory (M/M/1, M/D/1, M/G/1, M/M/c) on the
     /// scenarios of scenarios/validation/ and write reports/fidelity.md.
     ValidateModel(validate_model::ValidateModelArgs),
+    /// Serve HTTP as a provider of the provider library (OpenAI / Anthropic shapes), with the
+    /// simulator's limits, headers, latency and failures, until Ctrl-C.
+    #[command(long_about = emulate::LONG_ABOUT)]
+    Emulate(emulate::EmulateArgs),
 }
 
 /// How a command failed: decides the exit code.
@@ -77,6 +82,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report_cmd::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::ValidateModel(args) => validate_model::run(&args),
+        Command::Emulate(args) => emulate::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

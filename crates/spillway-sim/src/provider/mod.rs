@@ -25,6 +25,7 @@
 //!   under [`crate::rng::Concern::Provider`]): enabling overload never shifts service times.
 
 mod answer;
+mod body;
 mod calendar;
 mod emulated;
 #[cfg(test)]

@@ -1,0 +1,10 @@
+//! `spillway emulate` end to end: the server in-process on 127.0.0.1:0, a minimal HTTP client,
+//! and (in `openai_sdk`) the official `openai` Python package. No timed assertions: counts,
+//! statuses, header values, and the server's own timestamps.
+
+mod client;
+mod fixtures;
+mod kinds;
+mod limits;
+mod openai_sdk;
+mod shapes;
