@@ -129,7 +129,25 @@ pub(super) fn size(s: &RawSize, r: &mut Reporter<'_>) -> Option<SizeSpec> {
         Some(m) => r.positive(m, "max")?,
         None => DEFAULT_SIZE_MAX,
     };
-    (median_ok && sigma_ok).then_some(SizeSpec {
+    // A cap below the median would clamp more than half the draws to `max`: the distribution written is not
+    // the one simulated, so refuse rather than silently reshape it.
+    let max_ok = !median_ok || s.median.value <= max as f64;
+    if !max_ok {
+        match &s.max {
+            Some(m) => r.bad(
+                m,
+                format!(
+                    "max ({max}) must be at least the median ({}), or more than half the sizes would be clamped to it",
+                    s.median.value
+                ),
+            ),
+            None => r.bad(
+                &s.median,
+                format!("median must be at most the default max of {DEFAULT_SIZE_MAX} tokens"),
+            ),
+        }
+    }
+    (median_ok && sigma_ok && max_ok).then_some(SizeSpec {
         median: s.median.value,
         sigma: s.sigma.value,
         max,

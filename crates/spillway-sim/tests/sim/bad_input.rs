@@ -87,6 +87,44 @@ fn zero_and_negative_rates_are_refused() {
 }
 
 #[test]
+fn compound_durations_are_accepted_where_a_duration_is_read() {
+    let s = parse(
+        Path::new("c.yaml"),
+        &BASE.replace("duration: 30s", "duration: 9h15m"),
+    )
+    .expect("valid");
+    assert_eq!(
+        s.duration,
+        spillway_core::Duration::from_secs(9 * 3600 + 15 * 60)
+    );
+    let s = parse(
+        Path::new("c.yaml"),
+        &BASE.replace("duration: 30s", "duration: 1h 30m"),
+    )
+    .expect("valid");
+    assert_eq!(s.duration, spillway_core::Duration::from_secs(5400));
+    one_error(
+        &BASE.replace("duration: 30s", "duration: 9h15"),
+        2,
+        "duration",
+        "missing unit",
+    );
+}
+
+#[test]
+fn a_token_max_below_its_median_is_refused() {
+    one_error(
+        &BASE.replace(
+            "input_tokens: { median: 100, sigma: 0.5, max: 1000 }",
+            "input_tokens: { median: 100, sigma: 0.5, max: 50 }",
+        ),
+        17,
+        "traffic.groups[0].input_tokens.max",
+        "at least the median",
+    );
+}
+
+#[test]
 fn an_unknown_duration_unit_lists_the_units() {
     one_error(
         &BASE.replace("duration: 30s", "duration: 30 fortnights"),
