@@ -125,6 +125,25 @@ fn a_token_max_below_its_median_is_refused() {
 }
 
 #[test]
+fn a_spike_after_traffic_ends_is_refused_at_its_start() {
+    let with_spike = |start: &str| {
+        BASE.replace(
+            "layers:\n",
+            &format!(
+                "  spikes:\n    - {{ start: {start}, duration: 5s, multiplier: 3 }}\nlayers:\n"
+            ),
+        )
+    };
+    one_error(
+        &with_spike("40s"),
+        20,
+        "traffic.spikes[0].start",
+        "traffic ends at 30s",
+    );
+    parse(Path::new("ok.yaml"), &with_spike("20s")).expect("a spike inside the run is valid");
+}
+
+#[test]
 fn an_unknown_duration_unit_lists_the_units() {
     one_error(
         &BASE.replace("duration: 30s", "duration: 30 fortnights"),
