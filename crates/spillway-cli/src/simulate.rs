@@ -77,7 +77,7 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
     )
 }
 
-/// Warns on stderr about spikes that `duration` removes or cuts short: the run would silently
+/// Warns on stderr (unless `--quiet`, which promises a silent stderr) about spikes that `duration` removes or cuts short: the run would silently
 /// lack (part of) the burst the user wrote. The file's own duration already refuses spikes
 /// that start after it, so a removed spike here always comes from `--duration`.
 fn warn_cut_spikes(scenario: &Scenario, from_flag: bool, duration: Duration) {
@@ -114,7 +114,9 @@ pub fn execute(
         seed: args.seed.unwrap_or(scenario.seed),
         duration: args.duration.unwrap_or(scenario.duration),
     };
-    warn_cut_spikes(scenario, args.duration.is_some(), options.duration);
+    if !args.quiet {
+        warn_cut_spikes(scenario, args.duration.is_some(), options.duration);
+    }
     let mut scenario = scenario.clone();
     let trace_stats = survey_trace(&mut scenario, args, label, &options)?;
     let scenario = &scenario;

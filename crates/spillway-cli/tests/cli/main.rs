@@ -88,7 +88,6 @@ fn a_spike_removed_or_cut_by_duration_is_warned_about() {
             "--out",
             out_dir,
             "--no-report",
-            "--quiet",
         ]);
         let err = text(&out.stderr);
         assert!(
