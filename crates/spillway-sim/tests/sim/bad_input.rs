@@ -54,7 +54,7 @@ fn a_wrong_type_is_located_with_its_field() {
         &BASE.replace("rpm: 60", "rpm: fast"),
         5,
         "provider.rpm",
-        "invalid",
+        "`fast` is not allowed here; expected a whole number",
     );
 }
 
