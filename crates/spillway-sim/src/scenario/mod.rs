@@ -22,7 +22,7 @@ pub mod upstream;
 pub use upstream::UpstreamSpec;
 mod validate;
 
-pub use error::{ScenarioError, ScenarioErrors, field_path_at};
+pub use error::{ScenarioError, ScenarioErrors, field_path_at, quoted_key};
 pub use model::*;
 
 use error::Reporter;
