@@ -77,6 +77,31 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
     )
 }
 
+/// Warns on stderr (unless `--quiet`, which promises a silent stderr) about spikes that `duration` removes or cuts short: the run would silently
+/// lack (part of) the burst the user wrote. The file's own duration already refuses spikes
+/// that start after it, so a removed spike here always comes from `--duration`.
+fn warn_cut_spikes(scenario: &Scenario, from_flag: bool, duration: Duration) {
+    let horizon = Time::ZERO.saturating_add(duration);
+    let source = if from_flag {
+        "--duration"
+    } else {
+        "`duration`"
+    };
+    for (i, spike) in scenario.spikes.iter().enumerate() {
+        let start = spike.start.saturating_since(Time::ZERO);
+        if spike.start >= horizon {
+            eprintln!(
+                "warning: traffic.spikes[{i}] starts at {start}, after traffic ends at {duration} ({source}): it never happens"
+            );
+        } else if spike.end > horizon {
+            eprintln!(
+                "warning: traffic.spikes[{i}] (from {start}, {} long) is cut off at {duration} ({source})",
+                spike.end.saturating_since(spike.start)
+            );
+        }
+    }
+}
+
 /// Run every policy of `scenario` and write the outputs; `yaml` is copied as scenario.yaml.
 pub fn execute(
     args: &RunArgs,
@@ -89,6 +114,9 @@ pub fn execute(
         seed: args.seed.unwrap_or(scenario.seed),
         duration: args.duration.unwrap_or(scenario.duration),
     };
+    if !args.quiet {
+        warn_cut_spikes(scenario, args.duration.is_some(), options.duration);
+    }
     let mut scenario = scenario.clone();
     let trace_stats = survey_trace(&mut scenario, args, label, &options)?;
     let scenario = &scenario;

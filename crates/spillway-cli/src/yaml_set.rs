@@ -6,7 +6,7 @@
 //! messages print: `provider.rpm`, `traffic.groups[0].users`, `policies[1].queue_capacity`,
 //! `traffic.groups[0].input_tokens.median` (flow maps too).
 
-use spillway_sim::scenario::field_path_at;
+use spillway_sim::scenario::{field_path_at, quoted_key};
 
 /// One `--set` flag: a field path and the values to try.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,23 +68,34 @@ fn key_positions(line: &str) -> Vec<usize> {
     let code = line.split(" #").next().unwrap_or(line);
     let bytes = code.as_bytes();
     let is_key_char = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.';
+    // A key starts a line, a list item or a flow-map entry.
+    let in_key_context = |at: usize| {
+        let preceded = code[..at].trim_end();
+        preceded.is_empty()
+            || preceded.ends_with('-')
+            || preceded.ends_with('{')
+            || preceded.ends_with(',')
+    };
     let mut positions = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
+        if let Some((_, used)) = quoted_key(&code[i..]) {
+            let after_colon = bytes.get(i + used + 1).copied();
+            if in_key_context(i) && matches!(after_colon, None | Some(b' ' | b'\n' | b'\r')) {
+                positions.push(i);
+            }
+            i += used;
+            continue;
+        }
         if is_key_char(bytes[i]) && (i == 0 || !is_key_char(bytes[i - 1])) {
             let start = i;
             while i < bytes.len() && is_key_char(bytes[i]) {
                 i += 1;
             }
             let after_colon = bytes.get(i + 1).copied();
-            let preceded = code[..start].trim_end();
-            let key_context = preceded.is_empty()
-                || preceded.ends_with('-')
-                || preceded.ends_with('{')
-                || preceded.ends_with(',');
             if bytes.get(i) == Some(&b':')
                 && matches!(after_colon, None | Some(b' ' | b'\n' | b'\r'))
-                && key_context
+                && in_key_context(start)
             {
                 positions.push(start);
             }
@@ -158,6 +169,17 @@ mod tests {
         let edited = set_value(SRC, "traffic.groups[0].input_tokens.sigma", "1.5").expect("found");
         assert!(edited.contains("{ median: 600, sigma: 1.5 }"), "{edited}");
         assert_eq!(edited.lines().count(), SRC.lines().count());
+    }
+
+    #[test]
+    fn quoted_keys_are_found() {
+        let src = "\"seed\": 1\n\"provider\": {\"rpm\": 500, 'tpm': 9}\n";
+        let edited = set_value(src, "provider.rpm", "250").expect("found");
+        assert_eq!(edited, src.replace("500", "250"));
+        let edited = set_value(src, "seed", "7").expect("found");
+        assert!(edited.starts_with("\"seed\": 7\n"), "{edited}");
+        let edited = set_value(src, "provider.tpm", "8").expect("found");
+        assert!(edited.contains("'tpm': 8}"), "{edited}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use std::fmt;
 
 pub mod civil;
+pub mod duration_text;
 
 const NANOS_PER_MICRO: u64 = 1_000;
 const NANOS_PER_MILLI: u64 = 1_000_000;

@@ -76,6 +76,30 @@ fn a_bad_scenario_exits_2_with_a_located_error() {
 }
 
 #[test]
+fn a_spike_removed_or_cut_by_duration_is_warned_about() {
+    let dir = temp_dir("cut-spike");
+    let out_dir = dir.to_str().expect("utf-8");
+    // spike.yaml's spike runs from 5m to 7m.
+    for (duration, expected) in [("4m", "it never happens"), ("6m", "is cut off at 360s")] {
+        let out = spillway_ok(&[
+            "simulate",
+            "scenarios/spike.yaml",
+            "--duration",
+            duration,
+            "--out",
+            out_dir,
+            "--no-report",
+        ]);
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("traffic.spikes[0]") && err.contains(expected),
+            "{duration}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_missing_file_or_bad_flag_exits_2() {
     assert_eq!(
         spillway(&["simulate", "no/such.yaml"]).status.code(),

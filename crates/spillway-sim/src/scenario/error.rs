@@ -213,6 +213,16 @@ impl<'a> Line<'a> {
         let mut pos = self.content;
         while pos < text.len() && pos <= column {
             let rest = &text[pos..];
+            // A quoted key (`"rpm": 60`, JSON-style YAML) names the same field as a plain one.
+            if let Some((key, used)) = quoted_key(rest) {
+                if open.is_empty() {
+                    own.get_or_insert(key);
+                } else {
+                    flow_key = Some(key);
+                }
+                pos += used;
+                continue;
+            }
             let len = rest
                 .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
                 .unwrap_or(rest.len());
@@ -257,6 +267,15 @@ impl<'a> Line<'a> {
     }
 }
 
+/// `"key":` or `'key':` at the start of `text`: the key and the bytes up to the closing quote.
+pub fn quoted_key(text: &str) -> Option<(String, usize)> {
+    let quote = text.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+    let close = 1 + text[1..].find(quote)?;
+    text[close + 1..]
+        .starts_with(':')
+        .then(|| (text[1..close].to_string(), close + 1))
+}
+
 fn count_items_above(lines: &[Line<'_>], item: usize, dash: usize) -> usize {
     let mut count = 0;
     for l in lines[..item].iter().rev() {
@@ -291,6 +310,13 @@ policies:
     - name: per-user
       limit: 0
 ";
+
+    #[test]
+    fn quoted_keys_name_the_same_fields() {
+        let src = "\"provider\": {\"rpm\": 60}\n\"traffic\":\n  'users': 3\n";
+        assert_eq!(field_path_at(src, 1, 14), "provider.rpm");
+        assert_eq!(field_path_at(src, 3, 3), "traffic.users");
+    }
 
     #[test]
     fn paths_follow_keys_and_list_indices() {

@@ -13,6 +13,7 @@ pub mod models;
 pub mod provider;
 pub mod raw;
 pub mod schedule;
+mod serde_words;
 pub use distributed::{Balancer, InstancesSpec, SyncMode};
 pub use schedule::{ClassSettings, SchedulerSpec};
 mod trace;
@@ -21,7 +22,7 @@ pub mod upstream;
 pub use upstream::UpstreamSpec;
 mod validate;
 
-pub use error::{ScenarioError, ScenarioErrors, field_path_at};
+pub use error::{ScenarioError, ScenarioErrors, field_path_at, quoted_key};
 pub use model::*;
 
 use error::Reporter;
@@ -51,7 +52,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioErrors> {
                 .location()
                 .map(|l| (l.line() as usize, l.column() as usize))
                 .unwrap_or((1, 1));
-            reporter.at(line, column, serde_message(&e));
+            let message = serde_words::in_user_words(&serde_message(&e), text, line, column);
+            reporter.at(line, column, message);
             return Err(reporter.into_errors());
         }
     };

@@ -1,40 +1,28 @@
-//! Human units in scenario files: durations (`500ms`, `15m`), rates (`2/min`), money.
+//! Human units in scenario files: durations (`500ms`, `9h15m`), rates (`2/min`), money.
 //!
 //! Parsed by hand into integers so that `1.5s` is exactly 1_500_000_000 ns and a typo names
 //! what is allowed instead of becoming a float.
 
 use spillway_core::Duration;
+use spillway_core::time::duration_text::{
+    DurationGrammar, HUMAN_DURATION_FORMS, parse_duration_text,
+};
 
 /// What a duration may look like, for error messages.
-pub const DURATION_FORMS: &str =
-    "a number with a unit: ns, us, ms, s, m (minutes), h, d, e.g. `250ms`, `1.5s`, `15m`";
+pub const DURATION_FORMS: &str = HUMAN_DURATION_FORMS;
 /// What a rate may look like, for error messages.
 pub const RATE_FORMS: &str = "`N/s`, `N/min`, `N/h` or `N/d`, e.g. `0.5/min` or `10/s`";
 
-/// Parse `1.5s`, `250ms`, `15m`, `2h`, `1d` into exact nanoseconds.
+/// Parse `1.5s`, `250ms`, `9h15m`, `1h 30m`, `1d` into exact nanoseconds, with the
+/// workspace's one duration grammar ([`spillway_core::time::duration_text`]).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("`{text}` has no unit; expected {DURATION_FORMS}"))?;
-    let (number, unit) = text.split_at(split);
-    let unit_ns: u64 = match unit.trim() {
-        "ns" => 1,
-        "us" | "µs" => 1_000,
-        "ms" => 1_000_000,
-        "s" => 1_000_000_000,
-        "m" | "min" => 60_000_000_000,
-        "h" => 3_600_000_000_000,
-        "d" => 86_400_000_000_000,
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{text}`; expected {DURATION_FORMS}"
-            ));
-        }
-    };
-    let nanos = scale_decimal(number, unit_ns)
-        .ok_or_else(|| format!("`{text}` is not a valid duration; expected {DURATION_FORMS}"))?;
-    Ok(Duration::from_nanos(nanos))
+    parse_duration_text(text, DurationGrammar::Human).map_err(|e| {
+        format!(
+            "`{}` is not a duration ({}); expected {DURATION_FORMS}",
+            text.trim(),
+            e.reason()
+        )
+    })
 }
 
 /// `number × unit` for a plain decimal `number`, exactly, truncating below 1 ns; `None` if the
@@ -108,6 +96,14 @@ mod tests {
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("0.1ms").unwrap(), Duration::from_micros(100));
         assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert_eq!(
+            parse_duration("9h15m").unwrap(),
+            Duration::from_secs(33_300)
+        );
+        assert_eq!(
+            parse_duration("1h 30m").unwrap(),
+            Duration::from_secs(5_400)
+        );
     }
 
     #[test]

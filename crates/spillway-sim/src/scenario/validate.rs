@@ -84,6 +84,9 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
     let has_trace = raw.traffic.trace.is_some();
     let groups = groups(&raw.traffic.groups, has_trace, r);
     let spikes = spikes(&raw.traffic.spikes, &raw.traffic.groups, r);
+    if let (Some(spikes), Some(duration)) = (&spikes, duration) {
+        spikes_within(&raw.traffic.spikes, spikes, duration, r);
+    }
     let layers = layers(&raw.layers, r);
     let has_fallback = raw.fallback_provider.is_some();
     let mut policies = policies(&raw.policies, &layers, provider.as_ref(), has_fallback, r);
@@ -129,7 +132,25 @@ pub(super) fn size(s: &RawSize, r: &mut Reporter<'_>) -> Option<SizeSpec> {
         Some(m) => r.positive(m, "max")?,
         None => DEFAULT_SIZE_MAX,
     };
-    (median_ok && sigma_ok).then_some(SizeSpec {
+    // A cap below the median would clamp more than half the draws to `max`: the distribution written is not
+    // the one simulated, so refuse rather than silently reshape it.
+    let max_ok = !median_ok || s.median.value <= max as f64;
+    if !max_ok {
+        match &s.max {
+            Some(m) => r.bad(
+                m,
+                format!(
+                    "max ({max}) must be at least the median ({}), or more than half the sizes would be clamped to it",
+                    s.median.value
+                ),
+            ),
+            None => r.bad(
+                &s.median,
+                format!("median must be at most the default max of {DEFAULT_SIZE_MAX} tokens"),
+            ),
+        }
+    }
+    (median_ok && sigma_ok && max_ok).then_some(SizeSpec {
         median: s.median.value,
         sigma: s.sigma.value,
         max,
@@ -208,6 +229,24 @@ fn groups(raw: &[RawGroup], has_trace: bool, r: &mut Reporter<'_>) -> Option<Vec
         }
     }
     ok.then_some(out)
+}
+
+/// A spike that starts when traffic has already ended never happens: refuse it at its `start`
+/// rather than let the user believe the run contains it.
+fn spikes_within(raw: &[RawSpike], spikes: &[SpikeSpec], duration: Duration, r: &mut Reporter<'_>) {
+    let end = Time::ZERO.saturating_add(duration);
+    for (raw, spike) in raw.iter().zip(spikes) {
+        if spike.start >= end {
+            r.bad(
+                &raw.start,
+                format!(
+                    "the spike starts at {} but traffic ends at {} (`duration`): it would never happen; start it earlier or lengthen `duration`",
+                    spike.start.saturating_since(Time::ZERO),
+                    duration
+                ),
+            );
+        }
+    }
 }
 
 fn spikes(raw: &[RawSpike], groups: &[RawGroup], r: &mut Reporter<'_>) -> Option<Vec<SpikeSpec>> {

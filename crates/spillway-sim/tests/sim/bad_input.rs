@@ -54,7 +54,7 @@ fn a_wrong_type_is_located_with_its_field() {
         &BASE.replace("rpm: 60", "rpm: fast"),
         5,
         "provider.rpm",
-        "invalid",
+        "`fast` is not allowed here; expected a whole number",
     );
 }
 
@@ -84,6 +84,63 @@ fn zero_and_negative_rates_are_refused() {
         "layers[0].limit",
         "greater than 0",
     );
+}
+
+#[test]
+fn compound_durations_are_accepted_where_a_duration_is_read() {
+    let s = parse(
+        Path::new("c.yaml"),
+        &BASE.replace("duration: 30s", "duration: 9h15m"),
+    )
+    .expect("valid");
+    assert_eq!(
+        s.duration,
+        spillway_core::Duration::from_secs(9 * 3600 + 15 * 60)
+    );
+    let s = parse(
+        Path::new("c.yaml"),
+        &BASE.replace("duration: 30s", "duration: 1h 30m"),
+    )
+    .expect("valid");
+    assert_eq!(s.duration, spillway_core::Duration::from_secs(5400));
+    one_error(
+        &BASE.replace("duration: 30s", "duration: 9h15"),
+        2,
+        "duration",
+        "missing unit",
+    );
+}
+
+#[test]
+fn a_token_max_below_its_median_is_refused() {
+    one_error(
+        &BASE.replace(
+            "input_tokens: { median: 100, sigma: 0.5, max: 1000 }",
+            "input_tokens: { median: 100, sigma: 0.5, max: 50 }",
+        ),
+        17,
+        "traffic.groups[0].input_tokens.max",
+        "at least the median",
+    );
+}
+
+#[test]
+fn a_spike_after_traffic_ends_is_refused_at_its_start() {
+    let with_spike = |start: &str| {
+        BASE.replace(
+            "layers:\n",
+            &format!(
+                "  spikes:\n    - {{ start: {start}, duration: 5s, multiplier: 3 }}\nlayers:\n"
+            ),
+        )
+    };
+    one_error(
+        &with_spike("40s"),
+        20,
+        "traffic.spikes[0].start",
+        "traffic ends at 30s",
+    );
+    parse(Path::new("ok.yaml"), &with_spike("20s")).expect("a spike inside the run is valid");
 }
 
 #[test]

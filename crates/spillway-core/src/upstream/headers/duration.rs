@@ -9,71 +9,23 @@
 use super::decimal::Decimal;
 use super::error::{ValueError, excerpt};
 use crate::time::Duration;
+use crate::time::duration_text::{DurationGrammar, parse_duration_text};
 
-const NS_PER_US: u64 = 1_000;
 const NS_PER_MS: u64 = 1_000_000;
 const NS_PER_S: u64 = 1_000_000_000;
-
-/// Nanoseconds per Go duration unit, or `None` for an unknown unit.
-fn unit_nanos(unit: &str) -> Option<u64> {
-    Some(match unit {
-        "ns" => 1,
-        // Go accepts the micro sign U+00B5 and the Greek mu U+03BC.
-        "us" | "µs" | "μs" => NS_PER_US,
-        "ms" => NS_PER_MS,
-        "s" => NS_PER_S,
-        "m" => 60 * NS_PER_S,
-        "h" => 3_600 * NS_PER_S,
-        _ => return None,
-    })
-}
-
-fn invalid_duration(value: &str, reason: &'static str) -> ValueError {
-    ValueError::InvalidDuration {
-        value: excerpt(value),
-        reason,
-    }
-}
 
 /// Parses a Go-style duration: one or more `<decimal><unit>` segments with units `ns`, `us`
 /// (`µs`), `ms`, `s`, `m`, `h`, or a bare `0`; surrounding spaces and tabs are ignored.
 ///
 /// `2m52.8s` is exactly 172_800_000_000 ns. A leading `+` is accepted (Go does); a negative
 /// duration is an error because a wait cannot be negative (`-0s` is zero). Values beyond
-/// [`Duration::MAX`] (584 years) saturate instead of failing.
+/// [`Duration::MAX`] (584 years) saturate instead of failing. The grammar lives in
+/// [`crate::time::duration_text`], shared with scenario files.
 pub fn parse_go_duration(value: &str) -> Result<Duration, ValueError> {
-    let text = value.trim_matches([' ', '\t']);
-    let (negative, body) = match text.as_bytes().first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
-        _ => (false, text),
-    };
-    if body == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if body.is_empty() {
-        return Err(invalid_duration(value, "empty"));
-    }
-    let mut rest = body;
-    let mut total = Duration::ZERO;
-    while !rest.is_empty() {
-        let (number, after) = Decimal::split_prefix(rest)
-            .ok_or_else(|| invalid_duration(value, "expected a number before each unit"))?;
-        let unit_end = after
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(after.len());
-        let (unit, next) = after.split_at(unit_end);
-        if unit.is_empty() {
-            return Err(invalid_duration(value, "missing unit"));
-        }
-        let nanos = unit_nanos(unit).ok_or_else(|| invalid_duration(value, "unknown unit"))?;
-        total = total.saturating_add(Duration::from_nanos(number.scaled(nanos)));
-        rest = next;
-    }
-    if negative && !total.is_zero() {
-        return Err(invalid_duration(value, "negative"));
-    }
-    Ok(total)
+    parse_duration_text(value, DurationGrammar::Go).map_err(|e| ValueError::InvalidDuration {
+        value: excerpt(value),
+        reason: e.reason(),
+    })
 }
 
 /// Parses non-negative decimal seconds (`55`, `1.5`) exactly; saturates beyond 584 years.

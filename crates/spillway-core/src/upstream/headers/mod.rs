@@ -51,7 +51,7 @@
 
 mod counts;
 mod date;
-mod decimal;
+pub(crate) mod decimal;
 mod dimension;
 mod duration;
 mod error;
