@@ -55,7 +55,11 @@ struct Variant {
 
 /// Run the command.
 pub fn run(args: &SweepArgs) -> Result<(), Failure> {
-    let text = std::fs::read_to_string(&args.scenario).map_err(|e| {
+    let text = spillway_core::input_file::read_text(
+        &args.scenario,
+        spillway_core::input_file::MAX_TEXT_BYTES,
+    )
+    .map_err(|e| {
         Failure::BadInput(format!(
             "{}: cannot read the scenario: {e}",
             args.scenario.display()

@@ -18,6 +18,7 @@
 
 pub mod budget;
 pub mod clock;
+pub mod input_file;
 pub mod keys;
 pub mod limit;
 pub mod schedule;

@@ -2,6 +2,7 @@
 
 mod browser;
 mod compare;
+mod hostile_files;
 mod inspect_headers;
 mod report;
 mod sweep;

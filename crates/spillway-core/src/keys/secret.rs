@@ -61,9 +61,11 @@ pub fn process_lookup(source: &SecretSource) -> Result<String, SecretError> {
             std::env::var(name).map_err(|_| SecretError::EnvNotSet(name.clone()))
         }
         SecretSource::File(path) => {
-            std::fs::read_to_string(path).map_err(|e| SecretError::Unreadable {
-                path: path.clone(),
-                reason: e.to_string(),
+            crate::input_file::read_text(path, crate::input_file::MAX_SECRET_BYTES).map_err(|e| {
+                SecretError::Unreadable {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                }
             })
         }
     }
