@@ -5,6 +5,7 @@ mod compare;
 mod hostile_files;
 mod inspect_headers;
 mod report;
+mod secrets;
 mod sweep;
 mod trace;
 mod validate_model;
