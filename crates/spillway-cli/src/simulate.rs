@@ -89,6 +89,11 @@ pub fn execute(
         seed: args.seed.unwrap_or(scenario.seed),
         duration: args.duration.unwrap_or(scenario.duration),
     };
+    if args.duration.is_some() {
+        // The scenario's own duration was checked by validation; the flag's is checked here.
+        scenario::work::check(scenario, options.duration)
+            .map_err(|m| Failure::BadInput(format!("{label}: --duration: {m}")))?;
+    }
     let mut scenario = scenario.clone();
     let trace_stats = survey_trace(&mut scenario, args, label, &options)?;
     let scenario = &scenario;

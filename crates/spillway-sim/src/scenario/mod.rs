@@ -20,6 +20,7 @@ pub mod units;
 pub mod upstream;
 pub use upstream::UpstreamSpec;
 mod validate;
+pub mod work;
 
 pub use error::{ScenarioError, ScenarioErrors, field_path_at};
 pub use model::*;
