@@ -41,6 +41,10 @@ fn scenario(dir: &Path, name: &str, first: &str, second: &str) -> String {
     path.to_str().expect("utf-8").to_owned()
 }
 
+fn owned(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| (*a).to_owned()).collect()
+}
+
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();
@@ -94,9 +98,9 @@ fn no_run_valid_or_invalid_echoes_a_secret() {
     let out = |name: &str| dir.join(name).to_str().expect("utf-8").to_owned();
     let set_pasted = format!("keys[0].secret.env={PASTED}");
     let runs: Vec<(Vec<String>, bool)> = vec![
-        (vec!["validate".into(), valid.clone()], true),
+        (owned(&["validate", &valid]), true),
         (
-            [
+            owned(&[
                 "simulate",
                 &valid,
                 "--duration",
@@ -104,41 +108,33 @@ fn no_run_valid_or_invalid_echoes_a_secret() {
                 "--quiet",
                 "--out",
                 &out("sim"),
-            ]
-            .map(String::from)
-            .to_vec(),
+            ]),
             true,
         ),
-        (vec!["validate".into(), pasted_env.clone()], false),
-        (vec!["validate".into(), pasted_file.clone()], false),
+        (owned(&["validate", &pasted_env]), false),
+        (owned(&["validate", &pasted_file]), false),
         (
-            ["simulate", &pasted_env, "--out", &out("bad")]
-                .map(String::from)
-                .to_vec(),
+            owned(&["simulate", &pasted_env, "--out", &out("bad")]),
             false,
         ),
         (
-            [
+            owned(&[
                 "sweep",
                 &valid,
                 "--set",
                 &set_pasted,
                 "--out",
                 &out("sweep"),
-            ]
-            .map(String::from)
-            .to_vec(),
+            ]),
             false,
         ),
         (
-            [
+            owned(&[
                 "sweep",
                 &valid,
                 "--set",
                 &format!("keys[0].secret.env{PASTED}"),
-            ]
-            .map(String::from)
-            .to_vec(),
+            ]),
             false,
         ),
     ];
