@@ -20,7 +20,7 @@ pub struct CompareArgs {
 }
 
 fn read(path: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(path)
+    spillway_core::input_file::read_text(path, spillway_core::input_file::MAX_TEXT_BYTES)
         .map_err(|e| Failure::BadInput(format!("{}: cannot read: {e}", path.display())))
 }
 

@@ -26,6 +26,13 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Bound on the traffic events a run may generate, over all its policies (default 2e9,
+    /// about half an hour of simulation); scenarios over it are refused, with the estimate.
+    #[arg(long, global = true, value_name = "N")]
+    max_events: Option<u64>,
+    /// Bound on timeseries.csv rows a run may write (default 5e6, about 320 MB).
+    #[arg(long, global = true, value_name = "N")]
+    max_rows: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -74,6 +81,12 @@ impl From<anyhow::Error> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(max) = cli.max_events {
+        spillway_sim::scenario::work::set_max_events(max);
+    }
+    if let Some(max) = cli.max_rows {
+        spillway_sim::scenario::work::set_max_rows(max);
+    }
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(&args),
         Command::Validate { scenario } => validate::run(&scenario),

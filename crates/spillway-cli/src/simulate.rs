@@ -117,6 +117,11 @@ pub fn execute(
     if !args.quiet {
         warn_cut_spikes(scenario, args.duration.is_some(), options.duration);
     }
+    if args.duration.is_some() {
+        // The scenario's own duration was checked by validation; the flag's is checked here.
+        scenario::work::check(scenario, options.duration)
+            .map_err(|m| Failure::BadInput(format!("{label}: --duration: {m}")))?;
+    }
     let mut scenario = scenario.clone();
     let trace_stats = survey_trace(&mut scenario, args, label, &options)?;
     let scenario = &scenario;

@@ -55,7 +55,11 @@ struct Variant {
 
 /// Run the command.
 pub fn run(args: &SweepArgs) -> Result<(), Failure> {
-    let text = std::fs::read_to_string(&args.scenario).map_err(|e| {
+    let text = spillway_core::input_file::read_text(
+        &args.scenario,
+        spillway_core::input_file::MAX_TEXT_BYTES,
+    )
+    .map_err(|e| {
         Failure::BadInput(format!(
             "{}: cannot read the scenario: {e}",
             args.scenario.display()
@@ -90,7 +94,7 @@ pub fn run(args: &SweepArgs) -> Result<(), Failure> {
         let label: Vec<String> = paths
             .iter()
             .zip(&v.values)
-            .map(|(p, value)| format!("{p}={value}"))
+            .map(|(p, value)| format!("{p}={}", shown(p, value)))
             .collect();
         println!("variant {variant}: {}", label.join(" "));
         let these: Vec<_> = runs
@@ -112,6 +116,16 @@ pub fn run(args: &SweepArgs) -> Result<(), Failure> {
         }
     );
     Ok(())
+}
+
+/// A swept value as echoed: values of `secret` fields only as their source name would be
+/// (never a pasted secret).
+fn shown(path: &str, value: &str) -> String {
+    if path.contains("secret") {
+        spillway_core::keys::shown_source_name(value)
+    } else {
+        value.to_string()
+    }
 }
 
 /// Every combination of the settings' values, parsed; errors point at the user's file.
@@ -140,7 +154,7 @@ fn variants(path: &Path, text: &str, settings: &[Setting]) -> Result<Vec<Variant
                 let set: Vec<String> = settings
                     .iter()
                     .zip(&values)
-                    .map(|(s, v)| format!("--set {}={v}", s.path))
+                    .map(|(s, v)| format!("--set {}={}", s.path, shown(&s.path, v)))
                     .collect();
                 Failure::BadInput(format!("{e}\n(with {})", set.join(" ")))
             })?;

@@ -40,8 +40,9 @@ fn bad_input(e: spillway_sim::scenario::ScenarioErrors, path: &Path) -> Failure 
 
 /// Run the command.
 pub fn run(path: &Path) -> Result<(), Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::BadInput(format!("{}: cannot read: {e}", path.display())))?;
+    let text =
+        spillway_core::input_file::read_text(path, spillway_core::input_file::MAX_TEXT_BYTES)
+            .map_err(|e| Failure::BadInput(format!("{}: cannot read: {e}", path.display())))?;
     match kind_of(&text) {
         FileKind::ProviderLibrary => {
             let profiles = spillway_sim::scenario::provider::load_library(path)

@@ -6,6 +6,7 @@
 //! messages print: `provider.rpm`, `traffic.groups[0].users`, `policies[1].queue_capacity`,
 //! `traffic.groups[0].input_tokens.median` (flow maps too).
 
+use spillway_core::keys::{looks_like_env_name, shown_source_name};
 use spillway_sim::scenario::{field_path_at, quoted_key};
 
 /// One `--set` flag: a field path and the values to try.
@@ -19,14 +20,29 @@ pub struct Setting {
 
 /// Parse `path=v1,v2,...`.
 pub fn parse_setting(arg: &str) -> Result<Setting, String> {
+    // Anything touching a `secret` field may carry a pasted secret: never echo it whole.
+    let shown = match arg.find("secret") {
+        Some(i) => format!("{}…", &arg[..i + "secret".len()]),
+        None => arg.to_string(),
+    };
     let (path, values) = arg
         .split_once('=')
-        .ok_or_else(|| format!("--set {arg}: expected path.to.field=value1,value2"))?;
+        .ok_or_else(|| format!("--set {shown}: expected path.to.field=value1,value2"))?;
     let path = path.trim();
     let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).collect();
     if path.is_empty() || values.iter().any(String::is_empty) {
         return Err(format!(
-            "--set {arg}: expected path.to.field=value1,value2 (no empty path or value)"
+            "--set {shown}: expected path.to.field=value1,value2 (no empty path or value)"
+        ));
+    }
+    if path.contains("secret.env")
+        && let Some(v) = values.iter().find(|v| !looks_like_env_name(v))
+    {
+        return Err(format!(
+            "--set {path}: `{}` does not look like an environment variable name \
+             (A-Z, 0-9, `_`); give the NAME of the variable that holds the secret, never the \
+             secret itself",
+            shown_source_name(v)
         ));
     }
     Ok(Setting {

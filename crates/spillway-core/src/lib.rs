@@ -19,6 +19,7 @@
 pub mod budget;
 pub mod clock;
 pub mod engine;
+pub mod input_file;
 pub mod keys;
 pub mod limit;
 pub mod schedule;

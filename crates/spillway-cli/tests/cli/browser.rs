@@ -122,10 +122,10 @@ fn pixel_stats(png_path: &Path) -> (u32, u32, f64, f64, usize) {
 #[test]
 fn report_html_renders_in_headless_chromium() {
     let Some(browser) = chromium() else {
-        if std::env::var("SPILLWAY_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
-            panic!("SPILLWAY_REQUIRE_BROWSER=1 but chromium was not found");
-        }
-        eprintln!("skipped: chromium not found (install it: apt-get install chromium)");
+        spillway_testkit::skip_or_fail(
+            "SPILLWAY_REQUIRE_BROWSER",
+            "chromium not found (install it: apt-get install chromium)",
+        );
         return;
     };
     let dir = temp_dir("browser");

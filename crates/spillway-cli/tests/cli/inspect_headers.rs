@@ -144,7 +144,10 @@ fn help_explains_input_output_and_exit_codes() {
 fn the_shared_corpus_never_crashes_the_command() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/provider-headers.txt");
     let Ok(corpus) = std::fs::read(&path) else {
-        eprintln!("skipped: {} not found", path.display());
+        spillway_testkit::skip_or_fail(
+            "SPILLWAY_REQUIRE_SHARED",
+            &format!("{} not found (it lives beside the clone)", path.display()),
+        );
         return;
     };
     let out = inspect(&["--date", "Fri, 29 Sep 2023 16:26:27 GMT"], &corpus);

@@ -3,8 +3,10 @@
 mod browser;
 mod compare;
 mod emulate;
+mod hostile_files;
 mod inspect_headers;
 mod report;
+mod secrets;
 mod sweep;
 mod trace;
 mod validate_model;

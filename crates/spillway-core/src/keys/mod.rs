@@ -30,7 +30,7 @@ pub use error::KeyError;
 pub use policy::{Finding, KeyPolicy, Problem, Severity, has_errors};
 pub use ring::{KeyRing, KeyStatus, Rotation};
 pub use secret::{
-    MIN_LEN_TO_SHOW_LAST4, Redacted, Secret, SecretError, SecretHash, SecretSource, process_lookup,
-    redact,
+    MIN_LEN_TO_SHOW_LAST4, Redacted, Secret, SecretError, SecretHash, SecretSource,
+    looks_like_env_name, process_lookup, redact, shown_source_name,
 };
 pub use spec::{KeyBudget, KeyEntry, KeyId, KeyRole, KeySpec};

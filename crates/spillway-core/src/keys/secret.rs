@@ -28,8 +28,75 @@ pub enum SecretSource {
 impl fmt::Display for SecretSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SecretSource::Env(name) => write!(f, "env:{name}"),
-            SecretSource::File(path) => write!(f, "file:{}", path.display()),
+            SecretSource::Env(name) => write!(f, "env:{}", ShownEnv(name)),
+            SecretSource::File(path) => write!(f, "file:{}", ShownPath(path)),
+        }
+    }
+}
+
+/// An env var name as shown in messages: in full when it looks like one (`[A-Z_][A-Z0-9_]*`,
+/// at most 64 characters), else redacted (`…last4`). Anything else in that place is most likely
+/// the secret itself, pasted where its name belongs, and must not be echoed (issue 16).
+struct ShownEnv<'a>(&'a str);
+
+impl fmt::Display for ShownEnv<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if looks_like_env_name(self.0) {
+            f.write_str(self.0)
+        } else {
+            write!(f, "{}", redact(self.0))
+        }
+    }
+}
+
+/// `value` as it may appear in a message when it stands where a secret's source is named:
+/// in full if it looks like an env var name, else `…last4` (see [`redact`]).
+pub fn shown_source_name(value: &str) -> String {
+    ShownEnv(value).to_string()
+}
+
+/// Whether `name` looks like an environment variable name (`[A-Z_][A-Z0-9_]*`, ≤ 64 chars);
+/// anything else where a name belongs is treated as a possibly pasted secret.
+pub fn looks_like_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 64
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_uppercase() || c == '_')
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn pasted_hint(name: &str) -> &'static str {
+    if looks_like_env_name(name) {
+        ""
+    } else {
+        " (not shown: it does not look like a variable name; `env:` takes the NAME of the \
+         variable holding the secret, never the secret)"
+    }
+}
+
+/// A secret file's path as shown in messages: in full when the file exists, else its longest
+/// existing directory followed by the redacted rest, since a path that names nothing may be a
+/// secret pasted in its place (base64 secrets contain `/`).
+struct ShownPath<'a>(&'a std::path::Path);
+
+impl fmt::Display for ShownPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.exists() {
+            return write!(f, "{}", self.0.display());
+        }
+        let existing = self
+            .0
+            .ancestors()
+            .skip(1)
+            .find(|a| !a.as_os_str().is_empty() && a.is_dir());
+        let rest = existing
+            .and_then(|dir| self.0.strip_prefix(dir).ok())
+            .unwrap_or(self.0)
+            .to_string_lossy();
+        match existing {
+            Some(dir) => write!(f, "{}/{}", dir.display(), redact(&rest)),
+            None => write!(f, "{}", redact(&rest)),
         }
     }
 }
@@ -39,10 +106,10 @@ impl fmt::Display for SecretSource {
 #[non_exhaustive]
 pub enum SecretError {
     /// The environment variable is not set (or not Unicode).
-    #[error("environment variable `{0}` is not set")]
+    #[error("environment variable `{}` is not set{}", ShownEnv(.0), pasted_hint(.0))]
     EnvNotSet(String),
     /// The file could not be read.
-    #[error("cannot read secret file `{path}`: {reason}")]
+    #[error("cannot read secret file `{}`: {reason}", ShownPath(.path))]
     Unreadable {
         /// The file.
         path: PathBuf,
@@ -61,9 +128,11 @@ pub fn process_lookup(source: &SecretSource) -> Result<String, SecretError> {
             std::env::var(name).map_err(|_| SecretError::EnvNotSet(name.clone()))
         }
         SecretSource::File(path) => {
-            std::fs::read_to_string(path).map_err(|e| SecretError::Unreadable {
-                path: path.clone(),
-                reason: e.to_string(),
+            crate::input_file::read_text(path, crate::input_file::MAX_SECRET_BYTES).map_err(|e| {
+                SecretError::Unreadable {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                }
             })
         }
     }

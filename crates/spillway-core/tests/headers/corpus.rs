@@ -27,7 +27,10 @@ struct Line {
 
 fn corpus() -> Option<Vec<Line>> {
     let Ok(text) = std::fs::read_to_string(CORPUS) else {
-        eprintln!("skipped: ../shared/provider-headers.txt not found");
+        spillway_testkit::skip_or_fail(
+            "SPILLWAY_REQUIRE_SHARED",
+            "../shared/provider-headers.txt not found (it lives beside the clone)",
+        );
         return None;
     };
     let mut lines = Vec::new();

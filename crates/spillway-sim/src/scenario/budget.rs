@@ -391,7 +391,9 @@ pub(crate) fn attach(
 fn time_of_day(t: &S<String>, r: &mut Reporter<'_>) -> Option<u64> {
     let parsed = t.value.split_once(':').and_then(|(h, m)| {
         let (h, m) = (h.parse::<u64>().ok()?, m.parse::<u64>().ok()?);
-        (h < 24 && m < 60 && t.value.len() == 5).then_some((h * 60 + m) * 60_000_000_000)
+        // `then`, not `then_some`: the product must only be computed once the bounds hold
+        // (an eager `then_some` overflowed on `1000000000000000000:00`).
+        (h < 24 && m < 60 && t.value.len() == 5).then(|| (h * 60 + m) * 60_000_000_000)
     });
     if parsed.is_none() {
         r.bad(

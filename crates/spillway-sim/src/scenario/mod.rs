@@ -21,6 +21,7 @@ pub mod units;
 pub mod upstream;
 pub use upstream::UpstreamSpec;
 mod validate;
+pub mod work;
 
 pub use error::{ScenarioError, ScenarioErrors, field_path_at, quoted_key};
 pub use model::*;
@@ -30,7 +31,7 @@ use std::path::Path;
 
 /// Read and validate a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioErrors> {
-    match std::fs::read_to_string(path) {
+    match spillway_core::input_file::read_text(path, spillway_core::input_file::MAX_TEXT_BYTES) {
         Ok(text) => parse(path, &text),
         Err(e) => Err(ScenarioErrors(vec![ScenarioError {
             file: path.to_path_buf(),

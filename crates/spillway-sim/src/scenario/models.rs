@@ -84,7 +84,7 @@ pub struct Provenance {
 
 /// Read and validate a models file.
 pub fn load_models(path: &Path) -> Result<ModelsFile, ScenarioErrors> {
-    match std::fs::read_to_string(path) {
+    match spillway_core::input_file::read_text(path, spillway_core::input_file::MAX_TEXT_BYTES) {
         Ok(text) => parse_models(path, &text),
         Err(e) => Err(ScenarioErrors(vec![ScenarioError {
             file: path.to_path_buf(),

@@ -96,7 +96,7 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         check_costs_fit(groups, policies, &raw, r);
     }
     let (groups, trace) = super::trace::attach(&raw.traffic, groups, r);
-    Some(Scenario {
+    let scenario = Scenario {
         name: raw.name.unwrap_or_else(|| stem.to_string()),
         description: raw.description.unwrap_or_default(),
         seed: raw.seed.unwrap_or(0),
@@ -110,7 +110,13 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         classes: classes?,
         trace: trace?,
         budget: budget?,
-    })
+    };
+    // Bounded work: refuse what no run could finish (issue 16), at the `duration` field.
+    if let Err(message) = super::work::check(&scenario, scenario.duration) {
+        r.bad(&raw.duration, message);
+        return None;
+    }
+    Some(scenario)
 }
 
 pub(super) fn size(s: &RawSize, r: &mut Reporter<'_>) -> Option<SizeSpec> {

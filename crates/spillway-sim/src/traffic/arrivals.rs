@@ -6,7 +6,7 @@
 //! groups (the superposition of independent Poisson users is one Poisson process).
 
 use super::trace::{TraceError, TraceSource};
-use super::{RateSchedule, TokenSizes, exp1, secs_to_nanos, unit_f64};
+use super::{ExactTime, RateSchedule, TokenSizes, exp1, secs_to_nanos, unit_f64};
 use crate::engine::EventQueue;
 use crate::rng::{Concern, stream};
 use crate::scenario::{ArrivalSpec, Scenario};
@@ -44,6 +44,11 @@ struct GroupSource {
     output: TokenSizes,
     /// On/off groups: end of each user's current session.
     session_end: Vec<Time>,
+    /// Poisson groups: the exact instant of the pending arrival (its sub-nanosecond part is
+    /// carried into the next gap).
+    next_exact: ExactTime,
+    /// On/off groups: the same, per user, within the current session.
+    user_exact: Vec<ExactTime>,
 }
 
 enum Pending {
@@ -107,6 +112,12 @@ impl ArrivalStream {
                 } else {
                     Vec::new()
                 },
+                next_exact: ExactTime::at(Time::ZERO),
+                user_exact: if is_on_off {
+                    vec![ExactTime::at(Time::ZERO); g.users as usize]
+                } else {
+                    Vec::new()
+                },
             });
             first_user = first_user.saturating_add(g.users);
             stream.start_group(id);
@@ -139,8 +150,10 @@ impl ArrivalStream {
             ArrivalSpec::Poisson { rate_per_sec } => {
                 let rate = rate_per_sec * g.users as f64;
                 let e = exp1(&mut g.times);
-                if let Some(at) = g.schedule.next_event(Time::ZERO, rate, e, self.horizon) {
-                    self.pending.push(at, Pending::Group(id));
+                let from = ExactTime::at(Time::ZERO);
+                if let Some(at) = g.schedule.next_event(from, rate, e, self.horizon) {
+                    g.next_exact = at;
+                    self.pending.push(at.at, Pending::Group(id));
                 }
             }
             ArrivalSpec::Trace => {}
@@ -165,7 +178,7 @@ impl ArrivalStream {
     }
 
     /// Schedule the next request of an on/off user, or the start of its next session.
-    fn next_in_session(&mut self, id: u32, user: u64, now: Time) {
+    fn next_in_session(&mut self, id: u32, user: u64, now: ExactTime) {
         let g = &mut self.groups[id as usize];
         let ArrivalSpec::OnOff {
             rate_per_sec,
@@ -181,7 +194,10 @@ impl ArrivalStream {
             .schedule
             .next_event(now, rate_per_sec, e, session_end.min(self.horizon))
         {
-            Some(at) => self.pending.push(at, Pending::UserRequest(id, user)),
+            Some(at) => {
+                g.user_exact[user as usize] = at;
+                self.pending.push(at.at, Pending::UserRequest(id, user));
+            }
             None => {
                 let next = exp_time(&mut g.times, session_end, mean_off);
                 if next < self.horizon {
@@ -225,8 +241,9 @@ impl Iterator for ArrivalStream {
                     };
                     let e = exp1(&mut g.times);
                     let rate = rate_per_sec * g.users as f64;
-                    if let Some(next) = g.schedule.next_event(at, rate, e, self.horizon) {
-                        self.pending.push(next, Pending::Group(id));
+                    if let Some(next) = g.schedule.next_event(g.next_exact, rate, e, self.horizon) {
+                        g.next_exact = next;
+                        self.pending.push(next.at, Pending::Group(id));
                     }
                     return Some(self.emit(id, user, at));
                 }
@@ -235,10 +252,11 @@ impl Iterator for ArrivalStream {
                     if let ArrivalSpec::OnOff { mean_on, .. } = g.arrival {
                         g.session_end[user as usize] = exp_time(&mut g.times, at, mean_on);
                     }
-                    self.next_in_session(id, user, at);
+                    self.next_in_session(id, user, ExactTime::at(at));
                 }
                 Pending::UserRequest(id, user) => {
-                    self.next_in_session(id, user, at);
+                    let now = self.groups[id as usize].user_exact[user as usize];
+                    self.next_in_session(id, user, now);
                     return Some(self.emit(id, user, at));
                 }
             }

@@ -6,11 +6,11 @@
 //! without the leak. Its group index is `first_group + leak index`: the gateway appends one
 //! group (class background, feature `leak`) per leak after the scenario's groups.
 
-use super::{Arrival, exp1, secs_to_nanos};
+use super::{Arrival, ExactTime, exp1};
 use crate::rng::{Concern, stream};
 use crate::scenario::budget::LeakSpec;
 use rand_chacha::ChaCha8Rng;
-use spillway_core::{Duration, Time};
+use spillway_core::Time;
 use std::iter::Peekable;
 
 struct Source {
@@ -19,14 +19,16 @@ struct Source {
     group: u32,
     end: Time,
     next: Option<Time>,
+    /// The exact instant of `next` (its sub-nanosecond part carries into the next gap).
+    exact: ExactTime,
     rng: ChaCha8Rng,
 }
 
 impl Source {
-    fn advance(&mut self, from: Time) {
-        let gap = secs_to_nanos(exp1(&mut self.rng) / self.spec.rate_per_sec);
-        let at = from.saturating_add(Duration::from_nanos(gap));
-        self.next = (at < self.end).then_some(at);
+    fn advance(&mut self) {
+        let gap_ns = exp1(&mut self.rng) / self.spec.rate_per_sec * 1e9;
+        self.exact = self.exact.plus_nanos(gap_ns);
+        self.next = (self.exact.at < self.end).then_some(self.exact.at);
     }
 }
 
@@ -49,10 +51,11 @@ impl<I: Iterator<Item = Arrival>> WithLeaks<I> {
                     group: first_group.saturating_add(i),
                     end: spec.until.min(horizon),
                     next: None,
+                    exact: ExactTime::at(spec.from),
                     rng: stream(seed, Concern::Leak, i),
                 };
                 if spec.rate_per_sec > 0.0 {
-                    source.advance(spec.from);
+                    source.advance();
                 }
                 source
             })
@@ -76,7 +79,7 @@ impl<I: Iterator<Item = Arrival>> Iterator for WithLeaks<I> {
         let base_at = self.base.peek().map(|a| a.at);
         match earliest {
             Some((at, source)) if base_at.is_none_or(|b| at < b) => {
-                source.advance(at);
+                source.advance();
                 Some(Arrival {
                     at,
                     user: source.user,

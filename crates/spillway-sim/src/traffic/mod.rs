@@ -2,12 +2,14 @@
 //! seed yield the same [`Arrival`]s whatever the gateway does with them.
 
 mod arrivals;
+mod exact_time;
 mod leak;
 mod rate_schedule;
 mod sizes;
 pub mod trace;
 
 pub use arrivals::{Arrival, ArrivalStream};
+pub use exact_time::ExactTime;
 pub use leak::WithLeaks;
 pub use rate_schedule::RateSchedule;
 pub use sizes::TokenSizes;

@@ -223,3 +223,38 @@ proptest! {
         }
     }
 }
+
+/// Bounded work (issue 16): inputs that validate as numbers but could never finish are refused
+/// by validation, at `duration`, with the estimate and the bound; none of them hangs.
+#[test]
+fn runaway_work_is_refused_with_the_estimate_and_the_bound() {
+    let rate = BASE.replace("rate: 6/min", "rate: 1e12/s");
+    let sessions = BASE.replace(
+        "poisson: { rate: 6/min }",
+        "on_off: { rate: 1/s, mean_on: 1ns, mean_off: 1ns }",
+    );
+    let spike = BASE.replace(
+        "      output_tokens: { median: 50, sigma: 0.5, max: 500 }\n",
+        "      output_tokens: { median: 50, sigma: 0.5, max: 500 }\n  spikes:\n    - { start: 1s, duration: 10s, multiplier: 1e9 }\n",
+    );
+    for text in [rate, sessions, spike] {
+        let errors = errors_of(&text);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let shown = errors[0].to_string();
+        assert_eq!(errors[0].line, 2, "{shown}");
+        assert_eq!(errors[0].field, "duration", "{shown}");
+        assert!(
+            shown.contains("traffic events") && shown.contains("--max-events"),
+            "{shown}"
+        );
+        assert!(shown.contains("2000000000"), "{shown}");
+    }
+    // A century of traffic: its per-second time series alone is over the row bound.
+    let errors = errors_of(&BASE.replace("duration: 30s", "duration: 36500d"));
+    let shown = errors[0].to_string();
+    assert_eq!((errors.len(), errors[0].line), (1, 2), "{shown}");
+    assert!(
+        shown.contains("timeseries.csv") && shown.contains("--max-rows"),
+        "{shown}"
+    );
+}

@@ -375,3 +375,13 @@ fn budget_runs_are_deterministic() {
         assert_eq!(x.total().cost_nano_usd, y.total().cost_nano_usd);
     }
 }
+
+/// Regression (issue 16): a huge hour overflowed `(h * 60 + m)` in a debug build.
+#[test]
+fn a_huge_start_time_of_day_is_an_error_not_an_overflow() {
+    let text = format!(
+        "{}starts_at_utc: \"1000000000000000000:00\"\n",
+        with_budget(&format!("      model: gpt-4o\n      caps:\n{CAP}"), "")
+    );
+    one_error(&text, "starts_at_utc", "starts_at_utc", "HH:MM");
+}

@@ -5,6 +5,7 @@ mod bad_schedule;
 mod budget;
 mod distributed;
 mod fidelity;
+mod fuzz;
 mod provider_profiles;
 mod provider_runs;
 mod providers;

@@ -19,9 +19,12 @@ fn shared(name: &str) -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else {
-        eprintln!(
-            "skipped: {} is not present (real traces live outside the repo)",
-            path.display()
+        spillway_testkit::skip_or_fail(
+            "SPILLWAY_REQUIRE_SHARED",
+            &format!(
+                "{} is not present (real traces live outside the repo)",
+                path.display()
+            ),
         );
         None
     }

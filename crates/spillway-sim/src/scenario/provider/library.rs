@@ -17,7 +17,9 @@ pub const DEFAULT_LIBRARY: &str = "providers.yaml";
 
 /// Read and validate every profile of a library file, by name.
 pub fn load_library(path: &Path) -> Result<BTreeMap<String, ProviderSpec>, ScenarioErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| unreadable(path, &e))?;
+    let text =
+        spillway_core::input_file::read_text(path, spillway_core::input_file::MAX_TEXT_BYTES)
+            .map_err(|e| unreadable(path, &e))?;
     let mut r = Reporter::new(path, &text);
     let Some(raw) = parse(&text, &mut r) else {
         return Err(r.into_errors());
@@ -72,14 +74,16 @@ fn find(
     anchor: &S<String>,
     r: &mut Reporter<'_>,
 ) -> Option<ProviderSpec> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) => {
-            let message = format!("cannot read the profile library `{}`: {e}", path.display());
-            at(r, anchor, message);
-            return None;
-        }
-    };
+    let text =
+        match spillway_core::input_file::read_text(path, spillway_core::input_file::MAX_TEXT_BYTES)
+        {
+            Ok(text) => text,
+            Err(e) => {
+                let message = format!("cannot read the profile library `{}`: {e}", path.display());
+                at(r, anchor, message);
+                return None;
+            }
+        };
     let mut lib = Reporter::new(path, &text);
     let found = parse(&text, &mut lib).and_then(|raw| {
         check_unique(&raw, &mut lib);

@@ -8,6 +8,7 @@
 use super::error::TraceError;
 use super::spec::{TimeUnit, TraceFormat};
 use super::time::{DateTimeFormat, decimal_to_ns};
+use spillway_core::input_file::{LineCapped, MAX_LINE_BYTES};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -52,7 +53,7 @@ struct Layout {
 /// Streams [`TraceRow`]s from a log file; malformed rows come back as [`TraceError::Row`].
 pub struct RowReader {
     file: PathBuf,
-    reader: csv::Reader<BufReader<File>>,
+    reader: csv::Reader<BufReader<TraceFile>>,
     record: csv::StringRecord,
     layout: Layout,
     rows: u64,
@@ -66,10 +67,19 @@ const SECONDS: TimeUnit = TimeUnit::Decimal {
     unit_ns: 1_000_000_000,
 };
 
+/// A trace file whose lines are capped in length: a file without newlines (`/dev/zero` behind a
+/// symlink, a corrupt download) fails with a clear error instead of buffering without bound.
+pub(super) type TraceFile = LineCapped<File>;
+
+/// `file` with the line cap of every trace.
+pub(super) fn capped(file: File) -> TraceFile {
+    LineCapped::new(file, MAX_LINE_BYTES)
+}
+
 impl RowReader {
     /// Open `path` and check its header against `format`.
     pub fn open(path: &Path, format: &TraceFormat, hint: Option<&str>) -> Result<Self, TraceError> {
-        let file = File::open(path).map_err(|e| match e.kind() {
+        let file = spillway_core::input_file::open_regular(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => TraceError::NotFound {
                 file: path.to_path_buf(),
                 hint: hint.map(str::to_string),
@@ -83,7 +93,7 @@ impl RowReader {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .delimiter(delimiter)
-            .from_reader(BufReader::with_capacity(1 << 16, file));
+            .from_reader(BufReader::with_capacity(1 << 16, capped(file)));
         let header = reader
             .headers()
             .map_err(|e| io_error(path, &e.to_string()))?

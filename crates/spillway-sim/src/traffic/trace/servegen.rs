@@ -12,14 +12,13 @@
 
 use super::error::TraceError;
 use super::ordered::on_malformed;
-use super::reader::TraceRow;
+use super::reader::{TraceFile, TraceRow, capped};
 use super::spec::OnError;
 use crate::rng::{Concern, stream};
 use crate::traffic::{exp1, standard_normal, unit_f64};
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
@@ -76,7 +75,7 @@ struct WindowRow {
 /// Arrivals of every client, window after window, in time order.
 pub struct ServeGenRows {
     file: PathBuf,
-    reader: csv::Reader<BufReader<File>>,
+    reader: csv::Reader<BufReader<TraceFile>>,
     record: csv::StringRecord,
     columns: [usize; 5],
     window_ns: u64,
@@ -111,7 +110,7 @@ impl ServeGenRows {
         policy: OnError,
         hint: Option<&str>,
     ) -> Result<Self, TraceError> {
-        let file = File::open(path).map_err(|e| match e.kind() {
+        let file = spillway_core::input_file::open_regular(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => TraceError::NotFound {
                 file: path.to_path_buf(),
                 hint: hint.map(str::to_string),
@@ -123,7 +122,7 @@ impl ServeGenRows {
         })?;
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
-            .from_reader(BufReader::new(file));
+            .from_reader(BufReader::new(capped(file)));
         let header = reader
             .headers()
             .map_err(|e| TraceError::Io {

@@ -1,0 +1,166 @@
+//! Secrets are never echoed: not by a valid run (stdout, stderr, every output file), not by an
+//! invalid one (a secret pasted where its env var name or file path belongs, or given to
+//! `sweep --set`), not from a secret file's contents. At most `…last4` may appear.
+
+use crate::{temp_dir, text, workspace};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Read from the environment by the valid run.
+const ENV_SECRET: &str = "sk-test-Q7wXz9PaLmN3vB5rT1yU";
+/// Read from a file by the valid run.
+const FILE_SECRET: &str = "sk-file-H4kD8sWq2ZcV6nJ0eR3t";
+/// Pasted where a name or path belongs by the invalid runs.
+const PASTED: &str = "sk-paste-M1xY5bQ9wE7rT3uI8oPa";
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spillway"))
+        .args(args)
+        .env("SPILLWAY_TEST_SECRET", ENV_SECRET)
+        .current_dir(workspace())
+        .output()
+        .expect("the binary runs")
+}
+
+/// budget.yaml (in `dir`, beside a copy of models.yaml) with the first two keys' secrets.
+fn scenario(dir: &Path, name: &str, first: &str, second: &str) -> String {
+    let yaml = std::fs::read_to_string(workspace().join("scenarios/budget.yaml")).expect("yaml");
+    let yaml = yaml
+        .replacen(
+            "    role: primary\n    expires: 60d\n",
+            &format!("    role: primary\n    expires: 60d\n    secret: {first}\n"),
+            1,
+        )
+        .replacen(
+            "    role: secondary\n    expires: 80d\n",
+            &format!("    role: secondary\n    expires: 80d\n    secret: {second}\n"),
+            1,
+        );
+    let path = dir.join(name);
+    std::fs::write(&path, yaml).expect("write scenario");
+    path.to_str().expect("utf-8").to_owned()
+}
+
+fn owned(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| (*a).to_owned()).collect()
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files_under(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// The first 8-byte run of any secret found in `bytes`.
+fn leaked(bytes: &[u8]) -> Option<String> {
+    [ENV_SECRET, FILE_SECRET, PASTED].iter().find_map(|secret| {
+        secret
+            .as_bytes()
+            .windows(8)
+            .find(|run| bytes.windows(8).any(|w| w == *run))
+            .map(|run| String::from_utf8_lossy(run).into_owned())
+    })
+}
+
+#[test]
+fn no_run_valid_or_invalid_echoes_a_secret() {
+    let dir = temp_dir("secrets");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::copy(
+        workspace().join("scenarios/models.yaml"),
+        dir.join("models.yaml"),
+    )
+    .expect("models");
+    std::fs::write(dir.join("key.txt"), format!("{FILE_SECRET}\n")).expect("secret file");
+    let valid = scenario(
+        &dir,
+        "valid.yaml",
+        "{ env: SPILLWAY_TEST_SECRET }",
+        "{ file: key.txt }",
+    );
+    let pasted_env = scenario(
+        &dir,
+        "env.yaml",
+        &format!("{{ env: {PASTED} }}"),
+        "{ file: key.txt }",
+    );
+    let pasted_file = scenario(
+        &dir,
+        "file.yaml",
+        &format!("{{ file: {PASTED} }}"),
+        "{ file: key.txt }",
+    );
+    let out = |name: &str| dir.join(name).to_str().expect("utf-8").to_owned();
+    let set_pasted = format!("keys[0].secret.env={PASTED}");
+    let runs: Vec<(Vec<String>, bool)> = vec![
+        (owned(&["validate", &valid]), true),
+        (
+            owned(&[
+                "simulate",
+                &valid,
+                "--duration",
+                "1m",
+                "--quiet",
+                "--out",
+                &out("sim"),
+            ]),
+            true,
+        ),
+        (owned(&["validate", &pasted_env]), false),
+        (owned(&["validate", &pasted_file]), false),
+        (
+            owned(&["simulate", &pasted_env, "--out", &out("bad")]),
+            false,
+        ),
+        (
+            owned(&[
+                "sweep",
+                &valid,
+                "--set",
+                &set_pasted,
+                "--out",
+                &out("sweep"),
+            ]),
+            false,
+        ),
+        (
+            owned(&[
+                "sweep",
+                &valid,
+                "--set",
+                &format!("keys[0].secret.env{PASTED}"),
+            ]),
+            false,
+        ),
+    ];
+    for (args, ok) in &runs {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = run(&args);
+        assert_eq!(
+            output.status.success(),
+            *ok,
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        for (stream, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+            assert_eq!(leaked(bytes), None, "{args:?} {stream}: {}", text(bytes));
+        }
+    }
+    let mut files = Vec::new();
+    files_under(&dir.join("sim"), &mut files);
+    files_under(&dir.join("sweep"), &mut files);
+    assert!(
+        files.len() > 5,
+        "the valid run wrote its outputs: {files:?}"
+    );
+    for file in files {
+        let bytes = std::fs::read(&file).expect("read output");
+        assert_eq!(leaked(&bytes), None, "{}", file.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
