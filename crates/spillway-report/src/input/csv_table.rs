@@ -69,6 +69,11 @@ impl CsvTable {
         &self.path
     }
 
+    /// The header's column names, in file order.
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
     /// The column called `name`, or an error naming the file and the column.
     pub fn column<'a>(&self, name: &'a str) -> Result<Column<'a>, ReportError> {
         self.find(name).ok_or_else(|| ReportError::MissingColumn {

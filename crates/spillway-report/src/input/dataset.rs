@@ -6,46 +6,14 @@
 
 use super::{CsvTable, Row};
 use crate::ReportError;
-use crate::csv_out::{QUEUED_BY_CLASS_COLUMNS, SUMMARY_COLUMNS};
+use crate::csv_out::QUEUED_BY_CLASS_COLUMNS;
 use std::path::{Path, PathBuf};
 
-/// How many leading `summary.csv` columns (policy, class and the request counts up to
-/// `failed`) a report shows unchanged.
-const SUMMARY_LEADING_SHOWN: usize = 8;
-
-/// The summary columns a report shows after the leading ones: latency, 429s and cost.
-const SUMMARY_TAIL_SHOWN: [&str; 7] = [
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
-    "max_ms",
-    "max_wait_ms",
-    "upstream_429",
-    "cost_usd",
-];
-
-/// The summary columns a report needs (a subset of `summary.csv`'s, in display order): the
-/// leading columns of [`SUMMARY_COLUMNS`] themselves, so the two lists cannot drift apart,
-/// then [`SUMMARY_TAIL_SHOWN`].
-pub const REPORT_SUMMARY_COLUMNS: [&str; SUMMARY_LEADING_SHOWN + SUMMARY_TAIL_SHOWN.len()] = {
-    let mut out = [""; SUMMARY_LEADING_SHOWN + SUMMARY_TAIL_SHOWN.len()];
-    let mut i = 0;
-    while i < out.len() {
-        out[i] = if i < SUMMARY_LEADING_SHOWN {
-            SUMMARY_COLUMNS[i]
-        } else {
-            SUMMARY_TAIL_SHOWN[i - SUMMARY_LEADING_SHOWN]
-        };
-        i += 1;
-    }
-    out
-};
-
-/// The rows of `summary.csv`, restricted to [`REPORT_SUMMARY_COLUMNS`].
+/// The rows of `summary.csv`, every column, so every metric is reachable in the page.
 #[derive(Debug, Clone, Default)]
 pub struct SummaryTable {
-    /// Column names, in display order.
-    pub columns: Vec<&'static str>,
+    /// Column names, in file order (`policy` and `class` first).
+    pub columns: Vec<String>,
     /// Cells as written in the file (exact decimals), one row per policy and class.
     pub rows: Vec<Vec<String>>,
 }
@@ -212,26 +180,23 @@ fn collect<T>(
 }
 
 fn load_summary(t: &CsvTable) -> Result<SummaryTable, ReportError> {
-    debug_assert!(
-        REPORT_SUMMARY_COLUMNS
-            .iter()
-            .all(|c| SUMMARY_COLUMNS.contains(c))
-    );
-    let columns = REPORT_SUMMARY_COLUMNS
+    t.column("policy")?;
+    t.column("class")?;
+    let columns: Vec<String> = t.headers().to_vec();
+    let indices = columns
         .iter()
         .map(|name| t.column(name))
         .collect::<Result<Vec<_>, _>>()?;
     let rows = collect(t, |row| {
-        // Validate numbers now, so the HTML never shows garbage as a value.
-        for c in columns.iter().skip(2) {
-            row.f64(*c)?;
+        // Validate numbers now, so the HTML never shows garbage as a value (empty: absent).
+        for c in indices.iter().skip(2) {
+            if !row.text(*c).is_empty() {
+                row.f64(*c)?;
+            }
         }
-        Ok(columns.iter().map(|c| row.text(*c).to_string()).collect())
+        Ok(indices.iter().map(|c| row.text(*c).to_string()).collect())
     })?;
-    Ok(SummaryTable {
-        columns: REPORT_SUMMARY_COLUMNS.to_vec(),
-        rows,
-    })
+    Ok(SummaryTable { columns, rows })
 }
 
 fn load_timeseries(t: &CsvTable) -> Result<Vec<(String, Vec<TimePoint>)>, ReportError> {
@@ -361,23 +326,4 @@ fn load_info(t: &CsvTable) -> Result<Option<RunInfo>, ReportError> {
         })
     })
     .transpose()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn report_summary_columns_are_summary_columns() {
-        assert_eq!(REPORT_SUMMARY_COLUMNS.len(), 15);
-        assert_eq!(REPORT_SUMMARY_COLUMNS[0], "policy");
-        assert_eq!(REPORT_SUMMARY_COLUMNS[SUMMARY_LEADING_SHOWN - 1], "failed");
-        assert_eq!(REPORT_SUMMARY_COLUMNS[SUMMARY_LEADING_SHOWN], "p50_ms");
-        assert_eq!(REPORT_SUMMARY_COLUMNS[14], "cost_usd");
-        assert!(
-            REPORT_SUMMARY_COLUMNS
-                .iter()
-                .all(|c| SUMMARY_COLUMNS.contains(c))
-        );
-    }
 }

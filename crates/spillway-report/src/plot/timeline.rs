@@ -244,10 +244,7 @@ pub fn spend_section(data: &RunData) -> Section {
             completed work: a policy that completes more spends more."
             .to_string(),
         charts: vec![chart],
-        note: data.budgets.is_none().then(|| {
-            "budget.csv is absent: no budget lines (the scenario sets no budget, or the run \
-             predates budgets)."
-                .to_string()
-        }),
+        // No budget.csv means the scenario sets no budget: nothing to warn about.
+        note: None,
     }
 }

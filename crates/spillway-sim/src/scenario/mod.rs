@@ -12,6 +12,7 @@ mod model;
 pub mod models;
 pub mod provider;
 pub mod raw;
+pub mod report;
 pub mod schedule;
 pub use distributed::{Balancer, InstancesSpec, SyncMode};
 pub use schedule::{ClassSettings, SchedulerSpec};
@@ -59,6 +60,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioErrors> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scenario".to_string());
+    report::check(raw.report.as_ref(), &mut reporter);
     let scenario = validate::validate(raw, &stem, &mut reporter);
     reporter.finish()?;
     scenario.ok_or_else(|| {
