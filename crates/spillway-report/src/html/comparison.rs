@@ -122,6 +122,9 @@ const GROUPS: [(&str, &[&str]); 4] = [
     ("Money, tokens and fairness", &[]),
 ];
 
+/// Most metric columns in one table (next to policy and class).
+const PER_TABLE: usize = 7;
+
 /// Which group a column belongs to (index into [`GROUPS`]).
 fn group_of(column: &str) -> usize {
     GROUPS
@@ -147,9 +150,13 @@ pub fn comparison_table(table: &SummaryTable) -> String {
         if columns.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "<h3>{}</h3>\n<div class=\"scroll\">", escape(title));
-        out.push_str(&group_table(table, &columns));
-        out.push_str("</div>\n");
+        let _ = writeln!(out, "<h3>{}</h3>", escape(title));
+        // At most PER_TABLE metric columns side by side, so each table fits 800 px.
+        for part in columns.chunks(PER_TABLE) {
+            out.push_str("<div class=\"scroll\">\n");
+            out.push_str(&group_table(table, part));
+            out.push_str("</div>\n");
+        }
     }
     out
 }
@@ -166,7 +173,9 @@ fn group_table(table: &SummaryTable, columns: &[usize]) -> String {
             Better::Higher => " title=\"higher is better\"",
             Better::Neither => "",
         };
-        let _ = write!(out, "<th{hint}>{}</th>", escape(&table.columns[c]));
+        // A break opportunity after each underscore lets long names wrap in narrow windows.
+        let name = escape(&table.columns[c]).replace('_', "_<wbr>");
+        let _ = write!(out, "<th{hint}>{name}</th>");
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     let mut previous_class: Option<&str> = None;

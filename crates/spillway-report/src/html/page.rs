@@ -25,10 +25,10 @@ h1 { margin-bottom: 4px; } h2 { border-bottom: 2px solid #e3e6ea; padding-bottom
 table { border-collapse: collapse; font-size: 12px; margin: 12px 0; }
 .scroll { overflow-x: auto; }
 th, td { padding: 3px 6px; border-bottom: 1px solid #e3e6ea; text-align: left; white-space: nowrap; }
-th { background: #f4f6f8; position: sticky; top: 0; }
+th { background: #f4f6f8; position: sticky; top: 0; white-space: normal; vertical-align: bottom; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.best { background: #d8f0d8; font-weight: bold; }
-table.headline { font-size: 14px; } table.headline th { white-space: normal; max-width: 12em; }
+table.headline { font-size: 14px; } table.headline th { max-width: 12em; }
 ul.verdicts { padding-left: 20px; } ul.verdicts li { margin: 2px 0; }
 tr.group td { border-top: 2px solid #b9c0c8; }
 .figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); gap: 16px; }
@@ -36,6 +36,7 @@ figure { margin: 0; border: 1px solid #e3e6ea; padding: 6px; }
 figure svg { width: 100%; height: auto; display: block; }
 figcaption { font-size: 12px; color: #555; }
 .note { background: #fff6dd; border-left: 4px solid #e0b000; padding: 6px 10px; }
+@media (max-width: 900px) { body { padding: 8px; } th, td { padding: 2px 4px; } }
 pre { background: #f4f6f8; padding: 12px; overflow-x: auto; font-size: 12px; max-height: 480px; }
 dt { font-family: monospace; font-weight: bold; margin-top: 6px; } dd { margin-left: 20px; }
 ";

@@ -4,9 +4,8 @@
 //! note when absent): `latency.csv`, `rejections.csv`, `users.csv`, `budget.csv`,
 //! `scenario.yaml`, `run.csv`.
 
-use super::{CsvTable, Row};
+use super::{CsvTable, Row, TimePoint};
 use crate::ReportError;
-use crate::csv_out::QUEUED_BY_CLASS_COLUMNS;
 use std::path::{Path, PathBuf};
 
 /// The rows of `summary.csv`, every column, so every metric is reachable in the page.
@@ -16,27 +15,6 @@ pub struct SummaryTable {
     pub columns: Vec<String>,
     /// Cells as written in the file (exact decimals), one row per policy and class.
     pub rows: Vec<Vec<String>>,
-}
-
-/// One second of one policy in `timeseries.csv`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TimePoint {
-    /// Second since the start.
-    pub t_s: u64,
-    /// Requests that arrived.
-    pub offered: u64,
-    /// Requests admitted.
-    pub admitted: u64,
-    /// Requests rejected by a layer.
-    pub rejected: u64,
-    /// Upstream 429 answers.
-    pub upstream_429: u64,
-    /// Queue length at the end of the second.
-    pub queued: u64,
-    /// Queue length per class ([`crate::csv_out::QUEUED_BY_CLASS_COLUMNS`]), when written.
-    pub queued_by_class: Option<[u64; 4]>,
-    /// Money spent in this second.
-    pub spend_usd: f64,
 }
 
 /// One point of a latency CDF (`latency.csv`).
@@ -140,7 +118,7 @@ impl RunData {
         Ok(RunData {
             dir: dir.to_path_buf(),
             summary: load_summary(&CsvTable::read(&dir.join("summary.csv"))?)?,
-            timeseries: load_timeseries(&CsvTable::read(&dir.join("timeseries.csv"))?)?,
+            timeseries: super::timeseries::load(&dir.join("timeseries.csv"))?,
             rejections: optional(dir, "rejections.csv", load_rejections)?.unwrap_or_default(),
             latency: optional(dir, "latency.csv", load_latency)?,
             users: optional(dir, "users.csv", load_users)?,
@@ -197,65 +175,6 @@ fn load_summary(t: &CsvTable) -> Result<SummaryTable, ReportError> {
         Ok(indices.iter().map(|c| row.text(*c).to_string()).collect())
     })?;
     Ok(SummaryTable { columns, rows })
-}
-
-fn load_timeseries(t: &CsvTable) -> Result<Vec<(String, Vec<TimePoint>)>, ReportError> {
-    let [
-        policy,
-        t_s,
-        offered,
-        admitted,
-        rejected,
-        upstream_429,
-        queued,
-        spend,
-    ] = [
-        "policy",
-        "t_s",
-        "offered",
-        "admitted",
-        "rejected",
-        "upstream_429",
-        "queued",
-        "spend_usd",
-    ]
-    .map(|name| t.column(name));
-    let (policy, t_s, spend) = (policy?, t_s?, spend?);
-    let counts = [offered?, admitted?, rejected?, upstream_429?, queued?];
-    let by_class: Option<Vec<_>> = QUEUED_BY_CLASS_COLUMNS.iter().map(|c| t.find(c)).collect();
-    let mut out: Vec<(String, Vec<TimePoint>)> = Vec::new();
-    for row in t.rows() {
-        let mut values = [0u64; 5];
-        for (value, column) in values.iter_mut().zip(counts) {
-            *value = row.u64(column)?;
-        }
-        let [offered, admitted, rejected, upstream_429, queued] = values;
-        let queued_by_class = match &by_class {
-            Some(cols) => Some([
-                row.u64(cols[0])?,
-                row.u64(cols[1])?,
-                row.u64(cols[2])?,
-                row.u64(cols[3])?,
-            ]),
-            None => None,
-        };
-        let point = TimePoint {
-            t_s: row.u64(t_s)?,
-            offered,
-            admitted,
-            rejected,
-            upstream_429,
-            queued,
-            queued_by_class,
-            spend_usd: row.f64(spend)?,
-        };
-        let name = row.text(policy);
-        match out.iter_mut().find(|(p, _)| p == name) {
-            Some((_, points)) => points.push(point),
-            None => out.push((name.to_string(), vec![point])),
-        }
-    }
-    Ok(out)
 }
 
 fn load_rejections(t: &CsvTable) -> Result<Vec<Rejection>, ReportError> {

@@ -54,8 +54,9 @@ fn bucketed(
         .chunks(bucket)
         .map(|chunk| {
             let sum: f64 = chunk.iter().map(&value).sum();
+            let seconds: u64 = chunk.iter().map(|p| p.seconds).sum();
             let t = chunk.first().map_or(0.0, |p| p.t_s as f64);
-            (t / axis.per_unit, sum / chunk.len() as f64)
+            (t / axis.per_unit, sum / seconds.max(1) as f64)
         })
         .collect()
 }
@@ -87,7 +88,10 @@ pub fn traffic_section(data: &RunData) -> Section {
                 &format!("traffic-{}", slug(policy)),
                 &format!("Traffic outcomes: {policy}"),
                 axis.label,
-                &per_second_label("requests", bucket),
+                &per_second_label(
+                    "requests",
+                    bucket * points.first().map_or(1, |p| p.seconds as usize),
+                ),
             );
             chart.x_from_zero = true;
             chart.series = METRICS
@@ -205,7 +209,7 @@ pub fn spend_section(data: &RunData) -> Section {
             .iter()
             .map(|p| {
                 total += p.spend_usd;
-                ((p.t_s + 1) as f64 / axis.per_unit, total)
+                ((p.t_s + p.seconds) as f64 / axis.per_unit, total)
             })
             .collect();
         let step = bucket_seconds(cumulative.len());
