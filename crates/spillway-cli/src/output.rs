@@ -17,6 +17,10 @@ pub enum Format {
 }
 
 fn typed(cell: String) -> Value {
+    if cell.is_empty() {
+        // An absent value (no completed request, no budget) is null, not "".
+        return Value::Null;
+    }
     if let Ok(n) = cell.parse::<u64>() {
         return Value::from(n);
     }
@@ -73,5 +77,6 @@ mod tests {
         assert_eq!(typed("42".into()), json!(42));
         assert_eq!(typed("4167.679".into()), json!(4167.679));
         assert_eq!(typed("token-bucket".into()), json!("token-bucket"));
+        assert_eq!(typed(String::new()), Value::Null);
     }
 }

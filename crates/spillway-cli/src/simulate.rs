@@ -161,7 +161,7 @@ pub fn execute(
                 ""
             };
             println!(
-                "\nseed {} · wrote {}/{written}{trace}{budget}",
+                "\nseed {} · wrote into {}/:\n  {written}{trace}{budget}",
                 options.seed,
                 out.display()
             );

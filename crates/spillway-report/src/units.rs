@@ -19,6 +19,7 @@ pub fn human(metric: &str, value: f64) -> String {
 /// `850 ms`, `12.3 ms`, `4.21 s`, `119 s`.
 pub fn duration_ms(ms: f64) -> String {
     match ms {
+        0.0 => "0 ms".to_string(),
         m if m < 10.0 => format!("{m:.2} ms"),
         m if m < 1_000.0 => format!("{m:.0} ms"),
         m if m < 100_000.0 => format!("{:.2} s", m / 1_000.0),
@@ -58,6 +59,7 @@ mod tests {
         assert_eq!(human("p99_ms", 119_144.447), "119 s");
         assert_eq!(human("p99_ms", 3_674.1), "3.67 s");
         assert_eq!(human("p50_ms", 250.4), "250 ms");
+        assert_eq!(human("p99_wait_ms", 0.0), "0 ms");
         assert_eq!(human("cost_usd", 1234.5), "$1,234.50");
         assert_eq!(human("cost_usd", 0.0031), "$0.0031");
         assert_eq!(human("abandoned", 2321.0), "2,321");
