@@ -44,6 +44,11 @@ fn row(run: &PolicyMetrics, class: Option<Class>) -> Value {
     Value::Object(object)
 }
 
+/// `1 policy`, `2 policies`: a count with the noun in the right number.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The JSON summary of a run.
 pub fn summary_json(scenario: &str, seed: u64, out: &Path, runs: &[PolicyMetrics]) -> Value {
     let mut summary = Vec::new();
@@ -78,5 +83,7 @@ mod tests {
         assert_eq!(typed("4167.679".into()), json!(4167.679));
         assert_eq!(typed("token-bucket".into()), json!("token-bucket"));
         assert_eq!(typed(String::new()), Value::Null);
+        assert_eq!(count(1, "policy", "policies"), "1 policy");
+        assert_eq!(count(0, "policy", "policies"), "0 policies");
     }
 }
