@@ -4,7 +4,7 @@
 //! readable (at most [`MAX_POINTS`] points per line); the axis label says the bucket size.
 
 use super::latency::color_of;
-use super::{LegendAt, LineChart, Section, Series, slug};
+use super::{LegendAt, LineChart, Section, Series, share_axes, slug};
 use crate::input::{RunData, TimePoint};
 
 /// Most points drawn per line.
@@ -43,6 +43,18 @@ pub fn bucket_seconds(len: usize) -> usize {
     len.div_ceil(MAX_POINTS).max(1)
 }
 
+/// One bucket size for every policy (from the longest series), so panels that are
+/// compared side by side are smoothed alike.
+fn shared_bucket(data: &RunData) -> usize {
+    let longest = data
+        .timeseries
+        .iter()
+        .map(|(_, p)| p.len())
+        .max()
+        .unwrap_or(0);
+    bucket_seconds(longest)
+}
+
 /// Mean of `value` over consecutive buckets of `bucket` points, at each bucket's start.
 fn bucketed(
     points: &[TimePoint],
@@ -79,11 +91,11 @@ pub fn traffic_section(data: &RunData) -> Section {
         ("rejected", 3, |p| p.rejected),
         ("upstream 429s", 1, |p| p.upstream_429),
     ];
-    let charts = data
+    let mut charts: Vec<LineChart> = data
         .timeseries
         .iter()
         .map(|(policy, points)| {
-            let bucket = bucket_seconds(points.len());
+            let bucket = shared_bucket(data);
             let mut chart = LineChart::new(
                 &format!("traffic-{}", slug(policy)),
                 &format!("Traffic outcomes: {policy}"),
@@ -106,6 +118,7 @@ pub fn traffic_section(data: &RunData) -> Section {
             chart
         })
         .collect();
+    share_axes(&mut charts);
     Section {
         id: "traffic",
         title: "Offered, admitted, rejected and 429s over time",
@@ -136,7 +149,7 @@ pub fn queue_section(data: &RunData) -> Section {
     let mut charts = Vec::new();
     let note = if by_class {
         for (policy, points) in &data.timeseries {
-            let bucket = bucket_seconds(points.len());
+            let bucket = shared_bucket(data);
             let mut chart = LineChart::new(
                 &format!("queue-{}", slug(policy)),
                 &format!("Queue depth by class: {policy}"),
@@ -173,9 +186,7 @@ pub fn queue_section(data: &RunData) -> Section {
             .map(|(policy, points)| Series {
                 name: policy.clone(),
                 color: color_of(&policies, policy),
-                points: bucketed(points, bucket_seconds(points.len()), &axis, |p| {
-                    p.queued as f64
-                }),
+                points: bucketed(points, shared_bucket(data), &axis, |p| p.queued as f64),
                 dashed: false,
             })
             .collect();
@@ -186,6 +197,7 @@ pub fn queue_section(data: &RunData) -> Section {
                 .to_string(),
         )
     };
+    share_axes(&mut charts);
     Section {
         id: "queue",
         title: "Queue depth",
