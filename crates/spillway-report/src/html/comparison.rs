@@ -2,6 +2,7 @@
 //! of each column among the policies of the same class highlighted.
 
 use super::escape;
+use crate::csv_out::SUMMARY_COLUMNS;
 use crate::input::SummaryTable;
 use crate::units::human;
 use std::fmt::Write;
@@ -104,20 +105,7 @@ const GROUPS: [(&str, &[&str]); 4] = [
     ),
     (
         "Upstream calls",
-        &[
-            "upstream_calls",
-            "upstream_429",
-            "retries",
-            "wasted_calls",
-            "retry_success_rate",
-            "calls_per_success",
-            "escalations",
-            "fallback_calls",
-            "cache_served",
-            "quota_error_pct",
-            "reset_error_ms",
-            "over_admission_pct",
-        ],
+        &["upstream_calls", "upstream_429", "retries"],
     ),
     ("Money, tokens and fairness", &[]),
 ];
@@ -125,8 +113,17 @@ const GROUPS: [(&str, &[&str]); 4] = [
 /// Most metric columns in one table (next to policy and class).
 const PER_TABLE: usize = 7;
 
-/// Which group a column belongs to (index into [`GROUPS`]).
+/// Which group a column belongs to (index into [`GROUPS`]). The upstream-behaviour columns
+/// are one run of `summary.csv` (`wasted_calls` to `over_admission_pct`), taken from there.
 fn group_of(column: &str) -> usize {
+    let at = |name: &str| SUMMARY_COLUMNS.iter().position(|c| *c == name);
+    let upstream_run = match (at("wasted_calls"), at("over_admission_pct"), at(column)) {
+        (Some(first), Some(last), Some(i)) => (first..=last).contains(&i),
+        _ => false,
+    };
+    if upstream_run {
+        return 2;
+    }
     GROUPS
         .iter()
         .position(|(_, names)| names.contains(&column))
