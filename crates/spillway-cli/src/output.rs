@@ -17,6 +17,10 @@ pub enum Format {
 }
 
 fn typed(cell: String) -> Value {
+    if cell.is_empty() {
+        // An absent value (no completed request, no budget) is null, not "".
+        return Value::Null;
+    }
     if let Ok(n) = cell.parse::<u64>() {
         return Value::from(n);
     }
@@ -38,6 +42,11 @@ fn row(run: &PolicyMetrics, class: Option<Class>) -> Value {
         .map(|(name, cell)| (name.to_string(), typed(cell)))
         .collect();
     Value::Object(object)
+}
+
+/// `1 policy`, `2 policies`: a count with the noun in the right number.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The JSON summary of a run.
@@ -73,5 +82,8 @@ mod tests {
         assert_eq!(typed("42".into()), json!(42));
         assert_eq!(typed("4167.679".into()), json!(4167.679));
         assert_eq!(typed("token-bucket".into()), json!("token-bucket"));
+        assert_eq!(typed(String::new()), Value::Null);
+        assert_eq!(count(1, "policy", "policies"), "1 policy");
+        assert_eq!(count(0, "policy", "policies"), "0 policies");
     }
 }

@@ -173,6 +173,10 @@ pub fn execute(
     }
     match args.format {
         Format::Table => {
+            print!(
+                "{}",
+                spillway_report::table::headline(&String::from_utf8_lossy(yaml), &runs)
+            );
             print!("{}", spillway_report::table::render(&runs));
             let written = if args.no_report {
                 "summary.csv, timeseries.csv, rejections.csv, latency.csv, users.csv"
@@ -190,7 +194,7 @@ pub fn execute(
                 ""
             };
             println!(
-                "\nseed {} · wrote {}/{written}{trace}{budget}",
+                "\nseed {} · wrote into {}/:\n  {written}{trace}{budget}",
                 options.seed,
                 out.display()
             );

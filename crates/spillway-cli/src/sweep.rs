@@ -4,6 +4,7 @@
 //! rows are written in variant × policy order.
 
 use crate::Failure;
+use crate::output::count;
 use crate::yaml_set::{Setting, parse_setting, set_value};
 use anyhow::Context;
 use clap::Args;
@@ -105,9 +106,9 @@ pub fn run(args: &SweepArgs) -> Result<(), Failure> {
         println!("{}", spillway_report::table::render(&these));
     }
     println!(
-        "{} variants × {} policies · wrote {}/sweep.csv{}",
-        variants.len(),
-        variants[0].scenario.policies.len(),
+        "{} × {} · wrote {}/sweep.csv{}",
+        count(variants.len(), "variant", "variants"),
+        count(variants[0].scenario.policies.len(), "policy", "policies"),
         out.display(),
         if charts > 0 {
             format!(" and {charts} charts in plots/")
@@ -171,12 +172,13 @@ fn run_variants(args: &SweepArgs, variants: &[Variant]) -> Result<Vec<SweepRun>,
         .collect();
     if !args.quiet {
         eprintln!(
-            "sweeping {}: {} variants, {} runs",
+            "sweeping {}: {}, {}",
             args.scenario.display(),
-            variants.len(),
-            jobs.len()
+            count(variants.len(), "variant", "variants"),
+            count(jobs.len(), "run", "runs")
         );
     }
+    let bar = sweep_bar(args.quiet, jobs.len());
     let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(n) = args.threads {
         pool = pool.num_threads(n.max(1));
@@ -193,6 +195,7 @@ fn run_variants(args: &SweepArgs, variants: &[Variant]) -> Result<Vec<SweepRun>,
                 };
                 let metrics = run_policy(scenario, &scenario.policies[p], &options, &mut |_| {})
                     .map_err(|e| e.to_string())?;
+                bar.inc(1);
                 Ok(SweepRun {
                     variant: v,
                     values: variant.values.clone(),
@@ -201,10 +204,29 @@ fn run_variants(args: &SweepArgs, variants: &[Variant]) -> Result<Vec<SweepRun>,
             })
             .collect()
     });
+    bar.finish_and_clear();
     results
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
         .map_err(Failure::BadInput)
+}
+
+/// A bar of finished runs on stderr: only on a terminal and without `--quiet`, so
+/// scripted and test output stays clean.
+fn sweep_bar(quiet: bool, runs: usize) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    let target = if !quiet && std::io::stderr().is_terminal() {
+        indicatif::ProgressDrawTarget::stderr()
+    } else {
+        indicatif::ProgressDrawTarget::hidden()
+    };
+    let bar = indicatif::ProgressBar::with_draw_target(Some(runs as u64), target);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{elapsed:>3} [{wide_bar}] {pos}/{len} runs")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }
 
 /// A swept value as a number for the X axis: plain numbers, or durations in seconds.

@@ -75,10 +75,10 @@ pub fn run(path: &Path) -> Result<(), Failure> {
             let scenario = spillway_sim::scenario::load(path).map_err(|e| bad_input(e, path))?;
             let policies: Vec<&str> = scenario.policies.iter().map(|p| p.name.as_str()).collect();
             println!(
-                "ok: {} ({} groups, {} policies: {})",
+                "ok: {} ({}, {}: {})",
                 path.display(),
-                scenario.groups.len(),
-                policies.len(),
+                crate::output::count(scenario.groups.len(), "group", "groups"),
+                crate::output::count(policies.len(), "policy", "policies"),
                 policies.join(", ")
             );
         }

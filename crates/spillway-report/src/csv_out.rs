@@ -118,6 +118,15 @@ fn ratio(value: Option<f64>, decimals: usize) -> String {
     value.map_or_else(String::new, |v| format!("{v:.decimals$}"))
 }
 
+/// A latency of completed requests, empty when none completed (no latency is not 0 ms).
+fn latency_ms(s: &ClassStats, d: spillway_core::Duration) -> String {
+    if s.latency.count() == 0 {
+        String::new()
+    } else {
+        ms(d)
+    }
+}
+
 /// One summary row's fields: `class` is one class, or `None` for the `all` row.
 pub fn summary_fields(run: &PolicyMetrics, class: Option<Class>) -> Vec<String> {
     let total;
@@ -138,18 +147,22 @@ pub fn summary_fields(run: &PolicyMetrics, class: Option<Class>) -> Vec<String> 
         s.shed.to_string(),
         s.completed.to_string(),
         s.failed.to_string(),
-        ms(s.latency.quantile(0.50)),
-        ms(s.latency.quantile(0.95)),
-        ms(s.latency.quantile(0.99)),
-        ms(s.latency.quantile(0.999)),
-        ms(s.latency.max()),
+        latency_ms(s, s.latency.quantile(0.50)),
+        latency_ms(s, s.latency.quantile(0.95)),
+        latency_ms(s, s.latency.quantile(0.99)),
+        latency_ms(s, s.latency.quantile(0.999)),
+        latency_ms(s, s.latency.max()),
         ms(s.wait.max()),
         s.upstream_calls.to_string(),
         s.upstream_429.to_string(),
         s.retries.to_string(),
         usd(s.cost_nano_usd),
         s.unfinished.to_string(),
-        format!("{:.3}", s.latency.mean_ns() / 1e6),
+        if s.latency.count() == 0 {
+            String::new()
+        } else {
+            format!("{:.3}", s.latency.mean_ns() / 1e6)
+        },
         s.input_tokens.to_string(),
         s.output_tokens.to_string(),
         s.abandoned.to_string(),

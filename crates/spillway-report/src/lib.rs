@@ -11,6 +11,7 @@ pub mod budget_csv;
 pub mod csv_out;
 mod error;
 pub mod format;
+pub mod headline;
 pub mod html;
 pub mod input;
 pub mod plot;
@@ -18,6 +19,7 @@ mod report;
 pub mod sweep_out;
 pub mod table;
 pub mod trace_csv;
+pub mod units;
 pub mod users_csv;
 
 pub use atomic::{AtomicFile, write_atomic};

@@ -1,75 +1,132 @@
-//! The policy × class comparison table printed after a run.
+//! The policy × class comparison table printed after a run, within 100 columns.
 //!
 //! Its cells are taken from the `summary.csv` row itself (a subset of its columns, under the
-//! same names), so the table and the file can never disagree.
+//! same names), so the table and the file can never disagree; numbers are shown in human
+//! units. Columns that are empty or zero in every row are left out, then the least
+//! important ones until the table fits; `summary.csv` and `report.html` have them all.
 
 use crate::csv_out::{SUMMARY_COLUMNS, summary_fields};
+use crate::headline::{answers, render_text};
+use crate::units::human;
 use spillway_sim::metrics::PolicyMetrics;
 use spillway_sim::scenario::Class;
+use spillway_sim::scenario::report::headline_of;
 use std::fmt::Write;
 
-/// The `summary.csv` columns shown, in order.
-const SHOWN: [&str; 13] = [
-    "policy",
-    "class",
-    "offered",
-    "rejected",
-    "shed",
-    "abandoned",
-    "completed",
-    "p50_ms",
-    "p99_ms",
-    "p99_wait_ms",
-    "upstream_429",
-    "cost_usd",
-    "fairness_jain",
+/// The widest line printed.
+const WIDTH: usize = 100;
+
+/// The `summary.csv` columns shown, in order, with their console headers.
+const SHOWN: [(&str, &str); 13] = [
+    ("policy", "policy"),
+    ("class", "class"),
+    ("offered", "offered"),
+    ("rejected", "rejected"),
+    ("shed", "shed"),
+    ("abandoned", "abandoned"),
+    ("completed", "completed"),
+    ("p50_ms", "p50"),
+    ("p99_ms", "p99"),
+    ("p99_wait_ms", "p99 wait"),
+    ("upstream_429", "429s"),
+    ("cost_usd", "cost"),
+    ("fairness_jain", "jain"),
 ];
 
-fn select(fields: Vec<String>) -> Vec<String> {
-    SHOWN
-        .iter()
-        .map(|name| {
-            SUMMARY_COLUMNS
-                .iter()
-                .position(|c| c == name)
-                .and_then(|i| fields.get(i).cloned())
-                .unwrap_or_default()
-        })
-        .collect()
+/// Columns dropped first when the table is too wide (least important first).
+const DROP_ORDER: [&str; 6] = [
+    "fairness_jain",
+    "p99_wait_ms",
+    "p50_ms",
+    "offered",
+    "shed",
+    "abandoned",
+];
+
+/// Every summary row of `runs` (one per class with traffic, then `all`), all columns.
+fn summary_rows(runs: &[PolicyMetrics]) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for run in runs {
+        for class in Class::ALL {
+            if run.class(class).offered > 0 {
+                rows.push(summary_fields(run, Some(class)));
+            }
+        }
+        rows.push(summary_fields(run, None));
+    }
+    rows
 }
 
 /// Render the table: text columns left-aligned, numbers right-aligned.
 pub fn render(runs: &[PolicyMetrics]) -> String {
-    let mut rows: Vec<Vec<String>> = vec![SHOWN.map(str::to_string).to_vec()];
-    for run in runs {
-        for class in Class::ALL {
-            if run.class(class).offered > 0 {
-                rows.push(select(summary_fields(run, Some(class))));
-            }
-        }
-        rows.push(select(summary_fields(run, None)));
-    }
-    let widths: Vec<usize> = (0..SHOWN.len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+    let rows = summary_rows(runs);
+    let index = |name: &str| SUMMARY_COLUMNS.iter().position(|c| *c == name);
+    let mut shown: Vec<(usize, &str, &str)> = SHOWN
+        .iter()
+        .filter_map(|(name, header)| index(name).map(|i| (i, *name, *header)))
+        .filter(|(i, _, _)| *i < 2 || rows.iter().any(|r| !matches!(r[*i].as_str(), "" | "0")))
         .collect();
-    let mut out = String::new();
-    for (i, row) in rows.iter().enumerate() {
-        for (c, cell) in row.iter().enumerate() {
-            let sep = if c == 0 { "" } else { "  " };
-            if c < 2 {
-                let _ = write!(out, "{sep}{cell:<w$}", w = widths[c]);
-            } else {
-                let _ = write!(out, "{sep}{cell:>w$}", w = widths[c]);
-            }
+    let cell = |r: &Vec<String>, i: usize, name: &str| match r[i].parse::<f64>() {
+        Ok(v) if i >= 2 => human(name, v),
+        _ => r[i].clone(),
+    };
+    let width_of = |i: usize, name: &str, header: &str| {
+        rows.iter()
+            .map(|r| cell(r, i, name).chars().count())
+            .chain([header.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let total = |shown: &[(usize, &str, &str)]| -> usize {
+        shown
+            .iter()
+            .map(|(i, n, h)| width_of(*i, n, h))
+            .sum::<usize>()
+            + 2 * shown.len()
+    };
+    for drop in DROP_ORDER {
+        if total(&shown) <= WIDTH {
+            break;
         }
+        shown.retain(|(_, name, _)| *name != drop);
+    }
+    let widths: Vec<usize> = shown.iter().map(|(i, n, h)| width_of(*i, n, h)).collect();
+    let mut lines: Vec<Vec<String>> = vec![shown.iter().map(|(_, _, h)| h.to_string()).collect()];
+    lines.extend(
+        rows.iter()
+            .map(|r| shown.iter().map(|(i, n, _)| cell(r, *i, n)).collect()),
+    );
+    let mut out = String::new();
+    for (l, line) in lines.iter().enumerate() {
+        let mut text = String::new();
+        for (c, value) in line.iter().enumerate() {
+            let sep = if c == 0 { "" } else { "  " };
+            let w = widths[c];
+            let _ = if c < 2 {
+                write!(text, "{sep}{value:<w$}")
+            } else {
+                write!(text, "{sep}{value:>w$}")
+            };
+        }
+        out.push_str(text.trim_end());
         out.push('\n');
-        if i == 0 {
-            let total: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
-            out.push_str(&"-".repeat(total));
+        if l == 0 {
+            let rule: usize = widths.iter().sum::<usize>() + 2 * (widths.len() - 1);
+            out.push_str(&"-".repeat(rule));
             out.push('\n');
         }
     }
     out
+}
+
+/// The scenario's headline questions (from its YAML text) answered for `runs`, as console
+/// text; empty when the scenario asks none.
+pub fn headline(yaml: &str, runs: &[PolicyMetrics]) -> String {
+    render_text(&answers(
+        &headline_of(yaml),
+        SUMMARY_COLUMNS,
+        &summary_rows(runs),
+    ))
 }
 
 #[cfg(test)]
@@ -78,7 +135,8 @@ mod tests {
 
     #[test]
     fn every_shown_column_exists_in_the_csv() {
-        for name in SHOWN {
+        let names = SHOWN.iter().map(|(n, _)| *n).chain(DROP_ORDER);
+        for name in names {
             assert!(SUMMARY_COLUMNS.contains(&name), "{name}");
         }
     }

@@ -36,8 +36,30 @@ const CHECK_SCRIPT: &str = r#"<script>
     }
     if (charts.length === 0) { problems.push('no charts'); }
     if (!document.querySelector('table.comparison td.best')) { problems.push('no highlighted best value'); }
+    var visible = function (el) { var r = el && el.getBoundingClientRect(); return r && r.width > 0 && r.height > 0; };
+    var headline = document.querySelector('#headline table.headline');
+    if (!visible(headline)) { problems.push('headline table not visible'); }
+    else if (!headline.querySelector('td.best')) { problems.push('headline marks no best policy'); }
+    if (document.querySelectorAll('ul.verdicts li').length === 0) { problems.push('no verdicts'); }
+    var tables = document.querySelectorAll('table.comparison');
+    var columns = 0;
+    for (var k = 0; k < tables.length; k++) {
+      if (!visible(tables[k])) { problems.push('summary table ' + k + ' not visible'); }
+      columns += tables[k].querySelectorAll('thead th').length - 2;
+    }
+    if (columns < 20) { problems.push('full summary shows only ' + columns + ' columns'); }
+    var root = document.documentElement;
+    if (root.scrollWidth > root.clientWidth) { problems.push('page overflows: ' + root.scrollWidth + ' > ' + root.clientWidth); }
+    var boxes = document.querySelectorAll('.scroll, figure, table');
+    for (var m = 0; m < boxes.length; m++) {
+      var b = boxes[m].getBoundingClientRect();
+      if (b.right > root.clientWidth + 1) { problems.push(boxes[m].tagName + ' ' + m + ' sticks out: right ' + b.right); }
+      if (boxes[m].className === 'scroll' && boxes[m].scrollWidth > boxes[m].clientWidth + 1) {
+        problems.push('table cut off at this width: ' + boxes[m].scrollWidth + ' > ' + boxes[m].clientWidth);
+      }
+    }
     document.body.setAttribute('data-check', problems.length ? 'FAIL ' + problems.join(' | ')
-      : 'ok charts=' + charts.length + ' images=' + images.length);
+      : 'ok charts=' + charts.length + ' images=' + images.length + ' summary columns=' + columns);
   });
 })();
 </script>"#;
@@ -144,10 +166,22 @@ fn report_html_renders_in_headless_chromium() {
     assert_ne!(checked, html, "the check script is injected");
     std::fs::write(dir.join("check.html"), checked).expect("check.html");
 
+    for width in [800, 1400] {
+        check_at_width(&browser, &dir, width);
+    }
+}
+
+/// Load the checked page at `width` px (the in-page checks must pass), then screenshot the
+/// report itself at that width and check it is not blank.
+fn check_at_width(browser: &Path, dir: &Path, width: u32) {
     let dom = run_chromium(
-        &browser,
-        &dir,
-        &["--dump-dom".into(), "--virtual-time-budget=5000".into()],
+        browser,
+        dir,
+        &[
+            "--dump-dom".into(),
+            "--virtual-time-budget=5000".into(),
+            format!("--window-size={width},2000"),
+        ],
         &format!("file://{}", dir.join("check.html").display()),
     );
     let verdict = dom
@@ -155,31 +189,34 @@ fn report_html_renders_in_headless_chromium() {
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .unwrap_or("(no verdict: the page did not finish loading)");
-    assert!(verdict.starts_with("ok charts="), "{verdict}");
-    eprintln!("browser check: {verdict}");
+    assert!(
+        verdict.starts_with("ok charts="),
+        "at {width} px: {verdict}"
+    );
+    eprintln!("browser check at {width} px: {verdict}");
 
-    let shot = dir.join("screenshot.png");
+    let shot = dir.join(format!("screenshot-{width}.png"));
     run_chromium(
-        &browser,
-        &dir,
+        browser,
+        dir,
         &[
             format!("--screenshot={}", shot.display()),
-            "--window-size=1280,2000".into(),
+            format!("--window-size={width},2000"),
         ],
         &format!("file://{}", dir.join("report.html").display()),
     );
-    let (width, height, mean, variance, colors) = pixel_stats(&shot);
+    let (w, height, mean, variance, colors) = pixel_stats(&shot);
     eprintln!(
-        "screenshot {}: {width}x{height}, luma mean {mean:.1}, variance {variance:.1}, {colors} colors",
+        "screenshot {}: {w}x{height}, luma mean {mean:.1}, variance {variance:.1}, {colors} colors",
         shot.display()
     );
-    assert_eq!((width, height), (1280, 2000));
+    assert_eq!((w, height), (width, 2000));
     assert!(
         variance > 100.0,
-        "the page looks blank (luma variance {variance:.1})"
+        "the page looks blank at {width} px (luma variance {variance:.1})"
     );
     assert!(
         colors > 50,
-        "too few colors for text, table and charts: {colors}"
+        "too few colors for text, table and charts at {width} px: {colors}"
     );
 }

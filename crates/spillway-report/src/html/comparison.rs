@@ -2,7 +2,9 @@
 //! of each column among the policies of the same class highlighted.
 
 use super::escape;
+use crate::csv_out::SUMMARY_COLUMNS;
 use crate::input::SummaryTable;
+use crate::units::human;
 use std::fmt::Write;
 
 /// Which way a column is better.
@@ -19,10 +21,13 @@ pub enum Better {
 /// Direction of a `summary.csv` column.
 pub fn better(column: &str) -> Better {
     match column {
-        "admitted" | "completed" => Better::Higher,
+        "admitted" | "completed" | "fairness_jain" | "retry_success_rate" | "cache_served"
+        | "best_model_share" => Better::Higher,
         "rejected" | "shed" | "failed" | "upstream_429" | "retries" | "unfinished"
-        | "max_wait_ms" => Better::Lower,
-        c if c.ends_with("_ms") => Better::Lower,
+        | "abandoned" | "waits_over_slo" | "never_served" | "wasted_calls"
+        | "calls_per_success" | "escalations" | "budget_rejected" | "degraded"
+        | "estimate_error_p95" => Better::Lower,
+        c if c.ends_with("_ms") || c.ends_with("_pct") => Better::Lower,
         _ => Better::Neither,
     }
 }
@@ -44,7 +49,7 @@ fn class_major(table: &SummaryTable) -> Vec<usize> {
 /// Whether cell (`row`, `col`) holds the best value of its column among rows of its class.
 /// Nothing is highlighted when every policy ties or only one policy ran.
 pub fn is_best(table: &SummaryTable, row: usize, col: usize) -> bool {
-    let direction = better(table.columns[col]);
+    let direction = better(&table.columns[col]);
     if direction == Better::Neither {
         return false;
     }
@@ -64,18 +69,110 @@ pub fn is_best(table: &SummaryTable, row: usize, col: usize) -> bool {
     !all_tie && value(&table.rows[row]) == Some(best)
 }
 
-/// The `<table>` element.
+/// Column groups of the full summary, so that each table fits a narrow window. A column
+/// in no group lands in the last one, so a new `summary.csv` column is never hidden.
+const GROUPS: [(&str, &[&str]); 4] = [
+    (
+        "Requests",
+        &[
+            "offered",
+            "admitted",
+            "rejected",
+            "budget_rejected",
+            "shed",
+            "completed",
+            "failed",
+            "abandoned",
+            "unfinished",
+            "never_served",
+            "degraded",
+        ],
+    ),
+    (
+        "Latency and waiting",
+        &[
+            "p50_ms",
+            "p95_ms",
+            "p99_ms",
+            "p999_ms",
+            "max_ms",
+            "mean_ms",
+            "max_wait_ms",
+            "p99_wait_ms",
+            "waits_over_slo",
+            "littles_law_error_pct",
+        ],
+    ),
+    (
+        "Upstream calls",
+        &["upstream_calls", "upstream_429", "retries"],
+    ),
+    ("Money, tokens and fairness", &[]),
+];
+
+/// Most metric columns in one table (next to policy and class).
+const PER_TABLE: usize = 7;
+
+/// Which group a column belongs to (index into [`GROUPS`]). The upstream-behaviour columns
+/// are one run of `summary.csv` (`wasted_calls` to `over_admission_pct`), taken from there.
+fn group_of(column: &str) -> usize {
+    let at = |name: &str| SUMMARY_COLUMNS.iter().position(|c| *c == name);
+    let upstream_run = match (at("wasted_calls"), at("over_admission_pct"), at(column)) {
+        (Some(first), Some(last), Some(i)) => (first..=last).contains(&i),
+        _ => false,
+    };
+    if upstream_run {
+        return 2;
+    }
+    GROUPS
+        .iter()
+        .position(|(_, names)| names.contains(&column))
+        .unwrap_or(GROUPS.len() - 1)
+}
+
+/// The full summary as one `<table>` per column group; columns empty in every row (a
+/// feature the scenario does not use) are left out.
 pub fn comparison_table(table: &SummaryTable) -> String {
+    let used = |c: usize| {
+        table
+            .rows
+            .iter()
+            .any(|r| r.get(c).is_some_and(|v| !v.is_empty()))
+    };
+    let mut out = String::new();
+    for (g, (title, _)) in GROUPS.iter().enumerate() {
+        let columns: Vec<usize> = (2..table.columns.len())
+            .filter(|&c| group_of(&table.columns[c]) == g && used(c))
+            .collect();
+        if columns.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "<h3>{}</h3>", escape(title));
+        // At most PER_TABLE metric columns side by side, so each table fits 800 px.
+        for part in columns.chunks(PER_TABLE) {
+            out.push_str("<div class=\"scroll\">\n");
+            out.push_str(&group_table(table, part));
+            out.push_str("</div>\n");
+        }
+    }
+    out
+}
+
+fn group_table(table: &SummaryTable, columns: &[usize]) -> String {
     let mut out = String::from("<table class=\"comparison\">\n<thead><tr>");
-    let order = [1usize, 0].into_iter().chain(2..table.columns.len());
-    let order: Vec<usize> = order.collect();
+    let order: Vec<usize> = [1usize, 0]
+        .into_iter()
+        .chain(columns.iter().copied())
+        .collect();
     for &c in &order {
-        let hint = match better(table.columns[c]) {
+        let hint = match better(&table.columns[c]) {
             Better::Lower => " title=\"lower is better\"",
             Better::Higher => " title=\"higher is better\"",
             Better::Neither => "",
         };
-        let _ = write!(out, "<th{hint}>{}</th>", escape(table.columns[c]));
+        // A break opportunity after each underscore lets long names wrap in narrow windows.
+        let name = escape(&table.columns[c]).replace('_', "_<wbr>");
+        let _ = write!(out, "<th{hint}>{name}</th>");
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     let mut previous_class: Option<&str> = None;
@@ -90,25 +187,33 @@ pub fn comparison_table(table: &SummaryTable) -> String {
             "<tr>"
         });
         for &c in &order {
-            let cell = row.get(c).map(String::as_str).unwrap_or("");
-            let mut classes = Vec::new();
-            if c >= 2 {
-                classes.push("num");
-            }
-            if is_best(table, r, c) {
-                classes.push("best");
-            }
-            let attr = if classes.is_empty() {
-                String::new()
-            } else {
-                format!(" class=\"{}\"", classes.join(" "))
-            };
-            let _ = write!(out, "<td{attr}>{}</td>", escape(cell));
+            out.push_str(&cell(table, r, c));
         }
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table>\n");
     out
+}
+
+/// One `<td>`: numbers in human units, the exact value from the CSV as a tooltip.
+fn cell(table: &SummaryTable, r: usize, c: usize) -> String {
+    let text = table.rows[r].get(c).map(String::as_str).unwrap_or("");
+    if c < 2 {
+        return format!("<td>{}</td>", escape(text));
+    }
+    let class = if is_best(table, r, c) {
+        "num best"
+    } else {
+        "num"
+    };
+    let shown = text
+        .parse::<f64>()
+        .map_or_else(|_| text.to_string(), |v| human(&table.columns[c], v));
+    format!(
+        "<td class=\"{class}\" title=\"{}\">{}</td>",
+        escape(text),
+        escape(&shown)
+    )
 }
 
 #[cfg(test)]
@@ -118,7 +223,9 @@ mod tests {
     fn table() -> SummaryTable {
         let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect();
         SummaryTable {
-            columns: vec!["policy", "class", "completed", "p99_ms", "offered"],
+            columns: ["policy", "class", "completed", "p99_ms", "offered"]
+                .map(String::from)
+                .to_vec(),
             rows: vec![
                 row(&["a", "interactive", "10", "5.0", "20"]),
                 row(&["a", "all", "10", "5.0", "20"]),
@@ -154,5 +261,8 @@ mod tests {
         let all = html.find("<td>all</td><td>a</td>").expect("a all");
         assert!(a < b && b < all, "{html}");
         assert_eq!(html.matches("class=\"num best\"").count(), 3, "{html}");
+        assert!(
+            html.contains("<h3>Requests</h3>") && html.contains("<h3>Latency and waiting</h3>")
+        );
     }
 }

@@ -2,9 +2,11 @@
 //! scenario, the seed, the comparison table, the charts and what each metric means.
 
 mod comparison;
+mod headline;
 mod page;
 
 pub use comparison::{Better, better, comparison_table, is_best};
+pub use headline::headline_html;
 pub use page::{PlotFigure, page};
 
 /// Escape text for HTML element content and attribute values.

@@ -1,9 +1,11 @@
 //! Assembling the page. Everything is inline so the file can be mailed or attached to a
 //! ticket as is; links to the PNGs are for copying into documents.
 
-use super::{comparison_table, escape};
+use super::{comparison_table, escape, headline_html};
+use crate::headline::answers;
 use crate::input::RunData;
 use crate::plot::{Rendered, Section};
+use spillway_sim::scenario::report::headline_of;
 use std::fmt::Write;
 
 /// A section with its drawn charts.
@@ -23,15 +25,18 @@ h1 { margin-bottom: 4px; } h2 { border-bottom: 2px solid #e3e6ea; padding-bottom
 table { border-collapse: collapse; font-size: 12px; margin: 12px 0; }
 .scroll { overflow-x: auto; }
 th, td { padding: 3px 6px; border-bottom: 1px solid #e3e6ea; text-align: left; white-space: nowrap; }
-th { background: #f4f6f8; position: sticky; top: 0; }
+th { background: #f4f6f8; position: sticky; top: 0; white-space: normal; vertical-align: bottom; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.best { background: #d8f0d8; font-weight: bold; }
+table.headline { font-size: 14px; } table.headline th { max-width: 12em; }
+ul.verdicts { padding-left: 20px; } ul.verdicts li { margin: 2px 0; }
 tr.group td { border-top: 2px solid #b9c0c8; }
 .figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); gap: 16px; }
 figure { margin: 0; border: 1px solid #e3e6ea; padding: 6px; }
 figure svg { width: 100%; height: auto; display: block; }
 figcaption { font-size: 12px; color: #555; }
 .note { background: #fff6dd; border-left: 4px solid #e0b000; padding: 6px 10px; }
+@media (max-width: 900px) { body { padding: 8px; } th, td { padding: 2px 4px; } }
 pre { background: #f4f6f8; padding: 12px; overflow-x: auto; font-size: 12px; max-height: 480px; }
 dt { font-family: monospace; font-weight: bold; margin-top: 6px; } dd { margin-left: 20px; }
 ";
@@ -104,7 +109,17 @@ pub fn page(data: &RunData, figures: &[PlotFigure]) -> String {
         title = escape(&name)
     );
     out.push_str(&run_line(data));
-    out.push_str("<nav class=\"meta\">Sections: <a href=\"#comparison\">comparison</a>");
+    let questions = data
+        .scenario_yaml
+        .as_deref()
+        .map(headline_of)
+        .unwrap_or_default();
+    out.push_str(&headline_html(&answers(
+        &questions,
+        &data.summary.columns,
+        &data.summary.rows,
+    )));
+    out.push_str("<nav class=\"meta\">Sections: <a href=\"#headline\">headline</a> · <a href=\"#comparison\">full summary</a>");
     for f in figures {
         let _ = write!(
             out,
@@ -114,10 +129,11 @@ pub fn page(data: &RunData, figures: &[PlotFigure]) -> String {
         );
     }
     out.push_str(" · <a href=\"#metrics\">what the columns mean</a> · <a href=\"#scenario\">scenario</a></nav>\n");
-    out.push_str("<h2 id=\"comparison\">Comparison</h2>\n");
-    out.push_str("<div class=\"scroll\">\n");
+    out.push_str(
+        "<h2 id=\"comparison\">Full summary</h2>\n<p>Every column of summary.csv, grouped; \
+         hover a cell for its exact value. Columns a scenario does not use are left out.</p>\n",
+    );
     out.push_str(&comparison_table(&data.summary));
-    out.push_str("</div>\n");
     out.push_str(&rejections(data));
     for f in figures {
         out.push_str(&figure_section(f));

@@ -29,6 +29,32 @@ pub struct Row<'a> {
 impl CsvTable {
     /// Read `path`; a missing file is a [`ReportError::Read`].
     pub fn read(path: &Path) -> Result<Self, ReportError> {
+        let mut headers = Vec::new();
+        let records = Self::stream(
+            path,
+            |t| {
+                headers = t.headers.clone();
+                Ok(Vec::new())
+            },
+            |records, row| {
+                records.push(row.record.clone());
+                Ok(())
+            },
+        )?;
+        Ok(CsvTable {
+            path: path.to_path_buf(),
+            headers,
+            records,
+        })
+    }
+
+    /// Read `path` one record at a time, so memory does not grow with the file: `setup` sees
+    /// the header (find columns there), then `each` gets every record in file order.
+    pub fn stream<S>(
+        path: &Path,
+        setup: impl FnOnce(&CsvTable) -> Result<S, ReportError>,
+        mut each: impl FnMut(&mut S, Row<'_>) -> Result<(), ReportError>,
+    ) -> Result<S, ReportError> {
         let malformed = |e: csv::Error| ReportError::Malformed {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -44,15 +70,23 @@ impl CsvTable {
             .iter()
             .map(|h| h.trim().to_string())
             .collect();
-        let records = reader
-            .records()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(malformed)?;
-        Ok(CsvTable {
+        let table = CsvTable {
             path: path.to_path_buf(),
             headers,
-            records,
-        })
+            records: Vec::new(),
+        };
+        let mut state = setup(&table)?;
+        let mut record = csv::StringRecord::new();
+        while reader.read_record(&mut record).map_err(malformed)? {
+            each(
+                &mut state,
+                Row {
+                    table: &table,
+                    record: &record,
+                },
+            )?;
+        }
+        Ok(state)
     }
 
     /// Read `path` if it exists (`Ok(None)` when it does not).
@@ -67,6 +101,11 @@ impl CsvTable {
     /// The file this table came from.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The header's column names, in file order.
+    pub fn headers(&self) -> &[String] {
+        &self.headers
     }
 
     /// The column called `name`, or an error naming the file and the column.

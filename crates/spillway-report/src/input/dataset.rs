@@ -4,71 +4,17 @@
 //! note when absent): `latency.csv`, `rejections.csv`, `users.csv`, `budget.csv`,
 //! `scenario.yaml`, `run.csv`.
 
-use super::{CsvTable, Row};
+use super::{CsvTable, Row, TimePoint};
 use crate::ReportError;
-use crate::csv_out::{QUEUED_BY_CLASS_COLUMNS, SUMMARY_COLUMNS};
 use std::path::{Path, PathBuf};
 
-/// How many leading `summary.csv` columns (policy, class and the request counts up to
-/// `failed`) a report shows unchanged.
-const SUMMARY_LEADING_SHOWN: usize = 8;
-
-/// The summary columns a report shows after the leading ones: latency, 429s and cost.
-const SUMMARY_TAIL_SHOWN: [&str; 7] = [
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
-    "max_ms",
-    "max_wait_ms",
-    "upstream_429",
-    "cost_usd",
-];
-
-/// The summary columns a report needs (a subset of `summary.csv`'s, in display order): the
-/// leading columns of [`SUMMARY_COLUMNS`] themselves, so the two lists cannot drift apart,
-/// then [`SUMMARY_TAIL_SHOWN`].
-pub const REPORT_SUMMARY_COLUMNS: [&str; SUMMARY_LEADING_SHOWN + SUMMARY_TAIL_SHOWN.len()] = {
-    let mut out = [""; SUMMARY_LEADING_SHOWN + SUMMARY_TAIL_SHOWN.len()];
-    let mut i = 0;
-    while i < out.len() {
-        out[i] = if i < SUMMARY_LEADING_SHOWN {
-            SUMMARY_COLUMNS[i]
-        } else {
-            SUMMARY_TAIL_SHOWN[i - SUMMARY_LEADING_SHOWN]
-        };
-        i += 1;
-    }
-    out
-};
-
-/// The rows of `summary.csv`, restricted to [`REPORT_SUMMARY_COLUMNS`].
+/// The rows of `summary.csv`, every column, so every metric is reachable in the page.
 #[derive(Debug, Clone, Default)]
 pub struct SummaryTable {
-    /// Column names, in display order.
-    pub columns: Vec<&'static str>,
+    /// Column names, in file order (`policy` and `class` first).
+    pub columns: Vec<String>,
     /// Cells as written in the file (exact decimals), one row per policy and class.
     pub rows: Vec<Vec<String>>,
-}
-
-/// One second of one policy in `timeseries.csv`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TimePoint {
-    /// Second since the start.
-    pub t_s: u64,
-    /// Requests that arrived.
-    pub offered: u64,
-    /// Requests admitted.
-    pub admitted: u64,
-    /// Requests rejected by a layer.
-    pub rejected: u64,
-    /// Upstream 429 answers.
-    pub upstream_429: u64,
-    /// Queue length at the end of the second.
-    pub queued: u64,
-    /// Queue length per class ([`crate::csv_out::QUEUED_BY_CLASS_COLUMNS`]), when written.
-    pub queued_by_class: Option<[u64; 4]>,
-    /// Money spent in this second.
-    pub spend_usd: f64,
 }
 
 /// One point of a latency CDF (`latency.csv`).
@@ -172,7 +118,7 @@ impl RunData {
         Ok(RunData {
             dir: dir.to_path_buf(),
             summary: load_summary(&CsvTable::read(&dir.join("summary.csv"))?)?,
-            timeseries: load_timeseries(&CsvTable::read(&dir.join("timeseries.csv"))?)?,
+            timeseries: super::timeseries::load(&dir.join("timeseries.csv"))?,
             rejections: optional(dir, "rejections.csv", load_rejections)?.unwrap_or_default(),
             latency: optional(dir, "latency.csv", load_latency)?,
             users: optional(dir, "users.csv", load_users)?,
@@ -212,85 +158,23 @@ fn collect<T>(
 }
 
 fn load_summary(t: &CsvTable) -> Result<SummaryTable, ReportError> {
-    debug_assert!(
-        REPORT_SUMMARY_COLUMNS
-            .iter()
-            .all(|c| SUMMARY_COLUMNS.contains(c))
-    );
-    let columns = REPORT_SUMMARY_COLUMNS
+    t.column("policy")?;
+    t.column("class")?;
+    let columns: Vec<String> = t.headers().to_vec();
+    let indices = columns
         .iter()
         .map(|name| t.column(name))
         .collect::<Result<Vec<_>, _>>()?;
     let rows = collect(t, |row| {
-        // Validate numbers now, so the HTML never shows garbage as a value.
-        for c in columns.iter().skip(2) {
-            row.f64(*c)?;
+        // Validate numbers now, so the HTML never shows garbage as a value (empty: absent).
+        for c in indices.iter().skip(2) {
+            if !row.text(*c).is_empty() {
+                row.f64(*c)?;
+            }
         }
-        Ok(columns.iter().map(|c| row.text(*c).to_string()).collect())
+        Ok(indices.iter().map(|c| row.text(*c).to_string()).collect())
     })?;
-    Ok(SummaryTable {
-        columns: REPORT_SUMMARY_COLUMNS.to_vec(),
-        rows,
-    })
-}
-
-fn load_timeseries(t: &CsvTable) -> Result<Vec<(String, Vec<TimePoint>)>, ReportError> {
-    let [
-        policy,
-        t_s,
-        offered,
-        admitted,
-        rejected,
-        upstream_429,
-        queued,
-        spend,
-    ] = [
-        "policy",
-        "t_s",
-        "offered",
-        "admitted",
-        "rejected",
-        "upstream_429",
-        "queued",
-        "spend_usd",
-    ]
-    .map(|name| t.column(name));
-    let (policy, t_s, spend) = (policy?, t_s?, spend?);
-    let counts = [offered?, admitted?, rejected?, upstream_429?, queued?];
-    let by_class: Option<Vec<_>> = QUEUED_BY_CLASS_COLUMNS.iter().map(|c| t.find(c)).collect();
-    let mut out: Vec<(String, Vec<TimePoint>)> = Vec::new();
-    for row in t.rows() {
-        let mut values = [0u64; 5];
-        for (value, column) in values.iter_mut().zip(counts) {
-            *value = row.u64(column)?;
-        }
-        let [offered, admitted, rejected, upstream_429, queued] = values;
-        let queued_by_class = match &by_class {
-            Some(cols) => Some([
-                row.u64(cols[0])?,
-                row.u64(cols[1])?,
-                row.u64(cols[2])?,
-                row.u64(cols[3])?,
-            ]),
-            None => None,
-        };
-        let point = TimePoint {
-            t_s: row.u64(t_s)?,
-            offered,
-            admitted,
-            rejected,
-            upstream_429,
-            queued,
-            queued_by_class,
-            spend_usd: row.f64(spend)?,
-        };
-        let name = row.text(policy);
-        match out.iter_mut().find(|(p, _)| p == name) {
-            Some((_, points)) => points.push(point),
-            None => out.push((name.to_string(), vec![point])),
-        }
-    }
-    Ok(out)
+    Ok(SummaryTable { columns, rows })
 }
 
 fn load_rejections(t: &CsvTable) -> Result<Vec<Rejection>, ReportError> {
@@ -361,23 +245,4 @@ fn load_info(t: &CsvTable) -> Result<Option<RunInfo>, ReportError> {
         })
     })
     .transpose()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn report_summary_columns_are_summary_columns() {
-        assert_eq!(REPORT_SUMMARY_COLUMNS.len(), 15);
-        assert_eq!(REPORT_SUMMARY_COLUMNS[0], "policy");
-        assert_eq!(REPORT_SUMMARY_COLUMNS[SUMMARY_LEADING_SHOWN - 1], "failed");
-        assert_eq!(REPORT_SUMMARY_COLUMNS[SUMMARY_LEADING_SHOWN], "p50_ms");
-        assert_eq!(REPORT_SUMMARY_COLUMNS[14], "cost_usd");
-        assert!(
-            REPORT_SUMMARY_COLUMNS
-                .iter()
-                .all(|c| SUMMARY_COLUMNS.contains(c))
-        );
-    }
 }

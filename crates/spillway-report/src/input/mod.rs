@@ -3,8 +3,8 @@
 
 mod csv_table;
 mod dataset;
+mod timeseries;
 
 pub use csv_table::{Column, CsvTable, Row};
-pub use dataset::{
-    BudgetLine, LatencyPoint, Rejection, RunData, RunInfo, SummaryTable, TimePoint, UserShare,
-};
+pub use dataset::{BudgetLine, LatencyPoint, Rejection, RunData, RunInfo, SummaryTable, UserShare};
+pub use timeseries::{KEEP_LIMIT, TimePoint};

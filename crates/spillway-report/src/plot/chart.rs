@@ -39,6 +39,8 @@ pub struct LineChart {
     pub y_label: String,
     /// The lines.
     pub series: Vec<Series>,
+    /// Fixed X range (shared by panels that are compared); from the data when `None`.
+    pub x_range: Option<(f64, f64)>,
     /// Fixed Y range (e.g. 0..1 for fractions); computed from the data when `None`.
     pub y_range: Option<(f64, f64)>,
     /// Legend placement.
@@ -56,6 +58,7 @@ impl LineChart {
             x_label: x_label.to_string(),
             y_label: y_label.to_string(),
             series: Vec::new(),
+            x_range: None,
             y_range: None,
             legend: LegendAt::UpperRight,
             x_from_zero: false,
@@ -64,6 +67,9 @@ impl LineChart {
 
     /// X bounds over every finite point (0..1 when there is none; never empty).
     pub fn x_bounds(&self) -> (f64, f64) {
+        if let Some(range) = self.x_range {
+            return widen(Some(range));
+        }
         let bounds = self.bounds(|p| p.0);
         widen(match bounds {
             Some((lo, hi)) if self.x_from_zero => Some((lo.min(0.0), hi)),
@@ -94,6 +100,18 @@ impl LineChart {
                 None => Some((v, v)),
                 Some((lo, hi)) => Some((f64::min(lo, v), f64::max(hi, v))),
             })
+    }
+}
+
+/// Give every chart the union of their X and Y ranges, so side-by-side panels are read on
+/// the same scales (a queue of 1,000 must not look as tall as one of 2,000).
+pub fn share_axes(charts: &mut [LineChart]) {
+    let union = |a: (f64, f64), b: (f64, f64)| (a.0.min(b.0), a.1.max(b.1));
+    let x = charts.iter().map(LineChart::x_bounds).reduce(union);
+    let y = charts.iter().map(LineChart::y_bounds).reduce(union);
+    for chart in charts.iter_mut() {
+        chart.x_range = x;
+        chart.y_range = y;
     }
 }
 

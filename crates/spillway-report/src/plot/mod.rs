@@ -10,7 +10,7 @@ mod section;
 mod sweep;
 mod timeline;
 
-pub use chart::{LegendAt, LineChart, Series, slug, tick};
+pub use chart::{LegendAt, LineChart, Series, share_axes, slug, tick};
 pub use fairness::{fairness_section, gini, lorenz};
 pub use latency::latency_section;
 pub use render::{Rendered, SIZE, render};

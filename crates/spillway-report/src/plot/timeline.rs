@@ -4,7 +4,7 @@
 //! readable (at most [`MAX_POINTS`] points per line); the axis label says the bucket size.
 
 use super::latency::color_of;
-use super::{LegendAt, LineChart, Section, Series, slug};
+use super::{LegendAt, LineChart, Section, Series, share_axes, slug};
 use crate::input::{RunData, TimePoint};
 
 /// Most points drawn per line.
@@ -43,6 +43,18 @@ pub fn bucket_seconds(len: usize) -> usize {
     len.div_ceil(MAX_POINTS).max(1)
 }
 
+/// One bucket size for every policy (from the longest series), so panels that are
+/// compared side by side are smoothed alike.
+fn shared_bucket(data: &RunData) -> usize {
+    let longest = data
+        .timeseries
+        .iter()
+        .map(|(_, p)| p.len())
+        .max()
+        .unwrap_or(0);
+    bucket_seconds(longest)
+}
+
 /// Mean of `value` over consecutive buckets of `bucket` points, at each bucket's start.
 fn bucketed(
     points: &[TimePoint],
@@ -54,8 +66,9 @@ fn bucketed(
         .chunks(bucket)
         .map(|chunk| {
             let sum: f64 = chunk.iter().map(&value).sum();
+            let seconds: u64 = chunk.iter().map(|p| p.seconds).sum();
             let t = chunk.first().map_or(0.0, |p| p.t_s as f64);
-            (t / axis.per_unit, sum / chunk.len() as f64)
+            (t / axis.per_unit, sum / seconds.max(1) as f64)
         })
         .collect()
 }
@@ -78,16 +91,19 @@ pub fn traffic_section(data: &RunData) -> Section {
         ("rejected", 3, |p| p.rejected),
         ("upstream 429s", 1, |p| p.upstream_429),
     ];
-    let charts = data
+    let mut charts: Vec<LineChart> = data
         .timeseries
         .iter()
         .map(|(policy, points)| {
-            let bucket = bucket_seconds(points.len());
+            let bucket = shared_bucket(data);
             let mut chart = LineChart::new(
                 &format!("traffic-{}", slug(policy)),
                 &format!("Traffic outcomes: {policy}"),
                 axis.label,
-                &per_second_label("requests", bucket),
+                &per_second_label(
+                    "requests",
+                    bucket * points.first().map_or(1, |p| p.seconds as usize),
+                ),
             );
             chart.x_from_zero = true;
             chart.series = METRICS
@@ -102,6 +118,7 @@ pub fn traffic_section(data: &RunData) -> Section {
             chart
         })
         .collect();
+    share_axes(&mut charts);
     Section {
         id: "traffic",
         title: "Offered, admitted, rejected and 429s over time",
@@ -132,7 +149,7 @@ pub fn queue_section(data: &RunData) -> Section {
     let mut charts = Vec::new();
     let note = if by_class {
         for (policy, points) in &data.timeseries {
-            let bucket = bucket_seconds(points.len());
+            let bucket = shared_bucket(data);
             let mut chart = LineChart::new(
                 &format!("queue-{}", slug(policy)),
                 &format!("Queue depth by class: {policy}"),
@@ -169,9 +186,7 @@ pub fn queue_section(data: &RunData) -> Section {
             .map(|(policy, points)| Series {
                 name: policy.clone(),
                 color: color_of(&policies, policy),
-                points: bucketed(points, bucket_seconds(points.len()), &axis, |p| {
-                    p.queued as f64
-                }),
+                points: bucketed(points, shared_bucket(data), &axis, |p| p.queued as f64),
                 dashed: false,
             })
             .collect();
@@ -182,6 +197,7 @@ pub fn queue_section(data: &RunData) -> Section {
                 .to_string(),
         )
     };
+    share_axes(&mut charts);
     Section {
         id: "queue",
         title: "Queue depth",
@@ -205,7 +221,7 @@ pub fn spend_section(data: &RunData) -> Section {
             .iter()
             .map(|p| {
                 total += p.spend_usd;
-                ((p.t_s + 1) as f64 / axis.per_unit, total)
+                ((p.t_s + p.seconds) as f64 / axis.per_unit, total)
             })
             .collect();
         let step = bucket_seconds(cumulative.len());
@@ -244,10 +260,7 @@ pub fn spend_section(data: &RunData) -> Section {
             completed work: a policy that completes more spends more."
             .to_string(),
         charts: vec![chart],
-        note: data.budgets.is_none().then(|| {
-            "budget.csv is absent: no budget lines (the scenario sets no budget, or the run \
-             predates budgets)."
-                .to_string()
-        }),
+        // No budget.csv means the scenario sets no budget: nothing to warn about.
+        note: None,
     }
 }

@@ -31,12 +31,13 @@ impl LatencyHistogram {
     pub fn count(&self) -> u64 {
         self.hist.len()
     }
-    /// The `q` quantile (0..=1) as a duration (histogram precision: 0.1 %).
+    /// The `q` quantile (0..=1) as a duration (histogram precision: 0.1 %), never above the
+    /// exact maximum (the histogram answers with its bucket's upper edge, which can be).
     pub fn quantile(&self, q: f64) -> Duration {
         if self.hist.is_empty() {
             return Duration::ZERO;
         }
-        Duration::from_micros(self.hist.value_at_quantile(q))
+        Duration::from_micros(self.hist.value_at_quantile(q)).min(self.max())
     }
     /// The exact maximum.
     pub fn max(&self) -> Duration {
@@ -123,5 +124,23 @@ impl ClassStats {
         self.never_served += other.never_served;
         self.littles_law.merge(&other.littles_law);
         self.upstream.merge(&other.upstream);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_never_exceed_the_exact_maximum() {
+        let mut h = LatencyHistogram::default();
+        h.record(Duration::from_millis(15_500));
+        assert!(
+            h.quantile(0.5) <= h.max(),
+            "{:?} > {:?}",
+            h.quantile(0.5),
+            h.max()
+        );
+        assert_eq!(h.quantile(1.0), Duration::from_millis(15_500));
     }
 }

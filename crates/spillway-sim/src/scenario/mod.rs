@@ -12,6 +12,7 @@ mod model;
 pub mod models;
 pub mod provider;
 pub mod raw;
+pub mod report;
 pub mod schedule;
 mod serde_words;
 pub use distributed::{Balancer, InstancesSpec, SyncMode};
@@ -62,6 +63,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioErrors> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scenario".to_string());
+    report::check(raw.report.as_ref(), &mut reporter);
     let scenario = validate::validate(raw, &stem, &mut reporter);
     reporter.finish()?;
     scenario.ok_or_else(|| {

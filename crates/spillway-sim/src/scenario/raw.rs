@@ -53,6 +53,8 @@ pub struct RawScenario {
     /// Key rotations, revocations, leaks and price changes over the run.
     #[serde(default)]
     pub events: Vec<super::budget::RawEvent>,
+    /// What the report shows first (see `scenario::report`).
+    pub report: Option<super::report::RawReport>,
 }
 
 /// Traffic: user groups and spikes.
