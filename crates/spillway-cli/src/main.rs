@@ -79,6 +79,18 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+/// SIGINT/SIGTERM: remove the `.part` files being written, say so, exit 130 (the shell's
+/// convention for an interrupted command). Committed outputs of finished files stay.
+fn remove_partial_outputs_on_interrupt() {
+    let installed = ctrlc::set_handler(|| {
+        eprintln!("interrupted: partial output files removed");
+        spillway_report::remove_partial_files(Some(130));
+    });
+    if let Err(e) = installed {
+        eprintln!("warning: cannot handle interrupts ({e}); a Ctrl-C may leave .part files");
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(max) = cli.max_events {
@@ -86,6 +98,10 @@ fn main() -> ExitCode {
     }
     if let Some(max) = cli.max_rows {
         spillway_sim::scenario::work::set_max_rows(max);
+    }
+    if !matches!(cli.command, Command::Emulate(_)) {
+        // `emulate` shuts down gracefully through tokio's own signal handling instead.
+        remove_partial_outputs_on_interrupt();
     }
     let result = match cli.command {
         Command::Simulate(args) => simulate::run(&args),

@@ -1,8 +1,41 @@
 //! Write-then-rename, so readers never see a half-written file.
+//!
+//! Every `.part` file being written is listed in a process-wide registry, so that an
+//! interrupt (SIGINT/SIGTERM, handled by the CLI) can remove them before the process exits:
+//! `Drop` does not run when the process is ended from a signal handler.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// The `.part` files open now. Bounded by the files a run writes at once (a handful).
+static OPEN_PARTS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+fn open_parts() -> MutexGuard<'static, BTreeSet<PathBuf>> {
+    // A panic while holding the lock leaves the set itself consistent: keep using it.
+    OPEN_PARTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Remove every `.part` file still being written and return how many were removed.
+///
+/// For an interrupt handler about to exit the process. The registry stays locked until the
+/// process exits when `then_exit` is given, so no new `.part` file can appear after the sweep.
+pub fn remove_partial_files(then_exit: Option<i32>) -> usize {
+    let mut parts = open_parts();
+    let removed = parts
+        .iter()
+        .filter(|part| std::fs::remove_file(part).is_ok())
+        .count();
+    parts.clear();
+    if let Some(code) = then_exit {
+        std::process::exit(code);
+    }
+    removed
+}
 
 /// A file written under `<name>.part` and renamed to `<name>` by [`AtomicFile::commit`].
 /// Dropped without commit, the partial file is removed.
@@ -18,7 +51,11 @@ impl AtomicFile {
         let mut part = target.as_os_str().to_owned();
         part.push(".part");
         let part = PathBuf::from(part);
+        // Registered before it exists, under the lock, so an interrupt's sweep cannot miss it.
+        let mut parts = open_parts();
         let file = File::create(&part).map_err(|e| with_path(e, &part))?;
+        parts.insert(part.clone());
+        drop(parts);
         Ok(AtomicFile {
             writer: Some(BufWriter::new(file)),
             part,
@@ -32,7 +69,11 @@ impl AtomicFile {
             let file = writer.into_inner().map_err(|e| e.into_error())?;
             file.sync_all()?;
         }
-        std::fs::rename(&self.part, &self.target).map_err(|e| with_path(e, &self.target))
+        let mut parts = open_parts();
+        let renamed =
+            std::fs::rename(&self.part, &self.target).map_err(|e| with_path(e, &self.target));
+        parts.remove(&self.part);
+        renamed
     }
 }
 
@@ -54,7 +95,9 @@ impl Write for AtomicFile {
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         if self.writer.take().is_some() {
+            let mut parts = open_parts();
             let _ = std::fs::remove_file(&self.part);
+            parts.remove(&self.part);
         }
     }
 }

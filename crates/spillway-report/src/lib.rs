@@ -22,6 +22,6 @@ pub mod trace_csv;
 pub mod units;
 pub mod users_csv;
 
-pub use atomic::{AtomicFile, write_atomic};
+pub use atomic::{AtomicFile, remove_partial_files, write_atomic};
 pub use error::ReportError;
 pub use report::{ReportFiles, build, write_report};

@@ -5,6 +5,7 @@ mod compare;
 mod emulate;
 mod hostile_files;
 mod inspect_headers;
+mod interrupt;
 mod report;
 mod secrets;
 mod sweep;
