@@ -5,6 +5,7 @@
 
 mod corpus;
 mod formats;
+mod mutation;
 mod robustness;
 
 use proptest::prelude::*;
