@@ -6,7 +6,8 @@ use anyhow::Context;
 use clap::Args;
 use spillway_report::AtomicFile;
 use spillway_sim::fidelity::{
-    CaseResult, DEFAULT_REPLICATIONS, RunPlan, ValidationCase, load_case, render_markdown, run_case,
+    CaseResult, DEFAULT_REPLICATIONS, RunPlan, ValidationCase, load_cases, render_markdown,
+    run_case,
 };
 use spillway_sim::scenario::Scenario;
 use std::io::Write;
@@ -52,14 +53,18 @@ pub fn run(args: &ValidateModelArgs) -> Result<(), Failure> {
     // Every case is checked before any runs, so a refused file costs no simulation time.
     let cases = case_files(&args.cases)?
         .iter()
-        .map(|path| load_case(path).map_err(|e| Failure::BadInput(e.to_string())))
-        .collect::<Result<Vec<(Scenario, ValidationCase)>, _>>()?;
+        .map(|path| load_cases(path).map_err(|e| Failure::BadInput(e.to_string())))
+        .collect::<Result<Vec<(Scenario, Vec<ValidationCase>)>, _>>()?;
+    let cases: Vec<(&Scenario, &ValidationCase)> = cases
+        .iter()
+        .flat_map(|(scenario, cases)| cases.iter().map(move |case| (scenario, case)))
+        .collect();
     let mut results = Vec::with_capacity(cases.len());
-    for (scenario, case) in &cases {
+    for (scenario, case) in cases {
         eprintln!(
             "{}: {} ({} requests, {} replications)",
             case.file.display(),
-            case.queue.kendall(),
+            case.model(),
             plan.requests,
             plan.replications
         );
@@ -145,7 +150,7 @@ fn print_summary(results: &[CaseResult]) {
         println!(
             "{:<28} {:<6} {:>12.3} {:>12.3} {:>8.2}% {:>9.2}% {:>10}  {}",
             r.case.name,
-            r.case.queue.kendall(),
+            r.case.model(),
             theory * 1e3,
             r.wait_s.mean * 1e3,
             r.wait_error_pct(),

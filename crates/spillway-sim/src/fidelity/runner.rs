@@ -4,7 +4,7 @@
 use super::interval::Estimate;
 use super::{FidelityError, ValidationCase};
 use crate::metrics::PolicyMetrics;
-use crate::scenario::Scenario;
+use crate::scenario::{Class, Scenario};
 use crate::traffic::secs_to_nanos;
 use crate::{RunOptions, run_policy};
 use spillway_core::Duration;
@@ -141,7 +141,13 @@ fn replicate(
     }
     let wait_s = stats.wait.mean_ns() / 1e9;
     let mean_service_s = stats.latency.mean_ns() / 1e9 - wait_s;
-    let busy_s = stats.completed as f64 * mean_service_s;
+    // The server is busy for every class sharing it, not only the one measured.
+    let busy_s: f64 = scenario_classes(scenario)
+        .map(|class| {
+            let c = metrics.class(class);
+            c.completed as f64 * (c.latency.mean_ns() - c.wait.mean_ns()) / 1e9
+        })
+        .sum();
     let window_s = options.duration.as_secs_f64() * case.queue.servers as f64;
     Ok(Replication {
         wait_s,
@@ -151,5 +157,15 @@ fn replicate(
         littles_law_error_pct: metrics
             .littles_law_error_pct(stats)
             .unwrap_or(f64::INFINITY),
+    })
+}
+
+/// The classes the scenario's groups send, each once.
+fn scenario_classes(scenario: &Scenario) -> impl Iterator<Item = Class> + '_ {
+    let mut seen = [false; 4];
+    scenario.groups.iter().filter_map(move |g| {
+        let first = !seen[g.class.index()];
+        seen[g.class.index()] = true;
+        first.then_some(g.class)
     })
 }

@@ -36,8 +36,8 @@ fn wait_table(out: &mut String, results: &[CaseResult]) {
             out,
             "| {} | {} | {} | {} | {} | {} | [{}, {}] | {:+.2} % | ±{:.2} % | {} | {} |",
             r.case.name,
-            r.case.queue.kendall(),
-            r.case.queue.formula(),
+            r.case.model(),
+            r.case.formula(),
             parameters(r),
             ms(theory),
             ms(w.mean),
@@ -94,8 +94,12 @@ fn parameters(r: &CaseResult) -> String {
             q.service.second_moment_s2()
         ),
     };
+    let class = match r.case.priority {
+        Some(p) => format!("class `{}` λk = {}/s of ", r.case.class, p.class_rate_per_s),
+        None => String::new(),
+    };
     format!(
-        "λ = {}/s, {service}, c = {}, ρ = {:.4}",
+        "{class}λ = {}/s, {service}, c = {}, ρ = {:.4}",
         q.arrival_rate_per_s,
         q.servers,
         q.utilisation()
@@ -126,7 +130,10 @@ fn method(results: &[CaseResult]) -> String {
          class, no layers, no deadline and an unbounded queue. Requests therefore never wait \
          inside the provider: the gateway's `wait` histogram (admission → first upstream send) \
          is the queue wait Wq of the theory. `spillway validate-model` refuses a file that \
-         differs from this shape, or whose ρ ≥ 1 (no steady state), naming the numbers.\n\
+         differs from this shape, or whose ρ ≥ 1 (no steady state), naming the numbers. A priority case instead has one \
+         Poisson group per class on one server under `discipline: strict` (non-preemptive: a \
+         request in service is never interrupted); each class's wait is compared with \
+         Cobham's formula, and ρ is the server's total load.\n\
          - **Sample.** {requests} expected arrivals per case, split into {replications} \
          independent replications (seeds `seed`, `seed + 1`, …), each run until the queue \
          drains; a replication with a shed, failed or unfinished request is refused. \

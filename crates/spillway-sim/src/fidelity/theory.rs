@@ -144,6 +144,31 @@ pub fn mmc_wait_s(arrival_rate: f64, mean_s: f64, servers: u64) -> f64 {
     c / (servers as f64 / mean_s - arrival_rate)
 }
 
+/// Non-preemptive priority M/G/1 (Cobham 1954): the mean queue wait of each class, most
+/// urgent first, when classes arriving at `class_rates_per_s` share one server with service
+/// law `service`: W_k = W0 / ((1 − σ_{k−1})(1 − σ_k)), W0 = Σ λ_i·E\[S²\]/2 (the mean residual
+/// work found in service), σ_k = Σ_{i≤k} ρ_i. `None` unless every class has a finite wait
+/// (σ of all classes < 1).
+pub fn cobham_waits_s(class_rates_per_s: &[f64], service: ServiceDistribution) -> Option<Vec<f64>> {
+    let total: f64 = class_rates_per_s.iter().sum();
+    let w0 = total * service.second_moment_s2() / 2.0;
+    let rho = total * service.mean_s();
+    if rho.is_nan() || rho >= 1.0 {
+        return None;
+    }
+    let mut sigma_before = 0.0;
+    let waits = class_rates_per_s
+        .iter()
+        .map(|rate| {
+            let sigma = sigma_before + rate * service.mean_s();
+            let wait = w0 / ((1.0 - sigma_before) * (1.0 - sigma));
+            sigma_before = sigma;
+            wait
+        })
+        .collect();
+    Some(waits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +256,24 @@ mod tests {
         };
         assert_eq!(mgc.mean_wait_s(), None);
         assert_eq!(mgc.kendall(), "M/D/2");
+    }
+
+    #[test]
+    fn cobham_textbook_values_and_conservation() {
+        // Two classes of λ = 4/s each, exponential S with mean 100 ms (ρ = 0.4 each):
+        // W0 = 8·0.02/2 = 0.08 s; W1 = 0.08/0.6 = 0.1333 s; W2 = 0.08/(0.6·0.2) = 0.6667 s.
+        let s = ServiceDistribution::Exponential { mean_s: 0.1 };
+        let w = cobham_waits_s(&[4.0, 4.0], s).unwrap_or_default();
+        assert!(
+            close(w[0], 0.08 / 0.6, 1e-12) && close(w[1], 0.08 / 0.12, 1e-12),
+            "{w:?}"
+        );
+        // Kleinrock's conservation law: the load-weighted mean wait equals the FIFO wait.
+        let fifo = mm1_wait_s(8.0, 10.0);
+        assert!(close((w[0] + w[1]) / 2.0, fifo, 1e-12));
+        // One class is Pollaczek–Khinchine; an overloaded server has no waits.
+        let one = cobham_waits_s(&[7.0], s).unwrap_or_default();
+        assert!(close(one[0], mm1_wait_s(7.0, 10.0), 1e-12));
+        assert_eq!(cobham_waits_s(&[6.0, 5.0], s), None);
     }
 }

@@ -18,7 +18,8 @@
 //! tolerance (and the reason not to split the sample into more, shorter replications).
 
 use spillway_sim::fidelity::{
-    CaseResult, FidelityError, RunPlan, case_of, load_case, run_case, theory::mm1_wait_s,
+    CaseResult, FidelityError, RunPlan, case_of, cases_of, load_case, load_cases, run_case,
+    theory::mm1_wait_s,
 };
 use spillway_sim::scenario;
 use std::path::Path;
@@ -171,4 +172,57 @@ fn a_case_whose_queue_is_not_the_textbook_one_is_refused_with_every_reason() {
         .replace("model: exponential", "model: constant");
     let message = case_error("mdc.yaml", &mdc).to_string();
     assert!(message.contains("M/D/2 has no closed form"), "{message}");
+}
+
+/// Strict priority on one server (issue 18): each class's wait matches Cobham's formula, and
+/// the test has power: the FIFO wait at the same load (400 ms) lies outside the most and the
+/// least urgent classes' intervals.
+#[test]
+fn priority_classes_match_cobham_and_are_not_fifo() {
+    let path = crate::workspace().join("scenarios/validation/priority3.yaml");
+    let (scenario, cases) = load_cases(&path).unwrap_or_else(|e| panic!("{e}"));
+    let theory: Vec<f64> = cases.iter().map(|c| c.theory_wait_s).collect();
+    for (got, want) in theory.iter().zip([0.1, 0.2, 0.8]) {
+        assert!((got - want).abs() < 1e-12, "{theory:?}");
+    }
+    let plan = RunPlan {
+        requests: REQUESTS,
+        replications: 20,
+    };
+    let fifo = mm1_wait_s(8.0, 10.0);
+    for case in &cases {
+        let r = run_case(&scenario, case, &plan).unwrap_or_else(|e| panic!("{e}"));
+        let w = r.wait_s;
+        assert!(
+            w.contains(case.theory_wait_s) && w.half_width_pct_of(case.theory_wait_s) <= 10.0,
+            "{}: theory {} s, measured {} ± {} s",
+            case.name,
+            case.theory_wait_s,
+            w.mean,
+            w.half_width
+        );
+        assert!(r.utilisation.contains(0.8), "{:?}", r.utilisation);
+        if case.class != spillway_sim::scenario::Class::Standard {
+            assert!(!w.contains(fifo), "{}: FIFO wait inside {w:?}", case.name);
+        }
+    }
+}
+
+#[test]
+fn several_classes_without_strict_priority_are_refused() {
+    let path = Path::new("scenarios/validation/weighted.yaml");
+    let text =
+        std::fs::read_to_string(crate::workspace().join("scenarios/validation/priority3.yaml"))
+            .expect("priority3.yaml")
+            .replace("discipline: strict", "discipline: weighted")
+            .replace("concurrency: 1", "concurrency: 2")
+            .replace("max_in_flight: 1", "max_in_flight: 2");
+    let scenario = scenario::parse(path, &text).unwrap_or_else(|e| panic!("{e}"));
+    let message = match cases_of(path, &scenario) {
+        Ok(cases) => panic!("accepted: {cases:?}"),
+        Err(e) => e.to_string(),
+    };
+    for part in ["weighted.yaml", "discipline: strict", "concurrency: 1"] {
+        assert!(message.contains(part), "{part} missing from: {message}");
+    }
 }
