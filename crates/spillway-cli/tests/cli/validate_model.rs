@@ -105,5 +105,5 @@ fn the_validation_cases_are_ordinary_valid_scenarios() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 4, "mm1, md1, mg1-lognormal, mmc");
+    assert_eq!(seen, 5, "mm1, md1, mg1-lognormal, mmc, priority3");
 }
