@@ -13,9 +13,7 @@ use spillway_core::Duration;
 pub const MAX_ROWS_PER_POLICY: u64 = 100_000;
 
 /// Widths tried, in seconds, after 1 s: round numbers a reader recognises.
-pub const STEPS_S: [u64; 11] = [
-    2, 5, 10, 30, 60, 300, 600, 1_800, 3_600, 21_600, 86_400,
-];
+pub const STEPS_S: [u64; 11] = [2, 5, 10, 30, 60, 300, 600, 1_800, 3_600, 21_600, 86_400];
 
 const SECOND_NS: u64 = 1_000_000_000;
 
@@ -107,12 +105,21 @@ mod tests {
         let rows: Vec<_> = (0..12).map(|t| second(t, t + 1, 100 + t)).collect();
         let out = coarsen(5, &rows);
         assert_eq!(out.iter().map(|r| r.t_s).collect::<Vec<_>>(), [0, 5, 10]);
-        assert_eq!(out.iter().map(|r| r.offered).collect::<Vec<_>>(), [15, 40, 23]);
+        assert_eq!(
+            out.iter().map(|r| r.offered).collect::<Vec<_>>(),
+            [15, 40, 23]
+        );
         assert_eq!(out[1].spend_nano_usd, 400);
         // Gauges: the values of the bucket's last second (4, 9, 11).
-        assert_eq!(out.iter().map(|r| r.queued).collect::<Vec<_>>(), [104, 109, 111]);
+        assert_eq!(
+            out.iter().map(|r| r.queued).collect::<Vec<_>>(),
+            [104, 109, 111]
+        );
         assert_eq!(out[1].queued_by_class, [109, 0, 0, 0]);
-        assert_eq!(out.iter().map(|r| r.in_flight).collect::<Vec<_>>(), [4, 9, 11]);
+        assert_eq!(
+            out.iter().map(|r| r.in_flight).collect::<Vec<_>>(),
+            [4, 9, 11]
+        );
         assert_eq!(out.iter().map(|r| r.breaker).collect::<Vec<_>>(), [1, 0, 2]);
     }
 
