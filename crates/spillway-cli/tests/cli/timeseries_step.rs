@@ -4,35 +4,22 @@ use crate::{spillway, spillway_ok, temp_dir, text};
 use std::path::Path;
 
 /// One user sending one request an hour: long runs of it are cheap to simulate.
-const SLOW: &str = "\
+const SLOW: &str = r#"
 seed: 1
 duration: 30s
-provider:
-  name: p
-  rpm: 60
-  tpm: 100000
-  concurrency: 4
-  latency: { base: 100ms, per_output_token: 1ms }
-  price: { input_usd_per_mtok: 0.15, output_usd_per_mtok: 0.6 }
+provider: { name: p, rpm: 60, tpm: 100000, concurrency: 4,
+  latency: { base: 100ms, per_output_token: 1ms },
+  price: { input_usd_per_mtok: 0.15, output_usd_per_mtok: 0.6 } }
 traffic:
   groups:
-    - name: chat
-      users: 1
-      class: interactive
-      arrival:
-        poisson: { rate: 1/h }
-      input_tokens: { median: 100, sigma: 0.5, max: 1000 }
-      output_tokens: { median: 50, sigma: 0.5, max: 500 }
+    - { name: chat, users: 1, class: interactive, arrival: { poisson: { rate: 1/h } },
+        input_tokens: { median: 100, sigma: 0.5, max: 1000 },
+        output_tokens: { median: 50, sigma: 0.5, max: 500 } }
 layers:
-  - name: per-user
-    scope: user
-    algorithm: token-bucket
-    limit: 3
-    per: 1m
+  - { name: per-user, scope: user, algorithm: token-bucket, limit: 3, per: 1m }
 policies:
-  - name: tb
-    layers: [per-user]
-";
+  - { name: tb, layers: [per-user] }
+"#;
 
 /// The `t_s` column of `dir/timeseries.csv`.
 fn seconds_of(dir: &Path) -> Vec<u64> {

@@ -205,19 +205,22 @@ pub fn load(path: &Path) -> Result<Vec<(String, Vec<TimePoint>)>, ReportError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn long_series_are_merged_and_keep_their_totals() {
-        let dir = std::env::temp_dir().join(format!("spillway-ts-{}", std::process::id()));
+    /// Load a file of policy `a` with these rows after the header (`name` keeps tests apart).
+    fn load_rows(name: &str, rows: impl Iterator<Item = String>) -> Vec<(String, Vec<TimePoint>)> {
+        let dir = std::env::temp_dir().join(format!("spillway-ts-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("timeseries.csv");
         let mut text =
             String::from("policy,t_s,offered,admitted,rejected,upstream_429,queued,spend_usd\n");
-        let n = 3 * KEEP_LIMIT as u64 + 5;
-        for t in 0..n {
-            text.push_str(&format!("a,{t},2,1,1,0,3,0.5\n"));
-        }
+        text.extend(rows);
         std::fs::write(&path, text).expect("write");
-        let series = load(&path).expect("loads");
+        load(&path).expect("loads")
+    }
+
+    #[test]
+    fn long_series_are_merged_and_keep_their_totals() {
+        let n = 3 * KEEP_LIMIT as u64 + 5;
+        let series = load_rows("long", (0..n).map(|t| format!("a,{t},2,1,1,0,3,0.5\n")));
         let points = &series[0].1;
         assert!(points.len() < KEEP_LIMIT, "{}", points.len());
         assert_eq!(points.iter().map(|p| p.seconds).sum::<u64>(), n);
@@ -229,16 +232,8 @@ mod tests {
 
     #[test]
     fn coarse_rows_cover_their_width_and_gauges_hold_over_it() {
-        let dir = std::env::temp_dir().join(format!("spillway-ts-coarse-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join("timeseries.csv");
-        let mut text =
-            String::from("policy,t_s,offered,admitted,rejected,upstream_429,queued,spend_usd\n");
-        for row in 0..10u64 {
-            text.push_str(&format!("a,{},600,300,300,0,7,1.5\n", row * 300));
-        }
-        std::fs::write(&path, text).expect("write");
-        let points = &load(&path).expect("loads")[0].1;
+        let rows = (0..10u64).map(|row| format!("a,{},600,300,300,0,7,1.5\n", row * 300));
+        let points = &load_rows("coarse", rows)[0].1;
         assert_eq!(points.len(), 10);
         for (i, p) in points.iter().enumerate() {
             assert_eq!((p.t_s, p.seconds), (i as u64 * 300, 300));
