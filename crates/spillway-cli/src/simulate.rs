@@ -10,7 +10,7 @@ use spillway_report::csv_out::{
     TimeseriesWriter, write_latency, write_rejections, write_run_info, write_summary,
 };
 use spillway_report::trace_csv::write_trace_stats;
-use spillway_sim::metrics::PolicyMetrics;
+use spillway_sim::metrics::{Coarsen, PolicyMetrics, TimeseriesRow};
 use spillway_sim::scenario::{self, Scenario, units::parse_duration};
 use spillway_sim::traffic::trace::{TraceStats, survey};
 use spillway_sim::{RunOptions, run_policy};
@@ -52,6 +52,20 @@ pub struct RunArgs {
     /// Replay this trace file instead of the scenario's `traffic.trace.path`.
     #[arg(long, value_name = "PATH")]
     trace: Option<std::path::PathBuf>,
+    /// Width of a timeseries.csv row, whole seconds, e.g. `1s` or `5m` (default: 1 s up to
+    /// about 100,000 s of traffic and drain, then the smallest round width that keeps 100,000
+    /// rows per policy or fewer).
+    #[arg(long, value_name = "DURATION", value_parser = parse_step_arg)]
+    timeseries_step: Option<u64>,
+}
+
+/// Clap parser of `--timeseries-step`: a whole number of seconds, at least one.
+fn parse_step_arg(text: &str) -> Result<u64, String> {
+    let step = parse_duration(text)?.as_nanos();
+    if step == 0 || step % NANOS_PER_SECOND != 0 {
+        return Err("the step must be a whole number of seconds, at least 1s".to_string());
+    }
+    Ok(step / NANOS_PER_SECOND)
 }
 
 /// Clap parser of `--duration`: a positive duration with a unit.
@@ -117,10 +131,15 @@ pub fn execute(
     if !args.quiet {
         warn_cut_spikes(scenario, args.duration.is_some(), options.duration);
     }
-    if args.duration.is_some() {
-        // The scenario's own duration was checked by validation; the flag's is checked here.
-        scenario::work::check(scenario, options.duration)
-            .map_err(|m| Failure::BadInput(format!("{label}: --duration: {m}")))?;
+    if args.duration.is_some() || args.timeseries_step.is_some() {
+        // The scenario's own duration was checked by validation; the flags are checked here.
+        let flag = if args.duration.is_some() {
+            "--duration"
+        } else {
+            "--timeseries-step"
+        };
+        scenario::work::check_with_step(scenario, options.duration, args.timeseries_step)
+            .map_err(|m| Failure::BadInput(format!("{label}: {flag}: {m}")))?;
     }
     let mut scenario = scenario.clone();
     let trace_stats = survey_trace(&mut scenario, args, label, &options)?;
@@ -221,18 +240,24 @@ fn run_all(
         .as_nanos()
         .saturating_add(scenario.drain.as_nanos())
         / NANOS_PER_SECOND;
+    let step = scenario::work::timeseries_step_s(scenario, options.duration, args.timeseries_step);
     let mut progress = Progress::new(args.quiet, scenario.policies.len(), seconds);
     let mut runs = Vec::with_capacity(scenario.policies.len());
     for (index, policy) in scenario.policies.iter().enumerate() {
         progress.start_policy(index, &policy.name);
         let mut write_error = None;
-        let metrics = run_policy(scenario, policy, options, &mut |row| {
+        let mut write = |row: &TimeseriesRow| {
             progress.second(row.t_s);
             if write_error.is_none() {
                 write_error = series.row(&policy.name, row).err();
             }
+        };
+        let mut buckets = Coarsen::new(step);
+        let metrics = run_policy(scenario, policy, options, &mut |row| {
+            buckets.push(row, &mut write);
         })
         .map_err(|e| Failure::BadInput(e.to_string()))?;
+        buckets.finish(&mut write);
         if let Some(e) = write_error {
             return Err(anyhow::Error::new(e)
                 .context("writing timeseries.csv")

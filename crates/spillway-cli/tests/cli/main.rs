@@ -9,6 +9,7 @@ mod interrupt;
 mod report;
 mod secrets;
 mod sweep;
+mod timeseries_step;
 mod trace;
 mod validate_model;
 

@@ -5,6 +5,10 @@
 //! Rows are read one at a time; when a policy holds [`KEEP_LIMIT`] points, neighbours are
 //! merged pairwise (sums over the seconds they cover), halving the count. Runs shorter than
 //! [`KEEP_LIMIT`] seconds are kept per second, exactly as written.
+//!
+//! A long run's file may hold rows wider than a second (counts summed over the row, gauges
+//! its last value): the width is the gap between a policy's first two `t_s`, and a row's gauge
+//! is counted once per second it covers, so that every point keeps "sums over the seconds".
 
 use super::{Column, CsvTable};
 use crate::ReportError;
@@ -39,6 +43,18 @@ pub struct TimePoint {
 }
 
 impl TimePoint {
+    /// A row `step` seconds wide, whose gauges held over all of it.
+    fn widened(mut self, step: u64) -> TimePoint {
+        self.seconds = step;
+        self.queued = self.queued.saturating_mul(step);
+        if let Some(by_class) = &mut self.queued_by_class {
+            for q in by_class {
+                *q = q.saturating_mul(step);
+            }
+        }
+        self
+    }
+
     /// `self` and the point right after it as one point.
     fn merged(&self, next: &TimePoint) -> TimePoint {
         let by_class = match (self.queued_by_class, next.queued_by_class) {
@@ -80,6 +96,45 @@ struct Columns {
     by_class: Option<Vec<Column<'static>>>,
 }
 
+/// The points of one policy and what its rows' width is known to be.
+struct Series {
+    name: String,
+    points: Vec<TimePoint>,
+    /// Seconds per row: unknown until the policy's second row.
+    step: Option<u64>,
+    last_t_s: u64,
+}
+
+impl Series {
+    /// Add the next row of the file (`point.seconds` is 1 as read).
+    fn push(&mut self, point: TimePoint) {
+        let point = match self.step {
+            Some(step) => point.widened(step),
+            None if self.points.is_empty() => point,
+            None => {
+                let step = point.t_s.saturating_sub(self.last_t_s).max(1);
+                self.step = Some(step);
+                self.points = std::mem::take(&mut self.points)
+                    .into_iter()
+                    .map(|p| p.widened(step))
+                    .collect();
+                point.widened(step)
+            }
+        };
+        self.last_t_s = point.t_s;
+        let points = &mut self.points;
+        // Merge runs at the policy's current width, so every point covers the same span.
+        let width = points.first().map_or(1, |p| p.seconds);
+        match points.last_mut() {
+            Some(last) if last.seconds < width => *last = last.merged(&point),
+            _ => points.push(point),
+        }
+        if points.len() >= KEEP_LIMIT {
+            halve(points);
+        }
+    }
+}
+
 /// Per policy in file order, each with at most [`KEEP_LIMIT`] points.
 pub fn load(path: &Path) -> Result<Vec<(String, Vec<TimePoint>)>, ReportError> {
     let setup = |t: &CsvTable| {
@@ -98,7 +153,7 @@ pub fn load(path: &Path) -> Result<Vec<(String, Vec<TimePoint>)>, ReportError> {
                 spend: t.column("spend_usd")?,
                 by_class: QUEUED_BY_CLASS_COLUMNS.iter().map(|c| t.find(c)).collect(),
             },
-            Vec::<(String, Vec<TimePoint>)>::new(),
+            Vec::<Series>::new(),
         ))
     };
     let (_, out) = CsvTable::stream(path, setup, |(cols, out), row| {
@@ -128,44 +183,44 @@ pub fn load(path: &Path) -> Result<Vec<(String, Vec<TimePoint>)>, ReportError> {
             spend_usd: row.f64(cols.spend)?,
         };
         let name = row.text(cols.policy);
-        let points = match out.iter().position(|(p, _)| p == name) {
-            Some(i) => &mut out[i].1,
+        let series = match out.iter().position(|s| s.name == name) {
+            Some(i) => &mut out[i],
             None => {
-                out.push((name.to_string(), Vec::new()));
-                &mut out.last_mut().expect("just pushed").1
+                out.push(Series {
+                    name: name.to_string(),
+                    points: Vec::new(),
+                    step: None,
+                    last_t_s: 0,
+                });
+                out.last_mut().expect("just pushed")
             }
         };
-        // Merge runs at the policy's current width, so every point covers the same span.
-        let width = points.first().map_or(1, |p| p.seconds);
-        match points.last_mut() {
-            Some(last) if last.seconds < width => *last = last.merged(&point),
-            _ => points.push(point),
-        }
-        if points.len() >= KEEP_LIMIT {
-            halve(points);
-        }
+        series.push(point);
         Ok(())
     })?;
-    Ok(out)
+    Ok(out.into_iter().map(|s| (s.name, s.points)).collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn long_series_are_merged_and_keep_their_totals() {
-        let dir = std::env::temp_dir().join(format!("spillway-ts-{}", std::process::id()));
+    /// Load a file of policy `a` with these rows after the header (`name` keeps tests apart).
+    fn load_rows(name: &str, rows: impl Iterator<Item = String>) -> Vec<(String, Vec<TimePoint>)> {
+        let dir = std::env::temp_dir().join(format!("spillway-ts-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("timeseries.csv");
         let mut text =
             String::from("policy,t_s,offered,admitted,rejected,upstream_429,queued,spend_usd\n");
-        let n = 3 * KEEP_LIMIT as u64 + 5;
-        for t in 0..n {
-            text.push_str(&format!("a,{t},2,1,1,0,3,0.5\n"));
-        }
+        text.extend(rows);
         std::fs::write(&path, text).expect("write");
-        let series = load(&path).expect("loads");
+        load(&path).expect("loads")
+    }
+
+    #[test]
+    fn long_series_are_merged_and_keep_their_totals() {
+        let n = 3 * KEEP_LIMIT as u64 + 5;
+        let series = load_rows("long", (0..n).map(|t| format!("a,{t},2,1,1,0,3,0.5\n")));
         let points = &series[0].1;
         assert!(points.len() < KEEP_LIMIT, "{}", points.len());
         assert_eq!(points.iter().map(|p| p.seconds).sum::<u64>(), n);
@@ -173,5 +228,18 @@ mod tests {
         assert_eq!(points[1].t_s, points[0].seconds, "points stay contiguous");
         let spend: f64 = points.iter().map(|p| p.spend_usd).sum();
         assert!((spend - 0.5 * n as f64).abs() < 1e-6);
+    }
+
+    #[test]
+    fn coarse_rows_cover_their_width_and_gauges_hold_over_it() {
+        let rows = (0..10u64).map(|row| format!("a,{},600,300,300,0,7,1.5\n", row * 300));
+        let points = &load_rows("coarse", rows)[0].1;
+        assert_eq!(points.len(), 10);
+        for (i, p) in points.iter().enumerate() {
+            assert_eq!((p.t_s, p.seconds), (i as u64 * 300, 300));
+            // Per second: 2 offered and a queue of 7, as a chart divides by `seconds`.
+            assert_eq!(p.offered / p.seconds, 2);
+            assert_eq!(p.queued / p.seconds, 7);
+        }
     }
 }

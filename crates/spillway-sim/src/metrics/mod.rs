@@ -1,8 +1,10 @@
 //! What a run measures: per-class counters and latency histograms, rejections by layer, and a
-//! per-second time series streamed out as it is produced (memory independent of duration).
+//! per-second time series streamed out as it is produced (memory independent of duration),
+//! coarsened on long runs.
 
 mod budget;
 mod class_stats;
+mod coarsen;
 mod distributed;
 mod fairness;
 mod littles_law;
@@ -11,6 +13,7 @@ mod upstream_stats;
 
 pub use budget::{BudgetMetrics, CapReport, Spend};
 pub use class_stats::{ClassStats, LatencyHistogram};
+pub use coarsen::{Coarsen, MAX_ROWS_PER_POLICY, STEPS_S, auto_step_s, rows_per_policy};
 pub use distributed::DistributedStats;
 pub use fairness::{ServiceByUser, UserService};
 pub use littles_law::LittlesLaw;

@@ -40,6 +40,32 @@ pub struct TimeseriesRow {
     pub fallback_calls: u64,
 }
 
+impl TimeseriesRow {
+    /// Add `later`, the row right after this one: counts add up, gauges take `later`'s values
+    /// (a gauge of a span is its value at the span's end).
+    pub fn absorb(&mut self, later: &TimeseriesRow) {
+        let counts = [
+            (&mut self.offered, later.offered),
+            (&mut self.admitted, later.admitted),
+            (&mut self.rejected, later.rejected),
+            (&mut self.upstream_429, later.upstream_429),
+            (&mut self.spend_nano_usd, later.spend_nano_usd),
+            (&mut self.shed, later.shed),
+            (&mut self.completed, later.completed),
+            (&mut self.retries, later.retries),
+            (&mut self.escalations, later.escalations),
+            (&mut self.fallback_calls, later.fallback_calls),
+        ];
+        for (sum, add) in counts {
+            *sum = sum.saturating_add(add);
+        }
+        self.queued = later.queued;
+        self.queued_by_class = later.queued_by_class;
+        self.in_flight = later.in_flight;
+        self.breaker = later.breaker;
+    }
+}
+
 /// Accumulates the current second and hands closed seconds to a sink.
 #[derive(Debug, Default)]
 pub struct Timeseries {

@@ -6,10 +6,12 @@
 //! process. The estimate is the expected number of traffic events (arrivals, plus session
 //! starts of on/off users) over the traffic duration, times the number of policies (each
 //! replays the same traffic). Over the bound, `validate` refuses with the estimate and the
-//! bound; `--max-events` raises the bound. The per-second time series is bounded the same
-//! way (one row per second of traffic and drain per policy, ~64 bytes each): `--max-rows`.
+//! bound; `--max-events` raises the bound. The time series is bounded the same way (one row per
+//! policy per row width of traffic and drain, ~64 bytes each; the width is automatic, see
+//! `metrics::auto_step_s`, or forced by `--timeseries-step`): `--max-rows`.
 
 use super::{ArrivalSpec, Scenario};
+use crate::metrics::{auto_step_s, rows_per_policy};
 use spillway_core::Duration;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -21,7 +23,8 @@ pub const DEFAULT_MAX_EVENTS: u64 = 2_000_000_000;
 /// scenario is read (a process-wide setting, like `--threads`).
 static MAX_EVENTS: AtomicU64 = AtomicU64::new(DEFAULT_MAX_EVENTS);
 
-/// Default bound on timeseries.csv rows: 5 × 10⁶ (about 320 MB; 29 days of 2 policies).
+/// Default bound on timeseries.csv rows: 5 × 10⁶ (about 320 MB). Automatic widths keep a run
+/// under 10⁵ rows per policy, so this binds only a narrow `--timeseries-step` (or 50+ policies).
 pub const DEFAULT_MAX_ROWS: u64 = 5_000_000;
 
 static MAX_ROWS: AtomicU64 = AtomicU64::new(DEFAULT_MAX_ROWS);
@@ -77,16 +80,34 @@ pub fn estimated_events(scenario: &Scenario, duration: Duration) -> f64 {
     per_run * scenario.policies.len().max(1) as f64
 }
 
-/// `Err(what to say)` if `scenario` over `duration` exceeds the bound in force.
+/// The width of a `timeseries.csv` row, in seconds, of `scenario` over `duration`: `forced`
+/// (`--timeseries-step`) or the automatic width of its span (traffic + drain).
+pub fn timeseries_step_s(scenario: &Scenario, duration: Duration, forced: Option<u64>) -> u64 {
+    forced.unwrap_or_else(|| auto_step_s(duration.saturating_add(scenario.drain)))
+}
+
+/// `Err(what to say)` if `scenario` over `duration` exceeds the bounds in force, with rows of
+/// the automatic width.
 pub fn check(scenario: &Scenario, duration: Duration) -> Result<(), String> {
-    let rows = (duration.as_secs_f64() + scenario.drain.as_secs_f64()).ceil()
-        * scenario.policies.len().max(1) as f64;
+    check_with_step(scenario, duration, None)
+}
+
+/// [`check`] with rows `forced_step_s` seconds wide when given (`--timeseries-step`).
+pub fn check_with_step(
+    scenario: &Scenario,
+    duration: Duration,
+    forced_step_s: Option<u64>,
+) -> Result<(), String> {
+    let step = timeseries_step_s(scenario, duration, forced_step_s);
+    let per_policy = rows_per_policy(duration.saturating_add(scenario.drain), step);
+    let rows = per_policy as f64 * scenario.policies.len().max(1) as f64;
     let max_rows = MAX_ROWS.load(Ordering::Relaxed);
     if rows > max_rows as f64 {
         return Err(format!(
-            "this run would write about {rows:.3e} rows of timeseries.csv (one per second of \
+            "this run would write about {rows:.3e} rows of timeseries.csv (one per {step} s of \
              traffic and drain per policy, ~64 bytes each), more than the bound of {max_rows}; \
-             shorten `duration` or raise the bound with `--max-rows N`"
+             shorten `duration`, choose a wider `--timeseries-step` or raise the bound with \
+             `--max-rows N`"
         ));
     }
     let estimate = estimated_events(scenario, duration);
