@@ -7,6 +7,8 @@
 
 use std::io::Write;
 
+pub mod mutate;
+
 /// Skip loudly, or fail when `env_var` is set to anything but `0` or the empty string.
 ///
 /// Call it, then `return` from the test. The notice goes to the process's real stdout with

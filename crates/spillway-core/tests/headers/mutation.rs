@@ -8,6 +8,13 @@
 use spillway_core::upstream::headers::{
     Provider, UnixNanos, parse_header_lines, parse_headers, parse_headers_strict,
 };
+use spillway_testkit::mutate::{Reach, Rng, mutate};
+
+/// Header blocks are short: cut up to 20 bytes, repeat up to 40.
+const REACH: Reach = Reach {
+    cut: 20,
+    repeat: 40,
+};
 
 /// Real header blocks, one per provider format (values from provider docs and captures).
 const SEEDS: &[&str] = &[
@@ -46,46 +53,6 @@ const TOKENS: &[&str] = &[
     ".",
 ];
 
-/// xorshift64*: deterministic, dependency-free (the same as the scenario fuzzer's).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
-    let mut out = seed.to_vec();
-    for _ in 0..=rng.below(4) {
-        let at = rng.below(out.len() + 1);
-        match rng.below(4) {
-            0 if !out.is_empty() => {
-                let i = at.min(out.len() - 1);
-                out[i] ^= 1 << rng.below(8);
-            }
-            1 => {
-                let end = (at + rng.below(20)).min(out.len());
-                out.drain(at..end);
-            }
-            2 => {
-                let end = (at + rng.below(40)).min(out.len());
-                let span = out[at..end].to_vec();
-                out.splice(at..at, span);
-            }
-            _ => {
-                out.splice(at..at, TOKENS[rng.below(TOKENS.len())].bytes());
-            }
-        }
-    }
-    out
-}
-
 fn parse_everything(text: &str) {
     let date = Some(UnixNanos::from_nanos(1_700_000_000_000_000_000));
     let lines = parse_header_lines(text).unwrap_or_default();
@@ -104,7 +71,12 @@ fn mutated_header_blocks_never_panic_the_parsers() {
         .unwrap_or(2_000);
     let mut rng = Rng(0x4EAD_E125);
     for _ in 0..inputs {
-        let input = mutate(SEEDS[rng.below(SEEDS.len())].as_bytes(), &mut rng);
+        let input = mutate(
+            SEEDS[rng.below(SEEDS.len())].as_bytes(),
+            &mut rng,
+            TOKENS,
+            &REACH,
+        );
         let text = String::from_utf8_lossy(&input).into_owned();
         let outcome = std::panic::catch_unwind(|| parse_everything(&text));
         assert!(outcome.is_ok(), "a header parser panicked on {text:?}");

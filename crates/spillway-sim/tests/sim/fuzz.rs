@@ -7,7 +7,14 @@
 
 use crate::workspace;
 use spillway_sim::scenario::parse;
+use spillway_testkit::mutate::{Reach, Rng, mutate};
 use std::path::Path;
+
+/// Scenario files are long: cut up to 40 bytes, repeat up to 80.
+const REACH: Reach = Reach {
+    cut: 40,
+    repeat: 80,
+};
 
 /// Tokens that broke parsers before, or sit at numeric edges.
 const TOKENS: &[&str] = &[
@@ -38,47 +45,6 @@ const TOKENS: &[&str] = &[
     "  ",
     "#",
 ];
-
-/// xorshift64*: deterministic, dependency-free.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
-    let mut out = seed.to_vec();
-    for _ in 0..=rng.below(4) {
-        let at = rng.below(out.len() + 1);
-        match rng.below(4) {
-            0 if !out.is_empty() => {
-                let i = at.min(out.len() - 1);
-                out[i] ^= 1 << rng.below(8);
-            }
-            1 => {
-                let end = (at + rng.below(40)).min(out.len());
-                out.drain(at..end);
-            }
-            2 => {
-                let end = (at + rng.below(80)).min(out.len());
-                let span = out[at..end].to_vec();
-                out.splice(at..at, span);
-            }
-            _ => {
-                let token = TOKENS[rng.below(TOKENS.len())].as_bytes();
-                out.splice(at..at, token.iter().copied());
-            }
-        }
-    }
-    out
-}
 
 fn parse_or_save(dir: &Path, input: &[u8]) {
     let text = String::from_utf8_lossy(input);
@@ -124,7 +90,7 @@ fn mutated_scenarios_never_panic_the_loader() {
     let mut rng = Rng(0x5EED_F022);
     for _ in 0..inputs {
         let seed = &seeds[rng.below(seeds.len())];
-        parse_or_save(&dir, &mutate(seed, &mut rng));
+        parse_or_save(&dir, &mutate(seed, &mut rng, TOKENS, &REACH));
     }
     assert!(seeds.len() >= 5, "the shipped scenarios are the seeds");
 }
