@@ -65,6 +65,42 @@ struct Leak {
     detected_after: String,
 }
 
+#[derive(Deserialize)]
+struct ClockOnly {
+    starts_at_utc: Option<String>,
+    duration: Option<String>,
+    drain: Option<String>,
+}
+
+/// UTC midnights within the run (duration + drain, drain 10m by default), when the scenario
+/// says at what time of day it starts: daily budgets reset there.
+fn midnights(c: &ClockOnly) -> Vec<Marker> {
+    let Some((h, m)) = c.starts_at_utc.as_deref().and_then(|t| t.split_once(':')) else {
+        return Vec::new();
+    };
+    let (Ok(h), Ok(m)) = (
+        h.trim().parse::<u32>(),
+        m.trim().get(..2).unwrap_or("").parse::<u32>(),
+    ) else {
+        return Vec::new();
+    };
+    let end = c.duration.as_deref().and_then(seconds).unwrap_or(0.0)
+        + c.drain
+            .as_deref()
+            .map_or(Some(600.0), seconds)
+            .unwrap_or(0.0);
+    let first = f64::from((86_400 - (h * 3600 + m * 60) % 86_400) % 86_400);
+    (0..)
+        .map(|k| first + f64::from(k) * 86_400.0)
+        .take_while(|t| *t <= end)
+        .take(1000)
+        .map(|t_s| Marker {
+            t_s,
+            label: "00:00 UTC, daily budgets reset".to_string(),
+        })
+        .collect()
+}
+
 fn seconds(text: &str) -> Option<f64> {
     parse_duration(text).ok().map(|d| d.as_secs_f64())
 }
@@ -125,6 +161,9 @@ pub fn markers_of(yaml: &str) -> Vec<Marker> {
     if let Ok(EventsOnly { events }) = serde_saphyr::from_str(yaml) {
         out.extend(events.iter().flat_map(event));
     }
+    if let Ok(clock) = serde_saphyr::from_str::<ClockOnly>(yaml) {
+        out.extend(midnights(&clock));
+    }
     out.retain(|m| m.t_s.is_finite());
     out.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
     out
@@ -160,6 +199,11 @@ mod tests {
         let yaml = "traffic:\n  spikes:\n    - { start: soon, duration: 2m }\nprovider:\n  outages: 7\nevents:\n  - at: 1m\n    revoke: old\n";
         assert_eq!(labels(&markers_of(yaml)), vec![(60.0, "revoke old")]);
         assert!(markers_of("name: x\n").is_empty());
+        let clock = "starts_at_utc: \"23:35\"\nduration: 40m\n";
+        assert_eq!(
+            labels(&markers_of(clock)),
+            vec![(1500.0, "00:00 UTC, daily budgets reset")]
+        );
         assert!(markers_of(": : not yaml [").is_empty());
     }
 }
