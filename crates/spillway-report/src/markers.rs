@@ -96,7 +96,7 @@ fn midnights(c: &ClockOnly) -> Vec<Marker> {
         .take(1000)
         .map(|t_s| Marker {
             t_s,
-            label: "00:00 UTC, daily budgets reset".to_string(),
+            label: "00:00 UTC: day resets".to_string(),
         })
         .collect()
 }
@@ -139,7 +139,7 @@ fn event(e: &Event) -> Vec<Marker> {
         if let Some(after) = seconds(&leak.detected_after) {
             out.push(Marker {
                 t_s: at + after,
-                label: format!("leak detected, {} revoked", leak.key),
+                label: format!("revoke {} (leak found)", leak.key),
             });
         }
     }
@@ -188,7 +188,7 @@ mod tests {
                 (300.0, "leak secondary"),
                 (330.0, "outage end"),
                 (420.0, "spike end"),
-                (1200.0, "leak detected, secondary revoked"),
+                (1200.0, "revoke secondary (leak found)"),
                 (1200.0, "rotate primary"),
             ]
         );
@@ -202,7 +202,7 @@ mod tests {
         let clock = "starts_at_utc: \"23:35\"\nduration: 40m\n";
         assert_eq!(
             labels(&markers_of(clock)),
-            vec![(1500.0, "00:00 UTC, daily budgets reset")]
+            vec![(1500.0, "00:00 UTC: day resets")]
         );
         assert!(markers_of(": : not yaml [").is_empty());
     }

@@ -8,6 +8,7 @@ use super::chart::{LegendAt, LineChart, tick};
 use crate::ReportError;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::sync::Once;
 
 /// Width and height of every chart in pixels: readable at README size.
@@ -172,11 +173,17 @@ fn draw_markers<DB: DrawingBackend>(
         )))?;
         let row = (i % 3) as f64;
         let y = y1 - (y1 - y0) * (0.01 + 0.045 * row);
-        ctx.draw_series(std::iter::once(Text::new(
-            label.clone(),
-            (*x, y),
-            (FONT, 12).into_font().color(&grey),
-        )))?;
+        // Labels in the right part end at their line, so they stay inside the chart.
+        let h = if *x > x0 + (x1 - x0) * 0.75 {
+            HPos::Right
+        } else {
+            HPos::Left
+        };
+        let style = (FONT, 12)
+            .into_font()
+            .color(&grey)
+            .pos(Pos::new(h, VPos::Top));
+        ctx.draw_series(std::iter::once(Text::new(label.clone(), (*x, y), style)))?;
     }
     Ok(())
 }
