@@ -14,6 +14,7 @@ pub mod format;
 pub mod headline;
 pub mod html;
 pub mod input;
+pub mod markers;
 pub mod plot;
 mod report;
 pub mod sweep_out;

@@ -47,6 +47,9 @@ pub struct LineChart {
     pub legend: LegendAt,
     /// Start the X axis at 0 even when the data starts later (latencies, counts).
     pub x_from_zero: bool,
+    /// Labelled vertical lines `(x, label)` at scenario events (spikes, outages, key events),
+    /// in X axis units; drawn thin and grey, outside the legend, and only within the X range.
+    pub markers: Vec<(f64, String)>,
 }
 
 impl LineChart {
@@ -62,6 +65,7 @@ impl LineChart {
             y_range: None,
             legend: LegendAt::UpperRight,
             x_from_zero: false,
+            markers: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@ use super::chart::{LegendAt, LineChart, tick};
 use crate::ReportError;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::sync::Once;
 
 /// Width and height of every chart in pixels: readable at README size.
@@ -114,6 +115,7 @@ fn draw<DB: DrawingBackend>(
         .bold_line_style(BLACK.mix(0.10))
         .light_line_style(TRANSPARENT)
         .draw()?;
+    draw_markers(&mut ctx, chart, (x0, x1), (y0, y1))?;
     for series in &chart.series {
         let color = PALETTE[series.color % PALETTE.len()];
         let style = color.stroke_width(2);
@@ -145,6 +147,45 @@ fn draw<DB: DrawingBackend>(
             .draw()?;
     }
     root.present()
+}
+
+/// Thin grey vertical lines at the chart's markers, each with a short label near the top.
+/// Labels step down over three rows so that events a little apart stay legible.
+fn draw_markers<DB: DrawingBackend>(
+    ctx: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    chart: &LineChart,
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let grey = RGBColor(110, 110, 110);
+    let inside = chart
+        .markers
+        .iter()
+        .filter(|(x, _)| x.is_finite() && *x >= x0 && *x <= x1);
+    for (i, (x, label)) in inside.enumerate() {
+        ctx.draw_series(std::iter::once(PathElement::new(
+            vec![(*x, y0), (*x, y1)],
+            grey.mix(0.7).stroke_width(1),
+        )))?;
+        let row = (i % 3) as f64;
+        let y = y1 - (y1 - y0) * (0.01 + 0.045 * row);
+        // Labels in the right part end at their line, so they stay inside the chart.
+        let h = if *x > x0 + (x1 - x0) * 0.75 {
+            HPos::Right
+        } else {
+            HPos::Left
+        };
+        let style = (FONT, 12)
+            .into_font()
+            .color(&grey)
+            .pos(Pos::new(h, VPos::Top));
+        ctx.draw_series(std::iter::once(Text::new(label.clone(), (*x, y), style)))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -73,6 +73,17 @@ fn bucketed(
         .collect()
 }
 
+/// The scenario's event markers (from the run's `scenario.yaml`) in this axis's units.
+fn axis_markers(data: &RunData, axis: &TimeAxis) -> Vec<(f64, String)> {
+    data.scenario_yaml
+        .as_deref()
+        .map(crate::markers::markers_of)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| (m.t_s / axis.per_unit, m.label))
+        .collect()
+}
+
 fn per_second_label(what: &str, bucket: usize) -> String {
     if bucket == 1 {
         format!("{what} per second")
@@ -106,6 +117,7 @@ pub fn traffic_section(data: &RunData) -> Section {
                 ),
             );
             chart.x_from_zero = true;
+            chart.markers = axis_markers(data, &axis);
             chart.series = METRICS
                 .iter()
                 .map(|(name, color, get)| Series {
@@ -125,7 +137,8 @@ pub fn traffic_section(data: &RunData) -> Section {
         about: "Requests arriving at the gateway (offered), passing every limiter layer \
             (admitted), refused by a layer (rejected), and upstream calls answered 429 by the \
             provider. Offered is the same for every policy (same traffic); a good policy turns \
-            spikes into rejections or queueing it chose, not into 429s."
+            spikes into rejections or queueing it chose, not into 429s. Grey vertical lines mark \
+            the scenario's own events (spikes, outages, key rotation, revocation, leaks)."
             .to_string(),
         charts,
         note: None,
@@ -157,6 +170,7 @@ pub fn queue_section(data: &RunData) -> Section {
                 "queued requests",
             );
             chart.x_from_zero = true;
+            chart.markers = axis_markers(data, &axis);
             chart.series = crate::csv_out::QUEUED_BY_CLASS_COLUMNS
                 .iter()
                 .enumerate()
@@ -180,6 +194,7 @@ pub fn queue_section(data: &RunData) -> Section {
             "queued requests",
         );
         chart.x_from_zero = true;
+        chart.markers = axis_markers(data, &axis);
         chart.series = data
             .timeseries
             .iter()
