@@ -412,7 +412,7 @@ fn server_cpu(rt: &Runtime, store: &RedisStore, admin: &redis::aio::ConnectionMa
 
 fn main() {
     if !server::binary_present() {
-        eprintln!("\n********** skipped: redis-server not found **********\n");
+        spillway_testkit::skip_or_fail("SPILLWAY_REQUIRE_REDIS", "redis-server not found");
         return;
     }
     let Some(server) = server::Server::start(&[]) else {

@@ -13,12 +13,6 @@ pub struct Server {
     extra: Vec<String>,
 }
 
-/// `SKIPPED: <reason>` on the real stdout (libtest captures only the print macros).
-pub fn skip(reason: &str) {
-    use std::io::Write;
-    let _ = std::io::stdout().write_all(format!("\nSKIPPED: {reason}\n").as_bytes());
-}
-
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
     listener.local_addr().expect("local addr").port()
@@ -38,10 +32,8 @@ impl Server {
     /// is absent and Redis is not required (after printing a loud skip notice).
     pub fn start(extra: &[&str]) -> Option<Server> {
         if !binary_present() {
-            if std::env::var("SPILLWAY_REQUIRE_REDIS").as_deref() == Ok("1") {
-                panic!("redis-server not found, and SPILLWAY_REQUIRE_REDIS=1 requires it");
-            }
-            skip(
+            spillway_testkit::skip_or_fail(
+                "SPILLWAY_REQUIRE_REDIS",
                 "redis-server not found (install it, or set SPILLWAY_REQUIRE_REDIS=1 to make this a failure)",
             );
             return None;
