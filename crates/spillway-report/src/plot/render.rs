@@ -4,9 +4,11 @@
 //! library or font file is needed at build or run time, and the PNG bytes depend only on the
 //! chart (the bitmap is encoded here with fixed settings).
 
-use super::chart::{LegendAt, LineChart, tick};
+use super::chart::{LineChart, Series, tick};
+use super::legend::Legend;
 use crate::ReportError;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::sync::Once;
@@ -14,7 +16,10 @@ use std::sync::Once;
 /// Width and height of every chart in pixels: readable at README size.
 pub const SIZE: (u32, u32) = (800, 450);
 
-const FONT: &str = "sans-serif";
+pub(super) const FONT: &str = "sans-serif";
+
+/// Width of the right axis's tick labels and description, in pixels.
+const RIGHT_AXIS_W: u32 = 64;
 
 /// Tableau-like palette: distinct on white, readable when printed in grey.
 const PALETTE: [RGBColor; 8] = [
@@ -90,19 +95,30 @@ fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, png::EncodingEr
     Ok(out)
 }
 
+type Ctx<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     chart: &LineChart,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&WHITE)?;
+    let legend = Legend::of(root, chart)?;
+    let (top, body) = root.split_vertically(legend.height());
+    legend.draw(&top, &chart.title, chart.point_markers)?;
     let (x0, x1) = chart.x_bounds();
     let (y0, y1) = chart.y_bounds();
-    let mut ctx = ChartBuilder::on(root)
-        .caption(&chart.title, (FONT, 24))
+    let mut builder = ChartBuilder::on(&body);
+    builder
         .margin(14)
+        .margin_top(6)
         .x_label_area_size(48)
-        .y_label_area_size(72)
-        .build_cartesian_2d(x0..x1, y0..y1)?;
+        .y_label_area_size(72);
+    if chart.right.is_some() {
+        // Room for the right axis, drawn by hand: a plotters label area on the right would
+        // repeat the left axis's labels there too.
+        builder.margin_right(14 + RIGHT_AXIS_W);
+    }
+    let mut ctx = builder.build_cartesian_2d(x0..x1, y0..y1)?;
     ctx.configure_mesh()
         .x_desc(chart.x_label.as_str())
         .y_desc(chart.y_label.as_str())
@@ -117,46 +133,90 @@ fn draw<DB: DrawingBackend>(
         .draw()?;
     draw_markers(&mut ctx, chart, (x0, x1), (y0, y1))?;
     for series in &chart.series {
-        let color = PALETTE[series.color % PALETTE.len()];
-        let style = color.stroke_width(2);
-        let points = series
-            .points
-            .iter()
-            .copied()
-            .filter(|(x, y)| x.is_finite() && y.is_finite());
-        let drawn = if series.dashed {
-            ctx.draw_series(DashedLineSeries::new(points, 8, 5, style))?
-        } else {
-            ctx.draw_series(LineSeries::new(points, style))?
-        };
-        drawn
-            .label(series.name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], style));
+        draw_line(&mut ctx, series, chart.point_markers, |y| y)?;
     }
-    if !chart.series.is_empty() {
-        let position = match chart.legend {
-            LegendAt::UpperLeft => SeriesLabelPosition::UpperLeft,
-            LegendAt::UpperRight => SeriesLabelPosition::UpperRight,
-            LegendAt::LowerRight => SeriesLabelPosition::LowerRight,
-        };
-        ctx.configure_series_labels()
-            .position(position)
-            .label_font((FONT, 15))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+    if let Some(right) = &chart.right {
+        let (r0, r1) = right.bounds();
+        // Right-axis lines are drawn in the left axis's coordinates, scaled; the secondary
+        // coordinates only label the axis.
+        let scale = move |y: f64| y0 + (y - r0) * (y1 - y0) / (r1 - r0);
+        for series in &right.series {
+            draw_line(&mut ctx, series, chart.point_markers, scale)?;
+        }
+        draw_right_axis(root, &ctx, &right.label, (r0, r1))?;
     }
     root.present()
+}
+
+/// Ticks, tick labels and the description of the right axis (range `r0..r1`), in the margin
+/// right of the plotting area.
+fn draw_right_axis<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    ctx: &Ctx<'_, DB>,
+    label: &str,
+    (r0, r1): (f64, f64),
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (xs, ys) = ctx.plotting_area().get_pixel_range();
+    let to_y = |v: f64| ys.end - ((v - r0) / (r1 - r0) * f64::from(ys.end - ys.start)) as i32;
+    let axis = BLACK.stroke_width(1);
+    root.draw(&PathElement::new(
+        vec![(xs.end, ys.start), (xs.end, ys.end)],
+        axis,
+    ))?;
+    let text = (FONT, 15)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    for v in RangedCoordf64::from(r0..r1).key_points(6) {
+        let y = to_y(v);
+        root.draw(&PathElement::new(vec![(xs.end, y), (xs.end + 5, y)], axis))?;
+        root.draw_text(&tick(v), &text, (xs.end + 8, y))?;
+    }
+    let desc = (FONT, 16)
+        .into_font()
+        .transform(FontTransform::Rotate90)
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Center, VPos::Top));
+    let right = xs.end + RIGHT_AXIS_W as i32 + 10;
+    root.draw_text(label, &desc, (right, (ys.start + ys.end) / 2))
+}
+
+/// One line (dashed for references), with a dot at each point when asked; `scale` maps its Y
+/// values onto the left axis.
+fn draw_line<DB: DrawingBackend>(
+    ctx: &mut Ctx<'_, DB>,
+    series: &Series,
+    dots: bool,
+    scale: impl Fn(f64) -> f64,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let color = palette(series.color);
+    let style = color.stroke_width(2);
+    let points: Vec<(f64, f64)> = series
+        .points
+        .iter()
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|(x, y)| (*x, scale(*y)))
+        .collect();
+    if series.dashed {
+        ctx.draw_series(DashedLineSeries::new(points.iter().copied(), 8, 5, style))?;
+    } else {
+        ctx.draw_series(LineSeries::new(points.iter().copied(), style))?;
+    }
+    if dots {
+        ctx.draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())))?;
+    }
+    Ok(())
+}
+
+/// The palette color of a series index (wraps around).
+pub(super) fn palette(index: usize) -> RGBColor {
+    PALETTE[index % PALETTE.len()]
 }
 
 /// Thin grey vertical lines at the chart's markers, each with a short label near the top.
 /// Labels step down over three rows so that events a little apart stay legible.
 fn draw_markers<DB: DrawingBackend>(
-    ctx: &mut ChartContext<
-        '_,
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
+    ctx: &mut Ctx<'_, DB>,
     chart: &LineChart,
     (x0, x1): (f64, f64),
     (y0, y1): (f64, f64),
@@ -191,7 +251,6 @@ fn draw_markers<DB: DrawingBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plot::Series;
 
     fn chart() -> LineChart {
         let mut chart = LineChart::new("t", "A test chart", "time (s)", "requests/s");
