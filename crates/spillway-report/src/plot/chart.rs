@@ -190,9 +190,16 @@ fn widen(range: Option<(f64, f64)>) -> (f64, f64) {
     }
 }
 
-/// Tick text: integers without decimals, small values with up to three significant decimals.
+/// Tick text: integers without decimals, small values with up to three significant decimals,
+/// large ones short (`250k`, `1.5M`) so they never run into the axis description.
 pub fn tick(value: f64) -> String {
     let magnitude = value.abs();
+    if magnitude >= 1e6 {
+        return format!("{}M", tick(value / 1e6));
+    }
+    if magnitude >= 1e4 {
+        return format!("{}k", tick(value / 1e3));
+    }
     let text = if magnitude >= 100.0 || value.fract() == 0.0 {
         format!("{value:.0}")
     } else if magnitude >= 1.0 {
@@ -250,6 +257,10 @@ mod tests {
     #[test]
     fn ticks_and_slugs_read_well() {
         assert_eq!(tick(1500.0), "1500");
+        assert_eq!(tick(250_000.0), "250k");
+        assert_eq!(tick(12_500.0), "12.5k");
+        assert_eq!(tick(1_500_000.0), "1.5M");
+        assert_eq!(tick(-20_000.0), "-20k");
         assert_eq!(tick(2.5), "2.5");
         assert_eq!(tick(0.125), "0.125");
         assert_eq!(tick(0.5), "0.5");

@@ -3,7 +3,7 @@
 //! lines), so entries are laid out in rows above the plot, as many per row as fit.
 
 use super::chart::LineChart;
-use super::render::{FONT, SIZE, palette};
+use super::render::{FONT, SIZE, dot_radius, palette};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -84,8 +84,9 @@ impl Legend {
             let used: u32 = row.iter().map(|i| self.entries[*i].width).sum::<u32>() - GAP;
             let mut x = center - (used / 2) as i32;
             let y = (TITLE_H + ROW_H * r as u32 + ROW_H / 2) as i32;
-            for entry in row.iter().map(|i| &self.entries[*i]) {
-                draw_entry(top, entry, (x, y), dots)?;
+            for i in row {
+                let entry = &self.entries[*i];
+                draw_entry(top, entry, (x, y), dots.then(|| dot_radius(*i)))?;
                 x += entry.width as i32;
             }
         }
@@ -97,7 +98,7 @@ fn draw_entry<DB: DrawingBackend>(
     top: &DrawingArea<DB, Shift>,
     entry: &Entry,
     (x, y): (i32, i32),
-    dots: bool,
+    dot: Option<u32>,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let color = palette(entry.color);
     let style = color.stroke_width(2);
@@ -108,8 +109,8 @@ fn draw_entry<DB: DrawingBackend>(
     } else {
         top.draw(&PathElement::new(vec![(x, y), (x + sample, y)], style))?;
     }
-    if dots {
-        top.draw(&Circle::new((x + sample / 2, y), 4, color.filled()))?;
+    if let Some(r) = dot {
+        top.draw(&Circle::new((x + sample / 2, y), r, color.filled()))?;
     }
     let text_style = (FONT, TEXT_SIZE)
         .into_font()

@@ -132,16 +132,17 @@ fn draw<DB: DrawingBackend>(
         .light_line_style(TRANSPARENT)
         .draw()?;
     draw_markers(&mut ctx, chart, (x0, x1), (y0, y1))?;
-    for series in &chart.series {
-        draw_line(&mut ctx, series, chart.point_markers, |y| y)?;
+    let dot = |i: usize| chart.point_markers.then(|| dot_radius(i));
+    for (i, series) in chart.series.iter().enumerate() {
+        draw_line(&mut ctx, series, dot(i), |y| y)?;
     }
     if let Some(right) = &chart.right {
         let (r0, r1) = right.bounds();
         // Right-axis lines are drawn in the left axis's coordinates, scaled; the secondary
         // coordinates only label the axis.
         let scale = move |y: f64| y0 + (y - r0) * (y1 - y0) / (r1 - r0);
-        for series in &right.series {
-            draw_line(&mut ctx, series, chart.point_markers, scale)?;
+        for (i, series) in right.series.iter().enumerate() {
+            draw_line(&mut ctx, series, dot(chart.series.len() + i), scale)?;
         }
         draw_right_axis(root, &ctx, &right.label, (r0, r1))?;
     }
@@ -181,12 +182,18 @@ fn draw_right_axis<DB: DrawingBackend>(
     root.draw_text(label, &desc, (right, (ys.start + ys.end) / 2))
 }
 
-/// One line (dashed for references), with a dot at each point when asked; `scale` maps its Y
-/// values onto the left axis.
+/// Dot radius of the `i`th line: smaller for each later line, so dots of lines that coincide
+/// nest instead of hiding each other.
+pub(super) fn dot_radius(i: usize) -> u32 {
+    [7, 5, 3, 2][i.min(3)]
+}
+
+/// One line (dashed for references), with a dot of radius `dot` at each point when asked;
+/// `scale` maps its Y values onto the left axis.
 fn draw_line<DB: DrawingBackend>(
     ctx: &mut Ctx<'_, DB>,
     series: &Series,
-    dots: bool,
+    dot: Option<u32>,
     scale: impl Fn(f64) -> f64,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let color = palette(series.color);
@@ -202,8 +209,8 @@ fn draw_line<DB: DrawingBackend>(
     } else {
         ctx.draw_series(LineSeries::new(points.iter().copied(), style))?;
     }
-    if dots {
-        ctx.draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())))?;
+    if let Some(r) = dot {
+        ctx.draw_series(points.iter().map(|p| Circle::new(*p, r, color.filled())))?;
     }
     Ok(())
 }
