@@ -31,8 +31,8 @@ td.best { background: #d8f0d8; font-weight: bold; }
 table.headline { font-size: 14px; } table.headline th { max-width: 12em; }
 ul.verdicts { padding-left: 20px; } ul.verdicts li { margin: 2px 0; }
 tr.group td { border-top: 2px solid #b9c0c8; }
-.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); gap: 16px; }
-figure { margin: 0; border: 1px solid #e3e6ea; padding: 6px; }
+.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(540px, 1fr)); gap: 16px; }
+figure { margin: 0; border: 1px solid #e3e6ea; padding: 6px; max-width: 900px; }
 figure svg { width: 100%; height: auto; display: block; }
 figcaption { font-size: 12px; color: #555; }
 .note { background: #fff6dd; border-left: 4px solid #e0b000; padding: 6px 10px; }

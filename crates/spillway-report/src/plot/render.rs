@@ -220,8 +220,13 @@ pub(super) fn palette(index: usize) -> RGBColor {
     PALETTE[index % PALETTE.len()]
 }
 
+/// Rows of marker labels at the top of the plot.
+const LABEL_ROWS: usize = 3;
+
 /// Thin grey vertical lines at the chart's markers, each with a short label near the top.
-/// Labels step down over three rows so that events a little apart stay legible.
+/// Labels start at their line (or end there when they would leave the plot) and go to the
+/// first of three rows where they overlap no other label, so events close together stay
+/// legible and a label is not read as another line's.
 fn draw_markers<DB: DrawingBackend>(
     ctx: &mut Ctx<'_, DB>,
     chart: &LineChart,
@@ -229,30 +234,64 @@ fn draw_markers<DB: DrawingBackend>(
     (y0, y1): (f64, f64),
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let grey = RGBColor(110, 110, 110);
-    let inside = chart
+    let style = (FONT, 12)
+        .into_font()
+        .color(&grey)
+        .pos(Pos::new(HPos::Left, VPos::Top));
+    let inside: Vec<&(f64, String)> = chart
         .markers
         .iter()
-        .filter(|(x, _)| x.is_finite() && *x >= x0 && *x <= x1);
-    for (i, (x, label)) in inside.enumerate() {
+        .filter(|(x, _)| x.is_finite() && *x >= x0 && *x <= x1)
+        .collect();
+    let (xs, _) = ctx.plotting_area().get_pixel_range();
+    let width = f64::from((xs.end - xs.start).max(1));
+    let to_px = |x: f64| xs.start + ((x - x0) / (x1 - x0) * width) as i32;
+    let mut spans = Vec::new();
+    for (x, label) in &inside {
+        let (w, _) = ctx.plotting_area().estimate_text_size(label, &style)?;
+        spans.push((to_px(*x), w as i32));
+    }
+    let placed = place_labels(&spans, xs.end);
+    for ((x, label), (left, row)) in inside.iter().zip(placed) {
         ctx.draw_series(std::iter::once(PathElement::new(
             vec![(*x, y0), (*x, y1)],
             grey.mix(0.7).stroke_width(1),
         )))?;
-        let row = (i % 3) as f64;
-        let y = y1 - (y1 - y0) * (0.01 + 0.045 * row);
-        // Labels in the right part end at their line, so they stay inside the chart.
-        let h = if *x > x0 + (x1 - x0) * 0.75 {
-            HPos::Right
-        } else {
-            HPos::Left
-        };
-        let style = (FONT, 12)
-            .into_font()
-            .color(&grey)
-            .pos(Pos::new(h, VPos::Top));
-        ctx.draw_series(std::iter::once(Text::new(label.clone(), (*x, y), style)))?;
+        let y = y1 - (y1 - y0) * (0.01 + 0.045 * row as f64);
+        let at = x0 + f64::from(left - xs.start) / width * (x1 - x0);
+        ctx.draw_series(std::iter::once(Text::new(
+            label.clone(),
+            (at, y),
+            style.clone(),
+        )))?;
     }
     Ok(())
+}
+
+/// Where marker labels go: for each `(line x, text width)` in pixels, the text's left edge
+/// and its row. A label starts just right of its line, or ends just left of it when it would
+/// pass `right_edge`; it takes the first row whose labels end before it starts (the rows in
+/// turn when none is free).
+fn place_labels(spans: &[(i32, i32)], right_edge: i32) -> Vec<(i32, usize)> {
+    const PAD: i32 = 3;
+    const SPACE: i32 = 8;
+    let mut row_end = [i32::MIN; LABEL_ROWS];
+    spans
+        .iter()
+        .enumerate()
+        .map(|(i, (x, w))| {
+            let left = if x + PAD + w <= right_edge {
+                x + PAD
+            } else {
+                x - PAD - w
+            };
+            let row = (0..LABEL_ROWS)
+                .find(|r| row_end[*r].saturating_add(SPACE) <= left)
+                .unwrap_or(i % LABEL_ROWS);
+            row_end[row] = left + w;
+            (left, row)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -300,6 +339,14 @@ mod tests {
         ] {
             assert!(svg.contains(text), "{text} missing from the SVG");
         }
+    }
+
+    #[test]
+    fn marker_labels_do_not_overlap_and_stay_inside() {
+        // Two events at one instant stack; a later one far enough away reuses the top row;
+        // one near the right edge ends at its line.
+        let placed = place_labels(&[(100, 80), (100, 50), (300, 40), (790, 60)], 800);
+        assert_eq!(placed, vec![(103, 0), (103, 1), (303, 0), (727, 0)]);
     }
 
     #[test]
