@@ -19,7 +19,7 @@ pub struct PlotFigure {
 
 const STYLE: &str = "
 body { font-family: 'DejaVu Sans', system-ui, sans-serif; color: #222; background: #fff;
-  max-width: 1240px; margin: 0 auto; padding: 20px; line-height: 1.45; }
+  max-width: 1400px; margin: 0 auto; padding: 20px; line-height: 1.45; }
 h1 { margin-bottom: 4px; } h2 { border-bottom: 2px solid #e3e6ea; padding-bottom: 4px; margin-top: 36px; }
 .meta { color: #555; }
 table { border-collapse: collapse; font-size: 12px; margin: 12px 0; }

@@ -40,7 +40,7 @@ impl RightAxis {
 /// Room above the data, as a fraction of the Y range.
 const HEADROOM: f64 = 0.05;
 /// Extra room when marker labels are drawn at the top (three rows of labels).
-const MARKER_HEADROOM: f64 = 0.16;
+const MARKER_HEADROOM: f64 = 0.2;
 
 /// A line chart, ready to render.
 #[derive(Debug, Clone, PartialEq)]

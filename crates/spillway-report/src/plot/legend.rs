@@ -9,14 +9,14 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 const TITLE_H: u32 = 36;
-const ROW_H: u32 = 22;
+const ROW_H: u32 = 23;
 /// Length of the line sample before an entry's text.
 const SAMPLE: u32 = 24;
 /// Space between the sample and the text, and after an entry.
 const PAD: u32 = 6;
 const GAP: u32 = 20;
 const SIDE: u32 = 14;
-const TEXT_SIZE: u32 = 15;
+const TEXT_SIZE: u32 = 16;
 
 /// One legend entry.
 struct Entry {

@@ -19,7 +19,13 @@ pub const SIZE: (u32, u32) = (800, 450);
 pub(super) const FONT: &str = "sans-serif";
 
 /// Width of the right axis's tick labels and description, in pixels.
-const RIGHT_AXIS_W: u32 = 64;
+const RIGHT_AXIS_W: u32 = 70;
+
+/// Text sizes in pixels at the chart's own 800 px width. Pages show charts two abreast at
+/// about 650 px, so these stay at 13 px or more there.
+const TICK_TEXT: u32 = 17;
+const AXIS_TEXT: u32 = 18;
+const MARKER_TEXT: u32 = 14;
 
 /// Tableau-like palette: distinct on white, readable when printed in grey.
 const PALETTE: [RGBColor; 8] = [
@@ -111,8 +117,8 @@ fn draw<DB: DrawingBackend>(
     builder
         .margin(14)
         .margin_top(6)
-        .x_label_area_size(48)
-        .y_label_area_size(72);
+        .x_label_area_size(54)
+        .y_label_area_size(80);
     if chart.right.is_some() {
         // Room for the right axis, drawn by hand: a plotters label area on the right would
         // repeat the left axis's labels there too.
@@ -122,8 +128,8 @@ fn draw<DB: DrawingBackend>(
     ctx.configure_mesh()
         .x_desc(chart.x_label.as_str())
         .y_desc(chart.y_label.as_str())
-        .label_style((FONT, 15))
-        .axis_desc_style((FONT, 16))
+        .label_style((FONT, TICK_TEXT))
+        .axis_desc_style((FONT, AXIS_TEXT))
         .x_labels(8)
         .y_labels(6)
         .x_label_formatter(&|v| tick(*v))
@@ -164,7 +170,7 @@ fn draw_right_axis<DB: DrawingBackend>(
         vec![(xs.end, ys.start), (xs.end, ys.end)],
         axis,
     ))?;
-    let text = (FONT, 15)
+    let text = (FONT, TICK_TEXT)
         .into_font()
         .color(&BLACK)
         .pos(Pos::new(HPos::Left, VPos::Center));
@@ -173,7 +179,7 @@ fn draw_right_axis<DB: DrawingBackend>(
         root.draw(&PathElement::new(vec![(xs.end, y), (xs.end + 5, y)], axis))?;
         root.draw_text(&tick(v), &text, (xs.end + 8, y))?;
     }
-    let desc = (FONT, 16)
+    let desc = (FONT, AXIS_TEXT)
         .into_font()
         .transform(FontTransform::Rotate90)
         .color(&BLACK)
@@ -234,7 +240,7 @@ fn draw_markers<DB: DrawingBackend>(
     (y0, y1): (f64, f64),
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let grey = RGBColor(110, 110, 110);
-    let style = (FONT, 12)
+    let style = (FONT, MARKER_TEXT)
         .into_font()
         .color(&grey)
         .pos(Pos::new(HPos::Left, VPos::Top));
@@ -243,7 +249,9 @@ fn draw_markers<DB: DrawingBackend>(
         .iter()
         .filter(|(x, _)| x.is_finite() && *x >= x0 && *x <= x1)
         .collect();
-    let (xs, _) = ctx.plotting_area().get_pixel_range();
+    let (xs, ys) = ctx.plotting_area().get_pixel_range();
+    // One row of labels in Y units: the text's height and a little space.
+    let row_h = f64::from(MARKER_TEXT + 3) / f64::from((ys.end - ys.start).max(1)) * (y1 - y0);
     let width = f64::from((xs.end - xs.start).max(1));
     let to_px = |x: f64| xs.start + ((x - x0) / (x1 - x0) * width) as i32;
     let mut spans = Vec::new();
@@ -257,7 +265,7 @@ fn draw_markers<DB: DrawingBackend>(
             vec![(*x, y0), (*x, y1)],
             grey.mix(0.7).stroke_width(1),
         )))?;
-        let y = y1 - (y1 - y0) * (0.01 + 0.045 * row as f64);
+        let y = y1 - (y1 - y0) * 0.01 - row_h * row as f64;
         let at = x0 + f64::from(left - xs.start) / width * (x1 - x0);
         ctx.draw_series(std::iter::once(Text::new(
             label.clone(),
