@@ -13,6 +13,9 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Dashed lines mark references (budgets, equality), not measurements.
     pub dashed: bool,
+    /// Drawn first, wide and pale, so it still shows where other lines cover it (offered
+    /// under admitted when nothing is rejected).
+    pub halo: bool,
 }
 
 /// A second Y axis on the right, with its own lines and range.
@@ -247,6 +250,7 @@ mod tests {
             color: 0,
             points: vec![(2.0, 5.0), (f64::NAN, 1.0), (2.0, f64::INFINITY)],
             dashed: false,
+            halo: false,
         });
         assert_eq!(chart.x_bounds(), (2.0, 3.0));
         assert_eq!(chart.y_bounds(), (0.0, 5.25));

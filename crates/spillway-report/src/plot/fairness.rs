@@ -77,6 +77,7 @@ pub fn fairness_section(data: &RunData) -> Section {
             color: color_of(&policies, policy),
             points: thin(curve, 500),
             dashed: false,
+            halo: false,
         });
     }
     chart.series.push(Series {
@@ -84,6 +85,7 @@ pub fn fairness_section(data: &RunData) -> Section {
         color: 7,
         points: vec![(0.0, 0.0), (1.0, 1.0)],
         dashed: true,
+        halo: false,
     });
     Section {
         id: "fairness",

@@ -68,6 +68,7 @@ pub fn latency_section(data: &RunData) -> Section {
                         .map(|p| (p.latency_ms / 1000.0, nines(p.quantile)))
                         .collect(),
                     dashed: false,
+                    halo: false,
                 })
                 .collect();
             chart

@@ -3,7 +3,7 @@
 //! lines), so entries are laid out in rows above the plot, as many per row as fit.
 
 use super::chart::LineChart;
-use super::render::{FONT, SIZE, dot_radius, palette};
+use super::render::{FONT, SIZE, dot_radius, halo_style, palette};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -23,6 +23,7 @@ struct Entry {
     text: String,
     color: usize,
     dashed: bool,
+    halo: bool,
     /// Pixel width of sample, text and trailing gap.
     width: u32,
 }
@@ -55,6 +56,7 @@ impl Legend {
                 text,
                 color: s.color,
                 dashed: s.dashed,
+                halo: s.halo,
             });
         }
         let widths: Vec<u32> = entries.iter().map(|e| e.width).collect();
@@ -103,6 +105,12 @@ fn draw_entry<DB: DrawingBackend>(
     let color = palette(entry.color);
     let style = color.stroke_width(2);
     let sample = SAMPLE as i32;
+    if entry.halo {
+        top.draw(&PathElement::new(
+            vec![(x, y), (x + sample, y)],
+            halo_style(color),
+        ))?;
+    }
     if entry.dashed {
         top.draw(&PathElement::new(vec![(x, y), (x + 9, y)], style))?;
         top.draw(&PathElement::new(vec![(x + 15, y), (x + sample, y)], style))?;

@@ -138,6 +138,14 @@ fn draw<DB: DrawingBackend>(
         .light_line_style(TRANSPARENT)
         .draw()?;
     draw_markers(&mut ctx, chart, (x0, x1), (y0, y1))?;
+    for series in chart.series.iter().filter(|s| s.halo) {
+        let points = series
+            .points
+            .iter()
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite());
+        ctx.draw_series(LineSeries::new(points, halo_style(palette(series.color))))?;
+    }
     let dot = |i: usize| chart.point_markers.then(|| dot_radius(i));
     for (i, series) in chart.series.iter().enumerate() {
         draw_line(&mut ctx, series, dot(i), |y| y)?;
@@ -186,6 +194,11 @@ fn draw_right_axis<DB: DrawingBackend>(
         .pos(Pos::new(HPos::Center, VPos::Top));
     let right = xs.end + RIGHT_AXIS_W as i32 + 10;
     root.draw_text(label, &desc, (right, (ys.start + ys.end) / 2))
+}
+
+/// The wide pale stroke of a [`Series::halo`] line.
+pub(super) fn halo_style(color: RGBColor) -> ShapeStyle {
+    color.mix(0.35).stroke_width(7)
 }
 
 /// Dot radius of the `i`th line: smaller for each later line, so dots of lines that coincide
@@ -315,12 +328,14 @@ mod tests {
                 .map(|i| (f64::from(i), f64::from(i * i % 17)))
                 .collect(),
             dashed: false,
+            halo: false,
         });
         chart.series.push(Series {
             name: "limit".into(),
             color: 3,
             points: vec![(0.0, 10.0), (49.0, 10.0)],
             dashed: true,
+            halo: false,
         });
         chart
     }

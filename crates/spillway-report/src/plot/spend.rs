@@ -95,6 +95,7 @@ fn chart_for(
             color: color_of(&policies, policy),
             points: line,
             dashed: false,
+            halo: false,
         });
     }
     chart.series.extend(cap_lines(caps, &policies, last_t));
@@ -159,6 +160,7 @@ fn cap_lines(caps: &[&BudgetLine], policies: &[&str], last_t: f64) -> Vec<Series
             color,
             points: vec![(0.0, cap.limit_usd), (last_t, cap.limit_usd)],
             dashed: true,
+            halo: false,
         };
         if shared {
             out.push(line(

@@ -58,6 +58,7 @@ pub fn sweep_chart(parameter: &str, metric: &str, points: &[SweepPoint]) -> Line
                 color,
                 points: line,
                 dashed: false,
+                halo: false,
             }
         })
         .collect();

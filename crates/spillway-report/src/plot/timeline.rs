@@ -147,6 +147,7 @@ pub fn traffic_section(data: &RunData) -> Section {
                     color: *color,
                     points: bucketed(points, bucket, &axis, |p| get(p) as f64),
                     dashed: false,
+                    halo: *name == "offered",
                 })
                 .collect();
             chart
@@ -215,6 +216,7 @@ pub fn queue_section(data: &RunData) -> Section {
                         p.queued_by_class.map_or(0.0, |q| q[i] as f64)
                     }),
                     dashed: false,
+                    halo: false,
                 })
                 .collect();
             charts.push(chart);
@@ -237,6 +239,7 @@ pub fn queue_section(data: &RunData) -> Section {
                 color: color_of(&policies, policy),
                 points: bucketed(points, shared_bucket(data), &axis, |p| p.queued as f64),
                 dashed: false,
+                halo: false,
             })
             .collect();
         charts.push(chart);
