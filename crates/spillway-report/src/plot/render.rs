@@ -139,16 +139,24 @@ fn draw<DB: DrawingBackend>(
         .draw()?;
     draw_markers(&mut ctx, chart, (x0, x1), (y0, y1))?;
     for series in chart.series.iter().filter(|s| s.halo) {
-        let points = series
+        let style = halo_style(palette(series.color));
+        let points: Vec<(f64, f64)> = series
             .points
             .iter()
             .copied()
-            .filter(|(x, y)| x.is_finite() && y.is_finite());
-        ctx.draw_series(LineSeries::new(points, halo_style(palette(series.color))))?;
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        // Segment by segment: a wide polyline's mitred corners would spike far past sharp
+        // peaks (and below the X axis).
+        ctx.draw_series(
+            points
+                .windows(2)
+                .map(|w| PathElement::new(w.to_vec(), style)),
+        )?;
     }
     let dot = |i: usize| chart.point_markers.then(|| dot_radius(i));
     for (i, series) in chart.series.iter().enumerate() {
-        draw_line(&mut ctx, series, dot(i), |y| y)?;
+        draw_line(&mut ctx, series, dot(i), (2, |y| y))?;
     }
     if let Some(right) = &chart.right {
         let (r0, r1) = right.bounds();
@@ -156,7 +164,8 @@ fn draw<DB: DrawingBackend>(
         // coordinates only label the axis.
         let scale = move |y: f64| y0 + (y - r0) * (y1 - y0) / (r1 - r0);
         for (i, series) in right.series.iter().enumerate() {
-            draw_line(&mut ctx, series, dot(chart.series.len() + i), scale)?;
+            // Thin: a rare series on its own scale must not outweigh the main lines.
+            draw_line(&mut ctx, series, dot(chart.series.len() + i), (1, scale))?;
         }
         draw_right_axis(root, &ctx, &right.label, (r0, r1))?;
     }
@@ -207,16 +216,16 @@ pub(super) fn dot_radius(i: usize) -> u32 {
     [7, 5, 3, 2][i.min(3)]
 }
 
-/// One line (dashed for references), with a dot of radius `dot` at each point when asked;
-/// `scale` maps its Y values onto the left axis.
+/// One line (dashed for references) `width` pixels wide, with a dot of radius `dot` at each
+/// point when asked; `scale` maps its Y values onto the left axis.
 fn draw_line<DB: DrawingBackend>(
     ctx: &mut Ctx<'_, DB>,
     series: &Series,
     dot: Option<u32>,
-    scale: impl Fn(f64) -> f64,
+    (width, scale): (u32, impl Fn(f64) -> f64),
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let color = palette(series.color);
-    let style = color.stroke_width(2);
+    let style = color.stroke_width(width);
     let points: Vec<(f64, f64)> = series
         .points
         .iter()
