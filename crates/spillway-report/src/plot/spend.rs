@@ -15,9 +15,10 @@ use spillway_core::budget::Period;
 const ABOUT: &str = "Money spent on completed requests (exact nano-USD in the CSVs), as billed. \
     With a budget, each line is the spend of the current budget period: it climbs as requests \
     are billed and drops to zero where a new period begins on the UTC calendar, so it reads \
-    directly against that period's cap (dashed). Only caps on all spend together are drawn; \
-    per-key caps are in the table below. Spend follows completed work: a policy that completes \
-    more spends more.";
+    directly against that period's cap (dashed). Only caps on all spend together are drawn: \
+    API-key caps, if any, are read in the table below, per-user and per-feature caps are \
+    listed in budget.csv. Spend follows completed work: a policy that completes more spends \
+    more.";
 
 /// Spend per policy: per budget period when the global caps have one (one chart per
 /// period kind), else accumulated over the run.
@@ -103,7 +104,8 @@ fn chart_for(
 }
 
 /// Spend accumulated within each period (`period_of` a second), dropping to zero where the
-/// period changes; at most about [`MAX_POINTS`] points, each period's end kept exactly.
+/// period changes; at most about [`MAX_POINTS`] points, each period's end kept exactly. A
+/// row that merges several seconds (long runs) counts in the period of its first second.
 fn per_period(
     points: &[TimePoint],
     per_unit: f64,
