@@ -57,7 +57,7 @@ fn shared_bucket(data: &RunData) -> usize {
 }
 
 /// Mean of `value` over consecutive buckets of `bucket` points, at each bucket's start.
-pub(super) fn bucketed(
+fn bucketed(
     points: &[TimePoint],
     bucket: usize,
     axis: &TimeAxis,
