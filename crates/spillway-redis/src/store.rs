@@ -7,7 +7,7 @@ use crate::config::RedisConfig;
 use crate::epoch::Epoch;
 use crate::error::RedisLimitError;
 use crate::stats::{Counters, StoreStats};
-use crate::wire::{Arg, Call};
+use crate::wire::Call;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, IntoConnectionInfo, RedisError, Script, ScriptInvocation, ServerErrorKind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -100,13 +100,12 @@ fn invocation<'a>(script: &'a Script, call: &Call) -> ScriptInvocation<'a> {
     for k in &call.keys {
         inv.key(k);
     }
-    for a in &call.args {
-        match a {
-            Arg::Num(n) => inv.arg(*n),
-            Arg::Text(t) => inv.arg(*t),
-            Arg::Owned(t) => inv.arg(t.as_str()),
-        };
-    }
+    let (op, rid, rid_ttl_ms, layers, numbers) = call.args();
+    inv.arg(op)
+        .arg(rid)
+        .arg(rid_ttl_ms)
+        .arg(layers)
+        .arg(numbers);
     inv
 }
 
@@ -153,15 +152,22 @@ impl RedisStore {
                 Fault::Fatal(other) => unreachable(other.to_string()),
                 Fault::Unavailable(detail) => unreachable(detail),
             })?;
+        let fatal = |e| match classify(e, &url) {
+            Fault::Fatal(fatal) => fatal,
+            Fault::Unavailable(detail) => unreachable(detail),
+        };
+        // A PING first: an unauthenticated client sending the script (over 16 KB) gets a
+        // protocol error from Redis instead of NOAUTH, which would hide a missing password.
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map_err(fatal)?;
         let script = Script::new(SOURCE);
         script
             .prepare_invoke()
             .load_async(&mut conn)
             .await
-            .map_err(|e| match classify(e, &url) {
-                Fault::Fatal(fatal) => fatal,
-                Fault::Unavailable(detail) => unreachable(detail),
-            })?;
+            .map_err(fatal)?;
         let epoch = Epoch::new(&config.prefix);
         epoch
             .check(&mut conn)

@@ -6,15 +6,6 @@ use spillway_core::{Duration, Time};
 
 const E9: u64 = 1_000_000_000;
 
-/// One argument of the script.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Arg {
-    Num(u64),
-    Text(&'static str),
-    /// A request id (see [`crate::store`]): the only argument not known when the call is built.
-    Owned(String),
-}
-
 /// What the script operation is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Op {
@@ -26,75 +17,102 @@ pub(crate) enum Op {
     Apply,
 }
 
-/// Position of the request id in the arguments (ARGV[8] in the script).
-pub(crate) const RID_ARG: usize = 7;
-
 /// A script invocation: keys and arguments, built once, sent alone or in a pipeline.
+///
+/// The script's arguments are `op`, request id, its record's lifetime (ms), the layers' kind
+/// and action letters (`"g?"`, `"c?g?l?"`...), and every number of the call packed as
+/// little-endian `f64`s (see `lua/limiter.lua`): one `struct.unpack` in the script where a
+/// `tonumber` per decimal argument cost about as much as the script's Redis calls. Every number
+/// is below 2^53 (checked when a limiter is built), so the doubles are exact.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Call {
     pub(crate) keys: Vec<String>,
-    pub(crate) args: Vec<Arg>,
+    op: &'static str,
+    /// Request id (`""` = none; see [`crate::store`]) and its record's lifetime in ms.
+    rid: String,
+    rid_ttl_ms: u64,
+    layers: String,
+    numbers: Vec<u8>,
 }
 
+/// Numbers sent to the script are exact integers in an `f64` up to here.
+const EXACT: u64 = 1 << 53;
+
 impl Call {
-    /// The header: operation, time source and `now`, expiry grace, log pruning, layer count.
+    /// The header: operation, time source and `now`, expiry grace, log pruning.
     pub(crate) fn new(
         op: Op,
         server_time: bool,
         now: Time,
         grace: Duration,
         prune_first: bool,
-        layers: usize,
     ) -> Self {
-        let mut call = Call::default();
+        let mut call = Call {
+            op: match op {
+                Op::Acquire => "acquire",
+                Op::Check => "check",
+                Op::Apply => "apply",
+            },
+            rid_ttl_ms: 1,
+            ..Call::default()
+        };
         let (s, ns) = split_ns(u128::from(now.as_nanos()), u64::MAX);
-        call.text(match op {
-            Op::Acquire => "acquire",
-            Op::Check => "check",
-            Op::Apply => "apply",
-        });
-        call.text(if server_time { "r" } else { "c" });
-        call.num(s).num(ns);
+        call.num(u64::from(server_time)).num(s).num(ns);
         call.num(grace.as_nanos().div_ceil(1_000_000));
-        call.text(if prune_first { "1" } else { "0" });
-        call.num(u64::try_from(layers).unwrap_or(u64::MAX));
-        // Request id and the dedupe record's lifetime: none until the store tags an acquire.
-        call.text("");
-        call.num(1);
+        call.num(u64::from(prune_first));
         call
     }
 
     /// Whether this call charges on admission (and so needs a request id).
     pub(crate) fn is_acquire(&self) -> bool {
-        self.args.first() == Some(&Arg::Text("acquire"))
+        self.op == "acquire"
     }
 
     /// This acquire tagged with request id `rid`, remembered by Redis for `ttl_ms`.
     pub(crate) fn with_rid(&self, rid: String, ttl_ms: u64) -> Call {
-        let mut call = self.clone();
-        call.args[RID_ARG] = Arg::Owned(rid);
-        call.args[RID_ARG + 1] = Arg::Num(ttl_ms.max(1));
-        call
+        Call {
+            rid,
+            rid_ttl_ms: ttl_ms.max(1),
+            ..self.clone()
+        }
     }
 
     /// The cancellation of this tagged acquire (its reply was lost: timeout, dropped connection):
     /// same keys, layers and costs; refunds it if it was charged, and makes sure it is never
     /// charged if it has not run yet.
     pub(crate) fn cancel(&self) -> Call {
-        let mut call = self.clone();
-        call.args[0] = Arg::Text("cancel");
-        call
+        Call {
+            op: "cancel",
+            ..self.clone()
+        }
     }
+
+    /// The script's arguments, in order (`ARGV[1..5]`).
+    pub(crate) fn args(&self) -> (&str, &str, u64, &str, &[u8]) {
+        (
+            self.op,
+            &self.rid,
+            self.rid_ttl_ms,
+            &self.layers,
+            &self.numbers,
+        )
+    }
+
     pub(crate) fn key(&mut self, key: String) -> &mut Self {
         self.keys.push(key);
         self
     }
-    pub(crate) fn num(&mut self, n: u64) -> &mut Self {
-        self.args.push(Arg::Num(n));
+    /// Start a layer: its kind letter and action letter.
+    pub(crate) fn layer(&mut self, kind: char, act: char) -> &mut Self {
+        self.layers.push(kind);
+        self.layers.push(act);
         self
     }
-    pub(crate) fn text(&mut self, t: &'static str) -> &mut Self {
-        self.args.push(Arg::Text(t));
+    /// Append a number (saturating at 2^53, which no validated parameter reaches).
+    pub(crate) fn num(&mut self, n: u64) -> &mut Self {
+        #[allow(clippy::cast_precision_loss)] // exact: n <= 2^53
+        let x = n.min(EXACT) as f64;
+        self.numbers.extend_from_slice(&x.to_le_bytes());
         self
     }
 }

@@ -8,14 +8,25 @@
 --  * the one division a denial needs (GCRA, counter) is done in Rust on u128 from the snapshot
 --    returned here, with the same formula as spillway-core.
 --
--- ARGV: op ('acquire'|'check'|'apply'), time ('c' = ARGV now_s now_ns | 'r' = TIME),
---       now_s, now_ns, grace_ms, prune_first (1 = single-limiter acquire: a log prunes even
---       when it denies, like SlidingWindowLog::acquire), n_layers, rid ('' = none), rid_ttl_ms,
---       then per layer a kind, an
---       action for op 'apply' ('+' commit, '-' refund; '?' otherwise) and the parameters:
+-- Speed. Redis runs this whole chunk on every call, so everything it creates is paid per call:
+-- a closure per function statement reached, a table per constructor, a Lua string per number
+-- formatted or parsed. Hence: numbers arrive packed as little-endian doubles (one
+-- struct.unpack instead of a tonumber per argument), state is stored packed the same way (no
+-- string.match / string.format), and the two hot calls (a single token bucket or sliding log
+-- acquire) return before the general path's functions and tables are even built.
+--
+-- ARGV: op ('acquire'|'check'|'apply'|'cancel'), rid ('' = none), rid_ttl_ms,
+--       layers (a kind and an action letter per layer: 'g?', 'c?g?l?', ...; action '+' commit,
+--       '-' refund for op 'apply', '?' otherwise), numbers (packed '<d' doubles):
+--       header: clock (1 = use Redis TIME), now_s, now_ns, grace_ms, prune_first (1 =
+--       single-limiter acquire: a log prunes even when it denies, like SlidingWindowLog::acquire),
+--       then per layer:
 --       'g' rate ct_s ct_ns ct_r sl_s sl_ns sl_r     (GCRA: cost*T and (capacity-cost)*T)
---       'l' limit window cost                        (sliding log; uses 2 KEYS: zset, total)
+--       'l' limit window cost                        (sliding log; uses 2 KEYS: zset, meta)
 --       'c' limit window cost                        (sliding counter)
+-- State (values packed '<d' doubles): GCRA key = TAT (s, ns, frac); counter key = window start
+-- (s, ns), prev, cur; log = a ZSET of '%011d%09d%d' members (instant, cost; lex order = time
+-- order) and its meta key = total, entries, newest entry (s, ns, cost).
 -- Request ids (no phantom charges): an acquire with a rid records it (KEYS[1]..'|rid|'..rid, same
 -- hash tag) with SET NX when it admits, and charges only if the record is new: a retry is never
 -- charged twice. op 'cancel' (the client lost the acquire's reply and answered by its failure
@@ -25,232 +36,279 @@
 -- where idx is the layer's position in this call and the snapshot is per kind:
 --   'g' tat_s tat_ns tat_frac      'l' retry_s retry_ns      'c' start_s start_ns elapsed prev cur
 
+local op, rid, layers, nums = ARGV[1], ARGV[2], ARGV[4], ARGV[5]
+local unpack, pack = struct.unpack, struct.pack
+local clock, now_s, now_ns, grace, prune_first, at = unpack('<ddddd', nums)
+if clock == 1 then
+  local t = redis.call('TIME')
+  now_s, now_ns = tonumber(t[1]), tonumber(t[2]) * 1000
+end
 local E9 = 1000000000
 local FAR = 4503599627370496 -- 2^52: "further away than any window"
-local MAXC = 9007199254740991 -- 2^53 - 1: counts saturate here (core saturates at u64::MAX)
-local B = 262144 -- 2^18 limb base
+local ALLOWED = { 1, now_s, now_ns }
+
+-- The request id's record, or false.
+local dk = rid ~= '' and (KEYS[1] .. '|rid|' .. rid)
+
+-- A denied acquire: a retry of one that was admitted (and charged) stays admitted.
+local function denied(reply)
+  if dk and redis.call('GET', dk) == '1' then return ALLOWED end
+  return reply
+end
+
+-- An admitted acquire charges only if its request id is new (not a retry, not cancelled).
+local function first_time()
+  return not dk or redis.call('SET', dk, '1', 'NX', 'PX', ARGV[3])
+end
+
+-- (s, ns) - now in ns, clamped to +-FAR.
+local function ahead(s, ns)
+  local ds = s - now_s
+  if ds > 4000000 then return FAR elseif ds < -4000000 then return -FAR end
+  return ds * E9 + (ns - now_ns)
+end
+
+local function ttl_ms(ns)
+  return math.floor((ns + 999999) / 1000000) + grace
+end
+
+-- (s, ns, f) later than (ls, lns, lf), compared in that order.
+local function later(s, ns, f, ls, lns, lf)
+  if s ~= ls then return s > ls end
+  if ns ~= lns then return ns > lns end
+  return f > lf
+end
+
+---------------------------------------------------------------- GCRA
+local function g_load(key)
+  local v = redis.call('GET', key)
+  if not v then return 0, 0, 0 end
+  return unpack('<ddd', v)
+end
+
+-- The TAT after charging (ct_s, ct_ns, ct_r) from max(TAT, now).
+local function g_add(s, ns, f, rate, ct_s, ct_ns, ct_r)
+  if not later(s, ns, f, now_s, now_ns, 0) then s, ns, f = now_s, now_ns, 0 end
+  f = f + ct_r
+  if f >= rate then f = f - rate; ns = ns + 1 end
+  s, ns = s + ct_s, ns + ct_ns
+  if ns >= E9 then s, ns = s + 1, ns - E9 end
+  return s, ns, f
+end
+
+-- Kept even when full at now (a refund can bring the TAT back to now): dropping it would forget
+-- the TAT for a caller whose next `now` is earlier. The grace bounds how long that matters.
+local function g_store(key, s, ns, f)
+  local a = ahead(s, ns)
+  if a < 0 then a = 0 elseif f > 0 then a = a + 1 end
+  redis.call('SET', key, pack('<ddd', s, ns, f), 'PX', math.max(ttl_ms(a), 1))
+end
+
+-- Hot path: one token bucket, acquire. GET, then SET NX (request id) and SET when admitted.
+if op == 'acquire' and layers == 'g?' then
+  local rate, ct_s, ct_ns, ct_r, sl_s, sl_ns, sl_r = unpack('<ddddddd', nums, at)
+  local key = KEYS[1]
+  local s, ns, f = g_load(key)
+  local ls, lns = now_s + sl_s, now_ns + sl_ns
+  if lns >= E9 then ls, lns = ls + 1, lns - E9 end
+  if later(s, ns, f, ls, lns, sl_r) then return denied({ 0, now_s, now_ns, 0, s, ns, f }) end
+  if first_time() then g_store(key, g_add(s, ns, f, rate, ct_s, ct_ns, ct_r)) end
+  return ALLOWED
+end
+
+---------------------------------------------------------------- sliding log
+local function member(s, ns, cost) return string.format('%011d%09d%d', s, ns, cost) end
 
 local function norm(s, ns)
   local q = math.floor(ns / E9)
-  local r = ns - q * E9
-  if r < 0 then q = q - 1; r = r + E9 elseif r >= E9 then q = q + 1; r = r - E9 end
-  return s + q, r
+  return s + q, ns - q * E9
 end
 
-local function cmp(as, ans, bs, bns)
-  if as ~= bs then return as < bs and -1 or 1 end
-  if ans ~= bns then return ans < bns and -1 or 1 end
-  return 0
+-- Meta: total, entries, newest entry (s, ns, cost); zeros when absent.
+local function l_load(mkey)
+  local v = redis.call('GET', mkey)
+  if not v then return 0, 0, 0, 0, 0 end
+  return unpack('<ddddd', v)
 end
 
--- a - b in ns, clamped to +-FAR.
-local function diff(as, ans, bs, bns)
-  local ds = as - bs
-  if ds > 4000000 then return FAR elseif ds < -4000000 then return -FAR end
-  return ds * E9 + (ans - bns)
+-- The lex bound below which entries have expired at now (at <= now - W), or nil.
+local function l_cut(window)
+  local s, ns = norm(now_s, now_ns - window + 1)
+  if s < 0 then return nil end
+  return string.format('%011d%09d', s, ns)
 end
 
-local function ttl_ms(ns, grace)
-  return math.floor((ns + 999999) / 1000000) + grace
+-- Expired entries (none when cut is nil): their summed cost and how many.
+local function l_expired(key, cut)
+  if not cut then return 0, 0 end
+  local list, sum = redis.call('ZRANGEBYLEX', key, '-', '(' .. cut), 0
+  for i = 1, #list do sum = sum + tonumber(string.sub(list[i], 21)) end
+  return sum, #list
+end
+
+-- Denied with `used` counted: the instant enough live entries (from cut) have expired.
+local function l_retry(key, cut, window, limit, cost, used)
+  for _, m in ipairs(redis.call('ZRANGEBYLEX', key, cut and ('[' .. cut) or '-', '+')) do
+    used = used - tonumber(string.sub(m, 21))
+    if used + cost <= limit then
+      return norm(tonumber(string.sub(m, 1, 11)), tonumber(string.sub(m, 12, 20)) + window)
+    end
+  end
+  return 18446744073, 709551615 -- unreachable: retry_at = Time::MAX
 end
 
 local function sat_add(a, b)
   local v = a + b
-  if v > MAXC then return MAXC end
+  if v > 9007199254740991 then return 9007199254740991 end -- counts saturate at 2^53 - 1
   return v
 end
 
----------------------------------------------------------------- GCRA
--- Built only when a layer of this kind is in the call: a script's top level runs on every
--- call, and creating closures for algorithms not used is most of a small call's cost.
-local function g_module()
-  local G = {}
-
-  function G.load(key)
-    local v = redis.call('GET', key)
-    if not v then return { 0, 0, 0 } end
-    local s, ns, f = string.match(v, '^(%d+) (%d+) (%d+)$')
-    return { tonumber(s), tonumber(ns), tonumber(f) }
+-- Record `cost` > 0 at now in a pruned log (spillway-core's merge rule): the new meta.
+local function l_record(key, limit, cost, total, count, ls, lns, lc)
+  if count > 0 and (not later(now_s, now_ns, 0, ls, lns, 0) or count >= limit) then
+    local s, ns = ls, lns
+    if later(now_s, now_ns, 0, ls, lns, 0) then s, ns = now_s, now_ns end
+    local merged = sat_add(lc, cost)
+    redis.call('ZREM', key, member(ls, lns, lc))
+    redis.call('ZADD', key, 0, member(s, ns, merged))
+    return sat_add(total, merged - lc), count, s, ns, merged
   end
-
-  function G.le_now(t, now)
-    local c = cmp(t[1], t[2], now[1], now[2])
-    return c < 0 or (c == 0 and t[3] == 0)
-  end
-
-  function G.allows(L, now)
-    local t = G.load(L.keys[1])
-    L.state = t
-    local ls, lns = norm(now[1] + L.sl_s, now[2] + L.sl_ns)
-    local c = cmp(t[1], t[2], ls, lns)
-    if c < 0 or (c == 0 and t[3] <= L.sl_r) then return true end
-    return false, { t[1], t[2], t[3] }
-  end
-
-  -- Kept even when full at now (a refund can bring the TAT back to now): dropping it would forget
-  -- the TAT for a caller whose next `now` is earlier. The grace bounds how long that matters.
-  function G.store(L, t, now, grace)
-    local ahead = diff(t[1], t[2], now[1], now[2])
-    if ahead < 0 then ahead = 0 elseif t[3] > 0 then ahead = ahead + 1 end
-    redis.call('SET', L.keys[1], string.format('%d %d %d', t[1], t[2], t[3]),
-      'PX', math.max(ttl_ms(ahead, grace), 1))
-  end
-
-  function G.commit(L, now, grace)
-    local t = L.state or G.load(L.keys[1])
-    if G.le_now(t, now) then t = { now[1], now[2], 0 } end
-    local f, carry = t[3] + L.ct_r, 0
-    if f >= L.rate then f = f - L.rate; carry = 1 end
-    local s, ns = norm(t[1] + L.ct_s, t[2] + L.ct_ns + carry)
-    G.store(L, { s, ns, f }, now, grace)
-  end
-
-  function G.refund(L, now, grace)
-    local t = G.load(L.keys[1])
-    if G.le_now(t, now) then return end
-    local f, borrow = t[3] - L.ct_r, 0
-    if f < 0 then f = f + L.rate; borrow = 1 end
-    local s, ns = norm(t[1] - L.ct_s, t[2] - L.ct_ns - borrow)
-    local back = { s, ns, f }
-    if s < 0 or G.le_now(back, now) then back = { now[1], now[2], 0 } end
-    G.store(L, back, now, grace)
-  end
-  return G
+  redis.call('ZADD', key, 0, member(now_s, now_ns, cost))
+  return sat_add(total, cost), count + 1, now_s, now_ns, cost
 end
 
----------------------------------------------------------------- sliding log
--- Built only when a layer of this kind is in the call: a script's top level runs on every
--- call, and creating closures for algorithms not used is most of a small call's cost.
-local function sl_module()
-  local SL = {}
-
-  local function member(s, ns, cost) return string.format('%011d%09d%d', s, ns, cost) end
-  local function parse(m)
-    return tonumber(string.sub(m, 1, 11)), tonumber(string.sub(m, 12, 20)), tonumber(string.sub(m, 21))
+-- Write the meta and both expiries (newest entry + window + grace), or drop an empty log.
+local function l_store(key, mkey, window, total, count, ls, lns, lc)
+  if total <= 0 or count <= 0 then
+    redis.call('DEL', key, mkey); return
   end
-
-  -- The lex bound below which entries have expired at now (at <= now - W), or nil.
-  function SL.cutoff(L, now)
-    local s, ns = norm(now[1], now[2] - L.window + 1)
-    if s < 0 then return nil end
-    return '(' .. string.format('%011d%09d', s, ns)
-  end
-
-  function SL.total(L) return tonumber(redis.call('GET', L.keys[2]) or '0') end
-
-  function SL.expired_sum(L, now)
-    local cut = SL.cutoff(L, now)
-    if not cut then return 0, nil end
-    local sum = 0
-    for _, m in ipairs(redis.call('ZRANGEBYLEX', L.keys[1], '-', cut)) do
-      local _, _, c = parse(m); sum = sum + c
-    end
-    return sum, cut
-  end
-
-  -- Drop expired entries; the live total, the cut and how much was dropped. Reuses what
-  -- `allows` (or a first prune) read in this call, if anything.
-  function SL.prune(L, now)
-    local seen = L.state
-    L.state = nil
-    local sum, cut, total
-    if seen then
-      sum, cut, total = seen[1], seen[2], seen[3]
-    else
-      sum, cut = SL.expired_sum(L, now)
-      total = SL.total(L)
-    end
-    if sum > 0 then redis.call('ZREMRANGEBYLEX', L.keys[1], '-', cut) end
-    return total - sum, cut, sum
-  end
-
-  -- A single-limiter acquire prunes first. It leaves what it read for `allows` and `commit`
-  -- (nothing expired is left at now), and rewrites total and expiries only when it dropped
-  -- entries: 5 of the 13 Redis calls of an admitting acquire were these re-reads and rewrites.
-  function SL.prune_first(L, now, grace)
-    local total, cut, sum = SL.prune(L, now)
-    if sum > 0 then SL.store(L, total, now, grace) end
-    L.state = { 0, cut, total }
-  end
-
-  function SL.allows(L, now)
-    local sum, cut, total
-    if L.state then
-      sum, cut, total = L.state[1], L.state[2], L.state[3]
-    else
-      sum, cut = SL.expired_sum(L, now)
-      total = SL.total(L)
-      L.state = { sum, cut, total }
-    end
-    local used = total - sum
-    if used + L.cost <= L.limit then return true end
-    local from = cut and ('[' .. string.sub(cut, 2)) or '-'
-    for _, m in ipairs(redis.call('ZRANGEBYLEX', L.keys[1], from, '+')) do
-      local s, ns, c = parse(m)
-      used = used - c
-      if used + L.cost <= L.limit then
-        local rs, rns = norm(s, ns + L.window)
-        return false, { rs, rns }
-      end
-    end
-    return false, { 18446744073, 709551615 } -- unreachable: retry_at = Time::MAX
-  end
-
-  -- Write the total and both expiries; (s, ns) is the newest entry's instant when known.
-  function SL.store(L, total, now, grace, s, ns)
-    if not s and total > 0 then
-      local last = redis.call('ZRANGE', L.keys[1], -1, -1)[1]
-      if last then s, ns = parse(last) end
-    end
-    if total <= 0 or not s then
-      redis.call('DEL', L.keys[1], L.keys[2]); return
-    end
-    local ms = ttl_ms(diff(s, ns, now[1], now[2]) + L.window, grace)
-    redis.call('SET', L.keys[2], string.format('%d', total), 'PX', ms)
-    redis.call('PEXPIRE', L.keys[1], ms)
-  end
-
-  function SL.commit(L, now, grace)
-    if L.cost == 0 then return end
-    local total = SL.prune(L, now)
-    local len = redis.call('ZCARD', L.keys[1])
-    local last = redis.call('ZRANGE', L.keys[1], -1, -1)[1]
-    if last then
-      local s, ns, c = parse(last)
-      if cmp(s, ns, now[1], now[2]) >= 0 or len >= L.limit then
-        if cmp(s, ns, now[1], now[2]) < 0 then s, ns = now[1], now[2] end
-        local merged = sat_add(c, L.cost)
-        redis.call('ZREM', L.keys[1], last)
-        redis.call('ZADD', L.keys[1], 0, member(s, ns, merged))
-        SL.store(L, sat_add(total, merged - c), now, grace, s, ns)
-        return
-      end
-    end
-    redis.call('ZADD', L.keys[1], 0, member(now[1], now[2], L.cost))
-    SL.store(L, sat_add(total, L.cost), now, grace, now[1], now[2])
-  end
-
-  function SL.refund(L, now, grace)
-    local total, cost = SL.prune(L, now), L.cost
-    while cost > 0 do
-      local last = redis.call('ZRANGE', L.keys[1], -1, -1)[1]
-      if not last then break end
-      local s, ns, c = parse(last)
-      local take = math.min(cost, c)
-      cost = cost - take
-      total = total - take
-      redis.call('ZREM', L.keys[1], last)
-      if c > take then redis.call('ZADD', L.keys[1], 0, member(s, ns, c - take)) end
-    end
-    SL.store(L, total, now, grace)
-  end
-  return SL
+  local ms = ttl_ms(ahead(ls, lns) + window)
+  redis.call('SET', mkey, pack('<ddddd', total, count, ls, lns, lc), 'PX', ms)
+  redis.call('PEXPIRE', key, ms)
 end
 
----------------------------------------------------------------- sliding counter
--- Built only when a layer of this kind is in the call: a script's top level runs on every
--- call, and creating closures for algorithms not used is most of a small call's cost.
-local function sc_module()
+-- Hot path: one sliding log, acquire (pruning first, even when it denies).
+if op == 'acquire' and layers == 'l?' and prune_first == 1 then
+  local limit, window, cost = unpack('<ddd', nums, at)
+  local key, mkey = KEYS[1], KEYS[2]
+  local total, count, ls, lns, lc = l_load(mkey)
+  local cut = count > 0 and l_cut(window)
+  local sum, n = l_expired(key, cut)
+  if n > 0 then
+    redis.call('ZREMRANGEBYLEX', key, '-', '(' .. cut)
+    total, count = total - sum, count - n
+  end
+  if total + cost > limit then
+    if n > 0 then l_store(key, mkey, window, total, count, ls, lns, lc) end
+    return denied({ 0, now_s, now_ns, 0, l_retry(key, cut, window, limit, cost, total) })
+  end
+  if not first_time() then
+    if n > 0 then l_store(key, mkey, window, total, count, ls, lns, lc) end
+    return ALLOWED
+  end
+  l_store(key, mkey, window, l_record(key, limit, cost, total, count, ls, lns, lc))
+  return ALLOWED
+end
+
+---------------------------------------------------------------- general path
+-- Any layers and ops. Each algorithm: allows(L) (caches what it read in L for commit),
+-- commit(L), refund(L).
+
+local G = {}
+
+function G.allows(L)
+  L.s, L.ns, L.f = g_load(L.key)
+  local ls, lns = norm(now_s + L.sl_s, now_ns + L.sl_ns)
+  if later(L.s, L.ns, L.f, ls, lns, L.sl_r) then return false, { L.s, L.ns, L.f } end
+  return true
+end
+
+function G.commit(L)
+  local s, ns, f = L.s, L.ns, L.f
+  if not s then s, ns, f = g_load(L.key) end
+  g_store(L.key, g_add(s, ns, f, L.rate, L.ct_s, L.ct_ns, L.ct_r))
+end
+
+function G.refund(L)
+  local s, ns, f = g_load(L.key)
+  if not later(s, ns, f, now_s, now_ns, 0) then return end
+  f, ns = f - L.ct_r, ns - L.ct_ns
+  if f < 0 then f = f + L.rate; ns = ns - 1 end
+  s, ns = norm(s - L.ct_s, ns)
+  if s < 0 or not later(s, ns, f, now_s, now_ns, 0) then s, ns, f = now_s, now_ns, 0 end
+  g_store(L.key, s, ns, f)
+end
+
+local SL = {}
+
+-- The log seen at now, read once per call: meta, the expired entries' cost and count, the cut.
+function SL.view(L)
+  if not L.meta then
+    local total, count, ls, lns, lc = l_load(L.mkey)
+    local cut = count > 0 and l_cut(L.window) or nil
+    local sum, n = l_expired(L.key, cut)
+    L.meta, L.cut, L.sum, L.n = { total, count, ls, lns, lc }, cut, sum, n
+  end
+  return L.meta
+end
+
+-- Drop expired entries: the pruned meta (total, entries, newest...).
+function SL.prune(L)
+  local m = SL.view(L)
+  if L.n > 0 then
+    redis.call('ZREMRANGEBYLEX', L.key, '-', '(' .. L.cut)
+    m[1], m[2], L.sum, L.n = m[1] - L.sum, m[2] - L.n, 0, 0
+  end
+  return m
+end
+
+-- A single-limiter acquire prunes first (and keeps the pruned log even if it denies).
+function SL.prune_first(L)
+  local had = SL.view(L)[2]
+  local m = SL.prune(L)
+  if m[2] < had then l_store(L.key, L.mkey, L.window, m[1], m[2], m[3], m[4], m[5]) end
+end
+
+function SL.allows(L)
+  local m = SL.view(L)
+  local used = m[1] - L.sum
+  if used + L.cost <= L.limit then return true end
+  return false, { l_retry(L.key, L.cut, L.window, L.limit, L.cost, used) }
+end
+
+function SL.commit(L)
+  if L.cost == 0 then return end
+  local m = SL.prune(L)
+  l_store(L.key, L.mkey, L.window, l_record(L.key, L.limit, L.cost, m[1], m[2], m[3], m[4], m[5]))
+end
+
+function SL.refund(L)
+  local m = SL.prune(L)
+  local total, count, cost = m[1], m[2], L.cost
+  local ls, lns, lc = m[3], m[4], m[5]
+  while cost > 0 and count > 0 do
+    local take = math.min(cost, lc)
+    cost, total = cost - take, total - take
+    redis.call('ZREM', L.key, member(ls, lns, lc))
+    if lc > take then
+      lc = lc - take
+      redis.call('ZADD', L.key, 0, member(ls, lns, lc))
+    else
+      count = count - 1
+      local last = redis.call('ZRANGE', L.key, -1, -1)[1]
+      if last then
+        ls, lns, lc = tonumber(string.sub(last, 1, 11)), tonumber(string.sub(last, 12, 20)),
+          tonumber(string.sub(last, 21))
+      end
+    end
+  end
+  l_store(L.key, L.mkey, L.window, total, count, ls, lns, lc)
+end
+
+local SC = {}
+do
+  local B = 262144 -- 2^18 limb base
+
   local function limbs(x)
     local l0 = x % B; x = (x - l0) / B
     local l1 = x % B
@@ -289,150 +347,112 @@ local function sc_module()
     return (r + ns % m) % m
   end
 
-  local SC = {}
-
-  function SC.load(L)
-    local v = redis.call('GET', L.keys[1])
-    if not v then return 0, 0, 0, 0 end
-    local s, ns, p, c = string.match(v, '^(%d+) (%d+) (%d+) (%d+)$')
-    return tonumber(s), tonumber(ns), tonumber(p), tonumber(c)
-  end
-
   -- The state seen from now: window start (s, ns), elapsed, prev, cur (as spillway-core's view).
-  function SC.view(L, now)
-    local s, ns, p, c = SC.load(L)
+  function SC.view(L)
+    local v = redis.call('GET', L.key)
+    local s, ns, p, c = 0, 0, 0, 0
+    if v then s, ns, p, c = unpack('<dddd', v) end
     local w = L.window
-    local since = diff(now[1], now[2], s, ns)
+    local since = -ahead(s, ns)
     if since < 0 then since = 0 end
     if since < w then return { s, ns, since, p, c } end
     if since - w < w then
       local ws, wns = norm(s, ns + w)
       return { ws, wns, since - w, c, 0 }
     end
-    local e = mod_time(now[1], now[2], w)
-    local ws, wns = norm(now[1], now[2] - e)
+    local e = mod_time(now_s, now_ns, w)
+    local ws, wns = norm(now_s, now_ns - e)
     return { ws, wns, e, 0, 0 }
   end
 
-  function SC.allows(L, now)
-    local v = SC.view(L, now)
+  function SC.allows(L)
+    local v = SC.view(L)
     L.state = { v[1], v[2], v[3], v[4], v[5] }
     local room = L.limit - v[5] - L.cost
-    if room >= 0 and products_le(v[4], L.window - v[3], room, L.window) then return true, nil, v end
-    return false, v, v
+    if room >= 0 and products_le(v[4], L.window - v[3], room, L.window) then return true end
+    return false, v
   end
 
   -- Kept (for the grace) even with both counts zero: the window start still decides which window
   -- a later call with an earlier `now` lands in.
-  function SC.store(L, v, now, grace)
+  function SC.store(L, v)
     local windows = 0
     if v[5] > 0 then windows = 2 elseif v[4] > 0 then windows = 1 end
     local fresh_s, fresh_ns = norm(v[1], v[2] + windows * L.window)
-    local ahead = diff(fresh_s, fresh_ns, now[1], now[2])
-    if ahead < 0 then ahead = 0 end
-    redis.call('SET', L.keys[1], string.format('%d %d %d %d', v[1], v[2], v[4], v[5]),
-      'PX', math.max(ttl_ms(ahead, grace), 1))
+    local a = ahead(fresh_s, fresh_ns)
+    if a < 0 then a = 0 end
+    redis.call('SET', L.key, pack('<dddd', v[1], v[2], v[4], v[5]), 'PX', math.max(ttl_ms(a), 1))
   end
 
-  function SC.commit(L, now, grace)
+  function SC.commit(L)
     if L.cost == 0 then return end
-    local v = L.state or SC.view(L, now)
+    local v = L.state or SC.view(L)
     v[5] = sat_add(v[5], L.cost)
-    SC.store(L, v, now, grace)
+    SC.store(L, v)
   end
 
-  function SC.refund(L, now, grace)
-    local v = SC.view(L, now)
+  function SC.refund(L)
+    local v = SC.view(L)
     local from_current = math.min(L.cost, v[5])
     v[5] = v[5] - from_current
     v[4] = math.max(v[4] - (L.cost - from_current), 0)
-    SC.store(L, v, now, grace)
+    SC.store(L, v)
   end
-  return SC
 end
 
----------------------------------------------------------------- driver
-local BUILD = { g = g_module, l = sl_module, c = sc_module }
-local ALG = setmetatable({}, { __index = function(t, kind)
-  local m = BUILD[kind]()
-  rawset(t, kind, m)
-  return m
-end })
+local ALG = { g = G, l = SL, c = SC }
 
-local function layers()
-  local out, a, k = {}, 10, 1
-  for i = 1, tonumber(ARGV[7]) do
-    local L = { kind = ARGV[a], act = ARGV[a + 1] }
-    a = a + 1
-    if L.kind == 'g' then
-      L.rate, L.ct_s, L.ct_ns, L.ct_r = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
-      L.sl_s, L.sl_ns, L.sl_r = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6]), tonumber(ARGV[a + 7])
-      L.keys = { KEYS[k] }; a = a + 8; k = k + 1
-    elseif L.kind == 'l' or L.kind == 'c' then
-      L.limit, L.window, L.cost = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-      if L.kind == 'l' then L.keys = { KEYS[k], KEYS[k + 1] }; k = k + 2 else L.keys = { KEYS[k] }; k = k + 1 end
-      a = a + 4
-    else
-      return redis.error_reply('SPILLWAY bad layer kind at argument ' .. a)
-    end
-    L.index = i - 1
-    out[i] = L
+local ls = {}
+local k = 1
+for i = 1, #layers / 2 do
+  local kind = string.sub(layers, 2 * i - 1, 2 * i - 1)
+  local L = { kind = kind, act = string.sub(layers, 2 * i, 2 * i), index = i - 1, key = KEYS[k] }
+  if kind == 'g' then
+    L.rate, L.ct_s, L.ct_ns, L.ct_r, L.sl_s, L.sl_ns, L.sl_r, at = unpack('<ddddddd', nums, at)
+    k = k + 1
+  elseif kind == 'l' or kind == 'c' then
+    L.limit, L.window, L.cost, at = unpack('<ddd', nums, at)
+    if kind == 'l' then L.mkey = KEYS[k + 1]; k = k + 2 else k = k + 1 end
+  else
+    return redis.error_reply('SPILLWAY bad layer kind ' .. kind .. ' at layer ' .. i)
   end
-  return out
+  ls[i] = L
 end
-
-local op, grace = ARGV[1], tonumber(ARGV[5])
-local now
-if ARGV[2] == 'r' then
-  local t = redis.call('TIME')
-  now = { tonumber(t[1]), tonumber(t[2]) * 1000 }
-else
-  now = { tonumber(ARGV[3]), tonumber(ARGV[4]) }
-end
-local ls = layers()
-if ls.err then return ls end
-
-local rid = ARGV[8]
-local dk
-if rid ~= '' then dk = KEYS[1] .. '|rid|' .. rid end
 
 if op == 'apply' then
   for _, L in ipairs(ls) do
-    if L.act == '+' then ALG[L.kind].commit(L, now, grace) else ALG[L.kind].refund(L, now, grace) end
+    if L.act == '+' then ALG[L.kind].commit(L) else ALG[L.kind].refund(L) end
   end
-  return { 1, now[1], now[2] }
+  return ALLOWED
 end
 
 if op == 'cancel' then
   local was = redis.call('GET', dk)
-  redis.call('SET', dk, 'x', 'PX', ARGV[9])
-  if was ~= '1' then return { 1, now[1], now[2], 0 } end
-  for _, L in ipairs(ls) do ALG[L.kind].refund(L, now, grace) end
-  return { 1, now[1], now[2], 1 }
+  redis.call('SET', dk, 'x', 'PX', ARGV[3])
+  if was ~= '1' then return { 1, now_s, now_ns, 0 } end
+  for _, L in ipairs(ls) do ALG[L.kind].refund(L) end
+  return { 1, now_s, now_ns, 1 }
 end
 
-if op == 'acquire' and ARGV[6] == '1' then
+if op == 'acquire' and prune_first == 1 then
   for _, L in ipairs(ls) do
-    if L.kind == 'l' then ALG.l.prune_first(L, now, grace) end
+    if L.kind == 'l' then SL.prune_first(L) end
   end
 end
 
-local denied = { 0, now[1], now[2] }
+local reply = { 0, now_s, now_ns }
 for _, L in ipairs(ls) do
-  local ok, snap = ALG[L.kind].allows(L, now)
+  local ok, snap = ALG[L.kind].allows(L)
   if not ok then
-    table.insert(denied, L.index)
-    for _, x in ipairs(snap) do table.insert(denied, x) end
+    table.insert(reply, L.index)
+    for _, x in ipairs(snap) do table.insert(reply, x) end
   end
 end
-if #denied > 3 then
-  -- A retry of an acquire that was admitted (and charged) stays admitted.
-  if dk and op == 'acquire' and redis.call('GET', dk) == '1' then return { 1, now[1], now[2] } end
-  return denied
+if #reply > 3 then
+  if op == 'acquire' then return denied(reply) end
+  return reply
 end
-if op == 'acquire' then
-  -- Already admitted (a retry) or cancelled: charge nothing.
-  if dk and not redis.call('SET', dk, '1', 'NX', 'PX', ARGV[9]) then return { 1, now[1], now[2] } end
-  for _, L in ipairs(ls) do ALG[L.kind].commit(L, now, grace) end
+if op == 'acquire' and first_time() then
+  for _, L in ipairs(ls) do ALG[L.kind].commit(L) end
 end
-return { 1, now[1], now[2] }
+return ALLOWED
