@@ -100,12 +100,11 @@ fn invocation<'a>(script: &'a Script, call: &Call) -> ScriptInvocation<'a> {
     for k in &call.keys {
         inv.key(k);
     }
-    let (op, rid, rid_ttl_ms, layers, numbers) = call.args();
-    inv.arg(op)
-        .arg(rid)
-        .arg(rid_ttl_ms)
-        .arg(layers)
-        .arg(numbers);
+    let (mode, numbers, rid_ttl_ms) = call.args();
+    inv.arg(mode).arg(numbers);
+    if let Some(ttl) = rid_ttl_ms {
+        inv.arg(ttl);
+    }
     inv
 }
 
@@ -262,7 +261,7 @@ impl RedisStore {
             let n = self.inner.sequence.fetch_add(1, Ordering::Relaxed);
             let ttl = self.inner.config.dedupe_ttl.as_millis();
             call.with_rid(
-                format!("{:x}.{n:x}", self.inner.instance),
+                &format!("{:x}.{n:x}", self.inner.instance),
                 u64::try_from(ttl).unwrap_or(u64::MAX),
             )
         })

@@ -19,20 +19,20 @@ pub(crate) enum Op {
 
 /// A script invocation: keys and arguments, built once, sent alone or in a pipeline.
 ///
-/// The script's arguments are `op`, request id, its record's lifetime (ms), the layers' kind
-/// and action letters (`"g?"`, `"c?g?l?"`...), and every number of the call packed as
-/// little-endian `f64`s (see `lua/limiter.lua`): one `struct.unpack` in the script where a
-/// `tonumber` per decimal argument cost about as much as the script's Redis calls. Every number
-/// is below 2^53 (checked when a limiter is built), so the doubles are exact.
+/// Arguments (see `lua/limiter.lua`): the mode (an operation letter, then a kind and an action
+/// letter per layer: `"Ag?"`, `"Cc?g?l?"`...), every number of the call packed as
+/// little-endian `f64`s, and for a tagged acquire (or its cancellation) the request-id record's
+/// lifetime in ms, that record's key being the last key. Packing saves the script a `tonumber`
+/// per argument, and the record's key sent whole saves it a string concatenation: together as
+/// much server CPU as one of its Redis calls. Every number is below 2^53 (checked when a
+/// limiter is built), so the doubles are exact.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Call {
     pub(crate) keys: Vec<String>,
-    op: &'static str,
-    /// Request id (`""` = none; see [`crate::store`]) and its record's lifetime in ms.
-    rid: String,
-    rid_ttl_ms: u64,
-    layers: String,
+    mode: String,
     numbers: Vec<u8>,
+    /// The request-id record's lifetime, for a tagged call (its key is the last key).
+    rid_ttl_ms: Option<u64>,
 }
 
 /// Numbers sent to the script are exact integers in an `f64` up to here.
@@ -48,12 +48,12 @@ impl Call {
         prune_first: bool,
     ) -> Self {
         let mut call = Call {
-            op: match op {
-                Op::Acquire => "acquire",
-                Op::Check => "check",
-                Op::Apply => "apply",
-            },
-            rid_ttl_ms: 1,
+            mode: match op {
+                Op::Acquire => "A",
+                Op::Check => "C",
+                Op::Apply => "P",
+            }
+            .to_owned(),
             ..Call::default()
         };
         let (s, ns) = split_ns(u128::from(now.as_nanos()), u64::MAX);
@@ -65,37 +65,31 @@ impl Call {
 
     /// Whether this call charges on admission (and so needs a request id).
     pub(crate) fn is_acquire(&self) -> bool {
-        self.op == "acquire"
+        self.mode.starts_with('A')
     }
 
-    /// This acquire tagged with request id `rid`, remembered by Redis for `ttl_ms`.
-    pub(crate) fn with_rid(&self, rid: String, ttl_ms: u64) -> Call {
-        Call {
-            rid,
-            rid_ttl_ms: ttl_ms.max(1),
-            ..self.clone()
-        }
+    /// This acquire tagged with request id `rid`, remembered by Redis for `ttl_ms` under
+    /// `<first key>|rid|<rid>` (the first key's hash tag: one cluster slot).
+    pub(crate) fn with_rid(&self, rid: &str, ttl_ms: u64) -> Call {
+        let mut call = self.clone();
+        let record = format!("{}|rid|{rid}", self.keys.first().map_or("", String::as_str));
+        call.keys.push(record);
+        call.rid_ttl_ms = Some(ttl_ms.max(1));
+        call
     }
 
     /// The cancellation of this tagged acquire (its reply was lost: timeout, dropped connection):
     /// same keys, layers and costs; refunds it if it was charged, and makes sure it is never
     /// charged if it has not run yet.
     pub(crate) fn cancel(&self) -> Call {
-        Call {
-            op: "cancel",
-            ..self.clone()
-        }
+        let mut call = self.clone();
+        call.mode.replace_range(..1, "X");
+        call
     }
 
-    /// The script's arguments, in order (`ARGV[1..5]`).
-    pub(crate) fn args(&self) -> (&str, &str, u64, &str, &[u8]) {
-        (
-            self.op,
-            &self.rid,
-            self.rid_ttl_ms,
-            &self.layers,
-            &self.numbers,
-        )
+    /// The script's arguments after the keys: mode, numbers, and the record's lifetime if tagged.
+    pub(crate) fn args(&self) -> (&str, &[u8], Option<u64>) {
+        (&self.mode, &self.numbers, self.rid_ttl_ms)
     }
 
     pub(crate) fn key(&mut self, key: String) -> &mut Self {
@@ -104,8 +98,8 @@ impl Call {
     }
     /// Start a layer: its kind letter and action letter.
     pub(crate) fn layer(&mut self, kind: char, act: char) -> &mut Self {
-        self.layers.push(kind);
-        self.layers.push(act);
+        self.mode.push(kind);
+        self.mode.push(act);
         self
     }
     /// Append a number (saturating at 2^53, which no validated parameter reaches).

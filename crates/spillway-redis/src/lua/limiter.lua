@@ -15,28 +15,32 @@
 -- string.match / string.format), and the two hot calls (a single token bucket or sliding log
 -- acquire) return before the general path's functions and tables are even built.
 --
--- ARGV: op ('acquire'|'check'|'apply'|'cancel'), rid ('' = none), rid_ttl_ms,
---       layers (a kind and an action letter per layer: 'g?', 'c?g?l?', ...; action '+' commit,
---       '-' refund for op 'apply', '?' otherwise), numbers (packed '<d' doubles):
---       header: clock (1 = use Redis TIME), now_s, now_ns, grace_ms, prune_first (1 =
---       single-limiter acquire: a log prunes even when it denies, like SlidingWindowLog::acquire),
---       then per layer:
+-- KEYS: per layer its key ('l': two, the ZSET and its meta), then for a tagged acquire or its
+--       cancellation the request-id record (<first key>|rid|<id>).
+-- ARGV: mode: an op letter ('A' acquire, 'C' check, 'P' apply, 'X' cancel), then per layer a
+--       kind letter and an action letter ('+' commit, '-' refund for op 'P'; '?' otherwise):
+--       'Ag?', 'Cc?g?l?', ...;
+--       numbers (packed '<d' doubles): header: clock (1 = use Redis TIME), now_s, now_ns,
+--       grace_ms, prune_first (1 = single-limiter acquire: a log prunes even when it denies,
+--       like SlidingWindowLog::acquire), then per layer:
 --       'g' rate ct_s ct_ns ct_r sl_s sl_ns sl_r     (GCRA: cost*T and (capacity-cost)*T)
---       'l' limit window cost                        (sliding log; uses 2 KEYS: zset, meta)
---       'c' limit window cost                        (sliding counter)
+--       'l' limit window cost                        (sliding log)
+--       'c' limit window cost                        (sliding counter);
+--       for a tagged call, the request-id record's lifetime in ms.
 -- State (values packed '<d' doubles): GCRA key = TAT (s, ns, frac); counter key = window start
 -- (s, ns), prev, cur; log = a ZSET of '%011d%09d%d' members (instant, cost; lex order = time
 -- order) and its meta key = total, entries, newest entry (s, ns, cost).
--- Request ids (no phantom charges): an acquire with a rid records it (KEYS[1]..'|rid|'..rid, same
--- hash tag) with SET NX when it admits, and charges only if the record is new: a retry is never
--- charged twice. op 'cancel' (the client lost the acquire's reply and answered by its failure
--- policy) marks the rid cancelled and refunds every layer if the acquire had been charged; an
--- acquire arriving after its cancel finds the mark and charges nothing.
--- Reply: {1, now_s, now_ns} allowed / done ('cancel': {1, now_s, now_ns, refunded 0|1}), or {0, now_s, now_ns, idx, ..snapshot.., idx, ...}
--- where idx is the layer's position in this call and the snapshot is per kind:
+-- Request ids (no phantom charges): a tagged acquire creates its record with SET NX when it
+-- admits, and charges only if the record is new: a retry is never charged twice. Op 'X' (the
+-- client lost the acquire's reply and answered by its failure policy) marks the record
+-- cancelled and refunds every layer if the acquire had been charged; an acquire arriving after
+-- its cancel finds the mark and charges nothing.
+-- Reply: {1, now_s, now_ns} allowed / done ('X': {1, now_s, now_ns, refunded 0|1}), or
+-- {0, now_s, now_ns, idx, ..snapshot.., idx, ...} where idx is the layer's position in this
+-- call and the snapshot is per kind:
 --   'g' tat_s tat_ns tat_frac      'l' retry_s retry_ns      'c' start_s start_ns elapsed prev cur
 
-local op, rid, layers, nums = ARGV[1], ARGV[2], ARGV[4], ARGV[5]
+local mode, nums, rid_ttl = ARGV[1], ARGV[2], ARGV[3]
 local unpack, pack = struct.unpack, struct.pack
 local clock, now_s, now_ns, grace, prune_first, at = unpack('<ddddd', nums)
 if clock == 1 then
@@ -45,10 +49,39 @@ if clock == 1 then
 end
 local E9 = 1000000000
 local FAR = 4503599627370496 -- 2^52: "further away than any window"
-local ALLOWED = { 1, now_s, now_ns }
+local dk = rid_ttl and KEYS[#KEYS] -- the request-id record, or nil
 
--- The request id's record, or false.
-local dk = rid ~= '' and (KEYS[1] .. '|rid|' .. rid)
+-- Hot path: one token bucket, acquire: G.allows then G.commit below, inlined (no closure is
+-- built before this point; the differential tests run both copies against spillway-core).
+if mode == 'Ag?' then
+  local rate, ct_s, ct_ns, ct_r, sl_s, sl_ns, sl_r = unpack('<ddddddd', nums, at)
+  local key = KEYS[1]
+  local v = redis.call('GET', key)
+  local s, ns, f = 0, 0, 0
+  if v then s, ns, f = unpack('<ddd', v) end
+  local ls, lns = now_s + sl_s, now_ns + sl_ns
+  if lns >= E9 then ls, lns = ls + 1, lns - E9 end
+  if s > ls or (s == ls and (ns > lns or (ns == lns and f > sl_r))) then
+    if dk and redis.call('GET', dk) == '1' then return { 1, now_s, now_ns } end
+    return { 0, now_s, now_ns, 0, s, ns, f }
+  end
+  if dk and not redis.call('SET', dk, '1', 'NX', 'PX', rid_ttl) then return { 1, now_s, now_ns } end
+  if s < now_s or (s == now_s and (ns < now_ns or (ns == now_ns and f == 0))) then
+    s, ns, f = now_s, now_ns, 0
+  end
+  f = f + ct_r
+  if f >= rate then f = f - rate; ns = ns + 1 end
+  s, ns = s + ct_s, ns + ct_ns
+  if ns >= E9 then s, ns = s + 1, ns - E9 end
+  local a = s - now_s -- > 0 or (0 and ns >= now_ns): the TAT is at or after now
+  if a > 4000000 then a = FAR else a = a * E9 + (ns - now_ns) end
+  if f > 0 then a = a + 1 end
+  local ms = math.floor((a + 999999) / 1000000) + grace
+  redis.call('SET', key, pack('<ddd', s, ns, f), 'PX', ms > 0 and ms or 1)
+  return { 1, now_s, now_ns }
+end
+
+local ALLOWED = { 1, now_s, now_ns }
 
 -- A denied acquire: a retry of one that was admitted (and charged) stays admitted.
 local function denied(reply)
@@ -58,7 +91,7 @@ end
 
 -- An admitted acquire charges only if its request id is new (not a retry, not cancelled).
 local function first_time()
-  return not dk or redis.call('SET', dk, '1', 'NX', 'PX', ARGV[3])
+  return not dk or redis.call('SET', dk, '1', 'NX', 'PX', rid_ttl)
 end
 
 -- (s, ns) - now in ns, clamped to +-FAR.
@@ -77,43 +110,6 @@ local function later(s, ns, f, ls, lns, lf)
   if s ~= ls then return s > ls end
   if ns ~= lns then return ns > lns end
   return f > lf
-end
-
----------------------------------------------------------------- GCRA
-local function g_load(key)
-  local v = redis.call('GET', key)
-  if not v then return 0, 0, 0 end
-  return unpack('<ddd', v)
-end
-
--- The TAT after charging (ct_s, ct_ns, ct_r) from max(TAT, now).
-local function g_add(s, ns, f, rate, ct_s, ct_ns, ct_r)
-  if not later(s, ns, f, now_s, now_ns, 0) then s, ns, f = now_s, now_ns, 0 end
-  f = f + ct_r
-  if f >= rate then f = f - rate; ns = ns + 1 end
-  s, ns = s + ct_s, ns + ct_ns
-  if ns >= E9 then s, ns = s + 1, ns - E9 end
-  return s, ns, f
-end
-
--- Kept even when full at now (a refund can bring the TAT back to now): dropping it would forget
--- the TAT for a caller whose next `now` is earlier. The grace bounds how long that matters.
-local function g_store(key, s, ns, f)
-  local a = ahead(s, ns)
-  if a < 0 then a = 0 elseif f > 0 then a = a + 1 end
-  redis.call('SET', key, pack('<ddd', s, ns, f), 'PX', math.max(ttl_ms(a), 1))
-end
-
--- Hot path: one token bucket, acquire. GET, then SET NX (request id) and SET when admitted.
-if op == 'acquire' and layers == 'g?' then
-  local rate, ct_s, ct_ns, ct_r, sl_s, sl_ns, sl_r = unpack('<ddddddd', nums, at)
-  local key = KEYS[1]
-  local s, ns, f = g_load(key)
-  local ls, lns = now_s + sl_s, now_ns + sl_ns
-  if lns >= E9 then ls, lns = ls + 1, lns - E9 end
-  if later(s, ns, f, ls, lns, sl_r) then return denied({ 0, now_s, now_ns, 0, s, ns, f }) end
-  if first_time() then g_store(key, g_add(s, ns, f, rate, ct_s, ct_ns, ct_r)) end
-  return ALLOWED
 end
 
 ---------------------------------------------------------------- sliding log
@@ -188,7 +184,7 @@ local function l_store(key, mkey, window, total, count, ls, lns, lc)
 end
 
 -- Hot path: one sliding log, acquire (pruning first, even when it denies).
-if op == 'acquire' and layers == 'l?' and prune_first == 1 then
+if mode == 'Al?' and prune_first == 1 then
   local limit, window, cost = unpack('<ddd', nums, at)
   local key, mkey = KEYS[1], KEYS[2]
   local total, count, ls, lns, lc = l_load(mkey)
@@ -215,6 +211,30 @@ end
 -- commit(L), refund(L).
 
 local G = {}
+
+local function g_load(key)
+  local v = redis.call('GET', key)
+  if not v then return 0, 0, 0 end
+  return unpack('<ddd', v)
+end
+
+-- The TAT after charging (ct_s, ct_ns, ct_r) from max(TAT, now).
+local function g_add(s, ns, f, rate, ct_s, ct_ns, ct_r)
+  if not later(s, ns, f, now_s, now_ns, 0) then s, ns, f = now_s, now_ns, 0 end
+  f = f + ct_r
+  if f >= rate then f = f - rate; ns = ns + 1 end
+  s, ns = s + ct_s, ns + ct_ns
+  if ns >= E9 then s, ns = s + 1, ns - E9 end
+  return s, ns, f
+end
+
+-- Kept even when full at now (a refund can bring the TAT back to now): dropping it would forget
+-- the TAT for a caller whose next `now` is earlier. The grace bounds how long that matters.
+local function g_store(key, s, ns, f)
+  local a = ahead(s, ns)
+  if a < 0 then a = 0 elseif f > 0 then a = a + 1 end
+  redis.call('SET', key, pack('<ddd', s, ns, f), 'PX', math.max(ttl_ms(a), 1))
+end
 
 function G.allows(L)
   L.s, L.ns, L.f = g_load(L.key)
@@ -402,11 +422,10 @@ end
 
 local ALG = { g = G, l = SL, c = SC }
 
-local ls = {}
-local k = 1
-for i = 1, #layers / 2 do
-  local kind = string.sub(layers, 2 * i - 1, 2 * i - 1)
-  local L = { kind = kind, act = string.sub(layers, 2 * i, 2 * i), index = i - 1, key = KEYS[k] }
+local op, ls, k = string.sub(mode, 1, 1), {}, 1
+for i = 1, (#mode - 1) / 2 do
+  local kind = string.sub(mode, 2 * i, 2 * i)
+  local L = { kind = kind, act = string.sub(mode, 2 * i + 1, 2 * i + 1), index = i - 1, key = KEYS[k] }
   if kind == 'g' then
     L.rate, L.ct_s, L.ct_ns, L.ct_r, L.sl_s, L.sl_ns, L.sl_r, at = unpack('<ddddddd', nums, at)
     k = k + 1
@@ -419,22 +438,22 @@ for i = 1, #layers / 2 do
   ls[i] = L
 end
 
-if op == 'apply' then
+if op == 'P' then
   for _, L in ipairs(ls) do
     if L.act == '+' then ALG[L.kind].commit(L) else ALG[L.kind].refund(L) end
   end
   return ALLOWED
 end
 
-if op == 'cancel' then
+if op == 'X' then
   local was = redis.call('GET', dk)
-  redis.call('SET', dk, 'x', 'PX', ARGV[3])
+  redis.call('SET', dk, 'x', 'PX', rid_ttl)
   if was ~= '1' then return { 1, now_s, now_ns, 0 } end
   for _, L in ipairs(ls) do ALG[L.kind].refund(L) end
   return { 1, now_s, now_ns, 1 }
 end
 
-if op == 'acquire' and prune_first == 1 then
+if op == 'A' and prune_first == 1 then
   for _, L in ipairs(ls) do
     if L.kind == 'l' then SL.prune_first(L) end
   end
@@ -449,10 +468,10 @@ for _, L in ipairs(ls) do
   end
 end
 if #reply > 3 then
-  if op == 'acquire' then return denied(reply) end
+  if op == 'A' then return denied(reply) end
   return reply
 end
-if op == 'acquire' and first_time() then
+if op == 'A' and first_time() then
   for _, L in ipairs(ls) do ALG[L.kind].commit(L) end
 end
 return ALLOWED
