@@ -29,7 +29,7 @@
 --       for a tagged call, the request-id record's lifetime in ms.
 -- State (values packed '<d' doubles): GCRA key = TAT (s, ns, frac); counter key = window start
 -- (s, ns), prev, cur; log = a ZSET of '%011d%09d%d' members (instant, cost; lex order = time
--- order) and its meta key = total, entries, newest entry (s, ns, cost).
+-- order) and its meta key = total, entries, oldest (s, ns) and newest (s, ns, cost) entry.
 -- Request ids (no phantom charges): a tagged acquire creates its record with SET NX when it
 -- admits, and charges only if the record is new: a retry is never charged twice. Op 'X' (the
 -- client lost the acquire's reply and answered by its failure policy) marks the record
@@ -120,35 +120,45 @@ local function norm(s, ns)
   return s + q, ns - q * E9
 end
 
--- Meta: total, entries, newest entry (s, ns, cost); zeros when absent.
+-- A log's meta: total, entries, oldest (os, ons) and newest (ls, lns, lc) entry; zeros when
+-- absent. With the oldest instant at hand, a call learns that nothing expired without a range
+-- query; with the newest, a commit merges without reading the ZSET.
 local function l_load(mkey)
   local v = redis.call('GET', mkey)
-  if not v then return 0, 0, 0, 0, 0 end
-  return unpack('<ddddd', v)
+  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0 }
+  if v then m.total, m.count, m.os, m.ons, m.ls, m.lns, m.lc = unpack('<ddddddd', v) end
+  return m
 end
 
--- The lex bound below which entries have expired at now (at <= now - W), or nil.
-local function l_cut(window)
-  local s, ns = norm(now_s, now_ns - window + 1)
-  if s < 0 then return nil end
-  return string.format('%011d%09d', s, ns)
+local function parse(e)
+  return tonumber(string.sub(e, 1, 11)), tonumber(string.sub(e, 12, 20)), tonumber(string.sub(e, 21))
 end
 
--- Expired entries (none when cut is nil): their summed cost and how many.
-local function l_expired(key, cut)
-  if not cut then return 0, 0 end
+-- Expired entries (at <= now - W): their summed cost, how many, and the lex bound below which
+-- they lie; (0, 0, nil) without a Redis call when the oldest entry is live.
+local function l_expired(key, m, window)
+  if m.count == 0 or -ahead(m.os, m.ons) < window then return 0, 0, nil end
+  local s, ns = norm(now_s, now_ns - window + 1) -- >= 0: the oldest entry (>= 0) is below it
+  local cut = string.format('%011d%09d', s, ns)
   local list, sum = redis.call('ZRANGEBYLEX', key, '-', '(' .. cut), 0
   for i = 1, #list do sum = sum + tonumber(string.sub(list[i], 21)) end
-  return sum, #list
+  return sum, #list, cut
+end
+
+-- Drop the expired entries found by l_expired; the new oldest entry is read back.
+local function l_prune(key, m, sum, n, cut)
+  if n == 0 then return end
+  redis.call('ZREMRANGEBYLEX', key, '-', '(' .. cut)
+  m.total, m.count = m.total - sum, m.count - n
+  if m.count > 0 then m.os, m.ons = parse(redis.call('ZRANGE', key, 0, 0)[1]) end
 end
 
 -- Denied with `used` counted: the instant enough live entries (from cut) have expired.
 local function l_retry(key, cut, window, limit, cost, used)
-  for _, m in ipairs(redis.call('ZRANGEBYLEX', key, cut and ('[' .. cut) or '-', '+')) do
-    used = used - tonumber(string.sub(m, 21))
-    if used + cost <= limit then
-      return norm(tonumber(string.sub(m, 1, 11)), tonumber(string.sub(m, 12, 20)) + window)
-    end
+  for _, e in ipairs(redis.call('ZRANGEBYLEX', key, cut and ('[' .. cut) or '-', '+')) do
+    local s, ns, c = parse(e)
+    used = used - c
+    if used + cost <= limit then return norm(s, ns + window) end
   end
   return 18446744073, 709551615 -- unreachable: retry_at = Time::MAX
 end
@@ -159,27 +169,29 @@ local function sat_add(a, b)
   return v
 end
 
--- Record `cost` > 0 at now in a pruned log (spillway-core's merge rule): the new meta.
-local function l_record(key, limit, cost, total, count, ls, lns, lc)
-  if count > 0 and (not later(now_s, now_ns, 0, ls, lns, 0) or count >= limit) then
-    local s, ns = ls, lns
-    if later(now_s, now_ns, 0, ls, lns, 0) then s, ns = now_s, now_ns end
-    local merged = sat_add(lc, cost)
-    redis.call('ZREM', key, member(ls, lns, lc))
+-- Record `cost` > 0 at now in a pruned log (spillway-core's merge rule), updating m.
+local function l_record(key, limit, cost, m)
+  if m.count > 0 and (not later(now_s, now_ns, 0, m.ls, m.lns, 0) or m.count >= limit) then
+    local s, ns = m.ls, m.lns
+    if later(now_s, now_ns, 0, s, ns, 0) then s, ns = now_s, now_ns end
+    local merged = sat_add(m.lc, cost)
+    redis.call('ZREM', key, member(m.ls, m.lns, m.lc))
     redis.call('ZADD', key, 0, member(s, ns, merged))
-    return sat_add(total, merged - lc), count, s, ns, merged
+    m.total, m.ls, m.lns, m.lc = sat_add(m.total, merged - m.lc), s, ns, merged
+  else
+    redis.call('ZADD', key, 0, member(now_s, now_ns, cost))
+    m.total, m.count, m.ls, m.lns, m.lc = sat_add(m.total, cost), m.count + 1, now_s, now_ns, cost
   end
-  redis.call('ZADD', key, 0, member(now_s, now_ns, cost))
-  return sat_add(total, cost), count + 1, now_s, now_ns, cost
+  if m.count == 1 then m.os, m.ons = m.ls, m.lns end
 end
 
 -- Write the meta and both expiries (newest entry + window + grace), or drop an empty log.
-local function l_store(key, mkey, window, total, count, ls, lns, lc)
-  if total <= 0 or count <= 0 then
+local function l_store(key, mkey, window, m)
+  if m.total <= 0 or m.count <= 0 then
     redis.call('DEL', key, mkey); return
   end
-  local ms = ttl_ms(ahead(ls, lns) + window)
-  redis.call('SET', mkey, pack('<ddddd', total, count, ls, lns, lc), 'PX', ms)
+  local ms = ttl_ms(ahead(m.ls, m.lns) + window)
+  redis.call('SET', mkey, pack('<ddddddd', m.total, m.count, m.os, m.ons, m.ls, m.lns, m.lc), 'PX', ms)
   redis.call('PEXPIRE', key, ms)
 end
 
@@ -187,22 +199,15 @@ end
 if mode == 'Al?' and prune_first == 1 then
   local limit, window, cost = unpack('<ddd', nums, at)
   local key, mkey = KEYS[1], KEYS[2]
-  local total, count, ls, lns, lc = l_load(mkey)
-  local cut = count > 0 and l_cut(window)
-  local sum, n = l_expired(key, cut)
-  if n > 0 then
-    redis.call('ZREMRANGEBYLEX', key, '-', '(' .. cut)
-    total, count = total - sum, count - n
+  local m = l_load(mkey)
+  local sum, n, cut = l_expired(key, m, window)
+  l_prune(key, m, sum, n, cut)
+  if m.total + cost > limit then
+    if n > 0 then l_store(key, mkey, window, m) end
+    return denied({ 0, now_s, now_ns, 0, l_retry(key, cut, window, limit, cost, m.total) })
   end
-  if total + cost > limit then
-    if n > 0 then l_store(key, mkey, window, total, count, ls, lns, lc) end
-    return denied({ 0, now_s, now_ns, 0, l_retry(key, cut, window, limit, cost, total) })
-  end
-  if not first_time() then
-    if n > 0 then l_store(key, mkey, window, total, count, ls, lns, lc) end
-    return ALLOWED
-  end
-  l_store(key, mkey, window, l_record(key, limit, cost, total, count, ls, lns, lc))
+  if first_time() then l_record(key, limit, cost, m) elseif n == 0 then return ALLOWED end
+  l_store(key, mkey, window, m)
   return ALLOWED
 end
 
@@ -261,37 +266,32 @@ end
 
 local SL = {}
 
--- The log seen at now, read once per call: meta, the expired entries' cost and count, the cut.
+-- The log seen at now, read once per call: meta, and the expired entries' cost, count, cut.
 function SL.view(L)
-  if not L.meta then
-    local total, count, ls, lns, lc = l_load(L.mkey)
-    local cut = count > 0 and l_cut(L.window) or nil
-    local sum, n = l_expired(L.key, cut)
-    L.meta, L.cut, L.sum, L.n = { total, count, ls, lns, lc }, cut, sum, n
+  if not L.m then
+    L.m = l_load(L.mkey)
+    L.sum, L.n, L.cut = l_expired(L.key, L.m, L.window)
   end
-  return L.meta
+  return L.m
 end
 
--- Drop expired entries: the pruned meta (total, entries, newest...).
+-- Drop expired entries: the pruned meta.
 function SL.prune(L)
   local m = SL.view(L)
-  if L.n > 0 then
-    redis.call('ZREMRANGEBYLEX', L.key, '-', '(' .. L.cut)
-    m[1], m[2], L.sum, L.n = m[1] - L.sum, m[2] - L.n, 0, 0
-  end
+  l_prune(L.key, m, L.sum, L.n, L.cut)
+  L.sum, L.n = 0, 0
   return m
 end
 
 -- A single-limiter acquire prunes first (and keeps the pruned log even if it denies).
 function SL.prune_first(L)
-  local had = SL.view(L)[2]
+  local pruned = SL.view(L) and L.n > 0
   local m = SL.prune(L)
-  if m[2] < had then l_store(L.key, L.mkey, L.window, m[1], m[2], m[3], m[4], m[5]) end
+  if pruned then l_store(L.key, L.mkey, L.window, m) end
 end
 
 function SL.allows(L)
-  local m = SL.view(L)
-  local used = m[1] - L.sum
+  local used = SL.view(L).total - L.sum
   if used + L.cost <= L.limit then return true end
   return false, { l_retry(L.key, L.cut, L.window, L.limit, L.cost, used) }
 end
@@ -299,30 +299,28 @@ end
 function SL.commit(L)
   if L.cost == 0 then return end
   local m = SL.prune(L)
-  l_store(L.key, L.mkey, L.window, l_record(L.key, L.limit, L.cost, m[1], m[2], m[3], m[4], m[5]))
+  l_record(L.key, L.limit, L.cost, m)
+  l_store(L.key, L.mkey, L.window, m)
 end
 
+-- Take back from the newest entries (as spillway-core's refund); the oldest stays unless the
+-- log empties.
 function SL.refund(L)
-  local m = SL.prune(L)
-  local total, count, cost = m[1], m[2], L.cost
-  local ls, lns, lc = m[3], m[4], m[5]
-  while cost > 0 and count > 0 do
-    local take = math.min(cost, lc)
-    cost, total = cost - take, total - take
-    redis.call('ZREM', L.key, member(ls, lns, lc))
-    if lc > take then
-      lc = lc - take
-      redis.call('ZADD', L.key, 0, member(ls, lns, lc))
+  local m, cost = SL.prune(L), L.cost
+  while cost > 0 and m.count > 0 do
+    local take = math.min(cost, m.lc)
+    cost, m.total = cost - take, m.total - take
+    redis.call('ZREM', L.key, member(m.ls, m.lns, m.lc))
+    if m.lc > take then
+      m.lc = m.lc - take
+      redis.call('ZADD', L.key, 0, member(m.ls, m.lns, m.lc))
     else
-      count = count - 1
+      m.count = m.count - 1
       local last = redis.call('ZRANGE', L.key, -1, -1)[1]
-      if last then
-        ls, lns, lc = tonumber(string.sub(last, 1, 11)), tonumber(string.sub(last, 12, 20)),
-          tonumber(string.sub(last, 21))
-      end
+      if last then m.ls, m.lns, m.lc = parse(last) end
     end
   end
-  l_store(L.key, L.mkey, L.window, total, count, ls, lns, lc)
+  l_store(L.key, L.mkey, L.window, m)
 end
 
 local SC = {}
