@@ -1,8 +1,9 @@
-//! Server CPU per call (`INFO commandstats` `usec_per_call` of `EVALSHA`, stats reset before
-//! each sample): Spillway's acquire against the peer scripts kept here, on the same server in
-//! one run. The scripts take turns, `n` sequential calls each per round, so that load drifting
-//! on a shared machine hits all of them alike; the figures are per-script medians over the
-//! rounds and the median of the per-round ratios.
+//! Server CPU per call (`INFO commandstats` `usec_per_call`, stats reset before each sample)
+//! and sequential calls per second: Spillway's acquire against the peer scripts kept here and
+//! a plain `INCR` (the round-trip floor), on the same server in one run. They take turns, `n`
+//! sequential calls each per round, so that load drifting on a shared machine hits all of them
+//! alike; the figures are per-subject medians over the rounds and the medians of the per-round
+//! ratios.
 
 use super::{KEYS, spec};
 use spillway_core::Time;
@@ -60,10 +61,11 @@ local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
 return {0, n, oldest[2]}
 "#;
 
-/// What is measured: a Spillway acquire, or a peer script (a GCRA one or the ZSET log).
+/// What is measured: a Spillway acquire, a peer script (a GCRA one or the ZSET log), or `INCR`.
 enum Under {
     Spillway(RedisLimiter),
     Peer { script: redis::Script, gcra: bool },
+    Incr,
 }
 
 fn key(i: u64) -> String {
@@ -96,18 +98,42 @@ impl Under {
                 }
                 let _: redis::Value = inv.invoke_async(&mut conn).await.unwrap();
             }
+            Under::Incr => {
+                let mut conn = admin.clone();
+                let _: i64 = redis::cmd("INCR")
+                    .arg("bench:counter")
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    /// The `commandstats` entry that counts this subject's server time.
+    fn stat(&self) -> &'static str {
+        match self {
+            Under::Incr => "cmdstat_incr:",
+            _ => "cmdstat_evalsha:",
         }
     }
 }
 
-/// `usec_per_call` of `EVALSHA` over calls `from..from + n` of `under`.
+/// One sample: server `usec_per_call` and wall time per sequential call (µs).
+#[derive(Clone, Copy)]
+struct Sample {
+    server: f64,
+    wall: f64,
+}
+
+/// Server and wall time per call over calls `from..from + n` of `under`.
+#[allow(clippy::disallowed_methods)] // a benchmark measures wall time
 fn sample(
     rt: &Runtime,
     admin: &redis::aio::ConnectionManager,
     under: &Under,
     from: u64,
     n: u64,
-) -> f64 {
+) -> Sample {
     let mut conn = admin.clone();
     rt.block_on(async {
         let _: () = redis::cmd("CONFIG")
@@ -115,9 +141,11 @@ fn sample(
             .query_async(&mut conn)
             .await
             .unwrap();
+        let start = std::time::Instant::now();
         for i in from..from + n {
             under.call(admin, i).await;
         }
+        let wall = start.elapsed().as_secs_f64() * 1e6 / n as f64;
         let stats: String = redis::cmd("INFO")
             .arg("commandstats")
             .query_async(&mut conn)
@@ -125,13 +153,16 @@ fn sample(
             .unwrap();
         let line = stats
             .lines()
-            .find(|l| l.starts_with("cmdstat_evalsha:"))
-            .expect("EVALSHA in commandstats");
+            .find(|l| l.starts_with(under.stat()))
+            .expect("the command in commandstats");
         let field = line
             .split(',')
             .find_map(|f| f.strip_prefix("usec_per_call="))
             .expect("usec_per_call");
-        field.parse().expect("a number")
+        Sample {
+            server: field.parse().expect("a number"),
+            wall,
+        }
     })
 }
 
@@ -165,6 +196,7 @@ pub fn server_cpu(
             "plain ZSET sliding log (peer)",
             peer(ZSET_SLIDING_LOG, false),
         ),
+        ("INCR (floor)", Under::Incr),
     ];
     // Load every script once (a first EVALSHA meets NOSCRIPT) before anything is counted.
     for (_, under) in &unders {
@@ -176,20 +208,29 @@ pub fn server_cpu(
             samples[j].push(sample(rt, admin, under, 1 + round * n, n));
         }
     }
-    for ((name, _), s) in unders.iter().zip(&samples) {
-        let (lo, hi) = s
+    let incr = unders.len() - 1;
+    for (j, (name, _)) in unders.iter().enumerate() {
+        let server: Vec<f64> = samples[j].iter().map(|s| s.server).collect();
+        let (lo, hi) = server
             .iter()
             .fold((f64::MAX, 0f64), |(l, h), &x| (l.min(x), h.max(x)));
+        let of_incr = samples[j]
+            .iter()
+            .zip(&samples[incr])
+            .map(|(s, i)| i.wall / s.wall)
+            .collect();
         println!(
-            "server cpu {name}: usec_per_call median {:.2} (min {lo:.2}, max {hi:.2}; {rounds} rounds x {n} calls)",
-            median(s.clone())
+            "{name}: server usec_per_call median {:.2} (min {lo:.2}, max {hi:.2}); sequential {:.1} µs/call, {:.0} % of INCR's calls/s ({rounds} rounds x {n} calls)",
+            median(server.clone()),
+            median(samples[j].iter().map(|s| s.wall).collect()),
+            100.0 * median(of_incr)
         );
     }
     for (ours, theirs, what) in [(0, 1, "GCRA"), (2, 3, "sliding log")] {
         let ratios = samples[ours]
             .iter()
             .zip(&samples[theirs])
-            .map(|(a, b)| a / b)
+            .map(|(a, b)| a.server / b.server)
             .collect();
         println!(
             "server cpu ratio {what} Spillway / peer: median {:.2} over {rounds} rounds",
