@@ -171,6 +171,11 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
+/// The median over rounds of `of(a) / of(b)`, each ratio taken within one round.
+fn median_ratio(a: &[Sample], b: &[Sample], of: impl Fn(&Sample) -> f64) -> f64 {
+    median(a.iter().zip(b).map(|(x, y)| of(x) / of(y)).collect())
+}
+
 /// Spillway's acquire against its peer for both algorithms: `rounds` rounds of `n` calls each.
 pub fn server_cpu(
     rt: &Runtime,
@@ -214,27 +219,16 @@ pub fn server_cpu(
         let (lo, hi) = server
             .iter()
             .fold((f64::MAX, 0f64), |(l, h), &x| (l.min(x), h.max(x)));
-        let of_incr = samples[j]
-            .iter()
-            .zip(&samples[incr])
-            .map(|(s, i)| i.wall / s.wall)
-            .collect();
+        let of_incr = median_ratio(&samples[incr], &samples[j], |s| s.wall);
         println!(
             "{name}: server usec_per_call median {:.2} (min {lo:.2}, max {hi:.2}); sequential {:.1} µs/call, {:.0} % of INCR's calls/s ({rounds} rounds x {n} calls)",
             median(server.clone()),
             median(samples[j].iter().map(|s| s.wall).collect()),
-            100.0 * median(of_incr)
+            100.0 * of_incr
         );
     }
     for (ours, theirs, what) in [(0, 1, "GCRA"), (2, 3, "sliding log")] {
-        let ratios = samples[ours]
-            .iter()
-            .zip(&samples[theirs])
-            .map(|(a, b)| a.server / b.server)
-            .collect();
-        println!(
-            "server cpu ratio {what} Spillway / peer: median {:.2} over {rounds} rounds",
-            median(ratios)
-        );
+        let ratio = median_ratio(&samples[ours], &samples[theirs], |s| s.server);
+        println!("server cpu ratio {what} Spillway / peer: median {ratio:.2} over {rounds} rounds");
     }
 }
