@@ -86,7 +86,13 @@ impl Under {
             Under::Peer { script, gcra } => {
                 let mut conn = admin.clone();
                 let mut inv = script.prepare_invoke();
-                inv.key(format!("peer:{gcra}:{}", key(i)));
+                // Named like Spillway's keys (`spillway:cpuTokenBucket:{user5}`), of similar length.
+                let name = if *gcra {
+                    "peerRedisRate"
+                } else {
+                    "peerZsetLog"
+                };
+                inv.key(format!("spillway:{name}:{{{}}}", key(i)));
                 if *gcra {
                     inv.arg(1_000_000).arg(1_000_000).arg(1).arg(1);
                 } else {
