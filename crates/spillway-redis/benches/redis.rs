@@ -2,6 +2,10 @@
 //! batches, and many calls in flight, next to a plain `INCR` round trip measured the same way
 //! (the floor). Then p50/p99 latency per check from an hdrhistogram loop.
 //!
+//! `SPILLWAY_BENCH_CPU=1` runs instead the interleaved same-run comparisons of
+//! `support/cpu.rs` (server CPU per call against peer scripts, sequential calls per second
+//! against `INCR`) and `support/in_flight.rs` (64 pipelined or concurrent calls).
+//!
 //! Skips (prints a notice, exits 0) when `redis-server` is not installed.
 
 use criterion::{BenchmarkId, Criterion, Throughput};
@@ -17,6 +21,8 @@ mod server;
 
 #[path = "support/cpu.rs"]
 mod cpu;
+#[path = "support/in_flight.rs"]
+mod in_flight;
 
 const BATCH: usize = 64;
 const KEYS: u64 = 1_000;
@@ -316,6 +322,7 @@ fn main() {
     });
     if std::env::var("SPILLWAY_BENCH_CPU").is_ok() {
         cpu::server_cpu(&rt, &store, &incr, 7, 4_000);
+        in_flight::in_flight(&rt, &store, &incr, 7, 60);
         return;
     }
     if std::env::var("SPILLWAY_BENCH_BURST").is_ok() {
