@@ -169,6 +169,34 @@ mod tests {
     }
 
     #[test]
+    fn a_call_packs_its_numbers_exactly_and_its_cancel_keeps_the_record() {
+        let now = Time::from_nanos(1_800_000_000_123_456_789);
+        let mut call = Call::new(Op::Acquire, false, now, Duration::from_millis(5), true);
+        call.key("k".into()).layer('g', '?').num((1 << 53) - 1);
+        let tagged = call.with_rid("ab.1", 0);
+        let (mode, numbers, ttl) = tagged.args();
+        assert_eq!((mode, ttl), ("Ag?", Some(1)));
+        let values: Vec<f64> = numbers
+            .chunks(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        let exact = [
+            0.0,
+            1_800_000_000.0,
+            123_456_789.0,
+            5.0,
+            1.0,
+            9_007_199_254_740_991.0,
+        ];
+        assert_eq!(values, exact);
+        assert_eq!(tagged.keys, ["k", "k|rid|ab.1"]);
+        let cancel = tagged.cancel();
+        assert_eq!(cancel.args().0, "Xg?");
+        assert_eq!(cancel.keys, tagged.keys);
+        assert!(tagged.is_acquire() && !cancel.is_acquire());
+    }
+
+    #[test]
     fn malformed_replies_are_errors() {
         assert!(Reply::parse(&[]).is_err());
         assert!(Reply::parse(&[2, 0, 0]).is_err());
