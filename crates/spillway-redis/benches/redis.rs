@@ -321,8 +321,13 @@ fn main() {
             .unwrap()
     });
     if std::env::var("SPILLWAY_BENCH_CPU").is_ok() {
-        cpu::server_cpu(&rt, &store, &incr, 7, 4_000);
-        in_flight::in_flight(&rt, &store, &incr, 7, 60);
+        // More rounds (SPILLWAY_BENCH_ROUNDS) tighten the medians on a noisy machine.
+        let rounds = std::env::var("SPILLWAY_BENCH_ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(7);
+        cpu::server_cpu(&rt, &store, &incr, rounds, 4_000);
+        in_flight::in_flight(&rt, &store, &incr, rounds, 60);
         return;
     }
     if std::env::var("SPILLWAY_BENCH_BURST").is_ok() {
