@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex};
 /// Most cancellations kept while Redis is away; past it the oldest are dropped (and counted).
 const MAX_PENDING: usize = 100_000;
 
-/// The limiter script: every algorithm, any number of layers, one atomic call.
-const SOURCE: &str = include_str!("lua/limiter.lua");
+/// The limiter script: every algorithm, any number of layers, one atomic call. Two files for
+/// readability (the hot paths, then the general path), one script for Redis.
+const SOURCE: &str = concat!(include_str!("lua/hot.lua"), include_str!("lua/general.lua"));
 
 /// Why a call got no answer from the script.
 #[derive(Debug)]

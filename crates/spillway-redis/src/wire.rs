@@ -19,7 +19,7 @@ pub(crate) enum Op {
 
 /// A script invocation: keys and arguments, built once, sent alone or in a pipeline.
 ///
-/// Arguments (see `lua/limiter.lua`): the mode (an operation letter, then a kind and an action
+/// Arguments (see `lua/hot.lua`): the mode (an operation letter, then a kind and an action
 /// letter per layer: `"Ag?"`, `"Cc?g?l?"`...), every number of the call packed as
 /// little-endian `f64`s, and for a tagged acquire (or its cancellation) the request-id record's
 /// lifetime in ms, that record's key being the last key. Packing saves the script a `tonumber`
