@@ -89,3 +89,57 @@ fn a_refused_target_gives_failed_requests_and_a_clean_exit() {
         assert!(out_dir.join(file).is_file(), "{file}");
     }
 }
+
+#[test]
+fn ctrl_c_writes_what_was_observed() {
+    // A target that accepts and never answers: calls stay open until the interrupt.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let port = listener.local_addr().expect("addr").port();
+    let (accepted, first) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+            let _ = accepted.send(());
+        }
+    });
+    let out_dir = temp_dir("load-interrupted");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_spillway"))
+        .args([
+            "load",
+            "scenarios/sim-vs-real.yaml",
+            "--quiet",
+            "--no-report",
+        ])
+        .args(["--target", &format!("http://127.0.0.1:{port}")])
+        .args(["--out", out_dir.to_str().expect("utf-8")])
+        .current_dir(super::workspace())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    first.recv().expect("a call reaches the target");
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let out = child.wait_with_output().expect("exits");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("interrupted"),
+        "{}",
+        text(&out.stdout)
+    );
+    let summary = std::fs::read_to_string(out_dir.join("summary.csv")).expect("summary.csv");
+    let all = summary
+        .lines()
+        .find(|l| l.starts_with("provider-only,all,"))
+        .unwrap_or_else(|| panic!("{summary}"));
+    let unfinished: u64 = all
+        .split(',')
+        .nth(18)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    assert!(unfinished >= 1, "{all}");
+}
