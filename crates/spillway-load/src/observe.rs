@@ -42,6 +42,8 @@ pub struct Observer {
     answered: Vec<u64>,
     reasons: BTreeMap<String, u64>,
     last: Time,
+    /// Last second a row may have (later times count in it).
+    max_s: usize,
 }
 
 /// Everything observed, ready to write.
@@ -56,28 +58,34 @@ pub struct Observed {
 
 impl Observer {
     /// Counters for the run labelled `policy`, costs at `price`, times clamped to `span_s`
-    /// seconds (the rows are bounded by it).
+    /// seconds (the rows are bounded by it, and grow only as time is observed).
     pub fn new(policy: &str, price: Price, span_s: u64) -> Observer {
-        let n = usize::try_from(span_s.max(1)).unwrap_or(usize::MAX);
         Observer {
             metrics: PolicyMetrics::new(policy, std::iter::empty()),
             price,
-            rows: (0..n as u64)
-                .map(|t_s| TimeseriesRow {
-                    t_s,
-                    ..TimeseriesRow::default()
-                })
-                .collect(),
-            sent: vec![0; n],
-            answered: vec![0; n],
+            rows: Vec::new(),
+            sent: Vec::new(),
+            answered: Vec::new(),
             reasons: BTreeMap::new(),
             last: Time::ZERO,
+            max_s: usize::try_from(span_s.max(1) - 1).unwrap_or(usize::MAX),
         }
     }
 
-    fn second(&self, at: Time) -> usize {
-        let s = usize::try_from(at.as_nanos() / SECOND_NS).unwrap_or(usize::MAX);
-        s.min(self.rows.len() - 1)
+    /// The row index of `at`, with the rows grown to hold it.
+    fn second(&mut self, at: Time) -> usize {
+        let s = usize::try_from(at.as_nanos() / SECOND_NS)
+            .unwrap_or(usize::MAX)
+            .min(self.max_s);
+        while self.rows.len() <= s {
+            self.rows.push(TimeseriesRow {
+                t_s: self.rows.len() as u64,
+                ..TimeseriesRow::default()
+            });
+            self.sent.push(0);
+            self.answered.push(0);
+        }
+        s
     }
 
     fn row(&mut self, at: Time) -> &mut TimeseriesRow {
@@ -183,9 +191,10 @@ impl Observer {
         self.last
     }
 
-    /// Close: fill the in-flight gauge and cut the rows after the last event.
+    /// Close: fill the in-flight gauge and grow the rows to the end of observation.
     pub fn finish(mut self, end: Time) -> Observed {
-        let last_row = self.second(end.max(self.last));
+        let last = end.max(self.last);
+        self.second(last);
         let mut in_flight = 0u64;
         for (s, row) in self.rows.iter_mut().enumerate() {
             in_flight = in_flight
@@ -193,8 +202,7 @@ impl Observer {
                 .saturating_sub(self.answered[s]);
             row.in_flight = in_flight;
         }
-        self.rows.truncate(last_row + 1);
-        self.metrics.end = end.max(self.last);
+        self.metrics.end = last;
         self.metrics.rejections_by_layer.sort();
         Observed {
             metrics: self.metrics,
