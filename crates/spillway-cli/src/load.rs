@@ -2,7 +2,7 @@
 //! (see `spillway_load`), and write the same files as `simulate` from what came back.
 
 use crate::Failure;
-use crate::simulate::{parse_duration_arg, write_outputs};
+use crate::simulate::{create_out_dir, parse_duration_arg, write_outputs};
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -106,12 +106,7 @@ pub fn run(args: &LoadArgs) -> Result<(), Failure> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(format!("{}-load", scenario.name)));
-    std::fs::create_dir_all(&out).map_err(|e| {
-        Failure::BadInput(format!(
-            "cannot create output directory {}: {e}",
-            out.display()
-        ))
-    })?;
+    create_out_dir(&out)?;
     if !args.quiet {
         eprintln!(
             "load: {label} → {} ({} of traffic at time scale {}, seed {}, policy {policy}); Ctrl-C stops and writes what was seen",

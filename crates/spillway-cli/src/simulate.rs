@@ -145,12 +145,7 @@ pub fn execute(
     let trace_stats = survey_trace(&mut scenario, args, label, &options)?;
     let scenario = &scenario;
     let out = args.out.clone().unwrap_or(default_out);
-    std::fs::create_dir_all(&out).map_err(|e| {
-        Failure::BadInput(format!(
-            "cannot create output directory {}: {e}",
-            out.display()
-        ))
-    })?;
+    create_out_dir(&out)?;
     if !args.quiet {
         eprintln!(
             "simulating {label} ({} policies, {} of traffic, seed {})",
@@ -200,6 +195,16 @@ pub fn execute(
         }
     }
     Ok(())
+}
+
+/// Create the output directory (and its parents); failing is the user's input (exit 2).
+pub fn create_out_dir(out: &Path) -> Result<(), Failure> {
+    std::fs::create_dir_all(out).map_err(|e| {
+        Failure::BadInput(format!(
+            "cannot create output directory {}: {e}",
+            out.display()
+        ))
+    })
 }
 
 /// Write the files of a run besides `timeseries.csv` (streamed) and `trace.csv`: summary,
