@@ -67,12 +67,80 @@ struct Done {
     outcome: Outcome,
 }
 
+/// The loop's state: what is open, what was seen.
+struct Replay<'a> {
+    config: &'a LoadConfig,
+    client: reqwest::Client,
+    features: std::sync::Arc<[String]>,
+    clock: RealClock,
+    calls: JoinSet<Done>,
+    open: BTreeMap<u64, Planned>,
+    observer: Observer,
+    progress: Tick,
+}
+
+impl Replay<'_> {
+    /// Real time until `p` is due (zero if late).
+    fn until_due(&self, p: &Planned) -> std::time::Duration {
+        let due = self
+            .config
+            .scale
+            .to_real(p.arrival.at.saturating_since(Time::ZERO));
+        let now = Duration::from_nanos(self.clock.now().as_nanos());
+        std::time::Duration::from_nanos(due.saturating_sub(now).as_nanos())
+    }
+
+    /// Count an answered (or aborted) call.
+    fn answered(&mut self, joined: Result<Done, tokio::task::JoinError>) {
+        let Ok(done) = joined else { return };
+        self.open.remove(&done.planned.seq);
+        let at = sim_time(self.config.scale, done.real);
+        self.observer.answered(&done.planned, at, &done.outcome);
+        self.progress.answered += 1;
+    }
+
+    /// `p` is due: send it, unless the cap is reached (calls already answered are counted
+    /// first, so the cap counts only calls really open).
+    fn send(&mut self, p: Planned) {
+        while let Some(joined) = self.calls.try_join_next() {
+            self.answered(joined);
+        }
+        self.observer.offered(&p);
+        self.progress.offered += 1;
+        self.progress.sim_s = p.arrival.at.as_nanos() / 1_000_000_000;
+        if self.calls.len() >= self.config.max_in_flight {
+            self.observer.not_sent(&p, CLIENT_CAP);
+            return;
+        }
+        self.observer
+            .sent(sim_time(self.config.scale, self.clock.now()));
+        self.open.insert(p.seq, p.clone());
+        let (client, config) = (self.client.clone(), self.config.clone());
+        let features = self.features.clone();
+        self.calls
+            .spawn(call(client, config, self.clock, features, p));
+    }
+
+    /// Stop: open calls are dropped and count as unfinished.
+    fn close(mut self) -> Observed {
+        self.calls.abort_all();
+        for p in self.open.values() {
+            self.observer.unfinished(p);
+        }
+        let end = sim_time(self.config.scale, self.clock.now());
+        self.observer.finish(end)
+    }
+}
+
 /// Replay `plan` against `config.url`; `observer` collects, `tick` hears progress, `shutdown`
 /// interrupts. Returns what was observed, closed at the end of observation.
+///
+/// Sends come before answers when both are ready: a late send would add to the measured
+/// latency, a late answer does not (each call reads the clock itself when it ends).
 pub async fn run(
     mut plan: Plan,
     config: &LoadConfig,
-    mut observer: Observer,
+    observer: Observer,
     tick: &mut dyn FnMut(Tick),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(Observed, Ending), reqwest::Error> {
@@ -81,58 +149,40 @@ pub async fn run(
         .connect_timeout(config.timeout)
         .pool_max_idle_per_host(config.max_in_flight)
         .build()?;
-    let features: std::sync::Arc<[String]> = plan.features().into();
-    let clock = RealClock::new();
-    let mut calls: JoinSet<Done> = JoinSet::new();
-    let mut open: BTreeMap<u64, Planned> = BTreeMap::new();
-    let mut progress = Tick::default();
+    let mut r = Replay {
+        config,
+        client,
+        features: plan.features().into(),
+        clock: RealClock::new(),
+        calls: JoinSet::new(),
+        open: BTreeMap::new(),
+        observer,
+        progress: Tick::default(),
+    };
     let mut next = plan.next();
     tokio::pin!(shutdown);
     let ending = loop {
-        if next.is_none() && calls.is_empty() {
+        if next.is_none() && r.calls.is_empty() {
             break Ending::Complete;
         }
-        let wait = next.as_ref().map_or(std::time::Duration::MAX, |p| {
-            let due = config
-                .scale
-                .to_real(p.arrival.at.saturating_since(Time::ZERO));
-            let now = Duration::from_nanos(clock.now().as_nanos());
-            std::time::Duration::from_nanos(due.saturating_sub(now).as_nanos())
-        });
+        let wait = next
+            .as_ref()
+            .map_or(std::time::Duration::MAX, |p| r.until_due(p));
         tokio::select! {
             biased;
             () = &mut shutdown => break Ending::Interrupted,
-            Some(joined) = calls.join_next(), if !calls.is_empty() => {
-                let Ok(done) = joined else { continue };
-                open.remove(&done.planned.seq);
-                let at = sim_time(config.scale, done.real);
-                observer.answered(&done.planned, at, &done.outcome);
-                progress.answered += 1;
-            }
             () = tokio::time::sleep(wait), if next.is_some() => {
-                let Some(p) = next.take() else { continue };
-                observer.offered(&p);
-                progress.offered += 1;
-                progress.sim_s = p.arrival.at.as_nanos() / 1_000_000_000;
-                if calls.len() >= config.max_in_flight {
-                    observer.not_sent(&p, CLIENT_CAP);
-                } else {
-                    observer.sent(sim_time(config.scale, clock.now()));
-                    open.insert(p.seq, p.clone());
-                    calls.spawn(call(client.clone(), config.clone(), clock, features.clone(), p));
+                if let Some(p) = next.take() {
+                    r.send(p);
                 }
                 next = plan.next();
             }
+            Some(joined) = r.calls.join_next(), if !r.calls.is_empty() => r.answered(joined),
         }
-        progress.in_flight = calls.len() as u64;
-        tick(progress);
+        r.progress.in_flight = r.calls.len() as u64;
+        tick(r.progress);
     };
-    calls.abort_all();
-    for p in open.values() {
-        observer.unfinished(p);
-    }
-    let end = sim_time(config.scale, clock.now());
-    Ok((observer.finish(end), ending))
+    Ok((r.close(), ending))
 }
 
 /// A real reading (since the start) in the simulated time base.

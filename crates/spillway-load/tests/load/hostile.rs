@@ -64,3 +64,27 @@ async fn garbage_and_silence_are_failures_and_the_run_ends() {
     let silent = raw_server(None).await;
     all_failed_with(&silent, 100, "timeout").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_the_cap_requests_are_not_sent_and_counted_failed() {
+    let silent = raw_server(None).await;
+    let s = scenario();
+    // Every request is due within 0.1 s real; the two sent stay open for the 3 s timeout.
+    let mut config = config(&silent, "100", 3_000);
+    config.max_in_flight = 2;
+    let observed = replay(&s, Duration::from_secs(10), &config).await;
+    let total = observed.metrics.total();
+    assert!(total.offered > 10, "{}", total.offered);
+    assert_eq!(total.failed, total.offered);
+    assert_eq!(total.admitted, 2, "only the two sent got past the client");
+    assert_eq!(observed.reasons.get("timeout").copied(), Some(2));
+    assert_eq!(
+        observed
+            .reasons
+            .get(spillway_load::runner::CLIENT_CAP)
+            .copied(),
+        Some(total.offered - 2),
+        "{:?}",
+        observed.reasons
+    );
+}
