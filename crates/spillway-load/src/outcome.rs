@@ -80,11 +80,8 @@ pub fn transport_reason(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timeout".to_string()
     } else if e.is_connect() {
-        // Refused, unreachable or reset while connecting: name the first cause.
-        let refused = std::error::Error::source(e)
-            .map(|s| format!("{s:?}"))
-            .is_some_and(|s| s.contains("ConnectionRefused"));
-        if refused {
+        // Refused, unreachable or reset while connecting: say which when the OS said so.
+        if io_kind(e) == Some(std::io::ErrorKind::ConnectionRefused) {
             "connection refused".to_string()
         } else {
             "cannot connect".to_string()
@@ -94,6 +91,18 @@ pub fn transport_reason(e: &reqwest::Error) -> String {
     } else {
         "no valid HTTP answer".to_string()
     }
+}
+
+/// The kind of the first I/O error in `e`'s chain of causes.
+fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        cause = c.source();
+    }
+    None
 }
 
 #[cfg(test)]
