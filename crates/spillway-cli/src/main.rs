@@ -6,6 +6,7 @@
 mod compare;
 mod emulate;
 mod inspect_headers;
+mod load;
 mod output;
 mod policy_merge;
 mod progress;
@@ -63,6 +64,10 @@ enum Command {
     /// simulator's limits, headers, latency and failures, until Ctrl-C.
     #[command(long_about = emulate::LONG_ABOUT)]
     Emulate(emulate::EmulateArgs),
+    /// Replay a scenario's traffic for real against an OpenAI-compatible endpoint and write
+    /// the same files as simulate from what came back.
+    #[command(long_about = load::LONG_ABOUT)]
+    Load(load::LoadArgs),
 }
 
 /// How a command failed: decides the exit code.
@@ -99,8 +104,9 @@ fn main() -> ExitCode {
     if let Some(max) = cli.max_rows {
         spillway_sim::scenario::work::set_max_rows(max);
     }
-    if !matches!(cli.command, Command::Emulate(_)) {
-        // `emulate` shuts down gracefully through tokio's own signal handling instead.
+    if !matches!(cli.command, Command::Emulate(_) | Command::Load(_)) {
+        // `emulate` and `load` shut down gracefully through tokio's own signal handling
+        // instead (`load` then writes what it observed).
         remove_partial_outputs_on_interrupt();
     }
     let result = match cli.command {
@@ -112,6 +118,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::run(&args),
         Command::ValidateModel(args) => validate_model::run(&args),
         Command::Emulate(args) => emulate::run(&args),
+        Command::Load(args) => load::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
