@@ -51,6 +51,8 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "budget_rejected",
     "best_model_share",
     "estimate_error_p95",
+    "mean_wait_ms",
+    "mean_service_ms",
 ];
 
 /// `timeseries.csv` columns, in order.
@@ -194,6 +196,8 @@ pub fn summary_fields(run: &PolicyMetrics, class: Option<Class>) -> Vec<String> 
         run,
         class.map(Class::index),
     ));
+    fields.push(ratio(s.mean_wait_ms(), 3));
+    fields.push(ratio(s.mean_service_ms(), 3));
     fields
 }
 

@@ -166,6 +166,7 @@ impl Gateway<'_> {
         let wants_headers = self.engine.wants_headers();
         let (done_at, response) = self.providers.call(now, d.target, &call, wants_headers);
         if let Some(done_at) = done_at {
+            self.metrics.classes[d.class].record_service(done_at.saturating_since(now));
             self.calls.push(done_at, d.id);
         }
         self.engine.on_response(now, d.id, &response);
@@ -176,7 +177,7 @@ impl Gateway<'_> {
         match event {
             EngineEvent::WaitEnded { class, waited } => {
                 let stats = &mut self.metrics.classes[class];
-                stats.wait.record(waited);
+                stats.record_wait(waited);
                 if waited > self.classes[class].slo {
                     stats.waits_over_slo += 1;
                 }

@@ -42,6 +42,17 @@ fn assert_conserved(run: &PolicyMetrics) {
             "{}: one queue wait per admitted request",
             run.policy
         );
+        if let Some(mean) = c.mean_wait_ms() {
+            let max_ms = c.wait.max().as_nanos() as f64 / 1e6;
+            assert!(
+                mean <= max_ms,
+                "{}: mean wait {mean} > max {max_ms}",
+                run.policy
+            );
+        }
+        if let Some(service) = c.mean_service_ms() {
+            assert!(service > 0.0, "{}: accepted calls take time", run.policy);
+        }
     }
 }
 
