@@ -53,6 +53,7 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "estimate_error_p95",
     "mean_wait_ms",
     "mean_service_ms",
+    "p99_all_ms",
 ];
 
 /// `timeseries.csv` columns, in order.
@@ -198,6 +199,11 @@ pub fn summary_fields(run: &PolicyMetrics, class: Option<Class>) -> Vec<String> 
     ));
     fields.push(ratio(s.mean_wait_ms(), 3));
     fields.push(ratio(s.mean_service_ms(), 3));
+    fields.push(if s.latency_all.count() == 0 {
+        String::new()
+    } else {
+        ms(s.latency_all.quantile(0.99))
+    });
     fields
 }
 

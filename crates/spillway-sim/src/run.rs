@@ -1,7 +1,8 @@
 //! The event loop of one policy: arrivals → layers → queue → provider → metrics.
 //!
 //! Arrivals are pulled lazily from the [`ArrivalStream`] (never materialised), provider
-//! completions wait in the gateway's event queue, everything else is the engine's timers; at
+//! completions and refusals (which take the provider's error latency) wait in the gateway's
+//! event queue, everything else is the engine's timers; at
 //! equal times completions run first, then the engine's timers (a `central` store's admissions
 //! last among them), then the arrival, so a completion frees its slot before the next request
 //! looks for one.
@@ -147,8 +148,8 @@ pub fn run_policy(
             .advance_to(now, queued, in_flight, breaker, &mut *sink);
         world.metrics.events += 1;
         if done_at == Some(now) {
-            if let Some((_, id)) = world.calls.pop() {
-                world.complete(now, id);
+            if let Some((_, event)) = world.calls.pop() {
+                world.call_event(now, event);
             }
         } else if timer_at == Some(now) {
             world.timeout(now);

@@ -73,6 +73,10 @@ pub struct ClassStats {
     pub unfinished: u64,
     /// End-to-end latency of completed requests (arrival → response).
     pub latency: LatencyHistogram,
+    /// Arrival → final answer of every admitted request that left (completed, failed at its
+    /// last error, shed, abandoned): percentiles of `latency` alone hide the requests that
+    /// gave up (survivor bias).
+    pub latency_all: LatencyHistogram,
     /// Time spent waiting in the gateway queue: every request that left the queue (sent,
     /// shed, abandoned) or was still in it at the end.
     pub wait: LatencyHistogram,
@@ -143,6 +147,7 @@ impl ClassStats {
         self.failed += other.failed;
         self.unfinished += other.unfinished;
         self.latency.merge(&other.latency);
+        self.latency_all.merge(&other.latency_all);
         self.wait.merge(&other.wait);
         self.wait_ns_sum += other.wait_ns_sum;
         self.service_ns_sum += other.service_ns_sum;

@@ -147,6 +147,7 @@ fn reject_profile_fields(p: &RawProvider, r: &mut Reporter<'_>) -> bool {
     let mut spanned = kind_fields(p).to_vec();
     spanned.push(("kind", p.kind.as_ref().map(loc)));
     spanned.push(("concurrency", p.concurrency.as_ref().map(loc)));
+    spanned.push(("error_latency", p.error_latency.as_ref().map(loc)));
     for (name, at_loc) in spanned {
         if let Some((line, column)) = at_loc {
             r.at(line, column, format!("`{name}` {WHY}"));
