@@ -51,7 +51,7 @@ pub struct RawUpstream {
 #[serde(deny_unknown_fields)]
 pub struct RawRetry {
     /// `none`, `constant`, `exponential`, `full-jitter` (default), `equal-jitter`,
-    /// `decorrelated-jitter`.
+    /// `decorrelated-jitter`, `sdk-jitter`.
     pub strategy: Option<S<String>>,
     /// First delay (default 100ms).
     pub base: Option<S<String>>,

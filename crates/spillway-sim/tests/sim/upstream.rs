@@ -180,3 +180,30 @@ fn clients_are_named_presets_and_exclude_a_retry_block() {
     ));
     assert!(errors[0].contains("not both"), "{errors:?}");
 }
+
+#[test]
+fn in_the_aws_contention_setting_jitter_cuts_the_work_and_the_time() {
+    let runs = run_all("contention.yaml");
+    runs.iter().for_each(assert_conserved);
+    let t = |name: &str| by_name(&runs, name).total();
+    let finish = |name: &str| t(name).latency_all.max();
+    for jitter in ["full-jitter", "equal-jitter", "decorrelated-jitter"] {
+        assert_eq!(t(jitter).completed, 100, "{jitter}");
+        // Without jitter the clients collide every round: one success per round.
+        assert!(
+            t(jitter).upstream_calls * 3 < t("exponential").upstream_calls,
+            "{jitter}: {} calls vs exponential {}",
+            t(jitter).upstream_calls,
+            t("exponential").upstream_calls
+        );
+        assert!(
+            finish(jitter).saturating_mul(10) < finish("exponential"),
+            "{jitter}"
+        );
+    }
+    assert_eq!(t("exponential").upstream_calls, 5_050, "100 + 99 + … + 1");
+    // The SDK's 3 attempts: most clients give up, and p99 of the survivors hides them.
+    let sdk = t("openai-python");
+    assert!(sdk.failed > sdk.completed, "{} failed", sdk.failed);
+    assert!(sdk.latency_all.count() == 100);
+}
