@@ -54,6 +54,7 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "mean_wait_ms",
     "mean_service_ms",
     "p99_all_ms",
+    "key_downtime_s",
 ];
 
 /// `timeseries.csv` columns, in order.
@@ -204,6 +205,9 @@ pub fn summary_fields(run: &PolicyMetrics, class: Option<Class>) -> Vec<String> 
     } else {
         ms(s.latency_all.quantile(0.99))
     });
+    // A property of the policy's keys, not of a class: on the `all` row only.
+    let downtime = run.key_downtime.filter(|_| class.is_none());
+    fields.push(downtime.map_or_else(String::new, |d| format!("{:.3}", d.as_nanos() as f64 / 1e9)));
     fields
 }
 

@@ -160,12 +160,23 @@ pub fn run_policy(
     world.finish(end);
     let (_, spend) = world.engine.into_parts();
     world.metrics.budget = spend.gate.map(|gate| gate.finish(end));
+    world.metrics.key_downtime = key_downtime(scenario, policy, horizon);
     let row = world.series.current();
     row.queued = 0;
     row.queued_by_class = [0; 4];
     row.in_flight = 0;
     sink(row);
     Ok(world.metrics)
+}
+
+/// How long within the traffic the policy's keys left its service without a usable one.
+fn key_downtime(scenario: &Scenario, policy: &PolicySpec, horizon: Time) -> Option<Duration> {
+    let (Some(setup), Some(spend)) = (&scenario.budget, &policy.budget) else {
+        return None;
+    };
+    setup.keys.iter().next()?;
+    let (env, service) = (&spend.environment, &spend.service);
+    Some(setup.keys.downtime(Time::ZERO, horizon, env, service))
 }
 
 /// The policy's budget gate, if it has a `budget:` (and the scenario a catalogue). Each
