@@ -75,6 +75,12 @@ const METRICS: [(&str, &str); 11] = [
         "longest time a request spent queued in the gateway; lower is better",
     ),
     (
+        "p99_all_ms",
+        "99th percentile from arrival to the final answer of every request that left, failed \
+         ones included (at their last error): unlike p99_ms it cannot improve by giving up on \
+         slow requests; lower is better",
+    ),
+    (
         "upstream_429",
         "calls the provider answered 429 (rate limited); lower is better",
     ),
