@@ -42,7 +42,7 @@ dt { font-family: monospace; font-weight: bold; margin-top: 6px; } dd { margin-l
 ";
 
 /// What each comparison-table column means (README, \"Reading the outputs\").
-const METRICS: [(&str, &str); 11] = [
+const METRICS: [(&str, &str); 12] = [
     (
         "offered",
         "requests that arrived at the gateway (the same for every policy)",
