@@ -119,8 +119,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn summary_csv_ends_with_the_budget_columns() {
+    fn summary_csv_has_the_budget_columns_after_over_admission() {
+        // `summary_fields` appends the budget fields right after `over_admission_pct`.
         let all = crate::csv_out::SUMMARY_COLUMNS;
-        assert!(all.ends_with(BUDGET_SUMMARY_COLUMNS), "{all:?}");
+        let at = all
+            .iter()
+            .position(|c| *c == "over_admission_pct")
+            .map(|i| i + 1);
+        let end = at.map(|i| i + BUDGET_SUMMARY_COLUMNS.len());
+        assert_eq!(
+            at.zip(end).and_then(|(a, b)| all.get(a..b)),
+            Some(BUDGET_SUMMARY_COLUMNS),
+            "{all:?}"
+        );
     }
 }

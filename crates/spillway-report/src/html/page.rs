@@ -44,7 +44,7 @@ dt { font-family: monospace; font-weight: bold; margin-top: 6px; } dd { margin-l
 ";
 
 /// What each comparison-table column means (README, \"Reading the outputs\").
-const METRICS: [(&str, &str); 11] = [
+const METRICS: [(&str, &str); 12] = [
     (
         "offered",
         "requests that arrived at the gateway (the same for every policy)",
@@ -75,6 +75,12 @@ const METRICS: [(&str, &str); 11] = [
     (
         "max_wait_ms",
         "longest time a request spent queued in the gateway; lower is better",
+    ),
+    (
+        "p99_all_ms",
+        "99th percentile from arrival to the final answer of every request that left, failed \
+         ones included (at their last error): unlike p99_ms it cannot improve by giving up on \
+         slow requests; lower is better",
     ),
     (
         "upstream_429",

@@ -50,12 +50,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioErrors> {
     let raw: raw::RawScenario = match serde_saphyr::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line() as usize, l.column() as usize))
-                .unwrap_or((1, 1));
-            let message = serde_words::in_user_words(&serde_message(&e), text, line, column);
-            reporter.at(line, column, message);
+            report_type_errors(e, text, &mut reporter);
             return Err(reporter.into_errors());
         }
     };
@@ -75,6 +70,37 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioErrors> {
             message: "invalid scenario".to_string(),
         }])
     })
+}
+
+/// Most type errors reported from one file (each costs a parse).
+const MAX_TYPE_ERRORS: usize = 100;
+
+/// Report serde's error `first`, then every later wrongly typed number: each is patched in a
+/// copy of the text and the copy parsed again (serde stops at the first error; the README
+/// promises every error). Stops at the first error that is not a bad number.
+fn report_type_errors(first: serde_saphyr::Error, text: &str, reporter: &mut Reporter<'_>) {
+    let mut error = Some(first);
+    let mut current = text.to_string();
+    for _ in 0..MAX_TYPE_ERRORS {
+        let Some(e) = error.take() else {
+            return;
+        };
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line() as usize, l.column() as usize))
+            .unwrap_or((1, 1));
+        let message = serde_message(&e);
+        reporter.at(
+            line,
+            column,
+            serde_words::in_user_words(&message, &current, line, column),
+        );
+        let Some(next) = serde_words::with_number_fixed(&message, &current, line, column) else {
+            return;
+        };
+        current = next;
+        error = serde_saphyr::from_str::<raw::RawScenario>(&current).err();
+    }
 }
 
 /// serde-saphyr's message without its `line N column M:` prefix and snippet (we print our own).
