@@ -43,9 +43,8 @@ impl Layered {
                     super::layer::LayerState::Single(l) => crate::limit::Limiter::capacity(l),
                     super::layer::LayerState::PerKey(k) => k.capacity(),
                 };
-                let admits = |cost: u64| {
-                    matches!(layer.check(now, subject, cost), Ok(Decision::Allowed))
-                };
+                let admits =
+                    |cost: u64| matches!(layer.check(now, subject, cost), Ok(Decision::Allowed));
                 let full_at = match layer.check(now, subject, limit) {
                     Ok(Decision::Denied { retry_at }) => retry_at,
                     _ => now,
@@ -96,17 +95,30 @@ mod tests {
     #[test]
     fn room_counts_down_and_says_when_the_window_ends() {
         let mut layers = per_user(10);
-        let alice = Subject { user: 1, feature: 0, api_key: 0 };
+        let alice = Subject {
+            user: 1,
+            feature: 0,
+            api_key: 0,
+        };
         let now = Time::ZERO.saturating_add(Duration::from_secs(5));
         assert_eq!(layers.room(now, &alice)[0].remaining, 10);
         assert_eq!(layers.room(now, &alice)[0].full_at, now);
-        let one = Demand { requests: 1, tokens: 0 };
+        let one = Demand {
+            requests: 1,
+            tokens: 0,
+        };
         for _ in 0..3 {
-            layers.acquire(now, &alice, one).unwrap();
+            assert!(matches!(
+                layers.acquire(now, &alice, one).unwrap(),
+                crate::limit::LayeredDecision::Allowed
+            ));
         }
         let room = layers.room(now, &alice)[0];
         assert_eq!((room.limit, room.remaining), (10, 7));
-        assert_eq!(room.full_at, Time::ZERO.saturating_add(Duration::from_secs(60)));
+        assert_eq!(
+            room.full_at,
+            Time::ZERO.saturating_add(Duration::from_secs(60))
+        );
         assert_eq!(room.share_ppm(), 700_000);
         // Another subject is untouched.
         let bob = Subject { user: 2, ..alice };
@@ -118,6 +130,9 @@ mod tests {
         for edge in [0, 1, 5, 99, 100] {
             assert_eq!(largest_admitted(100, |c| c <= edge), edge);
         }
-        assert_eq!(largest_admitted(u64::MAX, |c| c <= u64::MAX - 3), u64::MAX - 3);
+        assert_eq!(
+            largest_admitted(u64::MAX, |c| c <= u64::MAX - 3),
+            u64::MAX - 3
+        );
     }
 }
