@@ -10,6 +10,7 @@ mod output;
 mod policy_merge;
 mod progress;
 mod report_cmd;
+mod serve;
 mod simulate;
 mod sweep;
 mod validate;
@@ -63,6 +64,10 @@ enum Command {
     /// simulator's limits, headers, latency and failures, until Ctrl-C.
     #[command(long_about = emulate::LONG_ABOUT)]
     Emulate(emulate::EmulateArgs),
+    /// Serve a policy of a scenario file as an OpenAI-compatible gateway (rate limits,
+    /// priority queue, retries, failover) in front of an upstream, until Ctrl-C.
+    #[command(long_about = serve::LONG_ABOUT)]
+    Serve(serve::ServeArgs),
 }
 
 /// How a command failed: decides the exit code.
@@ -99,7 +104,7 @@ fn main() -> ExitCode {
     if let Some(max) = cli.max_rows {
         spillway_sim::scenario::work::set_max_rows(max);
     }
-    if !matches!(cli.command, Command::Emulate(_)) {
+    if !matches!(cli.command, Command::Emulate(_) | Command::Serve(_)) {
         // `emulate` shuts down gracefully through tokio's own signal handling instead.
         remove_partial_outputs_on_interrupt();
     }
@@ -112,6 +117,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::run(&args),
         Command::ValidateModel(args) => validate_model::run(&args),
         Command::Emulate(args) => emulate::run(&args),
+        Command::Serve(args) => serve::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
