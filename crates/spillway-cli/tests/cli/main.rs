@@ -8,6 +8,7 @@ mod inspect_headers;
 mod interrupt;
 mod report;
 mod secrets;
+mod serve;
 mod sweep;
 mod timeseries_step;
 mod trace;

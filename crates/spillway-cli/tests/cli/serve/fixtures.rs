@@ -1,0 +1,147 @@
+//! Real processes on loopback: a stub upstream (`spillway emulate` on a generous provider)
+//! and `spillway serve`, each killed when dropped.
+
+use super::super::{temp_dir, workspace};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// A policy file: a generous provider (the stub's), one policy `test` with the given layers
+/// and upstream settings, and `extra` top-level YAML.
+pub fn policy_file(name: &str, layers: &str, policy: &str, extra: &str) -> PathBuf {
+    let dir = temp_dir(&format!("serve-{name}"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("policy.yaml");
+    let yaml = format!(
+        "duration: 1m\n\
+provider:\n  name: stub\n  rpm: 1000000\n  tpm: 1000000000\n  concurrency: 1000\n  \
+latency: {{ base: 5ms, per_output_token: 1ms }}\n  \
+price: {{ input_usd_per_mtok: 0.15, output_usd_per_mtok: 0.60 }}\n\
+traffic:\n  groups:\n    - {{ name: g, users: 1, class: interactive, arrival: {{ poisson: {{ rate: 1/min }} }}, \
+input_tokens: {{ median: 10, sigma: 0 }}, output_tokens: {{ median: 10, sigma: 0 }} }}\n\
+layers:\n{layers}\
+policies:\n  - name: test\n    layers: [{names}]\n{policy}\
+{extra}",
+        names = layer_names(layers).join(", "),
+    );
+    std::fs::write(&file, yaml).expect("write policy");
+    file
+}
+
+fn layer_names(layers: &str) -> Vec<String> {
+    layers
+        .lines()
+        .filter_map(|l| l.split("name: ").nth(1))
+        .map(|rest| rest.split([',', ' ', '}']).next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// A child process that serves HTTP; killed on drop.
+pub struct Server {
+    child: Child,
+    /// `http://ADDR`.
+    pub url: String,
+}
+
+impl Server {
+    /// Start `spillway ARGS` and wait for its banner line (`… http://ADDR …`).
+    pub fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_spillway"))
+            .args(args)
+            .current_dir(workspace())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starts");
+        let mut banner = String::new();
+        let stdout = child.stdout.take().expect("piped");
+        let mut reader = BufReader::new(stdout);
+        reader.read_line(&mut banner).expect("a banner line");
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let addr = banner
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in {banner:?}"))
+            .to_string();
+        Server {
+            child,
+            url: format!("http://{addr}"),
+        }
+    }
+
+    /// The stub upstream: `spillway emulate` on `policy`'s provider.
+    pub fn stub(policy: &std::path::Path) -> Server {
+        let file = policy.to_str().expect("utf-8");
+        Server::start(&["emulate", "--profile", file, "--listen", "127.0.0.1:0"])
+    }
+
+    /// `spillway serve` of `policy` in front of `upstream`.
+    pub fn serve(policy: &std::path::Path, upstream: &str) -> Server {
+        let file = policy.to_str().expect("utf-8");
+        Server::start(&[
+            "serve",
+            "--policy",
+            file,
+            "--upstream",
+            upstream,
+            "--listen",
+            "127.0.0.1:0",
+        ])
+    }
+
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A chat request body.
+pub fn chat(max_tokens: u64, stream: bool) -> String {
+    format!(
+        r#"{{"model":"gpt-4o-mini","messages":[{{"role":"user","content":"hello there"}}],"max_tokens":{max_tokens},"stream":{stream},"stream_options":{{"include_usage":{stream}}}}}"#
+    )
+}
+
+/// The value of metric line `name{labels}` in a Prometheus text.
+pub fn metric(text: &str, series: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+/// Poll `/metrics` until `done` holds (bounded: a few seconds), returning the last text.
+pub async fn metrics_until(
+    client: &reqwest::Client,
+    url: &str,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = client
+            .get(format!("{url}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        if done(&text) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    text
+}
