@@ -40,8 +40,10 @@ layers; every answer carries x-ratelimit-limit/remaining/reset-requests (and -to
 caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
 and nothing is sent upstream; an unreachable upstream gives 502. GET /healthz, GET /metrics \
 (Prometheus text). Ctrl-C stops accepting and finishes the requests in flight.\n\n\
-Not yet enforced: the policy's `budget:` (spend caps), `instances:` (one process serves), \
---redis (shared limits across replicas).";
+--redis URL shares the layers with every replica on that Redis. Not yet enforced: the \
+policy's `budget:` (spend caps), `instances:` (a simulator setting), and \
+the x-ratelimit-* headers under --redis (the shared layers' room would cost a Redis call per \
+answer).";
 
 /// Arguments of `serve`.
 #[derive(Args)]
@@ -62,6 +64,10 @@ pub struct ServeArgs {
     /// The upstream base URL (overrides `serve.upstream`).
     #[arg(long)]
     upstream: Option<String>,
+    /// Share the policy's limits with every replica on this Redis (`redis://HOST:PORT`):
+    /// replicas serving the same policy name admit the limit once between them.
+    #[arg(long)]
+    redis: Option<String>,
     /// Largest request body in bytes (more: 400).
     #[arg(long, default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1..=(64 << 20)))]
     max_body_bytes: u64,
@@ -104,8 +110,11 @@ async fn serve(
     primary: Upstream,
     fallback: Option<Upstream>,
 ) -> Result<(), Failure> {
+    let (layers, shared) = build::layers(policy, args.redis.as_deref())
+        .await
+        .map_err(|e| Failure::BadInput(e.to_string()))?;
     let (engine, layer_names) =
-        build::engine(scenario, policy).map_err(|e| Failure::BadInput(e.to_string()))?;
+        build::engine(scenario, policy, layers).map_err(|e| Failure::BadInput(e.to_string()))?;
     let client = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(10))
         .build()
@@ -114,6 +123,7 @@ async fn serve(
     let gateway = spillway_gateway::Runtime::start(engine, layer_names.clone());
     let proxy = Arc::new(Proxy {
         runtime: gateway.clone(),
+        shared,
         client,
         primary,
         fallback,

@@ -10,6 +10,7 @@
 //! - [`Call`]: one admitted request; its drop guard calls `on_cancel`, so a client that goes
 //!   away (or a handler that errors) never leaks a reservation.
 //! - [`GatewayLayer`]: the same as a tower `Layer` for any axum/hyper service.
+//! - [`ServeLayers`]: the policy's layers in this process, or in Redis shared by replicas.
 //! - [`Metrics`]: counters from the engine's events, rendered as Prometheus text.
 //! - [`headers`]: `x-ratelimit-*` for the caller's tightest layer, and the 429 body.
 //!
@@ -22,10 +23,12 @@
 mod call;
 pub mod headers;
 mod layer;
+mod layers;
 mod metrics;
 mod runtime;
 
 pub use call::{Call, Step};
 pub use layer::{GatewayLayer, GatewayService};
+pub use layers::{Prepaid, ServeLayers, SharedLayers, SharedStore};
 pub use metrics::{CLASSES, Gauges, Metrics};
 pub use runtime::{Refusal, Runtime, State};

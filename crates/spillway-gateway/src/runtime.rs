@@ -102,8 +102,19 @@ where
     /// A request arrives: refused now, or a [`Call`] that waits for its turn. Dropping the
     /// call before it completes cancels it in the engine.
     pub fn admit(&self, meta: RequestMeta<M>) -> Result<Call<M, L, S, R>, Refusal> {
+        self.admit_with(meta, |_| {})
+    }
+
+    /// [`Runtime::admit`], after `prepare` saw the layers under the lock (to hand over a
+    /// verdict decided outside the engine, e.g. by a shared store).
+    pub fn admit_with(
+        &self,
+        meta: RequestMeta<M>,
+        prepare: impl FnOnce(&L),
+    ) -> Result<Call<M, L, S, R>, Refusal> {
         let class = meta.class;
         let mut state = self.shared.lock();
+        prepare(state.engine.limiter());
         let now = self.shared.clock.now();
         match state.engine.on_request(now, meta) {
             Admission::Rejected(why) => {
@@ -119,6 +130,11 @@ where
                 Ok(Call::new(self.shared.clone(), id, rx))
             }
         }
+    }
+
+    /// The runtime's clock reading (ns since the Unix epoch).
+    pub fn now(&self) -> Time {
+        self.shared.clock.now()
     }
 
     /// Read the state under the lock (gauges, the layers' room, metrics).

@@ -4,6 +4,7 @@
 use rand_chacha::ChaCha8Rng;
 use spillway_core::engine::{Engine, EngineConfig, NoSpend};
 use spillway_core::limit::Layered;
+use spillway_gateway::{ServeLayers, SharedLayers, SharedStore};
 use spillway_sim::rng::{Concern, stream};
 use spillway_sim::scenario::{PolicySpec, Scenario};
 
@@ -31,7 +32,7 @@ pub fn pick<'a>(scenario: &'a Scenario, name: Option<&str>) -> Result<&'a Policy
 }
 
 /// The engine `serve` runs: no driver payload, the policy's layers, no budget yet.
-pub type ServeEngine = Engine<(), Layered, NoSpend, ChaCha8Rng>;
+pub type ServeEngine = Engine<(), ServeLayers, NoSpend, ChaCha8Rng>;
 
 /// Why an engine cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +43,31 @@ pub enum BuildError {
     /// The scheduler.
     #[error("policy `{0}`: {1}")]
     Scheduler(String, spillway_core::schedule::ConfigError),
+    /// The Redis side of the layers.
+    #[error("policy `{0}` on --redis: {1}")]
+    Redis(String, spillway_redis::RedisLimitError),
+}
+
+/// The policy's layers in `redis` (shared by every replica serving the same policy name), or
+/// in this process.
+pub async fn layers(
+    policy: &PolicySpec,
+    redis: Option<&str>,
+) -> Result<(ServeLayers, Option<SharedStore>), BuildError> {
+    let fail = |e| BuildError::Redis(policy.name.clone(), e);
+    let Some(url) = redis else {
+        let local = Layered::new(policy.layers.clone())
+            .map_err(|e| BuildError::Layers(policy.name.clone(), e))?;
+        return Ok((ServeLayers::Local(local), None));
+    };
+    let store = spillway_redis::RedisStore::connect(spillway_redis::RedisConfig::new(url))
+        .await
+        .map_err(fail)?;
+    let redis = spillway_redis::RedisLayered::new(&store, &policy.name, policy.layers.clone())
+        .map_err(fail)?;
+    let shared = SharedLayers::new(redis);
+    let handle = shared.store();
+    Ok((ServeLayers::Shared(shared), Some(handle)))
 }
 
 /// The engine of `policy` and its layer names. Admissions beyond the queue's capacity plus
@@ -50,10 +76,9 @@ pub enum BuildError {
 pub fn engine(
     scenario: &Scenario,
     policy: &PolicySpec,
+    layers: ServeLayers,
 ) -> Result<(ServeEngine, Vec<String>), BuildError> {
-    let layers = Layered::new(policy.layers.clone())
-        .map_err(|e| BuildError::Layers(policy.name.clone(), e))?;
-    let names = layers.names().map(str::to_string).collect();
+    let names = policy.layers.iter().map(|l| l.name.clone()).collect();
     let in_flight = usize::try_from(policy.max_in_flight).unwrap_or(usize::MAX);
     let config = EngineConfig {
         max_in_flight: policy.max_in_flight,

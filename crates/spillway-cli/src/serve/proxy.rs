@@ -12,17 +12,17 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use rand_chacha::ChaCha8Rng;
 use spillway_core::engine::{Completion, NoSpend, RequestMeta};
-use spillway_core::limit::{Layered, Subject};
+use spillway_core::limit::{Demand, Subject};
 use spillway_core::upstream::Target;
 use spillway_emulate::request::{self, Parsed, Shape};
 use spillway_emulate::{reply, stream::ChannelBody};
-use spillway_gateway::{Call, Runtime, Step, headers};
+use spillway_gateway::{Call, Runtime, ServeLayers, SharedStore, Step, headers};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// The gateway as `serve` runs it: no budget yet (the core budget gate plugs in here).
-pub type Gateway = Runtime<(), Layered, NoSpend, ChaCha8Rng>;
-type GatewayCall = Call<(), Layered, NoSpend, ChaCha8Rng>;
+pub type Gateway = Runtime<(), ServeLayers, NoSpend, ChaCha8Rng>;
+type GatewayCall = Call<(), ServeLayers, NoSpend, ChaCha8Rng>;
 
 /// Largest upstream body read whole (non-streaming answers and error bodies).
 const MAX_UPSTREAM_BODY: usize = 64 << 20;
@@ -39,6 +39,8 @@ pub struct Upstream {
 pub struct Proxy {
     /// The engine's runtime.
     pub runtime: Gateway,
+    /// The layers' Redis, when they are shared (`--redis`).
+    pub shared: Option<SharedStore>,
     /// The HTTP client (connection pool).
     pub client: reqwest::Client,
     /// Where requests go.
@@ -129,7 +131,7 @@ impl Proxy {
         meta: RequestMeta<()>,
         (parsed, bytes): (Parsed, Bytes),
     ) -> Response {
-        let mut call = match self.runtime.admit(meta) {
+        let mut call = match self.admit(meta).await {
             Ok(call) => call,
             Err(refusal) => return headers::refused(&refusal, &self.layer_names),
         };
@@ -169,6 +171,26 @@ impl Proxy {
                 whole(call, resp, parsed.input_tokens).await
             };
         }
+    }
+
+    /// Admission: shared layers decide in Redis first (outside the engine's lock).
+    async fn admit(&self, meta: RequestMeta<()>) -> Result<GatewayCall, spillway_gateway::Refusal> {
+        let Some(store) = &self.shared else {
+            return self.runtime.admit(meta);
+        };
+        // The subject and estimate the engine itself would reserve (no budget: no API key).
+        let subject = Subject {
+            user: meta.user,
+            feature: meta.feature,
+            api_key: 0,
+        };
+        let estimate = Demand {
+            requests: 1,
+            tokens: meta.input_tokens.saturating_add(meta.output_estimate),
+        };
+        let verdict = store.reserve(self.runtime.now(), &subject, estimate).await;
+        self.runtime
+            .admit_with(meta, |layers| layers.prepay(verdict))
     }
 
     async fn send(

@@ -79,8 +79,13 @@ impl Server {
 
     /// `spillway serve` of `policy` in front of `upstream`.
     pub fn serve(policy: &std::path::Path, upstream: &str) -> Server {
+        Server::serve_with(policy, upstream, &[])
+    }
+
+    /// `spillway serve` with `extra` arguments.
+    pub fn serve_with(policy: &std::path::Path, upstream: &str, extra: &[&str]) -> Server {
         let file = policy.to_str().expect("utf-8");
-        Server::start(&[
+        let mut args = vec![
             "serve",
             "--policy",
             file,
@@ -88,7 +93,9 @@ impl Server {
             upstream,
             "--listen",
             "127.0.0.1:0",
-        ])
+        ];
+        args.extend_from_slice(extra);
+        Server::start(&args)
     }
 
     /// Whether it is still running.
@@ -144,4 +151,61 @@ pub async fn metrics_until(
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     text
+}
+
+/// A private `redis-server` on a free loopback port; killed on drop. `None` (after a loud
+/// skip, or a failure under `SPILLWAY_REQUIRE_REDIS`) when the binary is absent.
+pub struct Redis {
+    child: Child,
+    /// `redis://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Redis {
+    /// Start one and wait until it accepts connections.
+    pub fn start() -> Option<Redis> {
+        let present = Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !present {
+            spillway_testkit::skip_or_fail(
+                "SPILLWAY_REQUIRE_REDIS",
+                "redis-server not found: two `serve` replicas sharing one limit were not tested",
+            );
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn redis-server");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(Redis {
+                    child,
+                    url: format!("redis://127.0.0.1:{port}"),
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("redis-server on port {port} did not start");
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

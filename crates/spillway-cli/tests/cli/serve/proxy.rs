@@ -2,7 +2,7 @@
 //! streaming without buffering, a disconnect that frees what it held, bad input.
 
 use super::super::{spillway, text};
-use super::fixtures::{Server, chat, metric, metrics_until, policy_file};
+use super::fixtures::{Redis, Server, chat, metric, metrics_until, policy_file};
 
 const PER_USER_100: &str =
     "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
@@ -12,13 +12,43 @@ async fn eight_clients_times_250_requests_admit_exactly_the_per_user_limit() {
     let policy = policy_file("exact", PER_USER_100, "    max_in_flight: 64\n", "");
     let stub = Server::stub(&policy);
     let serve = Server::serve(&policy, &stub.url);
+    let all = hammer(std::slice::from_ref(&serve.url), 8, 250).await;
+    let ok = all.iter().filter(|s| **s == 200).count();
+    let limited = all.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        (ok, limited),
+        (100, 1900),
+        "other statuses: {:?}",
+        all.iter()
+            .filter(|s| !matches!(s, 200 | 429))
+            .collect::<Vec<_>>()
+    );
     let client = reqwest::Client::new();
-    let clients: Vec<_> = (0..8)
-        .map(|_| {
-            let (client, url) = (client.clone(), serve.url.clone());
+    let m = metrics_until(&client, &serve.url, |_| true).await;
+    assert_eq!(
+        metric(&m, "spillway_admitted_total{class=\"standard\"}"),
+        Some(100)
+    );
+    assert_eq!(
+        metric(&m, "spillway_rejected_total{layer=\"per-user\"}"),
+        Some(1900)
+    );
+    assert_eq!(
+        metric(&m, "spillway_upstream_calls_total{target=\"primary\"}"),
+        Some(100)
+    );
+}
+
+/// `clients` concurrent clients, each sending `each` small chat requests to its server of
+/// `urls` (round robin); every status seen.
+async fn hammer(urls: &[String], clients: usize, each: usize) -> Vec<u16> {
+    let client = reqwest::Client::new();
+    let tasks: Vec<_> = (0..clients)
+        .map(|i| {
+            let (client, url) = (client.clone(), urls[i % urls.len()].clone());
             tokio::spawn(async move {
                 let mut statuses = Vec::new();
-                for _ in 0..250 {
+                for _ in 0..each {
                     let resp = client
                         .post(format!("{url}/v1/chat/completions"))
                         .body(chat(3, false))
@@ -33,32 +63,38 @@ async fn eight_clients_times_250_requests_admit_exactly_the_per_user_limit() {
         })
         .collect();
     let mut all = Vec::new();
-    for c in clients {
-        all.extend(c.await.expect("client"));
+    for t in tasks {
+        all.extend(t.await.expect("client"));
     }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_on_one_redis_admit_exactly_the_limit_between_them() {
+    let Some(redis) = Redis::start() else {
+        return;
+    };
+    // Redis has no fixed window: the exact sliding log, same limit.
+    let layers =
+        "  - { name: per-user, scope: user, algorithm: sliding-window, limit: 100, per: 1h }\n";
+    let policy = policy_file("redis", layers, "    max_in_flight: 64\n", "");
+    let stub = Server::stub(&policy);
+    let replicas = [
+        Server::serve_with(&policy, &stub.url, &["--redis", &redis.url]),
+        Server::serve_with(&policy, &stub.url, &["--redis", &redis.url]),
+    ];
+    let urls: Vec<String> = replicas.iter().map(|r| r.url.clone()).collect();
+    let all = hammer(&urls, 8, 250).await;
     let ok = all.iter().filter(|s| **s == 200).count();
     let limited = all.iter().filter(|s| **s == 429).count();
-    assert_eq!(
-        (ok, limited),
-        (100, 1900),
-        "other statuses: {:?}",
-        all.iter()
-            .filter(|s| !matches!(s, 200 | 429))
-            .collect::<Vec<_>>()
-    );
-    let m = metrics_until(&client, &serve.url, |_| true).await;
-    assert_eq!(
-        metric(&m, "spillway_admitted_total{class=\"standard\"}"),
-        Some(100)
-    );
-    assert_eq!(
-        metric(&m, "spillway_rejected_total{layer=\"per-user\"}"),
-        Some(1900)
-    );
-    assert_eq!(
-        metric(&m, "spillway_upstream_calls_total{target=\"primary\"}"),
-        Some(100)
-    );
+    assert_eq!((ok, limited), (100, 1900));
+    // Both replicas admitted some: the limit really was shared, not one replica's alone.
+    let client = reqwest::Client::new();
+    for url in &urls {
+        let m = metrics_until(&client, url, |_| true).await;
+        let admitted = metric(&m, "spillway_admitted_total{class=\"standard\"}").unwrap_or(0);
+        assert!((1..100).contains(&admitted), "{url}: {admitted}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,12 +205,14 @@ async fn a_client_that_disconnects_mid_stream_frees_its_reservation() {
 async fn bad_requests_are_400_and_nothing_goes_upstream() {
     let policy = policy_file("bad", PER_USER_100, "", "");
     let stub = Server::stub(&policy);
-    let serve = Server::serve(&policy, &stub.url);
+    // A small cap, so that the whole oversized body fits in the loopback socket buffers: the
+    // client finishes writing before the 400 closes the connection.
+    let serve = Server::serve_with(&policy, &stub.url, &["--max-body-bytes", "4096"]);
     let client = reqwest::Client::new();
     let url = format!("{}/v1/chat/completions", serve.url);
     let too_big = format!(
         r#"{{"model":"m","messages":[{{"role":"user","content":"{}"}}]}}"#,
-        "x".repeat(2 << 20)
+        "x".repeat(8192)
     );
     for body in [
         "{not json",
