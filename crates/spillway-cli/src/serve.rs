@@ -145,14 +145,28 @@ async fn serve(
         tcp,
         usize::try_from(args.max_connections).unwrap_or(usize::MAX),
     );
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+    let shutdown = stop_signal();
     let served = axum::serve(listener, router(proxy))
         .with_graceful_shutdown(shutdown)
         .await;
     gateway.close();
     served.map_err(|e| Failure::Runtime(anyhow::anyhow!("serving on {addr}: {e}")))
+}
+
+/// SIGINT (Ctrl-C) or, on Unix, SIGTERM (what a process manager sends).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn router(proxy: Arc<Proxy>) -> Router {

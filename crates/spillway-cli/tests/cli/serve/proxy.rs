@@ -284,3 +284,32 @@ fn a_bad_serve_block_exits_2_with_a_located_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("`test`"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_the_stream_in_flight_then_exits_0() {
+    let policy = policy_file("drain", PER_USER_100, "", "");
+    let stub = Server::stub(&policy);
+    let mut serve = Server::serve(&policy, &stub.url);
+    let client = reqwest::Client::new();
+    // ~300 tokens at 1 ms each: still streaming when the signal arrives.
+    let mut resp = client
+        .post(format!("{}/v1/chat/completions", serve.url))
+        .body(chat(300, true))
+        .send()
+        .await
+        .expect("answer");
+    assert!(resp.chunk().await.expect("chunk").is_some());
+    serve.signal("-TERM");
+    let mut rest = String::new();
+    while let Some(chunk) = resp.chunk().await.expect("the stream is not cut") {
+        rest.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        rest.contains("[DONE]"),
+        "the stream in flight was not finished"
+    );
+    let status = tokio::task::spawn_blocking(move || serve.exit_status())
+        .await
+        .expect("joins");
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+}
