@@ -42,6 +42,16 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// The `HOST:PORT` of a server's banner line (`… on http://HOST:PORT …`).
+fn banner_addr(banner: &str) -> String {
+    banner
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {banner:?}"))
+        .to_string()
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

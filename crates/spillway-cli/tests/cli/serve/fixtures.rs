@@ -59,12 +59,7 @@ impl Server {
         reader.read_line(&mut banner).expect("a banner line");
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        let addr = banner
-            .split("http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no address in {banner:?}"))
-            .to_string();
+        let addr = super::super::banner_addr(&banner);
         Server {
             child,
             url: format!("http://{addr}"),
