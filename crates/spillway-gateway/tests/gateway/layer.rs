@@ -42,25 +42,39 @@ fn runtime(per_user: u64, max_in_flight: u64) -> Rt {
     Runtime::start(engine, vec!["per-user".into()])
 }
 
+fn header(req: &Request<Body>, name: &str) -> u64 {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or(0)
+}
+
 fn router(rt: &Rt) -> Router {
+    router_with(rt, Arc::default())
+}
+
+/// The router; its handler appends each served request's user to `served`.
+fn router_with(rt: &Rt, served: Arc<std::sync::Mutex<Vec<u64>>>) -> Router {
     let classify = Arc::new(|req: &Request<Body>| {
-        let user = req
-            .headers()
-            .get("x-user")
-            .and_then(|v| v.to_str().ok()?.parse().ok())
-            .unwrap_or(0);
         Ok(RequestMeta {
-            user,
+            user: header(req, "x-user"),
             feature: 0,
-            class: 0,
+            class: header(req, "x-class") as usize,
             input_tokens: 10,
             output_estimate: 10,
             max_tokens: 10,
             payload: (),
         })
     });
+    let handler = move |req: Request<Body>| {
+        let served = served.clone();
+        async move {
+            served.lock().unwrap().push(header(&req, "x-user"));
+            "hello"
+        }
+    };
     Router::new()
-        .route("/", get(|| async { "hello" }))
+        .route("/", get(handler))
         .layer(GatewayLayer::new(rt.clone(), classify))
 }
 
@@ -137,5 +151,39 @@ async fn a_dropped_response_body_releases_the_call() {
     assert_eq!(
         rt.with_state(|s, _| (s.engine.len(), s.engine.in_flight())),
         (0, 0)
+    );
+}
+
+#[tokio::test]
+async fn the_queue_waits_and_serves_interactive_before_batch() {
+    let rt = runtime(100, 1);
+    let served = Arc::default();
+    let app = router_with(&rt, Arc::clone(&served));
+    let with_class = |user: u64, class: u64| {
+        Request::get("/")
+            .header("x-user", user.to_string())
+            .header("x-class", class.to_string())
+            .body(Body::empty())
+            .unwrap()
+    };
+    // The one call allowed in flight, held open by its unread body.
+    let first = app.clone().oneshot(with_class(1, 3)).await.unwrap();
+    let batch = tokio::spawn(app.clone().oneshot(with_class(2, 2)));
+    let queued = || rt.with_state(|s, _| (s.engine.queued_in(0), s.engine.queued_in(2)));
+    while queued() != (0, 1) {
+        tokio::task::yield_now().await;
+    }
+    let interactive = tokio::spawn(app.clone().oneshot(with_class(3, 0)));
+    while queued() != (1, 1) {
+        tokio::task::yield_now().await;
+    }
+    drop(first);
+    // Each response is dropped as soon as it arrives, freeing the slot for the next.
+    drop(interactive.await.unwrap().unwrap());
+    drop(batch.await.unwrap().unwrap());
+    assert_eq!(
+        *served.lock().unwrap(),
+        [1, 3, 2],
+        "interactive (3) before batch (2)"
     );
 }
