@@ -77,21 +77,23 @@ pub async fn forward(State(p): State<Arc<Proxy>>, shape: Shape, req: Request) ->
             );
         }
     };
-    let parsed = match read(shape, body, p.max_body).await {
-        Ok(parsed) => parsed,
-        Err(refused) => return refused,
+    // A bad body is answered before anything is admitted or sent upstream.
+    let mut resp = match read(shape, body, p.max_body).await {
+        Ok(parsed) => {
+            let meta = RequestMeta {
+                user: caller.user,
+                feature: caller.feature,
+                class: caller.class,
+                input_tokens: parsed.0.input_tokens,
+                // Reserve what the client allows the model to write; the usage settles it.
+                output_estimate: parsed.0.max_tokens,
+                max_tokens: parsed.0.max_tokens,
+                payload: (),
+            };
+            p.run(shape, meta, parsed).await
+        }
+        Err(refused) => refused,
     };
-    let meta = RequestMeta {
-        user: caller.user,
-        feature: caller.feature,
-        class: caller.class,
-        input_tokens: parsed.0.input_tokens,
-        // Reserve what the client allows the model to write; the usage settles it.
-        output_estimate: parsed.0.max_tokens,
-        max_tokens: parsed.0.max_tokens,
-        payload: (),
-    };
-    let mut resp = p.run(shape, meta, parsed).await;
     let subject = Subject {
         user: caller.user,
         feature: caller.feature,
@@ -109,7 +111,7 @@ async fn read(shape: Shape, body: Body, max: usize) -> Result<(Parsed, Bytes), R
         *resp.status_mut() = StatusCode::BAD_REQUEST;
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
-            "application/json".parse().expect("static"),
+            axum::http::HeaderValue::from_static("application/json"),
         );
         resp
     };

@@ -226,6 +226,8 @@ async fn bad_requests_are_400_and_nothing_goes_upstream() {
             .await
             .expect("answer");
         assert_eq!(resp.status(), 400);
+        // The caller's room is reported on every answer, refusals of bad input included.
+        assert_eq!(resp.headers()["x-ratelimit-remaining-requests"], "100");
         let json: serde_json::Value = resp.json().await.expect("json");
         assert!(json["error"]["message"].is_string(), "{json}");
     }
