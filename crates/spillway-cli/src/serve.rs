@@ -40,7 +40,7 @@ layers; every answer carries x-ratelimit-limit/remaining/reset-requests (and -to
 caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
 and nothing is sent upstream; an unreachable upstream gives 502. GET /healthz, GET /metrics \
 (Prometheus text). Ctrl-C stops accepting and finishes the requests in flight.\n\n\
---redis URL shares the layers with every replica on that Redis. Not yet enforced: the \
+--redis URL shares the layers with every replica on that Redis. Upstreams are plain HTTP (no TLS in this build). Not yet enforced: the \
 policy's `budget:` (spend caps), `instances:` (a simulator setting), and \
 the x-ratelimit-* headers under --redis (the shared layers' room would cost a Redis call per \
 answer).";
@@ -94,7 +94,10 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
                 .clone()
                 .map(|base| (base, s.fallback_key.clone()))
         })
-        .map(|(base, key)| load_key(key.as_ref()).map(|key| Upstream { base, key }))
+        .map(|(base, key)| {
+            plain_http(&base, "fallback", &args.policy)?;
+            load_key(key.as_ref()).map(|key| Upstream { base, key })
+        })
         .transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -220,7 +223,20 @@ fn upstream(
             )));
         }
     };
+    plain_http(&base, "upstream", file)?;
     Ok(Upstream { base, key })
+}
+
+/// This build speaks plain HTTP to upstreams (no TLS stack is compiled in): an `https://`
+/// upstream is refused at start rather than failing every request with a 502.
+fn plain_http(base: &str, field: &str, file: &std::path::Path) -> Result<(), Failure> {
+    if base.starts_with("https://") {
+        return Err(Failure::BadInput(format!(
+            "{}: serve.{field}: `{base}`: this build of `spillway serve` speaks plain HTTP to upstreams only (no TLS); use an http:// upstream, e.g. a local TLS-terminating proxy",
+            file.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Read an upstream key from its source (env or file); the message never shows the secret.
