@@ -69,8 +69,12 @@ pub fn error(status: StatusCode, message: &str, kind: &str, code: &str) -> Respo
         .into_response()
 }
 
+/// The header a gateway 429 carries, naming the blocking layers (comma-separated), so that a
+/// client (`spillway load`) tells the gateway's refusals from the provider's.
+pub const REJECTED_BY: &str = "x-spillway-rejected-by";
+
 /// The 429 (or 503) for a request refused at the door: `retry-after` in whole seconds
-/// (rounded up, at least 1) and a body naming every blocking layer.
+/// (rounded up, at least 1), [`REJECTED_BY`], and a body naming every blocking layer.
 pub fn refused(refusal: &Refusal, layer_names: &[String]) -> Response {
     let wait = refusal.retry_after();
     let secs = wait.as_nanos().div_ceil(1_000_000_000).max(1);
@@ -112,6 +116,7 @@ pub fn refused(refusal: &Refusal, layer_names: &[String]) -> Response {
     let body = json!({"error": {
         "message": message, "type": "rate_limit_error", "param": null,
         "code": "rate_limit_exceeded", "blocking": blocking,
+        "layer": blocking.first().copied().unwrap_or_default(),
         "retry_after_ms": wait.as_nanos() / 1_000_000,
     }});
     let mut resp = (
@@ -122,6 +127,11 @@ pub fn refused(refusal: &Refusal, layer_names: &[String]) -> Response {
         .into_response();
     if let Ok(v) = HeaderValue::try_from(secs.to_string()) {
         resp.headers_mut().insert("retry-after", v);
+    }
+    if let Ok(v) = HeaderValue::try_from(blocking.join(","))
+        && !blocking.is_empty()
+    {
+        resp.headers_mut().insert(REJECTED_BY, v);
     }
     resp
 }
@@ -241,5 +251,6 @@ mod tests {
         let resp = refused(&refusal, &["global".into(), "per-user".into()]);
         assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(resp.headers()["retry-after"], "2");
+        assert_eq!(resp.headers()[REJECTED_BY], "per-user");
     }
 }

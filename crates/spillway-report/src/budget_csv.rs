@@ -6,7 +6,6 @@
 
 use crate::AtomicFile;
 use crate::format::usd_exact;
-use spillway_core::budget::Period;
 use spillway_core::limit::Scope;
 use spillway_sim::metrics::{BudgetMetrics, PolicyMetrics};
 use std::io;
@@ -96,7 +95,7 @@ pub fn write_budget(path: &Path, runs: &[PolicyMetrics]) -> io::Result<()> {
                 run.policy.as_str(),
                 &cap.name,
                 scope_name(cap.scope),
-                period_name(cap.period),
+                cap.period.name(),
                 &usd_exact(cap.limit_nano_usd),
                 &usd_exact(cap.spent_nano_usd),
             ])
@@ -112,14 +111,6 @@ fn scope_name(scope: Scope) -> &'static str {
         Scope::User => "user",
         Scope::Feature => "feature",
         Scope::ApiKey => "api_key",
-    }
-}
-
-fn period_name(period: Period) -> &'static str {
-    match period {
-        Period::Hour => "hour",
-        Period::Day => "day",
-        Period::Month => "month",
     }
 }
 

@@ -6,6 +6,7 @@ mod emulate;
 mod hostile_files;
 mod inspect_headers;
 mod interrupt;
+mod load;
 mod report;
 mod secrets;
 mod serve;
