@@ -64,6 +64,10 @@ pub struct ServeArgs {
     /// The upstream base URL (overrides `serve.upstream`).
     #[arg(long)]
     upstream: Option<String>,
+    /// Take identity and class from x-spillway-user/-feature/-class (as `serve.trust_headers:
+    /// true`; e.g. behind `spillway load`, which sends them).
+    #[arg(long)]
+    trust_headers: bool,
     /// Share the policy's limits with every replica on this Redis (`redis://HOST:PORT`):
     /// replicas serving the same policy name admit the limit once between them.
     #[arg(long)]
@@ -130,7 +134,7 @@ async fn serve(
         client,
         primary,
         fallback,
-        identities: identity::Identities::new(scenario.serve.as_ref()),
+        identities: identity::Identities::new(scenario.serve.as_ref(), args.trust_headers),
         max_body: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
         layer_names,
     });

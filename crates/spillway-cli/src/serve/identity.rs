@@ -44,8 +44,9 @@ pub fn subject_id(name: &str) -> u64 {
 }
 
 impl Identities {
-    /// The rules of `spec` (none: everyone is the anonymous standard caller).
-    pub fn new(spec: Option<&ServeSpec>) -> Self {
+    /// The rules of `spec` (none: everyone is the anonymous standard caller); `trust_headers`
+    /// believes the `x-spillway-*` headers whatever `spec` says.
+    pub fn new(spec: Option<&ServeSpec>, trust_headers: bool) -> Self {
         let keys = spec
             .map(|s| {
                 s.virtual_keys
@@ -63,7 +64,7 @@ impl Identities {
             .unwrap_or_default();
         Identities {
             keys,
-            trust_headers: spec.is_some_and(|s| s.trust_headers),
+            trust_headers: trust_headers || spec.is_some_and(|s| s.trust_headers),
         }
     }
 

@@ -113,6 +113,15 @@ async fn a_refusal_is_a_429_naming_the_layer_with_retry_after_and_rate_limit_hea
     };
     let first = send().await.expect("first");
     assert_eq!(first.status(), 200);
+    // Without trusted headers, a claimed identity is ignored: still the same (anonymous) user.
+    let claimed = client
+        .post(format!("{}/v1/chat/completions", serve.url))
+        .header("x-spillway-user", "someone-else")
+        .body(chat(3, false))
+        .send()
+        .await
+        .expect("claimed");
+    assert_eq!(claimed.status(), 429);
     assert_eq!(first.headers()["x-ratelimit-limit-requests"], "1");
     assert_eq!(first.headers()["x-ratelimit-remaining-requests"], "0");
     let second = send().await.expect("second");
@@ -323,4 +332,33 @@ async fn sigterm_drains_the_stream_in_flight_then_exits_0() {
         .await
         .expect("joins");
     assert!(status.is_some_and(|s| s.success()), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trusted_headers_give_each_user_their_own_allowance() {
+    let layers =
+        "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 1, per: 1h }\n";
+    let policy = policy_file("trusted", layers, "", "");
+    let stub = Server::stub(&policy);
+    let serve = Server::serve_with(&policy, &stub.url, &["--trust-headers"]);
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for user in ["ann", "bob", "ann"] {
+        let resp = client
+            .post(format!("{}/v1/chat/completions", serve.url))
+            .header("x-spillway-user", user)
+            .header("x-spillway-class", "batch")
+            .body(chat(3, false))
+            .send()
+            .await
+            .expect("answer");
+        statuses.push(resp.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+    let m = metrics_until(&client, &serve.url, |_| true).await;
+    assert_eq!(
+        metric(&m, "spillway_admitted_total{class=\"batch\"}"),
+        Some(2),
+        "{m}"
+    );
 }
