@@ -11,6 +11,7 @@ mod output;
 mod policy_merge;
 mod progress;
 mod report_cmd;
+mod serve;
 mod simulate;
 mod sweep;
 mod validate;
@@ -64,6 +65,10 @@ enum Command {
     /// simulator's limits, headers, latency and failures, until Ctrl-C.
     #[command(long_about = emulate::LONG_ABOUT)]
     Emulate(emulate::EmulateArgs),
+    /// Serve a policy of a scenario file as an OpenAI-compatible gateway (rate limits,
+    /// priority queue, retries, failover) in front of an upstream, until Ctrl-C.
+    #[command(long_about = serve::LONG_ABOUT)]
+    Serve(serve::ServeArgs),
     /// Replay a scenario's traffic for real against an OpenAI-compatible endpoint and write
     /// the same files as simulate from what came back.
     #[command(long_about = load::LONG_ABOUT)]
@@ -104,9 +109,12 @@ fn main() -> ExitCode {
     if let Some(max) = cli.max_rows {
         spillway_sim::scenario::work::set_max_rows(max);
     }
-    if !matches!(cli.command, Command::Emulate(_) | Command::Load(_)) {
-        // `emulate` and `load` shut down gracefully through tokio's own signal handling
-        // instead (`load` then writes what it observed).
+    if !matches!(
+        cli.command,
+        Command::Emulate(_) | Command::Load(_) | Command::Serve(_)
+    ) {
+        // `emulate`, `load` and `serve` shut down gracefully through tokio's own signal
+        // handling instead (`load` then writes what it observed; `serve` drains in flight).
         remove_partial_outputs_on_interrupt();
     }
     let result = match cli.command {
@@ -118,6 +126,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::run(&args),
         Command::ValidateModel(args) => validate_model::run(&args),
         Command::Emulate(args) => emulate::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Load(args) => load::run(&args),
     };
     match result {

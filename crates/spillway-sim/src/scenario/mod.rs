@@ -15,6 +15,7 @@ pub mod raw;
 pub mod report;
 pub mod schedule;
 mod serde_words;
+pub mod serve;
 pub use distributed::{Balancer, InstancesSpec, SyncMode};
 pub use schedule::{ClassSettings, SchedulerSpec};
 mod trace;

@@ -55,6 +55,8 @@ pub struct RawScenario {
     pub events: Vec<super::budget::RawEvent>,
     /// What the report shows first (see `scenario::report`).
     pub report: Option<super::report::RawReport>,
+    /// `spillway serve` settings; the simulator ignores them (see `scenario::serve`).
+    pub serve: Option<super::serve::RawServe>,
 }
 
 /// Traffic: user groups and spikes.
