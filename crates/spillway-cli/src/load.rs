@@ -156,13 +156,12 @@ pub fn chat_url(target: &str) -> Result<reqwest::Url, String> {
     let url = reqwest::Url::parse(target.trim())
         .map_err(|e| format!("`{target}` is not a URL ({e}); write e.g. http://127.0.0.1:8080"))?;
     match url.scheme() {
-        "http" => {}
-        "https" => {
+        "http" | "https" => {}
+        other => {
             return Err(format!(
-                "`{target}`: https is not supported (this build has no TLS); use http:// (loopback or a local proxy)"
+                "`{target}`: scheme `{other}` is not http:// or https://"
             ));
         }
-        other => return Err(format!("`{target}`: scheme `{other}` is not http://")),
     }
     let path = url.path().trim_end_matches('/').to_string();
     let full = if path.ends_with("/chat/completions") {
@@ -296,7 +295,10 @@ mod tests {
         assert_eq!(url("http://127.0.0.1:9000").as_deref(), Ok(full));
         assert_eq!(url("http://127.0.0.1:9000/v1/").as_deref(), Ok(full));
         assert_eq!(url(full).as_deref(), Ok(full));
-        assert!(url("https://api.openai.com").is_err());
+        assert_eq!(
+            url("https://api.openai.com").as_deref(),
+            Ok("https://api.openai.com/v1/chat/completions")
+        );
         assert!(url("localhost:9000").is_err());
         assert!(url("not a url").is_err());
     }

@@ -98,10 +98,7 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
                 .clone()
                 .map(|base| (base, s.fallback_key.clone()))
         })
-        .map(|(base, key)| {
-            plain_http(&base, "fallback", &args.policy)?;
-            load_key(key.as_ref()).map(|key| Upstream { base, key })
-        })
+        .map(|(base, key)| load_key(key.as_ref()).map(|key| Upstream { base, key }))
         .transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -227,20 +224,7 @@ fn upstream(
             )));
         }
     };
-    plain_http(&base, "upstream", file)?;
     Ok(Upstream { base, key })
-}
-
-/// This build speaks plain HTTP to upstreams (no TLS stack is compiled in): an `https://`
-/// upstream is refused at start rather than failing every request with a 502.
-fn plain_http(base: &str, field: &str, file: &std::path::Path) -> Result<(), Failure> {
-    if base.starts_with("https://") {
-        return Err(Failure::BadInput(format!(
-            "{}: serve.{field}: `{base}`: this build of `spillway serve` speaks plain HTTP to upstreams only (no TLS); use an http:// upstream, e.g. a local TLS-terminating proxy",
-            file.display()
-        )));
-    }
-    Ok(())
 }
 
 /// Read an upstream key from its source (env or file); the message never shows the secret.

@@ -24,8 +24,8 @@ fn bad_scenarios_and_flags_exit_2_with_located_errors() {
     let good = "scenarios/sim-vs-real.yaml";
     for (flags, says) in [
         (
-            &["--target", "https://api.example.com"][..],
-            "https is not supported",
+            &["--target", "ftp://api.example.com"][..],
+            "is not http:// or https://",
         ),
         (&["--target", "not a url"][..], "is not a URL"),
         (

@@ -284,15 +284,6 @@ fn a_bad_serve_block_exits_2_with_a_located_error() {
             && err.contains("not a base URL"),
         "{err}"
     );
-    let tls = policy_file(
-        "tls",
-        PER_USER_100,
-        "",
-        "serve:\n  upstream: https://example.com\n",
-    );
-    let out = spillway(&["serve", "--policy", tls.to_str().expect("utf-8")]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("serve.upstream: `https://example.com`: this build"));
     let good = policy_file("bad-name", PER_USER_100, "", "");
     let out = spillway(&[
         "serve",
