@@ -154,7 +154,7 @@ fn peers(c: &mut Criterion) {
             i += 1;
             let it = item(i);
             heap.push(Keyed(key(&it), it));
-            black_box(heap.pop())
+            black_box(heap.pop().map(|Keyed(_, item)| item))
         })
     });
 }
