@@ -247,10 +247,11 @@ pub fn write_latency(path: &Path, runs: &[PolicyMetrics]) -> io::Result<()> {
             if stats.latency.count() == 0 {
                 continue;
             }
-            for q in CDF_POINTS_PER_10K {
+            let points = CDF_POINTS_PER_10K.map(|q| f64::from(q) / 10_000.0);
+            let latencies = stats.latency.quantiles(points);
+            for (q, latency) in CDF_POINTS_PER_10K.into_iter().zip(latencies) {
                 let quantile = format!("{}.{:04}", q / 10_000, q % 10_000);
-                let latency = ms(stats.latency.quantile(f64::from(q) / 10_000.0));
-                w.write_record([run.policy.as_str(), class, &quantile, &latency])
+                w.write_record([run.policy.as_str(), class, &quantile, &ms(latency)])
                     .map_err(csv_error)?;
             }
         }
