@@ -144,6 +144,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_pass_quantiles_equal_one_at_a_time() {
+        let mut h = LatencyHistogram::default();
+        assert_eq!(h.quantiles([0.0, 0.5]), [Duration::ZERO, Duration::ZERO]);
+        for i in 0..5_000u64 {
+            h.record(Duration::from_micros(1 + i * i % 7_919 * 997));
+        }
+        let points: Vec<f64> = (0..=1_000).map(|q| f64::from(q) / 1_000.0).collect();
+        let one_at_a_time: Vec<Duration> = points.iter().map(|&q| h.quantile(q)).collect();
+        assert_eq!(h.quantiles(points.iter().copied()), one_at_a_time);
+    }
+
+    #[test]
     fn quantiles_never_exceed_the_exact_maximum() {
         let mut h = LatencyHistogram::default();
         h.record(Duration::from_millis(15_500));
@@ -154,17 +166,5 @@ mod tests {
             h.max()
         );
         assert_eq!(h.quantile(1.0), Duration::from_millis(15_500));
-    }
-
-    #[test]
-    fn one_pass_quantiles_equal_one_at_a_time() {
-        let mut h = LatencyHistogram::default();
-        assert_eq!(h.quantiles([0.0, 0.5]), [Duration::ZERO, Duration::ZERO]);
-        for i in 0..5_000u64 {
-            h.record(Duration::from_micros(1 + i * i % 7_919 * 997));
-        }
-        let points: Vec<f64> = (0..=1_000).map(|q| f64::from(q) / 1_000.0).collect();
-        let one_at_a_time: Vec<Duration> = points.iter().map(|&q| h.quantile(q)).collect();
-        assert_eq!(h.quantiles(points.iter().copied()), one_at_a_time);
     }
 }
