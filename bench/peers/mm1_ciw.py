@@ -1,4 +1,4 @@
-"""M/M/1 in Ciw, the peer of `spillway simulate scenarios/validation/mm1.yaml` (see README.md).
+"""M/M/1 in Ciw, the peer of `spillway simulate scenarios/validation/mm1.yaml` (see bench/peers/README.md).
 
 lambda = 7/s, mu = 10/s (rho = 0.7), one FIFO server, run until 1,000,000 customers have
 arrived (by default). Prints customers served, mean queue wait (theory 233.3 ms) and the wall

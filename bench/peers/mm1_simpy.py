@@ -1,4 +1,4 @@
-"""M/M/1 in SimPy, the peer of `spillway simulate scenarios/validation/mm1.yaml` (see README.md).
+"""M/M/1 in SimPy, the peer of `spillway simulate scenarios/validation/mm1.yaml` (see bench/peers/README.md).
 
 lambda = 7/s, mu = 10/s (rho = 0.7), one FIFO server, 1,000,000 customers by default.
 Prints customers served, mean queue wait (theory: rho / (mu - lambda) = 233.3 ms) and the
