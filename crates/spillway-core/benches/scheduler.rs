@@ -105,6 +105,60 @@ fn baselines(c: &mut Criterion) {
     });
 }
 
+/// A heap entry ordered by its key only, carrying the same 32-byte item the scheduler queues.
+struct Keyed(Reverse<u64>, Item<u64>);
+
+impl PartialEq for Keyed {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl Eq for Keyed {}
+impl PartialOrd for Keyed {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Keyed {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.cmp(&other.0)
+    }
+}
+
+/// The peers issue 19 names, on the scheduler's own items: strict priority over four per-class
+/// `VecDeque`s (the floor for `strict`), and a `BinaryHeap` of the same items keyed by
+/// (class, arrival) (the bound for every discipline).
+fn peers(c: &mut Criterion) {
+    let mut classes: [VecDeque<Item<u64>>; 4] = Default::default();
+    for i in 0..QUEUED {
+        let it = item(i);
+        classes[it.class].push_back(it);
+    }
+    let mut i = QUEUED;
+    c.bench_function("peer 100k/4 VecDeques strict", |b| {
+        b.iter(|| {
+            i += 1;
+            let it = item(i);
+            classes[it.class].push_back(it);
+            black_box(classes.iter_mut().find_map(VecDeque::pop_front))
+        })
+    });
+    let key = |it: &Item<u64>| Reverse(((it.class as u64) << 48) + it.payload);
+    let mut heap: BinaryHeap<Keyed> = (0..QUEUED)
+        .map(item)
+        .map(|it| Keyed(key(&it), it))
+        .collect();
+    let mut i = QUEUED;
+    c.bench_function("peer 100k/BinaryHeap items", |b| {
+        b.iter(|| {
+            i += 1;
+            let it = item(i);
+            heap.push(Keyed(key(&it), it));
+            black_box(heap.pop().map(|Keyed(_, item)| item))
+        })
+    });
+}
+
 fn push_pop(c: &mut Criterion) {
     let aging = Discipline::Aging {
         step: Duration::from_millis(50),
@@ -132,5 +186,5 @@ fn push_pop(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, baselines, push_pop);
+criterion_group!(benches, baselines, peers, push_pop);
 criterion_main!(benches);

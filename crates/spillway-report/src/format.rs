@@ -16,16 +16,54 @@ pub fn usd(nano_usd: u64) -> String {
 
 /// US dollars with nine decimals, exact: `0.000150000`.
 pub fn usd_exact(nano_usd: u64) -> String {
-    format!(
-        "{}.{:09}",
-        nano_usd / 1_000_000_000,
-        nano_usd % 1_000_000_000
-    )
+    let mut text = Vec::with_capacity(24);
+    push_usd_exact(&mut text, nano_usd);
+    String::from_utf8(text).unwrap_or_default()
+}
+
+/// Append [`usd_exact`]'s text to `out` (no allocation once `out` has room: the time series
+/// writes one per row).
+pub fn push_usd_exact(out: &mut Vec<u8>, nano_usd: u64) {
+    push_decimal(out, nano_usd / 1_000_000_000);
+    out.push(b'.');
+    let nanos = nano_usd % 1_000_000_000;
+    let at = out.len();
+    push_decimal(out, nanos);
+    let digits = out.len() - at;
+    // Zero-pad to nine digits: insert the missing zeros before the digits just written.
+    out.splice(at..at, std::iter::repeat_n(b'0', 9 - digits));
+}
+
+/// Append `value` in decimal to `out`: what `to_string` writes, without the formatting
+/// machinery or an allocation per number.
+pub fn push_decimal(out: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_match_the_standard_formatting() {
+        for v in [0, 1, 9, 10, 99, 100, 123_456_789, 1_000_000_000, u64::MAX] {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, v);
+            assert_eq!(out, format!("x{v}").into_bytes());
+            let expected = format!("{}.{:09}", v / 1_000_000_000, v % 1_000_000_000);
+            assert_eq!(usd_exact(v), expected);
+        }
+    }
 
     #[test]
     fn formats_are_exact() {

@@ -59,6 +59,8 @@ impl Providers {
             (Target::Fallback, Some(f)) => f,
             _ => &mut self.primary,
         };
+        // Only the primary's headers are ever parsed, and only for a proactive policy.
+        provider.set_success_headers(target == Target::Primary && wants_headers);
         let answer = provider.call(now, call);
         // Rendering and parsing header text costs microseconds: only a proactive policy, whose
         // model is fed by the headers, pays for it.

@@ -39,6 +39,18 @@ impl LatencyHistogram {
         }
         Duration::from_micros(self.hist.value_at_quantile(q)).min(self.max())
     }
+    /// [`LatencyHistogram::quantile`] at each of `quantiles` (ascending), in one pass over the
+    /// histogram: `latency.csv` asks for 104 points per class, and one scan each was a fifth of
+    /// a short run's instructions. Stops early at a quantile below its predecessor.
+    pub fn quantiles(&self, quantiles: impl IntoIterator<Item = f64>) -> Vec<Duration> {
+        if self.hist.is_empty() {
+            return quantiles.into_iter().map(|_| Duration::ZERO).collect();
+        }
+        self.hist
+            .value_at_quantiles(quantiles)
+            .map(|micros| Duration::from_micros(micros).min(self.max()))
+            .collect()
+    }
     /// The exact maximum.
     pub fn max(&self) -> Duration {
         Duration::from_nanos(self.max_ns)
@@ -169,6 +181,18 @@ impl ClassStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_pass_quantiles_equal_one_at_a_time() {
+        let mut h = LatencyHistogram::default();
+        assert_eq!(h.quantiles([0.0, 0.5]), [Duration::ZERO, Duration::ZERO]);
+        for i in 0..5_000u64 {
+            h.record(Duration::from_micros(1 + i * i % 7_919 * 997));
+        }
+        let points: Vec<f64> = (0..=1_000).map(|q| f64::from(q) / 1_000.0).collect();
+        let one_at_a_time: Vec<Duration> = points.iter().map(|&q| h.quantile(q)).collect();
+        assert_eq!(h.quantiles(points.iter().copied()), one_at_a_time);
+    }
 
     #[test]
     fn quantiles_never_exceed_the_exact_maximum() {

@@ -78,6 +78,11 @@ impl Timeseries {
         &mut self.current
     }
 
+    /// Whether [`Timeseries::advance_to`] at `now` would close a second.
+    pub fn closes_by(&self, now: Time) -> bool {
+        now.as_nanos() / SECOND_NS > self.current.t_s
+    }
+
     /// Close every second that ends at or before `now`, passing each to `sink`; `queued` and
     /// `in_flight` are the gauges' values over the gap (nothing happened in between).
     pub fn advance_to(
