@@ -40,7 +40,7 @@ layers; every answer carries x-ratelimit-limit/remaining/reset-requests (and -to
 caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
 and nothing is sent upstream; an unreachable upstream gives 502. GET /healthz, GET /metrics \
 (Prometheus text). Ctrl-C stops accepting and finishes the requests in flight.\n\n\
---redis URL shares the layers with every replica on that Redis. Upstreams are plain HTTP (no TLS in this build). Not yet enforced: the \
+--redis URL shares the layers with every replica on that Redis. https:// upstreams use TLS (rustls, the system's certificates). Not yet enforced: the \
 policy's `budget:` (spend caps), `instances:` (a simulator setting), and \
 the x-ratelimit-* headers under --redis (the shared layers' room would cost a Redis call per \
 answer).";
@@ -48,7 +48,7 @@ answer).";
 /// Arguments of `serve`.
 #[derive(Args)]
 #[command(
-    after_help = "Examples:\n  spillway serve --policy scenarios/quickstart.yaml --upstream http://127.0.0.1:9000\n  \
+    after_help = "Examples:\n  spillway serve --policy scenarios/spike.yaml --name token-bucket --upstream http://127.0.0.1:9000\n  \
 spillway serve --policy gateway.yaml --name strict --listen 0.0.0.0:8080"
 )]
 pub struct ServeArgs {
