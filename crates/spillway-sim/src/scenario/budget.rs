@@ -18,9 +18,8 @@ use super::models::{ModelsFile, load_models};
 use super::raw::S;
 use super::units::usd_to_nano_usd;
 use serde::Deserialize;
-use spillway_core::budget::{
-    CapSpec, CapTarget, DegradationLadder, ModelId, OnExhausted, OutputEstimate, Period,
-};
+use spillway_core::budget::{CapSpec, CapTarget, DegradationLadder, ModelId, OnExhausted, Period};
+pub use spillway_core::budget::{EstimateKind, PolicyBudget};
 use spillway_core::keys::{KeyId, KeyRing};
 use spillway_core::limit::Scope;
 use std::collections::BTreeSet;
@@ -83,45 +82,6 @@ pub struct BudgetSetup {
     /// The run's start, ns since the Unix epoch (a time of day on 1970-01-01): where budget
     /// periods reset.
     pub origin_unix_ns: u64,
-}
-
-/// How a policy guesses output tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EstimateKind {
-    /// EWMA of actual outputs per feature, starting at the feature's median.
-    Learned,
-    /// The model's `max_output_tokens` (an upper bound: caps are never exceeded).
-    MaxTokens,
-    /// The feature's median output, always.
-    Fixed,
-}
-
-impl EstimateKind {
-    /// The core estimate for a feature whose median output is `median`.
-    pub fn for_feature(self, median: u64) -> OutputEstimate {
-        match self {
-            EstimateKind::Learned => OutputEstimate::Learned { initial: median },
-            EstimateKind::MaxTokens => OutputEstimate::MaxTokens,
-            EstimateKind::Fixed => OutputEstimate::Fixed(median),
-        }
-    }
-}
-
-/// A policy's `budget:` block.
-#[derive(Debug, Clone)]
-pub struct PolicyBudget {
-    /// The model asked for.
-    pub requested: ModelId,
-    /// Where to go as caps fill (empty: none).
-    pub ladder: DegradationLadder,
-    /// Output estimate kind.
-    pub estimate: EstimateKind,
-    /// The policy's caps (key caps are added from the ring at run time).
-    pub caps: Vec<CapSpec>,
-    /// Environment of the keys carrying normal traffic.
-    pub environment: String,
-    /// Service of the keys carrying normal traffic.
-    pub service: String,
 }
 
 const PERIODS: &str = "`hour`, `day` or `month`";

@@ -10,7 +10,6 @@ use super::error::Reporter;
 use super::raw::S;
 use serde::Deserialize;
 use spillway_core::Time;
-use spillway_core::budget::ModelId;
 use spillway_core::keys::{
     KeyBudget, KeyId, KeyPolicy, KeyRing, KeyRole, KeySpec, SecretError, SecretSource, Severity,
     process_lookup,
@@ -104,18 +103,7 @@ pub struct RawPriceChange {
     pub output_usd_per_mtok: S<f64>,
 }
 
-/// A model's new prices from `at` on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PriceChange {
-    /// When.
-    pub at: Time,
-    /// Which model.
-    pub model: ModelId,
-    /// Nano-USD per million input tokens.
-    pub input_nano_usd_per_mtok: u64,
-    /// Nano-USD per million output tokens.
-    pub output_nano_usd_per_mtok: u64,
-}
+pub use spillway_core::budget::PriceChange;
 
 /// An attacker using a leaked key over `[from, until)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
