@@ -9,7 +9,6 @@
 //! one is read (at load; an unreadable one is an error); without `secret:` the key gets a
 //! synthetic placeholder that is never shown (reports name such keys by name only).
 
-use super::error::Reporter;
 pub use super::key_events::{
     LeakSpec, PriceChange, RawEvent, RawKey, RawKeyBudget, RawLeak, RawPriceChange, RawSecret,
 };
@@ -22,6 +21,7 @@ use spillway_core::budget::{CapSpec, CapTarget, DegradationLadder, ModelId, OnEx
 pub use spillway_core::budget::{EstimateKind, PolicyBudget};
 use spillway_core::keys::{KeyId, KeyRing};
 use spillway_core::limit::Scope;
+use spillway_core::policy::Reporter;
 use std::collections::BTreeSet;
 use std::path::Path;
 

@@ -11,11 +11,11 @@
 //! Absent, a policy runs one instance with exact limits (the behaviour, and the outputs, of
 //! scenarios written before instances existed).
 
-use super::error::Reporter;
 use super::raw::S;
 use serde::Deserialize;
 use spillway_core::Duration;
 use spillway_core::limit::{LayerSpec, LimitSpec};
+use spillway_core::policy::Reporter;
 
 // ---------------------------------------------------------------------------------------------
 // Raw (mirrors the YAML)

@@ -6,7 +6,6 @@
 //! clock and are kept as lists in [`BudgetSetup`].
 
 use super::budget::{BudgetSetup, model_id, period, usd_limit, usd_price};
-use super::error::Reporter;
 use super::raw::S;
 use serde::Deserialize;
 use spillway_core::Time;
@@ -14,6 +13,7 @@ use spillway_core::keys::{
     KeyBudget, KeyId, KeyPolicy, KeyRing, KeyRole, KeySpec, SecretError, SecretSource, Severity,
     process_lookup,
 };
+use spillway_core::policy::Reporter;
 use std::collections::BTreeSet;
 use std::path::Path;
 

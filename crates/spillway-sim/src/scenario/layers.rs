@@ -1,10 +1,10 @@
 //! Limiter layers: `layers:` validated into core `LayerSpec`s, and the check that no group can
 //! send a request larger than a token layer can ever hold.
 
-use super::error::Reporter;
 use super::model::*;
 use super::raw::*;
 use spillway_core::limit::{Algorithm, LayerSpec, LimitSpec, Scope, Unit};
+use spillway_core::policy::Reporter;
 use std::collections::BTreeMap;
 
 const ALGORITHMS: &str =

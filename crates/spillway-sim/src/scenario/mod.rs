@@ -5,7 +5,6 @@
 
 pub mod budget;
 pub mod distributed;
-mod error;
 mod key_events;
 mod layers;
 mod model;
@@ -14,20 +13,21 @@ pub mod provider;
 pub mod raw;
 pub mod report;
 pub mod schedule;
-mod serde_words;
 pub use distributed::{Balancer, InstancesSpec, SyncMode};
 pub use schedule::{ClassSettings, SchedulerSpec};
 mod trace;
-pub mod units;
+pub use spillway_core::policy::units;
 pub mod upstream;
 pub use upstream::UpstreamSpec;
 mod validate;
 pub mod work;
 
-pub use error::{ScenarioError, ScenarioErrors, field_path_at, quoted_key};
 pub use model::*;
+pub use spillway_core::policy::{
+    LocatedError as ScenarioError, LocatedErrors as ScenarioErrors, field_path_at, quoted_key,
+};
 
-use error::Reporter;
+use spillway_core::policy::Reporter;
 use std::path::Path;
 
 /// Read and validate a scenario file.
@@ -44,20 +44,15 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioErrors> {
     }
 }
 
+/// What an empty scenario file lacks.
+const SCENARIO_NEEDS: &str =
+    "a scenario needs at least `duration`, `provider`, `traffic` and `policies`";
+
 /// Validate scenario text; `path` is used for messages and the default name.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioErrors> {
     let mut reporter = Reporter::new(path, text);
-    let raw: raw::RawScenario = match serde_saphyr::from_str(text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line() as usize, l.column() as usize))
-                .unwrap_or((1, 1));
-            let message = serde_words::in_user_words(&serde_message(&e), text, line, column);
-            reporter.at(line, column, message);
-            return Err(reporter.into_errors());
-        }
+    let Some(raw) = reporter.parse_yaml::<raw::RawScenario>(SCENARIO_NEEDS) else {
+        return Err(reporter.into_errors());
     };
     let stem = path
         .file_stem()
@@ -75,18 +70,4 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioErrors> {
             message: "invalid scenario".to_string(),
         }])
     })
-}
-
-/// serde-saphyr's message without its `line N column M:` prefix and snippet (we print our own).
-fn serde_message(e: &serde_saphyr::Error) -> String {
-    let text = e.without_snippet().to_string();
-    let first = text.lines().next().unwrap_or("").trim();
-    let first = first.strip_prefix("error:").unwrap_or(first).trim();
-    match first.find("column ") {
-        Some(i) if first.starts_with("line ") => match first[i..].find(": ") {
-            Some(j) => first[i + j + 2..].to_string(),
-            None => first.to_string(),
-        },
-        _ => first.to_string(),
-    }
 }

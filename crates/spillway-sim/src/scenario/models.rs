@@ -12,7 +12,9 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 use spillway_core::budget::{DegradationLadder, LadderStep, ModelCatalogue, ModelSpec, StepAction};
 
-use super::error::{Reporter, ScenarioError, ScenarioErrors};
+use spillway_core::policy::{
+    LocatedError as ScenarioError, LocatedErrors as ScenarioErrors, Reporter, serde_message,
+};
 
 /// The file as written.
 #[derive(Debug, Deserialize)]
@@ -106,7 +108,7 @@ pub fn parse_models(path: &Path, text: &str) -> Result<ModelsFile, ScenarioError
                 .location()
                 .map(|l| (l.line() as usize, l.column() as usize))
                 .unwrap_or((1, 1));
-            r.at(line, column, super::serde_message(&e));
+            r.at(line, column, serde_message(&e));
             return Err(r.into_errors());
         }
     };

@@ -5,11 +5,11 @@
 //! scheduler is the gateway's side (who is served first, who is shed). Keeping them apart lets
 //! two policies be compared on the same impatient users.
 
-use super::error::Reporter;
 use super::model::Class;
 use super::raw::S;
 use serde::Deserialize;
 use spillway_core::Duration;
+use spillway_core::policy::Reporter;
 use spillway_core::schedule::{
     ClassSpec, Discipline, PriorityScheduler, SchedulerConfig, ShedPick, ShedStep,
 };

@@ -5,10 +5,10 @@
 //! Every part maps onto a `spillway_core::upstream` type, built here so that a scenario can
 //! never hold a configuration the library would refuse.
 
-use super::error::Reporter;
 use super::raw::S;
 use serde::Deserialize;
 use spillway_core::Duration;
+use spillway_core::policy::Reporter;
 use spillway_core::upstream::{BackoffConfig, BackoffStrategy, BreakerConfig};
 
 /// `upstream:` as written.

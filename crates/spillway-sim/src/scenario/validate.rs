@@ -1,11 +1,10 @@
 //! Raw → validated: check every value, convert units, resolve names; report every problem.
 
-use super::error::Reporter;
 use super::layers::{check_costs_fit, layers};
 use super::model::*;
 use super::raw::*;
-use super::units::{DURATION_FORMS, parse_duration, parse_rate_per_sec};
 use spillway_core::limit::LayerSpec;
+use spillway_core::policy::Reporter;
 use spillway_core::{Duration, Time};
 use std::collections::BTreeMap;
 
@@ -16,58 +15,6 @@ const DEFAULT_SIZE_MAX: u64 = 32_768;
 /// Most users a scenario may declare: memory grows with users, so a typo of extra zeros should
 /// be an error, not an out-of-memory.
 const MAX_USERS: u64 = 100_000_000;
-
-fn line_col<T>(s: &S<T>) -> (usize, usize) {
-    let l = &s.referenced;
-    (l.line() as usize, l.column() as usize)
-}
-
-impl Reporter<'_> {
-    pub(super) fn bad<T>(&mut self, value: &S<T>, message: impl Into<String>) {
-        let (line, column) = line_col(value);
-        self.at(line, column, message);
-    }
-
-    pub(super) fn duration(&mut self, value: &S<String>) -> Option<Duration> {
-        parse_duration(&value.value)
-            .map_err(|e| self.bad(value, e))
-            .ok()
-    }
-
-    pub(super) fn positive_duration(&mut self, value: &S<String>) -> Option<Duration> {
-        let d = self.duration(value)?;
-        if d.is_zero() {
-            self.bad(
-                value,
-                format!("must be longer than 0; expected {DURATION_FORMS}"),
-            );
-            return None;
-        }
-        Some(d)
-    }
-
-    pub(super) fn rate(&mut self, value: &S<String>) -> Option<f64> {
-        parse_rate_per_sec(&value.value)
-            .map_err(|e| self.bad(value, e))
-            .ok()
-    }
-
-    pub(super) fn positive<T: Copy + PartialOrd + Default + std::fmt::Display>(
-        &mut self,
-        value: &S<T>,
-        what: &str,
-    ) -> Option<T> {
-        if value.value > T::default() {
-            Some(value.value)
-        } else {
-            self.bad(
-                value,
-                format!("{what} must be greater than 0, got {}", value.value),
-            );
-            None
-        }
-    }
-}
 
 /// Validate a parsed file. `stem` names the scenario when the file does not.
 pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Option<Scenario> {

@@ -2,13 +2,14 @@
 //! beside the scenario (or `library: FILE`, relative to the scenario). Errors inside the
 //! library are reported against the library file, with its own lines and field paths.
 
-use super::super::error::{Reporter, ScenarioError, ScenarioErrors};
 use super::super::raw::S;
-use super::super::serde_message;
 use super::parts::{self, at};
 use super::validate::{inline, kind_fields};
 use super::{RawLibrary, RawProvider};
 use crate::provider::ProviderSpec;
+use spillway_core::policy::{
+    LocatedError as ScenarioError, LocatedErrors as ScenarioErrors, Reporter, serde_message,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -1,0 +1,20 @@
+//! # Policies as data
+//!
+//! A gateway policy written as YAML: the same text is a production policy file and the
+//! `layers:` / `policies:` of a simulator scenario, with the same errors. Every problem is
+//! reported at once, each as `file:line:col: field.path: what is allowed` ([`LocatedError`]).
+//!
+//! Pipeline: raw serde structs that mirror the YAML (unknown fields rejected, values that need
+//! checking kept [`S`]panned for their location) → validation ([`Reporter`]: units, ranges,
+//! names) → core configuration types.
+
+mod error;
+mod reporter;
+mod serde_words;
+pub mod units;
+
+pub use error::{LocatedError, LocatedErrors, field_path_at, quoted_key};
+pub use reporter::{Reporter, serde_message};
+
+/// A value with its location in the file.
+pub type S<T> = serde_saphyr::Spanned<T>;
