@@ -8,13 +8,22 @@
 //! checking kept [`S`]panned for their location) → validation ([`Reporter`]: units, ranges,
 //! names) → core configuration types.
 
+mod class;
+pub mod distributed;
 mod error;
+pub mod layers;
 mod reporter;
+pub mod schedule;
 mod serde_words;
 pub mod units;
+pub mod upstream;
 
+pub use class::Class;
+pub use distributed::{Balancer, InstancesSpec, SyncMode};
 pub use error::{LocatedError, LocatedErrors, field_path_at, quoted_key};
 pub use reporter::{Reporter, serde_message};
+pub use schedule::{ClassSettings, SchedulerSpec};
+pub use upstream::UpstreamSpec;
 
 /// A value with its location in the file.
 pub type S<T> = serde_saphyr::Spanned<T>;

@@ -4,7 +4,7 @@
 //! ranges, names) → [`model`]. Errors carry `file:line:column: field: message`.
 
 pub mod budget;
-pub mod distributed;
+pub use spillway_core::policy::distributed;
 mod key_events;
 mod layers;
 mod model;
@@ -12,12 +12,12 @@ pub mod models;
 pub mod provider;
 pub mod raw;
 pub mod report;
-pub mod schedule;
 pub use distributed::{Balancer, InstancesSpec, SyncMode};
 pub use schedule::{ClassSettings, SchedulerSpec};
+pub use spillway_core::policy::schedule;
 mod trace;
 pub use spillway_core::policy::units;
-pub mod upstream;
+pub use spillway_core::policy::upstream;
 pub use upstream::UpstreamSpec;
 mod validate;
 pub mod work;

@@ -10,6 +10,7 @@ use serde_saphyr::Spanned;
 
 pub use super::provider::{RawLatency, RawPrice, RawProvider};
 pub use super::trace::{RawColumns, RawMixEntry, RawTrace, RawTraceTokens, RawTraceUsers};
+pub use spillway_core::policy::layers::RawLayer;
 
 /// A value with its location in the file.
 pub type S<T> = Spanned<T>;
@@ -41,7 +42,7 @@ pub struct RawScenario {
     pub policies: Vec<RawPolicy>,
     /// Per-class SLOs and patience of the users.
     #[serde(default)]
-    pub classes: super::schedule::RawClasses,
+    pub classes: spillway_core::policy::schedule::RawClasses,
     /// The model catalogue file (relative to the scenario), needed by `budget:` blocks.
     pub models: Option<S<String>>,
     /// UTC time of day at which the run starts, `HH:MM` (default `00:00`): where budget
@@ -137,26 +138,6 @@ pub struct RawSpike {
     pub groups: Option<Vec<S<String>>>,
 }
 
-/// A named limiter layer.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawLayer {
-    /// Name, shown as the blocking layer.
-    pub name: S<String>,
-    /// `global`, `user`, `feature` or `api_key`.
-    pub scope: S<String>,
-    /// `requests` (default) or `tokens`.
-    pub unit: Option<S<String>>,
-    /// `token-bucket`, `sliding-window`, `sliding-window-counter` or `fixed-window`.
-    pub algorithm: S<String>,
-    /// Units per `per`.
-    pub limit: S<u64>,
-    /// The window or refill period, e.g. `1m`.
-    pub per: S<String>,
-    /// Token bucket capacity (default: `limit`).
-    pub burst: Option<S<u64>>,
-}
-
 /// A gateway policy.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -175,12 +156,12 @@ pub struct RawPolicy {
     pub max_attempts: Option<S<u32>>,
     /// The queue discipline (default: strict priority, per-user fair share, the seed's
     /// shedding order).
-    pub scheduler: Option<super::schedule::RawScheduler>,
+    pub scheduler: Option<spillway_core::policy::schedule::RawScheduler>,
     /// The client side: backoff, retry budget, proactive throttling, escalation, breaker,
     /// fallback (default: retry after exactly the Retry-After, up to `max_attempts`).
-    pub upstream: Option<super::upstream::RawUpstream>,
+    pub upstream: Option<spillway_core::policy::upstream::RawUpstream>,
     /// Several gateway instances behind a load balancer (default: one, exact limits).
-    pub instances: Option<super::distributed::RawInstances>,
+    pub instances: Option<spillway_core::policy::distributed::RawInstances>,
     /// Spending caps, the requested model and its degradation ladder.
     pub budget: Option<super::budget::RawPolicyBudget>,
 }

@@ -1,10 +1,11 @@
 //! Raw → validated: check every value, convert units, resolve names; report every problem.
 
-use super::layers::{check_costs_fit, layers};
+use super::layers::check_costs_fit;
 use super::model::*;
 use super::raw::*;
 use spillway_core::limit::LayerSpec;
 use spillway_core::policy::Reporter;
+use spillway_core::policy::layers::layers;
 use spillway_core::{Duration, Time};
 use std::collections::BTreeMap;
 
