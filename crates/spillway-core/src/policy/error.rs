@@ -7,7 +7,7 @@
 //! source text at a location, so every error names its field the same way.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// One problem in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +35,19 @@ impl fmt::Display for LocatedError {
                 "{file}:{}:{}: {}: {}",
                 self.line, self.column, self.field, self.message
             ),
+        }
+    }
+}
+
+impl LocatedError {
+    /// A file that could not be read at all (`what` names it, e.g. "the scenario").
+    pub fn unreadable(path: &Path, what: &str, reason: impl fmt::Display) -> Self {
+        LocatedError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            field: String::new(),
+            message: format!("cannot read {what}: {reason}"),
         }
     }
 }

@@ -8,10 +8,15 @@
 //! checking kept [`S`]panned for their location) → validation ([`Reporter`]: units, ranges,
 //! names) → core configuration types.
 
+pub mod budget;
 mod class;
 pub mod distributed;
 mod error;
+mod file;
+mod key_events;
 pub mod layers;
+pub mod models;
+mod policies;
 mod reporter;
 pub mod schedule;
 mod serde_words;
@@ -21,6 +26,9 @@ pub mod upstream;
 pub use class::Class;
 pub use distributed::{Balancer, InstancesSpec, SyncMode};
 pub use error::{LocatedError, LocatedErrors, field_path_at, quoted_key};
+pub use file::{PolicyFile, RawPolicyFile, load, parse};
+pub use layers::RawLayer;
+pub use policies::{PolicyBlocks, PolicyDefaults, PolicySpec, RawPolicy, validate};
 pub use reporter::{Reporter, serde_message};
 pub use schedule::{ClassSettings, SchedulerSpec};
 pub use upstream::UpstreamSpec;

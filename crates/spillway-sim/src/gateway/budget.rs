@@ -9,9 +9,7 @@ use crate::scenario::budget::{BudgetSetup, PolicyBudget};
 use crate::traffic::Arrival;
 use spillway_core::Time;
 use spillway_core::budget::{BudgetError, CapTarget, Settlement, Ticket};
-use spillway_core::engine::{
-    EngineEvent, RequestMeta, Spend, SpendGate, SpendGateConfig, SpendRefusal, SpendStep,
-};
+use spillway_core::engine::{EngineEvent, RequestMeta, Spend, SpendGate, SpendRefusal, SpendStep};
 use spillway_core::keys::KeyId;
 use spillway_core::limit::Scope;
 
@@ -35,16 +33,8 @@ impl SimSpend {
         pressure_per_mille: u32,
         end: Time,
     ) -> Result<Self, BudgetError> {
-        let gate = SpendGate::new(SpendGateConfig {
-            catalogue: setup.models.catalogue.clone(),
-            keys: setup.keys.clone(),
-            prices: setup.prices.clone(),
-            origin_unix_ns: setup.origin_unix_ns,
-            policy: policy.clone(),
-            feature_medians,
-            pressure_per_mille,
-            horizon: Some(end),
-        })?;
+        let config = setup.gate_config(policy, feature_medians, pressure_per_mille, Some(end));
+        let gate = SpendGate::new(config)?;
         let mut pins = vec![None; first_leak_group];
         pins.extend(setup.leaks.iter().map(|l| Some(l.key)));
         Ok(SimSpend {

@@ -3,12 +3,11 @@
 //! Pipeline: [`raw`] (serde, mirrors the YAML, unknown fields rejected) → `validate` (units,
 //! ranges, names) → [`model`]. Errors carry `file:line:column: field: message`.
 
-pub mod budget;
+pub use spillway_core::policy::budget;
 pub use spillway_core::policy::distributed;
-mod key_events;
 mod layers;
 mod model;
-pub mod models;
+pub use spillway_core::policy::models;
 pub mod provider;
 pub mod raw;
 pub mod report;
@@ -34,13 +33,11 @@ use std::path::Path;
 pub fn load(path: &Path) -> Result<Scenario, ScenarioErrors> {
     match spillway_core::input_file::read_text(path, spillway_core::input_file::MAX_TEXT_BYTES) {
         Ok(text) => parse(path, &text),
-        Err(e) => Err(ScenarioErrors(vec![ScenarioError {
-            file: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            field: String::new(),
-            message: format!("cannot read the scenario: {e}"),
-        }])),
+        Err(e) => Err(ScenarioErrors(vec![ScenarioError::unreadable(
+            path,
+            "the scenario",
+            e,
+        )])),
     }
 }
 

@@ -1,6 +1,5 @@
 //! The validated scenario: every value checked, every unit converted, every name resolved.
 
-use spillway_core::limit::LayerSpec;
 use spillway_core::{Duration, Time};
 
 /// A loaded, valid scenario.
@@ -122,25 +121,4 @@ pub struct SpikeSpec {
     pub groups: Vec<usize>,
 }
 
-/// A gateway policy.
-#[derive(Debug, Clone)]
-pub struct PolicySpec {
-    /// Name.
-    pub name: String,
-    /// Limiter layers in check order.
-    pub layers: Vec<LayerSpec>,
-    /// Upstream concurrency the gateway allows itself.
-    pub max_in_flight: u64,
-    /// Queue bound.
-    pub queue_capacity: usize,
-    /// Upstream attempts per request.
-    pub max_attempts: u32,
-    /// The queue discipline.
-    pub scheduler: spillway_core::policy::schedule::SchedulerSpec,
-    /// The client side towards the provider.
-    pub upstream: spillway_core::policy::upstream::UpstreamSpec,
-    /// Gateway instances and how they share the layers; `None`: one instance, exact limits.
-    pub instances: Option<spillway_core::policy::distributed::InstancesSpec>,
-    /// Spending caps and degradation (`budget:`), if any.
-    pub budget: Option<super::budget::PolicyBudget>,
-}
+pub use spillway_core::policy::PolicySpec;

@@ -10,7 +10,7 @@ use serde_saphyr::Spanned;
 
 pub use super::provider::{RawLatency, RawPrice, RawProvider};
 pub use super::trace::{RawColumns, RawMixEntry, RawTrace, RawTraceTokens, RawTraceUsers};
-pub use spillway_core::policy::layers::RawLayer;
+pub use spillway_core::policy::{RawLayer, RawPolicy};
 
 /// A value with its location in the file.
 pub type S<T> = Spanned<T>;
@@ -50,10 +50,10 @@ pub struct RawScenario {
     pub starts_at_utc: Option<S<String>>,
     /// Upstream API keys (see `scenario::budget`).
     #[serde(default)]
-    pub keys: Vec<super::budget::RawKey>,
+    pub keys: Vec<spillway_core::policy::budget::RawKey>,
     /// Key rotations, revocations, leaks and price changes over the run.
     #[serde(default)]
-    pub events: Vec<super::budget::RawEvent>,
+    pub events: Vec<spillway_core::policy::budget::RawEvent>,
     /// What the report shows first (see `scenario::report`).
     pub report: Option<super::report::RawReport>,
 }
@@ -136,32 +136,4 @@ pub struct RawSpike {
     pub multiplier: S<f64>,
     /// Groups affected (default: all).
     pub groups: Option<Vec<S<String>>>,
-}
-
-/// A gateway policy.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawPolicy {
-    /// Name (unique), shown in every output.
-    pub name: S<String>,
-    /// Layers by name, checked in this order.
-    #[serde(default)]
-    pub layers: Vec<S<String>>,
-    /// Requests the gateway keeps in flight upstream (default: the provider's concurrency).
-    pub max_in_flight: Option<S<u64>>,
-    /// Admitted requests waiting for upstream room; beyond it new ones are shed (default 10000).
-    pub queue_capacity: Option<S<u64>>,
-    /// Upstream attempts per request including the first (default 3); 429s are retried after
-    /// their Retry-After.
-    pub max_attempts: Option<S<u32>>,
-    /// The queue discipline (default: strict priority, per-user fair share, the seed's
-    /// shedding order).
-    pub scheduler: Option<spillway_core::policy::schedule::RawScheduler>,
-    /// The client side: backoff, retry budget, proactive throttling, escalation, breaker,
-    /// fallback (default: retry after exactly the Retry-After, up to `max_attempts`).
-    pub upstream: Option<spillway_core::policy::upstream::RawUpstream>,
-    /// Several gateway instances behind a load balancer (default: one, exact limits).
-    pub instances: Option<spillway_core::policy::distributed::RawInstances>,
-    /// Spending caps, the requested model and its degradation ladder.
-    pub budget: Option<super::budget::RawPolicyBudget>,
 }

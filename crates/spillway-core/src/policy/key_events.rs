@@ -5,15 +5,15 @@
 //! rotation "at 20m" is simply a rotation stamped 20m. Price changes and leaks need the run's
 //! clock and are kept as lists in [`BudgetSetup`].
 
+use super::Reporter;
+use super::S;
 use super::budget::{BudgetSetup, model_id, period, usd_limit, usd_price};
-use super::raw::S;
-use serde::Deserialize;
-use spillway_core::Time;
-use spillway_core::keys::{
+use crate::Time;
+use crate::keys::{
     KeyBudget, KeyId, KeyPolicy, KeyRing, KeyRole, KeySpec, SecretError, SecretSource, Severity,
     process_lookup,
 };
-use spillway_core::policy::Reporter;
+use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -103,7 +103,7 @@ pub struct RawPriceChange {
     pub output_usd_per_mtok: S<f64>,
 }
 
-pub use spillway_core::budget::PriceChange;
+pub use crate::budget::PriceChange;
 
 /// An attacker using a leaked key over `[from, until)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -127,7 +127,7 @@ const LEAK_INPUT_TOKENS: u64 = 2_000;
 
 const LEAK_OUTPUT_TOKENS: u64 = 1_000;
 
-pub(super) fn key_ring(
+pub(crate) fn key_ring(
     keys: &[RawKey],
     dir: &Path,
     r: &mut Reporter<'_>,
@@ -233,7 +233,7 @@ fn key_spec(k: &RawKey, dir: &Path, r: &mut Reporter<'_>) -> Option<KeySpec> {
 }
 
 /// Apply or record one event; `false` if it was reported as invalid.
-pub(super) fn event(
+pub(crate) fn event(
     e: &RawEvent,
     keys: &[RawKey],
     setup: &mut BudgetSetup,

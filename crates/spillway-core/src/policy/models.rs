@@ -1,5 +1,5 @@
 //! The model catalogue file (`scenarios/models.yaml`): models with list prices, and named
-//! degradation ladders, validated into [`spillway_core::budget`] types with every error located
+//! degradation ladders, validated into [`crate::budget`] types with every error located
 //! (`file:line:column: field: message`).
 //!
 //! Prices are decimal USD per million tokens in the file and integer nano-USD from here on.
@@ -8,13 +8,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::budget::{DegradationLadder, LadderStep, ModelCatalogue, ModelSpec, StepAction};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
-use spillway_core::budget::{DegradationLadder, LadderStep, ModelCatalogue, ModelSpec, StepAction};
 
-use spillway_core::policy::{
-    LocatedError as ScenarioError, LocatedErrors as ScenarioErrors, Reporter, serde_message,
-};
+use super::{LocatedError, LocatedErrors, Reporter, serde_message};
 
 /// The file as written.
 #[derive(Debug, Deserialize)]
@@ -85,21 +83,19 @@ pub struct Provenance {
 }
 
 /// Read and validate a models file.
-pub fn load_models(path: &Path) -> Result<ModelsFile, ScenarioErrors> {
-    match spillway_core::input_file::read_text(path, spillway_core::input_file::MAX_TEXT_BYTES) {
+pub fn load_models(path: &Path) -> Result<ModelsFile, LocatedErrors> {
+    match crate::input_file::read_text(path, crate::input_file::MAX_TEXT_BYTES) {
         Ok(text) => parse_models(path, &text),
-        Err(e) => Err(ScenarioErrors(vec![ScenarioError {
-            file: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            field: String::new(),
-            message: format!("cannot read the models file: {e}"),
-        }])),
+        Err(e) => Err(LocatedErrors(vec![LocatedError::unreadable(
+            path,
+            "the models file",
+            e,
+        )])),
     }
 }
 
 /// Validate models-file text (`path` is for messages).
-pub fn parse_models(path: &Path, text: &str) -> Result<ModelsFile, ScenarioErrors> {
+pub fn parse_models(path: &Path, text: &str) -> Result<ModelsFile, LocatedErrors> {
     let mut r = Reporter::new(path, text);
     let raw: RawModelsFile = match serde_saphyr::from_str(text) {
         Ok(raw) => raw,
@@ -151,7 +147,7 @@ pub fn parse_models(path: &Path, text: &str) -> Result<ModelsFile, ScenarioError
             provenance,
             ladders,
         }),
-        None => Err(ScenarioErrors(vec![ScenarioError {
+        None => Err(LocatedErrors(vec![LocatedError {
             file: path.to_path_buf(),
             line: 0,
             column: 0,
@@ -289,8 +285,8 @@ fn ladder(
         .ok()
 }
 
-fn ladder_error_index(e: &spillway_core::budget::BudgetError) -> Option<usize> {
-    use spillway_core::budget::BudgetError as E;
+fn ladder_error_index(e: &crate::budget::BudgetError) -> Option<usize> {
+    use crate::budget::BudgetError as E;
     match e {
         E::LadderNotIncreasing { index, .. } | E::LadderUpgrades { index, .. } => Some(*index),
         E::ExhaustedNotLast(index) => Some(*index),

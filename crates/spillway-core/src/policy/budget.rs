@@ -1,6 +1,6 @@
 //! The money part of a scenario: the model catalogue (`models:`), upstream API keys (`keys:`),
 //! things that happen to them (`events:`) and each policy's `budget:` block, validated into
-//! [`spillway_core::budget`] and [`spillway_core::keys`] types with every error located.
+//! [`crate::budget`] and [`crate::keys`] types with every error located.
 //!
 //! Keys and events are in `key_events` (applied to the [`KeyRing`] at load); this file holds
 //! the catalogue, the policy blocks, and the helpers both share.
@@ -9,19 +9,21 @@
 //! one is read (at load; an unreadable one is an error); without `secret:` the key gets a
 //! synthetic placeholder that is never shown (reports name such keys by name only).
 
+use super::Reporter;
+use super::S;
 pub use super::key_events::{
     LeakSpec, PriceChange, RawEvent, RawKey, RawKeyBudget, RawLeak, RawPriceChange, RawSecret,
 };
 use super::key_events::{event, key_ring};
 use super::models::{ModelsFile, load_models};
-use super::raw::S;
+use super::policies::{PolicyBlocks, PolicySpec};
 use super::units::usd_to_nano_usd;
+use crate::budget::{CapSpec, CapTarget, DegradationLadder, ModelId, OnExhausted, Period};
+pub use crate::budget::{EstimateKind, PolicyBudget};
+use crate::engine::SpendGateConfig;
+use crate::keys::{KeyId, KeyRing};
+use crate::limit::Scope;
 use serde::Deserialize;
-use spillway_core::budget::{CapSpec, CapTarget, DegradationLadder, ModelId, OnExhausted, Period};
-pub use spillway_core::budget::{EstimateKind, PolicyBudget};
-use spillway_core::keys::{KeyId, KeyRing};
-use spillway_core::limit::Scope;
-use spillway_core::policy::Reporter;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -84,6 +86,30 @@ pub struct BudgetSetup {
     pub origin_unix_ns: u64,
 }
 
+impl BudgetSetup {
+    /// The configuration of `policy`'s [`SpendGate`](crate::engine::SpendGate) under this
+    /// setup: `feature_medians[f]` starts feature `f`'s output estimate, shedding downgrades
+    /// at `pressure_per_mille`, holds past `horizon` are refusals (`None` in a server).
+    pub fn gate_config(
+        &self,
+        policy: &PolicyBudget,
+        feature_medians: Vec<u64>,
+        pressure_per_mille: u32,
+        horizon: Option<crate::Time>,
+    ) -> SpendGateConfig {
+        SpendGateConfig {
+            catalogue: self.models.catalogue.clone(),
+            keys: self.keys.clone(),
+            prices: self.prices.clone(),
+            origin_unix_ns: self.origin_unix_ns,
+            policy: policy.clone(),
+            feature_medians,
+            pressure_per_mille,
+            horizon,
+        }
+    }
+}
+
 const PERIODS: &str = "`hour`, `day` or `month`";
 
 // ---------------------------------------------------------------------------------------------
@@ -91,20 +117,17 @@ const PERIODS: &str = "`hour`, `day` or `month`";
 
 /// The scenario-level blocks: `None` when there is no `models:` (then `keys:`, `events:` and
 /// policy `budget:` blocks are errors, reported by [`policy_budget`] and here).
-fn setup(raw: &super::raw::RawScenario, r: &mut Reporter<'_>) -> Option<Option<BudgetSetup>> {
-    let (keys, events) = (&raw.keys[..], &raw.events[..]);
-    let origin = raw
-        .starts_at_utc
-        .as_ref()
-        .map_or(Some(0), |t| time_of_day(t, r));
-    let Some(models_path) = &raw.models else {
+fn setup(raw: &PolicyBlocks<'_>, r: &mut Reporter<'_>) -> Option<Option<BudgetSetup>> {
+    let (keys, events) = (raw.keys, raw.events);
+    let origin = raw.starts_at_utc.map_or(Some(0), |t| time_of_day(t, r));
+    let Some(models_path) = raw.models else {
         if let Some(k) = keys.first() {
             r.bad(&k.name, "`keys:` needs a top-level `models:` catalogue");
         }
         if let Some(e) = events.first() {
             r.bad(&e.at, "`events:` needs a top-level `models:` catalogue");
         }
-        if let Some(t) = &raw.starts_at_utc {
+        if let Some(t) = raw.starts_at_utc {
             r.bad(t, "`starts_at_utc` needs a top-level `models:` catalogue");
         }
         let nothing = keys.is_empty() && events.is_empty() && raw.starts_at_utc.is_none();
@@ -253,7 +276,7 @@ fn cap(c: &RawCap, r: &mut Reporter<'_>) -> Option<CapSpec> {
     })
 }
 
-pub(super) fn period(p: &S<String>, r: &mut Reporter<'_>) -> Option<Period> {
+pub(crate) fn period(p: &S<String>, r: &mut Reporter<'_>) -> Option<Period> {
     match p.value.as_str() {
         "hour" => Some(Period::Hour),
         "day" => Some(Period::Day),
@@ -266,7 +289,7 @@ pub(super) fn period(p: &S<String>, r: &mut Reporter<'_>) -> Option<Period> {
 }
 
 /// A USD amount as exact nano-USD, `None` (reported) unless finite and ≥ 0.
-pub(super) fn usd_price(v: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
+pub(crate) fn usd_price(v: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
     let nano = (v.value.is_finite() && v.value >= 0.0)
         .then(|| usd_to_nano_usd(&format!("{}", v.value)))
         .flatten();
@@ -277,7 +300,7 @@ pub(super) fn usd_price(v: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
 }
 
 /// A spending limit: a USD amount greater than 0.
-pub(super) fn usd_limit(v: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
+pub(crate) fn usd_limit(v: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
     match usd_price(v, r)? {
         0 => {
             r.bad(
@@ -290,7 +313,7 @@ pub(super) fn usd_limit(v: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
     }
 }
 
-pub(super) fn model_id(
+pub(crate) fn model_id(
     name: &S<String>,
     models: &ModelsFile,
     r: &mut Reporter<'_>,
@@ -317,8 +340,8 @@ pub(super) fn model_id(
 /// Validate the money blocks of `raw` and attach each policy's `budget:` to `policies` (in file
 /// order; `None` when the policies themselves were invalid). Returns the scenario-wide setup.
 pub(crate) fn attach(
-    raw: &super::raw::RawScenario,
-    policies: Option<&mut Vec<super::model::PolicySpec>>,
+    raw: &PolicyBlocks<'_>,
+    policies: Option<&mut Vec<PolicySpec>>,
     r: &mut Reporter<'_>,
 ) -> Option<Option<BudgetSetup>> {
     let setup = setup(raw, r);
@@ -334,7 +357,7 @@ pub(crate) fn attach(
         .iter()
         .map(|p| {
             let b = p.budget.as_ref()?;
-            let validated = policy_budget(b, usable, &raw.keys, r);
+            let validated = policy_budget(b, usable, raw.keys, r);
             ok &= validated.is_some();
             validated
         })
