@@ -13,7 +13,7 @@ use crate::rng::stream;
 use crate::scenario::Class;
 use crate::scenario::{PolicySpec, Scenario};
 use crate::traffic::{ArrivalStream, WithLeaks};
-use spillway_core::engine::{Engine, EngineConfig};
+use spillway_core::engine::Engine;
 use spillway_core::limit::LayeredError;
 use spillway_core::schedule::ConfigError;
 use spillway_core::{Duration, Time};
@@ -99,14 +99,9 @@ pub fn run_policy(
         .saturating_add(scenario.drain);
     let spend = sim_spend(scenario, policy, &features, &groups, end).map_err(|e| fail(e.into()))?;
     let layer_names = limits.layer_names();
-    let config = EngineConfig {
-        max_in_flight: policy.max_in_flight,
-        // The simulator bounds requests by its traffic, not by refusing them.
-        max_requests: usize::MAX,
-        deadlines: scenario.classes.iter().map(|c| c.deadline).collect(),
-        scheduler: policy.scheduler.clone(),
-        upstream: policy.upstream.clone(),
-    };
+    // The simulator bounds requests by its traffic, not by refusing them.
+    let deadlines = scenario.classes.iter().map(|c| c.deadline).collect();
+    let config = policy.engine_config(usize::MAX, deadlines);
     let budget_metrics = match (&scenario.budget, &spend.gate) {
         (Some(setup), Some(_)) => {
             let names = features.keys().map(|f| f.to_string()).collect();

@@ -7,6 +7,33 @@
 //! Pipeline: raw serde structs that mirror the YAML (unknown fields rejected, values that need
 //! checking kept [`S`]panned for their location) → validation ([`Reporter`]: units, ranges,
 //! names) → core configuration types.
+//!
+//! ```
+//! use spillway_core::policy;
+//! use std::path::Path;
+//!
+//! let text = "
+//! layers:
+//!   - { name: per-user, scope: user, algorithm: token-bucket, limit: 60, per: 1m }
+//! policies:
+//!   - name: default
+//!     layers: [per-user]
+//!     max_in_flight: 8
+//!     scheduler: { discipline: aging, aging_step: 30s }
+//! ";
+//! let file = policy::parse(Path::new("gateway.yaml"), text).unwrap();
+//! let default = file.policy("default").unwrap();
+//! assert_eq!(default.layers[0].name, "per-user");
+//! // What a server builds its engine from (with `file.budget`'s gate, if it has one).
+//! let config = default.engine_config(10_000, vec![None; 4]);
+//! assert_eq!(config.max_in_flight, 8);
+//!
+//! let typo = policy::parse(Path::new("gateway.yaml"), &text.replace("60", "0")).unwrap_err();
+//! assert_eq!(
+//!     typo.to_string(),
+//!     "gateway.yaml:3:68: layers[0].limit: limit must be greater than 0, got 0"
+//! );
+//! ```
 
 pub mod budget;
 mod class;

@@ -63,6 +63,24 @@ pub struct PolicySpec {
     pub budget: Option<super::budget::PolicyBudget>,
 }
 
+impl PolicySpec {
+    /// The engine's configuration for this policy: at most `max_requests` inside, clients of
+    /// class `c` patient for `deadlines[c]` (`None`: forever).
+    pub fn engine_config(
+        &self,
+        max_requests: usize,
+        deadlines: Vec<Option<crate::Duration>>,
+    ) -> crate::engine::EngineConfig {
+        crate::engine::EngineConfig {
+            max_in_flight: self.max_in_flight,
+            max_requests,
+            deadlines,
+            scheduler: self.scheduler.clone(),
+            upstream: self.upstream.clone(),
+        }
+    }
+}
+
 /// The top-level blocks of a file that policies are built from: a policy file has only these;
 /// a scenario has them beside its traffic and provider.
 #[derive(Debug, Clone, Copy)]
