@@ -22,7 +22,6 @@ use crate::budget::{CapSpec, CapTarget, DegradationLadder, ModelId, OnExhausted,
 pub use crate::budget::{EstimateKind, PolicyBudget};
 use crate::engine::SpendGateConfig;
 use crate::keys::{KeyId, KeyRing};
-use crate::limit::Scope;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -240,19 +239,7 @@ fn text_or(given: Option<&S<String>>, fallback: Option<&S<String>>) -> String {
 }
 
 fn cap(c: &RawCap, r: &mut Reporter<'_>) -> Option<CapSpec> {
-    let scope = match c.scope.value.as_str() {
-        "global" => Some(Scope::Global),
-        "user" => Some(Scope::User),
-        "feature" => Some(Scope::Feature),
-        "api_key" => Some(Scope::ApiKey),
-        other => {
-            r.bad(
-                &c.scope,
-                format!("unknown scope `{other}`; expected `global`, `user`, `feature`, `api_key`"),
-            );
-            None
-        }
-    };
+    let scope = super::layers::scope(&c.scope, r);
     let on_exhausted = match c.on_exhausted.as_ref().map(|o| (o, o.value.as_str())) {
         None | Some((_, "reject")) => Some(OnExhausted::Reject),
         Some((_, "queue")) => Some(OnExhausted::Queue),

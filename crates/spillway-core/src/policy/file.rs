@@ -70,7 +70,7 @@ pub fn load(path: &Path) -> Result<PolicyFile, LocatedErrors> {
 /// Validate policy-file text; `path` is used for messages and to find the catalogue.
 pub fn parse(path: &Path, text: &str) -> Result<PolicyFile, LocatedErrors> {
     let mut r = Reporter::new(path, text);
-    let Some(raw) = r.parse_yaml::<RawPolicyFile>(POLICY_NEEDS) else {
+    let Some(raw) = r.parse_yaml::<RawPolicyFile>(Some(POLICY_NEEDS)) else {
         return Err(r.into_errors());
     };
     for p in raw.policies.iter().filter(|p| p.max_in_flight.is_none()) {

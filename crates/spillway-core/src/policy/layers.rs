@@ -29,23 +29,25 @@ pub struct RawLayer {
     pub burst: Option<S<u64>>,
 }
 
+/// A subject scope (`global`, `user`, `feature`, `api_key`), or an error at `value`.
+pub(crate) fn scope(value: &S<String>, r: &mut Reporter<'_>) -> Option<Scope> {
+    match value.value.as_str() {
+        "global" => Some(Scope::Global),
+        "user" => Some(Scope::User),
+        "feature" => Some(Scope::Feature),
+        "api_key" => Some(Scope::ApiKey),
+        other => {
+            r.bad(value, format!("unknown scope `{other}`; expected {SCOPES}"));
+            None
+        }
+    }
+}
+
 /// Every layer by name; `None` for a layer whose errors were reported.
 pub fn layers(raw: &[RawLayer], r: &mut Reporter<'_>) -> BTreeMap<String, Option<LayerSpec>> {
     let mut out = BTreeMap::new();
     for l in raw {
-        let scope = match l.scope.value.as_str() {
-            "global" => Some(Scope::Global),
-            "user" => Some(Scope::User),
-            "feature" => Some(Scope::Feature),
-            "api_key" => Some(Scope::ApiKey),
-            other => {
-                r.bad(
-                    &l.scope,
-                    format!("unknown scope `{other}`; expected {SCOPES}"),
-                );
-                None
-            }
-        };
+        let scope = scope(&l.scope, r);
         let unit = match l.unit.as_ref().map(|u| (u, u.value.as_str())) {
             None | Some((_, "requests")) => Some(Unit::Requests),
             Some((_, "tokens")) => Some(Unit::Tokens),

@@ -12,7 +12,7 @@ use crate::budget::{DegradationLadder, LadderStep, ModelCatalogue, ModelSpec, St
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::{LocatedError, LocatedErrors, Reporter, serde_message};
+use super::{LocatedError, LocatedErrors, Reporter};
 
 /// The file as written.
 #[derive(Debug, Deserialize)]
@@ -97,16 +97,8 @@ pub fn load_models(path: &Path) -> Result<ModelsFile, LocatedErrors> {
 /// Validate models-file text (`path` is for messages).
 pub fn parse_models(path: &Path, text: &str) -> Result<ModelsFile, LocatedErrors> {
     let mut r = Reporter::new(path, text);
-    let raw: RawModelsFile = match serde_saphyr::from_str(text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line() as usize, l.column() as usize))
-                .unwrap_or((1, 1));
-            r.at(line, column, serde_message(&e));
-            return Err(r.into_errors());
-        }
+    let Some(raw) = r.parse_yaml::<RawModelsFile>(None) else {
+        return Err(r.into_errors());
     };
     let specs: Vec<Option<ModelSpec>> = raw
         .models

@@ -127,8 +127,9 @@ impl Reporter<'_> {
     }
 
     /// Deserialize the whole text as `T`; a syntax, type or unknown-field error is recorded,
-    /// located and in the author's words (`needs` says what an empty file lacks).
-    pub fn parse_yaml<T: DeserializeOwned>(&mut self, needs: &str) -> Option<T> {
+    /// located. With `needs` (what an empty file lacks) the message is put in the author's
+    /// words; without, it is serde's own.
+    pub fn parse_yaml<T: DeserializeOwned>(&mut self, needs: Option<&str>) -> Option<T> {
         match serde_saphyr::from_str(self.source) {
             Ok(raw) => Some(raw),
             Err(e) => {
@@ -136,7 +137,11 @@ impl Reporter<'_> {
                     .location()
                     .map(|l| (l.line() as usize, l.column() as usize))
                     .unwrap_or((1, 1));
-                let message = in_user_words(&serde_message(&e), self.source, line, column, needs);
+                let message = serde_message(&e);
+                let message = match needs {
+                    Some(needs) => in_user_words(&message, self.source, line, column, needs),
+                    None => message,
+                };
                 self.at(line, column, message);
                 None
             }

@@ -48,7 +48,7 @@ const SCENARIO_NEEDS: &str =
 /// Validate scenario text; `path` is used for messages and the default name.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioErrors> {
     let mut reporter = Reporter::new(path, text);
-    let Some(raw) = reporter.parse_yaml::<raw::RawScenario>(SCENARIO_NEEDS) else {
+    let Some(raw) = reporter.parse_yaml::<raw::RawScenario>(Some(SCENARIO_NEEDS)) else {
         return Err(reporter.into_errors());
     };
     let stem = path
