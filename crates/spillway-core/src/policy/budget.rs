@@ -221,11 +221,20 @@ pub(crate) fn policy_budget(
     let first = keys.first();
     let environment = text_or(raw.environment.as_ref(), first.map(|k| &k.environment));
     let service = text_or(raw.service.as_ref(), first.map(|k| &k.service));
+    let caps = caps.into_iter().collect::<Option<Vec<_>>>()?;
+    // The policy's caps and the keys' budgets share one ledger: what the gate would refuse at
+    // start (too many caps, a name taken by a key's budget) is said here.
+    let mut all = caps.clone();
+    all.extend(setup.keys.budget_caps());
+    if let Err(e) = crate::budget::Ledger::new(all, setup.origin_unix_ns) {
+        r.bad(&raw.model, format!("this budget cannot be built: {e}"));
+        return None;
+    }
     Some(PolicyBudget {
         requested: requested?,
         ladder: ladder?,
         estimate: estimate?,
-        caps: caps.into_iter().collect::<Option<Vec<_>>>()?,
+        caps,
         environment,
         service,
     })

@@ -167,6 +167,12 @@ fn policies(
                 }
             }
         }
+        if ok && let Err(e) = crate::limit::Layered::new(specs.clone()) {
+            // A repeated or excess layer: what the engine would refuse at start, said here.
+            let at = p.layers.last().unwrap_or(&p.name);
+            r.bad(at, format!("these layers cannot be combined: {e}"));
+            ok = false;
+        }
         let in_flight = match &p.max_in_flight {
             Some(v) => r.positive(v, "max_in_flight"),
             None => defaults.max_in_flight,

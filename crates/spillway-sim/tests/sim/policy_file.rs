@@ -131,3 +131,34 @@ fn a_policy_file_says_what_it_lacks_and_what_it_cannot_hold() {
             .contains("cannot read the policy file")
     );
 }
+
+#[test]
+fn a_policy_that_cannot_be_built_is_a_located_error() {
+    let path = beside_models("test-policy.yaml");
+    let text = "layers:\n  - { name: a, scope: user, algorithm: token-bucket, limit: 5, per: 1s }\n\
+                policies:\n  - name: p\n    max_in_flight: 2\n    layers: [a, a]\n";
+    let errors = policy::parse(&path, text).expect_err("a layer twice").0;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        (errors[0].line, errors[0].field.as_str()),
+        (6, "policies[0].layers[1]")
+    );
+    assert!(
+        errors[0].message.contains("two layers are named `a`"),
+        "{errors:?}"
+    );
+    // A cap named like a key's budget: the ledger could not hold both.
+    let text = scenario_text(&|t| {
+        t.replacen(
+            "name: daily",
+            "name: \"key:production/gateway/secondary\"",
+            1,
+        )
+    });
+    let errors = parse(&beside_models("test-budget.yaml"), &text)
+        .expect_err("cap name taken")
+        .0;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].field, "policies[0].budget.model");
+    assert!(errors[0].message.contains("cannot be built"), "{errors:?}");
+}
