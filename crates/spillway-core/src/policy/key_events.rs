@@ -337,15 +337,7 @@ fn key_id(name: &S<String>, keys: &[RawKey], r: &mut Reporter<'_>) -> Option<Key
         )),
         None => {
             let known: Vec<&str> = keys.iter().map(|k| k.name.value.as_str()).collect();
-            let list = if known.is_empty() {
-                "none are defined (add a top-level `keys:` list)".to_string()
-            } else {
-                known.join(", ")
-            };
-            r.bad(
-                name,
-                format!("no key is named `{}`; keys are: {list}", name.value),
-            );
+            r.unknown_name(name, "key", "keys", &known);
             None
         }
     }

@@ -154,15 +154,7 @@ fn policies(
                 Some(None) => ok = false, // already reported where the layer is defined
                 None => {
                     let known: Vec<&str> = layers.keys().map(String::as_str).collect();
-                    let list = if known.is_empty() {
-                        "none are defined (add a top-level `layers:` list)".to_string()
-                    } else {
-                        known.join(", ")
-                    };
-                    r.bad(
-                        name,
-                        format!("no layer is named `{}`; layers are: {list}", name.value),
-                    );
+                    r.unknown_name(name, "layer", "layers", &known);
                     ok = false;
                 }
             }

@@ -102,6 +102,18 @@ impl Reporter<'_> {
         Some(d)
     }
 
+    /// Record that `name` names no entry of the top-level `block:` list (whose names are
+    /// `known`): e.g. "no layer is named `x`; layers are: a, b".
+    pub fn unknown_name(&mut self, name: &S<String>, what: &str, block: &str, known: &[&str]) {
+        let list = if known.is_empty() {
+            format!("none are defined (add a top-level `{block}:` list)")
+        } else {
+            known.join(", ")
+        };
+        let message = format!("no {what} is named `{}`; {block} are: {list}", name.value);
+        self.bad(name, message);
+    }
+
     /// A rate (`2/min`) per second, or an error at `value`.
     pub fn rate(&mut self, value: &S<String>) -> Option<f64> {
         parse_rate_per_sec(&value.value)
