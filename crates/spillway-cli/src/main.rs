@@ -6,10 +6,12 @@
 mod compare;
 mod emulate;
 mod inspect_headers;
+mod load;
 mod output;
 mod policy_merge;
 mod progress;
 mod report_cmd;
+mod serve;
 mod simulate;
 mod sweep;
 mod validate;
@@ -63,6 +65,14 @@ enum Command {
     /// simulator's limits, headers, latency and failures, until Ctrl-C.
     #[command(long_about = emulate::LONG_ABOUT)]
     Emulate(emulate::EmulateArgs),
+    /// Serve a policy of a scenario file as an OpenAI-compatible gateway (rate limits,
+    /// priority queue, retries, failover) in front of an upstream, until Ctrl-C.
+    #[command(long_about = serve::LONG_ABOUT)]
+    Serve(serve::ServeArgs),
+    /// Replay a scenario's traffic for real against an OpenAI-compatible endpoint and write
+    /// the same files as simulate from what came back.
+    #[command(long_about = load::LONG_ABOUT)]
+    Load(load::LoadArgs),
 }
 
 /// How a command failed: decides the exit code.
@@ -99,8 +109,12 @@ fn main() -> ExitCode {
     if let Some(max) = cli.max_rows {
         spillway_sim::scenario::work::set_max_rows(max);
     }
-    if !matches!(cli.command, Command::Emulate(_)) {
-        // `emulate` shuts down gracefully through tokio's own signal handling instead.
+    if !matches!(
+        cli.command,
+        Command::Emulate(_) | Command::Load(_) | Command::Serve(_)
+    ) {
+        // `emulate`, `load` and `serve` shut down gracefully through tokio's own signal
+        // handling instead (`load` then writes what it observed; `serve` drains in flight).
         remove_partial_outputs_on_interrupt();
     }
     let result = match cli.command {
@@ -112,6 +126,8 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep::run(&args),
         Command::ValidateModel(args) => validate_model::run(&args),
         Command::Emulate(args) => emulate::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Load(args) => load::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -39,6 +39,9 @@ pub struct Merged {
     pub text: String,
     origins: Vec<Origin>,
     files: Vec<PathBuf>,
+    /// (file, list key, items before the file's first one in the merged list): an error's
+    /// `policies[N]` is renumbered to the file's own list.
+    offsets: Vec<(usize, &'static str, usize)>,
 }
 
 /// A top-level block list: the header line and the end of its content (exclusive), 0-based.
@@ -84,11 +87,21 @@ fn block(lines: &[&str], key: &str) -> Option<Block> {
     })
 }
 
+/// List items (`- ` at `item_indent`) among `lines`.
+fn items(lines: &[&str], item_indent: usize) -> usize {
+    lines
+        .iter()
+        .filter(|l| indent(l) == item_indent && l.trim_start().starts_with('-'))
+        .count()
+}
+
 /// Splice the `policies` and `layers` of each extra file into `scenario`.
 pub fn merge(scenario: &str, extras: &[(PathBuf, String)]) -> Result<Merged, String> {
     let lines: Vec<&str> = scenario.lines().collect();
     // Insertions: (after scenario line index, origin lines).
     let mut inserts: Vec<(usize, Vec<(String, Origin)>)> = Vec::new();
+    let mut offsets = Vec::new();
+    let mut added: Vec<(&'static str, usize)> = Vec::new();
     for (file_index, (path, text)) in extras.iter().enumerate() {
         let file_lines: Vec<&str> = text.lines().collect();
         let sections = match (block(&file_lines, "policies"), block(&file_lines, "layers")) {
@@ -109,6 +122,14 @@ pub fn merge(scenario: &str, extras: &[(PathBuf, String)]) -> Result<Merged, Str
                 Some(b) => (b.header + 1, b.end, b.item_indent),
                 None => (0, file_lines.len(), 0),
             };
+            let own = items(&lines[target.header + 1..target.end], target.item_indent);
+            let before: usize = added
+                .iter()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, n)| n)
+                .sum();
+            offsets.push((file_index, key, own + before));
+            added.push((key, items(&file_lines[from..to], file_indent)));
             let shift = target.item_indent as isize - file_indent as isize;
             let moved = (from..to)
                 .map(|i| {
@@ -152,10 +173,28 @@ pub fn merge(scenario: &str, extras: &[(PathBuf, String)]) -> Result<Merged, Str
         text,
         origins,
         files: extras.iter().map(|(p, _)| p.clone()).collect(),
+        offsets,
     })
 }
 
 impl Merged {
+    /// `field` with its leading `policies[N]` / `layers[N]` counted in policy file `file`'s
+    /// own list rather than the merged one.
+    fn own_index(&self, file: usize, field: &str) -> String {
+        for (f, key, offset) in &self.offsets {
+            let Some(rest) = field.strip_prefix(key).and_then(|r| r.strip_prefix('[')) else {
+                continue;
+            };
+            let Some((n, tail)) = rest.split_once(']') else {
+                continue;
+            };
+            if let (true, Ok(n)) = (*f == file, n.parse::<usize>()) {
+                return format!("{key}[{}]{tail}", n.saturating_sub(*offset));
+            }
+        }
+        field.to_string()
+    }
+
     /// Point each error at the file, line and column the user wrote.
     pub fn remap(&self, mut errors: ScenarioErrors, scenario: &Path) -> ScenarioErrors {
         for e in &mut errors.0 {
@@ -170,6 +209,9 @@ impl Merged {
                     e.column.saturating_add_signed(-shift).max(1),
                 ),
             };
+            if let Origin::Extra { file, .. } = origin {
+                e.field = self.own_index(*file, &e.field);
+            }
             e.message = e.message.replace(
                 &format!("at line {}, column {}", e.line, e.column),
                 &format!("at line {line}, column {column}"),
@@ -222,5 +264,37 @@ mod tests {
             (Path::new("x.yaml"), 2, 12)
         );
         assert!(e.message.ends_with("at line 2, column 12"), "{}", e.message);
+        assert_eq!(
+            e.field, "policies[0].layers[0]",
+            "the file's own first policy"
+        );
+    }
+
+    #[test]
+    fn a_second_files_policies_are_numbered_in_that_file() {
+        let one = "- name: q\n- name: r\n";
+        let two = "policies:\n  - name: s\n    layers: [zz]\n";
+        let extras = [
+            ("one.yaml".into(), one.into()),
+            ("two.yaml".into(), two.into()),
+        ];
+        let merged = merge(SCENARIO, &extras).expect("merges");
+        // Merged: p (scenario), q, r (one.yaml), s (two.yaml) = policies[3].
+        let line = merged
+            .text
+            .lines()
+            .position(|l| l.contains("[zz]"))
+            .expect("spliced")
+            + 1;
+        let errors = ScenarioErrors(vec![spillway_sim::scenario::ScenarioError {
+            file: "s.yaml".into(),
+            line,
+            column: 14,
+            field: "policies[3].layers[0]".into(),
+            message: "no layer `zz`".into(),
+        }]);
+        let e = &merged.remap(errors, Path::new("s.yaml")).0[0];
+        assert_eq!((e.file.as_path(), e.line), (Path::new("two.yaml"), 3));
+        assert_eq!(e.field, "policies[0].layers[0]");
     }
 }

@@ -145,12 +145,7 @@ pub fn execute(
     let trace_stats = survey_trace(&mut scenario, args, label, &options)?;
     let scenario = &scenario;
     let out = args.out.clone().unwrap_or(default_out);
-    std::fs::create_dir_all(&out).map_err(|e| {
-        Failure::BadInput(format!(
-            "cannot create output directory {}: {e}",
-            out.display()
-        ))
-    })?;
+    create_out_dir(&out)?;
     if !args.quiet {
         eprintln!(
             "simulating {label} ({} policies, {} of traffic, seed {})",
@@ -160,36 +155,12 @@ pub fn execute(
         );
     }
     let runs = run_all(args, scenario, &options, &out)?;
-    write_summary(&out.join("summary.csv"), &runs).context("writing summary.csv")?;
-    write_rejections(&out.join("rejections.csv"), &runs).context("writing rejections.csv")?;
-    write_latency(&out.join("latency.csv"), &runs).context("writing latency.csv")?;
-    spillway_report::users_csv::write_users(&out.join("users.csv"), &runs)
-        .context("writing users.csv")?;
-    if spillway_report::budget_csv::any_budget(&runs) {
-        spillway_report::budget_csv::write_spend(&out.join("spend.csv"), &runs)
-            .context("writing spend.csv")?;
-        spillway_report::budget_csv::write_budget(&out.join("budget.csv"), &runs)
-            .context("writing budget.csv")?;
-    }
     if let (Some(stats), Some(spec)) = (&trace_stats, &scenario.trace) {
         let file = spec.path.display().to_string();
         write_trace_stats(&out.join("trace.csv"), &file, spec.format.name(), stats)
             .context("writing trace.csv")?;
     }
-    let traffic_s = options.duration.as_nanos() / NANOS_PER_SECOND;
-    write_run_info(
-        &out.join("run.csv"),
-        &scenario.name,
-        options.seed,
-        traffic_s,
-    )
-    .context("writing run.csv")?;
-    spillway_report::write_atomic(&out.join("scenario.yaml"), yaml)
-        .context("writing scenario.yaml")?;
-    if !args.no_report {
-        // Notes about absent optional inputs are in the page itself; `report` prints them.
-        spillway_report::write_report(&out).map_err(crate::report_cmd::failure)?;
-    }
+    write_outputs(&out, scenario, &options, yaml, &runs, args.no_report)?;
     match args.format {
         Format::Table => {
             print!(
@@ -222,6 +193,55 @@ pub fn execute(
             let json = summary_json(&scenario.name, options.seed, &out, &runs);
             println!("{json:#}");
         }
+    }
+    Ok(())
+}
+
+/// Create the output directory (and its parents); failing is the user's input (exit 2).
+pub fn create_out_dir(out: &Path) -> Result<(), Failure> {
+    std::fs::create_dir_all(out).map_err(|e| {
+        Failure::BadInput(format!(
+            "cannot create output directory {}: {e}",
+            out.display()
+        ))
+    })
+}
+
+/// Write the files of a run besides `timeseries.csv` (streamed) and `trace.csv`: summary,
+/// rejections, latency, users, spend/budget, run.csv, scenario.yaml (a copy of `yaml`) and,
+/// unless `no_report`, the charts and report.html. Shared by `simulate` and `load`.
+pub fn write_outputs(
+    out: &Path,
+    scenario: &Scenario,
+    options: &RunOptions,
+    yaml: &[u8],
+    runs: &[PolicyMetrics],
+    no_report: bool,
+) -> Result<(), Failure> {
+    write_summary(&out.join("summary.csv"), runs).context("writing summary.csv")?;
+    write_rejections(&out.join("rejections.csv"), runs).context("writing rejections.csv")?;
+    write_latency(&out.join("latency.csv"), runs).context("writing latency.csv")?;
+    spillway_report::users_csv::write_users(&out.join("users.csv"), runs)
+        .context("writing users.csv")?;
+    if spillway_report::budget_csv::any_budget(runs) {
+        spillway_report::budget_csv::write_spend(&out.join("spend.csv"), runs)
+            .context("writing spend.csv")?;
+        spillway_report::budget_csv::write_budget(&out.join("budget.csv"), runs)
+            .context("writing budget.csv")?;
+    }
+    let traffic_s = options.duration.as_nanos() / NANOS_PER_SECOND;
+    write_run_info(
+        &out.join("run.csv"),
+        &scenario.name,
+        options.seed,
+        traffic_s,
+    )
+    .context("writing run.csv")?;
+    spillway_report::write_atomic(&out.join("scenario.yaml"), yaml)
+        .context("writing scenario.yaml")?;
+    if !no_report {
+        // Notes about absent optional inputs are in the page itself; `report` prints them.
+        spillway_report::write_report(out).map_err(crate::report_cmd::failure)?;
     }
     Ok(())
 }

@@ -96,8 +96,8 @@ fn key_positions(line: &str) -> Vec<usize> {
     let mut i = 0;
     while i < bytes.len() {
         if let Some((_, used)) = quoted_key(&code[i..]) {
-            let after_colon = bytes.get(i + used + 1).copied();
-            if in_key_context(i) && matches!(after_colon, None | Some(b' ' | b'\n' | b'\r')) {
+            // A quoted key may touch its value (`"rpm":500`, JSON as tools write it).
+            if in_key_context(i) {
                 positions.push(i);
             }
             i += used;
@@ -196,6 +196,10 @@ mod tests {
         assert!(edited.starts_with("\"seed\": 7\n"), "{edited}");
         let edited = set_value(src, "provider.tpm", "8").expect("found");
         assert!(edited.contains("'tpm': 8}"), "{edited}");
+        // JSON as written by tools: no space after the colon of a quoted key.
+        let json = "{\"seed\":1,\"provider\":{\"rpm\":500,\"tpm\":9}}\n";
+        let edited = set_value(json, "provider.rpm", "250").expect("found");
+        assert_eq!(edited, json.replace("500", "250"));
     }
 
     #[test]

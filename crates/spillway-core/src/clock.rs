@@ -67,3 +67,48 @@ impl Clock for ManualClock {
         self.now.get()
     }
 }
+
+/// Wall clock: nanoseconds since the Unix epoch.
+///
+/// A server that shares state with other replicas (budget periods, key expiry, Redis time)
+/// needs instants they agree on, which a per-process monotonic origin cannot give. A wall
+/// clock may step backwards (NTP); readings are therefore kept monotonic per clock: a reading
+/// earlier than the last one returns the last one (core types tolerate equal instants).
+#[derive(Debug, Default)]
+pub struct WallClock {
+    last: std::sync::atomic::AtomicU64,
+}
+
+impl WallClock {
+    /// A clock reading the system time.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Clock for WallClock {
+    #[allow(clippy::disallowed_methods)] // the single sanctioned wall-clock read
+    fn now(&self) -> Time {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        let last = self
+            .last
+            .fetch_max(since_epoch, std::sync::atomic::Ordering::Relaxed);
+        Time::from_nanos(since_epoch.max(last))
+    }
+}
+
+#[cfg(test)]
+mod wall_clock_tests {
+    use super::*;
+
+    #[test]
+    fn wall_clock_reads_since_the_epoch_and_never_goes_back() {
+        let clock = WallClock::new();
+        let first = clock.now();
+        // 2020-01-01 in ns: any machine running this is later.
+        assert!(first.as_nanos() > 1_577_836_800_000_000_000);
+        assert!(clock.now() >= first);
+    }
+}

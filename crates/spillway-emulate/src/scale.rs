@@ -46,6 +46,7 @@ mod tests {
             latency: LatencySpec::Constant {
                 mean: Duration::from_millis(1),
             },
+            error_latency: Duration::ZERO,
             overload: None,
             outages: Vec::new(),
             shared_quota: Vec::new(),

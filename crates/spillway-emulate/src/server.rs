@@ -224,6 +224,10 @@ async fn handle(s: Arc<Shared>, shape: Shape, req: Request) -> Response {
     let headers = header_map(&shown);
     s.log.push(CallRecord::new(now, shape, retry_count, &shown));
     let Some(done_at) = answer.done_at() else {
+        // A refusal takes the profile's error latency, as in the simulator (the slot is held
+        // meanwhile, as the provider's connection would be).
+        tokio::time::sleep(std_duration(scale.to_real(answer.answer_after))).await;
+        drop(slot);
         let body = shown.error_body(&parsed.model).unwrap_or_default();
         return raw(
             status(answer.status),

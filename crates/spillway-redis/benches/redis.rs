@@ -2,6 +2,10 @@
 //! batches, and many calls in flight, next to a plain `INCR` round trip measured the same way
 //! (the floor). Then p50/p99 latency per check from an hdrhistogram loop.
 //!
+//! `SPILLWAY_BENCH_CPU=1` runs instead the interleaved same-run comparisons of
+//! `support/cpu.rs` (server CPU per call against peer scripts, sequential calls per second
+//! against `INCR`) and `support/in_flight.rs` (64 pipelined or concurrent calls).
+//!
 //! Skips (prints a notice, exits 0) when `redis-server` is not installed.
 
 use criterion::{BenchmarkId, Criterion, Throughput};
@@ -14,6 +18,11 @@ use tokio::runtime::Runtime;
 #[allow(dead_code)]
 #[path = "../tests/redis/server.rs"]
 mod server;
+
+#[path = "support/cpu.rs"]
+mod cpu;
+#[path = "support/in_flight.rs"]
+mod in_flight;
 
 const BATCH: usize = 64;
 const KEYS: u64 = 1_000;
@@ -291,125 +300,6 @@ fn burst_latency(rt: &Runtime, store: &RedisStore, width: usize, rounds: usize) 
     );
 }
 
-/// go-redis `redis_rate` (v10) `allowN`: GCRA with the TAT as a float of seconds since 2017,
-/// written from its published algorithm; the peer for the token bucket's server CPU.
-const REDIS_RATE_GCRA: &str = r#"
-redis.replicate_commands()
-local rate_limit_key = KEYS[1]
-local burst = ARGV[1]
-local rate = ARGV[2]
-local period = ARGV[3]
-local cost = tonumber(ARGV[4])
-local emission_interval = period / rate
-local increment = emission_interval * cost
-local burst_offset = emission_interval * burst
-local jan_1_2017 = 1483228800
-local now = redis.call("TIME")
-now = (now[1] - jan_1_2017) + (now[2] / 1000000)
-local tat = redis.call("GET", rate_limit_key)
-if not tat then tat = now else tat = tonumber(tat) end
-tat = math.max(tat, now)
-local new_tat = tat + increment
-local allow_at = new_tat - burst_offset
-local diff = now - allow_at
-local remaining = diff / emission_interval
-if remaining < 0 then
-  local reset_after = tat - now
-  local retry_after = diff * -1
-  return {0, 0, tostring(retry_after), tostring(reset_after)}
-end
-local reset_after = new_tat - now
-if reset_after > 0 then
-  redis.call("SET", rate_limit_key, new_tat, "EX", math.ceil(reset_after))
-end
-local retry_after = -1
-return {cost, remaining, tostring(retry_after), tostring(reset_after)}
-"#;
-
-/// A plain ZSET sliding log (score = instant in µs, one member per request): the peer for the
-/// sliding log's server CPU.
-const ZSET_SLIDING_LOG: &str = r#"
-local key, now, window, limit = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-local n = redis.call('ZCARD', key)
-if n < limit then
-  redis.call('ZADD', key, now, ARGV[4])
-  redis.call('PEXPIRE', key, math.ceil(window / 1000))
-  return {1, n + 1}
-end
-local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-return {0, n, oldest[2]}
-"#;
-
-/// `usec_per_call` of EVALSHA after `n` sequential calls of `one` (stats reset before).
-fn evalsha_usec<F: std::future::Future<Output = ()>>(
-    rt: &Runtime,
-    admin: &redis::aio::ConnectionManager,
-    n: u64,
-    mut one: impl FnMut(u64) -> F,
-) -> String {
-    let mut conn = admin.clone();
-    rt.block_on(async {
-        let _: () = redis::cmd("CONFIG")
-            .arg("RESETSTAT")
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        for i in 0..n {
-            one(i).await;
-        }
-        let stats: String = redis::cmd("INFO")
-            .arg("commandstats")
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        stats
-            .lines()
-            .find(|l| l.starts_with("cmdstat_evalsha:"))
-            .unwrap_or("no evalsha")
-            .to_owned()
-    })
-}
-
-/// Server CPU per call, Spillway's scripts against their peers, same server, same run.
-fn server_cpu(rt: &Runtime, store: &RedisStore, admin: &redis::aio::ConnectionManager, n: u64) {
-    let key = |i: u64| format!("user{}", i % KEYS);
-    let now = |i: u64| Time::from_nanos(1_800_000_000_000_000_000 + i * 1_000);
-    for algorithm in [Algorithm::TokenBucket, Algorithm::SlidingLog] {
-        let l = RedisLimiter::new(store, &format!("cpu{algorithm:?}"), spec(algorithm)).unwrap();
-        let line = evalsha_usec(rt, admin, n, |i| {
-            let (l, k) = (&l, key(i));
-            async move {
-                l.acquire(&k, now(i), 1).await.unwrap();
-            }
-        });
-        println!("server cpu spillway {algorithm:?}: {line}");
-    }
-    let gcra = redis::Script::new(REDIS_RATE_GCRA);
-    let log = redis::Script::new(ZSET_SLIDING_LOG);
-    for (name, script) in [("redis_rate GCRA", &gcra), ("ZSET sliding log", &log)] {
-        let is_gcra = name.starts_with("redis_rate");
-        let line = evalsha_usec(rt, admin, n, |i| {
-            let mut conn = admin.clone();
-            let mut inv = script.prepare_invoke();
-            inv.key(format!("peer:{name}:{}", key(i)));
-            if is_gcra {
-                inv.arg(1_000_000).arg(1_000_000).arg(1).arg(1);
-            } else {
-                let us = now(i).as_nanos() / 1_000;
-                inv.arg(us)
-                    .arg(1_000_000)
-                    .arg(1_000_000)
-                    .arg(format!("{us}-{i}"));
-            }
-            async move {
-                let _: redis::Value = inv.invoke_async(&mut conn).await.unwrap();
-            }
-        });
-        println!("server cpu {name}: {line}");
-    }
-}
-
 fn main() {
     if !server::binary_present() {
         spillway_testkit::skip_or_fail("SPILLWAY_REQUIRE_REDIS", "redis-server not found");
@@ -431,7 +321,13 @@ fn main() {
             .unwrap()
     });
     if std::env::var("SPILLWAY_BENCH_CPU").is_ok() {
-        server_cpu(&rt, &store, &incr, 20_000);
+        // More rounds (SPILLWAY_BENCH_ROUNDS) tighten the medians on a noisy machine.
+        let rounds = std::env::var("SPILLWAY_BENCH_ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(7);
+        cpu::server_cpu(&rt, &store, &incr, rounds, 4_000);
+        in_flight::in_flight(&rt, &store, &incr, rounds, 60);
         return;
     }
     if std::env::var("SPILLWAY_BENCH_BURST").is_ok() {

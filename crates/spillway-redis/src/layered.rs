@@ -131,14 +131,7 @@ impl RedisLayered {
             .filter(|&i| per_layer[i].0 > 0)
             .collect();
         let server_time = config.time_source == crate::TimeSource::Redis;
-        let mut call = Call::new(
-            op,
-            server_time,
-            now,
-            config.expiry_grace,
-            false,
-            included.len(),
-        );
+        let mut call = Call::new(op, server_time, now, config.expiry_grace, false);
         for &i in &included {
             let layer = &self.layers[i];
             let keys = StateKeys::layer(

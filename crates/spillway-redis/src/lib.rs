@@ -13,6 +13,13 @@
 //! are charged, or nothing is. Batches ([`RedisLimiter::acquire_many`]) go in one pipeline;
 //! concurrent calls share one multiplexed connection.
 //!
+//! Server CPU is the limit once round trips are amortised, so the script is shaped for it
+//! (`reports/perf-redis.md` has the figures): numbers travel and are stored as packed doubles
+//! (`struct.pack`/`unpack`, no decimal parsing or formatting), a single token bucket or sliding
+//! log acquire takes a hot path that returns before the general path builds its functions and
+//! tables, and a log's meta key (total, entry count, oldest and newest entry) spares range
+//! queries when nothing expired.
+//!
 //! ## Exactness on doubles
 //! Lua numbers are doubles, exact for integers below 2^53. The script therefore never holds a
 //! large integer:
@@ -25,7 +32,8 @@
 //! - the sliding counter's `prev·(W−e) ≤ room·W` is compared on base-2^18 limbs;
 //! - the divisions a denial needs are done in Rust on `u128` from the state snapshot the
 //!   script returns, with the core's formulas;
-//! - values are written with `%d`, never `tostring` (which keeps only 14 digits).
+//! - numbers are exchanged and stored as packed doubles, exact below 2^53, never through
+//!   `tostring` (which keeps only 14 digits); log members are written with `%d`.
 //!
 //! Where the core saturates at `u64::MAX` (debt from settling under-estimates), counts here
 //! saturate at 2^53 − 1, and a GCRA debt further than 2^52 ns (~52 days) ahead is kept for only
@@ -41,7 +49,10 @@
 //! ## Keys
 //! Single limiters: `<prefix>:<name>:{<key>}` (tagged by the caller's key, so keys spread over
 //! a cluster). Layered: `<prefix>:{<name>}:<layer>:<scope id>` (one tag, so one call touches
-//! one slot). A log adds `:total`. Key parts with `{`, `}`, `:` or control characters are
+//! one slot). A log adds `:total` (its meta: total, entry count, oldest and newest entry), and
+//! an acquire its request-id record `<first key>|rid|<id>` (below). The state values are packed
+//! doubles: keys written by a version that stored decimal strings are refused with a script
+//! error until they expire, so upgrade with a new prefix (or a flush). Key parts with `{`, `}`, `:` or control characters are
 //! refused with a [`KeyError`] ([`validate_key_part`]).
 //!
 //! ## Time and failures

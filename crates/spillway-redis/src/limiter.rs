@@ -77,14 +77,7 @@ impl RedisLimiter {
         let config = self.store.config();
         let keys = StateKeys::single(&config.prefix, &self.name, key)?;
         let server_time = config.time_source == crate::TimeSource::Redis;
-        let mut call = Call::new(
-            op,
-            server_time,
-            now,
-            config.expiry_grace,
-            op == Op::Acquire,
-            1,
-        );
+        let mut call = Call::new(op, server_time, now, config.expiry_grace, op == Op::Acquire);
         self.shape.push(&mut call, &keys, action, cost);
         Ok(call)
     }

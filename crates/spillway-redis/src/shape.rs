@@ -117,14 +117,14 @@ impl Shape {
     /// Append this layer's keys and arguments to `call`.
     pub(crate) fn push(&self, call: &mut Call, keys: &StateKeys, action: Action, cost: u64) {
         let act = match action {
-            Action::Check => "?",
-            Action::Commit => "+",
-            Action::Refund => "-",
+            Action::Check => '?',
+            Action::Commit => '+',
+            Action::Refund => '-',
         };
         match *self {
             Shape::Gcra { capacity, rate, .. } => {
                 call.key(keys.main());
-                call.text("g").text(act).num(rate);
+                call.layer('g', act).num(rate);
                 self.push_scaled(call, self.scaled(cost), rate);
                 let slack = match action {
                     Action::Check => self.scaled(capacity.saturating_sub(cost)),
@@ -138,7 +138,7 @@ impl Shape {
                 if log {
                     call.key(keys.total());
                 }
-                call.text(if log { "l" } else { "c" }).text(act);
+                call.layer(if log { 'l' } else { 'c' }, act);
                 call.num(limit).num(window).num(cost.min(MAX_COUNT));
             }
         }

@@ -7,7 +7,7 @@ use crate::config::RedisConfig;
 use crate::epoch::Epoch;
 use crate::error::RedisLimitError;
 use crate::stats::{Counters, StoreStats};
-use crate::wire::{Arg, Call};
+use crate::wire::Call;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, IntoConnectionInfo, RedisError, Script, ScriptInvocation, ServerErrorKind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex};
 /// Most cancellations kept while Redis is away; past it the oldest are dropped (and counted).
 const MAX_PENDING: usize = 100_000;
 
-/// The limiter script: every algorithm, any number of layers, one atomic call.
-const SOURCE: &str = include_str!("lua/limiter.lua");
+/// The limiter script: every algorithm, any number of layers, one atomic call. Two files for
+/// readability (the hot paths, then the general path), one script for Redis.
+const SOURCE: &str = concat!(include_str!("lua/hot.lua"), include_str!("lua/general.lua"));
 
 /// Why a call got no answer from the script.
 #[derive(Debug)]
@@ -100,12 +101,10 @@ fn invocation<'a>(script: &'a Script, call: &Call) -> ScriptInvocation<'a> {
     for k in &call.keys {
         inv.key(k);
     }
-    for a in &call.args {
-        match a {
-            Arg::Num(n) => inv.arg(*n),
-            Arg::Text(t) => inv.arg(*t),
-            Arg::Owned(t) => inv.arg(t.as_str()),
-        };
+    let (mode, numbers, rid_ttl_ms) = call.args();
+    inv.arg(mode).arg(numbers);
+    if let Some(ttl) = rid_ttl_ms {
+        inv.arg(ttl);
     }
     inv
 }
@@ -153,15 +152,22 @@ impl RedisStore {
                 Fault::Fatal(other) => unreachable(other.to_string()),
                 Fault::Unavailable(detail) => unreachable(detail),
             })?;
+        let fatal = |e| match classify(e, &url) {
+            Fault::Fatal(fatal) => fatal,
+            Fault::Unavailable(detail) => unreachable(detail),
+        };
+        // A PING first: an unauthenticated client sending the script (over 16 KB) gets a
+        // protocol error from Redis instead of NOAUTH, which would hide a missing password.
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map_err(fatal)?;
         let script = Script::new(SOURCE);
         script
             .prepare_invoke()
             .load_async(&mut conn)
             .await
-            .map_err(|e| match classify(e, &url) {
-                Fault::Fatal(fatal) => fatal,
-                Fault::Unavailable(detail) => unreachable(detail),
-            })?;
+            .map_err(fatal)?;
         let epoch = Epoch::new(&config.prefix);
         epoch
             .check(&mut conn)
@@ -256,7 +262,7 @@ impl RedisStore {
             let n = self.inner.sequence.fetch_add(1, Ordering::Relaxed);
             let ttl = self.inner.config.dedupe_ttl.as_millis();
             call.with_rid(
-                format!("{:x}.{n:x}", self.inner.instance),
+                &format!("{:x}.{n:x}", self.inner.instance),
                 u64::try_from(ttl).unwrap_or(u64::MAX),
             )
         })

@@ -20,6 +20,7 @@ fn chart(lines: usize, points: usize) -> LineChart {
                 .map(|i| (i as f64, ((i * 7919 + l * 104_729) % 97) as f64))
                 .collect(),
             dashed: false,
+            halo: false,
         })
         .collect();
     chart

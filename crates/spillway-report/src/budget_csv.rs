@@ -6,7 +6,6 @@
 
 use crate::AtomicFile;
 use crate::format::usd_exact;
-use spillway_core::budget::Period;
 use spillway_core::limit::Scope;
 use spillway_sim::metrics::{BudgetMetrics, PolicyMetrics};
 use std::io;
@@ -96,7 +95,7 @@ pub fn write_budget(path: &Path, runs: &[PolicyMetrics]) -> io::Result<()> {
                 run.policy.as_str(),
                 &cap.name,
                 scope_name(cap.scope),
-                period_name(cap.period),
+                cap.period.name(),
                 &usd_exact(cap.limit_nano_usd),
                 &usd_exact(cap.spent_nano_usd),
             ])
@@ -115,21 +114,23 @@ fn scope_name(scope: Scope) -> &'static str {
     }
 }
 
-fn period_name(period: Period) -> &'static str {
-    match period {
-        Period::Hour => "hour",
-        Period::Day => "day",
-        Period::Month => "month",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn summary_csv_ends_with_the_budget_columns() {
+    fn summary_csv_has_the_budget_columns_after_over_admission() {
+        // `summary_fields` appends the budget fields right after `over_admission_pct`.
         let all = crate::csv_out::SUMMARY_COLUMNS;
-        assert!(all.ends_with(BUDGET_SUMMARY_COLUMNS), "{all:?}");
+        let at = all
+            .iter()
+            .position(|c| *c == "over_admission_pct")
+            .map(|i| i + 1);
+        let end = at.map(|i| i + BUDGET_SUMMARY_COLUMNS.len());
+        assert_eq!(
+            at.zip(end).and_then(|(a, b)| all.get(a..b)),
+            Some(BUDGET_SUMMARY_COLUMNS),
+            "{all:?}"
+        );
     }
 }

@@ -51,6 +51,10 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "budget_rejected",
     "best_model_share",
     "estimate_error_p95",
+    "mean_wait_ms",
+    "mean_service_ms",
+    "p99_all_ms",
+    "key_downtime_s",
 ];
 
 /// `timeseries.csv` columns, in order.
@@ -194,6 +198,16 @@ pub fn summary_fields(run: &PolicyMetrics, class: Option<Class>) -> Vec<String> 
         run,
         class.map(Class::index),
     ));
+    fields.push(ratio(s.mean_wait_ms(), 3));
+    fields.push(ratio(s.mean_service_ms(), 3));
+    fields.push(if s.latency_all.count() == 0 {
+        String::new()
+    } else {
+        ms(s.latency_all.quantile(0.99))
+    });
+    // A property of the policy's keys, not of a class: on the `all` row only.
+    let downtime = run.key_downtime.filter(|_| class.is_none());
+    fields.push(downtime.map_or_else(String::new, |d| format!("{:.3}", d.as_nanos() as f64 / 1e9)));
     fields
 }
 

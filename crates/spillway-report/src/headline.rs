@@ -148,14 +148,52 @@ fn verdict(
             "{} best with the {way} ({}); {} worst ({})",
             cells[b].0, cells[b].1, cells[w].0, cells[w].1
         ),
-        (None, Some((w, _))) if values.iter().flatten().count() > 1 => {
-            format!(
-                "several policies tie for the {way}; {} worst ({})",
-                cells[w].0, cells[w].1
-            )
+        (None, Some((w, worst))) if values.iter().flatten().count() > 1 => {
+            tie(cells, values, (w, worst), direction, way)
         }
         _ => "nothing to compare (one policy or no values)".to_string(),
     }
+}
+
+/// The verdict when no single policy is best: who ties for the best value, and the worst
+/// unless every policy ties (then there is no worst).
+fn tie(
+    cells: &[(String, String)],
+    values: &[Option<f64>],
+    (w, worst): (usize, f64),
+    direction: Better,
+    way: &str,
+) -> String {
+    let known = || {
+        values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (i, v)))
+    };
+    let best = known()
+        .map(|(_, v)| v)
+        .reduce(|a, b| match direction {
+            Better::Higher => a.max(b),
+            _ => a.min(b),
+        })
+        .unwrap_or(worst);
+    if best == worst {
+        return format!("all policies tie ({})", cells[w].1);
+    }
+    let tied: Vec<usize> = known()
+        .filter(|(_, v)| *v == best)
+        .map(|(i, _)| i)
+        .collect();
+    let names: Vec<&str> = tied.iter().map(|i| cells[*i].0.as_str()).collect();
+    let names = match names.split_last() {
+        Some((last, [])) => (*last).to_string(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    format!(
+        "{names} tie for the {way} ({}); {} worst ({})",
+        cells[tied[0]].1, cells[w].0, cells[w].1
+    )
 }
 
 /// The headline as console text, wrapped within 100 columns.
@@ -248,6 +286,18 @@ mod tests {
         assert_eq!(a[0].best, None);
         assert!(a[0].verdict.contains("not a summary.csv column"));
         assert_eq!(best_index(&[Some(1.0), Some(1.0)], Better::Lower), None);
+    }
+
+    #[test]
+    fn ties_name_who_ties_and_a_full_tie_has_no_worst() {
+        let cells: Vec<(String, String)> = ["a", "b", "c"]
+            .iter()
+            .map(|p| (p.to_string(), "v".to_string()))
+            .collect();
+        let (same, split) = ([Some(0.0); 3], [Some(0.0), Some(663.0), Some(0.0)]);
+        let v = |values: &[Option<f64>]| verdict(true, &cells, values, None, Better::Lower);
+        assert_eq!(v(&same), "all policies tie (v)");
+        assert_eq!(v(&split), "a and c tie for the lowest (v); b worst (v)");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod atomic;
 pub mod budget_csv;
+pub mod clock;
 pub mod csv_out;
 mod error;
 pub mod format;

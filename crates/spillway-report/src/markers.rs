@@ -7,6 +7,7 @@
 //! gives no markers (never an error). Each block is read on its own, so one bad block does
 //! not hide the others.
 
+use crate::clock::time_of_day_s;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use spillway_sim::scenario::units::parse_duration;
@@ -75,13 +76,7 @@ struct ClockOnly {
 /// UTC midnights within the run (duration + drain, drain 10m by default), when the scenario
 /// says at what time of day it starts: daily budgets reset there.
 fn midnights(c: &ClockOnly) -> Vec<Marker> {
-    let Some((h, m)) = c.starts_at_utc.as_deref().and_then(|t| t.split_once(':')) else {
-        return Vec::new();
-    };
-    let (Ok(h), Ok(m)) = (
-        h.trim().parse::<u32>(),
-        m.trim().get(..2).unwrap_or("").parse::<u32>(),
-    ) else {
+    let Some(start) = c.starts_at_utc.as_deref().and_then(time_of_day_s) else {
         return Vec::new();
     };
     let end = c.duration.as_deref().and_then(seconds).unwrap_or(0.0)
@@ -89,7 +84,7 @@ fn midnights(c: &ClockOnly) -> Vec<Marker> {
             .as_deref()
             .map_or(Some(600.0), seconds)
             .unwrap_or(0.0);
-    let first = f64::from((86_400 - (h * 3600 + m * 60) % 86_400) % 86_400);
+    let first = ((86_400 - start % 86_400) % 86_400) as f64;
     (0..)
         .map(|k| first + f64::from(k) * 86_400.0)
         .take_while(|t| *t <= end)

@@ -9,6 +9,9 @@ pub fn human(metric: &str, value: f64) -> String {
         dollars(value)
     } else if metric.ends_with("_pct") {
         format!("{value:.2} %")
+    } else if metric.ends_with("_share") {
+        // A fraction of 1: read as a percentage (0.413: 41.3 % answered by the model asked for).
+        format!("{:.1} %", value * 100.0)
     } else if value.fract() == 0.0 && value.abs() < 1e15 {
         thousands(value as i64)
     } else {
@@ -65,5 +68,7 @@ mod tests {
         assert_eq!(human("abandoned", 2321.0), "2,321");
         assert_eq!(human("fairness_jain", 0.87021), "0.8702");
         assert_eq!(human("quota_error_pct", 1.5), "1.50 %");
+        assert_eq!(human("best_model_share", 0.413), "41.3 %");
+        assert_eq!(human("best_model_share", 1.0), "100.0 %");
     }
 }

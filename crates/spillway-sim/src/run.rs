@@ -1,7 +1,8 @@
 //! The event loop of one policy: arrivals → layers → queue → provider → metrics.
 //!
 //! Arrivals are pulled lazily from the [`ArrivalStream`] (never materialised), provider
-//! completions wait in the gateway's event queue, everything else is the engine's timers; at
+//! completions and refusals (which take the provider's error latency) wait in the gateway's
+//! event queue, everything else is the engine's timers; at
 //! equal times completions run first, then the engine's timers (a `central` store's admissions
 //! last among them), then the arrival, so a completion frees its slot before the next request
 //! looks for one.
@@ -145,8 +146,8 @@ pub fn run_policy(
             .advance_to(now, queued, in_flight, breaker, &mut *sink);
         world.metrics.events += 1;
         if done_at == Some(now) {
-            if let Some((_, id)) = world.calls.pop() {
-                world.complete(now, id);
+            if let Some((_, event)) = world.calls.pop() {
+                world.call_event(now, event);
             }
         } else if timer_at == Some(now) {
             world.timeout(now);
@@ -158,12 +159,23 @@ pub fn run_policy(
     if let (Some(m), Some(gate)) = (&mut world.metrics.budget, &world.engine.spend().gate) {
         budget::finish(m, gate, end);
     }
+    world.metrics.key_downtime = key_downtime(scenario, policy, horizon);
     let row = world.series.current();
     row.queued = 0;
     row.queued_by_class = [0; 4];
     row.in_flight = 0;
     sink(row);
     Ok(world.metrics)
+}
+
+/// How long within the traffic the policy's keys left its service without a usable one.
+fn key_downtime(scenario: &Scenario, policy: &PolicySpec, horizon: Time) -> Option<Duration> {
+    let (Some(setup), Some(spend)) = (&scenario.budget, &policy.budget) else {
+        return None;
+    };
+    setup.keys.iter().next()?;
+    let (env, service) = (&spend.environment, &spend.service);
+    Some(setup.keys.downtime(Time::ZERO, horizon, env, service))
 }
 
 /// The policy's budget: its gate if it has a `budget:` (and the scenario a catalogue), and

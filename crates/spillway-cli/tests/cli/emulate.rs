@@ -1,7 +1,7 @@
 //! `spillway emulate`: bad input exits 2 with located errors; a real run serves and stops
 //! cleanly on Ctrl-C (SIGINT).
 
-use super::{spillway, temp_dir, text, workspace};
+use super::{banner_addr, spillway, temp_dir, text, workspace};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -67,12 +67,7 @@ fn it_serves_until_ctrl_c() {
     BufReader::new(stdout)
         .read_line(&mut banner)
         .expect("a banner line");
-    let addr = banner
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {banner:?}"))
-        .to_string();
+    let addr = banner_addr(&banner);
     let body =
         r#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":3}"#;
     let mut s = TcpStream::connect(&addr).expect("connects");

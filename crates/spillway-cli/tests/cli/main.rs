@@ -6,8 +6,10 @@ mod emulate;
 mod hostile_files;
 mod inspect_headers;
 mod interrupt;
+mod load;
 mod report;
 mod secrets;
+mod serve;
 mod sweep;
 mod timeseries_step;
 mod trace;
@@ -39,6 +41,16 @@ fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("spillway-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
+}
+
+/// The `HOST:PORT` of a server's banner line (`… on http://HOST:PORT …`).
+fn banner_addr(banner: &str) -> String {
+    banner
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {banner:?}"))
+        .to_string()
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -216,7 +216,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         let delay = backoff.delay(retry, previous, &mut self.upstream.jitter);
         req.last_backoff = delay;
         req.stage = Stage::Retrying;
-        let wait = delay.max(hint.unwrap_or(Duration::ZERO));
+        let wait = backoff.wait(delay, hint);
         self.timers
             .push(now.saturating_add(wait), super::state::Timer::RetryDue(id));
     }

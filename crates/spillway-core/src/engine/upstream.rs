@@ -164,7 +164,7 @@ impl<R: Rng> UpstreamPolicy<R> {
                 h.observe_as_of(now, now, snapshot);
             }
         }
-        if let Some(wait) = answer.retry_after
+        if let Some(wait) = self.spec.backoff.honoured(answer.retry_after)
             && answer.status == 429
             && self.spec.coordinated
         {

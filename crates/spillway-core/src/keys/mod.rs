@@ -19,6 +19,7 @@
 //!   ([`KeyRing::validate`]; table in [`policy`]), structural problems refuse the key
 //!   ([`KeyError`]).
 
+mod downtime;
 mod error;
 pub mod policy;
 mod ring;

@@ -16,9 +16,11 @@
 //! records nothing, whatever its state.
 
 mod layer;
+mod room;
 mod types;
 
 use layer::{Layer, LayerState, Request, Verdict, acquire_layers};
+pub use room::LayerRoom;
 use types::MAX_LAYERS;
 pub use types::{
     Demand, Denial, LayerSet, LayerSpec, LayeredDecision, LayeredError, Reservation, Scope,

@@ -38,8 +38,8 @@ pub use gcra::Gcra;
 pub use keyed::Keyed;
 pub use keyed_gcra::KeyedGcra;
 pub use layered::{
-    Demand, Denial, LayerSet, LayerSpec, Layered, LayeredDecision, LayeredError, Reservation,
-    Scope, Subject, Unit,
+    Demand, Denial, LayerRoom, LayerSet, LayerSpec, Layered, LayeredDecision, LayeredError,
+    Reservation, Scope, Subject, Unit,
 };
 pub use sharded::ShardedKeyedGcra;
 pub use sliding_counter::SlidingWindowCounter;

@@ -13,6 +13,7 @@ use super::Reporter;
 use super::S;
 pub use super::key_events::{
     LeakSpec, PriceChange, RawEvent, RawKey, RawKeyBudget, RawLeak, RawPriceChange, RawSecret,
+    secret_source,
 };
 use super::key_events::{event, key_ring};
 use super::models::{ModelsFile, load_models};

@@ -153,14 +153,17 @@ impl<'a> Line<'a> {
     }
 
     /// The path segments that lead to `column` on this line, outermost first: the line's own
-    /// key (a key outside any flow collection), the index in each open flow list (`[i]`), then
-    /// the last key of the innermost open flow map before the column.
+    /// key (a key outside any flow collection), then for each open flow collection the key it
+    /// is the value of and, for a list, the index in it (`[i]`), then the last key of the
+    /// innermost open flow map before the column. So one-line JSON
+    /// (`{"provider":{"rpm":5}}`) names `provider.rpm`.
     fn keys_before(&self, column: usize) -> Vec<String> {
         let text = self.text;
         let mut own: Option<String> = None;
         let mut flow_key: Option<String> = None;
-        // Open flow collections: `None` for a map, `Some(index)` for a list.
-        let mut open: Vec<Option<usize>> = Vec::new();
+        // Open flow collections: (`None` for a map or `Some(index)` for a list, the key whose
+        // value it is when it sits in a flow map).
+        let mut open: Vec<(Option<usize>, Option<String>)> = Vec::new();
         let mut pos = self.content;
         while pos < text.len() && pos <= column {
             let rest = &text[pos..];
@@ -191,17 +194,14 @@ impl<'a> Line<'a> {
             }
             let c = rest.chars().next().unwrap_or(' ');
             match c {
-                '{' => {
-                    open.push(None);
-                    flow_key = None;
-                }
-                '[' => open.push(Some(0)),
+                '{' => open.push((None, flow_key.take())),
+                '[' => open.push((Some(0), flow_key.take())),
                 '}' | ']' => {
                     open.pop();
                     flow_key = None;
                 }
                 ',' => {
-                    if let Some(Some(index)) = open.last_mut() {
+                    if let Some((Some(index), _)) = open.last_mut() {
                         *index += 1;
                     }
                 }
@@ -211,8 +211,11 @@ impl<'a> Line<'a> {
             pos += c.len_utf8();
         }
         let mut keys: Vec<String> = own.into_iter().collect();
-        keys.extend(open.iter().flatten().map(|i| format!("[{i}]")));
-        let in_map = matches!(open.last(), Some(None));
+        for (index, parent) in &open {
+            keys.extend(parent.iter().cloned());
+            keys.extend(index.map(|i| format!("[{i}]")));
+        }
+        let in_map = matches!(open.last(), Some((None, _)));
         keys.extend(flow_key.filter(|_| in_map));
         keys
     }
@@ -261,6 +264,16 @@ policies:
     - name: per-user
       limit: 0
 ";
+
+    #[test]
+    fn one_line_json_names_every_level() {
+        let src =
+            "{\"seed\":1,\"provider\":{\"rpm\":500},\"layers\":[{\"name\":\"a\"},{\"limit\":3}]}";
+        let col = |needle: &str| src.find(needle).expect("in source") + 1;
+        assert_eq!(field_path_at(src, 1, col("500")), "provider.rpm");
+        assert_eq!(field_path_at(src, 1, col("3}")), "layers[1].limit");
+        assert_eq!(field_path_at(src, 1, col("1,")), "seed");
+    }
 
     #[test]
     fn quoted_keys_name_the_same_fields() {

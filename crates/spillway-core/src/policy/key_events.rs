@@ -187,21 +187,7 @@ fn key_spec(k: &RawKey, dir: &Path, r: &mut Reporter<'_>) -> Option<KeySpec> {
     };
     let source = match &k.secret {
         None => Some(SecretSource::Env(format!("(synthetic {})", k.name.value))),
-        Some(RawSecret {
-            env: Some(name),
-            file: None,
-        }) => Some(SecretSource::Env(name.value.clone())),
-        Some(RawSecret {
-            env: None,
-            file: Some(path),
-        }) => Some(SecretSource::File(dir.join(&path.value))),
-        Some(_) => {
-            r.bad(
-                &k.name,
-                "`secret:` takes exactly one of `env: NAME` or `file: PATH` (never the secret itself)",
-            );
-            None
-        }
+        Some(secret) => secret_source(secret, dir, &k.name, r),
     };
     let not_before = match &k.not_before {
         Some(d) => r.duration(d).map(|d| Time::ZERO.saturating_add(d)),
@@ -338,6 +324,33 @@ fn key_id(name: &S<String>, keys: &[RawKey], r: &mut Reporter<'_>) -> Option<Key
         None => {
             let known: Vec<&str> = keys.iter().map(|k| k.name.value.as_str()).collect();
             r.unknown_name(name, "key", "keys", &known);
+            None
+        }
+    }
+}
+
+/// Where a `secret:` is read from: exactly one of `env` / `file` (relative to `dir`); a problem
+/// is reported at `at`.
+pub fn secret_source<T>(
+    secret: &RawSecret,
+    dir: &Path,
+    at: &S<T>,
+    r: &mut Reporter<'_>,
+) -> Option<SecretSource> {
+    match secret {
+        RawSecret {
+            env: Some(name),
+            file: None,
+        } => Some(SecretSource::Env(name.value.clone())),
+        RawSecret {
+            env: None,
+            file: Some(path),
+        } => Some(SecretSource::File(dir.join(&path.value))),
+        _ => {
+            r.bad(
+                at,
+                "`secret:` takes exactly one of `env: NAME` or `file: PATH` (never the secret itself)",
+            );
             None
         }
     }

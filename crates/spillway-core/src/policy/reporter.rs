@@ -4,11 +4,14 @@
 
 use super::S;
 use super::error::{LocatedError, LocatedErrors, field_path_at};
-use super::serde_words::in_user_words;
+use super::serde_words::{in_user_words, with_number_fixed};
 use super::units::{DURATION_FORMS, parse_duration, parse_rate_per_sec};
 use crate::Duration;
 use serde::de::DeserializeOwned;
 use std::path::Path;
+
+/// Most type errors reported from one file (each costs a parse).
+pub const MAX_TYPE_ERRORS: usize = 100;
 
 /// Collects errors against one source text.
 pub struct Reporter<'a> {
@@ -140,24 +143,33 @@ impl Reporter<'_> {
 
     /// Deserialize the whole text as `T`; a syntax, type or unknown-field error is recorded,
     /// located. With `needs` (what an empty file lacks) the message is put in the author's
-    /// words; without, it is serde's own.
+    /// words and every wrongly typed number is reported, not only the first (each is patched
+    /// in a copy of the text and the copy parsed again, at most [`MAX_TYPE_ERRORS`] times);
+    /// without, serde's own message for the first error.
     pub fn parse_yaml<T: DeserializeOwned>(&mut self, needs: Option<&str>) -> Option<T> {
-        match serde_saphyr::from_str(self.source) {
-            Ok(raw) => Some(raw),
-            Err(e) => {
-                let (line, column) = e
-                    .location()
-                    .map(|l| (l.line() as usize, l.column() as usize))
-                    .unwrap_or((1, 1));
-                let message = serde_message(&e);
-                let message = match needs {
-                    Some(needs) => in_user_words(&message, self.source, line, column, needs),
-                    None => message,
-                };
+        let first = match serde_saphyr::from_str(self.source) {
+            Ok(raw) => return Some(raw),
+            Err(e) => e,
+        };
+        let mut error = Some(first);
+        let mut current = self.source.to_string();
+        for _ in 0..MAX_TYPE_ERRORS {
+            let e = error.take()?;
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line() as usize, l.column() as usize))
+                .unwrap_or((1, 1));
+            let message = serde_message(&e);
+            let Some(needs) = needs else {
                 self.at(line, column, message);
-                None
-            }
+                return None;
+            };
+            let words = in_user_words(&message, &current, line, column, needs);
+            self.at(line, column, words);
+            current = with_number_fixed(&message, &current, line, column)?;
+            error = serde_saphyr::from_str::<T>(&current).err();
         }
+        None
     }
 }
 

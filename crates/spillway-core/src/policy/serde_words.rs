@@ -35,6 +35,48 @@ pub(crate) fn in_user_words(
     message.to_string()
 }
 
+/// `source` with the wrongly typed number at `line`:`column` replaced by `1` (padded to the
+/// same width, so later columns do not move), or `None` when the error is not such a type
+/// error. Parsing the result again finds the file's *next* type error: serde stops at the
+/// first, and a user should see every one at once.
+pub(crate) fn with_number_fixed(
+    message: &str,
+    source: &str,
+    line: usize,
+    column: usize,
+) -> Option<String> {
+    let numeric = matches!(
+        strip_position(message),
+        "invalid u64"
+            | "invalid u32"
+            | "invalid usize"
+            | "invalid i64"
+            | "invalid i32"
+            | "invalid floating point"
+    );
+    if !numeric {
+        return None;
+    }
+    let value = value_at(source, line, column);
+    let text = source.lines().nth(line.checked_sub(1)?)?;
+    let start = text.char_indices().nth(column.checked_sub(1)?)?.0;
+    if value.is_empty() || !text[start..].starts_with(&value) {
+        return None;
+    }
+    let fixed = format!("{:<width$}", "1", width = value.len());
+    let mut out = String::with_capacity(source.len());
+    for (i, l) in source.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            out.push_str(&l[..start]);
+            out.push_str(&fixed);
+            out.push_str(&l[start + value.len()..]);
+        } else {
+            out.push_str(l);
+        }
+    }
+    Some(out)
+}
+
 /// Whether `source` holds no YAML content (only blanks and comments).
 fn is_empty_yaml(source: &str) -> bool {
     source.lines().all(|l| {
@@ -66,6 +108,14 @@ fn value_at(source: &str, line: usize, column: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bad_number_is_replaced_in_place_and_other_errors_are_left() {
+        let src = "a: 1\nx: { m: 1000%, y: five }\n";
+        let fixed = with_number_fixed("invalid floating point", src, 2, 9).expect("numeric");
+        assert_eq!(fixed, "a: 1\nx: { m: 1    , y: five }\n");
+        assert_eq!(with_number_fixed("unknown field `z`", src, 2, 9), None);
+    }
 
     #[test]
     fn type_errors_quote_the_value_and_say_what_is_allowed() {

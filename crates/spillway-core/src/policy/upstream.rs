@@ -8,7 +8,7 @@
 use super::Reporter;
 use super::S;
 use crate::Duration;
-use crate::upstream::{BackoffConfig, BackoffStrategy, BreakerConfig};
+use crate::upstream::{BackoffConfig, BackoffStrategy, BreakerConfig, ClientPreset, RetryAfterUse};
 use serde::Deserialize;
 
 /// `upstream:` as written.
@@ -17,6 +17,9 @@ use serde::Deserialize;
 pub struct RawUpstream {
     /// How failed calls are retried.
     pub retry: Option<RawRetry>,
+    /// An official SDK's default retry behaviour instead of `retry:` (`openai-python`,
+    /// `anthropic-python`); implies `coordinated: false` unless set.
+    pub client: Option<S<String>>,
     /// Retries may be at most this percentage of requests over a minute (Google SRE: 10).
     pub retry_budget_pct: Option<S<u64>>,
     /// Throttle before the provider would refuse, from its `x-ratelimit-*` headers.
@@ -46,7 +49,7 @@ pub struct RawUpstream {
 #[serde(deny_unknown_fields)]
 pub struct RawRetry {
     /// `none`, `constant`, `exponential`, `full-jitter` (default), `equal-jitter`,
-    /// `decorrelated-jitter`.
+    /// `decorrelated-jitter`, `sdk-jitter`.
     pub strategy: Option<S<String>>,
     /// First delay (default 100ms).
     pub base: Option<S<String>>,
@@ -54,6 +57,9 @@ pub struct RawRetry {
     pub cap: Option<S<String>>,
     /// Attempts including the first (default 5).
     pub max_attempts: Option<S<u32>>,
+    /// Whether the client waits for Retry-After (default true). `false`: a client that never
+    /// reads it (many scripts), retrying on its backoff alone.
+    pub honor_retry_after: Option<S<bool>>,
 }
 
 /// `proactive:` — the local headroom model.
@@ -79,8 +85,7 @@ pub struct RawBreaker {
 /// A policy's validated client side: the engine's upstream configuration.
 pub type UpstreamSpec = crate::engine::UpstreamConfig;
 
-const STRATEGIES: &str =
-    "`none`, `constant`, `exponential`, `full-jitter`, `equal-jitter` or `decorrelated-jitter`";
+const STRATEGIES: &str = "`none`, `constant`, `exponential`, `full-jitter`, `equal-jitter`, `decorrelated-jitter` or `sdk-jitter`";
 
 fn percent(value: &S<u64>, r: &mut Reporter<'_>) -> Option<u64> {
     if value.value <= 100 {
@@ -121,7 +126,17 @@ pub fn upstream(
             coordinated: true,
         });
     };
-    let backoff = retry(raw.retry.as_ref(), max_attempts, r);
+    let backoff = match (&raw.client, &raw.retry) {
+        (Some(name), None) => client(name, r),
+        (Some(name), Some(_)) => {
+            r.bad(
+                name,
+                "give `client` (an SDK's retry defaults) or `retry`, not both",
+            );
+            None
+        }
+        (None, retry_block) => retry(retry_block.as_ref(), max_attempts, r),
+    };
     let budget = raw.retry_budget_pct.as_ref().map(|p| percent(p, r));
     let proactive = raw.proactive.as_ref().map(|p| match &p.margin_pct {
         Some(m) => percent(m, r).map(|pct| pct * 10_000),
@@ -143,7 +158,8 @@ pub fn upstream(
         Some(f) => Some(f.value),
         None => Some(false),
     };
-    let coordinated = raw.coordinated.unwrap_or(true);
+    // An SDK retries each request on its own: a 429 pauses no other request.
+    let coordinated = raw.coordinated.unwrap_or(raw.client.is_none());
     if let (false, Some(p)) = (coordinated, &raw.proactive) {
         if let Some(m) = &p.margin_pct {
             r.bad(
@@ -187,6 +203,26 @@ pub fn upstream(
     })
 }
 
+/// The retry policy of a named SDK preset.
+fn client(name: &S<String>, r: &mut Reporter<'_>) -> Option<BackoffConfig> {
+    let preset = ClientPreset::from_name(&name.value);
+    if preset.is_none() {
+        let names: Vec<String> = ClientPreset::ALL
+            .iter()
+            .map(|p| format!("`{}`", p.name()))
+            .collect();
+        r.bad(
+            name,
+            format!(
+                "unknown client `{}`; expected {}",
+                name.value,
+                names.join(" or ")
+            ),
+        );
+    }
+    preset.map(ClientPreset::backoff)
+}
+
 fn retry(raw: Option<&RawRetry>, max_attempts: u32, r: &mut Reporter<'_>) -> Option<BackoffConfig> {
     let seed = BackoffConfig::SEED_DEFAULT;
     let Some(raw) = raw else {
@@ -215,8 +251,12 @@ fn retry(raw: Option<&RawRetry>, max_attempts: u32, r: &mut Reporter<'_>) -> Opt
         None => Some(max_attempts),
     };
     let (strategy, base, cap, attempts) = (strategy?, base?, cap?, attempts?);
+    let uses = match &raw.honor_retry_after {
+        Some(h) if !h.value => RetryAfterUse::Ignore,
+        _ => RetryAfterUse::AtLeast,
+    };
     match BackoffConfig::new(strategy, base, cap, attempts) {
-        Ok(config) => Some(config),
+        Ok(config) => Some(config.with_retry_after(uses)),
         Err(e) => {
             match raw.cap.as_ref().or(raw.base.as_ref()) {
                 Some(at) => r.bad(at, e.to_string()),

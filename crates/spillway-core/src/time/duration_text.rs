@@ -131,10 +131,70 @@ pub fn parse_duration_text(
     Ok(Duration::from_nanos(total))
 }
 
+/// `d` as a person writes it, in the [`DurationGrammar::Human`] grammar that reads it back
+/// exactly: `0s`, `17ns`, `1.5us`, `250ms`, `2.5s`, `1h2m3.25s`, `3d4h`. For error messages
+/// that talk about time (a raw nanosecond count means nothing to a user).
+pub fn format_duration_text(d: Duration) -> String {
+    let ns = d.as_nanos();
+    let decimal = |whole: u64, frac: u64, digits: usize, unit: &str| {
+        let frac = format!("{frac:0digits$}");
+        let frac = frac.trim_end_matches('0');
+        match frac.is_empty() {
+            true => format!("{whole}{unit}"),
+            false => format!("{whole}.{frac}{unit}"),
+        }
+    };
+    match ns {
+        0 => "0s".to_string(),
+        1..1_000 => format!("{ns}ns"),
+        1_000..1_000_000 => decimal(ns / 1_000, ns % 1_000, 3, "us"),
+        1_000_000..NS_PER_S => decimal(ns / 1_000_000, ns % 1_000_000, 6, "ms"),
+        _ => {
+            let secs = ns / NS_PER_S;
+            let parts = [
+                (secs / 86_400, "d"),
+                (secs / 3_600 % 24, "h"),
+                (secs / 60 % 60, "m"),
+            ];
+            let mut out: String = parts
+                .iter()
+                .filter(|(n, _)| *n > 0)
+                .map(|(n, unit)| format!("{n}{unit}"))
+                .collect();
+            if !secs.is_multiple_of(60) || !ns.is_multiple_of(NS_PER_S) {
+                out.push_str(&decimal(secs % 60, ns % NS_PER_S, 9, "s"));
+            }
+            out
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use DurationGrammar::{Go, Human};
+
+    #[test]
+    fn formatted_durations_read_back_exactly() {
+        let shown = |ns: u64| format_duration_text(Duration::from_nanos(ns));
+        assert_eq!(shown(0), "0s");
+        assert_eq!(shown(17), "17ns");
+        assert_eq!(shown(1_500), "1.5us");
+        assert_eq!(shown(250_000_000), "250ms");
+        assert_eq!(shown(2_500_000_000), "2.5s");
+        assert_eq!(shown(3_723_250_000_000), "1h2m3.25s");
+        assert_eq!(shown(3 * 86_400 * NS_PER_S + 4 * 3_600 * NS_PER_S), "3d4h");
+        // Round trips over every scale, including u64::MAX (584 years fit exactly).
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for shift in 0..64 {
+            for _ in 0..50 {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let ns = x >> shift;
+                assert_eq!(human(&shown(ns)), ns, "{}", shown(ns));
+            }
+        }
+        assert_eq!(human(&shown(u64::MAX)), u64::MAX);
+    }
 
     fn human(text: &str) -> u64 {
         parse_duration_text(text, Human)

@@ -13,9 +13,11 @@
 //! | [`FullJitter`](BackoffStrategy::FullJitter) | uniform in `[0, e(n)]` |
 //! | [`EqualJitter`](BackoffStrategy::EqualJitter) | uniform in `[e(n)/2, e(n)]` |
 //! | [`DecorrelatedJitter`](BackoffStrategy::DecorrelatedJitter) | `min(cap, uniform in [base, 3·prev])`, `prev` starting at `base` |
+//! | [`SdkJitter`](BackoffStrategy::SdkJitter) | uniform in `[e(n) − e(n)/4, e(n)]` (the official OpenAI and Anthropic Python SDKs) |
 //!
-//! **Retry-After always wins when longer**: the delay is `max(backoff, retry_after)`, because
-//! the provider said earlier retries will fail. All arithmetic is integer nanoseconds and
+//! **Retry-After wins when longer** by default: the delay is `max(backoff, retry_after)`,
+//! because the provider said earlier retries will fail. A client may use it otherwise
+//! ([`RetryAfterUse`]): exactly when short enough (the SDKs), or not at all. All arithmetic is integer nanoseconds and
 //! saturates; the RNG is the caller's (one seeded stream per concern), so runs reproduce.
 
 use rand_core::Rng;
@@ -39,17 +41,21 @@ pub enum BackoffStrategy {
     EqualJitter,
     /// `min(cap, uniform in [base, 3·previous delay])` (AWS "decorrelated jitter").
     DecorrelatedJitter,
+    /// `min(cap, base·2^n)` times a uniform factor in `[0.75, 1]`: openai-python's and
+    /// anthropic-sdk-python's `_calculate_retry_timeout` (`jitter = 1 - 0.25 * random()`).
+    SdkJitter,
 }
 
 impl BackoffStrategy {
     /// Every strategy, for CLIs, sweeps and tests.
-    pub const ALL: [BackoffStrategy; 6] = [
+    pub const ALL: [BackoffStrategy; 7] = [
         BackoffStrategy::None,
         BackoffStrategy::Constant,
         BackoffStrategy::Exponential,
         BackoffStrategy::FullJitter,
         BackoffStrategy::EqualJitter,
         BackoffStrategy::DecorrelatedJitter,
+        BackoffStrategy::SdkJitter,
     ];
 
     /// A stable snake_case name (`full_jitter`, …) for config and reports.
@@ -61,6 +67,7 @@ impl BackoffStrategy {
             BackoffStrategy::FullJitter => "full_jitter",
             BackoffStrategy::EqualJitter => "equal_jitter",
             BackoffStrategy::DecorrelatedJitter => "decorrelated_jitter",
+            BackoffStrategy::SdkJitter => "sdk_jitter",
         }
     }
 
@@ -95,6 +102,7 @@ pub struct BackoffConfig {
     cap: Duration,
     max_attempts: u32,
     max_retry_after: Option<Duration>,
+    retry_after: RetryAfterUse,
 }
 
 impl BackoffConfig {
@@ -105,7 +113,27 @@ impl BackoffConfig {
         cap: Duration::from_secs(30),
         max_attempts: 5,
         max_retry_after: None,
+        retry_after: RetryAfterUse::AtLeast,
     };
+
+    /// A policy known valid at compile time (`cap ≥ base`, `max_attempts ≥ 1`: the callers'
+    /// constants), for presets.
+    pub(super) const fn preset(
+        strategy: BackoffStrategy,
+        base: Duration,
+        cap: Duration,
+        max_attempts: u32,
+        retry_after: RetryAfterUse,
+    ) -> Self {
+        BackoffConfig {
+            strategy,
+            base,
+            cap,
+            max_attempts,
+            max_retry_after: None,
+            retry_after,
+        }
+    }
 
     /// A policy; `max_attempts` counts the first attempt (5 = one send and up to 4 retries).
     pub fn new(
@@ -126,6 +154,7 @@ impl BackoffConfig {
             cap,
             max_attempts,
             max_retry_after: None,
+            retry_after: RetryAfterUse::AtLeast,
         })
     }
 
@@ -134,6 +163,37 @@ impl BackoffConfig {
     pub const fn with_max_retry_after(mut self, limit: Option<Duration>) -> Self {
         self.max_retry_after = limit;
         self
+    }
+
+    /// How the client uses a Retry-After (default [`RetryAfterUse::AtLeast`]).
+    pub const fn with_retry_after(mut self, used: RetryAfterUse) -> Self {
+        self.retry_after = used;
+        self
+    }
+
+    /// How the client uses a Retry-After.
+    pub const fn retry_after_use(&self) -> RetryAfterUse {
+        self.retry_after
+    }
+
+    /// The Retry-After this client obeys: `hint` unless it ignores hints, or this one is
+    /// beyond what it takes ([`RetryAfterUse::Exact`]'s `up_to`).
+    pub fn honoured(&self, hint: Option<Duration>) -> Option<Duration> {
+        let hint = hint?;
+        match self.retry_after {
+            RetryAfterUse::AtLeast => Some(hint),
+            RetryAfterUse::Exact { up_to } => (!hint.is_zero() && hint <= up_to).then_some(hint),
+            RetryAfterUse::Ignore => None,
+        }
+    }
+
+    /// The wait before a retry whose backoff draw is `backoff` after an answer with `hint`.
+    pub fn wait(&self, backoff: Duration, hint: Option<Duration>) -> Duration {
+        match (self.retry_after, self.honoured(hint)) {
+            (RetryAfterUse::Exact { .. }, Some(h)) => h,
+            (_, Some(h)) => backoff.max(h),
+            (_, None) => backoff,
+        }
     }
 
     /// The longest Retry-After still waited for.
@@ -178,6 +238,10 @@ impl BackoffConfig {
                 let hi = previous.max(self.base).saturating_mul(3).min(self.cap);
                 (self.base.min(hi), hi)
             }
+            BackoffStrategy::SdkJitter => {
+                let quarter = Duration::from_nanos(e.as_nanos() / 4);
+                (e.saturating_sub(quarter), e)
+            }
         }
     }
 
@@ -189,7 +253,8 @@ impl BackoffConfig {
             BackoffStrategy::None | BackoffStrategy::Constant | BackoffStrategy::Exponential => lo,
             BackoffStrategy::FullJitter
             | BackoffStrategy::EqualJitter
-            | BackoffStrategy::DecorrelatedJitter => {
+            | BackoffStrategy::DecorrelatedJitter
+            | BackoffStrategy::SdkJitter => {
                 Duration::from_nanos(uniform_inclusive(rng, lo.as_nanos(), hi.as_nanos()))
             }
         }
@@ -200,6 +265,22 @@ impl Default for BackoffConfig {
     fn default() -> Self {
         Self::SEED_DEFAULT
     }
+}
+
+/// How a client uses the provider's Retry-After.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RetryAfterUse {
+    /// Wait at least the hint: `max(backoff, hint)` (a careful gateway).
+    AtLeast,
+    /// Wait exactly the hint when it is in `(0, up_to]`, else the backoff alone (the official
+    /// OpenAI and Anthropic Python SDKs, `up_to` = 60 s).
+    Exact {
+        /// The longest hint still obeyed.
+        up_to: Duration,
+    },
+    /// Never look at it (many scripts; SDK settings that drop it): the backoff alone.
+    Ignore,
 }
 
 /// What to do after a failed attempt.
@@ -274,7 +355,7 @@ impl Backoff {
         let backoff = self.config.delay(self.retries, self.previous, rng);
         self.previous = backoff;
         self.retries += 1;
-        RetryDecision::RetryAfter(backoff.max(retry_after.unwrap_or(Duration::ZERO)))
+        RetryDecision::RetryAfter(self.config.wait(backoff, retry_after))
     }
 
     /// Start over (a new logical request reusing this state).

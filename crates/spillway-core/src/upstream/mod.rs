@@ -8,7 +8,8 @@
 //!   gateway waits *before* the provider would refuse (proactive throttling). It includes the
 //!   [`RetryGate`]: nothing is sent before a `Retry-After` has passed.
 //! - [`Backoff`]: delays between attempts (none, constant, exponential, full / equal /
-//!   decorrelated jitter), always at least the Retry-After.
+//!   decorrelated / SDK jitter), at least the Retry-After unless the client uses it otherwise
+//!   ([`RetryAfterUse`]); [`ClientPreset`]: the official SDKs' defaults by name.
 //! - [`RetryBudget`]: retries at most a fraction (10 %) of requests over a sliding window.
 //! - [`Escalation`]: consecutive 429s → an alert and a switch to the fallback provider.
 //! - [`CircuitBreaker`]: closed / open / half-open, with observable transitions.
@@ -78,6 +79,7 @@
 
 mod backoff;
 mod breaker;
+mod client_preset;
 mod escalation;
 mod failover;
 pub mod headers;
@@ -89,12 +91,14 @@ mod retry_gate;
 mod uniform;
 
 pub use backoff::{
-    Backoff, BackoffConfig, BackoffError, BackoffStrategy, GiveUpReason, RetryDecision,
+    Backoff, BackoffConfig, BackoffError, BackoffStrategy, GiveUpReason, RetryAfterUse,
+    RetryDecision,
 };
 pub use breaker::{
     BreakerConfig, BreakerError, BreakerOpen, BreakerState, CircuitBreaker,
     MAX_PENDING_TRANSITIONS, Transition,
 };
+pub use client_preset::ClientPreset;
 pub use escalation::{Escalation, EscalationEvent};
 pub use failover::{Failover, Outcome, Route, RouteCounts, Target, UpstreamHealth};
 pub use headers::{

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use spillway_core::Duration;
 use spillway_core::upstream::{
-    Backoff, BackoffConfig, BackoffStrategy, GiveUpReason, RetryDecision,
+    Backoff, BackoffConfig, BackoffStrategy, GiveUpReason, RetryAfterUse, RetryDecision,
 };
 
 use crate::{CASES, config, rng};
@@ -32,6 +32,7 @@ fn reference_bounds(s: BackoffStrategy, base: u64, cap: u64, n: u32, prev: u64) 
             let hi = (u128::from(prev) * 3).min(u128::from(cap)) as u64;
             (base, hi.max(base))
         }
+        BackoffStrategy::SdkJitter => (e - e / 4, e),
         _ => unreachable!("every strategy is listed"),
     }
 }
@@ -104,6 +105,29 @@ proptest! {
         prop_assert!((lo..=hi).contains(&d), "{s:?} n={n} prev={prev}: {d} not in [{lo}, {hi}]");
         let (blo, bhi) = config.bounds(n, Duration::from_nanos(prev));
         prop_assert_eq!((blo.as_nanos(), bhi.as_nanos()), (lo, hi));
+    }
+
+    #[test]
+    fn each_use_of_retry_after_combines_it_with_the_draw_as_documented(
+        (base, cap) in base_cap(),
+        draw in any::<u64>(),
+        hint in prop::option::of(any::<u64>()),
+        up_to in any::<u64>(),
+    ) {
+        let config = BackoffConfig::new(BackoffStrategy::FullJitter, Duration::from_nanos(base), Duration::from_nanos(cap), 5)
+            .expect("valid");
+        let (d, h) = (Duration::from_nanos(draw), hint.map(Duration::from_nanos));
+        let at_least = config.wait(d, h).as_nanos();
+        prop_assert_eq!(at_least, draw.max(hint.unwrap_or(0)));
+        let ignore = config.with_retry_after(RetryAfterUse::Ignore);
+        prop_assert_eq!(ignore.wait(d, h).as_nanos(), draw);
+        prop_assert_eq!(ignore.honoured(h), None);
+        let exact = config.with_retry_after(RetryAfterUse::Exact { up_to: Duration::from_nanos(up_to) });
+        let expected = match hint {
+            Some(x) if x > 0 && x <= up_to => x,
+            _ => draw,
+        };
+        prop_assert_eq!(exact.wait(d, h).as_nanos(), expected);
     }
 
     #[test]

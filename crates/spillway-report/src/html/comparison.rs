@@ -26,7 +26,7 @@ pub fn better(column: &str) -> Better {
         "rejected" | "shed" | "failed" | "upstream_429" | "retries" | "unfinished"
         | "abandoned" | "waits_over_slo" | "never_served" | "wasted_calls"
         | "calls_per_success" | "escalations" | "budget_rejected" | "degraded"
-        | "estimate_error_p95" => Better::Lower,
+        | "estimate_error_p95" | "key_downtime_s" => Better::Lower,
         c if c.ends_with("_ms") || c.ends_with("_pct") => Better::Lower,
         _ => Better::Neither,
     }
@@ -86,6 +86,7 @@ const GROUPS: [(&str, &[&str]); 4] = [
             "unfinished",
             "never_served",
             "degraded",
+            "key_downtime_s",
         ],
     ),
     (
@@ -99,6 +100,9 @@ const GROUPS: [(&str, &[&str]); 4] = [
             "mean_ms",
             "max_wait_ms",
             "p99_wait_ms",
+            "mean_wait_ms",
+            "mean_service_ms",
+            "p99_all_ms",
             "waits_over_slo",
             "littles_law_error_pct",
         ],

@@ -3,10 +3,12 @@
 
 mod comparison;
 mod headline;
+mod key_caps;
 mod page;
 
 pub use comparison::{Better, better, comparison_table, is_best};
 pub use headline::headline_html;
+pub use key_caps::key_caps_html;
 pub use page::{PlotFigure, page};
 
 /// Escape text for HTML element content and attribute values.

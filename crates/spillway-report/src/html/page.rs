@@ -1,7 +1,7 @@
 //! Assembling the page. Everything is inline so the file can be mailed or attached to a
 //! ticket as is; links to the PNGs are for copying into documents.
 
-use super::{comparison_table, escape, headline_html};
+use super::{comparison_table, escape, headline_html, key_caps_html};
 use crate::headline::answers;
 use crate::input::RunData;
 use crate::plot::{Rendered, Section};
@@ -19,7 +19,7 @@ pub struct PlotFigure {
 
 const STYLE: &str = "
 body { font-family: 'DejaVu Sans', system-ui, sans-serif; color: #222; background: #fff;
-  max-width: 1240px; margin: 0 auto; padding: 20px; line-height: 1.45; }
+  max-width: 1400px; margin: 0 auto; padding: 20px; line-height: 1.45; }
 h1 { margin-bottom: 4px; } h2 { border-bottom: 2px solid #e3e6ea; padding-bottom: 4px; margin-top: 36px; }
 .meta { color: #555; }
 table { border-collapse: collapse; font-size: 12px; margin: 12px 0; }
@@ -31,18 +31,20 @@ td.best { background: #d8f0d8; font-weight: bold; }
 table.headline { font-size: 14px; } table.headline th { max-width: 12em; }
 ul.verdicts { padding-left: 20px; } ul.verdicts li { margin: 2px 0; }
 tr.group td { border-top: 2px solid #b9c0c8; }
-.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); gap: 16px; }
-figure { margin: 0; border: 1px solid #e3e6ea; padding: 6px; }
+.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(540px, 1fr)); gap: 16px; }
+figure { margin: 0; border: 1px solid #e3e6ea; padding: 6px; max-width: 900px; }
 figure svg { width: 100%; height: auto; display: block; }
 figcaption { font-size: 12px; color: #555; }
 .note { background: #fff6dd; border-left: 4px solid #e0b000; padding: 6px 10px; }
 @media (max-width: 900px) { body { padding: 8px; } th, td { padding: 2px 4px; } }
+.bar { display: inline-block; width: 80px; height: 9px; background: #e3e6ea; vertical-align: middle; }
+.bar > span { display: block; height: 100%; background: #1f77b4; } .bar.full > span { background: #d62728; }
 pre { background: #f4f6f8; padding: 12px; overflow-x: auto; font-size: 12px; max-height: 480px; }
 dt { font-family: monospace; font-weight: bold; margin-top: 6px; } dd { margin-left: 20px; }
 ";
 
 /// What each comparison-table column means (README, \"Reading the outputs\").
-const METRICS: [(&str, &str); 11] = [
+const METRICS: [(&str, &str); 12] = [
     (
         "offered",
         "requests that arrived at the gateway (the same for every policy)",
@@ -73,6 +75,12 @@ const METRICS: [(&str, &str); 11] = [
     (
         "max_wait_ms",
         "longest time a request spent queued in the gateway; lower is better",
+    ),
+    (
+        "p99_all_ms",
+        "99th percentile from arrival to the final answer of every request that left, failed \
+         ones included (at their last error): unlike p99_ms it cannot improve by giving up on \
+         slow requests; lower is better",
     ),
     (
         "upstream_429",
@@ -137,6 +145,9 @@ pub fn page(data: &RunData, figures: &[PlotFigure]) -> String {
     out.push_str(&rejections(data));
     for f in figures {
         out.push_str(&figure_section(f));
+        if f.section.id == "spend" {
+            out.push_str(&key_caps_html(data));
+        }
     }
     out.push_str(&metric_notes());
     out.push_str(&scenario(data));

@@ -1,9 +1,10 @@
 //! Everything a report shows, loaded from a run directory's files by column name.
 //!
 //! Required: `summary.csv` and `timeseries.csv`. Optional (a plot or section is skipped with a
-//! note when absent): `latency.csv`, `rejections.csv`, `users.csv`, `budget.csv`,
+//! note when absent): `latency.csv`, `rejections.csv`, `users.csv`, `budget.csv`, `spend.csv`,
 //! `scenario.yaml`, `run.csv`.
 
+use super::budget::{BudgetLine, KeySpend, load_budgets, load_key_spend};
 use super::{CsvTable, Row, TimePoint};
 use crate::ReportError;
 use std::path::{Path, PathBuf};
@@ -45,17 +46,6 @@ pub struct UserShare {
     pub tokens: u64,
 }
 
-/// A spend limit to draw against cumulative spend (`budget.csv`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct BudgetLine {
-    /// The policy it applies to (every policy when absent).
-    pub policy: Option<String>,
-    /// The budget's name.
-    pub name: String,
-    /// The limit in US dollars.
-    pub limit_usd: f64,
-}
-
 /// Rejections by one layer (`rejections.csv`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rejection {
@@ -95,6 +85,8 @@ pub struct RunData {
     pub users: Option<Vec<UserShare>>,
     /// `budget.csv`.
     pub budgets: Option<Vec<BudgetLine>>,
+    /// `spend.csv`, summed per policy and API key.
+    pub key_spend: Option<Vec<KeySpend>>,
     /// `scenario.yaml`, verbatim.
     pub scenario_yaml: Option<String>,
     /// `run.csv`.
@@ -123,6 +115,7 @@ impl RunData {
             latency: optional(dir, "latency.csv", load_latency)?,
             users: optional(dir, "users.csv", load_users)?,
             budgets: optional(dir, "budget.csv", load_budgets)?,
+            key_spend: optional(dir, "spend.csv", load_key_spend)?,
             scenario_yaml,
             info: optional(dir, "run.csv", load_info)?.flatten(),
         })
@@ -150,7 +143,7 @@ fn optional<T>(
         .transpose()
 }
 
-fn collect<T>(
+pub(super) fn collect<T>(
     table: &CsvTable,
     mut each: impl FnMut(Row<'_>) -> Result<T, ReportError>,
 ) -> Result<Vec<T>, ReportError> {
@@ -215,20 +208,6 @@ fn load_users(t: &CsvTable) -> Result<Vec<UserShare>, ReportError> {
             user: row.text(user).to_string(),
             completed: row.u64(completed)?,
             tokens: row.u64(tokens)?,
-        })
-    })
-}
-
-fn load_budgets(t: &CsvTable) -> Result<Vec<BudgetLine>, ReportError> {
-    let limit = t.column("limit_usd")?;
-    let (policy, name) = (t.find("policy"), t.find("name").or(t.find("budget")));
-    collect(t, |row| {
-        Ok(BudgetLine {
-            policy: policy
-                .map(|c| row.text(c).to_string())
-                .filter(|p| !p.is_empty()),
-            name: name.map_or_else(|| "budget".to_string(), |c| row.text(c).to_string()),
-            limit_usd: row.f64(limit)?,
         })
     })
 }

@@ -3,7 +3,7 @@
 //! served equally, 1 = one user got everything).
 
 use super::latency::color_of;
-use super::{LegendAt, LineChart, Section, Series};
+use super::{LineChart, Section, Series, thin};
 use crate::input::{RunData, UserShare};
 
 const ABOUT: &str = "Users sorted from least to most served; a point (x, y) says the least-served \
@@ -59,7 +59,6 @@ pub fn fairness_section(data: &RunData) -> Section {
         "fraction of tokens served",
     );
     chart.y_range = Some((0.0, 1.0));
-    chart.legend = LegendAt::UpperLeft;
     let mut names: Vec<&str> = Vec::new();
     for u in users {
         if !names.contains(&u.policy.as_str()) {
@@ -76,8 +75,9 @@ pub fn fairness_section(data: &RunData) -> Section {
         chart.series.push(Series {
             name: format!("{policy} (Gini {:.3})", gini(&curve)),
             color: color_of(&policies, policy),
-            points: thin(curve),
+            points: thin(curve, 500),
             dashed: false,
+            halo: false,
         });
     }
     chart.series.push(Series {
@@ -85,6 +85,7 @@ pub fn fairness_section(data: &RunData) -> Section {
         color: 7,
         points: vec![(0.0, 0.0), (1.0, 1.0)],
         dashed: true,
+        halo: false,
     });
     Section {
         id: "fairness",
@@ -93,17 +94,6 @@ pub fn fairness_section(data: &RunData) -> Section {
         charts: vec![chart],
         note: None,
     }
-}
-
-/// At most ~500 points per curve (keeps the SVG small), always keeping both ends.
-fn thin(curve: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
-    let step = curve.len().div_ceil(500).max(1);
-    let last = curve.last().copied();
-    let mut out: Vec<(f64, f64)> = curve.into_iter().step_by(step).collect();
-    if let Some(end) = last.filter(|e| out.last() != Some(e)) {
-        out.push(end);
-    }
-    out
 }
 
 #[cfg(test)]

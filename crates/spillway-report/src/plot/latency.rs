@@ -1,6 +1,6 @@
 //! Latency CDFs: one chart per class, one line per policy, from `latency.csv`.
 
-use super::{LegendAt, LineChart, Section, Series, slug};
+use super::{LineChart, Section, Series, slug};
 use crate::input::RunData;
 
 const ABOUT: &str = "End-to-end latency (arrival at the gateway to the last byte of the response, \
@@ -50,7 +50,6 @@ pub fn latency_section(data: &RunData) -> Section {
                 "nines (1 = p90, 2 = p99, 3 = p99.9)",
             );
             chart.y_range = Some((0.0, MAX_NINES));
-            chart.legend = LegendAt::LowerRight;
             chart.x_from_zero = true;
             let mut lines: Vec<&str> = Vec::new();
             for p in points.iter().filter(|p| p.class == *class) {
@@ -69,6 +68,7 @@ pub fn latency_section(data: &RunData) -> Section {
                         .map(|p| (p.latency_ms / 1000.0, nines(p.quantile)))
                         .collect(),
                     dashed: false,
+                    halo: false,
                 })
                 .collect();
             chart

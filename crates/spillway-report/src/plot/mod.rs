@@ -5,15 +5,18 @@
 mod chart;
 mod fairness;
 mod latency;
+mod legend;
 mod render;
 mod section;
+mod spend;
 mod sweep;
 mod timeline;
 
-pub use chart::{LegendAt, LineChart, Series, share_axes, slug, tick};
+pub use chart::{LineChart, RightAxis, Series, share_axes, slug, thin, tick};
 pub use fairness::{fairness_section, gini, lorenz};
 pub use latency::latency_section;
 pub use render::{Rendered, SIZE, render};
 pub use section::Section;
+pub use spend::spend_section;
 pub use sweep::{SweepPoint, sweep_chart};
-pub use timeline::{MAX_POINTS, bucket_seconds, queue_section, spend_section, traffic_section};
+pub use timeline::{MAX_POINTS, bucket_seconds, queue_section, traffic_section};

@@ -1,23 +1,24 @@
-//! Charts over simulated time from `timeseries.csv`: traffic outcomes, queue depth, spend.
+//! Charts over simulated time from `timeseries.csv`: traffic outcomes and queue depth (spend:
+//! [`super::spend`]).
 //!
 //! Per-second counts are averaged over buckets of a few seconds so that a long run stays
 //! readable (at most [`MAX_POINTS`] points per line); the axis label says the bucket size.
 
 use super::latency::color_of;
-use super::{LegendAt, LineChart, Section, Series, share_axes, slug};
+use super::{LineChart, RightAxis, Section, Series, share_axes, slug};
 use crate::input::{RunData, TimePoint};
 
 /// Most points drawn per line.
 pub const MAX_POINTS: usize = 300;
 
 /// The time axis: minutes for runs longer than ten minutes, else seconds.
-struct TimeAxis {
-    per_unit: f64,
-    label: &'static str,
+pub(super) struct TimeAxis {
+    pub(super) per_unit: f64,
+    pub(super) label: &'static str,
 }
 
 impl TimeAxis {
-    fn for_run(data: &RunData) -> Self {
+    pub(super) fn for_run(data: &RunData) -> Self {
         let last = data
             .timeseries
             .iter()
@@ -74,7 +75,7 @@ fn bucketed(
 }
 
 /// The scenario's event markers (from the run's `scenario.yaml`) in this axis's units.
-fn axis_markers(data: &RunData, axis: &TimeAxis) -> Vec<(f64, String)> {
+pub(super) fn axis_markers(data: &RunData, axis: &TimeAxis) -> Vec<(f64, String)> {
     data.scenario_yaml
         .as_deref()
         .map(crate::markers::markers_of)
@@ -92,7 +93,28 @@ fn per_second_label(what: &str, bucket: usize) -> String {
     }
 }
 
-/// Offered, admitted, rejected and upstream 429s over time: one chart per policy.
+/// Index of the upstream-429 line among the traffic chart's lines (the last one).
+const UPSTREAM_429: usize = 3;
+
+/// Whether line `index` peaks below a tenth of the other lines' peak in every panel
+/// together (but is not all zero): then it gets its own axis, or it would lie flat on the X
+/// axis, invisible.
+fn rare(charts: &[LineChart], index: usize) -> bool {
+    let peak = |keep: &dyn Fn(usize) -> bool| {
+        charts
+            .iter()
+            .flat_map(|c| c.series.iter().enumerate())
+            .filter(|(i, _)| keep(*i))
+            .flat_map(|(_, s)| s.points.iter().map(|p| p.1))
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, f64::max)
+    };
+    let this = peak(&|i| i == index);
+    this > 0.0 && this < peak(&|i| i != index) / 10.0
+}
+
+/// Offered, admitted, rejected and upstream 429s over time: one chart per policy. 429s that
+/// are rare next to the traffic are drawn on their own axis at the right.
 pub fn traffic_section(data: &RunData) -> Section {
     let axis = TimeAxis::for_run(data);
     type Metric = (&'static str, usize, fn(&TimePoint) -> u64);
@@ -125,11 +147,22 @@ pub fn traffic_section(data: &RunData) -> Section {
                     color: *color,
                     points: bucketed(points, bucket, &axis, |p| get(p) as f64),
                     dashed: false,
+                    halo: *name == "offered",
                 })
                 .collect();
             chart
         })
         .collect();
+    if rare(&charts, UPSTREAM_429) {
+        for chart in &mut charts {
+            let series = chart.series.split_off(UPSTREAM_429);
+            chart.right = Some(RightAxis {
+                label: "upstream 429s per second".to_string(),
+                series,
+                range: None,
+            });
+        }
+    }
     share_axes(&mut charts);
     Section {
         id: "traffic",
@@ -137,8 +170,10 @@ pub fn traffic_section(data: &RunData) -> Section {
         about: "Requests arriving at the gateway (offered), passing every limiter layer \
             (admitted), refused by a layer (rejected), and upstream calls answered 429 by the \
             provider. Offered is the same for every policy (same traffic); a good policy turns \
-            spikes into rejections or queueing it chose, not into 429s. Grey vertical lines mark \
-            the scenario's own events (spikes, outages, key rotation, revocation, leaks)."
+            spikes into rejections or queueing it chose, not into 429s. When 429s are few next to \
+            the traffic they are read on their own axis at the right (the legend says so). Grey \
+            vertical lines mark the scenario's own events (spikes, outages, key rotation, \
+            revocation, leaks, budget days)."
             .to_string(),
         charts,
         note: None,
@@ -181,6 +216,7 @@ pub fn queue_section(data: &RunData) -> Section {
                         p.queued_by_class.map_or(0.0, |q| q[i] as f64)
                     }),
                     dashed: false,
+                    halo: false,
                 })
                 .collect();
             charts.push(chart);
@@ -203,6 +239,7 @@ pub fn queue_section(data: &RunData) -> Section {
                 color: color_of(&policies, policy),
                 points: bucketed(points, shared_bucket(data), &axis, |p| p.queued as f64),
                 dashed: false,
+                halo: false,
             })
             .collect();
         charts.push(chart);
@@ -219,63 +256,5 @@ pub fn queue_section(data: &RunData) -> Section {
         about,
         charts,
         note,
-    }
-}
-
-/// Cumulative spend per policy, against each budget in `budget.csv` when there is one.
-pub fn spend_section(data: &RunData) -> Section {
-    let axis = TimeAxis::for_run(data);
-    let policies = data.policies();
-    let mut chart = LineChart::new("spend", "Cumulative spend", axis.label, "spend (USD)");
-    chart.x_from_zero = true;
-    chart.legend = LegendAt::UpperLeft;
-    let mut last_t = 0.0f64;
-    for (policy, points) in &data.timeseries {
-        let mut total = 0.0;
-        let cumulative: Vec<(f64, f64)> = points
-            .iter()
-            .map(|p| {
-                total += p.spend_usd;
-                ((p.t_s + p.seconds) as f64 / axis.per_unit, total)
-            })
-            .collect();
-        let step = bucket_seconds(cumulative.len());
-        let mut thinned: Vec<(f64, f64)> = cumulative.iter().step_by(step).copied().collect();
-        if let Some(end) = cumulative.last().filter(|e| thinned.last() != Some(*e)) {
-            thinned.push(*end);
-        }
-        last_t = last_t.max(thinned.last().map_or(0.0, |p| p.0));
-        chart.series.push(Series {
-            name: policy.clone(),
-            color: color_of(&policies, policy),
-            points: thinned,
-            dashed: false,
-        });
-    }
-    for budget in data.budgets.iter().flatten() {
-        let name = match &budget.policy {
-            Some(p) => format!("budget {} ({p}): ${}", budget.name, budget.limit_usd),
-            None => format!("budget {}: ${}", budget.name, budget.limit_usd),
-        };
-        chart.series.push(Series {
-            name,
-            color: budget
-                .policy
-                .as_deref()
-                .map_or(7, |p| color_of(&policies, p)),
-            points: vec![(0.0, budget.limit_usd), (last_t, budget.limit_usd)],
-            dashed: true,
-        });
-    }
-    Section {
-        id: "spend",
-        title: "Spend",
-        about: "Money spent on completed requests, accumulated over simulated time (exact \
-            nano-USD in the CSVs). Dashed lines are budget limits from budget.csv. Spend follows \
-            completed work: a policy that completes more spends more."
-            .to_string(),
-        charts: vec![chart],
-        // No budget.csv means the scenario sets no budget: nothing to warn about.
-        note: None,
     }
 }

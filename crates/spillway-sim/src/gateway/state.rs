@@ -6,7 +6,7 @@
 //! [`EngineEvent`] is counted.
 
 use super::budget::SimSpend;
-use super::upstream::Providers;
+use super::upstream::{CallEnd, Providers};
 use crate::distributed::Instances;
 use crate::engine::EventQueue;
 use crate::metrics::{PolicyMetrics, Timeseries};
@@ -18,7 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use spillway_core::Time;
 use spillway_core::engine::{
     Admission, Completion, Departure, Dispatch, Engine, EngineEvent, Rejection, RequestId,
-    RequestMeta,
+    RequestMeta, Response,
 };
 use spillway_core::upstream::Target;
 
@@ -27,6 +27,14 @@ pub(crate) type SimEngine = Engine<Arrival, Instances, SimSpend, ChaCha8Rng>;
 
 /// Stream indexes under [`Concern::Jitter`]: backoff jitter, cache-hit draws.
 pub(crate) const JITTER_STREAMS: (Concern, u32, u32) = (Concern::Jitter, 0, 1);
+
+/// What the provider does later for a call in flight.
+pub(crate) enum CallEvent {
+    /// The accepted call of this request completes.
+    Done(RequestId),
+    /// The refusal of this request's call arrives (errors take a round trip).
+    Refused(RequestId, Box<Response>),
+}
 
 /// Per-group facts the hot path needs without looking up the scenario.
 pub(crate) struct GroupInfo {
@@ -42,8 +50,8 @@ pub(crate) struct Gateway<'a> {
     pub classes: [ClassSettings; 4],
     pub engine: SimEngine,
     pub providers: Providers,
-    /// Accepted calls, by the instant the provider finishes them.
-    pub calls: EventQueue<RequestId>,
+    /// Calls in flight, by the instant the provider finishes them or its refusal arrives.
+    pub calls: EventQueue<CallEvent>,
     pub metrics: PolicyMetrics,
     pub series: Timeseries,
 }
@@ -113,8 +121,19 @@ impl Gateway<'_> {
         self.pump(now);
     }
 
+    /// The provider finished a call, or its refusal arrived.
+    pub(crate) fn call_event(&mut self, now: Time, event: CallEvent) {
+        match event {
+            CallEvent::Done(id) => self.complete(now, id),
+            CallEvent::Refused(id, response) => {
+                self.engine.on_response(now, id, &response);
+                self.pump(now);
+            }
+        }
+    }
+
     /// A provider finished the call of `id`.
-    pub(crate) fn complete(&mut self, now: Time, id: RequestId) {
+    fn complete(&mut self, now: Time, id: RequestId) {
         let Some(arrival) = self.engine.payload(id).copied() else {
             return;
         };
@@ -164,11 +183,20 @@ impl Gateway<'_> {
             output_tokens: d.payload.output_tokens,
         };
         let wants_headers = self.engine.wants_headers();
-        let (done_at, response) = self.providers.call(now, d.target, &call, wants_headers);
-        if let Some(done_at) = done_at {
-            self.calls.push(done_at, d.id);
+        let (end, response) = self.providers.call(now, d.target, &call, wants_headers);
+        match end {
+            CallEnd::Done(done_at) => {
+                self.metrics.classes[d.class].record_service(done_at.saturating_since(now));
+                self.calls.push(done_at, CallEvent::Done(d.id));
+                self.engine.on_response(now, d.id, &response);
+            }
+            // The engine keeps the call in flight until its refusal arrives.
+            CallEnd::Refused(at) if at > now => {
+                self.calls
+                    .push(at, CallEvent::Refused(d.id, Box::new(response)));
+            }
+            CallEnd::Refused(_) => self.engine.on_response(now, d.id, &response),
         }
-        self.engine.on_response(now, d.id, &response);
     }
 
     /// Count one engine event.
@@ -179,7 +207,7 @@ impl Gateway<'_> {
         match event {
             EngineEvent::WaitEnded { class, waited } => {
                 let stats = &mut self.metrics.classes[class];
-                stats.wait.record(waited);
+                stats.record_wait(waited);
                 if waited > self.classes[class].slo {
                     stats.waits_over_slo += 1;
                 }
@@ -276,6 +304,7 @@ impl Gateway<'_> {
             return;
         }
         stats.littles_law.depart(now, arrived);
+        stats.latency_all.record(now.saturating_since(arrived));
         match how {
             Departure::Completed => stats.completed += 1,
             Departure::Failed => stats.failed += 1,

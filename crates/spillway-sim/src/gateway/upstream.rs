@@ -12,6 +12,15 @@ use spillway_core::upstream::headers::parse_headers;
 /// they are independent of the primary's.
 const FALLBACK_SEED_SALT: u64 = 0x9E37_79B9_7F4A_7C15;
 
+/// When a call ends, as the provider answered it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum CallEnd {
+    /// Accepted: the response is streaming and completes at this instant.
+    Done(Time),
+    /// Refused or failed: the error answer reaches the gateway at this instant.
+    Refused(Time),
+}
+
 /// The emulated providers of one policy run.
 pub(crate) struct Providers {
     primary: EmulatedProvider,
@@ -36,16 +45,16 @@ impl Providers {
         &mut self.primary
     }
 
-    /// Send `call` to `target` at `now`: when the provider finishes it if it took it, and the
-    /// engine's view of the answer (headers parsed only when the engine models the primary's
-    /// quota from them).
+    /// Send `call` to `target` at `now`: when the provider finishes it if it took it, else
+    /// when its refusal arrives, and the engine's view of the answer (headers parsed only when
+    /// the engine models the primary's quota from them).
     pub(crate) fn call(
         &mut self,
         now: Time,
         target: Target,
         call: &CallRequest,
         wants_headers: bool,
-    ) -> (Option<Time>, Response) {
+    ) -> (CallEnd, Response) {
         let provider = match (target, self.fallback.as_mut()) {
             (Target::Fallback, Some(f)) => f,
             _ => &mut self.primary,
@@ -66,10 +75,10 @@ impl Providers {
             retry_after: answer.retry_after().or(answer.body_retry_delay),
             snapshot,
         };
-        let done_at = match answer.outcome {
-            Outcome::Accepted { done_at } => Some(done_at),
-            _ => None,
+        let end = match answer.outcome {
+            Outcome::Accepted { done_at } => CallEnd::Done(done_at),
+            _ => CallEnd::Refused(now.saturating_add(answer.answer_after)),
         };
-        (done_at, response)
+        (end, response)
     }
 }

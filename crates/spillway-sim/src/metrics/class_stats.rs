@@ -73,9 +73,20 @@ pub struct ClassStats {
     pub unfinished: u64,
     /// End-to-end latency of completed requests (arrival → response).
     pub latency: LatencyHistogram,
+    /// Arrival → final answer of every admitted request that left (completed, failed at its
+    /// last error, shed, abandoned): percentiles of `latency` alone hide the requests that
+    /// gave up (survivor bias).
+    pub latency_all: LatencyHistogram,
     /// Time spent waiting in the gateway queue: every request that left the queue (sent,
     /// shed, abandoned) or was still in it at the end.
     pub wait: LatencyHistogram,
+    /// Σ of every recorded queue wait in nanoseconds (exact, for `mean_wait_ms`: the
+    /// histogram's mean is bucketed).
+    pub wait_ns_sum: u128,
+    /// Σ upstream service time of accepted calls, send to completion, in nanoseconds.
+    pub service_ns_sum: u128,
+    /// Accepted upstream calls (the count behind `service_ns_sum`).
+    pub service_calls: u64,
     /// Calls sent upstream (first attempts and retries).
     pub upstream_calls: u64,
     /// Calls answered 429.
@@ -102,6 +113,30 @@ pub struct ClassStats {
 }
 
 impl ClassStats {
+    /// Record one queue wait (histogram and exact sum).
+    pub fn record_wait(&mut self, waited: Duration) {
+        self.wait.record(waited);
+        self.wait_ns_sum += u128::from(waited.as_nanos());
+    }
+
+    /// Record the service time of one accepted upstream call.
+    pub fn record_service(&mut self, service: Duration) {
+        self.service_ns_sum += u128::from(service.as_nanos());
+        self.service_calls += 1;
+    }
+
+    /// Mean queue wait in milliseconds, `None` when no wait was recorded.
+    pub fn mean_wait_ms(&self) -> Option<f64> {
+        let n = self.wait.count();
+        (n > 0).then(|| self.wait_ns_sum as f64 / n as f64 / 1e6)
+    }
+
+    /// Mean upstream service time of accepted calls in milliseconds, `None` without any.
+    pub fn mean_service_ms(&self) -> Option<f64> {
+        let n = self.service_calls;
+        (n > 0).then(|| self.service_ns_sum as f64 / n as f64 / 1e6)
+    }
+
     /// Add `other` into `self`.
     pub fn merge(&mut self, other: &ClassStats) {
         self.offered += other.offered;
@@ -112,7 +147,11 @@ impl ClassStats {
         self.failed += other.failed;
         self.unfinished += other.unfinished;
         self.latency.merge(&other.latency);
+        self.latency_all.merge(&other.latency_all);
         self.wait.merge(&other.wait);
+        self.wait_ns_sum += other.wait_ns_sum;
+        self.service_ns_sum += other.service_ns_sum;
+        self.service_calls += other.service_calls;
         self.upstream_calls += other.upstream_calls;
         self.upstream_429 += other.upstream_429;
         self.retries += other.retries;
@@ -142,5 +181,22 @@ mod tests {
             h.max()
         );
         assert_eq!(h.quantile(1.0), Duration::from_millis(15_500));
+    }
+
+    #[test]
+    fn means_are_exact_and_survive_merging() {
+        let mut a = ClassStats::default();
+        assert_eq!(a.mean_wait_ms(), None);
+        assert_eq!(a.mean_service_ms(), None);
+        a.record_wait(Duration::from_nanos(1_000_001));
+        a.record_wait(Duration::from_nanos(2_000_000));
+        a.record_service(Duration::from_millis(300));
+        let mut b = ClassStats::default();
+        b.record_wait(Duration::ZERO);
+        b.record_service(Duration::from_millis(100));
+        a.merge(&b);
+        assert_eq!(a.wait.count(), 3);
+        assert_eq!(a.mean_wait_ms(), Some(3_000_001.0 / 3.0 / 1e6));
+        assert_eq!(a.mean_service_ms(), Some(200.0));
     }
 }

@@ -44,6 +44,9 @@ pub struct PolicyMetrics {
     pub distributed: DistributedStats,
     /// The budget's counters and spend, when the policy has a `budget:`.
     pub budget: Option<BudgetMetrics>,
+    /// How long, while traffic arrived, the policy's service had no usable API key (when the
+    /// scenario has `keys:`).
+    pub key_downtime: Option<spillway_core::Duration>,
 }
 
 impl PolicyMetrics {
@@ -59,6 +62,7 @@ impl PolicyMetrics {
             end: spillway_core::Time::ZERO,
             distributed: DistributedStats::default(),
             budget: None,
+            key_downtime: None,
         }
     }
 

@@ -97,6 +97,10 @@ pub struct Answer {
     /// A wait the provider put in the error body rather than a header: Gemini's
     /// `RetryInfo.retryDelay`, OpenAI's "Please try again in 84ms".
     pub body_retry_delay: Option<Duration>,
+    /// How long after the call a refusal or failure reaches the caller (the provider's
+    /// [`super::ProviderSpec::error_latency`]); zero for an accepted call, whose response
+    /// starts at once and ends at `done_at`.
+    pub answer_after: Duration,
 }
 
 impl Answer {

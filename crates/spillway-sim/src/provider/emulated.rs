@@ -267,6 +267,7 @@ impl EmulatedProvider {
             status: 200,
             wire: self.wire(now, None),
             body_retry_delay: None,
+            answer_after: Duration::ZERO,
         }
     }
 
@@ -311,6 +312,7 @@ impl EmulatedProvider {
             status: 429,
             wire: self.wire(now, hint),
             body_retry_delay: body,
+            answer_after: self.spec.error_latency,
         }
     }
 
@@ -322,6 +324,7 @@ impl EmulatedProvider {
             status,
             wire,
             body_retry_delay: None,
+            answer_after: self.spec.error_latency,
         }
     }
 

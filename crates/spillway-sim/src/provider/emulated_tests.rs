@@ -16,6 +16,7 @@ fn spec(kind: KindSpec) -> ProviderSpec {
             per_output_token: Duration::from_millis(1),
             jitter: 0.0,
         },
+        error_latency: Duration::ZERO,
         overload: None,
         outages: Vec::new(),
         shared_quota: Vec::new(),

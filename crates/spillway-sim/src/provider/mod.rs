@@ -10,7 +10,8 @@
 //! | `generic` | N per window | fixed window | `X-RateLimit-Reset` Unix time |
 //! | `unlimited` | none | `c` FIFO servers (M/M/c) | none |
 //!
-//! Every kind can also have a latency model ([`LatencySpec`]), overload rising with
+//! Every kind can also have a latency model ([`LatencySpec`]), an error latency (refusals and
+//! failures take a round trip, [`DEFAULT_ERROR_LATENCY`] by default), overload rising with
 //! concurrency, outage windows and other tenants of the same quota ([`SharedQuotaSpec`]).
 //!
 //! ## Design decisions
@@ -46,6 +47,7 @@ pub use gates::CallRequest;
 pub use latency::service_time;
 pub use meter::{Cadence, Meter, Room};
 pub use spec::{
-    KindSpec, LatencySpec, OtpmCounting, OutageSpec, OverloadSpec, ProviderSpec, SharedQuotaSpec,
+    DEFAULT_ERROR_LATENCY, KindSpec, LatencySpec, OtpmCounting, OutageSpec, OverloadSpec,
+    ProviderSpec, SharedQuotaSpec,
 };
 pub use truth::QuotaTruth;

@@ -8,6 +8,11 @@ use crate::scenario::Price;
 use spillway_core::upstream::headers::UnixNanos;
 use spillway_core::{Duration, Time};
 
+/// The error latency of a provider whose profile sets none: one HTTPS round trip to a cloud
+/// API on a warm connection (tens of milliseconds), with the provider's edge answering before
+/// any model work.
+pub const DEFAULT_ERROR_LATENCY: Duration = Duration::from_millis(50);
+
 /// A provider as the simulator emulates it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderSpec {
@@ -20,6 +25,11 @@ pub struct ProviderSpec {
     pub concurrency: u64,
     /// Service time of an admitted call.
     pub latency: LatencySpec,
+    /// How long a refusal or failure (429, 503, 529, an outage's status) takes to reach the
+    /// caller: a rejected call still costs a network round trip, so a client that retries at
+    /// once still advances time ([`DEFAULT_ERROR_LATENCY`] unless the profile says; zero for
+    /// [`KindSpec::Basic`], the simulator's original idealised model).
+    pub error_latency: Duration,
     /// Provider-wide overload (503, or 529 for Anthropic) rising with concurrency.
     pub overload: Option<OverloadSpec>,
     /// Windows during which every call fails.
@@ -37,8 +47,10 @@ pub struct ProviderSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub enum KindSpec {
     /// The simulator's original model (a `provider:` block without `kind`): OpenAI-like RPM
-    /// and TPM buckets charging input + output, rejected calls free, `retry-after` always sent
-    /// (whole seconds, at least 1).
+    /// and TPM buckets charging input + output, rejected calls free and answered at once
+    /// unless `error_latency` says otherwise (a gateway that learns of a 429 instantly is the
+    /// idealised setting its scheduling scenarios study), `retry-after` always sent (whole
+    /// seconds, at least 1).
     Basic {
         /// Requests per minute.
         rpm: u64,

@@ -11,6 +11,7 @@ pub use spillway_core::policy::models;
 pub mod provider;
 pub mod raw;
 pub mod report;
+pub mod serve;
 pub use distributed::{Balancer, InstancesSpec, SyncMode};
 pub use schedule::{ClassSettings, SchedulerSpec};
 pub use spillway_core::policy::schedule;

@@ -32,6 +32,8 @@ pub struct Scenario {
     pub trace: Option<crate::traffic::trace::TraceSpec>,
     /// Models, keys and money events (`models:`, `keys:`, `events:`), if any.
     pub budget: Option<super::budget::BudgetSetup>,
+    /// `spillway serve` settings (`serve:`), ignored by the simulator.
+    pub serve: Option<super::serve::ServeSpec>,
 }
 
 pub use spillway_core::policy::Class;

@@ -72,6 +72,8 @@ pub struct RawProvider {
     pub concurrency: Option<S<i64>>,
     /// Service time.
     pub latency: Option<RawLatency>,
+    /// How long a 429/503/529 or outage answer takes to arrive (default 50ms).
+    pub error_latency: Option<S<String>>,
     /// Overload rising with concurrency.
     pub overload: Option<RawOverload>,
     /// USD per million tokens (default 0).

@@ -56,6 +56,8 @@ pub struct RawScenario {
     pub events: Vec<spillway_core::policy::budget::RawEvent>,
     /// What the report shows first (see `scenario::report`).
     pub report: Option<super::report::RawReport>,
+    /// `spillway serve` settings; the simulator ignores them (see `scenario::serve`).
+    pub serve: Option<super::serve::RawServe>,
 }
 
 /// Traffic: user groups and spikes.

@@ -41,6 +41,7 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         check_costs_fit(groups, policies, &raw, r);
     }
     let (groups, trace) = super::trace::attach(&raw.traffic, groups, r);
+    let serve = super::serve::validate(&raw, r);
     let scenario = Scenario {
         name: raw.name.unwrap_or_else(|| stem.to_string()),
         description: raw.description.unwrap_or_default(),
@@ -55,6 +56,7 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         classes: classes?,
         trace: trace?,
         budget: budget?,
+        serve: serve?,
     };
     // Bounded work: refuse what no run could finish (issue 16), at the `duration` field.
     if let Err(message) = super::work::check(&scenario, scenario.duration) {

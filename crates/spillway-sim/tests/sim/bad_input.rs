@@ -200,6 +200,22 @@ fn every_error_in_a_file_is_reported_at_once() {
 }
 
 #[test]
+fn every_type_error_is_reported_not_only_the_first() {
+    let text = BASE
+        .replace("rpm: 60", "rpm: five")
+        .replace("users: 20", "users: 1200.5")
+        .replace("limit: 3\n", "limit: -3\n");
+    let errors = errors_of(&text);
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["provider.rpm", "traffic.groups[0].users", "layers[0].limit"],
+        "{errors:?}"
+    );
+    assert!(errors[1].to_string().contains("`1200.5`"), "{}", errors[1]);
+}
+
+#[test]
 fn a_duplicate_key_is_an_error() {
     let errors = errors_of(&BASE.replace("seed: 1\n", "seed: 1\nseed: 2\n"));
     assert_eq!(errors[0].line, 2, "{}", errors[0]);

@@ -6,6 +6,7 @@ mod budget;
 mod distributed;
 mod fidelity;
 mod fuzz;
+mod key_rotation;
 mod policy_file;
 mod provider_profiles;
 mod provider_runs;

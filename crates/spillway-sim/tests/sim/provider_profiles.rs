@@ -227,6 +227,24 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 #[test]
+fn a_scenario_outside_scenarios_names_the_library_it_tried_and_how_to_point_at_one() {
+    let dir = temp_dir("nolib");
+    let text = scenario_with("provider: { profile: openai-tier1-gpt-4o-mini }\n");
+    let errors = errors_at(&dir.join("s.yaml"), &text);
+    let shown = errors[0].to_string();
+    let tried = dir.join("providers.yaml");
+    assert!(shown.contains(&format!("`{}`", tried.display())), "{shown}");
+    assert!(shown.contains("library: PATH"), "{shown}");
+    // With `library:` the user already chose the file: no advice to add one.
+    let text = scenario_with("provider: { profile: x, library: gone.yaml }\n");
+    let shown = errors_at(&dir.join("s.yaml"), &text)[0].to_string();
+    assert!(
+        shown.contains("gone.yaml") && !shown.contains("library: PATH"),
+        "{shown}"
+    );
+}
+
+#[test]
 fn a_profile_missing_a_limit_is_reported_in_the_library_file() {
     let dir = temp_dir("lib");
     let lib = "profiles:\n  - name: ok\n    kind: generic\n    limit: 5\n    window: 1s\n    latency: { base: 1s }\n  - name: broken\n    kind: anthropic\n    rpm: 50\n    itpm: 0\n    latency: { base: 1s }\n";

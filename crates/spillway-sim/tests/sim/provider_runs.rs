@@ -20,16 +20,21 @@ fn erlang_c_mean_wait_s(c: u32, a: f64, service_s: f64) -> f64 {
     p_wait * service_s / (f64::from(c) - a)
 }
 
-#[test]
-fn an_mmc_scenario_matches_erlang_c() {
-    // λ = 3/s (300 users × 0.6/min), μ = 1/s, c = 4: ρ = 0.75, Erlang C Wq = 0.509 s.
-    let text = "duration: 3h\ndrain: 10m\nseed: 3\nprovider:\n  name: mm4\n  kind: unlimited\n  concurrency: 4\n  latency: { model: exponential, mean: 1s }\ntraffic:\n  groups:\n    - name: g\n      users: 300\n      class: batch\n      arrival: { poisson: { rate: 0.6/min } }\n      input_tokens: { median: 10, sigma: 0 }\n      output_tokens: { median: 10, sigma: 0 }\npolicies:\n  - name: fifo\n";
-    let s = parse(Path::new("mmc.yaml"), text).unwrap_or_else(|e| panic!("{e}"));
+/// The first policy of the inline scenario `text`, run with its own seed and duration.
+fn run_first(name: &str, text: &str) -> spillway_sim::metrics::PolicyMetrics {
+    let s = parse(Path::new(name), text).unwrap_or_else(|e| panic!("{e}"));
     let options = spillway_sim::RunOptions {
         seed: s.seed,
         duration: s.duration,
     };
-    let m = spillway_sim::run_policy(&s, &s.policies[0], &options, &mut |_| {}).expect("runs");
+    spillway_sim::run_policy(&s, &s.policies[0], &options, &mut |_| {}).expect("runs")
+}
+
+#[test]
+fn an_mmc_scenario_matches_erlang_c() {
+    // λ = 3/s (300 users × 0.6/min), μ = 1/s, c = 4: ρ = 0.75, Erlang C Wq = 0.509 s.
+    let text = "duration: 3h\ndrain: 10m\nseed: 3\nprovider:\n  name: mm4\n  kind: unlimited\n  concurrency: 4\n  latency: { model: exponential, mean: 1s }\ntraffic:\n  groups:\n    - name: g\n      users: 300\n      class: batch\n      arrival: { poisson: { rate: 0.6/min } }\n      input_tokens: { median: 10, sigma: 0 }\n      output_tokens: { median: 10, sigma: 0 }\npolicies:\n  - name: fifo\n";
+    let m = run_first("mmc.yaml", text);
     let batch = &m.classes[2];
     assert!(batch.completed > 30_000, "{}", batch.completed);
     let wait_s = batch.wait.mean_ns() / 1e9;
@@ -41,6 +46,32 @@ fn an_mmc_scenario_matches_erlang_c() {
         (wait_s - expected).abs() < 0.05,
         "simulated {wait_s} s vs Erlang C {expected} s"
     );
+    // The exact means: every completed request's latency is its wait plus its service.
+    let mean_wait = batch.mean_wait_ms().expect("waits") / 1e3;
+    assert!((mean_wait - wait_s).abs() < 0.01, "{mean_wait} vs {wait_s}");
+    let service = batch.mean_service_ms().expect("calls") / 1e3;
+    let latency = batch.latency.mean_ns() / 1e9;
+    assert!(
+        (mean_wait + service - latency).abs() < 0.01 * latency,
+        "wait {mean_wait} + service {service} vs latency {latency}"
+    );
+}
+
+#[test]
+fn a_client_that_retries_at_once_still_advances_time_by_the_error_latency() {
+    // Every call falls in an outage; no backoff; each 503 takes 1 s to come back, so each
+    // request fails at its fifth answer, 5 s after it arrived (before: all at its arrival).
+    let text = "duration: 1m\ndrain: 1m\nseed: 3\nprovider:\n  name: down\n  kind: openai\n  rpm: 100\n  tpm: 1000000\n  latency: { base: 1ms }\n  error_latency: 1s\n  outages: [{ start: 0s, duration: 1h, status: 503 }]\ntraffic:\n  groups:\n    - name: g\n      users: 9\n      class: batch\n      arrival: { poisson: { rate: 1/min } }\n      input_tokens: { median: 10, sigma: 0 }\n      output_tokens: { median: 10, sigma: 0 }\npolicies:\n  - name: none\n    max_in_flight: 100\n    upstream:\n      coordinated: false\n      retry: { strategy: none, max_attempts: 5 }\n";
+    let m = run_first("none.yaml", text);
+    let batch = &m.classes[2];
+    assert!(batch.failed > 0, "{batch:?}");
+    assert_eq!(batch.failed, batch.admitted);
+    assert_eq!(batch.upstream_calls, 5 * batch.failed);
+    let five = spillway_core::Duration::from_secs(5);
+    assert_eq!(batch.latency_all.max(), five);
+    // The histogram's lowest bucket holding 5 s (0.1 % precision).
+    assert!(batch.latency_all.quantile(0.0) >= spillway_core::Duration::from_millis(4_990));
+    assert_eq!(batch.latency.count(), 0, "none completed");
 }
 
 #[test]

@@ -348,3 +348,33 @@ fn the_concurrency_cap_refuses_until_the_next_completion() {
         "the first call finished"
     );
 }
+
+#[test]
+fn refusals_take_the_error_latency_and_acceptances_answer_at_once() {
+    let outage = "  outages: [{ start: 10s, duration: 5s, status: 503 }]";
+    let spec = provider(&format!(
+        "  name: e\n  kind: openai\n  rpm: 1\n  tpm: 1000000\n  latency: {{ base: 1ms }}\n  error_latency: 200ms\n{outage}"
+    ));
+    let mut p = EmulatedProvider::new(&spec, 1);
+    assert_eq!(p.call(ms(0), &SMALL).answer_after, Duration::ZERO);
+    let refused = p.call(ms(1), &SMALL);
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.answer_after, Duration::from_millis(200));
+    let failed = p.call(ms(11_000), &SMALL);
+    assert_eq!(
+        (failed.status, failed.answer_after),
+        (503, Duration::from_millis(200))
+    );
+    let default =
+        provider("  name: d\n  kind: openai\n  rpm: 1\n  tpm: 1000000\n  latency: { base: 1ms }");
+    assert_eq!(
+        default.error_latency,
+        spillway_sim::provider::DEFAULT_ERROR_LATENCY
+    );
+    let mut p = EmulatedProvider::new(&default, 1);
+    p.call(ms(0), &SMALL);
+    assert_eq!(
+        p.call(ms(1), &SMALL).answer_after,
+        Duration::from_millis(50)
+    );
+}

@@ -2,6 +2,7 @@
 //! the built-in self-checks (Little's law, fairness) on the shipped scenarios.
 
 use crate::workspace;
+use spillway_core::Duration;
 use spillway_sim::metrics::PolicyMetrics;
 use spillway_sim::scenario::{self, Class, Scenario};
 use spillway_sim::{RunOptions, run_policy};
@@ -42,6 +43,17 @@ fn assert_conserved(run: &PolicyMetrics) {
             "{}: one queue wait per admitted request",
             run.policy
         );
+        if let Some(mean) = c.mean_wait_ms() {
+            let max_ms = c.wait.max().as_nanos() as f64 / 1e6;
+            assert!(
+                mean <= max_ms,
+                "{}: mean wait {mean} > max {max_ms}",
+                run.policy
+            );
+        }
+        if let Some(service) = c.mean_service_ms() {
+            assert!(service > 0.0, "{}: accepted calls take time", run.policy);
+        }
     }
 }
 
@@ -86,6 +98,21 @@ fn shedding_drops_the_lowest_classes_first_and_saves_interactive_users() {
         "fewer people give up when low classes are shed: {} vs {}",
         abandoned(shed),
         abandoned(none)
+    );
+    // Strict priority with the same shedding order keeps interactive near its 2 s SLO (the
+    // aging policies let the promoted backlog push it to the 60 s deadline) at no goodput cost.
+    let strict = by_name(&runs, "strict-priority");
+    let chat = strict.class(Class::Interactive);
+    assert_eq!(chat.abandoned, 0);
+    let p99_wait = chat.wait.quantile(0.99);
+    assert!(p99_wait < Duration::from_secs(5), "{p99_wait:?}");
+    assert!(shed.class(Class::Interactive).wait.quantile(0.99) > Duration::from_secs(30));
+    let goodput = |r: &PolicyMetrics| r.total().completed;
+    assert!(
+        goodput(strict) * 100 >= goodput(shed) * 97,
+        "goodput {} vs {}",
+        goodput(strict),
+        goodput(shed)
     );
 }
 

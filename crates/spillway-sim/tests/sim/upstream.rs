@@ -135,3 +135,75 @@ fn max_attempts_is_given_once() {
     let errors = errors_of(&text);
     assert!(errors[0].contains("not both"), "{errors:?}");
 }
+
+/// Twice the provider's 60 RPM, a `retry-after` on every 429; the policies differ only in how
+/// their clients use it.
+const IGNORERS: &str = "seed: 4\nduration: 5m\ndrain: 5m\nprovider:\n  name: p\n  kind: openai\n  rpm: 60\n  tpm: 10000000\n  retry_after_probability: 1.0\n  latency: { base: 100ms }\ntraffic:\n  groups:\n    - name: g\n      users: 20\n      class: standard\n      arrival: { poisson: { rate: 6/min } }\n      input_tokens: { median: 100, sigma: 0 }\n      output_tokens: { median: 10, sigma: 0 }\npolicies:\n  - name: honours\n    upstream:\n      coordinated: false\n      retry: { strategy: constant, base: 100ms, max_attempts: 4 }\n  - name: ignores\n    upstream:\n      coordinated: false\n      retry: { strategy: constant, base: 100ms, max_attempts: 4, honor_retry_after: false }\n  - name: sdk\n    upstream: { client: openai-python }\n";
+
+#[test]
+fn a_client_that_ignores_retry_after_burns_its_attempts_and_fails_more() {
+    let s = parse(Path::new("ignorers.yaml"), IGNORERS).unwrap_or_else(|e| panic!("{e}"));
+    let options = RunOptions {
+        seed: s.seed,
+        duration: s.duration,
+    };
+    let runs: Vec<PolicyMetrics> = s
+        .policies
+        .iter()
+        .map(|p| run_policy(&s, p, &options, &mut |_| {}).expect("runs"))
+        .collect();
+    runs.iter().for_each(assert_conserved);
+    let (honours, ignores) = (
+        by_name(&runs, "honours").total(),
+        by_name(&runs, "ignores").total(),
+    );
+    assert!(
+        ignores.failed > honours.failed,
+        "ignoring: {} failed, honouring: {}",
+        ignores.failed,
+        honours.failed
+    );
+    assert!(ignores.upstream_429 > honours.upstream_429);
+    let sdk = &s.policies[2].upstream;
+    assert_eq!(sdk.backoff.max_attempts(), 3, "openai-python: 2 retries");
+    assert!(!sdk.coordinated, "each SDK request retries on its own");
+    assert!(by_name(&runs, "sdk").total().completed > 0);
+}
+
+#[test]
+fn clients_are_named_presets_and_exclude_a_retry_block() {
+    let errors = errors_of(&with_upstream("      client: openai-java\n"));
+    assert!(errors[0].contains("`openai-python`"), "{errors:?}");
+    assert!(errors[0].contains("upstream.client"), "{errors:?}");
+    let errors = errors_of(&with_upstream(
+        "      client: anthropic-python\n      retry: { strategy: none }\n",
+    ));
+    assert!(errors[0].contains("not both"), "{errors:?}");
+}
+
+#[test]
+fn in_the_aws_contention_setting_jitter_cuts_the_work_and_the_time() {
+    let runs = run_all("contention.yaml");
+    runs.iter().for_each(assert_conserved);
+    let t = |name: &str| by_name(&runs, name).total();
+    let finish = |name: &str| t(name).latency_all.max();
+    for jitter in ["full-jitter", "equal-jitter", "decorrelated-jitter"] {
+        assert_eq!(t(jitter).completed, 100, "{jitter}");
+        // Without jitter the clients collide every round: one success per round.
+        assert!(
+            t(jitter).upstream_calls * 3 < t("exponential").upstream_calls,
+            "{jitter}: {} calls vs exponential {}",
+            t(jitter).upstream_calls,
+            t("exponential").upstream_calls
+        );
+        assert!(
+            finish(jitter).saturating_mul(10) < finish("exponential"),
+            "{jitter}"
+        );
+    }
+    assert_eq!(t("exponential").upstream_calls, 5_050, "100 + 99 + … + 1");
+    // The SDK's 3 attempts: most clients give up, and p99 of the survivors hides them.
+    let sdk = t("openai-python");
+    assert!(sdk.failed > sdk.completed, "{} failed", sdk.failed);
+    assert!(sdk.latency_all.count() == 100);
+}

@@ -75,16 +75,27 @@ fn find(
     anchor: &S<String>,
     r: &mut Reporter<'_>,
 ) -> Option<ProviderSpec> {
-    let text =
-        match spillway_core::input_file::read_text(path, spillway_core::input_file::MAX_TEXT_BYTES)
-        {
-            Ok(text) => text,
-            Err(e) => {
-                let message = format!("cannot read the profile library `{}`: {e}", path.display());
-                at(r, anchor, message);
-                return None;
-            }
-        };
+    let text = match spillway_core::input_file::read_text(
+        path,
+        spillway_core::input_file::MAX_TEXT_BYTES,
+    ) {
+        Ok(text) => text,
+        Err(e) => {
+            // Without `library:`, the default lives beside the scenario: a scenario copied
+            // out of `scenarios/` loses it, so say how to point at one.
+            let hint = if std::ptr::eq(anchor, profile) {
+                "; a profile is looked up in `providers.yaml` beside the scenario: add `library: PATH` (relative to the scenario) next to `profile:`, e.g. the project's `scenarios/providers.yaml`"
+            } else {
+                ""
+            };
+            let message = format!(
+                "cannot read the profile library `{}`: {e}{hint}",
+                path.display()
+            );
+            at(r, anchor, message);
+            return None;
+        }
+    };
     let mut lib = Reporter::new(path, &text);
     let found = lib.parse_yaml::<RawLibrary>(None).and_then(|raw| {
         check_unique(&raw, &mut lib);
@@ -134,6 +145,7 @@ fn reject_profile_fields(p: &RawProvider, r: &mut Reporter<'_>) -> bool {
     let mut spanned = kind_fields(p).to_vec();
     spanned.push(("kind", p.kind.as_ref().map(loc)));
     spanned.push(("concurrency", p.concurrency.as_ref().map(loc)));
+    spanned.push(("error_latency", p.error_latency.as_ref().map(loc)));
     for (name, at_loc) in spanned {
         if let Some((line, column)) = at_loc {
             r.at(line, column, format!("`{name}` {WHY}"));

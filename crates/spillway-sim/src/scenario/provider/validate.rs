@@ -97,6 +97,11 @@ pub(crate) fn inline(p: &RawProvider, r: &mut Reporter<'_>, section: &str) -> Op
             None
         }
     };
+    let error_latency = match (&p.error_latency, &kind) {
+        (Some(d), _) => parts::duration(r, d),
+        (None, Some(KindSpec::Basic { .. })) => Some(Duration::ZERO),
+        (None, _) => Some(crate::provider::DEFAULT_ERROR_LATENCY),
+    };
     let overload = match &p.overload {
         Some(o) => parts::overload(r, o).map(Some),
         None => Some(None),
@@ -110,6 +115,7 @@ pub(crate) fn inline(p: &RawProvider, r: &mut Reporter<'_>, section: &str) -> Op
         kind: kind?,
         concurrency: concurrency?,
         latency: latency?,
+        error_latency: error_latency?,
         overload: overload?,
         outages: outages?,
         shared_quota: shared?,

@@ -111,9 +111,9 @@ impl OrderedRows {
                             file: self.reader_file(),
                             line: row.line,
                             message: format!(
-                                "timestamp goes backwards by {} ns (line {line} was later), more than the reorder window of {} ns (`traffic.trace.reorder_window`)",
-                                at - row.at_ns,
-                                self.window_ns
+                                "timestamp goes backwards by {} (line {line} was later), more than the reorder window of {} (`traffic.trace.reorder_window`)",
+                                human(at - row.at_ns),
+                                human(self.window_ns)
                             ),
                         };
                         on_malformed(self.policy, e, &mut self.skipped)?;
@@ -130,4 +130,11 @@ impl OrderedRows {
     fn reader_file(&self) -> std::path::PathBuf {
         self.reader.file().to_path_buf()
     }
+}
+
+/// A nanosecond span as the user writes durations.
+fn human(ns: u64) -> String {
+    spillway_core::time::duration_text::format_duration_text(spillway_core::Duration::from_nanos(
+        ns,
+    ))
 }

@@ -22,6 +22,11 @@ fn small_disorder_is_reordered_and_large_disorder_is_located() {
         shown.contains("disorder2.csv:5:") && shown.contains("backwards"),
         "{shown}"
     );
+    // In the user's units, not raw nanoseconds.
+    assert!(
+        shown.contains("reorder window of 1s") && !shown.contains(" ns"),
+        "{shown}"
+    );
 }
 
 #[test]

@@ -1,0 +1,255 @@
+//! `spillway serve`: run a policy of a scenario file as an OpenAI-compatible gateway.
+//!
+//! The policy file is a scenario (loaded by `spillway_sim::scenario::load`, so every
+//! `scenarios/*.yaml` loads unchanged); `--name` picks the policy. Its optional `serve:` block
+//! says where the upstream is and who the clients are; `--upstream` overrides (or replaces)
+//! it. The limiter is the policy's layers in this process (`instances:` is a simulator
+//! setting); the budget is not enforced yet (the engine runs with `NoSpend`).
+
+mod build;
+mod identity;
+mod proxy;
+mod usage;
+
+use crate::Failure;
+use axum::Router;
+use axum::routing::{get, post};
+use clap::Args;
+use proxy::{Proxy, Upstream};
+use spillway_core::keys::process_lookup;
+use spillway_emulate::listener::Bounded;
+use spillway_emulate::request::Shape;
+use spillway_sim::scenario::serve::ServeSpec;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The long `--help` text.
+pub const LONG_ABOUT: &str = "Serve a policy you simulated: an OpenAI-compatible reverse proxy \
+(POST /v1/chat/completions, /v1/completions, /v1/embeddings; GET /v1/models) running the \
+policy's limiter layers, priority queue, retries, Retry-After gate, breaker and failover on \
+real traffic, with the same engine the simulator runs.\n\n\
+The policy file is a scenario file; its optional `serve:` block names the upstream \
+(`upstream: http://HOST:PORT`), the `keys:` entry whose secret authenticates to it \
+(`upstream_key:`), a `fallback:`, client `virtual_keys:` (secret from env or file, mapped to \
+user / team / feature / class) and `trust_headers: true` (take x-spillway-user, \
+x-spillway-feature, x-spillway-class from the request).\n\n\
+A refused request gets 429 with retry-after (seconds) and a JSON error naming the blocking \
+layers; every answer carries x-ratelimit-limit/remaining/reset-requests (and -tokens) for the \
+caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
+and nothing is sent upstream; an unreachable upstream gives 502. GET /healthz, GET /metrics \
+(Prometheus text). Ctrl-C stops accepting and finishes the requests in flight.\n\n\
+--redis URL shares the layers with every replica on that Redis. Upstreams are plain HTTP (no TLS in this build). Not yet enforced: the \
+policy's `budget:` (spend caps), `instances:` (a simulator setting), and \
+the x-ratelimit-* headers under --redis (the shared layers' room would cost a Redis call per \
+answer).";
+
+/// Arguments of `serve`.
+#[derive(Args)]
+#[command(
+    after_help = "Examples:\n  spillway serve --policy scenarios/quickstart.yaml --upstream http://127.0.0.1:9000\n  \
+spillway serve --policy gateway.yaml --name strict --listen 0.0.0.0:8080"
+)]
+pub struct ServeArgs {
+    /// The policy file (a scenario file).
+    #[arg(long)]
+    policy: PathBuf,
+    /// Which policy of the file (default: the first).
+    #[arg(long)]
+    name: Option<String>,
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The upstream base URL (overrides `serve.upstream`).
+    #[arg(long)]
+    upstream: Option<String>,
+    /// Take identity and class from x-spillway-user/-feature/-class (as `serve.trust_headers:
+    /// true`; e.g. behind `spillway load`, which sends them).
+    #[arg(long)]
+    trust_headers: bool,
+    /// Share the policy's limits with every replica on this Redis (`redis://HOST:PORT`):
+    /// replicas serving the same policy name admit the limit once between them.
+    #[arg(long)]
+    redis: Option<String>,
+    /// Largest request body in bytes (more: 400).
+    #[arg(long, default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1..=(64 << 20)))]
+    max_body_bytes: u64,
+    /// Connections held open at once (more wait to be accepted).
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+}
+
+/// Load, build, serve until Ctrl-C.
+pub fn run(args: &ServeArgs) -> Result<(), Failure> {
+    let scenario = spillway_sim::scenario::load(&args.policy).map_err(|e| {
+        let n = e.0.len();
+        Failure::BadInput(format!(
+            "{e}\n{n} error{} in --policy",
+            if n == 1 { "" } else { "s" }
+        ))
+    })?;
+    let policy = build::pick(&scenario, args.name.as_deref()).map_err(Failure::BadInput)?;
+    let spec = scenario.serve.as_ref();
+    let primary = upstream(args.upstream.as_deref(), spec, &args.policy)?;
+    let fallback = spec
+        .and_then(|s| {
+            s.fallback
+                .clone()
+                .map(|base| (base, s.fallback_key.clone()))
+        })
+        .map(|(base, key)| {
+            plain_http(&base, "fallback", &args.policy)?;
+            load_key(key.as_ref()).map(|key| Upstream { base, key })
+        })
+        .transpose()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(e.into()))?;
+    runtime.block_on(serve(args, &scenario, policy, primary, fallback))
+}
+
+async fn serve(
+    args: &ServeArgs,
+    scenario: &spillway_sim::scenario::Scenario,
+    policy: &spillway_sim::scenario::PolicySpec,
+    primary: Upstream,
+    fallback: Option<Upstream>,
+) -> Result<(), Failure> {
+    let (layers, shared) = build::layers(policy, args.redis.as_deref())
+        .await
+        .map_err(|e| Failure::BadInput(e.to_string()))?;
+    let (engine, layer_names) =
+        build::engine(scenario, policy, layers).map_err(|e| Failure::BadInput(e.to_string()))?;
+    let client = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| Failure::Runtime(e.into()))?;
+    let upstream_base = primary.base.clone();
+    let gateway = spillway_gateway::Runtime::start(engine, layer_names.clone());
+    let proxy = Arc::new(Proxy {
+        runtime: gateway.clone(),
+        shared,
+        client,
+        primary,
+        fallback,
+        identities: identity::Identities::new(scenario.serve.as_ref(), args.trust_headers),
+        max_body: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
+        layer_names,
+    });
+    let tcp = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot listen on {}: {e}", args.listen)))?;
+    let addr = tcp.local_addr().map_err(|e| Failure::Runtime(e.into()))?;
+    let line = format!(
+        "spillway serve: policy `{}` on http://{addr} → {upstream_base}; Ctrl-C stops\n",
+        policy.name
+    );
+    let mut out = std::io::stdout();
+    let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());
+    let listener = Bounded::new(
+        tcp,
+        usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+    );
+    let shutdown = stop_signal();
+    let served = axum::serve(listener, router(proxy))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    gateway.close();
+    served.map_err(|e| Failure::Runtime(anyhow::anyhow!("serving on {addr}: {e}")))
+}
+
+/// SIGINT (Ctrl-C) or, on Unix, SIGTERM (what a process manager sends).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn router(proxy: Arc<Proxy>) -> Router {
+    let route = |shape: Shape| post(move |state, req| proxy::forward(state, shape, req));
+    let metrics = |axum::extract::State(p): axum::extract::State<Arc<Proxy>>| async move {
+        (
+            [("content-type", "text/plain; version=0.0.4")],
+            p.runtime.metrics_text(),
+        )
+    };
+    Router::new()
+        .route("/v1/chat/completions", route(Shape::Chat))
+        .route("/v1/completions", route(Shape::Completion))
+        .route("/v1/embeddings", route(Shape::Embedding))
+        .route("/v1/models", get(proxy::models))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .fallback(|| async {
+            spillway_gateway::headers::error(
+                axum::http::StatusCode::NOT_FOUND,
+                "spillway serve serves POST /v1/chat/completions, /v1/completions, /v1/embeddings, GET /v1/models, /healthz and /metrics",
+                "invalid_request_error",
+                "unknown_url",
+            )
+        })
+        .with_state(proxy)
+}
+
+/// The primary upstream: `--upstream`, else `serve.upstream`, with its key.
+fn upstream(
+    flag: Option<&str>,
+    spec: Option<&ServeSpec>,
+    file: &std::path::Path,
+) -> Result<Upstream, Failure> {
+    let key = load_key(spec.and_then(|s| s.upstream_key.as_ref()))?;
+    let base = match (flag, spec) {
+        (Some(url), _) => {
+            let base = url.trim_end_matches('/');
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                return Err(Failure::BadInput(format!(
+                    "--upstream `{url}` is not a base URL; expected http://HOST[:PORT] or https://…"
+                )));
+            }
+            base.to_string()
+        }
+        (None, Some(s)) => s.upstream.clone(),
+        (None, None) => {
+            return Err(Failure::BadInput(format!(
+                "{}: serve: the policy file has no `serve:` block and no --upstream was given; add `serve: {{ upstream: http://HOST:PORT }}` or pass --upstream URL",
+                file.display()
+            )));
+        }
+    };
+    plain_http(&base, "upstream", file)?;
+    Ok(Upstream { base, key })
+}
+
+/// This build speaks plain HTTP to upstreams (no TLS stack is compiled in): an `https://`
+/// upstream is refused at start rather than failing every request with a 502.
+fn plain_http(base: &str, field: &str, file: &std::path::Path) -> Result<(), Failure> {
+    if base.starts_with("https://") {
+        return Err(Failure::BadInput(format!(
+            "{}: serve.{field}: `{base}`: this build of `spillway serve` speaks plain HTTP to upstreams only (no TLS); use an http:// upstream, e.g. a local TLS-terminating proxy",
+            file.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Read an upstream key from its source (env or file); the message never shows the secret.
+fn load_key(source: Option<&spillway_core::keys::SecretSource>) -> Result<Option<String>, Failure> {
+    source
+        .map(|s| {
+            process_lookup(s)
+                .map(|k| k.trim().to_string())
+                .map_err(|e| Failure::BadInput(format!("serve: upstream key: {e}")))
+        })
+        .transpose()
+}

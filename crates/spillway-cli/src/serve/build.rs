@@ -1,0 +1,100 @@
+//! A scenario's policy turned into an engine for real time: the same layers, scheduler and
+//! upstream policy the simulator runs, with class deadlines from `classes:`.
+
+use rand_chacha::ChaCha8Rng;
+use spillway_core::engine::{Engine, EngineConfig, NoSpend};
+use spillway_core::limit::Layered;
+use spillway_gateway::{ServeLayers, SharedLayers, SharedStore};
+use spillway_sim::rng::{Concern, stream};
+use spillway_sim::scenario::{PolicySpec, Scenario};
+
+/// The policy named `name`, else the first; the error lists the names.
+pub fn pick<'a>(scenario: &'a Scenario, name: Option<&str>) -> Result<&'a PolicySpec, String> {
+    let names = || {
+        scenario
+            .policies
+            .iter()
+            .map(|p| format!("`{}`", p.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match name {
+        None => scenario
+            .policies
+            .first()
+            .ok_or_else(|| "the policy file declares no policy".to_string()),
+        Some(n) => scenario
+            .policies
+            .iter()
+            .find(|p| p.name == n)
+            .ok_or_else(|| format!("--name: no policy is named `{n}`; the file has {}", names())),
+    }
+}
+
+/// The engine `serve` runs: no driver payload, the policy's layers, no budget yet.
+pub type ServeEngine = Engine<(), ServeLayers, NoSpend, ChaCha8Rng>;
+
+/// Why an engine cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The layers.
+    #[error("policy `{0}`: {1}")]
+    Layers(String, spillway_core::limit::LayeredError),
+    /// The scheduler.
+    #[error("policy `{0}`: {1}")]
+    Scheduler(String, spillway_core::schedule::ConfigError),
+    /// The Redis side of the layers.
+    #[error("policy `{0}` on --redis: {1}")]
+    Redis(String, spillway_redis::RedisLimitError),
+}
+
+/// The policy's layers in `redis` (shared by every replica serving the same policy name), or
+/// in this process.
+pub async fn layers(
+    policy: &PolicySpec,
+    redis: Option<&str>,
+) -> Result<(ServeLayers, Option<SharedStore>), BuildError> {
+    let fail = |e| BuildError::Redis(policy.name.clone(), e);
+    let Some(url) = redis else {
+        let local = Layered::new(policy.layers.clone())
+            .map_err(|e| BuildError::Layers(policy.name.clone(), e))?;
+        return Ok((ServeLayers::Local(local), None));
+    };
+    let store = spillway_redis::RedisStore::connect(spillway_redis::RedisConfig::new(url))
+        .await
+        .map_err(fail)?;
+    let redis = spillway_redis::RedisLayered::new(&store, &policy.name, policy.layers.clone())
+        .map_err(fail)?;
+    let shared = SharedLayers::new(redis);
+    let handle = shared.store();
+    Ok((ServeLayers::Shared(shared), Some(handle)))
+}
+
+/// The engine of `policy` and its layer names. Admissions beyond the queue's capacity plus
+/// the calls in flight are refused (bounded memory); jitter draws are seeded by the
+/// scenario's seed, one stream per concern, like the simulator's.
+pub fn engine(
+    scenario: &Scenario,
+    policy: &PolicySpec,
+    layers: ServeLayers,
+) -> Result<(ServeEngine, Vec<String>), BuildError> {
+    let names = policy.layers.iter().map(|l| l.name.clone()).collect();
+    let in_flight = usize::try_from(policy.max_in_flight).unwrap_or(usize::MAX);
+    let config = EngineConfig {
+        max_in_flight: policy.max_in_flight,
+        max_requests: policy.queue_capacity.saturating_add(in_flight),
+        deadlines: scenario.classes.iter().map(|c| c.deadline).collect(),
+        scheduler: policy.scheduler.clone(),
+        upstream: policy.upstream.clone(),
+    };
+    let seed = scenario.seed;
+    let engine = Engine::new(
+        config,
+        layers,
+        NoSpend,
+        stream(seed, Concern::Jitter, 0),
+        stream(seed, Concern::Jitter, 1),
+    )
+    .map_err(|e| BuildError::Scheduler(policy.name.clone(), e))?;
+    Ok((engine, names))
+}

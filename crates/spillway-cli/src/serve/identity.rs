@@ -1,0 +1,159 @@
+//! Who is calling: a virtual key (`Authorization: Bearer …`) mapped to user / team / feature /
+//! class in `serve:`, or the `x-spillway-*` headers when the policy file trusts them.
+//!
+//! Names become the limiter's 64-bit subjects through FNV-1a: stable across replicas and
+//! restarts (a Redis-shared limit must see the same user as the same key everywhere).
+
+use axum::http::HeaderMap;
+use spillway_core::keys::SecretHash;
+use spillway_sim::scenario::Class;
+use spillway_sim::scenario::serve::ServeSpec;
+use std::collections::HashMap;
+
+/// The caller as the engine sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    /// User subject.
+    pub user: u64,
+    /// Feature subject.
+    pub feature: u64,
+    /// Priority class index.
+    pub class: usize,
+}
+
+/// Why a caller is refused before the engine sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unknown {
+    /// Keys are configured and none matched (401).
+    Key,
+    /// A trusted header has a value that is not allowed (400).
+    Header(String),
+}
+
+/// The identity rules of one `serve:` block.
+pub struct Identities {
+    keys: HashMap<SecretHash, Caller>,
+    trust_headers: bool,
+}
+
+/// FNV-1a, 64 bits: a stable subject id for a name.
+pub fn subject_id(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl Identities {
+    /// The rules of `spec` (none: everyone is the anonymous standard caller); `trust_headers`
+    /// believes the `x-spillway-*` headers whatever `spec` says.
+    pub fn new(spec: Option<&ServeSpec>, trust_headers: bool) -> Self {
+        let keys = spec
+            .map(|s| {
+                s.virtual_keys
+                    .iter()
+                    .map(|k| {
+                        let caller = Caller {
+                            user: subject_id(&k.user),
+                            feature: subject_id(&k.feature),
+                            class: k.class.index(),
+                        };
+                        (k.hash(), caller)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Identities {
+            keys,
+            trust_headers: trust_headers || spec.is_some_and(|s| s.trust_headers),
+        }
+    }
+
+    /// The caller of a request with `headers`.
+    pub fn caller(&self, headers: &HeaderMap) -> Result<Caller, Unknown> {
+        let mut caller = Caller {
+            user: subject_id("anonymous"),
+            feature: subject_id("default"),
+            class: Class::Standard.index(),
+        };
+        if !self.keys.is_empty() {
+            let presented = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(|k| SecretHash::of(k.trim()));
+            match presented.and_then(|h| self.keys.get(&h)) {
+                Some(known) => caller = *known,
+                None if !self.trust_headers => return Err(Unknown::Key),
+                None => {}
+            }
+        }
+        if self.trust_headers {
+            Self::apply_headers(headers, &mut caller)?;
+        }
+        Ok(caller)
+    }
+
+    fn apply_headers(headers: &HeaderMap, caller: &mut Caller) -> Result<(), Unknown> {
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        if let Some(user) = text("x-spillway-user") {
+            caller.user = subject_id(user);
+        }
+        if let Some(feature) = text("x-spillway-feature") {
+            caller.feature = subject_id(feature);
+        }
+        if let Some(class) = text("x-spillway-class") {
+            caller.class = Class::parse(class).map(Class::index).ok_or_else(|| {
+                Unknown::Header(format!(
+                    "x-spillway-class `{class}` is not a class; expected interactive, standard, batch or background"
+                ))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_headers_name_the_caller_and_bad_classes_are_refused() {
+        let ids = Identities {
+            keys: HashMap::new(),
+            trust_headers: true,
+        };
+        let mut h = HeaderMap::new();
+        h.insert("x-spillway-user", "alice".parse().unwrap());
+        h.insert("x-spillway-class", "batch".parse().unwrap());
+        let c = ids.caller(&h).unwrap();
+        assert_eq!((c.user, c.class), (subject_id("alice"), 2));
+        h.insert("x-spillway-class", "urgent".parse().unwrap());
+        assert!(matches!(ids.caller(&h), Err(Unknown::Header(_))));
+    }
+
+    #[test]
+    fn with_keys_an_unknown_key_is_refused_and_a_known_one_names_its_owner() {
+        let bob = Caller {
+            user: 7,
+            feature: 8,
+            class: 1,
+        };
+        let ids = Identities {
+            keys: HashMap::from([(SecretHash::of("sk-bob-1234"), bob)]),
+            trust_headers: false,
+        };
+        let mut h = HeaderMap::new();
+        assert_eq!(ids.caller(&h), Err(Unknown::Key));
+        h.insert("authorization", "Bearer sk-bob-1234".parse().unwrap());
+        assert_eq!(ids.caller(&h), Ok(bob));
+        // Headers are ignored unless trusted.
+        h.insert("x-spillway-user", "mallory".parse().unwrap());
+        assert_eq!(ids.caller(&h), Ok(bob));
+    }
+
+    #[test]
+    fn subject_ids_are_stable() {
+        assert_eq!(subject_id(""), 0xcbf2_9ce4_8422_2325);
+        assert_ne!(subject_id("a"), subject_id("b"));
+    }
+}

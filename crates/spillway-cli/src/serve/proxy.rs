@@ -1,0 +1,384 @@
+//! The OpenAI-compatible reverse proxy: each call is read and checked (400 before anything
+//! goes upstream), identified, admitted by the engine (429 with the blocking layers), waits
+//! its turn, and is sent — again on a retry — to the upstream the engine picks. A 2xx body is
+//! relayed (SSE chunk by chunk); its usage settles the layers. Every answer carries the
+//! caller's `x-ratelimit-*` headers.
+
+use super::identity::{Identities, Unknown};
+use super::usage::{SseUsage, Usage};
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use rand_chacha::ChaCha8Rng;
+use spillway_core::engine::{Completion, NoSpend, RequestMeta};
+use spillway_core::limit::{Demand, Subject};
+use spillway_core::upstream::Target;
+use spillway_emulate::request::{self, Parsed, Shape};
+use spillway_emulate::{reply, stream::ChannelBody};
+use spillway_gateway::{Call, Runtime, ServeLayers, SharedStore, Step, headers};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// The gateway as `serve` runs it: no budget yet (the core budget gate plugs in here).
+pub type Gateway = Runtime<(), ServeLayers, NoSpend, ChaCha8Rng>;
+type GatewayCall = Call<(), ServeLayers, NoSpend, ChaCha8Rng>;
+
+/// Largest upstream body read whole (non-streaming answers and error bodies).
+const MAX_UPSTREAM_BODY: usize = 64 << 20;
+
+/// An upstream: its base URL and the key sent to it (never logged).
+pub struct Upstream {
+    /// Base URL without a trailing `/`.
+    pub base: String,
+    /// `Authorization: Bearer` value, if any.
+    pub key: Option<String>,
+}
+
+/// Everything a handler needs.
+pub struct Proxy {
+    /// The engine's runtime.
+    pub runtime: Gateway,
+    /// The layers' Redis, when they are shared (`--redis`).
+    pub shared: Option<SharedStore>,
+    /// The HTTP client (connection pool).
+    pub client: reqwest::Client,
+    /// Where requests go.
+    pub primary: Upstream,
+    /// Where they fail over to.
+    pub fallback: Option<Upstream>,
+    /// Who is calling.
+    pub identities: Identities,
+    /// Largest client body.
+    pub max_body: usize,
+    /// Layer names, for 429 bodies.
+    pub layer_names: Vec<String>,
+}
+
+/// `POST /v1/...` of `shape`.
+pub async fn forward(State(p): State<Arc<Proxy>>, shape: Shape, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let caller = match p.identities.caller(&parts.headers) {
+        Ok(c) => c,
+        Err(Unknown::Key) => {
+            return headers::error(
+                StatusCode::UNAUTHORIZED,
+                "Unknown API key: present one of the gateway's virtual keys as `Authorization: Bearer …`",
+                "invalid_request_error",
+                "invalid_api_key",
+            );
+        }
+        Err(Unknown::Header(m)) => {
+            return headers::error(
+                StatusCode::BAD_REQUEST,
+                &m,
+                "invalid_request_error",
+                "bad_header",
+            );
+        }
+    };
+    // A bad body is answered before anything is admitted or sent upstream.
+    let mut resp = match read(shape, body, p.max_body).await {
+        Ok(parsed) => {
+            let meta = RequestMeta {
+                user: caller.user,
+                feature: caller.feature,
+                class: caller.class,
+                input_tokens: parsed.0.input_tokens,
+                // Reserve what the client allows the model to write; the usage settles it.
+                output_estimate: parsed.0.max_tokens,
+                max_tokens: parsed.0.max_tokens,
+                payload: (),
+            };
+            p.run(shape, meta, parsed).await
+        }
+        Err(refused) => refused,
+    };
+    let subject = Subject {
+        user: caller.user,
+        feature: caller.feature,
+        api_key: 0,
+    };
+    p.runtime.rate_limit_headers(&subject, resp.headers_mut());
+    resp
+}
+
+/// The body (capped) parsed, or the 400 to answer.
+async fn read(shape: Shape, body: Body, max: usize) -> Result<(Parsed, Bytes), Response> {
+    let refuse = |e: request::BadRequest| {
+        let body = reply::bad_request(shape, &e);
+        let mut resp = Response::new(Body::from(body.to_string()));
+        *resp.status_mut() = StatusCode::BAD_REQUEST;
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        );
+        resp
+    };
+    let bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
+        refuse(request::BadRequest {
+            message: format!("the request body is over {max} bytes (or could not be read)"),
+            param: None,
+        })
+    })?;
+    let parsed = request::parse(shape, &bytes).map_err(refuse)?;
+    Ok((parsed, bytes))
+}
+
+impl Proxy {
+    /// Admission, the wait, the sends, the answer.
+    async fn run(
+        &self,
+        shape: Shape,
+        meta: RequestMeta<()>,
+        (parsed, bytes): (Parsed, Bytes),
+    ) -> Response {
+        let mut call = match self.admit(meta).await {
+            Ok(call) => call,
+            Err(refusal) => return headers::refused(&refusal, &self.layer_names),
+        };
+        let mut last: Option<Response> = None;
+        loop {
+            let dispatch = match call.next().await {
+                Step::Send(d) => d,
+                Step::Left(how) => return last.unwrap_or_else(|| headers::departed(how)),
+            };
+            let upstream = match (dispatch.target, &self.fallback) {
+                (Target::Fallback, Some(f)) => f,
+                _ => &self.primary,
+            };
+            let sent = self.send(upstream, path(shape), bytes.clone()).await;
+            let resp = match sent {
+                Ok(resp) => resp,
+                Err(e) => {
+                    call.respond(&spillway_core::engine::Response {
+                        accepted: false,
+                        status: 502,
+                        ..Default::default()
+                    });
+                    last = Some(unreachable(upstream, &e));
+                    continue;
+                }
+            };
+            let status = resp.status().as_u16();
+            let answer = headers::upstream_response(status, resp.headers());
+            call.respond(&answer);
+            if !answer.accepted {
+                last = Some(whole_error(resp).await);
+                continue;
+            }
+            return if parsed.stream {
+                relay(call, resp, parsed.input_tokens)
+            } else {
+                whole(call, resp, parsed.input_tokens).await
+            };
+        }
+    }
+
+    /// Admission: shared layers decide in Redis first (outside the engine's lock).
+    async fn admit(&self, meta: RequestMeta<()>) -> Result<GatewayCall, spillway_gateway::Refusal> {
+        let Some(store) = &self.shared else {
+            return self.runtime.admit(meta);
+        };
+        // The subject and estimate the engine itself would reserve (no budget: no API key).
+        let subject = Subject {
+            user: meta.user,
+            feature: meta.feature,
+            api_key: 0,
+        };
+        let estimate = Demand {
+            requests: 1,
+            tokens: meta.input_tokens.saturating_add(meta.output_estimate),
+        };
+        let verdict = store.reserve(self.runtime.now(), &subject, estimate).await;
+        self.runtime
+            .admit_with(meta, |layers| layers.prepay(verdict))
+    }
+
+    async fn send(
+        &self,
+        to: &Upstream,
+        path: &str,
+        body: Bytes,
+    ) -> reqwest::Result<reqwest::Response> {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", to.base))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(body);
+        if let Some(key) = &to.key {
+            req = req.bearer_auth(key);
+        }
+        req.send().await
+    }
+}
+
+/// `GET /v1/models`: the primary's list, passed through.
+pub async fn models(State(p): State<Arc<Proxy>>) -> Response {
+    let mut req = p.client.get(format!("{}/v1/models", p.primary.base));
+    if let Some(key) = &p.primary.key {
+        req = req.bearer_auth(key);
+    }
+    match req.send().await {
+        Ok(resp) => whole_error(resp).await,
+        Err(e) => unreachable(&p.primary, &e),
+    }
+}
+
+fn path(shape: Shape) -> &'static str {
+    match shape {
+        Shape::Chat => "/v1/chat/completions",
+        Shape::Completion => "/v1/completions",
+        Shape::Embedding => "/v1/embeddings",
+        Shape::Messages => "/v1/messages",
+    }
+}
+
+/// 502: the upstream could not be reached (the key is never part of the message).
+fn unreachable(to: &Upstream, e: &reqwest::Error) -> Response {
+    let message = format!(
+        "spillway serve: the upstream {} could not be reached: {}",
+        to.base,
+        error_chain(e)
+    );
+    headers::error(
+        StatusCode::BAD_GATEWAY,
+        &message,
+        "server_error",
+        "upstream_unreachable",
+    )
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// The upstream's headers minus hop-by-hop ones and its own rate-limit headers (the caller
+/// gets the gateway's).
+fn passed_headers(upstream: &HeaderMap, streaming: bool) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for (name, value) in upstream {
+        let n = name.as_str();
+        let hop = matches!(
+            n,
+            "connection" | "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade"
+        );
+        if hop || n.starts_with("x-ratelimit-") || (streaming && n == "content-length") {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    out
+}
+
+/// A response with `status`, `headers` and `body`.
+fn answer(status: reqwest::StatusCode, headers: HeaderMap, body: Body) -> Response {
+    let mut resp = Response::new(body);
+    *resp.status_mut() = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    *resp.headers_mut() = headers;
+    resp
+}
+
+/// Read a body whole, up to [`MAX_UPSTREAM_BODY`].
+async fn read_capped(resp: &mut reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| error_chain(&e))? {
+        if out.len().saturating_add(chunk.len()) > MAX_UPSTREAM_BODY {
+            return Err(format!(
+                "the upstream's body is over {MAX_UPSTREAM_BODY} bytes"
+            ));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// A refused or error answer, passed through as the upstream sent it.
+async fn whole_error(mut resp: reqwest::Response) -> Response {
+    let headers = passed_headers(resp.headers(), false);
+    let status = resp.status();
+    match read_capped(&mut resp).await {
+        Ok(body) => answer(status, headers, Body::from(body)),
+        Err(e) => headers::error(StatusCode::BAD_GATEWAY, &e, "server_error", "upstream_body"),
+    }
+}
+
+/// A non-streaming success: read it, settle with its `usage`, answer.
+async fn whole(call: GatewayCall, mut resp: reqwest::Response, input_estimate: u64) -> Response {
+    let headers = passed_headers(resp.headers(), false);
+    let status = resp.status();
+    match read_capped(&mut resp).await {
+        Ok(body) => {
+            let mut usage = Usage::default();
+            if let Ok(value) = serde_json::from_slice(&body) {
+                usage.observe(&value);
+            }
+            let (input_tokens, output_tokens) = usage.tokens(input_estimate);
+            call.complete(Completion {
+                input_tokens,
+                output_tokens,
+                failed: false,
+            });
+            answer(status, headers, Body::from(body))
+        }
+        Err(e) => {
+            call.complete(Completion {
+                input_tokens: input_estimate,
+                output_tokens: 0,
+                failed: true,
+            });
+            headers::error(StatusCode::BAD_GATEWAY, &e, "server_error", "upstream_body")
+        }
+    }
+}
+
+/// A streaming success: chunks are relayed as they come. A client that goes away drops the
+/// call (cancelled in the engine) and the upstream response (its connection is closed).
+fn relay(call: GatewayCall, mut resp: reqwest::Response, input_estimate: u64) -> Response {
+    let headers = passed_headers(resp.headers(), true);
+    let status = resp.status();
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    tokio::spawn(async move {
+        let mut sse = SseUsage::default();
+        loop {
+            let chunk = tokio::select! {
+                () = tx.closed() => return, // `call` drops here: cancelled
+                chunk = resp.chunk() => chunk,
+            };
+            match chunk {
+                Ok(Some(bytes)) => {
+                    sse.feed(&bytes);
+                    if tx.send(bytes).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => {
+                    let (input_tokens, output_tokens) = sse.usage.tokens(input_estimate);
+                    call.complete(Completion {
+                        input_tokens,
+                        output_tokens,
+                        failed: false,
+                    });
+                    return;
+                }
+                Err(_) => {
+                    let (input_tokens, output_tokens) = sse.usage.tokens(input_estimate);
+                    call.complete(Completion {
+                        input_tokens,
+                        output_tokens,
+                        failed: true,
+                    });
+                    return;
+                }
+            }
+        }
+    });
+    answer(status, headers, Body::new(ChannelBody(rx)))
+}

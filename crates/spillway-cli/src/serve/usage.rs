@@ -1,0 +1,108 @@
+//! What a call really used, read from the upstream's answer: the `usage` object of a JSON
+//! body, or of the last SSE chunk that carries one; without it, the stream's content chunks
+//! are counted (one token each, the usual granularity of OpenAI streams).
+
+use serde_json::Value;
+
+/// Usage found so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Prompt tokens, if reported.
+    pub input: Option<u64>,
+    /// Completion tokens, if reported.
+    pub output: Option<u64>,
+    /// SSE chunks with choices seen.
+    pub chunks: u64,
+}
+
+impl Usage {
+    /// Read `usage` from a JSON object.
+    pub fn observe(&mut self, value: &Value) {
+        if value
+            .get("choices")
+            .is_some_and(|c| c.as_array().is_some_and(|a| !a.is_empty()))
+        {
+            self.chunks += 1;
+        }
+        let Some(usage) = value.get("usage").filter(|u| u.is_object()) else {
+            return;
+        };
+        let number = |k: &str| usage.get(k).and_then(Value::as_u64);
+        if let Some(n) = number("prompt_tokens") {
+            self.input = Some(n);
+        }
+        if let Some(n) = number("completion_tokens") {
+            self.output = Some(n);
+        }
+    }
+
+    /// Prompt and completion tokens: as reported, else `input_estimate` and the counted chunks.
+    pub fn tokens(&self, input_estimate: u64) -> (u64, u64) {
+        (
+            self.input.unwrap_or(input_estimate),
+            self.output.unwrap_or(self.chunks),
+        )
+    }
+}
+
+/// Reads an SSE stream as it passes: complete `data:` lines are parsed, the rest is kept.
+#[derive(Debug, Default)]
+pub struct SseUsage {
+    line: Vec<u8>,
+    /// What was found.
+    pub usage: Usage,
+}
+
+/// Longest line kept (a longer one is skipped: usage chunks are small).
+const MAX_LINE: usize = 1 << 16;
+
+impl SseUsage {
+    /// Feed the next bytes of the stream.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\n' {
+                self.line_done();
+            } else if self.line.len() < MAX_LINE {
+                self.line.push(b);
+            }
+        }
+    }
+
+    fn line_done(&mut self) {
+        let line = std::mem::take(&mut self.line);
+        let Some(data) = line.strip_prefix(b"data:") else {
+            return;
+        };
+        if let Ok(value) = serde_json::from_slice::<Value>(data.trim_ascii()) {
+            self.usage.observe(&value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_comes_from_the_final_chunk_even_when_split_across_reads() {
+        let stream = "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n\
+            data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n\
+            data: {\"choices\":[],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":2}}\n\n\
+            data: [DONE]\n\n";
+        let mut sse = SseUsage::default();
+        for piece in stream.as_bytes().chunks(7) {
+            sse.feed(piece);
+        }
+        assert_eq!(sse.usage.tokens(99), (12, 2));
+        assert_eq!(sse.usage.chunks, 2);
+    }
+
+    #[test]
+    fn without_usage_the_chunks_are_counted() {
+        let mut sse = SseUsage::default();
+        sse.feed(
+            b"data: {\"choices\":[{\"delta\":{}}]}\n\ndata: {\"choices\":[{\"delta\":{}}]}\n\n",
+        );
+        assert_eq!(sse.usage.tokens(5), (5, 2));
+    }
+}

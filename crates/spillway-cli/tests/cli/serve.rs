@@ -1,0 +1,4 @@
+//! `spillway serve` on loopback (see `serve/`).
+
+mod fixtures;
+mod proxy;

@@ -1,0 +1,226 @@
+//! Real processes on loopback: a stub upstream (`spillway emulate` on a generous provider)
+//! and `spillway serve`, each killed when dropped.
+
+use super::super::{temp_dir, workspace};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// A policy file: a generous provider (the stub's), one policy `test` with the given layers
+/// and upstream settings, and `extra` top-level YAML.
+pub fn policy_file(name: &str, layers: &str, policy: &str, extra: &str) -> PathBuf {
+    let dir = temp_dir(&format!("serve-{name}"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("policy.yaml");
+    let yaml = format!(
+        "duration: 1m\n\
+provider:\n  name: stub\n  rpm: 1000000\n  tpm: 1000000000\n  concurrency: 1000\n  \
+latency: {{ base: 5ms, per_output_token: 1ms }}\n  \
+price: {{ input_usd_per_mtok: 0.15, output_usd_per_mtok: 0.60 }}\n\
+traffic:\n  groups:\n    - {{ name: g, users: 1, class: interactive, arrival: {{ poisson: {{ rate: 1/min }} }}, \
+input_tokens: {{ median: 10, sigma: 0 }}, output_tokens: {{ median: 10, sigma: 0 }} }}\n\
+layers:\n{layers}\
+policies:\n  - name: test\n    layers: [{names}]\n{policy}\
+{extra}",
+        names = layer_names(layers).join(", "),
+    );
+    std::fs::write(&file, yaml).expect("write policy");
+    file
+}
+
+fn layer_names(layers: &str) -> Vec<String> {
+    layers
+        .lines()
+        .filter_map(|l| l.split("name: ").nth(1))
+        .map(|rest| rest.split([',', ' ', '}']).next().unwrap_or("").to_string())
+        .collect()
+}
+
+/// A child process that serves HTTP; killed on drop.
+pub struct Server {
+    child: Child,
+    /// `http://ADDR`.
+    pub url: String,
+}
+
+impl Server {
+    /// Start `spillway ARGS` and wait for its banner line (`… http://ADDR …`).
+    pub fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_spillway"))
+            .args(args)
+            .current_dir(workspace())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starts");
+        let mut banner = String::new();
+        let stdout = child.stdout.take().expect("piped");
+        let mut reader = BufReader::new(stdout);
+        reader.read_line(&mut banner).expect("a banner line");
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let addr = super::super::banner_addr(&banner);
+        Server {
+            child,
+            url: format!("http://{addr}"),
+        }
+    }
+
+    /// The stub upstream: `spillway emulate` on `policy`'s provider.
+    pub fn stub(policy: &std::path::Path) -> Server {
+        let file = policy.to_str().expect("utf-8");
+        Server::start(&["emulate", "--profile", file, "--listen", "127.0.0.1:0"])
+    }
+
+    /// `spillway serve` of `policy` in front of `upstream`.
+    pub fn serve(policy: &std::path::Path, upstream: &str) -> Server {
+        Server::serve_with(policy, upstream, &[])
+    }
+
+    /// `spillway serve` with `extra` arguments.
+    pub fn serve_with(policy: &std::path::Path, upstream: &str, extra: &[&str]) -> Server {
+        let file = policy.to_str().expect("utf-8");
+        let mut args = vec![
+            "serve",
+            "--policy",
+            file,
+            "--upstream",
+            upstream,
+            "--listen",
+            "127.0.0.1:0",
+        ];
+        args.extend_from_slice(extra);
+        Server::start(&args)
+    }
+
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Send `signal` (e.g. `-TERM`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+    }
+
+    /// Its exit status, waiting at most a few seconds.
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        for _ in 0..100 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A chat request body.
+pub fn chat(max_tokens: u64, stream: bool) -> String {
+    format!(
+        r#"{{"model":"gpt-4o-mini","messages":[{{"role":"user","content":"hello there"}}],"max_tokens":{max_tokens},"stream":{stream},"stream_options":{{"include_usage":{stream}}}}}"#
+    )
+}
+
+/// The value of metric line `name{labels}` in a Prometheus text.
+pub fn metric(text: &str, series: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+/// Poll `/metrics` until `done` holds (bounded: a few seconds), returning the last text.
+pub async fn metrics_until(
+    client: &reqwest::Client,
+    url: &str,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = client
+            .get(format!("{url}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        if done(&text) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    text
+}
+
+/// A private `redis-server` on a free loopback port; killed on drop. `None` (after a loud
+/// skip, or a failure under `SPILLWAY_REQUIRE_REDIS`) when the binary is absent.
+pub struct Redis {
+    child: Child,
+    /// `redis://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Redis {
+    /// Start one and wait until it accepts connections.
+    pub fn start() -> Option<Redis> {
+        let present = Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !present {
+            spillway_testkit::skip_or_fail(
+                "SPILLWAY_REQUIRE_REDIS",
+                "redis-server not found: two `serve` replicas sharing one limit were not tested",
+            );
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn redis-server");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(Redis {
+                    child,
+                    url: format!("redis://127.0.0.1:{port}"),
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("redis-server on port {port} did not start");
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,96 @@
+//! One admitted request as its handler sees it: wait for the engine's turn, report the
+//! upstream's answer and the usage; a drop guard cancels it in the engine on every other way
+//! out (client disconnect, handler error, panic), so no reservation can leak.
+
+use crate::runtime::Shared;
+use rand_core::Rng;
+use spillway_core::clock::Clock;
+use spillway_core::engine::{Completion, Departure, Dispatch, Limiter, RequestId, Response, Spend};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// What the engine tells a waiting request.
+#[derive(Debug, Clone, Copy)]
+pub enum Step<M> {
+    /// Send it upstream now (`attempt` 1 first, more after a refused answer).
+    Send(Dispatch<M>),
+    /// It left the engine without a (further) send.
+    Left(Departure),
+}
+
+/// An admitted request; see the [module docs](self).
+pub struct Call<M, L: Limiter, S, R>
+where
+    M: Copy,
+    S: Spend<M>,
+    R: Rng,
+{
+    shared: Arc<Shared<M, L, S, R>>,
+    id: RequestId,
+    steps: mpsc::UnboundedReceiver<Step<M>>,
+    finished: bool,
+}
+
+impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Call<M, L, S, R> {
+    pub(crate) fn new(
+        shared: Arc<Shared<M, L, S, R>>,
+        id: RequestId,
+        steps: mpsc::UnboundedReceiver<Step<M>>,
+    ) -> Self {
+        Call {
+            shared,
+            id,
+            steps,
+            finished: false,
+        }
+    }
+
+    /// The engine's id of this request.
+    pub fn id(&self) -> RequestId {
+        self.id
+    }
+
+    /// Wait for the next step: the priority queue, Retry-After, backoff and deadlines all
+    /// happen here. After a [`Step::Left`] the call is over.
+    pub async fn next(&mut self) -> Step<M> {
+        let step = self
+            .steps
+            .recv()
+            .await
+            .unwrap_or(Step::Left(Departure::Failed));
+        if let Step::Left(_) = step {
+            self.finished = true;
+        }
+        step
+    }
+
+    /// The upstream answered the last send (status and headers). A refusal makes the engine
+    /// retry it (the next [`Call::next`] is another send) or give up.
+    pub fn respond(&mut self, response: &Response) {
+        let mut state = self.shared.lock();
+        let now = self.shared.clock.now();
+        state.engine.on_response(now, self.id, response);
+        self.shared.settle(&mut state, now);
+    }
+
+    /// The accepted call finished with this usage: the layers settle to it.
+    pub fn complete(mut self, usage: Completion) {
+        self.finished = true;
+        let mut state = self.shared.lock();
+        let now = self.shared.clock.now();
+        state.engine.on_complete(now, self.id, usage);
+        self.shared.settle(&mut state, now);
+    }
+}
+
+impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Drop for Call<M, L, S, R> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let mut state = self.shared.lock();
+        let now = self.shared.clock.now();
+        state.engine.on_cancel(now, self.id);
+        self.shared.settle(&mut state, now);
+    }
+}

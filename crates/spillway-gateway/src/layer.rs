@@ -1,0 +1,179 @@
+//! The gateway as tower middleware: any axum/hyper service behind the engine's door and
+//! queue.
+//!
+//! The service is called when the engine dispatches the request; its status and headers feed
+//! the engine; a 2xx body is wrapped so that its end settles the layers (with the estimate:
+//! middleware does not read bodies) and its early drop cancels. A refused answer is passed
+//! back as is and the request is released: the middleware cannot resend a body it gave away
+//! (`spillway serve`, which owns the bytes, retries).
+
+use crate::runtime::Runtime;
+use crate::{Call, Step, headers};
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use rand_core::Rng;
+use spillway_core::engine::{Completion, Limiter, RequestMeta, Spend};
+use spillway_core::limit::Subject;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// How a request is described to the engine; `Err` is answered as is (e.g. a 401).
+pub type Classify<M> = dyn Fn(&Request) -> Result<RequestMeta<M>, Box<Response>> + Send + Sync;
+
+/// A tower `Layer` putting a [`Runtime`] in front of a service.
+pub struct GatewayLayer<M, L: Limiter, S, R> {
+    runtime: Runtime<M, L, S, R>,
+    classify: Arc<Classify<M>>,
+}
+
+impl<M, L: Limiter, S, R> Clone for GatewayLayer<M, L, S, R> {
+    fn clone(&self) -> Self {
+        GatewayLayer {
+            runtime: self.runtime.clone(),
+            classify: self.classify.clone(),
+        }
+    }
+}
+
+impl<M, L: Limiter, S, R> GatewayLayer<M, L, S, R> {
+    /// Gate services with `runtime`, describing requests with `classify`.
+    pub fn new(runtime: Runtime<M, L, S, R>, classify: Arc<Classify<M>>) -> Self {
+        GatewayLayer { runtime, classify }
+    }
+}
+
+impl<Inner, M, L: Limiter, S, R> tower::Layer<Inner> for GatewayLayer<M, L, S, R> {
+    type Service = GatewayService<Inner, M, L, S, R>;
+    fn layer(&self, inner: Inner) -> Self::Service {
+        GatewayService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service made by [`GatewayLayer`].
+pub struct GatewayService<Inner, M, L: Limiter, S, R> {
+    inner: Inner,
+    layer: GatewayLayer<M, L, S, R>,
+}
+
+impl<Inner: Clone, M, L: Limiter, S, R> Clone for GatewayService<Inner, M, L, S, R> {
+    fn clone(&self) -> Self {
+        GatewayService {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<Inner, M, L, S, R> tower::Service<Request> for GatewayService<Inner, M, L, S, R>
+where
+    Inner: tower::Service<Request, Response = Response> + Clone + Send + 'static,
+    Inner::Future: Send,
+    M: Copy + Send + 'static,
+    L: Limiter<Placement: Send> + crate::headers::Rooms + Send + 'static,
+    S: Spend<M> + Send + 'static,
+    R: Rng + Send + 'static,
+{
+    type Response = Response;
+    type Error = Inner::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Inner::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        // The clone that was polled ready serves this call (tower's usual swap).
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let meta = match (self.layer.classify)(&req) {
+            Ok(meta) => meta,
+            Err(answer) => return Box::pin(async move { Ok(*answer) }),
+        };
+        let runtime = self.layer.runtime.clone();
+        let subject = Subject {
+            user: meta.user,
+            feature: meta.feature,
+            api_key: 0,
+        };
+        Box::pin(async move {
+            let mut resp = gate(&runtime, meta, inner, req).await?;
+            runtime.rate_limit_headers(&subject, resp.headers_mut());
+            Ok(resp)
+        })
+    }
+}
+
+/// Admission, the wait, the inner call and its settlement.
+async fn gate<Inner, M, L, S, R>(
+    runtime: &Runtime<M, L, S, R>,
+    meta: RequestMeta<M>,
+    mut inner: Inner,
+    req: Request,
+) -> Result<Response, Inner::Error>
+where
+    Inner: tower::Service<Request, Response = Response>,
+    M: Copy + Send + 'static,
+    L: Limiter<Placement: Send> + Send + 'static,
+    S: Spend<M> + Send + 'static,
+    R: Rng + Send + 'static,
+{
+    let mut call = match runtime.admit(meta) {
+        Ok(call) => call,
+        Err(refusal) => {
+            let names = runtime.with_state(|s, _| s.metrics.layer_names().to_vec());
+            return Ok(headers::refused(&refusal, &names));
+        }
+    };
+    if let Step::Left(how) = call.next().await {
+        return Ok(headers::departed(how));
+    }
+    let resp = inner.call(req).await?;
+    let answer = headers::upstream_response(resp.status().as_u16(), resp.headers());
+    call.respond(&answer);
+    if !answer.accepted {
+        return Ok(resp);
+    }
+    let usage = Completion {
+        input_tokens: meta.input_tokens,
+        output_tokens: meta.output_estimate,
+        failed: false,
+    };
+    Ok(resp.map(|body| {
+        Body::new(Settling {
+            body,
+            call: Some((call, usage)),
+        })
+    }))
+}
+
+/// A response body whose end completes its call (and whose early drop cancels it).
+struct Settling<M: Copy, L: Limiter, S: Spend<M>, R: Rng> {
+    body: Body,
+    call: Option<(Call<M, L, S, R>, Completion)>,
+}
+
+impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> http_body::Body for Settling<M, L, S, R> {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        if let Poll::Ready(None) = polled
+            && let Some((call, usage)) = self.call.take()
+        {
+            call.complete(usage);
+        }
+        polled
+    }
+}
+
+impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Unpin for Settling<M, L, S, R> {}

@@ -1,0 +1,137 @@
+//! The limiter layers of a served policy: in this process ([`Layered`]), or in Redis
+//! ([`SharedLayers`]) so that replicas share one limit.
+//!
+//! The engine's [`Limiter`] is synchronous (sans-IO) and Redis is a round trip away, so a
+//! shared admission is decided *before* the engine sees the request: the driver awaits
+//! [`SharedLayers::reserve`], then hands the verdict to the engine with
+//! [`crate::Runtime::admit_with`] ([`SharedLayers`] returns it from `admit`). Settlements go
+//! the other way: the engine's `settle` queues them and a task applies them to Redis in order.
+
+use crate::headers::Rooms;
+use spillway_core::Time;
+use spillway_core::engine::{Admitted, Limiter};
+use spillway_core::limit::{
+    Demand, Denial, LayerRoom, LayerSet, Layered, LayeredError, Reservation, Subject,
+};
+use spillway_redis::RedisLayered;
+use std::cell::Cell;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// A verdict decided outside the engine.
+pub type Prepaid = Result<Reservation, Denial>;
+
+/// Layers in Redis; see the [module docs](self).
+pub struct SharedLayers {
+    redis: Arc<RedisLayered>,
+    next: Cell<Option<Prepaid>>,
+    settles: mpsc::UnboundedSender<(Time, Reservation, Demand)>,
+}
+
+impl SharedLayers {
+    /// Layers in `redis`; spawns the task that applies settlements (call inside tokio).
+    pub fn new(redis: RedisLayered) -> Self {
+        let redis = Arc::new(redis);
+        let (settles, mut queue) = mpsc::unbounded_channel::<(Time, Reservation, Demand)>();
+        let store = redis.clone();
+        tokio::spawn(async move {
+            while let Some((now, reservation, actual)) = queue.recv().await {
+                // A failed settle leaves the estimate charged: the limit errs on the safe side.
+                let _ = store.settle(now, reservation, actual).await;
+            }
+        });
+        SharedLayers {
+            redis,
+            next: Cell::new(None),
+            settles,
+        }
+    }
+
+    /// A handle to decide admissions with, outside the engine's lock.
+    pub fn store(&self) -> SharedStore {
+        SharedStore(self.redis.clone())
+    }
+}
+
+/// The Redis side of [`SharedLayers`], usable while the engine is locked by others.
+#[derive(Clone)]
+pub struct SharedStore(Arc<RedisLayered>);
+
+impl SharedStore {
+    /// The shared layers' verdict for `subject` and `estimate` at `now` (one Redis call; a
+    /// store error counts as a denial naming no layer, retry in a second).
+    pub async fn reserve(&self, now: Time, subject: &Subject, estimate: Demand) -> Prepaid {
+        match self.0.reserve(now, subject, estimate).await {
+            Ok(verdict) => verdict.decision,
+            Err(_) => Err(Denial {
+                blocking: LayerSet::EMPTY,
+                retry_at: now.saturating_add(spillway_core::Duration::from_secs(1)),
+            }),
+        }
+    }
+}
+
+/// Either kind of layers.
+pub enum ServeLayers {
+    /// In this process.
+    Local(Layered),
+    /// In Redis, shared by replicas.
+    Shared(SharedLayers),
+}
+
+impl ServeLayers {
+    /// Hand a verdict decided outside to the next admission (shared layers only).
+    pub fn prepay(&self, verdict: Prepaid) {
+        if let ServeLayers::Shared(s) = self {
+            s.next.set(Some(verdict));
+        }
+    }
+}
+
+impl Limiter for ServeLayers {
+    type Placement = ();
+
+    fn admit(
+        &mut self,
+        now: Time,
+        subject: &Subject,
+        estimate: Demand,
+        class: usize,
+    ) -> Result<Result<Admitted<()>, Denial>, LayeredError> {
+        match self {
+            ServeLayers::Local(l) => l.admit(now, subject, estimate, class),
+            // No verdict handed over: refuse rather than admit unchecked.
+            ServeLayers::Shared(s) => Ok(s
+                .next
+                .take()
+                .unwrap_or(Err(Denial {
+                    blocking: LayerSet::EMPTY,
+                    retry_at: now,
+                }))
+                .map(|reservation| Admitted {
+                    reservation,
+                    placement: (),
+                    ready_at: now,
+                })),
+        }
+    }
+
+    fn settle(&mut self, now: Time, reservation: Reservation, _: (), actual: Demand) {
+        match self {
+            ServeLayers::Local(l) => Limiter::settle(l, now, reservation, (), actual),
+            ServeLayers::Shared(s) => {
+                let _ = s.settles.send((now, reservation, actual));
+            }
+        }
+    }
+}
+
+impl Rooms for ServeLayers {
+    /// Local layers only: the room of shared layers would cost a Redis call per response.
+    fn room(&self, now: Time, subject: &Subject) -> Vec<LayerRoom> {
+        match self {
+            ServeLayers::Local(l) => l.room(now, subject),
+            ServeLayers::Shared(_) => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! # spillway-gateway
+//!
+//! The runtime that serves a policy for real: spillway-core's sans-IO [`Engine`] driven on
+//! tokio with a wall clock (ns since the Unix epoch, so replicas, budget periods and Redis
+//! agree on instants).
+//!
+//! - [`Runtime`]: the engine behind a short-held mutex, a timer task that sleeps until
+//!   [`Engine::poll_timeout`], and [`Runtime::admit`] → a [`Call`] that waits for its turn in
+//!   the priority queue (the queue really waits: interactive first, deadlines enforced).
+//! - [`Call`]: one admitted request; its drop guard calls `on_cancel`, so a client that goes
+//!   away (or a handler that errors) never leaks a reservation.
+//! - [`GatewayLayer`]: the same as a tower `Layer` for any axum/hyper service.
+//! - [`ServeLayers`]: the policy's layers in this process, or in Redis shared by replicas.
+//! - [`Metrics`]: counters from the engine's events, rendered as Prometheus text.
+//! - [`headers`]: `x-ratelimit-*` for the caller's tightest layer, and the 429 body.
+//!
+//! The budget is a [`spillway_core::engine::Spend`]; `spillway serve` runs with
+//! [`spillway_core::engine::NoSpend`] until the core budget gate is plugged in.
+//!
+//! [`Engine`]: spillway_core::engine::Engine
+//! [`Engine::poll_timeout`]: spillway_core::engine::Engine::poll_timeout
+
+mod call;
+pub mod headers;
+mod layer;
+mod layers;
+mod metrics;
+mod runtime;
+
+pub use call::{Call, Step};
+pub use layer::{GatewayLayer, GatewayService};
+pub use layers::{Prepaid, ServeLayers, SharedLayers, SharedStore};
+pub use metrics::{CLASSES, Gauges, Metrics};
+pub use runtime::{Refusal, Runtime, State};

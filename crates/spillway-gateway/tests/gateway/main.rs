@@ -1,0 +1,3 @@
+//! The runtime and the tower layer on loopback-free in-process services.
+
+mod layer;

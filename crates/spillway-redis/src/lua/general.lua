@@ -1,0 +1,262 @@
+-- Spillway limiter script, part 2 (appended to hot.lua: one chunk, its locals in scope):
+-- the general path: any layers and ops. Each algorithm: allows(L) (caches what it read in L
+-- for commit), commit(L), refund(L).
+
+local G = {}
+
+local function g_load(key)
+  local v = redis.call('GET', key)
+  if not v then return 0, 0, 0 end
+  return unpack('<ddd', v)
+end
+
+-- The TAT after charging (ct_s, ct_ns, ct_r) from max(TAT, now).
+local function g_add(s, ns, f, rate, ct_s, ct_ns, ct_r)
+  if not later(s, ns, f, now_s, now_ns, 0) then s, ns, f = now_s, now_ns, 0 end
+  f = f + ct_r
+  if f >= rate then f = f - rate; ns = ns + 1 end
+  s, ns = s + ct_s, ns + ct_ns
+  if ns >= E9 then s, ns = s + 1, ns - E9 end
+  return s, ns, f
+end
+
+-- Kept even when full at now (a refund can bring the TAT back to now): dropping it would forget
+-- the TAT for a caller whose next `now` is earlier. The grace bounds how long that matters.
+local function g_store(key, s, ns, f)
+  local a = ahead(s, ns)
+  if a < 0 then a = 0 elseif f > 0 then a = a + 1 end
+  redis.call('SET', key, pack('<ddd', s, ns, f), 'PX', math.max(ttl_ms(a), 1))
+end
+
+function G.allows(L)
+  L.s, L.ns, L.f = g_load(L.key)
+  local ls, lns = norm(now_s + L.sl_s, now_ns + L.sl_ns)
+  if later(L.s, L.ns, L.f, ls, lns, L.sl_r) then return false, { L.s, L.ns, L.f } end
+  return true
+end
+
+function G.commit(L)
+  local s, ns, f = L.s, L.ns, L.f
+  if not s then s, ns, f = g_load(L.key) end
+  g_store(L.key, g_add(s, ns, f, L.rate, L.ct_s, L.ct_ns, L.ct_r))
+end
+
+function G.refund(L)
+  local s, ns, f = g_load(L.key)
+  if not later(s, ns, f, now_s, now_ns, 0) then return end
+  f, ns = f - L.ct_r, ns - L.ct_ns
+  if f < 0 then f = f + L.rate; ns = ns - 1 end
+  s, ns = norm(s - L.ct_s, ns)
+  if s < 0 or not later(s, ns, f, now_s, now_ns, 0) then s, ns, f = now_s, now_ns, 0 end
+  g_store(L.key, s, ns, f)
+end
+
+local SL = {}
+
+-- The log seen at now, read once per call: meta, and the expired entries' cost, count, cut.
+function SL.view(L)
+  if not L.m then
+    L.m = l_load(L.mkey)
+    L.sum, L.n, L.cut = l_expired(L.key, L.m, L.window)
+  end
+  return L.m
+end
+
+-- Drop expired entries: the pruned meta.
+function SL.prune(L)
+  local m = SL.view(L)
+  l_prune(L.key, m, L.sum, L.n, L.cut)
+  L.sum, L.n = 0, 0
+  return m
+end
+
+-- A single-limiter acquire prunes first (and keeps the pruned log even if it denies).
+function SL.prune_first(L)
+  local pruned = SL.view(L) and L.n > 0
+  local m = SL.prune(L)
+  if pruned then l_store(L.key, L.mkey, L.window, m) end
+end
+
+function SL.allows(L)
+  local used = SL.view(L).total - L.sum
+  if used + L.cost <= L.limit then return true end
+  return false, { l_retry(L.key, L.cut, L.window, L.limit, L.cost, used) }
+end
+
+function SL.commit(L)
+  if L.cost == 0 then return end
+  local m = SL.prune(L)
+  l_record(L.key, L.limit, L.cost, m)
+  l_store(L.key, L.mkey, L.window, m)
+end
+
+-- Take back from the newest entries (as spillway-core's refund); the oldest stays unless the
+-- log empties.
+function SL.refund(L)
+  local m, cost = SL.prune(L), L.cost
+  while cost > 0 and m.count > 0 do
+    local take = math.min(cost, m.lc)
+    cost, m.total = cost - take, m.total - take
+    redis.call('ZREM', L.key, member(m.ls, m.lns, m.lc))
+    if m.lc > take then
+      m.lc = m.lc - take
+      redis.call('ZADD', L.key, 0, member(m.ls, m.lns, m.lc))
+    else
+      m.count = m.count - 1
+      local last = redis.call('ZRANGE', L.key, -1, -1)[1]
+      if last then m.ls, m.lns, m.lc = parse(last) end
+    end
+  end
+  l_store(L.key, L.mkey, L.window, m)
+end
+
+local SC = {}
+do
+  local B = 262144 -- 2^18 limb base
+
+  local function limbs(x)
+    local l0 = x % B; x = (x - l0) / B
+    local l1 = x % B
+    return { l0, l1, (x - l1) / B }
+  end
+
+  local function mul(a, b)
+    local x, y, c = limbs(a), limbs(b), { 0, 0, 0, 0, 0, 0 }
+    for i = 1, 3 do for j = 1, 3 do c[i + j - 1] = c[i + j - 1] + x[i] * y[j] end end
+    local carry = 0
+    for k = 1, 6 do
+      local v = c[k] + carry
+      carry = math.floor(v / B)
+      c[k] = v - carry * B
+    end
+    return c
+  end
+
+  -- a*b <= c*d, exactly, for non-negative integers below 2^53.
+  local function products_le(a, b, c, d)
+    local p, q = mul(a, b), mul(c, d)
+    for k = 6, 1, -1 do
+      if p[k] ~= q[k] then return p[k] < q[k] end
+    end
+    return true
+  end
+
+  -- (s*1e9 + ns) mod m for m < 2^51, by doubling (no product above 2^53).
+  local function mod_time(s, ns, m)
+    local a, b, r = s % m, E9, 0
+    while b > 0 do
+      if b % 2 == 1 then r = r + a; if r >= m then r = r - m end end
+      a = a + a; if a >= m then a = a - m end
+      b = math.floor(b / 2)
+    end
+    return (r + ns % m) % m
+  end
+
+  -- The state seen from now: window start (s, ns), elapsed, prev, cur (as spillway-core's view).
+  function SC.view(L)
+    local v = redis.call('GET', L.key)
+    local s, ns, p, c = 0, 0, 0, 0
+    if v then s, ns, p, c = unpack('<dddd', v) end
+    local w = L.window
+    local since = -ahead(s, ns)
+    if since < 0 then since = 0 end
+    if since < w then return { s, ns, since, p, c } end
+    if since - w < w then
+      local ws, wns = norm(s, ns + w)
+      return { ws, wns, since - w, c, 0 }
+    end
+    local e = mod_time(now_s, now_ns, w)
+    local ws, wns = norm(now_s, now_ns - e)
+    return { ws, wns, e, 0, 0 }
+  end
+
+  function SC.allows(L)
+    local v = SC.view(L)
+    L.state = { v[1], v[2], v[3], v[4], v[5] }
+    local room = L.limit - v[5] - L.cost
+    if room >= 0 and products_le(v[4], L.window - v[3], room, L.window) then return true end
+    return false, v
+  end
+
+  -- Kept (for the grace) even with both counts zero: the window start still decides which window
+  -- a later call with an earlier `now` lands in.
+  function SC.store(L, v)
+    local windows = 0
+    if v[5] > 0 then windows = 2 elseif v[4] > 0 then windows = 1 end
+    local fresh_s, fresh_ns = norm(v[1], v[2] + windows * L.window)
+    local a = ahead(fresh_s, fresh_ns)
+    if a < 0 then a = 0 end
+    redis.call('SET', L.key, pack('<dddd', v[1], v[2], v[4], v[5]), 'PX', math.max(ttl_ms(a), 1))
+  end
+
+  function SC.commit(L)
+    if L.cost == 0 then return end
+    local v = L.state or SC.view(L)
+    v[5] = sat_add(v[5], L.cost)
+    SC.store(L, v)
+  end
+
+  function SC.refund(L)
+    local v = SC.view(L)
+    local from_current = math.min(L.cost, v[5])
+    v[5] = v[5] - from_current
+    v[4] = math.max(v[4] - (L.cost - from_current), 0)
+    SC.store(L, v)
+  end
+end
+
+local ALG = { g = G, l = SL, c = SC }
+
+local op, ls, k = string.sub(mode, 1, 1), {}, 1
+for i = 1, (#mode - 1) / 2 do
+  local kind = string.sub(mode, 2 * i, 2 * i)
+  local L = { kind = kind, act = string.sub(mode, 2 * i + 1, 2 * i + 1), index = i - 1, key = KEYS[k] }
+  if kind == 'g' then
+    L.rate, L.ct_s, L.ct_ns, L.ct_r, L.sl_s, L.sl_ns, L.sl_r, at = unpack('<ddddddd', nums, at)
+    k = k + 1
+  elseif kind == 'l' or kind == 'c' then
+    L.limit, L.window, L.cost, at = unpack('<ddd', nums, at)
+    if kind == 'l' then L.mkey = KEYS[k + 1]; k = k + 2 else k = k + 1 end
+  else
+    return redis.error_reply('SPILLWAY bad layer kind ' .. kind .. ' at layer ' .. i)
+  end
+  ls[i] = L
+end
+
+if op == 'P' then
+  for _, L in ipairs(ls) do
+    if L.act == '+' then ALG[L.kind].commit(L) else ALG[L.kind].refund(L) end
+  end
+  return ALLOWED
+end
+
+if op == 'X' then
+  local was = redis.call('GET', dk)
+  redis.call('SET', dk, 'x', 'PX', rid_ttl)
+  if was ~= '1' then return { 1, now_s, now_ns, 0 } end
+  for _, L in ipairs(ls) do ALG[L.kind].refund(L) end
+  return { 1, now_s, now_ns, 1 }
+end
+
+if op == 'A' and prune_first == 1 then
+  for _, L in ipairs(ls) do
+    if L.kind == 'l' then SL.prune_first(L) end
+  end
+end
+
+local reply = { 0, now_s, now_ns }
+for _, L in ipairs(ls) do
+  local ok, snap = ALG[L.kind].allows(L)
+  if not ok then
+    table.insert(reply, L.index)
+    for _, x in ipairs(snap) do table.insert(reply, x) end
+  end
+end
+if #reply > 3 then
+  if op == 'A' then return denied(reply) end
+  return reply
+end
+if op == 'A' and first_time() then
+  for _, L in ipairs(ls) do ALG[L.kind].commit(L) end
+end
+return ALLOWED

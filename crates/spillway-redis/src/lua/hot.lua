@@ -1,0 +1,215 @@
+-- Spillway: every limiter of a request, checked then committed in one atomic script.
+-- Part 1: arguments, shared helpers and the two hot paths; general.lua (appended to this file
+-- into one script by store.rs) handles every other call.
+--
+-- Exactness. Lua numbers are doubles: integers are exact only below 2^53. So
+--  * an instant is a pair (s, ns): whole seconds and nanoseconds 0..1e9-1 (s < 2^35 for any u64);
+--  * a GCRA theoretical arrival time is a triple (s, ns, frac): ns + frac/rate, frac < rate;
+--  * windows are < 2^51 ns and counts < 2^53 (checked in Rust before the call);
+--  * the one product the counter compares, prev*(W-e) <= room*W, is done on base-2^18 limbs;
+--  * the one division a denial needs (GCRA, counter) is done in Rust on u128 from the snapshot
+--    returned here, with the same formula as spillway-core.
+--
+-- Speed. Redis runs this whole chunk on every call, so everything it creates is paid per call:
+-- a closure per function statement reached, a table per constructor, a Lua string per number
+-- formatted or parsed. Hence: numbers arrive packed as little-endian doubles (one
+-- struct.unpack instead of a tonumber per argument), state is stored packed the same way (no
+-- string.match / string.format), and the two hot calls (a single token bucket or sliding log
+-- acquire) return before the general path's functions and tables are even built.
+--
+-- KEYS: per layer its key ('l': two, the ZSET and its meta), then for a tagged acquire or its
+--       cancellation the request-id record (<first key>|rid|<id>).
+-- ARGV: mode: an op letter ('A' acquire, 'C' check, 'P' apply, 'X' cancel), then per layer a
+--       kind letter and an action letter ('+' commit, '-' refund for op 'P'; '?' otherwise):
+--       'Ag?', 'Cc?g?l?', ...;
+--       numbers (packed '<d' doubles): header: clock (1 = use Redis TIME), now_s, now_ns,
+--       grace_ms, prune_first (1 = single-limiter acquire: a log prunes even when it denies,
+--       like SlidingWindowLog::acquire), then per layer:
+--       'g' rate ct_s ct_ns ct_r sl_s sl_ns sl_r     (GCRA: cost*T and (capacity-cost)*T)
+--       'l' limit window cost                        (sliding log)
+--       'c' limit window cost                        (sliding counter);
+--       for a tagged call, the request-id record's lifetime in ms.
+-- State (values packed '<d' doubles): GCRA key = TAT (s, ns, frac); counter key = window start
+-- (s, ns), prev, cur; log = a ZSET of '%011d%09d%d' members (instant, cost; lex order = time
+-- order) and its meta key = total, entries, oldest (s, ns) and newest (s, ns, cost) entry.
+-- Request ids (no phantom charges): a tagged acquire creates its record with SET NX when it
+-- admits, and charges only if the record is new: a retry is never charged twice. Op 'X' (the
+-- client lost the acquire's reply and answered by its failure policy) marks the record
+-- cancelled and refunds every layer if the acquire had been charged; an acquire arriving after
+-- its cancel finds the mark and charges nothing.
+-- Reply: {1, now_s, now_ns} allowed / done ('X': {1, now_s, now_ns, refunded 0|1}), or
+-- {0, now_s, now_ns, idx, ..snapshot.., idx, ...} where idx is the layer's position in this
+-- call and the snapshot is per kind:
+--   'g' tat_s tat_ns tat_frac      'l' retry_s retry_ns      'c' start_s start_ns elapsed prev cur
+
+local mode, nums, rid_ttl = ARGV[1], ARGV[2], ARGV[3]
+local unpack, pack = struct.unpack, struct.pack
+local clock, now_s, now_ns, grace, prune_first, at = unpack('<ddddd', nums)
+if clock == 1 then
+  local t = redis.call('TIME')
+  now_s, now_ns = tonumber(t[1]), tonumber(t[2]) * 1000
+end
+local E9 = 1000000000
+local FAR = 4503599627370496 -- 2^52: "further away than any window"
+local dk = rid_ttl and KEYS[#KEYS] -- the request-id record, or nil
+
+-- Hot path: one token bucket, acquire: G.allows then G.commit below, inlined (no closure is
+-- built before this point; the differential tests run both copies against spillway-core).
+if mode == 'Ag?' then
+  local rate, ct_s, ct_ns, ct_r, sl_s, sl_ns, sl_r = unpack('<ddddddd', nums, at)
+  local key = KEYS[1]
+  local v = redis.call('GET', key)
+  local s, ns, f = 0, 0, 0
+  if v then s, ns, f = unpack('<ddd', v) end
+  local ls, lns = now_s + sl_s, now_ns + sl_ns
+  if lns >= E9 then ls, lns = ls + 1, lns - E9 end
+  if s > ls or (s == ls and (ns > lns or (ns == lns and f > sl_r))) then
+    if dk and redis.call('GET', dk) == '1' then return { 1, now_s, now_ns } end
+    return { 0, now_s, now_ns, 0, s, ns, f }
+  end
+  if dk and not redis.call('SET', dk, '1', 'NX', 'PX', rid_ttl) then return { 1, now_s, now_ns } end
+  if s < now_s or (s == now_s and (ns < now_ns or (ns == now_ns and f == 0))) then
+    s, ns, f = now_s, now_ns, 0
+  end
+  f = f + ct_r
+  if f >= rate then f = f - rate; ns = ns + 1 end
+  s, ns = s + ct_s, ns + ct_ns
+  if ns >= E9 then s, ns = s + 1, ns - E9 end
+  local a = s - now_s -- > 0 or (0 and ns >= now_ns): the TAT is at or after now
+  if a > 4000000 then a = FAR else a = a * E9 + (ns - now_ns) end
+  if f > 0 then a = a + 1 end
+  local ms = math.floor((a + 999999) / 1000000) + grace
+  redis.call('SET', key, pack('<ddd', s, ns, f), 'PX', ms > 0 and ms or 1)
+  return { 1, now_s, now_ns }
+end
+
+local ALLOWED = { 1, now_s, now_ns }
+
+-- A denied acquire: a retry of one that was admitted (and charged) stays admitted.
+local function denied(reply)
+  if dk and redis.call('GET', dk) == '1' then return ALLOWED end
+  return reply
+end
+
+-- An admitted acquire charges only if its request id is new (not a retry, not cancelled).
+local function first_time()
+  return not dk or redis.call('SET', dk, '1', 'NX', 'PX', rid_ttl)
+end
+
+-- (s, ns) - now in ns, clamped to +-FAR.
+local function ahead(s, ns)
+  local ds = s - now_s
+  if ds > 4000000 then return FAR elseif ds < -4000000 then return -FAR end
+  return ds * E9 + (ns - now_ns)
+end
+
+local function ttl_ms(ns)
+  return math.floor((ns + 999999) / 1000000) + grace
+end
+
+-- (s, ns, f) later than (ls, lns, lf), compared in that order.
+local function later(s, ns, f, ls, lns, lf)
+  if s ~= ls then return s > ls end
+  if ns ~= lns then return ns > lns end
+  return f > lf
+end
+
+---------------------------------------------------------------- sliding log
+local function member(s, ns, cost) return string.format('%011d%09d%d', s, ns, cost) end
+
+local function norm(s, ns)
+  local q = math.floor(ns / E9)
+  return s + q, ns - q * E9
+end
+
+-- A log's meta: total, entries, oldest (os, ons) and newest (ls, lns, lc) entry; zeros when
+-- absent. With the oldest instant at hand, a call learns that nothing expired without a range
+-- query; with the newest, a commit merges without reading the ZSET.
+local function l_load(mkey)
+  local v = redis.call('GET', mkey)
+  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0 }
+  if v then m.total, m.count, m.os, m.ons, m.ls, m.lns, m.lc = unpack('<ddddddd', v) end
+  return m
+end
+
+local function parse(e)
+  return tonumber(string.sub(e, 1, 11)), tonumber(string.sub(e, 12, 20)), tonumber(string.sub(e, 21))
+end
+
+-- Expired entries (at <= now - W): their summed cost, how many, and the lex bound below which
+-- they lie; (0, 0, nil) without a Redis call when the oldest entry is live.
+local function l_expired(key, m, window)
+  if m.count == 0 or -ahead(m.os, m.ons) < window then return 0, 0, nil end
+  local s, ns = norm(now_s, now_ns - window + 1) -- >= 0: the oldest entry (>= 0) is below it
+  local cut = string.format('%011d%09d', s, ns)
+  local list, sum = redis.call('ZRANGEBYLEX', key, '-', '(' .. cut), 0
+  for i = 1, #list do sum = sum + tonumber(string.sub(list[i], 21)) end
+  return sum, #list, cut
+end
+
+-- Drop the expired entries found by l_expired; the new oldest entry is read back.
+local function l_prune(key, m, sum, n, cut)
+  if n == 0 then return end
+  redis.call('ZREMRANGEBYLEX', key, '-', '(' .. cut)
+  m.total, m.count = m.total - sum, m.count - n
+  if m.count > 0 then m.os, m.ons = parse(redis.call('ZRANGE', key, 0, 0)[1]) end
+end
+
+-- Denied with `used` counted: the instant enough live entries (from cut) have expired.
+local function l_retry(key, cut, window, limit, cost, used)
+  for _, e in ipairs(redis.call('ZRANGEBYLEX', key, cut and ('[' .. cut) or '-', '+')) do
+    local s, ns, c = parse(e)
+    used = used - c
+    if used + cost <= limit then return norm(s, ns + window) end
+  end
+  return 18446744073, 709551615 -- unreachable: retry_at = Time::MAX
+end
+
+local function sat_add(a, b)
+  local v = a + b
+  if v > 9007199254740991 then return 9007199254740991 end -- counts saturate at 2^53 - 1
+  return v
+end
+
+-- Record `cost` > 0 at now in a pruned log (spillway-core's merge rule), updating m.
+local function l_record(key, limit, cost, m)
+  if m.count > 0 and (not later(now_s, now_ns, 0, m.ls, m.lns, 0) or m.count >= limit) then
+    local s, ns = m.ls, m.lns
+    if later(now_s, now_ns, 0, s, ns, 0) then s, ns = now_s, now_ns end
+    local merged = sat_add(m.lc, cost)
+    redis.call('ZREM', key, member(m.ls, m.lns, m.lc))
+    redis.call('ZADD', key, 0, member(s, ns, merged))
+    m.total, m.ls, m.lns, m.lc = sat_add(m.total, merged - m.lc), s, ns, merged
+  else
+    redis.call('ZADD', key, 0, member(now_s, now_ns, cost))
+    m.total, m.count, m.ls, m.lns, m.lc = sat_add(m.total, cost), m.count + 1, now_s, now_ns, cost
+  end
+  if m.count == 1 then m.os, m.ons = m.ls, m.lns end
+end
+
+-- Write the meta and both expiries (newest entry + window + grace), or drop an empty log.
+local function l_store(key, mkey, window, m)
+  if m.total <= 0 or m.count <= 0 then
+    redis.call('DEL', key, mkey); return
+  end
+  local ms = ttl_ms(ahead(m.ls, m.lns) + window)
+  redis.call('SET', mkey, pack('<ddddddd', m.total, m.count, m.os, m.ons, m.ls, m.lns, m.lc), 'PX', ms)
+  redis.call('PEXPIRE', key, ms)
+end
+
+-- Hot path: one sliding log, acquire (pruning first, even when it denies).
+if mode == 'Al?' and prune_first == 1 then
+  local limit, window, cost = unpack('<ddd', nums, at)
+  local key, mkey = KEYS[1], KEYS[2]
+  local m = l_load(mkey)
+  local sum, n, cut = l_expired(key, m, window)
+  l_prune(key, m, sum, n, cut)
+  if m.total + cost > limit then
+    if n > 0 then l_store(key, mkey, window, m) end
+    return denied({ 0, now_s, now_ns, 0, l_retry(key, cut, window, limit, cost, m.total) })
+  end
+  if first_time() then l_record(key, limit, cost, m) elseif n == 0 then return ALLOWED end
+  l_store(key, mkey, window, m)
+  return ALLOWED
+end
+
