@@ -22,6 +22,8 @@ pub mod engine;
 pub mod input_file;
 pub mod keys;
 pub mod limit;
+#[cfg(feature = "serde")]
+pub mod policy;
 pub mod schedule;
 pub mod time;
 pub mod upstream;

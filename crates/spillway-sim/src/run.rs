@@ -8,13 +8,13 @@
 //! looks for one.
 
 use crate::distributed::Instances;
-use crate::gateway::{BudgetGate, Gateway, GroupInfo, JITTER_STREAMS, Providers, SimSpend};
+use crate::gateway::{Gateway, GroupInfo, JITTER_STREAMS, Providers, SimSpend, budget};
 use crate::metrics::{PolicyMetrics, TimeseriesRow};
 use crate::rng::stream;
 use crate::scenario::Class;
 use crate::scenario::{PolicySpec, Scenario};
 use crate::traffic::{ArrivalStream, WithLeaks};
-use spillway_core::engine::{Engine, EngineConfig};
+use spillway_core::engine::Engine;
 use spillway_core::limit::LayeredError;
 use spillway_core::schedule::ConfigError;
 use spillway_core::{Duration, Time};
@@ -98,20 +98,17 @@ pub fn run_policy(
     let end = Time::ZERO
         .saturating_add(options.duration)
         .saturating_add(scenario.drain);
-    let budget =
-        budget_gate(scenario, policy, &features, &groups, end).map_err(|e| fail(e.into()))?;
+    let spend = sim_spend(scenario, policy, &features, &groups, end).map_err(|e| fail(e.into()))?;
     let layer_names = limits.layer_names();
-    let config = EngineConfig {
-        max_in_flight: policy.max_in_flight,
-        // The simulator bounds requests by its traffic, not by refusing them.
-        max_requests: usize::MAX,
-        deadlines: scenario.classes.iter().map(|c| c.deadline).collect(),
-        scheduler: policy.scheduler.clone(),
-        upstream: policy.upstream.clone(),
-    };
-    let spend = SimSpend {
-        gate: budget,
-        features: groups.iter().map(|g| g.feature).collect(),
+    // The simulator bounds requests by its traffic, not by refusing them.
+    let deadlines = scenario.classes.iter().map(|c| c.deadline).collect();
+    let config = policy.engine_config(usize::MAX, deadlines);
+    let budget_metrics = match (&scenario.budget, &spend.gate) {
+        (Some(setup), Some(_)) => {
+            let names = features.keys().map(|f| f.to_string()).collect();
+            Some(budget::budget_metrics(setup, names))
+        }
+        _ => None,
     };
     let (concern, jitter, cache) = JITTER_STREAMS;
     let engine = Engine::new(
@@ -123,7 +120,8 @@ pub fn run_policy(
     )
     .map_err(|e| fail(e.into()))?;
     let providers = Providers::new(scenario, &policy.upstream, options.seed);
-    let metrics = PolicyMetrics::new(&policy.name, layer_names.into_iter());
+    let mut metrics = PolicyMetrics::new(&policy.name, layer_names.into_iter());
+    metrics.budget = budget_metrics;
     let mut world = Gateway::new(scenario, groups, engine, providers, metrics);
     let arrivals = ArrivalStream::new(scenario, options.seed, options.duration);
     let horizon = Time::ZERO.saturating_add(options.duration);
@@ -161,8 +159,9 @@ pub fn run_policy(
         }
     }
     world.finish(end);
-    let (_, spend) = world.engine.into_parts();
-    world.metrics.budget = spend.gate.map(|gate| gate.finish(end));
+    if let (Some(m), Some(gate)) = (&mut world.metrics.budget, &world.engine.spend().gate) {
+        budget::finish(m, gate, end);
+    }
     world.metrics.key_downtime = key_downtime(scenario, policy, horizon);
     let row = world.series.current();
     row.queued = 0;
@@ -182,25 +181,29 @@ fn key_downtime(scenario: &Scenario, policy: &PolicySpec, horizon: Time) -> Opti
     Some(setup.keys.downtime(Time::ZERO, horizon, env, service))
 }
 
-/// The policy's budget gate, if it has a `budget:` (and the scenario a catalogue). Each
-/// feature's estimate starts from the median output of its first group.
-fn budget_gate(
+/// The policy's budget: its gate if it has a `budget:` (and the scenario a catalogue), and
+/// the leaks' attackers pinned to their keys. Each feature's estimate starts from the median
+/// output of its first group.
+fn sim_spend(
     scenario: &Scenario,
     policy: &PolicySpec,
     features: &BTreeMap<&str, u64>,
     groups: &[GroupInfo],
     end: Time,
-) -> Result<Option<BudgetGate>, spillway_core::budget::BudgetError> {
+) -> Result<SimSpend, spillway_core::budget::BudgetError> {
     let (Some(setup), Some(spend)) = (&scenario.budget, &policy.budget) else {
-        return Ok(None);
+        return Ok(SimSpend {
+            gate: None,
+            pins: Vec::new(),
+        });
     };
-    let mut medians: Vec<(String, u64)> = features.keys().map(|f| (f.to_string(), 1)).collect();
+    let mut medians = vec![1; features.len()];
     for info in groups.iter().rev() {
         if let Some(m) = medians.get_mut(info.feature as usize) {
-            m.1 = info.output_estimate.max(1);
+            *m = info.output_estimate.max(1);
         }
     }
     let pressure = policy.scheduler.pressure_permille;
     let first_leak = scenario.groups.len();
-    BudgetGate::new(setup, spend, medians, first_leak, pressure, end).map(Some)
+    SimSpend::new(setup, spend, medians, first_leak, pressure, end)
 }

@@ -168,6 +168,14 @@ impl CapState {
     pub(crate) fn resident(&self) -> usize {
         1 + self.per_id.len()
     }
+    /// Estimates reserved and not settled, over every account of this cap, nano-USD.
+    pub(crate) fn reserved_nano_usd(&self) -> u64 {
+        self.per_id
+            .values()
+            .fold(self.single.reserved_nano_usd, |sum, a| {
+                sum.saturating_add(a.reserved_nano_usd)
+            })
+    }
     /// Every resident per-id account, sorted by id (for reports).
     pub(crate) fn accounts(&self) -> Vec<(u64, Account)> {
         let mut all: Vec<(u64, Account)> = self.per_id.iter().map(|(k, a)| (*k, *a)).collect();

@@ -253,6 +253,13 @@ impl Ledger {
         let end = self.caps.get(cap.0)?.window_end_unix_ns(self.unix_ns(now));
         Some(Time::from_nanos(end.saturating_sub(self.origin_unix_ns)))
     }
+    /// Estimates reserved and not yet settled, summed over every account of every cap: zero
+    /// once every admitted request has been settled or cancelled (a leak check).
+    pub fn reserved_nano_usd(&self) -> u64 {
+        self.caps
+            .iter()
+            .fold(0u64, |sum, c| sum.saturating_add(c.reserved_nano_usd()))
+    }
     /// Resident accounts across caps (a memory gauge).
     pub fn resident_accounts(&self) -> usize {
         self.caps.iter().map(CapState::resident).sum()

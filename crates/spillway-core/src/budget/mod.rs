@@ -8,6 +8,7 @@
 //! | [`Ledger`] | caps (global / user / feature / API key) over hours, UTC days, months; reserve → settle |
 //! | [`DegradationLadder`] | per-mille thresholds → cheaper models → exhausted; monotone |
 //! | [`Budget`] | the four composed: preflight → `Allow` / `Degrade` / `QueueUntil` / `Reject` |
+//! | [`PolicyBudget`] | a policy's budget as data (the engine's [`crate::engine::SpendGate`] runs it) |
 //!
 //! ## Design decisions
 //! - **Money is `u64` nano-USD**, prices per million tokens, costs rounded up: exact sums,
@@ -63,6 +64,7 @@ mod ladder;
 mod ledger;
 mod model;
 mod period;
+mod policy;
 mod verdict;
 
 pub use cap::{Account, CapSpec, CapTarget, OnExhausted};
@@ -74,4 +76,5 @@ pub use ladder::{DegradationLadder, LadderChoice, LadderStep, StepAction};
 pub use ledger::{Blocked, CapId, CapUsage, Ledger, LedgerReservation, MAX_CAPS};
 pub use model::{MAX_MODELS, ModelCatalogue, ModelId, ModelSpec};
 pub use period::{Period, Window};
+pub use policy::{EstimateKind, PolicyBudget, PriceChange};
 pub use verdict::{Preflight, Settlement, Ticket, Verdict};

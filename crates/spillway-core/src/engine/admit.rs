@@ -3,7 +3,9 @@
 
 use super::spend::{Spend, SpendStep};
 use super::state::{Request, Stage, Timer};
-use super::{Admission, Departure, Engine, Limiter, Rejection, RequestId, RequestMeta};
+use super::{
+    Admission, Departure, Engine, EngineEvent, Limiter, Rejection, RequestId, RequestMeta,
+};
 use crate::Time;
 use crate::limit::{Demand, Subject};
 use crate::schedule::{Item, PushOutcome};
@@ -21,7 +23,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         }
         // One key selection per decision: `api_key`-scoped layers and the budget see the
         // same key (0 for the layers when there is none).
-        let api_key = self.spend.key(now, &meta.payload);
+        let api_key = self.spend.key(now, &meta);
         let subject = Subject {
             user: meta.user,
             feature: meta.feature,
@@ -41,8 +43,9 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             }
             Err(_) => return Admission::Rejected(Rejection::NeverFits),
         };
-        let step = self.spend.decide(now, &meta.payload, meta.class, api_key);
-        if let SpendStep::Refuse = step {
+        let step = self.spend.decide(now, &meta, api_key);
+        self.report_spend(meta.class, &step);
+        if let SpendStep::Refuse(_) = step {
             let released = Demand {
                 requests: 1,
                 tokens: 0,
@@ -70,6 +73,9 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
                 admitted.placement,
                 Demand::default(),
             );
+            if let SpendStep::Admit(Some(ticket)) = step {
+                self.spend.cancel(now, ticket);
+            }
             return Admission::Rejected(Rejection::Full);
         };
         match step {
@@ -82,9 +88,23 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
                     self.enter_queue(now, id);
                 }
             }
-            SpendStep::Refuse => {}
+            SpendStep::Refuse(_) => {}
         }
         Admission::Accepted(id)
+    }
+
+    /// Report what the budget said about a request of `class` (a plain admission is silent).
+    fn report_spend(&mut self, class: usize, step: &SpendStep) {
+        let event = match step {
+            SpendStep::Admit(Some(ticket)) if ticket.degraded() => EngineEvent::Degraded { class },
+            SpendStep::Admit(_) => return,
+            SpendStep::Hold(until) => EngineEvent::Held {
+                class,
+                until: *until,
+            },
+            SpendStep::Refuse(why) => EngineEvent::BudgetRefused { class, why: *why },
+        };
+        self.events.push_back(event);
     }
 
     fn set_ticket(&mut self, id: RequestId, ticket: Option<Ticket>) {
@@ -167,15 +187,17 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         let Some(req) = self.requests.get(id) else {
             return;
         };
-        let (payload, class) = (req.meta.payload, req.meta.class);
-        let api_key = self.spend.key(now, &payload);
-        match self.spend.decide(now, &payload, class, api_key) {
+        let meta = req.meta;
+        let api_key = self.spend.key(now, &meta);
+        let step = self.spend.decide(now, &meta, api_key);
+        self.report_spend(meta.class, &step);
+        match step {
             SpendStep::Admit(ticket) => {
                 self.set_ticket(id, ticket);
                 self.enter_queue(now, id);
             }
             SpendStep::Hold(t) => self.hold(id, t),
-            SpendStep::Refuse => self.depart(now, id, Departure::Shed, 0),
+            SpendStep::Refuse(_) => self.depart(now, id, Departure::Shed, 0),
         }
     }
 

@@ -62,7 +62,12 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             && let Some(req) = self.requests.get_mut(id)
             && let Some(ticket) = req.spend_ticket.as_mut()
         {
-            self.spend.downgrade(ticket, req.meta.class);
+            let was_degraded = ticket.degraded();
+            self.spend.downgrade(ticket);
+            if !was_degraded && ticket.degraded() {
+                let class = req.meta.class;
+                self.events.push_back(EngineEvent::Degraded { class });
+            }
         }
         Some(id)
     }
@@ -109,7 +114,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.events.push_back(EngineEvent::Completed {
             class,
             payload: req.meta.payload,
-            cost_nano_usd: None,
+            settlement: None,
             on_fallback: false,
             from_cache: true,
         });
@@ -165,14 +170,14 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         }
         let on_fallback = req.target == Target::Fallback;
         let payload = req.meta.payload;
-        let cost_nano_usd = req.spend_ticket.take().map(|ticket| {
+        let settlement = req.spend_ticket.take().and_then(|ticket| {
             self.spend
-                .complete(now, ticket, class, done.input_tokens, done.output_tokens)
+                .complete(now, ticket, done.input_tokens, done.output_tokens)
         });
         self.events.push_back(EngineEvent::Completed {
             class,
             payload,
-            cost_nano_usd,
+            settlement,
             on_fallback,
             from_cache: false,
         });

@@ -31,7 +31,8 @@
 //!   next, as they would in real time.
 //! - **Deployment is a part.** The layers are a [`Limiter`] (one process: [`crate::limit::Layered`];
 //!   the simulator: several instances and a shared store), the budget a [`Spend`]
-//!   ([`NoSpend`] without one), the random source of jitter and cache draws is given.
+//!   ([`SpendGate`]: caps, keys, model ladder, price changes; [`NoSpend`] without one), the
+//!   random source of jitter and cache draws is given.
 //! - **Metrics are the driver's.** It counts [`EngineEvent`]s; gauges (queue depths, calls in
 //!   flight, breaker level) are read-only accessors.
 //!
@@ -102,6 +103,7 @@ mod dispatch;
 mod limiter;
 mod slab;
 mod spend;
+mod spend_gate;
 mod state;
 mod timers;
 mod types;
@@ -109,7 +111,8 @@ mod upstream;
 
 pub use limiter::{Admitted, Limiter};
 pub use slab::RequestId;
-pub use spend::{NoSpend, Spend, SpendStep};
+pub use spend::{NoSpend, Spend, SpendRefusal, SpendStep};
+pub use spend_gate::{SpendGate, SpendGateConfig};
 pub use state::{Engine, EngineConfig};
 pub use timers::Timers;
 pub use types::{

@@ -32,6 +32,12 @@ impl<T> Default for Slab<T> {
     }
 }
 
+/// Bytes of one slot holding a `T` (the value and its generation): memory per live value.
+#[cfg(test)]
+pub(crate) const fn slot_bytes<T>() -> usize {
+    std::mem::size_of::<Entry<T>>()
+}
+
 impl<T> Slab<T> {
     /// Store `value`; `None` when `u32::MAX` slots are live.
     pub(crate) fn insert(&mut self, value: T) -> Option<RequestId> {

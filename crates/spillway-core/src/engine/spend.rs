@@ -1,8 +1,9 @@
 //! The engine's budget: after the layers, an API key and a spend verdict; at completion the
 //! actual cost is booked; any other departure releases the reservation.
 
+use super::RequestMeta;
 use crate::Time;
-use crate::budget::Ticket;
+use crate::budget::{Settlement, Ticket};
 
 /// What to do with a request after the budget looked at it.
 #[derive(Debug)]
@@ -12,24 +13,38 @@ pub enum SpendStep {
     /// Hold until this instant, then ask again.
     Hold(Time),
     /// Refuse.
-    Refuse,
+    Refuse(SpendRefusal),
+}
+
+/// Why the budget refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpendRefusal {
+    /// No API key was usable (expired, revoked, not yet valid).
+    NoKey,
+    /// A cap is spent and rejects, or its reset comes too late to serve the request.
+    Cap,
 }
 
 /// A budget (spend caps, keys, model ladder) as the engine drives it. `M` is the driver's
-/// request payload (the budget may pick a key from it).
+/// request payload (a budget may pick a key from it).
 pub trait Spend<M> {
-    /// The API key a request would be sent with at `now`; `None` when none is usable.
+    /// The API key `request` would be sent with at `now`; `None` when none is usable.
     /// Selected once per decision and shared with the limiter layers.
-    fn key(&mut self, now: Time, meta: &M) -> Option<u64>;
-    /// The verdict for a request of `class` carrying `api_key` (from [`Spend::key`]).
-    fn decide(&mut self, now: Time, meta: &M, class: usize, api_key: Option<u64>) -> SpendStep;
-    /// Book a completion with its actual usage; the actual cost in nano-USD.
-    fn complete(&mut self, now: Time, ticket: Ticket, class: usize, input: u64, output: u64)
-    -> u64;
+    fn key(&mut self, now: Time, request: &RequestMeta<M>) -> Option<u64>;
+    /// The verdict for `request` carrying `api_key` (from [`Spend::key`]).
+    fn decide(&mut self, now: Time, request: &RequestMeta<M>, api_key: Option<u64>) -> SpendStep;
+    /// Book a completion with its actual usage: its books (`None` when nothing is billed).
+    fn complete(
+        &mut self,
+        now: Time,
+        ticket: Ticket,
+        input: u64,
+        output: u64,
+    ) -> Option<Settlement>;
     /// Release the reservation of a request leaving without a billed completion.
     fn cancel(&mut self, now: Time, ticket: Ticket);
-    /// Shedding's downgrade step: serve the request on a cheaper model.
-    fn downgrade(&mut self, ticket: &mut Ticket, class: usize);
+    /// Shedding's downgrade step: serve the request on a cheaper model if the budget has one.
+    fn downgrade(&mut self, ticket: &mut Ticket);
 }
 
 /// No budget: every request proceeds, no key is chosen.
@@ -37,15 +52,47 @@ pub trait Spend<M> {
 pub struct NoSpend;
 
 impl<M> Spend<M> for NoSpend {
-    fn key(&mut self, _: Time, _: &M) -> Option<u64> {
+    fn key(&mut self, _: Time, _: &RequestMeta<M>) -> Option<u64> {
         None
     }
-    fn decide(&mut self, _: Time, _: &M, _: usize, _: Option<u64>) -> SpendStep {
+    fn decide(&mut self, _: Time, _: &RequestMeta<M>, _: Option<u64>) -> SpendStep {
         SpendStep::Admit(None)
     }
-    fn complete(&mut self, _: Time, _: Ticket, _: usize, _: u64, _: u64) -> u64 {
-        0
+    fn complete(&mut self, _: Time, _: Ticket, _: u64, _: u64) -> Option<Settlement> {
+        None
     }
     fn cancel(&mut self, _: Time, _: Ticket) {}
-    fn downgrade(&mut self, _: &mut Ticket, _: usize) {}
+    fn downgrade(&mut self, _: &mut Ticket) {}
+}
+
+/// An optional budget (a policy without `budget:`): `None` behaves as [`NoSpend`].
+impl<M, S: Spend<M>> Spend<M> for Option<S> {
+    fn key(&mut self, now: Time, request: &RequestMeta<M>) -> Option<u64> {
+        self.as_mut()?.key(now, request)
+    }
+    fn decide(&mut self, now: Time, request: &RequestMeta<M>, api_key: Option<u64>) -> SpendStep {
+        match self {
+            Some(spend) => spend.decide(now, request, api_key),
+            None => SpendStep::Admit(None),
+        }
+    }
+    fn complete(
+        &mut self,
+        now: Time,
+        ticket: Ticket,
+        input: u64,
+        output: u64,
+    ) -> Option<Settlement> {
+        self.as_mut()?.complete(now, ticket, input, output)
+    }
+    fn cancel(&mut self, now: Time, ticket: Ticket) {
+        if let Some(spend) = self {
+            spend.cancel(now, ticket);
+        }
+    }
+    fn downgrade(&mut self, ticket: &mut Ticket) {
+        if let Some(spend) = self {
+            spend.downgrade(ticket);
+        }
+    }
 }

@@ -215,18 +215,19 @@ mod tests {
     use super::*;
 
     /// Memory per request inside the engine, with a 40-byte driver payload (the simulator's
-    /// arrival) and an 8-byte placement: the record plus its slab generation. Queued requests
-    /// add the scheduler's item (class, tenant, cost, id).
+    /// arrival) and an 8-byte placement (the simulator's instance and shadow flag): the slab
+    /// slot (record and generation). Queued requests add the scheduler's item (class, tenant,
+    /// cost, id).
     #[test]
     fn a_request_record_stays_small() {
-        let record = std::mem::size_of::<Request<[u64; 5], u64>>();
+        let slot = super::super::slab::slot_bytes::<Request<[u64; 5], u64>>();
         let item = std::mem::size_of::<crate::schedule::Item<RequestId>>();
         std::io::Write::write_all(
             &mut std::io::stdout(),
-            format!("engine bytes per queued request: record {record} + queue item {item}\n")
+            format!("engine bytes per queued request: slab slot {slot} + queue item {item}\n")
                 .as_bytes(),
         )
         .ok();
-        assert!(record + item <= 384, "record {record} + item {item}");
+        assert!(slot + item <= 384, "slot {slot} + item {item}");
     }
 }

@@ -1,7 +1,8 @@
 //! The vocabulary between the engine and its driver: what comes in (requests, responses,
 //! completions) and what goes out (admissions, dispatches, events).
 
-use super::RequestId;
+use super::{RequestId, SpendRefusal};
+use crate::budget::Settlement;
 use crate::limit::LayerSet;
 use crate::upstream::Target;
 use crate::{Duration, Time};
@@ -123,14 +124,15 @@ pub enum EngineEvent<M> {
         /// Its class.
         class: usize,
     },
-    /// An accepted call finished: usage and cost (`None` without a budget).
+    /// An accepted call finished: usage and the budget's books (`None` without a budget).
     Completed {
         /// Its class.
         class: usize,
         /// The driver's data.
         payload: M,
-        /// Cost booked by the budget, nano-USD.
-        cost_nano_usd: Option<u64>,
+        /// What the budget booked: who paid, requested and used model, estimated and actual
+        /// cost in nano-USD.
+        settlement: Option<Settlement>,
         /// Served by the fallback provider.
         on_fallback: bool,
         /// Answered from the cache (no usage).
@@ -157,6 +159,27 @@ pub enum EngineEvent<M> {
     Escalated {
         /// Class of the request whose answer escalated.
         class: usize,
+    },
+    /// The budget routed a request to a cheaper model than asked: at admission (the ladder),
+    /// or when shedding downgrades it on leaving the queue.
+    Degraded {
+        /// Its class.
+        class: usize,
+    },
+    /// The budget holds a request until a cap resets (it stays inside, not queued).
+    Held {
+        /// Its class.
+        class: usize,
+        /// When it asks again.
+        until: Time,
+    },
+    /// The budget refused a request: at arrival (then [`Rejection::Budget`]), or when its hold
+    /// ended (then it departs as [`Departure::Shed`]).
+    BudgetRefused {
+        /// Its class.
+        class: usize,
+        /// Why.
+        why: SpendRefusal,
     },
     /// A request left.
     Departed {

@@ -1,13 +1,13 @@
 //! A request's whole life under random inputs: Retry-After respected, conservation, nothing
 //! left held after draining, bounds kept.
 
-use super::parts::{Counting, LedgerSpend};
+use super::parts::{Counting, KEY_EXPIRES_S, gate};
 use proptest::prelude::*;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 use spillway_core::engine::{
     Admission, Completion, Departure, Engine, EngineConfig, EngineEvent, RequestId, RequestMeta,
-    Response, UpstreamConfig,
+    Response, SpendGate, SpendRefusal, UpstreamConfig,
 };
 use spillway_core::limit::{Algorithm, LayerSpec, Layered, LimitSpec, Scope, Unit};
 use spillway_core::schedule::SchedulerConfig;
@@ -16,6 +16,14 @@ use spillway_core::{Duration, Time};
 use std::collections::BTreeSet;
 
 const MAX_IN_FLIGHT: u64 = 3;
+
+/// The budget gate's parameters (see [`gate`]).
+#[derive(Debug, Clone, Copy)]
+struct Budget {
+    limit_nano_usd: u64,
+    hold: bool,
+    horizon: Option<Time>,
+}
 const MAX_REQUESTS: usize = 12;
 
 /// One input from the outside world.
@@ -53,9 +61,9 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-type TestEngine = Engine<u64, Counting, LedgerSpend, ChaCha8Rng>;
+type TestEngine = Engine<u64, Counting, SpendGate, ChaCha8Rng>;
 
-fn engine(seed: u64, budget: u64, hold: bool, deadline: bool) -> TestEngine {
+fn engine(seed: u64, budget: Budget, deadline: bool) -> TestEngine {
     let layer = LayerSpec {
         name: "per-user".into(),
         scope: Scope::User,
@@ -88,7 +96,7 @@ fn engine(seed: u64, budget: u64, hold: bool, deadline: bool) -> TestEngine {
     Engine::new(
         config,
         limiter,
-        LedgerSpend::new(budget, hold),
+        gate(budget.limit_nano_usd, budget.hold, budget.horizon),
         rng(seed),
         rng(!seed),
     )
@@ -108,6 +116,8 @@ struct World {
     streaming: Vec<RequestId>,
     /// No send may go before this (the latest Retry-After heard).
     gate: Time,
+    /// The budget's setup, against which its events are checked.
+    budget: Option<Budget>,
 }
 
 impl World {
@@ -126,6 +136,7 @@ impl World {
         prop_assert!(e.in_flight() <= MAX_IN_FLIGHT);
         prop_assert!(e.len() <= MAX_REQUESTS);
         while let Some(event) = e.poll_event() {
+            self.check_budget_event(&event)?;
             if let EngineEvent::Departed { id, .. } = event {
                 prop_assert!(self.live.remove(&id), "departed twice or never accepted");
                 prop_assert!(self.departed.insert(id));
@@ -146,6 +157,32 @@ impl World {
             on_wire.count() as u64,
             "calls in flight miscounted"
         );
+        Ok(())
+    }
+
+    /// A hold only under a holding cap and within the horizon; "no key" only once the only
+    /// key has expired.
+    fn check_budget_event(&self, event: &EngineEvent<u64>) -> Result<(), TestCaseError> {
+        let Some(budget) = self.budget else {
+            return Ok(());
+        };
+        match *event {
+            EngineEvent::Held { until, .. } => {
+                prop_assert!(budget.hold, "held under a rejecting cap");
+                prop_assert!(
+                    budget.horizon.is_none_or(|h| until <= h),
+                    "held past the horizon"
+                );
+                prop_assert!(until > self.now, "held until the past");
+            }
+            EngineEvent::BudgetRefused {
+                why: SpendRefusal::NoKey,
+                ..
+            } => {
+                prop_assert!(self.now >= Time::from_nanos(KEY_EXPIRES_S * 1_000_000_000));
+            }
+            _ => {}
+        }
         Ok(())
     }
 
@@ -232,13 +269,16 @@ proptest! {
     #[test]
     fn every_request_leaves_once_and_releases_everything(
         seed in any::<u64>(),
-        budget in 100u64..5_000,
+        limit_nano_usd in 100u64..5_000,
         hold in any::<bool>(),
+        horizon_s in proptest::option::of(0u64..120),
         deadline in any::<bool>(),
         ops in proptest::collection::vec(op(), 1..120),
     ) {
-        let mut e = engine(seed, budget, hold, deadline);
-        let mut world = World::default();
+        let horizon = horizon_s.map(|s| Time::from_nanos(s * 1_000_000_000));
+        let budget = Budget { limit_nano_usd, hold, horizon };
+        let mut e = engine(seed, budget, deadline);
+        let mut world = World { budget: Some(budget), ..World::default() };
         for op in &ops {
             world.apply(&mut e, op)?;
         }
@@ -259,6 +299,6 @@ proptest! {
         prop_assert_eq!(e.poll_dispatch(world.now).map(|d| d.id), None);
         let (limiter, spend) = e.into_parts();
         prop_assert_eq!(limiter.outstanding, 0, "limiter reservations left");
-        prop_assert_eq!(spend.reserved(), 0, "budget holds left");
+        prop_assert_eq!(spend.budget().ledger.reserved_nano_usd(), 0, "budget reservations left");
     }
 }

@@ -1,11 +1,13 @@
 //! Test parts that count what the engine holds: a limiter that tracks its outstanding
-//! reservations, and a budget on a real ledger.
+//! reservations, and the real budget gate on a small setup.
 
 use spillway_core::Time;
 use spillway_core::budget::{
-    CapSpec, CapTarget, CostEstimate, Ledger, ModelId, OnExhausted, Period, Ticket,
+    CapSpec, CapTarget, DegradationLadder, EstimateKind, LadderStep, ModelCatalogue, ModelSpec,
+    OnExhausted, Period, PolicyBudget, PriceChange, StepAction,
 };
-use spillway_core::engine::{Admitted, Limiter, Spend, SpendStep};
+use spillway_core::engine::{Admitted, Limiter, SpendGate, SpendGateConfig};
+use spillway_core::keys::{KeyBudget, KeyPolicy, KeyRing, KeyRole, KeySpec, SecretSource};
 use spillway_core::limit::{Demand, Denial, Layered, LayeredError, Reservation, Scope, Subject};
 use spillway_core::{Duration, Time as T};
 
@@ -45,69 +47,96 @@ impl Limiter for Counting {
     }
 }
 
-/// A budget on a real ledger: one global daily cap; a blocked request is held until the reset
-/// when `hold` is set, else refused. Cost: a nano-USD per token.
-pub struct LedgerSpend {
-    pub ledger: Ledger,
-    pub hold: bool,
-}
+/// The test key's validity ends this many seconds into the run.
+pub const KEY_EXPIRES_S: u64 = 20;
 
-impl LedgerSpend {
-    pub fn new(limit_nano_usd: u64, hold: bool) -> Self {
-        let cap = CapSpec {
-            name: "daily".into(),
-            scope: Scope::Global,
-            target: CapTarget::Each,
+/// Nano-USD per million tokens for a price of one nano-USD per token.
+const PER_TOKEN: u64 = 1_000_000;
+
+/// The real budget gate on a small setup: a dear and a cheap model (half the price), a ladder
+/// that degrades at 50 % and is exhausted at 100 %, a global hourly cap of `limit_nano_usd`
+/// that holds (`hold`) or rejects when spent, and one key usable for the first 20 s (later
+/// requests find no key). The hour resets 60 s into the run; holds ending after `horizon`
+/// are refused. Cost: a nano-USD per token on the dear model.
+pub fn gate(limit_nano_usd: u64, hold: bool, horizon: Option<Time>) -> SpendGate {
+    let model = |name: &str, tier, price| ModelSpec {
+        name: name.into(),
+        tier,
+        input_nano_usd_per_mtok: price,
+        output_nano_usd_per_mtok: price,
+        max_output_tokens: 50,
+    };
+    let catalogue = ModelCatalogue::new(vec![
+        model("dear", 3, PER_TOKEN),
+        model("cheap", 1, PER_TOKEN / 2),
+    ])
+    .expect("valid catalogue");
+    let cheap = catalogue.id("cheap").expect("listed");
+    let ladder = DegradationLadder::new(
+        vec![
+            LadderStep {
+                at_per_mille: 500,
+                action: StepAction::Use(cheap),
+            },
+            LadderStep {
+                at_per_mille: 1000,
+                action: StepAction::Exhausted,
+            },
+        ],
+        &catalogue,
+    )
+    .expect("valid ladder");
+    let cap = CapSpec {
+        name: "hourly".into(),
+        scope: Scope::Global,
+        target: CapTarget::Each,
+        period: Period::Hour,
+        limit_nano_usd,
+        on_exhausted: if hold {
+            OnExhausted::Queue
+        } else {
+            OnExhausted::Reject
+        },
+    };
+    let key = KeySpec {
+        name: "primary".into(),
+        environment: "production".into(),
+        service: "chat".into(),
+        role: KeyRole::Primary,
+        source: SecretSource::Env("PRIMARY".into()),
+        not_before: Time::ZERO,
+        expires_at: T::ZERO.saturating_add(Duration::from_secs(KEY_EXPIRES_S)),
+        budget: Some(KeyBudget {
             period: Period::Day,
-            limit_nano_usd,
-            on_exhausted: OnExhausted::Queue,
-        };
-        let ledger = Ledger::new(vec![cap], 0).expect("one cap is valid");
-        LedgerSpend { ledger, hold }
-    }
-
-    /// Nano-USD reserved and not yet settled, over every account.
-    pub fn reserved(&self) -> u64 {
-        self.ledger
-            .caps()
-            .flat_map(|(id, _)| self.ledger.accounts(id))
-            .map(|(_, a)| a.reserved_nano_usd)
-            .sum()
-    }
-}
-
-impl Spend<u64> for LedgerSpend {
-    fn key(&mut self, _: T, _: &u64) -> Option<u64> {
-        Some(0)
-    }
-
-    fn decide(&mut self, now: T, tokens: &u64, _: usize, _: Option<u64>) -> SpendStep {
-        let subject = Subject::default();
-        match self.ledger.reserve(now, &subject, *tokens) {
-            Ok(reservation) => SpendStep::Admit(Some(Ticket {
-                requested: ModelId(0),
-                estimate: CostEstimate {
-                    model: ModelId(0),
-                    input_tokens: *tokens,
-                    output_tokens: 0,
-                    cost_nano_usd: *tokens,
-                },
-                reservation,
-            })),
-            Err(blocked) if self.hold && !blocked.never_fits => SpendStep::Hold(blocked.reset_at),
-            Err(_) => SpendStep::Refuse,
-        }
-    }
-
-    fn complete(&mut self, now: T, ticket: Ticket, _: usize, input: u64, output: u64) -> u64 {
-        let actual = input.saturating_add(output);
-        self.ledger.settle(now, ticket.reservation, actual);
-        actual
-    }
-
-    fn cancel(&mut self, now: T, ticket: Ticket) {
-        self.ledger.settle(now, ticket.reservation, 0);
-    }
-
-    fn downgrade(&mut self, _: &mut Ticket, _: usize) {}
+            limit_nano_usd: limit_nano_usd * 2,
+        }),
+    };
+    let keys = KeyRing::load(vec![key], KeyPolicy::default(), |_| {
+        Ok("sk-test-0123456789abcd".to_string())
+    })
+    .expect("one key loads");
+    let config = SpendGateConfig {
+        catalogue: catalogue.clone(),
+        keys,
+        prices: vec![PriceChange {
+            at: T::ZERO.saturating_add(Duration::from_secs(30)),
+            model: catalogue.id("dear").expect("listed"),
+            input_nano_usd_per_mtok: 2 * PER_TOKEN,
+            output_nano_usd_per_mtok: 2 * PER_TOKEN,
+        }],
+        // One hour minus a minute: the hourly cap resets 60 s into the run.
+        origin_unix_ns: 3_540 * 1_000_000_000,
+        policy: PolicyBudget {
+            requested: catalogue.id("dear").expect("listed"),
+            ladder,
+            estimate: EstimateKind::Learned,
+            caps: vec![cap],
+            environment: "production".into(),
+            service: "chat".into(),
+        },
+        feature_medians: vec![10],
+        pressure_per_mille: 500,
+        horizon,
+    };
+    SpendGate::new(config).expect("valid gate")
 }

@@ -2,10 +2,10 @@
 //! door, the budget, a priority queue in front of the provider, a dispatcher that honours
 //! upstream Retry-After), driven by the simulator's events against emulated providers.
 
-mod budget;
+pub(crate) mod budget;
 mod state;
 mod upstream;
 
-pub(crate) use budget::{BudgetGate, SimSpend};
+pub(crate) use budget::SimSpend;
 pub(crate) use state::{Gateway, GroupInfo, JITTER_STREAMS};
 pub(crate) use upstream::Providers;

@@ -201,6 +201,9 @@ impl Gateway<'_> {
 
     /// Count one engine event.
     fn record(&mut self, now: Time, event: EngineEvent<Arrival>) {
+        if let Some(budget) = self.metrics.budget.as_mut() {
+            super::budget::record(budget, &event);
+        }
         match event {
             EngineEvent::WaitEnded { class, waited } => {
                 let stats = &mut self.metrics.classes[class];
@@ -215,10 +218,13 @@ impl Gateway<'_> {
             EngineEvent::Completed {
                 class,
                 payload,
-                cost_nano_usd,
+                settlement,
                 on_fallback,
                 from_cache,
-            } => self.completed(now, class, &payload, cost_nano_usd, on_fallback, from_cache),
+            } => {
+                let cost = settlement.map(|s| s.actual_nano_usd);
+                self.completed(now, class, &payload, cost, on_fallback, from_cache);
+            }
             EngineEvent::Wasted { class, status } => {
                 let stats = &mut self.metrics.classes[class];
                 stats.upstream.wasted_calls += 1;
@@ -237,6 +243,10 @@ impl Gateway<'_> {
                 self.metrics.classes[class].upstream.escalations += 1;
                 self.series.current().escalations += 1;
             }
+            // Counted by the budget's metrics above.
+            EngineEvent::Degraded { .. }
+            | EngineEvent::Held { .. }
+            | EngineEvent::BudgetRefused { .. } => {}
             EngineEvent::Departed {
                 id: _,
                 class,

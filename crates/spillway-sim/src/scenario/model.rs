@@ -1,8 +1,6 @@
 //! The validated scenario: every value checked, every unit converted, every name resolved.
 
-use spillway_core::limit::LayerSpec;
 use spillway_core::{Duration, Time};
-use std::fmt;
 
 /// A loaded, valid scenario.
 #[derive(Debug, Clone)]
@@ -28,7 +26,7 @@ pub struct Scenario {
     /// Policies, in file order.
     pub policies: Vec<PolicySpec>,
     /// Per-class SLO and patience, indexed by [`Class::index`].
-    pub classes: [super::schedule::ClassSettings; 4],
+    pub classes: [spillway_core::policy::schedule::ClassSettings; 4],
     /// A recorded trace replayed alongside the groups (`traffic.trace`); its mix entries are
     /// the last groups, with [`ArrivalSpec::Trace`].
     pub trace: Option<crate::traffic::trace::TraceSpec>,
@@ -38,51 +36,7 @@ pub struct Scenario {
     pub serve: Option<super::serve::ServeSpec>,
 }
 
-/// Request priority class, most urgent first.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Class {
-    /// A person is waiting (1–2 s).
-    Interactive,
-    /// Internal tools, webhooks.
-    Standard,
-    /// Can wait minutes.
-    Batch,
-    /// Can wait hours.
-    Background,
-}
-
-impl Class {
-    /// All classes, most urgent first.
-    pub const ALL: [Class; 4] = [
-        Class::Interactive,
-        Class::Standard,
-        Class::Batch,
-        Class::Background,
-    ];
-    /// Position in [`Class::ALL`].
-    pub const fn index(self) -> usize {
-        self as usize
-    }
-    /// The name used in files.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Class::Interactive => "interactive",
-            Class::Standard => "standard",
-            Class::Batch => "batch",
-            Class::Background => "background",
-        }
-    }
-    /// Parse a file name.
-    pub fn parse(text: &str) -> Option<Class> {
-        Class::ALL.into_iter().find(|c| c.name() == text)
-    }
-}
-
-impl fmt::Display for Class {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use spillway_core::policy::Class;
 
 /// Integer prices: nano-USD per million tokens.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -169,25 +123,4 @@ pub struct SpikeSpec {
     pub groups: Vec<usize>,
 }
 
-/// A gateway policy.
-#[derive(Debug, Clone)]
-pub struct PolicySpec {
-    /// Name.
-    pub name: String,
-    /// Limiter layers in check order.
-    pub layers: Vec<LayerSpec>,
-    /// Upstream concurrency the gateway allows itself.
-    pub max_in_flight: u64,
-    /// Queue bound.
-    pub queue_capacity: usize,
-    /// Upstream attempts per request.
-    pub max_attempts: u32,
-    /// The queue discipline.
-    pub scheduler: super::schedule::SchedulerSpec,
-    /// The client side towards the provider.
-    pub upstream: super::upstream::UpstreamSpec,
-    /// Gateway instances and how they share the layers; `None`: one instance, exact limits.
-    pub instances: Option<super::distributed::InstancesSpec>,
-    /// Spending caps and degradation (`budget:`), if any.
-    pub budget: Option<super::budget::PolicyBudget>,
-}
+pub use spillway_core::policy::PolicySpec;

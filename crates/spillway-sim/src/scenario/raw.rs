@@ -10,6 +10,7 @@ use serde_saphyr::Spanned;
 
 pub use super::provider::{RawLatency, RawPrice, RawProvider};
 pub use super::trace::{RawColumns, RawMixEntry, RawTrace, RawTraceTokens, RawTraceUsers};
+pub use spillway_core::policy::{RawLayer, RawPolicy};
 
 /// A value with its location in the file.
 pub type S<T> = Spanned<T>;
@@ -41,7 +42,7 @@ pub struct RawScenario {
     pub policies: Vec<RawPolicy>,
     /// Per-class SLOs and patience of the users.
     #[serde(default)]
-    pub classes: super::schedule::RawClasses,
+    pub classes: spillway_core::policy::schedule::RawClasses,
     /// The model catalogue file (relative to the scenario), needed by `budget:` blocks.
     pub models: Option<S<String>>,
     /// UTC time of day at which the run starts, `HH:MM` (default `00:00`): where budget
@@ -49,10 +50,10 @@ pub struct RawScenario {
     pub starts_at_utc: Option<S<String>>,
     /// Upstream API keys (see `scenario::budget`).
     #[serde(default)]
-    pub keys: Vec<super::budget::RawKey>,
+    pub keys: Vec<spillway_core::policy::budget::RawKey>,
     /// Key rotations, revocations, leaks and price changes over the run.
     #[serde(default)]
-    pub events: Vec<super::budget::RawEvent>,
+    pub events: Vec<spillway_core::policy::budget::RawEvent>,
     /// What the report shows first (see `scenario::report`).
     pub report: Option<super::report::RawReport>,
     /// `spillway serve` settings; the simulator ignores them (see `scenario::serve`).
@@ -137,52 +138,4 @@ pub struct RawSpike {
     pub multiplier: S<f64>,
     /// Groups affected (default: all).
     pub groups: Option<Vec<S<String>>>,
-}
-
-/// A named limiter layer.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawLayer {
-    /// Name, shown as the blocking layer.
-    pub name: S<String>,
-    /// `global`, `user`, `feature` or `api_key`.
-    pub scope: S<String>,
-    /// `requests` (default) or `tokens`.
-    pub unit: Option<S<String>>,
-    /// `token-bucket`, `sliding-window`, `sliding-window-counter` or `fixed-window`.
-    pub algorithm: S<String>,
-    /// Units per `per`.
-    pub limit: S<u64>,
-    /// The window or refill period, e.g. `1m`.
-    pub per: S<String>,
-    /// Token bucket capacity (default: `limit`).
-    pub burst: Option<S<u64>>,
-}
-
-/// A gateway policy.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawPolicy {
-    /// Name (unique), shown in every output.
-    pub name: S<String>,
-    /// Layers by name, checked in this order.
-    #[serde(default)]
-    pub layers: Vec<S<String>>,
-    /// Requests the gateway keeps in flight upstream (default: the provider's concurrency).
-    pub max_in_flight: Option<S<u64>>,
-    /// Admitted requests waiting for upstream room; beyond it new ones are shed (default 10000).
-    pub queue_capacity: Option<S<u64>>,
-    /// Upstream attempts per request including the first (default 3); 429s are retried after
-    /// their Retry-After.
-    pub max_attempts: Option<S<u32>>,
-    /// The queue discipline (default: strict priority, per-user fair share, the seed's
-    /// shedding order).
-    pub scheduler: Option<super::schedule::RawScheduler>,
-    /// The client side: backoff, retry budget, proactive throttling, escalation, breaker,
-    /// fallback (default: retry after exactly the Retry-After, up to `max_attempts`).
-    pub upstream: Option<super::upstream::RawUpstream>,
-    /// Several gateway instances behind a load balancer (default: one, exact limits).
-    pub instances: Option<super::distributed::RawInstances>,
-    /// Spending caps, the requested model and its degradation ladder.
-    pub budget: Option<super::budget::RawPolicyBudget>,
 }

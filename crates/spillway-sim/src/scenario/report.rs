@@ -70,7 +70,10 @@ impl Question {
 }
 
 /// Report every headline item that does not parse, at its location.
-pub(crate) fn check(report: Option<&RawReport>, reporter: &mut super::error::Reporter<'_>) {
+pub(crate) fn check(
+    report: Option<&RawReport>,
+    reporter: &mut spillway_core::policy::Reporter<'_>,
+) {
     for item in report.map_or(&[][..], |r| &r.headline) {
         if let Err(message) = Question::parse(&item.value) {
             let l = &item.referenced;

@@ -6,12 +6,12 @@
 //! kept as a hash plus their last four characters; upstream keys name a `keys:` entry, whose
 //! secret the server reads when it starts.
 
-use super::error::Reporter;
-use super::key_events::{RawSecret, secret_source};
 use super::model::Class;
 use super::raw::{RawScenario, S};
 use serde::Deserialize;
 use spillway_core::keys::{Secret, SecretHash, SecretSource, process_lookup};
+use spillway_core::policy::Reporter;
+use spillway_core::policy::budget::{RawSecret, secret_source};
 use std::path::Path;
 
 /// `serve:` as written.

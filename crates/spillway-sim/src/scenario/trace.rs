@@ -25,7 +25,6 @@
 //!     tokens: { input: { median: 800, sigma: 1 }, output: { median: 200, sigma: 0.8 } }
 //! ```
 
-use super::error::Reporter;
 use super::model::GroupSpec;
 use super::raw::{RawTraffic, S};
 use super::validate::size;
@@ -35,6 +34,7 @@ use crate::traffic::trace::{
     TraceSpec, UserRule,
 };
 use spillway_core::Duration;
+use spillway_core::policy::Reporter;
 
 mod mix;
 mod raw;

@@ -1,73 +1,17 @@
 //! Raw → validated: check every value, convert units, resolve names; report every problem.
 
-use super::error::Reporter;
-use super::layers::{check_costs_fit, layers};
+use super::layers::check_costs_fit;
 use super::model::*;
 use super::raw::*;
-use super::units::{DURATION_FORMS, parse_duration, parse_rate_per_sec};
-use spillway_core::limit::LayerSpec;
+use spillway_core::policy::{self, PolicyBlocks, PolicyDefaults, Reporter};
 use spillway_core::{Duration, Time};
 use std::collections::BTreeMap;
 
 const DEFAULT_DRAIN: Duration = Duration::from_secs(600);
-const DEFAULT_QUEUE_CAPACITY: u64 = 10_000;
-const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 const DEFAULT_SIZE_MAX: u64 = 32_768;
 /// Most users a scenario may declare: memory grows with users, so a typo of extra zeros should
 /// be an error, not an out-of-memory.
 const MAX_USERS: u64 = 100_000_000;
-
-fn line_col<T>(s: &S<T>) -> (usize, usize) {
-    let l = &s.referenced;
-    (l.line() as usize, l.column() as usize)
-}
-
-impl Reporter<'_> {
-    pub(super) fn bad<T>(&mut self, value: &S<T>, message: impl Into<String>) {
-        let (line, column) = line_col(value);
-        self.at(line, column, message);
-    }
-
-    pub(super) fn duration(&mut self, value: &S<String>) -> Option<Duration> {
-        parse_duration(&value.value)
-            .map_err(|e| self.bad(value, e))
-            .ok()
-    }
-
-    pub(super) fn positive_duration(&mut self, value: &S<String>) -> Option<Duration> {
-        let d = self.duration(value)?;
-        if d.is_zero() {
-            self.bad(
-                value,
-                format!("must be longer than 0; expected {DURATION_FORMS}"),
-            );
-            return None;
-        }
-        Some(d)
-    }
-
-    pub(super) fn rate(&mut self, value: &S<String>) -> Option<f64> {
-        parse_rate_per_sec(&value.value)
-            .map_err(|e| self.bad(value, e))
-            .ok()
-    }
-
-    pub(super) fn positive<T: Copy + PartialOrd + Default + std::fmt::Display>(
-        &mut self,
-        value: &S<T>,
-        what: &str,
-    ) -> Option<T> {
-        if value.value > T::default() {
-            Some(value.value)
-        } else {
-            self.bad(
-                value,
-                format!("{what} must be greater than 0, got {}", value.value),
-            );
-            None
-        }
-    }
-}
 
 /// Validate a parsed file. `stem` names the scenario when the file does not.
 pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Option<Scenario> {
@@ -87,11 +31,12 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
     if let (Some(spikes), Some(duration)) = (&spikes, duration) {
         spikes_within(&raw.traffic.spikes, spikes, duration, r);
     }
-    let layers = layers(&raw.layers, r);
-    let has_fallback = raw.fallback_provider.is_some();
-    let mut policies = policies(&raw.policies, &layers, provider.as_ref(), has_fallback, r);
-    let budget = super::budget::attach(&raw, policies.as_mut(), r);
-    let classes = super::schedule::classes(&raw.classes, r);
+    let defaults = PolicyDefaults {
+        max_in_flight: provider.as_ref().map(|p| p.concurrency),
+        has_fallback_provider: raw.fallback_provider.is_some(),
+    };
+    let (policies, budget) = policy::validate(&policy_blocks(&raw), &defaults, r);
+    let classes = policy::schedule::classes(&raw.classes, r);
     if let (Some(groups), Some(policies)) = (&groups, &policies) {
         check_costs_fit(groups, policies, &raw, r);
     }
@@ -310,102 +255,15 @@ fn spikes(raw: &[RawSpike], groups: &[RawGroup], r: &mut Reporter<'_>) -> Option
     ok.then_some(out)
 }
 
-fn policies(
-    raw: &[RawPolicy],
-    layers: &BTreeMap<String, Option<LayerSpec>>,
-    provider: Option<&ProviderSpec>,
-    has_fallback: bool,
-    r: &mut Reporter<'_>,
-) -> Option<Vec<PolicySpec>> {
-    if raw.is_empty() {
-        r.whole("policies", "at least one policy is required");
-        return None;
+/// The scenario's policy blocks, as [`spillway_core::policy`] validates them (a policy file's
+/// are the same text).
+fn policy_blocks(raw: &RawScenario) -> PolicyBlocks<'_> {
+    PolicyBlocks {
+        layers: &raw.layers,
+        policies: &raw.policies,
+        models: raw.models.as_ref(),
+        starts_at_utc: raw.starts_at_utc.as_ref(),
+        keys: &raw.keys,
+        events: &raw.events,
     }
-    let mut names = BTreeMap::new();
-    let mut out = Vec::new();
-    let mut ok = true;
-    for p in raw {
-        if names.insert(p.name.value.clone(), ()).is_some() {
-            r.bad(
-                &p.name,
-                format!(
-                    "policy name `{}` is used twice; names must be unique",
-                    p.name.value
-                ),
-            );
-            ok = false;
-        }
-        let mut specs = Vec::new();
-        for name in &p.layers {
-            match layers.get(&name.value) {
-                Some(Some(spec)) => specs.push(spec.clone()),
-                Some(None) => ok = false, // already reported where the layer is defined
-                None => {
-                    let known: Vec<&str> = layers.keys().map(String::as_str).collect();
-                    let list = if known.is_empty() {
-                        "none are defined (add a top-level `layers:` list)".to_string()
-                    } else {
-                        known.join(", ")
-                    };
-                    r.bad(
-                        name,
-                        format!("no layer is named `{}`; layers are: {list}", name.value),
-                    );
-                    ok = false;
-                }
-            }
-        }
-        let in_flight = match &p.max_in_flight {
-            Some(v) => r.positive(v, "max_in_flight"),
-            None => provider.map(|pr| pr.concurrency),
-        };
-        let queue = match &p.queue_capacity {
-            Some(v) => r.positive(v, "queue_capacity"),
-            None => Some(DEFAULT_QUEUE_CAPACITY),
-        };
-        let attempts = match &p.max_attempts {
-            Some(v) => r.positive(v, "max_attempts"),
-            None => Some(DEFAULT_MAX_ATTEMPTS),
-        };
-        let scheduler =
-            queue.and_then(|q| super::schedule::scheduler(p.scheduler.as_ref(), q, &p.name, r));
-        let retry_attempts = p
-            .upstream
-            .as_ref()
-            .and_then(|u| u.retry.as_ref()?.max_attempts.as_ref());
-        if let (Some(plain), Some(_)) = (&p.max_attempts, retry_attempts) {
-            r.bad(
-                plain,
-                "give `max_attempts` once: here or in `upstream.retry`, not both",
-            );
-            ok = false;
-        }
-        let upstream = attempts
-            .and_then(|a| super::upstream::upstream(p.upstream.as_ref(), a, has_fallback, r));
-        let instances = super::distributed::instances(p.instances.as_ref(), &specs, r);
-        match (in_flight, queue, upstream, scheduler, instances) {
-            (
-                Some(max_in_flight),
-                Some(queue),
-                Some(upstream),
-                Some(scheduler),
-                Some(instances),
-            ) => {
-                let max_attempts = upstream.backoff.max_attempts();
-                out.push(PolicySpec {
-                    name: p.name.value.clone(),
-                    layers: specs,
-                    max_in_flight,
-                    queue_capacity: usize::try_from(queue).unwrap_or(usize::MAX),
-                    max_attempts,
-                    scheduler,
-                    upstream,
-                    instances,
-                    budget: None,
-                })
-            }
-            _ => ok = false,
-        }
-    }
-    ok.then_some(out)
 }

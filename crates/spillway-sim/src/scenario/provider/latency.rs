@@ -1,13 +1,13 @@
 //! `latency:` → [`LatencySpec`]: `model` selects which fields apply; a field of another model
 //! is an error naming the model's fields.
 
-use super::super::error::Reporter;
 use super::super::raw::S;
 use super::super::units::DURATION_FORMS;
 use super::RawLatency;
 use super::parts::{at, duration, positive_duration, within};
 use crate::provider::LatencySpec;
 use spillway_core::Duration;
+use spillway_core::policy::Reporter;
 
 const LATENCY_MODELS: &str = "`empirical`, `constant`, `exponential`, `lognormal`";
 

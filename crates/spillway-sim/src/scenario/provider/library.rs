@@ -2,13 +2,14 @@
 //! beside the scenario (or `library: FILE`, relative to the scenario). Errors inside the
 //! library are reported against the library file, with its own lines and field paths.
 
-use super::super::error::{Reporter, ScenarioError, ScenarioErrors};
 use super::super::raw::S;
-use super::super::serde_message;
 use super::parts::{self, at};
 use super::validate::{inline, kind_fields};
 use super::{RawLibrary, RawProvider};
 use crate::provider::ProviderSpec;
+use spillway_core::policy::{
+    LocatedError as ScenarioError, LocatedErrors as ScenarioErrors, Reporter,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -21,7 +22,7 @@ pub fn load_library(path: &Path) -> Result<BTreeMap<String, ProviderSpec>, Scena
         spillway_core::input_file::read_text(path, spillway_core::input_file::MAX_TEXT_BYTES)
             .map_err(|e| unreadable(path, &e))?;
     let mut r = Reporter::new(path, &text);
-    let Some(raw) = parse(&text, &mut r) else {
+    let Some(raw) = r.parse_yaml::<RawLibrary>(None) else {
         return Err(r.into_errors());
     };
     let mut out = BTreeMap::new();
@@ -96,7 +97,7 @@ fn find(
         }
     };
     let mut lib = Reporter::new(path, &text);
-    let found = parse(&text, &mut lib).and_then(|raw| {
+    let found = lib.parse_yaml::<RawLibrary>(None).and_then(|raw| {
         check_unique(&raw, &mut lib);
         match raw
             .profiles
@@ -118,20 +119,6 @@ fn find(
     });
     r.extend(lib.into_errors());
     found
-}
-
-fn parse(text: &str, r: &mut Reporter<'_>) -> Option<RawLibrary> {
-    match serde_saphyr::from_str::<RawLibrary>(text) {
-        Ok(raw) => Some(raw),
-        Err(e) => {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line() as usize, l.column() as usize))
-                .unwrap_or((1, 1));
-            r.at(line, column, serde_message(&e));
-            None
-        }
-    }
 }
 
 fn check_unique(raw: &RawLibrary, r: &mut Reporter<'_>) {

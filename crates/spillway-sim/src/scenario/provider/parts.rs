@@ -1,12 +1,12 @@
 //! Validation of the provider's parts that every kind shares: latency, overload, outages,
 //! shared quota, price, wall clock; plus the located-error helpers the provider checks use.
 
-use super::super::error::Reporter;
 use super::super::model::Price;
 use super::super::raw::S;
 use super::super::units::{DURATION_FORMS, parse_duration};
 use super::{RawOutage, RawOverload, RawPrice, RawSharedQuota};
 use crate::provider::{DEFAULT_WALL_CLOCK_START, OutageSpec, OverloadSpec, SharedQuotaSpec};
+use spillway_core::policy::Reporter;
 use spillway_core::upstream::headers::{UnixNanos, parse_rfc3339};
 use spillway_core::{Duration, Time};
 

@@ -1,7 +1,6 @@
 //! `provider:` → [`ProviderSpec`]: resolve a profile or check an inline block; per kind, the
 //! limits it needs and the fields it takes.
 
-use super::super::error::Reporter;
 use super::super::raw::S;
 use super::RawProvider;
 use super::latency;
@@ -9,6 +8,7 @@ use super::library::resolve_profile;
 use super::parts::{self, MAX_LIMIT, at, count, within};
 use crate::provider::{KindSpec, OtpmCounting, ProviderSpec};
 use spillway_core::Duration;
+use spillway_core::policy::Reporter;
 
 const KINDS: &str = "`basic`, `openai`, `anthropic`, `azure`, `gemini`, `generic`, `unlimited`";
 /// Calls served at once when a profile does not say.

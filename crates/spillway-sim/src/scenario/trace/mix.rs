@@ -1,10 +1,10 @@
 //! The class/feature mix of a trace: entries, and the scenario group each one becomes.
 
-use super::super::error::Reporter;
 use super::super::model::{ArrivalSpec, Class, GroupSpec, SizeSpec};
 use super::positive_f64;
 use super::raw::RawMixEntry;
 use crate::traffic::trace::MixEntry;
+use spillway_core::policy::Reporter;
 
 const DEFAULT_OUTPUT_ESTIMATE: u64 = 256;
 

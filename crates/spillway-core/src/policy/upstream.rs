@@ -2,16 +2,14 @@
 //! retry budget, proactive throttling from rate-limit headers, escalation, circuit breaker,
 //! fallback provider and cache.
 //!
-//! Every part maps onto a `spillway_core::upstream` type, built here so that a scenario can
+//! Every part maps onto a `crate::upstream` type, built here so that a scenario can
 //! never hold a configuration the library would refuse.
 
-use super::error::Reporter;
-use super::raw::S;
+use super::Reporter;
+use super::S;
+use crate::Duration;
+use crate::upstream::{BackoffConfig, BackoffStrategy, BreakerConfig, ClientPreset, RetryAfterUse};
 use serde::Deserialize;
-use spillway_core::Duration;
-use spillway_core::upstream::{
-    BackoffConfig, BackoffStrategy, BreakerConfig, ClientPreset, RetryAfterUse,
-};
 
 /// `upstream:` as written.
 #[derive(Debug, Default, Deserialize)]
@@ -85,7 +83,7 @@ pub struct RawBreaker {
 }
 
 /// A policy's validated client side: the engine's upstream configuration.
-pub type UpstreamSpec = spillway_core::engine::UpstreamConfig;
+pub type UpstreamSpec = crate::engine::UpstreamConfig;
 
 const STRATEGIES: &str = "`none`, `constant`, `exponential`, `full-jitter`, `equal-jitter`, `decorrelated-jitter` or `sdk-jitter`";
 
@@ -103,7 +101,7 @@ fn percent(value: &S<u64>, r: &mut Reporter<'_>) -> Option<u64> {
 
 /// Validate `upstream:`; `max_attempts` is the policy's plain `max_attempts` (used when
 /// `retry:` does not say). Without a block, retries wait exactly for Retry-After.
-pub(crate) fn upstream(
+pub fn upstream(
     raw: Option<&RawUpstream>,
     max_attempts: u32,
     has_fallback_provider: bool,

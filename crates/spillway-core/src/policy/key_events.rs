@@ -5,16 +5,15 @@
 //! rotation "at 20m" is simply a rotation stamped 20m. Price changes and leaks need the run's
 //! clock and are kept as lists in [`BudgetSetup`].
 
+use super::Reporter;
+use super::S;
 use super::budget::{BudgetSetup, model_id, period, usd_limit, usd_price};
-use super::error::Reporter;
-use super::raw::S;
-use serde::Deserialize;
-use spillway_core::Time;
-use spillway_core::budget::ModelId;
-use spillway_core::keys::{
+use crate::Time;
+use crate::keys::{
     KeyBudget, KeyId, KeyPolicy, KeyRing, KeyRole, KeySpec, SecretError, SecretSource, Severity,
     process_lookup,
 };
+use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -104,18 +103,7 @@ pub struct RawPriceChange {
     pub output_usd_per_mtok: S<f64>,
 }
 
-/// A model's new prices from `at` on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PriceChange {
-    /// When.
-    pub at: Time,
-    /// Which model.
-    pub model: ModelId,
-    /// Nano-USD per million input tokens.
-    pub input_nano_usd_per_mtok: u64,
-    /// Nano-USD per million output tokens.
-    pub output_nano_usd_per_mtok: u64,
-}
+pub use crate::budget::PriceChange;
 
 /// An attacker using a leaked key over `[from, until)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -139,7 +127,7 @@ const LEAK_INPUT_TOKENS: u64 = 2_000;
 
 const LEAK_OUTPUT_TOKENS: u64 = 1_000;
 
-pub(super) fn key_ring(
+pub(crate) fn key_ring(
     keys: &[RawKey],
     dir: &Path,
     r: &mut Reporter<'_>,
@@ -231,7 +219,7 @@ fn key_spec(k: &RawKey, dir: &Path, r: &mut Reporter<'_>) -> Option<KeySpec> {
 }
 
 /// Apply or record one event; `false` if it was reported as invalid.
-pub(super) fn event(
+pub(crate) fn event(
     e: &RawEvent,
     keys: &[RawKey],
     setup: &mut BudgetSetup,
@@ -335,15 +323,7 @@ fn key_id(name: &S<String>, keys: &[RawKey], r: &mut Reporter<'_>) -> Option<Key
         )),
         None => {
             let known: Vec<&str> = keys.iter().map(|k| k.name.value.as_str()).collect();
-            let list = if known.is_empty() {
-                "none are defined (add a top-level `keys:` list)".to_string()
-            } else {
-                known.join(", ")
-            };
-            r.bad(
-                name,
-                format!("no key is named `{}`; keys are: {list}", name.value),
-            );
+            r.unknown_name(name, "key", "keys", &known);
             None
         }
     }
@@ -351,7 +331,7 @@ fn key_id(name: &S<String>, keys: &[RawKey], r: &mut Reporter<'_>) -> Option<Key
 
 /// Where a `secret:` is read from: exactly one of `env` / `file` (relative to `dir`); a problem
 /// is reported at `at`.
-pub(super) fn secret_source<T>(
+pub fn secret_source<T>(
     secret: &RawSecret,
     dir: &Path,
     at: &S<T>,

@@ -1,12 +1,10 @@
-//! Human units in scenario files: durations (`500ms`, `9h15m`), rates (`2/min`), money.
+//! Human units in policy and scenario files: durations (`500ms`, `9h15m`), rates (`2/min`), money.
 //!
 //! Parsed by hand into integers so that `1.5s` is exactly 1_500_000_000 ns and a typo names
 //! what is allowed instead of becoming a float.
 
-use spillway_core::Duration;
-use spillway_core::time::duration_text::{
-    DurationGrammar, HUMAN_DURATION_FORMS, parse_duration_text,
-};
+use crate::Duration;
+use crate::time::duration_text::{DurationGrammar, HUMAN_DURATION_FORMS, parse_duration_text};
 
 /// What a duration may look like, for error messages.
 pub const DURATION_FORMS: &str = HUMAN_DURATION_FORMS;
@@ -14,7 +12,7 @@ pub const DURATION_FORMS: &str = HUMAN_DURATION_FORMS;
 pub const RATE_FORMS: &str = "`N/s`, `N/min`, `N/h` or `N/d`, e.g. `0.5/min` or `10/s`";
 
 /// Parse `1.5s`, `250ms`, `9h15m`, `1h 30m`, `1d` into exact nanoseconds, with the
-/// workspace's one duration grammar ([`spillway_core::time::duration_text`]).
+/// workspace's one duration grammar ([`crate::time::duration_text`]).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     parse_duration_text(text, DurationGrammar::Human).map_err(|e| {
         format!(

@@ -1,4 +1,5 @@
-//! Scenario errors that point at the problem: `file:line:column: field: what is allowed`.
+//! Errors in a YAML file (a policy file, a scenario, a model catalogue) that point at the
+//! problem: `file:line:column: field: what is allowed`.
 //!
 //! serde-saphyr reports a line and column for syntax, type and unknown-field errors but not the
 //! field's path; semantic checks know the value's location (from `Spanned`) but not its path
@@ -8,9 +9,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// One problem in a scenario file.
+/// One problem in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScenarioError {
+pub struct LocatedError {
     /// The file.
     pub file: PathBuf,
     /// 1-based line (0 when the problem has no single place, e.g. an unreadable file).
@@ -23,7 +24,7 @@ pub struct ScenarioError {
     pub message: String,
 }
 
-impl fmt::Display for ScenarioError {
+impl fmt::Display for LocatedError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let file = self.file.display();
         match (self.line, self.field.is_empty()) {
@@ -38,11 +39,24 @@ impl fmt::Display for ScenarioError {
     }
 }
 
-/// Every problem found in one scenario file (at least one).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ScenarioErrors(pub Vec<ScenarioError>);
+impl LocatedError {
+    /// A file that could not be read at all (`what` names it, e.g. "the scenario").
+    pub fn unreadable(path: &Path, what: &str, reason: impl fmt::Display) -> Self {
+        LocatedError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            field: String::new(),
+            message: format!("cannot read {what}: {reason}"),
+        }
+    }
+}
 
-impl fmt::Display for ScenarioErrors {
+/// Every problem found in one file (at least one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct LocatedErrors(pub Vec<LocatedError>);
+
+impl fmt::Display for LocatedErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, e) in self.0.iter().enumerate() {
             if i > 0 {
@@ -51,69 +65,6 @@ impl fmt::Display for ScenarioErrors {
             write!(f, "{e}")?;
         }
         Ok(())
-    }
-}
-
-/// Collects errors against one source text.
-pub(crate) struct Reporter<'a> {
-    file: &'a Path,
-    source: &'a str,
-    errors: Vec<ScenarioError>,
-}
-
-impl<'a> Reporter<'a> {
-    pub(crate) fn new(file: &'a Path, source: &'a str) -> Self {
-        Reporter {
-            file,
-            source,
-            errors: Vec::new(),
-        }
-    }
-
-    /// The scenario file (relative paths inside it are resolved against its directory).
-    pub(crate) fn file(&self) -> &Path {
-        self.file
-    }
-
-    /// Record an error at a 1-based location; the field path is recovered from the source.
-    pub(crate) fn at(&mut self, line: usize, column: usize, message: impl Into<String>) {
-        let field = field_path_at(self.source, line, column);
-        self.errors.push(ScenarioError {
-            file: self.file.to_path_buf(),
-            line,
-            column,
-            field,
-            message: message.into(),
-        });
-    }
-
-    /// Record an error about a field that is missing or has no location of its own.
-    pub(crate) fn whole(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.push(ScenarioError {
-            file: self.file.to_path_buf(),
-            line: 1,
-            column: 1,
-            field: field.to_string(),
-            message: message.into(),
-        });
-    }
-
-    /// Take over errors found in another file (a provider profile library).
-    pub(crate) fn extend(&mut self, errors: ScenarioErrors) {
-        self.errors.extend(errors.0);
-    }
-
-    /// The errors recorded so far (possibly none).
-    pub(crate) fn into_errors(self) -> ScenarioErrors {
-        ScenarioErrors(self.errors)
-    }
-
-    pub(crate) fn finish(self) -> Result<(), ScenarioErrors> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ScenarioErrors(self.errors))
-        }
     }
 }
 

@@ -5,14 +5,14 @@
 //! scheduler is the gateway's side (who is served first, who is shed). Keeping them apart lets
 //! two policies be compared on the same impatient users.
 
-use super::error::Reporter;
-use super::model::Class;
-use super::raw::S;
-use serde::Deserialize;
-use spillway_core::Duration;
-use spillway_core::schedule::{
+use super::Class;
+use super::Reporter;
+use super::S;
+use crate::Duration;
+use crate::schedule::{
     ClassSpec, Discipline, PriorityScheduler, SchedulerConfig, ShedPick, ShedStep,
 };
+use serde::Deserialize;
 
 // ---------------------------------------------------------------------------------------------
 // Raw (mirrors the YAML)
@@ -121,7 +121,7 @@ pub type SchedulerSpec = SchedulerConfig;
 // Validation
 
 /// Validate `classes:`.
-pub(crate) fn classes(raw: &RawClasses, r: &mut Reporter<'_>) -> Option<[ClassSettings; 4]> {
+pub fn classes(raw: &RawClasses, r: &mut Reporter<'_>) -> Option<[ClassSettings; 4]> {
     let mut out = DEFAULT_SLO.map(|slo| ClassSettings {
         slo,
         deadline: None,
@@ -158,7 +158,7 @@ const SHED_STEPS: &str = "a class name (drop its queued requests: `background`, 
 /// Validate one policy's `scheduler:` block (absent: strict with the policy's capacity).
 /// The core scheduler checks the assembled configuration too (e.g. the order of drop steps),
 /// so the scenario cannot accept what the library would refuse.
-pub(crate) fn scheduler(
+pub fn scheduler(
     raw: Option<&RawScheduler>,
     capacity: u64,
     policy_name: &S<String>,

@@ -1,5 +1,5 @@
 //! The model catalogue file (`scenarios/models.yaml`): models with list prices, and named
-//! degradation ladders, validated into [`spillway_core::budget`] types with every error located
+//! degradation ladders, validated into [`crate::budget`] types with every error located
 //! (`file:line:column: field: message`).
 //!
 //! Prices are decimal USD per million tokens in the file and integer nano-USD from here on.
@@ -8,11 +8,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::budget::{DegradationLadder, LadderStep, ModelCatalogue, ModelSpec, StepAction};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
-use spillway_core::budget::{DegradationLadder, LadderStep, ModelCatalogue, ModelSpec, StepAction};
 
-use super::error::{Reporter, ScenarioError, ScenarioErrors};
+use super::{LocatedError, LocatedErrors, Reporter};
 
 /// The file as written.
 #[derive(Debug, Deserialize)]
@@ -83,32 +83,22 @@ pub struct Provenance {
 }
 
 /// Read and validate a models file.
-pub fn load_models(path: &Path) -> Result<ModelsFile, ScenarioErrors> {
-    match spillway_core::input_file::read_text(path, spillway_core::input_file::MAX_TEXT_BYTES) {
+pub fn load_models(path: &Path) -> Result<ModelsFile, LocatedErrors> {
+    match crate::input_file::read_text(path, crate::input_file::MAX_TEXT_BYTES) {
         Ok(text) => parse_models(path, &text),
-        Err(e) => Err(ScenarioErrors(vec![ScenarioError {
-            file: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            field: String::new(),
-            message: format!("cannot read the models file: {e}"),
-        }])),
+        Err(e) => Err(LocatedErrors(vec![LocatedError::unreadable(
+            path,
+            "the models file",
+            e,
+        )])),
     }
 }
 
 /// Validate models-file text (`path` is for messages).
-pub fn parse_models(path: &Path, text: &str) -> Result<ModelsFile, ScenarioErrors> {
+pub fn parse_models(path: &Path, text: &str) -> Result<ModelsFile, LocatedErrors> {
     let mut r = Reporter::new(path, text);
-    let raw: RawModelsFile = match serde_saphyr::from_str(text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line() as usize, l.column() as usize))
-                .unwrap_or((1, 1));
-            r.at(line, column, super::serde_message(&e));
-            return Err(r.into_errors());
-        }
+    let Some(raw) = r.parse_yaml::<RawModelsFile>(None) else {
+        return Err(r.into_errors());
     };
     let specs: Vec<Option<ModelSpec>> = raw
         .models
@@ -149,7 +139,7 @@ pub fn parse_models(path: &Path, text: &str) -> Result<ModelsFile, ScenarioError
             provenance,
             ladders,
         }),
-        None => Err(ScenarioErrors(vec![ScenarioError {
+        None => Err(LocatedErrors(vec![LocatedError {
             file: path.to_path_buf(),
             line: 0,
             column: 0,
@@ -287,8 +277,8 @@ fn ladder(
         .ok()
 }
 
-fn ladder_error_index(e: &spillway_core::budget::BudgetError) -> Option<usize> {
-    use spillway_core::budget::BudgetError as E;
+fn ladder_error_index(e: &crate::budget::BudgetError) -> Option<usize> {
+    use crate::budget::BudgetError as E;
     match e {
         E::LadderNotIncreasing { index, .. } | E::LadderUpgrades { index, .. } => Some(*index),
         E::ExhaustedNotLast(index) => Some(*index),

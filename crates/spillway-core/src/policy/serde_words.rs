@@ -3,10 +3,17 @@
 //! advice (an option of our parser, not of the user's file), an empty file says so.
 
 /// The user-facing message for a deserialization error `message` reported at `line`:`column`
-/// (1-based) of `source`.
-pub(crate) fn in_user_words(message: &str, source: &str, line: usize, column: usize) -> String {
+/// (1-based) of `source`; `needs` says what an empty file lacks (e.g. "a scenario needs at
+/// least `duration`, …").
+pub(crate) fn in_user_words(
+    message: &str,
+    source: &str,
+    line: usize,
+    column: usize,
+    needs: &str,
+) -> String {
     if is_empty_yaml(source) {
-        return "the file is empty: a scenario needs at least `duration`, `provider`, `traffic` and `policies`".to_string();
+        return format!("the file is empty: {needs}");
     }
     let message = strip_position(message);
     let value = value_at(source, line, column);
@@ -113,14 +120,14 @@ mod tests {
     #[test]
     fn type_errors_quote_the_value_and_say_what_is_allowed() {
         let src = "users: 1200.5\nrpm: five hundred\nx: { multiplier: 1000%, y: 1 }\n";
-        let m = in_user_words("invalid u64 at line 1, column 8", src, 1, 8);
+        let m = in_user_words("invalid u64 at line 1, column 8", src, 1, 8, "x");
         assert_eq!(
             m,
             "`1200.5` is not allowed here; expected a whole number ≥ 0, e.g. `1200`"
         );
-        let m = in_user_words("invalid i64", src, 2, 6);
+        let m = in_user_words("invalid i64", src, 2, 6, "x");
         assert!(m.starts_with("`five hundred` is not allowed"), "{m}");
-        let m = in_user_words("invalid floating point", src, 3, 18);
+        let m = in_user_words("invalid floating point", src, 3, 18, "x");
         assert!(
             m.starts_with("`1000%` is not allowed") && m.contains("no units"),
             "{m}"
@@ -134,9 +141,10 @@ mod tests {
             "seed: 1\nseed: 2\n",
             2,
             1,
+            "x",
         );
         assert_eq!(m, "`seed` is written twice in the same mapping; keep one");
-        let m = in_user_words("unexpected end of input", "# nothing\n\n", 1, 1);
+        let m = in_user_words("unexpected end of input", "# nothing\n\n", 1, 1, "x");
         assert!(m.starts_with("the file is empty"), "{m}");
     }
 }

@@ -1,6 +1,6 @@
 //! The money part of a scenario: the model catalogue (`models:`), upstream API keys (`keys:`),
 //! things that happen to them (`events:`) and each policy's `budget:` block, validated into
-//! [`spillway_core::budget`] and [`spillway_core::keys`] types with every error located.
+//! [`crate::budget`] and [`crate::keys`] types with every error located.
 //!
 //! Keys and events are in `key_events` (applied to the [`KeyRing`] at load); this file holds
 //! the catalogue, the policy blocks, and the helpers both share.
@@ -9,20 +9,21 @@
 //! one is read (at load; an unreadable one is an error); without `secret:` the key gets a
 //! synthetic placeholder that is never shown (reports name such keys by name only).
 
-use super::error::Reporter;
+use super::Reporter;
+use super::S;
 pub use super::key_events::{
     LeakSpec, PriceChange, RawEvent, RawKey, RawKeyBudget, RawLeak, RawPriceChange, RawSecret,
+    secret_source,
 };
 use super::key_events::{event, key_ring};
 use super::models::{ModelsFile, load_models};
-use super::raw::S;
+use super::policies::{PolicyBlocks, PolicySpec};
 use super::units::usd_to_nano_usd;
+use crate::budget::{CapSpec, CapTarget, DegradationLadder, ModelId, OnExhausted, Period};
+pub use crate::budget::{EstimateKind, PolicyBudget};
+use crate::engine::SpendGateConfig;
+use crate::keys::{KeyId, KeyRing};
 use serde::Deserialize;
-use spillway_core::budget::{
-    CapSpec, CapTarget, DegradationLadder, ModelId, OnExhausted, OutputEstimate, Period,
-};
-use spillway_core::keys::{KeyId, KeyRing};
-use spillway_core::limit::Scope;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -85,43 +86,28 @@ pub struct BudgetSetup {
     pub origin_unix_ns: u64,
 }
 
-/// How a policy guesses output tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EstimateKind {
-    /// EWMA of actual outputs per feature, starting at the feature's median.
-    Learned,
-    /// The model's `max_output_tokens` (an upper bound: caps are never exceeded).
-    MaxTokens,
-    /// The feature's median output, always.
-    Fixed,
-}
-
-impl EstimateKind {
-    /// The core estimate for a feature whose median output is `median`.
-    pub fn for_feature(self, median: u64) -> OutputEstimate {
-        match self {
-            EstimateKind::Learned => OutputEstimate::Learned { initial: median },
-            EstimateKind::MaxTokens => OutputEstimate::MaxTokens,
-            EstimateKind::Fixed => OutputEstimate::Fixed(median),
+impl BudgetSetup {
+    /// The configuration of `policy`'s [`SpendGate`](crate::engine::SpendGate) under this
+    /// setup: `feature_medians[f]` starts feature `f`'s output estimate, shedding downgrades
+    /// at `pressure_per_mille`, holds past `horizon` are refusals (`None` in a server).
+    pub fn gate_config(
+        &self,
+        policy: &PolicyBudget,
+        feature_medians: Vec<u64>,
+        pressure_per_mille: u32,
+        horizon: Option<crate::Time>,
+    ) -> SpendGateConfig {
+        SpendGateConfig {
+            catalogue: self.models.catalogue.clone(),
+            keys: self.keys.clone(),
+            prices: self.prices.clone(),
+            origin_unix_ns: self.origin_unix_ns,
+            policy: policy.clone(),
+            feature_medians,
+            pressure_per_mille,
+            horizon,
         }
     }
-}
-
-/// A policy's `budget:` block.
-#[derive(Debug, Clone)]
-pub struct PolicyBudget {
-    /// The model asked for.
-    pub requested: ModelId,
-    /// Where to go as caps fill (empty: none).
-    pub ladder: DegradationLadder,
-    /// Output estimate kind.
-    pub estimate: EstimateKind,
-    /// The policy's caps (key caps are added from the ring at run time).
-    pub caps: Vec<CapSpec>,
-    /// Environment of the keys carrying normal traffic.
-    pub environment: String,
-    /// Service of the keys carrying normal traffic.
-    pub service: String,
 }
 
 const PERIODS: &str = "`hour`, `day` or `month`";
@@ -131,20 +117,17 @@ const PERIODS: &str = "`hour`, `day` or `month`";
 
 /// The scenario-level blocks: `None` when there is no `models:` (then `keys:`, `events:` and
 /// policy `budget:` blocks are errors, reported by [`policy_budget`] and here).
-fn setup(raw: &super::raw::RawScenario, r: &mut Reporter<'_>) -> Option<Option<BudgetSetup>> {
-    let (keys, events) = (&raw.keys[..], &raw.events[..]);
-    let origin = raw
-        .starts_at_utc
-        .as_ref()
-        .map_or(Some(0), |t| time_of_day(t, r));
-    let Some(models_path) = &raw.models else {
+fn setup(raw: &PolicyBlocks<'_>, r: &mut Reporter<'_>) -> Option<Option<BudgetSetup>> {
+    let (keys, events) = (raw.keys, raw.events);
+    let origin = raw.starts_at_utc.map_or(Some(0), |t| time_of_day(t, r));
+    let Some(models_path) = raw.models else {
         if let Some(k) = keys.first() {
             r.bad(&k.name, "`keys:` needs a top-level `models:` catalogue");
         }
         if let Some(e) = events.first() {
             r.bad(&e.at, "`events:` needs a top-level `models:` catalogue");
         }
-        if let Some(t) = &raw.starts_at_utc {
+        if let Some(t) = raw.starts_at_utc {
             r.bad(t, "`starts_at_utc` needs a top-level `models:` catalogue");
         }
         let nothing = keys.is_empty() && events.is_empty() && raw.starts_at_utc.is_none();
@@ -239,11 +222,20 @@ pub(crate) fn policy_budget(
     let first = keys.first();
     let environment = text_or(raw.environment.as_ref(), first.map(|k| &k.environment));
     let service = text_or(raw.service.as_ref(), first.map(|k| &k.service));
+    let caps = caps.into_iter().collect::<Option<Vec<_>>>()?;
+    // The policy's caps and the keys' budgets share one ledger: what the gate would refuse at
+    // start (too many caps, a name taken by a key's budget) is said here.
+    let mut all = caps.clone();
+    all.extend(setup.keys.budget_caps());
+    if let Err(e) = crate::budget::Ledger::new(all, setup.origin_unix_ns) {
+        r.bad(&raw.model, format!("this budget cannot be built: {e}"));
+        return None;
+    }
     Some(PolicyBudget {
         requested: requested?,
         ladder: ladder?,
         estimate: estimate?,
-        caps: caps.into_iter().collect::<Option<Vec<_>>>()?,
+        caps,
         environment,
         service,
     })
@@ -257,19 +249,7 @@ fn text_or(given: Option<&S<String>>, fallback: Option<&S<String>>) -> String {
 }
 
 fn cap(c: &RawCap, r: &mut Reporter<'_>) -> Option<CapSpec> {
-    let scope = match c.scope.value.as_str() {
-        "global" => Some(Scope::Global),
-        "user" => Some(Scope::User),
-        "feature" => Some(Scope::Feature),
-        "api_key" => Some(Scope::ApiKey),
-        other => {
-            r.bad(
-                &c.scope,
-                format!("unknown scope `{other}`; expected `global`, `user`, `feature`, `api_key`"),
-            );
-            None
-        }
-    };
+    let scope = super::layers::scope(&c.scope, r);
     let on_exhausted = match c.on_exhausted.as_ref().map(|o| (o, o.value.as_str())) {
         None | Some((_, "reject")) => Some(OnExhausted::Reject),
         Some((_, "queue")) => Some(OnExhausted::Queue),
@@ -293,7 +273,7 @@ fn cap(c: &RawCap, r: &mut Reporter<'_>) -> Option<CapSpec> {
     })
 }
 
-pub(super) fn period(p: &S<String>, r: &mut Reporter<'_>) -> Option<Period> {
+pub(crate) fn period(p: &S<String>, r: &mut Reporter<'_>) -> Option<Period> {
     match p.value.as_str() {
         "hour" => Some(Period::Hour),
         "day" => Some(Period::Day),
@@ -306,7 +286,7 @@ pub(super) fn period(p: &S<String>, r: &mut Reporter<'_>) -> Option<Period> {
 }
 
 /// A USD amount as exact nano-USD, `None` (reported) unless finite and ≥ 0.
-pub(super) fn usd_price(v: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
+pub(crate) fn usd_price(v: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
     let nano = (v.value.is_finite() && v.value >= 0.0)
         .then(|| usd_to_nano_usd(&format!("{}", v.value)))
         .flatten();
@@ -317,7 +297,7 @@ pub(super) fn usd_price(v: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
 }
 
 /// A spending limit: a USD amount greater than 0.
-pub(super) fn usd_limit(v: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
+pub(crate) fn usd_limit(v: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
     match usd_price(v, r)? {
         0 => {
             r.bad(
@@ -330,7 +310,7 @@ pub(super) fn usd_limit(v: &S<f64>, r: &mut Reporter<'_>) -> Option<u64> {
     }
 }
 
-pub(super) fn model_id(
+pub(crate) fn model_id(
     name: &S<String>,
     models: &ModelsFile,
     r: &mut Reporter<'_>,
@@ -357,8 +337,8 @@ pub(super) fn model_id(
 /// Validate the money blocks of `raw` and attach each policy's `budget:` to `policies` (in file
 /// order; `None` when the policies themselves were invalid). Returns the scenario-wide setup.
 pub(crate) fn attach(
-    raw: &super::raw::RawScenario,
-    policies: Option<&mut Vec<super::model::PolicySpec>>,
+    raw: &PolicyBlocks<'_>,
+    policies: Option<&mut Vec<PolicySpec>>,
     r: &mut Reporter<'_>,
 ) -> Option<Option<BudgetSetup>> {
     let setup = setup(raw, r);
@@ -374,7 +354,7 @@ pub(crate) fn attach(
         .iter()
         .map(|p| {
             let b = p.budget.as_ref()?;
-            let validated = policy_budget(b, usable, &raw.keys, r);
+            let validated = policy_budget(b, usable, raw.keys, r);
             ok &= validated.is_some();
             validated
         })

@@ -11,11 +11,11 @@
 //! Absent, a policy runs one instance with exact limits (the behaviour, and the outputs, of
 //! scenarios written before instances existed).
 
-use super::error::Reporter;
-use super::raw::S;
+use super::Reporter;
+use super::S;
+use crate::Duration;
+use crate::limit::{LayerSpec, LimitSpec};
 use serde::Deserialize;
-use spillway_core::Duration;
-use spillway_core::limit::{LayerSpec, LimitSpec};
 
 // ---------------------------------------------------------------------------------------------
 // Raw (mirrors the YAML)
@@ -116,7 +116,7 @@ const MODES: &str = "`local-split`, `central` or `async-sync`";
 
 /// Validate one policy's `instances:` block against the policy's layers. `None` inside `Some`
 /// means "absent" (one exact instance); the outer `None` means errors were reported.
-pub(crate) fn instances(
+pub fn instances(
     raw: Option<&RawInstances>,
     layers: &[LayerSpec],
     r: &mut Reporter<'_>,

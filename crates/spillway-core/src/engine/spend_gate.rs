@@ -1,0 +1,216 @@
+//! [`SpendGate`]: the budget policy as the engine's [`Spend`]. After the limiter layers each
+//! request gets an API key and a budget verdict; at completion its actual cost is booked; a
+//! request that leaves any other way releases its reservation (the engine's departure).
+//!
+//! | verdict | the engine |
+//! |---|---|
+//! | `Allow` | queues it for the requested model |
+//! | `Degrade(m)` | queues it for `m` ([`super::EngineEvent::Degraded`]) |
+//! | `QueueUntil(t)` | holds it (admitted, not queued) and asks again at `t`; if `t` is after the gate's horizon (a simulation's end) it is refused at once, since it could never be served |
+//! | `Reject` | refuses it ([`super::EngineEvent::BudgetRefused`]) |
+//!
+//! Price changes are applied lazily: before any decision or booking at `now`, every change due
+//! by `now` is set in the catalogue, so the gate needs no timer and no clock of its own: the
+//! simulator drives it with virtual time, a server with its clock.
+
+use super::RequestMeta;
+use super::spend::{Spend, SpendRefusal, SpendStep};
+use crate::Time;
+use crate::budget::{
+    Budget, BudgetError, Estimator, Ledger, ModelCatalogue, PolicyBudget, PriceChange, Settlement,
+    Ticket, Verdict,
+};
+use crate::keys::{KeyId, KeyRing};
+use crate::limit::Subject;
+
+/// EWMA shift of the learned estimate (weight 1/8 per sample).
+const EWMA_SHIFT: u32 = 3;
+
+/// What a [`SpendGate`] is built from: the deployment's money setup and one policy's budget.
+#[derive(Debug, Clone)]
+pub struct SpendGateConfig {
+    /// Models and their list prices.
+    pub catalogue: ModelCatalogue,
+    /// The upstream API keys (their budgets become caps).
+    pub keys: KeyRing,
+    /// Scheduled price changes (any order; applied by time).
+    pub prices: Vec<PriceChange>,
+    /// `Time::ZERO` as ns since the Unix epoch: where calendar periods reset (0 when `now`
+    /// already is Unix time).
+    pub origin_unix_ns: u64,
+    /// The policy's budget.
+    pub policy: PolicyBudget,
+    /// Median output tokens of each feature, by feature id: the learned estimate's start and
+    /// the fixed estimate (features beyond it use the first one's).
+    pub feature_medians: Vec<u64>,
+    /// The scheduler's pressure level (per mille) at which shedding downgrades: the ladder's
+    /// model for that level is the cheaper model.
+    pub pressure_per_mille: u32,
+    /// A hold ending after this instant is a refusal (a simulation's end); `None` in a server.
+    pub horizon: Option<Time>,
+}
+
+/// One policy's budget, keys and price schedule.
+#[derive(Debug, Clone)]
+pub struct SpendGate {
+    budget: Budget,
+    keys: KeyRing,
+    requested: crate::budget::ModelId,
+    environment: String,
+    service: String,
+    prices: Vec<PriceChange>,
+    next_price: usize,
+    pressure_per_mille: u32,
+    horizon: Option<Time>,
+}
+
+impl SpendGate {
+    /// Build the gate: the policy's caps plus every key's budget in one ledger.
+    ///
+    /// # Errors
+    /// The caps are inconsistent (duplicate names, more than [`crate::budget::MAX_CAPS`]).
+    pub fn new(config: SpendGateConfig) -> Result<Self, BudgetError> {
+        let policy = config.policy;
+        let default_median = config.feature_medians.first().copied().unwrap_or(1);
+        let mut estimator = Estimator::new(policy.estimate.for_feature(default_median), EWMA_SHIFT);
+        for (id, median) in (0u64..).zip(&config.feature_medians) {
+            estimator.set_policy(id, policy.estimate.for_feature(*median));
+        }
+        let mut caps = policy.caps;
+        caps.extend(config.keys.budget_caps());
+        let ledger = Ledger::new(caps, config.origin_unix_ns)?;
+        let mut prices = config.prices;
+        prices.sort_by_key(|p| p.at);
+        Ok(SpendGate {
+            budget: Budget::new(config.catalogue, estimator, policy.ladder, ledger),
+            keys: config.keys,
+            requested: policy.requested,
+            environment: policy.environment,
+            service: policy.service,
+            prices,
+            next_price: 0,
+            pressure_per_mille: config.pressure_per_mille,
+            horizon: config.horizon,
+        })
+    }
+
+    /// The budget (catalogue, estimator, ledger) for reports and gauges.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    /// The key ring.
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// The key the ring picks at `now` for the policy's environment and service; `Some(0)`
+    /// when no keys are configured; `None` when none is usable.
+    pub fn select_key(&self, now: Time) -> Option<u64> {
+        if self.keys.iter().next().is_none() {
+            return Some(0);
+        }
+        self.keys
+            .select(now, &self.environment, &self.service)
+            .map(|k| k.0)
+    }
+
+    /// `key` if it is usable at `now`: a request that brings its own key (or, in the
+    /// simulator, an attacker holding a leaked one) is carried by it or by nothing.
+    pub fn pinned_key(&self, now: Time, key: KeyId) -> Option<u64> {
+        let usable = self.keys.get(key).is_some_and(|k| k.is_usable(now));
+        usable.then_some(key.0)
+    }
+
+    /// Apply the price changes due by `now`.
+    fn catch_up(&mut self, now: Time) {
+        while let Some(p) = self.prices.get(self.next_price).filter(|p| p.at <= now) {
+            // An unknown model changes nothing (the config resolved it against this catalogue).
+            let _ = self.budget.catalogue.set_prices(
+                p.model,
+                p.input_nano_usd_per_mtok,
+                p.output_nano_usd_per_mtok,
+            );
+            self.next_price += 1;
+        }
+    }
+
+    /// The verdict for a request of `subject` with `input_tokens` at `now`.
+    fn verdict(&mut self, now: Time, subject: Subject, input_tokens: u64) -> SpendStep {
+        self.catch_up(now);
+        let admission = self
+            .budget
+            .admit(now, &subject, self.requested, input_tokens);
+        let step = match (admission.preflight.verdict, admission.ticket) {
+            (Verdict::Allow | Verdict::Degrade(_), Some(ticket)) => {
+                return SpendStep::Admit(Some(ticket));
+            }
+            (Verdict::QueueUntil(t), _) if self.horizon.is_none_or(|h| t <= h) => {
+                SpendStep::Hold(t)
+            }
+            _ => SpendStep::Refuse(SpendRefusal::Cap),
+        };
+        // Only an admission reserves; release anything reserved for another verdict.
+        if let Some(ticket) = admission.ticket {
+            self.budget.cancel(now, ticket);
+        }
+        step
+    }
+}
+
+impl<M> Spend<M> for SpendGate {
+    fn key(&mut self, now: Time, _: &RequestMeta<M>) -> Option<u64> {
+        self.select_key(now)
+    }
+
+    fn decide(&mut self, now: Time, request: &RequestMeta<M>, api_key: Option<u64>) -> SpendStep {
+        let Some(api_key) = api_key else {
+            return SpendStep::Refuse(SpendRefusal::NoKey);
+        };
+        let subject = Subject {
+            user: request.user,
+            feature: request.feature,
+            api_key,
+        };
+        self.verdict(now, subject, request.input_tokens)
+    }
+
+    /// Book the actual cost at the catalogue's current price for the model used.
+    fn complete(
+        &mut self,
+        now: Time,
+        ticket: Ticket,
+        input: u64,
+        output: u64,
+    ) -> Option<Settlement> {
+        self.catch_up(now);
+        Some(self.budget.complete(now, ticket, input, output))
+    }
+
+    fn cancel(&mut self, now: Time, ticket: Ticket) {
+        self.budget.cancel(now, ticket);
+    }
+
+    /// Switch to the ladder's model at the pressure level. The reservation keeps the dearer
+    /// estimate until it settles (conservative); the estimate is repriced so the estimator
+    /// learns the right error.
+    fn downgrade(&mut self, ticket: &mut Ticket) {
+        let catalogue = &self.budget.catalogue;
+        let Some(model) = self.budget.ladder.model_for_pressure(
+            self.pressure_per_mille,
+            ticket.requested,
+            catalogue,
+        ) else {
+            return;
+        };
+        if !catalogue.is_dearer(ticket.estimate.model, model) {
+            return;
+        }
+        ticket.estimate = self.budget.estimator.estimate(
+            ticket.subject().feature,
+            model,
+            ticket.estimate.input_tokens,
+            catalogue,
+        );
+    }
+}

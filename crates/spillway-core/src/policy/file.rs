@@ -1,0 +1,107 @@
+//! A policy file: the `layers:`, `policies:` and money blocks (`models:`, `starts_at_utc:`,
+//! `keys:`, `events:`) of a scenario, alone. Nothing about traffic or providers: a production
+//! gateway loads the policy it was shown in the simulator, from the same text, with the same
+//! errors.
+//!
+//! Two things a scenario takes from its provider must be explicit here: `max_in_flight` (a
+//! scenario defaults it to the provider's concurrency) is required, and
+//! `upstream: { fallback: true }` is allowed (whether a fallback provider exists is the
+//! deployment's business).
+
+use super::budget::{BudgetSetup, RawEvent, RawKey};
+use super::policies::{PolicyBlocks, PolicyDefaults, PolicySpec, RawPolicy, validate};
+use super::{LocatedError, LocatedErrors, RawLayer, Reporter, S};
+use crate::input_file::{MAX_TEXT_BYTES, read_text};
+use serde::Deserialize;
+use std::path::Path;
+
+/// What an empty policy file lacks.
+const POLICY_NEEDS: &str = "a policy file needs at least `policies`";
+
+/// The file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicyFile {
+    /// Named limiter layers, referenced by policies.
+    #[serde(default)]
+    pub layers: Vec<RawLayer>,
+    /// The policies.
+    pub policies: Vec<RawPolicy>,
+    /// The model catalogue file (relative to this file), needed by `budget:` blocks.
+    pub models: Option<S<String>>,
+    /// UTC time of day of `Time::ZERO`, `HH:MM` (default `00:00`).
+    pub starts_at_utc: Option<S<String>>,
+    /// Upstream API keys.
+    #[serde(default)]
+    pub keys: Vec<RawKey>,
+    /// Key rotations, revocations and price changes.
+    #[serde(default)]
+    pub events: Vec<RawEvent>,
+}
+
+/// A loaded, valid policy file.
+#[derive(Debug, Clone)]
+pub struct PolicyFile {
+    /// The policies, in file order.
+    pub policies: Vec<PolicySpec>,
+    /// Models, keys and price changes, when the file names a `models:` catalogue.
+    pub budget: Option<BudgetSetup>,
+}
+
+impl PolicyFile {
+    /// The policy called `name`.
+    pub fn policy(&self, name: &str) -> Option<&PolicySpec> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+}
+
+/// Read and validate a policy file.
+pub fn load(path: &Path) -> Result<PolicyFile, LocatedErrors> {
+    match read_text(path, MAX_TEXT_BYTES) {
+        Ok(text) => parse(path, &text),
+        Err(e) => Err(LocatedErrors(vec![LocatedError::unreadable(
+            path,
+            "the policy file",
+            e,
+        )])),
+    }
+}
+
+/// Validate policy-file text; `path` is used for messages and to find the catalogue.
+pub fn parse(path: &Path, text: &str) -> Result<PolicyFile, LocatedErrors> {
+    let mut r = Reporter::new(path, text);
+    let Some(raw) = r.parse_yaml::<RawPolicyFile>(Some(POLICY_NEEDS)) else {
+        return Err(r.into_errors());
+    };
+    for p in raw.policies.iter().filter(|p| p.max_in_flight.is_none()) {
+        r.bad(
+            &p.name,
+            "`max_in_flight` is required in a policy file (a scenario defaults it to its provider's concurrency)",
+        );
+    }
+    let blocks = PolicyBlocks {
+        layers: &raw.layers,
+        policies: &raw.policies,
+        models: raw.models.as_ref(),
+        starts_at_utc: raw.starts_at_utc.as_ref(),
+        keys: &raw.keys,
+        events: &raw.events,
+    };
+    let defaults = PolicyDefaults {
+        max_in_flight: None,
+        has_fallback_provider: true,
+    };
+    let (policies, budget) = validate(&blocks, &defaults, &mut r);
+    r.finish()?;
+    match (policies, budget) {
+        (Some(policies), Some(budget)) => Ok(PolicyFile { policies, budget }),
+        // Every `None` was reported; this is a guard, not a path.
+        _ => Err(LocatedErrors(vec![LocatedError {
+            file: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            field: String::new(),
+            message: "invalid policy file".to_string(),
+        }])),
+    }
+}

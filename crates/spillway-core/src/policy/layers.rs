@@ -1,0 +1,112 @@
+//! Limiter layers: `layers:` validated into core [`LayerSpec`]s.
+
+use super::{Reporter, S};
+use crate::limit::{Algorithm, LayerSpec, LimitSpec, Scope, Unit};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+const ALGORITHMS: &str =
+    "`token-bucket`, `sliding-window`, `sliding-window-counter`, `fixed-window`";
+const SCOPES: &str = "`global`, `user`, `feature`, `api_key`";
+
+/// A named limiter layer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLayer {
+    /// Name, shown as the blocking layer.
+    pub name: S<String>,
+    /// `global`, `user`, `feature` or `api_key`.
+    pub scope: S<String>,
+    /// `requests` (default) or `tokens`.
+    pub unit: Option<S<String>>,
+    /// `token-bucket`, `sliding-window`, `sliding-window-counter` or `fixed-window`.
+    pub algorithm: S<String>,
+    /// Units per `per`.
+    pub limit: S<u64>,
+    /// The window or refill period, e.g. `1m`.
+    pub per: S<String>,
+    /// Token bucket capacity (default: `limit`).
+    pub burst: Option<S<u64>>,
+}
+
+/// A subject scope (`global`, `user`, `feature`, `api_key`), or an error at `value`.
+pub(crate) fn scope(value: &S<String>, r: &mut Reporter<'_>) -> Option<Scope> {
+    match value.value.as_str() {
+        "global" => Some(Scope::Global),
+        "user" => Some(Scope::User),
+        "feature" => Some(Scope::Feature),
+        "api_key" => Some(Scope::ApiKey),
+        other => {
+            r.bad(value, format!("unknown scope `{other}`; expected {SCOPES}"));
+            None
+        }
+    }
+}
+
+/// Every layer by name; `None` for a layer whose errors were reported.
+pub fn layers(raw: &[RawLayer], r: &mut Reporter<'_>) -> BTreeMap<String, Option<LayerSpec>> {
+    let mut out = BTreeMap::new();
+    for l in raw {
+        let scope = scope(&l.scope, r);
+        let unit = match l.unit.as_ref().map(|u| (u, u.value.as_str())) {
+            None | Some((_, "requests")) => Some(Unit::Requests),
+            Some((_, "tokens")) => Some(Unit::Tokens),
+            Some((u, other)) => {
+                r.bad(
+                    u,
+                    format!("unknown unit `{other}`; expected `requests` or `tokens`"),
+                );
+                None
+            }
+        };
+        let algorithm = match l.algorithm.value.as_str() {
+            "token-bucket" => Some(Algorithm::TokenBucket),
+            "sliding-window" => Some(Algorithm::SlidingLog),
+            "sliding-window-counter" => Some(Algorithm::SlidingCounter),
+            "fixed-window" => Some(Algorithm::FixedWindow),
+            other => {
+                r.bad(
+                    &l.algorithm,
+                    format!("unknown algorithm `{other}`; expected {ALGORITHMS}"),
+                );
+                None
+            }
+        };
+        let limit = r.positive(&l.limit, "limit");
+        let per = r.positive_duration(&l.per);
+        let burst = match &l.burst {
+            Some(b) if algorithm != Some(Algorithm::TokenBucket) => {
+                r.bad(b, "burst applies only to `token-bucket` layers");
+                None
+            }
+            Some(b) => r.positive(b, "burst").map(Some),
+            None => Some(None),
+        };
+        let spec = match (scope, unit, algorithm, limit, per, burst) {
+            (Some(scope), Some(unit), Some(algorithm), Some(limit), Some(window), Some(burst)) => {
+                Some(LayerSpec {
+                    name: l.name.value.clone(),
+                    scope,
+                    unit,
+                    limit: LimitSpec {
+                        algorithm,
+                        limit,
+                        window,
+                        burst,
+                    },
+                })
+            }
+            _ => None,
+        };
+        if out.insert(l.name.value.clone(), spec).is_some() {
+            r.bad(
+                &l.name,
+                format!(
+                    "layer name `{}` is used twice; names must be unique",
+                    l.name.value
+                ),
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,110 @@
+//! The budget gate on its own: reservations, degradation, holds within the horizon, keys,
+//! price changes.
+
+use super::parts::{KEY_EXPIRES_S, gate};
+use spillway_core::engine::{RequestMeta, Spend, SpendGate, SpendRefusal, SpendStep};
+use spillway_core::keys::KeyId;
+use spillway_core::{Duration, Time};
+
+fn at(secs: u64) -> Time {
+    Time::ZERO.saturating_add(Duration::from_secs(secs))
+}
+
+fn request(input_tokens: u64) -> RequestMeta<u64> {
+    RequestMeta {
+        user: 1,
+        feature: 0,
+        class: 0,
+        input_tokens,
+        output_estimate: 10,
+        max_tokens: 10,
+        payload: 0,
+    }
+}
+
+/// Ask the gate at `now` with the key it selects.
+fn ask(g: &mut SpendGate, now: Time, input_tokens: u64) -> SpendStep {
+    let r = request(input_tokens);
+    let key = g.key(now, &r);
+    g.decide(now, &r, key)
+}
+
+fn reserved(g: &SpendGate) -> u64 {
+    g.budget().ledger.reserved_nano_usd()
+}
+
+#[test]
+fn an_admission_reserves_until_it_is_booked_or_cancelled() {
+    let mut g = gate(1_000, false, None);
+    let SpendStep::Admit(Some(first)) = ask(&mut g, at(0), 290) else {
+        panic!("the first request fits");
+    };
+    // 290 input + 10 estimated output on the dear model, a nano-USD a token, held on both
+    // caps (the hourly one and the key's).
+    assert_eq!(reserved(&g), 2 * 300);
+    assert!(!first.degraded());
+    let SpendStep::Admit(Some(second)) = ask(&mut g, at(0), 290) else {
+        panic!("the second request fits");
+    };
+    assert!(
+        !second.degraded(),
+        "30 % reserved is below the ladder's 50 %"
+    );
+    // 60 % reserved: the ladder routes to the cheap model (half the price).
+    let SpendStep::Admit(Some(third)) = ask(&mut g, at(0), 290) else {
+        panic!("the third request fits");
+    };
+    assert!(third.degraded());
+    assert_eq!(reserved(&g), 2 * (300 + 300 + 150));
+    Spend::<u64>::cancel(&mut g, at(1), third);
+    Spend::<u64>::cancel(&mut g, at(1), second);
+    assert_eq!(reserved(&g), 2 * 300);
+    let books = Spend::<u64>::complete(&mut g, at(1), first, 100, 20).expect("billed");
+    assert_eq!(books.actual_nano_usd, 120);
+    assert_eq!(reserved(&g), 0);
+}
+
+#[test]
+fn a_price_change_applies_from_its_time() {
+    let mut g = gate(1_000_000, false, None);
+    let SpendStep::Admit(Some(before)) = ask(&mut g, at(0), 100) else {
+        panic!("fits");
+    };
+    let SpendStep::Admit(Some(after)) = ask(&mut g, at(0), 100) else {
+        panic!("fits");
+    };
+    let early = Spend::<u64>::complete(&mut g, at(29), before, 100, 0).expect("billed");
+    let late = Spend::<u64>::complete(&mut g, at(30), after, 100, 0).expect("billed");
+    assert_eq!((early.actual_nano_usd, late.actual_nano_usd), (100, 200));
+}
+
+#[test]
+fn a_spent_cap_holds_until_its_reset_unless_that_is_past_the_horizon() {
+    for (horizon, expected) in [(None, Some(at(60))), (Some(at(59)), None)] {
+        let mut g = gate(100, true, horizon);
+        let SpendStep::Admit(Some(_held)) = ask(&mut g, at(0), 90) else {
+            panic!("the first request fits");
+        };
+        match (ask(&mut g, at(1), 90), expected) {
+            (SpendStep::Hold(until), Some(reset)) => assert_eq!(until, reset),
+            (SpendStep::Refuse(SpendRefusal::Cap), None) => {}
+            (other, _) => panic!("horizon {horizon:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn without_a_usable_key_a_request_is_refused() {
+    let mut g = gate(1_000, false, None);
+    assert!(g.select_key(at(KEY_EXPIRES_S - 1)).is_some());
+    assert_eq!(g.select_key(at(KEY_EXPIRES_S)), None);
+    assert!(matches!(
+        ask(&mut g, at(KEY_EXPIRES_S), 10),
+        SpendStep::Refuse(SpendRefusal::NoKey)
+    ));
+    let unknown = KeyId::derive("production", "chat", "leaked-elsewhere");
+    assert_eq!(g.pinned_key(at(0), unknown), None);
+    let known = KeyId::derive("production", "chat", "primary");
+    assert_eq!(g.pinned_key(at(0), known), Some(known.0));
+    assert_eq!(reserved(&g), 0);
+}
