@@ -1,0 +1,213 @@
+//! Issue 15 item 4, the count: N independent official `openai` SDK clients (python threads,
+//! each its own `OpenAI()` with the default retries, one call each, all at once) against
+//! `spillway emulate`, and the same N clients in the simulator as `client: openai-python`
+//! (`coordinated: false`): total HTTP calls and retries agree within 5 %.
+//!
+//! Why the comparison is robust (and holds no timed assertion: it compares counts): each case
+//! is built so that only the protocol decides the counts, never wall-clock jitter.
+//! - `windows`: Azure's fixed 10-s sub-window admits K calls; every refusal carries
+//!   `retry-after-ms` = the time to the window's end, which the SDK obeys exactly (under its
+//!   120 s cap), so every refused client retries just after the boundary, K of them get in,
+//!   and after the SDK's 3 attempts the rest fail. Calls = N + (N−K) + (N−2K), whatever the
+//!   order, as long as each round lands inside one window: the clients start just after a
+//!   boundary (the window is 2 s of real time at 5×; a round spreads over milliseconds).
+//!   The backoff and its jitter never run (there is always a hint).
+//! - `long-hint`: a daily quota of K; a refusal's `retry-after` is hours away, beyond the
+//!   SDK's `MAX_RETRY_AFTER_DELAY` (120 s), so the SDK raises at once: N calls, no retry.
+//!   The preset used to back off instead (hints over 60 s "ignored"): it predicted
+//!   N + 2(N−K) calls. Reading openai 3.60's `_base_client.py` showed the SDK right.
+//!
+//! Skips loudly without the package; fails instead when `SPILLWAY_REQUIRE_OPENAI=1`.
+
+use crate::fixtures::{library, start};
+use serde_json::Value;
+use spillway_core::Duration;
+use spillway_emulate::{Running, TimeScale, profile};
+use spillway_sim::{RunOptions, run_policy};
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+/// What a run came to: HTTP calls, retries among them, clients served and failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    calls: u64,
+    retries: u64,
+    completed: u64,
+    failed: u64,
+}
+
+/// A provider, a crowd of SDK clients, and what the protocol makes of them.
+struct Herd {
+    name: &'static str,
+    profile: &'static str,
+    scale: &'static str,
+    clients: usize,
+    /// Start the clients just after a boundary of this emulated window (fixed windows).
+    align: Option<Duration>,
+    /// The counts the protocol implies (see the module docs).
+    expected: Counts,
+}
+
+/// 24 RPM as 4 calls per 10-s window; 20 clients: 20 + 16 + 12 calls, 8 give up.
+const WINDOWS: Herd = Herd {
+    name: "sdk-herd-windows",
+    profile: "profiles:\n  - name: sdk-herd-windows\n    kind: azure\n    rpm: 24\n    tpm: 10000000\n    sub_window: 10s\n    concurrency: 100\n    latency: { model: constant, mean: 300ms }\n",
+    scale: "5",
+    clients: 20,
+    align: Some(Duration::from_secs(10)),
+    expected: Counts {
+        calls: 48,
+        retries: 28,
+        completed: 12,
+        failed: 8,
+    },
+};
+
+/// 4 requests a day; 12 clients: 4 served, 8 told to wait 6 h, which the SDK refuses to do.
+const LONG_HINT: Herd = Herd {
+    name: "sdk-herd-long-hint",
+    profile: "profiles:\n  - name: sdk-herd-long-hint\n    kind: openai\n    rpm: 6000\n    tpm: 10000000\n    rpd: 4\n    retry_after_probability: 1.0\n    concurrency: 100\n    latency: { model: constant, mean: 300ms }\n",
+    scale: "10",
+    clients: 12,
+    align: None,
+    expected: Counts {
+        calls: 12,
+        retries: 0,
+        completed: 4,
+        failed: 8,
+    },
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn independent_sdk_clients_meet_fixed_windows_as_the_simulator_predicts() {
+    compare(&WINDOWS).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn independent_sdk_clients_refuse_a_long_hint_as_the_simulator_predicts() {
+    compare(&LONG_HINT).await;
+}
+
+/// Run `herd` for real and in the simulator; the simulator must give the protocol's counts
+/// and the real SDK the simulator's, within 5 %.
+async fn compare(herd: &Herd) {
+    if !crate::openai_sdk::openai_installed() {
+        spillway_testkit::skip_or_fail(
+            "SPILLWAY_REQUIRE_OPENAI",
+            "openai python package not installed (pip install openai)",
+        );
+        return;
+    }
+    let sim = simulate(herd);
+    assert_eq!(sim, herd.expected, "{}: the simulator", herd.name);
+    let (real, version) = run_real(herd).await;
+    let line = format!(
+        "{}: openai-python {version}, {} clients: real {real:?}; simulated {sim:?}\n",
+        herd.name, herd.clients
+    );
+    let _ = std::io::stdout().write_all(line.as_bytes());
+    let close = |a: u64, b: u64| a.abs_diff(b) * 100 <= b * 5;
+    assert!(close(real.calls, sim.calls), "{}: calls {line}", herd.name);
+    assert!(close(real.retries, sim.retries), "{}: {line}", herd.name);
+    assert_eq!(
+        (real.completed, real.failed),
+        (sim.completed, sim.failed),
+        "{}: {line}",
+        herd.name
+    );
+}
+
+/// The herd in the simulator: one trace row per client at t = 0, `client: openai-python`,
+/// and the emulator's own provider spec.
+fn simulate(herd: &Herd) -> Counts {
+    let providers = library(herd.name, herd.profile);
+    let dir = providers.parent().expect("temp dir");
+    let mut csv = String::from("ts_ms,user,class,feature,prompt_tokens,completion_tokens\n");
+    for i in 0..herd.clients {
+        csv.push_str(&format!("0,client-{i},standard,chat,20,5\n"));
+    }
+    std::fs::write(dir.join("herd.csv"), csv).expect("write trace");
+    let yaml = "name: sdk-herd\nseed: 1\nduration: 1s\ndrain: 30m\nprovider: { name: p, kind: unlimited, concurrency: 1, latency: { base: 1ms } }\ntraffic:\n  trace:\n    path: herd.csv\n    format: csv\n    columns: { time: ts_ms, input_tokens: prompt_tokens, output_tokens: completion_tokens, user: user, class: class, feature: feature }\n    time_unit: ms\n    on_error: stop\n    mix:\n      - { class: standard, feature: chat, output_estimate: 5 }\npolicies:\n  - name: openai-python\n    max_in_flight: 1000\n    upstream: { client: openai-python }\n";
+    let path = dir.join("herd.yaml");
+    std::fs::write(&path, yaml).expect("write scenario");
+    let mut s = spillway_sim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    s.provider = profile::resolve(providers.to_str().expect("utf-8"), Path::new("unused"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let options = RunOptions {
+        seed: s.seed,
+        duration: s.duration,
+    };
+    let m = run_policy(&s, &s.policies[0], &options, &mut |_| {}).expect("runs");
+    let t = m.total();
+    Counts {
+        calls: t.upstream_calls,
+        retries: t.retries,
+        completed: t.completed,
+        failed: t.failed,
+    }
+}
+
+/// The herd for real: the server's log counts calls and retries (`x-stainless-retry-count`),
+/// the SDK's answers count the served and the failed. Returns the counts and the SDK version.
+async fn run_real(herd: &Herd) -> (Counts, String) {
+    let spec = profile::resolve(
+        library(herd.name, herd.profile).to_str().expect("utf-8"),
+        Path::new("unused"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let server = start(spec, herd.scale).await;
+    let start_at = start_time(&server, herd);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/emulate/sdk_herd.py");
+    let args = [
+        script.to_string(),
+        format!("http://{}/v1", server.addr()),
+        herd.clients.to_string(),
+        format!("{start_at:.6}"),
+    ];
+    let out = tokio::task::spawn_blocking(move || Command::new("python3").args(args).output())
+        .await
+        .expect("joined")
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: Value = serde_json::from_str(stdout.trim()).expect("the script prints JSON");
+    let log = server.calls();
+    server.stop().await.expect("stops");
+    let clients = seen["clients"].as_array().expect("clients");
+    let served = clients.iter().filter(|c| c["status"] == 200).count() as u64;
+    let counts = Counts {
+        calls: log.len() as u64,
+        retries: log
+            .iter()
+            .filter(|r| r.retry_count.is_some_and(|k| k > 0))
+            .count() as u64,
+        completed: served,
+        failed: clients.len() as u64 - served,
+    };
+    let version = seen["version"].as_str().unwrap_or("?").to_string();
+    (counts, version)
+}
+
+/// The Unix time (seconds) the clients fire: a tenth of a window after the next emulated
+/// window boundary (so the first round lands inside one window), or in 0.2 s.
+fn start_time(server: &Running, herd: &Herd) -> f64 {
+    let scale = TimeScale::parse(herd.scale).expect("scale");
+    let wall = server.wall_start().as_nanos();
+    let emulated_elapsed = |real: Duration| scale.to_emulated(real).as_nanos();
+    // Far enough ahead that 2 × N python clients are built and waiting.
+    let lead = Duration::from_millis(1_500);
+    let Some(window) = herd.align else {
+        return (wall as f64 + lead.as_nanos() as f64) / 1e9;
+    };
+    let w = window.as_nanos();
+    let ahead = u64::try_from(wall).expect("after 1970") + emulated_elapsed(lead);
+    let boundary = ahead.div_ceil(w) * w + w / 10;
+    // Emulated wall = wall start + emulated elapsed; back to real elapsed by the scale.
+    let real_elapsed = scale.to_real(Duration::from_nanos(boundary - wall as u64));
+    (wall as f64 + real_elapsed.as_nanos() as f64) / 1e9
+}
