@@ -9,8 +9,9 @@
 //!   `retry-after-ms` = the time to the window's end, which the SDK obeys exactly (under its
 //!   120 s cap), so every refused client retries just after the boundary, K of them get in,
 //!   and after the SDK's 3 attempts the rest fail. Calls = N + (N−K) + (N−2K), whatever the
-//!   order, as long as each round lands inside one window: the clients start just after a
-//!   boundary (the window is 2 s of real time at 5×; a round spreads over milliseconds).
+//!   order, as long as each round lands inside one window: the clients, once all built, start
+//!   a tenth of a window after a boundary (a window is 2 s of real time at 5×; a round
+//!   spreads over milliseconds, and each retry waits exactly its hint: to the next boundary).
 //!   The backoff and its jitter never run (there is always a hint).
 //! - `long-hint`: a daily quota of K; a refusal's `retry-after` is hours away, beyond the
 //!   SDK's `MAX_RETRY_AFTER_DELAY` (120 s), so the SDK raises at once: N calls, no retry.
@@ -157,13 +158,15 @@ async fn run_real(herd: &Herd) -> (Counts, String) {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let server = start(spec, herd.scale).await;
-    let start_at = start_time(&server, herd);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/emulate/sdk_herd.py");
+    let [boundary, period, offset] = start_args(&server, herd);
     let args = [
         script.to_string(),
         format!("http://{}/v1", server.addr()),
         herd.clients.to_string(),
-        format!("{start_at:.6}"),
+        boundary,
+        period,
+        offset,
     ];
     let out = tokio::task::spawn_blocking(move || Command::new("python3").args(args).output())
         .await
@@ -193,21 +196,24 @@ async fn run_real(herd: &Herd) -> (Counts, String) {
     (counts, version)
 }
 
-/// The Unix time (seconds) the clients fire: a tenth of a window after the next emulated
-/// window boundary (so the first round lands inside one window), or in 0.2 s.
-fn start_time(server: &Running, herd: &Herd) -> f64 {
-    let scale = TimeScale::parse(herd.scale).expect("scale");
-    let wall = server.wall_start().as_nanos();
-    let emulated_elapsed = |real: Duration| scale.to_emulated(real).as_nanos();
-    // Far enough ahead that 2 × N python clients are built and waiting.
-    let lead = Duration::from_millis(1_500);
+/// When the clients fire, as the script's `BOUNDARY PERIOD OFFSET` (Unix seconds): the first
+/// emulated window boundary after the start and the window, both in real time, and a tenth of
+/// a window past the boundary (so the first round lands inside one window); `0 0 0`: at once.
+fn start_args(server: &Running, herd: &Herd) -> [String; 3] {
     let Some(window) = herd.align else {
-        return (wall as f64 + lead.as_nanos() as f64) / 1e9;
+        return ["0".into(), "0".into(), "0".into()];
     };
+    let scale = TimeScale::parse(herd.scale).expect("scale");
+    let wall = u64::try_from(server.wall_start().as_nanos()).expect("after 1970");
     let w = window.as_nanos();
-    let ahead = u64::try_from(wall).expect("after 1970") + emulated_elapsed(lead);
-    let boundary = ahead.div_ceil(w) * w + w / 10;
-    // Emulated wall = wall start + emulated elapsed; back to real elapsed by the scale.
-    let real_elapsed = scale.to_real(Duration::from_nanos(boundary - wall as u64));
-    (wall as f64 + real_elapsed.as_nanos() as f64) / 1e9
+    // The provider's wall clock is the start plus the emulated time: back by the scale.
+    let to_boundary = scale.to_real(Duration::from_nanos(wall.div_ceil(w) * w - wall));
+    let secs = |d: Duration| format!("{:.6}", d.as_secs_f64());
+    let boundary = (wall + to_boundary.as_nanos()) as f64 / 1e9;
+    let period = scale.to_real(window);
+    [
+        format!("{boundary:.6}"),
+        secs(period),
+        secs(Duration::from_nanos(period.as_nanos() / 10)),
+    ]
 }
