@@ -17,13 +17,16 @@
 //!   SDK's `MAX_RETRY_AFTER_DELAY` (120 s), so the SDK raises at once: N calls, no retry.
 //!   The preset used to back off instead (hints over 60 s "ignored"): it predicted
 //!   N + 2(N−K) calls. Reading openai 3.60's `_base_client.py` showed the SDK right.
+//! - `down`: an outage (503, no hint) longer than any backoff: every attempt fails whenever
+//!   it lands, so only the SDK's attempt count matters: 3N calls, 2N retries, N failures.
 //!
 //! Skips loudly without the package; fails instead when `SPILLWAY_REQUIRE_OPENAI=1`.
 
 use crate::fixtures::{library, start};
 use serde_json::Value;
-use spillway_core::Duration;
+use spillway_core::{Duration, Time};
 use spillway_emulate::{Running, TimeScale, profile};
+use spillway_sim::provider::{OutageSpec, ProviderSpec};
 use spillway_sim::{RunOptions, run_policy};
 use std::io::Write;
 use std::path::Path;
@@ -46,6 +49,8 @@ struct Herd {
     clients: usize,
     /// Start the clients just after a boundary of this emulated window (fixed windows).
     align: Option<Duration>,
+    /// Down (503, no hint) for the whole run.
+    down: bool,
     /// The counts the protocol implies (see the module docs).
     expected: Counts,
 }
@@ -57,6 +62,7 @@ const WINDOWS: Herd = Herd {
     scale: "5",
     clients: 20,
     align: Some(Duration::from_secs(10)),
+    down: false,
     expected: Counts {
         calls: 48,
         retries: 28,
@@ -72,6 +78,7 @@ const LONG_HINT: Herd = Herd {
     scale: "10",
     clients: 12,
     align: None,
+    down: false,
     expected: Counts {
         calls: 12,
         retries: 0,
@@ -79,6 +86,27 @@ const LONG_HINT: Herd = Herd {
         failed: 8,
     },
 };
+
+/// Down for an hour, 503 without a hint; 10 clients: each tries 3 times on its backoff.
+const DOWN: Herd = Herd {
+    name: "sdk-herd-down",
+    profile: "profiles:\n  - name: sdk-herd-down\n    kind: openai\n    rpm: 6000\n    tpm: 10000000\n    concurrency: 100\n    latency: { model: constant, mean: 300ms }\n",
+    scale: "10",
+    clients: 10,
+    align: None,
+    down: true,
+    expected: Counts {
+        calls: 30,
+        retries: 20,
+        completed: 0,
+        failed: 10,
+    },
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn independent_sdk_clients_back_off_from_an_outage_as_the_simulator_predicts() {
+    compare(&DOWN).await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn independent_sdk_clients_meet_fixed_windows_as_the_simulator_predicts() {
@@ -120,6 +148,21 @@ async fn compare(herd: &Herd) {
     );
 }
 
+/// The provider both runs meet: the profile, down from the start for an hour if `down`.
+fn provider(herd: &Herd) -> ProviderSpec {
+    let path = library(herd.name, herd.profile);
+    let mut spec = profile::resolve(path.to_str().expect("utf-8"), Path::new("unused"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    if herd.down {
+        spec.outages.push(OutageSpec {
+            start: Time::ZERO,
+            end: Time::ZERO.saturating_add(Duration::from_secs(3_600)),
+            status: 503,
+        });
+    }
+    spec
+}
+
 /// The herd in the simulator: one trace row per client at t = 0, `client: openai-python`,
 /// and the emulator's own provider spec.
 fn simulate(herd: &Herd) -> Counts {
@@ -134,8 +177,7 @@ fn simulate(herd: &Herd) -> Counts {
     let path = dir.join("herd.yaml");
     std::fs::write(&path, yaml).expect("write scenario");
     let mut s = spillway_sim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    s.provider = profile::resolve(providers.to_str().expect("utf-8"), Path::new("unused"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    s.provider = provider(herd);
     let options = RunOptions {
         seed: s.seed,
         duration: s.duration,
@@ -153,12 +195,7 @@ fn simulate(herd: &Herd) -> Counts {
 /// The herd for real: the server's log counts calls and retries (`x-stainless-retry-count`),
 /// the SDK's answers count the served and the failed. Returns the counts and the SDK version.
 async fn run_real(herd: &Herd) -> (Counts, String) {
-    let spec = profile::resolve(
-        library(herd.name, herd.profile).to_str().expect("utf-8"),
-        Path::new("unused"),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let server = start(spec, herd.scale).await;
+    let server = start(provider(herd), herd.scale).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/emulate/sdk_herd.py");
     let [boundary, period, offset] = start_args(&server, herd);
     let args = [
