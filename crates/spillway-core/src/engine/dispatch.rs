@@ -192,7 +192,10 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         };
         let (class, attempts, input) = (req.meta.class, req.attempts, req.meta.input_tokens);
         let backoff = self.upstream.spec.backoff;
-        if attempts >= backoff.max_attempts() {
+        // Out of attempts, or told to wait longer than this client ever does (openai-python
+        // refuses a Retry-After over 2 minutes and raises at once).
+        let too_long = matches!((hint, backoff.max_retry_after()), (Some(h), Some(l)) if h > l);
+        if attempts >= backoff.max_attempts() || too_long {
             self.depart(now, id, Departure::Failed, input);
             return;
         }

@@ -274,7 +274,7 @@ pub enum RetryAfterUse {
     /// Wait at least the hint: `max(backoff, hint)` (a careful gateway).
     AtLeast,
     /// Wait exactly the hint when it is in `(0, up_to]`, else the backoff alone (the official
-    /// OpenAI and Anthropic Python SDKs, `up_to` = 60 s).
+    /// OpenAI and Anthropic Python SDKs, see `ClientPreset`).
     Exact {
         /// The longest hint still obeyed.
         up_to: Duration,

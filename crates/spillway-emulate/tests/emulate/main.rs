@@ -1,5 +1,5 @@
 //! `spillway emulate` end to end: the server in-process on 127.0.0.1:0, a minimal HTTP client,
-//! and (in `openai_sdk`) the official `openai` Python package. No timed assertions: counts,
+//! and (in `openai_sdk`, `sdk_herd`) the official `openai` Python package. No timed assertions: counts,
 //! statuses, header values, and the server's own timestamps.
 
 mod client;
@@ -7,4 +7,5 @@ mod fixtures;
 mod kinds;
 mod limits;
 mod openai_sdk;
+mod sdk_herd;
 mod shapes;

@@ -45,15 +45,8 @@ const AZURE: Case = Case {
     hint_header: "retry-after-ms",
 };
 
-fn skip_or_fail(reason: &str) {
-    if std::env::var("SPILLWAY_REQUIRE_OPENAI").is_ok_and(|v| v == "1") {
-        panic!("SPILLWAY_REQUIRE_OPENAI=1 but {reason}");
-    }
-    let line = format!("SKIPPED: {reason}\n");
-    let _ = std::io::stdout().write_all(line.as_bytes());
-}
-
-fn openai_installed() -> bool {
+/// Whether `import openai` works (the SDK tests skip loudly, or fail in CI, when not).
+pub(crate) fn openai_installed() -> bool {
     Command::new("python3")
         .args(["-c", "import openai"])
         .output()
@@ -90,7 +83,10 @@ async fn the_official_openai_sdk_honours_retry_after_ms() {
 /// Start a server for `case` and run the SDK script against it; `None` after a loud skip.
 async fn run_sdk(case: &Case) -> Option<(Value, Running, ProviderSpec)> {
     if !openai_installed() {
-        skip_or_fail("openai python package not installed");
+        spillway_testkit::skip_or_fail(
+            "SPILLWAY_REQUIRE_OPENAI",
+            "openai python package not installed (pip install openai)",
+        );
         return None;
     }
     let provider = spec(case.name, case.profile);
@@ -175,7 +171,7 @@ fn check_retries(retrying: &Value, server: &Running) {
 }
 
 /// Print the SDK's counts beside the simulator's provider driven by a client that follows
-/// every hint (what `EmulatedProvider` predicts; no SDK preset exists in the simulator yet).
+/// every hint, back to back (the simulator's SDK preset is compared in `sdk_herd`).
 fn report(case: &Case, seen: &Value, server: &Running, mut provider: ProviderSpec) {
     let log = server.calls();
     let sdk_retries = log
