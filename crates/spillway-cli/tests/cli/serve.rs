@@ -2,3 +2,4 @@
 
 mod fixtures;
 mod proxy;
+mod sim_vs_real;
