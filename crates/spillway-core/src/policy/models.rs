@@ -201,7 +201,10 @@ fn model(index: usize, m: &RawModel, all: &[RawModel], r: &mut Reporter<'_>) -> 
     .filter(|_| ok)
 }
 
-fn usd_per_mtok(usd: &Spanned<f64>, r: &mut Reporter<'_>) -> Option<u64> {
+/// A price in USD per million tokens as integer nano-USD per million tokens (prices enter as
+/// decimal dollars and are integers from here on), or a located error. The one price check of
+/// the workspace: the catalogue's models and the simulator's provider use it.
+pub fn usd_per_mtok(usd: &Spanned<f64>, r: &mut Reporter<'_>) -> Option<u64> {
     let nano = usd.value * 1e9;
     if usd.value.is_finite() && usd.value >= 0.0 && nano < u64::MAX as f64 {
         Some(nano.round() as u64)

@@ -7,6 +7,7 @@ use super::super::units::{DURATION_FORMS, parse_duration};
 use super::{RawOutage, RawOverload, RawPrice, RawSharedQuota};
 use crate::provider::{DEFAULT_WALL_CLOCK_START, OutageSpec, OverloadSpec, SharedQuotaSpec};
 use spillway_core::policy::Reporter;
+use spillway_core::policy::models::usd_per_mtok;
 use spillway_core::upstream::headers::{UnixNanos, parse_rfc3339};
 use spillway_core::{Duration, Time};
 
@@ -158,27 +159,12 @@ pub(crate) fn price(r: &mut Reporter<'_>, p: Option<&RawPrice>) -> Option<Price>
     let Some(p) = p else {
         return Some(Price::default());
     };
-    let input = usd(r, &p.input_usd_per_mtok);
-    let output = usd(r, &p.output_usd_per_mtok);
+    let input = usd_per_mtok(&p.input_usd_per_mtok, r);
+    let output = usd_per_mtok(&p.output_usd_per_mtok, r);
     Some(Price {
         input_nano_usd_per_mtok: input?,
         output_nano_usd_per_mtok: output?,
     })
-}
-
-fn usd(r: &mut Reporter<'_>, usd: &S<f64>) -> Option<u64> {
-    // Prices enter as decimal dollars and are kept as integer nano-USD from here on.
-    let nano = usd.value * 1e9;
-    if usd.value.is_finite() && usd.value >= 0.0 && nano < u64::MAX as f64 {
-        Some(nano.round() as u64)
-    } else {
-        at(
-            r,
-            usd,
-            format!("price must be a number of USD ≥ 0, got {}", usd.value),
-        );
-        None
-    }
 }
 
 pub(crate) fn wall_clock(r: &mut Reporter<'_>, value: Option<&S<String>>) -> Option<UnixNanos> {
