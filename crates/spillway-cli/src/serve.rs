@@ -6,6 +6,7 @@
 //! it. The limiter is the policy's layers in this process (`instances:` is a simulator
 //! setting); the budget is not enforced yet (the engine runs with `NoSpend`).
 
+mod budget;
 mod build;
 mod identity;
 mod proxy;
@@ -134,6 +135,7 @@ async fn serve(
         identities: identity::Identities::new(scenario.serve.as_ref(), args.trust_headers),
         max_body: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
         layer_names,
+        budget_model: policy.budget.as_ref().map(|b| b.requested),
     });
     let tcp = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -2,7 +2,7 @@
 //! upstream policy the simulator runs, with class deadlines from `classes:`.
 
 use rand_chacha::ChaCha8Rng;
-use spillway_core::engine::{Engine, EngineConfig, NoSpend};
+use spillway_core::engine::{Engine, EngineConfig, SpendGate};
 use spillway_core::limit::Layered;
 use spillway_gateway::{ServeLayers, SharedLayers, SharedStore};
 use spillway_sim::rng::{Concern, stream};
@@ -31,8 +31,9 @@ pub fn pick<'a>(scenario: &'a Scenario, name: Option<&str>) -> Result<&'a Policy
     }
 }
 
-/// The engine `serve` runs: no driver payload, the policy's layers, no budget yet.
-pub type ServeEngine = Engine<(), ServeLayers, NoSpend, ChaCha8Rng>;
+/// The engine `serve` runs: no driver payload, the policy's layers, its budget (`None`: the
+/// policy has no `budget:`).
+pub type ServeEngine = Engine<(), ServeLayers, Option<SpendGate>, ChaCha8Rng>;
 
 /// Why an engine cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,9 @@ pub enum BuildError {
     /// The scheduler.
     #[error("policy `{0}`: {1}")]
     Scheduler(String, spillway_core::schedule::ConfigError),
+    /// The budget.
+    #[error("policy `{0}`: budget: {1}")]
+    Budget(String, spillway_core::budget::BudgetError),
     /// The Redis side of the layers.
     #[error("policy `{0}` on --redis: {1}")]
     Redis(String, spillway_redis::RedisLimitError),
@@ -88,10 +92,12 @@ pub fn engine(
         upstream: policy.upstream.clone(),
     };
     let seed = scenario.seed;
+    let gate = super::budget::gate(scenario.budget.as_ref(), policy)
+        .map_err(|e| BuildError::Budget(policy.name.clone(), e))?;
     let engine = Engine::new(
         config,
         layers,
-        NoSpend,
+        gate,
         stream(seed, Concern::Jitter, 0),
         stream(seed, Concern::Jitter, 1),
     )

@@ -4,6 +4,7 @@
 //! relayed (SSE chunk by chunk); its usage settles the layers. Every answer carries the
 //! caller's `x-ratelimit-*` headers.
 
+use super::budget;
 use super::identity::{Identities, Unknown};
 use super::usage::{SseUsage, Usage};
 use axum::body::{Body, Bytes};
@@ -11,7 +12,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use rand_chacha::ChaCha8Rng;
-use spillway_core::engine::{Completion, NoSpend, RequestMeta};
+use spillway_core::budget::ModelId;
+use spillway_core::engine::{Completion, Rejection, RequestMeta, SpendGate};
 use spillway_core::limit::{Demand, Subject};
 use spillway_core::upstream::Target;
 use spillway_emulate::request::{self, Parsed, Shape};
@@ -20,9 +22,9 @@ use spillway_gateway::{Call, Runtime, ServeLayers, SharedStore, Step, headers};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// The gateway as `serve` runs it: no budget yet (the core budget gate plugs in here).
-pub type Gateway = Runtime<(), ServeLayers, NoSpend, ChaCha8Rng>;
-type GatewayCall = Call<(), ServeLayers, NoSpend, ChaCha8Rng>;
+/// The gateway as `serve` runs it: the policy's layers and budget.
+pub type Gateway = Runtime<(), ServeLayers, Option<SpendGate>, ChaCha8Rng>;
+type GatewayCall = Call<(), ServeLayers, Option<SpendGate>, ChaCha8Rng>;
 
 /// Largest upstream body read whole (non-streaming answers and error bodies).
 const MAX_UPSTREAM_BODY: usize = 64 << 20;
@@ -53,6 +55,8 @@ pub struct Proxy {
     pub max_body: usize,
     /// Layer names, for 429 bodies.
     pub layer_names: Vec<String>,
+    /// The model the policy's `budget:` prices requests as (`None`: no budget).
+    pub budget_model: Option<ModelId>,
 }
 
 /// `POST /v1/...` of `shape`.
@@ -135,7 +139,7 @@ impl Proxy {
     ) -> Response {
         let mut call = match self.admit(meta).await {
             Ok(call) => call,
-            Err(refusal) => return headers::refused(&refusal, &self.layer_names),
+            Err(refusal) => return self.refused(&refusal, &meta),
         };
         let mut last: Option<Response> = None;
         loop {
@@ -147,7 +151,14 @@ impl Proxy {
                 (Target::Fallback, Some(f)) => f,
                 _ => &self.primary,
             };
-            let sent = self.send(upstream, path(shape), bytes.clone()).await;
+            let body = match self
+                .runtime
+                .with_state(|s, _| budget::degraded_model(&s.engine, dispatch.id))
+            {
+                Some(model) => budget::with_model(&bytes, &model),
+                None => bytes.clone(),
+            };
+            let sent = self.send(upstream, path(shape), body).await;
             let resp = match sent {
                 Ok(resp) => resp,
                 Err(e) => {
@@ -173,6 +184,18 @@ impl Proxy {
                 whole(call, resp, parsed.input_tokens).await
             };
         }
+    }
+
+    /// The 429 of a refusal; a budget refusal names the cap that refused and waits for its
+    /// reset.
+    fn refused(&self, refusal: &spillway_gateway::Refusal, meta: &RequestMeta<()>) -> Response {
+        let cap = match (refusal.why, self.budget_model) {
+            (Rejection::Budget, Some(model)) => self
+                .runtime
+                .with_state(|s, _| budget::refusing_cap(&s.engine, refusal.at, meta, model)),
+            _ => None,
+        };
+        headers::refused_naming(refusal, &self.layer_names, cap.as_ref())
     }
 
     /// Admission: shared layers decide in Redis first (outside the engine's lock).

@@ -1,4 +1,5 @@
 //! `spillway serve` on loopback (see `serve/`).
 
+mod budget;
 mod fixtures;
 mod proxy;
