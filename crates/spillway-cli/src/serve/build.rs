@@ -1,33 +1,33 @@
 //! A scenario's policy turned into an engine for real time: the same layers, scheduler and
 //! upstream policy the simulator runs, with class deadlines from `classes:`.
 
+use super::load::Served;
 use rand_chacha::ChaCha8Rng;
 use spillway_core::engine::{Engine, EngineConfig, SpendGate};
 use spillway_core::limit::Layered;
+use spillway_core::policy::PolicySpec;
 use spillway_gateway::{ServeLayers, SharedLayers, SharedStore};
 use spillway_sim::rng::{Concern, stream};
-use spillway_sim::scenario::{PolicySpec, Scenario};
 
 /// The policy named `name`, else the first; the error lists the names.
-pub fn pick<'a>(scenario: &'a Scenario, name: Option<&str>) -> Result<&'a PolicySpec, String> {
+pub fn pick<'a>(file: &'a Served, name: Option<&str>) -> Result<&'a PolicySpec, String> {
     let names = || {
-        scenario
-            .policies
+        file.policies
             .iter()
             .map(|p| format!("`{}`", p.name))
             .collect::<Vec<_>>()
             .join(", ")
     };
     match name {
-        None => scenario
+        None => file
             .policies
             .first()
             .ok_or_else(|| "the policy file declares no policy".to_string()),
-        Some(n) => scenario
-            .policies
-            .iter()
-            .find(|p| p.name == n)
-            .ok_or_else(|| format!("--name: no policy is named `{n}`; the file has {}", names())),
+        Some(n) => {
+            file.policies.iter().find(|p| p.name == n).ok_or_else(|| {
+                format!("--name: no policy is named `{n}`; the file has {}", names())
+            })
+        }
     }
 }
 
@@ -76,9 +76,9 @@ pub async fn layers(
 
 /// The engine of `policy` and its layer names. Admissions beyond the queue's capacity plus
 /// the calls in flight are refused (bounded memory); jitter draws are seeded by the
-/// scenario's seed, one stream per concern, like the simulator's.
+/// file's seed, one stream per concern, like the simulator's.
 pub fn engine(
-    scenario: &Scenario,
+    file: &Served,
     policy: &PolicySpec,
     layers: ServeLayers,
 ) -> Result<(ServeEngine, Vec<String>), BuildError> {
@@ -87,12 +87,12 @@ pub fn engine(
     let config = EngineConfig {
         max_in_flight: policy.max_in_flight,
         max_requests: policy.queue_capacity.saturating_add(in_flight),
-        deadlines: scenario.classes.iter().map(|c| c.deadline).collect(),
+        deadlines: file.deadlines.clone(),
         scheduler: policy.scheduler.clone(),
         upstream: policy.upstream.clone(),
     };
-    let seed = scenario.seed;
-    let gate = super::budget::gate(scenario.budget.as_ref(), policy)
+    let seed = file.seed;
+    let gate = super::budget::gate(file.budget.as_ref(), policy)
         .map_err(|e| BuildError::Budget(policy.name.clone(), e))?;
     let engine = Engine::new(
         config,

@@ -2,4 +2,5 @@
 
 mod budget;
 mod fixtures;
+mod policy_file;
 mod proxy;
