@@ -101,7 +101,7 @@ pub async fn forward(State(p): State<Arc<Proxy>>, shape: Shape, req: Request) ->
     let subject = Subject {
         user: caller.user,
         feature: caller.feature,
-        api_key: 0,
+        api_key: p.api_key(),
     };
     p.runtime.rate_limit_headers(&subject, resp.headers_mut());
     resp
@@ -186,6 +186,18 @@ impl Proxy {
         }
     }
 
+    /// The upstream API key the engine picks now, as `api_key`-scoped layers see it (0 with
+    /// no budget or no usable key, as in the engine).
+    fn api_key(&self) -> u64 {
+        self.runtime.with_state(|s, now| {
+            s.engine
+                .spend()
+                .as_ref()
+                .and_then(|g| g.select_key(now))
+                .unwrap_or(0)
+        })
+    }
+
     /// The 429 of a refusal; a budget refusal names the cap that refused and waits for its
     /// reset.
     fn refused(&self, refusal: &spillway_gateway::Refusal, meta: &RequestMeta<()>) -> Response {
@@ -203,11 +215,11 @@ impl Proxy {
         let Some(store) = &self.shared else {
             return self.runtime.admit(meta);
         };
-        // The subject and estimate the engine itself would reserve (no budget: no API key).
+        // The subject and estimate the engine itself would reserve.
         let subject = Subject {
             user: meta.user,
             feature: meta.feature,
-            api_key: 0,
+            api_key: self.api_key(),
         };
         let estimate = Demand {
             requests: 1,
