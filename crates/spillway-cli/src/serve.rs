@@ -123,8 +123,10 @@ async fn serve(
     let (layers, shared) = build::layers(policy, args.redis.as_deref())
         .await
         .map_err(|e| Failure::BadInput(e.to_string()))?;
-    let (engine, layer_names) =
-        build::engine(file, policy, layers).map_err(|e| Failure::BadInput(e.to_string()))?;
+    // The file's key validity, events and price changes count from now (see `budget`).
+    let started = spillway_core::clock::Clock::now(&spillway_core::clock::WallClock::new());
+    let (engine, layer_names) = build::engine(file, policy, layers, started)
+        .map_err(|e| Failure::BadInput(e.to_string()))?;
     let client = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(10))
         .build()

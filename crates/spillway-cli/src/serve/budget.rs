@@ -1,14 +1,17 @@
 //! The policy's `budget:` in a server: core's [`SpendGate`] on the wall clock, the cap a
 //! refusal names, and the model a degraded request is sent with.
 //!
-//! The gate is the simulator's, built by the same [`BudgetSetup::gate_config`]; only what
-//! differs for real time is here: no horizon (a hold waits for the real reset), and the engine's
-//! `now` already is ns since the Unix epoch, so calendar periods reset at UTC boundaries with
-//! an origin of 0 (the file's `starts_at_utc` places a simulation, not a server).
+//! The gate is the simulator's, built by the same [`BudgetSetup::gate_config`], with no
+//! horizon (a hold waits for the real reset). The file's times (`keys:` validity, `events:`,
+//! price changes) are offsets from a start, as in a simulation; in a server that start is the
+//! moment it starts, so the gate runs on "ns since start" ([`ServeGate`]) with the start as its
+//! Unix origin: calendar periods still reset at UTC boundaries, and a key that `expires: 60d`
+//! expires 60 days after `serve` started (not 60 days after 1970).
 
 use axum::body::Bytes;
 use spillway_core::budget::{BudgetError, ModelId};
-use spillway_core::engine::{RequestId, RequestMeta, SpendGate};
+use spillway_core::budget::{Settlement, Ticket};
+use spillway_core::engine::{RequestId, RequestMeta, Spend, SpendGate, SpendStep};
 use spillway_core::limit::Subject;
 use spillway_core::policy::PolicySpec;
 use spillway_core::policy::budget::BudgetSetup;
@@ -21,27 +24,84 @@ use super::build::ServeEngine;
 /// to take a feature's median from, so every feature starts here and `learned` adapts.
 pub const OUTPUT_MEDIAN: u64 = 256;
 
-/// The gate of `policy`, `None` when it has no `budget:` (then every request proceeds).
+/// A [`SpendGate`] whose clock starts when the server started: the engine's `now` (ns since
+/// the Unix epoch) minus `start`.
+#[derive(Debug)]
+pub struct ServeGate {
+    gate: SpendGate,
+    start: Time,
+}
+
+impl ServeGate {
+    /// The gate's own time at the engine's `now`.
+    fn local(&self, now: Time) -> Time {
+        Time::from_nanos(now.as_nanos().saturating_sub(self.start.as_nanos()))
+    }
+
+    /// The engine's time at the gate's `t`.
+    fn wall(&self, t: Time) -> Time {
+        t.saturating_add(Duration::from_nanos(self.start.as_nanos()))
+    }
+
+    /// The upstream key the ring picks at the engine's `now` (`Some(0)` without keys).
+    pub fn select_key(&self, now: Time) -> Option<u64> {
+        self.gate.select_key(self.local(now))
+    }
+}
+
+impl<M> Spend<M> for ServeGate {
+    fn key(&mut self, now: Time, request: &RequestMeta<M>) -> Option<u64> {
+        let now = self.local(now);
+        self.gate.key(now, request)
+    }
+
+    fn decide(&mut self, now: Time, request: &RequestMeta<M>, api_key: Option<u64>) -> SpendStep {
+        let now = self.local(now);
+        match self.gate.decide(now, request, api_key) {
+            SpendStep::Hold(until) => SpendStep::Hold(self.wall(until)),
+            step => step,
+        }
+    }
+
+    fn complete(
+        &mut self,
+        now: Time,
+        ticket: Ticket,
+        input: u64,
+        output: u64,
+    ) -> Option<Settlement> {
+        let now = self.local(now);
+        <SpendGate as Spend<M>>::complete(&mut self.gate, now, ticket, input, output)
+    }
+
+    fn cancel(&mut self, now: Time, ticket: Ticket) {
+        let now = self.local(now);
+        <SpendGate as Spend<M>>::cancel(&mut self.gate, now, ticket);
+    }
+
+    fn downgrade(&mut self, ticket: &mut Ticket) {
+        <SpendGate as Spend<M>>::downgrade(&mut self.gate, ticket);
+    }
+}
+
+/// The gate of `policy` started at `start` (ns since the Unix epoch), `None` when it has no
+/// `budget:` (then every request proceeds).
 ///
 /// # Errors
 /// The caps cannot be built (duplicate names, too many caps).
 pub fn gate(
     setup: Option<&BudgetSetup>,
     policy: &PolicySpec,
-) -> Result<Option<SpendGate>, BudgetError> {
+    start: Time,
+) -> Result<Option<ServeGate>, BudgetError> {
     let (Some(setup), Some(budget)) = (setup, policy.budget.as_ref()) else {
         return Ok(None);
     };
     let pressure = policy.scheduler.pressure_permille;
     let mut config = setup.gate_config(budget, vec![OUTPUT_MEDIAN], pressure, None);
-    // Price changes are written as offsets from the file's start; the clock counts from 1970.
-    for change in &mut config.prices {
-        change.at = change
-            .at
-            .saturating_add(Duration::from_nanos(config.origin_unix_ns));
-    }
-    config.origin_unix_ns = 0;
-    SpendGate::new(config).map(Some)
+    config.origin_unix_ns = start.as_nanos();
+    let gate = SpendGate::new(config)?;
+    Ok(Some(ServeGate { gate, start }))
 }
 
 /// The cap that refuses `meta` now and when it resets (asked again after the engine refused:
@@ -52,18 +112,19 @@ pub fn refusing_cap(
     meta: &RequestMeta<()>,
     requested: ModelId,
 ) -> Option<BudgetCap> {
-    let gate = engine.spend().as_ref()?;
+    let served = engine.spend().as_ref()?;
+    let local = served.local(now);
     let subject = Subject {
         user: meta.user,
         feature: meta.feature,
-        api_key: gate.select_key(now)?,
+        api_key: served.gate.select_key(local)?,
     };
-    let budget = gate.budget();
-    let preflight = budget.preflight(now, &subject, requested, meta.input_tokens);
+    let budget = served.gate.budget();
+    let preflight = budget.preflight(local, &subject, requested, meta.input_tokens);
     let cap = preflight.decided_by.or(preflight.tightest.map(|u| u.cap))?;
     Some(BudgetCap {
         name: budget.ledger.cap(cap)?.name.clone(),
-        reset_at: budget.ledger.reset_at(now, cap),
+        reset_at: budget.ledger.reset_at(local, cap).map(|t| served.wall(t)),
     })
 }
 
@@ -71,8 +132,8 @@ pub fn refusing_cap(
 /// client's body goes upstream untouched).
 pub fn degraded_model(engine: &ServeEngine, id: RequestId) -> Option<String> {
     let ticket = engine.spend_ticket(id).filter(|t| t.degraded())?;
-    let gate = engine.spend().as_ref()?;
-    let model = gate.budget().catalogue.get(ticket.estimate.model)?;
+    let served = engine.spend().as_ref()?;
+    let model = served.gate.budget().catalogue.get(ticket.estimate.model)?;
     Some(model.name.clone())
 }
 

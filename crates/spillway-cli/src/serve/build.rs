@@ -1,9 +1,10 @@
 //! A scenario's policy turned into an engine for real time: the same layers, scheduler and
 //! upstream policy the simulator runs, with class deadlines from `classes:`.
 
+use super::budget::ServeGate;
 use super::load::Served;
 use rand_chacha::ChaCha8Rng;
-use spillway_core::engine::{Engine, EngineConfig, SpendGate};
+use spillway_core::engine::{Engine, EngineConfig};
 use spillway_core::limit::Layered;
 use spillway_core::policy::PolicySpec;
 use spillway_gateway::{ServeLayers, SharedLayers, SharedStore};
@@ -33,7 +34,7 @@ pub fn pick<'a>(file: &'a Served, name: Option<&str>) -> Result<&'a PolicySpec, 
 
 /// The engine `serve` runs: no driver payload, the policy's layers, its budget (`None`: the
 /// policy has no `budget:`).
-pub type ServeEngine = Engine<(), ServeLayers, Option<SpendGate>, ChaCha8Rng>;
+pub type ServeEngine = Engine<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
 
 /// Why an engine cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +82,7 @@ pub fn engine(
     file: &Served,
     policy: &PolicySpec,
     layers: ServeLayers,
+    start: spillway_core::Time,
 ) -> Result<(ServeEngine, Vec<String>), BuildError> {
     let names = policy.layers.iter().map(|l| l.name.clone()).collect();
     let in_flight = usize::try_from(policy.max_in_flight).unwrap_or(usize::MAX);
@@ -92,7 +94,7 @@ pub fn engine(
         upstream: policy.upstream.clone(),
     };
     let seed = file.seed;
-    let gate = super::budget::gate(file.budget.as_ref(), policy)
+    let gate = super::budget::gate(file.budget.as_ref(), policy, start)
         .map_err(|e| BuildError::Budget(policy.name.clone(), e))?;
     let engine = Engine::new(
         config,

@@ -5,6 +5,7 @@
 //! caller's `x-ratelimit-*` headers.
 
 use super::budget;
+use super::budget::ServeGate;
 use super::identity::{Identities, Unknown};
 use super::usage::{SseUsage, Usage};
 use axum::body::{Body, Bytes};
@@ -13,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use rand_chacha::ChaCha8Rng;
 use spillway_core::budget::ModelId;
-use spillway_core::engine::{Completion, Rejection, RequestMeta, SpendGate};
+use spillway_core::engine::{Completion, Rejection, RequestMeta};
 use spillway_core::limit::{Demand, Subject};
 use spillway_core::upstream::Target;
 use spillway_emulate::request::{self, Parsed, Shape};
@@ -23,8 +24,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// The gateway as `serve` runs it: the policy's layers and budget.
-pub type Gateway = Runtime<(), ServeLayers, Option<SpendGate>, ChaCha8Rng>;
-type GatewayCall = Call<(), ServeLayers, Option<SpendGate>, ChaCha8Rng>;
+pub type Gateway = Runtime<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
+type GatewayCall = Call<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
 
 /// Largest upstream body read whole (non-streaming answers and error bodies).
 const MAX_UPSTREAM_BODY: usize = 64 << 20;

@@ -78,12 +78,16 @@ async fn a_spent_cap_refuses_the_next_request_by_name_until_its_reset() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_degrade_ladder_rewrites_the_model_sent_upstream() {
-    // gpt-4o's estimate (~$0.0026) never fits the $0.002 cap; gpt-4o-mini's does.
+    // gpt-4o's estimate (~$0.0026) never fits the $0.002 cap; gpt-4o-mini's does. The key's
+    // validity counts from when `serve` starts (read from 1970, it expired long ago and
+    // every request would be refused for want of a key).
+    let key = "keys:\n  - { name: k, environment: production, service: gateway, role: primary, expires: 30d }\n  \
+- { name: k2, environment: production, service: gateway, role: secondary, expires: 40d }\n";
     let policy = policy_file(
         "budget-degrade",
         ROOMY,
         &budget("gpt-4o", "openai", "0.002"),
-        &models(),
+        &format!("{}{key}", models()),
     );
     let stub = Server::stub(&policy);
     let serve = Server::serve(&policy, &stub.url);
