@@ -1,13 +1,16 @@
-//! `spillway serve`: run a policy of a scenario file as an OpenAI-compatible gateway.
+//! `spillway serve`: run a policy of a scenario or policy file as an OpenAI-compatible gateway.
 //!
-//! The policy file is a scenario (loaded by `spillway_sim::scenario::load`, so every
-//! `scenarios/*.yaml` loads unchanged); `--name` picks the policy. Its optional `serve:` block
-//! says where the upstream is and who the clients are; `--upstream` overrides (or replaces)
-//! it. The limiter is the policy's layers in this process (`instances:` is a simulator
-//! setting); the budget is not enforced yet (the engine runs with `NoSpend`).
+//! The file is a scenario (every `scenarios/*.yaml` loads unchanged) or a standalone policy
+//! file (no traffic), both read by core's policy rules (`load`); `--name` picks the policy.
+//! Its optional `serve:` block says where the upstream is and who the clients are;
+//! `--upstream` overrides (or replaces) it. The limiter is the policy's layers in this process
+//! (`instances:` is a simulator setting); its `budget:` is core's `SpendGate` on the wall
+//! clock (`budget`).
 
+mod budget;
 mod build;
 mod identity;
+mod load;
 mod proxy;
 mod usage;
 
@@ -17,9 +20,9 @@ use axum::routing::{get, post};
 use clap::Args;
 use proxy::{Proxy, Upstream};
 use spillway_core::keys::process_lookup;
+use spillway_core::policy::serve::ServeSpec;
 use spillway_emulate::listener::Bounded;
 use spillway_emulate::request::Shape;
-use spillway_sim::scenario::serve::ServeSpec;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -30,18 +33,21 @@ pub const LONG_ABOUT: &str = "Serve a policy you simulated: an OpenAI-compatible
 (POST /v1/chat/completions, /v1/completions, /v1/embeddings; GET /v1/models) running the \
 policy's limiter layers, priority queue, retries, Retry-After gate, breaker and failover on \
 real traffic, with the same engine the simulator runs.\n\n\
-The policy file is a scenario file; its optional `serve:` block names the upstream \
+The policy file is a scenario file or a standalone policy file (layers, policies, models, \
+keys, serve; no traffic, see scenarios/policies/gateway.yaml); its optional `serve:` block names the upstream \
 (`upstream: http://HOST:PORT`), the `keys:` entry whose secret authenticates to it \
 (`upstream_key:`), a `fallback:`, client `virtual_keys:` (secret from env or file, mapped to \
 user / team / feature / class) and `trust_headers: true` (take x-spillway-user, \
 x-spillway-feature, x-spillway-class from the request).\n\n\
 A refused request gets 429 with retry-after (seconds) and a JSON error naming the blocking \
-layers; every answer carries x-ratelimit-limit/remaining/reset-requests (and -tokens) for the \
+layers, or the budget cap (retry-after then counts to the cap's reset: budget periods are UTC \
+hours, days and months); the budget's ladder rewrites the model sent upstream as caps fill, \
+and the upstream's usage books the spend. Every answer carries x-ratelimit-limit/remaining/reset-requests (and -tokens) for the \
 caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
 and nothing is sent upstream; an unreachable upstream gives 502. GET /healthz, GET /metrics \
 (Prometheus text). Ctrl-C stops accepting and finishes the requests in flight.\n\n\
---redis URL shares the layers with every replica on that Redis. https:// upstreams use TLS (rustls, the system's certificates). Not yet enforced: the \
-policy's `budget:` (spend caps), `instances:` (a simulator setting), and \
+--redis URL shares the layers with every replica on that Redis. https:// upstreams use TLS (rustls, the system's certificates). Not yet enforced: \
+`instances:` (a simulator setting), and \
 the x-ratelimit-* headers under --redis (the shared layers' room would cost a Redis call per \
 answer).";
 
@@ -49,10 +55,10 @@ answer).";
 #[derive(Args)]
 #[command(
     after_help = "Examples:\n  spillway serve --policy scenarios/spike.yaml --name token-bucket --upstream http://127.0.0.1:9000\n  \
-spillway serve --policy gateway.yaml --name strict --listen 0.0.0.0:8080"
+spillway serve --policy scenarios/policies/gateway.yaml --listen 0.0.0.0:8080"
 )]
 pub struct ServeArgs {
-    /// The policy file (a scenario file).
+    /// The policy file (a scenario file, or a policy file without traffic).
     #[arg(long)]
     policy: PathBuf,
     /// Which policy of the file (default: the first).
@@ -82,15 +88,15 @@ pub struct ServeArgs {
 
 /// Load, build, serve until Ctrl-C.
 pub fn run(args: &ServeArgs) -> Result<(), Failure> {
-    let scenario = spillway_sim::scenario::load(&args.policy).map_err(|e| {
+    let file = load::load(&args.policy).map_err(|e| {
         let n = e.0.len();
         Failure::BadInput(format!(
             "{e}\n{n} error{} in --policy",
             if n == 1 { "" } else { "s" }
         ))
     })?;
-    let policy = build::pick(&scenario, args.name.as_deref()).map_err(Failure::BadInput)?;
-    let spec = scenario.serve.as_ref();
+    let policy = build::pick(&file, args.name.as_deref()).map_err(Failure::BadInput)?;
+    let spec = file.serve.as_ref();
     let primary = upstream(args.upstream.as_deref(), spec, &args.policy)?;
     let fallback = spec
         .and_then(|s| {
@@ -104,21 +110,23 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::Runtime(e.into()))?;
-    runtime.block_on(serve(args, &scenario, policy, primary, fallback))
+    runtime.block_on(serve(args, &file, policy, primary, fallback))
 }
 
 async fn serve(
     args: &ServeArgs,
-    scenario: &spillway_sim::scenario::Scenario,
-    policy: &spillway_sim::scenario::PolicySpec,
+    file: &load::Served,
+    policy: &spillway_core::policy::PolicySpec,
     primary: Upstream,
     fallback: Option<Upstream>,
 ) -> Result<(), Failure> {
     let (layers, shared) = build::layers(policy, args.redis.as_deref())
         .await
         .map_err(|e| Failure::BadInput(e.to_string()))?;
-    let (engine, layer_names) =
-        build::engine(scenario, policy, layers).map_err(|e| Failure::BadInput(e.to_string()))?;
+    // The file's key validity, events and price changes count from now (see `budget`).
+    let started = spillway_core::clock::Clock::now(&spillway_core::clock::WallClock::new());
+    let (engine, layer_names) = build::engine(file, policy, layers, started)
+        .map_err(|e| Failure::BadInput(e.to_string()))?;
     let client = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(10))
         .build()
@@ -131,9 +139,10 @@ async fn serve(
         client,
         primary,
         fallback,
-        identities: identity::Identities::new(scenario.serve.as_ref(), args.trust_headers),
+        identities: identity::Identities::new(file.serve.as_ref(), args.trust_headers),
         max_body: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
         layer_names,
+        budget_model: policy.budget.as_ref().map(|b| b.requested),
     });
     let tcp = tokio::net::TcpListener::bind(args.listen)
         .await

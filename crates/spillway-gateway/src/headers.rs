@@ -76,7 +76,29 @@ pub const REJECTED_BY: &str = "x-spillway-rejected-by";
 /// The 429 (or 503) for a request refused at the door: `retry-after` in whole seconds
 /// (rounded up, at least 1), [`REJECTED_BY`], and a body naming every blocking layer.
 pub fn refused(refusal: &Refusal, layer_names: &[String]) -> Response {
-    let wait = refusal.retry_after();
+    refused_naming(refusal, layer_names, None)
+}
+
+/// The budget cap that refused a request, as its 429 names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetCap {
+    /// The cap's name in the policy.
+    pub name: String,
+    /// When its period resets (`retry-after` counts to it), if it resets.
+    pub reset_at: Option<Time>,
+}
+
+/// [`refused`], naming `cap` when the budget refused: the body's `blocking` is the cap's name
+/// and `retry-after` counts to its reset (a client told "1s" would only hammer a spent cap).
+pub fn refused_naming(
+    refusal: &Refusal,
+    layer_names: &[String],
+    cap: Option<&BudgetCap>,
+) -> Response {
+    let wait = match (refusal.why, cap.and_then(|c| c.reset_at)) {
+        (Rejection::Budget, Some(reset)) => reset.saturating_since(refusal.at),
+        _ => refusal.retry_after(),
+    };
     let secs = wait.as_nanos().div_ceil(1_000_000_000).max(1);
     let (status, message, blocking) = match refusal.why {
         Rejection::Layers { blocking, .. } => {
@@ -95,11 +117,20 @@ pub fn refused(refusal: &Refusal, layer_names: &[String]) -> Response {
             );
             (StatusCode::TOO_MANY_REQUESTS, message, names)
         }
-        Rejection::Budget => (
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("Budget cap reached; retry after {secs}s"),
-            vec!["budget"],
-        ),
+        Rejection::Budget => match cap {
+            Some(c) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("Budget cap `{}` reached; retry after {secs}s", c.name),
+                vec![c.name.as_str()],
+            ),
+            None => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Budget refused (no cap has room, or no usable upstream key); retry after {secs}s"
+                ),
+                vec!["budget"],
+            ),
+        },
         Rejection::Full => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!(

@@ -29,6 +29,12 @@ pub struct Metrics {
     upstream_429: u64,
     upstream_failed: u64,
     escalations: u64,
+    /// Requests the budget sent to a cheaper model.
+    degraded: u64,
+    /// Requests the budget refused (at the door, or when a hold ended).
+    budget_refused: u64,
+    /// Actual cost booked, nano-USD (saturating).
+    spend_nano_usd: u64,
 }
 
 /// The engine's gauges at scrape time.
@@ -100,6 +106,12 @@ impl Metrics {
             EngineEvent::Wasted { status: 429, .. } => self.upstream_429 += 1,
             EngineEvent::Wasted { .. } => self.upstream_failed += 1,
             EngineEvent::Escalated { .. } => self.escalations += 1,
+            EngineEvent::Degraded { .. } => self.degraded += 1,
+            EngineEvent::BudgetRefused { .. } => self.budget_refused += 1,
+            EngineEvent::Completed {
+                settlement: Some(s),
+                ..
+            } => self.spend_nano_usd = self.spend_nano_usd.saturating_add(s.actual_nano_usd),
             EngineEvent::Departed { class, how, .. } => {
                 self.departed[(*class).min(3)][departure_index(*how)] += 1;
             }
@@ -233,6 +245,24 @@ impl Metrics {
             "Consecutive 429s that escalated to the fallback.",
             vec![(String::new(), self.escalations)],
         );
+        family(
+            "spillway_degraded_total",
+            "counter",
+            "Requests the budget sent to a cheaper model (the ladder, or shedding's downgrade).",
+            vec![(String::new(), self.degraded)],
+        );
+        family(
+            "spillway_budget_refused_total",
+            "counter",
+            "Requests the budget refused: at the door (cap spent, no usable key) or when a hold ended.",
+            vec![(String::new(), self.budget_refused)],
+        );
+        family(
+            "spillway_spend_nano_usd_total",
+            "counter",
+            "Actual cost booked by the budget from upstream usage, in nano-USD.",
+            vec![(String::new(), self.spend_nano_usd)],
+        );
         out
     }
 }
@@ -273,5 +303,37 @@ mod tests {
         assert!(text.contains("spillway_queue_depth{class=\"background\"} 1\n"));
         assert!(text.contains("spillway_admitted_total{class=\"interactive\"} 1\n"));
         assert_eq!(m.admitted_total(), 1);
+    }
+
+    #[test]
+    fn budget_events_count_degrades_refusals_and_spend() {
+        use spillway_core::budget::{ModelId, Settlement};
+        use spillway_core::engine::SpendRefusal;
+        let mut m = Metrics::new(Vec::new());
+        m.record(&EngineEvent::<()>::Degraded { class: 0 });
+        m.record(&EngineEvent::<()>::BudgetRefused {
+            class: 1,
+            why: SpendRefusal::Cap,
+        });
+        let settlement = Settlement {
+            subject: spillway_core::limit::Subject::default(),
+            requested: ModelId(0),
+            model: ModelId(1),
+            estimate_nano_usd: 900,
+            actual_nano_usd: 700,
+        };
+        for _ in 0..2 {
+            m.record(&EngineEvent::Completed {
+                class: 0,
+                payload: (),
+                settlement: Some(settlement),
+                on_fallback: false,
+                from_cache: false,
+            });
+        }
+        let text = m.render(&Gauges::default());
+        assert!(text.contains("spillway_degraded_total 1\n"));
+        assert!(text.contains("spillway_budget_refused_total 1\n"));
+        assert!(text.contains("spillway_spend_nano_usd_total 1400\n"));
     }
 }

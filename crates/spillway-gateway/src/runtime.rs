@@ -119,6 +119,8 @@ where
         match state.engine.on_request(now, meta) {
             Admission::Rejected(why) => {
                 state.metrics.rejected(&why);
+                // A budget refusal also reports an event: count it now, not at the next input.
+                state.pump(now);
                 Err(Refusal { why, at: now })
             }
             Admission::Accepted(id) => {

@@ -1,38 +1,40 @@
 //! A scenario's policy turned into an engine for real time: the same layers, scheduler and
 //! upstream policy the simulator runs, with class deadlines from `classes:`.
 
+use super::budget::ServeGate;
+use super::load::Served;
 use rand_chacha::ChaCha8Rng;
-use spillway_core::engine::{Engine, EngineConfig, NoSpend};
+use spillway_core::engine::{Engine, EngineConfig};
 use spillway_core::limit::Layered;
+use spillway_core::policy::PolicySpec;
 use spillway_gateway::{ServeLayers, SharedLayers, SharedStore};
 use spillway_sim::rng::{Concern, stream};
-use spillway_sim::scenario::{PolicySpec, Scenario};
 
 /// The policy named `name`, else the first; the error lists the names.
-pub fn pick<'a>(scenario: &'a Scenario, name: Option<&str>) -> Result<&'a PolicySpec, String> {
+pub fn pick<'a>(file: &'a Served, name: Option<&str>) -> Result<&'a PolicySpec, String> {
     let names = || {
-        scenario
-            .policies
+        file.policies
             .iter()
             .map(|p| format!("`{}`", p.name))
             .collect::<Vec<_>>()
             .join(", ")
     };
     match name {
-        None => scenario
+        None => file
             .policies
             .first()
             .ok_or_else(|| "the policy file declares no policy".to_string()),
-        Some(n) => scenario
-            .policies
-            .iter()
-            .find(|p| p.name == n)
-            .ok_or_else(|| format!("--name: no policy is named `{n}`; the file has {}", names())),
+        Some(n) => {
+            file.policies.iter().find(|p| p.name == n).ok_or_else(|| {
+                format!("--name: no policy is named `{n}`; the file has {}", names())
+            })
+        }
     }
 }
 
-/// The engine `serve` runs: no driver payload, the policy's layers, no budget yet.
-pub type ServeEngine = Engine<(), ServeLayers, NoSpend, ChaCha8Rng>;
+/// The engine `serve` runs: no driver payload, the policy's layers, its budget (`None`: the
+/// policy has no `budget:`).
+pub type ServeEngine = Engine<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
 
 /// Why an engine cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,9 @@ pub enum BuildError {
     /// The scheduler.
     #[error("policy `{0}`: {1}")]
     Scheduler(String, spillway_core::schedule::ConfigError),
+    /// The budget.
+    #[error("policy `{0}`: budget: {1}")]
+    Budget(String, spillway_core::budget::BudgetError),
     /// The Redis side of the layers.
     #[error("policy `{0}` on --redis: {1}")]
     Redis(String, spillway_redis::RedisLimitError),
@@ -72,26 +77,29 @@ pub async fn layers(
 
 /// The engine of `policy` and its layer names. Admissions beyond the queue's capacity plus
 /// the calls in flight are refused (bounded memory); jitter draws are seeded by the
-/// scenario's seed, one stream per concern, like the simulator's.
+/// file's seed, one stream per concern, like the simulator's.
 pub fn engine(
-    scenario: &Scenario,
+    file: &Served,
     policy: &PolicySpec,
     layers: ServeLayers,
+    start: spillway_core::Time,
 ) -> Result<(ServeEngine, Vec<String>), BuildError> {
     let names = policy.layers.iter().map(|l| l.name.clone()).collect();
     let in_flight = usize::try_from(policy.max_in_flight).unwrap_or(usize::MAX);
     let config = EngineConfig {
         max_in_flight: policy.max_in_flight,
         max_requests: policy.queue_capacity.saturating_add(in_flight),
-        deadlines: scenario.classes.iter().map(|c| c.deadline).collect(),
+        deadlines: file.deadlines.clone(),
         scheduler: policy.scheduler.clone(),
         upstream: policy.upstream.clone(),
     };
-    let seed = scenario.seed;
+    let seed = file.seed;
+    let gate = super::budget::gate(file.budget.as_ref(), policy, start)
+        .map_err(|e| BuildError::Budget(policy.name.clone(), e))?;
     let engine = Engine::new(
         config,
         layers,
-        NoSpend,
+        gate,
         stream(seed, Concern::Jitter, 0),
         stream(seed, Concern::Jitter, 1),
     )

@@ -6,8 +6,8 @@
 
 use axum::http::HeaderMap;
 use spillway_core::keys::SecretHash;
-use spillway_sim::scenario::Class;
-use spillway_sim::scenario::serve::ServeSpec;
+use spillway_core::policy::Class;
+use spillway_core::policy::serve::ServeSpec;
 use std::collections::HashMap;
 
 /// The caller as the engine sees it.

@@ -4,6 +4,8 @@
 //! relayed (SSE chunk by chunk); its usage settles the layers. Every answer carries the
 //! caller's `x-ratelimit-*` headers.
 
+use super::budget;
+use super::budget::ServeGate;
 use super::identity::{Identities, Unknown};
 use super::usage::{SseUsage, Usage};
 use axum::body::{Body, Bytes};
@@ -11,7 +13,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use rand_chacha::ChaCha8Rng;
-use spillway_core::engine::{Completion, NoSpend, RequestMeta};
+use spillway_core::budget::ModelId;
+use spillway_core::engine::{Completion, Rejection, RequestMeta};
 use spillway_core::limit::{Demand, Subject};
 use spillway_core::upstream::Target;
 use spillway_emulate::request::{self, Parsed, Shape};
@@ -20,9 +23,9 @@ use spillway_gateway::{Call, Runtime, ServeLayers, SharedStore, Step, headers};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// The gateway as `serve` runs it: no budget yet (the core budget gate plugs in here).
-pub type Gateway = Runtime<(), ServeLayers, NoSpend, ChaCha8Rng>;
-type GatewayCall = Call<(), ServeLayers, NoSpend, ChaCha8Rng>;
+/// The gateway as `serve` runs it: the policy's layers and budget.
+pub type Gateway = Runtime<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
+type GatewayCall = Call<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
 
 /// Largest upstream body read whole (non-streaming answers and error bodies).
 const MAX_UPSTREAM_BODY: usize = 64 << 20;
@@ -53,6 +56,8 @@ pub struct Proxy {
     pub max_body: usize,
     /// Layer names, for 429 bodies.
     pub layer_names: Vec<String>,
+    /// The model the policy's `budget:` prices requests as (`None`: no budget).
+    pub budget_model: Option<ModelId>,
 }
 
 /// `POST /v1/...` of `shape`.
@@ -97,7 +102,7 @@ pub async fn forward(State(p): State<Arc<Proxy>>, shape: Shape, req: Request) ->
     let subject = Subject {
         user: caller.user,
         feature: caller.feature,
-        api_key: 0,
+        api_key: p.api_key(),
     };
     p.runtime.rate_limit_headers(&subject, resp.headers_mut());
     resp
@@ -135,7 +140,7 @@ impl Proxy {
     ) -> Response {
         let mut call = match self.admit(meta).await {
             Ok(call) => call,
-            Err(refusal) => return headers::refused(&refusal, &self.layer_names),
+            Err(refusal) => return self.refused(&refusal, &meta),
         };
         let mut last: Option<Response> = None;
         loop {
@@ -147,7 +152,14 @@ impl Proxy {
                 (Target::Fallback, Some(f)) => f,
                 _ => &self.primary,
             };
-            let sent = self.send(upstream, path(shape), bytes.clone()).await;
+            let body = match self
+                .runtime
+                .with_state(|s, _| budget::degraded_model(&s.engine, dispatch.id))
+            {
+                Some(model) => budget::with_model(&bytes, &model),
+                None => bytes.clone(),
+            };
+            let sent = self.send(upstream, path(shape), body).await;
             let resp = match sent {
                 Ok(resp) => resp,
                 Err(e) => {
@@ -175,16 +187,40 @@ impl Proxy {
         }
     }
 
+    /// The upstream API key the engine picks now, as `api_key`-scoped layers see it (0 with
+    /// no budget or no usable key, as in the engine).
+    fn api_key(&self) -> u64 {
+        self.runtime.with_state(|s, now| {
+            s.engine
+                .spend()
+                .as_ref()
+                .and_then(|g| g.select_key(now))
+                .unwrap_or(0)
+        })
+    }
+
+    /// The 429 of a refusal; a budget refusal names the cap that refused and waits for its
+    /// reset.
+    fn refused(&self, refusal: &spillway_gateway::Refusal, meta: &RequestMeta<()>) -> Response {
+        let cap = match (refusal.why, self.budget_model) {
+            (Rejection::Budget, Some(model)) => self
+                .runtime
+                .with_state(|s, _| budget::refusing_cap(&s.engine, refusal.at, meta, model)),
+            _ => None,
+        };
+        headers::refused_naming(refusal, &self.layer_names, cap.as_ref())
+    }
+
     /// Admission: shared layers decide in Redis first (outside the engine's lock).
     async fn admit(&self, meta: RequestMeta<()>) -> Result<GatewayCall, spillway_gateway::Refusal> {
         let Some(store) = &self.shared else {
             return self.runtime.admit(meta);
         };
-        // The subject and estimate the engine itself would reserve (no budget: no API key).
+        // The subject and estimate the engine itself would reserve.
         let subject = Subject {
             user: meta.user,
             feature: meta.feature,
-            api_key: 0,
+            api_key: self.api_key(),
         };
         let estimate = Demand {
             requests: 1,

@@ -1,5 +1,7 @@
 //! `spillway serve` on loopback (see `serve/`).
 
+mod budget;
 mod fixtures;
+mod policy_file;
 mod proxy;
 mod sim_vs_real;

@@ -194,6 +194,13 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.requests.get(id).map(|r| &r.meta.payload)
     }
 
+    /// The budget's reservation of a live request (its `estimate.model` is the model to send:
+    /// a degraded request's is the ladder's cheaper one); `None` without a budget. A server
+    /// reads it at dispatch to rewrite the upstream request's model.
+    pub fn spend_ticket(&self, id: RequestId) -> Option<&SpendTicket> {
+        self.requests.get(id)?.spend_ticket.as_ref()
+    }
+
     /// The limiter layers.
     pub fn limiter(&self) -> &L {
         &self.limiter

@@ -37,6 +37,8 @@ pub struct RawPolicyFile {
     /// Key rotations, revocations and price changes.
     #[serde(default)]
     pub events: Vec<RawEvent>,
+    /// `spillway serve` settings (upstream, client keys).
+    pub serve: Option<super::serve::RawServe>,
 }
 
 /// A loaded, valid policy file.
@@ -46,6 +48,8 @@ pub struct PolicyFile {
     pub policies: Vec<PolicySpec>,
     /// Models, keys and price changes, when the file names a `models:` catalogue.
     pub budget: Option<BudgetSetup>,
+    /// The `serve:` block.
+    pub serve: Option<super::serve::ServeSpec>,
 }
 
 impl PolicyFile {
@@ -53,6 +57,21 @@ impl PolicyFile {
     pub fn policy(&self, name: &str) -> Option<&PolicySpec> {
         self.policies.iter().find(|p| p.name == name)
     }
+}
+
+/// The top-level keys that make a file a scenario rather than a policy file.
+#[derive(Debug, Deserialize)]
+struct ScenarioProbe {
+    provider: Option<serde::de::IgnoredAny>,
+    traffic: Option<serde::de::IgnoredAny>,
+}
+
+/// Whether `text` is a scenario (it has `provider:` or `traffic:`), which a server loads
+/// through the simulator's scenario rules; anything else (also text that is not YAML) is read
+/// as a policy file, whose errors then say what is wrong.
+pub fn is_scenario(text: &str) -> bool {
+    serde_saphyr::from_str::<ScenarioProbe>(text)
+        .is_ok_and(|p| p.provider.is_some() || p.traffic.is_some())
 }
 
 /// Read and validate a policy file.
@@ -92,9 +111,14 @@ pub fn parse(path: &Path, text: &str) -> Result<PolicyFile, LocatedErrors> {
         has_fallback_provider: true,
     };
     let (policies, budget) = validate(&blocks, &defaults, &mut r);
+    let serve = super::serve::validate(raw.serve.as_ref(), &raw.keys, &mut r);
     r.finish()?;
-    match (policies, budget) {
-        (Some(policies), Some(budget)) => Ok(PolicyFile { policies, budget }),
+    match (policies, budget, serve) {
+        (Some(policies), Some(budget), Some(serve)) => Ok(PolicyFile {
+            policies,
+            budget,
+            serve,
+        }),
         // Every `None` was reported; this is a guard, not a path.
         _ => Err(LocatedErrors(vec![LocatedError {
             file: path.to_path_buf(),

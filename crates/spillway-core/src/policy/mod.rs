@@ -47,13 +47,14 @@ mod policies;
 mod reporter;
 pub mod schedule;
 mod serde_words;
+pub mod serve;
 pub mod units;
 pub mod upstream;
 
 pub use class::Class;
 pub use distributed::{Balancer, InstancesSpec, SyncMode};
 pub use error::{LocatedError, LocatedErrors, field_path_at, quoted_key};
-pub use file::{PolicyFile, RawPolicyFile, load, parse};
+pub use file::{PolicyFile, RawPolicyFile, is_scenario, load, parse};
 pub use layers::RawLayer;
 pub use policies::{PolicyBlocks, PolicyDefaults, PolicySpec, RawPolicy, validate};
 pub use reporter::{Reporter, serde_message};

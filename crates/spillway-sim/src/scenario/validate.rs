@@ -41,7 +41,7 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         check_costs_fit(groups, policies, &raw, r);
     }
     let (groups, trace) = super::trace::attach(&raw.traffic, groups, r);
-    let serve = super::serve::validate(&raw, r);
+    let serve = super::serve::validate(raw.serve.as_ref(), &raw.keys, r);
     let scenario = Scenario {
         name: raw.name.unwrap_or_else(|| stem.to_string()),
         description: raw.description.unwrap_or_default(),
