@@ -1,5 +1,6 @@
-//! `spillway validate`: check a scenario, or a library file that scenarios refer to (provider
-//! profiles, model catalogue), and print every error found.
+//! `spillway validate`: check a scenario, a standalone policy file (what `spillway serve`
+//! reads: layers, policies, money, `serve:`; no traffic), or a library file that scenarios
+//! refer to (provider profiles, model catalogue), and print every error found.
 
 use crate::Failure;
 use std::path::Path;
@@ -9,15 +10,22 @@ use std::path::Path;
 #[derive(Debug, PartialEq, Eq)]
 enum FileKind {
     Scenario,
+    /// `policies:` without `provider:` or `traffic:` (as `spillway serve` tells them apart).
+    PolicyFile,
     ProviderLibrary,
     ModelCatalogue,
 }
 
 fn kind_of(text: &str) -> FileKind {
-    let top_level = text
-        .lines()
-        .filter(|l| !l.starts_with([' ', '\t', '#', '-']) && !l.is_empty());
-    for line in top_level {
+    let top_level = || {
+        text.lines()
+            .filter(|l| !l.starts_with([' ', '\t', '#', '-']) && !l.is_empty())
+    };
+    let has = |key: &str| top_level().any(|l| l.starts_with(key));
+    if has("policies:") && !has("provider:") && !has("traffic:") {
+        return FileKind::PolicyFile;
+    }
+    for line in top_level() {
         if line.starts_with("profiles:") {
             return FileKind::ProviderLibrary;
         }
@@ -71,6 +79,16 @@ pub fn run(path: &Path) -> Result<(), Failure> {
                 file.ladders.len()
             );
         }
+        FileKind::PolicyFile => {
+            let file = spillway_core::policy::parse(path, &text).map_err(|e| bad_input(e, path))?;
+            let policies: Vec<&str> = file.policies.iter().map(|p| p.name.as_str()).collect();
+            println!(
+                "ok: {} (policy file, {}: {})",
+                path.display(),
+                crate::output::count(policies.len(), "policy", "policies"),
+                policies.join(", ")
+            );
+        }
         FileKind::Scenario => {
             let scenario = spillway_sim::scenario::load(path).map_err(|e| bad_input(e, path))?;
             let policies: Vec<&str> = scenario.policies.iter().map(|p| p.name.as_str()).collect();
@@ -103,6 +121,15 @@ mod tests {
         assert_eq!(
             kind_of("models:\n  - name: gpt-4o\n"),
             FileKind::ModelCatalogue
+        );
+        assert_eq!(
+            kind_of("layers: []\npolicies:\n  - name: p\n"),
+            FileKind::PolicyFile
+        );
+        assert_eq!(
+            kind_of("provider:\n  rpm: 1\npolicies:\n  - name: p\n"),
+            FileKind::Scenario,
+            "a scenario has policies too"
         );
         assert_eq!(
             kind_of("name: s\nmodels: models.yaml\n"),

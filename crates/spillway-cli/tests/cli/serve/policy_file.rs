@@ -45,3 +45,22 @@ fn a_broken_policy_file_is_a_located_error() {
         "{err}"
     );
 }
+
+#[test]
+fn validate_checks_a_policy_file_with_the_same_located_errors() {
+    let good = spillway(&["validate", "scenarios/policies/gateway.yaml"]);
+    assert!(good.status.success(), "{}", text(&good.stderr));
+    assert!(text(&good.stdout).contains("(policy file, 1 policy: gateway)"));
+
+    let dir = temp_dir("validate-broken-policy");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("policy.yaml");
+    std::fs::write(&file, "policies:\n  - name: p\n    max_in_flight: 0x\n").expect("write");
+    let out = spillway(&["validate", file.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("policy.yaml:3:20: policies[0].max_in_flight"),
+        "{err}"
+    );
+}
