@@ -194,8 +194,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         let backoff = self.upstream.spec.backoff;
         // Out of attempts, or told to wait longer than this client ever does (openai-python
         // refuses a Retry-After over 2 minutes and raises at once).
-        let too_long = matches!((hint, backoff.max_retry_after()), (Some(h), Some(l)) if h > l);
-        if attempts >= backoff.max_attempts() || too_long {
+        if backoff.gives_up(attempts, hint).is_some() {
             self.depart(now, id, Departure::Failed, input);
             return;
         }

@@ -201,6 +201,21 @@ impl BackoffConfig {
         self.max_retry_after
     }
 
+    /// Why a request that has made `attempts` attempts stops after a failure whose hint is
+    /// `retry_after`, or `None` when it retries. The one give-up rule: [`Backoff::on_failure`]
+    /// and the engine (which keeps its retry state per request, not a [`Backoff`]) both ask it.
+    pub fn gives_up(&self, attempts: u32, retry_after: Option<Duration>) -> Option<GiveUpReason> {
+        if attempts >= self.max_attempts {
+            return Some(GiveUpReason::AttemptsExhausted);
+        }
+        match (retry_after, self.max_retry_after) {
+            (Some(wait), Some(limit)) if wait > limit => {
+                Some(GiveUpReason::RetryAfterTooLong { retry_after: wait })
+            }
+            _ => None,
+        }
+    }
+
     /// The strategy.
     pub const fn strategy(&self) -> BackoffStrategy {
         self.strategy
@@ -343,13 +358,8 @@ impl Backoff {
         retry_after: Option<Duration>,
         rng: &mut R,
     ) -> RetryDecision {
-        if self.retries.saturating_add(1) >= self.config.max_attempts {
-            return RetryDecision::GiveUp(GiveUpReason::AttemptsExhausted);
-        }
-        if let (Some(wait), Some(limit)) = (retry_after, self.config.max_retry_after)
-            && wait > limit
-        {
-            let reason = GiveUpReason::RetryAfterTooLong { retry_after: wait };
+        let attempts = self.retries.saturating_add(1);
+        if let Some(reason) = self.config.gives_up(attempts, retry_after) {
             return RetryDecision::GiveUp(reason);
         }
         let backoff = self.config.delay(self.retries, self.previous, rng);
