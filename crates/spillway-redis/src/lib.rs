@@ -79,6 +79,7 @@
 //! - The fault suite (`tests/redis/faults.rs`: SIGKILL, restart with and without AOF,
 //!   `DEBUG SLEEP`, a slow link) asserts these bounds by counting admissions under every policy.
 
+mod budget;
 mod config;
 mod epoch;
 mod error;
@@ -91,6 +92,7 @@ mod store;
 mod verdict;
 mod wire;
 
+pub use budget::{MAX_AMOUNT_NANO_USD, RedisBudget};
 pub use config::{FailurePolicy, RedisConfig, TimeSource};
 pub use error::{KeyError, RedisLimitError};
 pub use key::{MAX_KEY_PART, validate_key_part};

@@ -358,6 +358,17 @@ impl RedisStore {
         Ok(out)
     }
 
+    /// Run another script of this crate (the shared budget's) on the shared connection, with
+    /// the same timeouts and error split; NOSCRIPT loads it and runs it again.
+    pub(crate) async fn run_script(&self, inv: ScriptInvocation<'_>) -> Result<Vec<i64>, Fault> {
+        let mut conn = self.inner.conn.clone();
+        let result = self.timed(inv.invoke_async::<Vec<i64>>(&mut conn)).await;
+        if let Err(Fault::Unavailable(_)) = &result {
+            self.inner.stats.fault();
+        }
+        result
+    }
+
     /// Run an already tagged call again (after NOSCRIPT: it did not run).
     async fn eval_once(&self, call: &Call) -> Result<Vec<i64>, Fault> {
         let mut conn = self.inner.conn.clone();

@@ -203,7 +203,7 @@ impl Proxy {
     /// reset.
     fn refused(&self, refusal: &spillway_gateway::Refusal, meta: &RequestMeta<()>) -> Response {
         let cap = match (refusal.why, self.budget_model) {
-            (Rejection::Budget, Some(model)) => self
+            (Rejection::Budget(_), Some(model)) => self
                 .runtime
                 .with_state(|s, _| budget::refusing_cap(&s.engine, refusal.at, meta, model)),
             _ => None,

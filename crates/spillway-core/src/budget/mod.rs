@@ -9,6 +9,7 @@
 //! | [`DegradationLadder`] | per-mille thresholds → cheaper models → exhausted; monotone |
 //! | [`Budget`] | the four composed: preflight → `Allow` / `Degrade` / `QueueUntil` / `Reject` |
 //! | [`PolicyBudget`] | a policy's budget as data (the engine's [`crate::engine::SpendGate`] runs it) |
+//! | [`SharedAccount`] | an account as a store shared by replicas counts it (the ledger then caches its totals) |
 //!
 //! ## Design decisions
 //! - **Money is `u64` nano-USD**, prices per million tokens, costs rounded up: exact sums,
@@ -65,6 +66,7 @@ mod ledger;
 mod model;
 mod period;
 mod policy;
+mod shared;
 mod verdict;
 
 pub use cap::{Account, CapSpec, CapTarget, OnExhausted};
@@ -77,4 +79,5 @@ pub use ledger::{Blocked, CapId, CapUsage, Ledger, LedgerReservation, MAX_CAPS};
 pub use model::{MAX_MODELS, ModelCatalogue, ModelId, ModelSpec};
 pub use period::{Period, Window};
 pub use policy::{EstimateKind, PolicyBudget, PriceChange};
+pub use shared::SharedAccount;
 pub use verdict::{Preflight, Settlement, Ticket, Verdict};

@@ -45,14 +45,14 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         };
         let step = self.spend.decide(now, &meta, api_key);
         self.report_spend(meta.class, &step);
-        if let SpendStep::Refuse(_) = step {
+        if let SpendStep::Refuse(why) = step {
             let released = Demand {
                 requests: 1,
                 tokens: 0,
             };
             self.limiter
                 .settle(now, admitted.reservation, admitted.placement, released);
-            return Admission::Rejected(Rejection::Budget);
+            return Admission::Rejected(Rejection::Budget(why));
         }
         let request = Request {
             meta,

@@ -104,6 +104,7 @@ mod limiter;
 mod slab;
 mod spend;
 mod spend_gate;
+mod spend_shared;
 mod state;
 mod timers;
 mod types;
@@ -113,6 +114,7 @@ pub use limiter::{Admitted, Limiter};
 pub use slab::RequestId;
 pub use spend::{NoSpend, Spend, SpendRefusal, SpendStep};
 pub use spend_gate::{SpendGate, SpendGateConfig};
+pub use spend_shared::SharedTotals;
 pub use state::{Engine, EngineConfig};
 pub use timers::Timers;
 pub use types::{

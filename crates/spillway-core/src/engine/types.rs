@@ -38,8 +38,8 @@ pub enum Rejection {
     },
     /// The cost can never fit a layer (configuration).
     NeverFits,
-    /// The budget refused (cap reached, or no usable key).
-    Budget,
+    /// The budget refused (cap reached, or no usable key): why, naming the cap.
+    Budget(SpendRefusal),
     /// The engine holds as many requests as it is configured to.
     Full,
 }

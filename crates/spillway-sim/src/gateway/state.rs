@@ -114,7 +114,7 @@ impl Gateway<'_> {
                     }
                     // Validation rules this out for configured sizes; count it, never panic.
                     Rejection::NeverFits => self.metrics.never_fits += 1,
-                    Rejection::Budget | Rejection::Full => {}
+                    Rejection::Budget(_) | Rejection::Full => {}
                 }
             }
         }
