@@ -12,6 +12,7 @@ mod build;
 mod identity;
 mod load;
 mod proxy;
+mod shared_budget;
 mod usage;
 
 use crate::Failure;
@@ -120,13 +121,15 @@ async fn serve(
     primary: Upstream,
     fallback: Option<Upstream>,
 ) -> Result<(), Failure> {
-    let (layers, shared) = build::layers(policy, args.redis.as_deref())
+    let bad = |e: build::BuildError| Failure::BadInput(e.to_string());
+    let redis = build::connect(policy, args.redis.as_deref())
         .await
-        .map_err(|e| Failure::BadInput(e.to_string()))?;
+        .map_err(bad)?;
+    let (layers, shared) = build::layers(policy, redis.as_ref()).map_err(bad)?;
     // The file's key validity, events and price changes count from now (see `budget`).
     let started = spillway_core::clock::Clock::now(&spillway_core::clock::WallClock::new());
-    let (engine, layer_names) = build::engine(file, policy, layers, started)
-        .map_err(|e| Failure::BadInput(e.to_string()))?;
+    let (engine, layer_names) =
+        build::engine(file, policy, layers, started, redis.as_ref()).map_err(bad)?;
     let client = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(10))
         .build()
@@ -142,7 +145,6 @@ async fn serve(
         identities: identity::Identities::new(file.serve.as_ref(), args.trust_headers),
         max_body: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
         layer_names,
-        budget_model: policy.budget.as_ref().map(|b| b.requested),
     });
     let tcp = tokio::net::TcpListener::bind(args.listen)
         .await

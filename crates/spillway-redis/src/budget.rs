@@ -40,7 +40,6 @@ use redis::Script;
 use spillway_core::Time;
 use spillway_core::budget::{Account, SharedAccount};
 use spillway_core::engine::SharedTotals;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The largest amount (limit, estimate, cost) the script keeps exact: 2^53 − 1 nano-USD, about
 /// nine million dollars. Larger amounts are clamped to it (a limit that large never binds).
@@ -62,7 +61,6 @@ pub struct RedisBudget {
     caps: Vec<String>,
     lease: std::time::Duration,
     instance: u64,
-    sequence: AtomicU64,
 }
 
 impl RedisBudget {
@@ -99,7 +97,6 @@ impl RedisBudget {
             caps,
             lease: DEFAULT_LEASE,
             instance: random_u64(),
-            sequence: AtomicU64::new(0),
         })
     }
 
@@ -110,9 +107,9 @@ impl RedisBudget {
         self
     }
 
-    /// A request id unique across replicas and restarts.
-    pub fn request_id(&self) -> String {
-        let n = self.sequence.fetch_add(1, Ordering::Relaxed);
+    /// The id of this replica's request number `n` (the caller numbers its requests), unique
+    /// across replicas and restarts.
+    pub fn request_id(&self, n: u64) -> String {
         format!("{:x}.{n:x}", self.instance)
     }
 

@@ -211,6 +211,12 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         &self.spend
     }
 
+    /// The budget, to change between inputs (a driver hands it what a store shared by
+    /// replicas counted, before the request it was counted for arrives).
+    pub fn spend_mut(&mut self) -> &mut S {
+        &mut self.spend
+    }
+
     /// Take the parts back (after [`Engine::drain`]).
     pub fn into_parts(self) -> (L, S) {
         (self.limiter, self.spend)

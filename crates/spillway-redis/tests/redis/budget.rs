@@ -148,7 +148,7 @@ fn ops() -> impl Strategy<Value = Vec<(Op, usize, u64, u64)>> {
 
 async fn case(store: &RedisStore, ops: &[(Op, usize, u64, u64)]) -> Result<(), TestCaseError> {
     let budget = RedisBudget::new(store, &unique("budget-diff"), &caps()).expect("valid");
-    let rids: Vec<String> = (0..6).map(|_| budget.request_id()).collect();
+    let rids: Vec<String> = (0..6).map(|n| budget.request_id(n)).collect();
     let mut model = Model::default();
     // A request charges the accounts of the user it first named (as a ticket does).
     let mut users: HashMap<usize, u64> = HashMap::new();
@@ -216,7 +216,7 @@ fn a_retried_reserve_or_settle_books_once_and_a_late_reserve_holds_nothing() {
         let budget = RedisBudget::new(&store, "retries", &caps()).expect("valid");
         let acc = accounts(1, 1_000, 1_000);
         let now = wall_now();
-        let rid = budget.request_id();
+        let rid = budget.request_id(0);
         for _ in 0..3 {
             let held = budget.reserve(now, &rid, 300, &acc).await.expect("reserve");
             assert_eq!(held.held_nano_usd, 300);
@@ -271,8 +271,8 @@ fn concurrent_reservations_never_commit_more_than_the_cap() {
             tasks.push(tokio::spawn(async move {
                 let acc = accounts(i as u64 + 1, 1_000, 1_000_000);
                 let mut admitted = 0u64;
-                for _ in 0..20 {
-                    let rid = budget.request_id();
+                for n in 0..20 {
+                    let rid = budget.request_id(n);
                     let t = budget.reserve(now, &rid, 70, &acc).await.expect("reserve");
                     if t.held_nano_usd == 70 {
                         admitted += 1;
