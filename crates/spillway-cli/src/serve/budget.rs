@@ -20,8 +20,9 @@ use spillway_gateway::headers::BudgetCap;
 
 use super::build::ServeEngine;
 
-/// Output tokens a `fixed` or `learned` estimate starts from: a server has no traffic model
-/// to take a feature's median from, so every feature starts here and `learned` adapts.
+/// Output tokens a `fixed` or `learned` estimate starts from unless the policy's `budget:`
+/// says (`output_tokens:`): a server has no traffic model to take a feature's median from, so
+/// every feature starts here and `learned` adapts.
 pub const OUTPUT_MEDIAN: u64 = 256;
 
 /// A [`SpendGate`] whose clock starts when the server started: the engine's `now` (ns since
@@ -150,7 +151,8 @@ pub fn gate(
         return Ok(None);
     };
     let pressure = policy.scheduler.pressure_permille;
-    let mut config = setup.gate_config(budget, vec![OUTPUT_MEDIAN], pressure, None);
+    let start_output = budget.output_tokens.unwrap_or(OUTPUT_MEDIAN);
+    let mut config = setup.gate_config(budget, vec![start_output], pressure, None);
     config.origin_unix_ns = start.as_nanos();
     let gate = SpendGate::new(config)?;
     Ok(Some(ServeGate {

@@ -294,3 +294,28 @@ fn concurrent_reservations_never_commit_more_than_the_cap() {
         assert_eq!(read.accounts[0].1.spent_nano_usd, 70 * (1_000 / 70));
     });
 }
+
+#[test]
+fn an_unreachable_store_is_an_error_for_the_caller_to_fail_closed_on() {
+    let Some(mut server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let store = connect(server.config()).await;
+        let budget = RedisBudget::new(&store, "outage", &caps()).expect("valid");
+        let acc = accounts(1, 1_000, 1_000);
+        let now = wall_now();
+        let rid = budget.request_id(0);
+        assert!(budget.reserve(now, &rid, 10, &acc).await.is_ok());
+        server.kill();
+        let err = budget.reserve(now, &rid, 10, &acc).await;
+        assert!(
+            matches!(
+                err,
+                Err(spillway_redis::RedisLimitError::Unreachable { .. })
+            ),
+            "{err:?}"
+        );
+    });
+}

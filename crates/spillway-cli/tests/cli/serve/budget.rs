@@ -1,7 +1,7 @@
 //! `spillway serve` enforces the policy's `budget:`: a spent cap refuses by name until its
 //! reset, and a degrade ladder rewrites the model sent upstream.
 
-use super::super::workspace;
+use super::super::{spillway, text, workspace};
 use super::fixtures::{Server, chat, metric, metrics_until, policy_file};
 
 const ROOMY: &str =
@@ -103,6 +103,34 @@ async fn a_degrade_ladder_rewrites_the_model_sent_upstream() {
     })
     .await;
     assert_eq!(metric(&m, "spillway_degraded_total"), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_budget_block_sets_where_the_output_estimate_starts() {
+    // 100,000 output tokens (capped at the model's maximum) never fit the $0.0002 cap that the
+    // default 256 fits (above): the first request is refused, naming the cap.
+    let block = format!(
+        "{}      output_tokens: 100000\n",
+        budget("gpt-4o-mini", "none", "0.0002")
+    );
+    let policy = policy_file("budget-estimate", ROOMY, &block, &models());
+    let stub = Server::stub(&policy);
+    let serve = Server::serve(&policy, &stub.url);
+    let resp = post(&reqwest::Client::new(), &serve.url, chat(3, false)).await;
+    assert_eq!(resp.status(), 429);
+    let body = resp.text().await.expect("body");
+    assert!(body.contains("Budget cap `tiny` reached"), "{body}");
+
+    let zero = block.replace("output_tokens: 100000", "output_tokens: 0");
+    let bad = policy_file("budget-estimate-zero", ROOMY, &zero, &models());
+    let out = spillway(&["serve", "--policy", bad.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("policy.yaml:") && err.contains(": policies[0].budget.output_tokens: "),
+        "{err}"
+    );
+    assert!(err.contains("must be 1 to 1000000, got 0"), "{err}");
 }
 
 /// Send to `url` until the budget refuses twice in a row across a pause (so that every
