@@ -4,8 +4,9 @@
 //! file (no traffic), both read by core's policy rules (`load`); `--name` picks the policy.
 //! Its optional `serve:` block says where the upstream is and who the clients are;
 //! `--upstream` overrides (or replaces) it. The limiter is the policy's layers in this process
-//! (`instances:` is a simulator setting); its `budget:` is core's `SpendGate` on the wall
-//! clock (`budget`).
+//! or, under `--redis`, in Redis (`instances:` is a simulator setting); its `budget:` is core's
+//! `SpendGate` on the wall clock (`budget`), its spend shared in Redis under `--redis`
+//! (`shared_budget`).
 
 mod budget;
 mod build;
@@ -47,7 +48,11 @@ and the upstream's usage books the spend. Every answer carries x-ratelimit-limit
 caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
 and nothing is sent upstream; an unreachable upstream gives 502. GET /healthz, GET /metrics \
 (Prometheus text). Ctrl-C stops accepting and finishes the requests in flight.\n\n\
---redis URL shares the layers with every replica on that Redis. https:// upstreams use TLS (rustls, the system's certificates). Not yet enforced: \
+--redis URL shares the layers and the budget with every replica on that Redis: a cap is \
+spent once across the fleet (a queueing cap then answers 429 until its reset instead of \
+holding the request; a Redis error answers 503: the budget fails closed). The budget's \
+`output_tokens:` sets where a fixed or learned output estimate starts (default 256). \
+https:// upstreams use TLS (rustls, the system's certificates). Not yet enforced: \
 `instances:` (a simulator setting), and \
 the x-ratelimit-* headers under --redis (the shared layers' room would cost a Redis call per \
 answer).";
@@ -75,8 +80,9 @@ pub struct ServeArgs {
     /// true`; e.g. behind `spillway load`, which sends them).
     #[arg(long)]
     trust_headers: bool,
-    /// Share the policy's limits with every replica on this Redis (`redis://HOST:PORT`):
-    /// replicas serving the same policy name admit the limit once between them.
+    /// Share the policy's limits and budget with every replica on this Redis
+    /// (`redis://HOST:PORT`): replicas serving the same policy name admit the limit, and spend
+    /// each cap, once between them.
     #[arg(long)]
     redis: Option<String>,
     /// Largest request body in bytes (more: 400).
