@@ -13,8 +13,9 @@
 //!   fact would only lose the record);
 //! - **release** `(request id)`: the hold is released, nothing booked.
 //!
-//! Settling or releasing marks the request finished for a lease, so a retried settle books
-//! nothing twice and a reserve that lands after its release holds nothing.
+//! Settling or releasing marks the request finished for [`crate::RedisConfig::dedupe_ttl`]
+//! (10 s), so a retried settle books nothing twice and a reserve that lands after its release
+//! holds nothing; then the record goes (memory follows the requests in flight, not the rate).
 //!
 //! ## Keys and memory
 //! Under the hash tag of the policy (`<prefix>:{<name>}:…`, the slot of its layers):
@@ -25,7 +26,7 @@
 //!   and settled at 00:01 still counts against the new day (as in the core's ledger);
 //! - the request's record `budget|q|<request id>`.
 //!
-//! Reservations and records live for a lease (an hour by default, refreshed by every
+//! Reservations and holding records live for a lease (an hour by default, refreshed by every
 //! reserve on the account): a replica killed with calls in flight leaves their estimates
 //! reserved until its accounts are idle that long (refusing more, never spending more).
 //!
@@ -200,11 +201,12 @@ impl RedisBudget {
         for key in self.keys(now, rid, accounts) {
             inv.key(key);
         }
-        let lease_ms = u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX);
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
         inv.arg(op)
             .arg(accounts.len())
             .arg(amount.min(MAX_AMOUNT_NANO_USD))
-            .arg(lease_ms);
+            .arg(ms(self.lease))
+            .arg(ms(self.store.config().dedupe_ttl));
         let grace = self.store.config().expiry_grace.as_nanos();
         for a in accounts {
             let end = a.period.window(now.as_nanos()).end_unix_ns;

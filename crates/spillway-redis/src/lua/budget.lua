@@ -5,8 +5,9 @@
 --       account, no period: an estimate in flight across a reset still counts), the record of
 --       this request (what it holds; whether it finished).
 -- ARGV: op ('r' reserve, 's' settle, 'c' release), n, amount (nano-USD: the estimate to
---       hold, or the actual cost to book), lease_ms (life of reservations and records), then
---       per account: limit, expire_at_ms (when its spend key may go: period end + grace).
+--       hold, or the actual cost to book), lease_ms (life of reservations and of a holding
+--       request's record), done_ms (life of a finished request's record: the retry window),
+--       then per account: limit, expire_at_ms (when its spend key may go: period end + grace).
 --
 -- Reply (integers): {status, held, spent_1, reserved_1, ..., spent_n, reserved_n} for a
 -- reserve (status 1: holds `amount`; 0: does not fit, the previous hold stays; 2: already
@@ -15,7 +16,7 @@
 --
 -- Amounts stay below 2^53 (the caller clamps), so doubles hold them exactly; they are written
 -- with %d, never through tostring (14 digits).
-local op, n, amount, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local op, n, amount, lease, done_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local rec = KEYS[2 * n + 1]
 local state = redis.call('HMGET', rec, 'h', 'd')
 local held = tonumber(state[1] or '0') or 0
@@ -46,7 +47,7 @@ if op == 'r' then
     end
     out[#out + 1] = spent
     out[#out + 1] = reserved
-    if spent + reserved + amount > tonumber(ARGV[3 + 2 * i]) then
+    if spent + reserved + amount > tonumber(ARGV[4 + 2 * i]) then
       fits = false
     end
   end
@@ -80,11 +81,11 @@ for i = 1, n do
   end
   if op == 's' and amount > 0 then
     redis.call('INCRBY', KEYS[i], int(amount))
-    redis.call('PEXPIREAT', KEYS[i], ARGV[4 + 2 * i])
+    redis.call('PEXPIREAT', KEYS[i], ARGV[5 + 2 * i])
   end
 end
--- Marked finished (for a lease) so that a retried settle books nothing twice and a reserve
--- landing after its release holds nothing.
+-- Marked finished (for the retry window) so that a retried settle books nothing twice and a
+-- reserve landing after its release holds nothing.
 redis.call('HSET', rec, 'h', '0', 'd', '1')
-redis.call('PEXPIRE', rec, lease)
+redis.call('PEXPIRE', rec, done_ms)
 return { 1, held }

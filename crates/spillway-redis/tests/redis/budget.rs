@@ -319,3 +319,38 @@ fn an_unreachable_store_is_an_error_for_the_caller_to_fail_closed_on() {
         );
     });
 }
+
+#[test]
+fn spend_expires_after_its_period_and_a_finished_record_after_the_retry_window() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    let now = wall_now();
+    rt.block_on(async {
+        let store = connect(server.config()).await;
+        let budget = RedisBudget::new(&store, "ttl", &caps()).expect("valid");
+        let acc = accounts(1, 1_000, 1_000);
+        let rid = budget.request_id(0);
+        budget.reserve(now, &rid, 100, &acc).await.expect("reserve");
+        budget.settle(now, &rid, 80, &acc).await.expect("settle");
+    });
+    let mut admin = server.admin();
+    let pttl = |admin: &mut redis::Connection, pattern: &str| -> Vec<i64> {
+        let keys: Vec<String> = redis::cmd("KEYS").arg(pattern).query(admin).expect("KEYS");
+        keys.iter()
+            .map(|k| redis::cmd("PTTL").arg(k).query(admin).expect("PTTL"))
+            .collect()
+    };
+    let day_left_ms = (Period::Day.window(now.as_nanos()).end_unix_ns - now.as_nanos()) / 1_000_000;
+    let grace_ms = 3_600_000; // the test server's config
+    let spend = pttl(&mut admin, "*budget|*|s|*");
+    assert_eq!(spend.len(), 2, "the daily and the hourly account");
+    for ttl in spend {
+        let ttl = u64::try_from(ttl).expect("expires");
+        assert!(ttl <= day_left_ms + grace_ms + 1_000, "{ttl} ms");
+    }
+    let records = pttl(&mut admin, "*budget|q|*");
+    assert_eq!(records.len(), 1);
+    assert!((1..=10_000).contains(&records[0]), "{records:?}");
+}
