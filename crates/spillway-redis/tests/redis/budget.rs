@@ -354,3 +354,47 @@ fn spend_expires_after_its_period_and_a_finished_record_after_the_retry_window()
     assert_eq!(records.len(), 1);
     assert!((1..=10_000).contains(&records[0]), "{records:?}");
 }
+
+#[test]
+fn under_estimates_overshoot_the_cap_by_at_most_those_in_flight() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let store = connect(server.config()).await;
+        // Four replicas, one request in flight each, estimating 70 and costing 100: once the
+        // cap fills only those in flight can add their 30 of under-estimate.
+        let now = wall_now();
+        let mut tasks = Vec::new();
+        for i in 0..4u64 {
+            let budget = RedisBudget::new(&store, "overshoot", &caps()).expect("ok");
+            tasks.push(tokio::spawn(async move {
+                let acc = accounts(i + 1, 1_000, 1_000_000);
+                for n in 0..30 {
+                    let rid = budget.request_id(n);
+                    let t = budget.reserve(now, &rid, 70, &acc).await.expect("reserve");
+                    if t.held_nano_usd == 70 {
+                        budget.settle(now, &rid, 100, &acc).await.expect("settle");
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("task");
+        }
+        let budget = RedisBudget::new(&store, "overshoot", &caps()).expect("ok");
+        let read = budget
+            .reserve(now, "reader", 0, &accounts(1, 1_000, 1_000_000))
+            .await
+            .expect("read");
+        let spent = read.accounts[0].1.spent_nano_usd;
+        // Admitted only while spent + reserved + 70 ≤ 1,000: at least 931 booked before the
+        // last admission could fail, at most 4 × 30 over the cap.
+        assert!((931..=1_000 + 4 * 30).contains(&spent), "spent {spent}");
+        assert_eq!(
+            read.accounts[0].1.reserved_nano_usd, 0,
+            "every hold released"
+        );
+    });
+}

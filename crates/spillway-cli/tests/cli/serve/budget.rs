@@ -227,3 +227,32 @@ async fn two_replicas_on_one_redis_share_the_budget_and_name_the_cap_the_other_s
         "booked {total} nano-USD"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_budget_whose_redis_is_gone_refuses_with_503() {
+    let Some(mut redis) = super::fixtures::Redis::start() else {
+        return;
+    };
+    // No layers: the budget is the only thing in Redis, so its failure is what answers.
+    let policy = policy_file(
+        "budget-redis-down",
+        "",
+        &budget("gpt-4o-mini", "none", "1"),
+        &models(),
+    );
+    let yaml = std::fs::read_to_string(&policy).expect("read");
+    std::fs::write(&policy, yaml.replacen("layers:\npolicies:", "policies:", 1)).expect("write");
+    let stub = Server::stub(&policy);
+    let serve = Server::serve_with(&policy, &stub.url, &["--redis", &redis.url]);
+    let client = reqwest::Client::new();
+    let up = post(&client, &serve.url, chat(3, false)).await;
+    assert_eq!(up.status(), 200);
+    redis.stop();
+    let down = post(&client, &serve.url, chat(3, false)).await;
+    assert_eq!(down.status(), 503);
+    let body = down.text().await.expect("body");
+    assert!(
+        body.contains("store of the shared budget did not answer"),
+        "{body}"
+    );
+}
