@@ -131,6 +131,7 @@ fn sequential(
             let (_, now) = traffic.next();
             let n = traffic.n.get();
             let subject = Subject {
+                team: 0,
                 user: n % KEYS,
                 feature: n % 7,
                 api_key: 0,

@@ -31,12 +31,7 @@ impl Layer {
         }
     }
     fn scope_key(&self, subject: &Subject) -> u64 {
-        match self.scope {
-            Scope::Global => 0,
-            Scope::User => subject.user,
-            Scope::Feature => subject.feature,
-            Scope::ApiKey => subject.api_key,
-        }
+        subject.id(self.scope)
     }
 }
 

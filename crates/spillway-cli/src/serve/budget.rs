@@ -116,6 +116,7 @@ pub fn refusing_cap(
     let local = served.local(now);
     let subject = Subject {
         user: meta.user,
+        team: meta.team,
         feature: meta.feature,
         api_key: served.gate.select_key(local)?,
     };

@@ -169,6 +169,7 @@ impl<M> Spend<M> for SpendGate {
         };
         let subject = Subject {
             user: request.user,
+            team: request.team,
             feature: request.feature,
             api_key,
         };

@@ -64,6 +64,7 @@ fn ops(under: bool) -> impl Strategy<Value = Vec<Op>> {
 fn subject(user: u64, key: u64) -> Subject {
     Subject {
         user,
+        team: 0,
         feature: 0,
         api_key: key,
     }
@@ -199,11 +200,13 @@ fn the_seed_example_secondary_key_at_20_dollars_a_day() {
     )
     .expect("valid");
     let leaked = Subject {
+        team: 0,
         user: 9,
         feature: 0,
         api_key: 42,
     };
     let other = Subject {
+        team: 0,
         user: 9,
         feature: 0,
         api_key: 7,

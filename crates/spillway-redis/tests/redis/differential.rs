@@ -227,6 +227,7 @@ async fn layered_case(
         let t = Time::from_nanos(now);
         let subject = Subject {
             user,
+            team: 0,
             feature: user % 2,
             api_key: 0,
         };
