@@ -5,3 +5,4 @@ mod fixtures;
 mod policy_file;
 mod proxy;
 mod sim_vs_real;
+mod team;

@@ -243,8 +243,13 @@ mod tests {
 
     #[test]
     fn a_team_layer_limits_the_users_of_one_team_together_and_no_one_else() {
-        let mut l = Layered::new(vec![layer("per-team", Scope::Team, Algorithm::FixedWindow, 3)])
-            .unwrap();
+        let mut l = Layered::new(vec![layer(
+            "per-team",
+            Scope::Team,
+            Algorithm::FixedWindow,
+            3,
+        )])
+        .unwrap();
         let member = |user, team| Subject {
             user,
             team,

@@ -194,7 +194,8 @@ policies:
 
     #[test]
     fn a_virtual_key_must_name_a_class() {
-        let dir = std::env::temp_dir().join(format!("spillway-policy-class-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("spillway-policy-class-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("ann.key"), "sk-ann-0001\n").unwrap();
         let serve = "serve:\n  upstream: http://127.0.0.1:9000\n  virtual_keys:\n    - { name: ann, secret: { file: ann.key }, team: search, class: urgent }\n";
