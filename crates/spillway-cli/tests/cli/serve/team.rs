@@ -1,7 +1,7 @@
 //! A `scope: team` layer in `spillway serve`: virtual keys of one team share its limit, another
 //! team has its own.
 
-use super::fixtures::{Server, chat, policy_file};
+use super::fixtures::{Server, policy_file, statuses};
 
 const PER_TEAM_5: &str =
     "  - { name: per-team, scope: team, algorithm: fixed-window, limit: 5, per: 1h }\n";
@@ -18,20 +18,9 @@ serve:
 
 /// Statuses of `each` requests sent with `key` by one client.
 async fn send(url: String, key: &'static str, each: usize) -> Vec<u16> {
-    let client = reqwest::Client::new();
-    let mut statuses = Vec::new();
-    for _ in 0..each {
-        let resp = client
-            .post(format!("{url}/v1/chat/completions"))
-            .bearer_auth(key)
-            .body(chat(3, false))
-            .send()
-            .await
-            .expect("answer");
-        statuses.push(resp.status().as_u16());
-        let _ = resp.bytes().await;
-    }
-    statuses
+    let bearer = format!("Bearer {key}");
+    let headers = [("authorization", bearer.as_str())];
+    statuses(reqwest::Client::new(), url, &headers, each).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
