@@ -165,7 +165,12 @@ fn single_limiters_match_the_core_exactly() {
 }
 
 fn layer_spec() -> impl Strategy<Value = (Scope, Unit, LimitSpec)> {
-    let scope = prop_oneof![Just(Scope::Global), Just(Scope::User), Just(Scope::Feature)];
+    let scope = prop_oneof![
+        Just(Scope::Global),
+        Just(Scope::User),
+        Just(Scope::Team),
+        Just(Scope::Feature)
+    ];
     let unit = prop_oneof![Just(Unit::Requests), Just(Unit::Tokens)];
     (scope, unit, spec()).prop_map(|(scope, unit, mut limit)| {
         if unit == Unit::Tokens {
@@ -227,7 +232,7 @@ async fn layered_case(
         let t = Time::from_nanos(now);
         let subject = Subject {
             user,
-            team: 0,
+            team: user / 2,
             feature: user % 2,
             api_key: 0,
         };
