@@ -39,7 +39,6 @@ pub(crate) struct Call {
 const EXACT: u64 = 1 << 53;
 
 /// Where the header's room flag is in the packed numbers (the sixth double).
-#[allow(dead_code)] // the room (next commit)
 const ROOM_AT: usize = 5 * 8;
 
 impl Call {
@@ -70,7 +69,6 @@ impl Call {
     }
 
     /// Ask the reply for every layer's state after the call (its room), after the header.
-    #[allow(dead_code)] // the room (next commit)
     pub(crate) fn with_room(&mut self) -> &mut Self {
         self.numbers[ROOM_AT..ROOM_AT + 8].copy_from_slice(&1f64.to_le_bytes());
         self
