@@ -48,10 +48,10 @@ and the upstream's usage books the spend. Every answer carries x-ratelimit-limit
 caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
 and nothing is sent upstream; an unreachable upstream gives 502. GET /healthz, GET /metrics \
 (Prometheus text). Ctrl-C stops accepting and finishes the requests in flight.\n\n\
---redis URL shares the layers with every replica on that Redis. https:// upstreams use TLS (rustls, the system's certificates). Not yet enforced: \
-`instances:` (a simulator setting), and \
-the x-ratelimit-* headers under --redis (the shared layers' room would cost a Redis call per \
-answer).";
+--redis URL shares the layers with every replica on that Redis (7.0 or later); the \
+x-ratelimit-* headers then count what every replica admitted (the admitting call returns the \
+room, no extra round trip). https:// upstreams use TLS (rustls, the system's certificates). \
+Not yet enforced: `instances:` (a simulator setting).";
 
 /// Arguments of `serve`.
 #[derive(Args)]

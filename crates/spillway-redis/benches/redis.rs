@@ -350,9 +350,14 @@ fn main() {
         )
         .unwrap();
     for line in stats.lines().filter(|l| {
-        ["cmdstat_evalsha:", "cmdstat_incr:", "cmdstat_script"]
-            .iter()
-            .any(|p| l.starts_with(p))
+        [
+            "cmdstat_evalsha:",
+            "cmdstat_fcall:",
+            "cmdstat_incr:",
+            "cmdstat_function",
+        ]
+        .iter()
+        .any(|p| l.starts_with(p))
     }) {
         println!("server {line}");
     }
