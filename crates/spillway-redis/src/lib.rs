@@ -7,17 +7,18 @@
 //! nanosecond: the differential tests feed the same requests to both.
 //!
 //! ## How a call works
-//! One Lua script holds every algorithm. A call is one `EVALSHA` (the driver loads the script
-//! again on `NOSCRIPT`, e.g. after a restart or `SCRIPT FLUSH`) carrying every layer's keys and
+//! One Lua library holds every algorithm, loaded once per server with `FUNCTION LOAD` (Redis
+//! 7.0 or later). A call is one `FCALL` (the library is loaded again when Redis has lost it, e.g.
+//! after a restart without persistence or a `FUNCTION FLUSH`) carrying every layer's keys and
 //! parameters, so a layered request is checked and charged atomically: all layers admit and all
 //! are charged, or nothing is. Batches ([`RedisLimiter::acquire_many`]) go in one pipeline;
 //! concurrent calls share one multiplexed connection.
 //!
 //! Server CPU is the limit once round trips are amortised, so the script is shaped for it
 //! (`reports/perf-redis.md` has the figures): numbers travel and are stored as packed doubles
-//! (`struct.pack`/`unpack`, no decimal parsing or formatting), a single token bucket or sliding
-//! log acquire takes a hot path that returns before the general path builds its functions and
-//! tables, and a log's meta key (total, entry count, oldest and newest entry) spares range
+//! (`struct.pack`/`unpack`, no decimal parsing or formatting), the helper functions are built
+//! once when the library loads (an `EVAL` script re-creates them on every call), a single token
+//! bucket or sliding log acquire takes a hot path that builds no tables, and a log's meta key (total, entry count, oldest and newest entry) spares range
 //! queries when nothing expired.
 //!
 //! ## Exactness on doubles
@@ -83,6 +84,7 @@ mod budget;
 mod config;
 mod epoch;
 mod error;
+mod function;
 mod key;
 mod layered;
 mod limiter;

@@ -166,6 +166,7 @@ pub fn gate(
 fn request_of<M>(r: &RequestMeta<M>) -> RequestMeta<()> {
     RequestMeta {
         user: r.user,
+        team: r.team,
         feature: r.feature,
         class: r.class,
         input_tokens: r.input_tokens,

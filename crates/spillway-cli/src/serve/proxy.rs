@@ -85,6 +85,7 @@ pub async fn forward(State(p): State<Arc<Proxy>>, shape: Shape, req: Request) ->
         Ok(parsed) => {
             let meta = RequestMeta {
                 user: caller.user,
+                team: caller.team,
                 feature: caller.feature,
                 class: caller.class,
                 input_tokens: parsed.0.input_tokens,
@@ -99,6 +100,7 @@ pub async fn forward(State(p): State<Arc<Proxy>>, shape: Shape, req: Request) ->
     };
     let subject = Subject {
         user: caller.user,
+        team: caller.team,
         feature: caller.feature,
         api_key: p.api_key(),
     };
@@ -247,6 +249,7 @@ impl Proxy {
         // The subject and estimate the engine itself would reserve.
         let subject = Subject {
             user: meta.user,
+            team: meta.team,
             feature: meta.feature,
             api_key: self.api_key(),
         };

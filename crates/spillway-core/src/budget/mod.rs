@@ -48,7 +48,7 @@
 //! let ledger = Ledger::new(vec![daily_per_user], 0).unwrap();
 //! let mut budget = Budget::new(catalogue, Estimator::new(OutputEstimate::Fixed(500), 3), ladder, ledger);
 //!
-//! let alice = Subject { user: 1, feature: 7, api_key: 0 };
+//! let alice = Subject { user: 1, team: 0, feature: 7, api_key: 0 };
 //! let gpt4o = budget.catalogue.id("gpt-4o").unwrap();
 //! let admission = budget.admit(Time::ZERO, &alice, gpt4o, 1_000);
 //! assert_eq!(admission.preflight.verdict, Verdict::Allow);

@@ -100,6 +100,7 @@ mod tests {
         .expect("valid");
         let subject = Subject {
             user: 5,
+            team: 0,
             feature: 1,
             api_key: 9,
         };
@@ -117,6 +118,7 @@ mod tests {
             Ledger::new(vec![cap("user", Scope::User, CapTarget::Each)], 0).expect("valid");
         let subject = Subject {
             user: 5,
+            team: 0,
             feature: 1,
             api_key: 0,
         };

@@ -26,6 +26,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         let api_key = self.spend.key(now, &meta);
         let subject = Subject {
             user: meta.user,
+            team: meta.team,
             feature: meta.feature,
             api_key: api_key.unwrap_or(0),
         };

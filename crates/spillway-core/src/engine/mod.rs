@@ -61,7 +61,7 @@
 //! };
 //! let layers = Layered::new(Vec::<LayerSpec>::new()).unwrap();
 //! let mut engine = Engine::new(config, layers, NoSpend, Lcg(1), Lcg(2)).unwrap();
-//! let meta = |user| RequestMeta { user, feature: 0, class: 0, input_tokens: 100,
+//! let meta = |user| RequestMeta { user, team: 0, feature: 0, class: 0, input_tokens: 100,
 //!     output_estimate: 50, max_tokens: 50, payload: user };
 //! let mut now = Time::ZERO;
 //! for user in 0..3 {

@@ -190,6 +190,7 @@ impl SpendGate {
 pub(super) fn subject<M>(request: &RequestMeta<M>, api_key: u64) -> Subject {
     Subject {
         user: request.user,
+        team: request.team,
         feature: request.feature,
         api_key,
     }

@@ -12,6 +12,8 @@ use crate::{Duration, Time};
 pub struct RequestMeta<M> {
     /// The end user (limiter subject and fair-share tenant).
     pub user: u64,
+    /// The user's team (limiter and budget subject; 0 when there are no teams).
+    pub team: u64,
     /// The feature (limiter subject).
     pub feature: u64,
     /// Priority class index (0 most urgent).

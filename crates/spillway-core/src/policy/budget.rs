@@ -58,7 +58,7 @@ pub struct RawPolicyBudget {
 pub struct RawCap {
     /// Unique within the policy; names the deciding cap.
     pub name: S<String>,
-    /// `global`, `user`, `feature` or `api_key`.
+    /// `global`, `user`, `team`, `feature` or `api_key`.
     pub scope: S<String>,
     /// `hour`, `day` or `month`.
     pub period: S<String>,

@@ -14,6 +14,7 @@ fn at(secs: u64) -> Time {
 fn request(input_tokens: u64) -> RequestMeta<u64> {
     RequestMeta {
         user: 1,
+        team: 0,
         feature: 0,
         class: 0,
         input_tokens,

@@ -195,6 +195,7 @@ impl World {
             } => {
                 let meta = RequestMeta {
                     user,
+                    team: 0,
                     feature: 0,
                     class,
                     input_tokens: tokens,
