@@ -4,7 +4,10 @@
 //! limit: [`RedisLimiter`] (a token bucket in GCRA form, an exact sliding-window log, or the
 //! two-window sliding counter, one state per caller key) and [`RedisLayered`] (named layers,
 //! check-then-commit, reserve → settle). Decisions and `retry_at` are the core's, to the
-//! nanosecond: the differential tests feed the same requests to both.
+//! nanosecond: the differential tests feed the same requests to both. [`RedisBudget`] counts
+//! the spend of the core's budget caps the same way (reserve an estimate on every cap or none,
+//! settle the actual, per calendar period) while the core's `SpendGate` decides; its own
+//! script, `lua/budget.lua`, is tested against an in-Rust model.
 //!
 //! ## How a call works
 //! One Lua library holds every algorithm, loaded once per server with `FUNCTION LOAD` (Redis
