@@ -224,6 +224,7 @@ impl World {
                     accepted: status == 200,
                     status,
                     retry_after,
+                    body_retry_after: None,
                     snapshot: None,
                 };
                 e.on_response(self.now, id, &response);
