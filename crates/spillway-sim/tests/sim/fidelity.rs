@@ -256,6 +256,12 @@ fn the_runner_uses_the_exact_mean_wait_and_service() {
         bucketed += stats.wait.mean_ns() / 2e9;
         service += stats.mean_service_ms().expect("calls") / 2e3;
     }
+    eprintln!(
+        "mm1 mean wait: exact {:.6} ms, histogram {:.6} ms ({:+.4} %)",
+        exact * 1e3,
+        bucketed * 1e3,
+        (bucketed - exact) / exact * 100.0
+    );
     let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1e-9);
     assert!(
         close(result.wait_s.mean, exact),
