@@ -8,7 +8,11 @@ use spillway_sim::{RunOptions, run_policy};
 use std::path::Path;
 
 fn run_all(file: &str) -> Vec<PolicyMetrics> {
-    let scenario = scenario::load(&workspace().join("scenarios").join(file)).expect("valid");
+    run_every_policy(&scenario::load(&workspace().join("scenarios").join(file)).expect("valid"))
+}
+
+/// Every policy of `scenario`, in order, on its seed and duration.
+fn run_every_policy(scenario: &scenario::Scenario) -> Vec<PolicyMetrics> {
     let options = RunOptions {
         seed: scenario.seed,
         duration: scenario.duration,
@@ -16,7 +20,7 @@ fn run_all(file: &str) -> Vec<PolicyMetrics> {
     scenario
         .policies
         .iter()
-        .map(|p| run_policy(&scenario, p, &options, &mut |_| {}).expect("runs"))
+        .map(|p| run_policy(scenario, p, &options, &mut |_| {}).expect("runs"))
         .collect()
 }
 
@@ -143,15 +147,7 @@ const IGNORERS: &str = "seed: 4\nduration: 5m\ndrain: 5m\nprovider:\n  name: p\n
 #[test]
 fn a_client_that_ignores_retry_after_burns_its_attempts_and_fails_more() {
     let s = parse(Path::new("ignorers.yaml"), IGNORERS).unwrap_or_else(|e| panic!("{e}"));
-    let options = RunOptions {
-        seed: s.seed,
-        duration: s.duration,
-    };
-    let runs: Vec<PolicyMetrics> = s
-        .policies
-        .iter()
-        .map(|p| run_policy(&s, p, &options, &mut |_| {}).expect("runs"))
-        .collect();
+    let runs = run_every_policy(&s);
     runs.iter().for_each(assert_conserved);
     let (honours, ignores) = (
         by_name(&runs, "honours").total(),
@@ -235,17 +231,10 @@ fn an_sdk_preset_never_sees_a_hint_written_only_in_the_body() {
         let text = body_or_header_hints(probability);
         let s = parse(Path::new("hints.yaml"), &text).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.policies.len(), 2, "{text}");
-        let options = RunOptions {
-            seed: s.seed,
-            duration: s.duration,
-        };
-        let totals: Vec<_> = s
-            .policies
+        let totals: Vec<_> = run_every_policy(&s)
             .iter()
-            .map(|p| {
-                let t = run_policy(&s, p, &options, &mut |_| {})
-                    .expect("runs")
-                    .total();
+            .map(|run| {
+                let t = run.total();
                 (t.upstream_calls, t.upstream_429, t.failed, t.latency.max())
             })
             .collect();
