@@ -208,6 +208,8 @@ pub fn upstream_response(status: u16, headers: &HeaderMap) -> spillway_core::eng
         accepted: (200..300).contains(&status),
         status,
         retry_after: snapshot.retry_after,
+        // Error bodies are relayed to the client, not parsed: only headers hint here.
+        body_retry_after: None,
         snapshot: Some(Box::new(snapshot)),
     }
 }

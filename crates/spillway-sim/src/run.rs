@@ -152,7 +152,9 @@ pub fn run_policy(
         // The gauges are read only when a second closes, not on every event.
         if world.series.closes_by(now) {
             let engine = &world.engine;
-            let queued = [0, 1, 2, 3].map(|c| engine.queued_in(c) as u64);
+            // A request the budget holds until a reset waits in the gateway like a queued one:
+            // the depth a reader of the queue chart expects counts it.
+            let queued = [0, 1, 2, 3].map(|c| (engine.queued_in(c) + engine.held_in(c)) as u64);
             let (in_flight, breaker) = (engine.in_flight(), engine.breaker_level());
             world
                 .series

@@ -76,7 +76,8 @@
 //!         sent_at.push(now);
 //!         let limited = calls == 1;
 //!         let response = Response { accepted: !limited, status: if limited { 429 } else { 200 },
-//!             retry_after: limited.then(|| Duration::from_secs(2)), snapshot: None };
+//!             retry_after: limited.then(|| Duration::from_secs(2)), body_retry_after: None,
+//!             snapshot: None };
 //!         engine.on_response(now, d.id, &response);
 //!         if !limited {
 //!             let usage = Completion { input_tokens: 100, output_tokens: 40, failed: false };
