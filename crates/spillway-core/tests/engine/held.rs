@@ -30,6 +30,7 @@ fn with_one_held() -> (TestEngine, spillway_core::engine::RequestId) {
         Engine::new(config, layers, gate(1_000, true, None), rng(1), rng(2)).expect("valid engine");
     let meta = |user| RequestMeta {
         user,
+        team: 0,
         feature: 0,
         class: 1,
         input_tokens: 290,

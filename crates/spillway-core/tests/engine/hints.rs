@@ -30,6 +30,7 @@ fn retry_sent_at(backoff: BackoffConfig, refusal: &Response) -> Time {
         Engine::new(config, layers, NoSpend, rng(1), rng(2)).expect("valid engine");
     let meta = RequestMeta {
         user: 1,
+        team: 0,
         feature: 0,
         class: 0,
         input_tokens: 10,
