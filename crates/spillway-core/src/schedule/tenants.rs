@@ -12,11 +12,11 @@
 //! price is the classic DRR bound: two backlogged tenants' service differs by less than one
 //! maximum cost at the end of every round, and by less than quantum + maximum cost mid-round.
 //!
-//! Handles of requests removed elsewhere (cancel, shed, expiry) stay in the sub-queues until
-//! they reach a head or [`TenantRing::compact`] runs (lazy deletion).
+//! Sub-queues hold [`Ref`]s into the class's [`Arrivals`], where the requests live. Refs of
+//! requests removed elsewhere (cancel, shed, expiry) stay in the sub-queues until they reach a
+//! head or [`TenantRing::compact`] runs (lazy deletion).
 
-use super::class_queue::Queued;
-use super::slab::Slab;
+use super::arrivals::{Arrivals, Ref};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 
@@ -24,7 +24,7 @@ use std::collections::VecDeque;
 #[derive(Debug, Default)]
 struct TenantQueue {
     tenant: u64,
-    items: VecDeque<Queued>,
+    items: VecDeque<Ref>,
     deficit: u64,
 }
 
@@ -42,14 +42,14 @@ pub(crate) struct TenantRing {
     charged: bool,
     /// Credit per visit: the largest cost ever queued.
     quantum: u64,
-    /// Handles held in all sub-queues, live or stale.
+    /// Refs held in all sub-queues, live or stale.
     entries: usize,
 }
 
 impl TenantRing {
-    /// Appends a request to `tenant`'s sub-queue, joining the ring if needed.
-    pub fn push(&mut self, tenant: u64, queued: Queued) {
-        self.quantum = self.quantum.max(queued.cost);
+    /// Appends a request of `cost` to `tenant`'s sub-queue, joining the ring if needed.
+    pub fn push(&mut self, tenant: u64, queued: Ref, cost: u64) {
+        self.quantum = self.quantum.max(cost);
         self.entries += 1;
         if let Some(&slot) = self.slot_of.get(&tenant) {
             self.queues[slot as usize].items.push_back(queued);
@@ -71,23 +71,25 @@ impl TenantRing {
         self.ring.push_back(slot);
     }
 
-    /// The request DRR serves next, settling the ring on it (idempotent until it is taken).
-    pub fn front<T>(&mut self, slab: &Slab<T>) -> Option<Queued> {
+    /// The position (in `arrivals`) of the request DRR serves next, settling the ring on it
+    /// (idempotent until it is taken).
+    pub fn front<T>(&mut self, arrivals: &Arrivals<T>) -> Option<usize> {
         loop {
             let slot = *self.ring.front()?;
             let queue = &mut self.queues[slot as usize];
-            let removed = trim_front(&mut queue.items, slab);
+            let removed = trim_front(&mut queue.items, arrivals);
             self.entries -= removed;
-            let Some(&head) = queue.items.front() else {
+            let Some(position) = queue.items.front().and_then(|&r| arrivals.position(r)) else {
                 self.retire_front();
                 continue;
             };
+            let cost = arrivals.at(position).map_or(0, |s| s.cost);
             if !self.charged {
                 queue.deficit = queue.deficit.saturating_add(self.quantum);
                 self.charged = true;
             }
-            if head.cost <= queue.deficit {
-                return Some(head);
+            if cost <= queue.deficit {
+                return Some(position);
             }
             self.ring.rotate_left(1);
             self.charged = false;
@@ -95,8 +97,8 @@ impl TenantRing {
     }
 
     /// Removes the request [`TenantRing::front`] returned, whose cost was `cost`, charging it to
-    /// its tenant. Call only after taking that request out of the slab.
-    pub fn take_front<T>(&mut self, cost: u64, slab: &Slab<T>) {
+    /// its tenant. Call only after taking that request out of `arrivals`.
+    pub fn take_front<T>(&mut self, cost: u64, arrivals: &Arrivals<T>) {
         let Some(&slot) = self.ring.front() else {
             return;
         };
@@ -105,20 +107,23 @@ impl TenantRing {
             self.entries -= 1;
         }
         queue.deficit = queue.deficit.saturating_sub(cost);
-        let removed = trim_front(&mut queue.items, slab);
+        let removed = trim_front(&mut queue.items, arrivals);
         self.entries -= removed;
         if queue.items.is_empty() {
             self.retire_front();
         }
     }
 
-    /// After one of `tenant`'s requests left by another way: drops stale handles at the ends of
+    /// After one of `tenant`'s requests left by another way: drops stale refs at the ends of
     /// its sub-queue. An emptied tenant stays in the ring until a visit retires it.
-    pub fn trim_tenant<T>(&mut self, tenant: u64, slab: &Slab<T>) {
+    pub fn trim_tenant<T>(&mut self, tenant: u64, arrivals: &Arrivals<T>) {
         if let Some(&slot) = self.slot_of.get(&tenant) {
             let items = &mut self.queues[slot as usize].items;
-            let mut removed = trim_front(items, slab);
-            while items.back().is_some_and(|q| !slab.is_live(q.handle)) {
+            let mut removed = trim_front(items, arrivals);
+            while items
+                .back()
+                .is_some_and(|&r| arrivals.position(r).is_none())
+            {
                 items.pop_back();
                 removed += 1;
             }
@@ -126,19 +131,20 @@ impl TenantRing {
         }
     }
 
-    /// Handles held, live or stale (the compaction trigger).
+    /// Refs held, live or stale (the compaction trigger).
     pub fn entries(&self) -> usize {
         self.entries
     }
 
-    /// Drops every stale handle and every tenant left without requests. O(handles + tenants).
-    pub fn compact<T>(&mut self, slab: &Slab<T>) {
+    /// Drops every stale ref and every tenant left without requests. O(refs + tenants).
+    /// Call before compacting `arrivals`, then [`TenantRing::renumber`].
+    pub fn compact<T>(&mut self, arrivals: &Arrivals<T>) {
         let front_before = self.ring.front().copied();
         let mut entries = 0;
         let mut emptied = Vec::new();
         for &slot in &self.ring {
             let items = &mut self.queues[slot as usize].items;
-            items.retain(|q| slab.is_live(q.handle));
+            items.retain(|&r| arrivals.position(r).is_some());
             entries += items.len();
             if items.is_empty() {
                 emptied.push(slot);
@@ -153,6 +159,21 @@ impl TenantRing {
         self.entries = entries;
         if self.ring.front().copied() != front_before {
             self.charged = false;
+        }
+    }
+
+    /// After [`TenantRing::compact`] and the compaction of `arrivals`, whose positions moved:
+    /// rebuilds every ref. Each live request has exactly one ref, in its tenant's sub-queue,
+    /// and both orders are arrival order, so refilling the sub-queues from `arrivals` in order
+    /// reproduces them.
+    pub fn renumber<T>(&mut self, arrivals: &Arrivals<T>) {
+        for &slot in &self.ring {
+            self.queues[slot as usize].items.clear();
+        }
+        for (tenant, r) in arrivals.refs() {
+            if let Some(&slot) = self.slot_of.get(&tenant) {
+                self.queues[slot as usize].items.push_back(r);
+            }
         }
     }
 
@@ -173,10 +194,13 @@ impl TenantRing {
     }
 }
 
-/// Pops stale handles off the front; returns how many.
-fn trim_front<T>(items: &mut VecDeque<Queued>, slab: &Slab<T>) -> usize {
+/// Pops stale refs off the front; returns how many.
+fn trim_front<T>(items: &mut VecDeque<Ref>, arrivals: &Arrivals<T>) -> usize {
     let mut removed = 0;
-    while items.front().is_some_and(|q| !slab.is_live(q.handle)) {
+    while items
+        .front()
+        .is_some_and(|&r| arrivals.position(r).is_none())
+    {
         items.pop_front();
         removed += 1;
     }
