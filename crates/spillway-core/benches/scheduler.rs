@@ -129,13 +129,18 @@ impl Ord for Keyed {
 /// `VecDeque`s (the floor for `strict`), and a `BinaryHeap` of the same items keyed by
 /// (class, arrival) (the bound for every discipline).
 fn peers(c: &mut Criterion) {
+    peers_at(c, QUEUED, "100k");
+    peers_at(c, 1_000, "1k");
+}
+
+fn peers_at(c: &mut Criterion, queued: u64, label: &str) {
     let mut classes: [VecDeque<Item<u64>>; 4] = Default::default();
-    for i in 0..QUEUED {
+    for i in 0..queued {
         let it = item(i);
         classes[it.class].push_back(it);
     }
-    let mut i = QUEUED;
-    c.bench_function("peer 100k/4 VecDeques strict", |b| {
+    let mut i = queued;
+    c.bench_function(&format!("peer {label}/4 VecDeques strict"), |b| {
         b.iter(|| {
             i += 1;
             let it = item(i);
@@ -144,12 +149,12 @@ fn peers(c: &mut Criterion) {
         })
     });
     let key = |it: &Item<u64>| Reverse(((it.class as u64) << 48) + it.payload);
-    let mut heap: BinaryHeap<Keyed> = (0..QUEUED)
+    let mut heap: BinaryHeap<Keyed> = (0..queued)
         .map(item)
         .map(|it| Keyed(key(&it), it))
         .collect();
-    let mut i = QUEUED;
-    c.bench_function("peer 100k/BinaryHeap items", |b| {
+    let mut i = queued;
+    c.bench_function(&format!("peer {label}/BinaryHeap items"), |b| {
         b.iter(|| {
             i += 1;
             let it = item(i);
@@ -176,6 +181,20 @@ fn push_pop(c: &mut Criterion) {
     );
     steady_state_at(c, "push+pop 1k/strict", Discipline::Strict, false, 1_000);
     steady_state_at(c, "push+pop 1k/aging", aging, false, 1_000);
+    steady_state_at(
+        c,
+        "push+pop 1k/weighted",
+        Discipline::Weighted,
+        false,
+        1_000,
+    );
+    steady_state_at(
+        c,
+        "push+pop 1k/strict+tenants",
+        Discipline::Strict,
+        true,
+        1_000,
+    );
     steady_state_at(c, "push+pop 1k/aging+tenants", aging, true, 1_000);
     steady_state_at(
         c,

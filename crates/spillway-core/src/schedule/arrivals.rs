@@ -28,12 +28,35 @@ pub(crate) struct Slot<T> {
     pub payload: Option<T>,
 }
 
+/// A request taken out of its class.
+pub(crate) struct Taken<T> {
+    pub payload: T,
+    pub seq: u64,
+    pub arrival: Time,
+    pub tenant: u64,
+    pub cost: u64,
+}
+
+impl<T> Taken<T> {
+    fn from(slot: Slot<T>) -> Option<Self> {
+        Some(Taken {
+            payload: slot.payload?,
+            seq: slot.seq,
+            arrival: slot.arrival,
+            tenant: slot.tenant,
+            cost: slot.cost,
+        })
+    }
+}
+
 /// Where a tenant sub-queue finds a request: virtual index in the class deque (its position
-/// plus the slots ever popped off the front) and the seq expected there.
+/// plus the slots ever popped off the front) and the seq expected there; plus its cost, so DRR
+/// settles on a tenant without reading the request itself.
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct Ref {
     pub index: u64,
     pub seq: u64,
+    pub cost: u64,
 }
 
 /// The class's slots in arrival order; front and back are live (or it is empty).
@@ -62,6 +85,7 @@ impl<T> Arrivals<T> {
         let r = Ref {
             index: self.head.wrapping_add(self.slots.len() as u64),
             seq: slot.seq,
+            cost: slot.cost,
         };
         self.slots.push_back(slot);
         r
@@ -73,6 +97,11 @@ impl<T> Arrivals<T> {
 
     pub fn at(&self, position: usize) -> Option<&Slot<T>> {
         self.slots.get(position)
+    }
+
+    /// The position of the request `r` names, which the caller knows is still queued.
+    pub fn position_of_live(&self, r: Ref) -> usize {
+        usize::try_from(r.index.wrapping_sub(self.head)).unwrap_or(usize::MAX)
     }
 
     /// The position of the live request `r` names, if it is still queued.
@@ -94,19 +123,42 @@ impl<T> Arrivals<T> {
         self.slots[position].payload.is_some().then_some(position)
     }
 
-    /// Takes the request at `position` out, leaving a tombstone (trim next).
-    pub fn take(&mut self, position: usize) -> Option<(T, &Slot<T>)> {
-        let slot = self.slots.get_mut(position)?;
-        let payload = slot.payload.take()?;
-        Some((payload, slot))
+    /// Takes the request at `position` out. At an end the slot goes, with any tombstones it
+    /// uncovers (so both ends stay live); in the middle it leaves a tombstone.
+    pub fn take(&mut self, position: usize) -> Option<Taken<T>> {
+        let last = self.slots.len().checked_sub(1)?;
+        if self.slots.get(position)?.payload.is_none() {
+            return None;
+        }
+        if position == 0 {
+            let slot = self.slots.pop_front()?;
+            self.head = self.head.wrapping_add(1);
+            self.trim_front();
+            Taken::from(slot)
+        } else if position == last {
+            let slot = self.slots.pop_back()?;
+            self.trim_back();
+            Taken::from(slot)
+        } else {
+            let slot = self.slots.get_mut(position)?;
+            Some(Taken {
+                payload: slot.payload.take()?,
+                seq: slot.seq,
+                arrival: slot.arrival,
+                tenant: slot.tenant,
+                cost: slot.cost,
+            })
+        }
     }
 
-    /// Drops tombstones at both ends.
-    pub fn trim(&mut self) {
+    fn trim_front(&mut self) {
         while self.slots.front().is_some_and(|s| s.payload.is_none()) {
             self.slots.pop_front();
             self.head = self.head.wrapping_add(1);
         }
+    }
+
+    fn trim_back(&mut self) {
         while self.slots.back().is_some_and(|s| s.payload.is_none()) {
             self.slots.pop_back();
         }
@@ -123,6 +175,7 @@ impl<T> Arrivals<T> {
             let r = Ref {
                 index: self.head.wrapping_add(i as u64),
                 seq: s.seq,
+                cost: s.cost,
             };
             (s.tenant, r)
         })
@@ -149,7 +202,6 @@ mod tests {
         let _first = a.push(slot(0));
         let second = a.push(slot(1));
         assert!(a.take(1).is_some());
-        a.trim();
         let third = a.push(slot(2));
         assert_eq!(second.index, third.index, "the back index is reused");
         assert_eq!(a.position(second), None);
@@ -163,10 +215,10 @@ mod tests {
         for seq in 0..10 {
             a.push(slot(seq));
         }
-        for position in [0, 3, 4, 9] {
+        for position in [3, 4, 9, 0] {
             assert!(a.take(position).is_some());
         }
-        a.trim();
+        assert_eq!(a.held(), 8, "seqs 1 to 8 remain, 3 and 4 as tombstones");
         a.compact();
         let found: Vec<_> = (0..12).filter_map(|seq| a.find(seq)).collect();
         assert_eq!(found, vec![0, 1, 2, 3, 4, 5]);

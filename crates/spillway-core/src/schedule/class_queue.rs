@@ -12,20 +12,11 @@
 //! counted, so compaction (which releases emptied tenants from the DRR ring, a visible decision)
 //! runs at the same moments.
 
-use super::arrivals::{Arrivals, Slot};
+use super::arrivals::{Arrivals, Slot, Taken};
 use super::tenants::TenantRing;
 
 /// Tombstones and stale refs tolerated beyond twice the live requests before compacting.
 const COMPACTION_SLACK: usize = 64;
-
-/// A request taken out of its class.
-pub(crate) struct Taken<T> {
-    pub payload: T,
-    pub seq: u64,
-    pub arrival: crate::time::Time,
-    pub tenant: u64,
-    pub cost: u64,
-}
 
 /// The queue of one class.
 #[derive(Debug)]
@@ -74,7 +65,7 @@ impl<T> ClassQueue<T> {
         };
         let r = self.arrivals.push(slot);
         if let Some(ring) = &mut self.tenants {
-            ring.push(tenant, r, cost);
+            ring.push(tenant, r);
         }
         self.live += 1;
         seq
@@ -112,16 +103,8 @@ impl<T> ClassQueue<T> {
     /// Takes the request at `position` out. `served` says it is the one
     /// [`ClassQueue::next_to_serve`] returned (so its tenant is charged its cost).
     pub fn take(&mut self, position: usize, served: bool) -> Option<Taken<T>> {
-        let (payload, slot) = self.arrivals.take(position)?;
-        let taken = Taken {
-            payload,
-            seq: slot.seq,
-            arrival: slot.arrival,
-            tenant: slot.tenant,
-            cost: slot.cost,
-        };
+        let taken = self.arrivals.take(position)?;
         self.live = self.live.saturating_sub(1);
-        self.arrivals.trim();
         if let Some(ring) = &mut self.tenants {
             if served {
                 ring.take_front(taken.cost, &self.arrivals);

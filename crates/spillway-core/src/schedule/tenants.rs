@@ -13,8 +13,10 @@
 //! maximum cost at the end of every round, and by less than quantum + maximum cost mid-round.
 //!
 //! Sub-queues hold [`Ref`]s into the class's [`Arrivals`], where the requests live. Refs of
-//! requests removed elsewhere (cancel, shed, expiry) stay in the sub-queues until they reach a
-//! head or [`TenantRing::compact`] runs (lazy deletion).
+//! requests removed elsewhere (cancel, shed, expiry) stay in the sub-queues until they reach an
+//! end or [`TenantRing::compact`] runs (lazy deletion). Each sub-queue counts such stale refs:
+//! while the count is 0 (always, without cancels, sheds or expiry) its refs are known live and
+//! neither settling nor trimming reads the requests, which sit at scattered places in the class.
 
 use super::arrivals::{Arrivals, Ref};
 use rustc_hash::FxHashMap;
@@ -26,6 +28,42 @@ struct TenantQueue {
     tenant: u64,
     items: VecDeque<Ref>,
     deficit: u64,
+    /// Refs in `items` whose requests may have left by another way than service.
+    stale: usize,
+}
+
+impl TenantQueue {
+    /// Pops stale refs off the front; returns how many.
+    fn trim_front<T>(&mut self, arrivals: &Arrivals<T>) -> usize {
+        let mut removed = 0;
+        while self.stale > 0
+            && self
+                .items
+                .front()
+                .is_some_and(|&r| arrivals.position(r).is_none())
+        {
+            self.items.pop_front();
+            self.stale -= 1;
+            removed += 1;
+        }
+        removed
+    }
+
+    /// Pops stale refs off the back; returns how many.
+    fn trim_back<T>(&mut self, arrivals: &Arrivals<T>) -> usize {
+        let mut removed = 0;
+        while self.stale > 0
+            && self
+                .items
+                .back()
+                .is_some_and(|&r| arrivals.position(r).is_none())
+        {
+            self.items.pop_back();
+            self.stale -= 1;
+            removed += 1;
+        }
+        removed
+    }
 }
 
 /// The tenants of one class and the DRR state over them.
@@ -47,9 +85,9 @@ pub(crate) struct TenantRing {
 }
 
 impl TenantRing {
-    /// Appends a request of `cost` to `tenant`'s sub-queue, joining the ring if needed.
-    pub fn push(&mut self, tenant: u64, queued: Ref, cost: u64) {
-        self.quantum = self.quantum.max(cost);
+    /// Appends a request to `tenant`'s sub-queue, joining the ring if needed.
+    pub fn push(&mut self, tenant: u64, queued: Ref) {
+        self.quantum = self.quantum.max(queued.cost);
         self.entries += 1;
         if let Some(&slot) = self.slot_of.get(&tenant) {
             self.queues[slot as usize].items.push_back(queued);
@@ -66,6 +104,7 @@ impl TenantRing {
         let queue = &mut self.queues[slot as usize];
         queue.tenant = tenant;
         queue.deficit = 0;
+        queue.stale = 0;
         queue.items.push_back(queued);
         self.slot_of.insert(tenant, slot);
         self.ring.push_back(slot);
@@ -77,19 +116,17 @@ impl TenantRing {
         loop {
             let slot = *self.ring.front()?;
             let queue = &mut self.queues[slot as usize];
-            let removed = trim_front(&mut queue.items, arrivals);
-            self.entries -= removed;
-            let Some(position) = queue.items.front().and_then(|&r| arrivals.position(r)) else {
+            self.entries -= queue.trim_front(arrivals);
+            let Some(&head) = queue.items.front() else {
                 self.retire_front();
                 continue;
             };
-            let cost = arrivals.at(position).map_or(0, |s| s.cost);
             if !self.charged {
                 queue.deficit = queue.deficit.saturating_add(self.quantum);
                 self.charged = true;
             }
-            if cost <= queue.deficit {
-                return Some(position);
+            if head.cost <= queue.deficit {
+                return Some(arrivals.position_of_live(head));
             }
             self.ring.rotate_left(1);
             self.charged = false;
@@ -107,8 +144,7 @@ impl TenantRing {
             self.entries -= 1;
         }
         queue.deficit = queue.deficit.saturating_sub(cost);
-        let removed = trim_front(&mut queue.items, arrivals);
-        self.entries -= removed;
+        self.entries -= queue.trim_front(arrivals);
         if queue.items.is_empty() {
             self.retire_front();
         }
@@ -118,15 +154,9 @@ impl TenantRing {
     /// its sub-queue. An emptied tenant stays in the ring until a visit retires it.
     pub fn trim_tenant<T>(&mut self, tenant: u64, arrivals: &Arrivals<T>) {
         if let Some(&slot) = self.slot_of.get(&tenant) {
-            let items = &mut self.queues[slot as usize].items;
-            let mut removed = trim_front(items, arrivals);
-            while items
-                .back()
-                .is_some_and(|&r| arrivals.position(r).is_none())
-            {
-                items.pop_back();
-                removed += 1;
-            }
+            let queue = &mut self.queues[slot as usize];
+            queue.stale += 1;
+            let removed = queue.trim_front(arrivals) + queue.trim_back(arrivals);
             self.entries -= removed;
         }
     }
@@ -143,10 +173,13 @@ impl TenantRing {
         let mut entries = 0;
         let mut emptied = Vec::new();
         for &slot in &self.ring {
-            let items = &mut self.queues[slot as usize].items;
-            items.retain(|&r| arrivals.position(r).is_some());
-            entries += items.len();
-            if items.is_empty() {
+            let queue = &mut self.queues[slot as usize];
+            if queue.stale > 0 {
+                queue.items.retain(|&r| arrivals.position(r).is_some());
+                queue.stale = 0;
+            }
+            entries += queue.items.len();
+            if queue.items.is_empty() {
                 emptied.push(slot);
             }
         }
@@ -189,20 +222,8 @@ impl TenantRing {
         self.entries -= queue.items.len();
         queue.items.clear();
         queue.deficit = 0;
+        queue.stale = 0;
         self.slot_of.remove(&queue.tenant);
         self.free.push(slot);
     }
-}
-
-/// Pops stale refs off the front; returns how many.
-fn trim_front<T>(items: &mut VecDeque<Ref>, arrivals: &Arrivals<T>) -> usize {
-    let mut removed = 0;
-    while items
-        .front()
-        .is_some_and(|&r| arrivals.position(r).is_none())
-    {
-        items.pop_front();
-        removed += 1;
-    }
-    removed
 }
