@@ -127,9 +127,8 @@ impl<T> Arrivals<T> {
     /// uncovers (so both ends stay live); in the middle it leaves a tombstone.
     pub fn take(&mut self, position: usize) -> Option<Taken<T>> {
         let last = self.slots.len().checked_sub(1)?;
-        if self.slots.get(position)?.payload.is_none() {
-            return None;
-        }
+        // Only a live request is taken.
+        self.slots.get(position)?.payload.as_ref()?;
         if position == 0 {
             let slot = self.slots.pop_front()?;
             self.head = self.head.wrapping_add(1);
