@@ -38,6 +38,7 @@ pub(crate) struct Taken<T> {
 }
 
 impl<T> Taken<T> {
+    #[inline]
     fn from(slot: Slot<T>) -> Option<Self> {
         Some(Taken {
             payload: slot.payload?,
@@ -76,11 +77,13 @@ impl<T> Arrivals<T> {
     }
 
     /// Slots held, live or tombstones.
+    #[inline]
     pub fn held(&self) -> usize {
         self.slots.len()
     }
 
     /// Appends a live slot; returns its ref.
+    #[inline]
     pub fn push(&mut self, slot: Slot<T>) -> Ref {
         let r = Ref {
             index: self.head.wrapping_add(self.slots.len() as u64),
@@ -125,16 +128,18 @@ impl<T> Arrivals<T> {
 
     /// Takes the request at `position` out. At an end the slot goes, with any tombstones it
     /// uncovers (so both ends stay live); in the middle it leaves a tombstone.
+    #[inline]
     pub fn take(&mut self, position: usize) -> Option<Taken<T>> {
-        let last = self.slots.len().checked_sub(1)?;
-        // Only a live request is taken.
-        self.slots.get(position)?.payload.as_ref()?;
         if position == 0 {
+            // The front is live (trimmed after every removal): no check needed.
             let slot = self.slots.pop_front()?;
             self.head = self.head.wrapping_add(1);
             self.trim_front();
-            Taken::from(slot)
-        } else if position == last {
+            return Taken::from(slot);
+        }
+        // Only a live request is taken.
+        self.slots.get(position)?.payload.as_ref()?;
+        if position + 1 == self.slots.len() {
             let slot = self.slots.pop_back()?;
             self.trim_back();
             Taken::from(slot)
@@ -150,6 +155,7 @@ impl<T> Arrivals<T> {
         }
     }
 
+    #[inline]
     fn trim_front(&mut self) {
         while self.slots.front().is_some_and(|s| s.payload.is_none()) {
             self.slots.pop_front();

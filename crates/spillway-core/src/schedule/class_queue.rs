@@ -43,6 +43,7 @@ impl<T> ClassQueue<T> {
     }
 
     /// Requests queued.
+    #[inline]
     pub fn len(&self) -> usize {
         self.live
     }
@@ -53,6 +54,7 @@ impl<T> ClassQueue<T> {
     }
 
     /// Appends a request; returns its seq.
+    #[inline]
     pub fn push(&mut self, arrival: crate::time::Time, tenant: u64, cost: u64, payload: T) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -88,6 +90,7 @@ impl<T> ClassQueue<T> {
 
     /// The position of the request this class serves next: its oldest (FIFO) or its tenant
     /// DRR's choice.
+    #[inline]
     pub fn next_to_serve(&mut self) -> Option<usize> {
         match &mut self.tenants {
             Some(ring) => ring.front(&self.arrivals),
@@ -102,6 +105,7 @@ impl<T> ClassQueue<T> {
 
     /// Takes the request at `position` out. `served` says it is the one
     /// [`ClassQueue::next_to_serve`] returned (so its tenant is charged its cost).
+    #[inline]
     pub fn take(&mut self, position: usize, served: bool) -> Option<Taken<T>> {
         let taken = self.arrivals.take(position)?;
         self.live = self.live.saturating_sub(1);
@@ -117,15 +121,21 @@ impl<T> ClassQueue<T> {
     }
 
     /// Slots and refs held, live or stale.
+    #[inline]
     pub fn held(&self) -> usize {
         self.arrivals.held() + self.tenants.as_ref().map_or(0, TenantRing::entries)
     }
 
+    #[inline]
     fn compact_if_sparse(&mut self) {
         let per_request = if self.tenants.is_some() { 2 } else { 1 };
-        if self.held() <= per_request * 2 * self.live + COMPACTION_SLACK {
-            return;
+        if self.held() > per_request * 2 * self.live + COMPACTION_SLACK {
+            self.compact();
         }
+    }
+
+    #[cold]
+    fn compact(&mut self) {
         if let Some(ring) = &mut self.tenants {
             ring.compact(&self.arrivals);
             self.arrivals.compact();
