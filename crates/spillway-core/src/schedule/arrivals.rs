@@ -128,7 +128,7 @@ impl<T> Arrivals<T> {
 
     /// Takes the request at `position` out. At an end the slot goes, with any tombstones it
     /// uncovers (so both ends stay live); in the middle it leaves a tombstone.
-    #[inline]
+    #[inline(always)]
     pub fn take(&mut self, position: usize) -> Option<Taken<T>> {
         if position == 0 {
             // The front is live (trimmed after every removal): no check needed.

@@ -105,7 +105,7 @@ impl<T> ClassQueue<T> {
 
     /// Takes the request at `position` out. `served` says it is the one
     /// [`ClassQueue::next_to_serve`] returned (so its tenant is charged its cost).
-    #[inline]
+    #[inline(always)]
     pub fn take(&mut self, position: usize, served: bool) -> Option<Taken<T>> {
         let taken = self.arrivals.take(position)?;
         self.live = self.live.saturating_sub(1);
