@@ -34,6 +34,7 @@ struct TenantQueue {
 
 impl TenantQueue {
     /// Pops stale refs off the front; returns how many.
+    #[inline]
     fn trim_front<T>(&mut self, arrivals: &Arrivals<T>) -> usize {
         let mut removed = 0;
         while self.stale > 0
@@ -86,6 +87,7 @@ pub(crate) struct TenantRing {
 
 impl TenantRing {
     /// Appends a request to `tenant`'s sub-queue, joining the ring if needed.
+    #[inline]
     pub fn push(&mut self, tenant: u64, queued: Ref) {
         self.quantum = self.quantum.max(queued.cost);
         self.entries += 1;
@@ -112,6 +114,7 @@ impl TenantRing {
 
     /// The position (in `arrivals`) of the request DRR serves next, settling the ring on it
     /// (idempotent until it is taken).
+    #[inline]
     pub fn front<T>(&mut self, arrivals: &Arrivals<T>) -> Option<usize> {
         loop {
             let slot = *self.ring.front()?;
@@ -135,6 +138,7 @@ impl TenantRing {
 
     /// Removes the request [`TenantRing::front`] returned, whose cost was `cost`, charging it to
     /// its tenant. Call only after taking that request out of `arrivals`.
+    #[inline]
     pub fn take_front<T>(&mut self, cost: u64, arrivals: &Arrivals<T>) {
         let Some(&slot) = self.ring.front() else {
             return;
