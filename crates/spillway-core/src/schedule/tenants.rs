@@ -32,34 +32,30 @@ struct TenantQueue {
     stale: usize,
 }
 
-impl TenantQueue {
-    /// Pops stale refs off the front; returns how many.
-    #[inline]
-    fn trim_front<T>(&mut self, arrivals: &Arrivals<T>) -> usize {
-        let mut removed = 0;
-        while self.stale > 0
-            && self
-                .items
-                .front()
-                .is_some_and(|&r| arrivals.position(r).is_none())
-        {
-            self.items.pop_front();
-            self.stale -= 1;
-            removed += 1;
-        }
-        removed
-    }
+/// An end of a sub-queue.
+#[derive(Copy, Clone)]
+enum End {
+    Front,
+    Back,
+}
 
-    /// Pops stale refs off the back; returns how many.
-    fn trim_back<T>(&mut self, arrivals: &Arrivals<T>) -> usize {
+impl TenantQueue {
+    /// Pops stale refs off `end`; returns how many. Reads nothing while none are stale.
+    #[inline]
+    fn trim<T>(&mut self, end: End, arrivals: &Arrivals<T>) -> usize {
         let mut removed = 0;
-        while self.stale > 0
-            && self
-                .items
-                .back()
-                .is_some_and(|&r| arrivals.position(r).is_none())
-        {
-            self.items.pop_back();
+        while self.stale > 0 {
+            let at_end = match end {
+                End::Front => self.items.front(),
+                End::Back => self.items.back(),
+            };
+            if at_end.is_none_or(|&r| arrivals.position(r).is_some()) {
+                break;
+            }
+            match end {
+                End::Front => self.items.pop_front(),
+                End::Back => self.items.pop_back(),
+            };
             self.stale -= 1;
             removed += 1;
         }
@@ -119,7 +115,7 @@ impl TenantRing {
         loop {
             let slot = *self.ring.front()?;
             let queue = &mut self.queues[slot as usize];
-            self.entries -= queue.trim_front(arrivals);
+            self.entries -= queue.trim(End::Front, arrivals);
             let Some(&head) = queue.items.front() else {
                 self.retire_front();
                 continue;
@@ -148,7 +144,7 @@ impl TenantRing {
             self.entries -= 1;
         }
         queue.deficit = queue.deficit.saturating_sub(cost);
-        self.entries -= queue.trim_front(arrivals);
+        self.entries -= queue.trim(End::Front, arrivals);
         if queue.items.is_empty() {
             self.retire_front();
         }
@@ -160,7 +156,7 @@ impl TenantRing {
         if let Some(&slot) = self.slot_of.get(&tenant) {
             let queue = &mut self.queues[slot as usize];
             queue.stale += 1;
-            let removed = queue.trim_front(arrivals) + queue.trim_back(arrivals);
+            let removed = queue.trim(End::Front, arrivals) + queue.trim(End::Back, arrivals);
             self.entries -= removed;
         }
     }
