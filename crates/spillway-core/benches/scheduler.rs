@@ -6,9 +6,10 @@
 //! drift; compare within one run): a `VecDeque` FIFO, the floor for any queue that serves
 //! requests pushed 100k operations earlier, and a `BinaryHeap`, the O(log n) alternative.
 //!
-//! A few variants also run at 1,000 queued (a realistic gateway depth; the default capacity is
-//! 6,250), where the working set fits in cache: the gap to the 100k runs is memory latency, not
-//! algorithm.
+//! Issue 19's peers run on the scheduler's own items (four per-class `VecDeque`s for strict, a
+//! `BinaryHeap` keyed by (class, arrival) for every discipline), at 100k and at 1,000 queued (a
+//! realistic gateway depth; the default capacity is 6,250), where the working set fits in cache:
+//! the gap to the 100k runs is memory latency, not algorithm.
 //!
 //! Classes, tenants and costs follow a fixed scattered pattern (multiplicative hashing), so
 //! consecutive requests land in different classes and tenant sub-queues, as in a real mix.
