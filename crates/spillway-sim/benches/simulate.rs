@@ -2,7 +2,7 @@
 //! (both policies, the full 15 minutes of traffic plus drain), on one core.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use spillway_sim::{RunOptions, run_policy, scenario};
+use spillway_sim::{RunOptions, run_policies, scenario};
 use std::hint::black_box;
 use std::path::Path;
 
@@ -13,19 +13,15 @@ fn spike(c: &mut Criterion) {
         seed: scenario.seed,
         duration: scenario.duration,
     };
+    // As `spillway simulate` runs them: side by side on one stream of arrivals.
     let run_all = || {
-        scenario
-            .policies
-            .iter()
-            .map(|p| {
-                run_policy(&scenario, p, &options, &mut |row| {
-                    black_box(row);
-                })
-                .expect("runs")
-                .total()
-                .offered
-            })
-            .sum::<u64>()
+        run_policies(&scenario, &scenario.policies, &options, &mut |_, row| {
+            black_box(row);
+        })
+        .expect("runs")
+        .iter()
+        .map(|m| m.total().offered)
+        .sum::<u64>()
     };
     let requests = run_all();
     let mut group = c.benchmark_group("simulate");
