@@ -2,7 +2,7 @@
 //! (both policies, the full 15 minutes of traffic plus drain), on one core.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use spillway_sim::{RunOptions, run_policies, scenario};
+use spillway_sim::{RunOptions, run_policies, run_policy, scenario};
 use std::hint::black_box;
 use std::path::Path;
 
@@ -29,6 +29,26 @@ fn spike(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("spike.yaml (all policies)", |b| {
         b.iter(|| black_box(run_all()))
+    });
+    // The peer in the same run: each policy alone, generating the arrivals once per policy
+    // (how `simulate` ran them before `run_policies`).
+    let one_at_a_time = || {
+        scenario
+            .policies
+            .iter()
+            .map(|p| {
+                run_policy(&scenario, p, &options, &mut |row| {
+                    black_box(row);
+                })
+                .expect("runs")
+                .total()
+                .offered
+            })
+            .sum::<u64>()
+    };
+    assert_eq!(one_at_a_time(), requests, "the same requests either way");
+    group.bench_function("spike.yaml (one policy at a time)", |b| {
+        b.iter(|| black_box(one_at_a_time()))
     });
     group.finish();
 }
