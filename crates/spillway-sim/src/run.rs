@@ -76,9 +76,9 @@ pub fn run_policy(
 }
 
 /// Arrivals handed to one policy before the next takes them: each policy runs a stretch on
-/// its own (its state stays in cache) instead of alternating at every arrival, while the
-/// buffer stays a few kilobytes.
-const ARRIVAL_BATCH: usize = 256;
+/// its own (its state stays in cache) instead of alternating at every arrival; the buffer is
+/// 160 KB. Measured on the 24 h spike run: 256 was ~7 % slower, 16,384 no faster.
+const ARRIVAL_BATCH: usize = 4096;
 
 /// Run every one of `policies` side by side on one stream of arrivals, streaming each
 /// policy's per-second series to `sink` with its index in `policies`.
