@@ -290,15 +290,17 @@ pub fn write_run_info(path: &Path, scenario: &str, seed: u64, duration_s: u64) -
 /// Only a policy name can need quoting; it goes through `csv` once per policy.
 ///
 /// Policies run side by side interleave their rows: the first policy's go to the file as they
-/// come ([`TimeseriesWriter::row`]), a later one's are held in memory
-/// ([`TimeseriesWriter::later_row`]) and appended in order at [`TimeseriesWriter::commit`].
+/// come ([`TimeseriesWriter::row`]), a later one's are held in a scratch file beside it
+/// ([`TimeseriesWriter::later_row`]; on disk, so memory does not grow with the run) and
+/// appended in order at [`TimeseriesWriter::commit`].
 pub struct TimeseriesWriter {
     file: AtomicFile,
+    path: std::path::PathBuf,
     /// Each policy name seen and its field as CSV (quoted if it must be).
     policies: Vec<(String, Vec<u8>)>,
     scratch: Vec<u8>,
-    /// Formatted rows of later policies, in policy order.
-    held: Vec<Vec<u8>>,
+    /// Scratch files of the later policies' rows, in policy order (removed when dropped).
+    held: Vec<AtomicFile>,
 }
 
 impl TimeseriesWriter {
@@ -310,6 +312,7 @@ impl TimeseriesWriter {
         file.write_all(&header.into_inner().map_err(|e| e.into_error())?)?;
         Ok(TimeseriesWriter {
             file,
+            path: path.to_path_buf(),
             policies: Vec::new(),
             scratch: Vec::with_capacity(256),
             held: Vec::new(),
@@ -326,11 +329,12 @@ impl TimeseriesWriter {
     /// (0: the first of them), to be written after every direct row, later policies in order.
     pub fn later_row(&mut self, later: usize, policy: &str, r: &TimeseriesRow) -> io::Result<()> {
         self.format(policy, r)?;
-        if self.held.len() <= later {
-            self.held.resize_with(later + 1, Vec::new);
+        while self.held.len() <= later {
+            let mut name = self.path.as_os_str().to_owned();
+            name.push(format!(".later-{}", self.held.len()));
+            self.held.push(AtomicFile::create(Path::new(&name))?);
         }
-        self.held[later].extend_from_slice(&self.scratch);
-        Ok(())
+        self.held[later].write_all(&self.scratch)
     }
 
     /// Format one row into `scratch`.
@@ -339,9 +343,12 @@ impl TimeseriesWriter {
         let index = match known {
             Some(index) => index,
             None => {
+                // As a one-field record: `csv` closes a quoted field only when its record ends
+                // (a lone `write_field` left `"a, b` unterminated); the line end is dropped.
                 let mut field = csv::Writer::from_writer(Vec::new());
-                field.write_field(policy).map_err(csv_error)?;
-                let field = field.into_inner().map_err(|e| e.into_error())?;
+                field.write_record([policy]).map_err(csv_error)?;
+                let mut field = field.into_inner().map_err(|e| e.into_error())?;
+                field.pop_if(|b| *b == b'\n');
                 self.policies.push((policy.to_string(), field));
                 self.policies.len() - 1
             }
@@ -387,9 +394,10 @@ impl TimeseriesWriter {
 
     /// Finish and rename into place.
     pub fn commit(mut self) -> io::Result<()> {
-        for rows in &self.held {
-            self.file.write_all(rows)?;
+        for rows in &mut self.held {
+            rows.copy_into(&mut self.file)?;
         }
+        self.held.clear();
         self.file.commit()
     }
 }
