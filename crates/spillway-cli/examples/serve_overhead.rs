@@ -4,12 +4,13 @@
 //! Run by hand (release binaries; the machine should be otherwise quiet):
 //! ```text
 //! cargo build --release -p spillway-cli
-//! cargo run --release -p spillway-cli --example serve_overhead [-- RATE SECONDS]
+//! cargo run --release -p spillway-cli --example serve_overhead [-- RATE SECONDS ROUNDS]
 //! ```
 //! It starts `spillway emulate` (a stub with 1 ms service time) and `spillway serve` in front
 //! of it (one per-user layer far from its limit, so every request is admitted and dispatched
-//! at once), then alternates open-loop phases — direct, through serve, direct, through serve
-//! — at RATE requests/s (default 1000) for SECONDS each (default 10), and finally a closed
+//! at once), then alternates open-loop phases — direct, through serve, ROUNDS times (default 2)
+//! — at RATE requests/s (default 1000) for SECONDS each (default 10): more, shorter rounds
+//! spread the machine's drift over both paths alike. Finally a closed
 //! loop of 64 clients through serve for SECONDS, reading the serve process's CPU time from
 //! `/proc` (Linux). Latency is measured with the sanctioned `RealClock`.
 
@@ -164,9 +165,10 @@ async fn main() {
         .skip(1)
         .filter_map(|a| a.parse().ok())
         .collect();
-    let (rate, secs) = (
+    let (rate, secs, rounds) = (
         args.first().copied().unwrap_or(1000),
         args.get(1).copied().unwrap_or(10),
+        args.get(2).copied().unwrap_or(2),
     );
     let bin = std::env::var("SPILLWAY_BIN").unwrap_or_else(|_| "target/release/spillway".into());
     let policy = policy_file();
@@ -195,7 +197,7 @@ async fn main() {
         Histogram::<u64>::new(3).expect("h"),
         Histogram::<u64>::new(3).expect("h"),
     );
-    for _ in 0..2 {
+    for _ in 0..rounds {
         direct
             .add(open_loop(&client, &stub.1, rate, secs).await)
             .expect("add");
@@ -203,7 +205,7 @@ async fn main() {
             .add(open_loop(&client, &serve.1, rate, secs).await)
             .expect("add");
     }
-    println!("open loop at {rate} req/s, 2 x {secs} s each, interleaved:");
+    println!("open loop at {rate} req/s, {rounds} x {secs} s each, interleaved:");
     show("direct to stub", &direct);
     show("through serve", &proxied);
     let added = |q: f64| {

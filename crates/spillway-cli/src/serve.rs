@@ -4,14 +4,16 @@
 //! file (no traffic), both read by core's policy rules (`load`); `--name` picks the policy.
 //! Its optional `serve:` block says where the upstream is and who the clients are;
 //! `--upstream` overrides (or replaces) it. The limiter is the policy's layers in this process
-//! (`instances:` is a simulator setting); its `budget:` is core's `SpendGate` on the wall
-//! clock (`budget`).
+//! or, under `--redis`, in Redis (`instances:` is a simulator setting); its `budget:` is core's
+//! `SpendGate` on the wall clock (`budget`), its spend shared in Redis under `--redis`
+//! (`shared_budget`).
 
 mod budget;
 mod build;
 mod identity;
 mod load;
 mod proxy;
+mod shared_budget;
 mod usage;
 
 use crate::Failure;
@@ -33,12 +35,14 @@ pub const LONG_ABOUT: &str = "Serve a policy you simulated: an OpenAI-compatible
 (POST /v1/chat/completions, /v1/completions, /v1/embeddings; GET /v1/models) running the \
 policy's limiter layers, priority queue, retries, Retry-After gate, breaker and failover on \
 real traffic, with the same engine the simulator runs.\n\n\
-The policy file is a scenario file or a standalone policy file (layers, policies, models, \
-keys, serve; no traffic, see scenarios/policies/gateway.yaml); its optional `serve:` block names the upstream \
+The policy file is a scenario file or a standalone policy file (layers, policies, classes, \
+models, keys, serve; no traffic, see scenarios/policies/gateway.yaml); its optional `serve:` block names the upstream \
 (`upstream: http://HOST:PORT`), the `keys:` entry whose secret authenticates to it \
 (`upstream_key:`), a `fallback:`, client `virtual_keys:` (secret from env or file, mapped to \
 user / team / feature / class) and `trust_headers: true` (take x-spillway-user, \
-x-spillway-feature, x-spillway-class from the request).\n\n\
+x-spillway-team, x-spillway-feature, x-spillway-class from the request). A `scope: team` layer \
+limits every caller of a team together; `classes:` deadlines answer a request still queued \
+past its class's deadline with 504.\n\n\
 A refused request gets 429 with retry-after (seconds) and a JSON error naming the blocking \
 layers, or the budget cap (retry-after then counts to the cap's reset: budget periods are UTC \
 hours, days and months); the budget's ladder rewrites the model sent upstream as caps fill, \
@@ -46,10 +50,13 @@ and the upstream's usage books the spend. Every answer carries x-ratelimit-limit
 caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
 and nothing is sent upstream; an unreachable upstream gives 502. GET /healthz, GET /metrics \
 (Prometheus text). Ctrl-C stops accepting and finishes the requests in flight.\n\n\
---redis URL shares the layers with every replica on that Redis. https:// upstreams use TLS (rustls, the system's certificates). Not yet enforced: \
-`instances:` (a simulator setting), and \
-the x-ratelimit-* headers under --redis (the shared layers' room would cost a Redis call per \
-answer).";
+--redis URL shares the layers and the budget with every replica on that Redis (7.0 or \
+later): a cap is spent once across the fleet (a queueing cap then answers 429 until its \
+reset instead of holding the request; a Redis error answers 503: the budget fails closed), \
+and the x-ratelimit-* headers count what every replica admitted (the admitting call returns \
+the room, no extra round trip). The budget's `output_tokens:` sets where a fixed or learned \
+output estimate starts (default 256). https:// upstreams use TLS (rustls, the system's \
+certificates). Not yet enforced: `instances:` (a simulator setting).";
 
 /// Arguments of `serve`.
 #[derive(Args)]
@@ -70,12 +77,13 @@ pub struct ServeArgs {
     /// The upstream base URL (overrides `serve.upstream`).
     #[arg(long)]
     upstream: Option<String>,
-    /// Take identity and class from x-spillway-user/-feature/-class (as `serve.trust_headers:
+    /// Take identity and class from x-spillway-user/-team/-feature/-class (as `serve.trust_headers:
     /// true`; e.g. behind `spillway load`, which sends them).
     #[arg(long)]
     trust_headers: bool,
-    /// Share the policy's limits with every replica on this Redis (`redis://HOST:PORT`):
-    /// replicas serving the same policy name admit the limit once between them.
+    /// Share the policy's limits and budget with every replica on this Redis
+    /// (`redis://HOST:PORT`): replicas serving the same policy name admit the limit, and spend
+    /// each cap, once between them.
     #[arg(long)]
     redis: Option<String>,
     /// Largest request body in bytes (more: 400).
@@ -120,13 +128,15 @@ async fn serve(
     primary: Upstream,
     fallback: Option<Upstream>,
 ) -> Result<(), Failure> {
-    let (layers, shared) = build::layers(policy, args.redis.as_deref())
+    let bad = |e: build::BuildError| Failure::BadInput(e.to_string());
+    let redis = build::connect(policy, args.redis.as_deref())
         .await
-        .map_err(|e| Failure::BadInput(e.to_string()))?;
+        .map_err(bad)?;
+    let (layers, shared) = build::layers(policy, redis.as_ref()).map_err(bad)?;
     // The file's key validity, events and price changes count from now (see `budget`).
     let started = spillway_core::clock::Clock::now(&spillway_core::clock::WallClock::new());
-    let (engine, layer_names) = build::engine(file, policy, layers, started)
-        .map_err(|e| Failure::BadInput(e.to_string()))?;
+    let (engine, layer_names) =
+        build::engine(file, policy, layers, started, redis.as_ref()).map_err(bad)?;
     let client = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(10))
         .build()
@@ -142,7 +152,6 @@ async fn serve(
         identities: identity::Identities::new(file.serve.as_ref(), args.trust_headers),
         max_body: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
         layer_names,
-        budget_model: policy.budget.as_ref().map(|b| b.requested),
     });
     let tcp = tokio::net::TcpListener::bind(args.listen)
         .await

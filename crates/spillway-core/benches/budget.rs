@@ -82,6 +82,7 @@ fn cycle(c: &mut Criterion) {
             i += 1;
             let now = Time::from_nanos(i * 1_000);
             let who = Subject {
+                team: 0,
                 user: scattered(i),
                 feature: i % 8,
                 api_key: i % 2,
@@ -98,6 +99,7 @@ fn cycle(c: &mut Criterion) {
             i += 1;
             let now = Time::from_nanos(i * 1_000);
             let who = Subject {
+                team: 0,
                 user: scattered(i),
                 feature: 0,
                 api_key: i % 2,

@@ -178,6 +178,7 @@ fn layered(c: &mut Criterion) {
                 i += 1;
                 now += 1;
                 let who = Subject {
+                    team: 0,
                     user: scattered(i, KEYS) % 10_000,
                     feature: i % 8,
                     api_key: 0,
@@ -222,6 +223,7 @@ fn layered(c: &mut Criterion) {
             |layers| {
                 for n in 1..=64u64 {
                     let who = Subject {
+                        team: 0,
                         user: n % 16,
                         feature: n % 4,
                         api_key: 0,

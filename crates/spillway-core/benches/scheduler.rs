@@ -6,9 +6,10 @@
 //! drift; compare within one run): a `VecDeque` FIFO, the floor for any queue that serves
 //! requests pushed 100k operations earlier, and a `BinaryHeap`, the O(log n) alternative.
 //!
-//! A few variants also run at 1,000 queued (a realistic gateway depth; the default capacity is
-//! 6,250), where the working set fits in cache: the gap to the 100k runs is memory latency, not
-//! algorithm.
+//! Issue 19's peers run on the scheduler's own items (four per-class `VecDeque`s for strict, a
+//! `BinaryHeap` keyed by (class, arrival) for every discipline), at 100k and at 1,000 queued (a
+//! realistic gateway depth; the default capacity is 6,250), where the working set fits in cache:
+//! the gap to the 100k runs is memory latency, not algorithm.
 //!
 //! Classes, tenants and costs follow a fixed scattered pattern (multiplicative hashing), so
 //! consecutive requests land in different classes and tenant sub-queues, as in a real mix.
@@ -129,13 +130,18 @@ impl Ord for Keyed {
 /// `VecDeque`s (the floor for `strict`), and a `BinaryHeap` of the same items keyed by
 /// (class, arrival) (the bound for every discipline).
 fn peers(c: &mut Criterion) {
+    peers_at(c, QUEUED, "100k");
+    peers_at(c, 1_000, "1k");
+}
+
+fn peers_at(c: &mut Criterion, queued: u64, label: &str) {
     let mut classes: [VecDeque<Item<u64>>; 4] = Default::default();
-    for i in 0..QUEUED {
+    for i in 0..queued {
         let it = item(i);
         classes[it.class].push_back(it);
     }
-    let mut i = QUEUED;
-    c.bench_function("peer 100k/4 VecDeques strict", |b| {
+    let mut i = queued;
+    c.bench_function(&format!("peer {label}/4 VecDeques strict"), |b| {
         b.iter(|| {
             i += 1;
             let it = item(i);
@@ -144,12 +150,12 @@ fn peers(c: &mut Criterion) {
         })
     });
     let key = |it: &Item<u64>| Reverse(((it.class as u64) << 48) + it.payload);
-    let mut heap: BinaryHeap<Keyed> = (0..QUEUED)
+    let mut heap: BinaryHeap<Keyed> = (0..queued)
         .map(item)
         .map(|it| Keyed(key(&it), it))
         .collect();
-    let mut i = QUEUED;
-    c.bench_function("peer 100k/BinaryHeap items", |b| {
+    let mut i = queued;
+    c.bench_function(&format!("peer {label}/BinaryHeap items"), |b| {
         b.iter(|| {
             i += 1;
             let it = item(i);
@@ -176,6 +182,20 @@ fn push_pop(c: &mut Criterion) {
     );
     steady_state_at(c, "push+pop 1k/strict", Discipline::Strict, false, 1_000);
     steady_state_at(c, "push+pop 1k/aging", aging, false, 1_000);
+    steady_state_at(
+        c,
+        "push+pop 1k/weighted",
+        Discipline::Weighted,
+        false,
+        1_000,
+    );
+    steady_state_at(
+        c,
+        "push+pop 1k/strict+tenants",
+        Discipline::Strict,
+        true,
+        1_000,
+    );
     steady_state_at(c, "push+pop 1k/aging+tenants", aging, true, 1_000);
     steady_state_at(
         c,

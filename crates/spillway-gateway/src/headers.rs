@@ -5,7 +5,7 @@ use crate::runtime::Refusal;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use spillway_core::engine::{Departure, Rejection};
+use spillway_core::engine::{Departure, Rejection, SpendRefusal};
 use spillway_core::limit::{LayerRoom, Subject, Unit};
 use spillway_core::upstream::headers::{Provider, parse_headers};
 use spillway_core::{Duration, Time};
@@ -96,7 +96,7 @@ pub fn refused_naming(
     cap: Option<&BudgetCap>,
 ) -> Response {
     let wait = match (refusal.why, cap.and_then(|c| c.reset_at)) {
-        (Rejection::Budget, Some(reset)) => reset.saturating_since(refusal.at),
+        (Rejection::Budget(_), Some(reset)) => reset.saturating_since(refusal.at),
         _ => refusal.retry_after(),
     };
     let secs = wait.as_nanos().div_ceil(1_000_000_000).max(1);
@@ -117,7 +117,14 @@ pub fn refused_naming(
             );
             (StatusCode::TOO_MANY_REQUESTS, message, names)
         }
-        Rejection::Budget => match cap {
+        Rejection::Budget(SpendRefusal::Unavailable) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "The store of the shared budget did not answer: refused rather than spent blind; retry after {secs}s"
+            ),
+            vec!["budget"],
+        ),
+        Rejection::Budget(_) => match cap {
             Some(c) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 format!("Budget cap `{}` reached; retry after {secs}s", c.name),
@@ -201,6 +208,8 @@ pub fn upstream_response(status: u16, headers: &HeaderMap) -> spillway_core::eng
         accepted: (200..300).contains(&status),
         status,
         retry_after: snapshot.retry_after,
+        // Error bodies are relayed to the client, not parsed: only headers hint here.
+        body_retry_after: None,
         snapshot: Some(Box::new(snapshot)),
     }
 }

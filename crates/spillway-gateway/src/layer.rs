@@ -98,6 +98,7 @@ where
         let runtime = self.layer.runtime.clone();
         let subject = Subject {
             user: meta.user,
+            team: meta.team,
             feature: meta.feature,
             api_key: 0,
         };

@@ -6,6 +6,10 @@
 //! [`SharedLayers::reserve`], then hands the verdict to the engine with
 //! [`crate::Runtime::admit_with`] ([`SharedLayers`] returns it from `admit`). Settlements go
 //! the other way: the engine's `settle` queues them and a task applies them to Redis in order.
+//!
+//! The `x-ratelimit-*` headers of a shared layer come from the same Redis call as the admission:
+//! the reservation returns the room of every layer it touched, kept per subject until the
+//! response reads it ([`Rooms`]), so a header costs no extra round trip.
 
 use crate::headers::Rooms;
 use spillway_core::Time;
@@ -15,15 +19,45 @@ use spillway_core::limit::{
 };
 use spillway_redis::RedisLayered;
 use std::cell::Cell;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 /// A verdict decided outside the engine.
 pub type Prepaid = Result<Reservation, Denial>;
 
+/// Most subjects whose last room is kept; past it the table starts over (a response then goes
+/// without headers until its subject's next admission): bounded memory under any key churn.
+const MAX_ROOMS: usize = 16_384;
+
+/// The room each subject's last shared admission reported (what its response's headers show).
+#[derive(Default)]
+struct LastRooms(Mutex<HashMap<Subject, Vec<LayerRoom>>>);
+
+impl LastRooms {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Subject, Vec<LayerRoom>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn put(&self, subject: Subject, room: Vec<LayerRoom>) {
+        let mut map = self.lock();
+        if map.len() >= MAX_ROOMS && !map.contains_key(&subject) {
+            map.clear();
+        }
+        map.insert(subject, room);
+    }
+
+    fn get(&self, subject: &Subject) -> Vec<LayerRoom> {
+        self.lock().get(subject).cloned().unwrap_or_default()
+    }
+}
+
 /// Layers in Redis; see the [module docs](self).
 pub struct SharedLayers {
     redis: Arc<RedisLayered>,
+    rooms: Arc<LastRooms>,
     next: Cell<Option<Prepaid>>,
     settles: mpsc::UnboundedSender<(Time, Reservation, Demand)>,
 }
@@ -42,6 +76,7 @@ impl SharedLayers {
         });
         SharedLayers {
             redis,
+            rooms: Arc::default(),
             next: Cell::new(None),
             settles,
         }
@@ -49,20 +84,33 @@ impl SharedLayers {
 
     /// A handle to decide admissions with, outside the engine's lock.
     pub fn store(&self) -> SharedStore {
-        SharedStore(self.redis.clone())
+        SharedStore {
+            redis: self.redis.clone(),
+            rooms: self.rooms.clone(),
+        }
     }
 }
 
 /// The Redis side of [`SharedLayers`], usable while the engine is locked by others.
 #[derive(Clone)]
-pub struct SharedStore(Arc<RedisLayered>);
+pub struct SharedStore {
+    redis: Arc<RedisLayered>,
+    rooms: Arc<LastRooms>,
+}
 
 impl SharedStore {
-    /// The shared layers' verdict for `subject` and `estimate` at `now` (one Redis call; a
-    /// store error counts as a denial naming no layer, retry in a second).
+    /// The shared layers' verdict for `subject` and `estimate` at `now` (one Redis call, which
+    /// also reports the touched layers' room for the response's headers; a store error counts
+    /// as a denial naming no layer, retry in a second).
     pub async fn reserve(&self, now: Time, subject: &Subject, estimate: Demand) -> Prepaid {
-        match self.0.reserve(now, subject, estimate).await {
-            Ok(verdict) => verdict.decision,
+        match self.redis.reserve_with_room(now, subject, estimate).await {
+            Ok((verdict, room)) => {
+                // Nothing to report when the failure policy answered: keep the last known.
+                if !room.is_empty() {
+                    self.rooms.put(*subject, room);
+                }
+                verdict.decision
+            }
             Err(_) => Err(Denial {
                 blocking: LayerSet::EMPTY,
                 retry_at: now.saturating_add(spillway_core::Duration::from_secs(1)),
@@ -127,11 +175,11 @@ impl Limiter for ServeLayers {
 }
 
 impl Rooms for ServeLayers {
-    /// Local layers only: the room of shared layers would cost a Redis call per response.
+    /// Shared layers: the room the subject's last admission read in Redis (as of that call).
     fn room(&self, now: Time, subject: &Subject) -> Vec<LayerRoom> {
         match self {
             ServeLayers::Local(l) => l.room(now, subject),
-            ServeLayers::Shared(_) => Vec::new(),
+            ServeLayers::Shared(s) => s.rooms.get(subject),
         }
     }
 }

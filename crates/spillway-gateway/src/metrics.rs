@@ -88,7 +88,7 @@ impl Metrics {
                     }
                 }
             }
-            Rejection::Budget => self.rejected_budget += 1,
+            Rejection::Budget(_) => self.rejected_budget += 1,
             Rejection::Full => self.rejected_full += 1,
             Rejection::NeverFits => self.rejected_never_fits += 1,
         }
@@ -313,7 +313,10 @@ mod tests {
         m.record(&EngineEvent::<()>::Degraded { class: 0 });
         m.record(&EngineEvent::<()>::BudgetRefused {
             class: 1,
-            why: SpendRefusal::Cap,
+            why: SpendRefusal::Cap {
+                cap: None,
+                reset_at: None,
+            },
         });
         let settlement = Settlement {
             subject: spillway_core::limit::Subject::default(),

@@ -105,16 +105,16 @@ where
         self.admit_with(meta, |_| {})
     }
 
-    /// [`Runtime::admit`], after `prepare` saw the layers under the lock (to hand over a
-    /// verdict decided outside the engine, e.g. by a shared store).
+    /// [`Runtime::admit`], after `prepare` saw the engine under the lock (to hand its layers
+    /// or budget what a shared store decided or counted outside the engine).
     pub fn admit_with(
         &self,
         meta: RequestMeta<M>,
-        prepare: impl FnOnce(&L),
+        prepare: impl FnOnce(&mut Engine<M, L, S, R>),
     ) -> Result<Call<M, L, S, R>, Refusal> {
         let class = meta.class;
         let mut state = self.shared.lock();
-        prepare(state.engine.limiter());
+        prepare(&mut state.engine);
         let now = self.shared.clock.now();
         match state.engine.on_request(now, meta) {
             Admission::Rejected(why) => {
@@ -137,6 +137,13 @@ where
     /// The runtime's clock reading (ns since the Unix epoch).
     pub fn now(&self) -> Time {
         self.shared.clock.now()
+    }
+
+    /// Change the engine under the lock, at the clock's `now` (e.g. write a shared store's
+    /// totals into its budget). Never held across an `.await`.
+    pub fn with_engine<T>(&self, change: impl FnOnce(&mut Engine<M, L, S, R>, Time) -> T) -> T {
+        let mut state = self.shared.lock();
+        change(&mut state.engine, self.shared.clock.now())
     }
 
     /// Read the state under the lock (gauges, the layers' room, metrics).

@@ -131,6 +131,7 @@ fn sequential(
             let (_, now) = traffic.next();
             let n = traffic.n.get();
             let subject = Subject {
+                team: 0,
                 user: n % KEYS,
                 feature: n % 7,
                 api_key: 0,
@@ -349,9 +350,14 @@ fn main() {
         )
         .unwrap();
     for line in stats.lines().filter(|l| {
-        ["cmdstat_evalsha:", "cmdstat_incr:", "cmdstat_script"]
-            .iter()
-            .any(|p| l.starts_with(p))
+        [
+            "cmdstat_evalsha:",
+            "cmdstat_fcall:",
+            "cmdstat_incr:",
+            "cmdstat_function",
+        ]
+        .iter()
+        .any(|p| l.starts_with(p))
     }) {
         println!("server {line}");
     }

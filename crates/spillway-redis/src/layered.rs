@@ -10,8 +10,8 @@ use crate::verdict::{Degraded, ServedBy, Verdict, local_share};
 use crate::wire::{Call, Op, Reply};
 use spillway_core::Time;
 use spillway_core::limit::{
-    Demand, Denial, LayerSet, LayerSpec, Layered, LayeredDecision, LayeredError, Reservation,
-    Scope, Subject, Unit,
+    Demand, Denial, LayerRoom, LayerSet, LayerSpec, Layered, LayeredDecision, LayeredError,
+    Reservation, Scope, Subject, Unit,
 };
 use std::sync::Mutex;
 
@@ -31,12 +31,7 @@ impl Layer {
         }
     }
     fn scope_key(&self, subject: &Subject) -> u64 {
-        match self.scope {
-            Scope::Global => 0,
-            Scope::User => subject.user,
-            Scope::Feature => subject.feature,
-            Scope::ApiKey => subject.api_key,
-        }
+        subject.id(self.scope)
     }
 }
 
@@ -147,17 +142,52 @@ impl RedisLayered {
         (call, included)
     }
 
+    /// The room of the `included` layers from the reply's room part (`[n, ..n values..]`),
+    /// and what follows it.
+    fn rooms<'r>(
+        &self,
+        now: Time,
+        rest: &'r [u64],
+        included: &[usize],
+    ) -> Option<(Vec<LayerRoom>, &'r [u64])> {
+        let (&n, tail) = rest.split_first()?;
+        let n = usize::try_from(n).ok()?;
+        let (mut values, after) = (tail.get(..n)?, tail.get(n..)?);
+        let mut rooms = Vec::with_capacity(included.len());
+        for &index in included {
+            let layer = &self.layers[index];
+            let snap = values.get(..layer.shape.room_len())?;
+            values = &values[layer.shape.room_len()..];
+            let room = layer.shape.room(now, snap);
+            rooms.push(LayerRoom {
+                index,
+                unit: layer.unit,
+                limit: room.limit,
+                remaining: room.remaining,
+                full_at: room.full_at,
+            });
+        }
+        values.is_empty().then_some((rooms, after))
+    }
+
+    /// The decision (and, when the call asked for it, every included layer's room).
     fn decision(
         &self,
         raw: &[i64],
         costs: &[(u64, Action)],
         included: &[usize],
-    ) -> Result<Verdict<LayeredDecision>, RedisLimitError> {
+        with_room: bool,
+    ) -> Result<(Verdict<LayeredDecision>, Vec<LayerRoom>), RedisLimitError> {
         let reply = Reply::parse(raw)?;
         let short = || RedisLimitError::Reply {
-            detail: format!("malformed denial {raw:?}"),
+            detail: format!("malformed reply {raw:?}"),
         };
-        let mut rest = reply.rest.as_slice();
+        let (rooms, mut rest) = if with_room {
+            self.rooms(reply.now, &reply.rest, included)
+                .ok_or_else(short)?
+        } else {
+            (Vec::new(), reply.rest.as_slice())
+        };
         let (mut blocking, mut retry_at) = (LayerSet::EMPTY, Time::ZERO);
         while let Some((&position, tail)) = rest.split_first() {
             let index = *usize::try_from(position)
@@ -175,11 +205,12 @@ impl RedisLayered {
             (false, false) => LayeredDecision::Denied(Denial { blocking, retry_at }),
             (false, true) => return Err(short()),
         };
-        Ok(Verdict {
+        let verdict = Verdict {
             decision,
             now: reply.now,
             served_by: ServedBy::Redis,
-        })
+        };
+        Ok((verdict, rooms))
     }
 
     fn degraded(
@@ -208,30 +239,37 @@ impl RedisLayered {
         })
     }
 
+    /// Check or acquire; with `with_room`, the reply also carries every included layer's room
+    /// (none when the failure policy answered).
     async fn decide(
         &self,
         op: Op,
         now: Time,
         subject: &Subject,
         demand: Demand,
-    ) -> Result<Verdict<LayeredDecision>, RedisLimitError> {
+        with_room: bool,
+    ) -> Result<(Verdict<LayeredDecision>, Vec<LayerRoom>), RedisLimitError> {
         self.ensure_fits(demand)?;
         let costs: Vec<(u64, Action)> = self
             .layers
             .iter()
             .map(|l| (l.cost(demand), Action::Check))
             .collect();
-        let (call, included) = self.call(op, now, subject, &costs);
+        let (mut call, included) = self.call(op, now, subject, &costs);
         if included.is_empty() {
-            return Ok(Verdict {
+            let verdict = Verdict {
                 decision: LayeredDecision::Allowed,
                 now,
                 served_by: ServedBy::Redis,
-            });
+            };
+            return Ok((verdict, Vec::new()));
+        }
+        if with_room {
+            call.with_room();
         }
         match self.store.eval(&call).await {
-            Ok(raw) => self.decision(&raw, &costs, &included),
-            Err(Fault::Unavailable(_)) => Ok(self.degraded(op, now, subject, demand)),
+            Ok(raw) => self.decision(&raw, &costs, &included, with_room),
+            Err(Fault::Unavailable(_)) => Ok((self.degraded(op, now, subject, demand), Vec::new())),
             Err(Fault::Fatal(e)) => Err(e),
         }
     }
@@ -243,7 +281,7 @@ impl RedisLayered {
         subject: &Subject,
         demand: Demand,
     ) -> Result<Verdict<LayeredDecision>, RedisLimitError> {
-        self.decide(Op::Check, now, subject, demand).await
+        Ok(self.decide(Op::Check, now, subject, demand, false).await?.0)
     }
 
     /// Check every layer; if all admit, charge all (atomically). A denial charges nothing.
@@ -253,7 +291,10 @@ impl RedisLayered {
         subject: &Subject,
         demand: Demand,
     ) -> Result<Verdict<LayeredDecision>, RedisLimitError> {
-        self.decide(Op::Acquire, now, subject, demand).await
+        Ok(self
+            .decide(Op::Acquire, now, subject, demand, false)
+            .await?
+            .0)
     }
 
     /// Like `acquire` for an estimate; an admission returns the [`Reservation`] to settle.
@@ -263,7 +304,32 @@ impl RedisLayered {
         subject: &Subject,
         estimate: Demand,
     ) -> Result<Verdict<Result<Reservation, Denial>>, RedisLimitError> {
-        let v = self.acquire(now, subject, estimate).await?;
+        Ok(self.reserving(now, subject, estimate, false).await?.0)
+    }
+
+    /// [`reserve`](Self::reserve), and in the same call (no extra round trip) the room of every
+    /// layer the demand touches after it (spillway-core's [`Layered::room`] for those layers:
+    /// what the `x-ratelimit-*` headers report). Layers with a zero cost for this demand, and
+    /// every layer when the failure policy answered, are absent.
+    pub async fn reserve_with_room(
+        &self,
+        now: Time,
+        subject: &Subject,
+        estimate: Demand,
+    ) -> Result<(Verdict<Result<Reservation, Denial>>, Vec<LayerRoom>), RedisLimitError> {
+        self.reserving(now, subject, estimate, true).await
+    }
+
+    async fn reserving(
+        &self,
+        now: Time,
+        subject: &Subject,
+        estimate: Demand,
+        with_room: bool,
+    ) -> Result<(Verdict<Result<Reservation, Denial>>, Vec<LayerRoom>), RedisLimitError> {
+        let (v, rooms) = self
+            .decide(Op::Acquire, now, subject, estimate, with_room)
+            .await?;
         let decision = match v.decision {
             LayeredDecision::Allowed => Ok(Reservation {
                 subject: *subject,
@@ -271,11 +337,12 @@ impl RedisLayered {
             }),
             LayeredDecision::Denied(d) => Err(d),
         };
-        Ok(Verdict {
+        let verdict = Verdict {
             decision,
             now: v.now,
             served_by: v.served_by,
-        })
+        };
+        Ok((verdict, rooms))
     }
 
     /// Settle a reservation with the actual demand: refund or charge the difference on every

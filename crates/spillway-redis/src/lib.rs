@@ -4,20 +4,24 @@
 //! limit: [`RedisLimiter`] (a token bucket in GCRA form, an exact sliding-window log, or the
 //! two-window sliding counter, one state per caller key) and [`RedisLayered`] (named layers,
 //! check-then-commit, reserve → settle). Decisions and `retry_at` are the core's, to the
-//! nanosecond: the differential tests feed the same requests to both.
+//! nanosecond: the differential tests feed the same requests to both. [`RedisBudget`] counts
+//! the spend of the core's budget caps the same way (reserve an estimate on every cap or none,
+//! settle the actual, per calendar period) while the core's `SpendGate` decides; its own
+//! script, `lua/budget.lua`, is tested against an in-Rust model.
 //!
 //! ## How a call works
-//! One Lua script holds every algorithm. A call is one `EVALSHA` (the driver loads the script
-//! again on `NOSCRIPT`, e.g. after a restart or `SCRIPT FLUSH`) carrying every layer's keys and
+//! One Lua library holds every algorithm, loaded once per server with `FUNCTION LOAD` (Redis
+//! 7.0 or later). A call is one `FCALL` (the library is loaded again when Redis has lost it, e.g.
+//! after a restart without persistence or a `FUNCTION FLUSH`) carrying every layer's keys and
 //! parameters, so a layered request is checked and charged atomically: all layers admit and all
 //! are charged, or nothing is. Batches ([`RedisLimiter::acquire_many`]) go in one pipeline;
 //! concurrent calls share one multiplexed connection.
 //!
 //! Server CPU is the limit once round trips are amortised, so the script is shaped for it
 //! (`reports/perf-redis.md` has the figures): numbers travel and are stored as packed doubles
-//! (`struct.pack`/`unpack`, no decimal parsing or formatting), a single token bucket or sliding
-//! log acquire takes a hot path that returns before the general path builds its functions and
-//! tables, and a log's meta key (total, entry count, oldest and newest entry) spares range
+//! (`struct.pack`/`unpack`, no decimal parsing or formatting), the helper functions are built
+//! once when the library loads (an `EVAL` script re-creates them on every call), a single token
+//! bucket or sliding log acquire takes a hot path that builds no tables, and a log's meta key (total, entry count, oldest and newest entry) spares range
 //! queries when nothing expired.
 //!
 //! ## Exactness on doubles
@@ -79,9 +83,11 @@
 //! - The fault suite (`tests/redis/faults.rs`: SIGKILL, restart with and without AOF,
 //!   `DEBUG SLEEP`, a slow link) asserts these bounds by counting admissions under every policy.
 
+mod budget;
 mod config;
 mod epoch;
 mod error;
+mod function;
 mod key;
 mod layered;
 mod limiter;
@@ -91,6 +97,7 @@ mod store;
 mod verdict;
 mod wire;
 
+pub use budget::{MAX_AMOUNT_NANO_USD, RedisBudget};
 pub use config::{FailurePolicy, RedisConfig, TimeSource};
 pub use error::{KeyError, RedisLimitError};
 pub use key::{MAX_KEY_PART, validate_key_part};

@@ -168,11 +168,7 @@ impl Shape {
         match (*self, snap) {
             (Shape::Gcra { capacity, rate, .. }, &[s, ns, frac]) => {
                 let rate128 = u128::from(rate);
-                let tat = u128::from(s)
-                    .saturating_mul(1_000_000_000)
-                    .saturating_add(u128::from(ns))
-                    .saturating_mul(rate128)
-                    .saturating_add(u128::from(frac));
+                let tat = gcra_scaled(s, ns, frac, rate);
                 // Denied means the TAT is ahead of now, so the earliest admitting instant is
                 // TAT − (capacity − cost)·T, rounded up to a whole ns.
                 let earliest = tat.saturating_sub(self.scaled(capacity.saturating_sub(cost)));
@@ -192,6 +188,85 @@ impl Shape {
             _ => Time::MAX,
         }
     }
+}
+
+/// A layer's room read back from the script: its limit, the largest cost it admits now, and
+/// when it holds its whole capacity again (spillway-core's `LayerRoom` without index and unit).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Room {
+    pub(crate) limit: u64,
+    pub(crate) remaining: u64,
+    pub(crate) full_at: Time,
+}
+
+impl Shape {
+    /// How many integers the room of this layer takes in a reply (see the script's header).
+    pub(crate) fn room_len(&self) -> usize {
+        match self {
+            Shape::Gcra { .. } | Shape::Log { .. } => 3,
+            Shape::Counter { .. } => 5,
+        }
+    }
+
+    /// Whether `cost` would be admitted at `now` by the state `snap` (the room's layout), by the
+    /// comparisons the script makes (and spillway-core's check).
+    fn admits(&self, now: Time, cost: u64, snap: &[u64]) -> bool {
+        match (*self, snap) {
+            (Shape::Gcra { capacity, rate, .. }, &[s, ns, frac]) => {
+                let Some(slack) = capacity.checked_sub(cost) else {
+                    return false;
+                };
+                let now_scaled = u128::from(now.as_nanos()) * u128::from(rate);
+                gcra_scaled(s, ns, frac, rate) <= now_scaled + self.scaled(slack)
+            }
+            (Shape::Log { limit, .. }, &[total, _, _]) => {
+                total.checked_add(cost).is_some_and(|t| t <= limit)
+            }
+            (Shape::Counter { limit, window }, &[_, _, elapsed, prev, cur]) => {
+                let Some(room) = limit.checked_sub(cur).and_then(|r| r.checked_sub(cost)) else {
+                    return false;
+                };
+                let left = u128::from(window.saturating_sub(elapsed));
+                u128::from(prev) * left <= u128::from(room) * u128::from(window)
+            }
+            _ => false,
+        }
+    }
+
+    /// The room at `now` from the state the script returned (spillway-core's `Layered::room`:
+    /// the largest admitted cost, and the `retry_at` of a check for the whole capacity).
+    pub(crate) fn room(&self, now: Time, snap: &[u64]) -> Room {
+        let limit = self.capacity();
+        let admits = |cost| self.admits(now, cost, snap);
+        // Admitted costs form a prefix of 0..=limit: binary search for its end.
+        let (mut lo, mut hi) = (0u64, limit);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if admits(mid) { lo = mid } else { hi = mid - 1 }
+        }
+        let full_at = match (*self, snap) {
+            _ if admits(limit) => now,
+            (Shape::Log { window, .. }, &[_, s, ns]) => {
+                time_from_pair(s, ns).saturating_add(spillway_core::Duration::from_nanos(window))
+            }
+            (Shape::Log { .. }, _) => Time::MAX,
+            _ => self.retry_at(limit, snap),
+        };
+        Room {
+            limit,
+            remaining: lo,
+            full_at,
+        }
+    }
+}
+
+/// A GCRA TAT `(s, ns, frac)` in scaled units (ns × rate + frac), saturating.
+fn gcra_scaled(s: u64, ns: u64, frac: u64, rate: u64) -> u128 {
+    u128::from(s)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u128::from(ns))
+        .saturating_mul(u128::from(rate))
+        .saturating_add(u128::from(frac))
 }
 
 /// The earliest elapsed time into a window at which `prev·(W−e) ≤ room·W` (spillway-core's

@@ -1,24 +1,21 @@
 //! The connection: one multiplexed connection (many requests in flight on one socket, pipelined by
-//! the driver) behind a [`ConnectionManager`] that reconnects when Redis returns, the script
-//! (EVALSHA, loaded again on NOSCRIPT), timeouts, and the split of errors into "unavailable" (the
-//! failure policy answers) and the rest (returned as errors).
+//! the driver) behind a [`ConnectionManager`] that reconnects when Redis returns, the limiter
+//! function (FCALL, loaded again when Redis has lost it), timeouts, and the split of errors into
+//! "unavailable" (the failure policy answers) and the rest (returned as errors).
 
 use crate::config::RedisConfig;
 use crate::epoch::Epoch;
 use crate::error::RedisLimitError;
+use crate::function;
 use crate::stats::{Counters, StoreStats};
 use crate::wire::Call;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{ErrorKind, IntoConnectionInfo, RedisError, Script, ScriptInvocation, ServerErrorKind};
+use redis::{ErrorKind, IntoConnectionInfo, RedisError, ScriptInvocation, ServerErrorKind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Most cancellations kept while Redis is away; past it the oldest are dropped (and counted).
 const MAX_PENDING: usize = 100_000;
-
-/// The limiter script: every algorithm, any number of layers, one atomic call. Two files for
-/// readability (the hot paths, then the general path), one script for Redis.
-const SOURCE: &str = concat!(include_str!("lua/hot.lua"), include_str!("lua/general.lua"));
 
 /// Why a call got no answer from the script.
 #[derive(Debug)]
@@ -38,7 +35,8 @@ pub struct RedisStore {
 
 struct Inner {
     conn: ConnectionManager,
-    script: Script,
+    /// The limiter function's name ([`function::name`]).
+    function: String,
     config: RedisConfig,
     /// Request ids: `<instance>.<sequence>`, unique across instances and restarts.
     instance: u64,
@@ -96,19 +94,6 @@ fn classify(e: RedisError, url: &str) -> Fault {
     }
 }
 
-fn invocation<'a>(script: &'a Script, call: &Call) -> ScriptInvocation<'a> {
-    let mut inv = script.prepare_invoke();
-    for k in &call.keys {
-        inv.key(k);
-    }
-    let (mode, numbers, rid_ttl_ms) = call.args();
-    inv.arg(mode).arg(numbers);
-    if let Some(ttl) = rid_ttl_ms {
-        inv.arg(ttl);
-    }
-    inv
-}
-
 impl RedisStore {
     /// Connect, authenticate and load the script. Errors: [`RedisLimitError::InvalidUrl`],
     /// [`RedisLimitError::Unreachable`] (also after `connect_timeout`),
@@ -156,18 +141,21 @@ impl RedisStore {
             Fault::Fatal(fatal) => fatal,
             Fault::Unavailable(detail) => unreachable(detail),
         };
-        // A PING first: an unauthenticated client sending the script (over 16 KB) gets a
+        // A PING first: an unauthenticated client sending the library (over 16 KB) gets a
         // protocol error from Redis instead of NOAUTH, which would hide a missing password.
         redis::cmd("PING")
             .query_async::<String>(&mut conn)
             .await
             .map_err(fatal)?;
-        let script = Script::new(SOURCE);
-        script
-            .prepare_invoke()
-            .load_async(&mut conn)
+        function::load_cmd()
+            .query_async::<String>(&mut conn)
             .await
-            .map_err(fatal)?;
+            .map_err(|e| match fatal(e) {
+                RedisLimitError::Redis { detail } => RedisLimitError::Redis {
+                    detail: format!("loading the limiter (Redis 7.0 or later is needed for FUNCTION LOAD): {detail}"),
+                },
+                other => other,
+            })?;
         let epoch = Epoch::new(&config.prefix);
         epoch
             .check(&mut conn)
@@ -176,7 +164,7 @@ impl RedisStore {
         Ok(RedisStore {
             inner: Arc::new(Inner {
                 conn,
-                script,
+                function: function::name(),
                 config,
                 instance: random_u64(),
                 sequence: AtomicU64::new(0),
@@ -215,17 +203,19 @@ impl RedisStore {
         }
         let mut conn = self.inner.conn.clone();
         let mut pipe = redis::pipe();
-        let invocations: Vec<ScriptInvocation<'_>> = queued
-            .iter()
-            .map(|c| invocation(&self.inner.script, c))
-            .collect();
-        for inv in &invocations {
-            pipe.invoke_script(inv);
+        for call in &queued {
+            pipe.add_command(function::fcall(&self.inner.function, call));
         }
-        match self
-            .timed(pipe.query_async::<Vec<Vec<i64>>>(&mut conn))
-            .await
-        {
+        let sent = async {
+            match pipe.query_async::<Vec<Vec<i64>>>(&mut conn).await {
+                Err(e) if function::is_missing(&e) => {
+                    self.load(&mut conn).await?;
+                    pipe.query_async(&mut conn).await
+                }
+                other => other,
+            }
+        };
+        match self.timed(sent).await {
             Ok(replies) => {
                 self.inner.stats.cancelled(&replies);
                 0
@@ -295,21 +285,40 @@ impl RedisStore {
         }
     }
 
-    /// Run one call (EVALSHA; on NOSCRIPT the driver loads the script and retries once: NOSCRIPT
-    /// means the script did not run, and a tagged acquire is idempotent anyway).
+    /// Load the limiter function (again: Redis lost it in a restart or `FUNCTION FLUSH`).
+    async fn load(&self, conn: &mut ConnectionManager) -> Result<(), RedisError> {
+        function::load_cmd()
+            .query_async::<String>(conn)
+            .await
+            .map(drop)
+    }
+
+    /// FCALL `call`; when the function is missing, load it and call once more (the first call
+    /// did not run, and a tagged acquire is idempotent anyway).
+    async fn fcall(&self, call: &Call) -> Result<Vec<i64>, RedisError> {
+        let mut conn = self.inner.conn.clone();
+        let cmd = function::fcall(&self.inner.function, call);
+        match cmd.query_async(&mut conn).await {
+            Err(e) if function::is_missing(&e) => {
+                self.load(&mut conn).await?;
+                cmd.query_async(&mut conn).await
+            }
+            other => other,
+        }
+    }
+
+    /// Run one call.
     pub(crate) async fn eval(&self, call: &Call) -> Result<Vec<i64>, Fault> {
         self.before_call().await;
         let tagged = self.tagged(call);
         let sent = tagged.as_ref().unwrap_or(call);
-        let mut conn = self.inner.conn.clone();
-        let inv = invocation(&self.inner.script, sent);
-        let result = self.timed(inv.invoke_async::<Vec<i64>>(&mut conn)).await;
+        let result = self.timed(self.fcall(sent)).await;
         self.after_call(tagged.as_ref(), &result);
         result
     }
 
-    /// Run many calls in one pipeline (one round trip). Calls that met NOSCRIPT (script cache
-    /// flushed) are run again one by one after the script is reloaded; the others ran once.
+    /// Run many calls in one pipeline (one round trip). Calls that found the function missing
+    /// are run again one by one (it is loaded again by the first); the others ran once.
     pub(crate) async fn eval_many(
         &self,
         calls: &[Call],
@@ -323,13 +332,9 @@ impl RedisStore {
             .map(|c| self.tagged(c).unwrap_or_else(|| c.clone()))
             .collect();
         let mut conn = self.inner.conn.clone();
-        let invocations: Vec<ScriptInvocation<'_>> = tagged
-            .iter()
-            .map(|c| invocation(&self.inner.script, c))
-            .collect();
         let mut pipe = redis::pipe();
-        for inv in &invocations {
-            pipe.invoke_script(inv);
+        for call in &tagged {
+            pipe.add_command(function::fcall(&self.inner.function, call));
         }
         pipe.ignore_errors();
         let result: Result<Vec<redis::RedisResult<Vec<i64>>>, Fault> =
@@ -349,20 +354,27 @@ impl RedisStore {
         for (reply, call) in replies.into_iter().zip(&tagged) {
             out.push(match reply {
                 Ok(v) => Ok(v),
-                Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                    self.eval_once(call).await
-                }
+                Err(e) if function::is_missing(&e) => self.eval_once(call).await,
                 Err(e) => Err(classify(e, &self.inner.config.redacted_url())),
             });
         }
         Ok(out)
     }
 
-    /// Run an already tagged call again (after NOSCRIPT: it did not run).
-    async fn eval_once(&self, call: &Call) -> Result<Vec<i64>, Fault> {
+    /// Run another script of this crate (the shared budget's) on the shared connection, with
+    /// the same timeouts and error split; NOSCRIPT loads it and runs it again.
+    pub(crate) async fn run_script(&self, inv: ScriptInvocation<'_>) -> Result<Vec<i64>, Fault> {
         let mut conn = self.inner.conn.clone();
-        let inv = invocation(&self.inner.script, call);
         let result = self.timed(inv.invoke_async::<Vec<i64>>(&mut conn)).await;
+        if let Err(Fault::Unavailable(_)) = &result {
+            self.inner.stats.fault();
+        }
+        result
+    }
+
+    /// Run an already tagged call again (the function was missing: it did not run).
+    async fn eval_once(&self, call: &Call) -> Result<Vec<i64>, Fault> {
+        let result = self.timed(self.fcall(call)).await;
         self.after_call(call.is_acquire().then_some(call), &result);
         result
     }

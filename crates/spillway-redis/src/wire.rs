@@ -38,8 +38,12 @@ pub(crate) struct Call {
 /// Numbers sent to the script are exact integers in an `f64` up to here.
 const EXACT: u64 = 1 << 53;
 
+/// Where the header's room flag is in the packed numbers (the sixth double).
+const ROOM_AT: usize = 5 * 8;
+
 impl Call {
-    /// The header: operation, time source and `now`, expiry grace, log pruning.
+    /// The header: operation, time source and `now`, expiry grace, log pruning, and whether to
+    /// reply with the layers' room (no: [`Call::with_room`] turns it on).
     pub(crate) fn new(
         op: Op,
         server_time: bool,
@@ -60,7 +64,14 @@ impl Call {
         call.num(u64::from(server_time)).num(s).num(ns);
         call.num(grace.as_nanos().div_ceil(1_000_000));
         call.num(u64::from(prune_first));
+        call.num(0);
         call
+    }
+
+    /// Ask the reply for every layer's state after the call (its room), after the header.
+    pub(crate) fn with_room(&mut self) -> &mut Self {
+        self.numbers[ROOM_AT..ROOM_AT + 8].copy_from_slice(&1f64.to_le_bytes());
+        self
     }
 
     /// Whether this call charges on admission (and so needs a request id).
@@ -186,6 +197,7 @@ mod tests {
             123_456_789.0,
             5.0,
             1.0,
+            0.0,
             9_007_199_254_740_991.0,
         ];
         assert_eq!(values, exact);

@@ -6,7 +6,6 @@
 
 use crate::AtomicFile;
 use crate::format::usd_exact;
-use spillway_core::limit::Scope;
 use spillway_sim::metrics::{BudgetMetrics, PolicyMetrics};
 use std::io;
 use std::path::Path;
@@ -94,7 +93,7 @@ pub fn write_budget(path: &Path, runs: &[PolicyMetrics]) -> io::Result<()> {
             w.write_record([
                 run.policy.as_str(),
                 &cap.name,
-                scope_name(cap.scope),
+                cap.scope.name(),
                 cap.period.name(),
                 &usd_exact(cap.limit_nano_usd),
                 &usd_exact(cap.spent_nano_usd),
@@ -103,15 +102,6 @@ pub fn write_budget(path: &Path, runs: &[PolicyMetrics]) -> io::Result<()> {
         }
     }
     w.into_inner().map_err(|e| e.into_error())?.commit()
-}
-
-fn scope_name(scope: Scope) -> &'static str {
-    match scope {
-        Scope::Global => "global",
-        Scope::User => "user",
-        Scope::Feature => "feature",
-        Scope::ApiKey => "api_key",
-    }
 }
 
 #[cfg(test)]

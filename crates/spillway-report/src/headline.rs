@@ -61,30 +61,47 @@ fn answer<C: AsRef<str>>(
         None => q.metric.clone(),
     };
     let col = columns.iter().position(|c| c.as_ref() == q.metric);
-    let values: Vec<Option<f64>> = policies
+    let over_col = BOUGHT_BY_OVER_ADMISSION
+        .contains(&q.metric.as_str())
+        .then(|| columns.iter().position(|c| c.as_ref() == OVER_ADMISSION))
+        .flatten();
+    let number = |row: Option<&Vec<String>>, c: Option<usize>| {
+        c.and_then(|c| row.and_then(|r| r.get(c)))
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    let (values, over): (Vec<Option<f64>>, Vec<Option<f64>>) = policies
         .iter()
         .map(|p| {
             let row = rows.iter().find(|r| {
                 r.first().map(String::as_str) == Some(p)
                     && r.get(1).map(String::as_str) == Some(q.class_name())
             });
-            col.and_then(|c| row.and_then(|r| r.get(c)))
-                .and_then(|v| v.parse::<f64>().ok())
+            let over = number(row, over_col).filter(|pct| *pct > 0.0);
+            (number(row, col), over)
         })
-        .collect();
+        .unzip();
     let direction = direction(&q.metric);
     let cells: Vec<(String, String)> = policies
         .iter()
-        .zip(&values)
-        .map(|(p, v)| {
-            (
-                p.to_string(),
-                v.map_or_else(String::new, |v| human(&q.metric, v)),
-            )
+        .zip(values.iter().zip(&over))
+        .map(|(p, (v, over))| {
+            let shown = v.map_or_else(String::new, |v| human(&q.metric, v));
+            let shown = match over {
+                Some(_) if !shown.is_empty() => format!("{shown} (over limit)"),
+                _ => shown,
+            };
+            (p.to_string(), shown)
         })
         .collect();
-    let best = best_index(&values, direction);
-    let verdict = verdict(col.is_some(), &cells, &values, best, direction);
+    // Only policies that kept their limit are ranked on what over-admission buys.
+    let ranked: Vec<Option<f64>> = values
+        .iter()
+        .zip(&over)
+        .map(|(v, over)| v.filter(|_| over.is_none()))
+        .collect();
+    let best = best_index(&ranked, direction);
+    let mut verdict = verdict(col.is_some(), &cells, &ranked, best, direction);
+    verdict.push_str(&unranked(policies, &values, &over));
     Answer {
         label,
         direction,
@@ -92,6 +109,31 @@ fn answer<C: AsRef<str>>(
         best,
         verdict,
     }
+}
+
+/// Metrics a policy improves by admitting past its limit: ranking an over-admitting policy
+/// best on them would reward breaking the limit (four replicas that never sync "reject the
+/// fewest" because each enforces the whole global limit on its own).
+const BOUGHT_BY_OVER_ADMISSION: [&str; 3] = ["rejected", "admitted", "completed"];
+
+/// The `summary.csv` column saying by how much a policy exceeded its limit, in % (filled by
+/// scenarios with a shadow exact limiter, e.g. several replicas).
+const OVER_ADMISSION: &str = "over_admission_pct";
+
+/// The verdict's note on policies left out of the ranking for exceeding their limit.
+fn unranked(policies: &[&str], values: &[Option<f64>], over: &[Option<f64>]) -> String {
+    let names: Vec<String> = policies
+        .iter()
+        .zip(values.iter().zip(over))
+        .filter_map(|(p, (v, over))| {
+            v.and(*over)
+                .map(|pct| format!("{p} ({})", human(OVER_ADMISSION, pct)))
+        })
+        .collect();
+    if names.is_empty() {
+        return String::new();
+    }
+    format!("; not ranked, over their limit: {}", names.join(", "))
 }
 
 /// The single best value's index; `None` when two policies share it or nothing is scored.
@@ -298,6 +340,47 @@ mod tests {
         let v = |values: &[Option<f64>]| verdict(true, &cells, values, None, Better::Lower);
         assert_eq!(v(&same), "all policies tie (v)");
         assert_eq!(v(&split), "a and c tie for the lowest (v); b worst (v)");
+    }
+
+    /// distributed's numbers: `replicas` rejects the fewest because it over-admits 76.9 %.
+    #[test]
+    fn a_policy_over_its_limit_is_not_best_on_what_over_admission_buys() {
+        let cols = [
+            "policy",
+            "class",
+            "rejected",
+            "admitted",
+            "over_admission_pct",
+        ];
+        let r = |c: &[&str]| c.iter().map(|s| s.to_string()).collect();
+        let rows: Vec<Vec<String>> = vec![
+            r(&["single", "all", "4111", "2400", "0.000"]),
+            r(&["replicas", "all", "2265", "4246", "76.917"]),
+            r(&["local-split", "all", "4151", "2360", "0.000"]),
+            r(&["async", "all", "4000", "2500", "1.5"]),
+        ];
+        let qs =
+            ["rejected", "admitted", "over_admission_pct"].map(|q| Question::parse(q).unwrap());
+        let a = answers(&qs, &cols, &rows);
+        for q in &a[..2] {
+            assert_eq!(q.best, Some(0), "{}: {}", q.label, q.verdict);
+            assert!(q.verdict.starts_with("single best"), "{}", q.verdict);
+            assert!(
+                q.verdict
+                    .ends_with("not ranked, over their limit: replicas (76.92 %), async (1.50 %)"),
+                "{}",
+                q.verdict
+            );
+        }
+        assert_eq!(a[0].cells[1].1, "2,265 (over limit)");
+        assert!(
+            a[0].verdict.contains("local-split worst (4,151)"),
+            "{}",
+            a[0].verdict
+        );
+        // The over-admission itself is ranked like any other metric, lowest best.
+        assert_eq!(a[2].best, None, "single and local-split tie at 0");
+        assert!(a[2].verdict.contains("replicas worst"), "{}", a[2].verdict);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::gateway::{Gateway, GroupInfo, JITTER_STREAMS, Providers, SimSpend, bu
 use crate::metrics::{PolicyMetrics, TimeseriesRow};
 use crate::rng::stream;
 use crate::scenario::Class;
-use crate::scenario::{PolicySpec, Scenario};
+use crate::scenario::{GroupSpec, PolicySpec, Scenario};
 use crate::traffic::{Arrival, ArrivalStream, WithLeaks};
 use spillway_core::engine::Engine;
 use spillway_core::limit::LayeredError;
@@ -55,6 +55,14 @@ pub enum PolicyProblem {
     /// Its budget (e.g. more than 64 caps with the keys' budgets).
     #[error(transparent)]
     Budget(#[from] spillway_core::budget::BudgetError),
+}
+
+/// Team ids: 0 for groups that name no team (so a scenario without `team:` is one team),
+/// then the named teams in name order from 1 (defined ids, whatever the group order).
+fn team_ids(groups: &[GroupSpec]) -> BTreeMap<&str, u64> {
+    let named: std::collections::BTreeSet<&str> =
+        groups.iter().filter_map(|g| g.team.as_deref()).collect();
+    named.into_iter().zip(1..).collect()
 }
 
 /// Run one policy of `scenario`, streaming the per-second series to `sink`.
@@ -172,11 +180,13 @@ impl<'a> PolicyRun<'a> {
             names.dedup();
             names.into_iter().zip(0..).collect()
         };
+        let teams = team_ids(&scenario.groups);
         let mut groups: Vec<GroupInfo> = scenario
             .groups
             .iter()
             .map(|g| GroupInfo {
                 class: g.class.index(),
+                team: g.team.as_deref().map_or(0, |t| teams[t]),
                 feature: features[g.feature.as_str()],
                 // The gateway cannot know the completion length in advance: it reserves the
                 // median and settles the actual count when the response arrives.
@@ -186,6 +196,7 @@ impl<'a> PolicyRun<'a> {
         // One group per leak after the scenario's: the attacker (see `traffic::WithLeaks`).
         groups.extend(leaks.iter().map(|l| GroupInfo {
             class: Class::Background.index(),
+            team: 0,
             feature: features.get(LEAK_FEATURE).copied().unwrap_or(0),
             output_estimate: l.output_tokens,
         }));
@@ -271,7 +282,9 @@ impl<'a> PolicyRun<'a> {
         // The gauges are read only when a second closes, not on every event.
         if world.series.closes_by(now) {
             let engine = &world.engine;
-            let queued = [0, 1, 2, 3].map(|c| engine.queued_in(c) as u64);
+            // A request the budget holds until a reset waits in the gateway like a queued one:
+            // the depth a reader of the queue chart expects counts it.
+            let queued = [0, 1, 2, 3].map(|c| (engine.queued_in(c) + engine.held_in(c)) as u64);
             let (in_flight, breaker) = (engine.in_flight(), engine.breaker_level());
             world
                 .series

@@ -8,11 +8,11 @@
 //! Unix origin: calendar periods still reset at UTC boundaries, and a key that `expires: 60d`
 //! expires 60 days after `serve` started (not 60 days after 1970).
 
+use super::shared_budget::{Prepaid, SharedBudget};
 use axum::body::Bytes;
-use spillway_core::budget::{BudgetError, ModelId};
-use spillway_core::budget::{Settlement, Ticket};
-use spillway_core::engine::{RequestId, RequestMeta, Spend, SpendGate, SpendStep};
-use spillway_core::limit::Subject;
+use spillway_core::budget::BudgetError;
+use spillway_core::budget::{Settlement, SharedAccount, Ticket};
+use spillway_core::engine::{RequestId, RequestMeta, Spend, SpendGate, SpendRefusal, SpendStep};
 use spillway_core::policy::PolicySpec;
 use spillway_core::policy::budget::BudgetSetup;
 use spillway_core::{Duration, Time};
@@ -20,21 +20,54 @@ use spillway_gateway::headers::BudgetCap;
 
 use super::build::ServeEngine;
 
-/// Output tokens a `fixed` or `learned` estimate starts from: a server has no traffic model
-/// to take a feature's median from, so every feature starts here and `learned` adapts.
+/// Output tokens a `fixed` or `learned` estimate starts from unless the policy's `budget:`
+/// says (`output_tokens:`): a server has no traffic model to take a feature's median from, so
+/// every feature starts here and `learned` adapts.
 pub const OUTPUT_MEDIAN: u64 = 256;
 
 /// A [`SpendGate`] whose clock starts when the server started: the engine's `now` (ns since
-/// the Unix epoch) minus `start`.
+/// the Unix epoch) minus `start`; under `--redis` its spend is shared by every replica
+/// ([`SharedBudget`]).
 #[derive(Debug)]
 pub struct ServeGate {
     gate: SpendGate,
     start: Time,
+    shared: Option<SharedBudget>,
 }
 
 impl ServeGate {
+    /// Count the spend in Redis, shared with every replica of the policy.
+    pub fn share(&mut self, shared: SharedBudget) {
+        self.shared = Some(shared);
+    }
+
+    /// The cap names, in ledger order (the shared budget's keys).
+    pub fn cap_names(&self) -> Vec<String> {
+        let ledger = &self.gate.budget().ledger;
+        ledger.caps().map(|(_, c)| c.name.clone()).collect()
+    }
+
+    /// The gate and its shared side.
+    pub(super) fn parts(&mut self) -> (&mut SpendGate, Option<&mut SharedBudget>) {
+        (&mut self.gate, self.shared.as_mut())
+    }
+
+    /// Hand the next admission what Redis answered (shared budgets only).
+    pub fn prepay(&mut self, prepaid: Prepaid) {
+        if let Some(shared) = &mut self.shared {
+            shared.prepay(prepaid);
+        }
+    }
+
+    /// Release a hold Redis made for a request the engine did not admit.
+    pub fn release(&self, now: Time, tag: u64, accounts: Vec<SharedAccount>) {
+        if let Some(shared) = &self.shared {
+            shared.release(now, tag, accounts);
+        }
+    }
+
     /// The gate's own time at the engine's `now`.
-    fn local(&self, now: Time) -> Time {
+    pub(super) fn local(&self, now: Time) -> Time {
         Time::from_nanos(now.as_nanos().saturating_sub(self.start.as_nanos()))
     }
 
@@ -56,9 +89,20 @@ impl<M> Spend<M> for ServeGate {
     }
 
     fn decide(&mut self, now: Time, request: &RequestMeta<M>, api_key: Option<u64>) -> SpendStep {
-        let now = self.local(now);
-        match self.gate.decide(now, request, api_key) {
+        let local = self.local(now);
+        let step = match &mut self.shared {
+            Some(shared) => {
+                let request = request_of(request);
+                shared.decide(&mut self.gate, (local, now), &request, api_key)
+            }
+            None => self.gate.decide(local, request, api_key),
+        };
+        match step {
             SpendStep::Hold(until) => SpendStep::Hold(self.wall(until)),
+            SpendStep::Refuse(SpendRefusal::Cap { cap, reset_at }) => {
+                let reset_at = reset_at.map(|t| self.wall(t));
+                SpendStep::Refuse(SpendRefusal::Cap { cap, reset_at })
+            }
             step => step,
         }
     }
@@ -70,13 +114,22 @@ impl<M> Spend<M> for ServeGate {
         input: u64,
         output: u64,
     ) -> Option<Settlement> {
-        let now = self.local(now);
-        <SpendGate as Spend<M>>::complete(&mut self.gate, now, ticket, input, output)
+        let local = self.local(now);
+        let settled =
+            <SpendGate as Spend<M>>::complete(&mut self.gate, local, ticket, input, output);
+        if let (Some(shared), Some(s)) = (&self.shared, &settled) {
+            shared.settle(now, &self.gate, &ticket, s.actual_nano_usd);
+        }
+        settled
     }
 
     fn cancel(&mut self, now: Time, ticket: Ticket) {
-        let now = self.local(now);
-        <SpendGate as Spend<M>>::cancel(&mut self.gate, now, ticket);
+        let local = self.local(now);
+        <SpendGate as Spend<M>>::cancel(&mut self.gate, local, ticket);
+        if let Some(shared) = &self.shared {
+            let accounts = self.gate.budget().ledger.shared_accounts(&ticket.subject());
+            shared.release(now, ticket.tag, accounts);
+        }
     }
 
     fn downgrade(&mut self, ticket: &mut Ticket) {
@@ -98,33 +151,41 @@ pub fn gate(
         return Ok(None);
     };
     let pressure = policy.scheduler.pressure_permille;
-    let mut config = setup.gate_config(budget, vec![OUTPUT_MEDIAN], pressure, None);
+    let start_output = budget.output_tokens.unwrap_or(OUTPUT_MEDIAN);
+    let mut config = setup.gate_config(budget, vec![start_output], pressure, None);
     config.origin_unix_ns = start.as_nanos();
     let gate = SpendGate::new(config)?;
-    Ok(Some(ServeGate { gate, start }))
+    Ok(Some(ServeGate {
+        gate,
+        start,
+        shared: None,
+    }))
 }
 
-/// The cap that refuses `meta` now and when it resets (asked again after the engine refused:
-/// the gate's preflight changes nothing). `None` when no cap decided (no usable key).
-pub fn refusing_cap(
-    engine: &ServeEngine,
-    now: Time,
-    meta: &RequestMeta<()>,
-    requested: ModelId,
-) -> Option<BudgetCap> {
-    let served = engine.spend().as_ref()?;
-    let local = served.local(now);
-    let subject = Subject {
-        user: meta.user,
-        feature: meta.feature,
-        api_key: served.gate.select_key(local)?,
+/// `request` without the driver's payload (the shared side decides on `RequestMeta<()>`).
+fn request_of<M>(r: &RequestMeta<M>) -> RequestMeta<()> {
+    RequestMeta {
+        user: r.user,
+        team: r.team,
+        feature: r.feature,
+        class: r.class,
+        input_tokens: r.input_tokens,
+        output_estimate: r.output_estimate,
+        max_tokens: r.max_tokens,
+        payload: (),
+    }
+}
+
+/// The cap a budget refusal names, and when it resets (`None` when no cap decided: no usable
+/// key, or the shared budget's store did not answer).
+pub fn refusing_cap(engine: &ServeEngine, why: SpendRefusal) -> Option<BudgetCap> {
+    let SpendRefusal::Cap { cap, reset_at } = why else {
+        return None;
     };
-    let budget = served.gate.budget();
-    let preflight = budget.preflight(local, &subject, requested, meta.input_tokens);
-    let cap = preflight.decided_by.or(preflight.tightest.map(|u| u.cap))?;
+    let served = engine.spend().as_ref()?;
     Some(BudgetCap {
-        name: budget.ledger.cap(cap)?.name.clone(),
-        reset_at: budget.ledger.reset_at(local, cap).map(|t| served.wall(t)),
+        name: served.gate.budget().ledger.cap(cap?)?.name.clone(),
+        reset_at,
     })
 }
 

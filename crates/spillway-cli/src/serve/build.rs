@@ -3,11 +3,13 @@
 
 use super::budget::ServeGate;
 use super::load::Served;
+use super::shared_budget::SharedBudget;
 use rand_chacha::ChaCha8Rng;
 use spillway_core::engine::{Engine, EngineConfig};
 use spillway_core::limit::Layered;
 use spillway_core::policy::PolicySpec;
 use spillway_gateway::{ServeLayers, SharedLayers, SharedStore};
+use spillway_redis::{RedisBudget, RedisStore};
 use spillway_sim::rng::{Concern, stream};
 
 /// The policy named `name`, else the first; the error lists the names.
@@ -53,29 +55,40 @@ pub enum BuildError {
     Redis(String, spillway_redis::RedisLimitError),
 }
 
-/// The policy's layers in `redis` (shared by every replica serving the same policy name), or
-/// in this process.
-pub async fn layers(
+/// The Redis every replica of `policy` shares (`--redis URL`), if any.
+pub async fn connect(
     policy: &PolicySpec,
     redis: Option<&str>,
+) -> Result<Option<RedisStore>, BuildError> {
+    let Some(url) = redis else {
+        return Ok(None);
+    };
+    let store = RedisStore::connect(spillway_redis::RedisConfig::new(url))
+        .await
+        .map_err(|e| BuildError::Redis(policy.name.clone(), e))?;
+    Ok(Some(store))
+}
+
+/// The policy's layers in `redis` (shared by every replica serving the same policy name), or
+/// in this process.
+pub fn layers(
+    policy: &PolicySpec,
+    redis: Option<&RedisStore>,
 ) -> Result<(ServeLayers, Option<SharedStore>), BuildError> {
     let fail = |e| BuildError::Redis(policy.name.clone(), e);
-    let Some(url) = redis else {
+    let Some(store) = redis else {
         let local = Layered::new(policy.layers.clone())
             .map_err(|e| BuildError::Layers(policy.name.clone(), e))?;
         return Ok((ServeLayers::Local(local), None));
     };
-    let store = spillway_redis::RedisStore::connect(spillway_redis::RedisConfig::new(url))
-        .await
-        .map_err(fail)?;
-    let redis = spillway_redis::RedisLayered::new(&store, &policy.name, policy.layers.clone())
+    let redis = spillway_redis::RedisLayered::new(store, &policy.name, policy.layers.clone())
         .map_err(fail)?;
     let shared = SharedLayers::new(redis);
     let handle = shared.store();
     Ok((ServeLayers::Shared(shared), Some(handle)))
 }
 
-/// The engine of `policy` and its layer names. Admissions beyond the queue's capacity plus
+/// The engine of `policy` and its layer names (its budget shared through `redis` if given). Admissions beyond the queue's capacity plus
 /// the calls in flight are refused (bounded memory); jitter draws are seeded by the
 /// file's seed, one stream per concern, like the simulator's.
 pub fn engine(
@@ -83,6 +96,7 @@ pub fn engine(
     policy: &PolicySpec,
     layers: ServeLayers,
     start: spillway_core::Time,
+    redis: Option<&RedisStore>,
 ) -> Result<(ServeEngine, Vec<String>), BuildError> {
     let names = policy.layers.iter().map(|l| l.name.clone()).collect();
     let in_flight = usize::try_from(policy.max_in_flight).unwrap_or(usize::MAX);
@@ -94,8 +108,14 @@ pub fn engine(
         upstream: policy.upstream.clone(),
     };
     let seed = file.seed;
-    let gate = super::budget::gate(file.budget.as_ref(), policy, start)
+    let mut gate = super::budget::gate(file.budget.as_ref(), policy, start)
         .map_err(|e| BuildError::Budget(policy.name.clone(), e))?;
+    // Under --redis the budget is shared too: the same policy name, the same caps.
+    if let (Some(gate), Some(store)) = (gate.as_mut(), redis) {
+        let shared = RedisBudget::new(store, &policy.name, &gate.cap_names())
+            .map_err(|e| BuildError::Redis(policy.name.clone(), e))?;
+        gate.share(SharedBudget::new(shared));
+    }
     let engine = Engine::new(
         config,
         layers,

@@ -2,7 +2,9 @@
 //! class in `serve:`, or the `x-spillway-*` headers when the policy file trusts them.
 //!
 //! Names become the limiter's 64-bit subjects through FNV-1a: stable across replicas and
-//! restarts (a Redis-shared limit must see the same user as the same key everywhere).
+//! restarts (a Redis-shared limit must see the same user as the same key everywhere). A caller
+//! without a team is in team 0, as every simulated user without `team:` is: one team, so a
+//! `scope: team` layer then limits them together.
 
 use axum::http::HeaderMap;
 use spillway_core::keys::SecretHash;
@@ -15,6 +17,8 @@ use std::collections::HashMap;
 pub struct Caller {
     /// User subject.
     pub user: u64,
+    /// Team subject (0: no team).
+    pub team: u64,
     /// Feature subject.
     pub feature: u64,
     /// Priority class index.
@@ -36,6 +40,9 @@ pub struct Identities {
     trust_headers: bool,
 }
 
+/// The team of a caller that names none.
+const NO_TEAM: u64 = 0;
+
 /// FNV-1a, 64 bits: a stable subject id for a name.
 pub fn subject_id(name: &str) -> u64 {
     name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -54,6 +61,7 @@ impl Identities {
                     .map(|k| {
                         let caller = Caller {
                             user: subject_id(&k.user),
+                            team: k.team.as_deref().map_or(NO_TEAM, subject_id),
                             feature: subject_id(&k.feature),
                             class: k.class.index(),
                         };
@@ -72,6 +80,7 @@ impl Identities {
     pub fn caller(&self, headers: &HeaderMap) -> Result<Caller, Unknown> {
         let mut caller = Caller {
             user: subject_id("anonymous"),
+            team: NO_TEAM,
             feature: subject_id("default"),
             class: Class::Standard.index(),
         };
@@ -98,6 +107,9 @@ impl Identities {
         if let Some(user) = text("x-spillway-user") {
             caller.user = subject_id(user);
         }
+        if let Some(team) = text("x-spillway-team") {
+            caller.team = subject_id(team);
+        }
         if let Some(feature) = text("x-spillway-feature") {
             caller.feature = subject_id(feature);
         }
@@ -123,10 +135,16 @@ mod tests {
             trust_headers: true,
         };
         let mut h = HeaderMap::new();
+        let anonymous = ids.caller(&h).unwrap();
+        assert_eq!(anonymous.team, NO_TEAM);
         h.insert("x-spillway-user", "alice".parse().unwrap());
+        h.insert("x-spillway-team", "search".parse().unwrap());
         h.insert("x-spillway-class", "batch".parse().unwrap());
         let c = ids.caller(&h).unwrap();
-        assert_eq!((c.user, c.class), (subject_id("alice"), 2));
+        assert_eq!(
+            (c.user, c.team, c.class),
+            (subject_id("alice"), subject_id("search"), 2)
+        );
         h.insert("x-spillway-class", "urgent".parse().unwrap());
         assert!(matches!(ids.caller(&h), Err(Unknown::Header(_))));
     }
@@ -135,6 +153,7 @@ mod tests {
     fn with_keys_an_unknown_key_is_refused_and_a_known_one_names_its_owner() {
         let bob = Caller {
             user: 7,
+            team: 9,
             feature: 8,
             class: 1,
         };

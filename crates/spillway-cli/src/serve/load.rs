@@ -20,7 +20,7 @@ pub struct Served {
     pub serve: Option<ServeSpec>,
     /// Seeds the jitter streams (a scenario's `seed:`; 0 for a policy file).
     pub seed: u64,
-    /// Queue deadline of each class (a scenario's `classes:`; none for a policy file).
+    /// Queue deadline of each class (the file's `classes:`; none when it has none).
     pub deadlines: Vec<Option<Duration>>,
 }
 
@@ -44,6 +44,6 @@ pub fn load(path: &Path) -> Result<Served, LocatedErrors> {
         budget: file.budget,
         serve: file.serve,
         seed: 0,
-        deadlines: vec![None; 4],
+        deadlines: file.classes.iter().map(|c| c.deadline).collect(),
     })
 }

@@ -7,13 +7,13 @@
 use super::budget;
 use super::budget::ServeGate;
 use super::identity::{Identities, Unknown};
+use super::shared_budget;
 use super::usage::{SseUsage, Usage};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use rand_chacha::ChaCha8Rng;
-use spillway_core::budget::ModelId;
 use spillway_core::engine::{Completion, Rejection, RequestMeta};
 use spillway_core::limit::{Demand, Subject};
 use spillway_core::upstream::Target;
@@ -56,8 +56,6 @@ pub struct Proxy {
     pub max_body: usize,
     /// Layer names, for 429 bodies.
     pub layer_names: Vec<String>,
-    /// The model the policy's `budget:` prices requests as (`None`: no budget).
-    pub budget_model: Option<ModelId>,
 }
 
 /// `POST /v1/...` of `shape`.
@@ -87,6 +85,7 @@ pub async fn forward(State(p): State<Arc<Proxy>>, shape: Shape, req: Request) ->
         Ok(parsed) => {
             let meta = RequestMeta {
                 user: caller.user,
+                team: caller.team,
                 feature: caller.feature,
                 class: caller.class,
                 input_tokens: parsed.0.input_tokens,
@@ -101,6 +100,7 @@ pub async fn forward(State(p): State<Arc<Proxy>>, shape: Shape, req: Request) ->
     };
     let subject = Subject {
         user: caller.user,
+        team: caller.team,
         feature: caller.feature,
         api_key: p.api_key(),
     };
@@ -140,7 +140,7 @@ impl Proxy {
     ) -> Response {
         let mut call = match self.admit(meta).await {
             Ok(call) => call,
-            Err(refusal) => return self.refused(&refusal, &meta),
+            Err(refusal) => return self.refused(&refusal),
         };
         let mut last: Option<Response> = None;
         loop {
@@ -199,26 +199,57 @@ impl Proxy {
         })
     }
 
-    /// The 429 of a refusal; a budget refusal names the cap that refused and waits for its
-    /// reset.
-    fn refused(&self, refusal: &spillway_gateway::Refusal, meta: &RequestMeta<()>) -> Response {
-        let cap = match (refusal.why, self.budget_model) {
-            (Rejection::Budget, Some(model)) => self
+    /// The 429 of a refusal; a budget refusal names the cap that refused (the engine's
+    /// rejection carries it) and waits for its reset.
+    fn refused(&self, refusal: &spillway_gateway::Refusal) -> Response {
+        let cap = match refusal.why {
+            Rejection::Budget(why) => self
                 .runtime
-                .with_state(|s, _| budget::refusing_cap(&s.engine, refusal.at, meta, model)),
+                .with_state(|s, _| budget::refusing_cap(&s.engine, why)),
             _ => None,
         };
         headers::refused_naming(refusal, &self.layer_names, cap.as_ref())
     }
 
-    /// Admission: shared layers decide in Redis first (outside the engine's lock).
+    /// Admission: shared layers decide, and a shared budget reserves, in Redis first
+    /// (outside the engine's lock, both at once); the engine then decides with their answers.
     async fn admit(&self, meta: RequestMeta<()>) -> Result<GatewayCall, spillway_gateway::Refusal> {
-        let Some(store) = &self.shared else {
-            return self.runtime.admit(meta);
-        };
+        let (layers, budget) = tokio::join!(
+            self.layers(&meta),
+            shared_budget::reserve(&self.runtime, &meta)
+        );
+        let release = budget
+            .as_ref()
+            .filter(|p| p.holds)
+            .map(|p| (p.tag, p.accounts.clone()));
+        let admitted = self.runtime.admit_with(meta, |engine| {
+            if let Some(verdict) = layers {
+                engine.limiter().prepay(verdict);
+            }
+            if let (Some(prepaid), Some(gate)) = (budget, engine.spend_mut().as_mut()) {
+                gate.prepay(prepaid);
+            }
+        });
+        // Refused before the budget decided (a layer, a full gateway): Redis' hold goes back.
+        if let (Err(r), Some((tag, accounts))) = (&admitted, release)
+            && !matches!(r.why, Rejection::Budget(_))
+        {
+            self.runtime.with_engine(|e, now| {
+                if let Some(gate) = e.spend().as_ref() {
+                    gate.release(now, tag, accounts);
+                }
+            });
+        }
+        admitted
+    }
+
+    /// The shared layers' verdict for `meta` (`None`: the layers are in this process).
+    async fn layers(&self, meta: &RequestMeta<()>) -> Option<spillway_gateway::Prepaid> {
+        let store = self.shared.as_ref()?;
         // The subject and estimate the engine itself would reserve.
         let subject = Subject {
             user: meta.user,
+            team: meta.team,
             feature: meta.feature,
             api_key: self.api_key(),
         };
@@ -226,9 +257,7 @@ impl Proxy {
             requests: 1,
             tokens: meta.input_tokens.saturating_add(meta.output_estimate),
         };
-        let verdict = store.reserve(self.runtime.now(), &subject, estimate).await;
-        self.runtime
-            .admit_with(meta, |layers| layers.prepay(verdict))
+        Some(store.reserve(self.runtime.now(), &subject, estimate).await)
     }
 
     async fn send(

@@ -4,4 +4,6 @@ mod budget;
 mod fixtures;
 mod policy_file;
 mod proxy;
+mod redis_headers;
 mod sim_vs_real;
+mod team;

@@ -96,12 +96,10 @@ impl CapState {
     /// The account id this cap uses for `subject`, `None` if the cap does not apply to it.
     /// Global caps and single-target caps use id 0 of `single`.
     pub(crate) fn key(&self, subject: &Subject) -> Option<Key> {
-        let id = match self.spec.scope {
-            Scope::Global => return Some(Key::Single),
-            Scope::User => subject.user,
-            Scope::Feature => subject.feature,
-            Scope::ApiKey => subject.api_key,
-        };
+        if self.spec.scope == Scope::Global {
+            return Some(Key::Single);
+        }
+        let id = subject.id(self.spec.scope);
         match self.spec.target {
             CapTarget::Each => Some(Key::Id(id)),
             CapTarget::Only(only) if only == id => Some(Key::Single),

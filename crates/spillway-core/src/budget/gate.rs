@@ -134,6 +134,7 @@ impl Budget {
                 requested,
                 estimate,
                 reservation,
+                tag: 0,
             })
         });
         Admission { preflight, ticket }

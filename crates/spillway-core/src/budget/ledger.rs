@@ -63,7 +63,7 @@ pub struct LedgerReservation {
 /// Caps and their accounts.
 #[derive(Clone, Debug)]
 pub struct Ledger {
-    caps: Vec<CapState>,
+    pub(super) caps: Vec<CapState>,
     origin_unix_ns: u64,
 }
 

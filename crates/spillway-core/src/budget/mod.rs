@@ -9,6 +9,7 @@
 //! | [`DegradationLadder`] | per-mille thresholds → cheaper models → exhausted; monotone |
 //! | [`Budget`] | the four composed: preflight → `Allow` / `Degrade` / `QueueUntil` / `Reject` |
 //! | [`PolicyBudget`] | a policy's budget as data (the engine's [`crate::engine::SpendGate`] runs it) |
+//! | [`SharedAccount`] | an account as a store shared by replicas counts it (the ledger then caches its totals) |
 //!
 //! ## Design decisions
 //! - **Money is `u64` nano-USD**, prices per million tokens, costs rounded up: exact sums,
@@ -47,7 +48,7 @@
 //! let ledger = Ledger::new(vec![daily_per_user], 0).unwrap();
 //! let mut budget = Budget::new(catalogue, Estimator::new(OutputEstimate::Fixed(500), 3), ladder, ledger);
 //!
-//! let alice = Subject { user: 1, feature: 7, api_key: 0 };
+//! let alice = Subject { user: 1, team: 0, feature: 7, api_key: 0 };
 //! let gpt4o = budget.catalogue.id("gpt-4o").unwrap();
 //! let admission = budget.admit(Time::ZERO, &alice, gpt4o, 1_000);
 //! assert_eq!(admission.preflight.verdict, Verdict::Allow);
@@ -65,6 +66,7 @@ mod ledger;
 mod model;
 mod period;
 mod policy;
+mod shared;
 mod verdict;
 
 pub use cap::{Account, CapSpec, CapTarget, OnExhausted};
@@ -77,4 +79,5 @@ pub use ledger::{Blocked, CapId, CapUsage, Ledger, LedgerReservation, MAX_CAPS};
 pub use model::{MAX_MODELS, ModelCatalogue, ModelId, ModelSpec};
 pub use period::{Period, Window};
 pub use policy::{EstimateKind, PolicyBudget, PriceChange};
+pub use shared::SharedAccount;
 pub use verdict::{Preflight, Settlement, Ticket, Verdict};

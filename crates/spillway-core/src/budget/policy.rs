@@ -37,6 +37,9 @@ pub struct PolicyBudget {
     pub ladder: DegradationLadder,
     /// Output estimate kind.
     pub estimate: EstimateKind,
+    /// Where a `fixed` or `learned` estimate starts in a server (`None`: its default); the
+    /// simulator starts each feature at its traffic's median output instead.
+    pub output_tokens: Option<u64>,
     /// The policy's caps (each key's budget is added from the key ring when the gate is
     /// built).
     pub caps: Vec<CapSpec>,

@@ -47,6 +47,9 @@ pub struct Ticket {
     pub estimate: CostEstimate,
     /// The ledger's hold.
     pub reservation: LedgerReservation,
+    /// The driver's label for this ticket (0 unless a driver sets it): e.g. the id under
+    /// which a shared store holds the same estimate, so completing the ticket settles it there.
+    pub tag: u64,
 }
 
 impl Ticket {

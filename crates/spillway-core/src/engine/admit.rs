@@ -26,6 +26,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         let api_key = self.spend.key(now, &meta);
         let subject = Subject {
             user: meta.user,
+            team: meta.team,
             feature: meta.feature,
             api_key: api_key.unwrap_or(0),
         };
@@ -45,14 +46,14 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         };
         let step = self.spend.decide(now, &meta, api_key);
         self.report_spend(meta.class, &step);
-        if let SpendStep::Refuse(_) = step {
+        if let SpendStep::Refuse(why) = step {
             let released = Demand {
                 requests: 1,
                 tokens: 0,
             };
             self.limiter
                 .settle(now, admitted.reservation, admitted.placement, released);
-            return Admission::Rejected(Rejection::Budget);
+            return Admission::Rejected(Rejection::Budget(why));
         }
         let request = Request {
             meta,
@@ -116,8 +117,20 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
     fn hold(&mut self, id: RequestId, until: Time) {
         if let Some(req) = self.requests.get_mut(id) {
             req.stage = Stage::Held;
+            let class = req.meta.class;
+            if self.held.len() <= class {
+                self.held.resize(class + 1, 0);
+            }
+            self.held[class] += 1;
         }
         self.timers.push(until, Timer::BudgetDue(id));
+    }
+
+    /// A request of `class` stops being held (asked again, or left).
+    pub(crate) fn unhold(&mut self, class: usize) {
+        if let Some(n) = self.held.get_mut(class) {
+            *n = n.saturating_sub(1);
+        }
     }
 
     /// An admitted request joins the queue at `now`; its client's patience runs from arrival.
@@ -184,10 +197,13 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
 
     /// A held request's reset came: ask again, then queue it, hold it again or let it go.
     fn budget_due(&mut self, now: Time, id: RequestId) {
-        let Some(req) = self.requests.get(id) else {
+        let Some(req) = self.requests.get_mut(id) else {
             return;
         };
+        // Between holds it is on its way in again, as at arrival.
+        req.stage = Stage::Entering;
         let meta = req.meta;
+        self.unhold(meta.class);
         let api_key = self.spend.key(now, &meta);
         let step = self.spend.decide(now, &meta, api_key);
         self.report_spend(meta.class, &step);

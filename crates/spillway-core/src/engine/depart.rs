@@ -31,6 +31,9 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         let Some(req) = self.requests.remove(id) else {
             return;
         };
+        if req.stage == super::state::Stage::Held {
+            self.unhold(req.meta.class);
+        }
         self.events.push_back(EngineEvent::Departed {
             id,
             class: req.meta.class,

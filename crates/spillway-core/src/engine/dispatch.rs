@@ -147,7 +147,8 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             class,
             status: response.status,
         });
-        self.retry_or_fail(now, id, response.retry_after);
+        let hint = response.hint(self.upstream.spec.backoff.reads_body_hints());
+        self.retry_or_fail(now, id, hint);
     }
 
     /// An accepted call of `id` finished: settle the layers and the budget with the usage.

@@ -61,7 +61,7 @@
 //! };
 //! let layers = Layered::new(Vec::<LayerSpec>::new()).unwrap();
 //! let mut engine = Engine::new(config, layers, NoSpend, Lcg(1), Lcg(2)).unwrap();
-//! let meta = |user| RequestMeta { user, feature: 0, class: 0, input_tokens: 100,
+//! let meta = |user| RequestMeta { user, team: 0, feature: 0, class: 0, input_tokens: 100,
 //!     output_estimate: 50, max_tokens: 50, payload: user };
 //! let mut now = Time::ZERO;
 //! for user in 0..3 {
@@ -76,7 +76,8 @@
 //!         sent_at.push(now);
 //!         let limited = calls == 1;
 //!         let response = Response { accepted: !limited, status: if limited { 429 } else { 200 },
-//!             retry_after: limited.then(|| Duration::from_secs(2)), snapshot: None };
+//!             retry_after: limited.then(|| Duration::from_secs(2)), body_retry_after: None,
+//!             snapshot: None };
 //!         engine.on_response(now, d.id, &response);
 //!         if !limited {
 //!             let usage = Completion { input_tokens: 100, output_tokens: 40, failed: false };
@@ -104,6 +105,7 @@ mod limiter;
 mod slab;
 mod spend;
 mod spend_gate;
+mod spend_shared;
 mod state;
 mod timers;
 mod types;
@@ -113,6 +115,7 @@ pub use limiter::{Admitted, Limiter};
 pub use slab::RequestId;
 pub use spend::{NoSpend, Spend, SpendRefusal, SpendStep};
 pub use spend_gate::{SpendGate, SpendGateConfig};
+pub use spend_shared::SharedTotals;
 pub use state::{Engine, EngineConfig};
 pub use timers::Timers;
 pub use types::{

@@ -3,10 +3,10 @@
 
 use super::RequestMeta;
 use crate::Time;
-use crate::budget::{Settlement, Ticket};
+use crate::budget::{CapId, Settlement, Ticket};
 
 /// What to do with a request after the budget looked at it.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum SpendStep {
     /// Proceed; the reservation to settle (`None` when no budget applies).
     Admit(Option<Ticket>),
@@ -16,13 +16,23 @@ pub enum SpendStep {
     Refuse(SpendRefusal),
 }
 
-/// Why the budget refused a request.
+/// Why the budget refused a request. It names the deciding cap so a driver can say which
+/// without asking the budget again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpendRefusal {
     /// No API key was usable (expired, revoked, not yet valid).
     NoKey,
     /// A cap is spent and rejects, or its reset comes too late to serve the request.
-    Cap,
+    Cap {
+        /// The deciding cap (`None` when no cap decided, e.g. a model missing from the
+        /// catalogue).
+        cap: Option<CapId>,
+        /// When that cap's period resets (on the budget's clock).
+        reset_at: Option<Time>,
+    },
+    /// The store that counts a budget shared by replicas did not answer: the budget refuses
+    /// rather than spend without knowing what the others spent.
+    Unavailable,
 }
 
 /// A budget (spend caps, keys, model ladder) as the engine drives it. `M` is the driver's

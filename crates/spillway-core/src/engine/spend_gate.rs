@@ -135,26 +135,64 @@ impl SpendGate {
         }
     }
 
-    /// The verdict for a request of `subject` with `input_tokens` at `now`.
-    fn verdict(&mut self, now: Time, subject: Subject, input_tokens: u64) -> SpendStep {
+    /// The verdict for a request of `subject` with `input_tokens` at `now`. Without `holds`
+    /// a `QueueUntil` verdict is a refusal naming the cap and its reset (a driver that cannot
+    /// hold, e.g. one whose budget is counted by a shared store).
+    pub(super) fn verdict(
+        &mut self,
+        now: Time,
+        subject: Subject,
+        input_tokens: u64,
+        holds: bool,
+    ) -> SpendStep {
         self.catch_up(now);
         let admission = self
             .budget
             .admit(now, &subject, self.requested, input_tokens);
-        let step = match (admission.preflight.verdict, admission.ticket) {
+        let preflight = admission.preflight;
+        let cap = preflight.decided_by.or(preflight.tightest.map(|u| u.cap));
+        let refused =
+            |reset_at: Option<Time>| SpendStep::Refuse(SpendRefusal::Cap { cap, reset_at });
+        let step = match (preflight.verdict, admission.ticket) {
             (Verdict::Allow | Verdict::Degrade(_), Some(ticket)) => {
                 return SpendStep::Admit(Some(ticket));
             }
-            (Verdict::QueueUntil(t), _) if self.horizon.is_none_or(|h| t <= h) => {
+            (Verdict::QueueUntil(t), _) if holds && self.horizon.is_none_or(|h| t <= h) => {
                 SpendStep::Hold(t)
             }
-            _ => SpendStep::Refuse(SpendRefusal::Cap),
+            (Verdict::QueueUntil(t), _) => refused(Some(t)),
+            _ => refused(cap.and_then(|c| self.budget.ledger.reset_at(now, c))),
         };
         // Only an admission reserves; release anything reserved for another verdict.
         if let Some(ticket) = admission.ticket {
             self.budget.cancel(now, ticket);
         }
         step
+    }
+
+    /// Apply the price changes due by `now` (before a preflight outside [`Self::verdict`]).
+    pub(super) fn prices_at(&mut self, now: Time) {
+        self.catch_up(now);
+    }
+
+    /// The budget, to change (a shared store's totals are written into its ledger).
+    pub(super) fn budget_mut(&mut self) -> &mut Budget {
+        &mut self.budget
+    }
+
+    /// The model requests ask for.
+    pub(super) fn requested(&self) -> crate::budget::ModelId {
+        self.requested
+    }
+}
+
+/// Who pays for `request` carried by `api_key`.
+pub(super) fn subject<M>(request: &RequestMeta<M>, api_key: u64) -> Subject {
+    Subject {
+        user: request.user,
+        team: request.team,
+        feature: request.feature,
+        api_key,
     }
 }
 
@@ -167,12 +205,7 @@ impl<M> Spend<M> for SpendGate {
         let Some(api_key) = api_key else {
             return SpendStep::Refuse(SpendRefusal::NoKey);
         };
-        let subject = Subject {
-            user: request.user,
-            feature: request.feature,
-            api_key,
-        };
-        self.verdict(now, subject, request.input_tokens)
+        self.verdict(now, subject(request, api_key), request.input_tokens, true)
     }
 
     /// Book the actual cost at the catalogue's current price for the model used.

@@ -100,6 +100,8 @@ pub struct Engine<M, L: Limiter, S, R> {
     /// The earliest pending [`Timer::Wake`], so waiting does not flood the timers.
     pub(crate) next_wake: Option<Time>,
     pub(crate) in_flight: u64,
+    /// Requests held by the budget, per class (the gauge beside the queue's depth).
+    pub(crate) held: Vec<usize>,
     /// Something changed that may let a request go: [`Engine::poll_dispatch`] looks again.
     pub(crate) dispatch_pending: bool,
     pub(crate) events: VecDeque<EngineEvent<M>>,
@@ -130,6 +132,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             staged: None,
             next_wake: None,
             in_flight: 0,
+            held: Vec::new(),
             dispatch_pending: false,
             events: VecDeque::new(),
         })
@@ -166,6 +169,12 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
     /// Requests queued in `class`.
     pub fn queued_in(&self, class: usize) -> usize {
         self.queue.len_of(class)
+    }
+
+    /// Requests of `class` the budget holds until a cap resets: admitted and waiting like
+    /// queued ones, but outside the queue (so not in [`Engine::queued_in`]).
+    pub fn held_in(&self, class: usize) -> usize {
+        self.held.get(class).copied().unwrap_or(0)
     }
 
     /// The primary's breaker: 0 closed, 1 half-open, 2 open.
@@ -209,6 +218,12 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
     /// The budget.
     pub fn spend(&self) -> &S {
         &self.spend
+    }
+
+    /// The budget, to change between inputs (a driver hands it what a store shared by
+    /// replicas counted, before the request it was counted for arrives).
+    pub fn spend_mut(&mut self) -> &mut S {
+        &mut self.spend
     }
 
     /// Take the parts back (after [`Engine::drain`]).

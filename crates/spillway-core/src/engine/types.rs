@@ -12,6 +12,8 @@ use crate::{Duration, Time};
 pub struct RequestMeta<M> {
     /// The end user (limiter subject and fair-share tenant).
     pub user: u64,
+    /// The user's team (limiter and budget subject; 0 when there are no teams).
+    pub team: u64,
     /// The feature (limiter subject).
     pub feature: u64,
     /// Priority class index (0 most urgent).
@@ -38,8 +40,8 @@ pub enum Rejection {
     },
     /// The cost can never fit a layer (configuration).
     NeverFits,
-    /// The budget refused (cap reached, or no usable key).
-    Budget,
+    /// The budget refused (cap reached, or no usable key): why, naming the cap.
+    Budget(SpendRefusal),
     /// The engine holds as many requests as it is configured to.
     Full,
 }
@@ -76,11 +78,24 @@ pub struct Response {
     pub accepted: bool,
     /// HTTP status.
     pub status: u16,
-    /// Retry-After (header or body hint).
+    /// The wait a header asked for: `retry-after-ms`, else `retry-after`.
     pub retry_after: Option<Duration>,
+    /// A wait written only in the error body (Gemini's `RetryInfo.retryDelay`, OpenAI's
+    /// "Please try again in 84ms"). Kept apart from the header's because the official SDKs
+    /// read headers only: a client preset must not obey what its SDK never sees.
+    pub body_retry_after: Option<Duration>,
     /// Parsed rate-limit headers (only needed when [`super::Engine::wants_headers`]); boxed
     /// so that the common answer without them stays small.
     pub snapshot: Option<Box<crate::upstream::headers::RateLimitSnapshot>>,
+}
+
+impl Response {
+    /// The wait hint a client sees: the header's, else the body's when it reads bodies
+    /// ([`crate::upstream::BackoffConfig::reads_body_hints`]).
+    pub fn hint(&self, reads_body: bool) -> Option<Duration> {
+        self.retry_after
+            .or(self.body_retry_after.filter(|_| reads_body))
+    }
 }
 
 /// The end of an accepted call.

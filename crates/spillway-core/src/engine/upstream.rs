@@ -164,7 +164,8 @@ impl<R: Rng> UpstreamPolicy<R> {
                 h.observe_as_of(now, now, snapshot);
             }
         }
-        if let Some(wait) = self.spec.backoff.honoured(answer.retry_after)
+        let hint = answer.hint(self.spec.backoff.reads_body_hints());
+        if let Some(wait) = self.spec.backoff.honoured(hint)
             && answer.status == 429
             && self.spec.coordinated
         {

@@ -242,6 +242,39 @@ mod tests {
     }
 
     #[test]
+    fn a_team_layer_limits_the_users_of_one_team_together_and_no_one_else() {
+        let mut l = Layered::new(vec![layer(
+            "per-team",
+            Scope::Team,
+            Algorithm::FixedWindow,
+            3,
+        )])
+        .unwrap();
+        let member = |user, team| Subject {
+            user,
+            team,
+            ..Subject::default()
+        };
+        let (alice, bob, carol) = (member(1, 7), member(2, 7), member(3, 8));
+        let t = Time::from_secs(1);
+        let mut admitted = 0;
+        for who in [alice, bob, alice, bob, alice, bob] {
+            admitted += usize::from(l.acquire(t, &who, one()) == Ok(LayeredDecision::Allowed));
+        }
+        // Alice and Bob share team 7's three requests between them.
+        assert_eq!(admitted, 3);
+        assert!(matches!(
+            l.check(t, &bob, one()),
+            Ok(LayeredDecision::Denied(_))
+        ));
+        // Carol's team has its own three.
+        for _ in 0..3 {
+            assert_eq!(l.acquire(t, &carol, one()), Ok(LayeredDecision::Allowed));
+        }
+        assert_eq!(l.resident_keys(), 2);
+    }
+
+    #[test]
     fn never_fits_names_the_layer() {
         let l = Layered::new(vec![layer("tiny", Scope::User, Algorithm::FixedWindow, 1)]).unwrap();
         let demand = Demand {

@@ -40,6 +40,9 @@ pub struct RawPolicyBudget {
     pub ladder: Option<S<String>>,
     /// `learned` (default), `max_tokens` or `fixed` (the feature's median output).
     pub estimate: Option<S<String>>,
+    /// The output tokens a `fixed` or `learned` estimate starts from in `spillway serve`
+    /// (default 256): a server has no traffic model to take a feature's median from.
+    pub output_tokens: Option<S<u64>>,
     /// Spending caps.
     #[serde(default)]
     pub caps: Vec<RawCap>,
@@ -55,7 +58,7 @@ pub struct RawPolicyBudget {
 pub struct RawCap {
     /// Unique within the policy; names the deciding cap.
     pub name: S<String>,
-    /// `global`, `user`, `feature` or `api_key`.
+    /// `global`, `user`, `team`, `feature` or `api_key`.
     pub scope: S<String>,
     /// `hour`, `day` or `month`.
     pub period: S<String>,
@@ -111,6 +114,9 @@ impl BudgetSetup {
 }
 
 const PERIODS: &str = "`hour`, `day` or `month`";
+
+/// The largest starting output estimate accepted (no model writes more in one answer).
+const MAX_OUTPUT_TOKENS: u64 = 1_000_000;
 
 // ---------------------------------------------------------------------------------------------
 // Validation
@@ -208,6 +214,20 @@ pub(crate) fn policy_budget(
             None
         }
     };
+    let output_tokens = match &raw.output_tokens {
+        None => Some(None),
+        Some(n) if (1..=MAX_OUTPUT_TOKENS).contains(&n.value) => Some(Some(n.value)),
+        Some(n) => {
+            r.bad(
+                n,
+                format!(
+                    "output_tokens (where serve's output estimate starts) must be 1 to {MAX_OUTPUT_TOKENS}, got {}",
+                    n.value
+                ),
+            );
+            None
+        }
+    };
     let caps: Vec<Option<CapSpec>> = raw.caps.iter().map(|c| cap(c, r)).collect();
     let mut names = BTreeSet::new();
     for c in &raw.caps {
@@ -235,6 +255,7 @@ pub(crate) fn policy_budget(
         requested: requested?,
         ladder: ladder?,
         estimate: estimate?,
+        output_tokens: output_tokens?,
         caps,
         environment,
         service,

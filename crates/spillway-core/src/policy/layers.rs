@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 const ALGORITHMS: &str =
     "`token-bucket`, `sliding-window`, `sliding-window-counter`, `fixed-window`";
-const SCOPES: &str = "`global`, `user`, `feature`, `api_key`";
+const SCOPES: &str = "`global`, `user`, `team`, `feature`, `api_key`";
 
 /// A named limiter layer.
 #[derive(Debug, Deserialize)]
@@ -15,7 +15,7 @@ const SCOPES: &str = "`global`, `user`, `feature`, `api_key`";
 pub struct RawLayer {
     /// Name, shown as the blocking layer.
     pub name: S<String>,
-    /// `global`, `user`, `feature` or `api_key`.
+    /// `global`, `user`, `team`, `feature` or `api_key`.
     pub scope: S<String>,
     /// `requests` (default) or `tokens`.
     pub unit: Option<S<String>>,
@@ -29,18 +29,16 @@ pub struct RawLayer {
     pub burst: Option<S<u64>>,
 }
 
-/// A subject scope (`global`, `user`, `feature`, `api_key`), or an error at `value`.
+/// A subject scope (`global`, `user`, `team`, `feature`, `api_key`), or an error at `value`.
 pub(crate) fn scope(value: &S<String>, r: &mut Reporter<'_>) -> Option<Scope> {
-    match value.value.as_str() {
-        "global" => Some(Scope::Global),
-        "user" => Some(Scope::User),
-        "feature" => Some(Scope::Feature),
-        "api_key" => Some(Scope::ApiKey),
-        other => {
-            r.bad(value, format!("unknown scope `{other}`; expected {SCOPES}"));
-            None
-        }
+    let parsed = Scope::parse(&value.value);
+    if parsed.is_none() {
+        r.bad(
+            value,
+            format!("unknown scope `{}`; expected {SCOPES}", value.value),
+        );
     }
+    parsed
 }
 
 /// Every layer by name; `None` for a layer whose errors were reported.

@@ -27,7 +27,8 @@ pub struct RawServe {
     pub fallback: Option<S<String>>,
     /// The `keys:` entry for `fallback`.
     pub fallback_key: Option<S<String>>,
-    /// Take identity and class from `x-spillway-user`, `-feature`, `-class` (default false).
+    /// Take identity and class from `x-spillway-user`, `-team`, `-feature`, `-class` (default
+    /// false).
     #[serde(default)]
     pub trust_headers: bool,
     /// Keys clients present (`Authorization: Bearer …`), and who they are.
@@ -45,7 +46,8 @@ pub struct RawVirtualKey {
     pub secret: RawSecret,
     /// The user its requests count against (default: the key's name).
     pub user: Option<String>,
-    /// Its team (a label).
+    /// Its team: what `scope: team` layers and caps key by (default: no team, which is one
+    /// team shared by every caller without one).
     pub team: Option<String>,
     /// Its feature (default `default`).
     pub feature: Option<String>,

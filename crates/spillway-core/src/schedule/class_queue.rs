@@ -1,121 +1,147 @@
 //! One class's queue: its requests in arrival order, plus (with fair share) per-tenant DRR.
 //!
-//! The arrival-order deque answers "oldest" (aging, expiry, shedding `Oldest`) and "newest"
-//! (shedding `Newest`) in O(1): both of its ends are kept live by trimming stale handles after
-//! every removal. Without fair share it is also the service order (plain FIFO). With fair
-//! share, service order comes from the [`TenantRing`], and each request has a handle in both.
+//! The [`Arrivals`] deque stores the requests themselves and answers "oldest" (aging, expiry,
+//! shedding `Oldest`) and "newest" (shedding `Newest`) in O(1): both of its ends are kept live by
+//! trimming tombstones after every removal. Without fair share it is also the service order
+//! (plain FIFO, read at the front). With fair share, service order comes from the
+//! [`TenantRing`], whose sub-queues hold refs into the deque.
 //!
-//! Stale handles in the middle are dropped by a compaction once they outnumber live ones (plus a
-//! constant slack), so memory stays proportional to the queued requests and each removal costs
-//! O(1) amortised.
+//! Tombstones and stale refs in the middle are dropped by a compaction once they outnumber live
+//! requests (plus a constant slack), so memory stays proportional to the queued requests and each
+//! removal costs O(1) amortised. The trigger counts exactly what the slab-based queue before it
+//! counted, so compaction (which releases emptied tenants from the DRR ring, a visible decision)
+//! runs at the same moments.
 
-use super::slab::{Handle, Slab};
+use super::arrivals::{Arrivals, Slot, Taken};
 use super::tenants::TenantRing;
-use crate::time::Time;
-use std::collections::VecDeque;
 
-/// A queued request as the queues see it: its handle plus the two facts the disciplines read on
-/// every pop, copied here so choosing a class reads queue heads only, never the slab.
-#[derive(Copy, Clone, Debug)]
-pub(crate) struct Queued {
-    pub handle: Handle,
-    pub arrival: Time,
-    pub cost: u64,
-}
-
-/// Stale handles tolerated beyond twice the live ones before compacting.
+/// Tombstones and stale refs tolerated beyond twice the live requests before compacting.
 const COMPACTION_SLACK: usize = 64;
 
 /// The queue of one class.
 #[derive(Debug)]
-pub(crate) struct ClassQueue {
+pub(crate) struct ClassQueue<T> {
     /// All queued requests, oldest first; front and back are live (or it is empty).
-    arrival: VecDeque<Queued>,
+    arrivals: Arrivals<T>,
     /// Per-tenant fair share, if enabled.
     tenants: Option<TenantRing>,
     /// Requests queued.
     live: usize,
+    /// The seq the next push gets.
+    next_seq: u64,
 }
 
-impl ClassQueue {
+impl<T> ClassQueue<T> {
     /// An empty queue, with or without per-tenant fair share.
     pub fn new(fair_share: bool) -> Self {
         ClassQueue {
-            arrival: VecDeque::new(),
+            arrivals: Arrivals::new(),
             tenants: fair_share.then(TenantRing::default),
             live: 0,
+            next_seq: 0,
         }
     }
 
     /// Requests queued.
+    #[inline]
     pub fn len(&self) -> usize {
         self.live
     }
 
-    /// Appends a request.
-    pub fn push(&mut self, queued: Queued, tenant: u64) {
-        self.arrival.push_back(queued);
+    /// The seq the next push will get, if below `limit`.
+    pub fn next_seq(&self, limit: u64) -> Option<u64> {
+        (self.next_seq < limit).then_some(self.next_seq)
+    }
+
+    /// Appends a request; returns its seq.
+    #[inline]
+    pub fn push(&mut self, arrival: crate::time::Time, tenant: u64, cost: u64, payload: T) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let slot = Slot {
+            seq,
+            arrival,
+            cost,
+            tenant,
+            payload: Some(payload),
+        };
+        let r = self.arrivals.push(slot);
         if let Some(ring) = &mut self.tenants {
-            ring.push(tenant, queued);
+            ring.push(tenant, r);
         }
         self.live += 1;
+        seq
     }
 
     /// The longest-waiting request.
-    pub fn oldest(&self) -> Option<Queued> {
-        self.arrival.front().copied()
+    pub fn oldest(&self) -> Option<&Slot<T>> {
+        self.arrivals.front()
     }
 
-    /// The most recent request.
-    pub fn newest(&self) -> Option<Queued> {
-        self.arrival.back().copied()
+    /// The position of the most recent request.
+    pub fn newest_position(&self) -> Option<usize> {
+        self.arrivals.held().checked_sub(1)
     }
 
-    /// The request this class serves next: its oldest (FIFO) or its tenant DRR's choice.
-    pub fn next_to_serve<T>(&mut self, slab: &Slab<T>) -> Option<Queued> {
+    /// The position of the live request with sequence number `seq`.
+    pub fn find(&self, seq: u64) -> Option<usize> {
+        self.arrivals.find(seq)
+    }
+
+    /// The position of the request this class serves next: its oldest (FIFO) or its tenant
+    /// DRR's choice.
+    #[inline]
+    pub fn next_to_serve(&mut self) -> Option<usize> {
         match &mut self.tenants {
-            Some(ring) => ring.front(slab),
-            None => self.oldest(),
+            Some(ring) => ring.front(&self.arrivals),
+            None => (self.live > 0).then_some(0),
         }
     }
 
-    /// Bookkeeping after a request of this class left the slab. `served` says it was the one
-    /// [`ClassQueue::next_to_serve`] returned (so its tenant is charged `cost`).
-    pub fn on_removed<T>(&mut self, tenant: u64, cost: u64, served: bool, slab: &Slab<T>) {
+    /// The cost of the request at `position`.
+    pub fn cost_at(&self, position: usize) -> Option<u64> {
+        self.arrivals.at(position).map(|s| s.cost)
+    }
+
+    /// Takes the request at `position` out. `served` says it is the one
+    /// [`ClassQueue::next_to_serve`] returned (so its tenant is charged its cost).
+    #[inline(always)]
+    pub fn take(&mut self, position: usize, served: bool) -> Option<Taken<T>> {
+        let taken = self.arrivals.take(position)?;
         self.live = self.live.saturating_sub(1);
-        while self
-            .arrival
-            .front()
-            .is_some_and(|q| !slab.is_live(q.handle))
-        {
-            self.arrival.pop_front();
-        }
-        while self.arrival.back().is_some_and(|q| !slab.is_live(q.handle)) {
-            self.arrival.pop_back();
-        }
         if let Some(ring) = &mut self.tenants {
             if served {
-                ring.take_front(cost, slab);
+                ring.take_front(taken.cost, &self.arrivals);
             } else {
-                ring.trim_tenant(tenant, slab);
+                ring.trim_tenant(taken.tenant, &self.arrivals);
             }
         }
-        self.compact_if_sparse(slab);
+        self.compact_if_sparse();
+        Some(taken)
     }
 
-    /// Handles held in all deques, live or stale.
+    /// Slots and refs held, live or stale.
+    #[inline]
     pub fn held(&self) -> usize {
-        self.arrival.len() + self.tenants.as_ref().map_or(0, TenantRing::entries)
+        self.arrivals.held() + self.tenants.as_ref().map_or(0, TenantRing::entries)
     }
 
-    fn compact_if_sparse<T>(&mut self, slab: &Slab<T>) {
+    #[inline]
+    fn compact_if_sparse(&mut self) {
         let per_request = if self.tenants.is_some() { 2 } else { 1 };
-        if self.held() <= per_request * 2 * self.live + COMPACTION_SLACK {
-            return;
+        if self.held() > per_request * 2 * self.live + COMPACTION_SLACK {
+            self.compact();
         }
-        self.arrival.retain(|q| slab.is_live(q.handle));
+    }
+
+    #[cold]
+    fn compact(&mut self) {
         if let Some(ring) = &mut self.tenants {
-            ring.compact(slab);
+            ring.compact(&self.arrivals);
+            self.arrivals.compact();
+            ring.renumber(&self.arrivals);
+        } else {
+            self.arrivals.compact();
         }
     }
 }

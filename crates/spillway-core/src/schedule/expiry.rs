@@ -35,10 +35,7 @@ impl<T> PriorityScheduler<T> {
                 if expiry > now {
                     break;
                 }
-                let Some(oldest) = self.classes[class].oldest() else {
-                    break;
-                };
-                match self.remove(now, oldest.handle, RemovalReason::Expired) {
+                match self.remove_oldest(now, class, RemovalReason::Expired) {
                     Some(removed) => on_expired(removed),
                     None => break,
                 }

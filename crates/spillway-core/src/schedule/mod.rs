@@ -88,10 +88,13 @@
 //! ```
 //!
 //! # Cost
-//! Push and pop are O(classes) plus O(1) amortised. Requests live in a slab; queues hold
-//! generation-checked handles, so cancel, shed and expiry are O(1) and leave stale handles
-//! that are skipped lazily and compacted once they outnumber live ones.
+//! Push and pop are O(classes) plus O(1) amortised. Each class stores its requests inline in
+//! arrival order (so a FIFO pop reads them where the deque's front is, as a plain `VecDeque`
+//! would); tenant sub-queues hold seq-checked refs into it. Shed and expiry are O(1); cancel is
+//! O(1), or O(log n) after a compaction moved the request. Removals leave tombstones that are
+//! trimmed at the ends and compacted once they outnumber live requests.
 
+mod arrivals;
 mod class_queue;
 mod config;
 mod error;
@@ -99,7 +102,6 @@ mod expiry;
 mod plan;
 mod scheduler;
 mod select;
-mod slab;
 mod tenants;
 mod types;
 mod weighted;

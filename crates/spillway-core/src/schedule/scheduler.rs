@@ -1,10 +1,10 @@
 //! [`PriorityScheduler`]: the queue itself — push, pop, cancel, sizes.
 
-use super::class_queue::{ClassQueue, Queued};
+use super::arrivals::Taken;
+use super::class_queue::ClassQueue;
 use super::config::{Discipline, SchedulerConfig, ShedPick};
 use super::error::ConfigError;
 use super::plan::Plan;
-use super::slab::{Entry, Handle, Slab};
 use super::types::{Item, Popped, PushOutcome, Refusal, RemovalReason, Removed, Ticket};
 use super::weighted::WeightedRound;
 use crate::time::Time;
@@ -14,8 +14,7 @@ use crate::time::Time;
 #[derive(Debug)]
 pub struct PriorityScheduler<T> {
     pub(super) plan: Plan,
-    pub(super) slab: Slab<T>,
-    pub(super) classes: Vec<ClassQueue>,
+    pub(super) classes: Vec<ClassQueue<T>>,
     pub(super) len: usize,
     pub(super) round: WeightedRound,
 }
@@ -28,7 +27,6 @@ impl<T> PriorityScheduler<T> {
             .map(|_| ClassQueue::new(plan.fair_share))
             .collect();
         Ok(PriorityScheduler {
-            slab: Slab::with_capacity(plan.capacity.min(1 << 16)),
             classes,
             len: 0,
             round: WeightedRound::new(&plan.weights),
@@ -92,7 +90,7 @@ impl<T> PriorityScheduler<T> {
             if self.plan.pick == ShedPick::Newest {
                 return refuse(item, Refusal::ClassFull);
             }
-            self.picked(class).map(|h| (h, RemovalReason::ClassFull))
+            self.picked(class).map(|v| (v, RemovalReason::ClassFull))
         } else if self.len >= self.plan.capacity {
             let Some(victim) = self.capacity_victim(class).and_then(|c| self.picked(c)) else {
                 return refuse(item, Refusal::CapacityFull);
@@ -101,28 +99,19 @@ impl<T> PriorityScheduler<T> {
         } else {
             None
         };
-        let entry = Entry {
-            payload: item.payload,
-            arrival: now,
-            tenant: item.tenant,
-            cost: item.cost,
-            class,
-        };
-        let handle = match self.slab.insert(entry) {
-            Ok(handle) => handle,
-            // Only after ~2^32 slot retirements (capacity is at most 2^31): refuse, never panic.
-            Err(entry) => return refuse(entry.into_item(), Refusal::CapacityFull),
-        };
-        let shed = victim.and_then(|(victim, reason)| self.remove(now, victim, reason));
-        let queued = Queued {
-            handle,
-            arrival: now,
-            cost: item.cost,
-        };
-        self.classes[class].push(queued, item.tenant);
+        if self.classes[class].next_seq(Ticket::SEQ_LIMIT).is_none() {
+            // Only after 2^58 pushes to one class: refuse, never wrap or panic.
+            return refuse(item, Refusal::CapacityFull);
+        }
+        let shed = victim.and_then(|((c, position), reason)| {
+            let taken = self.classes[c].take(position, false)?;
+            self.len -= 1;
+            Some(removed(now, c, taken, reason))
+        });
+        let seq = self.classes[class].push(now, item.tenant, item.cost, item.payload);
         self.len += 1;
         PushOutcome::Queued {
-            ticket: Ticket(handle),
+            ticket: Ticket::new(class, seq),
             shed,
         }
     }
@@ -138,48 +127,45 @@ impl<T> PriorityScheduler<T> {
             .find(|&class| self.classes[class].len() > 0)
     }
 
-    /// `class`'s newest or oldest request, per the shed pick.
-    fn picked(&self, class: usize) -> Option<Handle> {
+    /// `class`'s newest or oldest request, per the shed pick: (class, position).
+    fn picked(&self, class: usize) -> Option<(usize, usize)> {
         let queue = &self.classes[class];
-        let queued = match self.plan.pick {
-            ShedPick::Newest => queue.newest(),
-            ShedPick::Oldest => queue.oldest(),
+        if queue.len() == 0 {
+            return None;
+        }
+        let position = match self.plan.pick {
+            ShedPick::Newest => queue.newest_position()?,
+            ShedPick::Oldest => 0,
         };
-        queued.map(|q| q.handle)
+        Some((class, position))
     }
 
-    /// Takes a queued request out without serving it.
-    pub(super) fn remove(
+    /// Takes `class`'s oldest request out without serving it.
+    pub(super) fn remove_oldest(
         &mut self,
         now: Time,
-        handle: Handle,
+        class: usize,
         reason: RemovalReason,
     ) -> Option<Removed<T>> {
-        let entry = self.slab.remove(handle)?;
-        self.classes[entry.class].on_removed(entry.tenant, entry.cost, false, &self.slab);
+        let taken = self.classes.get_mut(class)?.take(0, false)?;
         self.len -= 1;
-        Some(Removed {
-            ticket: Ticket(handle),
-            waited: now.saturating_since(entry.arrival),
-            payload: entry.payload,
-            class: entry.class,
-            tenant: entry.tenant,
-            cost: entry.cost,
-            reason,
-        })
+        Some(removed(now, class, taken, reason))
     }
 
     /// Removes the request `ticket` names, if it is still queued (a client gave up).
     pub fn cancel(&mut self, ticket: Ticket) -> Option<T> {
-        let entry = self.slab.remove(ticket.0)?;
-        self.classes[entry.class].on_removed(entry.tenant, entry.cost, false, &self.slab);
+        let queue = self.classes.get_mut(ticket.class())?;
+        let position = queue.find(ticket.seq())?;
+        let taken = queue.take(position, false)?;
         self.len -= 1;
-        Some(entry.payload)
+        Some(taken.payload)
     }
 
     /// Whether the request `ticket` names is still queued.
     pub fn contains(&self, ticket: Ticket) -> bool {
-        self.slab.is_live(ticket.0)
+        self.classes
+            .get(ticket.class())
+            .is_some_and(|q| q.find(ticket.seq()).is_some())
     }
 
     /// The next request to serve at `now`, per the discipline. Deadlines are not checked here:
@@ -187,23 +173,35 @@ impl<T> PriorityScheduler<T> {
     pub fn pop(&mut self, now: Time) -> Option<Popped<T>> {
         let class = self.select_class(now)?;
         let pressure = self.under_pressure();
-        let handle = self.classes[class].next_to_serve(&self.slab)?.handle;
-        let entry = self.slab.remove(handle)?;
         let queue = &mut self.classes[class];
-        queue.on_removed(entry.tenant, entry.cost, true, &self.slab);
+        let position = queue.next_to_serve()?;
+        let taken = queue.take(position, true)?;
         self.len -= 1;
         if self.plan.discipline == Discipline::Weighted {
-            self.round.on_served(class, entry.cost, queue.len() == 0);
+            self.round.on_served(class, taken.cost, queue.len() == 0);
         }
         Some(Popped {
-            ticket: Ticket(handle),
-            waited: now.saturating_since(entry.arrival),
-            payload: entry.payload,
+            ticket: Ticket::new(class, taken.seq),
+            waited: now.saturating_since(taken.arrival),
+            payload: taken.payload,
             class,
-            tenant: entry.tenant,
-            cost: entry.cost,
+            tenant: taken.tenant,
+            cost: taken.cost,
             downgrade: pressure && self.plan.downgrade_mask & (1 << class) != 0,
         })
+    }
+}
+
+/// What the caller gets back for a request removed without being served.
+fn removed<T>(now: Time, class: usize, taken: Taken<T>, reason: RemovalReason) -> Removed<T> {
+    Removed {
+        ticket: Ticket::new(class, taken.seq),
+        waited: now.saturating_since(taken.arrival),
+        payload: taken.payload,
+        class,
+        tenant: taken.tenant,
+        cost: taken.cost,
+        reason,
     }
 }
 

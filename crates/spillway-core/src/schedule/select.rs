@@ -14,9 +14,11 @@ impl<T> PriorityScheduler<T> {
             Discipline::Strict => self.classes.iter().position(|q| q.len() > 0),
             Discipline::Aging { step } => self.aged_class(now, step),
             Discipline::Weighted => {
-                let (classes, slab) = (&mut self.classes, &self.slab);
-                self.round
-                    .select(|class| classes[class].next_to_serve(slab).map(|q| q.cost))
+                let classes = &mut self.classes;
+                self.round.select(|class| {
+                    let queue = &mut classes[class];
+                    queue.next_to_serve().and_then(|p| queue.cost_at(p))
+                })
             }
         }
     }

@@ -12,11 +12,13 @@
 //! price is the classic DRR bound: two backlogged tenants' service differs by less than one
 //! maximum cost at the end of every round, and by less than quantum + maximum cost mid-round.
 //!
-//! Handles of requests removed elsewhere (cancel, shed, expiry) stay in the sub-queues until
-//! they reach a head or [`TenantRing::compact`] runs (lazy deletion).
+//! Sub-queues hold [`Ref`]s into the class's [`Arrivals`], where the requests live. Refs of
+//! requests removed elsewhere (cancel, shed, expiry) stay in the sub-queues until they reach an
+//! end or [`TenantRing::compact`] runs (lazy deletion). Each sub-queue counts such stale refs:
+//! while the count is 0 (always, without cancels, sheds or expiry) its refs are known live and
+//! neither settling nor trimming reads the requests, which sit at scattered places in the class.
 
-use super::class_queue::Queued;
-use super::slab::Slab;
+use super::arrivals::{Arrivals, Ref};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 
@@ -24,8 +26,41 @@ use std::collections::VecDeque;
 #[derive(Debug, Default)]
 struct TenantQueue {
     tenant: u64,
-    items: VecDeque<Queued>,
+    items: VecDeque<Ref>,
     deficit: u64,
+    /// Refs in `items` whose requests may have left by another way than service.
+    stale: usize,
+}
+
+/// An end of a sub-queue.
+#[derive(Copy, Clone)]
+enum End {
+    Front,
+    Back,
+}
+
+impl TenantQueue {
+    /// Pops stale refs off `end`; returns how many. Reads nothing while none are stale.
+    #[inline]
+    fn trim<T>(&mut self, end: End, arrivals: &Arrivals<T>) -> usize {
+        let mut removed = 0;
+        while self.stale > 0 {
+            let at_end = match end {
+                End::Front => self.items.front(),
+                End::Back => self.items.back(),
+            };
+            if at_end.is_none_or(|&r| arrivals.position(r).is_some()) {
+                break;
+            }
+            match end {
+                End::Front => self.items.pop_front(),
+                End::Back => self.items.pop_back(),
+            };
+            self.stale -= 1;
+            removed += 1;
+        }
+        removed
+    }
 }
 
 /// The tenants of one class and the DRR state over them.
@@ -42,13 +77,14 @@ pub(crate) struct TenantRing {
     charged: bool,
     /// Credit per visit: the largest cost ever queued.
     quantum: u64,
-    /// Handles held in all sub-queues, live or stale.
+    /// Refs held in all sub-queues, live or stale.
     entries: usize,
 }
 
 impl TenantRing {
     /// Appends a request to `tenant`'s sub-queue, joining the ring if needed.
-    pub fn push(&mut self, tenant: u64, queued: Queued) {
+    #[inline]
+    pub fn push(&mut self, tenant: u64, queued: Ref) {
         self.quantum = self.quantum.max(queued.cost);
         self.entries += 1;
         if let Some(&slot) = self.slot_of.get(&tenant) {
@@ -66,18 +102,20 @@ impl TenantRing {
         let queue = &mut self.queues[slot as usize];
         queue.tenant = tenant;
         queue.deficit = 0;
+        queue.stale = 0;
         queue.items.push_back(queued);
         self.slot_of.insert(tenant, slot);
         self.ring.push_back(slot);
     }
 
-    /// The request DRR serves next, settling the ring on it (idempotent until it is taken).
-    pub fn front<T>(&mut self, slab: &Slab<T>) -> Option<Queued> {
+    /// The position (in `arrivals`) of the request DRR serves next, settling the ring on it
+    /// (idempotent until it is taken).
+    #[inline]
+    pub fn front<T>(&mut self, arrivals: &Arrivals<T>) -> Option<usize> {
         loop {
             let slot = *self.ring.front()?;
             let queue = &mut self.queues[slot as usize];
-            let removed = trim_front(&mut queue.items, slab);
-            self.entries -= removed;
+            self.entries -= queue.trim(End::Front, arrivals);
             let Some(&head) = queue.items.front() else {
                 self.retire_front();
                 continue;
@@ -87,7 +125,7 @@ impl TenantRing {
                 self.charged = true;
             }
             if head.cost <= queue.deficit {
-                return Some(head);
+                return Some(arrivals.position_of_live(head));
             }
             self.ring.rotate_left(1);
             self.charged = false;
@@ -95,8 +133,9 @@ impl TenantRing {
     }
 
     /// Removes the request [`TenantRing::front`] returned, whose cost was `cost`, charging it to
-    /// its tenant. Call only after taking that request out of the slab.
-    pub fn take_front<T>(&mut self, cost: u64, slab: &Slab<T>) {
+    /// its tenant. Call only after taking that request out of `arrivals`.
+    #[inline]
+    pub fn take_front<T>(&mut self, cost: u64, arrivals: &Arrivals<T>) {
         let Some(&slot) = self.ring.front() else {
             return;
         };
@@ -105,42 +144,42 @@ impl TenantRing {
             self.entries -= 1;
         }
         queue.deficit = queue.deficit.saturating_sub(cost);
-        let removed = trim_front(&mut queue.items, slab);
-        self.entries -= removed;
+        self.entries -= queue.trim(End::Front, arrivals);
         if queue.items.is_empty() {
             self.retire_front();
         }
     }
 
-    /// After one of `tenant`'s requests left by another way: drops stale handles at the ends of
+    /// After one of `tenant`'s requests left by another way: drops stale refs at the ends of
     /// its sub-queue. An emptied tenant stays in the ring until a visit retires it.
-    pub fn trim_tenant<T>(&mut self, tenant: u64, slab: &Slab<T>) {
+    pub fn trim_tenant<T>(&mut self, tenant: u64, arrivals: &Arrivals<T>) {
         if let Some(&slot) = self.slot_of.get(&tenant) {
-            let items = &mut self.queues[slot as usize].items;
-            let mut removed = trim_front(items, slab);
-            while items.back().is_some_and(|q| !slab.is_live(q.handle)) {
-                items.pop_back();
-                removed += 1;
-            }
+            let queue = &mut self.queues[slot as usize];
+            queue.stale += 1;
+            let removed = queue.trim(End::Front, arrivals) + queue.trim(End::Back, arrivals);
             self.entries -= removed;
         }
     }
 
-    /// Handles held, live or stale (the compaction trigger).
+    /// Refs held, live or stale (the compaction trigger).
     pub fn entries(&self) -> usize {
         self.entries
     }
 
-    /// Drops every stale handle and every tenant left without requests. O(handles + tenants).
-    pub fn compact<T>(&mut self, slab: &Slab<T>) {
+    /// Drops every stale ref and every tenant left without requests. O(refs + tenants).
+    /// Call before compacting `arrivals`, then [`TenantRing::renumber`].
+    pub fn compact<T>(&mut self, arrivals: &Arrivals<T>) {
         let front_before = self.ring.front().copied();
         let mut entries = 0;
         let mut emptied = Vec::new();
         for &slot in &self.ring {
-            let items = &mut self.queues[slot as usize].items;
-            items.retain(|q| slab.is_live(q.handle));
-            entries += items.len();
-            if items.is_empty() {
+            let queue = &mut self.queues[slot as usize];
+            if queue.stale > 0 {
+                queue.items.retain(|&r| arrivals.position(r).is_some());
+                queue.stale = 0;
+            }
+            entries += queue.items.len();
+            if queue.items.is_empty() {
                 emptied.push(slot);
             }
         }
@@ -156,6 +195,21 @@ impl TenantRing {
         }
     }
 
+    /// After [`TenantRing::compact`] and the compaction of `arrivals`, whose positions moved:
+    /// rebuilds every ref. Each live request has exactly one ref, in its tenant's sub-queue,
+    /// and both orders are arrival order, so refilling the sub-queues from `arrivals` in order
+    /// reproduces them.
+    pub fn renumber<T>(&mut self, arrivals: &Arrivals<T>) {
+        for &slot in &self.ring {
+            self.queues[slot as usize].items.clear();
+        }
+        for (tenant, r) in arrivals.refs() {
+            if let Some(&slot) = self.slot_of.get(&tenant) {
+                self.queues[slot as usize].items.push_back(r);
+            }
+        }
+    }
+
     fn retire_front(&mut self) {
         if let Some(slot) = self.ring.pop_front() {
             self.release(slot);
@@ -168,17 +222,8 @@ impl TenantRing {
         self.entries -= queue.items.len();
         queue.items.clear();
         queue.deficit = 0;
+        queue.stale = 0;
         self.slot_of.remove(&queue.tenant);
         self.free.push(slot);
     }
-}
-
-/// Pops stale handles off the front; returns how many.
-fn trim_front<T>(items: &mut VecDeque<Queued>, slab: &Slab<T>) -> usize {
-    let mut removed = 0;
-    while items.front().is_some_and(|q| !slab.is_live(q.handle)) {
-        items.pop_front();
-        removed += 1;
-    }
-    removed
 }

@@ -1,6 +1,6 @@
 //! What goes into and comes out of a [`super::PriorityScheduler`].
 
-use super::slab::Handle;
+use super::config::MAX_CLASSES;
 use crate::time::Duration;
 
 /// A request to queue.
@@ -20,7 +20,31 @@ pub struct Item<T> {
 /// has left the queue (popped, shed, expired, cancelled) never names another request. Tickets
 /// are only meaningful to the scheduler that issued them.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Ticket(pub(crate) Handle);
+pub struct Ticket(u64);
+
+/// Low bits of a ticket holding the class; the rest is the class's sequence number (8 bytes in
+/// all, so the engine's per-request records do not grow).
+const CLASS_BITS: u32 = 6;
+const _: () = assert!(MAX_CLASSES <= 1 << CLASS_BITS);
+
+impl Ticket {
+    /// Sequence numbers per class stay below this (2^58: centuries of pushes at 1 GHz); a push
+    /// that would need more is refused, never wrapped.
+    pub(crate) const SEQ_LIMIT: u64 = 1 << (64 - CLASS_BITS);
+
+    /// The ticket of `class`'s request number `seq` (below [`Ticket::SEQ_LIMIT`]).
+    pub(crate) fn new(class: usize, seq: u64) -> Ticket {
+        Ticket(seq << CLASS_BITS | class as u64 & ((1 << CLASS_BITS) - 1))
+    }
+
+    pub(crate) fn class(self) -> usize {
+        (self.0 & ((1 << CLASS_BITS) - 1)) as usize
+    }
+
+    pub(crate) fn seq(self) -> u64 {
+        self.0 >> CLASS_BITS
+    }
+}
 
 /// Why a push was refused; the item is handed back.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

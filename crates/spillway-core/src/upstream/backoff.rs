@@ -103,6 +103,7 @@ pub struct BackoffConfig {
     max_attempts: u32,
     max_retry_after: Option<Duration>,
     retry_after: RetryAfterUse,
+    body_hints: bool,
 }
 
 impl BackoffConfig {
@@ -114,6 +115,7 @@ impl BackoffConfig {
         max_attempts: 5,
         max_retry_after: None,
         retry_after: RetryAfterUse::AtLeast,
+        body_hints: true,
     };
 
     /// A policy known valid at compile time (`cap ≥ base`, `max_attempts ≥ 1`: the callers'
@@ -132,6 +134,7 @@ impl BackoffConfig {
             max_attempts,
             max_retry_after: None,
             retry_after,
+            body_hints: true,
         }
     }
 
@@ -155,6 +158,7 @@ impl BackoffConfig {
             max_attempts,
             max_retry_after: None,
             retry_after: RetryAfterUse::AtLeast,
+            body_hints: true,
         })
     }
 
@@ -169,6 +173,19 @@ impl BackoffConfig {
     pub const fn with_retry_after(mut self, used: RetryAfterUse) -> Self {
         self.retry_after = used;
         self
+    }
+
+    /// Whether the client also takes a wait hint found only in an error body (default yes:
+    /// a gateway may parse bodies). The official SDKs read headers only, so their presets
+    /// say no and back off when a provider hints in the body alone (Gemini, often OpenAI).
+    pub const fn with_body_hints(mut self, read: bool) -> Self {
+        self.body_hints = read;
+        self
+    }
+
+    /// Whether a wait hint found only in an error body counts.
+    pub const fn reads_body_hints(&self) -> bool {
+        self.body_hints
     }
 
     /// How the client uses a Retry-After.

@@ -9,7 +9,13 @@
 //! - each request retries on its own: a 429 pauses no other request (the scenario's
 //!   `coordinated: false`).
 //!
-//! They differ in what they do with a hint (`retry-after-ms`, else `retry-after`):
+//! Both read the wait hint from headers only (`retry-after-ms`, else `retry-after`;
+//! `_calculate_retry_timeout` is given `response.headers`, never the body): a wait written
+//! only in the error body (Gemini's `RetryInfo.retryDelay`, OpenAI's "Please try again in
+//! 84ms") is never seen, so the presets back off then ([`BackoffConfig::reads_body_hints`]
+//! is false).
+//!
+//! They differ in what they do with a hint:
 //! - openai-python 3.60: used *exactly* when in `(0, 120]` s (`MAX_RETRY_AFTER_DELAY = 2 * 60`);
 //!   a longer one makes `_should_retry` refuse, so the call fails at once (no backoff retry);
 //!   a missing or non-positive one falls back to the backoff. Earlier releases capped at 60 s
@@ -32,6 +38,7 @@ const fn stainless(retry_after: RetryAfterUse) -> BackoffConfig {
         3,
         retry_after,
     )
+    .with_body_hints(false)
 }
 
 /// openai-python's longest hint (`MAX_RETRY_AFTER_DELAY`): obeyed up to it, refused above.
@@ -91,6 +98,7 @@ mod tests {
             assert_eq!(ClientPreset::from_name(p.name()), Some(p));
             let b = p.backoff();
             assert_eq!(b.max_attempts(), 3, "DEFAULT_MAX_RETRIES = 2");
+            assert!(!b.reads_body_hints(), "the SDKs parse headers only");
             assert_eq!(b.envelope(0), Duration::from_millis(500));
             assert_eq!(b.envelope(4), Duration::from_secs(8));
             // A 30 s hint is obeyed exactly, even below the backoff; a zero one is ignored.

@@ -66,6 +66,7 @@ fn budget(user_on_exhausted: OnExhausted) -> Budget {
 }
 
 const ALICE: Subject = Subject {
+    team: 0,
     user: 1,
     feature: 5,
     api_key: 0,

@@ -258,6 +258,7 @@ fn per_key_budget_is_enforced_by_the_ledger() {
     assert_eq!(ring.budget_cap(id("primary")), None, "no budget configured");
     let mut ledger = Ledger::new(caps, 0).expect("valid");
     let secondary = Subject {
+        team: 0,
         user: 0,
         feature: 0,
         api_key: id("secondary").0,

@@ -64,6 +64,7 @@ fn ops(under: bool) -> impl Strategy<Value = Vec<Op>> {
 fn subject(user: u64, key: u64) -> Subject {
     Subject {
         user,
+        team: 0,
         feature: 0,
         api_key: key,
     }
@@ -199,11 +200,13 @@ fn the_seed_example_secondary_key_at_20_dollars_a_day() {
     )
     .expect("valid");
     let leaked = Subject {
+        team: 0,
         user: 9,
         feature: 0,
         api_key: 42,
     };
     let other = Subject {
+        team: 0,
         user: 9,
         feature: 0,
         api_key: 7,
@@ -224,5 +227,30 @@ fn the_seed_example_secondary_key_at_20_dollars_a_day() {
     assert!(
         l.reserve(now, &other, 3_000_000_000).is_ok(),
         "other keys are not limited by this cap"
+    );
+}
+
+#[test]
+fn a_per_team_cap_is_shared_by_the_users_of_one_team_only() {
+    let mut l = Ledger::new(
+        vec![daily_cap("team", Scope::Team, 10, OnExhausted::Reject)],
+        0,
+    )
+    .expect("valid");
+    let member = |user, team| Subject {
+        user,
+        team,
+        ..Subject::default()
+    };
+    let now = Time::from_secs(60);
+    // Ann and Bob of team 1 spend its 10 between them.
+    for who in [member(1, 1), member(2, 1)] {
+        let r = l.reserve(now, &who, 5).expect("fits");
+        l.settle(now, r, 5);
+    }
+    assert!(l.reserve(now, &member(2, 1), 1).is_err(), "team 1 is spent");
+    assert!(
+        l.reserve(now, &member(3, 2), 10).is_ok(),
+        "team 2 has its own"
     );
 }

@@ -2,6 +2,7 @@
 //! price changes.
 
 use super::parts::{KEY_EXPIRES_S, gate};
+use spillway_core::budget::CapId;
 use spillway_core::engine::{RequestMeta, Spend, SpendGate, SpendRefusal, SpendStep};
 use spillway_core::keys::KeyId;
 use spillway_core::{Duration, Time};
@@ -13,6 +14,7 @@ fn at(secs: u64) -> Time {
 fn request(input_tokens: u64) -> RequestMeta<u64> {
     RequestMeta {
         user: 1,
+        team: 0,
         feature: 0,
         class: 0,
         input_tokens,
@@ -87,7 +89,13 @@ fn a_spent_cap_holds_until_its_reset_unless_that_is_past_the_horizon() {
         };
         match (ask(&mut g, at(1), 90), expected) {
             (SpendStep::Hold(until), Some(reset)) => assert_eq!(until, reset),
-            (SpendStep::Refuse(SpendRefusal::Cap), None) => {}
+            (SpendStep::Refuse(SpendRefusal::Cap { cap, reset_at }), None) => {
+                assert_eq!(
+                    (cap, reset_at),
+                    (Some(CapId(0)), Some(at(60))),
+                    "names the cap"
+                );
+            }
             (other, _) => panic!("horizon {horizon:?}: {other:?}"),
         }
     }
@@ -107,4 +115,66 @@ fn without_a_usable_key_a_request_is_refused() {
     let known = KeyId::derive("production", "chat", "primary");
     assert_eq!(g.pinned_key(at(0), known), Some(known.0));
     assert_eq!(reserved(&g), 0);
+}
+
+#[test]
+fn shared_totals_decide_and_an_admission_needs_the_store_to_hold_its_estimate() {
+    use spillway_core::budget::Account;
+    use spillway_core::engine::SharedTotals;
+    let mut g = gate(1_000, true, None);
+    let r = request(290);
+    let key = g.key(at(0), &r).expect("a usable key");
+    let accounts = g.shared_accounts(&r, key);
+    assert_eq!(accounts.len(), 2, "the hourly cap and the key's daily one");
+    let totals = |spent: u64, held: u64| SharedTotals {
+        accounts: accounts
+            .iter()
+            .map(|a| {
+                let account = Account {
+                    spent_nano_usd: if a.cap == CapId(0) { spent } else { 0 },
+                    reserved_nano_usd: 0,
+                };
+                (*a, account)
+            })
+            .collect(),
+        held_nano_usd: held,
+    };
+    assert_eq!(g.preview_shared(at(0), &r, key, &totals(0, 0)), Some(300));
+    // The store could not hold the estimate: refused, naming the cap, nothing reserved.
+    let refused = g.decide_shared(at(0), &r, Some(key), &totals(0, 0));
+    assert!(
+        matches!(
+            refused,
+            SpendStep::Refuse(SpendRefusal::Cap {
+                cap: Some(CapId(0)),
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(reserved(&g), 0);
+    let SpendStep::Admit(Some(ticket)) = g.decide_shared(at(0), &r, Some(key), &totals(0, 300))
+    else {
+        panic!("held: admitted");
+    };
+    assert!(!ticket.degraded());
+    Spend::<u64>::cancel(&mut g, at(0), ticket);
+    // Other replicas spent 60 % of the hourly cap: the ladder degrades, on the fleet's numbers.
+    assert_eq!(g.preview_shared(at(0), &r, key, &totals(600, 0)), Some(150));
+    let SpendStep::Admit(Some(cheap)) = g.decide_shared(at(0), &r, Some(key), &totals(600, 300))
+    else {
+        panic!("degraded");
+    };
+    assert!(cheap.degraded());
+    Spend::<u64>::cancel(&mut g, at(0), cheap);
+    // Spent by the others: a queueing cap is a refusal naming its reset, not a hold.
+    assert_eq!(g.preview_shared(at(0), &r, key, &totals(1_000, 0)), None);
+    let spent = g.decide_shared(at(0), &r, Some(key), &totals(1_000, 0));
+    assert_eq!(
+        spent,
+        SpendStep::Refuse(SpendRefusal::Cap {
+            cap: Some(CapId(0)),
+            reset_at: Some(at(60))
+        })
+    );
 }

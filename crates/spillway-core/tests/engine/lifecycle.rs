@@ -135,6 +135,12 @@ impl World {
         }
         prop_assert!(e.in_flight() <= MAX_IN_FLIGHT);
         prop_assert!(e.len() <= MAX_REQUESTS);
+        let waiting: usize = (0..4).map(|c| e.held_in(c) + e.queued_in(c)).sum();
+        prop_assert!(
+            waiting <= e.len(),
+            "{waiting} held or queued of {}",
+            e.len()
+        );
         while let Some(event) = e.poll_event() {
             self.check_budget_event(&event)?;
             if let EngineEvent::Departed { id, .. } = event {
@@ -195,6 +201,7 @@ impl World {
             } => {
                 let meta = RequestMeta {
                     user,
+                    team: 0,
                     feature: 0,
                     class,
                     input_tokens: tokens,
@@ -224,6 +231,7 @@ impl World {
                     accepted: status == 200,
                     status,
                     retry_after,
+                    body_retry_after: None,
                     snapshot: None,
                 };
                 e.on_response(self.now, id, &response);
@@ -294,6 +302,7 @@ proptest! {
         prop_assert!(world.live.is_empty(), "{} requests never left", world.live.len());
         prop_assert_eq!(world.departed.len() + unfinished, world.accepted.len());
         prop_assert!(e.is_empty());
+        prop_assert!((0..4).all(|c| e.held_in(c) == 0), "held after draining");
         prop_assert_eq!(e.in_flight(), 0);
         prop_assert_eq!(e.poll_timeout(), None);
         prop_assert_eq!(e.poll_dispatch(world.now).map(|d| d.id), None);

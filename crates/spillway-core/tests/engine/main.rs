@@ -5,6 +5,8 @@
 //! kept in `proptest-regressions/engine-<module>.txt`.
 
 mod gate;
+mod held;
+mod hints;
 mod lifecycle;
 mod parts;
 

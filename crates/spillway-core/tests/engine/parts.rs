@@ -130,6 +130,7 @@ pub fn gate(limit_nano_usd: u64, hold: bool, horizon: Option<Time>) -> SpendGate
             requested: catalogue.id("dear").expect("listed"),
             ladder,
             estimate: EstimateKind::Learned,
+            output_tokens: None,
             caps: vec![cap],
             environment: "production".into(),
             service: "chat".into(),

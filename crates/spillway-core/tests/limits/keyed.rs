@@ -134,6 +134,7 @@ fn layered_memory_stays_bounded_over_a_long_stream_of_new_users() {
     let mut peak = 0;
     for i in 0..100_000u64 {
         let who = Subject {
+            team: 0,
             user: i,
             feature: i,
             api_key: i,

@@ -8,9 +8,9 @@ use spillway_core::limit::{
     Demand, LayerSpec, Layered, LayeredDecision, LayeredError, LimitSpec, Scope, Subject, Unit,
 };
 
-const SCOPES: [Scope; 4] = [Scope::Global, Scope::User, Scope::Feature, Scope::ApiKey];
+const SCOPES: [Scope; 5] = Scope::ALL;
 
-/// Layers from specs: scopes cycle through all four, units alternate requests/tokens.
+/// Layers from specs: scopes cycle through all five, units alternate requests/tokens.
 fn layered(specs: &[LimitSpec]) -> Layered {
     let layers = specs
         .iter()
@@ -35,6 +35,8 @@ fn layered(specs: &[LimitSpec]) -> Layered {
 fn subject(i: usize, users: u64) -> Subject {
     let i = i as u64;
     Subject {
+        // Teams of two users: a team layer keys differently from a user layer.
+        team: (i % users) / 2,
         user: i % users,
         feature: i % 3,
         api_key: i % 2,

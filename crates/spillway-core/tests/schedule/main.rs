@@ -5,6 +5,7 @@
 
 mod aging;
 mod conservation;
+mod decisions;
 mod fairness;
 mod weighted;
 

@@ -58,6 +58,7 @@ fn router_with(rt: &Rt, served: Arc<std::sync::Mutex<Vec<u64>>>) -> Router {
     let classify = Arc::new(|req: &Request<Body>| {
         Ok(RequestMeta {
             user: header(req, "x-user"),
+            team: 0,
             feature: 0,
             class: header(req, "x-class") as usize,
             input_tokens: 10,

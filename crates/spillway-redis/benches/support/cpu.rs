@@ -119,7 +119,8 @@ impl Under {
     fn stat(&self) -> &'static str {
         match self {
             Under::Incr => "cmdstat_incr:",
-            _ => "cmdstat_evalsha:",
+            Under::Spillway(_) => "cmdstat_fcall:",
+            Under::Peer { .. } => "cmdstat_evalsha:",
         }
     }
 }

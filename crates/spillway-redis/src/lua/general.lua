@@ -1,32 +1,9 @@
--- Spillway limiter script, part 2 (appended to hot.lua: one chunk, its locals in scope):
--- the general path: any layers and ops. Each algorithm: allows(L) (caches what it read in L
--- for commit), commit(L), refund(L).
+-- Spillway limiter library, part 2 (appended to hot.lua: one chunk, its locals in scope):
+-- the general path (any layers and ops) and the entry point. Each algorithm: allows(L) (caches
+-- what it read in L for commit), commit(L), refund(L), and room(L): its state after the call,
+-- for the reply's room (see the header of hot.lua).
 
 local G = {}
-
-local function g_load(key)
-  local v = redis.call('GET', key)
-  if not v then return 0, 0, 0 end
-  return unpack('<ddd', v)
-end
-
--- The TAT after charging (ct_s, ct_ns, ct_r) from max(TAT, now).
-local function g_add(s, ns, f, rate, ct_s, ct_ns, ct_r)
-  if not later(s, ns, f, now_s, now_ns, 0) then s, ns, f = now_s, now_ns, 0 end
-  f = f + ct_r
-  if f >= rate then f = f - rate; ns = ns + 1 end
-  s, ns = s + ct_s, ns + ct_ns
-  if ns >= E9 then s, ns = s + 1, ns - E9 end
-  return s, ns, f
-end
-
--- Kept even when full at now (a refund can bring the TAT back to now): dropping it would forget
--- the TAT for a caller whose next `now` is earlier. The grace bounds how long that matters.
-local function g_store(key, s, ns, f)
-  local a = ahead(s, ns)
-  if a < 0 then a = 0 elseif f > 0 then a = a + 1 end
-  redis.call('SET', key, pack('<ddd', s, ns, f), 'PX', math.max(ttl_ms(a), 1))
-end
 
 function G.allows(L)
   L.s, L.ns, L.f = g_load(L.key)
@@ -38,8 +15,11 @@ end
 function G.commit(L)
   local s, ns, f = L.s, L.ns, L.f
   if not s then s, ns, f = g_load(L.key) end
-  g_store(L.key, g_add(s, ns, f, L.rate, L.ct_s, L.ct_ns, L.ct_r))
+  L.s, L.ns, L.f = g_add(s, ns, f, L.rate, L.ct_s, L.ct_ns, L.ct_r)
+  g_store(L.key, L.s, L.ns, L.f)
 end
+
+function G.room(L) return { L.s, L.ns, L.f } end
 
 function G.refund(L)
   local s, ns, f = g_load(L.key)
@@ -83,6 +63,12 @@ function SL.allows(L)
   return false, { l_retry(L.key, L.cut, L.window, L.limit, L.cost, used) }
 end
 
+-- Live total and newest entry (live whenever the total is not 0).
+function SL.room(L)
+  local m = SL.view(L)
+  return { m.total - L.sum, m.ls, m.lns }
+end
+
 function SL.commit(L)
   if L.cost == 0 then return end
   local m = SL.prune(L)
@@ -97,13 +83,13 @@ function SL.refund(L)
   while cost > 0 and m.count > 0 do
     local take = math.min(cost, m.lc)
     cost, m.total = cost - take, m.total - take
-    redis.call('ZREM', L.key, member(m.ls, m.lns, m.lc))
+    call('ZREM', L.key, member(m.ls, m.lns, m.lc))
     if m.lc > take then
       m.lc = m.lc - take
-      redis.call('ZADD', L.key, 0, member(m.ls, m.lns, m.lc))
+      call('ZADD', L.key, 0, member(m.ls, m.lns, m.lc))
     else
       m.count = m.count - 1
-      local last = redis.call('ZRANGE', L.key, -1, -1)[1]
+      local last = call('ZRANGE', L.key, -1, -1)[1]
       if last then m.ls, m.lns, m.lc = parse(last) end
     end
   end
@@ -126,7 +112,7 @@ do
     local carry = 0
     for k = 1, 6 do
       local v = c[k] + carry
-      carry = math.floor(v / B)
+      carry = floor(v / B)
       c[k] = v - carry * B
     end
     return c
@@ -147,14 +133,14 @@ do
     while b > 0 do
       if b % 2 == 1 then r = r + a; if r >= m then r = r - m end end
       a = a + a; if a >= m then a = a - m end
-      b = math.floor(b / 2)
+      b = floor(b / 2)
     end
     return (r + ns % m) % m
   end
 
   -- The state seen from now: window start (s, ns), elapsed, prev, cur (as spillway-core's view).
   function SC.view(L)
-    local v = redis.call('GET', L.key)
+    local v = call('GET', L.key)
     local s, ns, p, c = 0, 0, 0, 0
     if v then s, ns, p, c = unpack('<dddd', v) end
     local w = L.window
@@ -186,8 +172,10 @@ do
     local fresh_s, fresh_ns = norm(v[1], v[2] + windows * L.window)
     local a = ahead(fresh_s, fresh_ns)
     if a < 0 then a = 0 end
-    redis.call('SET', L.key, pack('<dddd', v[1], v[2], v[4], v[5]), 'PX', math.max(ttl_ms(a), 1))
+    call('SET', L.key, pack('<dddd', v[1], v[2], v[4], v[5]), 'PX', math.max(ttl_ms(a), 1))
   end
+
+  function SC.room(L) return L.state end
 
   function SC.commit(L)
     if L.cost == 0 then return end
@@ -205,58 +193,109 @@ do
   end
 end
 
+
 local ALG = { g = G, l = SL, c = SC }
 
-local op, ls, k = string.sub(mode, 1, 1), {}, 1
-for i = 1, (#mode - 1) / 2 do
-  local kind = string.sub(mode, 2 * i, 2 * i)
-  local L = { kind = kind, act = string.sub(mode, 2 * i + 1, 2 * i + 1), index = i - 1, key = KEYS[k] }
-  if kind == 'g' then
-    L.rate, L.ct_s, L.ct_ns, L.ct_r, L.sl_s, L.sl_ns, L.sl_r, at = unpack('<ddddddd', nums, at)
-    k = k + 1
-  elseif kind == 'l' or kind == 'c' then
-    L.limit, L.window, L.cost, at = unpack('<ddd', nums, at)
-    if kind == 'l' then L.mkey = KEYS[k + 1]; k = k + 2 else k = k + 1 end
-  else
-    return redis.error_reply('SPILLWAY bad layer kind ' .. kind .. ' at layer ' .. i)
+-- The layers of a general call, from the mode and the packed numbers.
+local function layers(keys, mode, nums, at)
+  local ls, k = {}, 1
+  for i = 1, (#mode - 1) / 2 do
+    local kind = sub(mode, 2 * i, 2 * i)
+    local L = { kind = kind, act = sub(mode, 2 * i + 1, 2 * i + 1), index = i - 1, key = keys[k] }
+    if kind == 'g' then
+      L.rate, L.ct_s, L.ct_ns, L.ct_r, L.sl_s, L.sl_ns, L.sl_r, at = unpack('<ddddddd', nums, at)
+      k = k + 1
+    elseif kind == 'l' or kind == 'c' then
+      L.limit, L.window, L.cost, at = unpack('<ddd', nums, at)
+      if kind == 'l' then L.mkey = keys[k + 1]; k = k + 2 else k = k + 1 end
+    else
+      return nil, 'SPILLWAY bad layer kind ' .. kind .. ' at layer ' .. i
+    end
+    ls[i] = L
   end
-  ls[i] = L
+  return ls
 end
 
-if op == 'P' then
+-- Every layer's room after the call, prefixed with its length: {n, ..values..}.
+local function rooms(ls)
+  local out = { 0 }
   for _, L in ipairs(ls) do
-    if L.act == '+' then ALG[L.kind].commit(L) else ALG[L.kind].refund(L) end
+    for _, x in ipairs(ALG[L.kind].room(L)) do out[#out + 1] = x end
   end
-  return ALLOWED
+  out[1] = #out - 1
+  return out
 end
 
-if op == 'X' then
-  local was = redis.call('GET', dk)
-  redis.call('SET', dk, 'x', 'PX', rid_ttl)
-  if was ~= '1' then return { 1, now_s, now_ns, 0 } end
-  for _, L in ipairs(ls) do ALG[L.kind].refund(L) end
-  return { 1, now_s, now_ns, 1 }
+-- `reply` with the room inserted after its (flag, now_s, now_ns) header, when asked for.
+local function with_room(reply, ls, room)
+  if room ~= 1 then return reply end
+  local out = { reply[1], reply[2], reply[3] }
+  for _, x in ipairs(rooms(ls)) do out[#out + 1] = x end
+  for i = 4, #reply do out[#out + 1] = reply[i] end
+  return out
 end
 
-if op == 'A' and prune_first == 1 then
+-- Any layers, any op.
+local function general(keys, mode, nums, at, prune_first, room)
+  local op = sub(mode, 1, 1)
+  local ls, err = layers(keys, mode, nums, at)
+  if not ls then return redis.error_reply(err) end
+  if op == 'P' then
+    for _, L in ipairs(ls) do
+      if L.act == '+' then ALG[L.kind].commit(L) else ALG[L.kind].refund(L) end
+    end
+    return allowed()
+  end
+  if op == 'X' then
+    local was = call('GET', dk)
+    call('SET', dk, 'x', 'PX', rid_ttl)
+    if was ~= '1' then return { 1, now_s, now_ns, 0 } end
+    for _, L in ipairs(ls) do ALG[L.kind].refund(L) end
+    return { 1, now_s, now_ns, 1 }
+  end
+  if op == 'A' and prune_first == 1 then
+    for _, L in ipairs(ls) do
+      if L.kind == 'l' then SL.prune_first(L) end
+    end
+  end
+  local reply = { 0, now_s, now_ns }
   for _, L in ipairs(ls) do
-    if L.kind == 'l' then SL.prune_first(L) end
+    local ok, snap = ALG[L.kind].allows(L)
+    if not ok then
+      reply[#reply + 1] = L.index
+      for _, x in ipairs(snap) do reply[#reply + 1] = x end
+    end
   end
+  if #reply > 3 then
+    if op == 'A' then reply = denied(reply) end
+    return with_room(reply, ls, room)
+  end
+  if op == 'A' and first_time() then
+    for _, L in ipairs(ls) do ALG[L.kind].commit(L) end
+  end
+  return with_room(allowed(), ls, room)
 end
 
-local reply = { 0, now_s, now_ns }
-for _, L in ipairs(ls) do
-  local ok, snap = ALG[L.kind].allows(L)
-  if not ok then
-    table.insert(reply, L.index)
-    for _, x in ipairs(snap) do table.insert(reply, x) end
+local function bind()
+  unpack, pack, call = struct.unpack, struct.pack, redis.call
+  fmt, sub, floor = string.format, string.sub, math.floor
+end
+
+-- The entry point (registered by store.rs): (KEYS, ARGV) as an EVAL script would see them.
+local function spillway(keys, args)
+  if not call then bind() end
+  local mode, nums = args[1], args[2]
+  rid_ttl = args[3]
+  dk = rid_ttl and keys[#keys] -- the request-id record, or nil
+  local clock, prune_first, room, at
+  clock, now_s, now_ns, grace, prune_first, room, at = unpack('<dddddd', nums)
+  if clock == 1 then
+    local t = call('TIME')
+    now_s, now_ns = tonumber(t[1]), tonumber(t[2]) * 1000
   end
+  if room ~= 1 then
+    if mode == 'Ag?' then return g_acquire(keys[1], nums, at) end
+    if mode == 'Al?' and prune_first == 1 then return l_acquire(keys[1], keys[2], nums, at) end
+  end
+  return general(keys, mode, nums, at, prune_first, room)
 end
-if #reply > 3 then
-  if op == 'A' then return denied(reply) end
-  return reply
-end
-if op == 'A' and first_time() then
-  for _, L in ipairs(ls) do ALG[L.kind].commit(L) end
-end
-return ALLOWED

@@ -1,6 +1,8 @@
--- Spillway: every limiter of a request, checked then committed in one atomic script.
--- Part 1: arguments, shared helpers and the two hot paths; general.lua (appended to this file
--- into one script by store.rs) handles every other call.
+-- Spillway: every limiter of a request, checked then committed in one atomic call.
+-- A Redis Functions library (FUNCTION LOAD once, FCALL per call). Part 1: per-call state,
+-- shared helpers and the two hot paths; general.lua (appended by store.rs, one chunk) holds
+-- the general path and the entry point; store.rs adds the `#!lua name=` line and the
+-- register_function call, both named after a hash of the source.
 --
 -- Exactness. Lua numbers are doubles: integers are exact only below 2^53. So
 --  * an instant is a pair (s, ns): whole seconds and nanoseconds 0..1e9-1 (s < 2^35 for any u64);
@@ -10,12 +12,13 @@
 --  * the one division a denial needs (GCRA, counter) is done in Rust on u128 from the snapshot
 --    returned here, with the same formula as spillway-core.
 --
--- Speed. Redis runs this whole chunk on every call, so everything it creates is paid per call:
--- a closure per function statement reached, a table per constructor, a Lua string per number
--- formatted or parsed. Hence: numbers arrive packed as little-endian doubles (one
--- struct.unpack instead of a tonumber per argument), state is stored packed the same way (no
--- string.match / string.format), and the two hot calls (a single token bucket or sliding log
--- acquire) return before the general path's functions and tables are even built.
+-- Speed. A library's chunk runs once, at FUNCTION LOAD: every helper below is a closure built
+-- then, not per call (an EVAL script's body re-creates each function it reaches on every call).
+-- Per call remain: the entry function, the reply table, and what the algorithm itself does.
+-- Numbers arrive packed as little-endian doubles (one struct.unpack instead of a tonumber per
+-- argument) and state is stored packed the same way (no string.match / string.format).
+-- Redis 7.0 hides the standard libraries while a library loads, so `struct`, `string`, `math`
+-- and `redis.call` are bound to upvalues on the first call (bind() in general.lua).
 --
 -- KEYS: per layer its key ('l': two, the ZSET and its meta), then for a tagged acquire or its
 --       cancellation the request-id record (<first key>|rid|<id>).
@@ -24,7 +27,8 @@
 --       'Ag?', 'Cc?g?l?', ...;
 --       numbers (packed '<d' doubles): header: clock (1 = use Redis TIME), now_s, now_ns,
 --       grace_ms, prune_first (1 = single-limiter acquire: a log prunes even when it denies,
---       like SlidingWindowLog::acquire), then per layer:
+--       like SlidingWindowLog::acquire), room (1 = reply with every layer's room, below), then
+--       per layer:
 --       'g' rate ct_s ct_ns ct_r sl_s sl_ns sl_r     (GCRA: cost*T and (capacity-cost)*T)
 --       'l' limit window cost                        (sliding log)
 --       'c' limit window cost                        (sliding counter);
@@ -41,59 +45,31 @@
 -- {0, now_s, now_ns, idx, ..snapshot.., idx, ...} where idx is the layer's position in this
 -- call and the snapshot is per kind:
 --   'g' tat_s tat_ns tat_frac      'l' retry_s retry_ns      'c' start_s start_ns elapsed prev cur
+-- With room = 1 (an acquire or check), {flag, now_s, now_ns, n, ..room.., then as above}: n
+-- values, per layer in call order its state after the call (what the x-ratelimit-* headers are
+-- computed from in Rust):
+--   'g' tat_s tat_ns tat_frac      'l' total newest_s newest_ns  'c' start_s start_ns elapsed prev cur
 
-local mode, nums, rid_ttl = ARGV[1], ARGV[2], ARGV[3]
-local unpack, pack = struct.unpack, struct.pack
-local clock, now_s, now_ns, grace, prune_first, at = unpack('<ddddd', nums)
-if clock == 1 then
-  local t = redis.call('TIME')
-  now_s, now_ns = tonumber(t[1]), tonumber(t[2]) * 1000
-end
 local E9 = 1000000000
 local FAR = 4503599627370496 -- 2^52: "further away than any window"
-local dk = rid_ttl and KEYS[#KEYS] -- the request-id record, or nil
 
--- Hot path: one token bucket, acquire: G.allows then G.commit below, inlined (no closure is
--- built before this point; the differential tests run both copies against spillway-core).
-if mode == 'Ag?' then
-  local rate, ct_s, ct_ns, ct_r, sl_s, sl_ns, sl_r = unpack('<ddddddd', nums, at)
-  local key = KEYS[1]
-  local v = redis.call('GET', key)
-  local s, ns, f = 0, 0, 0
-  if v then s, ns, f = unpack('<ddd', v) end
-  local ls, lns = now_s + sl_s, now_ns + sl_ns
-  if lns >= E9 then ls, lns = ls + 1, lns - E9 end
-  if s > ls or (s == ls and (ns > lns or (ns == lns and f > sl_r))) then
-    if dk and redis.call('GET', dk) == '1' then return { 1, now_s, now_ns } end
-    return { 0, now_s, now_ns, 0, s, ns, f }
-  end
-  if dk and not redis.call('SET', dk, '1', 'NX', 'PX', rid_ttl) then return { 1, now_s, now_ns } end
-  if s < now_s or (s == now_s and (ns < now_ns or (ns == now_ns and f == 0))) then
-    s, ns, f = now_s, now_ns, 0
-  end
-  f = f + ct_r
-  if f >= rate then f = f - rate; ns = ns + 1 end
-  s, ns = s + ct_s, ns + ct_ns
-  if ns >= E9 then s, ns = s + 1, ns - E9 end
-  local a = s - now_s -- > 0 or (0 and ns >= now_ns): the TAT is at or after now
-  if a > 4000000 then a = FAR else a = a * E9 + (ns - now_ns) end
-  if f > 0 then a = a + 1 end
-  local ms = math.floor((a + 999999) / 1000000) + grace
-  redis.call('SET', key, pack('<ddd', s, ns, f), 'PX', ms > 0 and ms or 1)
-  return { 1, now_s, now_ns }
-end
+-- Bound on the first call (see the header).
+local unpack, pack, call, fmt, sub, floor
 
-local ALLOWED = { 1, now_s, now_ns }
+-- Per call: the instant, the expiry grace, the request-id record and its lifetime.
+local now_s, now_ns, grace, dk, rid_ttl
+
+local function allowed() return { 1, now_s, now_ns } end
 
 -- A denied acquire: a retry of one that was admitted (and charged) stays admitted.
 local function denied(reply)
-  if dk and redis.call('GET', dk) == '1' then return ALLOWED end
+  if dk and call('GET', dk) == '1' then return allowed() end
   return reply
 end
 
 -- An admitted acquire charges only if its request id is new (not a retry, not cancelled).
 local function first_time()
-  return not dk or redis.call('SET', dk, '1', 'NX', 'PX', rid_ttl)
+  return not dk or call('SET', dk, '1', 'NX', 'PX', rid_ttl)
 end
 
 -- (s, ns) - now in ns, clamped to +-FAR.
@@ -104,7 +80,7 @@ local function ahead(s, ns)
 end
 
 local function ttl_ms(ns)
-  return math.floor((ns + 999999) / 1000000) + grace
+  return floor((ns + 999999) / 1000000) + grace
 end
 
 -- (s, ns, f) later than (ls, lns, lf), compared in that order.
@@ -114,26 +90,65 @@ local function later(s, ns, f, ls, lns, lf)
   return f > lf
 end
 
----------------------------------------------------------------- sliding log
-local function member(s, ns, cost) return string.format('%011d%09d%d', s, ns, cost) end
-
 local function norm(s, ns)
-  local q = math.floor(ns / E9)
+  local q = floor(ns / E9)
   return s + q, ns - q * E9
 end
+
+---------------------------------------------------------------- token bucket (GCRA)
+local function g_load(key)
+  local v = call('GET', key)
+  if not v then return 0, 0, 0 end
+  return unpack('<ddd', v)
+end
+
+-- The TAT after charging (ct_s, ct_ns, ct_r) from max(TAT, now).
+local function g_add(s, ns, f, rate, ct_s, ct_ns, ct_r)
+  if not later(s, ns, f, now_s, now_ns, 0) then s, ns, f = now_s, now_ns, 0 end
+  f = f + ct_r
+  if f >= rate then f = f - rate; ns = ns + 1 end
+  s, ns = s + ct_s, ns + ct_ns
+  if ns >= E9 then s, ns = s + 1, ns - E9 end
+  return s, ns, f
+end
+
+-- Kept even when full at now (a refund can bring the TAT back to now): dropping it would forget
+-- the TAT for a caller whose next `now` is earlier. The grace bounds how long that matters.
+local function g_store(key, s, ns, f)
+  local a = ahead(s, ns)
+  if a < 0 then a = 0 elseif f > 0 then a = a + 1 end
+  local ms = ttl_ms(a)
+  call('SET', key, pack('<ddd', s, ns, f), 'PX', ms > 0 and ms or 1)
+end
+
+-- Hot path: one token bucket, acquire (what the general path does with G.allows then G.commit).
+local function g_acquire(key, nums, at)
+  local rate, ct_s, ct_ns, ct_r, sl_s, sl_ns, sl_r = unpack('<ddddddd', nums, at)
+  local s, ns, f = g_load(key)
+  local ls, lns = now_s + sl_s, now_ns + sl_ns
+  if lns >= E9 then ls, lns = ls + 1, lns - E9 end
+  if later(s, ns, f, ls, lns, sl_r) then
+    return denied({ 0, now_s, now_ns, 0, s, ns, f })
+  end
+  if first_time() then g_store(key, g_add(s, ns, f, rate, ct_s, ct_ns, ct_r)) end
+  return allowed()
+end
+
+---------------------------------------------------------------- sliding log
+local function member(s, ns, cost) return fmt('%011d%09d%d', s, ns, cost) end
 
 -- A log's meta: total, entries, oldest (os, ons) and newest (ls, lns, lc) entry; zeros when
 -- absent. With the oldest instant at hand, a call learns that nothing expired without a range
 -- query; with the newest, a commit merges without reading the ZSET.
 local function l_load(mkey)
-  local v = redis.call('GET', mkey)
+  local v = call('GET', mkey)
   local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0 }
   if v then m.total, m.count, m.os, m.ons, m.ls, m.lns, m.lc = unpack('<ddddddd', v) end
   return m
 end
 
 local function parse(e)
-  return tonumber(string.sub(e, 1, 11)), tonumber(string.sub(e, 12, 20)), tonumber(string.sub(e, 21))
+  return tonumber(sub(e, 1, 11)), tonumber(sub(e, 12, 20)), tonumber(sub(e, 21))
 end
 
 -- Expired entries (at <= now - W): their summed cost, how many, and the lex bound below which
@@ -141,23 +156,23 @@ end
 local function l_expired(key, m, window)
   if m.count == 0 or -ahead(m.os, m.ons) < window then return 0, 0, nil end
   local s, ns = norm(now_s, now_ns - window + 1) -- >= 0: the oldest entry (>= 0) is below it
-  local cut = string.format('%011d%09d', s, ns)
-  local list, sum = redis.call('ZRANGEBYLEX', key, '-', '(' .. cut), 0
-  for i = 1, #list do sum = sum + tonumber(string.sub(list[i], 21)) end
+  local cut = fmt('%011d%09d', s, ns)
+  local list, sum = call('ZRANGEBYLEX', key, '-', '(' .. cut), 0
+  for i = 1, #list do sum = sum + tonumber(sub(list[i], 21)) end
   return sum, #list, cut
 end
 
 -- Drop the expired entries found by l_expired; the new oldest entry is read back.
 local function l_prune(key, m, sum, n, cut)
   if n == 0 then return end
-  redis.call('ZREMRANGEBYLEX', key, '-', '(' .. cut)
+  call('ZREMRANGEBYLEX', key, '-', '(' .. cut)
   m.total, m.count = m.total - sum, m.count - n
-  if m.count > 0 then m.os, m.ons = parse(redis.call('ZRANGE', key, 0, 0)[1]) end
+  if m.count > 0 then m.os, m.ons = parse(call('ZRANGE', key, 0, 0)[1]) end
 end
 
 -- Denied with `used` counted: the instant enough live entries (from cut) have expired.
 local function l_retry(key, cut, window, limit, cost, used)
-  for _, e in ipairs(redis.call('ZRANGEBYLEX', key, cut and ('[' .. cut) or '-', '+')) do
+  for _, e in ipairs(call('ZRANGEBYLEX', key, cut and ('[' .. cut) or '-', '+')) do
     local s, ns, c = parse(e)
     used = used - c
     if used + cost <= limit then return norm(s, ns + window) end
@@ -177,11 +192,11 @@ local function l_record(key, limit, cost, m)
     local s, ns = m.ls, m.lns
     if later(now_s, now_ns, 0, s, ns, 0) then s, ns = now_s, now_ns end
     local merged = sat_add(m.lc, cost)
-    redis.call('ZREM', key, member(m.ls, m.lns, m.lc))
-    redis.call('ZADD', key, 0, member(s, ns, merged))
+    call('ZREM', key, member(m.ls, m.lns, m.lc))
+    call('ZADD', key, 0, member(s, ns, merged))
     m.total, m.ls, m.lns, m.lc = sat_add(m.total, merged - m.lc), s, ns, merged
   else
-    redis.call('ZADD', key, 0, member(now_s, now_ns, cost))
+    call('ZADD', key, 0, member(now_s, now_ns, cost))
     m.total, m.count, m.ls, m.lns, m.lc = sat_add(m.total, cost), m.count + 1, now_s, now_ns, cost
   end
   if m.count == 1 then m.os, m.ons = m.ls, m.lns end
@@ -190,17 +205,16 @@ end
 -- Write the meta and both expiries (newest entry + window + grace), or drop an empty log.
 local function l_store(key, mkey, window, m)
   if m.total <= 0 or m.count <= 0 then
-    redis.call('DEL', key, mkey); return
+    call('DEL', key, mkey); return
   end
   local ms = ttl_ms(ahead(m.ls, m.lns) + window)
-  redis.call('SET', mkey, pack('<ddddddd', m.total, m.count, m.os, m.ons, m.ls, m.lns, m.lc), 'PX', ms)
-  redis.call('PEXPIRE', key, ms)
+  call('SET', mkey, pack('<ddddddd', m.total, m.count, m.os, m.ons, m.ls, m.lns, m.lc), 'PX', ms)
+  call('PEXPIRE', key, ms)
 end
 
 -- Hot path: one sliding log, acquire (pruning first, even when it denies).
-if mode == 'Al?' and prune_first == 1 then
+local function l_acquire(key, mkey, nums, at)
   local limit, window, cost = unpack('<ddd', nums, at)
-  local key, mkey = KEYS[1], KEYS[2]
   local m = l_load(mkey)
   local sum, n, cut = l_expired(key, m, window)
   l_prune(key, m, sum, n, cut)
@@ -208,8 +222,7 @@ if mode == 'Al?' and prune_first == 1 then
     if n > 0 then l_store(key, mkey, window, m) end
     return denied({ 0, now_s, now_ns, 0, l_retry(key, cut, window, limit, cost, m.total) })
   end
-  if first_time() then l_record(key, limit, cost, m) elseif n == 0 then return ALLOWED end
+  if first_time() then l_record(key, limit, cost, m) elseif n == 0 then return allowed() end
   l_store(key, mkey, window, m)
-  return ALLOWED
+  return allowed()
 end
-

@@ -165,7 +165,12 @@ fn single_limiters_match_the_core_exactly() {
 }
 
 fn layer_spec() -> impl Strategy<Value = (Scope, Unit, LimitSpec)> {
-    let scope = prop_oneof![Just(Scope::Global), Just(Scope::User), Just(Scope::Feature)];
+    let scope = prop_oneof![
+        Just(Scope::Global),
+        Just(Scope::User),
+        Just(Scope::Team),
+        Just(Scope::Feature)
+    ];
     let unit = prop_oneof![Just(Unit::Requests), Just(Unit::Tokens)];
     (scope, unit, spec()).prop_map(|(scope, unit, mut limit)| {
         if unit == Unit::Tokens {
@@ -203,6 +208,43 @@ fn layered_ops() -> impl Strategy<Value = Vec<(LayeredOp, u64, u64, u64, u64)>> 
     )
 }
 
+/// `reserve_with_room` on Redis, asserting that its room is the core's `Layered::room` (`core`
+/// has already acquired the same demand) for every layer the demand touches; the verdict as an
+/// acquire's.
+async fn reserve_comparing_room(
+    redis: &RedisLayered,
+    core: &Layered,
+    t: Time,
+    subject: &Subject,
+    demand: Demand,
+) -> Result<
+    Result<spillway_redis::Verdict<spillway_core::limit::LayeredDecision>, RedisLimitError>,
+    TestCaseError,
+> {
+    let (verdict, rooms) = match redis.reserve_with_room(t, subject, demand).await {
+        Ok(answer) => answer,
+        Err(e) => return Ok(Err(e)),
+    };
+    let expected: Vec<_> = core
+        .room(t, subject)
+        .into_iter()
+        .filter(|r| match r.unit {
+            Unit::Requests => demand.requests > 0,
+            Unit::Tokens => demand.tokens > 0,
+        })
+        .collect();
+    prop_assert_eq!(rooms, expected, "room at {:?} for {:?}", t, demand);
+    let decision = match verdict.decision {
+        Ok(_) => spillway_core::limit::LayeredDecision::Allowed,
+        Err(denial) => spillway_core::limit::LayeredDecision::Denied(denial),
+    };
+    Ok(Ok(spillway_redis::Verdict {
+        decision,
+        now: verdict.now,
+        served_by: verdict.served_by,
+    }))
+}
+
 async fn layered_case(
     store: &RedisStore,
     specs: Vec<(Scope, Unit, LimitSpec)>,
@@ -227,6 +269,7 @@ async fn layered_case(
         let t = Time::from_nanos(now);
         let subject = Subject {
             user,
+            team: user / 2,
             feature: user % 2,
             api_key: 0,
         };
@@ -237,7 +280,10 @@ async fn layered_case(
         };
         let actual = match op {
             LayeredOp::Check => redis.check(t, &subject, demand).await,
-            _ => redis.acquire(t, &subject, demand).await,
+            LayeredOp::Acquire => redis.acquire(t, &subject, demand).await,
+            LayeredOp::ReserveSettle(..) => {
+                reserve_comparing_room(&redis, &core, t, &subject, demand).await?
+            }
         };
         let actual = match actual {
             Ok(v) => Ok(v.decision),

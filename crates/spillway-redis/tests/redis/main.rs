@@ -3,6 +3,7 @@
 //! unless `SPILLWAY_REQUIRE_REDIS=1`, in which case it fails.
 
 mod bad_input;
+mod budget;
 mod concurrency;
 mod differential;
 mod expiry;

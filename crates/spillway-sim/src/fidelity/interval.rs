@@ -65,9 +65,12 @@ impl Estimate {
         }
     }
 
-    /// Whether `value` lies inside the interval.
+    /// Whether `value` lies inside the interval, widened by float rounding: an interval of
+    /// identical replications (constant service: every mean is exactly 100 ms) has no width,
+    /// and summing the means must not put the true value outside it.
     pub fn contains(&self, value: f64) -> bool {
-        (value - self.mean).abs() <= self.half_width
+        let rounding = 1e-12 * value.abs().max(self.mean.abs());
+        (value - self.mean).abs() <= self.half_width + rounding
     }
 
     /// The half-width relative to `reference`, in percent (the tolerance of a comparison).
@@ -115,6 +118,13 @@ mod tests {
         assert!((e.half_width - 4.604 * 0.5f64.sqrt()).abs() < 1e-9);
         assert!(e.contains(4.0) && !e.contains(5.3));
         assert!((e.error_pct_of(1.6) - 25.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn identical_replications_contain_their_value_up_to_rounding() {
+        let e = Estimate::from_replications(&[0.1; 20]);
+        assert!(e.contains(0.1) && e.contains(0.1 + 1e-15));
+        assert!(!e.contains(0.1 + 1e-9), "rounding, not a tolerance");
     }
 
     #[test]

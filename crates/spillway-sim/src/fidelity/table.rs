@@ -128,7 +128,7 @@ fn method(results: &[CaseResult]) -> String {
          provider `kind: unlimited` (exactly c FIFO servers, no rate limits) with a constant, \
          exponential or log-normal latency model, and one policy with `max_in_flight` = c, one \
          class, no layers, no deadline and an unbounded queue. Requests therefore never wait \
-         inside the provider: the gateway's `wait` histogram (admission → first upstream send) \
+         inside the provider: the gateway's queue wait (admission → first upstream send) \
          is the queue wait Wq of the theory. `spillway validate-model` refuses a file that \
          differs from this shape, or whose ρ ≥ 1 (no steady state), naming the numbers. A priority case instead has one \
          Poisson group per class on one server under `discipline: strict` (non-preemptive: a \
@@ -149,11 +149,11 @@ fn method(results: &[CaseResult]) -> String {
          about ±5–8 %.\n\
          - **Known biases, all far below the tolerance.** Each replication starts empty, so its \
          mean wait is slightly low (the transient lasts tens of service times; a replication here is \
-         {per_replication} requests). Waits are recorded in whole microseconds in an HDR histogram with 3 \
-         significant digits (a zero wait counts as 1 µs); the mean of such a histogram is \
-         within about 0.05 % of the exact mean. Arrival times are truncated to the nanosecond.\n\
-         - **Utilisation** is busy time / (c · T): completed requests × measured mean service \
-         time (end-to-end latency − wait) over c times the arrival window T. **Little's law** \
+         {per_replication} requests). The means are exact (the sums of every wait and every \
+         service time in nanoseconds, not the histograms' bucketed means). Arrival times are \
+         truncated to the nanosecond.\n\
+         - **Utilisation** is busy time / (c · T): the sum of every accepted call's service \
+         time (upstream send → completion) over c times the arrival window T. **Little's law** \
          (L = λW, measured independently as the time integral of the in-system gauge and as \
          the sum of each request's time in system) must hold exactly on a drained run; the \
          column is `littles_law_error_pct` of `summary.csv`, worst replication.\n"

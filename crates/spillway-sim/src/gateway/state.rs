@@ -39,6 +39,7 @@ pub(crate) enum CallEvent {
 /// Per-group facts the hot path needs without looking up the scenario.
 pub(crate) struct GroupInfo {
     pub class: usize,
+    pub team: u64,
     pub feature: u64,
     pub output_estimate: u64,
 }
@@ -83,6 +84,7 @@ impl Gateway<'_> {
         let class = info.class;
         let meta = RequestMeta {
             user: arrival.user,
+            team: info.team,
             feature: info.feature,
             class,
             input_tokens: arrival.input_tokens,
@@ -114,7 +116,7 @@ impl Gateway<'_> {
                     }
                     // Validation rules this out for configured sizes; count it, never panic.
                     Rejection::NeverFits => self.metrics.never_fits += 1,
-                    Rejection::Budget | Rejection::Full => {}
+                    Rejection::Budget(_) | Rejection::Full => {}
                 }
             }
         }

@@ -74,7 +74,8 @@ impl Providers {
         let response = Response {
             accepted: matches!(answer.outcome, Outcome::Accepted { .. }),
             status: answer.status,
-            retry_after: answer.retry_after().or(answer.body_retry_delay),
+            retry_after: answer.retry_after(),
+            body_retry_after: answer.body_retry_delay,
             snapshot,
         };
         let end = match answer.outcome {

@@ -15,7 +15,8 @@ pub struct TimeseriesRow {
     pub admitted: u64,
     /// Requests refused by a layer.
     pub rejected: u64,
-    /// Requests waiting in the gateway queue at the end of the second.
+    /// Requests waiting in the gateway at the end of the second: in its queue, or held by the
+    /// budget until a cap resets (so it may exceed the queue's capacity).
     pub queued: u64,
     /// Upstream calls in flight at the end of the second.
     pub in_flight: u64,
@@ -29,8 +30,7 @@ pub struct TimeseriesRow {
     pub completed: u64,
     /// Upstream retries sent.
     pub retries: u64,
-    /// Requests waiting in the gateway queue at the end of the second, per class (indexed by
-    /// `Class::index`).
+    /// [`TimeseriesRow::queued`] per class (indexed by `Class::index`).
     pub queued_by_class: [u64; 4],
     /// The primary's circuit breaker at the end of the second: 0 closed, 1 half-open, 2 open.
     pub breaker: u8,

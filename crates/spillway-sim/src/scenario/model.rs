@@ -102,6 +102,8 @@ pub struct GroupSpec {
     pub class: Class,
     /// Feature name.
     pub feature: String,
+    /// Team name; `None`: the one team of every group without a name.
+    pub team: Option<String>,
     /// Arrival process per user.
     pub arrival: ArrivalSpec,
     /// Prompt sizes.

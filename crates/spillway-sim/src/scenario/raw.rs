@@ -86,6 +86,9 @@ pub struct RawGroup {
     pub class: S<String>,
     /// Feature name (defaults to the group name).
     pub feature: Option<String>,
+    /// Team its users belong to, for `scope: team` layers and caps (default: none; all
+    /// groups without a team form one team).
+    pub team: Option<String>,
     /// Arrival process per user.
     pub arrival: RawArrival,
     /// Prompt size distribution.

@@ -173,6 +173,7 @@ fn groups(raw: &[RawGroup], has_trace: bool, r: &mut Reporter<'_>) -> Option<Vec
                     users,
                     class,
                     feature: g.feature.clone().unwrap_or_else(|| g.name.value.clone()),
+                    team: g.team.clone(),
                     arrival,
                     input_tokens,
                     output_tokens,

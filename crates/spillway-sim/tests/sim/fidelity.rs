@@ -97,11 +97,11 @@ fn mm1_matches_rho_over_mu_minus_lambda() {
 fn md1_matches_pollaczek_khinchine_and_is_not_mm1() {
     let r = run("md1.yaml", REQUESTS);
     assert_eq!(r.case.queue.kendall(), "M/D/1");
-    // Constant service: latency − wait is 100 ms for every request iff no call waited inside
-    // the provider, i.e. the measured `wait` is the whole queue wait (0.5 % covers the two
-    // histograms' rounding).
+    // Constant service: send → completion is 100 ms for every request iff no call waited
+    // inside the provider, i.e. the measured `wait` is the whole queue wait (exact sums: only
+    // float rounding is allowed).
     let service = r.mean_service_s.mean;
-    assert!((service - 0.1).abs() < 5e-4, "mean service {service} s");
+    assert!((service - 0.1).abs() < 1e-9, "mean service {service} s");
     // Power: the interval tells constant from exponential service at the same load (M/M/1
     // would wait twice as long), so the check is not vacuous.
     assert!(!r.wait_s.contains(mm1_wait_s(8.0, 10.0)));
@@ -225,4 +225,56 @@ fn several_classes_without_strict_priority_are_refused() {
     for part in ["weighted.yaml", "discipline: strict", "concurrency: 1"] {
         assert!(message.contains(part), "{part} missing from: {message}");
     }
+}
+
+/// The runner measures the exact means (the sums of every wait and service time), not the
+/// histograms' bucketed means: replayed here replication by replication, they agree to float
+/// rounding, while the histogram's mean of the same waits is off by more.
+#[test]
+fn the_runner_uses_the_exact_mean_wait_and_service() {
+    let path = crate::workspace().join("scenarios/validation/mm1.yaml");
+    let (scenario, case) = load_case(&path).unwrap_or_else(|e| panic!("{e}"));
+    let plan = RunPlan {
+        requests: 4_000,
+        replications: 2,
+    };
+    let result = run_case(&scenario, &case, &plan).unwrap_or_else(|e| panic!("{e}"));
+    // What the runner simulates per replication: 2,000 expected arrivals.
+    let secs = 2_000.0 / case.queue.arrival_rate_per_s;
+    let duration = spillway_core::Duration::from_nanos((secs * 1e9) as u64);
+    let (mut exact, mut bucketed, mut service) = (0.0, 0.0, 0.0);
+    for r in 0..2 {
+        let options = spillway_sim::RunOptions {
+            seed: scenario.seed + r,
+            duration,
+        };
+        let policy = &scenario.policies[0];
+        let m = spillway_sim::run_policy(&scenario, policy, &options, &mut |_| {})
+            .unwrap_or_else(|e| panic!("{e}"));
+        let stats = m.class(case.class);
+        exact += stats.mean_wait_ms().expect("waits") / 2e3;
+        bucketed += stats.wait.mean_ns() / 2e9;
+        service += stats.mean_service_ms().expect("calls") / 2e3;
+    }
+    eprintln!(
+        "mm1 mean wait: exact {:.6} ms, histogram {:.6} ms ({:+.4} %)",
+        exact * 1e3,
+        bucketed * 1e3,
+        (bucketed - exact) / exact * 100.0
+    );
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1e-9);
+    assert!(
+        close(result.wait_s.mean, exact),
+        "{} vs {exact}",
+        result.wait_s.mean
+    );
+    assert!(
+        !close(bucketed, exact),
+        "the histogram's mean is bucketed: {bucketed}"
+    );
+    assert!(
+        close(result.mean_service_s.mean, service),
+        "{} vs {service}",
+        result.mean_service_s.mean
+    );
 }

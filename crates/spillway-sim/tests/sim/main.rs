@@ -13,6 +13,7 @@ mod provider_runs;
 mod providers;
 mod runs;
 mod scheduling;
+mod team;
 mod trace;
 mod upstream;
 

@@ -8,7 +8,11 @@ use spillway_sim::{RunOptions, run_policy};
 use std::path::Path;
 
 fn run_all(file: &str) -> Vec<PolicyMetrics> {
-    let scenario = scenario::load(&workspace().join("scenarios").join(file)).expect("valid");
+    run_every_policy(&scenario::load(&workspace().join("scenarios").join(file)).expect("valid"))
+}
+
+/// Every policy of `scenario`, in order, on its seed and duration.
+fn run_every_policy(scenario: &scenario::Scenario) -> Vec<PolicyMetrics> {
     let options = RunOptions {
         seed: scenario.seed,
         duration: scenario.duration,
@@ -16,7 +20,7 @@ fn run_all(file: &str) -> Vec<PolicyMetrics> {
     scenario
         .policies
         .iter()
-        .map(|p| run_policy(&scenario, p, &options, &mut |_| {}).expect("runs"))
+        .map(|p| run_policy(scenario, p, &options, &mut |_| {}).expect("runs"))
         .collect()
 }
 
@@ -143,15 +147,7 @@ const IGNORERS: &str = "seed: 4\nduration: 5m\ndrain: 5m\nprovider:\n  name: p\n
 #[test]
 fn a_client_that_ignores_retry_after_burns_its_attempts_and_fails_more() {
     let s = parse(Path::new("ignorers.yaml"), IGNORERS).unwrap_or_else(|e| panic!("{e}"));
-    let options = RunOptions {
-        seed: s.seed,
-        duration: s.duration,
-    };
-    let runs: Vec<PolicyMetrics> = s
-        .policies
-        .iter()
-        .map(|p| run_policy(&s, p, &options, &mut |_| {}).expect("runs"))
-        .collect();
+    let runs = run_every_policy(&s);
     runs.iter().for_each(assert_conserved);
     let (honours, ignores) = (
         by_name(&runs, "honours").total(),
@@ -206,4 +202,50 @@ fn in_the_aws_contention_setting_jitter_cuts_the_work_and_the_time() {
     let sdk = t("openai-python");
     assert!(sdk.failed > sdk.completed, "{} failed", sdk.failed);
     assert!(sdk.latency_all.count() == 100);
+}
+
+/// An OpenAI provider that hints only in the error body ("Please try again in 84ms") when
+/// `retry_after_probability` is 0, and in a `retry-after` header too when it is 1.
+fn body_or_header_hints(probability: &str) -> String {
+    IGNORERS
+        .replace(
+            "retry_after_probability: 1.0",
+            &format!("retry_after_probability: {probability}"),
+        )
+        .replace(
+            "  - name: honours\n    upstream:\n      coordinated: false\n      retry: { strategy: constant, base: 100ms, max_attempts: 4 }\n  - name: ignores\n",
+            "  - name: blind-sdk\n",
+        )
+        .replace(
+            "strategy: constant, base: 100ms, max_attempts: 4, honor_retry_after: false",
+            "strategy: sdk-jitter, base: 500ms, cap: 8s, max_attempts: 3, honor_retry_after: false",
+        )
+}
+
+/// The openai-python preset reads hints from headers only, as the SDK does: against a
+/// provider that hints only in the body it behaves exactly like the same backoff that
+/// ignores every hint (same draws, same outcome), and differently once a header is sent.
+#[test]
+fn an_sdk_preset_never_sees_a_hint_written_only_in_the_body() {
+    let outcome = |probability: &str| {
+        let text = body_or_header_hints(probability);
+        let s = parse(Path::new("hints.yaml"), &text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.policies.len(), 2, "{text}");
+        let totals: Vec<_> = run_every_policy(&s)
+            .iter()
+            .map(|run| {
+                let t = run.total();
+                (t.upstream_calls, t.upstream_429, t.failed, t.latency.max())
+            })
+            .collect();
+        assert!(totals[0].1 > 0, "the provider refuses some calls");
+        (totals[0], totals[1])
+    };
+    let (blind, sdk) = outcome("0.0");
+    assert_eq!(
+        sdk, blind,
+        "body-only hints: the SDK backs off as if none was sent"
+    );
+    let (blind, sdk) = outcome("1.0");
+    assert_ne!(sdk, blind, "a header hint is obeyed");
 }

@@ -1,7 +1,7 @@
 //! `spillway serve` enforces the policy's `budget:`: a spent cap refuses by name until its
 //! reset, and a degrade ladder rewrites the model sent upstream.
 
-use super::super::workspace;
+use super::super::{spillway, text, workspace};
 use super::fixtures::{Server, chat, metric, metrics_until, policy_file};
 
 const ROOMY: &str =
@@ -103,4 +103,156 @@ async fn a_degrade_ladder_rewrites_the_model_sent_upstream() {
     })
     .await;
     assert_eq!(metric(&m, "spillway_degraded_total"), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_budget_block_sets_where_the_output_estimate_starts() {
+    // 100,000 output tokens (capped at the model's maximum) never fit the $0.0002 cap that the
+    // default 256 fits (above): the first request is refused, naming the cap.
+    let block = format!(
+        "{}      output_tokens: 100000\n",
+        budget("gpt-4o-mini", "none", "0.0002")
+    );
+    let policy = policy_file("budget-estimate", ROOMY, &block, &models());
+    let stub = Server::stub(&policy);
+    let serve = Server::serve(&policy, &stub.url);
+    let resp = post(&reqwest::Client::new(), &serve.url, chat(3, false)).await;
+    assert_eq!(resp.status(), 429);
+    let body = resp.text().await.expect("body");
+    assert!(body.contains("Budget cap `tiny` reached"), "{body}");
+
+    let zero = block.replace("output_tokens: 100000", "output_tokens: 0");
+    let bad = policy_file("budget-estimate-zero", ROOMY, &zero, &models());
+    let out = spillway(&["serve", "--policy", bad.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("policy.yaml:") && err.contains(": policies[0].budget.output_tokens: "),
+        "{err}"
+    );
+    assert!(err.contains("must be 1 to 1000000, got 0"), "{err}");
+}
+
+/// Send to `url` until the budget refuses twice in a row across a pause (so that every
+/// settlement queued for Redis has landed): the 429's body, or `None` if it never did.
+async fn spend_until_refused(client: &reqwest::Client, url: &str) -> Option<String> {
+    let mut refused_before = false;
+    for _ in 0..60 {
+        let resp = post(client, url, chat(3, false)).await;
+        if resp.status() != 429 {
+            assert_eq!(resp.status(), 200);
+            let _ = resp.bytes().await;
+            refused_before = false;
+            continue;
+        }
+        let body = resp.text().await.expect("body");
+        if refused_before {
+            return Some(body);
+        }
+        refused_before = true;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_on_one_redis_share_the_budget_and_name_the_cap_the_other_spent() {
+    let Some(redis) = super::fixtures::Redis::start() else {
+        return;
+    };
+    // As above: a $0.0002 daily cap, ~$0.00016 estimates, a few thousand nano-USD per answer.
+    // Redis has no fixed window: a roomy sliding one.
+    let roomy = ROOMY.replace("fixed-window", "sliding-window");
+    let policy = policy_file(
+        "budget-redis",
+        &roomy,
+        &budget("gpt-4o-mini", "none", "0.0002"),
+        &models(),
+    );
+    let stub = Server::stub(&policy);
+    let args = ["--redis", redis.url.as_str()];
+    let (a, b) = (
+        Server::serve_with(&policy, &stub.url, &args),
+        Server::serve_with(&policy, &stub.url, &args),
+    );
+    let client = reqwest::Client::new();
+    // Concurrent clients spread over both replicas: one estimate fits the cap at a time,
+    // across the fleet.
+    let mut tasks = Vec::new();
+    for c in 0..4 {
+        let (client, urls) = (client.clone(), [a.url.clone(), b.url.clone()]);
+        tasks.push(tokio::spawn(async move {
+            let mut ok = 0u64;
+            for i in 0..10 {
+                let resp = post(&client, &urls[(c + i) % 2], chat(3, false)).await;
+                ok += u64::from(resp.status() == 200);
+                let _ = resp.bytes().await;
+            }
+            ok
+        }));
+    }
+    let mut admitted = 0;
+    for t in tasks {
+        admitted += t.await.expect("client");
+    }
+    assert!(admitted > 0, "the cap admits a few");
+    // Replica A spends what is left; then B, which only ever saw its own requests, refuses
+    // naming the cap: it counted what A spent.
+    let body = spend_until_refused(&client, &a.url)
+        .await
+        .expect("A refuses");
+    assert!(body.contains("Budget cap `tiny` reached"), "{body}");
+    let resp = post(&client, &b.url, chat(3, false)).await;
+    assert_eq!(resp.status(), 429);
+    let retry_after: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=86_400).contains(&retry_after), "{retry_after}");
+    let body = resp.text().await.expect("body");
+    assert!(body.contains("Budget cap `tiny` reached"), "{body}");
+    assert!(body.contains(r#""blocking":["tiny"]"#), "{body}");
+    // An admission needs `spent + reserved + estimate ≤ cap` across the fleet, and every
+    // estimate is at least 256 × 600 = 153,600 nano-USD: a request is admitted only while the
+    // fleet has spent at most 46,400, and one answer (~3,300) may land on top. Each replica
+    // counting alone would have let both reach that.
+    let mut total = 0;
+    for url in [&a.url, &b.url] {
+        let m = metrics_until(&client, url, |_| true).await;
+        total += metric(&m, "spillway_spend_nano_usd_total").unwrap_or(0);
+    }
+    assert!(
+        (40_000..=46_400 + 10_000).contains(&total),
+        "booked {total} nano-USD"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_budget_whose_redis_is_gone_refuses_with_503() {
+    let Some(mut redis) = super::fixtures::Redis::start() else {
+        return;
+    };
+    // No layers: the budget is the only thing in Redis, so its failure is what answers.
+    let policy = policy_file(
+        "budget-redis-down",
+        "",
+        &budget("gpt-4o-mini", "none", "1"),
+        &models(),
+    );
+    let yaml = std::fs::read_to_string(&policy).expect("read");
+    std::fs::write(&policy, yaml.replacen("layers:\npolicies:", "policies:", 1)).expect("write");
+    let stub = Server::stub(&policy);
+    let serve = Server::serve_with(&policy, &stub.url, &["--redis", &redis.url]);
+    let client = reqwest::Client::new();
+    let up = post(&client, &serve.url, chat(3, false)).await;
+    assert_eq!(up.status(), 200);
+    redis.stop();
+    let down = post(&client, &serve.url, chat(3, false)).await;
+    assert_eq!(down.status(), 503);
+    let body = down.text().await.expect("body");
+    assert!(
+        body.contains("store of the shared budget did not answer"),
+        "{body}"
+    );
 }

@@ -133,6 +133,29 @@ pub fn chat(max_tokens: u64, stream: bool) -> String {
     )
 }
 
+/// The statuses of `each` small chat requests sent one after another to `url`, with
+/// `headers` (e.g. an `authorization` key) on each.
+pub async fn statuses(
+    client: reqwest::Client,
+    url: String,
+    headers: &[(&str, &str)],
+    each: usize,
+) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for _ in 0..each {
+        let mut req = client
+            .post(format!("{url}/v1/chat/completions"))
+            .body(chat(3, false));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let resp = req.send().await.expect("answer");
+        statuses.push(resp.status().as_u16());
+        let _ = resp.bytes().await;
+    }
+    statuses
+}
+
 /// The value of metric line `name{labels}` in a Prometheus text.
 pub fn metric(text: &str, series: &str) -> Option<u64> {
     text.lines().find_map(|l| {
@@ -218,9 +241,16 @@ impl Redis {
     }
 }
 
-impl Drop for Redis {
-    fn drop(&mut self) {
+impl Redis {
+    /// Kill it now (an outage).
+    pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -1,5 +1,6 @@
 //! `spillway serve` from a standalone policy file (no traffic): the shipped example serves,
-//! and a broken one is a located error, exit 2, as a broken scenario is.
+//! its `classes:` deadlines answer requests that queue too long, and a broken one is a located
+//! error, exit 2, as a broken scenario is.
 
 use super::super::{spillway, temp_dir, text, workspace};
 use super::fixtures::{Server, chat, metric, metrics_until, policy_file};
@@ -29,6 +30,63 @@ async fn the_example_policy_file_serves_with_its_budget() {
     })
     .await;
     assert!(metric(&m, "spillway_spend_nano_usd_total") > Some(0), "{m}");
+}
+
+/// A policy file whose one call at a time is held for seconds by a slow stub, so the next
+/// request queues; batch requests may wait 300 ms.
+const ONE_AT_A_TIME: &str = "\
+layers:
+  - { name: any, scope: user, algorithm: fixed-window, limit: 100, per: 1h }
+classes:
+  batch: { deadline: 300ms }
+policies:
+  - { name: p, layers: [any], max_in_flight: 1 }
+serve:
+  upstream: http://127.0.0.1:1
+  trust_headers: true
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_batch_request_is_answered_at_its_class_deadline() {
+    let layer = "  - { name: any, scope: user, algorithm: fixed-window, limit: 10, per: 1h }\n";
+    let slow = policy_file("deadline", layer, "", "");
+    let stub_text = std::fs::read_to_string(&slow).expect("read");
+    std::fs::write(&slow, stub_text.replace("base: 5ms", "base: 3s")).expect("write");
+    let file = slow.with_file_name("gateway.yaml");
+    std::fs::write(&file, ONE_AT_A_TIME).expect("write");
+    let stub = Server::stub(&slow);
+    let serve = Server::serve(&file, &stub.url);
+    let client = reqwest::Client::new();
+    let post = |class: &'static str| {
+        client
+            .post(format!("{}/v1/chat/completions", serve.url))
+            .header("x-spillway-user", class)
+            .header("x-spillway-class", class)
+            .body(chat(3, false))
+            .send()
+    };
+    let first = tokio::spawn(post("standard"));
+    // The standard request holds the only call slot: the batch one has to queue.
+    let m = metrics_until(&client, &serve.url, |t| {
+        metric(t, "spillway_in_flight") == Some(1)
+    })
+    .await;
+    assert_eq!(metric(&m, "spillway_in_flight"), Some(1), "{m}");
+    let batch = post("batch").await.expect("answer");
+    assert_eq!(batch.status(), 504);
+    let body = batch.text().await.expect("body");
+    assert!(body.contains("queue_deadline"), "{body}");
+    let m = metrics_until(&client, &serve.url, |_| true).await;
+    assert_eq!(
+        metric(
+            &m,
+            "spillway_departed_total{class=\"batch\",how=\"abandoned\"}"
+        ),
+        Some(1),
+        "{m}"
+    );
+    // The call in flight was not disturbed.
+    assert_eq!(first.await.expect("task").expect("answer").status(), 200);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! streaming without buffering, a disconnect that frees what it held, bad input.
 
 use super::super::{spillway, text};
-use super::fixtures::{Redis, Server, chat, metric, metrics_until, policy_file};
+use super::fixtures::{Redis, Server, chat, metric, metrics_until, policy_file, statuses};
 
 const PER_USER_100: &str =
     "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
@@ -46,20 +46,7 @@ async fn hammer(urls: &[String], clients: usize, each: usize) -> Vec<u16> {
     let tasks: Vec<_> = (0..clients)
         .map(|i| {
             let (client, url) = (client.clone(), urls[i % urls.len()].clone());
-            tokio::spawn(async move {
-                let mut statuses = Vec::new();
-                for _ in 0..each {
-                    let resp = client
-                        .post(format!("{url}/v1/chat/completions"))
-                        .body(chat(3, false))
-                        .send()
-                        .await
-                        .expect("answer");
-                    statuses.push(resp.status().as_u16());
-                    let _ = resp.bytes().await;
-                }
-                statuses
-            })
+            tokio::spawn(async move { statuses(client, url, &[], each).await })
         })
         .collect();
     let mut all = Vec::new();

@@ -33,12 +33,7 @@ fn never_fits(layer: &str, error: LimitError) -> LayeredError {
 
 impl Layer {
     pub(super) fn key(&self, subject: &Subject) -> u64 {
-        match self.scope {
-            Scope::Global => 0,
-            Scope::User => subject.user,
-            Scope::Feature => subject.feature,
-            Scope::ApiKey => subject.api_key,
-        }
+        subject.id(self.scope)
     }
     pub(super) fn cost(&self, demand: Demand) -> u64 {
         match self.unit {

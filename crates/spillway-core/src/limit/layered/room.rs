@@ -96,6 +96,7 @@ mod tests {
     fn room_counts_down_and_says_when_the_window_ends() {
         let mut layers = per_user(10);
         let alice = Subject {
+            team: 0,
             user: 1,
             feature: 0,
             api_key: 0,

@@ -18,6 +18,33 @@ pub enum Scope {
     Feature,
     /// One limiter per API key.
     ApiKey,
+    /// One limiter per team (several users share it).
+    Team,
+}
+
+impl Scope {
+    /// Every scope, in the order files list them.
+    pub const ALL: [Scope; 5] = [
+        Scope::Global,
+        Scope::User,
+        Scope::Team,
+        Scope::Feature,
+        Scope::ApiKey,
+    ];
+    /// The name used in files and reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Scope::Global => "global",
+            Scope::User => "user",
+            Scope::Team => "team",
+            Scope::Feature => "feature",
+            Scope::ApiKey => "api_key",
+        }
+    }
+    /// The scope a file names.
+    pub fn parse(text: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|s| s.name() == text)
+    }
 }
 
 /// What a layer counts.
@@ -47,10 +74,26 @@ pub struct LayerSpec {
 pub struct Subject {
     /// User id.
     pub user: u64,
+    /// Team id (0 when the caller names no team: everyone is then one team).
+    pub team: u64,
     /// Feature id.
     pub feature: u64,
     /// API key id (an index, never the secret).
     pub api_key: u64,
+}
+
+impl Subject {
+    /// The key a layer or cap of `scope` uses for this subject (0 for the global scope). One
+    /// mapping, so the in-process layers, the Redis layers and the budget caps key alike.
+    pub const fn id(&self, scope: Scope) -> u64 {
+        match scope {
+            Scope::Global => 0,
+            Scope::User => self.user,
+            Scope::Team => self.team,
+            Scope::Feature => self.feature,
+            Scope::ApiKey => self.api_key,
+        }
+    }
 }
 
 /// What a request costs in each unit.

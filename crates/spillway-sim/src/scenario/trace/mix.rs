@@ -79,6 +79,7 @@ fn group(class: Class, feature: &str, model: Option<&str>, output_estimate: u64)
         users: 0,
         class,
         feature: feature.to_string(),
+        team: None,
         arrival: ArrivalSpec::Trace,
         input_tokens: fixed(1),
         output_tokens: fixed(output_estimate),

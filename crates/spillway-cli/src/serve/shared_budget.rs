@@ -1,0 +1,228 @@
+//! The policy's budget shared by every `serve` replica on one Redis (`--redis`): Redis counts
+//! (spillway-redis [`RedisBudget`]), core's [`SpendGate`] decides.
+//!
+//! Per request, before the engine sees it ([`reserve`]): the gate names the accounts the
+//! request charges and the estimate it expects to reserve; Redis holds that estimate on all
+//! of them or none, atomically across replicas, and answers their totals; the gate previews
+//! its verdict on those totals and, if it wants a different amount (the ladder degraded, a
+//! price changed), Redis is asked again (at most [`MAX_ROUNDS`] calls; one in the usual
+//! case). The answer is handed to the gate ([`SharedBudget::prepay`]) in the same lock as the
+//! engine's admission, whose `decide` runs the simulator's preflight on the fleet's totals
+//! ([`SpendGate::decide_shared`]). Completion settles in Redis from a task, in order, as the
+//! shared layers do.
+//!
+//! **A Redis error fails closed**: the request is refused with a 503 naming the budget's
+//! store. Failing open would let every replica spend a full cap on its own while Redis is
+//! away (N replicas, N caps): money already spent cannot be taken back, a refused request can
+//! be retried.
+
+use super::budget::ServeGate;
+use super::proxy::Gateway;
+use spillway_core::Time;
+use spillway_core::budget::{SharedAccount, Ticket};
+use spillway_core::engine::{RequestMeta, SharedTotals, SpendGate, SpendRefusal, SpendStep};
+use spillway_redis::RedisBudget;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Most reserve calls per request (the gate's estimate moves at most along the ladder).
+pub const MAX_ROUNDS: usize = 3;
+
+/// Settle attempts before a settlement is given up (then its estimate stays reserved until
+/// the lease lapses: the budget errs on the side of refusing).
+const SETTLE_ATTEMPTS: u32 = 3;
+
+/// What Redis answered for one request, handed to the gate before the engine admits it.
+#[derive(Debug, Clone)]
+pub struct Prepaid {
+    /// The request's number on this replica (its Redis request id).
+    pub tag: u64,
+    /// The accounts it charges.
+    pub accounts: Vec<SharedAccount>,
+    /// The totals and what Redis holds for it; `None` when Redis did not answer.
+    pub totals: Option<SharedTotals>,
+    /// Whether Redis may hold an estimate for it (to release if it is not admitted).
+    pub holds: bool,
+}
+
+/// A settlement or release to apply in Redis, at the engine's `now` (wall clock).
+#[derive(Debug)]
+struct Finish {
+    now: Time,
+    tag: u64,
+    /// Actual cost to book (0 for a release).
+    actual: u64,
+    accounts: Vec<SharedAccount>,
+}
+
+/// The Redis side of a [`ServeGate`].
+#[derive(Debug)]
+pub struct SharedBudget {
+    redis: Arc<RedisBudget>,
+    next_tag: u64,
+    prepaid: Option<Prepaid>,
+    finishes: mpsc::UnboundedSender<Finish>,
+}
+
+impl SharedBudget {
+    /// Count in `redis`; spawns the task that settles (call inside tokio).
+    pub fn new(redis: RedisBudget) -> Self {
+        let redis = Arc::new(redis);
+        let (finishes, mut queue) = mpsc::unbounded_channel::<Finish>();
+        let store = redis.clone();
+        tokio::spawn(async move {
+            while let Some(f) = queue.recv().await {
+                let rid = store.request_id(f.tag);
+                for attempt in 1..=SETTLE_ATTEMPTS {
+                    let done = if f.actual > 0 {
+                        store.settle(f.now, &rid, f.actual, &f.accounts).await
+                    } else {
+                        store.release(f.now, &rid, &f.accounts).await
+                    };
+                    if done.is_ok() || attempt == SETTLE_ATTEMPTS {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        });
+        SharedBudget {
+            redis,
+            next_tag: 1,
+            prepaid: None,
+            finishes,
+        }
+    }
+
+    /// Hand the next admission what Redis answered.
+    pub fn prepay(&mut self, prepaid: Prepaid) {
+        self.prepaid = Some(prepaid);
+    }
+
+    /// The engine's `decide` on a shared budget (times: `local` the gate's, `wall` Redis').
+    pub fn decide(
+        &mut self,
+        gate: &mut SpendGate,
+        (local, wall): (Time, Time),
+        request: &RequestMeta<()>,
+        api_key: Option<u64>,
+    ) -> SpendStep {
+        let Some(prepaid) = self.prepaid.take() else {
+            return SpendStep::Refuse(SpendRefusal::Unavailable);
+        };
+        let Some(totals) = &prepaid.totals else {
+            if prepaid.holds {
+                self.release(wall, prepaid.tag, prepaid.accounts);
+            }
+            return SpendStep::Refuse(SpendRefusal::Unavailable);
+        };
+        match gate.decide_shared(local, request, api_key, totals) {
+            SpendStep::Admit(Some(mut ticket)) => {
+                ticket.tag = prepaid.tag;
+                SpendStep::Admit(Some(ticket))
+            }
+            other => {
+                if prepaid.holds {
+                    self.release(wall, prepaid.tag, prepaid.accounts);
+                }
+                other
+            }
+        }
+    }
+
+    /// Book `ticket`'s actual cost in Redis (queued).
+    pub fn settle(&self, wall: Time, gate: &SpendGate, ticket: &Ticket, actual: u64) {
+        let accounts = gate.budget().ledger.shared_accounts(&ticket.subject());
+        let _ = self.finishes.send(Finish {
+            now: wall,
+            tag: ticket.tag,
+            actual,
+            accounts,
+        });
+    }
+
+    /// Release request `tag`'s hold in Redis (queued).
+    pub fn release(&self, wall: Time, tag: u64, accounts: Vec<SharedAccount>) {
+        let _ = self.finishes.send(Finish {
+            now: wall,
+            tag,
+            actual: 0,
+            accounts,
+        });
+    }
+}
+
+/// What [`reserve`] needs from the gate to start.
+pub struct Plan {
+    redis: Arc<RedisBudget>,
+    tag: u64,
+    api_key: u64,
+    accounts: Vec<SharedAccount>,
+    want: u64,
+}
+
+impl ServeGate {
+    /// Number the request, name its accounts, and preview the estimate on the totals last
+    /// seen. `None` when the budget is not shared or no key is usable (the engine refuses).
+    pub fn plan(&mut self, now: Time, request: &RequestMeta<()>) -> Option<Plan> {
+        let local = self.local(now);
+        let api_key = self.select_key(now)?;
+        let (gate, shared) = self.parts();
+        let shared = shared?;
+        let tag = shared.next_tag;
+        shared.next_tag += 1;
+        let accounts = gate.shared_accounts(request, api_key);
+        let cached = SharedTotals::default();
+        let want = gate.preview_shared(local, request, api_key, &cached);
+        Some(Plan {
+            redis: shared.redis.clone(),
+            tag,
+            api_key,
+            accounts,
+            want: want.unwrap_or(0),
+        })
+    }
+
+    /// The estimate the gate wants held for `request` on `totals` (0: it would not admit).
+    fn preview(&mut self, now: Time, request: &RequestMeta<()>, key: u64, t: &SharedTotals) -> u64 {
+        let local = self.local(now);
+        let (gate, _) = self.parts();
+        gate.preview_shared(local, request, key, t).unwrap_or(0)
+    }
+}
+
+/// Reserve `meta`'s estimate in Redis before the engine sees it: what to hand the gate, or
+/// `None` when the budget is not shared.
+pub async fn reserve(runtime: &Gateway, meta: &RequestMeta<()>) -> Option<Prepaid> {
+    let plan = runtime.with_engine(|e, now| e.spend_mut().as_mut()?.plan(now, meta))?;
+    let rid = plan.redis.request_id(plan.tag);
+    let mut want = plan.want;
+    let (mut totals, mut holds) = (None, false);
+    for _ in 0..MAX_ROUNDS {
+        let Ok(answer) = plan
+            .redis
+            .reserve(runtime.now(), &rid, want, &plan.accounts)
+            .await
+        else {
+            // Fail closed (see the module docs); a hold an earlier round made is released.
+            totals = None;
+            break;
+        };
+        holds |= answer.held_nano_usd > 0;
+        want = runtime.with_engine(|e, now| {
+            let gate = e.spend_mut().as_mut();
+            gate.map_or(0, |g| g.preview(now, meta, plan.api_key, &answer))
+        });
+        let settled = want <= answer.held_nano_usd;
+        totals = Some(answer);
+        if settled {
+            break;
+        }
+    }
+    Some(Prepaid {
+        tag: plan.tag,
+        accounts: plan.accounts,
+        totals,
+        holds,
+    })
+}

@@ -1,0 +1,230 @@
+//! [`RedisBudget`]: the spend of spillway-core's budget caps counted in Redis, so replicas of a
+//! gateway share one budget. Redis counts; the core decides (see
+//! `spillway_core::engine::SharedTotals` for the driver's side).
+//!
+//! Three calls, one atomic script (`lua/budget.lua`) each:
+//! - **reserve** `(request id, estimate, accounts)`: if every account has room
+//!   (`spent + reserved + estimate ≤ limit`) the request holds the estimate on all of them,
+//!   else on none; the answer carries every account's totals without this request's hold, so
+//!   the core can decide on the fleet's numbers. Idempotent per request id: asking again holds
+//!   the new amount instead of the old one, never both, so a retried call never books twice;
+//! - **settle** `(request id, actual)`: the hold is released and the actual cost booked in the
+//!   period the call ends in, even above the estimate (the money is spent; refusing after the
+//!   fact would only lose the record);
+//! - **release** `(request id)`: the hold is released, nothing booked.
+//!
+//! Settling or releasing marks the request finished for [`crate::RedisConfig::dedupe_ttl`]
+//! (10 s), so a retried settle books nothing twice and a reserve that lands after its release
+//! holds nothing; then the record goes (memory follows the requests in flight, not the rate).
+//!
+//! ## Keys and memory
+//! Under the hash tag of the policy (`<prefix>:{<name>}:…`, the slot of its layers):
+//! - spend `budget|<cap>|<account>|s|<period index>`: the hour, UTC day or month since 1970 in
+//!   the key, so a period starts at zero; it expires [`crate::RedisConfig::expiry_grace`]
+//!   after the period ends;
+//! - reservations `budget|<cap>|<account>|r`, without a period: an estimate admitted at 23:59
+//!   and settled at 00:01 still counts against the new day (as in the core's ledger);
+//! - the request's record `budget|q|<request id>`.
+//!
+//! Reservations and holding records live for a lease (an hour by default, refreshed by every
+//! reserve on the account): a replica killed with calls in flight leaves their estimates
+//! reserved until its accounts are idle that long (refusing more, never spending more).
+//!
+//! ## Time
+//! Periods come from the caller's `now` (ns since the Unix epoch), like the limiter scripts'
+//! instants; only the keys' expiry uses Redis' clock.
+
+use crate::error::RedisLimitError;
+use crate::key::validate_key_part;
+use crate::store::{Fault, RedisStore, random_u64};
+use redis::Script;
+use spillway_core::Time;
+use spillway_core::budget::{Account, SharedAccount};
+use spillway_core::engine::SharedTotals;
+
+/// The largest amount (limit, estimate, cost) the script keeps exact: 2^53 − 1 nano-USD, about
+/// nine million dollars. Larger amounts are clamped to it (a limit that large never binds).
+pub const MAX_AMOUNT_NANO_USD: u64 = (1 << 53) - 1;
+
+/// How long reservations and request records live without a reserve refreshing them.
+const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+const SOURCE: &str = include_str!("lua/budget.lua");
+
+/// A policy's budget caps counted in Redis; see the [module docs](self).
+#[derive(Debug)]
+pub struct RedisBudget {
+    store: RedisStore,
+    script: Script,
+    /// `<prefix>:{<name>}:budget|`.
+    base: String,
+    /// Key part of each cap, by cap index.
+    caps: Vec<String>,
+    lease: std::time::Duration,
+    instance: u64,
+}
+
+impl RedisBudget {
+    /// The budget of the policy `name` whose caps are `cap_names` (in ledger order: replicas
+    /// built from one policy agree). A cap name's `{`, `}`, `:` and control characters become
+    /// `_` in its keys (a name made equal to another's by that gets `~<index>`).
+    pub fn new(
+        store: &RedisStore,
+        name: &str,
+        cap_names: &[String],
+    ) -> Result<Self, RedisLimitError> {
+        validate_key_part("prefix", &store.config().prefix)?;
+        validate_key_part("budget name", name)?;
+        let mut caps: Vec<String> = Vec::with_capacity(cap_names.len());
+        for (i, cap) in cap_names.iter().enumerate() {
+            let mut part: String = cap
+                .chars()
+                .map(|c| match c {
+                    '{' | '}' | ':' | '|' => '_',
+                    c if c.is_control() => '_',
+                    c => c,
+                })
+                .take(crate::MAX_KEY_PART / 2)
+                .collect();
+            if part.is_empty() || caps.contains(&part) {
+                part.push_str(&format!("~{i}"));
+            }
+            caps.push(part);
+        }
+        Ok(RedisBudget {
+            store: store.clone(),
+            script: Script::new(SOURCE),
+            base: format!("{}:{{{name}}}:budget|", store.config().prefix),
+            caps,
+            lease: DEFAULT_LEASE,
+            instance: random_u64(),
+        })
+    }
+
+    /// Keep reservations and request records this long (default an hour): longer than the
+    /// longest call, short enough that a crashed replica's holds lapse.
+    pub fn with_lease(mut self, lease: std::time::Duration) -> Self {
+        self.lease = lease.max(std::time::Duration::from_millis(1));
+        self
+    }
+
+    /// The id of this replica's request number `n` (the caller numbers its requests), unique
+    /// across replicas and restarts.
+    pub fn request_id(&self, n: u64) -> String {
+        format!("{:x}.{n:x}", self.instance)
+    }
+
+    /// Hold `estimate_nano_usd` for request `rid` on every one of `accounts` if all have room
+    /// at `now`; the accounts' totals (without this request's hold) and what it now holds.
+    pub async fn reserve(
+        &self,
+        now: Time,
+        rid: &str,
+        estimate_nano_usd: u64,
+        accounts: &[SharedAccount],
+    ) -> Result<SharedTotals, RedisLimitError> {
+        let reply = self
+            .call("r", now, rid, estimate_nano_usd, accounts)
+            .await?;
+        let totals = reply.get(2..).unwrap_or_default();
+        if reply.len() != 2 + 2 * accounts.len() {
+            return Err(reply_error(&reply));
+        }
+        let amount = |v: i64| u64::try_from(v).unwrap_or(0);
+        Ok(SharedTotals {
+            accounts: accounts
+                .iter()
+                .zip(totals.chunks_exact(2))
+                .map(|(a, pair)| {
+                    let account = Account {
+                        spent_nano_usd: amount(pair[0]),
+                        reserved_nano_usd: amount(pair[1]),
+                    };
+                    (*a, account)
+                })
+                .collect(),
+            held_nano_usd: amount(reply[1]),
+        })
+    }
+
+    /// Release `rid`'s hold and book `actual_nano_usd` on `accounts` in `now`'s periods. An
+    /// unknown request (its record lapsed) books the actual all the same.
+    pub async fn settle(
+        &self,
+        now: Time,
+        rid: &str,
+        actual_nano_usd: u64,
+        accounts: &[SharedAccount],
+    ) -> Result<(), RedisLimitError> {
+        self.call("s", now, rid, actual_nano_usd, accounts)
+            .await
+            .map(drop)
+    }
+
+    /// Release `rid`'s hold, booking nothing (the call was never made, or cost nothing).
+    pub async fn release(
+        &self,
+        now: Time,
+        rid: &str,
+        accounts: &[SharedAccount],
+    ) -> Result<(), RedisLimitError> {
+        self.call("c", now, rid, 0, accounts).await.map(drop)
+    }
+
+    /// Keys of `accounts` in `now`'s periods, then the record of `rid`.
+    fn keys(&self, now: Time, rid: &str, accounts: &[SharedAccount]) -> Vec<String> {
+        let unix = now.as_nanos();
+        let account = |a: &SharedAccount| {
+            let cap = self.caps.get(a.cap.0).map_or("?", String::as_str);
+            format!("{}{cap}|{}", self.base, a.id)
+        };
+        let spend = accounts
+            .iter()
+            .map(|a| format!("{}|s|{}", account(a), a.period.window(unix).id));
+        let reserved = accounts.iter().map(|a| format!("{}|r", account(a)));
+        spend
+            .chain(reserved)
+            .chain(std::iter::once(format!("{}q|{rid}", self.base)))
+            .collect()
+    }
+
+    async fn call(
+        &self,
+        op: &str,
+        now: Time,
+        rid: &str,
+        amount: u64,
+        accounts: &[SharedAccount],
+    ) -> Result<Vec<i64>, RedisLimitError> {
+        validate_key_part("request id", rid)?;
+        let mut inv = self.script.prepare_invoke();
+        for key in self.keys(now, rid, accounts) {
+            inv.key(key);
+        }
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
+        inv.arg(op)
+            .arg(accounts.len())
+            .arg(amount.min(MAX_AMOUNT_NANO_USD))
+            .arg(ms(self.lease))
+            .arg(ms(self.store.config().dedupe_ttl));
+        let grace = self.store.config().expiry_grace.as_nanos();
+        for a in accounts {
+            let end = a.period.window(now.as_nanos()).end_unix_ns;
+            inv.arg(a.limit_nano_usd.min(MAX_AMOUNT_NANO_USD))
+                .arg(end.saturating_add(grace) / 1_000_000);
+        }
+        self.store.run_script(inv).await.map_err(|f| match f {
+            Fault::Fatal(e) => e,
+            Fault::Unavailable(detail) => RedisLimitError::Unreachable {
+                url: self.store.config().redacted_url(),
+                detail,
+            },
+        })
+    }
+}
+
+fn reply_error(reply: &[i64]) -> RedisLimitError {
+    RedisLimitError::Reply {
+        detail: format!("the budget script answered {reply:?}"),
+    }
+}
