@@ -61,6 +61,11 @@ impl Progress {
 
     /// One simulated second closed (the timeseries sink).
     pub fn second(&mut self, t_s: u64) {
+        // A bar that can never be drawn need not move: a long run closes ~100 k seconds per
+        // policy, and `set_position` costs a lock and an atomic each.
+        if !self.enabled {
+            return;
+        }
         let within = t_s.min(self.seconds_per_policy);
         self.bar.set_position(self.base().saturating_add(within));
         if self.enabled && !self.shown && self.bar.elapsed() >= SHOW_AFTER {

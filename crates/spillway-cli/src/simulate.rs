@@ -13,7 +13,7 @@ use spillway_report::trace_csv::write_trace_stats;
 use spillway_sim::metrics::{Coarsen, PolicyMetrics, TimeseriesRow};
 use spillway_sim::scenario::{self, Scenario, units::parse_duration};
 use spillway_sim::traffic::trace::{TraceStats, survey};
-use spillway_sim::{RunOptions, run_policy};
+use spillway_sim::{RunOptions, run_policies};
 use std::path::{Path, PathBuf};
 
 const NANOS_PER_SECOND: u64 = 1_000_000_000;
@@ -246,7 +246,9 @@ pub fn write_outputs(
     Ok(())
 }
 
-/// Run every policy, streaming `timeseries.csv` and the progress bar from the sink.
+/// Run every policy, side by side on one stream of arrivals, streaming `timeseries.csv` (the
+/// first policy's rows; the others' are held until the end) and the progress bar (from the
+/// first policy's seconds) from the sink.
 fn run_all(
     args: &RunArgs,
     scenario: &Scenario,
@@ -261,31 +263,38 @@ fn run_all(
         .saturating_add(scenario.drain.as_nanos())
         / NANOS_PER_SECOND;
     let step = scenario::work::timeseries_step_s(scenario, options.duration, args.timeseries_step);
-    let mut progress = Progress::new(args.quiet, scenario.policies.len(), seconds);
-    let mut runs = Vec::with_capacity(scenario.policies.len());
-    for (index, policy) in scenario.policies.iter().enumerate() {
-        progress.start_policy(index, &policy.name);
-        let mut write_error = None;
-        let mut write = |row: &TimeseriesRow| {
-            progress.second(row.t_s);
-            if write_error.is_none() {
-                write_error = series.row(&policy.name, row).err();
+    let policies = &scenario.policies;
+    let names = policies.iter().map(|p| p.name.as_str());
+    let mut progress = Progress::new(args.quiet, 1, seconds);
+    progress.start_policy(0, &names.collect::<Vec<_>>().join(", "));
+    let mut write_error = None;
+    let mut write = |index: usize, row: &TimeseriesRow| {
+        let name = &policies[index].name;
+        let written = match index {
+            0 => {
+                progress.second(row.t_s);
+                series.row(name, row)
             }
+            later => series.later_row(later - 1, name, row),
         };
-        let mut buckets = Coarsen::new(step);
-        let metrics = run_policy(scenario, policy, options, &mut |row| {
-            buckets.push(row, &mut write);
-        })
-        .map_err(|e| Failure::BadInput(e.to_string()))?;
-        buckets.finish(&mut write);
-        if let Some(e) = write_error {
-            return Err(anyhow::Error::new(e)
-                .context("writing timeseries.csv")
-                .into());
+        if write_error.is_none() {
+            write_error = written.err();
         }
-        progress.finish_policy(metrics.events);
-        runs.push(metrics);
+    };
+    let mut buckets: Vec<Coarsen> = policies.iter().map(|_| Coarsen::new(step)).collect();
+    let runs = run_policies(scenario, policies, options, &mut |index, row| {
+        buckets[index].push(row, &mut |row| write(index, row));
+    })
+    .map_err(|e| Failure::BadInput(e.to_string()))?;
+    for (index, bucket) in buckets.iter_mut().enumerate() {
+        bucket.finish(&mut |row| write(index, row));
     }
+    if let Some(e) = write_error {
+        return Err(anyhow::Error::new(e)
+            .context("writing timeseries.csv")
+            .into());
+    }
+    progress.finish_policy(runs.iter().map(|m| m.events).sum());
     progress.finish();
     series.commit().context("writing timeseries.csv")?;
     Ok(runs)

@@ -77,6 +77,16 @@ impl AtomicFile {
     }
 }
 
+impl AtomicFile {
+    /// Copy everything written so far into `dest`: for a scratch file that is never committed
+    /// (rows held on disk rather than in memory), removed when dropped.
+    pub fn copy_into(&mut self, dest: &mut impl Write) -> io::Result<u64> {
+        self.flush()?;
+        let mut file = File::open(&self.part).map_err(|e| with_path(e, &self.part))?;
+        io::copy(&mut file, dest)
+    }
+}
+
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match &mut self.writer {

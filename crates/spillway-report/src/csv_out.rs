@@ -287,12 +287,20 @@ pub fn write_run_info(path: &Path, scenario: &str, seed: u64, duration_s: u64) -
 ///
 /// Rows are formatted by hand into a reused buffer: a long run writes hundreds of thousands of
 /// rows, and a `String` per field through the `csv` writer was a sixth of the simulator's time.
-/// Only the policy name can need quoting; it goes through `csv` once per policy.
+/// Only a policy name can need quoting; it goes through `csv` once per policy.
+///
+/// Policies run side by side interleave their rows: the first policy's go to the file as they
+/// come ([`TimeseriesWriter::row`]), a later one's are held in a scratch file beside it
+/// ([`TimeseriesWriter::later_row`]; on disk, so memory does not grow with the run) and
+/// appended in order at [`TimeseriesWriter::commit`].
 pub struct TimeseriesWriter {
     file: AtomicFile,
-    /// The policy of the previous row and its field as CSV (quoted if it must be).
-    policy: Option<(String, Vec<u8>)>,
+    path: std::path::PathBuf,
+    /// Each policy name seen and its field as CSV (quoted if it must be).
+    policies: Vec<(String, Vec<u8>)>,
     scratch: Vec<u8>,
+    /// Scratch files of the later policies' rows, in policy order (removed when dropped).
+    held: Vec<AtomicFile>,
 }
 
 impl TimeseriesWriter {
@@ -304,22 +312,50 @@ impl TimeseriesWriter {
         file.write_all(&header.into_inner().map_err(|e| e.into_error())?)?;
         Ok(TimeseriesWriter {
             file,
-            policy: None,
+            path: path.to_path_buf(),
+            policies: Vec::new(),
             scratch: Vec::with_capacity(256),
+            held: Vec::new(),
         })
     }
 
     /// Append one row.
     pub fn row(&mut self, policy: &str, r: &TimeseriesRow) -> io::Result<()> {
-        if self.policy.as_ref().is_none_or(|(name, _)| name != policy) {
-            let mut field = csv::Writer::from_writer(Vec::new());
-            field.write_field(policy).map_err(csv_error)?;
-            let field = field.into_inner().map_err(|e| e.into_error())?;
-            self.policy = Some((policy.to_string(), field));
+        self.format(policy, r)?;
+        self.file.write_all(&self.scratch)
+    }
+
+    /// Hold one row of the `later`-th policy after the one written by [`TimeseriesWriter::row`]
+    /// (0: the first of them), to be written after every direct row, later policies in order.
+    pub fn later_row(&mut self, later: usize, policy: &str, r: &TimeseriesRow) -> io::Result<()> {
+        self.format(policy, r)?;
+        while self.held.len() <= later {
+            let mut name = self.path.as_os_str().to_owned();
+            name.push(format!(".later-{}", self.held.len()));
+            self.held.push(AtomicFile::create(Path::new(&name))?);
         }
+        self.held[later].write_all(&self.scratch)
+    }
+
+    /// Format one row into `scratch`.
+    fn format(&mut self, policy: &str, r: &TimeseriesRow) -> io::Result<()> {
+        let known = self.policies.iter().position(|(name, _)| name == policy);
+        let index = match known {
+            Some(index) => index,
+            None => {
+                // As a one-field record: `csv` closes a quoted field only when its record ends
+                // (a lone `write_field` left `"a, b` unterminated); the line end is dropped.
+                let mut field = csv::Writer::from_writer(Vec::new());
+                field.write_record([policy]).map_err(csv_error)?;
+                let mut field = field.into_inner().map_err(|e| e.into_error())?;
+                field.pop_if(|b| *b == b'\n');
+                self.policies.push((policy.to_string(), field));
+                self.policies.len() - 1
+            }
+        };
         let out = &mut self.scratch;
         out.clear();
-        out.extend_from_slice(self.policy.as_ref().map_or(&[][..], |(_, f)| f));
+        out.extend_from_slice(&self.policies[index].1);
         let [q0, q1, q2, q3] = r.queued_by_class;
         let before_spend = [
             r.t_s,
@@ -353,11 +389,15 @@ impl TimeseriesWriter {
             push_decimal(out, value);
         }
         out.push(b'\n');
-        self.file.write_all(out)
+        Ok(())
     }
 
     /// Finish and rename into place.
-    pub fn commit(self) -> io::Result<()> {
+    pub fn commit(mut self) -> io::Result<()> {
+        for rows in &mut self.held {
+            rows.copy_into(&mut self.file)?;
+        }
+        self.held.clear();
         self.file.commit()
     }
 }

@@ -26,17 +26,24 @@ pub fn usd_exact(nano_usd: u64) -> String {
 pub fn push_usd_exact(out: &mut Vec<u8>, nano_usd: u64) {
     push_decimal(out, nano_usd / 1_000_000_000);
     out.push(b'.');
-    let nanos = nano_usd % 1_000_000_000;
-    let at = out.len();
-    push_decimal(out, nanos);
-    let digits = out.len() - at;
-    // Zero-pad to nine digits: insert the missing zeros before the digits just written.
-    out.splice(at..at, std::iter::repeat_n(b'0', 9 - digits));
+    // Nine digits, zero-padded, written in place (no insertion shifting the buffer).
+    let mut nanos = nano_usd % 1_000_000_000;
+    let mut digits = [b'0'; 9];
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + (nanos % 10) as u8;
+        nanos /= 10;
+    }
+    out.extend_from_slice(&digits);
 }
 
 /// Append `value` in decimal to `out`: what `to_string` writes, without the formatting
-/// machinery or an allocation per number.
+/// machinery or an allocation per number. Most time-series fields are single digits (often
+/// 0): they take one push.
 pub fn push_decimal(out: &mut Vec<u8>, mut value: u64) {
+    if value < 10 {
+        out.push(b'0' + value as u8);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut start = digits.len();
     loop {

@@ -27,4 +27,4 @@ mod run;
 pub mod scenario;
 pub mod traffic;
 
-pub use run::{PolicyError, PolicyProblem, RunOptions, run_policy};
+pub use run::{PolicyError, PolicyProblem, RunOptions, run_policies, run_policy};
