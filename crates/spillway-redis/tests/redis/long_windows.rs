@@ -27,34 +27,30 @@ fn the_previous_window_still_weighs_just_before_two_windows_pass() {
     rt.block_on(async {
         let store = connect(server.config()).await;
         let redis = RedisLimiter::new(&store, "long", spec).unwrap();
-        let full = Time::from_nanos(w);
-        assert!(core.acquire(full, 10).unwrap().is_allowed());
-        assert!(
-            redis
-                .acquire("k", full, 10)
-                .await
-                .unwrap()
-                .decision
-                .is_allowed()
-        );
-        // 1 s before window 3: window 1's count still weighs (by 1 s / W), past the old 4e6 s cut.
-        let late = Time::from_nanos(3 * w - 1_000_000_000);
         let denied = Decision::Denied {
             retry_at: Time::from_nanos(3 * w),
         };
-        assert_eq!(core.check(late, 10).unwrap(), denied);
-        assert_eq!(redis.check("k", late, 10).await.unwrap().decision, denied);
-        assert_eq!(redis.acquire("k", late, 10).await.unwrap().decision, denied);
-        // Two windows on, it is forgotten on both sides.
-        let next = Time::from_nanos(3 * w);
-        assert!(core.acquire(next, 10).unwrap().is_allowed());
-        assert!(
-            redis
-                .acquire("k", next, 10)
-                .await
-                .unwrap()
-                .decision
-                .is_allowed()
-        );
+        let steps = [
+            // Fills window 1.
+            (w, Decision::Allowed),
+            // 1 s before window 3: window 1's count still weighs (by 1 s / W), past the old
+            // 4e6 s cut.
+            (3 * w - 1_000_000_000, denied),
+            // Two windows on, it is forgotten.
+            (3 * w, Decision::Allowed),
+        ];
+        for (at, expected) in steps {
+            let t = Time::from_nanos(at);
+            assert_eq!(core.check(t, 10).unwrap(), expected, "core check at {at}");
+            let checked = redis.check("k", t, 10).await.unwrap().decision;
+            assert_eq!(checked, expected, "redis check at {at}");
+            assert_eq!(
+                core.acquire(t, 10).unwrap(),
+                expected,
+                "core acquire at {at}"
+            );
+            let acquired = redis.acquire("k", t, 10).await.unwrap().decision;
+            assert_eq!(acquired, expected, "redis acquire at {at}");
+        }
     });
 }
