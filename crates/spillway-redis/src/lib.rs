@@ -28,6 +28,8 @@
 //! Lua numbers are doubles, exact for integers below 2^53. The script therefore never holds a
 //! large integer:
 //! - instants are `(seconds, nanoseconds)` pairs (any `u64` ns fits: seconds < 2^35);
+//!   the gap between two is exact up to 2^52 ns (two of the longest windows, what the sliding
+//!   counter tells apart) and only beyond that read as "further than any window";
 //! - a GCRA theoretical arrival time is `(seconds, ns, frac)`, `frac/rate` being the part of a
 //!   nanosecond spillway-core keeps by scaling time by the rate; the durations added
 //!   (`cost · period / rate`, as a triple) are computed in Rust on `u128`;

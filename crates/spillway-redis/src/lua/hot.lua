@@ -51,7 +51,10 @@
 --   'g' tat_s tat_ns tat_frac      'l' total newest_s newest_ns  'c' start_s start_ns elapsed prev cur
 
 local E9 = 1000000000
-local FAR = 4503599627370496 -- 2^52: "further away than any window"
+local FAR = 4503599627370496 -- 2^52: "further away than any window" (2W <= 2^52)
+-- ceil(2^52 / 1e9) s: a whole-second gap above it is more than FAR ns whatever the ns parts,
+-- and one at most it, times 1e9, stays below 2^53 (exact).
+local FAR_S = 4503600
 
 -- Bound on the first call (see the header).
 local unpack, pack, call, fmt, sub, floor
@@ -72,10 +75,12 @@ local function first_time()
   return not dk or call('SET', dk, '1', 'NX', 'PX', rid_ttl)
 end
 
--- (s, ns) - now in ns, clamped to +-FAR.
+-- (s, ns) - now in ns, exact while within +-FAR (a little beyond, up to +-(FAR_S + 1) s), and
+-- +-FAR only when truly further: the counter tells "the next window" (< 2W) from "two windows
+-- on" (>= 2W) by it, with W up to 2^51 ns, so the cut must not fall below 2^52 ns.
 local function ahead(s, ns)
   local ds = s - now_s
-  if ds > 4000000 then return FAR elseif ds < -4000000 then return -FAR end
+  if ds > FAR_S then return FAR elseif ds < -FAR_S then return -FAR end
   return ds * E9 + (ns - now_ns)
 end
 

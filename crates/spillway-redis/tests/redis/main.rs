@@ -8,6 +8,7 @@ mod concurrency;
 mod differential;
 mod expiry;
 mod faults;
+mod long_windows;
 mod outage;
 mod proxy;
 mod server;
