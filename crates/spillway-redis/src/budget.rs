@@ -22,17 +22,28 @@
 //! - spend `budget|<cap>|<account>|s|<period index>`: the hour, UTC day or month since 1970 in
 //!   the key, so a period starts at zero; it expires [`crate::RedisConfig::expiry_grace`]
 //!   after the period ends;
-//! - reservations `budget|<cap>|<account>|r`, without a period: an estimate admitted at 23:59
-//!   and settled at 00:01 still counts against the new day (as in the core's ledger);
+//! - holds `budget|<cap>|<account>|h` (their total) and `…|l` (a sorted set: one member
+//!   `<amount>:<request id>` per hold, scored by its deadline), without a period: an estimate
+//!   admitted at 23:59 and settled at 00:01 still counts against the new day (as in the core's
+//!   ledger);
 //! - the request's record `budget|q|<request id>`.
 //!
-//! Reservations and holding records live for a lease (an hour by default, refreshed by every
-//! reserve on the account): a replica killed with calls in flight leaves their estimates
-//! reserved until its accounts are idle that long (refusing more, never spending more).
+//! ## Leases
+//! Each hold lapses on its own at its deadline, `now` + the lease (an hour by default, renewed
+//! when the request reserves again): every call first drops the expired holds of the accounts
+//! it touches (at most 8 per account per call: bounded work; a backlog drains 8 per call while
+//! a call can leak at most one). So a leaked hold (a reply lost after the script ran, a replica
+//! killed with calls in flight, a call that outlived its record) stops counting at its
+//! deadline even on an account that is never idle: until then the budget refuses more, never
+//! spends more. A settle or release removes the request's hold only if it is still there, so a
+//! hold that lapsed is never subtracted twice. Idle accounts' keys expire a lease after their
+//! latest hold. (A build before these leases kept one `…|r` total per account: it is no longer
+//! read nor renewed, so it expires within a lease; holds in flight during the upgrade are not
+//! seen across versions.)
 //!
 //! ## Time
-//! Periods come from the caller's `now` (ns since the Unix epoch), like the limiter scripts'
-//! instants; only the keys' expiry uses Redis' clock.
+//! Periods and hold deadlines come from the caller's `now` (ns since the Unix epoch), like the
+//! limiter scripts' instants; only the keys' expiry uses Redis' clock.
 
 use crate::error::RedisLimitError;
 use crate::key::validate_key_part;
@@ -46,7 +57,7 @@ use spillway_core::engine::SharedTotals;
 /// nine million dollars. Larger amounts are clamped to it (a limit that large never binds).
 pub const MAX_AMOUNT_NANO_USD: u64 = (1 << 53) - 1;
 
-/// How long reservations and request records live without a reserve refreshing them.
+/// How long a hold (and its request's record) lives without the request reserving again.
 const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 const SOURCE: &str = include_str!("lua/budget.lua");
@@ -101,8 +112,9 @@ impl RedisBudget {
         })
     }
 
-    /// Keep reservations and request records this long (default an hour): longer than the
-    /// longest call, short enough that a crashed replica's holds lapse.
+    /// Let holds and request records live this long (default an hour): longer than the
+    /// longest call (a call outliving it stops counting before it settles), short enough that
+    /// a leaked hold lapses soon.
     pub fn with_lease(mut self, lease: std::time::Duration) -> Self {
         self.lease = lease.max(std::time::Duration::from_millis(1));
         self
@@ -171,7 +183,8 @@ impl RedisBudget {
         self.call("c", now, rid, 0, accounts).await.map(drop)
     }
 
-    /// Keys of `accounts` in `now`'s periods, then the record of `rid`.
+    /// Keys of `accounts`: spend in `now`'s periods, held totals, leases; then the record of
+    /// `rid`.
     fn keys(&self, now: Time, rid: &str, accounts: &[SharedAccount]) -> Vec<String> {
         let unix = now.as_nanos();
         let account = |a: &SharedAccount| {
@@ -181,9 +194,11 @@ impl RedisBudget {
         let spend = accounts
             .iter()
             .map(|a| format!("{}|s|{}", account(a), a.period.window(unix).id));
-        let reserved = accounts.iter().map(|a| format!("{}|r", account(a)));
+        let held = accounts.iter().map(|a| format!("{}|h", account(a)));
+        let leases = accounts.iter().map(|a| format!("{}|l", account(a)));
         spend
-            .chain(reserved)
+            .chain(held)
+            .chain(leases)
             .chain(std::iter::once(format!("{}q|{rid}", self.base)))
             .collect()
     }
@@ -202,11 +217,15 @@ impl RedisBudget {
             inv.key(key);
         }
         let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
+        let now_ms = now.as_nanos() / 1_000_000;
         inv.arg(op)
             .arg(accounts.len())
             .arg(amount.min(MAX_AMOUNT_NANO_USD))
             .arg(ms(self.lease))
-            .arg(ms(self.store.config().dedupe_ttl));
+            .arg(ms(self.store.config().dedupe_ttl))
+            .arg(now_ms)
+            .arg(now_ms.saturating_add(ms(self.lease)))
+            .arg(rid);
         let grace = self.store.config().expiry_grace.as_nanos();
         for a in accounts {
             let end = a.period.window(now.as_nanos()).end_unix_ns;

@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod budget;
+mod budget_faults;
 mod concurrency;
 mod differential;
 mod expiry;
