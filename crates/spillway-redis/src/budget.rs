@@ -20,8 +20,10 @@
 //! ## Keys and memory
 //! Under the hash tag of the policy (`<prefix>:{<name>}:…`, the slot of its layers):
 //! - spend `budget|<cap>|<account>|s|<period index>`: the hour, UTC day or month since 1970 in
-//!   the key, so a period starts at zero; it expires [`crate::RedisConfig::expiry_grace`]
-//!   after the period ends;
+//!   the key, so a period starts at zero; it expires a grace after the period ends: at least
+//!   a minute and a tenth of the period (or [`crate::RedisConfig::expiry_grace`] if larger),
+//!   well above the clock skew between replicas, and never sooner than that grace after
+//!   Redis' own now when booked into (a lagging replica never deletes its booking);
 //! - holds `budget|<cap>|<account>|h` (their total) and `…|l` (a sorted set: one member
 //!   `<amount>:<request id>` per hold, scored by its deadline), without a period: an estimate
 //!   admitted at 23:59 and settled at 00:01 still counts against the new day (as in the core's
@@ -50,7 +52,7 @@ use crate::key::validate_key_part;
 use crate::store::{Fault, RedisStore, random_u64};
 use redis::Script;
 use spillway_core::Time;
-use spillway_core::budget::{Account, SharedAccount};
+use spillway_core::budget::{Account, Period, SharedAccount};
 use spillway_core::engine::SharedTotals;
 
 /// The largest amount (limit, estimate, cost) the script keeps exact: 2^53 − 1 nano-USD, about
@@ -226,11 +228,13 @@ impl RedisBudget {
             .arg(now_ms)
             .arg(now_ms.saturating_add(ms(self.lease)))
             .arg(rid);
-        let grace = self.store.config().expiry_grace.as_nanos();
+        let configured = self.store.config().expiry_grace.as_nanos();
         for a in accounts {
             let end = a.period.window(now.as_nanos()).end_unix_ns;
+            let grace = spend_grace(a.period, configured);
             inv.arg(a.limit_nano_usd.min(MAX_AMOUNT_NANO_USD))
-                .arg(end.saturating_add(grace) / 1_000_000);
+                .arg(end.saturating_add(grace) / 1_000_000)
+                .arg(grace / 1_000_000);
         }
         self.store.run_script(inv).await.map_err(|f| match f {
             Fault::Fatal(e) => e,
@@ -242,8 +246,44 @@ impl RedisBudget {
     }
 }
 
+/// The least a spend key outlives its period: replicas pick the period from their own clocks
+/// while Redis expires keys on its own, so a replica whose clock lags Redis' by more than the
+/// grace would read a spent period as empty, or set an expiry already past and delete the key
+/// it just booked into. Hence at least a minute (NTP keeps clocks far closer) and a tenth of
+/// the period (6 min for an hour: a few keys per account, no more), or the configured grace if
+/// larger. The script also keeps a key booked into at least this long after Redis' own now,
+/// so even a replica lagging more never deletes its booking.
+fn spend_grace(period: Period, configured_ns: u64) -> u64 {
+    const MIN_NS: u64 = 60_000_000_000;
+    const DAY_NS: u64 = 86_400_000_000_000;
+    let shortest = match period {
+        Period::Hour => DAY_NS / 24,
+        Period::Day => DAY_NS,
+        Period::Month => 28 * DAY_NS,
+    };
+    configured_ns.max(MIN_NS).max(shortest / 10)
+}
+
 fn reply_error(reply: &[i64]) -> RedisLimitError {
     RedisLimitError::Reply {
         detail: format!("the budget script answered {reply:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spend_keys_outlive_their_period_by_a_minute_and_a_tenth_of_it_at_least() {
+        let s = 1_000_000_000;
+        assert_eq!(spend_grace(Period::Hour, s), 360 * s);
+        assert_eq!(spend_grace(Period::Day, 0), 8_640 * s);
+        assert_eq!(spend_grace(Period::Month, s), 28 * 8_640 * s);
+        assert_eq!(
+            spend_grace(Period::Hour, 7_200 * s),
+            7_200 * s,
+            "configured"
+        );
     }
 }

@@ -9,7 +9,9 @@
 --       hold, or the actual cost to book), lease_ms (life of a holding request's record and
 --       of the account keys), done_ms (life of a finished request's record: the retry window),
 --       now_ms (the caller's now), deadline_ms (when a hold made now lapses), request id,
---       then per account: limit, expire_at_ms (when its spend key may go: period end + grace).
+--       then per account: limit, expire_at_ms (when its spend key may go: period end + grace),
+--       grace_ms (a spend key booked into lives at least this long after Redis' now: a
+--       replica whose clock lags Redis' past the period's end must not delete its booking).
 --
 -- Reply (integers): {status, held, spent_1, reserved_1, ..., spent_n, reserved_n} for a
 -- reserve (status 1: holds `amount`; 0: does not fit, the previous hold stays; 2: already
@@ -112,7 +114,7 @@ if op == 'r' then
     end
     out[#out + 1] = spent
     out[#out + 1] = reserved
-    if spent + reserved + amount > tonumber(ARGV[ARG0 - 1 + 2 * i]) then
+    if spent + reserved + amount > tonumber(ARGV[ARG0 - 2 + 3 * i]) then
       fits = false
     end
   end
@@ -145,13 +147,16 @@ if done then
   return { 2, 0 }
 end
 local released = 0
+local time = redis.call('TIME')
+local redis_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 for i = 1, n do
   if held > 0 and drop(i, mine) then
     released = held
   end
   if op == 's' and amount > 0 then
     redis.call('INCRBY', KEYS[i], int(amount))
-    redis.call('PEXPIREAT', KEYS[i], ARGV[ARG0 + 2 * i])
+    local at = math.max(tonumber(ARGV[ARG0 - 1 + 3 * i]), redis_ms + tonumber(ARGV[ARG0 + 3 * i]))
+    redis.call('PEXPIREAT', KEYS[i], int(at))
   end
 end
 -- Marked finished (for the retry window) so that a retried settle books nothing twice and a

@@ -373,13 +373,18 @@ fn spend_expires_after_its_period_and_a_finished_record_after_the_retry_window()
             .map(|k| redis::cmd("PTTL").arg(k).query(admin).expect("PTTL"))
             .collect()
     };
-    let day_left_ms = (Period::Day.window(now.as_nanos()).end_unix_ns - now.as_nanos()) / 1_000_000;
-    let grace_ms = 3_600_000; // the test server's config
-    let spend = pttl(&mut admin, "*budget|*|s|*");
-    assert_eq!(spend.len(), 2, "the daily and the hourly account");
-    for ttl in spend {
-        let ttl = u64::try_from(ttl).expect("expires");
-        assert!(ttl <= day_left_ms + grace_ms + 1_000, "{ttl} ms");
+    // Each spend key lives until its period's end plus the grace: the daily one a tenth of a
+    // day (8,640 s), the hourly one the test server's 3,600 s (more than its tenth of an hour).
+    let left_ms = |p: Period| (p.window(now.as_nanos()).end_unix_ns - now.as_nanos()) / 1_000_000;
+    for (pattern, period, grace_ms) in [
+        ("*global daily*|s|*", Period::Day, 8_640_000),
+        ("*key_prod*|s|*", Period::Hour, 3_600_000),
+    ] {
+        let spend = pttl(&mut admin, pattern);
+        assert_eq!(spend.len(), 1, "{pattern}");
+        let ttl = u64::try_from(spend[0]).expect("expires");
+        let end = left_ms(period) + grace_ms;
+        assert!((left_ms(period)..=end + 1_000).contains(&ttl), "{ttl} ms");
     }
     let records = pttl(&mut admin, "*budget|q|*");
     assert_eq!(records.len(), 1);

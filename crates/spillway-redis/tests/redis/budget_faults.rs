@@ -107,3 +107,44 @@ fn each_call_drops_at_most_eight_expired_holds_per_account() {
         }
     });
 }
+
+#[test]
+fn a_replica_lagging_redis_past_the_period_end_keeps_the_key_it_books_into() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let mut config = server.config();
+        config.expiry_grace = spillway_core::Duration::from_secs(1); // the default
+        let store = connect(config).await;
+        let budget = RedisBudget::new(&store, "skew", &caps()).expect("valid");
+        let acc = accounts(1, 1_000_000, 1_000_000);
+        // Its clock reads 1 s before the hour Redis' clock is already in: it books into the
+        // past hour, whose end + 1 s is already behind Redis' clock (the old expiry deleted
+        // the key at once; a replica 5 s behind at the turn of the hour is this case).
+        let hour_start = spillway_core::budget::Period::Hour
+            .window(wall_now().as_nanos())
+            .end_unix_ns
+            - HOUR_NS;
+        let lagging = Time::from_nanos(hour_start - 1_000 * MS);
+        budget
+            .reserve(lagging, "late", 100, &acc)
+            .await
+            .expect("hold");
+        budget
+            .settle(lagging, "late", 80, &acc)
+            .await
+            .expect("settle");
+        let read = budget
+            .reserve(lagging, "reader", 0, &acc)
+            .await
+            .expect("read");
+        let spent: Vec<u64> = read
+            .accounts
+            .iter()
+            .map(|(_, t)| t.spent_nano_usd)
+            .collect();
+        assert_eq!(spent, vec![80, 80], "the hourly and the daily key kept");
+    });
+}
