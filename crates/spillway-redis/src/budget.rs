@@ -43,6 +43,23 @@
 //! read nor renewed, so it expires within a lease; holds in flight during the upgrade are not
 //! seen across versions.)
 //!
+//! ## Data loss
+//! A Redis that loses its data set (a restart without persistence, a failover to a replica
+//! that had not seen the writes, a flush, an eviction) resets every period's spend to zero:
+//! the fleet may spend each live period's cap once more. So a shared budget needs
+//! persistence (AOF, `appendfsync everysec` or `always`) and `maxmemory-policy noeviction`:
+//! spend keys carry TTLs, so a `volatile-*` policy evicts them first. Budget calls check the
+//! store's epoch key as the limiters do (at connect, then before the first call after a
+//! fault) and count a loss in [`StoreStats::lost_epochs`](crate::StoreStats), for an alert.
+//!
+//! A lost epoch does **not** fail closed: nothing later can tell when refusing may stop (the
+//! lost spend is not in Redis any more, and the provider's bill is not in reach), so failing
+//! closed would turn a Redis restart into refusing every budgeted request until each cap's
+//! period ends, a month for a monthly cap. Counting bounds the damage to one extra cap per
+//! account and live period per loss and leaves the decision (restore the spend, lower the
+//! caps) to the operator. The calls that fail during the outage itself are errors, and the
+//! caller fails closed on them.
+//!
 //! ## Time
 //! Periods and hold deadlines come from the caller's `now` (ns since the Unix epoch), like the
 //! limiter scripts' instants; only the keys' expiry uses Redis' clock.

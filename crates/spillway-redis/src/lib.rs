@@ -81,7 +81,10 @@
 //!   after every fault; a restart without persistence (or a flush) shows as a missing or
 //!   changed epoch and is counted in [`StoreStats::lost_epochs`]. Bound: the windows live at the
 //!   loss start empty, so at most one more `limit` per key is admitted in them; later windows
-//!   are exact. With AOF (`appendfsync always`) nothing is lost.
+//!   are exact. With AOF (`appendfsync always`) nothing is lost. [`RedisBudget`] calls check
+//!   the epoch too; a lost data set there resets the periods' spend (one more cap per live
+//!   period): a shared budget needs AOF and `maxmemory-policy noeviction` (its spend keys
+//!   carry TTLs, so `volatile-*` policies evict them first).
 //! - The fault suite (`tests/redis/faults.rs`: SIGKILL, restart with and without AOF,
 //!   `DEBUG SLEEP`, a slow link) asserts these bounds by counting admissions under every policy.
 

@@ -362,8 +362,10 @@ impl RedisStore {
     }
 
     /// Run another script of this crate (the shared budget's) on the shared connection, with
-    /// the same timeouts and error split; NOSCRIPT loads it and runs it again.
+    /// the same timeouts, error split and epoch check after a fault (a budget is as blind to
+    /// a lost data set as the limiters); NOSCRIPT loads it and runs it again.
     pub(crate) async fn run_script(&self, inv: ScriptInvocation<'_>) -> Result<Vec<i64>, Fault> {
+        self.before_call().await;
         let mut conn = self.inner.conn.clone();
         let result = self.timed(inv.invoke_async::<Vec<i64>>(&mut conn)).await;
         if let Err(Fault::Unavailable(_)) = &result {

@@ -148,3 +148,34 @@ fn a_replica_lagging_redis_past_the_period_end_keeps_the_key_it_books_into() {
         assert_eq!(spent, vec![80, 80], "the hourly and the daily key kept");
     });
 }
+
+#[test]
+fn a_restart_that_lost_the_spend_is_detected_by_budget_calls() {
+    let Some(mut server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        // A store that only the budget uses: no limiter call checks the epoch for it.
+        let store = connect(server.config()).await;
+        let budget = RedisBudget::new(&store, "lost", &caps()).expect("valid");
+        let acc = accounts(1, 1_000, 1_000);
+        let now = wall_now();
+        budget.reserve(now, "a", 100, &acc).await.expect("hold");
+        budget.settle(now, "a", 400, &acc).await.expect("settle");
+        server.kill();
+        assert!(budget.reserve(now, "b", 100, &acc).await.is_err(), "down");
+        server.restart(); // no persistence: the spend is gone
+        let mut read = None;
+        for _ in 0..100 {
+            if let Ok(r) = budget.reserve(now, "reader", 0, &acc).await {
+                read = Some(r);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let read = read.expect("Redis answers again");
+        assert_eq!(read.accounts[0].1.spent_nano_usd, 0, "the spend was lost");
+        assert_eq!(store.stats().lost_epochs, 1, "and the loss was seen");
+    });
+}
