@@ -5,7 +5,7 @@
 use crate::budget::{HOUR_NS, accounts, caps, wall_now};
 use crate::server::{Server, connect, runtime};
 use spillway_core::Time;
-use spillway_core::budget::Account;
+use spillway_core::budget::{Account, SharedAccount};
 use spillway_redis::RedisBudget;
 
 const MS: u64 = 1_000_000;
@@ -14,36 +14,38 @@ fn at(now: Time, plus_ns: u64) -> Time {
     Time::from_nanos(now.as_nanos() + plus_ns)
 }
 
-#[test]
-fn a_leaked_hold_lapses_at_its_deadline_on_a_busy_account() {
+/// Run `test` on the budget `name` of a fresh server, for user 1 under a daily cap of 1,000
+/// (skipped without redis-server).
+fn with_budget(name: &str, test: impl AsyncFnOnce(&RedisBudget, &[SharedAccount], Time)) {
     let Some(server) = Server::start(&[]) else {
         return;
     };
-    let rt = runtime();
-    rt.block_on(async {
+    runtime().block_on(async {
         let store = connect(server.config()).await;
-        let budget = RedisBudget::new(&store, "leak", &caps()).expect("valid");
-        let acc = accounts(1, 1_000, 1_000_000);
-        let now = wall_now();
+        let budget = RedisBudget::new(&store, name, &caps()).expect("valid");
+        test(&budget, &accounts(1, 1_000, 1_000_000), wall_now()).await;
+    });
+}
+
+#[test]
+fn a_leaked_hold_lapses_at_its_deadline_on_a_busy_account() {
+    with_budget("leak", async |budget, acc, now| {
         // Held 600 and never settled (its reply lost, its replica killed).
-        let leaked = budget
-            .reserve(now, "leaked", 600, &acc)
-            .await
-            .expect("hold");
+        let leaked = budget.reserve(now, "leaked", 600, acc).await.expect("hold");
         assert_eq!(leaked.held_nano_usd, 600);
         // The account stays busy: a call reserves and settles every ten minutes.
         for (n, minute) in (10..60).step_by(10).enumerate() {
             let t = at(now, minute * 60_000 * MS);
             let rid = format!("busy{n}");
-            let got = budget.reserve(t, &rid, 10, &acc).await.expect("busy");
+            let got = budget.reserve(t, &rid, 10, acc).await.expect("busy");
             assert_eq!(got.accounts[0].1.reserved_nano_usd, 600, "still held");
-            budget.settle(t, &rid, 0, &acc).await.expect("settle");
+            budget.settle(t, &rid, 0, acc).await.expect("settle");
         }
         let before = at(now, HOUR_NS - MS);
-        let refused = budget.reserve(before, "big", 500, &acc).await.expect("r");
+        let refused = budget.reserve(before, "big", 500, acc).await.expect("r");
         assert_eq!(refused.held_nano_usd, 0, "600 held until the deadline");
         let deadline = at(now, HOUR_NS);
-        let admitted = budget.reserve(deadline, "big", 500, &acc).await.expect("r");
+        let admitted = budget.reserve(deadline, "big", 500, acc).await.expect("r");
         assert_eq!(admitted.held_nano_usd, 500, "the leaked hold lapsed");
         assert_eq!(admitted.accounts[0].1, Account::default());
     });
@@ -51,28 +53,17 @@ fn a_leaked_hold_lapses_at_its_deadline_on_a_busy_account() {
 
 #[test]
 fn a_settle_after_its_hold_lapsed_books_without_releasing_another_hold() {
-    let Some(server) = Server::start(&[]) else {
-        return;
-    };
-    let rt = runtime();
-    rt.block_on(async {
-        let store = connect(server.config()).await;
-        let budget = RedisBudget::new(&store, "outlived", &caps()).expect("valid");
-        let acc = accounts(1, 1_000, 1_000_000);
-        let now = wall_now();
-        budget.reserve(now, "long", 600, &acc).await.expect("hold");
+    with_budget("outlived", async |budget, acc, now| {
+        budget.reserve(now, "long", 600, acc).await.expect("hold");
         let later = at(now, HOUR_NS);
-        let other = budget.reserve(later, "other", 300, &acc).await.expect("r");
+        let other = budget.reserve(later, "other", 300, acc).await.expect("r");
         assert_eq!(other.held_nano_usd, 300);
         // The long call ends after its lease: its cost is booked, the other hold stays.
         budget
-            .settle(later, "long", 700, &acc)
+            .settle(later, "long", 700, acc)
             .await
             .expect("settle");
-        let read = budget
-            .reserve(later, "reader", 0, &acc)
-            .await
-            .expect("read");
+        let read = budget.reserve(later, "reader", 0, acc).await.expect("read");
         let expected = Account {
             spent_nano_usd: 700,
             reserved_nano_usd: 300,
@@ -83,26 +74,15 @@ fn a_settle_after_its_hold_lapsed_books_without_releasing_another_hold() {
 
 #[test]
 fn each_call_drops_at_most_eight_expired_holds_per_account() {
-    let Some(server) = Server::start(&[]) else {
-        return;
-    };
-    let rt = runtime();
-    rt.block_on(async {
-        let store = connect(server.config()).await;
-        let budget = RedisBudget::new(&store, "backlog", &caps()).expect("valid");
-        let acc = accounts(1, 1_000, 1_000_000);
-        let now = wall_now();
+    with_budget("backlog", async |budget, acc, now| {
         for n in 0..20 {
             let rid = format!("leak{n}");
-            let got = budget.reserve(now, &rid, 10, &acc).await.expect("hold");
+            let got = budget.reserve(now, &rid, 10, acc).await.expect("hold");
             assert_eq!(got.held_nano_usd, 10);
         }
         let later = at(now, HOUR_NS);
         for left in [120, 40, 0] {
-            let read = budget
-                .reserve(later, "reader", 0, &acc)
-                .await
-                .expect("read");
+            let read = budget.reserve(later, "reader", 0, acc).await.expect("read");
             assert_eq!(read.accounts[0].1.reserved_nano_usd, left);
         }
     });
