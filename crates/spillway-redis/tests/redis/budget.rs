@@ -168,11 +168,13 @@ fn ops() -> impl Strategy<Value = Vec<(Op, usize, u64, u64)>> {
         3 => (0u64..500).prop_map(Op::Settle),
         1 => Just(Op::Release),
     ];
-    // (op, request 0..6, user 1..3, time step: often none, sometimes past an hour or a day)
+    // (op, request 0..6, user 1..3, time step: often none, sometimes past an hour or a day,
+    // or to a hold's last ms)
     let step = prop_oneof![
         4 => Just(0u64),
         3 => 0u64..HOUR_NS / 4,
         1 => Just(HOUR_NS),
+        1 => Just(HOUR_NS - 1_000_000), // a hold's last ms (the lease is an hour)
         1 => Just(24 * HOUR_NS),
     ];
     proptest::collection::vec((op, 0usize..6, 1u64..3, step), 1..50)
