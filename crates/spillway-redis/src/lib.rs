@@ -50,7 +50,7 @@
 //! Every write sets `PX` to the time left until the state is indistinguishable from a fresh one
 //! (GCRA: the TAT; log: newest entry + window; counter: the end of the window after the last
 //! count) plus [`RedisConfig::expiry_grace`], so idle keys vanish. A sliding log keeps at most
-//! `limit` entries (the core's merge rule), as 49-byte members of one sorted set ordered by a
+//! `limit` entries (the core's merge rule), as 39-byte members of one sorted set ordered by a
 //! big-endian instant (its newest member also holds the log's meta).
 //!
 //! ## Keys

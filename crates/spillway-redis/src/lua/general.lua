@@ -89,7 +89,7 @@ function SL.refund(L)
       call('ZREM', L.key, m.last)
       m.count = m.count - 1
       m.last = call('ZRANGE', L.key, -1, -1)[1]
-      if m.last then m.ls, m.lns, m.lc = unpack('>I5I4<d', m.last) end
+      if m.last then m.ls, m.lns, m.lc = unpack(HEAD, m.last) end
     end
   end
   l_store(L.key, L.window, m)

@@ -140,12 +140,12 @@ local function g_acquire(key, nums, at)
 end
 
 ---------------------------------------------------------------- sliding log
--- An entry is one member of the log's ZSET (score 0, lex order): its instant as big-endian
--- (5-byte seconds, 4-byte ns), so lex order is time order, then little-endian doubles: its cost
--- and the log's meta when it was written: total, entry count, oldest instant (s, ns). Only the
+-- An entry is one member of the log's ZSET (score 0, lex order), 39 big-endian bytes: its
+-- instant (5-byte seconds, 4-byte ns: lex order is time order), its cost (7 bytes: any count
+-- below 2^53), then the log's meta when it was written: total, entry count, oldest instant. Only the
 -- newest (lex-last) entry's meta is current: one ZRANGE -1 -1 reads the whole log's state, and
 -- an admission writes entry and meta with one ZADD (no separate meta key, one expiry).
-local ENTRY, ENTRY_LEN, AT = '>I5I4<ddddd', 49, '>I5I4'
+local ENTRY, ENTRY_LEN, AT, HEAD = '>I5I4I7I7I7I5I4', 39, '>I5I4', '>I5I4I7'
 
 local function member(m) return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons) end
 
@@ -172,7 +172,7 @@ local function l_expired(key, m, window)
   local s, ns = norm(now_s, now_ns - window + 1) -- >= 0: the oldest entry (>= 0) is below it
   local cut = pack(AT, s, ns)
   local list, sum = call('ZRANGEBYLEX', key, '-', '(' .. cut), 0
-  for i = 1, #list do sum = sum + unpack('<d', list[i], 10) end
+  for i = 1, #list do sum = sum + unpack('>I7', list[i], 10) end
   return sum, #list, cut
 end
 
@@ -188,7 +188,7 @@ end
 -- Denied with `used` counted: the instant enough live entries (from cut) have expired.
 local function l_retry(key, cut, window, limit, cost, used)
   for _, e in ipairs(call('ZRANGEBYLEX', key, cut and ('[' .. cut) or '-', '+')) do
-    local s, ns, c = unpack('>I5I4<d', e)
+    local s, ns, c = unpack(HEAD, e)
     used = used - c
     if used + cost <= limit then return norm(s, ns + window) end
   end
