@@ -40,7 +40,7 @@ pub fn validate_key_part(what: &'static str, part: &str) -> Result<(), KeyError>
     }
 }
 
-/// The Redis keys of one limiter state: one key, or two for a sliding log (entries and total).
+/// The Redis key of one limiter state (a log's meta lives in its newest entry).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct StateKeys {
     base: String,
@@ -60,13 +60,9 @@ impl StateKeys {
             base: format!("{prefix}:{{{name}}}:{layer}:{scope_key}"),
         }
     }
-    /// The state key (GCRA, counter) or the entries key (log).
+    /// The state key (GCRA TAT, counter, or the log's ZSET).
     pub(crate) fn main(&self) -> String {
         self.base.clone()
-    }
-    /// The running-total key of a log.
-    pub(crate) fn total(&self) -> String {
-        format!("{}:total", self.base)
     }
 }
 
@@ -100,11 +96,10 @@ mod tests {
     fn every_key_of_a_layered_limiter_shares_one_hash_tag() {
         let a = StateKeys::layer("sw", "chat", "per-user", 7);
         let b = StateKeys::layer("sw", "chat", "global", 0);
-        for k in [a.main(), a.total(), b.main(), b.total()] {
+        for k in [a.main(), b.main()] {
             assert!(k.starts_with("sw:{chat}:"), "{k}");
         }
         let single = StateKeys::single("sw", "rpm", "alice").unwrap();
         assert_eq!(single.main(), "sw:rpm:{alice}");
-        assert_eq!(single.total(), "sw:rpm:{alice}:total");
     }
 }

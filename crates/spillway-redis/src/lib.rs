@@ -21,8 +21,9 @@
 //! (`reports/perf-redis.md` has the figures): numbers travel and are stored as packed doubles
 //! (`struct.pack`/`unpack`, no decimal parsing or formatting), the helper functions are built
 //! once when the library loads (an `EVAL` script re-creates them on every call), a single token
-//! bucket or sliding log acquire takes a hot path that builds no tables, and a log's meta key (total, entry count, oldest and newest entry) spares range
-//! queries when nothing expired.
+//! bucket or sliding log acquire takes a hot path that builds no tables, and a log's newest
+//! entry carries its meta (total, entry count, oldest entry), so one read spares range queries
+//! when nothing expired and an admission writes entry and meta with one `ZADD`.
 //!
 //! ## Exactness on doubles
 //! Lua numbers are doubles, exact for integers below 2^53. The script therefore never holds a
@@ -39,7 +40,7 @@
 //! - the divisions a denial needs are done in Rust on `u128` from the state snapshot the
 //!   script returns, with the core's formulas;
 //! - numbers are exchanged and stored as packed doubles, exact below 2^53, never through
-//!   `tostring` (which keeps only 14 digits); log members are written with `%d`.
+//!   `tostring` (which keeps only 14 digits); log members start with a big-endian instant.
 //!
 //! Where the core saturates at `u64::MAX` (debt from settling under-estimates), counts here
 //! saturate at 2^53 − 1, and a GCRA debt further than 2^52 ns (~52 days) ahead is kept for only
@@ -49,16 +50,17 @@
 //! Every write sets `PX` to the time left until the state is indistinguishable from a fresh one
 //! (GCRA: the TAT; log: newest entry + window; counter: the end of the window after the last
 //! count) plus [`RedisConfig::expiry_grace`], so idle keys vanish. A sliding log keeps at most
-//! `limit` entries (the core's merge rule), as members of a sorted set ordered by a fixed-width
-//! instant.
+//! `limit` entries (the core's merge rule), as 39-byte members of one sorted set ordered by a
+//! big-endian instant (its newest member also holds the log's meta).
 //!
 //! ## Keys
 //! Single limiters: `<prefix>:<name>:{<key>}` (tagged by the caller's key, so keys spread over
 //! a cluster). Layered: `<prefix>:{<name>}:<layer>:<scope id>` (one tag, so one call touches
-//! one slot). A log adds `:total` (its meta: total, entry count, oldest and newest entry), and
-//! an acquire its request-id record `<first key>|rid|<id>` (below). The state values are packed
-//! doubles: keys written by a version that stored decimal strings are refused with a script
-//! error until they expire, so upgrade with a new prefix (or a flush). Key parts with `{`, `}`, `:` or control characters are
+//! one slot). An acquire adds its request-id record `<first key>|rid|<id>` (below). The state
+//! values are packed doubles, and a log's meta lives in its newest entry (no `:total` key since
+//! 2026-12-04): keys written by an older version (decimal strings, decimal log members) are
+//! refused with a script error until they expire, so upgrade with a new prefix (or a flush);
+//! an older version's `:total` keys are left to expire. Key parts with `{`, `}`, `:` or control characters are
 //! refused with a [`KeyError`] ([`validate_key_part`]).
 //!
 //! ## Time and failures

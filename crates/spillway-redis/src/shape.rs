@@ -135,9 +135,6 @@ impl Shape {
             Shape::Log { limit, window } | Shape::Counter { limit, window } => {
                 let log = matches!(self, Shape::Log { .. });
                 call.key(keys.main());
-                if log {
-                    call.key(keys.total());
-                }
                 call.layer(if log { 'l' } else { 'c' }, act);
                 call.num(limit).num(window).num(cost.min(MAX_COUNT));
             }

@@ -36,7 +36,7 @@ local SL = {}
 -- The log seen at now, read once per call: meta, and the expired entries' cost, count, cut.
 function SL.view(L)
   if not L.m then
-    L.m = l_load(L.mkey)
+    L.m = l_load(L.key)
     L.sum, L.n, L.cut = l_expired(L.key, L.m, L.window)
   end
   return L.m
@@ -54,7 +54,7 @@ end
 function SL.prune_first(L)
   local pruned = SL.view(L) and L.n > 0
   local m = SL.prune(L)
-  if pruned then l_store(L.key, L.mkey, L.window, m) end
+  if pruned then l_store(L.key, L.window, m) end
 end
 
 function SL.allows(L)
@@ -73,7 +73,7 @@ function SL.commit(L)
   if L.cost == 0 then return end
   local m = SL.prune(L)
   l_record(L.key, L.limit, L.cost, m)
-  l_store(L.key, L.mkey, L.window, m)
+  l_store(L.key, L.window, m)
 end
 
 -- Take back from the newest entries (as spillway-core's refund); the oldest stays unless the
@@ -82,18 +82,17 @@ function SL.refund(L)
   local m, cost = SL.prune(L), L.cost
   while cost > 0 and m.count > 0 do
     local take = math.min(cost, m.lc)
-    cost, m.total = cost - take, m.total - take
-    call('ZREM', L.key, member(m.ls, m.lns, m.lc))
+    cost, m.total, m.stale = cost - take, m.total - take, true
     if m.lc > take then
-      m.lc = m.lc - take
-      call('ZADD', L.key, 0, member(m.ls, m.lns, m.lc))
+      m.lc = m.lc - take -- the newest entry is rewritten, lighter, by l_store
     else
+      call('ZREM', L.key, m.last)
       m.count = m.count - 1
-      local last = call('ZRANGE', L.key, -1, -1)[1]
-      if last then m.ls, m.lns, m.lc = parse(last) end
+      m.last = call('ZRANGE', L.key, -1, -1)[1]
+      if m.last then m.ls, m.lns, m.lc = unpack(HEAD, m.last) end
     end
   end
-  l_store(L.key, L.mkey, L.window, m)
+  l_store(L.key, L.window, m)
 end
 
 local SC = {}
@@ -207,7 +206,7 @@ local function layers(keys, mode, nums, at)
       k = k + 1
     elseif kind == 'l' or kind == 'c' then
       L.limit, L.window, L.cost, at = unpack('<ddd', nums, at)
-      if kind == 'l' then L.mkey = keys[k + 1]; k = k + 2 else k = k + 1 end
+      k = k + 1
     else
       return nil, 'SPILLWAY bad layer kind ' .. kind .. ' at layer ' .. i
     end
@@ -278,7 +277,7 @@ end
 
 local function bind()
   unpack, pack, call = struct.unpack, struct.pack, redis.call
-  fmt, sub, floor = string.format, string.sub, math.floor
+  sub, floor = string.sub, math.floor
 end
 
 -- The entry point (registered by store.rs): (KEYS, ARGV) as an EVAL script would see them.
@@ -295,7 +294,7 @@ local function spillway(keys, args)
   end
   if room ~= 1 then
     if mode == 'Ag?' then return g_acquire(keys[1], nums, at) end
-    if mode == 'Al?' and prune_first == 1 then return l_acquire(keys[1], keys[2], nums, at) end
+    if mode == 'Al?' and prune_first == 1 then return l_acquire(keys[1], nums, at) end
   end
   return general(keys, mode, nums, at, prune_first, room)
 end

@@ -20,7 +20,7 @@
 -- Redis 7.0 hides the standard libraries while a library loads, so `struct`, `string`, `math`
 -- and `redis.call` are bound to upvalues on the first call (bind() in general.lua).
 --
--- KEYS: per layer its key ('l': two, the ZSET and its meta), then for a tagged acquire or its
+-- KEYS: per layer its key, then for a tagged acquire or its
 --       cancellation the request-id record (<first key>|rid|<id>).
 -- ARGV: mode: an op letter ('A' acquire, 'C' check, 'P' apply, 'X' cancel), then per layer a
 --       kind letter and an action letter ('+' commit, '-' refund for op 'P'; '?' otherwise):
@@ -34,8 +34,8 @@
 --       'c' limit window cost                        (sliding counter);
 --       for a tagged call, the request-id record's lifetime in ms.
 -- State (values packed '<d' doubles): GCRA key = TAT (s, ns, frac); counter key = window start
--- (s, ns), prev, cur; log = a ZSET of '%011d%09d%d' members (instant, cost; lex order = time
--- order) and its meta key = total, entries, oldest (s, ns) and newest (s, ns, cost) entry.
+-- (s, ns), prev, cur; log = a ZSET of entries (instant, cost, and the log's meta in the newest:
+-- total, entries, oldest instant; see 'sliding log' below). No meta key: format 3 (2026-12-04).
 -- Request ids (no phantom charges): a tagged acquire creates its record with SET NX when it
 -- admits, and charges only if the record is new: a retry is never charged twice. Op 'X' (the
 -- client lost the acquire's reply and answered by its failure policy) marks the record
@@ -57,7 +57,7 @@ local FAR = 4503599627370496 -- 2^52: "further away than any window" (2W <= 2^52
 local FAR_S = 4503600
 
 -- Bound on the first call (see the header).
-local unpack, pack, call, fmt, sub, floor
+local unpack, pack, call, sub, floor
 
 -- Per call: the instant, the expiry grace, the request-id record and its lifetime.
 local now_s, now_ns, grace, dk, rid_ttl
@@ -140,20 +140,29 @@ local function g_acquire(key, nums, at)
 end
 
 ---------------------------------------------------------------- sliding log
-local function member(s, ns, cost) return fmt('%011d%09d%d', s, ns, cost) end
+-- An entry is one member of the log's ZSET (score 0, lex order), 39 big-endian bytes: its
+-- instant (5-byte seconds, 4-byte ns: lex order is time order), its cost (7 bytes: any count
+-- below 2^53), then the log's meta when it was written: total, entry count, oldest instant. Only the
+-- newest (lex-last) entry's meta is current: one ZRANGE -1 -1 reads the whole log's state, and
+-- an admission writes entry and meta with one ZADD (no separate meta key, one expiry).
+local ENTRY, ENTRY_LEN, AT, HEAD = '>I5I4I7I7I7I5I4', 39, '>I5I4', '>I5I4I7'
 
--- A log's meta: total, entries, oldest (os, ons) and newest (ls, lns, lc) entry; zeros when
--- absent. With the oldest instant at hand, a call learns that nothing expired without a range
--- query; with the newest, a commit merges without reading the ZSET.
-local function l_load(mkey)
-  local v = call('GET', mkey)
-  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0 }
-  if v then m.total, m.count, m.os, m.ons, m.ls, m.lns, m.lc = unpack('<ddddddd', v) end
+local function member(m) return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons) end
+
+-- The log's state from its newest entry (m.last, its member); zeros when absent. With the
+-- oldest instant at hand, a call learns that nothing expired without a range query; with the
+-- newest, a commit merges without reading more. A member of another length was written by
+-- another state format: refused (upgrade with a new prefix).
+local function l_load(key)
+  local v = call('ZRANGE', key, -1, -1)[1]
+  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, last = v }
+  if v then
+    if #v ~= ENTRY_LEN then
+      error({ err = 'SPILLWAY sliding log ' .. key .. ' has another state format: use a new prefix' })
+    end
+    m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons = unpack(ENTRY, v)
+  end
   return m
-end
-
-local function parse(e)
-  return tonumber(sub(e, 1, 11)), tonumber(sub(e, 12, 20)), tonumber(sub(e, 21))
 end
 
 -- Expired entries (at <= now - W): their summed cost, how many, and the lex bound below which
@@ -161,24 +170,25 @@ end
 local function l_expired(key, m, window)
   if m.count == 0 or -ahead(m.os, m.ons) < window then return 0, 0, nil end
   local s, ns = norm(now_s, now_ns - window + 1) -- >= 0: the oldest entry (>= 0) is below it
-  local cut = fmt('%011d%09d', s, ns)
+  local cut = pack(AT, s, ns)
   local list, sum = call('ZRANGEBYLEX', key, '-', '(' .. cut), 0
-  for i = 1, #list do sum = sum + tonumber(sub(list[i], 21)) end
+  for i = 1, #list do sum = sum + unpack('>I7', list[i], 10) end
   return sum, #list, cut
 end
 
--- Drop the expired entries found by l_expired; the new oldest entry is read back.
+-- Drop the expired entries found by l_expired; the new oldest entry is read back. The newest
+-- entry's meta is then stale (m.stale) until l_record or l_store writes it again.
 local function l_prune(key, m, sum, n, cut)
   if n == 0 then return end
   call('ZREMRANGEBYLEX', key, '-', '(' .. cut)
-  m.total, m.count = m.total - sum, m.count - n
-  if m.count > 0 then m.os, m.ons = parse(call('ZRANGE', key, 0, 0)[1]) end
+  m.total, m.count, m.stale = m.total - sum, m.count - n, true
+  if m.count > 0 then m.os, m.ons = unpack(AT, call('ZRANGE', key, 0, 0)[1]) else m.last = nil end
 end
 
 -- Denied with `used` counted: the instant enough live entries (from cut) have expired.
 local function l_retry(key, cut, window, limit, cost, used)
   for _, e in ipairs(call('ZRANGEBYLEX', key, cut and ('[' .. cut) or '-', '+')) do
-    local s, ns, c = parse(e)
+    local s, ns, c = unpack(HEAD, e)
     used = used - c
     if used + cost <= limit then return norm(s, ns + window) end
   end
@@ -191,43 +201,48 @@ local function sat_add(a, b)
   return v
 end
 
--- Record `cost` > 0 at now in a pruned log (spillway-core's merge rule), updating m.
+-- Record `cost` > 0 at now in a pruned log (spillway-core's merge rule), updating m; the new
+-- newest entry carries the meta.
 local function l_record(key, limit, cost, m)
   if m.count > 0 and (not later(now_s, now_ns, 0, m.ls, m.lns, 0) or m.count >= limit) then
     local s, ns = m.ls, m.lns
     if later(now_s, now_ns, 0, s, ns, 0) then s, ns = now_s, now_ns end
     local merged = sat_add(m.lc, cost)
-    call('ZREM', key, member(m.ls, m.lns, m.lc))
-    call('ZADD', key, 0, member(s, ns, merged))
+    call('ZREM', key, m.last)
     m.total, m.ls, m.lns, m.lc = sat_add(m.total, merged - m.lc), s, ns, merged
   else
-    call('ZADD', key, 0, member(now_s, now_ns, cost))
     m.total, m.count, m.ls, m.lns, m.lc = sat_add(m.total, cost), m.count + 1, now_s, now_ns, cost
   end
   if m.count == 1 then m.os, m.ons = m.ls, m.lns end
+  m.last, m.stale = member(m), false
+  call('ZADD', key, 0, m.last)
 end
 
--- Write the meta and both expiries (newest entry + window + grace), or drop an empty log.
-local function l_store(key, mkey, window, m)
+-- Write a stale meta into the newest entry and set the expiry (newest entry + window + grace),
+-- or drop an empty log.
+local function l_store(key, window, m)
   if m.total <= 0 or m.count <= 0 then
-    call('DEL', key, mkey); return
+    call('DEL', key); return
   end
-  local ms = ttl_ms(ahead(m.ls, m.lns) + window)
-  call('SET', mkey, pack('<ddddddd', m.total, m.count, m.os, m.ons, m.ls, m.lns, m.lc), 'PX', ms)
-  call('PEXPIRE', key, ms)
+  if m.stale then
+    if m.last then call('ZREM', key, m.last) end
+    m.last, m.stale = member(m), false
+    call('ZADD', key, 0, m.last)
+  end
+  call('PEXPIRE', key, ttl_ms(ahead(m.ls, m.lns) + window))
 end
 
 -- Hot path: one sliding log, acquire (pruning first, even when it denies).
-local function l_acquire(key, mkey, nums, at)
+local function l_acquire(key, nums, at)
   local limit, window, cost = unpack('<ddd', nums, at)
-  local m = l_load(mkey)
+  local m = l_load(key)
   local sum, n, cut = l_expired(key, m, window)
   l_prune(key, m, sum, n, cut)
   if m.total + cost > limit then
-    if n > 0 then l_store(key, mkey, window, m) end
+    if n > 0 then l_store(key, window, m) end
     return denied({ 0, now_s, now_ns, 0, l_retry(key, cut, window, limit, cost, m.total) })
   end
   if first_time() then l_record(key, limit, cost, m) elseif n == 0 then return allowed() end
-  l_store(key, mkey, window, m)
+  l_store(key, window, m)
   return allowed()
 end

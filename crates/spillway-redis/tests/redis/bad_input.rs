@@ -106,6 +106,37 @@ fn a_script_error_is_reported_not_hidden_by_the_failure_policy() {
     });
 }
 
+/// A sliding log written by the previous state format (decimal members, meta in a `:total`
+/// key) is refused with a script error naming the key, not misread as a different log.
+#[test]
+fn a_log_in_the_previous_state_format_is_refused_not_misread() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let store = connect(server.config()).await;
+        let log = LimitSpec {
+            algorithm: Algorithm::SlidingLog,
+            ..spec()
+        };
+        let l = RedisLimiter::new(&store, "old", log).unwrap();
+        // '%011d%09d%d': instant 1 s, cost 3, as the previous format wrote it.
+        let _: () = redis::cmd("ZADD")
+            .arg("spillway:old:{k}")
+            .arg(0)
+            .arg("000000000010000000003")
+            .query(&mut server.admin())
+            .unwrap();
+        let err = l.acquire("k", Time::from_secs(2), 1).await.unwrap_err();
+        assert!(matches!(err, RedisLimitError::Script { .. }), "{err:?}");
+        assert!(err.to_string().contains("another state format"), "{err}");
+        assert!(err.to_string().contains("spillway:old:{k}"), "{err}");
+        // A fresh key of the same limiter works.
+        assert!(l.acquire("k2", Time::from_secs(2), 1).await.is_ok());
+    });
+}
+
 #[test]
 fn bad_keys_names_and_costs_are_typed_errors() {
     let Some(server) = Server::start(&[]) else {

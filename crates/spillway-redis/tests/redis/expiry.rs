@@ -63,7 +63,7 @@ fn keys_vanish_once_their_state_is_fresh() {
                 .await
                 .unwrap();
         }
-        // 20 bucket keys, 20 logs × 2 keys, 20 counters, 1 global log + 3 user logs × 2 keys.
+        // 20 bucket keys, 20 logs, 20 counters, 1 global log + 3 user logs.
         // Every key carries an expiry no later than its state's freshness plus the grace:
         // counters are fresh two windows after their last count (300 ms) + 50 ms grace; request
         // id records live `dedupe_ttl` (300 ms). Only the epoch key (one per prefix) stays.
