@@ -199,6 +199,10 @@ pub async fn reserve(runtime: &Gateway, meta: &RequestMeta<()>) -> Option<Prepai
     let mut want = plan.want;
     let (mut totals, mut holds) = (None, false);
     for _ in 0..MAX_ROUNDS {
+        // Counted as holding once a hold is asked for, not once answered: the script may have
+        // run although its reply timed out. Releasing an id that holds nothing is harmless
+        // (and marks it finished, so a late reserve holds nothing).
+        holds |= want > 0;
         let Ok(answer) = plan
             .redis
             .reserve(runtime.now(), &rid, want, &plan.accounts)
@@ -208,7 +212,6 @@ pub async fn reserve(runtime: &Gateway, meta: &RequestMeta<()>) -> Option<Prepai
             totals = None;
             break;
         };
-        holds |= answer.held_nano_usd > 0;
         want = runtime.with_engine(|e, now| {
             let gate = e.spend_mut().as_mut();
             gate.map_or(0, |g| g.preview(now, meta, plan.api_key, &answer))
