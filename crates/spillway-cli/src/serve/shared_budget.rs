@@ -216,7 +216,10 @@ pub async fn reserve(runtime: &Gateway, meta: &RequestMeta<()>) -> Option<Prepai
             let gate = e.spend_mut().as_mut();
             gate.map_or(0, |g| g.preview(now, meta, plan.api_key, &answer))
         });
-        let settled = want <= answer.held_nano_usd;
+        // Asked again when the gate wants more (the estimate grew) or less but still some
+        // (the ladder degraded to a cheaper model): the hold follows the model sent. A gate
+        // that wants nothing refuses, and its refusal releases the hold.
+        let settled = want == answer.held_nano_usd || want == 0;
         totals = Some(answer);
         if settled {
             break;
