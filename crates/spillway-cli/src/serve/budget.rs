@@ -52,8 +52,8 @@ impl ServeGate {
         (&mut self.gate, self.shared.as_mut())
     }
 
-    /// Hand the next admission what Redis answered (shared budgets only).
-    pub fn prepay(&mut self, prepaid: Prepaid) {
+    /// Hand this admission what Redis answered (shared budgets only).
+    pub fn prepay(&mut self, prepaid: Option<Prepaid>) {
         if let Some(shared) = &mut self.shared {
             shared.prepay(prepaid);
         }
@@ -83,7 +83,12 @@ impl ServeGate {
 }
 
 impl<M> Spend<M> for ServeGate {
+    /// Under `--redis`, the key the request was planned and held on (the ring may have
+    /// rotated since); locally, the ring's pick now.
     fn key(&mut self, now: Time, request: &RequestMeta<M>) -> Option<u64> {
+        if let Some(shared) = &self.shared {
+            return shared.planned_key();
+        }
         let now = self.local(now);
         self.gate.key(now, request)
     }
@@ -93,7 +98,7 @@ impl<M> Spend<M> for ServeGate {
         let step = match &mut self.shared {
             Some(shared) => {
                 let request = request_of(request);
-                shared.decide(&mut self.gate, (local, now), &request, api_key)
+                shared.decide(&mut self.gate, (local, now), &request)
             }
             None => self.gate.decide(local, request, api_key),
         };

@@ -226,8 +226,8 @@ impl Proxy {
             if let Some(verdict) = layers {
                 engine.limiter().prepay(verdict);
             }
-            if let (Some(prepaid), Some(gate)) = (budget, engine.spend_mut().as_mut()) {
-                gate.prepay(prepaid);
+            if let Some(gate) = engine.spend_mut().as_mut() {
+                gate.prepay(budget);
             }
         });
         // Refused before the budget decided (a layer, a full gateway): Redis' hold goes back.

@@ -37,6 +37,9 @@ const SETTLE_ATTEMPTS: u32 = 3;
 pub struct Prepaid {
     /// The request's number on this replica (its Redis request id).
     pub tag: u64,
+    /// The upstream key it was planned (and held) on: the engine decides on the same one,
+    /// even if the ring rotated during the round trip.
+    pub api_key: u64,
     /// The accounts it charges.
     pub accounts: Vec<SharedAccount>,
     /// The totals and what Redis holds for it; `None` when Redis did not answer.
@@ -94,9 +97,15 @@ impl SharedBudget {
         }
     }
 
-    /// Hand the next admission what Redis answered.
-    pub fn prepay(&mut self, prepaid: Prepaid) {
-        self.prepaid = Some(prepaid);
+    /// Hand this admission what Redis answered (`None`: [`ServeGate::plan`] found no usable
+    /// key). Set by every admission, so a refusal before `decide` leaves nothing stale.
+    pub fn prepay(&mut self, prepaid: Option<Prepaid>) {
+        self.prepaid = prepaid;
+    }
+
+    /// The key the pending admission was planned on.
+    pub fn planned_key(&self) -> Option<u64> {
+        self.prepaid.as_ref().map(|p| p.api_key)
     }
 
     /// The engine's `decide` on a shared budget (times: `local` the gate's, `wall` Redis').
@@ -105,10 +114,10 @@ impl SharedBudget {
         gate: &mut SpendGate,
         (local, wall): (Time, Time),
         request: &RequestMeta<()>,
-        api_key: Option<u64>,
     ) -> SpendStep {
+        // No plan: no upstream key was usable when the request was planned.
         let Some(prepaid) = self.prepaid.take() else {
-            return SpendStep::Refuse(SpendRefusal::Unavailable);
+            return SpendStep::Refuse(SpendRefusal::NoKey);
         };
         let Some(totals) = &prepaid.totals else {
             if prepaid.holds {
@@ -116,7 +125,7 @@ impl SharedBudget {
             }
             return SpendStep::Refuse(SpendRefusal::Unavailable);
         };
-        match gate.decide_shared(local, request, api_key, totals) {
+        match gate.decide_shared(local, request, Some(prepaid.api_key), totals) {
             SpendStep::Admit(Some(mut ticket)) => {
                 ticket.tag = prepaid.tag;
                 SpendStep::Admit(Some(ticket))
@@ -227,6 +236,7 @@ pub async fn reserve(runtime: &Gateway, meta: &RequestMeta<()>) -> Option<Prepai
     }
     Some(Prepaid {
         tag: plan.tag,
+        api_key: plan.api_key,
         accounts: plan.accounts,
         totals,
         holds,
