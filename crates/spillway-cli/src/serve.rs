@@ -40,7 +40,8 @@ models, keys, serve; no traffic, see scenarios/policies/gateway.yaml); its optio
 (`upstream: http://HOST:PORT`), the `keys:` entry whose secret authenticates to it \
 (`upstream_key:`), a `fallback:`, client `virtual_keys:` (secret from env or file, mapped to \
 user / team / feature / class) and `trust_headers: true` (take x-spillway-user, \
-x-spillway-team, x-spillway-feature, x-spillway-class from the request). A `scope: team` layer \
+x-spillway-team, x-spillway-feature, x-spillway-class from the request, unless it presents a \
+known virtual key: the key's mapping wins). A `scope: team` layer \
 limits every caller of a team together; `classes:` deadlines answer a request still queued \
 past its class's deadline with 504.\n\n\
 A refused request gets 429 with retry-after (seconds) and a JSON error naming the blocking \
