@@ -7,6 +7,12 @@
 //! moment it starts, so the gate runs on "ns since start" ([`ServeGate`]) with the start as its
 //! Unix origin: calendar periods still reset at UTC boundaries, and a key that `expires: 60d`
 //! expires 60 days after `serve` started (not 60 days after 1970).
+//!
+//! **A call the upstream started answering is paid for**, however it ends: the provider bills
+//! it even when the client goes away mid-stream or the stream breaks before its usage. The
+//! engine cancels such a request's ticket (as it does a request never sent); the gate books
+//! it instead at its estimate, or at the usage seen so far when that is more
+//! ([`ServeGate::answered`]). A request refused upstream or never sent is released.
 
 use super::shared_budget::{Prepaid, SharedBudget};
 use axum::body::Bytes;
@@ -17,6 +23,7 @@ use spillway_core::policy::PolicySpec;
 use spillway_core::policy::budget::BudgetSetup;
 use spillway_core::{Duration, Time};
 use spillway_gateway::headers::BudgetCap;
+use std::collections::BTreeMap;
 
 use super::build::ServeEngine;
 
@@ -33,6 +40,11 @@ pub struct ServeGate {
     gate: SpendGate,
     start: Time,
     shared: Option<SharedBudget>,
+    /// Ticket tags of calls the upstream started answering, with the (input, output) tokens
+    /// seen so far: they are booked, not released, if they leave without completing.
+    answered: BTreeMap<u64, (u64, u64)>,
+    /// The next ticket tag (a local gate's tickets; a shared gate's Redis request ids).
+    next_tag: u64,
 }
 
 impl ServeGate {
@@ -45,6 +57,21 @@ impl ServeGate {
     pub fn cap_names(&self) -> Vec<String> {
         let ledger = &self.gate.budget().ledger;
         ledger.caps().map(|(_, c)| c.name.clone()).collect()
+    }
+
+    /// A fresh ticket tag.
+    pub(super) fn next_tag(&mut self) -> u64 {
+        let tag = self.next_tag;
+        self.next_tag = self.next_tag.wrapping_add(1).max(1);
+        tag
+    }
+
+    /// The upstream started answering the call of ticket `tag` and `seen` (input, output)
+    /// tokens were used so far: if it leaves without completing, it is booked at the larger
+    /// of its estimate and `seen`.
+    pub fn answered(&mut self, tag: u64, seen: (u64, u64)) {
+        let floor = self.answered.entry(tag).or_default();
+        *floor = (floor.0.max(seen.0), floor.1.max(seen.1));
     }
 
     /// The gate and its shared side.
@@ -100,7 +127,13 @@ impl<M> Spend<M> for ServeGate {
                 let request = request_of(request);
                 shared.decide(&mut self.gate, (local, now), &request)
             }
-            None => self.gate.decide(local, request, api_key),
+            None => {
+                let mut step = self.gate.decide(local, request, api_key);
+                if let SpendStep::Admit(Some(ticket)) = &mut step {
+                    ticket.tag = self.next_tag();
+                }
+                step
+            }
         };
         match step {
             SpendStep::Hold(until) => SpendStep::Hold(self.wall(until)),
@@ -119,6 +152,7 @@ impl<M> Spend<M> for ServeGate {
         input: u64,
         output: u64,
     ) -> Option<Settlement> {
+        self.answered.remove(&ticket.tag);
         let local = self.local(now);
         let settled =
             <SpendGate as Spend<M>>::complete(&mut self.gate, local, ticket, input, output);
@@ -128,7 +162,15 @@ impl<M> Spend<M> for ServeGate {
         settled
     }
 
+    /// Releases the ticket, unless the upstream started answering its call: then it is booked
+    /// (see the module docs).
     fn cancel(&mut self, now: Time, ticket: Ticket) {
+        if let Some((input, output)) = self.answered.remove(&ticket.tag) {
+            let input = input.max(ticket.estimate.input_tokens);
+            let output = output.max(ticket.estimate.output_tokens);
+            <Self as Spend<M>>::complete(self, now, ticket, input, output);
+            return;
+        }
         let local = self.local(now);
         <SpendGate as Spend<M>>::cancel(&mut self.gate, local, ticket);
         if let Some(shared) = &self.shared {
@@ -164,6 +206,8 @@ pub fn gate(
         gate,
         start,
         shared: None,
+        answered: BTreeMap::new(),
+        next_tag: 1,
     }))
 }
 
@@ -192,6 +236,17 @@ pub fn refusing_cap(engine: &ServeEngine, why: SpendRefusal) -> Option<BudgetCap
         name: served.gate.budget().ledger.cap(cap?)?.name.clone(),
         reset_at,
     })
+}
+
+/// The upstream started answering request `id` and `seen` (input, output) tokens were used
+/// so far ([`ServeGate::answered`]); nothing without a budget.
+pub fn answered(engine: &mut ServeEngine, id: RequestId, seen: (u64, u64)) {
+    let Some(tag) = engine.spend_ticket(id).map(|t| t.tag) else {
+        return;
+    };
+    if let Some(gate) = engine.spend_mut().as_mut() {
+        gate.answered(tag, seen);
+    }
 }
 
 /// The model request `id` must be sent with when the budget degraded it, else `None` (the

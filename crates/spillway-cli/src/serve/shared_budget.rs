@@ -62,7 +62,6 @@ struct Finish {
 #[derive(Debug)]
 pub struct SharedBudget {
     redis: Arc<RedisBudget>,
-    next_tag: u64,
     prepaid: Option<Prepaid>,
     finishes: mpsc::UnboundedSender<Finish>,
 }
@@ -91,7 +90,6 @@ impl SharedBudget {
         });
         SharedBudget {
             redis,
-            next_tag: 1,
             prepaid: None,
             finishes,
         }
@@ -176,10 +174,9 @@ impl ServeGate {
     pub fn plan(&mut self, now: Time, request: &RequestMeta<()>) -> Option<Plan> {
         let local = self.local(now);
         let api_key = self.select_key(now)?;
+        let tag = self.next_tag();
         let (gate, shared) = self.parts();
         let shared = shared?;
-        let tag = shared.next_tag;
-        shared.next_tag += 1;
         let accounts = gate.shared_accounts(request, api_key);
         let cached = SharedTotals::default();
         let want = gate.preview_shared(local, request, api_key, &cached);

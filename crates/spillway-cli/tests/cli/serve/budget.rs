@@ -256,3 +256,38 @@ async fn a_shared_budget_whose_redis_is_gone_refuses_with_503() {
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_the_client_leaves_midway_is_booked_at_its_estimate() {
+    // As above: one ~$0.00016 estimate fits the $0.0002 cap. A 3,000-token stream takes the
+    // stub ~3 s; the client reads its first chunk and goes away. The provider bills that call,
+    // so the gateway books at least its estimate: the next request no longer fits. (Released
+    // instead, a few small answers would all be admitted.)
+    let policy = policy_file(
+        "budget-leave",
+        ROOMY,
+        &budget("gpt-4o-mini", "none", "0.0002"),
+        &models(),
+    );
+    let stub = Server::stub(&policy);
+    let serve = Server::serve(&policy, &stub.url);
+    let client = reqwest::Client::new();
+    let mut stream = post(&client, &serve.url, chat(3000, true)).await;
+    assert_eq!(stream.status(), 200);
+    let first = stream.chunk().await.expect("a chunk");
+    assert!(first.is_some_and(|c| !c.is_empty()));
+    drop(stream);
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let resp = post(&client, &serve.url, chat(3, false)).await;
+        statuses.push(resp.status().as_u16());
+        if resp.status() == 429 {
+            let body = resp.text().await.expect("body");
+            assert!(body.contains("Budget cap `tiny` reached"), "{body}");
+            return;
+        }
+        let _ = resp.bytes().await;
+    }
+    panic!("the abandoned stream booked nothing: {statuses:?}");
+}
