@@ -14,6 +14,7 @@
 //! it instead at its estimate, or at the usage seen so far when that is more
 //! ([`ServeGate::answered`]). A request refused upstream or never sent is released.
 
+use super::settler::Closer;
 use super::shared_budget::{Prepaid, SharedBudget};
 use axum::body::Bytes;
 use spillway_core::budget::BudgetError;
@@ -84,6 +85,16 @@ impl ServeGate {
         if let Some(shared) = &mut self.shared {
             shared.prepay(prepaid);
         }
+    }
+
+    /// Under `--redis`, what applies the queued settlements at shutdown.
+    pub fn closer(&self) -> Option<Closer> {
+        self.shared.as_ref().map(SharedBudget::closer)
+    }
+
+    /// Under `--redis`, the settlements and releases given up after retrying.
+    pub fn settles_given_up(&self) -> Option<u64> {
+        self.shared.as_ref().map(SharedBudget::gave_up)
     }
 
     /// Release a hold Redis made for a request the engine did not admit.

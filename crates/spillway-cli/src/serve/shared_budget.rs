@@ -18,19 +18,15 @@
 
 use super::budget::ServeGate;
 use super::proxy::Gateway;
+use super::settler::{Closer, Finish, Settler};
 use spillway_core::Time;
 use spillway_core::budget::{SharedAccount, Ticket};
 use spillway_core::engine::{RequestMeta, SharedTotals, SpendGate, SpendRefusal, SpendStep};
 use spillway_redis::RedisBudget;
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// Most reserve calls per request (the gate's estimate moves at most along the ladder).
 pub const MAX_ROUNDS: usize = 3;
-
-/// Settle attempts before a settlement is given up (then its estimate stays reserved until
-/// the lease lapses: the budget errs on the side of refusing).
-const SETTLE_ATTEMPTS: u32 = 3;
 
 /// What Redis answered for one request, handed to the gate before the engine admits it.
 #[derive(Debug, Clone)]
@@ -48,51 +44,34 @@ pub struct Prepaid {
     pub holds: bool,
 }
 
-/// A settlement or release to apply in Redis, at the engine's `now` (wall clock).
-#[derive(Debug)]
-struct Finish {
-    now: Time,
-    tag: u64,
-    /// Actual cost to book (0 for a release).
-    actual: u64,
-    accounts: Vec<SharedAccount>,
-}
-
 /// The Redis side of a [`ServeGate`].
 #[derive(Debug)]
 pub struct SharedBudget {
     redis: Arc<RedisBudget>,
     prepaid: Option<Prepaid>,
-    finishes: mpsc::UnboundedSender<Finish>,
+    finishes: Settler,
 }
 
 impl SharedBudget {
-    /// Count in `redis`; spawns the task that settles (call inside tokio).
-    pub fn new(redis: RedisBudget) -> Self {
+    /// Count in `redis`, which remembers a finished request for `remembered` (the store's
+    /// `dedupe_ttl`); spawns the task that settles (call inside tokio).
+    pub fn new(redis: RedisBudget, remembered: std::time::Duration) -> Self {
         let redis = Arc::new(redis);
-        let (finishes, mut queue) = mpsc::unbounded_channel::<Finish>();
-        let store = redis.clone();
-        tokio::spawn(async move {
-            while let Some(f) = queue.recv().await {
-                let rid = store.request_id(f.tag);
-                for attempt in 1..=SETTLE_ATTEMPTS {
-                    let done = if f.actual > 0 {
-                        store.settle(f.now, &rid, f.actual, &f.accounts).await
-                    } else {
-                        store.release(f.now, &rid, &f.accounts).await
-                    };
-                    if done.is_ok() || attempt == SETTLE_ATTEMPTS {
-                        break;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-            }
-        });
         SharedBudget {
+            finishes: Settler::start(redis.clone(), remembered),
             redis,
             prepaid: None,
-            finishes,
         }
+    }
+
+    /// Settlements and releases given up after retrying (see [`super::settler`]).
+    pub fn gave_up(&self) -> u64 {
+        self.finishes.gave_up()
+    }
+
+    /// What applies the queued settlements at shutdown.
+    pub fn closer(&self) -> Closer {
+        self.finishes.closer()
     }
 
     /// Hand this admission what Redis answered (`None`: [`ServeGate::plan`] found no usable
@@ -140,7 +119,7 @@ impl SharedBudget {
     /// Book `ticket`'s actual cost in Redis (queued).
     pub fn settle(&self, wall: Time, gate: &SpendGate, ticket: &Ticket, actual: u64) {
         let accounts = gate.budget().ledger.shared_accounts(&ticket.subject());
-        let _ = self.finishes.send(Finish {
+        self.finishes.send(Finish {
             now: wall,
             tag: ticket.tag,
             actual,
@@ -150,7 +129,7 @@ impl SharedBudget {
 
     /// Release request `tag`'s hold in Redis (queued).
     pub fn release(&self, wall: Time, tag: u64, accounts: Vec<SharedAccount>) {
-        let _ = self.finishes.send(Finish {
+        self.finishes.send(Finish {
             now: wall,
             tag,
             actual: 0,

@@ -291,3 +291,39 @@ async fn a_stream_the_client_leaves_midway_is_booked_at_its_estimate() {
     }
     panic!("the abandoned stream booked nothing: {statuses:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settle_redis_never_takes_is_retried_then_counted_as_given_up() {
+    let Some(mut redis) = super::fixtures::Redis::start() else {
+        return;
+    };
+    let policy = policy_file(
+        "budget-give-up",
+        "",
+        &budget("gpt-4o-mini", "none", "1"),
+        &models(),
+    );
+    let yaml = std::fs::read_to_string(&policy).expect("read");
+    std::fs::write(&policy, yaml.replacen("layers:\npolicies:", "policies:", 1)).expect("write");
+    let stub = Server::stub(&policy);
+    let serve = Server::serve_with(&policy, &stub.url, &["--redis", &redis.url]);
+    let client = reqwest::Client::new();
+    let gave_up = |t: &str| metric(t, "spillway_budget_settles_given_up_total");
+    let m = metrics_until(&client, &serve.url, |_| true).await;
+    assert_eq!(gave_up(&m), Some(0), "{m}");
+    // Admitted while Redis is up; Redis goes away before the stream ends, so its settle
+    // fails, is retried for as long as Redis would remember it, then given up and counted.
+    let stream = post(&client, &serve.url, chat(1000, true)).await;
+    assert_eq!(stream.status(), 200);
+    redis.stop();
+    let body = stream.text().await.expect("the whole stream");
+    assert!(body.contains("[DONE]"), "{body}");
+    let mut m = String::new();
+    for _ in 0..6 {
+        m = metrics_until(&client, &serve.url, |t| gave_up(t) >= Some(1)).await;
+        if gave_up(&m) >= Some(1) {
+            break;
+        }
+    }
+    assert_eq!(gave_up(&m), Some(1), "{m}");
+}
