@@ -259,18 +259,31 @@ async fn a_shared_budget_whose_redis_is_gone_refuses_with_503() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_the_client_leaves_midway_is_booked_at_its_estimate() {
-    // As above: one ~$0.00016 estimate fits the $0.0002 cap. A 3,000-token stream takes the
-    // stub ~3 s; the client reads its first chunk and goes away. The provider bills that call,
-    // so the gateway books at least its estimate: the next request no longer fits. (Released
-    // instead, a few small answers would all be admitted.)
+    leave_midway("budget-leave", ROOMY, &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_the_client_leaves_midway_is_booked_in_the_shared_budget() {
+    let Some(redis) = super::fixtures::Redis::start() else {
+        return;
+    };
+    let roomy = ROOMY.replace("fixed-window", "sliding-window");
+    leave_midway("budget-leave-redis", &roomy, &["--redis", &redis.url]).await;
+}
+
+/// As above: one ~$0.00016 estimate fits the $0.0002 cap. A 3,000-token stream takes the
+/// stub ~3 s; the client reads its first chunk and goes away. The provider bills that call,
+/// so the gateway books at least its estimate: the next request no longer fits. (Released
+/// instead, a few small answers would all be admitted.)
+async fn leave_midway(name: &str, layers: &str, args: &[&str]) {
     let policy = policy_file(
-        "budget-leave",
-        ROOMY,
+        name,
+        layers,
         &budget("gpt-4o-mini", "none", "0.0002"),
         &models(),
     );
     let stub = Server::stub(&policy);
-    let serve = Server::serve(&policy, &stub.url);
+    let serve = Server::serve_with(&policy, &stub.url, args);
     let client = reqwest::Client::new();
     let mut stream = post(&client, &serve.url, chat(3000, true)).await;
     assert_eq!(stream.status(), 200);
