@@ -160,18 +160,24 @@ mod tests {
         assert_eq!(ids.caller(&h).unwrap().team, NO_TEAM);
     }
 
+    const BOB: Caller = Caller {
+        user: 7,
+        team: 9,
+        feature: 8,
+        class: 1,
+    };
+
+    /// One key, `sk-bob-1234`, for [`BOB`].
+    fn bob_only(trust_headers: bool) -> Identities {
+        Identities {
+            keys: HashMap::from([(SecretHash::of("sk-bob-1234"), BOB)]),
+            trust_headers,
+        }
+    }
+
     #[test]
     fn a_known_key_names_its_owner_even_when_headers_are_trusted() {
-        let bob = Caller {
-            user: 7,
-            team: 9,
-            feature: 8,
-            class: 1,
-        };
-        let ids = Identities {
-            keys: HashMap::from([(SecretHash::of("sk-bob-1234"), bob)]),
-            trust_headers: true,
-        };
+        let (bob, ids) = (BOB, bob_only(true));
         let mut h = HeaderMap::new();
         for (name, value) in [
             ("x-spillway-user", "mallory"),
@@ -193,16 +199,7 @@ mod tests {
 
     #[test]
     fn with_keys_an_unknown_key_is_refused_and_a_known_one_names_its_owner() {
-        let bob = Caller {
-            user: 7,
-            team: 9,
-            feature: 8,
-            class: 1,
-        };
-        let ids = Identities {
-            keys: HashMap::from([(SecretHash::of("sk-bob-1234"), bob)]),
-            trust_headers: false,
-        };
+        let (bob, ids) = (BOB, bob_only(false));
         let mut h = HeaderMap::new();
         assert_eq!(ids.caller(&h), Err(Unknown::Key));
         h.insert("authorization", "Bearer sk-bob-1234".parse().unwrap());

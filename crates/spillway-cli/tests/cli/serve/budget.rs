@@ -228,20 +228,22 @@ async fn two_replicas_on_one_redis_share_the_budget_and_name_the_cap_the_other_s
     );
 }
 
+/// A policy `name` with no layers and a roomy $1 budget: under `--redis` the budget is the
+/// only thing in Redis.
+fn budget_only(name: &str) -> std::path::PathBuf {
+    let policy = policy_file(name, "", &budget("gpt-4o-mini", "none", "1"), &models());
+    let yaml = std::fs::read_to_string(&policy).expect("read");
+    std::fs::write(&policy, yaml.replacen("layers:\npolicies:", "policies:", 1)).expect("write");
+    policy
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_budget_whose_redis_is_gone_refuses_with_503() {
     let Some(mut redis) = super::fixtures::Redis::start() else {
         return;
     };
     // No layers: the budget is the only thing in Redis, so its failure is what answers.
-    let policy = policy_file(
-        "budget-redis-down",
-        "",
-        &budget("gpt-4o-mini", "none", "1"),
-        &models(),
-    );
-    let yaml = std::fs::read_to_string(&policy).expect("read");
-    std::fs::write(&policy, yaml.replacen("layers:\npolicies:", "policies:", 1)).expect("write");
+    let policy = budget_only("budget-redis-down");
     let stub = Server::stub(&policy);
     let serve = Server::serve_with(&policy, &stub.url, &["--redis", &redis.url]);
     let client = reqwest::Client::new();
@@ -310,14 +312,7 @@ async fn a_settle_redis_never_takes_is_retried_then_counted_as_given_up() {
     let Some(mut redis) = super::fixtures::Redis::start() else {
         return;
     };
-    let policy = policy_file(
-        "budget-give-up",
-        "",
-        &budget("gpt-4o-mini", "none", "1"),
-        &models(),
-    );
-    let yaml = std::fs::read_to_string(&policy).expect("read");
-    std::fs::write(&policy, yaml.replacen("layers:\npolicies:", "policies:", 1)).expect("write");
+    let policy = budget_only("budget-give-up");
     let stub = Server::stub(&policy);
     let serve = Server::serve_with(&policy, &stub.url, &["--redis", &redis.url]);
     let client = reqwest::Client::new();
