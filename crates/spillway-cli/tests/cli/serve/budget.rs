@@ -335,3 +335,25 @@ async fn a_settle_redis_never_takes_is_retried_then_counted_as_given_up() {
     }
     assert_eq!(gave_up(&m), Some(1), "{m}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_budget_without_a_usable_key_says_so_not_that_redis_is_down() {
+    let Some(redis) = super::fixtures::Redis::start() else {
+        return;
+    };
+    // Both keys expire within 2 ms of `serve` starting: every request finds no usable key.
+    let key = "keys:\n  - { name: k, environment: production, service: gateway, role: primary, expires: 1ms }\n  \
+- { name: k2, environment: production, service: gateway, role: secondary, expires: 2ms }\n";
+    let policy = policy_file(
+        "budget-no-key",
+        &ROOMY.replace("fixed-window", "sliding-window"),
+        &budget("gpt-4o-mini", "none", "1"),
+        &format!("{}{key}", models()),
+    );
+    let stub = Server::stub(&policy);
+    let serve = Server::serve_with(&policy, &stub.url, &["--redis", &redis.url]);
+    let resp = post(&reqwest::Client::new(), &serve.url, chat(3, false)).await;
+    assert_eq!(resp.status(), 429);
+    let body = resp.text().await.expect("body");
+    assert!(body.contains("no usable upstream key"), "{body}");
+}
