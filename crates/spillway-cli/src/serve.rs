@@ -13,12 +13,14 @@ mod build;
 mod identity;
 mod load;
 mod proxy;
+mod settler;
 mod shared_budget;
 mod usage;
 
 use crate::Failure;
 use axum::Router;
 use axum::routing::{get, post};
+use budget::ServeGate;
 use clap::Args;
 use proxy::{Proxy, Upstream};
 use spillway_core::keys::process_lookup;
@@ -40,7 +42,8 @@ models, keys, serve; no traffic, see scenarios/policies/gateway.yaml); its optio
 (`upstream: http://HOST:PORT`), the `keys:` entry whose secret authenticates to it \
 (`upstream_key:`), a `fallback:`, client `virtual_keys:` (secret from env or file, mapped to \
 user / team / feature / class) and `trust_headers: true` (take x-spillway-user, \
-x-spillway-team, x-spillway-feature, x-spillway-class from the request). A `scope: team` layer \
+x-spillway-team, x-spillway-feature, x-spillway-class from the request, unless it presents a \
+known virtual key: the key's mapping wins). A `scope: team` layer \
 limits every caller of a team together; `classes:` deadlines answer a request still queued \
 past its class's deadline with 504.\n\n\
 A refused request gets 429 with retry-after (seconds) and a JSON error naming the blocking \
@@ -143,6 +146,7 @@ async fn serve(
         .map_err(|e| Failure::Runtime(e.into()))?;
     let upstream_base = primary.base.clone();
     let gateway = spillway_gateway::Runtime::start(engine, layer_names.clone());
+    let settles = gateway.with_engine(|e, _| e.spend().as_ref().and_then(ServeGate::closer));
     let proxy = Arc::new(Proxy {
         runtime: gateway.clone(),
         shared,
@@ -172,7 +176,36 @@ async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     gateway.close();
+    // Settlements still queued for the shared budget's Redis are applied before the runtime
+    // (and its settle task) goes away.
+    if let Some(settles) = settles
+        && !settles.close(SETTLE_AT_SHUTDOWN).await
+    {
+        let mut err = std::io::stderr();
+        let _ = err.write_all(
+            b"spillway serve: settlements still queued for Redis were lost at shutdown\n",
+        );
+    }
     served.map_err(|e| Failure::Runtime(anyhow::anyhow!("serving on {addr}: {e}")))
+}
+
+/// Longest wait at shutdown for the shared budget's queued settlements.
+const SETTLE_AT_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The shared budget's give-ups in Prometheus text (nothing without one).
+fn settles_given_up(runtime: &proxy::Gateway) -> String {
+    let given_up = runtime.with_state(|s, _| {
+        let gate = s.engine.spend().as_ref()?;
+        gate.settles_given_up()
+    });
+    given_up.map_or_else(String::new, |n| {
+        let name = "spillway_budget_settles_given_up_total";
+        format!(
+            "# HELP {name} Shared-budget settlements and releases given up after retrying \
+(a settle booked nothing in Redis, a release left its estimate reserved until the lease lapses).\n\
+# TYPE {name} counter\n{name} {n}\n"
+        )
+    })
 }
 
 /// SIGINT (Ctrl-C) or, on Unix, SIGTERM (what a process manager sends).
@@ -196,7 +229,7 @@ fn router(proxy: Arc<Proxy>) -> Router {
     let metrics = |axum::extract::State(p): axum::extract::State<Arc<Proxy>>| async move {
         (
             [("content-type", "text/plain; version=0.0.4")],
-            p.runtime.metrics_text(),
+            p.runtime.metrics_text() + &settles_given_up(&p.runtime),
         )
     };
     Router::new()

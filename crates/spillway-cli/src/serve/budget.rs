@@ -7,7 +7,14 @@
 //! moment it starts, so the gate runs on "ns since start" ([`ServeGate`]) with the start as its
 //! Unix origin: calendar periods still reset at UTC boundaries, and a key that `expires: 60d`
 //! expires 60 days after `serve` started (not 60 days after 1970).
+//!
+//! **A call the upstream started answering is paid for**, however it ends: the provider bills
+//! it even when the client goes away mid-stream or the stream breaks before its usage. The
+//! engine cancels such a request's ticket (as it does a request never sent); the gate books
+//! it instead at its estimate, or at the usage seen so far when that is more
+//! ([`ServeGate::answered`]). A request refused upstream or never sent is released.
 
+use super::settler::Closer;
 use super::shared_budget::{Prepaid, SharedBudget};
 use axum::body::Bytes;
 use spillway_core::budget::BudgetError;
@@ -17,6 +24,7 @@ use spillway_core::policy::PolicySpec;
 use spillway_core::policy::budget::BudgetSetup;
 use spillway_core::{Duration, Time};
 use spillway_gateway::headers::BudgetCap;
+use std::collections::BTreeMap;
 
 use super::build::ServeEngine;
 
@@ -33,6 +41,11 @@ pub struct ServeGate {
     gate: SpendGate,
     start: Time,
     shared: Option<SharedBudget>,
+    /// Ticket tags of calls the upstream started answering, with the (input, output) tokens
+    /// seen so far: they are booked, not released, if they leave without completing.
+    answered: BTreeMap<u64, (u64, u64)>,
+    /// The next ticket tag (a local gate's tickets; a shared gate's Redis request ids).
+    next_tag: u64,
 }
 
 impl ServeGate {
@@ -47,16 +60,41 @@ impl ServeGate {
         ledger.caps().map(|(_, c)| c.name.clone()).collect()
     }
 
+    /// A fresh ticket tag.
+    pub(super) fn next_tag(&mut self) -> u64 {
+        let tag = self.next_tag;
+        self.next_tag = self.next_tag.wrapping_add(1).max(1);
+        tag
+    }
+
+    /// The upstream started answering the call of ticket `tag` and `seen` (input, output)
+    /// tokens were used so far: if it leaves without completing, it is booked at the larger
+    /// of its estimate and `seen`.
+    pub fn answered(&mut self, tag: u64, seen: (u64, u64)) {
+        let floor = self.answered.entry(tag).or_default();
+        *floor = (floor.0.max(seen.0), floor.1.max(seen.1));
+    }
+
     /// The gate and its shared side.
     pub(super) fn parts(&mut self) -> (&mut SpendGate, Option<&mut SharedBudget>) {
         (&mut self.gate, self.shared.as_mut())
     }
 
-    /// Hand the next admission what Redis answered (shared budgets only).
-    pub fn prepay(&mut self, prepaid: Prepaid) {
+    /// Hand this admission what Redis answered (shared budgets only).
+    pub fn prepay(&mut self, prepaid: Option<Prepaid>) {
         if let Some(shared) = &mut self.shared {
             shared.prepay(prepaid);
         }
+    }
+
+    /// Under `--redis`, what applies the queued settlements at shutdown.
+    pub fn closer(&self) -> Option<Closer> {
+        self.shared.as_ref().map(SharedBudget::closer)
+    }
+
+    /// Under `--redis`, the settlements and releases given up after retrying.
+    pub fn settles_given_up(&self) -> Option<u64> {
+        self.shared.as_ref().map(SharedBudget::gave_up)
     }
 
     /// Release a hold Redis made for a request the engine did not admit.
@@ -83,7 +121,12 @@ impl ServeGate {
 }
 
 impl<M> Spend<M> for ServeGate {
+    /// Under `--redis`, the key the request was planned and held on (the ring may have
+    /// rotated since); locally, the ring's pick now.
     fn key(&mut self, now: Time, request: &RequestMeta<M>) -> Option<u64> {
+        if let Some(shared) = &self.shared {
+            return shared.planned_key();
+        }
         let now = self.local(now);
         self.gate.key(now, request)
     }
@@ -93,9 +136,15 @@ impl<M> Spend<M> for ServeGate {
         let step = match &mut self.shared {
             Some(shared) => {
                 let request = request_of(request);
-                shared.decide(&mut self.gate, (local, now), &request, api_key)
+                shared.decide(&mut self.gate, (local, now), &request)
             }
-            None => self.gate.decide(local, request, api_key),
+            None => {
+                let mut step = self.gate.decide(local, request, api_key);
+                if let SpendStep::Admit(Some(ticket)) = &mut step {
+                    ticket.tag = self.next_tag();
+                }
+                step
+            }
         };
         match step {
             SpendStep::Hold(until) => SpendStep::Hold(self.wall(until)),
@@ -114,6 +163,7 @@ impl<M> Spend<M> for ServeGate {
         input: u64,
         output: u64,
     ) -> Option<Settlement> {
+        self.answered.remove(&ticket.tag);
         let local = self.local(now);
         let settled =
             <SpendGate as Spend<M>>::complete(&mut self.gate, local, ticket, input, output);
@@ -123,7 +173,15 @@ impl<M> Spend<M> for ServeGate {
         settled
     }
 
+    /// Releases the ticket, unless the upstream started answering its call: then it is booked
+    /// (see the module docs).
     fn cancel(&mut self, now: Time, ticket: Ticket) {
+        if let Some((input, output)) = self.answered.remove(&ticket.tag) {
+            let input = input.max(ticket.estimate.input_tokens);
+            let output = output.max(ticket.estimate.output_tokens);
+            <Self as Spend<M>>::complete(self, now, ticket, input, output);
+            return;
+        }
         let local = self.local(now);
         <SpendGate as Spend<M>>::cancel(&mut self.gate, local, ticket);
         if let Some(shared) = &self.shared {
@@ -159,6 +217,8 @@ pub fn gate(
         gate,
         start,
         shared: None,
+        answered: BTreeMap::new(),
+        next_tag: 1,
     }))
 }
 
@@ -187,6 +247,17 @@ pub fn refusing_cap(engine: &ServeEngine, why: SpendRefusal) -> Option<BudgetCap
         name: served.gate.budget().ledger.cap(cap?)?.name.clone(),
         reset_at,
     })
+}
+
+/// The upstream started answering request `id` and `seen` (input, output) tokens were used
+/// so far ([`ServeGate::answered`]); nothing without a budget.
+pub fn answered(engine: &mut ServeEngine, id: RequestId, seen: (u64, u64)) {
+    let Some(tag) = engine.spend_ticket(id).map(|t| t.tag) else {
+        return;
+    };
+    if let Some(gate) = engine.spend_mut().as_mut() {
+        gate.answered(tag, seen);
+    }
 }
 
 /// The model request `id` must be sent with when the budget degraded it, else `None` (the

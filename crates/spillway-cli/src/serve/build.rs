@@ -114,7 +114,7 @@ pub fn engine(
     if let (Some(gate), Some(store)) = (gate.as_mut(), redis) {
         let shared = RedisBudget::new(store, &policy.name, &gate.cap_names())
             .map_err(|e| BuildError::Redis(policy.name.clone(), e))?;
-        gate.share(SharedBudget::new(shared));
+        gate.share(SharedBudget::new(shared, store.config().dedupe_ttl));
     }
     let engine = Engine::new(
         config,

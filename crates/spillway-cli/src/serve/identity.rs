@@ -91,7 +91,10 @@ impl Identities {
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .map(|k| SecretHash::of(k.trim()));
             match presented.and_then(|h| self.keys.get(&h)) {
-                Some(known) => caller = *known,
+                // The key's mapping wins over any header: a holder who could name another
+                // user, team, feature or class per request would escape every limit and cap
+                // scoped to them (and pick its own priority).
+                Some(known) => return Ok(*known),
                 None if !self.trust_headers => return Err(Unknown::Key),
                 None => {}
             }
@@ -108,7 +111,12 @@ impl Identities {
             caller.user = subject_id(user);
         }
         if let Some(team) = text("x-spillway-team") {
-            caller.team = subject_id(team);
+            // An empty team is no team (team 0), as a key without `team:` is.
+            caller.team = if team.is_empty() {
+                NO_TEAM
+            } else {
+                subject_id(team)
+            };
         }
         if let Some(feature) = text("x-spillway-feature") {
             caller.feature = subject_id(feature);
@@ -147,20 +155,51 @@ mod tests {
         );
         h.insert("x-spillway-class", "urgent".parse().unwrap());
         assert!(matches!(ids.caller(&h), Err(Unknown::Header(_))));
+        h.remove("x-spillway-class");
+        h.insert("x-spillway-team", "".parse().unwrap());
+        assert_eq!(ids.caller(&h).unwrap().team, NO_TEAM);
+    }
+
+    const BOB: Caller = Caller {
+        user: 7,
+        team: 9,
+        feature: 8,
+        class: 1,
+    };
+
+    /// One key, `sk-bob-1234`, for [`BOB`].
+    fn bob_only(trust_headers: bool) -> Identities {
+        Identities {
+            keys: HashMap::from([(SecretHash::of("sk-bob-1234"), BOB)]),
+            trust_headers,
+        }
+    }
+
+    #[test]
+    fn a_known_key_names_its_owner_even_when_headers_are_trusted() {
+        let (bob, ids) = (BOB, bob_only(true));
+        let mut h = HeaderMap::new();
+        for (name, value) in [
+            ("x-spillway-user", "mallory"),
+            ("x-spillway-team", "other"),
+            ("x-spillway-feature", "free"),
+            ("x-spillway-class", "interactive"),
+        ] {
+            h.insert(name, value.parse().unwrap());
+        }
+        // Without a key, trusted headers name the caller.
+        let anonymous = ids.caller(&h).unwrap();
+        assert_eq!(
+            (anonymous.user, anonymous.team),
+            (subject_id("mallory"), subject_id("other"))
+        );
+        h.insert("authorization", "Bearer sk-bob-1234".parse().unwrap());
+        assert_eq!(ids.caller(&h), Ok(bob));
     }
 
     #[test]
     fn with_keys_an_unknown_key_is_refused_and_a_known_one_names_its_owner() {
-        let bob = Caller {
-            user: 7,
-            team: 9,
-            feature: 8,
-            class: 1,
-        };
-        let ids = Identities {
-            keys: HashMap::from([(SecretHash::of("sk-bob-1234"), bob)]),
-            trust_headers: false,
-        };
+        let (bob, ids) = (BOB, bob_only(false));
         let mut h = HeaderMap::new();
         assert_eq!(ids.caller(&h), Err(Unknown::Key));
         h.insert("authorization", "Bearer sk-bob-1234".parse().unwrap());

@@ -179,8 +179,11 @@ impl Proxy {
                 last = Some(whole_error(resp).await);
                 continue;
             }
+            // From here the provider bills the call, however it ends.
+            self.runtime
+                .with_engine(|e, _| budget::answered(e, dispatch.id, (0, 0)));
             return if parsed.stream {
-                relay(call, resp, parsed.input_tokens)
+                relay(&self.runtime, call, resp, parsed.input_tokens)
             } else {
                 whole(call, resp, parsed.input_tokens).await
             };
@@ -226,8 +229,8 @@ impl Proxy {
             if let Some(verdict) = layers {
                 engine.limiter().prepay(verdict);
             }
-            if let (Some(prepaid), Some(gate)) = (budget, engine.spend_mut().as_mut()) {
-                gate.prepay(prepaid);
+            if let Some(gate) = engine.spend_mut().as_mut() {
+                gate.prepay(budget);
             }
         });
         // Refused before the budget decided (a layer, a full gateway): Redis' hold goes back.
@@ -405,23 +408,35 @@ async fn whole(call: GatewayCall, mut resp: reqwest::Response, input_estimate: u
 }
 
 /// A streaming success: chunks are relayed as they come. A client that goes away drops the
-/// call (cancelled in the engine) and the upstream response (its connection is closed).
-fn relay(call: GatewayCall, mut resp: reqwest::Response, input_estimate: u64) -> Response {
+/// call (it leaves the engine, its budget booked at the usage seen so far or its estimate)
+/// and the upstream response (its connection is closed).
+fn relay(
+    runtime: &Gateway,
+    call: GatewayCall,
+    mut resp: reqwest::Response,
+    input_estimate: u64,
+) -> Response {
     let headers = passed_headers(resp.headers(), true);
     let status = resp.status();
     let (tx, rx) = mpsc::channel::<Bytes>(16);
+    let runtime = runtime.clone();
     tokio::spawn(async move {
         let mut sse = SseUsage::default();
+        // What the budget books if the stream ends early.
+        let seen = |sse: &SseUsage| {
+            let tokens = sse.usage.tokens(input_estimate);
+            runtime.with_engine(|e, _| budget::answered(e, call.id(), tokens));
+        };
         loop {
             let chunk = tokio::select! {
-                () = tx.closed() => return, // `call` drops here: cancelled
+                () = tx.closed() => return seen(&sse), // `call` drops after: it left
                 chunk = resp.chunk() => chunk,
             };
             match chunk {
                 Ok(Some(bytes)) => {
                     sse.feed(&bytes);
                     if tx.send(bytes).await.is_err() {
-                        return;
+                        return seen(&sse);
                     }
                 }
                 Ok(None) => {
@@ -434,6 +449,7 @@ fn relay(call: GatewayCall, mut resp: reqwest::Response, input_estimate: u64) ->
                     return;
                 }
                 Err(_) => {
+                    seen(&sse);
                     let (input_tokens, output_tokens) = sse.usage.tokens(input_estimate);
                     call.complete(Completion {
                         input_tokens,

@@ -18,25 +18,24 @@
 
 use super::budget::ServeGate;
 use super::proxy::Gateway;
+use super::settler::{Closer, Finish, Settler};
 use spillway_core::Time;
 use spillway_core::budget::{SharedAccount, Ticket};
 use spillway_core::engine::{RequestMeta, SharedTotals, SpendGate, SpendRefusal, SpendStep};
 use spillway_redis::RedisBudget;
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// Most reserve calls per request (the gate's estimate moves at most along the ladder).
 pub const MAX_ROUNDS: usize = 3;
-
-/// Settle attempts before a settlement is given up (then its estimate stays reserved until
-/// the lease lapses: the budget errs on the side of refusing).
-const SETTLE_ATTEMPTS: u32 = 3;
 
 /// What Redis answered for one request, handed to the gate before the engine admits it.
 #[derive(Debug, Clone)]
 pub struct Prepaid {
     /// The request's number on this replica (its Redis request id).
     pub tag: u64,
+    /// The upstream key it was planned (and held) on: the engine decides on the same one,
+    /// even if the ring rotated during the round trip.
+    pub api_key: u64,
     /// The accounts it charges.
     pub accounts: Vec<SharedAccount>,
     /// The totals and what Redis holds for it; `None` when Redis did not answer.
@@ -45,58 +44,45 @@ pub struct Prepaid {
     pub holds: bool,
 }
 
-/// A settlement or release to apply in Redis, at the engine's `now` (wall clock).
-#[derive(Debug)]
-struct Finish {
-    now: Time,
-    tag: u64,
-    /// Actual cost to book (0 for a release).
-    actual: u64,
-    accounts: Vec<SharedAccount>,
-}
-
 /// The Redis side of a [`ServeGate`].
 #[derive(Debug)]
 pub struct SharedBudget {
     redis: Arc<RedisBudget>,
-    next_tag: u64,
     prepaid: Option<Prepaid>,
-    finishes: mpsc::UnboundedSender<Finish>,
+    finishes: Settler,
 }
 
 impl SharedBudget {
-    /// Count in `redis`; spawns the task that settles (call inside tokio).
-    pub fn new(redis: RedisBudget) -> Self {
+    /// Count in `redis`, which remembers a finished request for `remembered` (the store's
+    /// `dedupe_ttl`); spawns the task that settles (call inside tokio).
+    pub fn new(redis: RedisBudget, remembered: std::time::Duration) -> Self {
         let redis = Arc::new(redis);
-        let (finishes, mut queue) = mpsc::unbounded_channel::<Finish>();
-        let store = redis.clone();
-        tokio::spawn(async move {
-            while let Some(f) = queue.recv().await {
-                let rid = store.request_id(f.tag);
-                for attempt in 1..=SETTLE_ATTEMPTS {
-                    let done = if f.actual > 0 {
-                        store.settle(f.now, &rid, f.actual, &f.accounts).await
-                    } else {
-                        store.release(f.now, &rid, &f.accounts).await
-                    };
-                    if done.is_ok() || attempt == SETTLE_ATTEMPTS {
-                        break;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-            }
-        });
         SharedBudget {
+            finishes: Settler::start(redis.clone(), remembered),
             redis,
-            next_tag: 1,
             prepaid: None,
-            finishes,
         }
     }
 
-    /// Hand the next admission what Redis answered.
-    pub fn prepay(&mut self, prepaid: Prepaid) {
-        self.prepaid = Some(prepaid);
+    /// Settlements and releases given up after retrying (see [`super::settler`]).
+    pub fn gave_up(&self) -> u64 {
+        self.finishes.gave_up()
+    }
+
+    /// What applies the queued settlements at shutdown.
+    pub fn closer(&self) -> Closer {
+        self.finishes.closer()
+    }
+
+    /// Hand this admission what Redis answered (`None`: [`ServeGate::plan`] found no usable
+    /// key). Set by every admission, so a refusal before `decide` leaves nothing stale.
+    pub fn prepay(&mut self, prepaid: Option<Prepaid>) {
+        self.prepaid = prepaid;
+    }
+
+    /// The key the pending admission was planned on.
+    pub fn planned_key(&self) -> Option<u64> {
+        self.prepaid.as_ref().map(|p| p.api_key)
     }
 
     /// The engine's `decide` on a shared budget (times: `local` the gate's, `wall` Redis').
@@ -105,10 +91,10 @@ impl SharedBudget {
         gate: &mut SpendGate,
         (local, wall): (Time, Time),
         request: &RequestMeta<()>,
-        api_key: Option<u64>,
     ) -> SpendStep {
+        // No plan: no upstream key was usable when the request was planned.
         let Some(prepaid) = self.prepaid.take() else {
-            return SpendStep::Refuse(SpendRefusal::Unavailable);
+            return SpendStep::Refuse(SpendRefusal::NoKey);
         };
         let Some(totals) = &prepaid.totals else {
             if prepaid.holds {
@@ -116,7 +102,7 @@ impl SharedBudget {
             }
             return SpendStep::Refuse(SpendRefusal::Unavailable);
         };
-        match gate.decide_shared(local, request, api_key, totals) {
+        match gate.decide_shared(local, request, Some(prepaid.api_key), totals) {
             SpendStep::Admit(Some(mut ticket)) => {
                 ticket.tag = prepaid.tag;
                 SpendStep::Admit(Some(ticket))
@@ -133,7 +119,7 @@ impl SharedBudget {
     /// Book `ticket`'s actual cost in Redis (queued).
     pub fn settle(&self, wall: Time, gate: &SpendGate, ticket: &Ticket, actual: u64) {
         let accounts = gate.budget().ledger.shared_accounts(&ticket.subject());
-        let _ = self.finishes.send(Finish {
+        self.finishes.send(Finish {
             now: wall,
             tag: ticket.tag,
             actual,
@@ -143,7 +129,7 @@ impl SharedBudget {
 
     /// Release request `tag`'s hold in Redis (queued).
     pub fn release(&self, wall: Time, tag: u64, accounts: Vec<SharedAccount>) {
-        let _ = self.finishes.send(Finish {
+        self.finishes.send(Finish {
             now: wall,
             tag,
             actual: 0,
@@ -167,10 +153,9 @@ impl ServeGate {
     pub fn plan(&mut self, now: Time, request: &RequestMeta<()>) -> Option<Plan> {
         let local = self.local(now);
         let api_key = self.select_key(now)?;
+        let tag = self.next_tag();
         let (gate, shared) = self.parts();
         let shared = shared?;
-        let tag = shared.next_tag;
-        shared.next_tag += 1;
         let accounts = gate.shared_accounts(request, api_key);
         let cached = SharedTotals::default();
         let want = gate.preview_shared(local, request, api_key, &cached);
@@ -199,6 +184,10 @@ pub async fn reserve(runtime: &Gateway, meta: &RequestMeta<()>) -> Option<Prepai
     let mut want = plan.want;
     let (mut totals, mut holds) = (None, false);
     for _ in 0..MAX_ROUNDS {
+        // Counted as holding once a hold is asked for, not once answered: the script may have
+        // run although its reply timed out. Releasing an id that holds nothing is harmless
+        // (and marks it finished, so a late reserve holds nothing).
+        holds |= want > 0;
         let Ok(answer) = plan
             .redis
             .reserve(runtime.now(), &rid, want, &plan.accounts)
@@ -208,12 +197,14 @@ pub async fn reserve(runtime: &Gateway, meta: &RequestMeta<()>) -> Option<Prepai
             totals = None;
             break;
         };
-        holds |= answer.held_nano_usd > 0;
         want = runtime.with_engine(|e, now| {
             let gate = e.spend_mut().as_mut();
             gate.map_or(0, |g| g.preview(now, meta, plan.api_key, &answer))
         });
-        let settled = want <= answer.held_nano_usd;
+        // Asked again when the gate wants more (the estimate grew) or less but still some
+        // (the ladder degraded to a cheaper model): the hold follows the model sent. A gate
+        // that wants nothing refuses, and its refusal releases the hold.
+        let settled = want == answer.held_nano_usd || want == 0;
         totals = Some(answer);
         if settled {
             break;
@@ -221,6 +212,7 @@ pub async fn reserve(runtime: &Gateway, meta: &RequestMeta<()>) -> Option<Prepai
     }
     Some(Prepaid {
         tag: plan.tag,
+        api_key: plan.api_key,
         accounts: plan.accounts,
         totals,
         holds,

@@ -228,20 +228,22 @@ async fn two_replicas_on_one_redis_share_the_budget_and_name_the_cap_the_other_s
     );
 }
 
+/// A policy `name` with no layers and a roomy $1 budget: under `--redis` the budget is the
+/// only thing in Redis.
+fn budget_only(name: &str) -> std::path::PathBuf {
+    let policy = policy_file(name, "", &budget("gpt-4o-mini", "none", "1"), &models());
+    let yaml = std::fs::read_to_string(&policy).expect("read");
+    std::fs::write(&policy, yaml.replacen("layers:\npolicies:", "policies:", 1)).expect("write");
+    policy
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_budget_whose_redis_is_gone_refuses_with_503() {
     let Some(mut redis) = super::fixtures::Redis::start() else {
         return;
     };
     // No layers: the budget is the only thing in Redis, so its failure is what answers.
-    let policy = policy_file(
-        "budget-redis-down",
-        "",
-        &budget("gpt-4o-mini", "none", "1"),
-        &models(),
-    );
-    let yaml = std::fs::read_to_string(&policy).expect("read");
-    std::fs::write(&policy, yaml.replacen("layers:\npolicies:", "policies:", 1)).expect("write");
+    let policy = budget_only("budget-redis-down");
     let stub = Server::stub(&policy);
     let serve = Server::serve_with(&policy, &stub.url, &["--redis", &redis.url]);
     let client = reqwest::Client::new();
@@ -255,4 +257,103 @@ async fn a_shared_budget_whose_redis_is_gone_refuses_with_503() {
         body.contains("store of the shared budget did not answer"),
         "{body}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_the_client_leaves_midway_is_booked_at_its_estimate() {
+    leave_midway("budget-leave", ROOMY, &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_the_client_leaves_midway_is_booked_in_the_shared_budget() {
+    let Some(redis) = super::fixtures::Redis::start() else {
+        return;
+    };
+    let roomy = ROOMY.replace("fixed-window", "sliding-window");
+    leave_midway("budget-leave-redis", &roomy, &["--redis", &redis.url]).await;
+}
+
+/// As above: one ~$0.00016 estimate fits the $0.0002 cap. A 3,000-token stream takes the
+/// stub ~3 s; the client reads its first chunk and goes away. The provider bills that call,
+/// so the gateway books at least its estimate: the next request no longer fits. (Released
+/// instead, a few small answers would all be admitted.)
+async fn leave_midway(name: &str, layers: &str, args: &[&str]) {
+    let policy = policy_file(
+        name,
+        layers,
+        &budget("gpt-4o-mini", "none", "0.0002"),
+        &models(),
+    );
+    let stub = Server::stub(&policy);
+    let serve = Server::serve_with(&policy, &stub.url, args);
+    let client = reqwest::Client::new();
+    let mut stream = post(&client, &serve.url, chat(3000, true)).await;
+    assert_eq!(stream.status(), 200);
+    let first = stream.chunk().await.expect("a chunk");
+    assert!(first.is_some_and(|c| !c.is_empty()));
+    drop(stream);
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let resp = post(&client, &serve.url, chat(3, false)).await;
+        statuses.push(resp.status().as_u16());
+        if resp.status() == 429 {
+            let body = resp.text().await.expect("body");
+            assert!(body.contains("Budget cap `tiny` reached"), "{body}");
+            return;
+        }
+        let _ = resp.bytes().await;
+    }
+    panic!("the abandoned stream booked nothing: {statuses:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settle_redis_never_takes_is_retried_then_counted_as_given_up() {
+    let Some(mut redis) = super::fixtures::Redis::start() else {
+        return;
+    };
+    let policy = budget_only("budget-give-up");
+    let stub = Server::stub(&policy);
+    let serve = Server::serve_with(&policy, &stub.url, &["--redis", &redis.url]);
+    let client = reqwest::Client::new();
+    let gave_up = |t: &str| metric(t, "spillway_budget_settles_given_up_total");
+    let m = metrics_until(&client, &serve.url, |_| true).await;
+    assert_eq!(gave_up(&m), Some(0), "{m}");
+    // Admitted while Redis is up; Redis goes away before the stream ends, so its settle
+    // fails, is retried for as long as Redis would remember it, then given up and counted.
+    let stream = post(&client, &serve.url, chat(1000, true)).await;
+    assert_eq!(stream.status(), 200);
+    redis.stop();
+    let body = stream.text().await.expect("the whole stream");
+    assert!(body.contains("[DONE]"), "{body}");
+    let mut m = String::new();
+    for _ in 0..6 {
+        m = metrics_until(&client, &serve.url, |t| gave_up(t) >= Some(1)).await;
+        if gave_up(&m) >= Some(1) {
+            break;
+        }
+    }
+    assert_eq!(gave_up(&m), Some(1), "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_budget_without_a_usable_key_says_so_not_that_redis_is_down() {
+    let Some(redis) = super::fixtures::Redis::start() else {
+        return;
+    };
+    // Both keys expire within 2 ms of `serve` starting: every request finds no usable key.
+    let key = "keys:\n  - { name: k, environment: production, service: gateway, role: primary, expires: 1ms }\n  \
+- { name: k2, environment: production, service: gateway, role: secondary, expires: 2ms }\n";
+    let policy = policy_file(
+        "budget-no-key",
+        &ROOMY.replace("fixed-window", "sliding-window"),
+        &budget("gpt-4o-mini", "none", "1"),
+        &format!("{}{key}", models()),
+    );
+    let stub = Server::stub(&policy);
+    let serve = Server::serve_with(&policy, &stub.url, &["--redis", &redis.url]);
+    let resp = post(&reqwest::Client::new(), &serve.url, chat(3, false)).await;
+    assert_eq!(resp.status(), 429);
+    let body = resp.text().await.expect("body");
+    assert!(body.contains("no usable upstream key"), "{body}");
 }
