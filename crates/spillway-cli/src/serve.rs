@@ -86,7 +86,7 @@ pub struct ServeArgs {
     trust_headers: bool,
     /// Share the policy's limits and budget with every replica on this Redis
     /// (`redis://HOST:PORT`): replicas serving the same policy name admit the limit, and spend
-    /// each cap, once between them.
+    /// each cap, once between them. An unreachable Redis is retried for 5 s at start.
     #[arg(long)]
     redis: Option<String>,
     /// Largest request body in bytes (more: 400).

@@ -9,7 +9,7 @@ use spillway_core::engine::{Engine, EngineConfig};
 use spillway_core::limit::Layered;
 use spillway_core::policy::PolicySpec;
 use spillway_gateway::{ServeLayers, SharedLayers, SharedStore};
-use spillway_redis::{RedisBudget, RedisStore};
+use spillway_redis::{RedisBudget, RedisLimitError, RedisStore};
 use spillway_sim::rng::{Concern, stream};
 
 /// The policy named `name`, else the first; the error lists the names.
@@ -63,11 +63,32 @@ pub async fn connect(
     let Some(url) = redis else {
         return Ok(None);
     };
-    let store = RedisStore::connect(spillway_redis::RedisConfig::new(url))
-        .await
-        .map_err(|e| BuildError::Redis(policy.name.clone(), e))?;
-    Ok(Some(store))
+    let config = spillway_redis::RedisConfig::new(url);
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        match RedisStore::connect(config.clone()).await {
+            Err(RedisLimitError::Unreachable { .. }) if waited < REDIS_START_WAIT => {
+                tokio::time::sleep(REDIS_RETRY_PAUSE).await;
+                waited += REDIS_RETRY_PAUSE;
+            }
+            connected => {
+                return connected
+                    .map(Some)
+                    .map_err(|e| BuildError::Redis(policy.name.clone(), e));
+            }
+        }
+    }
 }
+
+/// How long `serve` keeps trying an unreachable Redis at start before it gives up. A gateway
+/// is often started beside its Redis (compose, Kubernetes), and on a busy machine the first
+/// connection can take longer than the per-call connect timeout (100 ms), which is sized for
+/// requests in flight, not for start-up. A wrong password or a Redis without `FUNCTION` fails
+/// at once.
+const REDIS_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The pause between start-up attempts.
+const REDIS_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The policy's layers in `redis` (shared by every replica serving the same policy name), or
 /// in this process.

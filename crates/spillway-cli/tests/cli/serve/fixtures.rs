@@ -215,10 +215,11 @@ impl Redis {
             );
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        Some(Redis::start_on(free_port()))
+    }
+
+    /// Start one on `port` (redis-server must be present) and wait until it accepts.
+    pub fn start_on(port: u16) -> Redis {
         let mut child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
@@ -228,10 +229,10 @@ impl Redis {
             .expect("spawn redis-server");
         for _ in 0..200 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(Redis {
+                return Redis {
                     child,
                     url: format!("redis://127.0.0.1:{port}"),
-                });
+                };
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
@@ -239,6 +240,14 @@ impl Redis {
         let _ = child.wait();
         panic!("redis-server on port {port} did not start");
     }
+}
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 impl Redis {

@@ -84,6 +84,37 @@ async fn two_replicas_on_one_redis_admit_exactly_the_limit_between_them() {
     }
 }
 
+/// A gateway started before its Redis (compose, Kubernetes) waits for it instead of exiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_waits_at_start_for_a_redis_that_comes_up_late() {
+    // Only to learn whether redis-server is here (skip or fail as the other Redis tests do).
+    let Some(mut probe) = Redis::start() else {
+        return;
+    };
+    probe.stop();
+    let port = super::fixtures::free_port();
+    let late = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        Redis::start_on(port)
+    });
+    let layers =
+        "  - { name: per-user, scope: user, algorithm: sliding-window, limit: 5, per: 1h }\n";
+    let policy = policy_file("late-redis", layers, "", "");
+    let stub = Server::stub(&policy);
+    let url = format!("redis://127.0.0.1:{port}");
+    // Blocks until serve prints its banner, i.e. until it reached the late Redis.
+    let serve = Server::serve_with(&policy, &stub.url, &["--redis", &url]);
+    let _redis = late.join().expect("redis started");
+    let status = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", serve.url))
+        .body(chat(3, false))
+        .send()
+        .await
+        .expect("answer")
+        .status();
+    assert_eq!(status, 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_is_a_429_naming_the_layer_with_retry_after_and_rate_limit_headers() {
     let layers =
