@@ -121,7 +121,9 @@ impl<K: Hash + Eq + Clone, L: Limiter + Clone> Keyed<K, L> {
         }
     }
 
-    fn insert_committed(&mut self, now: Time, key: &K, cost: u64) {
+    /// Insert `key` (known not resident, e.g. found [`Slot::Absent`] by this same call) with
+    /// `cost` committed: `commit` without its lookup, which would miss.
+    pub(crate) fn insert_committed(&mut self, now: Time, key: &K, cost: u64) {
         if self.map.len() >= self.sweep_at {
             self.sweep(now);
         }

@@ -17,6 +17,7 @@ use super::truth::QuotaTruth;
 use crate::rng::{Concern, stream};
 use crate::traffic::unit_f64;
 use rand_chacha::ChaCha8Rng;
+use spillway_core::engine::Timers;
 use spillway_core::upstream::headers::Provider;
 use spillway_core::{Duration, Time};
 use std::cmp::Reverse;
@@ -29,11 +30,10 @@ pub const STREAM_OVERLOAD: u32 = 1;
 /// Stream index of "does this 429 carry `retry-after`" draws (OpenAI).
 pub const STREAM_RETRY_HINT: u32 = 2;
 
-/// A call in flight: when it completes and the output tokens to settle then.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// A call in flight: the output tokens to settle when it completes (its completion instant is
+/// its key in the heap).
+#[derive(Copy, Clone, Debug)]
 struct InFlight {
-    done_at: Time,
-    seq: u64,
     /// Output tokens reserved at admission (refunded down to `actual`).
     reserved: u64,
     actual: u64,
@@ -46,10 +46,11 @@ pub struct EmulatedProvider {
     label: Provider,
     clock: WallClock,
     gates: Vec<Gate>,
-    in_flight: BinaryHeap<Reverse<InFlight>>,
+    /// Calls in flight by completion instant, ties in admission order (the core's timer heap:
+    /// one integer comparison per level).
+    in_flight: Timers<InFlight>,
     /// For [`KindSpec::Unlimited`]: when each busy server frees up (at most `concurrency`).
     servers: BinaryHeap<Reverse<Time>>,
-    seq: u64,
     rng_latency: ChaCha8Rng,
     rng_overload: ChaCha8Rng,
     rng_hint: ChaCha8Rng,
@@ -74,9 +75,8 @@ impl EmulatedProvider {
             clock,
             gates: gates_for(&spec.kind, clock),
             spec: spec.clone(),
-            in_flight: BinaryHeap::new(),
+            in_flight: Timers::default(),
             servers: BinaryHeap::new(),
-            seq: 0,
             rng_latency: stream(seed, Concern::Provider, STREAM_LATENCY),
             rng_overload: stream(seed, Concern::Provider, STREAM_OVERLOAD),
             rng_hint: stream(seed, Concern::Provider, STREAM_RETRY_HINT),
@@ -181,38 +181,34 @@ impl EmulatedProvider {
 
     /// Settle completions due by `now`, roll windows, let the other tenants take their share.
     fn advance(&mut self, now: Time) {
-        while let Some(Reverse(top)) = self.in_flight.peek().copied() {
-            if top.done_at > now {
-                break;
+        while let Some(done_at) = self.in_flight.peek_time().filter(|&t| t <= now) {
+            if let Some((_, call)) = self.in_flight.pop() {
+                self.settle(done_at, call);
             }
-            self.in_flight.pop();
-            self.settle(top);
         }
         for g in &mut self.gates {
             g.advance(now, &self.spec.shared_quota);
         }
     }
 
-    fn settle(&mut self, call: InFlight) {
+    fn settle(&mut self, done_at: Time, call: InFlight) {
         for g in &mut self.gates {
-            g.meter.roll(call.done_at);
+            g.meter.roll(done_at);
             match g.charge {
                 Charge::OutputReserved if call.reserved > call.actual => {
-                    g.meter.refund(call.done_at, call.reserved - call.actual);
+                    g.meter.refund(done_at, call.reserved - call.actual);
                 }
                 Charge::OutputReserved if call.actual > call.reserved => {
-                    g.meter.commit(call.done_at, call.actual - call.reserved);
+                    g.meter.commit(done_at, call.actual - call.reserved);
                 }
-                Charge::OutputAtCompletion => g.meter.commit(call.done_at, call.actual),
+                Charge::OutputAtCompletion => g.meter.commit(done_at, call.actual),
                 _ => {}
             }
         }
     }
 
     fn next_completion(&self) -> Time {
-        self.in_flight
-            .peek()
-            .map_or(Time::ZERO, |Reverse(c)| c.done_at)
+        self.in_flight.peek_time().unwrap_or(Time::ZERO)
     }
 
     fn overloaded(&mut self) -> bool {
@@ -265,13 +261,13 @@ impl EmulatedProvider {
         if matches!(self.spec.kind, KindSpec::Unlimited) {
             self.servers.push(Reverse(done_at));
         }
-        self.seq += 1;
-        self.in_flight.push(Reverse(InFlight {
+        self.in_flight.push(
             done_at,
-            seq: self.seq,
-            reserved,
-            actual: req.output_tokens,
-        }));
+            InFlight {
+                reserved,
+                actual: req.output_tokens,
+            },
+        );
         let wire = if self.success_headers {
             self.wire(now, None)
         } else {

@@ -117,6 +117,12 @@ impl Gate {
                 numerator = numerator.saturating_add(share);
             }
         }
+        if numerator == 0 {
+            // No other tenant (the usual case) and nothing carried: nothing to take, and the
+            // 128-bit division below would only say so.
+            self.accrued_to = now;
+            return;
+        }
         let denominator = u128::from(self.meter.period().as_nanos().max(1)) * PPM;
         let amount = numerator / denominator;
         self.carry = numerator % denominator;

@@ -51,6 +51,10 @@ struct GroupSource {
     user_exact: Vec<ExactTime>,
 }
 
+/// The event an event schedules when it fires, if any.
+type FollowUp = Option<(Time, Pending)>;
+
+#[derive(Clone, Copy)]
 enum Pending {
     /// The next arrival of a Poisson group (user drawn when it fires).
     Group(u32),
@@ -177,8 +181,10 @@ impl ArrivalStream {
         }
     }
 
-    /// Schedule the next request of an on/off user, or the start of its next session.
-    fn next_in_session(&mut self, id: u32, user: u64, now: ExactTime) {
+    /// The next request of an on/off user, or the start of its next session (`None`: nothing
+    /// more before the horizon). Returned rather than pushed so that [`Iterator::next`] can
+    /// put it in the place of the event that caused it, in one heap operation.
+    fn next_in_session(&mut self, id: u32, user: u64, now: ExactTime) -> FollowUp {
         let g = &mut self.groups[id as usize];
         let ArrivalSpec::OnOff {
             rate_per_sec,
@@ -186,7 +192,7 @@ impl ArrivalStream {
             ..
         } = g.arrival
         else {
-            return;
+            return None;
         };
         let session_end = g.session_end[user as usize];
         let e = exp1(&mut g.times);
@@ -196,13 +202,43 @@ impl ArrivalStream {
         {
             Some(at) => {
                 g.user_exact[user as usize] = at;
-                self.pending.push(at.at, Pending::UserRequest(id, user));
+                Some((at.at, Pending::UserRequest(id, user)))
             }
             None => {
                 let next = exp_time(&mut g.times, session_end, mean_off);
-                if next < self.horizon {
-                    self.pending.push(next, Pending::SessionStart(id, user));
+                (next < self.horizon).then_some((next, Pending::SessionStart(id, user)))
+            }
+        }
+    }
+
+    /// Fire `pending` (due at `at`): its follow-up event, if any, and the (group, user) of the
+    /// arrival it makes, if any. Draws exactly what popping and handling it used to.
+    fn fire(&mut self, at: Time, pending: Pending) -> (FollowUp, Option<(u32, u64)>) {
+        match pending {
+            Pending::Group(id) => {
+                let g = &mut self.groups[id as usize];
+                let user = uniform_below(&mut g.who, g.users);
+                let ArrivalSpec::Poisson { rate_per_sec } = g.arrival else {
+                    return (None, None);
+                };
+                let e = exp1(&mut g.times);
+                let rate = rate_per_sec * g.users as f64;
+                let next = g.schedule.next_event(g.next_exact, rate, e, self.horizon);
+                if let Some(next) = next {
+                    g.next_exact = next;
                 }
+                (next.map(|n| (n.at, Pending::Group(id))), Some((id, user)))
+            }
+            Pending::SessionStart(id, user) => {
+                let g = &mut self.groups[id as usize];
+                if let ArrivalSpec::OnOff { mean_on, .. } = g.arrival {
+                    g.session_end[user as usize] = exp_time(&mut g.times, at, mean_on);
+                }
+                (self.next_in_session(id, user, ExactTime::at(at)), None)
+            }
+            Pending::UserRequest(id, user) => {
+                let now = self.groups[id as usize].user_exact[user as usize];
+                (self.next_in_session(id, user, now), Some((id, user)))
             }
         }
     }
@@ -231,34 +267,14 @@ impl Iterator for ArrivalStream {
                 self.pull_trace();
                 return Some(trace);
             }
-            let (at, pending) = self.pending.pop()?;
-            match pending {
-                Pending::Group(id) => {
-                    let g = &mut self.groups[id as usize];
-                    let user = uniform_below(&mut g.who, g.users);
-                    let ArrivalSpec::Poisson { rate_per_sec } = g.arrival else {
-                        continue;
-                    };
-                    let e = exp1(&mut g.times);
-                    let rate = rate_per_sec * g.users as f64;
-                    if let Some(next) = g.schedule.next_event(g.next_exact, rate, e, self.horizon) {
-                        g.next_exact = next;
-                        self.pending.push(next.at, Pending::Group(id));
-                    }
-                    return Some(self.emit(id, user, at));
-                }
-                Pending::SessionStart(id, user) => {
-                    let g = &mut self.groups[id as usize];
-                    if let ArrivalSpec::OnOff { mean_on, .. } = g.arrival {
-                        g.session_end[user as usize] = exp_time(&mut g.times, at, mean_on);
-                    }
-                    self.next_in_session(id, user, ExactTime::at(at));
-                }
-                Pending::UserRequest(id, user) => {
-                    let now = self.groups[id as usize].user_exact[user as usize];
-                    self.next_in_session(id, user, now);
-                    return Some(self.emit(id, user, at));
-                }
+            let (at, &pending) = self.pending.peek()?;
+            let (follow_up, arrival) = self.fire(at, pending);
+            match follow_up {
+                Some((next, event)) => self.pending.replace_first(next, event),
+                None => self.pending.pop(),
+            };
+            if let Some((id, user)) = arrival {
+                return Some(self.emit(id, user, at));
             }
         }
     }

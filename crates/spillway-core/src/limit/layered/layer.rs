@@ -147,7 +147,7 @@ pub(super) fn acquire_layers(
                 verdict.add(index, decision.map_err(|e| never_fits(name, e))?);
                 acquire_layers(rest, index + 1, request, verdict)?;
                 if verdict.blocking.is_empty() {
-                    k.commit(now, &key, cost);
+                    k.insert_committed(now, &key, cost);
                 }
             }
         },
