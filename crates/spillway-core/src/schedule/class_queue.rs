@@ -98,9 +98,14 @@ impl<T> ClassQueue<T> {
         }
     }
 
-    /// The cost of the request at `position`.
-    pub fn cost_at(&self, position: usize) -> Option<u64> {
-        self.arrivals.at(position).map(|s| s.cost)
+    /// The cost of the request [`ClassQueue::next_to_serve`] names, read from the tenant's ref
+    /// (not the request, which sits at a scattered place in the class) with fair share.
+    #[inline]
+    pub fn next_cost(&mut self) -> Option<u64> {
+        match &mut self.tenants {
+            Some(ring) => ring.front_ref(&self.arrivals).map(|r| r.cost),
+            None => self.arrivals.front().map(|s| s.cost),
+        }
     }
 
     /// Takes the request at `position` out. `served` says it is the one

@@ -22,6 +22,9 @@ use super::arrivals::{Arrivals, Ref};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 
+/// Idle slots kept mapped beyond the tenants in the ring.
+const IDLE_SLACK: usize = 1024;
+
 /// One tenant's sub-queue.
 #[derive(Debug, Default)]
 struct TenantQueue {
@@ -30,6 +33,9 @@ struct TenantQueue {
     deficit: u64,
     /// Refs in `items` whose requests may have left by another way than service.
     stale: usize,
+    /// In the ring (backlogged, or emptied and not yet visited). An inactive slot is idle (its
+    /// tenant still mapped to it) or free.
+    active: bool,
 }
 
 /// An end of a sub-queue.
@@ -69,8 +75,12 @@ pub(crate) struct TenantRing {
     /// Sub-queues by slot; freed slots keep their allocation for the next tenant.
     queues: Vec<TenantQueue>,
     free: Vec<u32>,
-    /// Tenant id → slot in `queues`. Only looked up, never iterated, so its order cannot leak.
+    /// Tenant id → slot in `queues`, for active and idle slots. Only looked up, never iterated,
+    /// so its order cannot leak.
     slot_of: FxHashMap<u64, u32>,
+    /// Slots whose tenant left the ring but is still mapped: a returning tenant (at a shallow
+    /// queue nearly every push brings one back) reuses its slot without a hash insert + remove.
+    idle: usize,
     /// Backlogged tenants in service order; the front is being visited.
     ring: VecDeque<u32>,
     /// Whether the front tenant has received its quantum for the current visit.
@@ -87,31 +97,54 @@ impl TenantRing {
     pub fn push(&mut self, tenant: u64, queued: Ref) {
         self.quantum = self.quantum.max(queued.cost);
         self.entries += 1;
-        if let Some(&slot) = self.slot_of.get(&tenant) {
-            self.queues[slot as usize].items.push_back(queued);
-            return;
-        }
+        let slot = match self.slot_of.get(&tenant) {
+            Some(&slot) if self.queues[slot as usize].active => {
+                self.queues[slot as usize].items.push_back(queued);
+                return;
+            }
+            Some(&slot) => {
+                self.idle -= 1;
+                slot
+            }
+            None => self.new_slot(tenant),
+        };
+        // Joining the ring afresh, exactly as a tenant never seen before would.
+        let queue = &mut self.queues[slot as usize];
+        queue.deficit = 0;
+        queue.stale = 0;
+        queue.active = true;
+        queue.items.push_back(queued);
+        self.ring.push_back(slot);
+    }
+
+    /// A slot for a tenant not mapped yet (a free one if any), mapped to it.
+    fn new_slot(&mut self, tenant: u64) -> u32 {
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
                 self.queues.push(TenantQueue::default());
-                // The ring holds at most one slot per queued request, so this cannot exceed u32.
+                // Slots are active (at most one per queued request) or idle (at most
+                // `IDLE_SLACK` more than active), so this cannot exceed u32.
                 u32::try_from(self.queues.len() - 1).unwrap_or(u32::MAX)
             }
         };
-        let queue = &mut self.queues[slot as usize];
-        queue.tenant = tenant;
-        queue.deficit = 0;
-        queue.stale = 0;
-        queue.items.push_back(queued);
+        self.queues[slot as usize].tenant = tenant;
         self.slot_of.insert(tenant, slot);
-        self.ring.push_back(slot);
+        slot
     }
 
     /// The position (in `arrivals`) of the request DRR serves next, settling the ring on it
     /// (idempotent until it is taken).
     #[inline]
     pub fn front<T>(&mut self, arrivals: &Arrivals<T>) -> Option<usize> {
+        self.front_ref(arrivals)
+            .map(|head| arrivals.position_of_live(head))
+    }
+
+    /// The ref of the request DRR serves next (its cost is there: weighted selection reads no
+    /// request), settling the ring on it.
+    #[inline]
+    pub fn front_ref<T>(&mut self, arrivals: &Arrivals<T>) -> Option<Ref> {
         loop {
             let slot = *self.ring.front()?;
             let queue = &mut self.queues[slot as usize];
@@ -125,7 +158,7 @@ impl TenantRing {
                 self.charged = true;
             }
             if head.cost <= queue.deficit {
-                return Some(arrivals.position_of_live(head));
+                return Some(head);
             }
             self.ring.rotate_left(1);
             self.charged = false;
@@ -153,7 +186,9 @@ impl TenantRing {
     /// After one of `tenant`'s requests left by another way: drops stale refs at the ends of
     /// its sub-queue. An emptied tenant stays in the ring until a visit retires it.
     pub fn trim_tenant<T>(&mut self, tenant: u64, arrivals: &Arrivals<T>) {
-        if let Some(&slot) = self.slot_of.get(&tenant) {
+        if let Some(&slot) = self.slot_of.get(&tenant)
+            && self.queues[slot as usize].active
+        {
             let queue = &mut self.queues[slot as usize];
             queue.stale += 1;
             let removed = queue.trim(End::Front, arrivals) + queue.trim(End::Back, arrivals);
@@ -217,13 +252,62 @@ impl TenantRing {
         self.charged = false;
     }
 
+    /// Takes `slot` out of service: it stays mapped to its tenant (idle) until too many are idle.
     fn release(&mut self, slot: u32) {
         let queue = &mut self.queues[slot as usize];
         self.entries -= queue.items.len();
         queue.items.clear();
         queue.deficit = 0;
         queue.stale = 0;
-        self.slot_of.remove(&queue.tenant);
-        self.free.push(slot);
+        queue.active = false;
+        self.idle += 1;
+        if self.idle > IDLE_SLACK + self.ring.len() {
+            self.unmap_idle();
+        }
+    }
+
+    /// Unmaps every idle slot (in slot order) and frees it. O(slots), once per `IDLE_SLACK`
+    /// releases at least, so memory stays proportional to the backlogged tenants.
+    #[cold]
+    fn unmap_idle(&mut self) {
+        for (slot, queue) in self.queues.iter().enumerate() {
+            if !queue.active && self.slot_of.get(&queue.tenant) == Some(&(slot as u32)) {
+                self.slot_of.remove(&queue.tenant);
+                self.free.push(slot as u32);
+            }
+        }
+        self.idle = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::arrivals::Slot;
+    use crate::time::Time;
+
+    #[test]
+    fn idle_tenants_are_unmapped_once_too_many_and_return_afresh() {
+        let mut arrivals = Arrivals::new();
+        let mut ring = TenantRing::default();
+        let tenants = 3 * IDLE_SLACK as u64;
+        for seq in 0..2 * tenants {
+            let tenant = seq % tenants;
+            let slot = Slot {
+                seq,
+                arrival: Time::ZERO,
+                cost: 1,
+                tenant,
+                payload: Some(seq),
+            };
+            ring.push(tenant, arrivals.push(slot));
+            let position = ring.front(&arrivals).expect("one queued");
+            let taken = arrivals.take(position).expect("live");
+            ring.take_front(taken.cost, &arrivals);
+            assert_eq!((taken.seq, taken.tenant), (seq, tenant));
+            assert!(ring.slot_of.len() <= IDLE_SLACK + 1, "idle slots bounded");
+            assert!(ring.queues.len() <= IDLE_SLACK + 1, "slots reused");
+        }
+        assert_eq!((ring.entries(), ring.ring.len()), (0, 0));
     }
 }
