@@ -27,7 +27,7 @@ impl<T> PriorityScheduler<T> {
         let step_ns = step.as_nanos().max(1);
         let mut best: Option<(usize, Time, usize)> = None;
         for (class, queue) in self.classes.iter().enumerate() {
-            let Some(arrival) = queue.oldest().map(|q| q.arrival) else {
+            let Some(arrival) = queue.oldest_arrival() else {
                 continue;
             };
             let steps = now.saturating_since(arrival).as_nanos() / step_ns;

@@ -12,56 +12,68 @@
 //! price is the classic DRR bound: two backlogged tenants' service differs by less than one
 //! maximum cost at the end of every round, and by less than quantum + maximum cost mid-round.
 //!
-//! Sub-queues hold [`Ref`]s into the class's [`Arrivals`], where the requests live. Refs of
-//! requests removed elsewhere (cancel, shed, expiry) stay in the sub-queues until they reach an
-//! end or [`TenantRing::compact`] runs (lazy deletion). Each sub-queue counts such stale refs:
-//! while the count is 0 (always, without cancels, sheds or expiry) its refs are known live and
-//! neither settling nor trimming reads the requests, which sit at scattered places in the class.
+//! Sub-queues hold the requests themselves ([`Queued`]: payload, arrival, and a [`Ref`] to the
+//! request's place in the class's arrival order, with its seq and cost). Why: at 100 k queued a
+//! pop serves a tenant whose sub-queue sits at a scattered place in memory; with the payload
+//! there, that is one cache miss, where a ref into the class's arrival deque cost a second,
+//! dependent one. Requests removed elsewhere (cancel, shed, expiry) leave a tombstone
+//! (`payload: None`) in the sub-queue until it reaches an end or [`TenantRing::compact`] runs
+//! (lazy deletion). Each sub-queue counts its tombstones: while the count is 0 (always, without
+//! cancels, sheds or expiry) trimming reads nothing.
 
 use super::arrivals::{Arrivals, Ref};
+use crate::time::Time;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 
 /// Idle slots kept mapped beyond the tenants in the ring.
 const IDLE_SLACK: usize = 1024;
 
+/// A request in its tenant's sub-queue; `payload: None` once it left by another way than
+/// service (a tombstone).
+#[derive(Debug)]
+pub(crate) struct Queued<T> {
+    /// Where the request sits in the class's arrival order; carries its seq and cost.
+    pub at: Ref,
+    pub arrival: Time,
+    pub payload: Option<T>,
+}
+
 /// One tenant's sub-queue.
-#[derive(Debug, Default)]
-struct TenantQueue {
+#[derive(Debug)]
+struct TenantQueue<T> {
     tenant: u64,
-    items: VecDeque<Ref>,
+    items: VecDeque<Queued<T>>,
     deficit: u64,
-    /// Refs in `items` whose requests may have left by another way than service.
+    /// Tombstones in `items`.
     stale: usize,
     /// In the ring (backlogged, or emptied and not yet visited). An inactive slot is idle (its
     /// tenant still mapped to it) or free.
     active: bool,
 }
 
-/// An end of a sub-queue.
-#[derive(Copy, Clone)]
-enum End {
-    Front,
-    Back,
-}
+impl<T> TenantQueue<T> {
+    fn new() -> Self {
+        TenantQueue {
+            tenant: 0,
+            items: VecDeque::new(),
+            deficit: 0,
+            stale: 0,
+            active: false,
+        }
+    }
 
-impl TenantQueue {
-    /// Pops stale refs off `end`; returns how many. Reads nothing while none are stale.
+    /// Pops tombstones off both ends; returns how many. Reads nothing while there are none.
     #[inline]
-    fn trim<T>(&mut self, end: End, arrivals: &Arrivals<T>) -> usize {
+    fn trim(&mut self) -> usize {
         let mut removed = 0;
-        while self.stale > 0 {
-            let at_end = match end {
-                End::Front => self.items.front(),
-                End::Back => self.items.back(),
-            };
-            if at_end.is_none_or(|&r| arrivals.position(r).is_some()) {
-                break;
-            }
-            match end {
-                End::Front => self.items.pop_front(),
-                End::Back => self.items.pop_back(),
-            };
+        while self.stale > 0 && self.items.front().is_some_and(|q| q.payload.is_none()) {
+            self.items.pop_front();
+            self.stale -= 1;
+            removed += 1;
+        }
+        while self.stale > 0 && self.items.back().is_some_and(|q| q.payload.is_none()) {
+            self.items.pop_back();
             self.stale -= 1;
             removed += 1;
         }
@@ -70,10 +82,10 @@ impl TenantQueue {
 }
 
 /// The tenants of one class and the DRR state over them.
-#[derive(Debug, Default)]
-pub(crate) struct TenantRing {
+#[derive(Debug)]
+pub(crate) struct TenantRing<T> {
     /// Sub-queues by slot; freed slots keep their allocation for the next tenant.
-    queues: Vec<TenantQueue>,
+    queues: Vec<TenantQueue<T>>,
     free: Vec<u32>,
     /// Tenant id → slot in `queues`, for active and idle slots. Only looked up, never iterated,
     /// so its order cannot leak.
@@ -87,15 +99,28 @@ pub(crate) struct TenantRing {
     charged: bool,
     /// Credit per visit: the largest cost ever queued.
     quantum: u64,
-    /// Refs held in all sub-queues, live or stale.
+    /// Requests and tombstones held in all sub-queues.
     entries: usize,
 }
 
-impl TenantRing {
+impl<T> TenantRing<T> {
+    pub fn new() -> Self {
+        TenantRing {
+            queues: Vec::new(),
+            free: Vec::new(),
+            slot_of: FxHashMap::default(),
+            idle: 0,
+            ring: VecDeque::new(),
+            charged: false,
+            quantum: 0,
+            entries: 0,
+        }
+    }
+
     /// Appends a request to `tenant`'s sub-queue, joining the ring if needed.
     #[inline]
-    pub fn push(&mut self, tenant: u64, queued: Ref) {
-        self.quantum = self.quantum.max(queued.cost);
+    pub fn push(&mut self, tenant: u64, queued: Queued<T>) {
+        self.quantum = self.quantum.max(queued.at.cost);
         self.entries += 1;
         let slot = match self.slot_of.get(&tenant) {
             Some(&slot) if self.queues[slot as usize].active => {
@@ -122,7 +147,7 @@ impl TenantRing {
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
-                self.queues.push(TenantQueue::default());
+                self.queues.push(TenantQueue::new());
                 // Slots are active (at most one per queued request) or idle (at most
                 // `IDLE_SLACK` more than active), so this cannot exceed u32.
                 u32::try_from(self.queues.len() - 1).unwrap_or(u32::MAX)
@@ -133,26 +158,19 @@ impl TenantRing {
         slot
     }
 
-    /// The position (in `arrivals`) of the request DRR serves next, settling the ring on it
+    /// The request DRR serves next (its ref: position and cost), settling the ring on it
     /// (idempotent until it is taken).
     #[inline]
-    pub fn front<T>(&mut self, arrivals: &Arrivals<T>) -> Option<usize> {
-        self.front_ref(arrivals)
-            .map(|head| arrivals.position_of_live(head))
-    }
-
-    /// The ref of the request DRR serves next (its cost is there: weighted selection reads no
-    /// request), settling the ring on it.
-    #[inline]
-    pub fn front_ref<T>(&mut self, arrivals: &Arrivals<T>) -> Option<Ref> {
+    pub fn front(&mut self) -> Option<Ref> {
         loop {
             let slot = *self.ring.front()?;
             let queue = &mut self.queues[slot as usize];
-            self.entries -= queue.trim(End::Front, arrivals);
-            let Some(&head) = queue.items.front() else {
+            self.entries -= queue.trim();
+            let Some(head) = queue.items.front() else {
                 self.retire_front();
                 continue;
             };
+            let head = head.at;
             if !self.charged {
                 queue.deficit = queue.deficit.saturating_add(self.quantum);
                 self.charged = true;
@@ -165,52 +183,60 @@ impl TenantRing {
         }
     }
 
-    /// Removes the request [`TenantRing::front`] returned, whose cost was `cost`, charging it to
-    /// its tenant. Call only after taking that request out of `arrivals`.
+    /// Takes out the request [`TenantRing::front`] returned, charging its cost to its tenant;
+    /// returns it with its tenant.
     #[inline]
-    pub fn take_front<T>(&mut self, cost: u64, arrivals: &Arrivals<T>) {
-        let Some(&slot) = self.ring.front() else {
-            return;
-        };
+    pub fn take_front(&mut self) -> Option<(u64, Queued<T>)> {
+        let slot = *self.ring.front()?;
         let queue = &mut self.queues[slot as usize];
-        if queue.items.pop_front().is_some() {
-            self.entries -= 1;
-        }
-        queue.deficit = queue.deficit.saturating_sub(cost);
-        self.entries -= queue.trim(End::Front, arrivals);
+        let taken = queue.items.pop_front()?;
+        self.entries -= 1;
+        queue.deficit = queue.deficit.saturating_sub(taken.at.cost);
+        let tenant = queue.tenant;
+        self.entries -= queue.trim();
         if queue.items.is_empty() {
             self.retire_front();
         }
+        Some((tenant, taken))
     }
 
-    /// After one of `tenant`'s requests left by another way: drops stale refs at the ends of
-    /// its sub-queue. An emptied tenant stays in the ring until a visit retires it.
-    pub fn trim_tenant<T>(&mut self, tenant: u64, arrivals: &Arrivals<T>) {
-        if let Some(&slot) = self.slot_of.get(&tenant)
-            && self.queues[slot as usize].active
-        {
-            let queue = &mut self.queues[slot as usize];
-            queue.stale += 1;
-            let removed = queue.trim(End::Front, arrivals) + queue.trim(End::Back, arrivals);
-            self.entries -= removed;
+    /// Takes out `tenant`'s request `seq`, leaving by another way than service; drops
+    /// tombstones at the ends of its sub-queue. An emptied tenant stays in the ring until a
+    /// visit retires it.
+    pub fn remove(&mut self, tenant: u64, seq: u64) -> Option<Queued<T>> {
+        let slot = *self.slot_of.get(&tenant)?;
+        let queue = &mut self.queues[slot as usize];
+        if !queue.active {
+            return None;
         }
+        // Seqs ascend along a sub-queue (arrival order).
+        let position = queue.items.binary_search_by_key(&seq, |q| q.at.seq).ok()?;
+        let entry = &mut queue.items[position];
+        let taken = Queued {
+            at: entry.at,
+            arrival: entry.arrival,
+            payload: Some(entry.payload.take()?),
+        };
+        queue.stale += 1;
+        self.entries -= queue.trim();
+        Some(taken)
     }
 
-    /// Refs held, live or stale (the compaction trigger).
+    /// Requests and tombstones held (the compaction trigger).
     pub fn entries(&self) -> usize {
         self.entries
     }
 
-    /// Drops every stale ref and every tenant left without requests. O(refs + tenants).
-    /// Call before compacting `arrivals`, then [`TenantRing::renumber`].
-    pub fn compact<T>(&mut self, arrivals: &Arrivals<T>) {
+    /// Drops every tombstone and every tenant left without requests. O(entries + tenants).
+    /// Call before compacting the class's arrivals, then [`TenantRing::renumber`].
+    pub fn compact(&mut self) {
         let front_before = self.ring.front().copied();
         let mut entries = 0;
         let mut emptied = Vec::new();
         for &slot in &self.ring {
             let queue = &mut self.queues[slot as usize];
             if queue.stale > 0 {
-                queue.items.retain(|&r| arrivals.position(r).is_some());
+                queue.items.retain(|q| q.payload.is_some());
                 queue.stale = 0;
             }
             entries += queue.items.len();
@@ -231,16 +257,19 @@ impl TenantRing {
     }
 
     /// After [`TenantRing::compact`] and the compaction of `arrivals`, whose positions moved:
-    /// rebuilds every ref. Each live request has exactly one ref, in its tenant's sub-queue,
-    /// and both orders are arrival order, so refilling the sub-queues from `arrivals` in order
-    /// reproduces them.
-    pub fn renumber<T>(&mut self, arrivals: &Arrivals<T>) {
-        for &slot in &self.ring {
-            self.queues[slot as usize].items.clear();
-        }
+    /// re-points every request's ref. Each live request is in exactly one sub-queue, and both
+    /// orders are arrival order, so walking `arrivals` with a cursor per sub-queue pairs them.
+    pub fn renumber<U>(&mut self, arrivals: &Arrivals<U>) {
+        let mut cursor = vec![0usize; self.queues.len()];
         for (tenant, r) in arrivals.refs() {
-            if let Some(&slot) = self.slot_of.get(&tenant) {
-                self.queues[slot as usize].items.push_back(r);
+            let Some(&slot) = self.slot_of.get(&tenant) else {
+                continue;
+            };
+            let next = &mut cursor[slot as usize];
+            if let Some(queued) = self.queues[slot as usize].items.get_mut(*next) {
+                debug_assert_eq!(queued.at.seq, r.seq, "sub-queue and arrivals agree");
+                queued.at = r;
+                *next += 1;
             }
         }
     }
@@ -283,28 +312,27 @@ impl TenantRing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schedule::arrivals::Slot;
-    use crate::time::Time;
 
     #[test]
     fn idle_tenants_are_unmapped_once_too_many_and_return_afresh() {
-        let mut arrivals = Arrivals::new();
-        let mut ring = TenantRing::default();
+        let mut ring = TenantRing::new();
         let tenants = 3 * IDLE_SLACK as u64;
         for seq in 0..2 * tenants {
             let tenant = seq % tenants;
-            let slot = Slot {
+            let at = Ref {
+                index: seq,
                 seq,
-                arrival: Time::ZERO,
                 cost: 1,
-                tenant,
+            };
+            let queued = Queued {
+                at,
+                arrival: Time::ZERO,
                 payload: Some(seq),
             };
-            ring.push(tenant, arrivals.push(slot));
-            let position = ring.front(&arrivals).expect("one queued");
-            let taken = arrivals.take(position).expect("live");
-            ring.take_front(taken.cost, &arrivals);
-            assert_eq!((taken.seq, taken.tenant), (seq, tenant));
+            ring.push(tenant, queued);
+            assert_eq!(ring.front().map(|r| r.seq), Some(seq));
+            let (served, taken) = ring.take_front().expect("one queued");
+            assert_eq!((served, taken.payload), (tenant, Some(seq)));
             assert!(ring.slot_of.len() <= IDLE_SLACK + 1, "idle slots bounded");
             assert!(ring.queues.len() <= IDLE_SLACK + 1, "slots reused");
         }
