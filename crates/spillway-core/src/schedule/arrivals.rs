@@ -85,13 +85,19 @@ impl<T> Arrivals<T> {
     /// Appends a live slot; returns its ref.
     #[inline]
     pub fn push(&mut self, slot: Slot<T>) -> Ref {
-        let r = Ref {
-            index: self.head.wrapping_add(self.slots.len() as u64),
-            seq: slot.seq,
-            cost: slot.cost,
-        };
+        let r = self.next_ref(slot.seq, slot.cost);
         self.slots.push_back(slot);
         r
+    }
+
+    /// The ref the next [`Arrivals::push`] (of request `seq` costing `cost`) returns.
+    #[inline]
+    pub fn next_ref(&self, seq: u64, cost: u64) -> Ref {
+        Ref {
+            index: self.head.wrapping_add(self.slots.len() as u64),
+            seq,
+            cost,
+        }
     }
 
     pub fn front(&self) -> Option<&Slot<T>> {
@@ -184,15 +190,15 @@ impl<T> Arrivals<T> {
         self.slots.retain(|s| s.payload.is_some());
     }
 
-    /// Every slot's tenant and ref, in arrival order.
-    pub fn refs(&self) -> impl Iterator<Item = (u64, Ref)> + '_ {
+    /// Every slot's ref and payload, in arrival order.
+    pub fn refs(&self) -> impl Iterator<Item = (Ref, Option<&T>)> + '_ {
         self.slots.iter().enumerate().map(|(i, s)| {
             let r = Ref {
                 index: self.head.wrapping_add(i as u64),
                 seq: s.seq,
                 cost: s.cost,
             };
-            (s.tenant, r)
+            (r, s.payload.as_ref())
         })
     }
 }
@@ -245,7 +251,7 @@ mod tests {
         let found: Vec<_> = (0..12).filter_map(|seq| a.find(seq)).collect();
         assert_eq!(found, vec![0, 1, 2, 3, 4, 5]);
         assert_eq!(a.find(7).and_then(|p| a.at(p)).map(|s| s.seq), Some(7));
-        let refs: Vec<u64> = a.refs().map(|(_, r)| r.index).collect();
+        let refs: Vec<u64> = a.refs().map(|(r, _)| r.index).collect();
         assert_eq!(
             refs,
             vec![1, 2, 3, 4, 5, 6],

@@ -26,9 +26,10 @@ const COMPACTION_SLACK: usize = 64;
 enum Store<T> {
     /// FIFO: the requests in arrival order.
     Fifo(Arrivals<T>),
-    /// Tenant fair share: arrival records, and the requests in their tenants' sub-queues.
+    /// Tenant fair share: arrival records (each naming where its tenant's sub-queue holds the
+    /// request), and the requests in their tenants' sub-queues.
     Fair {
-        order: Arrivals<()>,
+        order: Arrivals<u32>,
         ring: TenantRing<T>,
     },
 }
@@ -82,16 +83,15 @@ impl<T> ClassQueue<T> {
                 arrivals.push(slot(seq, arrival, cost, tenant, payload));
             }
             Store::Fair { order, ring } => {
-                let at = order.push(slot(seq, arrival, cost, tenant, ()));
+                let at = order.next_ref(seq, cost);
                 let payload = Some(payload);
-                ring.push(
-                    tenant,
-                    Queued {
-                        at,
-                        arrival,
-                        payload,
-                    },
-                );
+                let queued = Queued {
+                    at,
+                    arrival,
+                    payload,
+                };
+                let held = ring.push(tenant, queued);
+                order.push(slot(seq, arrival, cost, tenant, held));
             }
         }
         self.live += 1;
@@ -153,7 +153,8 @@ impl<T> ClassQueue<T> {
             }
             Store::Fair { order, ring } => {
                 let record = order.take(position)?;
-                taken(record.tenant, ring.remove(record.tenant, record.seq)?)?
+                let queued = ring.remove(record.tenant, record.payload, record.seq)?;
+                taken(record.tenant, queued)?
             }
         };
         self.live = self.live.saturating_sub(1);
@@ -196,7 +197,9 @@ impl<T> ClassQueue<T> {
             Store::Fair { order, ring } => {
                 ring.compact();
                 order.compact();
-                ring.renumber(order);
+                for (at, &held) in order.refs().filter_map(|(at, h)| Some((at, h?))) {
+                    ring.repoint(held, at);
+                }
             }
         }
     }

@@ -102,6 +102,7 @@ mod expiry;
 mod plan;
 mod scheduler;
 mod select;
+mod sub_queues;
 mod tenants;
 mod types;
 mod weighted;

@@ -21,7 +21,8 @@
 //! (lazy deletion). Each sub-queue counts its tombstones: while the count is 0 (always, without
 //! cancels, sheds or expiry) trimming reads nothing.
 
-use super::arrivals::{Arrivals, Ref};
+use super::arrivals::Ref;
+use super::sub_queues::{List, SubQueues};
 use crate::time::Time;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
@@ -41,9 +42,9 @@ pub(crate) struct Queued<T> {
 
 /// One tenant's sub-queue.
 #[derive(Debug)]
-struct TenantQueue<T> {
+struct TenantQueue {
     tenant: u64,
-    items: VecDeque<Queued<T>>,
+    items: List,
     deficit: u64,
     /// Tombstones in `items`.
     stale: usize,
@@ -52,11 +53,11 @@ struct TenantQueue<T> {
     active: bool,
 }
 
-impl<T> TenantQueue<T> {
+impl TenantQueue {
     fn new() -> Self {
         TenantQueue {
             tenant: 0,
-            items: VecDeque::new(),
+            items: List::EMPTY,
             deficit: 0,
             stale: 0,
             active: false,
@@ -65,15 +66,19 @@ impl<T> TenantQueue<T> {
 
     /// Pops tombstones off both ends; returns how many. Reads nothing while there are none.
     #[inline]
-    fn trim(&mut self) -> usize {
+    fn trim<T>(&mut self, store: &mut SubQueues<T>) -> usize {
         let mut removed = 0;
-        while self.stale > 0 && self.items.front().is_some_and(|q| q.payload.is_none()) {
-            self.items.pop_front();
+        while self.stale > 0
+            && store
+                .front(&self.items)
+                .is_some_and(|q| q.payload.is_none())
+        {
+            store.pop_front(&mut self.items);
             self.stale -= 1;
             removed += 1;
         }
-        while self.stale > 0 && self.items.back().is_some_and(|q| q.payload.is_none()) {
-            self.items.pop_back();
+        while self.stale > 0 && store.back(&self.items).is_some_and(|q| q.payload.is_none()) {
+            store.pop_back(&mut self.items);
             self.stale -= 1;
             removed += 1;
         }
@@ -85,7 +90,9 @@ impl<T> TenantQueue<T> {
 #[derive(Debug)]
 pub(crate) struct TenantRing<T> {
     /// Sub-queues by slot; freed slots keep their allocation for the next tenant.
-    queues: Vec<TenantQueue<T>>,
+    queues: Vec<TenantQueue>,
+    /// The requests of all sub-queues.
+    store: SubQueues<T>,
     free: Vec<u32>,
     /// Tenant id → slot in `queues`, for active and idle slots. Only looked up, never iterated,
     /// so its order cannot leak.
@@ -107,6 +114,7 @@ impl<T> TenantRing<T> {
     pub fn new() -> Self {
         TenantRing {
             queues: Vec::new(),
+            store: SubQueues::new(),
             free: Vec::new(),
             slot_of: FxHashMap::default(),
             idle: 0,
@@ -117,15 +125,16 @@ impl<T> TenantRing<T> {
         }
     }
 
-    /// Appends a request to `tenant`'s sub-queue, joining the ring if needed.
+    /// Appends a request to `tenant`'s sub-queue, joining the ring if needed; returns where it
+    /// is held (for [`TenantRing::remove`] and [`TenantRing::repoint`]).
     #[inline]
-    pub fn push(&mut self, tenant: u64, queued: Queued<T>) {
+    pub fn push(&mut self, tenant: u64, queued: Queued<T>) -> u32 {
         self.quantum = self.quantum.max(queued.at.cost);
         self.entries += 1;
         let slot = match self.slot_of.get(&tenant) {
             Some(&slot) if self.queues[slot as usize].active => {
-                self.queues[slot as usize].items.push_back(queued);
-                return;
+                let queue = &mut self.queues[slot as usize];
+                return self.store.push_back(&mut queue.items, queued);
             }
             Some(&slot) => {
                 self.idle -= 1;
@@ -138,8 +147,9 @@ impl<T> TenantRing<T> {
         queue.deficit = 0;
         queue.stale = 0;
         queue.active = true;
-        queue.items.push_back(queued);
+        let held = self.store.push_back(&mut queue.items, queued);
         self.ring.push_back(slot);
+        held
     }
 
     /// A slot for a tenant not mapped yet (a free one if any), mapped to it.
@@ -165,8 +175,8 @@ impl<T> TenantRing<T> {
         loop {
             let slot = *self.ring.front()?;
             let queue = &mut self.queues[slot as usize];
-            self.entries -= queue.trim();
-            let Some(head) = queue.items.front() else {
+            self.entries -= queue.trim(&mut self.store);
+            let Some(head) = self.store.front(&queue.items) else {
                 self.retire_front();
                 continue;
             };
@@ -189,36 +199,34 @@ impl<T> TenantRing<T> {
     pub fn take_front(&mut self) -> Option<(u64, Queued<T>)> {
         let slot = *self.ring.front()?;
         let queue = &mut self.queues[slot as usize];
-        let taken = queue.items.pop_front()?;
+        let taken = self.store.pop_front(&mut queue.items)?;
         self.entries -= 1;
         queue.deficit = queue.deficit.saturating_sub(taken.at.cost);
         let tenant = queue.tenant;
-        self.entries -= queue.trim();
+        self.entries -= queue.trim(&mut self.store);
         if queue.items.is_empty() {
             self.retire_front();
         }
         Some((tenant, taken))
     }
 
-    /// Takes out `tenant`'s request `seq`, leaving by another way than service; drops
-    /// tombstones at the ends of its sub-queue. An emptied tenant stays in the ring until a
-    /// visit retires it.
-    pub fn remove(&mut self, tenant: u64, seq: u64) -> Option<Queued<T>> {
+    /// Takes out `tenant`'s request held at `held` (whose seq is `seq`), leaving by another way
+    /// than service; drops tombstones at the ends of its sub-queue. An emptied tenant stays in
+    /// the ring until a visit retires it.
+    pub fn remove(&mut self, tenant: u64, held: u32, seq: u64) -> Option<Queued<T>> {
         let slot = *self.slot_of.get(&tenant)?;
         let queue = &mut self.queues[slot as usize];
-        if !queue.active {
+        let entry = self.store.get_mut(held)?;
+        if !queue.active || entry.at.seq != seq {
             return None;
         }
-        // Seqs ascend along a sub-queue (arrival order).
-        let position = queue.items.binary_search_by_key(&seq, |q| q.at.seq).ok()?;
-        let entry = &mut queue.items[position];
         let taken = Queued {
             at: entry.at,
             arrival: entry.arrival,
             payload: Some(entry.payload.take()?),
         };
         queue.stale += 1;
-        self.entries -= queue.trim();
+        self.entries -= queue.trim(&mut self.store);
         Some(taken)
     }
 
@@ -236,7 +244,7 @@ impl<T> TenantRing<T> {
         for &slot in &self.ring {
             let queue = &mut self.queues[slot as usize];
             if queue.stale > 0 {
-                queue.items.retain(|q| q.payload.is_some());
+                self.store.retain(&mut queue.items, |q| q.payload.is_some());
                 queue.stale = 0;
             }
             entries += queue.items.len();
@@ -256,21 +264,12 @@ impl<T> TenantRing<T> {
         }
     }
 
-    /// After [`TenantRing::compact`] and the compaction of `arrivals`, whose positions moved:
-    /// re-points every request's ref. Each live request is in exactly one sub-queue, and both
-    /// orders are arrival order, so walking `arrivals` with a cursor per sub-queue pairs them.
-    pub fn renumber<U>(&mut self, arrivals: &Arrivals<U>) {
-        let mut cursor = vec![0usize; self.queues.len()];
-        for (tenant, r) in arrivals.refs() {
-            let Some(&slot) = self.slot_of.get(&tenant) else {
-                continue;
-            };
-            let next = &mut cursor[slot as usize];
-            if let Some(queued) = self.queues[slot as usize].items.get_mut(*next) {
-                debug_assert_eq!(queued.at.seq, r.seq, "sub-queue and arrivals agree");
-                queued.at = r;
-                *next += 1;
-            }
+    /// After [`TenantRing::compact`] and the compaction of the class's arrivals, whose
+    /// positions moved: re-points the request held at `held` to its new place `at`.
+    pub fn repoint(&mut self, held: u32, at: Ref) {
+        if let Some(queued) = self.store.get_mut(held) {
+            debug_assert_eq!(queued.at.seq, at.seq, "sub-queue and arrivals agree");
+            queued.at = at;
         }
     }
 
@@ -285,7 +284,7 @@ impl<T> TenantRing<T> {
     fn release(&mut self, slot: u32) {
         let queue = &mut self.queues[slot as usize];
         self.entries -= queue.items.len();
-        queue.items.clear();
+        self.store.clear(&mut queue.items);
         queue.deficit = 0;
         queue.stale = 0;
         queue.active = false;
