@@ -22,6 +22,9 @@ use crate::time::Time;
 const COMPACTION_SLACK: usize = 64;
 
 /// Where a class keeps its requests.
+// One per class (a handful per scheduler): boxing the larger variant would only add a pointer
+// chase to every push and pop.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Store<T> {
     /// FIFO: the requests in arrival order.

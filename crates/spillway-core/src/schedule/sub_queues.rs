@@ -5,6 +5,11 @@
 //! requests over hundreds of separate allocations, each a cache miss. In one slab, slots freed by
 //! pops are reused by the next pushes (last in, first out), so the entries in use stay few and
 //! warm; at 100 k queued a pop still reads its request in one place.
+//!
+//! The links live apart from the requests (8 bytes per entry, cache-resident at 100 k queued
+//! where the requests are not), so appending to a tenant writes its tail's link without touching
+//! the tail request's line, and each request sits on one cache line of its own: a pop misses
+//! once.
 
 use super::tenants::Queued;
 
@@ -37,9 +42,16 @@ impl List {
     }
 }
 
+/// A request on a cache line of its own (two lines for a payload over ~24 bytes).
 #[derive(Debug)]
+#[repr(align(64))]
 struct Entry<T> {
     queued: Queued<T>,
+}
+
+/// An entry's neighbours in its list.
+#[derive(Copy, Clone, Debug)]
+struct Link {
     prev: u32,
     next: u32,
 }
@@ -48,6 +60,8 @@ struct Entry<T> {
 #[derive(Debug)]
 pub(crate) struct SubQueues<T> {
     entries: Vec<Entry<T>>,
+    /// `links[i]` links `entries[i]`.
+    links: Vec<Link>,
     /// Entries not in any list, reused last freed first.
     free: Vec<u32>,
 }
@@ -56,6 +70,7 @@ impl<T> SubQueues<T> {
     pub fn new() -> Self {
         SubQueues {
             entries: Vec::new(),
+            links: Vec::new(),
             free: Vec::new(),
         }
     }
@@ -63,25 +78,27 @@ impl<T> SubQueues<T> {
     /// Appends `queued` to `list`; returns its entry index (stable until it leaves).
     #[inline]
     pub fn push_back(&mut self, list: &mut List, queued: Queued<T>) -> u32 {
-        let entry = Entry {
-            queued,
+        let entry = Entry { queued };
+        let link = Link {
             prev: list.tail,
             next: NIL,
         };
         let index = match self.free.pop() {
             Some(index) => {
                 self.entries[index as usize] = entry;
+                self.links[index as usize] = link;
                 index
             }
             None => {
                 self.entries.push(entry);
+                self.links.push(link);
                 // At most one entry per request or tombstone, below MAX_CAPACITY's scale.
                 u32::try_from(self.entries.len() - 1).unwrap_or(NIL)
             }
         };
         match list.tail {
             NIL => list.head = index,
-            tail => self.entries[tail as usize].next = index,
+            tail => self.links[tail as usize].next = index,
         }
         list.tail = index;
         list.len += 1;
@@ -120,9 +137,8 @@ impl<T> SubQueues<T> {
     pub fn retain(&mut self, list: &mut List, mut keep: impl FnMut(&Queued<T>) -> bool) {
         let mut index = list.head;
         while index != NIL {
-            let entry = &self.entries[index as usize];
-            let next = entry.next;
-            if !keep(&entry.queued) {
+            let next = self.links[index as usize].next;
+            if !keep(&self.entries[index as usize].queued) {
                 self.unlink(list, index);
             }
             index = next;
@@ -137,7 +153,7 @@ impl<T> SubQueues<T> {
     #[inline]
     fn unlink(&mut self, list: &mut List, index: u32) -> Option<Queued<T>> {
         let entry = self.entries.get_mut(index as usize)?;
-        let (prev, next) = (entry.prev, entry.next);
+        let Link { prev, next } = self.links[index as usize];
         // The payload moves out; the slot keeps a tombstone until reused.
         let queued = Queued {
             at: entry.queued.at,
@@ -146,11 +162,11 @@ impl<T> SubQueues<T> {
         };
         match prev {
             NIL => list.head = next,
-            prev => self.entries[prev as usize].next = next,
+            prev => self.links[prev as usize].next = next,
         }
         match next {
             NIL => list.tail = prev,
-            next => self.entries[next as usize].prev = prev,
+            next => self.links[next as usize].prev = prev,
         }
         list.len -= 1;
         self.free.push(index);

@@ -65,8 +65,16 @@ impl TenantQueue {
     }
 
     /// Pops tombstones off both ends; returns how many. Reads nothing while there are none.
-    #[inline]
+    #[inline(always)]
     fn trim<T>(&mut self, store: &mut SubQueues<T>) -> usize {
+        if self.stale == 0 {
+            return 0;
+        }
+        self.trim_tombstones(store)
+    }
+
+    #[inline(never)]
+    fn trim_tombstones<T>(&mut self, store: &mut SubQueues<T>) -> usize {
         let mut removed = 0;
         while self.stale > 0
             && store
