@@ -85,26 +85,19 @@ impl<T> Arrivals<T> {
     /// Appends a live slot; returns its ref.
     #[inline]
     pub fn push(&mut self, slot: Slot<T>) -> Ref {
-        let r = self.next_ref(slot.seq, slot.cost);
+        let r = Ref {
+            index: self.head.wrapping_add(self.slots.len() as u64),
+            seq: slot.seq,
+            cost: slot.cost,
+        };
         self.slots.push_back(slot);
         r
-    }
-
-    /// The ref the next [`Arrivals::push`] (of request `seq` costing `cost`) returns.
-    #[inline]
-    pub fn next_ref(&self, seq: u64, cost: u64) -> Ref {
-        Ref {
-            index: self.head.wrapping_add(self.slots.len() as u64),
-            seq,
-            cost,
-        }
     }
 
     pub fn front(&self) -> Option<&Slot<T>> {
         self.slots.front()
     }
 
-    #[cfg(test)]
     pub fn at(&self, position: usize) -> Option<&Slot<T>> {
         self.slots.get(position)
     }
@@ -112,6 +105,13 @@ impl<T> Arrivals<T> {
     /// The position of the request `r` names, which the caller knows is still queued.
     pub fn position_of_live(&self, r: Ref) -> usize {
         usize::try_from(r.index.wrapping_sub(self.head)).unwrap_or(usize::MAX)
+    }
+
+    /// The position of the live request `r` names, if it is still queued.
+    pub fn position(&self, r: Ref) -> Option<usize> {
+        let position = usize::try_from(r.index.wrapping_sub(self.head)).ok()?;
+        let slot = self.slots.get(position)?;
+        (slot.seq == r.seq && slot.payload.is_some()).then_some(position)
     }
 
     /// The position of the live request with sequence number `seq`. Without compaction or
@@ -155,22 +155,6 @@ impl<T> Arrivals<T> {
         }
     }
 
-    /// Removes the live request at `position` without reading it (its tenant sub-queue held
-    /// it): at 100 k queued that position is a cache miss, and a store does not wait for it.
-    #[inline(always)]
-    pub fn kill(&mut self, position: usize) {
-        if position == 0 {
-            self.slots.pop_front();
-            self.head = self.head.wrapping_add(1);
-            self.trim_front();
-        } else if position + 1 == self.slots.len() {
-            self.slots.pop_back();
-            self.trim_back();
-        } else if let Some(slot) = self.slots.get_mut(position) {
-            slot.payload = None;
-        }
-    }
-
     #[inline]
     fn trim_front(&mut self) {
         while self.slots.front().is_some_and(|s| s.payload.is_none()) {
@@ -190,15 +174,15 @@ impl<T> Arrivals<T> {
         self.slots.retain(|s| s.payload.is_some());
     }
 
-    /// Every slot's ref and payload, in arrival order.
-    pub fn refs(&self) -> impl Iterator<Item = (Ref, Option<&T>)> + '_ {
+    /// Every slot's tenant and ref, in arrival order.
+    pub fn refs(&self) -> impl Iterator<Item = (u64, Ref)> + '_ {
         self.slots.iter().enumerate().map(|(i, s)| {
             let r = Ref {
                 index: self.head.wrapping_add(i as u64),
                 seq: s.seq,
                 cost: s.cost,
             };
-            (r, s.payload.as_ref())
+            (s.tenant, r)
         })
     }
 }
@@ -218,23 +202,16 @@ mod tests {
     }
 
     #[test]
-    fn killed_requests_leave_tombstones_inside_and_trimmed_ends() {
+    fn a_stale_ref_misses_the_request_that_reuses_its_index() {
         let mut a = Arrivals::new();
-        let refs: Vec<Ref> = (0..5).map(|seq| a.push(slot(seq))).collect();
-        a.kill(a.position_of_live(refs[2]));
-        assert_eq!((a.held(), a.find(2)), (5, None), "a tombstone inside");
-        a.kill(a.position_of_live(refs[3]));
-        a.kill(a.position_of_live(refs[4]));
-        assert_eq!(a.held(), 2, "the back is trimmed past the tombstone");
-        a.kill(a.position_of_live(refs[0]));
-        assert_eq!(a.front().map(|s| s.seq), Some(1));
-        let next = a.push(slot(5));
-        assert_eq!(
-            a.position_of_live(next),
-            1,
-            "virtual indices follow the head"
-        );
-        assert_eq!(a.find(5), Some(1));
+        let _first = a.push(slot(0));
+        let second = a.push(slot(1));
+        assert!(a.take(1).is_some());
+        let third = a.push(slot(2));
+        assert_eq!(second.index, third.index, "the back index is reused");
+        assert_eq!(a.position(second), None);
+        let found = a.position(third).and_then(|p| a.at(p));
+        assert_eq!(found.and_then(|s| s.payload), Some(2));
     }
 
     #[test]
@@ -251,7 +228,7 @@ mod tests {
         let found: Vec<_> = (0..12).filter_map(|seq| a.find(seq)).collect();
         assert_eq!(found, vec![0, 1, 2, 3, 4, 5]);
         assert_eq!(a.find(7).and_then(|p| a.at(p)).map(|s| s.seq), Some(7));
-        let refs: Vec<u64> = a.refs().map(|(r, _)| r.index).collect();
+        let refs: Vec<u64> = a.refs().map(|(_, r)| r.index).collect();
         assert_eq!(
             refs,
             vec![1, 2, 3, 4, 5, 6],

@@ -1,12 +1,10 @@
 //! One class's queue: its requests in arrival order, plus (with fair share) per-tenant DRR.
 //!
-//! The [`Arrivals`] deque holds the requests in arrival order and answers "oldest" (aging,
-//! expiry, shedding `Oldest`) and "newest" (shedding `Newest`) in O(1): both of its ends are kept
-//! live by trimming tombstones after every removal. Without fair share it stores the requests
-//! and is the service order (plain FIFO, read at the front). With fair share the requests live in
-//! the [`TenantRing`]'s sub-queues (the service order), and the deque keeps only their arrival
-//! records (seq, arrival, cost, tenant), so serving a request reads its tenant's sub-queue only
-//! and marks the record without reading it.
+//! The [`Arrivals`] deque stores the requests themselves and answers "oldest" (aging, expiry,
+//! shedding `Oldest`) and "newest" (shedding `Newest`) in O(1): both of its ends are kept live by
+//! trimming tombstones after every removal. Without fair share it is also the service order
+//! (plain FIFO, read at the front). With fair share, service order comes from the
+//! [`TenantRing`], whose sub-queues hold refs into the deque.
 //!
 //! Tombstones and stale refs in the middle are dropped by a compaction once they outnumber live
 //! requests (plus a constant slack), so memory stays proportional to the queued requests and each
@@ -15,32 +13,18 @@
 //! runs at the same moments.
 
 use super::arrivals::{Arrivals, Slot, Taken};
-use super::tenants::{Queued, TenantRing};
-use crate::time::Time;
+use super::tenants::TenantRing;
 
 /// Tombstones and stale refs tolerated beyond twice the live requests before compacting.
 const COMPACTION_SLACK: usize = 64;
 
-/// Where a class keeps its requests.
-// One per class (a handful per scheduler): boxing the larger variant would only add a pointer
-// chase to every push and pop.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-enum Store<T> {
-    /// FIFO: the requests in arrival order.
-    Fifo(Arrivals<T>),
-    /// Tenant fair share: arrival records (each naming where its tenant's sub-queue holds the
-    /// request), and the requests in their tenants' sub-queues.
-    Fair {
-        order: Arrivals<u32>,
-        ring: TenantRing<T>,
-    },
-}
-
 /// The queue of one class.
 #[derive(Debug)]
 pub(crate) struct ClassQueue<T> {
-    store: Store<T>,
+    /// All queued requests, oldest first; front and back are live (or it is empty).
+    arrivals: Arrivals<T>,
+    /// Per-tenant fair share, if enabled.
+    tenants: Option<TenantRing>,
     /// Requests queued.
     live: usize,
     /// The seq the next push gets.
@@ -50,16 +34,9 @@ pub(crate) struct ClassQueue<T> {
 impl<T> ClassQueue<T> {
     /// An empty queue, with or without per-tenant fair share.
     pub fn new(fair_share: bool) -> Self {
-        let store = if fair_share {
-            Store::Fair {
-                order: Arrivals::new(),
-                ring: TenantRing::new(),
-            }
-        } else {
-            Store::Fifo(Arrivals::new())
-        };
         ClassQueue {
-            store,
+            arrivals: Arrivals::new(),
+            tenants: fair_share.then(TenantRing::default),
             live: 0,
             next_seq: 0,
         }
@@ -78,116 +55,80 @@ impl<T> ClassQueue<T> {
 
     /// Appends a request; returns its seq.
     #[inline]
-    pub fn push(&mut self, arrival: Time, tenant: u64, cost: u64, payload: T) -> u64 {
+    pub fn push(&mut self, arrival: crate::time::Time, tenant: u64, cost: u64, payload: T) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
-        match &mut self.store {
-            Store::Fifo(arrivals) => {
-                arrivals.push(slot(seq, arrival, cost, tenant, payload));
-            }
-            Store::Fair { order, ring } => {
-                let at = order.next_ref(seq, cost);
-                let payload = Some(payload);
-                let queued = Queued {
-                    at,
-                    arrival,
-                    payload,
-                };
-                let held = ring.push(tenant, queued);
-                order.push(slot(seq, arrival, cost, tenant, held));
-            }
+        let slot = Slot {
+            seq,
+            arrival,
+            cost,
+            tenant,
+            payload: Some(payload),
+        };
+        let r = self.arrivals.push(slot);
+        if let Some(ring) = &mut self.tenants {
+            ring.push(tenant, r);
         }
         self.live += 1;
         seq
     }
 
-    /// The arrival of the longest-waiting request.
-    #[inline]
-    pub fn oldest_arrival(&self) -> Option<Time> {
-        match &self.store {
-            Store::Fifo(arrivals) => arrivals.front().map(|s| s.arrival),
-            Store::Fair { order, .. } => order.front().map(|s| s.arrival),
-        }
+    /// The longest-waiting request.
+    pub fn oldest(&self) -> Option<&Slot<T>> {
+        self.arrivals.front()
     }
 
     /// The position of the most recent request.
     pub fn newest_position(&self) -> Option<usize> {
-        self.held_in_order().checked_sub(1)
+        self.arrivals.held().checked_sub(1)
     }
 
     /// The position of the live request with sequence number `seq`.
     pub fn find(&self, seq: u64) -> Option<usize> {
-        match &self.store {
-            Store::Fifo(arrivals) => arrivals.find(seq),
-            Store::Fair { order, .. } => order.find(seq),
-        }
+        self.arrivals.find(seq)
     }
 
     /// The position of the request this class serves next: its oldest (FIFO) or its tenant
     /// DRR's choice.
     #[inline]
     pub fn next_to_serve(&mut self) -> Option<usize> {
-        match &mut self.store {
-            Store::Fifo(_) => (self.live > 0).then_some(0),
-            Store::Fair { order, ring } => ring.front().map(|r| order.position_of_live(r)),
+        match &mut self.tenants {
+            Some(ring) => ring.front(&self.arrivals),
+            None => (self.live > 0).then_some(0),
         }
     }
 
-    /// The cost of the request [`ClassQueue::next_to_serve`] names, read from the tenant's
-    /// sub-queue with fair share (not from the arrival record, at a scattered place).
-    #[inline]
-    pub fn next_cost(&mut self) -> Option<u64> {
-        match &mut self.store {
-            Store::Fifo(arrivals) => arrivals.front().map(|s| s.cost),
-            Store::Fair { ring, .. } => ring.front().map(|r| r.cost),
-        }
+    /// The cost of the request at `position`.
+    pub fn cost_at(&self, position: usize) -> Option<u64> {
+        self.arrivals.at(position).map(|s| s.cost)
     }
 
     /// Takes the request at `position` out. `served` says it is the one
     /// [`ClassQueue::next_to_serve`] returned (so its tenant is charged its cost).
     #[inline(always)]
     pub fn take(&mut self, position: usize, served: bool) -> Option<Taken<T>> {
-        let taken = match &mut self.store {
-            Store::Fifo(arrivals) => arrivals.take(position)?,
-            Store::Fair { order, ring } if served => {
-                let (tenant, queued) = ring.take_front()?;
-                order.kill(position);
-                taken(tenant, queued)?
-            }
-            Store::Fair { order, ring } => {
-                let record = order.take(position)?;
-                let queued = ring.remove(record.tenant, record.payload, record.seq)?;
-                taken(record.tenant, queued)?
-            }
-        };
+        let taken = self.arrivals.take(position)?;
         self.live = self.live.saturating_sub(1);
+        if let Some(ring) = &mut self.tenants {
+            if served {
+                ring.take_front(taken.cost, &self.arrivals);
+            } else {
+                ring.trim_tenant(taken.tenant, &self.arrivals);
+            }
+        }
         self.compact_if_sparse();
         Some(taken)
     }
 
-    /// Slots in arrival order, live or tombstones.
-    fn held_in_order(&self) -> usize {
-        match &self.store {
-            Store::Fifo(arrivals) => arrivals.held(),
-            Store::Fair { order, .. } => order.held(),
-        }
-    }
-
-    /// Slots and sub-queue entries held, live or tombstones.
+    /// Slots and refs held, live or stale.
     #[inline]
     pub fn held(&self) -> usize {
-        match &self.store {
-            Store::Fifo(arrivals) => arrivals.held(),
-            Store::Fair { order, ring } => order.held() + ring.entries(),
-        }
+        self.arrivals.held() + self.tenants.as_ref().map_or(0, TenantRing::entries)
     }
 
     #[inline]
     fn compact_if_sparse(&mut self) {
-        let per_request = match self.store {
-            Store::Fifo(_) => 1,
-            Store::Fair { .. } => 2,
-        };
+        let per_request = if self.tenants.is_some() { 2 } else { 1 };
         if self.held() > per_request * 2 * self.live + COMPACTION_SLACK {
             self.compact();
         }
@@ -195,38 +136,12 @@ impl<T> ClassQueue<T> {
 
     #[cold]
     fn compact(&mut self) {
-        match &mut self.store {
-            Store::Fifo(arrivals) => arrivals.compact(),
-            Store::Fair { order, ring } => {
-                ring.compact();
-                order.compact();
-                for (at, &held) in order.refs().filter_map(|(at, h)| Some((at, h?))) {
-                    ring.repoint(held, at);
-                }
-            }
+        if let Some(ring) = &mut self.tenants {
+            ring.compact(&self.arrivals);
+            self.arrivals.compact();
+            ring.renumber(&self.arrivals);
+        } else {
+            self.arrivals.compact();
         }
     }
-}
-
-/// An arrival slot.
-fn slot<P>(seq: u64, arrival: Time, cost: u64, tenant: u64, payload: P) -> Slot<P> {
-    Slot {
-        seq,
-        arrival,
-        cost,
-        tenant,
-        payload: Some(payload),
-    }
-}
-
-/// A request taken out of a tenant sub-queue, as the scheduler hands it on.
-#[inline]
-fn taken<T>(tenant: u64, queued: Queued<T>) -> Option<Taken<T>> {
-    Some(Taken {
-        payload: queued.payload?,
-        seq: queued.at.seq,
-        arrival: queued.arrival,
-        tenant,
-        cost: queued.at.cost,
-    })
 }

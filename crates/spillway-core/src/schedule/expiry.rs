@@ -12,8 +12,8 @@ impl<T> PriorityScheduler<T> {
     /// When `class`'s oldest request expires, if it has a deadline and a request.
     fn class_expiry(&self, class: usize) -> Option<Time> {
         let deadline = (*self.plan.deadlines.get(class)?)?;
-        let oldest = self.classes[class].oldest_arrival()?;
-        Some(oldest.saturating_add(deadline))
+        let oldest = self.classes[class].oldest()?;
+        Some(oldest.arrival.saturating_add(deadline))
     }
 
     /// The earliest instant at which a queued request expires: when to call

@@ -88,13 +88,11 @@
 //! ```
 //!
 //! # Cost
-//! Push and pop are O(classes) plus O(1) amortised. Without fair share each class stores its
-//! requests inline in arrival order (so a FIFO pop reads them where the deque's front is, as a
-//! plain `VecDeque` would); with fair share the requests live in their tenants' sub-queues
-//! (linked through one slab per class) and the arrival-order deque keeps small records. Shed and
-//! expiry are O(1); cancel is O(1), or O(log n) after a compaction moved the request. Removals
-//! leave tombstones that are trimmed at the ends and compacted once they outnumber live
-//! requests.
+//! Push and pop are O(classes) plus O(1) amortised. Each class stores its requests inline in
+//! arrival order (so a FIFO pop reads them where the deque's front is, as a plain `VecDeque`
+//! would); tenant sub-queues hold seq-checked refs into it. Shed and expiry are O(1); cancel is
+//! O(1), or O(log n) after a compaction moved the request. Removals leave tombstones that are
+//! trimmed at the ends and compacted once they outnumber live requests.
 
 mod arrivals;
 mod class_queue;
@@ -104,7 +102,6 @@ mod expiry;
 mod plan;
 mod scheduler;
 mod select;
-mod sub_queues;
 mod tenants;
 mod types;
 mod weighted;

@@ -15,7 +15,10 @@ impl<T> PriorityScheduler<T> {
             Discipline::Aging { step } => self.aged_class(now, step),
             Discipline::Weighted => {
                 let classes = &mut self.classes;
-                self.round.select(|class| classes[class].next_cost())
+                self.round.select(|class| {
+                    let queue = &mut classes[class];
+                    queue.next_to_serve().and_then(|p| queue.cost_at(p))
+                })
             }
         }
     }
@@ -27,7 +30,7 @@ impl<T> PriorityScheduler<T> {
         let step_ns = step.as_nanos().max(1);
         let mut best: Option<(usize, Time, usize)> = None;
         for (class, queue) in self.classes.iter().enumerate() {
-            let Some(arrival) = queue.oldest_arrival() else {
+            let Some(arrival) = queue.oldest().map(|q| q.arrival) else {
                 continue;
             };
             let steps = now.saturating_since(arrival).as_nanos() / step_ns;

@@ -31,7 +31,6 @@ impl WeightedRound {
 
     /// The class to serve, given each class's next cost (`None` = empty). Call
     /// [`WeightedRound::on_served`] after serving it.
-    #[inline]
     pub fn select(&mut self, mut next_cost: impl FnMut(usize) -> Option<u64>) -> Option<usize> {
         let classes = self.quanta.len();
         for _pass in 0..2 {
@@ -64,7 +63,6 @@ impl WeightedRound {
     }
 
     /// Charges `cost` to `class`; `emptied` says it has nothing left queued.
-    #[inline]
     pub fn on_served(&mut self, class: usize, cost: u64, emptied: bool) {
         if let Some(deficit) = self.deficits.get_mut(class) {
             *deficit = deficit.saturating_sub(cost);
@@ -83,7 +81,6 @@ impl WeightedRound {
     /// After a round in which no class could pay for its next request: credits every
     /// backlogged class with `k − 1` quanta, where `k` is the fewest further rounds after which
     /// some class can pay. Returns whether any class is backlogged.
-    #[cold]
     fn skip_idle_rounds(&mut self, next_cost: &mut impl FnMut(usize) -> Option<u64>) -> bool {
         let rounds_needed = |class: usize, cost: u64, deficits: &[u64], quanta: &[u64]| {
             cost.saturating_sub(deficits[class]).div_ceil(quanta[class])
