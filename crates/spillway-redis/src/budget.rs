@@ -81,7 +81,8 @@ const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 const SOURCE: &str = include_str!("lua/budget.lua");
 
-/// A policy's budget caps counted in Redis; the design (why core decides and Redis counts, the bounds) is in `budget.rs`'s module docs.
+/// A policy's budget caps counted in Redis. The design (why core decides and Redis counts,
+/// the bounds) is in `budget.rs`'s module docs.
 #[derive(Debug)]
 pub struct RedisBudget {
     store: RedisStore,
