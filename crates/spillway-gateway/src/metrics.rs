@@ -111,7 +111,10 @@ impl Metrics {
             EngineEvent::Completed {
                 settlement: Some(s),
                 ..
-            } => self.spend_nano_usd = self.spend_nano_usd.saturating_add(s.actual_nano_usd),
+            }
+            | EngineEvent::Billed { settlement: s, .. } => {
+                self.spend_nano_usd = self.spend_nano_usd.saturating_add(s.actual_nano_usd);
+            }
             EngineEvent::Departed { class, how, .. } => {
                 self.departed[(*class).min(3)][departure_index(*how)] += 1;
             }
@@ -260,7 +263,7 @@ impl Metrics {
         family(
             "spillway_spend_nano_usd_total",
             "counter",
-            "Actual cost booked by the budget from upstream usage, in nano-USD.",
+            "Cost booked by the budget, in nano-USD: completed calls at their usage, and calls the upstream accepted that did not complete at no less than their estimate.",
             vec![(String::new(), self.spend_nano_usd)],
         );
         out

@@ -66,6 +66,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             last_backoff: Duration::ZERO,
             target: Target::Primary,
             spend_ticket: None,
+            accepted: None,
         };
         let Some(id) = self.requests.insert(request) else {
             self.limiter.settle(

@@ -1,4 +1,4 @@
-//! Leaving: every way out goes through [`Engine::depart`], which releases the limiter
+//! Leaving: every way out goes through [`Engine::depart`], which settles the limiter
 //! reservation and the budget ticket and reports the departure once.
 
 use super::spend::Spend;
@@ -25,31 +25,32 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
     }
 
     /// Remove a request for good: settle its reservation with the tokens it really used,
-    /// release its budget ticket, report how it left.
+    /// book or release its budget ticket ([`super::bill`]), report how it left.
     pub(crate) fn depart(&mut self, now: Time, id: RequestId, how: Departure, tokens_used: u64) {
         self.end_wait(now, id);
         let Some(req) = self.requests.remove(id) else {
             return;
         };
+        let class = req.meta.class;
         if req.stage == super::state::Stage::Held {
-            self.unhold(req.meta.class);
+            self.unhold(class);
+        }
+        if let Some(ticket) = req.spend_ticket {
+            self.leave_spend(now, (id, class), ticket, req.accepted);
         }
         self.events.push_back(EngineEvent::Departed {
             id,
-            class: req.meta.class,
+            class,
             how,
             arrived: req.arrived,
             attempts: req.attempts,
         });
         let actual = Demand {
             requests: 1,
-            tokens: tokens_used,
+            tokens: super::bill::tokens_used(tokens_used, req.accepted),
         };
         self.limiter
             .settle(now, req.reservation, req.placement, actual);
-        if let Some(ticket) = req.spend_ticket {
-            self.spend.cancel(now, ticket);
-        }
     }
 
     /// The end: every request still inside leaves as [`Departure::Unfinished`], releasing

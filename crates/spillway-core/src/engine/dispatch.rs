@@ -137,6 +137,8 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             self.events.push_back(EngineEvent::Escalated { class });
         }
         if response.accepted {
+            // From here the provider bills the call, however it ends.
+            self.accept(id);
             if attempts > 1 {
                 self.events.push_back(EngineEvent::RetrySucceeded { class });
             }
@@ -151,7 +153,8 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.retry_or_fail(now, id, hint);
     }
 
-    /// An accepted call of `id` finished: settle the layers and the budget with the usage.
+    /// An accepted call of `id` finished: settle the layers and the budget with the usage (a
+    /// failed one is billed at no less than its estimate, [`super::bill`]).
     pub fn on_complete(&mut self, now: Time, id: RequestId, done: Completion) {
         let Some(req) = self.requests.get_mut(id) else {
             return;
@@ -163,7 +166,9 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.dispatch_pending = true;
         let class = req.meta.class;
         if done.failed {
-            // It took its time and quota, and fails without retry.
+            // It took its time and quota, and fails without retry; the provider bills it.
+            self.accept(id);
+            self.on_progress(now, id, done.input_tokens, done.output_tokens);
             self.events
                 .push_back(EngineEvent::Wasted { class, status: 200 });
             self.depart(now, id, Departure::Failed, done.input_tokens);

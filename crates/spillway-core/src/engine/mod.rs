@@ -9,8 +9,9 @@
 //! ## Driving it (quinn-proto style)
 //! Input calls take `now` and never block:
 //! [`Engine::on_request`] → [`Admission`], [`Engine::on_response`] (status and headers of a
-//! dispatched call), [`Engine::on_complete`] (the call's usage), [`Engine::on_cancel`] (the
-//! client went away), [`Engine::handle_timeout`]. After each, the driver drains
+//! dispatched call), [`Engine::on_progress`] (tokens an accepted call used so far),
+//! [`Engine::on_complete`] (the call's usage), [`Engine::on_cancel`] (the client went away),
+//! [`Engine::handle_timeout`]. After each, the driver drains
 //! [`Engine::poll_dispatch`] (send these upstream) and [`Engine::poll_event`] (count these),
 //! and sleeps until [`Engine::poll_timeout`] or its next input.
 //!
@@ -19,7 +20,8 @@
 //!   queue ticket and attempts live in one record inside the engine; the driver holds only a
 //!   [`RequestId`]. Every way out (completed, failed, shed, abandoned, unfinished at
 //!   [`Engine::drain`]) goes through one function that settles the layers, releases the budget
-//!   and emits one [`EngineEvent::Departed`]: a request leaves exactly once and a dropped
+//!   (or books it: a call the provider accepted is billed however it ends) and emits one
+//!   [`EngineEvent::Departed`]: a request leaves exactly once and a dropped
 //!   client cannot leak (the server calls `on_cancel` from its drop guard).
 //! - **Ids are generational.** A late response or cancel of a request that left never reaches
 //!   the request that reused its slot.
@@ -99,6 +101,7 @@
 //! ```
 
 mod admit;
+mod bill;
 mod depart;
 mod dispatch;
 mod limiter;

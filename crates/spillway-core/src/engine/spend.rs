@@ -1,5 +1,6 @@
 //! The engine's budget: after the layers, an API key and a spend verdict; at completion the
-//! actual cost is booked; any other departure releases the reservation.
+//! actual cost is booked, and so is a call the provider accepted that ends otherwise
+//! (`super::bill`); any other departure releases the reservation.
 
 use super::RequestMeta;
 use crate::Time;
@@ -51,7 +52,8 @@ pub trait Spend<M> {
         input: u64,
         output: u64,
     ) -> Option<Settlement>;
-    /// Release the reservation of a request leaving without a billed completion.
+    /// Release the reservation of a request leaving without the provider having accepted its
+    /// call (refused upstream, never sent): nobody bills it.
     fn cancel(&mut self, now: Time, ticket: Ticket);
     /// Shedding's downgrade step: serve the request on a cheaper model if the budget has one.
     fn downgrade(&mut self, ticket: &mut Ticket);

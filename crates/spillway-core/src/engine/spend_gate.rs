@@ -1,6 +1,7 @@
 //! [`SpendGate`]: the budget policy as the engine's [`Spend`]. After the limiter layers each
-//! request gets an API key and a budget verdict; at completion its actual cost is booked; a
-//! request that leaves any other way releases its reservation (the engine's departure).
+//! request gets an API key and a budget verdict; at completion its actual cost is booked (the
+//! engine also completes a call the provider accepted that ends otherwise, at no less than
+//! its estimate); a request that leaves any other way releases its reservation.
 //!
 //! | verdict | the engine |
 //! |---|---|

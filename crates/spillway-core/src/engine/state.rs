@@ -64,6 +64,16 @@ pub(crate) struct Request<M, P> {
     pub target: Target,
     /// The budget's reservation, completed or cancelled on departure.
     pub spend_ticket: Option<SpendTicket>,
+    /// Tokens its call used so far, once the provider accepted it (`None` before): an
+    /// accepted call is billed however it ends ([`super::bill`]).
+    pub accepted: Option<Seen>,
+}
+
+/// Tokens an accepted call is known to have used so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Seen {
+    pub input: u64,
+    pub output: u64,
 }
 
 /// Something scheduled for later.

@@ -153,6 +153,18 @@ pub enum EngineEvent<M> {
         /// Answered from the cache (no usage).
         from_cache: bool,
     },
+    /// A call the provider accepted left without completing (its client went away, it failed
+    /// or broke mid-stream, it was still on the wire at [`super::Engine::drain`]): the
+    /// provider bills it, so the budget booked it at no less than its estimate. Only with a
+    /// budget; it is followed by the request's [`EngineEvent::Departed`].
+    Billed {
+        /// The request.
+        id: RequestId,
+        /// Its class.
+        class: usize,
+        /// What the budget booked (who paid, models, estimated and booked cost).
+        settlement: Settlement,
+    },
     /// A call was refused or failed upstream (not a completion).
     Wasted {
         /// Its class.

@@ -114,6 +114,8 @@ struct World {
     wire: Vec<RequestId>,
     /// Calls answered 200, still streaming.
     streaming: Vec<RequestId>,
+    /// Every request whose call was answered 200 (the provider bills it).
+    answered: BTreeSet<RequestId>,
     /// No send may go before this (the latest Retry-After heard).
     gate: Time,
     /// The budget's setup, against which its events are checked.
@@ -167,12 +169,16 @@ impl World {
     }
 
     /// A hold only under a holding cap and within the horizon; "no key" only once the only
-    /// key has expired.
+    /// key has expired; a call billed without completing only if the provider accepted it.
     fn check_budget_event(&self, event: &EngineEvent<u64>) -> Result<(), TestCaseError> {
         let Some(budget) = self.budget else {
             return Ok(());
         };
         match *event {
+            EngineEvent::Billed { id, settlement, .. } => {
+                prop_assert!(self.answered.contains(&id), "billed a call never accepted");
+                prop_assert!(settlement.actual_nano_usd > 0, "booked nothing");
+            }
             EngineEvent::Held { until, .. } => {
                 prop_assert!(budget.hold, "held under a rejecting cap");
                 prop_assert!(
@@ -237,6 +243,7 @@ impl World {
                 e.on_response(self.now, id, &response);
                 if status == 200 {
                     self.streaming.push(id);
+                    self.answered.insert(id);
                 }
             }
             Op::Complete { pick, failed } => {
@@ -293,6 +300,7 @@ proptest! {
         e.drain(world.now);
         let mut unfinished = 0;
         while let Some(event) = e.poll_event() {
+            world.check_budget_event(&event)?;
             if let EngineEvent::Departed { id, how, .. } = event {
                 prop_assert_eq!(how, Departure::Unfinished);
                 prop_assert!(world.live.remove(&id), "departed twice or never accepted");

@@ -4,6 +4,7 @@
 //! never); after draining, no limiter reservation or budget hold is left. Failure seeds are
 //! kept in `proptest-regressions/engine-<module>.txt`.
 
+mod billed;
 mod gate;
 mod held;
 mod hints;

@@ -123,6 +123,11 @@ pub(crate) fn record(m: &mut BudgetMetrics, event: &EngineEvent<Arrival>) {
             let who = s.subject;
             m.bill(who.user, who.feature, who.api_key, s.actual_nano_usd);
         }
+        // An accepted call that did not complete is billed, not completed.
+        EngineEvent::Billed { settlement: s, .. } => {
+            let who = s.subject;
+            m.bill(who.user, who.feature, who.api_key, s.actual_nano_usd);
+        }
         _ => {}
     }
 }

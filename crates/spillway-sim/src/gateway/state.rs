@@ -227,6 +227,9 @@ impl Gateway<'_> {
                 let cost = settlement.map(|s| s.actual_nano_usd);
                 self.completed(now, class, &payload, cost, on_fallback, from_cache);
             }
+            EngineEvent::Billed {
+                class, settlement, ..
+            } => self.billed(class, settlement.actual_nano_usd),
             EngineEvent::Wasted { class, status } => {
                 let stats = &mut self.metrics.classes[class];
                 stats.upstream.wasted_calls += 1;
@@ -293,6 +296,15 @@ impl Gateway<'_> {
         row.completed += 1;
         row.spend_nano_usd = row.spend_nano_usd.saturating_add(cost);
         self.metrics.users.completed(arrival.user, tokens);
+    }
+
+    /// The cost the budget booked for an accepted call that did not complete (it failed, or
+    /// was still on the wire at the end): the provider bills it, so it is spent.
+    fn billed(&mut self, class: usize, cost: u64) {
+        let stats = &mut self.metrics.classes[class];
+        stats.cost_nano_usd = stats.cost_nano_usd.saturating_add(cost);
+        let row = self.series.current();
+        row.spend_nano_usd = row.spend_nano_usd.saturating_add(cost);
     }
 
     /// How a request left; unfinished ones (still inside at the end) are counted apart.

@@ -1,0 +1,72 @@
+//! Accepted calls are billed. A call the provider started answering (a 2xx, maybe a stream)
+//! is paid for however it ends: its client leaves mid-stream, the stream breaks before its
+//! usage chunk, the call fails after acceptance, the gateway stops with it on the wire. So a
+//! request that leaves after acceptance without completing **books** the larger of its
+//! estimate and the tokens seen so far (reported with [`Engine::on_progress`]) through
+//! [`Spend::complete`], and the driver sees it as [`EngineEvent::Billed`]. A request refused
+//! upstream or never sent releases its reservation: nobody bills it.
+//!
+//! The limiter layers have the same concern: an accepted call settles them to the tokens
+//! seen (at least its prompt, which the provider counts on acceptance), not to nothing.
+
+use super::spend::Spend;
+use super::state::Seen;
+use super::{Engine, EngineEvent, Limiter, RequestId};
+use crate::Time;
+use crate::budget::Ticket;
+use rand_core::Rng;
+
+impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
+    /// The provider accepted the call of `id`: from now on it is billed, its prompt at once.
+    pub(super) fn accept(&mut self, id: RequestId) {
+        if let Some(req) = self.requests.get_mut(id)
+            && req.accepted.is_none()
+        {
+            let input = req.meta.input_tokens;
+            req.accepted = Some(Seen { input, output: 0 });
+        }
+    }
+
+    /// The accepted call of `id` used at least `input_tokens` and `output_tokens` so far
+    /// (e.g. a stream's usage as it passes): what it books if it leaves without completing.
+    /// A request not (yet) accepted upstream, or gone, is ignored: it is not billed. `now`
+    /// is taken like every input's; nothing is decided until the request leaves.
+    pub fn on_progress(&mut self, now: Time, id: RequestId, input_tokens: u64, output_tokens: u64) {
+        let _ = now;
+        if let Some(seen) = self.requests.get_mut(id).and_then(|r| r.accepted.as_mut()) {
+            seen.input = seen.input.max(input_tokens);
+            seen.output = seen.output.max(output_tokens);
+        }
+    }
+
+    /// The budget side of request `id` of `class` leaving without a completion: an
+    /// `accepted` call books max(estimate, seen) per token kind (the provider bills it, and
+    /// may have produced more than the driver saw); any other releases its reservation.
+    pub(super) fn leave_spend(
+        &mut self,
+        now: Time,
+        (id, class): (RequestId, usize),
+        ticket: Ticket,
+        accepted: Option<Seen>,
+    ) {
+        let Some(seen) = accepted else {
+            self.spend.cancel(now, ticket);
+            return;
+        };
+        let input = seen.input.max(ticket.estimate.input_tokens);
+        let output = seen.output.max(ticket.estimate.output_tokens);
+        if let Some(settlement) = self.spend.complete(now, ticket, input, output) {
+            self.events.push_back(EngineEvent::Billed {
+                id,
+                class,
+                settlement,
+            });
+        }
+    }
+}
+
+/// The tokens the limiter layers settle to when a request leaves: what the driver reported,
+/// and at least what an accepted call was seen to use.
+pub(super) fn tokens_used(reported: u64, accepted: Option<Seen>) -> u64 {
+    accepted.map_or(reported, |s| reported.max(s.input.saturating_add(s.output)))
+}
