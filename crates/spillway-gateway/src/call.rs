@@ -73,6 +73,16 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Call<M, L, S, R> {
         self.shared.settle(&mut state, now);
     }
 
+    /// The accepted call used at least this many tokens so far (a stream's usage as it
+    /// passes): what the engine books if the call leaves before it completes.
+    pub fn progress(&self, input_tokens: u64, output_tokens: u64) {
+        let mut state = self.shared.lock();
+        let now = self.shared.clock.now();
+        state
+            .engine
+            .on_progress(now, self.id, input_tokens, output_tokens);
+    }
+
     /// The accepted call finished with this usage: the layers settle to it.
     pub fn complete(mut self, usage: Completion) {
         self.finished = true;

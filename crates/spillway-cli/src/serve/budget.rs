@@ -8,11 +8,10 @@
 //! Unix origin: calendar periods still reset at UTC boundaries, and a key that `expires: 60d`
 //! expires 60 days after `serve` started (not 60 days after 1970).
 //!
-//! **A call the upstream started answering is paid for**, however it ends: the provider bills
-//! it even when the client goes away mid-stream or the stream breaks before its usage. The
-//! engine cancels such a request's ticket (as it does a request never sent); the gate books
-//! it instead at its estimate, or at the usage seen so far when that is more
-//! ([`ServeGate::answered`]). A request refused upstream or never sent is released.
+//! A call the upstream started answering is paid for however it ends (the client goes away
+//! mid-stream, the stream breaks before its usage): the engine books it, from the answer and
+//! the usage the proxy reports ([`spillway_core::engine::Engine::on_progress`]), through
+//! [`Spend::complete`]; [`Spend::cancel`] only ever sees a request nobody bills.
 
 use super::settler::Closer;
 use super::shared_budget::{Prepaid, SharedBudget};
@@ -24,7 +23,6 @@ use spillway_core::policy::PolicySpec;
 use spillway_core::policy::budget::BudgetSetup;
 use spillway_core::{Duration, Time};
 use spillway_gateway::headers::BudgetCap;
-use std::collections::BTreeMap;
 
 use super::build::ServeEngine;
 
@@ -41,9 +39,6 @@ pub struct ServeGate {
     gate: SpendGate,
     start: Time,
     shared: Option<SharedBudget>,
-    /// Ticket tags of calls the upstream started answering, with the (input, output) tokens
-    /// seen so far: they are booked, not released, if they leave without completing.
-    answered: BTreeMap<u64, (u64, u64)>,
     /// The next ticket tag (a local gate's tickets; a shared gate's Redis request ids).
     next_tag: u64,
 }
@@ -65,14 +60,6 @@ impl ServeGate {
         let tag = self.next_tag;
         self.next_tag = self.next_tag.wrapping_add(1).max(1);
         tag
-    }
-
-    /// The upstream started answering the call of ticket `tag` and `seen` (input, output)
-    /// tokens were used so far: if it leaves without completing, it is booked at the larger
-    /// of its estimate and `seen`.
-    pub fn answered(&mut self, tag: u64, seen: (u64, u64)) {
-        let floor = self.answered.entry(tag).or_default();
-        *floor = (floor.0.max(seen.0), floor.1.max(seen.1));
     }
 
     /// The gate and its shared side.
@@ -163,7 +150,6 @@ impl<M> Spend<M> for ServeGate {
         input: u64,
         output: u64,
     ) -> Option<Settlement> {
-        self.answered.remove(&ticket.tag);
         let local = self.local(now);
         let settled =
             <SpendGate as Spend<M>>::complete(&mut self.gate, local, ticket, input, output);
@@ -173,15 +159,9 @@ impl<M> Spend<M> for ServeGate {
         settled
     }
 
-    /// Releases the ticket, unless the upstream started answering its call: then it is booked
-    /// (see the module docs).
+    /// Releases the ticket of a request the upstream never accepted (the engine books the
+    /// others), here and in the shared store.
     fn cancel(&mut self, now: Time, ticket: Ticket) {
-        if let Some((input, output)) = self.answered.remove(&ticket.tag) {
-            let input = input.max(ticket.estimate.input_tokens);
-            let output = output.max(ticket.estimate.output_tokens);
-            <Self as Spend<M>>::complete(self, now, ticket, input, output);
-            return;
-        }
         let local = self.local(now);
         <SpendGate as Spend<M>>::cancel(&mut self.gate, local, ticket);
         if let Some(shared) = &self.shared {
@@ -217,7 +197,6 @@ pub fn gate(
         gate,
         start,
         shared: None,
-        answered: BTreeMap::new(),
         next_tag: 1,
     }))
 }
@@ -247,17 +226,6 @@ pub fn refusing_cap(engine: &ServeEngine, why: SpendRefusal) -> Option<BudgetCap
         name: served.gate.budget().ledger.cap(cap?)?.name.clone(),
         reset_at,
     })
-}
-
-/// The upstream started answering request `id` and `seen` (input, output) tokens were used
-/// so far ([`ServeGate::answered`]); nothing without a budget.
-pub fn answered(engine: &mut ServeEngine, id: RequestId, seen: (u64, u64)) {
-    let Some(tag) = engine.spend_ticket(id).map(|t| t.tag) else {
-        return;
-    };
-    if let Some(gate) = engine.spend_mut().as_mut() {
-        gate.answered(tag, seen);
-    }
 }
 
 /// The model request `id` must be sent with when the budget degraded it, else `None` (the

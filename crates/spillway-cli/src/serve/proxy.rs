@@ -179,11 +179,9 @@ impl Proxy {
                 last = Some(whole_error(resp).await);
                 continue;
             }
-            // From here the provider bills the call, however it ends.
-            self.runtime
-                .with_engine(|e, _| budget::answered(e, dispatch.id, (0, 0)));
+            // From here the provider bills the call, however it ends (the engine knows).
             return if parsed.stream {
-                relay(&self.runtime, call, resp, parsed.input_tokens)
+                relay(call, resp, parsed.input_tokens)
             } else {
                 whole(call, resp, parsed.input_tokens).await
             };
@@ -408,24 +406,18 @@ async fn whole(call: GatewayCall, mut resp: reqwest::Response, input_estimate: u
 }
 
 /// A streaming success: chunks are relayed as they come. A client that goes away drops the
-/// call (it leaves the engine, its budget booked at the usage seen so far or its estimate)
-/// and the upstream response (its connection is closed).
-fn relay(
-    runtime: &Gateway,
-    call: GatewayCall,
-    mut resp: reqwest::Response,
-    input_estimate: u64,
-) -> Response {
+/// call after reporting the usage seen so far (it leaves the engine, which books the larger
+/// of that and its estimate) and the upstream response (its connection is closed).
+fn relay(call: GatewayCall, mut resp: reqwest::Response, input_estimate: u64) -> Response {
     let headers = passed_headers(resp.headers(), true);
     let status = resp.status();
     let (tx, rx) = mpsc::channel::<Bytes>(16);
-    let runtime = runtime.clone();
     tokio::spawn(async move {
         let mut sse = SseUsage::default();
-        // What the budget books if the stream ends early.
+        // What the engine books if the client leaves before the end.
         let seen = |sse: &SseUsage| {
-            let tokens = sse.usage.tokens(input_estimate);
-            runtime.with_engine(|e, _| budget::answered(e, call.id(), tokens));
+            let (input, output) = sse.usage.tokens(input_estimate);
+            call.progress(input, output);
         };
         loop {
             let chunk = tokio::select! {
@@ -449,7 +441,6 @@ fn relay(
                     return;
                 }
                 Err(_) => {
-                    seen(&sse);
                     let (input_tokens, output_tokens) = sse.usage.tokens(input_estimate);
                     call.complete(Completion {
                         input_tokens,

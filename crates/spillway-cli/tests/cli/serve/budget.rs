@@ -292,6 +292,17 @@ async fn leave_midway(name: &str, layers: &str, args: &[&str]) {
     let first = stream.chunk().await.expect("a chunk");
     assert!(first.is_some_and(|c| !c.is_empty()));
     drop(stream);
+    // The spend counter sees the booking, not only the cap: 256 estimated output tokens of
+    // gpt-4o-mini at $0.60/M are 153,600 nano-USD (the prompt adds a little).
+    let m = metrics_until(&client, &serve.url, |m| {
+        metric(
+            m,
+            "spillway_departed_total{class=\"standard\",how=\"abandoned\"}",
+        ) == Some(1)
+    })
+    .await;
+    let spent = metric(&m, "spillway_spend_nano_usd_total").unwrap_or(0);
+    assert!((153_600..200_000).contains(&spent), "{m}");
     let mut statuses = Vec::new();
     for _ in 0..5 {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
