@@ -2,16 +2,13 @@
 //! acceptance, still on the wire when the engine drains. It books max(estimate, tokens seen);
 //! a call refused upstream or never sent is released.
 
-use super::parts::{Counting, gate};
+use super::parts::{Counting, gate, small_config};
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 use spillway_core::engine::{
-    Admission, Completion, Engine, EngineConfig, EngineEvent, RequestId, RequestMeta, Response,
-    SpendGate, UpstreamConfig,
+    Admission, Completion, Engine, EngineEvent, RequestId, RequestMeta, Response, SpendGate,
 };
 use spillway_core::limit::Layered;
-use spillway_core::schedule::SchedulerConfig;
-use spillway_core::upstream::BackoffConfig;
 use spillway_core::{Duration, Time};
 
 type TestEngine = Engine<u64, Counting, SpendGate, ChaCha8Rng>;
@@ -22,13 +19,7 @@ const ESTIMATE_OUTPUT: u64 = 10;
 const INPUT: u64 = 100;
 
 fn engine() -> TestEngine {
-    let config = EngineConfig {
-        max_in_flight: 8,
-        max_requests: 8,
-        deadlines: vec![None; 4],
-        scheduler: SchedulerConfig::default(),
-        upstream: UpstreamConfig::reactive(BackoffConfig::default()),
-    };
+    let config = small_config(8);
     let limiter = Counting {
         layers: Layered::new(Vec::new()).expect("no layers"),
         outstanding: 0,

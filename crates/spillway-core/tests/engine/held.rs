@@ -1,29 +1,19 @@
 //! The held gauge: a request the budget holds until a reset counts in `held_in` (it waits in
 //! the gateway, outside the queue) until it is asked again or leaves.
 
-use super::parts::gate;
+use super::parts::{gate, small_config};
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 use spillway_core::Time;
-use spillway_core::engine::{
-    Admission, Departure, Engine, EngineConfig, EngineEvent, RequestMeta, SpendGate, UpstreamConfig,
-};
+use spillway_core::engine::{Admission, Departure, Engine, EngineEvent, RequestMeta, SpendGate};
 use spillway_core::limit::{LayerSpec, Layered};
-use spillway_core::schedule::SchedulerConfig;
-use spillway_core::upstream::BackoffConfig;
 
 type TestEngine = Engine<u64, Layered, SpendGate, ChaCha8Rng>;
 
 /// Three calls on the wire and one queued reserve 900 of the 1,000 nano-USD hourly cap (the
 /// third and fourth on the cheap model): a fifth is held.
 fn with_one_held() -> (TestEngine, spillway_core::engine::RequestId) {
-    let config = EngineConfig {
-        max_in_flight: 3,
-        max_requests: 8,
-        deadlines: vec![None; 4],
-        scheduler: SchedulerConfig::default(),
-        upstream: UpstreamConfig::reactive(BackoffConfig::default()),
-    };
+    let config = small_config(3);
     let layers = Layered::new(Vec::<LayerSpec>::new()).expect("no layers");
     let rng = |s| ChaCha8Rng::seed_from_u64(s);
     let mut e =

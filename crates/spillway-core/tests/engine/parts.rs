@@ -6,10 +6,26 @@ use spillway_core::budget::{
     CapSpec, CapTarget, DegradationLadder, EstimateKind, LadderStep, ModelCatalogue, ModelSpec,
     OnExhausted, Period, PolicyBudget, PriceChange, StepAction,
 };
-use spillway_core::engine::{Admitted, Limiter, SpendGate, SpendGateConfig};
+use spillway_core::engine::{
+    Admitted, EngineConfig, Limiter, SpendGate, SpendGateConfig, UpstreamConfig,
+};
 use spillway_core::keys::{KeyBudget, KeyPolicy, KeyRing, KeyRole, KeySpec, SecretSource};
 use spillway_core::limit::{Demand, Denial, Layered, LayeredError, Reservation, Scope, Subject};
+use spillway_core::schedule::SchedulerConfig;
+use spillway_core::upstream::BackoffConfig;
 use spillway_core::{Duration, Time as T};
+
+/// A small engine: `max_in_flight` calls on the wire, 8 requests inside, no deadlines, the
+/// default queue, reactive upstream handling.
+pub fn small_config(max_in_flight: u64) -> EngineConfig {
+    EngineConfig {
+        max_in_flight,
+        max_requests: 8,
+        deadlines: vec![None; 4],
+        scheduler: SchedulerConfig::default(),
+        upstream: UpstreamConfig::reactive(BackoffConfig::default()),
+    }
+}
 
 /// Layers that count reservations: admitted minus settled.
 pub struct Counting {

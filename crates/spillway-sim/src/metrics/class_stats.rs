@@ -109,7 +109,8 @@ pub struct ClassStats {
     pub input_tokens: u64,
     /// Output tokens of completed requests.
     pub output_tokens: u64,
-    /// Money spent on completed requests.
+    /// Money spent: completed requests, and calls the provider accepted that did not complete
+    /// (booked by the budget; only under one).
     pub cost_nano_usd: u64,
     /// Gave up while still queued: the class deadline passed (the user left).
     pub abandoned: u64,

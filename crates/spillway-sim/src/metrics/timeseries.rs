@@ -22,7 +22,8 @@ pub struct TimeseriesRow {
     pub in_flight: u64,
     /// Upstream 429 answers.
     pub upstream_429: u64,
-    /// Money spent on requests completed in this second.
+    /// Money spent on requests completed in this second, and on accepted calls billed in it
+    /// without completing.
     pub spend_nano_usd: u64,
     /// Requests shed from a full queue.
     pub shed: u64,
