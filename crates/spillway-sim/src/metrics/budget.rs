@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 /// Requests and money of one (user, feature, key).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Spend {
-    /// Requests completed by the provider and billed.
+    /// Calls billed: completed by the provider, or accepted and ended otherwise (failed, on
+    /// the wire at the end).
     pub requests: u64,
     /// Their actual cost, nano-USD.
     pub nano_usd: u64,
@@ -81,7 +82,7 @@ impl BudgetMetrics {
         (done > 0).then(|| best as f64 / done as f64)
     }
 
-    /// Record a billed completion.
+    /// Record a billed call.
     pub fn bill(&mut self, user: u64, feature: u64, key: u64, nano_usd: u64) {
         let entry = self.spend.entry((user, feature, key)).or_default();
         entry.requests += 1;

@@ -376,6 +376,30 @@ fn budget_runs_are_deterministic() {
     }
 }
 
+/// The provider bills a call it accepted however it ends: with no drain the run stops with
+/// calls on the wire, and the budget books them (at no less than their estimate) besides the
+/// completions; `cost_usd` counts the same money.
+#[test]
+fn calls_still_on_the_wire_at_the_end_are_billed() {
+    let scenario = load(&budget_yaml().replace("drain: 10m", "drain: 0s"));
+    let mut beyond_completions = 0;
+    for run in run_all(&scenario) {
+        let b = budget(&run);
+        let billed: u64 = b.spend.values().map(|s| s.requests).sum();
+        let completed = BudgetMetrics::count(&b.completed, None);
+        assert!(billed >= completed, "{}", run.policy);
+        beyond_completions += billed - completed;
+        assert_eq!(
+            run.total().cost_nano_usd,
+            b.total_nano_usd(),
+            "{}",
+            run.policy
+        );
+    }
+    // Some policies end with calls on the wire (`queue` ends holding every request instead).
+    assert!(beyond_completions > 0);
+}
+
 /// Regression (issue 16): a huge hour overflowed `(h * 60 + m)` in a debug build.
 #[test]
 fn a_huge_start_time_of_day_is_an_error_not_an_overflow() {
