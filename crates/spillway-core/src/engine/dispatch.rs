@@ -154,7 +154,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
     }
 
     /// An accepted call of `id` finished: settle the layers and the budget with the usage (a
-    /// failed one is billed at no less than its estimate, [`super::bill`]).
+    /// failed one is billed at no less than its estimate: the provider bills accepted calls).
     pub fn on_complete(&mut self, now: Time, id: RequestId, done: Completion) {
         let Some(req) = self.requests.get_mut(id) else {
             return;
