@@ -101,6 +101,13 @@ impl ServeGate {
         t.saturating_add(Duration::from_nanos(self.start.as_nanos()))
     }
 
+    /// Books `settled` in the shared store too, under `--redis`.
+    fn settle_shared(&self, now: Time, ticket: &Ticket, settled: Option<&Settlement>) {
+        if let (Some(shared), Some(s)) = (&self.shared, settled) {
+            shared.settle(now, &self.gate, ticket, s.actual_nano_usd);
+        }
+    }
+
     /// The upstream key the ring picks at the engine's `now` (`Some(0)` without keys).
     pub fn select_key(&self, now: Time) -> Option<u64> {
         self.gate.select_key(self.local(now))
@@ -153,9 +160,14 @@ impl<M> Spend<M> for ServeGate {
         let local = self.local(now);
         let settled =
             <SpendGate as Spend<M>>::complete(&mut self.gate, local, ticket, input, output);
-        if let (Some(shared), Some(s)) = (&self.shared, &settled) {
-            shared.settle(now, &self.gate, &ticket, s.actual_nano_usd);
-        }
+        self.settle_shared(now, &ticket, settled.as_ref());
+        settled
+    }
+
+    fn bill(&mut self, now: Time, ticket: Ticket, input: u64, output: u64) -> Option<Settlement> {
+        let local = self.local(now);
+        let settled = <SpendGate as Spend<M>>::bill(&mut self.gate, local, ticket, input, output);
+        self.settle_shared(now, &ticket, settled.as_ref());
         settled
     }
 

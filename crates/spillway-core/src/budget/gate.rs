@@ -149,14 +149,32 @@ impl Budget {
         input_tokens: u64,
         output_tokens: u64,
     ) -> Settlement {
+        let settlement = self.bill(now, ticket, input_tokens, output_tokens);
+        self.estimator.record(
+            settlement.subject.feature,
+            &ticket.estimate,
+            output_tokens,
+            settlement.actual_nano_usd,
+        );
+        settlement
+    }
+
+    /// An accepted call that did not complete is billed at these token counts (a floor the
+    /// engine set, partly the estimate itself): book them and release the estimate, but teach
+    /// the estimator nothing (a sample equal to the estimate would only confirm it).
+    pub fn bill(
+        &mut self,
+        now: Time,
+        ticket: Ticket,
+        input_tokens: u64,
+        output_tokens: u64,
+    ) -> Settlement {
         let model = ticket.estimate.model;
         let actual = self
             .catalogue
             .cost_nano_usd(model, input_tokens, output_tokens)
             .unwrap_or(0);
         let subject = ticket.subject();
-        self.estimator
-            .record(subject.feature, &ticket.estimate, output_tokens, actual);
         self.ledger.settle(now, ticket.reservation, actual);
         Settlement {
             subject,

@@ -3,11 +3,19 @@
 //! usage chunk, the call fails after acceptance, the gateway stops with it on the wire. So a
 //! request that leaves after acceptance without completing **books** the larger of its
 //! estimate and the tokens seen so far (reported with [`Engine::on_progress`]) through
-//! [`Spend::complete`], and the driver sees it as [`EngineEvent::Billed`]. A request refused
-//! upstream or never sent releases its reservation: nobody bills it.
+//! [`Spend::bill`], and the driver sees it as [`EngineEvent::Billed`]. A request refused
+//! upstream or never sent releases its reservation: nobody bills it. Billing is not a
+//! completion: the estimator does not learn from these counts, partly the estimate itself.
 //!
-//! The limiter layers have the same concern: an accepted call settles them to the tokens
-//! seen (at least its prompt, which the provider counts on acceptance), not to nothing.
+//! The floor is pessimistic on purpose: a gateway rarely sees all a provider produced for a
+//! call it stopped reading, and a budget must not under-count. A failed completion is floored
+//! too, also in the simulator, which knows its usage exactly (a failed trace row says output
+//! 0): a budget scenario with failing calls books their estimated output, the bound a real
+//! gateway would book.
+//!
+//! The limiter layers have the same concern: an accepted call that does not complete settles
+//! them to the tokens seen (at least its prompt, which the provider counts on acceptance),
+//! not to nothing; a completion settles them to its reported usage.
 
 use super::spend::Spend;
 use super::state::Seen;
@@ -55,7 +63,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         };
         let input = seen.input.max(ticket.estimate.input_tokens);
         let output = seen.output.max(ticket.estimate.output_tokens);
-        if let Some(settlement) = self.spend.complete(now, ticket, input, output) {
+        if let Some(settlement) = self.spend.bill(now, ticket, input, output) {
             self.events.push_back(EngineEvent::Billed {
                 id,
                 class,

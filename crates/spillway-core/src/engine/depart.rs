@@ -45,9 +45,15 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             arrived: req.arrived,
             attempts: req.attempts,
         });
+        // A completion reports the real usage; only a call that ended otherwise is floored.
+        let floor = if how == Departure::Completed {
+            None
+        } else {
+            req.accepted
+        };
         let actual = Demand {
             requests: 1,
-            tokens: super::bill::tokens_used(tokens_used, req.accepted),
+            tokens: super::bill::tokens_used(tokens_used, floor),
         };
         self.limiter
             .settle(now, req.reservation, req.placement, actual);

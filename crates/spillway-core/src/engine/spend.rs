@@ -52,6 +52,11 @@ pub trait Spend<M> {
         input: u64,
         output: u64,
     ) -> Option<Settlement>;
+    /// Book an accepted call that ended without its full usage (client gone, stream broken,
+    /// still on the wire at the end) at `input` and `output`, the engine's floor: charged
+    /// like a completion, but the estimator does not learn from it, because those counts are
+    /// partly the estimate itself and would only confirm it.
+    fn bill(&mut self, now: Time, ticket: Ticket, input: u64, output: u64) -> Option<Settlement>;
     /// Release the reservation of a request leaving without the provider having accepted its
     /// call (refused upstream, never sent): nobody bills it.
     fn cancel(&mut self, now: Time, ticket: Ticket);
@@ -71,6 +76,9 @@ impl<M> Spend<M> for NoSpend {
         SpendStep::Admit(None)
     }
     fn complete(&mut self, _: Time, _: Ticket, _: u64, _: u64) -> Option<Settlement> {
+        None
+    }
+    fn bill(&mut self, _: Time, _: Ticket, _: u64, _: u64) -> Option<Settlement> {
         None
     }
     fn cancel(&mut self, _: Time, _: Ticket) {}
@@ -96,6 +104,9 @@ impl<M, S: Spend<M>> Spend<M> for Option<S> {
         output: u64,
     ) -> Option<Settlement> {
         self.as_mut()?.complete(now, ticket, input, output)
+    }
+    fn bill(&mut self, now: Time, ticket: Ticket, input: u64, output: u64) -> Option<Settlement> {
+        self.as_mut()?.bill(now, ticket, input, output)
     }
     fn cancel(&mut self, now: Time, ticket: Ticket) {
         if let Some(spend) = self {

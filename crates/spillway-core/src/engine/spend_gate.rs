@@ -221,6 +221,12 @@ impl<M> Spend<M> for SpendGate {
         Some(self.budget.complete(now, ticket, input, output))
     }
 
+    /// Book an accepted call that did not complete, at the current price, teaching nothing.
+    fn bill(&mut self, now: Time, ticket: Ticket, input: u64, output: u64) -> Option<Settlement> {
+        self.catch_up(now);
+        Some(self.budget.bill(now, ticket, input, output))
+    }
+
     fn cancel(&mut self, now: Time, ticket: Ticket) {
         self.budget.cancel(now, ticket);
     }

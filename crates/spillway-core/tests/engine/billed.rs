@@ -153,3 +153,26 @@ fn a_call_that_fails_after_acceptance_or_is_left_on_the_wire_is_billed() {
     assert_eq!(spent(&e, at(30)), INPUT + 40 + estimated);
     assert_eq!(reserved(&e), 0);
 }
+
+#[test]
+fn a_billed_call_teaches_the_estimator_nothing_a_completion_does() {
+    let mut e = engine();
+    let learned = |e: &TestEngine| e.spend().budget().estimator.learned_output_tokens(0);
+    let left = sent(&mut e, at(0));
+    e.on_response(at(10), left, &answer(true));
+    e.on_progress(at(20), left, INPUT, 3);
+    assert!(e.on_cancel(at(30), left));
+    assert_eq!(billed(&mut e).len(), 1);
+    // Billed at the estimate's floor: a sample equal to the estimate would only confirm it.
+    assert_eq!(learned(&e), None);
+    let done = sent(&mut e, at(40));
+    e.on_response(at(50), done, &answer(true));
+    let usage = Completion {
+        input_tokens: INPUT,
+        output_tokens: 4,
+        failed: false,
+    };
+    e.on_complete(at(60), done, usage);
+    assert_eq!(learned(&e), Some(4));
+    assert_eq!(reserved(&e), 0);
+}

@@ -71,6 +71,9 @@ impl Spend<Arrival> for SimSpend {
     ) -> Option<Settlement> {
         Spend::<Arrival>::complete(&mut self.gate, now, ticket, input, output)
     }
+    fn bill(&mut self, now: Time, ticket: Ticket, input: u64, output: u64) -> Option<Settlement> {
+        Spend::<Arrival>::bill(&mut self.gate, now, ticket, input, output)
+    }
     fn cancel(&mut self, now: Time, ticket: Ticket) {
         Spend::<Arrival>::cancel(&mut self.gate, now, ticket);
     }
