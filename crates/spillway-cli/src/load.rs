@@ -22,7 +22,8 @@ const NANOS_PER_SECOND: u64 = 1_000_000_000;
 pub const LONG_ABOUT: &str = "Replay a scenario's traffic for real: the same arrivals, users, \
 classes and sizes as `simulate` (the simulator's own generator, same seed), sent in real time \
 (divided by --time-scale) as POST /v1/chat/completions to --target, with headers \
-x-spillway-user, x-spillway-feature and x-spillway-class. The prompt is 4 characters per input \
+x-spillway-user, x-spillway-feature, x-spillway-class and (for a group with a team:) \
+x-spillway-team. The prompt is 4 characters per input \
 token (what `spillway emulate` counts back exactly); max_tokens is the output tokens.\n\n\
 Writes the same files as `simulate` (summary.csv, timeseries.csv, latency.csv, rejections.csv, \
 users.csv, run.csv, report.html) from what it observed, in the scenario's time base (real times \

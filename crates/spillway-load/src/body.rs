@@ -15,6 +15,8 @@ pub const CHARS_PER_TOKEN: u64 = 4;
 
 /// The identity headers (what `spillway serve` keys its limits on).
 pub const USER_HEADER: &str = "x-spillway-user";
+/// The team header (sent only for a group with a `team:`).
+pub const TEAM_HEADER: &str = "x-spillway-team";
 /// The feature header.
 pub const FEATURE_HEADER: &str = "x-spillway-feature";
 /// The class header.
@@ -38,12 +40,63 @@ pub fn prompt(tokens: u64) -> String {
     WORD.repeat(words)
 }
 
-/// The identity header values of `p`: user id, feature name, class name.
-pub fn identity(p: &Planned, features: &[String]) -> [(&'static str, String); 3] {
+/// The identity header values of `p`: user id, feature name, class name, and its team when
+/// its group has one (so `scope: team` layers and caps in `serve` see the simulator's teams).
+pub fn identity(p: &Planned, features: &[String]) -> Vec<(&'static str, String)> {
     let feature = features.get(p.feature).cloned().unwrap_or_default();
-    [
+    let mut headers = vec![
         (USER_HEADER, format!("user-{}", p.arrival.user)),
         (FEATURE_HEADER, feature),
         (CLASS_HEADER, p.class.name().to_string()),
-    ]
+    ];
+    if let Some(team) = &p.team {
+        headers.push((TEAM_HEADER, team.to_string()));
+    }
+    headers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spillway_core::Time;
+    use spillway_sim::scenario::Class;
+    use spillway_sim::traffic::Arrival;
+
+    fn planned(team: Option<&str>) -> Planned {
+        let arrival = Arrival {
+            at: Time::ZERO,
+            user: 7,
+            group: 0,
+            input_tokens: 3,
+            output_tokens: 5,
+            failed: false,
+        };
+        Planned {
+            seq: 0,
+            arrival,
+            class: Class::Batch,
+            feature: 0,
+            team: team.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn the_team_header_goes_only_with_a_team() {
+        let features = ["chat".to_string()];
+        let with = identity(&planned(Some("search")), &features);
+        assert!(
+            with.contains(&(TEAM_HEADER, "search".to_string())),
+            "{with:?}"
+        );
+        assert!(
+            with.contains(&(USER_HEADER, "user-7".to_string())),
+            "{with:?}"
+        );
+        let without = identity(&planned(None), &features);
+        assert!(
+            without.iter().all(|(name, _)| *name != TEAM_HEADER),
+            "{without:?}"
+        );
+        assert_eq!(without.len(), 3);
+    }
 }

@@ -3,12 +3,14 @@
 //! [`Plan`] wraps [`ArrivalStream`] merged with the leaked-key attackers ([`WithLeaks`])
 //! exactly as `spillway_sim::run_policy` builds them, so `load` offers the very requests
 //! `simulate` offers for the same scenario, seed and duration (same times, users, sizes). It
-//! only adds what an HTTP request needs: the class and feature names of the arrival's group
-//! (leak groups are background / `leak`, as in the simulator) and a sequence number.
+//! only adds what an HTTP request needs: the class, feature and team names of the arrival's
+//! group (leak groups are background / `leak` / no team, as in the simulator) and a sequence
+//! number.
 
 use spillway_core::{Duration, Time};
 use spillway_sim::scenario::{Class, Scenario};
 use spillway_sim::traffic::{Arrival, ArrivalStream, WithLeaks};
+use std::sync::Arc;
 
 /// The feature of a leaked key's attacker requests (the simulator's name for it).
 pub const LEAK_FEATURE: &str = "leak";
@@ -24,13 +26,15 @@ pub struct Planned {
     pub class: Class,
     /// Index of its feature name in [`Plan::features`].
     pub feature: usize,
+    /// Its group's `team:`, if any (sent as `x-spillway-team`).
+    pub team: Option<Arc<str>>,
 }
 
 /// The time-ordered requests of a scenario (lazy: memory does not grow with the duration).
 pub struct Plan {
     arrivals: WithLeaks<ArrivalStream>,
-    /// Per group (the scenario's, then one per leak): class and feature index.
-    groups: Vec<(Class, usize)>,
+    /// Per group (the scenario's, then one per leak): class, feature index, team.
+    groups: Vec<(Class, usize, Option<Arc<str>>)>,
     features: Vec<String>,
     seq: u64,
 }
@@ -46,15 +50,15 @@ impl Plan {
         features.sort_unstable();
         features.dedup();
         let index = |name: &str| features.iter().position(|f| f == name).unwrap_or(0);
-        let mut groups: Vec<(Class, usize)> = scenario
+        let mut groups: Vec<(Class, usize, Option<Arc<str>>)> = scenario
             .groups
             .iter()
-            .map(|g| (g.class, index(&g.feature)))
+            .map(|g| (g.class, index(&g.feature), g.team.as_deref().map(Arc::from)))
             .collect();
         groups.extend(
             leaks
                 .iter()
-                .map(|_| (Class::Background, index(LEAK_FEATURE))),
+                .map(|_| (Class::Background, index(LEAK_FEATURE), None)),
         );
         let horizon = Time::ZERO.saturating_add(duration);
         let first_leak = u32::try_from(scenario.groups.len()).unwrap_or(u32::MAX);
@@ -78,11 +82,11 @@ impl Iterator for Plan {
 
     fn next(&mut self) -> Option<Planned> {
         let arrival = self.arrivals.next()?;
-        let (class, feature) = self
-            .groups
-            .get(arrival.group as usize)
-            .copied()
-            .unwrap_or((Class::Background, 0));
+        let (class, feature, team) = self.groups.get(arrival.group as usize).cloned().unwrap_or((
+            Class::Background,
+            0,
+            None,
+        ));
         let seq = self.seq;
         self.seq = self.seq.saturating_add(1);
         Some(Planned {
@@ -90,6 +94,7 @@ impl Iterator for Plan {
             arrival,
             class,
             feature,
+            team,
         })
     }
 }
