@@ -292,6 +292,7 @@ local function spillway(keys, args)
     local t = call('TIME')
     now_s, now_ns = tonumber(t[1]), tonumber(t[2]) * 1000
   end
+  bare = clock ~= 1 and room ~= 1
   if room ~= 1 then
     if mode == 'Ag?' then return g_acquire(keys[1], nums, at) end
     if mode == 'Al?' and prune_first == 1 then return l_acquire(keys[1], nums, at) end
