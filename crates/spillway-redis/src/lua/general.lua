@@ -33,11 +33,12 @@ end
 
 local SL = {}
 
--- The log seen at now, read once per call: meta, and the expired entries' cost, count, cut.
+-- The log seen at now, read once per call: meta, and the expired entries' cost, count, and
+-- the oldest live entry's instant.
 function SL.view(L)
   if not L.m then
     L.m = l_load(L.key)
-    L.sum, L.n, L.cut = l_expired(L.key, L.m, L.window)
+    L.sum, L.n, L.os, L.ons = l_expired(L.key, L.m, L.window)
   end
   return L.m
 end
@@ -45,7 +46,7 @@ end
 -- Drop expired entries: the pruned meta.
 function SL.prune(L)
   local m = SL.view(L)
-  l_prune(L.key, m, L.sum, L.n, L.cut)
+  l_prune(L.key, m, L.sum, L.n, L.os, L.ons)
   L.sum, L.n = 0, 0
   return m
 end
@@ -60,7 +61,7 @@ end
 function SL.allows(L)
   local used = SL.view(L).total - L.sum
   if used + L.cost <= L.limit then return true end
-  return false, { l_retry(L.key, L.cut, L.window, L.limit, L.cost, used) }
+  return false, { l_retry(L.key, L.n, L.window, L.limit, L.cost, used) }
 end
 
 -- Live total and newest entry (live whenever the total is not 0).
@@ -86,9 +87,9 @@ function SL.refund(L)
     if m.lc > take then
       m.lc = m.lc - take -- the newest entry is rewritten, lighter, by l_store
     else
-      call('ZREM', L.key, m.last)
+      call('RPOP', L.key)
       m.count = m.count - 1
-      m.last = call('ZRANGE', L.key, -1, -1)[1]
+      m.last = call('LINDEX', L.key, -1)
       if m.last then m.ls, m.lns, m.lc = unpack(HEAD, m.last) end
     end
   end
@@ -276,7 +277,7 @@ local function general(keys, mode, nums, at, prune_first, room)
 end
 
 local function bind()
-  unpack, pack, call = struct.unpack, struct.pack, redis.call
+  unpack, pack, call, pcall_ = struct.unpack, struct.pack, redis.call, redis.pcall
   sub, floor = string.sub, math.floor
 end
 

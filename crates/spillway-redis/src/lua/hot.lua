@@ -34,8 +34,8 @@
 --       'c' limit window cost                        (sliding counter);
 --       for a tagged call, the request-id record's lifetime in ms.
 -- State (values packed '<d' doubles): GCRA key = TAT (s, ns, frac); counter key = window start
--- (s, ns), prev, cur; log = a ZSET of entries (instant, cost, and the log's meta in the newest:
--- total, entries, oldest instant; see 'sliding log' below). No meta key: format 3 (2026-12-04).
+-- (s, ns), prev, cur; log = a list of entries, oldest first (instant, cost, and the log's meta
+-- in the newest: total, entries, oldest instant; see 'sliding log' below): format 4 (2026-12-04).
 -- Request ids (no phantom charges): a tagged acquire creates its record with SET NX when it
 -- admits, and charges only if the record is new: a retry is never charged twice. Op 'X' (the
 -- client lost the acquire's reply and answered by its failure policy) marks the record
@@ -58,7 +58,7 @@ local FAR = 4503599627370496 -- 2^52: "further away than any window" (2W <= 2^52
 local FAR_S = 4503600
 
 -- Bound on the first call (see the header).
-local unpack, pack, call, sub, floor
+local unpack, pack, call, pcall_, sub, floor
 
 -- Per call: the instant, the expiry grace, the request-id record and its lifetime, and whether
 -- an admission may answer bare (below).
@@ -148,24 +148,28 @@ local function g_acquire(key, nums, at)
 end
 
 ---------------------------------------------------------------- sliding log
--- An entry is one member of the log's ZSET (score 0, lex order), 39 big-endian bytes: its
--- instant (5-byte seconds, 4-byte ns: lex order is time order), its cost (7 bytes: any count
--- below 2^53), then the log's meta when it was written: total, entry count, oldest instant. Only the
--- newest (lex-last) entry's meta is current: one ZRANGE -1 -1 reads the whole log's state, and
--- an admission writes entry and meta with one ZADD (no separate meta key, one expiry).
-local ENTRY, ENTRY_LEN, AT, HEAD = '>I5I4I7I7I7I5I4', 39, '>I5I4', '>I5I4I7'
+-- A log is one Redis list of entries, oldest first. A request at or before the newest entry's
+-- instant (or when the log is full) is merged into that entry, any other is appended, so the
+-- list stays in time order: reading the newest is LINDEX -1, appending RPUSH, rewriting the
+-- newest LSET -1, pruning LTRIM, where a sorted set compared the new member with every member
+-- on each insert (format 4, 2026-12-04; format 3 was a sorted set of the same entries).
+-- An entry: 39 big-endian bytes, its instant (5-byte seconds, 4-byte ns), its cost (7 bytes: any
+-- count below 2^53), then the log's meta when it was written: total, entry count, oldest
+-- instant. Only the newest entry's meta is current: one LINDEX reads the whole log's state, and
+-- an admission writes entry and meta with one RPUSH (no separate meta key, one expiry).
+local ENTRY, ENTRY_LEN, HEAD = '>I5I4I7I7I7I5I4', 39, '>I5I4I7'
 
 local function member(m) return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons) end
 
 -- The log's state from its newest entry (m.last, its member); zeros when absent. With the
 -- oldest instant at hand, a call learns that nothing expired without a range query; with the
--- newest, a commit merges without reading more. A member of another length was written by
--- another state format: refused (upgrade with a new prefix).
+-- newest, a commit merges without reading more. A key of another type or an entry of another
+-- length was written by another state format: refused (upgrade with a new prefix).
 local function l_load(key)
-  local v = call('ZRANGE', key, -1, -1)[1]
+  local v = pcall_('LINDEX', key, -1)
   local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, last = v }
   if v then
-    if #v ~= ENTRY_LEN then
+    if type(v) ~= 'string' or #v ~= ENTRY_LEN then
       error({ err = 'SPILLWAY sliding log ' .. key .. ' has another state format: use a new prefix' })
     end
     m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons = unpack(ENTRY, v)
@@ -173,29 +177,36 @@ local function l_load(key)
   return m
 end
 
--- Expired entries (at <= now - W): their summed cost, how many, and the lex bound below which
--- they lie; (0, 0, nil) without a Redis call when the oldest entry is live.
+-- Expired entries (at <= now - W, a prefix of the list): their summed cost, how many, and the
+-- instant of the oldest live entry (nil if none), read in chunks of growing size; (0, 0)
+-- without a Redis call when the oldest entry is live.
 local function l_expired(key, m, window)
-  if m.count == 0 or -ahead(m.os, m.ons) < window then return 0, 0, nil end
-  local s, ns = norm(now_s, now_ns - window + 1) -- >= 0: the oldest entry (>= 0) is below it
-  local cut = pack(AT, s, ns)
-  local list, sum = call('ZRANGEBYLEX', key, '-', '(' .. cut), 0
-  for i = 1, #list do sum = sum + unpack('>I7', list[i], 10) end
-  return sum, #list, cut
+  if m.count == 0 or -ahead(m.os, m.ons) < window then return 0, 0 end
+  local sum, n, size = 0, 0, 16
+  while true do
+    local list = call('LRANGE', key, n, n + size - 1)
+    for i = 1, #list do
+      local s, ns, c = unpack(HEAD, list[i])
+      if -ahead(s, ns) < window then return sum, n, s, ns end
+      sum, n = sum + c, n + 1
+    end
+    if #list < size then return sum, n end
+    size = size * 2
+  end
 end
 
--- Drop the expired entries found by l_expired; the new oldest entry is read back. The newest
--- entry's meta is then stale (m.stale) until l_record or l_store writes it again.
-local function l_prune(key, m, sum, n, cut)
+-- Drop the n expired entries found by l_expired (os, ons: the new oldest). The newest entry's
+-- meta is then stale (m.stale) until l_record or l_store writes it again.
+local function l_prune(key, m, sum, n, os, ons)
   if n == 0 then return end
-  call('ZREMRANGEBYLEX', key, '-', '(' .. cut)
+  call('LTRIM', key, n, -1) -- deletes the key when every entry expired
   m.total, m.count, m.stale = m.total - sum, m.count - n, true
-  if m.count > 0 then m.os, m.ons = unpack(AT, call('ZRANGE', key, 0, 0)[1]) else m.last = nil end
+  if m.count > 0 then m.os, m.ons = os, ons else m.last = nil end
 end
 
--- Denied with `used` counted: the instant enough live entries (from cut) have expired.
-local function l_retry(key, cut, window, limit, cost, used)
-  for _, e in ipairs(call('ZRANGEBYLEX', key, cut and ('[' .. cut) or '-', '+')) do
+-- Denied with `used` counted: the instant enough live entries (from index `from`) have expired.
+local function l_retry(key, from, window, limit, cost, used)
+  for _, e in ipairs(call('LRANGE', key, from, -1)) do
     local s, ns, c = unpack(HEAD, e)
     used = used - c
     if used + cost <= limit then return norm(s, ns + window) end
@@ -212,18 +223,18 @@ end
 -- Record `cost` > 0 at now in a pruned log (spillway-core's merge rule), updating m; the new
 -- newest entry carries the meta.
 local function l_record(key, limit, cost, m)
-  if m.count > 0 and (not later(now_s, now_ns, 0, m.ls, m.lns, 0) or m.count >= limit) then
+  local merge = m.count > 0 and (not later(now_s, now_ns, 0, m.ls, m.lns, 0) or m.count >= limit)
+  if merge then
     local s, ns = m.ls, m.lns
     if later(now_s, now_ns, 0, s, ns, 0) then s, ns = now_s, now_ns end
     local merged = sat_add(m.lc, cost)
-    call('ZREM', key, m.last)
     m.total, m.ls, m.lns, m.lc = sat_add(m.total, merged - m.lc), s, ns, merged
   else
     m.total, m.count, m.ls, m.lns, m.lc = sat_add(m.total, cost), m.count + 1, now_s, now_ns, cost
   end
   if m.count == 1 then m.os, m.ons = m.ls, m.lns end
   m.last, m.stale = member(m), false
-  call('ZADD', key, 0, m.last)
+  if merge then call('LSET', key, -1, m.last) else call('RPUSH', key, m.last) end
 end
 
 -- Write a stale meta into the newest entry and set the expiry (newest entry + window + grace),
@@ -233,9 +244,8 @@ local function l_store(key, window, m)
     call('DEL', key); return
   end
   if m.stale then
-    if m.last then call('ZREM', key, m.last) end
     m.last, m.stale = member(m), false
-    call('ZADD', key, 0, m.last)
+    call('LSET', key, -1, m.last)
   end
   call('PEXPIRE', key, ttl_ms(ahead(m.ls, m.lns) + window))
 end
@@ -244,11 +254,11 @@ end
 local function l_acquire(key, nums, at)
   local limit, window, cost = unpack('<ddd', nums, at)
   local m = l_load(key)
-  local sum, n, cut = l_expired(key, m, window)
-  l_prune(key, m, sum, n, cut)
+  local sum, n, os, ons = l_expired(key, m, window)
+  l_prune(key, m, sum, n, os, ons)
   if m.total + cost > limit then
     if n > 0 then l_store(key, window, m) end
-    return denied({ 0, now_s, now_ns, 0, l_retry(key, cut, window, limit, cost, m.total) })
+    return denied({ 0, now_s, now_ns, 0, l_retry(key, 0, window, limit, cost, m.total) })
   end
   if first_time() then l_record(key, limit, cost, m) elseif n == 0 then return allowed() end
   l_store(key, window, m)

@@ -106,8 +106,9 @@ fn a_script_error_is_reported_not_hidden_by_the_failure_policy() {
     });
 }
 
-/// A sliding log written by the previous state format (decimal members, meta in a `:total`
-/// key) is refused with a script error naming the key, not misread as a different log.
+/// A sliding log written by an earlier state format (a sorted set: format 3's 39-byte members
+/// or, as here, older decimal members) is refused with a script error naming the key, not
+/// misread as a different log.
 #[test]
 fn a_log_in_the_previous_state_format_is_refused_not_misread() {
     let Some(server) = Server::start(&[]) else {
