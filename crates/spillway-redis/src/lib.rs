@@ -51,9 +51,12 @@
 //! ## Memory
 //! Every write sets `PX` to the time left until the state is indistinguishable from a fresh one
 //! (GCRA: the TAT; log: newest entry + window; counter: the end of the window after the last
-//! count) plus [`RedisConfig::expiry_grace`], so idle keys vanish. A sliding log keeps at most
-//! `limit` entries (the core's merge rule), as 39-byte entries of one list, oldest first (its
-//! newest entry also holds the log's meta).
+//! count) plus [`RedisConfig::expiry_grace`], so idle keys vanish. A sliding log's expiry is
+//! set with one window and one grace to spare and moved only when that margin runs out (about
+//! once per window on a busy log, not on every admission), so an idle log lives up to one
+//! window and grace longer. A sliding log keeps at most `limit` entries (the core's merge
+//! rule), as 46-byte entries of one list, oldest first (its newest entry also holds the log's
+//! meta).
 //!
 //! ## Keys
 //! Single limiters: `<prefix>:<name>:{<key>}` (tagged by the caller's key, so keys spread over

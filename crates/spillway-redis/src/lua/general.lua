@@ -73,7 +73,7 @@ end
 function SL.commit(L)
   if L.cost == 0 then return end
   local m = SL.prune(L)
-  l_record(L.key, L.limit, L.cost, m)
+  l_record(L.key, L.limit, L.window, L.cost, m)
   l_store(L.key, L.window, m)
 end
 

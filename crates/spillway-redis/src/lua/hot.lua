@@ -153,13 +153,16 @@ end
 -- list stays in time order: reading the newest is LINDEX -1, appending RPUSH, rewriting the
 -- newest LSET -1, pruning LTRIM, where a sorted set compared the new member with every member
 -- on each insert (format 4, 2026-12-04; format 3 was a sorted set of the same entries).
--- An entry: 39 big-endian bytes, its instant (5-byte seconds, 4-byte ns), its cost (7 bytes: any
+-- An entry: 46 big-endian bytes, its instant (5-byte seconds, 4-byte ns), its cost (7 bytes: any
 -- count below 2^53), then the log's meta when it was written: total, entry count, oldest
--- instant. Only the newest entry's meta is current: one LINDEX reads the whole log's state, and
--- an admission writes entry and meta with one RPUSH (no separate meta key, one expiry).
-local ENTRY, ENTRY_LEN, HEAD = '>I5I4I7I7I7I5I4', 39, '>I5I4I7'
+-- instant, and until when (caller's time, ms) the key's expiry is known to hold. Only the
+-- newest entry's meta is current: one LINDEX reads the whole log's state, and an admission
+-- writes entry and meta with one RPUSH (no separate meta key, one expiry).
+local ENTRY, ENTRY_LEN, HEAD = '>I5I4I7I7I7I5I4I7', 46, '>I5I4I7'
 
-local function member(m) return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons) end
+local function member(m)
+  return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp)
+end
 
 -- The log's state from its newest entry (m.last, its member); zeros when absent. With the
 -- oldest instant at hand, a call learns that nothing expired without a range query; with the
@@ -167,12 +170,12 @@ local function member(m) return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count,
 -- length was written by another state format: refused (upgrade with a new prefix).
 local function l_load(key)
   local v = pcall_('LINDEX', key, -1)
-  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, last = v }
+  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0, last = v }
   if v then
     if type(v) ~= 'string' or #v ~= ENTRY_LEN then
       error({ err = 'SPILLWAY sliding log ' .. key .. ' has another state format: use a new prefix' })
     end
-    m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons = unpack(ENTRY, v)
+    m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp = unpack(ENTRY, v)
   end
   return m
 end
@@ -220,9 +223,24 @@ local function sat_add(a, b)
   return v
 end
 
+-- Before the newest entry is written: the expiry to set (ms), or nil when the one set earlier
+-- (m.exp, caller's time) still covers the state's freshness (newest entry + window) plus the
+-- grace, with a grace to spare for a caller whose clock lags. A refresh sets one window and
+-- one grace more than needed, so a busy log pays a PEXPIRE about once per window instead of on
+-- every admission (~1 us each); an idle log lives up to one window and grace longer.
+local function l_expiry(m, window)
+  local need = ttl_ms(ahead(m.ls, m.lns) + window)
+  local at = now_s * 1000 + floor(now_ns / 1000000)
+  if m.exp - at - 1 >= need + grace then return nil end
+  local ttl = need + grace + floor((window + 999999) / 1000000)
+  m.exp = at + ttl
+  return ttl
+end
+
 -- Record `cost` > 0 at now in a pruned log (spillway-core's merge rule), updating m; the new
--- newest entry carries the meta.
-local function l_record(key, limit, cost, m)
+-- newest entry carries the meta. An empty log's key does not exist: its expiry starts afresh.
+local function l_record(key, limit, window, cost, m)
+  if m.count == 0 then m.exp = 0 end
   local merge = m.count > 0 and (not later(now_s, now_ns, 0, m.ls, m.lns, 0) or m.count >= limit)
   if merge then
     local s, ns = m.ls, m.lns
@@ -233,21 +251,24 @@ local function l_record(key, limit, cost, m)
     m.total, m.count, m.ls, m.lns, m.lc = sat_add(m.total, cost), m.count + 1, now_s, now_ns, cost
   end
   if m.count == 1 then m.os, m.ons = m.ls, m.lns end
+  local ttl = l_expiry(m, window)
   m.last, m.stale = member(m), false
   if merge then call('LSET', key, -1, m.last) else call('RPUSH', key, m.last) end
+  if ttl then call('PEXPIRE', key, ttl) end
 end
 
--- Write a stale meta into the newest entry and set the expiry (newest entry + window + grace),
--- or drop an empty log.
+-- Write a stale meta into the newest entry (and the expiry if it must move), or drop an empty
+-- log. A meta that is not stale was written with its expiry by l_record.
 local function l_store(key, window, m)
   if m.total <= 0 or m.count <= 0 then
     call('DEL', key); return
   end
   if m.stale then
+    local ttl = l_expiry(m, window)
     m.last, m.stale = member(m), false
     call('LSET', key, -1, m.last)
+    if ttl then call('PEXPIRE', key, ttl) end
   end
-  call('PEXPIRE', key, ttl_ms(ahead(m.ls, m.lns) + window))
 end
 
 -- Hot path: one sliding log, acquire (pruning first, even when it denies).
@@ -260,7 +281,7 @@ local function l_acquire(key, nums, at)
     if n > 0 then l_store(key, window, m) end
     return denied({ 0, now_s, now_ns, 0, l_retry(key, 0, window, limit, cost, m.total) })
   end
-  if first_time() then l_record(key, limit, cost, m) elseif n == 0 then return allowed() end
+  if first_time() then l_record(key, limit, window, cost, m) elseif n == 0 then return allowed() end
   l_store(key, window, m)
   return allowed()
 end
