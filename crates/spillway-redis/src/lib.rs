@@ -51,12 +51,13 @@
 //! ## Memory
 //! Every write sets `PX` to the time left until the state is indistinguishable from a fresh one
 //! (GCRA: the TAT; log: newest entry + window; counter: the end of the window after the last
-//! count) plus [`RedisConfig::expiry_grace`], so idle keys vanish. A sliding log's expiry is
-//! set with one window and one grace to spare and moved only when that margin runs out (about
-//! once per window on a busy log, not on every admission), so an idle log lives up to one
-//! window and grace longer. A sliding log keeps at most `limit` entries (the core's merge
-//! rule), as 46-byte entries of one list, oldest first (its newest entry also holds the log's
-//! meta).
+//! count) plus [`RedisConfig::expiry_grace`], so idle keys vanish. Token buckets and sliding
+//! logs set it with room to spare (the bucket's refill time, or one window, and a grace) and
+//! move it only when that runs out: a busy key's writes mostly keep their expiry (`SET …
+//! KEEPTTL`, no `PEXPIRE`), and an idle key lives up to that spare longer. The horizon is kept
+//! in the caller's time in the state itself, with a grace of margin for callers whose clocks
+//! lag. A sliding log keeps at most `limit` entries (the core's merge rule), as 46-byte
+//! entries of one list, oldest first (its newest entry also holds the log's meta).
 //!
 //! ## Keys
 //! Single limiters: `<prefix>:<name>:{<key>}` (tagged by the caller's key, so keys spread over
@@ -67,7 +68,8 @@
 //! day was a sorted set of the same entries, earlier ones decimal members and a `:total` key):
 //! keys written by an older version are refused with a script error until they expire (and an
 //! older version refuses the new lists), so upgrade with a new prefix (or a flush); an older
-//! version's `:total` keys are left to expire. Key parts with `{`, `}`, `:` or control characters are
+//! version's `:total` keys are left to expire. A token bucket's value gained a fourth double
+//! (the expiry's horizon) the same evening; it is read both ways by builds of that day. Key parts with `{`, `}`, `:` or control characters are
 //! refused with a [`KeyError`] ([`validate_key_part`]).
 //!
 //! ## Time and failures

@@ -6,29 +6,31 @@
 local G = {}
 
 function G.allows(L)
-  L.s, L.ns, L.f = g_load(L.key)
+  L.s, L.ns, L.f, L.h = g_load(L.key)
   local ls, lns = norm(now_s + L.sl_s, now_ns + L.sl_ns)
   if later(L.s, L.ns, L.f, ls, lns, L.sl_r) then return false, { L.s, L.ns, L.f } end
   return true
 end
 
+-- The expiry's spare: the bucket's refill time (cost + slack; an apply carries no slack).
+local function g_spare(L) return spare_ms(L.ct_s + L.sl_s, L.ct_ns + L.sl_ns) end
+
 function G.commit(L)
-  local s, ns, f = L.s, L.ns, L.f
-  if not s then s, ns, f = g_load(L.key) end
-  L.s, L.ns, L.f = g_add(s, ns, f, L.rate, L.ct_s, L.ct_ns, L.ct_r)
-  g_store(L.key, L.s, L.ns, L.f)
+  if not L.s then L.s, L.ns, L.f, L.h = g_load(L.key) end
+  L.s, L.ns, L.f = g_add(L.s, L.ns, L.f, L.rate, L.ct_s, L.ct_ns, L.ct_r)
+  g_store(L.key, L.s, L.ns, L.f, L.h, g_spare(L))
 end
 
 function G.room(L) return { L.s, L.ns, L.f } end
 
 function G.refund(L)
-  local s, ns, f = g_load(L.key)
+  local s, ns, f, h = g_load(L.key)
   if not later(s, ns, f, now_s, now_ns, 0) then return end
   f, ns = f - L.ct_r, ns - L.ct_ns
   if f < 0 then f = f + L.rate; ns = ns - 1 end
   s, ns = norm(s - L.ct_s, ns)
   if s < 0 or not later(s, ns, f, now_s, now_ns, 0) then s, ns, f = now_s, now_ns, 0 end
-  g_store(L.key, s, ns, f)
+  g_store(L.key, s, ns, f, h, g_spare(L))
 end
 
 local SL = {}
