@@ -57,6 +57,7 @@ local FAR = 4503599627370496 -- 2^52: "further away than any window" (2W <= 2^52
 -- ceil(2^52 / 1e9) s: a whole-second gap above it is more than FAR ns whatever the ns parts,
 -- and one at most it, times 1e9, stays below 2^53 (exact).
 local FAR_S = 4503600
+local MAX_COUNT = 9007199254740991 -- 2^53 - 1: counts saturate here
 
 -- Bound on the first call (see the header).
 local unpack, pack, call, pcall_, sub, floor
@@ -221,10 +222,14 @@ local function l_load(key)
 end
 
 -- Expired entries (at <= now - W, a prefix of the list): their summed cost, how many, and the
--- instant of the oldest live entry (nil if none), read in chunks of growing size; (0, 0)
--- without a Redis call when the oldest entry is live.
+-- instant of the oldest live entry (nil if none). Known from the meta without a Redis call
+-- when the oldest entry is live (none), the newest has expired (all), or only the newest is
+-- live among two (the oldest, costing the total less the newest's cost, unless the total has
+-- saturated); otherwise read in chunks of growing size.
 local function l_expired(key, m, window)
   if m.count == 0 or -ahead(m.os, m.ons) < window then return 0, 0 end
+  if -ahead(m.ls, m.lns) >= window then return m.total, m.count end
+  if m.count == 2 and m.total < MAX_COUNT then return m.total - m.lc, 1, m.ls, m.lns end
   local sum, n, size = 0, 0, 16
   while true do
     local list = call('LRANGE', key, n, n + size - 1)
@@ -259,7 +264,7 @@ end
 
 local function sat_add(a, b)
   local v = a + b
-  if v > 9007199254740991 then return 9007199254740991 end -- counts saturate at 2^53 - 1
+  if v > MAX_COUNT then return MAX_COUNT end -- counts saturate at 2^53 - 1
   return v
 end
 
