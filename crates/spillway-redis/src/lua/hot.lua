@@ -247,7 +247,8 @@ end
 -- meta is then stale (m.stale) until l_record or l_store writes it again.
 local function l_prune(key, m, sum, n, os, ons)
   if n == 0 then return end
-  call('LTRIM', key, n, -1) -- deletes the key when every entry expired
+  -- Either deletes the key when every entry expired; LPOP is the cheaper for one.
+  if n == 1 then call('LPOP', key) else call('LTRIM', key, n, -1) end
   m.total, m.count, m.stale = m.total - sum, m.count - n, true
   if m.count > 0 then m.os, m.ons = os, ons else m.last = nil end
 end
