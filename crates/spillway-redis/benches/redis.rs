@@ -327,7 +327,10 @@ fn main() {
             .ok()
             .and_then(|r| r.parse().ok())
             .unwrap_or(7);
-        cpu::server_cpu(&rt, &store, &incr, rounds, 4_000);
+        let mut loose = server.config();
+        loose.exact_accounting = false;
+        let loose = rt.block_on(server::connect(loose));
+        cpu::server_cpu(&rt, (&store, &loose), &incr, rounds, 4_000);
         in_flight::in_flight(&rt, &store, &incr, rounds, 60);
         return;
     }

@@ -1,6 +1,6 @@
 //! How to reach Redis and what to do when it cannot answer.
 
-use spillway_core::Duration;
+use spillway_core::{Duration, Time};
 use std::fmt;
 
 /// Where "now" comes from.
@@ -83,11 +83,20 @@ pub struct RedisConfig {
     /// place until its window ends. One small key per admission lives this long: 10 s by
     /// default.
     pub dedupe_ttl: std::time::Duration,
+    /// Whether a limiter acquire carries a request-id record (default `true`): exact
+    /// accounting under faults, a reply lost to a timeout or a dropped connection is refunded
+    /// by its cancellation and never charged twice. `false` sends no record and no
+    /// cancellation, the guarantee of a plain script such as go-redis `redis_rate`: a lost
+    /// reply's acquire may stay charged (at most once each; never more than the limit is
+    /// admitted), for ~3 µs less server CPU per acquire (one key created per admission:
+    /// `reports/perf-redis.md`). [`RedisBudget`](crate::RedisBudget) keeps its records either way.
+    pub exact_accounting: bool,
 }
 
 impl RedisConfig {
     /// Defaults for `url`: caller's time, fail closed for 1 s, 100 ms connect and 250 ms
-    /// response timeouts, 1 s expiry grace, prefix `spillway`, 1 replica, 10 s dedupe.
+    /// response timeouts, 1 s expiry grace, prefix `spillway`, 1 replica, 10 s dedupe, exact
+    /// accounting.
     ///
     /// The response timeout comes from measurement: a healthy local Redis answering bursts of
     /// 2,000 concurrent checks (`SPILLWAY_BENCH_BURST=1 cargo bench -p spillway-redis --bench
@@ -108,7 +117,13 @@ impl RedisConfig {
             expiry_grace: Duration::from_secs(1),
             replicas: 1,
             dedupe_ttl: std::time::Duration::from_secs(10),
+            exact_accounting: true,
         }
+    }
+
+    /// `now` if calls run on the caller's time ([`TimeSource::Caller`]), `None` on Redis time.
+    pub(crate) fn caller_now(&self, now: Time) -> Option<Time> {
+        (self.time_source == TimeSource::Caller).then_some(now)
     }
 
     /// The URL with any password replaced by `****`.

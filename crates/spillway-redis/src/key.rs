@@ -60,7 +60,7 @@ impl StateKeys {
             base: format!("{prefix}:{{{name}}}:{layer}:{scope_key}"),
         }
     }
-    /// The state key (GCRA TAT, counter, or the log's ZSET).
+    /// The state key (GCRA TAT, counter, or the log's list).
     pub(crate) fn main(&self) -> String {
         self.base.clone()
     }

@@ -174,11 +174,12 @@ impl RedisLayered {
     fn decision(
         &self,
         raw: &[i64],
+        now: Time,
         costs: &[(u64, Action)],
         included: &[usize],
         with_room: bool,
     ) -> Result<(Verdict<LayeredDecision>, Vec<LayerRoom>), RedisLimitError> {
-        let reply = Reply::parse(raw)?;
+        let reply = Reply::parse(raw, self.store.config().caller_now(now))?;
         let short = || RedisLimitError::Reply {
             detail: format!("malformed reply {raw:?}"),
         };
@@ -268,7 +269,7 @@ impl RedisLayered {
             call.with_room();
         }
         match self.store.eval(&call).await {
-            Ok(raw) => self.decision(&raw, &costs, &included, with_room),
+            Ok(raw) => self.decision(&raw, now, &costs, &included, with_room),
             Err(Fault::Unavailable(_)) => Ok((self.degraded(op, now, subject, demand), Vec::new())),
             Err(Fault::Fatal(e)) => Err(e),
         }
@@ -370,7 +371,9 @@ impl RedisLayered {
             return Ok(ServedBy::Redis);
         }
         match self.store.eval(&call).await {
-            Ok(raw) => Reply::parse(&raw).map(|_| ServedBy::Redis),
+            Ok(raw) => {
+                Reply::parse(&raw, self.store.config().caller_now(now)).map(|_| ServedBy::Redis)
+            }
             Err(Fault::Fatal(e)) => Err(e),
             Err(Fault::Unavailable(_)) => Ok(Degraded::from(self.store.config().failure_policy)
                 .apply(|| {

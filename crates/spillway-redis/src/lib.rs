@@ -21,9 +21,11 @@
 //! (`reports/perf-redis.md` has the figures): numbers travel and are stored as packed doubles
 //! (`struct.pack`/`unpack`, no decimal parsing or formatting), the helper functions are built
 //! once when the library loads (an `EVAL` script re-creates them on every call), a single token
-//! bucket or sliding log acquire takes a hot path that builds no tables, and a log's newest
-//! entry carries its meta (total, entry count, oldest entry), so one read spares range queries
-//! when nothing expired and an admission writes entry and meta with one `ZADD`.
+//! bucket or sliding log acquire takes a hot path that builds no tables, an admission on the
+//! caller's time is answered `1` alone (no reply table), a log is a list in time order (append
+//! and read the newest in O(1)) whose newest entry carries its meta (total, entry count, oldest
+//! entry), so one `LINDEX` spares range queries when nothing expired and an admission writes
+//! entry and meta with one `RPUSH`.
 //!
 //! ## Exactness on doubles
 //! Lua numbers are doubles, exact for integers below 2^53. The script therefore never holds a
@@ -49,18 +51,25 @@
 //! ## Memory
 //! Every write sets `PX` to the time left until the state is indistinguishable from a fresh one
 //! (GCRA: the TAT; log: newest entry + window; counter: the end of the window after the last
-//! count) plus [`RedisConfig::expiry_grace`], so idle keys vanish. A sliding log keeps at most
-//! `limit` entries (the core's merge rule), as 39-byte members of one sorted set ordered by a
-//! big-endian instant (its newest member also holds the log's meta).
+//! count) plus [`RedisConfig::expiry_grace`], so idle keys vanish. Token buckets and sliding
+//! logs set it with room to spare (the bucket's refill time, or one window, and a grace) and
+//! move it only when that runs out: a busy key's writes mostly keep their expiry (`SET …
+//! KEEPTTL`, no `PEXPIRE`), and an idle key lives up to that spare longer. The horizon is kept
+//! in the caller's time in the state itself, with a grace of margin for callers whose clocks
+//! lag. A sliding log keeps at most `limit` entries (the core's merge rule), as 46-byte
+//! entries of one list, oldest first (its newest entry also holds the log's meta).
 //!
 //! ## Keys
 //! Single limiters: `<prefix>:<name>:{<key>}` (tagged by the caller's key, so keys spread over
 //! a cluster). Layered: `<prefix>:{<name>}:<layer>:<scope id>` (one tag, so one call touches
-//! one slot). An acquire adds its request-id record `<first key>|rid|<id>` (below). The state
-//! values are packed doubles, and a log's meta lives in its newest entry (no `:total` key since
-//! 2026-12-04): keys written by an older version (decimal strings, decimal log members) are
-//! refused with a script error until they expire, so upgrade with a new prefix (or a flush);
-//! an older version's `:total` keys are left to expire. Key parts with `{`, `}`, `:` or control characters are
+//! one slot). An acquire adds its request-id record `<first key>|rid|<id>` (below) unless
+//! [`RedisConfig::exact_accounting`] is off. The state values are packed doubles, and a log is
+//! a list whose newest entry holds its meta (state format 4, 2026-12-04 evening; format 3 that
+//! day was a sorted set of the same entries, earlier ones decimal members and a `:total` key):
+//! keys written by an older version are refused with a script error until they expire (and an
+//! older version refuses the new lists), so upgrade with a new prefix (or a flush); an older
+//! version's `:total` keys are left to expire. A token bucket's value gained a fourth double
+//! (the expiry's horizon) the same evening; it is read both ways by builds of that day. Key parts with `{`, `}`, `:` or control characters are
 //! refused with a [`KeyError`] ([`validate_key_part`]).
 //!
 //! ## Time and failures
@@ -75,7 +84,12 @@
 //!   and sends it before its next call; the script refunds the acquire if it had been charged
 //!   and marks the id so that an acquire still in flight charges nothing when it lands. Exact as
 //!   long as the cancellation reaches Redis within [`RedisConfig::dedupe_ttl`] (10 s); a log's
-//!   refund takes back its newest entries, as spillway-core's refund does.
+//!   refund takes back its newest entries, as spillway-core's refund does. The record is the
+//!   largest single cost of an acquire on the server (a key created per admission, ~3 µs).
+//! - **Opt-out:** [`RedisConfig::exact_accounting`] `= false` sends acquires without a record and
+//!   queues no cancellation: the guarantee of a plain script such as go-redis `redis_rate`. A
+//!   lost reply's acquire may then stay charged (at most once: the limit is never exceeded, and
+//!   each lost reply may cost one admission of that window).
 //! - **Bounded outages.** Fail-open and local fallback answer from a local limiter at the
 //!   replica's share (`limit / replicas`, at least 1), so an outage admits at most about one
 //!   more `limit` per key and window across the fleet; fail-closed admits nothing.
@@ -88,7 +102,8 @@
 //!   period): a shared budget needs AOF and `maxmemory-policy noeviction` (its spend keys
 //!   carry TTLs, so `volatile-*` policies evict them first).
 //! - The fault suite (`tests/redis/faults.rs`: SIGKILL, restart with and without AOF,
-//!   `DEBUG SLEEP`, a slow link) asserts these bounds by counting admissions under every policy.
+//!   `DEBUG SLEEP`, a slow link) asserts these bounds by counting admissions under every policy,
+//!   and the opt-out's weaker bound.
 
 mod budget;
 mod config;

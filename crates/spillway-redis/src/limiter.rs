@@ -82,8 +82,13 @@ impl RedisLimiter {
         Ok(call)
     }
 
-    fn decision(&self, raw: &[i64], cost: u64) -> Result<Verdict<Decision>, RedisLimitError> {
-        let reply = Reply::parse(raw)?;
+    fn decision(
+        &self,
+        raw: &[i64],
+        now: Time,
+        cost: u64,
+    ) -> Result<Verdict<Decision>, RedisLimitError> {
+        let reply = Reply::parse(raw, self.store.config().caller_now(now))?;
         let decision = if reply.allowed {
             Decision::Allowed
         } else {
@@ -153,7 +158,7 @@ impl RedisLimiter {
             });
         }
         match self.store.eval(&call).await {
-            Ok(raw) => self.decision(&raw, cost),
+            Ok(raw) => self.decision(&raw, now, cost),
             Err(Fault::Unavailable(_)) => Ok(self.degraded(op, key, now, cost)),
             Err(Fault::Fatal(e)) => Err(e),
         }
@@ -191,7 +196,9 @@ impl RedisLimiter {
         // which a later call with an earlier `now` can see.
         let call = self.call(Op::Apply, key, now, action, cost)?;
         match self.store.eval(&call).await {
-            Ok(raw) => Reply::parse(&raw).map(|_| ServedBy::Redis),
+            Ok(raw) => {
+                Reply::parse(&raw, self.store.config().caller_now(now)).map(|_| ServedBy::Redis)
+            }
             Err(Fault::Fatal(e)) => Err(e),
             Err(Fault::Unavailable(_)) => Ok(Degraded::from(self.store.config().failure_policy)
                 .apply(|| {
@@ -269,7 +276,7 @@ impl RedisLimiter {
                 }
             } else {
                 match replies.next() {
-                    Some(Ok(raw)) => self.decision(&raw, r.cost)?,
+                    Some(Ok(raw)) => self.decision(&raw, r.now, r.cost)?,
                     Some(Err(Fault::Fatal(e))) => return Err(e),
                     Some(Err(Fault::Unavailable(_))) | None => {
                         self.degraded(Op::Acquire, r.key, r.now, r.cost)

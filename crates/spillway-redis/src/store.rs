@@ -246,9 +246,11 @@ impl RedisStore {
         pending.len()
     }
 
-    /// Tag an acquire with a fresh request id (other calls are sent as they are).
+    /// Tag an acquire with a fresh request id (other calls, and every call without
+    /// [`RedisConfig::exact_accounting`], are sent as they are).
     fn tagged(&self, call: &Call) -> Option<Call> {
-        call.is_acquire().then(|| {
+        let exact = self.inner.config.exact_accounting;
+        (exact && call.is_acquire()).then(|| {
             let n = self.inner.sequence.fetch_add(1, Ordering::Relaxed);
             let ttl = self.inner.config.dedupe_ttl.as_millis();
             call.with_rid(
@@ -327,13 +329,16 @@ impl RedisStore {
             return Ok(Vec::new());
         }
         self.before_call().await;
-        let tagged: Vec<Call> = calls
-            .iter()
-            .map(|c| self.tagged(c).unwrap_or_else(|| c.clone()))
-            .collect();
+        let tagged: Vec<Option<Call>> = calls.iter().map(|c| self.tagged(c)).collect();
+        let sent = || {
+            calls
+                .iter()
+                .zip(&tagged)
+                .map(|(c, t)| (t.as_ref().unwrap_or(c), t))
+        };
         let mut conn = self.inner.conn.clone();
         let mut pipe = redis::pipe();
-        for call in &tagged {
+        for (call, _) in sent() {
             pipe.add_command(function::fcall(&self.inner.function, call));
         }
         pipe.ignore_errors();
@@ -341,20 +346,14 @@ impl RedisStore {
             self.timed(pipe.query_async(&mut conn)).await;
         if let Err(Fault::Unavailable(_)) = &result {
             self.inner.stats.fault();
-            self.requeue(
-                tagged
-                    .iter()
-                    .filter(|c| c.is_acquire())
-                    .map(Call::cancel)
-                    .collect(),
-            );
+            self.requeue(tagged.iter().flatten().map(Call::cancel).collect());
         }
         let replies = result?;
         let mut out = Vec::with_capacity(replies.len());
-        for (reply, call) in replies.into_iter().zip(&tagged) {
+        for (reply, (call, tagged)) in replies.into_iter().zip(sent()) {
             out.push(match reply {
                 Ok(v) => Ok(v),
-                Err(e) if function::is_missing(&e) => self.eval_once(call).await,
+                Err(e) if function::is_missing(&e) => self.eval_once(call, tagged.as_ref()).await,
                 Err(e) => Err(classify(e, &self.inner.config.redacted_url())),
             });
         }
@@ -374,10 +373,11 @@ impl RedisStore {
         result
     }
 
-    /// Run an already tagged call again (the function was missing: it did not run).
-    async fn eval_once(&self, call: &Call) -> Result<Vec<i64>, Fault> {
+    /// Run a call again as it was sent (the function was missing: it did not run); `tagged`
+    /// is the call if it carries a request id.
+    async fn eval_once(&self, call: &Call, tagged: Option<&Call>) -> Result<Vec<i64>, Fault> {
         let result = self.timed(self.fcall(call)).await;
-        self.after_call(call.is_acquire().then_some(call), &result);
+        self.after_call(tagged, &result);
         result
     }
 }

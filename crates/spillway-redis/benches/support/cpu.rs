@@ -3,7 +3,9 @@
 //! a plain `INCR` (the round-trip floor), on the same server in one run. They take turns, `n`
 //! sequential calls each per round, so that load drifting on a shared machine hits all of them
 //! alike; the figures are per-subject medians over the rounds and the medians of the per-round
-//! ratios.
+//! ratios. Spillway runs twice per algorithm: exact (the default: each acquire also writes a
+//! request-id record, which the peers do not do) and without the record
+//! (`RedisConfig::exact_accounting = false`, the peers' guarantee: like for like).
 
 use super::{KEYS, spec};
 use spillway_core::Time;
@@ -183,27 +185,46 @@ fn median_ratio(a: &[Sample], b: &[Sample], of: impl Fn(&Sample) -> f64) -> f64 
     median(a.iter().zip(b).map(|(x, y)| of(x) / of(y)).collect())
 }
 
-/// Spillway's acquire against its peer for both algorithms: `rounds` rounds of `n` calls each.
+/// Spillway's acquire against its peer for both algorithms: `rounds` rounds of `n` calls each;
+/// `loose` is a store without exact accounting (no request-id record).
 pub fn server_cpu(
     rt: &Runtime,
-    store: &RedisStore,
+    (store, loose): (&RedisStore, &RedisStore),
     admin: &redis::aio::ConnectionManager,
     rounds: u64,
     n: u64,
 ) {
-    let spillway = |algorithm: Algorithm| {
-        Under::Spillway(
-            RedisLimiter::new(store, &format!("cpu{algorithm:?}"), spec(algorithm)).unwrap(),
-        )
+    let spillway = |store: &RedisStore, algorithm: Algorithm| {
+        let exact = if store.config().exact_accounting {
+            ""
+        } else {
+            "NoRecord"
+        };
+        let name = format!("cpu{algorithm:?}{exact}");
+        Under::Spillway(RedisLimiter::new(store, &name, spec(algorithm)).unwrap())
     };
     let peer = |source: &str, gcra: bool| Under::Peer {
         script: redis::Script::new(source),
         gcra,
     };
     let unders = [
-        ("Spillway GCRA", spillway(Algorithm::TokenBucket)),
+        (
+            "Spillway GCRA, exact (default)",
+            spillway(store, Algorithm::TokenBucket),
+        ),
+        (
+            "Spillway GCRA, no record",
+            spillway(loose, Algorithm::TokenBucket),
+        ),
         ("redis_rate GCRA (peer)", peer(REDIS_RATE_GCRA, true)),
-        ("Spillway sliding log", spillway(Algorithm::SlidingLog)),
+        (
+            "Spillway sliding log, exact (default)",
+            spillway(store, Algorithm::SlidingLog),
+        ),
+        (
+            "Spillway sliding log, no record",
+            spillway(loose, Algorithm::SlidingLog),
+        ),
         (
             "plain ZSET sliding log (peer)",
             peer(ZSET_SLIDING_LOG, false),
@@ -234,7 +255,12 @@ pub fn server_cpu(
             100.0 * of_incr
         );
     }
-    for (ours, theirs, what) in [(0, 1, "GCRA"), (2, 3, "sliding log")] {
+    for (ours, theirs, what) in [
+        (0, 2, "GCRA exact (does more than the peer)"),
+        (1, 2, "GCRA no record (like for like)"),
+        (3, 5, "sliding log exact (does more than the peer)"),
+        (4, 5, "sliding log no record (like for like)"),
+    ] {
         let ratio = median_ratio(&samples[ours], &samples[theirs], |s| s.server);
         println!("server cpu ratio {what} Spillway / peer: median {ratio:.2} over {rounds} rounds");
     }

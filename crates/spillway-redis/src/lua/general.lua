@@ -6,38 +6,41 @@
 local G = {}
 
 function G.allows(L)
-  L.s, L.ns, L.f = g_load(L.key)
+  L.s, L.ns, L.f, L.h = g_load(L.key)
   local ls, lns = norm(now_s + L.sl_s, now_ns + L.sl_ns)
   if later(L.s, L.ns, L.f, ls, lns, L.sl_r) then return false, { L.s, L.ns, L.f } end
   return true
 end
 
+-- The expiry's spare: the bucket's refill time (cost + slack; an apply carries no slack).
+local function g_spare(L) return spare_ms(L.ct_s + L.sl_s, L.ct_ns + L.sl_ns) end
+
 function G.commit(L)
-  local s, ns, f = L.s, L.ns, L.f
-  if not s then s, ns, f = g_load(L.key) end
-  L.s, L.ns, L.f = g_add(s, ns, f, L.rate, L.ct_s, L.ct_ns, L.ct_r)
-  g_store(L.key, L.s, L.ns, L.f)
+  if not L.s then L.s, L.ns, L.f, L.h = g_load(L.key) end
+  L.s, L.ns, L.f = g_add(L.s, L.ns, L.f, L.rate, L.ct_s, L.ct_ns, L.ct_r)
+  g_store(L.key, L.s, L.ns, L.f, L.h, g_spare(L))
 end
 
 function G.room(L) return { L.s, L.ns, L.f } end
 
 function G.refund(L)
-  local s, ns, f = g_load(L.key)
+  local s, ns, f, h = g_load(L.key)
   if not later(s, ns, f, now_s, now_ns, 0) then return end
   f, ns = f - L.ct_r, ns - L.ct_ns
   if f < 0 then f = f + L.rate; ns = ns - 1 end
   s, ns = norm(s - L.ct_s, ns)
   if s < 0 or not later(s, ns, f, now_s, now_ns, 0) then s, ns, f = now_s, now_ns, 0 end
-  g_store(L.key, s, ns, f)
+  g_store(L.key, s, ns, f, h, g_spare(L))
 end
 
 local SL = {}
 
--- The log seen at now, read once per call: meta, and the expired entries' cost, count, cut.
+-- The log seen at now, read once per call: meta, and the expired entries' cost, count, and
+-- the oldest live entry's instant.
 function SL.view(L)
   if not L.m then
     L.m = l_load(L.key)
-    L.sum, L.n, L.cut = l_expired(L.key, L.m, L.window)
+    L.sum, L.n, L.os, L.ons = l_expired(L.key, L.m, L.window)
   end
   return L.m
 end
@@ -45,7 +48,7 @@ end
 -- Drop expired entries: the pruned meta.
 function SL.prune(L)
   local m = SL.view(L)
-  l_prune(L.key, m, L.sum, L.n, L.cut)
+  l_prune(L.key, m, L.sum, L.n, L.os, L.ons)
   L.sum, L.n = 0, 0
   return m
 end
@@ -60,7 +63,7 @@ end
 function SL.allows(L)
   local used = SL.view(L).total - L.sum
   if used + L.cost <= L.limit then return true end
-  return false, { l_retry(L.key, L.cut, L.window, L.limit, L.cost, used) }
+  return false, { l_retry(L.key, L.n, L.window, L.limit, L.cost, used) }
 end
 
 -- Live total and newest entry (live whenever the total is not 0).
@@ -72,7 +75,7 @@ end
 function SL.commit(L)
   if L.cost == 0 then return end
   local m = SL.prune(L)
-  l_record(L.key, L.limit, L.cost, m)
+  l_record(L.key, L.limit, L.window, L.cost, m)
   l_store(L.key, L.window, m)
 end
 
@@ -86,9 +89,9 @@ function SL.refund(L)
     if m.lc > take then
       m.lc = m.lc - take -- the newest entry is rewritten, lighter, by l_store
     else
-      call('ZREM', L.key, m.last)
+      call('RPOP', L.key)
       m.count = m.count - 1
-      m.last = call('ZRANGE', L.key, -1, -1)[1]
+      m.last = call('LINDEX', L.key, -1)
       if m.last then m.ls, m.lns, m.lc = unpack(HEAD, m.last) end
     end
   end
@@ -276,7 +279,7 @@ local function general(keys, mode, nums, at, prune_first, room)
 end
 
 local function bind()
-  unpack, pack, call = struct.unpack, struct.pack, redis.call
+  unpack, pack, call, pcall_ = struct.unpack, struct.pack, redis.call, redis.pcall
   sub, floor = string.sub, math.floor
 end
 
@@ -292,6 +295,7 @@ local function spillway(keys, args)
     local t = call('TIME')
     now_s, now_ns = tonumber(t[1]), tonumber(t[2]) * 1000
   end
+  bare = clock ~= 1 and room ~= 1
   if room ~= 1 then
     if mode == 'Ag?' then return g_acquire(keys[1], nums, at) end
     if mode == 'Al?' and prune_first == 1 then return l_acquire(keys[1], nums, at) end

@@ -33,15 +33,17 @@
 --       'l' limit window cost                        (sliding log)
 --       'c' limit window cost                        (sliding counter);
 --       for a tagged call, the request-id record's lifetime in ms.
--- State (values packed '<d' doubles): GCRA key = TAT (s, ns, frac); counter key = window start
--- (s, ns), prev, cur; log = a ZSET of entries (instant, cost, and the log's meta in the newest:
--- total, entries, oldest instant; see 'sliding log' below). No meta key: format 3 (2026-12-04).
+-- State (values packed '<d' doubles): GCRA key = TAT (s, ns, frac) and the expiry's horizon
+-- (ms; see horizon()); counter key = window start (s, ns), prev, cur; log = a list of entries,
+-- oldest first (instant, cost, and the log's meta in the newest: total, entries, oldest
+-- instant, expiry horizon; see 'sliding log' below): format 4 (2026-12-04).
 -- Request ids (no phantom charges): a tagged acquire creates its record with SET NX when it
 -- admits, and charges only if the record is new: a retry is never charged twice. Op 'X' (the
 -- client lost the acquire's reply and answered by its failure policy) marks the record
 -- cancelled and refunds every layer if the acquire had been charged; an acquire arriving after
 -- its cancel finds the mark and charges nothing.
--- Reply: {1, now_s, now_ns} allowed / done ('X': {1, now_s, now_ns, refunded 0|1}), or
+-- Reply: {1, now_s, now_ns} allowed / done ('X': {1, now_s, now_ns, refunded 0|1}; just '1'
+-- when allowed / done on the caller's time without room), or
 -- {0, now_s, now_ns, idx, ..snapshot.., idx, ...} where idx is the layer's position in this
 -- call and the snapshot is per kind:
 --   'g' tat_s tat_ns tat_frac      'l' retry_s retry_ns      'c' start_s start_ns elapsed prev cur
@@ -55,14 +57,22 @@ local FAR = 4503599627370496 -- 2^52: "further away than any window" (2W <= 2^52
 -- ceil(2^52 / 1e9) s: a whole-second gap above it is more than FAR ns whatever the ns parts,
 -- and one at most it, times 1e9, stays below 2^53 (exact).
 local FAR_S = 4503600
+local MAX_COUNT = 9007199254740991 -- 2^53 - 1: counts saturate here
 
 -- Bound on the first call (see the header).
-local unpack, pack, call, sub, floor
+local unpack, pack, call, pcall_, sub, floor
 
--- Per call: the instant, the expiry grace, the request-id record and its lifetime.
-local now_s, now_ns, grace, dk, rid_ttl
+-- Per call: the instant, the expiry grace, the request-id record and its lifetime, and whether
+-- an admission may answer bare (below).
+local now_s, now_ns, grace, dk, rid_ttl, bare
 
-local function allowed() return { 1, now_s, now_ns } end
+-- Admitted (or done). A call on the caller's time that wants no room is answered '1' alone:
+-- the client knows its own instant, and a reply table costs the server ~0.6 us more per call
+-- (reports/perf-redis.md).
+local function allowed()
+  if bare then return '1' end
+  return { 1, now_s, now_ns }
+end
 
 -- A denied acquire: a retry of one that was admitted (and charged) stays admitted.
 local function denied(reply)
@@ -88,6 +98,28 @@ local function ttl_ms(ns)
   return floor((ns + 999999) / 1000000) + grace
 end
 
+-- Expiries are set with room to spare and moved only when it runs out: a write that would only
+-- push the expiry a little further keeps it (SET KEEPTTL, or no PEXPIRE), which spares Redis
+-- ~0.5-1 us per call on a busy key. `need`: the ttl (ms, grace included) the state needs from
+-- now; `h`: until when (caller's time, ms) the expiry set earlier holds (0: no key, or none
+-- known); `spare`: the extra ms to set. It holds if it covers the need plus another grace (a
+-- caller whose clock lags by up to the grace still finds the state). Returns the ttl to set
+-- and the new horizon, or nil and `h`. Idle keys therefore live up to `spare` + grace longer.
+local function horizon(need, h, spare)
+  local at = now_s * 1000 + floor(now_ns / 1000000)
+  if h - at - 1 >= need + grace then return nil, h end
+  local ttl = need + grace + spare
+  if ttl < 1 then ttl = 1 end
+  return ttl, at + ttl
+end
+
+-- (s, ns) as whole ms, capped at FAR ns: the spare of an expiry.
+local function spare_ms(s, ns)
+  local ms = s * 1000 + floor(ns / 1000000)
+  if ms > 4503599627 then return 4503599627 end
+  return ms
+end
+
 -- (s, ns, f) later than (ls, lns, lf), compared in that order.
 local function later(s, ns, f, ls, lns, lf)
   if s ~= ls then return s > ls end
@@ -101,10 +133,18 @@ local function norm(s, ns)
 end
 
 ---------------------------------------------------------------- token bucket (GCRA)
+-- The TAT and the expiry's horizon (see horizon()). A 24-byte value, written before the
+-- horizon was kept (2026-12-04), reads as one with no known horizon; a build of that day reads
+-- the first three doubles of a new value: the two can share keys.
 local function g_load(key)
   local v = call('GET', key)
-  if not v then return 0, 0, 0 end
-  return unpack('<ddd', v)
+  if not v then return 0, 0, 0, 0 end
+  if #v == 24 then
+    local s, ns, f = unpack('<ddd', v)
+    return s, ns, f, 0
+  end
+  local s, ns, f, h = unpack('<dddd', v)
+  return s, ns, f, h
 end
 
 -- The TAT after charging (ct_s, ct_ns, ct_r) from max(TAT, now).
@@ -119,75 +159,103 @@ end
 
 -- Kept even when full at now (a refund can bring the TAT back to now): dropping it would forget
 -- the TAT for a caller whose next `now` is earlier. The grace bounds how long that matters.
-local function g_store(key, s, ns, f)
+-- `h`: the horizon read with the TAT; `spare`: the bucket's refill time, ms.
+local function g_store(key, s, ns, f, h, spare)
   local a = ahead(s, ns)
   if a < 0 then a = 0 elseif f > 0 then a = a + 1 end
-  local ms = ttl_ms(a)
-  call('SET', key, pack('<ddd', s, ns, f), 'PX', ms > 0 and ms or 1)
+  local ttl
+  ttl, h = horizon(ttl_ms(a), h, spare)
+  if ttl then
+    call('SET', key, pack('<dddd', s, ns, f, h), 'PX', ttl)
+  else
+    call('SET', key, pack('<dddd', s, ns, f, h), 'KEEPTTL')
+  end
 end
 
 -- Hot path: one token bucket, acquire (what the general path does with G.allows then G.commit).
 local function g_acquire(key, nums, at)
   local rate, ct_s, ct_ns, ct_r, sl_s, sl_ns, sl_r = unpack('<ddddddd', nums, at)
-  local s, ns, f = g_load(key)
+  local s, ns, f, h = g_load(key)
   local ls, lns = now_s + sl_s, now_ns + sl_ns
   if lns >= E9 then ls, lns = ls + 1, lns - E9 end
   if later(s, ns, f, ls, lns, sl_r) then
     return denied({ 0, now_s, now_ns, 0, s, ns, f })
   end
-  if first_time() then g_store(key, g_add(s, ns, f, rate, ct_s, ct_ns, ct_r)) end
+  if first_time() then
+    s, ns, f = g_add(s, ns, f, rate, ct_s, ct_ns, ct_r)
+    g_store(key, s, ns, f, h, spare_ms(ct_s + sl_s, ct_ns + sl_ns))
+  end
   return allowed()
 end
 
 ---------------------------------------------------------------- sliding log
--- An entry is one member of the log's ZSET (score 0, lex order), 39 big-endian bytes: its
--- instant (5-byte seconds, 4-byte ns: lex order is time order), its cost (7 bytes: any count
--- below 2^53), then the log's meta when it was written: total, entry count, oldest instant. Only the
--- newest (lex-last) entry's meta is current: one ZRANGE -1 -1 reads the whole log's state, and
--- an admission writes entry and meta with one ZADD (no separate meta key, one expiry).
-local ENTRY, ENTRY_LEN, AT, HEAD = '>I5I4I7I7I7I5I4', 39, '>I5I4', '>I5I4I7'
+-- A log is one Redis list of entries, oldest first. A request at or before the newest entry's
+-- instant (or when the log is full) is merged into that entry, any other is appended, so the
+-- list stays in time order: reading the newest is LINDEX -1, appending RPUSH, rewriting the
+-- newest LSET -1, pruning LTRIM, where a sorted set compared the new member with every member
+-- on each insert (format 4, 2026-12-04; format 3 was a sorted set of the same entries).
+-- An entry: 46 big-endian bytes, its instant (5-byte seconds, 4-byte ns), its cost (7 bytes: any
+-- count below 2^53), then the log's meta when it was written: total, entry count, oldest
+-- instant, and until when (caller's time, ms) the key's expiry is known to hold. Only the
+-- newest entry's meta is current: one LINDEX reads the whole log's state, and an admission
+-- writes entry and meta with one RPUSH (no separate meta key, one expiry).
+local ENTRY, ENTRY_LEN, HEAD = '>I5I4I7I7I7I5I4I7', 46, '>I5I4I7'
 
-local function member(m) return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons) end
+local function member(m)
+  return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp)
+end
 
 -- The log's state from its newest entry (m.last, its member); zeros when absent. With the
 -- oldest instant at hand, a call learns that nothing expired without a range query; with the
--- newest, a commit merges without reading more. A member of another length was written by
--- another state format: refused (upgrade with a new prefix).
+-- newest, a commit merges without reading more. A key of another type or an entry of another
+-- length was written by another state format: refused (upgrade with a new prefix).
 local function l_load(key)
-  local v = call('ZRANGE', key, -1, -1)[1]
-  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, last = v }
+  local v = pcall_('LINDEX', key, -1)
+  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0, last = v }
   if v then
-    if #v ~= ENTRY_LEN then
+    if type(v) ~= 'string' or #v ~= ENTRY_LEN then
       error({ err = 'SPILLWAY sliding log ' .. key .. ' has another state format: use a new prefix' })
     end
-    m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons = unpack(ENTRY, v)
+    m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp = unpack(ENTRY, v)
   end
   return m
 end
 
--- Expired entries (at <= now - W): their summed cost, how many, and the lex bound below which
--- they lie; (0, 0, nil) without a Redis call when the oldest entry is live.
+-- Expired entries (at <= now - W, a prefix of the list): their summed cost, how many, and the
+-- instant of the oldest live entry (nil if none). Known from the meta without a Redis call
+-- when the oldest entry is live (none), the newest has expired (all), or only the newest is
+-- live among two (the oldest, costing the total less the newest's cost, unless the total has
+-- saturated); otherwise read in chunks of growing size.
 local function l_expired(key, m, window)
-  if m.count == 0 or -ahead(m.os, m.ons) < window then return 0, 0, nil end
-  local s, ns = norm(now_s, now_ns - window + 1) -- >= 0: the oldest entry (>= 0) is below it
-  local cut = pack(AT, s, ns)
-  local list, sum = call('ZRANGEBYLEX', key, '-', '(' .. cut), 0
-  for i = 1, #list do sum = sum + unpack('>I7', list[i], 10) end
-  return sum, #list, cut
+  if m.count == 0 or -ahead(m.os, m.ons) < window then return 0, 0 end
+  if -ahead(m.ls, m.lns) >= window then return m.total, m.count end
+  if m.count == 2 and m.total < MAX_COUNT then return m.total - m.lc, 1, m.ls, m.lns end
+  local sum, n, size = 0, 0, 16
+  while true do
+    local list = call('LRANGE', key, n, n + size - 1)
+    for i = 1, #list do
+      local s, ns, c = unpack(HEAD, list[i])
+      if -ahead(s, ns) < window then return sum, n, s, ns end
+      sum, n = sum + c, n + 1
+    end
+    if #list < size then return sum, n end
+    size = size * 2
+  end
 end
 
--- Drop the expired entries found by l_expired; the new oldest entry is read back. The newest
--- entry's meta is then stale (m.stale) until l_record or l_store writes it again.
-local function l_prune(key, m, sum, n, cut)
+-- Drop the n expired entries found by l_expired (os, ons: the new oldest). The newest entry's
+-- meta is then stale (m.stale) until l_record or l_store writes it again.
+local function l_prune(key, m, sum, n, os, ons)
   if n == 0 then return end
-  call('ZREMRANGEBYLEX', key, '-', '(' .. cut)
+  -- Either deletes the key when every entry expired; LPOP is the cheaper for one.
+  if n == 1 then call('LPOP', key) else call('LTRIM', key, n, -1) end
   m.total, m.count, m.stale = m.total - sum, m.count - n, true
-  if m.count > 0 then m.os, m.ons = unpack(AT, call('ZRANGE', key, 0, 0)[1]) else m.last = nil end
+  if m.count > 0 then m.os, m.ons = os, ons else m.last = nil end
 end
 
--- Denied with `used` counted: the instant enough live entries (from cut) have expired.
-local function l_retry(key, cut, window, limit, cost, used)
-  for _, e in ipairs(call('ZRANGEBYLEX', key, cut and ('[' .. cut) or '-', '+')) do
+-- Denied with `used` counted: the instant enough live entries (from index `from`) have expired.
+local function l_retry(key, from, window, limit, cost, used)
+  for _, e in ipairs(call('LRANGE', key, from, -1)) do
     local s, ns, c = unpack(HEAD, e)
     used = used - c
     if used + cost <= limit then return norm(s, ns + window) end
@@ -197,52 +265,64 @@ end
 
 local function sat_add(a, b)
   local v = a + b
-  if v > 9007199254740991 then return 9007199254740991 end -- counts saturate at 2^53 - 1
+  if v > MAX_COUNT then return MAX_COUNT end -- counts saturate at 2^53 - 1
   return v
 end
 
+-- Before the newest entry is written: the expiry to set (ms), or nil when the one set earlier
+-- (m.exp) still holds (see horizon(); the spare is one window: a busy log pays a PEXPIRE
+-- about once per window instead of on every admission).
+local function l_expiry(m, window)
+  local ttl
+  ttl, m.exp = horizon(ttl_ms(ahead(m.ls, m.lns) + window), m.exp, spare_ms(0, window))
+  return ttl
+end
+
 -- Record `cost` > 0 at now in a pruned log (spillway-core's merge rule), updating m; the new
--- newest entry carries the meta.
-local function l_record(key, limit, cost, m)
-  if m.count > 0 and (not later(now_s, now_ns, 0, m.ls, m.lns, 0) or m.count >= limit) then
+-- newest entry carries the meta. An empty log's key does not exist: its expiry starts afresh.
+local function l_record(key, limit, window, cost, m)
+  if m.count == 0 then m.exp = 0 end
+  local merge = m.count > 0 and (not later(now_s, now_ns, 0, m.ls, m.lns, 0) or m.count >= limit)
+  if merge then
     local s, ns = m.ls, m.lns
     if later(now_s, now_ns, 0, s, ns, 0) then s, ns = now_s, now_ns end
     local merged = sat_add(m.lc, cost)
-    call('ZREM', key, m.last)
     m.total, m.ls, m.lns, m.lc = sat_add(m.total, merged - m.lc), s, ns, merged
   else
     m.total, m.count, m.ls, m.lns, m.lc = sat_add(m.total, cost), m.count + 1, now_s, now_ns, cost
   end
   if m.count == 1 then m.os, m.ons = m.ls, m.lns end
+  local ttl = l_expiry(m, window)
   m.last, m.stale = member(m), false
-  call('ZADD', key, 0, m.last)
+  if merge then call('LSET', key, -1, m.last) else call('RPUSH', key, m.last) end
+  if ttl then call('PEXPIRE', key, ttl) end
 end
 
--- Write a stale meta into the newest entry and set the expiry (newest entry + window + grace),
--- or drop an empty log.
+-- Write a stale meta into the newest entry (and the expiry if it must move), or drop an empty
+-- log. A meta that is not stale was written with its expiry by l_record.
 local function l_store(key, window, m)
   if m.total <= 0 or m.count <= 0 then
     call('DEL', key); return
   end
   if m.stale then
-    if m.last then call('ZREM', key, m.last) end
+    local ttl = l_expiry(m, window)
     m.last, m.stale = member(m), false
-    call('ZADD', key, 0, m.last)
+    call('LSET', key, -1, m.last)
+    if ttl then call('PEXPIRE', key, ttl) end
   end
-  call('PEXPIRE', key, ttl_ms(ahead(m.ls, m.lns) + window))
 end
 
 -- Hot path: one sliding log, acquire (pruning first, even when it denies).
 local function l_acquire(key, nums, at)
   local limit, window, cost = unpack('<ddd', nums, at)
   local m = l_load(key)
-  local sum, n, cut = l_expired(key, m, window)
-  l_prune(key, m, sum, n, cut)
+  local sum, n, os, ons = l_expired(key, m, window)
+  l_prune(key, m, sum, n, os, ons)
   if m.total + cost > limit then
     if n > 0 then l_store(key, window, m) end
-    return denied({ 0, now_s, now_ns, 0, l_retry(key, cut, window, limit, cost, m.total) })
+    return denied({ 0, now_s, now_ns, 0, l_retry(key, 0, window, limit, cost, m.total) })
   end
-  if first_time() then l_record(key, limit, cost, m) elseif n == 0 then return allowed() end
+  if first_time() then l_record(key, limit, window, cost, m) elseif n == 0 then return allowed() end
   l_store(key, window, m)
   return allowed()
 end

@@ -2,7 +2,8 @@
 
 use crate::server::{Server, connect, runtime};
 use spillway_core::limit::{
-    Algorithm, Demand, LayerSpec, LayeredError, LimitError, LimitSpec, Scope, Subject, Unit,
+    Algorithm, Decision, Demand, LayerSpec, LayeredError, LimitError, LimitSpec, Scope, Subject,
+    Unit,
 };
 use spillway_core::{Duration, Time};
 use spillway_redis::{
@@ -106,8 +107,9 @@ fn a_script_error_is_reported_not_hidden_by_the_failure_policy() {
     });
 }
 
-/// A sliding log written by the previous state format (decimal members, meta in a `:total`
-/// key) is refused with a script error naming the key, not misread as a different log.
+/// A sliding log written by an earlier state format (a sorted set: format 3's 39-byte members
+/// or, as here, older decimal members) is refused with a script error naming the key, not
+/// misread as a different log.
 #[test]
 fn a_log_in_the_previous_state_format_is_refused_not_misread() {
     let Some(server) = Server::start(&[]) else {
@@ -231,5 +233,51 @@ fn redis_time_gives_unix_epoch_instants() {
             spillway_core::limit::Decision::Denied { retry_at } => assert!(retry_at > denied.now),
             other => panic!("expected a denial, got {other:?}"),
         }
+    });
+}
+
+/// A token bucket written before the expiry's horizon was kept (three doubles, 24 bytes) is
+/// read as the same TAT, not refused: builds of either layout can share keys.
+#[test]
+fn a_token_bucket_without_the_expiry_horizon_is_read_as_before() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let store = connect(server.config()).await;
+        let l = RedisLimiter::new(&store, "tat24", spec()).unwrap();
+        // TAT = 10 s (five tokens of 200 ms from 9 s): full at 9 s, one token back at 9.2 s.
+        let old: Vec<u8> = [10.0f64, 0.0, 0.0]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        let _: () = redis::cmd("SET")
+            .arg("spillway:tat24:{k}")
+            .arg(old)
+            .arg("PX")
+            .arg(60_000)
+            .query(&mut server.admin())
+            .unwrap();
+        let denied = l
+            .acquire("k", Time::from_nanos(9_100_000_000), 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            denied.decision,
+            Decision::Denied {
+                retry_at: Time::from_nanos(9_200_000_000)
+            }
+        );
+        let v = l
+            .acquire("k", Time::from_nanos(9_200_000_000), 1)
+            .await
+            .unwrap();
+        assert!(v.decision.is_allowed());
+        let value: Vec<u8> = redis::cmd("GET")
+            .arg("spillway:tat24:{k}")
+            .query(&mut server.admin())
+            .unwrap();
+        assert_eq!(value.len(), 32, "rewritten with the horizon");
     });
 }

@@ -157,9 +157,15 @@ fn single_limiters_match_the_core_exactly() {
     };
     let rt = runtime();
     let store = rt.block_on(connect(server.config()));
+    // Without the request-id record (`exact_accounting` off) the decisions are the same: every
+    // other case (by its start instant, so the strategy and its regressions are unchanged).
+    let mut config = server.config();
+    config.exact_accounting = false;
+    let loose = rt.block_on(connect(config));
     runner("proptest-regressions/differential-single.txt", 160)
         .run(&(spec(), start(), ops()), |(spec, t0, ops)| {
-            rt.block_on(single_case(&store, spec, t0, &ops))
+            let store = if t0 % 2 == 0 { &store } else { &loose };
+            rt.block_on(single_case(store, spec, t0, &ops))
         })
         .unwrap();
 }
