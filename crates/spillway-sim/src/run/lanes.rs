@@ -32,7 +32,7 @@ const QUEUED_BATCHES: usize = 2;
 /// Run every lane on the arrivals, `batch` at a time; rows go to `sink` with the lane's index.
 pub(super) fn drive<L>(
     lanes: Vec<L>,
-    arrivals: &mut dyn Iterator<Item = Arrival>,
+    arrivals: &mut impl Iterator<Item = Arrival>,
     batch: usize,
     sink: &mut dyn FnMut(usize, &TimeseriesRow),
 ) -> Vec<L::Output>
@@ -51,7 +51,7 @@ where
             .collect();
         let mut sent = 0usize;
         loop {
-            let next: Arc<[Arrival]> = (&mut *arrivals).take(batch).collect();
+            let next: Arc<[Arrival]> = arrivals.by_ref().take(batch).collect();
             if next.is_empty() {
                 break;
             }
@@ -76,7 +76,7 @@ where
 /// The one-thread loop: every lane in turn on each batch.
 fn in_turn<L: Lane>(
     mut lanes: Vec<L>,
-    arrivals: &mut dyn Iterator<Item = Arrival>,
+    arrivals: &mut impl Iterator<Item = Arrival>,
     batch: usize,
     sink: &mut dyn FnMut(usize, &TimeseriesRow),
 ) -> Vec<L::Output> {
@@ -84,7 +84,7 @@ fn in_turn<L: Lane>(
     let mut rows = Vec::new();
     loop {
         next.clear();
-        next.extend((&mut *arrivals).take(batch));
+        next.extend(arrivals.by_ref().take(batch));
         if next.is_empty() {
             break;
         }
