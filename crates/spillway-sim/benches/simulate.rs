@@ -1,5 +1,7 @@
 //! Simulator throughput: simulated requests per second of wall time on scenarios/spike.yaml
-//! (both policies, the full 15 minutes of traffic plus drain), on one core.
+//! (both policies, the full 15 minutes of traffic plus drain). Side by side, each policy runs on
+//! its own thread (`run_policies`, as `spillway simulate`); one policy at a time is the
+//! one-thread peer in the same run.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use spillway_sim::{RunOptions, run_policies, run_policy, scenario};
@@ -13,7 +15,7 @@ fn spike(c: &mut Criterion) {
         seed: scenario.seed,
         duration: scenario.duration,
     };
-    // As `spillway simulate` runs them: side by side on one stream of arrivals.
+    // As `spillway simulate` runs them: side by side on one stream of arrivals, a thread each.
     let run_all = || {
         run_policies(&scenario, &scenario.policies, &options, &mut |_, row| {
             black_box(row);

@@ -20,6 +20,8 @@ use spillway_core::schedule::ConfigError;
 use spillway_core::{Duration, Time};
 use std::collections::BTreeMap;
 
+mod lanes;
+
 /// The feature of a leaked key's attacker requests.
 const LEAK_FEATURE: &str = "leak";
 
@@ -93,9 +95,12 @@ const ARRIVAL_BATCH: usize = 4096;
 ///
 /// Why side by side: every policy replays exactly the same arrivals (common random numbers),
 /// and generating them (token sizes, on/off sessions, the arrival heap) was a fifth of a run;
-/// one stream now feeds them all, a batch of arrivals at a time. Each policy sees the same events in the same order as alone
-/// (its own completions and timers first at equal times, then the arrival), so its outputs are
-/// those of [`run_policy`]. Rows of one policy come in time order; policies interleave.
+/// one stream now feeds them all, a batch of arrivals at a time. Each policy sees the same
+/// events in the same order as alone (its own completions and timers first at equal times,
+/// then the arrival), so its outputs are those of [`run_policy`]. With two policies or more
+/// (and two cores) each runs on its own thread; `sink` is still called on the calling thread,
+/// in the same order either way (see `lanes`). Rows of one policy come in time order;
+/// policies interleave a batch at a time.
 ///
 /// # Errors
 /// The first policy (in order) that cannot be built.
@@ -105,36 +110,28 @@ pub fn run_policies(
     options: &RunOptions,
     sink: &mut dyn FnMut(usize, &TimeseriesRow),
 ) -> Result<Vec<PolicyMetrics>, PolicyError> {
-    let mut runs = policies
+    let runs = policies
         .iter()
         .map(|policy| PolicyRun::new(scenario, policy, options))
         .collect::<Result<Vec<_>, _>>()?;
     let mut arrivals = arrivals(scenario, options);
-    let mut batch = Vec::with_capacity(ARRIVAL_BATCH);
-    loop {
-        batch.clear();
-        batch.extend(arrivals.by_ref().take(ARRIVAL_BATCH));
-        if batch.is_empty() {
-            break;
-        }
-        for (index, run) in runs.iter_mut().enumerate() {
-            let mut sink = |row: &TimeseriesRow| sink(index, row);
-            for &arrival in &batch {
-                run.run_until(Some(arrival.at), &mut sink);
-                run.arrive(arrival, &mut sink);
-            }
+    Ok(lanes::drive(runs, &mut arrivals, ARRIVAL_BATCH, sink))
+}
+
+impl lanes::Lane for PolicyRun<'_> {
+    type Output = PolicyMetrics;
+    fn feed(&mut self, batch: &[Arrival], rows: &mut Vec<TimeseriesRow>) {
+        let mut sink = |row: &TimeseriesRow| rows.push(*row);
+        for &arrival in batch {
+            self.run_until(Some(arrival.at), &mut sink);
+            self.arrive(arrival, &mut sink);
         }
     }
-    let metrics = runs
-        .into_iter()
-        .enumerate()
-        .map(|(index, mut run)| {
-            let mut sink = |row: &TimeseriesRow| sink(index, row);
-            run.run_until(None, &mut sink);
-            run.finish(&mut sink)
-        })
-        .collect();
-    Ok(metrics)
+    fn finish(mut self, rows: &mut Vec<TimeseriesRow>) -> PolicyMetrics {
+        let mut sink = |row: &TimeseriesRow| rows.push(*row);
+        self.run_until(None, &mut sink);
+        PolicyRun::finish(self, &mut sink)
+    }
 }
 
 /// The arrivals every policy of a run sees: the scenario's traffic, then its leaks'

@@ -37,6 +37,10 @@ pub struct Keyed<K, L> {
     map: FxHashMap<K, L>,
     /// Sweep when `map.len()` reaches this.
     sweep_at: usize,
+    /// Limiters the last sweep dropped, reset from the prototype when a key is inserted:
+    /// about a quarter of a busy map's keys are swept and come back, and a sliding log's
+    /// allocation is worth keeping (at most as many as inserts before the next sweep).
+    spare: Vec<L>,
 }
 
 impl<K: Hash + Eq + Clone, L: Limiter + Clone> Keyed<K, L> {
@@ -46,6 +50,7 @@ impl<K: Hash + Eq + Clone, L: Limiter + Clone> Keyed<K, L> {
             prototype,
             map: FxHashMap::default(),
             sweep_at: MIN_SWEEP_LEN,
+            spare: Vec::new(),
         }
     }
     /// The largest cost any key can admit.
@@ -100,7 +105,13 @@ impl<K: Hash + Eq + Clone, L: Limiter + Clone> Keyed<K, L> {
     /// Drop every key whose limiter is fresh at `now`; returns how many were dropped.
     pub fn sweep(&mut self, now: Time) -> usize {
         let before = self.map.len();
-        self.map.retain(|_, limiter| !limiter.is_fresh(now));
+        self.spare.clear();
+        let keep = before / 2;
+        for (_, limiter) in self.map.extract_if(|_, limiter| limiter.is_fresh(now)) {
+            if self.spare.len() < keep {
+                self.spare.push(limiter);
+            }
+        }
         self.sweep_at = self.map.len().saturating_mul(2).max(MIN_SWEEP_LEN);
         before - self.map.len()
     }
@@ -127,7 +138,13 @@ impl<K: Hash + Eq + Clone, L: Limiter + Clone> Keyed<K, L> {
         if self.map.len() >= self.sweep_at {
             self.sweep(now);
         }
-        let mut limiter = self.prototype.clone();
+        let mut limiter = match self.spare.pop() {
+            Some(mut spare) => {
+                spare.clone_from(&self.prototype);
+                spare
+            }
+            None => self.prototype.clone(),
+        };
         limiter.commit(now, cost);
         self.map.insert(key.clone(), limiter);
     }
@@ -153,6 +170,29 @@ mod tests {
                 keyed.len()
             );
         }
+    }
+
+    #[test]
+    fn keys_rebuilt_from_swept_logs_start_fresh() {
+        use crate::limit::{AnyLimiter, SlidingWindowLog};
+        let window = SlidingWindowLog::new(3, Duration::from_secs(1)).unwrap();
+        let mut keyed = Keyed::new(AnyLimiter::SlidingLog(window.clone()));
+        // Fill 2,000 keys to the limit, let them expire, then sweep on the next insert.
+        for key in 0..2_000u64 {
+            for _ in 0..3 {
+                assert!(keyed.acquire(Time::ZERO, &key, 1).unwrap().is_allowed());
+            }
+        }
+        let later = Time::from_secs(5);
+        for key in 2_000..4_000u64 {
+            // Each key comes back on a recycled log: it must admit its full limit, no more.
+            let mut fresh = window.clone();
+            for _ in 0..4 {
+                assert_eq!(keyed.acquire(later, &key, 1), fresh.acquire(later, 1));
+            }
+        }
+        // The old keys were swept (their logs recycled), the new ones are resident.
+        assert_eq!(keyed.len(), 2_000);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::time::{Duration, Time};
 use std::collections::VecDeque;
 
 /// Exact rolling-window limiter.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct SlidingWindowLog {
     limit: u64,
     window: Duration,
@@ -98,6 +98,25 @@ impl SlidingWindowLog {
             self.total -= u128::from(cost);
             self.log.pop_front();
         }
+    }
+}
+
+impl Clone for SlidingWindowLog {
+    fn clone(&self) -> Self {
+        SlidingWindowLog {
+            limit: self.limit,
+            window: self.window,
+            log: self.log.clone(),
+            total: self.total,
+        }
+    }
+    /// Keeps `self`'s log allocation: [`Keyed`](super::Keyed) rebuilds swept keys' limiters
+    /// from its prototype this way instead of allocating a new log per returning key.
+    fn clone_from(&mut self, source: &Self) {
+        self.limit = source.limit;
+        self.window = source.window;
+        self.log.clone_from(&source.log);
+        self.total = source.total;
     }
 }
 

@@ -89,7 +89,7 @@ impl LimitSpec {
 }
 
 /// Any of the core limiters, dispatched by `match`.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // stored inline on purpose; see the module docs
 pub enum AnyLimiter {
     /// A token bucket.
@@ -100,6 +100,25 @@ pub enum AnyLimiter {
     SlidingCounter(SlidingWindowCounter),
     /// A fixed window.
     FixedWindow(FixedWindow),
+}
+
+impl Clone for AnyLimiter {
+    fn clone(&self) -> Self {
+        match self {
+            AnyLimiter::TokenBucket(l) => AnyLimiter::TokenBucket(l.clone()),
+            AnyLimiter::SlidingLog(l) => AnyLimiter::SlidingLog(l.clone()),
+            AnyLimiter::SlidingCounter(l) => AnyLimiter::SlidingCounter(l.clone()),
+            AnyLimiter::FixedWindow(l) => AnyLimiter::FixedWindow(l.clone()),
+        }
+    }
+    /// Reuses a sliding log's allocation when both are sliding logs (see
+    /// [`SlidingWindowLog`]'s `clone_from`).
+    fn clone_from(&mut self, source: &Self) {
+        match (self, source) {
+            (AnyLimiter::SlidingLog(l), AnyLimiter::SlidingLog(s)) => l.clone_from(s),
+            (this, source) => *this = source.clone(),
+        }
+    }
 }
 
 macro_rules! dispatch {
