@@ -139,6 +139,37 @@ fn a_log_in_the_previous_state_format_is_refused_not_misread() {
     });
 }
 
+/// A string of another length under a token bucket's (or a counter's) name, here the value
+/// of some other program, is refused with a script error naming the key, not read as a TAT.
+#[test]
+fn a_value_of_another_length_is_refused_not_misread() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let store = connect(server.config()).await;
+        for algorithm in [Algorithm::TokenBucket, Algorithm::SlidingCounter] {
+            let name = format!("len{algorithm:?}");
+            let spec = LimitSpec {
+                algorithm,
+                ..spec()
+            };
+            let l = RedisLimiter::new(&store, &name, spec).unwrap();
+            let key = format!("spillway:{name}:{{k}}");
+            let _: () = redis::cmd("SET")
+                .arg(&key)
+                .arg("sixteen byte str")
+                .query(&mut server.admin())
+                .unwrap();
+            let err = l.acquire("k", Time::from_secs(2), 1).await.unwrap_err();
+            assert!(matches!(err, RedisLimitError::Script { .. }), "{err:?}");
+            assert!(err.to_string().contains("another state format"), "{err}");
+            assert!(err.to_string().contains(&key), "{err}");
+        }
+    });
+}
+
 #[test]
 fn bad_keys_names_and_costs_are_typed_errors() {
     let Some(server) = Server::start(&[]) else {

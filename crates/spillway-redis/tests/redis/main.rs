@@ -9,6 +9,7 @@ mod concurrency;
 mod differential;
 mod expiry;
 mod faults;
+mod log_retry;
 mod long_windows;
 mod outage;
 mod proxy;
