@@ -13,4 +13,5 @@ mod log_retry;
 mod long_windows;
 mod outage;
 mod proxy;
+mod saturated;
 mod server;
