@@ -115,10 +115,10 @@ local function horizon(need, h, spare)
 end
 
 -- The spare of an expiry: (s, ns) as whole ms (a window or a refill time), capped at SPARE_MS.
--- 10 s: a busy key then pays at most one expiry move per 10 s (noise beside thousands of calls
--- a second; the bench's 1 s windows are below the cap, unchanged), while an idle key outlives
--- its need by at most 10 s + grace, not by a whole window (a 1-day log would keep its entries
--- ~2 days). The horizon is in the caller's time: a caller whose clock stands still (WallClock
+-- 10 s: a busy key of a long window then moves its expiry once per 10 s instead of once per
+-- window (noise beside thousands of calls a second; the bench's 1 s windows are below the cap,
+-- unchanged), while an idle key outlives its need (grace included) by at most 10 s + grace,
+-- not by a whole window (a 1-day log would keep its entries ~2 days). The horizon is in the caller's time: a caller whose clock stands still (WallClock
 -- after an NTP step back) never moves it, and the key expires need + grace + spare of real time
 -- after it was set; by then that caller lags by more than the grace, which the grace does not
 -- cover either way (before horizons the key was moved on every write).
