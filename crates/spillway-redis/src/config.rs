@@ -87,8 +87,9 @@ pub struct RedisConfig {
     /// accounting under faults, a reply lost to a timeout or a dropped connection is refunded
     /// by its cancellation and never charged twice. `false` sends no record and no
     /// cancellation, the guarantee of a plain script such as go-redis `redis_rate`: a lost
-    /// reply's acquire may stay charged (at most once each; never more than the limit is
-    /// admitted), for ~3 µs less server CPU per acquire (one key created per admission:
+    /// reply's acquire may stay charged (at most once each; Redis never admits more than the
+    /// limit, while fail-open and the local fallback admit up to `limit / replicas` per
+    /// replica during an outage, either way), for ~3 µs less server CPU per acquire (one key created per admission:
     /// `reports/perf-redis.md`). [`RedisBudget`](crate::RedisBudget) keeps its records either way.
     pub exact_accounting: bool,
 }

@@ -49,14 +49,18 @@
 //! that long: the only places the two can differ, far outside real traffic.
 //!
 //! ## Memory
-//! Every write sets `PX` to the time left until the state is indistinguishable from a fresh one
-//! (GCRA: the TAT; log: newest entry + window; counter: the end of the window after the last
-//! count) plus [`RedisConfig::expiry_grace`], so idle keys vanish. Token buckets and sliding
-//! logs set it with room to spare (the bucket's refill time, or one window, and a grace) and
+//! Every key carries an expiry no earlier than the time left until its state is
+//! indistinguishable from a fresh one (GCRA: the TAT; log: newest entry + window; counter: the
+//! end of the window after the last count) plus [`RedisConfig::expiry_grace`], so idle keys
+//! vanish. A counter sets exactly that on every write. Token buckets and sliding logs set it
+//! with room to spare (the bucket's refill time, or one window, at most 10 s, and a grace) and
 //! move it only when that runs out: a busy key's writes mostly keep their expiry (`SET …
-//! KEEPTTL`, no `PEXPIRE`), and an idle key lives up to that spare longer. The horizon is kept
-//! in the caller's time in the state itself, with a grace of margin for callers whose clocks
-//! lag. A sliding log keeps at most `limit` entries (the core's merge rule), as 46-byte
+//! KEEPTTL`, no `PEXPIRE`; at most one move per spare), and an idle key lives at most that
+//! spare and a grace longer. The horizon is kept in the caller's time in the state itself,
+//! with a grace of margin for callers whose clocks lag (a caller whose clock stands still, as
+//! `WallClock` after a step back, never moves it: its key expires need + spare + two graces of
+//! real time after it was set, when that caller lags by more than the grace the state is kept
+//! for). A sliding log keeps at most `limit` entries (the core's merge rule), as 46-byte
 //! entries of one list, oldest first (its newest entry also holds the log's meta).
 //!
 //! ## Keys
@@ -77,7 +81,8 @@
 //! ([`Verdict::served_by`]); [`RedisStore::stats`] counts faults, undone charges and lost data.
 //!
 //! ## Accounting under faults
-//! - **No phantom charges.** Every acquire carries a request id. The script charges an admitted
+//! - **No phantom charges.** Every acquire carries a request id (unless
+//!   [`RedisConfig::exact_accounting`] is off, below). The script charges an admitted
 //!   request only if `SET <state key>|rid|<id> 1 NX PX dedupe_ttl` is new, so a retry is never
 //!   charged twice. When a reply is lost (timeout, dropped connection) the failure policy has
 //!   answered, so Redis must not keep the charge: the store queues a *cancellation* (same id)

@@ -142,7 +142,7 @@ do
 
   -- The state seen from now: window start (s, ns), elapsed, prev, cur (as spillway-core's view).
   function SC.view(L)
-    local v = call('GET', L.key)
+    local v = state(L.key, 'sliding counter', 32, 32)
     local s, ns, p, c = 0, 0, 0, 0
     if v then s, ns, p, c = unpack('<dddd', v) end
     local w = L.window

@@ -104,7 +104,8 @@ end
 -- now; `h`: until when (caller's time, ms) the expiry set earlier holds (0: no key, or none
 -- known); `spare`: the extra ms to set. It holds if it covers the need plus another grace (a
 -- caller whose clock lags by up to the grace still finds the state). Returns the ttl to set
--- and the new horizon, or nil and `h`. Idle keys therefore live up to `spare` + grace longer.
+-- and the new horizon, or nil and `h`. Idle keys therefore live up to `spare` + grace longer
+-- (`spare` at most SPARE_MS: see spare_ms()).
 local function horizon(need, h, spare)
   local at = now_s * 1000 + floor(now_ns / 1000000)
   if h - at - 1 >= need + grace then return nil, h end
@@ -113,10 +114,19 @@ local function horizon(need, h, spare)
   return ttl, at + ttl
 end
 
--- (s, ns) as whole ms, capped at FAR ns: the spare of an expiry.
+-- The spare of an expiry: (s, ns) as whole ms (a window or a refill time), capped at SPARE_MS.
+-- 10 s: a busy key of a long window then moves its expiry once per 10 s instead of once per
+-- window (noise beside thousands of calls a second; the bench's 1 s windows are below the cap,
+-- unchanged), while an idle key outlives its need (grace included) by at most 10 s + grace,
+-- not by a whole window (a 1-day log would keep its entries ~2 days). The horizon is in the caller's time: a caller whose clock stands still (WallClock
+-- after an NTP step back) never moves it, and the key expires need + grace + spare of real time
+-- after it was set; by then that caller lags by more than the grace, which the grace does not
+-- cover either way (before horizons the key was moved on every write).
+local SPARE_MS = 10000
 local function spare_ms(s, ns)
+  if s >= SPARE_MS / 1000 then return SPARE_MS end -- also keeps s * 1000 small
   local ms = s * 1000 + floor(ns / 1000000)
-  if ms > 4503599627 then return 4503599627 end
+  if ms > SPARE_MS then return SPARE_MS end
   return ms
 end
 
@@ -133,11 +143,23 @@ local function norm(s, ns)
 end
 
 ---------------------------------------------------------------- token bucket (GCRA)
+-- A string state of `len` bytes (or `alt`), nil when absent. A value of any other length
+-- was written by another state format (or another algorithm under this name): refused, as
+-- l_load refuses a log's, rather than misread. A key of another type fails on GET (WRONGTYPE).
+local function state(key, what, len, alt)
+  local v = call('GET', key)
+  if v and #v ~= len and #v ~= alt then
+    error({ err = 'SPILLWAY ' .. what .. ' ' .. key .. ' has another state format: use a new prefix' })
+  end
+  return v
+end
+
 -- The TAT and the expiry's horizon (see horizon()). A 24-byte value, written before the
 -- horizon was kept (2026-12-04), reads as one with no known horizon; a build of that day reads
--- the first three doubles of a new value: the two can share keys.
+-- the first three doubles of a new value: the two can share keys. (A counter's state is 32
+-- bytes too: a counter under a bucket's name is not told apart; names are the caller's.)
 local function g_load(key)
-  local v = call('GET', key)
+  local v = state(key, 'token bucket', 32, 24)
   if not v then return 0, 0, 0, 0 end
   if #v == 24 then
     local s, ns, f = unpack('<ddd', v)
@@ -250,17 +272,24 @@ local function l_prune(key, m, sum, n, os, ons)
   -- Either deletes the key when every entry expired; LPOP is the cheaper for one.
   if n == 1 then call('LPOP', key) else call('LTRIM', key, n, -1) end
   m.total, m.count, m.stale = m.total - sum, m.count - n, true
-  if m.count > 0 then m.os, m.ons = os, ons else m.last = nil end
+  if m.count > 0 then m.os, m.ons = os, ons else m.last, m.exp = nil, 0 end
 end
 
 -- Denied with `used` counted: the instant enough live entries (from index `from`) have expired.
+-- Read in chunks of growing size (as l_expired), so a denial that the oldest entries answer
+-- does not read a long log whole.
 local function l_retry(key, from, window, limit, cost, used)
-  for _, e in ipairs(call('LRANGE', key, from, -1)) do
-    local s, ns, c = unpack(HEAD, e)
-    used = used - c
-    if used + cost <= limit then return norm(s, ns + window) end
+  local size = 16
+  while true do
+    local list = call('LRANGE', key, from, from + size - 1)
+    for i = 1, #list do
+      local s, ns, c = unpack(HEAD, list[i])
+      used = used - c
+      if used + cost <= limit then return norm(s, ns + window) end
+    end
+    if #list < size then return 18446744073, 709551615 end -- unreachable: Time::MAX
+    from, size = from + size, size * 2
   end
-  return 18446744073, 709551615 -- unreachable: retry_at = Time::MAX
 end
 
 local function sat_add(a, b)
@@ -270,8 +299,8 @@ local function sat_add(a, b)
 end
 
 -- Before the newest entry is written: the expiry to set (ms), or nil when the one set earlier
--- (m.exp) still holds (see horizon(); the spare is one window: a busy log pays a PEXPIRE
--- about once per window instead of on every admission).
+-- (m.exp) still holds (see horizon(); the spare is one window, at most SPARE_MS: a busy log
+-- pays a PEXPIRE about once per spare instead of on every admission).
 local function l_expiry(m, window)
   local ttl
   ttl, m.exp = horizon(ttl_ms(ahead(m.ls, m.lns) + window), m.exp, spare_ms(0, window))
@@ -299,10 +328,14 @@ local function l_record(key, limit, window, cost, m)
 end
 
 -- Write a stale meta into the newest entry (and the expiry if it must move), or drop an empty
--- log. A meta that is not stale was written with its expiry by l_record.
+-- log. A meta that is not stale was written with its expiry by l_record. A log whose total is
+-- spent while entries remain (only when a saturated total prunes to 0) is dropped too, and m
+-- then says "no key": a later write in the same call starts a new key with its own expiry.
 local function l_store(key, window, m)
   if m.total <= 0 or m.count <= 0 then
-    call('DEL', key); return
+    call('DEL', key)
+    m.total, m.count, m.exp, m.last, m.stale = 0, 0, 0, nil, false
+    return
   end
   if m.stale then
     local ttl = l_expiry(m, window)

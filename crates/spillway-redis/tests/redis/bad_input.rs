@@ -86,6 +86,15 @@ fn a_wrong_or_missing_password_is_an_auth_error_without_the_password() {
     });
 }
 
+/// An acquire of key "k" at `now` fails with a script error whose message says each of `why`.
+async fn refused(l: &RedisLimiter, now: Time, why: &[&str]) {
+    let err = l.acquire("k", now, 1).await.unwrap_err();
+    assert!(matches!(err, RedisLimitError::Script { .. }), "{err:?}");
+    for part in why {
+        assert!(err.to_string().contains(part), "{err}");
+    }
+}
+
 #[test]
 fn a_script_error_is_reported_not_hidden_by_the_failure_policy() {
     let Some(server) = Server::start(&[]) else {
@@ -101,9 +110,7 @@ fn a_script_error_is_reported_not_hidden_by_the_failure_policy() {
             .arg("x")
             .query(&mut server.admin())
             .unwrap();
-        let err = l.acquire("k", Time::from_secs(1), 1).await.unwrap_err();
-        assert!(matches!(err, RedisLimitError::Script { .. }), "{err:?}");
-        assert!(err.to_string().contains("WRONGTYPE"), "{err}");
+        refused(&l, Time::from_secs(1), &["WRONGTYPE"]).await;
     });
 }
 
@@ -130,12 +137,38 @@ fn a_log_in_the_previous_state_format_is_refused_not_misread() {
             .arg("000000000010000000003")
             .query(&mut server.admin())
             .unwrap();
-        let err = l.acquire("k", Time::from_secs(2), 1).await.unwrap_err();
-        assert!(matches!(err, RedisLimitError::Script { .. }), "{err:?}");
-        assert!(err.to_string().contains("another state format"), "{err}");
-        assert!(err.to_string().contains("spillway:old:{k}"), "{err}");
+        let why = ["another state format", "spillway:old:{k}"];
+        refused(&l, Time::from_secs(2), &why).await;
         // A fresh key of the same limiter works.
         assert!(l.acquire("k2", Time::from_secs(2), 1).await.is_ok());
+    });
+}
+
+/// A string of another length under a token bucket's (or a counter's) name, here the value
+/// of some other program, is refused with a script error naming the key, not read as a TAT.
+#[test]
+fn a_value_of_another_length_is_refused_not_misread() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let store = connect(server.config()).await;
+        for algorithm in [Algorithm::TokenBucket, Algorithm::SlidingCounter] {
+            let name = format!("len{algorithm:?}");
+            let spec = LimitSpec {
+                algorithm,
+                ..spec()
+            };
+            let l = RedisLimiter::new(&store, &name, spec).unwrap();
+            let key = format!("spillway:{name}:{{k}}");
+            let _: () = redis::cmd("SET")
+                .arg(&key)
+                .arg("sixteen byte str")
+                .query(&mut server.admin())
+                .unwrap();
+            refused(&l, Time::from_secs(2), &["another state format", &key]).await;
+        }
     });
 }
 

@@ -1,6 +1,7 @@
-//! Idle keys leave Redis: every write sets PX to the time the state becomes fresh (plus the
-//! grace; a sliding log one window and grace more), so after a short wait the database is empty
-//! again but for the epoch key.
+//! Idle keys leave Redis: every key carries an expiry at the time its state becomes fresh
+//! (plus the grace), set with a spare (a token bucket's refill time or a log's window, at most
+//! 10 s) and a grace of margin, and moved only when that runs out, so an idle key lives at most
+//! need + spare + two graces, and after a short wait the database is empty again but for the epoch key.
 
 use crate::server::{Server, connect, runtime};
 use spillway_core::limit::{Algorithm, Demand, LayerSpec, LimitSpec, Scope, Subject, Unit};
@@ -88,5 +89,50 @@ fn keys_vanish_once_their_state_is_fresh() {
             left = server.dbsize();
         }
         assert_eq!(left, 1, "idle keys left behind (the epoch key stays)");
+    });
+}
+
+/// The spare is capped (10 s, `SPARE_MS` in hot.lua): a 1-day log or a bucket refilling in a
+/// day does not keep an idle key a whole extra day. The expiry Redis reports covers the state's
+/// need (so it is not lost early) and exceeds it by at most the grace, the cap, and the grace
+/// of margin kept for lagging callers (before the cap: a whole day more).
+#[test]
+fn a_long_window_keeps_its_key_no_more_than_the_capped_spare() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    const DAY_MS: i64 = 86_400_000;
+    const GRACE_MS: i64 = 50;
+    const CAP_MS: i64 = 10_000;
+    let rt = runtime();
+    rt.block_on(async {
+        let mut config = server.config();
+        config.expiry_grace = Duration::from_millis(GRACE_MS as u64);
+        let store = connect(config).await;
+        let t = Time::from_secs(10);
+        // Need from t: the log's one entry for a window (1 day); the bucket's TAT, 2 of 5
+        // per day (ms rounded up: + 1).
+        for (algorithm, need) in [
+            (Algorithm::SlidingLog, DAY_MS),
+            (Algorithm::TokenBucket, 2 * DAY_MS / 5 + 1),
+        ] {
+            let spec = LimitSpec {
+                algorithm,
+                limit: 5,
+                window: Duration::from_secs(86_400),
+                burst: None,
+            };
+            let l = RedisLimiter::new(&store, &format!("day{algorithm:?}"), spec).unwrap();
+            assert!(l.acquire("k", t, 2).await.unwrap().decision.is_allowed());
+            let key = format!("spillway:day{algorithm:?}:{{k}}");
+            let pttl: i64 = redis::cmd("PTTL")
+                .arg(&key)
+                .query(&mut server.admin())
+                .unwrap();
+            assert!(
+                pttl > need - 1_000 && pttl <= need + 2 * GRACE_MS + CAP_MS,
+                "{key} expires in {pttl} ms, need {need} + 2 × grace {GRACE_MS} + cap {CAP_MS}"
+            );
+        }
     });
 }
