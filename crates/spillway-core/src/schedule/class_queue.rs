@@ -93,14 +93,21 @@ impl<T> ClassQueue<T> {
     #[inline]
     pub fn next_to_serve(&mut self) -> Option<usize> {
         match &mut self.tenants {
-            Some(ring) => ring.front(&self.arrivals),
+            Some(ring) => ring
+                .front(&self.arrivals)
+                .map(|r| self.arrivals.position_of_live(r)),
             None => (self.live > 0).then_some(0),
         }
     }
 
-    /// The cost of the request at `position`.
-    pub fn cost_at(&self, position: usize) -> Option<u64> {
-        self.arrivals.at(position).map(|s| s.cost)
+    /// The cost of the request [`ClassQueue::next_to_serve`] returns. With fair share it comes
+    /// from the tenant's ref: the request itself, at a scattered place in the class, is not read.
+    #[inline]
+    pub fn next_cost(&mut self) -> Option<u64> {
+        match &mut self.tenants {
+            Some(ring) => ring.front(&self.arrivals).map(|r| r.cost),
+            None => self.arrivals.front().map(|s| s.cost),
+        }
     }
 
     /// Takes the request at `position` out. `served` says it is the one

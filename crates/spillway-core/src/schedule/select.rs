@@ -15,10 +15,7 @@ impl<T> PriorityScheduler<T> {
             Discipline::Aging { step } => self.aged_class(now, step),
             Discipline::Weighted => {
                 let classes = &mut self.classes;
-                self.round.select(|class| {
-                    let queue = &mut classes[class];
-                    queue.next_to_serve().and_then(|p| queue.cost_at(p))
-                })
+                self.round.select(|class| classes[class].next_cost())
             }
         }
     }
