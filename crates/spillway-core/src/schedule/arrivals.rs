@@ -115,15 +115,6 @@ impl<T> Arrivals<T> {
         (slot.seq == r.seq && slot.payload.is_some()).then_some(position)
     }
 
-    /// Loads the slot `r` names, if it is held, and drops the value: the read only brings the
-    /// slot into cache ahead of the pop that needs it (`black_box` keeps the load from being
-    /// optimised away; the crate forbids `unsafe`, so no prefetch intrinsic).
-    #[inline]
-    pub fn touch(&self, r: Ref) {
-        let position = usize::try_from(r.index.wrapping_sub(self.head)).unwrap_or(usize::MAX);
-        std::hint::black_box(self.slots.get(position).map(|s| s.seq));
-    }
-
     /// The position of the live request with sequence number `seq`. Without compaction or
     /// back-trimming since its push, its position is `seq − front.seq`; otherwise it is earlier,
     /// found by binary search (seqs ascend).

@@ -145,26 +145,8 @@ impl TenantRing {
         }
         queue.deficit = queue.deficit.saturating_sub(cost);
         self.entries -= queue.trim(End::Front, arrivals);
-        match queue.items.front() {
-            None => self.retire_front(),
-            Some(&next) if next.cost <= queue.deficit => arrivals.touch(next),
-            Some(_) => self.touch_second(arrivals),
-        }
-    }
-
-    /// Starts loading what the next visit of this class reads when the ring moves on: the
-    /// second tenant's head ref and the request it names. Only reads (the ring is settled at
-    /// the next pop, as before), so no decision changes; at 100 k queued those two loads are
-    /// cache misses, and issued now they overlap with the pushes and pops of other classes
-    /// instead of stalling the next pop of this one.
-    #[inline]
-    fn touch_second<T>(&self, arrivals: &Arrivals<T>) {
-        let second = self
-            .ring
-            .get(1)
-            .and_then(|&slot| self.queues.get(slot as usize));
-        if let Some(&head) = second.and_then(|q| q.items.front()) {
-            arrivals.touch(head);
+        if queue.items.is_empty() {
+            self.retire_front();
         }
     }
 
