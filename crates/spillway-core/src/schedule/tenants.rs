@@ -27,12 +27,6 @@ use std::collections::VecDeque;
 struct TenantQueue {
     tenant: u64,
     items: VecDeque<Ref>,
-    /// A copy of `items.front()`, kept beside the record. Why: at 100 k queued a pop reads the
-    /// record (warm: one per backlogged tenant), then the request its head names (cold). Read
-    /// from the sub-queue's buffer instead, the head is itself cold and the request's address
-    /// depends on it: two misses in a row. With the copy, the pop's one dependent miss is the
-    /// request; refreshing the copy from the buffer after the pop is a miss nothing waits on.
-    head: Option<Ref>,
     deficit: u64,
     /// Refs in `items` whose requests may have left by another way than service.
     stale: usize,
@@ -46,28 +40,6 @@ enum End {
 }
 
 impl TenantQueue {
-    /// Appends `r` (the head too if the sub-queue was empty).
-    #[inline]
-    fn push_back(&mut self, r: Ref) {
-        self.items.push_back(r);
-        if self.head.is_none() {
-            self.head = Some(r);
-        }
-    }
-
-    /// Drops the head; whether there was one.
-    #[inline]
-    fn pop_front(&mut self) -> bool {
-        let popped = self.items.pop_front().is_some();
-        self.sync_head();
-        popped
-    }
-
-    #[inline]
-    fn sync_head(&mut self) {
-        self.head = self.items.front().copied();
-    }
-
     /// Pops stale refs off `end`; returns how many. Reads nothing while none are stale.
     #[inline]
     fn trim<T>(&mut self, end: End, arrivals: &Arrivals<T>) -> usize {
@@ -86,9 +58,6 @@ impl TenantQueue {
             };
             self.stale -= 1;
             removed += 1;
-        }
-        if removed > 0 {
-            self.sync_head();
         }
         removed
     }
@@ -119,7 +88,7 @@ impl TenantRing {
         self.quantum = self.quantum.max(queued.cost);
         self.entries += 1;
         if let Some(&slot) = self.slot_of.get(&tenant) {
-            self.queues[slot as usize].push_back(queued);
+            self.queues[slot as usize].items.push_back(queued);
             return;
         }
         let slot = match self.free.pop() {
@@ -134,7 +103,7 @@ impl TenantRing {
         queue.tenant = tenant;
         queue.deficit = 0;
         queue.stale = 0;
-        queue.push_back(queued);
+        queue.items.push_back(queued);
         self.slot_of.insert(tenant, slot);
         self.ring.push_back(slot);
     }
@@ -147,7 +116,7 @@ impl TenantRing {
             let slot = *self.ring.front()?;
             let queue = &mut self.queues[slot as usize];
             self.entries -= queue.trim(End::Front, arrivals);
-            let Some(head) = queue.head else {
+            let Some(&head) = queue.items.front() else {
                 self.retire_front();
                 continue;
             };
@@ -171,7 +140,7 @@ impl TenantRing {
             return;
         };
         let queue = &mut self.queues[slot as usize];
-        if queue.pop_front() {
+        if queue.items.pop_front().is_some() {
             self.entries -= 1;
         }
         queue.deficit = queue.deficit.saturating_sub(cost);
@@ -208,7 +177,6 @@ impl TenantRing {
             if queue.stale > 0 {
                 queue.items.retain(|&r| arrivals.position(r).is_some());
                 queue.stale = 0;
-                queue.sync_head();
             }
             entries += queue.items.len();
             if queue.items.is_empty() {
@@ -233,13 +201,11 @@ impl TenantRing {
     /// reproduces them.
     pub fn renumber<T>(&mut self, arrivals: &Arrivals<T>) {
         for &slot in &self.ring {
-            let queue = &mut self.queues[slot as usize];
-            queue.items.clear();
-            queue.head = None;
+            self.queues[slot as usize].items.clear();
         }
         for (tenant, r) in arrivals.refs() {
             if let Some(&slot) = self.slot_of.get(&tenant) {
-                self.queues[slot as usize].push_back(r);
+                self.queues[slot as usize].items.push_back(r);
             }
         }
     }
@@ -255,7 +221,6 @@ impl TenantRing {
         let queue = &mut self.queues[slot as usize];
         self.entries -= queue.items.len();
         queue.items.clear();
-        queue.head = None;
         queue.deficit = 0;
         queue.stale = 0;
         self.slot_of.remove(&queue.tenant);
