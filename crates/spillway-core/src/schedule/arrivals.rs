@@ -98,6 +98,7 @@ impl<T> Arrivals<T> {
         self.slots.front()
     }
 
+    #[cfg(test)]
     pub fn at(&self, position: usize) -> Option<&Slot<T>> {
         self.slots.get(position)
     }

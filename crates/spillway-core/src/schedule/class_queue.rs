@@ -29,6 +29,10 @@ pub(crate) struct ClassQueue<T> {
     live: usize,
     /// The seq the next push gets.
     next_seq: u64,
+    /// [`ClassQueue::next_cost`]'s answer while nothing was pushed or taken since: the weighted
+    /// round asks each class several times per pop (a round, the idle-round jump, another
+    /// round), and settling a tenant ring is the bulk of a weighted + tenants pop otherwise.
+    next_cost: Option<Option<u64>>,
 }
 
 impl<T> ClassQueue<T> {
@@ -39,6 +43,7 @@ impl<T> ClassQueue<T> {
             tenants: fair_share.then(TenantRing::default),
             live: 0,
             next_seq: 0,
+            next_cost: None,
         }
     }
 
@@ -58,6 +63,7 @@ impl<T> ClassQueue<T> {
     pub fn push(&mut self, arrival: crate::time::Time, tenant: u64, cost: u64, payload: T) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.next_cost = None;
         let slot = Slot {
             seq,
             arrival,
@@ -93,14 +99,26 @@ impl<T> ClassQueue<T> {
     #[inline]
     pub fn next_to_serve(&mut self) -> Option<usize> {
         match &mut self.tenants {
-            Some(ring) => ring.front(&self.arrivals),
+            Some(ring) => ring
+                .front(&self.arrivals)
+                .map(|r| self.arrivals.position_of_live(r)),
             None => (self.live > 0).then_some(0),
         }
     }
 
-    /// The cost of the request at `position`.
-    pub fn cost_at(&self, position: usize) -> Option<u64> {
-        self.arrivals.at(position).map(|s| s.cost)
+    /// The cost of the request [`ClassQueue::next_to_serve`] returns. With fair share it comes
+    /// from the tenant's ref: the request itself, at a scattered place in the class, is not read.
+    #[inline]
+    pub fn next_cost(&mut self) -> Option<u64> {
+        if let Some(known) = self.next_cost {
+            return known;
+        }
+        let cost = match &mut self.tenants {
+            Some(ring) => ring.front(&self.arrivals).map(|r| r.cost),
+            None => self.arrivals.front().map(|s| s.cost),
+        };
+        self.next_cost = Some(cost);
+        cost
     }
 
     /// Takes the request at `position` out. `served` says it is the one
@@ -108,6 +126,7 @@ impl<T> ClassQueue<T> {
     #[inline(always)]
     pub fn take(&mut self, position: usize, served: bool) -> Option<Taken<T>> {
         let taken = self.arrivals.take(position)?;
+        self.next_cost = None;
         self.live = self.live.saturating_sub(1);
         if let Some(ring) = &mut self.tenants {
             if served {

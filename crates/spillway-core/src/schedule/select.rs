@@ -15,10 +15,7 @@ impl<T> PriorityScheduler<T> {
             Discipline::Aging { step } => self.aged_class(now, step),
             Discipline::Weighted => {
                 let classes = &mut self.classes;
-                self.round.select(|class| {
-                    let queue = &mut classes[class];
-                    queue.next_to_serve().and_then(|p| queue.cost_at(p))
-                })
+                self.round.select(|class| classes[class].next_cost())
             }
         }
     }
@@ -33,13 +30,45 @@ impl<T> PriorityScheduler<T> {
             let Some(arrival) = queue.oldest().map(|q| q.arrival) else {
                 continue;
             };
-            let steps = now.saturating_since(arrival).as_nanos() / step_ns;
-            let level = class.saturating_sub(usize::try_from(steps).unwrap_or(usize::MAX));
+            let level = aged_level(class, now.saturating_since(arrival).as_nanos(), step_ns);
             let key = (level, arrival, class);
             if best.is_none_or(|b| key < b) {
                 best = Some(key);
             }
         }
         best.map(|(_, _, class)| class)
+    }
+}
+
+/// `class − ⌊waited / step⌋`, clamped at 0, dividing only when the answer is strictly between
+/// (a 64-bit division is tens of cycles, and a pop asks once per class): a request younger than
+/// one step keeps its class, one that waited `class` steps or more is at level 0.
+#[inline]
+fn aged_level(class: usize, waited_ns: u64, step_ns: u64) -> usize {
+    if waited_ns < step_ns {
+        return class;
+    }
+    if u128::from(waited_ns) >= u128::from(step_ns) * class as u128 {
+        return 0;
+    }
+    let steps = waited_ns / step_ns;
+    class.saturating_sub(usize::try_from(steps).unwrap_or(usize::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::aged_level;
+
+    #[test]
+    fn the_level_matches_the_division_at_every_boundary() {
+        let step = 7;
+        for class in 0..6 {
+            for waited in (0..60).chain([u64::MAX - 1, u64::MAX]) {
+                let divided = class - ((waited / step) as usize).min(class);
+                assert_eq!(aged_level(class, waited, step), divided, "{class} {waited}");
+            }
+        }
+        assert_eq!(aged_level(63, u64::MAX, u64::MAX), 62);
+        assert_eq!(aged_level(63, u64::MAX, 1), 0);
     }
 }

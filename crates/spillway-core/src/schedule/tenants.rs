@@ -108,10 +108,10 @@ impl TenantRing {
         self.ring.push_back(slot);
     }
 
-    /// The position (in `arrivals`) of the request DRR serves next, settling the ring on it
-    /// (idempotent until it is taken).
+    /// The ref of the request DRR serves next, settling the ring on it (idempotent until it is
+    /// taken). The ref carries the cost, so the weighted class round reads no request.
     #[inline]
-    pub fn front<T>(&mut self, arrivals: &Arrivals<T>) -> Option<usize> {
+    pub fn front<T>(&mut self, arrivals: &Arrivals<T>) -> Option<Ref> {
         loop {
             let slot = *self.ring.front()?;
             let queue = &mut self.queues[slot as usize];
@@ -125,7 +125,7 @@ impl TenantRing {
                 self.charged = true;
             }
             if head.cost <= queue.deficit {
-                return Some(arrivals.position_of_live(head));
+                return Some(head);
             }
             self.ring.rotate_left(1);
             self.charged = false;
