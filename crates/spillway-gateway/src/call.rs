@@ -18,7 +18,7 @@ pub enum Step<M> {
     Left(Departure),
 }
 
-/// An admitted request; see the [module docs](self).
+/// An admitted request; see the module docs.
 pub struct Call<M, L: Limiter, S, R>
 where
     M: Copy,

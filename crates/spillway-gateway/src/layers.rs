@@ -54,7 +54,7 @@ impl LastRooms {
     }
 }
 
-/// Layers in Redis; see the [module docs](self).
+/// Layers in Redis; see the module docs.
 pub struct SharedLayers {
     redis: Arc<RedisLayered>,
     rooms: Arc<LastRooms>,

@@ -219,7 +219,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
     }
 
     /// The client of `id` went away at `now`: everything it holds is released, except that a
-    /// call the provider accepted is billed ([`super::bill`]); a call on the wire is forgotten
+    /// call the provider accepted is billed (see [`Engine::on_progress`]); a call on the wire is forgotten
     /// (its late response is ignored). Whether it was still inside.
     pub fn on_cancel(&mut self, now: Time, id: RequestId) -> bool {
         let Some(req) = self.requests.get(id) else {

@@ -144,7 +144,7 @@ impl Reporter<'_> {
     /// Deserialize the whole text as `T`; a syntax, type or unknown-field error is recorded,
     /// located. With `needs` (what an empty file lacks) the message is put in the author's
     /// words and every wrongly typed number is reported, not only the first (each is patched
-    /// in a copy of the text and the copy parsed again, at most [`MAX_TYPE_ERRORS`] times);
+    /// in a copy of the text and the copy parsed again, at most `MAX_TYPE_ERRORS` times);
     /// without, serde's own message for the first error.
     pub fn parse_yaml<T: DeserializeOwned>(&mut self, needs: Option<&str>) -> Option<T> {
         let first = match serde_saphyr::from_str(self.source) {

@@ -12,7 +12,7 @@
 //! would still need this file's edge rules on top of it (Go's bare `0` and saturation for
 //! headers, an error on overflow for users), `jiff` parses into a signed seconds+nanos
 //! `SignedDuration` that would then be converted, and it would add a dependency to the header
-//! hot path. [`Decimal`] scaling already gives integer exactness (`0.3s` is exactly
+//! hot path. `Decimal` scaling already gives integer exactness (`0.3s` is exactly
 //! 300_000_000 ns, no float on the way).
 
 use crate::time::Duration;

@@ -21,7 +21,7 @@ const SECONDS_FROM_MS: f64 = 10_000.0;
 
 /// A chart of `metric` (with its unit, e.g. `p99 latency (ms)`) against `parameter` (e.g.
 /// `provider.rpm`); policies in order of first appearance, points sorted by parameter. A
-/// metric in ms whose values reach [`SECONDS_FROM_MS`] is drawn in seconds.
+/// metric in ms whose values reach `SECONDS_FROM_MS` is drawn in seconds.
 pub fn sweep_chart(parameter: &str, metric: &str, points: &[SweepPoint]) -> LineChart {
     let in_seconds =
         metric.ends_with("(ms)") && points.iter().any(|p| p.value.abs() >= SECONDS_FROM_MS);

@@ -60,7 +60,7 @@ impl Assigner {
     }
 
     /// The global user id of copy `copy` of a row with user key `key`; an error once more
-    /// than [`MAX_KEYED_USERS`] keys have been seen.
+    /// than `MAX_KEYED_USERS` keys have been seen.
     pub fn user(&mut self, key: Option<&str>, copy: u32) -> Result<u64, String> {
         let zipf = self.zipf_cdf.len() as u64;
         match key {
