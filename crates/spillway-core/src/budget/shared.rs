@@ -8,10 +8,10 @@
 //! back with [`Ledger::set_shared`]; the preflight then runs on the fleet's numbers exactly as
 //! it runs on a single process's.
 
-use super::cap::{Account, CapTarget, Key};
+use super::cap::Account;
 use super::ledger::{CapId, Ledger};
 use super::period::Period;
-use crate::limit::{Scope, Subject};
+use crate::limit::Subject;
 use crate::time::Time;
 
 /// One account a request charges, as a shared store names it: the cap, the account's id
@@ -35,17 +35,14 @@ impl Ledger {
     pub fn shared_accounts(&self, subject: &Subject) -> Vec<SharedAccount> {
         let mut out = Vec::new();
         for (i, cap) in self.caps.iter().enumerate() {
-            let Some(key) = cap.key(subject) else {
+            if cap.key(subject).is_none() {
                 continue;
-            };
-            let id = match (key, cap.spec.scope, cap.spec.target) {
-                (Key::Id(id), _, _) => id,
-                (Key::Single, Scope::Global, _) | (Key::Single, _, CapTarget::Each) => 0,
-                (Key::Single, _, CapTarget::Only(only)) => only,
-            };
+            }
+            // The subject's id in the cap's scope is the account's: 0 for a global cap, and a
+            // single-target cap applies (has a key) only to the subject with the targeted id.
             out.push(SharedAccount {
                 cap: CapId(i),
-                id,
+                id: subject.id(cap.spec.scope),
                 period: cap.spec.period,
                 limit_nano_usd: cap.spec.limit_nano_usd,
             });
@@ -72,8 +69,9 @@ impl Ledger {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{CapSpec, OnExhausted};
+    use super::super::{CapSpec, CapTarget, OnExhausted};
     use super::*;
+    use crate::limit::Scope;
 
     fn cap(name: &str, scope: Scope, target: CapTarget) -> CapSpec {
         CapSpec {

@@ -118,11 +118,11 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
     fn hold(&mut self, id: RequestId, until: Time) {
         if let Some(req) = self.requests.get_mut(id) {
             req.stage = Stage::Held;
-            let class = req.meta.class;
-            if self.held.len() <= class {
-                self.held.resize(class + 1, 0);
+            // A class the scheduler does not know has no gauge (its request is refused at
+            // the queue): nothing to count, never a panic.
+            if let Some(n) = self.held.get_mut(req.meta.class) {
+                *n += 1;
             }
-            self.held[class] += 1;
         }
         self.timers.push(until, Timer::BudgetDue(id));
     }

@@ -129,8 +129,11 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         jitter: R,
         cache_draws: R,
     ) -> Result<Self, ConfigError> {
+        let queue = PriorityScheduler::new(&config.scheduler)?;
+        // One gauge per class, sized once: holding a request only counts.
+        let held = vec![0; queue.class_count()];
         Ok(Engine {
-            queue: PriorityScheduler::new(&config.scheduler)?,
+            queue,
             upstream: UpstreamPolicy::new(&config.upstream, jitter, cache_draws),
             config,
             limiter,
@@ -142,7 +145,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             staged: None,
             next_wake: None,
             in_flight: 0,
-            held: Vec::new(),
+            held,
             dispatch_pending: false,
             events: VecDeque::new(),
         })

@@ -7,7 +7,15 @@ use std::collections::BTreeMap;
 
 const ALGORITHMS: &str =
     "`token-bucket`, `sliding-window`, `sliding-window-counter`, `fixed-window`";
-const SCOPES: &str = "`global`, `user`, `team`, `feature`, `api_key`";
+
+/// Every scope's name, quoted, from [`Scope::ALL`] so that a new scope is offered at once.
+fn scope_names() -> String {
+    let names: Vec<String> = Scope::ALL
+        .iter()
+        .map(|s| format!("`{}`", s.name()))
+        .collect();
+    names.join(", ")
+}
 
 /// A named limiter layer.
 #[derive(Debug, Deserialize)]
@@ -35,7 +43,11 @@ pub(crate) fn scope(value: &S<String>, r: &mut Reporter<'_>) -> Option<Scope> {
     if parsed.is_none() {
         r.bad(
             value,
-            format!("unknown scope `{}`; expected {SCOPES}", value.value),
+            format!(
+                "unknown scope `{}`; expected {}",
+                value.value,
+                scope_names()
+            ),
         );
     }
     parsed

@@ -39,9 +39,9 @@ pub(crate) struct Taken<T> {
 
 impl<T> Taken<T> {
     #[inline]
-    fn from(slot: Slot<T>) -> Option<Self> {
+    fn from(slot: &mut Slot<T>) -> Option<Self> {
         Some(Taken {
-            payload: slot.payload?,
+            payload: slot.payload.take()?,
             seq: slot.seq,
             arrival: slot.arrival,
             tenant: slot.tenant,
@@ -133,26 +133,20 @@ impl<T> Arrivals<T> {
     pub fn take(&mut self, position: usize) -> Option<Taken<T>> {
         if position == 0 {
             // The front is live (trimmed after every removal): no check needed.
-            let slot = self.slots.pop_front()?;
+            let mut slot = self.slots.pop_front()?;
             self.head = self.head.wrapping_add(1);
             self.trim_front();
-            return Taken::from(slot);
+            return Taken::from(&mut slot);
         }
         // Only a live request is taken.
         self.slots.get(position)?.payload.as_ref()?;
         if position + 1 == self.slots.len() {
-            let slot = self.slots.pop_back()?;
+            let mut slot = self.slots.pop_back()?;
             self.trim_back();
-            Taken::from(slot)
+            Taken::from(&mut slot)
         } else {
-            let slot = self.slots.get_mut(position)?;
-            Some(Taken {
-                payload: slot.payload.take()?,
-                seq: slot.seq,
-                arrival: slot.arrival,
-                tenant: slot.tenant,
-                cost: slot.cost,
-            })
+            // Left in place as a tombstone: its payload taken, the slot is no longer live.
+            Taken::from(self.slots.get_mut(position)?)
         }
     }
 

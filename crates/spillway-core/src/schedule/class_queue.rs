@@ -53,9 +53,9 @@ impl<T> ClassQueue<T> {
         self.live
     }
 
-    /// The seq the next push will get, if below `limit`.
-    pub fn next_seq(&self, limit: u64) -> Option<u64> {
-        (self.next_seq < limit).then_some(self.next_seq)
+    /// Whether the next push would get a seq at or above `limit` (so must be refused).
+    pub fn seq_exhausted(&self, limit: u64) -> bool {
+        self.next_seq >= limit
     }
 
     /// Appends a request; returns its seq.

@@ -35,7 +35,7 @@ impl<T> PriorityScheduler<T> {
                 if expiry > now {
                     break;
                 }
-                match self.remove_oldest(now, class, RemovalReason::Expired) {
+                match self.remove_at(now, class, 0, RemovalReason::Expired) {
                     Some(removed) => on_expired(removed),
                     None => break,
                 }

@@ -99,15 +99,12 @@ impl<T> PriorityScheduler<T> {
         } else {
             None
         };
-        if self.classes[class].next_seq(Ticket::SEQ_LIMIT).is_none() {
+        if self.classes[class].seq_exhausted(Ticket::SEQ_LIMIT) {
             // Only after 2^58 pushes to one class: refuse, never wrap or panic.
             return refuse(item, Refusal::CapacityFull);
         }
-        let shed = victim.and_then(|((c, position), reason)| {
-            let taken = self.classes[c].take(position, false)?;
-            self.len -= 1;
-            Some(removed(now, c, taken, reason))
-        });
+        let shed =
+            victim.and_then(|((c, position), reason)| self.remove_at(now, c, position, reason));
         let seq = self.classes[class].push(now, item.tenant, item.cost, item.payload);
         self.len += 1;
         PushOutcome::Queued {
@@ -140,14 +137,15 @@ impl<T> PriorityScheduler<T> {
         Some((class, position))
     }
 
-    /// Takes `class`'s oldest request out without serving it.
-    pub(super) fn remove_oldest(
+    /// Takes the request at `position` of `class` out without serving it (0: the oldest).
+    pub(super) fn remove_at(
         &mut self,
         now: Time,
         class: usize,
+        position: usize,
         reason: RemovalReason,
     ) -> Option<Removed<T>> {
-        let taken = self.classes.get_mut(class)?.take(0, false)?;
+        let taken = self.classes.get_mut(class)?.take(position, false)?;
         self.len -= 1;
         Some(removed(now, class, taken, reason))
     }

@@ -123,16 +123,18 @@ pub(crate) fn record(m: &mut BudgetMetrics, event: &EngineEvent<Arrival>) {
             if s.model == s.requested {
                 m.completed_on_requested[class] += 1;
             }
-            let who = s.subject;
-            m.bill(who.user, who.feature, who.api_key, s.actual_nano_usd);
+            bill_subject(m, &s);
         }
         // An accepted call that did not complete is billed, not completed.
-        EngineEvent::Billed { settlement: s, .. } => {
-            let who = s.subject;
-            m.bill(who.user, who.feature, who.api_key, s.actual_nano_usd);
-        }
+        EngineEvent::Billed { settlement: s, .. } => bill_subject(m, &s),
         _ => {}
     }
+}
+
+/// A settled call's cost, billed to its subject (completed or not, the provider bills it).
+fn bill_subject(m: &mut BudgetMetrics, s: &Settlement) {
+    let who = s.subject;
+    m.bill(who.user, who.feature, who.api_key, s.actual_nano_usd);
 }
 
 /// The end of the run: estimate errors and cap usage, read from the gate.

@@ -291,15 +291,14 @@ impl Gateway<'_> {
         let tokens = arrival.input_tokens.saturating_add(arrival.output_tokens);
         stats.input_tokens += arrival.input_tokens;
         stats.output_tokens += arrival.output_tokens;
-        stats.cost_nano_usd = stats.cost_nano_usd.saturating_add(cost);
-        let row = self.series.current();
-        row.completed += 1;
-        row.spend_nano_usd = row.spend_nano_usd.saturating_add(cost);
+        self.billed(class, cost);
+        self.series.current().completed += 1;
         self.metrics.users.completed(arrival.user, tokens);
     }
 
-    /// The cost the budget booked for an accepted call that did not complete (it failed, or
-    /// was still on the wire at the end): the provider bills it, so it is spent.
+    /// A call's cost, spent by its class and in the current row. Also the whole story of an
+    /// accepted call that did not complete (it failed, or was still on the wire at the end):
+    /// the provider bills it, so it is spent.
     fn billed(&mut self, class: usize, cost: u64) {
         let stats = &mut self.metrics.classes[class];
         stats.cost_nano_usd = stats.cost_nano_usd.saturating_add(cost);

@@ -44,6 +44,20 @@ where
     if lanes.len() < 2 || cores < 2 {
         return in_turn(lanes, arrivals, batch, sink);
     }
+    threaded(lanes, arrivals, batch, sink)
+}
+
+/// Every lane on its own worker thread; the sink sees the calls of [`in_turn`], in its order.
+fn threaded<L>(
+    lanes: Vec<L>,
+    arrivals: &mut impl Iterator<Item = Arrival>,
+    batch: usize,
+    sink: &mut dyn FnMut(usize, &TimeseriesRow),
+) -> Vec<L::Output>
+where
+    L: Lane + Send,
+    L::Output: Send,
+{
     std::thread::scope(|scope| {
         let workers: Vec<Worker<'_, L::Output>> = lanes
             .into_iter()
@@ -226,13 +240,14 @@ mod tests {
             let out_alone = in_turn(lanes(), &mut arrivals(n), batch, &mut |i, r| {
                 alone.push((i, *r))
             });
-            let mut threaded = Vec::new();
-            let out_threaded = drive(lanes(), &mut arrivals(n), batch, &mut |i, r| {
-                threaded.push((i, *r))
+            // `threaded` itself, not `drive`: with one core `drive` would run `in_turn`.
+            let mut on_threads = Vec::new();
+            let out_threaded = threaded(lanes(), &mut arrivals(n), batch, &mut |i, r| {
+                on_threads.push((i, *r))
             });
             assert_eq!(out_alone, vec![n; 3]);
             assert_eq!(out_threaded, out_alone);
-            assert_eq!(threaded, alone, "{n} arrivals in batches of {batch}");
+            assert_eq!(on_threads, alone, "{n} arrivals in batches of {batch}");
             assert!(
                 alone.len() as u64 >= n,
                 "every arrival of lane 3 closes a row"
