@@ -156,6 +156,8 @@ async fn serve(
         identities: identity::Identities::new(file.serve.as_ref(), args.trust_headers),
         max_body: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
         layer_names,
+        // Only a shared budget has settlements to close.
+        shared_budget: settles.is_some(),
     });
     let tcp = tokio::net::TcpListener::bind(args.listen)
         .await

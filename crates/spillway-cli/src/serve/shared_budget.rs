@@ -151,16 +151,17 @@ impl ServeGate {
     /// Number the request, name its accounts, and preview the estimate on the totals last
     /// seen. `None` when the budget is not shared or no key is usable (the engine refuses).
     pub fn plan(&mut self, now: Time, request: &RequestMeta<()>) -> Option<Plan> {
+        // Not shared: no key picked, no tag used.
+        let redis = self.parts().1?.redis.clone();
         let local = self.local(now);
         let api_key = self.select_key(now)?;
         let tag = self.next_tag();
-        let (gate, shared) = self.parts();
-        let shared = shared?;
+        let (gate, _) = self.parts();
         let accounts = gate.shared_accounts(request, api_key);
         let cached = SharedTotals::default();
         let want = gate.preview_shared(local, request, api_key, &cached);
         Some(Plan {
-            redis: shared.redis.clone(),
+            redis,
             tag,
             api_key,
             accounts,
