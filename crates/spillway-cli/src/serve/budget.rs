@@ -128,10 +128,7 @@ impl<M> Spend<M> for ServeGate {
     fn decide(&mut self, now: Time, request: &RequestMeta<M>, api_key: Option<u64>) -> SpendStep {
         let local = self.local(now);
         let step = match &mut self.shared {
-            Some(shared) => {
-                let request = request_of(request);
-                shared.decide(&mut self.gate, (local, now), &request)
-            }
+            Some(shared) => shared.decide(&mut self.gate, (local, now), request),
             None => {
                 let mut step = self.gate.decide(local, request, api_key);
                 if let SpendStep::Admit(Some(ticket)) = &mut step {
@@ -211,20 +208,6 @@ pub fn gate(
         shared: None,
         next_tag: 1,
     }))
-}
-
-/// `request` without the driver's payload (the shared side decides on `RequestMeta<()>`).
-fn request_of<M>(r: &RequestMeta<M>) -> RequestMeta<()> {
-    RequestMeta {
-        user: r.user,
-        team: r.team,
-        feature: r.feature,
-        class: r.class,
-        input_tokens: r.input_tokens,
-        output_estimate: r.output_estimate,
-        max_tokens: r.max_tokens,
-        payload: (),
-    }
 }
 
 /// The cap a budget refusal names, and when it resets (`None` when no cap decided: no usable

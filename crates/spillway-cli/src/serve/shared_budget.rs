@@ -86,11 +86,11 @@ impl SharedBudget {
     }
 
     /// The engine's `decide` on a shared budget (times: `local` the gate's, `wall` Redis').
-    pub fn decide(
+    pub fn decide<M>(
         &mut self,
         gate: &mut SpendGate,
         (local, wall): (Time, Time),
-        request: &RequestMeta<()>,
+        request: &RequestMeta<M>,
     ) -> SpendStep {
         // No plan: no upstream key was usable when the request was planned.
         let Some(prepaid) = self.prepaid.take() else {
