@@ -20,7 +20,7 @@ use super::budget::ServeGate;
 use super::proxy::Gateway;
 use super::settler::{Closer, Finish, Settler};
 use spillway_core::Time;
-use spillway_core::budget::{SharedAccount, Ticket};
+use spillway_core::budget::SharedAccount;
 use spillway_core::engine::{RequestMeta, SharedTotals, SpendGate, SpendRefusal, SpendStep};
 use spillway_redis::RedisBudget;
 use std::sync::Arc;
@@ -98,7 +98,7 @@ impl SharedBudget {
         };
         let Some(totals) = &prepaid.totals else {
             if prepaid.holds {
-                self.release(wall, prepaid.tag, prepaid.accounts);
+                self.finish(wall, prepaid.tag, prepaid.accounts, 0);
             }
             return SpendStep::Refuse(SpendRefusal::Unavailable);
         };
@@ -109,30 +109,20 @@ impl SharedBudget {
             }
             other => {
                 if prepaid.holds {
-                    self.release(wall, prepaid.tag, prepaid.accounts);
+                    self.finish(wall, prepaid.tag, prepaid.accounts, 0);
                 }
                 other
             }
         }
     }
 
-    /// Book `ticket`'s actual cost in Redis (queued).
-    pub fn settle(&self, wall: Time, gate: &SpendGate, ticket: &Ticket, actual: u64) {
-        let accounts = gate.budget().ledger.shared_accounts(&ticket.subject());
-        self.finishes.send(Finish {
-            now: wall,
-            tag: ticket.tag,
-            actual,
-            accounts,
-        });
-    }
-
-    /// Release request `tag`'s hold in Redis (queued).
-    pub fn release(&self, wall: Time, tag: u64, accounts: Vec<SharedAccount>) {
+    /// Finish request `tag` in Redis (queued): book `actual` on `accounts`, or with 0 release
+    /// its hold (the settle task tells them apart).
+    pub fn finish(&self, wall: Time, tag: u64, accounts: Vec<SharedAccount>, actual: u64) {
         self.finishes.send(Finish {
             now: wall,
             tag,
-            actual: 0,
+            actual,
             accounts,
         });
     }
