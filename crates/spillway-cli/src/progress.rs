@@ -68,7 +68,7 @@ impl Progress {
         }
         let within = t_s.min(self.seconds_per_policy);
         self.bar.set_position(self.base().saturating_add(within));
-        if self.enabled && !self.shown && self.bar.elapsed() >= SHOW_AFTER {
+        if !self.shown && self.bar.elapsed() >= SHOW_AFTER {
             self.shown = true;
             self.bar.set_draw_target(ProgressDrawTarget::stderr());
         }

@@ -156,6 +156,8 @@ async fn serve(
         identities: identity::Identities::new(file.serve.as_ref(), args.trust_headers),
         max_body: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
         layer_names,
+        // Only a shared budget has settlements to close.
+        shared_budget: settles.is_some(),
     });
     let tcp = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -198,14 +200,18 @@ fn settles_given_up(runtime: &proxy::Gateway) -> String {
         let gate = s.engine.spend().as_ref()?;
         gate.settles_given_up()
     });
-    given_up.map_or_else(String::new, |n| {
-        let name = "spillway_budget_settles_given_up_total";
-        format!(
-            "# HELP {name} Shared-budget settlements and releases given up after retrying \
-(a settle booked nothing in Redis, a release left its estimate reserved until the lease lapses).\n\
-# TYPE {name} counter\n{name} {n}\n"
-        )
-    })
+    let mut out = String::new();
+    if let Some(n) = given_up {
+        spillway_gateway::family(
+            &mut out,
+            "spillway_budget_settles_given_up_total",
+            "counter",
+            "Shared-budget settlements and releases given up after retrying \
+(a settle booked nothing in Redis, a release left its estimate reserved until the lease lapses).",
+            vec![(String::new(), n)],
+        );
+    }
+    out
 }
 
 /// SIGINT (Ctrl-C) or, on Unix, SIGTERM (what a process manager sends).

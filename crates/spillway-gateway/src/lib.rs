@@ -30,5 +30,5 @@ mod runtime;
 pub use call::{Call, Step};
 pub use layer::{GatewayLayer, GatewayService};
 pub use layers::{Prepaid, ServeLayers, SharedLayers, SharedStore};
-pub use metrics::{CLASSES, Gauges, Metrics};
+pub use metrics::{CLASSES, Gauges, Metrics, family};
 pub use runtime::{Refusal, Runtime, State};

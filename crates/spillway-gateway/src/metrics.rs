@@ -141,10 +141,7 @@ impl Metrics {
     pub fn render(&self, gauges: &Gauges) -> String {
         let mut out = String::new();
         let mut family = |name: &str, kind: &str, help: &str, rows: Vec<(String, u64)>| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, value) in rows {
-                let _ = writeln!(out, "{name}{labels} {value}");
-            }
+            family(&mut out, name, kind, help, rows);
         };
         let by_class = |values: [u64; 4]| -> Vec<(String, u64)> {
             CLASSES
@@ -267,6 +264,16 @@ impl Metrics {
             vec![(String::new(), self.spend_nano_usd)],
         );
         out
+    }
+}
+
+/// Appends one metric family to `out` in the Prometheus text format: its HELP and TYPE lines,
+/// then a `name{labels} value` line per row (`labels` already rendered, `""` for none).
+/// Public so a driver's own families (`spillway serve`'s) read exactly like these.
+pub fn family(out: &mut String, name: &str, kind: &str, help: &str, rows: Vec<(String, u64)>) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in rows {
+        let _ = writeln!(out, "{name}{labels} {value}");
     }
 }
 

@@ -87,7 +87,7 @@ impl ServeGate {
     /// Release a hold Redis made for a request the engine did not admit.
     pub fn release(&self, now: Time, tag: u64, accounts: Vec<SharedAccount>) {
         if let Some(shared) = &self.shared {
-            shared.release(now, tag, accounts);
+            shared.finish(now, tag, accounts, 0);
         }
     }
 
@@ -103,8 +103,17 @@ impl ServeGate {
 
     /// Books `settled` in the shared store too, under `--redis`.
     fn settle_shared(&self, now: Time, ticket: &Ticket, settled: Option<&Settlement>) {
-        if let (Some(shared), Some(s)) = (&self.shared, settled) {
-            shared.settle(now, &self.gate, ticket, s.actual_nano_usd);
+        if let Some(s) = settled {
+            self.finish_shared(now, ticket, s.actual_nano_usd);
+        }
+    }
+
+    /// Under `--redis`, finishes `ticket` on the accounts it charges: books `actual`, or with 0
+    /// releases its hold.
+    fn finish_shared(&self, now: Time, ticket: &Ticket, actual: u64) {
+        if let Some(shared) = &self.shared {
+            let accounts = self.gate.budget().ledger.shared_accounts(&ticket.subject());
+            shared.finish(now, ticket.tag, accounts, actual);
         }
     }
 
@@ -128,10 +137,7 @@ impl<M> Spend<M> for ServeGate {
     fn decide(&mut self, now: Time, request: &RequestMeta<M>, api_key: Option<u64>) -> SpendStep {
         let local = self.local(now);
         let step = match &mut self.shared {
-            Some(shared) => {
-                let request = request_of(request);
-                shared.decide(&mut self.gate, (local, now), &request)
-            }
+            Some(shared) => shared.decide(&mut self.gate, (local, now), request),
             None => {
                 let mut step = self.gate.decide(local, request, api_key);
                 if let SpendStep::Admit(Some(ticket)) = &mut step {
@@ -176,10 +182,7 @@ impl<M> Spend<M> for ServeGate {
     fn cancel(&mut self, now: Time, ticket: Ticket) {
         let local = self.local(now);
         <SpendGate as Spend<M>>::cancel(&mut self.gate, local, ticket);
-        if let Some(shared) = &self.shared {
-            let accounts = self.gate.budget().ledger.shared_accounts(&ticket.subject());
-            shared.release(now, ticket.tag, accounts);
-        }
+        self.finish_shared(now, &ticket, 0);
     }
 
     fn downgrade(&mut self, ticket: &mut Ticket) {
@@ -211,20 +214,6 @@ pub fn gate(
         shared: None,
         next_tag: 1,
     }))
-}
-
-/// `request` without the driver's payload (the shared side decides on `RequestMeta<()>`).
-fn request_of<M>(r: &RequestMeta<M>) -> RequestMeta<()> {
-    RequestMeta {
-        user: r.user,
-        team: r.team,
-        feature: r.feature,
-        class: r.class,
-        input_tokens: r.input_tokens,
-        output_estimate: r.output_estimate,
-        max_tokens: r.max_tokens,
-        payload: (),
-    }
 }
 
 /// The cap a budget refusal names, and when it resets (`None` when no cap decided: no usable

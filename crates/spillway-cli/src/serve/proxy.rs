@@ -56,6 +56,9 @@ pub struct Proxy {
     pub max_body: usize,
     /// Layer names, for 429 bodies.
     pub layer_names: Vec<String>,
+    /// Whether the budget is shared in Redis (`--redis` and a `budget:`), known at build
+    /// time: without one no request reserves.
+    pub shared_budget: bool,
 }
 
 /// `POST /v1/...` of `shape`.
@@ -215,10 +218,7 @@ impl Proxy {
     /// Admission: shared layers decide, and a shared budget reserves, in Redis first
     /// (outside the engine's lock, both at once); the engine then decides with their answers.
     async fn admit(&self, meta: RequestMeta<()>) -> Result<GatewayCall, spillway_gateway::Refusal> {
-        let (layers, budget) = tokio::join!(
-            self.layers(&meta),
-            shared_budget::reserve(&self.runtime, &meta)
-        );
+        let (layers, budget) = tokio::join!(self.layers(&meta), self.reserve(&meta));
         let release = budget
             .as_ref()
             .filter(|p| p.holds)
@@ -242,6 +242,15 @@ impl Proxy {
             });
         }
         admitted
+    }
+
+    /// The shared budget's hold for `meta` (`None` without one: then the engine is not even
+    /// locked for it).
+    async fn reserve(&self, meta: &RequestMeta<()>) -> Option<shared_budget::Prepaid> {
+        if !self.shared_budget {
+            return None;
+        }
+        shared_budget::reserve(&self.runtime, meta).await
     }
 
     /// The shared layers' verdict for `meta` (`None`: the layers are in this process).

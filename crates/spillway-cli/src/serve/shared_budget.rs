@@ -20,7 +20,7 @@ use super::budget::ServeGate;
 use super::proxy::Gateway;
 use super::settler::{Closer, Finish, Settler};
 use spillway_core::Time;
-use spillway_core::budget::{SharedAccount, Ticket};
+use spillway_core::budget::SharedAccount;
 use spillway_core::engine::{RequestMeta, SharedTotals, SpendGate, SpendRefusal, SpendStep};
 use spillway_redis::RedisBudget;
 use std::sync::Arc;
@@ -86,11 +86,11 @@ impl SharedBudget {
     }
 
     /// The engine's `decide` on a shared budget (times: `local` the gate's, `wall` Redis').
-    pub fn decide(
+    pub fn decide<M>(
         &mut self,
         gate: &mut SpendGate,
         (local, wall): (Time, Time),
-        request: &RequestMeta<()>,
+        request: &RequestMeta<M>,
     ) -> SpendStep {
         // No plan: no upstream key was usable when the request was planned.
         let Some(prepaid) = self.prepaid.take() else {
@@ -98,7 +98,7 @@ impl SharedBudget {
         };
         let Some(totals) = &prepaid.totals else {
             if prepaid.holds {
-                self.release(wall, prepaid.tag, prepaid.accounts);
+                self.finish(wall, prepaid.tag, prepaid.accounts, 0);
             }
             return SpendStep::Refuse(SpendRefusal::Unavailable);
         };
@@ -109,30 +109,20 @@ impl SharedBudget {
             }
             other => {
                 if prepaid.holds {
-                    self.release(wall, prepaid.tag, prepaid.accounts);
+                    self.finish(wall, prepaid.tag, prepaid.accounts, 0);
                 }
                 other
             }
         }
     }
 
-    /// Book `ticket`'s actual cost in Redis (queued).
-    pub fn settle(&self, wall: Time, gate: &SpendGate, ticket: &Ticket, actual: u64) {
-        let accounts = gate.budget().ledger.shared_accounts(&ticket.subject());
-        self.finishes.send(Finish {
-            now: wall,
-            tag: ticket.tag,
-            actual,
-            accounts,
-        });
-    }
-
-    /// Release request `tag`'s hold in Redis (queued).
-    pub fn release(&self, wall: Time, tag: u64, accounts: Vec<SharedAccount>) {
+    /// Finish request `tag` in Redis (queued): book `actual` on `accounts`, or with 0 release
+    /// its hold (the settle task tells them apart).
+    pub fn finish(&self, wall: Time, tag: u64, accounts: Vec<SharedAccount>, actual: u64) {
         self.finishes.send(Finish {
             now: wall,
             tag,
-            actual: 0,
+            actual,
             accounts,
         });
     }
@@ -151,16 +141,17 @@ impl ServeGate {
     /// Number the request, name its accounts, and preview the estimate on the totals last
     /// seen. `None` when the budget is not shared or no key is usable (the engine refuses).
     pub fn plan(&mut self, now: Time, request: &RequestMeta<()>) -> Option<Plan> {
+        // Not shared: no key picked, no tag used.
+        let redis = self.parts().1?.redis.clone();
         let local = self.local(now);
         let api_key = self.select_key(now)?;
         let tag = self.next_tag();
-        let (gate, shared) = self.parts();
-        let shared = shared?;
+        let (gate, _) = self.parts();
         let accounts = gate.shared_accounts(request, api_key);
         let cached = SharedTotals::default();
         let want = gate.preview_shared(local, request, api_key, &cached);
         Some(Plan {
-            redis: shared.redis.clone(),
+            redis,
             tag,
             api_key,
             accounts,
