@@ -367,9 +367,7 @@ impl RedisStore {
         self.before_call().await;
         let mut conn = self.inner.conn.clone();
         let result = self.timed(inv.invoke_async::<Vec<i64>>(&mut conn)).await;
-        if let Err(Fault::Unavailable(_)) = &result {
-            self.inner.stats.fault();
-        }
+        self.after_call(None, &result);
         result
     }
 
