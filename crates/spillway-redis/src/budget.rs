@@ -72,9 +72,10 @@ use spillway_core::Time;
 use spillway_core::budget::{Account, Period, SharedAccount};
 use spillway_core::engine::SharedTotals;
 
-/// The largest amount (limit, estimate, cost) the script keeps exact: 2^53 − 1 nano-USD, about
+/// The largest amount (limit, estimate, cost) the script keeps exact: 2^53 − 1 nano-USD (the
+/// same Lua exactness bound as counts, so one constant), about
 /// nine million dollars. Larger amounts are clamped to it (a limit that large never binds).
-pub const MAX_AMOUNT_NANO_USD: u64 = (1 << 53) - 1;
+pub const MAX_AMOUNT_NANO_USD: u64 = crate::shape::MAX_COUNT;
 
 /// How long a hold (and its request's record) lives without the request reserving again.
 const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(3600);
