@@ -91,8 +91,8 @@ function SL.refund(L)
     else
       call('RPOP', L.key)
       m.count = m.count - 1
-      m.last = call('LINDEX', L.key, -1)
-      if m.last then m.ls, m.lns, m.lc = unpack(HEAD, m.last) end
+      local last = call('LINDEX', L.key, -1)
+      if last then m.ls, m.lns, m.lc = unpack(HEAD, last) end
     end
   end
   l_store(L.key, L.window, m)

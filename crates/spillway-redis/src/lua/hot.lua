@@ -227,13 +227,13 @@ local function member(m)
   return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp)
 end
 
--- The log's state from its newest entry (m.last, its member); zeros when absent. With the
+-- The log's state from its newest entry; zeros when absent. With the
 -- oldest instant at hand, a call learns that nothing expired without a range query; with the
 -- newest, a commit merges without reading more. A key of another type or an entry of another
 -- length was written by another state format: refused (upgrade with a new prefix).
 local function l_load(key)
   local v = pcall_('LINDEX', key, -1)
-  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0, last = v }
+  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0 }
   if v then
     if type(v) ~= 'string' or #v ~= ENTRY_LEN then
       error({ err = 'SPILLWAY sliding log ' .. key .. ' has another state format: use a new prefix' })
@@ -266,13 +266,14 @@ local function l_expired(key, m, window)
 end
 
 -- Drop the n expired entries found by l_expired (os, ons: the new oldest). The newest entry's
--- meta is then stale (m.stale) until l_record or l_store writes it again.
+-- meta is then stale (m.stale) until l_record or l_store writes it again (an emptied log's
+-- m.exp is reset there too: l_record starts a new key's expiry, l_store deletes the key).
 local function l_prune(key, m, sum, n, os, ons)
   if n == 0 then return end
   -- Either deletes the key when every entry expired; LPOP is the cheaper for one.
   if n == 1 then call('LPOP', key) else call('LTRIM', key, n, -1) end
   m.total, m.count, m.stale = m.total - sum, m.count - n, true
-  if m.count > 0 then m.os, m.ons = os, ons else m.last, m.exp = nil, 0 end
+  if m.count > 0 then m.os, m.ons = os, ons end
 end
 
 -- Denied with `used` counted: the instant enough live entries (from index `from`) have expired.
@@ -322,8 +323,9 @@ local function l_record(key, limit, window, cost, m)
   end
   if m.count == 1 then m.os, m.ons = m.ls, m.lns end
   local ttl = l_expiry(m, window)
-  m.last, m.stale = member(m), false
-  if merge then call('LSET', key, -1, m.last) else call('RPUSH', key, m.last) end
+  local entry = member(m)
+  m.stale = false
+  if merge then call('LSET', key, -1, entry) else call('RPUSH', key, entry) end
   if ttl then call('PEXPIRE', key, ttl) end
 end
 
@@ -334,13 +336,13 @@ end
 local function l_store(key, window, m)
   if m.total <= 0 or m.count <= 0 then
     call('DEL', key)
-    m.total, m.count, m.exp, m.last, m.stale = 0, 0, 0, nil, false
+    m.total, m.count, m.exp, m.stale = 0, 0, 0, false
     return
   end
   if m.stale then
     local ttl = l_expiry(m, window)
-    m.last, m.stale = member(m), false
-    call('LSET', key, -1, m.last)
+    m.stale = false
+    call('LSET', key, -1, member(m))
     if ttl then call('PEXPIRE', key, ttl) end
   end
 end
