@@ -194,6 +194,10 @@ local function g_store(key, s, ns, f, h, spare)
   end
 end
 
+-- A bucket's expiry spare: its refill time (cost + slack; an apply carries no slack). Shared
+-- with the general path (general.lua is appended to this chunk).
+local function g_spare(ct_s, ct_ns, sl_s, sl_ns) return spare_ms(ct_s + sl_s, ct_ns + sl_ns) end
+
 -- Hot path: one token bucket, acquire (what the general path does with G.allows then G.commit).
 local function g_acquire(key, nums, at)
   local rate, ct_s, ct_ns, ct_r, sl_s, sl_ns, sl_r = unpack('<ddddddd', nums, at)
@@ -205,7 +209,7 @@ local function g_acquire(key, nums, at)
   end
   if first_time() then
     s, ns, f = g_add(s, ns, f, rate, ct_s, ct_ns, ct_r)
-    g_store(key, s, ns, f, h, spare_ms(ct_s + sl_s, ct_ns + sl_ns))
+    g_store(key, s, ns, f, h, g_spare(ct_s, ct_ns, sl_s, sl_ns))
   end
   return allowed()
 end
