@@ -247,38 +247,26 @@ local function l_load(key)
   return m
 end
 
--- Visit the log's entries from index `from`, oldest first, read in chunks of growing size (16,
--- then doubling) so that a scan the oldest entries answer does not read a long log whole.
--- visit(s, ns, cost) returns true to stop: the stopping entry's instant is returned, or nil
--- when every entry was visited.
-local function l_scan(key, from, visit)
-  local size = 16
-  while true do
-    local list = call('LRANGE', key, from, from + size - 1)
-    for i = 1, #list do
-      local s, ns, c = unpack(HEAD, list[i])
-      if visit(s, ns, c) then return s, ns end
-    end
-    if #list < size then return nil end
-    from, size = from + size, size * 2
-  end
-end
-
 -- Expired entries (at <= now - W, a prefix of the list): their summed cost, how many, and the
 -- instant of the oldest live entry (nil if none). Known from the meta without a Redis call
 -- when the oldest entry is live (none), the newest has expired (all), or only the newest is
 -- live among two (the oldest, costing the total less the newest's cost, unless the total has
--- saturated); otherwise scanned (l_scan).
+-- saturated); otherwise read in chunks of growing size.
 local function l_expired(key, m, window)
   if m.count == 0 or -ahead(m.os, m.ons) < window then return 0, 0 end
   if -ahead(m.ls, m.lns) >= window then return m.total, m.count end
   if m.count == 2 and m.total < MAX_COUNT then return m.total - m.lc, 1, m.ls, m.lns end
-  local sum, n = 0, 0
-  local s, ns = l_scan(key, 0, function(es, ens, c)
-    if -ahead(es, ens) < window then return true end
-    sum, n = sum + c, n + 1
-  end)
-  return sum, n, s, ns
+  local sum, n, size = 0, 0, 16
+  while true do
+    local list = call('LRANGE', key, n, n + size - 1)
+    for i = 1, #list do
+      local s, ns, c = unpack(HEAD, list[i])
+      if -ahead(s, ns) < window then return sum, n, s, ns end
+      sum, n = sum + c, n + 1
+    end
+    if #list < size then return sum, n end
+    size = size * 2
+  end
 end
 
 -- Drop the n expired entries found by l_expired (os, ons: the new oldest). The newest entry's
@@ -293,14 +281,20 @@ local function l_prune(key, m, sum, n, os, ons)
 end
 
 -- Denied with `used` counted: the instant enough live entries (from index `from`) have expired.
--- Scanned (l_scan), so a denial that the oldest entries answer does not read a long log whole.
+-- Read in chunks of growing size (as l_expired), so a denial that the oldest entries answer
+-- does not read a long log whole.
 local function l_retry(key, from, window, limit, cost, used)
-  local s, ns = l_scan(key, from, function(_, _, c)
-    used = used - c
-    return used + cost <= limit
-  end)
-  if s then return norm(s, ns + window) end
-  return 18446744073, 709551615 -- unreachable: Time::MAX
+  local size = 16
+  while true do
+    local list = call('LRANGE', key, from, from + size - 1)
+    for i = 1, #list do
+      local s, ns, c = unpack(HEAD, list[i])
+      used = used - c
+      if used + cost <= limit then return norm(s, ns + window) end
+    end
+    if #list < size then return 18446744073, 709551615 end -- unreachable: Time::MAX
+    from, size = from + size, size * 2
+  end
 end
 
 local function sat_add(a, b)
