@@ -72,9 +72,10 @@ use spillway_core::Time;
 use spillway_core::budget::{Account, Period, SharedAccount};
 use spillway_core::engine::SharedTotals;
 
-/// The largest amount (limit, estimate, cost) the script keeps exact: 2^53 − 1 nano-USD, about
+/// The largest amount (limit, estimate, cost) the script keeps exact: 2^53 − 1 nano-USD (the
+/// same Lua exactness bound as counts, so one constant), about
 /// nine million dollars. Larger amounts are clamped to it (a limit that large never binds).
-pub const MAX_AMOUNT_NANO_USD: u64 = (1 << 53) - 1;
+pub const MAX_AMOUNT_NANO_USD: u64 = crate::shape::MAX_COUNT;
 
 /// How long a hold (and its request's record) lives without the request reserving again.
 const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -203,24 +204,37 @@ impl RedisBudget {
         self.call("c", now, rid, 0, accounts).await.map(drop)
     }
 
-    /// Keys of `accounts`: spend in `now`'s periods, held totals, leases; then the record of
-    /// `rid`.
-    fn keys(&self, now: Time, rid: &str, accounts: &[SharedAccount]) -> Vec<String> {
-        let unix = now.as_nanos();
-        let account = |a: &SharedAccount| {
+    /// Keys of `accounts` (spend in `now`'s periods, held totals, leases; then the record of
+    /// `rid`) and their script arguments (limit, spend key expiry and grace, in ms, per
+    /// account), in one pass: each account's prefix is formatted and its period's window
+    /// computed once per call.
+    fn layout(&self, now: Time, rid: &str, accounts: &[SharedAccount]) -> (Vec<String>, Vec<u64>) {
+        let n = accounts.len();
+        let (mut spend, mut held, mut leases) = (
+            Vec::with_capacity(3 * n + 1),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let mut args = Vec::with_capacity(3 * n);
+        let configured = self.store.config().expiry_grace.as_nanos();
+        for a in accounts {
             let cap = self.caps.get(a.cap.0).map_or("?", String::as_str);
-            format!("{}{cap}|{}", self.base, a.id)
-        };
-        let spend = accounts
-            .iter()
-            .map(|a| format!("{}|s|{}", account(a), a.period.window(unix).id));
-        let held = accounts.iter().map(|a| format!("{}|h", account(a)));
-        let leases = accounts.iter().map(|a| format!("{}|l", account(a)));
-        spend
-            .chain(held)
-            .chain(leases)
-            .chain(std::iter::once(format!("{}q|{rid}", self.base)))
-            .collect()
+            let prefix = format!("{}{cap}|{}", self.base, a.id);
+            let window = a.period.window(now.as_nanos());
+            spend.push(format!("{prefix}|s|{}", window.id));
+            held.push(format!("{prefix}|h"));
+            leases.push(format!("{prefix}|l"));
+            let grace = spend_grace(a.period, configured);
+            args.extend([
+                a.limit_nano_usd.min(MAX_AMOUNT_NANO_USD),
+                window.end_unix_ns.saturating_add(grace) / 1_000_000,
+                grace / 1_000_000,
+            ]);
+        }
+        spend.append(&mut held);
+        spend.append(&mut leases);
+        spend.push(format!("{}q|{rid}", self.base));
+        (spend, args)
     }
 
     async fn call(
@@ -232,27 +246,24 @@ impl RedisBudget {
         accounts: &[SharedAccount],
     ) -> Result<Vec<i64>, RedisLimitError> {
         validate_key_part("request id", rid)?;
+        let (keys, account_args) = self.layout(now, rid, accounts);
         let mut inv = self.script.prepare_invoke();
-        for key in self.keys(now, rid, accounts) {
+        for key in keys {
             inv.key(key);
         }
         let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1);
         let now_ms = now.as_nanos() / 1_000_000;
+        let lease_ms = ms(self.lease);
         inv.arg(op)
             .arg(accounts.len())
             .arg(amount.min(MAX_AMOUNT_NANO_USD))
-            .arg(ms(self.lease))
+            .arg(lease_ms)
             .arg(ms(self.store.config().dedupe_ttl))
             .arg(now_ms)
-            .arg(now_ms.saturating_add(ms(self.lease)))
+            .arg(now_ms.saturating_add(lease_ms))
             .arg(rid);
-        let configured = self.store.config().expiry_grace.as_nanos();
-        for a in accounts {
-            let end = a.period.window(now.as_nanos()).end_unix_ns;
-            let grace = spend_grace(a.period, configured);
-            inv.arg(a.limit_nano_usd.min(MAX_AMOUNT_NANO_USD))
-                .arg(end.saturating_add(grace) / 1_000_000)
-                .arg(grace / 1_000_000);
+        for arg in account_args {
+            inv.arg(arg);
         }
         self.store.run_script(inv).await.map_err(|f| match f {
             Fault::Fatal(e) => e,

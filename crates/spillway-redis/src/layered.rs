@@ -7,7 +7,7 @@ use crate::key::{StateKeys, validate_key_part};
 use crate::shape::{Action, Shape};
 use crate::store::{Fault, RedisStore};
 use crate::verdict::{Degraded, ServedBy, Verdict, local_share};
-use crate::wire::{Call, Op, Reply};
+use crate::wire::{Call, Op};
 use spillway_core::Time;
 use spillway_core::limit::{
     Demand, Denial, LayerRoom, LayerSet, LayerSpec, Layered, LayeredDecision, LayeredError,
@@ -179,7 +179,7 @@ impl RedisLayered {
         included: &[usize],
         with_room: bool,
     ) -> Result<(Verdict<LayeredDecision>, Vec<LayerRoom>), RedisLimitError> {
-        let reply = Reply::parse(raw, self.store.config().caller_now(now))?;
+        let reply = self.store.parse_reply(raw, now)?;
         let short = || RedisLimitError::Reply {
             detail: format!("malformed reply {raw:?}"),
         };
@@ -371,9 +371,7 @@ impl RedisLayered {
             return Ok(ServedBy::Redis);
         }
         match self.store.eval(&call).await {
-            Ok(raw) => {
-                Reply::parse(&raw, self.store.config().caller_now(now)).map(|_| ServedBy::Redis)
-            }
+            Ok(raw) => self.store.parse_reply(&raw, now).map(|_| ServedBy::Redis),
             Err(Fault::Fatal(e)) => Err(e),
             Err(Fault::Unavailable(_)) => Ok(Degraded::from(self.store.config().failure_policy)
                 .apply(|| {

@@ -5,7 +5,7 @@ use crate::key::{StateKeys, validate_key_part};
 use crate::shape::{Action, Shape};
 use crate::store::{Fault, RedisStore};
 use crate::verdict::{Degraded, ServedBy, Verdict, local_share};
-use crate::wire::{Call, Op, Reply};
+use crate::wire::{Call, Op};
 use spillway_core::Time;
 use spillway_core::limit::{AnyLimiter, Decision, Keyed, LimitError, LimitSpec};
 use std::sync::Mutex;
@@ -88,7 +88,7 @@ impl RedisLimiter {
         now: Time,
         cost: u64,
     ) -> Result<Verdict<Decision>, RedisLimitError> {
-        let reply = Reply::parse(raw, self.store.config().caller_now(now))?;
+        let reply = self.store.parse_reply(raw, now)?;
         let decision = if reply.allowed {
             Decision::Allowed
         } else {
@@ -196,9 +196,7 @@ impl RedisLimiter {
         // which a later call with an earlier `now` can see.
         let call = self.call(Op::Apply, key, now, action, cost)?;
         match self.store.eval(&call).await {
-            Ok(raw) => {
-                Reply::parse(&raw, self.store.config().caller_now(now)).map(|_| ServedBy::Redis)
-            }
+            Ok(raw) => self.store.parse_reply(&raw, now).map(|_| ServedBy::Redis),
             Err(Fault::Fatal(e)) => Err(e),
             Err(Fault::Unavailable(_)) => Ok(Degraded::from(self.store.config().failure_policy)
                 .apply(|| {

@@ -8,9 +8,10 @@ use crate::epoch::Epoch;
 use crate::error::RedisLimitError;
 use crate::function;
 use crate::stats::{Counters, StoreStats};
-use crate::wire::Call;
+use crate::wire::{Call, Reply};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, IntoConnectionInfo, RedisError, ScriptInvocation, ServerErrorKind};
+use spillway_core::Time;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -178,6 +179,12 @@ impl RedisStore {
     /// The configuration (prints with the password redacted).
     pub fn config(&self) -> &RedisConfig {
         &self.inner.config
+    }
+
+    /// Parse a limiter script's reply, on the caller's time when the store runs on it: every
+    /// limiter reads its replies this one way.
+    pub(crate) fn parse_reply(&self, raw: &[i64], now: Time) -> Result<Reply, RedisLimitError> {
+        Reply::parse(raw, self.inner.config.caller_now(now))
     }
 
     async fn timed<T>(&self, fut: impl Future<Output = Result<T, RedisError>>) -> Result<T, Fault> {
@@ -367,9 +374,7 @@ impl RedisStore {
         self.before_call().await;
         let mut conn = self.inner.conn.clone();
         let result = self.timed(inv.invoke_async::<Vec<i64>>(&mut conn)).await;
-        if let Err(Fault::Unavailable(_)) = &result {
-            self.inner.stats.fault();
-        }
+        self.after_call(None, &result);
         result
     }
 

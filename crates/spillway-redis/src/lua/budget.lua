@@ -147,13 +147,18 @@ if done then
   return { 2, 0 }
 end
 local released = 0
-local time = redis.call('TIME')
-local redis_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local books = op == 's' and amount > 0
+local redis_ms = 0
+if books then
+  -- Redis' clock is read only when spend is booked: a release or a zero settle has no use for it.
+  local time = redis.call('TIME')
+  redis_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
 for i = 1, n do
   if held > 0 and drop(i, mine) then
     released = held
   end
-  if op == 's' and amount > 0 then
+  if books then
     redis.call('INCRBY', KEYS[i], int(amount))
     local at = math.max(tonumber(ARGV[ARG0 - 1 + 3 * i]), redis_ms + tonumber(ARGV[ARG0 + 3 * i]))
     redis.call('PEXPIREAT', KEYS[i], int(at))

@@ -12,13 +12,10 @@ function G.allows(L)
   return true
 end
 
--- The expiry's spare: the bucket's refill time (cost + slack; an apply carries no slack).
-local function g_spare(L) return spare_ms(L.ct_s + L.sl_s, L.ct_ns + L.sl_ns) end
-
 function G.commit(L)
   if not L.s then L.s, L.ns, L.f, L.h = g_load(L.key) end
   L.s, L.ns, L.f = g_add(L.s, L.ns, L.f, L.rate, L.ct_s, L.ct_ns, L.ct_r)
-  g_store(L.key, L.s, L.ns, L.f, L.h, g_spare(L))
+  g_store(L.key, L.s, L.ns, L.f, L.h, g_spare(L.ct_s, L.ct_ns, L.sl_s, L.sl_ns))
 end
 
 function G.room(L) return { L.s, L.ns, L.f } end
@@ -30,7 +27,7 @@ function G.refund(L)
   if f < 0 then f = f + L.rate; ns = ns - 1 end
   s, ns = norm(s - L.ct_s, ns)
   if s < 0 or not later(s, ns, f, now_s, now_ns, 0) then s, ns, f = now_s, now_ns, 0 end
-  g_store(L.key, s, ns, f, h, g_spare(L))
+  g_store(L.key, s, ns, f, h, g_spare(L.ct_s, L.ct_ns, L.sl_s, L.sl_ns))
 end
 
 local SL = {}
@@ -91,8 +88,8 @@ function SL.refund(L)
     else
       call('RPOP', L.key)
       m.count = m.count - 1
-      m.last = call('LINDEX', L.key, -1)
-      if m.last then m.ls, m.lns, m.lc = unpack(HEAD, m.last) end
+      local last = call('LINDEX', L.key, -1)
+      if last then m.ls, m.lns, m.lc = unpack(HEAD, last) end
     end
   end
   l_store(L.key, L.window, m)

@@ -194,6 +194,10 @@ local function g_store(key, s, ns, f, h, spare)
   end
 end
 
+-- A bucket's expiry spare: its refill time (cost + slack; an apply carries no slack). Shared
+-- with the general path (general.lua is appended to this chunk).
+local function g_spare(ct_s, ct_ns, sl_s, sl_ns) return spare_ms(ct_s + sl_s, ct_ns + sl_ns) end
+
 -- Hot path: one token bucket, acquire (what the general path does with G.allows then G.commit).
 local function g_acquire(key, nums, at)
   local rate, ct_s, ct_ns, ct_r, sl_s, sl_ns, sl_r = unpack('<ddddddd', nums, at)
@@ -205,7 +209,7 @@ local function g_acquire(key, nums, at)
   end
   if first_time() then
     s, ns, f = g_add(s, ns, f, rate, ct_s, ct_ns, ct_r)
-    g_store(key, s, ns, f, h, spare_ms(ct_s + sl_s, ct_ns + sl_ns))
+    g_store(key, s, ns, f, h, g_spare(ct_s, ct_ns, sl_s, sl_ns))
   end
   return allowed()
 end
@@ -227,13 +231,13 @@ local function member(m)
   return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp)
 end
 
--- The log's state from its newest entry (m.last, its member); zeros when absent. With the
+-- The log's state from its newest entry; zeros when absent. With the
 -- oldest instant at hand, a call learns that nothing expired without a range query; with the
 -- newest, a commit merges without reading more. A key of another type or an entry of another
 -- length was written by another state format: refused (upgrade with a new prefix).
 local function l_load(key)
   local v = pcall_('LINDEX', key, -1)
-  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0, last = v }
+  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0 }
   if v then
     if type(v) ~= 'string' or #v ~= ENTRY_LEN then
       error({ err = 'SPILLWAY sliding log ' .. key .. ' has another state format: use a new prefix' })
@@ -266,13 +270,14 @@ local function l_expired(key, m, window)
 end
 
 -- Drop the n expired entries found by l_expired (os, ons: the new oldest). The newest entry's
--- meta is then stale (m.stale) until l_record or l_store writes it again.
+-- meta is then stale (m.stale) until l_record or l_store writes it again (an emptied log's
+-- m.exp is reset there too: l_record starts a new key's expiry, l_store deletes the key).
 local function l_prune(key, m, sum, n, os, ons)
   if n == 0 then return end
   -- Either deletes the key when every entry expired; LPOP is the cheaper for one.
   if n == 1 then call('LPOP', key) else call('LTRIM', key, n, -1) end
   m.total, m.count, m.stale = m.total - sum, m.count - n, true
-  if m.count > 0 then m.os, m.ons = os, ons else m.last, m.exp = nil, 0 end
+  if m.count > 0 then m.os, m.ons = os, ons end
 end
 
 -- Denied with `used` counted: the instant enough live entries (from index `from`) have expired.
@@ -322,8 +327,9 @@ local function l_record(key, limit, window, cost, m)
   end
   if m.count == 1 then m.os, m.ons = m.ls, m.lns end
   local ttl = l_expiry(m, window)
-  m.last, m.stale = member(m), false
-  if merge then call('LSET', key, -1, m.last) else call('RPUSH', key, m.last) end
+  local entry = member(m)
+  m.stale = false
+  if merge then call('LSET', key, -1, entry) else call('RPUSH', key, entry) end
   if ttl then call('PEXPIRE', key, ttl) end
 end
 
@@ -334,13 +340,13 @@ end
 local function l_store(key, window, m)
   if m.total <= 0 or m.count <= 0 then
     call('DEL', key)
-    m.total, m.count, m.exp, m.last, m.stale = 0, 0, 0, nil, false
+    m.total, m.count, m.exp, m.stale = 0, 0, 0, false
     return
   end
   if m.stale then
     local ttl = l_expiry(m, window)
-    m.last, m.stale = member(m), false
-    call('LSET', key, -1, m.last)
+    m.stale = false
+    call('LSET', key, -1, member(m))
     if ttl then call('PEXPIRE', key, ttl) end
   end
 end
