@@ -3,8 +3,10 @@
 //!
 //! Why: at a million keys a lookup is a cache miss whatever the layout, so the cost follows
 //! the bytes per entry. `Keyed<u64, Gcra>` stores a whole `Gcra` per key (48 bytes plus the
-//! key); this stores the TAT alone (16-byte entries with a `u64` key, governor's size). The
-//! decisions are those of `Keyed<K, Gcra>` up to the [horizon](KeyedGcra::horizon).
+//! key); this stores the TAT alone (16-byte entries with a `u64` key, governor's size), next
+//! to its key in an open-addressing table so a hit reads one cache line where a hashbrown map
+//! reads two (control bytes, then the bucket). The decisions are those of `Keyed<K, Gcra>`
+//! up to the [horizon](KeyedGcra::horizon).
 
 use super::compact::CompactGcra;
 use super::tat_map::TatMap;
