@@ -9,10 +9,10 @@
 mod common;
 
 use common::{PlainClock, now, publish, scattered, sync, tick};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use governor::{Quota, RateLimiter};
 use spillway_core::clock::{Clock, RealClock};
-use spillway_core::limit::{AtomicGcra, Gcra, Limiter, ShardedKeyedGcra};
+use spillway_core::limit::{AtomicGcra, Gcra, KeyedGcra, Limiter, ShardedKeyedGcra};
 use spillway_core::{Duration, Time};
 use std::hint::black_box;
 use std::num::NonZeroU32;
@@ -156,5 +156,105 @@ fn config() -> Criterion {
         .sample_size(20)
 }
 
+/// Calls per contender per round of [`interleaved`].
+const BATCH: u64 = 200_000;
+
+type Contender<'a> = (&'static str, Box<dyn FnMut(u64) + 'a>);
+
+/// `SPILLWAY_INTERLEAVE=<rounds>`: before criterion, time the keyed limiters on one thread in
+/// alternating batches (order rotated each round) and print each one's median ns per call and
+/// its median same-round ratio to the first. Why: on a shared machine criterion measures the
+/// contenders seconds apart, under different load; a batch takes milliseconds, so a round's
+/// ratio compares like with like even when the absolute times drift.
+fn interleaved() {
+    let Some(rounds) = std::env::var("SPILLWAY_INTERLEAVE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    else {
+        return;
+    };
+    let sharded = ShardedKeyedGcra::new(u64::from(BURST), 1_000_000_000, Duration::from_secs(1))
+        .expect("valid");
+    let mut plain =
+        KeyedGcra::new(u64::from(BURST), 1_000_000_000, Duration::from_secs(1)).expect("valid");
+    let hashmap = common::fx_hashmap(quota());
+    let dashmap = common::fx_dashmap(quota());
+    for k in 0..KEYS {
+        let t = Time::from_nanos(now());
+        let _ = (sharded.acquire(t, &k, 1), plain.acquire(t, &k, 1));
+        let _ = (hashmap.check_key(&k), dashmap.check_key(&k));
+    }
+    let at = || Time::from_nanos(now());
+    report(
+        rounds,
+        vec![
+            (
+                "ShardedKeyedGcra::acquire",
+                Box::new(|k| drop(black_box(sharded.acquire(at(), &k, 1)))),
+            ),
+            (
+                "governor hashmap FxHash",
+                Box::new(|k| drop(black_box(hashmap.check_key(&k)))),
+            ),
+            (
+                "governor dashmap FxHash",
+                Box::new(|k| drop(black_box(dashmap.check_key(&k)))),
+            ),
+        ],
+    );
+    report(
+        rounds,
+        vec![
+            (
+                "KeyedGcra::acquire",
+                Box::new(|k| drop(black_box(plain.acquire(at(), &k, 1)))),
+            ),
+            (
+                "governor hashmap FxHash",
+                Box::new(|k| drop(black_box(hashmap.check_key(&k)))),
+            ),
+        ],
+    );
+}
+
+/// Run `rounds` rounds of [`BATCH`] scattered calls per contender and print the medians.
+fn report(rounds: usize, mut contenders: Vec<Contender<'_>>) {
+    let n = contenders.len();
+    let (mut times, mut ratios) = (vec![Vec::new(); n], vec![Vec::new(); n]);
+    let mut i = 0u64;
+    for round in 0..rounds {
+        let mut ns = vec![0.0; n];
+        for j in (0..n).map(|j| (j + round) % n) {
+            let clock = RealClock::new();
+            for _ in 0..BATCH {
+                i += 1;
+                tick(STEP);
+                (contenders[j].1)(scattered(i, KEYS));
+            }
+            ns[j] = clock.now().as_nanos() as f64 / BATCH as f64;
+        }
+        for j in 0..n {
+            times[j].push(ns[j]);
+            ratios[j].push(ns[j] / ns[0]);
+        }
+    }
+    for (j, (name, _)) in contenders.iter().enumerate() {
+        let (t, r) = (median(&mut times[j]), median(&mut ratios[j]));
+        println!(
+            "interleaved 1M keys, 1 thr, {rounds} rounds: {name} {t:.1} ns, {r:.2}x the first"
+        );
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 criterion_group! { name = benches; config = config(); targets = direct, keyed }
-criterion_main!(benches);
+
+fn main() {
+    interleaved();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
