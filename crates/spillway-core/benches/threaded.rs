@@ -36,7 +36,11 @@ static NEXT_I: AtomicU64 = AtomicU64::new(0);
 /// Run `op(thread, i)` for `iters` consecutive `i` on `threads` threads; the slowest thread's
 /// time. The time is read through the crate's one sanctioned clock ([`RealClock`]), not
 /// `Instant`.
-fn on_threads(threads: u64, iters: u64, op: &(impl Fn(u64, u64) + Sync)) -> std::time::Duration {
+fn on_threads<F: Fn(u64, u64) + Sync + ?Sized>(
+    threads: u64,
+    iters: u64,
+    op: &F,
+) -> std::time::Duration {
     let first = NEXT_I.fetch_add(iters, Ordering::Relaxed);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -113,7 +117,6 @@ fn keyed(c: &mut Criterion) {
         let _ = dashmap.check_key(&k);
     }
     publish();
-    let key = |t: u64, i: u64| scattered(i.wrapping_add(t * KEYS / 2), KEYS);
     for threads in [1u64, 2] {
         g.bench_function(
             format!("spillway ShardedKeyedGcra::acquire, {threads} thr"),
@@ -149,6 +152,11 @@ fn keyed(c: &mut Criterion) {
     g.finish();
 }
 
+/// Thread `t`'s `i`-th key: a scattered walk over the 1 M keys, threads half the keys apart.
+fn key(t: u64, i: u64) -> u64 {
+    scattered(i.wrapping_add(t * KEYS / 2), KEYS)
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(std::time::Duration::from_secs(1))
@@ -156,16 +164,17 @@ fn config() -> Criterion {
         .sample_size(20)
 }
 
-/// Calls per contender per round of [`interleaved`].
+/// Calls per contender (per thread) per round of [`interleaved`].
 const BATCH: u64 = 200_000;
 
-type Contender<'a> = (&'static str, Box<dyn FnMut(u64) + 'a>);
+/// A contender of [`interleaved`]: `op(thread, i)` makes thread `thread`'s `i`-th call.
+type Shared<'a> = (&'static str, &'a (dyn Fn(u64, u64) + Sync));
 
-/// `SPILLWAY_INTERLEAVE=<rounds>`: before criterion, time the keyed limiters on one thread in
-/// alternating batches (order rotated each round) and print each one's median ns per call and
-/// its median same-round ratio to the first. Why: on a shared machine criterion measures the
-/// contenders seconds apart, under different load; a batch takes milliseconds, so a round's
-/// ratio compares like with like even when the absolute times drift.
+/// `SPILLWAY_INTERLEAVE=<rounds>`: before criterion, time the keyed limiters in alternating
+/// batches (order rotated each round) and print each one's median ns per call and its median
+/// same-round ratio to the first. Why: on a shared machine criterion measures the contenders
+/// seconds apart, under different load; a batch takes milliseconds, so a round's ratio
+/// compares like with like even when the absolute times drift.
 fn interleaved() {
     let Some(rounds) = std::env::var("SPILLWAY_INTERLEAVE")
         .ok()
@@ -184,64 +193,61 @@ fn interleaved() {
         let _ = (sharded.acquire(t, &k, 1), plain.acquire(t, &k, 1));
         let _ = (hashmap.check_key(&k), dashmap.check_key(&k));
     }
+    publish();
     let at = || Time::from_nanos(now());
-    report(
-        rounds,
-        vec![
-            (
-                "ShardedKeyedGcra::acquire",
-                Box::new(|k| drop(black_box(sharded.acquire(at(), &k, 1)))),
-            ),
-            (
-                "governor hashmap FxHash",
-                Box::new(|k| drop(black_box(hashmap.check_key(&k)))),
-            ),
-            (
-                "governor dashmap FxHash",
-                Box::new(|k| drop(black_box(dashmap.check_key(&k)))),
-            ),
-        ],
-    );
-    report(
-        rounds,
-        vec![
-            (
-                "KeyedGcra::acquire",
-                Box::new(|k| drop(black_box(plain.acquire(at(), &k, 1)))),
-            ),
-            (
-                "governor hashmap FxHash",
-                Box::new(|k| drop(black_box(hashmap.check_key(&k)))),
-            ),
-        ],
-    );
+    let shared: [Shared<'_>; 3] = [
+        ("ShardedKeyedGcra::acquire", &|t, i| {
+            drop(black_box(sharded.acquire(at(), &key(t, i), 1)))
+        }),
+        ("governor hashmap FxHash", &|t, i| {
+            drop(black_box(hashmap.check_key(&key(t, i))))
+        }),
+        ("governor dashmap FxHash", &|t, i| {
+            drop(black_box(dashmap.check_key(&key(t, i))))
+        }),
+    ];
+    let names = shared.map(|(name, _)| name);
+    for threads in [1, 2] {
+        report(&format!("{threads} thr"), rounds, &names, |j| {
+            on_threads(threads, BATCH, shared[j].1).as_nanos() as f64 / BATCH as f64
+        });
+    }
+    sync();
+    let (mut i, hashmap) = (0u64, &hashmap);
+    report("1 thr", rounds, &["KeyedGcra::acquire", names[1]], |j| {
+        let clock = RealClock::new();
+        for _ in 0..BATCH {
+            i += 1;
+            tick(STEP);
+            if j == 0 {
+                drop(black_box(plain.acquire(at(), &key(0, i), 1)));
+            } else {
+                drop(black_box(hashmap.check_key(&key(0, i))));
+            }
+        }
+        clock.now().as_nanos() as f64 / BATCH as f64
+    });
 }
 
-/// Run `rounds` rounds of [`BATCH`] scattered calls per contender and print the medians.
-fn report(rounds: usize, mut contenders: Vec<Contender<'_>>) {
-    let n = contenders.len();
+/// `rounds` rounds of `run(j)` (one batch of contender `j`, ns per call) in rotated order;
+/// prints the medians.
+fn report(label: &str, rounds: usize, names: &[&str], mut run: impl FnMut(usize) -> f64) {
+    let n = names.len();
     let (mut times, mut ratios) = (vec![Vec::new(); n], vec![Vec::new(); n]);
-    let mut i = 0u64;
     for round in 0..rounds {
         let mut ns = vec![0.0; n];
         for j in (0..n).map(|j| (j + round) % n) {
-            let clock = RealClock::new();
-            for _ in 0..BATCH {
-                i += 1;
-                tick(STEP);
-                (contenders[j].1)(scattered(i, KEYS));
-            }
-            ns[j] = clock.now().as_nanos() as f64 / BATCH as f64;
+            ns[j] = run(j);
         }
         for j in 0..n {
             times[j].push(ns[j]);
             ratios[j].push(ns[j] / ns[0]);
         }
     }
-    for (j, (name, _)) in contenders.iter().enumerate() {
+    for (j, name) in names.iter().enumerate() {
         let (t, r) = (median(&mut times[j]), median(&mut ratios[j]));
         println!(
-            "interleaved 1M keys, 1 thr, {rounds} rounds: {name} {t:.1} ns, {r:.2}x the first"
+            "interleaved 1M keys, {label}, {rounds} rounds: {name} {t:.1} ns, {r:.2}x the first"
         );
     }
 }
