@@ -31,6 +31,7 @@ mod sliding_counter;
 mod sliding_log;
 mod spec;
 mod tat_map;
+mod tat_table;
 
 pub use atomic_gcra::AtomicGcra;
 pub use fixed_window::FixedWindow;

@@ -1,5 +1,6 @@
 //! A keyed token bucket shared across threads: keys hashed to shards, each shard a
-//! `Mutex` around a map of 8-byte TATs.
+//! `Mutex` around a map of 8-byte TATs (a `TatTable` per shard: key and
+//! TAT in one slot, so a lookup under the lock usually reads one cache line).
 //!
 //! Why shards of plain maps rather than a lock-free map: the per-key update is a handful of
 //! instructions, so the cost is the lock and the cache miss on the entry; with one lock per

@@ -4,20 +4,26 @@
 //!
 //! Same memory rule as `Keyed`: a key whose bucket is full again is indistinguishable from a
 //! key never seen, so a sweep (run when the map has doubled since the last one) drops it;
-//! denied and zero-cost requests never insert.
+//! denied and zero-cost requests never insert. A refund that leaves a key full removes it.
+//!
+//! The keys live in a [`TatTable`] (key and TAT in one slot, one cache line a hit). A
+//! resident TAT is never 0: admitting or committing a non-zero cost only raises a TAT above
+//! the cost's units, and a refund down to 0 removes the key, which is the same bucket (an
+//! absent key reads as TAT 0).
 
 use super::compact::{CompactGcra, Step};
+use super::tat_table::TatTable;
 use super::{Decision, LimitError};
 use crate::time::Time;
-use rustc_hash::FxHashMap;
 use std::hash::Hash;
+use std::num::NonZeroU64;
 
 /// Fewest resident keys before a sweep is considered.
 const MIN_SWEEP_LEN: usize = 1024;
 
 #[derive(Clone, Debug)]
 pub(crate) struct TatMap<K> {
-    map: FxHashMap<K, u64>,
+    map: TatTable<K>,
     /// Sweep when `map.len()` reaches this.
     sweep_at: usize,
 }
@@ -25,7 +31,7 @@ pub(crate) struct TatMap<K> {
 impl<K> Default for TatMap<K> {
     fn default() -> Self {
         TatMap {
-            map: FxHashMap::default(),
+            map: TatTable::default(),
             sweep_at: MIN_SWEEP_LEN,
         }
     }
@@ -34,7 +40,7 @@ impl<K> Default for TatMap<K> {
 impl<K: Hash + Eq + Clone> TatMap<K> {
     /// The key's TAT; an absent key is a full bucket (TAT 0).
     pub(crate) fn tat(&self, key: &K) -> u64 {
-        self.map.get(key).copied().unwrap_or(0)
+        self.map.get(key).map_or(0, NonZeroU64::get)
     }
 
     /// Check and commit with one lookup for a resident key.
@@ -47,9 +53,9 @@ impl<K: Hash + Eq + Clone> TatMap<K> {
         cost: u64,
     ) -> Result<Decision, LimitError> {
         if let Some(tat) = self.map.get_mut(key) {
-            return Ok(match gcra.step(*tat, now, cost)? {
+            return Ok(match gcra.step(tat.get(), now, cost)? {
                 Step::Admit(new_tat) => {
-                    *tat = new_tat;
+                    *tat = raised(*tat, new_tat);
                     Decision::Allowed
                 }
                 Step::Deny(decision) => decision,
@@ -70,21 +76,25 @@ impl<K: Hash + Eq + Clone> TatMap<K> {
             return;
         }
         match self.map.get_mut(key) {
-            Some(tat) => *tat = gcra.committed(*tat, now, cost),
+            Some(tat) => *tat = raised(*tat, gcra.committed(tat.get(), now, cost)),
             None => self.insert(gcra, now, key, gcra.committed(0, now, cost)),
         }
     }
 
     pub(crate) fn refund(&mut self, gcra: &CompactGcra, now: Time, key: &K, cost: u64) {
-        if let Some(tat) = self.map.get_mut(key) {
-            *tat = gcra.refunded(*tat, now, cost);
+        let Some(tat) = self.map.get_mut(key) else {
+            return;
+        };
+        match NonZeroU64::new(gcra.refunded(tat.get(), now, cost)) {
+            Some(refunded) => *tat = refunded,
+            None => self.map.remove(key),
         }
     }
 
     /// Drop every key whose bucket is full at `now`; returns how many were dropped.
     pub(crate) fn sweep(&mut self, gcra: &CompactGcra, now: Time) -> usize {
         let before = self.map.len();
-        self.map.retain(|_, tat| !gcra.is_fresh(*tat, now));
+        self.map.retain(|tat| !gcra.is_fresh(tat.get(), now));
         self.sweep_at = self.map.len().saturating_mul(2).max(MIN_SWEEP_LEN);
         before - self.map.len()
     }
@@ -97,6 +107,16 @@ impl<K: Hash + Eq + Clone> TatMap<K> {
         if self.map.len() >= self.sweep_at {
             self.sweep(gcra, now);
         }
-        self.map.insert(key.clone(), tat);
+        // A TAT of 0 is a full bucket, which an absent key already reads as: nothing to store.
+        if let Some(tat) = NonZeroU64::new(tat) {
+            self.map.insert_new(key.clone(), tat);
+        }
     }
+}
+
+/// `new` as a resident TAT, given that admitting or committing never lowers one: `new >= old`
+/// so the result is exactly `new` (branch-free, and never 0).
+#[inline]
+fn raised(old: NonZeroU64, new: u64) -> NonZeroU64 {
+    old.saturating_add(new.saturating_sub(old.get()))
 }
