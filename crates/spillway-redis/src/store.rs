@@ -261,7 +261,8 @@ impl RedisStore {
             let n = self.inner.sequence.fetch_add(1, Ordering::Relaxed);
             let ttl = self.inner.config.dedupe_ttl.as_millis();
             call.with_rid(
-                &format!("{:x}.{n:x}", self.inner.instance),
+                self.inner.instance,
+                n,
                 u64::try_from(ttl).unwrap_or(u64::MAX),
             )
         })

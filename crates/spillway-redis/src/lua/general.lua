@@ -69,11 +69,21 @@ function SL.room(L)
   return { m.total - L.sum, m.ls, m.lns }
 end
 
+-- L.rid: the packed request id to keep in the entry (a tagged acquire of logs only), or nil.
 function SL.commit(L)
   if L.cost == 0 then return end
   local m = SL.prune(L)
-  l_record(L.key, L.limit, L.window, L.cost, m)
+  l_record(L.key, L.limit, L.window, L.cost, m, L.rid or '')
   l_store(L.key, L.window, m)
+end
+
+-- Drop the newest entry (its cost already taken from m.total); the one before becomes the
+-- newest, with its ids.
+local function l_pop(key, m)
+  call('RPOP', key)
+  m.count = m.count - 1
+  local last = call('LINDEX', key, -1)
+  if last then l_newest(m, last) end
 end
 
 -- Take back from the newest entries (as spillway-core's refund); the oldest stays unless the
@@ -86,13 +96,69 @@ function SL.refund(L)
     if m.lc > take then
       m.lc = m.lc - take -- the newest entry is rewritten, lighter, by l_store
     else
-      call('RPOP', L.key)
-      m.count = m.count - 1
-      local last = call('LINDEX', L.key, -1)
-      if last then m.ls, m.lns, m.lc = unpack(HEAD, last) end
+      l_pop(L.key, m)
     end
   end
   l_store(L.key, L.window, m)
+end
+
+-- The entry holding request id `id`, newest first (a lost reply's acquire is recent): its
+-- index (0 = oldest), its bytes (nil for the newest, whose cost and ids are in m) and where the
+-- id starts in it. Older entries are read in chunks of 16, 32, ... (a log has at most `limit`
+-- entries, or a few more after commits beyond capacity). Nil when no entry holds it.
+local function l_find(key, m, id)
+  if m.count == 0 then return nil end
+  local p = id_at(m.ids, id, 1)
+  if p then return m.count - 1, nil, p + IDS - 1 end
+  local hi, size = m.count - 2, 16
+  while hi >= 0 do
+    local lo = math.max(hi - size + 1, 0)
+    local list = call('LRANGE', key, lo, hi)
+    for j = #list, 1, -1 do
+      p = id_at(list[j], id, IDS)
+      if p then return lo + j - 1, list[j], p end
+    end
+    hi, size = lo - 1, size * 2
+  end
+  return nil
+end
+
+-- Take `cost` back from entry i (bytes e, holding the id at p) and drop the id; an entry left
+-- with no cost goes. Only the newest entry's meta is current, so an older entry is rewritten
+-- (or removed) as it is, and m (stale) is written back by l_store.
+local function l_unrecord(key, m, i, e, p, cost)
+  if not e then
+    local take = math.min(cost, m.lc)
+    m.total, m.lc, m.stale = m.total - take, m.lc - take, true
+    p = p - IDS + 1
+    m.ids = sub(m.ids, 1, p - 1) .. sub(m.ids, p + RID_LEN)
+    if m.lc == 0 then l_pop(key, m) end
+    return
+  end
+  local s, ns, c = unpack(HEAD, e)
+  local take = math.min(cost, c)
+  m.total, m.stale = m.total - take, true
+  if c > take then
+    call('LSET', key, i, pack(HEAD, s, ns, c - take) .. sub(e, 17, p - 1) .. sub(e, p + RID_LEN))
+  elseif i == 0 then
+    call('LPOP', key)
+    m.count = m.count - 1
+    m.os, m.ons = unpack(HEAD, call('LINDEX', key, 0))
+  else
+    call('LREM', key, 1, e) -- unique: it holds the id
+    m.count = m.count - 1
+  end
+end
+
+-- A cancellation's part in one log: refund exactly the entry that charged request id `rid`
+-- (truer than SL.refund's newest entries). False when no entry holds it: the acquire was
+-- denied, has left the window (nothing to refund) or has not landed yet.
+function SL.cancel(L)
+  local m = SL.prune(L)
+  local i, e, p = l_find(L.key, m, rid)
+  if i then l_unrecord(L.key, m, i, e, p, L.cost) end
+  l_store(L.key, L.window, m)
+  return i ~= nil
 end
 
 local SC = {}
@@ -234,6 +300,15 @@ local function with_room(reply, ls, room)
   return out
 end
 
+-- Whether every layer is a sliding log: a tagged call then keeps its request id in the logs'
+-- entries instead of a record key (see the header of hot.lua).
+local function every_log(ls)
+  for _, L in ipairs(ls) do
+    if L.kind ~= 'l' then return false end
+  end
+  return true
+end
+
 -- Any layers, any op.
 local function general(keys, mode, nums, at, prune_first, room)
   local op = sub(mode, 1, 1)
@@ -244,6 +319,15 @@ local function general(keys, mode, nums, at, prune_first, room)
       if L.act == '+' then ALG[L.kind].commit(L) else ALG[L.kind].refund(L) end
     end
     return allowed()
+  end
+  local logs = dk and every_log(ls)
+  if op == 'X' and logs then
+    local found = 0
+    for _, L in ipairs(ls) do
+      if SL.cancel(L) then found = 1 end
+    end
+    if found == 0 then call('SET', dk, 'x', 'PX', rid_ttl) end
+    return { 1, now_s, now_ns, found }
   end
   if op == 'X' then
     local was = call('GET', dk)
@@ -266,10 +350,17 @@ local function general(keys, mode, nums, at, prune_first, room)
     end
   end
   if #reply > 3 then
-    if op == 'A' then reply = denied(reply) end
+    if op == 'A' and not logs then reply = denied(reply) end
     return with_room(reply, ls, room)
   end
-  if op == 'A' and first_time() then
+  if op == 'A' and logs then
+    if not_cancelled() then
+      for _, L in ipairs(ls) do
+        L.rid = rid
+        SL.commit(L)
+      end
+    end
+  elseif op == 'A' and first_time() then
     for _, L in ipairs(ls) do ALG[L.kind].commit(L) end
   end
   return with_room(allowed(), ls, room)
@@ -277,15 +368,18 @@ end
 
 local function bind()
   unpack, pack, call, pcall_ = struct.unpack, struct.pack, redis.call, redis.pcall
-  sub, floor = string.sub, math.floor
+  sub, find, floor = string.sub, string.find, math.floor
 end
 
 -- The entry point (registered by store.rs): (KEYS, ARGV) as an EVAL script would see them.
 local function spillway(keys, args)
   if not call then bind() end
   local mode, nums = args[1], args[2]
-  rid_ttl = args[3]
+  rid_ttl, rid = args[3], args[4]
   dk = rid_ttl and keys[#keys] -- the request-id record, or nil
+  if dk and (not rid or #rid ~= RID_LEN) then
+    return redis.error_reply('SPILLWAY a tagged call needs a ' .. RID_LEN .. '-byte request id')
+  end
   local clock, prune_first, room, at
   clock, now_s, now_ns, grace, prune_first, room, at = unpack('<dddddd', nums)
   if clock == 1 then

@@ -21,7 +21,8 @@
 -- and `redis.call` are bound to upvalues on the first call (bind() in general.lua).
 --
 -- KEYS: per layer its key, then for a tagged acquire or its
---       cancellation the request-id record (<first key>|rid|<id>).
+--       cancellation the request-id record (<first key>|rid|<id>; for logs only a
+--       cancellation's mark, below).
 -- ARGV: mode: an op letter ('A' acquire, 'C' check, 'P' apply, 'X' cancel), then per layer a
 --       kind letter and an action letter ('+' commit, '-' refund for op 'P'; '?' otherwise):
 --       'Ag?', 'Cc?g?l?', ...;
@@ -32,16 +33,22 @@
 --       'g' rate ct_s ct_ns ct_r sl_s sl_ns sl_r     (GCRA: cost*T and (capacity-cost)*T)
 --       'l' limit window cost                        (sliding log)
 --       'c' limit window cost                        (sliding counter);
---       for a tagged call, the request-id record's lifetime in ms.
+--       for a tagged call, the request-id record's lifetime in ms, then the request id packed
+--       in RID_LEN bytes (wire.rs).
 -- State (values packed '<d' doubles): GCRA key = TAT (s, ns, frac) and the expiry's horizon
 -- (ms; see horizon()); counter key = window start (s, ns), prev, cur; log = a list of entries,
 -- oldest first (instant, cost, and the log's meta in the newest: total, entries, oldest
--- instant, expiry horizon; see 'sliding log' below): format 4 (2026-12-04).
--- Request ids (no phantom charges): a tagged acquire creates its record with SET NX when it
--- admits, and charges only if the record is new: a retry is never charged twice. Op 'X' (the
--- client lost the acquire's reply and answered by its failure policy) marks the record
--- cancelled and refunds every layer if the acquire had been charged; an acquire arriving after
--- its cancel finds the mark and charges nothing.
+-- instant, expiry horizon; then the ids of the acquires it holds; see 'sliding log' below):
+-- format 5 (2026-12-04 night).
+-- Request ids (no phantom charges). Acquires are never sent twice (store.rs: a call is sent
+-- again only when the function was missing, i.e. it did not run), but a reply can be lost: op
+-- 'X' (the client answered by its failure policy) then refunds the acquire if it was charged,
+-- and otherwise leaves a mark so that an acquire still in flight charges nothing when it lands.
+-- A call whose layers are all sliding logs keeps the id in the entry it charges (no key per
+-- admission): 'X' finds and removes it there, or leaves the mark (SET <record> 'x' PX) when
+-- the id is in none of the logs; an admission charges unless the mark EXISTS. Any other call
+-- creates its record with SET NX when it admits and charges only if the record is new; 'X'
+-- marks the record and refunds every layer if it was '1' (charged).
 -- Reply: {1, now_s, now_ns} allowed / done ('X': {1, now_s, now_ns, refunded 0|1}; just '1'
 -- when allowed / done on the caller's time without room), or
 -- {0, now_s, now_ns, idx, ..snapshot.., idx, ...} where idx is the layer's position in this
@@ -60,11 +67,11 @@ local FAR_S = 4503600
 local MAX_COUNT = 9007199254740991 -- 2^53 - 1: counts saturate here
 
 -- Bound on the first call (see the header).
-local unpack, pack, call, pcall_, sub, floor
+local unpack, pack, call, pcall_, sub, find, floor
 
--- Per call: the instant, the expiry grace, the request-id record and its lifetime, and whether
--- an admission may answer bare (below).
-local now_s, now_ns, grace, dk, rid_ttl, bare
+-- Per call: the instant, the expiry grace, the request-id record, its lifetime and the packed
+-- id, and whether an admission may answer bare (below).
+local now_s, now_ns, grace, dk, rid_ttl, rid, bare
 
 -- Admitted (or done). A call on the caller's time that wants no room is answered '1' alone:
 -- the client knows its own instant, and a reply table costs the server ~0.6 us more per call
@@ -83,6 +90,12 @@ end
 -- An admitted acquire charges only if its request id is new (not a retry, not cancelled).
 local function first_time()
   return not dk or call('SET', dk, '1', 'NX', 'PX', rid_ttl)
+end
+
+-- An admitted acquire of sliding logs only: it charges unless a cancellation came first (its
+-- mark); a plain lookup, where first_time() creates a key and its expiry.
+local function not_cancelled()
+  return not dk or call('EXISTS', dk) == 0
 end
 
 -- (s, ns) - now in ns, exact while within +-FAR (a little beyond, up to +-(FAR_S + 1) s), and
@@ -219,30 +232,52 @@ end
 -- instant (or when the log is full) is merged into that entry, any other is appended, so the
 -- list stays in time order: reading the newest is LINDEX -1, appending RPUSH, rewriting the
 -- newest LSET -1, pruning LTRIM, where a sorted set compared the new member with every member
--- on each insert (format 4, 2026-12-04; format 3 was a sorted set of the same entries).
+-- on each insert (format 5, 2026-12-04 night; format 4 that evening had no request ids, format 3
+-- was a sorted set of the same entries).
 -- An entry: 46 big-endian bytes, its instant (5-byte seconds, 4-byte ns), its cost (7 bytes: any
 -- count below 2^53), then the log's meta when it was written: total, entry count, oldest
--- instant, and until when (caller's time, ms) the key's expiry is known to hold. Only the
--- newest entry's meta is current: one LINDEX reads the whole log's state, and an admission
--- writes entry and meta with one RPUSH (no separate meta key, one expiry).
+-- instant, and until when (caller's time, ms) the key's expiry is known to hold; then the format
+-- byte (5), then the packed ids (RID_LEN bytes each) of the tagged acquires charged in it (one,
+-- or several merged at one instant). Only the newest entry's meta is current: one LINDEX reads
+-- the whole log's state, and an admission writes entry, meta and id with one RPUSH (no
+-- separate meta key or request-id key, one expiry).
 local ENTRY, ENTRY_LEN, HEAD = '>I5I4I7I7I7I5I4I7', 46, '>I5I4I7'
+local FORMAT, IDS, RID_LEN = '\5', 48, 14 -- IDS: where the ids start
 
 local function member(m)
-  return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp)
+  return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp) .. FORMAT .. m.ids
+end
+
+-- Where `id` starts in `s` (on an id boundary counted from `from`), or nil.
+local function id_at(s, id, from)
+  local p = from
+  while true do
+    p = find(s, id, p, true)
+    if not p or (p - from) % RID_LEN == 0 then return p end
+    p = p + 1
+  end
+end
+
+-- The newest entry's instant, cost and ids (m.ids), from its stored bytes.
+local function l_newest(m, v)
+  m.ls, m.lns, m.lc = unpack(HEAD, v)
+  m.ids = sub(v, IDS)
 end
 
 -- The log's state from its newest entry; zeros when absent. With the
 -- oldest instant at hand, a call learns that nothing expired without a range query; with the
--- newest, a commit merges without reading more. A key of another type or an entry of another
--- length was written by another state format: refused (upgrade with a new prefix).
+-- newest, a commit merges without reading more. A key of another type or an entry without the
+-- format byte was written by another state format: refused (upgrade with a new prefix), as an
+-- older build refuses these entries (longer than its 46 bytes).
 local function l_load(key)
   local v = pcall_('LINDEX', key, -1)
-  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0 }
+  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0, ids = '' }
   if v then
-    if type(v) ~= 'string' or #v ~= ENTRY_LEN then
+    if type(v) ~= 'string' or sub(v, IDS - 1, IDS - 1) ~= FORMAT then
       error({ err = 'SPILLWAY sliding log ' .. key .. ' has another state format: use a new prefix' })
     end
     m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp = unpack(ENTRY, v)
+    m.ids = sub(v, IDS)
   end
   return m
 end
@@ -269,7 +304,8 @@ local function l_expired(key, m, window)
   end
 end
 
--- Drop the n expired entries found by l_expired (os, ons: the new oldest). The newest entry's
+-- Drop the n expired entries found by l_expired (os, ons: the new oldest), with the ids they
+-- hold (nothing is left to refund of them). The newest entry's
 -- meta is then stale (m.stale) until l_record or l_store writes it again (an emptied log's
 -- m.exp is reset there too: l_record starts a new key's expiry, l_store deletes the key).
 local function l_prune(key, m, sum, n, os, ons)
@@ -313,8 +349,9 @@ local function l_expiry(m, window)
 end
 
 -- Record `cost` > 0 at now in a pruned log (spillway-core's merge rule), updating m; the new
--- newest entry carries the meta. An empty log's key does not exist: its expiry starts afresh.
-local function l_record(key, limit, window, cost, m)
+-- newest entry carries the meta, and `id` (a tagged acquire's packed id, or '') with the ids
+-- already merged in it. An empty log's key does not exist: its expiry starts afresh.
+local function l_record(key, limit, window, cost, m, id)
   if m.count == 0 then m.exp = 0 end
   local merge = m.count > 0 and (not later(now_s, now_ns, 0, m.ls, m.lns, 0) or m.count >= limit)
   if merge then
@@ -322,8 +359,10 @@ local function l_record(key, limit, window, cost, m)
     if later(now_s, now_ns, 0, s, ns, 0) then s, ns = now_s, now_ns end
     local merged = sat_add(m.lc, cost)
     m.total, m.ls, m.lns, m.lc = sat_add(m.total, merged - m.lc), s, ns, merged
+    m.ids = m.ids .. id
   else
     m.total, m.count, m.ls, m.lns, m.lc = sat_add(m.total, cost), m.count + 1, now_s, now_ns, cost
+    m.ids = id
   end
   if m.count == 1 then m.os, m.ons = m.ls, m.lns end
   local ttl = l_expiry(m, window)
@@ -340,7 +379,7 @@ end
 local function l_store(key, window, m)
   if m.total <= 0 or m.count <= 0 then
     call('DEL', key)
-    m.total, m.count, m.exp, m.stale = 0, 0, 0, false
+    m.total, m.count, m.exp, m.stale, m.ids = 0, 0, 0, false, ''
     return
   end
   if m.stale then
@@ -351,7 +390,8 @@ local function l_store(key, window, m)
   end
 end
 
--- Hot path: one sliding log, acquire (pruning first, even when it denies).
+-- Hot path: one sliding log, acquire (pruning first, even when it denies). The entry it charges
+-- keeps its request id (see the header); a denial has nothing to look up (never a resend).
 local function l_acquire(key, nums, at)
   local limit, window, cost = unpack('<ddd', nums, at)
   local m = l_load(key)
@@ -359,9 +399,13 @@ local function l_acquire(key, nums, at)
   l_prune(key, m, sum, n, os, ons)
   if m.total + cost > limit then
     if n > 0 then l_store(key, window, m) end
-    return denied({ 0, now_s, now_ns, 0, l_retry(key, 0, window, limit, cost, m.total) })
+    return { 0, now_s, now_ns, 0, l_retry(key, 0, window, limit, cost, m.total) }
   end
-  if first_time() then l_record(key, limit, window, cost, m) elseif n == 0 then return allowed() end
+  if not_cancelled() then
+    l_record(key, limit, window, cost, m, rid or '')
+  elseif n == 0 then
+    return allowed()
+  end
   l_store(key, window, m)
   return allowed()
 end
