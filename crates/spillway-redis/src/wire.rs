@@ -98,7 +98,8 @@ impl Call {
             .push(format!("{first}|rid|{instance:x}.{sequence:x}"));
         call.rid_ttl_ms = Some(ttl_ms.max(1));
         call.rid = instance.to_be_bytes().to_vec();
-        call.rid.extend_from_slice(&sequence.to_be_bytes()[8 - (RID_LEN - 8)..]);
+        call.rid
+            .extend_from_slice(&sequence.to_be_bytes()[8 - (RID_LEN - 8)..]);
         call
     }
 

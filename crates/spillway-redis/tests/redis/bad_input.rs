@@ -144,6 +144,47 @@ fn a_log_in_the_previous_state_format_is_refused_not_misread() {
     });
 }
 
+/// A sliding log written by format 4 (a list of 46-byte entries without request ids, the
+/// previous build's) is refused, not misread: its entries lack the format byte of format 5.
+#[test]
+fn a_log_of_format_4_is_refused_not_misread() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let store = connect(server.config()).await;
+        let log = LimitSpec {
+            algorithm: Algorithm::SlidingLog,
+            ..spec()
+        };
+        let l = RedisLimiter::new(&store, "four", log).unwrap();
+        // Instant 1 s, cost 1, meta: total 1, one entry, oldest 1 s, no expiry horizon.
+        let mut entry = Vec::new();
+        for (value, width) in [
+            (1u64, 5),
+            (0, 4),
+            (1, 7),
+            (1, 7),
+            (1, 7),
+            (1, 5),
+            (0, 4),
+            (0, 7),
+        ] {
+            entry.extend_from_slice(&value.to_be_bytes()[8 - width..]);
+        }
+        assert_eq!(entry.len(), 46);
+        let _: () = redis::cmd("RPUSH")
+            .arg("spillway:four:{k}")
+            .arg(entry)
+            .query(&mut server.admin())
+            .unwrap();
+        let why = ["another state format", "spillway:four:{k}"];
+        refused(&l, Time::from_secs(2), &why).await;
+        assert!(l.acquire("k2", Time::from_secs(2), 1).await.is_ok());
+    });
+}
+
 /// A string of another length under a token bucket's (or a counter's) name, here the value
 /// of some other program, is refused with a script error naming the key, not read as a TAT.
 #[test]

@@ -5,6 +5,7 @@
 mod bad_input;
 mod budget;
 mod budget_faults;
+mod cancel;
 mod concurrency;
 mod differential;
 mod expiry;

@@ -1,0 +1,235 @@
+//! A sliding log keeps each tagged acquire's request id in the entry it charges (state format
+//! 5): a cancellation (sent after a lost reply) refunds exactly that entry, wherever it sits in
+//! the log and whatever was merged into it, and leaves a mark only when no entry holds the id;
+//! an acquire that lands after its mark charges nothing. Acquires and cancellations with chosen
+//! ids are sent raw (the store picks its ids itself); the log they leave is then read through
+//! the public limiter and compared with spillway-core's log holding the expected entries.
+
+use crate::server::{Server, connect, runtime};
+use spillway_core::limit::{Algorithm, LimitSpec, Limiter};
+use spillway_core::{Duration, Time};
+use spillway_redis::RedisLimiter;
+
+const KEY: &str = "spillway:cancel:{k}";
+const LIMIT: u64 = 10;
+const WINDOW_S: u64 = 100;
+
+fn spec() -> LimitSpec {
+    LimitSpec {
+        algorithm: Algorithm::SlidingLog,
+        limit: LIMIT,
+        window: Duration::from_secs(WINDOW_S),
+        burst: None,
+    }
+}
+
+/// Raw `FCALL`s of one single-log limiter on `KEY`, on the caller's time.
+struct Raw {
+    name: String,
+    admin: redis::Connection,
+}
+
+impl Raw {
+    /// An acquire (`op` 'A') or its cancellation ('X') of `cost` at `at_ms`, tagged with the
+    /// request id `id` (packed as the store packs it: 14 bytes).
+    fn call(&mut self, op: char, id: u8, at_ms: u64, cost: u64) -> redis::Value {
+        let header = [0, at_ms / 1000, at_ms % 1000 * 1_000_000, 0, 1, 0];
+        let nums: Vec<u8> = header
+            .iter()
+            .chain(&[LIMIT, WINDOW_S * 1_000_000_000, cost])
+            .flat_map(|&n| (n as f64).to_le_bytes())
+            .collect();
+        let mut rid = [7u8; 14];
+        rid[13] = id;
+        redis::cmd("FCALL")
+            .arg(&self.name)
+            .arg(2)
+            .arg(KEY)
+            .arg(format!("{KEY}|rid|{id}"))
+            .arg(format!("{op}l?"))
+            .arg(nums)
+            .arg(60_000)
+            .arg(&rid[..])
+            .query(&mut self.admin)
+            .expect("a raw call")
+    }
+
+    /// A cancellation: whether it refunded (the reply's fourth value).
+    fn cancel(&mut self, id: u8, at_ms: u64, cost: u64) -> bool {
+        match self.call('X', id, at_ms, cost) {
+            redis::Value::Array(v) => v[3] == redis::Value::Int(1),
+            other => panic!("a cancellation's reply: {other:?}"),
+        }
+    }
+
+    /// (instant in ms, cost) of every entry, oldest first (the entries' big-endian heads).
+    fn entries(&mut self) -> Vec<(u64, u64)> {
+        let list: Vec<Vec<u8>> = redis::cmd("LRANGE")
+            .arg(KEY)
+            .arg(0)
+            .arg(-1)
+            .query(&mut self.admin)
+            .unwrap();
+        let be = |b: &[u8]| b.iter().fold(0u64, |a, &x| a << 8 | u64::from(x));
+        list.iter()
+            .map(|e| (be(&e[..5]) * 1000 + be(&e[5..9]) / 1_000_000, be(&e[9..16])))
+            .collect()
+    }
+
+    fn exists(&mut self, key: &str) -> bool {
+        redis::cmd("EXISTS")
+            .arg(key)
+            .query(&mut self.admin)
+            .unwrap()
+    }
+}
+
+/// An admission on the caller's time without room: the bare '1'.
+fn admitted(reply: &redis::Value) -> bool {
+    *reply == redis::Value::BulkString(b"1".to_vec())
+}
+
+/// spillway-core's log holding `entries` ((instant ms, cost), oldest first).
+fn core_log(entries: &[(u64, u64)]) -> impl Limiter {
+    let mut core = spec().build().expect("valid spec");
+    for &(at, cost) in entries {
+        core.commit(Time::from_nanos(at * 1_000_000), cost);
+    }
+    core
+}
+
+/// Instants around `entries`' expiries (just before, at), and `from_ms`.
+fn around_expiries(entries: &[(u64, u64)], from_ms: u64) -> Vec<u64> {
+    let mut at = vec![from_ms];
+    for &(t, _) in entries {
+        at.extend([t + WINDOW_S * 1000 - 1, t + WINDOW_S * 1000]);
+    }
+    at
+}
+
+/// The Redis log's checks of every cost around the expiries equal the core's with `entries`
+/// (so the meta's total and oldest instant must be right); checks change nothing.
+async fn checks_as_core(redis: &RedisLimiter, entries: &[(u64, u64)], from_ms: u64) {
+    let core = core_log(entries);
+    for at in around_expiries(entries, from_ms) {
+        let now = Time::from_nanos(at * 1_000_000);
+        for cost in 1..=LIMIT {
+            let expected = core.check(now, cost).unwrap();
+            let got = redis.check("k", now, cost).await.unwrap().decision;
+            assert_eq!(got, expected, "check of {cost} at {at} ms, log {entries:?}");
+        }
+    }
+}
+
+/// Then acquires through the expiries, as the core's.
+async fn acquires_as_core(redis: &RedisLimiter, entries: &[(u64, u64)], from_ms: u64) {
+    let mut core = core_log(entries);
+    for at in around_expiries(entries, from_ms) {
+        let now = Time::from_nanos(at * 1_000_000);
+        let expected = core.acquire(now, 2).unwrap();
+        let got = redis.acquire("k", now, 2).await.unwrap().decision;
+        assert_eq!(got, expected, "acquire at {at} ms, log {entries:?}");
+    }
+}
+
+#[test]
+fn a_cancellation_refunds_exactly_its_own_entry() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let store = connect(server.config()).await;
+        let redis = RedisLimiter::new(&store, "cancel", spec()).unwrap();
+        let mut raw = Raw {
+            name: server.function_name(),
+            admin: server.admin(),
+        };
+        // id: (instant ms, cost); ids 2 and 3 land at one instant, merged into one entry.
+        for (id, at, cost) in [(1, 1000, 1), (2, 2000, 2), (3, 2000, 1), (4, 3000, 1)] {
+            assert!(admitted(&raw.call('A', id, at, cost)), "id {id}");
+        }
+        assert!(admitted(&raw.call('A', 5, 4000, 1)));
+        let log = raw.entries();
+        assert_eq!(log, [(1000, 1), (2000, 3), (3000, 1), (4000, 1)]);
+        // Each step: the id cancelled, then the log left. The old refund took the newest
+        // entries instead, whichever acquire they belonged to.
+        let steps: [(u8, &[(u64, u64)]); 4] = [
+            (3, &[(1000, 1), (2000, 2), (3000, 1), (4000, 1)]), // part of a merged entry
+            (2, &[(1000, 1), (3000, 1), (4000, 1)]),            // a middle entry
+            (1, &[(3000, 1), (4000, 1)]),                       // the oldest
+            (5, &[(3000, 1)]),                                  // the newest
+        ];
+        for (id, left) in steps {
+            assert!(raw.cancel(id, 5000, 1 + u64::from(id == 2)), "id {id}");
+            assert_eq!(raw.entries(), left, "after cancelling id {id}");
+            assert!(
+                !raw.exists(&format!("{KEY}|rid|{id}")),
+                "no mark for id {id}"
+            );
+            checks_as_core(&redis, left, 5000).await;
+        }
+        // Once refunded, the id is in no entry: cancelling again refunds nothing, marks it.
+        assert!(!raw.cancel(5, 5000, 1));
+        assert!(raw.exists(&format!("{KEY}|rid|5")));
+        assert_eq!(raw.entries(), [(3000, 1)]);
+        acquires_as_core(&redis, &[(3000, 1)], 5000).await;
+    });
+}
+
+#[test]
+fn an_acquire_landing_after_its_cancellation_charges_nothing() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let store = connect(server.config()).await;
+        let redis = RedisLimiter::new(&store, "cancel", spec()).unwrap();
+        let mut raw = Raw {
+            name: server.function_name(),
+            admin: server.admin(),
+        };
+        assert!(admitted(&raw.call('A', 1, 1000, 1)));
+        // The cancellation overtakes its acquire: no entry holds id 2, so it leaves a mark.
+        assert!(!raw.cancel(2, 1500, 3));
+        let mark = format!("{KEY}|rid|2");
+        let ttl: i64 = redis::cmd("PTTL").arg(&mark).query(&mut raw.admin).unwrap();
+        assert!(ttl > 0 && ttl <= 60_000, "the mark expires: {ttl}");
+        // The acquire lands later: admitted (its reply is lost anyway), charged nothing.
+        assert!(admitted(&raw.call('A', 2, 2000, 3)));
+        assert_eq!(raw.entries(), [(1000, 1)]);
+        // Another id is charged as usual.
+        assert!(admitted(&raw.call('A', 3, 2500, 2)));
+        assert_eq!(raw.entries(), [(1000, 1), (2500, 2)]);
+        checks_as_core(&redis, &[(1000, 1), (2500, 2)], 3000).await;
+        acquires_as_core(&redis, &[(1000, 1), (2500, 2)], 3000).await;
+    });
+}
+
+/// With exact accounting (the default) a log's admission writes no key but the log itself.
+#[test]
+fn an_exact_log_admission_creates_no_record_key() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let rt = runtime();
+    rt.block_on(async {
+        let store = connect(server.config()).await;
+        assert!(store.config().exact_accounting);
+        let redis = RedisLimiter::new(&store, "norecord", spec()).unwrap();
+        let before = server.dbsize();
+        for i in 0..5 {
+            let now = Time::from_secs(1 + i);
+            assert!(
+                redis
+                    .acquire("k", now, 1)
+                    .await
+                    .unwrap()
+                    .decision
+                    .is_allowed()
+            );
+        }
+        assert_eq!(server.dbsize(), before + 1, "the log's key alone");
+    });
+}
