@@ -108,7 +108,7 @@ end
 -- entries, or a few more after commits beyond capacity). Nil when no entry holds it.
 local function l_find(key, m, id)
   if m.count == 0 then return nil end
-  local p = id_at(m.ids, id, 1)
+  local p = id_at(l_ids(m), id, 1)
   if p then return m.count - 1, nil, p + IDS - 1 end
   local hi, size = m.count - 2, 16
   while hi >= 0 do
@@ -131,7 +131,8 @@ local function l_unrecord(key, m, i, e, p, cost)
     local take = math.min(cost, m.lc)
     m.total, m.lc, m.stale = m.total - take, m.lc - take, true
     p = p - IDS + 1
-    m.ids = sub(m.ids, 1, p - 1) .. sub(m.ids, p + RID_LEN)
+    local ids = l_ids(m)
+    m.ids = sub(ids, 1, p - 1) .. sub(ids, p + RID_LEN)
     if m.lc == 0 then l_pop(key, m) end
     return
   end
@@ -368,7 +369,7 @@ end
 
 local function bind()
   unpack, pack, call, pcall_ = struct.unpack, struct.pack, redis.call, redis.pcall
-  sub, find, floor = string.sub, string.find, math.floor
+  sub, find, byte, floor = string.sub, string.find, string.byte, math.floor
 end
 
 -- The entry point (registered by store.rs): (KEYS, ARGV) as an EVAL script would see them.

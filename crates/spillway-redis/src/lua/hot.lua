@@ -67,7 +67,7 @@ local FAR_S = 4503600
 local MAX_COUNT = 9007199254740991 -- 2^53 - 1: counts saturate here
 
 -- Bound on the first call (see the header).
-local unpack, pack, call, pcall_, sub, find, floor
+local unpack, pack, call, pcall_, sub, find, byte, floor
 
 -- Per call: the instant, the expiry grace, the request-id record, its lifetime and the packed
 -- id, and whether an admission may answer bare (below).
@@ -244,8 +244,14 @@ end
 local ENTRY, ENTRY_LEN, HEAD = '>I5I4I7I7I7I5I4I7', 46, '>I5I4I7'
 local FORMAT, IDS, RID_LEN = '\5', 48, 14 -- IDS: where the ids start
 
+-- The newest entry's ids, cut from its bytes (m.raw) when first needed: an append needs none.
+local function l_ids(m)
+  if not m.ids then m.ids = sub(m.raw, IDS) end
+  return m.ids
+end
+
 local function member(m)
-  return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp) .. FORMAT .. m.ids
+  return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp) .. FORMAT .. l_ids(m)
 end
 
 -- Where `id` starts in `s` (on an id boundary counted from `from`), or nil.
@@ -258,10 +264,10 @@ local function id_at(s, id, from)
   end
 end
 
--- The newest entry's instant, cost and ids (m.ids), from its stored bytes.
+-- The newest entry's instant, cost and (see l_ids) ids, from its stored bytes.
 local function l_newest(m, v)
   m.ls, m.lns, m.lc = unpack(HEAD, v)
-  m.ids = sub(v, IDS)
+  m.raw, m.ids = v, nil
 end
 
 -- The log's state from its newest entry; zeros when absent. With the
@@ -273,11 +279,11 @@ local function l_load(key)
   local v = pcall_('LINDEX', key, -1)
   local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0, ids = '' }
   if v then
-    if type(v) ~= 'string' or sub(v, IDS - 1, IDS - 1) ~= FORMAT then
+    if type(v) ~= 'string' or byte(v, IDS - 1) ~= 5 then
       error({ err = 'SPILLWAY sliding log ' .. key .. ' has another state format: use a new prefix' })
     end
     m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp = unpack(ENTRY, v)
-    m.ids = sub(v, IDS)
+    m.raw, m.ids = v, nil
   end
   return m
 end
@@ -359,7 +365,7 @@ local function l_record(key, limit, window, cost, m, id)
     if later(now_s, now_ns, 0, s, ns, 0) then s, ns = now_s, now_ns end
     local merged = sat_add(m.lc, cost)
     m.total, m.ls, m.lns, m.lc = sat_add(m.total, merged - m.lc), s, ns, merged
-    m.ids = m.ids .. id
+    m.ids = l_ids(m) .. id
   else
     m.total, m.count, m.ls, m.lns, m.lc = sat_add(m.total, cost), m.count + 1, now_s, now_ns, cost
     m.ids = id
