@@ -87,20 +87,29 @@ impl Call {
         self.mode.starts_with('A')
     }
 
-    /// This acquire tagged with the request id (`instance`, `sequence`): its record (or a
-    /// cancellation's mark) lives `ttl_ms` under `<first key>|rid|<instance hex>.<sequence hex>`
-    /// (the first key's hash tag: one cluster slot), and the packed id travels as the last
-    /// argument.
+    /// This acquire tagged with the request id (`instance`, `sequence`), remembered for
+    /// `ttl_ms` (the first key's hash tag: one cluster slot): its record (or a cancellation's
+    /// mark) `<first key>|rid|<instance hex>.<sequence hex>`, or when every layer is a sliding log
+    /// (whose entries keep the ids) the hash of the marks `<first key>|marks`. The packed id
+    /// travels as the last argument.
     pub(crate) fn with_rid(&self, instance: u64, sequence: u64, ttl_ms: u64) -> Call {
         let mut call = self.clone();
         let first = self.keys.first().map_or("", String::as_str);
-        call.keys
-            .push(format!("{first}|rid|{instance:x}.{sequence:x}"));
+        call.keys.push(if self.every_layer_a_log() {
+            format!("{first}|marks")
+        } else {
+            format!("{first}|rid|{instance:x}.{sequence:x}")
+        });
         call.rid_ttl_ms = Some(ttl_ms.max(1));
         call.rid = instance.to_be_bytes().to_vec();
         call.rid
             .extend_from_slice(&sequence.to_be_bytes()[8 - (RID_LEN - 8)..]);
         call
+    }
+
+    /// Whether every layer is a sliding log (kind letters at the mode's even positions).
+    fn every_layer_a_log(&self) -> bool {
+        self.mode.bytes().skip(1).step_by(2).all(|kind| kind == b'l')
     }
 
     /// The cancellation of this tagged acquire (its reply was lost: timeout, dropped connection):
@@ -231,6 +240,12 @@ mod tests {
         assert_eq!(cancel.args().0, "Xg?");
         assert_eq!(cancel.keys, tagged.keys);
         assert!(tagged.is_acquire() && !cancel.is_acquire());
+        // Logs only: their entries keep the ids, the marks share one hash.
+        let mut logs = Call::new(Op::Acquire, false, now, Duration::from_millis(5), true);
+        logs.key("a".into()).layer('l', '?').key("b".into()).layer('l', '?');
+        assert_eq!(logs.with_rid(1, 2, 3).keys, ["a", "b", "a|marks"]);
+        logs.key("c".into()).layer('g', '?');
+        assert_eq!(logs.with_rid(1, 2, 3).keys, ["a", "b", "c", "a|rid|1.2"]);
     }
 
     #[test]

@@ -301,6 +301,24 @@ local function with_room(reply, ls, room)
   return out
 end
 
+-- A cancellation of logs that found its id in none: mark it in the first log's marks hash
+-- (dk: the id, and `until` = the latest mark's now + its lifetime, caller's time ms), which
+-- lives the lifetime from the latest mark, and tell the first log's meta (if it has a key) until
+-- when its admissions must look there. The acquire carries the same `now` as its cancellation
+-- (or, on Redis time, a later one within the lifetime), so it finds the meta's `until` ahead.
+local function l_mark(L)
+  local ttl = tonumber(rid_ttl)
+  local until_ms, old = now_ms() + ttl, call('HGET', dk, 'until')
+  if old then until_ms = math.max(until_ms, (unpack('<d', old))) end
+  call('HSET', dk, rid, '1', 'until', pack('<d', until_ms))
+  call('PEXPIRE', dk, ttl)
+  local m = L.m
+  if m.count > 0 and m.marks < until_ms then
+    m.marks, m.stale = until_ms, true
+    l_store(L.key, L.window, m)
+  end
+end
+
 -- Whether every layer is a sliding log: a tagged call then keeps its request id in the logs'
 -- entries instead of a record key (see the header of hot.lua).
 local function every_log(ls)
@@ -327,7 +345,7 @@ local function general(keys, mode, nums, at, prune_first, room)
     for _, L in ipairs(ls) do
       if SL.cancel(L) then found = 1 end
     end
-    if found == 0 then call('SET', dk, 'x', 'PX', rid_ttl) end
+    if found == 0 then l_mark(ls[1]) end
     return { 1, now_s, now_ns, found }
   end
   if op == 'X' then
@@ -355,7 +373,7 @@ local function general(keys, mode, nums, at, prune_first, room)
     return with_room(reply, ls, room)
   end
   if op == 'A' and logs then
-    if not_cancelled() then
+    if l_not_cancelled(SL.view(ls[1])) then
       for _, L in ipairs(ls) do
         L.rid = rid
         SL.commit(L)

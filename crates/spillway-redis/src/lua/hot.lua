@@ -92,11 +92,6 @@ local function first_time()
   return not dk or call('SET', dk, '1', 'NX', 'PX', rid_ttl)
 end
 
--- An admitted acquire of sliding logs only: it charges unless a cancellation came first (its
--- mark); a plain lookup, where first_time() creates a key and its expiry.
-local function not_cancelled()
-  return not dk or call('EXISTS', dk) == 0
-end
 
 -- (s, ns) - now in ns, exact while within +-FAR (a little beyond, up to +-(FAR_S + 1) s), and
 -- +-FAR only when truly further: the counter tells "the next window" (< 2W) from "two windows
@@ -105,6 +100,11 @@ local function ahead(s, ns)
   local ds = s - now_s
   if ds > FAR_S then return FAR elseif ds < -FAR_S then return -FAR end
   return ds * E9 + (ns - now_ns)
+end
+
+-- now in whole ms (the unit of expiry horizons and marks).
+local function now_ms()
+  return now_s * 1000 + floor(now_ns / 1000000)
 end
 
 local function ttl_ms(ns)
@@ -120,7 +120,7 @@ end
 -- and the new horizon, or nil and `h`. Idle keys therefore live up to `spare` + grace longer
 -- (`spare` at most SPARE_MS: see spare_ms()).
 local function horizon(need, h, spare)
-  local at = now_s * 1000 + floor(now_ns / 1000000)
+  local at = now_ms()
   if h - at - 1 >= need + grace then return nil, h end
   local ttl = need + grace + spare
   if ttl < 1 then ttl = 1 end
@@ -241,8 +241,8 @@ end
 -- or several merged at one instant). Only the newest entry's meta is current: one LINDEX reads
 -- the whole log's state, and an admission writes entry, meta and id with one RPUSH (no
 -- separate meta key or request-id key, one expiry).
-local ENTRY, ENTRY_LEN, HEAD = '>I5I4I7I7I7I5I4I7', 46, '>I5I4I7'
-local FORMAT, IDS, RID_LEN = '\5', 48, 14 -- IDS: where the ids start
+local ENTRY, HEAD = '>I5I4I7I7I7I5I4I7I7', '>I5I4I7'
+local FORMAT, IDS, RID_LEN = '\5', 55, 14 -- IDS: where the ids start
 
 -- The newest entry's ids, cut from its bytes (m.raw) when first needed: an append needs none.
 local function l_ids(m)
@@ -251,7 +251,8 @@ local function l_ids(m)
 end
 
 local function member(m)
-  return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp) .. FORMAT .. l_ids(m)
+  return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp, m.marks)
+    .. FORMAT .. l_ids(m)
 end
 
 -- Where `id` starts in `s` (on an id boundary counted from `from`), or nil.
@@ -277,12 +278,13 @@ end
 -- older build refuses these entries (longer than its 46 bytes).
 local function l_load(key)
   local v = pcall_('LINDEX', key, -1)
-  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0, ids = '' }
+  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0, ids = '',
+    marks = 0 }
   if v then
     if type(v) ~= 'string' or byte(v, IDS - 1) ~= 5 then
       error({ err = 'SPILLWAY sliding log ' .. key .. ' has another state format: use a new prefix' })
     end
-    m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp = unpack(ENTRY, v)
+    m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp, m.marks = unpack(ENTRY, v)
     m.raw, m.ids = v, nil
   end
   return m
@@ -396,6 +398,21 @@ local function l_store(key, window, m)
   end
 end
 
+-- An admitted acquire of sliding logs only (m: the first log): it charges unless its
+-- cancellation came first. Marks are fields of the first log's marks hash (dk), and the log's
+-- meta says until when (caller's time, ms) it may have some: a log without recent marks is
+-- admitted without a lookup; with no log at all (a cancellation may have come to an empty log),
+-- the hash is read, and its `until` copied into the log written next.
+local function l_not_cancelled(m)
+  if not dk then return true end
+  if not m.raw then
+    local got = call('HMGET', dk, 'until', rid)
+    if got[1] then m.marks = unpack('<d', got[1]) end
+    return not got[2]
+  end
+  return now_ms() >= m.marks or call('HEXISTS', dk, rid) == 0
+end
+
 -- Hot path: one sliding log, acquire (pruning first, even when it denies). The entry it charges
 -- keeps its request id (see the header); a denial has nothing to look up (never a resend).
 local function l_acquire(key, nums, at)
@@ -407,7 +424,7 @@ local function l_acquire(key, nums, at)
     if n > 0 then l_store(key, window, m) end
     return { 0, now_s, now_ns, 0, l_retry(key, 0, window, limit, cost, m.total) }
   end
-  if not_cancelled() then
+  if l_not_cancelled(m) then
     l_record(key, limit, window, cost, m, rid or '')
   elseif n == 0 then
     return allowed()
