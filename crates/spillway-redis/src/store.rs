@@ -253,19 +253,20 @@ impl RedisStore {
         pending.len()
     }
 
-    /// Tag an acquire with a fresh request id (other calls, and every call without
-    /// [`RedisConfig::exact_accounting`], are sent as they are).
+    /// The call as sent with [`RedisConfig::exact_accounting`]: an acquire tagged with a fresh
+    /// request id, an apply of logs with their marks' key ([`Call::with_marks`]); `None`: as it
+    /// is (every call without exact accounting). Only a tagged acquire is ever cancelled.
     fn tagged(&self, call: &Call) -> Option<Call> {
-        let exact = self.inner.config.exact_accounting;
-        (exact && call.is_acquire()).then(|| {
-            let n = self.inner.sequence.fetch_add(1, Ordering::Relaxed);
-            let ttl = self.inner.config.dedupe_ttl.as_millis();
-            call.with_rid(
-                self.inner.instance,
-                n,
-                u64::try_from(ttl).unwrap_or(u64::MAX),
-            )
-        })
+        if !self.inner.config.exact_accounting {
+            return None;
+        }
+        if !call.is_acquire() {
+            return call.with_marks();
+        }
+        let n = self.inner.sequence.fetch_add(1, Ordering::Relaxed);
+        let ttl = self.inner.config.dedupe_ttl.as_millis();
+        let ttl = u64::try_from(ttl).unwrap_or(u64::MAX);
+        Some(call.with_rid(self.inner.instance, n, ttl))
     }
 
     /// Before a call: drain queued cancellations, and after a fault check the state epoch.
@@ -289,7 +290,7 @@ impl RedisStore {
     fn after_call<T>(&self, tagged: Option<&Call>, result: &Result<T, Fault>) {
         if let Err(Fault::Unavailable(_)) = result {
             self.inner.stats.fault();
-            if let Some(call) = tagged {
+            if let Some(call) = tagged.filter(|c| c.is_acquire()) {
                 self.requeue(vec![call.cancel()]);
             }
         }
@@ -354,7 +355,8 @@ impl RedisStore {
             self.timed(pipe.query_async(&mut conn)).await;
         if let Err(Fault::Unavailable(_)) = &result {
             self.inner.stats.fault();
-            self.requeue(tagged.iter().flatten().map(Call::cancel).collect());
+            let acquires = tagged.iter().flatten().filter(|c| c.is_acquire());
+            self.requeue(acquires.map(Call::cancel).collect());
         }
         let replies = result?;
         let mut out = Vec::with_capacity(replies.len());

@@ -107,9 +107,25 @@ impl Call {
         call
     }
 
+    /// With exact accounting, an apply of sliding logs only carries their marks' key
+    /// `<first key>|marks` (read only when the apply creates the first log: the new log must
+    /// still say until when acquires look for marks); `None` for any other call.
+    pub(crate) fn with_marks(&self) -> Option<Call> {
+        (self.mode.starts_with('P') && self.every_layer_a_log()).then(|| {
+            let mut call = self.clone();
+            let first = self.keys.first().map_or("", String::as_str);
+            call.keys.push(format!("{first}|marks"));
+            call
+        })
+    }
+
     /// Whether every layer is a sliding log (kind letters at the mode's even positions).
     fn every_layer_a_log(&self) -> bool {
-        self.mode.bytes().skip(1).step_by(2).all(|kind| kind == b'l')
+        self.mode
+            .bytes()
+            .skip(1)
+            .step_by(2)
+            .all(|kind| kind == b'l')
     }
 
     /// The cancellation of this tagged acquire (its reply was lost: timeout, dropped connection):
@@ -242,7 +258,10 @@ mod tests {
         assert!(tagged.is_acquire() && !cancel.is_acquire());
         // Logs only: their entries keep the ids, the marks share one hash.
         let mut logs = Call::new(Op::Acquire, false, now, Duration::from_millis(5), true);
-        logs.key("a".into()).layer('l', '?').key("b".into()).layer('l', '?');
+        logs.key("a".into())
+            .layer('l', '?')
+            .key("b".into())
+            .layer('l', '?');
         assert_eq!(logs.with_rid(1, 2, 3).keys, ["a", "b", "a|marks"]);
         logs.key("c".into()).layer('g', '?');
         assert_eq!(logs.with_rid(1, 2, 3).keys, ["a", "b", "c", "a|rid|1.2"]);

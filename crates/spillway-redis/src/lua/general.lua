@@ -334,6 +334,7 @@ local function general(keys, mode, nums, at, prune_first, room)
   local ls, err = layers(keys, mode, nums, at)
   if not ls then return redis.error_reply(err) end
   if op == 'P' then
+    apply_marks = keys[#ls + 1]
     for _, L in ipairs(ls) do
       if L.act == '+' then ALG[L.kind].commit(L) else ALG[L.kind].refund(L) end
     end
@@ -393,6 +394,7 @@ end
 -- The entry point (registered by store.rs): (KEYS, ARGV) as an EVAL script would see them.
 local function spillway(keys, args)
   if not call then bind() end
+  apply_marks = nil
   local mode, nums = args[1], args[2]
   rid_ttl, rid = args[3], args[4]
   dk = rid_ttl and keys[#keys] -- the request-id record, or nil

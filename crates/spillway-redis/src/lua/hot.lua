@@ -72,6 +72,9 @@ local unpack, pack, call, pcall_, sub, find, byte, floor
 -- Per call: the instant, the expiry grace, the request-id record, its lifetime and the packed
 -- id, and whether an admission may answer bare (below).
 local now_s, now_ns, grace, dk, rid_ttl, rid, bare
+-- An apply's marks key (logs only, exact accounting): a log it creates learns from it until
+-- when acquires must look for marks (see l_not_cancelled).
+local apply_marks
 
 -- Admitted (or done). A call on the caller's time that wants no room is answered '1' alone:
 -- the client knows its own instant, and a reply table costs the server ~0.6 us more per call
@@ -361,6 +364,10 @@ end
 -- already merged in it. An empty log's key does not exist: its expiry starts afresh.
 local function l_record(key, limit, window, cost, m, id)
   if m.count == 0 then m.exp = 0 end
+  if apply_marks and not m.raw then
+    local u = call('HGET', apply_marks, 'until')
+    if u then m.marks = unpack('<d', u) end
+  end
   local merge = m.count > 0 and (not later(now_s, now_ns, 0, m.ls, m.lns, 0) or m.count >= limit)
   if merge then
     local s, ns = m.ls, m.lns

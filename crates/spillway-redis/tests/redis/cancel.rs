@@ -218,11 +218,18 @@ fn an_acquire_landing_after_its_cancellation_charges_nothing() {
         assert!(!raw.cancel(6, 1900, 2));
         assert!(admitted(&raw.call('A', 6, 1900, 2)));
         assert_eq!(raw.entries(), []);
+        // No log, and the next write is a commit (an apply, untagged): it reads the marks too.
+        assert!(!raw.cancel(7, 2000, 1));
+        let commit = Time::from_nanos(2_100_000_000);
+        redis.commit("k", commit, 1).await.unwrap();
+        assert!(admitted(&raw.call('A', 7, 2000, 1)));
+        assert_eq!(raw.entries(), [(2100, 1)]);
         // Another id is charged as usual.
-        assert!(admitted(&raw.call('A', 7, 2500, 2)));
-        assert_eq!(raw.entries(), [(2500, 2)]);
-        checks_as_core(&redis, &[(2500, 2)], 3000).await;
-        acquires_as_core(&redis, &[(2500, 2)], 3000).await;
+        assert!(admitted(&raw.call('A', 8, 2500, 2)));
+        let left = [(2100, 1), (2500, 2)];
+        assert_eq!(raw.entries(), left);
+        checks_as_core(&redis, &left, 3000).await;
+        acquires_as_core(&redis, &left, 3000).await;
     });
 }
 
