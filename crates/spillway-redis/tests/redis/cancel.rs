@@ -72,10 +72,7 @@ impl Raw {
             .arg(-1)
             .query(&mut self.admin)
             .unwrap();
-        let be = |b: &[u8]| b.iter().fold(0u64, |a, &x| a << 8 | u64::from(x));
-        list.iter()
-            .map(|e| (be(&e[..5]) * 1000 + be(&e[5..9]) / 1_000_000, be(&e[9..16])))
-            .collect()
+        list.iter().map(|e| head(e)).collect()
     }
 
     /// Whether request id `id` is marked cancelled.
@@ -88,6 +85,12 @@ impl Raw {
             .query(&mut self.admin)
             .unwrap()
     }
+}
+
+/// An entry's (instant in ms, cost), from its big-endian head.
+fn head(e: &[u8]) -> (u64, u64) {
+    let be = |b: &[u8]| b.iter().fold(0u64, |a, &x| a << 8 | u64::from(x));
+    (be(&e[..5]) * 1000 + be(&e[5..9]) / 1_000_000, be(&e[9..16]))
 }
 
 /// An admission on the caller's time without room: the bare '1'.
@@ -258,4 +261,66 @@ fn an_exact_log_admission_creates_no_record_key() {
         }
         assert_eq!(server.dbsize(), before + 1, "the log's key alone");
     });
+}
+
+/// Layers of logs only (the general path): each log keeps the id in the entry it charged, and a
+/// cancellation refunds it from every log that still holds it (a shorter window may have
+/// dropped it already: nothing is left to refund there).
+#[test]
+fn a_layered_cancellation_refunds_each_log_that_holds_the_id() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    // Connecting loads the library.
+    let _store = runtime().block_on(connect(server.config()));
+    let name = server.function_name();
+    let mut admin = server.admin();
+    let (long, short) = ("spillway:{lay}:long:1", "spillway:{lay}:short:1");
+    let mut call = |op: char, id: u8, at_ms: u64, cost: u64| -> redis::Value {
+        let header = [0, at_ms / 1000, at_ms % 1000 * 1_000_000, 0, 0, 0];
+        let layers = [10, WINDOW_S * 1_000_000_000, cost, 10, 1_000_000_000, cost];
+        let nums: Vec<u8> = header
+            .iter()
+            .chain(&layers)
+            .flat_map(|&n| (n as f64).to_le_bytes())
+            .collect();
+        let mut rid = [9u8; 14];
+        rid[13] = id;
+        redis::cmd("FCALL")
+            .arg(&name)
+            .arg(3)
+            .arg(long)
+            .arg(short)
+            .arg("spillway:{lay}:long:1|marks")
+            .arg(format!("{op}l?l?"))
+            .arg(nums)
+            .arg(60_000)
+            .arg(&rid[..])
+            .query(&mut admin)
+            .expect("a raw call")
+    };
+    for (id, at, cost) in [(1, 1000, 1), (2, 1500, 2), (3, 3000, 1)] {
+        assert!(admitted(&call('A', id, at, cost)), "id {id}");
+    }
+    let refunded =
+        |v: redis::Value| matches!(&v, redis::Value::Array(a) if a[3] == redis::Value::Int(1));
+    // Id 1 is in both logs; id 2 only in the long one (the acquire at 3 s pruned the short).
+    assert!(refunded(call('X', 1, 1000, 1)));
+    assert!(refunded(call('X', 2, 1500, 2)));
+    let mut raw = Raw {
+        name: server.function_name(),
+        admin: server.admin(),
+    };
+    let heads = |raw: &mut Raw, key: &str| -> Vec<(u64, u64)> {
+        let list: Vec<Vec<u8>> = redis::cmd("LRANGE")
+            .arg(key)
+            .arg(0)
+            .arg(-1)
+            .query(&mut raw.admin)
+            .unwrap();
+        list.iter().map(|e| head(e)).collect()
+    };
+    assert_eq!(heads(&mut raw, long), [(3000, 1)]);
+    assert_eq!(heads(&mut raw, short), [(3000, 1)]);
+    assert!(!raw.marked(1) && !raw.marked(2));
 }
