@@ -43,6 +43,9 @@ pub(crate) struct Call {
 /// one instance, far beyond any window.
 pub(crate) const RID_LEN: usize = 14;
 
+/// A tagged call's last arguments: the request-id record's lifetime (ms) and the packed id.
+pub(crate) type Tag<'a> = (u64, &'a [u8]);
+
 /// Numbers sent to the script are exact integers in an `f64` up to here.
 const EXACT: u64 = 1 << 53;
 
@@ -139,7 +142,7 @@ impl Call {
 
     /// The script's arguments after the keys: mode, numbers, and if tagged the record's
     /// lifetime and the packed request id.
-    pub(crate) fn args(&self) -> (&str, &[u8], Option<(u64, &[u8])>) {
+    pub(crate) fn args(&self) -> (&str, &[u8], Option<Tag<'_>>) {
         let tag = self.rid_ttl_ms.map(|ttl| (ttl, self.rid.as_slice()));
         (&self.mode, &self.numbers, tag)
     }
