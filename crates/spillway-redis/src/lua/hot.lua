@@ -245,7 +245,8 @@ end
 -- the whole log's state, and an admission writes entry, meta and id with one RPUSH (no
 -- separate meta key or request-id key, one expiry).
 local ENTRY, HEAD = '>I5I4I7I7I7I5I4I7I7', '>I5I4I7'
-local FORMAT, IDS, RID_LEN = '\5', 55, 14 -- IDS: where the ids start
+local WRITTEN = ENTRY .. 'B' -- and the format byte
+local FORMAT, IDS, RID_LEN = 5, 55, 14 -- IDS: where the ids start
 
 -- The newest entry's ids, cut from its bytes (m.raw) when first needed: an append needs none.
 local function l_ids(m)
@@ -254,8 +255,10 @@ local function l_ids(m)
 end
 
 local function member(m)
-  return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp, m.marks)
-    .. FORMAT .. l_ids(m)
+  local e = pack(WRITTEN, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp, m.marks, FORMAT)
+  local ids = l_ids(m)
+  if ids == '' then return e end
+  return e .. ids
 end
 
 -- Where `id` starts in `s` (on an id boundary counted from `from`), or nil.
@@ -274,17 +277,26 @@ local function l_newest(m, v)
   m.raw, m.ids = v, nil
 end
 
--- The log's state from its newest entry; zeros when absent. With the
+-- The hot path's log state, filled again by each call (l_load): a table less to build and
+-- collect per call. The general path builds one per layer.
+local HOT = {}
+
+-- The log's state from its newest entry, in `m` (or a new table); zeros when absent. With the
 -- oldest instant at hand, a call learns that nothing expired without a range query; with the
 -- newest, a commit merges without reading more. A key of another type or an entry without the
 -- format byte was written by another state format: refused (upgrade with a new prefix), as an
 -- older build refuses these entries (longer than its 46 bytes).
-local function l_load(key)
+local function l_load(key, m)
   local v = pcall_('LINDEX', key, -1)
-  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0, ids = '',
-    marks = 0 }
+  if m then
+    m.total, m.count, m.os, m.ons, m.ls, m.lns, m.lc, m.exp, m.marks = 0, 0, 0, 0, 0, 0, 0, 0, 0
+    m.ids, m.raw, m.stale = '', false, false
+  else
+    m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0, marks = 0,
+      ids = '', raw = false, stale = false }
+  end
   if v then
-    if type(v) ~= 'string' or byte(v, IDS - 1) ~= 5 then
+    if type(v) ~= 'string' or byte(v, IDS - 1) ~= FORMAT then
       error({ err = 'SPILLWAY sliding log ' .. key .. ' has another state format: use a new prefix' })
     end
     m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp, m.marks = unpack(ENTRY, v)
@@ -424,7 +436,7 @@ end
 -- keeps its request id (see the header); a denial has nothing to look up (never a resend).
 local function l_acquire(key, nums, at)
   local limit, window, cost = unpack('<ddd', nums, at)
-  local m = l_load(key)
+  local m = l_load(key, HOT)
   local sum, n, os, ons = l_expired(key, m, window)
   l_prune(key, m, sum, n, os, ons)
   if m.total + cost > limit then
