@@ -438,16 +438,17 @@ local function l_acquire(key, nums, at)
   local limit, window, cost = unpack('<ddd', nums, at)
   local m = l_load(key, HOT)
   local sum, n, os, ons = l_expired(key, m, window)
-  l_prune(key, m, sum, n, os, ons)
+  if n > 0 then l_prune(key, m, sum, n, os, ons) end
   if m.total + cost > limit then
     if n > 0 then l_store(key, window, m) end
     return { 0, now_s, now_ns, 0, l_retry(key, 0, window, limit, cost, m.total) }
   end
+  -- l_record writes the meta too (a pruned log's included); only a pruned log whose charge
+  -- was cancelled still has a stale meta to store.
   if l_not_cancelled(m) then
     l_record(key, limit, window, cost, m, rid or '')
-  elseif n == 0 then
-    return allowed()
+  elseif n > 0 then
+    l_store(key, window, m)
   end
-  l_store(key, window, m)
   return allowed()
 end
