@@ -21,8 +21,9 @@
 -- and `redis.call` are bound to upvalues on the first call (bind() in general.lua).
 --
 -- KEYS: per layer its key, then for a tagged acquire or its
---       cancellation the request-id record (<first key>|rid|<id>; for logs only a
---       cancellation's mark, below).
+--       cancellation the request-id record (<first key>|rid|<id>), or when every layer is a
+--       sliding log the hash of the first log's marks (<first key>|marks, below); an apply ('P')
+--       of logs only may carry that hash's key too (last, after the layers' keys).
 -- ARGV: mode: an op letter ('A' acquire, 'C' check, 'P' apply, 'X' cancel), then per layer a
 --       kind letter and an action letter ('+' commit, '-' refund for op 'P'; '?' otherwise):
 --       'Ag?', 'Cc?g?l?', ...;
@@ -38,15 +39,17 @@
 -- State (values packed '<d' doubles): GCRA key = TAT (s, ns, frac) and the expiry's horizon
 -- (ms; see horizon()); counter key = window start (s, ns), prev, cur; log = a list of entries,
 -- oldest first (instant, cost, and the log's meta in the newest: total, entries, oldest
--- instant, expiry horizon; then the ids of the acquires it holds; see 'sliding log' below):
--- format 5 (2026-12-04 night).
+-- instant, expiry horizon, marks' horizon; then the ids of the acquires it holds; see 'sliding
+-- log' below): format 5 (2026-12-04 night).
 -- Request ids (no phantom charges). Acquires are never sent twice (store.rs: a call is sent
 -- again only when the function was missing, i.e. it did not run), but a reply can be lost: op
 -- 'X' (the client answered by its failure policy) then refunds the acquire if it was charged,
 -- and otherwise leaves a mark so that an acquire still in flight charges nothing when it lands.
 -- A call whose layers are all sliding logs keeps the id in the entry it charges (no key per
--- admission): 'X' finds and removes it there, or leaves the mark (SET <record> 'x' PX) when
--- the id is in none of the logs; an admission charges unless the mark EXISTS. Any other call
+-- admission): 'X' finds and removes it there (the exact entry, in every log), or, when the id
+-- is in none of the logs, marks it in the first log's hash and tells that log's meta until
+-- when marks may exist; an admission charges unless marked, and looks only while its `now` is
+-- before that (or when the log has no key): see l_not_cancelled and l_mark. Any other call
 -- creates its record with SET NX when it admits and charges only if the record is new; 'X'
 -- marks the record and refunds every layer if it was '1' (charged).
 -- Reply: {1, now_s, now_ns} allowed / done ('X': {1, now_s, now_ns, refunded 0|1}; just '1'
@@ -237,11 +240,12 @@ end
 -- newest LSET -1, pruning LTRIM, where a sorted set compared the new member with every member
 -- on each insert (format 5, 2026-12-04 night; format 4 that evening had no request ids, format 3
 -- was a sorted set of the same entries).
--- An entry: 46 big-endian bytes, its instant (5-byte seconds, 4-byte ns), its cost (7 bytes: any
+-- An entry: 54 big-endian bytes, its instant (5-byte seconds, 4-byte ns), its cost (7 bytes: any
 -- count below 2^53), then the log's meta when it was written: total, entry count, oldest
--- instant, and until when (caller's time, ms) the key's expiry is known to hold; then the format
--- byte (5), then the packed ids (RID_LEN bytes each) of the tagged acquires charged in it (one,
--- or several merged at one instant). Only the newest entry's meta is current: one LINDEX reads
+-- instant, until when (caller's time, ms) the key's expiry is known to hold, and until when
+-- acquires must look for cancellation marks (0: none); then the format byte (5), then the
+-- packed ids (RID_LEN bytes each) of the tagged acquires charged in it (one, or several merged
+-- at one instant). Only the newest entry's meta is current: one LINDEX reads
 -- the whole log's state, and an admission writes entry, meta and id with one RPUSH (no
 -- separate meta key or request-id key, one expiry).
 local ENTRY, HEAD = '>I5I4I7I7I7I5I4I7I7', '>I5I4I7'
@@ -285,7 +289,7 @@ local HOT = {}
 -- oldest instant at hand, a call learns that nothing expired without a range query; with the
 -- newest, a commit merges without reading more. A key of another type or an entry without the
 -- format byte was written by another state format: refused (upgrade with a new prefix), as an
--- older build refuses these entries (longer than its 46 bytes).
+-- older build refuses these entries (format 4 wanted exactly 46 bytes).
 local function l_load(key, m)
   local v = pcall_('LINDEX', key, -1)
   if m then

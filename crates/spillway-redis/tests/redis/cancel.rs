@@ -35,23 +35,35 @@ impl Raw {
     /// An acquire (`op` 'A') or its cancellation ('X') of `cost` at `at_ms`, tagged with the
     /// request id `id` (packed as the store packs it: 14 bytes).
     fn call(&mut self, op: char, id: u8, at_ms: u64, cost: u64) -> redis::Value {
-        let header = [0, at_ms / 1000, at_ms % 1000 * 1_000_000, 0, 1, 0];
+        let layer = [LIMIT, WINDOW_S * 1_000_000_000, cost];
+        self.fcall(&[KEY, MARKS], &format!("{op}l?"), at_ms, 1, &layer, id)
+    }
+
+    /// `mode` on the logs `keys` (their marks' key last), at `at_ms` with `prune_first`, the
+    /// layers' numbers `layers`, tagged with request id `id`.
+    fn fcall(
+        &mut self,
+        keys: &[&str],
+        mode: &str,
+        at_ms: u64,
+        prune_first: u64,
+        layers: &[u64],
+        id: u8,
+    ) -> redis::Value {
+        let header = [0, at_ms / 1000, at_ms % 1000 * 1_000_000, 0, prune_first, 0];
         let nums: Vec<u8> = header
             .iter()
-            .chain(&[LIMIT, WINDOW_S * 1_000_000_000, cost])
+            .chain(layers)
             .flat_map(|&n| (n as f64).to_le_bytes())
             .collect();
-        let mut rid = [7u8; 14];
-        rid[13] = id;
         redis::cmd("FCALL")
             .arg(&self.name)
-            .arg(2)
-            .arg(KEY)
-            .arg(MARKS)
-            .arg(format!("{op}l?"))
+            .arg(keys.len())
+            .arg(keys)
+            .arg(mode)
             .arg(nums)
             .arg(60_000)
-            .arg(&rid[..])
+            .arg(&rid(id)[..])
             .query(&mut self.admin)
             .expect("a raw call")
     }
@@ -64,10 +76,16 @@ impl Raw {
         }
     }
 
-    /// (instant in ms, cost) of every entry, oldest first (the entries' big-endian heads).
+    /// (instant in ms, cost) of every entry of `KEY`, oldest first.
     fn entries(&mut self) -> Vec<(u64, u64)> {
+        self.entries_of(KEY)
+    }
+
+    /// (instant in ms, cost) of every entry of the log `key`, oldest first (their big-endian
+    /// heads).
+    fn entries_of(&mut self, key: &str) -> Vec<(u64, u64)> {
         let list: Vec<Vec<u8>> = redis::cmd("LRANGE")
-            .arg(KEY)
+            .arg(key)
             .arg(0)
             .arg(-1)
             .query(&mut self.admin)
@@ -75,16 +93,25 @@ impl Raw {
         list.iter().map(|e| head(e)).collect()
     }
 
-    /// Whether request id `id` is marked cancelled.
+    /// Whether request id `id` is marked cancelled in `KEY`'s marks.
     fn marked(&mut self, id: u8) -> bool {
-        let mut rid = [7u8; 14];
-        rid[13] = id;
+        self.marked_in(MARKS, id)
+    }
+
+    fn marked_in(&mut self, marks: &str, id: u8) -> bool {
         redis::cmd("HEXISTS")
-            .arg(MARKS)
-            .arg(&rid[..])
+            .arg(marks)
+            .arg(&rid(id)[..])
             .query(&mut self.admin)
             .unwrap()
     }
+}
+
+/// Request id number `id`, packed as the store packs one (14 bytes).
+fn rid(id: u8) -> [u8; 14] {
+    let mut rid = [7u8; 14];
+    rid[13] = id;
+    rid
 }
 
 /// An entry's (instant in ms, cost), from its big-endian head.
@@ -141,19 +168,26 @@ async fn acquires_as_core(redis: &RedisLimiter, entries: &[(u64, u64)], from_ms:
     }
 }
 
+/// A server (kept alive by the caller), a runtime, the public limiter on `KEY` and a raw
+/// caller (connecting loads the library); `None` when Redis is absent (the test is skipped).
+fn setup() -> Option<(Server, tokio::runtime::Runtime, RedisLimiter, Raw)> {
+    let server = Server::start(&[])?;
+    let rt = runtime();
+    let store = rt.block_on(connect(server.config()));
+    let redis = RedisLimiter::new(&store, "cancel", spec()).unwrap();
+    let raw = Raw {
+        name: server.function_name(),
+        admin: server.admin(),
+    };
+    Some((server, rt, redis, raw))
+}
+
 #[test]
 fn a_cancellation_refunds_exactly_its_own_entry() {
-    let Some(server) = Server::start(&[]) else {
+    let Some((_server, rt, redis, mut raw)) = setup() else {
         return;
     };
-    let rt = runtime();
     rt.block_on(async {
-        let store = connect(server.config()).await;
-        let redis = RedisLimiter::new(&store, "cancel", spec()).unwrap();
-        let mut raw = Raw {
-            name: server.function_name(),
-            admin: server.admin(),
-        };
         // id: (instant ms, cost); ids 2 and 3 land at one instant, merged into one entry.
         for (id, at, cost) in [(1, 1000, 1), (2, 2000, 2), (3, 2000, 1), (4, 3000, 1)] {
             assert!(admitted(&raw.call('A', id, at, cost)), "id {id}");
@@ -188,17 +222,10 @@ fn a_cancellation_refunds_exactly_its_own_entry() {
 /// and charges nothing, however the log changed in between.
 #[test]
 fn an_acquire_landing_after_its_cancellation_charges_nothing() {
-    let Some(server) = Server::start(&[]) else {
+    let Some((_server, rt, redis, mut raw)) = setup() else {
         return;
     };
-    let rt = runtime();
     rt.block_on(async {
-        let store = connect(server.config()).await;
-        let redis = RedisLimiter::new(&store, "cancel", spec()).unwrap();
-        let mut raw = Raw {
-            name: server.function_name(),
-            admin: server.admin(),
-        };
         // The log exists: the mark is told to its meta, so the acquire looks it up.
         assert!(admitted(&raw.call('A', 1, 1000, 1)));
         assert!(!raw.cancel(2, 1500, 3));
@@ -268,59 +295,30 @@ fn an_exact_log_admission_creates_no_record_key() {
 /// dropped it already: nothing is left to refund there).
 #[test]
 fn a_layered_cancellation_refunds_each_log_that_holds_the_id() {
-    let Some(server) = Server::start(&[]) else {
+    let Some((_server, _rt, _redis, mut raw)) = setup() else {
         return;
     };
-    // Connecting loads the library.
-    let _store = runtime().block_on(connect(server.config()));
-    let name = server.function_name();
-    let mut admin = server.admin();
     let (long, short) = ("spillway:{lay}:long:1", "spillway:{lay}:short:1");
-    let mut call = |op: char, id: u8, at_ms: u64, cost: u64| -> redis::Value {
-        let header = [0, at_ms / 1000, at_ms % 1000 * 1_000_000, 0, 0, 0];
+    let marks = "spillway:{lay}:long:1|marks";
+    let call = |raw: &mut Raw, op: char, id: u8, at_ms: u64, cost: u64| {
         let layers = [10, WINDOW_S * 1_000_000_000, cost, 10, 1_000_000_000, cost];
-        let nums: Vec<u8> = header
-            .iter()
-            .chain(&layers)
-            .flat_map(|&n| (n as f64).to_le_bytes())
-            .collect();
-        let mut rid = [9u8; 14];
-        rid[13] = id;
-        redis::cmd("FCALL")
-            .arg(&name)
-            .arg(3)
-            .arg(long)
-            .arg(short)
-            .arg("spillway:{lay}:long:1|marks")
-            .arg(format!("{op}l?l?"))
-            .arg(nums)
-            .arg(60_000)
-            .arg(&rid[..])
-            .query(&mut admin)
-            .expect("a raw call")
+        let mode = format!("{op}l?l?");
+        raw.fcall(&[long, short, marks], &mode, at_ms, 0, &layers, id)
     };
     for (id, at, cost) in [(1, 1000, 1), (2, 1500, 2), (3, 3000, 1)] {
-        assert!(admitted(&call('A', id, at, cost)), "id {id}");
+        assert!(admitted(&call(&mut raw, 'A', id, at, cost)), "id {id}");
     }
     let refunded =
         |v: redis::Value| matches!(&v, redis::Value::Array(a) if a[3] == redis::Value::Int(1));
     // Id 1 is in both logs; id 2 only in the long one (the acquire at 3 s pruned the short).
-    assert!(refunded(call('X', 1, 1000, 1)));
-    assert!(refunded(call('X', 2, 1500, 2)));
-    let mut raw = Raw {
-        name: server.function_name(),
-        admin: server.admin(),
-    };
-    let heads = |raw: &mut Raw, key: &str| -> Vec<(u64, u64)> {
-        let list: Vec<Vec<u8>> = redis::cmd("LRANGE")
-            .arg(key)
-            .arg(0)
-            .arg(-1)
-            .query(&mut raw.admin)
-            .unwrap();
-        list.iter().map(|e| head(e)).collect()
-    };
-    assert_eq!(heads(&mut raw, long), [(3000, 1)]);
-    assert_eq!(heads(&mut raw, short), [(3000, 1)]);
-    assert!(!raw.marked(1) && !raw.marked(2));
+    assert!(refunded(call(&mut raw, 'X', 1, 1000, 1)));
+    assert!(refunded(call(&mut raw, 'X', 2, 1500, 2)));
+    assert_eq!(raw.entries_of(long), [(3000, 1)]);
+    assert_eq!(raw.entries_of(short), [(3000, 1)]);
+    assert!(!raw.marked_in(marks, 1) && !raw.marked_in(marks, 2));
+    // Id 3 is in both; cancelled again it is in neither: refunded nothing, marked.
+    assert!(refunded(call(&mut raw, 'X', 3, 3000, 1)));
+    assert!(!refunded(call(&mut raw, 'X', 3, 3000, 1)));
+    assert!(raw.marked_in(marks, 3));
+    assert_eq!(raw.entries_of(long), []);
 }
