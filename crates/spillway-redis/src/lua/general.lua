@@ -308,7 +308,7 @@ end
 -- (or, on Redis time, a later one within the lifetime), so it finds the meta's `until` ahead.
 local function l_mark(L)
   local ttl = tonumber(rid_ttl)
-  local until_ms, old = now_ms() + ttl, call('HGET', dk, 'until')
+  local until_ms, old = ms_now + ttl, call('HGET', dk, 'until')
   if old then until_ms = math.max(until_ms, (unpack('<d', old))) end
   call('HSET', dk, rid, '1', 'until', pack('<d', until_ms))
   call('PEXPIRE', dk, ttl)
@@ -407,6 +407,7 @@ local function spillway(keys, args)
     local t = call('TIME')
     now_s, now_ns = tonumber(t[1]), tonumber(t[2]) * 1000
   end
+  ms_now = now_s * 1000 + floor(now_ns / 1000000)
   bare = clock ~= 1 and room ~= 1
   if room ~= 1 then
     if mode == 'Ag?' then return g_acquire(keys[1], nums, at) end

@@ -72,9 +72,10 @@ local MAX_COUNT = 9007199254740991 -- 2^53 - 1: counts saturate here
 -- Bound on the first call (see the header).
 local unpack, pack, call, pcall_, sub, find, byte, floor
 
--- Per call: the instant, the expiry grace, the request-id record, its lifetime and the packed
+-- Per call: the instant (and in whole ms, the unit of expiry horizons and marks), the expiry
+-- grace, the request-id record, its lifetime and the packed
 -- id, and whether an admission may answer bare (below).
-local now_s, now_ns, grace, dk, rid_ttl, rid, bare
+local now_s, now_ns, ms_now, grace, dk, rid_ttl, rid, bare
 -- An apply's marks key (logs only, exact accounting): a log it creates learns from it until
 -- when acquires must look for marks (see l_not_cancelled).
 local apply_marks
@@ -108,29 +109,8 @@ local function ahead(s, ns)
   return ds * E9 + (ns - now_ns)
 end
 
--- now in whole ms (the unit of expiry horizons and marks).
-local function now_ms()
-  return now_s * 1000 + floor(now_ns / 1000000)
-end
-
 local function ttl_ms(ns)
   return floor((ns + 999999) / 1000000) + grace
-end
-
--- Expiries are set with room to spare and moved only when it runs out: a write that would only
--- push the expiry a little further keeps it (SET KEEPTTL, or no PEXPIRE), which spares Redis
--- ~0.5-1 us per call on a busy key. `need`: the ttl (ms, grace included) the state needs from
--- now; `h`: until when (caller's time, ms) the expiry set earlier holds (0: no key, or none
--- known); `spare`: the extra ms to set. It holds if it covers the need plus another grace (a
--- caller whose clock lags by up to the grace still finds the state). Returns the ttl to set
--- and the new horizon, or nil and `h`. Idle keys therefore live up to `spare` + grace longer
--- (`spare` at most SPARE_MS: see spare_ms()).
-local function horizon(need, h, spare)
-  local at = now_ms()
-  if h - at - 1 >= need + grace then return nil, h end
-  local ttl = need + grace + spare
-  if ttl < 1 then ttl = 1 end
-  return ttl, at + ttl
 end
 
 -- The spare of an expiry: (s, ns) as whole ms (a window or a refill time), capped at SPARE_MS.
@@ -147,6 +127,23 @@ local function spare_ms(s, ns)
   local ms = s * 1000 + floor(ns / 1000000)
   if ms > SPARE_MS then return SPARE_MS end
   return ms
+end
+
+-- Expiries are set with room to spare and moved only when it runs out: a write that would only
+-- push the expiry a little further keeps it (SET KEEPTTL, or no PEXPIRE), which spares Redis
+-- ~0.5-1 us per call on a busy key. `need`: the ttl (ms, grace included) the state needs from
+-- now; `h`: until when (caller's time, ms) the expiry set earlier holds (0: no key, or none
+-- known); (sp_s, sp_ns): the extra time to set (see spare_ms(), only computed when the expiry
+-- moves). It holds if it covers the need plus another grace (a
+-- caller whose clock lags by up to the grace still finds the state). Returns the ttl to set
+-- and the new horizon, or nil and `h`. Idle keys therefore live up to `spare` + grace longer
+-- (`spare` at most SPARE_MS: see spare_ms()).
+local function horizon(need, h, sp_s, sp_ns)
+  local at = ms_now
+  if h - at - 1 >= need + grace then return nil, h end
+  local ttl = need + grace + spare_ms(sp_s, sp_ns)
+  if ttl < 1 then ttl = 1 end
+  return ttl, at + ttl
 end
 
 -- (s, ns, f) later than (ls, lns, lf), compared in that order.
@@ -200,12 +197,12 @@ end
 
 -- Kept even when full at now (a refund can bring the TAT back to now): dropping it would forget
 -- the TAT for a caller whose next `now` is earlier. The grace bounds how long that matters.
--- `h`: the horizon read with the TAT; `spare`: the bucket's refill time, ms.
-local function g_store(key, s, ns, f, h, spare)
+-- `h`: the horizon read with the TAT; (sp_s, sp_ns): the bucket's refill time (g_spare).
+local function g_store(key, s, ns, f, h, sp_s, sp_ns)
   local a = ahead(s, ns)
   if a < 0 then a = 0 elseif f > 0 then a = a + 1 end
   local ttl
-  ttl, h = horizon(ttl_ms(a), h, spare)
+  ttl, h = horizon(ttl_ms(a), h, sp_s, sp_ns)
   if ttl then
     call('SET', key, pack('<dddd', s, ns, f, h), 'PX', ttl)
   else
@@ -213,9 +210,9 @@ local function g_store(key, s, ns, f, h, spare)
   end
 end
 
--- A bucket's expiry spare: its refill time (cost + slack; an apply carries no slack). Shared
+-- A bucket's expiry spare: its refill time as (s, ns) (cost + slack; an apply has no slack). Shared
 -- with the general path (general.lua is appended to this chunk).
-local function g_spare(ct_s, ct_ns, sl_s, sl_ns) return spare_ms(ct_s + sl_s, ct_ns + sl_ns) end
+local function g_spare(ct_s, ct_ns, sl_s, sl_ns) return ct_s + sl_s, ct_ns + sl_ns end
 
 -- Hot path: one token bucket, acquire (what the general path does with G.allows then G.commit).
 local function g_acquire(key, nums, at)
@@ -371,7 +368,7 @@ end
 -- pays a PEXPIRE about once per spare instead of on every admission).
 local function l_expiry(m, window)
   local ttl
-  ttl, m.exp = horizon(ttl_ms(ahead(m.ls, m.lns) + window), m.exp, spare_ms(0, window))
+  ttl, m.exp = horizon(ttl_ms(ahead(m.ls, m.lns) + window), m.exp, 0, window)
   return ttl
 end
 
@@ -433,7 +430,7 @@ local function l_not_cancelled(m)
     if got[1] then m.marks = unpack('<d', got[1]) end
     return not got[2]
   end
-  return now_ms() >= m.marks or call('HEXISTS', dk, rid) == 0
+  return ms_now >= m.marks or call('HEXISTS', dk, rid) == 0
 end
 
 -- Hot path: one sliding log, acquire (pruning first, even when it denies). The entry it charges
