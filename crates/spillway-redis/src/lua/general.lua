@@ -140,6 +140,7 @@ local function l_unrecord(key, m, i, e, p, cost)
   local take = math.min(cost, c)
   m.total, m.stale = m.total - take, true
   if c > take then
+    -- the 16-byte head rewritten, the rest kept but the id
     call('LSET', key, i, pack(HEAD, s, ns, c - take) .. sub(e, 17, p - 1) .. sub(e, p + RID_LEN))
   elseif i == 0 then
     call('LPOP', key)
