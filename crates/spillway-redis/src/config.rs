@@ -80,9 +80,10 @@ pub struct RedisConfig {
     /// How long Redis remembers an admitted request id, so that the cancellation of an acquire
     /// whose reply was lost refunds it exactly (see [`RedisStore`](crate::RedisStore)). A
     /// cancellation that arrives later (an outage longer than this) leaves that one charge in
-    /// place until its window ends. A token bucket's or counter's admission keeps one small key
-    /// this long, a sliding log's keeps its id in the entry it charges (a cancellation that
-    /// finds no entry leaves a mark this long): 10 s by default.
+    /// place until its window ends. An admission keeps one small key this long, unless every
+    /// limiter of the call is a sliding log (a single log, or layered logs only: each keeps the
+    /// id in the entry it charges, and a cancellation that finds no entry leaves a mark this
+    /// long; a log layered with a bucket or a counter is covered by the key): 10 s by default.
     pub dedupe_ttl: std::time::Duration,
     /// Whether a limiter acquire carries a request-id record (default `true`): exact
     /// accounting under faults, a reply lost to a timeout or a dropped connection is refunded
@@ -92,7 +93,8 @@ pub struct RedisConfig {
     /// limit, while fail-open and the local fallback admit up to `limit / replicas` per
     /// replica during an outage, either way), for less server CPU per acquire (a token
     /// bucket's: ~3 µs, one key created per admission; a sliding log's: ~1 µs, 14 bytes more
-    /// per entry and a key argument: `reports/perf-redis.md`). [`RedisBudget`](crate::RedisBudget) keeps its records either way.
+    /// per entry and a key argument: `reports/perf-redis.md`).
+    /// [`RedisBudget`](crate::RedisBudget) keeps its records either way.
     pub exact_accounting: bool,
 }
 

@@ -75,8 +75,9 @@
 //! format 4 that evening had neither, format 3 was a sorted set of the same entries, earlier
 //! ones decimal members and a `:total` key): keys written by an older version are refused with
 //! a script error until they expire (and an older version refuses the new entries), so upgrade
-//! with a new prefix (or a flush); an older version's `:total` keys are left to expire. A token bucket's value gained a fourth double
-//! (the expiry's horizon) the same evening; it is read both ways by builds of that day. Key parts with `{`, `}`, `:` or control characters are
+//! with a new prefix (or a flush); an older version's `:total` keys are left to expire. A token
+//! bucket's value gained a fourth double (the expiry's horizon) the same evening; it is read
+//! both ways by builds of that day. Key parts with `{`, `}`, `:` or control characters are
 //! refused with a [`KeyError`] ([`validate_key_part`]).
 //!
 //! ## Time and failures
@@ -101,11 +102,12 @@
 //!     refunds exactly it, even from the middle of the log or from an entry merged with other
 //!     acquires. An id in no log (denied, already out of the window, or not landed yet) is
 //!     marked in the first log's hash `<first key>|marks` (lifetime `dedupe_ttl` from the latest
-//!     mark), whose `until` (the mark's `now` + `dedupe_ttl`) is copied into the log's meta: an
-//!     admission looks the hash up only while its `now` is before that, or when the log has no
-//!     key (a new log then copies `until`; an apply of logs carries the hash's key for this).
-//!     The overtaken acquire carries its cancellation's `now`, so it always looks. Not covered:
-//!     a log emptied and written again in between by a store with exact accounting off.
+//!     mark; a mark never shortens it), whose `until` (the mark's `now` + `dedupe_ttl`) is
+//!     copied into the log's meta: an admission looks the hash up only while its `now` is
+//!     before that. A missing log, or one whose creator did not read its hash (as a later
+//!     layer, a mixed call, an apply, a store with exact accounting off), says "unknown": the
+//!     first admission that has it as first log reads `until` once into it. The overtaken
+//!     acquire carries its cancellation's `now`, so it always looks.
 //! - **Opt-out:** [`RedisConfig::exact_accounting`] `= false` sends acquires without a record and
 //!   queues no cancellation: the guarantee of a plain script such as go-redis `redis_rate`. A
 //!   lost reply's acquire may then stay charged (at most once: the limit is never exceeded, and

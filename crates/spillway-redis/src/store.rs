@@ -254,14 +254,11 @@ impl RedisStore {
     }
 
     /// The call as sent with [`RedisConfig::exact_accounting`]: an acquire tagged with a fresh
-    /// request id, an apply of logs with their marks' key ([`Call::with_marks`]); `None`: as it
-    /// is (every call without exact accounting). Only a tagged acquire is ever cancelled.
+    /// request id; `None`: as it is (any other call, every call without exact accounting). Only
+    /// a tagged acquire is ever cancelled.
     fn tagged(&self, call: &Call) -> Option<Call> {
-        if !self.inner.config.exact_accounting {
+        if !self.inner.config.exact_accounting || !call.is_acquire() {
             return None;
-        }
-        if !call.is_acquire() {
-            return call.with_marks();
         }
         let n = self.inner.sequence.fetch_add(1, Ordering::Relaxed);
         let ttl = self.inner.config.dedupe_ttl.as_millis();
@@ -290,7 +287,7 @@ impl RedisStore {
     fn after_call<T>(&self, tagged: Option<&Call>, result: &Result<T, Fault>) {
         if let Err(Fault::Unavailable(_)) = result {
             self.inner.stats.fault();
-            if let Some(call) = tagged.filter(|c| c.is_acquire()) {
+            if let Some(call) = tagged {
                 self.requeue(vec![call.cancel()]);
             }
         }
@@ -355,8 +352,7 @@ impl RedisStore {
             self.timed(pipe.query_async(&mut conn)).await;
         if let Err(Fault::Unavailable(_)) = &result {
             self.inner.stats.fault();
-            let acquires = tagged.iter().flatten().filter(|c| c.is_acquire());
-            self.requeue(acquires.map(Call::cancel).collect());
+            self.requeue(tagged.iter().flatten().map(Call::cancel).collect());
         }
         let replies = result?;
         let mut out = Vec::with_capacity(replies.len());

@@ -23,9 +23,9 @@ pub(crate) enum Op {
 /// letter per layer: `"Ag?"`, `"Cc?g?l?"`...), every number of the call packed as
 /// little-endian `f64`s, and for a tagged acquire (or its cancellation) the request-id record's
 /// lifetime in ms, that record's key being the last key, then the request id packed in
-/// [`RID_LEN`] bytes (a sliding log keeps it in the admitted entry: see `lua/hot.lua`). Packing saves the script a `tonumber`
-/// per argument, and the record's key sent whole saves it a string concatenation: together as
-/// much server CPU as one of its Redis calls. Every number is below 2^53 (checked when a
+/// [`RID_LEN`] bytes (a sliding log keeps it in the admitted entry: see `lua/hot.lua`).
+/// Packing saves the script a `tonumber` per argument, and the record's key sent whole saves it
+/// a string concatenation: together as much server CPU as one of its Redis calls. Every number is below 2^53 (checked when a
 /// limiter is built), so the doubles are exact.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Call {
@@ -108,18 +108,6 @@ impl Call {
         call.rid
             .extend_from_slice(&sequence.to_be_bytes()[8 - (RID_LEN - 8)..]);
         call
-    }
-
-    /// With exact accounting, an apply of sliding logs only carries their marks' key
-    /// `<first key>|marks` (read only when the apply creates the first log: the new log must
-    /// still say until when acquires look for marks); `None` for any other call.
-    pub(crate) fn with_marks(&self) -> Option<Call> {
-        (self.mode.starts_with('P') && self.every_layer_a_log()).then(|| {
-            let mut call = self.clone();
-            let first = self.keys.first().map_or("", String::as_str);
-            call.keys.push(format!("{first}|marks"));
-            call
-        })
     }
 
     /// Whether every layer is a sliding log (kind letters at the mode's even positions).

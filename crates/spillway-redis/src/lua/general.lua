@@ -304,15 +304,17 @@ end
 
 -- A cancellation of logs that found its id in none: mark it in the first log's marks hash
 -- (dk: the id, and `until` = the latest mark's now + its lifetime, caller's time ms), which
--- lives the lifetime from the latest mark, and tell the first log's meta (if it has a key) until
--- when its admissions must look there. The acquire carries the same `now` as its cancellation
--- (or, on Redis time, a later one within the lifetime), so it finds the meta's `until` ahead.
+-- lives the longest lifetime from its marks (a mark with a shorter `dedupe_ttl` never cuts
+-- an earlier one short), and tell the first log's meta (if it has a key and knows its marks:
+-- an UNKNOWN one reads `until` at its next admission) until when its admissions must look.
+-- The acquire carries the same `now` as its cancellation (or, on Redis time, a later one
+-- within the lifetime), so it finds the meta's `until` ahead.
 local function l_mark(L)
   local ttl = tonumber(rid_ttl)
   local until_ms, old = ms_now + ttl, call('HGET', dk, 'until')
   if old then until_ms = math.max(until_ms, (unpack('<d', old))) end
   call('HSET', dk, rid, '1', 'until', pack('<d', until_ms))
-  call('PEXPIRE', dk, ttl)
+  if call('PTTL', dk) < ttl then call('PEXPIRE', dk, ttl) end
   local m = L.m
   if m.count > 0 and m.marks < until_ms then
     m.marks, m.stale = until_ms, true
@@ -335,7 +337,6 @@ local function general(keys, mode, nums, at, prune_first, room)
   local ls, err = layers(keys, mode, nums, at)
   if not ls then return redis.error_reply(err) end
   if op == 'P' then
-    apply_marks = keys[#ls + 1]
     for _, L in ipairs(ls) do
       if L.act == '+' then ALG[L.kind].commit(L) else ALG[L.kind].refund(L) end
     end
@@ -395,7 +396,6 @@ end
 -- The entry point (registered by store.rs): (KEYS, ARGV) as an EVAL script would see them.
 local function spillway(keys, args)
   if not call then bind() end
-  apply_marks = nil
   local mode, nums = args[1], args[2]
   rid_ttl, rid = args[3], args[4]
   dk = rid_ttl and keys[#keys] -- the request-id record, or nil

@@ -22,8 +22,7 @@
 --
 -- KEYS: per layer its key, then for a tagged acquire or its
 --       cancellation the request-id record (<first key>|rid|<id>), or when every layer is a
---       sliding log the hash of the first log's marks (<first key>|marks, below); an apply ('P')
---       of logs only may carry that hash's key too (last, after the layers' keys).
+--       sliding log the hash of the first log's marks (<first key>|marks, below).
 -- ARGV: mode: an op letter ('A' acquire, 'C' check, 'P' apply, 'X' cancel), then per layer a
 --       kind letter and an action letter ('+' commit, '-' refund for op 'P'; '?' otherwise):
 --       'Ag?', 'Cc?g?l?', ...;
@@ -39,8 +38,8 @@
 -- State (values packed '<d' doubles): GCRA key = TAT (s, ns, frac) and the expiry's horizon
 -- (ms; see horizon()); counter key = window start (s, ns), prev, cur; log = a list of entries,
 -- oldest first (instant, cost, and the log's meta in the newest: total, entries, oldest
--- instant, expiry horizon, marks' horizon; then the ids of the acquires it holds; see 'sliding
--- log' below): format 5 (2026-12-04 night).
+-- instant, expiry horizon, marks' horizon (UNKNOWN: not read yet); then the ids of the
+-- acquires it holds; see 'sliding log' below): format 5 (2026-12-04 night).
 -- Request ids (no phantom charges). Acquires are never sent twice (store.rs: a call is sent
 -- again only when the function was missing, i.e. it did not run), but a reply can be lost: op
 -- 'X' (the client answered by its failure policy) then refunds the acquire if it was charged,
@@ -76,10 +75,6 @@ local unpack, pack, call, pcall_, sub, find, byte, floor
 -- grace, the request-id record, its lifetime and the packed
 -- id, and whether an admission may answer bare (below).
 local now_s, now_ns, ms_now, grace, dk, rid_ttl, rid, bare
--- An apply's marks key (logs only, exact accounting): a log it creates learns from it until
--- when acquires must look for marks (see l_not_cancelled).
-local apply_marks
-
 -- Admitted (or done). A call on the caller's time that wants no room is answered '1' alone:
 -- the client knows its own instant, and a reply table costs the server ~0.6 us more per call
 -- (reports/perf-redis.md).
@@ -240,7 +235,8 @@ end
 -- An entry: 54 big-endian bytes, its instant (5-byte seconds, 4-byte ns), its cost (7 bytes: any
 -- count below 2^53), then the log's meta when it was written: total, entry count, oldest
 -- instant, until when (caller's time, ms) the key's expiry is known to hold, and until when
--- acquires must look for cancellation marks (0: none); then the format byte (5), then the
+-- acquires must look for cancellation marks in the log's own hash (0: none; UNKNOWN: not read
+-- by the call that created the log); then the format byte (5), then the
 -- packed ids (RID_LEN bytes each) of the tagged acquires charged in it (one, or several merged
 -- at one instant). Only the newest entry's meta is current: one LINDEX reads
 -- the whole log's state, and an admission writes entry, meta and id with one RPUSH (no
@@ -248,6 +244,11 @@ end
 local ENTRY, HEAD = '>I5I4I7I7I7I5I4I7I7', '>I5I4I7'
 local WRITTEN = ENTRY .. 'B' -- and the format byte
 local FORMAT, IDS, RID_LEN = 5, 55, 14 -- IDS: where the ids start
+-- The marks' horizon of a log whose creator did not read its marks' hash (a log created as a
+-- later layer, by a mixed call, an apply or a store without exact accounting: only a call
+-- whose first key is the log names its hash). Later than any `now`, so an acquire that finds
+-- it reads the hash (see l_not_cancelled). Fits the 7-byte field, exact as a double.
+local UNKNOWN = MAX_COUNT
 
 -- The newest entry's ids, cut from its bytes (m.raw) when first needed: an append needs none.
 local function l_ids(m)
@@ -290,11 +291,12 @@ local HOT = {}
 local function l_load(key, m)
   local v = pcall_('LINDEX', key, -1)
   if m then
-    m.total, m.count, m.os, m.ons, m.ls, m.lns, m.lc, m.exp, m.marks = 0, 0, 0, 0, 0, 0, 0, 0, 0
+    m.total, m.count, m.os, m.ons, m.ls, m.lns, m.lc, m.exp = 0, 0, 0, 0, 0, 0, 0, 0
+    m.marks = UNKNOWN
     m.ids, m.raw, m.stale = '', false, false
   else
-    m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0, marks = 0,
-      ids = '', raw = false, stale = false }
+    m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0,
+      marks = UNKNOWN, ids = '', raw = false, stale = false }
   end
   if v then
     if type(v) ~= 'string' or byte(v, IDS - 1) ~= FORMAT then
@@ -377,10 +379,6 @@ end
 -- already merged in it. An empty log's key does not exist: its expiry starts afresh.
 local function l_record(key, limit, window, cost, m, id)
   if m.count == 0 then m.exp = 0 end
-  if apply_marks and not m.raw then
-    local u = call('HGET', apply_marks, 'until')
-    if u then m.marks = unpack('<d', u) end
-  end
   local merge = m.count > 0 and (not later(now_s, now_ns, 0, m.ls, m.lns, 0) or m.count >= limit)
   if merge then
     local s, ns = m.ls, m.lns
@@ -419,14 +417,16 @@ local function l_store(key, window, m)
 end
 
 -- An admitted acquire of sliding logs only (m: the first log): it charges unless its
--- cancellation came first. Marks are fields of the first log's marks hash (dk), and the log's
--- meta says until when (caller's time, ms) it may have some: a log without recent marks is
--- admitted without a lookup; with no log at all (a cancellation may have come to an empty log),
--- the hash is read, and its `until` copied into the log written next.
+-- cancellation came first. Marks are fields of the first log's own marks hash (dk), and the
+-- log's meta says until when (caller's time, ms) it may have some: a log without recent marks
+-- is admitted without a lookup. A log whose meta does not know (UNKNOWN: no key, or created by
+-- a call that did not name this hash) reads the hash once, and the meta keeps its `until`
+-- (m.stale: written with the log's next write).
 local function l_not_cancelled(m)
   if not dk then return true end
-  if not m.raw then
+  if m.marks == UNKNOWN then
     local got = call('HMGET', dk, 'until', rid)
+    m.marks, m.stale = 0, true
     if got[1] then m.marks = unpack('<d', got[1]) end
     return not got[2]
   end
@@ -444,11 +444,11 @@ local function l_acquire(key, nums, at)
     if n > 0 then l_store(key, window, m) end
     return { 0, now_s, now_ns, 0, l_retry(key, 0, window, limit, cost, m.total) }
   end
-  -- l_record writes the meta too (a pruned log's included); only a pruned log whose charge
-  -- was cancelled still has a stale meta to store.
+  -- l_record writes the meta too (a pruned log's included); only a log whose charge was
+  -- cancelled still has a stale meta (pruned, or its marks' horizon read) to store.
   if l_not_cancelled(m) then
     l_record(key, limit, window, cost, m, rid or '')
-  elseif n > 0 then
+  elseif m.stale then
     l_store(key, window, m)
   end
   return allowed()

@@ -14,7 +14,7 @@ use spillway_redis::RedisLimiter;
 const KEY: &str = "spillway:cancel:{k}";
 const MARKS: &str = "spillway:cancel:{k}|marks";
 const LIMIT: u64 = 10;
-const WINDOW_S: u64 = 100;
+pub(crate) const WINDOW_S: u64 = 100;
 
 fn spec() -> LimitSpec {
     LimitSpec {
@@ -26,9 +26,11 @@ fn spec() -> LimitSpec {
 }
 
 /// Raw `FCALL`s of one single-log limiter on `KEY`, on the caller's time.
-struct Raw {
+pub(crate) struct Raw {
     name: String,
-    admin: redis::Connection,
+    pub(crate) admin: redis::Connection,
+    /// The request id's lifetime (`dedupe_ttl`) the calls carry.
+    pub(crate) ttl_ms: u64,
 }
 
 impl Raw {
@@ -41,7 +43,7 @@ impl Raw {
 
     /// `mode` on the logs `keys` (their marks' key last), at `at_ms` with `prune_first`, the
     /// layers' numbers `layers`, tagged with request id `id`.
-    fn fcall(
+    pub(crate) fn fcall(
         &mut self,
         keys: &[&str],
         mode: &str,
@@ -62,7 +64,7 @@ impl Raw {
             .arg(keys)
             .arg(mode)
             .arg(nums)
-            .arg(60_000)
+            .arg(self.ttl_ms)
             .arg(&rid(id)[..])
             .query(&mut self.admin)
             .expect("a raw call")
@@ -83,7 +85,7 @@ impl Raw {
 
     /// (instant in ms, cost) of every entry of the log `key`, oldest first (their big-endian
     /// heads).
-    fn entries_of(&mut self, key: &str) -> Vec<(u64, u64)> {
+    pub(crate) fn entries_of(&mut self, key: &str) -> Vec<(u64, u64)> {
         let list: Vec<Vec<u8>> = redis::cmd("LRANGE")
             .arg(key)
             .arg(0)
@@ -98,7 +100,7 @@ impl Raw {
         self.marked_in(MARKS, id)
     }
 
-    fn marked_in(&mut self, marks: &str, id: u8) -> bool {
+    pub(crate) fn marked_in(&mut self, marks: &str, id: u8) -> bool {
         redis::cmd("HEXISTS")
             .arg(marks)
             .arg(&rid(id)[..])
@@ -121,7 +123,7 @@ fn head(e: &[u8]) -> (u64, u64) {
 }
 
 /// An admission on the caller's time without room: the bare '1'.
-fn admitted(reply: &redis::Value) -> bool {
+pub(crate) fn admitted(reply: &redis::Value) -> bool {
     *reply == redis::Value::BulkString(b"1".to_vec())
 }
 
@@ -170,7 +172,7 @@ async fn acquires_as_core(redis: &RedisLimiter, entries: &[(u64, u64)], from_ms:
 
 /// A server (kept alive by the caller), a runtime, the public limiter on `KEY` and a raw
 /// caller (connecting loads the library); `None` when Redis is absent (the test is skipped).
-fn setup() -> Option<(Server, tokio::runtime::Runtime, RedisLimiter, Raw)> {
+pub(crate) fn setup() -> Option<(Server, tokio::runtime::Runtime, RedisLimiter, Raw)> {
     let server = Server::start(&[])?;
     let rt = runtime();
     let store = rt.block_on(connect(server.config()));
@@ -178,6 +180,7 @@ fn setup() -> Option<(Server, tokio::runtime::Runtime, RedisLimiter, Raw)> {
     let raw = Raw {
         name: server.function_name(),
         admin: server.admin(),
+        ttl_ms: 60_000,
     };
     Some((server, rt, redis, raw))
 }

@@ -12,6 +12,7 @@ mod expiry;
 mod faults;
 mod log_retry;
 mod long_windows;
+mod marks;
 mod outage;
 mod proxy;
 mod saturated;
