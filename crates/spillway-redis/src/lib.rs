@@ -98,7 +98,8 @@
 //!     CPU, the largest single cost of such an acquire; the cancellation refunds every layer
 //!     (a log's newest entries, as spillway-core's refund does) if the record said charged;
 //!   - *sliding logs only*: the entry the admission charged (state format 5), so no key is
-//!     created; the cancellation finds the entry (newest first, read in chunks) in each log and
+//!     created; the cancellation finds the entry (newest first, read in chunks, on the caller's
+//!     time only down to the acquire's `now`: its entry is never older) in each log and
 //!     refunds exactly it, even from the middle of the log or from an entry merged with other
 //!     acquires. An id in no log (denied, already out of the window, or not landed yet) is
 //!     marked in the first log's hash `<first key>|marks` (lifetime `dedupe_ttl` from the latest

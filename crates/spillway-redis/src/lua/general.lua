@@ -102,12 +102,22 @@ function SL.refund(L)
   l_store(L.key, L.window, m)
 end
 
+-- Whether an entry at (s, ns) is older than the cancelled acquire's `now`, so that neither it
+-- nor an older entry holds its id: an acquire's entry has an instant at or after its `now`
+-- (appended at it, or merged into a later entry), merges only move an entry forward and
+-- refunds keep its instant. On the caller's time the cancellation carries its acquire's `now`
+-- (the store sends a copy); on Redis time its own is later: no bound then.
+local function before_acquire(s, ns)
+  return caller_time and later(now_s, now_ns, 0, s, ns, 0)
+end
+
 -- The entry holding request id `id`, newest first (a lost reply's acquire is recent): its
 -- index (0 = oldest), its bytes (nil for the newest, whose cost and ids are in m) and where the
--- id starts in it. Older entries are read in chunks of 16, 32, ... (a log has at most `limit`
--- entries, or a few more after commits beyond capacity). Nil when no entry holds it.
+-- id starts in it. Older entries are read in chunks of 16, 32, ... down to the acquire's `now`
+-- (before_acquire; on Redis time, the whole log: at most `limit` entries, or a few more after
+-- commits beyond capacity). Nil when no entry holds it.
 local function l_find(key, m, id)
-  if m.count == 0 then return nil end
+  if m.count == 0 or before_acquire(m.ls, m.lns) then return nil end
   local p = id_at(l_ids(m), id, 1)
   if p then return m.count - 1, nil, p + IDS - 1 end
   local hi, size = m.count - 2, 16
@@ -115,8 +125,10 @@ local function l_find(key, m, id)
     local lo = math.max(hi - size + 1, 0)
     local list = call('LRANGE', key, lo, hi)
     for j = #list, 1, -1 do
-      p = id_at(list[j], id, IDS)
-      if p then return lo + j - 1, list[j], p end
+      local e = list[j]
+      if before_acquire(unpack(HEAD, e)) then return nil end
+      p = id_at(e, id, IDS)
+      if p then return lo + j - 1, e, p end
     end
     hi, size = lo - 1, size * 2
   end
@@ -409,7 +421,8 @@ local function spillway(keys, args)
     now_s, now_ns = tonumber(t[1]), tonumber(t[2]) * 1000
   end
   ms_now = now_s * 1000 + floor(now_ns / 1000000)
-  bare = clock ~= 1 and room ~= 1
+  caller_time = clock ~= 1
+  bare = caller_time and room ~= 1
   if room ~= 1 then
     if mode == 'Ag?' then return g_acquire(keys[1], nums, at) end
     if mode == 'Al?' and prune_first == 1 then return l_acquire(keys[1], nums, at) end

@@ -72,9 +72,9 @@ local MAX_COUNT = 9007199254740991 -- 2^53 - 1: counts saturate here
 local unpack, pack, call, pcall_, sub, find, byte, floor
 
 -- Per call: the instant (and in whole ms, the unit of expiry horizons and marks), the expiry
--- grace, the request-id record, its lifetime and the packed
--- id, and whether an admission may answer bare (below).
-local now_s, now_ns, ms_now, grace, dk, rid_ttl, rid, bare
+-- grace, the request-id record, its lifetime and the packed id, whether an admission may
+-- answer bare (below), and whether the instant is the caller's (not Redis TIME).
+local now_s, now_ns, ms_now, grace, dk, rid_ttl, rid, bare, caller_time
 -- Admitted (or done). A call on the caller's time that wants no room is answered '1' alone:
 -- the client knows its own instant, and a reply table costs the server ~0.6 us more per call
 -- (reports/perf-redis.md).

@@ -25,12 +25,17 @@ fn spec() -> LimitSpec {
     }
 }
 
+/// A log's entries as `Raw::entries` reads them: (instant in ms, cost), oldest first.
+type Entries = &'static [(u64, u64)];
+
 /// Raw `FCALL`s of one single-log limiter on `KEY`, on the caller's time.
 pub(crate) struct Raw {
     name: String,
     pub(crate) admin: redis::Connection,
     /// The request id's lifetime (`dedupe_ttl`) the calls carry.
     pub(crate) ttl_ms: u64,
+    /// 1: the calls ask for Redis TIME instead of their own instant.
+    pub(crate) clock: u64,
 }
 
 impl Raw {
@@ -52,7 +57,14 @@ impl Raw {
         layers: &[u64],
         id: u8,
     ) -> redis::Value {
-        let header = [0, at_ms / 1000, at_ms % 1000 * 1_000_000, 0, prune_first, 0];
+        let header = [
+            self.clock,
+            at_ms / 1000,
+            at_ms % 1000 * 1_000_000,
+            0,
+            prune_first,
+            0,
+        ];
         let nums: Vec<u8> = header
             .iter()
             .chain(layers)
@@ -181,6 +193,7 @@ pub(crate) fn setup() -> Option<(Server, tokio::runtime::Runtime, RedisLimiter, 
         name: server.function_name(),
         admin: server.admin(),
         ttl_ms: 60_000,
+        clock: 0,
     };
     Some((server, rt, redis, raw))
 }
@@ -198,16 +211,17 @@ fn a_cancellation_refunds_exactly_its_own_entry() {
         assert!(admitted(&raw.call('A', 5, 4000, 1)));
         let log = raw.entries();
         assert_eq!(log, [(1000, 1), (2000, 3), (3000, 1), (4000, 1)]);
-        // Each step: the id cancelled, then the log left. The old refund took the newest
-        // entries instead, whichever acquire they belonged to.
-        let steps: [(u8, &[(u64, u64)]); 4] = [
-            (3, &[(1000, 1), (2000, 2), (3000, 1), (4000, 1)]), // part of a merged entry
-            (2, &[(1000, 1), (3000, 1), (4000, 1)]),            // a middle entry
-            (1, &[(3000, 1), (4000, 1)]),                       // the oldest
-            (5, &[(3000, 1)]),                                  // the newest
+        // Each step: the id cancelled (with its acquire's `now`, as the store sends it), then
+        // the log left. The old refund took the newest entries instead, whichever acquire they
+        // belonged to.
+        let steps: [(u8, u64, Entries); 4] = [
+            (3, 2000, &[(1000, 1), (2000, 2), (3000, 1), (4000, 1)]), // part of a merged entry
+            (2, 2000, &[(1000, 1), (3000, 1), (4000, 1)]),            // a middle entry
+            (1, 1000, &[(3000, 1), (4000, 1)]),                       // the oldest
+            (5, 4000, &[(3000, 1)]),                                  // the newest
         ];
-        for (id, left) in steps {
-            assert!(raw.cancel(id, 5000, 1 + u64::from(id == 2)), "id {id}");
+        for (id, at, left) in steps {
+            assert!(raw.cancel(id, at, 1 + u64::from(id == 2)), "id {id}");
             assert_eq!(raw.entries(), left, "after cancelling id {id}");
             assert!(!raw.marked(id), "no mark for id {id}");
             checks_as_core(&redis, left, 5000).await;

@@ -119,3 +119,53 @@ fn a_mark_never_shortens_the_marks_lifetime() {
         .unwrap();
     assert!(ttl > 50_000, "the first mark's lifetime is kept: {ttl} ms");
 }
+
+/// A cancellation reads the log newest first only down to its acquire's `now` (on the caller's
+/// time it carries the same): the acquire's entry is never older. An id not found there is
+/// marked, even when an older entry holds it (which only a wrong `now` could make happen).
+#[test]
+fn a_cancellation_reads_no_entry_older_than_its_acquire() {
+    let Some((_server, _rt, _redis, mut raw)) = setup() else {
+        return;
+    };
+    let one = [1000, W, 1];
+    for (id, at) in [(1, 1000), (2, 2000), (3, 3000)] {
+        assert!(admitted(&raw.fcall(
+            &[TPM, TPM_MARKS],
+            "Al?",
+            at,
+            1,
+            &one,
+            id
+        )));
+    }
+    let cancel = raw.fcall(&[TPM, TPM_MARKS], "Xl?", 2500, 0, &one, 1);
+    assert!(matches!(&cancel, redis::Value::Array(v) if v[3] == redis::Value::Int(0)));
+    assert!(raw.marked_in(TPM_MARKS, 1), "a miss marks");
+    assert_eq!(raw.entries_of(TPM), [(1000, 1), (2000, 1), (3000, 1)]);
+    // At its acquire's `now` the same entry is found (the newest-first read reaches it).
+    let cancel = raw.fcall(&[TPM, TPM_MARKS], "Xl?", 2000, 0, &one, 2);
+    assert!(matches!(&cancel, redis::Value::Array(v) if v[3] == redis::Value::Int(1)));
+    assert_eq!(raw.entries_of(TPM), [(1000, 1), (3000, 1)]);
+}
+
+/// On Redis time a cancellation's `now` is later than its acquire's: it reads the whole log.
+#[test]
+fn on_redis_time_a_cancellation_reads_the_whole_log() {
+    let Some((_server, _rt, _redis, mut raw)) = setup() else {
+        return;
+    };
+    raw.clock = 1;
+    let one = [1000, W, 1];
+    for id in 1..=3 {
+        assert!(matches!(
+            &raw.fcall(&[TPM, TPM_MARKS], "Al?", 0, 1, &one, id),
+            redis::Value::Array(v) if v[0] == redis::Value::Int(1)
+        ));
+    }
+    let cancel = raw.fcall(&[TPM, TPM_MARKS], "Xl?", 0, 0, &one, 1);
+    assert!(matches!(&cancel, redis::Value::Array(v) if v[3] == redis::Value::Int(1)));
+    assert!(!raw.marked_in(TPM_MARKS, 1));
+    let left: u64 = raw.entries_of(TPM).iter().map(|&(_, cost)| cost).sum();
+    assert_eq!(left, 2, "its charge refunded");
+}
