@@ -62,7 +62,14 @@
 //! real time after it was set, when that caller lags by more than the grace the state is kept
 //! for). A sliding log keeps at most `limit` entries (the core's merge rule), as 54-byte
 //! entries of one list, oldest first (its newest entry also holds the log's meta), plus 14
-//! bytes per request id an entry holds (exact accounting: one per acquire charged in it).
+//! bytes per request id an entry holds (exact accounting: one per acquire charged in it; at
+//! most `limit` in a log, as each costs at least 1 and is admitted only within the limit).
+//! Acquires merged into one entry (at one instant, or a caller whose clock lags) rewrite its
+//! ids with each merge: up to 14 × `limit` bytes per admission, quadratic in such a burst for
+//! large limits. Not capped: splitting the entry would change when the log counts as full,
+//! which the core's merge rule decides. A log's marks hash holds its live marks (a field per
+//! cancellation that found no entry, each expiring `dedupe_ttl` after it was set) and, in
+//! expectation, about a third more: each new mark drops the expired ones of 4 drawn at random.
 //!
 //! ## Keys
 //! Single limiters: `<prefix>:<name>:{<key>}` (tagged by the caller's key, so keys spread over

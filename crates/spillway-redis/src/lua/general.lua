@@ -314,6 +314,23 @@ local function with_room(reply, ls, room)
   return out
 end
 
+-- Marks expire one by one too: each field's value is its expiry (Redis TIME, ms: the clock of
+-- the hash's own expiry), and each new mark drops the expired ones among SWEEP fields drawn at
+-- random. A hash then holds its live marks and about a third more (in expectation: a draw of
+-- 4 drops one expired field per new mark once a quarter have expired), not every mark since
+-- its last quiet `dedupe_ttl`. Returns the new mark's expiry.
+local SWEEP = 4
+local function l_sweep(ttl)
+  local t = call('TIME')
+  local ms = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
+  local got = call('HRANDFIELD', dk, SWEEP, 'WITHVALUES')
+  for i = 1, #got, 2 do
+    local at = got[i] ~= 'until' and tonumber(got[i + 1])
+    if at and at <= ms then call('HDEL', dk, got[i]) end
+  end
+  return ms + ttl
+end
+
 -- A cancellation of logs that found its id in none: mark it in the first log's marks hash
 -- (dk: the id, and `until` = the latest mark's now + its lifetime, caller's time ms), which
 -- lives the longest lifetime from its marks (a mark with a shorter `dedupe_ttl` never cuts
@@ -325,7 +342,7 @@ local function l_mark(L)
   local ttl = tonumber(rid_ttl)
   local until_ms, old = ms_now + ttl, call('HGET', dk, 'until')
   if old then until_ms = math.max(until_ms, (unpack('<d', old))) end
-  call('HSET', dk, rid, '1', 'until', pack('<d', until_ms))
+  call('HSET', dk, rid, tostring(l_sweep(ttl)), 'until', pack('<d', until_ms))
   if call('PTTL', dk) < ttl then call('PEXPIRE', dk, ttl) end
   local m = L.m
   if m.count > 0 and m.marks < until_ms then

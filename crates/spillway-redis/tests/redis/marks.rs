@@ -169,3 +169,32 @@ fn on_redis_time_a_cancellation_reads_the_whole_log() {
     let left: u64 = raw.entries_of(TPM).iter().map(|&(_, cost)| cost).sum();
     assert_eq!(left, 2, "its charge refunded");
 }
+
+/// Each mark expires on its own: a new mark drops expired ones (drawn at random) and never a
+/// live one, so a long flaky period does not grow the hash by every mark it left.
+#[test]
+fn new_marks_drop_expired_ones() {
+    let Some((_server, _rt, _redis, mut raw)) = setup() else {
+        return;
+    };
+    let a = [1000, W, 1];
+    let mark = |raw: &mut Raw, ttl_ms: u64, ids: std::ops::Range<u8>| {
+        raw.ttl_ms = ttl_ms;
+        for id in ids {
+            raw.fcall(&[TPM, TPM_MARKS], "Xl?", 1000, 1, &a, id);
+        }
+    };
+    mark(&mut raw, 60_000, 1..2);
+    mark(&mut raw, 1, 10..50);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    mark(&mut raw, 60_000, 50..90);
+    let len: usize = redis::cmd("HLEN")
+        .arg(TPM_MARKS)
+        .query(&mut raw.admin)
+        .unwrap();
+    // 81 marks and `until` without the sweep; each of 40 draws of 4 finds ~4 expired at first.
+    assert!(len <= 62, "expired marks dropped: {len} fields left");
+    for id in (1..2).chain(50..90) {
+        assert!(raw.marked_in(TPM_MARKS, id), "live mark {id} kept");
+    }
+}
