@@ -265,7 +265,8 @@ fn an_acquire_landing_after_its_cancellation_charges_nothing() {
         assert!(!raw.cancel(6, 1900, 2));
         assert!(admitted(&raw.call('A', 6, 1900, 2)));
         assert_eq!(raw.entries(), []);
-        // No log, and the next write is a commit (an apply, untagged): it reads the marks too.
+        // No log, and the next write is a commit (an apply, untagged): the log it creates does
+        // not know its marks, so the acquire reads them.
         assert!(!raw.cancel(7, 2000, 1));
         let commit = Time::from_nanos(2_100_000_000);
         redis.commit("k", commit, 1).await.unwrap();
