@@ -312,7 +312,9 @@ end
 -- instant of the oldest live entry (nil if none). Known from the meta without a Redis call
 -- when the oldest entry is live (none), the newest has expired (all), or only the newest is
 -- live among two (the oldest, costing the total less the newest's cost, unless the total has
--- saturated); otherwise read in chunks of growing size.
+-- saturated; a refund from a saturated total brings it below while the sum stays above: then
+-- the oldest is misjudged, as SL.refund's own count is, only near 2^53); otherwise read in
+-- chunks of growing size.
 local function l_expired(key, m, window)
   if m.count == 0 or -ahead(m.os, m.ons) < window then return 0, 0 end
   if -ahead(m.ls, m.lns) >= window then return m.total, m.count end
