@@ -45,17 +45,17 @@ pub(crate) fn is_missing(e: &RedisError) -> bool {
     e.to_string().contains("Function not found")
 }
 
-/// `FCALL <name> <number of keys> <keys..> <mode> <numbers> [<record lifetime>]`.
+/// `FCALL <name> <number of keys> <keys..> <mode> <numbers> [<record lifetime> <request id>]`.
 pub(crate) fn fcall(name: &str, call: &Call) -> Cmd {
     let mut cmd = redis::cmd("FCALL");
     cmd.arg(name).arg(call.keys.len());
     for k in &call.keys {
         cmd.arg(k);
     }
-    let (mode, numbers, rid_ttl_ms) = call.args();
+    let (mode, numbers, tag) = call.args();
     cmd.arg(mode).arg(numbers);
-    if let Some(ttl) = rid_ttl_ms {
-        cmd.arg(ttl);
+    if let Some((ttl, rid)) = tag {
+        cmd.arg(ttl).arg(rid);
     }
     cmd
 }

@@ -60,20 +60,31 @@
 //! with a grace of margin for callers whose clocks lag (a caller whose clock stands still, as
 //! `WallClock` after a step back, never moves it: its key expires need + spare + two graces of
 //! real time after it was set, when that caller lags by more than the grace the state is kept
-//! for). A sliding log keeps at most `limit` entries (the core's merge rule), as 46-byte
-//! entries of one list, oldest first (its newest entry also holds the log's meta).
+//! for). A sliding log keeps at most `limit` entries (the core's merge rule), as 54-byte
+//! entries of one list, oldest first (its newest entry also holds the log's meta), plus 14
+//! bytes per request id an entry holds (exact accounting: one per acquire charged in it; at
+//! most `limit` in a log, as each costs at least 1 and is admitted only within the limit).
+//! Acquires merged into one entry (at one instant, or a caller whose clock lags) rewrite its
+//! ids with each merge: up to 14 × `limit` bytes per admission, quadratic in such a burst for
+//! large limits. Not capped: splitting the entry would change when the log counts as full,
+//! which the core's merge rule decides. A log's marks hash holds its live marks (a field per
+//! cancellation that found no entry, each expiring `dedupe_ttl` after it was set) and, in
+//! expectation, about a third more: each new mark drops the expired ones of 4 drawn at random.
 //!
 //! ## Keys
 //! Single limiters: `<prefix>:<name>:{<key>}` (tagged by the caller's key, so keys spread over
 //! a cluster). Layered: `<prefix>:{<name>}:<layer>:<scope id>` (one tag, so one call touches
-//! one slot). An acquire adds its request-id record `<first key>|rid|<id>` (below) unless
-//! [`RedisConfig::exact_accounting`] is off. The state values are packed doubles, and a log is
-//! a list whose newest entry holds its meta (state format 4, 2026-12-04 evening; format 3 that
-//! day was a sorted set of the same entries, earlier ones decimal members and a `:total` key):
-//! keys written by an older version are refused with a script error until they expire (and an
-//! older version refuses the new lists), so upgrade with a new prefix (or a flush); an older
-//! version's `:total` keys are left to expire. A token bucket's value gained a fourth double
-//! (the expiry's horizon) the same evening; it is read both ways by builds of that day. Key parts with `{`, `}`, `:` or control characters are
+//! one slot). Unless [`RedisConfig::exact_accounting`] is off, an acquire adds its request-id
+//! record `<first key>|rid|<id>` (below), or when every layer is a sliding log the hash of the
+//! log's cancellation marks `<first key>|marks` (written only by a cancellation). The state
+//! values are packed doubles, and a log is a list whose newest entry holds its meta (state
+//! format 5, 2026-12-04 night: entries end with a format byte and the request ids they hold;
+//! format 4 that evening had neither, format 3 was a sorted set of the same entries, earlier
+//! ones decimal members and a `:total` key): keys written by an older version are refused with
+//! a script error until they expire (and an older version refuses the new entries), so upgrade
+//! with a new prefix (or a flush); an older version's `:total` keys are left to expire. A token
+//! bucket's value gained a fourth double (the expiry's horizon) the same evening; it is read
+//! both ways by builds of that day. Key parts with `{`, `}`, `:` or control characters are
 //! refused with a [`KeyError`] ([`validate_key_part`]).
 //!
 //! ## Time and failures
@@ -82,15 +93,29 @@
 //!
 //! ## Accounting under faults
 //! - **No phantom charges.** Every acquire carries a request id (unless
-//!   [`RedisConfig::exact_accounting`] is off, below). The script charges an admitted
-//!   request only if `SET <state key>|rid|<id> 1 NX PX dedupe_ttl` is new, so a retry is never
-//!   charged twice. When a reply is lost (timeout, dropped connection) the failure policy has
-//!   answered, so Redis must not keep the charge: the store queues a *cancellation* (same id)
-//!   and sends it before its next call; the script refunds the acquire if it had been charged
-//!   and marks the id so that an acquire still in flight charges nothing when it lands. Exact as
-//!   long as the cancellation reaches Redis within [`RedisConfig::dedupe_ttl`] (10 s); a log's
-//!   refund takes back its newest entries, as spillway-core's refund does. The record is the
-//!   largest single cost of an acquire on the server (a key created per admission, ~3 µs).
+//!   [`RedisConfig::exact_accounting`] is off, below); it is sent once (again only when the
+//!   function was missing, i.e. it did not run: no command is retried). When a reply is lost
+//!   (timeout, dropped connection) the failure policy has answered, so Redis must not keep the
+//!   charge: the store queues a *cancellation* (same id, same `now`) and sends it before its
+//!   next call; the script refunds the acquire if it had been charged, or else marks the id so
+//!   that an acquire still in flight charges nothing when it lands. Exact as long as the
+//!   cancellation reaches Redis within [`RedisConfig::dedupe_ttl`] (10 s). Where the id is kept:
+//!   - *token buckets, counters, mixed layers*: a record `SET <first key>|rid|<id> 1 NX PX
+//!     dedupe_ttl` created by each admission (which charges only if it is new), ~3 µs of server
+//!     CPU, the largest single cost of such an acquire; the cancellation refunds every layer
+//!     (a log's newest entries, as spillway-core's refund does) if the record said charged;
+//!   - *sliding logs only*: the entry the admission charged (state format 5), so no key is
+//!     created; the cancellation finds the entry (newest first, read in chunks, on the caller's
+//!     time only down to the acquire's `now`: its entry is never older) in each log and
+//!     refunds exactly it, even from the middle of the log or from an entry merged with other
+//!     acquires. An id in no log (denied, already out of the window, or not landed yet) is
+//!     marked in the first log's hash `<first key>|marks` (lifetime `dedupe_ttl` from the latest
+//!     mark; a mark never shortens it), whose `until` (the mark's `now` + `dedupe_ttl`) is
+//!     copied into the log's meta: an admission looks the hash up only while its `now` is
+//!     before that. A missing log, or one whose creator did not read its hash (as a later
+//!     layer, a mixed call, an apply, a store with exact accounting off), says "unknown": the
+//!     first admission that has it as first log reads `until` once into it. The overtaken
+//!     acquire carries its cancellation's `now`, so it always looks.
 //! - **Opt-out:** [`RedisConfig::exact_accounting`] `= false` sends acquires without a record and
 //!   queues no cancellation: the guarantee of a plain script such as go-redis `redis_rate`. A
 //!   lost reply's acquire may then stay charged (at most once: the limit is never exceeded, and

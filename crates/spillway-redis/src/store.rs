@@ -253,18 +253,17 @@ impl RedisStore {
         pending.len()
     }
 
-    /// Tag an acquire with a fresh request id (other calls, and every call without
-    /// [`RedisConfig::exact_accounting`], are sent as they are).
+    /// The call as sent with [`RedisConfig::exact_accounting`]: an acquire tagged with a fresh
+    /// request id; `None`: as it is (any other call, every call without exact accounting). Only
+    /// a tagged acquire is ever cancelled.
     fn tagged(&self, call: &Call) -> Option<Call> {
-        let exact = self.inner.config.exact_accounting;
-        (exact && call.is_acquire()).then(|| {
-            let n = self.inner.sequence.fetch_add(1, Ordering::Relaxed);
-            let ttl = self.inner.config.dedupe_ttl.as_millis();
-            call.with_rid(
-                &format!("{:x}.{n:x}", self.inner.instance),
-                u64::try_from(ttl).unwrap_or(u64::MAX),
-            )
-        })
+        if !self.inner.config.exact_accounting || !call.is_acquire() {
+            return None;
+        }
+        let n = self.inner.sequence.fetch_add(1, Ordering::Relaxed);
+        let ttl = self.inner.config.dedupe_ttl.as_millis();
+        let ttl = u64::try_from(ttl).unwrap_or(u64::MAX);
+        Some(call.with_rid(self.inner.instance, n, ttl))
     }
 
     /// Before a call: drain queued cancellations, and after a fault check the state epoch.

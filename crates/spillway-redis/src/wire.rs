@@ -22,9 +22,10 @@ pub(crate) enum Op {
 /// Arguments (see `lua/hot.lua`): the mode (an operation letter, then a kind and an action
 /// letter per layer: `"Ag?"`, `"Cc?g?l?"`...), every number of the call packed as
 /// little-endian `f64`s, and for a tagged acquire (or its cancellation) the request-id record's
-/// lifetime in ms, that record's key being the last key. Packing saves the script a `tonumber`
-/// per argument, and the record's key sent whole saves it a string concatenation: together as
-/// much server CPU as one of its Redis calls. Every number is below 2^53 (checked when a
+/// lifetime in ms, that record's key being the last key, then the request id packed in
+/// [`RID_LEN`] bytes (a sliding log keeps it in the admitted entry: see `lua/hot.lua`).
+/// Packing saves the script a `tonumber` per argument, and the record's key sent whole saves it
+/// a string concatenation: together as much server CPU as one of its Redis calls. Every number is below 2^53 (checked when a
 /// limiter is built), so the doubles are exact.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Call {
@@ -33,7 +34,17 @@ pub(crate) struct Call {
     numbers: Vec<u8>,
     /// The request-id record's lifetime, for a tagged call (its key is the last key).
     rid_ttl_ms: Option<u64>,
+    /// The request id packed ([`RID_LEN`] bytes), for a tagged call.
+    rid: Vec<u8>,
 }
+
+/// A packed request id: the instance (8 bytes, big-endian), then the low 48 bits of its
+/// sequence. A log entry carries it, so it is kept short; ids repeat only after 2^48 calls of
+/// one instance, far beyond any window.
+pub(crate) const RID_LEN: usize = 14;
+
+/// A tagged call's last arguments: the request-id record's lifetime (ms) and the packed id.
+pub(crate) type Tag<'a> = (u64, &'a [u8]);
 
 /// Numbers sent to the script are exact integers in an `f64` up to here.
 const EXACT: u64 = 1 << 53;
@@ -79,14 +90,33 @@ impl Call {
         self.mode.starts_with('A')
     }
 
-    /// This acquire tagged with request id `rid`, remembered by Redis for `ttl_ms` under
-    /// `<first key>|rid|<rid>` (the first key's hash tag: one cluster slot).
-    pub(crate) fn with_rid(&self, rid: &str, ttl_ms: u64) -> Call {
+    /// This acquire tagged with the request id (`instance`, `sequence`), remembered for
+    /// `ttl_ms` (the first key's hash tag: one cluster slot): its record (or a cancellation's
+    /// mark) `<first key>|rid|<instance hex>.<sequence hex>`, or when every layer is a sliding log
+    /// (whose entries keep the ids) the hash of the marks `<first key>|marks`. The packed id
+    /// travels as the last argument.
+    pub(crate) fn with_rid(&self, instance: u64, sequence: u64, ttl_ms: u64) -> Call {
         let mut call = self.clone();
-        let record = format!("{}|rid|{rid}", self.keys.first().map_or("", String::as_str));
-        call.keys.push(record);
+        let first = self.keys.first().map_or("", String::as_str);
+        call.keys.push(if self.every_layer_a_log() {
+            format!("{first}|marks")
+        } else {
+            format!("{first}|rid|{instance:x}.{sequence:x}")
+        });
         call.rid_ttl_ms = Some(ttl_ms.max(1));
+        call.rid = instance.to_be_bytes().to_vec();
+        call.rid
+            .extend_from_slice(&sequence.to_be_bytes()[8 - (RID_LEN - 8)..]);
         call
+    }
+
+    /// Whether every layer is a sliding log (kind letters at the mode's even positions).
+    fn every_layer_a_log(&self) -> bool {
+        self.mode
+            .bytes()
+            .skip(1)
+            .step_by(2)
+            .all(|kind| kind == b'l')
     }
 
     /// The cancellation of this tagged acquire (its reply was lost: timeout, dropped connection):
@@ -98,9 +128,11 @@ impl Call {
         call
     }
 
-    /// The script's arguments after the keys: mode, numbers, and the record's lifetime if tagged.
-    pub(crate) fn args(&self) -> (&str, &[u8], Option<u64>) {
-        (&self.mode, &self.numbers, self.rid_ttl_ms)
+    /// The script's arguments after the keys: mode, numbers, and if tagged the record's
+    /// lifetime and the packed request id.
+    pub(crate) fn args(&self) -> (&str, &[u8], Option<Tag<'_>>) {
+        let tag = self.rid_ttl_ms.map(|ttl| (ttl, self.rid.as_slice()));
+        (&self.mode, &self.numbers, tag)
     }
 
     pub(crate) fn key(&mut self, key: String) -> &mut Self {
@@ -192,9 +224,10 @@ mod tests {
         let now = Time::from_nanos(1_800_000_000_123_456_789);
         let mut call = Call::new(Op::Acquire, false, now, Duration::from_millis(5), true);
         call.key("k".into()).layer('g', '?').num((1 << 53) - 1);
-        let tagged = call.with_rid("ab.1", 0);
-        let (mode, numbers, ttl) = tagged.args();
-        assert_eq!((mode, ttl), ("Ag?", Some(1)));
+        let tagged = call.with_rid(0xab, 0x0102_0304_0506_0708, 0);
+        let (mode, numbers, tag) = tagged.args();
+        let rid = [0, 0, 0, 0, 0, 0, 0, 0xab, 3, 4, 5, 6, 7, 8];
+        assert_eq!((mode, tag), ("Ag?", Some((1, &rid[..]))));
         let values: Vec<f64> = numbers
             .chunks(8)
             .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
@@ -209,11 +242,20 @@ mod tests {
             9_007_199_254_740_991.0,
         ];
         assert_eq!(values, exact);
-        assert_eq!(tagged.keys, ["k", "k|rid|ab.1"]);
+        assert_eq!(tagged.keys, ["k", "k|rid|ab.102030405060708"]);
         let cancel = tagged.cancel();
         assert_eq!(cancel.args().0, "Xg?");
         assert_eq!(cancel.keys, tagged.keys);
         assert!(tagged.is_acquire() && !cancel.is_acquire());
+        // Logs only: their entries keep the ids, the marks share one hash.
+        let mut logs = Call::new(Op::Acquire, false, now, Duration::from_millis(5), true);
+        logs.key("a".into())
+            .layer('l', '?')
+            .key("b".into())
+            .layer('l', '?');
+        assert_eq!(logs.with_rid(1, 2, 3).keys, ["a", "b", "a|marks"]);
+        logs.key("c".into()).layer('g', '?');
+        assert_eq!(logs.with_rid(1, 2, 3).keys, ["a", "b", "c", "a|rid|1.2"]);
     }
 
     #[test]

@@ -69,11 +69,21 @@ function SL.room(L)
   return { m.total - L.sum, m.ls, m.lns }
 end
 
+-- L.rid: the packed request id to keep in the entry (a tagged acquire of logs only), or nil.
 function SL.commit(L)
   if L.cost == 0 then return end
   local m = SL.prune(L)
-  l_record(L.key, L.limit, L.window, L.cost, m)
+  l_record(L.key, L.limit, L.window, L.cost, m, L.rid or '')
   l_store(L.key, L.window, m)
+end
+
+-- Drop the newest entry (its cost already taken from m.total); the one before becomes the
+-- newest, with its ids.
+local function l_pop(key, m)
+  call('RPOP', key)
+  m.count = m.count - 1
+  local last = call('LINDEX', key, -1)
+  if last then l_newest(m, last) end
 end
 
 -- Take back from the newest entries (as spillway-core's refund); the oldest stays unless the
@@ -86,13 +96,83 @@ function SL.refund(L)
     if m.lc > take then
       m.lc = m.lc - take -- the newest entry is rewritten, lighter, by l_store
     else
-      call('RPOP', L.key)
-      m.count = m.count - 1
-      local last = call('LINDEX', L.key, -1)
-      if last then m.ls, m.lns, m.lc = unpack(HEAD, last) end
+      l_pop(L.key, m)
     end
   end
   l_store(L.key, L.window, m)
+end
+
+-- Whether an entry at (s, ns) is older than the cancelled acquire's `now`, so that neither it
+-- nor an older entry holds its id: an acquire's entry has an instant at or after its `now`
+-- (appended at it, or merged into a later entry), merges only move an entry forward and
+-- refunds keep its instant. On the caller's time the cancellation carries its acquire's `now`
+-- (the store sends a copy); on Redis time its own is later: no bound then.
+local function before_acquire(s, ns)
+  return caller_time and later(now_s, now_ns, 0, s, ns, 0)
+end
+
+-- The entry holding request id `id`, newest first (a lost reply's acquire is recent): its
+-- index (0 = oldest), its bytes (nil for the newest, whose cost and ids are in m) and where the
+-- id starts in it. Older entries are read in chunks of 16, 32, ... down to the acquire's `now`
+-- (before_acquire; on Redis time, the whole log: at most `limit` entries, or a few more after
+-- commits beyond capacity). Nil when no entry holds it.
+local function l_find(key, m, id)
+  if m.count == 0 or before_acquire(m.ls, m.lns) then return nil end
+  local p = id_at(l_ids(m), id, 1)
+  if p then return m.count - 1, nil, p + IDS - 1 end
+  local hi, size = m.count - 2, 16
+  while hi >= 0 do
+    local lo = math.max(hi - size + 1, 0)
+    local list = call('LRANGE', key, lo, hi)
+    for j = #list, 1, -1 do
+      local e = list[j]
+      if before_acquire(unpack(HEAD, e)) then return nil end
+      p = id_at(e, id, IDS)
+      if p then return lo + j - 1, e, p end
+    end
+    hi, size = lo - 1, size * 2
+  end
+  return nil
+end
+
+-- Take `cost` back from entry i (bytes e, holding the id at p) and drop the id; an entry left
+-- with no cost goes. Only the newest entry's meta is current, so an older entry is rewritten
+-- (or removed) as it is, and m (stale) is written back by l_store.
+local function l_unrecord(key, m, i, e, p, cost)
+  if not e then
+    local take = math.min(cost, m.lc)
+    m.total, m.lc, m.stale = m.total - take, m.lc - take, true
+    p = p - IDS + 1
+    local ids = l_ids(m)
+    m.ids = sub(ids, 1, p - 1) .. sub(ids, p + RID_LEN)
+    if m.lc == 0 then l_pop(key, m) end
+    return
+  end
+  local s, ns, c = unpack(HEAD, e)
+  local take = math.min(cost, c)
+  m.total, m.stale = m.total - take, true
+  if c > take then
+    -- the 16-byte head rewritten, the rest kept but the id
+    call('LSET', key, i, pack(HEAD, s, ns, c - take) .. sub(e, 17, p - 1) .. sub(e, p + RID_LEN))
+  elseif i == 0 then
+    call('LPOP', key)
+    m.count = m.count - 1
+    m.os, m.ons = unpack(HEAD, call('LINDEX', key, 0))
+  else
+    call('LREM', key, 1, e) -- unique: it holds the id
+    m.count = m.count - 1
+  end
+end
+
+-- A cancellation's part in one log: refund exactly the entry that charged request id `rid`
+-- (truer than SL.refund's newest entries). False when no entry holds it: the acquire was
+-- denied, has left the window (nothing to refund) or has not landed yet.
+function SL.cancel(L)
+  local m = SL.prune(L)
+  local i, e, p = l_find(L.key, m, rid)
+  if i then l_unrecord(L.key, m, i, e, p, L.cost) end
+  l_store(L.key, L.window, m)
+  return i ~= nil
 end
 
 local SC = {}
@@ -234,6 +314,52 @@ local function with_room(reply, ls, room)
   return out
 end
 
+-- Marks expire one by one too: each field's value is its expiry (Redis TIME, ms: the clock of
+-- the hash's own expiry), and each new mark drops the expired ones among SWEEP fields drawn at
+-- random. A hash then holds its live marks and about a third more (in expectation: a draw of
+-- 4 drops one expired field per new mark once a quarter have expired), not every mark since
+-- its last quiet `dedupe_ttl`. Returns the new mark's expiry.
+local SWEEP = 4
+local function l_sweep(ttl)
+  local t = call('TIME')
+  local ms = tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)
+  local got = call('HRANDFIELD', dk, SWEEP, 'WITHVALUES')
+  for i = 1, #got, 2 do
+    local at = got[i] ~= 'until' and tonumber(got[i + 1])
+    if at and at <= ms then call('HDEL', dk, got[i]) end
+  end
+  return ms + ttl
+end
+
+-- A cancellation of logs that found its id in none: mark it in the first log's marks hash
+-- (dk: the id, and `until` = the latest mark's now + its lifetime, caller's time ms), which
+-- lives the longest lifetime from its marks (a mark with a shorter `dedupe_ttl` never cuts
+-- an earlier one short), and tell the first log's meta (if it has a key and knows its marks:
+-- an UNKNOWN one reads `until` at its next admission) until when its admissions must look.
+-- The acquire carries the same `now` as its cancellation (or, on Redis time, a later one
+-- within the lifetime), so it finds the meta's `until` ahead.
+local function l_mark(L)
+  local ttl = tonumber(rid_ttl)
+  local until_ms, old = ms_now + ttl, call('HGET', dk, 'until')
+  if old then until_ms = math.max(until_ms, (unpack('<d', old))) end
+  call('HSET', dk, rid, tostring(l_sweep(ttl)), 'until', pack('<d', until_ms))
+  if call('PTTL', dk) < ttl then call('PEXPIRE', dk, ttl) end
+  local m = L.m
+  if m.count > 0 and m.marks < until_ms then
+    m.marks, m.stale = until_ms, true
+    l_store(L.key, L.window, m)
+  end
+end
+
+-- Whether every layer is a sliding log: a tagged call then keeps its request id in the logs'
+-- entries instead of a record key (see the header of hot.lua).
+local function every_log(ls)
+  for _, L in ipairs(ls) do
+    if L.kind ~= 'l' then return false end
+  end
+  return true
+end
+
 -- Any layers, any op.
 local function general(keys, mode, nums, at, prune_first, room)
   local op = sub(mode, 1, 1)
@@ -244,6 +370,15 @@ local function general(keys, mode, nums, at, prune_first, room)
       if L.act == '+' then ALG[L.kind].commit(L) else ALG[L.kind].refund(L) end
     end
     return allowed()
+  end
+  local logs = dk and every_log(ls)
+  if op == 'X' and logs then
+    local found = 0
+    for _, L in ipairs(ls) do
+      if SL.cancel(L) then found = 1 end
+    end
+    if found == 0 then l_mark(ls[1]) end
+    return { 1, now_s, now_ns, found }
   end
   if op == 'X' then
     local was = call('GET', dk)
@@ -266,10 +401,17 @@ local function general(keys, mode, nums, at, prune_first, room)
     end
   end
   if #reply > 3 then
-    if op == 'A' then reply = denied(reply) end
+    if op == 'A' and not logs then reply = denied(reply) end
     return with_room(reply, ls, room)
   end
-  if op == 'A' and first_time() then
+  if op == 'A' and logs then
+    if l_not_cancelled(SL.view(ls[1])) then
+      for _, L in ipairs(ls) do
+        L.rid = rid
+        SL.commit(L)
+      end
+    end
+  elseif op == 'A' and first_time() then
     for _, L in ipairs(ls) do ALG[L.kind].commit(L) end
   end
   return with_room(allowed(), ls, room)
@@ -277,22 +419,27 @@ end
 
 local function bind()
   unpack, pack, call, pcall_ = struct.unpack, struct.pack, redis.call, redis.pcall
-  sub, floor = string.sub, math.floor
+  sub, find, byte, floor = string.sub, string.find, string.byte, math.floor
 end
 
 -- The entry point (registered by store.rs): (KEYS, ARGV) as an EVAL script would see them.
 local function spillway(keys, args)
   if not call then bind() end
   local mode, nums = args[1], args[2]
-  rid_ttl = args[3]
+  rid_ttl, rid = args[3], args[4]
   dk = rid_ttl and keys[#keys] -- the request-id record, or nil
+  if dk and (not rid or #rid ~= RID_LEN) then
+    return redis.error_reply('SPILLWAY a tagged call needs a ' .. RID_LEN .. '-byte request id')
+  end
   local clock, prune_first, room, at
   clock, now_s, now_ns, grace, prune_first, room, at = unpack('<dddddd', nums)
   if clock == 1 then
     local t = call('TIME')
     now_s, now_ns = tonumber(t[1]), tonumber(t[2]) * 1000
   end
-  bare = clock ~= 1 and room ~= 1
+  ms_now = now_s * 1000 + floor(now_ns / 1000000)
+  caller_time = clock ~= 1
+  bare = caller_time and room ~= 1
   if room ~= 1 then
     if mode == 'Ag?' then return g_acquire(keys[1], nums, at) end
     if mode == 'Al?' and prune_first == 1 then return l_acquire(keys[1], nums, at) end

@@ -21,7 +21,8 @@
 -- and `redis.call` are bound to upvalues on the first call (bind() in general.lua).
 --
 -- KEYS: per layer its key, then for a tagged acquire or its
---       cancellation the request-id record (<first key>|rid|<id>).
+--       cancellation the request-id record (<first key>|rid|<id>), or when every layer is a
+--       sliding log the hash of the first log's marks (<first key>|marks, below).
 -- ARGV: mode: an op letter ('A' acquire, 'C' check, 'P' apply, 'X' cancel), then per layer a
 --       kind letter and an action letter ('+' commit, '-' refund for op 'P'; '?' otherwise):
 --       'Ag?', 'Cc?g?l?', ...;
@@ -32,16 +33,24 @@
 --       'g' rate ct_s ct_ns ct_r sl_s sl_ns sl_r     (GCRA: cost*T and (capacity-cost)*T)
 --       'l' limit window cost                        (sliding log)
 --       'c' limit window cost                        (sliding counter);
---       for a tagged call, the request-id record's lifetime in ms.
+--       for a tagged call, the request-id record's lifetime in ms, then the request id packed
+--       in RID_LEN bytes (wire.rs).
 -- State (values packed '<d' doubles): GCRA key = TAT (s, ns, frac) and the expiry's horizon
 -- (ms; see horizon()); counter key = window start (s, ns), prev, cur; log = a list of entries,
 -- oldest first (instant, cost, and the log's meta in the newest: total, entries, oldest
--- instant, expiry horizon; see 'sliding log' below): format 4 (2026-12-04).
--- Request ids (no phantom charges): a tagged acquire creates its record with SET NX when it
--- admits, and charges only if the record is new: a retry is never charged twice. Op 'X' (the
--- client lost the acquire's reply and answered by its failure policy) marks the record
--- cancelled and refunds every layer if the acquire had been charged; an acquire arriving after
--- its cancel finds the mark and charges nothing.
+-- instant, expiry horizon, marks' horizon (UNKNOWN: not read yet); then the ids of the
+-- acquires it holds; see 'sliding log' below): format 5 (2026-12-04 night).
+-- Request ids (no phantom charges). Acquires are never sent twice (store.rs: a call is sent
+-- again only when the function was missing, i.e. it did not run), but a reply can be lost: op
+-- 'X' (the client answered by its failure policy) then refunds the acquire if it was charged,
+-- and otherwise leaves a mark so that an acquire still in flight charges nothing when it lands.
+-- A call whose layers are all sliding logs keeps the id in the entry it charges (no key per
+-- admission): 'X' finds and removes it there (the exact entry, in every log), or, when the id
+-- is in none of the logs, marks it in the first log's hash and tells that log's meta until
+-- when marks may exist; an admission charges unless marked, and looks only while its `now` is
+-- before that (or when the log has no key): see l_not_cancelled and l_mark. Any other call
+-- creates its record with SET NX when it admits and charges only if the record is new; 'X'
+-- marks the record and refunds every layer if it was '1' (charged).
 -- Reply: {1, now_s, now_ns} allowed / done ('X': {1, now_s, now_ns, refunded 0|1}; just '1'
 -- when allowed / done on the caller's time without room), or
 -- {0, now_s, now_ns, idx, ..snapshot.., idx, ...} where idx is the layer's position in this
@@ -60,12 +69,12 @@ local FAR_S = 4503600
 local MAX_COUNT = 9007199254740991 -- 2^53 - 1: counts saturate here
 
 -- Bound on the first call (see the header).
-local unpack, pack, call, pcall_, sub, floor
+local unpack, pack, call, pcall_, sub, find, byte, floor
 
--- Per call: the instant, the expiry grace, the request-id record and its lifetime, and whether
--- an admission may answer bare (below).
-local now_s, now_ns, grace, dk, rid_ttl, bare
-
+-- Per call: the instant (and in whole ms, the unit of expiry horizons and marks), the expiry
+-- grace, the request-id record, its lifetime and the packed id, whether an admission may
+-- answer bare (below), and whether the instant is the caller's (not Redis TIME).
+local now_s, now_ns, ms_now, grace, dk, rid_ttl, rid, bare, caller_time
 -- Admitted (or done). A call on the caller's time that wants no room is answered '1' alone:
 -- the client knows its own instant, and a reply table costs the server ~0.6 us more per call
 -- (reports/perf-redis.md).
@@ -85,6 +94,7 @@ local function first_time()
   return not dk or call('SET', dk, '1', 'NX', 'PX', rid_ttl)
 end
 
+
 -- (s, ns) - now in ns, exact while within +-FAR (a little beyond, up to +-(FAR_S + 1) s), and
 -- +-FAR only when truly further: the counter tells "the next window" (< 2W) from "two windows
 -- on" (>= 2W) by it, with W up to 2^51 ns, so the cut must not fall below 2^52 ns.
@@ -96,22 +106,6 @@ end
 
 local function ttl_ms(ns)
   return floor((ns + 999999) / 1000000) + grace
-end
-
--- Expiries are set with room to spare and moved only when it runs out: a write that would only
--- push the expiry a little further keeps it (SET KEEPTTL, or no PEXPIRE), which spares Redis
--- ~0.5-1 us per call on a busy key. `need`: the ttl (ms, grace included) the state needs from
--- now; `h`: until when (caller's time, ms) the expiry set earlier holds (0: no key, or none
--- known); `spare`: the extra ms to set. It holds if it covers the need plus another grace (a
--- caller whose clock lags by up to the grace still finds the state). Returns the ttl to set
--- and the new horizon, or nil and `h`. Idle keys therefore live up to `spare` + grace longer
--- (`spare` at most SPARE_MS: see spare_ms()).
-local function horizon(need, h, spare)
-  local at = now_s * 1000 + floor(now_ns / 1000000)
-  if h - at - 1 >= need + grace then return nil, h end
-  local ttl = need + grace + spare
-  if ttl < 1 then ttl = 1 end
-  return ttl, at + ttl
 end
 
 -- The spare of an expiry: (s, ns) as whole ms (a window or a refill time), capped at SPARE_MS.
@@ -128,6 +122,23 @@ local function spare_ms(s, ns)
   local ms = s * 1000 + floor(ns / 1000000)
   if ms > SPARE_MS then return SPARE_MS end
   return ms
+end
+
+-- Expiries are set with room to spare and moved only when it runs out: a write that would only
+-- push the expiry a little further keeps it (SET KEEPTTL, or no PEXPIRE), which spares Redis
+-- ~0.5-1 us per call on a busy key. `need`: the ttl (ms, grace included) the state needs from
+-- now; `h`: until when (caller's time, ms) the expiry set earlier holds (0: no key, or none
+-- known); (sp_s, sp_ns): the extra time to set (see spare_ms(), only computed when the expiry
+-- moves). It holds if it covers the need plus another grace (a
+-- caller whose clock lags by up to the grace still finds the state). Returns the ttl to set
+-- and the new horizon, or nil and `h`. Idle keys therefore live up to `spare` + grace longer
+-- (`spare` at most SPARE_MS: see spare_ms()).
+local function horizon(need, h, sp_s, sp_ns)
+  local at = ms_now
+  if h - at - 1 >= need + grace then return nil, h end
+  local ttl = need + grace + spare_ms(sp_s, sp_ns)
+  if ttl < 1 then ttl = 1 end
+  return ttl, at + ttl
 end
 
 -- (s, ns, f) later than (ls, lns, lf), compared in that order.
@@ -181,12 +192,12 @@ end
 
 -- Kept even when full at now (a refund can bring the TAT back to now): dropping it would forget
 -- the TAT for a caller whose next `now` is earlier. The grace bounds how long that matters.
--- `h`: the horizon read with the TAT; `spare`: the bucket's refill time, ms.
-local function g_store(key, s, ns, f, h, spare)
+-- `h`: the horizon read with the TAT; (sp_s, sp_ns): the bucket's refill time (g_spare).
+local function g_store(key, s, ns, f, h, sp_s, sp_ns)
   local a = ahead(s, ns)
   if a < 0 then a = 0 elseif f > 0 then a = a + 1 end
   local ttl
-  ttl, h = horizon(ttl_ms(a), h, spare)
+  ttl, h = horizon(ttl_ms(a), h, sp_s, sp_ns)
   if ttl then
     call('SET', key, pack('<dddd', s, ns, f, h), 'PX', ttl)
   else
@@ -194,9 +205,9 @@ local function g_store(key, s, ns, f, h, spare)
   end
 end
 
--- A bucket's expiry spare: its refill time (cost + slack; an apply carries no slack). Shared
+-- A bucket's expiry spare: its refill time as (s, ns) (cost + slack; an apply has no slack). Shared
 -- with the general path (general.lua is appended to this chunk).
-local function g_spare(ct_s, ct_ns, sl_s, sl_ns) return spare_ms(ct_s + sl_s, ct_ns + sl_ns) end
+local function g_spare(ct_s, ct_ns, sl_s, sl_ns) return ct_s + sl_s, ct_ns + sl_ns end
 
 -- Hot path: one token bucket, acquire (what the general path does with G.allows then G.commit).
 local function g_acquire(key, nums, at)
@@ -219,30 +230,80 @@ end
 -- instant (or when the log is full) is merged into that entry, any other is appended, so the
 -- list stays in time order: reading the newest is LINDEX -1, appending RPUSH, rewriting the
 -- newest LSET -1, pruning LTRIM, where a sorted set compared the new member with every member
--- on each insert (format 4, 2026-12-04; format 3 was a sorted set of the same entries).
--- An entry: 46 big-endian bytes, its instant (5-byte seconds, 4-byte ns), its cost (7 bytes: any
+-- on each insert (format 5, 2026-12-04 night; format 4 that evening had no request ids, format 3
+-- was a sorted set of the same entries).
+-- An entry: 54 big-endian bytes, its instant (5-byte seconds, 4-byte ns), its cost (7 bytes: any
 -- count below 2^53), then the log's meta when it was written: total, entry count, oldest
--- instant, and until when (caller's time, ms) the key's expiry is known to hold. Only the
--- newest entry's meta is current: one LINDEX reads the whole log's state, and an admission
--- writes entry and meta with one RPUSH (no separate meta key, one expiry).
-local ENTRY, ENTRY_LEN, HEAD = '>I5I4I7I7I7I5I4I7', 46, '>I5I4I7'
+-- instant, until when (caller's time, ms) the key's expiry is known to hold, and until when
+-- acquires must look for cancellation marks in the log's own hash (0: none; UNKNOWN: not read
+-- by the call that created the log); then the format byte (5), then the
+-- packed ids (RID_LEN bytes each) of the tagged acquires charged in it (one, or several merged
+-- at one instant). Only the newest entry's meta is current: one LINDEX reads
+-- the whole log's state, and an admission writes entry, meta and id with one RPUSH (no
+-- separate meta key or request-id key, one expiry).
+local ENTRY, HEAD = '>I5I4I7I7I7I5I4I7I7', '>I5I4I7'
+local WRITTEN = ENTRY .. 'B' -- and the format byte
+local FORMAT, IDS, RID_LEN = 5, 55, 14 -- IDS: where the ids start
+-- The marks' horizon of a log whose creator did not read its marks' hash (a log created as a
+-- later layer, by a mixed call, an apply or a store without exact accounting: only a call
+-- whose first key is the log names its hash). Later than any `now`, so an acquire that finds
+-- it reads the hash (see l_not_cancelled). Fits the 7-byte field, exact as a double.
+local UNKNOWN = MAX_COUNT
 
-local function member(m)
-  return pack(ENTRY, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp)
+-- The newest entry's ids, cut from its bytes (m.raw) when first needed: an append needs none.
+local function l_ids(m)
+  if not m.ids then m.ids = sub(m.raw, IDS) end
+  return m.ids
 end
 
--- The log's state from its newest entry; zeros when absent. With the
+local function member(m)
+  local e = pack(WRITTEN, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp, m.marks, FORMAT)
+  local ids = l_ids(m)
+  if ids == '' then return e end
+  return e .. ids
+end
+
+-- Where `id` starts in `s` (on an id boundary counted from `from`), or nil.
+local function id_at(s, id, from)
+  local p = from
+  while true do
+    p = find(s, id, p, true)
+    if not p or (p - from) % RID_LEN == 0 then return p end
+    p = p + 1
+  end
+end
+
+-- The newest entry's instant, cost and (see l_ids) ids, from its stored bytes.
+local function l_newest(m, v)
+  m.ls, m.lns, m.lc = unpack(HEAD, v)
+  m.raw, m.ids = v, nil
+end
+
+-- The hot path's log state, filled again by each call (l_load): a table less to build and
+-- collect per call. The general path builds one per layer.
+local HOT = {}
+
+-- The log's state from its newest entry, in `m` (or a new table); zeros when absent. With the
 -- oldest instant at hand, a call learns that nothing expired without a range query; with the
--- newest, a commit merges without reading more. A key of another type or an entry of another
--- length was written by another state format: refused (upgrade with a new prefix).
-local function l_load(key)
+-- newest, a commit merges without reading more. A key of another type or an entry without the
+-- format byte was written by another state format: refused (upgrade with a new prefix), as an
+-- older build refuses these entries (format 4 wanted exactly 46 bytes).
+local function l_load(key, m)
   local v = pcall_('LINDEX', key, -1)
-  local m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0 }
+  if m then
+    m.total, m.count, m.os, m.ons, m.ls, m.lns, m.lc, m.exp = 0, 0, 0, 0, 0, 0, 0, 0
+    m.marks = UNKNOWN
+    m.ids, m.raw, m.stale = '', false, false
+  else
+    m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0,
+      marks = UNKNOWN, ids = '', raw = false, stale = false }
+  end
   if v then
-    if type(v) ~= 'string' or #v ~= ENTRY_LEN then
+    if type(v) ~= 'string' or byte(v, IDS - 1) ~= FORMAT then
       error({ err = 'SPILLWAY sliding log ' .. key .. ' has another state format: use a new prefix' })
     end
-    m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp = unpack(ENTRY, v)
+    m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp, m.marks = unpack(ENTRY, v)
+    m.raw, m.ids = v, nil
   end
   return m
 end
@@ -251,7 +312,9 @@ end
 -- instant of the oldest live entry (nil if none). Known from the meta without a Redis call
 -- when the oldest entry is live (none), the newest has expired (all), or only the newest is
 -- live among two (the oldest, costing the total less the newest's cost, unless the total has
--- saturated); otherwise read in chunks of growing size.
+-- saturated; a refund from a saturated total brings it below while the sum stays above: then
+-- the oldest is misjudged, as SL.refund's own count is, only near 2^53); otherwise read in
+-- chunks of growing size.
 local function l_expired(key, m, window)
   if m.count == 0 or -ahead(m.os, m.ons) < window then return 0, 0 end
   if -ahead(m.ls, m.lns) >= window then return m.total, m.count end
@@ -269,7 +332,8 @@ local function l_expired(key, m, window)
   end
 end
 
--- Drop the n expired entries found by l_expired (os, ons: the new oldest). The newest entry's
+-- Drop the n expired entries found by l_expired (os, ons: the new oldest), with the ids they
+-- hold (nothing is left to refund of them). The newest entry's
 -- meta is then stale (m.stale) until l_record or l_store writes it again (an emptied log's
 -- m.exp is reset there too: l_record starts a new key's expiry, l_store deletes the key).
 local function l_prune(key, m, sum, n, os, ons)
@@ -308,13 +372,14 @@ end
 -- pays a PEXPIRE about once per spare instead of on every admission).
 local function l_expiry(m, window)
   local ttl
-  ttl, m.exp = horizon(ttl_ms(ahead(m.ls, m.lns) + window), m.exp, spare_ms(0, window))
+  ttl, m.exp = horizon(ttl_ms(ahead(m.ls, m.lns) + window), m.exp, 0, window)
   return ttl
 end
 
 -- Record `cost` > 0 at now in a pruned log (spillway-core's merge rule), updating m; the new
--- newest entry carries the meta. An empty log's key does not exist: its expiry starts afresh.
-local function l_record(key, limit, window, cost, m)
+-- newest entry carries the meta, and `id` (a tagged acquire's packed id, or '') with the ids
+-- already merged in it. An empty log's key does not exist: its expiry starts afresh.
+local function l_record(key, limit, window, cost, m, id)
   if m.count == 0 then m.exp = 0 end
   local merge = m.count > 0 and (not later(now_s, now_ns, 0, m.ls, m.lns, 0) or m.count >= limit)
   if merge then
@@ -322,8 +387,10 @@ local function l_record(key, limit, window, cost, m)
     if later(now_s, now_ns, 0, s, ns, 0) then s, ns = now_s, now_ns end
     local merged = sat_add(m.lc, cost)
     m.total, m.ls, m.lns, m.lc = sat_add(m.total, merged - m.lc), s, ns, merged
+    m.ids = l_ids(m) .. id
   else
     m.total, m.count, m.ls, m.lns, m.lc = sat_add(m.total, cost), m.count + 1, now_s, now_ns, cost
+    m.ids = id
   end
   if m.count == 1 then m.os, m.ons = m.ls, m.lns end
   local ttl = l_expiry(m, window)
@@ -340,7 +407,7 @@ end
 local function l_store(key, window, m)
   if m.total <= 0 or m.count <= 0 then
     call('DEL', key)
-    m.total, m.count, m.exp, m.stale = 0, 0, 0, false
+    m.total, m.count, m.exp, m.stale, m.ids = 0, 0, 0, false, ''
     return
   end
   if m.stale then
@@ -351,17 +418,40 @@ local function l_store(key, window, m)
   end
 end
 
--- Hot path: one sliding log, acquire (pruning first, even when it denies).
+-- An admitted acquire of sliding logs only (m: the first log): it charges unless its
+-- cancellation came first. Marks are fields of the first log's own marks hash (dk), and the
+-- log's meta says until when (caller's time, ms) it may have some: a log without recent marks
+-- is admitted without a lookup. A log whose meta does not know (UNKNOWN: no key, or created by
+-- a call that did not name this hash) reads the hash once, and the meta keeps its `until`
+-- (m.stale: written with the log's next write).
+local function l_not_cancelled(m)
+  if not dk then return true end
+  if m.marks == UNKNOWN then
+    local got = call('HMGET', dk, 'until', rid)
+    m.marks, m.stale = 0, true
+    if got[1] then m.marks = unpack('<d', got[1]) end
+    return not got[2]
+  end
+  return ms_now >= m.marks or call('HEXISTS', dk, rid) == 0
+end
+
+-- Hot path: one sliding log, acquire (pruning first, even when it denies). The entry it charges
+-- keeps its request id (see the header); a denial has nothing to look up (never a resend).
 local function l_acquire(key, nums, at)
   local limit, window, cost = unpack('<ddd', nums, at)
-  local m = l_load(key)
+  local m = l_load(key, HOT)
   local sum, n, os, ons = l_expired(key, m, window)
-  l_prune(key, m, sum, n, os, ons)
+  if n > 0 then l_prune(key, m, sum, n, os, ons) end
   if m.total + cost > limit then
     if n > 0 then l_store(key, window, m) end
-    return denied({ 0, now_s, now_ns, 0, l_retry(key, 0, window, limit, cost, m.total) })
+    return { 0, now_s, now_ns, 0, l_retry(key, 0, window, limit, cost, m.total) }
   end
-  if first_time() then l_record(key, limit, window, cost, m) elseif n == 0 then return allowed() end
-  l_store(key, window, m)
+  -- l_record writes the meta too (a pruned log's included); only a log whose charge was
+  -- cancelled still has a stale meta (pruned, or its marks' horizon read) to store.
+  if l_not_cancelled(m) then
+    l_record(key, limit, window, cost, m, rid or '')
+  elseif m.stale then
+    l_store(key, window, m)
+  end
   return allowed()
 end

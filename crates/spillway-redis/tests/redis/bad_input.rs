@@ -114,33 +114,52 @@ fn a_script_error_is_reported_not_hidden_by_the_failure_policy() {
     });
 }
 
-/// A sliding log written by an earlier state format (a sorted set: format 3's 39-byte members
-/// or, as here, older decimal members) is refused with a script error naming the key, not
-/// misread as a different log.
+/// A sliding log written by an earlier state format is refused with a script error naming the
+/// key, not misread as a different log: a sorted set (format 3's 39-byte members or, as here,
+/// older decimal members), or format 4's list of 46-byte entries (no format byte, no request
+/// ids).
 #[test]
-fn a_log_in_the_previous_state_format_is_refused_not_misread() {
+fn a_log_in_an_older_state_format_is_refused_not_misread() {
     let Some(server) = Server::start(&[]) else {
         return;
     };
+    // '%011d%09d%d': instant 1 s, cost 3, as format 2 wrote it.
+    let mut zset = redis::cmd("ZADD");
+    zset.arg("spillway:old:{k}")
+        .arg(0)
+        .arg("000000000010000000003");
+    // Format 4: instant 1 s, cost 1, meta: total 1, one entry, oldest 1 s, no expiry horizon.
+    let mut entry = Vec::new();
+    for (value, width) in [
+        (1u64, 5),
+        (0, 4),
+        (1, 7),
+        (1, 7),
+        (1, 7),
+        (1, 5),
+        (0, 4),
+        (0, 7),
+    ] {
+        entry.extend_from_slice(&value.to_be_bytes()[8 - width..]);
+    }
+    assert_eq!(entry.len(), 46);
+    let mut list = redis::cmd("RPUSH");
+    list.arg("spillway:four:{k}").arg(entry);
     let rt = runtime();
     rt.block_on(async {
         let store = connect(server.config()).await;
-        let log = LimitSpec {
-            algorithm: Algorithm::SlidingLog,
-            ..spec()
-        };
-        let l = RedisLimiter::new(&store, "old", log).unwrap();
-        // '%011d%09d%d': instant 1 s, cost 3, as the previous format wrote it.
-        let _: () = redis::cmd("ZADD")
-            .arg("spillway:old:{k}")
-            .arg(0)
-            .arg("000000000010000000003")
-            .query(&mut server.admin())
-            .unwrap();
-        let why = ["another state format", "spillway:old:{k}"];
-        refused(&l, Time::from_secs(2), &why).await;
-        // A fresh key of the same limiter works.
-        assert!(l.acquire("k2", Time::from_secs(2), 1).await.is_ok());
+        for (name, plant) in [("old", zset), ("four", list)] {
+            let log = LimitSpec {
+                algorithm: Algorithm::SlidingLog,
+                ..spec()
+            };
+            let l = RedisLimiter::new(&store, name, log).unwrap();
+            let _: () = plant.query(&mut server.admin()).unwrap();
+            let key = format!("spillway:{name}:{{k}}");
+            refused(&l, Time::from_secs(2), &["another state format", &key]).await;
+            // A fresh key of the same limiter works.
+            assert!(l.acquire("k2", Time::from_secs(2), 1).await.is_ok());
+        }
     });
 }
 

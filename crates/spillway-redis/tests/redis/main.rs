@@ -5,12 +5,14 @@
 mod bad_input;
 mod budget;
 mod budget_faults;
+mod cancel;
 mod concurrency;
 mod differential;
 mod expiry;
 mod faults;
 mod log_retry;
 mod long_windows;
+mod marks;
 mod outage;
 mod proxy;
 mod saturated;

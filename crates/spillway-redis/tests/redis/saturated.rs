@@ -8,20 +8,6 @@ use spillway_core::limit::{Algorithm, LimitSpec};
 use spillway_core::{Duration, Time};
 use spillway_redis::{MAX_COUNT, RedisLimiter};
 
-/// The loaded library's function name (`spillway_<hash>`), from `FUNCTION LIST`.
-fn function_name(value: &redis::Value) -> Option<String> {
-    match value {
-        redis::Value::BulkString(b) if b.starts_with(b"spillway_") => {
-            Some(String::from_utf8_lossy(b).into_owned())
-        }
-        redis::Value::Array(items) => items.iter().find_map(function_name),
-        redis::Value::Map(pairs) => pairs
-            .iter()
-            .find_map(|(k, v)| function_name(k).or_else(|| function_name(v))),
-        _ => None,
-    }
-}
-
 #[test]
 fn a_log_dropped_then_written_in_one_call_keeps_an_expiry() {
     let Some(server) = Server::start(&[]) else {
@@ -47,11 +33,7 @@ fn a_log_dropped_then_written_in_one_call_keeps_an_expiry() {
             .await
             .unwrap();
         let mut admin = server.admin();
-        let list: redis::Value = redis::cmd("FUNCTION")
-            .arg("LIST")
-            .query(&mut admin)
-            .unwrap();
-        let name = function_name(&list).expect("the library is loaded");
+        let name = server.function_name();
         // At 11.2 s the first entry expired: the total prunes to 0 with one entry left, the log
         // is dropped, then the admitted acquire writes it again. A caller with no grace (another
         // instance's configuration) finds the old horizon still holding.

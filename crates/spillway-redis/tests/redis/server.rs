@@ -102,10 +102,33 @@ impl Server {
             .expect("admin connection")
     }
 
+    /// The loaded library's function name (`spillway_<hash>`), from `FUNCTION LIST`, for raw
+    /// calls that no Rust caller sends.
+    pub fn function_name(&self) -> String {
+        let list: redis::Value = redis::cmd("FUNCTION")
+            .arg("LIST")
+            .query(&mut self.admin())
+            .expect("FUNCTION LIST");
+        function_name(&list).expect("the library is loaded")
+    }
+
     pub fn dbsize(&self) -> i64 {
         redis::cmd("DBSIZE")
             .query(&mut self.admin())
             .expect("DBSIZE")
+    }
+}
+
+fn function_name(value: &redis::Value) -> Option<String> {
+    match value {
+        redis::Value::BulkString(b) if b.starts_with(b"spillway_") => {
+            Some(String::from_utf8_lossy(b).into_owned())
+        }
+        redis::Value::Array(items) => items.iter().find_map(function_name),
+        redis::Value::Map(pairs) => pairs
+            .iter()
+            .find_map(|(k, v)| function_name(k).or_else(|| function_name(v))),
+        _ => None,
     }
 }
 
