@@ -102,6 +102,7 @@ mod expiry;
 mod plan;
 mod scheduler;
 mod select;
+mod tenant_index;
 mod tenants;
 mod types;
 mod weighted;

@@ -19,7 +19,7 @@
 //! neither settling nor trimming reads the requests, which sit at scattered places in the class.
 
 use super::arrivals::{Arrivals, Ref};
-use rustc_hash::FxHashMap;
+use super::tenant_index::TenantIndex;
 use std::collections::VecDeque;
 
 /// One tenant's sub-queue.
@@ -70,7 +70,7 @@ pub(crate) struct TenantRing {
     queues: Vec<TenantQueue>,
     free: Vec<u32>,
     /// Tenant id → slot in `queues`. Only looked up, never iterated, so its order cannot leak.
-    slot_of: FxHashMap<u64, u32>,
+    slot_of: TenantIndex,
     /// Backlogged tenants in service order; the front is being visited.
     ring: VecDeque<u32>,
     /// Whether the front tenant has received its quantum for the current visit.
@@ -87,7 +87,7 @@ impl TenantRing {
     pub fn push(&mut self, tenant: u64, queued: Ref) {
         self.quantum = self.quantum.max(queued.cost);
         self.entries += 1;
-        if let Some(&slot) = self.slot_of.get(&tenant) {
+        if let Some(slot) = self.slot_of.get(tenant) {
             self.queues[slot as usize].items.push_back(queued);
             return;
         }
@@ -104,7 +104,7 @@ impl TenantRing {
         queue.deficit = 0;
         queue.stale = 0;
         queue.items.push_back(queued);
-        self.slot_of.insert(tenant, slot);
+        self.slot_of.insert(tenant, u64::from(slot));
         self.ring.push_back(slot);
     }
 
@@ -153,7 +153,7 @@ impl TenantRing {
     /// After one of `tenant`'s requests left by another way: drops stale refs at the ends of
     /// its sub-queue. An emptied tenant stays in the ring until a visit retires it.
     pub fn trim_tenant<T>(&mut self, tenant: u64, arrivals: &Arrivals<T>) {
-        if let Some(&slot) = self.slot_of.get(&tenant) {
+        if let Some(slot) = self.slot_of.get(tenant) {
             let queue = &mut self.queues[slot as usize];
             queue.stale += 1;
             let removed = queue.trim(End::Front, arrivals) + queue.trim(End::Back, arrivals);
@@ -204,7 +204,7 @@ impl TenantRing {
             self.queues[slot as usize].items.clear();
         }
         for (tenant, r) in arrivals.refs() {
-            if let Some(&slot) = self.slot_of.get(&tenant) {
+            if let Some(slot) = self.slot_of.get(tenant) {
                 self.queues[slot as usize].items.push_back(r);
             }
         }
@@ -223,7 +223,7 @@ impl TenantRing {
         queue.items.clear();
         queue.deficit = 0;
         queue.stale = 0;
-        self.slot_of.remove(&queue.tenant);
+        self.slot_of.remove(queue.tenant);
         self.free.push(slot);
     }
 }
