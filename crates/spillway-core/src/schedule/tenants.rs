@@ -39,14 +39,32 @@ const POSITION_MASK: u64 = LONE - 1;
 /// A backlogged tenant in the ring.
 #[derive(Copy, Clone, Debug)]
 enum Member {
-    /// A tenant with one request and no sub-queue.
-    Lone { tenant: u64, queued: Ref },
+    /// A tenant with one request and no sub-queue. The request's ref is kept as scalars: a
+    /// `Ref` built on the stack and copied in whole stalls store forwarding on every push.
+    Lone {
+        tenant: u64,
+        index: u64,
+        seq: u64,
+        cost: u64,
+    },
     /// A lone tenant whose request left by another way: it keeps its place (and, being
     /// visited, its credit) until a visit or a compaction retires it, as an emptied sub-queue
     /// does.
     Gone { tenant: u64 },
     /// A tenant with a sub-queue, by slot.
     Queued(u32),
+}
+
+impl Member {
+    #[inline]
+    fn lone(tenant: u64, queued: Ref) -> Member {
+        Member::Lone {
+            tenant,
+            index: queued.index,
+            seq: queued.seq,
+            cost: queued.cost,
+        }
+    }
 }
 
 /// The tenants of one class and the DRR state over them.
@@ -83,7 +101,7 @@ impl TenantRing {
             None => {
                 let at = self.ring_head.wrapping_add(self.ring.len() as u64) & POSITION_MASK;
                 self.index.insert(tenant, LONE | at);
-                self.ring.push_back(Member::Lone { tenant, queued });
+                self.ring.push_back(Member::lone(tenant, queued));
             }
             Some(place) if place < LONE => self.queues[place as usize].items.push_back(queued),
             Some(place) => self.push_to_lone(tenant, self.position(place), queued),
@@ -104,8 +122,11 @@ impl TenantRing {
             return;
         };
         let replacement = match member {
-            Member::Gone { .. } => Member::Lone { tenant, queued },
-            Member::Lone { queued: first, .. } => {
+            Member::Gone { .. } => Member::lone(tenant, queued),
+            Member::Lone {
+                index, seq, cost, ..
+            } => {
+                let first = Ref { index, seq, cost };
                 let deficit = if position == 0 && self.charged {
                     self.lone_deficit
                 } else {
@@ -146,7 +167,10 @@ impl TenantRing {
     pub fn front<T>(&mut self, arrivals: &Arrivals<T>) -> Option<Ref> {
         loop {
             match *self.ring.front()? {
-                Member::Lone { queued, .. } => {
+                Member::Lone {
+                    index, seq, cost, ..
+                } => {
+                    let queued = Ref { index, seq, cost };
                     if !self.charged {
                         self.lone_deficit = self.quantum;
                         self.charged = true;
@@ -182,7 +206,14 @@ impl TenantRing {
     /// credit to the back of the ring, as DRR does.
     #[cold]
     fn lone_to_back(&mut self) {
-        if let Some(&Member::Lone { tenant, queued }) = self.ring.front() {
+        if let Some(&Member::Lone {
+            tenant,
+            index,
+            seq,
+            cost,
+        }) = self.ring.front()
+        {
+            let queued = Ref { index, seq, cost };
             let slot = self.new_queue(tenant, self.lone_deficit);
             self.queues[slot as usize].items.push_back(queued);
             self.ring[0] = Member::Queued(slot);
@@ -232,8 +263,10 @@ impl TenantRing {
             }
             Some(place) => {
                 let position = self.position(place);
-                if let Some(&Member::Lone { queued, .. }) = self.ring.get(position)
-                    && arrivals.position(queued).is_none()
+                if let Some(&Member::Lone {
+                    index, seq, cost, ..
+                }) = self.ring.get(position)
+                    && arrivals.position(Ref { index, seq, cost }).is_none()
                 {
                     self.ring[position] = Member::Gone { tenant };
                     self.entries -= 1;
@@ -315,8 +348,8 @@ impl TenantRing {
                 Some(place) if place < LONE => self.queues[place as usize].items.push_back(r),
                 Some(place) => {
                     let position = self.position(place);
-                    if let Some(Member::Lone { queued, .. }) = self.ring.get_mut(position) {
-                        *queued = r;
+                    if let Some(member @ Member::Lone { .. }) = self.ring.get_mut(position) {
+                        *member = Member::lone(tenant, r);
                     }
                 }
                 None => {}

@@ -111,7 +111,7 @@ proptest::proptest! {
     /// serves exactly the model's requests, and holds at least one ref per live request.
     #[test]
     fn the_ring_serves_as_plain_drr_does(
-        ops in proptest::collection::vec((0u8..6, 0u64..5, 1u64..60, 0usize..64), 0..400),
+        ops in proptest::collection::vec((0u8..6, 0u64..12, 1u64..60, 0usize..64), 0..400),
     ) {
         serves_as_the_model(ops)?;
     }
