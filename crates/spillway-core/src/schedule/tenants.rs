@@ -299,8 +299,21 @@ impl TenantRing {
             .filter(|m| self.is_emptied(m))
             .copied()
             .collect();
+        if !emptied.is_empty() {
+            self.drop_members(&emptied);
+        }
+        self.entries = entries;
+        if front_emptied {
+            self.charged = false;
+        }
+    }
+
+    /// Releases the `emptied` members and closes their gaps in the ring, re-indexing the lone
+    /// members, whose positions moved (skipped when nothing left: the bench's case, with no
+    /// cancels, and the common one).
+    fn drop_members(&mut self, emptied: &[Member]) {
         for member in emptied {
-            match member {
+            match *member {
                 Member::Queued(slot) => self.release(slot),
                 Member::Gone { tenant } | Member::Lone { tenant, .. } => {
                     self.index.remove(tenant);
@@ -318,10 +331,6 @@ impl TenantRing {
             if let Member::Lone { tenant, .. } = *member {
                 self.index.insert(tenant, LONE | position);
             }
-        }
-        self.entries = entries;
-        if front_emptied {
-            self.charged = false;
         }
     }
 
