@@ -163,8 +163,29 @@ impl TenantRing {
 
     /// The ref of the request DRR serves next, settling the ring on it (idempotent until it is
     /// taken). The ref carries the cost, so the weighted class round reads no request.
-    #[inline]
+    ///
+    /// A lone tenant at the front is answered inline (the common case when tenants outnumber
+    /// requests); the general loop stays out of line.
+    #[inline(always)]
     pub fn front<T>(&mut self, arrivals: &Arrivals<T>) -> Option<Ref> {
+        if let Some(&Member::Lone {
+            index, seq, cost, ..
+        }) = self.ring.front()
+        {
+            if !self.charged {
+                self.lone_deficit = self.quantum;
+                self.charged = true;
+            }
+            if cost <= self.lone_deficit {
+                return Some(Ref { index, seq, cost });
+            }
+        }
+        self.settle(arrivals)
+    }
+
+    /// [`TenantRing::front`]'s general case: visits members until one can pay.
+    #[inline(never)]
+    fn settle<T>(&mut self, arrivals: &Arrivals<T>) -> Option<Ref> {
         loop {
             match *self.ring.front()? {
                 Member::Lone {
