@@ -12,7 +12,7 @@
 //! counted, so compaction (which releases emptied tenants from the DRR ring, a visible decision)
 //! runs at the same moments.
 
-use super::arrivals::{Arrivals, Slot, Taken};
+use super::arrivals::{Arrivals, Ref, Slot, Taken};
 use super::tenants::TenantRing;
 
 /// Tombstones and stale refs tolerated beyond twice the live requests before compacting.
@@ -71,9 +71,11 @@ impl<T> ClassQueue<T> {
             tenant,
             payload: Some(payload),
         };
-        let r = self.arrivals.push(slot);
+        let index = self.arrivals.push(slot).index;
         if let Some(ring) = &mut self.tenants {
-            ring.push(tenant, r);
+            // The ref rebuilt from values in registers: the one `push` returns is written to
+            // the stack field by field, and copying it on as a whole stalls store forwarding.
+            ring.push(tenant, Ref { index, seq, cost });
         }
         self.live += 1;
         seq

@@ -102,6 +102,8 @@ mod expiry;
 mod plan;
 mod scheduler;
 mod select;
+mod sub_queue;
+mod tenant_index;
 mod tenants;
 mod types;
 mod weighted;
@@ -115,5 +117,7 @@ pub use types::{Item, Popped, PushOutcome, Refusal, RemovalReason, Removed, Tick
 
 #[cfg(test)]
 mod config_tests;
+#[cfg(test)]
+mod tenants_tests;
 #[cfg(test)]
 mod unit_tests;

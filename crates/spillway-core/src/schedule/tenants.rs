@@ -1,9 +1,9 @@
 //! Fair share among tenants inside one class: deficit round robin (DRR) by cost.
 //!
-//! Each tenant with queued requests has a FIFO sub-queue and a deficit; tenants sit in a ring in
+//! Each tenant with queued requests has a FIFO of them and a deficit; tenants sit in a ring in
 //! the order they became backlogged. A visit adds one quantum to the front tenant's deficit and
 //! serves its requests while the head's cost fits; then the ring moves on. A tenant whose
-//! sub-queue empties leaves the ring and forgets its deficit (DRR's rule: credit is not banked
+//! requests run out leaves the ring and forgets its deficit (DRR's rule: credit is not banked
 //! while idle).
 //!
 //! **Quantum.** All tenants weigh the same, and the quantum is the largest cost ever queued in
@@ -12,54 +12,60 @@
 //! price is the classic DRR bound: two backlogged tenants' service differs by less than one
 //! maximum cost at the end of every round, and by less than quantum + maximum cost mid-round.
 //!
-//! Sub-queues hold [`Ref`]s into the class's [`Arrivals`], where the requests live. Refs of
-//! requests removed elsewhere (cancel, shed, expiry) stay in the sub-queues until they reach an
-//! end or [`TenantRing::compact`] runs (lazy deletion). Each sub-queue counts such stale refs:
-//! while the count is 0 (always, without cancels, sheds or expiry) its refs are known live and
-//! neither settling nor trimming reads the requests, which sit at scattered places in the class.
+//! **Lone tenants.** When tenants outnumber queued requests (1,000 tenants over ~250 requests a
+//! class is typical), most backlogged tenants hold exactly one request. Such a tenant sits in the
+//! ring as a [`Member::Lone`] (its request's ref inline), with no sub-queue, free-list slot or
+//! deficit: it joined with deficit 0, so its first visit credits one quantum, which covers its
+//! request, and serves it. Only a second request gives it a [`TenantQueue`], converted in place
+//! (same ring position, same credit), so the service order is exactly DRR's over sub-queues.
+//!
+//! Refs point into the class's [`Arrivals`], where the requests live. Refs of requests removed
+//! elsewhere (cancel, shed, expiry) stay in the sub-queues until they reach an end or
+//! [`TenantRing::compact`] runs (lazy deletion). Each sub-queue counts such stale refs: while the
+//! count is 0 (always, without cancels, sheds or expiry) its refs are known live and neither
+//! settling nor trimming reads the requests, which sit at scattered places in the class.
 
 use super::arrivals::{Arrivals, Ref};
-use rustc_hash::FxHashMap;
+use super::sub_queue::{End, TenantQueue};
+use super::tenant_index::TenantIndex;
 use std::collections::VecDeque;
 
-/// One tenant's sub-queue.
-#[derive(Debug, Default)]
-struct TenantQueue {
-    tenant: u64,
-    items: VecDeque<Ref>,
-    deficit: u64,
-    /// Refs in `items` whose requests may have left by another way than service.
-    stale: usize,
+mod compaction;
+
+/// Index values at or above this name a lone member by its ring position; below, a sub-queue
+/// slot.
+const LONE: u64 = 1 << 62;
+/// Ring positions are virtual (members ever popped off the front plus the offset), modulo 2^62.
+const POSITION_MASK: u64 = LONE - 1;
+
+/// A backlogged tenant in the ring.
+#[derive(Copy, Clone, Debug)]
+enum Member {
+    /// A tenant with one request and no sub-queue. The request's ref is kept as scalars: a
+    /// `Ref` built on the stack and copied in whole stalls store forwarding on every push.
+    Lone {
+        tenant: u64,
+        index: u64,
+        seq: u64,
+        cost: u64,
+    },
+    /// A lone tenant whose request left by another way: it keeps its place (and, being
+    /// visited, its credit) until a visit or a compaction retires it, as an emptied sub-queue
+    /// does.
+    Gone { tenant: u64 },
+    /// A tenant with a sub-queue, by slot.
+    Queued(u32),
 }
 
-/// An end of a sub-queue.
-#[derive(Copy, Clone)]
-enum End {
-    Front,
-    Back,
-}
-
-impl TenantQueue {
-    /// Pops stale refs off `end`; returns how many. Reads nothing while none are stale.
+impl Member {
     #[inline]
-    fn trim<T>(&mut self, end: End, arrivals: &Arrivals<T>) -> usize {
-        let mut removed = 0;
-        while self.stale > 0 {
-            let at_end = match end {
-                End::Front => self.items.front(),
-                End::Back => self.items.back(),
-            };
-            if at_end.is_none_or(|&r| arrivals.position(r).is_some()) {
-                break;
-            }
-            match end {
-                End::Front => self.items.pop_front(),
-                End::Back => self.items.pop_back(),
-            };
-            self.stale -= 1;
-            removed += 1;
+    fn lone(tenant: u64, queued: Ref) -> Member {
+        Member::Lone {
+            tenant,
+            index: queued.index,
+            seq: queued.seq,
+            cost: queued.cost,
         }
-        removed
     }
 }
 
@@ -69,28 +75,78 @@ pub(crate) struct TenantRing {
     /// Sub-queues by slot; freed slots keep their allocation for the next tenant.
     queues: Vec<TenantQueue>,
     free: Vec<u32>,
-    /// Tenant id → slot in `queues`. Only looked up, never iterated, so its order cannot leak.
-    slot_of: FxHashMap<u64, u32>,
+    /// Tenant id → sub-queue slot, or `LONE` | the virtual ring position of its lone member.
+    /// Only looked up, never iterated, so its layout cannot leak into a decision.
+    index: TenantIndex,
     /// Backlogged tenants in service order; the front is being visited.
-    ring: VecDeque<u32>,
+    ring: VecDeque<Member>,
+    /// Virtual position of `ring[0]`: a lone member's position stays valid as the ring turns.
+    ring_head: u64,
     /// Whether the front tenant has received its quantum for the current visit.
     charged: bool,
+    /// The deficit of the front member while it is a charged lone (or gone) tenant; lone
+    /// members carry none otherwise.
+    lone_deficit: u64,
     /// Credit per visit: the largest cost ever queued.
     quantum: u64,
-    /// Refs held in all sub-queues, live or stale.
+    /// Refs held by all members, live or stale.
     entries: usize,
 }
 
 impl TenantRing {
-    /// Appends a request to `tenant`'s sub-queue, joining the ring if needed.
+    /// Appends a request to `tenant`'s queue, joining the ring if needed.
     #[inline]
     pub fn push(&mut self, tenant: u64, queued: Ref) {
         self.quantum = self.quantum.max(queued.cost);
         self.entries += 1;
-        if let Some(&slot) = self.slot_of.get(&tenant) {
-            self.queues[slot as usize].items.push_back(queued);
-            return;
+        match self.index.get(tenant) {
+            None => {
+                let at = self.ring_head.wrapping_add(self.ring.len() as u64) & POSITION_MASK;
+                self.index.insert(tenant, LONE | at);
+                self.ring.push_back(Member::lone(tenant, queued));
+            }
+            Some(place) if place < LONE => self.queues[place as usize].items.push_back(queued),
+            Some(place) => self.push_to_lone(tenant, self.position(place), queued),
         }
+    }
+
+    /// The ring position a lone member's index value names.
+    #[inline]
+    fn position(&self, place: u64) -> usize {
+        let offset = place.wrapping_sub(self.ring_head) & POSITION_MASK;
+        usize::try_from(offset).unwrap_or(usize::MAX)
+    }
+
+    /// A request for a tenant already in the ring without a sub-queue: a gone tenant becomes
+    /// lone again, a lone one gets a sub-queue, both keeping their place and credit.
+    fn push_to_lone(&mut self, tenant: u64, position: usize, queued: Ref) {
+        let Some(&member) = self.ring.get(position) else {
+            return;
+        };
+        let replacement = match member {
+            Member::Gone { .. } => Member::lone(tenant, queued),
+            Member::Lone {
+                index, seq, cost, ..
+            } => {
+                let first = Ref { index, seq, cost };
+                let deficit = if position == 0 && self.charged {
+                    self.lone_deficit
+                } else {
+                    0
+                };
+                let slot = self.new_queue(tenant, deficit);
+                let items = &mut self.queues[slot as usize].items;
+                items.push_back(first);
+                items.push_back(queued);
+                Member::Queued(slot)
+            }
+            Member::Queued(_) => return,
+        };
+        self.ring[position] = replacement;
+    }
+
+    /// An empty sub-queue for `tenant` with `deficit`, indexed.
+    fn new_queue(&mut self, tenant: u64, deficit: u64) -> u32 {
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
@@ -101,63 +157,145 @@ impl TenantRing {
         };
         let queue = &mut self.queues[slot as usize];
         queue.tenant = tenant;
-        queue.deficit = 0;
+        queue.deficit = deficit;
         queue.stale = 0;
-        queue.items.push_back(queued);
-        self.slot_of.insert(tenant, slot);
-        self.ring.push_back(slot);
+        self.index.insert(tenant, u64::from(slot));
+        slot
     }
 
     /// The ref of the request DRR serves next, settling the ring on it (idempotent until it is
     /// taken). The ref carries the cost, so the weighted class round reads no request.
-    #[inline]
+    ///
+    /// A lone tenant at the front is answered inline (the common case when tenants outnumber
+    /// requests); the general loop stays out of line.
+    #[inline(always)]
     pub fn front<T>(&mut self, arrivals: &Arrivals<T>) -> Option<Ref> {
-        loop {
-            let slot = *self.ring.front()?;
-            let queue = &mut self.queues[slot as usize];
-            self.entries -= queue.trim(End::Front, arrivals);
-            let Some(&head) = queue.items.front() else {
-                self.retire_front();
-                continue;
-            };
+        if let Some(&Member::Lone {
+            index, seq, cost, ..
+        }) = self.ring.front()
+        {
             if !self.charged {
-                queue.deficit = queue.deficit.saturating_add(self.quantum);
+                self.lone_deficit = self.quantum;
                 self.charged = true;
             }
-            if head.cost <= queue.deficit {
-                return Some(head);
+            if cost <= self.lone_deficit {
+                return Some(Ref { index, seq, cost });
             }
-            self.ring.rotate_left(1);
-            self.charged = false;
         }
+        self.settle(arrivals)
+    }
+
+    /// [`TenantRing::front`]'s general case: visits members until one can pay.
+    #[inline(never)]
+    fn settle<T>(&mut self, arrivals: &Arrivals<T>) -> Option<Ref> {
+        loop {
+            match *self.ring.front()? {
+                Member::Lone {
+                    index, seq, cost, ..
+                } => {
+                    let queued = Ref { index, seq, cost };
+                    if !self.charged {
+                        self.lone_deficit = self.quantum;
+                        self.charged = true;
+                    }
+                    if queued.cost <= self.lone_deficit {
+                        return Some(queued);
+                    }
+                    self.lone_to_back();
+                }
+                Member::Gone { .. } => self.retire_front(),
+                Member::Queued(slot) => {
+                    let queue = &mut self.queues[slot as usize];
+                    self.entries -= queue.trim(End::Front, arrivals);
+                    let Some(&head) = queue.items.front() else {
+                        self.retire_front();
+                        continue;
+                    };
+                    if !self.charged {
+                        queue.deficit = queue.deficit.saturating_add(self.quantum);
+                        self.charged = true;
+                    }
+                    if head.cost <= queue.deficit {
+                        return Some(head);
+                    }
+                    self.turn();
+                }
+            }
+        }
+    }
+
+    /// The front lone tenant cannot pay: its request left while it was being visited, and a
+    /// costlier one (which raised the quantum) came back. It takes a sub-queue to carry its
+    /// credit to the back of the ring, as DRR does.
+    #[cold]
+    fn lone_to_back(&mut self) {
+        if let Some(&Member::Lone {
+            tenant,
+            index,
+            seq,
+            cost,
+        }) = self.ring.front()
+        {
+            let queued = Ref { index, seq, cost };
+            let slot = self.new_queue(tenant, self.lone_deficit);
+            self.queues[slot as usize].items.push_back(queued);
+            self.ring[0] = Member::Queued(slot);
+        }
+        self.turn();
+    }
+
+    /// Moves the front member (never a lone one) to the back.
+    fn turn(&mut self) {
+        if let Some(member) = self.ring.pop_front() {
+            self.ring.push_back(member);
+            self.ring_head = self.ring_head.wrapping_add(1) & POSITION_MASK;
+        }
+        self.charged = false;
     }
 
     /// Removes the request [`TenantRing::front`] returned, whose cost was `cost`, charging it to
     /// its tenant. Call only after taking that request out of `arrivals`.
     #[inline]
     pub fn take_front<T>(&mut self, cost: u64, arrivals: &Arrivals<T>) {
-        let Some(&slot) = self.ring.front() else {
-            return;
-        };
-        let queue = &mut self.queues[slot as usize];
-        if queue.items.pop_front().is_some() {
-            self.entries -= 1;
-        }
-        queue.deficit = queue.deficit.saturating_sub(cost);
-        self.entries -= queue.trim(End::Front, arrivals);
-        if queue.items.is_empty() {
-            self.retire_front();
+        match self.ring.front() {
+            Some(Member::Lone { .. }) => self.retire_front(),
+            Some(&Member::Queued(slot)) => {
+                let queue = &mut self.queues[slot as usize];
+                if queue.items.pop_front().is_some() {
+                    self.entries -= 1;
+                }
+                queue.deficit = queue.deficit.saturating_sub(cost);
+                self.entries -= queue.trim(End::Front, arrivals);
+                if queue.items.is_empty() {
+                    self.retire_front();
+                }
+            }
+            Some(Member::Gone { .. }) | None => {}
         }
     }
 
     /// After one of `tenant`'s requests left by another way: drops stale refs at the ends of
-    /// its sub-queue. An emptied tenant stays in the ring until a visit retires it.
+    /// its queue. An emptied tenant stays in the ring until a visit retires it.
     pub fn trim_tenant<T>(&mut self, tenant: u64, arrivals: &Arrivals<T>) {
-        if let Some(&slot) = self.slot_of.get(&tenant) {
-            let queue = &mut self.queues[slot as usize];
-            queue.stale += 1;
-            let removed = queue.trim(End::Front, arrivals) + queue.trim(End::Back, arrivals);
-            self.entries -= removed;
+        match self.index.get(tenant) {
+            Some(place) if place < LONE => {
+                let queue = &mut self.queues[place as usize];
+                queue.stale += 1;
+                let removed = queue.trim(End::Front, arrivals) + queue.trim(End::Back, arrivals);
+                self.entries -= removed;
+            }
+            Some(place) => {
+                let position = self.position(place);
+                if let Some(&Member::Lone {
+                    index, seq, cost, ..
+                }) = self.ring.get(position)
+                    && arrivals.position(Ref { index, seq, cost }).is_none()
+                {
+                    self.ring[position] = Member::Gone { tenant };
+                    self.entries -= 1;
+                }
+            }
+            None => {}
         }
     }
 
@@ -166,53 +304,20 @@ impl TenantRing {
         self.entries
     }
 
-    /// Drops every stale ref and every tenant left without requests. O(refs + tenants).
-    /// Call before compacting `arrivals`, then [`TenantRing::renumber`].
-    pub fn compact<T>(&mut self, arrivals: &Arrivals<T>) {
-        let front_before = self.ring.front().copied();
-        let mut entries = 0;
-        let mut emptied = Vec::new();
-        for &slot in &self.ring {
-            let queue = &mut self.queues[slot as usize];
-            if queue.stale > 0 {
-                queue.items.retain(|&r| arrivals.position(r).is_some());
-                queue.stale = 0;
-            }
-            entries += queue.items.len();
-            if queue.items.is_empty() {
-                emptied.push(slot);
-            }
-        }
-        for &slot in &emptied {
-            self.release(slot);
-        }
-        let queues = &self.queues;
-        self.ring
-            .retain(|&slot| !queues[slot as usize].items.is_empty());
-        self.entries = entries;
-        if self.ring.front().copied() != front_before {
-            self.charged = false;
-        }
-    }
-
-    /// After [`TenantRing::compact`] and the compaction of `arrivals`, whose positions moved:
-    /// rebuilds every ref. Each live request has exactly one ref, in its tenant's sub-queue,
-    /// and both orders are arrival order, so refilling the sub-queues from `arrivals` in order
-    /// reproduces them.
-    pub fn renumber<T>(&mut self, arrivals: &Arrivals<T>) {
-        for &slot in &self.ring {
-            self.queues[slot as usize].items.clear();
-        }
-        for (tenant, r) in arrivals.refs() {
-            if let Some(&slot) = self.slot_of.get(&tenant) {
-                self.queues[slot as usize].items.push_back(r);
-            }
-        }
-    }
-
+    /// Takes the front member out of the ring, releasing what it holds.
     fn retire_front(&mut self) {
-        if let Some(slot) = self.ring.pop_front() {
-            self.release(slot);
+        if let Some(member) = self.ring.pop_front() {
+            self.ring_head = self.ring_head.wrapping_add(1) & POSITION_MASK;
+            match member {
+                Member::Queued(slot) => self.release(slot),
+                Member::Lone { tenant, .. } => {
+                    self.entries -= 1;
+                    self.index.remove(tenant);
+                }
+                Member::Gone { tenant } => {
+                    self.index.remove(tenant);
+                }
+            }
         }
         self.charged = false;
     }
@@ -223,7 +328,7 @@ impl TenantRing {
         queue.items.clear();
         queue.deficit = 0;
         queue.stale = 0;
-        self.slot_of.remove(&queue.tenant);
+        self.index.remove(queue.tenant);
         self.free.push(slot);
     }
 }

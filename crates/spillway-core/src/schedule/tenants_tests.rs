@@ -1,0 +1,201 @@
+//! The tenant ring against a plain model of DRR: every tenant a sub-queue found by linear
+//! search, removed requests skipped when they reach the front, emptied tenants kept in the ring
+//! until visited or compacted. Whatever representation the ring uses inside (lone requests
+//! inline, sub-queues, stale refs), the requests it serves must be the model's.
+
+use super::arrivals::{Arrivals, Slot};
+use super::tenants::TenantRing;
+use crate::time::Time;
+use std::collections::{BTreeSet, VecDeque};
+
+/// A tenant in the model: id, (seq, cost) in arrival order, deficit.
+type Member = (u64, VecDeque<(u64, u64)>, u64);
+
+#[derive(Default)]
+struct Model {
+    ring: VecDeque<Member>,
+    charged: bool,
+    quantum: u64,
+    removed: BTreeSet<u64>,
+}
+
+impl Model {
+    fn push(&mut self, tenant: u64, seq: u64, cost: u64) {
+        self.quantum = self.quantum.max(cost);
+        match self.ring.iter_mut().find(|m| m.0 == tenant) {
+            Some(member) => member.1.push_back((seq, cost)),
+            None => self
+                .ring
+                .push_back((tenant, VecDeque::from([(seq, cost)]), 0)),
+        }
+    }
+
+    fn skip_removed(&mut self) -> bool {
+        let Some(member) = self.ring.front_mut() else {
+            return false;
+        };
+        while member
+            .1
+            .front()
+            .is_some_and(|h| self.removed.contains(&h.0))
+        {
+            member.1.pop_front();
+        }
+        if member.1.is_empty() {
+            self.ring.pop_front();
+            self.charged = false;
+        }
+        true
+    }
+
+    fn front(&mut self) -> Option<(u64, u64)> {
+        loop {
+            let before = self.ring.len();
+            if !self.skip_removed() {
+                return None;
+            }
+            if self.ring.len() < before {
+                continue;
+            }
+            let member = self.ring.front_mut()?;
+            if !self.charged {
+                member.2 = member.2.saturating_add(self.quantum);
+                self.charged = true;
+            }
+            let head = *member.1.front()?;
+            if head.1 <= member.2 {
+                return Some(head);
+            }
+            self.ring.rotate_left(1);
+            self.charged = false;
+        }
+    }
+
+    fn take_front(&mut self, cost: u64) {
+        if let Some(member) = self.ring.front_mut() {
+            member.1.pop_front();
+            member.2 = member.2.saturating_sub(cost);
+        }
+        self.skip_removed();
+    }
+
+    fn compact(&mut self) {
+        let removed = &self.removed;
+        for member in &mut self.ring {
+            member.1.retain(|h| !removed.contains(&h.0));
+        }
+        let front_emptied = self.ring.front().is_some_and(|m| m.1.is_empty());
+        self.ring.retain(|m| !m.1.is_empty());
+        if front_emptied {
+            self.charged = false;
+        }
+    }
+}
+
+fn slot(seq: u64, tenant: u64, cost: u64) -> Slot<u64> {
+    Slot {
+        seq,
+        arrival: Time::ZERO,
+        cost,
+        tenant,
+        payload: Some(seq),
+    }
+}
+
+/// One step: 0 or 1 push (tenant, cost), 2 peek, 3 pop, 4 cancel the `pick`-th live request,
+/// otherwise compact. Its index is the pushed request's seq.
+type Op = (u8, u64, u64, usize);
+
+proptest::proptest! {
+    /// Pushes, peeks, pops, cancels and compactions in any order: the ring settles on and
+    /// serves exactly the model's requests, and holds at least one ref per live request.
+    #[test]
+    fn the_ring_serves_as_plain_drr_does(
+        ops in proptest::collection::vec((0u8..6, 0u64..12, 1u64..60, 0usize..64), 0..400),
+    ) {
+        serves_as_the_model(ops)?;
+    }
+}
+
+/// A lone tenant charged on its visit, cancelled, then back with a costlier request (which
+/// raised the quantum) cannot pay: it goes to the back carrying its credit, and that credit
+/// serves its second request within its next visit, before tenant 2's.
+#[test]
+fn a_lone_tenant_that_cannot_pay_carries_its_credit_to_the_back() {
+    let ops = vec![
+        (0, 0, 10, 0),
+        (0, 1, 10, 0),
+        (2, 0, 0, 0),
+        (4, 0, 0, 0),
+        (0, 0, 30, 0),
+        (2, 0, 0, 0),
+        (0, 0, 10, 0),
+        (0, 2, 10, 0),
+    ];
+    if let Err(failure) = serves_as_the_model(ops) {
+        panic!("{failure}");
+    }
+}
+
+fn serves_as_the_model(ops: Vec<Op>) -> Result<(), proptest::test_runner::TestCaseError> {
+    let mut ring = TenantRing::default();
+    let mut arrivals: Arrivals<u64> = Arrivals::new();
+    let mut model = Model::default();
+    let mut live: Vec<u64> = Vec::new();
+    for (seq, (op, tenant, cost, pick)) in (0u64..).zip(ops) {
+        match op {
+            0 | 1 => {
+                ring.push(tenant, arrivals.push(slot(seq, tenant, cost)));
+                model.push(tenant, seq, cost);
+                live.push(seq);
+            }
+            2 => {
+                let got = ring.front(&arrivals).map(|r| (r.seq, r.cost));
+                proptest::prop_assert_eq!(got, model.front());
+            }
+            3 => {
+                let expected = model.front();
+                let got = ring.front(&arrivals).and_then(|r| {
+                    let taken = arrivals.take(arrivals.position_of_live(r))?;
+                    ring.take_front(taken.cost, &arrivals);
+                    Some((taken.seq, taken.cost))
+                });
+                proptest::prop_assert_eq!(got, expected);
+                if let Some((seq, cost)) = got {
+                    model.take_front(cost);
+                    live.retain(|&s| s != seq);
+                }
+            }
+            4 if !live.is_empty() => {
+                let seq = live.remove(pick % live.len());
+                let position = arrivals.find(seq);
+                proptest::prop_assert!(position.is_some());
+                let taken = position.and_then(|p| arrivals.take(p));
+                proptest::prop_assert_eq!(taken.as_ref().map(|t| t.seq), Some(seq));
+                if let Some(taken) = taken {
+                    ring.trim_tenant(taken.tenant, &arrivals);
+                }
+                model.removed.insert(seq);
+            }
+            _ => {
+                ring.compact(&arrivals);
+                arrivals.compact();
+                ring.renumber(&arrivals);
+                model.compact();
+            }
+        }
+        proptest::prop_assert!(ring.entries() >= live.len());
+    }
+    while let Some(expected) = model.front() {
+        let got = ring.front(&arrivals).and_then(|r| {
+            let taken = arrivals.take(arrivals.position_of_live(r))?;
+            ring.take_front(taken.cost, &arrivals);
+            Some((taken.seq, taken.cost))
+        });
+        proptest::prop_assert_eq!(got, Some(expected));
+        model.take_front(expected.1);
+    }
+    proptest::prop_assert_eq!(ring.front(&arrivals).map(|r| r.seq), None);
+    proptest::prop_assert_eq!(ring.entries(), 0);
+    Ok(())
+}
