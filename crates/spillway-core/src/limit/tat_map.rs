@@ -4,7 +4,11 @@
 //!
 //! Same memory rule as `Keyed`: a key whose bucket is full again is indistinguishable from a
 //! key never seen, so a sweep (run when the map has doubled since the last one) drops it;
-//! denied and zero-cost requests never insert. A refund that leaves a key full removes it.
+//! denied and zero-cost requests never insert. A refund does not remove a key it leaves
+//! full: a refund never takes a TAT below `now` (no fuller than full), so the key stays until
+//! the next sweep, like any other full key. Only a refund to TAT 0 removes a key, and
+//! [`refunded`](super::compact::CompactGcra::refunded) allows 0 only at or before the
+//! limiter's origin.
 //!
 //! The keys live in a [`TatTable`] (key and TAT in one slot, one cache line a hit). A
 //! resident TAT is never 0: admitting or committing a non-zero cost only raises a TAT above

@@ -10,9 +10,9 @@
 //! TAT is never 0 (TAT 0 is a full bucket, which is the same as an absent key), so `None`
 //! lives in the TAT's zero niche and the slot stays as wide as the key plus 8 bytes.
 //!
-//! Deletion only happens one key at a time on the rare refund-to-full path (backward shift,
-//! so no tombstones) or by [`retain`](TatTable::retain), which rebuilds at the size the
-//! survivors need. The hash is FxHash, as before (like for like with governor's FxHash).
+//! Deletion happens one key at a time only when a refund brings a TAT to 0, which only a
+//! refund at or before the limiter's origin can do (backward shift, so no tombstones), or by
+//! [`retain`](TatTable::retain), which rebuilds at the size the survivors need. The hash is FxHash, as before (like for like with governor's FxHash).
 
 use rustc_hash::FxBuildHasher;
 use std::hash::{BuildHasher, Hash};
