@@ -71,6 +71,7 @@ impl<K: Hash + Eq> TatTable<K> {
 
     /// Insert a key known to be absent (the caller has just missed it).
     pub(crate) fn insert_new(&mut self, key: K, tat: NonZeroU64) {
+        debug_assert!(self.find(&key).is_err(), "insert_new of a resident key");
         if self.full_after(self.len.saturating_add(1)) {
             self.resize(slots_for(self.len.saturating_add(1)));
         }
