@@ -15,6 +15,10 @@ use crate::time::{Duration, Time};
 use std::hash::Hash;
 
 /// One token bucket per key (`capacity` tokens, `rate` per `period`), 8 bytes per resident key.
+///
+/// Built for integer-like keys (`u64` ids): any `Hash + Eq` key works, but the table compares
+/// whole keys while probing, so a `String` key follows a pointer per probed slot; map such
+/// keys to integers first.
 #[derive(Clone, Debug)]
 pub struct KeyedGcra<K> {
     gcra: CompactGcra,

@@ -25,6 +25,8 @@ const SHARDS: usize = 64;
 struct Shard<K>(Mutex<TatMap<K>>);
 
 /// One token bucket per key, shareable by `&self` across threads, 8 bytes per resident key.
+///
+/// Built for integer-like keys, as [`KeyedGcra`](super::KeyedGcra) is (same table per shard).
 #[derive(Debug)]
 pub struct ShardedKeyedGcra<K> {
     gcra: CompactGcra,
