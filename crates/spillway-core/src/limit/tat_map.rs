@@ -16,7 +16,7 @@
 //! absent key reads as TAT 0).
 
 use super::compact::{CompactGcra, Step};
-use super::tat_table::TatTable;
+use super::tat_table::{TatTable, Vacant};
 use super::{Decision, LimitError};
 use crate::time::Time;
 use std::hash::Hash;
@@ -56,18 +56,21 @@ impl<K: Hash + Eq + Clone> TatMap<K> {
         key: &K,
         cost: u64,
     ) -> Result<Decision, LimitError> {
-        if let Some(tat) = self.map.get_mut(key) {
-            return Ok(match gcra.step(tat.get(), now, cost)? {
-                Step::Admit(new_tat) => {
-                    *tat = raised(*tat, new_tat);
-                    Decision::Allowed
-                }
-                Step::Deny(decision) => decision,
-            });
-        }
+        let vacant = match self.map.entry(key) {
+            Ok(tat) => {
+                return Ok(match gcra.step(tat.get(), now, cost)? {
+                    Step::Admit(new_tat) => {
+                        *tat = raised(*tat, new_tat);
+                        Decision::Allowed
+                    }
+                    Step::Deny(decision) => decision,
+                });
+            }
+            Err(vacant) => vacant,
+        };
         match gcra.step(0, now, cost)? {
             Step::Admit(new_tat) if cost > 0 => {
-                self.insert(gcra, now, key, new_tat);
+                self.insert(gcra, now, key, new_tat, vacant);
                 Ok(Decision::Allowed)
             }
             Step::Admit(_) => Ok(Decision::Allowed),
@@ -79,9 +82,9 @@ impl<K: Hash + Eq + Clone> TatMap<K> {
         if cost == 0 {
             return;
         }
-        match self.map.get_mut(key) {
-            Some(tat) => *tat = raised(*tat, gcra.committed(tat.get(), now, cost)),
-            None => self.insert(gcra, now, key, gcra.committed(0, now, cost)),
+        match self.map.entry(key) {
+            Ok(tat) => *tat = raised(*tat, gcra.committed(tat.get(), now, cost)),
+            Err(vacant) => self.insert(gcra, now, key, gcra.committed(0, now, cost), vacant),
         }
     }
 
@@ -107,13 +110,18 @@ impl<K: Hash + Eq + Clone> TatMap<K> {
         self.map.len()
     }
 
-    fn insert(&mut self, gcra: &CompactGcra, now: Time, key: &K, tat: u64) {
-        if self.map.len() >= self.sweep_at {
+    /// Inserts the absent `key`, which a lookup just found would go at `vacant`.
+    fn insert(&mut self, gcra: &CompactGcra, now: Time, key: &K, tat: u64, vacant: Vacant) {
+        let vacant = if self.map.len() >= self.sweep_at {
             self.sweep(gcra, now);
-        }
+            // The sweep rebuilt the table: the lookup's slot means nothing now.
+            self.map.vacancy(key)
+        } else {
+            vacant
+        };
         // A TAT of 0 is a full bucket, which an absent key already reads as: nothing to store.
         if let Some(tat) = NonZeroU64::new(tat) {
-            self.map.insert_new(key.clone(), tat);
+            self.map.insert_at(vacant, key.clone(), tat);
         }
     }
 }

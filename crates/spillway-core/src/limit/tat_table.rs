@@ -55,6 +55,10 @@ pub(crate) struct TatTable<K> {
     len: usize,
 }
 
+/// The empty slot where a key's lookup ended: where that key goes, until the table changes.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Vacant(usize);
+
 impl<K> Default for TatTable<K> {
     fn default() -> Self {
         TatTable {
@@ -79,17 +83,52 @@ impl<K: Hash + Eq> TatTable<K> {
     /// The key's TAT, if resident, to update in place.
     #[inline]
     pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut NonZeroU64> {
-        let i = self.find(key).ok()?;
-        self.slots.get_mut(i)?.as_mut().map(|(_, tat)| tat)
+        self.entry(key).ok()
     }
 
-    /// Insert a key known to be absent (the caller has just missed it).
+    /// The key's TAT to update in place, or where it would be inserted: a miss (every new
+    /// key) then inserts with [`insert_at`](Self::insert_at) without probing again.
+    #[inline]
+    pub(crate) fn entry(&mut self, key: &K) -> Result<&mut NonZeroU64, Vacant> {
+        match self.find(key) {
+            Ok(i) => (self.slots.get_mut(i).and_then(Option::as_mut))
+                .map(|(_, tat)| tat)
+                .ok_or(Vacant(i)),
+            Err(i) => Err(Vacant(i)),
+        }
+    }
+
+    /// Where the absent `key` would be inserted (for a caller whose earlier miss is stale).
+    pub(crate) fn vacancy(&self, key: &K) -> Vacant {
+        let found = self.find(key);
+        debug_assert!(found.is_err(), "vacancy of a resident key");
+        let (Ok(i) | Err(i)) = found;
+        Vacant(i)
+    }
+
+    /// Insert a key known to be absent (tests: the limiters insert where they missed).
+    #[cfg(test)]
     pub(crate) fn insert_new(&mut self, key: K, tat: NonZeroU64) {
-        debug_assert!(self.find(&key).is_err(), "insert_new of a resident key");
+        let vacant = self.vacancy(&key);
+        self.insert_at(vacant, key, tat);
+    }
+
+    /// Insert an absent key at `vacant`, from a lookup of that key with no change to the
+    /// table since (else the key could land outside its probe run, and be lost).
+    pub(crate) fn insert_at(&mut self, vacant: Vacant, key: K, tat: NonZeroU64) {
+        debug_assert!(
+            self.find(&key) == Err(vacant.0),
+            "insert_at a stale vacancy or of a resident key"
+        );
         if self.full_after(self.len.saturating_add(1)) {
             self.resize(slots_for(self.len.saturating_add(1)));
+            self.place(key, tat);
+        } else {
+            match self.slots.get_mut(vacant.0) {
+                Some(slot @ None) => *slot = Some((key, tat)),
+                _ => self.place(key, tat),
+            }
         }
-        self.place(key, tat);
         self.len += 1;
     }
 

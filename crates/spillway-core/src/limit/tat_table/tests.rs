@@ -79,9 +79,9 @@ fn behaves_like_the_model<K: Hash + Ord + Clone + std::fmt::Debug>(
         match op {
             Op::Put(k, t) => {
                 let k = k % keys;
-                match table.get_mut(&make(k)) {
-                    Some(tat) => *tat = nz(t),
-                    None => table.insert_new(make(k), nz(t)),
+                match table.entry(&make(k)) {
+                    Ok(tat) => *tat = nz(t),
+                    Err(vacant) => table.insert_at(vacant, make(k), nz(t)),
                 }
                 model.insert(k, t);
             }
