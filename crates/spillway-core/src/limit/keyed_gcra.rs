@@ -175,6 +175,27 @@ mod tests {
         assert!(compact.is_empty());
     }
 
+    /// The new key whose insert sweeps goes where the rebuilt table wants it, not where the
+    /// lookup before the sweep ended: 1,000 of 1,024 keys are full again and swept, the
+    /// table shrinks, and the new key and the 24 survivors are all still found.
+    #[test]
+    fn a_key_inserted_by_a_sweeping_acquire_is_found() {
+        let mut keyed = KeyedGcra::new(2, 1, Duration::from_secs(1)).unwrap();
+        let (early, late) = (Time::from_secs(10), Time::from_secs(15));
+        for key in 0..1_024u64 {
+            let at = if key < 1_000 { early } else { late };
+            assert!(keyed.acquire(at, &key, 2).unwrap().is_allowed());
+        }
+        assert_eq!(keyed.len(), 1_024);
+        let now = Time::from_nanos(15_500_000_000);
+        assert!(keyed.acquire(now, &9_999, 2).unwrap().is_allowed());
+        assert_eq!(keyed.len(), 25);
+        assert_eq!(keyed.available(now, &9_999), 0);
+        for key in 0..1_024u64 {
+            assert_eq!(keyed.available(now, &key), if key < 1_000 { 2 } else { 0 });
+        }
+    }
+
     #[test]
     fn past_the_horizon_it_fails_closed() {
         // 1_000_000_007 per second: gcd 1, so the horizon is about 18 s after the origin.
