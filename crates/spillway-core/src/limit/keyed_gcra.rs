@@ -10,6 +10,7 @@
 
 use super::compact::CompactGcra;
 use super::tat_map::TatMap;
+use super::tat_table::Hashed;
 use super::{Decision, LimitError};
 use crate::time::{Duration, Time};
 use std::hash::Hash;
@@ -37,25 +38,25 @@ impl<K: Hash + Eq + Clone> KeyedGcra<K> {
     super::compact::compact_config!();
     /// Would `cost` be admitted for `key` at `now`? Changes nothing.
     pub fn check(&self, now: Time, key: &K, cost: u64) -> Result<Decision, LimitError> {
-        self.gcra.check(self.map.tat(key), now, cost)
+        self.gcra.check(self.map.tat(Hashed::new(key)), now, cost)
     }
     /// Check and commit: one hash lookup for a resident key; an absent key is inserted only
     /// when admitted with a non-zero cost.
     #[inline]
     pub fn acquire(&mut self, now: Time, key: &K, cost: u64) -> Result<Decision, LimitError> {
-        self.map.acquire(&self.gcra, now, key, cost)
+        self.map.acquire(&self.gcra, now, Hashed::new(key), cost)
     }
     /// Consume `cost` for `key` unconditionally (may leave it in debt).
     pub fn commit(&mut self, now: Time, key: &K, cost: u64) {
-        self.map.commit(&self.gcra, now, key, cost);
+        self.map.commit(&self.gcra, now, Hashed::new(key), cost);
     }
     /// Give back `cost` for `key`, never beyond a full bucket.
     pub fn refund(&mut self, now: Time, key: &K, cost: u64) {
-        self.map.refund(&self.gcra, now, key, cost);
+        self.map.refund(&self.gcra, now, Hashed::new(key), cost);
     }
     /// Whole tokens `key` holds at `now`.
     pub fn available(&self, now: Time, key: &K) -> u64 {
-        self.gcra.available(self.map.tat(key), now)
+        self.gcra.available(self.map.tat(Hashed::new(key)), now)
     }
     /// Drop every key whose bucket is full at `now`; returns how many were dropped.
     pub fn sweep(&mut self, now: Time) -> usize {

@@ -16,7 +16,7 @@
 //! absent key reads as TAT 0).
 
 use super::compact::{CompactGcra, Step};
-use super::tat_table::{TatTable, Vacant};
+use super::tat_table::{Hashed, TatTable, Vacant};
 use super::{Decision, LimitError};
 use crate::time::Time;
 use std::hash::Hash;
@@ -43,7 +43,7 @@ impl<K> Default for TatMap<K> {
 
 impl<K: Hash + Eq + Clone> TatMap<K> {
     /// The key's TAT; an absent key is a full bucket (TAT 0).
-    pub(crate) fn tat(&self, key: &K) -> u64 {
+    pub(crate) fn tat(&self, key: Hashed<'_, K>) -> u64 {
         self.map.get(key).map_or(0, NonZeroU64::get)
     }
 
@@ -53,7 +53,7 @@ impl<K: Hash + Eq + Clone> TatMap<K> {
         &mut self,
         gcra: &CompactGcra,
         now: Time,
-        key: &K,
+        key: Hashed<'_, K>,
         cost: u64,
     ) -> Result<Decision, LimitError> {
         let vacant = match self.map.entry(key) {
@@ -78,7 +78,7 @@ impl<K: Hash + Eq + Clone> TatMap<K> {
         }
     }
 
-    pub(crate) fn commit(&mut self, gcra: &CompactGcra, now: Time, key: &K, cost: u64) {
+    pub(crate) fn commit(&mut self, gcra: &CompactGcra, now: Time, key: Hashed<'_, K>, cost: u64) {
         if cost == 0 {
             return;
         }
@@ -88,7 +88,7 @@ impl<K: Hash + Eq + Clone> TatMap<K> {
         }
     }
 
-    pub(crate) fn refund(&mut self, gcra: &CompactGcra, now: Time, key: &K, cost: u64) {
+    pub(crate) fn refund(&mut self, gcra: &CompactGcra, now: Time, key: Hashed<'_, K>, cost: u64) {
         let Some(tat) = self.map.get_mut(key) else {
             return;
         };
@@ -111,7 +111,14 @@ impl<K: Hash + Eq + Clone> TatMap<K> {
     }
 
     /// Inserts the absent `key`, which a lookup just found would go at `vacant`.
-    fn insert(&mut self, gcra: &CompactGcra, now: Time, key: &K, tat: u64, vacant: Vacant) {
+    fn insert(
+        &mut self,
+        gcra: &CompactGcra,
+        now: Time,
+        key: Hashed<'_, K>,
+        tat: u64,
+        vacant: Vacant,
+    ) {
         let vacant = if self.map.len() >= self.sweep_at {
             self.sweep(gcra, now);
             // The sweep rebuilt the table: the lookup's slot means nothing now.
@@ -121,7 +128,7 @@ impl<K: Hash + Eq + Clone> TatMap<K> {
         };
         // A TAT of 0 is a full bucket, which an absent key already reads as: nothing to store.
         if let Some(tat) = NonZeroU64::new(tat) {
-            self.map.insert_at(vacant, key.clone(), tat);
+            self.map.insert_at(vacant, key.key().clone(), tat);
         }
     }
 }

@@ -55,6 +55,40 @@ pub(crate) struct TatTable<K> {
     len: usize,
 }
 
+/// A key with its FxHash, computed once per call: [`ShardedKeyedGcra`](super::ShardedKeyedGcra)
+/// picks the shard from the high bits, the table the home slot from the low ones.
+#[derive(Debug)]
+pub(crate) struct Hashed<'a, K> {
+    key: &'a K,
+    hash: u64,
+}
+
+impl<K> Clone for Hashed<'_, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K> Copy for Hashed<'_, K> {}
+
+impl<'a, K: Hash> Hashed<'a, K> {
+    #[inline]
+    pub(crate) fn new(key: &'a K) -> Self {
+        Hashed {
+            key,
+            hash: FxBuildHasher.hash_one(key),
+        }
+    }
+
+    pub(crate) fn hash(self) -> u64 {
+        self.hash
+    }
+
+    pub(crate) fn key(self) -> &'a K {
+        self.key
+    }
+}
+
 /// The empty slot where a key's lookup ended: where that key goes, until the table changes.
 #[derive(Copy, Clone, Debug)]
 pub(crate) struct Vacant(usize);
@@ -75,21 +109,21 @@ impl<K: Hash + Eq> TatTable<K> {
 
     /// The key's TAT, if resident.
     #[inline]
-    pub(crate) fn get(&self, key: &K) -> Option<NonZeroU64> {
+    pub(crate) fn get(&self, key: Hashed<'_, K>) -> Option<NonZeroU64> {
         let i = self.find(key).ok()?;
         self.slots.get(i)?.as_ref().map(|(_, tat)| *tat)
     }
 
     /// The key's TAT, if resident, to update in place.
     #[inline]
-    pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut NonZeroU64> {
+    pub(crate) fn get_mut(&mut self, key: Hashed<'_, K>) -> Option<&mut NonZeroU64> {
         self.entry(key).ok()
     }
 
     /// The key's TAT to update in place, or where it would be inserted: a miss (every new
     /// key) then inserts with [`insert_at`](Self::insert_at) without probing again.
     #[inline]
-    pub(crate) fn entry(&mut self, key: &K) -> Result<&mut NonZeroU64, Vacant> {
+    pub(crate) fn entry(&mut self, key: Hashed<'_, K>) -> Result<&mut NonZeroU64, Vacant> {
         match self.find(key) {
             Ok(i) => (self.slots.get_mut(i).and_then(Option::as_mut))
                 .map(|(_, tat)| tat)
@@ -99,7 +133,7 @@ impl<K: Hash + Eq> TatTable<K> {
     }
 
     /// Where the absent `key` would be inserted (for a caller whose earlier miss is stale).
-    pub(crate) fn vacancy(&self, key: &K) -> Vacant {
+    pub(crate) fn vacancy(&self, key: Hashed<'_, K>) -> Vacant {
         let found = self.find(key);
         debug_assert!(found.is_err(), "vacancy of a resident key");
         let (Ok(i) | Err(i)) = found;
@@ -109,7 +143,7 @@ impl<K: Hash + Eq> TatTable<K> {
     /// Insert a key known to be absent (tests: the limiters insert where they missed).
     #[cfg(test)]
     pub(crate) fn insert_new(&mut self, key: K, tat: NonZeroU64) {
-        let vacant = self.vacancy(&key);
+        let vacant = self.vacancy(Hashed::new(&key));
         self.insert_at(vacant, key, tat);
     }
 
@@ -117,7 +151,7 @@ impl<K: Hash + Eq> TatTable<K> {
     /// table since (else the key could land outside its probe run, and be lost).
     pub(crate) fn insert_at(&mut self, vacant: Vacant, key: K, tat: NonZeroU64) {
         debug_assert!(
-            self.find(&key) == Err(vacant.0),
+            self.find(Hashed::new(&key)) == Err(vacant.0),
             "insert_at a stale vacancy or of a resident key"
         );
         if self.full_after(self.len.saturating_add(1)) {
@@ -134,7 +168,7 @@ impl<K: Hash + Eq> TatTable<K> {
 
     /// Remove `key` if resident, shifting later members of its probe run back into the gap
     /// (so a lookup never stops early at the hole).
-    pub(crate) fn remove(&mut self, key: &K) {
+    pub(crate) fn remove(&mut self, key: Hashed<'_, K>) {
         let Ok(mut hole) = self.find(key) else {
             return;
         };
@@ -149,7 +183,7 @@ impl<K: Hash + Eq> TatTable<K> {
             };
             // The member at `i` may fill the hole unless its home lies cyclically in
             // (hole, i]: then the hole is before its home and a lookup would not pass it.
-            let home = home(k, mask);
+            let home = home(Hashed::new(k).hash, mask);
             if i.wrapping_sub(home) & mask >= i.wrapping_sub(hole) & mask {
                 self.slots.swap(hole, i);
                 hole = i;
@@ -176,12 +210,12 @@ impl<K: Hash + Eq> TatTable<K> {
     /// bound leaves an empty slot in every non-empty table, and an empty table has no slot
     /// (`get` answers `None` at once).
     #[inline]
-    fn find(&self, key: &K) -> Result<usize, usize> {
+    fn find(&self, key: Hashed<'_, K>) -> Result<usize, usize> {
         let mask = self.mask();
-        let mut i = home(key, mask);
+        let mut i = home(key.hash, mask);
         loop {
             match self.slots.get(i) {
-                Some(Some((k, _))) if k == key => return Ok(i),
+                Some(Some((k, _))) if k == key.key => return Ok(i),
                 Some(Some(_)) => i = (i + 1) & mask,
                 _ => return Err(i),
             }
@@ -190,7 +224,7 @@ impl<K: Hash + Eq> TatTable<K> {
 
     /// Put an absent key in the first empty slot of its run (room is already ensured).
     fn place(&mut self, key: K, tat: NonZeroU64) {
-        if let Err(i) = self.find(&key)
+        if let Err(i) = self.find(Hashed::new(&key))
             && let Some(slot) = self.slots.get_mut(i)
         {
             *slot = Some((key, tat));
@@ -214,11 +248,11 @@ impl<K: Hash + Eq> TatTable<K> {
     }
 }
 
-/// Where `key`'s probe run starts. FxHash's finish moves the best-mixed bits of its product
-/// to the bottom, so the low bits index (as hashbrown does).
+/// Where the probe run of a key with this hash starts. FxHash's finish moves the best-mixed
+/// bits of its product to the bottom, so the low bits index (as hashbrown does).
 #[inline]
-fn home<K: Hash>(key: &K, mask: usize) -> usize {
-    FxBuildHasher.hash_one(key) as usize & mask
+fn home(hash: u64, mask: usize) -> usize {
+    hash as usize & mask
 }
 
 /// The fewest slots (a power of two, at least [`MIN_SLOTS`]) holding `len` keys within the
