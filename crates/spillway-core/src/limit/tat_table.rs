@@ -44,7 +44,7 @@ const MIN_SLOTS: usize = 8;
 ///   (1 + 1/(1-load)²)/2 slots per miss: 8.5 at the 3/4 load bound, 2.5 on a hit;
 /// - a wider key makes a wider slot (a `String` key: 32 bytes, two slots a line), and moving
 ///   slots rehashes every byte of the key;
-/// - `insert_new` takes ownership of a clone (an allocation for such keys).
+/// - inserting stores a clone of the key (an allocation for such keys).
 ///
 /// So map such keys to integers before they reach a keyed limiter (an id table, or a 64-bit
 /// hash when a collision merging two buckets is acceptable).
