@@ -10,11 +10,16 @@
 
 use super::compact::CompactGcra;
 use super::tat_map::TatMap;
+use super::tat_table::Hashed;
 use super::{Decision, LimitError};
 use crate::time::{Duration, Time};
 use std::hash::Hash;
 
 /// One token bucket per key (`capacity` tokens, `rate` per `period`), 8 bytes per resident key.
+///
+/// Built for integer-like keys (`u64` ids): any `Hash + Eq` key works, but the table compares
+/// whole keys while probing, so a `String` key follows a pointer per probed slot; map such
+/// keys to integers first.
 #[derive(Clone, Debug)]
 pub struct KeyedGcra<K> {
     gcra: CompactGcra,
@@ -33,25 +38,25 @@ impl<K: Hash + Eq + Clone> KeyedGcra<K> {
     super::compact::compact_config!();
     /// Would `cost` be admitted for `key` at `now`? Changes nothing.
     pub fn check(&self, now: Time, key: &K, cost: u64) -> Result<Decision, LimitError> {
-        self.gcra.check(self.map.tat(key), now, cost)
+        self.gcra.check(self.map.tat(Hashed::new(key)), now, cost)
     }
     /// Check and commit: one hash lookup for a resident key; an absent key is inserted only
     /// when admitted with a non-zero cost.
     #[inline]
     pub fn acquire(&mut self, now: Time, key: &K, cost: u64) -> Result<Decision, LimitError> {
-        self.map.acquire(&self.gcra, now, key, cost)
+        self.map.acquire(&self.gcra, now, Hashed::new(key), cost)
     }
     /// Consume `cost` for `key` unconditionally (may leave it in debt).
     pub fn commit(&mut self, now: Time, key: &K, cost: u64) {
-        self.map.commit(&self.gcra, now, key, cost);
+        self.map.commit(&self.gcra, now, Hashed::new(key), cost);
     }
     /// Give back `cost` for `key`, never beyond a full bucket.
     pub fn refund(&mut self, now: Time, key: &K, cost: u64) {
-        self.map.refund(&self.gcra, now, key, cost);
+        self.map.refund(&self.gcra, now, Hashed::new(key), cost);
     }
     /// Whole tokens `key` holds at `now`.
     pub fn available(&self, now: Time, key: &K) -> u64 {
-        self.gcra.available(self.map.tat(key), now)
+        self.gcra.available(self.map.tat(Hashed::new(key)), now)
     }
     /// Drop every key whose bucket is full at `now`; returns how many were dropped.
     pub fn sweep(&mut self, now: Time) -> usize {
@@ -169,6 +174,27 @@ mod tests {
         let end = Time::from_secs(100);
         compact.sweep(end);
         assert!(compact.is_empty());
+    }
+
+    /// The new key whose insert sweeps goes where the rebuilt table wants it, not where the
+    /// lookup before the sweep ended: 1,000 of 1,024 keys are full again and swept, the
+    /// table shrinks, and the new key and the 24 survivors are all still found.
+    #[test]
+    fn a_key_inserted_by_a_sweeping_acquire_is_found() {
+        let mut keyed = KeyedGcra::new(2, 1, Duration::from_secs(1)).unwrap();
+        let (early, late) = (Time::from_secs(10), Time::from_secs(15));
+        for key in 0..1_024u64 {
+            let at = if key < 1_000 { early } else { late };
+            assert!(keyed.acquire(at, &key, 2).unwrap().is_allowed());
+        }
+        assert_eq!(keyed.len(), 1_024);
+        let now = Time::from_nanos(15_500_000_000);
+        assert!(keyed.acquire(now, &9_999, 2).unwrap().is_allowed());
+        assert_eq!(keyed.len(), 25);
+        assert_eq!(keyed.available(now, &9_999), 0);
+        for key in 0..1_024u64 {
+            assert_eq!(keyed.available(now, &key), if key < 1_000 { 2 } else { 0 });
+        }
     }
 
     #[test]

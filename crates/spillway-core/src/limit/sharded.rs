@@ -10,10 +10,10 @@
 
 use super::compact::CompactGcra;
 use super::tat_map::TatMap;
+use super::tat_table::Hashed;
 use super::{Decision, LimitError};
 use crate::time::{Duration, Time};
-use rustc_hash::FxBuildHasher;
-use std::hash::{BuildHasher, Hash};
+use std::hash::Hash;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Shards per limiter: enough that a few threads rarely share one, few enough to stay small.
@@ -25,6 +25,8 @@ const SHARDS: usize = 64;
 struct Shard<K>(Mutex<TatMap<K>>);
 
 /// One token bucket per key, shareable by `&self` across threads, 8 bytes per resident key.
+///
+/// Built for integer-like keys, as [`KeyedGcra`](super::KeyedGcra) is (same table per shard).
 #[derive(Debug)]
 pub struct ShardedKeyedGcra<K> {
     gcra: CompactGcra,
@@ -47,14 +49,17 @@ impl<K: Hash + Eq + Clone> ShardedKeyedGcra<K> {
     /// Check and commit for `key` under its shard's lock.
     #[inline]
     pub fn acquire(&self, now: Time, key: &K, cost: u64) -> Result<Decision, LimitError> {
+        let key = Hashed::new(key);
         self.shard(key).acquire(&self.gcra, now, key, cost)
     }
     /// Would `cost` be admitted for `key` at `now`? Changes nothing.
     pub fn check(&self, now: Time, key: &K, cost: u64) -> Result<Decision, LimitError> {
+        let key = Hashed::new(key);
         self.gcra.check(self.shard(key).tat(key), now, cost)
     }
     /// Give back `cost` for `key`, never beyond a full bucket.
     pub fn refund(&self, now: Time, key: &K, cost: u64) {
+        let key = Hashed::new(key);
         self.shard(key).refund(&self.gcra, now, key, cost);
     }
     /// Drop every key whose bucket is full at `now`, one shard at a time; returns how many.
@@ -72,10 +77,10 @@ impl<K: Hash + Eq + Clone> ShardedKeyedGcra<K> {
         self.len() == 0
     }
 
-    fn shard(&self, key: &K) -> MutexGuard<'_, TatMap<K>> {
-        // High bits pick the shard: the map inside uses the low bits for its buckets.
-        let hash = FxBuildHasher.hash_one(key);
-        lock(&self.shards[(hash >> 58) as usize % SHARDS].0)
+    /// The key's shard, locked. The key's hash is computed once, by the caller: its high bits
+    /// pick the shard, the table inside uses the low bits for its slots.
+    fn shard(&self, key: Hashed<'_, K>) -> MutexGuard<'_, TatMap<K>> {
+        lock(&self.shards[(key.hash() >> 58) as usize % SHARDS].0)
     }
 }
 

@@ -4,7 +4,11 @@
 //!
 //! Same memory rule as `Keyed`: a key whose bucket is full again is indistinguishable from a
 //! key never seen, so a sweep (run when the map has doubled since the last one) drops it;
-//! denied and zero-cost requests never insert. A refund that leaves a key full removes it.
+//! denied and zero-cost requests never insert. A refund does not remove a key it leaves
+//! full: a refund never takes a TAT below `now` (no fuller than full), so the key stays until
+//! the next sweep, like any other full key. Only a refund to TAT 0 removes a key, and
+//! [`refunded`](super::compact::CompactGcra::refunded) allows 0 only at or before the
+//! limiter's origin.
 //!
 //! The keys live in a [`TatTable`] (key and TAT in one slot, one cache line a hit). A
 //! resident TAT is never 0: admitting or committing a non-zero cost only raises a TAT above
@@ -12,7 +16,7 @@
 //! absent key reads as TAT 0).
 
 use super::compact::{CompactGcra, Step};
-use super::tat_table::TatTable;
+use super::tat_table::{Hashed, TatTable, Vacant};
 use super::{Decision, LimitError};
 use crate::time::Time;
 use std::hash::Hash;
@@ -39,7 +43,7 @@ impl<K> Default for TatMap<K> {
 
 impl<K: Hash + Eq + Clone> TatMap<K> {
     /// The key's TAT; an absent key is a full bucket (TAT 0).
-    pub(crate) fn tat(&self, key: &K) -> u64 {
+    pub(crate) fn tat(&self, key: Hashed<'_, K>) -> u64 {
         self.map.get(key).map_or(0, NonZeroU64::get)
     }
 
@@ -49,21 +53,24 @@ impl<K: Hash + Eq + Clone> TatMap<K> {
         &mut self,
         gcra: &CompactGcra,
         now: Time,
-        key: &K,
+        key: Hashed<'_, K>,
         cost: u64,
     ) -> Result<Decision, LimitError> {
-        if let Some(tat) = self.map.get_mut(key) {
-            return Ok(match gcra.step(tat.get(), now, cost)? {
-                Step::Admit(new_tat) => {
-                    *tat = raised(*tat, new_tat);
-                    Decision::Allowed
-                }
-                Step::Deny(decision) => decision,
-            });
-        }
+        let vacant = match self.map.entry(key) {
+            Ok(tat) => {
+                return Ok(match gcra.step(tat.get(), now, cost)? {
+                    Step::Admit(new_tat) => {
+                        *tat = raised(*tat, new_tat);
+                        Decision::Allowed
+                    }
+                    Step::Deny(decision) => decision,
+                });
+            }
+            Err(vacant) => vacant,
+        };
         match gcra.step(0, now, cost)? {
             Step::Admit(new_tat) if cost > 0 => {
-                self.insert(gcra, now, key, new_tat);
+                self.insert(gcra, now, key, new_tat, vacant);
                 Ok(Decision::Allowed)
             }
             Step::Admit(_) => Ok(Decision::Allowed),
@@ -71,17 +78,17 @@ impl<K: Hash + Eq + Clone> TatMap<K> {
         }
     }
 
-    pub(crate) fn commit(&mut self, gcra: &CompactGcra, now: Time, key: &K, cost: u64) {
+    pub(crate) fn commit(&mut self, gcra: &CompactGcra, now: Time, key: Hashed<'_, K>, cost: u64) {
         if cost == 0 {
             return;
         }
-        match self.map.get_mut(key) {
-            Some(tat) => *tat = raised(*tat, gcra.committed(tat.get(), now, cost)),
-            None => self.insert(gcra, now, key, gcra.committed(0, now, cost)),
+        match self.map.entry(key) {
+            Ok(tat) => *tat = raised(*tat, gcra.committed(tat.get(), now, cost)),
+            Err(vacant) => self.insert(gcra, now, key, gcra.committed(0, now, cost), vacant),
         }
     }
 
-    pub(crate) fn refund(&mut self, gcra: &CompactGcra, now: Time, key: &K, cost: u64) {
+    pub(crate) fn refund(&mut self, gcra: &CompactGcra, now: Time, key: Hashed<'_, K>, cost: u64) {
         let Some(tat) = self.map.get_mut(key) else {
             return;
         };
@@ -103,13 +110,25 @@ impl<K: Hash + Eq + Clone> TatMap<K> {
         self.map.len()
     }
 
-    fn insert(&mut self, gcra: &CompactGcra, now: Time, key: &K, tat: u64) {
-        if self.map.len() >= self.sweep_at {
+    /// Inserts the absent `key`, which a lookup just found would go at `vacant`.
+    fn insert(
+        &mut self,
+        gcra: &CompactGcra,
+        now: Time,
+        key: Hashed<'_, K>,
+        tat: u64,
+        vacant: Vacant,
+    ) {
+        let vacant = if self.map.len() >= self.sweep_at {
             self.sweep(gcra, now);
-        }
+            // The sweep rebuilt the table: the lookup's slot means nothing now.
+            self.map.vacancy(key)
+        } else {
+            vacant
+        };
         // A TAT of 0 is a full bucket, which an absent key already reads as: nothing to store.
         if let Some(tat) = NonZeroU64::new(tat) {
-            self.map.insert_new(key.clone(), tat);
+            self.map.insert_at(vacant, key.key().clone(), tat);
         }
     }
 }

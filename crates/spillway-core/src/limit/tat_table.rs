@@ -10,9 +10,9 @@
 //! TAT is never 0 (TAT 0 is a full bucket, which is the same as an absent key), so `None`
 //! lives in the TAT's zero niche and the slot stays as wide as the key plus 8 bytes.
 //!
-//! Deletion only happens one key at a time on the rare refund-to-full path (backward shift,
-//! so no tombstones) or by [`retain`](TatTable::retain), which rebuilds at the size the
-//! survivors need. The hash is FxHash, as before (like for like with governor's FxHash).
+//! Deletion happens one key at a time only when a refund brings a TAT to 0, which only a
+//! refund at or before the limiter's origin can do (backward shift, so no tombstones), or by
+//! [`retain`](TatTable::retain), which rebuilds at the size the survivors need. The hash is FxHash, as before (like for like with governor's FxHash).
 
 use rustc_hash::FxBuildHasher;
 use std::hash::{BuildHasher, Hash};
@@ -34,12 +34,64 @@ const LOAD_DEN: usize = 4;
 /// Slots of the first allocation (two cache lines with `u64` keys).
 const MIN_SLOTS: usize = 8;
 
+/// Built for small, integer-like keys (`u64` ids, small `Copy` tuples). A slot stores the key
+/// inline and no hash or tag, so a probe compares whole keys, and the hash is recomputed from
+/// the key whenever a slot moves (resize, retain, backward shift). For a `u64` that is one
+/// compare inside the cache line the probe already read, which is why storing a tag would
+/// only widen the slot (16 to 24 bytes). Other keys pay more:
+/// - a key owning heap data (`String`, `Vec`) follows a pointer for every probed slot whose
+///   key has the same length, a cache miss each at a million keys, and linear probing probes
+///   (1 + 1/(1-load)²)/2 slots per miss: 8.5 at the 3/4 load bound, 2.5 on a hit;
+/// - a wider key makes a wider slot (a `String` key: 32 bytes, two slots a line), and moving
+///   slots rehashes every byte of the key;
+/// - inserting stores a clone of the key (an allocation for such keys).
+///
+/// So map such keys to integers before they reach a keyed limiter (an id table, or a 64-bit
+/// hash when a collision merging two buckets is acceptable).
 #[derive(Clone, Debug)]
 pub(crate) struct TatTable<K> {
     /// A power of two long (or empty until the first insert).
     slots: Vec<Slot<K>>,
     len: usize,
 }
+
+/// A key with its FxHash, computed once per call: [`ShardedKeyedGcra`](super::ShardedKeyedGcra)
+/// picks the shard from the high bits, the table the home slot from the low ones.
+#[derive(Debug)]
+pub(crate) struct Hashed<'a, K> {
+    key: &'a K,
+    hash: u64,
+}
+
+impl<K> Clone for Hashed<'_, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K> Copy for Hashed<'_, K> {}
+
+impl<'a, K: Hash> Hashed<'a, K> {
+    #[inline]
+    pub(crate) fn new(key: &'a K) -> Self {
+        Hashed {
+            key,
+            hash: FxBuildHasher.hash_one(key),
+        }
+    }
+
+    pub(crate) fn hash(self) -> u64 {
+        self.hash
+    }
+
+    pub(crate) fn key(self) -> &'a K {
+        self.key
+    }
+}
+
+/// The empty slot where a key's lookup ended: where that key goes, until the table changes.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Vacant(usize);
 
 impl<K> Default for TatTable<K> {
     fn default() -> Self {
@@ -57,30 +109,66 @@ impl<K: Hash + Eq> TatTable<K> {
 
     /// The key's TAT, if resident.
     #[inline]
-    pub(crate) fn get(&self, key: &K) -> Option<NonZeroU64> {
+    pub(crate) fn get(&self, key: Hashed<'_, K>) -> Option<NonZeroU64> {
         let i = self.find(key).ok()?;
         self.slots.get(i)?.as_ref().map(|(_, tat)| *tat)
     }
 
     /// The key's TAT, if resident, to update in place.
     #[inline]
-    pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut NonZeroU64> {
-        let i = self.find(key).ok()?;
-        self.slots.get_mut(i)?.as_mut().map(|(_, tat)| tat)
+    pub(crate) fn get_mut(&mut self, key: Hashed<'_, K>) -> Option<&mut NonZeroU64> {
+        self.entry(key).ok()
     }
 
-    /// Insert a key known to be absent (the caller has just missed it).
+    /// The key's TAT to update in place, or where it would be inserted: a miss (every new
+    /// key) then inserts with [`insert_at`](Self::insert_at) without probing again.
+    #[inline]
+    pub(crate) fn entry(&mut self, key: Hashed<'_, K>) -> Result<&mut NonZeroU64, Vacant> {
+        match self.find(key) {
+            Ok(i) => (self.slots.get_mut(i).and_then(Option::as_mut))
+                .map(|(_, tat)| tat)
+                .ok_or(Vacant(i)),
+            Err(i) => Err(Vacant(i)),
+        }
+    }
+
+    /// Where the absent `key` would be inserted (for a caller whose earlier miss is stale).
+    pub(crate) fn vacancy(&self, key: Hashed<'_, K>) -> Vacant {
+        let found = self.find(key);
+        debug_assert!(found.is_err(), "vacancy of a resident key");
+        let (Ok(i) | Err(i)) = found;
+        Vacant(i)
+    }
+
+    /// Insert a key known to be absent (tests: the limiters insert where they missed).
+    #[cfg(test)]
     pub(crate) fn insert_new(&mut self, key: K, tat: NonZeroU64) {
+        let vacant = self.vacancy(Hashed::new(&key));
+        self.insert_at(vacant, key, tat);
+    }
+
+    /// Insert an absent key at `vacant`, from a lookup of that key with no change to the
+    /// table since (else the key could land outside its probe run, and be lost).
+    pub(crate) fn insert_at(&mut self, vacant: Vacant, key: K, tat: NonZeroU64) {
+        debug_assert!(
+            self.find(Hashed::new(&key)) == Err(vacant.0),
+            "insert_at a stale vacancy or of a resident key"
+        );
         if self.full_after(self.len.saturating_add(1)) {
             self.resize(slots_for(self.len.saturating_add(1)));
+            self.place(key, tat);
+        } else {
+            match self.slots.get_mut(vacant.0) {
+                Some(slot @ None) => *slot = Some((key, tat)),
+                _ => self.place(key, tat),
+            }
         }
-        self.place(key, tat);
         self.len += 1;
     }
 
     /// Remove `key` if resident, shifting later members of its probe run back into the gap
     /// (so a lookup never stops early at the hole).
-    pub(crate) fn remove(&mut self, key: &K) {
+    pub(crate) fn remove(&mut self, key: Hashed<'_, K>) {
         let Ok(mut hole) = self.find(key) else {
             return;
         };
@@ -95,7 +183,7 @@ impl<K: Hash + Eq> TatTable<K> {
             };
             // The member at `i` may fill the hole unless its home lies cyclically in
             // (hole, i]: then the hole is before its home and a lookup would not pass it.
-            let home = home(k, mask);
+            let home = home(Hashed::new(k).hash, mask);
             if i.wrapping_sub(home) & mask >= i.wrapping_sub(hole) & mask {
                 self.slots.swap(hole, i);
                 hole = i;
@@ -122,12 +210,12 @@ impl<K: Hash + Eq> TatTable<K> {
     /// bound leaves an empty slot in every non-empty table, and an empty table has no slot
     /// (`get` answers `None` at once).
     #[inline]
-    fn find(&self, key: &K) -> Result<usize, usize> {
+    fn find(&self, key: Hashed<'_, K>) -> Result<usize, usize> {
         let mask = self.mask();
-        let mut i = home(key, mask);
+        let mut i = home(key.hash, mask);
         loop {
             match self.slots.get(i) {
-                Some(Some((k, _))) if k == key => return Ok(i),
+                Some(Some((k, _))) if k == key.key => return Ok(i),
                 Some(Some(_)) => i = (i + 1) & mask,
                 _ => return Err(i),
             }
@@ -136,7 +224,7 @@ impl<K: Hash + Eq> TatTable<K> {
 
     /// Put an absent key in the first empty slot of its run (room is already ensured).
     fn place(&mut self, key: K, tat: NonZeroU64) {
-        if let Err(i) = self.find(&key)
+        if let Err(i) = self.find(Hashed::new(&key))
             && let Some(slot) = self.slots.get_mut(i)
         {
             *slot = Some((key, tat));
@@ -160,11 +248,11 @@ impl<K: Hash + Eq> TatTable<K> {
     }
 }
 
-/// Where `key`'s probe run starts. FxHash's finish moves the best-mixed bits of its product
-/// to the bottom, so the low bits index (as hashbrown does).
+/// Where the probe run of a key with this hash starts. FxHash's finish moves the best-mixed
+/// bits of its product to the bottom, so the low bits index (as hashbrown does).
 #[inline]
-fn home<K: Hash>(key: &K, mask: usize) -> usize {
-    FxBuildHasher.hash_one(key) as usize & mask
+fn home(hash: u64, mask: usize) -> usize {
+    hash as usize & mask
 }
 
 /// The fewest slots (a power of two, at least [`MIN_SLOTS`]) holding `len` keys within the
@@ -186,105 +274,4 @@ fn empty_slots<K>(slots: usize) -> Vec<Slot<K>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-    use std::collections::HashMap;
-
-    /// The whole point of the layout: a `u64` key and its TAT in 16 bytes, no flag byte.
-    const _: () = assert!(std::mem::size_of::<Slot<u64>>() == 16);
-
-    #[derive(Clone, Debug)]
-    enum Op {
-        /// Look the key up; insert it with this TAT when absent, else overwrite its TAT.
-        Put(u64, u64),
-        Remove(u64),
-        /// Keep only TATs above this threshold.
-        Retain(u64),
-    }
-
-    fn op(keys: u64) -> impl Strategy<Value = Op> {
-        prop_oneof![
-            6 => (0..keys, 1..100u64).prop_map(|(k, t)| Op::Put(k, t)),
-            2 => (0..keys).prop_map(Op::Remove),
-            1 => (0..100u64).prop_map(Op::Retain),
-        ]
-    }
-
-    fn nz(tat: u64) -> NonZeroU64 {
-        NonZeroU64::new(tat).unwrap()
-    }
-
-    proptest! {
-        /// Differential against `HashMap`: after every operation the table holds exactly the
-        /// model's keys with the model's TATs (every key of the model is found, a key outside
-        /// it is not, the lengths agree), and its slot count never exceeds what the resident
-        /// keys need (the smallest power of two within the load bound, or what the peak
-        /// needed since the last `retain`).
-        #[test]
-        fn behaves_like_a_hash_map(
-            keys in 1u64..200,
-            ops in proptest::collection::vec(op(200), 1..400),
-        ) {
-            let mut table = TatTable::default();
-            let mut model = HashMap::new();
-            let mut peak = 0;
-            for op in ops {
-                match op {
-                    Op::Put(k, t) => {
-                        let k = k % keys;
-                        match table.get_mut(&k) {
-                            Some(tat) => *tat = nz(t),
-                            None => table.insert_new(k, nz(t)),
-                        }
-                        model.insert(k, t);
-                    }
-                    Op::Remove(k) => {
-                        table.remove(&(k % keys));
-                        model.remove(&(k % keys));
-                    }
-                    Op::Retain(floor) => {
-                        table.retain(|tat| tat.get() > floor);
-                        model.retain(|_, tat| *tat > floor);
-                        peak = 0;
-                    }
-                }
-                peak = peak.max(model.len());
-                prop_assert_eq!(table.len(), model.len());
-                prop_assert!(table.slots.len() <= slots_for(peak));
-                for k in 0..keys {
-                    prop_assert_eq!(table.get(&k).map(NonZeroU64::get), model.get(&k).copied());
-                }
-                let mut held: Vec<_> = table.slots.iter().flatten().map(|(k, t)| (*k, t.get())).collect();
-                let mut expected: Vec<_> = model.iter().map(|(k, t)| (*k, *t)).collect();
-                held.sort_unstable();
-                expected.sort_unstable();
-                prop_assert_eq!(held, expected);
-            }
-        }
-    }
-
-    #[test]
-    fn an_empty_table_finds_nothing_and_allocates_nothing() {
-        let mut table = TatTable::<u64>::default();
-        assert_eq!(table.get(&7), None);
-        table.remove(&7);
-        table.retain(|_| true);
-        assert!(table.slots.is_empty());
-        table.insert_new(7, nz(3));
-        assert_eq!((table.len(), table.slots.len()), (1, MIN_SLOTS));
-        table.retain(|_| false);
-        assert!(table.slots.is_empty());
-    }
-
-    #[test]
-    fn slots_grow_in_powers_of_two_at_three_quarters_load() {
-        assert_eq!(slots_for(0), 0);
-        assert_eq!(slots_for(1), MIN_SLOTS);
-        assert_eq!(slots_for(6), 8);
-        assert_eq!(slots_for(7), 16);
-        assert_eq!(slots_for(1_000_000), 1 << 21);
-        // Unreachable sizes saturate instead of overflowing.
-        assert!(slots_for(usize::MAX).is_power_of_two());
-    }
-}
+mod tests;

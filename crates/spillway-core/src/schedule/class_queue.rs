@@ -7,10 +7,13 @@
 //! [`TenantRing`], whose sub-queues hold refs into the deque.
 //!
 //! Tombstones and stale refs in the middle are dropped by a compaction once they outnumber live
-//! requests (plus a constant slack), so memory stays proportional to the queued requests and each
-//! removal costs O(1) amortised. The trigger counts exactly what the slab-based queue before it
-//! counted, so compaction (which releases emptied tenants from the DRR ring, a visible decision)
-//! runs at the same moments.
+//! requests (plus a constant slack), so each removal costs O(1) amortised and memory stays
+//! proportional to the queued requests plus the emptied tenants still in the DRR ring. The
+//! trigger counts exactly what the slab-based queue before it counted, so compaction (which
+//! releases emptied tenants from the DRR ring, a visible decision) runs at the same moments:
+//! an emptied tenant (a cancelled lone request's `Gone` marker, as before an emptied
+//! sub-queue) is not counted, so in a class that is not being served they wait for a visit
+//! or a compaction, at most one per tenant.
 
 use super::arrivals::{Arrivals, Ref, Slot, Taken};
 use super::tenants::TenantRing;

@@ -11,7 +11,8 @@
 //! eight times too large, so its size follows the tenants queued now, never those ever seen.
 //! It is only looked up, never iterated, so its layout cannot leak into any decision.
 
-/// A free slot's value. Callers store slot numbers and ring positions, all below 2^33.
+/// A free slot's value. Callers store sub-queue slots (below 2^32) and lone members'
+/// `LONE | position` (below 2^63), never this.
 const FREE: u64 = u64::MAX;
 /// The smallest table (slots).
 const MIN_SLOTS: usize = 16;
@@ -163,16 +164,66 @@ impl TenantIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
     use std::collections::HashMap;
+
+    /// The multiplicative inverse of [`FIBONACCI`] modulo 2^64 (Newton's iteration; each
+    /// step doubles the correct low bits, and an odd number is its own inverse modulo 8).
+    fn fibonacci_inverse() -> u64 {
+        let mut inverse = FIBONACCI;
+        for _ in 0..5 {
+            inverse = inverse.wrapping_mul(2u64.wrapping_sub(FIBONACCI.wrapping_mul(inverse)));
+        }
+        inverse
+    }
+
+    /// A key whose hash is `u64::MAX - j` for `j` below 4 (home: the last slot of any table up
+    /// to 2^60 slots) and `j - 4` above (home: slot 0). Such keys make runs that wrap around
+    /// the end of the table into another run, which removal's backward shift must handle with
+    /// cyclic distances.
+    fn at_the_ends(j: u64) -> u64 {
+        let hash = if j < 4 { u64::MAX - j } else { j - 4 };
+        hash.wrapping_mul(fibonacci_inverse())
+    }
+
+    #[test]
+    fn keys_at_the_ends_have_their_homes_there() {
+        assert_eq!(FIBONACCI.wrapping_mul(fibonacci_inverse()), 1);
+        let mut index = TenantIndex::default();
+        for j in 0..8 {
+            let home = index.home(at_the_ends(j));
+            assert_eq!(home, if j < 4 { MIN_SLOTS - 1 } else { 0 }, "j = {j}");
+        }
+        // A key homed at the last slot, one homed at slot 0, then one more homed at the last
+        // slot, which wraps past both to slot 1. Removing the slot-0 key must shift it back
+        // (its home is cyclically before the hole), or it is lost behind the hole.
+        index.insert(at_the_ends(0), 10);
+        index.insert(at_the_ends(4), 14);
+        index.insert(at_the_ends(1), 11);
+        assert_eq!(index.slots[1].key, at_the_ends(1));
+        assert_eq!(index.remove(at_the_ends(4)), Some(14));
+        assert_eq!(index.slots[0].key, at_the_ends(1));
+        assert_eq!(index.get(at_the_ends(1)), Some(11));
+        assert_eq!(index.get(at_the_ends(0)), Some(10));
+    }
 
     proptest::proptest! {
         /// Any sequence of inserts, removes and lookups answers exactly as a `HashMap` does,
-        /// with keys drawn from a small range (long collision runs, reinserts after removal)
-        /// and from anywhere (strided and extreme ids).
+        /// with keys drawn from a small range (long collision runs, reinserts after removal),
+        /// from keys homed at the table's two ends (runs that wrap around) and from anywhere
+        /// (strided and extreme ids).
         #[test]
         fn answers_as_a_hash_map(
             ops in proptest::collection::vec(
-                (0u8..3, proptest::prop_oneof![0u64..40, proptest::num::u64::ANY], 0u64..1 << 33),
+                (
+                    0u8..3,
+                    proptest::prop_oneof![
+                        0u64..40,
+                        (0u64..8).prop_map(at_the_ends),
+                        proptest::num::u64::ANY,
+                    ],
+                    0..u64::MAX,
+                ),
                 0..600,
             ),
         ) {

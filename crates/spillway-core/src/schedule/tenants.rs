@@ -119,15 +119,21 @@ impl TenantRing {
 
     /// A request for a tenant already in the ring without a sub-queue: a gone tenant becomes
     /// lone again, a lone one gets a sub-queue, both keeping their place and credit.
+    ///
+    /// The index names a lone or gone member at `position` (it is re-pointed whenever a member
+    /// moves or changes kind); anything else would lose the request already counted in
+    /// `entries`, hence the assert.
     fn push_to_lone(&mut self, tenant: u64, position: usize, queued: Ref) {
-        let Some(&member) = self.ring.get(position) else {
-            return;
-        };
+        let member = self.ring.get(position).copied();
+        debug_assert!(
+            matches!(member, Some(Member::Lone { .. } | Member::Gone { .. })),
+            "tenant {tenant}: index names ring position {position}, which holds {member:?}"
+        );
         let replacement = match member {
-            Member::Gone { .. } => Member::lone(tenant, queued),
-            Member::Lone {
+            Some(Member::Gone { .. }) => Member::lone(tenant, queued),
+            Some(Member::Lone {
                 index, seq, cost, ..
-            } => {
+            }) => {
                 let first = Ref { index, seq, cost };
                 let deficit = if position == 0 && self.charged {
                     self.lone_deficit
@@ -140,7 +146,7 @@ impl TenantRing {
                 items.push_back(queued);
                 Member::Queued(slot)
             }
-            Member::Queued(_) => return,
+            Some(Member::Queued(_)) | None => return,
         };
         self.ring[position] = replacement;
     }
