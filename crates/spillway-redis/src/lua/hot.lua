@@ -48,7 +48,8 @@
 -- admission): 'X' finds and removes it there (the exact entry, in every log), or, when the id
 -- is in none of the logs, marks it in the first log's hash and tells that log's meta until
 -- when marks may exist; an admission charges unless marked, and looks only while its `now` is
--- before that (or when the log has no key): see l_not_cancelled and l_mark. Any other call
+-- before that, or when the meta says UNKNOWN (no key, or a log created by a call that did not
+-- read this hash: it reads `until` once): see l_not_cancelled and l_mark. Any other call
 -- creates its record with SET NX when it admits and charges only if the record is new; 'X'
 -- marks the record and refunds every layer if it was '1' (charged).
 -- Reply: {1, now_s, now_ns} allowed / done ('X': {1, now_s, now_ns, refunded 0|1}; just '1'
