@@ -150,7 +150,7 @@ mod verdict;
 mod wire;
 
 pub use budget::{MAX_AMOUNT_NANO_USD, RedisBudget};
-pub use config::{FailurePolicy, RedisConfig, TimeSource};
+pub use config::{FailurePolicy, MAX_DEDUPE_TTL_MS, RedisConfig, TimeSource};
 pub use error::{KeyError, RedisLimitError};
 pub use key::{MAX_KEY_PART, validate_key_part};
 pub use layered::RedisLayered;
