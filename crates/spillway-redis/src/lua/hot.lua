@@ -243,7 +243,9 @@ end
 -- the whole log's state, and an admission writes entry, meta and id with one RPUSH (no
 -- separate meta key or request-id key, one expiry).
 local ENTRY, HEAD = '>I5I4I7I7I7I5I4I7I7', '>I5I4I7'
-local WRITTEN = ENTRY .. 'B' -- and the format byte
+-- And the format byte, then the ids ('c0': the whole string, '' included): packed in one go,
+-- no intermediate string to concatenate.
+local WRITTEN = ENTRY .. 'Bc0'
 local FORMAT, IDS, RID_LEN = 5, 55, 14 -- IDS: where the ids start
 -- The marks' horizon of a log whose creator did not read its marks' hash (a log created as a
 -- later layer, by a mixed call, an apply or a store without exact accounting: only a call
@@ -258,10 +260,8 @@ local function l_ids(m)
 end
 
 local function member(m)
-  local e = pack(WRITTEN, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp, m.marks, FORMAT)
-  local ids = l_ids(m)
-  if ids == '' then return e end
-  return e .. ids
+  return pack(WRITTEN, m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp, m.marks, FORMAT,
+    l_ids(m))
 end
 
 -- Where `id` starts in `s` (on an id boundary counted from `from`), or nil.
@@ -291,21 +291,22 @@ local HOT = {}
 -- older build refuses these entries (format 4 wanted exactly 46 bytes).
 local function l_load(key, m)
   local v = pcall_('LINDEX', key, -1)
-  if m then
-    m.total, m.count, m.os, m.ons, m.ls, m.lns, m.lc, m.exp = 0, 0, 0, 0, 0, 0, 0, 0
-    m.marks = UNKNOWN
-    m.ids, m.raw, m.stale = '', false, false
-  else
+  if not m then
     m = { total = 0, count = 0, os = 0, ons = 0, ls = 0, lns = 0, lc = 0, exp = 0,
       marks = UNKNOWN, ids = '', raw = false, stale = false }
   end
-  if v then
-    if type(v) ~= 'string' or byte(v, IDS - 1) ~= FORMAT then
-      error({ err = 'SPILLWAY sliding log ' .. key .. ' has another state format: use a new prefix' })
-    end
-    m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp, m.marks = unpack(ENTRY, v)
-    m.raw, m.ids = v, nil
+  m.stale = false
+  if not v then
+    m.total, m.count, m.os, m.ons, m.ls, m.lns, m.lc, m.exp = 0, 0, 0, 0, 0, 0, 0, 0
+    m.marks, m.ids, m.raw = UNKNOWN, '', false
+    return m
   end
+  if type(v) ~= 'string' or byte(v, IDS - 1) ~= FORMAT then
+    error({ err = 'SPILLWAY sliding log ' .. key .. ' has another state format: use a new prefix' })
+  end
+  -- every field of the state (a reused table's included) set here or above
+  m.ls, m.lns, m.lc, m.total, m.count, m.os, m.ons, m.exp, m.marks = unpack(ENTRY, v)
+  m.raw, m.ids = v, nil
   return m
 end
 
