@@ -122,13 +122,17 @@ impl Raw {
     /// (instant in ms, cost) of every entry of the log `key`, oldest first (their big-endian
     /// heads).
     pub(crate) fn entries_of(&mut self, key: &str) -> Vec<(u64, u64)> {
-        let list: Vec<Vec<u8>> = redis::cmd("LRANGE")
+        self.bytes_of(key).iter().map(|e| head(e)).collect()
+    }
+
+    /// Every entry of the log `key` as stored, oldest first.
+    pub(crate) fn bytes_of(&mut self, key: &str) -> Vec<Vec<u8>> {
+        redis::cmd("LRANGE")
             .arg(key)
             .arg(0)
             .arg(-1)
             .query(&mut self.admin)
-            .unwrap();
-        list.iter().map(|e| head(e)).collect()
+            .unwrap()
     }
 
     /// Whether request id `id` is marked cancelled in `KEY`'s marks.

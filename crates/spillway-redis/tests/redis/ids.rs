@@ -17,13 +17,7 @@ const RID_LEN: usize = 14;
 
 /// The byte length of every entry of `LOG`, oldest first.
 fn entry_lengths(raw: &mut Raw) -> Vec<usize> {
-    let list: Vec<Vec<u8>> = redis::cmd("LRANGE")
-        .arg(LOG)
-        .arg(0)
-        .arg(-1)
-        .query(&mut raw.admin)
-        .unwrap();
-    list.iter().map(Vec::len).collect()
+    raw.bytes_of(LOG).iter().map(Vec::len).collect()
 }
 
 #[test]
