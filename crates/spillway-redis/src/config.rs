@@ -1,5 +1,6 @@
 //! How to reach Redis and what to do when it cannot answer.
 
+use crate::error::RedisLimitError;
 use spillway_core::{Duration, Time};
 use std::fmt;
 
@@ -53,6 +54,14 @@ pub enum FailurePolicy {
     },
 }
 
+/// The longest [`RedisConfig::dedupe_ttl`], in ms: 2^45 (about 1,115 years). Why this bound:
+/// the caller's `now` in ms is below 2^45 (any `u64` of ns), so a mark's `until` (`now` +
+/// `dedupe_ttl`) stays below 2^46: exact as a Lua double (2^53) and within the log meta's
+/// 7-byte field (2^56, which a larger value would wrap), and a mark's expiry (Redis `TIME` in ms
+/// plus the same) keeps its 14 digits through `tostring`. Below 1 ms, Redis refuses the
+/// expiry (`PX 0`).
+pub const MAX_DEDUPE_TTL_MS: u64 = 1 << 45;
+
 /// Connection and behaviour settings. `Display` and `Debug` redact the password.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedisConfig {
@@ -84,6 +93,8 @@ pub struct RedisConfig {
     /// limiter of the call is a sliding log (a single log, or layered logs only: each keeps the
     /// id in the entry it charges, and a cancellation that finds no entry leaves a mark this
     /// long; a log layered with a bucket or a counter is covered by the key): 10 s by default.
+    /// From 1 ms to [`MAX_DEDUPE_TTL_MS`]; [`RedisStore::connect`](crate::RedisStore::connect)
+    /// refuses any other.
     pub dedupe_ttl: std::time::Duration,
     /// Whether a limiter acquire carries a request-id record (default `true`): exact
     /// accounting under faults, a reply lost to a timeout or a dropped connection is refunded
@@ -124,6 +135,20 @@ impl RedisConfig {
             dedupe_ttl: std::time::Duration::from_secs(10),
             exact_accounting: true,
         }
+    }
+
+    /// Refuse settings the scripts cannot honour, before connecting: a
+    /// [`RedisLimitError::InvalidConfig`] naming the field and its allowed range.
+    pub(crate) fn validate(&self) -> Result<(), RedisLimitError> {
+        let ms = self.dedupe_ttl.as_millis();
+        if ms == 0 || ms > u128::from(MAX_DEDUPE_TTL_MS) {
+            return Err(RedisLimitError::InvalidConfig {
+                field: "dedupe_ttl",
+                value: format!("{:?}", self.dedupe_ttl),
+                allowed: format!("1 ms to {MAX_DEDUPE_TTL_MS} ms (2^45 ms, about 1,115 years)"),
+            });
+        }
+        Ok(())
     }
 
     /// `now` if calls run on the caller's time ([`TimeSource::Caller`]), `None` on Redis time.
@@ -204,6 +229,42 @@ mod tests {
             assert!(!shown.contains("other-secret"), "{shown}");
             assert!(
                 shown.contains("redis://admin:****@127.0.0.1:6379/0"),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn dedupe_ttl_is_refused_outside_1_ms_to_2_pow_45_ms() {
+        let with = |ttl| {
+            let mut c = RedisConfig::new("redis://127.0.0.1:6379");
+            c.dedupe_ttl = ttl;
+            c.validate()
+        };
+        let ms = std::time::Duration::from_millis;
+        for ok in [ms(1), ms(10_000), ms(MAX_DEDUPE_TTL_MS)] {
+            assert_eq!(with(ok), Ok(()), "{ok:?}");
+        }
+        let too_large = [
+            ms(MAX_DEDUPE_TTL_MS + 1),
+            ms(1 << 56),
+            std::time::Duration::MAX,
+        ];
+        for bad in [ms(0), std::time::Duration::from_micros(999)]
+            .into_iter()
+            .chain(too_large)
+        {
+            let err = with(bad).unwrap_err();
+            let shown = err.to_string();
+            assert!(matches!(
+                err,
+                RedisLimitError::InvalidConfig {
+                    field: "dedupe_ttl",
+                    ..
+                }
+            ));
+            assert!(
+                shown.contains("dedupe_ttl") && shown.contains("35184372088832 ms"),
                 "{shown}"
             );
         }

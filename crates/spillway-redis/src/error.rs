@@ -77,6 +77,16 @@ pub enum RedisLimitError {
     /// A layered limiter can never admit this demand, or its layers are invalid.
     #[error(transparent)]
     Layered(#[from] LayeredError),
+    /// A [`RedisConfig`](crate::RedisConfig) field is outside what the scripts can honour.
+    #[error("RedisConfig.{field} is {value}; allowed: {allowed}")]
+    InvalidConfig {
+        /// The field's name.
+        field: &'static str,
+        /// The value given, as written by `Debug`.
+        value: String,
+        /// The allowed range.
+        allowed: String,
+    },
     /// The connection URL cannot be parsed (the URL is shown with its password redacted).
     #[error("invalid Redis URL {url}: {detail}")]
     InvalidUrl {

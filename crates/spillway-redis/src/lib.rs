@@ -62,11 +62,19 @@
 //! real time after it was set, when that caller lags by more than the grace the state is kept
 //! for). A sliding log keeps at most `limit` entries (the core's merge rule), as 54-byte
 //! entries of one list, oldest first (its newest entry also holds the log's meta), plus 14
-//! bytes per request id an entry holds (exact accounting: one per acquire charged in it; at
-//! most `limit` in a log, as each costs at least 1 and is admitted only within the limit).
-//! Acquires merged into one entry (at one instant, or a caller whose clock lags) rewrite its
-//! ids with each merge: up to 14 × `limit` bytes per admission, quadratic in such a burst for
-//! large limits. Not capped: splitting the entry would change when the log counts as full,
+//! bytes per request id an entry holds (exact accounting: one per tagged acquire charged in it,
+//! kept until the entry leaves the window, is emptied, or the acquire's cancellation takes it).
+//! So a log holds one id per such admission still in it: at most `limit` while every
+//! admission keeps at least 1 of its cost, but not with settles: a settle's refund
+//! ([`RedisLayered::settle`], `estimated − used`) takes cost from the newest entries as
+//! spillway-core's does, and drops the ids only of an entry it empties (it does not know which
+//! ids are its own: the reservation carries none), so acquires merged into one entry and each
+//! refunded by its settle add an id apiece while the cost stays (`tests/redis/ids.rs`). Acquires
+//! merged into one entry (at one instant, or a caller whose clock lags) rewrite its ids with
+//! each merge (`LSET`): 14 bytes per id it holds, per admission, so quadratic in such a burst,
+//! and with refunded settles not bounded by `limit` but by the admissions merged before the
+//! entry leaves the window. Not capped: dropping an id would leave its cancellation a charge to
+//! miss (a phantom charge), and splitting the entry would change when the log counts as full,
 //! which the core's merge rule decides. A log's marks hash holds its live marks (a field per
 //! cancellation that found no entry, each expiring `dedupe_ttl` after it was set) and, in
 //! expectation, about a third more: each new mark drops the expired ones of 4 drawn at random.
@@ -150,7 +158,7 @@ mod verdict;
 mod wire;
 
 pub use budget::{MAX_AMOUNT_NANO_USD, RedisBudget};
-pub use config::{FailurePolicy, RedisConfig, TimeSource};
+pub use config::{FailurePolicy, MAX_DEDUPE_TTL_MS, RedisConfig, TimeSource};
 pub use error::{KeyError, RedisLimitError};
 pub use key::{MAX_KEY_PART, validate_key_part};
 pub use layered::RedisLayered;

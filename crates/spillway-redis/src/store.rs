@@ -96,10 +96,12 @@ fn classify(e: RedisError, url: &str) -> Fault {
 }
 
 impl RedisStore {
-    /// Connect, authenticate and load the script. Errors: [`RedisLimitError::InvalidUrl`],
-    /// [`RedisLimitError::Unreachable`] (also after `connect_timeout`),
-    /// [`RedisLimitError::Auth`]. Once connected, outages are answered by the failure policy.
+    /// Connect, authenticate and load the script. Errors: [`RedisLimitError::InvalidConfig`]
+    /// (before connecting), [`RedisLimitError::InvalidUrl`], [`RedisLimitError::Unreachable`]
+    /// (also after `connect_timeout`), [`RedisLimitError::Auth`]. Once connected, outages are
+    /// answered by the failure policy.
     pub async fn connect(config: RedisConfig) -> Result<Self, RedisLimitError> {
+        config.validate()?;
         let url = config.redacted_url();
         let invalid = |detail: String| RedisLimitError::InvalidUrl {
             url: url.clone(),
@@ -261,6 +263,7 @@ impl RedisStore {
             return None;
         }
         let n = self.inner.sequence.fetch_add(1, Ordering::Relaxed);
+        // At most MAX_DEDUPE_TTL_MS: checked by connect.
         let ttl = self.inner.config.dedupe_ttl.as_millis();
         let ttl = u64::try_from(ttl).unwrap_or(u64::MAX);
         Some(call.with_rid(self.inner.instance, n, ttl))

@@ -52,6 +52,31 @@ fn unreachable_and_malformed_urls_are_typed_errors() {
     });
 }
 
+/// A `dedupe_ttl` the scripts cannot keep exact (2^53 ms and more make a mark's `until` inexact,
+/// 2^56 ms wrap the log meta's field) is refused before connecting, naming the field.
+#[test]
+fn an_absurd_dedupe_ttl_is_refused_before_connecting() {
+    let rt = runtime();
+    rt.block_on(async {
+        for ttl_ms in [0, 1 << 53, 1 << 56] {
+            // Nothing listens there: the refusal must come first.
+            let mut config = quick("redis://127.0.0.1:1/".into());
+            config.dedupe_ttl = std::time::Duration::from_millis(ttl_ms);
+            let err = RedisStore::connect(config).await.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    RedisLimitError::InvalidConfig {
+                        field: "dedupe_ttl",
+                        ..
+                    }
+                ),
+                "{ttl_ms} ms: {err:?}"
+            );
+        }
+    });
+}
+
 #[test]
 fn a_wrong_or_missing_password_is_an_auth_error_without_the_password() {
     let Some(server) = Server::start(&["--requirepass", "right-horse-battery"]) else {

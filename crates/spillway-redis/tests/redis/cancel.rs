@@ -57,6 +57,33 @@ impl Raw {
         layers: &[u64],
         id: u8,
     ) -> redis::Value {
+        let mut cmd = self.command(keys, mode, at_ms, prune_first, layers);
+        cmd.arg(self.ttl_ms).arg(&rid(id)[..]);
+        cmd.query(&mut self.admin).expect("a raw call")
+    }
+
+    /// As [`fcall`](Self::fcall) without a request id (no lifetime, no id: `keys` are then the
+    /// layers' only), as the store sends every call but an acquire and its cancellation.
+    pub(crate) fn untagged(
+        &mut self,
+        keys: &[&str],
+        mode: &str,
+        at_ms: u64,
+        layers: &[u64],
+    ) -> redis::Value {
+        let cmd = self.command(keys, mode, at_ms, 0, layers);
+        cmd.query(&mut self.admin).expect("a raw call")
+    }
+
+    /// The `FCALL` of `mode` on `keys` with its packed numbers, before any request id.
+    fn command(
+        &self,
+        keys: &[&str],
+        mode: &str,
+        at_ms: u64,
+        prune_first: u64,
+        layers: &[u64],
+    ) -> redis::Cmd {
         let header = [
             self.clock,
             at_ms / 1000,
@@ -70,16 +97,13 @@ impl Raw {
             .chain(layers)
             .flat_map(|&n| (n as f64).to_le_bytes())
             .collect();
-        redis::cmd("FCALL")
-            .arg(&self.name)
+        let mut cmd = redis::cmd("FCALL");
+        cmd.arg(&self.name)
             .arg(keys.len())
             .arg(keys)
             .arg(mode)
-            .arg(nums)
-            .arg(self.ttl_ms)
-            .arg(&rid(id)[..])
-            .query(&mut self.admin)
-            .expect("a raw call")
+            .arg(nums);
+        cmd
     }
 
     /// A cancellation: whether it refunded (the reply's fourth value).
@@ -98,13 +122,17 @@ impl Raw {
     /// (instant in ms, cost) of every entry of the log `key`, oldest first (their big-endian
     /// heads).
     pub(crate) fn entries_of(&mut self, key: &str) -> Vec<(u64, u64)> {
-        let list: Vec<Vec<u8>> = redis::cmd("LRANGE")
+        self.bytes_of(key).iter().map(|e| head(e)).collect()
+    }
+
+    /// Every entry of the log `key` as stored, oldest first.
+    pub(crate) fn bytes_of(&mut self, key: &str) -> Vec<Vec<u8>> {
+        redis::cmd("LRANGE")
             .arg(key)
             .arg(0)
             .arg(-1)
             .query(&mut self.admin)
-            .unwrap();
-        list.iter().map(|e| head(e)).collect()
+            .unwrap()
     }
 
     /// Whether request id `id` is marked cancelled in `KEY`'s marks.

@@ -10,6 +10,7 @@ mod concurrency;
 mod differential;
 mod expiry;
 mod faults;
+mod ids;
 mod log_retry;
 mod long_windows;
 mod marks;

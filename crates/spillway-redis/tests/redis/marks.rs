@@ -65,10 +65,11 @@ fn a_log_created_by_an_apply_of_logs_still_sees_its_marks() {
     let Some((_server, _rt, _redis, mut raw)) = setup() else {
         return;
     };
-    // An apply (a settle's commit) of both logs, as the store sends it.
+    // An apply (a settle's commit) of both logs, as the store sends it: untagged, so it names
+    // no marks' hash and creates the tokens log without reading the hash.
     let apply = |raw: &mut Raw| {
         let nums = [100, W, 1, 1000, W, 200];
-        raw.fcall(&[RPM, TPM, RPM_MARKS], "Pl+l+", 1000, 0, &nums, 9);
+        raw.untagged(&[RPM, TPM], "Pl+l+", 1000, &nums);
     };
     phantom_after(&mut raw, apply, true);
 }
