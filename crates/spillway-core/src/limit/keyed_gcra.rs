@@ -97,8 +97,8 @@ mod tests {
 
     proptest! {
         /// Differential against `Keyed<u64, Gcra>` on every mutating operation, including
-        /// refunds that fill a key (removed from the table) and instants at the origin (where
-        /// a refund brings the TAT to 0): after each step both answer every key alike
+        /// refunds that fill a key and instants at the origin (where a refund brings the TAT
+        /// to 0, which removes the key from the table): after each step both answer every key alike
         /// (`check` and `available`), and `acquire` decides alike.
         #[test]
         fn agrees_with_keyed_gcra_on_every_operation(
