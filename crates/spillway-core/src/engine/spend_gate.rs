@@ -138,13 +138,17 @@ impl SpendGate {
 
     /// The verdict for a request of `subject` with `input_tokens` at `now`. Without `holds`
     /// a `QueueUntil` verdict is a refusal naming the cap and its reset (a driver that cannot
-    /// hold, e.g. one whose budget is counted by a shared store).
+    /// hold, e.g. one whose budget is counted by a shared store). With `store_held`, what a
+    /// shared store holds for the request: an admission whose estimate exceeds it is refused
+    /// like any capped request, naming the cap this preflight found and its reset (the store
+    /// found no room for it across the fleet).
     pub(super) fn verdict(
         &mut self,
         now: Time,
         subject: Subject,
         input_tokens: u64,
         holds: bool,
+        store_held: Option<u64>,
     ) -> SpendStep {
         self.catch_up(now);
         let admission = self
@@ -155,7 +159,9 @@ impl SpendGate {
         let refused =
             |reset_at: Option<Time>| SpendStep::Refuse(SpendRefusal::Cap { cap, reset_at });
         let step = match (preflight.verdict, admission.ticket) {
-            (Verdict::Allow | Verdict::Degrade(_), Some(ticket)) => {
+            (Verdict::Allow | Verdict::Degrade(_), Some(ticket))
+                if store_held.is_none_or(|held| ticket.estimate.cost_nano_usd <= held) =>
+            {
                 return SpendStep::Admit(Some(ticket));
             }
             (Verdict::QueueUntil(t), _) if holds && self.horizon.is_none_or(|h| t <= h) => {
@@ -206,7 +212,13 @@ impl<M> Spend<M> for SpendGate {
         let Some(api_key) = api_key else {
             return SpendStep::Refuse(SpendRefusal::NoKey);
         };
-        self.verdict(now, subject(request, api_key), request.input_tokens, true)
+        self.verdict(
+            now,
+            subject(request, api_key),
+            request.input_tokens,
+            true,
+            None,
+        )
     }
 
     /// Book the actual cost at the catalogue's current price for the model used.

@@ -78,17 +78,13 @@ impl SpendGate {
         };
         self.install(now, request, api_key, totals);
         let who = subject(request, api_key);
-        match self.verdict(now, who, request.input_tokens, false) {
-            SpendStep::Admit(Some(ticket))
-                if ticket.estimate.cost_nano_usd > totals.held_nano_usd =>
-            {
-                self.budget_mut().cancel(now, ticket);
-                let cap = self.budget().ledger.usage(now, &who).map(|u| u.cap);
-                let reset_at = cap.and_then(|c| self.budget().ledger.reset_at(now, c));
-                SpendStep::Refuse(SpendRefusal::Cap { cap, reset_at })
-            }
-            step => step,
-        }
+        self.verdict(
+            now,
+            who,
+            request.input_tokens,
+            false,
+            Some(totals.held_nano_usd),
+        )
     }
 
     /// Write the store's totals into the ledger.
