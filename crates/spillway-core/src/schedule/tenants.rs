@@ -104,11 +104,13 @@ impl TenantRing {
     pub fn push(&mut self, tenant: u64, queued: Ref) {
         self.quantum = self.quantum.max(queued.cost);
         self.entries += 1;
+        if self.ring.is_empty() {
+            // Nobody is mapped either: no probe, and no entry while it stays at the front.
+            self.front_unindexed = true;
+            self.ring.push_back(Member::lone(tenant, queued));
+            return;
+        }
         match self.lookup(tenant) {
-            None if self.ring.is_empty() => {
-                self.front_unindexed = true;
-                self.ring.push_back(Member::lone(tenant, queued));
-            }
             None => {
                 let at = self.ring_head.wrapping_add(self.ring.len() as u64) & POSITION_MASK;
                 self.index.insert(tenant, LONE | at);
@@ -337,6 +339,7 @@ impl TenantRing {
     }
 
     /// Takes the front member out of the ring, releasing what it holds.
+    #[inline]
     fn retire_front(&mut self) {
         if let Some(member) = self.ring.pop_front() {
             self.ring_head = self.ring_head.wrapping_add(1) & POSITION_MASK;
@@ -346,12 +349,12 @@ impl TenantRing {
                 Member::Lone { tenant, .. } => {
                     self.entries -= 1;
                     if indexed {
-                        self.index.remove(tenant);
+                        self.unmap(tenant);
                     }
                 }
                 Member::Gone { tenant } => {
                     if indexed {
-                        self.index.remove(tenant);
+                        self.unmap(tenant);
                     }
                 }
             }
@@ -359,6 +362,13 @@ impl TenantRing {
         self.charged = false;
     }
 
+    /// Out of line: the unmapped case stays small enough to inline into `pop`.
+    #[inline(never)]
+    fn unmap(&mut self, tenant: u64) {
+        self.index.remove(tenant);
+    }
+
+    #[inline(never)]
     fn release(&mut self, slot: u32) {
         let queue = &mut self.queues[slot as usize];
         self.entries -= queue.items.len();
