@@ -91,6 +91,11 @@ pub(crate) struct TenantRing {
     quantum: u64,
     /// Refs held by all members, live or stale.
     entries: usize,
+    /// The front member is a lone (or gone) tenant that joined an empty ring and is not in
+    /// `index`: in a class that drains as fast as it fills, each tenant is served before
+    /// anyone else joins, so it is never mapped or unmapped. It is indexed the moment it could
+    /// be found by position (it leaves the front, or a compaction renumbers the ring).
+    front_unindexed: bool,
 }
 
 impl TenantRing {
@@ -99,7 +104,13 @@ impl TenantRing {
     pub fn push(&mut self, tenant: u64, queued: Ref) {
         self.quantum = self.quantum.max(queued.cost);
         self.entries += 1;
-        match self.index.get(tenant) {
+        if self.ring.is_empty() {
+            // Nobody is mapped either: no probe, and no entry while it stays at the front.
+            self.front_unindexed = true;
+            self.ring.push_back(Member::lone(tenant, queued));
+            return;
+        }
+        match self.lookup(tenant) {
             None => {
                 let at = self.ring_head.wrapping_add(self.ring.len() as u64) & POSITION_MASK;
                 self.index.insert(tenant, LONE | at);
@@ -108,6 +119,19 @@ impl TenantRing {
             Some(place) if place < LONE => self.queues[place as usize].items.push_back(queued),
             Some(place) => self.push_to_lone(tenant, self.position(place), queued),
         }
+    }
+
+    /// Where `tenant` sits, as its index value: the unindexed front member is checked first.
+    #[inline]
+    fn lookup(&self, tenant: u64) -> Option<u64> {
+        if self.front_unindexed
+            && let Some(Member::Lone { tenant: t, .. } | Member::Gone { tenant: t }) =
+                self.ring.front()
+            && *t == tenant
+        {
+            return Some(LONE | self.ring_head);
+        }
+        self.index.get(tenant)
     }
 
     /// The ring position a lone member's index value names.
@@ -140,6 +164,9 @@ impl TenantRing {
                 } else {
                     0
                 };
+                if position == 0 {
+                    self.front_unindexed = false;
+                }
                 let slot = self.new_queue(tenant, deficit);
                 let items = &mut self.queues[slot as usize].items;
                 items.push_back(first);
@@ -243,6 +270,7 @@ impl TenantRing {
         }) = self.ring.front()
         {
             let queued = Ref { index, seq, cost };
+            self.front_unindexed = false;
             let slot = self.new_queue(tenant, self.lone_deficit);
             self.queues[slot as usize].items.push_back(queued);
             self.ring[0] = Member::Queued(slot);
@@ -283,7 +311,7 @@ impl TenantRing {
     /// After one of `tenant`'s requests left by another way: drops stale refs at the ends of
     /// its queue. An emptied tenant stays in the ring until a visit retires it.
     pub fn trim_tenant<T>(&mut self, tenant: u64, arrivals: &Arrivals<T>) {
-        match self.index.get(tenant) {
+        match self.lookup(tenant) {
             Some(place) if place < LONE => {
                 let queue = &mut self.queues[place as usize];
                 queue.stale += 1;
@@ -311,23 +339,36 @@ impl TenantRing {
     }
 
     /// Takes the front member out of the ring, releasing what it holds.
+    #[inline]
     fn retire_front(&mut self) {
         if let Some(member) = self.ring.pop_front() {
             self.ring_head = self.ring_head.wrapping_add(1) & POSITION_MASK;
+            let indexed = !std::mem::take(&mut self.front_unindexed);
             match member {
                 Member::Queued(slot) => self.release(slot),
                 Member::Lone { tenant, .. } => {
                     self.entries -= 1;
-                    self.index.remove(tenant);
+                    if indexed {
+                        self.unmap(tenant);
+                    }
                 }
                 Member::Gone { tenant } => {
-                    self.index.remove(tenant);
+                    if indexed {
+                        self.unmap(tenant);
+                    }
                 }
             }
         }
         self.charged = false;
     }
 
+    /// Out of line: the unmapped case stays small enough to inline into `pop`.
+    #[inline(never)]
+    fn unmap(&mut self, tenant: u64) {
+        self.index.remove(tenant);
+    }
+
+    #[inline(never)]
     fn release(&mut self, slot: u32) {
         let queue = &mut self.queues[slot as usize];
         self.entries -= queue.items.len();

@@ -31,35 +31,32 @@ impl WeightedRound {
 
     /// The class to serve, given each class's next cost (`None` = empty). Call
     /// [`WeightedRound::on_served`] after serving it.
+    ///
+    /// One round is walked; if nobody could pay, the jump and the next round's outcome are
+    /// computed from the classes found backlogged, without walking or asking again.
     pub fn select(&mut self, mut next_cost: impl FnMut(usize) -> Option<u64>) -> Option<usize> {
-        let classes = self.quanta.len();
-        for _pass in 0..2 {
-            for _visit in 0..classes {
-                let class = self.current;
-                match next_cost(class) {
-                    None => {
-                        self.deficits[class] = 0;
-                        self.advance();
+        let start = self.current;
+        // Classes are at most `MAX_CLASSES` (64), so a bit each.
+        let mut backlogged = 0u64;
+        for _visit in 0..self.quanta.len() {
+            let class = self.current;
+            match next_cost(class) {
+                None => self.deficits[class] = 0,
+                Some(cost) => {
+                    if !self.charged {
+                        self.deficits[class] =
+                            self.deficits[class].saturating_add(self.quanta[class]);
+                        self.charged = true;
                     }
-                    Some(cost) => {
-                        if !self.charged {
-                            self.deficits[class] =
-                                self.deficits[class].saturating_add(self.quanta[class]);
-                            self.charged = true;
-                        }
-                        if cost <= self.deficits[class] {
-                            return Some(class);
-                        }
-                        self.advance();
+                    if cost <= self.deficits[class] {
+                        return Some(class);
                     }
+                    backlogged |= 1 << class;
                 }
             }
-            if !self.skip_idle_rounds(&mut next_cost) {
-                return None;
-            }
+            self.advance();
         }
-        // Unreachable: after the jump some class can pay in the next round.
-        (0..classes).find(|&class| next_cost(class).is_some())
+        (backlogged != 0).then(|| self.skip_idle_rounds(start, backlogged, &mut next_cost))
     }
 
     /// Charges `cost` to `class`; `emptied` says it has nothing left queued.
@@ -84,30 +81,65 @@ impl WeightedRound {
         self.charged = false;
     }
 
-    /// After a round in which no class could pay for its next request: credits every
-    /// backlogged class with `k − 1` quanta, where `k` is the fewest further rounds after which
-    /// some class can pay. Returns whether any class is backlogged.
-    fn skip_idle_rounds(&mut self, next_cost: &mut impl FnMut(usize) -> Option<u64>) -> bool {
-        let rounds_needed = |class: usize, cost: u64, deficits: &[u64], quanta: &[u64]| {
-            cost.saturating_sub(deficits[class]).div_ceil(quanta[class])
-        };
-        let mut fewest: Option<u64> = None;
-        for class in 0..self.quanta.len() {
-            if let Some(cost) = next_cost(class) {
-                let rounds = rounds_needed(class, cost, &self.deficits, &self.quanta);
-                fewest = Some(fewest.map_or(rounds, |f| f.min(rounds)));
+    /// After a round from `start` in which no class could pay: credits every `backlogged`
+    /// class with `k − 1` quanta, where `k` is the fewest further rounds after which some class
+    /// can pay, then plays the next round, which ends at the first class (from `start`) that
+    /// needs exactly `k`: the classes before it are charged and passed, it is charged and
+    /// returned. A class needing `k` rounds is exactly one that can pay after `k` quanta (when
+    /// a credit saturates, the true sum exceeded every cost), so this is plain DRR's order.
+    fn skip_idle_rounds(
+        &mut self,
+        start: usize,
+        backlogged: u64,
+        next_cost: &mut impl FnMut(usize) -> Option<u64>,
+    ) -> usize {
+        let mut fewest = u64::MAX;
+        let mut ready = 0u64;
+        for class in bits(backlogged) {
+            let cost = next_cost(class).unwrap_or(0);
+            let rounds = cost
+                .saturating_sub(self.deficits[class])
+                .div_ceil(self.quanta[class]);
+            if rounds < fewest {
+                fewest = rounds;
+                ready = 0;
+            }
+            if rounds == fewest {
+                ready |= 1 << class;
             }
         }
-        let Some(fewest) = fewest else {
-            return false;
+        let at_or_after_start = ready & (u64::MAX << start);
+        let served = if at_or_after_start != 0 {
+            at_or_after_start.trailing_zeros() as usize
+        } else {
+            ready.trailing_zeros() as usize
         };
         let idle_rounds = fewest.saturating_sub(1);
-        for class in 0..self.quanta.len() {
-            if next_cost(class).is_some() {
-                let credit = self.quanta[class].saturating_mul(idle_rounds);
-                self.deficits[class] = self.deficits[class].saturating_add(credit);
+        for class in bits(backlogged) {
+            let quantum = self.quanta[class];
+            let mut deficit =
+                self.deficits[class].saturating_add(quantum.saturating_mul(idle_rounds));
+            let visited_first = if served >= start {
+                class >= start && class < served
+            } else {
+                class >= start || class < served
+            };
+            if visited_first || class == served {
+                deficit = deficit.saturating_add(quantum);
             }
+            self.deficits[class] = deficit;
         }
-        true
+        self.current = served;
+        self.charged = true;
+        served
     }
+}
+
+/// The indices of the set bits of `mask`, lowest first.
+fn bits(mut mask: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let bit = mask.trailing_zeros() as usize;
+        mask &= mask.wrapping_sub(1);
+        (bit < 64).then_some(bit)
+    })
 }

@@ -51,6 +51,7 @@ impl TenantRing {
             Member::Queued(slot) => !queues[*slot as usize].items.is_empty(),
         });
         self.ring_head = 0;
+        self.front_unindexed = false;
         for (position, member) in (0u64..).zip(&self.ring) {
             if let Member::Lone { tenant, .. } = *member {
                 self.index.insert(tenant, LONE | position);
@@ -77,7 +78,7 @@ impl TenantRing {
             }
         }
         for (tenant, r) in arrivals.refs() {
-            match self.index.get(tenant) {
+            match self.lookup(tenant) {
                 Some(place) if place < LONE => self.queues[place as usize].items.push_back(r),
                 Some(place) => {
                     let position = self.position(place);
