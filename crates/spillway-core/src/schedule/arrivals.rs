@@ -108,6 +108,16 @@ impl<T> Arrivals<T> {
         usize::try_from(r.index.wrapping_sub(self.head)).unwrap_or(usize::MAX)
     }
 
+    /// Starts loading the slot at virtual index `index` (a [`Ref`]'s), if it is held.
+    #[inline]
+    pub fn prefetch(&self, index: u64) {
+        if let Ok(position) = usize::try_from(index.wrapping_sub(self.head))
+            && let Some(slot) = self.slots.get(position)
+        {
+            super::prefetch::prefetch(slot);
+        }
+    }
+
     /// The position of the live request `r` names, if it is still queued.
     pub fn position(&self, r: Ref) -> Option<usize> {
         let position = usize::try_from(r.index.wrapping_sub(self.head)).ok()?;

@@ -21,6 +21,9 @@ use super::tenants::TenantRing;
 /// Tombstones and stale refs tolerated beyond twice the live requests before compacting.
 const COMPACTION_SLACK: usize = 64;
 
+/// Classes holding fewer slots than this fit in the core's caches: no prefetching.
+const PREFETCH_FROM: usize = 4_096;
+
 /// The queue of one class.
 #[derive(Debug)]
 pub(crate) struct ClassQueue<T> {
@@ -136,6 +139,9 @@ impl<T> ClassQueue<T> {
         if let Some(ring) = &mut self.tenants {
             if served {
                 ring.take_front(taken.cost, &self.arrivals);
+                if self.arrivals.held() >= PREFETCH_FROM {
+                    ring.prefetch_upcoming(&self.arrivals);
+                }
             } else {
                 ring.trim_tenant(taken.tenant, &self.arrivals);
             }

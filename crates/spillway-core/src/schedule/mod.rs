@@ -100,6 +100,7 @@ mod config;
 mod error;
 mod expiry;
 mod plan;
+mod prefetch;
 mod scheduler;
 mod select;
 mod sub_queue;
