@@ -30,6 +30,8 @@ use super::sub_queue::{End, TenantQueue};
 use super::tenant_index::TenantIndex;
 use std::collections::VecDeque;
 
+#[cfg(test)]
+mod check;
 mod compaction;
 
 /// Index values at or above this name a lone member by its ring position; below, a sub-queue
