@@ -36,8 +36,8 @@ pub(crate) struct ClassQueue<T> {
     /// The seq the next push gets.
     next_seq: u64,
     /// [`ClassQueue::next_cost`]'s answer while nothing was pushed or taken since: the weighted
-    /// round asks each class several times per pop (a round, the idle-round jump, another
-    /// round), and settling a tenant ring is the bulk of a weighted + tenants pop otherwise.
+    /// round may ask a class twice per pop (in its round, then in the idle-round jump if nobody
+    /// could pay), and settling a tenant ring is the bulk of a weighted + tenants pop otherwise.
     next_cost: Option<Option<u64>>,
 }
 
