@@ -226,10 +226,10 @@ fn serves_as_the_model(ops: Vec<Op>) -> Result<(), proptest::test_runner::TestCa
     Ok(())
 }
 
-/// A class far past the prefetch threshold (over 5,000 queued among 300 tenants), so every
-/// served pop runs [`TenantRing::prefetch_upcoming`] and `Arrivals::prefetch` (under overflow
-/// checks, in a debug build), over tombstones and stale refs from cancels and sheds at both
-/// ends: it serves exactly the model's requests, and the index stays exact.
+/// A class past the prefetch threshold (over 5,000 queued among 300 tenants), so its served
+/// pops run [`TenantRing::prefetch_upcoming`] and `Arrivals::prefetch` (under overflow checks,
+/// in a debug build) until it drains below it, over tombstones and stale refs from cancels and
+/// sheds at both ends: it serves exactly the model's requests, and the index stays exact.
 ///
 /// All pushes come before the first removal: a compaction (the class triggers its own) then
 /// only drops emptied tenants no request will rejoin, which changes no order, so the model
@@ -276,8 +276,9 @@ fn a_class_past_the_prefetch_threshold_serves_as_plain_drr_does() {
     );
 }
 
-/// Pops the class's next request and checks it is the model's; returns 1 if the pop ran the
-/// prefetch path, else 0.
+/// Pops the class's next request and checks it is the model's; returns 1 if the class was past
+/// the prefetch threshold as the pop began (so, but for trimming at the deque's ends, the pop
+/// ran the prefetch path), else 0.
 fn pop_as_the_model(queue: &mut ClassQueue<u64>, model: &mut Model, live: &mut Vec<u64>) -> usize {
     let expected = model.front();
     let prefetching = queue.prefetching();
