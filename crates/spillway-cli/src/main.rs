@@ -3,6 +3,8 @@
 //! The error boundary lives here: library errors are typed; this binary turns them into a
 //! message and an exit code (0 ok, 1 runtime failure, 2 bad input).
 
+#![forbid(unsafe_code)]
+
 mod compare;
 mod emulate;
 mod inspect_headers;

@@ -20,6 +20,8 @@
 //! limits, the handler) · [`reply`] / [`stream`] (bodies, SSE) · [`log`] (what the server
 //! saw) · [`listener`] (connection cap).
 
+#![forbid(unsafe_code)]
+
 pub mod clock;
 pub mod listener;
 pub mod log;

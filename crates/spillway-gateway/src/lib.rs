@@ -20,6 +20,8 @@
 //! [`Engine`]: spillway_core::engine::Engine
 //! [`Engine::poll_timeout`]: spillway_core::engine::Engine::poll_timeout
 
+#![forbid(unsafe_code)]
+
 mod call;
 pub mod headers;
 mod layer;

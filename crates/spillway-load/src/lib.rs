@@ -28,6 +28,8 @@
 //! [`plan`] (what, when) · [`body`] (the HTTP request) · [`runner`] (the loop) ·
 //! [`outcome`] (answer → outcome) · [`observe`] (outcome → metrics).
 
+#![forbid(unsafe_code)]
+
 pub mod body;
 pub mod observe;
 pub mod outcome;

@@ -143,6 +143,8 @@
 //!   `DEBUG SLEEP`, a slow link) asserts these bounds by counting admissions under every policy,
 //!   and the opt-out's weaker bound.
 
+#![forbid(unsafe_code)]
+
 mod budget;
 mod config;
 mod epoch;

@@ -6,6 +6,8 @@
 //! report never disagrees with its data. Files are written to a temporary name and renamed
 //! into place, so a failed run never leaves a half-written file.
 
+#![forbid(unsafe_code)]
+
 mod atomic;
 pub mod budget_csv;
 pub mod clock;

@@ -16,6 +16,8 @@
 //! (emulated upstream) · [`gateway`] (queue, requests) · [`distributed`] (gateway instances and
 //! how they share limits) · [`metrics`] · [`run_policy`] (the loop).
 
+#![forbid(unsafe_code)]
+
 pub mod distributed;
 pub mod engine;
 pub mod fidelity;

@@ -5,6 +5,8 @@
 //! silently. It says `SKIPPED: <reason>` where a human and CI can see it, and when the matching
 //! `SPILLWAY_REQUIRE_*` variable is set (CI sets them all) it fails instead.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 
 pub mod mutate;

@@ -36,8 +36,8 @@ pub(crate) struct ClassQueue<T> {
     /// The seq the next push gets.
     next_seq: u64,
     /// [`ClassQueue::next_cost`]'s answer while nothing was pushed or taken since: the weighted
-    /// round asks each class several times per pop (a round, the idle-round jump, another
-    /// round), and settling a tenant ring is the bulk of a weighted + tenants pop otherwise.
+    /// round may ask a class twice per pop (in its round, then in the idle-round jump if nobody
+    /// could pay), and settling a tenant ring is the bulk of a weighted + tenants pop otherwise.
     next_cost: Option<Option<u64>>,
 }
 
@@ -139,7 +139,7 @@ impl<T> ClassQueue<T> {
         if let Some(ring) = &mut self.tenants {
             if served {
                 ring.take_front(taken.cost, &self.arrivals);
-                if self.arrivals.held() >= PREFETCH_FROM {
+                if worth_prefetching(&self.arrivals) {
                     ring.prefetch_upcoming(&self.arrivals);
                 }
             } else {
@@ -148,6 +148,18 @@ impl<T> ClassQueue<T> {
         }
         self.compact_if_sparse();
         Some(taken)
+    }
+
+    /// The tenant ring, for the tests' index audit.
+    #[cfg(test)]
+    pub fn tenant_ring(&self) -> Option<&TenantRing> {
+        self.tenants.as_ref()
+    }
+
+    /// Whether a served pop now prefetches (fair share and a class past [`PREFETCH_FROM`]).
+    #[cfg(test)]
+    pub fn prefetching(&self) -> bool {
+        self.tenants.is_some() && worth_prefetching(&self.arrivals)
     }
 
     /// Slots and refs held, live or stale.
@@ -174,4 +186,10 @@ impl<T> ClassQueue<T> {
             self.arrivals.compact();
         }
     }
+}
+
+/// Whether a class holds enough slots that its requests have left the core's caches.
+#[inline]
+fn worth_prefetching<T>(arrivals: &Arrivals<T>) -> bool {
+    arrivals.held() >= PREFETCH_FROM
 }

@@ -30,6 +30,8 @@ use super::sub_queue::{End, TenantQueue};
 use super::tenant_index::TenantIndex;
 use std::collections::VecDeque;
 
+#[cfg(test)]
+mod check;
 mod compaction;
 
 /// Index values at or above this name a lone member by its ring position; below, a sub-queue
@@ -95,8 +97,11 @@ pub(crate) struct TenantRing {
     entries: usize,
     /// The front member is a lone (or gone) tenant that joined an empty ring and is not in
     /// `index`: in a class that drains as fast as it fills, each tenant is served before
-    /// anyone else joins, so it is never mapped or unmapped. It is indexed the moment it could
-    /// be found by position (it leaves the front, or a compaction renumbers the ring).
+    /// anyone else joins, so it is never mapped or unmapped. It leaves the front only by being
+    /// retired (or, gone, dropped by a compaction), unindexed; it is indexed when it takes a
+    /// sub-queue (a second request, or a visit it cannot pay) or when a compaction drops members
+    /// (re-indexing every lone one). A compaction that drops nothing leaves it unindexed:
+    /// `renumber` finds it through `lookup`.
     front_unindexed: bool,
 }
 

@@ -4,8 +4,11 @@
 //! inline, sub-queues, stale refs), the requests it serves must be the model's.
 
 use super::arrivals::{Arrivals, Slot};
+use super::class_queue::ClassQueue;
 use super::tenants::TenantRing;
 use crate::time::Time;
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
 use std::collections::{BTreeSet, VecDeque};
 
 /// A tenant in the model: id, (seq, cost) in arrival order, deficit.
@@ -206,6 +209,7 @@ fn serves_as_the_model(ops: Vec<Op>) -> Result<(), proptest::test_runner::TestCa
             }
         }
         proptest::prop_assert_eq!(ring.entries(), model.entries());
+        ring.check_index();
     }
     while let Some(expected) = model.front() {
         let got = ring.front(&arrivals).and_then(|r| {
@@ -215,8 +219,98 @@ fn serves_as_the_model(ops: Vec<Op>) -> Result<(), proptest::test_runner::TestCa
         });
         proptest::prop_assert_eq!(got, Some(expected));
         model.take_front(expected.1);
+        ring.check_index();
     }
     proptest::prop_assert_eq!(ring.front(&arrivals).map(|r| r.seq), None);
     proptest::prop_assert_eq!(ring.entries(), 0);
     Ok(())
+}
+
+/// A class past the prefetch threshold (over 5,000 queued among 300 tenants), so its served
+/// pops run [`TenantRing::prefetch_upcoming`] and `Arrivals::prefetch` (under overflow checks,
+/// in a debug build) until it drains below it, over tombstones and stale refs from cancels and
+/// sheds at both ends: it serves exactly the model's requests, and the index stays exact.
+///
+/// All pushes come before the first removal: a compaction (the class triggers its own) then
+/// only drops emptied tenants no request will rejoin, which changes no order, so the model
+/// needs no compaction of its own.
+#[test]
+fn a_class_past_the_prefetch_threshold_serves_as_plain_drr_does() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let mut queue: ClassQueue<u64> = ClassQueue::new(true);
+    let mut model = Model::default();
+    let mut live: Vec<u64> = Vec::new();
+    let mut prefetching_pops = 0;
+    for _ in 0..7_500 {
+        if rng.next_u64() % 7 == 0 {
+            prefetching_pops += pop_as_the_model(&mut queue, &mut model, &mut live);
+        } else {
+            let (tenant, cost) = (rng.next_u64() % 300, 1 + rng.next_u64() % 100);
+            let seq = queue.push(Time::ZERO, tenant, cost, 0);
+            model.push(tenant, seq, cost);
+            live.push(seq);
+        }
+        check_index(&queue);
+    }
+    assert!(queue.len() > 5_000, "queued {}", queue.len());
+    while queue.len() > 0 {
+        match rng.next_u64() % 10 {
+            0 => {
+                let seq = live[(rng.next_u64() % live.len() as u64) as usize];
+                let position = queue.find(seq);
+                remove_as_the_model(&mut queue, &mut model, &mut live, position);
+            }
+            1 => remove_as_the_model(&mut queue, &mut model, &mut live, Some(0)),
+            2 => {
+                let newest = queue.newest_position();
+                remove_as_the_model(&mut queue, &mut model, &mut live, newest);
+            }
+            _ => prefetching_pops += pop_as_the_model(&mut queue, &mut model, &mut live),
+        }
+        check_index(&queue);
+    }
+    assert_eq!(model.front(), None);
+    assert!(
+        prefetching_pops > 1_000,
+        "{prefetching_pops} pops prefetched"
+    );
+}
+
+/// Pops the class's next request and checks it is the model's; returns 1 if the class was past
+/// the prefetch threshold as the pop began (so, but for trimming at the deque's ends, the pop
+/// ran the prefetch path), else 0.
+fn pop_as_the_model(queue: &mut ClassQueue<u64>, model: &mut Model, live: &mut Vec<u64>) -> usize {
+    let expected = model.front();
+    let prefetching = queue.prefetching();
+    let taken = queue
+        .next_to_serve()
+        .and_then(|position| queue.take(position, true));
+    let got = taken.map(|t| (t.seq, t.cost));
+    assert_eq!(got, expected);
+    if let Some((seq, cost)) = got {
+        model.take_front(cost);
+        live.retain(|&s| s != seq);
+    }
+    usize::from(prefetching && got.is_some())
+}
+
+/// Cancels or sheds the request at `position` in the class and in the model.
+fn remove_as_the_model(
+    queue: &mut ClassQueue<u64>,
+    model: &mut Model,
+    live: &mut Vec<u64>,
+    position: Option<usize>,
+) {
+    let taken = position.and_then(|p| queue.take(p, false));
+    let Some(taken) = taken else {
+        panic!("no live request at {position:?}");
+    };
+    model.remove(taken.tenant, taken.seq);
+    live.retain(|&s| s != taken.seq);
+}
+
+fn check_index(queue: &ClassQueue<u64>) {
+    if let Some(ring) = queue.tenant_ring() {
+        ring.check_index();
+    }
 }

@@ -7,6 +7,11 @@
 //! that credits every backlogged class with the rounds that would have passed before the first
 //! of them could serve. The result is exactly plain DRR's order, in O(classes) per pop.
 
+use super::config::MAX_CLASSES;
+
+// The round keeps one bit per class in a `u64` (`1 << class`, `u64::MAX << start`).
+const _: () = assert!(MAX_CLASSES <= u64::BITS as usize);
+
 /// Which class to serve next, and the deficits behind that choice.
 #[derive(Clone, Debug)]
 pub(crate) struct WeightedRound {
@@ -19,8 +24,14 @@ pub(crate) struct WeightedRound {
 }
 
 impl WeightedRound {
-    /// A round over classes with these weights (each at least 1).
+    /// A round over classes with these weights (each at least 1). At most [`MAX_CLASSES`]
+    /// (64) classes, which the plan enforces: the round keeps a bit per class in a `u64`.
     pub fn new(weights: &[u64]) -> Self {
+        debug_assert!(
+            weights.len() <= MAX_CLASSES,
+            "{} classes: the weighted round holds at most {MAX_CLASSES}",
+            weights.len()
+        );
         WeightedRound {
             quanta: weights.iter().map(|&w| w.max(1)).collect(),
             deficits: vec![0; weights.len()],
@@ -33,10 +44,12 @@ impl WeightedRound {
     /// [`WeightedRound::on_served`] after serving it.
     ///
     /// One round is walked; if nobody could pay, the jump and the next round's outcome are
-    /// computed from the classes found backlogged, without walking or asking again.
+    /// computed from the classes found backlogged, without walking another round: the jump
+    /// asks each backlogged class its next cost once more, which the class queue answers from
+    /// its cache (nothing was pushed or taken in between).
     pub fn select(&mut self, mut next_cost: impl FnMut(usize) -> Option<u64>) -> Option<usize> {
         let start = self.current;
-        // Classes are at most `MAX_CLASSES` (64), so a bit each.
+        // Classes are at most `MAX_CLASSES` (64), so a bit each (see `new`).
         let mut backlogged = 0u64;
         for _visit in 0..self.quanta.len() {
             let class = self.current;
@@ -142,4 +155,16 @@ fn bits(mut mask: u64) -> impl Iterator<Item = usize> {
         mask &= mask.wrapping_sub(1);
         (bit < 64).then_some(bit)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// A 65th class would shift out of the round's `u64` masks: refused (in debug builds; the
+    /// plan refuses such a configuration before any round is built).
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "at most 64")]
+    fn a_round_over_more_than_64_classes_is_refused() {
+        let _ = super::WeightedRound::new(&[1; 65]);
+    }
 }
