@@ -17,6 +17,15 @@ pub struct PriorityScheduler<T> {
     pub(super) classes: Vec<ClassQueue<T>>,
     pub(super) len: usize,
     pub(super) round: WeightedRound,
+    /// At or before every queued request's arrival (lowered by each push, raised only when
+    /// aging scans the class heads): while `now` is less than one aging step past it, no
+    /// request has aged and aging decides as strict does, without reading the heads.
+    pub(super) oldest_bound: Time,
+    /// The latest push time since the queue was last empty.
+    pub(super) last_push: Time,
+    /// Whether no push since the queue was last empty went back in time, so each class's
+    /// oldest request is its front and the heads' minimum may raise `oldest_bound`.
+    pub(super) pushes_in_order: bool,
 }
 
 impl<T> PriorityScheduler<T> {
@@ -30,6 +39,9 @@ impl<T> PriorityScheduler<T> {
             classes,
             len: 0,
             round: WeightedRound::new(&plan.weights),
+            oldest_bound: Time::MAX,
+            last_push: Time::ZERO,
+            pushes_in_order: true,
             plan,
         })
     }
@@ -105,12 +117,30 @@ impl<T> PriorityScheduler<T> {
         }
         let shed =
             victim.and_then(|((c, position), reason)| self.remove_at(now, c, position, reason));
+        if matches!(self.plan.discipline, Discipline::Aging { .. }) {
+            self.note_push_time(now);
+        }
         let seq = self.classes[class].push(now, item.tenant, item.cost, item.payload);
         self.len += 1;
         PushOutcome::Queued {
             ticket: Ticket::new(class, seq),
             shed,
         }
+    }
+
+    /// Keeps [`PriorityScheduler::oldest_bound`] at or before the arrival being queued, and
+    /// notes whether pushes stay in time order (starting afresh when the queue is empty). Only
+    /// aging reads them, so only aging pays for this.
+    #[inline]
+    fn note_push_time(&mut self, now: Time) {
+        if self.len == 0 {
+            self.oldest_bound = now;
+            self.pushes_in_order = true;
+        } else {
+            self.oldest_bound = self.oldest_bound.min(now);
+            self.pushes_in_order &= now >= self.last_push;
+        }
+        self.last_push = now;
     }
 
     /// The least urgent droppable class with requests that is strictly less urgent than

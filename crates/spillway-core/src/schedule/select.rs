@@ -11,7 +11,11 @@ impl<T> PriorityScheduler<T> {
             return None;
         }
         match self.plan.discipline {
-            Discipline::Strict => self.classes.iter().position(|q| q.len() > 0),
+            Discipline::Strict => self.strict_class(),
+            Discipline::Aging { step } if now.saturating_since(self.oldest_bound) < step => {
+                // Nothing has waited a step, so every level is its class: strict's choice.
+                self.strict_class()
+            }
             Discipline::Aging { step } => self.aged_class(now, step),
             Discipline::Weighted => {
                 let classes = &mut self.classes;
@@ -20,21 +24,34 @@ impl<T> PriorityScheduler<T> {
         }
     }
 
+    /// The most urgent class with requests.
+    #[inline]
+    fn strict_class(&self) -> Option<usize> {
+        self.classes.iter().position(|q| q.len() > 0)
+    }
+
     /// The class whose oldest request has the best effective level, ties to the earlier
     /// arrival, then the more urgent class. Only class heads are looked at: within a class the
     /// oldest request has waited longest, so it has the best level (one aging step for all).
-    fn aged_class(&self, now: Time, step: Duration) -> Option<usize> {
+    /// Having read every head, it raises [`PriorityScheduler::oldest_bound`] to the oldest
+    /// (when pushes were in time order: otherwise a later head may be older than this one).
+    fn aged_class(&mut self, now: Time, step: Duration) -> Option<usize> {
         let step_ns = step.as_nanos().max(1);
         let mut best: Option<(usize, Time, usize)> = None;
+        let mut oldest = Time::MAX;
         for (class, queue) in self.classes.iter().enumerate() {
             let Some(arrival) = queue.oldest().map(|q| q.arrival) else {
                 continue;
             };
+            oldest = oldest.min(arrival);
             let level = aged_level(class, now.saturating_since(arrival).as_nanos(), step_ns);
             let key = (level, arrival, class);
             if best.is_none_or(|b| key < b) {
                 best = Some(key);
             }
+        }
+        if self.pushes_in_order {
+            self.oldest_bound = oldest;
         }
         best.map(|(_, _, class)| class)
     }

@@ -256,3 +256,31 @@ fn cancelling_from_the_middle_keeps_memory_proportional_to_the_queue() {
     order.sort_unstable();
     assert_eq!(order, (0..2_000).step_by(10).collect::<Vec<u32>>());
 }
+
+/// Aging skips reading the class heads while nothing can have waited a step (a lower bound on
+/// the arrivals says so). After a push back in time, a class's front is no longer its oldest
+/// request, so the heads must not raise that bound: here a request queued behind a younger
+/// one (B, at 10 s, behind A at 100 s) has aged by the time A is gone, and is served first.
+#[test]
+fn aging_after_a_push_back_in_time_still_finds_the_aged_request() {
+    let config = SchedulerConfig {
+        tenant_fair_share: false,
+        discipline: Discipline::Aging {
+            step: Duration::from_secs(50),
+        },
+        ..SchedulerConfig::default()
+    };
+    let mut s: PriorityScheduler<u32> = PriorityScheduler::new(&config).expect("valid");
+    let at = |secs| Time::from_secs(secs);
+    let _ = queued(s.push(at(100), item(1, 0, 1, 1)));
+    let _ = queued(s.push(at(10), item(1, 0, 1, 2)));
+    assert_eq!(s.pop(at(100)).map(|p| p.payload), Some(1), "the front, A");
+    let _ = queued(s.push(at(120), item(0, 0, 1, 0)));
+    let popped = s.pop(at(140)).expect("queued");
+    assert_eq!(
+        (popped.payload, popped.class),
+        (2, 1),
+        "B waited 130 s: level 0, and it arrived before the interactive request"
+    );
+    assert_eq!(s.pop(at(140)).map(|p| p.payload), Some(0));
+}
