@@ -103,24 +103,29 @@ impl<T> Arrivals<T> {
         self.slots.get(position)
     }
 
+    /// The deque position of virtual index `index` (`None` only where `usize` is narrower than
+    /// the distance; a position past the back is the caller's to reject).
+    #[inline]
+    fn offset(&self, index: u64) -> Option<usize> {
+        usize::try_from(index.wrapping_sub(self.head)).ok()
+    }
+
     /// The position of the request `r` names, which the caller knows is still queued.
     pub fn position_of_live(&self, r: Ref) -> usize {
-        usize::try_from(r.index.wrapping_sub(self.head)).unwrap_or(usize::MAX)
+        self.offset(r.index).unwrap_or(usize::MAX)
     }
 
     /// Starts loading the slot at virtual index `index` (a [`Ref`]'s), if it is held.
     #[inline]
     pub fn prefetch(&self, index: u64) {
-        if let Ok(position) = usize::try_from(index.wrapping_sub(self.head))
-            && let Some(slot) = self.slots.get(position)
-        {
+        if let Some(slot) = self.offset(index).and_then(|p| self.slots.get(p)) {
             super::prefetch::prefetch(slot);
         }
     }
 
     /// The position of the live request `r` names, if it is still queued.
     pub fn position(&self, r: Ref) -> Option<usize> {
-        let position = usize::try_from(r.index.wrapping_sub(self.head)).ok()?;
+        let position = self.offset(r.index)?;
         let slot = self.slots.get(position)?;
         (slot.seq == r.seq && slot.payload.is_some()).then_some(position)
     }

@@ -376,13 +376,11 @@ impl TenantRing {
             let indexed = !std::mem::take(&mut self.front_unindexed);
             match member {
                 Member::Queued(slot) => self.release(slot),
-                Member::Lone { tenant, .. } => {
-                    self.entries -= 1;
-                    if indexed {
-                        self.unmap(tenant);
+                Member::Lone { tenant, .. } | Member::Gone { tenant } => {
+                    // A lone member holds its request's ref; a gone one's left already.
+                    if matches!(member, Member::Lone { .. }) {
+                        self.entries -= 1;
                     }
-                }
-                Member::Gone { tenant } => {
                     if indexed {
                         self.unmap(tenant);
                     }
