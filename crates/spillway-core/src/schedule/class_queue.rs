@@ -69,7 +69,9 @@ impl<T> ClassQueue<T> {
     pub fn push(&mut self, arrival: crate::time::Time, tenant: u64, cost: u64, payload: T) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.next_cost = None;
+        if self.next_cost == Some(None) {
+            self.next_cost = None;
+        }
         let slot = Slot {
             seq,
             arrival,
@@ -81,7 +83,7 @@ impl<T> ClassQueue<T> {
         if let Some(ring) = &mut self.tenants {
             // The ref rebuilt from values in registers: the one `push` returns is written to
             // the stack field by field, and copying it on as a whole stalls store forwarding.
-            ring.push(tenant, Ref { index, seq, cost });
+            ring.push(tenant, Ref { index, seq, cost }, &self.arrivals);
         }
         self.live += 1;
         seq
@@ -121,12 +123,20 @@ impl<T> ClassQueue<T> {
         if let Some(known) = self.next_cost {
             return known;
         }
-        let cost = match &mut self.tenants {
-            Some(ring) => ring.front(&self.arrivals).map(|r| r.cost),
+        let cost = match self.tenants {
+            Some(_) => self.tenant_next_cost(),
             None => self.arrivals.front().map(|s| s.cost),
         };
         self.next_cost = Some(cost);
         cost
+    }
+
+    /// [`ClassQueue::next_cost`] with fair share: settling the ring. Out of line, so that the
+    /// weighted round's per-class question stays small enough to inline.
+    #[inline(never)]
+    fn tenant_next_cost(&mut self) -> Option<u64> {
+        let ring = self.tenants.as_mut()?;
+        ring.front(&self.arrivals).map(|r| r.cost)
     }
 
     /// Takes the request at `position` out. `served` says it is the one

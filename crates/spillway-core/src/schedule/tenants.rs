@@ -33,6 +33,7 @@ use std::collections::VecDeque;
 #[cfg(test)]
 mod check;
 mod compaction;
+mod solo;
 
 /// Index values at or above this name a lone member by its ring position; below, a sub-queue
 /// slot.
@@ -103,19 +104,22 @@ pub(crate) struct TenantRing {
     /// (re-indexing every lone one). A compaction that drops nothing leaves it unindexed:
     /// `renumber` finds it through `lookup`.
     front_unindexed: bool,
+    /// The class's one request, alone in a vacant ring, is held outside it (see [`solo`]).
+    solo: bool,
 }
 
 impl TenantRing {
     /// Appends a request to `tenant`'s queue, joining the ring if needed.
     #[inline]
-    pub fn push(&mut self, tenant: u64, queued: Ref) {
+    pub fn push<T>(&mut self, tenant: u64, queued: Ref, arrivals: &Arrivals<T>) {
         self.quantum = self.quantum.max(queued.cost);
         self.entries += 1;
         if self.ring.is_empty() {
-            // Nobody is mapped either: no probe, and no entry while it stays at the front.
-            self.front_unindexed = true;
-            self.ring.push_back(Member::lone(tenant, queued));
-            return;
+            if !self.solo {
+                self.solo = true;
+                return;
+            }
+            self.seat_solo(arrivals);
         }
         match self.lookup(tenant) {
             None => {
@@ -210,6 +214,9 @@ impl TenantRing {
     /// requests); the general loop stays out of line.
     #[inline(always)]
     pub fn front<T>(&mut self, arrivals: &Arrivals<T>) -> Option<Ref> {
+        if self.solo {
+            return self.front_solo(arrivals);
+        }
         if let Some(&Member::Lone {
             index, seq, cost, ..
         }) = self.ring.front()
@@ -298,6 +305,10 @@ impl TenantRing {
     /// its tenant. Call only after taking that request out of `arrivals`.
     #[inline]
     pub fn take_front<T>(&mut self, cost: u64, arrivals: &Arrivals<T>) {
+        if self.solo {
+            self.take_solo();
+            return;
+        }
         match self.ring.front() {
             Some(Member::Lone { .. }) => self.retire_front(),
             Some(&Member::Queued(slot)) => {
@@ -341,6 +352,10 @@ impl TenantRing {
     /// After one of `tenant`'s requests left by another way: drops stale refs at the ends of
     /// its queue. An emptied tenant stays in the ring until a visit retires it.
     pub fn trim_tenant<T>(&mut self, tenant: u64, arrivals: &Arrivals<T>) {
+        if self.solo {
+            self.solo_gone(tenant);
+            return;
+        }
         match self.lookup(tenant) {
             Some(place) if place < LONE => {
                 let queue = &mut self.queues[place as usize];

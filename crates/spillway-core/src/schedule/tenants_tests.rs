@@ -169,7 +169,8 @@ fn serves_as_the_model(ops: Vec<Op>) -> Result<(), proptest::test_runner::TestCa
     for (seq, (op, tenant, cost, pick)) in (0u64..).zip(ops) {
         match op {
             0 | 1 => {
-                ring.push(tenant, arrivals.push(slot(seq, tenant, cost)));
+                let queued = arrivals.push(slot(seq, tenant, cost));
+                ring.push(tenant, queued, &arrivals);
                 model.push(tenant, seq, cost);
                 live.push(seq);
             }

@@ -43,6 +43,13 @@ impl TenantRing {
                 "unindexed front tenant {tenant}"
             );
         }
+        if self.solo {
+            assert!(
+                self.ring.is_empty() && !self.front_unindexed,
+                "a solo request with ring members {:?}",
+                self.ring
+            );
+        }
         let unindexed = usize::from(self.front_unindexed);
         assert_eq!(
             self.index.len(),

@@ -26,7 +26,8 @@ impl TenantRing {
         if !emptied.is_empty() {
             self.drop_members(&emptied);
         }
-        self.entries = entries;
+        // A solo request (held outside the vacant ring) keeps its count.
+        self.entries = entries + usize::from(self.solo);
         if front_emptied {
             self.charged = false;
         }
