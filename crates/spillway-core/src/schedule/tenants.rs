@@ -18,6 +18,8 @@
 //! deficit: it joined with deficit 0, so its first visit credits one quantum, which covers its
 //! request, and serves it. Only a second request gives it a [`TenantQueue`], converted in place
 //! (same ring position, same credit), so the service order is exactly DRR's over sub-queues.
+//! A request that finds the ring vacant is not even put in it while it is the class's only
+//! one (a class that drains as fast as it fills): see [`solo`].
 //!
 //! Refs point into the class's [`Arrivals`], where the requests live. Refs of requests removed
 //! elsewhere (cancel, shed, expiry) stay in the sub-queues until they reach an end or
@@ -33,6 +35,7 @@ use std::collections::VecDeque;
 #[cfg(test)]
 mod check;
 mod compaction;
+mod leaving;
 mod solo;
 
 /// Index values at or above this name a lone member by its ring position; below, a sub-queue
@@ -349,76 +352,8 @@ impl TenantRing {
         }
     }
 
-    /// After one of `tenant`'s requests left by another way: drops stale refs at the ends of
-    /// its queue. An emptied tenant stays in the ring until a visit retires it.
-    pub fn trim_tenant<T>(&mut self, tenant: u64, arrivals: &Arrivals<T>) {
-        if self.solo {
-            self.solo_gone(tenant);
-            return;
-        }
-        match self.lookup(tenant) {
-            Some(place) if place < LONE => {
-                let queue = &mut self.queues[place as usize];
-                queue.stale += 1;
-                let removed = queue.trim(End::Front, arrivals) + queue.trim(End::Back, arrivals);
-                self.entries -= removed;
-            }
-            Some(place) => {
-                let position = self.position(place);
-                if let Some(&Member::Lone {
-                    index, seq, cost, ..
-                }) = self.ring.get(position)
-                    && arrivals.position(Ref { index, seq, cost }).is_none()
-                {
-                    self.ring[position] = Member::Gone { tenant };
-                    self.entries -= 1;
-                }
-            }
-            None => {}
-        }
-    }
-
     /// Refs held, live or stale (the compaction trigger).
     pub fn entries(&self) -> usize {
         self.entries
-    }
-
-    /// Takes the front member out of the ring, releasing what it holds.
-    #[inline]
-    fn retire_front(&mut self) {
-        if let Some(member) = self.ring.pop_front() {
-            self.ring_head = self.ring_head.wrapping_add(1) & POSITION_MASK;
-            let indexed = !std::mem::take(&mut self.front_unindexed);
-            match member {
-                Member::Queued(slot) => self.release(slot),
-                Member::Lone { tenant, .. } | Member::Gone { tenant } => {
-                    // A lone member holds its request's ref; a gone one's left already.
-                    if matches!(member, Member::Lone { .. }) {
-                        self.entries -= 1;
-                    }
-                    if indexed {
-                        self.unmap(tenant);
-                    }
-                }
-            }
-        }
-        self.charged = false;
-    }
-
-    /// Out of line: the unmapped case stays small enough to inline into `pop`.
-    #[inline(never)]
-    fn unmap(&mut self, tenant: u64) {
-        self.index.remove(tenant);
-    }
-
-    #[inline(never)]
-    fn release(&mut self, slot: u32) {
-        let queue = &mut self.queues[slot as usize];
-        self.entries -= queue.items.len();
-        queue.items.clear();
-        queue.deficit = 0;
-        queue.stale = 0;
-        self.index.remove(queue.tenant);
-        self.free.push(slot);
     }
 }
