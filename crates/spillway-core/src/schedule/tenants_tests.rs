@@ -315,3 +315,38 @@ fn check_index(queue: &ClassQueue<u64>) {
         ring.check_index();
     }
 }
+
+proptest::proptest! {
+    /// [`ClassQueue::next_cost`] asked after every push, pop and removal (so its cache is
+    /// warm when the next push comes: a lone front converting to a sub-queue, a costlier
+    /// request raising the quantum, a solo request being seated) answers the model's next
+    /// cost, and the pops serve the model's requests. At most 32 pushes keep the class under
+    /// its compaction trigger (2 × 2 × live + 64 held), so the model needs no compaction.
+    #[test]
+    fn the_cached_next_cost_survives_only_pushes_that_keep_the_answer(
+        ops in proptest::collection::vec((0u8..5, 0u64..4, 1u64..40, 0usize..32), 0..32),
+    ) {
+        let mut queue: ClassQueue<u64> = ClassQueue::new(true);
+        let mut model = Model::default();
+        let mut live: Vec<u64> = Vec::new();
+        for (op, tenant, cost, pick) in ops {
+            match op {
+                0 | 1 => {
+                    let seq = queue.push(Time::ZERO, tenant, cost, 0);
+                    model.push(tenant, seq, cost);
+                    live.push(seq);
+                }
+                2 => {
+                    pop_as_the_model(&mut queue, &mut model, &mut live);
+                }
+                _ if !live.is_empty() => {
+                    let position = queue.find(live[pick % live.len()]);
+                    remove_as_the_model(&mut queue, &mut model, &mut live, position);
+                }
+                _ => {}
+            }
+            proptest::prop_assert_eq!(queue.next_cost(), model.front().map(|(_, c)| c));
+            check_index(&queue);
+        }
+    }
+}
