@@ -35,9 +35,11 @@ pub(crate) struct ClassQueue<T> {
     live: usize,
     /// The seq the next push gets.
     next_seq: u64,
-    /// [`ClassQueue::next_cost`]'s answer while nothing was pushed or taken since: the weighted
-    /// round may ask a class twice per pop (in its round, then in the idle-round jump if nobody
-    /// could pay), and settling a tenant ring is the bulk of a weighted + tenants pop otherwise.
+    /// [`ClassQueue::next_cost`]'s answer while nothing was taken since (a push keeps it unless
+    /// it was `None`: the front was charged and settled, and a push only adds behind it): the
+    /// weighted round asks a class once or twice per pop (in its round, then in the idle-round
+    /// jump if nobody could pay) and pop after pop while the class cannot pay, and settling a
+    /// tenant ring is the bulk of a weighted + tenants pop otherwise.
     next_cost: Option<Option<u64>>,
 }
 

@@ -112,7 +112,9 @@ pub(crate) struct TenantRing {
 }
 
 impl TenantRing {
-    /// Appends a request to `tenant`'s queue, joining the ring if needed.
+    /// Appends a request to `tenant`'s queue, joining the ring if needed. `queued` names the
+    /// request just pushed to the back of `arrivals`; while a request is solo, it is the only
+    /// other slot there, at the front (where [`TenantRing::seat_solo`] reads it).
     #[inline]
     pub fn push<T>(&mut self, tenant: u64, queued: Ref, arrivals: &Arrivals<T>) {
         self.quantum = self.quantum.max(queued.cost);

@@ -11,6 +11,10 @@ impl TenantRing {
     /// its queue. An emptied tenant stays in the ring until a visit retires it.
     pub fn trim_tenant<T>(&mut self, tenant: u64, arrivals: &Arrivals<T>) {
         if self.solo {
+            debug_assert!(
+                arrivals.held() == 0,
+                "the solo request was the class's only one"
+            );
             self.solo_gone(tenant);
             return;
         }

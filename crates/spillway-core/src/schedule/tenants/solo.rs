@@ -44,7 +44,10 @@ impl TenantRing {
     /// member it stands for (unindexed, its visit's credit kept in `lone_deficit`).
     #[cold]
     pub(super) fn seat_solo<T>(&mut self, arrivals: &Arrivals<T>) {
-        debug_assert!(self.ring.is_empty(), "a solo request sits alone");
+        debug_assert!(
+            self.ring.is_empty() && arrivals.held() == 2,
+            "a solo request sits alone, at the front of its class, the newcomer behind it"
+        );
         self.solo = false;
         if let Some((tenant, queued)) = arrivals.front_tenant_ref() {
             self.front_unindexed = true;
@@ -56,6 +59,7 @@ impl TenantRing {
     /// gone front member a lone one becomes, keeping its place and any credit of this visit.
     #[cold]
     pub(super) fn solo_gone(&mut self, tenant: u64) {
+        debug_assert!(self.ring.is_empty(), "a solo request sits alone");
         self.solo = false;
         self.entries -= 1;
         self.front_unindexed = true;
