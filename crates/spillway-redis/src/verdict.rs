@@ -94,6 +94,24 @@ impl Degraded {
     }
 }
 
+/// Settle an admission that the failure policy answered, where it was charged: on the local
+/// share (`local`) for fail open and local fallback, nowhere for fail closed (it admits
+/// nothing); `None` when Redis admitted it, so Redis settles it. Why never Redis: the policy
+/// charged only the local share, and if the lost acquire did land in Redis its cancellation
+/// refunds it there (with [`RedisConfig::exact_accounting`](crate::RedisConfig) off it may stay
+/// charged, at most once: a settle there could not tell whether it landed). One place, so the
+/// plain and the layered limiter settle alike.
+pub(crate) fn settle_off_redis(admitted_by: ServedBy, local: impl FnOnce()) -> Option<ServedBy> {
+    match admitted_by {
+        ServedBy::Redis => None,
+        ServedBy::FailOpen | ServedBy::LocalFallback => {
+            local();
+            Some(admitted_by)
+        }
+        ServedBy::FailClosed => Some(admitted_by),
+    }
+}
+
 /// `spec` shared by the instances (`LocalFallback`'s `instances`, or `replicas` when failing
 /// open): limit and burst divided, rounded down, at least 1. This is what bounds an outage: each
 /// instance admits at most its share, so the fleet at most about one `limit` per window on top
