@@ -133,3 +133,25 @@ pub(crate) fn local_share(
         ..*spec
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_redis_admission_settles_in_redis_and_an_open_one_on_the_local_share() {
+        // (admitted by, settled in Redis, settled on the local share)
+        let cases = [
+            (ServedBy::Redis, true, false),
+            (ServedBy::FailOpen, false, true),
+            (ServedBy::LocalFallback, false, true),
+            (ServedBy::FailClosed, false, false),
+        ];
+        for (admitted_by, in_redis, locally) in cases {
+            let mut ran = false;
+            let settled = settle_off_redis(admitted_by, || ran = true);
+            let expected = (!in_redis).then_some(admitted_by);
+            assert_eq!((settled, ran), (expected, locally), "{admitted_by:?}");
+        }
+    }
+}
