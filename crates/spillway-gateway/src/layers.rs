@@ -6,6 +6,8 @@
 //! [`SharedLayers::reserve`], then hands the verdict to the engine with
 //! [`crate::Runtime::admit_with`] ([`SharedLayers`] returns it from `admit`). Settlements go
 //! the other way: the engine's `settle` queues them and a task applies them to Redis in order.
+//! A shared admission's placement is its [`RedisReservation`], which remembers whether Redis or
+//! the failure policy admitted it, so that its settle goes where the estimate was charged.
 //!
 //! The `x-ratelimit-*` headers of a shared layer come from the same Redis call as the admission:
 //! the reservation returns the room of every layer it touched, kept per subject until the
@@ -17,14 +19,14 @@ use spillway_core::engine::{Admitted, Limiter};
 use spillway_core::limit::{
     Demand, Denial, LayerRoom, LayerSet, Layered, LayeredError, Reservation, Subject,
 };
-use spillway_redis::RedisLayered;
+use spillway_redis::{RedisLayered, RedisReservation};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 /// A verdict decided outside the engine.
-pub type Prepaid = Result<Reservation, Denial>;
+pub type Prepaid = Result<RedisReservation, Denial>;
 
 /// Most subjects whose last room is kept; past it the table starts over (a response then goes
 /// without headers until its subject's next admission): bounded memory under any key churn.
@@ -59,14 +61,14 @@ pub struct SharedLayers {
     redis: Arc<RedisLayered>,
     rooms: Arc<LastRooms>,
     next: Cell<Option<Prepaid>>,
-    settles: mpsc::UnboundedSender<(Time, Reservation, Demand)>,
+    settles: mpsc::UnboundedSender<(Time, RedisReservation, Demand)>,
 }
 
 impl SharedLayers {
     /// Layers in `redis`; spawns the task that applies settlements (call inside tokio).
     pub fn new(redis: RedisLayered) -> Self {
         let redis = Arc::new(redis);
-        let (settles, mut queue) = mpsc::unbounded_channel::<(Time, Reservation, Demand)>();
+        let (settles, mut queue) = mpsc::unbounded_channel::<(Time, RedisReservation, Demand)>();
         let store = redis.clone();
         tokio::spawn(async move {
             while let Some((now, reservation, actual)) = queue.recv().await {
@@ -137,7 +139,9 @@ impl ServeLayers {
 }
 
 impl Limiter for ServeLayers {
-    type Placement = ();
+    /// The shared admission's reservation (who admitted it: Redis or the failure policy);
+    /// `None` for the layers in this process.
+    type Placement = Option<RedisReservation>;
 
     fn admit(
         &mut self,
@@ -145,9 +149,15 @@ impl Limiter for ServeLayers {
         subject: &Subject,
         estimate: Demand,
         class: usize,
-    ) -> Result<Result<Admitted<()>, Denial>, LayeredError> {
+    ) -> Result<Result<Admitted<Self::Placement>, Denial>, LayeredError> {
         match self {
-            ServeLayers::Local(l) => l.admit(now, subject, estimate, class),
+            ServeLayers::Local(l) => {
+                Ok(l.admit(now, subject, estimate, class)?.map(|a| Admitted {
+                    reservation: a.reservation,
+                    placement: None,
+                    ready_at: a.ready_at,
+                }))
+            }
             // No verdict handed over: refuse rather than admit unchecked.
             ServeLayers::Shared(s) => Ok(s
                 .next
@@ -156,20 +166,28 @@ impl Limiter for ServeLayers {
                     blocking: LayerSet::EMPTY,
                     retry_at: now,
                 }))
-                .map(|reservation| Admitted {
-                    reservation,
-                    placement: (),
+                .map(|reserved| Admitted {
+                    reservation: reserved.reservation(),
+                    placement: Some(reserved),
                     ready_at: now,
                 })),
         }
     }
 
-    fn settle(&mut self, now: Time, reservation: Reservation, _: (), actual: Demand) {
-        match self {
-            ServeLayers::Local(l) => Limiter::settle(l, now, reservation, (), actual),
-            ServeLayers::Shared(s) => {
-                let _ = s.settles.send((now, reservation, actual));
+    fn settle(
+        &mut self,
+        now: Time,
+        reservation: Reservation,
+        placement: Option<RedisReservation>,
+        actual: Demand,
+    ) {
+        match (self, placement) {
+            (ServeLayers::Local(l), _) => Limiter::settle(l, now, reservation, (), actual),
+            (ServeLayers::Shared(s), Some(reserved)) => {
+                let _ = s.settles.send((now, reserved, actual));
             }
+            // Not admitted by `admit` (every shared admission carries its reservation).
+            (ServeLayers::Shared(_), None) => {}
         }
     }
 }

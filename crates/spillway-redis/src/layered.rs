@@ -4,9 +4,10 @@
 use crate::config::FailurePolicy;
 use crate::error::RedisLimitError;
 use crate::key::{StateKeys, validate_key_part};
+use crate::reservation::RedisReservation;
 use crate::shape::{Action, Shape};
 use crate::store::{Fault, RedisStore};
-use crate::verdict::{Degraded, ServedBy, Verdict, local_share};
+use crate::verdict::{Degraded, ServedBy, Verdict, local_share, settle_off_redis};
 use crate::wire::{Call, Op};
 use spillway_core::Time;
 use spillway_core::limit::{
@@ -298,13 +299,14 @@ impl RedisLayered {
             .0)
     }
 
-    /// Like `acquire` for an estimate; an admission returns the [`Reservation`] to settle.
+    /// Like `acquire` for an estimate; an admission returns the [`RedisReservation`] to settle
+    /// (it remembers who admitted it: Redis or the failure policy).
     pub async fn reserve(
         &self,
         now: Time,
         subject: &Subject,
         estimate: Demand,
-    ) -> Result<Verdict<Result<Reservation, Denial>>, RedisLimitError> {
+    ) -> Result<Verdict<Result<RedisReservation, Denial>>, RedisLimitError> {
         Ok(self.reserving(now, subject, estimate, false).await?.0)
     }
 
@@ -317,7 +319,7 @@ impl RedisLayered {
         now: Time,
         subject: &Subject,
         estimate: Demand,
-    ) -> Result<(Verdict<Result<Reservation, Denial>>, Vec<LayerRoom>), RedisLimitError> {
+    ) -> Result<(Verdict<Result<RedisReservation, Denial>>, Vec<LayerRoom>), RedisLimitError> {
         self.reserving(now, subject, estimate, true).await
     }
 
@@ -327,15 +329,18 @@ impl RedisLayered {
         subject: &Subject,
         estimate: Demand,
         with_room: bool,
-    ) -> Result<(Verdict<Result<Reservation, Denial>>, Vec<LayerRoom>), RedisLimitError> {
+    ) -> Result<(Verdict<Result<RedisReservation, Denial>>, Vec<LayerRoom>), RedisLimitError> {
         let (v, rooms) = self
             .decide(Op::Acquire, now, subject, estimate, with_room)
             .await?;
         let decision = match v.decision {
-            LayeredDecision::Allowed => Ok(Reservation {
-                subject: *subject,
-                estimate,
-            }),
+            LayeredDecision::Allowed => Ok(RedisReservation::new(
+                Reservation {
+                    subject: *subject,
+                    estimate,
+                },
+                v.served_by,
+            )),
             LayeredDecision::Denied(d) => Err(d),
         };
         let verdict = Verdict {
@@ -346,14 +351,23 @@ impl RedisLayered {
         Ok((verdict, rooms))
     }
 
-    /// Settle a reservation with the actual demand: refund or charge the difference on every
-    /// layer, in one script. Charging may put a layer in debt, as in spillway-core.
+    /// Settle a reservation with the actual demand where its admission was charged. Admitted
+    /// by Redis: refund or charge the difference on every layer, in one script (charging may
+    /// put a layer in debt, as in spillway-core); if Redis is unavailable then, the failure
+    /// policy's local share records it instead. Admitted by the failure policy: on the local
+    /// share only, never in Redis (see [`RedisReservation`]: its acquire, had it landed, is
+    /// refunded there by its cancellation). Returns who settled it.
     pub async fn settle(
         &self,
         now: Time,
-        reservation: Reservation,
+        reservation: RedisReservation,
         actual: Demand,
     ) -> Result<ServedBy, RedisLimitError> {
+        let (admitted_by, reservation) = (reservation.charged_by(), reservation.reservation());
+        let local = || self.settle_local(now, reservation, actual);
+        if let Some(settled_by) = settle_off_redis(admitted_by, local) {
+            return Ok(settled_by);
+        }
         let per_layer: Vec<(u64, Action)> = self
             .layers
             .iter()
@@ -373,14 +387,18 @@ impl RedisLayered {
         match self.store.eval(&call).await {
             Ok(raw) => self.store.parse_reply(&raw, now).map(|_| ServedBy::Redis),
             Err(Fault::Fatal(e)) => Err(e),
-            Err(Fault::Unavailable(_)) => Ok(Degraded::from(self.store.config().failure_policy)
-                .apply(|| {
-                    if let Some(m) = &self.local {
-                        m.lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .settle(now, reservation, actual);
-                    }
-                })),
+            Err(Fault::Unavailable(_)) => {
+                Ok(Degraded::from(self.store.config().failure_policy).apply(local))
+            }
+        }
+    }
+
+    /// Settle `reservation` on the local share (none when failing closed).
+    fn settle_local(&self, now: Time, reservation: Reservation, actual: Demand) {
+        if let Some(m) = &self.local {
+            m.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .settle(now, reservation, actual);
         }
     }
 }

@@ -124,6 +124,14 @@
 //!     layer, a mixed call, an apply, a store with exact accounting off), says "unknown": the
 //!     first admission that has it as first log reads `until` once into it. The overtaken
 //!     acquire carries its cancellation's `now`, so it always looks.
+//! - **Settled where charged.** An admission the failure policy answered charged only the
+//!   local share (below), and its acquire, had it landed in Redis, is refunded there by its
+//!   cancellation: settling it in Redis would refund `estimate − actual` a second time (room
+//!   nobody charged) or commit a difference on top of nothing. So [`RedisLayered::reserve`]
+//!   returns a [`RedisReservation`] that remembers who admitted it, and
+//!   [`RedisLimiter::settle`] takes the acquire's [`Verdict::served_by`]: a Redis admission
+//!   settles in Redis (on the local share if Redis is away by then), a policy admission on
+//!   the local share only (`tests/redis/settle_outage.rs`).
 //! - **Opt-out:** [`RedisConfig::exact_accounting`] `= false` sends acquires without a record and
 //!   queues no cancellation: the guarantee of a plain script such as go-redis `redis_rate`. A
 //!   lost reply's acquire may then stay charged (at most once: the limit is never exceeded, and
@@ -153,6 +161,7 @@ mod function;
 mod key;
 mod layered;
 mod limiter;
+mod reservation;
 mod shape;
 mod stats;
 mod store;
@@ -165,6 +174,7 @@ pub use error::{KeyError, RedisLimitError};
 pub use key::{MAX_KEY_PART, validate_key_part};
 pub use layered::RedisLayered;
 pub use limiter::{RedisLimiter, Request};
+pub use reservation::RedisReservation;
 pub use shape::{MAX_COUNT, MAX_RATE, MAX_WINDOW_NS};
 pub use stats::StoreStats;
 pub use store::RedisStore;

@@ -4,7 +4,7 @@ use crate::error::RedisLimitError;
 use crate::key::{StateKeys, validate_key_part};
 use crate::shape::{Action, Shape};
 use crate::store::{Fault, RedisStore};
-use crate::verdict::{Degraded, ServedBy, Verdict, local_share};
+use crate::verdict::{Degraded, ServedBy, Verdict, local_share, settle_off_redis};
 use crate::wire::{Call, Op};
 use spillway_core::Time;
 use spillway_core::limit::{AnyLimiter, Decision, Keyed, LimitError, LimitSpec};
@@ -199,13 +199,16 @@ impl RedisLimiter {
             Ok(raw) => self.store.parse_reply(&raw, now).map(|_| ServedBy::Redis),
             Err(Fault::Fatal(e)) => Err(e),
             Err(Fault::Unavailable(_)) => Ok(Degraded::from(self.store.config().failure_policy)
-                .apply(|| {
-                    self.with_local(|l| match action {
-                        Action::Refund => l.refund(now, &key.to_owned(), cost),
-                        _ => l.commit(now, &key.to_owned(), cost),
-                    });
-                })),
+                .apply(|| self.apply_local(key, now, action, cost))),
         }
+    }
+
+    /// Refund or commit `cost` on the local share (none when failing closed).
+    fn apply_local(&self, key: &str, now: Time, action: Action, cost: u64) {
+        self.with_local(|l| match action {
+            Action::Refund => l.refund(now, &key.to_owned(), cost),
+            _ => l.commit(now, &key.to_owned(), cost),
+        });
     }
 
     /// Consume `cost` without asking (may leave the key in debt, as in spillway-core).
@@ -228,19 +231,31 @@ impl RedisLimiter {
         self.apply(key, now, Action::Refund, cost).await
     }
 
-    /// Settle a reservation of `estimate` (admitted by `acquire`) with the `actual` cost:
-    /// refund or charge the difference.
+    /// Settle a reservation of `estimate` (admitted by `acquire`, whose verdict said
+    /// `admitted_by`) with the `actual` cost: refund or charge the difference where the
+    /// admission was charged. Admitted by Redis: in Redis (on the local share if Redis is
+    /// unavailable then, as [`refund`](Self::refund) and [`commit`](Self::commit)). Admitted by
+    /// the failure policy: on the local share only, never in Redis: the policy charged only
+    /// that share, and the acquire, had it landed in Redis, is refunded there by its
+    /// cancellation, so settling it in Redis would refund twice or commit on top of nothing.
+    /// Returns who settled it.
     pub async fn settle(
         &self,
         key: &str,
         now: Time,
+        admitted_by: ServedBy,
         estimate: u64,
         actual: u64,
     ) -> Result<ServedBy, RedisLimitError> {
-        if actual < estimate {
-            self.refund(key, now, estimate - actual).await
+        let (action, cost) = if actual < estimate {
+            (Action::Refund, estimate - actual)
         } else {
-            self.commit(key, now, actual - estimate).await
+            (Action::Commit, actual - estimate)
+        };
+        let local = || self.apply_local(key, now, action, cost);
+        match settle_off_redis(admitted_by, local) {
+            Some(settled_by) => Ok(settled_by),
+            None => self.apply(key, now, action, cost).await,
         }
     }
 

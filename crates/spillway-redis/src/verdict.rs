@@ -94,6 +94,24 @@ impl Degraded {
     }
 }
 
+/// Settle an admission that the failure policy answered, where it was charged: on the local
+/// share (`local`) for fail open and local fallback, nowhere for fail closed (it admits
+/// nothing); `None` when Redis admitted it, so Redis settles it. Why never Redis: the policy
+/// charged only the local share, and if the lost acquire did land in Redis its cancellation
+/// refunds it there (with [`RedisConfig::exact_accounting`](crate::RedisConfig) off it may stay
+/// charged, at most once: a settle there could not tell whether it landed). One place, so the
+/// plain and the layered limiter settle alike.
+pub(crate) fn settle_off_redis(admitted_by: ServedBy, local: impl FnOnce()) -> Option<ServedBy> {
+    match admitted_by {
+        ServedBy::Redis => None,
+        ServedBy::FailOpen | ServedBy::LocalFallback => {
+            local();
+            Some(admitted_by)
+        }
+        ServedBy::FailClosed => Some(admitted_by),
+    }
+}
+
 /// `spec` shared by the instances (`LocalFallback`'s `instances`, or `replicas` when failing
 /// open): limit and burst divided, rounded down, at least 1. This is what bounds an outage: each
 /// instance admits at most its share, so the fleet at most about one `limit` per window on top
@@ -114,4 +132,26 @@ pub(crate) fn local_share(
         burst: spec.burst.map(|b| (b / n).max(1)),
         ..*spec
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_redis_admission_settles_in_redis_and_an_open_one_on_the_local_share() {
+        // (admitted by, settled in Redis, settled on the local share)
+        let cases = [
+            (ServedBy::Redis, true, false),
+            (ServedBy::FailOpen, false, true),
+            (ServedBy::LocalFallback, false, true),
+            (ServedBy::FailClosed, false, false),
+        ];
+        for (admitted_by, in_redis, locally) in cases {
+            let mut ran = false;
+            let settled = settle_off_redis(admitted_by, || ran = true);
+            let expected = (!in_redis).then_some(admitted_by);
+            assert_eq!((settled, ran), (expected, locally), "{admitted_by:?}");
+        }
+    }
 }

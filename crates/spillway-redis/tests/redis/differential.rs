@@ -9,7 +9,9 @@ use spillway_core::limit::{
     Subject, Unit,
 };
 use spillway_core::{Duration, Time};
-use spillway_redis::{RedisLayered, RedisLimitError, RedisLimiter, RedisStore, ServedBy};
+use spillway_redis::{
+    RedisLayered, RedisLimitError, RedisLimiter, RedisReservation, RedisStore, ServedBy,
+};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static NEXT_NAME: AtomicU64 = AtomicU64::new(0);
@@ -223,6 +225,7 @@ async fn reserve_comparing_room(
     t: Time,
     subject: &Subject,
     demand: Demand,
+    reserved: &mut Option<RedisReservation>,
 ) -> Result<
     Result<spillway_redis::Verdict<spillway_core::limit::LayeredDecision>, RedisLimitError>,
     TestCaseError,
@@ -241,7 +244,10 @@ async fn reserve_comparing_room(
         .collect();
     prop_assert_eq!(rooms, expected, "room at {:?} for {:?}", t, demand);
     let decision = match verdict.decision {
-        Ok(_) => spillway_core::limit::LayeredDecision::Allowed,
+        Ok(reservation) => {
+            *reserved = Some(reservation);
+            spillway_core::limit::LayeredDecision::Allowed
+        }
         Err(denial) => spillway_core::limit::LayeredDecision::Denied(denial),
     };
     Ok(Ok(spillway_redis::Verdict {
@@ -280,6 +286,7 @@ async fn layered_case(
             api_key: 0,
         };
         let demand = Demand { requests, tokens };
+        let mut reserved = None;
         let expected = match op {
             LayeredOp::Check => core.check(t, &subject, demand),
             _ => core.acquire(t, &subject, demand),
@@ -288,7 +295,7 @@ async fn layered_case(
             LayeredOp::Check => redis.check(t, &subject, demand).await,
             LayeredOp::Acquire => redis.acquire(t, &subject, demand).await,
             LayeredOp::ReserveSettle(..) => {
-                reserve_comparing_room(&redis, &core, t, &subject, demand).await?
+                reserve_comparing_room(&redis, &core, t, &subject, demand, &mut reserved).await?
             }
         };
         let actual = match actual {
@@ -305,22 +312,20 @@ async fn layered_case(
             demand,
             now
         );
-        if let (
-            LayeredOp::ReserveSettle(r, tk),
-            Ok(spillway_core::limit::LayeredDecision::Allowed),
-        ) = (op, expected)
-        {
+        if let (LayeredOp::ReserveSettle(r, tk), Some(reserved)) = (op, reserved) {
             let reservation = spillway_core::limit::Reservation {
                 subject,
                 estimate: demand,
             };
+            prop_assert_eq!(reserved.reservation(), reservation);
+            prop_assert_eq!(reserved.charged_by(), ServedBy::Redis);
             let used = Demand {
                 requests: r,
                 tokens: tk,
             };
             core.settle(t, reservation, used);
             prop_assert_eq!(
-                redis.settle(t, reservation, used).await.expect("settle"),
+                redis.settle(t, reserved, used).await.expect("settle"),
                 ServedBy::Redis
             );
         }

@@ -213,20 +213,8 @@ fn sigkill_then_restart_with_aof_loses_nothing() {
 
 /// Redis asleep (`DEBUG SLEEP 0.6`) while `fleet` makes `n` acquires per replica: their
 /// replies are lost (the failure policy answers), the acquires run when Redis wakes up.
-async fn stalled(fleet: &Fleet, port: u16, n: u64) -> Count {
-    let sleeper = std::thread::spawn(move || {
-        let mut admin = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
-            .unwrap()
-            .get_connection()
-            .unwrap();
-        let _: () = redis::cmd("DEBUG")
-            .arg("SLEEP")
-            .arg("0.6")
-            .query(&mut admin)
-            .unwrap();
-    });
-    // Let the sleep start before the calls that it will stall.
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+async fn stalled(fleet: &Fleet, server: &Server, n: u64) -> Count {
+    let sleeper = server.stall("0.6");
     let count = fleet.attempt(n).await;
     sleeper.join().unwrap();
     count
@@ -243,7 +231,7 @@ fn debug_sleep_leaves_no_phantom_charge() {
         rt.block_on(async {
             let fleet = Fleet::new(server.port, policy, &format!("sleep{i}"), 100).await;
             let first = fleet.attempt(2).await;
-            let stalled = stalled(&fleet, server.port, 3).await;
+            let stalled = stalled(&fleet, &server, 3).await;
             fleet.after_lost_replies(policy, first, stalled).await;
         });
     }
@@ -264,7 +252,7 @@ fn without_exact_accounting_a_lost_reply_stays_charged_at_most_once() {
                 Fleet::accounting(server.port, policy, &format!("loose{i}"), 100, false).await;
             let first = fleet.attempt(2).await;
             assert_eq!((first.redis, first.policy), (2 * REPLICAS, 0), "{policy:?}");
-            let lost = stalled(&fleet, server.port, 1).await;
+            let lost = stalled(&fleet, &server, 1).await;
             assert_eq!(lost.redis, 0, "{policy:?}: a stalled reply was not lost");
             fleet.until_redis_answers().await;
             let rest = fleet.attempt(2 * L).await;

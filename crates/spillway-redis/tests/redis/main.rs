@@ -18,3 +18,4 @@ mod outage;
 mod proxy;
 mod saturated;
 mod server;
+mod settle_outage;

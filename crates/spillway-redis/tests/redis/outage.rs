@@ -17,7 +17,8 @@ fn spec() -> LimitSpec {
     }
 }
 
-async fn store_with(server: &Server, policy: FailurePolicy) -> RedisStore {
+/// A store of `server` answered by `policy` when Redis does not reply within 200 ms.
+pub(crate) async fn store_with(server: &Server, policy: FailurePolicy) -> RedisStore {
     let mut config = server.config();
     config.failure_policy = policy;
     config.response_timeout = std::time::Duration::from_millis(200);

@@ -112,6 +112,31 @@ impl Server {
         function_name(&list).expect("the library is loaded")
     }
 
+    /// `DEBUG SLEEP seconds` in a thread (the server needs `--enable-debug-command yes`),
+    /// returned once Redis no longer answers a `PING` within 50 ms: a call sent now is stalled
+    /// (its reply lost to a response timeout below the sleep) however late the thread ran, and
+    /// runs when Redis wakes up. Join the handle to wait for that.
+    pub fn stall(&self, seconds: &'static str) -> std::thread::JoinHandle<()> {
+        // Both connections first: connecting to a sleeping Redis waits for it to wake up.
+        let (mut sleeper, mut probe) = (self.admin(), self.admin());
+        let handle = std::thread::spawn(move || {
+            let _: () = redis::cmd("DEBUG")
+                .arg("SLEEP")
+                .arg(seconds)
+                .query(&mut sleeper)
+                .expect("DEBUG SLEEP");
+        });
+        let patience = Some(std::time::Duration::from_millis(50));
+        probe.set_read_timeout(patience).expect("a read timeout");
+        for _ in 0..200 {
+            if redis::cmd("PING").query::<String>(&mut probe).is_err() {
+                return handle;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        panic!("Redis never went to sleep");
+    }
+
     pub fn dbsize(&self) -> i64 {
         redis::cmd("DBSIZE")
             .query(&mut self.admin())
