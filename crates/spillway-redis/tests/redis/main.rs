@@ -15,6 +15,7 @@ mod log_retry;
 mod long_windows;
 mod marks;
 mod outage;
+mod outage_share;
 mod proxy;
 mod saturated;
 mod server;
