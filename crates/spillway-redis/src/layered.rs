@@ -354,9 +354,10 @@ impl RedisLayered {
     /// Settle a reservation with the actual demand where its admission was charged. Admitted
     /// by Redis: refund or charge the difference on every layer, in one script (charging may
     /// put a layer in debt, as in spillway-core); if Redis is unavailable then, the failure
-    /// policy's local share records it instead. Admitted by the failure policy: on the local
-    /// share only, never in Redis (see [`RedisReservation`]: its acquire, had it landed, is
-    /// refunded there by its cancellation). Returns who settled it.
+    /// policy's local share records the layers' extra charges, never their refunds (it never
+    /// held this charge). Admitted by the failure policy: on the local share only, never in
+    /// Redis (see [`RedisReservation`]: its acquire, had it landed, is refunded there by its
+    /// cancellation). Returns who settled it.
     pub async fn settle(
         &self,
         now: Time,
@@ -387,8 +388,16 @@ impl RedisLayered {
         match self.store.eval(&call).await {
             Ok(raw) => self.store.parse_reply(&raw, now).map(|_| ServedBy::Redis),
             Err(Fault::Fatal(e)) => Err(e),
+            // Only the commit part reaches the local share: it never held this charge, so a
+            // refund there would be room nobody charged (lib.rs, "No refund to a share that
+            // never charged"); Redis keeps the estimate.
             Err(Fault::Unavailable(_)) => {
-                Ok(Degraded::from(self.store.config().failure_policy).apply(local))
+                let at_least_estimated = Demand {
+                    requests: actual.requests.max(reservation.estimate.requests),
+                    tokens: actual.tokens.max(reservation.estimate.tokens),
+                };
+                Ok(Degraded::from(self.store.config().failure_policy)
+                    .apply(|| self.settle_local(now, reservation, at_least_estimated)))
             }
         }
     }

@@ -126,12 +126,18 @@
 //!     acquire carries its cancellation's `now`, so it always looks.
 //! - **Settled where charged.** An admission the failure policy answered charged only the
 //!   local share (below), and its acquire, had it landed in Redis, is refunded there by its
-//!   cancellation: settling it in Redis would refund `estimate − actual` a second time (room
-//!   nobody charged) or commit a difference on top of nothing. So [`RedisLayered::reserve`]
-//!   returns a [`RedisReservation`] that remembers who admitted it, and
-//!   [`RedisLimiter::settle`] takes the acquire's [`Verdict::served_by`]: a Redis admission
-//!   settles in Redis (on the local share if Redis is away by then), a policy admission on
-//!   the local share only (`tests/redis/settle_outage.rs`).
+//!   cancellation (with exact accounting off it may stay charged there, at most once):
+//!   settling it in Redis would refund `estimate − actual` a second time (room nobody charged)
+//!   or commit a difference on top of nothing. So [`RedisLayered::reserve`] returns a
+//!   [`RedisReservation`] that remembers who admitted it, and [`RedisLimiter::settle`] takes
+//!   the acquire's [`Verdict::served_by`]: a Redis admission settles in Redis, a policy
+//!   admission on the local share only (`tests/redis/settle_outage.rs`).
+//! - **No refund to a share that never charged.** While Redis is unavailable, a refund (or a
+//!   settle's refund part) is dropped, not given to the local share: that share never held a
+//!   charge Redis admitted, and room given back there would let an outage admit beyond its
+//!   share (every request in flight when Redis went away refunds `estimate − actual`). Redis
+//!   keeps the estimate, over-charged on the safe side; a commit still charges the local share.
+//!   (`tests/redis/outage_share.rs`.)
 //! - **Opt-out:** [`RedisConfig::exact_accounting`] `= false` sends acquires without a record and
 //!   queues no cancellation: the guarantee of a plain script such as go-redis `redis_rate`. A
 //!   lost reply's acquire may then stay charged (at most once: the limit is never exceeded, and

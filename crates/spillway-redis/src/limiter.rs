@@ -198,8 +198,14 @@ impl RedisLimiter {
         match self.store.eval(&call).await {
             Ok(raw) => self.store.parse_reply(&raw, now).map(|_| ServedBy::Redis),
             Err(Fault::Fatal(e)) => Err(e),
+            // A refund is dropped: the local share never held this charge (see lib.rs, "No
+            // refund to a share that never charged").
             Err(Fault::Unavailable(_)) => Ok(Degraded::from(self.store.config().failure_policy)
-                .apply(|| self.apply_local(key, now, action, cost))),
+                .apply(|| {
+                    if action != Action::Refund {
+                        self.apply_local(key, now, action, cost);
+                    }
+                })),
         }
     }
 
@@ -221,7 +227,8 @@ impl RedisLimiter {
         self.apply(key, now, Action::Commit, cost).await
     }
 
-    /// Give back `cost` (never more room than a fresh limiter).
+    /// Give back `cost` (never more room than a fresh limiter). While Redis is unavailable the
+    /// refund is dropped, not given to the local share, which never held a Redis charge.
     pub async fn refund(
         &self,
         key: &str,
@@ -233,11 +240,12 @@ impl RedisLimiter {
 
     /// Settle a reservation of `estimate` (admitted by `acquire`, whose verdict said
     /// `admitted_by`) with the `actual` cost: refund or charge the difference where the
-    /// admission was charged. Admitted by Redis: in Redis (on the local share if Redis is
-    /// unavailable then, as [`refund`](Self::refund) and [`commit`](Self::commit)). Admitted by
-    /// the failure policy: on the local share only, never in Redis: the policy charged only
-    /// that share, and the acquire, had it landed in Redis, is refunded there by its
-    /// cancellation, so settling it in Redis would refund twice or commit on top of nothing.
+    /// admission was charged. Admitted by Redis: in Redis (if Redis is unavailable then, as
+    /// [`refund`](Self::refund) and [`commit`](Self::commit): a refund is dropped, a commit
+    /// charges the local share). Admitted by the failure policy: on the local share only, never
+    /// in Redis: the policy charged only that share, and the acquire, had it landed in Redis,
+    /// is refunded there by its cancellation (with exact accounting off it may stay charged,
+    /// at most once), so settling it in Redis would refund twice or commit on top of nothing.
     /// Returns who settled it.
     pub async fn settle(
         &self,

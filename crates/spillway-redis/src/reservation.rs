@@ -9,7 +9,8 @@ use spillway_core::limit::Reservation;
 ///
 /// Why not spillway-core's [`Reservation`] alone: during an outage the failure policy admits,
 /// charging this instance's local share (fail open, local fallback), not Redis. Its acquire
-/// may still land in Redis, but the store then sends a cancellation that refunds it. Settling
+/// may still land in Redis, but the store then sends a cancellation that refunds it (with
+/// exact accounting off there is none: it may stay charged there, at most once). Settling
 /// such a reservation in Redis would refund `estimate − actual` a second time (room nobody
 /// charged) or commit a difference on top of nothing. So the reservation carries who admitted
 /// it, and only [`RedisLayered::reserve`](crate::RedisLayered::reserve) makes one: a settle
