@@ -4,32 +4,21 @@
 //!
 //! Sequence: Redis admits a reservation of `ESTIMATE`; Redis dies; the failure policy's local
 //! share admits up to its share (`LIMIT`, one instance); the Redis reservation is settled
-//! with nothing used. `settle` sends its refund to the local share (Redis is away), which
-//! never charged it, so the share hands out `ESTIMATE` more: `LIMIT + ESTIMATE` admitted by
-//! one instance in one instant of one window. (Redis keeps the estimate charged, so the
-//! refund could be dropped there without harm: over-charging is the safe side.)
+//! with nothing used. The share must not hand out more: before the fix, `settle` sent its
+//! refund to the local share (Redis being away), which never charged it, and the share handed
+//! out `ESTIMATE` more (`LIMIT + ESTIMATE` admitted by one instance in one instant of one
+//! window). Now the refund is dropped: Redis keeps the estimate, over-charged on the safe side.
 
 use crate::outage::store_with;
 use crate::server::{Server, runtime};
-use spillway_core::limit::{
-    Algorithm, Demand, LayerSpec, LayeredDecision, LimitSpec, Scope, Subject, Unit,
-};
-use spillway_core::{Duration, Time};
+use crate::settle_outage::{LIMIT, spec};
+use spillway_core::Time;
+use spillway_core::limit::{Algorithm, Demand, LayerSpec, LayeredDecision, Scope, Subject, Unit};
 use spillway_redis::{FailurePolicy, RedisLayered, RedisLimiter, ServedBy};
 
-const LIMIT: u64 = 100;
 const ESTIMATE: u64 = 80;
 const STEP: u64 = 10;
 const T: Time = Time::from_secs(100);
-
-fn spec(algorithm: Algorithm) -> LimitSpec {
-    LimitSpec {
-        algorithm,
-        limit: LIMIT,
-        window: Duration::from_secs(60),
-        burst: None,
-    }
-}
 
 fn policies() -> [FailurePolicy; 2] {
     // One instance: the share is the whole limit.

@@ -17,7 +17,7 @@ use spillway_core::limit::{
 use spillway_core::{Duration, Time};
 use spillway_redis::{FailurePolicy, RedisLayered, RedisLimiter, RedisStore, ServedBy};
 
-const LIMIT: u64 = 100;
+pub(crate) const LIMIT: u64 = 100;
 const BEFORE: u64 = 60;
 const ESTIMATE: u64 = 30;
 /// A settle below the estimate (a refund) and above it (a commit).
@@ -32,7 +32,8 @@ fn policies() -> [FailurePolicy; 2] {
     ]
 }
 
-fn spec(algorithm: Algorithm) -> LimitSpec {
+/// A limit of [`LIMIT`] a minute (shared with `outage_share.rs`).
+pub(crate) fn spec(algorithm: Algorithm) -> LimitSpec {
     LimitSpec {
         algorithm,
         limit: LIMIT,
