@@ -169,20 +169,28 @@ async fn layered_case(
 #[test]
 fn a_single_acquire_admitted_by_the_policy_settles_on_the_local_share_only() {
     let rt = runtime();
-    for policy in policies() {
-        for actual in ACTUALS {
-            let Some(mut server) = Server::start(&["--enable-debug-command", "yes"]) else {
-                return;
-            };
-            let case = format!("{policy:?} actual {actual}");
-            rt.block_on(single_case(&mut server, policy, actual, &case));
+    for algorithm in [Algorithm::SlidingLog, Algorithm::TokenBucket] {
+        for policy in policies() {
+            for actual in ACTUALS {
+                let Some(mut server) = Server::start(&["--enable-debug-command", "yes"]) else {
+                    return;
+                };
+                let case = format!("{algorithm:?} {policy:?} actual {actual}");
+                rt.block_on(single_case(&mut server, algorithm, policy, actual, &case));
+            }
         }
     }
 }
 
-async fn single_case(server: &mut Server, policy: FailurePolicy, actual: u64, case: &str) {
+async fn single_case(
+    server: &mut Server,
+    algorithm: Algorithm,
+    policy: FailurePolicy,
+    actual: u64,
+    case: &str,
+) {
     let store = store_with(server, policy).await;
-    let limiter = RedisLimiter::new(&store, "settle", spec(Algorithm::SlidingLog)).unwrap();
+    let limiter = RedisLimiter::new(&store, "settle", spec(algorithm)).unwrap();
     let v = limiter.acquire("k", T, BEFORE).await.unwrap();
     assert!(
         v.decision.is_allowed() && v.served_by == ServedBy::Redis,
