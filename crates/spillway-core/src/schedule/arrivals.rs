@@ -98,25 +98,6 @@ impl<T> Arrivals<T> {
         self.slots.front()
     }
 
-    /// The front slot's ref.
-    #[inline]
-    pub fn front_ref(&self) -> Option<Ref> {
-        self.front_tenant_ref().map(|(_, r)| r)
-    }
-
-    /// The front slot's tenant and ref.
-    #[inline]
-    pub fn front_tenant_ref(&self) -> Option<(u64, Ref)> {
-        self.slots.front().map(|s| {
-            let r = Ref {
-                index: self.head,
-                seq: s.seq,
-                cost: s.cost,
-            };
-            (s.tenant, r)
-        })
-    }
-
     #[cfg(test)]
     pub fn at(&self, position: usize) -> Option<&Slot<T>> {
         self.slots.get(position)

@@ -226,15 +226,23 @@ impl TenantRing {
             index, seq, cost, ..
         }) = self.ring.front()
         {
-            if !self.charged {
-                self.lone_deficit = self.quantum;
-                self.charged = true;
-            }
+            self.charge_lone();
             if cost <= self.lone_deficit {
                 return Some(Ref { index, seq, cost });
             }
         }
         self.settle(arrivals)
+    }
+
+    /// Credits the front lone (or solo) member one quantum, once per visit: it joined with
+    /// deficit 0 and carries none of its own, so its credit is the quantum, kept in
+    /// `lone_deficit` while it is being visited.
+    #[inline(always)]
+    fn charge_lone(&mut self) {
+        if !self.charged {
+            self.lone_deficit = self.quantum;
+            self.charged = true;
+        }
     }
 
     /// [`TenantRing::front`]'s general case: visits members until one can pay.
@@ -246,10 +254,7 @@ impl TenantRing {
                     index, seq, cost, ..
                 } => {
                     let queued = Ref { index, seq, cost };
-                    if !self.charged {
-                        self.lone_deficit = self.quantum;
-                        self.charged = true;
-                    }
+                    self.charge_lone();
                     if queued.cost <= self.lone_deficit {
                         return Some(queued);
                     }

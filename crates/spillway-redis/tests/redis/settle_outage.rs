@@ -101,8 +101,24 @@ where
     );
 }
 
-#[test]
-fn a_layered_reservation_admitted_by_the_policy_settles_on_the_local_share_only() {
+/// One case: who limits, who answers the outage, what the request really cost, and its name.
+struct Case {
+    algorithm: Algorithm,
+    policy: FailurePolicy,
+    actual: u64,
+    name: String,
+}
+
+/// The limiter a case drives.
+#[derive(Copy, Clone)]
+enum Kind {
+    Layered,
+    Single,
+}
+
+/// Runs `kind`'s case for every algorithm, failure policy and actual cost, each on a fresh
+/// Redis that allows `DEBUG SLEEP`.
+fn every_case(kind: Kind) {
     let rt = runtime();
     for algorithm in [Algorithm::SlidingLog, Algorithm::TokenBucket] {
         for policy in policies() {
@@ -110,26 +126,58 @@ fn a_layered_reservation_admitted_by_the_policy_settles_on_the_local_share_only(
                 let Some(mut server) = Server::start(&["--enable-debug-command", "yes"]) else {
                     return;
                 };
-                let case = format!("{algorithm:?} {policy:?} actual {actual}");
-                rt.block_on(layered_case(&mut server, algorithm, policy, actual, &case));
+                let case = Case {
+                    algorithm,
+                    policy,
+                    actual,
+                    name: format!("{algorithm:?} {policy:?} actual {actual}"),
+                };
+                let server = &mut server;
+                rt.block_on(async {
+                    match kind {
+                        Kind::Layered => layered_case(server, &case).await,
+                        Kind::Single => single_case(server, &case).await,
+                    }
+                });
             }
         }
     }
 }
 
-async fn layered_case(
+/// After the settle of a policy admission: Redis still holds exactly its `BEFORE` (the landed
+/// acquire cancelled, nothing settled there), the local share exactly `actual`, and the policy
+/// says it settled. `fits(served_by)` asks the limiter whether `n` fits, expecting `served_by`
+/// to answer.
+async fn assert_settled_on_the_local_share<F, Fut>(
     server: &mut Server,
-    algorithm: Algorithm,
-    policy: FailurePolicy,
-    actual: u64,
-    case: &str,
-) {
-    let store = store_with(server, policy).await;
+    c: &Case,
+    settled: ServedBy,
+    fits: impl Fn(ServedBy) -> F,
+) where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let case = c.name.as_str();
+    assert_room(case, LIMIT - BEFORE, fits(ServedBy::Redis)).await;
+    server.kill();
+    let local = fits(answered_by(c.policy));
+    assert_room(&format!("{case} (local)"), LIMIT - c.actual, local).await;
+    assert_eq!(settled, answered_by(c.policy), "{case}: who settled");
+}
+
+#[test]
+fn a_layered_reservation_admitted_by_the_policy_settles_on_the_local_share_only() {
+    every_case(Kind::Layered);
+}
+
+async fn layered_case(server: &mut Server, c: &Case) {
+    let case = c.name.as_str();
+    let store = store_with(server, c.policy).await;
     let layer = LayerSpec {
         name: "tokens".into(),
         scope: Scope::User,
         unit: Unit::Tokens,
-        limit: spec(algorithm),
+        limit: spec(c.algorithm),
     };
     let layered = RedisLayered::new(&store, "settle", vec![layer]).unwrap();
     let v = layered
@@ -144,10 +192,10 @@ async fn layered_case(
     let user = subject();
     let reserving = layered.reserve(T, &user, tokens(ESTIMATE));
     let v = stalled(server, &store, reserving).await.unwrap();
-    assert_eq!(v.served_by, answered_by(policy), "{case}");
+    assert_eq!(v.served_by, answered_by(c.policy), "{case}");
     let reservation = v.decision.expect("the local share admits the estimate");
     let settled = layered
-        .settle(T, reservation, tokens(actual))
+        .settle(T, reservation, tokens(c.actual))
         .await
         .unwrap();
 
@@ -159,38 +207,18 @@ async fn layered_case(
             v.decision == LayeredDecision::Allowed
         }
     };
-    assert_room(case, LIMIT - BEFORE, fits(ServedBy::Redis)).await;
-    server.kill();
-    let local = fits(answered_by(policy));
-    assert_room(&format!("{case} (local)"), LIMIT - actual, local).await;
-    assert_eq!(settled, answered_by(policy), "{case}: who settled");
+    assert_settled_on_the_local_share(server, c, settled, fits).await;
 }
 
 #[test]
 fn a_single_acquire_admitted_by_the_policy_settles_on_the_local_share_only() {
-    let rt = runtime();
-    for algorithm in [Algorithm::SlidingLog, Algorithm::TokenBucket] {
-        for policy in policies() {
-            for actual in ACTUALS {
-                let Some(mut server) = Server::start(&["--enable-debug-command", "yes"]) else {
-                    return;
-                };
-                let case = format!("{algorithm:?} {policy:?} actual {actual}");
-                rt.block_on(single_case(&mut server, algorithm, policy, actual, &case));
-            }
-        }
-    }
+    every_case(Kind::Single);
 }
 
-async fn single_case(
-    server: &mut Server,
-    algorithm: Algorithm,
-    policy: FailurePolicy,
-    actual: u64,
-    case: &str,
-) {
-    let store = store_with(server, policy).await;
-    let limiter = RedisLimiter::new(&store, "settle", spec(algorithm)).unwrap();
+async fn single_case(server: &mut Server, c: &Case) {
+    let case = c.name.as_str();
+    let store = store_with(server, c.policy).await;
+    let limiter = RedisLimiter::new(&store, "settle", spec(c.algorithm)).unwrap();
     let v = limiter.acquire("k", T, BEFORE).await.unwrap();
     assert!(
         v.decision.is_allowed() && v.served_by == ServedBy::Redis,
@@ -200,8 +228,8 @@ async fn single_case(
     let acquiring = limiter.acquire("k", T, ESTIMATE);
     let v = stalled(server, &store, acquiring).await.unwrap();
     assert!(v.decision.is_allowed(), "{case}");
-    assert_eq!(v.served_by, answered_by(policy), "{case}");
-    let settled = limiter.settle("k", T, v.served_by, ESTIMATE, actual);
+    assert_eq!(v.served_by, answered_by(c.policy), "{case}");
+    let settled = limiter.settle("k", T, v.served_by, ESTIMATE, c.actual);
     let settled = settled.await.unwrap();
 
     let fits = |served_by| {
@@ -212,9 +240,5 @@ async fn single_case(
             v.decision.is_allowed()
         }
     };
-    assert_room(case, LIMIT - BEFORE, fits(ServedBy::Redis)).await;
-    server.kill();
-    let local = fits(answered_by(policy));
-    assert_room(&format!("{case} (local)"), LIMIT - actual, local).await;
-    assert_eq!(settled, answered_by(policy), "{case}: who settled");
+    assert_settled_on_the_local_share(server, c, settled, fits).await;
 }

@@ -20,11 +20,8 @@ impl TenantRing {
     /// quantum, which covers it (the quantum is the largest cost queued, its own included).
     #[inline]
     pub(super) fn front_solo<T>(&mut self, arrivals: &Arrivals<T>) -> Option<Ref> {
-        if !self.charged {
-            self.lone_deficit = self.quantum;
-            self.charged = true;
-        }
-        let solo = arrivals.front_ref();
+        self.charge_lone();
+        let solo = arrivals.refs().next().map(|(_, r)| r);
         debug_assert!(
             solo.is_some_and(|r| r.cost <= self.lone_deficit) && arrivals.held() == 1,
             "a solo request is the class's only slot and its visit covers it"
@@ -49,7 +46,7 @@ impl TenantRing {
             "a solo request sits alone, at the front of its class, the newcomer behind it"
         );
         self.solo = false;
-        if let Some((tenant, queued)) = arrivals.front_tenant_ref() {
+        if let Some((tenant, queued)) = arrivals.refs().next() {
             self.front_unindexed = true;
             self.ring.push_back(Member::lone(tenant, queued));
         }
