@@ -207,3 +207,19 @@ fn huge_and_hostile_inputs_are_bounded() {
     let snap = parse_headers(many, Provider::Auto, None);
     assert_eq!(snap.ignored.len(), MAX_HEADERS);
 }
+
+/// A malformed line's error must not echo a credential: a pasted `curl -v` request line
+/// (`> authorization: Bearer …`) fails to parse, and `spillway inspect-headers` prints the error.
+#[test]
+fn a_bad_line_error_does_not_echo_a_bearer_token() {
+    let token = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789";
+    for text in [
+        format!("x-ratelimit-limit-requests: 60\n> authorization: Bearer {token}\n"),
+        format!("x-ratelimit-limit-requests: 60\n{token}\n"),
+        format!("  authorization: Bearer {token}\n"),
+    ] {
+        let err = spillway_core::upstream::headers::parse_header_lines(&text).unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("AbCdEfGhIjKl"), "secret echoed: {shown}");
+    }
+}

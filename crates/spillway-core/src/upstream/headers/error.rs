@@ -104,7 +104,7 @@ pub enum HeaderError {
     InvalidLine {
         /// 1-based line number.
         line: usize,
-        /// The line.
+        /// The line up to its first `:`, the rest withheld (it may carry a credential).
         text: String,
         /// What is wrong with it.
         reason: &'static str,

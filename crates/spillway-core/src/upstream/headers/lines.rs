@@ -21,7 +21,7 @@ pub fn parse_header_lines(text: &str) -> Result<Vec<(String, Vec<u8>)>, HeaderEr
         let line = index + 1;
         let fail = |reason| HeaderError::InvalidLine {
             line,
-            text: excerpt(raw),
+            text: shown(raw),
             reason,
         };
         if line > MAX_LINES {
@@ -51,6 +51,18 @@ pub fn parse_header_lines(text: &str) -> Result<Vec<(String, Vec<u8>)>, HeaderEr
         pairs.push((name.to_owned(), value.as_bytes().to_vec()));
     }
     Ok(pairs)
+}
+
+/// What an error quotes of a malformed line: the part before its first `:`, the rest withheld
+/// (`…`), and nothing of a line without one. Why: text pasted from `curl -v` carries request
+/// lines such as `> authorization: Bearer sk-…`, and a key must never reach an error message;
+/// the part before the colon is a header name (or the garbage in front of one), which is what
+/// the user needs to find the line.
+fn shown(raw: &str) -> String {
+    match raw.split_once(':') {
+        Some((before, _)) => format!("{}: …", excerpt(before)),
+        None => "…".to_owned(),
+    }
 }
 
 /// The line without a whole-line `#` comment or a trailing ` # comment`.
@@ -132,6 +144,21 @@ mod tests {
                 2,
                 "continuation lines (obsolete line folding) are not supported"
             )
+        );
+    }
+
+    /// A malformed line is quoted up to its colon only: a pasted `curl -v` request line carries
+    /// the bearer token after it, and a line without a colon may be a bare key.
+    #[test]
+    fn errors_quote_a_line_only_up_to_its_colon() {
+        let shown = |text: &str| parse_header_lines(text).unwrap_err().to_string();
+        assert_eq!(
+            shown("> authorization: Bearer sk-proj-AbCdEf0123456789"),
+            "line 1: header name has characters not allowed in HTTP field names: \"> authorization: …\""
+        );
+        assert_eq!(
+            shown("sk-proj-AbCdEf0123456789"),
+            "line 1: expected `name: value`: \"…\""
         );
     }
 }
