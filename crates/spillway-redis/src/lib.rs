@@ -154,8 +154,8 @@
 //!   period): a shared budget needs AOF and `maxmemory-policy noeviction` (its spend keys
 //!   carry TTLs, so `volatile-*` policies evict them first).
 //! - The fault suite (`tests/redis/faults.rs`: SIGKILL, restart with and without AOF,
-//!   `DEBUG SLEEP`, a slow link) asserts these bounds by counting admissions under every policy,
-//!   and the opt-out's weaker bound.
+//!   a Redis stalled by `CLIENT PAUSE`, a slow link) asserts these bounds by counting
+//!   admissions under every policy, and the opt-out's weaker bound.
 
 #![forbid(unsafe_code)]
 
