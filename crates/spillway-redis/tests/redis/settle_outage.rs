@@ -88,7 +88,7 @@ async fn stalled<T>(server: &Server, store: &RedisStore, during: impl Future<Out
 }
 
 /// The most `fits` admits: `fits(n)` and not `fits(n + 1)` is asserted for the expected `n`.
-async fn assert_room<F, Fut>(what: &str, expected: u64, fits: F)
+pub(crate) async fn assert_room<F, Fut>(what: &str, expected: u64, fits: F)
 where
     F: Fn(u64) -> Fut,
     Fut: Future<Output = bool>,
@@ -210,7 +210,7 @@ async fn layered_case(server: &mut Server, c: &Case) {
 }
 
 #[test]
-fn a_single_acquire_admitted_by_the_policy_settles_on_the_local_share_only() {
+fn a_single_reservation_admitted_by_the_policy_settles_on_the_local_share_only() {
     every_case(Kind::Single);
 }
 
@@ -224,12 +224,12 @@ async fn single_case(server: &mut Server, c: &Case) {
         "{case}"
     );
 
-    let acquiring = limiter.acquire("k", T, ESTIMATE);
-    let v = stalled(server, &store, acquiring).await.unwrap();
-    assert!(v.decision.is_allowed(), "{case}");
+    let reserving = limiter.reserve("k", T, ESTIMATE);
+    let v = stalled(server, &store, reserving).await.unwrap();
     assert_eq!(v.served_by, answered_by(c.policy), "{case}");
-    let settled = limiter.settle("k", T, v.served_by, ESTIMATE, c.actual);
-    let settled = settled.await.unwrap();
+    let reservation = v.decision.expect("the local share admits the estimate");
+    assert_eq!(reservation.charged_by(), answered_by(c.policy), "{case}");
+    let settled = limiter.settle(T, reservation, c.actual).await.unwrap();
 
     let fits = |served_by| {
         let limiter = &limiter;
