@@ -1,88 +1,36 @@
-//! A private `redis-server` per test: free loopback port, temp dir, no persistence.
+//! A private `redis-server` per test (spillway-testkit's [`RedisProcess`]: free loopback port,
+//! temp dir, no persistence), with what these tests do to it: connect, inspect, stall.
 
 use spillway_redis::{RedisConfig, RedisStore};
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use spillway_testkit::redis_server::RedisProcess;
 
 /// A running server; killed (and its dir removed) on drop.
 pub struct Server {
-    child: Option<Child>,
+    process: RedisProcess,
     pub port: u16,
-    dir: PathBuf,
-    extra: Vec<String>,
-}
-
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
-    listener.local_addr().expect("local addr").port()
-}
-
-pub fn binary_present() -> bool {
-    Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 impl Server {
     /// Start a server with extra arguments (e.g. `--requirepass x`), or `None` when the binary
     /// is absent and Redis is not required (after printing a loud skip notice).
     pub fn start(extra: &[&str]) -> Option<Server> {
-        if !binary_present() {
-            spillway_testkit::skip_or_fail(
-                "SPILLWAY_REQUIRE_REDIS",
-                "redis-server not found (install it, or set SPILLWAY_REQUIRE_REDIS=1 to make this a failure)",
-            );
-            return None;
-        }
-        let port = free_port();
-        let dir =
-            std::env::temp_dir().join(format!("spillway-redis-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create the server's temp dir");
-        let mut server = Server {
-            child: None,
-            port,
-            dir,
-            extra: extra.iter().map(|s| s.to_string()).collect(),
-        };
-        server.restart();
-        Some(server)
+        let process = RedisProcess::start(extra, "spillway-redis against a real Redis")?;
+        let port = process.port();
+        Some(Server { process, port })
     }
 
     /// (Re)start the server on the same port and wait until it answers.
     pub fn restart(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(["--dir", self.dir.to_str().expect("utf-8 temp dir")])
-            .args(&self.extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-server");
-        self.child = Some(child);
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        panic!("redis-server on port {} did not start", self.port);
+        self.process.restart();
     }
 
     /// Kill the server (as a crash would).
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.process.kill();
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        self.process.url()
     }
 
     /// A config for this server with a long grace (keys outlive any test).
@@ -187,13 +135,6 @@ fn function_name(value: &redis::Value) -> Option<String> {
             .iter()
             .find_map(|(k, v)| function_name(k).or_else(|| function_name(v))),
         _ => None,
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
