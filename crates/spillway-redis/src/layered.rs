@@ -364,7 +364,7 @@ impl RedisLayered {
         reservation: RedisReservation,
         actual: Demand,
     ) -> Result<ServedBy, RedisLimitError> {
-        let (admitted_by, reservation) = (reservation.charged_by(), reservation.reservation());
+        let (reservation, admitted_by) = reservation.into_parts();
         let local = || self.settle_local(now, reservation, actual);
         if let Some(settled_by) = settle_off_redis(admitted_by, local) {
             return Ok(settled_by);

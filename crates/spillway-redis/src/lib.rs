@@ -2,12 +2,12 @@
 //!
 //! spillway-core's limiters with their state in Redis, so that N gateway instances share one
 //! limit: [`RedisLimiter`] (a token bucket in GCRA form, an exact sliding-window log, or the
-//! two-window sliding counter, one state per caller key) and [`RedisLayered`] (named layers,
-//! check-then-commit, reserve → settle). Decisions and `retry_at` are the core's, to the
-//! nanosecond: the differential tests feed the same requests to both. [`RedisBudget`] counts
-//! the spend of the core's budget caps the same way (reserve an estimate on every cap or none,
-//! settle the actual, per calendar period) while the core's `SpendGate` decides; its own
-//! script, `lua/budget.lua`, is tested against an in-Rust model.
+//! two-window sliding counter, one state per caller key; reserve → settle too) and
+//! [`RedisLayered`] (named layers, check-then-commit, reserve → settle). Decisions and
+//! `retry_at` are the core's, to the nanosecond: the differential tests feed the same requests
+//! to both. [`RedisBudget`] counts the spend of the core's budget caps the same way (reserve an
+//! estimate on every cap or none, settle the actual, per calendar period) while the core's
+//! `SpendGate` decides; its own script, `lua/budget.lua`, is tested against an in-Rust model.
 //!
 //! ## How a call works
 //! One Lua library holds every algorithm, loaded once per server with `FUNCTION LOAD` (Redis
@@ -128,10 +128,11 @@
 //!   local share (below), and its acquire, had it landed in Redis, is refunded there by its
 //!   cancellation (with exact accounting off it may stay charged there, at most once):
 //!   settling it in Redis would refund `estimate − actual` a second time (room nobody charged)
-//!   or commit a difference on top of nothing. So [`RedisLayered::reserve`] returns a
-//!   [`RedisReservation`] that remembers who admitted it, and [`RedisLimiter::settle`] takes
-//!   the acquire's [`Verdict::served_by`]: a Redis admission settles in Redis, a policy
-//!   admission on the local share only (`tests/redis/settle_outage.rs`).
+//!   or commit a difference on top of nothing. So [`RedisLayered::reserve`] and
+//!   [`RedisLimiter::reserve`] return a [`RedisReservation`] that remembers who admitted it
+//!   (and the single limiter's, its key), the only thing their `settle` takes: a Redis
+//!   admission settles in Redis, a policy admission on the local share only
+//!   (`tests/redis/settle_outage.rs`).
 //! - **No refund to a share that never charged.** While Redis is unavailable, a refund (or a
 //!   settle's refund part) is dropped, not given to the local share: that share never held a
 //!   charge Redis admitted, and room given back there would let an outage admit beyond its
@@ -154,8 +155,8 @@
 //!   period): a shared budget needs AOF and `maxmemory-policy noeviction` (its spend keys
 //!   carry TTLs, so `volatile-*` policies evict them first).
 //! - The fault suite (`tests/redis/faults.rs`: SIGKILL, restart with and without AOF,
-//!   `DEBUG SLEEP`, a slow link) asserts these bounds by counting admissions under every policy,
-//!   and the opt-out's weaker bound.
+//!   a Redis stalled by `CLIENT PAUSE`, a slow link) asserts these bounds by counting
+//!   admissions under every policy, and the opt-out's weaker bound.
 
 #![forbid(unsafe_code)]
 
@@ -180,7 +181,7 @@ pub use error::{KeyError, RedisLimitError};
 pub use key::{MAX_KEY_PART, validate_key_part};
 pub use layered::RedisLayered;
 pub use limiter::{RedisLimiter, Request};
-pub use reservation::RedisReservation;
+pub use reservation::{KeyReservation, RedisReservation};
 pub use shape::{MAX_COUNT, MAX_RATE, MAX_WINDOW_NS};
 pub use stats::StoreStats;
 pub use store::RedisStore;

@@ -2,6 +2,7 @@
 
 use crate::error::RedisLimitError;
 use crate::key::{StateKeys, validate_key_part};
+use crate::reservation::{KeyReservation, RedisReservation};
 use crate::shape::{Action, Shape};
 use crate::store::{Fault, RedisStore};
 use crate::verdict::{Degraded, ServedBy, Verdict, local_share, settle_off_redis};
@@ -238,32 +239,53 @@ impl RedisLimiter {
         self.apply(key, now, Action::Refund, cost).await
     }
 
-    /// Settle a reservation of `estimate` (admitted by `acquire`, whose verdict said
-    /// `admitted_by`) with the `actual` cost: refund or charge the difference where the
-    /// admission was charged. Admitted by Redis: in Redis (if Redis is unavailable then, as
-    /// [`refund`](Self::refund) and [`commit`](Self::commit): a refund is dropped, a commit
-    /// charges the local share). Admitted by the failure policy: on the local share only, never
-    /// in Redis: the policy charged only that share, and the acquire, had it landed in Redis,
-    /// is refunded there by its cancellation (with exact accounting off it may stay charged,
-    /// at most once), so settling it in Redis would refund twice or commit on top of nothing.
-    /// Returns who settled it.
-    pub async fn settle(
+    /// Like [`acquire`](Self::acquire) for an estimate; an admission returns the
+    /// [`RedisReservation`] to [`settle`](Self::settle) (it remembers the key and who admitted
+    /// it: Redis or the failure policy), a denial `Err(retry_at)`.
+    pub async fn reserve(
         &self,
         key: &str,
         now: Time,
-        admitted_by: ServedBy,
         estimate: u64,
+    ) -> Result<Verdict<Result<RedisReservation<KeyReservation>, Time>>, RedisLimitError> {
+        let v = self.acquire(key, now, estimate).await?;
+        let decision = match v.decision {
+            Decision::Allowed => {
+                let key = key.to_owned();
+                let reserved = KeyReservation { key, estimate };
+                Ok(RedisReservation::new(reserved, v.served_by))
+            }
+            Decision::Denied { retry_at } => Err(retry_at),
+        };
+        Ok(Verdict {
+            decision,
+            now: v.now,
+            served_by: v.served_by,
+        })
+    }
+
+    /// Settle a reservation with the `actual` cost: refund or charge the difference where the
+    /// admission was charged. Admitted by Redis: in Redis (if Redis is unavailable then, as
+    /// [`refund`](Self::refund) and [`commit`](Self::commit): a refund is dropped, a commit
+    /// charges the local share). Admitted by the failure policy: on the local share only, never
+    /// in Redis (see [`RedisReservation`]: its acquire, had it landed, is refunded there by its
+    /// cancellation). Returns who settled it.
+    pub async fn settle(
+        &self,
+        now: Time,
+        reservation: RedisReservation<KeyReservation>,
         actual: u64,
     ) -> Result<ServedBy, RedisLimitError> {
+        let (KeyReservation { key, estimate }, admitted_by) = reservation.into_parts();
         let (action, cost) = if actual < estimate {
             (Action::Refund, estimate - actual)
         } else {
             (Action::Commit, actual - estimate)
         };
-        let local = || self.apply_local(key, now, action, cost);
+        let local = || self.apply_local(&key, now, action, cost);
         match settle_off_redis(admitted_by, local) {
             Some(settled_by) => Ok(settled_by),
-            None => self.apply(key, now, action, cost).await,
+            None => self.apply(&key, now, action, cost).await,
         }
     }
 

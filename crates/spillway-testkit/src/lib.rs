@@ -10,6 +10,7 @@
 use std::io::Write;
 
 pub mod mutate;
+pub mod redis_server;
 
 /// Skip loudly, or fail when `env_var` is set to anything but `0` or the empty string.
 ///

@@ -1,10 +1,11 @@
-//! Fault suite on a real `redis-server`: SIGKILL, restart with and without AOF, `DEBUG SLEEP`,
-//! a slow link. Two replicas share a limit of `L` per key; each fault runs under every failure
-//! policy and the test counts admissions (never timings) against the documented bounds:
+//! Fault suite on a real `redis-server`: SIGKILL, restart with and without AOF, a stalled
+//! Redis (`CLIENT PAUSE`), a slow link. Two replicas share a limit of `L` per key; each fault
+//! runs under every failure policy and the test counts admissions (never timings) against the
+//! documented bounds:
 //! - during an outage each replica admits at most its share, `L / 2` (fail closed: none);
 //! - a data set lost in a restart without persistence lets at most one more `L` in (detected:
 //!   `lost_epochs` counts it); with AOF nothing is lost and nothing more is admitted;
-//! - an acquire whose reply was lost (Redis asleep, slow link) is never charged: after the
+//! - an acquire whose reply was lost (Redis stalled, slow link) is never charged: after the
 //!   cancellations are delivered, Redis admits exactly `L` in all.
 
 use crate::proxy::SlowProxy;
@@ -211,19 +212,19 @@ fn sigkill_then_restart_with_aof_loses_nothing() {
     kill_and_restart(true);
 }
 
-/// Redis asleep (`DEBUG SLEEP 0.6`) while `fleet` makes `n` acquires per replica: their
-/// replies are lost (the failure policy answers), the acquires run when Redis wakes up.
+/// Redis stalled ([`Server::stall`]) while `fleet` makes `n` acquires per replica: their
+/// replies are lost (the failure policy answers), the acquires run when the stall ends.
 async fn stalled(fleet: &Fleet, server: &Server, n: u64) -> Count {
-    let sleeper = server.stall("0.6");
+    let stall = server.stall();
     let count = fleet.attempt(n).await;
-    sleeper.join().unwrap();
+    stall.resume();
     count
 }
 
-/// The lost replies of a stalled Redis (`DEBUG SLEEP`) never charge: Redis admits exactly `L`.
+/// The lost replies of a stalled Redis never charge: Redis admits exactly `L`.
 #[test]
-fn debug_sleep_leaves_no_phantom_charge() {
-    let Some(server) = Server::start(&["--enable-debug-command", "yes"]) else {
+fn a_stalled_redis_leaves_no_phantom_charge() {
+    let Some(server) = Server::start(&[]) else {
         return;
     };
     let rt = runtime();
@@ -242,7 +243,7 @@ fn debug_sleep_leaves_no_phantom_charge() {
 /// and at least `L` minus the lost replies; no record or mark key is ever written.
 #[test]
 fn without_exact_accounting_a_lost_reply_stays_charged_at_most_once() {
-    let Some(server) = Server::start(&["--enable-debug-command", "yes"]) else {
+    let Some(server) = Server::start(&[]) else {
         return;
     };
     let rt = runtime();

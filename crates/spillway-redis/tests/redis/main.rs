@@ -19,4 +19,5 @@ mod outage_share;
 mod proxy;
 mod saturated;
 mod server;
+mod settle;
 mod settle_outage;

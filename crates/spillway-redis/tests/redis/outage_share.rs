@@ -41,11 +41,9 @@ fn a_redis_reservation_settled_during_an_outage_gives_the_local_share_no_extra_r
             rt.block_on(async {
                 let store = store_with(&server, policy).await;
                 let limiter = RedisLimiter::new(&store, "share", spec(algorithm)).unwrap();
-                let v = limiter.acquire("k", T, ESTIMATE).await.unwrap();
-                assert!(
-                    v.decision.is_allowed() && v.served_by == ServedBy::Redis,
-                    "{case}"
-                );
+                let v = limiter.reserve("k", T, ESTIMATE).await.unwrap();
+                assert_eq!(v.served_by, ServedBy::Redis, "{case}");
+                let reservation = v.decision.expect("Redis admits the estimate");
                 server.kill();
                 let mut admitted = 0;
                 let mut drain = async || {
@@ -59,10 +57,7 @@ fn a_redis_reservation_settled_during_an_outage_gives_the_local_share_no_extra_r
                     }
                 };
                 drain().await;
-                let settled = limiter
-                    .settle("k", T, ServedBy::Redis, ESTIMATE, 0)
-                    .await
-                    .unwrap();
+                let settled = limiter.settle(T, reservation, 0).await.unwrap();
                 assert_ne!(settled, ServedBy::Redis, "{case}");
                 drain().await;
                 if admitted > LIMIT {

@@ -1,88 +1,36 @@
-//! A private `redis-server` per test: free loopback port, temp dir, no persistence.
+//! A private `redis-server` per test (spillway-testkit's [`RedisProcess`]: free loopback port,
+//! temp dir, no persistence), with what these tests do to it: connect, inspect, stall.
 
 use spillway_redis::{RedisConfig, RedisStore};
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use spillway_testkit::redis_server::RedisProcess;
 
 /// A running server; killed (and its dir removed) on drop.
 pub struct Server {
-    child: Option<Child>,
+    process: RedisProcess,
     pub port: u16,
-    dir: PathBuf,
-    extra: Vec<String>,
-}
-
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
-    listener.local_addr().expect("local addr").port()
-}
-
-pub fn binary_present() -> bool {
-    Command::new("redis-server")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 impl Server {
     /// Start a server with extra arguments (e.g. `--requirepass x`), or `None` when the binary
     /// is absent and Redis is not required (after printing a loud skip notice).
     pub fn start(extra: &[&str]) -> Option<Server> {
-        if !binary_present() {
-            spillway_testkit::skip_or_fail(
-                "SPILLWAY_REQUIRE_REDIS",
-                "redis-server not found (install it, or set SPILLWAY_REQUIRE_REDIS=1 to make this a failure)",
-            );
-            return None;
-        }
-        let port = free_port();
-        let dir =
-            std::env::temp_dir().join(format!("spillway-redis-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create the server's temp dir");
-        let mut server = Server {
-            child: None,
-            port,
-            dir,
-            extra: extra.iter().map(|s| s.to_string()).collect(),
-        };
-        server.restart();
-        Some(server)
+        let process = RedisProcess::start(extra, "spillway-redis against a real Redis")?;
+        let port = process.port();
+        Some(Server { process, port })
     }
 
     /// (Re)start the server on the same port and wait until it answers.
     pub fn restart(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .args(["--dir", self.dir.to_str().expect("utf-8 temp dir")])
-            .args(&self.extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn redis-server");
-        self.child = Some(child);
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        panic!("redis-server on port {} did not start", self.port);
+        self.process.restart();
     }
 
     /// Kill the server (as a crash would).
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.process.kill();
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        self.process.url()
     }
 
     /// A config for this server with a long grace (keys outlive any test).
@@ -112,29 +60,18 @@ impl Server {
         function_name(&list).expect("the library is loaded")
     }
 
-    /// `DEBUG SLEEP seconds` in a thread (the server needs `--enable-debug-command yes`),
-    /// returned once Redis no longer answers a `PING` within 50 ms: a call sent now is stalled
-    /// (its reply lost to a response timeout below the sleep) however late the thread ran, and
-    /// runs when Redis wakes up. Join the handle to wait for that.
-    pub fn stall(&self, seconds: &'static str) -> std::thread::JoinHandle<()> {
-        // Both connections first: connecting to a sleeping Redis waits for it to wake up.
-        let (mut sleeper, mut probe) = (self.admin(), self.admin());
-        let handle = std::thread::spawn(move || {
-            let _: () = redis::cmd("DEBUG")
-                .arg("SLEEP")
-                .arg(seconds)
-                .query(&mut sleeper)
-                .expect("DEBUG SLEEP");
-        });
-        let patience = Some(std::time::Duration::from_millis(50));
-        probe.set_read_timeout(patience).expect("a read timeout");
-        for _ in 0..200 {
-            if redis::cmd("PING").query::<String>(&mut probe).is_err() {
-                return handle;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        panic!("Redis never went to sleep");
+    /// Stall Redis until the test says so: [`Stall::resume`] (or dropping the guard). Every
+    /// limiter call sent meanwhile gets no reply (the store's response timeout answers with the
+    /// failure policy) and runs when the stall ends; see [`Stall`] for why that is race-free.
+    pub fn stall(&self) -> Stall {
+        let mut admin = self.admin();
+        let _: () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(STALL_CAP_MS)
+            .arg("WRITE")
+            .query(&mut admin)
+            .expect("CLIENT PAUSE WRITE");
+        Stall { admin: Some(admin) }
     }
 
     pub fn dbsize(&self) -> i64 {
@@ -142,6 +79,50 @@ impl Server {
             .query(&mut self.admin())
             .expect("DBSIZE")
     }
+}
+
+/// How long a [`Stall`] could last if nobody resumed it: far beyond any test (a guard always
+/// resumes it, on drop too); `CLIENT PAUSE` needs some bound.
+const STALL_CAP_MS: u64 = 120_000;
+
+/// Redis stalled by `CLIENT PAUSE <cap> WRITE` from an admin connection, until
+/// [`resume`](Stall::resume) sends `CLIENT UNPAUSE` (dropping the guard does too).
+///
+/// Race-free: the stall ends when the test ends it, never on a clock. `CLIENT PAUSE` has taken
+/// effect when its `OK` arrives, and from then Redis holds every write command (`FCALL`,
+/// `EVAL`: every limiter, cancellation and budget call) unanswered, in order per connection,
+/// however late the test thread runs; a held client's later commands (an epoch `GET`) wait
+/// behind it. `CLIENT UNPAUSE` is not a write, so it is not held (a `PAUSE ... ALL` would hold
+/// it too, on redis-server 7.0.15, even from the pausing connection). After it the held
+/// commands run and reply: a call whose reply the store's timeout gave up on still runs,
+/// since a response timeout does not drop the store's connection (redis-rs reconnects only on
+/// an unrecoverable error; a held client that disconnects would lose its command, which
+/// `settle_outage.rs`'s landed-then-refunded count would show). Reads from other connections
+/// (a `PING`) are still answered.
+#[must_use = "Redis stays stalled until the guard is resumed or dropped"]
+pub struct Stall {
+    admin: Option<redis::Connection>,
+}
+
+impl Stall {
+    /// End the stall: the held calls run now, in the order they were sent.
+    pub fn resume(mut self) {
+        let mut admin = self.admin.take().expect("resumed once");
+        unpause(&mut admin).expect("CLIENT UNPAUSE");
+    }
+}
+
+impl Drop for Stall {
+    /// A test that panicked mid-stall still frees Redis for the server's other users.
+    fn drop(&mut self) {
+        if let Some(admin) = &mut self.admin {
+            let _ = unpause(admin);
+        }
+    }
+}
+
+fn unpause(admin: &mut redis::Connection) -> redis::RedisResult<()> {
+    redis::cmd("CLIENT").arg("UNPAUSE").query(admin)
 }
 
 fn function_name(value: &redis::Value) -> Option<String> {
@@ -154,13 +135,6 @@ fn function_name(value: &redis::Value) -> Option<String> {
             .iter()
             .find_map(|(k, v)| function_name(k).or_else(|| function_name(v))),
         _ => None,
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -1,6 +1,6 @@
 //! A reservation the failure policy admitted is settled where it was charged: on this
-//! instance's local share, never in Redis. Its acquire's reply was lost (Redis asleep), the
-//! acquire landed in Redis when Redis woke up, and its cancellation refunded that charge; a
+//! instance's local share, never in Redis. Its acquire's reply was lost (Redis stalled), the
+//! acquire landed in Redis when the stall ended, and its cancellation refunded that charge; a
 //! settle that then sent `estimate − actual` to Redis would refund a second time (tokens given
 //! back that nobody charged) or commit a difference on top of nothing.
 //!
@@ -65,13 +65,13 @@ fn answered_by(policy: FailurePolicy) -> ServedBy {
     }
 }
 
-/// Run `during` while Redis sleeps (`DEBUG SLEEP 0.6`): its calls' replies are lost and the
-/// calls run when Redis wakes up. Then deliver the queued cancellations, and check that
+/// Run `during` while Redis is stalled ([`Server::stall`]): its calls' replies are lost and
+/// the calls run when the stall ends. Then deliver the queued cancellations, and check that
 /// exactly one acquire had landed and was refunded by its cancellation.
 async fn stalled<T>(server: &Server, store: &RedisStore, during: impl Future<Output = T>) -> T {
-    let sleeper = server.stall("0.6");
+    let stall = server.stall();
     let out = during.await;
-    sleeper.join().unwrap();
+    stall.resume();
     for _ in 0..200 {
         if store.flush_cancellations().await == 0 {
             break;
@@ -88,7 +88,7 @@ async fn stalled<T>(server: &Server, store: &RedisStore, during: impl Future<Out
 }
 
 /// The most `fits` admits: `fits(n)` and not `fits(n + 1)` is asserted for the expected `n`.
-async fn assert_room<F, Fut>(what: &str, expected: u64, fits: F)
+pub(crate) async fn assert_room<F, Fut>(what: &str, expected: u64, fits: F)
 where
     F: Fn(u64) -> Fut,
     Fut: Future<Output = bool>,
@@ -116,14 +116,13 @@ enum Kind {
     Single,
 }
 
-/// Runs `kind`'s case for every algorithm, failure policy and actual cost, each on a fresh
-/// Redis that allows `DEBUG SLEEP`.
+/// Runs `kind`'s case for every algorithm, failure policy and actual cost, each on a fresh Redis.
 fn every_case(kind: Kind) {
     let rt = runtime();
     for algorithm in [Algorithm::SlidingLog, Algorithm::TokenBucket] {
         for policy in policies() {
             for actual in ACTUALS {
-                let Some(mut server) = Server::start(&["--enable-debug-command", "yes"]) else {
+                let Some(mut server) = Server::start(&[]) else {
                     return;
                 };
                 let case = Case {
@@ -211,7 +210,7 @@ async fn layered_case(server: &mut Server, c: &Case) {
 }
 
 #[test]
-fn a_single_acquire_admitted_by_the_policy_settles_on_the_local_share_only() {
+fn a_single_reservation_admitted_by_the_policy_settles_on_the_local_share_only() {
     every_case(Kind::Single);
 }
 
@@ -225,12 +224,12 @@ async fn single_case(server: &mut Server, c: &Case) {
         "{case}"
     );
 
-    let acquiring = limiter.acquire("k", T, ESTIMATE);
-    let v = stalled(server, &store, acquiring).await.unwrap();
-    assert!(v.decision.is_allowed(), "{case}");
+    let reserving = limiter.reserve("k", T, ESTIMATE);
+    let v = stalled(server, &store, reserving).await.unwrap();
     assert_eq!(v.served_by, answered_by(c.policy), "{case}");
-    let settled = limiter.settle("k", T, v.served_by, ESTIMATE, c.actual);
-    let settled = settled.await.unwrap();
+    let reservation = v.decision.expect("the local share admits the estimate");
+    assert_eq!(reservation.charged_by(), answered_by(c.policy), "{case}");
+    let settled = limiter.settle(T, reservation, c.actual).await.unwrap();
 
     let fits = |served_by| {
         let limiter = &limiter;
