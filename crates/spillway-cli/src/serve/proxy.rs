@@ -16,6 +16,7 @@ use axum::response::Response;
 use rand_chacha::ChaCha8Rng;
 use spillway_core::engine::{Completion, Rejection, RequestMeta};
 use spillway_core::limit::{Demand, Subject};
+use spillway_core::policy::serve::shown_url;
 use spillway_core::upstream::Target;
 use spillway_emulate::request::{self, Parsed, Shape};
 use spillway_emulate::{reply, stream::ChannelBody};
@@ -171,7 +172,7 @@ impl Proxy {
                         status: 502,
                         ..Default::default()
                     });
-                    last = Some(unreachable(upstream, &e));
+                    last = Some(unreachable(upstream, e));
                     continue;
                 }
             };
@@ -296,7 +297,7 @@ pub async fn models(State(p): State<Arc<Proxy>>) -> Response {
     }
     match req.send().await {
         Ok(resp) => whole_error(resp).await,
-        Err(e) => unreachable(&p.primary, &e),
+        Err(e) => unreachable(&p.primary, e),
     }
 }
 
@@ -309,12 +310,13 @@ fn path(shape: Shape) -> &'static str {
     }
 }
 
-/// 502: the upstream could not be reached (the key is never part of the message).
-fn unreachable(to: &Upstream, e: &reqwest::Error) -> Response {
+/// 502: the upstream could not be reached. Neither the key nor any credentials in the URL
+/// are part of the message (the URL is shown without them, and not repeated from the error).
+fn unreachable(to: &Upstream, e: reqwest::Error) -> Response {
     let message = format!(
         "spillway serve: the upstream {} could not be reached: {}",
-        to.base,
-        error_chain(e)
+        shown_url(&to.base),
+        error_chain(&e.without_url())
     );
     headers::error(
         StatusCode::BAD_GATEWAY,
