@@ -1,4 +1,5 @@
 //! The runtime and the tower layer on loopback-free in-process services.
 
 mod layer;
+mod refusal_gives_back;
 mod shared_outage;
