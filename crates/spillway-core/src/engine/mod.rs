@@ -25,7 +25,8 @@
 //!   client cannot leak (the server calls `on_cancel` from its drop guard).
 //! - **Ids are generational.** A late response or cancel of a request that left never reaches
 //!   the request that reused its slot.
-//! - **Bounded.** At most `max_requests` live requests (arrivals beyond are
+//! - **Bounded.** At most `max_requests` live requests (at the bound an arrival takes the
+//!   place of the less urgent queued request the queue would shed for it, else it is
 //!   [`Rejection::Full`]), at most `max_in_flight` calls on the wire, queues bounded by the
 //!   scheduler's configuration; timers are at most a few per live request.
 //! - **Time is a value; ties are ordered.** Timers fire in (time, scheduling order);
@@ -102,6 +103,7 @@
 
 mod admit;
 mod bill;
+mod bound;
 mod depart;
 mod dispatch;
 mod limiter;

@@ -3,3 +3,4 @@
 mod layer;
 mod refusal_gives_back;
 mod shared_outage;
+mod urgent_at_the_bound;
