@@ -10,7 +10,8 @@
 //! Input calls take `now` and never block:
 //! [`Engine::on_request`] → [`Admission`], [`Engine::on_response`] (status and headers of a
 //! dispatched call), [`Engine::on_progress`] (tokens an accepted call used so far),
-//! [`Engine::on_complete`] (the call's usage), [`Engine::on_cancel`] (the client went away),
+//! [`Engine::on_complete`] (the call's usage), [`Engine::on_cancel`] (the client went away;
+//! [`Engine::on_cancel_sent`] when a server cannot tell whether its sent call will be billed),
 //! [`Engine::handle_timeout`]. After each, the driver drains
 //! [`Engine::poll_dispatch`] (send these upstream) and [`Engine::poll_event`] (count these),
 //! and sleeps until [`Engine::poll_timeout`] or its next input.
