@@ -9,6 +9,9 @@ use super::types::{Item, Popped, PushOutcome, Refusal, RemovalReason, Removed, T
 use super::weighted::WeightedRound;
 use crate::time::Time;
 
+/// A queued request to shed: (class, position), and why.
+type Victim = ((usize, usize), RemovalReason);
+
 /// A bounded multi-class queue for an LLM gateway, with time passed in. See the
 /// [module docs](super) for the semantics.
 #[derive(Debug)]
@@ -131,13 +134,9 @@ impl<T> PriorityScheduler<T> {
         self.remove_at(now, c, position, reason)
     }
 
-    /// The queued request (class, position) a push of `class` displaces, and why; `Ok(None)`
-    /// when it fits without, `Err` when it is refused. `full`: as if at capacity.
-    fn victim(
-        &self,
-        class: usize,
-        full: bool,
-    ) -> Result<Option<((usize, usize), RemovalReason)>, Refusal> {
+    /// The queued request a push of `class` displaces; `Ok(None)` when it fits without, `Err`
+    /// when it is refused. `full`: as if at capacity.
+    fn victim(&self, class: usize, full: bool) -> Result<Option<Victim>, Refusal> {
         let Some(&bound) = self.plan.bounds.get(class) else {
             return Err(Refusal::UnknownClass);
         };
