@@ -70,7 +70,7 @@ fn meta(tokens: u64) -> RequestMeta<()> {
 
 /// Shared layers in a fresh Redis, and the handle the proxy reserves with.
 async fn shared(redis: &RedisProcess, prefix: &str) -> (ServeLayers, SharedStore) {
-    let config = spillway_redis::RedisConfig::new(&redis.url());
+    let config = spillway_redis::RedisConfig::new(redis.url());
     let store = spillway_redis::RedisStore::connect(config)
         .await
         .expect("redis");
