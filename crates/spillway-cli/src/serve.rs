@@ -46,7 +46,9 @@ user / team / feature / class) and `trust_headers: true` (take x-spillway-user, 
 x-spillway-team, x-spillway-feature, x-spillway-class from the request, unless it presents a \
 known virtual key: the key's mapping wins). A `scope: team` layer \
 limits every caller of a team together; `classes:` deadlines answer a request still queued \
-past its class's deadline with 504.\n\n\
+past its class's deadline with 504. At most the queue's capacity plus max_in_flight requests \
+are inside at once: at that bound an arrival takes the place of a less urgent queued request \
+(which gets 503, as a request the queue sheds does), or gets 503 itself.\n\n\
 A refused request gets 429 with retry-after (seconds) and a JSON error naming the blocking \
 layers, or the budget cap (retry-after then counts to the cap's reset: budget periods are UTC \
 hours, days and months); the budget's ladder rewrites the model sent upstream as caps fill, \
