@@ -5,8 +5,8 @@
 //! shared admission is decided *before* the engine sees the request: the driver awaits
 //! [`SharedStore::reserve`], then hands the verdict to the engine with
 //! [`Runtime::admit_prepaid`] ([`SharedLayers`] returns it from `admit`, and gives back one
-//! the engine refused before taking). Settlements go
-//! the other way: the engine's `settle` queues them and a task applies them to Redis in order.
+//! the engine refused before taking). Settlements go the other way: the engine's `settle`
+//! queues them and a task applies them to Redis in order.
 //! A shared admission's placement is its [`RedisReservation`], which remembers whether Redis or
 //! the failure policy admitted it, so that its settle goes where the estimate was charged.
 //!
