@@ -39,13 +39,16 @@ policy's limiter layers, priority queue, retries, Retry-After gate, breaker and 
 real traffic, with the same engine the simulator runs.\n\n\
 The policy file is a scenario file or a standalone policy file (layers, policies, classes, \
 models, keys, serve; no traffic, see scenarios/policies/gateway.yaml); its optional `serve:` block names the upstream \
-(`upstream: http://HOST:PORT`), the `keys:` entry whose secret authenticates to it \
+(`upstream: http://HOST:PORT`; a URL with credentials, user:password@, is refused), the `keys:` \
+entry whose secret authenticates to it \
 (`upstream_key:`), a `fallback:`, client `virtual_keys:` (secret from env or file, mapped to \
 user / team / feature / class) and `trust_headers: true` (take x-spillway-user, \
 x-spillway-team, x-spillway-feature, x-spillway-class from the request, unless it presents a \
 known virtual key: the key's mapping wins). A `scope: team` layer \
 limits every caller of a team together; `classes:` deadlines answer a request still queued \
-past its class's deadline with 504.\n\n\
+past its class's deadline with 504. At most the queue's capacity plus max_in_flight requests \
+are inside at once: at that bound an arrival takes the place of a less urgent queued request \
+(which gets 503, as a request the queue sheds does), or gets 503 itself.\n\n\
 A refused request gets 429 with retry-after (seconds) and a JSON error naming the blocking \
 layers, or the budget cap (retry-after then counts to the cap's reset: budget periods are UTC \
 hours, days and months); the budget's ladder rewrites the model sent upstream as caps fill, \
@@ -144,7 +147,7 @@ async fn serve(
         .connect_timeout(std::time::Duration::from_secs(10))
         .build()
         .map_err(|e| Failure::Runtime(e.into()))?;
-    let upstream_base = primary.base.clone();
+    let upstream_base = spillway_core::policy::serve::shown_url(&primary.base).into_owned();
     let gateway = spillway_gateway::Runtime::start(engine, layer_names.clone());
     let settles = gateway.with_engine(|e, _| e.spend().as_ref().and_then(ServeGate::closer));
     let proxy = Arc::new(Proxy {
@@ -265,13 +268,10 @@ fn upstream(
     let key = load_key(spec.and_then(|s| s.upstream_key.as_ref()))?;
     let base = match (flag, spec) {
         (Some(url), _) => {
-            let base = url.trim_end_matches('/');
-            if !(base.starts_with("http://") || base.starts_with("https://")) {
-                return Err(Failure::BadInput(format!(
-                    "--upstream `{url}` is not a base URL; expected http://HOST[:PORT] or https://…"
-                )));
-            }
-            base.to_string()
+            // The rule `serve.upstream` follows: a base URL, no credentials in it.
+            spillway_core::policy::serve::check_base_url(url)
+                .map_err(|why| Failure::BadInput(format!("--upstream {why}")))?
+                .to_string()
         }
         (None, Some(s)) => s.upstream.clone(),
         (None, None) => {

@@ -1,6 +1,7 @@
 //! One admitted request as its handler sees it: wait for the engine's turn, report the
 //! upstream's answer and the usage; a drop guard cancels it in the engine on every other way
-//! out (client disconnect, handler error, panic), so no reservation can leak.
+//! out (client disconnect, handler error, panic), so no reservation can leak. A call that
+//! leaves after its send, unanswered or accepted, is billed: the provider has its prompt.
 
 use crate::runtime::Shared;
 use rand_core::Rng;
@@ -29,6 +30,11 @@ where
     id: RequestId,
     steps: mpsc::UnboundedReceiver<Step<M>>,
     finished: bool,
+    /// Its handler took a send and has no answer that refused it: the call may be on the wire
+    /// (or accepted), so leaving now bills it ([`Engine::on_cancel_sent`]).
+    ///
+    /// [`Engine::on_cancel_sent`]: spillway_core::engine::Engine::on_cancel_sent
+    sent: bool,
 }
 
 impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Call<M, L, S, R> {
@@ -42,6 +48,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Call<M, L, S, R> {
             id,
             steps,
             finished: false,
+            sent: false,
         }
     }
 
@@ -58,8 +65,9 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Call<M, L, S, R> {
             .recv()
             .await
             .unwrap_or(Step::Left(Departure::Failed));
-        if let Step::Left(_) = step {
-            self.finished = true;
+        match step {
+            Step::Send(_) => self.sent = true,
+            Step::Left(_) => self.finished = true,
         }
         step
     }
@@ -67,6 +75,8 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Call<M, L, S, R> {
     /// The upstream answered the last send (status and headers). A refusal makes the engine
     /// retry it (the next [`Call::next`] is another send) or give up.
     pub fn respond(&mut self, response: &Response) {
+        // A refused call is over at the provider; an accepted one is billed however it ends.
+        self.sent = response.accepted;
         let mut state = self.shared.lock();
         let now = self.shared.clock.now();
         state.engine.on_response(now, self.id, response);
@@ -100,7 +110,11 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Drop for Call<M, L, S, R> {
         }
         let mut state = self.shared.lock();
         let now = self.shared.clock.now();
-        state.engine.on_cancel(now, self.id);
+        if self.sent {
+            state.engine.on_cancel_sent(now, self.id);
+        } else {
+            state.engine.on_cancel(now, self.id);
+        }
         self.shared.settle(&mut state, now);
     }
 }

@@ -3,9 +3,10 @@
 //!
 //! The engine's [`Limiter`] is synchronous (sans-IO) and Redis is a round trip away, so a
 //! shared admission is decided *before* the engine sees the request: the driver awaits
-//! [`SharedLayers::reserve`], then hands the verdict to the engine with
-//! [`crate::Runtime::admit_with`] ([`SharedLayers`] returns it from `admit`). Settlements go
-//! the other way: the engine's `settle` queues them and a task applies them to Redis in order.
+//! [`SharedStore::reserve`], then hands the verdict to the engine with
+//! [`Runtime::admit_prepaid`] ([`SharedLayers`] returns it from `admit`, and gives back one
+//! the engine refused before taking). Settlements go the other way: the engine's `settle`
+//! queues them and a task applies them to Redis in order.
 //! A shared admission's placement is its [`RedisReservation`], which remembers whether Redis or
 //! the failure policy admitted it, so that its settle goes where the estimate was charged.
 //!
@@ -14,8 +15,10 @@
 //! response reads it ([`Rooms`]), so a header costs no extra round trip.
 
 use crate::headers::Rooms;
+use crate::{Call, Refusal, Runtime};
+use rand_core::Rng;
 use spillway_core::Time;
-use spillway_core::engine::{Admitted, Limiter};
+use spillway_core::engine::{Admitted, Engine, Limiter, RequestMeta, Spend};
 use spillway_core::limit::{
     Demand, Denial, LayerRoom, LayerSet, Layered, LayeredError, Reservation, Subject,
 };
@@ -130,11 +133,56 @@ pub enum ServeLayers {
 }
 
 impl ServeLayers {
-    /// Hand a verdict decided outside to the next admission (shared layers only).
-    pub fn prepay(&self, verdict: Prepaid) {
+    /// Hand a verdict decided outside to the next admission (shared layers only). Only
+    /// [`Runtime::admit_prepaid`] does, so that a verdict the engine does not take is given back.
+    fn prepay(&self, verdict: Prepaid) {
         if let ServeLayers::Shared(s) = self {
             s.next.set(Some(verdict));
         }
+    }
+
+    /// Give back a verdict handed over that the admission did not take (the engine refused
+    /// before asking its layers): a reservation Redis made is settled at nothing, at once, so
+    /// a request that was never admitted keeps nothing charged, and no later admission can
+    /// take it as its own.
+    fn give_back_unused(&self, now: Time) {
+        if let ServeLayers::Shared(s) = self
+            && let Some(Ok(reserved)) = s.next.take()
+        {
+            let _ = s.settles.send((now, reserved, Demand::default()));
+        }
+    }
+}
+
+impl<M, S, R> Runtime<M, ServeLayers, S, R>
+where
+    M: Copy + Send + 'static,
+    S: Spend<M> + Send + 'static,
+    R: Rng + Send + 'static,
+{
+    /// [`Runtime::admit_with`] with the shared layers' `verdict` for this request (`None`:
+    /// the layers are in this process). The engine takes it if it asks its layers; if it
+    /// refuses first (a full gateway, or any refusal before the layers), the reservation goes
+    /// back to Redis under the same lock, so nothing is charged for a request never admitted.
+    ///
+    /// # Errors
+    /// The engine's refusal.
+    pub fn admit_prepaid(
+        &self,
+        meta: RequestMeta<M>,
+        verdict: Option<Prepaid>,
+        prepare: impl FnOnce(&mut Engine<M, ServeLayers, S, R>),
+    ) -> Result<Call<M, ServeLayers, S, R>, Refusal> {
+        self.admit_locked(
+            meta,
+            |engine| {
+                if let Some(verdict) = verdict {
+                    engine.limiter().prepay(verdict);
+                }
+                prepare(engine);
+            },
+            |engine, now| engine.limiter().give_back_unused(now),
+        )
     }
 }
 

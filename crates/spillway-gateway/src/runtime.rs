@@ -112,11 +112,24 @@ where
         meta: RequestMeta<M>,
         prepare: impl FnOnce(&mut Engine<M, L, S, R>),
     ) -> Result<Call<M, L, S, R>, Refusal> {
+        self.admit_locked(meta, prepare, |_, _| {})
+    }
+
+    /// [`Runtime::admit_with`], then `finish` under the same lock, right after the engine
+    /// decided (to take back what `prepare` handed it and it did not use).
+    pub(crate) fn admit_locked(
+        &self,
+        meta: RequestMeta<M>,
+        prepare: impl FnOnce(&mut Engine<M, L, S, R>),
+        finish: impl FnOnce(&mut Engine<M, L, S, R>, Time),
+    ) -> Result<Call<M, L, S, R>, Refusal> {
         let class = meta.class;
         let mut state = self.shared.lock();
         prepare(&mut state.engine);
         let now = self.shared.clock.now();
-        match state.engine.on_request(now, meta) {
+        let admission = state.engine.on_request(now, meta);
+        finish(&mut state.engine, now);
+        match admission {
             Admission::Rejected(why) => {
                 state.metrics.rejected(&why);
                 // A budget refusal also reports an event: count it now, not at the next input.

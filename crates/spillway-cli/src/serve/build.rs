@@ -109,9 +109,16 @@ pub fn layers(
     Ok((ServeLayers::Shared(shared), Some(handle)))
 }
 
-/// The engine of `policy` and its layer names (its budget shared through `redis` if given). Admissions beyond the queue's capacity plus
-/// the calls in flight are refused (bounded memory); jitter draws are seeded by the
-/// file's seed, one stream per concern, like the simulator's.
+/// The engine of `policy` and its layer names (its budget shared through `redis` if given);
+/// jitter draws are seeded by the file's seed, one stream per concern, like the simulator's.
+///
+/// The bound on requests inside is the queue's capacity plus the calls in flight: each one
+/// holds a connection and its body here, so memory stays bounded under any load. It does not
+/// change whom the queue serves: at the bound an arrival takes the place of the less urgent
+/// queued request the queue would shed for it (as in the simulator, which has no bound), and
+/// only an arrival that outranks nothing queued is refused (503). Where the two still differ:
+/// when calls waiting outside the queue (a retry's backoff, a budget hold) fill the bound,
+/// such an arrival is refused here where the simulator would queue it.
 pub fn engine(
     file: &Served,
     policy: &PolicySpec,

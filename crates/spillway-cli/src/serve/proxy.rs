@@ -16,6 +16,7 @@ use axum::response::Response;
 use rand_chacha::ChaCha8Rng;
 use spillway_core::engine::{Completion, Rejection, RequestMeta};
 use spillway_core::limit::{Demand, Subject};
+use spillway_core::policy::serve::shown_url;
 use spillway_core::upstream::Target;
 use spillway_emulate::request::{self, Parsed, Shape};
 use spillway_emulate::{reply, stream::ChannelBody};
@@ -136,14 +137,15 @@ async fn read(shape: Shape, body: Body, max: usize) -> Result<(Parsed, Bytes), R
 impl Proxy {
     /// Admission, the wait, the sends, the answer.
     async fn run(
-        &self,
+        self: &Arc<Self>,
         shape: Shape,
         meta: RequestMeta<()>,
         (parsed, bytes): (Parsed, Bytes),
     ) -> Response {
-        let mut call = match self.admit(meta).await {
-            Ok(call) => call,
-            Err(refusal) => return self.refused(&refusal),
+        let mut call = match self.admit_detached(meta).await {
+            Ok(Ok(call)) => call,
+            Ok(Err(refusal)) => return self.refused(&refusal),
+            Err(failed) => return failed,
         };
         let mut last: Option<Response> = None;
         loop {
@@ -171,7 +173,7 @@ impl Proxy {
                         status: 502,
                         ..Default::default()
                     });
-                    last = Some(unreachable(upstream, &e));
+                    last = Some(unreachable(upstream, e));
                     continue;
                 }
             };
@@ -215,6 +217,27 @@ impl Proxy {
         headers::refused_naming(refusal, &self.layer_names, cap.as_ref())
     }
 
+    /// [`Proxy::admit`] in a task of its own, so that a client leaving while Redis answers
+    /// cannot cancel it between Redis' reservation and the engine's decision: the admission
+    /// always completes, and the call of a handler that is gone is dropped, which cancels it
+    /// in the engine (everything reserved goes back). `Err`: the 500 if that task failed.
+    async fn admit_detached(
+        self: &Arc<Self>,
+        meta: RequestMeta<()>,
+    ) -> Result<Result<GatewayCall, spillway_gateway::Refusal>, Response> {
+        let proxy = self.clone();
+        tokio::spawn(async move { proxy.admit(meta).await })
+            .await
+            .map_err(|_| {
+                headers::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "spillway serve: the admission of this request failed",
+                    "server_error",
+                    "internal",
+                )
+            })
+    }
+
     /// Admission: shared layers decide, and a shared budget reserves, in Redis first
     /// (outside the engine's lock, both at once); the engine then decides with their answers.
     async fn admit(&self, meta: RequestMeta<()>) -> Result<GatewayCall, spillway_gateway::Refusal> {
@@ -223,10 +246,8 @@ impl Proxy {
             .as_ref()
             .filter(|p| p.holds)
             .map(|p| (p.tag, p.accounts.clone()));
-        let admitted = self.runtime.admit_with(meta, |engine| {
-            if let Some(verdict) = layers {
-                engine.limiter().prepay(verdict);
-            }
+        // The layers' reservation goes back to Redis if the engine refuses before taking it.
+        let admitted = self.runtime.admit_prepaid(meta, layers, |engine| {
             if let Some(gate) = engine.spend_mut().as_mut() {
                 gate.prepay(budget);
             }
@@ -296,7 +317,7 @@ pub async fn models(State(p): State<Arc<Proxy>>) -> Response {
     }
     match req.send().await {
         Ok(resp) => whole_error(resp).await,
-        Err(e) => unreachable(&p.primary, &e),
+        Err(e) => unreachable(&p.primary, e),
     }
 }
 
@@ -309,12 +330,13 @@ fn path(shape: Shape) -> &'static str {
     }
 }
 
-/// 502: the upstream could not be reached (the key is never part of the message).
-fn unreachable(to: &Upstream, e: &reqwest::Error) -> Response {
+/// 502: the upstream could not be reached. Neither the key nor any credentials in the URL
+/// are part of the message (the URL is shown without them, and not repeated from the error).
+fn unreachable(to: &Upstream, e: reqwest::Error) -> Response {
     let message = format!(
         "spillway serve: the upstream {} could not be reached: {}",
-        to.base,
-        error_chain(e)
+        shown_url(&to.base),
+        error_chain(&e.without_url())
     );
     headers::error(
         StatusCode::BAD_GATEWAY,

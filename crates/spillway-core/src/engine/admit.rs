@@ -18,7 +18,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
     /// it until the budget resets). An accepted request leaves exactly once, reported by
     /// [`super::EngineEvent::Departed`]; a rejected one holds nothing.
     pub fn on_request(&mut self, now: Time, meta: RequestMeta<M>) -> Admission {
-        if self.requests.len() >= self.config.max_requests {
+        if !self.has_room_for(meta.class) {
             return Admission::Rejected(Rejection::Full);
         }
         // One key selection per decision: `api_key`-scoped layers and the budget see the
@@ -68,7 +68,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             spend_ticket: None,
             accepted: None,
         };
-        let Some(id) = self.requests.insert(request) else {
+        let Some(id) = self.insert_within_bound(now, request) else {
             self.limiter.settle(
                 now,
                 admitted.reservation,

@@ -35,6 +35,24 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         }
     }
 
+    /// The client of `id` went away while its call was on the wire (sent, not yet answered):
+    /// the provider has the prompt and goes on with it, so the call leaves as an accepted one
+    /// that did not complete (billed at least its estimate, layers settled to at least its
+    /// prompt), not released as [`Engine::on_cancel`] releases a call never sent. A driver that
+    /// cannot tell whether the provider will bill it (a server whose client hung up mid-call)
+    /// errs on the side of counting, as the budget must not under-count. A request not in
+    /// flight is cancelled as by `on_cancel`. Whether it was still inside.
+    pub fn on_cancel_sent(&mut self, now: Time, id: RequestId) -> bool {
+        if self
+            .requests
+            .get(id)
+            .is_some_and(|r| r.stage == super::state::Stage::InFlight)
+        {
+            self.accept(id);
+        }
+        self.on_cancel(now, id)
+    }
+
     /// The accepted call of `id` used at least `input_tokens` and `output_tokens` so far
     /// (e.g. a stream's usage as it passes): what it books if it leaves without completing.
     /// A request not (yet) accepted upstream, or gone, is ignored: it is not billed. `now`

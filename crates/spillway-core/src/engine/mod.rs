@@ -10,7 +10,8 @@
 //! Input calls take `now` and never block:
 //! [`Engine::on_request`] → [`Admission`], [`Engine::on_response`] (status and headers of a
 //! dispatched call), [`Engine::on_progress`] (tokens an accepted call used so far),
-//! [`Engine::on_complete`] (the call's usage), [`Engine::on_cancel`] (the client went away),
+//! [`Engine::on_complete`] (the call's usage), [`Engine::on_cancel`] (the client went away;
+//! [`Engine::on_cancel_sent`] when a server cannot tell whether its sent call will be billed),
 //! [`Engine::handle_timeout`]. After each, the driver drains
 //! [`Engine::poll_dispatch`] (send these upstream) and [`Engine::poll_event`] (count these),
 //! and sleeps until [`Engine::poll_timeout`] or its next input.
@@ -25,7 +26,8 @@
 //!   client cannot leak (the server calls `on_cancel` from its drop guard).
 //! - **Ids are generational.** A late response or cancel of a request that left never reaches
 //!   the request that reused its slot.
-//! - **Bounded.** At most `max_requests` live requests (arrivals beyond are
+//! - **Bounded.** At most `max_requests` live requests (at the bound an arrival takes the
+//!   place of the less urgent queued request the queue would shed for it, else it is
 //!   [`Rejection::Full`]), at most `max_in_flight` calls on the wire, queues bounded by the
 //!   scheduler's configuration; timers are at most a few per live request.
 //! - **Time is a value; ties are ordered.** Timers fire in (time, scheduling order);
@@ -102,6 +104,7 @@
 
 mod admit;
 mod bill;
+mod bound;
 mod depart;
 mod dispatch;
 mod limiter;

@@ -19,8 +19,9 @@ use std::collections::VecDeque;
 pub struct EngineConfig {
     /// Calls on the wire at most.
     pub max_in_flight: u64,
-    /// Requests inside the engine at most (queued, held, waiting or in flight); beyond it
-    /// arrivals are refused with [`super::Rejection::Full`].
+    /// Requests inside the engine at most (queued, held, waiting or in flight). At it, an
+    /// arrival takes the place of the queued request the queue would shed for it at capacity
+    /// (a less urgent one), or is refused with [`super::Rejection::Full`].
     pub max_requests: usize,
     /// Patience of each class's clients: a request still queued this long after its arrival
     /// is abandoned (`None`: no deadline).

@@ -9,6 +9,9 @@ use super::types::{Item, Popped, PushOutcome, Refusal, RemovalReason, Removed, T
 use super::weighted::WeightedRound;
 use crate::time::Time;
 
+/// A queued request to shed: (class, position), and why.
+type Victim = ((usize, usize), RemovalReason);
+
 /// A bounded multi-class queue for an LLM gateway, with time passed in. See the
 /// [module docs](super) for the semantics.
 #[derive(Debug)]
@@ -95,21 +98,9 @@ impl<T> PriorityScheduler<T> {
     /// module docs), or refuses it and hands it back.
     pub fn push(&mut self, now: Time, item: Item<T>) -> PushOutcome<T> {
         let class = item.class;
-        let Some(&bound) = self.plan.bounds.get(class) else {
-            return refuse(item, Refusal::UnknownClass);
-        };
-        let victim = if self.classes[class].len() >= bound {
-            if self.plan.pick == ShedPick::Newest {
-                return refuse(item, Refusal::ClassFull);
-            }
-            self.picked(class).map(|v| (v, RemovalReason::ClassFull))
-        } else if self.len >= self.plan.capacity {
-            let Some(victim) = self.capacity_victim(class).and_then(|c| self.picked(c)) else {
-                return refuse(item, Refusal::CapacityFull);
-            };
-            Some((victim, RemovalReason::CapacityFull))
-        } else {
-            None
+        let victim = match self.victim(class, false) {
+            Ok(victim) => victim,
+            Err(reason) => return refuse(item, reason),
         };
         if self.classes[class].seq_exhausted(Ticket::SEQ_LIMIT) {
             // Only after 2^58 pushes to one class: refuse, never wrap or panic.
@@ -126,6 +117,42 @@ impl<T> PriorityScheduler<T> {
             ticket: Ticket::new(class, seq),
             shed,
         }
+    }
+
+    /// Whether [`PriorityScheduler::make_room`] would shed a request for an arrival of `class`.
+    pub fn can_make_room(&self, class: usize) -> bool {
+        matches!(self.victim(class, true), Ok(Some(_)))
+    }
+
+    /// Sheds the request a push of `class` would shed if the queue were at capacity (the
+    /// oldest or newest of a less urgent droppable class, or of `class` at its bound with shed
+    /// pick `Oldest`), for an owner with no room for one more request (the engine at its
+    /// bound on requests inside): the arrival takes its place as it would at capacity.
+    /// `None`: no such request, nothing changed.
+    pub fn make_room(&mut self, now: Time, class: usize) -> Option<Removed<T>> {
+        let ((c, position), reason) = self.victim(class, true).ok().flatten()?;
+        self.remove_at(now, c, position, reason)
+    }
+
+    /// The queued request a push of `class` displaces; `Ok(None)` when it fits without, `Err`
+    /// when it is refused. `full`: as if at capacity.
+    fn victim(&self, class: usize, full: bool) -> Result<Option<Victim>, Refusal> {
+        let Some(&bound) = self.plan.bounds.get(class) else {
+            return Err(Refusal::UnknownClass);
+        };
+        if self.classes[class].len() >= bound {
+            if self.plan.pick == ShedPick::Newest {
+                return Err(Refusal::ClassFull);
+            }
+            return Ok(self.picked(class).map(|v| (v, RemovalReason::ClassFull)));
+        }
+        if full || self.len >= self.plan.capacity {
+            let victim = self.capacity_victim(class).and_then(|c| self.picked(c));
+            return victim
+                .map(|v| Some((v, RemovalReason::CapacityFull)))
+                .ok_or(Refusal::CapacityFull);
+        }
+        Ok(None)
     }
 
     /// Keeps [`PriorityScheduler::oldest_bound`] at or before the arrival being queued, and

@@ -1,6 +1,7 @@
 //! A call the provider accepted is billed however it ends: cancelled mid-stream, failed after
 //! acceptance, still on the wire when the engine drains. It books max(estimate, tokens seen);
-//! a call refused upstream or never sent is released.
+//! a call refused upstream or never sent is released. A server whose client left while the
+//! call was on the wire bills it too (`on_cancel_sent`).
 
 use super::parts::{Counting, gate, small_config};
 use rand_chacha::ChaCha8Rng;
@@ -175,4 +176,21 @@ fn a_billed_call_teaches_the_estimator_nothing_a_completion_does() {
     e.on_complete(at(60), done, usage);
     assert_eq!(learned(&e), Some(4));
     assert_eq!(reserved(&e), 0);
+}
+
+#[test]
+fn a_call_whose_client_left_while_it_was_on_the_wire_is_billed_by_a_server() {
+    let mut e = engine();
+    let on_wire = sent(&mut e, at(0));
+    // A server cannot know whether the provider, which has the prompt, bills the call.
+    assert!(e.on_cancel_sent(at(20), on_wire));
+    let refused = sent(&mut e, at(30));
+    e.on_response(at(40), refused, &answer(false));
+    // Refused upstream, waiting for its retry: nothing on the wire, released.
+    assert!(e.on_cancel_sent(at(50), refused));
+    let estimated = INPUT + ESTIMATE_OUTPUT;
+    assert_eq!(billed(&mut e), vec![(on_wire, estimated)]);
+    assert_eq!(spent(&e, at(50)), estimated);
+    assert_eq!(reserved(&e), 0);
+    assert_eq!(e.limiter().outstanding, 0);
 }

@@ -1,4 +1,7 @@
 //! The runtime and the tower layer on loopback-free in-process services.
 
 mod layer;
+mod left_on_the_wire;
+mod refusal_gives_back;
 mod shared_outage;
+mod urgent_at_the_bound;

@@ -1,5 +1,5 @@
 //! A request the failure policy admitted while Redis was away, taken through the gateway's
-//! engine (the shared layers' verdict handed over with `Runtime::admit_with`, the upstream's
+//! engine (the shared layers' verdict handed over with `Runtime::admit_prepaid`, the upstream's
 //! answer, the usage), settles on this instance's local share only, never in Redis: the engine
 //! carries its `RedisReservation` (who admitted it) from the admission to the settle task. The
 //! gateway's mirror of spillway-redis' `tests/redis/settle_outage.rs`. (`spillway serve`
@@ -107,7 +107,7 @@ async fn admitted_by_the_policy(rt: &Rt, store: &SharedStore) -> GatewayCall {
         max_tokens: ESTIMATE - INPUT,
         payload: (),
     };
-    let admitted = rt.admit_with(meta, |engine| engine.limiter().prepay(prepaid));
+    let admitted = rt.admit_prepaid(meta, Some(prepaid), |_| {});
     let mut call = admitted.expect("the engine admits the prepaid verdict");
     assert!(matches!(call.next().await, Step::Send(_)), "sent upstream");
     call.respond(&Response {

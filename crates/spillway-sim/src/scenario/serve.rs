@@ -42,6 +42,12 @@ policies:\n  - name: p\n";
             e.contains("s.yaml:9:13: serve.upstream: `localhost:9000` is not a base URL"),
             "{e}"
         );
+        let e = errors("serve:\n  upstream: http://u:pw@x:1/v\n");
+        assert!(
+            e.contains("s.yaml:9:13: serve.upstream: `http://***@x:1/v` carries credentials")
+                && !e.contains("u:pw"),
+            "{e}"
+        );
         let e = errors("serve:\n  upstream: http://x\n  upstream_key: prod\n");
         assert!(
             e.contains("serve.upstream_key: no `keys:` entry is named `prod`; known: none"),

@@ -314,6 +314,45 @@ fn a_bad_serve_block_exits_2_with_a_located_error() {
     assert!(text(&out.stderr).contains("`test`"));
 }
 
+/// Credentials in an upstream URL would be shown wherever the URL is (502 bodies, the start-up
+/// line): they are refused, in the file and in `--upstream`, by a message that does not repeat
+/// them.
+#[test]
+fn an_upstream_url_with_credentials_is_refused_without_showing_them() {
+    let in_file = policy_file(
+        "userinfo",
+        PER_USER_100,
+        "",
+        "serve:\n  upstream: https://me:hunter2@example.com/\n",
+    );
+    let out = spillway(&["serve", "--policy", in_file.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("policy.yaml:")
+            && err.contains("serve.upstream")
+            && err.contains("https://***@example.com")
+            && err.contains("upstream_key"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    let plain = policy_file("userinfo-flag", PER_USER_100, "", "");
+    let out = spillway(&[
+        "serve",
+        "--policy",
+        plain.to_str().expect("utf-8"),
+        "--upstream",
+        "http://me:hunter2@127.0.0.1:9",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--upstream") && err.contains("credentials"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2") && !err.contains("me:"), "{err}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_the_stream_in_flight_then_exits_0() {
     let policy = policy_file("drain", PER_USER_100, "", "");

@@ -1,0 +1,189 @@
+//! With the layers in Redis, the proxy reserves there first and hands the verdict to the
+//! engine ([`Runtime::admit_prepaid`]). A request the engine then refuses keeps nothing
+//! charged in Redis: a full gateway refuses before its layers take the verdict (it goes back
+//! at once, and no later admission takes it as its own); a budget refusal settles the tokens.
+
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::SeedableRng;
+use spillway_core::budget::{Settlement, Ticket};
+use spillway_core::engine::{
+    Engine, EngineConfig, NoSpend, Rejection, RequestMeta, Spend, SpendRefusal, SpendStep,
+    UpstreamConfig,
+};
+use spillway_core::limit::{Algorithm, Demand, LayerSpec, LimitSpec, Scope, Subject, Unit};
+use spillway_core::schedule::SchedulerConfig;
+use spillway_core::upstream::BackoffConfig;
+use spillway_core::{Duration, Time};
+use spillway_gateway::{Runtime, ServeLayers, SharedLayers, SharedStore, Step};
+use spillway_testkit::redis_server::RedisProcess;
+
+/// The tokens layer's limit: one refused estimate of this size would fill it.
+const LIMIT: u64 = 300;
+
+const SUBJECT: Subject = Subject {
+    user: 1,
+    team: 0,
+    feature: 0,
+    api_key: 0,
+};
+
+/// One call in flight, one queued, at most two inside.
+fn config() -> EngineConfig {
+    EngineConfig {
+        max_in_flight: 1,
+        max_requests: 2,
+        deadlines: vec![None; 4],
+        scheduler: SchedulerConfig {
+            capacity: Some(1),
+            ..SchedulerConfig::default()
+        },
+        upstream: UpstreamConfig::reactive(BackoffConfig::default()),
+    }
+}
+
+fn tokens_layer() -> Vec<LayerSpec> {
+    vec![LayerSpec {
+        name: "tokens".into(),
+        scope: Scope::User,
+        unit: Unit::Tokens,
+        limit: LimitSpec {
+            algorithm: Algorithm::TokenBucket,
+            limit: LIMIT,
+            window: Duration::from_secs(3600),
+            burst: None,
+        },
+    }]
+}
+
+fn meta(tokens: u64) -> RequestMeta<()> {
+    RequestMeta {
+        user: SUBJECT.user,
+        team: 0,
+        feature: 0,
+        class: 2,
+        input_tokens: tokens,
+        output_estimate: 0,
+        max_tokens: 0,
+        payload: (),
+    }
+}
+
+/// Shared layers in a fresh Redis, and the handle the proxy reserves with.
+async fn shared(redis: &RedisProcess, prefix: &str) -> (ServeLayers, SharedStore) {
+    let config = spillway_redis::RedisConfig::new(redis.url());
+    let store = spillway_redis::RedisStore::connect(config)
+        .await
+        .expect("redis");
+    let layered =
+        spillway_redis::RedisLayered::new(&store, prefix, tokens_layer()).expect("layers");
+    let layers = SharedLayers::new(layered);
+    let handle = layers.store();
+    (ServeLayers::Shared(layers), handle)
+}
+
+/// As the proxy admits: Redis first, then the engine with the verdict.
+async fn admit<S: Spend<()> + Send + 'static>(
+    rt: &Runtime<(), ServeLayers, S, ChaCha8Rng>,
+    handle: &SharedStore,
+    tokens: u64,
+) -> Result<spillway_gateway::Call<(), ServeLayers, S, ChaCha8Rng>, Rejection> {
+    let demand = Demand {
+        requests: 1,
+        tokens,
+    };
+    let verdict = handle.reserve(rt.now(), &SUBJECT, demand).await;
+    assert!(verdict.is_ok(), "Redis admits {tokens} tokens");
+    rt.admit_prepaid(meta(tokens), Some(verdict), |_| {})
+        .map_err(|r| r.why)
+}
+
+/// Whether the whole limit is free again in Redis (a refund is applied by the settling task,
+/// so it is polled for; a probe that fits stays charged: check last).
+async fn all_room_back(handle: &SharedStore, now: impl Fn() -> Time) -> bool {
+    let all = Demand {
+        requests: 1,
+        tokens: LIMIT,
+    };
+    for _ in 0..500 {
+        if handle.reserve(now(), &SUBJECT, all).await.is_ok() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    false
+}
+
+fn rng() -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_refusal_gives_its_redis_reservation_back_and_to_nobody_else() {
+    let Some(redis) = RedisProcess::start(&[], "a Full refusal's Redis refund") else {
+        return;
+    };
+    let (layers, handle) = shared(&redis, "full").await;
+    let engine = Engine::new(config(), layers, NoSpend, rng(), rng()).unwrap();
+    let rt = Runtime::start(engine, vec!["tokens".into()]);
+    let mut a = admit(&rt, &handle, 0).await.expect("A admitted");
+    assert!(matches!(a.next().await, Step::Send(_)), "A in flight");
+    let b = admit(&rt, &handle, 0).await.expect("B queued");
+    // C: Redis admits its whole limit, the engine is full.
+    assert!(matches!(
+        admit(&rt, &handle, LIMIT).await,
+        Err(Rejection::Full)
+    ));
+    assert!(
+        all_room_back(&handle, || rt.now()).await,
+        "C's {LIMIT} tokens stay charged in Redis after its Full refusal"
+    );
+    // Room inside again; an admission handed no verdict must not find C's.
+    drop((a, b));
+    let next = rt.admit_prepaid(meta(1), None, |_| {});
+    rt.close();
+    assert!(
+        matches!(
+            next.map(drop).map_err(|r| r.why),
+            Err(Rejection::Layers { .. })
+        ),
+        "an admission without a verdict took the refused request's"
+    );
+}
+
+/// A budget that refuses everything (its other answers are never asked for).
+struct Refusing;
+
+impl Spend<()> for Refusing {
+    fn key(&mut self, _: Time, _: &RequestMeta<()>) -> Option<u64> {
+        None
+    }
+    fn decide(&mut self, _: Time, _: &RequestMeta<()>, _: Option<u64>) -> SpendStep {
+        SpendStep::Refuse(SpendRefusal::NoKey)
+    }
+    fn complete(&mut self, _: Time, _: Ticket, _: u64, _: u64) -> Option<Settlement> {
+        None
+    }
+    fn bill(&mut self, _: Time, _: Ticket, _: u64, _: u64) -> Option<Settlement> {
+        None
+    }
+    fn cancel(&mut self, _: Time, _: Ticket) {}
+    fn downgrade(&mut self, _: &mut Ticket) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_refusal_gives_its_redis_tokens_back() {
+    let Some(redis) = RedisProcess::start(&[], "a budget refusal's Redis refund") else {
+        return;
+    };
+    let (layers, handle) = shared(&redis, "budget").await;
+    let engine = Engine::new(config(), layers, Refusing, rng(), rng()).unwrap();
+    let rt = Runtime::start(engine, vec!["tokens".into()]);
+    let refused = admit(&rt, &handle, LIMIT).await.map(drop);
+    assert!(matches!(refused, Err(Rejection::Budget(_))), "{refused:?}");
+    let back = all_room_back(&handle, || rt.now()).await;
+    rt.close();
+    assert!(
+        back,
+        "the budget's refusal left {LIMIT} tokens charged in Redis"
+    );
+}
