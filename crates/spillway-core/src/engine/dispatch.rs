@@ -6,7 +6,7 @@
 use super::spend::Spend;
 use super::state::Stage;
 use super::{Completion, Departure, Dispatch, Engine, EngineEvent, Limiter, RequestId, Response};
-use crate::upstream::{Route, SendCost, Target};
+use crate::upstream::{Outcome, Route, SendCost, Target};
 use crate::{Duration, Time};
 use rand_core::Rng;
 
@@ -149,8 +149,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             class,
             status: response.status,
         });
-        let hint = response.hint(self.upstream.spec.backoff.reads_body_hints());
-        self.retry_or_fail(now, id, hint);
+        self.retry_or_fail(now, id, response);
     }
 
     /// An accepted call of `id` finished: settle the layers and the budget with the usage (a
@@ -191,13 +190,19 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.depart(now, id, Departure::Completed, tokens);
     }
 
-    /// After a failed call: retry after max(backoff, Retry-After), or give up.
-    fn retry_or_fail(&mut self, now: Time, id: RequestId, hint: Option<Duration>) {
+    /// After a refused call: retry after max(backoff, Retry-After), or give up. A client's
+    /// own error is never retried ([`Outcome`]): the caller gets it as it is.
+    fn retry_or_fail(&mut self, now: Time, id: RequestId, response: &Response) {
         let Some(req) = self.requests.get_mut(id) else {
             return;
         };
         let (class, attempts, input) = (req.meta.class, req.attempts, req.meta.input_tokens);
+        if !Outcome::of(response.accepted, response.status).retryable() {
+            self.depart(now, id, Departure::Failed, input);
+            return;
+        }
         let backoff = self.upstream.spec.backoff;
+        let hint = response.hint(backoff.reads_body_hints());
         // Out of attempts, or told to wait longer than this client ever does (openai-python
         // refuses a Retry-After over 2 minutes and raises at once).
         if backoff.gives_up(attempts, hint).is_some() {

@@ -174,11 +174,7 @@ impl<R: Rng> UpstreamPolicy<R> {
                 h.on_retry_after(now, wait);
             }
         }
-        let health = match answer {
-            a if a.accepted => Health::Success,
-            a if a.status == 429 => Health::RateLimited,
-            _ => Health::Failed,
-        };
+        let health = Health::of(answer.accepted, answer.status);
         matches!(
             self.failover.on_outcome(now, target, health),
             Some(EscalationEvent::Escalated { .. })

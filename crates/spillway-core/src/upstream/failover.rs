@@ -9,6 +9,7 @@
 
 use super::breaker::{BreakerOpen, CircuitBreaker};
 use super::escalation::{Escalation, EscalationEvent};
+use super::outcome::Outcome;
 use crate::time::Time;
 
 /// One provider's health: its breaker and its 429 escalation.
@@ -63,17 +64,6 @@ pub enum Route {
         /// The earliest instant a provider may accept again.
         retry_at: Option<Time>,
     },
-}
-
-/// How a send ended, as the breaker and escalation see it.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// A useful response.
-    Success,
-    /// A 429: counts toward escalation and as a breaker failure.
-    RateLimited,
-    /// Another failure (5xx, 529, timeout): a breaker failure only.
-    Failed,
 }
 
 /// How often each route was taken.
@@ -167,6 +157,12 @@ impl Failover {
             }
             Outcome::Failed => {
                 health.breaker.on_failure(now);
+                None
+            }
+            // The provider answered: alive for the breaker (a half-open probe succeeded),
+            // silent about its quota (the 429 streak goes on).
+            Outcome::ClientError => {
+                health.breaker.on_success(now);
                 None
             }
         }

@@ -5,11 +5,13 @@
 //! kept in `proptest-regressions/engine-<module>.txt`.
 
 mod billed;
+mod client_errors;
 mod gate;
 mod held;
 mod hints;
 mod lifecycle;
 mod parts;
+mod plain;
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
