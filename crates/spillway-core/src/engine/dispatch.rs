@@ -89,6 +89,9 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         req.attempts += 1;
         req.stage = Stage::InFlight;
         req.target = target;
+        req.sent_at = now;
+        let cost = SendCost::request(req.meta.input_tokens, req.meta.max_tokens);
+        self.upstream.on_dispatch(now, target, &cost);
         if req.attempts == 1
             && let Some(budget) = self.upstream.budget.as_mut()
         {
@@ -132,8 +135,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             return;
         }
         let (class, target, attempts) = (req.meta.class, req.target, req.attempts);
-        let cost = SendCost::request(req.meta.input_tokens, req.meta.max_tokens);
-        if self.upstream.on_answer(now, target, &cost, response) {
+        if self.upstream.on_answer(now, req.sent_at, target, response) {
             self.events.push_back(EngineEvent::Escalated { class });
         }
         if response.accepted {
@@ -164,6 +166,9 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.in_flight = self.in_flight.saturating_sub(1);
         self.dispatch_pending = true;
         let class = req.meta.class;
+        let estimated = SendCost::request(req.meta.input_tokens, req.meta.max_tokens);
+        let actual = SendCost::request(done.input_tokens, done.output_tokens);
+        self.upstream.on_settle(now, req.target, &estimated, &actual);
         if done.failed {
             // It took its time and quota, and fails without retry; the provider bills it.
             self.accept(id);

@@ -62,6 +62,8 @@ pub(crate) struct Request<M, P> {
     pub last_backoff: Duration,
     /// Where its current call went.
     pub target: Target,
+    /// When its current call went (the instant its answer's headers describe).
+    pub sent_at: Time,
     /// The budget's reservation, completed or cancelled on departure.
     pub spend_ticket: Option<SpendTicket>,
     /// Tokens its call used so far, once the provider accepted it (`None` before): an

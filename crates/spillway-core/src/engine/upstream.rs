@@ -148,21 +148,48 @@ impl<R: Rng> UpstreamPolicy<R> {
         self.failover.route(now, hit)
     }
 
-    /// Feed every model with the answer to a send of `cost` to `target`; whether it escalated.
-    pub(crate) fn on_answer(
-        &mut self,
-        now: Time,
-        target: Target,
-        cost: &SendCost,
-        answer: &Response,
-    ) -> bool {
+    /// A send of estimated `cost` to `target` goes out at `now`: the primary's headroom model
+    /// takes it at once, so the calls on the wire count before their answers arrive.
+    pub(crate) fn on_dispatch(&mut self, now: Time, target: Target, cost: &SendCost) {
         if target == Target::Primary
             && let Some(h) = self.headroom.as_mut()
         {
             h.on_send(now, cost);
-            if let Some(snapshot) = &answer.snapshot {
-                h.observe_as_of(now, now, snapshot);
-            }
+        }
+    }
+
+    /// A call to `target` that used `actual` rather than its `estimated` cost finished at
+    /// `now`: the providers that reserve `max_tokens` return the unused part, and so does the
+    /// model (the next snapshot corrects it either way).
+    pub(crate) fn on_settle(
+        &mut self,
+        now: Time,
+        target: Target,
+        estimated: &SendCost,
+        actual: &SendCost,
+    ) {
+        if target == Target::Primary
+            && let Some(h) = self.headroom.as_mut()
+        {
+            h.on_settle(now, estimated, actual);
+        }
+    }
+
+    /// Feed every model with the answer, received at `now`, to a send to `target` made at
+    /// `sent_at`; whether it escalated. Its headers describe the provider as of that send, so
+    /// the model replays the sends made since.
+    pub(crate) fn on_answer(
+        &mut self,
+        now: Time,
+        sent_at: Time,
+        target: Target,
+        answer: &Response,
+    ) -> bool {
+        if target == Target::Primary
+            && let Some(h) = self.headroom.as_mut()
+            && let Some(snapshot) = &answer.snapshot
+        {
+            h.observe_as_of(now, sent_at, snapshot);
         }
         let hint = answer.hint(self.spec.backoff.reads_body_hints());
         if let Some(wait) = self.spec.backoff.honoured(hint)

@@ -25,8 +25,9 @@
 //! (breaker, escalation, cache); on dispatch [`Headroom::on_send`] and
 //! [`RetryBudget::on_request`]. On a response: [`Headroom::observe_as_of`] the parsed headers
 //! (as of the request's send time, so sends made while it was in flight are replayed),
-//! [`Failover::on_outcome`], [`Headroom::on_settle`] the actual tokens; on a failure
-//! [`Backoff::on_failure`] gives the delay and [`RetryBudget::try_retry`] whether to retry.
+//! [`Failover::on_outcome`]; on a failure [`Backoff::on_failure`] gives the delay and
+//! [`RetryBudget::try_retry`] whether to retry. When the call completes,
+//! [`Headroom::on_settle`] the actual tokens. (The engine does exactly this.)
 //!
 //! ```
 //! use rand_chacha::ChaCha8Rng;

@@ -7,6 +7,7 @@
 mod billed;
 mod client_errors;
 mod gate;
+mod headroom;
 mod held;
 mod hints;
 mod lifecycle;
