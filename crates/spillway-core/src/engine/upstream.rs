@@ -189,23 +189,29 @@ impl<R: Rng> UpstreamPolicy<R> {
             && let Some(h) = self.headroom.as_mut()
             && let Some(snapshot) = &answer.snapshot
         {
-            h.observe_as_of(now, sent_at, snapshot);
+            h.observe_quota_as_of(now, sent_at, snapshot);
         }
-        let hint = answer.hint(self.spec.backoff.reads_body_hints());
-        if let Some(wait) = self.spec.backoff.honoured(hint)
-            && answer.status == 429
-            && self.spec.coordinated
-        {
+        if let Some(wait) = self.shared_wait(answer) {
             self.gate.on_retry_after(now, wait);
-            if let Some(h) = self.headroom.as_mut() {
-                h.on_retry_after(now, wait);
-            }
         }
         let health = Health::of(answer.accepted, answer.status);
         matches!(
             self.failover.on_outcome(now, target, health),
             Some(EscalationEvent::Escalated { .. })
         )
+    }
+
+    /// The wait `answer` imposes on every request, if any: only a coordinated policy pauses
+    /// more than the refused request itself, only a 429's or 503's Retry-After means "send
+    /// nothing before" (RFC 9110; a 200 or a client error may carry one too), and only a hint
+    /// the client obeys ([`BackoffConfig::honoured`]: none when it ignores them, none beyond
+    /// what an SDK takes) may pause the others.
+    fn shared_wait(&self, answer: &Response) -> Option<Duration> {
+        if !self.spec.coordinated || answer.accepted || !matches!(answer.status, 429 | 503) {
+            return None;
+        }
+        let backoff = &self.spec.backoff;
+        backoff.honoured(answer.hint(backoff.reads_body_hints()))
     }
 
     /// The earliest instant anything may be sent (the Retry-After gate).

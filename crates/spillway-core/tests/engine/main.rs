@@ -13,6 +13,7 @@ mod hints;
 mod lifecycle;
 mod parts;
 mod plain;
+mod shared_gate;
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
