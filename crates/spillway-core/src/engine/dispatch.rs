@@ -28,8 +28,12 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
                 continue;
             };
             let cost = SendCost::request(req.meta.input_tokens, req.meta.max_tokens);
-            let ready = self.upstream.ready_at(now, &cost);
-            if ready > now && self.upstream.spill_to_fallback(now, req.arrived) {
+            let target = self.upstream.likely_target(now);
+            let ready = self.upstream.ready_at(now, target, &cost);
+            if ready > now
+                && target == Target::Primary
+                && self.upstream.spill_to_fallback(now, req.arrived)
+            {
                 return self.send(now, id, Target::Fallback);
             }
             if ready > now {

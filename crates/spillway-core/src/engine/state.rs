@@ -208,9 +208,9 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.upstream.headroom.as_ref()
     }
 
-    /// The earliest instant anything may be sent (the Retry-After gate).
-    pub fn gate_until(&self, now: Time) -> Time {
-        self.upstream.gate_until(now)
+    /// The earliest instant anything may be sent to `target` (its Retry-After gate).
+    pub fn gate_until(&self, now: Time, target: Target) -> Time {
+        self.upstream.gate_until(now, target)
     }
 
     /// The driver's payload of a live request.

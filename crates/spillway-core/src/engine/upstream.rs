@@ -61,8 +61,9 @@ pub(crate) struct UpstreamPolicy<R> {
     has_fallback: bool,
     /// The local quota model of the primary (proactive policies only).
     pub headroom: Option<Headroom>,
-    /// Nothing is sent before the last Retry-After (reactive and proactive alike).
-    gate: RetryGate,
+    /// Nothing is sent to a provider before its last Retry-After (reactive and proactive
+    /// alike): the primary's, then the fallback's. One provider's wait is not the other's.
+    gates: [RetryGate; 2],
     failover: Failover,
     pub budget: Option<RetryBudget>,
     pub jitter: R,
@@ -100,33 +101,49 @@ impl<R: Rng> UpstreamPolicy<R> {
             failover: Failover::new(health(spec), has_fallback.then(|| health(spec))),
             has_fallback,
             headroom,
-            gate: RetryGate::new(),
+            gates: [RetryGate::new(); 2],
             budget,
             jitter,
             cache_draws,
         }
     }
 
-    /// The earliest instant a send of `cost` may go: after Retry-After and, when proactive,
-    /// when the modelled quota has room. A cost the model says can never fit goes now and
-    /// lets the provider decide.
-    pub(crate) fn ready_at(&self, now: Time, cost: &SendCost) -> Time {
-        let gated = self.gate.earliest(now);
-        match &self.headroom {
-            Some(h) => h.earliest_send(gated, cost).unwrap_or(gated),
-            None => gated,
+    /// The provider a send at `now` would go to (failover's choice, no permit taken), or the
+    /// primary when none can take it now (its Retry-After and quota then pace the wait).
+    pub(crate) fn likely_target(&self, now: Time) -> Target {
+        match self.failover.peek(now, false) {
+            Route::Send(target) => target,
+            Route::Cache | Route::Unavailable { .. } => Target::Primary,
         }
+    }
+
+    /// The earliest instant a send of `cost` to `target` may go: after that provider's
+    /// Retry-After and, when proactive and to the primary (the one modelled), when the
+    /// modelled quota has room. A cost the model says can never fit goes now and lets the
+    /// provider decide.
+    pub(crate) fn ready_at(&self, now: Time, target: Target, cost: &SendCost) -> Time {
+        let gated = self.gate(target).earliest(now);
+        match (&self.headroom, target) {
+            (Some(h), Target::Primary) => h.earliest_send(gated, cost).unwrap_or(gated),
+            _ => gated,
+        }
+    }
+
+    fn gate(&self, target: Target) -> &RetryGate {
+        &self.gates[usize::from(target == Target::Fallback)]
     }
 
     /// Whether a request admitted at `admitted` that the primary cannot take now should go to
     /// the fallback: a proactive gateway knows the primary is exhausted without waiting for a
-    /// 429, and spills requests that have already waited longer than `fallback_after_wait`.
+    /// 429, and spills requests that have already waited longer than `fallback_after_wait`
+    /// (not before the fallback's own Retry-After).
     pub(crate) fn spill_to_fallback(&self, now: Time, admitted: Time) -> bool {
         let Some(limit) = self.spec.fallback_after_wait else {
             return false;
         };
         self.has_fallback
             && now.saturating_since(admitted) > limit
+            && self.gate(Target::Fallback).permits(now)
             && self
                 .failover
                 .fallback()
@@ -192,7 +209,7 @@ impl<R: Rng> UpstreamPolicy<R> {
             h.observe_quota_as_of(now, sent_at, snapshot);
         }
         if let Some(wait) = self.shared_wait(answer) {
-            self.gate.on_retry_after(now, wait);
+            self.gates[usize::from(target == Target::Fallback)].on_retry_after(now, wait);
         }
         let health = Health::of(answer.accepted, answer.status);
         matches!(
@@ -214,9 +231,9 @@ impl<R: Rng> UpstreamPolicy<R> {
         backoff.honoured(answer.hint(backoff.reads_body_hints()))
     }
 
-    /// The earliest instant anything may be sent (the Retry-After gate).
-    pub(crate) fn gate_until(&self, now: Time) -> Time {
-        self.gate.earliest(now)
+    /// The earliest instant anything may be sent to `target` (its Retry-After gate).
+    pub(crate) fn gate_until(&self, now: Time, target: Target) -> Time {
+        self.gate(target).earliest(now)
     }
 
     /// Breaker state of the primary: 0 closed, 1 half-open, 2 open.

@@ -30,14 +30,14 @@ impl UpstreamHealth {
         }
     }
 
-    /// Acquire a breaker permit; with `heed_escalation`, not while escalation wants the
-    /// fallback.
-    fn try_route(&mut self, now: Time, heed_escalation: bool) -> Result<(), Option<Time>> {
+    /// Whether a send may go (its breaker would give a permit); with `heed_escalation`, not
+    /// while escalation wants the fallback.
+    fn may_route(&self, now: Time, heed_escalation: bool) -> Result<(), Option<Time>> {
         if heed_escalation && self.escalation.wants_fallback(now) {
             return Err(None);
         }
         self.breaker
-            .try_acquire(now)
+            .check(now)
             .map_err(|BreakerOpen { retry_at }| retry_at)
     }
 }
@@ -97,37 +97,59 @@ impl Failover {
         }
     }
 
-    /// Where a request at `now` goes; `cache_hit` says whether a cached answer exists.
+    /// Where a request at `now` goes; `cache_hit` says whether a cached answer exists. A send
+    /// takes its provider's breaker permit, and every route is counted.
     ///
     /// Escalation is advice, a breaker is a block: an escalated provider is skipped only while
     /// the other one can take the request, and used rather than the cache otherwise (it is
     /// rate limited, not down; [`super::Headroom`] and the Retry-After gate pace it).
     pub fn route(&mut self, now: Time, cache_hit: bool) -> Route {
+        let route = self.peek(now, cache_hit);
+        match route {
+            Route::Send(target) => {
+                if let Some(health) = self.health_mut(target) {
+                    // `peek` asked the same breaker at the same instant: the permit is there.
+                    let _ = health.breaker.try_acquire(now);
+                }
+                match target {
+                    Target::Primary => self.counts.primary += 1,
+                    Target::Fallback => self.counts.fallback += 1,
+                }
+            }
+            Route::Cache => self.counts.cache += 1,
+            Route::Unavailable { .. } => self.counts.unavailable += 1,
+        }
+        route
+    }
+
+    /// Where [`route`](Self::route) would send a request at `now`, without taking a permit or
+    /// counting it: a dispatcher asks which provider's Retry-After and quota apply before it
+    /// commits to a send.
+    pub fn peek(&self, now: Time, cache_hit: bool) -> Route {
         let mut retry_at: Option<Time> = None;
         for heed_escalation in [true, false] {
             for target in [Target::Primary, Target::Fallback] {
-                let Some(health) = self.health_mut(target) else {
+                let Some(health) = self.health(target) else {
                     continue;
                 };
-                match health.try_route(now, heed_escalation) {
-                    Ok(()) => {
-                        match target {
-                            Target::Primary => self.counts.primary += 1,
-                            Target::Fallback => self.counts.fallback += 1,
-                        }
-                        return Route::Send(target);
-                    }
+                match health.may_route(now, heed_escalation) {
+                    Ok(()) => return Route::Send(target),
                     Err(Some(t)) => retry_at = Some(retry_at.map_or(t, |r| r.min(t))),
                     Err(None) => {}
                 }
             }
         }
         if cache_hit {
-            self.counts.cache += 1;
             return Route::Cache;
         }
-        self.counts.unavailable += 1;
         Route::Unavailable { retry_at }
+    }
+
+    fn health(&self, target: Target) -> Option<&UpstreamHealth> {
+        match target {
+            Target::Primary => Some(&self.primary),
+            Target::Fallback => self.fallback.as_ref(),
+        }
     }
 
     fn health_mut(&mut self, target: Target) -> Option<&mut UpstreamHealth> {

@@ -6,6 +6,7 @@
 
 mod billed;
 mod client_errors;
+mod fallback;
 mod gate;
 mod headroom;
 mod held;
