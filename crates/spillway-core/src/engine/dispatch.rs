@@ -172,7 +172,8 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         let class = req.meta.class;
         let estimated = SendCost::request(req.meta.input_tokens, req.meta.max_tokens);
         let actual = SendCost::request(done.input_tokens, done.output_tokens);
-        self.upstream.on_settle(now, req.target, &estimated, &actual);
+        self.upstream
+            .on_settle(now, req.target, &estimated, &actual);
         if done.failed {
             // It took its time and quota, and fails without retry; the provider bills it.
             self.accept(id);

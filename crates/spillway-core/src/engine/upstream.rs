@@ -133,21 +133,19 @@ impl<R: Rng> UpstreamPolicy<R> {
         &self.gates[usize::from(target == Target::Fallback)]
     }
 
-    /// Whether a request admitted at `admitted` that the primary cannot take now should go to
-    /// the fallback: a proactive gateway knows the primary is exhausted without waiting for a
-    /// 429, and spills requests that have already waited longer than `fallback_after_wait`
-    /// (not before the fallback's own Retry-After).
-    pub(crate) fn spill_to_fallback(&self, now: Time, admitted: Time) -> bool {
+    /// Whether a request admitted at `admitted` that the primary cannot take now goes to the
+    /// fallback instead: a proactive gateway knows the primary is exhausted without waiting
+    /// for a 429, and spills requests that have already waited longer than
+    /// `fallback_after_wait` (not before the fallback's own Retry-After). A spill takes the
+    /// fallback's breaker permit, as any send does, and is counted as a fallback route.
+    pub(crate) fn spill_to_fallback(&mut self, now: Time, admitted: Time) -> bool {
         let Some(limit) = self.spec.fallback_after_wait else {
             return false;
         };
         self.has_fallback
             && now.saturating_since(admitted) > limit
             && self.gate(Target::Fallback).permits(now)
-            && self
-                .failover
-                .fallback()
-                .is_some_and(|h| h.breaker.would_admit(now))
+            && self.failover.route_to(now, Target::Fallback)
     }
 
     /// Whether this request's answer is in the cache (a seeded draw per routing decision).

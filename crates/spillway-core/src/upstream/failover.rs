@@ -107,19 +107,31 @@ impl Failover {
         let route = self.peek(now, cache_hit);
         match route {
             Route::Send(target) => {
-                if let Some(health) = self.health_mut(target) {
-                    // `peek` asked the same breaker at the same instant: the permit is there.
-                    let _ = health.breaker.try_acquire(now);
-                }
-                match target {
-                    Target::Primary => self.counts.primary += 1,
-                    Target::Fallback => self.counts.fallback += 1,
-                }
+                // `peek` asked the same breaker at the same instant: the permit is there.
+                let _ = self.route_to(now, target);
             }
             Route::Cache => self.counts.cache += 1,
             Route::Unavailable { .. } => self.counts.unavailable += 1,
         }
         route
+    }
+
+    /// A send to `target` at `now` that the caller chose itself (a proactive gateway spills
+    /// to the fallback while the primary is out of quota): it takes that breaker's permit (a
+    /// half-open breaker's probe, so its answer can close the breaker) and is counted like a
+    /// route. Escalation is not asked. Whether the permit was there.
+    pub fn route_to(&mut self, now: Time, target: Target) -> bool {
+        let Some(health) = self.health_mut(target) else {
+            return false;
+        };
+        if health.breaker.try_acquire(now).is_err() {
+            return false;
+        }
+        match target {
+            Target::Primary => self.counts.primary += 1,
+            Target::Fallback => self.counts.fallback += 1,
+        }
+        true
     }
 
     /// Where [`route`](Self::route) would send a request at `now`, without taking a permit or
@@ -245,6 +257,24 @@ mod tests {
         let counts = f.counts();
         assert_eq!((counts.primary, counts.fallback, counts.cache), (1, 1, 1));
         assert_eq!(counts.unavailable, 1);
+    }
+
+    #[test]
+    fn a_chosen_send_takes_a_probe_and_is_counted() {
+        let mut f = Failover::new(health(1), Some(health(1)));
+        let t = Time::from_secs(1);
+        assert!(f.route_to(t, Target::Fallback));
+        assert_eq!(f.on_outcome(t, Target::Fallback, Outcome::Failed), None);
+        assert!(!f.route_to(t, Target::Fallback), "open");
+        let later = Time::from_secs(11);
+        assert!(f.route_to(later, Target::Fallback), "half-open: one probe");
+        assert!(!f.route_to(later, Target::Fallback), "its one probe is out");
+        assert_eq!(
+            f.on_outcome(later, Target::Fallback, Outcome::Success),
+            None
+        );
+        assert!(f.route_to(later, Target::Fallback), "the probe closed it");
+        assert_eq!(f.counts().fallback, 3);
     }
 
     #[test]

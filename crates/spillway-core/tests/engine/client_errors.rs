@@ -23,14 +23,20 @@ fn a_client_s_400s_do_not_trip_the_breaker() {
         let mut e = engine(10, with_breaker(2));
         let t = Time::ZERO;
         for user in 0..2 {
-            assert!(matches!(e.on_request(t, meta(user)), Admission::Accepted(_)));
+            assert!(matches!(
+                e.on_request(t, meta(user)),
+                Admission::Accepted(_)
+            ));
             let d = e.poll_dispatch(t).expect("sent");
             assert_eq!(d.attempt, 1);
             e.on_response(t, d.id, &answer(false, status, None));
         }
         assert_eq!(e.breaker_level(), 0, "two {status}s opened the breaker");
         assert_eq!(e.len(), 0, "a {status} is not retried (it never succeeds)");
-        assert!(e.poll_timeout().is_none(), "no retry is pending after a {status}");
+        assert!(
+            e.poll_timeout().is_none(),
+            "no retry is pending after a {status}"
+        );
     }
 }
 

@@ -2,7 +2,7 @@
 //! to that provider only, and spills to the fallback go through its breaker like any send.
 
 use super::plain::{Plain, answer, engine, meta};
-use spillway_core::engine::{Admission, Dispatch, UpstreamConfig};
+use spillway_core::engine::{Admission, Completion, Dispatch, UpstreamConfig};
 use spillway_core::upstream::{BackoffConfig, BreakerConfig, Target};
 use spillway_core::{Duration, Time};
 
@@ -63,5 +63,75 @@ fn a_fallback_retry_after_does_not_block_the_primary() {
     assert!(
         at < Time::ZERO.saturating_add(RETRY_AFTER),
         "the primary waited for the fallback's Retry-After (sent at {at:?})"
+    );
+}
+
+/// Spilling to the fallback (proactive + `fallback_after_wait`) takes the fallback's breaker
+/// permit like any send: 10 ms after a spill failed (threshold 1), the half-open breaker lets
+/// its one probe through, and no more.
+#[test]
+fn spills_respect_the_fallback_breaker_s_probe_limit() {
+    use super::plain::with_headers;
+    let mut upstream = UpstreamConfig::reactive(BackoffConfig::default());
+    upstream.proactive_margin_ppm = Some(0);
+    upstream.fallback = true;
+    upstream.fallback_after_wait = Some(Duration::ZERO);
+    upstream.breaker = Some(BreakerConfig::new(1, Duration::from_millis(10), 1).expect("valid"));
+    let mut e = engine(100, upstream);
+    let t0 = Time::ZERO;
+    assert!(matches!(e.on_request(t0, meta(0)), Admission::Accepted(_)));
+    let first = e.poll_dispatch(t0).expect("sent");
+    let exhausted = [
+        ("x-ratelimit-limit-requests", "60"),
+        ("x-ratelimit-remaining-requests", "0"),
+    ];
+    e.on_response(t0, first.id, &with_headers(200, &exhausted));
+    // The primary is out of requests for 1 s. A request that waited spills to the fallback,
+    // which fails: its breaker (threshold 1) opens for 10 ms.
+    assert!(matches!(e.on_request(t0, meta(1)), Admission::Accepted(_)));
+    assert!(e.poll_dispatch(t0).is_none(), "staged for the primary");
+    let t1 = Time::from_nanos(100_000_000);
+    assert!(matches!(e.on_request(t1, meta(2)), Admission::Accepted(_)));
+    let spilled = e.poll_dispatch(t1).expect("spilled");
+    assert_eq!(spilled.target, Target::Fallback);
+    e.on_response(t1, spilled.id, &answer(false, 500, None));
+    for user in 3..8 {
+        assert!(matches!(
+            e.on_request(t1, meta(user)),
+            Admission::Accepted(_)
+        ));
+        assert!(
+            e.poll_dispatch(t1).is_none(),
+            "the fallback's breaker is open"
+        );
+    }
+    // 10 ms later the fallback's breaker half-opens with one probe: at most one call goes.
+    let t2 = Time::from_nanos(200_000_000);
+    assert!(matches!(e.on_request(t2, meta(8)), Admission::Accepted(_)));
+    let spills = |e: &mut Plain| {
+        std::iter::from_fn(|| e.poll_dispatch(t2))
+            .filter(|d| d.target == Target::Fallback)
+            .map(|d| d.id)
+            .collect::<Vec<_>>()
+    };
+    let probe = spills(&mut e);
+    assert_eq!(
+        probe.len(),
+        1,
+        "calls to a half-open fallback allowing 1 probe"
+    );
+    // The probe's success closes the fallback's breaker: the requests that waited (all but
+    // the one that arrived at 200 ms) spill now.
+    e.on_response(t2, probe[0], &answer(true, 200, None));
+    let done = Completion {
+        input_tokens: 10,
+        output_tokens: 10,
+        failed: false,
+    };
+    e.on_complete(t2, probe[0], done);
+    let rest = spills(&mut e).len();
+    assert_eq!(
+        rest, 5,
+        "the spilled probe's success counts: the breaker closed"
     );
 }

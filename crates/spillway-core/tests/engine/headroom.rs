@@ -37,7 +37,10 @@ fn proactive_headroom_counts_calls_on_the_wire() {
     let first = e.poll_dispatch(t).expect("sent");
     e.on_response(t, first.id, &with_headers(200, &quota("1")));
     for user in 1..=5 {
-        assert!(matches!(e.on_request(t, meta(user)), Admission::Accepted(_)));
+        assert!(matches!(
+            e.on_request(t, meta(user)),
+            Admission::Accepted(_)
+        ));
     }
     let sent = drain(&mut e, t).len();
     assert_eq!(sent, 1, "1 request left, but {sent} were sent at once");
@@ -49,24 +52,39 @@ fn proactive_headroom_counts_calls_on_the_wire() {
 fn a_snapshot_replays_the_sends_made_after_its_request() {
     let mut e = proactive();
     let at = |ms| Time::ZERO.saturating_add(Duration::from_millis(ms));
-    assert!(matches!(e.on_request(at(0), meta(0)), Admission::Accepted(_)));
+    assert!(matches!(
+        e.on_request(at(0), meta(0)),
+        Admission::Accepted(_)
+    ));
     let first = e.poll_dispatch(at(0)).expect("sent");
     e.on_response(at(0), first.id, &with_headers(200, &quota("3")));
     // Three calls at 10, 11 and 12 ms use the 3 the provider said were left.
     let mut on_wire = Vec::new();
     for (user, ms) in [(1, 10), (2, 11), (3, 12)] {
-        assert!(matches!(e.on_request(at(ms), meta(user)), Admission::Accepted(_)));
+        assert!(matches!(
+            e.on_request(at(ms), meta(user)),
+            Admission::Accepted(_)
+        ));
         on_wire.extend(drain(&mut e, at(ms)));
     }
     assert_eq!(on_wire.len(), 3);
     for user in 4..8 {
-        assert!(matches!(e.on_request(at(12), meta(user)), Admission::Accepted(_)));
+        assert!(matches!(
+            e.on_request(at(12), meta(user)),
+            Admission::Accepted(_)
+        ));
     }
-    assert!(drain(&mut e, at(12)).is_empty(), "the model's quota is used up");
+    assert!(
+        drain(&mut e, at(12)).is_empty(),
+        "the model's quota is used up"
+    );
     // The call sent at 10 ms answers at 20 ms: when it was admitted, 2 were left.
     e.on_response(at(20), on_wire[0], &with_headers(200, &quota("2")));
     let sent = drain(&mut e, at(20)).len();
-    assert_eq!(sent, 0, "2 calls on the wire use the 2 left, yet {sent} more went");
+    assert_eq!(
+        sent, 0,
+        "2 calls on the wire use the 2 left, yet {sent} more went"
+    );
 }
 
 /// A call that used fewer tokens than its `max_tokens` gives the rest back to the model (the
@@ -84,10 +102,18 @@ fn a_completion_settles_the_model_to_the_tokens_used() {
     ];
     e.on_response(t, first.id, &with_headers(200, &tokens));
     let remaining = |e: &Plain| e.headroom().expect("proactive").estimates(t)[1].remaining;
-    assert_eq!(remaining(&e), Some(980), "the snapshot counts the first call");
+    assert_eq!(
+        remaining(&e),
+        Some(980),
+        "the snapshot counts the first call"
+    );
     assert!(matches!(e.on_request(t, meta(1)), Admission::Accepted(_)));
     let second = e.poll_dispatch(t).expect("room for 20 tokens");
-    assert_eq!(remaining(&e), Some(960), "input 10 + max_tokens 10 charged at dispatch");
+    assert_eq!(
+        remaining(&e),
+        Some(960),
+        "input 10 + max_tokens 10 charged at dispatch"
+    );
     e.on_response(t, second.id, &answer(true, 200, None));
     let used = Completion {
         input_tokens: 10,

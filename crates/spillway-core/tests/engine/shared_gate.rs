@@ -3,9 +3,9 @@
 //! Any other hint waits out only its own request's retry.
 
 use super::plain::{Plain, engine, meta, with_headers};
+use spillway_core::Time;
 use spillway_core::engine::{Admission, UpstreamConfig};
 use spillway_core::upstream::{BackoffConfig, ClientPreset, RetryAfterUse};
-use spillway_core::Time;
 
 /// A proactive policy (no margin) with `backoff`, coordinated or not.
 fn proactive(backoff: BackoffConfig, coordinated: bool) -> Plain {
@@ -32,7 +32,10 @@ fn a_coordinated_429_pauses_every_request() {
     let e = proactive(BackoffConfig::default(), true);
     assert!(!second_goes_at_once(e, 429, "30"));
     let e = proactive(BackoffConfig::default(), true);
-    assert!(!second_goes_at_once(e, 503, "30"), "a 503's Retry-After means it too");
+    assert!(
+        !second_goes_at_once(e, 503, "30"),
+        "a 503's Retry-After means it too"
+    );
 }
 
 /// `coordinated: false` says a Retry-After pauses only its own request, whether or not the
@@ -52,7 +55,10 @@ fn a_hint_the_client_would_not_obey_pauses_nothing() {
     let ignoring = BackoffConfig::default().with_retry_after(RetryAfterUse::Ignore);
     assert!(second_goes_at_once(proactive(ignoring, true), 429, "30"));
     let sdk = ClientPreset::OpenAiPython.backoff();
-    assert!(!second_goes_at_once(proactive(sdk, true), 429, "30"), "30 s it obeys");
+    assert!(
+        !second_goes_at_once(proactive(sdk, true), 429, "30"),
+        "30 s it obeys"
+    );
 }
 
 /// A hint on an answer that is not a refusal (Azure's streaming 200 carries `retry-after: 4`)
@@ -61,6 +67,9 @@ fn a_hint_the_client_would_not_obey_pauses_nothing() {
 fn only_a_refusal_s_hint_pauses_the_gateway() {
     for status in [200, 400] {
         let e = proactive(BackoffConfig::default(), true);
-        assert!(second_goes_at_once(e, status, "30"), "a {status}'s hint paused it");
+        assert!(
+            second_goes_at_once(e, status, "30"),
+            "a {status}'s hint paused it"
+        );
     }
 }
