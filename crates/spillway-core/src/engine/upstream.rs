@@ -33,12 +33,14 @@ pub struct UpstreamConfig {
     pub fallback_after_wait: Option<Duration>,
     /// Cached share of requests, per mille.
     pub cache_hit_permille: u64,
-    /// A Retry-After pauses the whole gateway (else only its own request).
+    /// A 429's (or 503's) Retry-After pauses every request to that provider (else only its
+    /// own request).
     pub coordinated: bool,
 }
 
 impl UpstreamConfig {
-    /// Retries after `backoff`, honouring Retry-After for the whole gateway; no retry budget,
+    /// Retries after `backoff`, honouring Retry-After for every request to the provider that
+    /// sent it; no retry budget,
     /// headroom model, breaker, fallback or cache.
     pub fn reactive(backoff: BackoffConfig) -> Self {
         UpstreamConfig {
