@@ -40,8 +40,7 @@ pub struct UpstreamConfig {
 
 impl UpstreamConfig {
     /// Retries after `backoff`, honouring Retry-After for every request to the provider that
-    /// sent it; no retry budget,
-    /// headroom model, breaker, fallback or cache.
+    /// sent it; no retry budget, headroom model, breaker, fallback or cache.
     pub fn reactive(backoff: BackoffConfig) -> Self {
         UpstreamConfig {
             backoff,
