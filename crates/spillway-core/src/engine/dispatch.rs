@@ -6,7 +6,7 @@
 use super::spend::Spend;
 use super::state::Stage;
 use super::{Completion, Departure, Dispatch, Engine, EngineEvent, Limiter, RequestId, Response};
-use crate::upstream::{Route, SendCost, Target};
+use crate::upstream::{Outcome, Route, SendCost, Target};
 use crate::{Duration, Time};
 use rand_core::Rng;
 
@@ -28,8 +28,12 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
                 continue;
             };
             let cost = SendCost::request(req.meta.input_tokens, req.meta.max_tokens);
-            let ready = self.upstream.ready_at(now, &cost);
-            if ready > now && self.upstream.spill_to_fallback(now, req.arrived) {
+            let target = self.upstream.likely_target(now);
+            let ready = self.upstream.ready_at(now, target, &cost);
+            if ready > now
+                && target == Target::Primary
+                && self.upstream.spill_to_fallback(now, req.arrived)
+            {
                 return self.send(now, id, Target::Fallback);
             }
             if ready > now {
@@ -89,6 +93,9 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         req.attempts += 1;
         req.stage = Stage::InFlight;
         req.target = target;
+        req.sent_at = now;
+        let cost = SendCost::request(req.meta.input_tokens, req.meta.max_tokens);
+        self.upstream.on_dispatch(now, target, &cost);
         if req.attempts == 1
             && let Some(budget) = self.upstream.budget.as_mut()
         {
@@ -132,8 +139,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             return;
         }
         let (class, target, attempts) = (req.meta.class, req.target, req.attempts);
-        let cost = SendCost::request(req.meta.input_tokens, req.meta.max_tokens);
-        if self.upstream.on_answer(now, target, &cost, response) {
+        if self.upstream.on_answer(now, req.sent_at, target, response) {
             self.events.push_back(EngineEvent::Escalated { class });
         }
         if response.accepted {
@@ -149,8 +155,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             class,
             status: response.status,
         });
-        let hint = response.hint(self.upstream.spec.backoff.reads_body_hints());
-        self.retry_or_fail(now, id, hint);
+        self.retry_or_fail(now, id, response);
     }
 
     /// An accepted call of `id` finished: settle the layers and the budget with the usage (a
@@ -165,6 +170,10 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.in_flight = self.in_flight.saturating_sub(1);
         self.dispatch_pending = true;
         let class = req.meta.class;
+        let estimated = SendCost::request(req.meta.input_tokens, req.meta.max_tokens);
+        let actual = SendCost::request(done.input_tokens, done.output_tokens);
+        self.upstream
+            .on_settle(now, req.target, &estimated, &actual);
         if done.failed {
             // It took its time and quota, and fails without retry; the provider bills it.
             self.accept(id);
@@ -191,13 +200,19 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.depart(now, id, Departure::Completed, tokens);
     }
 
-    /// After a failed call: retry after max(backoff, Retry-After), or give up.
-    fn retry_or_fail(&mut self, now: Time, id: RequestId, hint: Option<Duration>) {
+    /// After a refused call: retry after max(backoff, Retry-After), or give up. A client's
+    /// own error is never retried ([`Outcome`]): the caller gets it as it is.
+    fn retry_or_fail(&mut self, now: Time, id: RequestId, response: &Response) {
         let Some(req) = self.requests.get_mut(id) else {
             return;
         };
         let (class, attempts, input) = (req.meta.class, req.attempts, req.meta.input_tokens);
+        if !Outcome::of(response.accepted, response.status).retryable() {
+            self.depart(now, id, Departure::Failed, input);
+            return;
+        }
         let backoff = self.upstream.spec.backoff;
+        let hint = response.hint(backoff.reads_body_hints());
         // Out of attempts, or told to wait longer than this client ever does (openai-python
         // refuses a Retry-After over 2 minutes and raises at once).
         if backoff.gives_up(attempts, hint).is_some() {

@@ -63,6 +63,8 @@ pub(crate) struct Request<M, P> {
     pub last_backoff: Duration,
     /// Where its current call went.
     pub target: Target,
+    /// When its current call went (the instant its answer's headers describe).
+    pub sent_at: Time,
     /// The budget's reservation, completed or cancelled on departure.
     pub spend_ticket: Option<SpendTicket>,
     /// Tokens its call used so far, once the provider accepted it (`None` before): an
@@ -207,9 +209,9 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.upstream.headroom.as_ref()
     }
 
-    /// The earliest instant anything may be sent (the Retry-After gate).
-    pub fn gate_until(&self, now: Time) -> Time {
-        self.upstream.gate_until(now)
+    /// The earliest instant anything may be sent to `target` (its Retry-After gate).
+    pub fn gate_until(&self, now: Time, target: Target) -> Time {
+        self.upstream.gate_until(now, target)
     }
 
     /// The driver's payload of a live request.

@@ -33,13 +33,14 @@ pub struct UpstreamConfig {
     pub fallback_after_wait: Option<Duration>,
     /// Cached share of requests, per mille.
     pub cache_hit_permille: u64,
-    /// A Retry-After pauses the whole gateway (else only its own request).
+    /// A 429's (or 503's) Retry-After pauses every request to that provider (else only its
+    /// own request).
     pub coordinated: bool,
 }
 
 impl UpstreamConfig {
-    /// Retries after `backoff`, honouring Retry-After for the whole gateway; no retry budget,
-    /// headroom model, breaker, fallback or cache.
+    /// Retries after `backoff`, honouring Retry-After for every request to the provider that
+    /// sent it; no retry budget, headroom model, breaker, fallback or cache.
     pub fn reactive(backoff: BackoffConfig) -> Self {
         UpstreamConfig {
             backoff,
@@ -61,8 +62,9 @@ pub(crate) struct UpstreamPolicy<R> {
     has_fallback: bool,
     /// The local quota model of the primary (proactive policies only).
     pub headroom: Option<Headroom>,
-    /// Nothing is sent before the last Retry-After (reactive and proactive alike).
-    gate: RetryGate,
+    /// Nothing is sent to a provider before its last Retry-After (reactive and proactive
+    /// alike): the primary's, then the fallback's. One provider's wait is not the other's.
+    gates: [RetryGate; 2],
     failover: Failover,
     pub budget: Option<RetryBudget>,
     pub jitter: R,
@@ -100,37 +102,51 @@ impl<R: Rng> UpstreamPolicy<R> {
             failover: Failover::new(health(spec), has_fallback.then(|| health(spec))),
             has_fallback,
             headroom,
-            gate: RetryGate::new(),
+            gates: [RetryGate::new(); 2],
             budget,
             jitter,
             cache_draws,
         }
     }
 
-    /// The earliest instant a send of `cost` may go: after Retry-After and, when proactive,
-    /// when the modelled quota has room. A cost the model says can never fit goes now and
-    /// lets the provider decide.
-    pub(crate) fn ready_at(&self, now: Time, cost: &SendCost) -> Time {
-        let gated = self.gate.earliest(now);
-        match &self.headroom {
-            Some(h) => h.earliest_send(gated, cost).unwrap_or(gated),
-            None => gated,
+    /// The provider a send at `now` would go to (failover's choice, no permit taken), or the
+    /// primary when none can take it now (its Retry-After and quota then pace the wait).
+    pub(crate) fn likely_target(&self, now: Time) -> Target {
+        match self.failover.peek(now, false) {
+            Route::Send(target) => target,
+            Route::Cache | Route::Unavailable { .. } => Target::Primary,
         }
     }
 
-    /// Whether a request admitted at `admitted` that the primary cannot take now should go to
-    /// the fallback: a proactive gateway knows the primary is exhausted without waiting for a
-    /// 429, and spills requests that have already waited longer than `fallback_after_wait`.
-    pub(crate) fn spill_to_fallback(&self, now: Time, admitted: Time) -> bool {
+    /// The earliest instant a send of `cost` to `target` may go: after that provider's
+    /// Retry-After and, when proactive and to the primary (the one modelled), when the
+    /// modelled quota has room. A cost the model says can never fit goes now and lets the
+    /// provider decide.
+    pub(crate) fn ready_at(&self, now: Time, target: Target, cost: &SendCost) -> Time {
+        let gated = self.gate(target).earliest(now);
+        match (&self.headroom, target) {
+            (Some(h), Target::Primary) => h.earliest_send(gated, cost).unwrap_or(gated),
+            _ => gated,
+        }
+    }
+
+    fn gate(&self, target: Target) -> &RetryGate {
+        &self.gates[usize::from(target == Target::Fallback)]
+    }
+
+    /// Whether a request admitted at `admitted` that the primary cannot take now goes to the
+    /// fallback instead: a proactive gateway knows the primary is exhausted without waiting
+    /// for a 429, and spills requests that have already waited longer than
+    /// `fallback_after_wait` (not before the fallback's own Retry-After). A spill takes the
+    /// fallback's breaker permit, as any send does, and is counted as a fallback route.
+    pub(crate) fn spill_to_fallback(&mut self, now: Time, admitted: Time) -> bool {
         let Some(limit) = self.spec.fallback_after_wait else {
             return false;
         };
         self.has_fallback
             && now.saturating_since(admitted) > limit
-            && self
-                .failover
-                .fallback()
-                .is_some_and(|h| h.breaker.would_admit(now))
+            && self.gate(Target::Fallback).permits(now)
+            && self.failover.route_to(now, Target::Fallback)
     }
 
     /// Whether this request's answer is in the cache (a seeded draw per routing decision).
@@ -148,46 +164,75 @@ impl<R: Rng> UpstreamPolicy<R> {
         self.failover.route(now, hit)
     }
 
-    /// Feed every model with the answer to a send of `cost` to `target`; whether it escalated.
-    pub(crate) fn on_answer(
-        &mut self,
-        now: Time,
-        target: Target,
-        cost: &SendCost,
-        answer: &Response,
-    ) -> bool {
+    /// A send of estimated `cost` to `target` goes out at `now`: the primary's headroom model
+    /// takes it at once, so the calls on the wire count before their answers arrive.
+    pub(crate) fn on_dispatch(&mut self, now: Time, target: Target, cost: &SendCost) {
         if target == Target::Primary
             && let Some(h) = self.headroom.as_mut()
         {
             h.on_send(now, cost);
-            if let Some(snapshot) = &answer.snapshot {
-                h.observe_as_of(now, now, snapshot);
-            }
         }
-        let hint = answer.hint(self.spec.backoff.reads_body_hints());
-        if let Some(wait) = self.spec.backoff.honoured(hint)
-            && answer.status == 429
-            && self.spec.coordinated
+    }
+
+    /// A call to `target` that used `actual` rather than its `estimated` cost finished at
+    /// `now`: the providers that reserve `max_tokens` return the unused part, and so does the
+    /// model (the next snapshot corrects it either way).
+    pub(crate) fn on_settle(
+        &mut self,
+        now: Time,
+        target: Target,
+        estimated: &SendCost,
+        actual: &SendCost,
+    ) {
+        if target == Target::Primary
+            && let Some(h) = self.headroom.as_mut()
         {
-            self.gate.on_retry_after(now, wait);
-            if let Some(h) = self.headroom.as_mut() {
-                h.on_retry_after(now, wait);
-            }
+            h.on_settle(now, estimated, actual);
         }
-        let health = match answer {
-            a if a.accepted => Health::Success,
-            a if a.status == 429 => Health::RateLimited,
-            _ => Health::Failed,
-        };
+    }
+
+    /// Feed every model with the answer, received at `now`, to a send to `target` made at
+    /// `sent_at`; whether it escalated. Its headers describe the provider as of that send, so
+    /// the model replays the sends made since.
+    pub(crate) fn on_answer(
+        &mut self,
+        now: Time,
+        sent_at: Time,
+        target: Target,
+        answer: &Response,
+    ) -> bool {
+        if target == Target::Primary
+            && let Some(h) = self.headroom.as_mut()
+            && let Some(snapshot) = &answer.snapshot
+        {
+            h.observe_quota_as_of(now, sent_at, snapshot);
+        }
+        if let Some(wait) = self.shared_wait(answer) {
+            self.gates[usize::from(target == Target::Fallback)].on_retry_after(now, wait);
+        }
+        let health = Health::of(answer.accepted, answer.status);
         matches!(
             self.failover.on_outcome(now, target, health),
             Some(EscalationEvent::Escalated { .. })
         )
     }
 
-    /// The earliest instant anything may be sent (the Retry-After gate).
-    pub(crate) fn gate_until(&self, now: Time) -> Time {
-        self.gate.earliest(now)
+    /// The wait `answer` imposes on every request, if any: only a coordinated policy pauses
+    /// more than the refused request itself, only a 429's or 503's Retry-After means "send
+    /// nothing before" (RFC 9110; a 200 or a client error may carry one too), and only a hint
+    /// the client obeys ([`BackoffConfig::honoured`]: none when it ignores them, none beyond
+    /// what an SDK takes) may pause the others.
+    fn shared_wait(&self, answer: &Response) -> Option<Duration> {
+        if !self.spec.coordinated || answer.accepted || !matches!(answer.status, 429 | 503) {
+            return None;
+        }
+        let backoff = &self.spec.backoff;
+        backoff.honoured(answer.hint(backoff.reads_body_hints()))
+    }
+
+    /// The earliest instant anything may be sent to `target` (its Retry-After gate).
+    pub(crate) fn gate_until(&self, now: Time, target: Target) -> Time {
+        self.gate(target).earliest(now)
     }
 
     /// Breaker state of the primary: 0 closed, 1 half-open, 2 open.

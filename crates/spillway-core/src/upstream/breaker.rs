@@ -222,10 +222,20 @@ impl CircuitBreaker {
 
     /// Whether a request would be admitted at `now`, without counting it.
     pub fn would_admit(&self, now: Time) -> bool {
+        self.check(now).is_ok()
+    }
+
+    /// What [`try_acquire`](Self::try_acquire) would answer at `now`, without counting a probe
+    /// or moving the state (an elapsed Open admits: it half-opens with at least one probe).
+    pub fn check(&self, now: Time) -> Result<(), BreakerOpen> {
         match self.state {
-            BreakerState::Closed { .. } => true,
-            BreakerState::Open { until } => now >= until,
-            BreakerState::HalfOpen { admitted, .. } => admitted < self.config.probes,
+            BreakerState::Closed { .. } => Ok(()),
+            BreakerState::Open { until } if now >= until => Ok(()),
+            BreakerState::Open { until } => Err(BreakerOpen {
+                retry_at: Some(until),
+            }),
+            BreakerState::HalfOpen { admitted, .. } if admitted < self.config.probes => Ok(()),
+            BreakerState::HalfOpen { .. } => Err(BreakerOpen { retry_at: None }),
         }
     }
 

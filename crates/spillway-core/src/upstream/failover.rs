@@ -9,6 +9,7 @@
 
 use super::breaker::{BreakerOpen, CircuitBreaker};
 use super::escalation::{Escalation, EscalationEvent};
+use super::outcome::Outcome;
 use crate::time::Time;
 
 /// One provider's health: its breaker and its 429 escalation.
@@ -29,14 +30,14 @@ impl UpstreamHealth {
         }
     }
 
-    /// Acquire a breaker permit; with `heed_escalation`, not while escalation wants the
-    /// fallback.
-    fn try_route(&mut self, now: Time, heed_escalation: bool) -> Result<(), Option<Time>> {
+    /// Whether a send may go (its breaker would give a permit); with `heed_escalation`, not
+    /// while escalation wants the fallback.
+    fn may_route(&self, now: Time, heed_escalation: bool) -> Result<(), Option<Time>> {
         if heed_escalation && self.escalation.wants_fallback(now) {
             return Err(None);
         }
         self.breaker
-            .try_acquire(now)
+            .check(now)
             .map_err(|BreakerOpen { retry_at }| retry_at)
     }
 }
@@ -63,17 +64,6 @@ pub enum Route {
         /// The earliest instant a provider may accept again.
         retry_at: Option<Time>,
     },
-}
-
-/// How a send ended, as the breaker and escalation see it.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// A useful response.
-    Success,
-    /// A 429: counts toward escalation and as a breaker failure.
-    RateLimited,
-    /// Another failure (5xx, 529, timeout): a breaker failure only.
-    Failed,
 }
 
 /// How often each route was taken.
@@ -107,37 +97,71 @@ impl Failover {
         }
     }
 
-    /// Where a request at `now` goes; `cache_hit` says whether a cached answer exists.
+    /// Where a request at `now` goes; `cache_hit` says whether a cached answer exists. A send
+    /// takes its provider's breaker permit, and every route is counted.
     ///
     /// Escalation is advice, a breaker is a block: an escalated provider is skipped only while
     /// the other one can take the request, and used rather than the cache otherwise (it is
     /// rate limited, not down; [`super::Headroom`] and the Retry-After gate pace it).
     pub fn route(&mut self, now: Time, cache_hit: bool) -> Route {
+        let route = self.peek(now, cache_hit);
+        match route {
+            Route::Send(target) => {
+                // `peek` asked the same breaker at the same instant: the permit is there.
+                let _ = self.route_to(now, target);
+            }
+            Route::Cache => self.counts.cache += 1,
+            Route::Unavailable { .. } => self.counts.unavailable += 1,
+        }
+        route
+    }
+
+    /// A send to `target` at `now` that the caller chose itself (a proactive gateway spills
+    /// to the fallback while the primary is out of quota): it takes that breaker's permit (a
+    /// half-open breaker's probe, so its answer can close the breaker) and is counted like a
+    /// route. Escalation is not asked. Whether the permit was there.
+    pub fn route_to(&mut self, now: Time, target: Target) -> bool {
+        let Some(health) = self.health_mut(target) else {
+            return false;
+        };
+        if health.breaker.try_acquire(now).is_err() {
+            return false;
+        }
+        match target {
+            Target::Primary => self.counts.primary += 1,
+            Target::Fallback => self.counts.fallback += 1,
+        }
+        true
+    }
+
+    /// Where [`route`](Self::route) would send a request at `now`, without taking a permit or
+    /// counting it: a dispatcher asks which provider's Retry-After and quota apply before it
+    /// commits to a send.
+    pub fn peek(&self, now: Time, cache_hit: bool) -> Route {
         let mut retry_at: Option<Time> = None;
         for heed_escalation in [true, false] {
             for target in [Target::Primary, Target::Fallback] {
-                let Some(health) = self.health_mut(target) else {
+                let Some(health) = self.health(target) else {
                     continue;
                 };
-                match health.try_route(now, heed_escalation) {
-                    Ok(()) => {
-                        match target {
-                            Target::Primary => self.counts.primary += 1,
-                            Target::Fallback => self.counts.fallback += 1,
-                        }
-                        return Route::Send(target);
-                    }
+                match health.may_route(now, heed_escalation) {
+                    Ok(()) => return Route::Send(target),
                     Err(Some(t)) => retry_at = Some(retry_at.map_or(t, |r| r.min(t))),
                     Err(None) => {}
                 }
             }
         }
         if cache_hit {
-            self.counts.cache += 1;
             return Route::Cache;
         }
-        self.counts.unavailable += 1;
         Route::Unavailable { retry_at }
+    }
+
+    fn health(&self, target: Target) -> Option<&UpstreamHealth> {
+        match target {
+            Target::Primary => Some(&self.primary),
+            Target::Fallback => self.fallback.as_ref(),
+        }
     }
 
     fn health_mut(&mut self, target: Target) -> Option<&mut UpstreamHealth> {
@@ -167,6 +191,12 @@ impl Failover {
             }
             Outcome::Failed => {
                 health.breaker.on_failure(now);
+                None
+            }
+            // The provider answered: alive for the breaker (a half-open probe succeeded),
+            // silent about its quota (the 429 streak goes on).
+            Outcome::ClientError => {
+                health.breaker.on_success(now);
                 None
             }
         }
@@ -227,6 +257,24 @@ mod tests {
         let counts = f.counts();
         assert_eq!((counts.primary, counts.fallback, counts.cache), (1, 1, 1));
         assert_eq!(counts.unavailable, 1);
+    }
+
+    #[test]
+    fn a_chosen_send_takes_a_probe_and_is_counted() {
+        let mut f = Failover::new(health(1), Some(health(1)));
+        let t = Time::from_secs(1);
+        assert!(f.route_to(t, Target::Fallback));
+        assert_eq!(f.on_outcome(t, Target::Fallback, Outcome::Failed), None);
+        assert!(!f.route_to(t, Target::Fallback), "open");
+        let later = Time::from_secs(11);
+        assert!(f.route_to(later, Target::Fallback), "half-open: one probe");
+        assert!(!f.route_to(later, Target::Fallback), "its one probe is out");
+        assert_eq!(
+            f.on_outcome(later, Target::Fallback, Outcome::Success),
+            None
+        );
+        assert!(f.route_to(later, Target::Fallback), "the probe closed it");
+        assert_eq!(f.counts().fallback, 3);
     }
 
     #[test]

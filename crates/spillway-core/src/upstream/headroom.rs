@@ -196,6 +196,16 @@ impl Headroom {
     /// measure it (a `Date` header or the `fallback_date` given to
     /// [`parse_headers`](super::headers::parse_headers)).
     pub fn observe_as_of(&mut self, now: Time, as_of: Time, snapshot: &RateLimitSnapshot) {
+        self.observe_quota_as_of(now, as_of, snapshot);
+        if let Some(wait) = snapshot.retry_after {
+            self.gate.on_retry_after(now, wait);
+        }
+    }
+
+    /// [`observe_as_of`](Self::observe_as_of) without the Retry-After: for a caller whose
+    /// policy decides whether a hint pauses every request (the engine: only a coordinated
+    /// policy, only a refusal's hint, only one its client obeys) and keeps its own gate.
+    pub fn observe_quota_as_of(&mut self, now: Time, as_of: Time, snapshot: &RateLimitSnapshot) {
         let as_of = as_of.min(now);
         for w in &mut self.windows {
             let Some(source) = &w.spec().source else {
@@ -211,9 +221,6 @@ impl Headroom {
                 }
             }
             w.settle_to(now);
-        }
-        if let Some(wait) = snapshot.retry_after {
-            self.gate.on_retry_after(now, wait);
         }
     }
 

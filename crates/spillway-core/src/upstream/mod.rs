@@ -13,7 +13,8 @@
 //! - [`RetryBudget`]: retries at most a fraction (10 %) of requests over a sliding window.
 //! - [`Escalation`]: consecutive 429s → an alert and a switch to the fallback provider.
 //! - [`CircuitBreaker`]: closed / open / half-open, with observable transitions.
-//! - [`Failover`]: primary, fallback, or (counted) a cached answer.
+//! - [`Failover`]: primary, fallback, or (counted) a cached answer; [`Outcome`]: which
+//!   answers are the provider's failures (retried, counted) and which the client's own.
 //!
 //! Like the rest of the crate this is sans-IO and reads no clock: every call takes `now`, the
 //! jitter RNG is passed in, and state is integers. Absolute times in headers are measured
@@ -24,8 +25,9 @@
 //! (breaker, escalation, cache); on dispatch [`Headroom::on_send`] and
 //! [`RetryBudget::on_request`]. On a response: [`Headroom::observe_as_of`] the parsed headers
 //! (as of the request's send time, so sends made while it was in flight are replayed),
-//! [`Failover::on_outcome`], [`Headroom::on_settle`] the actual tokens; on a failure
-//! [`Backoff::on_failure`] gives the delay and [`RetryBudget::try_retry`] whether to retry.
+//! [`Failover::on_outcome`]; on a failure [`Backoff::on_failure`] gives the delay and
+//! [`RetryBudget::try_retry`] whether to retry. When the call completes,
+//! [`Headroom::on_settle`] the actual tokens. (The engine does exactly this.)
 //!
 //! ```
 //! use rand_chacha::ChaCha8Rng;
@@ -86,6 +88,7 @@ pub mod headers;
 mod headroom;
 mod headroom_log;
 mod headroom_window;
+mod outcome;
 mod retry_budget;
 mod retry_gate;
 mod uniform;
@@ -100,7 +103,7 @@ pub use breaker::{
 };
 pub use client_preset::ClientPreset;
 pub use escalation::{Escalation, EscalationEvent};
-pub use failover::{Failover, Outcome, Route, RouteCounts, Target, UpstreamHealth};
+pub use failover::{Failover, Route, RouteCounts, Target, UpstreamHealth};
 pub use headers::{
     Dimension, DimensionState, HeaderError, Provider, RateLimitSnapshot, UnixNanos, ValueError,
     parse_headers, parse_headers_strict,
@@ -108,5 +111,6 @@ pub use headers::{
 pub use headroom::{Headroom, HeadroomConfig, HeadroomError, MAX_WINDOWS};
 pub use headroom_log::{MAX_LOGGED_SENDS, SEND_LOG_HORIZON};
 pub use headroom_window::{CostUnit, SendCost, WindowEstimate, WindowSpec};
+pub use outcome::Outcome;
 pub use retry_budget::{RetryBudget, RetryBudgetError};
 pub use retry_gate::RetryGate;

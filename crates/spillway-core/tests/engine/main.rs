@@ -6,11 +6,16 @@
 
 mod billed;
 mod bound;
+mod client_errors;
+mod fallback;
 mod gate;
+mod headroom;
 mod held;
 mod hints;
 mod lifecycle;
 mod parts;
+mod plain;
+mod shared_gate;
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;

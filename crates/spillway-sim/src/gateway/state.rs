@@ -166,9 +166,6 @@ impl Gateway<'_> {
     }
 
     fn send(&mut self, now: Time, d: &Dispatch<Arrival>) {
-        if d.target == Target::Primary {
-            self.score_headroom(now, d.class);
-        }
         let stats = &mut self.metrics.classes[d.class];
         stats.upstream_calls += 1;
         if d.attempt > 1 {
@@ -186,6 +183,9 @@ impl Gateway<'_> {
         };
         let wants_headers = self.engine.wants_headers();
         let (end, response) = self.providers.call(now, d.target, &call, wants_headers);
+        if d.target == Target::Primary {
+            self.score_headroom(now, d.class);
+        }
         match end {
             CallEnd::Done(done_at) => {
                 self.metrics.classes[d.class].record_service(done_at.saturating_since(now));
@@ -329,7 +329,8 @@ impl Gateway<'_> {
         }
     }
 
-    /// Score the engine's quota model against the provider's truth, just before a send.
+    /// Score the engine's quota model against the provider's truth as a send goes out: after
+    /// the provider took the call, as the engine's model took it at dispatch, so both count it.
     fn score_headroom(&mut self, now: Time, class: usize) {
         let Some(headroom) = self.engine.headroom() else {
             return;

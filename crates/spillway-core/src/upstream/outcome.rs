@@ -1,0 +1,72 @@
+//! [`Outcome`]: what an answer says about the provider, from its HTTP status.
+//!
+//! The gateway is a client and retries what the official SDKs retry (openai-python and
+//! anthropic-sdk-python, `_should_retry`): 408, 409, 429 and every status >= 500, plus
+//! connection errors and timeouts (which a driver reports as 502 or 504). Those are the
+//! provider's transient trouble, so they are also what a circuit breaker counts; 429 has its
+//! own path (Retry-After, escalation). Everything else is the request's own fault (400 bad
+//! JSON, 401/403 key, 404 model, 413 or "Request too large", 422): sending it again cannot
+//! help, and one tenant's malformed requests must not open the breaker for everyone, so the
+//! answer goes back to the caller as it is.
+//!
+//! 408 and 409 are decided together: the SDKs retry both because the same request may well
+//! succeed a moment later (a server-side timeout, a lock conflict), which is a statement
+//! about the provider, not the request, so both count as provider failures like a 5xx.
+//! (The SDKs' `x-should-retry` header override is not modelled: the engine sees statuses and
+//! rate-limit headers only.)
+
+/// How a send ended, as the breaker, escalation and retries see it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A useful response.
+    Success,
+    /// A 429: retried after Retry-After, counts toward escalation and as a breaker failure.
+    RateLimited,
+    /// The provider's failure (5xx, 529, 408, 409, timeout, connection error): retried, and
+    /// a breaker failure.
+    Failed,
+    /// The request's own error (another 4xx): not retried; the provider answered, so for its
+    /// breaker it is a sign of life, and it says nothing about its quota.
+    ClientError,
+}
+
+impl Outcome {
+    /// The outcome of an answer with HTTP `status`, `accepted` if the provider took the call
+    /// (a 2xx, or whatever the driver counts as one).
+    pub const fn of(accepted: bool, status: u16) -> Outcome {
+        match status {
+            _ if accepted => Outcome::Success,
+            429 => Outcome::RateLimited,
+            408 | 409 => Outcome::Failed,
+            s if s >= 500 => Outcome::Failed,
+            400..=499 => Outcome::ClientError,
+            // A refusal with a status that is not an error (a 200 carrying an error event,
+            // a 3xx) is the provider's doing: treat it like a 5xx.
+            _ => Outcome::Failed,
+        }
+    }
+
+    /// Whether sending the same request again may succeed.
+    pub const fn retryable(self) -> bool {
+        matches!(self, Outcome::RateLimited | Outcome::Failed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_classified_as_the_sdks_retry_them() {
+        for status in [408, 409, 500, 502, 503, 504, 529, 599, 200, 302] {
+            assert_eq!(Outcome::of(false, status), Outcome::Failed, "{status}");
+        }
+        for status in [400, 401, 403, 404, 413, 422, 451] {
+            assert_eq!(Outcome::of(false, status), Outcome::ClientError, "{status}");
+            assert!(!Outcome::of(false, status).retryable());
+        }
+        assert_eq!(Outcome::of(false, 429), Outcome::RateLimited);
+        assert_eq!(Outcome::of(true, 200), Outcome::Success);
+        assert!(Outcome::of(false, 429).retryable() && Outcome::of(false, 503).retryable());
+    }
+}

@@ -1,0 +1,57 @@
+//! A client's own error (400, 401, 403, 404, 413, 422 ...) is the caller's answer: not retried,
+//! not a breaker failure. What the official SDKs retry (408, 409, 429, >= 500) is the
+//! provider's trouble: retried, and (except 429, which has its own path) a breaker failure.
+
+use super::plain::{answer, engine, meta};
+use spillway_core::engine::{Admission, UpstreamConfig};
+use spillway_core::upstream::{BackoffConfig, BreakerConfig};
+use spillway_core::{Duration, Time};
+
+/// A reactive policy whose breaker opens after `threshold` failures in a row.
+fn with_breaker(threshold: u32) -> UpstreamConfig {
+    let mut upstream = UpstreamConfig::reactive(BackoffConfig::default());
+    let breaker = BreakerConfig::new(threshold, Duration::from_secs(30), 1).expect("valid");
+    upstream.breaker = Some(breaker);
+    upstream
+}
+
+/// Two of one user's malformed requests must not take the provider away from every tenant
+/// (breaker threshold 2), and a request that can never succeed is not sent again.
+#[test]
+fn a_client_s_400s_do_not_trip_the_breaker() {
+    for status in [400, 401, 403, 404, 413, 422] {
+        let mut e = engine(10, with_breaker(2));
+        let t = Time::ZERO;
+        for user in 0..2 {
+            assert!(matches!(
+                e.on_request(t, meta(user)),
+                Admission::Accepted(_)
+            ));
+            let d = e.poll_dispatch(t).expect("sent");
+            assert_eq!(d.attempt, 1);
+            e.on_response(t, d.id, &answer(false, status, None));
+        }
+        assert_eq!(e.breaker_level(), 0, "two {status}s opened the breaker");
+        assert_eq!(e.len(), 0, "a {status} is not retried (it never succeeds)");
+        assert!(
+            e.poll_timeout().is_none(),
+            "no retry is pending after a {status}"
+        );
+    }
+}
+
+/// A 5xx, a timeout (408), a conflict (409) and a connection error (the gateway reports it as
+/// 502) are retried, as the SDKs retry them, and count toward the breaker.
+#[test]
+fn provider_failures_are_retried_and_trip_the_breaker() {
+    for status in [408, 409, 500, 502, 503, 529] {
+        let mut e = engine(10, with_breaker(1));
+        let t = Time::ZERO;
+        assert!(matches!(e.on_request(t, meta(0)), Admission::Accepted(_)));
+        let d = e.poll_dispatch(t).expect("sent");
+        e.on_response(t, d.id, &answer(false, status, None));
+        assert_eq!(e.breaker_level(), 2, "a {status} is a provider failure");
+        assert_eq!(e.len(), 1, "a {status} is retried");
+        assert!(e.poll_timeout().is_some(), "its retry is scheduled");
+    }
+}

@@ -1,0 +1,64 @@
+//! A plain engine for upstream tests: no limiter layers, no budget, seeded jitter, and the
+//! requests and answers those tests send it.
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+use spillway_core::Duration;
+use spillway_core::engine::{Engine, EngineConfig, NoSpend, RequestMeta, Response, UpstreamConfig};
+use spillway_core::limit::{LayerSpec, Layered};
+use spillway_core::schedule::SchedulerConfig;
+use spillway_core::upstream::headers::{Provider, parse_headers};
+
+/// The engine these tests drive.
+pub type Plain = Engine<u64, Layered, NoSpend, ChaCha8Rng>;
+
+/// At most `max_in_flight` calls on the wire, 100 requests inside, no deadlines.
+pub fn engine(max_in_flight: u64, upstream: UpstreamConfig) -> Plain {
+    let config = EngineConfig {
+        max_in_flight,
+        max_requests: 100,
+        deadlines: vec![None; 4],
+        scheduler: SchedulerConfig::default(),
+        upstream,
+    };
+    let layers = Layered::new(Vec::<LayerSpec>::new()).expect("no layers");
+    let rng = |s| ChaCha8Rng::seed_from_u64(s);
+    Engine::new(config, layers, NoSpend, rng(1), rng(2)).expect("valid engine")
+}
+
+/// A small request of `user` in class 0 (its payload is the user).
+pub fn meta(user: u64) -> RequestMeta<u64> {
+    RequestMeta {
+        user,
+        team: 0,
+        feature: 0,
+        class: 0,
+        input_tokens: 10,
+        output_estimate: 10,
+        max_tokens: 10,
+        payload: user,
+    }
+}
+
+/// An answer with `status` and an optional Retry-After header, without rate-limit headers.
+pub fn answer(accepted: bool, status: u16, retry_after: Option<Duration>) -> Response {
+    Response {
+        accepted,
+        status,
+        retry_after,
+        body_retry_after: None,
+        snapshot: None,
+    }
+}
+
+/// An answer carrying OpenAI-style `headers` (parsed as the gateway parses them).
+pub fn with_headers(status: u16, headers: &[(&str, &str)]) -> Response {
+    let snapshot = parse_headers(headers.iter().copied(), Provider::OpenAi, None);
+    Response {
+        accepted: (200..300).contains(&status),
+        status,
+        retry_after: snapshot.retry_after,
+        body_retry_after: None,
+        snapshot: Some(Box::new(snapshot)),
+    }
+}
