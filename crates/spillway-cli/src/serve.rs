@@ -15,6 +15,7 @@ mod load;
 mod proxy;
 mod settler;
 mod shared_budget;
+mod shutdown;
 mod usage;
 
 use crate::Failure;
@@ -22,7 +23,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use budget::ServeGate;
 use clap::Args;
-use proxy::{Proxy, Upstream};
+use proxy::{Proxy, Timeouts, Upstream};
 use spillway_core::keys::process_lookup;
 use spillway_core::policy::serve::ServeSpec;
 use spillway_emulate::listener::Bounded;
@@ -51,8 +52,10 @@ layers, or the budget cap (retry-after then counts to the cap's reset: budget pe
 hours, days and months); the budget's ladder rewrites the model sent upstream as caps fill, \
 and the upstream's usage books the spend. Every answer carries x-ratelimit-limit/remaining/reset-requests (and -tokens) for the \
 caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
-and nothing is sent upstream; an unreachable upstream gives 502. GET /healthz, GET /metrics \
-(Prometheus text). Ctrl-C stops accepting and finishes the requests in flight.\n\n\
+and nothing is sent upstream; an unreachable upstream gives 502, one that does not answer \
+within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 504. GET \
+/healthz, GET /metrics (Prometheus text). Ctrl-C or SIGTERM stops accepting and finishes the \
+requests in flight within --drain-timeout (a second signal stops at once).\n\n\
 --redis URL shares the layers and the budget with every replica on that Redis (7.0 or \
 later): a cap is spent once across the fleet (a queueing cap then answers 429 until its \
 reset instead of holding the request; a Redis error answers 503: the budget fails closed), \
@@ -95,6 +98,26 @@ pub struct ServeArgs {
     /// Connections held open at once (more wait to be accepted).
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// Longest non-streaming upstream call, from sending to the last byte of its answer (past
+    /// it: 504 `upstream_timeout`, and the in-flight slot is freed). 10m is what OpenAI's SDKs
+    /// wait.
+    #[arg(long, default_value = "10m", value_parser = crate::simulate::parse_duration_arg)]
+    upstream_timeout: spillway_core::Duration,
+    /// Longest silence of a streaming upstream call: until its answer starts, and between two
+    /// chunks (past it: 504 before the answer started, a cut stream after). A stream may last
+    /// longer than --upstream-timeout, as long as it keeps talking.
+    #[arg(long, default_value = "5m", value_parser = crate::simulate::parse_duration_arg)]
+    upstream_idle_timeout: spillway_core::Duration,
+    /// At Ctrl-C/SIGTERM, how long the requests in flight may take to finish (then they are
+    /// cut); a second signal stops at once. Queued Redis settlements are then written (at most
+    /// 5 s more).
+    #[arg(long, default_value = "25s", value_parser = crate::simulate::parse_duration_arg)]
+    drain_timeout: spillway_core::Duration,
+}
+
+/// A core duration as tokio's.
+fn std_duration(d: spillway_core::Duration) -> std::time::Duration {
+    std::time::Duration::from_nanos(d.as_nanos())
 }
 
 /// Load, build, serve until Ctrl-C.
@@ -158,6 +181,10 @@ async fn serve(
         layer_names,
         // Only a shared budget has settlements to close.
         shared_budget: settles.is_some(),
+        timeouts: Timeouts {
+            total: std_duration(args.upstream_timeout),
+            idle: std_duration(args.upstream_idle_timeout),
+        },
     });
     let tcp = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -173,26 +200,41 @@ async fn serve(
         tcp,
         usize::try_from(args.max_connections).unwrap_or(usize::MAX),
     );
-    let shutdown = stop_signal();
-    let served = axum::serve(listener, router(proxy))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let signals = shutdown::Signals::listen();
+    let stop = signals.clone();
+    let served = axum::serve(listener, router(proxy)).with_graceful_shutdown(async move {
+        stop.first().await;
+    });
+    let served = tokio::select! {
+        served = served => served,
+        () = signals.drain_over(std_duration(args.drain_timeout)) => {
+            say("spillway serve: requests still in flight were cut (--drain-timeout passed, or a second signal)\n");
+            Ok(())
+        }
+    };
     gateway.close();
     // Settlements still queued for the shared budget's Redis are applied before the runtime
-    // (and its settle task) goes away.
-    if let Some(settles) = settles
-        && !settles.close(SETTLE_AT_SHUTDOWN).await
-    {
-        let mut err = std::io::stderr();
-        let _ = err.write_all(
-            b"spillway serve: settlements still queued for Redis were lost at shutdown\n",
-        );
+    // (and its settle task) goes away; a second signal stops that too.
+    if let Some(settles) = settles {
+        let flushed = tokio::select! {
+            flushed = settles.close(SETTLE_AT_SHUTDOWN) => flushed,
+            () = signals.second() => false,
+        };
+        if !flushed {
+            say("spillway serve: settlements still queued for Redis were lost at shutdown\n");
+        }
     }
     served.map_err(|e| Failure::Runtime(anyhow::anyhow!("serving on {addr}: {e}")))
 }
 
-/// Longest wait at shutdown for the shared budget's queued settlements.
-const SETTLE_AT_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(10);
+/// A line on stderr (nothing to do if stderr itself is gone).
+fn say(line: &str) {
+    let mut err = std::io::stderr();
+    let _ = err.write_all(line.as_bytes());
+}
+
+/// Longest wait at shutdown for the queued Redis settlements.
+const SETTLE_AT_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The shared budget's give-ups in Prometheus text (nothing without one).
 fn settles_given_up(runtime: &proxy::Gateway) -> String {
@@ -212,22 +254,6 @@ fn settles_given_up(runtime: &proxy::Gateway) -> String {
         );
     }
     out
-}
-
-/// SIGINT (Ctrl-C) or, on Unix, SIGTERM (what a process manager sends).
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn router(proxy: Arc<Proxy>) -> Router {

@@ -30,6 +30,34 @@ type GatewayCall = Call<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
 /// Largest upstream body read whole (non-streaming answers and error bodies).
 const MAX_UPSTREAM_BODY: usize = 64 << 20;
 
+/// How long the upstream may take before the call is given up (504).
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// A non-streaming call, from sending to the last byte of the answer.
+    pub total: std::time::Duration,
+    /// A streaming call: until the answer starts, and between two chunks of it (a stream may
+    /// last longer than any total, but not fall silent).
+    pub idle: std::time::Duration,
+}
+
+/// Why an upstream call got no answer.
+enum Failed {
+    /// Not reached (connect, TLS, a broken connection).
+    Unreachable(reqwest::Error),
+    /// Reached, then silent past a [`Timeouts`] bound.
+    TimedOut,
+}
+
+impl From<reqwest::Error> for Failed {
+    fn from(e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            Failed::TimedOut
+        } else {
+            Failed::Unreachable(e)
+        }
+    }
+}
+
 /// An upstream: its base URL and the key sent to it (never logged).
 pub struct Upstream {
     /// Base URL without a trailing `/`.
@@ -59,6 +87,8 @@ pub struct Proxy {
     /// Whether the budget is shared in Redis (`--redis` and a `budget:`), known at build
     /// time: without one no request reserves.
     pub shared_budget: bool,
+    /// Upstream timeouts.
+    pub timeouts: Timeouts,
 }
 
 /// `POST /v1/...` of `shape`.
@@ -162,16 +192,17 @@ impl Proxy {
                 Some(model) => budget::with_model(&bytes, &model),
                 None => bytes.clone(),
             };
-            let sent = self.send(upstream, path(shape), body).await;
+            let sent = self.send(upstream, path(shape), body, parsed.stream).await;
             let resp = match sent {
                 Ok(resp) => resp,
                 Err(e) => {
+                    let failed = self.failed(upstream, &e);
                     call.respond(&spillway_core::engine::Response {
                         accepted: false,
-                        status: 502,
+                        status: failed.status().as_u16(),
                         ..Default::default()
                     });
-                    last = Some(unreachable(upstream, &e));
+                    last = Some(failed);
                     continue;
                 }
             };
@@ -179,14 +210,14 @@ impl Proxy {
             let answer = headers::upstream_response(status, resp.headers());
             call.respond(&answer);
             if !answer.accepted {
-                last = Some(whole_error(resp).await);
+                last = Some(whole_error(resp, self.timeouts.idle).await);
                 continue;
             }
             // From here the provider bills the call, however it ends (the engine knows).
             return if parsed.stream {
-                relay(call, resp, parsed.input_tokens)
+                relay(call, resp, parsed.input_tokens, self.timeouts.idle)
             } else {
-                whole(call, resp, parsed.input_tokens).await
+                whole(call, resp, parsed.input_tokens, self.timeouts.idle).await
             };
         }
     }
@@ -270,12 +301,15 @@ impl Proxy {
         Some(store.reserve(self.runtime.now(), &subject, estimate).await)
     }
 
+    /// Send to `to`: a streaming call may wait [`Timeouts::idle`] for its answer to start,
+    /// any other [`Timeouts::total`] for the whole answer (its body included).
     async fn send(
         &self,
         to: &Upstream,
         path: &str,
         body: Bytes,
-    ) -> reqwest::Result<reqwest::Response> {
+        stream: bool,
+    ) -> Result<reqwest::Response, Failed> {
         let mut req = self
             .client
             .post(format!("{}{path}", to.base))
@@ -284,7 +318,21 @@ impl Proxy {
         if let Some(key) = &to.key {
             req = req.bearer_auth(key);
         }
-        req.send().await
+        if !stream {
+            return Ok(req.timeout(self.timeouts.total).send().await?);
+        }
+        match tokio::time::timeout(self.timeouts.idle, req.send()).await {
+            Ok(sent) => Ok(sent?),
+            Err(_) => Err(Failed::TimedOut),
+        }
+    }
+
+    /// The answer for a call that got none: 502 unreachable, 504 timed out.
+    fn failed(&self, to: &Upstream, e: &Failed) -> Response {
+        match e {
+            Failed::Unreachable(e) => unreachable(to, e),
+            Failed::TimedOut => timed_out(),
+        }
     }
 }
 
@@ -294,9 +342,9 @@ pub async fn models(State(p): State<Arc<Proxy>>) -> Response {
     if let Some(key) = &p.primary.key {
         req = req.bearer_auth(key);
     }
-    match req.send().await {
-        Ok(resp) => whole_error(resp).await,
-        Err(e) => unreachable(&p.primary, &e),
+    match req.timeout(p.timeouts.total).send().await {
+        Ok(resp) => whole_error(resp, p.timeouts.idle).await,
+        Err(e) => p.failed(&p.primary, &e.into()),
     }
 }
 
@@ -321,6 +369,17 @@ fn unreachable(to: &Upstream, e: &reqwest::Error) -> Response {
         &message,
         "server_error",
         "upstream_unreachable",
+    )
+}
+
+/// 504: the upstream was reached but did not answer within `--upstream-timeout` (or fell
+/// silent for `--upstream-idle-timeout` while streaming).
+fn timed_out() -> Response {
+    headers::error(
+        StatusCode::GATEWAY_TIMEOUT,
+        "spillway serve: the upstream did not answer in time (--upstream-timeout, or --upstream-idle-timeout while streaming)",
+        "server_error",
+        "upstream_timeout",
     )
 }
 
@@ -361,14 +420,49 @@ fn answer(status: reqwest::StatusCode, headers: HeaderMap, body: Body) -> Respon
     resp
 }
 
-/// Read a body whole, up to [`MAX_UPSTREAM_BODY`].
-async fn read_capped(resp: &mut reqwest::Response) -> Result<Vec<u8>, String> {
+/// Why a body could not be read whole.
+enum BodyError {
+    /// Broken, or too large: 502 with this text.
+    Bad(String),
+    /// Silent past a timeout: 504.
+    TimedOut,
+}
+
+impl BodyError {
+    fn response(&self) -> Response {
+        match self {
+            BodyError::Bad(e) => {
+                headers::error(StatusCode::BAD_GATEWAY, e, "server_error", "upstream_body")
+            }
+            BodyError::TimedOut => timed_out(),
+        }
+    }
+}
+
+/// The next chunk of `resp`, waiting at most `idle` for it.
+async fn next_chunk(
+    resp: &mut reqwest::Response,
+    idle: std::time::Duration,
+) -> Result<Option<Bytes>, BodyError> {
+    match tokio::time::timeout(idle, resp.chunk()).await {
+        Err(_) => Err(BodyError::TimedOut),
+        Ok(Err(e)) if e.is_timeout() => Err(BodyError::TimedOut),
+        Ok(Err(e)) => Err(BodyError::Bad(error_chain(&e))),
+        Ok(Ok(chunk)) => Ok(chunk),
+    }
+}
+
+/// Read a body whole, up to [`MAX_UPSTREAM_BODY`], waiting at most `idle` for each chunk.
+async fn read_capped(
+    resp: &mut reqwest::Response,
+    idle: std::time::Duration,
+) -> Result<Vec<u8>, BodyError> {
     let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| error_chain(&e))? {
+    while let Some(chunk) = next_chunk(resp, idle).await? {
         if out.len().saturating_add(chunk.len()) > MAX_UPSTREAM_BODY {
-            return Err(format!(
+            return Err(BodyError::Bad(format!(
                 "the upstream's body is over {MAX_UPSTREAM_BODY} bytes"
-            ));
+            )));
         }
         out.extend_from_slice(&chunk);
     }
@@ -376,20 +470,25 @@ async fn read_capped(resp: &mut reqwest::Response) -> Result<Vec<u8>, String> {
 }
 
 /// A refused or error answer, passed through as the upstream sent it.
-async fn whole_error(mut resp: reqwest::Response) -> Response {
+async fn whole_error(mut resp: reqwest::Response, idle: std::time::Duration) -> Response {
     let headers = passed_headers(resp.headers(), false);
     let status = resp.status();
-    match read_capped(&mut resp).await {
+    match read_capped(&mut resp, idle).await {
         Ok(body) => answer(status, headers, Body::from(body)),
-        Err(e) => headers::error(StatusCode::BAD_GATEWAY, &e, "server_error", "upstream_body"),
+        Err(e) => e.response(),
     }
 }
 
 /// A non-streaming success: read it, settle with its `usage`, answer.
-async fn whole(call: GatewayCall, mut resp: reqwest::Response, input_estimate: u64) -> Response {
+async fn whole(
+    call: GatewayCall,
+    mut resp: reqwest::Response,
+    input_estimate: u64,
+    idle: std::time::Duration,
+) -> Response {
     let headers = passed_headers(resp.headers(), false);
     let status = resp.status();
-    match read_capped(&mut resp).await {
+    match read_capped(&mut resp, idle).await {
         Ok(body) => {
             let mut usage = Usage::default();
             if let Ok(value) = serde_json::from_slice(&body) {
@@ -409,7 +508,7 @@ async fn whole(call: GatewayCall, mut resp: reqwest::Response, input_estimate: u
                 output_tokens: 0,
                 failed: true,
             });
-            headers::error(StatusCode::BAD_GATEWAY, &e, "server_error", "upstream_body")
+            e.response()
         }
     }
 }
@@ -417,7 +516,12 @@ async fn whole(call: GatewayCall, mut resp: reqwest::Response, input_estimate: u
 /// A streaming success: chunks are relayed as they come. A client that goes away drops the
 /// call after reporting the usage seen so far (it leaves the engine, which books the larger
 /// of that and its estimate) and the upstream response (its connection is closed).
-fn relay(call: GatewayCall, mut resp: reqwest::Response, input_estimate: u64) -> Response {
+fn relay(
+    call: GatewayCall,
+    mut resp: reqwest::Response,
+    input_estimate: u64,
+    idle: std::time::Duration,
+) -> Response {
     let headers = passed_headers(resp.headers(), true);
     let status = resp.status();
     let (tx, rx) = mpsc::channel::<Bytes>(16);
@@ -431,7 +535,7 @@ fn relay(call: GatewayCall, mut resp: reqwest::Response, input_estimate: u64) ->
         loop {
             let chunk = tokio::select! {
                 () = tx.closed() => return seen(&sse), // `call` drops after: it left
-                chunk = resp.chunk() => chunk,
+                chunk = next_chunk(&mut resp, idle) => chunk,
             };
             match chunk {
                 Ok(Some(bytes)) => {

@@ -5,5 +5,7 @@ mod fixtures;
 mod policy_file;
 mod proxy;
 mod redis_headers;
+mod shutdown;
 mod sim_vs_real;
 mod team;
+mod upstream_timeouts;
