@@ -58,7 +58,9 @@ within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 
 requests in flight within --drain-timeout (a second signal stops at once).\n\n\
 --redis URL shares the layers and the budget with every replica on that Redis (7.0 or \
 later): a cap is spent once across the fleet (a queueing cap then answers 429 until its \
-reset instead of holding the request; a Redis error answers 503: the budget fails closed), \
+reset instead of holding the request; a Redis error answers 503: the budget and the layers \
+fail closed, a layer refusal for it is a 503 `store_unavailable` counted in \
+spillway_rejected_total{layer=\"store_unavailable\"}), \
 and the x-ratelimit-* headers count what every replica admitted (the admitting call returns \
 the room, no extra round trip). The budget's `output_tokens:` sets where a fixed or learned \
 output estimate starts (default 256). https:// upstreams use TLS (rustls, the system's \

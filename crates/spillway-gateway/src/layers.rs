@@ -28,6 +28,18 @@ use tokio::sync::mpsc;
 /// A verdict decided outside the engine.
 pub type Prepaid = Result<RedisReservation, Denial>;
 
+/// What names a refusal because the layers' store did not answer: in metrics, bodies and
+/// `x-spillway-rejected-by`.
+pub const STORE_UNAVAILABLE: &str = "store_unavailable";
+
+/// Whether `why` is the layers' store failing rather than a limit: a layer denial naming no
+/// layer. Only [`SharedLayers`] makes one (every denial of [`Layered`] names its layers): when
+/// Redis did not answer (`serve` fails closed), or no verdict was handed over. Told apart so
+/// that an outage is a 503 and counted as one, never a 429 that blames the client.
+pub fn is_store_outage(why: &spillway_core::engine::Rejection) -> bool {
+    matches!(why, spillway_core::engine::Rejection::Layers { blocking, .. } if blocking.is_empty())
+}
+
 /// Most subjects whose last room is kept; past it the table starts over (a response then goes
 /// without headers until its subject's next admission): bounded memory under any key churn.
 const MAX_ROOMS: usize = 16_384;

@@ -14,8 +14,10 @@
 //! - [`Metrics`]: counters from the engine's events, rendered as Prometheus text.
 //! - [`headers`]: `x-ratelimit-*` for the caller's tightest layer, and the 429 body.
 //!
-//! The budget is a [`spillway_core::engine::Spend`]; `spillway serve` runs with
-//! [`spillway_core::engine::NoSpend`] until the core budget gate is plugged in.
+//! The budget is a [`spillway_core::engine::Spend`]; `spillway serve` runs an
+//! `Option<ServeGate>` (core's `SpendGate` on the wall clock, its spend in Redis under
+//! `--redis`; `None` without a `budget:`), tests and embedders may run
+//! [`spillway_core::engine::NoSpend`].
 //!
 //! [`Engine`]: spillway_core::engine::Engine
 //! [`Engine::poll_timeout`]: spillway_core::engine::Engine::poll_timeout
@@ -31,6 +33,8 @@ mod runtime;
 
 pub use call::{Call, Step};
 pub use layer::{GatewayLayer, GatewayService};
-pub use layers::{Prepaid, ServeLayers, SharedLayers, SharedStore};
+pub use layers::{
+    Prepaid, STORE_UNAVAILABLE, ServeLayers, SharedLayers, SharedStore, is_store_outage,
+};
 pub use metrics::{CLASSES, Gauges, Metrics, family};
 pub use runtime::{Refusal, Runtime, State};
