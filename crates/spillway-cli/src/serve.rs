@@ -172,6 +172,11 @@ async fn serve(
     let upstream_base = primary.base.clone();
     let gateway = spillway_gateway::Runtime::start(engine, layer_names.clone());
     let settles = gateway.with_engine(|e, _| e.spend().as_ref().and_then(ServeGate::closer));
+    let shared_budget = settles.is_some();
+    let closers: Vec<_> = settles
+        .into_iter()
+        .chain(gateway.with_engine(|e, _| e.limiter().closer()))
+        .collect();
     let proxy = Arc::new(Proxy {
         runtime: gateway.clone(),
         shared,
@@ -182,7 +187,7 @@ async fn serve(
         max_body: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
         layer_names,
         // Only a shared budget has settlements to close.
-        shared_budget: settles.is_some(),
+        shared_budget,
         timeouts: Timeouts {
             total: std_duration(args.upstream_timeout),
             idle: std_duration(args.upstream_idle_timeout),
@@ -215,16 +220,14 @@ async fn serve(
         }
     };
     gateway.close();
-    // Settlements still queued for the shared budget's Redis are applied before the runtime
-    // (and its settle task) goes away; a second signal stops that too.
-    if let Some(settles) = settles {
-        let flushed = tokio::select! {
-            flushed = settles.close(SETTLE_AT_SHUTDOWN) => flushed,
-            () = signals.second() => false,
-        };
-        if !flushed {
-            say("spillway serve: settlements still queued for Redis were lost at shutdown\n");
-        }
+    // Settlements still queued for Redis (the shared layers', the shared budget's) are applied
+    // before the runtime (and their settle tasks) goes away; a second signal stops that too.
+    let flushed = tokio::select! {
+        flushed = flush(closers) => flushed,
+        () = signals.second() => false,
+    };
+    if !flushed {
+        say("spillway serve: settlements still queued for Redis were lost at shutdown\n");
     }
     served.map_err(|e| Failure::Runtime(anyhow::anyhow!("serving on {addr}: {e}")))
 }
@@ -235,17 +238,43 @@ fn say(line: &str) {
     let _ = err.write_all(line.as_bytes());
 }
 
-/// Longest wait at shutdown for the queued Redis settlements.
+/// Longest wait at shutdown for the queued Redis settlements (all queues together).
 const SETTLE_AT_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The shared budget's give-ups in Prometheus text (nothing without one).
+/// Close every settle queue within [`SETTLE_AT_SHUTDOWN`]; `false` if one had to be left.
+async fn flush(closers: Vec<spillway_gateway::settler::Closer>) -> bool {
+    let deadline = tokio::time::Instant::now() + SETTLE_AT_SHUTDOWN;
+    let mut all = true;
+    for closer in closers {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        all &= closer.close(left).await;
+    }
+    all
+}
+
+/// The shared layers' and the shared budget's give-ups in Prometheus text (nothing for what is
+/// not shared).
 fn settles_given_up(runtime: &proxy::Gateway) -> String {
-    let given_up = runtime.with_state(|s, _| {
-        let gate = s.engine.spend().as_ref()?;
-        gate.settles_given_up()
+    let (layers, budget) = runtime.with_state(|s, _| {
+        let budget = s
+            .engine
+            .spend()
+            .as_ref()
+            .and_then(ServeGate::settles_given_up);
+        (s.engine.limiter().settles_given_up(), budget)
     });
     let mut out = String::new();
-    if let Some(n) = given_up {
+    if let Some(n) = layers {
+        spillway_gateway::family(
+            &mut out,
+            "spillway_layer_settles_given_up_total",
+            "counter",
+            "Shared-layer settlements given up after retrying while Redis did not answer \
+(the call's estimate stays charged: a refund or an extra charge was lost).",
+            vec![(String::new(), n)],
+        );
+    }
+    if let Some(n) = budget {
         spillway_gateway::family(
             &mut out,
             "spillway_budget_settles_given_up_total",

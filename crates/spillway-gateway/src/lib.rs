@@ -30,6 +30,7 @@ mod layer;
 mod layers;
 mod metrics;
 mod runtime;
+pub mod settler;
 
 pub use call::{Call, Step};
 pub use layer::{GatewayLayer, GatewayService};

@@ -14,7 +14,7 @@ use spillway_gateway::{Runtime, ServeLayers, SharedLayers};
 const QUEUE: usize = 1;
 const IN_FLIGHT: u64 = 1;
 
-fn config(max_requests: usize) -> EngineConfig {
+pub(crate) fn config(max_requests: usize) -> EngineConfig {
     EngineConfig {
         max_in_flight: IN_FLIGHT,
         max_requests,
@@ -27,7 +27,7 @@ fn config(max_requests: usize) -> EngineConfig {
     }
 }
 
-fn tokens_layer() -> Vec<LayerSpec> {
+pub(crate) fn tokens_layer() -> Vec<LayerSpec> {
     vec![LayerSpec {
         name: "tokens".into(),
         scope: Scope::User,
@@ -41,7 +41,7 @@ fn tokens_layer() -> Vec<LayerSpec> {
     }]
 }
 
-fn meta(class: usize, tokens: u64) -> RequestMeta<()> {
+pub(crate) fn meta(class: usize, tokens: u64) -> RequestMeta<()> {
     RequestMeta {
         user: 1,
         team: 0,
@@ -126,14 +126,14 @@ async fn a_redis_outage_is_a_503_naming_the_store_and_counted() {
 }
 
 /// A finished child to swap in for the killed redis-server.
-fn dead_child() -> std::process::Child {
+pub(crate) fn dead_child() -> std::process::Child {
     let mut c = std::process::Command::new("true").spawn().expect("true");
     let _ = c.wait();
     c
 }
 
 /// A private redis-server (killed on drop) and its URL, or `None` after a loud skip.
-fn redis_server() -> Option<(KillOnDrop, String)> {
+pub(crate) fn redis_server() -> Option<(KillOnDrop, String)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .ok()?
@@ -157,7 +157,7 @@ fn redis_server() -> Option<(KillOnDrop, String)> {
     panic!("redis-server did not start");
 }
 
-struct KillOnDrop(std::process::Child);
+pub(crate) struct KillOnDrop(pub(crate) std::process::Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
