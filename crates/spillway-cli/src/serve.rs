@@ -13,6 +13,7 @@ mod build;
 mod identity;
 mod load;
 mod proxy;
+mod relay;
 mod settler;
 mod shared_budget;
 mod shutdown;
@@ -53,7 +54,8 @@ hours, days and months); the budget's ladder rewrites the model sent upstream as
 and the upstream's usage books the spend. Every answer carries x-ratelimit-limit/remaining/reset-requests (and -tokens) for the \
 caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
 and nothing is sent upstream; an unreachable upstream gives 502, one that does not answer \
-within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 504. GET \
+within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 504; a \
+stream cut mid-way aborts the client's connection (never a clean end). GET \
 /healthz, GET /metrics (Prometheus text). Ctrl-C or SIGTERM stops accepting and finishes the \
 requests in flight within --drain-timeout (a second signal stops at once).\n\n\
 --redis URL shares the layers and the budget with every replica on that Redis (7.0 or \

@@ -7,28 +7,24 @@
 use super::budget;
 use super::budget::ServeGate;
 use super::identity::{Identities, Unknown};
+use super::relay::{relay, whole, whole_error};
 use super::shared_budget;
-use super::usage::{SseUsage, Usage};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::Response;
 use rand_chacha::ChaCha8Rng;
-use spillway_core::engine::{Completion, Rejection, RequestMeta};
+use spillway_core::engine::{Rejection, RequestMeta};
 use spillway_core::limit::{Demand, Subject};
 use spillway_core::upstream::Target;
+use spillway_emulate::reply;
 use spillway_emulate::request::{self, Parsed, Shape};
-use spillway_emulate::{reply, stream::ChannelBody};
 use spillway_gateway::{Call, Runtime, ServeLayers, SharedStore, Step, headers};
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// The gateway as `serve` runs it: the policy's layers and budget.
 pub type Gateway = Runtime<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
-type GatewayCall = Call<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
-
-/// Largest upstream body read whole (non-streaming answers and error bodies).
-const MAX_UPSTREAM_BODY: usize = 64 << 20;
+pub(super) type GatewayCall = Call<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
 
 /// How long the upstream may take before the call is given up (504).
 #[derive(Debug, Clone, Copy)]
@@ -374,7 +370,7 @@ fn unreachable(to: &Upstream, e: &reqwest::Error) -> Response {
 
 /// 504: the upstream was reached but did not answer within `--upstream-timeout` (or fell
 /// silent for `--upstream-idle-timeout` while streaming).
-fn timed_out() -> Response {
+pub(super) fn timed_out() -> Response {
     headers::error(
         StatusCode::GATEWAY_TIMEOUT,
         "spillway serve: the upstream did not answer in time (--upstream-timeout, or --upstream-idle-timeout while streaming)",
@@ -383,7 +379,7 @@ fn timed_out() -> Response {
     )
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -392,178 +388,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
-}
-
-/// The upstream's headers minus hop-by-hop ones and its own rate-limit headers (the caller
-/// gets the gateway's).
-fn passed_headers(upstream: &HeaderMap, streaming: bool) -> HeaderMap {
-    let mut out = HeaderMap::new();
-    for (name, value) in upstream {
-        let n = name.as_str();
-        let hop = matches!(
-            n,
-            "connection" | "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade"
-        );
-        if hop || n.starts_with("x-ratelimit-") || (streaming && n == "content-length") {
-            continue;
-        }
-        out.append(name.clone(), value.clone());
-    }
-    out
-}
-
-/// A response with `status`, `headers` and `body`.
-fn answer(status: reqwest::StatusCode, headers: HeaderMap, body: Body) -> Response {
-    let mut resp = Response::new(body);
-    *resp.status_mut() = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    *resp.headers_mut() = headers;
-    resp
-}
-
-/// Why a body could not be read whole.
-enum BodyError {
-    /// Broken, or too large: 502 with this text.
-    Bad(String),
-    /// Silent past a timeout: 504.
-    TimedOut,
-}
-
-impl BodyError {
-    fn response(&self) -> Response {
-        match self {
-            BodyError::Bad(e) => {
-                headers::error(StatusCode::BAD_GATEWAY, e, "server_error", "upstream_body")
-            }
-            BodyError::TimedOut => timed_out(),
-        }
-    }
-}
-
-/// The next chunk of `resp`, waiting at most `idle` for it.
-async fn next_chunk(
-    resp: &mut reqwest::Response,
-    idle: std::time::Duration,
-) -> Result<Option<Bytes>, BodyError> {
-    match tokio::time::timeout(idle, resp.chunk()).await {
-        Err(_) => Err(BodyError::TimedOut),
-        Ok(Err(e)) if e.is_timeout() => Err(BodyError::TimedOut),
-        Ok(Err(e)) => Err(BodyError::Bad(error_chain(&e))),
-        Ok(Ok(chunk)) => Ok(chunk),
-    }
-}
-
-/// Read a body whole, up to [`MAX_UPSTREAM_BODY`], waiting at most `idle` for each chunk.
-async fn read_capped(
-    resp: &mut reqwest::Response,
-    idle: std::time::Duration,
-) -> Result<Vec<u8>, BodyError> {
-    let mut out = Vec::new();
-    while let Some(chunk) = next_chunk(resp, idle).await? {
-        if out.len().saturating_add(chunk.len()) > MAX_UPSTREAM_BODY {
-            return Err(BodyError::Bad(format!(
-                "the upstream's body is over {MAX_UPSTREAM_BODY} bytes"
-            )));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
-}
-
-/// A refused or error answer, passed through as the upstream sent it.
-async fn whole_error(mut resp: reqwest::Response, idle: std::time::Duration) -> Response {
-    let headers = passed_headers(resp.headers(), false);
-    let status = resp.status();
-    match read_capped(&mut resp, idle).await {
-        Ok(body) => answer(status, headers, Body::from(body)),
-        Err(e) => e.response(),
-    }
-}
-
-/// A non-streaming success: read it, settle with its `usage`, answer.
-async fn whole(
-    call: GatewayCall,
-    mut resp: reqwest::Response,
-    input_estimate: u64,
-    idle: std::time::Duration,
-) -> Response {
-    let headers = passed_headers(resp.headers(), false);
-    let status = resp.status();
-    match read_capped(&mut resp, idle).await {
-        Ok(body) => {
-            let mut usage = Usage::default();
-            if let Ok(value) = serde_json::from_slice(&body) {
-                usage.observe(&value);
-            }
-            let (input_tokens, output_tokens) = usage.tokens(input_estimate);
-            call.complete(Completion {
-                input_tokens,
-                output_tokens,
-                failed: false,
-            });
-            answer(status, headers, Body::from(body))
-        }
-        Err(e) => {
-            call.complete(Completion {
-                input_tokens: input_estimate,
-                output_tokens: 0,
-                failed: true,
-            });
-            e.response()
-        }
-    }
-}
-
-/// A streaming success: chunks are relayed as they come. A client that goes away drops the
-/// call after reporting the usage seen so far (it leaves the engine, which books the larger
-/// of that and its estimate) and the upstream response (its connection is closed).
-fn relay(
-    call: GatewayCall,
-    mut resp: reqwest::Response,
-    input_estimate: u64,
-    idle: std::time::Duration,
-) -> Response {
-    let headers = passed_headers(resp.headers(), true);
-    let status = resp.status();
-    let (tx, rx) = mpsc::channel::<Bytes>(16);
-    tokio::spawn(async move {
-        let mut sse = SseUsage::default();
-        // What the engine books if the client leaves before the end.
-        let seen = |sse: &SseUsage| {
-            let (input, output) = sse.usage.tokens(input_estimate);
-            call.progress(input, output);
-        };
-        loop {
-            let chunk = tokio::select! {
-                () = tx.closed() => return seen(&sse), // `call` drops after: it left
-                chunk = next_chunk(&mut resp, idle) => chunk,
-            };
-            match chunk {
-                Ok(Some(bytes)) => {
-                    sse.feed(&bytes);
-                    if tx.send(bytes).await.is_err() {
-                        return seen(&sse);
-                    }
-                }
-                Ok(None) => {
-                    let (input_tokens, output_tokens) = sse.usage.tokens(input_estimate);
-                    call.complete(Completion {
-                        input_tokens,
-                        output_tokens,
-                        failed: false,
-                    });
-                    return;
-                }
-                Err(_) => {
-                    let (input_tokens, output_tokens) = sse.usage.tokens(input_estimate);
-                    call.complete(Completion {
-                        input_tokens,
-                        output_tokens,
-                        failed: true,
-                    });
-                    return;
-                }
-            }
-        }
-    });
-    answer(status, headers, Body::new(ChannelBody(rx)))
 }
