@@ -10,6 +10,7 @@
 
 mod budget;
 mod build;
+mod estimate;
 mod identity;
 mod load;
 mod proxy;
@@ -65,7 +66,9 @@ fail closed, a layer refusal for it is a 503 `store_unavailable` counted in \
 spillway_rejected_total{layer=\"store_unavailable\"}), \
 and the x-ratelimit-* headers count what every replica admitted (the admitting call returns \
 the room, no extra round trip). The budget's `output_tokens:` sets where a fixed or learned \
-output estimate starts (default 256). https:// upstreams use TLS (rustls, the system's \
+output estimate starts (default 256). A chat request naming no max_tokens is reserved for \
+its model's max_output_tokens (the file's `models:`), else 4096, or --default-max-tokens. \
+https:// upstreams use TLS (rustls, the system's \
 certificates). Not yet enforced: `instances:` (a simulator setting).";
 
 /// Arguments of `serve`.
@@ -117,6 +120,11 @@ pub struct ServeArgs {
     /// 5 s more).
     #[arg(long, default_value = "25s", value_parser = crate::simulate::parse_duration_arg)]
     drain_timeout: spillway_core::Duration,
+    /// Output tokens reserved for a chat request that names no max_tokens (the usage settles
+    /// it after). Default: the model's max_output_tokens from the file's `models:` catalogue,
+    /// else 4096.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    default_max_tokens: Option<u64>,
 }
 
 /// A core duration as tokio's.
@@ -190,6 +198,7 @@ async fn serve(
         layer_names,
         // Only a shared budget has settlements to close.
         shared_budget,
+        estimate: estimate::OutputEstimate::new(file.budget.as_ref(), args.default_max_tokens),
         timeouts: Timeouts {
             total: std_duration(args.upstream_timeout),
             idle: std_duration(args.upstream_idle_timeout),

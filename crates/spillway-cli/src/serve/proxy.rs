@@ -85,6 +85,8 @@ pub struct Proxy {
     pub shared_budget: bool,
     /// Upstream timeouts.
     pub timeouts: Timeouts,
+    /// Output tokens reserved for a request that names no `max_tokens`.
+    pub estimate: super::estimate::OutputEstimate,
 }
 
 /// `POST /v1/...` of `shape`.
@@ -112,15 +114,17 @@ pub async fn forward(State(p): State<Arc<Proxy>>, shape: Shape, req: Request) ->
     // A bad body is answered before anything is admitted or sent upstream.
     let mut resp = match read(shape, body, p.max_body).await {
         Ok(parsed) => {
+            // Reserve what the client allows the model to write (named, else the model's
+            // maximum); the usage settles it.
+            let output = p.estimate.output(&parsed.0);
             let meta = RequestMeta {
                 user: caller.user,
                 team: caller.team,
                 feature: caller.feature,
                 class: caller.class,
                 input_tokens: parsed.0.input_tokens,
-                // Reserve what the client allows the model to write; the usage settles it.
-                output_estimate: parsed.0.max_tokens,
-                max_tokens: parsed.0.max_tokens,
+                output_estimate: output,
+                max_tokens: output,
                 payload: (),
             };
             p.run(shape, meta, parsed).await

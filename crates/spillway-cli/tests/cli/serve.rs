@@ -2,6 +2,7 @@
 
 mod budget;
 mod fixtures;
+mod output_estimate;
 mod policy_file;
 mod proxy;
 mod redis_headers;
