@@ -52,7 +52,11 @@ past its class's deadline with 504.\n\n\
 A refused request gets 429 with retry-after (seconds) and a JSON error naming the blocking \
 layers, or the budget cap (retry-after then counts to the cap's reset: budget periods are UTC \
 hours, days and months); the budget's ladder rewrites the model sent upstream as caps fill, \
-and the upstream's usage books the spend. Every answer carries x-ratelimit-limit/remaining/reset-requests (and -tokens) for the \
+and the upstream's usage books the spend (a stream without stream_options.include_usage is \
+counted one token per chunk, its role and finish chunks included: ~2 over per call). The \
+file's key validity (`keys:` not_before/expires), `events:` and price changes count from when \
+serve starts, so a restart starts them again; without --redis the budget's spend is kept in \
+the process and a restart starts it from zero. Every answer carries x-ratelimit-limit/remaining/reset-requests (and -tokens) for the \
 caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
 and nothing is sent upstream; an unreachable upstream gives 502, one that does not answer \
 within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 504; a \
