@@ -10,11 +10,14 @@
 
 mod budget;
 mod build;
+mod estimate;
 mod identity;
 mod load;
 mod proxy;
+mod relay;
 mod settler;
 mod shared_budget;
+mod shutdown;
 mod usage;
 
 use crate::Failure;
@@ -22,7 +25,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use budget::ServeGate;
 use clap::Args;
-use proxy::{Proxy, Upstream};
+use proxy::{Proxy, Timeouts, Upstream};
 use spillway_core::keys::process_lookup;
 use spillway_core::policy::serve::ServeSpec;
 use spillway_emulate::listener::Bounded;
@@ -52,16 +55,27 @@ are inside at once: at that bound an arrival takes the place of a less urgent qu
 A refused request gets 429 with retry-after (seconds) and a JSON error naming the blocking \
 layers, or the budget cap (retry-after then counts to the cap's reset: budget periods are UTC \
 hours, days and months); the budget's ladder rewrites the model sent upstream as caps fill, \
-and the upstream's usage books the spend. Every answer carries x-ratelimit-limit/remaining/reset-requests (and -tokens) for the \
+and the upstream's usage books the spend (a stream without stream_options.include_usage is \
+counted one token per chunk, its role and finish chunks included: ~2 over per call). The \
+file's key validity (`keys:` not_before/expires), `events:` and price changes count from when \
+serve starts, so a restart starts them again; without --redis the budget's spend is kept in \
+the process and a restart starts it from zero. Every answer carries x-ratelimit-limit/remaining/reset-requests (and -tokens) for the \
 caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
-and nothing is sent upstream; an unreachable upstream gives 502. GET /healthz, GET /metrics \
-(Prometheus text). Ctrl-C stops accepting and finishes the requests in flight.\n\n\
+and nothing is sent upstream; an unreachable upstream gives 502, one that does not answer \
+within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 504; a \
+stream cut mid-way aborts the client's connection (never a clean end). GET \
+/healthz, GET /metrics (Prometheus text). Ctrl-C or SIGTERM stops accepting and finishes the \
+requests in flight within --drain-timeout (a second signal stops at once).\n\n\
 --redis URL shares the layers and the budget with every replica on that Redis (7.0 or \
 later): a cap is spent once across the fleet (a queueing cap then answers 429 until its \
-reset instead of holding the request; a Redis error answers 503: the budget fails closed), \
+reset instead of holding the request; a Redis error answers 503: the budget and the layers \
+fail closed, a layer refusal for it is a 503 `store_unavailable` counted in \
+spillway_rejected_total{layer=\"store_unavailable\"}), \
 and the x-ratelimit-* headers count what every replica admitted (the admitting call returns \
 the room, no extra round trip). The budget's `output_tokens:` sets where a fixed or learned \
-output estimate starts (default 256). https:// upstreams use TLS (rustls, the system's \
+output estimate starts (default 256). A chat request naming no max_tokens is reserved for \
+its model's max_output_tokens (the file's `models:`), else 4096, or --default-max-tokens. \
+https:// upstreams use TLS (rustls, the system's \
 certificates). Not yet enforced: `instances:` (a simulator setting).";
 
 /// Arguments of `serve`.
@@ -98,6 +112,31 @@ pub struct ServeArgs {
     /// Connections held open at once (more wait to be accepted).
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// Longest non-streaming upstream call, from sending to the last byte of its answer (past
+    /// it: 504 `upstream_timeout`, and the in-flight slot is freed). 10m is what OpenAI's SDKs
+    /// wait.
+    #[arg(long, default_value = "10m", value_parser = crate::simulate::parse_duration_arg)]
+    upstream_timeout: spillway_core::Duration,
+    /// Longest silence of a streaming upstream call: until its answer starts, and between two
+    /// chunks (past it: 504 before the answer started, a cut stream after). A stream may last
+    /// longer than --upstream-timeout, as long as it keeps talking.
+    #[arg(long, default_value = "5m", value_parser = crate::simulate::parse_duration_arg)]
+    upstream_idle_timeout: spillway_core::Duration,
+    /// At Ctrl-C/SIGTERM, how long the requests in flight may take to finish (then they are
+    /// cut); a second signal stops at once. Queued Redis settlements are then written (at most
+    /// 5 s more).
+    #[arg(long, default_value = "25s", value_parser = crate::simulate::parse_duration_arg)]
+    drain_timeout: spillway_core::Duration,
+    /// Output tokens reserved for a chat request that names no max_tokens (the usage settles
+    /// it after). Default: the model's max_output_tokens from the file's `models:` catalogue,
+    /// else 4096.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    default_max_tokens: Option<u64>,
+}
+
+/// A core duration as tokio's.
+fn std_duration(d: spillway_core::Duration) -> std::time::Duration {
+    std::time::Duration::from_nanos(d.as_nanos())
 }
 
 /// Load, build, serve until Ctrl-C.
@@ -150,6 +189,11 @@ async fn serve(
     let upstream_base = spillway_core::policy::serve::shown_url(&primary.base).into_owned();
     let gateway = spillway_gateway::Runtime::start(engine, layer_names.clone());
     let settles = gateway.with_engine(|e, _| e.spend().as_ref().and_then(ServeGate::closer));
+    let shared_budget = settles.is_some();
+    let closers: Vec<_> = settles
+        .into_iter()
+        .chain(gateway.with_engine(|e, _| e.limiter().closer()))
+        .collect();
     let proxy = Arc::new(Proxy {
         runtime: gateway.clone(),
         shared,
@@ -160,7 +204,12 @@ async fn serve(
         max_body: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
         layer_names,
         // Only a shared budget has settlements to close.
-        shared_budget: settles.is_some(),
+        shared_budget,
+        estimate: estimate::OutputEstimate::new(file.budget.as_ref(), args.default_max_tokens),
+        timeouts: Timeouts {
+            total: std_duration(args.upstream_timeout),
+            idle: std_duration(args.upstream_idle_timeout),
+        },
     });
     let tcp = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -176,35 +225,74 @@ async fn serve(
         tcp,
         usize::try_from(args.max_connections).unwrap_or(usize::MAX),
     );
-    let shutdown = stop_signal();
-    let served = axum::serve(listener, router(proxy))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let signals = shutdown::Signals::listen();
+    let stop = signals.clone();
+    let served = axum::serve(listener, router(proxy)).with_graceful_shutdown(async move {
+        stop.first().await;
+    });
+    let served = tokio::select! {
+        served = served => served,
+        () = signals.drain_over(std_duration(args.drain_timeout)) => {
+            say("spillway serve: requests still in flight were cut (--drain-timeout passed, or a second signal)\n");
+            Ok(())
+        }
+    };
     gateway.close();
-    // Settlements still queued for the shared budget's Redis are applied before the runtime
-    // (and its settle task) goes away.
-    if let Some(settles) = settles
-        && !settles.close(SETTLE_AT_SHUTDOWN).await
-    {
-        let mut err = std::io::stderr();
-        let _ = err.write_all(
-            b"spillway serve: settlements still queued for Redis were lost at shutdown\n",
-        );
+    // Settlements still queued for Redis (the shared layers', the shared budget's) are applied
+    // before the runtime (and their settle tasks) goes away; a second signal stops that too.
+    let flushed = tokio::select! {
+        flushed = flush(closers) => flushed,
+        () = signals.second() => false,
+    };
+    if !flushed {
+        say("spillway serve: settlements still queued for Redis were lost at shutdown\n");
     }
     served.map_err(|e| Failure::Runtime(anyhow::anyhow!("serving on {addr}: {e}")))
 }
 
-/// Longest wait at shutdown for the shared budget's queued settlements.
-const SETTLE_AT_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(10);
+/// A line on stderr (nothing to do if stderr itself is gone).
+fn say(line: &str) {
+    let mut err = std::io::stderr();
+    let _ = err.write_all(line.as_bytes());
+}
 
-/// The shared budget's give-ups in Prometheus text (nothing without one).
+/// Longest wait at shutdown for the queued Redis settlements (all queues together).
+const SETTLE_AT_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Close every settle queue within [`SETTLE_AT_SHUTDOWN`]; `false` if one had to be left.
+async fn flush(closers: Vec<spillway_gateway::settler::Closer>) -> bool {
+    let deadline = tokio::time::Instant::now() + SETTLE_AT_SHUTDOWN;
+    let mut all = true;
+    for closer in closers {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        all &= closer.close(left).await;
+    }
+    all
+}
+
+/// The shared layers' and the shared budget's give-ups in Prometheus text (nothing for what is
+/// not shared).
 fn settles_given_up(runtime: &proxy::Gateway) -> String {
-    let given_up = runtime.with_state(|s, _| {
-        let gate = s.engine.spend().as_ref()?;
-        gate.settles_given_up()
+    let (layers, budget) = runtime.with_state(|s, _| {
+        let budget = s
+            .engine
+            .spend()
+            .as_ref()
+            .and_then(ServeGate::settles_given_up);
+        (s.engine.limiter().settles_given_up(), budget)
     });
     let mut out = String::new();
-    if let Some(n) = given_up {
+    if let Some(n) = layers {
+        spillway_gateway::family(
+            &mut out,
+            "spillway_layer_settles_given_up_total",
+            "counter",
+            "Shared-layer settlements given up after retrying while Redis did not answer \
+(the call's estimate stays charged: a refund or an extra charge was lost).",
+            vec![(String::new(), n)],
+        );
+    }
+    if let Some(n) = budget {
         spillway_gateway::family(
             &mut out,
             "spillway_budget_settles_given_up_total",
@@ -215,22 +303,6 @@ fn settles_given_up(runtime: &proxy::Gateway) -> String {
         );
     }
     out
-}
-
-/// SIGINT (Ctrl-C) or, on Unix, SIGTERM (what a process manager sends).
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn router(proxy: Arc<Proxy>) -> Router {

@@ -43,6 +43,9 @@ pub struct Parsed {
     pub input_tokens: u64,
     /// What the provider reserves for output.
     pub max_tokens: u64,
+    /// Whether the body named it (`max_tokens` or `max_completion_tokens`): a gateway in front
+    /// of a real model estimates an unnamed one from the model, not from the emulator's default.
+    pub max_tokens_named: bool,
     /// What the emulated model writes.
     pub output_tokens: u64,
     /// `stream: true`.
@@ -112,6 +115,7 @@ pub fn parse(shape: Shape, body: &[u8]) -> Result<Parsed, BadRequest> {
         model,
         input_tokens: text_chars.div_ceil(CHARS_PER_TOKEN).max(1),
         max_tokens: output_tokens,
+        max_tokens_named: max_tokens.is_some(),
         output_tokens,
         stream,
         include_usage,

@@ -197,6 +197,7 @@ mod tests {
             model: "m".to_string(),
             input_tokens: 3,
             max_tokens: out,
+            max_tokens_named: true,
             output_tokens: out,
             stream: true,
             include_usage: usage,

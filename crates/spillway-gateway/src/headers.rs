@@ -73,8 +73,9 @@ pub fn error(status: StatusCode, message: &str, kind: &str, code: &str) -> Respo
 /// client (`spillway load`) tells the gateway's refusals from the provider's.
 pub const REJECTED_BY: &str = "x-spillway-rejected-by";
 
-/// The 429 (or 503) for a request refused at the door: `retry-after` in whole seconds
-/// (rounded up, at least 1), [`REJECTED_BY`], and a body naming every blocking layer.
+/// The 429 (or 503: the gateway is full, or a shared store did not answer) for a request
+/// refused at the door: `retry-after` in whole seconds (rounded up, at least 1),
+/// [`REJECTED_BY`], and a body naming every blocking layer (or the store).
 pub fn refused(refusal: &Refusal, layer_names: &[String]) -> Response {
     refused_naming(refusal, layer_names, None)
 }
@@ -101,6 +102,13 @@ pub fn refused_naming(
     };
     let secs = wait.as_nanos().div_ceil(1_000_000_000).max(1);
     let (status, message, blocking) = match refusal.why {
+        why if crate::is_store_outage(&why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "The store of the shared rate limits did not answer: refused rather than admitted unchecked; retry after {secs}s"
+            ),
+            vec![crate::STORE_UNAVAILABLE],
+        ),
         Rejection::Layers { blocking, .. } => {
             let names: Vec<&str> = blocking
                 .iter()
@@ -151,9 +159,15 @@ pub fn refused_naming(
             vec![],
         ),
     };
+    // An outage is the gateway's error, not the client's rate: SDKs tell them apart by these.
+    let (kind, code) = if crate::is_store_outage(&refusal.why) {
+        ("server_error", crate::STORE_UNAVAILABLE)
+    } else {
+        ("rate_limit_error", "rate_limit_exceeded")
+    };
     let body = json!({"error": {
-        "message": message, "type": "rate_limit_error", "param": null,
-        "code": "rate_limit_exceeded", "blocking": blocking,
+        "message": message, "type": kind, "param": null,
+        "code": code, "blocking": blocking,
         "layer": blocking.first().copied().unwrap_or_default(),
         "retry_after_ms": wait.as_nanos() / 1_000_000,
     }});

@@ -6,7 +6,8 @@
 //! [`SharedStore::reserve`], then hands the verdict to the engine with
 //! [`Runtime::admit_prepaid`] ([`SharedLayers`] returns it from `admit`, and gives back one
 //! the engine refused before taking). Settlements go the other way: the engine's `settle`
-//! queues them and a task applies them to Redis in order.
+//! queues them and a task applies them to Redis in order ([`crate::settler`]: retried while
+//! Redis is away, given up and counted after [`SETTLE_HORIZON`], flushed at shutdown).
 //! A shared admission's placement is its [`RedisReservation`], which remembers whether Redis or
 //! the failure policy admitted it, so that its settle goes where the estimate was charged.
 //!
@@ -15,6 +16,7 @@
 //! response reads it ([`Rooms`]), so a header costs no extra round trip.
 
 use crate::headers::Rooms;
+use crate::settler::{Apply, Closer, Settler};
 use crate::{Call, Refusal, Runtime};
 use rand_core::Rng;
 use spillway_core::Time;
@@ -22,14 +24,49 @@ use spillway_core::engine::{Admitted, Engine, Limiter, RequestMeta, Spend};
 use spillway_core::limit::{
     Demand, Denial, LayerRoom, LayerSet, Layered, LayeredError, Reservation, Subject,
 };
-use spillway_redis::{RedisLayered, RedisReservation};
+use spillway_redis::{RedisLayered, RedisReservation, ServedBy};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+
+/// How long a shared settlement that did not land is retried. A retry of a settle whose reply
+/// was lost after Redis ran it applies that call's difference twice (no request id dedupes a
+/// layers' settle); a short horizon keeps that to an outage's first seconds, while a refund
+/// or extra charge dropped at once would leave the limit wrong for a whole window.
+pub const SETTLE_HORIZON: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// One settlement of the shared layers: when, which admission, what it really used.
+type Settle = (Time, RedisReservation, Demand);
+
+/// Applies [`Settle`]s to the layers' Redis.
+struct RedisSettles(Arc<RedisLayered>);
+
+impl Apply for RedisSettles {
+    type Item = Settle;
+
+    async fn apply(&self, &(now, reservation, actual): &Settle) -> bool {
+        match self.0.settle(now, reservation, actual).await {
+            // Redis did not answer and the failure policy (closed) applied nothing: again.
+            Ok(ServedBy::FailClosed) | Err(_) => false,
+            Ok(_) => true,
+        }
+    }
+}
 
 /// A verdict decided outside the engine.
 pub type Prepaid = Result<RedisReservation, Denial>;
+
+/// What names a refusal because the layers' store did not answer: in metrics, bodies and
+/// `x-spillway-rejected-by`.
+pub const STORE_UNAVAILABLE: &str = "store_unavailable";
+
+/// Whether `why` is the layers' store failing rather than a limit: a layer denial naming no
+/// layer. Only [`SharedLayers`] makes one (every denial of [`Layered`] names its layers): when
+/// Redis did not answer (`serve` fails closed), or no verdict was handed over. Told apart so
+/// that an outage is a 503 and counted as one, never a 429 that blames the client.
+pub fn is_store_outage(why: &spillway_core::engine::Rejection) -> bool {
+    matches!(why, spillway_core::engine::Rejection::Layers { blocking, .. } if blocking.is_empty())
+}
 
 /// Most subjects whose last room is kept; past it the table starts over (a response then goes
 /// without headers until its subject's next admission): bounded memory under any key churn.
@@ -64,27 +101,35 @@ pub struct SharedLayers {
     redis: Arc<RedisLayered>,
     rooms: Arc<LastRooms>,
     next: Cell<Option<Prepaid>>,
-    settles: mpsc::UnboundedSender<(Time, RedisReservation, Demand)>,
+    settles: Settler<Settle>,
 }
 
 impl SharedLayers {
-    /// Layers in `redis`; spawns the task that applies settlements (call inside tokio).
+    /// Layers in `redis`; spawns the task that applies settlements, retrying one that did
+    /// not land for [`SETTLE_HORIZON`] (call inside tokio).
     pub fn new(redis: RedisLayered) -> Self {
+        Self::with_settle_horizon(redis, SETTLE_HORIZON)
+    }
+
+    /// [`SharedLayers::new`], retrying a settlement for `horizon`.
+    pub fn with_settle_horizon(redis: RedisLayered, horizon: std::time::Duration) -> Self {
         let redis = Arc::new(redis);
-        let (settles, mut queue) = mpsc::unbounded_channel::<(Time, RedisReservation, Demand)>();
-        let store = redis.clone();
-        tokio::spawn(async move {
-            while let Some((now, reservation, actual)) = queue.recv().await {
-                // A failed settle leaves the estimate charged: the limit errs on the safe side.
-                let _ = store.settle(now, reservation, actual).await;
-            }
-        });
         SharedLayers {
+            settles: Settler::start(RedisSettles(redis.clone()), horizon),
             redis,
             rooms: Arc::default(),
             next: Cell::new(None),
-            settles,
         }
+    }
+
+    /// Settlements given up after retrying (their estimate stays charged in Redis).
+    pub fn settles_given_up(&self) -> u64 {
+        self.settles.gave_up()
+    }
+
+    /// What applies the queued settlements at shutdown.
+    pub fn closer(&self) -> Closer {
+        self.settles.closer()
     }
 
     /// A handle to decide admissions with, outside the engine's lock.
@@ -133,6 +178,22 @@ pub enum ServeLayers {
 }
 
 impl ServeLayers {
+    /// The shared layers' settle queue, to close at shutdown (`None`: nothing is queued).
+    pub fn closer(&self) -> Option<Closer> {
+        match self {
+            ServeLayers::Shared(s) => Some(s.closer()),
+            ServeLayers::Local(_) => None,
+        }
+    }
+
+    /// The shared layers' settlements given up (`None` for the layers in this process).
+    pub fn settles_given_up(&self) -> Option<u64> {
+        match self {
+            ServeLayers::Shared(s) => Some(s.settles_given_up()),
+            ServeLayers::Local(_) => None,
+        }
+    }
+
     /// Hand a verdict decided outside to the next admission (shared layers only). Only
     /// [`Runtime::admit_prepaid`] does, so that a verdict the engine does not take is given back.
     fn prepay(&self, verdict: Prepaid) {
@@ -231,9 +292,7 @@ impl Limiter for ServeLayers {
     ) {
         match (self, placement) {
             (ServeLayers::Local(l), _) => Limiter::settle(l, now, reservation, (), actual),
-            (ServeLayers::Shared(s), Some(reserved)) => {
-                let _ = s.settles.send((now, reserved, actual));
-            }
+            (ServeLayers::Shared(s), Some(reserved)) => s.settles.send((now, reserved, actual)),
             // Not admitted by `admit` (every shared admission carries its reservation).
             (ServeLayers::Shared(_), None) => {}
         }

@@ -13,9 +13,14 @@
 //! - [`ServeLayers`]: the policy's layers in this process, or in Redis shared by replicas.
 //! - [`Metrics`]: counters from the engine's events, rendered as Prometheus text.
 //! - [`headers`]: `x-ratelimit-*` for the caller's tightest layer, and the 429 body.
+//! - [`RelayBody`]: a relayed upstream stream that aborts the client's connection when the
+//!   upstream's stream was cut, rather than ending it as if complete.
+//! - [`settler`]: the retrying queue of settlements to a shared store, flushed at shutdown.
 //!
-//! The budget is a [`spillway_core::engine::Spend`]; `spillway serve` runs with
-//! [`spillway_core::engine::NoSpend`] until the core budget gate is plugged in.
+//! The budget is a [`spillway_core::engine::Spend`]; `spillway serve` runs an
+//! `Option<ServeGate>` (core's `SpendGate` on the wall clock, its spend in Redis under
+//! `--redis`; `None` without a `budget:`), tests and embedders may run
+//! [`spillway_core::engine::NoSpend`].
 //!
 //! [`Engine`]: spillway_core::engine::Engine
 //! [`Engine::poll_timeout`]: spillway_core::engine::Engine::poll_timeout
@@ -27,10 +32,15 @@ pub mod headers;
 mod layer;
 mod layers;
 mod metrics;
+mod relay_body;
 mod runtime;
+pub mod settler;
 
 pub use call::{Call, Step};
 pub use layer::{GatewayLayer, GatewayService};
-pub use layers::{Prepaid, ServeLayers, SharedLayers, SharedStore};
+pub use layers::{
+    Prepaid, STORE_UNAVAILABLE, ServeLayers, SharedLayers, SharedStore, is_store_outage,
+};
 pub use metrics::{CLASSES, Gauges, Metrics, family};
+pub use relay_body::{ClientGone, RelayBody, RelaySender, StreamCut, relay_body};
 pub use runtime::{Refusal, Runtime, State};

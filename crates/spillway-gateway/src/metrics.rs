@@ -23,6 +23,8 @@ pub struct Metrics {
     rejected_budget: u64,
     rejected_full: u64,
     rejected_never_fits: u64,
+    /// Refused because the layers' store (Redis) did not answer.
+    rejected_store: u64,
     departed: [[u64; 5]; 4],
     upstream_calls: [u64; 2],
     retries: u64,
@@ -81,6 +83,7 @@ impl Metrics {
 
     pub(crate) fn rejected(&mut self, why: &Rejection) {
         match why {
+            _ if crate::is_store_outage(why) => self.rejected_store += 1,
             Rejection::Layers { blocking, .. } => {
                 for layer in blocking.iter() {
                     if let Some(n) = self.rejected_by_layer.get_mut(layer) {
@@ -189,10 +192,14 @@ impl Metrics {
         rejected.push(("{layer=\"budget\"}".into(), self.rejected_budget));
         rejected.push(("{layer=\"full\"}".into(), self.rejected_full));
         rejected.push(("{layer=\"never_fits\"}".into(), self.rejected_never_fits));
+        rejected.push((
+            format!("{{layer=\"{}\"}}", crate::STORE_UNAVAILABLE),
+            self.rejected_store,
+        ));
         family(
             "spillway_rejected_total",
             "counter",
-            "Requests refused at the door, by blocking layer (a denial naming several layers counts in each).",
+            "Requests refused at the door, by blocking layer (a denial naming several layers counts in each; store_unavailable: the shared layers' Redis did not answer).",
             rejected,
         );
         let departed = CLASSES

@@ -7,29 +7,53 @@
 use super::budget;
 use super::budget::ServeGate;
 use super::identity::{Identities, Unknown};
+use super::relay::{relay, whole, whole_error};
 use super::shared_budget;
-use super::usage::{SseUsage, Usage};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::Response;
 use rand_chacha::ChaCha8Rng;
-use spillway_core::engine::{Completion, Rejection, RequestMeta};
+use spillway_core::engine::{Rejection, RequestMeta};
 use spillway_core::limit::{Demand, Subject};
 use spillway_core::policy::serve::shown_url;
 use spillway_core::upstream::Target;
+use spillway_emulate::reply;
 use spillway_emulate::request::{self, Parsed, Shape};
-use spillway_emulate::{reply, stream::ChannelBody};
 use spillway_gateway::{Call, Runtime, ServeLayers, SharedStore, Step, headers};
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// The gateway as `serve` runs it: the policy's layers and budget.
 pub type Gateway = Runtime<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
-type GatewayCall = Call<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
+pub(super) type GatewayCall = Call<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
 
-/// Largest upstream body read whole (non-streaming answers and error bodies).
-const MAX_UPSTREAM_BODY: usize = 64 << 20;
+/// How long the upstream may take before the call is given up (504).
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// A non-streaming call, from sending to the last byte of the answer.
+    pub total: std::time::Duration,
+    /// A streaming call: until the answer starts, and between two chunks of it (a stream may
+    /// last longer than any total, but not fall silent).
+    pub idle: std::time::Duration,
+}
+
+/// Why an upstream call got no answer.
+enum Failed {
+    /// Not reached (connect, TLS, a broken connection).
+    Unreachable(reqwest::Error),
+    /// Reached, then silent past a [`Timeouts`] bound.
+    TimedOut,
+}
+
+impl From<reqwest::Error> for Failed {
+    fn from(e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            Failed::TimedOut
+        } else {
+            Failed::Unreachable(e)
+        }
+    }
+}
 
 /// An upstream: its base URL and the key sent to it (never logged).
 pub struct Upstream {
@@ -60,6 +84,10 @@ pub struct Proxy {
     /// Whether the budget is shared in Redis (`--redis` and a `budget:`), known at build
     /// time: without one no request reserves.
     pub shared_budget: bool,
+    /// Upstream timeouts.
+    pub timeouts: Timeouts,
+    /// Output tokens reserved for a request that names no `max_tokens`.
+    pub estimate: super::estimate::OutputEstimate,
 }
 
 /// `POST /v1/...` of `shape`.
@@ -87,15 +115,17 @@ pub async fn forward(State(p): State<Arc<Proxy>>, shape: Shape, req: Request) ->
     // A bad body is answered before anything is admitted or sent upstream.
     let mut resp = match read(shape, body, p.max_body).await {
         Ok(parsed) => {
+            // Reserve what the client allows the model to write (named, else the model's
+            // maximum); the usage settles it.
+            let output = p.estimate.output(&parsed.0);
             let meta = RequestMeta {
                 user: caller.user,
                 team: caller.team,
                 feature: caller.feature,
                 class: caller.class,
                 input_tokens: parsed.0.input_tokens,
-                // Reserve what the client allows the model to write; the usage settles it.
-                output_estimate: parsed.0.max_tokens,
-                max_tokens: parsed.0.max_tokens,
+                output_estimate: output,
+                max_tokens: output,
                 payload: (),
             };
             p.run(shape, meta, parsed).await
@@ -164,16 +194,17 @@ impl Proxy {
                 Some(model) => budget::with_model(&bytes, &model),
                 None => bytes.clone(),
             };
-            let sent = self.send(upstream, path(shape), body).await;
+            let sent = self.send(upstream, path(shape), body, parsed.stream).await;
             let resp = match sent {
                 Ok(resp) => resp,
                 Err(e) => {
+                    let failed = self.failed(upstream, e);
                     call.respond(&spillway_core::engine::Response {
                         accepted: false,
-                        status: 502,
+                        status: failed.status().as_u16(),
                         ..Default::default()
                     });
-                    last = Some(unreachable(upstream, e));
+                    last = Some(failed);
                     continue;
                 }
             };
@@ -181,14 +212,14 @@ impl Proxy {
             let answer = headers::upstream_response(status, resp.headers());
             call.respond(&answer);
             if !answer.accepted {
-                last = Some(whole_error(resp).await);
+                last = Some(whole_error(resp, self.timeouts.idle).await);
                 continue;
             }
             // From here the provider bills the call, however it ends (the engine knows).
             return if parsed.stream {
-                relay(call, resp, parsed.input_tokens)
+                relay(call, resp, parsed.input_tokens, self.timeouts.idle)
             } else {
-                whole(call, resp, parsed.input_tokens).await
+                whole(call, resp, parsed.input_tokens, self.timeouts.idle).await
             };
         }
     }
@@ -291,12 +322,15 @@ impl Proxy {
         Some(store.reserve(self.runtime.now(), &subject, estimate).await)
     }
 
+    /// Send to `to`: a streaming call may wait [`Timeouts::idle`] for its answer to start,
+    /// any other [`Timeouts::total`] for the whole answer (its body included).
     async fn send(
         &self,
         to: &Upstream,
         path: &str,
         body: Bytes,
-    ) -> reqwest::Result<reqwest::Response> {
+        stream: bool,
+    ) -> Result<reqwest::Response, Failed> {
         let mut req = self
             .client
             .post(format!("{}{path}", to.base))
@@ -305,7 +339,21 @@ impl Proxy {
         if let Some(key) = &to.key {
             req = req.bearer_auth(key);
         }
-        req.send().await
+        if !stream {
+            return Ok(req.timeout(self.timeouts.total).send().await?);
+        }
+        match tokio::time::timeout(self.timeouts.idle, req.send()).await {
+            Ok(sent) => Ok(sent?),
+            Err(_) => Err(Failed::TimedOut),
+        }
+    }
+
+    /// The answer for a call that got none: 502 unreachable, 504 timed out.
+    fn failed(&self, to: &Upstream, e: Failed) -> Response {
+        match e {
+            Failed::Unreachable(e) => unreachable(to, e),
+            Failed::TimedOut => timed_out(),
+        }
     }
 }
 
@@ -315,9 +363,9 @@ pub async fn models(State(p): State<Arc<Proxy>>) -> Response {
     if let Some(key) = &p.primary.key {
         req = req.bearer_auth(key);
     }
-    match req.send().await {
-        Ok(resp) => whole_error(resp).await,
-        Err(e) => unreachable(&p.primary, e),
+    match req.timeout(p.timeouts.total).send().await {
+        Ok(resp) => whole_error(resp, p.timeouts.idle).await,
+        Err(e) => p.failed(&p.primary, e.into()),
     }
 }
 
@@ -346,7 +394,18 @@ fn unreachable(to: &Upstream, e: reqwest::Error) -> Response {
     )
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// 504: the upstream was reached but did not answer within `--upstream-timeout` (or fell
+/// silent for `--upstream-idle-timeout` while streaming).
+pub(super) fn timed_out() -> Response {
+    headers::error(
+        StatusCode::GATEWAY_TIMEOUT,
+        "spillway serve: the upstream did not answer in time (--upstream-timeout, or --upstream-idle-timeout while streaming)",
+        "server_error",
+        "upstream_timeout",
+    )
+}
+
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -355,133 +414,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
-}
-
-/// The upstream's headers minus hop-by-hop ones and its own rate-limit headers (the caller
-/// gets the gateway's).
-fn passed_headers(upstream: &HeaderMap, streaming: bool) -> HeaderMap {
-    let mut out = HeaderMap::new();
-    for (name, value) in upstream {
-        let n = name.as_str();
-        let hop = matches!(
-            n,
-            "connection" | "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade"
-        );
-        if hop || n.starts_with("x-ratelimit-") || (streaming && n == "content-length") {
-            continue;
-        }
-        out.append(name.clone(), value.clone());
-    }
-    out
-}
-
-/// A response with `status`, `headers` and `body`.
-fn answer(status: reqwest::StatusCode, headers: HeaderMap, body: Body) -> Response {
-    let mut resp = Response::new(body);
-    *resp.status_mut() = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    *resp.headers_mut() = headers;
-    resp
-}
-
-/// Read a body whole, up to [`MAX_UPSTREAM_BODY`].
-async fn read_capped(resp: &mut reqwest::Response) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| error_chain(&e))? {
-        if out.len().saturating_add(chunk.len()) > MAX_UPSTREAM_BODY {
-            return Err(format!(
-                "the upstream's body is over {MAX_UPSTREAM_BODY} bytes"
-            ));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
-}
-
-/// A refused or error answer, passed through as the upstream sent it.
-async fn whole_error(mut resp: reqwest::Response) -> Response {
-    let headers = passed_headers(resp.headers(), false);
-    let status = resp.status();
-    match read_capped(&mut resp).await {
-        Ok(body) => answer(status, headers, Body::from(body)),
-        Err(e) => headers::error(StatusCode::BAD_GATEWAY, &e, "server_error", "upstream_body"),
-    }
-}
-
-/// A non-streaming success: read it, settle with its `usage`, answer.
-async fn whole(call: GatewayCall, mut resp: reqwest::Response, input_estimate: u64) -> Response {
-    let headers = passed_headers(resp.headers(), false);
-    let status = resp.status();
-    match read_capped(&mut resp).await {
-        Ok(body) => {
-            let mut usage = Usage::default();
-            if let Ok(value) = serde_json::from_slice(&body) {
-                usage.observe(&value);
-            }
-            let (input_tokens, output_tokens) = usage.tokens(input_estimate);
-            call.complete(Completion {
-                input_tokens,
-                output_tokens,
-                failed: false,
-            });
-            answer(status, headers, Body::from(body))
-        }
-        Err(e) => {
-            call.complete(Completion {
-                input_tokens: input_estimate,
-                output_tokens: 0,
-                failed: true,
-            });
-            headers::error(StatusCode::BAD_GATEWAY, &e, "server_error", "upstream_body")
-        }
-    }
-}
-
-/// A streaming success: chunks are relayed as they come. A client that goes away drops the
-/// call after reporting the usage seen so far (it leaves the engine, which books the larger
-/// of that and its estimate) and the upstream response (its connection is closed).
-fn relay(call: GatewayCall, mut resp: reqwest::Response, input_estimate: u64) -> Response {
-    let headers = passed_headers(resp.headers(), true);
-    let status = resp.status();
-    let (tx, rx) = mpsc::channel::<Bytes>(16);
-    tokio::spawn(async move {
-        let mut sse = SseUsage::default();
-        // What the engine books if the client leaves before the end.
-        let seen = |sse: &SseUsage| {
-            let (input, output) = sse.usage.tokens(input_estimate);
-            call.progress(input, output);
-        };
-        loop {
-            let chunk = tokio::select! {
-                () = tx.closed() => return seen(&sse), // `call` drops after: it left
-                chunk = resp.chunk() => chunk,
-            };
-            match chunk {
-                Ok(Some(bytes)) => {
-                    sse.feed(&bytes);
-                    if tx.send(bytes).await.is_err() {
-                        return seen(&sse);
-                    }
-                }
-                Ok(None) => {
-                    let (input_tokens, output_tokens) = sse.usage.tokens(input_estimate);
-                    call.complete(Completion {
-                        input_tokens,
-                        output_tokens,
-                        failed: false,
-                    });
-                    return;
-                }
-                Err(_) => {
-                    let (input_tokens, output_tokens) = sse.usage.tokens(input_estimate);
-                    call.complete(Completion {
-                        input_tokens,
-                        output_tokens,
-                        failed: true,
-                    });
-                    return;
-                }
-            }
-        }
-    });
-    answer(status, headers, Body::new(ChannelBody(rx)))
 }

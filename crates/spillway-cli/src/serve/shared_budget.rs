@@ -18,10 +18,11 @@
 
 use super::budget::ServeGate;
 use super::proxy::Gateway;
-use super::settler::{Closer, Finish, Settler};
+use super::settler::{self, Closer, Finish};
 use spillway_core::Time;
 use spillway_core::budget::SharedAccount;
 use spillway_core::engine::{RequestMeta, SharedTotals, SpendGate, SpendRefusal, SpendStep};
+use spillway_gateway::settler::Settler;
 use spillway_redis::RedisBudget;
 use std::sync::Arc;
 
@@ -49,7 +50,7 @@ pub struct Prepaid {
 pub struct SharedBudget {
     redis: Arc<RedisBudget>,
     prepaid: Option<Prepaid>,
-    finishes: Settler,
+    finishes: Settler<Finish>,
 }
 
 impl SharedBudget {
@@ -58,7 +59,7 @@ impl SharedBudget {
     pub fn new(redis: RedisBudget, remembered: std::time::Duration) -> Self {
         let redis = Arc::new(redis);
         SharedBudget {
-            finishes: Settler::start(redis.clone(), remembered),
+            finishes: settler::start(redis.clone(), remembered),
             redis,
             prepaid: None,
         }

@@ -1,6 +1,9 @@
 //! What a call really used, read from the upstream's answer: the `usage` object of a JSON
-//! body, or of the last SSE chunk that carries one; without it, the stream's content chunks
-//! are counted (one token each, the usual granularity of OpenAI streams).
+//! body, or of the last SSE chunk that carries one; without it (a stream without
+//! `stream_options.include_usage`), every chunk with choices is counted as one token (the
+//! usual granularity of OpenAI streams). That count includes the chunk that only names the
+//! role and the one that only carries `finish_reason`: about 2 tokens more than written per
+//! call, an over-count (the limit errs on the safe side) kept rather than parsing every delta.
 
 use serde_json::Value;
 
@@ -11,7 +14,7 @@ pub struct Usage {
     pub input: Option<u64>,
     /// Completion tokens, if reported.
     pub output: Option<u64>,
-    /// SSE chunks with choices seen.
+    /// SSE chunks with choices seen (role-only and finish-only chunks included).
     pub chunks: u64,
 }
 

@@ -2,8 +2,11 @@
 
 mod budget;
 mod fixtures;
+mod output_estimate;
 mod policy_file;
 mod proxy;
 mod redis_headers;
+mod shutdown;
 mod sim_vs_real;
 mod team;
+mod upstream_timeouts;

@@ -263,3 +263,54 @@ impl Drop for Redis {
         self.stop();
     }
 }
+
+/// An upstream that reads each request, writes `reply` (maybe nothing, maybe the start of an
+/// answer) and then holds the connection open without a further byte: a stalled provider.
+pub struct Stalled {
+    /// `http://ADDR`.
+    pub url: String,
+}
+
+impl Stalled {
+    /// Listen on a free loopback port; connections are held until the test process exits.
+    pub fn start(reply: &'static [u8]) -> Stalled {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for mut conn in listener.incoming().flatten() {
+                read_request(&mut conn);
+                let _ = std::io::Write::write_all(&mut conn, reply);
+                held.push(conn);
+            }
+        });
+        Stalled { url }
+    }
+}
+
+/// Read one HTTP request (head and a `content-length` body) from `conn`.
+fn read_request(conn: &mut std::net::TcpStream) {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let Ok(n) = std::io::Read::read(conn, &mut buf) else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        seen.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&seen).to_ascii_lowercase();
+        let Some(end) = text.find("\r\n\r\n") else {
+            continue;
+        };
+        let length = text
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        if seen.len() >= end + 4 + length {
+            return;
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The upstream's answer relayed to the client: an error or a non-streaming success read whole
+//! (capped, each chunk within the idle timeout), a stream chunk by chunk. The usage it reports
+//! completes the call in the engine; a stream that breaks or falls silent is cut on the client's
+//! side too ([`spillway_gateway::RelayBody`]), so that an SDK sees an error, not a short answer.
+
+use super::proxy::{GatewayCall, error_chain, timed_out};
+use super::usage::{SseUsage, Usage};
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use spillway_core::engine::Completion;
+use spillway_gateway::headers;
+
+/// Largest upstream body read whole (non-streaming answers and error bodies).
+const MAX_UPSTREAM_BODY: usize = 64 << 20;
+
+/// The upstream's headers minus hop-by-hop ones and its own rate-limit headers (the caller
+/// gets the gateway's).
+fn passed_headers(upstream: &HeaderMap, streaming: bool) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for (name, value) in upstream {
+        let n = name.as_str();
+        let hop = matches!(
+            n,
+            "connection" | "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade"
+        );
+        if hop || n.starts_with("x-ratelimit-") || (streaming && n == "content-length") {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    out
+}
+
+/// A response with `status`, `headers` and `body`.
+fn answer(status: reqwest::StatusCode, headers: HeaderMap, body: Body) -> Response {
+    let mut resp = Response::new(body);
+    *resp.status_mut() = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    *resp.headers_mut() = headers;
+    resp
+}
+
+/// Why a body could not be read whole.
+enum BodyError {
+    /// Broken, or too large: 502 with this text.
+    Bad(String),
+    /// Silent past a timeout: 504.
+    TimedOut,
+}
+
+impl BodyError {
+    fn response(&self) -> Response {
+        match self {
+            BodyError::Bad(e) => {
+                headers::error(StatusCode::BAD_GATEWAY, e, "server_error", "upstream_body")
+            }
+            BodyError::TimedOut => timed_out(),
+        }
+    }
+}
+
+/// The next chunk of `resp`, waiting at most `idle` for it.
+async fn next_chunk(
+    resp: &mut reqwest::Response,
+    idle: std::time::Duration,
+) -> Result<Option<Bytes>, BodyError> {
+    match tokio::time::timeout(idle, resp.chunk()).await {
+        Err(_) => Err(BodyError::TimedOut),
+        Ok(Err(e)) if e.is_timeout() => Err(BodyError::TimedOut),
+        Ok(Err(e)) => Err(BodyError::Bad(error_chain(&e))),
+        Ok(Ok(chunk)) => Ok(chunk),
+    }
+}
+
+/// Read a body whole, up to [`MAX_UPSTREAM_BODY`], waiting at most `idle` for each chunk.
+async fn read_capped(
+    resp: &mut reqwest::Response,
+    idle: std::time::Duration,
+) -> Result<Vec<u8>, BodyError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = next_chunk(resp, idle).await? {
+        if out.len().saturating_add(chunk.len()) > MAX_UPSTREAM_BODY {
+            return Err(BodyError::Bad(format!(
+                "the upstream's body is over {MAX_UPSTREAM_BODY} bytes"
+            )));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// A refused or error answer, passed through as the upstream sent it.
+pub(super) async fn whole_error(
+    mut resp: reqwest::Response,
+    idle: std::time::Duration,
+) -> Response {
+    let headers = passed_headers(resp.headers(), false);
+    let status = resp.status();
+    match read_capped(&mut resp, idle).await {
+        Ok(body) => answer(status, headers, Body::from(body)),
+        Err(e) => e.response(),
+    }
+}
+
+/// A non-streaming success: read it, settle with its `usage`, answer.
+pub(super) async fn whole(
+    call: GatewayCall,
+    mut resp: reqwest::Response,
+    input_estimate: u64,
+    idle: std::time::Duration,
+) -> Response {
+    let headers = passed_headers(resp.headers(), false);
+    let status = resp.status();
+    match read_capped(&mut resp, idle).await {
+        Ok(body) => {
+            let mut usage = Usage::default();
+            if let Ok(value) = serde_json::from_slice(&body) {
+                usage.observe(&value);
+            }
+            let (input_tokens, output_tokens) = usage.tokens(input_estimate);
+            call.complete(Completion {
+                input_tokens,
+                output_tokens,
+                failed: false,
+            });
+            answer(status, headers, Body::from(body))
+        }
+        Err(e) => {
+            call.complete(Completion {
+                input_tokens: input_estimate,
+                output_tokens: 0,
+                failed: true,
+            });
+            e.response()
+        }
+    }
+}
+
+/// A streaming success: chunks are relayed as they come. A client that goes away drops the
+/// call after reporting the usage seen so far (it leaves the engine, which books the larger
+/// of that and its estimate) and the upstream response (its connection is closed). An upstream
+/// stream that breaks, or falls silent for `idle`, completes the call as failed and cuts the
+/// client's body (its connection is aborted, not ended as if the answer were whole).
+pub(super) fn relay(
+    call: GatewayCall,
+    mut resp: reqwest::Response,
+    input_estimate: u64,
+    idle: std::time::Duration,
+) -> Response {
+    let headers = passed_headers(resp.headers(), true);
+    let status = resp.status();
+    let (tx, body) = spillway_gateway::relay_body(16);
+    tokio::spawn(async move {
+        let mut sse = SseUsage::default();
+        let ended = loop {
+            let chunk = tokio::select! {
+                () = tx.closed() => break None,
+                chunk = next_chunk(&mut resp, idle) => chunk,
+            };
+            match chunk {
+                Ok(Some(bytes)) => {
+                    sse.feed(&bytes);
+                    if tx.send(bytes).await.is_err() {
+                        break None;
+                    }
+                }
+                Ok(None) => break Some(false),
+                Err(_) => break Some(true),
+            }
+        };
+        let (input_tokens, output_tokens) = sse.usage.tokens(input_estimate);
+        match ended {
+            // The client left: what the engine books (`call` drops after this: it left).
+            None => call.progress(input_tokens, output_tokens),
+            Some(failed) => {
+                call.complete(Completion {
+                    input_tokens,
+                    output_tokens,
+                    failed,
+                });
+                if !failed {
+                    tx.finish().await;
+                }
+                // A failed stream drops `tx` unfinished: the client's body is cut.
+            }
+        }
+    });
+    answer(status, headers, Body::new(body))
+}

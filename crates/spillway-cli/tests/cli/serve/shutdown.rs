@@ -1,0 +1,60 @@
+//! SIGTERM while a call is stuck upstream: `serve` stops within `--drain-timeout`, or at once
+//! on a second signal, instead of waiting for SIGKILL.
+
+use super::fixtures::{Server, Stalled, chat, metric, metrics_until, policy_file};
+
+const PER_USER_100: &str =
+    "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
+
+/// `serve` with one call stuck on a stalled upstream (no upstream timeout to end it soon).
+async fn serve_with_a_stuck_call(name: &str, drain: &str) -> (Server, Stalled) {
+    let stalled = Stalled::start(b"");
+    let policy = policy_file(name, PER_USER_100, "", "");
+    let serve = Server::serve_with(&policy, &stalled.url, &["--drain-timeout", drain]);
+    let url = serve.url.clone();
+    tokio::spawn(async move {
+        let _ = reqwest::Client::new()
+            .post(format!("{url}/v1/chat/completions"))
+            .body(chat(3, false))
+            .send()
+            .await;
+    });
+    let client = reqwest::Client::new();
+    let m = metrics_until(&client, &serve.url, |m| {
+        metric(m, "spillway_in_flight") == Some(1)
+    })
+    .await;
+    assert_eq!(metric(&m, "spillway_in_flight"), Some(1), "{m}");
+    (serve, stalled)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_serve_after_the_drain_deadline_though_a_call_is_stuck() {
+    let (mut serve, _stalled) = serve_with_a_stuck_call("drain-deadline", "200ms").await;
+    serve.signal("-TERM");
+    let status = serve
+        .exit_status()
+        .expect("serve exited after its drain deadline");
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigterm_stops_serve_at_once() {
+    let (mut serve, _stalled) = serve_with_a_stuck_call("second-signal", "1h").await;
+    serve.signal("-TERM");
+    // Draining (it stopped accepting; the stuck call holds it for up to an hour): only now is
+    // a second signal a second one, not merged with the first.
+    let addr = serve.url.trim_start_matches("http://").to_string();
+    let mut polls = 0;
+    while std::net::TcpStream::connect(&addr).is_ok() {
+        polls += 1;
+        assert!(polls < 400, "serve kept accepting after SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(serve.running(), "serve exited before its drain deadline");
+    serve.signal("-TERM");
+    let status = serve
+        .exit_status()
+        .expect("serve exited on the second signal");
+    assert!(status.success(), "{status:?}");
+}

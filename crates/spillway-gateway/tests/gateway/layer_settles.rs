@@ -1,0 +1,131 @@
+//! The shared layers' settlements: applied at shutdown before the runtime goes (a refund lost
+//! with the process would keep a call's estimate charged for a whole window), and counted when
+//! Redis never takes them.
+
+use super::store_outage::{KillOnDrop, config, dead_child, meta, redis_server, tokens_layer};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::SeedableRng;
+use spillway_core::engine::{Completion, Engine, NoSpend, Response};
+use spillway_core::limit::{Demand, Subject};
+use spillway_gateway::{Runtime, ServeLayers, SharedLayers, Step};
+use std::time::Duration;
+
+const SUBJECT: Subject = Subject {
+    user: 1,
+    team: 0,
+    feature: 0,
+    api_key: 0,
+};
+
+fn demand(tokens: u64) -> Demand {
+    Demand {
+        requests: 1,
+        tokens,
+    }
+}
+
+/// A gateway on `shared`; admits a call of 300 estimated tokens (the whole bucket), which
+/// completes having used 1 after `before_settle` ran: its settle (a refund of 299) is queued,
+/// not yet applied.
+async fn a_settled_call(
+    shared: SharedLayers,
+    before_settle: impl FnOnce(),
+) -> Runtime<(), ServeLayers, NoSpend, ChaCha8Rng> {
+    let handle = shared.store();
+    let rng = || ChaCha8Rng::seed_from_u64(1);
+    let engine = Engine::new(
+        config(10),
+        ServeLayers::Shared(shared),
+        NoSpend,
+        rng(),
+        rng(),
+    )
+    .unwrap();
+    let rt = Runtime::start(engine, vec!["tokens".into()]);
+    let verdict = handle.reserve(rt.now(), &SUBJECT, demand(300)).await;
+    let mut call = rt
+        .admit_prepaid(meta(0, 300), Some(verdict), |_| {})
+        .expect("admitted");
+    assert!(matches!(call.next().await, Step::Send(_)), "sent");
+    call.respond(&Response {
+        accepted: true,
+        status: 200,
+        ..Default::default()
+    });
+    before_settle();
+    call.complete(Completion {
+        input_tokens: 1,
+        output_tokens: 0,
+        failed: false,
+    });
+    rt
+}
+
+async fn layers(url: &str, name: &str, horizon: Duration) -> SharedLayers {
+    let store = spillway_redis::RedisStore::connect(spillway_redis::RedisConfig::new(url))
+        .await
+        .expect("redis");
+    SharedLayers::with_settle_horizon(
+        spillway_redis::RedisLayered::new(&store, name, tokens_layer()).expect("layers"),
+        horizon,
+    )
+}
+
+#[test]
+fn queued_layer_settlements_are_applied_when_closed_at_shutdown() {
+    let Some(redis) = redis_server() else {
+        return;
+    };
+    // One thread: the settle task runs only when this test awaits, so what `close` does not
+    // apply dies with the runtime.
+    let serving = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    serving.block_on(async {
+        let shared = layers(&redis.1, "settles-close", Duration::from_secs(5)).await;
+        let closer = shared.closer();
+        a_settled_call(shared, || {}).await.close();
+        assert!(
+            closer.close(Duration::from_secs(10)).await,
+            "flushed in time"
+        );
+    });
+    drop(serving);
+    let probing = tokio::runtime::Runtime::new().unwrap();
+    let probe = probing.block_on(async {
+        let fresh = layers(&redis.1, "settles-close", Duration::from_secs(5)).await;
+        fresh
+            .store()
+            .reserve(store_now(), &SUBJECT, demand(250))
+            .await
+    });
+    assert!(
+        probe.is_ok(),
+        "the refund of 299 tokens queued at shutdown was lost: {:?}",
+        probe.err()
+    );
+}
+
+/// Wall-clock now, as the runtime reads it (ns since the Unix epoch).
+fn store_now() -> spillway_core::Time {
+    spillway_core::clock::Clock::now(&spillway_core::clock::WallClock::new())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_layer_settlement_redis_never_takes_is_given_up_and_counted() {
+    let Some(mut redis) = redis_server() else {
+        return;
+    };
+    let shared = layers(&redis.1, "settles-give-up", Duration::from_millis(150)).await;
+    let closer = shared.closer();
+    // Redis goes away after the admission, before the settle.
+    let rt = a_settled_call(shared, || {
+        drop(std::mem::replace(&mut redis.0, KillOnDrop(dead_child())));
+    })
+    .await;
+    assert!(closer.close(Duration::from_secs(30)).await, "closed");
+    let given_up = rt.with_state(|s, _| s.engine.limiter().settles_given_up());
+    rt.close();
+    assert_eq!(given_up, Some(1));
+}
