@@ -144,7 +144,9 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             }
             return;
         }
+        // Its slot is free whether it is retried later or gives up: the queue may use it now.
         self.in_flight = self.in_flight.saturating_sub(1);
+        self.dispatch_pending = true;
         self.events.push_back(EngineEvent::Wasted {
             class,
             status: response.status,

@@ -5,6 +5,7 @@
 //! kept in `proptest-regressions/engine-<module>.txt`.
 
 mod billed;
+mod freed_slot;
 mod gate;
 mod held;
 mod hints;
