@@ -203,19 +203,53 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         };
         // Between holds it is on its way in again, as at arrival.
         req.stage = Stage::Entering;
+        let class = req.meta.class;
+        self.unhold(class);
+        if self.ask_again(now, id) {
+            self.enter_queue(now, id);
+        }
+    }
+
+    /// Whether `id`, about to be sent at `now`, may go with the key its budget reserved on.
+    /// A request can wait (queued, backing off) past that key's expiry or revocation; then
+    /// its reservation is released and the budget asked again with the key usable now, as
+    /// for a held request: admitted, it goes on the new key (and is billed to it); else it
+    /// is held or refused and `false` is returned. The limiter layers keep their admission.
+    pub(super) fn keyed_for_dispatch(&mut self, now: Time, id: RequestId) -> bool {
+        let Some(req) = self.requests.get_mut(id) else {
+            return false;
+        };
+        let Some(ticket) = req.spend_ticket else {
+            return true;
+        };
+        if self.spend.key_usable(now, ticket.subject().api_key) {
+            return true;
+        }
+        req.spend_ticket = None;
+        req.stage = Stage::Entering;
+        self.spend.cancel(now, ticket);
+        self.ask_again(now, id)
+    }
+
+    /// Ask the budget again about `id` at `now`, with the key usable now: admitted, it holds
+    /// the new ticket and `true` is returned; held, it waits for the reset; refused, it
+    /// leaves as shed.
+    fn ask_again(&mut self, now: Time, id: RequestId) -> bool {
+        let Some(req) = self.requests.get(id) else {
+            return false;
+        };
         let meta = req.meta;
-        self.unhold(meta.class);
-        let api_key = self.spend.key(now, &meta);
-        let step = self.spend.decide(now, &meta, api_key);
+        let step = self.spend.decide_again(now, &meta);
         self.report_spend(meta.class, &step);
         match step {
             SpendStep::Admit(ticket) => {
                 self.set_ticket(id, ticket);
-                self.enter_queue(now, id);
+                return true;
             }
             SpendStep::Hold(t) => self.hold(id, t),
             SpendStep::Refuse(_) => self.depart(now, id, Departure::Shed, 0),
         }
+        false
     }
 
     /// The client of `id` went away at `now`: everything it holds is released, except that a

@@ -50,15 +50,28 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         None
     }
 
-    /// The next request to send: the staged one, a due retry, else the queue's choice.
+    /// The next request to send: the staged one, a due retry, else the queue's choice; one
+    /// whose key is no longer usable is first asked again ([`Engine::keyed_for_dispatch`]),
+    /// and passed over if it is held or refused.
     fn next_to_send(&mut self, now: Time) -> Option<RequestId> {
-        if let Some(id) = self.staged.take().or_else(|| self.retries.pop_front()) {
-            return Some(id);
+        loop {
+            if let Some(id) = self.staged.take().or_else(|| self.retries.pop_front()) {
+                if self.keyed_for_dispatch(now, id) {
+                    return Some(id);
+                }
+                continue;
+            }
+            let popped = self.queue.pop(now)?;
+            if self.keyed_for_dispatch(now, popped.payload) {
+                self.end_wait(now, popped.payload);
+                return Some(self.downgrade_if(popped.payload, popped.downgrade));
+            }
         }
-        let popped = self.queue.pop(now)?;
-        let id = popped.payload;
-        self.end_wait(now, id);
-        if popped.downgrade
+    }
+
+    /// `id`, served on the cheaper model when shedding asks to `downgrade` it.
+    fn downgrade_if(&mut self, id: RequestId, downgrade: bool) -> RequestId {
+        if downgrade
             && let Some(req) = self.requests.get_mut(id)
             && let Some(ticket) = req.spend_ticket.as_mut()
         {
@@ -69,7 +82,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
                 self.events.push_back(EngineEvent::Degraded { class });
             }
         }
-        Some(id)
+        id
     }
 
     /// `id` waits for upstream room until `at`, then goes first.

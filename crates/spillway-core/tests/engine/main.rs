@@ -9,6 +9,7 @@ mod freed_slot;
 mod gate;
 mod held;
 mod hints;
+mod key_at_dispatch;
 mod lifecycle;
 mod parts;
 
