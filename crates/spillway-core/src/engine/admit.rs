@@ -96,7 +96,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
     }
 
     /// Report what the budget said about a request of `class` (a plain admission is silent).
-    fn report_spend(&mut self, class: usize, step: &SpendStep) {
+    pub(super) fn report_spend(&mut self, class: usize, step: &SpendStep) {
         let event = match step {
             SpendStep::Admit(Some(ticket)) if ticket.degraded() => EngineEvent::Degraded { class },
             SpendStep::Admit(_) => return,
@@ -109,33 +109,14 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.events.push_back(event);
     }
 
-    fn set_ticket(&mut self, id: RequestId, ticket: Option<Ticket>) {
+    pub(super) fn set_ticket(&mut self, id: RequestId, ticket: Option<Ticket>) {
         if let Some(req) = self.requests.get_mut(id) {
             req.spend_ticket = ticket;
         }
     }
 
-    fn hold(&mut self, id: RequestId, until: Time) {
-        if let Some(req) = self.requests.get_mut(id) {
-            req.stage = Stage::Held;
-            // A class the scheduler does not know has no gauge (its request is refused at
-            // the queue): nothing to count, never a panic.
-            if let Some(n) = self.held.get_mut(req.meta.class) {
-                *n += 1;
-            }
-        }
-        self.timers.push(until, Timer::BudgetDue(id));
-    }
-
-    /// A request of `class` stops being held (asked again, or left).
-    pub(crate) fn unhold(&mut self, class: usize) {
-        if let Some(n) = self.held.get_mut(class) {
-            *n = n.saturating_sub(1);
-        }
-    }
-
     /// An admitted request joins the queue at `now`; its client's patience runs from arrival.
-    fn enter_queue(&mut self, now: Time, id: RequestId) {
+    pub(super) fn enter_queue(&mut self, now: Time, id: RequestId) {
         let Some(req) = self.requests.get(id) else {
             return;
         };
@@ -188,24 +169,10 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
                         self.depart(now, id, Departure::Abandoned, 0);
                     }
                 }
-                Timer::BudgetDue(id) => self.budget_due(now, id),
+                Timer::BudgetDue(id, hold) => self.budget_due(now, id, hold),
             }
             self.dispatch_pending = true;
         } else if let Some(id) = self.entering.pop_due(now) {
-            self.enter_queue(now, id);
-        }
-    }
-
-    /// A held request's reset came: ask again, then queue it, hold it again or let it go.
-    fn budget_due(&mut self, now: Time, id: RequestId) {
-        let Some(req) = self.requests.get_mut(id) else {
-            return;
-        };
-        // Between holds it is on its way in again, as at arrival.
-        req.stage = Stage::Entering;
-        let class = req.meta.class;
-        self.unhold(class);
-        if self.ask_again(now, id) {
             self.enter_queue(now, id);
         }
     }
@@ -228,28 +195,8 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         req.spend_ticket = None;
         req.stage = Stage::Entering;
         self.spend.cancel(now, ticket);
+        self.room_freed();
         self.ask_again(now, id)
-    }
-
-    /// Ask the budget again about `id` at `now`, with the key usable now: admitted, it holds
-    /// the new ticket and `true` is returned; held, it waits for the reset; refused, it
-    /// leaves as shed.
-    fn ask_again(&mut self, now: Time, id: RequestId) -> bool {
-        let Some(req) = self.requests.get(id) else {
-            return false;
-        };
-        let meta = req.meta;
-        let step = self.spend.decide_again(now, &meta);
-        self.report_spend(meta.class, &step);
-        match step {
-            SpendStep::Admit(ticket) => {
-                self.set_ticket(id, ticket);
-                return true;
-            }
-            SpendStep::Hold(t) => self.hold(id, t),
-            SpendStep::Refuse(_) => self.depart(now, id, Departure::Shed, 0),
-        }
-        false
     }
 
     /// The client of `id` went away at `now`: everything it holds is released, except that a
@@ -267,7 +214,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             Stage::InFlight => self.in_flight = self.in_flight.saturating_sub(1),
             Stage::Retrying => self.retries.retain(|r| *r != id),
             // Their timers find the id dead.
-            Stage::Entering | Stage::Held => {}
+            Stage::Entering | Stage::Held(_) => {}
         }
         self.depart(now, id, Departure::Abandoned, 0);
         self.dispatch_pending = true;

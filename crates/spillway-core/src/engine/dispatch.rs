@@ -17,6 +17,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
     /// The next request to send upstream now, if any. Call until `None` after every other
     /// call; the driver sends it and reports with [`Engine::on_response`].
     pub fn poll_dispatch(&mut self, now: Time) -> Option<Dispatch<M>> {
+        self.wake_held(now);
         if !self.dispatch_pending {
             return None;
         }
@@ -195,6 +196,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             self.spend
                 .complete(now, ticket, done.input_tokens, done.output_tokens)
         });
+        self.room_freed();
         self.events.push_back(EngineEvent::Completed {
             class,
             payload,

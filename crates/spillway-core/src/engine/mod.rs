@@ -104,6 +104,7 @@ mod admit;
 mod bill;
 mod depart;
 mod dispatch;
+mod holds;
 mod limiter;
 mod slab;
 mod spend;
