@@ -13,6 +13,9 @@ use crate::upstream::Target;
 use crate::{Duration, budget::Ticket};
 use rand_core::Rng;
 
+/// Moot timers tolerated beyond twice the live requests before they are dropped.
+const MOOT_TIMER_SLACK: usize = 64;
+
 impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
     /// A request arrives at `now`: check every layer and the budget, then queue it (or hold
     /// it until the budget resets). An accepted request leaves exactly once, reported by
@@ -92,6 +95,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             }
             SpendStep::Refuse(_) => {}
         }
+        self.drop_moot_timers();
         Admission::Accepted(id)
     }
 
@@ -197,6 +201,25 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.spend.cancel(now, ticket);
         self.room_freed();
         self.ask_again(now, id)
+    }
+
+    /// Drop the timers whose firing would do nothing (the deadline of a request no longer
+    /// queued under that ticket, the backoff's end of a request gone, the reset of a hold
+    /// that ended) once there are more than twice the live requests plus
+    /// [`MOOT_TIMER_SLACK`]. Checked at each arrival, since moot timers come with arrivals
+    /// (every request sent before its deadline leaves one): amortized O(1) per arrival.
+    fn drop_moot_timers(&mut self) {
+        if self.timers.len() <= 2 * self.requests.len() + MOOT_TIMER_SLACK {
+            return;
+        }
+        let (requests, queue) = (&self.requests, &self.queue);
+        let in_stage = |id, stage| requests.get(id).is_some_and(|r| r.stage == stage);
+        self.timers.retain(|_, timer| match *timer {
+            Timer::Wake => true,
+            Timer::RetryDue(id) => in_stage(id, Stage::Retrying),
+            Timer::Abandon(_, ticket) => queue.contains(ticket),
+            Timer::BudgetDue(id, hold) => in_stage(id, Stage::Held(hold)),
+        });
     }
 
     /// The client of `id` went away at `now`: everything it holds is released, except that a

@@ -27,7 +27,9 @@
 //!   the request that reused its slot.
 //! - **Bounded.** At most `max_requests` live requests (arrivals beyond are
 //!   [`Rejection::Full`]), at most `max_in_flight` calls on the wire, queues bounded by the
-//!   scheduler's configuration; timers are at most a few per live request.
+//!   scheduler's configuration; timers are at most a few per live request (a timer that
+//!   became moot, e.g. the deadline of a request already sent, is dropped once they
+//!   outnumber twice the live requests plus a slack).
 //! - **Time is a value; ties are ordered.** Timers fire in (time, scheduling order);
 //!   [`Engine::handle_timeout`] fires one at a time so each one's dispatches happen before the
 //!   next, as they would in real time.

@@ -190,6 +190,12 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.in_flight
     }
 
+    /// Timers pending (deadlines, resets, backoff ends, wakes), some perhaps already moot: a
+    /// gauge of the engine's memory, which stays proportional to live requests.
+    pub fn timers_pending(&self) -> usize {
+        self.timers.len()
+    }
+
     /// Requests queued in `class`.
     pub fn queued_in(&self, class: usize) -> usize {
         self.queue.len_of(class)

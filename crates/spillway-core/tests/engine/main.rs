@@ -12,6 +12,7 @@ mod hints;
 mod key_at_dispatch;
 mod lifecycle;
 mod parts;
+mod timers;
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
