@@ -11,7 +11,8 @@ use crate::budget::{CapId, Settlement, Ticket};
 pub enum SpendStep {
     /// Proceed; the reservation to settle (`None` when no budget applies).
     Admit(Option<Ticket>),
-    /// Hold until this instant, then ask again.
+    /// Hold until this instant, then ask again (the engine also asks again sooner, when
+    /// reservations settle and may have left room).
     Hold(Time),
     /// Refuse.
     Refuse(SpendRefusal),

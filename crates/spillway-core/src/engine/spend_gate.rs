@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `Allow` | queues it for the requested model |
 //! | `Degrade(m)` | queues it for `m` ([`super::EngineEvent::Degraded`]) |
-//! | `QueueUntil(t)` | holds it (admitted, not queued) and asks again at `t`; if `t` is after the gate's horizon (a simulation's end) it is refused at once, since it could never be served |
+//! | `QueueUntil(t)` | holds it (admitted, not queued) and asks again at `t`, or sooner when reservations settle and may have left room (`super::holds`); if `t` is after the gate's horizon (a simulation's end) it is refused at once, since it could never be served |
 //! | `Reject` | refuses it ([`super::EngineEvent::BudgetRefused`]) |
 //!
 //! Price changes are applied lazily: before any decision or booking at `now`, every change due

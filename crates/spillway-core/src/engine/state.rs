@@ -201,8 +201,9 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.queue.len_of(class)
     }
 
-    /// Requests of `class` the budget holds until a cap resets: admitted and waiting like
-    /// queued ones, but outside the queue (so not in [`Engine::queued_in`]).
+    /// Requests of `class` the budget holds (until a cap resets or settlements free room):
+    /// admitted and waiting like queued ones, but outside the queue (so not in
+    /// [`Engine::queued_in`]).
     pub fn held_in(&self, class: usize) -> usize {
         self.held.get(class).copied().unwrap_or(0)
     }
