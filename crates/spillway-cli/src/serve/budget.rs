@@ -134,6 +134,22 @@ impl<M> Spend<M> for ServeGate {
         self.gate.key(now, request)
     }
 
+    fn key_usable(&self, now: Time, api_key: u64) -> bool {
+        self.gate.key_usable(self.local(now), api_key)
+    }
+
+    /// Under `--redis` a request is planned and held in Redis before the engine sees it, which
+    /// cannot happen again inside the engine: a request whose key became unusable while it
+    /// waited (the engine released its hold on the old key) is refused for want of a key
+    /// rather than sent with an expired or revoked one. (Shared budgets never hold.)
+    fn decide_again(&mut self, now: Time, request: &RequestMeta<M>) -> SpendStep {
+        if self.shared.is_some() {
+            return SpendStep::Refuse(SpendRefusal::NoKey);
+        }
+        let api_key = self.key(now, request);
+        self.decide(now, request, api_key)
+    }
+
     fn decide(&mut self, now: Time, request: &RequestMeta<M>, api_key: Option<u64>) -> SpendStep {
         let local = self.local(now);
         let step = match &mut self.shared {

@@ -13,6 +13,9 @@ use crate::upstream::Target;
 use crate::{Duration, budget::Ticket};
 use rand_core::Rng;
 
+/// Moot timers tolerated beyond twice the live requests before they are dropped.
+const MOOT_TIMER_SLACK: usize = 64;
+
 impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
     /// A request arrives at `now`: check every layer and the budget, then queue it (or hold
     /// it until the budget resets). An accepted request leaves exactly once, reported by
@@ -93,11 +96,12 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             }
             SpendStep::Refuse(_) => {}
         }
+        self.drop_moot_timers();
         Admission::Accepted(id)
     }
 
     /// Report what the budget said about a request of `class` (a plain admission is silent).
-    fn report_spend(&mut self, class: usize, step: &SpendStep) {
+    pub(super) fn report_spend(&mut self, class: usize, step: &SpendStep) {
         let event = match step {
             SpendStep::Admit(Some(ticket)) if ticket.degraded() => EngineEvent::Degraded { class },
             SpendStep::Admit(_) => return,
@@ -110,33 +114,14 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.events.push_back(event);
     }
 
-    fn set_ticket(&mut self, id: RequestId, ticket: Option<Ticket>) {
+    pub(super) fn set_ticket(&mut self, id: RequestId, ticket: Option<Ticket>) {
         if let Some(req) = self.requests.get_mut(id) {
             req.spend_ticket = ticket;
         }
     }
 
-    fn hold(&mut self, id: RequestId, until: Time) {
-        if let Some(req) = self.requests.get_mut(id) {
-            req.stage = Stage::Held;
-            // A class the scheduler does not know has no gauge (its request is refused at
-            // the queue): nothing to count, never a panic.
-            if let Some(n) = self.held.get_mut(req.meta.class) {
-                *n += 1;
-            }
-        }
-        self.timers.push(until, Timer::BudgetDue(id));
-    }
-
-    /// A request of `class` stops being held (asked again, or left).
-    pub(crate) fn unhold(&mut self, class: usize) {
-        if let Some(n) = self.held.get_mut(class) {
-            *n = n.saturating_sub(1);
-        }
-    }
-
     /// An admitted request joins the queue at `now`; its client's patience runs from arrival.
-    fn enter_queue(&mut self, now: Time, id: RequestId) {
+    pub(super) fn enter_queue(&mut self, now: Time, id: RequestId) {
         let Some(req) = self.requests.get(id) else {
             return;
         };
@@ -189,7 +174,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
                         self.depart(now, id, Departure::Abandoned, 0);
                     }
                 }
-                Timer::BudgetDue(id) => self.budget_due(now, id),
+                Timer::BudgetDue(id, hold) => self.budget_due(now, id, hold),
             }
             self.dispatch_pending = true;
         } else if let Some(id) = self.entering.pop_due(now) {
@@ -197,26 +182,45 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         }
     }
 
-    /// A held request's reset came: ask again, then queue it, hold it again or let it go.
-    fn budget_due(&mut self, now: Time, id: RequestId) {
+    /// Whether `id`, about to be sent at `now`, may go with the key its budget reserved on.
+    /// A request can wait (queued, backing off) past that key's expiry or revocation; then
+    /// its reservation is released and the budget asked again with the key usable now, as
+    /// for a held request: admitted, it goes on the new key (and is billed to it); else it
+    /// is held or refused and `false` is returned. The limiter layers keep their admission.
+    pub(super) fn keyed_for_dispatch(&mut self, now: Time, id: RequestId) -> bool {
         let Some(req) = self.requests.get_mut(id) else {
-            return;
+            return false;
         };
-        // Between holds it is on its way in again, as at arrival.
-        req.stage = Stage::Entering;
-        let meta = req.meta;
-        self.unhold(meta.class);
-        let api_key = self.spend.key(now, &meta);
-        let step = self.spend.decide(now, &meta, api_key);
-        self.report_spend(meta.class, &step);
-        match step {
-            SpendStep::Admit(ticket) => {
-                self.set_ticket(id, ticket);
-                self.enter_queue(now, id);
-            }
-            SpendStep::Hold(t) => self.hold(id, t),
-            SpendStep::Refuse(_) => self.depart(now, id, Departure::Shed, 0),
+        let Some(ticket) = req.spend_ticket else {
+            return true;
+        };
+        if self.spend.key_usable(now, ticket.subject().api_key) {
+            return true;
         }
+        req.spend_ticket = None;
+        req.stage = Stage::Entering;
+        self.spend.cancel(now, ticket);
+        self.room_freed();
+        self.ask_again(now, id)
+    }
+
+    /// Drop the timers whose firing would do nothing (the deadline of a request no longer
+    /// queued under that ticket, the backoff's end of a request gone, the reset of a hold
+    /// that ended) once there are more than twice the live requests plus
+    /// [`MOOT_TIMER_SLACK`]. Checked at each arrival, since moot timers come with arrivals
+    /// (every request sent before its deadline leaves one): amortized O(1) per arrival.
+    fn drop_moot_timers(&mut self) {
+        if self.timers.len() <= 2 * self.requests.len() + MOOT_TIMER_SLACK {
+            return;
+        }
+        let (requests, queue) = (&self.requests, &self.queue);
+        let in_stage = |id, stage| requests.get(id).is_some_and(|r| r.stage == stage);
+        self.timers.retain(|_, timer| match *timer {
+            Timer::Wake => true,
+            Timer::RetryDue(id) => in_stage(id, Stage::Retrying),
+            Timer::Abandon(_, ticket) => queue.contains(ticket),
+            Timer::BudgetDue(id, hold) => in_stage(id, Stage::Held(hold)),
+        });
     }
 
     /// The client of `id` went away at `now`: everything it holds is released, except that a
@@ -234,7 +238,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             Stage::InFlight => self.in_flight = self.in_flight.saturating_sub(1),
             Stage::Retrying => self.retries.retain(|r| *r != id),
             // Their timers find the id dead.
-            Stage::Entering | Stage::Held => {}
+            Stage::Entering | Stage::Held(_) => {}
         }
         self.depart(now, id, Departure::Abandoned, 0);
         self.dispatch_pending = true;

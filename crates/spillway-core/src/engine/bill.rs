@@ -75,6 +75,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         ticket: Ticket,
         accepted: Option<Seen>,
     ) {
+        self.room_freed();
         let Some(seen) = accepted else {
             self.spend.cancel(now, ticket);
             return;

@@ -32,8 +32,8 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             return;
         };
         let class = req.meta.class;
-        if req.stage == super::state::Stage::Held {
-            self.unhold(class);
+        if let super::state::Stage::Held(hold) = req.stage {
+            self.unhold(class, hold);
         }
         if let Some(ticket) = req.spend_ticket {
             self.leave_spend(now, (id, class), ticket, req.accepted);

@@ -17,6 +17,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
     /// The next request to send upstream now, if any. Call until `None` after every other
     /// call; the driver sends it and reports with [`Engine::on_response`].
     pub fn poll_dispatch(&mut self, now: Time) -> Option<Dispatch<M>> {
+        self.wake_held(now);
         if !self.dispatch_pending {
             return None;
         }
@@ -54,15 +55,28 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         None
     }
 
-    /// The next request to send: the staged one, a due retry, else the queue's choice.
+    /// The next request to send: the staged one, a due retry, else the queue's choice; one
+    /// whose key is no longer usable is first asked again ([`Engine::keyed_for_dispatch`]),
+    /// and passed over if it is held or refused.
     fn next_to_send(&mut self, now: Time) -> Option<RequestId> {
-        if let Some(id) = self.staged.take().or_else(|| self.retries.pop_front()) {
-            return Some(id);
+        loop {
+            if let Some(id) = self.staged.take().or_else(|| self.retries.pop_front()) {
+                if self.keyed_for_dispatch(now, id) {
+                    return Some(id);
+                }
+                continue;
+            }
+            let popped = self.queue.pop(now)?;
+            if self.keyed_for_dispatch(now, popped.payload) {
+                self.end_wait(now, popped.payload);
+                return Some(self.downgrade_if(popped.payload, popped.downgrade));
+            }
         }
-        let popped = self.queue.pop(now)?;
-        let id = popped.payload;
-        self.end_wait(now, id);
-        if popped.downgrade
+    }
+
+    /// `id`, served on the cheaper model when shedding asks to `downgrade` it.
+    fn downgrade_if(&mut self, id: RequestId, downgrade: bool) -> RequestId {
+        if downgrade
             && let Some(req) = self.requests.get_mut(id)
             && let Some(ticket) = req.spend_ticket.as_mut()
         {
@@ -73,7 +87,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
                 self.events.push_back(EngineEvent::Degraded { class });
             }
         }
-        Some(id)
+        id
     }
 
     /// `id` waits for upstream room until `at`, then goes first.
@@ -150,7 +164,9 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             }
             return;
         }
+        // Its slot is free whether it is retried later or gives up: the queue may use it now.
         self.in_flight = self.in_flight.saturating_sub(1);
+        self.dispatch_pending = true;
         self.events.push_back(EngineEvent::Wasted {
             class,
             status: response.status,
@@ -189,6 +205,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             self.spend
                 .complete(now, ticket, done.input_tokens, done.output_tokens)
         });
+        self.room_freed();
         self.events.push_back(EngineEvent::Completed {
             class,
             payload,

@@ -29,7 +29,9 @@
 //! - **Bounded.** At most `max_requests` live requests (at the bound an arrival takes the
 //!   place of the less urgent queued request the queue would shed for it, else it is
 //!   [`Rejection::Full`]), at most `max_in_flight` calls on the wire, queues bounded by the
-//!   scheduler's configuration; timers are at most a few per live request.
+//!   scheduler's configuration; timers are at most a few per live request (a timer that
+//!   became moot, e.g. the deadline of a request already sent, is dropped once they
+//!   outnumber twice the live requests plus a slack).
 //! - **Time is a value; ties are ordered.** Timers fire in (time, scheduling order);
 //!   [`Engine::handle_timeout`] fires one at a time so each one's dispatches happen before the
 //!   next, as they would in real time.
@@ -107,6 +109,7 @@ mod bill;
 mod bound;
 mod depart;
 mod dispatch;
+mod holds;
 mod limiter;
 mod slab;
 mod spend;

@@ -11,7 +11,8 @@ use crate::budget::{CapId, Settlement, Ticket};
 pub enum SpendStep {
     /// Proceed; the reservation to settle (`None` when no budget applies).
     Admit(Option<Ticket>),
-    /// Hold until this instant, then ask again.
+    /// Hold until this instant, then ask again (the engine also asks again sooner, when
+    /// reservations settle and may have left room).
     Hold(Time),
     /// Refuse.
     Refuse(SpendRefusal),
@@ -42,8 +43,19 @@ pub trait Spend<M> {
     /// The API key `request` would be sent with at `now`; `None` when none is usable.
     /// Selected once per decision and shared with the limiter layers.
     fn key(&mut self, now: Time, request: &RequestMeta<M>) -> Option<u64>;
+    /// Whether `api_key`, the key a request was admitted with, may still carry it at `now`.
+    /// The engine asks at dispatch: a request can wait (queued, backing off) past its key's
+    /// expiry or revocation, and is then asked again with the key usable now.
+    fn key_usable(&self, now: Time, api_key: u64) -> bool;
     /// The verdict for `request` carrying `api_key` (from [`Spend::key`]).
     fn decide(&mut self, now: Time, request: &RequestMeta<M>, api_key: Option<u64>) -> SpendStep;
+    /// The verdict for a request admitted once and asked again (its hold ended, or its key
+    /// became unusable while it waited), with the key usable now. A budget that can only
+    /// decide at arrival (one a shared store counts) refuses here instead.
+    fn decide_again(&mut self, now: Time, request: &RequestMeta<M>) -> SpendStep {
+        let api_key = self.key(now, request);
+        self.decide(now, request, api_key)
+    }
     /// Book a completion with its actual usage: its books (`None` when nothing is billed).
     fn complete(
         &mut self,
@@ -72,6 +84,9 @@ impl<M> Spend<M> for NoSpend {
     fn key(&mut self, _: Time, _: &RequestMeta<M>) -> Option<u64> {
         None
     }
+    fn key_usable(&self, _: Time, _: u64) -> bool {
+        true
+    }
     fn decide(&mut self, _: Time, _: &RequestMeta<M>, _: Option<u64>) -> SpendStep {
         SpendStep::Admit(None)
     }
@@ -90,9 +105,19 @@ impl<M, S: Spend<M>> Spend<M> for Option<S> {
     fn key(&mut self, now: Time, request: &RequestMeta<M>) -> Option<u64> {
         self.as_mut()?.key(now, request)
     }
+    fn key_usable(&self, now: Time, api_key: u64) -> bool {
+        self.as_ref()
+            .is_none_or(|spend| spend.key_usable(now, api_key))
+    }
     fn decide(&mut self, now: Time, request: &RequestMeta<M>, api_key: Option<u64>) -> SpendStep {
         match self {
             Some(spend) => spend.decide(now, request, api_key),
+            None => SpendStep::Admit(None),
+        }
+    }
+    fn decide_again(&mut self, now: Time, request: &RequestMeta<M>) -> SpendStep {
+        match self {
+            Some(spend) => spend.decide_again(now, request),
             None => SpendStep::Admit(None),
         }
     }

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `Allow` | queues it for the requested model |
 //! | `Degrade(m)` | queues it for `m` ([`super::EngineEvent::Degraded`]) |
-//! | `QueueUntil(t)` | holds it (admitted, not queued) and asks again at `t`; if `t` is after the gate's horizon (a simulation's end) it is refused at once, since it could never be served |
+//! | `QueueUntil(t)` | holds it (admitted, not queued) and asks again at `t`, or sooner when reservations settle and may have left room (`super::holds`); if `t` is after the gate's horizon (a simulation's end) it is refused at once, since it could never be served |
 //! | `Reject` | refuses it ([`super::EngineEvent::BudgetRefused`]) |
 //!
 //! Price changes are applied lazily: before any decision or booking at `now`, every change due
@@ -123,6 +123,15 @@ impl SpendGate {
         usable.then_some(key.0)
     }
 
+    /// Whether `key` (from [`Self::select_key`] or [`Self::pinned_key`]) may still carry a
+    /// request at `now`: 0 without keys configured, else a usable key of the ring.
+    pub fn key_usable(&self, now: Time, key: u64) -> bool {
+        if self.keys.iter().next().is_none() {
+            return true;
+        }
+        self.pinned_key(now, KeyId(key)).is_some()
+    }
+
     /// Apply the price changes due by `now`.
     fn catch_up(&mut self, now: Time) {
         while let Some(p) = self.prices.get(self.next_price).filter(|p| p.at <= now) {
@@ -206,6 +215,10 @@ pub(super) fn subject<M>(request: &RequestMeta<M>, api_key: u64) -> Subject {
 impl<M> Spend<M> for SpendGate {
     fn key(&mut self, now: Time, _: &RequestMeta<M>) -> Option<u64> {
         self.select_key(now)
+    }
+
+    fn key_usable(&self, now: Time, api_key: u64) -> bool {
+        SpendGate::key_usable(self, now, api_key)
     }
 
     fn decide(&mut self, now: Time, request: &RequestMeta<M>, api_key: Option<u64>) -> SpendStep {

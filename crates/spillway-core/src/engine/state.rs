@@ -12,7 +12,7 @@ use crate::schedule::{ConfigError, PriorityScheduler, SchedulerConfig, Ticket};
 use crate::upstream::{Headroom, Target};
 use crate::{Duration, Time};
 use rand_core::Rng;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 /// Everything an engine is built from, besides its parts.
 #[derive(Debug, Clone)]
@@ -37,8 +37,9 @@ pub struct EngineConfig {
 pub(crate) enum Stage {
     /// Its admission is still on its way (a shared store's round trip).
     Entering,
-    /// The budget holds it until a reset.
-    Held,
+    /// The budget holds it until a reset (or until settlements free room); the hold's number
+    /// (see [`Engine::held_order`]).
+    Held(u64),
     /// In the priority queue.
     Queued(Ticket),
     /// Waiting for its backoff, or due for a retry.
@@ -88,8 +89,8 @@ pub(crate) enum Timer {
     RetryDue(RequestId),
     /// The client of a queued request runs out of patience.
     Abandon(RequestId, Ticket),
-    /// A request held by the budget may ask again.
-    BudgetDue(RequestId),
+    /// A held request's reset came: it may ask again, if still held by that hold (its number).
+    BudgetDue(RequestId, u64),
 }
 
 /// The sans-IO gateway: see the [module docs](super).
@@ -115,6 +116,13 @@ pub struct Engine<M, L: Limiter, S, R> {
     pub(crate) in_flight: u64,
     /// Requests held by the budget, per class (the gauge beside the queue's depth).
     pub(crate) held: Vec<usize>,
+    /// Held requests by hold number, the earliest first: the order settlements wake them in.
+    pub(crate) held_order: BTreeMap<u64, RequestId>,
+    /// The next hold's number.
+    pub(crate) next_hold: u64,
+    /// A budget reservation settled or was released since the held requests were last asked:
+    /// there may be room for them before their reset.
+    pub(crate) spend_settled: bool,
     /// Something changed that may let a request go: [`Engine::poll_dispatch`] looks again.
     pub(crate) dispatch_pending: bool,
     pub(crate) events: VecDeque<EngineEvent<M>>,
@@ -149,6 +157,9 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             next_wake: None,
             in_flight: 0,
             held,
+            held_order: BTreeMap::new(),
+            next_hold: 0,
+            spend_settled: false,
             dispatch_pending: false,
             events: VecDeque::new(),
         })
@@ -182,13 +193,20 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.in_flight
     }
 
+    /// Timers pending (deadlines, resets, backoff ends, wakes), some perhaps already moot: a
+    /// gauge of the engine's memory, which stays proportional to live requests.
+    pub fn timers_pending(&self) -> usize {
+        self.timers.len()
+    }
+
     /// Requests queued in `class`.
     pub fn queued_in(&self, class: usize) -> usize {
         self.queue.len_of(class)
     }
 
-    /// Requests of `class` the budget holds until a cap resets: admitted and waiting like
-    /// queued ones, but outside the queue (so not in [`Engine::queued_in`]).
+    /// Requests of `class` the budget holds (until a cap resets or settlements free room):
+    /// admitted and waiting like queued ones, but outside the queue (so not in
+    /// [`Engine::queued_in`]).
     pub fn held_in(&self, class: usize) -> usize {
         self.held.get(class).copied().unwrap_or(0)
     }

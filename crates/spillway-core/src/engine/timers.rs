@@ -105,6 +105,12 @@ impl<E> Timers<E> {
     pub fn peek_time(&self) -> Option<Time> {
         self.heap.peek().map(Entry::at)
     }
+    /// Keep only the events `keep` accepts (the order of the rest is unchanged: keys are
+    /// unique). Why: a driver drops timers whose firing would do nothing, so that memory
+    /// follows what is live rather than what was ever scheduled.
+    pub fn retain(&mut self, mut keep: impl FnMut(Time, &E) -> bool) {
+        self.heap.retain(|e| keep(e.at(), &e.event));
+    }
     /// Pending events.
     pub fn len(&self) -> usize {
         self.heap.len()

@@ -1,11 +1,14 @@
-//! The held gauge: a request the budget holds until a reset counts in `held_in` (it waits in
-//! the gateway, outside the queue) until it is asked again or leaves.
+//! Held requests: a request the budget holds counts in `held_in` (it waits in the gateway,
+//! outside the queue) until it is asked again or leaves; it is asked again at its cap's reset,
+//! or sooner when settlements free room (a hold caused by reservations ends when they settle).
 
 use super::parts::{gate, small_config};
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 use spillway_core::Time;
-use spillway_core::engine::{Admission, Departure, Engine, EngineEvent, RequestMeta, SpendGate};
+use spillway_core::engine::{
+    Admission, Completion, Departure, Engine, EngineEvent, RequestMeta, Response, SpendGate,
+};
 use spillway_core::limit::{LayerSpec, Layered};
 
 type TestEngine = Engine<u64, Layered, SpendGate, ChaCha8Rng>;
@@ -13,6 +16,16 @@ type TestEngine = Engine<u64, Layered, SpendGate, ChaCha8Rng>;
 /// Three calls on the wire and one queued reserve 900 of the 1,000 nano-USD hourly cap (the
 /// third and fourth on the cheap model): a fifth is held.
 fn with_one_held() -> (TestEngine, spillway_core::engine::RequestId) {
+    let (e, _, held) = with_one_held_and_sent();
+    (e, held)
+}
+
+/// [`with_one_held`], and the calls on the wire.
+fn with_one_held_and_sent() -> (
+    TestEngine,
+    Vec<spillway_core::engine::RequestId>,
+    spillway_core::engine::RequestId,
+) {
     let config = small_config(3);
     let layers = Layered::new(Vec::<LayerSpec>::new()).expect("no layers");
     let rng = |s| ChaCha8Rng::seed_from_u64(s);
@@ -28,13 +41,15 @@ fn with_one_held() -> (TestEngine, spillway_core::engine::RequestId) {
         max_tokens: 10,
         payload: user,
     };
-    let mut last = None;
+    let (mut last, mut sent) = (None, Vec::new());
     for user in 0..5 {
         let Admission::Accepted(id) = e.on_request(Time::ZERO, meta(user)) else {
             panic!("request {user} accepted");
         };
         last = Some(id);
-        while e.poll_dispatch(Time::ZERO).is_some() {}
+        while let Some(d) = e.poll_dispatch(Time::ZERO) {
+            sent.push(d.id);
+        }
     }
     assert_eq!(e.in_flight(), 3);
     assert_eq!((e.held_in(1), e.queued_in(1)), (1, 1), "the fifth is held");
@@ -43,7 +58,7 @@ fn with_one_held() -> (TestEngine, spillway_core::engine::RequestId) {
         (0, 0),
         "other classes hold none"
     );
-    (e, last.expect("five requests"))
+    (e, sent, last.expect("five requests"))
 }
 
 #[test]
@@ -74,4 +89,94 @@ fn a_held_request_counts_until_it_is_asked_again() {
     assert_eq!(e.held_in(1), 0);
     e.drain(reset);
     assert_eq!(e.held_in(1), 0, "nothing held after draining");
+}
+
+/// The cap is full of estimates, not of spend: when the calls settle far below them (~3 of
+/// the 1,000 spent), the held request is asked again at once, not at the hour's reset.
+#[test]
+fn a_hold_caused_by_reservations_ends_when_they_settle() {
+    let (mut e, sent, held) = with_one_held_and_sent();
+    let t = Time::from_secs(1);
+    let ok = Response {
+        accepted: true,
+        status: 200,
+        retry_after: None,
+        body_retry_after: None,
+        snapshot: None,
+    };
+    let tiny = Completion {
+        input_tokens: 1,
+        output_tokens: 0,
+        failed: false,
+    };
+    for id in sent {
+        e.on_response(t, id, &ok);
+        e.on_complete(t, id, tiny);
+    }
+    let mut dispatched = Vec::new();
+    while let Some(d) = e.poll_dispatch(t) {
+        dispatched.push(d.id);
+    }
+    let reserved = e.spend().budget().ledger.reserved_nano_usd();
+    assert_eq!(
+        e.held_in(1),
+        0,
+        "{reserved} reserved, yet still held until {:?}",
+        e.poll_timeout()
+    );
+    assert!(
+        dispatched.contains(&held),
+        "the formerly held request is sent"
+    );
+    // Its hold's reset timer, when it fires, asks nothing again.
+    while e.poll_event().is_some() {}
+    let reset = e.poll_timeout().expect("the stale reset timer");
+    e.handle_timeout(reset);
+    let asked_again = std::iter::from_fn(|| e.poll_event()).any(|ev| {
+        matches!(
+            ev,
+            EngineEvent::Held { .. } | EngineEvent::BudgetRefused { .. }
+        )
+    });
+    assert!(!asked_again, "a request no longer held is not asked again");
+    assert_eq!(
+        e.in_flight(),
+        2,
+        "the queued request and the formerly held one"
+    );
+}
+
+/// A hold caused by spend (not reservations) stays until the reset: settlements that free
+/// no room for it wake nothing.
+#[test]
+fn a_hold_caused_by_spend_lasts_until_the_reset() {
+    let (mut e, sent, _) = with_one_held_and_sent();
+    while e.poll_event().is_some() {}
+    let t = Time::from_secs(1);
+    let ok = Response {
+        accepted: true,
+        status: 200,
+        retry_after: None,
+        body_retry_after: None,
+        snapshot: None,
+    };
+    // Each call used more than its estimate: the cap is spent, not reserved.
+    let big = Completion {
+        input_tokens: 290,
+        output_tokens: 50,
+        failed: false,
+    };
+    for id in sent {
+        e.on_response(t, id, &ok);
+        e.on_complete(t, id, big);
+        while e.poll_dispatch(t).is_some() {}
+    }
+    assert_eq!(e.held_in(1), 1, "still held");
+    let held_events = std::iter::from_fn(|| e.poll_event())
+        .filter(|ev| matches!(ev, EngineEvent::Held { .. }))
+        .count();
+    assert_eq!(
+        held_events, 0,
+        "no new hold reported for a request still held"
+    );
 }

@@ -8,14 +8,17 @@ mod billed;
 mod bound;
 mod client_errors;
 mod fallback;
+mod freed_slot;
 mod gate;
 mod headroom;
 mod held;
 mod hints;
+mod key_at_dispatch;
 mod lifecycle;
 mod parts;
 mod plain;
 mod shared_gate;
+mod timers;
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;

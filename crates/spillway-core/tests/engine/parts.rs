@@ -75,6 +75,41 @@ const PER_TOKEN: u64 = 1_000_000;
 /// requests find no key). The hour resets 60 s into the run; holds ending after `horizon`
 /// are refused. Cost: a nano-USD per token on the dear model.
 pub fn gate(limit_nano_usd: u64, hold: bool, horizon: Option<Time>) -> SpendGate {
+    let validity = (T::ZERO, KEY_EXPIRES_S);
+    let primary = test_key("primary", KeyRole::Primary, validity, limit_nano_usd * 2);
+    gate_with_keys(limit_nano_usd, hold, horizon, vec![primary])
+}
+
+/// A key of the gate's environment and service, valid from `not_before` until `expires_s`
+/// seconds into the run, with a daily budget of `budget_nano_usd`.
+pub fn test_key(
+    name: &str,
+    role: KeyRole,
+    (not_before, expires_s): (Time, u64),
+    budget_nano_usd: u64,
+) -> KeySpec {
+    KeySpec {
+        name: name.into(),
+        environment: "production".into(),
+        service: "chat".into(),
+        role,
+        source: SecretSource::Env(name.to_uppercase()),
+        not_before,
+        expires_at: T::ZERO.saturating_add(Duration::from_secs(expires_s)),
+        budget: Some(KeyBudget {
+            period: Period::Day,
+            limit_nano_usd: budget_nano_usd,
+        }),
+    }
+}
+
+/// [`gate`] with `keys` instead of its one key.
+pub fn gate_with_keys(
+    limit_nano_usd: u64,
+    hold: bool,
+    horizon: Option<Time>,
+    keys: Vec<KeySpec>,
+) -> SpendGate {
     let model = |name: &str, tier, price| ModelSpec {
         name: name.into(),
         tier,
@@ -114,23 +149,11 @@ pub fn gate(limit_nano_usd: u64, hold: bool, horizon: Option<Time>) -> SpendGate
             OnExhausted::Reject
         },
     };
-    let key = KeySpec {
-        name: "primary".into(),
-        environment: "production".into(),
-        service: "chat".into(),
-        role: KeyRole::Primary,
-        source: SecretSource::Env("PRIMARY".into()),
-        not_before: Time::ZERO,
-        expires_at: T::ZERO.saturating_add(Duration::from_secs(KEY_EXPIRES_S)),
-        budget: Some(KeyBudget {
-            period: Period::Day,
-            limit_nano_usd: limit_nano_usd * 2,
-        }),
-    };
-    let keys = KeyRing::load(vec![key], KeyPolicy::default(), |_| {
-        Ok("sk-test-0123456789abcd".to_string())
+    // Each key its own secret (the ring refuses a secret shared by two keys).
+    let keys = KeyRing::load(keys, KeyPolicy::default(), |source| {
+        Ok(format!("sk-test-0123456789abcd-{source:?}"))
     })
-    .expect("one key loads");
+    .expect("the keys load");
     let config = SpendGateConfig {
         catalogue: catalogue.clone(),
         keys,

@@ -59,6 +59,13 @@ impl Spend<Arrival> for SimSpend {
             None => gate.select_key(now),
         }
     }
+    /// The ring's verdict on `api_key`, pinned or not: a leaked key revoked meanwhile carries
+    /// nothing more.
+    fn key_usable(&self, now: Time, api_key: u64) -> bool {
+        self.gate
+            .as_ref()
+            .is_none_or(|g| g.key_usable(now, api_key))
+    }
     fn decide(&mut self, now: Time, request: &RequestMeta<Arrival>, key: Option<u64>) -> SpendStep {
         self.gate.decide(now, request, key)
     }
