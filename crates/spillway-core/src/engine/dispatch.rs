@@ -31,14 +31,20 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             let cost = SendCost::request(req.meta.input_tokens, req.meta.max_tokens);
             let target = self.upstream.likely_target(now);
             let ready = self.upstream.ready_at(now, target, &cost);
+            let admitted = req.arrived;
             if ready > now
                 && target == Target::Primary
-                && self.upstream.spill_to_fallback(now, req.arrived)
+                && self.upstream.spill_to_fallback(now, admitted)
             {
                 return self.send(now, id, Target::Fallback);
             }
             if ready > now {
-                self.stage(id, ready);
+                // Woken when the primary is ready, or sooner when the wait turns into a spill.
+                let spill = (target == Target::Primary)
+                    .then(|| self.upstream.spill_due(admitted))
+                    .flatten()
+                    .filter(|&due| due > now);
+                self.stage(id, spill.map_or(ready, |due| due.min(ready)));
                 break;
             }
             match self.upstream.route(now) {

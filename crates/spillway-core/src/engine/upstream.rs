@@ -149,6 +149,18 @@ impl<R: Rng> UpstreamPolicy<R> {
             && self.failover.route_to(now, Target::Fallback)
     }
 
+    /// When a request admitted at `admitted` becomes eligible to spill (the first instant its
+    /// wait exceeds `fallback_after_wait`), if spilling is configured: a request staged for
+    /// the primary must be woken then, not only when the primary is ready.
+    pub(crate) fn spill_due(&self, admitted: Time) -> Option<Time> {
+        let limit = self.spec.fallback_after_wait?;
+        self.has_fallback.then(|| {
+            admitted
+                .saturating_add(limit)
+                .saturating_add(Duration::from_nanos(1))
+        })
+    }
+
     /// Whether this request's answer is in the cache (a seeded draw per routing decision).
     fn cache_hit(&mut self) -> bool {
         if self.spec.cache_hit_permille == 0 {

@@ -135,3 +135,36 @@ fn spills_respect_the_fallback_breaker_s_probe_limit() {
         "the spilled probe's success counts: the breaker closed"
     );
 }
+
+/// A request staged for an exhausted primary spills to the fallback as soon as it has waited
+/// `fallback_after_wait`, not when something else happens to wake the engine: the engine's
+/// next timeout is no later than that moment, and the spill goes then.
+#[test]
+fn a_staged_request_spills_when_its_wait_is_up() {
+    use super::plain::with_headers;
+    let mut upstream = UpstreamConfig::reactive(BackoffConfig::default());
+    upstream.proactive_margin_ppm = Some(0);
+    upstream.fallback = true;
+    let patience = Duration::from_millis(200);
+    upstream.fallback_after_wait = Some(patience);
+    let mut e = engine(100, upstream);
+    let t0 = Time::ZERO;
+    assert!(matches!(e.on_request(t0, meta(0)), Admission::Accepted(_)));
+    let first = e.poll_dispatch(t0).expect("sent");
+    let exhausted = [
+        ("x-ratelimit-limit-requests", "60"),
+        ("x-ratelimit-remaining-requests", "0"),
+        ("x-ratelimit-reset-requests", "30s"),
+    ];
+    e.on_response(t0, first.id, &with_headers(200, &exhausted));
+    assert!(matches!(e.on_request(t0, meta(1)), Admission::Accepted(_)));
+    assert!(e.poll_dispatch(t0).is_none(), "staged for the primary");
+    let (spilled, at) = next_dispatch(&mut e, t0);
+    assert_eq!(spilled.target, Target::Fallback);
+    assert!(
+        at <= t0
+            .saturating_add(patience)
+            .saturating_add(Duration::from_millis(1)),
+        "spilled at {at:?}, long after waiting {patience:?}"
+    );
+}
