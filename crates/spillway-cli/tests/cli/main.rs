@@ -10,6 +10,7 @@ mod load;
 mod report;
 mod secrets;
 mod serve;
+mod stale_outputs;
 mod sweep;
 mod timeseries_step;
 mod trace;
