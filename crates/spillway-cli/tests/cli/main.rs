@@ -3,6 +3,7 @@
 mod browser;
 mod compare;
 mod emulate;
+mod file_kind;
 mod hostile_files;
 mod inspect_headers;
 mod interrupt;
