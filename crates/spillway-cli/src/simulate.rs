@@ -34,7 +34,8 @@ pub struct RunArgs {
     /// gives byte-identical outputs.
     #[arg(long)]
     seed: Option<u64>,
-    /// Where to write the outputs (default: reports/<scenario name>/).
+    /// Where to write the outputs (default: reports/<scenario name>/ for simulate,
+    /// reports/<scenario name>-compare/ for compare).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Override how long traffic arrives, e.g. `2m` or `1h` (units: ns us ms s m h d).

@@ -64,3 +64,10 @@ fn errors_in_a_policy_file_name_that_file() {
         "{err}"
     );
 }
+
+/// `--out`'s help is shared with `simulate`; it states compare's own default directory.
+#[test]
+fn compare_help_gives_its_own_output_default() {
+    let help = text(&spillway_ok(&["compare", "--help"]).stdout);
+    assert!(help.contains("reports/<scenario name>-compare/"), "{help}");
+}
