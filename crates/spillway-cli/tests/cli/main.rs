@@ -8,6 +8,7 @@ mod hostile_files;
 mod inspect_headers;
 mod interrupt;
 mod load;
+mod readme_serve;
 mod report;
 mod secrets;
 mod serve;
