@@ -81,19 +81,22 @@ pub fn run(args: &SweepArgs) -> Result<(), Failure> {
             return Err(Failure::BadInput(format!("--set {}: given twice", s.path)));
         }
     }
+    if args.seed.is_some() && settings.iter().any(|s| s.path == "seed") {
+        return Err(Failure::BadInput(
+            "--set seed=… with --seed: --seed overrides every variant's seed, so the variants \
+             would be identical; drop one"
+                .to_string(),
+        ));
+    }
     let variants = variants(&args.scenario, &text, &settings)?;
     check_work(args, &variants)?;
     let paths: Vec<String> = settings.iter().map(|s| s.path.clone()).collect();
-    let runs = run_variants(args, &variants)?;
     let out = args.out.clone().unwrap_or_else(|| {
         Path::new("reports").join(format!("{}-sweep", variants[0].scenario.name))
     });
-    std::fs::create_dir_all(&out).map_err(|e| {
-        Failure::BadInput(format!(
-            "cannot create output directory {}: {e}",
-            out.display()
-        ))
-    })?;
+    // Before the runs: an output directory that cannot be made must not cost the whole sweep.
+    crate::simulate::create_out_dir(&out)?;
+    let runs = run_variants(args, &variants)?;
     write_sweep(&out.join("sweep.csv"), &paths, &runs).context("writing sweep.csv")?;
     let charts = write_charts(&out, &settings, &runs)?;
     for (variant, v) in variants.iter().enumerate() {

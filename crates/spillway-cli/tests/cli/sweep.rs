@@ -157,3 +157,36 @@ fn too_many_variants_are_refused_before_any_is_built() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("10201 variants"), "{err}");
 }
+
+/// An output directory that cannot be made is found before any run.
+#[test]
+fn an_uncreatable_out_is_refused_before_any_run() {
+    let dir = temp_dir("sweep-file-as-dir");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("not-a-dir");
+    std::fs::write(&file, "x").expect("write");
+    let out = spillway(&[
+        "sweep",
+        "scenarios/spike.yaml",
+        "--set",
+        "provider.rpm=250",
+        "--duration",
+        "1m",
+        "--out",
+        file.join("x").to_str().expect("utf-8"),
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("sweeping"), "runs started: {err}");
+}
+
+/// `--seed` overrides every variant's seed, so sweeping `seed` with it would run identical
+/// variants under different labels.
+#[test]
+fn sweeping_the_seed_under_a_fixed_seed_is_refused() {
+    let dir = temp_dir("sweep-seed");
+    let out = sweep(&dir, &["--set", "seed=1,2", "--seed", "5"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--seed") && err.contains("seed"), "{err}");
+}
