@@ -20,13 +20,20 @@ pub enum FileKind {
     ModelCatalogue,
 }
 
-/// `(key, value)` of each top-level mapping line: not indented, not a comment, list item or
-/// document marker; the value without a trailing `# comment`.
-fn top_level(text: &str) -> impl Iterator<Item = (&str, &str)> {
+/// `(line, key)` of each top-level mapping key (1-based lines), in file order: what a reader
+/// that takes only some keys checks the others against.
+pub fn top_level_keys(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    top_level(text).map(|(line, key, _)| (line, key))
+}
+
+/// `(line, key, value)` of each top-level mapping line: not indented, not a comment, list item
+/// or document marker; the value without a trailing `# comment`.
+fn top_level(text: &str) -> impl Iterator<Item = (usize, &str, &str)> {
     text.lines()
-        .filter(|l| !l.starts_with([' ', '\t', '#', '-', '.']) && !l.is_empty())
-        .filter_map(|l| l.split_once(':'))
-        .map(|(key, value)| (key.trim_end(), strip_comment(value).trim()))
+        .enumerate()
+        .filter(|(_, l)| !l.starts_with([' ', '\t', '#', '-', '.']) && !l.is_empty())
+        .filter_map(|(i, l)| l.split_once(':').map(|(key, value)| (i + 1, key, value)))
+        .map(|(line, key, value)| (line, key.trim_end(), strip_comment(value).trim()))
 }
 
 /// `value` up to a `#` that starts a comment (at the start or after a space).
@@ -37,7 +44,7 @@ fn strip_comment(value: &str) -> &str {
 }
 
 fn has(text: &str, key: &str) -> bool {
-    top_level(text).any(|(k, _)| k == key)
+    top_level_keys(text).any(|(_, k)| k == key)
 }
 
 /// Whether `text` is a scenario (it has `provider:` or `traffic:`), which a server loads
@@ -52,7 +59,7 @@ pub fn kind_of(text: &str) -> FileKind {
     if has(text, "policies") && !is_scenario(text) {
         return FileKind::PolicyFile;
     }
-    for (key, value) in top_level(text) {
+    for (_, key, value) in top_level(text) {
         if key == "profiles" {
             return FileKind::ProviderLibrary;
         }

@@ -56,7 +56,7 @@ pub use class::Class;
 pub use distributed::{Balancer, InstancesSpec, SyncMode};
 pub use error::{LocatedError, LocatedErrors, field_path_at, quoted_key};
 pub use file::{PolicyFile, RawPolicyFile, load, parse};
-pub use file_kind::{FileKind, is_scenario, kind_of};
+pub use file_kind::{FileKind, is_scenario, kind_of, top_level_keys};
 pub use layers::RawLayer;
 pub use policies::{PolicyBlocks, PolicyDefaults, PolicySpec, RawPolicy, validate};
 pub use reporter::{Reporter, serde_message};
