@@ -4,6 +4,7 @@ mod browser;
 mod compare;
 mod emulate;
 mod file_kind;
+mod help;
 mod hostile_files;
 mod inspect_headers;
 mod interrupt;
