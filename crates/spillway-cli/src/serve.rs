@@ -144,7 +144,7 @@ async fn serve(
         .connect_timeout(std::time::Duration::from_secs(10))
         .build()
         .map_err(|e| Failure::Runtime(e.into()))?;
-    let upstream_base = primary.base.clone();
+    let upstream_base = spillway_core::policy::base_url::without_userinfo(&primary.base);
     let gateway = spillway_gateway::Runtime::start(engine, layer_names.clone());
     let settles = gateway.with_engine(|e, _| e.spend().as_ref().and_then(ServeGate::closer));
     let proxy = Arc::new(Proxy {
@@ -264,15 +264,8 @@ fn upstream(
 ) -> Result<Upstream, Failure> {
     let key = load_key(spec.and_then(|s| s.upstream_key.as_ref()))?;
     let base = match (flag, spec) {
-        (Some(url), _) => {
-            let base = url.trim_end_matches('/');
-            if !(base.starts_with("http://") || base.starts_with("https://")) {
-                return Err(Failure::BadInput(format!(
-                    "--upstream `{url}` is not a base URL; expected http://HOST[:PORT] or https://…"
-                )));
-            }
-            base.to_string()
-        }
+        (Some(url), _) => spillway_core::policy::base_url::check(url)
+            .map_err(|m| Failure::BadInput(format!("--upstream: {m}")))?,
         (None, Some(s)) => s.upstream.clone(),
         (None, None) => {
             return Err(Failure::BadInput(format!(

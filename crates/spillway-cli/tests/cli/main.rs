@@ -17,6 +17,7 @@ mod stale_outputs;
 mod sweep;
 mod timeseries_step;
 mod trace;
+mod upstream_url;
 mod validate_model;
 
 use std::path::{Path, PathBuf};

@@ -35,6 +35,7 @@
 //! );
 //! ```
 
+pub mod base_url;
 pub mod budget;
 mod class;
 pub mod distributed;

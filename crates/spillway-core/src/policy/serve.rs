@@ -143,27 +143,11 @@ pub fn validate(
     ok.then_some(Some(spec))
 }
 
-/// An `http://` or `https://` base URL, without a trailing `/`.
+/// An `http://` or `https://` base URL, without a trailing `/` ([`super::base_url::check`]).
 fn base_url(url: &S<String>, r: &mut Reporter<'_>) -> Option<String> {
-    let text = url.value.trim_end_matches('/');
-    let rest = text
-        .strip_prefix("http://")
-        .or_else(|| text.strip_prefix("https://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
-            Some(text.to_string())
-        }
-        _ => {
-            r.bad(
-                url,
-                format!(
-                    "`{}` is not a base URL; expected `http://HOST[:PORT][/PATH]` or `https://…` (the `/v1/...` path is appended)",
-                    url.value
-                ),
-            );
-            None
-        }
-    }
+    super::base_url::check(&url.value)
+        .map_err(|message| r.bad(url, message))
+        .ok()
 }
 
 /// The secret source of the `keys:` entry named `name`.
