@@ -2,7 +2,7 @@
 //! other files, all on the scenario's traffic, with the same outputs as `simulate`.
 
 use crate::Failure;
-use crate::policy_merge::merge;
+use crate::policy_merge::{check_file, merge};
 use crate::simulate::{RunArgs, execute};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -32,6 +32,9 @@ pub fn run(args: &CompareArgs) -> Result<(), Failure> {
         .iter()
         .map(|p| Ok((p.clone(), read(p)?)))
         .collect::<Result<Vec<_>, Failure>>()?;
+    for (path, text) in &extras {
+        check_file(path, text).map_err(|e| Failure::BadInput(e.to_string()))?;
+    }
     let merged = merge(&text, &extras)
         .map_err(|e| Failure::BadInput(format!("{}: {e}", args.scenario.display())))?;
     let scenario = spillway_sim::scenario::parse(&args.scenario, &merged.text)

@@ -2,7 +2,7 @@
 //! (see `spillway_load`), and write the same files as `simulate` from what came back.
 
 use crate::Failure;
-use crate::simulate::{create_out_dir, parse_duration_arg, write_outputs};
+use crate::simulate::{Outputs, create_out_dir, parse_duration_arg, write_outputs};
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -266,7 +266,11 @@ fn write_all(
     }
     series.commit().context("writing timeseries.csv")?;
     let runs = std::slice::from_ref(&observed.metrics);
-    write_outputs(out, scenario, options, yaml, runs, args.no_report)
+    let outputs = Outputs {
+        trace: None,
+        no_report: args.no_report,
+    };
+    write_outputs(out, scenario, options, yaml, runs, outputs)
 }
 
 /// The table `simulate` prints, then how the run ended and why requests failed.

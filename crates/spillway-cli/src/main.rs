@@ -32,9 +32,13 @@ struct Cli {
     command: Command,
     /// Bound on the traffic events a run may generate, over all its policies (default 2e9,
     /// about half an hour of simulation); scenarios over it are refused, with the estimate.
+    /// For the commands that read scenarios (simulate, compare, sweep, load, validate,
+    /// validate-model); other commands ignore it.
     #[arg(long, global = true, value_name = "N")]
     max_events: Option<u64>,
-    /// Bound on timeseries.csv rows a run may write (default 5e6, about 320 MB).
+    /// Bound on timeseries.csv rows a run may write (default 5e6, about 320 MB). For the
+    /// commands that read scenarios (simulate, compare, sweep, load, validate,
+    /// validate-model); other commands ignore it.
     #[arg(long, global = true, value_name = "N")]
     max_rows: Option<u64>,
 }
@@ -51,10 +55,11 @@ enum Command {
     /// Run every policy on every combination of `--set path=v1,v2` values; write sweep.csv
     /// and, for one numeric parameter, headline charts.
     Sweep(sweep::SweepArgs),
-    /// Check a scenario file, a provider profile library (scenarios/providers.yaml) or a model
-    /// catalogue (scenarios/models.yaml), and print every error found (exit 2 if any).
+    /// Check a scenario file, a policy file for serve (scenarios/policies/gateway.yaml), a
+    /// provider profile library (scenarios/providers.yaml) or a model catalogue
+    /// (scenarios/models.yaml), and print every error found (exit 2 if any).
     Validate {
-        /// The scenario or library file (YAML).
+        /// The file to check (YAML): scenario, policy file, provider library or model catalogue.
         scenario: PathBuf,
     },
     /// Read response header lines on stdin; print the parsed rate-limit snapshot as JSON.
@@ -67,7 +72,7 @@ enum Command {
     /// simulator's limits, headers, latency and failures, until Ctrl-C.
     #[command(long_about = emulate::LONG_ABOUT)]
     Emulate(emulate::EmulateArgs),
-    /// Serve a policy of a scenario file as an OpenAI-compatible gateway (rate limits,
+    /// Serve a policy of a scenario or policy file as an OpenAI-compatible gateway (rate limits,
     /// priority queue, retries, failover) in front of an upstream, until Ctrl-C.
     #[command(long_about = serve::LONG_ABOUT)]
     Serve(serve::ServeArgs),

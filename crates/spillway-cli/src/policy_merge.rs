@@ -16,8 +16,13 @@
 //!     max_attempts: 2
 //! ```
 
+use spillway_core::policy::{RawPolicy, RawPolicyFile, Reporter, top_level_keys};
 use spillway_sim::scenario::ScenarioErrors;
 use std::path::{Path, PathBuf};
+
+/// The keys of a policy file that `compare` adds to the scenario; the rest of a policy file
+/// (classes, money, `serve:`) is the scenario's business and would be dropped.
+const MERGED_KEYS: [&str; 2] = ["policies", "layers"];
 
 /// Where a line of the merged text came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +98,76 @@ fn items(lines: &[&str], item_indent: usize) -> usize {
         .iter()
         .filter(|l| indent(l) == item_indent && l.trim_start().starts_with('-'))
         .count()
+}
+
+/// Refuse, located in the policy file itself, what [`merge`] could not take whole: keys other
+/// than `policies:` and `layers:`, no policies, a list written in flow style (`[...]`, which
+/// the line splicer cannot move), and YAML mistakes (a tab, a duplicate key), which the
+/// merged text would report at a line of the scenario.
+pub fn check_file(path: &Path, text: &str) -> Result<(), ScenarioErrors> {
+    let mut r = Reporter::new(path, text);
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(first) = lines.iter().find(|l| is_content(l)) else {
+        r.whole("policies", "no policies to add (an empty file)");
+        return r.finish();
+    };
+    if first.starts_with('-') && !first.starts_with("---") {
+        // A bare list of policies.
+        r.parse_yaml::<Vec<RawPolicy>>(None);
+        return r.finish();
+    }
+    if refuse_other_keys(&mut r, text) {
+        // The parse below would call each an unknown field again.
+        return r.finish();
+    }
+    let Some(raw) = r.parse_yaml::<RawPolicyFile>(Some("a policy file needs `policies`")) else {
+        return Err(r.into_errors());
+    };
+    check_lists(&mut r, text, &raw);
+    r.finish()
+}
+
+/// Record each top-level key other than [`MERGED_KEYS`]; whether there was one.
+fn refuse_other_keys(r: &mut Reporter<'_>, text: &str) -> bool {
+    let mut any = false;
+    for (line, key) in top_level_keys(text).filter(|(_, k)| !MERGED_KEYS.contains(k)) {
+        any = true;
+        r.at(
+            line,
+            1,
+            format!(
+                "compare adds only `policies:` and `layers:` from a policy file; `{key}` would \
+                 be ignored (write it in the scenario)"
+            ),
+        );
+    }
+    any
+}
+
+/// Record no policies, and a non-empty list [`merge`] cannot find as a block.
+fn check_lists(r: &mut Reporter<'_>, text: &str, raw: &RawPolicyFile) {
+    let line_of = |key: &str| {
+        top_level_keys(text)
+            .find(|(_, k)| *k == key)
+            .map_or(1, |(l, _)| l)
+    };
+    if raw.policies.is_empty() {
+        r.at(line_of("policies"), 1, "no policies to add");
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    for (key, has_items) in [
+        ("policies", !raw.policies.is_empty()),
+        ("layers", !raw.layers.is_empty()),
+    ] {
+        if has_items && block(&lines, key).is_none() {
+            r.at(
+                line_of(key),
+                1,
+                "write the list as a block (each `- ` item on lines of its own): compare \
+                 splices it into the scenario's list",
+            );
+        }
+    }
 }
 
 /// Splice the `policies` and `layers` of each extra file into `scenario`.

@@ -186,7 +186,7 @@ async fn serve(
         .connect_timeout(std::time::Duration::from_secs(10))
         .build()
         .map_err(|e| Failure::Runtime(e.into()))?;
-    let upstream_base = spillway_core::policy::serve::shown_url(&primary.base).into_owned();
+    let upstream_base = spillway_core::policy::base_url::shown(&primary.base).into_owned();
     let gateway = spillway_gateway::Runtime::start(engine, layer_names.clone());
     let settles = gateway.with_engine(|e, _| e.spend().as_ref().and_then(ServeGate::closer));
     let shared_budget = settles.is_some();
@@ -339,12 +339,8 @@ fn upstream(
 ) -> Result<Upstream, Failure> {
     let key = load_key(spec.and_then(|s| s.upstream_key.as_ref()))?;
     let base = match (flag, spec) {
-        (Some(url), _) => {
-            // The rule `serve.upstream` follows: a base URL, no credentials in it.
-            spillway_core::policy::serve::check_base_url(url)
-                .map_err(|why| Failure::BadInput(format!("--upstream {why}")))?
-                .to_string()
-        }
+        (Some(url), _) => spillway_core::policy::base_url::check(url)
+            .map_err(|m| Failure::BadInput(format!("--upstream: {m}")))?,
         (None, Some(s)) => s.upstream.clone(),
         (None, None) => {
             return Err(Failure::BadInput(format!(

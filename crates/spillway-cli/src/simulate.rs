@@ -34,7 +34,8 @@ pub struct RunArgs {
     /// gives byte-identical outputs.
     #[arg(long)]
     seed: Option<u64>,
-    /// Where to write the outputs (default: reports/<scenario name>/).
+    /// Where to write the outputs (default: reports/<scenario name>/ for simulate,
+    /// reports/<scenario name>-compare/ for compare).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Override how long traffic arrives, e.g. `2m` or `1h` (units: ns us ms s m h d).
@@ -155,12 +156,11 @@ pub fn execute(
         );
     }
     let runs = run_all(args, scenario, &options, &out)?;
-    if let (Some(stats), Some(spec)) = (&trace_stats, &scenario.trace) {
-        let file = spec.path.display().to_string();
-        write_trace_stats(&out.join("trace.csv"), &file, spec.format.name(), stats)
-            .context("writing trace.csv")?;
-    }
-    write_outputs(&out, scenario, &options, yaml, &runs, args.no_report)?;
+    let outputs = Outputs {
+        trace: trace_stats.as_ref(),
+        no_report: args.no_report,
+    };
+    write_outputs(&out, scenario, &options, yaml, &runs, outputs)?;
     match args.format {
         Format::Table => {
             print!(
@@ -207,23 +207,52 @@ pub fn create_out_dir(out: &Path) -> Result<(), Failure> {
     })
 }
 
-/// Write the files of a run besides `timeseries.csv` (streamed) and `trace.csv`: summary,
-/// rejections, latency, users, spend/budget, run.csv, scenario.yaml (a copy of `yaml`) and,
+/// What a run writes besides the files every run writes.
+#[derive(Clone, Copy)]
+pub struct Outputs<'a> {
+    /// The surveyed trace, written as trace.csv (a trace-driven `simulate` only).
+    pub trace: Option<&'a TraceStats>,
+    /// No charts and no report.html.
+    pub no_report: bool,
+}
+
+/// Write the files of a run besides `timeseries.csv` (streamed): summary, rejections,
+/// latency, users, trace, spend/budget, run.csv, scenario.yaml (a copy of `yaml`) and,
 /// unless `no_report`, the charts and report.html. Shared by `simulate` and `load`.
+///
+/// The optional files this run does not write are removed first: `--out` (and the default
+/// reports/<name>/) is reused from run to run, and the report reads whatever is there, so an
+/// earlier run's spend.csv would put its budget tables into this run's report.
 pub fn write_outputs(
     out: &Path,
     scenario: &Scenario,
     options: &RunOptions,
     yaml: &[u8],
     runs: &[PolicyMetrics],
-    no_report: bool,
+    outputs: Outputs<'_>,
 ) -> Result<(), Failure> {
+    let budget = spillway_report::budget_csv::any_budget(runs);
+    let trace = outputs.trace.zip(scenario.trace.as_ref());
+    remove_unwritten(
+        out,
+        &[
+            (!budget, "spend.csv"),
+            (!budget, "budget.csv"),
+            (trace.is_none(), "trace.csv"),
+            (outputs.no_report, "report.html"),
+        ],
+    )?;
+    if let Some((stats, spec)) = trace {
+        let file = spec.path.display().to_string();
+        write_trace_stats(&out.join("trace.csv"), &file, spec.format.name(), stats)
+            .context("writing trace.csv")?;
+    }
     write_summary(&out.join("summary.csv"), runs).context("writing summary.csv")?;
     write_rejections(&out.join("rejections.csv"), runs).context("writing rejections.csv")?;
     write_latency(&out.join("latency.csv"), runs).context("writing latency.csv")?;
     spillway_report::users_csv::write_users(&out.join("users.csv"), runs)
         .context("writing users.csv")?;
-    if spillway_report::budget_csv::any_budget(runs) {
+    if budget {
         spillway_report::budget_csv::write_spend(&out.join("spend.csv"), runs)
             .context("writing spend.csv")?;
         spillway_report::budget_csv::write_budget(&out.join("budget.csv"), runs)
@@ -239,9 +268,25 @@ pub fn write_outputs(
     .context("writing run.csv")?;
     spillway_report::write_atomic(&out.join("scenario.yaml"), yaml)
         .context("writing scenario.yaml")?;
-    if !no_report {
+    if !outputs.no_report {
         // Notes about absent optional inputs are in the page itself; `report` prints them.
         spillway_report::write_report(out).map_err(crate::report_cmd::failure)?;
+    }
+    Ok(())
+}
+
+/// Remove each of the run's own optional files flagged as not written this time (only these
+/// known names: nothing else in the directory is touched); an absent file is fine.
+fn remove_unwritten(out: &Path, files: &[(bool, &str)]) -> Result<(), Failure> {
+    for (_, name) in files.iter().filter(|(unwritten, _)| *unwritten) {
+        let path = out.join(name);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                let context = format!("removing {} of an earlier run", path.display());
+                return Err(anyhow::Error::new(e).context(context).into());
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

@@ -49,6 +49,10 @@ const HEADLINES: [(&str, &str); 5] = [
     ("cost_usd", "spend (USD)"),
 ];
 
+/// Most variants a sweep may have: each is parsed and held in memory before any run, so the
+/// product of the `--set` lists is bounded (2 lists of 2,001 values reached 1.2 GB unparsed).
+const MAX_VARIANTS: u128 = 10_000;
+
 struct Variant {
     values: Vec<String>,
     scenario: Scenario,
@@ -77,18 +81,22 @@ pub fn run(args: &SweepArgs) -> Result<(), Failure> {
             return Err(Failure::BadInput(format!("--set {}: given twice", s.path)));
         }
     }
+    if args.seed.is_some() && settings.iter().any(|s| s.path == "seed") {
+        return Err(Failure::BadInput(
+            "--set seed=… with --seed: --seed overrides every variant's seed, so the variants \
+             would be identical; drop one"
+                .to_string(),
+        ));
+    }
     let variants = variants(&args.scenario, &text, &settings)?;
+    check_work(args, &variants)?;
     let paths: Vec<String> = settings.iter().map(|s| s.path.clone()).collect();
-    let runs = run_variants(args, &variants)?;
     let out = args.out.clone().unwrap_or_else(|| {
         Path::new("reports").join(format!("{}-sweep", variants[0].scenario.name))
     });
-    std::fs::create_dir_all(&out).map_err(|e| {
-        Failure::BadInput(format!(
-            "cannot create output directory {}: {e}",
-            out.display()
-        ))
-    })?;
+    // Before the runs: an output directory that cannot be made must not cost the whole sweep.
+    crate::simulate::create_out_dir(&out)?;
+    let runs = run_variants(args, &variants)?;
     write_sweep(&out.join("sweep.csv"), &paths, &runs).context("writing sweep.csv")?;
     let charts = write_charts(&out, &settings, &runs)?;
     for (variant, v) in variants.iter().enumerate() {
@@ -129,8 +137,38 @@ fn shown(path: &str, value: &str) -> String {
     }
 }
 
+/// The bounds `simulate` enforces, for a sweep: each variant over `--duration` (its own
+/// duration was checked when it was parsed), and the events of all variants together, since
+/// the sweep runs every one.
+fn check_work(args: &SweepArgs, variants: &[Variant]) -> Result<(), Failure> {
+    let bad = |m: String| Failure::BadInput(format!("{}: {m}", args.scenario.display()));
+    let mut total = 0.0;
+    for v in variants {
+        let duration = args.duration.unwrap_or(v.scenario.duration);
+        if args.duration.is_some() {
+            scenario::work::check(&v.scenario, duration)
+                .map_err(|m| bad(format!("--duration: {m}")))?;
+        }
+        total += scenario::work::estimated_events(&v.scenario, duration);
+    }
+    let what = format!(
+        "the sweep's {}, each running its policies",
+        count(variants.len(), "variant", "variants")
+    );
+    scenario::work::check_events(total, &what).map_err(bad)
+}
+
 /// Every combination of the settings' values, parsed; errors point at the user's file.
 fn variants(path: &Path, text: &str, settings: &[Setting]) -> Result<Vec<Variant>, Failure> {
+    let n = settings
+        .iter()
+        .fold(1u128, |n, s| n.saturating_mul(s.values.len() as u128));
+    if n > MAX_VARIANTS {
+        return Err(Failure::BadInput(format!(
+            "--set: these values make {n} variants, more than the {MAX_VARIANTS} a sweep may \
+             run; sweep fewer values at once"
+        )));
+    }
     let mut combos: Vec<Vec<String>> = vec![Vec::new()];
     for s in settings {
         combos = combos

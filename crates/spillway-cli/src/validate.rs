@@ -3,39 +3,8 @@
 //! refer to (provider profiles, model catalogue), and print every error found.
 
 use crate::Failure;
+use spillway_core::policy::{FileKind, kind_of};
 use std::path::Path;
-
-/// What kind of YAML file this is, from its top-level keys: libraries have one list key
-/// (`profiles:` or `models:`) that no scenario has.
-#[derive(Debug, PartialEq, Eq)]
-enum FileKind {
-    Scenario,
-    /// `policies:` without `provider:` or `traffic:` (as `spillway serve` tells them apart).
-    PolicyFile,
-    ProviderLibrary,
-    ModelCatalogue,
-}
-
-fn kind_of(text: &str) -> FileKind {
-    let top_level = || {
-        text.lines()
-            .filter(|l| !l.starts_with([' ', '\t', '#', '-']) && !l.is_empty())
-    };
-    let has = |key: &str| top_level().any(|l| l.starts_with(key));
-    if has("policies:") && !has("provider:") && !has("traffic:") {
-        return FileKind::PolicyFile;
-    }
-    for line in top_level() {
-        if line.starts_with("profiles:") {
-            return FileKind::ProviderLibrary;
-        }
-        // A catalogue's `models:` holds a list; a scenario's names a file (`models: x.yaml`).
-        if line.starts_with("models:") && line["models:".len()..].trim().is_empty() {
-            return FileKind::ModelCatalogue;
-        }
-    }
-    FileKind::Scenario
-}
 
 fn bad_input(e: spillway_sim::scenario::ScenarioErrors, path: &Path) -> Failure {
     let n = e.0.len();
@@ -102,39 +71,4 @@ pub fn run(path: &Path) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn libraries_are_recognised_by_their_top_level_key() {
-        assert_eq!(
-            kind_of("# x\ndescription: d\nprofiles:\n  - name: a\n"),
-            FileKind::ProviderLibrary
-        );
-        assert_eq!(
-            kind_of("name: s\nprovider:\n  profile: a\n"),
-            FileKind::Scenario
-        );
-        assert_eq!(
-            kind_of("models:\n  - name: gpt-4o\n"),
-            FileKind::ModelCatalogue
-        );
-        assert_eq!(
-            kind_of("layers: []\npolicies:\n  - name: p\n"),
-            FileKind::PolicyFile
-        );
-        assert_eq!(
-            kind_of("provider:\n  rpm: 1\npolicies:\n  - name: p\n"),
-            FileKind::Scenario,
-            "a scenario has policies too"
-        );
-        assert_eq!(
-            kind_of("name: s\nmodels: models.yaml\n"),
-            FileKind::Scenario,
-            "a scenario naming its catalogue is still a scenario"
-        );
-    }
 }

@@ -50,7 +50,8 @@ pub fn run(args: &ValidateModelArgs) -> Result<(), Failure> {
             plan.requests, plan.replications, MIN_REQUESTS_PER_REPLICATION
         )));
     }
-    // Every case is checked before any runs, so a refused file costs no simulation time.
+    // Every case and the report's path are checked before any runs, so bad input costs no
+    // simulation time.
     let cases = case_files(&args.cases)?
         .iter()
         .map(|path| load_cases(path).map_err(|e| Failure::BadInput(e.to_string())))
@@ -59,6 +60,11 @@ pub fn run(args: &ValidateModelArgs) -> Result<(), Failure> {
         .iter()
         .flat_map(|(scenario, cases)| cases.iter().map(move |case| (scenario, case)))
         .collect();
+    // Each case generates about `--requests` arrivals: the bound every command keeps.
+    let what = format!("its {} cases (--requests each)", cases.len());
+    spillway_sim::scenario::work::check_events(plan.requests as f64 * cases.len() as f64, &what)
+        .map_err(|m| Failure::BadInput(format!("--requests {}: {m}", plan.requests)))?;
+    prepare_out(&args.out)?;
     let mut results = Vec::with_capacity(cases.len());
     for (scenario, case) in cases {
         eprintln!(
@@ -125,12 +131,25 @@ fn command(args: &ValidateModelArgs) -> String {
     text
 }
 
-fn write_report(out: &Path, markdown: &str) -> Result<(), Failure> {
+/// Refuse an `--out` that is a directory and create its parent: the report is written after
+/// every case ran, too late to find that out.
+fn prepare_out(out: &Path) -> Result<(), Failure> {
+    if out.is_dir() {
+        return Err(Failure::BadInput(format!(
+            "--out {} is a directory; name the report file (e.g. {})",
+            out.display(),
+            out.join("fidelity.md").display()
+        )));
+    }
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
             Failure::BadInput(format!("cannot create directory {}: {e}", dir.display()))
         })?;
     }
+    Ok(())
+}
+
+fn write_report(out: &Path, markdown: &str) -> Result<(), Failure> {
     let mut file = AtomicFile::create(out)
         .map_err(|e| Failure::BadInput(format!("cannot write {}: {e}", out.display())))?;
     file.write_all(markdown.as_bytes())

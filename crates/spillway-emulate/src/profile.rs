@@ -5,6 +5,7 @@
 //! - `FILE` (an existing file, or a name ending `.yaml`/`.yml`): a library with exactly one
 //!   profile, or a scenario, whose `provider:` block is used with its outages and shared quota.
 
+use spillway_core::input_file::{MAX_TEXT_BYTES, read_text};
 use spillway_sim::provider::ProviderSpec;
 use spillway_sim::scenario::provider::load_library;
 use spillway_sim::scenario::{ScenarioError, ScenarioErrors};
@@ -42,7 +43,8 @@ pub fn resolve(profile: &str, library: &Path) -> Result<ProviderSpec, ScenarioEr
 
 /// A file holding one profile (`profiles:` with one entry) or a scenario.
 fn from_file(path: &Path) -> Result<ProviderSpec, ScenarioErrors> {
-    let text = std::fs::read_to_string(path)
+    // Bounded, regular files only: a named pipe would block `open`, `/dev/zero` never ends.
+    let text = read_text(path, MAX_TEXT_BYTES)
         .map_err(|e| one(path, format!("cannot read the profile file: {e}")))?;
     let is_library = text.lines().any(|l| l.starts_with("profiles:"));
     if !is_library {

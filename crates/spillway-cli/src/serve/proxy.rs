@@ -16,7 +16,7 @@ use axum::response::Response;
 use rand_chacha::ChaCha8Rng;
 use spillway_core::engine::{Rejection, RequestMeta};
 use spillway_core::limit::{Demand, Subject};
-use spillway_core::policy::serve::shown_url;
+use spillway_core::policy::base_url::shown as shown_url;
 use spillway_core::upstream::Target;
 use spillway_emulate::reply;
 use spillway_emulate::request::{self, Parsed, Shape};

@@ -64,3 +64,57 @@ fn errors_in_a_policy_file_name_that_file() {
         "{err}"
     );
 }
+
+/// `--out`'s help is shared with `simulate`; it states compare's own default directory.
+#[test]
+fn compare_help_gives_its_own_output_default() {
+    let help = text(&spillway_ok(&["compare", "--help"]).stdout);
+    assert!(help.contains("reports/<scenario name>-compare/"), "{help}");
+}
+
+/// A policy file `compare` would merge only in part is refused, located in that file: keys
+/// other than `policies:` and `layers:` (they would be dropped), no policies at all, a
+/// flow-style list, or a YAML mistake (reported in the policy file, not the scenario).
+#[test]
+fn policy_files_compare_cannot_merge_whole_are_refused_in_their_own_file() {
+    let dir = temp_dir("compare-shape");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let policy = "policies:\n  - name: s\n    layers: [per-feature]\n";
+    let cases = [
+        (format!("{policy}bogus_top: 1\n"), "p0.yaml:4:1: bogus_top:"),
+        (format!("seed: 5\n{policy}"), "p1.yaml:1:1: seed:"),
+        (
+            "policies: []\n".to_string(),
+            "p2.yaml:1:1: policies: no policies",
+        ),
+        (String::new(), "p3.yaml:1:1: policies: no policies"),
+        (
+            "policies: [{ name: s, layers: [per-feature] }]\n".to_string(),
+            "p4.yaml:1:1: policies: write the list as a block",
+        ),
+        (policy.replace("    layers", "\tlayers"), "p5.yaml:2:11:"),
+    ];
+    for (i, (yaml, expected)) in cases.iter().enumerate() {
+        let file = dir.join(format!("p{i}.yaml"));
+        std::fs::write(&file, yaml).expect("write");
+        let out = spillway(&[
+            "compare",
+            "scenarios/spike.yaml",
+            "--policy",
+            file.to_str().expect("utf-8"),
+            "--duration",
+            "1m",
+            "-q",
+            "--no-report",
+            "--out",
+            dir.join("out").to_str().expect("utf-8"),
+        ]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{yaml:?}: {err}");
+        assert!(
+            err.contains(expected),
+            "{yaml:?}: `{err}` lacks `{expected}`"
+        );
+        assert!(!err.contains("spike.yaml:"), "{yaml:?}: {err}");
+    }
+}

@@ -64,3 +64,25 @@ fn devices_pipes_and_endless_lines_are_refused() {
         "is a device",
     );
 }
+
+/// `emulate --profile FILE` reads its file with the same bounded reader as `validate`.
+#[test]
+fn emulate_refuses_a_pipe_or_device_as_its_profile() {
+    let dir = temp_dir("hostile-profile");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let pipe = dir.join("p.yaml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&pipe)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let zero = dir.join("zero.yaml");
+    std::os::unix::fs::symlink("/dev/zero", &zero).expect("symlink");
+    for (file, needle) in [(&pipe, "is a named pipe"), (&zero, "is a device")] {
+        let file = file.to_str().expect("utf-8");
+        refused(
+            &["emulate", "--profile", file, "--listen", "127.0.0.1:0"],
+            needle,
+        );
+    }
+}

@@ -3,16 +3,21 @@
 mod browser;
 mod compare;
 mod emulate;
+mod file_kind;
+mod help;
 mod hostile_files;
 mod inspect_headers;
 mod interrupt;
 mod load;
+mod readme_serve;
 mod report;
 mod secrets;
 mod serve;
+mod stale_outputs;
 mod sweep;
 mod timeseries_step;
 mod trace;
+mod upstream_url;
 mod validate_model;
 
 use std::path::{Path, PathBuf};

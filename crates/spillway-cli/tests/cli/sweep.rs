@@ -104,3 +104,89 @@ fn bad_settings_exit_2_with_located_errors() {
         "nothing is written on bad input"
     );
 }
+
+/// The work bound of `simulate` holds for a sweep: each variant over `--duration`, and all
+/// variants together (a sweep runs every one), checked before any run.
+#[test]
+fn sweeps_over_the_work_bound_are_refused_before_running() {
+    let dir = temp_dir("sweep-work");
+    let out = dir.to_str().expect("utf-8");
+    let one_long = spillway(&[
+        "sweep",
+        "scenarios/spike.yaml",
+        "--set",
+        "provider.rpm=250",
+        "--duration",
+        "5000d",
+        "--out",
+        out,
+        "-q",
+    ]);
+    // spike.yaml: about 1.75e4 events over its 15 minutes; two variants make 3.5e4.
+    let two_together = spillway(&[
+        "--max-events",
+        "20000",
+        "sweep",
+        "scenarios/spike.yaml",
+        "--set",
+        "provider.rpm=250,500",
+        "--out",
+        out,
+        "-q",
+    ]);
+    for refused in [one_long, two_together] {
+        let err = text(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{err}");
+        assert!(err.contains("--max-events"), "{err}");
+    }
+    assert!(!dir.join("sweep.csv").exists(), "nothing is run");
+}
+
+/// The variants are counted before any is built: a product of long value lists is refused,
+/// not parsed into memory.
+#[test]
+fn too_many_variants_are_refused_before_any_is_built() {
+    let dir = temp_dir("sweep-many");
+    let values = |field: &str| {
+        let list: Vec<String> = (1..=101).map(|v| (v * 10).to_string()).collect();
+        format!("{field}={}", list.join(","))
+    };
+    let (rpm, tpm) = (values("provider.rpm"), values("provider.tpm"));
+    let out = sweep(&dir, &["--set", &rpm, "--set", &tpm]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("10201 variants"), "{err}");
+}
+
+/// An output directory that cannot be made is found before any run.
+#[test]
+fn an_uncreatable_out_is_refused_before_any_run() {
+    let dir = temp_dir("sweep-file-as-dir");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("not-a-dir");
+    std::fs::write(&file, "x").expect("write");
+    let out = spillway(&[
+        "sweep",
+        "scenarios/spike.yaml",
+        "--set",
+        "provider.rpm=250",
+        "--duration",
+        "1m",
+        "--out",
+        file.join("x").to_str().expect("utf-8"),
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("sweeping"), "runs started: {err}");
+}
+
+/// `--seed` overrides every variant's seed, so sweeping `seed` with it would run identical
+/// variants under different labels.
+#[test]
+fn sweeping_the_seed_under_a_fixed_seed_is_refused() {
+    let dir = temp_dir("sweep-seed");
+    let out = sweep(&dir, &["--set", "seed=1,2", "--seed", "5"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--seed") && err.contains("seed"), "{err}");
+}

@@ -107,3 +107,30 @@ fn the_validation_cases_are_ordinary_valid_scenarios() {
     }
     assert_eq!(seen, 5, "mm1, md1, mg1-lognormal, mmc, priority3");
 }
+
+/// `--requests` is held to the work bound every command keeps, and an `--out` that cannot be
+/// the report is refused before any case runs: both bad input (exit 2), not a run without
+/// end or a failure after the work was done.
+#[test]
+fn endless_requests_or_a_directory_as_out_exit_2_before_running() {
+    let huge = spillway(&["validate-model", "--requests", "18446744073709551615"]);
+    let err = text(&huge.stderr);
+    assert_eq!(huge.status.code(), Some(2), "{err}");
+    assert!(err.contains("--max-events"), "{err}");
+
+    let dir = temp_dir("fidelity-dir-out");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let run = spillway(&[
+        "validate-model",
+        "--requests",
+        "10000",
+        "--replications",
+        "10",
+        "--out",
+        dir.to_str().expect("utf-8"),
+    ]);
+    let err = text(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("is a directory"), "{err}");
+    assert!(!err.contains("validation-mm1"), "no case ran: {err}");
+}

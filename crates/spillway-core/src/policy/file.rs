@@ -68,21 +68,6 @@ impl PolicyFile {
     }
 }
 
-/// The top-level keys that make a file a scenario rather than a policy file.
-#[derive(Debug, Deserialize)]
-struct ScenarioProbe {
-    provider: Option<serde::de::IgnoredAny>,
-    traffic: Option<serde::de::IgnoredAny>,
-}
-
-/// Whether `text` is a scenario (it has `provider:` or `traffic:`), which a server loads
-/// through the simulator's scenario rules; anything else (also text that is not YAML) is read
-/// as a policy file, whose errors then say what is wrong.
-pub fn is_scenario(text: &str) -> bool {
-    serde_saphyr::from_str::<ScenarioProbe>(text)
-        .is_ok_and(|p| p.provider.is_some() || p.traffic.is_some())
-}
-
 /// Read and validate a policy file.
 pub fn load(path: &Path) -> Result<PolicyFile, LocatedErrors> {
     match read_text(path, MAX_TEXT_BYTES) {

@@ -35,11 +35,13 @@
 //! );
 //! ```
 
+pub mod base_url;
 pub mod budget;
 mod class;
 pub mod distributed;
 mod error;
 mod file;
+mod file_kind;
 mod key_events;
 pub mod layers;
 pub mod models;
@@ -54,7 +56,8 @@ pub mod upstream;
 pub use class::Class;
 pub use distributed::{Balancer, InstancesSpec, SyncMode};
 pub use error::{LocatedError, LocatedErrors, field_path_at, quoted_key};
-pub use file::{PolicyFile, RawPolicyFile, is_scenario, load, parse};
+pub use file::{PolicyFile, RawPolicyFile, load, parse};
+pub use file_kind::{FileKind, is_scenario, kind_of, top_level_keys};
 pub use layers::RawLayer;
 pub use policies::{PolicyBlocks, PolicyDefaults, PolicySpec, RawPolicy, validate};
 pub use reporter::{Reporter, serde_message};

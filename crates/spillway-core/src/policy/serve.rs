@@ -143,59 +143,12 @@ pub fn validate(
     ok.then_some(Some(spec))
 }
 
-/// An `http://` or `https://` base URL, without a trailing `/` and without credentials: a
-/// `user:password@` in it would be shown wherever the URL is (502 bodies, the start-up line),
-/// so the upstream's secret goes in `keys:` and `upstream_key:` instead.
+/// An `http://` or `https://` base URL, without a trailing `/` and without credentials
+/// ([`super::base_url::check`]).
 fn base_url(url: &S<String>, r: &mut Reporter<'_>) -> Option<String> {
-    match check_base_url(&url.value) {
-        Ok(base) => Some(base.to_string()),
-        Err(why) => {
-            r.bad(url, why);
-            None
-        }
-    }
-}
-
-/// `url` as a base URL (its trailing `/` trimmed), or why it is not one; the message shows
-/// the URL without its credentials. `--upstream` is checked by the same rule.
-///
-/// # Errors
-/// Not `http://HOST…` or `https://HOST…`, or credentials before the host.
-pub fn check_base_url(url: &str) -> Result<&str, String> {
-    let text = url.trim_end_matches('/');
-    if userinfo(text).is_some() {
-        return Err(format!(
-            "`{}` carries credentials before its host; put the upstream's secret in a `keys:` entry (`secret: {{ env: VAR }}` or `{{ file: PATH }}`) named by `upstream_key:` (sent as `Authorization: Bearer`), never in the URL",
-            shown_url(text)
-        ));
-    }
-    let rest = text
-        .strip_prefix("http://")
-        .or_else(|| text.strip_prefix("https://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => Ok(text),
-        _ => Err(format!(
-            "`{}` is not a base URL; expected `http://HOST[:PORT][/PATH]` or `https://…` (the `/v1/...` path is appended)",
-            shown_url(text)
-        )),
-    }
-}
-
-/// `url` as it may be shown: any `user[:password]@` before its host becomes `***@`.
-pub fn shown_url(url: &str) -> std::borrow::Cow<'_, str> {
-    match userinfo(url) {
-        Some(span) => format!("{}***{}", &url[..span.start], &url[span.end..]).into(),
-        None => url.into(),
-    }
-}
-
-/// Where the credentials of `url` are (`user[:password]`, before the host's `@`), if any.
-fn userinfo(url: &str) -> Option<std::ops::Range<usize>> {
-    let start = url.find("://")? + 3;
-    let authority = &url[start..];
-    let end = authority.find(['/', '?', '#']).unwrap_or(authority.len());
-    let at = authority[..end].rfind('@')?;
-    Some(start..start + at)
+    super::base_url::check(&url.value)
+        .map_err(|message| r.bad(url, message))
+        .ok()
 }
 
 /// The secret source of the `keys:` entry named `name`.

@@ -111,14 +111,20 @@ pub fn check_with_step(
         ));
     }
     let estimate = estimated_events(scenario, duration);
+    let policies = scenario.policies.len();
+    check_events(estimate, &format!("its {policies} policies"))
+}
+
+/// `Err(what to say)` if `estimate` traffic events, generated over `what` (e.g. "its 2
+/// policies"), exceed the bound in force: one message for every command that runs scenarios.
+pub fn check_events(estimate: f64, what: &str) -> Result<(), String> {
     let max = max_events();
     if estimate.is_finite() && estimate <= max as f64 {
         return Ok(());
     }
     Err(format!(
-        "this run would generate about {estimate:.3e} traffic events over its {} policies, \
+        "this run would generate about {estimate:.3e} traffic events over {what}, \
          more than the bound of {max}; shorten `duration`, lower the rates, users or spike \
-         multipliers, lengthen on/off periods, or raise the bound with `--max-events N`",
-        scenario.policies.len()
+         multipliers, lengthen on/off periods, or raise the bound with `--max-events N`"
     ))
 }

@@ -1,0 +1,80 @@
+//! `--upstream` and `serve.upstream` are checked by one rule: a value that is no usable base
+//! URL (a space, a port over 65535) is bad input (exit 2), not a gateway answering 502.
+
+use crate::{spillway, temp_dir, text, workspace};
+
+#[test]
+fn a_bad_upstream_flag_or_field_exits_2() {
+    for url in ["http://a b c", "http://127.0.0.1:99999", "http://"] {
+        let out = spillway(&[
+            "serve",
+            "--policy",
+            "scenarios/spike.yaml",
+            "--upstream",
+            url,
+            "--listen",
+            "127.0.0.1:0",
+        ]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{url}: {err}");
+        assert!(
+            err.contains("--upstream") && err.contains(url),
+            "{url}: {err}"
+        );
+    }
+    let dir = temp_dir("upstream-field");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spike =
+        std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike.yaml");
+    let file = dir.join("spike.yaml");
+    let yaml = format!("{spike}\nserve:\n  upstream: http://127.0.0.1:99999\n");
+    std::fs::write(&file, yaml).expect("write");
+    // Next to the libraries it names.
+    for library in ["providers.yaml", "models.yaml"] {
+        std::fs::copy(
+            workspace().join("scenarios").join(library),
+            dir.join(library),
+        )
+        .expect("copy library");
+    }
+    let out = spillway(&["validate", file.to_str().expect("utf-8")]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("serve.upstream") && err.contains("99999"),
+        "{err}"
+    );
+}
+
+/// The startup line names the upstream without the credentials a URL may carry (review13 #1,
+/// its startup-line part).
+#[test]
+fn the_banner_shows_the_upstream_without_its_password() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spillway"))
+        .args([
+            "serve",
+            "--policy",
+            "scenarios/spike.yaml",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--upstream", "http://user:hunter2pass@127.0.0.1:1"])
+        .current_dir(workspace())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut banner = String::new();
+    let stdout = child.stdout.take().expect("piped");
+    let read = std::io::BufReader::new(stdout).read_line(&mut banner);
+    let _ = child.kill();
+    let _ = child.wait();
+    read.expect("a banner line");
+    assert!(!banner.contains("hunter2pass"), "{banner}");
+    // (Refusing such a URL outright, with no banner, would keep the password too.)
+    assert!(
+        banner.is_empty() || banner.contains("→ http://127.0.0.1:1;"),
+        "{banner}"
+    );
+}
