@@ -210,7 +210,7 @@ impl ServeLayers {
         if let ServeLayers::Shared(s) = self
             && let Some(Ok(reserved)) = s.next.take()
         {
-            let _ = s.settles.send((now, reserved, Demand::default()));
+            s.settles.send((now, reserved, Demand::default()));
         }
     }
 }

@@ -157,6 +157,9 @@ impl Spend<()> for Refusing {
     fn key(&mut self, _: Time, _: &RequestMeta<()>) -> Option<u64> {
         None
     }
+    fn key_usable(&self, _: Time, _: u64) -> bool {
+        true
+    }
     fn decide(&mut self, _: Time, _: &RequestMeta<()>, _: Option<u64>) -> SpendStep {
         SpendStep::Refuse(SpendRefusal::NoKey)
     }
