@@ -24,7 +24,7 @@ pub fn check(text: &str) -> Result<String, String> {
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"));
     let Some(rest) = rest.filter(|r| !r.contains(char::is_whitespace)) else {
-        return Err(format!("`{text}` is not a base URL; {expected}"));
+        return Err(format!("`{}` is not a base URL; {expected}", quoted(text)));
     };
     let host_port = rest.split(['/', '?', '#']).next().unwrap_or("");
     // `[::1]:8080`: the port follows the bracket; otherwise the last `:`.
@@ -34,13 +34,15 @@ pub fn check(text: &str) -> Result<String, String> {
     };
     let host = port.map_or(host_port, |p| &host_port[..host_port.len() - p.len() - 1]);
     if host.is_empty() {
-        return Err(format!("`{text}` has no host; {expected}"));
+        return Err(format!("`{}` has no host; {expected}", quoted(text)));
     }
     if let Some(port) = port
         && !port.parse::<u16>().is_ok_and(|p| p > 0)
     {
         return Err(format!(
-            "`{text}`: `{port}` is not a port (1 to 65535); {expected}"
+            "`{}`: `{}` is not a port (1 to 65535); {expected}",
+            quoted(text),
+            if text.contains('@') { "…" } else { port }
         ));
     }
     Ok(url.to_string())
@@ -53,6 +55,17 @@ pub fn shown(url: &str) -> Cow<'_, str> {
         Some(span) => format!("{}***{}", &url[..span.start], &url[span.end..]).into(),
         None => url.into(),
     }
+}
+
+/// `text` as an error about it may quote it: whole, unless it has an `@` anywhere, which a
+/// malformed URL may carry after a password that [`userinfo`] cannot delimit
+/// (`http://admin:pa/ss@host`): then only its scheme is shown.
+fn quoted(text: &str) -> Cow<'_, str> {
+    if !text.contains('@') {
+        return text.into();
+    }
+    let scheme = text.find("://").map_or("", |i| &text[..i + 3]);
+    format!("{scheme}…").into()
 }
 
 /// Where the credentials of `url` are (`user[:password]`, before the host's `@`), if any.
@@ -76,8 +89,15 @@ mod tests {
         );
         assert_eq!(shown("https://pw@h"), "https://***@h");
         assert_eq!(shown("http://h/a@b"), "http://h/a@b");
-        let e = check("http://u:hunter2@h").unwrap_err();
-        assert!(e.contains("credentials") && !e.contains("hunter2"), "{e}");
+        for url in [
+            "http://u:hunter2@h",
+            "http://admin:hunter2/x@host",
+            "http://u:hunter2 x@h",
+            "http://:hunter2@",
+        ] {
+            let e = check(url).unwrap_err();
+            assert!(!e.contains("hunter2"), "{url}: {e}");
+        }
     }
 
     #[test]
