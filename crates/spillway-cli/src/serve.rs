@@ -62,7 +62,8 @@ serve starts, so a restart starts them again; without --redis the budget's spend
 the process and a restart starts it from zero. Every answer carries x-ratelimit-limit/remaining/reset-requests (and -tokens) for the \
 caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
 and nothing is sent upstream; an unreachable upstream gives 502, one that does not answer \
-within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 504; a \
+within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 504, not \
+sent again and booked at its estimate (the provider may bill it); a \
 stream cut mid-way aborts the client's connection (never a clean end). GET \
 /healthz, GET /metrics (Prometheus text). Ctrl-C or SIGTERM stops accepting and finishes the \
 requests in flight within --drain-timeout (a second signal stops at once).\n\n\
@@ -113,8 +114,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
     /// Longest non-streaming upstream call, from sending to the last byte of its answer (past
-    /// it: 504 `upstream_timeout`, and the in-flight slot is freed). 10m is what OpenAI's SDKs
-    /// wait.
+    /// it: 504 `upstream_timeout`, the in-flight slot is freed, and the call is not sent again
+    /// but booked at its estimate: the provider may bill it). 10m is what OpenAI's SDKs wait.
     #[arg(long, default_value = "10m", value_parser = crate::simulate::parse_duration_arg)]
     upstream_timeout: spillway_core::Duration,
     /// Longest silence of a streaming upstream call: until its answer starts, and between two
