@@ -238,6 +238,8 @@ async fn serve(
             Ok(())
         }
     };
+    // Requests still inside (cut at the drain deadline) leave the engine now, billed if they
+    // were sent, so that their settlements are queued before the queues are flushed.
     gateway.close();
     // Settlements still queued for Redis (the shared layers', the shared budget's) are applied
     // before the runtime (and their settle tasks) goes away; a second signal stops that too.
