@@ -290,8 +290,9 @@ fn settles_given_up(runtime: &proxy::Gateway) -> String {
             &mut out,
             "spillway_layer_settles_given_up_total",
             "counter",
-            "Shared-layer settlements given up after retrying while Redis did not answer \
-(the call's estimate stays charged: a refund or an extra charge was lost).",
+            "Shared-layer settlements given up: retried while Redis surely did not run them, \
+or at once when their reply was lost (they may have run once; never twice). One not run \
+leaves the call's estimate charged: a refund or an extra charge was lost.",
             vec![(String::new(), n)],
         );
     }
