@@ -30,8 +30,8 @@ pub enum Tried {
     Applied,
     /// It did not land, and sending it again cannot apply it twice: retried.
     Again,
-    /// It did not land for sure (its reply was lost: it may have run) and a second send could
-    /// apply it twice, or it never will: given up (and counted) at once.
+    /// Its reply was lost (it may have run, and a second send could apply it twice), or it
+    /// never will land: given up (and counted) at once.
     Lost,
 }
 
