@@ -62,7 +62,8 @@ serve starts, so a restart starts them again; without --redis the budget's spend
 the process and a restart starts it from zero. Every answer carries x-ratelimit-limit/remaining/reset-requests (and -tokens) for the \
 caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
 and nothing is sent upstream; an unreachable upstream gives 502, one that does not answer \
-within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 504; a \
+within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 504, not \
+sent again and booked at its estimate (the provider may bill it); a \
 stream cut mid-way aborts the client's connection (never a clean end). GET \
 /healthz, GET /metrics (Prometheus text). Ctrl-C or SIGTERM stops accepting and finishes the \
 requests in flight within --drain-timeout (a second signal stops at once).\n\n\
@@ -113,8 +114,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
     /// Longest non-streaming upstream call, from sending to the last byte of its answer (past
-    /// it: 504 `upstream_timeout`, and the in-flight slot is freed). 10m is what OpenAI's SDKs
-    /// wait.
+    /// it: 504 `upstream_timeout`, the in-flight slot is freed, and the call is not sent again
+    /// but booked at its estimate: the provider may bill it). 10m is what OpenAI's SDKs wait.
     #[arg(long, default_value = "10m", value_parser = crate::simulate::parse_duration_arg)]
     upstream_timeout: spillway_core::Duration,
     /// Longest silence of a streaming upstream call: until its answer starts, and between two
@@ -237,6 +238,8 @@ async fn serve(
             Ok(())
         }
     };
+    // Requests still inside (cut at the drain deadline) leave the engine now, billed if they
+    // were sent, so that their settlements are queued before the queues are flushed.
     gateway.close();
     // Settlements still queued for Redis (the shared layers', the shared budget's) are applied
     // before the runtime (and their settle tasks) goes away; a second signal stops that too.
@@ -287,8 +290,9 @@ fn settles_given_up(runtime: &proxy::Gateway) -> String {
             &mut out,
             "spillway_layer_settles_given_up_total",
             "counter",
-            "Shared-layer settlements given up after retrying while Redis did not answer \
-(the call's estimate stays charged: a refund or an extra charge was lost).",
+            "Shared-layer settlements given up: retried while Redis surely did not run them, \
+or at once when their reply was lost (they may have run once; never twice). One not run \
+leaves the call's estimate charged: a refund or an extra charge was lost.",
             vec![(String::new(), n)],
         );
     }

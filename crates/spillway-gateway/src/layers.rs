@@ -7,7 +7,8 @@
 //! [`Runtime::admit_prepaid`] ([`SharedLayers`] returns it from `admit`, and gives back one
 //! the engine refused before taking). Settlements go the other way: the engine's `settle`
 //! queues them and a task applies them to Redis in order ([`crate::settler`]: retried while
-//! Redis is away, given up and counted after [`SETTLE_HORIZON`], flushed at shutdown).
+//! Redis surely did not run them, for at most [`SETTLE_HORIZON`], else given up and counted;
+//! flushed at shutdown).
 //! A shared admission's placement is its [`RedisReservation`], which remembers whether Redis or
 //! the failure policy admitted it, so that its settle goes where the estimate was charged.
 //!
@@ -16,7 +17,7 @@
 //! response reads it ([`Rooms`]), so a header costs no extra round trip.
 
 use crate::headers::Rooms;
-use crate::settler::{Apply, Closer, Settler};
+use crate::settler::{Apply, Closer, Settler, Tried};
 use crate::{Call, Refusal, Runtime};
 use rand_core::Rng;
 use spillway_core::Time;
@@ -24,15 +25,17 @@ use spillway_core::engine::{Admitted, Engine, Limiter, RequestMeta, Spend};
 use spillway_core::limit::{
     Demand, Denial, LayerRoom, LayerSet, Layered, LayeredError, Reservation, Subject,
 };
-use spillway_redis::{RedisLayered, RedisReservation, ServedBy};
+use spillway_redis::{RedisLayered, RedisReservation, ServedBy, Settled};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// How long a shared settlement that did not land is retried. A retry of a settle whose reply
-/// was lost after Redis ran it applies that call's difference twice (no request id dedupes a
-/// layers' settle); a short horizon keeps that to an outage's first seconds, while a refund
-/// or extra charge dropped at once would leave the limit wrong for a whole window.
+/// How long a shared settlement that Redis surely did not run (connection refused, an error
+/// reply such as LOADING) is retried: a refund or extra charge dropped at once would leave the
+/// limit wrong for a whole window. A settle whose reply was lost (a timeout, a connection
+/// dropped after sending) is never sent again: no request id dedupes a layers' settle, so a
+/// second send could apply its difference twice. It is given up and counted, and has been
+/// applied once or not at all (then the call's estimate stays charged).
 pub const SETTLE_HORIZON: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// One settlement of the shared layers: when, which admission, what it really used.
@@ -44,11 +47,20 @@ struct RedisSettles(Arc<RedisLayered>);
 impl Apply for RedisSettles {
     type Item = Settle;
 
-    async fn apply(&self, &(now, reservation, actual): &Settle) -> bool {
-        match self.0.settle(now, reservation, actual).await {
-            // Redis did not answer and the failure policy (closed) applied nothing: again.
-            Ok(ServedBy::FailClosed) | Err(_) => false,
-            Ok(_) => true,
+    async fn apply(&self, &(now, reservation, actual): &Settle) -> Tried {
+        match self.0.settle_once(now, reservation, actual).await {
+            // Redis did not run it and the failure policy (closed) applied nothing: again.
+            Ok(Settled {
+                served_by: ServedBy::FailClosed,
+                unsent: true,
+            }) => Tried::Again,
+            // Its reply was lost (it may have run), or Redis refused it for good.
+            Ok(Settled {
+                served_by: ServedBy::FailClosed,
+                ..
+            })
+            | Err(_) => Tried::Lost,
+            Ok(_) => Tried::Applied,
         }
     }
 }

@@ -188,10 +188,21 @@ where
         })
     }
 
-    /// Stop the timer task (after the server drained its connections).
+    /// Stop the timer task (after the server drained its connections, or gave up waiting),
+    /// and cut every request still inside: one on the wire leaves billed, as if its client had
+    /// gone ([`Engine::on_cancel_sent`]), any other is released. Why here: their settlements
+    /// must be queued while the settle queues still run, before the server flushes them; a
+    /// request's own drop, later, finds it gone.
     pub fn close(&self) {
         self.shared.closed.store(true, Ordering::Release);
         self.shared.wake.notify_one();
+        let mut state = self.shared.lock();
+        let now = self.shared.clock.now();
+        let inside: Vec<RequestId> = state.waiters.keys().copied().collect();
+        for id in inside {
+            state.engine.on_cancel_sent(now, id);
+        }
+        state.pump(now);
     }
 }
 

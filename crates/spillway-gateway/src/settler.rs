@@ -3,10 +3,10 @@
 //!
 //! Why retry: a settlement that is dropped leaves the store wrong until its state expires (a
 //! refund lost: the limit or cap refuses more than it must; an extra charge lost: it admits
-//! more). Why only within a horizon: a retry of a call whose reply was lost may apply it twice,
-//! so each user of the queue picks how long retrying stays safe (the budget: while Redis
-//! remembers the request and dedupes it). Past the horizon the settlement is given up and
-//! counted, so `/metrics` shows it.
+//! more). Why only within a horizon, and only what may be sent again: a retry of a call whose
+//! reply was lost may apply it twice, so each user of the queue says which tries may be
+//! repeated ([`Tried`]) and for how long (the budget: while Redis remembers the request and
+//! dedupes it). What is given up is counted, so `/metrics` shows it.
 //!
 //! At shutdown the server closes the queue ([`Closer::close`]): what is queued is still
 //! applied, within a bound, before the runtime (and this task) goes away.
@@ -23,12 +23,24 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// Longest wait between retries.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
+/// How one try at a settlement went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tried {
+    /// It landed.
+    Applied,
+    /// It did not land, and sending it again cannot apply it twice: retried.
+    Again,
+    /// Its reply was lost (it may have run, and a second send could apply it twice), or it
+    /// never will land: given up (and counted) at once.
+    Lost,
+}
+
 /// How one kind of settlement is applied.
 pub trait Apply: Send + Sync + 'static {
     /// One settlement.
     type Item: Send + Sync + 'static;
-    /// Apply `item`; `false` if it did not land (it is retried).
-    fn apply(&self, item: &Self::Item) -> impl Future<Output = bool> + Send;
+    /// Apply `item` once.
+    fn apply(&self, item: &Self::Item) -> impl Future<Output = Tried> + Send;
 }
 
 /// What the task and its owners share.
@@ -125,11 +137,20 @@ async fn run<A: Apply>(
     }
 }
 
-/// Apply `item`, retrying with backoff within `horizon` of the first try; counted if given up.
+/// Apply `item`, retrying with backoff within `horizon` of the first try while the store says
+/// it may be sent again; counted if given up.
 async fn apply<A: Apply>(how: &A, item: &A::Item, tracker: &Tracker, horizon: Duration) {
     let started = tokio::time::Instant::now();
     let mut backoff = FIRST_BACKOFF;
-    while !how.apply(item).await {
+    loop {
+        match how.apply(item).await {
+            Tried::Applied => return,
+            Tried::Again => {}
+            Tried::Lost => {
+                tracker.gave_up.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
         if started.elapsed().saturating_add(backoff) > horizon {
             tracker.gave_up.fetch_add(1, Ordering::Relaxed);
             return;

@@ -267,9 +267,9 @@ impl RedisBudget {
         }
         self.store.run_script(inv).await.map_err(|f| match f {
             Fault::Fatal(e) => e,
-            Fault::Unavailable(detail) => RedisLimitError::Unreachable {
+            Fault::Unavailable(o) => RedisLimitError::Unreachable {
                 url: self.store.config().redacted_url(),
-                detail,
+                detail: o.detail,
             },
         })
     }

@@ -16,6 +16,17 @@ use spillway_core::limit::{
 };
 use std::sync::Mutex;
 
+/// How [`RedisLayered::settle_once`] went.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Settled {
+    /// Who settled it (a failure policy: Redis did not take it).
+    pub served_by: ServedBy,
+    /// Redis did not take it and surely did not run it (it refused the connection, or
+    /// answered that it could not run it now): sending it again cannot apply it twice.
+    /// `false` when its reply was lost (a timeout, a connection dropped after sending).
+    pub unsent: bool,
+}
+
 #[derive(Clone, Debug)]
 struct Layer {
     name: String,
@@ -364,10 +375,26 @@ impl RedisLayered {
         reservation: RedisReservation,
         actual: Demand,
     ) -> Result<ServedBy, RedisLimitError> {
+        Ok(self.settle_once(now, reservation, actual).await?.served_by)
+    }
+
+    /// [`RedisLayered::settle`], saying also whether a settle Redis did not take may be sent
+    /// again: a settle carries no request id, so one whose reply was lost after it ran would
+    /// apply its difference twice.
+    pub async fn settle_once(
+        &self,
+        now: Time,
+        reservation: RedisReservation,
+        actual: Demand,
+    ) -> Result<Settled, RedisLimitError> {
         let (reservation, admitted_by) = reservation.into_parts();
         let local = || self.settle_local(now, reservation, actual);
+        let done = |served_by| Settled {
+            served_by,
+            unsent: false,
+        };
         if let Some(settled_by) = settle_off_redis(admitted_by, local) {
-            return Ok(settled_by);
+            return Ok(done(settled_by));
         }
         let per_layer: Vec<(u64, Action)> = self
             .layers
@@ -383,21 +410,27 @@ impl RedisLayered {
             .collect();
         let (call, included) = self.call(Op::Apply, now, &reservation.subject, &per_layer);
         if included.is_empty() {
-            return Ok(ServedBy::Redis);
+            return Ok(done(ServedBy::Redis));
         }
         match self.store.eval(&call).await {
-            Ok(raw) => self.store.parse_reply(&raw, now).map(|_| ServedBy::Redis),
+            Ok(raw) => self
+                .store
+                .parse_reply(&raw, now)
+                .map(|_| done(ServedBy::Redis)),
             Err(Fault::Fatal(e)) => Err(e),
             // Only the commit part reaches the local share: it never held this charge, so a
             // refund there would be room nobody charged (lib.rs, "No refund to a share that
             // never charged"); Redis keeps the estimate.
-            Err(Fault::Unavailable(_)) => {
+            Err(Fault::Unavailable(outage)) => {
                 let at_least_estimated = Demand {
                     requests: actual.requests.max(reservation.estimate.requests),
                     tokens: actual.tokens.max(reservation.estimate.tokens),
                 };
-                Ok(Degraded::from(self.store.config().failure_policy)
-                    .apply(|| self.settle_local(now, reservation, at_least_estimated)))
+                Ok(Settled {
+                    served_by: Degraded::from(self.store.config().failure_policy)
+                        .apply(|| self.settle_local(now, reservation, at_least_estimated)),
+                    unsent: outage.unsent,
+                })
             }
         }
     }

@@ -179,7 +179,7 @@ pub use budget::{MAX_AMOUNT_NANO_USD, RedisBudget};
 pub use config::{FailurePolicy, MAX_DEDUPE_TTL_MS, RedisConfig, TimeSource};
 pub use error::{KeyError, RedisLimitError};
 pub use key::{MAX_KEY_PART, validate_key_part};
-pub use layered::RedisLayered;
+pub use layered::{RedisLayered, Settled};
 pub use limiter::{RedisLimiter, Request};
 pub use reservation::{KeyReservation, RedisReservation};
 pub use shape::{MAX_COUNT, MAX_RATE, MAX_WINDOW_NS};

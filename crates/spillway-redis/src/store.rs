@@ -22,10 +22,22 @@ const MAX_PENDING: usize = 100_000;
 #[derive(Debug)]
 pub(crate) enum Fault {
     /// Redis is unreachable, restarting or slower than the response timeout: the failure policy
-    /// answers. The text is for logs.
-    Unavailable(String),
+    /// answers.
+    Unavailable(Outage),
     /// Anything else: returned to the caller.
     Fatal(RedisLimitError),
+}
+
+/// Why Redis gave no answer, and whether the call may have run anyway.
+#[derive(Debug)]
+pub(crate) struct Outage {
+    /// For logs.
+    pub(crate) detail: String,
+    /// Redis surely did not run the call: it refused the connection, or answered that it
+    /// could not run it now (loading, busy, no master). `false` when the reply was lost (a
+    /// timeout, a connection dropped after sending): the call may have run, and a second send
+    /// of one that is not idempotent could apply it twice.
+    pub(crate) unsent: bool,
 }
 
 /// A connection to Redis shared by every limiter built from it (cheap to clone).
@@ -83,7 +95,14 @@ fn classify(e: RedisError, url: &str) -> Fault {
             detail: e.to_string(),
         })
     } else if is_unavailable(&e) {
-        Fault::Unavailable(e.to_string())
+        // Not even connected, or an error reply: the call did not run.
+        let unsent = e.is_connection_refusal()
+            || matches!(e.kind(), ErrorKind::Server(_))
+            || e.code().is_some();
+        Fault::Unavailable(Outage {
+            detail: e.to_string(),
+            unsent,
+        })
     } else if e.to_string().contains("script") {
         Fault::Fatal(RedisLimitError::Script {
             detail: e.to_string(),
@@ -138,11 +157,11 @@ impl RedisStore {
             .map_err(|e| match classify(e, &url) {
                 Fault::Fatal(fatal @ RedisLimitError::Auth { .. }) => fatal,
                 Fault::Fatal(other) => unreachable(other.to_string()),
-                Fault::Unavailable(detail) => unreachable(detail),
+                Fault::Unavailable(o) => unreachable(o.detail),
             })?;
         let fatal = |e| match classify(e, &url) {
             Fault::Fatal(fatal) => fatal,
-            Fault::Unavailable(detail) => unreachable(detail),
+            Fault::Unavailable(o) => unreachable(o.detail),
         };
         // A PING first: an unauthenticated client sending the library (over 16 KB) gets a
         // protocol error from Redis instead of NOAUTH, which would hide a missing password.
@@ -193,7 +212,10 @@ impl RedisStore {
         let limit = self.inner.config.response_timeout;
         match tokio::time::timeout(limit, fut).await {
             Ok(result) => result.map_err(|e| classify(e, &self.inner.config.redacted_url())),
-            Err(_) => Err(Fault::Unavailable(format!("no reply within {limit:?}"))),
+            Err(_) => Err(Fault::Unavailable(Outage {
+                detail: format!("no reply within {limit:?}"),
+                unsent: false,
+            })),
         }
     }
 
@@ -396,4 +418,24 @@ pub(crate) fn random_u64() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u32(std::process::id());
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unsent(e: std::io::ErrorKind) -> bool {
+        match classify(RedisError::from(std::io::Error::from(e)), "redis://x") {
+            Fault::Unavailable(o) => o.unsent,
+            Fault::Fatal(f) => panic!("{e:?} is an outage, not {f}"),
+        }
+    }
+
+    #[test]
+    fn only_a_refused_connection_says_the_call_did_not_run() {
+        assert!(unsent(std::io::ErrorKind::ConnectionRefused));
+        // The call may have been written before these: its reply was lost.
+        assert!(!unsent(std::io::ErrorKind::ConnectionReset));
+        assert!(!unsent(std::io::ErrorKind::TimedOut));
+    }
 }

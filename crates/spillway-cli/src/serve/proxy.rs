@@ -1,8 +1,9 @@
 //! The OpenAI-compatible reverse proxy: each call is read and checked (400 before anything
 //! goes upstream), identified, admitted by the engine (429 with the blocking layers), waits
 //! its turn, and is sent — again on a retry — to the upstream the engine picks. A 2xx body is
-//! relayed (SSE chunk by chunk); its usage settles the layers. Every answer carries the
-//! caller's `x-ratelimit-*` headers.
+//! relayed (SSE chunk by chunk); its usage settles the layers. A call that times out after it
+//! was sent is not retried: the provider may have it, so it is booked at its estimate (504).
+//! Every answer carries the caller's `x-ratelimit-*` headers.
 
 use super::budget;
 use super::budget::ServeGate;
@@ -27,7 +28,8 @@ use std::sync::Arc;
 pub type Gateway = Runtime<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
 pub(super) type GatewayCall = Call<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
 
-/// How long the upstream may take before the call is given up (504).
+/// How long the upstream may take before the call is given up (504; the provider may still
+/// bill it, so it is booked, not sent again).
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
     /// A non-streaming call, from sending to the last byte of the answer.
@@ -41,13 +43,15 @@ pub struct Timeouts {
 enum Failed {
     /// Not reached (connect, TLS, a broken connection).
     Unreachable(reqwest::Error),
-    /// Reached, then silent past a [`Timeouts`] bound.
+    /// Sent, then silent past a [`Timeouts`] bound: the provider may have the prompt, and bill
+    /// it, so the call is neither sent again nor released (see [`Proxy::run`]).
     TimedOut,
 }
 
 impl From<reqwest::Error> for Failed {
     fn from(e: reqwest::Error) -> Self {
-        if e.is_timeout() {
+        // A connect that timed out sent nothing: as unreachable as a refused one.
+        if e.is_timeout() && !e.is_connect() {
             Failed::TimedOut
         } else {
             Failed::Unreachable(e)
@@ -197,6 +201,9 @@ impl Proxy {
             let sent = self.send(upstream, path(shape), body, parsed.stream).await;
             let resp = match sent {
                 Ok(resp) => resp,
+                // The call is on the wire, unanswered: it leaves as a client that went away
+                // would (dropped after its send: billed at its estimate, not retried).
+                Err(Failed::TimedOut) => return timed_out(),
                 Err(e) => {
                     let failed = self.failed(upstream, e);
                     call.respond(&spillway_core::engine::Response {

@@ -11,7 +11,7 @@
 
 use spillway_core::Time;
 use spillway_core::budget::SharedAccount;
-use spillway_gateway::settler::{Apply, Settler};
+use spillway_gateway::settler::{Apply, Settler, Tried};
 use spillway_redis::RedisBudget;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,14 +42,19 @@ struct Budget(Arc<RedisBudget>);
 impl Apply for Budget {
     type Item = Finish;
 
-    async fn apply(&self, f: &Finish) -> bool {
+    async fn apply(&self, f: &Finish) -> Tried {
         let rid = self.0.request_id(f.tag);
         let done = if f.actual > 0 {
             self.0.settle(f.now, &rid, f.actual, &f.accounts).await
         } else {
             self.0.release(f.now, &rid, &f.accounts).await
         };
-        done.is_ok()
+        // Deduped by its request id while Redis remembers it: any failure may be sent again.
+        if done.is_ok() {
+            Tried::Applied
+        } else {
+            Tried::Again
+        }
     }
 }
 

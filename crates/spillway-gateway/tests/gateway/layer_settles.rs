@@ -31,6 +31,16 @@ async fn a_settled_call(
     shared: SharedLayers,
     before_settle: impl FnOnce(),
 ) -> Runtime<(), ServeLayers, NoSpend, ChaCha8Rng> {
+    a_call_settled_to(shared, 300, 1, before_settle).await
+}
+
+/// [`a_settled_call`] of `estimate` tokens that used `used`.
+async fn a_call_settled_to(
+    shared: SharedLayers,
+    estimate: u64,
+    used: u64,
+    before_settle: impl FnOnce(),
+) -> Runtime<(), ServeLayers, NoSpend, ChaCha8Rng> {
     let handle = shared.store();
     let rng = || ChaCha8Rng::seed_from_u64(1);
     let engine = Engine::new(
@@ -42,9 +52,9 @@ async fn a_settled_call(
     )
     .unwrap();
     let rt = Runtime::start(engine, vec!["tokens".into()]);
-    let verdict = handle.reserve(rt.now(), &SUBJECT, demand(300)).await;
+    let verdict = handle.reserve(rt.now(), &SUBJECT, demand(estimate)).await;
     let mut call = rt
-        .admit_prepaid(meta(0, 300), Some(verdict), |_| {})
+        .admit_prepaid(meta(0, estimate), Some(verdict), |_| {})
         .expect("admitted");
     assert!(matches!(call.next().await, Step::Send(_)), "sent");
     call.respond(&Response {
@@ -54,7 +64,7 @@ async fn a_settled_call(
     });
     before_settle();
     call.complete(Completion {
-        input_tokens: 1,
+        input_tokens: used,
         output_tokens: 0,
         failed: false,
     });
@@ -128,4 +138,41 @@ async fn a_layer_settlement_redis_never_takes_is_given_up_and_counted() {
     let given_up = rt.with_state(|s, _| s.engine.limiter().settles_given_up());
     rt.close();
     assert_eq!(given_up, Some(1));
+}
+
+/// A settle whose reply is lost may have run: sending it again could apply its difference
+/// once more (a layers' settle carries no request id to dedupe it), so it is not retried.
+/// Here Redis holds the settle (an extra charge of 100) while writes are paused, past the
+/// response timeout, then runs it; a retry sent meanwhile would run too and charge 100 more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_layer_settlement_whose_reply_was_lost_is_not_sent_again() {
+    let Some(redis) = redis_server() else {
+        return;
+    };
+    let shared = layers(&redis.1, "settles-lost-reply", Duration::from_secs(5)).await;
+    let closer = shared.closer();
+    let port = redis.1.rsplit(':').next().expect("port").to_string();
+    // 100 estimated, 200 used: the settle charges 100 more (300 in all is the whole bucket).
+    let rt = a_call_settled_to(shared, 100, 200, || {
+        let paused = std::process::Command::new("redis-cli")
+            .args(["-p", &port, "CLIENT", "PAUSE", "1500", "WRITE"])
+            .output()
+            .expect("redis-cli");
+        assert!(paused.status.success(), "{paused:?}");
+    })
+    .await;
+    assert!(closer.close(Duration::from_secs(30)).await, "closed");
+    rt.close();
+    // The pause is over: whatever was sent has run.
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    let fresh = layers(&redis.1, "settles-lost-reply", Duration::from_secs(5)).await;
+    let probe = fresh
+        .store()
+        .reserve(store_now(), &SUBJECT, demand(90))
+        .await;
+    assert!(
+        probe.is_ok(),
+        "the extra charge of 100 was applied more than once: {:?}",
+        probe.err()
+    );
 }

@@ -58,3 +58,64 @@ async fn a_second_sigterm_stops_serve_at_once() {
         .expect("serve exited on the second signal");
     assert!(status.success(), "{status:?}");
 }
+
+/// What the shared budget in `redis` has booked, in nano-USD: the sum of its spend keys.
+fn booked_in(redis: &super::fixtures::Redis) -> u64 {
+    let port = redis.url.rsplit(':').next().expect("a port");
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-p", port])
+            .args(args)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    cli(&["--scan", "--pattern", "*budget|*|s|*"])
+        .lines()
+        .map(|key| cli(&["GET", key]).trim().parse::<u64>().unwrap_or(0))
+        .sum()
+}
+
+/// A call cut by the drain deadline was sent: the provider may bill it, so the shared budget
+/// books it (at its estimate) before `serve` exits. (Before: it was cancelled only as the
+/// runtime went away, after the settle queue had closed, and its settlement was lost.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_cut_at_the_drain_deadline_is_booked_in_the_shared_budget() {
+    let Some(redis) = super::fixtures::Redis::start() else {
+        return;
+    };
+    let stalled = Stalled::start(b"");
+    let models = super::super::workspace().join("scenarios/models.yaml");
+    let policy = policy_file(
+        "drain-booked",
+        &PER_USER_100.replace("fixed-window", "sliding-window"),
+        "    budget:\n      model: gpt-4o-mini\n      ladder: none\n      estimate: fixed\n      \
+caps:\n        - { name: roomy, scope: global, period: day, limit_usd: 100 }\n",
+        &format!("models: {}\n", models.display()),
+    );
+    let mut serve = Server::serve_with(
+        &policy,
+        &stalled.url,
+        &["--drain-timeout", "200ms", "--redis", &redis.url],
+    );
+    let url = serve.url.clone();
+    tokio::spawn(async move {
+        let _ = reqwest::Client::new()
+            .post(format!("{url}/v1/chat/completions"))
+            .body(chat(3, false))
+            .send()
+            .await;
+    });
+    let client = reqwest::Client::new();
+    let m = metrics_until(&client, &serve.url, |m| {
+        metric(m, "spillway_in_flight") == Some(1)
+    })
+    .await;
+    assert_eq!(metric(&m, "spillway_in_flight"), Some(1), "{m}");
+    serve.signal("-TERM");
+    let status = serve.exit_status().expect("serve exited");
+    assert!(status.success(), "{status:?}");
+    // 256 estimated output tokens of gpt-4o-mini at $0.60/M (the prompt adds a little).
+    let booked = booked_in(&redis);
+    assert!((153_600..200_000).contains(&booked), "booked {booked}");
+}

@@ -100,3 +100,52 @@ async fn a_stream_that_falls_silent_is_cut_on_the_client_not_ended_as_if_whole()
         "{m}"
     );
 }
+
+/// The scenario catalogue, for a budget that shows what a call was billed.
+fn models() -> String {
+    let path = super::super::workspace().join("scenarios/models.yaml");
+    format!("models: {}\n", path.display())
+}
+
+/// A timed-out call reached the provider, which may bill it: it is neither sent again (the
+/// provider would have the prompt twice) nor released, but booked like a call the client left
+/// on the wire, at its estimate. (Before: a retryable 504, sent again, the first one released.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_call_is_not_sent_again_and_is_billed() {
+    let stalled = Stalled::start(b"");
+    let policy = policy_file(
+        "timeout-billed",
+        PER_USER_100,
+        "    upstream: { retry: { max_attempts: 2 } }\n    budget:\n      model: gpt-4o-mini\n      \
+ladder: none\n      estimate: fixed\n      caps:\n        - { name: roomy, scope: global, \
+period: day, limit_usd: 100 }\n",
+        &models(),
+    );
+    let serve = Server::serve_with(
+        &policy,
+        &stalled.url,
+        &[
+            "--upstream-timeout",
+            "300ms",
+            "--upstream-idle-timeout",
+            "300ms",
+        ],
+    );
+    let client = reqwest::Client::new();
+    for stream in [false, true] {
+        let resp = post(&client, &serve.url, stream).await;
+        assert_eq!(resp.status(), 504, "stream: {stream}");
+    }
+    let m = metrics_until(&client, &serve.url, |m| {
+        metric(m, "spillway_requests_inside") == Some(0)
+    })
+    .await;
+    assert_eq!(
+        metric(&m, "spillway_upstream_calls_total{target=\"primary\"}"),
+        Some(2),
+        "one send per request: {m}"
+    );
+    // Two estimates of 256 output tokens of gpt-4o-mini at $0.60/M (the prompts add a little).
+    let spent = metric(&m, "spillway_spend_nano_usd_total").unwrap_or(0);
+    assert!((2 * 153_600..400_000).contains(&spent), "{m}");
+}
