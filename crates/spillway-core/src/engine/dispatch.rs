@@ -113,9 +113,8 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         req.attempts += 1;
         req.stage = Stage::InFlight;
         req.target = target;
-        req.sent_at = now;
         let cost = SendCost::request(req.meta.input_tokens, req.meta.max_tokens);
-        self.upstream.on_dispatch(now, target, &cost);
+        req.sent = self.upstream.on_dispatch(now, target, &cost);
         if req.attempts == 1
             && let Some(budget) = self.upstream.budget.as_mut()
         {
@@ -159,7 +158,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             return;
         }
         let (class, target, attempts) = (req.meta.class, req.target, req.attempts);
-        if self.upstream.on_answer(now, req.sent_at, target, response) {
+        if self.upstream.on_answer(now, req.sent, target, response) {
             self.events.push_back(EngineEvent::Escalated { class });
         }
         if response.accepted {
