@@ -125,6 +125,38 @@ fn a_snapshot_replays_the_calls_sent_in_the_same_drain() {
     );
 }
 
+/// An accepted answer whose snapshot shows more room than the model had wakes the staged
+/// request at once, rather than at the refill its timer was set for.
+#[test]
+fn a_snapshot_with_more_room_wakes_the_staged_request() {
+    let mut e = proactive();
+    let at = |ms| Time::ZERO.saturating_add(Duration::from_millis(ms));
+    assert!(matches!(
+        e.on_request(at(0), meta(0)),
+        Admission::Accepted(_)
+    ));
+    let first = e.poll_dispatch(at(0)).expect("sent");
+    e.on_response(at(0), first.id, &with_headers(200, &quota("1")));
+    for user in 1..=2 {
+        assert!(matches!(
+            e.on_request(at(0), meta(user)),
+            Admission::Accepted(_)
+        ));
+    }
+    let sent = drain(&mut e, at(0));
+    assert_eq!(
+        sent.len(),
+        1,
+        "the last request left goes; the other is staged"
+    );
+    let wake = e.poll_timeout().expect("the staged request's wake");
+    assert!(wake > at(10));
+    // As of its send, the provider had 5 left (another window, a raised limit).
+    e.on_response(at(10), sent[0], &with_headers(200, &quota("5")));
+    let woken = drain(&mut e, at(10)).len();
+    assert_eq!(woken, 1, "the staged request still waits for {wake:?}");
+}
+
 /// A call that used fewer tokens than its `max_tokens` gives the rest back to the model (the
 /// providers that reserve `max_tokens` at admission return the unused part at the end).
 #[test]
