@@ -68,7 +68,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             wait_recorded: false,
             last_backoff: Duration::ZERO,
             target: Target::Primary,
-            sent_at: now,
+            sent: None,
             spend_ticket: None,
             accepted: None,
         };

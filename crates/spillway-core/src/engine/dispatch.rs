@@ -16,11 +16,27 @@ const UNAVAILABLE_PAUSE: Duration = Duration::from_secs(1);
 impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
     /// The next request to send upstream now, if any. Call until `None` after every other
     /// call; the driver sends it and reports with [`Engine::on_response`].
+    ///
+    /// The pending flag is cleared before the queue is looked at, and set again only when a
+    /// call goes (there may be more) or when room is freed on the way (a cache-served answer
+    /// or a re-keyed request releases its budget reservation): then held requests are asked
+    /// again and the queue looked at once more, rather than waiting for the next input.
     pub fn poll_dispatch(&mut self, now: Time) -> Option<Dispatch<M>> {
-        self.wake_held(now);
-        if !self.dispatch_pending {
-            return None;
+        loop {
+            self.wake_held(now);
+            if !std::mem::take(&mut self.dispatch_pending) {
+                return None;
+            }
+            if let Some(dispatch) = self.dispatch_next(now) {
+                self.dispatch_pending = true;
+                return Some(dispatch);
+            }
         }
+    }
+
+    /// One pass over what waits, while there is room: the next call to make, or `None` when
+    /// nothing can go now (the first request that must wait is staged).
+    fn dispatch_next(&mut self, now: Time) -> Option<Dispatch<M>> {
         while self.in_flight < self.config.max_in_flight {
             let Some(id) = self.next_to_send(now) else {
                 break;
@@ -57,7 +73,6 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
                 }
             }
         }
-        self.dispatch_pending = false;
         None
     }
 
@@ -96,6 +111,14 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         id
     }
 
+    /// When the staged request, if any, could be sent as the models stand at `now`.
+    fn staged_ready(&self, now: Time) -> Option<Time> {
+        let req = self.requests.get(self.staged?)?;
+        let cost = SendCost::request(req.meta.input_tokens, req.meta.max_tokens);
+        let target = self.upstream.likely_target(now);
+        Some(self.upstream.ready_at(now, target, &cost))
+    }
+
     /// `id` waits for upstream room until `at`, then goes first.
     fn stage(&mut self, id: RequestId, at: Time) {
         if let Some(req) = self.requests.get_mut(id) {
@@ -113,9 +136,8 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         req.attempts += 1;
         req.stage = Stage::InFlight;
         req.target = target;
-        req.sent_at = now;
         let cost = SendCost::request(req.meta.input_tokens, req.meta.max_tokens);
-        self.upstream.on_dispatch(now, target, &cost);
+        req.sent = self.upstream.on_dispatch(now, target, &cost);
         if req.attempts == 1
             && let Some(budget) = self.upstream.budget.as_mut()
         {
@@ -158,13 +180,21 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         if req.stage != Stage::InFlight {
             return;
         }
-        let (class, target, attempts) = (req.meta.class, req.target, req.attempts);
-        if self.upstream.on_answer(now, req.sent_at, target, response) {
+        let (class, target, attempts, sent) = (req.meta.class, req.target, req.attempts, req.sent);
+        let staged_before = self.staged_ready(now);
+        if self.upstream.on_answer(now, sent, target, response) {
             self.events.push_back(EngineEvent::Escalated { class });
         }
         if response.accepted {
             // From here the provider bills the call, however it ends.
             self.accept(id);
+            // Its snapshot may show more room than the model had: the staged request need
+            // not wait for the timer it was staged with.
+            if let (Some(before), Some(after)) = (staged_before, self.staged_ready(now))
+                && after < before
+            {
+                self.dispatch_pending = true;
+            }
             if attempts > 1 {
                 self.events.push_back(EngineEvent::RetrySucceeded { class });
             }

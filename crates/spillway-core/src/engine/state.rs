@@ -9,7 +9,7 @@ use super::{EngineEvent, RequestId, RequestMeta};
 use crate::budget::Ticket as SpendTicket;
 use crate::limit::Reservation;
 use crate::schedule::{ConfigError, PriorityScheduler, SchedulerConfig, Ticket};
-use crate::upstream::{Headroom, Target};
+use crate::upstream::{Headroom, SendMark, Target};
 use crate::{Duration, Time};
 use rand_core::Rng;
 use std::collections::{BTreeMap, VecDeque};
@@ -64,8 +64,9 @@ pub(crate) struct Request<M, P> {
     pub last_backoff: Duration,
     /// Where its current call went.
     pub target: Target,
-    /// When its current call went (the instant its answer's headers describe).
-    pub sent_at: Time,
+    /// Its current call in the headroom model's log (what its answer's headers are as of);
+    /// `None` when the model did not log it (no proactive model, sent to the fallback).
+    pub sent: Option<SendMark>,
     /// The budget's reservation, completed or cancelled on departure.
     pub spend_ticket: Option<SpendTicket>,
     /// Tokens its call used so far, once the provider accepted it (`None` before): an

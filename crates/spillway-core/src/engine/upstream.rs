@@ -5,7 +5,7 @@
 use super::Response;
 use crate::upstream::{
     BackoffConfig, BreakerConfig, CircuitBreaker, Escalation, EscalationEvent, Failover, Headroom,
-    HeadroomConfig, Outcome as Health, RetryBudget, RetryGate, Route, SendCost, Target,
+    HeadroomConfig, Outcome as Health, RetryBudget, RetryGate, Route, SendCost, SendMark, Target,
     UpstreamHealth,
 };
 use crate::{Duration, Time};
@@ -177,13 +177,20 @@ impl<R: Rng> UpstreamPolicy<R> {
     }
 
     /// A send of estimated `cost` to `target` goes out at `now`: the primary's headroom model
-    /// takes it at once, so the calls on the wire count before their answers arrive.
-    pub(crate) fn on_dispatch(&mut self, now: Time, target: Target, cost: &SendCost) {
+    /// takes it at once, so the calls on the wire count before their answers arrive. The mark
+    /// (a send the model logged) is what its answer's headers are as of.
+    pub(crate) fn on_dispatch(
+        &mut self,
+        now: Time,
+        target: Target,
+        cost: &SendCost,
+    ) -> Option<SendMark> {
         if target == Target::Primary
             && let Some(h) = self.headroom.as_mut()
         {
-            h.on_send(now, cost);
+            return Some(h.on_send(now, cost));
         }
+        None
     }
 
     /// A call to `target` that used `actual` rather than its `estimated` cost finished at
@@ -203,21 +210,22 @@ impl<R: Rng> UpstreamPolicy<R> {
         }
     }
 
-    /// Feed every model with the answer, received at `now`, to a send to `target` made at
-    /// `sent_at`; whether it escalated. Its headers describe the provider as of that send, so
-    /// the model replays the sends made since.
+    /// Feed every model with the answer, received at `now`, to a send to `target` (`sent`, if
+    /// the headroom model logged it); whether it escalated. Its headers describe the provider
+    /// as of that send, so the model replays the sends made after it.
     pub(crate) fn on_answer(
         &mut self,
         now: Time,
-        sent_at: Time,
+        sent: Option<SendMark>,
         target: Target,
         answer: &Response,
     ) -> bool {
         if target == Target::Primary
             && let Some(h) = self.headroom.as_mut()
             && let Some(snapshot) = &answer.snapshot
+            && let Some(sent) = sent
         {
-            h.observe_quota_as_of(now, sent_at, snapshot);
+            h.observe_quota_since(now, sent, snapshot);
         }
         if let Some(wait) = self.shared_wait(answer) {
             self.gates[usize::from(target == Target::Fallback)].on_retry_after(now, wait);

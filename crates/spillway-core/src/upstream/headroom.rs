@@ -16,7 +16,7 @@
 //! of a given cost fits every window *and* the [`RetryGate`] of the last Retry-After.
 
 use super::headers::{Dimension, RateLimitSnapshot};
-use super::headroom_log::SendLog;
+use super::headroom_log::{SendLog, SendMark};
 use super::headroom_window::{CostUnit, SendCost, WindowEstimate, WindowModel, WindowSpec};
 use super::retry_gate::RetryGate;
 use crate::time::{Duration, Time};
@@ -159,13 +159,14 @@ impl Headroom {
         Ok(self.earliest_send(now, cost)? <= now)
     }
 
-    /// A send of estimated `cost` went out at `now`: every window takes it.
-    pub fn on_send(&mut self, now: Time, cost: &SendCost) {
+    /// A send of estimated `cost` went out at `now`: every window takes it. The mark names it
+    /// for [`observe_quota_since`](Self::observe_quota_since) when its answer arrives.
+    pub fn on_send(&mut self, now: Time, cost: &SendCost) -> SendMark {
         for w in &mut self.windows {
             let amount = cost.of(w.spec().unit);
             w.consume(now, amount);
         }
-        self.log.push(now, *cost);
+        self.log.push(now, *cost)
     }
 
     /// A send's actual cost is known at `now`: charge or refund the difference from the
@@ -206,7 +207,22 @@ impl Headroom {
     /// policy decides whether a hint pauses every request (the engine: only a coordinated
     /// policy, only a refusal's hint, only one its client obeys) and keeps its own gate.
     pub fn observe_quota_as_of(&mut self, now: Time, as_of: Time, snapshot: &RateLimitSnapshot) {
-        let as_of = as_of.min(now);
+        let mark = self.log.mark_at(as_of.min(now));
+        self.rebase(now, mark, snapshot);
+    }
+
+    /// The quota in the answer, received at `now`, to the send `sent` (without its
+    /// Retry-After, as [`observe_quota_as_of`](Self::observe_quota_as_of)). The snapshot counts
+    /// that send itself; every send made after it is replayed, those made at the same instant
+    /// too (a drain sends many calls at one `now`, and the others are still on the wire).
+    pub fn observe_quota_since(&mut self, now: Time, sent: SendMark, snapshot: &RateLimitSnapshot) {
+        self.rebase(now, sent, snapshot);
+    }
+
+    /// Adopt the snapshot's limit and remaining as of `mark`'s instant, replay the sends made
+    /// after `mark` on top, and bring every reported window to `now`.
+    fn rebase(&mut self, now: Time, mark: SendMark, snapshot: &RateLimitSnapshot) {
+        let as_of = mark.at.min(now);
         for w in &mut self.windows {
             let Some(source) = &w.spec().source else {
                 continue;
@@ -216,8 +232,8 @@ impl Headroom {
             };
             if w.observe(as_of, state.limit, state.remaining) {
                 let unit = w.spec().unit;
-                for (at, cost) in self.log.after(as_of) {
-                    w.consume(*at, cost.of(unit));
+                for (at, cost) in self.log.after(mark) {
+                    w.consume(at, cost.of(unit));
                 }
             }
             w.settle_to(now);

@@ -109,7 +109,7 @@ pub use headers::{
     parse_headers, parse_headers_strict,
 };
 pub use headroom::{Headroom, HeadroomConfig, HeadroomError, MAX_WINDOWS};
-pub use headroom_log::{MAX_LOGGED_SENDS, SEND_LOG_HORIZON};
+pub use headroom_log::{MAX_LOGGED_SENDS, SEND_LOG_HORIZON, SendMark};
 pub use headroom_window::{CostUnit, SendCost, WindowEstimate, WindowSpec};
 pub use outcome::Outcome;
 pub use retry_budget::{RetryBudget, RetryBudgetError};

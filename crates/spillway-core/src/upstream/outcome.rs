@@ -5,9 +5,19 @@
 //! connection errors and timeouts (which a driver reports as 502 or 504). Those are the
 //! provider's transient trouble, so they are also what a circuit breaker counts; 429 has its
 //! own path (Retry-After, escalation). Everything else is the request's own fault (400 bad
-//! JSON, 401/403 key, 404 model, 413 or "Request too large", 422): sending it again cannot
-//! help, and one tenant's malformed requests must not open the breaker for everyone, so the
-//! answer goes back to the caller as it is.
+//! JSON, 404 model, 413 or "Request too large", 422): sending it again cannot help, and one
+//! tenant's malformed requests must not open the breaker for everyone, so the answer goes back
+//! to the caller as it is.
+//!
+//! 401 and 403 are the exception: they refuse the key, and the key is the gateway's own in
+//! every driver (serve sends its configured upstream key and never forwards a caller's; the
+//! simulator's providers model the gateway's keys). A revoked, expired or unauthorised key is
+//! the provider failing for every caller, and the fallback has a key of its own, so both count
+//! as provider failures like a 5xx: the breaker counts them, so failover moves traffic away,
+//! and the request is retried within its attempts, where failover routes the retry (to the
+//! fallback once the breaker is open; the same key again before that, which only hastens the
+//! breaker, as the attempts of a persistent 5xx do). The SDKs do not retry 401/403 because
+//! their key is the caller's; the gateway's is not.
 //!
 //! 408 and 409 are decided together: the SDKs retry both because the same request may well
 //! succeed a moment later (a server-side timeout, a lock conflict), which is a statement
@@ -22,8 +32,8 @@ pub enum Outcome {
     Success,
     /// A 429: retried after Retry-After, counts toward escalation and as a breaker failure.
     RateLimited,
-    /// The provider's failure (5xx, 529, 408, 409, timeout, connection error): retried, and
-    /// a breaker failure.
+    /// The provider's failure (5xx, 529, 408, 409, timeout, connection error, 401/403 to the
+    /// gateway's key): retried, and a breaker failure.
     Failed,
     /// The request's own error (another 4xx): not retried; the provider answered, so for its
     /// breaker it is a sign of life, and it says nothing about its quota.
@@ -38,6 +48,8 @@ impl Outcome {
             _ if accepted => Outcome::Success,
             429 => Outcome::RateLimited,
             408 | 409 => Outcome::Failed,
+            // The gateway's own key is refused: the provider fails every caller.
+            401 | 403 => Outcome::Failed,
             s if s >= 500 => Outcome::Failed,
             400..=499 => Outcome::ClientError,
             // A refusal with a status that is not an error (a 200 carrying an error event,
@@ -58,10 +70,10 @@ mod tests {
 
     #[test]
     fn statuses_are_classified_as_the_sdks_retry_them() {
-        for status in [408, 409, 500, 502, 503, 504, 529, 599, 200, 302] {
+        for status in [401, 403, 408, 409, 500, 502, 503, 504, 529, 599, 200, 302] {
             assert_eq!(Outcome::of(false, status), Outcome::Failed, "{status}");
         }
-        for status in [400, 401, 403, 404, 413, 422, 451] {
+        for status in [400, 404, 413, 422, 451] {
             assert_eq!(Outcome::of(false, status), Outcome::ClientError, "{status}");
             assert!(!Outcome::of(false, status).retryable());
         }

@@ -1,10 +1,11 @@
-//! A client's own error (400, 401, 403, 404, 413, 422 ...) is the caller's answer: not retried,
-//! not a breaker failure. What the official SDKs retry (408, 409, 429, >= 500) is the
-//! provider's trouble: retried, and (except 429, which has its own path) a breaker failure.
+//! A client's own error (400, 404, 413, 422 ...) is the caller's answer: not retried, not a
+//! breaker failure. What the official SDKs retry (408, 409, 429, >= 500) is the provider's
+//! trouble: retried, and (except 429, which has its own path) a breaker failure. So is a 401 or
+//! 403: it refuses the gateway's own key, which the fallback does not share.
 
 use super::plain::{answer, engine, meta};
 use spillway_core::engine::{Admission, UpstreamConfig};
-use spillway_core::upstream::{BackoffConfig, BreakerConfig};
+use spillway_core::upstream::{BackoffConfig, BreakerConfig, Target};
 use spillway_core::{Duration, Time};
 
 /// A reactive policy whose breaker opens after `threshold` failures in a row.
@@ -19,7 +20,7 @@ fn with_breaker(threshold: u32) -> UpstreamConfig {
 /// (breaker threshold 2), and a request that can never succeed is not sent again.
 #[test]
 fn a_client_s_400s_do_not_trip_the_breaker() {
-    for status in [400, 401, 403, 404, 413, 422] {
+    for status in [400, 404, 413, 422] {
         let mut e = engine(10, with_breaker(2));
         let t = Time::ZERO;
         for user in 0..2 {
@@ -40,11 +41,11 @@ fn a_client_s_400s_do_not_trip_the_breaker() {
     }
 }
 
-/// A 5xx, a timeout (408), a conflict (409) and a connection error (the gateway reports it as
-/// 502) are retried, as the SDKs retry them, and count toward the breaker.
+/// A 5xx, a timeout (408), a conflict (409), a connection error (the gateway reports it as
+/// 502) and a refused gateway key (401, 403) are retried and count toward the breaker.
 #[test]
 fn provider_failures_are_retried_and_trip_the_breaker() {
-    for status in [408, 409, 500, 502, 503, 529] {
+    for status in [401, 403, 408, 409, 500, 502, 503, 529] {
         let mut e = engine(10, with_breaker(1));
         let t = Time::ZERO;
         assert!(matches!(e.on_request(t, meta(0)), Admission::Accepted(_)));
@@ -53,5 +54,32 @@ fn provider_failures_are_retried_and_trip_the_breaker() {
         assert_eq!(e.breaker_level(), 2, "a {status} is a provider failure");
         assert_eq!(e.len(), 1, "a {status} is retried");
         assert!(e.poll_timeout().is_some(), "its retry is scheduled");
+    }
+}
+
+/// The primary refuses the gateway's key (revoked, expired, no permission): its breaker opens
+/// and the refused request's retry, like the next request, goes to the fallback, whose key
+/// works, instead of every caller getting the primary's 401.
+#[test]
+fn a_refused_gateway_key_fails_over_to_the_fallback() {
+    for status in [401, 403] {
+        let mut upstream = with_breaker(1);
+        upstream.fallback = true;
+        let mut e = engine(10, upstream);
+        let t = Time::ZERO;
+        assert!(matches!(e.on_request(t, meta(0)), Admission::Accepted(_)));
+        let first = e.poll_dispatch(t).expect("sent");
+        assert_eq!(first.target, Target::Primary);
+        e.on_response(t, first.id, &answer(false, status, None));
+        let mut now = t;
+        let retry = loop {
+            if let Some(d) = e.poll_dispatch(now) {
+                break d;
+            }
+            now = e.poll_timeout().expect("the retry is pending");
+            e.handle_timeout(now);
+        };
+        assert_eq!(retry.id, first.id, "the refused request is retried");
+        assert_eq!(retry.target, Target::Fallback, "after a {status}");
     }
 }

@@ -78,13 +78,83 @@ fn a_snapshot_replays_the_sends_made_after_its_request() {
         drain(&mut e, at(12)).is_empty(),
         "the model's quota is used up"
     );
-    // The call sent at 10 ms answers at 20 ms: when it was admitted, 2 were left.
+    // The call sent at 10 ms answers at 20 ms: when it was admitted, 2 were left. A new
+    // arrival makes the engine look at its queue again.
     e.on_response(at(20), on_wire[0], &with_headers(200, &quota("2")));
+    assert!(matches!(
+        e.on_request(at(20), meta(8)),
+        Admission::Accepted(_)
+    ));
     let sent = drain(&mut e, at(20)).len();
     assert_eq!(
         sent, 0,
         "2 calls on the wire use the 2 left, yet {sent} more went"
     );
+}
+
+/// Calls sent in one drain share its instant: the answer to the first of three sent at 10 ms
+/// ("2 left" as of its own send) must replay the other two, still on the wire, not only the
+/// sends made strictly after 10 ms.
+#[test]
+fn a_snapshot_replays_the_calls_sent_in_the_same_drain() {
+    let mut e = proactive();
+    let at = |ms| Time::ZERO.saturating_add(Duration::from_millis(ms));
+    assert!(matches!(
+        e.on_request(at(0), meta(0)),
+        Admission::Accepted(_)
+    ));
+    let first = e.poll_dispatch(at(0)).expect("sent");
+    e.on_response(at(0), first.id, &with_headers(200, &quota("3")));
+    for user in 1..=3 {
+        assert!(matches!(
+            e.on_request(at(10), meta(user)),
+            Admission::Accepted(_)
+        ));
+    }
+    let on_wire = drain(&mut e, at(10));
+    assert_eq!(on_wire.len(), 3, "the 3 left go in one drain");
+    e.on_response(at(20), on_wire[0], &with_headers(200, &quota("2")));
+    assert!(matches!(
+        e.on_request(at(20), meta(4)),
+        Admission::Accepted(_)
+    ));
+    let sent = drain(&mut e, at(20)).len();
+    assert_eq!(
+        sent, 0,
+        "2 calls of the same drain use the 2 left, yet {sent} more went"
+    );
+}
+
+/// An accepted answer whose snapshot shows more room than the model had wakes the staged
+/// request at once, rather than at the refill its timer was set for.
+#[test]
+fn a_snapshot_with_more_room_wakes_the_staged_request() {
+    let mut e = proactive();
+    let at = |ms| Time::ZERO.saturating_add(Duration::from_millis(ms));
+    assert!(matches!(
+        e.on_request(at(0), meta(0)),
+        Admission::Accepted(_)
+    ));
+    let first = e.poll_dispatch(at(0)).expect("sent");
+    e.on_response(at(0), first.id, &with_headers(200, &quota("1")));
+    for user in 1..=2 {
+        assert!(matches!(
+            e.on_request(at(0), meta(user)),
+            Admission::Accepted(_)
+        ));
+    }
+    let sent = drain(&mut e, at(0));
+    assert_eq!(
+        sent.len(),
+        1,
+        "the last request left goes; the other is staged"
+    );
+    let wake = e.poll_timeout().expect("the staged request's wake");
+    assert!(wake > at(10));
+    // As of its send, the provider had 5 left (another window, a raised limit).
+    e.on_response(at(10), sent[0], &with_headers(200, &quota("5")));
+    let woken = drain(&mut e, at(10)).len();
+    assert_eq!(woken, 1, "the staged request still waits for {wake:?}");
 }
 
 /// A call that used fewer tokens than its `max_tokens` gives the rest back to the model (the

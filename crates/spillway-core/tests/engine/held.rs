@@ -10,6 +10,7 @@ use spillway_core::engine::{
     Admission, Completion, Departure, Engine, EngineEvent, RequestMeta, Response, SpendGate,
 };
 use spillway_core::limit::{LayerSpec, Layered};
+use spillway_core::upstream::BreakerConfig;
 
 type TestEngine = Engine<u64, Layered, SpendGate, ChaCha8Rng>;
 
@@ -143,6 +144,57 @@ fn a_hold_caused_by_reservations_ends_when_they_settle() {
         e.in_flight(),
         2,
         "the queued request and the formerly held one"
+    );
+}
+
+/// Room freed inside a dispatch pass is not lost: while the primary's breaker is open the
+/// queued requests are served from the cache, each releasing its reservation, so the held one
+/// is asked again and served in the same drain, not at its hold's reset.
+#[test]
+fn a_reservation_released_while_dispatching_wakes_the_held() {
+    let mut config = small_config(3);
+    config.upstream.cache_hit_permille = 1_000;
+    let open_for = spillway_core::Duration::from_secs(30);
+    config.upstream.breaker = Some(BreakerConfig::new(1, open_for, 1).expect("valid"));
+    let layers = Layered::new(Vec::<LayerSpec>::new()).expect("no layers");
+    let rng = |s| ChaCha8Rng::seed_from_u64(s);
+    let mut e =
+        Engine::new(config, layers, gate(1_000, true, None), rng(1), rng(2)).expect("valid engine");
+    let meta = |user| RequestMeta {
+        user,
+        team: 0,
+        feature: 0,
+        class: 1,
+        input_tokens: 290,
+        output_estimate: 10,
+        max_tokens: 10,
+        payload: user,
+    };
+    let t = Time::ZERO;
+    assert!(matches!(e.on_request(t, meta(0)), Admission::Accepted(_)));
+    let first = e.poll_dispatch(t).expect("sent");
+    let failed = Response {
+        accepted: false,
+        status: 500,
+        retry_after: None,
+        body_retry_after: None,
+        snapshot: None,
+    };
+    e.on_response(t, first.id, &failed);
+    assert!(e.poll_dispatch(t).is_none(), "its retry waits for backoff");
+    for user in 1..5 {
+        assert!(matches!(
+            e.on_request(t, meta(user)),
+            Admission::Accepted(_)
+        ));
+    }
+    assert_eq!(e.held_in(1), 1, "four reservations hold the fifth");
+    assert!(e.poll_dispatch(t).is_none(), "the cache serves the queue");
+    assert_eq!(
+        (e.held_in(1), e.len()),
+        (0, 1),
+        "the held request waits for {:?}; only the retry should",
+        e.poll_timeout()
     );
 }
 
