@@ -1,45 +1,20 @@
 //! A refused call frees its slot on the wire at once: the queue is looked at again, whether
 //! the refused request gives up or waits for its own retry.
 
-use rand_chacha::ChaCha8Rng;
-use rand_core::SeedableRng;
-use spillway_core::engine::{
-    Admission, Engine, EngineConfig, NoSpend, RequestMeta, Response, UpstreamConfig,
-};
-use spillway_core::limit::{LayerSpec, Layered};
-use spillway_core::schedule::SchedulerConfig;
+use super::plain::{Plain, answer, config, engine_with, meta};
+use spillway_core::engine::{Admission, Dispatch, EngineConfig, UpstreamConfig};
 use spillway_core::upstream::{BackoffConfig, BackoffStrategy};
 use spillway_core::{Duration, Time};
 
-type TestEngine = Engine<u64, Layered, NoSpend, ChaCha8Rng>;
-
 /// One call on the wire at most, two requests queued at 0; the first is sent.
-fn two_queued_one_sent(
-    upstream: UpstreamConfig,
-) -> (TestEngine, spillway_core::engine::Dispatch<u64>) {
-    let config = EngineConfig {
-        max_in_flight: 1,
+fn two_queued_one_sent(upstream: UpstreamConfig) -> (Plain, Dispatch<u64>) {
+    let mut e = engine_with(EngineConfig {
         max_requests: 8,
-        deadlines: vec![None; 4],
-        scheduler: SchedulerConfig::default(),
-        upstream,
-    };
-    let layers = Layered::new(Vec::<LayerSpec>::new()).expect("no layers");
-    let rng = |s| ChaCha8Rng::seed_from_u64(s);
-    let mut e = Engine::new(config, layers, NoSpend, rng(1), rng(2)).expect("valid engine");
+        ..config(1, upstream)
+    });
     for user in 0..2 {
-        let meta = RequestMeta {
-            user,
-            team: 0,
-            feature: 0,
-            class: 0,
-            input_tokens: 10,
-            output_estimate: 10,
-            max_tokens: 10,
-            payload: user,
-        };
         assert!(matches!(
-            e.on_request(Time::ZERO, meta),
+            e.on_request(Time::ZERO, meta(user)),
             Admission::Accepted(_)
         ));
     }
@@ -49,16 +24,6 @@ fn two_queued_one_sent(
         "one call on the wire at most"
     );
     (e, first)
-}
-
-fn refused(status: u16, retry_after: Option<Duration>) -> Response {
-    Response {
-        accepted: false,
-        status,
-        retry_after,
-        body_retry_after: None,
-        snapshot: None,
-    }
 }
 
 /// A refused request out of attempts leaves; its slot goes to the next queued request at
@@ -73,7 +38,7 @@ fn a_refusal_that_gives_up_frees_its_slot_for_the_queue() {
     )
     .expect("valid");
     let (mut e, first) = two_queued_one_sent(UpstreamConfig::reactive(one_attempt));
-    e.on_response(Time::ZERO, first.id, &refused(500, None));
+    e.on_response(Time::ZERO, first.id, &answer(false, 500, None));
     assert_eq!(
         (e.in_flight(), e.len()),
         (0, 1),
@@ -97,7 +62,7 @@ fn an_uncoordinated_429_does_not_pause_the_queue() {
     e.on_response(
         Time::ZERO,
         first.id,
-        &refused(429, Some(Duration::from_secs(30))),
+        &answer(false, 429, Some(Duration::from_secs(30))),
     );
     let second = e.poll_dispatch(Time::ZERO);
     assert!(

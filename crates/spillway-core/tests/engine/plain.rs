@@ -14,13 +14,22 @@ pub type Plain = Engine<u64, Layered, NoSpend, ChaCha8Rng>;
 
 /// At most `max_in_flight` calls on the wire, 100 requests inside, no deadlines.
 pub fn engine(max_in_flight: u64, upstream: UpstreamConfig) -> Plain {
-    let config = EngineConfig {
+    engine_with(config(max_in_flight, upstream))
+}
+
+/// [`engine`]'s configuration, for a test that changes a field before building it.
+pub fn config(max_in_flight: u64, upstream: UpstreamConfig) -> EngineConfig {
+    EngineConfig {
         max_in_flight,
         max_requests: 100,
         deadlines: vec![None; 4],
         scheduler: SchedulerConfig::default(),
         upstream,
-    };
+    }
+}
+
+/// A plain engine on `config`.
+pub fn engine_with(config: EngineConfig) -> Plain {
     let layers = Layered::new(Vec::<LayerSpec>::new()).expect("no layers");
     let rng = |s| ChaCha8Rng::seed_from_u64(s);
     Engine::new(config, layers, NoSpend, rng(1), rng(2)).expect("valid engine")
