@@ -93,6 +93,19 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Call<M, L, S, R> {
             .on_progress(now, self.id, input_tokens, output_tokens);
     }
 
+    /// The last send went unanswered for the driver's whole timeout: the call leaves billed
+    /// (the provider has it; it is not sent again) and its provider's breaker counts a
+    /// failure ([`Engine::on_timed_out_sent`]).
+    ///
+    /// [`Engine::on_timed_out_sent`]: spillway_core::engine::Engine::on_timed_out_sent
+    pub fn timed_out(mut self) {
+        self.finished = true;
+        let mut state = self.shared.lock();
+        let now = self.shared.clock.now();
+        state.engine.on_timed_out_sent(now, self.id);
+        self.shared.settle(&mut state, now);
+    }
+
     /// The accepted call finished with this usage: the layers settle to it.
     pub fn complete(mut self, usage: Completion) {
         self.finished = true;

@@ -201,9 +201,12 @@ impl Proxy {
             let sent = self.send(upstream, path(shape), body, parsed.stream).await;
             let resp = match sent {
                 Ok(resp) => resp,
-                // The call is on the wire, unanswered: it leaves as a client that went away
-                // would (dropped after its send: billed at its estimate, not retried).
-                Err(Failed::TimedOut) => return timed_out(),
+                // The call is on the wire, unanswered: it leaves billed at its estimate, not
+                // sent again, and its provider's breaker counts the silence as a failure.
+                Err(Failed::TimedOut) => {
+                    call.timed_out();
+                    return timed_out();
+                }
                 Err(e) => {
                     let failed = self.failed(upstream, e);
                     call.respond(&spillway_core::engine::Response {

@@ -235,7 +235,10 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
                 self.queue.cancel(ticket);
             }
             Stage::Staged => self.staged = None,
-            Stage::InFlight => self.in_flight = self.in_flight.saturating_sub(1),
+            Stage::InFlight => {
+                self.in_flight = self.in_flight.saturating_sub(1);
+                self.upstream.on_abandoned(now, req.target);
+            }
             Stage::Retrying => self.retries.retain(|r| *r != id),
             // Their timers find the id dead.
             Stage::Entering | Stage::Held(_) => {}

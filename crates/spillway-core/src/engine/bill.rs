@@ -53,6 +53,19 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.on_cancel(now, id)
     }
 
+    /// The call of `id` was sent and then went unanswered for the driver's whole timeout: the
+    /// provider has it, so it leaves as [`Engine::on_cancel_sent`] bills it (not retried: a
+    /// second send could be billed twice), and its provider's breaker counts a failure, as
+    /// for a 5xx. Returns whether `id` was inside.
+    pub fn on_timed_out_sent(&mut self, now: Time, id: RequestId) -> bool {
+        if let Some(req) = self.requests.get(id)
+            && req.stage == super::state::Stage::InFlight
+        {
+            self.upstream.on_timed_out(now, req.target);
+        }
+        self.on_cancel_sent(now, id)
+    }
+
     /// The accepted call of `id` used at least `input_tokens` and `output_tokens` so far
     /// (e.g. a stream's usage as it passes): what it books if it leaves without completing.
     /// A request not (yet) accepted upstream, or gone, is ignored: it is not billed. `now`

@@ -237,6 +237,19 @@ impl<R: Rng> UpstreamPolicy<R> {
         )
     }
 
+    /// A call sent to `target` will never be answered: its breaker's probe slot (if it was
+    /// one) is given back, so a cut probe cannot leave the breaker half-open for ever.
+    pub(crate) fn on_abandoned(&mut self, now: Time, target: Target) {
+        self.failover.on_abandoned(now, target);
+    }
+
+    /// A call sent to `target` went unanswered for the driver's whole timeout: a failure for
+    /// the breaker, as a 5xx is (a provider that accepts connections and hangs must open it,
+    /// so that failover moves the traffic).
+    pub(crate) fn on_timed_out(&mut self, now: Time, target: Target) {
+        let _ = self.failover.on_outcome(now, target, Health::Failed);
+    }
+
     /// The wait `answer` imposes on every request, if any: only a coordinated policy pauses
     /// more than the refused request itself, only a 429's or 503's Retry-After means "send
     /// nothing before" (RFC 9110; a 200 or a client error may carry one too), and only a hint

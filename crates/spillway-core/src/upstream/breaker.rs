@@ -268,6 +268,26 @@ impl CircuitBreaker {
         }
     }
 
+    /// A call that passed the breaker will never be answered (its client left, or the driver
+    /// cut it): while half-open it gives its probe slot back, so that a cut probe does not
+    /// leave the breaker waiting forever for an answer (only answers move it on). The call
+    /// may have been sent before the trip rather than as a probe; giving a slot back then only
+    /// lets one more probe through, which the probes' own answers still judge.
+    pub fn on_abandoned(&mut self, now: Time) {
+        self.advance(now);
+        if let BreakerState::HalfOpen {
+            admitted,
+            succeeded,
+        } = self.state
+            && admitted > succeeded
+        {
+            self.state = BreakerState::HalfOpen {
+                admitted: admitted - 1,
+                succeeded,
+            };
+        }
+    }
+
     /// A response that counts as failure arrived at `now`.
     pub fn on_failure(&mut self, now: Time) {
         self.advance(now);

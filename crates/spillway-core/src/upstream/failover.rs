@@ -202,6 +202,14 @@ impl Failover {
         }
     }
 
+    /// A call sent to `target` will never be answered (see
+    /// [`CircuitBreaker::on_abandoned`](super::CircuitBreaker::on_abandoned)).
+    pub fn on_abandoned(&mut self, now: Time, target: Target) {
+        if let Some(health) = self.health_mut(target) {
+            health.breaker.on_abandoned(now);
+        }
+    }
+
     /// The primary's health (breaker state, escalation counter).
     pub fn primary(&self) -> &UpstreamHealth {
         &self.primary

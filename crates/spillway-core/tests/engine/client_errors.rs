@@ -9,7 +9,7 @@ use spillway_core::upstream::{BackoffConfig, BreakerConfig, Target};
 use spillway_core::{Duration, Time};
 
 /// A reactive policy whose breaker opens after `threshold` failures in a row.
-fn with_breaker(threshold: u32) -> UpstreamConfig {
+pub fn with_breaker(threshold: u32) -> UpstreamConfig {
     let mut upstream = UpstreamConfig::reactive(BackoffConfig::default());
     let breaker = BreakerConfig::new(threshold, Duration::from_secs(30), 1).expect("valid");
     upstream.breaker = Some(breaker);

@@ -19,6 +19,7 @@ mod parts;
 mod plain;
 mod shared_gate;
 mod timers;
+mod unanswered;
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
