@@ -115,7 +115,8 @@ pub struct ServeArgs {
     max_connections: u64,
     /// Longest non-streaming upstream call, from sending to the last byte of its answer (past
     /// it: 504 `upstream_timeout`, the in-flight slot is freed, and the call is not sent again
-    /// but booked at its estimate: the provider may bill it). 10m is what OpenAI's SDKs wait.
+    /// but booked at its estimate, since the provider may bill it; the breaker counts it as a
+    /// failure). 10m is what OpenAI's SDKs wait.
     #[arg(long, default_value = "10m", value_parser = crate::simulate::parse_duration_arg)]
     upstream_timeout: spillway_core::Duration,
     /// Longest silence of a streaming upstream call: until its answer starts, and between two
