@@ -3,8 +3,8 @@
 //! trouble: retried, and (except 429, which has its own path) a breaker failure. So is a 401 or
 //! 403: it refuses the gateway's own key, which the fallback does not share.
 
-use super::plain::{answer, engine, meta};
-use spillway_core::engine::{Admission, UpstreamConfig};
+use super::plain::{admit, answer, engine};
+use spillway_core::engine::UpstreamConfig;
 use spillway_core::upstream::{BackoffConfig, BreakerConfig, Target};
 use spillway_core::{Duration, Time};
 
@@ -24,10 +24,7 @@ fn a_client_s_400s_do_not_trip_the_breaker() {
         let mut e = engine(10, with_breaker(2));
         let t = Time::ZERO;
         for user in 0..2 {
-            assert!(matches!(
-                e.on_request(t, meta(user)),
-                Admission::Accepted(_)
-            ));
+            admit(&mut e, t, user);
             let d = e.poll_dispatch(t).expect("sent");
             assert_eq!(d.attempt, 1);
             e.on_response(t, d.id, &answer(false, status, None));
@@ -48,7 +45,7 @@ fn provider_failures_are_retried_and_trip_the_breaker() {
     for status in [401, 403, 408, 409, 500, 502, 503, 529] {
         let mut e = engine(10, with_breaker(1));
         let t = Time::ZERO;
-        assert!(matches!(e.on_request(t, meta(0)), Admission::Accepted(_)));
+        admit(&mut e, t, 0);
         let d = e.poll_dispatch(t).expect("sent");
         e.on_response(t, d.id, &answer(false, status, None));
         assert_eq!(e.breaker_level(), 2, "a {status} is a provider failure");
@@ -67,7 +64,7 @@ fn a_refused_gateway_key_fails_over_to_the_fallback() {
         upstream.fallback = true;
         let mut e = engine(10, upstream);
         let t = Time::ZERO;
-        assert!(matches!(e.on_request(t, meta(0)), Admission::Accepted(_)));
+        admit(&mut e, t, 0);
         let first = e.poll_dispatch(t).expect("sent");
         assert_eq!(first.target, Target::Primary);
         e.on_response(t, first.id, &answer(false, status, None));

@@ -1,8 +1,8 @@
 //! A second provider has its own limits: one provider's Retry-After is a floor for the sends
 //! to that provider only, and spills to the fallback go through its breaker like any send.
 
-use super::plain::{Plain, answer, engine, meta};
-use spillway_core::engine::{Admission, Completion, Dispatch, UpstreamConfig};
+use super::plain::{Plain, admit, answer, engine};
+use spillway_core::engine::{Completion, Dispatch, UpstreamConfig};
 use spillway_core::upstream::{BackoffConfig, BreakerConfig, Target};
 use spillway_core::{Duration, Time};
 
@@ -28,11 +28,11 @@ fn a_primary_retry_after_does_not_block_the_fallback() {
     upstream.escalate_after = 1;
     let mut e = engine(10, upstream);
     let t = Time::ZERO;
-    assert!(matches!(e.on_request(t, meta(0)), Admission::Accepted(_)));
+    admit(&mut e, t, 0);
     let first = e.poll_dispatch(t).expect("sent");
     assert_eq!(first.target, Target::Primary);
     e.on_response(t, first.id, &answer(false, 429, Some(RETRY_AFTER)));
-    assert!(matches!(e.on_request(t, meta(1)), Admission::Accepted(_)));
+    admit(&mut e, t, 1);
     let (second, at) = next_dispatch(&mut e, t);
     assert_eq!(second.target, Target::Fallback);
     assert_eq!(at, t, "the fallback took it only after the primary's 30 s");
@@ -49,15 +49,15 @@ fn a_fallback_retry_after_does_not_block_the_primary() {
     upstream.breaker = Some(BreakerConfig::new(1, open_for, 1).expect("valid"));
     let mut e = engine(10, upstream);
     let t = Time::ZERO;
-    assert!(matches!(e.on_request(t, meta(0)), Admission::Accepted(_)));
+    admit(&mut e, t, 0);
     let first = e.poll_dispatch(t).expect("sent");
     e.on_response(t, first.id, &answer(false, 500, None));
     assert_eq!(e.breaker_level(), 2, "the primary's breaker is open");
-    assert!(matches!(e.on_request(t, meta(1)), Admission::Accepted(_)));
+    admit(&mut e, t, 1);
     let (second, _) = next_dispatch(&mut e, t);
     assert_eq!(second.target, Target::Fallback);
     e.on_response(t, second.id, &answer(false, 429, Some(RETRY_AFTER)));
-    assert!(matches!(e.on_request(t, meta(2)), Admission::Accepted(_)));
+    admit(&mut e, t, 2);
     let (third, at) = next_dispatch(&mut e, t);
     assert_eq!(third.target, Target::Primary);
     assert!(
@@ -79,7 +79,7 @@ fn spills_respect_the_fallback_breaker_s_probe_limit() {
     upstream.breaker = Some(BreakerConfig::new(1, Duration::from_millis(10), 1).expect("valid"));
     let mut e = engine(100, upstream);
     let t0 = Time::ZERO;
-    assert!(matches!(e.on_request(t0, meta(0)), Admission::Accepted(_)));
+    admit(&mut e, t0, 0);
     let first = e.poll_dispatch(t0).expect("sent");
     let exhausted = [
         ("x-ratelimit-limit-requests", "60"),
@@ -88,18 +88,15 @@ fn spills_respect_the_fallback_breaker_s_probe_limit() {
     e.on_response(t0, first.id, &with_headers(200, &exhausted));
     // The primary is out of requests for 1 s. A request that waited spills to the fallback,
     // which fails: its breaker (threshold 1) opens for 10 ms.
-    assert!(matches!(e.on_request(t0, meta(1)), Admission::Accepted(_)));
+    admit(&mut e, t0, 1);
     assert!(e.poll_dispatch(t0).is_none(), "staged for the primary");
     let t1 = Time::from_nanos(100_000_000);
-    assert!(matches!(e.on_request(t1, meta(2)), Admission::Accepted(_)));
+    admit(&mut e, t1, 2);
     let spilled = e.poll_dispatch(t1).expect("spilled");
     assert_eq!(spilled.target, Target::Fallback);
     e.on_response(t1, spilled.id, &answer(false, 500, None));
     for user in 3..8 {
-        assert!(matches!(
-            e.on_request(t1, meta(user)),
-            Admission::Accepted(_)
-        ));
+        admit(&mut e, t1, user);
         assert!(
             e.poll_dispatch(t1).is_none(),
             "the fallback's breaker is open"
@@ -107,7 +104,7 @@ fn spills_respect_the_fallback_breaker_s_probe_limit() {
     }
     // 10 ms later the fallback's breaker half-opens with one probe: at most one call goes.
     let t2 = Time::from_nanos(200_000_000);
-    assert!(matches!(e.on_request(t2, meta(8)), Admission::Accepted(_)));
+    admit(&mut e, t2, 8);
     let spills = |e: &mut Plain| {
         std::iter::from_fn(|| e.poll_dispatch(t2))
             .filter(|d| d.target == Target::Fallback)
@@ -149,7 +146,7 @@ fn a_staged_request_spills_when_its_wait_is_up() {
     upstream.fallback_after_wait = Some(patience);
     let mut e = engine(100, upstream);
     let t0 = Time::ZERO;
-    assert!(matches!(e.on_request(t0, meta(0)), Admission::Accepted(_)));
+    admit(&mut e, t0, 0);
     let first = e.poll_dispatch(t0).expect("sent");
     let exhausted = [
         ("x-ratelimit-limit-requests", "60"),
@@ -157,7 +154,7 @@ fn a_staged_request_spills_when_its_wait_is_up() {
         ("x-ratelimit-reset-requests", "30s"),
     ];
     e.on_response(t0, first.id, &with_headers(200, &exhausted));
-    assert!(matches!(e.on_request(t0, meta(1)), Admission::Accepted(_)));
+    admit(&mut e, t0, 1);
     assert!(e.poll_dispatch(t0).is_none(), "staged for the primary");
     let (spilled, at) = next_dispatch(&mut e, t0);
     assert_eq!(spilled.target, Target::Fallback);

@@ -1,8 +1,8 @@
 //! A refused call frees its slot on the wire at once: the queue is looked at again, whether
 //! the refused request gives up or waits for its own retry.
 
-use super::plain::{Plain, answer, config, engine_with, meta};
-use spillway_core::engine::{Admission, Dispatch, EngineConfig, UpstreamConfig};
+use super::plain::{Plain, admit, answer, config, engine_with};
+use spillway_core::engine::{Dispatch, EngineConfig, UpstreamConfig};
 use spillway_core::upstream::{BackoffConfig, BackoffStrategy};
 use spillway_core::{Duration, Time};
 
@@ -13,10 +13,7 @@ fn two_queued_one_sent(upstream: UpstreamConfig) -> (Plain, Dispatch<u64>) {
         ..config(1, upstream)
     });
     for user in 0..2 {
-        assert!(matches!(
-            e.on_request(Time::ZERO, meta(user)),
-            Admission::Accepted(_)
-        ));
+        admit(&mut e, Time::ZERO, user);
     }
     let first = e.poll_dispatch(Time::ZERO).expect("the first goes at once");
     assert!(

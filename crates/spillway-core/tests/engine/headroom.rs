@@ -2,10 +2,10 @@
 //! dispatched, and a snapshot describes the provider as of its request's send, so calls
 //! still on the wire are replayed on top of it.
 
-use super::plain::{Plain, answer, engine, meta, with_headers};
-use spillway_core::engine::{Admission, UpstreamConfig};
+use super::plain::{Plain, admit, answer, at_ms, engine, with_headers};
+use spillway_core::Time;
+use spillway_core::engine::UpstreamConfig;
 use spillway_core::upstream::BackoffConfig;
-use spillway_core::{Duration, Time};
 
 /// A proactive engine with no margin, so the provider's `remaining` is exactly what may go.
 fn proactive() -> Plain {
@@ -33,14 +33,11 @@ fn drain(e: &mut Plain, now: Time) -> Vec<spillway_core::engine::RequestId> {
 fn proactive_headroom_counts_calls_on_the_wire() {
     let mut e = proactive();
     let t = Time::ZERO;
-    assert!(matches!(e.on_request(t, meta(0)), Admission::Accepted(_)));
+    admit(&mut e, t, 0);
     let first = e.poll_dispatch(t).expect("sent");
     e.on_response(t, first.id, &with_headers(200, &quota("1")));
     for user in 1..=5 {
-        assert!(matches!(
-            e.on_request(t, meta(user)),
-            Admission::Accepted(_)
-        ));
+        admit(&mut e, t, user);
     }
     let sent = drain(&mut e, t).len();
     assert_eq!(sent, 1, "1 request left, but {sent} were sent at once");
@@ -51,41 +48,28 @@ fn proactive_headroom_counts_calls_on_the_wire() {
 #[test]
 fn a_snapshot_replays_the_sends_made_after_its_request() {
     let mut e = proactive();
-    let at = |ms| Time::ZERO.saturating_add(Duration::from_millis(ms));
-    assert!(matches!(
-        e.on_request(at(0), meta(0)),
-        Admission::Accepted(_)
-    ));
-    let first = e.poll_dispatch(at(0)).expect("sent");
-    e.on_response(at(0), first.id, &with_headers(200, &quota("3")));
+    admit(&mut e, at_ms(0), 0);
+    let first = e.poll_dispatch(at_ms(0)).expect("sent");
+    e.on_response(at_ms(0), first.id, &with_headers(200, &quota("3")));
     // Three calls at 10, 11 and 12 ms use the 3 the provider said were left.
     let mut on_wire = Vec::new();
     for (user, ms) in [(1, 10), (2, 11), (3, 12)] {
-        assert!(matches!(
-            e.on_request(at(ms), meta(user)),
-            Admission::Accepted(_)
-        ));
-        on_wire.extend(drain(&mut e, at(ms)));
+        admit(&mut e, at_ms(ms), user);
+        on_wire.extend(drain(&mut e, at_ms(ms)));
     }
     assert_eq!(on_wire.len(), 3);
     for user in 4..8 {
-        assert!(matches!(
-            e.on_request(at(12), meta(user)),
-            Admission::Accepted(_)
-        ));
+        admit(&mut e, at_ms(12), user);
     }
     assert!(
-        drain(&mut e, at(12)).is_empty(),
+        drain(&mut e, at_ms(12)).is_empty(),
         "the model's quota is used up"
     );
     // The call sent at 10 ms answers at 20 ms: when it was admitted, 2 were left. A new
     // arrival makes the engine look at its queue again.
-    e.on_response(at(20), on_wire[0], &with_headers(200, &quota("2")));
-    assert!(matches!(
-        e.on_request(at(20), meta(8)),
-        Admission::Accepted(_)
-    ));
-    let sent = drain(&mut e, at(20)).len();
+    e.on_response(at_ms(20), on_wire[0], &with_headers(200, &quota("2")));
+    admit(&mut e, at_ms(20), 8);
+    let sent = drain(&mut e, at_ms(20)).len();
     assert_eq!(
         sent, 0,
         "2 calls on the wire use the 2 left, yet {sent} more went"
@@ -98,27 +82,17 @@ fn a_snapshot_replays_the_sends_made_after_its_request() {
 #[test]
 fn a_snapshot_replays_the_calls_sent_in_the_same_drain() {
     let mut e = proactive();
-    let at = |ms| Time::ZERO.saturating_add(Duration::from_millis(ms));
-    assert!(matches!(
-        e.on_request(at(0), meta(0)),
-        Admission::Accepted(_)
-    ));
-    let first = e.poll_dispatch(at(0)).expect("sent");
-    e.on_response(at(0), first.id, &with_headers(200, &quota("3")));
+    admit(&mut e, at_ms(0), 0);
+    let first = e.poll_dispatch(at_ms(0)).expect("sent");
+    e.on_response(at_ms(0), first.id, &with_headers(200, &quota("3")));
     for user in 1..=3 {
-        assert!(matches!(
-            e.on_request(at(10), meta(user)),
-            Admission::Accepted(_)
-        ));
+        admit(&mut e, at_ms(10), user);
     }
-    let on_wire = drain(&mut e, at(10));
+    let on_wire = drain(&mut e, at_ms(10));
     assert_eq!(on_wire.len(), 3, "the 3 left go in one drain");
-    e.on_response(at(20), on_wire[0], &with_headers(200, &quota("2")));
-    assert!(matches!(
-        e.on_request(at(20), meta(4)),
-        Admission::Accepted(_)
-    ));
-    let sent = drain(&mut e, at(20)).len();
+    e.on_response(at_ms(20), on_wire[0], &with_headers(200, &quota("2")));
+    admit(&mut e, at_ms(20), 4);
+    let sent = drain(&mut e, at_ms(20)).len();
     assert_eq!(
         sent, 0,
         "2 calls of the same drain use the 2 left, yet {sent} more went"
@@ -130,30 +104,23 @@ fn a_snapshot_replays_the_calls_sent_in_the_same_drain() {
 #[test]
 fn a_snapshot_with_more_room_wakes_the_staged_request() {
     let mut e = proactive();
-    let at = |ms| Time::ZERO.saturating_add(Duration::from_millis(ms));
-    assert!(matches!(
-        e.on_request(at(0), meta(0)),
-        Admission::Accepted(_)
-    ));
-    let first = e.poll_dispatch(at(0)).expect("sent");
-    e.on_response(at(0), first.id, &with_headers(200, &quota("1")));
+    admit(&mut e, at_ms(0), 0);
+    let first = e.poll_dispatch(at_ms(0)).expect("sent");
+    e.on_response(at_ms(0), first.id, &with_headers(200, &quota("1")));
     for user in 1..=2 {
-        assert!(matches!(
-            e.on_request(at(0), meta(user)),
-            Admission::Accepted(_)
-        ));
+        admit(&mut e, at_ms(0), user);
     }
-    let sent = drain(&mut e, at(0));
+    let sent = drain(&mut e, at_ms(0));
     assert_eq!(
         sent.len(),
         1,
         "the last request left goes; the other is staged"
     );
     let wake = e.poll_timeout().expect("the staged request's wake");
-    assert!(wake > at(10));
+    assert!(wake > at_ms(10));
     // As of its send, the provider had 5 left (another window, a raised limit).
-    e.on_response(at(10), sent[0], &with_headers(200, &quota("5")));
-    let woken = drain(&mut e, at(10)).len();
+    e.on_response(at_ms(10), sent[0], &with_headers(200, &quota("5")));
+    let woken = drain(&mut e, at_ms(10)).len();
     assert_eq!(woken, 1, "the staged request still waits for {wake:?}");
 }
 
@@ -164,7 +131,7 @@ fn a_completion_settles_the_model_to_the_tokens_used() {
     use spillway_core::engine::Completion;
     let mut e = proactive();
     let t = Time::ZERO;
-    assert!(matches!(e.on_request(t, meta(0)), Admission::Accepted(_)));
+    admit(&mut e, t, 0);
     let first = e.poll_dispatch(t).expect("sent");
     let tokens = [
         ("x-ratelimit-limit-tokens", "6000"),
@@ -177,7 +144,7 @@ fn a_completion_settles_the_model_to_the_tokens_used() {
         Some(980),
         "the snapshot counts the first call"
     );
-    assert!(matches!(e.on_request(t, meta(1)), Admission::Accepted(_)));
+    admit(&mut e, t, 1);
     let second = e.poll_dispatch(t).expect("room for 20 tokens");
     assert_eq!(
         remaining(&e),

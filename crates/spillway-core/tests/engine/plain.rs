@@ -3,11 +3,13 @@
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
-use spillway_core::Duration;
-use spillway_core::engine::{Engine, EngineConfig, NoSpend, RequestMeta, Response, UpstreamConfig};
+use spillway_core::engine::{
+    Admission, Engine, EngineConfig, NoSpend, RequestMeta, Response, UpstreamConfig,
+};
 use spillway_core::limit::{LayerSpec, Layered};
 use spillway_core::schedule::SchedulerConfig;
 use spillway_core::upstream::headers::{Provider, parse_headers};
+use spillway_core::{Duration, Time};
 
 /// The engine these tests drive.
 pub type Plain = Engine<u64, Layered, NoSpend, ChaCha8Rng>;
@@ -47,6 +49,19 @@ pub fn meta(user: u64) -> RequestMeta<u64> {
         max_tokens: 10,
         payload: user,
     }
+}
+
+/// `user`'s request arrives at `now` and is accepted (asserted).
+pub fn admit(e: &mut Plain, now: Time, user: u64) {
+    assert!(
+        matches!(e.on_request(now, meta(user)), Admission::Accepted(_)),
+        "user {user}'s request was not accepted at {now:?}"
+    );
+}
+
+/// `ms` milliseconds after time zero.
+pub fn at_ms(ms: u64) -> Time {
+    Time::ZERO.saturating_add(Duration::from_millis(ms))
 }
 
 /// An answer with `status` and an optional Retry-After header, without rate-limit headers.

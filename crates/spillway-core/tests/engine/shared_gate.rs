@@ -2,9 +2,9 @@
 //! client obeys ([`RetryAfterUse`]), under a coordinated policy, reactive or proactive alike.
 //! Any other hint waits out only its own request's retry.
 
-use super::plain::{Plain, engine, meta, with_headers};
+use super::plain::{Plain, admit, engine, with_headers};
 use spillway_core::Time;
-use spillway_core::engine::{Admission, UpstreamConfig};
+use spillway_core::engine::UpstreamConfig;
 use spillway_core::upstream::{BackoffConfig, ClientPreset, RetryAfterUse};
 
 /// A proactive policy (no margin) with `backoff`, coordinated or not.
@@ -19,10 +19,10 @@ fn proactive(backoff: BackoffConfig, coordinated: bool) -> Plain {
 /// request that arrives at the same instant goes at once.
 fn second_goes_at_once(mut e: Plain, status: u16, secs: &str) -> bool {
     let t = Time::ZERO;
-    assert!(matches!(e.on_request(t, meta(0)), Admission::Accepted(_)));
+    admit(&mut e, t, 0);
     let first = e.poll_dispatch(t).expect("sent");
     e.on_response(t, first.id, &with_headers(status, &[("retry-after", secs)]));
-    assert!(matches!(e.on_request(t, meta(1)), Admission::Accepted(_)));
+    admit(&mut e, t, 1);
     e.poll_dispatch(t).is_some_and(|d| d.id != first.id)
 }
 

@@ -1,8 +1,8 @@
 //! The engine's timers follow its live requests: a timer that became moot (the deadline of a
 //! request sent long before it) does not stay pending until it would have fired.
 
-use super::plain::{answer, config, engine_with, meta};
-use spillway_core::engine::{Admission, Completion, EngineConfig, UpstreamConfig};
+use super::plain::{admit, answer, config, engine_with};
+use spillway_core::engine::{Completion, EngineConfig, UpstreamConfig};
 use spillway_core::upstream::BackoffConfig;
 use spillway_core::{Duration, Time};
 
@@ -24,10 +24,7 @@ fn deadlines_of_sent_requests_do_not_pile_up() {
     let mut most = 0;
     for user in 0..10_000u64 {
         let now = Time::from_nanos(user * 1_000_000);
-        assert!(matches!(
-            e.on_request(now, meta(user)),
-            Admission::Accepted(_)
-        ));
+        admit(&mut e, now, user);
         while let Some(d) = e.poll_dispatch(now) {
             e.on_response(now, d.id, &ok);
             e.on_complete(now, d.id, done);

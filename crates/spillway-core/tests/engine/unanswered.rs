@@ -4,8 +4,7 @@
 //! failures do, or failover never moves the traffic.
 
 use super::client_errors::with_breaker;
-use super::plain::{Plain, answer, engine, meta};
-use spillway_core::engine::Admission;
+use super::plain::{Plain, admit, answer, engine};
 use spillway_core::{Duration, Time};
 
 /// Sends until one goes out, letting time pass as the engine asks; `None` if nothing is ever
@@ -27,22 +26,16 @@ fn next_send(e: &mut Plain, mut now: Time) -> Option<Time> {
 fn after_a_cut_probe(cut: impl Fn(&mut Plain, Time, spillway_core::engine::RequestId)) {
     let mut e = engine(10, with_breaker(1));
     let t = Time::ZERO;
-    assert!(matches!(e.on_request(t, meta(0)), Admission::Accepted(_)));
+    admit(&mut e, t, 0);
     let first = e.poll_dispatch(t).expect("sent");
     e.on_response(t, first.id, &answer(false, 500, None));
     e.on_cancel(t, first.id);
     assert_eq!(e.breaker_level(), 2, "open");
     let later = t.saturating_add(Duration::from_secs(31));
-    assert!(matches!(
-        e.on_request(later, meta(1)),
-        Admission::Accepted(_)
-    ));
+    admit(&mut e, later, 1);
     let probe = e.poll_dispatch(later).expect("the half-open probe");
     cut(&mut e, later, probe.id);
-    assert!(matches!(
-        e.on_request(later, meta(2)),
-        Admission::Accepted(_)
-    ));
+    admit(&mut e, later, 2);
     assert!(
         next_send(&mut e, later).is_some(),
         "never sent again: breaker level {}",
@@ -75,10 +68,7 @@ fn timed_out_calls_open_the_breaker_and_are_not_sent_again() {
     let mut e = engine(10, with_breaker(2));
     let t = Time::ZERO;
     for user in 0..2 {
-        assert!(matches!(
-            e.on_request(t, meta(user)),
-            Admission::Accepted(_)
-        ));
+        admit(&mut e, t, user);
     }
     let sent: Vec<_> = std::iter::from_fn(|| e.poll_dispatch(t)).collect();
     assert_eq!(sent.len(), 2);
