@@ -6,11 +6,9 @@ use super::fixtures::{Server, Stalled, chat, metric, metrics_until, policy_file}
 const PER_USER_100: &str =
     "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
 
-/// `serve` with one call stuck on a stalled upstream (no upstream timeout to end it soon).
-async fn serve_with_a_stuck_call(name: &str, drain: &str) -> (Server, Stalled) {
-    let stalled = Stalled::start(b"");
-    let policy = policy_file(name, PER_USER_100, "", "");
-    let serve = Server::serve_with(&policy, &stalled.url, &["--drain-timeout", drain]);
+/// Sends one chat call to `serve` (whose upstream is stalled) and waits until it is on the
+/// wire, stuck.
+async fn stick_a_call(serve: &Server) {
     let url = serve.url.clone();
     tokio::spawn(async move {
         let _ = reqwest::Client::new()
@@ -25,6 +23,14 @@ async fn serve_with_a_stuck_call(name: &str, drain: &str) -> (Server, Stalled) {
     })
     .await;
     assert_eq!(metric(&m, "spillway_in_flight"), Some(1), "{m}");
+}
+
+/// `serve` with one call stuck on a stalled upstream (no upstream timeout to end it soon).
+async fn serve_with_a_stuck_call(name: &str, drain: &str) -> (Server, Stalled) {
+    let stalled = Stalled::start(b"");
+    let policy = policy_file(name, PER_USER_100, "", "");
+    let serve = Server::serve_with(&policy, &stalled.url, &["--drain-timeout", drain]);
+    stick_a_call(&serve).await;
     (serve, stalled)
 }
 
@@ -98,20 +104,7 @@ caps:\n        - { name: roomy, scope: global, period: day, limit_usd: 100 }\n",
         &stalled.url,
         &["--drain-timeout", "200ms", "--redis", &redis.url],
     );
-    let url = serve.url.clone();
-    tokio::spawn(async move {
-        let _ = reqwest::Client::new()
-            .post(format!("{url}/v1/chat/completions"))
-            .body(chat(3, false))
-            .send()
-            .await;
-    });
-    let client = reqwest::Client::new();
-    let m = metrics_until(&client, &serve.url, |m| {
-        metric(m, "spillway_in_flight") == Some(1)
-    })
-    .await;
-    assert_eq!(metric(&m, "spillway_in_flight"), Some(1), "{m}");
+    stick_a_call(&serve).await;
     serve.signal("-TERM");
     let status = serve.exit_status().expect("serve exited");
     assert!(status.success(), "{status:?}");
