@@ -2,12 +2,13 @@
 //! with the process would keep a call's estimate charged for a whole window), and counted when
 //! Redis never takes them.
 
-use super::store_outage::{KillOnDrop, config, dead_child, meta, redis_server, tokens_layer};
+use super::store_outage::{config, meta, tokens_layer};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 use spillway_core::engine::{Completion, Engine, NoSpend, Response};
 use spillway_core::limit::{Demand, Subject};
 use spillway_gateway::{Runtime, ServeLayers, SharedLayers, Step};
+use spillway_testkit::redis_server::RedisProcess;
 use std::time::Duration;
 
 const SUBJECT: Subject = Subject {
@@ -83,7 +84,7 @@ async fn layers(url: &str, name: &str, horizon: Duration) -> SharedLayers {
 
 #[test]
 fn queued_layer_settlements_are_applied_when_closed_at_shutdown() {
-    let Some(redis) = redis_server() else {
+    let Some(redis) = RedisProcess::start(&[], "the layers' settle queue") else {
         return;
     };
     // One thread: the settle task runs only when this test awaits, so what `close` does not
@@ -93,7 +94,7 @@ fn queued_layer_settlements_are_applied_when_closed_at_shutdown() {
         .build()
         .unwrap();
     serving.block_on(async {
-        let shared = layers(&redis.1, "settles-close", Duration::from_secs(5)).await;
+        let shared = layers(&redis.url(), "settles-close", Duration::from_secs(5)).await;
         let closer = shared.closer();
         a_settled_call(shared, || {}).await.close();
         assert!(
@@ -104,7 +105,7 @@ fn queued_layer_settlements_are_applied_when_closed_at_shutdown() {
     drop(serving);
     let probing = tokio::runtime::Runtime::new().unwrap();
     let probe = probing.block_on(async {
-        let fresh = layers(&redis.1, "settles-close", Duration::from_secs(5)).await;
+        let fresh = layers(&redis.url(), "settles-close", Duration::from_secs(5)).await;
         fresh
             .store()
             .reserve(store_now(), &SUBJECT, demand(250))
@@ -124,14 +125,14 @@ fn store_now() -> spillway_core::Time {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_layer_settlement_redis_never_takes_is_given_up_and_counted() {
-    let Some(mut redis) = redis_server() else {
+    let Some(mut redis) = RedisProcess::start(&[], "the layers' settle queue") else {
         return;
     };
-    let shared = layers(&redis.1, "settles-give-up", Duration::from_millis(150)).await;
+    let shared = layers(&redis.url(), "settles-give-up", Duration::from_millis(150)).await;
     let closer = shared.closer();
     // Redis goes away after the admission, before the settle.
     let rt = a_settled_call(shared, || {
-        drop(std::mem::replace(&mut redis.0, KillOnDrop(dead_child())));
+        redis.kill();
     })
     .await;
     assert!(closer.close(Duration::from_secs(30)).await, "closed");
@@ -146,12 +147,12 @@ async fn a_layer_settlement_redis_never_takes_is_given_up_and_counted() {
 /// response timeout, then runs it; a retry sent meanwhile would run too and charge 100 more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_layer_settlement_whose_reply_was_lost_is_not_sent_again() {
-    let Some(redis) = redis_server() else {
+    let Some(redis) = RedisProcess::start(&[], "the layers' settle queue") else {
         return;
     };
-    let shared = layers(&redis.1, "settles-lost-reply", Duration::from_secs(5)).await;
+    let shared = layers(&redis.url(), "settles-lost-reply", Duration::from_secs(5)).await;
     let closer = shared.closer();
-    let port = redis.1.rsplit(':').next().expect("port").to_string();
+    let port = redis.port().to_string();
     // 100 estimated, 200 used: the settle charges 100 more (300 in all is the whole bucket).
     let rt = a_call_settled_to(shared, 100, 200, || {
         let paused = std::process::Command::new("redis-cli")
@@ -165,7 +166,7 @@ async fn a_layer_settlement_whose_reply_was_lost_is_not_sent_again() {
     rt.close();
     // The pause is over: whatever was sent has run.
     tokio::time::sleep(Duration::from_millis(1800)).await;
-    let fresh = layers(&redis.1, "settles-lost-reply", Duration::from_secs(5)).await;
+    let fresh = layers(&redis.url(), "settles-lost-reply", Duration::from_secs(5)).await;
     let probe = fresh
         .store()
         .reserve(store_now(), &SUBJECT, demand(90))

@@ -10,9 +10,11 @@ use spillway_core::limit::{Algorithm, Demand, LayerSpec, LimitSpec, Scope, Subje
 use spillway_core::schedule::SchedulerConfig;
 use spillway_core::upstream::BackoffConfig;
 use spillway_gateway::{Runtime, ServeLayers, SharedLayers};
+use spillway_testkit::redis_server::RedisProcess;
 
-const QUEUE: usize = 1;
-const IN_FLIGHT: u64 = 1;
+/// The queue's capacity and the calls on the wire of [`config`] (shared with other modules).
+pub(crate) const QUEUE: usize = 1;
+pub(crate) const IN_FLIGHT: u64 = 1;
 
 pub(crate) fn config(max_requests: usize) -> EngineConfig {
     EngineConfig {
@@ -60,10 +62,10 @@ pub(crate) fn meta(class: usize, tokens: u64) -> RequestMeta<()> {
 /// `spillway_rejected_total` series (review11).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_outage_is_a_503_naming_the_store_and_counted() {
-    let Some(mut redis) = redis_server() else {
+    let Some(mut redis) = RedisProcess::start(&[], "a Redis outage's 503") else {
         return;
     };
-    let store = spillway_redis::RedisStore::connect(spillway_redis::RedisConfig::new(&redis.1))
+    let store = spillway_redis::RedisStore::connect(spillway_redis::RedisConfig::new(redis.url()))
         .await
         .expect("redis");
     let shared = SharedLayers::new(
@@ -80,7 +82,7 @@ async fn a_redis_outage_is_a_503_naming_the_store_and_counted() {
     )
     .unwrap();
     let rt = Runtime::start(engine, vec!["tokens".into()]);
-    drop(std::mem::replace(&mut redis.0, KillOnDrop(dead_child())));
+    redis.kill();
     let subject = Subject {
         user: 1,
         team: 0,
@@ -123,45 +125,4 @@ async fn a_redis_outage_is_a_503_naming_the_store_and_counted() {
         resp.headers()[spillway_gateway::headers::REJECTED_BY],
         "store_unavailable"
     );
-}
-
-/// A finished child to swap in for the killed redis-server.
-pub(crate) fn dead_child() -> std::process::Child {
-    let mut c = std::process::Command::new("true").spawn().expect("true");
-    let _ = c.wait();
-    c
-}
-
-/// A private redis-server (killed on drop) and its URL, or `None` after a loud skip.
-pub(crate) fn redis_server() -> Option<(KillOnDrop, String)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .ok()?
-        .port();
-    let Ok(child) = std::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-    else {
-        spillway_testkit::skip_or_fail("SPILLWAY_REQUIRE_REDIS", "redis-server not found");
-        return None;
-    };
-    let guard = KillOnDrop(child);
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some((guard, format!("redis://127.0.0.1:{port}")));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    panic!("redis-server did not start");
-}
-
-pub(crate) struct KillOnDrop(pub(crate) std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

@@ -2,46 +2,12 @@
 //! flight (crates/spillway-cli/src/serve/build.rs). At that bound an interactive arrival still
 //! sheds queued batch work, as the simulator (which has no bound) does.
 
+use super::store_outage::{IN_FLIGHT, QUEUE, config, tokens_layer};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
-use spillway_core::Duration;
-use spillway_core::engine::{
-    Engine, EngineConfig, NoSpend, Rejection, RequestMeta, UpstreamConfig,
-};
-use spillway_core::limit::{Algorithm, LayerSpec, Layered, LimitSpec, Scope, Unit};
-use spillway_core::schedule::SchedulerConfig;
-use spillway_core::upstream::BackoffConfig;
+use spillway_core::engine::{Engine, NoSpend, Rejection, RequestMeta};
+use spillway_core::limit::Layered;
 use spillway_gateway::{Runtime, ServeLayers, Step};
-
-const QUEUE: usize = 1;
-const IN_FLIGHT: u64 = 1;
-
-fn config(max_requests: usize) -> EngineConfig {
-    EngineConfig {
-        max_in_flight: IN_FLIGHT,
-        max_requests,
-        deadlines: vec![None; 4],
-        scheduler: SchedulerConfig {
-            capacity: Some(QUEUE),
-            ..SchedulerConfig::default()
-        },
-        upstream: UpstreamConfig::reactive(BackoffConfig::default()),
-    }
-}
-
-fn tokens_layer() -> Vec<LayerSpec> {
-    vec![LayerSpec {
-        name: "tokens".into(),
-        scope: Scope::User,
-        unit: Unit::Tokens,
-        limit: LimitSpec {
-            algorithm: Algorithm::TokenBucket,
-            limit: 300,
-            window: Duration::from_secs(3600),
-            burst: None,
-        },
-    }]
-}
 
 fn meta(class: usize) -> RequestMeta<()> {
     RequestMeta {
