@@ -9,7 +9,8 @@
 //! refills exactly `limit` units per nanosecond, so no rate is ever rounded. `i128` holds a
 //! `u64` level times a `u64` window; debt (negative remaining, as Azure reports) is allowed.
 
-use super::headers::Dimension;
+use super::headers::{Dimension, Provider};
+use super::headroom_length::{LengthLearner, ResetReport};
 use crate::time::{Duration, Time};
 
 /// What a window counts in a send.
@@ -70,6 +71,9 @@ pub struct WindowSpec {
     pub source: Option<Dimension>,
     /// The limit before any header arrives (`None`: unconstrained until a header says).
     pub limit: Option<u64>,
+    /// Whether `window` is only a first guess, corrected from the resets the provider reports
+    /// (see [`super::headroom_length`]): headers give a limit, never its period.
+    pub learns_length: bool,
 }
 
 impl WindowSpec {
@@ -86,7 +90,14 @@ impl WindowSpec {
             window,
             source,
             limit,
+            learns_length: false,
         }
+    }
+
+    /// The same window, its length only a first guess that the provider's resets correct.
+    pub fn learning_length(mut self) -> Self {
+        self.learns_length = true;
+        self
     }
 }
 
@@ -115,17 +126,21 @@ pub(crate) struct WindowModel {
     /// Level in scaled units (units × window ns) at `as_of`.
     level: i128,
     as_of: Time,
+    /// The length's learning state, when the spec asks for it.
+    length: Option<LengthLearner>,
 }
 
 impl WindowModel {
     /// A full window (if a prior limit is given).
     pub(crate) fn new(spec: WindowSpec) -> Self {
         let limit = spec.limit.filter(|&l| l > 0);
+        let length = spec.learns_length.then(LengthLearner::default);
         let mut model = WindowModel {
             spec,
             limit,
             level: 0,
             as_of: Time::ZERO,
+            length,
         };
         model.level = model.capacity();
         model
@@ -227,6 +242,28 @@ impl WindowModel {
         false
     }
 
+    /// A header snapshot from `provider`, received at `at`, reported `limit`, `remaining` and
+    /// `reset` for this window: if the window learns its length, correct it before the level is
+    /// rebased (the level then follows from `remaining` at the new length). Call before
+    /// [`WindowModel::observe`].
+    pub(crate) fn learn_length(&mut self, at: Time, provider: Provider, reported: Reported) {
+        let Some(learner) = &mut self.length else {
+            return;
+        };
+        let (Some(limit), Some(remaining), Some(reset)) =
+            (reported.limit.or(self.limit), reported.remaining, reported.reset)
+        else {
+            return;
+        };
+        let report = ResetReport {
+            provider,
+            limit,
+            remaining,
+            reset,
+        };
+        self.spec.window = learner.observe(at, self.spec.window, report);
+    }
+
     /// Bring the level forward to `now` (no-op for an earlier `now`).
     pub(crate) fn settle_to(&mut self, now: Time) {
         self.settle(now);
@@ -242,6 +279,17 @@ impl WindowModel {
             full_in: self.full_in(now),
         }
     }
+}
+
+/// One dimension's numbers in a header snapshot.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Reported {
+    /// The limit, if sent.
+    pub limit: Option<u64>,
+    /// What is left, if sent.
+    pub remaining: Option<i64>,
+    /// Time until full, if sent.
+    pub reset: Option<Duration>,
 }
 
 /// `deficit / rate` nanoseconds rounded up (0 for no deficit), saturating.
