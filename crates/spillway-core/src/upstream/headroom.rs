@@ -328,8 +328,10 @@ mod tests {
         assert_eq!(at, Time::from_nanos(4_406_400_000_000));
     }
 
-    /// An Azure deployment's requests limit is per 10 s: once the resets have stayed within
-    /// 10 s for half a minute, 20 requests refill in 10 s, not in a minute.
+    /// An Azure deployment's requests limit is per 10 s and refills at the boundary its reset
+    /// counts down to: once the resets have stayed within 10 s for half a minute, 20 requests
+    /// come back every 10 s, all at once (not 20 a minute, and not a third of one every
+    /// second: linearly, the model would send into a window the provider has not refilled).
     #[test]
     fn an_azure_requests_limit_is_learned_as_per_ten_seconds() {
         let mut h = Headroom::new(HeadroomConfig::from_headers()).unwrap();
@@ -344,8 +346,14 @@ mod tests {
         }
         let now = Time::from_secs(30);
         assert_eq!(h.estimates(now)[0].window, Duration::from_secs(10));
-        // 1 request + 5 % of 20 = 2 requests at 2 a second.
         let one = SendCost::request(10, 0);
-        assert_eq!(h.earliest_send(now, &one), Ok(Time::from_secs(31)));
+        let boundary = Time::from_secs(40);
+        assert_eq!(h.earliest_send(now, &one), Ok(boundary));
+        // 1 request + 5 % of 20 = 2 needed: 19 go at the boundary, the 20th waits a window.
+        for _ in 0..19 {
+            assert_eq!(h.earliest_send(boundary, &one), Ok(boundary));
+            h.on_send(boundary, &one);
+        }
+        assert_eq!(h.earliest_send(boundary, &one), Ok(Time::from_secs(50)));
     }
 }

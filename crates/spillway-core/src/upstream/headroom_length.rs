@@ -64,6 +64,12 @@ impl Refill {
     }
 }
 
+/// Whether `provider`'s windows are fixed, its resets counting down to the instant the whole
+/// limit comes back (Azure's sub-windows and minutes).
+pub(crate) fn counts_to_boundary(provider: Provider) -> bool {
+    Refill::of(provider) == Refill::Fixed
+}
+
 /// One window's learning state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct LengthLearner {

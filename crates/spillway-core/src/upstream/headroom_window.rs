@@ -10,7 +10,7 @@
 //! `u64` level times a `u64` window; debt (negative remaining, as Azure reports) is allowed.
 
 use super::headers::{Dimension, Provider};
-use super::headroom_length::{LengthLearner, ResetReport};
+use super::headroom_length::{LengthLearner, ResetReport, counts_to_boundary};
 use crate::time::{Duration, Time};
 
 /// What a window counts in a send.
@@ -72,7 +72,9 @@ pub struct WindowSpec {
     /// The limit before any header arrives (`None`: unconstrained until a header says).
     pub limit: Option<u64>,
     /// Whether `window` is only a first guess, corrected from the resets the provider reports
-    /// (see [`super::headroom_length`]): headers give a limit, never its period.
+    /// (see [`super::headroom_length`]): headers give a limit, never its period. Such a window
+    /// also refills at once at each boundary when the provider's resets count down to one
+    /// (Azure), instead of linearly.
     pub learns_length: bool,
 }
 
@@ -128,6 +130,11 @@ pub(crate) struct WindowModel {
     as_of: Time,
     /// The length's learning state, when the spec asks for it.
     length: Option<LengthLearner>,
+    /// For a fixed window (learned from a provider whose resets count down to a boundary,
+    /// Azure): when it is next refilled to full, at once. `None`: a linear refill. Why both:
+    /// approximating a fixed window linearly lets the model refill mid-window what the provider
+    /// only gives back at the boundary, so it sends into 429s every window.
+    boundary: Option<Time>,
 }
 
 impl WindowModel {
@@ -141,6 +148,7 @@ impl WindowModel {
             level: 0,
             as_of: Time::ZERO,
             length,
+            boundary: None,
         };
         model.level = model.capacity();
         model
@@ -165,6 +173,13 @@ impl WindowModel {
 
     /// The level at `now` (no refill for a `now` before the last update).
     fn level_at(&self, now: Time) -> i128 {
+        if let Some(boundary) = self.boundary {
+            return if now >= boundary {
+                self.capacity()
+            } else {
+                self.level
+            };
+        }
         let elapsed = i128::from(now.saturating_since(self.as_of).as_nanos());
         let refill = elapsed * i128::from(self.limit.unwrap_or(0));
         self.level.saturating_add(refill).min(self.capacity())
@@ -174,6 +189,28 @@ impl WindowModel {
         if now > self.as_of {
             self.level = self.level_at(now);
             self.as_of = now;
+            self.boundary = self.boundary.map(|b| self.boundary_after(b, now));
+        }
+    }
+
+    /// The first boundary after `now` of a fixed window whose boundary was `boundary`.
+    fn boundary_after(&self, boundary: Time, now: Time) -> Time {
+        if now < boundary {
+            return boundary;
+        }
+        let window = self.spec.window.as_nanos().max(1);
+        let windows = now.saturating_since(boundary).as_nanos() / window + 1;
+        boundary.saturating_add(Duration::from_nanos(windows.saturating_mul(window)))
+    }
+
+    /// Time from `now` until a level short of `need` scaled units is enough: the next boundary
+    /// of a fixed window, or the refill of the deficit at `limit` a nanosecond.
+    fn time_to(&self, now: Time, need: i128, limit: u64) -> Duration {
+        let deficit = need - self.level_at(now);
+        match self.boundary {
+            Some(_) if deficit <= 0 => Duration::ZERO,
+            Some(boundary) => self.boundary_after(boundary, now).saturating_since(now),
+            None => ceil_ns(deficit, limit),
         }
     }
 
@@ -187,8 +224,7 @@ impl WindowModel {
     /// Time until full at `now`, if the limit is known.
     pub(crate) fn full_in(&self, now: Time) -> Option<Duration> {
         let limit = self.limit?;
-        let deficit = self.capacity() - self.level_at(now);
-        Some(ceil_ns(deficit, limit))
+        Some(self.time_to(now, self.capacity(), limit))
     }
 
     /// Time from `now` until the level covers `need` units (0 if it already does). `need` must
@@ -197,8 +233,7 @@ impl WindowModel {
         let Some(limit) = self.limit else {
             return Duration::ZERO;
         };
-        let deficit = i128::from(need) * self.window_ns() - self.level_at(now);
-        ceil_ns(deficit, limit)
+        self.time_to(now, i128::from(need) * self.window_ns(), limit)
     }
 
     /// Take `amount` units at `now` (may go into debt).
@@ -262,6 +297,7 @@ impl WindowModel {
             reset,
         };
         self.spec.window = learner.observe(at, self.spec.window, report);
+        self.boundary = counts_to_boundary(provider).then(|| at.saturating_add(reset));
     }
 
     /// Bring the level forward to `now` (no-op for an earlier `now`).
