@@ -316,7 +316,10 @@ mod tests {
             ("x-ratelimit-reset-requests", "2m52.8s"),
         ];
         h.observe(Time::ZERO, &parse_headers(headers, Provider::OpenAi, None));
-        assert_eq!(h.estimates(Time::ZERO)[0].window, Duration::from_secs(86_400));
+        assert_eq!(
+            h.estimates(Time::ZERO)[0].window,
+            Duration::from_secs(86_400)
+        );
         let empty = [
             ("x-ratelimit-limit-requests", "1000"),
             ("x-ratelimit-remaining-requests", "0"),

@@ -95,7 +95,12 @@ pub(crate) struct ResetReport {
 impl LengthLearner {
     /// The window's length after the answer received `at` reported `report`, given the length
     /// believed until now.
-    pub(crate) fn observe(&mut self, at: Time, believed: Duration, report: ResetReport) -> Duration {
+    pub(crate) fn observe(
+        &mut self,
+        at: Time,
+        believed: Duration,
+        report: ResetReport,
+    ) -> Duration {
         let since = *self.since.get_or_insert(at);
         self.longest_reset = self.longest_reset.max(report.reset);
         let refill = Refill::of(report.provider);
@@ -136,7 +141,10 @@ fn nearest_period(ns: i128) -> Duration {
     PERIODS
         .windows(2)
         .find(|pair| {
-            let (a, b) = (i128::from(pair[0].as_nanos()), i128::from(pair[1].as_nanos()));
+            let (a, b) = (
+                i128::from(pair[0].as_nanos()),
+                i128::from(pair[1].as_nanos()),
+            );
             square < a * b
         })
         .map_or(PERIODS[PERIODS.len() - 1], |pair| pair[0])
@@ -173,7 +181,10 @@ mod tests {
         let openai = report(Provider::OpenAi, 500, 499, Duration::from_millis(120));
         assert_eq!(l.observe(Time::ZERO, MINUTE, openai), MINUTE);
         let groq = report(Provider::OpenAi, 1_000, 998, Duration::from_millis(172_800));
-        assert_eq!(l.observe(Time::ZERO, MINUTE, groq), Duration::from_secs(86_400));
+        assert_eq!(
+            l.observe(Time::ZERO, MINUTE, groq),
+            Duration::from_secs(86_400)
+        );
         let groq_tokens = report(Provider::OpenAi, 8_000, 7_927, Duration::from_millis(547));
         assert_eq!(l.observe(Time::ZERO, MINUTE, groq_tokens), MINUTE);
     }

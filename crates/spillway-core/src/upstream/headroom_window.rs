@@ -285,9 +285,11 @@ impl WindowModel {
         let Some(learner) = &mut self.length else {
             return;
         };
-        let (Some(limit), Some(remaining), Some(reset)) =
-            (reported.limit.or(self.limit), reported.remaining, reported.reset)
-        else {
+        let (Some(limit), Some(remaining), Some(reset)) = (
+            reported.limit.or(self.limit),
+            reported.remaining,
+            reported.reset,
+        ) else {
             return;
         };
         let report = ResetReport {
@@ -297,7 +299,26 @@ impl WindowModel {
             reset,
         };
         self.spec.window = learner.observe(at, self.spec.window, report);
-        self.boundary = counts_to_boundary(provider).then(|| at.saturating_add(reset));
+        let fixed = counts_to_boundary(provider);
+        self.boundary = fixed.then(|| self.tightest_boundary(at, at.saturating_add(reset)));
+    }
+
+    /// The boundary to believe after an answer at `at` said the window refills at `reported`.
+    /// Whole-second resets are rounded up (the simulator's Azure does; a reset that undershot
+    /// would refill the model before the provider), so each answer gives an upper bound, late
+    /// by up to a second: answers about the same boundary keep the earliest, which the spread
+    /// of arrival times within a second brings close to the true one. A boundary half a window
+    /// away from the one believed names another window and replaces it.
+    fn tightest_boundary(&self, at: Time, reported: Time) -> Time {
+        let Some(believed) = self.boundary.map(|b| self.boundary_after(b, at)) else {
+            return reported;
+        };
+        let apart = reported.as_nanos().abs_diff(believed.as_nanos());
+        if apart < self.spec.window.as_nanos() / 2 {
+            reported.min(believed)
+        } else {
+            reported
+        }
     }
 
     /// Bring the level forward to `now` (no-op for an earlier `now`).
