@@ -89,7 +89,7 @@ impl<R: Rng> UpstreamPolicy<R> {
     pub(crate) fn new(spec: &UpstreamConfig, jitter: R, cache_draws: R) -> Self {
         let has_fallback = spec.fallback;
         let headroom = spec.proactive_margin_ppm.and_then(|margin_ppm| {
-            let mut config = HeadroomConfig::per_minute(None, None);
+            let mut config = HeadroomConfig::from_headers();
             config.margin_ppm = margin_ppm;
             Headroom::new(config).ok()
         });

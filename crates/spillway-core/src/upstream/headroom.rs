@@ -17,7 +17,9 @@
 
 use super::headers::{Dimension, RateLimitSnapshot};
 use super::headroom_log::{SendLog, SendMark};
-use super::headroom_window::{CostUnit, SendCost, WindowEstimate, WindowModel, WindowSpec};
+use super::headroom_window::{
+    CostUnit, Reported, SendCost, WindowEstimate, WindowModel, WindowSpec,
+};
 use super::retry_gate::RetryGate;
 use crate::time::{Duration, Time};
 
@@ -88,6 +90,18 @@ impl HeadroomConfig {
                 WindowSpec::new(CostUnit::Tokens, minute, Some(Dimension::Tokens), tpm),
             ],
             margin_ppm: Self::DEFAULT_MARGIN_PPM,
+        }
+    }
+
+    /// What a gateway knows before its first answer: a requests and a tokens window, limits
+    /// and lengths both learned from the headers (each length starts at a minute, the common
+    /// period, and is corrected from the resets: Groq's requests per day, Azure's per 10 s).
+    pub fn from_headers() -> Self {
+        let config = Self::per_minute(None, None);
+        let windows = config.windows.into_iter().map(WindowSpec::learning_length);
+        HeadroomConfig {
+            windows: windows.collect(),
+            ..config
         }
     }
 }
@@ -230,6 +244,12 @@ impl Headroom {
             let Some(state) = snapshot.dim(source) else {
                 continue;
             };
+            let reported = Reported {
+                limit: state.limit,
+                remaining: state.remaining,
+                reset: state.reset_after,
+            };
+            w.learn_length(now, snapshot.provider, reported);
             if w.observe(as_of, state.limit, state.remaining) {
                 let unit = w.spec().unit;
                 for (at, cost) in self.log.after(mark) {
@@ -282,5 +302,61 @@ mod tests {
         assert_eq!(at, Time::from_nanos(3_100_000_000));
         assert_eq!(h.estimates(at)[0].remaining, Some(31));
         assert_eq!(h.estimates(at)[1].limit, None, "tokens still unknown");
+    }
+
+    /// Groq's requests limit is per day: the reset says so, and the model refills a day's
+    /// limit over a day, not a minute (provider-semantics.md's capture: 1000/998 → 2m52.8s).
+    #[test]
+    fn a_groq_requests_limit_is_learned_as_per_day() {
+        let mut h = Headroom::new(HeadroomConfig::from_headers()).unwrap();
+        let one = SendCost::request(10, 0);
+        let headers = [
+            ("x-ratelimit-limit-requests", "1000"),
+            ("x-ratelimit-remaining-requests", "998"),
+            ("x-ratelimit-reset-requests", "2m52.8s"),
+        ];
+        h.observe(Time::ZERO, &parse_headers(headers, Provider::OpenAi, None));
+        assert_eq!(
+            h.estimates(Time::ZERO)[0].window,
+            Duration::from_secs(86_400)
+        );
+        let empty = [
+            ("x-ratelimit-limit-requests", "1000"),
+            ("x-ratelimit-remaining-requests", "0"),
+            ("x-ratelimit-reset-requests", "24h0m0s"),
+        ];
+        h.observe(Time::ZERO, &parse_headers(empty, Provider::OpenAi, None));
+        // 1 request + 5 % of 1000 = 51 requests at 1000 a day: 4406.4 s, not 3.06 s.
+        let at = h.earliest_send(Time::ZERO, &one).unwrap();
+        assert_eq!(at, Time::from_nanos(4_406_400_000_000));
+    }
+
+    /// An Azure deployment's requests limit is per 10 s and refills at the boundary its reset
+    /// counts down to: once the resets have stayed within 10 s for half a minute, 20 requests
+    /// come back every 10 s, all at once (not 20 a minute, and not a third of one every
+    /// second: linearly, the model would send into a window the provider has not refilled).
+    #[test]
+    fn an_azure_requests_limit_is_learned_as_per_ten_seconds() {
+        let mut h = Headroom::new(HeadroomConfig::from_headers()).unwrap();
+        for (second, reset) in [(0u64, "10"), (15, "5"), (30, "10")] {
+            let headers = [
+                ("x-ratelimit-limit-requests", "20"),
+                ("x-ratelimit-remaining-requests", "0"),
+                ("x-ratelimit-reset-requests", reset),
+            ];
+            let now = Time::from_secs(second);
+            h.observe(now, &parse_headers(headers, Provider::Azure, None));
+        }
+        let now = Time::from_secs(30);
+        assert_eq!(h.estimates(now)[0].window, Duration::from_secs(10));
+        let one = SendCost::request(10, 0);
+        let boundary = Time::from_secs(40);
+        assert_eq!(h.earliest_send(now, &one), Ok(boundary));
+        // 1 request + 5 % of 20 = 2 needed: 19 go at the boundary, the 20th waits a window.
+        for _ in 0..19 {
+            assert_eq!(h.earliest_send(boundary, &one), Ok(boundary));
+            h.on_send(boundary, &one);
+        }
+        assert_eq!(h.earliest_send(boundary, &one), Ok(Time::from_secs(50)));
     }
 }

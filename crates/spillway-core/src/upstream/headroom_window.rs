@@ -9,7 +9,8 @@
 //! refills exactly `limit` units per nanosecond, so no rate is ever rounded. `i128` holds a
 //! `u64` level times a `u64` window; debt (negative remaining, as Azure reports) is allowed.
 
-use super::headers::Dimension;
+use super::headers::{Dimension, Provider};
+use super::headroom_length::{LengthLearner, ResetReport, counts_to_boundary};
 use crate::time::{Duration, Time};
 
 /// What a window counts in a send.
@@ -70,6 +71,11 @@ pub struct WindowSpec {
     pub source: Option<Dimension>,
     /// The limit before any header arrives (`None`: unconstrained until a header says).
     pub limit: Option<u64>,
+    /// Whether `window` is only a first guess, corrected from the resets the provider reports
+    /// (see [`super::headroom_length`]): headers give a limit, never its period. Such a window
+    /// also refills at once at each boundary when the provider's resets count down to one
+    /// (Azure), instead of linearly.
+    pub learns_length: bool,
 }
 
 impl WindowSpec {
@@ -86,7 +92,14 @@ impl WindowSpec {
             window,
             source,
             limit,
+            learns_length: false,
         }
+    }
+
+    /// The same window, its length only a first guess that the provider's resets correct.
+    pub fn learning_length(mut self) -> Self {
+        self.learns_length = true;
+        self
     }
 }
 
@@ -115,17 +128,27 @@ pub(crate) struct WindowModel {
     /// Level in scaled units (units × window ns) at `as_of`.
     level: i128,
     as_of: Time,
+    /// The length's learning state, when the spec asks for it.
+    length: Option<LengthLearner>,
+    /// For a fixed window (learned from a provider whose resets count down to a boundary,
+    /// Azure): when it is next refilled to full, at once. `None`: a linear refill. Why both:
+    /// approximating a fixed window linearly lets the model refill mid-window what the provider
+    /// only gives back at the boundary, so it sends into 429s every window.
+    boundary: Option<Time>,
 }
 
 impl WindowModel {
     /// A full window (if a prior limit is given).
     pub(crate) fn new(spec: WindowSpec) -> Self {
         let limit = spec.limit.filter(|&l| l > 0);
+        let length = spec.learns_length.then(LengthLearner::default);
         let mut model = WindowModel {
             spec,
             limit,
             level: 0,
             as_of: Time::ZERO,
+            length,
+            boundary: None,
         };
         model.level = model.capacity();
         model
@@ -150,6 +173,13 @@ impl WindowModel {
 
     /// The level at `now` (no refill for a `now` before the last update).
     fn level_at(&self, now: Time) -> i128 {
+        if let Some(boundary) = self.boundary {
+            return if now >= boundary {
+                self.capacity()
+            } else {
+                self.level
+            };
+        }
         let elapsed = i128::from(now.saturating_since(self.as_of).as_nanos());
         let refill = elapsed * i128::from(self.limit.unwrap_or(0));
         self.level.saturating_add(refill).min(self.capacity())
@@ -159,6 +189,28 @@ impl WindowModel {
         if now > self.as_of {
             self.level = self.level_at(now);
             self.as_of = now;
+            self.boundary = self.boundary.map(|b| self.boundary_after(b, now));
+        }
+    }
+
+    /// The first boundary after `now` of a fixed window whose boundary was `boundary`.
+    fn boundary_after(&self, boundary: Time, now: Time) -> Time {
+        if now < boundary {
+            return boundary;
+        }
+        let window = self.spec.window.as_nanos().max(1);
+        let windows = now.saturating_since(boundary).as_nanos() / window + 1;
+        boundary.saturating_add(Duration::from_nanos(windows.saturating_mul(window)))
+    }
+
+    /// Time from `now` until a level short of `need` scaled units is enough: the next boundary
+    /// of a fixed window, or the refill of the deficit at `limit` a nanosecond.
+    fn time_to(&self, now: Time, need: i128, limit: u64) -> Duration {
+        let deficit = need - self.level_at(now);
+        match self.boundary {
+            Some(_) if deficit <= 0 => Duration::ZERO,
+            Some(boundary) => self.boundary_after(boundary, now).saturating_since(now),
+            None => ceil_ns(deficit, limit),
         }
     }
 
@@ -172,8 +224,7 @@ impl WindowModel {
     /// Time until full at `now`, if the limit is known.
     pub(crate) fn full_in(&self, now: Time) -> Option<Duration> {
         let limit = self.limit?;
-        let deficit = self.capacity() - self.level_at(now);
-        Some(ceil_ns(deficit, limit))
+        Some(self.time_to(now, self.capacity(), limit))
     }
 
     /// Time from `now` until the level covers `need` units (0 if it already does). `need` must
@@ -182,8 +233,7 @@ impl WindowModel {
         let Some(limit) = self.limit else {
             return Duration::ZERO;
         };
-        let deficit = i128::from(need) * self.window_ns() - self.level_at(now);
-        ceil_ns(deficit, limit)
+        self.time_to(now, i128::from(need) * self.window_ns(), limit)
     }
 
     /// Take `amount` units at `now` (may go into debt).
@@ -227,6 +277,50 @@ impl WindowModel {
         false
     }
 
+    /// A header snapshot from `provider`, received at `at`, reported `limit`, `remaining` and
+    /// `reset` for this window: if the window learns its length, correct it before the level is
+    /// rebased (the level then follows from `remaining` at the new length). Call before
+    /// [`WindowModel::observe`].
+    pub(crate) fn learn_length(&mut self, at: Time, provider: Provider, reported: Reported) {
+        let Some(learner) = &mut self.length else {
+            return;
+        };
+        let (Some(limit), Some(remaining), Some(reset)) = (
+            reported.limit.or(self.limit),
+            reported.remaining,
+            reported.reset,
+        ) else {
+            return;
+        };
+        let report = ResetReport {
+            provider,
+            limit,
+            remaining,
+            reset,
+        };
+        self.spec.window = learner.observe(at, self.spec.window, report);
+        let fixed = counts_to_boundary(provider);
+        self.boundary = fixed.then(|| self.tightest_boundary(at, at.saturating_add(reset)));
+    }
+
+    /// The boundary to believe after an answer at `at` said the window refills at `reported`.
+    /// Whole-second resets are rounded up (the simulator's Azure does; a reset that undershot
+    /// would refill the model before the provider), so each answer gives an upper bound, late
+    /// by up to a second: answers about the same boundary keep the earliest, which the spread
+    /// of arrival times within a second brings close to the true one. A boundary half a window
+    /// away from the one believed names another window and replaces it.
+    fn tightest_boundary(&self, at: Time, reported: Time) -> Time {
+        let Some(believed) = self.boundary.map(|b| self.boundary_after(b, at)) else {
+            return reported;
+        };
+        let apart = reported.as_nanos().abs_diff(believed.as_nanos());
+        if apart < self.spec.window.as_nanos() / 2 {
+            reported.min(believed)
+        } else {
+            reported
+        }
+    }
+
     /// Bring the level forward to `now` (no-op for an earlier `now`).
     pub(crate) fn settle_to(&mut self, now: Time) {
         self.settle(now);
@@ -242,6 +336,17 @@ impl WindowModel {
             full_in: self.full_in(now),
         }
     }
+}
+
+/// One dimension's numbers in a header snapshot.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Reported {
+    /// The limit, if sent.
+    pub limit: Option<u64>,
+    /// What is left, if sent.
+    pub remaining: Option<i64>,
+    /// Time until full, if sent.
+    pub reset: Option<Duration>,
 }
 
 /// `deficit / rate` nanoseconds rounded up (0 for no deficit), saturating.

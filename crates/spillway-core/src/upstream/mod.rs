@@ -86,6 +86,7 @@ mod escalation;
 mod failover;
 pub mod headers;
 mod headroom;
+mod headroom_length;
 mod headroom_log;
 mod headroom_window;
 mod outcome;
