@@ -6,6 +6,7 @@
 //! throttle can be traced to a header.
 
 use crate::Failure;
+use crate::stdout::outln;
 use clap::Args;
 use spillway_core::upstream::headers::{
     Provider, UnixNanos, parse_header_lines, parse_headers, parse_http_date,
@@ -70,7 +71,7 @@ pub fn run(args: &InspectHeadersArgs) -> Result<(), Failure> {
         .read_to_end(&mut input)
         .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot read stdin: {e}")))?;
     let json = inspect(&input, args)?;
-    println!("{}", json.text);
+    outln!("{}", json.text);
     if args.strict && json.errors > 0 {
         return Err(Failure::BadInput(format!(
             "stdin: {} header value{} could not be read (see \"errors\" above)",

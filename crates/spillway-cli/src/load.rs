@@ -3,6 +3,7 @@
 
 use crate::Failure;
 use crate::simulate::{Outputs, create_out_dir, parse_duration_arg, write_outputs};
+use crate::stdout::{out, outln};
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -276,17 +277,17 @@ fn write_all(
 /// The table `simulate` prints, then how the run ended and why requests failed.
 fn print_summary(observed: &Observed, ending: Ending, out: &Path) {
     let runs = std::slice::from_ref(&observed.metrics);
-    print!("{}", spillway_report::table::render(runs));
+    out!("{}", spillway_report::table::render(runs));
     if ending == Ending::Interrupted {
-        println!("\ninterrupted: wrote what was observed (calls still open count as unfinished)");
+        outln!("\ninterrupted: wrote what was observed (calls still open count as unfinished)");
     }
     if !observed.reasons.is_empty() {
-        println!("\nfailed requests by reason:");
+        outln!("\nfailed requests by reason:");
         for (reason, n) in &observed.reasons {
-            println!("  {n:>8}  {reason}");
+            outln!("  {n:>8}  {reason}");
         }
     }
-    println!("\nwrote into {}/", out.display());
+    outln!("\nwrote into {}/", out.display());
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod progress;
 mod report_cmd;
 mod serve;
 mod simulate;
+mod stdout;
 mod sweep;
 mod validate;
 mod validate_model;

@@ -3,6 +3,7 @@
 use crate::Failure;
 use crate::output::{Format, summary_json};
 use crate::progress::Progress;
+use crate::stdout::{out, outln};
 use anyhow::Context;
 use clap::Args;
 use spillway_core::{Duration, Time};
@@ -163,11 +164,11 @@ pub fn execute(
     write_outputs(&out, scenario, &options, yaml, &runs, outputs)?;
     match args.format {
         Format::Table => {
-            print!(
+            out!(
                 "{}",
                 spillway_report::table::headline(&String::from_utf8_lossy(yaml), &runs)
             );
-            print!("{}", spillway_report::table::render(&runs));
+            out!("{}", spillway_report::table::render(&runs));
             let written = if args.no_report {
                 "summary.csv, timeseries.csv, rejections.csv, latency.csv, users.csv"
             } else {
@@ -183,7 +184,7 @@ pub fn execute(
             } else {
                 ""
             };
-            println!(
+            outln!(
                 "\nseed {} · wrote into {}/:\n  {written}{trace}{budget}",
                 options.seed,
                 out.display()
@@ -191,7 +192,7 @@ pub fn execute(
         }
         Format::Json => {
             let json = summary_json(&scenario.name, options.seed, &out, &runs);
-            println!("{json:#}");
+            outln!("{json:#}");
         }
     }
     Ok(())

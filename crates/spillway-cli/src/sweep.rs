@@ -5,6 +5,7 @@
 
 use crate::Failure;
 use crate::output::count;
+use crate::stdout::outln;
 use crate::yaml_set::{Setting, parse_setting, set_value};
 use anyhow::Context;
 use clap::Args;
@@ -105,15 +106,15 @@ pub fn run(args: &SweepArgs) -> Result<(), Failure> {
             .zip(&v.values)
             .map(|(p, value)| format!("{p}={}", shown(p, value)))
             .collect();
-        println!("variant {variant}: {}", label.join(" "));
+        outln!("variant {variant}: {}", label.join(" "));
         let these: Vec<_> = runs
             .iter()
             .filter(|r| r.variant == variant)
             .map(|r| r.metrics.clone())
             .collect();
-        println!("{}", spillway_report::table::render(&these));
+        outln!("{}", spillway_report::table::render(&these));
     }
-    println!(
+    outln!(
         "{} × {} · wrote {}/sweep.csv{}",
         count(variants.len(), "variant", "variants"),
         count(variants[0].scenario.policies.len(), "policy", "policies"),

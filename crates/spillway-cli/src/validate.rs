@@ -3,6 +3,7 @@
 //! refer to (provider profiles, model catalogue), and print every error found.
 
 use crate::Failure;
+use crate::stdout::outln;
 use spillway_core::policy::{FileKind, kind_of};
 use std::path::Path;
 
@@ -25,7 +26,7 @@ pub fn run(path: &Path) -> Result<(), Failure> {
             let profiles = spillway_sim::scenario::provider::load_library(path)
                 .map_err(|e| bad_input(e, path))?;
             let names: Vec<&str> = profiles.keys().map(String::as_str).collect();
-            println!(
+            outln!(
                 "ok: {} (provider library, {} profiles: {})",
                 path.display(),
                 names.len(),
@@ -40,7 +41,7 @@ pub fn run(path: &Path) -> Result<(), Failure> {
                 .iter()
                 .map(|(_, m)| m.name.as_str())
                 .collect();
-            println!(
+            outln!(
                 "ok: {} (model catalogue, {} models: {}; {} ladders)",
                 path.display(),
                 names.len(),
@@ -51,7 +52,7 @@ pub fn run(path: &Path) -> Result<(), Failure> {
         FileKind::PolicyFile => {
             let file = spillway_core::policy::parse(path, &text).map_err(|e| bad_input(e, path))?;
             let policies: Vec<&str> = file.policies.iter().map(|p| p.name.as_str()).collect();
-            println!(
+            outln!(
                 "ok: {} (policy file, {}: {})",
                 path.display(),
                 crate::output::count(policies.len(), "policy", "policies"),
@@ -61,7 +62,7 @@ pub fn run(path: &Path) -> Result<(), Failure> {
         FileKind::Scenario => {
             let scenario = spillway_sim::scenario::load(path).map_err(|e| bad_input(e, path))?;
             let policies: Vec<&str> = scenario.policies.iter().map(|p| p.name.as_str()).collect();
-            println!(
+            outln!(
                 "ok: {} ({}, {}: {})",
                 path.display(),
                 crate::output::count(scenario.groups.len(), "group", "groups"),

@@ -2,6 +2,7 @@
 //! M/M/c); prints a summary and writes the evidence to `reports/fidelity.md`.
 
 use crate::Failure;
+use crate::stdout::outln;
 use anyhow::Context;
 use clap::Args;
 use spillway_report::AtomicFile;
@@ -79,7 +80,7 @@ pub fn run(args: &ValidateModelArgs) -> Result<(), Failure> {
     }
     write_report(&args.out, &render_markdown(&results, &command(args)))?;
     print_summary(&results);
-    println!("wrote {}", args.out.display());
+    outln!("wrote {}", args.out.display());
     let drifted: Vec<&str> = results
         .iter()
         .filter(|r| !r.agrees())
@@ -160,13 +161,19 @@ fn write_report(out: &Path, markdown: &str) -> Result<(), Failure> {
 }
 
 fn print_summary(results: &[CaseResult]) {
-    println!(
+    outln!(
         "{:<28} {:<6} {:>12} {:>12} {:>9} {:>10} {:>10}  verdict",
-        "case", "model", "theory_ms", "measured_ms", "error", "tolerance", "samples"
+        "case",
+        "model",
+        "theory_ms",
+        "measured_ms",
+        "error",
+        "tolerance",
+        "samples"
     );
     for r in results {
         let theory = r.case.theory_wait_s;
-        println!(
+        outln!(
             "{:<28} {:<6} {:>12.3} {:>12.3} {:>8.2}% {:>9.2}% {:>10}  {}",
             r.case.name,
             r.case.model(),

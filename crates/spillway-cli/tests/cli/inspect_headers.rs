@@ -166,3 +166,27 @@ fn the_shared_corpus_never_crashes_the_command() {
     );
     assert_eq!(inspect(&["--strict"], &corpus).status.code(), Some(2));
 }
+
+/// A reader that has gone (`spillway … | head`) ends the command quietly with success: the
+/// output pipe is closed before the command writes, so its write fails (before the fix it
+/// panicked with "failed printing to stdout").
+#[test]
+fn a_closed_output_pipe_is_not_a_crash() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_spillway"))
+        .arg("inspect-headers")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    drop(child.stdout.take());
+    let headers = b"x-ratelimit-limit-requests: 5000\n";
+    let _ = child.stdin.take().expect("stdin").write_all(headers);
+    let out = child.wait_with_output().expect("the binary finishes");
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
