@@ -1,8 +1,9 @@
 //! The OpenAI-compatible reverse proxy: each call is read and checked (400 before anything
 //! goes upstream), identified, admitted by the engine (429 with the blocking layers), waits
 //! its turn, and is sent — again on a retry — to the upstream the engine picks. A 2xx body is
-//! relayed (SSE chunk by chunk); its usage settles the layers. A call that times out after it
-//! was sent is not retried: the provider may have it, so it is booked at its estimate (504).
+//! relayed (SSE chunk by chunk); its usage settles the layers. A call that connected and then
+//! got no answer (timed out: 504; the connection broke: 502) is not retried: the provider may
+//! have it, so it is booked at its estimate. One that never connected is retried.
 //! Every answer carries the caller's `x-ratelimit-*` headers.
 
 use super::budget;
@@ -39,22 +40,50 @@ pub struct Timeouts {
     pub idle: std::time::Duration,
 }
 
-/// Why an upstream call got no answer.
+/// The longest connect: what a client waits for a host that does not answer.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Timeouts {
+    /// The client's connect timeout: [`CONNECT_TIMEOUT`], cut to nine tenths of the shorter
+    /// bound. A connect that hangs must fail as a connect (unreachable: sent again, not
+    /// billed) before the call's own bound fires, which cannot tell it from a call that is
+    /// on the wire and would book it as sent.
+    pub fn connect(&self) -> std::time::Duration {
+        let bound = self.total.min(self.idle);
+        CONNECT_TIMEOUT.min(bound - bound / 10)
+    }
+}
+
+/// Why an upstream call got no answer. What decides is whether it connected: only then may
+/// the provider have it.
 enum Failed {
-    /// Not reached (connect, TLS, a broken connection).
+    /// Never connected (name, connect refused or timed out, TLS): nothing was sent, so it may
+    /// be sent again (or fail over).
     Unreachable(reqwest::Error),
     /// Sent, then silent past a [`Timeouts`] bound: the provider may have the prompt, and bill
     /// it, so the call is neither sent again nor released (see [`Proxy::run`]).
     TimedOut,
+    /// Connected, then the connection broke before an answer (a reset, a close): as
+    /// [`Failed::TimedOut`], the provider may have it; a 502.
+    Broken(reqwest::Error),
+}
+
+impl Failed {
+    /// Whether the provider may have the call: it connected, so it is booked, not resent.
+    fn maybe_sent(&self) -> bool {
+        !matches!(self, Failed::Unreachable(_))
+    }
 }
 
 impl From<reqwest::Error> for Failed {
     fn from(e: reqwest::Error) -> Self {
-        // A connect that timed out sent nothing: as unreachable as a refused one.
-        if e.is_timeout() && !e.is_connect() {
+        // A connect that failed or timed out sent nothing, nor did a request never built.
+        if e.is_connect() || e.is_builder() {
+            Failed::Unreachable(e)
+        } else if e.is_timeout() {
             Failed::TimedOut
         } else {
-            Failed::Unreachable(e)
+            Failed::Broken(e)
         }
     }
 }
@@ -202,10 +231,10 @@ impl Proxy {
             let resp = match sent {
                 Ok(resp) => resp,
                 // The call is on the wire, unanswered: it leaves billed at its estimate, not
-                // sent again, and its provider's breaker counts the silence as a failure.
-                Err(Failed::TimedOut) => {
+                // sent again, and its provider's breaker counts a failure.
+                Err(e) if e.maybe_sent() => {
                     call.timed_out();
-                    return timed_out();
+                    return self.failed(upstream, e);
                 }
                 Err(e) => {
                     let failed = self.failed(upstream, e);
@@ -358,11 +387,12 @@ impl Proxy {
         }
     }
 
-    /// The answer for a call that got none: 502 unreachable, 504 timed out.
+    /// The answer for a call that got none: 502 unreachable, 504 timed out, 502 broken.
     fn failed(&self, to: &Upstream, e: Failed) -> Response {
         match e {
             Failed::Unreachable(e) => unreachable(to, e),
             Failed::TimedOut => timed_out(),
+            Failed::Broken(e) => connection_lost(to, e),
         }
     }
 }
@@ -401,6 +431,23 @@ fn unreachable(to: &Upstream, e: reqwest::Error) -> Response {
         &message,
         "server_error",
         "upstream_unreachable",
+    )
+}
+
+/// 502: the connection to the upstream broke after the request went out, before an answer.
+/// Shown like [`unreachable`]'s: no key, no credentials.
+fn connection_lost(to: &Upstream, e: reqwest::Error) -> Response {
+    let message = format!(
+        "spillway serve: the connection to the upstream {} broke before it answered; the request \
+may have reached it, so it was not sent again: {}",
+        shown_url(&to.base),
+        error_chain(&e.without_url())
+    );
+    headers::error(
+        StatusCode::BAD_GATEWAY,
+        &message,
+        "server_error",
+        "upstream_connection_lost",
     )
 }
 
