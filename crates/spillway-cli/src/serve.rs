@@ -18,6 +18,7 @@ mod relay;
 mod settler;
 mod shared_budget;
 mod shutdown;
+mod upstream_failure;
 mod usage;
 
 use crate::Failure;
@@ -25,7 +26,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use budget::ServeGate;
 use clap::Args;
-use proxy::{Proxy, Timeouts, Upstream};
+use proxy::{Proxy, Upstream};
 use spillway_core::keys::process_lookup;
 use spillway_core::policy::serve::ServeSpec;
 use spillway_emulate::listener::Bounded;
@@ -34,6 +35,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use upstream_failure::Timeouts;
 
 /// The long `--help` text.
 pub const LONG_ABOUT: &str = "Serve a policy you simulated: an OpenAI-compatible reverse proxy \

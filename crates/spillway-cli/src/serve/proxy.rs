@@ -11,6 +11,7 @@ use super::budget::ServeGate;
 use super::identity::{Identities, Unknown};
 use super::relay::{relay, whole, whole_error};
 use super::shared_budget;
+use super::upstream_failure::{Failed, Timeouts};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -18,7 +19,6 @@ use axum::response::Response;
 use rand_chacha::ChaCha8Rng;
 use spillway_core::engine::{Rejection, RequestMeta};
 use spillway_core::limit::{Demand, Subject};
-use spillway_core::policy::base_url::shown as shown_url;
 use spillway_core::upstream::Target;
 use spillway_emulate::reply;
 use spillway_emulate::request::{self, Parsed, Shape};
@@ -28,65 +28,6 @@ use std::sync::Arc;
 /// The gateway as `serve` runs it: the policy's layers and budget.
 pub type Gateway = Runtime<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
 pub(super) type GatewayCall = Call<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
-
-/// How long the upstream may take before the call is given up (504; the provider may still
-/// bill it, so it is booked, not sent again).
-#[derive(Debug, Clone, Copy)]
-pub struct Timeouts {
-    /// A non-streaming call, from sending to the last byte of the answer.
-    pub total: std::time::Duration,
-    /// A streaming call: until the answer starts, and between two chunks of it (a stream may
-    /// last longer than any total, but not fall silent).
-    pub idle: std::time::Duration,
-}
-
-/// The longest connect: what a client waits for a host that does not answer.
-const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-impl Timeouts {
-    /// The client's connect timeout: [`CONNECT_TIMEOUT`], cut to nine tenths of the shorter
-    /// bound. A connect that hangs must fail as a connect (unreachable: sent again, not
-    /// billed) before the call's own bound fires, which cannot tell it from a call that is
-    /// on the wire and would book it as sent.
-    pub fn connect(&self) -> std::time::Duration {
-        let bound = self.total.min(self.idle);
-        CONNECT_TIMEOUT.min(bound - bound / 10)
-    }
-}
-
-/// Why an upstream call got no answer. What decides is whether it connected: only then may
-/// the provider have it.
-enum Failed {
-    /// Never connected (name, connect refused or timed out, TLS): nothing was sent, so it may
-    /// be sent again (or fail over).
-    Unreachable(reqwest::Error),
-    /// Sent, then silent past a [`Timeouts`] bound: the provider may have the prompt, and bill
-    /// it, so the call is neither sent again nor released (see [`Proxy::run`]).
-    TimedOut,
-    /// Connected, then the connection broke before an answer (a reset, a close): as
-    /// [`Failed::TimedOut`], the provider may have it; a 502.
-    Broken(reqwest::Error),
-}
-
-impl Failed {
-    /// Whether the provider may have the call: it connected, so it is booked, not resent.
-    fn maybe_sent(&self) -> bool {
-        !matches!(self, Failed::Unreachable(_))
-    }
-}
-
-impl From<reqwest::Error> for Failed {
-    fn from(e: reqwest::Error) -> Self {
-        // A connect that failed or timed out sent nothing, nor did a request never built.
-        if e.is_connect() || e.is_builder() {
-            Failed::Unreachable(e)
-        } else if e.is_timeout() {
-            Failed::TimedOut
-        } else {
-            Failed::Broken(e)
-        }
-    }
-}
 
 /// An upstream: its base URL and the key sent to it (never logged).
 pub struct Upstream {
@@ -234,10 +175,10 @@ impl Proxy {
                 // sent again, and its provider's breaker counts a failure.
                 Err(e) if e.maybe_sent() => {
                     call.timed_out();
-                    return self.failed(upstream, e);
+                    return e.response(upstream);
                 }
                 Err(e) => {
-                    let failed = self.failed(upstream, e);
+                    let failed = e.response(upstream);
                     call.respond(&spillway_core::engine::Response {
                         accepted: false,
                         status: failed.status().as_u16(),
@@ -386,15 +327,6 @@ impl Proxy {
             Err(_) => Err(Failed::TimedOut),
         }
     }
-
-    /// The answer for a call that got none: 502 unreachable, 504 timed out, 502 broken.
-    fn failed(&self, to: &Upstream, e: Failed) -> Response {
-        match e {
-            Failed::Unreachable(e) => unreachable(to, e),
-            Failed::TimedOut => timed_out(),
-            Failed::Broken(e) => connection_lost(to, e),
-        }
-    }
 }
 
 /// `GET /v1/models`: the primary's list, passed through.
@@ -405,7 +337,7 @@ pub async fn models(State(p): State<Arc<Proxy>>) -> Response {
     }
     match req.timeout(p.timeouts.total).send().await {
         Ok(resp) => whole_error(resp, p.timeouts.idle).await,
-        Err(e) => p.failed(&p.primary, e.into()),
+        Err(e) => Failed::from(e).response(&p.primary),
     }
 }
 
@@ -416,59 +348,4 @@ fn path(shape: Shape) -> &'static str {
         Shape::Embedding => "/v1/embeddings",
         Shape::Messages => "/v1/messages",
     }
-}
-
-/// 502: the upstream could not be reached. Neither the key nor any credentials in the URL
-/// are part of the message (the URL is shown without them, and not repeated from the error).
-fn unreachable(to: &Upstream, e: reqwest::Error) -> Response {
-    let message = format!(
-        "spillway serve: the upstream {} could not be reached: {}",
-        shown_url(&to.base),
-        error_chain(&e.without_url())
-    );
-    headers::error(
-        StatusCode::BAD_GATEWAY,
-        &message,
-        "server_error",
-        "upstream_unreachable",
-    )
-}
-
-/// 502: the connection to the upstream broke after the request went out, before an answer.
-/// Shown like [`unreachable`]'s: no key, no credentials.
-fn connection_lost(to: &Upstream, e: reqwest::Error) -> Response {
-    let message = format!(
-        "spillway serve: the connection to the upstream {} broke before it answered; the request \
-may have reached it, so it was not sent again: {}",
-        shown_url(&to.base),
-        error_chain(&e.without_url())
-    );
-    headers::error(
-        StatusCode::BAD_GATEWAY,
-        &message,
-        "server_error",
-        "upstream_connection_lost",
-    )
-}
-
-/// 504: the upstream was reached but did not answer within `--upstream-timeout` (or fell
-/// silent for `--upstream-idle-timeout` while streaming).
-pub(super) fn timed_out() -> Response {
-    headers::error(
-        StatusCode::GATEWAY_TIMEOUT,
-        "spillway serve: the upstream did not answer in time (--upstream-timeout, or --upstream-idle-timeout while streaming)",
-        "server_error",
-        "upstream_timeout",
-    )
-}
-
-pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
