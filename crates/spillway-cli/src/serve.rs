@@ -64,7 +64,7 @@ serve starts, so a restart starts them again; without --redis the budget's spend
 the process and a restart starts it from zero. Every answer carries x-ratelimit-limit/remaining/reset-requests (and -tokens) for the \
 caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
 and nothing is sent upstream; an upstream that cannot be connected to gives 502 (retried; \
-the connect waits 10 s at most, less than the upstream timeouts), one that does not answer \
+the connect waits 10 s at most, or half the shorter upstream timeout), one that does not answer \
 within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 504, one \
 whose connection breaks after the send 502, both not sent again and booked at their \
 estimate (the provider may bill them); a \
