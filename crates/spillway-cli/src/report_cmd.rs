@@ -23,6 +23,9 @@ pub fn failure(e: spillway_report::ReportError) -> Failure {
 /// Run the command.
 pub fn run(args: &ReportArgs) -> Result<(), Failure> {
     let report = spillway_report::write_report(&args.dir).map_err(failure)?;
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
     for note in &report.notes {
         eprintln!("note: {note}");
     }

@@ -18,6 +18,7 @@ mod relay;
 mod settler;
 mod shared_budget;
 mod shutdown;
+mod upstream_failure;
 mod usage;
 
 use crate::Failure;
@@ -25,7 +26,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use budget::ServeGate;
 use clap::Args;
-use proxy::{Proxy, Timeouts, Upstream};
+use proxy::{Proxy, Upstream};
 use spillway_core::keys::process_lookup;
 use spillway_core::policy::serve::ServeSpec;
 use spillway_emulate::listener::Bounded;
@@ -34,6 +35,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use upstream_failure::Timeouts;
 
 /// The long `--help` text.
 pub const LONG_ABOUT: &str = "Serve a policy you simulated: an OpenAI-compatible reverse proxy \
@@ -61,9 +63,11 @@ file's key validity (`keys:` not_before/expires), `events:` and price changes co
 serve starts, so a restart starts them again; without --redis the budget's spend is kept in \
 the process and a restart starts it from zero. Every answer carries x-ratelimit-limit/remaining/reset-requests (and -tokens) for the \
 caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
-and nothing is sent upstream; an unreachable upstream gives 502, one that does not answer \
-within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 504, not \
-sent again and booked at its estimate (the provider may bill it); a \
+and nothing is sent upstream; an upstream that cannot be connected to gives 502 (retried; \
+the connect waits 10 s at most, or half the shorter upstream timeout), one that does not answer \
+within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 504, one \
+whose connection breaks after the send 502, both not sent again and booked at their \
+estimate (the provider may bill them); a \
 stream cut mid-way aborts the client's connection (never a clean end). GET \
 /healthz, GET /metrics (Prometheus text). Ctrl-C or SIGTERM stops accepting and finishes the \
 requests in flight within --drain-timeout (a second signal stops at once).\n\n\
@@ -184,8 +188,12 @@ async fn serve(
     let started = spillway_core::clock::Clock::now(&spillway_core::clock::WallClock::new());
     let (engine, layer_names) =
         build::engine(file, policy, layers, started, redis.as_ref()).map_err(bad)?;
+    let timeouts = Timeouts {
+        total: std_duration(args.upstream_timeout),
+        idle: std_duration(args.upstream_idle_timeout),
+    };
     let client = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
+        .connect_timeout(timeouts.connect())
         .build()
         .map_err(|e| Failure::Runtime(e.into()))?;
     let upstream_base = spillway_core::policy::base_url::shown(&primary.base).into_owned();
@@ -208,10 +216,7 @@ async fn serve(
         // Only a shared budget has settlements to close.
         shared_budget,
         estimate: estimate::OutputEstimate::new(file.budget.as_ref(), args.default_max_tokens),
-        timeouts: Timeouts {
-            total: std_duration(args.upstream_timeout),
-            idle: std_duration(args.upstream_idle_timeout),
-        },
+        timeouts,
     });
     let tcp = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -93,9 +93,9 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Call<M, L, S, R> {
             .on_progress(now, self.id, input_tokens, output_tokens);
     }
 
-    /// The last send went unanswered for the driver's whole timeout: the call leaves billed
-    /// (the provider has it; it is not sent again) and its provider's breaker counts a
-    /// failure ([`Engine::on_timed_out_sent`]).
+    /// The last send went unanswered for the driver's whole timeout, or its connection broke
+    /// after the send: the call leaves billed (the provider may have it; it is not sent
+    /// again) and its provider's breaker counts a failure ([`Engine::on_timed_out_sent`]).
     ///
     /// [`Engine::on_timed_out_sent`]: spillway_core::engine::Engine::on_timed_out_sent
     pub fn timed_out(mut self) {

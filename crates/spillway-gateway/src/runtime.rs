@@ -117,6 +117,13 @@ where
 
     /// [`Runtime::admit_with`], then `finish` under the same lock, right after the engine
     /// decided (to take back what `prepare` handed it and it did not use).
+    ///
+    /// After [`Runtime::close`] the engine is not asked: an admission that was still awaiting
+    /// Redis when the runtime closed would sit in a runtime whose timer has stopped and whose
+    /// requests were cut, never sent. It is refused as a full gateway is (503, retry later,
+    /// elsewhere), and `finish` gives back what `prepare` handed over. The flag is read under
+    /// the lock that `close` takes after setting it, so an admission either sees it or is
+    /// inside before `close` cuts what is inside.
     pub(crate) fn admit_locked(
         &self,
         meta: RequestMeta<M>,
@@ -127,7 +134,11 @@ where
         let mut state = self.shared.lock();
         prepare(&mut state.engine);
         let now = self.shared.clock.now();
-        let admission = state.engine.on_request(now, meta);
+        let admission = if self.shared.closed.load(Ordering::Acquire) {
+            Admission::Rejected(Rejection::Full)
+        } else {
+            state.engine.on_request(now, meta)
+        };
         finish(&mut state.engine, now);
         match admission {
             Admission::Rejected(why) => {
@@ -192,7 +203,8 @@ where
     /// and cut every request still inside: one on the wire leaves billed, as if its client had
     /// gone ([`Engine::on_cancel_sent`]), any other is released. Why here: their settlements
     /// must be queued while the settle queues still run, before the server flushes them; a
-    /// request's own drop, later, finds it gone.
+    /// request's own drop, later, finds it gone. An admission that reaches the engine after
+    /// this is refused ([`Runtime::admit_with`]).
     pub fn close(&self) {
         self.shared.closed.store(true, Ordering::Release);
         self.shared.wake.notify_one();

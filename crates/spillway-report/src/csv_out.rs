@@ -57,6 +57,32 @@ pub const SUMMARY_COLUMNS: &[&str] = &[
     "key_downtime_s",
 ];
 
+/// The `summary.csv` columns that count something (requests, calls, tokens): non-negative
+/// integers, so the report refuses a hand-edited `-5` or `2.5` where it would show it.
+pub const SUMMARY_COUNT_COLUMNS: &[&str] = &[
+    "offered",
+    "admitted",
+    "rejected",
+    "shed",
+    "completed",
+    "failed",
+    "upstream_calls",
+    "upstream_429",
+    "retries",
+    "unfinished",
+    "input_tokens",
+    "output_tokens",
+    "abandoned",
+    "waits_over_slo",
+    "never_served",
+    "wasted_calls",
+    "escalations",
+    "fallback_calls",
+    "cache_served",
+    "degraded",
+    "budget_rejected",
+];
+
 /// `timeseries.csv` columns, in order.
 pub const TIMESERIES_COLUMNS: &[&str] = &[
     "policy",
@@ -399,5 +425,17 @@ impl TimeseriesWriter {
         }
         self.held.clear();
         self.file.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_count_column_is_a_summary_column() {
+        for count in SUMMARY_COUNT_COLUMNS {
+            assert!(SUMMARY_COLUMNS.contains(count), "{count}");
+        }
     }
 }

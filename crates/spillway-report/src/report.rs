@@ -18,6 +18,8 @@ pub struct ReportFiles {
     pub files: Vec<(PathBuf, Vec<u8>)>,
     /// Notes about skipped charts (absent optional inputs).
     pub notes: Vec<String>,
+    /// What the report could not say and a reader would miss (no scenario.yaml: no headline).
+    pub warnings: Vec<String>,
 }
 
 /// Render every chart and the page for `data`.
@@ -50,7 +52,17 @@ pub fn build(data: &RunData) -> Result<ReportFiles, ReportError> {
         PathBuf::from("report.html"),
         page(data, &figures).into_bytes(),
     ));
-    Ok(ReportFiles { files, notes })
+    let warnings = data
+        .scenario_yaml
+        .is_none()
+        .then(|| crate::html::NO_SCENARIO.to_string())
+        .into_iter()
+        .collect();
+    Ok(ReportFiles {
+        files,
+        notes,
+        warnings,
+    })
 }
 
 /// Load `dir`, render, and write `plots/` and `report.html` into it. Returns what was written.

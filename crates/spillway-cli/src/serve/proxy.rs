@@ -1,8 +1,9 @@
 //! The OpenAI-compatible reverse proxy: each call is read and checked (400 before anything
 //! goes upstream), identified, admitted by the engine (429 with the blocking layers), waits
 //! its turn, and is sent — again on a retry — to the upstream the engine picks. A 2xx body is
-//! relayed (SSE chunk by chunk); its usage settles the layers. A call that times out after it
-//! was sent is not retried: the provider may have it, so it is booked at its estimate (504).
+//! relayed (SSE chunk by chunk); its usage settles the layers. A call that connected and then
+//! got no answer (timed out: 504; the connection broke: 502) is not retried: the provider may
+//! have it, so it is booked at its estimate. One that never connected is retried.
 //! Every answer carries the caller's `x-ratelimit-*` headers.
 
 use super::budget;
@@ -10,6 +11,7 @@ use super::budget::ServeGate;
 use super::identity::{Identities, Unknown};
 use super::relay::{relay, whole, whole_error};
 use super::shared_budget;
+use super::upstream_failure::{Failed, Timeouts};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -17,7 +19,6 @@ use axum::response::Response;
 use rand_chacha::ChaCha8Rng;
 use spillway_core::engine::{Rejection, RequestMeta};
 use spillway_core::limit::{Demand, Subject};
-use spillway_core::policy::base_url::shown as shown_url;
 use spillway_core::upstream::Target;
 use spillway_emulate::reply;
 use spillway_emulate::request::{self, Parsed, Shape};
@@ -27,37 +28,6 @@ use std::sync::Arc;
 /// The gateway as `serve` runs it: the policy's layers and budget.
 pub type Gateway = Runtime<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
 pub(super) type GatewayCall = Call<(), ServeLayers, Option<ServeGate>, ChaCha8Rng>;
-
-/// How long the upstream may take before the call is given up (504; the provider may still
-/// bill it, so it is booked, not sent again).
-#[derive(Debug, Clone, Copy)]
-pub struct Timeouts {
-    /// A non-streaming call, from sending to the last byte of the answer.
-    pub total: std::time::Duration,
-    /// A streaming call: until the answer starts, and between two chunks of it (a stream may
-    /// last longer than any total, but not fall silent).
-    pub idle: std::time::Duration,
-}
-
-/// Why an upstream call got no answer.
-enum Failed {
-    /// Not reached (connect, TLS, a broken connection).
-    Unreachable(reqwest::Error),
-    /// Sent, then silent past a [`Timeouts`] bound: the provider may have the prompt, and bill
-    /// it, so the call is neither sent again nor released (see [`Proxy::run`]).
-    TimedOut,
-}
-
-impl From<reqwest::Error> for Failed {
-    fn from(e: reqwest::Error) -> Self {
-        // A connect that timed out sent nothing: as unreachable as a refused one.
-        if e.is_timeout() && !e.is_connect() {
-            Failed::TimedOut
-        } else {
-            Failed::Unreachable(e)
-        }
-    }
-}
 
 /// An upstream: its base URL and the key sent to it (never logged).
 pub struct Upstream {
@@ -202,13 +172,13 @@ impl Proxy {
             let resp = match sent {
                 Ok(resp) => resp,
                 // The call is on the wire, unanswered: it leaves billed at its estimate, not
-                // sent again, and its provider's breaker counts the silence as a failure.
-                Err(Failed::TimedOut) => {
+                // sent again, and its provider's breaker counts a failure.
+                Err(e) if e.maybe_sent() => {
                     call.timed_out();
-                    return timed_out();
+                    return e.response(upstream);
                 }
                 Err(e) => {
-                    let failed = self.failed(upstream, e);
+                    let failed = e.response(upstream);
                     call.respond(&spillway_core::engine::Response {
                         accepted: false,
                         status: failed.status().as_u16(),
@@ -357,14 +327,6 @@ impl Proxy {
             Err(_) => Err(Failed::TimedOut),
         }
     }
-
-    /// The answer for a call that got none: 502 unreachable, 504 timed out.
-    fn failed(&self, to: &Upstream, e: Failed) -> Response {
-        match e {
-            Failed::Unreachable(e) => unreachable(to, e),
-            Failed::TimedOut => timed_out(),
-        }
-    }
 }
 
 /// `GET /v1/models`: the primary's list, passed through.
@@ -375,7 +337,7 @@ pub async fn models(State(p): State<Arc<Proxy>>) -> Response {
     }
     match req.timeout(p.timeouts.total).send().await {
         Ok(resp) => whole_error(resp, p.timeouts.idle).await,
-        Err(e) => p.failed(&p.primary, e.into()),
+        Err(e) => Failed::from(e).response(&p.primary),
     }
 }
 
@@ -386,42 +348,4 @@ fn path(shape: Shape) -> &'static str {
         Shape::Embedding => "/v1/embeddings",
         Shape::Messages => "/v1/messages",
     }
-}
-
-/// 502: the upstream could not be reached. Neither the key nor any credentials in the URL
-/// are part of the message (the URL is shown without them, and not repeated from the error).
-fn unreachable(to: &Upstream, e: reqwest::Error) -> Response {
-    let message = format!(
-        "spillway serve: the upstream {} could not be reached: {}",
-        shown_url(&to.base),
-        error_chain(&e.without_url())
-    );
-    headers::error(
-        StatusCode::BAD_GATEWAY,
-        &message,
-        "server_error",
-        "upstream_unreachable",
-    )
-}
-
-/// 504: the upstream was reached but did not answer within `--upstream-timeout` (or fell
-/// silent for `--upstream-idle-timeout` while streaming).
-pub(super) fn timed_out() -> Response {
-    headers::error(
-        StatusCode::GATEWAY_TIMEOUT,
-        "spillway serve: the upstream did not answer in time (--upstream-timeout, or --upstream-idle-timeout while streaming)",
-        "server_error",
-        "upstream_timeout",
-    )
-}
-
-pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

@@ -3,7 +3,8 @@
 //! completes the call in the engine; a stream that breaks or falls silent is cut on the client's
 //! side too ([`spillway_gateway::RelayBody`]), so that an SDK sees an error, not a short answer.
 
-use super::proxy::{GatewayCall, error_chain, timed_out};
+use super::proxy::GatewayCall;
+use super::upstream_failure::{error_chain, timed_out};
 use super::usage::{SseUsage, Usage};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode};

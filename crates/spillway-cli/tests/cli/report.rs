@@ -155,6 +155,55 @@ fn a_bad_cell_is_located_by_line_and_column() {
     );
 }
 
+/// A count is a non-negative integer: a hand-edited `-5` in summary.csv is a located error
+/// (exit 2), not a negative count shown in the tables.
+#[test]
+fn a_negative_count_is_located_by_line_and_column() {
+    let dir = simulated("report-negative", &["--no-report"]);
+    let summary = String::from_utf8(read(&dir.join("summary.csv"))).expect("utf-8");
+    let mut lines: Vec<String> = summary.lines().map(str::to_string).collect();
+    let mut cells: Vec<&str> = lines[2].split(',').collect();
+    cells[2] = "-5"; // `offered`
+    lines[2] = cells.join(",");
+    std::fs::write(dir.join("summary.csv"), lines.join("\n") + "\n").expect("write");
+    let out = spillway(&["report", dir.to_str().expect("utf-8")]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("summary.csv:3: column `offered`")
+            && err.contains("non-negative integer")
+            && err.contains("`-5`"),
+        "{err}"
+    );
+    assert!(!dir.join("report.html").exists());
+}
+
+/// Without scenario.yaml the headline questions are unknown: the report says so (instead of
+/// "the scenario asks no headline questions") and warns on stderr; it is still written.
+#[test]
+fn a_missing_scenario_yaml_is_said_in_the_headline_and_warned() {
+    let dir = simulated("report-no-scenario", &["--no-report"]);
+    std::fs::remove_file(dir.join("scenario.yaml")).expect("remove scenario.yaml");
+    let out = spillway(&["report", dir.to_str().expect("utf-8")]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning:") && err.contains("scenario.yaml") && err.contains("headline"),
+        "{err}"
+    );
+    let html = String::from_utf8(read(&dir.join("report.html"))).expect("utf-8");
+    let headline = html
+        .split("<section id=\"headline\">")
+        .nth(1)
+        .and_then(|h| h.split("</section>").next())
+        .expect("a headline section");
+    assert!(headline.contains("scenario.yaml"), "{headline}");
+    assert!(
+        !headline.contains("asks no headline questions"),
+        "{headline}"
+    );
+}
+
 /// Columns appended by newer writers are ignored; optional files add their charts.
 #[test]
 fn extra_columns_are_tolerated_and_optional_inputs_add_charts() {

@@ -6,6 +6,7 @@ mod output_estimate;
 mod policy_file;
 mod proxy;
 mod redis_headers;
+mod refused_key;
 mod shutdown;
 mod sim_vs_real;
 mod team;

@@ -6,7 +6,7 @@
 use super::spend::Spend;
 use super::state::Stage;
 use super::{Completion, Departure, Dispatch, Engine, EngineEvent, Limiter, RequestId, Response};
-use crate::upstream::{Outcome, Route, SendCost, Target};
+use crate::upstream::{Route, SendCost, Target};
 use crate::{Duration, Time};
 use rand_core::Rng;
 
@@ -254,13 +254,14 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
     }
 
     /// After a refused call: retry after max(backoff, Retry-After), or give up. A client's
-    /// own error is never retried ([`Outcome`]): the caller gets it as it is.
+    /// own error is never retried, nor a refused key without a fallback
+    /// ([`Outcome`](crate::upstream::Outcome)): the caller gets it as it is.
     fn retry_or_fail(&mut self, now: Time, id: RequestId, response: &Response) {
         let Some(req) = self.requests.get_mut(id) else {
             return;
         };
         let (class, attempts, input) = (req.meta.class, req.attempts, req.meta.input_tokens);
-        if !Outcome::of(response.accepted, response.status).retryable() {
+        if !self.upstream.retryable(response) {
             self.depart(now, id, Departure::Failed, input);
             return;
         }

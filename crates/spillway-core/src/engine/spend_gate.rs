@@ -18,8 +18,8 @@ use super::RequestMeta;
 use super::spend::{Spend, SpendRefusal, SpendStep};
 use crate::Time;
 use crate::budget::{
-    Budget, BudgetError, Estimator, Ledger, ModelCatalogue, PolicyBudget, PriceChange, Settlement,
-    Ticket, Verdict,
+    Budget, BudgetError, CapId, Estimator, Ledger, ModelCatalogue, PolicyBudget, PriceChange,
+    Settlement, Ticket, Verdict,
 };
 use crate::keys::{KeyId, KeyRing};
 use crate::limit::Subject;
@@ -56,6 +56,8 @@ pub struct SpendGateConfig {
 pub struct SpendGate {
     budget: Budget,
     keys: KeyRing,
+    /// Each key with a budget of its own, and that budget's cap in the ledger.
+    key_caps: Vec<(KeyId, CapId)>,
     requested: crate::budget::ModelId,
     environment: String,
     service: String,
@@ -80,11 +82,20 @@ impl SpendGate {
         let mut caps = policy.caps;
         caps.extend(config.keys.budget_caps());
         let ledger = Ledger::new(caps, config.origin_unix_ns)?;
+        let key_caps = config
+            .keys
+            .iter()
+            .filter_map(|k| {
+                let cap = config.keys.budget_cap(k.id)?;
+                Some((k.id, ledger.cap_id(&cap.name)?))
+            })
+            .collect();
         let mut prices = config.prices;
         prices.sort_by_key(|p| p.at);
         Ok(SpendGate {
             budget: Budget::new(config.catalogue, estimator, policy.ladder, ledger),
             keys: config.keys,
+            key_caps,
             requested: policy.requested,
             environment: policy.environment,
             service: policy.service,
@@ -105,15 +116,35 @@ impl SpendGate {
         &self.keys
     }
 
-    /// The key the ring picks at `now` for the policy's environment and service; `Some(0)`
-    /// when no keys are configured; `None` when none is usable.
+    /// The key the ring picks at `now` for the policy's environment and service, passing
+    /// over keys whose own budget is spent while a usable one has room (a spent key would
+    /// only get the request refused by its cap); `Some(0)` when no keys are configured;
+    /// `None` when none is usable.
     pub fn select_key(&self, now: Time) -> Option<u64> {
         if self.keys.iter().next().is_none() {
             return Some(0);
         }
-        self.keys
-            .select(now, &self.environment, &self.service)
-            .map(|k| k.0)
+        let (environment, service) = (&self.environment, &self.service);
+        let key = if self.key_caps.is_empty() {
+            self.keys.select(now, environment, service)
+        } else {
+            let room = |key| self.key_budget_has_room(now, key);
+            self.keys.select_preferring(now, environment, service, room)
+        };
+        key.map(|k| k.0)
+    }
+
+    /// Whether `key`'s own budget (if it has one) is not yet spent at `now`, reservations
+    /// included.
+    fn key_budget_has_room(&self, now: Time, key: KeyId) -> bool {
+        let Some(&(_, cap)) = self.key_caps.iter().find(|(k, _)| *k == key) else {
+            return true;
+        };
+        let ledger = &self.budget.ledger;
+        let limit = ledger.cap(cap).map_or(u64::MAX, |c| c.limit_nano_usd);
+        ledger
+            .account(now, cap, key.0)
+            .is_none_or(|a| a.committed_nano_usd() < limit)
     }
 
     /// `key` if it is usable at `now`: a request that brings its own key (or, in the

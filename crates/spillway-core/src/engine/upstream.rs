@@ -237,6 +237,12 @@ impl<R: Rng> UpstreamPolicy<R> {
         )
     }
 
+    /// Whether a refused `answer` may be retried: not a client error, and not a refused key
+    /// unless a fallback can take the retry ([`Health::retryable`]).
+    pub(crate) fn retryable(&self, answer: &Response) -> bool {
+        Health::of(answer.accepted, answer.status).retryable(self.has_fallback)
+    }
+
     /// A call sent to `target` will never be answered: its breaker's probe slot (if it was
     /// one) is given back, so a cut probe cannot leave the breaker half-open for ever.
     pub(crate) fn on_abandoned(&mut self, now: Time, target: Target) {

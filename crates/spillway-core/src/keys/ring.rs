@@ -179,21 +179,34 @@ impl KeyRing {
     /// The key that carries a request of `service` in `environment` at `now` (see the module
     /// docs for the order), or `None` if no key is usable.
     pub fn select(&self, now: Time, environment: &str, service: &str) -> Option<KeyId> {
-        self.pick(now, environment, service, None, false)
+        self.pick(now, environment, service, |_| true, false)
     }
-    /// The preferred usable key of (`env`, `service`) at `now`, other than `except`;
+    /// [`Self::select`]'s choice among the keys `preferred` accepts (e.g. those whose own
+    /// budget has room), in the same order; `select`'s when it accepts none of the usable
+    /// keys. A preference, never a refusal.
+    pub fn select_preferring(
+        &self,
+        now: Time,
+        environment: &str,
+        service: &str,
+        preferred: impl Fn(KeyId) -> bool,
+    ) -> Option<KeyId> {
+        self.pick(now, environment, service, |k| preferred(k.id), false)
+            .or_else(|| self.select(now, environment, service))
+    }
+    /// The preferred usable key of (`env`, `service`) at `now` among those `keep` accepts;
     /// `fresh_only` skips draining keys (a rotation's successor must not be rotating itself).
     fn pick(
         &self,
         now: Time,
         env: &str,
         service: &str,
-        except: Option<KeyId>,
+        keep: impl Fn(&KeyEntry) -> bool,
         fresh_only: bool,
     ) -> Option<KeyId> {
         self.keys
             .iter()
-            .filter(|k| k.environment == env && k.service == service && Some(k.id) != except)
+            .filter(|k| k.environment == env && k.service == service && keep(k))
             .filter(|k| k.is_usable(now))
             .map(|k| (k, now >= self.drain_from(k)))
             .filter(|(_, draining)| !(fresh_only && *draining))
@@ -221,7 +234,13 @@ impl KeyRing {
                     key: k.id,
                     drain_from,
                     expires_at: k.expires_at,
-                    successor: self.pick(drain_from, &k.environment, &k.service, Some(k.id), true),
+                    successor: self.pick(
+                        drain_from,
+                        &k.environment,
+                        &k.service,
+                        |other| other.id != k.id,
+                        true,
+                    ),
                 }
             })
             .collect();

@@ -189,7 +189,7 @@ impl Failover {
                 health.breaker.on_failure(now);
                 health.escalation.on_rate_limited(now)
             }
-            Outcome::Failed => {
+            Outcome::Failed | Outcome::KeyRefused => {
                 health.breaker.on_failure(now);
                 None
             }

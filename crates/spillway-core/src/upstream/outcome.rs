@@ -13,11 +13,13 @@
 //! every driver (serve sends its configured upstream key and never forwards a caller's; the
 //! simulator's providers model the gateway's keys). A revoked, expired or unauthorised key is
 //! the provider failing for every caller, and the fallback has a key of its own, so both count
-//! as provider failures like a 5xx: the breaker counts them, so failover moves traffic away,
-//! and the request is retried within its attempts, where failover routes the retry (to the
-//! fallback once the breaker is open; the same key again before that, which only hastens the
-//! breaker, as the attempts of a persistent 5xx do). The SDKs do not retry 401/403 because
-//! their key is the caller's; the gateway's is not.
+//! as provider failures like a 5xx: the breaker counts them, so failover moves traffic away.
+//! With a fallback the request is retried within its attempts, where failover routes the retry
+//! (to the fallback once the breaker is open; the same key again before that, which only
+//! hastens the breaker, as the attempts of a persistent 5xx do). Without one the refusal is
+//! final ([`Outcome::KeyRefused`]): the only key there is would be refused again, so every
+//! attempt would be a wasted call, and the caller gets the provider's 401/403 at once. The SDKs
+//! do not retry 401/403 because their key is the caller's; the gateway's is not.
 //!
 //! 408 and 409 are decided together: the SDKs retry both because the same request may well
 //! succeed a moment later (a server-side timeout, a lock conflict), which is a statement
@@ -32,9 +34,13 @@ pub enum Outcome {
     Success,
     /// A 429: retried after Retry-After, counts toward escalation and as a breaker failure.
     RateLimited,
-    /// The provider's failure (5xx, 529, 408, 409, timeout, connection error, 401/403 to the
-    /// gateway's key): retried, and a breaker failure.
+    /// The provider's failure (5xx, 529, 408, 409, timeout, connection error): retried, and a
+    /// breaker failure.
     Failed,
+    /// A 401/403: the provider refused the gateway's own key. A breaker failure like
+    /// [`Outcome::Failed`], but retried only when a fallback (with a key of its own) may take
+    /// the retry.
+    KeyRefused,
     /// The request's own error (another 4xx): not retried; the provider answered, so for its
     /// breaker it is a sign of life, and it says nothing about its quota.
     ClientError,
@@ -49,7 +55,7 @@ impl Outcome {
             429 => Outcome::RateLimited,
             408 | 409 => Outcome::Failed,
             // The gateway's own key is refused: the provider fails every caller.
-            401 | 403 => Outcome::Failed,
+            401 | 403 => Outcome::KeyRefused,
             s if s >= 500 => Outcome::Failed,
             400..=499 => Outcome::ClientError,
             // A refusal with a status that is not an error (a 200 carrying an error event,
@@ -58,9 +64,14 @@ impl Outcome {
         }
     }
 
-    /// Whether sending the same request again may succeed.
-    pub const fn retryable(self) -> bool {
-        matches!(self, Outcome::RateLimited | Outcome::Failed)
+    /// Whether sending the same request again may succeed, `with_fallback` if there is a
+    /// second provider for the retry to fail over to.
+    pub const fn retryable(self, with_fallback: bool) -> bool {
+        match self {
+            Outcome::RateLimited | Outcome::Failed => true,
+            Outcome::KeyRefused => with_fallback,
+            Outcome::Success | Outcome::ClientError => false,
+        }
     }
 }
 
@@ -70,15 +81,25 @@ mod tests {
 
     #[test]
     fn statuses_are_classified_as_the_sdks_retry_them() {
-        for status in [401, 403, 408, 409, 500, 502, 503, 504, 529, 599, 200, 302] {
+        for status in [408, 409, 500, 502, 503, 504, 529, 599, 200, 302] {
             assert_eq!(Outcome::of(false, status), Outcome::Failed, "{status}");
         }
         for status in [400, 404, 413, 422, 451] {
             assert_eq!(Outcome::of(false, status), Outcome::ClientError, "{status}");
-            assert!(!Outcome::of(false, status).retryable());
+            assert!(!Outcome::of(false, status).retryable(true));
+        }
+        for status in [401, 403] {
+            let refused = Outcome::of(false, status);
+            assert_eq!(refused, Outcome::KeyRefused, "{status}");
+            assert!(
+                refused.retryable(true) && !refused.retryable(false),
+                "{status}"
+            );
         }
         assert_eq!(Outcome::of(false, 429), Outcome::RateLimited);
         assert_eq!(Outcome::of(true, 200), Outcome::Success);
-        assert!(Outcome::of(false, 429).retryable() && Outcome::of(false, 503).retryable());
+        for outcome in [Outcome::of(false, 429), Outcome::of(false, 503)] {
+            assert!(outcome.retryable(false) && outcome.retryable(true));
+        }
     }
 }

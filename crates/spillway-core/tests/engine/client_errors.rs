@@ -1,7 +1,8 @@
 //! A client's own error (400, 404, 413, 422 ...) is the caller's answer: not retried, not a
 //! breaker failure. What the official SDKs retry (408, 409, 429, >= 500) is the provider's
 //! trouble: retried, and (except 429, which has its own path) a breaker failure. So is a 401 or
-//! 403: it refuses the gateway's own key, which the fallback does not share.
+//! 403: it refuses the gateway's own key, which the fallback does not share; it is retried only
+//! where a fallback can take the retry (the same key would be refused again).
 
 use super::plain::{admit, answer, engine};
 use spillway_core::engine::UpstreamConfig;
@@ -38,11 +39,11 @@ fn a_client_s_400s_do_not_trip_the_breaker() {
     }
 }
 
-/// A 5xx, a timeout (408), a conflict (409), a connection error (the gateway reports it as
-/// 502) and a refused gateway key (401, 403) are retried and count toward the breaker.
+/// A 5xx, a timeout (408), a conflict (409) and a connection error (the gateway reports it as
+/// 502) are retried and count toward the breaker.
 #[test]
 fn provider_failures_are_retried_and_trip_the_breaker() {
-    for status in [401, 403, 408, 409, 500, 502, 503, 529] {
+    for status in [408, 409, 500, 502, 503, 529] {
         let mut e = engine(10, with_breaker(1));
         let t = Time::ZERO;
         admit(&mut e, t, 0);
@@ -51,6 +52,26 @@ fn provider_failures_are_retried_and_trip_the_breaker() {
         assert_eq!(e.breaker_level(), 2, "a {status} is a provider failure");
         assert_eq!(e.len(), 1, "a {status} is retried");
         assert!(e.poll_timeout().is_some(), "its retry is scheduled");
+    }
+}
+
+/// Without a fallback, a refused gateway key is final: the same key would be refused again, so
+/// the request leaves at once (the caller gets the provider's 401 or 403) instead of spending
+/// every attempt on it; the breaker still counts it, as the provider fails every caller.
+#[test]
+fn a_refused_gateway_key_without_a_fallback_is_not_retried() {
+    for status in [401, 403] {
+        let mut e = engine(10, with_breaker(1));
+        let t = Time::ZERO;
+        admit(&mut e, t, 0);
+        let d = e.poll_dispatch(t).expect("sent");
+        e.on_response(t, d.id, &answer(false, status, None));
+        assert_eq!(e.breaker_level(), 2, "a {status} is a provider failure");
+        assert_eq!(e.len(), 0, "a {status} without a fallback is not retried");
+        assert!(
+            e.poll_timeout().is_none(),
+            "no retry is pending after a {status}"
+        );
     }
 }
 

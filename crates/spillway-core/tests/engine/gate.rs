@@ -1,10 +1,10 @@
 //! The budget gate on its own: reservations, degradation, holds within the horizon, keys,
 //! price changes.
 
-use super::parts::{KEY_EXPIRES_S, gate};
+use super::parts::{KEY_EXPIRES_S, gate, gate_with_keys, test_key};
 use spillway_core::budget::CapId;
 use spillway_core::engine::{RequestMeta, Spend, SpendGate, SpendRefusal, SpendStep};
-use spillway_core::keys::KeyId;
+use spillway_core::keys::{KeyId, KeyRole};
 use spillway_core::{Duration, Time};
 
 fn at(secs: u64) -> Time {
@@ -176,5 +176,44 @@ fn shared_totals_decide_and_an_admission_needs_the_store_to_hold_its_estimate() 
             cap: Some(CapId(0)),
             reset_at: Some(at(60))
         })
+    );
+}
+
+/// A key whose own budget is spent is passed over for a usable key whose budget has room, in
+/// the ring's order of preference; when every usable key's budget is spent the choice is the
+/// ring's as before (the budget then refuses, naming the key's cap).
+#[test]
+fn a_key_whose_budget_is_spent_gives_way_to_one_with_room() {
+    let validity = (Time::ZERO, KEY_EXPIRES_S);
+    let keys = vec![
+        test_key("primary", KeyRole::Primary, validity, 200),
+        test_key("secondary", KeyRole::Secondary, validity, 400),
+    ];
+    let mut g = gate_with_keys(1_000_000, false, None, keys);
+    let primary = KeyId::derive("production", "chat", "primary").0;
+    let secondary = KeyId::derive("production", "chat", "secondary").0;
+    assert_eq!(
+        g.select_key(at(0)),
+        Some(primary),
+        "the primary is preferred"
+    );
+    // Spend the primary's budget (an actual above the estimate is booked in full).
+    let SpendStep::Admit(Some(first)) = ask(&mut g, at(0), 90) else {
+        panic!("the first request fits the primary's budget");
+    };
+    let _ = Spend::<u64>::complete(&mut g, at(1), first, 500, 0).expect("billed");
+    assert_eq!(
+        g.select_key(at(1)),
+        Some(secondary),
+        "the primary's budget is spent; the secondary's has room"
+    );
+    let SpendStep::Admit(Some(second)) = ask(&mut g, at(1), 90) else {
+        panic!("the secondary carries the request");
+    };
+    let _ = Spend::<u64>::complete(&mut g, at(2), second, 900, 0).expect("billed");
+    assert_eq!(
+        g.select_key(at(2)),
+        Some(primary),
+        "no budget has room: the ring's choice, as before"
     );
 }

@@ -190,3 +190,34 @@ async fn a_budget_refusal_gives_its_redis_tokens_back() {
         "the budget's refusal left {LIMIT} tokens charged in Redis"
     );
 }
+
+/// An admission still waiting on Redis when the runtime closes (serve's drain deadline) is
+/// refused when it reaches the engine, and its Redis reservation goes back. Admitted, it would
+/// sit in a runtime whose timer has stopped and whose requests were cut: never sent, and its
+/// reservation settled only if the handler's drop came before the settle queues flushed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admission_that_reaches_a_closed_runtime_is_refused_and_gives_back() {
+    let Some(redis) = RedisProcess::start(&[], "an admission after close") else {
+        return;
+    };
+    let (layers, handle) = shared(&redis, "closed").await;
+    let engine = Engine::new(config(), layers, NoSpend, rng(), rng()).unwrap();
+    let rt = Runtime::start(engine, vec!["tokens".into()]);
+    let demand = Demand {
+        requests: 1,
+        tokens: LIMIT,
+    };
+    let verdict = handle.reserve(rt.now(), &SUBJECT, demand).await;
+    assert!(verdict.is_ok(), "Redis admits {LIMIT} tokens");
+    // The runtime closes while the admission has Redis' answer but not yet the engine's.
+    rt.close();
+    let admitted = rt.admit_prepaid(meta(LIMIT), Some(verdict), |_| {});
+    assert!(
+        matches!(admitted.map(drop).map_err(|r| r.why), Err(Rejection::Full)),
+        "a closed runtime admitted a request"
+    );
+    assert!(
+        all_room_back(&handle, || rt.now()).await,
+        "the refused admission's {LIMIT} tokens stay charged in Redis"
+    );
+}

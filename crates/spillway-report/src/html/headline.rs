@@ -5,6 +5,20 @@ use super::escape;
 use crate::headline::Answer;
 use std::fmt::Write;
 
+/// What a report says, on the page and as a warning, when the run directory has no
+/// scenario.yaml: the headline questions are the scenario's, so they are unknown.
+pub const NO_SCENARIO: &str = "scenario.yaml is absent from the run directory, so the \
+headline questions its `report:` block asks are unknown and no headline is shown (copy the \
+scenario file there as scenario.yaml and run `spillway report` again)";
+
+/// The `<section>` for a run directory without scenario.yaml ([`NO_SCENARIO`]).
+pub fn headline_unknown_html() -> String {
+    format!(
+        "<section id=\"headline\">\n<h2>Headline</h2>\n<p class=\"note\">{}.</p>\n</section>\n",
+        escape(NO_SCENARIO)
+    )
+}
+
 /// The `<section>`; a note pointing to `report: { headline: ... }` when the scenario asks none.
 pub fn headline_html(answers: &[Answer]) -> String {
     let mut out = String::from("<section id=\"headline\">\n<h2>Headline</h2>\n");

@@ -7,7 +7,7 @@ mod key_caps;
 mod page;
 
 pub use comparison::{Better, better, comparison_table, is_best};
-pub use headline::headline_html;
+pub use headline::{NO_SCENARIO, headline_html, headline_unknown_html};
 pub use key_caps::key_caps_html;
 pub use page::{PlotFigure, page};
 

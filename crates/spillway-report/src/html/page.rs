@@ -1,7 +1,7 @@
 //! Assembling the page. Everything is inline so the file can be mailed or attached to a
 //! ticket as is; links to the PNGs are for copying into documents.
 
-use super::{comparison_table, escape, headline_html, key_caps_html};
+use super::{comparison_table, escape, headline_html, headline_unknown_html, key_caps_html};
 use crate::headline::answers;
 use crate::input::RunData;
 use crate::plot::{Rendered, Section};
@@ -117,16 +117,14 @@ pub fn page(data: &RunData, figures: &[PlotFigure]) -> String {
         title = escape(&name)
     );
     out.push_str(&run_line(data));
-    let questions = data
-        .scenario_yaml
-        .as_deref()
-        .map(headline_of)
-        .unwrap_or_default();
-    out.push_str(&headline_html(&answers(
-        &questions,
-        &data.summary.columns,
-        &data.summary.rows,
-    )));
+    out.push_str(&match data.scenario_yaml.as_deref() {
+        Some(yaml) => headline_html(&answers(
+            &headline_of(yaml),
+            &data.summary.columns,
+            &data.summary.rows,
+        )),
+        None => headline_unknown_html(),
+    });
     out.push_str("<nav class=\"meta\">Sections: <a href=\"#headline\">headline</a> · <a href=\"#comparison\">full summary</a>");
     for f in figures {
         let _ = write!(

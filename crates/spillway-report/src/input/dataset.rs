@@ -7,6 +7,7 @@
 use super::budget::{BudgetLine, KeySpend, load_budgets, load_key_spend};
 use super::{CsvTable, Row, TimePoint};
 use crate::ReportError;
+use crate::csv_out::SUMMARY_COUNT_COLUMNS;
 use std::path::{Path, PathBuf};
 
 /// The rows of `summary.csv`, every column, so every metric is reachable in the page.
@@ -158,10 +159,20 @@ fn load_summary(t: &CsvTable) -> Result<SummaryTable, ReportError> {
         .iter()
         .map(|name| t.column(name))
         .collect::<Result<Vec<_>, _>>()?;
+    let counts: Vec<bool> = columns
+        .iter()
+        .map(|name| SUMMARY_COUNT_COLUMNS.contains(&name.as_str()))
+        .collect();
     let rows = collect(t, |row| {
-        // Validate numbers now, so the HTML never shows garbage as a value (empty: absent).
-        for c in indices.iter().skip(2) {
-            if !row.text(*c).is_empty() {
+        // Validate numbers now, so the HTML never shows garbage as a value (empty: absent):
+        // a count is a non-negative integer, anything else a finite number.
+        for (c, count) in indices.iter().zip(&counts).skip(2) {
+            if row.text(*c).is_empty() {
+                continue;
+            }
+            if *count {
+                row.u64(*c)?;
+            } else {
                 row.f64(*c)?;
             }
         }

@@ -274,6 +274,16 @@ pub struct Stalled {
 impl Stalled {
     /// Listen on a free loopback port; connections are held until the test process exits.
     pub fn start(reply: &'static [u8]) -> Stalled {
+        Stalled::listen(reply, true)
+    }
+
+    /// An upstream that reads each request and closes the connection without a byte: the
+    /// request went out, and the provider may have it, but no answer will come.
+    pub fn dropping() -> Stalled {
+        Stalled::listen(b"", false)
+    }
+
+    fn listen(reply: &'static [u8], hold: bool) -> Stalled {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         std::thread::spawn(move || {
@@ -281,10 +291,42 @@ impl Stalled {
             for mut conn in listener.incoming().flatten() {
                 read_request(&mut conn);
                 let _ = std::io::Write::write_all(&mut conn, reply);
-                held.push(conn);
+                if hold {
+                    held.push(conn);
+                }
             }
         });
         Stalled { url }
+    }
+}
+
+/// A loopback port whose accept queue is full: the kernel drops further SYNs, so a connect to
+/// it hangs (until the connecting side's own timeout), as to a host that does not answer.
+pub struct Unanswered {
+    /// `http://ADDR`.
+    pub url: String,
+    _listener: tokio::net::TcpListener,
+    _queued: Vec<std::net::TcpStream>,
+}
+
+impl Unanswered {
+    /// Listen with a backlog of 0 and never accept; connect until a connect hangs.
+    pub fn start() -> Unanswered {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.bind(([127, 0, 0, 1], 0).into()).expect("bind");
+        let listener = socket.listen(0).expect("listen");
+        let addr = listener.local_addr().expect("addr");
+        let mut queued = Vec::new();
+        let wait = std::time::Duration::from_millis(200);
+        while let Ok(conn) = std::net::TcpStream::connect_timeout(&addr, wait) {
+            queued.push(conn);
+            assert!(queued.len() < 64, "the accept queue never filled");
+        }
+        Unanswered {
+            url: format!("http://{addr}"),
+            _listener: listener,
+            _queued: queued,
+        }
     }
 }
 

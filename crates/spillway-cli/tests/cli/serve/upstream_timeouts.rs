@@ -1,7 +1,9 @@
 //! An upstream that accepts a call and then stalls: the call ends (504, or a cut stream) within
-//! `--upstream-timeout` / `--upstream-idle-timeout`, and its in-flight slot is freed.
+//! `--upstream-timeout` / `--upstream-idle-timeout`, and its in-flight slot is freed. What
+//! decides whether a failed call is sent again is whether it connected: one that never did is
+//! unreachable (retried, not billed), one that did may be with the provider (booked, not resent).
 
-use super::fixtures::{Server, Stalled, chat, metric, metrics_until, policy_file};
+use super::fixtures::{Server, Stalled, Unanswered, chat, metric, metrics_until, policy_file};
 
 const PER_USER_100: &str =
     "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
@@ -107,45 +109,88 @@ fn models() -> String {
     format!("models: {}\n", path.display())
 }
 
-/// A timed-out call reached the provider, which may bill it: it is neither sent again (the
-/// provider would have the prompt twice) nor released, but booked like a call the client left
-/// on the wire, at its estimate. (Before: a retryable 504, sent again, the first one released.)
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_timed_out_call_is_not_sent_again_and_is_billed() {
-    let stalled = Stalled::start(b"");
+/// `serve` in front of `upstream`, at most `attempts` sends per request, 300 ms timeouts, and a
+/// budget that shows what the calls were billed (gpt-4o-mini, the fixed estimate).
+fn serve_billed(name: &str, upstream: &str, attempts: u32) -> Server {
     let policy = policy_file(
-        "timeout-billed",
+        name,
         PER_USER_100,
-        "    upstream: { retry: { max_attempts: 2 } }\n    budget:\n      model: gpt-4o-mini\n      \
-ladder: none\n      estimate: fixed\n      caps:\n        - { name: roomy, scope: global, \
-period: day, limit_usd: 100 }\n",
+        &format!(
+            "    upstream: {{ retry: {{ max_attempts: {attempts} }} }}\n    budget:\n      \
+model: gpt-4o-mini\n      ladder: none\n      estimate: fixed\n      caps:\n        - {{ name: \
+roomy, scope: global, period: day, limit_usd: 100 }}\n"
+        ),
         &models(),
     );
-    let serve = Server::serve_with(
+    Server::serve_with(
         &policy,
-        &stalled.url,
+        upstream,
         &[
             "--upstream-timeout",
             "300ms",
             "--upstream-idle-timeout",
             "300ms",
         ],
-    );
+    )
+}
+
+/// One request and one stream to `serve`, each answered `status` with the error `code`; then,
+/// once both have left, the sends made and the spend booked (nano-USD).
+async fn two_failed_calls(serve: &Server, status: u16, code: &str) -> (Option<u64>, u64) {
     let client = reqwest::Client::new();
     for stream in [false, true] {
         let resp = post(&client, &serve.url, stream).await;
-        assert_eq!(resp.status(), 504, "stream: {stream}");
+        assert_eq!(resp.status(), status, "stream: {stream}");
+        let body: serde_json::Value = resp.json().await.expect("json");
+        assert_eq!(body["error"]["code"], code, "stream: {stream}");
     }
     let m = metrics_until(&client, &serve.url, |m| {
         metric(m, "spillway_requests_inside") == Some(0)
     })
     .await;
-    assert_eq!(
-        metric(&m, "spillway_upstream_calls_total{target=\"primary\"}"),
-        Some(2),
-        "one send per request: {m}"
-    );
-    // Two estimates of 256 output tokens of gpt-4o-mini at $0.60/M (the prompts add a little).
-    let spent = metric(&m, "spillway_spend_nano_usd_total").unwrap_or(0);
-    assert!((2 * 153_600..400_000).contains(&spent), "{m}");
+    let calls = metric(&m, "spillway_upstream_calls_total{target=\"primary\"}");
+    (
+        calls,
+        metric(&m, "spillway_spend_nano_usd_total").unwrap_or(0),
+    )
+}
+
+/// Two estimates of 256 output tokens of gpt-4o-mini at $0.60/M (the prompts add a little).
+const TWO_ESTIMATES: std::ops::Range<u64> = 2 * 153_600..400_000;
+
+/// A timed-out call reached the provider, which may bill it: it is neither sent again (the
+/// provider would have the prompt twice) nor released, but booked like a call the client left
+/// on the wire, at its estimate. (Before: a retryable 504, sent again, the first one released.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_call_is_not_sent_again_and_is_billed() {
+    let stalled = Stalled::start(b"");
+    let serve = serve_billed("timeout-billed", &stalled.url, 2);
+    let (calls, spent) = two_failed_calls(&serve, 504, "upstream_timeout").await;
+    assert_eq!(calls, Some(2), "one send per request");
+    assert!(TWO_ESTIMATES.contains(&spent), "spent {spent}");
+}
+
+/// A connection that breaks after the request went out (the provider read it, then closed):
+/// the provider may have the call, and bill it, so as after a timeout it is neither sent again
+/// nor released but booked at its estimate; the client gets a 502. (Before: a broken
+/// connection counted as unreachable, so the call was sent again and the first one released.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_broken_after_the_send_is_billed_not_sent_again() {
+    let dropping = Stalled::dropping();
+    let serve = serve_billed("broken-billed", &dropping.url, 2);
+    let (calls, spent) = two_failed_calls(&serve, 502, "upstream_connection_lost").await;
+    assert_eq!(calls, Some(2), "one send per request");
+    assert!(TWO_ESTIMATES.contains(&spent), "spent {spent}");
+}
+
+/// A connect that hangs past `--upstream-timeout` (300 ms, below the 10 s connect timeout)
+/// reached nothing: the call is unreachable, sent again within its attempts, and not billed.
+/// (Before: the call's own timeout fired first, so it was booked as sent, with a 504.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_that_hangs_is_unreachable_retried_and_not_billed() {
+    let unanswered = Unanswered::start();
+    let serve = serve_billed("hung-connect", &unanswered.url, 2);
+    let (calls, spent) = two_failed_calls(&serve, 502, "upstream_unreachable").await;
+    assert_eq!(calls, Some(4), "two sends per request");
+    assert_eq!(spent, 0, "nothing reached the provider");
 }
