@@ -1,6 +1,7 @@
 //! `spillway report DIR`: rebuild the charts and `report.html` of a run from its CSVs alone.
 
 use crate::Failure;
+use crate::stdout::outln;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -34,7 +35,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Failure> {
         .iter()
         .filter(|(p, _)| p.extension().is_some_and(|e| e == "png"))
         .count();
-    println!(
+    outln!(
         "wrote {} and {plots} charts (PNG + SVG) in {}",
         args.dir.join("report.html").display(),
         args.dir.join("plots").display()
