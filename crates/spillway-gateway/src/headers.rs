@@ -211,11 +211,14 @@ pub fn departed(how: Departure) -> Response {
 }
 
 /// The upstream's status and headers as the engine reads them (rate-limit headers and
-/// Retry-After parsed with core's parser).
+/// Retry-After parsed with core's parser). The provider is inferred from the headers, not
+/// assumed: their names and reset formats tell OpenAI, Anthropic and Azure apart, and the
+/// headroom model reads an Azure reset as a countdown to a fixed boundary, an OpenAI one as a
+/// continuous refill.
 pub fn upstream_response(status: u16, headers: &HeaderMap) -> spillway_core::engine::Response {
     let snapshot = parse_headers(
         headers.iter().map(|(n, v)| (n.as_str(), v.as_bytes())),
-        Provider::OpenAi,
+        Provider::Auto,
         None,
     );
     spillway_core::engine::Response {
@@ -306,5 +309,31 @@ mod tests {
         assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(resp.headers()["retry-after"], "2");
         assert_eq!(resp.headers()[REJECTED_BY], "per-user");
+    }
+
+    /// An Azure deployment behind serve is read as Azure (its resets count down to a fixed
+    /// boundary), an OpenAI one as OpenAI: before, every upstream was parsed as OpenAI, and the
+    /// headroom model read Azure's fixed windows as continuous ones.
+    #[test]
+    fn the_upstream_provider_is_read_from_its_headers() {
+        use spillway_core::upstream::headers::Provider;
+        let provider = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = HeaderMap::new();
+            for &(name, value) in pairs {
+                headers.insert(name, value.parse().expect("a header value"));
+            }
+            let snapshot = upstream_response(200, &headers).snapshot.expect("a snapshot");
+            snapshot.provider
+        };
+        let azure = [
+            ("x-ratelimit-remaining-requests", "17"),
+            ("x-ratelimit-reset-requests", "9"),
+        ];
+        assert_eq!(provider(&azure), Provider::Azure);
+        let openai = [
+            ("x-ratelimit-remaining-requests", "4999"),
+            ("x-ratelimit-reset-requests", "12ms"),
+        ];
+        assert_eq!(provider(&openai), Provider::OpenAi);
     }
 }

@@ -10,14 +10,16 @@
 //!   until full, `(limit − remaining) / limit × window` (provider-semantics.md, checked on six
 //!   captures), so `window = reset × limit / (limit − remaining)`. Go durations are exact to the
 //!   millisecond; a reset of at least [`MIN_EXACT_RESET`] keeps the rounding error under 5 %.
-//! - **Fixed windows** (Azure's sub-windows): the reset counts down to the next boundary, so a
-//!   window is shortened only after resets observed over [`SHRINK_AFTER`] of the shorter length
-//!   all fit in it (within that span a longer window would have shown a longer reset: the reset
-//!   climbs back to the whole window at every boundary).
-//! - **Any provider**: a reset never exceeds its window, so a reset longer than the window
-//!   believed lengthens it at once. That is all a continuous refill with coarse resets
-//!   (Anthropic's whole seconds) or an unknown provider tells: a short reset there only means
-//!   little was used, so such windows never shrink.
+//! - **Fixed windows** (Azure's sub-windows): the reset counts down to the next boundary, and
+//!   boundaries fall whole windows apart. So the longest reset bounds the window from below,
+//!   and the shortest gap between two boundaries that answers counted down to bounds it from
+//!   above; the window is the longest period between the two (the safe side when traffic keeps
+//!   landing at the same phase of a longer window). Until two boundaries are seen, a window
+//!   only lengthens.
+//! - **Continuous refill with coarse resets, or an unknown provider** (Anthropic's whole
+//!   seconds, generic headers): a reset with nothing owed never exceeds its window, so a longer
+//!   one lengthens the window; a short reset there only means little was used, so such windows
+//!   never shrink.
 //!
 //! Either way the estimate is snapped to the periods providers use ([`PERIODS`]): one
 //! observation's rounding cannot invent a 47-second window.
@@ -38,8 +40,10 @@ pub(crate) const PERIODS: [Duration; 5] = [
 /// The shortest reset the continuous-refill formula trusts (Go durations are rounded to 1 ms).
 pub(crate) const MIN_EXACT_RESET: Duration = Duration::from_millis(20);
 
-/// How many lengths of a shorter window the resets must span before a fixed window shrinks to it.
-pub(crate) const SHRINK_AFTER: u64 = 3;
+/// Whole-second resets are rounded (up, for Azure): a boundary an answer counts down to is late
+/// by less than this, and a reset may overshoot its window by this much (or by a tenth of the
+/// window, clocks being skewed: Anthropic's `Date` and reset disagree by a second).
+const ROUNDING: Duration = Duration::from_secs(1);
 
 /// How a provider's windows refill, as far as the length can be read from its resets.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -73,10 +77,14 @@ pub(crate) fn counts_to_boundary(provider: Provider) -> bool {
 /// One window's learning state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct LengthLearner {
-    /// The longest reset seen since `since`.
+    /// The longest reset reported with nothing owed (a reset then never exceeds its window;
+    /// with debt, a continuous refill's may).
     longest_reset: Duration,
-    /// When the first reset was seen.
-    since: Option<Time>,
+    /// The boundary the last answer counted down to (fixed windows).
+    last_boundary: Option<Time>,
+    /// The shortest gap between the boundaries two consecutive answers counted down to, when
+    /// they named different boundaries (fixed windows): a whole number of windows.
+    shortest_gap: Option<Duration>,
 }
 
 /// What one answer said about a window.
@@ -101,23 +109,34 @@ impl LengthLearner {
         believed: Duration,
         report: ResetReport,
     ) -> Duration {
-        let since = *self.since.get_or_insert(at);
-        self.longest_reset = self.longest_reset.max(report.reset);
         let refill = Refill::of(report.provider);
-        if refill == Refill::Continuous
-            && let Some(length) = continuous_length(report)
-        {
-            return length;
+        if refill == Refill::Continuous {
+            return continuous_length(report).unwrap_or(believed);
         }
-        let bound = period_at_least(self.longest_reset);
-        let span = at.saturating_since(since);
-        let shrinks = refill == Refill::Fixed
-            && span.as_nanos() >= bound.as_nanos().saturating_mul(SHRINK_AFTER);
-        if bound >= believed || shrinks {
-            bound
-        } else {
-            believed
+        if report.remaining >= 0 {
+            self.longest_reset = self.longest_reset.max(report.reset);
         }
+        let at_least = period_fitting(self.longest_reset);
+        if refill == Refill::Unknown {
+            return believed.max(at_least);
+        }
+        self.note_boundary(at.saturating_add(report.reset));
+        match self.shortest_gap {
+            None => believed.max(at_least),
+            Some(gap) => longest_period_within(at_least, gap.saturating_add(ROUNDING)),
+        }
+    }
+
+    /// Records the boundary an answer counted down to, and the gap to the previous one when
+    /// they differ by more than the rounding (two answers within one window name the same).
+    fn note_boundary(&mut self, boundary: Time) {
+        if let Some(last) = self.last_boundary {
+            let gap = Duration::from_nanos(boundary.as_nanos().abs_diff(last.as_nanos()));
+            if gap >= ROUNDING {
+                self.shortest_gap = Some(self.shortest_gap.map_or(gap, |g| g.min(gap)));
+            }
+        }
+        self.last_boundary = Some(boundary);
     }
 }
 
@@ -129,10 +148,12 @@ fn continuous_length(report: ResetReport) -> Option<Duration> {
     if used <= 0 || report.reset < MIN_EXACT_RESET {
         return None;
     }
-    let estimate = i128::from(report.reset.as_nanos()) * i128::from(report.limit) / used;
+    // Checked: a peer's headers may say a limit and a reset near u64::MAX.
+    let scaled = i128::from(report.reset.as_nanos()).checked_mul(i128::from(report.limit))?;
+    let estimate = scaled / used;
     let period = nearest_period(estimate);
     let ns = i128::from(period.as_nanos());
-    (estimate * 2 >= ns && estimate <= ns * 2).then_some(period)
+    (estimate >= ns / 2 && estimate / 2 <= ns).then_some(period)
 }
 
 /// The period nearest `ns` on a log scale (the boundary between two is their geometric mean).
@@ -150,13 +171,29 @@ fn nearest_period(ns: i128) -> Duration {
         .map_or(PERIODS[PERIODS.len() - 1], |pair| pair[0])
 }
 
-/// The shortest period at least `reset` (the longest period for anything longer).
-fn period_at_least(reset: Duration) -> Duration {
+/// The shortest period `reset` fits in, allowing the overshoot of [`ROUNDING`] or a tenth of the
+/// period (the longest period for anything longer).
+fn period_fitting(reset: Duration) -> Duration {
+    let fits = |p: &Duration| {
+        let slack = ROUNDING.max(Duration::from_nanos(p.as_nanos() / 10));
+        reset <= p.saturating_add(slack)
+    };
     PERIODS
         .iter()
         .copied()
-        .find(|&p| p >= reset)
+        .find(fits)
         .unwrap_or(PERIODS[PERIODS.len() - 1])
+}
+
+/// The longest period from `shortest` up to `most`, or `shortest` if none fits (a boundary gap
+/// shorter than the longest reset: contradictory answers, the reset wins).
+fn longest_period_within(shortest: Duration, most: Duration) -> Duration {
+    PERIODS
+        .iter()
+        .copied()
+        .filter(|&p| p >= shortest && p <= most)
+        .last()
+        .unwrap_or(shortest)
 }
 
 #[cfg(test)]
@@ -202,28 +239,75 @@ mod tests {
         assert_eq!(l.observe(Time::from_secs(3_600), MINUTE, rounded), MINUTE);
     }
 
-    /// Azure's 10 s sub-window: resets of at most 10 s over half a minute shrink the minute.
+    /// Real captures and the documentation's inconsistent sample (16 tokens used, 6 minutes to
+    /// full: no period fits) do not move a continuous window between a minute and an hour.
     #[test]
-    fn fixed_windows_shrink_only_after_resets_span_three_of_them() {
+    fn a_continuous_window_follows_the_formula_alone() {
         let mut l = LengthLearner::default();
-        let at = |s| Time::from_secs(s);
-        let azure = |reset| report(Provider::Azure, 100, 40, Duration::from_secs(reset));
-        assert_eq!(l.observe(at(0), MINUTE, azure(7)), MINUTE);
-        assert_eq!(l.observe(at(20), MINUTE, azure(10)), MINUTE);
-        assert_eq!(l.observe(at(30), MINUTE, azure(3)), Duration::from_secs(10));
+        let answers = [
+            report(Provider::OpenAi, 150_000, 149_984, Duration::from_secs(360)),
+            report(Provider::OpenAi, 30_000, 29_968, Duration::from_millis(64)),
+            report(Provider::OpenAi, 160_000, 159_976, Duration::from_millis(9)),
+        ];
+        for (i, answer) in answers.into_iter().enumerate() {
+            assert_eq!(l.observe(Time::ZERO, MINUTE, answer), MINUTE, "answer {i}");
+        }
     }
 
-    /// A reset longer than the window believed lengthens it at once.
+    /// A peer's extreme numbers are noise, not an overflow.
     #[test]
-    fn a_longer_reset_lengthens_the_window_at_once() {
+    fn extreme_headers_leave_the_window_alone() {
+        let mut l = LengthLearner::default();
+        for provider in [Provider::OpenAi, Provider::Azure, Provider::Generic] {
+            let wild = report(provider, u64::MAX, i64::MIN, Duration::MAX);
+            assert_eq!(l.observe(Time::MAX, MINUTE, wild), MINUTE);
+        }
+    }
+
+    /// Azure's 10 s sub-window (limit 20): the first window's answers keep the minute; an
+    /// answer about the next boundary, 10 s later, shows the window.
+    #[test]
+    fn a_fixed_window_is_learned_from_the_gap_between_boundaries() {
+        let mut l = LengthLearner::default();
+        let mut window = MINUTE;
+        let mut learned = Vec::new();
+        for (second, remaining, reset) in [(1, 17, 9), (5, 10, 5), (11, 17, 9), (15, 10, 5)] {
+            let answer = report(Provider::Azure, 20, remaining, Duration::from_secs(reset));
+            window = l.observe(Time::from_secs(second), window, answer);
+            learned.push(window.as_nanos() / 1_000_000_000);
+        }
+        assert_eq!(learned, [60, 60, 10, 10]);
+    }
+
+    /// A job answered only late in each minute sees short resets, but its boundaries are a
+    /// minute apart: the window stays a minute, not the 10 s the resets alone suggest.
+    #[test]
+    fn answers_at_one_phase_of_a_minute_keep_the_minute() {
+        let mut l = LengthLearner::default();
+        for second in [55u64, 57, 115, 117] {
+            let reset = Duration::from_secs(60 - second % 60);
+            let answer = report(Provider::Azure, 20_000, 5_000, reset);
+            assert_eq!(l.observe(Time::from_secs(second), MINUTE, answer), MINUTE);
+        }
+    }
+
+    /// A reset longer than every period believed lengthens the window at once; one a second
+    /// over (skewed clocks), or one owed on a debt, does not.
+    #[test]
+    fn only_a_reset_clearly_past_the_window_lengthens_it() {
         let mut l = LengthLearner::default();
         let ten = Duration::from_secs(10);
+        let skewed = report(Provider::Azure, 100, 3, Duration::from_secs(11));
+        assert_eq!(l.observe(Time::ZERO, ten, skewed), ten);
         let minute_reset = report(Provider::Azure, 20_000, 0, Duration::from_secs(42));
         assert_eq!(l.observe(Time::ZERO, ten, minute_reset), MINUTE);
         let mut l = LengthLearner::default();
-        let anthropic = report(Provider::Anthropic, 50, 49, Duration::from_secs(2));
+        let anthropic = report(Provider::Anthropic, 50, 0, Duration::from_secs(61));
         assert_eq!(l.observe(Time::ZERO, MINUTE, anthropic), MINUTE);
-        assert_eq!(l.observe(Time::from_secs(600), MINUTE, anthropic), MINUTE);
+        let debt = report(Provider::Generic, 50, -200, Duration::from_secs(300));
+        assert_eq!(l.observe(Time::ZERO, MINUTE, debt), MINUTE);
+        let short = report(Provider::Anthropic, 50, 49, Duration::from_secs(2));
+        assert_eq!(l.observe(Time::from_secs(600), MINUTE, short), MINUTE);
     }
 
     #[test]
@@ -234,7 +318,19 @@ mod tests {
         assert_eq!(nearest_period(s(24)), Duration::from_secs(10));
         assert_eq!(nearest_period(s(25)), MINUTE);
         assert_eq!(nearest_period(s(1_000_000)), Duration::from_secs(86_400));
-        assert_eq!(period_at_least(Duration::from_millis(10_001)), MINUTE);
-        assert_eq!(period_at_least(Duration::from_secs(999_999)), PERIODS[4]);
+        assert_eq!(
+            period_fitting(Duration::from_secs(11)),
+            Duration::from_secs(10)
+        );
+        assert_eq!(period_fitting(Duration::from_millis(11_001)), MINUTE);
+        assert_eq!(period_fitting(Duration::from_secs(999_999)), PERIODS[4]);
+        assert_eq!(
+            longest_period_within(Duration::from_secs(10), MINUTE),
+            MINUTE
+        );
+        assert_eq!(
+            longest_period_within(MINUTE, Duration::from_secs(11)),
+            MINUTE
+        );
     }
 }
