@@ -12,6 +12,7 @@ mod budget;
 mod build;
 mod estimate;
 mod identity;
+mod key_refused;
 mod load;
 mod proxy;
 mod relay;
@@ -67,7 +68,9 @@ and nothing is sent upstream; an upstream that cannot be connected to gives 502 
 the connect waits 10 s at most, or half the shorter upstream timeout), one that does not answer \
 within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 504, one \
 whose connection breaks after the send 502, both not sent again and booked at their \
-estimate (the provider may bill them); a \
+estimate (the provider may bill them); an upstream 401/403 refuses the gateway's own \
+upstream key, not the client's: the client gets 502 `upstream_key_refused` (never the \
+provider's body, which names that key), stderr a line for the operator; a \
 stream cut mid-way aborts the client's connection (never a clean end). GET \
 /healthz, GET /metrics (Prometheus text). Ctrl-C or SIGTERM stops accepting and finishes the \
 requests in flight within --drain-timeout (a second signal stops at once).\n\n\

@@ -18,7 +18,8 @@
 //! (to the fallback once the breaker is open; the same key again before that, which only
 //! hastens the breaker, as the attempts of a persistent 5xx do). Without one the refusal is
 //! final ([`Outcome::KeyRefused`]): the only key there is would be refused again, so every
-//! attempt would be a wasted call, and the caller gets the provider's 401/403 at once. The SDKs
+//! attempt would be a wasted call, and the caller is answered at once (serve: a 502 of its own,
+//! since the provider's body names the gateway's key). The SDKs
 //! do not retry 401/403 because their key is the caller's; the gateway's is not.
 //!
 //! 408 and 409 are decided together: the SDKs retry both because the same request may well
