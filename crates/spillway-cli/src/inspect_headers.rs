@@ -19,7 +19,7 @@ const MAX_INPUT_BYTES: u64 = 4 << 20;
 /// The long `--help` text (used by the subcommand in main.rs).
 pub const LONG_ABOUT: &str = "Read raw HTTP response header lines (`name: value`, one per line) on stdin \
 and print the parsed rate-limit snapshot as one line of JSON: provider, date, retry_after_ns, \
-retry_at, per-dimension limit / remaining / reset_after_ns / reset_at / utilization_ppm, \
+retry_at, should_retry (x-should-retry), per-dimension limit / remaining / reset_after_ns / reset_at / utilization_ppm, \
 ignored header names and per-header errors.\n\n\
 Accepted input: `curl -i` output (HTTP status lines are skipped), blank lines, `#` comment \
 lines and trailing ` # comments`, CRLF line ends. A line that is not a header (no colon, bad \

@@ -12,8 +12,10 @@ mod budget;
 mod build;
 mod estimate;
 mod identity;
+mod key_refused;
 mod load;
 mod proxy;
+mod redis_failure;
 mod relay;
 mod settler;
 mod shared_budget;
@@ -67,15 +69,17 @@ and nothing is sent upstream; an upstream that cannot be connected to gives 502 
 the connect waits 10 s at most, or half the shorter upstream timeout), one that does not answer \
 within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 504, one \
 whose connection breaks after the send 502, both not sent again and booked at their \
-estimate (the provider may bill them); a \
+estimate (the provider may bill them); an upstream 401/403 refuses the gateway's own \
+upstream key, not the client's: the client gets 502 `upstream_key_refused` (never the \
+provider's body, which names that key), stderr a line for the operator; a \
 stream cut mid-way aborts the client's connection (never a clean end). GET \
 /healthz, GET /metrics (Prometheus text). Ctrl-C or SIGTERM stops accepting and finishes the \
 requests in flight within --drain-timeout (a second signal stops at once).\n\n\
 --redis URL shares the layers and the budget with every replica on that Redis (7.0 or \
 later): a cap is spent once across the fleet (a queueing cap then answers 429 until its \
-reset instead of holding the request; a Redis error answers 503: the budget and the layers \
-fail closed, a layer refusal for it is a 503 `store_unavailable` counted in \
-spillway_rejected_total{layer=\"store_unavailable\"}), \
+reset instead of holding the request; a Redis error answers 503: the budget fails closed, \
+and so do the layers unless --redis-failure says open or local, a layer refusal for it is \
+a 503 `store_unavailable` counted in spillway_rejected_total{layer=\"store_unavailable\"}), \
 and the x-ratelimit-* headers count what every replica admitted (the admitting call returns \
 the room, no extra round trip). The budget's `output_tokens:` sets where a fixed or learned \
 output estimate starts (default 256). A chat request naming no max_tokens is reserved for \
@@ -111,6 +115,16 @@ pub struct ServeArgs {
     /// each cap, once between them. An unreachable Redis is retried for 5 s at start.
     #[arg(long)]
     redis: Option<String>,
+    /// What the shared limits answer while --redis is unreachable (a refused connection, or no
+    /// reply within 250 ms). Under open and local the limits start fresh in each replica at
+    /// the outage, and Redis resumes its own count when it is back. A shared budget fails
+    /// closed whatever this says (money spent blind cannot be taken back).
+    #[arg(long, value_enum, default_value_t = redis_failure::RedisFailure::Closed, requires = "redis")]
+    redis_failure: redis_failure::RedisFailure,
+    /// How many replicas share the limits, for --redis-failure local (each then admits 1/N of
+    /// every layer while Redis is unreachable).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000), requires = "redis")]
+    redis_replicas: u64,
     /// Largest request body in bytes (more: 400).
     #[arg(long, default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1..=(64 << 20)))]
     max_body_bytes: u64,
@@ -180,7 +194,8 @@ async fn serve(
     fallback: Option<Upstream>,
 ) -> Result<(), Failure> {
     let bad = |e: build::BuildError| Failure::BadInput(e.to_string());
-    let redis = build::connect(policy, args.redis.as_deref())
+    let failure = args.redis_failure.policy(args.redis_replicas);
+    let redis = build::connect(policy, args.redis.as_deref(), failure)
         .await
         .map_err(bad)?;
     let (layers, shared) = build::layers(policy, redis.as_ref()).map_err(bad)?;

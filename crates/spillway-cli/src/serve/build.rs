@@ -55,15 +55,21 @@ pub enum BuildError {
     Redis(String, spillway_redis::RedisLimitError),
 }
 
-/// The Redis every replica of `policy` shares (`--redis URL`), if any.
+/// The Redis every replica of `policy` shares (`--redis URL`), if any, answering by
+/// `failure` (the policy and the replicas it divides limits by) while it is unreachable.
 pub async fn connect(
     policy: &PolicySpec,
     redis: Option<&str>,
+    (failure_policy, replicas): (spillway_redis::FailurePolicy, u64),
 ) -> Result<Option<RedisStore>, BuildError> {
     let Some(url) = redis else {
         return Ok(None);
     };
-    let config = spillway_redis::RedisConfig::new(url);
+    let config = spillway_redis::RedisConfig {
+        failure_policy,
+        replicas,
+        ..spillway_redis::RedisConfig::new(url)
+    };
     let mut waited = std::time::Duration::ZERO;
     loop {
         match RedisStore::connect(config.clone()).await {

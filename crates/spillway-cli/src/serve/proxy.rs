@@ -192,7 +192,7 @@ impl Proxy {
             let answer = headers::upstream_response(status, resp.headers());
             call.respond(&answer);
             if !answer.accepted {
-                last = Some(whole_error(resp, self.timeouts.idle).await);
+                last = Some(whole_error(resp, upstream, self.timeouts.idle).await);
                 continue;
             }
             // From here the provider bills the call, however it ends (the engine knows).
@@ -336,7 +336,7 @@ pub async fn models(State(p): State<Arc<Proxy>>) -> Response {
         req = req.bearer_auth(key);
     }
     match req.timeout(p.timeouts.total).send().await {
-        Ok(resp) => whole_error(resp, p.timeouts.idle).await,
+        Ok(resp) => whole_error(resp, &p.primary, p.timeouts.idle).await,
         Err(e) => Failed::from(e).response(&p.primary),
     }
 }

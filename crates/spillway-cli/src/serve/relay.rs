@@ -3,7 +3,8 @@
 //! completes the call in the engine; a stream that breaks or falls silent is cut on the client's
 //! side too ([`spillway_gateway::RelayBody`]), so that an SDK sees an error, not a short answer.
 
-use super::proxy::GatewayCall;
+use super::key_refused;
+use super::proxy::{GatewayCall, Upstream};
 use super::upstream_failure::{error_chain, timed_out};
 use super::usage::{SseUsage, Usage};
 use axum::body::{Body, Bytes};
@@ -90,14 +91,22 @@ async fn read_capped(
     Ok(out)
 }
 
-/// A refused or error answer, passed through as the upstream sent it.
+/// A refused or error answer from `from`, passed through as the upstream sent it, unless it
+/// refuses the gateway's own key: then the gateway's 502, and a line for the operator.
 pub(super) async fn whole_error(
     mut resp: reqwest::Response,
+    from: &Upstream,
     idle: std::time::Duration,
 ) -> Response {
     let headers = passed_headers(resp.headers(), false);
     let status = resp.status();
-    match read_capped(&mut resp, idle).await {
+    let body = read_capped(&mut resp, idle).await;
+    if key_refused::refuses_key(status.as_u16()) {
+        let seen = body.as_deref().unwrap_or_default();
+        super::say(&key_refused::log_line(from, status.as_u16(), seen));
+        return key_refused::response(from, status.as_u16());
+    }
+    match body {
         Ok(body) => answer(status, headers, Body::from(body)),
         Err(e) => e.response(),
     }

@@ -42,7 +42,7 @@ fn openai_headers_become_exact_json() {
     assert_eq!(
         text(&out.stdout),
         concat!(
-            r#"{"provider":"openai","date":null,"retry_after_ns":null,"retry_at":null,"dims":{"#,
+            r#"{"provider":"openai","date":null,"retry_after_ns":null,"retry_at":null,"should_retry":null,"dims":{"#,
             r#""requests":{"limit":5000,"remaining":4999,"reset_after_ns":12000000,"reset_at":null,"#,
             r#""utilization_ppm":null},"tokens":{"limit":null,"remaining":null,"#,
             r#""reset_after_ns":360000000000,"reset_at":null,"utilization_ppm":null}},"#,
@@ -125,7 +125,7 @@ fn empty_input_is_an_empty_snapshot() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         text(&out.stdout),
-        "{\"provider\":\"gemini\",\"date\":null,\"retry_after_ns\":null,\"retry_at\":null,\"dims\":{},\"ignored\":[],\"errors\":[]}\n"
+        "{\"provider\":\"gemini\",\"date\":null,\"retry_after_ns\":null,\"retry_at\":null,\"should_retry\":null,\"dims\":{},\"ignored\":[],\"errors\":[]}\n"
     );
 }
 

@@ -5,6 +5,7 @@ mod fixtures;
 mod output_estimate;
 mod policy_file;
 mod proxy;
+mod redis_failure;
 mod redis_headers;
 mod refused_key;
 mod shutdown;

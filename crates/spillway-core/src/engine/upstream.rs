@@ -237,10 +237,12 @@ impl<R: Rng> UpstreamPolicy<R> {
         )
     }
 
-    /// Whether a refused `answer` may be retried: not a client error, and not a refused key
-    /// unless a fallback can take the retry ([`Health::retryable`]).
+    /// Whether a refused `answer` may be retried: as its `x-should-retry` says, else not a
+    /// client error, and not a refused key unless a fallback can take the retry
+    /// ([`Health::retryable_told`]).
     pub(crate) fn retryable(&self, answer: &Response) -> bool {
-        Health::of(answer.accepted, answer.status).retryable(self.has_fallback)
+        let told = answer.snapshot.as_ref().and_then(|s| s.should_retry);
+        Health::of(answer.accepted, answer.status).retryable_told(self.has_fallback, told)
     }
 
     /// A call sent to `target` will never be answered: its breaker's probe slot (if it was

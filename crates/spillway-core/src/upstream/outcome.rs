@@ -18,14 +18,16 @@
 //! (to the fallback once the breaker is open; the same key again before that, which only
 //! hastens the breaker, as the attempts of a persistent 5xx do). Without one the refusal is
 //! final ([`Outcome::KeyRefused`]): the only key there is would be refused again, so every
-//! attempt would be a wasted call, and the caller gets the provider's 401/403 at once. The SDKs
+//! attempt would be a wasted call, and the caller is answered at once (serve: a 502 of its own,
+//! since the provider's body names the gateway's key). The SDKs
 //! do not retry 401/403 because their key is the caller's; the gateway's is not.
 //!
 //! 408 and 409 are decided together: the SDKs retry both because the same request may well
 //! succeed a moment later (a server-side timeout, a lock conflict), which is a statement
 //! about the provider, not the request, so both count as provider failures like a 5xx.
-//! (The SDKs' `x-should-retry` header override is not modelled: the engine sees statuses and
-//! rate-limit headers only.)
+//! A refused answer's `x-should-retry: true|false` (OpenAI) overrides all of this for the
+//! retry, as it does in the SDKs ([`Outcome::retryable_told`]): the server knows better than
+//! its status whether the same call can succeed. The breaker still counts by status.
 
 /// How a send ended, as the breaker, escalation and retries see it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -73,6 +75,16 @@ impl Outcome {
             Outcome::Success | Outcome::ClientError => false,
         }
     }
+
+    /// [`Outcome::retryable`], unless the server said (`x-should-retry`, `told`): a refused
+    /// call is then retried as it says. An accepted one never is.
+    pub const fn retryable_told(self, with_fallback: bool, told: Option<bool>) -> bool {
+        match (self, told) {
+            (Outcome::Success, _) => false,
+            (_, Some(told)) => told,
+            (_, None) => self.retryable(with_fallback),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -101,5 +113,29 @@ mod tests {
         for outcome in [Outcome::of(false, 429), Outcome::of(false, 503)] {
             assert!(outcome.retryable(false) && outcome.retryable(true));
         }
+    }
+
+    #[test]
+    fn x_should_retry_overrides_the_status_as_in_the_sdks() {
+        for status in [400, 401, 422, 429, 503] {
+            let refused = Outcome::of(false, status);
+            for with_fallback in [false, true] {
+                assert!(
+                    refused.retryable_told(with_fallback, Some(true)),
+                    "{status}"
+                );
+                assert!(
+                    !refused.retryable_told(with_fallback, Some(false)),
+                    "{status}"
+                );
+                assert_eq!(
+                    refused.retryable_told(with_fallback, None),
+                    refused.retryable(with_fallback),
+                    "{status}"
+                );
+            }
+        }
+        // An accepted call has nothing to retry, whatever the header says.
+        assert!(!Outcome::of(true, 200).retryable_told(true, Some(true)));
     }
 }

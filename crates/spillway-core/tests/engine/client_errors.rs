@@ -4,7 +4,7 @@
 //! 403: it refuses the gateway's own key, which the fallback does not share; it is retried only
 //! where a fallback can take the retry (the same key would be refused again).
 
-use super::plain::{admit, answer, engine};
+use super::plain::{admit, answer, engine, with_headers};
 use spillway_core::engine::UpstreamConfig;
 use spillway_core::upstream::{BackoffConfig, BreakerConfig, Target};
 use spillway_core::{Duration, Time};
@@ -99,5 +99,21 @@ fn a_refused_gateway_key_fails_over_to_the_fallback() {
         };
         assert_eq!(retry.id, first.id, "the refused request is retried");
         assert_eq!(retry.target, Target::Fallback, "after a {status}");
+    }
+}
+
+/// `x-should-retry` overrides the status for the retry, as in the SDKs: a 503 the server says
+/// not to retry leaves at once (still a breaker failure: the breaker counts by status), and a
+/// 400 it says to retry is sent again.
+#[test]
+fn x_should_retry_overrides_the_status_for_the_retry() {
+    for (status, told, retried) in [(503, "false", false), (400, "true", true)] {
+        let mut e = engine(10, with_breaker(5));
+        let t = Time::ZERO;
+        admit(&mut e, t, 0);
+        let d = e.poll_dispatch(t).expect("sent");
+        e.on_response(t, d.id, &with_headers(status, &[("x-should-retry", told)]));
+        assert_eq!(e.len(), usize::from(retried), "{status} told {told}");
+        assert_eq!(e.poll_timeout().is_some(), retried, "{status} told {told}");
     }
 }

@@ -1,19 +1,27 @@
 //! An upstream that refuses the gateway's own key (401/403) without a fallback to fail over
-//! to: the same key would be refused again, so the call is not retried and the client gets
-//! the provider's answer.
+//! to: the same key would be refused again, so the call is not retried, and the client gets
+//! the gateway's 502 `upstream_key_refused`, never the provider's body (which names the
+//! gateway's key). A 4xx about the client's own request is passed on as sent.
 
 use super::fixtures::{Server, Stalled, chat, metric, metrics_until, policy_file};
 
 const PER_USER_100: &str =
     "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
 
-/// A provider's 401 for a revoked key (the connection closed after it, so none is reused).
+/// A provider's 401 for a revoked key, naming it as OpenAI does (the connection closed after
+/// it, so none is reused).
 const REFUSED: &[u8] = b"HTTP/1.1 401 Unauthorized\r\nconnection: close\r\n\
-content-type: application/json\r\ncontent-length: 62\r\n\r\n\
-{\"error\":{\"message\":\"Incorrect API key\",\"code\":\"invalid_key\"}}";
+content-type: application/json\r\nwww-authenticate: Bearer realm=\"sk-gateway\"\r\n\
+content-length: 92\r\n\r\n\
+{\"error\":{\"message\":\"Incorrect API key provided: sk-gat*****abcd\",\"code\":\"invalid_api_key\"}}";
+
+/// A provider's 422 about the request itself: the client's business, passed on.
+const UNPROCESSABLE: &[u8] = b"HTTP/1.1 422 Unprocessable Entity\r\nconnection: close\r\n\
+content-type: application/json\r\ncontent-length: 57\r\n\r\n\
+{\"error\":{\"message\":\"bad tool schema\",\"code\":\"bad_tool\"}}";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_key_without_a_fallback_is_sent_once_and_its_401_passed_on() {
+async fn a_refused_key_without_a_fallback_is_sent_once_and_answered_502_without_its_body() {
     let refusing = Stalled::start(REFUSED);
     let policy = policy_file(
         "refused-key",
@@ -29,9 +37,13 @@ async fn a_refused_key_without_a_fallback_is_sent_once_and_its_401_passed_on() {
         .send()
         .await
         .expect("an answer");
-    assert_eq!(resp.status(), 401);
-    let body: serde_json::Value = resp.json().await.expect("json");
-    assert_eq!(body["error"]["code"], "invalid_key");
+    assert_eq!(resp.status(), 502);
+    assert!(resp.headers().get("www-authenticate").is_none());
+    let text = resp.text().await.expect("a body");
+    assert!(!text.contains("sk-"), "the gateway's key leaked: {text}");
+    let body: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(body["error"]["code"], "upstream_key_refused", "{text}");
+    assert_eq!(body["error"]["type"], "server_error", "{text}");
     let m = metrics_until(&client, &serve.url, |m| {
         metric(m, "spillway_requests_inside") == Some(0)
     })
@@ -41,4 +53,21 @@ async fn a_refused_key_without_a_fallback_is_sent_once_and_its_401_passed_on() {
         Some(1),
         "one send: {m}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_4xx_about_the_request_is_passed_on_as_the_provider_sent_it() {
+    let upstream = Stalled::start(UNPROCESSABLE);
+    let policy = policy_file("unprocessable", PER_USER_100, "", "");
+    let serve = Server::serve(&policy, &upstream.url);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", serve.url))
+        .body(chat(3, false))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(resp.status(), 422);
+    let body: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "bad_tool");
+    assert_eq!(body["error"]["message"], "bad tool schema");
 }

@@ -55,6 +55,12 @@ pub enum ValueError {
         /// The offending text.
         value: String,
     },
+    /// An `x-should-retry` that is neither `true` nor `false` (the SDKs compare exactly).
+    #[error("expected `true` or `false`, got {value:?}")]
+    InvalidFlag {
+        /// The offending text.
+        value: String,
+    },
     /// A retry hint below zero: "wait minus ten seconds" has no meaning, so it is not clamped.
     #[error("negative retry hint {value:?}: a wait must be zero or more")]
     NegativeRetryAfter {

@@ -38,6 +38,8 @@ pub(crate) enum Class {
     RetryAfter,
     /// `retry-after-ms`.
     RetryAfterMs,
+    /// `x-should-retry` (OpenAI): the server's own word on whether to retry.
+    ShouldRetry,
     /// One number of one dimension, in the format family of `family`.
     Field {
         family: Provider,
@@ -54,6 +56,7 @@ pub(crate) fn classify(name: &str) -> Class {
         "date" => return Class::Date,
         "retry-after" => return Class::RetryAfter,
         "retry-after-ms" => return Class::RetryAfterMs,
+        "x-should-retry" => return Class::ShouldRetry,
         _ => {}
     }
     let field = if let Some(rest) = name.strip_prefix("x-ratelimit-") {
@@ -278,5 +281,6 @@ mod tests {
         );
         assert_eq!(classify("date"), Class::Date);
         assert_eq!(classify("retry-after-ms"), Class::RetryAfterMs);
+        assert_eq!(classify("x-should-retry"), Class::ShouldRetry);
     }
 }

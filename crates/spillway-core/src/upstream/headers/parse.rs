@@ -243,6 +243,7 @@ impl Builder {
         match &entry.class {
             Class::RetryAfter => self.apply_retry_after(entry, value),
             Class::RetryAfterMs => self.apply_retry_after_ms(entry, value),
+            Class::ShouldRetry => self.apply_should_retry(entry, value),
             Class::Field { dim, field, .. } => self.apply_field(entry, dim, *field, value),
             Class::Date | Class::Other { .. } => {}
         }
@@ -270,6 +271,23 @@ impl Builder {
         match parse_retry_after_ms(value) {
             Ok(wait) => self.retry_after_ms = Some(wait),
             Err(e) => self.error(entry, e),
+        }
+    }
+
+    /// `x-should-retry`: exactly `true` or `false`, as openai-python compares it.
+    fn apply_should_retry(&mut self, entry: &Entry, value: &str) {
+        if self.snap.should_retry.is_some() {
+            return self.duplicate(entry, value);
+        }
+        match value.trim() {
+            "true" => self.snap.should_retry = Some(true),
+            "false" => self.snap.should_retry = Some(false),
+            _ => self.error(
+                entry,
+                ValueError::InvalidFlag {
+                    value: excerpt(value),
+                },
+            ),
         }
     }
 

@@ -204,7 +204,33 @@ fn header_lines_feed_the_parser() {
         snap.to_json(),
         concat!(
             r#"{"provider":"generic","date":"2023-09-29T16:26:27Z","retry_after_ns":30000000000,"#,
-            r#""retry_at":"2023-09-29T16:26:57Z","dims":{},"ignored":[],"errors":[]}"#
+            r#""retry_at":"2023-09-29T16:26:57Z","should_retry":null,"dims":{},"ignored":[],"errors":[]}"#
         )
+    );
+}
+
+#[test]
+fn x_should_retry_is_read_as_the_sdks_read_it() {
+    assert_eq!(lenient(&[]).should_retry, None);
+    assert_eq!(
+        lenient(&[("x-should-retry", "true")]).should_retry,
+        Some(true)
+    );
+    assert_eq!(
+        lenient(&[("X-Should-Retry", "false")]).should_retry,
+        Some(false)
+    );
+    // openai-python compares the exact strings: anything else says nothing, and is reported.
+    let odd = lenient(&[("x-should-retry", "yes")]);
+    assert_eq!(odd.should_retry, None);
+    assert_eq!(odd.errors.len(), 1, "{:?}", odd.errors);
+    assert!(odd.ignored.is_empty(), "{:?}", odd.ignored);
+    let twice = lenient(&[("x-should-retry", "false"), ("x-should-retry", "true")]);
+    assert_eq!(twice.should_retry, Some(false), "the first one wins");
+    assert_eq!(twice.errors.len(), 1, "{:?}", twice.errors);
+    assert!(
+        lenient(&[("x-should-retry", "true")])
+            .to_json()
+            .contains(r#""retry_at":null,"should_retry":true,"dims""#)
     );
 }

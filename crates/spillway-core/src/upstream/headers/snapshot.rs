@@ -46,6 +46,9 @@ pub struct RateLimitSnapshot {
     pub retry_after: Option<Duration>,
     /// The hint as an instant, when `retry-after` was an HTTP-date.
     pub retry_at: Option<UnixNanos>,
+    /// `x-should-retry` (OpenAI): whether the server says the call may be retried. The
+    /// official SDKs obey it over the status, and so does the engine.
+    pub should_retry: Option<bool>,
     /// Per-dimension numbers, in [`Dimension`] order.
     pub dims: BTreeMap<Dimension, DimensionState>,
     /// Lower-case names of headers that carry no rate-limit data, in input order (so a user
@@ -64,6 +67,7 @@ impl RateLimitSnapshot {
             date: None,
             retry_after: None,
             retry_at: None,
+            should_retry: None,
             dims: BTreeMap::new(),
             ignored: Vec::new(),
             errors: Vec::new(),
@@ -94,6 +98,12 @@ impl RateLimitSnapshot {
         push_u64(&mut out, self.retry_after.map(Duration::as_nanos));
         out.push_str(",\"retry_at\":");
         push_instant(&mut out, self.retry_at);
+        out.push_str(",\"should_retry\":");
+        out.push_str(match self.should_retry {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "null",
+        });
         out.push_str(",\"dims\":{");
         for (i, (dim, state)) in self.dims.iter().enumerate() {
             if i > 0 {
@@ -190,7 +200,7 @@ mod tests {
         assert!(s.is_empty());
         assert_eq!(
             s.to_json(),
-            r#"{"provider":"generic","date":null,"retry_after_ns":null,"retry_at":null,"dims":{},"ignored":[],"errors":[]}"#
+            r#"{"provider":"generic","date":null,"retry_after_ns":null,"retry_at":null,"should_retry":null,"dims":{},"ignored":[],"errors":[]}"#
         );
     }
 
@@ -209,13 +219,14 @@ mod tests {
         s.dims.insert(Dimension::Tokens, state);
         s.dims
             .insert(Dimension::Requests, DimensionState::default());
+        s.should_retry = Some(false);
         s.ignored.push("content-type".into());
         s.errors.push(HeaderError::TooManyHeaders { limit: 1 });
         assert_eq!(
             s.to_json(),
             concat!(
                 r#"{"provider":"anthropic","date":"2025-08-21T12:41:00Z","retry_after_ns":5000000000,"#,
-                r#""retry_at":null,"dims":{"requests":{"limit":null,"remaining":null,"#,
+                r#""retry_at":null,"should_retry":false,"dims":{"requests":{"limit":null,"remaining":null,"#,
                 r#""reset_after_ns":null,"reset_at":null,"utilization_ppm":null},"tokens":{"#,
                 r#""limit":96000,"remaining":-5,"reset_after_ns":0,"reset_at":"2025-08-21T12:40:59Z","#,
                 r#""utilization_ppm":null}},"ignored":["content-type"],"#,

@@ -1,0 +1,96 @@
+//! An upstream 401/403 refuses the gateway's own `upstream_key`, not the client's: the client
+//! cannot fix it, and the provider's body names that key (OpenAI: "Incorrect API key
+//! provided: sk-…abcd"), which no client may see, even masked. Such an answer is replaced by
+//! the gateway's own 502 `upstream_key_refused` and logged for the operator, with the
+//! provider's error code only (never its message).
+
+use super::proxy::Upstream;
+use axum::http::StatusCode;
+use axum::response::Response;
+use spillway_core::policy::base_url::shown as shown_url;
+use spillway_gateway::headers;
+
+/// Whether an upstream `status` refuses the gateway's credential rather than the request.
+pub(super) fn refuses_key(status: u16) -> bool {
+    matches!(status, 401 | 403)
+}
+
+/// The client's 502 for an upstream that refused the gateway's key with `status`.
+pub(super) fn response(to: &Upstream, status: u16) -> Response {
+    let message = format!(
+        "spillway serve: the upstream {} refused the gateway's own upstream key ({status}); \
+the request itself was not at fault (the gateway's operator must fix `upstream_key`)",
+        shown_url(&to.base)
+    );
+    headers::error(
+        StatusCode::BAD_GATEWAY,
+        &message,
+        "server_error",
+        "upstream_key_refused",
+    )
+}
+
+/// The operator's line for it: the upstream (without credentials), the status, and the
+/// provider's `error.code` when it is a plain identifier (`invalid_api_key`); the message,
+/// which names the key, is left out.
+pub(super) fn log_line(to: &Upstream, status: u16, body: &[u8]) -> String {
+    let code = provider_code(body).map_or(String::new(), |c| format!(" (code {c})"));
+    format!(
+        "spillway serve: the upstream {} refused the upstream key with {status}{code}; clients get 502 upstream_key_refused\n",
+        shown_url(&to.base)
+    )
+}
+
+/// The body's `error.code`, if it is a short identifier (letters, digits, `_`, `-`, `.`):
+/// anything else might carry a secret.
+fn provider_code(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let code = value.get("error")?.get("code")?.as_str()?;
+    let plain = code
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    (plain && !code.is_empty() && code.len() <= 64 && !code.starts_with("sk-"))
+        .then(|| code.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn openai() -> Upstream {
+        Upstream {
+            base: "https://user:pw@api.example.com".into(),
+            key: Some("sk-secret-abcd".into()),
+        }
+    }
+
+    #[test]
+    fn only_401_and_403_refuse_the_key() {
+        assert!(refuses_key(401) && refuses_key(403));
+        for client_side in [400, 404, 409, 413, 422, 429] {
+            assert!(!refuses_key(client_side), "{client_side}");
+        }
+    }
+
+    #[test]
+    fn the_log_line_names_the_code_but_never_the_message_nor_credentials() {
+        let body = br#"{"error":{"message":"Incorrect API key provided: sk-sec*****abcd","code":"invalid_api_key"}}"#;
+        let line = log_line(&openai(), 401, body);
+        assert!(
+            line.contains("401") && line.contains("(code invalid_api_key)"),
+            "{line}"
+        );
+        for secret in ["sk-", "abcd", "pw", "Incorrect"] {
+            assert!(!line.contains(secret), "{secret} in {line}");
+        }
+    }
+
+    #[test]
+    fn a_code_that_is_not_a_plain_identifier_is_left_out() {
+        for code in ["sk-secret", "key sk abc", "", &"x".repeat(65)] {
+            let body = serde_json::json!({"error": {"code": code}}).to_string();
+            assert_eq!(provider_code(body.as_bytes()), None, "{code}");
+        }
+        assert_eq!(provider_code(b"not json"), None);
+    }
+}
