@@ -161,6 +161,9 @@ fn std_duration(d: spillway_core::Duration) -> std::time::Duration {
 
 /// Load, build, serve until Ctrl-C.
 pub fn run(args: &ServeArgs) -> Result<(), Failure> {
+    args.redis_failure
+        .check_replicas(args.redis_replicas)
+        .map_err(Failure::BadInput)?;
     let file = load::load(&args.policy).map_err(|e| {
         let n = e.0.len();
         Failure::BadInput(format!(

@@ -322,7 +322,9 @@ mod tests {
             for &(name, value) in pairs {
                 headers.insert(name, value.parse().expect("a header value"));
             }
-            let snapshot = upstream_response(200, &headers).snapshot.expect("a snapshot");
+            let snapshot = upstream_response(200, &headers)
+                .snapshot
+                .expect("a snapshot");
             snapshot.provider
         };
         let azure = [

@@ -20,6 +20,20 @@ pub enum RedisFailure {
 }
 
 impl RedisFailure {
+    /// Refuses a replica count the choice would ignore: only `local` divides by it, and an
+    /// operator who sets it under `open` or `closed` expects a division that never happens.
+    pub fn check_replicas(self, replicas: u64) -> Result<(), String> {
+        if replicas == 1 || self == RedisFailure::Local {
+            return Ok(());
+        }
+        let name = format!("{self:?}").to_lowercase();
+        Err(format!(
+            "--redis-replicas {replicas}: only --redis-failure local divides the limits among \
+             replicas; with --redis-failure {name} it would do nothing (drop it, or add \
+             --redis-failure local)"
+        ))
+    }
+
     /// The library's policy and the replica count it divides limits by, for `replicas`
     /// replicas (`--redis-replicas`, at least 1).
     pub fn policy(self, replicas: u64) -> (FailurePolicy, u64) {
@@ -49,6 +63,15 @@ mod tests {
         let config = spillway_redis::RedisConfig::new("redis://x");
         let (policy, replicas) = RedisFailure::Closed.policy(3);
         assert_eq!((policy, replicas), (config.failure_policy, config.replicas));
+    }
+
+    #[test]
+    fn a_replica_count_is_refused_where_it_would_do_nothing() {
+        assert!(RedisFailure::Local.check_replicas(3).is_ok());
+        assert!(RedisFailure::Open.check_replicas(1).is_ok());
+        let refused = RedisFailure::Open.check_replicas(3).unwrap_err();
+        assert!(refused.contains("--redis-failure open"), "{refused}");
+        assert!(RedisFailure::Closed.check_replicas(2).is_err());
     }
 
     #[test]

@@ -77,10 +77,13 @@ impl Outcome {
     }
 
     /// [`Outcome::retryable`], unless the server said (`x-should-retry`, `told`): a refused
-    /// call is then retried as it says. An accepted one never is.
+    /// call is then retried as it says. An accepted one never is, nor is a refused key sent
+    /// again to the provider that refused it: it is the gateway's own credential, and the same
+    /// one cannot succeed whatever the header says (with a fallback it still fails over).
     pub const fn retryable_told(self, with_fallback: bool, told: Option<bool>) -> bool {
         match (self, told) {
             (Outcome::Success, _) => false,
+            (Outcome::KeyRefused, _) => self.retryable(with_fallback),
             (_, Some(told)) => told,
             (_, None) => self.retryable(with_fallback),
         }
@@ -117,7 +120,7 @@ mod tests {
 
     #[test]
     fn x_should_retry_overrides_the_status_as_in_the_sdks() {
-        for status in [400, 401, 422, 429, 503] {
+        for status in [400, 422, 429, 503] {
             let refused = Outcome::of(false, status);
             for with_fallback in [false, true] {
                 assert!(
@@ -137,5 +140,18 @@ mod tests {
         }
         // An accepted call has nothing to retry, whatever the header says.
         assert!(!Outcome::of(true, 200).retryable_told(true, Some(true)));
+    }
+
+    /// The gateway's own key refused: never sent again to the same provider, whatever the
+    /// header says; with a fallback it fails over, whatever the header says.
+    #[test]
+    fn a_refused_key_is_not_retried_on_the_providers_word() {
+        for status in [401, 403] {
+            let refused = Outcome::of(false, status);
+            for told in [Some(true), Some(false), None] {
+                assert!(!refused.retryable_told(false, told), "{status} {told:?}");
+                assert!(refused.retryable_told(true, told), "{status} {told:?}");
+            }
+        }
     }
 }
