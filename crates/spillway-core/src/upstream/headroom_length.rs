@@ -191,8 +191,8 @@ fn longest_period_within(shortest: Duration, most: Duration) -> Duration {
     PERIODS
         .iter()
         .copied()
-        .filter(|&p| p >= shortest && p <= most)
-        .last()
+        .rev()
+        .find(|&p| p >= shortest && p <= most)
         .unwrap_or(shortest)
 }
 
