@@ -69,6 +69,21 @@ pub fn error(status: StatusCode, message: &str, kind: &str, code: &str) -> Respo
         .into_response()
 }
 
+/// OpenAI's header telling a client whether to send a request again; its SDKs obey it over
+/// the status.
+pub const SHOULD_RETRY: &str = "x-should-retry";
+
+/// [`error`] with `x-should-retry: false`: for an answer no client retry can mend, or one the
+/// provider may already bill (a call lost on the wire), which the openai and anthropic SDKs
+/// would otherwise send twice more as they do any 5xx.
+pub fn final_error(status: StatusCode, message: &str, kind: &str, code: &str) -> Response {
+    let mut response = error(status, message, kind, code);
+    response
+        .headers_mut()
+        .insert(SHOULD_RETRY, axum::http::HeaderValue::from_static("false"));
+    response
+}
+
 /// The header a gateway 429 carries, naming the blocking layers (comma-separated), so that a
 /// client (`spillway load`) tells the gateway's refusals from the provider's.
 pub const REJECTED_BY: &str = "x-spillway-rejected-by";

@@ -22,7 +22,8 @@ pub(super) fn response(to: &Upstream, status: u16) -> Response {
 the request itself was not at fault (the gateway's operator must fix `upstream_key`)",
         shown_url(&to.base)
     );
-    headers::error(
+    // Final: a retry would send the same refused key again.
+    headers::final_error(
         StatusCode::BAD_GATEWAY,
         &message,
         "server_error",

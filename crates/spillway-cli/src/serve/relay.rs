@@ -26,7 +26,10 @@ fn passed_headers(upstream: &HeaderMap, streaming: bool) -> HeaderMap {
             n,
             "connection" | "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade"
         );
-        if hop || n.starts_with("x-ratelimit-") || (streaming && n == "content-length") {
+        // The upstream's retry advice was the engine's to follow (it did): passed on, it would
+        // make the client repeat every attempt the engine already made.
+        let advice = n == headers::SHOULD_RETRY;
+        if hop || advice || n.starts_with("x-ratelimit-") || (streaming && n == "content-length") {
             continue;
         }
         out.append(name.clone(), value.clone());

@@ -105,7 +105,8 @@ may have reached it, so it was not sent again: {}",
         shown_url(&to.base),
         error_chain(&e.without_url())
     );
-    headers::error(
+    // Final: the provider may bill this call; a client's retry would pay for it twice.
+    headers::final_error(
         StatusCode::BAD_GATEWAY,
         &message,
         "server_error",
@@ -116,7 +117,8 @@ may have reached it, so it was not sent again: {}",
 /// 504: the upstream was reached but did not answer within `--upstream-timeout` (or fell
 /// silent for `--upstream-idle-timeout` while streaming).
 pub(super) fn timed_out() -> Response {
-    headers::error(
+    // Final, as a lost connection's: the provider may bill the call.
+    headers::final_error(
         StatusCode::GATEWAY_TIMEOUT,
         "spillway serve: the upstream did not answer in time (--upstream-timeout, or --upstream-idle-timeout while streaming)",
         "server_error",

@@ -16,6 +16,7 @@
 //! of a given cost fits every window *and* the [`RetryGate`] of the last Retry-After.
 
 use super::headers::{Dimension, RateLimitSnapshot};
+use super::headroom_length::Exchange;
 use super::headroom_log::{SendLog, SendMark};
 use super::headroom_window::{
     CostUnit, Reported, SendCost, WindowEstimate, WindowModel, WindowSpec,
@@ -249,7 +250,11 @@ impl Headroom {
                 remaining: state.remaining,
                 reset: state.reset_after,
             };
-            w.learn_length(now, snapshot.provider, reported);
+            let exchange = Exchange {
+                sent: as_of,
+                received: now,
+            };
+            w.learn_length(exchange, snapshot.provider, reported);
             if w.observe(as_of, state.limit, state.remaining) {
                 let unit = w.spec().unit;
                 for (at, cost) in self.log.after(mark) {

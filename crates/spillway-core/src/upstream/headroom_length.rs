@@ -80,11 +80,38 @@ pub(crate) struct LengthLearner {
     /// The longest reset reported with nothing owed (a reset then never exceeds its window;
     /// with debt, a continuous refill's may).
     longest_reset: Duration,
-    /// The boundary the last answer counted down to (fixed windows).
-    last_boundary: Option<Time>,
-    /// The shortest gap between the boundaries two consecutive answers counted down to, when
-    /// they named different boundaries (fixed windows): a whole number of windows.
+    /// Where the boundary the last answer counted down to may lie (fixed windows).
+    last_boundary: Option<Between>,
+    /// The longest the gap can be between the boundaries two consecutive answers counted down
+    /// to, when they surely named different ones (fixed windows): the gap is a whole number of
+    /// windows, so the window is at most this; the shortest such bound seen.
     shortest_gap: Option<Duration>,
+}
+
+/// When an answer was sent and received: the provider computed its reset in between.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Exchange {
+    /// When the request went out.
+    pub sent: Time,
+    /// When its answer came back.
+    pub received: Time,
+}
+
+impl From<Time> for Exchange {
+    /// An answer known at one instant (sent and received together).
+    fn from(at: Time) -> Self {
+        Exchange {
+            sent: at,
+            received: at,
+        }
+    }
+}
+
+/// The earliest and latest instant a boundary may lie at.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct Between {
+    earliest: Time,
+    latest: Time,
 }
 
 /// What one answer said about a window.
@@ -101,14 +128,15 @@ pub(crate) struct ResetReport {
 }
 
 impl LengthLearner {
-    /// The window's length after the answer received `at` reported `report`, given the length
+    /// The window's length after the answer of `exchange` reported `report`, given the length
     /// believed until now.
     pub(crate) fn observe(
         &mut self,
-        at: Time,
+        exchange: impl Into<Exchange>,
         believed: Duration,
         report: ResetReport,
     ) -> Duration {
+        let exchange = exchange.into();
         let refill = Refill::of(report.provider);
         if refill == Refill::Continuous {
             return continuous_length(report).unwrap_or(believed);
@@ -120,19 +148,27 @@ impl LengthLearner {
         if refill == Refill::Unknown {
             return believed.max(at_least);
         }
-        self.note_boundary(at.saturating_add(report.reset));
+        // The provider counted the reset between send and receipt, rounded up to the second.
+        let boundary = Between {
+            earliest: (exchange.sent.saturating_add(report.reset)).saturating_sub(ROUNDING),
+            latest: exchange.received.saturating_add(report.reset),
+        };
+        self.note_boundary(boundary);
         match self.shortest_gap {
             None => believed.max(at_least),
             Some(gap) => longest_period_within(at_least, gap.saturating_add(ROUNDING)),
         }
     }
 
-    /// Records the boundary an answer counted down to, and the gap to the previous one when
-    /// they differ by more than the rounding (two answers within one window name the same).
-    fn note_boundary(&mut self, boundary: Time) {
+    /// Records where the boundary an answer counted down to may lie, and, when it cannot be
+    /// the previous answer's (the two spans are apart: latency and rounding cannot join
+    /// them), the longest the gap between the two can be.
+    fn note_boundary(&mut self, boundary: Between) {
         if let Some(last) = self.last_boundary {
-            let gap = Duration::from_nanos(boundary.as_nanos().abs_diff(last.as_nanos()));
-            if gap >= ROUNDING {
+            let apart = boundary.earliest > last.latest || last.earliest > boundary.latest;
+            if apart {
+                let from = boundary.earliest.min(last.earliest);
+                let gap = boundary.latest.max(last.latest).saturating_since(from);
                 self.shortest_gap = Some(self.shortest_gap.map_or(gap, |g| g.min(gap)));
             }
         }
@@ -277,6 +313,30 @@ mod tests {
             learned.push(window.as_nanos() / 1_000_000_000);
         }
         assert_eq!(learned, [60, 60, 10, 10]);
+    }
+
+    /// Answers late in each minute with latencies that differ by over a second (review17):
+    /// the two answers about one boundary are not taken for two, and the minute stays.
+    #[test]
+    fn latency_jitter_keeps_the_minute() {
+        let mut l = LengthLearner::default();
+        let ms = Duration::from_millis;
+        let mut learned = Vec::new();
+        for (sent, latency) in [
+            (55_000, 200),
+            (57_000, 1_500),
+            (115_000, 200),
+            (117_000, 1_500),
+        ] {
+            let exchange = Exchange {
+                sent: Time::ZERO.saturating_add(ms(sent)),
+                received: Time::ZERO.saturating_add(ms(sent + latency)),
+            };
+            let reset = ms(60_000 - sent % 60_000);
+            let answer = report(Provider::Azure, 20_000, 5_000, reset);
+            learned.push(l.observe(exchange, MINUTE, answer).as_nanos() / 1_000_000_000);
+        }
+        assert_eq!(learned, [60, 60, 60, 60]);
     }
 
     /// A job answered only late in each minute sees short resets, but its boundaries are a

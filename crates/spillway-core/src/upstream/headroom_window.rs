@@ -10,7 +10,7 @@
 //! `u64` level times a `u64` window; debt (negative remaining, as Azure reports) is allowed.
 
 use super::headers::{Dimension, Provider};
-use super::headroom_length::{LengthLearner, ResetReport, counts_to_boundary};
+use super::headroom_length::{Exchange, LengthLearner, ResetReport, counts_to_boundary};
 use crate::time::{Duration, Time};
 
 /// What a window counts in a send.
@@ -281,7 +281,13 @@ impl WindowModel {
     /// `reset` for this window: if the window learns its length, correct it before the level is
     /// rebased (the level then follows from `remaining` at the new length). Call before
     /// [`WindowModel::observe`].
-    pub(crate) fn learn_length(&mut self, at: Time, provider: Provider, reported: Reported) {
+    pub(crate) fn learn_length(
+        &mut self,
+        exchange: Exchange,
+        provider: Provider,
+        reported: Reported,
+    ) {
+        let at = exchange.received;
         let Some(learner) = &mut self.length else {
             return;
         };
@@ -298,7 +304,7 @@ impl WindowModel {
             remaining,
             reset,
         };
-        self.spec.window = learner.observe(at, self.spec.window, report);
+        self.spec.window = learner.observe(exchange, self.spec.window, report);
         let fixed = counts_to_boundary(provider);
         self.boundary = fixed.then(|| self.tightest_boundary(at, at.saturating_add(reset)));
     }

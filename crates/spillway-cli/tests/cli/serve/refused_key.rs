@@ -17,7 +17,7 @@ content-length: 92\r\n\r\n\
 
 /// A provider's 422 about the request itself: the client's business, passed on.
 const UNPROCESSABLE: &[u8] = b"HTTP/1.1 422 Unprocessable Entity\r\nconnection: close\r\n\
-content-type: application/json\r\ncontent-length: 57\r\n\r\n\
+content-type: application/json\r\nx-should-retry: false\r\ncontent-length: 57\r\n\r\n\
 {\"error\":{\"message\":\"bad tool schema\",\"code\":\"bad_tool\"}}";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -39,6 +39,8 @@ async fn a_refused_key_without_a_fallback_is_sent_once_and_answered_502_without_
         .expect("an answer");
     assert_eq!(resp.status(), 502);
     assert!(resp.headers().get("www-authenticate").is_none());
+    // An SDK would retry a 502 twice, resending the refused key: the answer says not to.
+    assert_eq!(resp.headers()["x-should-retry"], "false");
     let text = resp.text().await.expect("a body");
     assert!(!text.contains("sk-"), "the gateway's key leaked: {text}");
     let body: serde_json::Value = serde_json::from_str(&text).expect("json");
@@ -67,6 +69,9 @@ async fn a_4xx_about_the_request_is_passed_on_as_the_provider_sent_it() {
         .await
         .expect("an answer");
     assert_eq!(resp.status(), 422);
+    // The provider's retry advice was the engine's to follow; passed on, a client would
+    // repeat every attempt the engine made.
+    assert!(resp.headers().get("x-should-retry").is_none());
     let body: serde_json::Value = resp.json().await.expect("json");
     assert_eq!(body["error"]["code"], "bad_tool");
     assert_eq!(body["error"]["message"], "bad tool schema");

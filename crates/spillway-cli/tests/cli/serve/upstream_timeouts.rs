@@ -141,6 +141,11 @@ async fn two_failed_calls(serve: &Server, status: u16, code: &str) -> (Option<u6
     for stream in [false, true] {
         let resp = post(&client, &serve.url, stream).await;
         assert_eq!(resp.status(), status, "stream: {stream}");
+        // A call the provider may bill tells the SDKs not to send it again; one that reached
+        // nothing leaves them their usual retry.
+        let retry = resp.headers().get("x-should-retry").map(|v| v.as_bytes());
+        let may_bill = code != "upstream_unreachable";
+        assert_eq!(retry, may_bill.then_some(&b"false"[..]), "{code}");
         let body: serde_json::Value = resp.json().await.expect("json");
         assert_eq!(body["error"]["code"], code, "stream: {stream}");
     }

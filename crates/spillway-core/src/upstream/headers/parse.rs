@@ -143,17 +143,22 @@ fn decode(bytes: &[u8]) -> Result<String, ValueError> {
 }
 
 /// The provider the names point to: specific markers beat the shared `x-ratelimit-*` layout,
-/// and a bare-number `x-ratelimit-reset-*` (integer seconds) is Azure's, not OpenAI's.
+/// and a bare-number `x-ratelimit-reset-*` (integer seconds) is Azure's, not OpenAI's. The
+/// reset's syntax beats a marker: a Go-duration reset (`12ms`) is OpenAI's (or Groq's) even
+/// beside an `apim-request-id` that an API-management proxy in front added, because the
+/// headroom model reads it as a continuous refill, and an Azure label would make it a fixed
+/// window that a 12 ms reset shrinks to a second.
 fn infer(entries: &[Entry]) -> Provider {
     let mut found = BTreeSet::new();
+    let mut go_reset = false;
     for entry in entries {
         match &entry.class {
             Class::Field { family, field, .. } => {
-                let bare_number = entry
-                    .value
-                    .as_deref()
-                    .is_ok_and(|v| Decimal::parse(v).is_some());
-                let azure = *family == Provider::OpenAi && *field == Field::Reset && bare_number;
+                let value = entry.value.as_deref();
+                let bare_number = value.is_ok_and(|v| Decimal::parse(v).is_some());
+                let openai_reset = *family == Provider::OpenAi && *field == Field::Reset;
+                go_reset |= openai_reset && !bare_number && value.is_ok_and(is_go_duration);
+                let azure = openai_reset && bare_number;
                 found.insert(if azure { Provider::Azure } else { *family });
             }
             Class::Other { marker: Some(p) } => {
@@ -161,6 +166,9 @@ fn infer(entries: &[Entry]) -> Provider {
             }
             _ => {}
         }
+    }
+    if go_reset && !found.contains(&Provider::Anthropic) {
+        return Provider::OpenAi;
     }
     [
         Provider::Anthropic,
@@ -171,6 +179,11 @@ fn infer(entries: &[Entry]) -> Provider {
     .into_iter()
     .find(|p| found.contains(p))
     .unwrap_or(Provider::Generic)
+}
+
+/// Whether `value` is a Go duration with a unit (`12ms`, `6m0s`), as OpenAI writes resets.
+fn is_go_duration(value: &str) -> bool {
+    super::duration::parse_go_duration(value).is_ok()
 }
 
 /// One field's parsed value.

@@ -61,6 +61,23 @@ fn azure_is_inferred_from_integer_second_resets() {
     assert_eq!(snap.retry_after, Some(Duration::from_secs(4)));
 }
 
+/// A proxy's marker (`apim-request-id`) in front of OpenAI does not make its answer Azure's:
+/// the Go-duration reset says OpenAI; a bare-number one still says Azure.
+#[test]
+fn the_reset_syntax_beats_a_marker() {
+    let openai = lenient(&[
+        ("x-ratelimit-remaining-requests", "4999"),
+        ("x-ratelimit-reset-requests", "12ms"),
+        ("apim-request-id", "abc"),
+    ]);
+    assert_eq!(openai.provider, Provider::OpenAi);
+    let azure = lenient(&[
+        ("x-ratelimit-reset-requests", "9"),
+        ("apim-request-id", "abc"),
+    ]);
+    assert_eq!(azure.provider, Provider::Azure);
+}
+
 #[test]
 fn retry_after_ms_wins_over_retry_after() {
     let snap = lenient(&[("retry-after", "7"), ("retry-after-ms", "6500.5")]);
