@@ -4,7 +4,7 @@
 //! 403: it refuses the gateway's own key, which the fallback does not share; it is retried only
 //! where a fallback can take the retry (the same key would be refused again).
 
-use super::plain::{admit, answer, engine, with_headers};
+use super::plain::{Plain, admit, answer, engine, with_headers};
 use spillway_core::engine::UpstreamConfig;
 use spillway_core::upstream::{BackoffConfig, BreakerConfig, Target};
 use spillway_core::{Duration, Time};
@@ -15,6 +15,13 @@ pub fn with_breaker(threshold: u32) -> UpstreamConfig {
     let breaker = BreakerConfig::new(threshold, Duration::from_secs(30), 1).expect("valid");
     upstream.breaker = Some(breaker);
     upstream
+}
+
+/// One request admitted and sent at t = 0, and answered `status`.
+fn answered_once(e: &mut Plain, status: u16) {
+    admit(e, Time::ZERO, 0);
+    let d = e.poll_dispatch(Time::ZERO).expect("sent");
+    e.on_response(Time::ZERO, d.id, &answer(false, status, None));
 }
 
 /// Two of one user's malformed requests must not take the provider away from every tenant
@@ -45,10 +52,7 @@ fn a_client_s_400s_do_not_trip_the_breaker() {
 fn provider_failures_are_retried_and_trip_the_breaker() {
     for status in [408, 409, 500, 502, 503, 529] {
         let mut e = engine(10, with_breaker(1));
-        let t = Time::ZERO;
-        admit(&mut e, t, 0);
-        let d = e.poll_dispatch(t).expect("sent");
-        e.on_response(t, d.id, &answer(false, status, None));
+        answered_once(&mut e, status);
         assert_eq!(e.breaker_level(), 2, "a {status} is a provider failure");
         assert_eq!(e.len(), 1, "a {status} is retried");
         assert!(e.poll_timeout().is_some(), "its retry is scheduled");
@@ -62,10 +66,7 @@ fn provider_failures_are_retried_and_trip_the_breaker() {
 fn a_refused_gateway_key_without_a_fallback_is_not_retried() {
     for status in [401, 403] {
         let mut e = engine(10, with_breaker(1));
-        let t = Time::ZERO;
-        admit(&mut e, t, 0);
-        let d = e.poll_dispatch(t).expect("sent");
-        e.on_response(t, d.id, &answer(false, status, None));
+        answered_once(&mut e, status);
         assert_eq!(e.breaker_level(), 2, "a {status} is a provider failure");
         assert_eq!(e.len(), 0, "a {status} without a fallback is not retried");
         assert!(
