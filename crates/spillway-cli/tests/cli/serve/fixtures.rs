@@ -133,6 +133,16 @@ pub fn chat(max_tokens: u64, stream: bool) -> String {
     )
 }
 
+/// A small chat completion (3 output tokens) posted to the gateway at `url`.
+pub async fn post_chat(client: &reqwest::Client, url: &str, stream: bool) -> reqwest::Response {
+    client
+        .post(format!("{url}/v1/chat/completions"))
+        .body(chat(3, stream))
+        .send()
+        .await
+        .expect("an answer")
+}
+
 /// The statuses of `each` small chat requests sent one after another to `url`, with
 /// `headers` (e.g. an `authorization` key) on each.
 pub async fn statuses(

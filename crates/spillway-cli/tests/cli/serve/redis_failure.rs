@@ -3,7 +3,7 @@
 //! replica limiting alone at the whole limit; `local` limits each replica alone at its share
 //! (`--redis-replicas N`: 1/N of each layer).
 
-use super::fixtures::{Redis, Server, chat, policy_file};
+use super::fixtures::{Redis, Server, policy_file, post_chat};
 
 /// 4 requests an hour per user, in Redis (no fixed windows there).
 const PER_USER_4: &str =
@@ -20,12 +20,7 @@ async fn after_redis_goes(name: &str, extra: &[&str]) -> Option<Vec<(u16, String
     let serve = Server::serve_with(&policy, &stub.url, &args);
     let client = reqwest::Client::new();
     let send = || async {
-        let resp = client
-            .post(format!("{}/v1/chat/completions", serve.url))
-            .body(chat(3, false))
-            .send()
-            .await
-            .expect("an answer");
+        let resp = post_chat(&client, &serve.url, false).await;
         let status = resp.status().as_u16();
         (status, resp.text().await.expect("a body"))
     };

@@ -3,7 +3,7 @@
 //! the gateway's 502 `upstream_key_refused`, never the provider's body (which names the
 //! gateway's key). A 4xx about the client's own request is passed on as sent.
 
-use super::fixtures::{Server, Stalled, chat, metric, metrics_until, policy_file};
+use super::fixtures::{Server, Stalled, metric, metrics_until, policy_file, post_chat};
 
 const PER_USER_100: &str =
     "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
@@ -31,12 +31,7 @@ async fn a_refused_key_without_a_fallback_is_sent_once_and_answered_502_without_
     );
     let serve = Server::serve(&policy, &refusing.url);
     let client = reqwest::Client::new();
-    let resp = client
-        .post(format!("{}/v1/chat/completions", serve.url))
-        .body(chat(3, false))
-        .send()
-        .await
-        .expect("an answer");
+    let resp = post_chat(&client, &serve.url, false).await;
     assert_eq!(resp.status(), 502);
     assert!(resp.headers().get("www-authenticate").is_none());
     // An SDK would retry a 502 twice, resending the refused key: the answer says not to.
@@ -62,12 +57,7 @@ async fn a_4xx_about_the_request_is_passed_on_as_the_provider_sent_it() {
     let upstream = Stalled::start(UNPROCESSABLE);
     let policy = policy_file("unprocessable", PER_USER_100, "", "");
     let serve = Server::serve(&policy, &upstream.url);
-    let resp = reqwest::Client::new()
-        .post(format!("{}/v1/chat/completions", serve.url))
-        .body(chat(3, false))
-        .send()
-        .await
-        .expect("an answer");
+    let resp = post_chat(&reqwest::Client::new(), &serve.url, false).await;
     assert_eq!(resp.status(), 422);
     // The provider's retry advice was the engine's to follow; passed on, a client would
     // repeat every attempt the engine made.

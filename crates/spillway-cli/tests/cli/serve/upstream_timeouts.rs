@@ -3,7 +3,7 @@
 //! decides whether a failed call is sent again is whether it connected: one that never did is
 //! unreachable (retried, not billed), one that did may be with the provider (booked, not resent).
 
-use super::fixtures::{Server, Stalled, Unanswered, chat, metric, metrics_until, policy_file};
+use super::fixtures::{Server, Stalled, Unanswered, metric, metrics_until, policy_file, post_chat};
 
 const PER_USER_100: &str =
     "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
@@ -28,22 +28,13 @@ fn serve_one_slot(name: &str, upstream: &str) -> Server {
     )
 }
 
-async fn post(client: &reqwest::Client, url: &str, stream: bool) -> reqwest::Response {
-    client
-        .post(format!("{url}/v1/chat/completions"))
-        .body(chat(3, stream))
-        .send()
-        .await
-        .expect("an answer")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_upstream_is_answered_504_and_its_slot_freed() {
     let stalled = Stalled::start(b"");
     let serve = serve_one_slot("stalled", &stalled.url);
     let client = reqwest::Client::new();
     for stream in [false, true] {
-        let resp = post(&client, &serve.url, stream).await;
+        let resp = post_chat(&client, &serve.url, stream).await;
         assert_eq!(resp.status(), 504, "stream: {stream}");
         let body: serde_json::Value = resp.json().await.expect("json");
         assert_eq!(body["error"]["code"], "upstream_timeout");
@@ -71,7 +62,7 @@ async fn a_stream_that_falls_silent_is_cut_on_the_client_not_ended_as_if_whole()
     let stalled = Stalled::start(STREAM_START);
     let serve = serve_one_slot("silent-stream", &stalled.url);
     let client = reqwest::Client::new();
-    let mut resp = post(&client, &serve.url, true).await;
+    let mut resp = post_chat(&client, &serve.url, true).await;
     assert_eq!(resp.status(), 200);
     let mut relayed = Vec::new();
     let end = loop {
@@ -139,7 +130,7 @@ roomy, scope: global, period: day, limit_usd: 100 }}\n"
 async fn two_failed_calls(serve: &Server, status: u16, code: &str) -> (Option<u64>, u64) {
     let client = reqwest::Client::new();
     for stream in [false, true] {
-        let resp = post(&client, &serve.url, stream).await;
+        let resp = post_chat(&client, &serve.url, stream).await;
         assert_eq!(resp.status(), status, "stream: {stream}");
         // A call the provider may bill tells the SDKs not to send it again; one that reached
         // nothing leaves them their usual retry.
