@@ -26,9 +26,10 @@ fn passed_headers(upstream: &HeaderMap, streaming: bool) -> HeaderMap {
             n,
             "connection" | "keep-alive" | "transfer-encoding" | "te" | "trailer" | "upgrade"
         );
-        // The upstream's retry advice was the engine's to follow (it did): passed on, it would
-        // make the client repeat every attempt the engine already made.
-        let advice = n == headers::SHOULD_RETRY;
+        // The upstream's advice to retry was the engine's to follow (it did): passed on, it
+        // would make the client repeat every attempt the engine already made. Its advice not
+        // to is passed on: the SDKs would otherwise retry a 5xx the provider said was final.
+        let advice = n == headers::SHOULD_RETRY && value.as_bytes() != b"false";
         if hop || advice || n.starts_with("x-ratelimit-") || (streaming && n == "content-length") {
             continue;
         }
@@ -54,8 +55,13 @@ enum BodyError {
 }
 
 impl BodyError {
-    fn response(&self) -> Response {
+    /// The client's answer; `billed` if the provider accepted the call (a success whose body
+    /// broke): then final, as a lost connection's, so that no SDK pays for it twice more.
+    fn response(&self, billed: bool) -> Response {
         match self {
+            BodyError::Bad(e) if billed => {
+                headers::final_error(StatusCode::BAD_GATEWAY, e, "server_error", "upstream_body")
+            }
             BodyError::Bad(e) => {
                 headers::error(StatusCode::BAD_GATEWAY, e, "server_error", "upstream_body")
             }
@@ -111,7 +117,7 @@ pub(super) async fn whole_error(
     }
     match body {
         Ok(body) => answer(status, headers, Body::from(body)),
-        Err(e) => e.response(),
+        Err(e) => e.response(false),
     }
 }
 
@@ -144,7 +150,7 @@ pub(super) async fn whole(
                 output_tokens: 0,
                 failed: true,
             });
-            e.response()
+            e.response(true)
         }
     }
 }

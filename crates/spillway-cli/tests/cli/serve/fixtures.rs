@@ -293,6 +293,12 @@ impl Stalled {
         Stalled::listen(b"", false)
     }
 
+    /// An upstream that reads each request, writes `reply` and closes the connection: with the
+    /// start of an answer, an answer cut short.
+    pub fn cut(reply: &'static [u8]) -> Stalled {
+        Stalled::listen(reply, false)
+    }
+
     fn listen(reply: &'static [u8], hold: bool) -> Stalled {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));

@@ -52,6 +52,20 @@ async fn a_refused_key_without_a_fallback_is_sent_once_and_answered_502_without_
     );
 }
 
+/// The provider's advice to retry was the engine's to follow (it retried within the policy's
+/// attempts): passed on, the client's SDK would repeat every one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_providers_advice_to_retry_is_not_passed_on() {
+    const RETRY_ME: &[u8] = b"HTTP/1.1 409 Conflict\r\nconnection: close\r\n\
+content-type: application/json\r\nx-should-retry: true\r\ncontent-length: 2\r\n\r\n{}";
+    let upstream = Stalled::start(RETRY_ME);
+    let policy = policy_file("retry-advice", PER_USER_100, "", "");
+    let serve = Server::serve(&policy, &upstream.url);
+    let resp = post_chat(&reqwest::Client::new(), &serve.url, false).await;
+    assert_eq!(resp.status(), 409);
+    assert!(resp.headers().get("x-should-retry").is_none());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_4xx_about_the_request_is_passed_on_as_the_provider_sent_it() {
     let upstream = Stalled::start(UNPROCESSABLE);
@@ -59,9 +73,8 @@ async fn a_4xx_about_the_request_is_passed_on_as_the_provider_sent_it() {
     let serve = Server::serve(&policy, &upstream.url);
     let resp = post_chat(&reqwest::Client::new(), &serve.url, false).await;
     assert_eq!(resp.status(), 422);
-    // The provider's retry advice was the engine's to follow; passed on, a client would
-    // repeat every attempt the engine made.
-    assert!(resp.headers().get("x-should-retry").is_none());
+    // The provider's advice not to retry is passed on (an SDK would retry a 5xx without it).
+    assert_eq!(resp.headers()["x-should-retry"], "false");
     let body: serde_json::Value = resp.json().await.expect("json");
     assert_eq!(body["error"]["code"], "bad_tool");
     assert_eq!(body["error"]["message"], "bad tool schema");

@@ -190,3 +190,26 @@ async fn a_connect_that_hangs_is_unreachable_retried_and_not_billed() {
     assert_eq!(calls, Some(4), "two sends per request");
     assert_eq!(spent, 0, "nothing reached the provider");
 }
+
+/// A 200 whose body breaks off: the provider accepted, and bills, the call, so its 502
+/// `upstream_body` is final (`x-should-retry: false`), as a lost connection's is; otherwise the
+/// SDKs would send it, and pay for it, twice more. It is sent once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_success_cut_short_is_answered_final() {
+    let cut = Stalled::cut(
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"id\"",
+    );
+    let serve = serve_billed("cut-body", &cut.url, 2);
+    let client = reqwest::Client::new();
+    let resp = post_chat(&client, &serve.url, false).await;
+    assert_eq!(resp.status(), 502);
+    assert_eq!(resp.headers()["x-should-retry"], "false");
+    let body: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "upstream_body");
+    let m = metrics_until(&client, &serve.url, |m| {
+        metric(m, "spillway_requests_inside") == Some(0)
+    })
+    .await;
+    let calls = metric(&m, "spillway_upstream_calls_total{target=\"primary\"}");
+    assert_eq!(calls, Some(1), "sent once");
+}
