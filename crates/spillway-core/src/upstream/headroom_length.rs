@@ -12,10 +12,14 @@
 //!   millisecond; a reset of at least [`MIN_EXACT_RESET`] keeps the rounding error under 5 %.
 //! - **Fixed windows** (Azure's sub-windows): the reset counts down to the next boundary, and
 //!   boundaries fall whole windows apart. So the longest reset bounds the window from below,
-//!   and the shortest gap between two boundaries that answers counted down to bounds it from
-//!   above; the window is the longest period between the two (the safe side when traffic keeps
-//!   landing at the same phase of a longer window). Until two boundaries are seen, a window
-//!   only lengthens.
+//!   and the gap between two boundaries that consecutive answers surely named apart bounds it
+//!   from above (each boundary is placed between the request's send and the answer's receipt,
+//!   plus the rounding, and the longest the gap can be counts); the window is the longest
+//!   period between the two (the safe side when traffic keeps landing at the same phase of a
+//!   longer window). Until two such boundaries are seen, a window only lengthens: with
+//!   latencies above about half the window, consecutive answers' spans overlap and it keeps
+//!   the minute it started from, which refills late only in quiet spells (the boundary itself
+//!   still follows every answer).
 //! - **Continuous refill with coarse resets, or an unknown provider** (Anthropic's whole
 //!   seconds, generic headers): a reset with nothing owed never exceeds its window, so a longer
 //!   one lengthens the window; a short reset there only means little was used, so such windows
