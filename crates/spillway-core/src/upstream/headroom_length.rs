@@ -84,11 +84,12 @@ pub(crate) struct LengthLearner {
     /// The longest reset reported with nothing owed (a reset then never exceeds its window;
     /// with debt, a continuous refill's may).
     longest_reset: Duration,
-    /// Where the boundary the last answer counted down to may lie (fixed windows).
-    last_boundary: Option<Between>,
-    /// The longest the gap can be between the boundaries two consecutive answers counted down
-    /// to, when they surely named different ones (fixed windows): the gap is a whole number of
-    /// windows, so the window is at most this; the shortest such bound seen.
+    /// The span of the answer later ones are compared with (fixed windows): the narrowest of
+    /// those that overlapped it since it was taken.
+    anchor: Option<Between>,
+    /// The longest the gap can be between the boundaries of two answers whose spans are apart
+    /// (fixed windows), so that they surely named different ones: the gap is a whole number
+    /// of windows, so the window is at most this; the shortest such bound seen.
     shortest_gap: Option<Duration>,
 }
 
@@ -116,6 +117,12 @@ impl From<Time> for Exchange {
 struct Between {
     earliest: Time,
     latest: Time,
+}
+
+impl Between {
+    fn width(self) -> Duration {
+        self.latest.saturating_since(self.earliest)
+    }
 }
 
 /// What one answer said about a window.
@@ -164,19 +171,28 @@ impl LengthLearner {
         }
     }
 
-    /// Records where the boundary an answer counted down to may lie, and, when it cannot be
-    /// the previous answer's (the two spans are apart: latency and rounding cannot join
-    /// them), the longest the gap between the two can be.
+    /// Compares where the boundary an answer counted down to may lie with the anchor's span.
+    /// Apart (latency and rounding cannot join them), the two surely name different
+    /// boundaries: the longest the gap between them can be is recorded, and the new span
+    /// becomes the anchor. Overlapping, the narrower span stays the anchor. Why an anchor and
+    /// not the previous answer: with latencies above half the window, consecutive answers'
+    /// spans always overlap, but an answer is still compared with one sent long enough before.
+    /// Any two spans that are apart give a bound no shorter than the true window, so the
+    /// choice of anchor is about learning sooner, never about learning wrong.
     fn note_boundary(&mut self, boundary: Between) {
-        if let Some(last) = self.last_boundary {
-            let apart = boundary.earliest > last.latest || last.earliest > boundary.latest;
-            if apart {
-                let from = boundary.earliest.min(last.earliest);
-                let gap = boundary.latest.max(last.latest).saturating_since(from);
-                self.shortest_gap = Some(self.shortest_gap.map_or(gap, |g| g.min(gap)));
-            }
+        let Some(anchor) = self.anchor else {
+            self.anchor = Some(boundary);
+            return;
+        };
+        let apart = boundary.earliest > anchor.latest || anchor.earliest > boundary.latest;
+        if apart {
+            let from = boundary.earliest.min(anchor.earliest);
+            let gap = boundary.latest.max(anchor.latest).saturating_since(from);
+            self.shortest_gap = Some(self.shortest_gap.map_or(gap, |g| g.min(gap)));
+            self.anchor = Some(boundary);
+        } else if boundary.width() < anchor.width() {
+            self.anchor = Some(boundary);
         }
-        self.last_boundary = Some(boundary);
     }
 }
 
@@ -343,6 +359,28 @@ mod tests {
         assert_eq!(learned, [60, 60, 60, 60]);
     }
 
+    /// Azure's 10 s window answered after 15 s (review18): consecutive answers' spans always
+    /// overlap, but an answer compared with one sent long enough before learns the 10 s (the
+    /// previous-answer rule kept the minute). The provider counts its reset halfway through.
+    #[test]
+    fn long_latencies_still_learn_a_ten_second_window() {
+        let mut l = LengthLearner::default();
+        let mut window = MINUTE;
+        for i in 0..60u64 {
+            let sent = i * 1_000 + 300;
+            let counted = sent + 7_500;
+            let boundary = (counted / 10_000 + 1) * 10_000;
+            let reset = (boundary - counted).div_ceil(1_000) * 1_000;
+            let exchange = Exchange {
+                sent: Time::from_nanos(sent * 1_000_000),
+                received: Time::from_nanos((sent + 15_000) * 1_000_000),
+            };
+            let answer = report(Provider::Azure, 100, 40, Duration::from_millis(reset));
+            window = l.observe(exchange, window, answer);
+        }
+        assert_eq!(window, Duration::from_secs(10));
+    }
+
     /// A job answered only late in each minute sees short resets, but its boundaries are a
     /// minute apart: the window stays a minute, not the 10 s the resets alone suggest.
     #[test]
@@ -396,5 +434,37 @@ mod tests {
             longest_period_within(MINUTE, Duration::from_secs(11)),
             MINUTE
         );
+    }
+
+    proptest::proptest! {
+        /// The safety invariant: whatever the latencies and wherever between send and receipt
+        /// the provider counts its whole-second reset, a fixed window is never learned shorter
+        /// than it is (that would refill the model faster than the provider: 429s).
+        #[test]
+        fn a_fixed_window_is_never_learned_too_short(
+            window_s in proptest::sample::select(vec![1u64, 10, 60]),
+            start in 0u64..120_000,
+            answers in proptest::collection::vec((0u64..2_000, 0u64..20_000, 0u64..=100), 1..40),
+        ) {
+            let mut l = LengthLearner::default();
+            let mut believed = MINUTE;
+            let mut sent = start;
+            let w = window_s * 1_000;
+            for (pause, latency, at_pct) in answers {
+                sent += pause;
+                let counted = sent + latency * at_pct / 100;
+                let reset = ((counted / w + 1) * w - counted).div_ceil(1_000) * 1_000;
+                let exchange = Exchange {
+                    sent: Time::from_nanos(sent * 1_000_000),
+                    received: Time::from_nanos((sent + latency) * 1_000_000),
+                };
+                let answer = report(Provider::Azure, 100, 10, Duration::from_millis(reset));
+                believed = l.observe(exchange, believed, answer);
+                proptest::prop_assert!(
+                    believed >= Duration::from_secs(window_s),
+                    "learned {believed:?} for a {window_s} s window"
+                );
+            }
+        }
     }
 }
