@@ -16,10 +16,9 @@
 //!   from above (each boundary is placed between the request's send and the answer's receipt,
 //!   plus the rounding, and the longest the gap can be counts); the window is the longest
 //!   period between the two (the safe side when traffic keeps landing at the same phase of a
-//!   longer window). Until two such boundaries are seen, a window only lengthens: with
-//!   latencies above about half the window, consecutive answers' spans overlap and it keeps
-//!   the minute it started from, which refills late only in quiet spells (the boundary itself
-//!   still follows every answer).
+//!   longer window). Until two such boundaries are seen, a window only lengthens. Answers are
+//!   compared with an anchor, not only the previous one, so that latencies above half the
+//!   window (whose consecutive spans always overlap) still find two apart.
 //! - **Continuous refill with coarse resets, or an unknown provider** (Anthropic's whole
 //!   seconds, generic headers): a reset with nothing owed never exceeds its window, so a longer
 //!   one lengthens the window; a short reset there only means little was used, so such windows
