@@ -18,9 +18,7 @@
 use super::headers::{Dimension, RateLimitSnapshot};
 use super::headroom_length::Exchange;
 use super::headroom_log::{SendLog, SendMark};
-use super::headroom_window::{
-    CostUnit, Reported, SendCost, WindowEstimate, WindowModel, WindowSpec,
-};
+use super::headroom_window::{CostUnit, SendCost, WindowEstimate, WindowModel, WindowSpec};
 use super::retry_gate::RetryGate;
 use crate::time::{Duration, Time};
 
@@ -238,6 +236,10 @@ impl Headroom {
     /// after `mark` on top, and bring every reported window to `now`.
     fn rebase(&mut self, now: Time, mark: SendMark, snapshot: &RateLimitSnapshot) {
         let as_of = mark.at.min(now);
+        let exchange = Exchange {
+            sent: as_of,
+            received: now,
+        };
         for w in &mut self.windows {
             let Some(source) = &w.spec().source else {
                 continue;
@@ -245,16 +247,7 @@ impl Headroom {
             let Some(state) = snapshot.dim(source) else {
                 continue;
             };
-            let reported = Reported {
-                limit: state.limit,
-                remaining: state.remaining,
-                reset: state.reset_after,
-            };
-            let exchange = Exchange {
-                sent: as_of,
-                received: now,
-            };
-            w.learn_length(exchange, snapshot.provider, reported);
+            w.learn_length(exchange, snapshot.provider, state);
             if w.observe(as_of, state.limit, state.remaining) {
                 let unit = w.spec().unit;
                 for (at, cost) in self.log.after(mark) {

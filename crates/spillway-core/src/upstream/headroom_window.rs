@@ -9,7 +9,7 @@
 //! refills exactly `limit` units per nanosecond, so no rate is ever rounded. `i128` holds a
 //! `u64` level times a `u64` window; debt (negative remaining, as Azure reports) is allowed.
 
-use super::headers::{Dimension, Provider};
+use super::headers::{Dimension, DimensionState, Provider};
 use super::headroom_length::{Exchange, LengthLearner, ResetReport, counts_to_boundary};
 use crate::time::{Duration, Time};
 
@@ -285,7 +285,7 @@ impl WindowModel {
         &mut self,
         exchange: Exchange,
         provider: Provider,
-        reported: Reported,
+        reported: &DimensionState,
     ) {
         let at = exchange.received;
         let Some(learner) = &mut self.length else {
@@ -294,7 +294,7 @@ impl WindowModel {
         let (Some(limit), Some(remaining), Some(reset)) = (
             reported.limit.or(self.limit),
             reported.remaining,
-            reported.reset,
+            reported.reset_after,
         ) else {
             return;
         };
@@ -342,17 +342,6 @@ impl WindowModel {
             full_in: self.full_in(now),
         }
     }
-}
-
-/// One dimension's numbers in a header snapshot.
-#[derive(Copy, Clone, Debug)]
-pub(crate) struct Reported {
-    /// The limit, if sent.
-    pub limit: Option<u64>,
-    /// What is left, if sent.
-    pub remaining: Option<i64>,
-    /// Time until full, if sent.
-    pub reset: Option<Duration>,
 }
 
 /// `deficit / rate` nanoseconds rounded up (0 for no deficit), saturating.
