@@ -58,13 +58,13 @@ impl BodyError {
     /// The client's answer; `billed` if the provider accepted the call (a success whose body
     /// broke): then final, as a lost connection's, so that no SDK pays for it twice more.
     fn response(&self, billed: bool) -> Response {
+        let error = if billed {
+            headers::final_error
+        } else {
+            headers::error
+        };
         match self {
-            BodyError::Bad(e) if billed => {
-                headers::final_error(StatusCode::BAD_GATEWAY, e, "server_error", "upstream_body")
-            }
-            BodyError::Bad(e) => {
-                headers::error(StatusCode::BAD_GATEWAY, e, "server_error", "upstream_body")
-            }
+            BodyError::Bad(e) => error(StatusCode::BAD_GATEWAY, e, "server_error", "upstream_body"),
             BodyError::TimedOut => timed_out(),
         }
     }

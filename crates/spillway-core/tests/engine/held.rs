@@ -3,11 +3,12 @@
 //! or sooner when settlements free room (a hold caused by reservations ends when they settle).
 
 use super::parts::{gate, small_config};
+use super::plain::answer;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 use spillway_core::Time;
 use spillway_core::engine::{
-    Admission, Completion, Departure, Engine, EngineEvent, RequestMeta, Response, SpendGate,
+    Admission, Completion, Departure, Engine, EngineEvent, RequestMeta, SpendGate,
 };
 use spillway_core::limit::{LayerSpec, Layered};
 use spillway_core::upstream::BreakerConfig;
@@ -98,13 +99,7 @@ fn a_held_request_counts_until_it_is_asked_again() {
 fn a_hold_caused_by_reservations_ends_when_they_settle() {
     let (mut e, sent, held) = with_one_held_and_sent();
     let t = Time::from_secs(1);
-    let ok = Response {
-        accepted: true,
-        status: 200,
-        retry_after: None,
-        body_retry_after: None,
-        snapshot: None,
-    };
+    let ok = answer(true, 200, None);
     let tiny = Completion {
         input_tokens: 1,
         output_tokens: 0,
@@ -173,13 +168,7 @@ fn a_reservation_released_while_dispatching_wakes_the_held() {
     let t = Time::ZERO;
     assert!(matches!(e.on_request(t, meta(0)), Admission::Accepted(_)));
     let first = e.poll_dispatch(t).expect("sent");
-    let failed = Response {
-        accepted: false,
-        status: 500,
-        retry_after: None,
-        body_retry_after: None,
-        snapshot: None,
-    };
+    let failed = answer(false, 500, None);
     e.on_response(t, first.id, &failed);
     assert!(e.poll_dispatch(t).is_none(), "its retry waits for backoff");
     for user in 1..5 {
@@ -205,13 +194,7 @@ fn a_hold_caused_by_spend_lasts_until_the_reset() {
     let (mut e, sent, _) = with_one_held_and_sent();
     while e.poll_event().is_some() {}
     let t = Time::from_secs(1);
-    let ok = Response {
-        accepted: true,
-        status: 200,
-        retry_after: None,
-        body_retry_after: None,
-        snapshot: None,
-    };
+    let ok = answer(true, 200, None);
     // Each call used more than its estimate: the cap is spent, not reserved.
     let big = Completion {
         input_tokens: 290,

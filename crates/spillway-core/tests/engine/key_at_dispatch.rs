@@ -5,11 +5,12 @@
 //! requests too.
 
 use super::parts::{KEY_EXPIRES_S, gate_with_keys, small_config, test_key};
+use super::plain::answer;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 use spillway_core::engine::{
-    Admission, Completion, Departure, Engine, EngineEvent, RequestId, RequestMeta, Response,
-    SpendGate, SpendRefusal,
+    Admission, Completion, Departure, Engine, EngineEvent, RequestId, RequestMeta, SpendGate,
+    SpendRefusal,
 };
 use spillway_core::keys::{KeyId, KeyRole, KeySpec, KeyStatus};
 use spillway_core::limit::{LayerSpec, Layered};
@@ -49,13 +50,7 @@ fn second_waits_past_expiry(keys: Vec<KeySpec>) -> (TestEngine, RequestId) {
         e.poll_dispatch(Time::ZERO).is_none(),
         "queued behind the first"
     );
-    let ok = Response {
-        accepted: true,
-        status: 200,
-        retry_after: None,
-        body_retry_after: None,
-        snapshot: None,
-    };
+    let ok = answer(true, 200, None);
     e.on_response(Time::ZERO, first.id, &ok);
     let done = Completion {
         input_tokens: 10,
@@ -128,13 +123,7 @@ fn a_queued_request_is_sent_and_billed_with_the_key_usable_at_dispatch() {
         output_tokens: 10,
         failed: false,
     };
-    let ok = Response {
-        accepted: true,
-        status: 200,
-        retry_after: None,
-        body_retry_after: None,
-        snapshot: None,
-    };
+    let ok = answer(true, 200, None);
     let t = LATE.saturating_add(Duration::from_secs(1));
     e.on_response(t, second, &ok);
     e.on_complete(t, second, done);
