@@ -3,22 +3,17 @@
 //! charged in Redis: a full gateway refuses before its layers take the verdict (it goes back
 //! at once, and no later admission takes it as its own); a budget refusal settles the tokens.
 
+use super::store_outage::{self, LIMIT, tokens_layer};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
+use spillway_core::Time;
 use spillway_core::budget::{Settlement, Ticket};
 use spillway_core::engine::{
     Engine, EngineConfig, NoSpend, Rejection, RequestMeta, Spend, SpendRefusal, SpendStep,
-    UpstreamConfig,
 };
-use spillway_core::limit::{Algorithm, Demand, LayerSpec, LimitSpec, Scope, Subject, Unit};
-use spillway_core::schedule::SchedulerConfig;
-use spillway_core::upstream::BackoffConfig;
-use spillway_core::{Duration, Time};
+use spillway_core::limit::{Demand, Subject};
 use spillway_gateway::{Runtime, ServeLayers, SharedLayers, SharedStore, Step};
 use spillway_testkit::redis_server::RedisProcess;
-
-/// The tokens layer's limit: one refused estimate of this size would fill it.
-const LIMIT: u64 = 300;
 
 const SUBJECT: Subject = Subject {
     user: 1,
@@ -29,43 +24,11 @@ const SUBJECT: Subject = Subject {
 
 /// One call in flight, one queued, at most two inside.
 fn config() -> EngineConfig {
-    EngineConfig {
-        max_in_flight: 1,
-        max_requests: 2,
-        deadlines: vec![None; 4],
-        scheduler: SchedulerConfig {
-            capacity: Some(1),
-            ..SchedulerConfig::default()
-        },
-        upstream: UpstreamConfig::reactive(BackoffConfig::default()),
-    }
-}
-
-fn tokens_layer() -> Vec<LayerSpec> {
-    vec![LayerSpec {
-        name: "tokens".into(),
-        scope: Scope::User,
-        unit: Unit::Tokens,
-        limit: LimitSpec {
-            algorithm: Algorithm::TokenBucket,
-            limit: LIMIT,
-            window: Duration::from_secs(3600),
-            burst: None,
-        },
-    }]
+    store_outage::config(2)
 }
 
 fn meta(tokens: u64) -> RequestMeta<()> {
-    RequestMeta {
-        user: SUBJECT.user,
-        team: 0,
-        feature: 0,
-        class: 2,
-        input_tokens: tokens,
-        output_estimate: 0,
-        max_tokens: 0,
-        payload: (),
-    }
+    store_outage::meta(2, tokens)
 }
 
 /// Shared layers in a fresh Redis, and the handle the proxy reserves with.

@@ -29,6 +29,9 @@ pub(crate) fn config(max_requests: usize) -> EngineConfig {
     }
 }
 
+/// The tokens layer's limit: one estimate of this size fills it.
+pub(crate) const LIMIT: u64 = 300;
+
 pub(crate) fn tokens_layer() -> Vec<LayerSpec> {
     vec![LayerSpec {
         name: "tokens".into(),
@@ -36,7 +39,7 @@ pub(crate) fn tokens_layer() -> Vec<LayerSpec> {
         unit: Unit::Tokens,
         limit: LimitSpec {
             algorithm: Algorithm::TokenBucket,
-            limit: 300,
+            limit: LIMIT,
             window: Duration::from_secs(3600),
             burst: None,
         },
