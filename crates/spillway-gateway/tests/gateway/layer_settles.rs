@@ -2,10 +2,9 @@
 //! with the process would keep a call's estimate charged for a whole window), and counted when
 //! Redis never takes them.
 
-use super::store_outage::{config, meta, tokens_layer};
+use super::store_outage::{config, meta, start, tokens_layer};
 use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::SeedableRng;
-use spillway_core::engine::{Completion, Engine, NoSpend, Response};
+use spillway_core::engine::{Completion, NoSpend, Response};
 use spillway_core::limit::{Demand, Subject};
 use spillway_gateway::{Runtime, ServeLayers, SharedLayers, Step};
 use spillway_testkit::redis_server::RedisProcess;
@@ -43,16 +42,7 @@ async fn a_call_settled_to(
     before_settle: impl FnOnce(),
 ) -> Runtime<(), ServeLayers, NoSpend, ChaCha8Rng> {
     let handle = shared.store();
-    let rng = || ChaCha8Rng::seed_from_u64(1);
-    let engine = Engine::new(
-        config(10),
-        ServeLayers::Shared(shared),
-        NoSpend,
-        rng(),
-        rng(),
-    )
-    .unwrap();
-    let rt = Runtime::start(engine, vec!["tokens".into()]);
+    let rt = start(config(10), ServeLayers::Shared(shared));
     let verdict = handle.reserve(rt.now(), &SUBJECT, demand(estimate)).await;
     let mut call = rt
         .admit_prepaid(meta(0, estimate), Some(verdict), |_| {})

@@ -2,16 +2,13 @@
 //! awaits the upstream): the provider has the prompt, so the layers keep at least the prompt
 //! charged, as for a stream whose client leaves. A call the upstream refused is released.
 
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::SeedableRng;
-use spillway_core::Duration;
-use spillway_core::engine::{Engine, EngineConfig, NoSpend, RequestMeta, Response, UpstreamConfig};
-use spillway_core::limit::{Algorithm, LayerSpec, Layered, LimitSpec, Scope, Subject, Unit};
+use super::store_outage::{LIMIT, meta, start, tokens_layer};
+use spillway_core::engine::{EngineConfig, Response, UpstreamConfig};
+use spillway_core::limit::{Layered, Subject};
 use spillway_core::schedule::SchedulerConfig;
 use spillway_core::upstream::BackoffConfig;
-use spillway_gateway::{Runtime, ServeLayers, Step};
+use spillway_gateway::{ServeLayers, Step};
 
-const LIMIT: u64 = 300;
 const PROMPT: u64 = 100;
 
 /// The tokens left to the caller after one call of a `PROMPT`-token request is sent, answered
@@ -24,32 +21,9 @@ async fn remaining_after_leaving(answer: Option<Response>) -> u64 {
         scheduler: SchedulerConfig::default(),
         upstream: UpstreamConfig::reactive(BackoffConfig::default()),
     };
-    let layer = LayerSpec {
-        name: "tokens".into(),
-        scope: Scope::User,
-        unit: Unit::Tokens,
-        limit: LimitSpec {
-            algorithm: Algorithm::TokenBucket,
-            limit: LIMIT,
-            window: Duration::from_secs(3600),
-            burst: None,
-        },
-    };
-    let layers = ServeLayers::Local(Layered::new(vec![layer]).unwrap());
-    let rng = || ChaCha8Rng::seed_from_u64(1);
-    let engine = Engine::new(config, layers, NoSpend, rng(), rng()).unwrap();
-    let rt = Runtime::start(engine, vec!["tokens".into()]);
-    let meta = RequestMeta {
-        user: 1,
-        team: 0,
-        feature: 0,
-        class: 0,
-        input_tokens: PROMPT,
-        output_estimate: 0,
-        max_tokens: 0,
-        payload: (),
-    };
-    let mut call = rt.admit(meta).expect("admitted");
+    let layers = ServeLayers::Local(Layered::new(tokens_layer()).unwrap());
+    let rt = start(config, layers);
+    let mut call = rt.admit(meta(0, PROMPT)).expect("admitted");
     assert!(matches!(call.next().await, Step::Send(_)), "sent upstream");
     if let Some(answer) = answer {
         call.respond(&answer);

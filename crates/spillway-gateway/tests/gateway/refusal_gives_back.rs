@@ -9,7 +9,7 @@ use rand_chacha::rand_core::SeedableRng;
 use spillway_core::Time;
 use spillway_core::budget::{Settlement, Ticket};
 use spillway_core::engine::{
-    Engine, EngineConfig, NoSpend, Rejection, RequestMeta, Spend, SpendRefusal, SpendStep,
+    Engine, EngineConfig, Rejection, RequestMeta, Spend, SpendRefusal, SpendStep,
 };
 use spillway_core::limit::{Demand, Subject};
 use spillway_gateway::{Runtime, ServeLayers, SharedLayers, SharedStore, Step};
@@ -86,8 +86,7 @@ async fn a_full_refusal_gives_its_redis_reservation_back_and_to_nobody_else() {
         return;
     };
     let (layers, handle) = shared(&redis, "full").await;
-    let engine = Engine::new(config(), layers, NoSpend, rng(), rng()).unwrap();
-    let rt = Runtime::start(engine, vec!["tokens".into()]);
+    let rt = store_outage::start(config(), layers);
     let mut a = admit(&rt, &handle, 0).await.expect("A admitted");
     assert!(matches!(a.next().await, Step::Send(_)), "A in flight");
     let b = admit(&rt, &handle, 0).await.expect("B queued");
@@ -164,8 +163,7 @@ async fn an_admission_that_reaches_a_closed_runtime_is_refused_and_gives_back() 
         return;
     };
     let (layers, handle) = shared(&redis, "closed").await;
-    let engine = Engine::new(config(), layers, NoSpend, rng(), rng()).unwrap();
-    let rt = Runtime::start(engine, vec!["tokens".into()]);
+    let rt = store_outage::start(config(), layers);
     let demand = Demand {
         requests: 1,
         tokens: LIMIT,

@@ -14,10 +14,9 @@
 //! back, Redis exactly `LIMIT − BEFORE`.
 
 use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::SeedableRng;
 use spillway_core::Duration;
 use spillway_core::engine::{
-    Completion, Engine, EngineConfig, NoSpend, RequestMeta, Response, UpstreamConfig,
+    Completion, EngineConfig, NoSpend, RequestMeta, Response, UpstreamConfig,
 };
 use spillway_core::limit::{
     Algorithm, Demand, LayerSpec, LayeredDecision, LimitSpec, Scope, Subject, Unit,
@@ -84,10 +83,10 @@ fn gateway(layers: RedisLayered) -> (Rt, SharedStore) {
         scheduler: SchedulerConfig::default(),
         upstream: UpstreamConfig::reactive(BackoffConfig::default()),
     };
-    let rng = || ChaCha8Rng::seed_from_u64(1);
-    let layers = ServeLayers::Shared(shared);
-    let engine = Engine::new(config, layers, NoSpend, rng(), rng()).expect("engine");
-    (Runtime::start(engine, vec!["tokens".into()]), store)
+    (
+        super::store_outage::start(config, ServeLayers::Shared(shared)),
+        store,
+    )
 }
 
 /// The request: reserved while Redis is away, sent, answered; returns it ready to complete.

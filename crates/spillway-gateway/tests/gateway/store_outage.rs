@@ -46,6 +46,16 @@ pub(crate) fn tokens_layer() -> Vec<LayerSpec> {
     }]
 }
 
+/// The gateway under test: `config`, `layers` (one named `tokens`), no spend, seeded RNGs.
+pub(crate) fn start(
+    config: EngineConfig,
+    layers: ServeLayers,
+) -> Runtime<(), ServeLayers, NoSpend, ChaCha8Rng> {
+    let rng = || ChaCha8Rng::seed_from_u64(1);
+    let engine = Engine::new(config, layers, NoSpend, rng(), rng()).expect("engine");
+    Runtime::start(engine, vec!["tokens".into()])
+}
+
 pub(crate) fn meta(class: usize, tokens: u64) -> RequestMeta<()> {
     RequestMeta {
         user: 1,
@@ -75,16 +85,7 @@ async fn a_redis_outage_is_a_503_naming_the_store_and_counted() {
         spillway_redis::RedisLayered::new(&store, "review11b", tokens_layer()).expect("layers"),
     );
     let handle = shared.store();
-    let rng = || ChaCha8Rng::seed_from_u64(1);
-    let engine = Engine::new(
-        config(2),
-        ServeLayers::Shared(shared),
-        NoSpend,
-        rng(),
-        rng(),
-    )
-    .unwrap();
-    let rt = Runtime::start(engine, vec!["tokens".into()]);
+    let rt = start(config(2), ServeLayers::Shared(shared));
     redis.kill();
     let subject = Subject {
         user: 1,
