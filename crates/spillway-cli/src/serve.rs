@@ -14,6 +14,7 @@ mod estimate;
 mod identity;
 mod key_refused;
 mod load;
+mod log_throttle;
 mod proxy;
 mod redis_failure;
 mod relay;
@@ -71,7 +72,8 @@ within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 
 whose connection breaks after the send 502, both not sent again and booked at their \
 estimate (the provider may bill them); an upstream 401/403 refuses the gateway's own \
 upstream key, not the client's: the client gets 502 `upstream_key_refused` (never the \
-provider's body, which names that key), stderr a line for the operator; a \
+provider's body, which names that key), stderr a line for the operator (the first at once, \
+then at most one per 10 s for each upstream key, saying how many refusals it stands for); a \
 stream cut mid-way aborts the client's connection (never a clean end). GET \
 /healthz, GET /metrics (Prometheus text). Ctrl-C or SIGTERM stops accepting and finishes the \
 requests in flight within --drain-timeout (a second signal stops at once).\n\n\
@@ -180,7 +182,7 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
                 .clone()
                 .map(|base| (base, s.fallback_key.clone()))
         })
-        .map(|(base, key)| load_key(key.as_ref()).map(|key| Upstream { base, key }))
+        .map(|(base, key)| load_key(key.as_ref()).map(|key| Upstream::new(base, key)))
         .transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -377,7 +379,7 @@ fn upstream(
             )));
         }
     };
-    Ok(Upstream { base, key })
+    Ok(Upstream::new(base, key))
 }
 
 /// Read an upstream key from its source (env or file); the message never shows the secret.

@@ -7,6 +7,7 @@
 use super::proxy::Upstream;
 use axum::http::StatusCode;
 use axum::response::Response;
+use spillway_core::Time;
 use spillway_core::policy::base_url::shown as shown_url;
 use spillway_gateway::headers;
 
@@ -31,13 +32,27 @@ the request itself was not at fault (the gateway's operator must fix `upstream_k
     )
 }
 
+/// Tell the operator that `to` refused its key at `now` (the runtime's clock) with `status`
+/// and `body`: at once the first time, then at most one line per
+/// [`super::log_throttle::PERIOD`] for this upstream key, counting the refusals it stands for
+/// (a revoked key under load is refused thousands of times a second).
+pub(super) fn tell_operator(to: &Upstream, status: u16, body: &[u8], now: Time) {
+    if let Some(suppressed) = to.refusals.occurred(now) {
+        super::say(&log_line(to, status, body, suppressed));
+    }
+}
+
 /// The operator's line for it: the upstream (without credentials), the status, and the
 /// provider's `error.code` when it is a plain identifier (`invalid_api_key`); the message,
-/// which names the key, is left out.
-pub(super) fn log_line(to: &Upstream, status: u16, body: &[u8]) -> String {
+/// which names the key, is left out. `suppressed`: refusals since the last line that got none.
+fn log_line(to: &Upstream, status: u16, body: &[u8], suppressed: u64) -> String {
     let code = provider_code(body).map_or(String::new(), |c| format!(" (code {c})"));
+    let more = match suppressed {
+        0 => String::new(),
+        n => format!(" ({n} more since the last line)"),
+    };
     format!(
-        "spillway serve: the upstream {} refused the upstream key with {status}{code}; clients get 502 upstream_key_refused\n",
+        "spillway serve: the upstream {} refused the upstream key with {status}{code}; clients get 502 upstream_key_refused{more}\n",
         shown_url(&to.base)
     )
 }
@@ -59,10 +74,10 @@ mod tests {
     use super::*;
 
     fn openai() -> Upstream {
-        Upstream {
-            base: "https://user:pw@api.example.com".into(),
-            key: Some("sk-secret-abcd".into()),
-        }
+        Upstream::new(
+            "https://user:pw@api.example.com".into(),
+            Some("sk-secret-abcd".into()),
+        )
     }
 
     #[test]
@@ -76,11 +91,26 @@ mod tests {
     #[test]
     fn the_log_line_names_the_code_but_never_the_message_nor_credentials() {
         let body = br#"{"error":{"message":"Incorrect API key provided: sk-sec*****abcd","code":"invalid_api_key"}}"#;
-        let line = log_line(&openai(), 401, body);
+        let line = log_line(&openai(), 401, body, 0);
         assert!(
             line.contains("401") && line.contains("(code invalid_api_key)"),
             "{line}"
         );
+        assert!(!line.contains("more since"), "{line}");
+        for secret in ["sk-", "abcd", "pw", "Incorrect"] {
+            assert!(!line.contains(secret), "{secret} in {line}");
+        }
+    }
+
+    #[test]
+    fn a_line_standing_for_suppressed_refusals_says_how_many_and_no_more() {
+        let body = br#"{"error":{"message":"Incorrect API key provided: sk-sec*****abcd","code":"invalid_api_key"}}"#;
+        let line = log_line(&openai(), 403, body, 37);
+        assert!(
+            line.ends_with("upstream_key_refused (37 more since the last line)\n"),
+            "{line}"
+        );
+        assert_eq!(line.matches('\n').count(), 1, "one line: {line}");
         for secret in ["sk-", "abcd", "pw", "Incorrect"] {
             assert!(!line.contains(secret), "{secret} in {line}");
         }

@@ -9,6 +9,7 @@
 use super::budget;
 use super::budget::ServeGate;
 use super::identity::{Identities, Unknown};
+use super::log_throttle::LogThrottle;
 use super::relay::{relay, whole, whole_error};
 use super::shared_budget;
 use super::upstream_failure::{Failed, Timeouts};
@@ -35,6 +36,20 @@ pub struct Upstream {
     pub base: String,
     /// `Authorization: Bearer` value, if any.
     pub key: Option<String>,
+    /// The operator's lines about this key's refusals (see [`super::key_refused`]): one per
+    /// configured key, whatever the traffic.
+    pub refusals: LogThrottle,
+}
+
+impl Upstream {
+    /// The upstream at `base`, sent `key`.
+    pub fn new(base: String, key: Option<String>) -> Self {
+        Upstream {
+            base,
+            key,
+            refusals: LogThrottle::default(),
+        }
+    }
 }
 
 /// Everything a handler needs.
@@ -192,7 +207,7 @@ impl Proxy {
             let answer = headers::upstream_response(status, resp.headers());
             call.respond(&answer);
             if !answer.accepted {
-                last = Some(whole_error(resp, upstream, self.timeouts.idle).await);
+                last = Some(whole_error(resp, upstream, self.timeouts.idle, &self.runtime).await);
                 continue;
             }
             // From here the provider bills the call, however it ends (the engine knows).
@@ -336,7 +351,7 @@ pub async fn models(State(p): State<Arc<Proxy>>) -> Response {
         req = req.bearer_auth(key);
     }
     match req.timeout(p.timeouts.total).send().await {
-        Ok(resp) => whole_error(resp, &p.primary, p.timeouts.idle).await,
+        Ok(resp) => whole_error(resp, &p.primary, p.timeouts.idle, &p.runtime).await,
         Err(e) => Failed::from(e).response(&p.primary),
     }
 }

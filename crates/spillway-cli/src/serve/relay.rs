@@ -4,7 +4,7 @@
 //! side too ([`spillway_gateway::RelayBody`]), so that an SDK sees an error, not a short answer.
 
 use super::key_refused;
-use super::proxy::{GatewayCall, Upstream};
+use super::proxy::{Gateway, GatewayCall, Upstream};
 use super::upstream_failure::{error_chain, timed_out};
 use super::usage::{SseUsage, Usage};
 use axum::body::{Body, Bytes};
@@ -101,18 +101,20 @@ async fn read_capped(
 }
 
 /// A refused or error answer from `from`, passed through as the upstream sent it, unless it
-/// refuses the gateway's own key: then the gateway's 502, and a line for the operator.
+/// refuses the gateway's own key: then the gateway's 502, and a line for the operator (rated:
+/// `clock`'s time says whether one was written lately).
 pub(super) async fn whole_error(
     mut resp: reqwest::Response,
     from: &Upstream,
     idle: std::time::Duration,
+    clock: &Gateway,
 ) -> Response {
     let headers = passed_headers(resp.headers(), false);
     let status = resp.status();
     let body = read_capped(&mut resp, idle).await;
     if key_refused::refuses_key(status.as_u16()) {
         let seen = body.as_deref().unwrap_or_default();
-        super::say(&key_refused::log_line(from, status.as_u16(), seen));
+        key_refused::tell_operator(from, status.as_u16(), seen, clock.now());
         return key_refused::response(from, status.as_u16());
     }
     match body {

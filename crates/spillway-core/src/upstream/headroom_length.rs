@@ -16,16 +16,21 @@
 //!   from above (each boundary is placed between the request's send and the answer's receipt,
 //!   plus the rounding, and the longest the gap can be counts); the window is the longest
 //!   period between the two (the safe side when traffic keeps landing at the same phase of a
-//!   longer window). Until two such boundaries are seen, a window only lengthens. Answers are
-//!   compared with an anchor, not only the previous one, so that latencies above half the
-//!   window (whose consecutive spans always overlap) still find two apart.
+//!   longer window). Until two such boundaries are seen, a window only lengthens from the first
+//!   guess. Answers are compared with an anchor, not only the previous one, so that latencies
+//!   above half the window (whose consecutive spans always overlap) still find two apart.
 //! - **Continuous refill with coarse resets, or an unknown provider** (Anthropic's whole
 //!   seconds, generic headers): a reset with nothing owed never exceeds its window, so a longer
 //!   one lengthens the window; a short reset there only means little was used, so such windows
-//!   never shrink.
+//!   never shrink below the first guess.
 //!
 //! Either way the estimate is snapped to the periods providers use ([`PERIODS`]): one
 //! observation's rounding cannot invent a 47-second window.
+//!
+//! A long reset is evidence for [`EVIDENCE_WINDOWS`] windows of the period it shows, counted
+//! from the last answer that showed it ([`ResetsSeen`]): one wild reset (a provider's glitch, a
+//! limit changed from per day to per minute) would otherwise pin the window at a day until
+//! restart, and the model would refill a minute's quota once a day.
 
 use super::headers::Provider;
 use crate::time::{Duration, Time};
@@ -42,6 +47,14 @@ pub(crate) const PERIODS: [Duration; 5] = [
 
 /// The shortest reset the continuous-refill formula trusts (Go durations are rounded to 1 ms).
 pub(crate) const MIN_EXACT_RESET: Duration = Duration::from_millis(20);
+
+/// How many windows of a period the last reset showing it stays evidence for. Why two: a true
+/// fixed window shows a reset past the next shorter period to every answer in all but the tail of
+/// each window, so traffic in every window (any phase but that tail) refreshes it at least once
+/// every two windows, however its answers fall; a continuous one only when more than that
+/// period's share of its limit is used, so a surge every other window keeps it. A lone outlier
+/// stops counting two of its windows after it was seen: at most two days (the longest period).
+pub(crate) const EVIDENCE_WINDOWS: u64 = 2;
 
 /// Whole-second resets are rounded (up, for Azure): a boundary an answer counts down to is late
 /// by less than this, and a reset may overshoot its window by this much (or by a tenth of the
@@ -80,9 +93,12 @@ pub(crate) fn counts_to_boundary(provider: Provider) -> bool {
 /// One window's learning state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct LengthLearner {
-    /// The longest reset reported with nothing owed (a reset then never exceeds its window;
-    /// with debt, a continuous refill's may).
-    longest_reset: Duration,
+    /// The length believed at the first answer (the configured guess): resets only lengthen a
+    /// window from it, and it comes back to it when their evidence lapses.
+    prior: Option<Duration>,
+    /// The resets reported with nothing owed (a reset then never exceeds its window; with debt,
+    /// a continuous refill's may), as the periods they show, while they count.
+    resets: ResetsSeen,
     /// The span of the answer later ones are compared with (fixed windows): the narrowest of
     /// those that overlapped it since it was taken.
     anchor: Option<Between>,
@@ -90,6 +106,39 @@ pub(crate) struct LengthLearner {
     /// (fixed windows), so that they surely named different ones: the gap is a whole number
     /// of windows, so the window is at most this; the shortest such bound seen.
     shortest_gap: Option<Duration>,
+}
+
+/// The periods long resets showed, each with the last answer that showed it: bounded (one
+/// instant per period), so that evidence lapses without a list of answers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct ResetsSeen {
+    /// `last[i]`: when an answer last reported a reset that [`PERIODS`]`[i]` is the shortest
+    /// period to fit.
+    last: [Option<Time>; PERIODS.len()],
+}
+
+impl ResetsSeen {
+    /// An answer received `at` reported `reset` with nothing owed.
+    fn note(&mut self, at: Time, reset: Duration) {
+        let i = period_index(reset);
+        // Answers may be noted out of order: the latest receipt counts.
+        self.last[i] = Some(self.last[i].map_or(at, |t| t.max(at)));
+    }
+
+    /// The longest period a reset still counting at `now` showed ([`EVIDENCE_WINDOWS`] of its
+    /// windows after it was last seen), or the shortest period without one.
+    fn longest(&self, now: Time) -> Duration {
+        PERIODS
+            .iter()
+            .zip(self.last)
+            .rev()
+            .find(|&(&period, last)| {
+                last.is_some_and(|t| {
+                    now.saturating_since(t) <= period.saturating_mul(EVIDENCE_WINDOWS)
+                })
+            })
+            .map_or(PERIODS[0], |(&period, _)| period)
+    }
 }
 
 /// When an answer was sent and received: the provider computed its reset in between.
@@ -151,12 +200,13 @@ impl LengthLearner {
         if refill == Refill::Continuous {
             return continuous_length(report).unwrap_or(believed);
         }
+        let prior = *self.prior.get_or_insert(believed);
         if report.remaining >= 0 {
-            self.longest_reset = self.longest_reset.max(report.reset);
+            self.resets.note(exchange.received, report.reset);
         }
-        let at_least = period_fitting(self.longest_reset);
+        let at_least = self.resets.longest(exchange.received);
         if refill == Refill::Unknown {
-            return believed.max(at_least);
+            return prior.max(at_least);
         }
         // The provider counted the reset between send and receipt, rounded up to the second.
         let boundary = Between {
@@ -165,7 +215,7 @@ impl LengthLearner {
         };
         self.note_boundary(boundary);
         match self.shortest_gap {
-            None => believed.max(at_least),
+            None => prior.max(at_least),
             Some(gap) => longest_period_within(at_least, gap.saturating_add(ROUNDING)),
         }
     }
@@ -226,18 +276,14 @@ fn nearest_period(ns: i128) -> Duration {
         .map_or(PERIODS[PERIODS.len() - 1], |pair| pair[0])
 }
 
-/// The shortest period `reset` fits in, allowing the overshoot of [`ROUNDING`] or a tenth of the
-/// period (the longest period for anything longer).
-fn period_fitting(reset: Duration) -> Duration {
+/// The index in [`PERIODS`] of the shortest period `reset` fits in, allowing the overshoot of
+/// [`ROUNDING`] or a tenth of the period (the longest period for anything longer).
+fn period_index(reset: Duration) -> usize {
     let fits = |p: &Duration| {
         let slack = ROUNDING.max(Duration::from_nanos(p.as_nanos() / 10));
         reset <= p.saturating_add(slack)
     };
-    PERIODS
-        .iter()
-        .copied()
-        .find(fits)
-        .unwrap_or(PERIODS[PERIODS.len() - 1])
+    PERIODS.iter().position(fits).unwrap_or(PERIODS.len() - 1)
 }
 
 /// The longest period from `shortest` up to `most`, or `shortest` if none fits (a boundary gap

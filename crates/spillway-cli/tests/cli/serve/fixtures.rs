@@ -41,18 +41,38 @@ pub struct Server {
     child: Child,
     /// `http://ADDR`.
     pub url: String,
+    /// The thread reading its stderr, when it is kept ([`Server::serve_keeping_stderr`]).
+    stderr: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Server {
     /// Start `spillway ARGS` and wait for its banner line (`… http://ADDR …`).
     pub fn start(args: &[&str]) -> Server {
+        Server::spawn(args, false)
+    }
+
+    /// Start `spillway ARGS`, its stderr kept for [`Server::stop_for_stderr`] (else it is the
+    /// test's own).
+    fn spawn(args: &[&str], keep_stderr: bool) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_spillway"))
             .args(args)
             .current_dir(workspace())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if keep_stderr {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .spawn()
             .expect("starts");
+        // Read as it comes, so that the child never blocks on a full pipe.
+        let stderr = child.stderr.take().map(|mut pipe| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+                text
+            })
+        });
         let mut banner = String::new();
         let stdout = child.stdout.take().expect("piped");
         let mut reader = BufReader::new(stdout);
@@ -63,7 +83,19 @@ impl Server {
         Server {
             child,
             url: format!("http://{addr}"),
+            stderr,
         }
+    }
+
+    /// Kill it and return everything it wrote on stderr (kept by
+    /// [`Server::serve_keeping_stderr`]; empty otherwise).
+    pub fn stop_for_stderr(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.stderr
+            .take()
+            .map(|reader| reader.join().expect("the stderr reader"))
+            .unwrap_or_default()
     }
 
     /// The stub upstream: `spillway emulate` on `policy`'s provider.
@@ -79,18 +111,13 @@ impl Server {
 
     /// `spillway serve` with `extra` arguments.
     pub fn serve_with(policy: &std::path::Path, upstream: &str, extra: &[&str]) -> Server {
-        let file = policy.to_str().expect("utf-8");
-        let mut args = vec![
-            "serve",
-            "--policy",
-            file,
-            "--upstream",
-            upstream,
-            "--listen",
-            "127.0.0.1:0",
-        ];
-        args.extend_from_slice(extra);
-        Server::start(&args)
+        Server::start(&serve_args(policy, upstream, extra))
+    }
+
+    /// `spillway serve` of `policy` in front of `upstream`, its stderr kept for
+    /// [`Server::stop_for_stderr`].
+    pub fn serve_keeping_stderr(policy: &std::path::Path, upstream: &str) -> Server {
+        Server::spawn(&serve_args(policy, upstream, &[]), true)
     }
 
     /// Whether it is still running.
@@ -117,6 +144,26 @@ impl Server {
         }
         None
     }
+}
+
+/// The arguments of `spillway serve` of `policy` in front of `upstream`, and `extra`.
+fn serve_args<'a>(
+    policy: &'a std::path::Path,
+    upstream: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let file = policy.to_str().expect("utf-8");
+    let mut args = vec![
+        "serve",
+        "--policy",
+        file,
+        "--upstream",
+        upstream,
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(extra);
+    args
 }
 
 impl Drop for Server {

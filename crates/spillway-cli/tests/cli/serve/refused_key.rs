@@ -4,6 +4,7 @@
 //! gateway's key). A 4xx about the client's own request is passed on as sent.
 
 use super::fixtures::{Server, Stalled, metric, metrics_until, policy_file, post_chat};
+use spillway_core::clock::{Clock, WallClock};
 
 const PER_USER_100: &str =
     "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
@@ -49,6 +50,50 @@ async fn a_refused_key_without_a_fallback_is_sent_once_and_answered_502_without_
         metric(&m, "spillway_upstream_calls_total{target=\"primary\"}"),
         Some(1),
         "one send: {m}"
+    );
+}
+
+/// A revoked key under load: 50 refusals in a burst give the operator one line at once, then
+/// at most one per 10 s (the burst may be slow on a loaded machine), never one per refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_refusals_gives_a_bounded_number_of_lines() {
+    const BURST: usize = 50;
+    let refusing = Stalled::start(REFUSED);
+    let policy = policy_file("refused-key-burst", PER_USER_100, "", "");
+    let serve = Server::serve_keeping_stderr(&policy, &refusing.url);
+    let client = reqwest::Client::new();
+    // The server's own clock (a wall clock): the lines' times lie within this test's span.
+    let clock = WallClock::new();
+    let started = clock.now();
+    let calls: Vec<_> = (0..BURST)
+        .map(|_| {
+            let (client, url) = (client.clone(), serve.url.clone());
+            tokio::spawn(async move { post_chat(&client, &url, false).await.status() })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.expect("a call"), 502);
+    }
+    let periods = clock.now().saturating_since(started).as_nanos() / 10_000_000_000;
+    let stderr = serve.stop_for_stderr();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("refused the upstream key"))
+        .collect();
+    assert!(
+        !lines.is_empty(),
+        "the first refusal is told at once: {stderr}"
+    );
+    assert!(!lines[0].contains("more since"), "{}", lines[0]);
+    let most = usize::try_from(periods).expect("small") + 1;
+    assert!(
+        lines.len() <= most,
+        "{} lines, at most {most}: {stderr}",
+        lines.len()
+    );
+    assert!(
+        !stderr.contains("sk-"),
+        "the gateway's key leaked: {stderr}"
     );
 }
 

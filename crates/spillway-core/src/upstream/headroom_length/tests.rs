@@ -13,6 +13,11 @@ fn report(provider: Provider, limit: u64, remaining: i64, reset: Duration) -> Re
 
 const MINUTE: Duration = Duration::from_secs(60);
 
+/// The shortest period `reset` fits in.
+fn period_fitting(reset: Duration) -> Duration {
+    PERIODS[period_index(reset)]
+}
+
 /// provider-semantics.md's captures: OpenAI's minute and Groq's day.
 #[test]
 fn continuous_resets_give_the_period() {
@@ -156,6 +161,84 @@ fn only_a_reset_clearly_past_the_window_lengthens_it() {
     assert_eq!(l.observe(Time::ZERO, MINUTE, debt), MINUTE);
     let short = report(Provider::Anthropic, 50, 49, Duration::from_secs(2));
     assert_eq!(l.observe(Time::from_secs(600), MINUTE, short), MINUTE);
+}
+
+const HOUR: Duration = Duration::from_secs(3_600);
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// The documented bound on a lone day-long reset's evidence, in seconds ([`EVIDENCE_WINDOWS`]
+/// days), written out so that a change of the constant is a change of this test too.
+const TWO_DAYS: u64 = 172_800;
+
+/// The window learned after each of `answers` (seconds received, remaining, reset in seconds),
+/// from a minute, sent and received at once.
+fn learned(
+    provider: Provider,
+    answers: impl IntoIterator<Item = (u64, i64, u64)>,
+) -> Vec<(u64, Duration)> {
+    let mut l = LengthLearner::default();
+    let mut window = MINUTE;
+    answers
+        .into_iter()
+        .map(|(at, remaining, reset)| {
+            let answer = report(provider, 100, remaining, Duration::from_secs(reset));
+            window = l.observe(Time::from_secs(at), window, answer);
+            (at, window)
+        })
+        .collect()
+}
+
+/// One wild reset with nothing owed (a glitch, a limit changed from per day to per minute)
+/// lengthens the window at once (the safe side), then lapses two days later:
+/// the ordinary answers after it bring the minute back, not a restart.
+#[test]
+fn a_lone_wild_reset_lapses_two_of_its_windows_later() {
+    let bound = TWO_DAYS;
+    let wild = std::iter::once((0, 50, 86_400));
+    // A minute's resets (counted halfway through a little-used window), every 30 s for 3 days.
+    let ordinary = (1..=8_640).map(|i| (i * 30, 90, 30));
+    for provider in [Provider::Generic, Provider::Anthropic] {
+        for (at, window) in learned(provider, wild.clone().chain(ordinary.clone())) {
+            let expected = if at <= bound { DAY } else { MINUTE };
+            assert_eq!(window, expected, "{provider:?} at {at} s");
+        }
+    }
+}
+
+/// Azure's 10 s window, learned from its boundaries, then one wild reset: the reset wins
+/// over the boundaries' gap while it counts, and the 10 s comes back two days later.
+#[test]
+fn a_wild_reset_over_a_learned_fixed_window_lapses_too() {
+    let bound = TWO_DAYS;
+    let start = 999;
+    let answers = (0..=200_000 / 3).map(|i| {
+        let at = i * 3;
+        let reset = if at == start { 86_400 } else { 10 - at % 10 };
+        (at, 40, reset)
+    });
+    for (at, window) in learned(Provider::Azure, answers) {
+        let expected = match at {
+            0..12 => MINUTE,
+            _ if (start..=start + bound).contains(&at) => DAY,
+            _ => Duration::from_secs(10),
+        };
+        assert_eq!(window, expected, "at {at} s");
+    }
+}
+
+/// A true hour window (unknown provider: its long resets come only with heavy use) reported
+/// once every 100 minutes, short resets between: never learned a minute while its evidence is
+/// renewed within two hours; two hours after the last one, the minute again.
+#[test]
+fn a_long_window_reported_every_other_window_is_kept() {
+    let answers = (0..=600u64).map(|m| {
+        let heavy = m % 100 == 0 && m <= 400;
+        (m * 60, 40, if heavy { 1_800 } else { 5 })
+    });
+    for (at, window) in learned(Provider::Generic, answers) {
+        let expected = if at <= 400 * 60 + 7_200 { HOUR } else { MINUTE };
+        assert_eq!(window, expected, "at {at} s");
+    }
 }
 
 #[test]
