@@ -141,7 +141,9 @@ pub struct ServeArgs {
     upstream_timeout: spillway_core::Duration,
     /// Longest silence of a streaming upstream call: until its answer starts, and between two
     /// chunks (past it: 504 before the answer started, a cut stream after). A stream may last
-    /// longer than --upstream-timeout, as long as it keeps talking.
+    /// longer than --upstream-timeout, as long as it keeps talking. Also the longest a
+    /// streaming client may stop reading: past it the call leaves as if the client had gone
+    /// (billed, its slot freed), so a stalled client cannot hold a slot for ever.
     #[arg(long, default_value = "5m", value_parser = crate::simulate::parse_duration_arg)]
     upstream_idle_timeout: spillway_core::Duration,
     /// At Ctrl-C/SIGTERM, how long the requests in flight may take to finish (then they are

@@ -25,7 +25,7 @@ use spillway_core::engine::{Admitted, Engine, Limiter, RequestMeta, Spend};
 use spillway_core::limit::{
     Demand, Denial, LayerRoom, LayerSet, Layered, LayeredError, Reservation, Subject,
 };
-use spillway_redis::{RedisLayered, RedisReservation, ServedBy, Settled};
+use spillway_redis::{RedisLayered, RedisLimitError, RedisReservation, ServedBy, Settled};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -65,8 +65,9 @@ impl Apply for RedisSettles {
     }
 }
 
-/// A verdict decided outside the engine.
-pub type Prepaid = Result<RedisReservation, Denial>;
+/// A verdict decided outside the engine: a reservation or a denial, or the demand can never
+/// fit a layer (a configuration matter: the engine refuses it as it does for local layers).
+pub type Prepaid = Result<Result<RedisReservation, Denial>, LayeredError>;
 
 /// What names a refusal because the layers' store did not answer: in metrics, bodies and
 /// `x-spillway-rejected-by`.
@@ -162,8 +163,9 @@ pub struct SharedStore {
 
 impl SharedStore {
     /// The shared layers' verdict for `subject` and `estimate` at `now` (one Redis call, which
-    /// also reports the touched layers' room for the response's headers; a store error counts
-    /// as a denial naming no layer, retry in a second).
+    /// also reports the touched layers' room for the response's headers). A demand no layer
+    /// can ever admit is that error, as with local layers (the client's 400, not an outage);
+    /// any other store error counts as a denial naming no layer, retry in a second.
     pub async fn reserve(&self, now: Time, subject: &Subject, estimate: Demand) -> Prepaid {
         match self.redis.reserve_with_room(now, subject, estimate).await {
             Ok((verdict, room)) => {
@@ -171,12 +173,13 @@ impl SharedStore {
                 if !room.is_empty() {
                     self.rooms.put(*subject, room);
                 }
-                verdict.decision
+                Ok(verdict.decision)
             }
-            Err(_) => Err(Denial {
+            Err(RedisLimitError::Layered(never @ LayeredError::NeverFits { .. })) => Err(never),
+            Err(_) => Ok(Err(Denial {
                 blocking: LayerSet::EMPTY,
                 retry_at: now.saturating_add(spillway_core::Duration::from_secs(1)),
-            }),
+            })),
         }
     }
 }
@@ -220,7 +223,7 @@ impl ServeLayers {
     /// take it as its own.
     fn give_back_unused(&self, now: Time) {
         if let ServeLayers::Shared(s) = self
-            && let Some(Ok(reserved)) = s.next.take()
+            && let Some(Ok(Ok(reserved))) = s.next.take()
         {
             s.settles.send((now, reserved, Demand::default()));
         }
@@ -283,10 +286,10 @@ impl Limiter for ServeLayers {
             ServeLayers::Shared(s) => Ok(s
                 .next
                 .take()
-                .unwrap_or(Err(Denial {
+                .unwrap_or(Ok(Err(Denial {
                     blocking: LayerSet::EMPTY,
                     retry_at: now,
-                }))
+                })))?
                 .map(|reserved| Admitted {
                     reservation: reserved.reservation(),
                     placement: Some(reserved),

@@ -157,9 +157,10 @@ pub(super) async fn whole(
     }
 }
 
-/// A streaming success: chunks are relayed as they come. A client that goes away drops the
-/// call after reporting the usage seen so far (it leaves the engine, which books the larger
-/// of that and its estimate) and the upstream response (its connection is closed). An upstream
+/// A streaming success: chunks are relayed as they come. A client that goes away, or stops
+/// reading for `idle`, drops the call after reporting the usage seen so far (it leaves the
+/// engine, which books the larger of that and its estimate) and the upstream response (its
+/// connection is closed). An upstream
 /// stream that breaks, or falls silent for `idle`, completes the call as failed and cuts the
 /// client's body (its connection is aborted, not ended as if the answer were whole).
 pub(super) fn relay(
@@ -181,7 +182,11 @@ pub(super) fn relay(
             match chunk {
                 Ok(Some(bytes)) => {
                     sse.feed(&bytes);
-                    if tx.send(bytes).await.is_err() {
+                    // A client that stops reading (a hung process whose kernel still
+                    // acknowledges) fills the channel, and then this waits: bounded like an
+                    // upstream's silence, else the call would hold its slot and reservations
+                    // for ever. Past it, the client is treated as gone.
+                    if !matches!(tokio::time::timeout(idle, tx.send(bytes)).await, Ok(Ok(()))) {
                         break None;
                     }
                 }
@@ -200,7 +205,8 @@ pub(super) fn relay(
                     failed,
                 });
                 if !failed {
-                    tx.finish().await;
+                    // The end marker, bounded for the same reason as every chunk.
+                    let _ = tokio::time::timeout(idle, tx.finish()).await;
                 }
                 // A failed stream drops `tx` unfinished: the client's body is cut.
             }

@@ -14,8 +14,9 @@
 //! gateway would book.
 //!
 //! The limiter layers have the same concern: an accepted call that does not complete settles
-//! them to the tokens seen (at least its prompt, which the provider counts on acceptance),
-//! not to nothing; a completion settles them to its reported usage.
+//! them to the larger of its estimate and the tokens seen, not to its prompt alone (providers
+//! reserve the prompt plus `max_tokens` at admission, and an unsuccessful request still counts:
+//! `../shared/provider-semantics.md`); a completion settles them to its reported usage.
 
 use super::spend::Spend;
 use super::state::Seen;
@@ -37,8 +38,8 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
 
     /// The client of `id` went away while its call was on the wire (sent, not yet answered):
     /// the provider has the prompt and goes on with it, so the call leaves as an accepted one
-    /// that did not complete (billed at least its estimate, layers settled to at least its
-    /// prompt), not released as [`Engine::on_cancel`] releases a call never sent. A driver that
+    /// that did not complete (billed, and its layers settled, to at least its estimate), not
+    /// released as [`Engine::on_cancel`] releases a call never sent. A driver that
     /// cannot tell whether the provider will bill it (a server whose client hung up mid-call)
     /// errs on the side of counting, as the budget must not under-count. A request not in
     /// flight is cancelled as by `on_cancel`. Whether it was still inside.
@@ -106,7 +107,15 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
 }
 
 /// The tokens the limiter layers settle to when a request leaves: what the driver reported,
-/// and at least what an accepted call was seen to use.
-pub(super) fn tokens_used(reported: u64, accepted: Option<Seen>) -> u64 {
-    accepted.map_or(reported, |s| reported.max(s.input.saturating_add(s.output)))
+/// and for an `accepted` call that did not complete at least what it was seen to use and at
+/// least its `estimate` (prompt plus reserved output), as [`Engine::leave_spend`] bills it.
+///
+/// Why the estimate: the provider goes on generating (and counting) a call whose client hung
+/// up or whose answer timed out, so the layers must not hand its output reservation back.
+/// Settled to the prompt alone, a client that abandons every call after the send would pass
+/// any token limit (each leaves having used only its prompt).
+pub(super) fn tokens_used(reported: u64, accepted: Option<Seen>, estimate: u64) -> u64 {
+    accepted.map_or(reported, |s| {
+        reported.max(s.input.saturating_add(s.output)).max(estimate)
+    })
 }

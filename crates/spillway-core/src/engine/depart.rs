@@ -51,9 +51,13 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         } else {
             req.accepted
         };
+        let estimate = req
+            .meta
+            .input_tokens
+            .saturating_add(req.meta.output_estimate);
         let actual = Demand {
             requests: 1,
-            tokens: super::bill::tokens_used(tokens_used, floor),
+            tokens: super::bill::tokens_used(tokens_used, floor, estimate),
         };
         self.limiter
             .settle(now, req.reservation, req.placement, actual);

@@ -9,7 +9,7 @@ use rand_core::SeedableRng;
 use spillway_core::engine::{
     Admission, Completion, Engine, EngineEvent, RequestId, RequestMeta, Response, SpendGate,
 };
-use spillway_core::limit::Layered;
+use spillway_core::limit::{Algorithm, LayerSpec, Layered, LimitSpec, Scope, Unit};
 use spillway_core::{Duration, Time};
 
 type TestEngine = Engine<u64, Counting, SpendGate, ChaCha8Rng>;
@@ -20,9 +20,13 @@ const ESTIMATE_OUTPUT: u64 = 10;
 const INPUT: u64 = 100;
 
 fn engine() -> TestEngine {
+    engine_with(Vec::new())
+}
+
+fn engine_with(layers: Vec<LayerSpec>) -> TestEngine {
     let config = small_config(8);
     let limiter = Counting {
-        layers: Layered::new(Vec::new()).expect("no layers"),
+        layers: Layered::new(layers).expect("valid layers"),
         outstanding: 0,
     };
     let rng = ChaCha8Rng::seed_from_u64;
@@ -193,4 +197,48 @@ fn a_call_whose_client_left_while_it_was_on_the_wire_is_billed_by_a_server() {
     assert_eq!(spent(&e, at(50)), estimated);
     assert_eq!(reserved(&e), 0);
     assert_eq!(e.limiter().outstanding, 0);
+}
+
+/// A sliding log of `limit` tokens a minute, per user.
+fn token_layer(limit: u64) -> LayerSpec {
+    LayerSpec {
+        name: "tokens".into(),
+        scope: Scope::User,
+        unit: Unit::Tokens,
+        limit: LimitSpec {
+            algorithm: Algorithm::SlidingLog,
+            limit,
+            window: Duration::from_secs(60),
+            burst: None,
+        },
+    }
+}
+
+#[test]
+fn a_call_left_on_the_wire_keeps_its_estimate_in_the_layers() {
+    // Ten calls, each abandoned by its client after the send: the provider still reserves
+    // (and generates) their output, so each keeps its whole estimate in the layer, 1,100
+    // tokens, and an eleventh estimate does not fit under 1,200. Settled to their prompts
+    // alone (the old floor), they kept 1,000 and the eleventh passed: a client hanging up
+    // after every send got a tenth more through per call than the limit allows.
+    let estimate = INPUT + ESTIMATE_OUTPUT;
+    let mut e = engine_with(vec![token_layer(11 * estimate - 10)]);
+    for call in 0..10 {
+        let id = sent(&mut e, at(100 * call));
+        assert!(e.on_cancel_sent(at(100 * call + 20), id));
+    }
+    let meta = RequestMeta {
+        user: 1,
+        team: 0,
+        feature: 0,
+        class: 0,
+        input_tokens: INPUT,
+        output_estimate: ESTIMATE_OUTPUT,
+        max_tokens: 50,
+        payload: 0,
+    };
+    assert!(
+        matches!(e.on_request(at(1_100), meta), Admission::Rejected(..)),
+        "an eleventh estimate in the minute is refused"
+    );
 }

@@ -55,7 +55,7 @@ async fn admit<S: Spend<()> + Send + 'static>(
         tokens,
     };
     let verdict = handle.reserve(rt.now(), &SUBJECT, demand).await;
-    assert!(verdict.is_ok(), "Redis admits {tokens} tokens");
+    assert!(matches!(verdict, Ok(Ok(_))), "Redis admits {tokens} tokens");
     rt.admit_prepaid(meta(tokens), Some(verdict), |_| {})
         .map_err(|r| r.why)
 }
@@ -68,7 +68,7 @@ async fn all_room_back(handle: &SharedStore, now: impl Fn() -> Time) -> bool {
         tokens: LIMIT,
     };
     for _ in 0..500 {
-        if handle.reserve(now(), &SUBJECT, all).await.is_ok() {
+        if matches!(handle.reserve(now(), &SUBJECT, all).await, Ok(Ok(_))) {
             return true;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -169,7 +169,7 @@ async fn an_admission_that_reaches_a_closed_runtime_is_refused_and_gives_back() 
         tokens: LIMIT,
     };
     let verdict = handle.reserve(rt.now(), &SUBJECT, demand).await;
-    assert!(verdict.is_ok(), "Redis admits {LIMIT} tokens");
+    assert!(matches!(verdict, Ok(Ok(_))), "Redis admits {LIMIT} tokens");
     // The runtime closes while the admission has Redis' answer but not yet the engine's.
     rt.close();
     let admitted = rt.admit_prepaid(meta(LIMIT), Some(verdict), |_| {});
@@ -180,5 +180,31 @@ async fn an_admission_that_reaches_a_closed_runtime_is_refused_and_gives_back() 
     assert!(
         all_room_back(&handle, || rt.now()).await,
         "the refused admission's {LIMIT} tokens stay charged in Redis"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demand_no_shared_layer_can_hold_is_refused_as_never_fitting_not_as_an_outage() {
+    let Some(redis) = RedisProcess::start(&[], "a never-fitting demand on Redis") else {
+        return;
+    };
+    let (layers, handle) = shared(&redis, "never").await;
+    let rt = store_outage::start(config(), layers);
+    let demand = Demand {
+        requests: 1,
+        tokens: LIMIT + 1,
+    };
+    let verdict = handle.reserve(rt.now(), &SUBJECT, demand).await;
+    let why = rt
+        .admit_prepaid(meta(LIMIT + 1), Some(verdict), |_| {})
+        .map(drop)
+        .map_err(|r| r.why);
+    rt.close();
+    // Before: a store error, so a denial naming no layer: the client's 503 "retry in a
+    // second", forever, and an outage in the metrics; with local layers the same request is
+    // the 400 of a demand that can never fit.
+    assert!(
+        matches!(why, Err(Rejection::NeverFits)),
+        "refused as {why:?}"
     );
 }

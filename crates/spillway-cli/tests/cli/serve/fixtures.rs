@@ -394,7 +394,7 @@ impl Unanswered {
 }
 
 /// Read one HTTP request (head and a `content-length` body) from `conn`.
-fn read_request(conn: &mut std::net::TcpStream) {
+pub fn read_request(conn: &mut std::net::TcpStream) {
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
     loop {

@@ -3,7 +3,9 @@
 //! decides whether a failed call is sent again is whether it connected: one that never did is
 //! unreachable (retried, not billed), one that did may be with the provider (booked, not resent).
 
-use super::fixtures::{Server, Stalled, Unanswered, metric, metrics_until, policy_file, post_chat};
+use super::fixtures::{
+    Server, Stalled, Unanswered, chat, metric, metrics_until, policy_file, post_chat, read_request,
+};
 
 const PER_USER_100: &str =
     "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
@@ -92,6 +94,57 @@ async fn a_stream_that_falls_silent_is_cut_on_the_client_not_ended_as_if_whole()
         Some(1),
         "{m}"
     );
+}
+
+/// An upstream that answers every request with a stream that never ends, as fast as the
+/// gateway takes it (until the gateway closes the connection).
+fn flooding_upstream() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                read_request(&mut conn);
+                let event = "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n";
+                let chunk = format!("{:x}\r\n{}\r\n", event.len() * 64, event.repeat(64));
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+                            transfer-encoding: chunked\r\n\r\n";
+                let mut out = std::io::Write::write_all(&mut conn, head.as_bytes());
+                while out.is_ok() {
+                    out = std::io::Write::write_all(&mut conn, chunk.as_bytes());
+                }
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_client_that_stops_reading_does_not_hold_its_slot_for_ever() {
+    let upstream = flooding_upstream();
+    let serve = serve_one_slot("stalled-client", &upstream);
+    // A client that sends its request and never reads a byte of the answer (its kernel still
+    // acknowledges until its buffers fill): held open for the whole test.
+    let addr = serve.url.trim_start_matches("http://").to_owned();
+    let body = chat(16, true);
+    let mut stalled = std::net::TcpStream::connect(&addr).expect("connect");
+    let request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         authorization: Bearer test\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    std::io::Write::write_all(&mut stalled, request.as_bytes()).expect("send");
+    let client = reqwest::Client::new();
+    let m = metrics_until(&client, &serve.url, |m| {
+        metric(m, "spillway_upstream_calls_total{target=\"primary\"}") == Some(1)
+            && metric(m, "spillway_requests_inside") == Some(0)
+    })
+    .await;
+    // Before: the relay waited on the stalled client for ever, holding the one slot (and the
+    // call's reservations).
+    assert_eq!(metric(&m, "spillway_requests_inside"), Some(0), "{m}");
+    assert_eq!(metric(&m, "spillway_in_flight"), Some(0), "{m}");
+    drop(stalled);
 }
 
 /// The scenario catalogue, for a budget that shows what a call was billed.
