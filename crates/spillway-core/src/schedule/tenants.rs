@@ -346,8 +346,13 @@ impl TenantRing {
         match self.ring.get(AHEAD) {
             Some(&Member::Lone { index, .. }) => arrivals.prefetch(index),
             Some(&Member::Queued(slot)) => {
-                for head in self.queues[slot as usize].items.iter().take(2) {
+                // Two indexed reads, not `iter().take(2)`: the iterator is built out of line.
+                let items = &self.queues[slot as usize].items;
+                if let Some(head) = items.front() {
                     arrivals.prefetch(head.index);
+                }
+                if let Some(next) = items.get(1) {
+                    arrivals.prefetch(next.index);
                 }
             }
             _ => {}
