@@ -22,6 +22,16 @@ pub(super) enum End {
 }
 
 impl TenantQueue {
+    /// Credits this tenant's visit one `quantum`, unless `charged` says the visit already had
+    /// it (then nothing changes: settling the front again is idempotent).
+    #[inline(always)]
+    pub fn charge(&mut self, charged: &mut bool, quantum: u64) {
+        if !*charged {
+            self.deficit = self.deficit.saturating_add(quantum);
+            *charged = true;
+        }
+    }
+
     /// Pops stale refs off `end`; returns how many. Reads nothing while none are stale.
     #[inline]
     pub fn trim<T>(&mut self, end: End, arrivals: &Arrivals<T>) -> usize {

@@ -215,21 +215,37 @@ impl TenantRing {
     /// The ref of the request DRR serves next, settling the ring on it (idempotent until it is
     /// taken). The ref carries the cost, so the weighted class round reads no request.
     ///
-    /// A lone tenant at the front is answered inline (the common case when tenants outnumber
-    /// requests); the general loop stays out of line.
+    /// A lone tenant at the front (the common case when tenants outnumber requests) and a
+    /// sub-queue whose credit covers its head (the common case when requests outnumber
+    /// tenants) are answered inline; the general loop stays out of line.
     #[inline(always)]
     pub fn front<T>(&mut self, arrivals: &Arrivals<T>) -> Option<Ref> {
         if self.solo {
             return self.front_solo(arrivals);
         }
-        if let Some(&Member::Lone {
-            index, seq, cost, ..
-        }) = self.ring.front()
-        {
-            self.charge_lone();
-            if cost <= self.lone_deficit {
-                return Some(Ref { index, seq, cost });
+        match self.ring.front() {
+            Some(&Member::Lone {
+                index, seq, cost, ..
+            }) => {
+                self.charge_lone();
+                if cost <= self.lone_deficit {
+                    return Some(Ref { index, seq, cost });
+                }
             }
+            Some(&Member::Queued(slot)) => {
+                // Inline while the sub-queue holds no stale refs (the common case); `settle`
+                // trims, and finds this visit already charged.
+                if let Some(queue) = self.queues.get_mut(slot as usize)
+                    && queue.stale == 0
+                    && let Some(&head) = queue.items.front()
+                {
+                    queue.charge(&mut self.charged, self.quantum);
+                    if head.cost <= queue.deficit {
+                        return Some(head);
+                    }
+                }
+            }
+            _ => {}
         }
         self.settle(arrivals)
     }
@@ -268,10 +284,7 @@ impl TenantRing {
                         self.retire_front();
                         continue;
                     };
-                    if !self.charged {
-                        queue.deficit = queue.deficit.saturating_add(self.quantum);
-                        self.charged = true;
-                    }
+                    queue.charge(&mut self.charged, self.quantum);
                     if head.cost <= queue.deficit {
                         return Some(head);
                     }
