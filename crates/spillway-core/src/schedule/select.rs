@@ -37,7 +37,10 @@ impl<T> PriorityScheduler<T> {
     /// (when pushes were in time order: otherwise a later head may be older than this one).
     fn aged_class(&mut self, now: Time, step: Duration) -> Option<usize> {
         let step_ns = step.as_nanos().max(1);
-        let mut best: Option<(usize, Time, usize)> = None;
+        // (level, arrival) of the best class so far; classes come in index order, so keeping
+        // the first of equal keys breaks ties to the more urgent class.
+        let mut best = (usize::MAX, Time::MAX);
+        let mut chosen = None;
         let mut oldest = Time::MAX;
         for (class, queue) in self.classes.iter().enumerate() {
             let Some(arrival) = queue.oldest().map(|q| q.arrival) else {
@@ -45,15 +48,15 @@ impl<T> PriorityScheduler<T> {
             };
             oldest = oldest.min(arrival);
             let level = aged_level(class, now.saturating_since(arrival).as_nanos(), step_ns);
-            let key = (level, arrival, class);
-            if best.is_none_or(|b| key < b) {
-                best = Some(key);
+            if chosen.is_none() || (level, arrival) < best {
+                best = (level, arrival);
+                chosen = Some(class);
             }
         }
         if self.pushes_in_order {
             self.oldest_bound = oldest;
         }
-        best.map(|(_, _, class)| class)
+        chosen
     }
 }
 
@@ -65,7 +68,11 @@ fn aged_level(class: usize, waited_ns: u64, step_ns: u64) -> usize {
     if waited_ns < step_ns {
         return class;
     }
-    if u128::from(waited_ns) >= u128::from(step_ns) * class as u128 {
+    // `class` fits u64 (classes are few); a product past u64 is more than any wait.
+    if step_ns
+        .checked_mul(class as u64)
+        .is_some_and(|aged_out| waited_ns >= aged_out)
+    {
         return 0;
     }
     let steps = waited_ns / step_ns;
