@@ -90,6 +90,8 @@ pub(crate) struct TenantRing {
     ring: VecDeque<Member>,
     /// Virtual position of `ring[0]`: a lone member's position stays valid as the ring turns.
     ring_head: u64,
+    /// `ring_head` when [`TenantRing::prefetch_upcoming`] last ran.
+    prefetched_at: u64,
     /// Whether the front tenant has received its quantum for the current visit.
     charged: bool,
     /// The deficit of the front member while it is a charged lone (or gone) tenant; lone
@@ -354,8 +356,17 @@ impl TenantRing {
     /// and the fifth member's head ref (which the call two members later reads to find its
     /// request). A class served many times in a row (aging serves the class with the oldest
     /// request until its tenant's turn comes) then finds each request already loading.
+    ///
+    /// Only after the ring moved: while the front member stays (it serves about two requests
+    /// a visit), the members ahead are the same and their lines were asked for already. A
+    /// member that changed in place meanwhile (a lone one taking a sub-queue, a newcomer in a
+    /// short ring) misses one hint, never a decision.
     #[inline]
-    pub fn prefetch_upcoming<T>(&self, arrivals: &Arrivals<T>) {
+    pub fn prefetch_upcoming<T>(&mut self, arrivals: &Arrivals<T>) {
+        if self.prefetched_at == self.ring_head {
+            return;
+        }
+        self.prefetched_at = self.ring_head;
         match self.ring.get(AHEAD) {
             Some(&Member::Lone { index, .. }) => arrivals.prefetch(index),
             Some(&Member::Queued(slot)) => {
