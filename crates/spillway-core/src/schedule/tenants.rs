@@ -225,16 +225,20 @@ impl TenantRing {
         if self.solo {
             return self.front_solo(arrivals);
         }
-        match self.ring.front() {
-            Some(&Member::Lone {
+        // A vacant ring (an emptied class, asked again by the weighted round) has nothing to
+        // settle. (A class with no live request may still hold gone members, which a visit
+        // retires: `settle`'s.)
+        let front = *self.ring.front()?;
+        match front {
+            Member::Lone {
                 index, seq, cost, ..
-            }) => {
+            } => {
                 self.charge_lone();
                 if cost <= self.lone_deficit {
                     return Some(Ref { index, seq, cost });
                 }
             }
-            Some(&Member::Queued(slot)) => {
+            Member::Queued(slot) => {
                 // Inline while the sub-queue holds no stale refs (the common case); `settle`
                 // trims, and finds this visit already charged.
                 if let Some(queue) = self.queues.get_mut(slot as usize)
@@ -247,7 +251,7 @@ impl TenantRing {
                     }
                 }
             }
-            _ => {}
+            Member::Gone { .. } => {}
         }
         self.settle(arrivals)
     }
