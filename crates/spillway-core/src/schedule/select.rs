@@ -1,6 +1,6 @@
 //! Choosing the class to serve: strict priority, aging, or weighted DRR.
 
-use super::config::Discipline;
+use super::config::{Discipline, MAX_CLASSES};
 use super::scheduler::PriorityScheduler;
 use crate::time::{Duration, Time};
 
@@ -37,10 +37,7 @@ impl<T> PriorityScheduler<T> {
     /// (when pushes were in time order: otherwise a later head may be older than this one).
     fn aged_class(&mut self, now: Time, step: Duration) -> Option<usize> {
         let step_ns = step.as_nanos().max(1);
-        // (level, arrival) of the best class so far; classes come in index order, so keeping
-        // the first of equal keys breaks ties to the more urgent class.
-        let mut best = (usize::MAX, Time::MAX);
-        let mut chosen = None;
+        let mut best = u128::MAX;
         let mut oldest = Time::MAX;
         for (class, queue) in self.classes.iter().enumerate() {
             let Some(arrival) = queue.oldest().map(|q| q.arrival) else {
@@ -48,16 +45,29 @@ impl<T> PriorityScheduler<T> {
             };
             oldest = oldest.min(arrival);
             let level = aged_level(class, now.saturating_since(arrival).as_nanos(), step_ns);
-            if chosen.is_none() || (level, arrival) < best {
-                best = (level, arrival);
-                chosen = Some(class);
-            }
+            best = best.min(aging_key(level, arrival, class));
         }
         if self.pushes_in_order {
             self.oldest_bound = oldest;
         }
-        chosen
+        // No key reaches `u128::MAX` (its top bits are a level, below 64).
+        (best != u128::MAX).then_some((best & CLASS_FIELD) as usize)
     }
+}
+
+/// Bits of an [`aging_key`] holding the class (classes are at most [`MAX_CLASSES`] = 2^6).
+const CLASS_BITS: u32 = 6;
+const CLASS_FIELD: u128 = (1 << CLASS_BITS) - 1;
+const _: () = assert!(MAX_CLASSES <= 1 << CLASS_BITS);
+
+/// (level, arrival, class) packed in one integer that orders as the tuple does, so the best
+/// class is a branch-free minimum (the class loop ran ~60 instructions a class comparing
+/// tuples): the level above bit 70, the arrival's nanoseconds in bits 6 to 69, the class below.
+#[inline]
+fn aging_key(level: usize, arrival: Time, class: usize) -> u128 {
+    (level as u128) << (64 + CLASS_BITS)
+        | u128::from(arrival.as_nanos()) << CLASS_BITS
+        | class as u128 & CLASS_FIELD
 }
 
 /// `class − ⌊waited / step⌋`, clamped at 0, dividing only when the answer is strictly between
