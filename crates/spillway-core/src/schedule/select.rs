@@ -91,7 +91,8 @@ fn aged_level(class: usize, waited_ns: u64, step_ns: u64) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::aged_level;
+    use super::{CLASS_FIELD, aged_level, aging_key};
+    use crate::time::Time;
 
     #[test]
     fn the_level_matches_the_division_at_every_boundary() {
@@ -104,5 +105,23 @@ mod tests {
         }
         assert_eq!(aged_level(63, u64::MAX, u64::MAX), 62);
         assert_eq!(aged_level(63, u64::MAX, 1), 0);
+    }
+
+    proptest::proptest! {
+        /// Packed keys order exactly as (level, arrival, class) tuples, and give the class back.
+        #[test]
+        fn aging_keys_order_as_the_tuples(
+            a in (0usize..64, proptest::num::u64::ANY, 0usize..64),
+            b in (0usize..64, proptest::num::u64::ANY, 0usize..64),
+            same_arrival: bool,
+        ) {
+            let b = if same_arrival { (b.0, a.1, b.2) } else { b };
+            let key = |(level, arrival, class): (usize, u64, usize)| {
+                aging_key(level, Time::from_nanos(arrival), class)
+            };
+            proptest::prop_assert_eq!(key(a).cmp(&key(b)), a.cmp(&b));
+            proptest::prop_assert_eq!((key(a) & CLASS_FIELD) as usize, a.2);
+            proptest::prop_assert!(key(a) != u128::MAX);
+        }
     }
 }
