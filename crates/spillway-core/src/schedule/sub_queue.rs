@@ -2,13 +2,13 @@
 //! (a tenant with one sits inline in the ring, see [`super::tenants`]).
 
 use super::arrivals::{Arrivals, Ref};
-use std::collections::VecDeque;
+use super::ring::Ring;
 
 /// One tenant's sub-queue.
 #[derive(Debug, Default)]
 pub(super) struct TenantQueue {
     pub tenant: u64,
-    pub items: VecDeque<Ref>,
+    pub items: Ring<Ref>,
     pub deficit: u64,
     /// Refs in `items` whose requests may have left by another way than service.
     pub stale: usize,

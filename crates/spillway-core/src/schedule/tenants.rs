@@ -28,9 +28,9 @@
 //! settling nor trimming reads the requests, which sit at scattered places in the class.
 
 use super::arrivals::{Arrivals, Ref};
+use super::ring::Ring;
 use super::sub_queue::{End, TenantQueue};
 use super::tenant_index::TenantIndex;
-use std::collections::VecDeque;
 
 #[cfg(test)]
 mod check;
@@ -87,7 +87,7 @@ pub(crate) struct TenantRing {
     /// Only looked up, never iterated, so its layout cannot leak into a decision.
     index: TenantIndex,
     /// Backlogged tenants in service order; the front is being visited.
-    ring: VecDeque<Member>,
+    ring: Ring<Member>,
     /// Virtual position of `ring[0]`: a lone member's position stays valid as the ring turns.
     ring_head: u64,
     /// `ring_head` when [`TenantRing::prefetch_upcoming`] last ran.
@@ -193,7 +193,9 @@ impl TenantRing {
             }
             Some(Member::Queued(_)) | None => return,
         };
-        self.ring[position] = replacement;
+        if let Some(member) = self.ring.get_mut(position) {
+            *member = replacement;
+        }
     }
 
     /// An empty sub-queue for `tenant` with `deficit`, indexed.
@@ -316,15 +318,17 @@ impl TenantRing {
             self.front_unindexed = false;
             let slot = self.new_queue(tenant, self.lone_deficit);
             self.queues[slot as usize].items.push_back(queued);
-            self.ring[0] = Member::Queued(slot);
+            if let Some(front) = self.ring.get_mut(0) {
+                *front = Member::Queued(slot);
+            }
         }
         self.turn();
     }
 
     /// Moves the front member (never a lone one) to the back.
     fn turn(&mut self) {
-        if let Some(member) = self.ring.pop_front() {
-            self.ring.push_back(member);
+        if !self.ring.is_empty() {
+            self.ring.rotate();
             self.ring_head = self.ring_head.wrapping_add(1) & POSITION_MASK;
         }
         self.charged = false;
