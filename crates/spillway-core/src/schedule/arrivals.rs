@@ -184,6 +184,19 @@ impl<T> Arrivals<T> {
         self.slots.retain(|s| s.payload.is_some());
     }
 
+    /// The front slot's tenant and ref: [`Arrivals::refs`]'s first, without building the
+    /// iterator (which splits the deque into its two slices first).
+    #[inline]
+    pub fn front_ref(&self) -> Option<(u64, Ref)> {
+        let front = self.slots.front()?;
+        let r = Ref {
+            index: self.head,
+            seq: front.seq,
+            cost: front.cost,
+        };
+        Some((front.tenant, r))
+    }
+
     /// Every slot's tenant and ref, in arrival order.
     pub fn refs(&self) -> impl Iterator<Item = (u64, Ref)> + '_ {
         self.slots.iter().enumerate().map(|(i, s)| {
@@ -238,6 +251,9 @@ mod tests {
         let found: Vec<_> = (0..12).filter_map(|seq| a.find(seq)).collect();
         assert_eq!(found, vec![0, 1, 2, 3, 4, 5]);
         assert_eq!(a.find(7).and_then(|p| a.at(p)).map(|s| s.seq), Some(7));
+        let first = |(tenant, r): (u64, Ref)| (tenant, r.index, r.seq, r.cost);
+        assert_eq!(a.front_ref().map(first), a.refs().next().map(first));
+        assert_eq!(a.front_ref().map(first), Some((0, 1, 1, 1)));
         let refs: Vec<u64> = a.refs().map(|(_, r)| r.index).collect();
         assert_eq!(
             refs,

@@ -138,7 +138,7 @@ impl<T> ClassQueue<T> {
     #[inline(never)]
     fn tenant_next_cost(&mut self) -> Option<u64> {
         let ring = self.tenants.as_mut()?;
-        ring.front(&self.arrivals).map(|r| r.cost)
+        ring.front_no_turn(&self.arrivals).map(|r| r.cost)
     }
 
     /// Takes the request at `position` out. `served` says it is the one

@@ -101,6 +101,7 @@ mod error;
 mod expiry;
 mod plan;
 mod prefetch;
+mod ring;
 mod scheduler;
 mod select;
 mod sub_queue;

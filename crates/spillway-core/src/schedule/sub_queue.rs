@@ -2,13 +2,13 @@
 //! (a tenant with one sits inline in the ring, see [`super::tenants`]).
 
 use super::arrivals::{Arrivals, Ref};
-use std::collections::VecDeque;
+use super::ring::Ring;
 
 /// One tenant's sub-queue.
 #[derive(Debug, Default)]
 pub(super) struct TenantQueue {
     pub tenant: u64,
-    pub items: VecDeque<Ref>,
+    pub items: Ring<Ref>,
     pub deficit: u64,
     /// Refs in `items` whose requests may have left by another way than service.
     pub stale: usize,
@@ -22,6 +22,16 @@ pub(super) enum End {
 }
 
 impl TenantQueue {
+    /// Credits this tenant's visit one `quantum`, unless `charged` says the visit already had
+    /// it (then nothing changes: settling the front again is idempotent).
+    #[inline(always)]
+    pub fn charge(&mut self, charged: &mut bool, quantum: u64) {
+        if !*charged {
+            self.deficit = self.deficit.saturating_add(quantum);
+            *charged = true;
+        }
+    }
+
     /// Pops stale refs off `end`; returns how many. Reads nothing while none are stale.
     #[inline]
     pub fn trim<T>(&mut self, end: End, arrivals: &Arrivals<T>) -> usize {

@@ -28,15 +28,16 @@
 //! settling nor trimming reads the requests, which sit at scattered places in the class.
 
 use super::arrivals::{Arrivals, Ref};
-use super::sub_queue::{End, TenantQueue};
+use super::ring::Ring;
+use super::sub_queue::TenantQueue;
 use super::tenant_index::TenantIndex;
-use std::collections::VecDeque;
 
 #[cfg(test)]
 mod check;
 mod compaction;
 mod leaving;
 mod solo;
+mod visit;
 
 /// Index values at or above this name a lone member by its ring position; below, a sub-queue
 /// slot.
@@ -87,9 +88,11 @@ pub(crate) struct TenantRing {
     /// Only looked up, never iterated, so its layout cannot leak into a decision.
     index: TenantIndex,
     /// Backlogged tenants in service order; the front is being visited.
-    ring: VecDeque<Member>,
+    ring: Ring<Member>,
     /// Virtual position of `ring[0]`: a lone member's position stays valid as the ring turns.
     ring_head: u64,
+    /// `ring_head` when [`TenantRing::prefetch_upcoming`] last ran.
+    prefetched_at: u64,
     /// Whether the front tenant has received its quantum for the current visit.
     charged: bool,
     /// The deficit of the front member while it is a charged lone (or gone) tenant; lone
@@ -191,7 +194,9 @@ impl TenantRing {
             }
             Some(Member::Queued(_)) | None => return,
         };
-        self.ring[position] = replacement;
+        if let Some(member) = self.ring.get_mut(position) {
+            *member = replacement;
+        }
     }
 
     /// An empty sub-queue for `tenant` with `deficit`, indexed.
@@ -212,142 +217,32 @@ impl TenantRing {
         slot
     }
 
-    /// The ref of the request DRR serves next, settling the ring on it (idempotent until it is
-    /// taken). The ref carries the cost, so the weighted class round reads no request.
-    ///
-    /// A lone tenant at the front is answered inline (the common case when tenants outnumber
-    /// requests); the general loop stays out of line.
-    #[inline(always)]
-    pub fn front<T>(&mut self, arrivals: &Arrivals<T>) -> Option<Ref> {
-        if self.solo {
-            return self.front_solo(arrivals);
-        }
-        if let Some(&Member::Lone {
-            index, seq, cost, ..
-        }) = self.ring.front()
-        {
-            self.charge_lone();
-            if cost <= self.lone_deficit {
-                return Some(Ref { index, seq, cost });
-            }
-        }
-        self.settle(arrivals)
-    }
-
-    /// Credits the front lone (or solo) member one quantum, once per visit: it joined with
-    /// deficit 0 and carries none of its own, so its credit is the quantum, kept in
-    /// `lone_deficit` while it is being visited.
-    #[inline(always)]
-    fn charge_lone(&mut self) {
-        if !self.charged {
-            self.lone_deficit = self.quantum;
-            self.charged = true;
-        }
-    }
-
-    /// [`TenantRing::front`]'s general case: visits members until one can pay.
-    #[inline(never)]
-    fn settle<T>(&mut self, arrivals: &Arrivals<T>) -> Option<Ref> {
-        loop {
-            match *self.ring.front()? {
-                Member::Lone {
-                    index, seq, cost, ..
-                } => {
-                    let queued = Ref { index, seq, cost };
-                    self.charge_lone();
-                    if queued.cost <= self.lone_deficit {
-                        return Some(queued);
-                    }
-                    self.lone_to_back();
-                }
-                Member::Gone { .. } => self.retire_front(),
-                Member::Queued(slot) => {
-                    let queue = &mut self.queues[slot as usize];
-                    self.entries -= queue.trim(End::Front, arrivals);
-                    let Some(&head) = queue.items.front() else {
-                        self.retire_front();
-                        continue;
-                    };
-                    if !self.charged {
-                        queue.deficit = queue.deficit.saturating_add(self.quantum);
-                        self.charged = true;
-                    }
-                    if head.cost <= queue.deficit {
-                        return Some(head);
-                    }
-                    self.turn();
-                }
-            }
-        }
-    }
-
-    /// The front lone tenant cannot pay: its request left while it was being visited, and a
-    /// costlier one (which raised the quantum) came back. It takes a sub-queue to carry its
-    /// credit to the back of the ring, as DRR does.
-    #[cold]
-    fn lone_to_back(&mut self) {
-        if let Some(&Member::Lone {
-            tenant,
-            index,
-            seq,
-            cost,
-        }) = self.ring.front()
-        {
-            let queued = Ref { index, seq, cost };
-            self.front_unindexed = false;
-            let slot = self.new_queue(tenant, self.lone_deficit);
-            self.queues[slot as usize].items.push_back(queued);
-            self.ring[0] = Member::Queued(slot);
-        }
-        self.turn();
-    }
-
-    /// Moves the front member (never a lone one) to the back.
-    fn turn(&mut self) {
-        if let Some(member) = self.ring.pop_front() {
-            self.ring.push_back(member);
-            self.ring_head = self.ring_head.wrapping_add(1) & POSITION_MASK;
-        }
-        self.charged = false;
-    }
-
-    /// Removes the request [`TenantRing::front`] returned, whose cost was `cost`, charging it to
-    /// its tenant. Call only after taking that request out of `arrivals`.
-    #[inline]
-    pub fn take_front<T>(&mut self, cost: u64, arrivals: &Arrivals<T>) {
-        if self.solo {
-            self.take_solo();
-            return;
-        }
-        match self.ring.front() {
-            Some(Member::Lone { .. }) => self.retire_front(),
-            Some(&Member::Queued(slot)) => {
-                let queue = &mut self.queues[slot as usize];
-                if queue.items.pop_front().is_some() {
-                    self.entries -= 1;
-                }
-                queue.deficit = queue.deficit.saturating_sub(cost);
-                self.entries -= queue.trim(End::Front, arrivals);
-                if queue.items.is_empty() {
-                    self.retire_front();
-                }
-            }
-            Some(Member::Gone { .. }) | None => {}
-        }
-    }
-
     /// Starts loading what later visits read, as a pipeline along the ring: the third
     /// member's first two requests (a visit serves about two: the quantum is the largest cost)
     /// and the fifth member's head ref (which the call two members later reads to find its
     /// request). A class served many times in a row (aging serves the class with the oldest
     /// request until its tenant's turn comes) then finds each request already loading.
+    ///
+    /// Only after the ring moved: while the front member stays (it serves about two requests
+    /// a visit), the members ahead are the same and their lines were asked for already. A
+    /// member that changed in place meanwhile (a lone one taking a sub-queue, a newcomer in a
+    /// short ring) misses one hint, never a decision.
     #[inline]
-    pub fn prefetch_upcoming<T>(&self, arrivals: &Arrivals<T>) {
+    pub fn prefetch_upcoming<T>(&mut self, arrivals: &Arrivals<T>) {
+        if self.prefetched_at == self.ring_head {
+            return;
+        }
+        self.prefetched_at = self.ring_head;
         match self.ring.get(AHEAD) {
             Some(&Member::Lone { index, .. }) => arrivals.prefetch(index),
             Some(&Member::Queued(slot)) => {
-                for head in self.queues[slot as usize].items.iter().take(2) {
+                // Two indexed reads, not `iter().take(2)`: the iterator is built out of line.
+                let items = &self.queues[slot as usize].items;
+                if let Some(head) = items.front() {
                     arrivals.prefetch(head.index);
+                }
+                if let Some(next) = items.get(1) {
+                    arrivals.prefetch(next.index);
                 }
             }
             _ => {}

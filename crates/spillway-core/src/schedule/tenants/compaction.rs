@@ -9,7 +9,7 @@ impl TenantRing {
     /// Call before compacting `arrivals`, then [`TenantRing::renumber`].
     pub fn compact<T>(&mut self, arrivals: &Arrivals<T>) {
         let mut entries = 0;
-        for member in &self.ring {
+        for member in self.ring.iter() {
             entries += match *member {
                 Member::Lone { .. } => 1,
                 Member::Gone { .. } => 0,
@@ -53,7 +53,7 @@ impl TenantRing {
         });
         self.ring_head = 0;
         self.front_unindexed = false;
-        for (position, member) in (0u64..).zip(&self.ring) {
+        for (position, member) in (0u64..).zip(self.ring.iter()) {
             if let Member::Lone { tenant, .. } = *member {
                 self.index.insert(tenant, LONE | position);
             }
@@ -73,7 +73,7 @@ impl TenantRing {
     /// rebuilds every ref. Each live request has exactly one ref, in its tenant's member, and
     /// both orders are arrival order, so refilling them from `arrivals` in order reproduces them.
     pub fn renumber<T>(&mut self, arrivals: &Arrivals<T>) {
-        for member in &self.ring {
+        for member in self.ring.iter() {
             if let Member::Queued(slot) = *member {
                 self.queues[slot as usize].items.clear();
             }

@@ -32,7 +32,9 @@ impl TenantRing {
                 }) = self.ring.get(position)
                     && arrivals.position(Ref { index, seq, cost }).is_none()
                 {
-                    self.ring[position] = Member::Gone { tenant };
+                    if let Some(member) = self.ring.get_mut(position) {
+                        *member = Member::Gone { tenant };
+                    }
                     self.entries -= 1;
                 }
             }

@@ -21,7 +21,7 @@ impl TenantRing {
     #[inline]
     pub(super) fn front_solo<T>(&mut self, arrivals: &Arrivals<T>) -> Option<Ref> {
         self.charge_lone();
-        let solo = arrivals.refs().next().map(|(_, r)| r);
+        let solo = arrivals.front_ref().map(|(_, r)| r);
         debug_assert!(
             solo.is_some_and(|r| r.cost <= self.lone_deficit) && arrivals.held() == 1,
             "a solo request is the class's only slot and its visit covers it"
@@ -46,7 +46,7 @@ impl TenantRing {
             "a solo request sits alone, at the front of its class, the newcomer behind it"
         );
         self.solo = false;
-        if let Some((tenant, queued)) = arrivals.refs().next() {
+        if let Some((tenant, queued)) = arrivals.front_ref() {
             self.front_unindexed = true;
             self.ring.push_back(Member::lone(tenant, queued));
         }
