@@ -116,14 +116,19 @@ async fn single_case(
     let mut core = spec.build().expect("valid spec");
     let redis = RedisLimiter::new(store, &unique("d"), spec).expect("valid on Redis");
     let mut now = t0;
+    // A refund gives back out of the latest charge (any instant would do: both get the same).
+    let mut charged_at = Time::from_nanos(t0);
     for (i, &(op, step, cost)) in ops.iter().enumerate() {
         now = now.saturating_add_signed(step);
         let t = Time::from_nanos(now);
         let (expected, actual) = match op {
-            Op::Acquire => (
-                core_answer(core.acquire(t, cost)),
-                redis_answer(redis.acquire("k", t, cost).await),
-            ),
+            Op::Acquire => {
+                let expected = core_answer(core.acquire(t, cost));
+                if expected == Ok(Decision::Allowed) {
+                    charged_at = t;
+                }
+                (expected, redis_answer(redis.acquire("k", t, cost).await))
+            }
             Op::Check => (
                 core_answer(core.check(t, cost)),
                 redis_answer(redis.check("k", t, cost).await),
@@ -131,11 +136,15 @@ async fn single_case(
             Op::Commit => {
                 core.commit(t, cost);
                 redis.commit("k", t, cost).await.expect("commit");
+                charged_at = t;
                 continue;
             }
             Op::Refund => {
-                core.refund(t, cost);
-                redis.refund("k", t, cost).await.expect("refund");
+                core.refund(t, charged_at, cost);
+                redis
+                    .refund("k", t, charged_at, cost)
+                    .await
+                    .expect("refund");
                 continue;
             }
         };
@@ -316,6 +325,7 @@ async fn layered_case(
             let reservation = spillway_core::limit::Reservation {
                 subject,
                 estimate: demand,
+                charged_at: t,
             };
             prop_assert_eq!(reserved.reservation(), reservation);
             prop_assert_eq!(reserved.charged_by(), ServedBy::Redis);

@@ -21,3 +21,4 @@ mod saturated;
 mod server;
 mod settle;
 mod settle_outage;
+mod settle_window;
