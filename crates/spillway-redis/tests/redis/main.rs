@@ -6,6 +6,7 @@ mod bad_input;
 mod budget;
 mod budget_faults;
 mod cancel;
+mod cancel_record;
 mod concurrency;
 mod differential;
 mod expiry;
