@@ -180,7 +180,9 @@ impl Limiter for SlidingWindowCounter {
     /// From the count of the window the charge was made in: the current one, or the previous
     /// one if the window rolled since (its weight still counts); nothing once it is older.
     /// Taking from the current count after a roll would give back room charged by others and
-    /// admit more than `limit` in the aligned window.
+    /// admit more than `limit` in the aligned window. (A charge counted in a later window than
+    /// its instant, time having gone backwards, is refunded from its instant's window: that
+    /// count cannot tell whose units it holds.)
     fn refund(&mut self, now: Time, charged_at: Time, cost: u64) {
         self.roll(now);
         let (at, w) = (charged_at.as_nanos(), self.window.as_nanos());
