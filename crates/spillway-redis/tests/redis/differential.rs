@@ -204,6 +204,11 @@ enum LayeredOp {
     Check,
     /// Reserve the demand, settle immediately with (requests, tokens) actually used.
     ReserveSettle(u64, u64),
+    /// Reserve the demand, settle with (requests, tokens) at a later `SettleHeld`: often after
+    /// the window rolled, where a refund comes out of the reservation's own charge only.
+    ReserveHold(u64, u64),
+    /// Settle the oldest held reservation (nothing if none is held).
+    SettleHeld,
 }
 
 fn layered_ops() -> impl Strategy<Value = Vec<(LayeredOp, u64, u64, u64, u64)>> {
@@ -211,6 +216,8 @@ fn layered_ops() -> impl Strategy<Value = Vec<(LayeredOp, u64, u64, u64, u64)>> 
         3 => Just(LayeredOp::Acquire),
         1 => Just(LayeredOp::Check),
         2 => (0u64..3, 0u64..150).prop_map(|(r, t)| LayeredOp::ReserveSettle(r, t)),
+        1 => (0u64..3, 0u64..150).prop_map(|(r, t)| LayeredOp::ReserveHold(r, t)),
+        1 => Just(LayeredOp::SettleHeld),
     ];
     // (op, forward step ns, user, requests, tokens)
     proptest::collection::vec(
@@ -285,9 +292,16 @@ async fn layered_case(
     let mut core = Layered::new(specs.clone()).expect("valid layers");
     let redis = RedisLayered::new(store, &unique("l"), specs).expect("valid on Redis");
     let mut now = t0;
+    let mut held = std::collections::VecDeque::new();
     for (i, &(op, step, user, requests, tokens)) in ops.iter().enumerate() {
         now = now.saturating_add(step);
         let t = Time::from_nanos(now);
+        if let LayeredOp::SettleHeld = op {
+            if let Some((reservation, reserved, used)) = held.pop_front() {
+                settle_both(&mut core, &redis, t, (reservation, reserved), used).await?;
+            }
+            continue;
+        }
         let subject = Subject {
             user,
             team: user / 2,
@@ -303,9 +317,7 @@ async fn layered_case(
         let actual = match op {
             LayeredOp::Check => redis.check(t, &subject, demand).await,
             LayeredOp::Acquire => redis.acquire(t, &subject, demand).await,
-            LayeredOp::ReserveSettle(..) => {
-                reserve_comparing_room(&redis, &core, t, &subject, demand, &mut reserved).await?
-            }
+            _ => reserve_comparing_room(&redis, &core, t, &subject, demand, &mut reserved).await?,
         };
         let actual = match actual {
             Ok(v) => Ok(v.decision),
@@ -321,25 +333,44 @@ async fn layered_case(
             demand,
             now
         );
-        if let (LayeredOp::ReserveSettle(r, tk), Some(reserved)) = (op, reserved) {
-            let reservation = spillway_core::limit::Reservation {
-                subject,
-                estimate: demand,
-                charged_at: t,
-            };
-            prop_assert_eq!(reserved.reservation(), reservation);
-            prop_assert_eq!(reserved.charged_by(), ServedBy::Redis);
-            let used = Demand {
-                requests: r,
-                tokens: tk,
-            };
-            core.settle(t, reservation, used);
-            prop_assert_eq!(
-                redis.settle(t, reserved, used).await.expect("settle"),
-                ServedBy::Redis
-            );
+        let (LayeredOp::ReserveSettle(r, tk) | LayeredOp::ReserveHold(r, tk), Some(reserved)) =
+            (op, reserved)
+        else {
+            continue;
+        };
+        let reservation = spillway_core::limit::Reservation {
+            subject,
+            estimate: demand,
+            charged_at: t,
+        };
+        prop_assert_eq!(reserved.reservation(), reservation);
+        prop_assert_eq!(reserved.charged_by(), ServedBy::Redis);
+        let used = Demand {
+            requests: r,
+            tokens: tk,
+        };
+        if let LayeredOp::ReserveHold(..) = op {
+            held.push_back((reservation, reserved, used));
+        } else {
+            settle_both(&mut core, &redis, t, (reservation, reserved), used).await?;
         }
     }
+    Ok(())
+}
+
+/// Settle the same reservation on the core and on Redis (where it was charged).
+async fn settle_both(
+    core: &mut Layered,
+    redis: &RedisLayered,
+    t: Time,
+    (reservation, reserved): (spillway_core::limit::Reservation, RedisReservation),
+    used: Demand,
+) -> Result<(), TestCaseError> {
+    core.settle(t, reservation, used);
+    prop_assert_eq!(
+        redis.settle(t, reserved, used).await.expect("settle"),
+        ServedBy::Redis
+    );
     Ok(())
 }
 
