@@ -349,6 +349,7 @@ impl RedisLayered {
                 Reservation {
                     subject: *subject,
                     estimate,
+                    charged_at: v.now,
                 },
                 v.served_by,
             )),
@@ -402,7 +403,8 @@ impl RedisLayered {
             .map(|l| {
                 let (estimated, used) = (l.cost(reservation.estimate), l.cost(actual));
                 if used < estimated {
-                    (estimated - used, Action::Refund)
+                    let charged_at = reservation.charged_at;
+                    (estimated - used, Action::Refund { charged_at })
                 } else {
                     (used - estimated, Action::Commit)
                 }

@@ -66,9 +66,10 @@
 //! kept until the entry leaves the window, is emptied, or the acquire's cancellation takes it).
 //! So a log holds one id per such admission still in it: at most `limit` while every
 //! admission keeps at least 1 of its cost, but not with settles: a settle's refund
-//! ([`RedisLayered::settle`], `estimated − used`) takes cost from the newest entries as
-//! spillway-core's does, and drops the ids only of an entry it empties (it does not know which
-//! ids are its own: the reservation carries none), so acquires merged into one entry and each
+//! ([`RedisLayered::settle`], `estimated − used`) takes cost from the entry charged at its
+//! acquire's instant as spillway-core's does (nothing once that instant left the window), and
+//! drops the ids only of an entry it empties (it does not know which ids are its own: the
+//! reservation carries its instant, not its id), so acquires merged into one entry and each
 //! refunded by its settle add an id apiece while the cost stays (`tests/redis/ids.rs`). Acquires
 //! merged into one entry (at one instant, or a caller whose clock lags) rewrite its ids with
 //! each merge (`LSET`): 14 bytes per id it holds, per admission, so quadratic in such a burst,
@@ -108,10 +109,11 @@
 //!   next call; the script refunds the acquire if it had been charged, or else marks the id so
 //!   that an acquire still in flight charges nothing when it lands. Exact as long as the
 //!   cancellation reaches Redis within [`RedisConfig::dedupe_ttl`] (10 s). Where the id is kept:
-//!   - *token buckets, counters, mixed layers*: a record `SET <first key>|rid|<id> 1 NX PX
-//!     dedupe_ttl` created by each admission (which charges only if it is new), ~3 µs of server
-//!     CPU, the largest single cost of such an acquire; the cancellation refunds every layer
-//!     (a log's newest entries, as spillway-core's refund does) if the record said charged;
+//!   - *token buckets, counters, mixed layers*: a record `SET <first key>|rid|<id> <instant>
+//!     NX PX dedupe_ttl` created by each admission (which charges only if it is new), ~3 µs of
+//!     server CPU, the largest single cost of such an acquire; the cancellation refunds every
+//!     layer out of the charge made at the record's instant (a log's entry of that instant, a
+//!     counter's count of its window, as spillway-core's refund) if the record said charged;
 //!   - *sliding logs only*: the entry the admission charged (state format 5), so no key is
 //!     created; the cancellation finds the entry (newest first, read in chunks, on the caller's
 //!     time only down to the acquire's `now`: its entry is never older) in each log and

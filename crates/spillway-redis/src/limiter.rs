@@ -203,7 +203,7 @@ impl RedisLimiter {
             // refund to a share that never charged").
             Err(Fault::Unavailable(_)) => Ok(Degraded::from(self.store.config().failure_policy)
                 .apply(|| {
-                    if action != Action::Refund {
+                    if !matches!(action, Action::Refund { .. }) {
                         self.apply_local(key, now, action, cost);
                     }
                 })),
@@ -213,7 +213,7 @@ impl RedisLimiter {
     /// Refund or commit `cost` on the local share (none when failing closed).
     fn apply_local(&self, key: &str, now: Time, action: Action, cost: u64) {
         self.with_local(|l| match action {
-            Action::Refund => l.refund(now, &key.to_owned(), cost),
+            Action::Refund { charged_at } => l.refund(now, charged_at, &key.to_owned(), cost),
             _ => l.commit(now, &key.to_owned(), cost),
         });
     }
@@ -228,15 +228,19 @@ impl RedisLimiter {
         self.apply(key, now, Action::Commit, cost).await
     }
 
-    /// Give back `cost` (never more room than a fresh limiter). While Redis is unavailable the
-    /// refund is dropped, not given to the local share, which never held a Redis charge.
+    /// Give back `cost` of the charge made at `charged_at` (only what is still live of it, in
+    /// its own window, as spillway-core's `Limiter::refund`; never more room than a fresh
+    /// limiter). While Redis is unavailable the refund is dropped, not given to the local
+    /// share, which never held a Redis charge.
     pub async fn refund(
         &self,
         key: &str,
         now: Time,
+        charged_at: Time,
         cost: u64,
     ) -> Result<ServedBy, RedisLimitError> {
-        self.apply(key, now, Action::Refund, cost).await
+        self.apply(key, now, Action::Refund { charged_at }, cost)
+            .await
     }
 
     /// Like [`acquire`](Self::acquire) for an estimate; an admission returns the
@@ -252,7 +256,11 @@ impl RedisLimiter {
         let decision = match v.decision {
             Decision::Allowed => {
                 let key = key.to_owned();
-                let reserved = KeyReservation { key, estimate };
+                let reserved = KeyReservation {
+                    key,
+                    estimate,
+                    charged_at: v.now,
+                };
                 Ok(RedisReservation::new(reserved, v.served_by))
             }
             Decision::Denied { retry_at } => Err(retry_at),
@@ -276,9 +284,16 @@ impl RedisLimiter {
         reservation: RedisReservation<KeyReservation>,
         actual: u64,
     ) -> Result<ServedBy, RedisLimitError> {
-        let (KeyReservation { key, estimate }, admitted_by) = reservation.into_parts();
+        let (
+            KeyReservation {
+                key,
+                estimate,
+                charged_at,
+            },
+            admitted_by,
+        ) = reservation.into_parts();
         let (action, cost) = if actual < estimate {
-            (Action::Refund, estimate - actual)
+            (Action::Refund { charged_at }, estimate - actual)
         } else {
             (Action::Commit, actual - estimate)
         };

@@ -3,6 +3,7 @@
 //! spillway-core's [`Reservation`]; the single limiter's a [`KeyReservation`].
 
 use crate::verdict::ServedBy;
+use spillway_core::Time;
 use spillway_core::limit::Reservation;
 
 /// An admitted estimate of [`RedisLayered`](crate::RedisLayered) (`R` = spillway-core's
@@ -31,6 +32,9 @@ pub struct KeyReservation {
     pub key: String,
     /// What was charged at admission.
     pub estimate: u64,
+    /// When (the acquire's instant, Redis TIME on Redis time): the settle's refund comes out
+    /// of this charge only.
+    pub charged_at: Time,
 }
 
 impl<R> RedisReservation<R> {

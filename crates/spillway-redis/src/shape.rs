@@ -28,8 +28,9 @@ pub(crate) enum Action {
     Check,
     /// Consume without asking.
     Commit,
-    /// Give back.
-    Refund,
+    /// Give back, out of the charge made at `charged_at` (a window refunds only what is still
+    /// live of that charge, in its own window: spillway-core's `Limiter::refund`).
+    Refund { charged_at: Time },
 }
 
 /// A validated limiter.
@@ -119,7 +120,7 @@ impl Shape {
         let act = match action {
             Action::Check => '?',
             Action::Commit => '+',
-            Action::Refund => '-',
+            Action::Refund { .. } => '-',
         };
         match *self {
             Shape::Gcra { capacity, rate, .. } => {
@@ -137,6 +138,10 @@ impl Shape {
                 call.key(keys.main());
                 call.layer(if log { 'l' } else { 'c' }, act);
                 call.num(limit).num(window).num(cost.min(MAX_COUNT));
+                if let Action::Refund { charged_at } = action {
+                    let (s, ns) = split_ns(u128::from(charged_at.as_nanos()), u64::MAX);
+                    call.num(s).num(ns);
+                }
             }
         }
     }

@@ -94,8 +94,16 @@ impl Limiter for FixedWindow {
         self.used = self.used.saturating_add(cost);
     }
 
-    fn refund(&mut self, now: Time, cost: u64) {
-        if self.in_current(now) {
+    /// Only a charge made in the window the count belongs to comes back: one made in an
+    /// earlier window left with it, and taking it from this window's count would give back room
+    /// charged by others. (A charge counted in a later window than its instant, time having
+    /// gone backwards, is not refunded: stricter, never looser.)
+    fn refund(&mut self, _now: Time, charged_at: Time, cost: u64) {
+        let counted = charged_at
+            .as_nanos()
+            .checked_sub(self.start)
+            .is_some_and(|since| since < self.window.as_nanos());
+        if counted {
             self.used = self.used.saturating_sub(cost);
         }
     }

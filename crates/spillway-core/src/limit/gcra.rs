@@ -11,6 +11,15 @@
 //! worth exactly `period` scaled units, and an instant `t` ns is `t·rate` units. State is a
 //! `u128`, so `u64` nanoseconds times a `u64` rate cannot overflow. Only a denial divides, to turn
 //! the scaled answer back into nanoseconds (rounded up, so retrying at `retry_at` is admitted).
+//!
+//! Refunds are not tied to their charge. A refund lowers the TAT by its cost, floored at `now`
+//! (never more than a full bucket); how much of an old charge is still unrefilled depends on
+//! every commit since (each one that found the bucket full absorbed part of it), which one
+//! number does not record. So a refund after the bucket refilled can restore room twice:
+//! capacity 100 per 60 s, reserve 100 at 0 s, the bucket is full again at 60 s and others take
+//! 100 then, a settle at 61 s with actual 10 gives back 90: 191 admitted within [60 s, 61 s]
+//! where an exact accounting admits 101. Tying it to its charge would need per-reservation
+//! state (the least debt seen by a commit since the charge), so it is not done here.
 
 use super::{Decision, LimitError, Limiter, ensure_fits};
 use crate::time::{Duration, Time};
@@ -99,7 +108,11 @@ impl Limiter for Gcra {
         self.tat = self.tat_after(self.scaled(now), cost);
     }
 
-    fn refund(&mut self, now: Time, cost: u64) {
+    /// `charged_at` is not used: the bucket's one number cannot tell how much of a charge is
+    /// still unrefilled once others have charged since, so a refund after the bucket refilled
+    /// can give back room it had already restored (bounded by a full bucket; see the module
+    /// docs).
+    fn refund(&mut self, now: Time, _charged_at: Time, cost: u64) {
         // A refund cannot fill the bucket beyond full: the TAT never goes below now.
         let floor = self.scaled(now);
         self.tat = self
@@ -186,7 +199,7 @@ mod tests {
         let mut b = per_second(10, 1);
         let t = Time::from_secs(50);
         assert!(b.acquire(t, 4).unwrap().is_allowed());
-        b.refund(t, 100);
+        b.refund(t, t, 100);
         assert_eq!(b.available(t), 10);
         assert!(b.is_fresh(t));
     }

@@ -127,7 +127,7 @@ mod tests {
                     }
                     Op::Refund => {
                         compact.refund(t, &key, cost);
-                        wide.refund(t, &key, cost);
+                        wide.refund(t, t, &key, cost);
                     }
                     Op::Sweep => {
                         compact.sweep(t);

@@ -135,19 +135,21 @@ impl Layered {
             LayeredDecision::Allowed => Ok(Reservation {
                 subject: *subject,
                 estimate,
+                charged_at: now,
             }),
             LayeredDecision::Denied(denial) => Err(denial),
         })
     }
     /// Settle a reservation with the actual demand: refund or charge the difference on every
-    /// layer. Charging may put a layer in debt (later requests wait longer); that is the
+    /// layer. A refund gives back only what is still live of the reservation's own charge, in
+    /// the window it was made in (see [`Limiter::refund`](super::Limiter::refund)). Charging may put a layer in debt (later requests wait longer); that is the
     /// honest outcome of an under-estimate.
     pub fn settle(&mut self, now: Time, reservation: Reservation, actual: Demand) {
         let subject = reservation.subject;
         for layer in &mut self.layers {
             let (estimated, used) = (layer.cost(reservation.estimate), layer.cost(actual));
             if used < estimated {
-                layer.refund(now, &subject, estimated - used);
+                layer.refund(now, reservation.charged_at, &subject, estimated - used);
             } else if used > estimated {
                 layer.commit(now, &subject, used - estimated);
             }

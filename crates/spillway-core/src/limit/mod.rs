@@ -101,9 +101,12 @@ pub trait Limiter {
     /// wait longer), never panics.
     fn commit(&mut self, now: Time, cost: u64);
 
-    /// Give back `cost` previously committed (an over-estimate being settled). Never leaves the
-    /// limiter with more room than a fresh one.
-    fn refund(&mut self, now: Time, cost: u64);
+    /// Give back `cost` of a charge committed at `charged_at` (an over-estimate being settled
+    /// at `now`). Only what is still live of that charge comes back: nothing once it has left
+    /// the window, and never room charged by others after it (a refund taken from whatever the
+    /// window holds at settle time would let a settle after the window rolled admit more than
+    /// the limit). Never leaves the limiter with more room than a fresh one.
+    fn refund(&mut self, now: Time, charged_at: Time, cost: u64);
 
     /// Whether the state at `now` is indistinguishable from a freshly built limiter, so it can
     /// be dropped and rebuilt later with no change in behaviour ([`Keyed`]'s sweep).

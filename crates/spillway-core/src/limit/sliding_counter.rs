@@ -177,13 +177,22 @@ impl Limiter for SlidingWindowCounter {
         self.current = self.current.saturating_add(cost);
     }
 
-    fn refund(&mut self, now: Time, cost: u64) {
-        // From the current window first (where a reservation settled promptly was charged),
-        // then from the previous one if the window rolled since.
+    /// From the count of the window the charge was made in: the current one, or the previous
+    /// one if the window rolled since (its weight still counts); nothing once it is older.
+    /// Taking from the current count after a roll would give back room charged by others and
+    /// admit more than `limit` in the aligned window. (A charge counted in a later window than
+    /// its instant, time having gone backwards, is refunded from its instant's window: that
+    /// count cannot tell whose units it holds.)
+    fn refund(&mut self, now: Time, charged_at: Time, cost: u64) {
         self.roll(now);
-        let from_current = cost.min(self.current);
-        self.current -= from_current;
-        self.previous = self.previous.saturating_sub(cost - from_current);
+        let (at, w) = (charged_at.as_nanos(), self.window.as_nanos());
+        let count = match at.checked_sub(self.start) {
+            Some(since) => (since < w).then_some(&mut self.current),
+            None => (self.start - at <= w).then_some(&mut self.previous),
+        };
+        if let Some(count) = count {
+            *count = count.saturating_sub(cost);
+        }
     }
 
     fn is_fresh(&self, now: Time) -> bool {
@@ -265,7 +274,7 @@ mod tests {
     fn a_refund_after_the_window_rolled_comes_from_the_previous_count() {
         let mut c = SlidingWindowCounter::new(10, Duration::from_secs(10)).unwrap();
         c.commit(Time::from_secs(9), 10);
-        c.refund(Time::from_secs(11), 6);
+        c.refund(Time::from_secs(11), Time::from_secs(9), 6);
         // prev = 4 at e = 1 s: 4·0.9 = 3.6, so 6 more fit.
         assert!(c.check(Time::from_secs(11), 6).unwrap().is_allowed());
     }

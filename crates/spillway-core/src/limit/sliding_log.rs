@@ -163,21 +163,26 @@ impl Limiter for SlidingWindowLog {
         self.record(now, cost);
     }
 
-    fn refund(&mut self, now: Time, mut cost: u64) {
+    /// Takes back from the charge's own entry only: the oldest at or after `charged_at` (a
+    /// commit is recorded at its instant or merged into a later entry, and merges only move an
+    /// entry forward, so with time moving forward that entry holds the charge), at most what
+    /// it holds. A charge older than the window has left the log: nothing comes back. Taking
+    /// from the newest entries instead would give back room charged by others after a window
+    /// roll, and admit more than `limit` in their window.
+    fn refund(&mut self, now: Time, charged_at: Time, cost: u64) {
         self.prune(now);
-        // Take back from the newest entries: the reservation being settled is most likely
-        // among them, and they are the ones that would expire last.
-        while cost > 0 {
-            let Some((_, c)) = self.log.back_mut() else {
-                break;
-            };
-            let take = cost.min(*c);
-            *c -= take;
-            cost -= take;
-            self.total -= u128::from(take);
-            if *c == 0 {
-                self.log.pop_back();
-            }
+        if self.expired(charged_at, now) {
+            return;
+        }
+        let i = self.log.partition_point(|&(at, _)| at < charged_at);
+        let Some((_, c)) = self.log.get_mut(i) else {
+            return;
+        };
+        let take = cost.min(*c);
+        *c -= take;
+        self.total -= u128::from(take);
+        if *c == 0 {
+            self.log.remove(i);
         }
     }
 
@@ -269,14 +274,24 @@ mod tests {
     }
 
     #[test]
-    fn refund_takes_from_the_newest_entries() {
+    fn refund_takes_from_the_charge_own_entry_only() {
         let mut w = SlidingWindowLog::new(4, Duration::from_secs(10)).unwrap();
         w.commit(Time::from_secs(1), 2);
         w.commit(Time::from_secs(2), 2);
-        w.refund(Time::from_secs(3), 3);
-        assert_eq!(w.used(Time::from_secs(3)), 1);
+        // More than the entry at 1 s holds: the entry at 2 s (someone else's) is untouched.
+        w.refund(Time::from_secs(3), Time::from_secs(1), 3);
+        assert_eq!(w.used(Time::from_secs(3)), 2);
         assert_eq!(w.entries(), 1);
-        w.refund(Time::from_secs(3), 100);
+        w.refund(Time::from_secs(3), Time::from_secs(2), 100);
         assert!(w.is_fresh(Time::from_secs(3)));
+    }
+
+    #[test]
+    fn a_charge_that_left_the_window_refunds_nothing() {
+        let mut w = SlidingWindowLog::new(100, Duration::from_secs(60)).unwrap();
+        w.commit(Time::from_secs(0), 50);
+        w.commit(Time::from_secs(61), 100);
+        w.refund(Time::from_secs(62), Time::from_secs(0), 40);
+        assert_eq!(w.used(Time::from_secs(62)), 100);
     }
 }

@@ -142,8 +142,8 @@ impl Limiter for AnyLimiter {
     fn commit(&mut self, now: Time, cost: u64) {
         dispatch!(self, l => l.commit(now, cost))
     }
-    fn refund(&mut self, now: Time, cost: u64) {
-        dispatch!(self, l => l.refund(now, cost))
+    fn refund(&mut self, now: Time, charged_at: Time, cost: u64) {
+        dispatch!(self, l => l.refund(now, charged_at, cost))
     }
     fn is_fresh(&self, now: Time) -> bool {
         dispatch!(self, l => l.is_fresh(now))

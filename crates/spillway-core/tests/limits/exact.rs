@@ -64,7 +64,11 @@ fn apply(limiter: &mut AnyLimiter, now: Time, op: &Op) {
             let _ = limiter.acquire(now, x % cap + 1);
         }
         Op::Commit(x) => limiter.commit(now, x % cap.saturating_mul(3)),
-        Op::Refund(x) => limiter.refund(now, x % cap.saturating_mul(2)),
+        // Of a charge up to ~5 minutes old (in or out of the window, or none at all).
+        Op::Refund(x) => {
+            let charged_at = Time::from_nanos(now.as_nanos().saturating_sub(x % (300 << 30)));
+            limiter.refund(now, charged_at, x % cap.saturating_mul(2));
+        }
     }
 }
 
@@ -147,7 +151,7 @@ proptest! {
             match kind {
                 0 => { let _ = limiter.acquire(now, cost); }
                 1 => limiter.commit(now, cost),
-                2 => limiter.refund(now, cost),
+                2 => limiter.refund(now, Time::from_nanos(cost), cost),
                 3 => { let _ = limiter.is_fresh(now); }
                 _ => {}
             }

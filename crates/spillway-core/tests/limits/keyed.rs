@@ -53,8 +53,9 @@ proptest! {
             let (now, cost) = (Time::from_nanos(t), cost.min(cap));
             let replica = replicas.entry(key).or_insert_with(|| proto.clone());
             if refund {
-                keyed.refund(now, &key, cost);
-                replica.refund(now, cost);
+                let charged_at = Time::from_nanos(t.saturating_sub(gap_us * 7_000));
+                keyed.refund(now, charged_at, &key, cost);
+                replica.refund(now, charged_at, cost);
                 continue;
             }
             let decision = keyed.acquire(now, &key, cost);

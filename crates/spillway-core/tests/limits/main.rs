@@ -9,6 +9,7 @@ mod exact;
 mod keyed;
 mod layered;
 mod models;
+mod settle;
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;

@@ -43,25 +43,17 @@ impl Model {
         *self.counts.entry(now / self.w).or_insert(0) += cost;
     }
 
-    /// Refund from the newest units that still count: log entries newest first; the current
-    /// window, then (counter only) the previous one.
-    fn refund(&mut self, now: u64, cost: u64) {
-        let mut left = cost;
-        for entry in self.log.iter_mut().rev() {
-            if now - entry.0 >= self.w {
-                break;
-            }
+    /// Refund out of the charge made at `at` only: the log's units committed at `at` while they
+    /// still count, and the count of `at`'s own aligned window (which decides only while it is
+    /// the current or the previous one).
+    fn refund(&mut self, now: u64, at: u64, cost: u64) {
+        let mut left = if now - at < self.w { cost } else { 0 };
+        for entry in self.log.iter_mut().filter(|e| e.0 == at) {
             let take = left.min(entry.1);
             (entry.1, left) = (entry.1 - take, left - take);
         }
-        let n = now / self.w;
-        let previous = (self.algorithm == Algorithm::SlidingCounter).then(|| n.checked_sub(1));
-        let mut left = cost;
-        for k in std::iter::once(n).chain(previous.flatten()) {
-            let c = self.counts.entry(k).or_insert(0);
-            let take = left.min(*c);
-            (*c, left) = (*c - take, left - take);
-        }
+        let c = self.counts.entry(at / self.w).or_insert(0);
+        *c -= cost.min(*c);
     }
 }
 
@@ -94,6 +86,9 @@ proptest! {
             counts: BTreeMap::new(),
         };
         let mut t = crate::START_NS;
+        // The commits so far, (instant, units not yet refunded): a refund gives back part of
+        // one of them, never more than is left of it (a reservation's settle).
+        let mut charges: Vec<(u64, u64)> = Vec::new();
         for (gap_us, kind, x) in steps {
             t += gap_us * 1_000;
             let now = Time::from_nanos(t);
@@ -102,17 +97,24 @@ proptest! {
                 0 if algorithm != Algorithm::SlidingLog => {
                     limiter.commit(now, x);
                     model.commit(t, x);
+                    charges.push((t, x));
                 }
-                0 | 1 => {
-                    limiter.refund(now, x % limit + 1);
-                    model.refund(t, x % limit + 1);
+                0 | 1 if !charges.is_empty() => {
+                    let i = usize::try_from(x).expect("small") % charges.len();
+                    let (at, left) = &mut charges[i];
+                    let cost = (x % limit + 1).min(*left);
+                    *left -= cost;
+                    limiter.refund(now, Time::from_nanos(*at), cost);
+                    model.refund(t, *at, cost);
                 }
+                0 | 1 => {}
                 _ => {
                     let cost = x % limit + 1;
                     let allowed = limiter.acquire(now, cost).expect("fits").is_allowed();
                     prop_assert_eq!(allowed, model.admits(t, cost), "acquire {} at {}", cost, t);
                     if allowed {
                         model.commit(t, cost);
+                        charges.push((t, cost));
                     }
                 }
             }

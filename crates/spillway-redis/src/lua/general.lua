@@ -86,22 +86,6 @@ local function l_pop(key, m)
   if last then l_newest(m, last) end
 end
 
--- Take back from the newest entries (as spillway-core's refund); the oldest stays unless the
--- log empties.
-function SL.refund(L)
-  local m, cost = SL.prune(L), L.cost
-  while cost > 0 and m.count > 0 do
-    local take = math.min(cost, m.lc)
-    cost, m.total, m.stale = cost - take, m.total - take, true
-    if m.lc > take then
-      m.lc = m.lc - take -- the newest entry is rewritten, lighter, by l_store
-    else
-      l_pop(L.key, m)
-    end
-  end
-  l_store(L.key, L.window, m)
-end
-
 -- Whether an entry at (s, ns) is older than the cancelled acquire's `now`, so that neither it
 -- nor an older entry holds its id: an acquire's entry has an instant at or after its `now`
 -- (appended at it, or merged into a later entry), merges only move an entry forward and
@@ -135,16 +119,19 @@ local function l_find(key, m, id)
   return nil
 end
 
--- Take `cost` back from entry i (bytes e, holding the id at p) and drop the id; an entry left
--- with no cost goes. Only the newest entry's meta is current, so an older entry is rewritten
--- (or removed) as it is, and m (stale) is written back by l_store.
+-- Take `cost` back from entry i (bytes e; nil for the newest) and, when p says where, drop
+-- the id it holds; an entry left with no cost goes. Only the newest entry's meta is current,
+-- so an older entry is rewritten (or removed) as it is, and m (stale) is written back by
+-- l_store.
 local function l_unrecord(key, m, i, e, p, cost)
   if not e then
     local take = math.min(cost, m.lc)
     m.total, m.lc, m.stale = m.total - take, m.lc - take, true
-    p = p - IDS + 1
-    local ids = l_ids(m)
-    m.ids = sub(ids, 1, p - 1) .. sub(ids, p + RID_LEN)
+    if p then
+      p = p - IDS + 1
+      local ids = l_ids(m)
+      m.ids = sub(ids, 1, p - 1) .. sub(ids, p + RID_LEN)
+    end
     if m.lc == 0 then l_pop(key, m) end
     return
   end
@@ -153,19 +140,54 @@ local function l_unrecord(key, m, i, e, p, cost)
   m.total, m.stale = m.total - take, true
   if c > take then
     -- the 16-byte head rewritten, the rest kept but the id
-    call('LSET', key, i, pack(HEAD, s, ns, c - take) .. sub(e, 17, p - 1) .. sub(e, p + RID_LEN))
+    local rest = sub(e, 17)
+    if p then rest = sub(e, 17, p - 1) .. sub(e, p + RID_LEN) end
+    call('LSET', key, i, pack(HEAD, s, ns, c - take) .. rest)
   elseif i == 0 then
     call('LPOP', key)
     m.count = m.count - 1
     m.os, m.ons = unpack(HEAD, call('LINDEX', key, 0))
   else
-    call('LREM', key, 1, e) -- unique: it holds the id
+    call('LREM', key, 1, e) -- unique: instants strictly increase
     m.count = m.count - 1
   end
 end
 
+-- The entry holding the charge made at (s, ns): the oldest at or after it (an acquire's entry
+-- has its instant or, merged, a later one: see before_acquire), as l_find's (index, bytes or
+-- nil for the newest); nil when every entry is older. Read newest first in chunks of 16, 32...
+local function l_at(key, m, s, ns)
+  if m.count == 0 or later(s, ns, 0, m.ls, m.lns, 0) then return nil end
+  local found, bytes = m.count - 1, nil
+  local hi, size = m.count - 2, 16
+  while hi >= 0 do
+    local lo = math.max(hi - size + 1, 0)
+    local list = call('LRANGE', key, lo, hi)
+    for j = #list, 1, -1 do
+      local e = list[j]
+      local es, ens = unpack(HEAD, e)
+      if later(s, ns, 0, es, ens, 0) then return found, bytes end
+      found, bytes = lo + j - 1, e
+    end
+    hi, size = lo - 1, size * 2
+  end
+  return found, bytes
+end
+
+-- A settle's refund (as spillway-core's): out of the charge made at (L.cs, L.cns) only, at
+-- most what its entry holds, and nothing once that instant has left the window. Taking from
+-- the newest entries would give back room charged by others after the window rolled.
+function SL.refund(L)
+  local m = SL.prune(L)
+  if -ahead(L.cs, L.cns) < L.window then
+    local i, e = l_at(L.key, m, L.cs, L.cns)
+    if i then l_unrecord(L.key, m, i, e, nil, L.cost) end
+  end
+  l_store(L.key, L.window, m)
+end
+
 -- A cancellation's part in one log: refund exactly the entry that charged request id `rid`
--- (truer than SL.refund's newest entries). False when no entry holds it: the acquire was
+-- (by id, where a settle's SL.refund finds its charge by instant). False when no entry holds it: the acquire was
 -- denied, has left the window (nothing to refund) or has not landed yet.
 function SL.cancel(L)
   local m = SL.prune(L)
@@ -263,11 +285,17 @@ do
     SC.store(L, v)
   end
 
+  -- Out of the count of the window the charge was made in (at L.cs, L.cns): the current one,
+  -- the previous one, or none once older (as spillway-core's refund). The difference is exact
+  -- while within 2^53 ns, and further away still compares right against a window < 2^51 ns.
   function SC.refund(L)
     local v = SC.view(L)
-    local from_current = math.min(L.cost, v[5])
-    v[5] = v[5] - from_current
-    v[4] = math.max(v[4] - (L.cost - from_current), 0)
+    local since = (L.cs - v[1]) * E9 + (L.cns - v[2])
+    if since >= 0 and since < L.window then
+      v[5] = math.max(v[5] - L.cost, 0)
+    elseif since < 0 and -since <= L.window then
+      v[4] = math.max(v[4] - L.cost, 0)
+    end
     SC.store(L, v)
   end
 end
@@ -286,6 +314,9 @@ local function layers(keys, mode, nums, at)
       k = k + 1
     elseif kind == 'l' or kind == 'c' then
       L.limit, L.window, L.cost, at = unpack('<ddd', nums, at)
+      -- when the refunded charge was made (a cancellation's: see op 'X')
+      L.cs, L.cns = now_s, now_ns
+      if L.act == '-' then L.cs, L.cns, at = unpack('<dd', nums, at) end
       k = k + 1
     else
       return nil, 'SPILLWAY bad layer kind ' .. kind .. ' at layer ' .. i
@@ -383,8 +414,13 @@ local function general(keys, mode, nums, at, prune_first, room)
   if op == 'X' then
     local was = call('GET', dk)
     call('SET', dk, 'x', 'PX', rid_ttl)
-    if was ~= '1' then return { 1, now_s, now_ns, 0 } end
-    for _, L in ipairs(ls) do ALG[L.kind].refund(L) end
+    if not was or was == 'x' then return { 1, now_s, now_ns, 0 } end
+    -- charged: out of the charge made at the acquire's instant, which the record kept
+    local cs, cns = unpack('<dd', was)
+    for _, L in ipairs(ls) do
+      L.cs, L.cns = cs, cns
+      ALG[L.kind].refund(L)
+    end
     return { 1, now_s, now_ns, 1 }
   end
   if op == 'A' and prune_first == 1 then

@@ -31,8 +31,10 @@
 --       like SlidingWindowLog::acquire), room (1 = reply with every layer's room, below), then
 --       per layer:
 --       'g' rate ct_s ct_ns ct_r sl_s sl_ns sl_r     (GCRA: cost*T and (capacity-cost)*T)
---       'l' limit window cost                        (sliding log)
---       'c' limit window cost                        (sliding counter);
+--       'l' limit window cost [charged_s charged_ns]  (sliding log)
+--       'c' limit window cost [charged_s charged_ns]  (sliding counter);
+--       (the instant a refund's charge was made, for action '-' only: a window gives back out
+--       of that charge, in its own window, never out of charges made after it);
 --       for a tagged call, the request-id record's lifetime in ms, then the request id packed
 --       in RID_LEN bytes (wire.rs).
 -- State (values packed '<d' doubles): GCRA key = TAT (s, ns, frac) and the expiry's horizon
@@ -50,8 +52,9 @@
 -- when marks may exist; an admission charges unless marked, and looks only while its `now` is
 -- before that, or when the meta says UNKNOWN (no key, or a log created by a call that did not
 -- read this hash: it reads `until` once): see l_not_cancelled and l_mark. Any other call
--- creates its record with SET NX when it admits and charges only if the record is new; 'X'
--- marks the record and refunds every layer if it was '1' (charged).
+-- creates its record with SET NX when it admits and charges only if the record is new (the
+-- record holds the acquire's instant, packed '<dd'); 'X' marks the record ('x') and, if it
+-- held an instant (charged), refunds every layer out of the charge made then.
 -- Reply: {1, now_s, now_ns} allowed / done ('X': {1, now_s, now_ns, refunded 0|1}; just '1'
 -- when allowed / done on the caller's time without room), or
 -- {0, now_s, now_ns, idx, ..snapshot.., idx, ...} where idx is the layer's position in this
@@ -86,13 +89,17 @@ end
 
 -- A denied acquire: a retry of one that was admitted (and charged) stays admitted.
 local function denied(reply)
-  if dk and call('GET', dk) == '1' then return allowed() end
+  if not dk then return reply end
+  local was = call('GET', dk)
+  if was and was ~= 'x' then return allowed() end
   return reply
 end
 
 -- An admitted acquire charges only if its request id is new (not a retry, not cancelled).
+-- The record keeps the instant it charged at: on Redis time its cancellation's own `now` is
+-- later, and a window refunds out of the charge made at that instant.
 local function first_time()
-  return not dk or call('SET', dk, '1', 'NX', 'PX', rid_ttl)
+  return not dk or call('SET', dk, pack('<dd', now_s, now_ns), 'NX', 'PX', rid_ttl)
 end
 
 

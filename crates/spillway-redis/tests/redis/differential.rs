@@ -116,14 +116,19 @@ async fn single_case(
     let mut core = spec.build().expect("valid spec");
     let redis = RedisLimiter::new(store, &unique("d"), spec).expect("valid on Redis");
     let mut now = t0;
+    // A refund gives back out of the latest charge (any instant would do: both get the same).
+    let mut charged_at = Time::from_nanos(t0);
     for (i, &(op, step, cost)) in ops.iter().enumerate() {
         now = now.saturating_add_signed(step);
         let t = Time::from_nanos(now);
         let (expected, actual) = match op {
-            Op::Acquire => (
-                core_answer(core.acquire(t, cost)),
-                redis_answer(redis.acquire("k", t, cost).await),
-            ),
+            Op::Acquire => {
+                let expected = core_answer(core.acquire(t, cost));
+                if expected == Ok(Decision::Allowed) {
+                    charged_at = t;
+                }
+                (expected, redis_answer(redis.acquire("k", t, cost).await))
+            }
             Op::Check => (
                 core_answer(core.check(t, cost)),
                 redis_answer(redis.check("k", t, cost).await),
@@ -131,11 +136,15 @@ async fn single_case(
             Op::Commit => {
                 core.commit(t, cost);
                 redis.commit("k", t, cost).await.expect("commit");
+                charged_at = t;
                 continue;
             }
             Op::Refund => {
-                core.refund(t, cost);
-                redis.refund("k", t, cost).await.expect("refund");
+                core.refund(t, charged_at, cost);
+                redis
+                    .refund("k", t, charged_at, cost)
+                    .await
+                    .expect("refund");
                 continue;
             }
         };
@@ -195,6 +204,11 @@ enum LayeredOp {
     Check,
     /// Reserve the demand, settle immediately with (requests, tokens) actually used.
     ReserveSettle(u64, u64),
+    /// Reserve the demand, settle with (requests, tokens) at a later `SettleHeld`: often after
+    /// the window rolled, where a refund comes out of the reservation's own charge only.
+    ReserveHold(u64, u64),
+    /// Settle the oldest held reservation (nothing if none is held).
+    SettleHeld,
 }
 
 fn layered_ops() -> impl Strategy<Value = Vec<(LayeredOp, u64, u64, u64, u64)>> {
@@ -202,6 +216,8 @@ fn layered_ops() -> impl Strategy<Value = Vec<(LayeredOp, u64, u64, u64, u64)>> 
         3 => Just(LayeredOp::Acquire),
         1 => Just(LayeredOp::Check),
         2 => (0u64..3, 0u64..150).prop_map(|(r, t)| LayeredOp::ReserveSettle(r, t)),
+        1 => (0u64..3, 0u64..150).prop_map(|(r, t)| LayeredOp::ReserveHold(r, t)),
+        1 => Just(LayeredOp::SettleHeld),
     ];
     // (op, forward step ns, user, requests, tokens)
     proptest::collection::vec(
@@ -276,9 +292,16 @@ async fn layered_case(
     let mut core = Layered::new(specs.clone()).expect("valid layers");
     let redis = RedisLayered::new(store, &unique("l"), specs).expect("valid on Redis");
     let mut now = t0;
+    let mut held = std::collections::VecDeque::new();
     for (i, &(op, step, user, requests, tokens)) in ops.iter().enumerate() {
         now = now.saturating_add(step);
         let t = Time::from_nanos(now);
+        if let LayeredOp::SettleHeld = op {
+            if let Some((reservation, reserved, used)) = held.pop_front() {
+                settle_both(&mut core, &redis, t, (reservation, reserved), used).await?;
+            }
+            continue;
+        }
         let subject = Subject {
             user,
             team: user / 2,
@@ -294,9 +317,7 @@ async fn layered_case(
         let actual = match op {
             LayeredOp::Check => redis.check(t, &subject, demand).await,
             LayeredOp::Acquire => redis.acquire(t, &subject, demand).await,
-            LayeredOp::ReserveSettle(..) => {
-                reserve_comparing_room(&redis, &core, t, &subject, demand, &mut reserved).await?
-            }
+            _ => reserve_comparing_room(&redis, &core, t, &subject, demand, &mut reserved).await?,
         };
         let actual = match actual {
             Ok(v) => Ok(v.decision),
@@ -312,24 +333,44 @@ async fn layered_case(
             demand,
             now
         );
-        if let (LayeredOp::ReserveSettle(r, tk), Some(reserved)) = (op, reserved) {
-            let reservation = spillway_core::limit::Reservation {
-                subject,
-                estimate: demand,
-            };
-            prop_assert_eq!(reserved.reservation(), reservation);
-            prop_assert_eq!(reserved.charged_by(), ServedBy::Redis);
-            let used = Demand {
-                requests: r,
-                tokens: tk,
-            };
-            core.settle(t, reservation, used);
-            prop_assert_eq!(
-                redis.settle(t, reserved, used).await.expect("settle"),
-                ServedBy::Redis
-            );
+        let (LayeredOp::ReserveSettle(r, tk) | LayeredOp::ReserveHold(r, tk), Some(reserved)) =
+            (op, reserved)
+        else {
+            continue;
+        };
+        let reservation = spillway_core::limit::Reservation {
+            subject,
+            estimate: demand,
+            charged_at: t,
+        };
+        prop_assert_eq!(reserved.reservation(), reservation);
+        prop_assert_eq!(reserved.charged_by(), ServedBy::Redis);
+        let used = Demand {
+            requests: r,
+            tokens: tk,
+        };
+        if let LayeredOp::ReserveHold(..) = op {
+            held.push_back((reservation, reserved, used));
+        } else {
+            settle_both(&mut core, &redis, t, (reservation, reserved), used).await?;
         }
     }
+    Ok(())
+}
+
+/// Settle the same reservation on the core and on Redis (where it was charged).
+async fn settle_both(
+    core: &mut Layered,
+    redis: &RedisLayered,
+    t: Time,
+    (reservation, reserved): (spillway_core::limit::Reservation, RedisReservation),
+    used: Demand,
+) -> Result<(), TestCaseError> {
+    core.settle(t, reservation, used);
+    prop_assert_eq!(
+        redis.settle(t, reserved, used).await.expect("settle"),
+        ServedBy::Redis
+    );
     Ok(())
 }
 

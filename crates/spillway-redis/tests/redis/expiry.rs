@@ -38,7 +38,7 @@ fn keys_vanish_once_their_state_is_fresh() {
             for user in 0..20 {
                 let key = format!("user{user}");
                 assert!(l.acquire(&key, t, 2).await.unwrap().decision.is_allowed());
-                l.refund(&key, t, 1).await.unwrap();
+                l.refund(&key, t, t, 1).await.unwrap();
             }
         }
         let layers = [Scope::Global, Scope::User].map(|scope| LayerSpec {

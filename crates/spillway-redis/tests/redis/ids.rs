@@ -1,9 +1,9 @@
 //! How many request ids a sliding log holds (state format 5): one per tagged admission whose
 //! entry is still in the log, not at most `limit`. A settle's refund (an untagged apply) takes
-//! cost from the newest entry without knowing whose ids it holds, so an entry that merges
-//! acquire after acquire, each refunded by its settle, keeps every id while its cost stays:
-//! the bound the crate docs state (and why no id is dropped: a cancellation must still find
-//! it).
+//! cost from the entry charged at its acquire's instant without knowing whose ids it holds, so
+//! an entry that merges acquire after acquire, each refunded by its settle, keeps every id
+//! while its cost stays: the bound the crate docs state (and why no id is dropped: a
+//! cancellation must still find it).
 
 use crate::cancel::{Raw, WINDOW_S, admitted, setup};
 
@@ -45,7 +45,9 @@ fn refunded_merges_keep_their_ids_beyond_the_limit() {
             &layer(5),
             id
         )));
-        raw.untagged(&[LOG], "Pl-", 1000, &layer(5));
+        // Out of the charge made at 1 s (the refund's charged instant: 1 s, 0 ns).
+        let refund = [LIMIT, WINDOW_S * 1_000_000_000, 5, 1, 0];
+        raw.untagged(&[LOG], "Pl-", 1000, &refund);
     }
     assert_eq!(raw.entries_of(LOG), [(1000, 2)], "the cost stays");
     let ids = 1 + usize::from(merges);

@@ -33,6 +33,7 @@ fn a_redis_reservation_settles_in_redis_on_its_own_key() {
                 let reserved = KeyReservation {
                     key: "a".into(),
                     estimate: ESTIMATE,
+                    charged_at: T,
                 };
                 assert_eq!(reservation.reservation(), &reserved, "{case}");
                 assert_eq!(reservation.charged_by(), ServedBy::Redis, "{case}");

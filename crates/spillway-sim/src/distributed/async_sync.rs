@@ -136,9 +136,11 @@ impl AsyncViews {
 fn replay(view: &mut Layered, at: Time, usage: Usage) {
     match usage {
         Usage::Charged(subject, demand) => {
+            // Nothing to refund, so `charged_at` is never read.
             let nothing = Reservation {
                 subject,
                 estimate: Demand::default(),
+                charged_at: at,
             };
             view.settle(at, nothing, demand);
         }

@@ -152,7 +152,8 @@ impl Meter {
     /// Give back `cost` (an over-reservation settled at completion).
     pub fn refund(&mut self, now: Time, cost: u64) {
         match &mut self.shape {
-            Shape::Bucket(g) => g.refund(now, cost),
+            // A bucket does not tie a refund to its charge (see spillway-core's Gcra).
+            Shape::Bucket(g) => g.refund(now, now, cost),
             Shape::Window { used, .. } => *used = used.saturating_sub(cost),
         }
     }

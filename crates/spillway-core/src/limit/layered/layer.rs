@@ -63,11 +63,11 @@ impl Layer {
             LayerState::PerKey(k) => k.commit(now, &key, cost),
         }
     }
-    pub(super) fn refund(&mut self, now: Time, subject: &Subject, cost: u64) {
+    pub(super) fn refund(&mut self, now: Time, charged_at: Time, subject: &Subject, cost: u64) {
         let key = self.key(subject);
         match &mut self.state {
-            LayerState::Single(l) => l.refund(now, cost),
-            LayerState::PerKey(k) => k.refund(now, &key, cost),
+            LayerState::Single(l) => l.refund(now, charged_at, cost),
+            LayerState::PerKey(k) => k.refund(now, charged_at, &key, cost),
         }
     }
 }

@@ -181,6 +181,9 @@ pub struct Reservation {
     pub subject: Subject,
     /// What was charged at admission.
     pub estimate: Demand,
+    /// When it was charged (the `now` of the admission): a settle's refund comes out of this
+    /// charge, in its own window, never out of charges made by others since.
+    pub charged_at: Time,
 }
 
 /// Errors of layered limiting.
