@@ -7,7 +7,9 @@ use crate::key::{StateKeys, validate_key_part};
 use crate::reservation::RedisReservation;
 use crate::shape::{Action, Shape};
 use crate::store::{Fault, RedisStore};
-use crate::verdict::{Degraded, ServedBy, Verdict, local_share, settle_off_redis};
+use crate::verdict::{
+    Degraded, RETRY_WHILE_AWAY, ServedBy, Verdict, local_share, settle_off_redis,
+};
 use crate::wire::{Call, Op};
 use spillway_core::Time;
 use spillway_core::limit::{
@@ -247,7 +249,7 @@ impl RedisLayered {
                     _ => local.acquire(now, subject, demand),
                 }
                 // A share too small for the demand: denied while the outage lasts.
-                .unwrap_or(denied_until(Time::MAX))
+                .unwrap_or(denied_until(now.saturating_add(RETRY_WHILE_AWAY)))
             })
         })
     }

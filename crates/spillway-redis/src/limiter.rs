@@ -5,7 +5,9 @@ use crate::key::{StateKeys, validate_key_part};
 use crate::reservation::{KeyReservation, RedisReservation};
 use crate::shape::{Action, Shape};
 use crate::store::{Fault, RedisStore};
-use crate::verdict::{Degraded, ServedBy, Verdict, local_share, settle_off_redis};
+use crate::verdict::{
+    Degraded, RETRY_WHILE_AWAY, ServedBy, Verdict, local_share, settle_off_redis,
+};
 use crate::wire::{Call, Op};
 use spillway_core::Time;
 use spillway_core::limit::{AnyLimiter, Decision, Keyed, LimitError, LimitSpec};
@@ -122,7 +124,9 @@ impl RedisLimiter {
                 }
             })
             // The share's capacity can be below the cost: never admitted locally.
-            .map_or(Decision::Allowed, |d| d.unwrap_or(denied_until(Time::MAX)))
+            .map_or(Decision::Allowed, |d| {
+                d.unwrap_or(denied_until(now.saturating_add(RETRY_WHILE_AWAY)))
+            })
         })
     }
 

@@ -32,6 +32,12 @@ pub struct Verdict<D> {
     pub served_by: ServedBy,
 }
 
+/// How long a demand the local share can never hold is told to wait while Redis is away:
+/// it is refused until Redis answers again, and when that is is unknown, so "retry in a
+/// second", as the gateway says for any store outage (the local share's own answer would be
+/// `Time::MAX`: a `retry-after` of 584 years, which no client should be given).
+pub(crate) const RETRY_WHILE_AWAY: spillway_core::Duration = spillway_core::Duration::from_secs(1);
+
 /// What the policy does while Redis is unavailable, without the local state.
 #[derive(Copy, Clone, Debug)]
 pub(crate) enum Degraded {

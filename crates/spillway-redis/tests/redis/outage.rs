@@ -94,6 +94,15 @@ fn each_policy_answers_while_redis_is_down_and_redis_answers_again_after() {
             admitted += u32::from(v.decision.is_allowed());
         }
         assert_eq!(admitted, 5);
+        // More than the share can ever hold: refused while Redis is away, told to retry in a
+        // second as for any outage (it was told `Time::MAX`: a retry-after of 584 years).
+        let v = local.acquire("k", t, 6).await.unwrap();
+        assert_eq!(
+            v.decision,
+            Decision::Denied {
+                retry_at: t.saturating_add(Duration::from_secs(1))
+            }
+        );
         let subject = Subject {
             user: 1,
             ..Subject::default()
