@@ -190,3 +190,25 @@ fn sweeping_the_seed_under_a_fixed_seed_is_refused() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("--seed") && err.contains("seed"), "{err}");
 }
+
+/// Shipped scenarios have `…`, `→` and `×` in their comments: finding the swept key must step
+/// over whole characters (it panicked on the first multi-byte one).
+#[test]
+fn a_scenario_with_non_ascii_text_sweeps() {
+    let dir = temp_dir("sweep-non-ascii");
+    let out = spillway(&[
+        "sweep",
+        "scenarios/thundering-herd.yaml",
+        "--set",
+        "provider.rpm=500,600",
+        "--duration",
+        "10s",
+        "--quiet",
+        "--out",
+        dir.to_str().expect("utf-8"),
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(dir.join("sweep.csv").exists(), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
