@@ -8,7 +8,7 @@ use super::validate::{inline, kind_fields};
 use super::{RawLibrary, RawProvider};
 use crate::provider::ProviderSpec;
 use spillway_core::policy::{
-    LocatedError as ScenarioError, LocatedErrors as ScenarioErrors, Reporter,
+    FileKind, LocatedError as ScenarioError, LocatedErrors as ScenarioErrors, Reporter, kind_of,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -96,6 +96,17 @@ fn find(
             return None;
         }
     };
+    // A file that is not a library (`library: /etc/shadow`, a key file) would have its lines
+    // quoted back by the YAML errors: name what was expected instead.
+    if kind_of(&text) != FileKind::ProviderLibrary {
+        let message = format!(
+            "`{}` is not a profile library: expected a YAML file with a top-level `profiles:` \
+             list, like scenarios/providers.yaml (its content is not shown)",
+            path.display()
+        );
+        at(r, anchor, message);
+        return None;
+    }
     let mut lib = Reporter::new(path, &text);
     let found = lib.parse_yaml::<RawLibrary>(None).and_then(|raw| {
         check_unique(&raw, &mut lib);
