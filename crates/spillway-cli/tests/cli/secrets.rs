@@ -216,3 +216,53 @@ fn a_file_of_the_wrong_kind_is_refused_without_quoting_it() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A key (upstream or virtual) with a line break or another control character inside cannot
+/// be sent in a header: every call would fail. It is refused at load, located, shown as
+/// `…last4` at most.
+#[test]
+fn a_key_with_a_control_character_is_refused_at_load() {
+    let dir = temp_dir("control-key");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(
+        dir.join("crlf.key"),
+        format!("{FILE_SECRET}\r\nX-Evil: 1\n"),
+    )
+    .expect("key");
+    std::fs::write(dir.join("good.key"), format!("{PASTED}\n")).expect("key");
+    let gateway = std::fs::read_to_string(workspace().join("scenarios/policies/gateway.yaml"))
+        .expect("gateway.yaml");
+    let models = workspace().join("scenarios/models.yaml");
+    let base = gateway.replace(
+        "models: ../models.yaml",
+        &format!("models: {}", models.display()),
+    );
+    let upstream = format!(
+        "{base}  upstream_key: main\nkeys:\n  - {{ name: main, environment: production, \
+         service: gateway, role: primary, expires: 60d, secret: {{ file: crlf.key }} }}\n"
+    );
+    let client = format!(
+        "{base}  virtual_keys:\n    - {{ name: ann, secret: {{ file: good.key }} }}\n    \
+         - {{ name: bob, secret: {{ file: crlf.key }} }}\n"
+    );
+    for (name, yaml, field) in [
+        ("upstream.yaml", upstream, "keys[0]"),
+        ("client.yaml", client, "serve.virtual_keys[1]"),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, yaml).expect("policy file");
+        // `serve --policy` loads the file through the same checks (and, if it let the key
+        // through, would serve until killed: not run here).
+        let output = run(&["validate", path.to_str().expect("utf-8")]);
+        let err = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.contains(&format!("{name}:"))
+                && err.contains(field)
+                && err.contains("control character"),
+            "{name}: {err}"
+        );
+        assert_eq!(leaked(&output.stderr), None, "{name}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
