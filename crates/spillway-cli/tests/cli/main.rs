@@ -1,5 +1,6 @@
 //! End-to-end tests of the `spillway` binary: exit codes, outputs, determinism.
 
+mod bad_names;
 mod browser;
 mod compare;
 mod emulate;

@@ -1,0 +1,46 @@
+//! Names users choose that the outputs reuse: a scenario's `name` (its default output
+//! directory) and layer names (the `layer=` label of /metrics and rejections.csv). A name that
+//! would escape `reports/` or clash with a reserved label is refused, located, exit 2.
+
+use crate::{spillway, temp_dir, text, workspace};
+
+/// spike.yaml in `dir` as `file`, with `from` replaced by `to`.
+fn edited(dir: &std::path::Path, file: &str, from: &str, to: &str) -> String {
+    let spike = std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike");
+    assert!(spike.contains(from), "spike.yaml has `{from}`");
+    let path = dir.join(file);
+    std::fs::write(&path, spike.replacen(from, to, 1)).expect("write");
+    path.to_str().expect("utf-8").to_owned()
+}
+
+/// Refused by `validate` (checked before anything is written: `simulate` would write into the
+/// escaped directory on a build without the check).
+#[test]
+fn a_scenario_name_that_is_no_plain_directory_name_is_refused() {
+    let dir = temp_dir("bad-scenario-names");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (i, name) in [
+        "/tmp/x",
+        "../../x",
+        "..",
+        ".",
+        "\"\"",
+        "\"a\\nb\"",
+        "a\\\\b",
+        ".hidden",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let file = format!("name-{i}.yaml");
+        let path = edited(&dir, &file, "name: spike\n", &format!("name: {name}\n"));
+        let out = spillway(&["validate", &path]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.contains(&format!("{file}:16:7: name:")) && err.contains("output directory"),
+            "{name}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
