@@ -44,3 +44,30 @@ fn a_scenario_name_that_is_no_plain_directory_name_is_refused() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Layers are counted by name under `spillway_rejected_total{layer=…}` (and in
+/// rejections.csv), next to the refusals that are no layer's: a layer named like one of those
+/// would merge two series into one.
+#[test]
+fn a_layer_named_like_a_reserved_refusal_label_is_refused() {
+    let dir = temp_dir("reserved-layer-names");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (i, name) in ["budget", "full", "never_fits", "store_unavailable"]
+        .iter()
+        .enumerate()
+    {
+        let spike =
+            std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike");
+        let file = format!("layer-{i}.yaml");
+        let path = dir.join(&file);
+        std::fs::write(&path, spike.replace("per-user-bucket", name)).expect("write");
+        let out = spillway(&["validate", path.to_str().expect("utf-8")]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.contains(&format!("{file}:82:11: layers[0].name:")) && err.contains("reserved"),
+            "{name}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
