@@ -1,6 +1,7 @@
-//! Names users choose that the outputs reuse: a scenario's `name` (its default output
-//! directory) and layer names (the `layer=` label of /metrics and rejections.csv). A name that
-//! would escape `reports/` or clash with a reserved label is refused, located, exit 2.
+//! Names users choose: a scenario's `name` (its default output directory), layer names (the
+//! `layer=` label of /metrics and rejections.csv) and references to them. A name that would
+//! escape `reports/` or clash with a reserved label is refused, located, exit 2; wrong
+//! references are reported in bounded output.
 
 use crate::{spillway, temp_dir, text, workspace};
 
@@ -71,3 +72,40 @@ fn a_layer_named_like_a_reserved_refusal_label_is_refused() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every "no layer is named" error listed every layer: a file with many layers and as many
+/// wrong references printed a quadratic amount. Lists show the closest few, and only the first
+/// errors are printed (the rest counted).
+#[test]
+fn many_unknown_names_give_bounded_error_output() {
+    let dir = temp_dir("many-unknown-names");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let layers: String = (0..300)
+        .map(|i| format!("  - {{ name: layer-{i}, scope: user, algorithm: token-bucket, limit: 6, per: 1m }}\n"))
+        .collect();
+    let wrong: Vec<String> = (0..300).map(|i| format!("layer-{i}x")).collect();
+    let spike = std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike");
+    let yaml = spike
+        .replacen("layers:\n", &format!("layers:\n{layers}"), 1)
+        .replacen(
+            "layers: [per-user-bucket, per-feature]",
+            &format!("layers: [{}]", wrong.join(", ")),
+            1,
+        );
+    let path = dir.join("many.yaml");
+    std::fs::write(&path, yaml).expect("write");
+    let out = spillway(&["validate", path.to_str().expect("utf-8")]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.len() < 64 * 1024, "{} bytes of errors", err.len());
+    assert!(
+        err.contains("no layer is named `layer-7x`; layers are: layer-7, "),
+        "{err}"
+    );
+    assert!(
+        err.contains(" more") && err.contains("errors not shown"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+

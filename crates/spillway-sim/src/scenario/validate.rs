@@ -259,7 +259,7 @@ fn spikes(raw: &[RawSpike], groups: &[RawGroup], r: &mut Reporter<'_>) -> Option
                                 format!(
                                     "no group is named `{}`; groups are: {}",
                                     name.value,
-                                    known.join(", ")
+                                    policy::closest_names(&name.value, &known)
                                 ),
                             );
                             ok = false;

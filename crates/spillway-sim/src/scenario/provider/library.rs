@@ -8,7 +8,8 @@ use super::validate::{inline, kind_fields};
 use super::{RawLibrary, RawProvider};
 use crate::provider::ProviderSpec;
 use spillway_core::policy::{
-    FileKind, LocatedError as ScenarioError, LocatedErrors as ScenarioErrors, Reporter, kind_of,
+    FileKind, LocatedError as ScenarioError, LocatedErrors as ScenarioErrors, Reporter,
+    closest_names, kind_of,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -118,7 +119,11 @@ fn find(
             Some(i) => inline(&raw.profiles[i], &mut lib, &format!("profiles[{i}]")),
             None => {
                 let names: Vec<&str> = raw.profiles.iter().filter_map(profile_name).collect();
-                let (name, file, list) = (&profile.value, path.display(), names.join(", "));
+                let (name, file, list) = (
+                    &profile.value,
+                    path.display(),
+                    closest_names(&profile.value, &names),
+                );
                 at(
                     r,
                     profile,
