@@ -1,7 +1,8 @@
 //! Names users choose: a scenario's `name` (its default output directory), layer names (the
 //! `layer=` label of /metrics and rejections.csv) and references to them. A name that would
 //! escape `reports/` or clash with a reserved label is refused, located, exit 2; wrong
-//! references are reported in bounded output.
+//! references are reported in bounded output; names whose chart file names collide get
+//! numbered ones.
 
 use crate::{spillway, temp_dir, text, workspace};
 
@@ -109,3 +110,33 @@ fn many_unknown_names_give_bounded_error_output() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Chart files are named by slugs of the policy names: names with the same slug (`A b` and
+/// `a-b`) get numbered files instead of one overwriting the other.
+#[test]
+fn policies_whose_names_slug_alike_get_a_chart_each() {
+    let dir = temp_dir("slug-collision");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spike = std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike");
+    let yaml = spike
+        .replacen("name: token-bucket", "name: A b", 1)
+        .replacen("name: sliding-window", "name: a-b", 1);
+    let path = dir.join("alike.yaml");
+    std::fs::write(&path, yaml).expect("write");
+    let out = dir.join("out");
+    crate::spillway_ok(&[
+        "simulate",
+        path.to_str().expect("utf-8"),
+        "--duration",
+        "1m",
+        "--quiet",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    for chart in ["traffic-a-b", "traffic-a-b-2", "queue-a-b", "queue-a-b-2"] {
+        assert!(
+            out.join("plots").join(format!("{chart}.png")).exists(),
+            "{chart}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
