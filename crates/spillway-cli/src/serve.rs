@@ -30,7 +30,7 @@ use axum::routing::{get, post};
 use budget::ServeGate;
 use clap::Args;
 use proxy::{Proxy, Upstream};
-use spillway_core::keys::process_lookup;
+use spillway_core::keys::{checked_secret, process_lookup};
 use spillway_core::policy::serve::ServeSpec;
 use spillway_emulate::listener::Bounded;
 use spillway_emulate::request::Shape;
@@ -384,12 +384,13 @@ fn upstream(
     Ok(Upstream::new(base, key))
 }
 
-/// Read an upstream key from its source (env or file); the message never shows the secret.
+/// Read an upstream key from its source (env or file), refused as `Secret::new` refuses one
+/// (empty, or a control character no header can carry); the message never shows the secret.
 fn load_key(source: Option<&spillway_core::keys::SecretSource>) -> Result<Option<String>, Failure> {
     source
         .map(|s| {
             process_lookup(s)
-                .map(|k| k.trim().to_string())
+                .and_then(|k| checked_secret(&k, s).map(str::to_string))
                 .map_err(|e| Failure::BadInput(format!("serve: upstream key: {e}")))
         })
         .transpose()

@@ -33,7 +33,8 @@ pub struct SweepArgs {
     /// Override how long traffic arrives in every variant, e.g. `2m`.
     #[arg(long, value_parser = crate::simulate::parse_duration_arg)]
     duration: Option<spillway_core::Duration>,
-    /// Worker threads (default: one per core). Results are identical for any count.
+    /// Worker threads (default: one per core), at most 256; never more than the sweep has
+    /// runs. Results are identical for any count.
     #[arg(long)]
     threads: Option<usize>,
     /// No status lines on stderr.
@@ -49,6 +50,10 @@ const HEADLINES: [(&str, &str); 5] = [
     ("completed", "completed requests"),
     ("cost_usd", "spend (USD)"),
 ];
+
+/// Most worker threads `--threads` may ask for: each thread reserves a stack, so a typo of
+/// extra zeros must be an error, not a machine spent starting threads.
+const MAX_THREADS: usize = 256;
 
 /// Most variants a sweep may have: each is parsed and held in memory before any run, so the
 /// product of the `--set` lists is bounded (2 lists of 2,001 values reached 1.2 GB unparsed).
@@ -71,6 +76,12 @@ pub fn run(args: &SweepArgs) -> Result<(), Failure> {
             args.scenario.display()
         ))
     })?;
+    if let Some(n) = args.threads.filter(|&n| n > MAX_THREADS) {
+        return Err(Failure::BadInput(format!(
+            "--threads {n}: at most {MAX_THREADS} worker threads (one per core is the default; \
+             a sweep never uses more threads than it has runs)"
+        )));
+    }
     let settings = args
         .sets
         .iter()
@@ -220,7 +231,8 @@ fn run_variants(args: &SweepArgs, variants: &[Variant]) -> Result<Vec<SweepRun>,
     let bar = sweep_bar(args.quiet, jobs.len());
     let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(n) = args.threads {
-        pool = pool.num_threads(n.max(1));
+        // Threads beyond the runs would only wait.
+        pool = pool.num_threads(n.clamp(1, jobs.len().max(1)));
     }
     let pool = pool.build().context("starting worker threads")?;
     let results: Vec<Result<SweepRun, String>> = pool.install(|| {

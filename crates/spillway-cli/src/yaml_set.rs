@@ -84,9 +84,10 @@ fn key_positions(line: &str) -> Vec<usize> {
     let code = line.split(" #").next().unwrap_or(line);
     let bytes = code.as_bytes();
     let is_key_char = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.';
-    // A key starts a line, a list item or a flow-map entry.
+    // A key starts a line, a list item or a flow-map entry. A byte-order mark before the
+    // first key is not content (the YAML parser skips it too).
     let in_key_context = |at: usize| {
-        let preceded = code[..at].trim_end();
+        let preceded = code[..at].trim_end().trim_start_matches('\u{feff}');
         preceded.is_empty()
             || preceded.ends_with('-')
             || preceded.ends_with('{')
@@ -116,7 +117,9 @@ fn key_positions(line: &str) -> Vec<usize> {
                 positions.push(start);
             }
         } else {
-            i += 1;
+            // Step over a whole character: `code[i..]` above must start on a char boundary
+            // (comments and values may hold `…`, `→`, `é`).
+            i += code[i..].chars().next().map_or(1, char::len_utf8);
         }
     }
     positions
@@ -200,6 +203,18 @@ mod tests {
         let json = "{\"seed\":1,\"provider\":{\"rpm\":500,\"tpm\":9}}\n";
         let edited = set_value(json, "provider.rpm", "250").expect("found");
         assert_eq!(edited, json.replace("500", "250"));
+    }
+
+    #[test]
+    fn non_ascii_text_and_a_byte_order_mark_are_stepped_over() {
+        let src = "seed: 1 # 3 × 2 → 6…\ndescription: café\nprovider:\n  rpm: 500 # é\n";
+        let edited = set_value(src, "provider.rpm", "250").expect("found");
+        assert_eq!(edited, src.replace("rpm: 500", "rpm: 250"));
+        let edited = set_value(src, "description", "thé").expect("found");
+        assert!(edited.contains("description: thé\n"), "{edited}");
+        let bom = format!("\u{feff}{src}");
+        let edited = set_value(&bom, "seed", "7").expect("the key after a BOM is found");
+        assert!(edited.starts_with("\u{feff}seed: 7 #"), "{edited}");
     }
 
     #[test]

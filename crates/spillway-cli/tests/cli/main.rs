@@ -1,5 +1,6 @@
 //! End-to-end tests of the `spillway` binary: exit codes, outputs, determinism.
 
+mod bad_names;
 mod browser;
 mod compare;
 mod emulate;
@@ -200,4 +201,36 @@ fn simulate_writes_the_documented_csvs_deterministically() {
         !a.join("summary.csv.part").exists(),
         "no temporary file is left behind"
     );
+}
+
+/// A leaked key's attacker requests are traffic events like any arrival: a leak rate no run
+/// could finish is refused up front with the `--max-events` message, not run until killed.
+#[test]
+fn a_runaway_leak_rate_is_refused_by_the_event_bound() {
+    let dir = temp_dir("leak-rate");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::copy(
+        workspace().join("scenarios/models.yaml"),
+        dir.join("models.yaml"),
+    )
+    .expect("models");
+    let budget = std::fs::read_to_string(workspace().join("scenarios/budget.yaml")).expect("yaml");
+    for rate in ["1e12/s", "1e6/s"] {
+        let path = dir.join("leak.yaml");
+        std::fs::write(
+            &path,
+            budget.replacen("rate: 5/s", &format!("rate: {rate}"), 1),
+        )
+        .expect("write");
+        let out = spillway(&["validate", path.to_str().expect("utf-8")]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{rate}: {err}");
+        assert!(
+            err.contains("leak.yaml:")
+                && err.contains("traffic events")
+                && err.contains("--max-events"),
+            "{rate}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

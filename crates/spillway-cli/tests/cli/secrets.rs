@@ -164,3 +164,105 @@ fn no_run_valid_or_invalid_echoes_a_secret() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A file named where a trace, a profile library or a model catalogue belongs, but holding
+/// something else (a key file, `/etc/shadow`), is refused without quoting its lines: only the
+/// YAML or CSV file being read as such is ever quoted.
+#[test]
+fn a_file_of_the_wrong_kind_is_refused_without_quoting_it() {
+    let dir = temp_dir("wrong-kind");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("key.txt"), format!("{FILE_SECRET}\n")).expect("key file");
+    let shadow = format!("root:{FILE_SECRET}:19000:0:99999:7:::\nbin:x:1:1\n");
+    std::fs::write(dir.join("shadow"), shadow).expect("shadow-like file");
+    let spike = std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike");
+    let (head, rest) = spike.split_once("\nprovider:\n").expect("a provider block");
+    let tail = &rest[rest.find("\ntraffic:").expect("traffic")..];
+    let library = format!("{head}\nprovider: {{ profile: x, library: shadow }}\n{tail}");
+    std::fs::write(dir.join("library.yaml"), library).expect("scenario");
+    let budget = std::fs::read_to_string(workspace().join("scenarios/budget.yaml")).expect("yaml");
+    let models = budget.replacen("models: models.yaml", "models: shadow", 1);
+    std::fs::write(dir.join("models.yaml"), models).expect("scenario");
+    let path = |name: &str| dir.join(name).to_str().expect("utf-8").to_owned();
+    let runs = [
+        (
+            owned(&[
+                "simulate",
+                "scenarios/trace-sample.yaml",
+                "--trace",
+                &path("key.txt"),
+                "--out",
+                &path("out"),
+            ]),
+            "not a `csv` trace header",
+        ),
+        (
+            owned(&["validate", &path("library.yaml")]),
+            "not a profile library",
+        ),
+        (
+            owned(&["validate", &path("models.yaml")]),
+            "not a model catalogue",
+        ),
+    ];
+    for (args, expected) in &runs {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = run(&args);
+        let err = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert_eq!(leaked(&output.stderr), None, "{args:?}: {err}");
+        assert_eq!(leaked(&output.stdout), None, "{args:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A key (upstream or virtual) with a line break or another control character inside cannot
+/// be sent in a header: every call would fail. It is refused at load, located, shown as
+/// `…last4` at most.
+#[test]
+fn a_key_with_a_control_character_is_refused_at_load() {
+    let dir = temp_dir("control-key");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(
+        dir.join("crlf.key"),
+        format!("{FILE_SECRET}\r\nX-Evil: 1\n"),
+    )
+    .expect("key");
+    std::fs::write(dir.join("good.key"), format!("{PASTED}\n")).expect("key");
+    let gateway = std::fs::read_to_string(workspace().join("scenarios/policies/gateway.yaml"))
+        .expect("gateway.yaml");
+    let models = workspace().join("scenarios/models.yaml");
+    let base = gateway.replace(
+        "models: ../models.yaml",
+        &format!("models: {}", models.display()),
+    );
+    let upstream = format!(
+        "{base}  upstream_key: main\nkeys:\n  - {{ name: main, environment: production, \
+         service: gateway, role: primary, expires: 60d, secret: {{ file: crlf.key }} }}\n"
+    );
+    let client = format!(
+        "{base}  virtual_keys:\n    - {{ name: ann, secret: {{ file: good.key }} }}\n    \
+         - {{ name: bob, secret: {{ file: crlf.key }} }}\n"
+    );
+    for (name, yaml, field) in [
+        ("upstream.yaml", upstream, "keys[0]"),
+        ("client.yaml", client, "serve.virtual_keys[1]"),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, yaml).expect("policy file");
+        // `serve --policy` loads the file through the same checks (and, if it let the key
+        // through, would serve until killed: not run here).
+        let output = run(&["validate", path.to_str().expect("utf-8")]);
+        let err = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.contains(&format!("{name}:"))
+                && err.contains(field)
+                && err.contains("control character"),
+            "{name}: {err}"
+        );
+        assert_eq!(leaked(&output.stderr), None, "{name}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -190,3 +190,44 @@ fn sweeping_the_seed_under_a_fixed_seed_is_refused() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("--seed") && err.contains("seed"), "{err}");
 }
+
+/// Shipped scenarios have `…`, `→` and `×` in their comments: finding the swept key must step
+/// over whole characters (it panicked on the first multi-byte one).
+#[test]
+fn a_scenario_with_non_ascii_text_sweeps() {
+    let dir = temp_dir("sweep-non-ascii");
+    let out = spillway(&[
+        "sweep",
+        "scenarios/thundering-herd.yaml",
+        "--set",
+        "provider.rpm=500,600",
+        "--duration",
+        "10s",
+        "--quiet",
+        "--out",
+        dir.to_str().expect("utf-8"),
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(dir.join("sweep.csv").exists(), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--threads` is bounded (100,000 threads took the machine for minutes), and says so in
+/// `--help`; a count under the maximum but over the runs is fine (the extra would only wait).
+#[test]
+fn threads_over_the_maximum_are_refused_and_help_says_so() {
+    let dir = temp_dir("sweep-threads");
+    let out = sweep(&dir, &["--set", "provider.rpm=250", "--threads", "100000"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--threads 100000") && err.contains("256"),
+        "{err}"
+    );
+    assert!(!dir.join("sweep.csv").exists(), "nothing is run");
+    let out = sweep(&dir, &["--set", "provider.rpm=250", "--threads", "256"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let help = text(&spillway(&["sweep", "--help"]).stdout);
+    assert!(help.contains("at most 256"), "{help}");
+}

@@ -78,3 +78,64 @@ fn the_banner_shows_the_upstream_without_its_password() {
         "{banner}"
     );
 }
+
+/// A query or fragment in an upstream URL would land before the appended `/v1/...` path
+/// (`/?key=K/v1/chat/completions`) and be shown on the startup line: refused, in the flag and
+/// in the file, without showing it. (Read as the banner test does: a server that starts
+/// prints its banner and is killed, so a regression fails instead of hanging.)
+#[test]
+fn an_upstream_url_with_a_query_or_fragment_is_refused_without_showing_it() {
+    use std::io::{BufRead, Read};
+    for url in [
+        "http://127.0.0.1:1/?key=QKSECRET",
+        "http://127.0.0.1:1/x#QKSECRET",
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spillway"))
+            .args([
+                "serve",
+                "--policy",
+                "scenarios/spike.yaml",
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--upstream", url])
+            .current_dir(workspace())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starts");
+        let mut banner = String::new();
+        let stdout = child.stdout.take().expect("piped");
+        let _ = std::io::BufReader::new(stdout).read_line(&mut banner);
+        let _ = child.kill();
+        let status = child.wait().expect("exits");
+        let mut err = String::new();
+        let _ = child.stderr.take().expect("piped").read_to_string(&mut err);
+        assert_eq!(banner, "", "{url}: served");
+        assert_eq!(status.code(), Some(2), "{url}: {err}");
+        assert!(
+            err.contains("--upstream") && !err.contains("QKSECRET"),
+            "{url}: {err}"
+        );
+    }
+    let dir = temp_dir("upstream-query");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spike =
+        std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike.yaml");
+    let file = dir.join("spike.yaml");
+    let yaml = format!("{spike}\nserve:\n  upstream: http://127.0.0.1:9/?key=QKSECRET\n");
+    std::fs::write(&file, yaml).expect("write");
+    std::fs::copy(
+        workspace().join("scenarios/providers.yaml"),
+        dir.join("providers.yaml"),
+    )
+    .expect("copy library");
+    let out = spillway(&["validate", file.to_str().expect("utf-8")]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("spike.yaml:") && err.contains("serve.upstream") && err.contains("query"),
+        "{err}"
+    );
+    assert!(!err.contains("QKSECRET"), "{err}");
+}

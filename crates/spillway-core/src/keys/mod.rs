@@ -31,7 +31,7 @@ pub use error::KeyError;
 pub use policy::{Finding, KeyPolicy, Problem, Severity, has_errors};
 pub use ring::{KeyRing, KeyStatus, Rotation};
 pub use secret::{
-    MIN_LEN_TO_SHOW_LAST4, Redacted, Secret, SecretError, SecretHash, SecretSource,
+    MIN_LEN_TO_SHOW_LAST4, Redacted, Secret, SecretError, SecretHash, SecretSource, checked_secret,
     looks_like_env_name, process_lookup, redact, shown_source_name,
 };
 pub use spec::{KeyBudget, KeyEntry, KeyId, KeyRole, KeySpec};

@@ -119,6 +119,40 @@ pub enum SecretError {
     /// The source holds an empty (or all-whitespace) secret.
     #[error("secret from `{0}` is empty")]
     Empty(String),
+    /// The secret holds a line break or another control character inside it: it cannot be
+    /// sent in an HTTP header, so every call with it would fail. Shown as `…last4` at most.
+    #[error(
+        "secret from `{from}` ({shown}) holds a line break or another control character; \
+         a key is sent in an HTTP header, which cannot carry one: fix the variable or file"
+    )]
+    ControlCharacter {
+        /// Where it was read from, as shown.
+        from: String,
+        /// The redacted secret (`…last4` or `…`).
+        shown: String,
+    },
+}
+
+/// `plaintext` trimmed (a file's newline), refused when empty or when it holds a control
+/// character: what every key, upstream or virtual, is checked against when it is loaded.
+pub fn checked_secret<'a>(
+    plaintext: &'a str,
+    source: &SecretSource,
+) -> Result<&'a str, SecretError> {
+    let trimmed = plaintext.trim();
+    if trimmed.is_empty() {
+        return Err(SecretError::Empty(source.to_string()));
+    }
+    if trimmed.chars().any(char::is_control) {
+        // Redact the part before the first control character: the tail after it would say
+        // nothing useful, and the whole value must not be shown.
+        let shown = redact(trimmed.split(char::is_control).next().unwrap_or("")).to_string();
+        return Err(SecretError::ControlCharacter {
+            from: source.to_string(),
+            shown,
+        });
+    }
+    Ok(trimmed)
 }
 
 /// The standard lookup: the process environment and the file system.
@@ -175,12 +209,10 @@ pub struct Secret {
 
 impl Secret {
     /// Keep `plaintext` as a hash plus redaction tail; leading/trailing whitespace (a file's
-    /// newline) is trimmed first. Empty secrets are refused.
+    /// newline) is trimmed first. Empty secrets and control characters are refused
+    /// ([`checked_secret`]).
     pub fn new(plaintext: &str, source: &SecretSource) -> Result<Self, SecretError> {
-        let trimmed = plaintext.trim();
-        if trimmed.is_empty() {
-            return Err(SecretError::Empty(source.to_string()));
-        }
+        let trimmed = checked_secret(plaintext, source)?;
         Ok(Secret {
             hash: SecretHash::of(trimmed),
             last4: redact(trimmed).tail().to_owned(),
@@ -261,6 +293,25 @@ mod tests {
         assert!(s.matches("sk-proj-abcdefghijklmnop1234"));
         assert!(!s.matches("sk-proj-abcdefghijklmnop1235"));
         assert!(!format!("{:?}", s.hash()).contains("abcdef"));
+    }
+
+    #[test]
+    fn control_characters_inside_a_secret_are_refused_without_showing_it() {
+        for pasted in [
+            "sk-proj-abcdefghijkl\r\nX-Evil: 1",
+            "sk-proj-abcdefghijkl\nsecond-line",
+            "sk-proj-abcd\u{7}efghijkl",
+        ] {
+            let e = Secret::new(pasted, &env("K")).expect_err("a control character");
+            let shown = e.to_string();
+            assert!(shown.contains("control character"), "{shown}");
+            assert!(
+                !shown.contains("abcdefgh") && !shown.contains("second"),
+                "{shown}"
+            );
+        }
+        // A file's trailing newline is trimmed, not refused.
+        assert!(Secret::new("sk-proj-abcdefghijkl\r\n", &env("K")).is_ok());
     }
 
     #[test]

@@ -5,11 +5,14 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-/// `text` without a trailing `/` if it is an `http://` or `https://` base URL with a host,
-/// when given a port from 1 to 65535, and no credentials; else what is wrong (showing the URL
-/// as [`shown`] does). Why no credentials: a `user:password@` would be shown wherever the URL
-/// is (502 bodies, the start-up line), so the upstream's secret goes in `keys:` and
-/// `upstream_key:` instead.
+/// `text` without a trailing `/` or `/v1` if it is an `http://` or `https://` base URL with a
+/// host, when given a port from 1 to 65535, no credentials, no query and no fragment; else what
+/// is wrong (showing the URL as [`shown`] does). Why no credentials: a `user:password@` would be
+/// shown wherever the URL is (502 bodies, the start-up line), so the upstream's secret goes in
+/// `keys:` and `upstream_key:` instead. Why no query or fragment: the request path is appended
+/// to the base, after them (`/?key=K/v1/chat/completions`), and a query often holds a key. Why
+/// `/v1` is dropped: providers document their base URL with it (`https://api.openai.com/v1`),
+/// and the `/v1/...` path is appended, as `load --target` reads one too.
 pub fn check(text: &str) -> Result<String, String> {
     let url = text.trim_end_matches('/');
     if userinfo(url).is_some() {
@@ -20,6 +23,19 @@ pub fn check(text: &str) -> Result<String, String> {
     }
     let expected =
         "expected `http://HOST[:PORT][/PATH]` or `https://…` (the `/v1/...` path is appended)";
+    if let Some(at) = url.find(['?', '#']) {
+        let what = if url[at..].starts_with('?') {
+            "a query (`?…`, not shown)"
+        } else {
+            "a fragment (`#…`, not shown)"
+        };
+        return Err(format!(
+            "`{}…` has {what}: the request path is appended to the base URL, so it would land \
+             after it; a key goes in `keys:` named by `upstream_key:`, never in the URL; \
+             {expected}",
+            quoted(&url[..at])
+        ));
+    }
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"));
@@ -45,7 +61,15 @@ pub fn check(text: &str) -> Result<String, String> {
             if text.contains('@') { "…" } else { port }
         ));
     }
-    Ok(url.to_string())
+    let base = url
+        .strip_suffix("/v1")
+        .filter(|b| b.len() > rest_start(url));
+    Ok(base.unwrap_or(url).to_string())
+}
+
+/// Where the part after `scheme://` starts: a `/v1` is only a path when it comes after it.
+fn rest_start(url: &str) -> usize {
+    url.find("://").map_or(0, |i| i + 3)
 }
 
 /// `url` for printing, its credentials (if any) shown as `***`: a password in an upstream URL
@@ -105,10 +129,28 @@ mod tests {
         for url in [
             "http://127.0.0.1:9000/",
             "https://api.openai.com",
-            "http://[::1]:8080/v1",
             "http://host/prefix",
         ] {
             assert_eq!(check(url), Ok(url.trim_end_matches('/').to_string()));
+        }
+    }
+
+    #[test]
+    fn a_trailing_v1_is_dropped_since_the_v1_path_is_appended() {
+        assert_eq!(
+            check("http://[::1]:8080/v1").as_deref(),
+            Ok("http://[::1]:8080")
+        );
+        assert_eq!(check("https://h/api/v1/").as_deref(), Ok("https://h/api"));
+        assert_eq!(check("http://v1").as_deref(), Ok("http://v1"));
+    }
+
+    #[test]
+    fn queries_and_fragments_are_refused_without_showing_them() {
+        for url in ["http://h/?key=QK", "http://h?key=QK", "http://h:9/x#QK"] {
+            let e = check(url).unwrap_err();
+            assert!(e.contains("query") || e.contains("fragment"), "{url}: {e}");
+            assert!(!e.contains("QK"), "{url}: {e}");
         }
     }
 

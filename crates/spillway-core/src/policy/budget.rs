@@ -195,7 +195,7 @@ pub(crate) fn policy_budget(
                     format!(
                         "no ladder is named `{}`; ladders are: {}, or `none`",
                         l.value,
-                        known.join(", ")
+                        super::closest_names(&l.value, &known)
                     ),
                 );
                 None

@@ -56,13 +56,25 @@ impl LocatedError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct LocatedErrors(pub Vec<LocatedError>);
 
+/// Most errors printed: the first ones are what to fix, and a file with thousands of mistakes
+/// must not print thousands of lines (the rest are counted).
+pub const MAX_SHOWN_ERRORS: usize = 100;
+
 impl fmt::Display for LocatedErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
+        for (i, e) in self.0.iter().take(MAX_SHOWN_ERRORS).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             write!(f, "{e}")?;
+        }
+        if let Some(more) = self
+            .0
+            .len()
+            .checked_sub(MAX_SHOWN_ERRORS)
+            .filter(|&n| n > 0)
+        {
+            write!(f, "\n… {more} more errors not shown; fix these first")?;
         }
         Ok(())
     }

@@ -8,6 +8,18 @@ use std::collections::BTreeMap;
 const ALGORITHMS: &str =
     "`token-bucket`, `sliding-window`, `sliding-window-counter`, `fixed-window`";
 
+/// What counts a refusal that is no layer's, where layers' refusals are counted by name: the
+/// `layer=` labels of serve's `spillway_rejected_total` (spillway-gateway's metrics: a budget,
+/// a full gateway, a cost no layer can ever fit, the layers' store down) and the simulator's
+/// rejections.csv row. A layer of one of these names would merge with it.
+pub const RESERVED_LAYER_NAMES: [&str; 5] = [
+    "budget",
+    "full",
+    "never_fits",
+    "store_unavailable",
+    "(never-fits)",
+];
+
 /// Every scope's name, quoted, from [`Scope::ALL`] so that a new scope is offered at once.
 fn scope_names() -> String {
     let names: Vec<String> = Scope::ALL
@@ -108,6 +120,18 @@ pub fn layers(raw: &[RawLayer], r: &mut Reporter<'_>) -> BTreeMap<String, Option
             }
             _ => None,
         };
+        if RESERVED_LAYER_NAMES.contains(&l.name.value.as_str()) {
+            r.bad(
+                &l.name,
+                format!(
+                    "layer name `{}` is reserved: refusals that are no layer's are counted under \
+                     it (`spillway_rejected_total{{layer=…}}`, rejections.csv), so the two would \
+                     be one series; reserved: {}",
+                    l.name.value,
+                    RESERVED_LAYER_NAMES.map(|n| format!("`{n}`")).join(", ")
+                ),
+            );
+        }
         if out.insert(l.name.value.clone(), spec).is_some() {
             r.bad(
                 &l.name,

@@ -38,6 +38,7 @@
 pub mod base_url;
 pub mod budget;
 mod class;
+mod closest;
 pub mod distributed;
 mod error;
 mod file;
@@ -54,8 +55,9 @@ pub mod units;
 pub mod upstream;
 
 pub use class::Class;
+pub use closest::closest_names;
 pub use distributed::{Balancer, InstancesSpec, SyncMode};
-pub use error::{LocatedError, LocatedErrors, field_path_at, quoted_key};
+pub use error::{LocatedError, LocatedErrors, MAX_SHOWN_ERRORS, field_path_at, quoted_key};
 pub use file::{PolicyFile, RawPolicyFile, load, parse};
 pub use file_kind::{FileKind, is_scenario, kind_of, top_level_keys};
 pub use layers::RawLayer;

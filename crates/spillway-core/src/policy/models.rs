@@ -85,6 +85,19 @@ pub struct Provenance {
 /// Read and validate a models file.
 pub fn load_models(path: &Path) -> Result<ModelsFile, LocatedErrors> {
     match crate::input_file::read_text(path, crate::input_file::MAX_TEXT_BYTES) {
+        // A file that is not a catalogue (`models: /etc/shadow`, a key file) would have its
+        // lines quoted back by the YAML errors: name what was expected instead.
+        Ok(text) if super::kind_of(&text) != super::FileKind::ModelCatalogue => {
+            Err(LocatedErrors(vec![LocatedError {
+                file: path.to_path_buf(),
+                line: 0,
+                column: 0,
+                field: String::new(),
+                message: "not a model catalogue: expected a YAML file with a top-level \
+                          `models:` list, like scenarios/models.yaml (its content is not shown)"
+                    .to_string(),
+            }]))
+        }
         Ok(text) => parse_models(path, &text),
         Err(e) => Err(LocatedErrors(vec![LocatedError::unreadable(
             path,

@@ -3,7 +3,8 @@
 //! policy and scenario files share (durations, rates, positive numbers).
 
 use super::S;
-use super::error::{LocatedError, LocatedErrors, field_path_at};
+use super::closest::closest_names;
+use super::error::{LocatedError, LocatedErrors, MAX_SHOWN_ERRORS, field_path_at};
 use super::serde_words::{in_user_words, with_number_fixed};
 use super::units::{DURATION_FORMS, parse_duration, parse_rate_per_sec};
 use crate::Duration;
@@ -107,11 +108,15 @@ impl Reporter<'_> {
 
     /// Record that `name` names no entry of the top-level `block:` list (whose names are
     /// `known`): e.g. "no layer is named `x`; layers are: a, b".
+    /// Long lists show the closest few ([`closest_names`]); past the errors that will be
+    /// shown ([`MAX_SHOWN_ERRORS`]) none is ranked.
     pub fn unknown_name(&mut self, name: &S<String>, what: &str, block: &str, known: &[&str]) {
         let list = if known.is_empty() {
             format!("none are defined (add a top-level `{block}:` list)")
+        } else if self.errors.len() >= MAX_SHOWN_ERRORS {
+            format!("{} names", known.len())
         } else {
-            known.join(", ")
+            closest_names(&name.value, known)
         };
         let message = format!("no {what} is named `{}`; {block} are: {list}", name.value);
         self.bad(name, message);

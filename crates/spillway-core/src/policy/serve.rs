@@ -168,7 +168,7 @@ fn key_source(
                 if known.is_empty() {
                     "none".to_string()
                 } else {
-                    known.join(", ")
+                    super::closest_names(&name.value, &known)
                 }
             ),
         );

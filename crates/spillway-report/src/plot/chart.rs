@@ -237,9 +237,38 @@ pub fn slug(name: &str) -> String {
     }
 }
 
+/// [`slug`] of each name, made unique: a slug already taken by an earlier name gets `-2`,
+/// `-3`, … (the first unchanged), so `A b` and `a-b`, or two names without ASCII letters, do
+/// not write one chart file over the other, while names that do not collide keep their file
+/// names.
+pub fn unique_slugs<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut taken = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for name in names {
+        let base = slug(name);
+        let mut candidate = base.clone();
+        let mut n = 1;
+        while taken.contains(&candidate) {
+            n += 1;
+            candidate = format!("{base}-{n}");
+        }
+        taken.insert(candidate.clone());
+        out.push(candidate);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colliding_slugs_are_numbered_and_others_kept() {
+        assert_eq!(
+            unique_slugs(["A b", "a-b", "token-bucket", "ü", "é", "a-b-2"]),
+            ["a-b", "a-b-2", "token-bucket", "x", "x-2", "a-b-2-2"]
+        );
+    }
 
     #[test]
     fn bounds_are_never_empty_and_ignore_non_finite_points() {

@@ -12,7 +12,7 @@ mod spend;
 mod sweep;
 mod timeline;
 
-pub use chart::{LineChart, RightAxis, Series, share_axes, slug, thin, tick};
+pub use chart::{LineChart, RightAxis, Series, share_axes, slug, thin, tick, unique_slugs};
 pub use fairness::{fairness_section, gini, lorenz};
 pub use latency::latency_section;
 pub use render::{Rendered, SIZE, render};

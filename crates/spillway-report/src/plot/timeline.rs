@@ -5,7 +5,7 @@
 //! readable (at most [`MAX_POINTS`] points per line); the axis label says the bucket size.
 
 use super::latency::color_of;
-use super::{LineChart, RightAxis, Section, Series, share_axes, slug};
+use super::{LineChart, RightAxis, Section, Series, share_axes, unique_slugs};
 use crate::input::{RunData, TimePoint};
 
 /// Most points drawn per line.
@@ -124,13 +124,15 @@ pub fn traffic_section(data: &RunData) -> Section {
         ("rejected", 3, |p| p.rejected),
         ("upstream 429s", 1, |p| p.upstream_429),
     ];
+    let slugs = unique_slugs(data.timeseries.iter().map(|(p, _)| p.as_str()));
     let mut charts: Vec<LineChart> = data
         .timeseries
         .iter()
-        .map(|(policy, points)| {
+        .zip(&slugs)
+        .map(|((policy, points), slug)| {
             let bucket = shared_bucket(data);
             let mut chart = LineChart::new(
-                &format!("traffic-{}", slug(policy)),
+                &format!("traffic-{slug}"),
                 &format!("Traffic outcomes: {policy}"),
                 axis.label,
                 &per_second_label(
@@ -196,10 +198,11 @@ pub fn queue_section(data: &RunData) -> Section {
         .to_string();
     let mut charts = Vec::new();
     let note = if by_class {
-        for (policy, points) in &data.timeseries {
+        let slugs = unique_slugs(data.timeseries.iter().map(|(p, _)| p.as_str()));
+        for ((policy, points), slug) in data.timeseries.iter().zip(&slugs) {
             let bucket = shared_bucket(data);
             let mut chart = LineChart::new(
-                &format!("queue-{}", slug(policy)),
+                &format!("queue-{slug}"),
                 &format!("Queue depth by class: {policy}"),
                 axis.label,
                 "queued requests",

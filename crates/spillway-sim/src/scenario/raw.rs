@@ -20,7 +20,7 @@ pub type S<T> = Spanned<T>;
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
     /// Defaults to the file stem.
-    pub name: Option<String>,
+    pub name: Option<S<String>>,
     /// Free text shown in reports.
     pub description: Option<String>,
     /// Seed for every random stream; `--seed` overrides it.

@@ -42,8 +42,12 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
     }
     let (groups, trace) = super::trace::attach(&raw.traffic, groups, r);
     let serve = super::serve::validate(raw.serve.as_ref(), &raw.keys, r);
+    let name = match &raw.name {
+        Some(name) => scenario_name(name, r),
+        None => Some(stem.to_string()),
+    };
     let scenario = Scenario {
-        name: raw.name.unwrap_or_else(|| stem.to_string()),
+        name: name?,
         description: raw.description.unwrap_or_default(),
         seed: raw.seed.unwrap_or(0),
         duration: duration?,
@@ -64,6 +68,27 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         return None;
     }
     Some(scenario)
+}
+
+/// The scenario's `name`, which names its default output directory (`reports/<name>/`): one
+/// plain directory name, so no run writes outside `reports/` or into it directly. The name is
+/// not echoed (it may hold a control character).
+fn scenario_name(name: &S<String>, r: &mut Reporter<'_>) -> Option<String> {
+    let n = name.value.as_str();
+    let plain = !n.trim().is_empty()
+        && !n.contains(['/', '\\'])
+        && !n.contains("..")
+        && !n.starts_with('.')
+        && !n.chars().any(char::is_control);
+    if !plain {
+        r.bad(
+            name,
+            "the name is the default output directory (reports/<name>/): it must not be empty \
+             or hold `/`, `\\`, `..`, a leading `.` or a control character (e.g. `spike-2x`)",
+        );
+        return None;
+    }
+    Some(n.to_string())
 }
 
 pub(super) fn size(s: &RawSize, r: &mut Reporter<'_>) -> Option<SizeSpec> {
@@ -234,7 +259,7 @@ fn spikes(raw: &[RawSpike], groups: &[RawGroup], r: &mut Reporter<'_>) -> Option
                                 format!(
                                     "no group is named `{}`; groups are: {}",
                                     name.value,
-                                    known.join(", ")
+                                    policy::closest_names(&name.value, &known)
                                 ),
                             );
                             ok = false;

@@ -3,16 +3,16 @@
 //!
 //! Why: a scenario that validates must not hang. `rate: 1e12/s`, on/off sessions of 1 ns or a
 //! spike ×1e9 each validate as numbers, but would generate more events than any run can
-//! process. The estimate is the expected number of traffic events (arrivals, plus session
-//! starts of on/off users) over the traffic duration, times the number of policies (each
-//! replays the same traffic). Over the bound, `validate` refuses with the estimate and the
+//! process. The estimate is the expected number of traffic events (arrivals, session starts
+//! of on/off users, a leaked key's attacker requests) over the traffic duration, times the
+//! number of policies (each replays the same traffic). Over the bound, `validate` refuses with the estimate and the
 //! bound; `--max-events` raises the bound. The time series is bounded the same way (one row per
 //! policy per row width of traffic and drain, ~64 bytes each; the width is automatic, see
 //! `metrics::auto_step_s`, or forced by `--timeseries-step`): `--max-rows`.
 
 use super::{ArrivalSpec, Scenario};
 use crate::metrics::{auto_step_s, rows_per_policy};
-use spillway_core::Duration;
+use spillway_core::{Duration, Time};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Default bound on traffic events over all policies: 2 × 10⁹, about half an hour of
@@ -77,7 +77,23 @@ pub fn estimated_events(scenario: &Scenario, duration: Duration) -> f64 {
             }
         })
         .sum();
-    per_run * scenario.policies.len().max(1) as f64
+    (per_run + leak_events(scenario, duration)) * scenario.policies.len().max(1) as f64
+}
+
+/// Attacker requests of the scenario's key leaks over `duration`: each leak sends at its rate
+/// from its start until it is detected or traffic ends (as `traffic::leak` generates them).
+/// Counted like arrivals, since every one is an event of every policy's run.
+fn leak_events(scenario: &Scenario, duration: Duration) -> f64 {
+    let horizon = Time::ZERO.saturating_add(duration);
+    scenario.budget.as_ref().map_or(0.0, |b| {
+        b.leaks
+            .iter()
+            .map(|l| {
+                let active = l.until.min(horizon).saturating_since(l.from);
+                l.rate_per_sec * active.as_secs_f64()
+            })
+            .sum()
+    })
 }
 
 /// The width of a `timeseries.csv` row, in seconds, of `scenario` over `duration`: `forced`

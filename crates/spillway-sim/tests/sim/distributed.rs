@@ -187,7 +187,7 @@ fn local_split_of_a_global_limit_never_over_admits_whatever_the_balancer() {
 }
 
 /// A global budget that never refills during the run (a 1 h window, 2 min of traffic).
-const BUDGET: &str = "  - name: budget
+const BUDGET: &str = "  - name: global-budget
     scope: global
     algorithm: sliding-window
     limit: 150
@@ -215,7 +215,7 @@ fn async_sync_over_admits_at_most_n_minus_one_times_one_instance_per_interval() 
     }
     let borrowed: Vec<(&str, &str, &str)> = policies
         .iter()
-        .map(|(name, i, _)| (name.as_str(), "budget", i.as_str()))
+        .map(|(name, i, _)| (name.as_str(), "global-budget", i.as_str()))
         .collect();
     let s = load(&scenario_with(BUDGET, UNEVEN, &borrowed));
     let mut largest_excess = 0;
@@ -245,7 +245,7 @@ fn replicas_that_never_sync_multiply_the_limit() {
         UNEVEN,
         &[(
             "replicas",
-            "budget",
+            "global-budget",
             "{ count: 4, balancer: round-robin, mode: async-sync, sync_interval: 1d }",
         )],
     ));

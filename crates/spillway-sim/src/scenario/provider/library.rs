@@ -8,7 +8,8 @@ use super::validate::{inline, kind_fields};
 use super::{RawLibrary, RawProvider};
 use crate::provider::ProviderSpec;
 use spillway_core::policy::{
-    LocatedError as ScenarioError, LocatedErrors as ScenarioErrors, Reporter,
+    FileKind, LocatedError as ScenarioError, LocatedErrors as ScenarioErrors, Reporter,
+    closest_names, kind_of,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -96,6 +97,17 @@ fn find(
             return None;
         }
     };
+    // A file that is not a library (`library: /etc/shadow`, a key file) would have its lines
+    // quoted back by the YAML errors: name what was expected instead.
+    if kind_of(&text) != FileKind::ProviderLibrary {
+        let message = format!(
+            "`{}` is not a profile library: expected a YAML file with a top-level `profiles:` \
+             list, like scenarios/providers.yaml (its content is not shown)",
+            path.display()
+        );
+        at(r, anchor, message);
+        return None;
+    }
     let mut lib = Reporter::new(path, &text);
     let found = lib.parse_yaml::<RawLibrary>(None).and_then(|raw| {
         check_unique(&raw, &mut lib);
@@ -107,7 +119,11 @@ fn find(
             Some(i) => inline(&raw.profiles[i], &mut lib, &format!("profiles[{i}]")),
             None => {
                 let names: Vec<&str> = raw.profiles.iter().filter_map(profile_name).collect();
-                let (name, file, list) = (&profile.value, path.display(), names.join(", "));
+                let (name, file, list) = (
+                    &profile.value,
+                    path.display(),
+                    closest_names(&profile.value, &names),
+                );
                 at(
                     r,
                     profile,

@@ -208,17 +208,22 @@ fn io_error(path: &Path, message: &str) -> TraceError {
     }
 }
 
+/// A header without a needed column. The first line is not shown: a file given by mistake
+/// (`--trace prod.key`) would have its secret printed, so only its column count is.
+pub(super) fn missing_column(format: &str, name: &str, columns: usize) -> String {
+    format!(
+        "the first line is not a `{format}` trace header: it has no column `{name}` \
+         ({columns} column{} found; the line itself is not shown)",
+        if columns == 1 { "" } else { "s" }
+    )
+}
+
 fn layout(format: &TraceFormat, header: &csv::StringRecord) -> Result<Layout, String> {
     let find = |name: &str| header.iter().position(|h| h.trim() == name);
     let need = |name: &str| -> Result<(usize, String), String> {
-        find(name).map(|i| (i, name.to_string())).ok_or_else(|| {
-            let present: Vec<&str> = header.iter().collect();
-            format!(
-                "the `{}` format needs a column `{name}`, but the header has: {}",
-                format.name(),
-                present.join(", ")
-            )
-        })
+        find(name)
+            .map(|i| (i, name.to_string()))
+            .ok_or_else(|| missing_column(format.name(), name, header.len()))
     };
     let mapped = |name: &Option<String>| name.as_deref().map(|n| need(n).map(|c| c.0)).transpose();
     match format {

@@ -12,7 +12,7 @@
 
 use super::error::TraceError;
 use super::ordered::on_malformed;
-use super::reader::{TraceFile, TraceRow, capped};
+use super::reader::{TraceFile, TraceRow, capped, missing_column};
 use super::spec::OnError;
 use crate::rng::{Concern, stream};
 use crate::traffic::{exp1, standard_normal, unit_f64};
@@ -144,10 +144,7 @@ impl ServeGenRows {
                 .position(|h| h.trim() == name)
                 .ok_or_else(|| TraceError::Header {
                     file: path.to_path_buf(),
-                    message: format!(
-                        "the `servegen` format needs a column `{name}`, but the header has: {}",
-                        header.iter().collect::<Vec<_>>().join(", ")
-                    ),
+                    message: missing_column("servegen", name, header.len()),
                 })?;
         }
         Ok(ServeGenRows {

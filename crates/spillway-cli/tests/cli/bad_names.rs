@@ -1,0 +1,142 @@
+//! Names users choose: a scenario's `name` (its default output directory), layer names (the
+//! `layer=` label of /metrics and rejections.csv) and references to them. A name that would
+//! escape `reports/` or clash with a reserved label is refused, located, exit 2; wrong
+//! references are reported in bounded output; names whose chart file names collide get
+//! numbered ones.
+
+use crate::{spillway, temp_dir, text, workspace};
+
+/// spike.yaml in `dir` as `file`, with `from` replaced by `to`.
+fn edited(dir: &std::path::Path, file: &str, from: &str, to: &str) -> String {
+    let spike = std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike");
+    assert!(spike.contains(from), "spike.yaml has `{from}`");
+    let path = dir.join(file);
+    std::fs::write(&path, spike.replacen(from, to, 1)).expect("write");
+    path.to_str().expect("utf-8").to_owned()
+}
+
+/// Refused by `validate` (checked before anything is written: `simulate` would write into the
+/// escaped directory on a build without the check).
+#[test]
+fn a_scenario_name_that_is_no_plain_directory_name_is_refused() {
+    let dir = temp_dir("bad-scenario-names");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (i, name) in [
+        "/tmp/x",
+        "../../x",
+        "..",
+        ".",
+        "\"\"",
+        "\"a\\nb\"",
+        "a\\\\b",
+        ".hidden",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let file = format!("name-{i}.yaml");
+        let path = edited(&dir, &file, "name: spike\n", &format!("name: {name}\n"));
+        let out = spillway(&["validate", &path]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.contains(&format!("{file}:16:7: name:")) && err.contains("output directory"),
+            "{name}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Layers are counted by name under `spillway_rejected_total{layer=…}` (and in
+/// rejections.csv), next to the refusals that are no layer's: a layer named like one of those
+/// would merge two series into one.
+#[test]
+fn a_layer_named_like_a_reserved_refusal_label_is_refused() {
+    let dir = temp_dir("reserved-layer-names");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (i, name) in ["budget", "full", "never_fits", "store_unavailable"]
+        .iter()
+        .enumerate()
+    {
+        let spike =
+            std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike");
+        let file = format!("layer-{i}.yaml");
+        let path = dir.join(&file);
+        std::fs::write(&path, spike.replace("per-user-bucket", name)).expect("write");
+        let out = spillway(&["validate", path.to_str().expect("utf-8")]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.contains(&format!("{file}:82:11: layers[0].name:")) && err.contains("reserved"),
+            "{name}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every "no layer is named" error listed every layer: a file with many layers and as many
+/// wrong references printed a quadratic amount. Lists show the closest few, and only the first
+/// errors are printed (the rest counted).
+#[test]
+fn many_unknown_names_give_bounded_error_output() {
+    let dir = temp_dir("many-unknown-names");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let layers: String = (0..300)
+        .map(|i| format!("  - {{ name: layer-{i}, scope: user, algorithm: token-bucket, limit: 6, per: 1m }}\n"))
+        .collect();
+    let wrong: Vec<String> = (0..300).map(|i| format!("layer-{i}x")).collect();
+    let spike = std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike");
+    let yaml = spike
+        .replacen("layers:\n", &format!("layers:\n{layers}"), 1)
+        .replacen(
+            "layers: [per-user-bucket, per-feature]",
+            &format!("layers: [{}]", wrong.join(", ")),
+            1,
+        );
+    let path = dir.join("many.yaml");
+    std::fs::write(&path, yaml).expect("write");
+    let out = spillway(&["validate", path.to_str().expect("utf-8")]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.len() < 64 * 1024, "{} bytes of errors", err.len());
+    assert!(
+        err.contains("no layer is named `layer-7x`; layers are: layer-7, "),
+        "{err}"
+    );
+    assert!(
+        err.contains(" more") && err.contains("errors not shown"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Chart files are named by slugs of the policy names: names with the same slug (`A b` and
+/// `a-b`) get numbered files instead of one overwriting the other.
+#[test]
+fn policies_whose_names_slug_alike_get_a_chart_each() {
+    let dir = temp_dir("slug-collision");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spike = std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike");
+    let yaml = spike
+        .replacen("name: token-bucket", "name: A b", 1)
+        .replacen("name: sliding-window", "name: a-b", 1);
+    let path = dir.join("alike.yaml");
+    std::fs::write(&path, yaml).expect("write");
+    let out = dir.join("out");
+    crate::spillway_ok(&[
+        "simulate",
+        path.to_str().expect("utf-8"),
+        "--duration",
+        "1m",
+        "--quiet",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    for chart in ["traffic-a-b", "traffic-a-b-2", "queue-a-b", "queue-a-b-2"] {
+        assert!(
+            out.join("plots").join(format!("{chart}.png")).exists(),
+            "{chart}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
