@@ -189,11 +189,21 @@ pub(super) fn relay(
                     if !matches!(tokio::time::timeout(idle, tx.send(bytes)).await, Ok(Ok(()))) {
                         break None;
                     }
+                    // Nothing follows `[DONE]`: the call ends now, not when the upstream
+                    // closes (or falls silent for `idle`) after it.
+                    if sse.done {
+                        break Some(false);
+                    }
                 }
                 Ok(None) => break Some(false),
                 Err(_) => break Some(true),
             }
         };
+        // An answer whose `[DONE]` went by is whole: its client leaving before the upstream
+        // closed (some clients stop reading at `[DONE]`), or the upstream breaking or falling
+        // silent before its end, does not make it a call cut short (billed at its estimate,
+        // its client's body cut): it completed, with its usage.
+        let ended = if sse.done { Some(false) } else { ended };
         let (input_tokens, output_tokens) = sse.usage.tokens(input_estimate);
         match ended {
             // The client left: what the engine books (`call` drops after this: it left).

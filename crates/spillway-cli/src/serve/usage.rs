@@ -54,6 +54,9 @@ pub struct SseUsage {
     line: Vec<u8>,
     /// What was found.
     pub usage: Usage,
+    /// Whether the stream's `data: [DONE]` went by: the answer is whole (and its usage chunk,
+    /// if asked for, came before it), whatever happens to the connection after.
+    pub done: bool,
 }
 
 /// Longest line kept (a longer one is skipped: usage chunks are small).
@@ -76,6 +79,10 @@ impl SseUsage {
         let Some(data) = line.strip_prefix(b"data:") else {
             return;
         };
+        if data.trim_ascii() == b"[DONE]" {
+            self.done = true;
+            return;
+        }
         if let Ok(value) = serde_json::from_slice::<Value>(data.trim_ascii()) {
             self.usage.observe(&value);
         }
@@ -85,6 +92,15 @@ impl SseUsage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_end_marker_is_noticed_only_as_a_whole_data_line() {
+        let mut sse = SseUsage::default();
+        sse.feed(b"data: {\"choices\":[{\"delta\":{\"content\":\"[DONE]\"}}]}\n\ndata: [DO");
+        assert!(!sse.done, "a delta's text or half a line is not the end");
+        sse.feed(b"NE]\n\n");
+        assert!(sse.done);
+    }
 
     #[test]
     fn usage_comes_from_the_final_chunk_even_when_split_across_reads() {

@@ -96,6 +96,45 @@ async fn a_stream_that_falls_silent_is_cut_on_the_client_not_ended_as_if_whole()
     );
 }
 
+/// A whole streamed answer (an event, the usage chunk, `[DONE]`), after which the upstream
+/// neither closes nor sends another byte.
+const STREAM_WHOLE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+transfer-encoding: chunked\r\n\r\n\
+30\r\ndata: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n\r\n\
+59\r\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2,\"total_tokens\":9}}\n\n\r\n\
+e\r\ndata: [DONE]\n\n\r\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_whose_done_went_by_completes_whatever_follows() {
+    let stalled = Stalled::start(STREAM_WHOLE);
+    let serve = serve_one_slot("done-then-silent", &stalled.url);
+    let client = reqwest::Client::new();
+    let mut resp = post_chat(&client, &serve.url, true).await;
+    assert_eq!(resp.status(), 200);
+    let mut relayed = Vec::new();
+    let end = loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => relayed.extend_from_slice(&chunk),
+            other => break other,
+        }
+    };
+    assert!(String::from_utf8_lossy(&relayed).contains("[DONE]"));
+    // Before: the upstream's silence after `[DONE]` failed the call and cut the client's body.
+    assert!(matches!(end, Ok(None)), "the whole answer was cut: {end:?}");
+    let m = metrics_until(&client, &serve.url, |m| {
+        metric(m, "spillway_requests_inside") == Some(0)
+    })
+    .await;
+    assert_eq!(
+        metric(
+            &m,
+            "spillway_departed_total{class=\"standard\",how=\"completed\"}"
+        ),
+        Some(1),
+        "{m}"
+    );
+}
+
 /// An upstream that answers every request with a stream that never ends, as fast as the
 /// gateway takes it (until the gateway closes the connection).
 fn flooding_upstream() -> String {
