@@ -141,11 +141,15 @@ pub struct ServeArgs {
     upstream_timeout: spillway_core::Duration,
     /// Longest silence of a streaming upstream call: until its answer starts, and between two
     /// chunks (past it: 504 before the answer started, a cut stream after). A stream may last
-    /// longer than --upstream-timeout, as long as it keeps talking. Also the longest a
-    /// streaming client may stop reading: past it the call leaves as if the client had gone
-    /// (billed, its slot freed), so a stalled client cannot hold a slot for ever.
+    /// longer than --upstream-timeout, as long as it keeps talking.
     #[arg(long, default_value = "5m", value_parser = crate::simulate::parse_duration_arg)]
     upstream_idle_timeout: spillway_core::Duration,
+    /// Longest a streaming client may take no chunk of its answer (it stopped reading: a hung
+    /// process whose kernel still acknowledges). Past it the call leaves as if the client had
+    /// gone (billed, its slot and reservations freed), so a stalled client cannot hold a slot
+    /// for ever; a client that reads slowly but steadily is never cut.
+    #[arg(long, default_value = "5m", value_parser = crate::simulate::parse_duration_arg)]
+    client_stall_timeout: spillway_core::Duration,
     /// At Ctrl-C/SIGTERM, how long the requests in flight may take to finish (then they are
     /// cut); a second signal stops at once. Queued Redis settlements are then written (at most
     /// 5 s more).
@@ -213,6 +217,7 @@ async fn serve(
     let timeouts = Timeouts {
         total: std_duration(args.upstream_timeout),
         idle: std_duration(args.upstream_idle_timeout),
+        client_stall: std_duration(args.client_stall_timeout),
     };
     let client = reqwest::Client::builder()
         .connect_timeout(timeouts.connect())

@@ -212,7 +212,7 @@ impl Proxy {
             }
             // From here the provider bills the call, however it ends (the engine knows).
             return if parsed.stream {
-                relay(call, resp, parsed.input_tokens, self.timeouts.idle)
+                relay(call, resp, parsed.input_tokens, self.timeouts)
             } else {
                 whole(call, resp, parsed.input_tokens, self.timeouts.idle).await
             };

@@ -157,8 +157,8 @@ pub(super) async fn whole(
     }
 }
 
-/// A streaming success: chunks are relayed as they come. A client that goes away, or stops
-/// reading for `idle`, drops the call after reporting the usage seen so far (it leaves the
+/// A streaming success: chunks are relayed as they come. A client that goes away, or takes no
+/// chunk for the client-stall timeout, drops the call after reporting the usage seen so far (it leaves the
 /// engine, which books the larger of that and its estimate) and the upstream response (its
 /// connection is closed). An upstream
 /// stream that breaks, or falls silent for `idle`, completes the call as failed and cuts the
@@ -167,10 +167,11 @@ pub(super) fn relay(
     call: GatewayCall,
     mut resp: reqwest::Response,
     input_estimate: u64,
-    idle: std::time::Duration,
+    timeouts: super::upstream_failure::Timeouts,
 ) -> Response {
     let headers = passed_headers(resp.headers(), true);
     let status = resp.status();
+    let (idle, stall) = (timeouts.idle, timeouts.client_stall);
     let (tx, body) = spillway_gateway::relay_body(16);
     tokio::spawn(async move {
         let mut sse = SseUsage::default();
@@ -183,10 +184,13 @@ pub(super) fn relay(
                 Ok(Some(bytes)) => {
                     sse.feed(&bytes);
                     // A client that stops reading (a hung process whose kernel still
-                    // acknowledges) fills the channel, and then this waits: bounded like an
-                    // upstream's silence, else the call would hold its slot and reservations
-                    // for ever. Past it, the client is treated as gone.
-                    if !matches!(tokio::time::timeout(idle, tx.send(bytes)).await, Ok(Ok(()))) {
+                    // acknowledges) fills the channel, and then this waits: bounded, else
+                    // the call would hold its slot and reservations for ever. Past it, the
+                    // client is treated as gone.
+                    if !matches!(
+                        tokio::time::timeout(stall, tx.send(bytes)).await,
+                        Ok(Ok(()))
+                    ) {
                         break None;
                     }
                     // Nothing follows `[DONE]`: the call ends now, not when the upstream
@@ -216,7 +220,7 @@ pub(super) fn relay(
                 });
                 if !failed {
                     // The end marker, bounded for the same reason as every chunk.
-                    let _ = tokio::time::timeout(idle, tx.finish()).await;
+                    let _ = tokio::time::timeout(stall, tx.finish()).await;
                 }
                 // A failed stream drops `tx` unfinished: the client's body is cut.
             }

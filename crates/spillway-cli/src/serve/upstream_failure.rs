@@ -18,6 +18,10 @@ pub struct Timeouts {
     /// A streaming call: until the answer starts, and between two chunks of it (a stream may
     /// last longer than any total, but not fall silent).
     pub idle: std::time::Duration,
+    /// A streaming client that takes no chunk for this long is taken as gone. Its own bound,
+    /// not `idle`: an operator who shortens `idle` to catch stalled providers sooner must not
+    /// cut clients that read slowly but steadily.
+    pub client_stall: std::time::Duration,
 }
 
 /// The longest connect: what a client waits for a host that does not answer.
@@ -144,7 +148,14 @@ mod tests {
 
     #[test]
     fn the_connect_gives_up_before_either_upstream_timeout() {
-        let connect = |total, idle| Timeouts { total, idle }.connect();
+        let connect = |total, idle| {
+            Timeouts {
+                total,
+                idle,
+                client_stall: idle,
+            }
+            .connect()
+        };
         let (ms, s) = (Duration::from_millis, Duration::from_secs);
         assert_eq!(connect(s(600), s(300)), CONNECT_TIMEOUT, "the defaults");
         assert_eq!(connect(ms(300), s(300)), ms(150));

@@ -26,6 +26,8 @@ fn serve_one_slot(name: &str, upstream: &str) -> Server {
             "300ms",
             "--upstream-idle-timeout",
             "300ms",
+            "--client-stall-timeout",
+            "300ms",
         ],
     )
 }
@@ -212,6 +214,8 @@ roomy, scope: global, period: day, limit_usd: 100 }}\n"
             "--upstream-timeout",
             "300ms",
             "--upstream-idle-timeout",
+            "300ms",
+            "--client-stall-timeout",
             "300ms",
         ],
     )
