@@ -3,6 +3,26 @@
 
 use crate::{spillway, temp_dir, text, workspace};
 
+/// spike.yaml with `serve.upstream: <upstream>`, in a fresh directory `name` next to the
+/// libraries it names.
+fn spike_serving(name: &str, upstream: &str) -> std::path::PathBuf {
+    let dir = temp_dir(name);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spike =
+        std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike.yaml");
+    let file = dir.join("spike.yaml");
+    let yaml = format!("{spike}\nserve:\n  upstream: {upstream}\n");
+    std::fs::write(&file, yaml).expect("write");
+    for library in ["providers.yaml", "models.yaml"] {
+        std::fs::copy(
+            workspace().join("scenarios").join(library),
+            dir.join(library),
+        )
+        .expect("copy library");
+    }
+    file
+}
+
 #[test]
 fn a_bad_upstream_flag_or_field_exits_2() {
     for url in ["http://a b c", "http://127.0.0.1:99999", "http://"] {
@@ -22,21 +42,7 @@ fn a_bad_upstream_flag_or_field_exits_2() {
             "{url}: {err}"
         );
     }
-    let dir = temp_dir("upstream-field");
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let spike =
-        std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike.yaml");
-    let file = dir.join("spike.yaml");
-    let yaml = format!("{spike}\nserve:\n  upstream: http://127.0.0.1:99999\n");
-    std::fs::write(&file, yaml).expect("write");
-    // Next to the libraries it names.
-    for library in ["providers.yaml", "models.yaml"] {
-        std::fs::copy(
-            workspace().join("scenarios").join(library),
-            dir.join(library),
-        )
-        .expect("copy library");
-    }
+    let file = spike_serving("upstream-field", "http://127.0.0.1:99999");
     let out = spillway(&["validate", file.to_str().expect("utf-8")]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -118,18 +124,7 @@ fn an_upstream_url_with_a_query_or_fragment_is_refused_without_showing_it() {
             "{url}: {err}"
         );
     }
-    let dir = temp_dir("upstream-query");
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let spike =
-        std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike.yaml");
-    let file = dir.join("spike.yaml");
-    let yaml = format!("{spike}\nserve:\n  upstream: http://127.0.0.1:9/?key=QKSECRET\n");
-    std::fs::write(&file, yaml).expect("write");
-    std::fs::copy(
-        workspace().join("scenarios/providers.yaml"),
-        dir.join("providers.yaml"),
-    )
-    .expect("copy library");
+    let file = spike_serving("upstream-query", "http://127.0.0.1:9/?key=QKSECRET");
     let out = spillway(&["validate", file.to_str().expect("utf-8")]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");

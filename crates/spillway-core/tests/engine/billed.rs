@@ -44,9 +44,9 @@ fn at(ms: u64) -> Time {
     Time::ZERO.saturating_add(Duration::from_millis(ms))
 }
 
-/// Admit one request and send it; its id.
-fn sent(e: &mut TestEngine, now: Time) -> RequestId {
-    let meta = RequestMeta {
+/// Every test's request: user 1's, of [`INPUT`] prompt tokens.
+fn meta() -> RequestMeta<u64> {
+    RequestMeta {
         user: 1,
         team: 0,
         feature: 0,
@@ -55,8 +55,12 @@ fn sent(e: &mut TestEngine, now: Time) -> RequestId {
         output_estimate: ESTIMATE_OUTPUT,
         max_tokens: 50,
         payload: 0,
-    };
-    let Admission::Accepted(id) = e.on_request(now, meta) else {
+    }
+}
+
+/// Admit one request and send it; its id.
+fn sent(e: &mut TestEngine, now: Time) -> RequestId {
+    let Admission::Accepted(id) = e.on_request(now, meta()) else {
         panic!("admitted");
     };
     // Every other admission pays a store round trip (the test limiter): let it pass.
@@ -227,18 +231,8 @@ fn a_call_left_on_the_wire_keeps_its_estimate_in_the_layers() {
         let id = sent(&mut e, at(100 * call));
         assert!(e.on_cancel_sent(at(100 * call + 20), id));
     }
-    let meta = RequestMeta {
-        user: 1,
-        team: 0,
-        feature: 0,
-        class: 0,
-        input_tokens: INPUT,
-        output_estimate: ESTIMATE_OUTPUT,
-        max_tokens: 50,
-        payload: 0,
-    };
     assert!(
-        matches!(e.on_request(at(1_100), meta), Admission::Rejected(..)),
+        matches!(e.on_request(at(1_100), meta()), Admission::Rejected(..)),
         "an eleventh estimate in the minute is refused"
     );
 }

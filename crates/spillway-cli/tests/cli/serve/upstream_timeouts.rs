@@ -56,6 +56,18 @@ async fn a_stalled_upstream_is_answered_504_and_its_slot_freed() {
     );
 }
 
+/// The body's bytes as the client got them, and how it ended: `Ok` whole, `Err` cut.
+async fn read_to_end(resp: &mut reqwest::Response) -> (Vec<u8>, Result<(), String>) {
+    let mut relayed = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => relayed.extend_from_slice(&chunk),
+            Ok(None) => return (relayed, Ok(())),
+            Err(e) => return (relayed, Err(e.to_string())),
+        }
+    }
+}
+
 /// The start of a streamed answer: headers and one server-sent event, then nothing.
 const STREAM_START: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
 transfer-encoding: chunked\r\n\r\n\
@@ -68,13 +80,7 @@ async fn a_stream_that_falls_silent_is_cut_on_the_client_not_ended_as_if_whole()
     let client = reqwest::Client::new();
     let mut resp = post_chat(&client, &serve.url, true).await;
     assert_eq!(resp.status(), 200);
-    let mut relayed = Vec::new();
-    let end = loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => relayed.extend_from_slice(&chunk),
-            other => break other,
-        }
-    };
+    let (relayed, end) = read_to_end(&mut resp).await;
     assert!(
         String::from_utf8_lossy(&relayed).contains("\"hi\""),
         "the first event was relayed: {relayed:?}"
@@ -113,16 +119,10 @@ async fn a_stream_whose_done_went_by_completes_whatever_follows() {
     let client = reqwest::Client::new();
     let mut resp = post_chat(&client, &serve.url, true).await;
     assert_eq!(resp.status(), 200);
-    let mut relayed = Vec::new();
-    let end = loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => relayed.extend_from_slice(&chunk),
-            other => break other,
-        }
-    };
+    let (relayed, end) = read_to_end(&mut resp).await;
     assert!(String::from_utf8_lossy(&relayed).contains("[DONE]"));
     // Before: the upstream's silence after `[DONE]` failed the call and cut the client's body.
-    assert!(matches!(end, Ok(None)), "the whole answer was cut: {end:?}");
+    assert!(end.is_ok(), "the whole answer was cut: {end:?}");
     let m = metrics_until(&client, &serve.url, |m| {
         metric(m, "spillway_requests_inside") == Some(0)
     })
