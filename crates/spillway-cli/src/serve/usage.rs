@@ -54,9 +54,13 @@ pub struct SseUsage {
     line: Vec<u8>,
     /// What was found.
     pub usage: Usage,
-    /// Whether the stream's `data: [DONE]` went by: the answer is whole (and its usage chunk,
-    /// if asked for, came before it), whatever happens to the connection after.
+    /// Whether the stream's `data: [DONE]` event went by, its closing blank line included: the
+    /// answer is whole (its usage chunk, if asked for, came before it), whatever happens to
+    /// the connection after. (Ended before that blank line, a client following the SSE rules
+    /// would drop the unterminated event, `[DONE]` with it.)
     pub done: bool,
+    /// `data: [DONE]` went by; its event's blank line has not yet.
+    done_data: bool,
 }
 
 /// Longest line kept (a longer one is skipped: usage chunks are small).
@@ -76,11 +80,15 @@ impl SseUsage {
 
     fn line_done(&mut self) {
         let line = std::mem::take(&mut self.line);
+        if self.done_data && line.trim_ascii().is_empty() {
+            self.done = true;
+            return;
+        }
         let Some(data) = line.strip_prefix(b"data:") else {
             return;
         };
         if data.trim_ascii() == b"[DONE]" {
-            self.done = true;
+            self.done_data = true;
             return;
         }
         if let Ok(value) = serde_json::from_slice::<Value>(data.trim_ascii()) {
@@ -94,11 +102,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_end_marker_is_noticed_only_as_a_whole_data_line() {
+    fn the_end_is_a_whole_done_line_and_then_its_blank_line() {
         let mut sse = SseUsage::default();
         sse.feed(b"data: {\"choices\":[{\"delta\":{\"content\":\"[DONE]\"}}]}\n\ndata: [DO");
         assert!(!sse.done, "a delta's text or half a line is not the end");
-        sse.feed(b"NE]\n\n");
+        sse.feed(b"NE]\n");
+        assert!(!sse.done, "the event is not over before its blank line");
+        sse.feed(b"\r\n");
         assert!(sse.done);
     }
 

@@ -167,16 +167,28 @@ end
 
 -- The entry holding the charge made at (s, ns): the oldest at or after it (an acquire's entry
 -- has its instant or, merged, a later one: see before_acquire), as l_find's (index, bytes or
--- nil for the newest); nil when every entry is older. Read newest first in chunks of 16, 32...
+-- nil for the newest); nil when every entry is older. Instants strictly increase along the
+-- list, so a binary search finds it in about log2(count) LINDEX reads, however many requests
+-- were charged since: a settle comes after its call, and a walk back from the newest entry
+-- read every one of them (a busy log with long streams: thousands a settle, milliseconds of
+-- Redis time each).
 local function l_at(key, m, s, ns)
   if m.count == 0 or later(s, ns, 0, m.ls, m.lns, 0) then return nil end
-  local found, bytes = m.count - 1, nil
-  l_back(key, m, function(i, e)
+  -- Entry `hi` is at or after the charge (the newest is: checked above); every entry before
+  -- `lo` is older.
+  local lo, hi, bytes = 0, m.count - 1, nil
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    local e = call('LINDEX', key, mid)
     local es, ens = unpack(HEAD, e)
-    if later(s, ns, 0, es, ens, 0) then return true end
-    found, bytes = i, e
-  end)
-  return found, bytes
+    if later(s, ns, 0, es, ens, 0) then
+      lo = mid + 1
+    else
+      hi, bytes = mid, e
+    end
+  end
+  if hi == m.count - 1 then bytes = nil end
+  return hi, bytes
 end
 
 -- A settle's refund (as spillway-core's): out of the charge made at (L.cs, L.cns) only, at

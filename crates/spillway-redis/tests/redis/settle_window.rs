@@ -118,3 +118,27 @@ fn a_settle_in_the_same_window_gives_back_exactly() {
         }
     });
 }
+
+/// A settle whose charge has 45 later entries after it (more than the first chunks a walk back
+/// from the newest read) still refunds out of that charge's own entry: reserve 50 at 0 s, one
+/// token at each of 1 s to 45 s, settle at 50 s with 10 used. At 61 s the 0 s and 1 s entries
+/// have left the window and 44 tokens remain: 56 fit. (Refunded from the newest entries, the
+/// 40 would have come out of 6 s to 45 s, and 96 would fit.)
+#[test]
+fn a_log_settle_finds_its_charge_behind_many_later_entries() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    runtime().block_on(async {
+        let store = store_with(&server, FailurePolicy::FailOpen).await;
+        let l = layered(&store, "log-deep", Algorithm::SlidingLog);
+        reserve_then_settle(&l, (0, 50), (50, 10), async {
+            for s in 1..=45 {
+                let v = l.acquire(at(s), &Subject::default(), tokens(1)).await;
+                assert_eq!(v.unwrap().decision, LayeredDecision::Allowed, "{s} s");
+            }
+        })
+        .await;
+        assert_eq!(fill(&l, 61).await, 56);
+    });
+}
