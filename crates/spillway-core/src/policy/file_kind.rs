@@ -98,9 +98,10 @@ struct TopLevel {
 /// Whether a value is a list (a catalogue's `models:`) or anything else (a scenario's file name).
 #[derive(Deserialize)]
 #[serde(untagged)]
+#[allow(dead_code)] // only which variant matched is read
 enum ListOrNot {
-    List(#[allow(dead_code)] Vec<IgnoredAny>),
-    Other(#[allow(dead_code)] IgnoredAny),
+    List(Vec<IgnoredAny>),
+    Other(IgnoredAny),
 }
 
 /// The kind the parsed top-level keys name, by the same rules as [`kind_from_lines`]; `None`
