@@ -56,3 +56,57 @@ fn a_catalogue_whose_models_key_has_a_comment_validates() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("(model catalogue,"));
 }
+
+/// `from` (a shipped YAML file) written as JSON to `dir/name`: what a script emits.
+fn as_json(dir: &std::path::Path, from: &str, name: &str) -> String {
+    let yaml = std::fs::read_to_string(workspace().join(from)).expect("shipped file");
+    let value: serde_json::Value = serde_saphyr::from_str(&yaml).expect("shipped YAML");
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string_pretty(&value).expect("json")).expect("write");
+    path.to_str().expect("utf-8").to_owned()
+}
+
+/// JSON is YAML: a catalogue or a library written as JSON loads, named by a scenario or given
+/// to `validate`; a file no YAML reading makes one (a key) is still refused, unquoted.
+#[test]
+fn json_catalogues_and_libraries_load_and_a_key_file_is_still_refused() {
+    let dir = temp_dir("kind-json");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let models = as_json(&dir, "scenarios/models.yaml", "models.json");
+    let library = as_json(&dir, "scenarios/providers.yaml", "providers.json");
+    let key = "sk-proj-SECRETq8Zr2Lw5Xn7Vb3";
+    std::fs::write(dir.join("key.txt"), format!("{key}\n")).expect("key file");
+    let budget = ("models: models.yaml", "models: models.json");
+    let uses_models = copy_edited(&dir, "scenarios/budget.yaml", "budget.yaml", budget);
+    let quoted = ("models:\n", "\"models\":\n");
+    let quoted = copy_edited(&dir, "scenarios/models.yaml", "quoted.yaml", quoted);
+    let profile = "provider: { profile: openai-tier1-gpt-4o-mini, library: providers.json }\n";
+    let spike = std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike");
+    let (head, rest) = spike.split_once("\nprovider:\n").expect("a provider block");
+    let tail = &rest[rest.find("\ntraffic:").expect("traffic")..];
+    std::fs::write(dir.join("spike.yaml"), format!("{head}\n{profile}{tail}")).expect("write");
+    let spike = dir.join("spike.yaml").to_str().expect("utf-8").to_owned();
+    for (file, says) in [
+        (&models, "(model catalogue,"),
+        (&library, "(provider library,"),
+        (&quoted, "(model catalogue,"),
+        (&uses_models, "ok: "),
+        (&spike, "ok: "),
+    ] {
+        let out = spillway(&["validate", file]);
+        assert!(out.status.success(), "{file}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains(says),
+            "{file}: {}",
+            text(&out.stdout)
+        );
+    }
+    let to_key = ("models: models.yaml", "models: key.txt");
+    let uses_key = copy_edited(&dir, "scenarios/budget.yaml", "key.yaml", to_key);
+    let out = spillway(&["validate", &uses_key]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not a model catalogue"), "{err}");
+    assert!(!err.contains("SECRET"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,9 +2,15 @@
 //! catalogue), from its top-level keys: `serve --policy`, `validate` and every other reader
 //! decide the same way.
 //!
-//! Why lines and not a YAML parse: a file with a YAML mistake (a duplicate key at any depth, an
-//! unclosed `[`) must still be recognised, so that its errors come from the loader of its kind
-//! (a scenario's "written twice", not a policy file's "unknown field `name`").
+//! Why lines first: a file with a YAML mistake (a duplicate key at any depth, an unclosed `[`)
+//! must still be recognised, so that its errors come from the loader of its kind (a scenario's
+//! "written twice", not a policy file's "unknown field `name`"). Why a parse when the lines say
+//! nothing: a key the lines cannot see (JSON, which is YAML: `{"models": [...]}`; a quoted key
+//! `"models":`) still names the kind, and a loader refusing a file "of the wrong kind" must
+//! only refuse what no YAML reading makes one.
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 /// The kinds of file, from the top-level keys: libraries have one list key (`profiles:` or
 /// `models:`) that no scenario has.
@@ -54,21 +60,64 @@ pub fn is_scenario(text: &str) -> bool {
     has(text, "provider") || has(text, "traffic")
 }
 
-/// The kind of `text` (see [`FileKind`]).
+/// The kind of `text` (see [`FileKind`]): from its lines, else from its parsed top-level keys,
+/// else a scenario.
 pub fn kind_of(text: &str) -> FileKind {
+    kind_from_lines(text)
+        .or_else(|| kind_from_parse(text))
+        .unwrap_or(FileKind::Scenario)
+}
+
+/// The kind the top-level lines name, if any.
+fn kind_from_lines(text: &str) -> Option<FileKind> {
     if has(text, "policies") && !is_scenario(text) {
-        return FileKind::PolicyFile;
+        return Some(FileKind::PolicyFile);
     }
     for (_, key, value) in top_level(text) {
         if key == "profiles" {
-            return FileKind::ProviderLibrary;
+            return Some(FileKind::ProviderLibrary);
         }
         // A catalogue's `models:` holds a list; a scenario's names a file (`models: x.yaml`).
         if key == "models" && (value.is_empty() || value.starts_with('[')) {
-            return FileKind::ModelCatalogue;
+            return Some(FileKind::ModelCatalogue);
         }
     }
-    FileKind::Scenario
+    is_scenario(text).then_some(FileKind::Scenario)
+}
+
+/// The top-level keys that decide a kind, as a YAML parse sees them (any other key ignored).
+#[derive(Deserialize)]
+struct TopLevel {
+    provider: Option<IgnoredAny>,
+    traffic: Option<IgnoredAny>,
+    policies: Option<IgnoredAny>,
+    profiles: Option<IgnoredAny>,
+    models: Option<ListOrNot>,
+}
+
+/// Whether a value is a list (a catalogue's `models:`) or anything else (a scenario's file name).
+#[derive(Deserialize)]
+#[serde(untagged)]
+#[allow(dead_code)] // only which variant matched is read
+enum ListOrNot {
+    List(Vec<IgnoredAny>),
+    Other(IgnoredAny),
+}
+
+/// The kind the parsed top-level keys name, by the same rules as [`kind_from_lines`]; `None`
+/// for a file that is not a YAML mapping (a key file), whose parse error is never shown.
+fn kind_from_parse(text: &str) -> Option<FileKind> {
+    let top: TopLevel = serde_saphyr::from_str(text).ok()?;
+    let scenario = top.provider.is_some() || top.traffic.is_some();
+    if top.policies.is_some() && !scenario {
+        Some(FileKind::PolicyFile)
+    } else if top.profiles.is_some() {
+        Some(FileKind::ProviderLibrary)
+    } else if matches!(top.models, Some(ListOrNot::List(_))) {
+        Some(FileKind::ModelCatalogue)
+    } else {
+        scenario.then_some(FileKind::Scenario)
+    }
 }
 
 #[cfg(test)]
@@ -108,6 +157,25 @@ mod tests {
             FileKind::Scenario,
             "a scenario naming its catalogue is still a scenario"
         );
+    }
+
+    #[test]
+    fn json_and_quoted_keys_are_recognised_by_a_parse() {
+        let catalogue = r#"{"models": [{"name": "gpt-4o"}]}"#;
+        assert_eq!(kind_of(catalogue), FileKind::ModelCatalogue);
+        let pretty = "{\n  \"profiles\": [\n    {\"name\": \"a\"}\n  ]\n}\n";
+        assert_eq!(kind_of(pretty), FileKind::ProviderLibrary);
+        assert_eq!(
+            kind_of("\"models\":\n  - name: gpt-4o\n"),
+            FileKind::ModelCatalogue,
+            "a quoted block key"
+        );
+        assert_eq!(
+            kind_of(r#"{"name": "s", "models": "models.yaml"}"#),
+            FileKind::Scenario,
+            "a scenario naming its catalogue, in JSON"
+        );
+        assert_eq!(kind_of("sk-proj-SECRET\n"), FileKind::Scenario, "not YAML");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! settlements' corrections — replayed through [`Layered::settle`] at the sync instant. Usage
 //! is charged *at the sync instant*, not when it happened: a sliding window forgets it up to
 //! one interval late, and a fixed window may count it in the next window (a conservative
-//! error: it only ever denies more).
+//! error: it only ever denies more). A replayed settlement refunds against that same sync
+//! instant, where the others counted the charge.
 //!
 //! **How far it over-admits.** Take a limit `L` that does not refill during the run (a window
 //! longer than the run: a budget). At a sync every instance learns the total usage `U`; until
@@ -90,8 +91,23 @@ impl AsyncViews {
         self.catch_up(now);
         if let Some(view) = self.views.get_mut(instance) {
             view.settle(now, reservation, actual);
-            self.unshared[instance].push(Usage::Settled(reservation, actual));
+            // The others were charged at the sync that shared the admission, not at its local
+            // instant: their refund must look there, or a fixed window that counted the
+            // replayed charge in the next window gives nothing back.
+            let replayed = Reservation {
+                charged_at: self.sync_after(reservation.charged_at),
+                ..reservation
+            };
+            self.unshared[instance].push(Usage::Settled(replayed, actual));
         }
+    }
+
+    /// The sync that shares usage recorded at `t`: the first multiple of the interval after
+    /// `t` (a sync at `t` itself has already run, since every call catches up first).
+    fn sync_after(&self, t: Time) -> Time {
+        let step = self.interval.as_nanos().max(1);
+        let syncs = (t.as_nanos() / step).saturating_add(1);
+        Time::from_nanos(syncs.saturating_mul(step))
     }
 
     /// Run the sync due at or before `now`, if any. Everything unshared happened before that
@@ -102,10 +118,7 @@ impl AsyncViews {
             return;
         }
         self.sync(self.next_sync);
-        let step = self.interval.as_nanos().max(1);
-        let behind = now.saturating_since(self.next_sync).as_nanos() / step;
-        let skip = Duration::from_nanos(behind.saturating_add(1).saturating_mul(step));
-        self.next_sync = self.next_sync.saturating_add(skip);
+        self.next_sync = self.sync_after(now);
     }
 
     /// Every instance learns the others' unshared usage at `at`.
@@ -154,18 +167,29 @@ mod tests {
     use spillway_core::limit::{Algorithm, LayerSpec, LimitSpec, Scope, Unit};
 
     fn global(limit: u64) -> Layered {
+        layer(Unit::Requests, Algorithm::SlidingLog, limit, 3600)
+    }
+
+    fn layer(unit: Unit, algorithm: Algorithm, limit: u64, window_secs: u64) -> Layered {
         Layered::new(vec![LayerSpec {
             name: "g".into(),
             scope: Scope::Global,
-            unit: Unit::Requests,
+            unit,
             limit: LimitSpec {
-                algorithm: Algorithm::SlidingLog,
+                algorithm,
                 limit,
-                window: Duration::from_secs(3600),
+                window: Duration::from_secs(window_secs),
                 burst: None,
             },
         }])
         .unwrap()
+    }
+
+    const fn tokens(tokens: u64) -> Demand {
+        Demand {
+            requests: 1,
+            tokens,
+        }
     }
 
     const ONE: Demand = Demand {
@@ -205,5 +229,32 @@ mod tests {
         );
         assert_eq!(a.syncs, 1);
         assert!(a.next_sync > Time::from_secs(86_400));
+    }
+
+    #[test]
+    fn a_replayed_settle_refunds_in_the_window_of_the_replayed_charge() {
+        // Charged at 59 s, shared at the sync at 61 s: the others count it in [60 s, 120 s),
+        // so the refund of 90 of its 100 tokens must come back there.
+        let fixed = || layer(Unit::Tokens, Algorithm::FixedWindow, 100, 60);
+        let mut a = AsyncViews::new(vec![fixed(), fixed()], Duration::from_secs(61));
+        let who = Subject::default();
+        let r = a
+            .reserve(Time::from_secs(59), 0, &who, tokens(100))
+            .unwrap()
+            .unwrap();
+        a.settle(Time::from_nanos(59_500_000_000), 0, r, tokens(10));
+        // Instance 1, after the sync, sees 10 of 100 used: 90 more fit, 91 do not.
+        let later = Time::from_secs(62);
+        assert!(a.reserve(later, 1, &who, tokens(91)).unwrap().is_err());
+        assert!(a.reserve(later, 1, &who, tokens(90)).unwrap().is_ok());
+        assert_eq!(a.syncs, 1);
+    }
+
+    #[test]
+    fn usage_is_shared_at_the_first_sync_after_it() {
+        let a = AsyncViews::new(vec![global(1)], Duration::from_secs(2));
+        assert_eq!(a.sync_after(Time::ZERO), Time::from_secs(2));
+        assert_eq!(a.sync_after(Time::from_secs(3)), Time::from_secs(4));
+        assert_eq!(a.sync_after(Time::from_secs(4)), Time::from_secs(6));
     }
 }
