@@ -118,12 +118,12 @@ pub fn run(args: &SweepArgs) -> Result<(), Failure> {
             .map(|(p, value)| format!("{p}={}", shown(p, value)))
             .collect();
         outln!("variant {variant}: {}", label.join(" "));
-        let these: Vec<_> = runs
+        let rows: Vec<Vec<String>> = runs
             .iter()
             .filter(|r| r.variant == variant)
-            .map(|r| r.metrics.clone())
+            .flat_map(|r| r.rows.iter().cloned())
             .collect();
-        outln!("{}", spillway_report::table::render(&these));
+        outln!("{}", spillway_report::table::render_rows(&rows));
     }
     outln!(
         "{} × {} · wrote {}/sweep.csv{}",
@@ -247,11 +247,7 @@ fn run_variants(args: &SweepArgs, variants: &[Variant]) -> Result<Vec<SweepRun>,
                 let metrics = run_policy(scenario, &scenario.policies[p], &options, &mut |_| {})
                     .map_err(|e| e.to_string())?;
                 bar.inc(1);
-                Ok(SweepRun {
-                    variant: v,
-                    values: variant.values.clone(),
-                    metrics,
-                })
+                Ok(SweepRun::new(v, variant.values.clone(), &metrics))
             })
             .collect()
     });
@@ -308,11 +304,10 @@ fn write_charts(out: &Path, settings: &[Setting], runs: &[SweepRun]) -> Result<u
         let points: Vec<SweepPoint> = runs
             .iter()
             .filter_map(|r| {
-                let cells = spillway_report::csv_out::summary_fields(&r.metrics, None);
                 Some(SweepPoint {
-                    policy: r.metrics.policy.clone(),
+                    policy: r.policy.clone(),
                     parameter: *xs.get(r.variant)?,
-                    value: cells.get(index)?.parse().ok()?,
+                    value: r.all().get(index)?.parse().ok()?,
                 })
             })
             .collect();

@@ -237,19 +237,25 @@ pub fn summary_fields(run: &PolicyMetrics, class: Option<Class>) -> Vec<String> 
     fields
 }
 
+/// One run's summary rows: one per class with traffic, then its `all` row (the last). What
+/// `summary.csv`, `sweep.csv` and the console table show of a run, so a sweep can keep these
+/// few strings per run instead of the run's whole metrics (histograms, per-user service).
+pub fn summary_rows(run: &PolicyMetrics) -> Vec<Vec<String>> {
+    Class::ALL
+        .into_iter()
+        .filter(|c| run.class(*c).offered > 0)
+        .map(Some)
+        .chain([None])
+        .map(|class| summary_fields(run, class))
+        .collect()
+}
+
 /// Write `summary.csv`: one row per policy and class with traffic, then an `all` row.
 pub fn write_summary(path: &Path, runs: &[PolicyMetrics]) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(AtomicFile::create(path)?);
     w.write_record(SUMMARY_COLUMNS).map_err(csv_error)?;
-    for run in runs {
-        for class in Class::ALL {
-            if run.class(class).offered > 0 {
-                w.write_record(summary_fields(run, Some(class)))
-                    .map_err(csv_error)?;
-            }
-        }
-        w.write_record(summary_fields(run, None))
-            .map_err(csv_error)?;
+    for row in runs.iter().flat_map(summary_rows) {
+        w.write_record(row).map_err(csv_error)?;
     }
     w.into_inner().map_err(|e| e.into_error())?.commit()
 }

@@ -1,21 +1,41 @@
 //! `sweep.csv`: one row per variant × policy × class (then `all`), the swept values first.
 
 use crate::AtomicFile;
-use crate::csv_out::{SUMMARY_COLUMNS, summary_fields};
+use crate::csv_out::{SUMMARY_COLUMNS, summary_rows};
 use spillway_sim::metrics::PolicyMetrics;
-use spillway_sim::scenario::Class;
 use std::io;
 use std::path::Path;
 
-/// One policy's run in one variant of a sweep.
+/// One policy's run in one variant of a sweep: its summary rows only. A run's whole metrics
+/// (latency histograms, per-user service: ~5 MB for spike.yaml) are dropped as soon as it
+/// ends, so a sweep's memory does not grow with its runs (300 held 1.5 GB).
 #[derive(Debug, Clone)]
 pub struct SweepRun {
     /// 0-based index of the variant (cartesian product order).
     pub variant: usize,
     /// The swept values of this variant, in `--set` order.
     pub values: Vec<String>,
-    /// What the run measured.
-    pub metrics: PolicyMetrics,
+    /// The run's policy.
+    pub policy: String,
+    /// Its summary rows ([`summary_rows`]: per class with traffic, then `all`, the last).
+    pub rows: Vec<Vec<String>>,
+}
+
+impl SweepRun {
+    /// What a sweep keeps of `metrics`, the run of `variant` with these swept `values`.
+    pub fn new(variant: usize, values: Vec<String>, metrics: &PolicyMetrics) -> Self {
+        SweepRun {
+            variant,
+            values,
+            policy: metrics.policy.clone(),
+            rows: summary_rows(metrics),
+        }
+    }
+
+    /// The run's `all` row.
+    pub fn all(&self) -> &[String] {
+        self.rows.last().map_or(&[], Vec::as_slice)
+    }
 }
 
 /// The header: `variant`, one column per swept path, then the `summary.csv` columns.
@@ -32,14 +52,10 @@ pub fn write_sweep(path: &Path, paths: &[String], runs: &[SweepRun]) -> io::Resu
     w.write_record(sweep_columns(paths))
         .map_err(io::Error::other)?;
     for run in runs {
-        let classes = Class::ALL
-            .iter()
-            .filter(|c| run.metrics.class(**c).offered > 0)
-            .map(|c| Some(*c));
-        for class in classes.chain([None]) {
+        for row in &run.rows {
             let mut record = vec![run.variant.to_string()];
             record.extend(run.values.iter().cloned());
-            record.extend(summary_fields(&run.metrics, class));
+            record.extend(row.iter().cloned());
             w.write_record(&record).map_err(io::Error::other)?;
         }
     }

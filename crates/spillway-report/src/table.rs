@@ -5,11 +5,10 @@
 //! units. Columns that are empty or zero in every row are left out, then the least
 //! important ones until the table fits; `summary.csv` and `report.html` have them all.
 
-use crate::csv_out::{SUMMARY_COLUMNS, summary_fields};
+use crate::csv_out::{SUMMARY_COLUMNS, summary_rows};
 use crate::headline::{answers, render_text};
 use crate::units::human;
 use spillway_sim::metrics::PolicyMetrics;
-use spillway_sim::scenario::Class;
 use spillway_sim::scenario::report::headline_of;
 use std::fmt::Write;
 
@@ -43,23 +42,14 @@ const DROP_ORDER: [&str; 6] = [
     "abandoned",
 ];
 
-/// Every summary row of `runs` (one per class with traffic, then `all`), all columns.
-fn summary_rows(runs: &[PolicyMetrics]) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    for run in runs {
-        for class in Class::ALL {
-            if run.class(class).offered > 0 {
-                rows.push(summary_fields(run, Some(class)));
-            }
-        }
-        rows.push(summary_fields(run, None));
-    }
-    rows
-}
-
 /// Render the table: text columns left-aligned, numbers right-aligned.
 pub fn render(runs: &[PolicyMetrics]) -> String {
-    let rows = summary_rows(runs);
+    let rows: Vec<Vec<String>> = runs.iter().flat_map(summary_rows).collect();
+    render_rows(&rows)
+}
+
+/// [`render`] from the runs' [`summary_rows`], for a caller that kept only those.
+pub fn render_rows(rows: &[Vec<String>]) -> String {
     let index = |name: &str| SUMMARY_COLUMNS.iter().position(|c| *c == name);
     let mut shown: Vec<(usize, &str, &str)> = SHOWN
         .iter()
@@ -125,7 +115,7 @@ pub fn headline(yaml: &str, runs: &[PolicyMetrics]) -> String {
     render_text(&answers(
         &headline_of(yaml),
         SUMMARY_COLUMNS,
-        &summary_rows(runs),
+        &runs.iter().flat_map(summary_rows).collect::<Vec<_>>(),
     ))
 }
 
