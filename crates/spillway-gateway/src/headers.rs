@@ -145,7 +145,7 @@ pub fn refused_naming(
             format!(
                 "The store of the shared budget did not answer: refused rather than spent blind; retry after {secs}s"
             ),
-            vec!["budget"],
+            vec![spillway_core::limit::refusal_labels::BUDGET],
         ),
         Rejection::Budget(_) => match cap {
             Some(c) => (
@@ -158,7 +158,7 @@ pub fn refused_naming(
                 format!(
                     "Budget refused (no cap has room, or no usable upstream key); retry after {secs}s"
                 ),
-                vec!["budget"],
+                vec![spillway_core::limit::refusal_labels::BUDGET],
             ),
         },
         Rejection::Full => (

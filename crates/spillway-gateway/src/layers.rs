@@ -71,7 +71,7 @@ pub type Prepaid = Result<Result<RedisReservation, Denial>, LayeredError>;
 
 /// What names a refusal because the layers' store did not answer: in metrics, bodies and
 /// `x-spillway-rejected-by`.
-pub const STORE_UNAVAILABLE: &str = "store_unavailable";
+pub const STORE_UNAVAILABLE: &str = spillway_core::limit::refusal_labels::STORE_UNAVAILABLE;
 
 /// Whether `why` is the layers' store failing rather than a limit: a layer denial naming no
 /// layer. Only [`SharedLayers`] makes one (every denial of [`Layered`] names its layers): when

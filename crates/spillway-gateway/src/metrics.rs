@@ -189,13 +189,15 @@ impl Metrics {
             .zip(&self.rejected_by_layer)
             .map(|(l, n)| (format!("{{layer=\"{}\"}}", escape(l)), *n))
             .collect();
-        rejected.push(("{layer=\"budget\"}".into(), self.rejected_budget));
-        rejected.push(("{layer=\"full\"}".into(), self.rejected_full));
-        rejected.push(("{layer=\"never_fits\"}".into(), self.rejected_never_fits));
-        rejected.push((
-            format!("{{layer=\"{}\"}}", crate::STORE_UNAVAILABLE),
-            self.rejected_store,
-        ));
+        use spillway_core::limit::refusal_labels as label;
+        for (name, count) in [
+            (label::BUDGET, self.rejected_budget),
+            (label::FULL, self.rejected_full),
+            (label::NEVER_FITS, self.rejected_never_fits),
+            (label::STORE_UNAVAILABLE, self.rejected_store),
+        ] {
+            rejected.push((format!("{{layer=\"{name}\"}}"), count));
+        }
         family(
             "spillway_rejected_total",
             "counter",

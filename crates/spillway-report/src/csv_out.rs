@@ -272,7 +272,7 @@ pub fn write_rejections(path: &Path, runs: &[PolicyMetrics]) -> io::Result<()> {
         if run.never_fits > 0 {
             w.write_record([
                 run.policy.as_str(),
-                "(never-fits)",
+                spillway_core::limit::refusal_labels::NEVER_FITS_ROW,
                 &run.never_fits.to_string(),
             ])
             .map_err(csv_error)?;

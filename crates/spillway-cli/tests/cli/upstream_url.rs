@@ -3,6 +3,36 @@
 
 use crate::{spillway, temp_dir, text, workspace};
 
+/// `serve --policy scenarios/spike.yaml --upstream <upstream>` on a free port: its first
+/// stdout line (the banner; empty if it refused to start), then killed; its exit status and
+/// stderr. Killed after the banner, so a server that starts cannot hang the test.
+fn serve_banner(upstream: &str) -> (String, std::process::ExitStatus, String) {
+    use std::io::{BufRead, Read};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spillway"))
+        .args([
+            "serve",
+            "--policy",
+            "scenarios/spike.yaml",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--upstream", upstream])
+        .current_dir(workspace())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut banner = String::new();
+    let stdout = child.stdout.take().expect("piped");
+    let read = std::io::BufReader::new(stdout).read_line(&mut banner);
+    let _ = child.kill();
+    let status = child.wait().expect("exits");
+    read.expect("stdout readable (empty when it refused to start)");
+    let mut err = String::new();
+    let _ = child.stderr.take().expect("piped").read_to_string(&mut err);
+    (banner, status, err)
+}
+
 /// spike.yaml with `serve.upstream: <upstream>`, in a fresh directory `name` next to the
 /// libraries it names.
 fn spike_serving(name: &str, upstream: &str) -> std::path::PathBuf {
@@ -56,27 +86,7 @@ fn a_bad_upstream_flag_or_field_exits_2() {
 /// its startup-line part).
 #[test]
 fn the_banner_shows_the_upstream_without_its_password() {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spillway"))
-        .args([
-            "serve",
-            "--policy",
-            "scenarios/spike.yaml",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--upstream", "http://user:hunter2pass@127.0.0.1:1"])
-        .current_dir(workspace())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("starts");
-    let mut banner = String::new();
-    let stdout = child.stdout.take().expect("piped");
-    let read = std::io::BufReader::new(stdout).read_line(&mut banner);
-    let _ = child.kill();
-    let _ = child.wait();
-    read.expect("a banner line");
+    let (banner, _, _) = serve_banner("http://user:hunter2pass@127.0.0.1:1");
     assert!(!banner.contains("hunter2pass"), "{banner}");
     // (Refusing such a URL outright, with no banner, would keep the password too.)
     assert!(
@@ -91,32 +101,11 @@ fn the_banner_shows_the_upstream_without_its_password() {
 /// prints its banner and is killed, so a regression fails instead of hanging.)
 #[test]
 fn an_upstream_url_with_a_query_or_fragment_is_refused_without_showing_it() {
-    use std::io::{BufRead, Read};
     for url in [
         "http://127.0.0.1:1/?key=QKSECRET",
         "http://127.0.0.1:1/x#QKSECRET",
     ] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spillway"))
-            .args([
-                "serve",
-                "--policy",
-                "scenarios/spike.yaml",
-                "--listen",
-                "127.0.0.1:0",
-            ])
-            .args(["--upstream", url])
-            .current_dir(workspace())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("starts");
-        let mut banner = String::new();
-        let stdout = child.stdout.take().expect("piped");
-        let _ = std::io::BufReader::new(stdout).read_line(&mut banner);
-        let _ = child.kill();
-        let status = child.wait().expect("exits");
-        let mut err = String::new();
-        let _ = child.stderr.take().expect("piped").read_to_string(&mut err);
+        let (banner, status, err) = serve_banner(url);
         assert_eq!(banner, "", "{url}: served");
         assert_eq!(status.code(), Some(2), "{url}: {err}");
         assert!(

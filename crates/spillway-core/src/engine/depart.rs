@@ -51,13 +51,10 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         } else {
             req.accepted
         };
-        let estimate = req
-            .meta
-            .input_tokens
-            .saturating_add(req.meta.output_estimate);
+        // The floor is what the layers hold for it: its reservation's estimate.
         let actual = Demand {
             requests: 1,
-            tokens: super::bill::tokens_used(tokens_used, floor, estimate),
+            tokens: super::bill::tokens_used(tokens_used, floor, req.reservation.estimate.tokens),
         };
         self.limiter
             .settle(now, req.reservation, req.placement, actual);

@@ -26,6 +26,7 @@ mod gcra;
 mod keyed;
 mod keyed_gcra;
 mod layered;
+pub mod refusal_labels;
 mod sharded;
 mod sliding_counter;
 mod sliding_log;

@@ -8,17 +8,9 @@ use std::collections::BTreeMap;
 const ALGORITHMS: &str =
     "`token-bucket`, `sliding-window`, `sliding-window-counter`, `fixed-window`";
 
-/// What counts a refusal that is no layer's, where layers' refusals are counted by name: the
-/// `layer=` labels of serve's `spillway_rejected_total` (spillway-gateway's metrics: a budget,
-/// a full gateway, a cost no layer can ever fit, the layers' store down) and the simulator's
-/// rejections.csv row. A layer of one of these names would merge with it.
-pub const RESERVED_LAYER_NAMES: [&str; 5] = [
-    "budget",
-    "full",
-    "never_fits",
-    "store_unavailable",
-    "(never-fits)",
-];
+/// Names no layer may take: the labels refusals that are no layer's are counted under
+/// ([`crate::limit::refusal_labels`]); a layer named like one would merge with it.
+pub const RESERVED_LAYER_NAMES: [&str; 5] = crate::limit::refusal_labels::ALL;
 
 /// Every scope's name, quoted, from [`Scope::ALL`] so that a new scope is offered at once.
 fn scope_names() -> String {
