@@ -114,7 +114,7 @@ pub(super) async fn whole_error(
     let body = read_capped(&mut resp, idle).await;
     if key_refused::refuses_key(status.as_u16()) {
         let seen = body.as_deref().unwrap_or_default();
-        key_refused::tell_operator(from, status.as_u16(), seen, clock.now());
+        key_refused::tell_operator(from, status.as_u16(), seen, clock);
         return key_refused::response(from, status.as_u16());
     }
     match body {

@@ -98,6 +98,17 @@ impl Server {
             .unwrap_or_default()
     }
 
+    /// Stop it as an operator does (SIGTERM: it drains and shuts down), and return its stderr
+    /// ([`serve_keeping_stderr`](Self::serve_keeping_stderr)).
+    pub fn terminate_for_stderr(mut self) -> String {
+        self.signal("-TERM");
+        assert!(
+            self.exit_status().is_some(),
+            "serve did not stop on SIGTERM"
+        );
+        self.stop_for_stderr()
+    }
+
     /// The stub upstream: `spillway emulate` on `policy`'s provider.
     pub fn stub(policy: &std::path::Path) -> Server {
         let file = policy.to_str().expect("utf-8");
