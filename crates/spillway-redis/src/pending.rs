@@ -82,6 +82,12 @@ impl Pending {
         self.wake.notify_one();
     }
 
+    /// How many a flush has taken and not yet delivered or put back (when none is queued: how
+    /// many are left, without a second lock on every call's path).
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
     /// How many are queued or being sent by some flush.
     pub(crate) fn left(&self) -> usize {
         let queued = self.lock().len();

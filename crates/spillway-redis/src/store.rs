@@ -245,7 +245,7 @@ impl RedisStore {
     pub async fn flush_cancellations(&self) -> usize {
         let pending = &self.inner.pending;
         let Some(taken) = pending.take() else {
-            return pending.left();
+            return pending.in_flight();
         };
         let mut conn = self.inner.conn.clone();
         let mut pipe = redis::pipe();
