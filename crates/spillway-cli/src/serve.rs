@@ -73,7 +73,8 @@ whose connection breaks after the send 502, both not sent again and booked at th
 estimate (the provider may bill them); an upstream 401/403 refuses the gateway's own \
 upstream key, not the client's: the client gets 502 `upstream_key_refused` (never the \
 provider's body, which names that key), stderr a line for the operator (the first at once, \
-then at most one per 10 s for each upstream key, saying how many refusals it stands for); a \
+then at most one per 10 s for each upstream key, saying how many refusals it stands for; \
+refusals no later one told get a line when the 10 s lapse, or at shutdown); a \
 stream cut mid-way aborts the client's connection (never a clean end). GET \
 /healthz, GET /metrics (Prometheus text). Ctrl-C or SIGTERM stops accepting and finishes the \
 requests in flight within --drain-timeout (a second signal stops at once).\n\n\
@@ -261,9 +262,10 @@ async fn serve(
     );
     let signals = shutdown::Signals::listen();
     let stop = signals.clone();
-    let served = axum::serve(listener, router(proxy)).with_graceful_shutdown(async move {
-        stop.first().await;
-    });
+    let served =
+        axum::serve(listener, router(Arc::clone(&proxy))).with_graceful_shutdown(async move {
+            stop.first().await;
+        });
     let served = tokio::select! {
         served = served => served,
         () = signals.drain_over(std_duration(args.drain_timeout)) => {
@@ -274,6 +276,10 @@ async fn serve(
     // Requests still inside (cut at the drain deadline) leave the engine now, billed if they
     // were sent, so that their settlements are queued before the queues are flushed.
     gateway.close();
+    // Key refusals counted since their last line would be lost with the process.
+    for upstream in std::iter::once(&proxy.primary).chain(&proxy.fallback) {
+        key_refused::tell_rest(upstream);
+    }
     // Settlements still queued for Redis (the shared layers', the shared budget's) are applied
     // before the runtime (and their settle tasks) goes away; a second signal stops that too.
     let flushed = tokio::select! {

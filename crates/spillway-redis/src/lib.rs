@@ -106,7 +106,8 @@
 //!   function was missing, i.e. it did not run: no command is retried). When a reply is lost
 //!   (timeout, dropped connection) the failure policy has answered, so Redis must not keep the
 //!   charge: the store queues a *cancellation* (same id, same `now`) and sends it before its
-//!   next call; the script refunds the acquire if it had been charged, or else marks the id so
+//!   next call, or from a background task once Redis answers again if no call comes (a quiet
+//!   replica would otherwise leave the charge to starve the others); the script refunds the acquire if it had been charged, or else marks the id so
 //!   that an acquire still in flight charges nothing when it lands. Exact as long as the
 //!   cancellation reaches Redis within [`RedisConfig::dedupe_ttl`] (10 s). Where the id is kept:
 //!   - *token buckets, counters, mixed layers*: a record `SET <first key>|rid|<id> <instant>
@@ -170,6 +171,7 @@ mod function;
 mod key;
 mod layered;
 mod limiter;
+mod pending;
 mod reservation;
 mod shape;
 mod stats;

@@ -7,16 +7,14 @@ use crate::config::RedisConfig;
 use crate::epoch::Epoch;
 use crate::error::RedisLimitError;
 use crate::function;
+use crate::pending::{self, Pending};
 use crate::stats::{Counters, StoreStats};
 use crate::wire::{Call, Reply};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, IntoConnectionInfo, RedisError, ScriptInvocation, ServerErrorKind};
 use spillway_core::Time;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-
-/// Most cancellations kept while Redis is away; past it the oldest are dropped (and counted).
-const MAX_PENDING: usize = 100_000;
 
 /// Why a call got no answer from the script.
 #[derive(Debug)]
@@ -54,8 +52,9 @@ struct Inner {
     /// Request ids: `<instance>.<sequence>`, unique across instances and restarts.
     instance: u64,
     sequence: AtomicU64,
-    /// Cancellations of acquires whose reply was lost, sent before the next call.
-    pending: Mutex<Vec<Call>>,
+    /// Cancellations of acquires whose reply was lost, sent before the next call or by the
+    /// background task ([`pending`]).
+    pending: Pending,
     stats: Counters,
     epoch: Epoch,
 }
@@ -183,18 +182,33 @@ impl RedisStore {
             .check(&mut conn)
             .await
             .map_err(|e| unreachable(e.to_string()))?;
-        Ok(RedisStore {
+        let store = RedisStore {
             inner: Arc::new(Inner {
                 conn,
                 function: function::name(),
                 config,
                 instance: random_u64(),
                 sequence: AtomicU64::new(0),
-                pending: Mutex::new(Vec::new()),
+                pending: Pending::default(),
                 stats: Counters::default(),
                 epoch,
             }),
-        })
+        };
+        store.flush_in_background();
+        Ok(store)
+    }
+
+    /// Start the task that delivers queued cancellations when no call does ([`pending`]).
+    fn flush_in_background(&self) {
+        let weak = Arc::downgrade(&self.inner);
+        let flush = move || {
+            let inner = weak.upgrade()?;
+            Some(async move { RedisStore { inner }.flush_cancellations().await })
+        };
+        tokio::spawn(pending::flush_in_background(
+            self.inner.pending.waker(),
+            flush,
+        ));
     }
 
     /// The configuration (prints with the password redacted).
@@ -224,17 +238,18 @@ impl RedisStore {
         self.inner.stats.snapshot()
     }
 
-    /// Send the queued cancellations of acquires whose reply was lost. Run before every call;
-    /// public so that a caller can drain them (e.g. at shutdown, or a test before counting).
-    /// Returns how many are still queued (Redis still unavailable).
+    /// Send the queued cancellations of acquires whose reply was lost. Run before every call,
+    /// and in the background while the store makes none; public so that a caller can drain
+    /// them (e.g. at shutdown, or a test before counting). Returns how many are still queued
+    /// (Redis still unavailable) or being sent by another flush (the background's).
     pub async fn flush_cancellations(&self) -> usize {
-        let queued: Vec<Call> = std::mem::take(&mut *self.lock_pending());
-        if queued.is_empty() {
-            return 0;
-        }
+        let pending = &self.inner.pending;
+        let Some(taken) = pending.take() else {
+            return pending.in_flight();
+        };
         let mut conn = self.inner.conn.clone();
         let mut pipe = redis::pipe();
-        for call in &queued {
+        for call in &taken.0 {
             pipe.add_command(function::fcall(&self.inner.function, call));
         }
         let sent = async {
@@ -249,32 +264,15 @@ impl RedisStore {
         match self.timed(sent).await {
             Ok(replies) => {
                 self.inner.stats.cancelled(&replies);
-                0
+                pending.done(taken);
+                pending.left()
             }
             Err(_) => {
                 // Not sent, or sent and lost: resending is safe (a cancel is idempotent).
                 self.inner.stats.fault();
-                self.requeue(queued)
+                pending.put_back(taken, &self.inner.stats)
             }
         }
-    }
-
-    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Vec<Call>> {
-        self.inner
-            .pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn requeue(&self, calls: Vec<Call>) -> usize {
-        let mut pending = self.lock_pending();
-        let mut all = calls;
-        all.append(&mut pending);
-        let excess = all.len().saturating_sub(MAX_PENDING);
-        all.drain(..excess);
-        self.inner.stats.dropped(excess);
-        *pending = all;
-        pending.len()
     }
 
     /// The call as sent with [`RedisConfig::exact_accounting`]: an acquire tagged with a fresh
@@ -313,7 +311,9 @@ impl RedisStore {
         if let Err(Fault::Unavailable(_)) = result {
             self.inner.stats.fault();
             if let Some(call) = tagged {
-                self.requeue(vec![call.cancel()]);
+                self.inner
+                    .pending
+                    .queue(vec![call.cancel()], &self.inner.stats);
             }
         }
     }
@@ -377,7 +377,8 @@ impl RedisStore {
             self.timed(pipe.query_async(&mut conn)).await;
         if let Err(Fault::Unavailable(_)) = &result {
             self.inner.stats.fault();
-            self.requeue(tagged.iter().flatten().map(Call::cancel).collect());
+            let cancels = tagged.iter().flatten().map(Call::cancel).collect();
+            self.inner.pending.queue(cancels, &self.inner.stats);
         }
         let replies = result?;
         let mut out = Vec::with_capacity(replies.len());

@@ -4,12 +4,14 @@
 //! the gateway's own 502 `upstream_key_refused` and logged for the operator, with the
 //! provider's error code only (never its message).
 
-use super::proxy::Upstream;
+use super::log_throttle::{Lapse, LogThrottle};
+use super::proxy::{Gateway, Upstream};
 use axum::http::StatusCode;
 use axum::response::Response;
 use spillway_core::Time;
 use spillway_core::policy::base_url::shown as shown_url;
 use spillway_gateway::headers;
+use std::sync::Arc;
 
 /// Whether an upstream `status` refuses the gateway's credential rather than the request.
 pub(super) fn refuses_key(status: u16) -> bool {
@@ -32,14 +34,59 @@ the request itself was not at fault (the gateway's operator must fix `upstream_k
     )
 }
 
-/// Tell the operator that `to` refused its key at `now` (the runtime's clock) with `status`
-/// and `body`: at once the first time, then at most one line per
-/// [`super::log_throttle::PERIOD`] for this upstream key, counting the refusals it stands for
-/// (a revoked key under load is refused thousands of times a second).
-pub(super) fn tell_operator(to: &Upstream, status: u16, body: &[u8], now: Time) {
-    if let Some(suppressed) = to.refusals.occurred(now) {
-        super::say(&log_line(to, status, body, suppressed));
+/// Tell the operator that `to` refused its key now (`clock`'s time) with `status` and
+/// `body`: at once the first time, then at most one line per [`super::log_throttle::PERIOD`]
+/// for this upstream key, counting the refusals it stands for (a revoked key under load is
+/// refused thousands of times a second). Refusals counted and followed by no other get their
+/// line when the period lapses (a task waits for it), or at shutdown ([`tell_rest`]).
+pub(super) fn tell_operator(to: &Upstream, status: u16, body: &[u8], clock: &Gateway) {
+    match to.refusals.occurred(clock.now()) {
+        Some(suppressed) => super::say(&log_line(to, status, body, suppressed)),
+        None => {
+            if let Some(due) = to.refusals.arm() {
+                let upstream = shown_url(&to.base).into_owned();
+                let refusals = Arc::clone(&to.refusals);
+                tokio::spawn(tell_when_lapsed(refusals, upstream, clock.clone(), due));
+            }
+        }
     }
+}
+
+/// The armed wait of `refusals` ([`LogThrottle::arm`]): sleeps until the line is due, and
+/// writes it unless one was written meanwhile. One per upstream key at a time; it sleeps at
+/// least until the period lapses each time, so it never spins.
+async fn tell_when_lapsed(
+    refusals: Arc<LogThrottle>,
+    upstream: String,
+    clock: Gateway,
+    mut due: Time,
+) {
+    loop {
+        let wait = due.saturating_since(clock.now()).as_nanos();
+        tokio::time::sleep(std::time::Duration::from_nanos(wait)).await;
+        match refusals.lapsed(clock.now()) {
+            Lapse::Wait(next) => due = next,
+            Lapse::Line(n) => return super::say(&counted_line(&upstream, n, "")),
+            Lapse::Done => return,
+        }
+    }
+}
+
+/// At shutdown: a line for `to`'s refusals counted since its last line, if any.
+pub(super) fn tell_rest(to: &Upstream) {
+    if let Some(n) = to.refusals.rest() {
+        let upstream = shown_url(&to.base);
+        super::say(&counted_line(&upstream, n, " (at shutdown)"));
+    }
+}
+
+/// The line for `n` refusals of `upstream` (shown without credentials) counted since the last
+/// line and followed by no other; `when` says what ended the count.
+fn counted_line(upstream: &str, n: u64, when: &str) -> String {
+    format!(
+        "spillway serve: the upstream {upstream} refused the upstream key {n} more time{} since the last line; clients got 502 upstream_key_refused{when}\n",
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 /// The operator's line for it: the upstream (without credentials), the status, and the
@@ -114,6 +161,18 @@ mod tests {
         for secret in ["sk-", "abcd", "pw", "Incorrect"] {
             assert!(!line.contains(secret), "{secret} in {line}");
         }
+    }
+
+    #[test]
+    fn the_rest_told_at_shutdown_is_one_line_without_credentials() {
+        let line = counted_line(&shown_url(&openai().base), 5, " (at shutdown)");
+        assert!(
+            line.ends_with("refused the upstream key 5 more times since the last line; clients got 502 upstream_key_refused (at shutdown)\n"),
+            "{line}"
+        );
+        assert_eq!(line.matches('\n').count(), 1, "one line: {line}");
+        assert!(!line.contains("pw"), "{line}");
+        assert!(counted_line("u", 1, "").contains(" 1 more time since"));
     }
 
     #[test]

@@ -4,6 +4,11 @@
 //! occurrence is written at once (the operator learns of it without delay); later ones within
 //! the period are counted, and the next line written says how many it stands for.
 //!
+//! Occurrences counted and then followed by no other would be lost with that next line, so
+//! they get a line of their own: when the period lapses (the caller who [`arm`](LogThrottle::arm)s
+//! waits for it and asks [`lapsed`](LogThrottle::lapsed)), or at shutdown
+//! ([`rest`](LogThrottle::rest)).
+//!
 //! Time is a value: the caller passes its runtime clock's `now`.
 
 use spillway_core::{Duration, Time};
@@ -22,10 +27,59 @@ impl LogThrottle {
     /// The condition occurred at `now`: `Some(n)` to write its line now, standing for `n` more
     /// occurrences since the last line; `None` to stay silent (it is counted).
     pub(super) fn occurred(&self, now: Time) -> Option<u64> {
-        // A poisoned count is still a count: a panic elsewhere must not silence the operator.
-        let mut lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
-        lines.occurred(now)
+        self.lock().occurred(now)
     }
+
+    /// After an occurrence got no line: `Some(when)` the first time since the last line, to
+    /// ask [`lapsed`](Self::lapsed) then (whoever gets it owns that wait); `None` if someone
+    /// already waits, or nothing is counted.
+    pub(super) fn arm(&self) -> Option<Time> {
+        let mut lines = self.lock();
+        let due = lines.due().filter(|_| !lines.armed)?;
+        lines.armed = true;
+        Some(due)
+    }
+
+    /// The armed wait is over at `now`: a line for the occurrences counted since the last
+    /// line if the period has lapsed, else when to ask again (a line was written meanwhile,
+    /// and more were counted since).
+    pub(super) fn lapsed(&self, now: Time) -> Lapse {
+        let mut lines = self.lock();
+        match lines.due() {
+            None => {
+                lines.armed = false;
+                Lapse::Done
+            }
+            Some(due) if now < due => Lapse::Wait(due),
+            Some(_) => {
+                lines.armed = false;
+                lines.last = Some(now);
+                Lapse::Line(std::mem::take(&mut lines.suppressed))
+            }
+        }
+    }
+
+    /// At shutdown: the occurrences counted since the last line, if any, for a last line.
+    pub(super) fn rest(&self) -> Option<u64> {
+        let mut lines = self.lock();
+        Some(std::mem::take(&mut lines.suppressed)).filter(|&n| n > 0)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Lines> {
+        // A poisoned count is still a count: a panic elsewhere must not silence the operator.
+        self.lines.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What an armed wait finds ([`LogThrottle::lapsed`]).
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Lapse {
+    /// Write a line standing for this many occurrences.
+    Line(u64),
+    /// Not yet: ask again at this time.
+    Wait(Time),
+    /// Nothing left to tell (a line, or the shutdown's, told it).
+    Done,
 }
 
 /// When the last line was written and what happened since.
@@ -35,6 +89,8 @@ struct Lines {
     last: Option<Time>,
     /// Occurrences since then that got no line.
     suppressed: u64,
+    /// Someone waits to write their line when the period lapses ([`LogThrottle::arm`]).
+    armed: bool,
 }
 
 impl Lines {
@@ -50,6 +106,12 @@ impl Lines {
         }
         self.last = Some(now);
         Some(std::mem::take(&mut self.suppressed))
+    }
+
+    /// When the occurrences counted since the last line may have a line of their own.
+    fn due(&self) -> Option<Time> {
+        let last = self.last.filter(|_| self.suppressed > 0)?;
+        Some(last.saturating_add(PERIOD))
     }
 }
 
@@ -97,6 +159,70 @@ mod tests {
         assert_eq!(t.occurred(at(50_000)), Some(0));
         assert_eq!(t.occurred(at(49_000)), None);
         assert_eq!(t.occurred(at(60_000)), Some(1));
+    }
+
+    #[test]
+    fn counted_occurrences_get_their_line_when_the_period_lapses() {
+        let t = LogThrottle::default();
+        assert_eq!(t.arm(), None, "nothing counted");
+        assert_eq!(t.occurred(at(1_000)), Some(0));
+        assert_eq!(t.arm(), None, "nothing counted");
+        assert_eq!(t.occurred(at(2_000)), None);
+        // The first counted since the line: its line is due when the period lapses, once.
+        assert_eq!(t.arm(), Some(at(11_000)));
+        assert_eq!(t.occurred(at(3_000)), None);
+        assert_eq!(t.arm(), None, "already armed");
+        assert_eq!(t.lapsed(at(10_999)), Lapse::Wait(at(11_000)));
+        assert_eq!(t.lapsed(at(11_000)), Lapse::Line(2));
+        // That was a line: the next occurrence is counted, and can be armed again.
+        assert_eq!(t.lapsed(at(11_001)), Lapse::Done);
+        assert_eq!(t.occurred(at(11_001)), None);
+        assert_eq!(t.arm(), Some(at(21_000)));
+    }
+
+    #[test]
+    fn a_line_written_meanwhile_moves_the_armed_wait() {
+        let t = LogThrottle::default();
+        assert_eq!(t.occurred(at(0)), Some(0));
+        assert_eq!(t.occurred(at(1)), None);
+        assert_eq!(t.arm(), Some(at(10_000)));
+        // An occurrence at the lapse writes the line itself, standing for the first; one
+        // counted after it is left to the wait already armed.
+        assert_eq!(t.occurred(at(10_000)), Some(1));
+        assert_eq!(t.occurred(at(10_002)), None);
+        assert_eq!(t.arm(), None, "still armed");
+        // The wait wakes, and waits on for that one's period.
+        assert_eq!(t.lapsed(at(10_003)), Lapse::Wait(at(20_000)));
+        assert_eq!(t.lapsed(at(20_000)), Lapse::Line(1));
+        assert_eq!(t.arm(), None, "nothing counted");
+    }
+
+    #[test]
+    fn a_wait_that_finds_nothing_disarms() {
+        let t = LogThrottle::default();
+        assert_eq!(t.occurred(at(0)), Some(0));
+        assert_eq!(t.occurred(at(1)), None);
+        assert_eq!(t.arm(), Some(at(10_000)));
+        assert_eq!(t.occurred(at(10_000)), Some(1));
+        assert_eq!(t.lapsed(at(10_001)), Lapse::Done);
+        assert_eq!(t.occurred(at(10_002)), None);
+        assert_eq!(t.arm(), Some(at(20_000)));
+    }
+
+    #[test]
+    fn the_rest_is_told_at_shutdown_once() {
+        let t = LogThrottle::default();
+        assert_eq!(t.rest(), None);
+        assert_eq!(t.occurred(at(0)), Some(0));
+        assert_eq!(t.rest(), None, "the only one had its line");
+        for i in 1..=5 {
+            assert_eq!(t.occurred(at(i)), None);
+        }
+        assert_eq!(t.arm(), Some(at(10_000)));
+        assert_eq!(t.rest(), Some(5));
+        assert_eq!(t.rest(), None);
+        // The armed wait finds them told.
+        assert_eq!(t.lapsed(at(10_000)), Lapse::Done);
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub struct Upstream {
     pub key: Option<String>,
     /// The operator's lines about this key's refusals (see [`super::key_refused`]): one per
     /// configured key, whatever the traffic.
-    pub refusals: LogThrottle,
+    pub refusals: Arc<LogThrottle>,
 }
 
 impl Upstream {
@@ -47,7 +47,7 @@ impl Upstream {
         Upstream {
             base,
             key,
-            refusals: LogThrottle::default(),
+            refusals: Arc::default(),
         }
     }
 }

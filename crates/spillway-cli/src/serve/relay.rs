@@ -16,6 +16,13 @@ use spillway_gateway::headers;
 /// Largest upstream body read whole (non-streaming answers and error bodies).
 const MAX_UPSTREAM_BODY: usize = 64 << 20;
 
+/// What a stream's upstream may still send after `[DONE]` (the chunked body's end, a final
+/// blank event) that is read and dropped so that its connection can be used again: bytes, and
+/// time. A provider that sends more, or falls silent without ending the body, loses its
+/// connection instead; it holds nothing of the call's (see [`drain`]).
+const DRAIN_AFTER_DONE_BYTES: usize = 64 << 10;
+const DRAIN_AFTER_DONE_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The upstream's headers minus hop-by-hop ones and its own rate-limit headers (the caller
 /// gets the gateway's).
 fn passed_headers(upstream: &HeaderMap, streaming: bool) -> HeaderMap {
@@ -114,7 +121,7 @@ pub(super) async fn whole_error(
     let body = read_capped(&mut resp, idle).await;
     if key_refused::refuses_key(status.as_u16()) {
         let seen = body.as_deref().unwrap_or_default();
-        key_refused::tell_operator(from, status.as_u16(), seen, clock.now());
+        key_refused::tell_operator(from, status.as_u16(), seen, clock);
         return key_refused::response(from, status.as_u16());
     }
     match body {
@@ -225,6 +232,28 @@ pub(super) fn relay(
                 // A failed stream drops `tx` unfinished: the client's body is cut.
             }
         }
+        if sse.done {
+            drain(resp).await;
+        }
     });
     answer(status, headers, Body::new(body))
+}
+
+/// Read what follows `[DONE]` to the body's end, at most [`DRAIN_AFTER_DONE_BYTES`] within
+/// [`DRAIN_AFTER_DONE_TIME`], then drop it: hyper puts a connection back in the pool only once
+/// its response was read to the end, and the chunked body's last chunk usually comes in a
+/// write of its own after `[DONE]`, so a response dropped at `[DONE]` cost a new connection
+/// (TCP and TLS handshakes) for the next call. Run after the call completed and the client's
+/// body ended: it delays neither.
+async fn drain(mut resp: reqwest::Response) {
+    let reading = async {
+        let mut left = DRAIN_AFTER_DONE_BYTES;
+        while let Ok(Some(chunk)) = resp.chunk().await {
+            let Some(rest) = left.checked_sub(chunk.len()) else {
+                return;
+            };
+            left = rest;
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_AFTER_DONE_TIME, reading).await;
 }

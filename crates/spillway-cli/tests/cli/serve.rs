@@ -10,5 +10,6 @@ mod redis_headers;
 mod refused_key;
 mod shutdown;
 mod sim_vs_real;
+mod stream_reuse;
 mod team;
 mod upstream_timeouts;

@@ -18,6 +18,7 @@ mod marks;
 mod outage;
 mod outage_share;
 mod proxy;
+mod quiet_cancel;
 mod saturated;
 mod server;
 mod settle;

@@ -98,6 +98,17 @@ impl Server {
             .unwrap_or_default()
     }
 
+    /// Stop it as an operator does (SIGTERM: it drains and shuts down), and return its stderr
+    /// ([`serve_keeping_stderr`](Self::serve_keeping_stderr)).
+    pub fn terminate_for_stderr(mut self) -> String {
+        self.signal("-TERM");
+        assert!(
+            self.exit_status().is_some(),
+            "serve did not stop on SIGTERM"
+        );
+        self.stop_for_stderr()
+    }
+
     /// The stub upstream: `spillway emulate` on `policy`'s provider.
     pub fn stub(policy: &std::path::Path) -> Server {
         let file = policy.to_str().expect("utf-8");
@@ -393,16 +404,17 @@ impl Unanswered {
     }
 }
 
-/// Read one HTTP request (head and a `content-length` body) from `conn`.
-pub fn read_request(conn: &mut std::net::TcpStream) {
+/// Read one HTTP request (head and a `content-length` body) from `conn`; `false` if the
+/// connection ended (or broke) first.
+pub fn read_request(conn: &mut std::net::TcpStream) -> bool {
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
         let Ok(n) = std::io::Read::read(conn, &mut buf) else {
-            return;
+            return false;
         };
         if n == 0 {
-            return;
+            return false;
         }
         seen.extend_from_slice(&buf[..n]);
         let text = String::from_utf8_lossy(&seen).to_ascii_lowercase();
@@ -415,7 +427,7 @@ pub fn read_request(conn: &mut std::net::TcpStream) {
             .and_then(|v| v.trim().parse::<usize>().ok())
             .unwrap_or(0);
         if seen.len() >= end + 4 + length {
-            return;
+            return true;
         }
     }
 }

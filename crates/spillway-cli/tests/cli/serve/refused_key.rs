@@ -97,6 +97,66 @@ async fn a_burst_of_refusals_gives_a_bounded_number_of_lines() {
     );
 }
 
+/// The refusals a line stands for: 1 for one told at once, `n` more for
+/// "(n more since the last line)", `n` for a line standing only for those counted since
+/// ("n more time(s) since the last line", at shutdown or when the period lapsed).
+fn refusals_told(line: &str) -> u64 {
+    let number_before = |marker: &str| {
+        line.split_once(marker).map(|(head, _)| {
+            let digits = head
+                .rsplit(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap_or("");
+            digits.parse::<u64>().expect("a count")
+        })
+    };
+    match number_before(" more since the last line") {
+        Some(n) => n + 1,
+        None => number_before(" more time").unwrap_or(1),
+    }
+}
+
+/// Refusals counted after the last line are told too: at shutdown (or when their period
+/// lapsed), so the lines account for every refusal of the burst.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_refusal_of_a_burst_is_accounted_for_by_shutdown() {
+    const BURST: u64 = 30;
+    let refusing = Stalled::start(REFUSED);
+    let policy = policy_file("refused-key-rest", PER_USER_100, "", "");
+    let serve = Server::serve_keeping_stderr(&policy, &refusing.url);
+    let client = reqwest::Client::new();
+    let calls: Vec<_> = (0..BURST)
+        .map(|_| {
+            let (client, url) = (client.clone(), serve.url.clone());
+            tokio::spawn(async move { post_chat(&client, &url, false).await.status() })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.expect("a call"), 502);
+    }
+    let stderr = serve.terminate_for_stderr();
+    let told: u64 = stderr
+        .lines()
+        .filter(|l| l.contains("refused the upstream key"))
+        .map(refusals_told)
+        .sum();
+    assert_eq!(told, BURST, "every refusal told once: {stderr}");
+    assert!(
+        !stderr.contains("sk-"),
+        "the gateway's key leaked: {stderr}"
+    );
+}
+
+#[test]
+fn the_lines_counts_are_read_back() {
+    let at_once = "spillway serve: the upstream http://x refused the upstream key with 401 (code a); clients get 502 upstream_key_refused\n";
+    assert_eq!(refusals_told(at_once), 1);
+    let more = "… refused the upstream key with 401 (code a); clients get 502 upstream_key_refused (12 more since the last line)";
+    assert_eq!(refusals_told(more), 13);
+    let rest = "… refused the upstream key 7 more times since the last line; clients got 502 upstream_key_refused (at shutdown)";
+    assert_eq!(refusals_told(rest), 7);
+}
+
 /// The provider's advice to retry was the engine's to follow (it retried within the policy's
 /// attempts): passed on, the client's SDK would repeat every one of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
