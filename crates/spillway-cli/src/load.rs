@@ -7,7 +7,7 @@ use crate::stdout::{out, outln};
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use spillway_core::{Duration, Time};
+use spillway_core::Duration;
 use spillway_emulate::TimeScale;
 use spillway_load::{Ending, LoadConfig, Observed, Observer, Plan, Tick};
 use spillway_report::csv_out::TimeseriesWriter;
@@ -133,9 +133,7 @@ fn check_inputs(
             .map_err(|m| Failure::BadInput(format!("{label}: --duration: {m}")))?;
     }
     if let Some(spec) = &scenario.trace {
-        let horizon = Time::ZERO.saturating_add(options.duration);
-        spillway_sim::traffic::trace::survey(spec, options.seed, horizon)
-            .map_err(|e| Failure::BadInput(e.to_string()))?;
+        crate::trace_check::survey_trace(spec, options.seed, options.duration)?;
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use spillway_report::csv_out::{
 use spillway_report::trace_csv::write_trace_stats;
 use spillway_sim::metrics::{Coarsen, PolicyMetrics, TimeseriesRow};
 use spillway_sim::scenario::{self, Scenario, units::parse_duration};
-use spillway_sim::traffic::trace::{TraceStats, survey};
+use spillway_sim::traffic::trace::TraceStats;
 use spillway_sim::{RunOptions, run_policies};
 use std::path::{Path, PathBuf};
 
@@ -361,13 +361,12 @@ fn survey_trace(
             )));
         };
         spec.path = path.clone();
+        spec.path_at = None;
     }
     let Some(spec) = &scenario.trace else {
         return Ok(None);
     };
-    let horizon = Time::ZERO.saturating_add(options.duration);
-    let stats =
-        survey(spec, options.seed, horizon).map_err(|e| Failure::BadInput(e.to_string()))?;
+    let stats = crate::trace_check::survey_trace(spec, options.seed, options.duration)?;
     if !args.quiet {
         eprintln!(
             "trace {}: {} requests over {:.0} s (mean {:.2}/s, peak {}/s), {} skipped",
