@@ -43,7 +43,7 @@ pub fn run(args: &CompareArgs) -> Result<(), Failure> {
     if let Some(at) = scenario.trace.as_mut().and_then(|t| t.path_at.as_mut()) {
         at.line = merged.scenario_line(at.line).unwrap_or(at.line);
     }
-    let default_out = Path::new("reports").join(format!("{}-compare", scenario.name));
+    let default_out = crate::out_dir::default_out(&args.scenario, &scenario.name, "-compare");
     let label = format!(
         "{} + {}",
         args.scenario.display(),

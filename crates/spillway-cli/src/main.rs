@@ -9,6 +9,7 @@ mod compare;
 mod emulate;
 mod inspect_headers;
 mod load;
+mod out_dir;
 mod output;
 mod policy_merge;
 mod progress;

@@ -103,9 +103,10 @@ pub fn run(args: &SweepArgs) -> Result<(), Failure> {
     let variants = variants(&args.scenario, &text, &settings)?;
     check_work(args, &variants)?;
     let paths: Vec<String> = settings.iter().map(|s| s.path.clone()).collect();
-    let out = args.out.clone().unwrap_or_else(|| {
-        Path::new("reports").join(format!("{}-sweep", variants[0].scenario.name))
-    });
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => crate::out_dir::default_out(&args.scenario, &variants[0].scenario.name, "-sweep")?,
+    };
     // Before the runs: an output directory that cannot be made must not cost the whole sweep.
     crate::simulate::create_out_dir(&out)?;
     let runs = run_variants(args, &variants)?;

@@ -47,6 +47,61 @@ fn a_scenario_name_that_is_no_plain_directory_name_is_refused() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Without `name:`, the file stem names the default output directory: the same rule applies
+/// (`..yaml` has stem `.`, which would write into reports/ itself), unless `--out` is given.
+#[test]
+fn a_file_stem_that_is_no_plain_directory_name_needs_a_name_or_out() {
+    let dir = temp_dir("bad-scenario-stems");
+    std::fs::create_dir_all(dir.join("reports")).expect("temp dir");
+    let spike = std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike");
+    let unnamed = spike.replacen("name: spike\n", "", 1);
+    assert_ne!(unnamed, spike, "spike.yaml has `name: spike`");
+    std::fs::write(
+        dir.join("p.yaml"),
+        "policies:\n  - { name: extra, layers: [] }\n",
+    )
+    .expect("write");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_spillway"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("the binary runs")
+    };
+    for file in ["..yaml", ".hidden.yaml"] {
+        std::fs::write(dir.join(file), &unnamed).expect("write");
+        let quick = ["--duration", "30s", "--quiet"];
+        for command in [
+            &["simulate", file, "--no-report"][..],
+            &["compare", file, "--policy", "p.yaml", "--no-report"],
+            &["sweep", file, "--set", "seed=1,2"],
+        ] {
+            let out = run(&[command, &quick].concat());
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command:?}: {err}");
+            assert!(
+                err.contains(&format!("{file}:1:1: name: ")) && err.contains("--out DIR"),
+                "{command:?}: {err}"
+            );
+        }
+        let out = run(&[
+            "simulate",
+            file,
+            "--no-report",
+            "--out",
+            "out",
+            "--duration",
+            "30s",
+        ]);
+        assert!(out.status.success(), "{file}: {}", text(&out.stderr));
+    }
+    let written: Vec<_> = std::fs::read_dir(dir.join("reports"))
+        .expect("reports")
+        .collect();
+    assert!(written.is_empty(), "{written:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Layers are counted by name under `spillway_rejected_total{layer=…}` (and in
 /// rejections.csv), next to the refusals that are no layer's: a layer named like one of those
 /// would merge two series into one.

@@ -70,25 +70,34 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
     Some(scenario)
 }
 
-/// The scenario's `name`, which names its default output directory (`reports/<name>/`): one
-/// plain directory name, so no run writes outside `reports/` or into it directly. The name is
-/// not echoed (it may hold a control character).
+/// What a scenario name may be (see [`is_plain_name`]), for errors.
+pub const PLAIN_NAME_RULE: &str = "it must not be empty or hold `/`, `\\`, `..`, a leading `.` \
+     or a control character (e.g. `spike-2x`)";
+
+/// Whether `name` can name a default output directory (`reports/<name>/`): one plain
+/// directory name, so no run writes outside `reports/` or into it directly. Applies to a
+/// `name:` and to the file stem that stands in for a missing one.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.trim().is_empty()
+        && !name.contains(['/', '\\'])
+        && !name.contains("..")
+        && !name.starts_with('.')
+        && !name.chars().any(char::is_control)
+}
+
+/// The scenario's `name`, which names its default output directory (`reports/<name>/`). The
+/// name is not echoed (it may hold a control character).
 fn scenario_name(name: &S<String>, r: &mut Reporter<'_>) -> Option<String> {
-    let n = name.value.as_str();
-    let plain = !n.trim().is_empty()
-        && !n.contains(['/', '\\'])
-        && !n.contains("..")
-        && !n.starts_with('.')
-        && !n.chars().any(char::is_control);
-    if !plain {
+    if !is_plain_name(&name.value) {
         r.bad(
             name,
-            "the name is the default output directory (reports/<name>/): it must not be empty \
-             or hold `/`, `\\`, `..`, a leading `.` or a control character (e.g. `spike-2x`)",
+            format!(
+                "the name is the default output directory (reports/<name>/): {PLAIN_NAME_RULE}"
+            ),
         );
         return None;
     }
-    Some(n.to_string())
+    Some(name.value.clone())
 }
 
 pub(super) fn size(s: &RawSize, r: &mut Reporter<'_>) -> Option<SizeSpec> {
