@@ -20,6 +20,7 @@ mod timeseries_step;
 mod trace;
 mod upstream_url;
 mod validate_model;
+mod wording;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
