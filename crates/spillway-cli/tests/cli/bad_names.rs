@@ -129,6 +129,55 @@ fn a_layer_named_like_a_reserved_refusal_label_is_refused() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `serve` names a budget cap that refuses where other refusals name their layer or a
+/// reserved label (`x-spillway-rejected-by`, the body's `blocking`): a cap may not take a
+/// reserved label either, in a scenario or in a policy file for `serve`.
+#[test]
+fn a_budget_cap_named_like_a_reserved_refusal_label_is_refused() {
+    let dir = temp_dir("reserved-cap-names");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let models = workspace().join("scenarios/models.yaml");
+    let models = format!("models: {}", models.to_str().expect("utf-8"));
+    for (source, models_line, cap, at) in [
+        (
+            "scenarios/budget.yaml",
+            "models: models.yaml",
+            "name: daily,",
+            "133:19",
+        ),
+        (
+            "scenarios/policies/gateway.yaml",
+            "models: ../models.yaml",
+            "name: daily,",
+            "41:19",
+        ),
+    ] {
+        let yaml = std::fs::read_to_string(workspace().join(source)).expect("read");
+        assert!(yaml.contains(models_line) && yaml.contains(cap), "{source}");
+        for (i, label) in ["budget", "full", "never_fits", "store_unavailable"]
+            .iter()
+            .enumerate()
+        {
+            let file = format!("cap-{i}.yaml");
+            let path = dir.join(&file);
+            let edited =
+                yaml.replacen(models_line, &models, 1)
+                    .replacen(cap, &format!("name: {label},"), 1);
+            std::fs::write(&path, edited).expect("write");
+            let out = spillway(&["validate", path.to_str().expect("utf-8")]);
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{source} {label}: {err}");
+            assert!(
+                err.contains(&format!(
+                    "{file}:{at}: policies[0].budget.caps[0].name: cap name `{label}` is reserved"
+                )),
+                "{source} {label}: {err}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Every "no layer is named" error listed every layer: a file with many layers and as many
 /// wrong references printed a quadratic amount. Lists show the closest few, and only the first
 /// errors are printed (the rest counted).

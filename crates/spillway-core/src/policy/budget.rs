@@ -231,6 +231,21 @@ pub(crate) fn policy_budget(
     let caps: Vec<Option<CapSpec>> = raw.caps.iter().map(|c| cap(c, r)).collect();
     let mut names = BTreeSet::new();
     for c in &raw.caps {
+        if let Some(reserved) = super::layers::reserved_label(&c.name.value) {
+            // `serve` names the deciding cap in `x-spillway-rejected-by` and the body's
+            // `blocking`, where a layer's name or a refusal that is no layer's stands.
+            r.bad(
+                &c.name,
+                format!(
+                    "cap name `{}` is reserved: a refusal names its deciding cap where other \
+                     refusals name their layer or one of these labels \
+                     (`x-spillway-rejected-by`), so the two would read the same; reserved: \
+                     {reserved}",
+                    c.name.value
+                ),
+            );
+            return None;
+        }
         if !names.insert(c.name.value.as_str()) {
             r.bad(
                 &c.name,
