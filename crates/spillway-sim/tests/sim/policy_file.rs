@@ -144,7 +144,7 @@ fn a_policy_that_cannot_be_built_is_a_located_error() {
         (6, "policies[0].layers[1]")
     );
     assert!(
-        errors[0].message.contains("two layers are named `a`"),
+        errors[0].message.contains("layer `a` is listed twice"),
         "{errors:?}"
     );
     // A cap named like a key's budget: the ledger could not hold both.
