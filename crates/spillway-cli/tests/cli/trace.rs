@@ -157,3 +157,35 @@ fn compare_locates_a_missing_trace_on_the_scenarios_own_line() {
         "{err}"
     );
 }
+
+/// `sweep` reads the trace before its runs too: without it, a missing trace made every run end
+/// its traffic at once and the sweep printed zeros, exit 0.
+#[test]
+fn sweep_refuses_a_missing_trace_before_running() {
+    let dir = temp_dir("trace-sweep");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let yaml = std::fs::read_to_string(super::workspace().join("scenarios/trace-sample.yaml"))
+        .expect("trace-sample.yaml");
+    let scenario = dir.join("t.yaml");
+    std::fs::write(&scenario, &yaml).expect("write");
+    let location = trace_path_location(&scenario, &yaml);
+    let out_dir = dir.join("out");
+    for set in ["seed=1,2", "traffic.trace.on_error=stop,skip"] {
+        let out = spillway(&[
+            "sweep",
+            scenario.to_str().expect("utf-8"),
+            "--set",
+            set,
+            "--quiet",
+            "--out",
+            out_dir.to_str().expect("utf-8"),
+        ]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{set}: {err}");
+        assert!(
+            err.contains(&location) && err.contains("not found"),
+            "{set}: {err}"
+        );
+    }
+    assert!(!out_dir.exists(), "refused before anything is written");
+}
