@@ -37,9 +37,13 @@ pub fn run(args: &CompareArgs) -> Result<(), Failure> {
     }
     let merged = merge(&text, &extras)
         .map_err(|e| Failure::BadInput(format!("{}: {e}", args.scenario.display())))?;
-    let scenario = spillway_sim::scenario::parse(&args.scenario, &merged.text)
+    let mut scenario = spillway_sim::scenario::parse(&args.scenario, &merged.text)
         .map_err(|e| Failure::BadInput(merged.remap(e, &args.scenario).to_string()))?;
-    let default_out = Path::new("reports").join(format!("{}-compare", scenario.name));
+    // The trace's path is located in the merged text; errors about it name the scenario's line.
+    if let Some(at) = scenario.trace.as_mut().and_then(|t| t.path_at.as_mut()) {
+        at.line = merged.scenario_line(at.line).unwrap_or(at.line);
+    }
+    let default_out = crate::out_dir::default_out(&args.scenario, &scenario.name, "-compare");
     let label = format!(
         "{} + {}",
         args.scenario.display(),

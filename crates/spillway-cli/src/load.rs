@@ -7,7 +7,7 @@ use crate::stdout::{out, outln};
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use spillway_core::{Duration, Time};
+use spillway_core::Duration;
 use spillway_emulate::TimeScale;
 use spillway_load::{Ending, LoadConfig, Observed, Observer, Plan, Tick};
 use spillway_report::csv_out::TimeseriesWriter;
@@ -104,10 +104,10 @@ pub fn run(args: &LoadArgs) -> Result<(), Failure> {
         max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
         timeout: std::time::Duration::from_nanos(args.timeout.as_nanos()),
     };
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("reports").join(format!("{}-load", scenario.name)));
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => crate::out_dir::default_out(&args.scenario, &scenario.name, "-load")?,
+    };
     create_out_dir(&out)?;
     if !args.quiet {
         eprintln!(
@@ -133,9 +133,7 @@ fn check_inputs(
             .map_err(|m| Failure::BadInput(format!("{label}: --duration: {m}")))?;
     }
     if let Some(spec) = &scenario.trace {
-        let horizon = Time::ZERO.saturating_add(options.duration);
-        spillway_sim::traffic::trace::survey(spec, options.seed, horizon)
-            .map_err(|e| Failure::BadInput(e.to_string()))?;
+        crate::trace_check::survey_trace(spec, options.seed, options.duration)?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ mod compare;
 mod emulate;
 mod inspect_headers;
 mod load;
+mod out_dir;
 mod output;
 mod policy_merge;
 mod progress;
@@ -17,6 +18,7 @@ mod serve;
 mod simulate;
 mod stdout;
 mod sweep;
+mod trace_check;
 mod validate;
 mod validate_model;
 mod yaml_set;
@@ -56,9 +58,10 @@ enum Command {
     /// Run every policy on every combination of `--set path=v1,v2` values; write sweep.csv
     /// and, for one numeric parameter, headline charts.
     Sweep(sweep::SweepArgs),
-    /// Check a scenario file, a policy file for serve (scenarios/policies/gateway.yaml), a
-    /// provider profile library (scenarios/providers.yaml) or a model catalogue
-    /// (scenarios/models.yaml), and print every error found (exit 2 if any).
+    /// Check a scenario file (and the trace it replays, read as simulate reads it), a policy
+    /// file for serve (scenarios/policies/gateway.yaml), a provider profile library
+    /// (scenarios/providers.yaml) or a model catalogue (scenarios/models.yaml), and print
+    /// every error found (exit 2 if any).
     Validate {
         /// The file to check (YAML): scenario, policy file, provider library or model catalogue.
         scenario: PathBuf,

@@ -253,6 +253,15 @@ pub fn merge(scenario: &str, extras: &[(PathBuf, String)]) -> Result<Merged, Str
 }
 
 impl Merged {
+    /// The scenario's own line (1-based) of merged line `line`; `None` for a line spliced in
+    /// from a policy file.
+    pub fn scenario_line(&self, line: usize) -> Option<usize> {
+        match line.checked_sub(1).and_then(|i| self.origins.get(i)) {
+            Some(Origin::Scenario(own)) => Some(*own),
+            _ => None,
+        }
+    }
+
     /// `field` with its leading `policies[N]` / `layers[N]` counted in policy file `file`'s
     /// own list rather than the merged one.
     fn own_index(&self, file: usize, field: &str) -> String {

@@ -13,7 +13,7 @@ use spillway_report::csv_out::{
 use spillway_report::trace_csv::write_trace_stats;
 use spillway_sim::metrics::{Coarsen, PolicyMetrics, TimeseriesRow};
 use spillway_sim::scenario::{self, Scenario, units::parse_duration};
-use spillway_sim::traffic::trace::{TraceStats, survey};
+use spillway_sim::traffic::trace::TraceStats;
 use spillway_sim::{RunOptions, run_policies};
 use std::path::{Path, PathBuf};
 
@@ -83,7 +83,7 @@ pub fn run(args: &SimulateArgs) -> Result<(), Failure> {
     let scenario = scenario::load(&args.scenario).map_err(|e| Failure::BadInput(e.to_string()))?;
     let text = std::fs::read(&args.scenario)
         .map_err(|e| Failure::BadInput(format!("{}: cannot read: {e}", args.scenario.display())))?;
-    let default_out = Path::new("reports").join(&scenario.name);
+    let default_out = crate::out_dir::default_out(&args.scenario, &scenario.name, "");
     execute(
         &args.run,
         &scenario,
@@ -119,12 +119,13 @@ fn warn_cut_spikes(scenario: &Scenario, from_flag: bool, duration: Duration) {
 }
 
 /// Run every policy of `scenario` and write the outputs; `yaml` is copied as scenario.yaml.
+/// `default_out` is the output directory without `--out` (or why there is none).
 pub fn execute(
     args: &RunArgs,
     scenario: &Scenario,
     yaml: &[u8],
     label: &str,
-    default_out: PathBuf,
+    default_out: Result<PathBuf, Failure>,
 ) -> Result<(), Failure> {
     let options = RunOptions {
         seed: args.seed.unwrap_or(scenario.seed),
@@ -146,7 +147,10 @@ pub fn execute(
     let mut scenario = scenario.clone();
     let trace_stats = survey_trace(&mut scenario, args, label, &options)?;
     let scenario = &scenario;
-    let out = args.out.clone().unwrap_or(default_out);
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => default_out?,
+    };
     create_out_dir(&out)?;
     if !args.quiet {
         eprintln!(
@@ -361,13 +365,12 @@ fn survey_trace(
             )));
         };
         spec.path = path.clone();
+        spec.path_at = None;
     }
     let Some(spec) = &scenario.trace else {
         return Ok(None);
     };
-    let horizon = Time::ZERO.saturating_add(options.duration);
-    let stats =
-        survey(spec, options.seed, horizon).map_err(|e| Failure::BadInput(e.to_string()))?;
+    let stats = crate::trace_check::survey_trace(spec, options.seed, options.duration)?;
     if !args.quiet {
         eprintln!(
             "trace {}: {} requests over {:.0} s (mean {:.2}/s, peak {}/s), {} skipped",

@@ -103,9 +103,11 @@ pub fn run(args: &SweepArgs) -> Result<(), Failure> {
     let variants = variants(&args.scenario, &text, &settings)?;
     check_work(args, &variants)?;
     let paths: Vec<String> = settings.iter().map(|s| s.path.clone()).collect();
-    let out = args.out.clone().unwrap_or_else(|| {
-        Path::new("reports").join(format!("{}-sweep", variants[0].scenario.name))
-    });
+    check_traces(args, &variants, &paths)?;
+    let out = match &args.out {
+        Some(out) => out.clone(),
+        None => crate::out_dir::default_out(&args.scenario, &variants[0].scenario.name, "-sweep")?,
+    };
     // Before the runs: an output directory that cannot be made must not cost the whole sweep.
     crate::simulate::create_out_dir(&out)?;
     let runs = run_variants(args, &variants)?;
@@ -212,6 +214,36 @@ fn variants(path: &Path, text: &str, settings: &[Setting]) -> Result<Vec<Variant
             Ok(Variant { values, scenario })
         })
         .collect()
+}
+
+/// Read the trace once before any run, as `simulate` does: a run whose trace fails (missing
+/// file, bad row) ends its traffic there, and the sweep would report its zeros as results.
+/// Variants replay different traces only through `--set traffic.trace.…` or `duration`; else
+/// the first variant's reading stands for all (a large trace is not read once per variant).
+fn check_traces(args: &SweepArgs, variants: &[Variant], paths: &[String]) -> Result<(), Failure> {
+    let per_variant = paths
+        .iter()
+        .any(|p| p.starts_with("traffic.trace") || p == "duration");
+    let read = if per_variant { variants.len() } else { 1 };
+    for v in variants.iter().take(read) {
+        let Some(spec) = &v.scenario.trace else {
+            continue;
+        };
+        let seed = args.seed.unwrap_or(v.scenario.seed);
+        let duration = args.duration.unwrap_or(v.scenario.duration);
+        crate::trace_check::survey_trace(spec, seed, duration).map_err(|e| match e {
+            Failure::BadInput(m) if per_variant => {
+                let set: Vec<String> = paths
+                    .iter()
+                    .zip(&v.values)
+                    .map(|(p, value)| format!("--set {p}={}", shown(p, value)))
+                    .collect();
+                Failure::BadInput(format!("{m}\n(with {})", set.join(" ")))
+            }
+            other => other,
+        })?;
+    }
+    Ok(())
 }
 
 fn run_variants(args: &SweepArgs, variants: &[Variant]) -> Result<Vec<SweepRun>, Failure> {

@@ -61,6 +61,11 @@ pub fn run(path: &Path) -> Result<(), Failure> {
         }
         FileKind::Scenario => {
             let scenario = spillway_sim::scenario::load(path).map_err(|e| bad_input(e, path))?;
+            if let Some(spec) = &scenario.trace {
+                // What `simulate` reads before it runs: a scenario whose trace is missing,
+                // unreadable or malformed is not OK.
+                crate::trace_check::survey_trace(spec, scenario.seed, scenario.duration)?;
+            }
             let policies: Vec<&str> = scenario.policies.iter().map(|p| p.name.as_str()).collect();
             outln!(
                 "ok: {} ({}, {}: {})",

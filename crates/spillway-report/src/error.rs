@@ -15,15 +15,15 @@ pub enum ReportError {
         /// What the OS said.
         source: std::io::Error,
     },
-    /// A CSV lacks a column the report needs.
-    #[error("{path}: missing column `{column}` (the header has: {found})")]
+    /// A CSV lacks a column the report needs. The header is not quoted: a file that lacks the
+    /// column may be no CSV of a run at all (a key file linked in its place), and its first
+    /// line must not reach the terminal or a log.
+    #[error("{path}:1: missing column `{column}`: the header line does not name it")]
     MissingColumn {
         /// The file.
         path: PathBuf,
         /// The column looked for.
         column: String,
-        /// The header as found, comma-separated.
-        found: String,
     },
     /// A cell does not hold what its column promises.
     #[error("{path}:{line}: column `{column}`: expected {expected}, got `{value}`")]

@@ -47,6 +47,61 @@ fn a_scenario_name_that_is_no_plain_directory_name_is_refused() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Without `name:`, the file stem names the default output directory: the same rule applies
+/// (`..yaml` has stem `.`, which would write into reports/ itself), unless `--out` is given.
+#[test]
+fn a_file_stem_that_is_no_plain_directory_name_needs_a_name_or_out() {
+    let dir = temp_dir("bad-scenario-stems");
+    std::fs::create_dir_all(dir.join("reports")).expect("temp dir");
+    let spike = std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike");
+    let unnamed = spike.replacen("name: spike\n", "", 1);
+    assert_ne!(unnamed, spike, "spike.yaml has `name: spike`");
+    std::fs::write(
+        dir.join("p.yaml"),
+        "policies:\n  - { name: extra, layers: [] }\n",
+    )
+    .expect("write");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_spillway"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("the binary runs")
+    };
+    for file in ["..yaml", ".hidden.yaml"] {
+        std::fs::write(dir.join(file), &unnamed).expect("write");
+        let quick = ["--duration", "30s", "--quiet"];
+        for command in [
+            &["simulate", file, "--no-report"][..],
+            &["compare", file, "--policy", "p.yaml", "--no-report"],
+            &["sweep", file, "--set", "seed=1,2"],
+        ] {
+            let out = run(&[command, &quick].concat());
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{command:?}: {err}");
+            assert!(
+                err.contains(&format!("{file}:1:1: name: ")) && err.contains("--out DIR"),
+                "{command:?}: {err}"
+            );
+        }
+        let out = run(&[
+            "simulate",
+            file,
+            "--no-report",
+            "--out",
+            "out",
+            "--duration",
+            "30s",
+        ]);
+        assert!(out.status.success(), "{file}: {}", text(&out.stderr));
+    }
+    let written: Vec<_> = std::fs::read_dir(dir.join("reports"))
+        .expect("reports")
+        .collect();
+    assert!(written.is_empty(), "{written:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Layers are counted by name under `spillway_rejected_total{layer=…}` (and in
 /// rejections.csv), next to the refusals that are no layer's: a layer named like one of those
 /// would merge two series into one.
@@ -70,6 +125,55 @@ fn a_layer_named_like_a_reserved_refusal_label_is_refused() {
             err.contains(&format!("{file}:82:11: layers[0].name:")) && err.contains("reserved"),
             "{name}: {err}"
         );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `serve` names a budget cap that refuses where other refusals name their layer or a
+/// reserved label (`x-spillway-rejected-by`, the body's `blocking`): a cap may not take a
+/// reserved label either, in a scenario or in a policy file for `serve`.
+#[test]
+fn a_budget_cap_named_like_a_reserved_refusal_label_is_refused() {
+    let dir = temp_dir("reserved-cap-names");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let models = workspace().join("scenarios/models.yaml");
+    let models = format!("models: {}", models.to_str().expect("utf-8"));
+    for (source, models_line, cap, at) in [
+        (
+            "scenarios/budget.yaml",
+            "models: models.yaml",
+            "name: daily,",
+            "133:19",
+        ),
+        (
+            "scenarios/policies/gateway.yaml",
+            "models: ../models.yaml",
+            "name: daily,",
+            "41:19",
+        ),
+    ] {
+        let yaml = std::fs::read_to_string(workspace().join(source)).expect("read");
+        assert!(yaml.contains(models_line) && yaml.contains(cap), "{source}");
+        for (i, label) in ["budget", "full", "never_fits", "store_unavailable"]
+            .iter()
+            .enumerate()
+        {
+            let file = format!("cap-{i}.yaml");
+            let path = dir.join(&file);
+            let edited =
+                yaml.replacen(models_line, &models, 1)
+                    .replacen(cap, &format!("name: {label},"), 1);
+            std::fs::write(&path, edited).expect("write");
+            let out = spillway(&["validate", path.to_str().expect("utf-8")]);
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{source} {label}: {err}");
+            assert!(
+                err.contains(&format!(
+                    "{file}:{at}: policies[0].budget.caps[0].name: cap name `{label}` is reserved"
+                )),
+                "{source} {label}: {err}"
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

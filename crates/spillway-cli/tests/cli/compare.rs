@@ -118,3 +118,60 @@ fn policy_files_compare_cannot_merge_whole_are_refused_in_their_own_file() {
         assert!(!err.contains("spike.yaml:"), "{yaml:?}: {err}");
     }
 }
+
+/// `policies:` of `n` policies without layers, named `{prefix}0`, `{prefix}1`, ….
+fn many_policies(prefix: &str, n: usize) -> String {
+    let items: String = (0..n)
+        .map(|k| format!("  - {{ name: {prefix}{k}, layers: [] }}\n"))
+        .collect();
+    format!("policies:\n{items}")
+}
+
+/// Every policy keeps its whole metrics until the reports are written: the number one run
+/// compares is bounded (64), and the first one over is located, in whichever file holds it.
+#[test]
+fn a_run_compares_at_most_64_policies() {
+    let dir = temp_dir("many-policies");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let spike = std::fs::read_to_string(super::workspace().join("scenarios/spike.yaml"))
+        .expect("spike.yaml");
+    let head = &spike[..spike.find("\npolicies:\n").expect("policies") + 1];
+    let scenario = |n: usize| {
+        let file = dir.join(format!("many{n}.yaml"));
+        std::fs::write(&file, format!("{head}{}", many_policies("p", n))).expect("write");
+        file
+    };
+    let at_cap = scenario(64);
+    spillway_ok(&["validate", at_cap.to_str().expect("utf-8")]);
+    let over = scenario(65);
+    let over = over.to_str().expect("utf-8");
+    let out_dir = dir.join("out");
+    let simulate = ["simulate", over, "--out", out_dir.to_str().expect("utf-8")];
+    for command in [&["validate", over][..], &simulate] {
+        let out = spillway(command);
+        assert_eq!(out.status.code(), Some(2), "{command:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("many65.yaml:") && err.contains(": policies[64].name: 65 policies"),
+            "{command:?}: {err}"
+        );
+    }
+    // spike.yaml has 2 policies: the extra file's 63rd (policies[62]) is the 65th.
+    let extra = dir.join("extra.yaml");
+    std::fs::write(&extra, many_policies("e", 70)).expect("write");
+    let out = spillway(&[
+        "compare",
+        "scenarios/spike.yaml",
+        "--policy",
+        extra.to_str().expect("utf-8"),
+        "--out",
+        out_dir.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("extra.yaml:64:") && err.contains("policies[62].name: 72 policies"),
+        "{err}"
+    );
+    assert!(!out_dir.exists(), "refused before anything is written");
+}

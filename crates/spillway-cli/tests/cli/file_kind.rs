@@ -110,3 +110,65 @@ fn json_catalogues_and_libraries_load_and_a_key_file_is_still_refused() {
     assert!(!err.contains("SECRET"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A scenario written as JSON is a scenario for `serve --policy` too (it was read as a policy
+/// file: "unknown field `name`"), with the scenario's located errors.
+#[test]
+fn serve_reads_a_json_scenario_as_a_scenario() {
+    let dir = temp_dir("kind-json-serve");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let json = as_json(&dir, "scenarios/spike.yaml", "spike.json");
+    let text_of = std::fs::read_to_string(&json).expect("json");
+    let rpm = "\"rpm\": 500";
+    assert!(text_of.contains(rpm), "{text_of}");
+    let line = text_of
+        .lines()
+        .position(|l| l.contains(rpm))
+        .expect("rpm line")
+        + 1;
+    std::fs::write(&json, text_of.replacen(rpm, "\"rpm\": -5", 1)).expect("write");
+    let args = [
+        "serve",
+        "--policy",
+        &json,
+        "--upstream",
+        "http://127.0.0.1:9",
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    for out in [spillway(&args), spillway(&["validate", &json])] {
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!("spike.json:{line}:")) && err.contains("provider.rpm"),
+            "{err}"
+        );
+        assert!(!err.contains("unknown field"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A JSON catalogue with a syntax mistake is still a catalogue: the mistake is reported,
+/// located, instead of "not a model catalogue".
+#[test]
+fn a_broken_json_catalogue_gets_a_located_parse_error() {
+    let dir = temp_dir("kind-json-broken");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let models = as_json(&dir, "scenarios/models.yaml", "models.json");
+    let json = std::fs::read_to_string(&models).expect("json");
+    let broken = json.trim_end().strip_suffix('}').expect("an object");
+    std::fs::write(&models, broken).expect("write");
+    let budget = ("models: models.yaml", "models: models.json");
+    let uses_models = copy_edited(&dir, "scenarios/budget.yaml", "budget.yaml", budget);
+    for file in [&models, &uses_models] {
+        let out = spillway(&["validate", file]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+        assert!(
+            err.contains("models.json:1:1: ") && err.contains("unclosed"),
+            "{file}: {err}"
+        );
+        assert!(!err.contains("not a model catalogue"), "{file}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -20,6 +20,7 @@ mod timeseries_step;
 mod trace;
 mod upstream_url;
 mod validate_model;
+mod wording;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -63,18 +64,29 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The shipped scenarios whose trace is not in the repository (get_from says where it is).
+const DOWNLOADED_TRACES: [&str; 1] = ["azure-code.yaml"];
+
 #[test]
 fn validate_accepts_every_shipped_scenario() {
     for entry in std::fs::read_dir(workspace().join("scenarios")).expect("scenarios/") {
         let path = entry.expect("entry").path();
         if path.extension().is_some_and(|e| e == "yaml") {
             let out = spillway(&["validate", path.to_str().expect("utf-8 path")]);
-            assert!(
-                out.status.success(),
-                "{}: {}",
-                path.display(),
-                text(&out.stderr)
-            );
+            let err = text(&out.stderr);
+            let downloaded = path
+                .file_name()
+                .is_some_and(|n| DOWNLOADED_TRACES.iter().any(|d| n == *d));
+            if downloaded && !out.status.success() {
+                // Without the trace, all that may be wrong is that it is missing.
+                assert!(
+                    err.contains("traffic.trace.path: ") && err.contains("not found; get it from"),
+                    "{}: {err}",
+                    path.display()
+                );
+                continue;
+            }
+            assert!(out.status.success(), "{}: {err}", path.display());
         }
     }
 }

@@ -139,6 +139,26 @@ fn a_missing_column_exits_2_naming_file_and_column_and_writes_nothing() {
     );
 }
 
+/// A file that lacks a column may be no run's CSV at all (a key file in its place): its
+/// header line is not echoed, only the file, the line and the column looked for.
+#[test]
+fn a_missing_column_does_not_echo_the_header_line() {
+    let dir = simulated("report-no-header-echo", &["--no-report"]);
+    let secret = "API_KEY=sk-live-abcdef1234567890";
+    std::fs::write(dir.join("summary.csv"), format!("{secret}\nx\n")).expect("write");
+    let out = spillway(&["report", dir.to_str().expect("utf-8")]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("summary.csv:1: missing column `policy`"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("sk-live") && !err.contains("API_KEY"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_bad_cell_is_located_by_line_and_column() {
     let dir = simulated("report-cell", &["--no-report"]);

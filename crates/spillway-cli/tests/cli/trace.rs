@@ -79,3 +79,113 @@ fn trace_flag_needs_a_trace_scenario() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("traffic.trace"));
 }
+
+/// `file:line:col: traffic.trace.path:` of trace-sample.yaml's `path:` line in `yaml`.
+fn trace_path_location(file: &std::path::Path, yaml: &str) -> String {
+    let line = yaml
+        .lines()
+        .position(|l| l.trim_start().starts_with("path: samples/"))
+        .expect("a trace path line")
+        + 1;
+    format!("{}:{line}:11: traffic.trace.path: ", file.display())
+}
+
+#[test]
+fn validate_refuses_a_missing_or_unreadable_trace_as_simulate_does() {
+    let dir = temp_dir("trace-validate");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let yaml = std::fs::read_to_string(super::workspace().join("scenarios/trace-sample.yaml"))
+        .expect("trace-sample.yaml");
+    let scenario = dir.join("t.yaml");
+    std::fs::write(&scenario, &yaml).expect("write");
+    let location = trace_path_location(&scenario, &yaml);
+    let file = scenario.to_str().expect("utf-8");
+    let out_dir = dir.join("out");
+    let simulate = ["simulate", file, "--no-report", "--out"];
+    let simulate = [&simulate[..], &[out_dir.to_str().expect("utf-8")]].concat();
+    // No samples/ next to the copy: the trace is missing.
+    for args in [&["validate", file][..], &simulate] {
+        let out = spillway(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(&location) && err.contains("not found"),
+            "{err}"
+        );
+    }
+    // A directory where the file should be: unreadable.
+    std::fs::create_dir_all(dir.join("samples/trace-sample.csv")).expect("dir");
+    let out = spillway(&["validate", file]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&location) && err.contains("cannot read"),
+        "{err}"
+    );
+}
+
+#[test]
+fn compare_locates_a_missing_trace_on_the_scenarios_own_line() {
+    let dir = temp_dir("trace-compare");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let yaml = std::fs::read_to_string(super::workspace().join("scenarios/trace-sample.yaml"))
+        .expect("trace-sample.yaml");
+    // Layers before the traffic: the policy file's layers are spliced in above the trace.
+    let (head, rest) = yaml.split_at(yaml.find("traffic:\n").expect("traffic"));
+    let (traffic, rest) = rest.split_at(rest.find("layers:\n").expect("layers"));
+    let (layers, policies) = rest.split_at(rest.find("policies:\n").expect("policies"));
+    let yaml = format!("{head}{layers}{traffic}{policies}");
+    let scenario = dir.join("t.yaml");
+    std::fs::write(&scenario, &yaml).expect("write");
+    let extra = dir.join("extra.yaml");
+    let policy = "layers:\n  - { name: strict, scope: user, algorithm: sliding-window, limit: 3, per: 1m }\n  - { name: strict2, scope: user, algorithm: sliding-window, limit: 3, per: 1m }\npolicies:\n  - { name: strict, layers: [strict] }\n";
+    std::fs::write(&extra, policy).expect("write");
+    let out = spillway(&[
+        "compare",
+        scenario.to_str().expect("utf-8"),
+        "--policy",
+        extra.to_str().expect("utf-8"),
+        "--no-report",
+        "--out",
+        dir.join("out").to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    let location = trace_path_location(&scenario, &yaml);
+    assert!(
+        err.contains(&location) && err.contains("not found"),
+        "{err}"
+    );
+}
+
+/// `sweep` reads the trace before its runs too: without it, a missing trace made every run end
+/// its traffic at once and the sweep printed zeros, exit 0.
+#[test]
+fn sweep_refuses_a_missing_trace_before_running() {
+    let dir = temp_dir("trace-sweep");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let yaml = std::fs::read_to_string(super::workspace().join("scenarios/trace-sample.yaml"))
+        .expect("trace-sample.yaml");
+    let scenario = dir.join("t.yaml");
+    std::fs::write(&scenario, &yaml).expect("write");
+    let location = trace_path_location(&scenario, &yaml);
+    let out_dir = dir.join("out");
+    for set in ["seed=1,2", "traffic.trace.on_error=stop,skip"] {
+        let out = spillway(&[
+            "sweep",
+            scenario.to_str().expect("utf-8"),
+            "--set",
+            set,
+            "--quiet",
+            "--out",
+            out_dir.to_str().expect("utf-8"),
+        ]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{set}: {err}");
+        assert!(
+            err.contains(&location) && err.contains("not found"),
+            "{set}: {err}"
+        );
+    }
+    assert!(!out_dir.exists(), "refused before anything is written");
+}

@@ -229,15 +229,8 @@ pub(crate) fn policy_budget(
         }
     };
     let caps: Vec<Option<CapSpec>> = raw.caps.iter().map(|c| cap(c, r)).collect();
-    let mut names = BTreeSet::new();
-    for c in &raw.caps {
-        if !names.insert(c.name.value.as_str()) {
-            r.bad(
-                &c.name,
-                format!("cap name `{}` is used twice", c.name.value),
-            );
-            return None;
-        }
+    if !super::cap_names::check(&raw.caps, r) {
+        return None;
     }
     let first = keys.first();
     let environment = text_or(raw.environment.as_ref(), first.map(|k| &k.environment));
@@ -245,10 +238,13 @@ pub(crate) fn policy_budget(
     let caps = caps.into_iter().collect::<Option<Vec<_>>>()?;
     // The policy's caps and the keys' budgets share one ledger: what the gate would refuse at
     // start (too many caps, a name taken by a key's budget) is said here.
+    let key_caps = setup.keys.budget_caps();
+    let key_count = key_caps.len();
     let mut all = caps.clone();
-    all.extend(setup.keys.budget_caps());
+    all.extend(key_caps);
     if let Err(e) = crate::budget::Ledger::new(all, setup.origin_unix_ns) {
-        r.bad(&raw.model, format!("this budget cannot be built: {e}"));
+        let (at, message) = super::cap_names::ledger_error(&raw.caps, key_count, &raw.model, &e);
+        r.bad(at, message);
         return None;
     }
     Some(PolicyBudget {

@@ -7,7 +7,9 @@
 //! "written twice", not a policy file's "unknown field `name`"). Why a parse when the lines say
 //! nothing: a key the lines cannot see (JSON, which is YAML: `{"models": [...]}`; a quoted key
 //! `"models":`) still names the kind, and a loader refusing a file "of the wrong kind" must
-//! only refuse what no YAML reading makes one.
+//! only refuse what no YAML reading makes one. Why a JSON scan when the parse fails: a JSON
+//! file with a mistake (a missing `}`) must be recognised too, as YAML is by its lines, so that
+//! its loader reports the mistake, located, instead of "not a model catalogue".
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -53,24 +55,33 @@ fn has(text: &str, key: &str) -> bool {
     top_level_keys(text).any(|(_, k)| k == key)
 }
 
-/// Whether `text` is a scenario (it has `provider:` or `traffic:`), which a server loads
-/// through the simulator's scenario rules; anything else is read as a policy file, whose
-/// errors then say what is wrong.
+/// Whether `text` is a scenario (its top-level keys have `provider` or `traffic`, in YAML or
+/// JSON), which a server loads through the simulator's scenario rules; anything else is read
+/// as a policy file, whose errors then say what is wrong.
 pub fn is_scenario(text: &str) -> bool {
-    has(text, "provider") || has(text, "traffic")
+    named_kind(text) == Some(FileKind::Scenario)
 }
 
-/// The kind of `text` (see [`FileKind`]): from its lines, else from its parsed top-level keys,
-/// else a scenario.
+/// The kind of `text` (see [`FileKind`]): what its top-level keys name, else a scenario.
 pub fn kind_of(text: &str) -> FileKind {
+    named_kind(text).unwrap_or(FileKind::Scenario)
+}
+
+/// The kind the top-level keys name: from the lines, else a parse, else a JSON scan.
+fn named_kind(text: &str) -> Option<FileKind> {
     kind_from_lines(text)
         .or_else(|| kind_from_parse(text))
-        .unwrap_or(FileKind::Scenario)
+        .or_else(|| kind_from_json_scan(text))
+}
+
+/// Whether the top-level lines have `provider:` or `traffic:`.
+fn lines_name_scenario(text: &str) -> bool {
+    has(text, "provider") || has(text, "traffic")
 }
 
 /// The kind the top-level lines name, if any.
 fn kind_from_lines(text: &str) -> Option<FileKind> {
-    if has(text, "policies") && !is_scenario(text) {
+    if has(text, "policies") && !lines_name_scenario(text) {
         return Some(FileKind::PolicyFile);
     }
     for (_, key, value) in top_level(text) {
@@ -82,7 +93,31 @@ fn kind_from_lines(text: &str) -> Option<FileKind> {
             return Some(FileKind::ModelCatalogue);
         }
     }
-    is_scenario(text).then_some(FileKind::Scenario)
+    lines_name_scenario(text).then_some(FileKind::Scenario)
+}
+
+/// The top-level keys that decide a kind, as a parse or a JSON scan found them.
+#[derive(Default)]
+struct Seen {
+    scenario: bool,
+    policies: bool,
+    profiles: bool,
+    models_list: bool,
+}
+
+impl Seen {
+    /// The kind these keys name, by the same rules as [`kind_from_lines`].
+    fn kind(&self) -> Option<FileKind> {
+        if self.policies && !self.scenario {
+            Some(FileKind::PolicyFile)
+        } else if self.profiles {
+            Some(FileKind::ProviderLibrary)
+        } else if self.models_list {
+            Some(FileKind::ModelCatalogue)
+        } else {
+            self.scenario.then_some(FileKind::Scenario)
+        }
+    }
 }
 
 /// The top-level keys that decide a kind, as a YAML parse sees them (any other key ignored).
@@ -108,16 +143,67 @@ enum ListOrNot {
 /// for a file that is not a YAML mapping (a key file), whose parse error is never shown.
 fn kind_from_parse(text: &str) -> Option<FileKind> {
     let top: TopLevel = serde_saphyr::from_str(text).ok()?;
-    let scenario = top.provider.is_some() || top.traffic.is_some();
-    if top.policies.is_some() && !scenario {
-        Some(FileKind::PolicyFile)
-    } else if top.profiles.is_some() {
-        Some(FileKind::ProviderLibrary)
-    } else if matches!(top.models, Some(ListOrNot::List(_))) {
-        Some(FileKind::ModelCatalogue)
-    } else {
-        scenario.then_some(FileKind::Scenario)
+    Seen {
+        scenario: top.provider.is_some() || top.traffic.is_some(),
+        policies: top.policies.is_some(),
+        profiles: top.profiles.is_some(),
+        models_list: matches!(top.models, Some(ListOrNot::List(_))),
     }
+    .kind()
+}
+
+/// The kind the keys of a JSON object name, read token by token so that a mistake after them
+/// (a missing `}`, a stray comma) does not hide them; `None` for text that is no JSON object.
+fn kind_from_json_scan(text: &str) -> Option<FileKind> {
+    let mut seen = Seen::default();
+    for (key, value) in json_top_level(text)? {
+        match key.as_str() {
+            "provider" | "traffic" => seen.scenario = true,
+            "policies" => seen.policies = true,
+            "profiles" => seen.profiles = true,
+            "models" => seen.models_list |= value == Some(b'['),
+            _ => {}
+        }
+    }
+    seen.kind()
+}
+
+/// Each key of the outermost JSON object with the first byte of its value, for text that
+/// starts with `{`: strings are skipped whole (escapes included), nesting is counted by
+/// brackets, and a key is a string at depth 1 followed by `:`. Keys are not unescaped.
+fn json_top_level(text: &str) -> Option<Vec<(String, Option<u8>)>> {
+    let bytes = text.trim_start().strip_prefix('{')?.as_bytes();
+    let next_non_space = |mut i: usize| {
+        while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
+    };
+    let mut keys = Vec::new();
+    let (mut depth, mut i) = (1usize, 0);
+    while i < bytes.len() && depth > 0 {
+        match bytes[i] {
+            b'"' => {
+                let start = i + 1;
+                i = start;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                let end = i.min(bytes.len());
+                let colon = next_non_space(i + 1);
+                if depth == 1 && bytes.get(colon) == Some(&b':') {
+                    let key = String::from_utf8_lossy(&bytes[start..end]).into_owned();
+                    keys.push((key, bytes.get(next_non_space(colon + 1)).copied()));
+                    i = colon;
+                }
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    Some(keys)
 }
 
 #[cfg(test)]
@@ -176,6 +262,34 @@ mod tests {
             "a scenario naming its catalogue, in JSON"
         );
         assert_eq!(kind_of("sk-proj-SECRET\n"), FileKind::Scenario, "not YAML");
+    }
+
+    #[test]
+    fn a_json_mistake_does_not_hide_what_the_file_is() {
+        let unclosed = r#"{"models": [{"name": "gpt-4o"}]"#;
+        assert_eq!(kind_of(unclosed), FileKind::ModelCatalogue);
+        assert_eq!(
+            kind_of(r#"{"models": "m.json", "provider": {"rpm": 1,}, "#),
+            FileKind::Scenario
+        );
+        assert!(is_scenario("{\n  \"traffic\": {\"groups\": [}\n"));
+        assert_eq!(
+            kind_of(r#"{"note": "a \"profiles\": [ in a string", "policies": [1,"#),
+            FileKind::PolicyFile,
+            "keys inside strings and escaped quotes are no keys"
+        );
+        assert_eq!(
+            kind_of(r#"{"outer": {"profiles": []}, "x": ["#),
+            FileKind::Scenario,
+            "nested keys are no top-level keys (nothing named: a scenario)"
+        );
+        assert!(!is_scenario(r#"{"policies": [], "x": {"#));
+    }
+
+    #[test]
+    fn a_json_scenario_is_a_scenario() {
+        assert!(is_scenario(r#"{"name": "s", "provider": {"rpm": 1}}"#));
+        assert!(!is_scenario(r#"{"policies": [{"name": "p"}]}"#));
     }
 
     #[test]

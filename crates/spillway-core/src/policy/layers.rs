@@ -12,6 +12,15 @@ const ALGORITHMS: &str =
 /// ([`crate::limit::refusal_labels`]); a layer named like one would merge with it.
 pub const RESERVED_LAYER_NAMES: [&str; 5] = crate::limit::refusal_labels::ALL;
 
+/// The reserved labels, quoted, when `name` is one of them: layers and budget caps are both
+/// named where refusals are (`x-spillway-rejected-by`, `spillway_rejected_total{layer=…}`,
+/// rejections.csv), so neither may take a label that means something else there.
+pub(crate) fn reserved_label(name: &str) -> Option<String> {
+    RESERVED_LAYER_NAMES
+        .contains(&name)
+        .then(|| RESERVED_LAYER_NAMES.map(|n| format!("`{n}`")).join(", "))
+}
+
 /// Every scope's name, quoted, from [`Scope::ALL`] so that a new scope is offered at once.
 fn scope_names() -> String {
     let names: Vec<String> = Scope::ALL
@@ -112,15 +121,14 @@ pub fn layers(raw: &[RawLayer], r: &mut Reporter<'_>) -> BTreeMap<String, Option
             }
             _ => None,
         };
-        if RESERVED_LAYER_NAMES.contains(&l.name.value.as_str()) {
+        if let Some(reserved) = reserved_label(&l.name.value) {
             r.bad(
                 &l.name,
                 format!(
                     "layer name `{}` is reserved: refusals that are no layer's are counted under \
                      it (`spillway_rejected_total{{layer=…}}`, rejections.csv), so the two would \
-                     be one series; reserved: {}",
-                    l.name.value,
-                    RESERVED_LAYER_NAMES.map(|n| format!("`{n}`")).join(", ")
+                     be one series; reserved: {reserved}",
+                    l.name.value
                 ),
             );
         }

@@ -37,6 +37,7 @@
 
 pub mod base_url;
 pub mod budget;
+mod cap_names;
 mod class;
 mod closest;
 pub mod distributed;

@@ -5,7 +5,7 @@
 use super::budget::{BudgetSetup, RawEvent, RawKey};
 use super::layers::{RawLayer, layers};
 use super::{Reporter, S};
-use crate::limit::LayerSpec;
+use crate::limit::{LayerSet, LayerSpec, LayeredError};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -122,6 +122,54 @@ pub fn validate(
     (policies, budget)
 }
 
+/// Where and how to say that a policy's `layers:` cannot be stacked (`e`, the limiter's
+/// refusal): at the repeated or the first excess entry, in the file's words.
+fn layers_error<'a>(
+    listed: &'a [S<String>],
+    policy_name: &'a S<String>,
+    e: &LayeredError,
+) -> (&'a S<String>, String) {
+    match e {
+        LayeredError::DuplicateName(layer) => {
+            if let Some(again) = listed.iter().filter(|l| l.value == *layer).nth(1) {
+                let message =
+                    format!("layer `{layer}` is listed twice in this policy; list it once");
+                return (again, message);
+            }
+        }
+        LayeredError::TooManyLayers(n) => {
+            if let Some(first_over) = listed.get(LayerSet::CAPACITY) {
+                let max = LayerSet::CAPACITY;
+                return (
+                    first_over,
+                    format!("{n} layers, more than the {max} a policy may stack"),
+                );
+            }
+        }
+        _ => {}
+    }
+    let at = listed.last().unwrap_or(policy_name);
+    (at, format!("these layers cannot be combined: {e}"))
+}
+
+/// `queue_capacity`: at least 1 and at most what one queue addresses, checked here so the
+/// error names the field (the scheduler would refuse it later as an anonymous "capacity").
+fn queue_capacity(v: &S<u64>, r: &mut Reporter<'_>) -> Option<u64> {
+    let max = crate::schedule::MAX_CAPACITY as u64;
+    match r.positive(v, "queue_capacity")? {
+        q if q <= max => Some(q),
+        q => {
+            r.bad(
+                v,
+                format!(
+                    "queue_capacity must be at most {max} (requests one queue can hold), got {q}"
+                ),
+            );
+            None
+        }
+    }
+}
+
 /// Validate `policies:` against the named `layers`.
 fn policies(
     raw: &[RawPolicy],
@@ -161,8 +209,8 @@ fn policies(
         }
         if ok && let Err(e) = crate::limit::Layered::new(specs.clone()) {
             // A repeated or excess layer: what the engine would refuse at start, said here.
-            let at = p.layers.last().unwrap_or(&p.name);
-            r.bad(at, format!("these layers cannot be combined: {e}"));
+            let (at, message) = layers_error(&p.layers, &p.name, &e);
+            r.bad(at, message);
             ok = false;
         }
         let in_flight = match &p.max_in_flight {
@@ -170,7 +218,7 @@ fn policies(
             None => defaults.max_in_flight,
         };
         let queue = match &p.queue_capacity {
-            Some(v) => r.positive(v, "queue_capacity"),
+            Some(v) => queue_capacity(v, r),
             None => Some(DEFAULT_QUEUE_CAPACITY),
         };
         let attempts = match &p.max_attempts {

@@ -10,7 +10,7 @@ use super::Reporter;
 use super::S;
 use crate::Duration;
 use crate::schedule::{
-    ClassSpec, Discipline, PriorityScheduler, SchedulerConfig, ShedPick, ShedStep,
+    ClassSpec, ConfigError, Discipline, PriorityScheduler, SchedulerConfig, ShedPick, ShedStep,
 };
 use serde::Deserialize;
 
@@ -211,13 +211,49 @@ pub fn scheduler(
         pressure_permille,
     };
     if let Err(e) = PriorityScheduler::<()>::new(&config) {
-        match raw.shed_order.as_deref().and_then(<[_]>::first) {
-            Some(at) => r.bad(at, format!("scheduler: {e}")),
+        match shed_order_error(raw.shed_order.as_deref().unwrap_or_default(), &e) {
+            Some((at, message)) => r.bad(at, message),
+            // Every other refusal is checked above at its own field; should one get through,
+            // it is still reported (at the policy), not lost.
             None => r.bad(policy_name, format!("scheduler: {e}")),
         }
         return None;
     }
     Some(config)
+}
+
+/// The `shed_order` entry the scheduler's refusal `e` is about, and what to write instead, in
+/// the file's words (the scheduler counts drop steps from 0 and knows no field names).
+fn shed_order_error<'a>(
+    steps: &'a [S<String>],
+    e: &ConfigError,
+) -> Option<(&'a S<String>, String)> {
+    let class_of = |s: &S<String>| {
+        let text = s.value.as_str();
+        Class::parse(text.strip_prefix("downgrade-").unwrap_or(text))
+    };
+    match e {
+        ConfigError::DuplicateShedStep { name } => {
+            let class = Class::parse(name)?;
+            let second = steps.iter().filter(|s| class_of(s) == Some(class)).nth(1)?;
+            let message = format!(
+                "`{}`: class `{name}` is already in shed_order; a class is either dropped or \
+                 downgraded, once",
+                second.value
+            );
+            Some((second, message))
+        }
+        ConfigError::DropOrder { name, expected, .. } => {
+            let at = steps.iter().find(|s| s.value == *name)?;
+            let message = format!(
+                "`{name}` cannot be dropped before `{expected}`: shed_order drops the least \
+                 urgent classes first, without gaps (background, then batch, then standard, \
+                 then interactive)"
+            );
+            Some((at, message))
+        }
+        _ => None,
+    }
 }
 
 /// The discipline and the per-class weights (per mille; only `weighted` uses them).

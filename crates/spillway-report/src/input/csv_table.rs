@@ -113,7 +113,6 @@ impl CsvTable {
         self.find(name).ok_or_else(|| ReportError::MissingColumn {
             path: self.path.clone(),
             column: name.to_string(),
-            found: self.headers.join(","),
         })
     }
 
@@ -190,10 +189,7 @@ mod tests {
     fn errors_name_the_file_the_line_and_the_column() {
         let t = table("a,b\n1,2\n3,oops\n");
         let err = t.column("c").expect_err("no c").to_string();
-        assert!(
-            err.contains(".csv: missing column `c`") && err.contains("a,b"),
-            "{err}"
-        );
+        assert!(err.contains(".csv:1: missing column `c`"), "{err}");
         let b = t.column("b").expect("b");
         let err = t.rows().nth(1).expect("row").u64(b).expect_err("oops");
         assert!(err.to_string().contains(":3: column `b`"), "{err}");

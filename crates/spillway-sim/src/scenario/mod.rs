@@ -20,6 +20,7 @@ pub use spillway_core::policy::units;
 pub use spillway_core::policy::upstream;
 pub use upstream::UpstreamSpec;
 mod validate;
+pub use validate::{MAX_POLICIES, PLAIN_NAME_RULE, is_plain_name};
 pub mod work;
 
 pub use model::*;

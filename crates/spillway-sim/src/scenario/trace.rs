@@ -31,7 +31,7 @@ use super::validate::size;
 use crate::traffic::trace::time::{DATETIME_FORMS, DateTimeFormat};
 use crate::traffic::trace::{
     CsvMapping, DrawnSizes, OnError, RateScale, Speedup, TimeUnit, TimeWindow, TraceFormat,
-    TraceSpec, UserRule,
+    TraceSpec, UserRule, WrittenAt,
 };
 use spillway_core::Duration;
 use spillway_core::policy::Reporter;
@@ -104,6 +104,11 @@ fn validate_trace(
     let (mix, groups) = mix?;
     let spec = TraceSpec {
         path: dir.join(&raw.path.value),
+        path_at: Some(WrittenAt {
+            file: r.file().to_path_buf(),
+            line: raw.path.referenced.line() as usize,
+            column: raw.path.referenced.column() as usize,
+        }),
         format: format?,
         get_from: raw.get_from.clone(),
         window: window?,

@@ -12,9 +12,28 @@ const DEFAULT_SIZE_MAX: u64 = 32_768;
 /// Most users a scenario may declare: memory grows with users, so a typo of extra zeros should
 /// be an error, not an out-of-memory.
 const MAX_USERS: u64 = 100_000_000;
+/// Most policies one run may compare (`simulate`, `compare`, each variant of a `sweep`).
+/// Every policy runs over the whole traffic and keeps its whole metrics until the reports are
+/// written (about 1.4 MB each for two minutes of spike.yaml; 3,000 policies took 4.7 GB), and
+/// the charts tell policies apart by 8 cycled colours in one legend, unreadable long before
+/// that. 64 keeps a run's held metrics near 100 MB and its charts legible; more is compared in
+/// several runs, as `sweep` bounds its variants (10,000, each holding only its summary).
+pub const MAX_POLICIES: usize = 64;
 
 /// Validate a parsed file. `stem` names the scenario when the file does not.
 pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Option<Scenario> {
+    if let Some(first_over) = raw.policies.get(MAX_POLICIES) {
+        // Refused before any of them is validated: the count alone is the error.
+        r.bad(
+            &first_over.name,
+            format!(
+                "{} policies, more than the {MAX_POLICIES} a run may compare (each keeps its \
+                 whole metrics for the reports); compare them in several runs",
+                raw.policies.len()
+            ),
+        );
+        return None;
+    }
     let duration = r.positive_duration(&raw.duration);
     let drain = match &raw.drain {
         Some(d) => r.duration(d),
@@ -70,25 +89,34 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
     Some(scenario)
 }
 
-/// The scenario's `name`, which names its default output directory (`reports/<name>/`): one
-/// plain directory name, so no run writes outside `reports/` or into it directly. The name is
-/// not echoed (it may hold a control character).
+/// What a scenario name may be (see [`is_plain_name`]), for errors.
+pub const PLAIN_NAME_RULE: &str = "it must not be empty or hold `/`, `\\`, `..`, a leading `.` \
+     or a control character (e.g. `spike-2x`)";
+
+/// Whether `name` can name a default output directory (`reports/<name>/`): one plain
+/// directory name, so no run writes outside `reports/` or into it directly. Applies to a
+/// `name:` and to the file stem that stands in for a missing one.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.trim().is_empty()
+        && !name.contains(['/', '\\'])
+        && !name.contains("..")
+        && !name.starts_with('.')
+        && !name.chars().any(char::is_control)
+}
+
+/// The scenario's `name`, which names its default output directory (`reports/<name>/`). The
+/// name is not echoed (it may hold a control character).
 fn scenario_name(name: &S<String>, r: &mut Reporter<'_>) -> Option<String> {
-    let n = name.value.as_str();
-    let plain = !n.trim().is_empty()
-        && !n.contains(['/', '\\'])
-        && !n.contains("..")
-        && !n.starts_with('.')
-        && !n.chars().any(char::is_control);
-    if !plain {
+    if !is_plain_name(&name.value) {
         r.bad(
             name,
-            "the name is the default output directory (reports/<name>/): it must not be empty \
-             or hold `/`, `\\`, `..`, a leading `.` or a control character (e.g. `spike-2x`)",
+            format!(
+                "the name is the default output directory (reports/<name>/): {PLAIN_NAME_RULE}"
+            ),
         );
         return None;
     }
-    Some(n.to_string())
+    Some(name.value.clone())
 }
 
 pub(super) fn size(s: &RawSize, r: &mut Reporter<'_>) -> Option<SizeSpec> {

@@ -144,7 +144,7 @@ fn a_policy_that_cannot_be_built_is_a_located_error() {
         (6, "policies[0].layers[1]")
     );
     assert!(
-        errors[0].message.contains("two layers are named `a`"),
+        errors[0].message.contains("layer `a` is listed twice"),
         "{errors:?}"
     );
     // A cap named like a key's budget: the ledger could not hold both.
@@ -159,6 +159,26 @@ fn a_policy_that_cannot_be_built_is_a_located_error() {
         .expect_err("cap name taken")
         .0;
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].field, "policies[0].budget.model");
-    assert!(errors[0].message.contains("cannot be built"), "{errors:?}");
+    assert_eq!(errors[0].field, "policies[0].budget.caps[0].name");
+    assert!(
+        errors[0]
+            .message
+            .contains("is the name of an API key's budget"),
+        "{errors:?}"
+    );
+    // More caps than the ledger holds: at the first cap over, counting the keys' budgets.
+    let many: String = (0..65)
+        .map(|i| format!("        - {{ name: c{i}, scope: user, period: day, limit_usd: 5 }}\n"))
+        .collect();
+    let text = scenario_text(&|t| {
+        let first = "        - { name: daily,";
+        let at = t.find(first).expect("a cap");
+        format!("{}{many}{}", &t[..at], &t[at..])
+    });
+    let errors = parse(&beside_models("test-budget.yaml"), &text)
+        .expect_err("too many caps")
+        .0;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].field, "policies[0].budget.caps[64].name");
+    assert!(errors[0].message.contains("at most 64 caps"), "{errors:?}");
 }

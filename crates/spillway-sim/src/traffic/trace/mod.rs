@@ -29,7 +29,7 @@ pub use servegen::ServeGenRows;
 pub use source::TraceSource;
 pub use spec::{
     CsvMapping, DrawnSizes, MixEntry, OnError, RateScale, Speedup, TimeUnit, TimeWindow,
-    TraceFormat, TraceSpec, UserRule,
+    TraceFormat, TraceSpec, UserRule, WrittenAt,
 };
 pub use stats::{StatsBuilder, TraceStats};
 pub use survey::survey;

@@ -13,6 +13,10 @@ use std::path::PathBuf;
 pub struct TraceSpec {
     /// The trace file, resolved against the scenario's directory (or `--trace`).
     pub path: PathBuf,
+    /// Where `traffic.trace.path` is written, so that a missing or unreadable file is reported
+    /// at the field that names it; `None` once `--trace` replaced the path (the flag is then
+    /// what to fix).
+    pub path_at: Option<WrittenAt>,
     /// How to read it.
     pub format: TraceFormat,
     /// Where to download the file, printed when it is missing.
@@ -39,6 +43,17 @@ pub struct TraceSpec {
     pub first_user: u64,
     /// Token sizes for formats without tokens (ServeGen).
     pub sizes: Option<DrawnSizes>,
+}
+
+/// A place in the scenario file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenAt {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
 }
 
 /// The file formats understood.
