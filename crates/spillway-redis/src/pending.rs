@@ -73,14 +73,18 @@ impl Pending {
     }
 
     /// Everything queued, to send (counted as in flight until [`done`](Self::done) or
-    /// [`put_back`](Self::put_back)); `None` when nothing is queued.
-    pub(crate) fn take(&self) -> Option<Taken> {
+    /// [`put_back`](Self::put_back)); when nothing is queued, how many another flush is
+    /// sending. Read under the lock: a [`put_back`](Self::put_back) requeues under it before
+    /// it stops counting them in flight, so they are seen either queued or in flight. (Read
+    /// after the lock, a put-back in between was seen in neither: the background task took
+    /// the queue for empty and went idle with cancellations queued.)
+    pub(crate) fn take(&self) -> Result<Taken, usize> {
         let mut queued = self.lock();
         if queued.is_empty() {
-            return None;
+            return Err(self.in_flight.load(Ordering::Relaxed));
         }
         self.in_flight.fetch_add(queued.len(), Ordering::Relaxed);
-        Some(Taken(std::mem::take(&mut *queued)))
+        Ok(Taken(std::mem::take(&mut *queued)))
     }
 
     /// `taken` was delivered.
@@ -120,16 +124,11 @@ impl Pending {
         self.wake.notify_one();
     }
 
-    /// How many a flush has taken and not yet delivered or put back (when none is queued: how
-    /// many are left, without a second lock on every call's path).
-    pub(crate) fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Relaxed)
-    }
-
     /// How many are queued or being sent by some flush.
     pub(crate) fn left(&self) -> usize {
-        let queued = self.lock().len();
-        queued + self.in_flight.load(Ordering::Relaxed)
+        // Both under the lock, as in `take`.
+        let queued = self.lock();
+        queued.len() + self.in_flight.load(Ordering::Relaxed)
     }
 
     /// `calls` ahead of those queued since (they are older), keeping the newest
@@ -200,6 +199,16 @@ mod tests {
         assert_eq!(taken.calls().count(), 3);
         pending.done(taken);
         assert_eq!(pending.left(), 0);
+    }
+
+    #[test]
+    fn an_empty_queue_reports_what_another_flush_is_sending() {
+        let (pending, stats) = (Pending::default(), Counters::default());
+        pending.queue(vec![Call::default(); 2], Instant::now(), &stats);
+        let taken = pending.take().expect("queued");
+        assert_eq!(pending.take().err(), Some(2));
+        assert_eq!(pending.put_back(taken, None, &stats), 2);
+        assert_eq!(pending.take().map(|t| t.calls().count()).ok(), Some(2));
     }
 
     #[test]

@@ -245,8 +245,9 @@ impl RedisStore {
     /// (Redis still unavailable) or being sent by another flush (the background's).
     pub async fn flush_cancellations(&self) -> usize {
         let pending = &self.inner.pending;
-        let Some(taken) = pending.take() else {
-            return pending.in_flight();
+        let taken = match pending.take() {
+            Ok(taken) => taken,
+            Err(in_flight) => return in_flight,
         };
         let mut conn = self.inner.conn.clone();
         let mut pipe = redis::pipe();
