@@ -231,7 +231,13 @@ fn check_traces(args: &SweepArgs, variants: &[Variant], paths: &[String]) -> Res
         };
         let seed = args.seed.unwrap_or(v.scenario.seed);
         let duration = args.duration.unwrap_or(v.scenario.duration);
-        crate::trace_check::survey_trace(spec, seed, duration).map_err(|e| match e {
+        crate::trace_check::survey_trace(
+            spec,
+            seed,
+            duration,
+            crate::trace_check::TraceFlag::Absent,
+        )
+        .map_err(|e| match e {
             Failure::BadInput(m) if per_variant => {
                 let set: Vec<String> = paths
                     .iter()
