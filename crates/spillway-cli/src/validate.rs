@@ -71,6 +71,9 @@ pub fn run(path: &Path) -> Result<(), Failure> {
                     crate::trace_check::TraceFlag::Absent,
                 )?;
             }
+            if let Some(warning) = crate::out_dir::stem_warning(path, &scenario.name) {
+                eprintln!("{warning}");
+            }
             let policies: Vec<&str> = scenario.policies.iter().map(|p| p.name.as_str()).collect();
             outln!(
                 "ok: {} ({}, {}: {})",

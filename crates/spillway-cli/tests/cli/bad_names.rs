@@ -94,6 +94,15 @@ fn a_file_stem_that_is_no_plain_directory_name_needs_a_name_or_out() {
             "30s",
         ]);
         assert!(out.status.success(), "{file}: {}", text(&out.stderr));
+        // With `--out` the file runs, so validate accepts it, but warns where simulate would
+        // refuse it without one.
+        let out = run(&["validate", file]);
+        let err = text(&out.stderr);
+        assert!(out.status.success(), "{file}: {err}");
+        assert!(
+            err.contains(&format!("warning: {file}:1:1: name: ")) && err.contains("--out DIR"),
+            "{file}: {err}"
+        );
     }
     let written: Vec<_> = std::fs::read_dir(dir.join("reports"))
         .expect("reports")
