@@ -133,7 +133,12 @@ fn check_inputs(
             .map_err(|m| Failure::BadInput(format!("{label}: --duration: {m}")))?;
     }
     if let Some(spec) = &scenario.trace {
-        crate::trace_check::survey_trace(spec, options.seed, options.duration)?;
+        crate::trace_check::survey_trace(
+            spec,
+            options.seed,
+            options.duration,
+            crate::trace_check::TraceFlag::Absent,
+        )?;
     }
     Ok(())
 }

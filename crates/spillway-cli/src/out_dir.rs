@@ -7,16 +7,38 @@ use std::path::{Path, PathBuf};
 /// `reports/<name><suffix>/`, for a run without `--out`. A `name:` was checked when the
 /// scenario was read; a scenario without one is named by its file stem, which no one checked:
 /// a file `..yaml` (stem `.`) would write into `reports/` itself. The same rule applies to the
-/// stem here, where `--out` is known to be absent. The name is not echoed (it may hold a
-/// control character).
+/// stem here, where `--out` is known to be absent. The name is not echoed and the file's path
+/// is escaped (either may hold a control character).
 pub fn default_out(scenario_file: &Path, name: &str, suffix: &str) -> Result<PathBuf, Failure> {
-    if !is_plain_name(name) {
+    if let Some(why) = unnamed_stem(scenario_file, name) {
         return Err(Failure::BadInput(format!(
-            "{}:1:1: name: the scenario has no `name:`, and its file name cannot be the default \
-             output directory (reports/<name>/): {PLAIN_NAME_RULE}; add `name: …` to the \
-             scenario or pass `--out DIR`",
-            scenario_file.display()
+            "{why}; add `name: …` to the scenario or pass `--out DIR`"
         )));
     }
     Ok(Path::new("reports").join(format!("{name}{suffix}")))
+}
+
+/// What `validate` says of a scenario the runs would refuse without `--out` (see
+/// [`default_out`]): a warning, not an error, for with `--out DIR` the file runs as it is.
+pub fn stem_warning(scenario_file: &Path, name: &str) -> Option<String> {
+    unnamed_stem(scenario_file, name).map(|why| {
+        format!(
+            "warning: {why}; add `name: …` to the scenario, or give simulate, compare, sweep \
+             and load `--out DIR` (it runs with one)"
+        )
+    })
+}
+
+/// Why `name` (a file stem: a `name:` was checked when read) cannot name the default output
+/// directory, located where the missing `name:` would go; `None` when it can. The file's path
+/// holds the stem, which may hold a control character: it is escaped (`\t`, `\u{1b}`), as the
+/// name itself is not echoed.
+fn unnamed_stem(scenario_file: &Path, name: &str) -> Option<String> {
+    (!is_plain_name(name)).then(|| {
+        format!(
+            "{}:1:1: name: the scenario has no `name:`, and its file name cannot be the default \
+             output directory (reports/<name>/): {PLAIN_NAME_RULE}",
+            scenario_file.display().to_string().escape_debug()
+        )
+    })
 }

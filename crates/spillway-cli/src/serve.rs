@@ -152,8 +152,8 @@ pub struct ServeArgs {
     #[arg(long, default_value = "5m", value_parser = crate::simulate::parse_duration_arg)]
     client_stall_timeout: spillway_core::Duration,
     /// At Ctrl-C/SIGTERM, how long the requests in flight may take to finish (then they are
-    /// cut); a second signal stops at once. Queued Redis settlements are then written (at most
-    /// 5 s more).
+    /// cut); a second signal stops at once. Queued Redis settlements and cancellations are then
+    /// written (at most 5 s more).
     #[arg(long, default_value = "25s", value_parser = crate::simulate::parse_duration_arg)]
     drain_timeout: spillway_core::Duration,
     /// Output tokens reserved for a chat request that names no max_tokens (the usage settles
@@ -282,12 +282,17 @@ async fn serve(
     }
     // Settlements still queued for Redis (the shared layers', the shared budget's) are applied
     // before the runtime (and their settle tasks) goes away; a second signal stops that too.
+    // Then the cancellations of acquires whose reply was lost: their background task ends with
+    // the runtime, and each left charged in Redis takes room from every other replica.
     let flushed = tokio::select! {
-        flushed = flush(closers) => flushed,
-        () = signals.second() => false,
+        flushed = flush(closers, redis.as_ref()) => flushed,
+        () = signals.second() => Flushed { settles: false, cancels: false },
     };
-    if !flushed {
+    if !flushed.settles {
         say("spillway serve: settlements still queued for Redis were lost at shutdown\n");
+    }
+    if !flushed.cancels {
+        say("spillway serve: cancellations still queued for Redis were lost at shutdown\n");
     }
     served.map_err(|e| Failure::Runtime(anyhow::anyhow!("serving on {addr}: {e}")))
 }
@@ -301,15 +306,31 @@ fn say(line: &str) {
 /// Longest wait at shutdown for the queued Redis settlements (all queues together).
 const SETTLE_AT_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Close every settle queue within [`SETTLE_AT_SHUTDOWN`]; `false` if one had to be left.
-async fn flush(closers: Vec<spillway_gateway::settler::Closer>) -> bool {
+/// What the shutdown flush delivered: `false` where some had to be left.
+struct Flushed {
+    settles: bool,
+    cancels: bool,
+}
+
+/// Close every settle queue, then send the store's queued cancellations once, all within
+/// [`SETTLE_AT_SHUTDOWN`].
+async fn flush(
+    closers: Vec<spillway_gateway::settler::Closer>,
+    redis: Option<&spillway_redis::RedisStore>,
+) -> Flushed {
     let deadline = tokio::time::Instant::now() + SETTLE_AT_SHUTDOWN;
-    let mut all = true;
+    let mut settles = true;
     for closer in closers {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        all &= closer.close(left).await;
+        settles &= closer.close(left).await;
     }
-    all
+    let cancels = match redis {
+        None => true,
+        Some(store) => tokio::time::timeout_at(deadline, store.flush_cancellations())
+            .await
+            .is_ok_and(|left| left == 0),
+    };
+    Flushed { settles, cancels }
 }
 
 /// The shared layers' and the shared budget's give-ups in Prometheus text (nothing for what is

@@ -370,7 +370,12 @@ fn survey_trace(
     let Some(spec) = &scenario.trace else {
         return Ok(None);
     };
-    let stats = crate::trace_check::survey_trace(spec, options.seed, options.duration)?;
+    let stats = crate::trace_check::survey_trace(
+        spec,
+        options.seed,
+        options.duration,
+        crate::trace_check::TraceFlag::Offered,
+    )?;
     if !args.quiet {
         eprintln!(
             "trace {}: {} requests over {:.0} s (mean {:.2}/s, peak {}/s), {} skipped",

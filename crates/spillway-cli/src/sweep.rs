@@ -141,6 +141,20 @@ pub fn run(args: &SweepArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `message` about one variant, naming it by its settings: "(with --set p=v …)" on a line of
+/// its own (secrets shown by their source's name, as [`shown`]).
+fn with_settings<'a>(
+    message: &dyn std::fmt::Display,
+    paths: impl Iterator<Item = &'a str>,
+    values: &[String],
+) -> String {
+    let set: Vec<String> = paths
+        .zip(values)
+        .map(|(p, v)| format!("--set {p}={}", shown(p, v)))
+        .collect();
+    format!("{message}\n(with {})", set.join(" "))
+}
+
 /// A swept value as echoed: values of `secret` fields only as their source name would be
 /// (never a pasted secret).
 fn shown(path: &str, value: &str) -> String {
@@ -204,12 +218,8 @@ fn variants(path: &Path, text: &str, settings: &[Setting]) -> Result<Vec<Variant
                 edited = set_value(&edited, &s.path, v).map_err(Failure::BadInput)?;
             }
             let scenario = scenario::parse(path, &edited).map_err(|e| {
-                let set: Vec<String> = settings
-                    .iter()
-                    .zip(&values)
-                    .map(|(s, v)| format!("--set {}={}", s.path, shown(&s.path, v)))
-                    .collect();
-                Failure::BadInput(format!("{e}\n(with {})", set.join(" ")))
+                let paths = settings.iter().map(|s| s.path.as_str());
+                Failure::BadInput(with_settings(&e, paths, &values))
             })?;
             Ok(Variant { values, scenario })
         })
@@ -231,15 +241,18 @@ fn check_traces(args: &SweepArgs, variants: &[Variant], paths: &[String]) -> Res
         };
         let seed = args.seed.unwrap_or(v.scenario.seed);
         let duration = args.duration.unwrap_or(v.scenario.duration);
-        crate::trace_check::survey_trace(spec, seed, duration).map_err(|e| match e {
-            Failure::BadInput(m) if per_variant => {
-                let set: Vec<String> = paths
-                    .iter()
-                    .zip(&v.values)
-                    .map(|(p, value)| format!("--set {p}={}", shown(p, value)))
-                    .collect();
-                Failure::BadInput(format!("{m}\n(with {})", set.join(" ")))
-            }
+        crate::trace_check::survey_trace(
+            spec,
+            seed,
+            duration,
+            crate::trace_check::TraceFlag::Absent,
+        )
+        .map_err(|e| match e {
+            Failure::BadInput(m) if per_variant => Failure::BadInput(with_settings(
+                &m,
+                paths.iter().map(String::as_str),
+                &v.values,
+            )),
             other => other,
         })?;
     }
@@ -352,4 +365,21 @@ fn write_charts(out: &Path, settings: &[Setting], runs: &[SweepRun]) -> Result<u
         }
     }
     Ok(HEADLINES.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_settings;
+
+    #[test]
+    fn a_variants_message_names_its_settings_without_a_pasted_secret() {
+        let paths = ["provider.rpm", "provider.api_key_secret"].into_iter();
+        let values = ["500".to_string(), "sk-live-abcdefgh1234".to_string()];
+        let shown = with_settings(&"bad", paths, &values);
+        assert!(
+            shown.starts_with("bad\n(with --set provider.rpm=500 --set provider.api_key_secret="),
+            "{shown}"
+        );
+        assert!(!shown.contains("sk-live"), "{shown}");
+    }
 }

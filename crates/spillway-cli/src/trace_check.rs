@@ -6,6 +6,16 @@ use crate::Failure;
 use spillway_core::Time;
 use spillway_sim::traffic::trace::{TraceError, TraceSpec, TraceStats, survey};
 
+/// Whether the command has `--trace PATH` (`simulate`, `compare`), which a missing trace's
+/// message then offers beside `traffic.trace.path`; `validate`, `sweep` and `load` do not.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TraceFlag {
+    /// The command has `--trace PATH`.
+    Offered,
+    /// It has not.
+    Absent,
+}
+
 /// Replay `spec` as a run of `duration` with `seed` would and return its statistics. A file
 /// that is missing or unreadable is reported at the scenario's `traffic.trace.path` (or at
 /// `--trace` when the flag replaced it), the field the user has to fix; a bad row or header
@@ -14,23 +24,40 @@ pub fn survey_trace(
     spec: &TraceSpec,
     seed: u64,
     duration: spillway_core::Duration,
+    flag: TraceFlag,
 ) -> Result<TraceStats, Failure> {
     let horizon = Time::ZERO.saturating_add(duration);
-    survey(spec, seed, horizon).map_err(|e| Failure::BadInput(located(spec, &e)))
+    survey(spec, seed, horizon).map_err(|e| Failure::BadInput(located(spec, &e, flag)))
 }
 
 /// The message of `e`, located at the field that named the file when the file itself failed.
-fn located(spec: &TraceSpec, e: &TraceError) -> String {
+fn located(spec: &TraceSpec, e: &TraceError, flag: TraceFlag) -> String {
     if !matches!(e, TraceError::NotFound { .. } | TraceError::Io { .. }) {
         return e.to_string();
     }
     match &spec.path_at {
         Some(at) => format!(
-            "{}:{}:{}: traffic.trace.path: {e}",
+            "{}:{}:{}: traffic.trace.path: {e}{}",
             at.file.display(),
             at.line,
-            at.column
+            at.column,
+            where_to_point(e, flag)
         ),
+        // The flag named the file: the location says what to fix.
         None => format!("--trace: {e}"),
+    }
+}
+
+/// For a missing file named by the scenario: what the user can point at the file, in the words
+/// of the command's flags.
+fn where_to_point(e: &TraceError, flag: TraceFlag) -> &'static str {
+    let TraceError::NotFound { hint, .. } = e else {
+        return "";
+    };
+    match (hint.is_some(), flag) {
+        (true, TraceFlag::Offered) => ", then point `traffic.trace.path` or `--trace PATH` at it",
+        (true, TraceFlag::Absent) => ", then point `traffic.trace.path` at it",
+        (false, TraceFlag::Offered) => "; fix `traffic.trace.path` or pass `--trace PATH`",
+        (false, TraceFlag::Absent) => "; fix `traffic.trace.path`",
     }
 }

@@ -64,7 +64,15 @@ pub fn run(path: &Path) -> Result<(), Failure> {
             if let Some(spec) = &scenario.trace {
                 // What `simulate` reads before it runs: a scenario whose trace is missing,
                 // unreadable or malformed is not OK.
-                crate::trace_check::survey_trace(spec, scenario.seed, scenario.duration)?;
+                crate::trace_check::survey_trace(
+                    spec,
+                    scenario.seed,
+                    scenario.duration,
+                    crate::trace_check::TraceFlag::Absent,
+                )?;
+            }
+            if let Some(warning) = crate::out_dir::stem_warning(path, &scenario.name) {
+                eprintln!("{warning}");
             }
             let policies: Vec<&str> = scenario.policies.iter().map(|p| p.name.as_str()).collect();
             outln!(

@@ -109,7 +109,9 @@
 //!   next call, or from a background task once Redis answers again if no call comes (a quiet
 //!   replica would otherwise leave the charge to starve the others); the script refunds the acquire if it had been charged, or else marks the id so
 //!   that an acquire still in flight charges nothing when it lands. Exact as long as the
-//!   cancellation reaches Redis within [`RedisConfig::dedupe_ttl`] (10 s). Where the id is kept:
+//!   cancellation reaches Redis within [`RedisConfig::dedupe_ttl`] (10 s); one that Redis still
+//!   refuses after that (an error reply such as OOM or NOPERM, not an outage) is dropped and
+//!   counted in [`StoreStats::cancels_dropped`]. Where the id is kept:
 //!   - *token buckets, counters, mixed layers*: a record `SET <first key>|rid|<id> <instant>
 //!     NX PX dedupe_ttl` created by each admission (which charges only if it is new), ~3 µs of
 //!     server CPU, the largest single cost of such an acquire; the cancellation refunds every

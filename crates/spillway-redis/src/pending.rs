@@ -10,6 +10,16 @@
 //! until the queue is empty. The first pause leaves a call that comes anyway (it flushes
 //! first) the chance to deliver them, so the task only works for a quiet store.
 //!
+//! A batch Redis refused (an error reply, not an outage: NOPERM, OOM, WRONGTYPE) is put back
+//! too, for a refusal may clear (memory freed, an ACL fixed) and a cancel is idempotent; but its
+//! cancellations queued longer than the dedupe ttl are dropped then (counted in
+//! [`StoreStats::cancels_dropped`](crate::StoreStats)): a refusal that never clears would
+//! otherwise be retried every [`MAX_RETRY`] and resent before every call for ever. By then the
+//! acquire's request-id record (token buckets, counters, mixed layers) has expired and the
+//! cancellation would refund nothing; only a sliding log's entry can outlive it, a refund lost to
+//! a Redis that keeps refusing. An outage (no answer) drops none: Redis may come back, and
+//! [`MAX_PENDING`] bounds the queue.
+//!
 //! The task holds the store weakly and ends once the store is dropped (the drop wakes it), or
 //! with the runtime (at `serve`'s shutdown).
 
@@ -18,6 +28,7 @@ use crate::wire::Call;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// Most cancellations kept while Redis is away; past it the oldest are dropped (and counted).
 const MAX_PENDING: usize = 100_000;
@@ -32,30 +43,48 @@ pub(crate) const MAX_RETRY: std::time::Duration = std::time::Duration::from_secs
 /// The queue, and how many of its calls a flush has taken and not yet delivered or put back.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
-    queued: Mutex<Vec<Call>>,
+    queued: Mutex<Vec<Queued>>,
     in_flight: AtomicUsize,
     /// Wakes the background task (see the module docs).
     wake: Arc<Notify>,
 }
 
+/// A cancellation and when it was queued (on the runtime's clock).
+#[derive(Debug)]
+struct Queued {
+    call: Call,
+    at: Instant,
+}
+
 /// Calls a flush took from the queue; give them back with [`Pending::done`] or
 /// [`Pending::put_back`].
-pub(crate) struct Taken(pub(crate) Vec<Call>);
+pub(crate) struct Taken(Vec<Queued>);
+
+impl Taken {
+    /// The cancellations to send.
+    pub(crate) fn calls(&self) -> impl Iterator<Item = &Call> {
+        self.0.iter().map(|q| &q.call)
+    }
+}
 
 impl Pending {
-    fn lock(&self) -> MutexGuard<'_, Vec<Call>> {
+    fn lock(&self) -> MutexGuard<'_, Vec<Queued>> {
         self.queued.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Everything queued, to send (counted as in flight until [`done`](Self::done) or
-    /// [`put_back`](Self::put_back)); `None` when nothing is queued.
-    pub(crate) fn take(&self) -> Option<Taken> {
+    /// [`put_back`](Self::put_back)); when nothing is queued, how many another flush is
+    /// sending. Read under the lock: a [`put_back`](Self::put_back) requeues under it before
+    /// it stops counting them in flight, so they are seen either queued or in flight. (Read
+    /// after the lock, a put-back in between was seen in neither: the background task took
+    /// the queue for empty and went idle with cancellations queued.)
+    pub(crate) fn take(&self) -> Result<Taken, usize> {
         let mut queued = self.lock();
         if queued.is_empty() {
-            return None;
+            return Err(self.in_flight.load(Ordering::Relaxed));
         }
         self.in_flight.fetch_add(queued.len(), Ordering::Relaxed);
-        Some(Taken(std::mem::take(&mut *queued)))
+        Ok(Taken(std::mem::take(&mut *queued)))
     }
 
     /// `taken` was delivered.
@@ -63,40 +92,48 @@ impl Pending {
         self.in_flight.fetch_sub(taken.0.len(), Ordering::Relaxed);
     }
 
-    /// `taken` was not delivered (a cancel is idempotent: resending is safe); returns how many
-    /// are left (queued and in flight elsewhere).
-    pub(crate) fn put_back(&self, taken: Taken, stats: &Counters) -> usize {
+    /// `taken` was not delivered (a cancel is idempotent: resending is safe), except those
+    /// queued before `expired` (when given), dropped and counted; returns how many are left
+    /// (queued and in flight elsewhere).
+    pub(crate) fn put_back(
+        &self,
+        taken: Taken,
+        expired: Option<Instant>,
+        stats: &Counters,
+    ) -> usize {
         let n = taken.0.len();
-        self.requeue(taken.0, stats);
+        let mut kept = taken.0;
+        if let Some(expired) = expired {
+            kept.retain(|q| q.at >= expired);
+            stats.dropped(n - kept.len());
+        }
+        self.requeue(kept, stats);
         // After the requeue: a concurrent `left` never sees them nowhere.
         self.in_flight.fetch_sub(n, Ordering::Relaxed);
         self.left()
     }
 
-    /// Queue the cancellations of acquires whose reply was just lost, and wake the task.
-    pub(crate) fn queue(&self, calls: Vec<Call>, stats: &Counters) {
+    /// Queue the cancellations of acquires whose reply was just lost (at `now`, the runtime's
+    /// clock), and wake the task.
+    pub(crate) fn queue(&self, calls: Vec<Call>, now: Instant, stats: &Counters) {
         if calls.is_empty() {
             return;
         }
-        self.requeue(calls, stats);
+        let calls = calls.into_iter().map(|call| Queued { call, at: now });
+        self.requeue(calls.collect(), stats);
         self.wake.notify_one();
-    }
-
-    /// How many a flush has taken and not yet delivered or put back (when none is queued: how
-    /// many are left, without a second lock on every call's path).
-    pub(crate) fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// How many are queued or being sent by some flush.
     pub(crate) fn left(&self) -> usize {
-        let queued = self.lock().len();
-        queued + self.in_flight.load(Ordering::Relaxed)
+        // Both under the lock, as in `take`.
+        let queued = self.lock();
+        queued.len() + self.in_flight.load(Ordering::Relaxed)
     }
 
     /// `calls` ahead of those queued since (they are older), keeping the newest
     /// [`MAX_PENDING`].
-    fn requeue(&self, calls: Vec<Call>, stats: &Counters) {
+    fn requeue(&self, calls: Vec<Queued>, stats: &Counters) {
         let mut queued = self.lock();
         let mut all = calls;
         all.append(&mut queued);
@@ -139,5 +176,47 @@ where
             }
             pause = (pause * 2).min(MAX_RETRY);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_refused_batch_drops_only_its_cancellations_queued_before_the_cutoff() {
+        let (pending, stats) = (Pending::default(), Counters::default());
+        let t0 = Instant::now();
+        let later = t0 + Duration::from_secs(10);
+        pending.queue(vec![Call::default(); 2], t0, &stats);
+        pending.queue(vec![Call::default(); 3], later, &stats);
+        let taken = pending.take().expect("queued");
+        assert_eq!(pending.put_back(taken, Some(later), &stats), 3);
+        assert_eq!(stats.snapshot().cancels_dropped, 2);
+        // What is kept is sent again (and, unrefused, delivered).
+        let taken = pending.take().expect("kept");
+        assert_eq!(taken.calls().count(), 3);
+        pending.done(taken);
+        assert_eq!(pending.left(), 0);
+    }
+
+    #[test]
+    fn an_empty_queue_reports_what_another_flush_is_sending() {
+        let (pending, stats) = (Pending::default(), Counters::default());
+        pending.queue(vec![Call::default(); 2], Instant::now(), &stats);
+        let taken = pending.take().expect("queued");
+        assert_eq!(pending.take().err(), Some(2));
+        assert_eq!(pending.put_back(taken, None, &stats), 2);
+        assert_eq!(pending.take().map(|t| t.calls().count()).ok(), Some(2));
+    }
+
+    #[test]
+    fn an_outage_drops_none() {
+        let (pending, stats) = (Pending::default(), Counters::default());
+        pending.queue(vec![Call::default(); 2], Instant::now(), &stats);
+        let taken = pending.take().expect("queued");
+        assert_eq!(pending.put_back(taken, None, &stats), 2);
+        assert_eq!(stats.snapshot().cancels_dropped, 0);
     }
 }

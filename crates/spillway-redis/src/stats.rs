@@ -11,7 +11,8 @@ pub struct StoreStats {
     pub cancels_delivered: u64,
     /// Of those, acquires Redis had charged and that were refunded (phantom charges undone).
     pub phantom_refunds: u64,
-    /// Cancellations dropped because too many were queued (each may leave one phantom charge).
+    /// Cancellations dropped because too many were queued, or because Redis still refused them
+    /// once queued longer than the dedupe ttl (each may leave one phantom charge).
     pub cancels_dropped: u64,
     /// Times the data set was found lost (restart without persistence, flush): see the epoch.
     pub lost_epochs: u64,

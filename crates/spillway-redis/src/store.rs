@@ -15,6 +15,7 @@ use redis::{ErrorKind, IntoConnectionInfo, RedisError, ScriptInvocation, ServerE
 use spillway_core::Time;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::time::Instant;
 
 /// Why a call got no answer from the script.
 #[derive(Debug)]
@@ -244,12 +245,13 @@ impl RedisStore {
     /// (Redis still unavailable) or being sent by another flush (the background's).
     pub async fn flush_cancellations(&self) -> usize {
         let pending = &self.inner.pending;
-        let Some(taken) = pending.take() else {
-            return pending.in_flight();
+        let taken = match pending.take() {
+            Ok(taken) => taken,
+            Err(in_flight) => return in_flight,
         };
         let mut conn = self.inner.conn.clone();
         let mut pipe = redis::pipe();
-        for call in &taken.0 {
+        for call in taken.calls() {
             pipe.add_command(function::fcall(&self.inner.function, call));
         }
         let sent = async {
@@ -267,10 +269,15 @@ impl RedisStore {
                 pending.done(taken);
                 pending.left()
             }
-            Err(_) => {
-                // Not sent, or sent and lost: resending is safe (a cancel is idempotent).
+            Err(fault) => {
+                // Not sent, or sent and lost: resending is safe (a cancel is idempotent). Refused
+                // past the dedupe ttl: dropped (see `pending`).
                 self.inner.stats.fault();
-                pending.put_back(taken, &self.inner.stats)
+                let expired = match fault {
+                    Fault::Unavailable(_) => None,
+                    Fault::Fatal(_) => Instant::now().checked_sub(self.inner.config.dedupe_ttl),
+                };
+                pending.put_back(taken, expired, &self.inner.stats)
             }
         }
     }
@@ -313,7 +320,7 @@ impl RedisStore {
             if let Some(call) = tagged {
                 self.inner
                     .pending
-                    .queue(vec![call.cancel()], &self.inner.stats);
+                    .queue(vec![call.cancel()], Instant::now(), &self.inner.stats);
             }
         }
     }
@@ -378,7 +385,9 @@ impl RedisStore {
         if let Err(Fault::Unavailable(_)) = &result {
             self.inner.stats.fault();
             let cancels = tagged.iter().flatten().map(Call::cancel).collect();
-            self.inner.pending.queue(cancels, &self.inner.stats);
+            self.inner
+                .pending
+                .queue(cancels, Instant::now(), &self.inner.stats);
         }
         let replies = result?;
         let mut out = Vec::with_capacity(replies.len());

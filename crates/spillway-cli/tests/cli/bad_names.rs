@@ -94,11 +94,48 @@ fn a_file_stem_that_is_no_plain_directory_name_needs_a_name_or_out() {
             "30s",
         ]);
         assert!(out.status.success(), "{file}: {}", text(&out.stderr));
+        // With `--out` the file runs, so validate accepts it, but warns where simulate would
+        // refuse it without one.
+        let out = run(&["validate", file]);
+        let err = text(&out.stderr);
+        assert!(out.status.success(), "{file}: {err}");
+        assert!(
+            err.contains(&format!("warning: {file}:1:1: name: ")) && err.contains("--out DIR"),
+            "{file}: {err}"
+        );
     }
     let written: Vec<_> = std::fs::read_dir(dir.join("reports"))
         .expect("reports")
         .collect();
     assert!(written.is_empty(), "{written:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A file stem holding a control character is refused as a default output directory, and the
+/// error escapes it (the path is echoed as the location: raw, it would reach the terminal).
+#[test]
+fn a_file_stem_with_a_control_character_is_escaped_in_the_error() {
+    let dir = temp_dir("control-stem");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spike = std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike");
+    let file = "a\u{1b}[31mb.yaml";
+    std::fs::write(dir.join(file), spike.replacen("name: spike\n", "", 1)).expect("write");
+    for command in [
+        &["simulate", file, "--no-report", "--quiet"][..],
+        &["validate", file],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_spillway"))
+            .args(command)
+            .current_dir(&dir)
+            .output()
+            .expect("the binary runs");
+        let err = text(&out.stderr);
+        assert!(!err.contains('\u{1b}'), "{command:?}: {err:?}");
+        assert!(
+            err.contains("a\\u{1b}[31mb.yaml:1:1: name: "),
+            "{command:?}: {err}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -147,12 +147,18 @@ fn a_run_compares_at_most_64_policies() {
     let over = over.to_str().expect("utf-8");
     let out_dir = dir.join("out");
     let simulate = ["simulate", over, "--out", out_dir.to_str().expect("utf-8")];
-    for command in [&["validate", over][..], &simulate] {
+    let serve = ["serve", "--policy", over, "--listen", "127.0.0.1:0"];
+    for command in [&["validate", over][..], &simulate, &serve] {
         let out = spillway(command);
         assert_eq!(out.status.code(), Some(2), "{command:?}");
         let err = text(&out.stderr);
         assert!(
             err.contains("many65.yaml:") && err.contains(": policies[64].name: 65 policies"),
+            "{command:?}: {err}"
+        );
+        // Worded for every command that reads a scenario (serve runs no comparison).
+        assert!(
+            err.contains("a scenario may hold") && !err.contains("compare them"),
             "{command:?}: {err}"
         );
     }

@@ -112,6 +112,8 @@ fn validate_refuses_a_missing_or_unreadable_trace_as_simulate_does() {
             err.contains(&location) && err.contains("not found"),
             "{err}"
         );
+        // Only simulate has the flag to offer.
+        assert_eq!(err.contains("--trace"), args[0] == "simulate", "{err}");
     }
     // A directory where the file should be: unreadable.
     std::fs::create_dir_all(dir.join("samples/trace-sample.csv")).expect("dir");
@@ -186,6 +188,7 @@ fn sweep_refuses_a_missing_trace_before_running() {
             err.contains(&location) && err.contains("not found"),
             "{set}: {err}"
         );
+        assert!(!err.contains("--trace"), "sweep has no --trace: {err}");
     }
     assert!(!out_dir.exists(), "refused before anything is written");
 }

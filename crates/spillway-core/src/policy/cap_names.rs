@@ -60,15 +60,28 @@ pub(super) fn ledger_error<'a>(
             }
         }
         BudgetError::TooManyCaps(_) => {
+            let n = caps.len();
             let message = format!(
-                "{} caps here and {key_caps} API-key budgets share one ledger of at most \
-                 {MAX_CAPS} caps",
-                caps.len()
+                "{} here and {} share one ledger of at most {MAX_CAPS} caps ({} in all)",
+                counted(n, "cap"),
+                counted(key_caps, "API-key budget"),
+                n + key_caps
             );
-            let at = caps.get(MAX_CAPS).map_or(model, |c| &c.name);
+            // The ledger lists the policy's caps, then the keys' budgets: at the first cap over
+            // when the policy's alone are too many, else at its last cap, after which the keys'
+            // budgets overflow (at the budget when it lists no cap).
+            let at = caps
+                .get(MAX_CAPS)
+                .or(caps.last())
+                .map_or(model, |c| &c.name);
             return (at, message);
         }
         _ => {}
     }
     (model, format!("this budget cannot be built: {e}"))
+}
+
+/// `n` and `noun`, plural unless `n` is 1.
+fn counted(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }

@@ -19,6 +19,7 @@ mod outage;
 mod outage_share;
 mod proxy;
 mod quiet_cancel;
+mod refused_cancel;
 mod saturated;
 mod server;
 mod settle;

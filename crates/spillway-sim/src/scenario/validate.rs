@@ -12,7 +12,9 @@ const DEFAULT_SIZE_MAX: u64 = 32_768;
 /// Most users a scenario may declare: memory grows with users, so a typo of extra zeros should
 /// be an error, not an out-of-memory.
 const MAX_USERS: u64 = 100_000_000;
-/// Most policies one run may compare (`simulate`, `compare`, each variant of a `sweep`).
+/// Most policies one run may compare (`simulate`, `compare`, each variant of a `sweep`), and so
+/// a scenario may hold (`validate` and `serve --policy` read it too: the refusal is worded for
+/// all of them).
 /// Every policy runs over the whole traffic and keeps its whole metrics until the reports are
 /// written (about 1.4 MB each for two minutes of spike.yaml; 3,000 policies took 4.7 GB), and
 /// the charts tell policies apart by 8 cycled colours in one legend, unreadable long before
@@ -27,8 +29,9 @@ pub(crate) fn validate(raw: RawScenario, stem: &str, r: &mut Reporter<'_>) -> Op
         r.bad(
             &first_over.name,
             format!(
-                "{} policies, more than the {MAX_POLICIES} a run may compare (each keeps its \
-                 whole metrics for the reports); compare them in several runs",
+                "{} policies, more than the {MAX_POLICIES} a scenario may hold (a run compares \
+                 them all, each keeping its whole metrics for the reports); split them into \
+                 several scenarios",
                 raw.policies.len()
             ),
         );

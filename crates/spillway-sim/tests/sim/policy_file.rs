@@ -181,4 +181,22 @@ fn a_policy_that_cannot_be_built_is_a_located_error() {
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].field, "policies[0].budget.caps[64].name");
     assert!(errors[0].message.contains("at most 64 caps"), "{errors:?}");
+    // 64 caps: the one key budget overflows the ledger, said at the last cap, in the singular.
+    let text = scenario_text(&|t| {
+        let first = "        - { name: daily,";
+        let at = t.find(first).expect("a cap");
+        let many: String = many.lines().skip(2).map(|l| format!("{l}\n")).collect();
+        format!("{}{many}{}", &t[..at], &t[at..])
+    });
+    let errors = parse(&beside_models("test-budget.yaml"), &text)
+        .expect_err("too many caps with the key's budget")
+        .0;
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].field, "policies[0].budget.caps[63].name");
+    assert!(
+        errors[0].message.starts_with(
+            "64 caps here and 1 API-key budget share one ledger of at most 64 caps (65 in all)"
+        ),
+        "{errors:?}"
+    );
 }

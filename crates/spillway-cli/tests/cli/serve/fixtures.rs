@@ -128,7 +128,16 @@ impl Server {
     /// `spillway serve` of `policy` in front of `upstream`, its stderr kept for
     /// [`Server::stop_for_stderr`].
     pub fn serve_keeping_stderr(policy: &std::path::Path, upstream: &str) -> Server {
-        Server::spawn(&serve_args(policy, upstream, &[]), true)
+        Server::serve_with_keeping_stderr(policy, upstream, &[])
+    }
+
+    /// [`Server::serve_keeping_stderr`] with `extra` arguments.
+    pub fn serve_with_keeping_stderr(
+        policy: &std::path::Path,
+        upstream: &str,
+        extra: &[&str],
+    ) -> Server {
+        Server::spawn(&serve_args(policy, upstream, extra), true)
     }
 
     /// Whether it is still running.

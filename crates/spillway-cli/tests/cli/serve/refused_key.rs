@@ -184,3 +184,18 @@ async fn a_4xx_about_the_request_is_passed_on_as_the_provider_sent_it() {
     assert_eq!(body["error"]["code"], "bad_tool");
     assert_eq!(body["error"]["message"], "bad tool schema");
 }
+
+/// The README describes every line an operator can see for refusals: the throttled first
+/// one, the count when the period lapses, and the last one at shutdown (its marker as printed).
+#[test]
+fn the_readme_documents_the_lapse_and_shutdown_lines() {
+    let readme =
+        std::fs::read_to_string(super::super::workspace().join("README.md")).expect("README.md");
+    let about = readme
+        .split("upstream_key_refused")
+        .find(|part| part.contains("at most one per 10 s"))
+        .expect("the README's key-refused log");
+    for said in ["the 10 s lapse", "\"(at shutdown)\""] {
+        assert!(about.contains(said), "README lacks {said}: {about}");
+    }
+}

@@ -1,7 +1,7 @@
 //! SIGTERM while a call is stuck upstream: `serve` stops within `--drain-timeout`, or at once
 //! on a second signal, instead of waiting for SIGKILL.
 
-use super::fixtures::{Server, Stalled, chat, metric, metrics_until, policy_file};
+use super::fixtures::{Server, Stalled, chat, metric, metrics_until, policy_file, post_chat};
 
 const PER_USER_100: &str =
     "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
@@ -111,4 +111,37 @@ caps:\n        - { name: roomy, scope: global, period: day, limit_usd: 100 }\n",
     // 256 estimated output tokens of gpt-4o-mini at $0.60/M (the prompt adds a little).
     let booked = booked_in(&redis);
     assert!((153_600..200_000).contains(&booked), "booked {booked}");
+}
+
+/// Cancellations of acquires whose reply was lost are flushed at shutdown too (their
+/// background task ends with the runtime): with Redis still gone they cannot be, and `serve`
+/// says so. (Before: shutdown never looked at them, and nothing was said.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancellations_still_queued_at_shutdown_are_flushed_or_reported_lost() {
+    let Some(mut redis) = super::fixtures::Redis::start() else {
+        return;
+    };
+    let policy = policy_file(
+        "cancel-at-shutdown",
+        &PER_USER_100.replace("fixed-window", "sliding-window"),
+        "",
+        "",
+    );
+    let stub = Server::stub(&policy);
+    let serve = Server::serve_with_keeping_stderr(
+        &policy,
+        &stub.url,
+        &["--redis", &redis.url, "--redis-failure", "open"],
+    );
+    let client = reqwest::Client::new();
+    let status = |resp: reqwest::Response| resp.status().as_u16();
+    assert_eq!(status(post_chat(&client, &serve.url, false).await), 200);
+    redis.stop();
+    // Admitted by the failure policy; its acquire's reply lost, its cancellation queued.
+    assert_eq!(status(post_chat(&client, &serve.url, false).await), 200);
+    let err = serve.terminate_for_stderr();
+    assert!(
+        err.contains("cancellations still queued for Redis were lost at shutdown"),
+        "{err}"
+    );
 }

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TraceError {
-    /// The file does not exist.
-    #[error("{}: trace file not found{}", file.display(), hint.as_deref().map(|h| format!("; get it from {h}, then point the scenario's `traffic.trace.path` or `--trace PATH` at it")).unwrap_or_else(|| "; pass `--trace PATH` or fix `traffic.trace.path`".to_string()))]
+    /// The file does not exist. Where to point the run at it instead is the caller's to add
+    /// (the scenario's `traffic.trace.path`, a command's flag if it has one).
+    #[error("{}: trace file not found{}", file.display(), hint.as_deref().map(|h| format!("; get it from {h}")).unwrap_or_default())]
     NotFound {
         /// The path tried.
         file: PathBuf,
