@@ -13,7 +13,7 @@ use crate::verdict::{
 use crate::wire::{Call, Op};
 use spillway_core::Time;
 use spillway_core::limit::{
-    Demand, Denial, LayerRoom, LayerSet, LayerSpec, Layered, LayeredDecision, LayeredError,
+    Charge, Demand, Denial, LayerRoom, LayerSet, LayerSpec, Layered, LayeredDecision, LayeredError,
     Reservation, Scope, Subject, Unit,
 };
 use std::sync::Mutex;
@@ -405,8 +405,11 @@ impl RedisLayered {
             .map(|l| {
                 let (estimated, used) = (l.cost(reservation.estimate), l.cost(actual));
                 if used < estimated {
-                    let charged_at = reservation.charged_at;
-                    (estimated - used, Action::Refund { charged_at })
+                    let charge = Charge {
+                        at: reservation.charged_at,
+                        cost: estimated,
+                    };
+                    (estimated - used, Action::Refund { charge })
                 } else {
                     (used - estimated, Action::Commit)
                 }

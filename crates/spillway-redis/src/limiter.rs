@@ -10,7 +10,7 @@ use crate::verdict::{
 };
 use crate::wire::{Call, Op};
 use spillway_core::Time;
-use spillway_core::limit::{AnyLimiter, Decision, Keyed, LimitError, LimitSpec};
+use spillway_core::limit::{AnyLimiter, Charge, Decision, Keyed, LimitError, LimitSpec};
 use std::sync::Mutex;
 
 /// One request of a batch ([`RedisLimiter::acquire_many`]).
@@ -217,7 +217,7 @@ impl RedisLimiter {
     /// Refund or commit `cost` on the local share (none when failing closed).
     fn apply_local(&self, key: &str, now: Time, action: Action, cost: u64) {
         self.with_local(|l| match action {
-            Action::Refund { charged_at } => l.refund(now, charged_at, &key.to_owned(), cost),
+            Action::Refund { charge } => l.refund(now, charge, &key.to_owned(), cost),
             _ => l.commit(now, &key.to_owned(), cost),
         });
     }
@@ -232,19 +232,18 @@ impl RedisLimiter {
         self.apply(key, now, Action::Commit, cost).await
     }
 
-    /// Give back `cost` of the charge made at `charged_at` (only what is still live of it, in
-    /// its own window, as spillway-core's `Limiter::refund`; never more room than a fresh
-    /// limiter). While Redis is unavailable the refund is dropped, not given to the local
+    /// Give back `cost` of `charge` (only what is still live of it: in its own window, or in a
+    /// token bucket what of it has not refilled, as spillway-core's `Limiter::refund`; never
+    /// more room than a fresh limiter). While Redis is unavailable the refund is dropped, not given to the local
     /// share, which never held a Redis charge.
     pub async fn refund(
         &self,
         key: &str,
         now: Time,
-        charged_at: Time,
+        charge: Charge,
         cost: u64,
     ) -> Result<ServedBy, RedisLimitError> {
-        self.apply(key, now, Action::Refund { charged_at }, cost)
-            .await
+        self.apply(key, now, Action::Refund { charge }, cost).await
     }
 
     /// Like [`acquire`](Self::acquire) for an estimate; an admission returns the
@@ -297,7 +296,11 @@ impl RedisLimiter {
             admitted_by,
         ) = reservation.into_parts();
         let (action, cost) = if actual < estimate {
-            (Action::Refund { charged_at }, estimate - actual)
+            let charge = Charge {
+                at: charged_at,
+                cost: estimate,
+            };
+            (Action::Refund { charge }, estimate - actual)
         } else {
             (Action::Commit, actual - estimate)
         };

@@ -9,7 +9,7 @@ use crate::error::RedisLimitError;
 use crate::key::StateKeys;
 use crate::wire::{Call, split_ns, time_from_pair};
 use spillway_core::Time;
-use spillway_core::limit::{Algorithm, LimitSpec};
+use spillway_core::limit::{Algorithm, Charge, LimitSpec};
 
 /// Counts (limits, costs, totals) above this are not exact in Lua; counts saturate here.
 pub const MAX_COUNT: u64 = (1 << 53) - 1;
@@ -28,9 +28,10 @@ pub(crate) enum Action {
     Check,
     /// Consume without asking.
     Commit,
-    /// Give back, out of the charge made at `charged_at` (a window refunds only what is still
-    /// live of that charge, in its own window: spillway-core's `Limiter::refund`).
-    Refund { charged_at: Time },
+    /// Give back, out of `charge` (a window refunds only what is still live of that charge, in
+    /// its own window; a token bucket only what of it has not refilled: spillway-core's
+    /// `Limiter::refund`).
+    Refund { charge: Charge },
 }
 
 /// A validated limiter.
@@ -132,15 +133,19 @@ impl Shape {
                     _ => 0,
                 };
                 self.push_scaled(call, slack, rate);
+                if let Action::Refund { charge } = action {
+                    // The charge's instant and its cost·T: the script's charge end (G.refund).
+                    push_instant(call, charge.at);
+                    self.push_scaled(call, self.scaled(charge.cost), rate);
+                }
             }
             Shape::Log { limit, window } | Shape::Counter { limit, window } => {
                 let log = matches!(self, Shape::Log { .. });
                 call.key(keys.main());
                 call.layer(if log { 'l' } else { 'c' }, act);
                 call.num(limit).num(window).num(cost.min(MAX_COUNT));
-                if let Action::Refund { charged_at } = action {
-                    let (s, ns) = split_ns(u128::from(charged_at.as_nanos()), u64::MAX);
-                    call.num(s).num(ns);
+                if let Action::Refund { charge } = action {
+                    push_instant(call, charge.at);
                 }
             }
         }
@@ -190,6 +195,12 @@ impl Shape {
             _ => Time::MAX,
         }
     }
+}
+
+/// An instant as the script's (seconds, ns) pair.
+fn push_instant(call: &mut Call, at: Time) {
+    let (s, ns) = split_ns(u128::from(at.as_nanos()), u64::MAX);
+    call.num(s).num(ns);
 }
 
 /// A layer's room read back from the script: its limit, the largest cost it admits now, and

@@ -9,7 +9,7 @@
 //! [horizon](AtomicGcra::horizon).
 
 use super::compact::{CompactGcra, Step};
-use super::{Decision, LimitError};
+use super::{Charge, Decision, LimitError};
 use crate::time::{Duration, Time};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -54,13 +54,13 @@ impl AtomicGcra {
             }
         }
     }
-    /// Give back `cost` (an over-estimate settled), never beyond a full bucket.
-    pub fn refund(&self, now: Time, cost: u64) {
+    /// Give back `cost` of `charge` (an over-estimate settled): [`Gcra`](super::Gcra)'s rule.
+    pub fn refund(&self, now: Time, charge: Charge, cost: u64) {
         // The closure always returns Some, so fetch_update cannot fail.
         let _ = self
             .tat
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |tat| {
-                Some(self.gcra.refunded(tat, now, cost))
+                Some(self.gcra.refunded(tat, now, charge, cost))
             });
     }
     /// Whole tokens available at `now`.

@@ -14,7 +14,8 @@
 //! prime rate near 10^9/s. Past that horizon the limiter fails closed (denies, `retry_at` the
 //! largest time), never wraps.
 
-use super::{Decision, LimitError, ensure_fits};
+use super::gcra::refunded_tat;
+use super::{Charge, Decision, LimitError, ensure_fits};
 use crate::time::{Duration, Time};
 
 /// `with_origin`, `horizon` and `capacity` for a compact limiter whose `gcra` field is a
@@ -157,11 +158,22 @@ impl CompactGcra {
             .saturating_add(cost.saturating_mul(self.per_token))
     }
 
-    /// TAT after giving back `cost`: never below `now` (no fuller than full).
-    pub(crate) fn refunded(&self, tat: u64, now: Time, cost: u64) -> u64 {
-        let floor = self.units(now).unwrap_or(u64::MAX);
-        tat.saturating_sub(cost.saturating_mul(self.per_token))
-            .max(floor.min(tat))
+    /// TAT after giving back `cost` of `charge`: [`Gcra`](super::Gcra)'s rule
+    /// ([`refunded_tat`]) in this limiter's units. Past the horizon nothing comes back (the
+    /// limiter fails closed there anyway).
+    pub(crate) fn refunded(&self, tat: u64, now: Time, charge: Charge, cost: u64) -> u64 {
+        let Some(now_units) = self.units(now) else {
+            return tat;
+        };
+        let per_token = u128::from(self.per_token);
+        // A charge past the horizon (time gone backwards) is treated as already refilled.
+        let charge_end = self
+            .units(charge.at)
+            .map_or(0, |at| u128::from(at) + u128::from(charge.cost) * per_token);
+        let unused = u128::from(cost) * per_token;
+        let new_tat = refunded_tat(tat.into(), now_units.into(), charge_end, unused);
+        // Never above `tat`, so it fits.
+        u64::try_from(new_tat).unwrap_or(tat)
     }
 
     /// Whether `tat` means a full bucket at `now` (the key can be forgotten).

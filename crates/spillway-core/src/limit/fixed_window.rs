@@ -12,7 +12,7 @@
 //! Time going backwards: an instant before the current window is treated as part of it, so the
 //! count is never forgotten (forgetting it would let a late caller reopen a full window).
 
-use super::{Decision, LimitError, Limiter, ensure_fits};
+use super::{Charge, Decision, LimitError, Limiter, ensure_fits};
 use crate::time::{Duration, Time};
 
 /// At most `limit` units per aligned window.
@@ -98,8 +98,9 @@ impl Limiter for FixedWindow {
     /// earlier window left with it, and taking it from this window's count would give back room
     /// charged by others. (A charge counted in a later window than its instant, time having
     /// gone backwards, is not refunded: stricter, never looser.)
-    fn refund(&mut self, _now: Time, charged_at: Time, cost: u64) {
-        let counted = charged_at
+    fn refund(&mut self, _now: Time, charge: Charge, cost: u64) {
+        let counted = charge
+            .at
             .as_nanos()
             .checked_sub(self.start)
             .is_some_and(|since| since < self.window.as_nanos());

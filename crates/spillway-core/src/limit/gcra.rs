@@ -12,16 +12,35 @@
 //! `u128`, so `u64` nanoseconds times a `u64` rate cannot overflow. Only a denial divides, to turn
 //! the scaled answer back into nanoseconds (rounded up, so retrying at `retry_at` is admitted).
 //!
-//! Refunds are not tied to their charge. A refund lowers the TAT by its cost, floored at `now`
-//! (never more than a full bucket); how much of an old charge is still unrefilled depends on
-//! every commit since (each one that found the bucket full absorbed part of it), which one
-//! number does not record. So a refund after the bucket refilled can restore room twice:
-//! capacity 100 per 60 s, reserve 100 at 0 s, the bucket is full again at 60 s and others take
-//! 100 then, a settle at 61 s with actual 10 gives back 90: 191 admitted within [60 s, 61 s]
-//! where an exact accounting admits 101. Tying it to its charge would need per-reservation
-//! state (the least debt seen by a commit since the charge), so it is not done here.
+//! Refunds come out of their own charge, as far as one number can tell ([`refunded_tat`]). See
+//! the TAT as the end of a queue: each commit appends `cost·T` starting at `max(TAT, now)`, and
+//! the bucket is full once `now` passes the end. A charge of `c` at `t0` occupies `c·T` of the
+//! queue starting at or after `t0`. Later commits append after it; a refund at `t1 ≥ t0` of
+//! a charge queued before it removes only what of that charge lies after `t1`, so it moves
+//! this charge down, but not below `t1`. So the charge ends at or after `charge_end = t0 + c·T`,
+//! and at least `charge_end − now` of it is still unrefilled at `now`: a refund of at most
+//! `min(unused·T, charge_end − now, TAT − now)` gives back only room the charge still holds.
+//! The exact refund is `min(unused·T, least TAT_i − t_i over the commits since, TAT − now)`
+//! (each commit at `t_i` that found `TAT_i` absorbs what of the charge lies before `t_i`); the
+//! charge lies below every such `TAT_i`, so `charge_end − now ≤ TAT_i − t_i`: never more than
+//! exact, so the limit holds. It is exact when the bucket was full at the charge (the charge
+//! started at `t0`) or the settle comes at the charge's instant; when the queue was deep at the
+//! charge, a settle later than `c·T` after it gives nothing back.
+//!
+//! Why not the charge's recorded place in the queue (`TAT` right after it): refunds of charges
+//! queued before it move it down by amounts the bucket does not record. Capacity 100 per 60 s,
+//! S and R reserve 50 each at 0 s (R queued at [30 s, 60 s]), S settles at 0 s having used
+//! nothing (R moves to [0 s, 30 s]), the bucket is full at 30 s and others take 100 then, R
+//! settles at 31 s having used nothing: its recorded place says 29 s of it (48 tokens) are
+//! unrefilled, in truth nothing is, and refunding that would admit 150 within [30 s, 31 s]
+//! where exact accounting admits 101. Without S's settle (others then fit only 50 at 30 s)
+//! the TAT, the instant and R's record are the same, and R truly holds 48 tokens: no rule on
+//! those alone is exact there and safe here. Exactness for deep queues needs the bucket to
+//! count its refunds (a second word per key), which this does not do.
+//!
+//! The Redis script applies the same rule (spillway-redis, `G.refund`).
 
-use super::{Decision, LimitError, Limiter, ensure_fits};
+use super::{Charge, Decision, LimitError, Limiter, ensure_fits};
 use crate::time::{Duration, Time};
 
 /// A token bucket of `capacity` that refills `rate` tokens every `period`, in GCRA form.
@@ -78,6 +97,17 @@ impl Gcra {
     }
 }
 
+/// The TAT after giving back `unused` (in the bucket's units) of a charge that ends at or after
+/// `charge_end` (its instant plus its cost, in the same units): `unused`, but no more than what
+/// of the charge is surely still unrefilled (`charge_end − now`) and never beyond a full bucket
+/// (`TAT − now`). The one rule of every token bucket (why it is safe: the module docs).
+pub(crate) fn refunded_tat(tat: u128, now: u128, charge_end: u128, unused: u128) -> u128 {
+    let back = unused
+        .min(charge_end.saturating_sub(now))
+        .min(tat.saturating_sub(now));
+    tat - back
+}
+
 fn ceil_div_to_u64(value: u128, divisor: u128) -> u64 {
     u64::try_from(value.div_ceil(divisor)).unwrap_or(u64::MAX)
 }
@@ -108,17 +138,13 @@ impl Limiter for Gcra {
         self.tat = self.tat_after(self.scaled(now), cost);
     }
 
-    /// `charged_at` is not used: the bucket's one number cannot tell how much of a charge is
-    /// still unrefilled once others have charged since, so a refund after the bucket refilled
-    /// can give back room it had already restored (bounded by a full bucket; see the module
-    /// docs).
-    fn refund(&mut self, now: Time, _charged_at: Time, cost: u64) {
-        // A refund cannot fill the bucket beyond full: the TAT never goes below now.
-        let floor = self.scaled(now);
-        self.tat = self
-            .tat
-            .saturating_sub(u128::from(cost) * self.token_units)
-            .max(floor.min(self.tat));
+    /// Only what of `charge` is surely unrefilled comes back ([`refunded_tat`]).
+    fn refund(&mut self, now: Time, charge: Charge, cost: u64) {
+        let charge_end = self
+            .scaled(charge.at)
+            .saturating_add(u128::from(charge.cost) * self.token_units);
+        let unused = u128::from(cost) * self.token_units;
+        self.tat = refunded_tat(self.tat, self.scaled(now), charge_end, unused);
     }
 
     fn is_fresh(&self, now: Time) -> bool {
@@ -199,7 +225,7 @@ mod tests {
         let mut b = per_second(10, 1);
         let t = Time::from_secs(50);
         assert!(b.acquire(t, 4).unwrap().is_allowed());
-        b.refund(t, t, 100);
+        b.refund(t, Charge { at: t, cost: 4 }, 100);
         assert_eq!(b.available(t), 10);
         assert!(b.is_fresh(t));
     }

@@ -11,7 +11,7 @@
 //! Denied and zero-cost requests never insert a key: an attacker spraying random keys that are
 //! all refused costs no memory.
 
-use super::{Decision, LimitError, Limiter};
+use super::{Charge, Decision, LimitError, Limiter};
 use crate::time::Time;
 use rustc_hash::FxHashMap;
 use std::hash::Hash;
@@ -84,9 +84,9 @@ impl<K: Hash + Eq + Clone, L: Limiter + Clone> Keyed<K, L> {
     }
     /// Give back `cost` for `key` (nothing to give back for a key not resident: its limiter
     /// is already as fresh as a new one).
-    pub fn refund(&mut self, now: Time, charged_at: Time, key: &K, cost: u64) {
+    pub fn refund(&mut self, now: Time, charge: Charge, key: &K, cost: u64) {
         if let Some(limiter) = self.map.get_mut(key) {
-            limiter.refund(now, charged_at, cost);
+            limiter.refund(now, charge, cost);
         }
     }
     /// Check and commit for `key`: one hash lookup when the key is resident; a key that is not

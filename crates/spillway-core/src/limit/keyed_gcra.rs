@@ -11,7 +11,7 @@
 use super::compact::CompactGcra;
 use super::tat_map::TatMap;
 use super::tat_table::Hashed;
-use super::{Decision, LimitError};
+use super::{Charge, Decision, LimitError};
 use crate::time::{Duration, Time};
 use std::hash::Hash;
 
@@ -50,9 +50,11 @@ impl<K: Hash + Eq + Clone> KeyedGcra<K> {
     pub fn commit(&mut self, now: Time, key: &K, cost: u64) {
         self.map.commit(&self.gcra, now, Hashed::new(key), cost);
     }
-    /// Give back `cost` for `key`, never beyond a full bucket.
-    pub fn refund(&mut self, now: Time, key: &K, cost: u64) {
-        self.map.refund(&self.gcra, now, Hashed::new(key), cost);
+    /// Give back `cost` of `charge` for `key`: what of it is surely unrefilled, never beyond a
+    /// full bucket ([`Gcra`](super::Gcra)'s rule).
+    pub fn refund(&mut self, now: Time, charge: Charge, key: &K, cost: u64) {
+        self.map
+            .refund(&self.gcra, now, charge, Hashed::new(key), cost);
     }
     /// Whole tokens `key` holds at `now`.
     pub fn available(&self, now: Time, key: &K) -> u64 {
@@ -126,8 +128,14 @@ mod tests {
                         wide.commit(t, &key, cost);
                     }
                     Op::Refund => {
-                        compact.refund(t, &key, cost);
-                        wide.refund(t, t, &key, cost);
+                        // Of a charge made up to ~1.5 s (dt) before, possibly before the
+                        // origin's instant 0, of at least the refunded cost.
+                        let charge = Charge {
+                            at: Time::from_nanos(now.saturating_sub(dt / 2)),
+                            cost: cost + dt % 5,
+                        };
+                        compact.refund(t, charge, &key, cost);
+                        wide.refund(t, charge, &key, cost);
                     }
                     Op::Sweep => {
                         compact.sweep(t);

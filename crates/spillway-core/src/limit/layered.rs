@@ -27,7 +27,7 @@ pub use types::{
     Subject, Unit,
 };
 
-use super::Keyed;
+use super::{Charge, Keyed};
 use crate::time::Time;
 
 /// Named layers, checked in order, committed only if all admit.
@@ -141,15 +141,21 @@ impl Layered {
         })
     }
     /// Settle a reservation with the actual demand: refund or charge the difference on every
-    /// layer. A refund gives back only what is still live of the reservation's own charge, in
-    /// the window it was made in (see [`Limiter::refund`](super::Limiter::refund)). Charging may put a layer in debt (later requests wait longer); that is the
-    /// honest outcome of an under-estimate.
+    /// layer. A refund gives back only what is still live of the reservation's own charge (its
+    /// instant and the layer's estimate): in the window it was made in, or, in a token bucket,
+    /// what has not refilled yet (see [`Limiter::refund`](super::Limiter::refund)). Charging
+    /// may put a layer in debt (later requests wait longer); that is the honest outcome of an
+    /// under-estimate.
     pub fn settle(&mut self, now: Time, reservation: Reservation, actual: Demand) {
         let subject = reservation.subject;
         for layer in &mut self.layers {
             let (estimated, used) = (layer.cost(reservation.estimate), layer.cost(actual));
             if used < estimated {
-                layer.refund(now, reservation.charged_at, &subject, estimated - used);
+                let charge = Charge {
+                    at: reservation.charged_at,
+                    cost: estimated,
+                };
+                layer.refund(now, charge, &subject, estimated - used);
             } else if used > estimated {
                 layer.commit(now, &subject, used - estimated);
             }

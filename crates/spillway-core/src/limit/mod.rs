@@ -102,12 +102,13 @@ pub trait Limiter {
     /// wait longer), never panics.
     fn commit(&mut self, now: Time, cost: u64);
 
-    /// Give back `cost` of a charge committed at `charged_at` (an over-estimate being settled
-    /// at `now`). Only what is still live of that charge comes back: nothing once it has left
-    /// the window, and never room charged by others after it (a refund taken from whatever the
-    /// window holds at settle time would let a settle after the window rolled admit more than
-    /// the limit). Never leaves the limiter with more room than a fresh one.
-    fn refund(&mut self, now: Time, charged_at: Time, cost: u64);
+    /// Give back `cost` of `charge` (an over-estimate being settled at `now`). Only what is
+    /// still live of that charge comes back: nothing once it has left the window (or, for a
+    /// token bucket, once it has refilled), and never room charged by others after it (a
+    /// refund taken from whatever the limiter holds at settle time would let a settle after
+    /// the window rolled admit more than the limit). Never leaves the limiter with more room
+    /// than a fresh one.
+    fn refund(&mut self, now: Time, charge: Charge, cost: u64);
 
     /// Whether the state at `now` is indistinguishable from a freshly built limiter, so it can
     /// be dropped and rebuilt later with no change in behaviour ([`Keyed`]'s sweep).
@@ -121,6 +122,18 @@ pub trait Limiter {
         }
         Ok(decision)
     }
+}
+
+/// What a reservation charged one limiter: the record a settle's refund comes out of.
+///
+/// Windows need only the instant (which window the charge counts in); a token bucket also
+/// needs the amount, to know when that charge has refilled (see [`Gcra`]'s module docs).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Charge {
+    /// When it was charged (the `now` of the admission).
+    pub at: Time,
+    /// How much was charged then, in the limiter's unit.
+    pub cost: u64,
 }
 
 /// Shared guard: the error for a cost above capacity, `None` otherwise.

@@ -11,7 +11,7 @@
 use super::compact::CompactGcra;
 use super::tat_map::TatMap;
 use super::tat_table::Hashed;
-use super::{Decision, LimitError};
+use super::{Charge, Decision, LimitError};
 use crate::time::{Duration, Time};
 use std::hash::Hash;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -57,10 +57,10 @@ impl<K: Hash + Eq + Clone> ShardedKeyedGcra<K> {
         let key = Hashed::new(key);
         self.gcra.check(self.shard(key).tat(key), now, cost)
     }
-    /// Give back `cost` for `key`, never beyond a full bucket.
-    pub fn refund(&self, now: Time, key: &K, cost: u64) {
+    /// Give back `cost` of `charge` for `key` ([`Gcra`](super::Gcra)'s rule).
+    pub fn refund(&self, now: Time, charge: Charge, key: &K, cost: u64) {
         let key = Hashed::new(key);
-        self.shard(key).refund(&self.gcra, now, key, cost);
+        self.shard(key).refund(&self.gcra, now, charge, key, cost);
     }
     /// Drop every key whose bucket is full at `now`, one shard at a time; returns how many.
     pub fn sweep(&self, now: Time) -> usize {

@@ -17,7 +17,7 @@
 //! Time going backwards: an instant before the current window is treated as that window's start
 //! (the strictest point of it), so counts are never forgotten and answers stay monotone.
 
-use super::{Decision, LimitError, Limiter, ensure_fits};
+use super::{Charge, Decision, LimitError, Limiter, ensure_fits};
 use crate::time::{Duration, Time};
 
 /// Two-window weighted rolling-window limiter.
@@ -183,9 +183,9 @@ impl Limiter for SlidingWindowCounter {
     /// admit more than `limit` in the aligned window. (A charge counted in a later window than
     /// its instant, time having gone backwards, is refunded from its instant's window: that
     /// count cannot tell whose units it holds.)
-    fn refund(&mut self, now: Time, charged_at: Time, cost: u64) {
+    fn refund(&mut self, now: Time, charge: Charge, cost: u64) {
         self.roll(now);
-        let (at, w) = (charged_at.as_nanos(), self.window.as_nanos());
+        let (at, w) = (charge.at.as_nanos(), self.window.as_nanos());
         let count = match at.checked_sub(self.start) {
             Some(since) => (since < w).then_some(&mut self.current),
             None => (self.start - at <= w).then_some(&mut self.previous),
@@ -274,7 +274,14 @@ mod tests {
     fn a_refund_after_the_window_rolled_comes_from_the_previous_count() {
         let mut c = SlidingWindowCounter::new(10, Duration::from_secs(10)).unwrap();
         c.commit(Time::from_secs(9), 10);
-        c.refund(Time::from_secs(11), Time::from_secs(9), 6);
+        c.refund(
+            Time::from_secs(11),
+            Charge {
+                at: Time::from_secs(9),
+                cost: 6,
+            },
+            6,
+        );
         // prev = 4 at e = 1 s: 4·0.9 = 3.6, so 6 more fit.
         assert!(c.check(Time::from_secs(11), 6).unwrap().is_allowed());
     }

@@ -14,7 +14,7 @@
 //! Time going backwards: an entry is never recorded before the newest one, so the log stays
 //! sorted (a late commit counts from the newest instant: again stricter, never looser).
 
-use super::{Decision, LimitError, Limiter, ensure_fits};
+use super::{Charge, Decision, LimitError, Limiter, ensure_fits};
 use crate::time::{Duration, Time};
 use std::collections::VecDeque;
 
@@ -163,13 +163,14 @@ impl Limiter for SlidingWindowLog {
         self.record(now, cost);
     }
 
-    /// Takes back from the charge's own entry only: the oldest at or after `charged_at` (a
+    /// Takes back from the charge's own entry only: the oldest at or after `charge.at` (a
     /// commit is recorded at its instant or merged into a later entry, and merges only move an
     /// entry forward, so with time moving forward that entry holds the charge), at most what
     /// it holds. A charge older than the window has left the log: nothing comes back. Taking
     /// from the newest entries instead would give back room charged by others after a window
     /// roll, and admit more than `limit` in their window.
-    fn refund(&mut self, now: Time, charged_at: Time, cost: u64) {
+    fn refund(&mut self, now: Time, charge: Charge, cost: u64) {
+        let charged_at = charge.at;
         self.prune(now);
         if self.expired(charged_at, now) {
             return;
@@ -210,6 +211,14 @@ impl Limiter for SlidingWindowLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A charge made at `s` seconds (a log reads only its instant).
+    fn at(s: u64) -> Charge {
+        Charge {
+            at: Time::from_secs(s),
+            cost: 0,
+        }
+    }
 
     #[test]
     fn the_oldest_entry_expiring_admits_the_next_request() {
@@ -279,10 +288,10 @@ mod tests {
         w.commit(Time::from_secs(1), 2);
         w.commit(Time::from_secs(2), 2);
         // More than the entry at 1 s holds: the entry at 2 s (someone else's) is untouched.
-        w.refund(Time::from_secs(3), Time::from_secs(1), 3);
+        w.refund(Time::from_secs(3), at(1), 3);
         assert_eq!(w.used(Time::from_secs(3)), 2);
         assert_eq!(w.entries(), 1);
-        w.refund(Time::from_secs(3), Time::from_secs(2), 100);
+        w.refund(Time::from_secs(3), at(2), 100);
         assert!(w.is_fresh(Time::from_secs(3)));
     }
 
@@ -291,7 +300,7 @@ mod tests {
         let mut w = SlidingWindowLog::new(100, Duration::from_secs(60)).unwrap();
         w.commit(Time::from_secs(0), 50);
         w.commit(Time::from_secs(61), 100);
-        w.refund(Time::from_secs(62), Time::from_secs(0), 40);
+        w.refund(Time::from_secs(62), at(0), 40);
         assert_eq!(w.used(Time::from_secs(62)), 100);
     }
 }

@@ -5,7 +5,8 @@
 //! with a predictable branch.
 
 use super::{
-    Decision, FixedWindow, Gcra, LimitError, Limiter, SlidingWindowCounter, SlidingWindowLog,
+    Charge, Decision, FixedWindow, Gcra, LimitError, Limiter, SlidingWindowCounter,
+    SlidingWindowLog,
 };
 use crate::time::{Duration, Time};
 
@@ -142,8 +143,8 @@ impl Limiter for AnyLimiter {
     fn commit(&mut self, now: Time, cost: u64) {
         dispatch!(self, l => l.commit(now, cost))
     }
-    fn refund(&mut self, now: Time, charged_at: Time, cost: u64) {
-        dispatch!(self, l => l.refund(now, charged_at, cost))
+    fn refund(&mut self, now: Time, charge: Charge, cost: u64) {
+        dispatch!(self, l => l.refund(now, charge, cost))
     }
     fn is_fresh(&self, now: Time) -> bool {
         dispatch!(self, l => l.is_fresh(now))

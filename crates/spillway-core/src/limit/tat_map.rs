@@ -17,7 +17,7 @@
 
 use super::compact::{CompactGcra, Step};
 use super::tat_table::{Hashed, TatTable, Vacant};
-use super::{Decision, LimitError};
+use super::{Charge, Decision, LimitError};
 use crate::time::Time;
 use std::hash::Hash;
 use std::num::NonZeroU64;
@@ -88,11 +88,18 @@ impl<K: Hash + Eq + Clone> TatMap<K> {
         }
     }
 
-    pub(crate) fn refund(&mut self, gcra: &CompactGcra, now: Time, key: Hashed<'_, K>, cost: u64) {
+    pub(crate) fn refund(
+        &mut self,
+        gcra: &CompactGcra,
+        now: Time,
+        charge: Charge,
+        key: Hashed<'_, K>,
+        cost: u64,
+    ) {
         let Some(tat) = self.map.get_mut(key) else {
             return;
         };
-        match NonZeroU64::new(gcra.refunded(tat.get(), now, cost)) {
+        match NonZeroU64::new(gcra.refunded(tat.get(), now, charge, cost)) {
             Some(refunded) => *tat = refunded,
             None => self.map.remove(key),
         }

@@ -5,7 +5,7 @@ use crate::{algorithm, spec};
 use proptest::prelude::*;
 use spillway_core::Time;
 use spillway_core::limit::{
-    Algorithm, AnyLimiter, Decision, Keyed, LimitError, LimitSpec, Limiter,
+    Algorithm, AnyLimiter, Charge, Decision, Keyed, LimitError, LimitSpec, Limiter,
 };
 
 /// What a step does to the limiter (costs are fractions of the capacity, resolved later).
@@ -67,7 +67,12 @@ fn apply(limiter: &mut AnyLimiter, now: Time, op: &Op) {
         // Of a charge up to ~5 minutes old (in or out of the window, or none at all).
         Op::Refund(x) => {
             let charged_at = Time::from_nanos(now.as_nanos().saturating_sub(x % (300 << 30)));
-            limiter.refund(now, charged_at, x % cap.saturating_mul(2));
+            let cost = x % cap.saturating_mul(2);
+            let charge = Charge {
+                at: charged_at,
+                cost: cost.saturating_add(x % 7),
+            };
+            limiter.refund(now, charge, cost);
         }
     }
 }
@@ -151,7 +156,10 @@ proptest! {
             match kind {
                 0 => { let _ = limiter.acquire(now, cost); }
                 1 => limiter.commit(now, cost),
-                2 => limiter.refund(now, Time::from_nanos(cost), cost),
+                2 => {
+                    let at = Time::from_nanos(cost);
+                    limiter.refund(now, Charge { at, cost }, cost);
+                }
                 3 => { let _ = limiter.is_fresh(now); }
                 _ => {}
             }

@@ -4,8 +4,8 @@
 use crate::spec;
 use proptest::prelude::*;
 use spillway_core::limit::{
-    Algorithm, AnyLimiter, Decision, Demand, Keyed, LayerSpec, Layered, LimitSpec, Limiter, Scope,
-    Subject, Unit,
+    Algorithm, AnyLimiter, Charge, Decision, Demand, Keyed, LayerSpec, Layered, LimitSpec, Limiter,
+    Scope, Subject, Unit,
 };
 use spillway_core::{Duration, Time};
 use std::collections::{BTreeMap, BTreeSet};
@@ -54,8 +54,12 @@ proptest! {
             let replica = replicas.entry(key).or_insert_with(|| proto.clone());
             if refund {
                 let charged_at = Time::from_nanos(t.saturating_sub(gap_us * 7_000));
-                keyed.refund(now, charged_at, &key, cost);
-                replica.refund(now, charged_at, cost);
+                let charge = Charge {
+                    at: charged_at,
+                    cost: cost + gap_us % 3,
+                };
+                keyed.refund(now, charge, &key, cost);
+                replica.refund(now, charge, cost);
                 continue;
             }
             let decision = keyed.acquire(now, &key, cost);

@@ -6,6 +6,7 @@
 mod bounds;
 mod differential;
 mod exact;
+mod gcra_refund;
 mod keyed;
 mod layered;
 mod models;

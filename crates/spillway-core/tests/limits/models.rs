@@ -2,7 +2,7 @@
 //! from their definitions: every commit kept, every answer recomputed from scratch.
 
 use proptest::prelude::*;
-use spillway_core::limit::{Algorithm, LimitSpec, Limiter};
+use spillway_core::limit::{Algorithm, Charge, LimitSpec, Limiter};
 use spillway_core::{Duration, Time};
 use std::collections::BTreeMap;
 
@@ -104,7 +104,11 @@ proptest! {
                     let (at, left) = &mut charges[i];
                     let cost = (x % limit + 1).min(*left);
                     *left -= cost;
-                    limiter.refund(now, Time::from_nanos(*at), cost);
+                    let charge = Charge {
+                        at: Time::from_nanos(*at),
+                        cost,
+                    };
+                    limiter.refund(now, charge, cost);
                     model.refund(t, *at, cost);
                 }
                 0 | 1 => {}

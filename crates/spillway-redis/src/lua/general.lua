@@ -20,13 +20,32 @@ end
 
 function G.room(L) return { L.s, L.ns, L.f } end
 
+-- (s, ns, f) - (bs, bns, bf) as a TAT triple (seconds negative when b is the later).
+local function g_sub(s, ns, f, rate, bs, bns, bf)
+  f, ns = f - bf, ns - bns
+  if f < 0 then f = f + rate; ns = ns - 1 end
+  s, ns = norm(s - bs, ns)
+  return s, ns, f
+end
+
+-- A refund (as spillway-core's Gcra, refunded_tat): of the charge made at (L.cs, L.cns) of
+-- cost*T (L.ch_*), only what has surely not refilled comes back. That charge ends at or after
+-- charge_end = its instant + its cost*T, so the TAT drops by min(cost*T, charge_end - now,
+-- TAT - now): to the latest of TAT - cost*T, now + (TAT - charge_end) and now.
 function G.refund(L)
   local s, ns, f, h = g_load(L.key)
   if not later(s, ns, f, now_s, now_ns, 0) then return end
-  f, ns = f - L.ct_r, ns - L.ct_ns
-  if f < 0 then f = f + L.rate; ns = ns - 1 end
-  s, ns = norm(s - L.ct_s, ns)
-  if s < 0 or not later(s, ns, f, now_s, now_ns, 0) then s, ns, f = now_s, now_ns, 0 end
+  local es, ens = norm(L.cs + L.ch_s, L.cns + L.ch_ns)
+  local ef = L.ch_r
+  if not later(es, ens, ef, now_s, now_ns, 0) then return end
+  local fs, fns, ff = now_s, now_ns, 0
+  if later(s, ns, f, es, ens, ef) then
+    local ds, dns, df = g_sub(s, ns, f, L.rate, es, ens, ef)
+    fs, fns = norm(now_s + ds, now_ns + dns)
+    ff = df
+  end
+  s, ns, f = g_sub(s, ns, f, L.rate, L.ct_s, L.ct_ns, L.ct_r)
+  if s < 0 or later(fs, fns, ff, s, ns, f) then s, ns, f = fs, fns, ff end
   g_store(L.key, s, ns, f, h, g_spare(L.ct_s, L.ct_ns, L.sl_s, L.sl_ns))
 end
 
@@ -326,13 +345,18 @@ local function layers(keys, mode, nums, at)
   for i = 1, (#mode - 1) / 2 do
     local kind = sub(mode, 2 * i, 2 * i)
     local L = { kind = kind, act = sub(mode, 2 * i + 1, 2 * i + 1), index = i - 1, key = keys[k] }
+    -- when the refunded charge was made (a cancellation's: see op 'X')
+    L.cs, L.cns = now_s, now_ns
     if kind == 'g' then
       L.rate, L.ct_s, L.ct_ns, L.ct_r, L.sl_s, L.sl_ns, L.sl_r, at = unpack('<ddddddd', nums, at)
+      -- and what it charged: a settle's estimate, or (a cancellation) the refunded cost itself
+      L.ch_s, L.ch_ns, L.ch_r = L.ct_s, L.ct_ns, L.ct_r
+      if L.act == '-' then
+        L.cs, L.cns, L.ch_s, L.ch_ns, L.ch_r, at = unpack('<ddddd', nums, at)
+      end
       k = k + 1
     elseif kind == 'l' or kind == 'c' then
       L.limit, L.window, L.cost, at = unpack('<ddd', nums, at)
-      -- when the refunded charge was made (a cancellation's: see op 'X')
-      L.cs, L.cns = now_s, now_ns
       if L.act == '-' then L.cs, L.cns, at = unpack('<dd', nums, at) end
       k = k + 1
     else

@@ -30,7 +30,9 @@
 --       grace_ms, prune_first (1 = single-limiter acquire: a log prunes even when it denies,
 --       like SlidingWindowLog::acquire), room (1 = reply with every layer's room, below), then
 --       per layer:
---       'g' rate ct_s ct_ns ct_r sl_s sl_ns sl_r     (GCRA: cost*T and (capacity-cost)*T)
+--       'g' rate ct_s ct_ns ct_r sl_s sl_ns sl_r [charged_s charged_ns ch_s ch_ns ch_r]
+--           (GCRA: cost*T and (capacity-cost)*T; for action '-' the refunded charge's instant
+--           and its own cost*T: a bucket gives back only what of that charge has not refilled)
 --       'l' limit window cost [charged_s charged_ns]  (sliding log)
 --       'c' limit window cost [charged_s charged_ns]  (sliding counter);
 --       (the instant a refund's charge was made, for action '-' only: a window gives back out

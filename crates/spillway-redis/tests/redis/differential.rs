@@ -5,7 +5,7 @@ use crate::server::{Server, connect, runtime};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 use spillway_core::limit::{
-    Algorithm, Decision, Demand, LayerSpec, Layered, LimitError, LimitSpec, Limiter, Scope,
+    Algorithm, Charge, Decision, Demand, LayerSpec, Layered, LimitError, LimitSpec, Limiter, Scope,
     Subject, Unit,
 };
 use spillway_core::{Duration, Time};
@@ -116,8 +116,11 @@ async fn single_case(
     let mut core = spec.build().expect("valid spec");
     let redis = RedisLimiter::new(store, &unique("d"), spec).expect("valid on Redis");
     let mut now = t0;
-    // A refund gives back out of the latest charge (any instant would do: both get the same).
-    let mut charged_at = Time::from_nanos(t0);
+    // A refund gives back out of the latest charge (any would do: both get the same).
+    let mut charge = Charge {
+        at: Time::from_nanos(t0),
+        cost: 0,
+    };
     for (i, &(op, step, cost)) in ops.iter().enumerate() {
         now = now.saturating_add_signed(step);
         let t = Time::from_nanos(now);
@@ -125,7 +128,7 @@ async fn single_case(
             Op::Acquire => {
                 let expected = core_answer(core.acquire(t, cost));
                 if expected == Ok(Decision::Allowed) {
-                    charged_at = t;
+                    charge = Charge { at: t, cost };
                 }
                 (expected, redis_answer(redis.acquire("k", t, cost).await))
             }
@@ -136,15 +139,12 @@ async fn single_case(
             Op::Commit => {
                 core.commit(t, cost);
                 redis.commit("k", t, cost).await.expect("commit");
-                charged_at = t;
+                charge = Charge { at: t, cost };
                 continue;
             }
             Op::Refund => {
-                core.refund(t, charged_at, cost);
-                redis
-                    .refund("k", t, charged_at, cost)
-                    .await
-                    .expect("refund");
+                core.refund(t, charge, cost);
+                redis.refund("k", t, charge, cost).await.expect("refund");
                 continue;
             }
         };

@@ -4,7 +4,7 @@
 //! need + spare + two graces, and after a short wait the database is empty again but for the epoch key.
 
 use crate::server::{Server, connect, runtime};
-use spillway_core::limit::{Algorithm, Demand, LayerSpec, LimitSpec, Scope, Subject, Unit};
+use spillway_core::limit::{Algorithm, Charge, Demand, LayerSpec, LimitSpec, Scope, Subject, Unit};
 use spillway_core::{Duration, Time};
 use spillway_redis::{RedisLayered, RedisLimiter};
 
@@ -38,7 +38,9 @@ fn keys_vanish_once_their_state_is_fresh() {
             for user in 0..20 {
                 let key = format!("user{user}");
                 assert!(l.acquire(&key, t, 2).await.unwrap().decision.is_allowed());
-                l.refund(&key, t, t, 1).await.unwrap();
+                l.refund(&key, t, Charge { at: t, cost: 2 }, 1)
+                    .await
+                    .unwrap();
             }
         }
         let layers = [Scope::Global, Scope::User].map(|scope| LayerSpec {

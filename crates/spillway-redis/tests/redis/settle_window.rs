@@ -142,3 +142,51 @@ fn a_log_settle_finds_its_charge_behind_many_later_entries() {
         assert_eq!(fill(&l, 61).await, 56);
     });
 }
+
+/// A token bucket (100 / 60 s), as spillway-core's `Gcra`: reserve 100 at 0 s, the bucket is
+/// full again at 60 s and others take 100 then, settle at 61 s with 10 used. The charge has
+/// refilled: nothing comes back, 1 more fits at 61 s (the old refund gave back 90: 191 within
+/// [60 s, 61 s]).
+#[test]
+fn a_bucket_settled_after_its_charge_refilled_gives_back_nothing() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    runtime().block_on(async {
+        let store = store_with(&server, FailurePolicy::FailOpen).await;
+        let l = layered(&store, "bucket-late", Algorithm::TokenBucket);
+        reserve_then_settle(&l, (0, 100), (61, 10), async {
+            assert_eq!(fill(&l, 60).await, 100);
+        })
+        .await;
+        assert_eq!(fill(&l, 61).await, 1);
+    });
+}
+
+/// A bucket refunds out of the charge's own instant, not its place in the queue: S and R
+/// reserve 50 at 0 s, S settles at 0 s having used nothing (R's charge moves to [0 s, 30 s]),
+/// others take 100 at 30 s, R settles at 31 s having used nothing: R has refilled, 1 fits (50
+/// if R were refunded from its recorded place). And into a full bucket, settled before the
+/// charge refilled, the refund is exact: 50 reserved at 0 s, 20 used, settled at 12 s: full.
+#[test]
+fn a_bucket_refunds_what_of_its_own_charge_is_unrefilled() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    runtime().block_on(async {
+        let store = store_with(&server, FailurePolicy::FailOpen).await;
+        let l = layered(&store, "bucket-moved", Algorithm::TokenBucket);
+        let who = Subject::default();
+        let s = l.reserve(at(0), &who, tokens(50)).await.unwrap();
+        let r = l.reserve(at(0), &who, tokens(50)).await.unwrap();
+        let (s, r) = (s.decision.expect("S"), r.decision.expect("R"));
+        l.settle(at(0), s, tokens(0)).await.unwrap();
+        assert_eq!(fill(&l, 30).await, 100);
+        l.settle(at(31), r, tokens(0)).await.unwrap();
+        assert_eq!(fill(&l, 31).await, 1);
+
+        let l = layered(&store, "bucket-prompt", Algorithm::TokenBucket);
+        reserve_then_settle(&l, (0, 50), (12, 20), async {}).await;
+        assert_eq!(fill(&l, 12).await, 100);
+    });
+}

@@ -11,7 +11,7 @@
 //! charged at completion. Debt shows as a negative remaining.
 
 use super::calendar::{WallClock, next_pacific_midnight};
-use spillway_core::limit::{Decision, Gcra, Limiter};
+use spillway_core::limit::{Charge, Decision, Gcra, Limiter};
 use spillway_core::{Duration, Time};
 
 /// Where fixed windows start.
@@ -152,8 +152,10 @@ impl Meter {
     /// Give back `cost` (an over-reservation settled at completion).
     pub fn refund(&mut self, now: Time, cost: u64) {
         match &mut self.shape {
-            // A bucket does not tie a refund to its charge (see spillway-core's Gcra).
-            Shape::Bucket(g) => g.refund(now, now, cost),
+            // The emulated provider's bucket gives back what it holds, untied to the charge
+            // (its own behaviour, kept as it was; spillway-core's buckets refund only what of
+            // the charge is unrefilled): a charge of `cost` made `now` bounds nothing more.
+            Shape::Bucket(g) => g.refund(now, Charge { at: now, cost }, cost),
             Shape::Window { used, .. } => *used = used.saturating_sub(cost),
         }
     }

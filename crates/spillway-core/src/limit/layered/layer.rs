@@ -3,7 +3,7 @@
 
 use super::{Demand, Denial, LayerSet, LayeredDecision, LayeredError, Scope, Subject, Unit};
 use crate::limit::keyed::Slot;
-use crate::limit::{AnyLimiter, Decision, Keyed, LimitError, Limiter};
+use crate::limit::{AnyLimiter, Charge, Decision, Keyed, LimitError, Limiter};
 use crate::time::Time;
 
 /// A layer's limiter(s): one for the global scope, one per key otherwise.
@@ -63,11 +63,11 @@ impl Layer {
             LayerState::PerKey(k) => k.commit(now, &key, cost),
         }
     }
-    pub(super) fn refund(&mut self, now: Time, charged_at: Time, subject: &Subject, cost: u64) {
+    pub(super) fn refund(&mut self, now: Time, charge: Charge, subject: &Subject, cost: u64) {
         let key = self.key(subject);
         match &mut self.state {
-            LayerState::Single(l) => l.refund(now, charged_at, cost),
-            LayerState::PerKey(k) => k.refund(now, charged_at, &key, cost),
+            LayerState::Single(l) => l.refund(now, charge, cost),
+            LayerState::PerKey(k) => k.refund(now, charge, &key, cost),
         }
     }
 }
