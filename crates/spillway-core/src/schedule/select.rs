@@ -40,7 +40,7 @@ impl<T> PriorityScheduler<T> {
         let mut best = u128::MAX;
         let mut oldest = Time::MAX;
         for (class, queue) in self.classes.iter().enumerate() {
-            let Some(arrival) = queue.oldest().map(|q| q.arrival) else {
+            let Some(arrival) = queue.oldest_arrival() else {
                 continue;
             };
             oldest = oldest.min(arrival);
