@@ -1,8 +1,7 @@
-//! A FIFO of `Copy` values in a power-of-two buffer: a class's DRR ring of tenants and each
-//! tenant's sub-queue of refs.
+//! A FIFO of `Copy` values in a power-of-two buffer: a fair-share class's DRR ring of tenants.
 //!
-//! Why not `VecDeque`: the tenant path reads these a dozen times a pop (front member, its
-//! head ref, the members ahead for prefetching), and a `VecDeque` maps a position to a slot
+//! Why not `VecDeque`: the tenant path reads it several times a pop (the front tenant, the
+//! tenants ahead for prefetching), and a `VecDeque` maps a position to a slot
 //! by compare-and-subtract (its capacity is not a power of two), while here it is a mask.
 //! Turning the ring (front member to the back, every visit that cannot pay) is the one
 //! operation DRR does most besides reading the front: `VecDeque` does it as `pop_front` plus
@@ -37,15 +36,9 @@ impl<T> Default for Ring<T> {
 
 impl<T: Copy> Ring<T> {
     /// Values held.
-    #[inline]
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
-    }
-
-    /// Whether nothing is held.
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// The slot of `position` (counted from the front). Only meaningful with slots allocated.
@@ -64,25 +57,9 @@ impl<T: Copy> Ring<T> {
         }
     }
 
-    /// The value at `position` from the front, to change in place.
-    #[inline]
-    pub fn get_mut(&mut self, position: usize) -> Option<&mut T> {
-        if position < self.len {
-            let slot = self.slot(position);
-            self.slots.get_mut(slot)
-        } else {
-            None
-        }
-    }
-
     #[inline]
     pub fn front(&self) -> Option<&T> {
         self.get(0)
-    }
-
-    #[inline]
-    pub fn back(&self) -> Option<&T> {
-        self.get(self.len.wrapping_sub(1))
     }
 
     /// Appends `value` at the back.
@@ -118,14 +95,6 @@ impl<T: Copy> Ring<T> {
         Some(value)
     }
 
-    /// Removes and returns the back value.
-    #[inline]
-    pub fn pop_back(&mut self) -> Option<T> {
-        let value = *self.back()?;
-        self.len -= 1;
-        Some(value)
-    }
-
     /// Moves the front value to the back (nothing if empty). In a full buffer the front's slot
     /// is the one after the back, so only the head moves.
     #[inline]
@@ -140,12 +109,6 @@ impl<T: Copy> Ring<T> {
             }
         }
         self.head = self.head.wrapping_add(1);
-    }
-
-    /// Drops every value (the buffer is kept for the next ones).
-    pub fn clear(&mut self) {
-        self.len = 0;
-        self.head = 0;
     }
 
     /// The values, front to back.
@@ -188,7 +151,7 @@ mod tests {
         /// every read answers as the `VecDeque`'s does (across growth, wrap-around and full
         /// buffers, where rotation only moves the head).
         #[test]
-        fn answers_as_a_vec_deque(ops in proptest::collection::vec((0u8..8, 0u32..1_000), 0..400)) {
+        fn answers_as_a_vec_deque(ops in proptest::collection::vec((0u8..6, 0u32..1_000), 0..400)) {
             let mut ring = Ring::default();
             let mut model = VecDeque::new();
             for (op, value) in ops {
@@ -198,31 +161,18 @@ mod tests {
                         model.push_back(value);
                     }
                     2 => proptest::prop_assert_eq!(ring.pop_front(), model.pop_front()),
-                    3 => proptest::prop_assert_eq!(ring.pop_back(), model.pop_back()),
                     4 => {
                         ring.rotate();
                         model.rotate_left(usize::from(!model.is_empty()));
                     }
                     5 => {
-                        let position = value as usize % (model.len() + 1);
-                        if let (Some(r), Some(m)) = (ring.get_mut(position), model.get_mut(position)) {
-                            *r = value;
-                            *m = value;
-                        }
-                    }
-                    6 => {
                         ring.retain(|v| v % 3 != value % 3);
                         model.retain(|v| v % 3 != value % 3);
-                    }
-                    _ if value % 50 == 0 => {
-                        ring.clear();
-                        model.clear();
                     }
                     _ => {}
                 }
                 proptest::prop_assert_eq!(ring.len(), model.len());
                 proptest::prop_assert_eq!(ring.front(), model.front());
-                proptest::prop_assert_eq!(ring.back(), model.back());
                 proptest::prop_assert_eq!(ring.get(1), model.get(1));
                 proptest::prop_assert_eq!(ring.get(model.len()), None);
                 let held: Vec<u32> = ring.iter().copied().collect();

@@ -8,6 +8,10 @@ impl<T> FairClass<T> {
     /// tokens + tenants).
     #[cold]
     pub(super) fn compact(&mut self) {
+        #[cfg(test)]
+        {
+            self.compactions += 1;
+        }
         let mut entries = 0;
         let mut emptied = Vec::new();
         for &slot in self.ring.iter() {

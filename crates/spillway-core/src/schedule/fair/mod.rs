@@ -24,6 +24,8 @@
 //! counted (a slot per request in arrival order plus a ref per request in its sub-queue), so
 //! compaction, a visible decision since it releases emptied tenants, runs at the same moments.
 
+#[cfg(test)]
+mod check;
 mod compaction;
 mod drr;
 mod sub_queue;
@@ -64,6 +66,9 @@ pub(crate) struct FairClass<T> {
     entries: usize,
     /// Requests queued.
     live: usize,
+    /// Compactions run, for the model tests.
+    #[cfg(test)]
+    compactions: u64,
 }
 
 impl<T> Default for FairClass<T> {
@@ -80,6 +85,8 @@ impl<T> Default for FairClass<T> {
             tokens: Tokens::default(),
             entries: 0,
             live: 0,
+            #[cfg(test)]
+            compactions: 0,
         }
     }
 }
