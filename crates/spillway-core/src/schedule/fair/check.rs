@@ -28,6 +28,12 @@ impl<T> FairClass<T> {
             assert!(self.queues[slot as usize].items.is_empty(), "free slot {slot}");
         }
         assert_eq!(self.index.len(), self.ring.len(), "index entries vs ring members");
+        if let Some(solo) = &self.solo {
+            assert!(self.ring.iter().next().is_none(), "a solo request with a ring");
+            assert!(self.tokens.front().is_none(), "a solo request with tokens");
+            assert!(solo.entry.payload.is_some());
+            (entries, live) = (1, 1);
+        }
         assert_eq!((self.entries, self.live), (entries, live), "entries, live");
         let oldest = self.ring.iter().filter_map(|&s| self.queues[s as usize].items.front());
         let newest = self.ring.iter().filter_map(|&s| self.queues[s as usize].items.back());

@@ -35,7 +35,8 @@ impl<T> FairClass<T> {
                 .retain(|&slot| !queues[slot as usize].items.is_empty());
             self.moves = self.moves.wrapping_add(1);
         }
-        self.entries = entries;
+        // A solo request (held outside the vacant ring) keeps its count.
+        self.entries = entries + usize::from(self.solo.is_some());
         self.tokens.compact(&self.queues);
     }
 }

@@ -39,6 +39,9 @@ impl<T> FairClass<T> {
 
     /// The cost of the request DRR serves next (the weighted class round asks it).
     pub fn next_cost(&mut self) -> Option<u64> {
+        if self.solo.is_some() {
+            return self.solo_cost();
+        }
         let slot = self.settle()?;
         self.queues[slot as usize].items.front().map(|e| e.cost)
     }
@@ -46,6 +49,9 @@ impl<T> FairClass<T> {
     /// Serves the request DRR picks, charging its cost to its tenant.
     #[inline]
     pub fn serve(&mut self) -> Option<Taken<T>> {
+        if self.solo.is_some() {
+            return self.serve_solo();
+        }
         let slot = self.settle()?;
         let queue = &mut self.queues[slot as usize];
         let (entry, dropped) = queue.pop_front()?;

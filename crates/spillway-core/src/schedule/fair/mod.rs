@@ -28,6 +28,7 @@
 mod check;
 mod compaction;
 mod drr;
+mod solo;
 mod sub_queue;
 mod tokens;
 
@@ -35,6 +36,7 @@ use super::arrivals::Taken;
 use super::ring::Ring;
 use super::tenant_index::TenantIndex;
 use crate::time::Time;
+use solo::Solo;
 use sub_queue::{Entry, TenantQueue};
 use tokens::{Token, Tokens};
 
@@ -66,6 +68,10 @@ pub(crate) struct FairClass<T> {
     entries: usize,
     /// Requests queued.
     live: usize,
+    /// The class's only request, while the ring is vacant (see [`solo`]).
+    solo: Option<Solo<T>>,
+    /// Its credit, while its visit is charged.
+    solo_credit: u64,
     /// Compactions run, for the model tests.
     #[cfg(test)]
     compactions: u64,
@@ -85,6 +91,8 @@ impl<T> Default for FairClass<T> {
             tokens: Tokens::default(),
             entries: 0,
             live: 0,
+            solo: None,
+            solo_credit: 0,
             #[cfg(test)]
             compactions: 0,
         }
@@ -100,27 +108,33 @@ impl<T> FairClass<T> {
 
     /// Entries and tokens held, live or not (the compaction trigger's count).
     pub fn held(&self) -> usize {
-        self.tokens.len() + self.entries
+        self.tokens.len() + self.entries + usize::from(self.solo.is_some())
     }
 
     /// Appends request `seq` to `tenant`'s sub-queue, the tenant joining the ring if needed.
     #[inline]
     pub fn push(&mut self, seq: u64, arrival: Time, tenant: u64, cost: u64, payload: T) {
         self.quantum = self.quantum.max(cost);
+        let entry = Entry {
+            seq,
+            arrival,
+            cost,
+            payload: Some(payload),
+        };
+        self.entries += 1;
+        self.live += 1;
+        if self.vacant() {
+            self.solo = Some(Solo { tenant, entry });
+            return;
+        }
+        self.seat_solo();
         let slot = match self.index.get(tenant) {
             // The index holds sub-queue slots, which fit u32 (one per queued request at most).
             Some(slot) => slot as u32,
             None => self.join(tenant),
         };
-        self.queues[slot as usize].push(Entry {
-            seq,
-            arrival,
-            cost,
-            payload: Some(payload),
-        });
+        self.queues[slot as usize].push(entry);
         self.tokens.push(Token { seq, arrival, slot });
-        self.entries += 1;
-        self.live += 1;
     }
 
     /// Gives `tenant` an empty sub-queue at the back of the ring.
@@ -142,17 +156,22 @@ impl<T> FairClass<T> {
     /// The longest-waiting request's arrival.
     #[inline]
     pub fn oldest_arrival(&self) -> Option<Time> {
-        self.tokens.front().map(|t| t.arrival)
+        match &self.solo {
+            Some(solo) => Some(solo.entry.arrival),
+            None => self.tokens.front().map(|t| t.arrival),
+        }
     }
 
     /// Takes the longest-waiting request out (shedding `Oldest`, expiry): its sub-queue's front.
     pub fn take_oldest(&mut self) -> Option<Taken<T>> {
+        self.seat_solo();
         let slot = self.tokens.front()?.slot;
         self.take_from(slot, 0)
     }
 
     /// Takes the most recent request out (shedding `Newest`): its sub-queue's back.
     pub fn take_newest(&mut self) -> Option<Taken<T>> {
+        self.seat_solo();
         let slot = self.tokens.back()?.slot;
         let at = self.queues[slot as usize].items.len().checked_sub(1)?;
         self.take_from(slot, at)
@@ -167,11 +186,17 @@ impl<T> FairClass<T> {
 
     /// Whether request `seq` is still queued.
     pub fn contains(&self, seq: u64) -> bool {
-        self.locate(seq).is_some()
+        match &self.solo {
+            Some(solo) => solo.entry.seq == seq,
+            None => self.locate(seq).is_some(),
+        }
     }
 
     /// Takes request `seq` out (cancellation), if still queued.
     pub fn cancel(&mut self, seq: u64) -> Option<Taken<T>> {
+        if self.solo.as_ref().is_some_and(|solo| solo.entry.seq == seq) {
+            self.seat_solo();
+        }
         let (slot, at) = self.locate(seq)?;
         self.take_from(slot, at)
     }
