@@ -10,7 +10,12 @@ use super::fifo::FifoClass;
 use crate::time::Time;
 
 /// The requests of one class in their layout.
+///
+/// Not boxed, though the fair variant is the larger by ~200 bytes: a scheduler has at most 64
+/// classes (≤ 13 KB in all), and every push and pop of a fair class reads it, where a box
+/// would add a dependent load.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 enum Store<T> {
     Fifo(FifoClass<T>),
     Fair(FairClass<T>),

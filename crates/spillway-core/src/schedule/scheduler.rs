@@ -106,8 +106,7 @@ impl<T> PriorityScheduler<T> {
             // Only after 2^58 pushes to one class: refuse, never wrap or panic.
             return refuse(item, Refusal::CapacityFull);
         }
-        let shed =
-            victim.and_then(|(c, reason)| self.remove_end(now, c, self.plan.pick, reason));
+        let shed = victim.and_then(|(c, reason)| self.remove_end(now, c, self.plan.pick, reason));
         if matches!(self.plan.discipline, Discipline::Aging { .. }) {
             self.note_push_time(now);
         }

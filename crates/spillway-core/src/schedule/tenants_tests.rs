@@ -5,8 +5,8 @@
 //! tombstones), the requests it serves must be the model's, and it must hold exactly the
 //! model's entries (they decide when compaction runs, a visible decision).
 
-use super::class_queue::ClassQueue;
 use super::arrivals::Taken;
+use super::class_queue::ClassQueue;
 use super::fair::FairClass;
 use crate::time::Time;
 use rand_chacha::ChaCha8Rng;
@@ -122,7 +122,9 @@ impl Model {
     fn end(&self, newest: bool) -> Option<(u64, u64)> {
         let live = self.ring.iter().flat_map(|m| {
             let removed = &self.removed;
-            m.1.iter().filter(move |h| !removed.contains(&h.0)).map(|h| (m.0, h.0))
+            m.1.iter()
+                .filter(move |h| !removed.contains(&h.0))
+                .map(|h| (m.0, h.0))
         });
         if newest {
             live.max_by_key(|&(_, seq)| seq)
@@ -198,7 +200,10 @@ fn serves_as_the_model(ops: Vec<Op>) -> Result<(), proptest::test_runner::TestCa
                 let seq = live.remove(pick % live.len());
                 proptest::prop_assert!(class.contains(seq));
                 let taken = class.cancel(seq);
-                proptest::prop_assert_eq!(taken.as_ref().map(|t| (t.seq, t.payload)), Some((seq, seq)));
+                proptest::prop_assert_eq!(
+                    taken.as_ref().map(|t| (t.seq, t.payload)),
+                    Some((seq, seq))
+                );
                 proptest::prop_assert!(!class.contains(seq));
                 if let Some(taken) = taken {
                     model.remove(taken.tenant, seq);
@@ -207,7 +212,11 @@ fn serves_as_the_model(ops: Vec<Op>) -> Result<(), proptest::test_runner::TestCa
             5 | 6 => {
                 let newest = op == 6;
                 let expected = model.end(newest);
-                let taken = if newest { class.take_newest() } else { class.take_oldest() };
+                let taken = if newest {
+                    class.take_newest()
+                } else {
+                    class.take_oldest()
+                };
                 proptest::prop_assert_eq!(taken.as_ref().map(|t| (t.tenant, t.seq)), expected);
                 if let Some((tenant, seq)) = expected {
                     model.remove(tenant, seq);
