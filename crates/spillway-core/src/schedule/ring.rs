@@ -1,4 +1,5 @@
-//! A FIFO of `Copy` values in a power-of-two buffer: a fair-share class's DRR ring of tenants.
+//! A FIFO of `Copy` values in a power-of-two buffer: a fair-share class's DRR ring of tenants
+//! and its tokens in arrival order.
 //!
 //! Why not `VecDeque`: the tenant path reads it several times a pop (the front tenant, the
 //! tenants ahead for prefetching), and a `VecDeque` maps a position to a slot
@@ -36,7 +37,7 @@ impl<T> Default for Ring<T> {
 
 impl<T: Copy> Ring<T> {
     /// Values held.
-    #[cfg(test)]
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
@@ -60,6 +61,12 @@ impl<T: Copy> Ring<T> {
     #[inline]
     pub fn front(&self) -> Option<&T> {
         self.get(0)
+    }
+
+    /// The back value.
+    #[inline]
+    pub fn back(&self) -> Option<&T> {
+        self.get(self.len.checked_sub(1)?)
     }
 
     /// Appends `value` at the back.
@@ -91,6 +98,14 @@ impl<T: Copy> Ring<T> {
     pub fn pop_front(&mut self) -> Option<T> {
         let value = *self.front()?;
         self.head = self.head.wrapping_add(1);
+        self.len -= 1;
+        Some(value)
+    }
+
+    /// Removes and returns the back value.
+    #[inline]
+    pub fn pop_back(&mut self) -> Option<T> {
+        let value = *self.back()?;
         self.len -= 1;
         Some(value)
     }
@@ -161,6 +176,7 @@ mod tests {
                         model.push_back(value);
                     }
                     2 => proptest::prop_assert_eq!(ring.pop_front(), model.pop_front()),
+                    3 => proptest::prop_assert_eq!(ring.pop_back(), model.pop_back()),
                     4 => {
                         ring.rotate();
                         model.rotate_left(usize::from(!model.is_empty()));
@@ -173,6 +189,7 @@ mod tests {
                 }
                 proptest::prop_assert_eq!(ring.len(), model.len());
                 proptest::prop_assert_eq!(ring.front(), model.front());
+                proptest::prop_assert_eq!(ring.back(), model.back());
                 proptest::prop_assert_eq!(ring.get(1), model.get(1));
                 proptest::prop_assert_eq!(ring.get(model.len()), None);
                 let held: Vec<u32> = ring.iter().copied().collect();

@@ -127,7 +127,9 @@ impl<T> FairClass<T> {
             self.solo = Some(Solo { tenant, entry });
             return;
         }
-        self.seat_solo();
+        if self.solo.is_some() {
+            self.seat_solo();
+        }
         let slot = match self.index.get(tenant) {
             // The index holds sub-queue slots, which fit u32 (one per queued request at most).
             Some(slot) => slot as u32,

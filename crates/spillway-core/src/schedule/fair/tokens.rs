@@ -15,8 +15,8 @@
 //! even when its sub-queue slot went to another tenant).
 
 use super::sub_queue::TenantQueue;
+use crate::schedule::ring::Ring;
 use crate::time::Time;
-use std::collections::VecDeque;
 
 /// A request's place in arrival order.
 #[derive(Copy, Clone, Debug)]
@@ -30,7 +30,7 @@ pub(super) struct Token {
 /// The tokens of one class, oldest first; front and back are live (or it is empty).
 #[derive(Debug, Default)]
 pub(super) struct Tokens {
-    deque: VecDeque<Token>,
+    deque: Ring<Token>,
 }
 
 impl Tokens {
@@ -62,11 +62,23 @@ impl Tokens {
         let guess = usize::try_from(seq.checked_sub(self.deque.front()?.seq)?).ok()?;
         match self.deque.get(guess) {
             Some(token) if token.seq == seq => Some(*token),
-            _ => {
-                let at = self.deque.binary_search_by_key(&seq, |t| t.seq).ok()?;
-                self.deque.get(at).copied()
+            _ => self.search(seq),
+        }
+    }
+
+    /// Binary search by seq (seqs ascend along the deque).
+    fn search(&self, seq: u64) -> Option<Token> {
+        let (mut low, mut high) = (0, self.deque.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            let token = *self.deque.get(mid)?;
+            match token.seq.cmp(&seq) {
+                std::cmp::Ordering::Less => low = mid + 1,
+                std::cmp::Ordering::Greater => high = mid,
+                std::cmp::Ordering::Equal => return Some(token),
             }
         }
+        None
     }
 
     /// After the request `seq` left: if its token was at an end, drops it and the dead tokens
