@@ -21,7 +21,7 @@ impl<T> FairClass<T> {
                 "ends live"
             );
             assert_eq!(
-                queue.head_seq,
+                self.heads[slot as usize],
                 queue.items.front().map_or(u64::MAX, |e| e.seq)
             );
             let stale = queue.items.iter().filter(|e| e.payload.is_none()).count();

@@ -56,7 +56,9 @@ impl<T> FairClass<T> {
         let queue = &mut self.queues[slot as usize];
         let (entry, dropped) = queue.pop_front()?;
         queue.deficit = queue.deficit.saturating_sub(entry.cost);
-        let (tenant, emptied) = (queue.tenant, queue.items.is_empty());
+        let (tenant, head) = (queue.tenant, queue.head_seq());
+        self.heads[slot as usize] = head;
+        let emptied = head == u64::MAX;
         self.entries -= dropped;
         if emptied {
             self.retire_front();
@@ -93,6 +95,7 @@ impl<T> FairClass<T> {
         let queue = &mut self.queues[slot as usize];
         self.entries -= queue.items.len();
         queue.reset();
+        self.heads[slot as usize] = u64::MAX;
         self.index.remove(queue.tenant);
         self.free.push(slot);
     }

@@ -48,6 +48,9 @@ const COMPACTION_SLACK: usize = 64;
 pub(crate) struct FairClass<T> {
     /// Sub-queues by slot; freed slots keep their allocation for the next tenant.
     queues: Vec<TenantQueue<T>>,
+    /// Each slot's front seq (`u64::MAX`: empty), for the tokens' liveness check (see
+    /// [`tokens`]).
+    heads: Vec<u64>,
     free: Vec<u32>,
     /// Tenant id → sub-queue slot, for every tenant in the ring. Only looked up, never
     /// iterated, so its layout cannot leak into a decision.
@@ -81,6 +84,7 @@ impl<T> Default for FairClass<T> {
     fn default() -> Self {
         FairClass {
             queues: Vec::new(),
+            heads: Vec::new(),
             free: Vec::new(),
             index: TenantIndex::default(),
             ring: Ring::default(),
@@ -135,7 +139,11 @@ impl<T> FairClass<T> {
             Some(slot) => slot as u32,
             None => self.join(tenant),
         };
-        self.queues[slot as usize].push(entry);
+        let queue = &mut self.queues[slot as usize];
+        if queue.items.is_empty() {
+            self.heads[slot as usize] = seq;
+        }
+        queue.push(entry);
         self.tokens.push(Token { seq, arrival, slot });
     }
 
@@ -145,6 +153,7 @@ impl<T> FairClass<T> {
             Some(slot) => slot,
             None => {
                 self.queues.push(TenantQueue::default());
+                self.heads.push(u64::MAX);
                 // One slot per queued request at most, and capacity is far below u32::MAX.
                 u32::try_from(self.queues.len() - 1).unwrap_or(u32::MAX)
             }
@@ -209,6 +218,7 @@ impl<T> FairClass<T> {
         let queue = self.queues.get_mut(slot as usize)?;
         let (entry, dropped) = queue.take(at)?;
         let tenant = queue.tenant;
+        self.heads[slot as usize] = queue.head_seq();
         self.entries -= dropped;
         self.left(entry, tenant)
     }
@@ -219,7 +229,7 @@ impl<T> FairClass<T> {
         // Every entry taken is live (ends are trimmed, a middle one is checked).
         let payload = entry.payload?;
         self.live -= 1;
-        self.tokens.trim_after(entry.seq, &self.queues);
+        self.tokens.trim_after(entry.seq, &self.heads, &self.queues);
         self.compact_if_sparse();
         Some(Taken {
             payload,

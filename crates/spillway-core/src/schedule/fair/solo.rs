@@ -75,6 +75,7 @@ impl<T> FairClass<T> {
         if self.charged {
             queue.deficit = self.solo_credit;
         }
+        self.heads[slot as usize] = entry.seq;
         queue.push(entry);
         self.tokens.push(token);
     }

@@ -27,9 +27,6 @@ pub(super) struct Entry<T> {
 #[derive(Debug)]
 pub(super) struct TenantQueue<T> {
     pub items: VecDeque<Entry<T>>,
-    /// The seq at the front (`u64::MAX` when empty): the token deque asks it whether its oldest
-    /// token is still queued, and this keeps that question to this record's line.
-    pub head_seq: u64,
     pub tenant: u64,
     pub deficit: u64,
     /// Tombstones in `items`; while 0 (always, without cancels) the ends need no checking.
@@ -40,7 +37,6 @@ impl<T> Default for TenantQueue<T> {
     fn default() -> Self {
         TenantQueue {
             items: VecDeque::new(),
-            head_seq: u64::MAX,
             tenant: 0,
             deficit: 0,
             stale: 0,
@@ -52,10 +48,13 @@ impl<T> TenantQueue<T> {
     /// Appends a request.
     #[inline]
     pub fn push(&mut self, entry: Entry<T>) {
-        if self.items.is_empty() {
-            self.head_seq = entry.seq;
-        }
         self.items.push_back(entry);
+    }
+
+    /// The seq at the front, `u64::MAX` when empty (see [`super::FairClass`]'s `heads`).
+    #[inline]
+    pub fn head_seq(&self) -> u64 {
+        self.items.front().map_or(u64::MAX, |e| e.seq)
     }
 
     /// The front request (live), taken; then the front is trimmed. Returns it with the entries
@@ -64,7 +63,6 @@ impl<T> TenantQueue<T> {
     pub fn pop_front(&mut self) -> Option<(Entry<T>, usize)> {
         let entry = self.items.pop_front()?;
         let dropped = 1 + self.trim_front();
-        self.head_seq = self.items.front().map_or(u64::MAX, |e| e.seq);
         Some((entry, dropped))
     }
 
@@ -72,9 +70,6 @@ impl<T> TenantQueue<T> {
     pub fn pop_back(&mut self) -> Option<(Entry<T>, usize)> {
         let entry = self.items.pop_back()?;
         let dropped = 1 + self.trim_back();
-        if self.items.is_empty() {
-            self.head_seq = u64::MAX;
-        }
         Some((entry, dropped))
     }
 
@@ -141,7 +136,6 @@ impl<T> TenantQueue<T> {
     /// Empties the queue for reuse by another tenant, keeping its allocation.
     pub fn reset(&mut self) {
         self.items.clear();
-        self.head_seq = u64::MAX;
         self.deficit = 0;
         self.stale = 0;
     }
