@@ -96,7 +96,7 @@ impl<T> ClassQueue<T> {
         }
         let cost = match &mut self.store {
             Store::Fifo(fifo) => fifo.next_cost(),
-            Store::Fair(fair) => fair_next_cost(fair),
+            Store::Fair(fair) => fair.next_cost(),
         };
         self.next_cost = Some(cost);
         cost
@@ -165,11 +165,4 @@ impl<T> ClassQueue<T> {
             Store::Fifo(_) => None,
         }
     }
-}
-
-/// [`FairClass::next_cost`], out of line: the weighted round's per-class question stays small
-/// enough to inline.
-#[inline(never)]
-fn fair_next_cost<T>(fair: &mut FairClass<T>) -> Option<u64> {
-    fair.next_cost()
 }

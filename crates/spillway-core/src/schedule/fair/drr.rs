@@ -38,10 +38,18 @@ impl<T> FairClass<T> {
     }
 
     /// The cost of the request DRR serves next (the weighted class round asks it).
+    #[inline]
     pub fn next_cost(&mut self) -> Option<u64> {
         if self.solo.is_some() {
             return self.solo_cost();
         }
+        self.ring_next_cost()
+    }
+
+    /// [`FairClass::next_cost`] with tenants in the ring: settling it. Out of line, so that the
+    /// weighted round's per-class question stays small enough to inline.
+    #[inline(never)]
+    fn ring_next_cost(&mut self) -> Option<u64> {
         let slot = self.settle()?;
         self.queues[slot as usize].items.front().map(|e| e.cost)
     }
