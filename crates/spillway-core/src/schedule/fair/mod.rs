@@ -40,7 +40,9 @@ use solo::Solo;
 use sub_queue::{Entry, TenantQueue};
 use tokens::{Token, Tokens};
 
-/// Tombstones and dead tokens tolerated beyond three times the live requests before compacting.
+/// Tombstones and dead tokens tolerated, beyond twice the live requests, before compacting (a
+/// live request is held twice: its entry and its token, so the trigger is `held > 4·live +
+/// slack`).
 const COMPACTION_SLACK: usize = 64;
 
 /// One class's tenants, their requests, and the DRR state over them.

@@ -11,6 +11,9 @@
 use crate::time::Time;
 use std::collections::VecDeque;
 
+/// Entries a freed sub-queue keeps room for (a tenant's usual backlog at depth is a few dozen).
+const RETAINED_CAPACITY: usize = 64;
+
 /// A queued request (or, with `payload: None`, the tombstone of one cancelled from the middle
 /// of its tenant's queue, dropped once it reaches an end or at the next compaction).
 #[derive(Debug)]
@@ -133,8 +136,13 @@ impl<T> TenantQueue<T> {
         }
     }
 
-    /// Empties the queue for reuse by another tenant, keeping its allocation.
+    /// Empties the queue for reuse by another tenant, keeping a small allocation: a buffer
+    /// that once held a deep backlog is freed, so the class's memory follows what is queued
+    /// now, not the deepest backlog each slot ever held.
     pub fn reset(&mut self) {
+        if self.items.capacity() > RETAINED_CAPACITY {
+            self.items = VecDeque::new();
+        }
         self.items.clear();
         self.deficit = 0;
         self.stale = 0;
