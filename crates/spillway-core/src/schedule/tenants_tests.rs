@@ -364,3 +364,20 @@ proptest::proptest! {
         }
     }
 }
+
+/// A tenant whose deep backlog drained frees its buffer: the freed slots keep room for a few
+/// dozen entries each, not for the deepest backlog they ever held.
+#[test]
+fn a_drained_deep_backlog_gives_its_memory_back() {
+    let mut class: FairClass<u64> = FairClass::default();
+    for seq in 0..10_000 {
+        class.push(seq, Time::ZERO, seq % 2, 1, seq);
+    }
+    while class.serve().is_some() {}
+    assert_eq!(class.len(), 0);
+    assert!(
+        class.free_capacity() <= 2 * 64,
+        "{} entries kept",
+        class.free_capacity()
+    );
+}

@@ -85,6 +85,14 @@ impl<T> FairClass<T> {
         self.compactions
     }
 
+    /// Entries the freed sub-queues have room for.
+    pub fn free_capacity(&self) -> usize {
+        self.free
+            .iter()
+            .map(|&s| self.queues[s as usize].items.capacity())
+            .sum()
+    }
+
     /// Compacts now, whatever the trigger says.
     pub fn compact_now(&mut self) {
         self.compact();
