@@ -17,6 +17,7 @@ impl<T> FairClass<T> {
         for &slot in self.ring.iter() {
             let queue = &mut self.queues[slot as usize];
             queue.drop_stale();
+            queue.cursor = 0;
             entries += queue.items.len();
             if queue.items.is_empty() {
                 emptied.push(slot);
@@ -37,6 +38,6 @@ impl<T> FairClass<T> {
         }
         // A solo request (held outside the vacant ring) keeps its count.
         self.entries = entries + usize::from(self.solo.is_some());
-        self.tokens.compact(&self.queues);
+        self.tokens.compact(&mut self.queues);
     }
 }

@@ -34,6 +34,9 @@ pub(super) struct TenantQueue<T> {
     pub deficit: u64,
     /// Tombstones in `items`; while 0 (always, without cancels) the ends need no checking.
     pub stale: usize,
+    /// Compaction's walk over the tokens: how many of this queue's entries were matched so far
+    /// (see [`super::tokens::Tokens::compact`]). Meaningless otherwise.
+    pub cursor: usize,
 }
 
 impl<T> Default for TenantQueue<T> {
@@ -43,6 +46,7 @@ impl<T> Default for TenantQueue<T> {
             tenant: 0,
             deficit: 0,
             stale: 0,
+            cursor: 0,
         }
     }
 }

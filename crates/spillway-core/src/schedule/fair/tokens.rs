@@ -113,16 +113,16 @@ impl Tokens {
     }
 
     /// Drops every dead token, once every sub-queue holds exactly its live requests (after
-    /// their tombstones were dropped). Each slot's live tokens and its requests ascend alike,
-    /// so one cursor per slot tells a live token (its seq is the next request there) from a
-    /// dead one. O(tokens + slots).
-    pub fn compact<T>(&mut self, queues: &[TenantQueue<T>]) {
-        let mut cursors = vec![0usize; queues.len()];
+    /// their tombstones were dropped) and the cursors of those with requests are 0. Each
+    /// slot's live tokens and its requests ascend alike, so a cursor per slot tells a live
+    /// token (its seq is the next request there) from a dead one; a freed slot holds nothing,
+    /// so its cursor is never read. O(tokens), no allocation.
+    pub fn compact<T>(&mut self, queues: &mut [TenantQueue<T>]) {
         self.deque.retain(|t| {
-            let slot = t.slot as usize;
-            let next = queues[slot].items.get(cursors[slot]);
+            let queue = &mut queues[t.slot as usize];
+            let next = queue.items.get(queue.cursor);
             let live = next.is_some_and(|e| e.seq == t.seq);
-            cursors[slot] += usize::from(live);
+            queue.cursor += usize::from(live);
             live
         });
     }
