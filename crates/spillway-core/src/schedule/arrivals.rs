@@ -1,17 +1,15 @@
-//! One class's requests, stored inline in arrival order.
+//! A FIFO class's requests, stored inline in arrival order.
 //!
 //! Why inline: at 100 k queued, a pop serves a request pushed ~100 k operations earlier. Held in
 //! arrival order, its bytes are read where the deque's front already is (prefetched), instead of
 //! at a scattered slab index plus a generation array (two cache misses per pop, the cost that
 //! kept the scheduler 6–10× behind four plain `VecDeque`s). A request removed from the middle
-//! (cancel, shed, tenant fair share serving out of arrival order) leaves a tombstone (`payload:
-//! None`); both ends are kept live by trimming, and the class queue compacts tombstones once
-//! they outnumber live requests, so memory stays proportional to what is queued.
+//! (cancel) leaves a tombstone (`payload: None`); both ends are kept live by trimming, and the
+//! class compacts tombstones once they outnumber live requests, so memory stays proportional to
+//! what is queued.
 //!
-//! Requests are named two ways: by their per-class sequence number `seq` (tickets: stable
-//! forever, found by position guess then binary search, since seqs ascend along the deque), and
-//! by a [`Ref`] (tenant sub-queues: a virtual index, O(1), checked against the seq so a stale ref
-//! never names a later request that reuses the index).
+//! Requests are named by their per-class sequence number `seq` (tickets: stable forever, found
+//! by position guess then binary search, since seqs ascend along the deque).
 
 use crate::time::Time;
 use std::collections::VecDeque;
@@ -50,29 +48,16 @@ impl<T> Taken<T> {
     }
 }
 
-/// Where a tenant sub-queue finds a request: virtual index in the class deque (its position
-/// plus the slots ever popped off the front) and the seq expected there; plus its cost, so DRR
-/// settles on a tenant without reading the request itself.
-#[derive(Copy, Clone, Debug)]
-pub(crate) struct Ref {
-    pub index: u64,
-    pub seq: u64,
-    pub cost: u64,
-}
-
 /// The class's slots in arrival order; front and back are live (or it is empty).
 #[derive(Debug)]
 pub(crate) struct Arrivals<T> {
     slots: VecDeque<Slot<T>>,
-    /// Virtual index of `slots[0]`.
-    head: u64,
 }
 
 impl<T> Arrivals<T> {
     pub fn new() -> Self {
         Arrivals {
             slots: VecDeque::new(),
-            head: 0,
         }
     }
 
@@ -82,16 +67,10 @@ impl<T> Arrivals<T> {
         self.slots.len()
     }
 
-    /// Appends a live slot; returns its ref.
+    /// Appends a live slot.
     #[inline]
-    pub fn push(&mut self, slot: Slot<T>) -> Ref {
-        let r = Ref {
-            index: self.head.wrapping_add(self.slots.len() as u64),
-            seq: slot.seq,
-            cost: slot.cost,
-        };
+    pub fn push(&mut self, slot: Slot<T>) {
         self.slots.push_back(slot);
-        r
     }
 
     pub fn front(&self) -> Option<&Slot<T>> {
@@ -101,33 +80,6 @@ impl<T> Arrivals<T> {
     #[cfg(test)]
     pub fn at(&self, position: usize) -> Option<&Slot<T>> {
         self.slots.get(position)
-    }
-
-    /// The deque position of virtual index `index` (`None` only where `usize` is narrower than
-    /// the distance; a position past the back is the caller's to reject).
-    #[inline]
-    fn offset(&self, index: u64) -> Option<usize> {
-        usize::try_from(index.wrapping_sub(self.head)).ok()
-    }
-
-    /// The position of the request `r` names, which the caller knows is still queued.
-    pub fn position_of_live(&self, r: Ref) -> usize {
-        self.offset(r.index).unwrap_or(usize::MAX)
-    }
-
-    /// Starts loading the slot at virtual index `index` (a [`Ref`]'s), if it is held.
-    #[inline]
-    pub fn prefetch(&self, index: u64) {
-        if let Some(slot) = self.offset(index).and_then(|p| self.slots.get(p)) {
-            super::prefetch::prefetch(slot);
-        }
-    }
-
-    /// The position of the live request `r` names, if it is still queued.
-    pub fn position(&self, r: Ref) -> Option<usize> {
-        let position = self.offset(r.index)?;
-        let slot = self.slots.get(position)?;
-        (slot.seq == r.seq && slot.payload.is_some()).then_some(position)
     }
 
     /// The position of the live request with sequence number `seq`. Without compaction or
@@ -149,7 +101,6 @@ impl<T> Arrivals<T> {
         if position == 0 {
             // The front is live (trimmed after every removal): no check needed.
             let mut slot = self.slots.pop_front()?;
-            self.head = self.head.wrapping_add(1);
             self.trim_front();
             return Taken::from(&mut slot);
         }
@@ -169,7 +120,6 @@ impl<T> Arrivals<T> {
     fn trim_front(&mut self) {
         while self.slots.front().is_some_and(|s| s.payload.is_none()) {
             self.slots.pop_front();
-            self.head = self.head.wrapping_add(1);
         }
     }
 
@@ -179,34 +129,9 @@ impl<T> Arrivals<T> {
         }
     }
 
-    /// Drops every tombstone. Positions change: refs must be rebuilt from [`Arrivals::refs`].
+    /// Drops every tombstone.
     pub fn compact(&mut self) {
         self.slots.retain(|s| s.payload.is_some());
-    }
-
-    /// The front slot's tenant and ref: [`Arrivals::refs`]'s first, without building the
-    /// iterator (which splits the deque into its two slices first).
-    #[inline]
-    pub fn front_ref(&self) -> Option<(u64, Ref)> {
-        let front = self.slots.front()?;
-        let r = Ref {
-            index: self.head,
-            seq: front.seq,
-            cost: front.cost,
-        };
-        Some((front.tenant, r))
-    }
-
-    /// Every slot's tenant and ref, in arrival order.
-    pub fn refs(&self) -> impl Iterator<Item = (u64, Ref)> + '_ {
-        self.slots.iter().enumerate().map(|(i, s)| {
-            let r = Ref {
-                index: self.head.wrapping_add(i as u64),
-                seq: s.seq,
-                cost: s.cost,
-            };
-            (s.tenant, r)
-        })
     }
 }
 
@@ -225,19 +150,6 @@ mod tests {
     }
 
     #[test]
-    fn a_stale_ref_misses_the_request_that_reuses_its_index() {
-        let mut a = Arrivals::new();
-        let _first = a.push(slot(0));
-        let second = a.push(slot(1));
-        assert!(a.take(1).is_some());
-        let third = a.push(slot(2));
-        assert_eq!(second.index, third.index, "the back index is reused");
-        assert_eq!(a.position(second), None);
-        let found = a.position(third).and_then(|p| a.at(p));
-        assert_eq!(found.and_then(|s| s.payload), Some(2));
-    }
-
-    #[test]
     fn seqs_are_found_after_compaction_and_trimming() {
         let mut a = Arrivals::new();
         for seq in 0..10 {
@@ -247,18 +159,10 @@ mod tests {
             assert!(a.take(position).is_some());
         }
         assert_eq!(a.held(), 8, "seqs 1 to 8 remain, 3 and 4 as tombstones");
+        assert_eq!(a.find(3), None, "a tombstone is not found");
         a.compact();
         let found: Vec<_> = (0..12).filter_map(|seq| a.find(seq)).collect();
         assert_eq!(found, vec![0, 1, 2, 3, 4, 5]);
         assert_eq!(a.find(7).and_then(|p| a.at(p)).map(|s| s.seq), Some(7));
-        let first = |(tenant, r): (u64, Ref)| (tenant, r.index, r.seq, r.cost);
-        assert_eq!(a.front_ref().map(first), a.refs().next().map(first));
-        assert_eq!(a.front_ref().map(first), Some((0, 1, 1, 1)));
-        let refs: Vec<u64> = a.refs().map(|(_, r)| r.index).collect();
-        assert_eq!(
-            refs,
-            vec![1, 2, 3, 4, 5, 6],
-            "virtual indices continue from the head"
-        );
     }
 }

@@ -4,6 +4,7 @@
 //! class's oldest request needs looking at: [`PriorityScheduler::next_expiry`] is O(classes) and
 //! [`PriorityScheduler::drain_expired`] O(classes + expired).
 
+use super::config::ShedPick;
 use super::scheduler::PriorityScheduler;
 use super::types::{RemovalReason, Removed};
 use crate::time::Time;
@@ -12,8 +13,8 @@ impl<T> PriorityScheduler<T> {
     /// When `class`'s oldest request expires, if it has a deadline and a request.
     fn class_expiry(&self, class: usize) -> Option<Time> {
         let deadline = (*self.plan.deadlines.get(class)?)?;
-        let oldest = self.classes[class].oldest()?;
-        Some(oldest.arrival.saturating_add(deadline))
+        let oldest = self.classes[class].oldest_arrival()?;
+        Some(oldest.saturating_add(deadline))
     }
 
     /// The earliest instant at which a queued request expires: when to call
@@ -35,7 +36,7 @@ impl<T> PriorityScheduler<T> {
                 if expiry > now {
                     break;
                 }
-                match self.remove_at(now, class, 0, RemovalReason::Expired) {
+                match self.remove_end(now, class, ShedPick::Oldest, RemovalReason::Expired) {
                     Some(removed) => on_expired(removed),
                     None => break,
                 }

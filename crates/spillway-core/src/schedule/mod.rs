@@ -88,25 +88,27 @@
 //! ```
 //!
 //! # Cost
-//! Push and pop are O(classes) plus O(1) amortised. Each class stores its requests inline in
-//! arrival order (so a FIFO pop reads them where the deque's front is, as a plain `VecDeque`
-//! would); tenant sub-queues hold seq-checked refs into it. Shed and expiry are O(1); cancel is
-//! O(1), or O(log n) after a compaction moved the request. Removals leave tombstones that are
-//! trimmed at the ends and compacted once they outnumber live requests.
+//! Push and pop are O(classes) plus O(1) amortised. A FIFO class stores its requests inline in
+//! arrival order (so a pop reads them where the deque's front is, as a plain `VecDeque`
+//! would); with fair share each tenant's sub-queue stores its requests (a DRR visit reads
+//! consecutive ones) and the class keeps thin tokens in arrival order for "oldest". Shed and
+//! expiry are O(1); cancel is O(1), or O(log n) after a compaction moved the request. Removals
+//! leave tombstones that are trimmed at the ends and compacted once they outnumber live
+//! requests.
 
 mod arrivals;
 mod class_queue;
 mod config;
 mod error;
 mod expiry;
+mod fair;
+mod fifo;
 mod plan;
 mod prefetch;
 mod ring;
 mod scheduler;
 mod select;
-mod sub_queue;
 mod tenant_index;
-mod tenants;
 mod types;
 mod weighted;
 

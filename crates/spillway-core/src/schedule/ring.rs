@@ -1,8 +1,8 @@
-//! A FIFO of `Copy` values in a power-of-two buffer: a class's DRR ring of tenants and each
-//! tenant's sub-queue of refs.
+//! A FIFO of `Copy` values in a power-of-two buffer: a fair-share class's DRR ring of tenants
+//! and its tokens in arrival order.
 //!
-//! Why not `VecDeque`: the tenant path reads these a dozen times a pop (front member, its
-//! head ref, the members ahead for prefetching), and a `VecDeque` maps a position to a slot
+//! Why not `VecDeque`: the tenant path reads it several times a pop (the front tenant, the
+//! tenants ahead for prefetching), and a `VecDeque` maps a position to a slot
 //! by compare-and-subtract (its capacity is not a power of two), while here it is a mask.
 //! Turning the ring (front member to the back, every visit that cannot pay) is the one
 //! operation DRR does most besides reading the front: `VecDeque` does it as `pop_front` plus
@@ -42,12 +42,6 @@ impl<T: Copy> Ring<T> {
         self.len
     }
 
-    /// Whether nothing is held.
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// The slot of `position` (counted from the front). Only meaningful with slots allocated.
     #[inline(always)]
     fn slot(&self, position: usize) -> usize {
@@ -64,25 +58,15 @@ impl<T: Copy> Ring<T> {
         }
     }
 
-    /// The value at `position` from the front, to change in place.
-    #[inline]
-    pub fn get_mut(&mut self, position: usize) -> Option<&mut T> {
-        if position < self.len {
-            let slot = self.slot(position);
-            self.slots.get_mut(slot)
-        } else {
-            None
-        }
-    }
-
     #[inline]
     pub fn front(&self) -> Option<&T> {
         self.get(0)
     }
 
+    /// The back value.
     #[inline]
     pub fn back(&self) -> Option<&T> {
-        self.get(self.len.wrapping_sub(1))
+        self.get(self.len.checked_sub(1)?)
     }
 
     /// Appends `value` at the back.
@@ -142,12 +126,6 @@ impl<T: Copy> Ring<T> {
         self.head = self.head.wrapping_add(1);
     }
 
-    /// Drops every value (the buffer is kept for the next ones).
-    pub fn clear(&mut self) {
-        self.len = 0;
-        self.head = 0;
-    }
-
     /// The values, front to back.
     pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
         (0..self.len).filter_map(|position| self.get(position))
@@ -188,7 +166,7 @@ mod tests {
         /// every read answers as the `VecDeque`'s does (across growth, wrap-around and full
         /// buffers, where rotation only moves the head).
         #[test]
-        fn answers_as_a_vec_deque(ops in proptest::collection::vec((0u8..8, 0u32..1_000), 0..400)) {
+        fn answers_as_a_vec_deque(ops in proptest::collection::vec((0u8..6, 0u32..1_000), 0..400)) {
             let mut ring = Ring::default();
             let mut model = VecDeque::new();
             for (op, value) in ops {
@@ -204,19 +182,8 @@ mod tests {
                         model.rotate_left(usize::from(!model.is_empty()));
                     }
                     5 => {
-                        let position = value as usize % (model.len() + 1);
-                        if let (Some(r), Some(m)) = (ring.get_mut(position), model.get_mut(position)) {
-                            *r = value;
-                            *m = value;
-                        }
-                    }
-                    6 => {
                         ring.retain(|v| v % 3 != value % 3);
                         model.retain(|v| v % 3 != value % 3);
-                    }
-                    _ if value % 50 == 0 => {
-                        ring.clear();
-                        model.clear();
                     }
                     _ => {}
                 }

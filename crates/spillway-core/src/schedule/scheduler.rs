@@ -10,7 +10,7 @@ use super::weighted::WeightedRound;
 use crate::time::Time;
 
 /// A queued request to shed: (class, position), and why.
-type Victim = ((usize, usize), RemovalReason);
+type Victim = (usize, RemovalReason);
 
 /// A bounded multi-class queue for an LLM gateway, with time passed in. See the
 /// [module docs](super) for the semantics.
@@ -106,8 +106,7 @@ impl<T> PriorityScheduler<T> {
             // Only after 2^58 pushes to one class: refuse, never wrap or panic.
             return refuse(item, Refusal::CapacityFull);
         }
-        let shed =
-            victim.and_then(|((c, position), reason)| self.remove_at(now, c, position, reason));
+        let shed = victim.and_then(|(c, reason)| self.remove_end(now, c, self.plan.pick, reason));
         if matches!(self.plan.discipline, Discipline::Aging { .. }) {
             self.note_push_time(now);
         }
@@ -130,8 +129,8 @@ impl<T> PriorityScheduler<T> {
     /// bound on requests inside): the arrival takes its place as it would at capacity.
     /// `None`: no such request, nothing changed.
     pub fn make_room(&mut self, now: Time, class: usize) -> Option<Removed<T>> {
-        let ((c, position), reason) = self.victim(class, true).ok().flatten()?;
-        self.remove_at(now, c, position, reason)
+        let (c, reason) = self.victim(class, true).ok().flatten()?;
+        self.remove_end(now, c, self.plan.pick, reason)
     }
 
     /// The queued request a push of `class` displaces; `Ok(None)` when it fits without, `Err`
@@ -144,12 +143,12 @@ impl<T> PriorityScheduler<T> {
             if self.plan.pick == ShedPick::Newest {
                 return Err(Refusal::ClassFull);
             }
-            return Ok(self.picked(class).map(|v| (v, RemovalReason::ClassFull)));
+            return Ok(self.picked(class).map(|c| (c, RemovalReason::ClassFull)));
         }
         if full || self.len >= self.plan.capacity {
             let victim = self.capacity_victim(class).and_then(|c| self.picked(c));
             return victim
-                .map(|v| Some((v, RemovalReason::CapacityFull)))
+                .map(|c| Some((c, RemovalReason::CapacityFull)))
                 .ok_or(Refusal::CapacityFull);
         }
         Ok(None)
@@ -181,28 +180,24 @@ impl<T> PriorityScheduler<T> {
             .find(|&class| self.classes[class].len() > 0)
     }
 
-    /// `class`'s newest or oldest request, per the shed pick: (class, position).
-    fn picked(&self, class: usize) -> Option<(usize, usize)> {
-        let queue = &self.classes[class];
-        if queue.len() == 0 {
-            return None;
-        }
-        let position = match self.plan.pick {
-            ShedPick::Newest => queue.newest_position()?,
-            ShedPick::Oldest => 0,
-        };
-        Some((class, position))
+    /// `class`, if it has a request to shed (its newest or oldest, per the shed pick).
+    fn picked(&self, class: usize) -> Option<usize> {
+        (self.classes[class].len() > 0).then_some(class)
     }
 
-    /// Takes the request at `position` of `class` out without serving it (0: the oldest).
-    pub(super) fn remove_at(
+    /// Takes `class`'s oldest or newest request out without serving it.
+    pub(super) fn remove_end(
         &mut self,
         now: Time,
         class: usize,
-        position: usize,
+        end: ShedPick,
         reason: RemovalReason,
     ) -> Option<Removed<T>> {
-        let taken = self.classes.get_mut(class)?.take(position, false)?;
+        let queue = self.classes.get_mut(class)?;
+        let taken = match end {
+            ShedPick::Oldest => queue.take_oldest(),
+            ShedPick::Newest => queue.take_newest(),
+        }?;
         self.len -= 1;
         Some(removed(now, class, taken, reason))
     }
@@ -210,8 +205,7 @@ impl<T> PriorityScheduler<T> {
     /// Removes the request `ticket` names, if it is still queued (a client gave up).
     pub fn cancel(&mut self, ticket: Ticket) -> Option<T> {
         let queue = self.classes.get_mut(ticket.class())?;
-        let position = queue.find(ticket.seq())?;
-        let taken = queue.take(position, false)?;
+        let taken = queue.cancel(ticket.seq())?;
         self.len -= 1;
         Some(taken.payload)
     }
@@ -220,7 +214,7 @@ impl<T> PriorityScheduler<T> {
     pub fn contains(&self, ticket: Ticket) -> bool {
         self.classes
             .get(ticket.class())
-            .is_some_and(|q| q.find(ticket.seq()).is_some())
+            .is_some_and(|q| q.contains(ticket.seq()))
     }
 
     /// The next request to serve at `now`, per the discipline. Deadlines are not checked here:
@@ -229,8 +223,7 @@ impl<T> PriorityScheduler<T> {
         let class = self.select_class(now)?;
         let pressure = self.under_pressure();
         let queue = &mut self.classes[class];
-        let position = queue.next_to_serve()?;
-        let taken = queue.take(position, true)?;
+        let taken = queue.serve()?;
         self.len -= 1;
         if self.plan.discipline == Discipline::Weighted {
             self.round.on_served(class, taken.cost, queue.len() == 0);

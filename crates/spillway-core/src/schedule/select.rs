@@ -40,7 +40,7 @@ impl<T> PriorityScheduler<T> {
         let mut best = u128::MAX;
         let mut oldest = Time::MAX;
         for (class, queue) in self.classes.iter().enumerate() {
-            let Some(arrival) = queue.oldest().map(|q| q.arrival) else {
+            let Some(arrival) = queue.oldest_arrival() else {
                 continue;
             };
             oldest = oldest.min(arrival);
@@ -70,9 +70,11 @@ fn aging_key(level: usize, arrival: Time, class: usize) -> u128 {
         | class as u128 & CLASS_FIELD
 }
 
-/// `class − ⌊waited / step⌋`, clamped at 0, dividing only when the answer is strictly between
-/// (a 64-bit division is tens of cycles, and a pop asks once per class): a request younger than
-/// one step keeps its class, one that waited `class` steps or more is at level 0.
+/// `class − ⌊waited / step⌋`, clamped at 0, without dividing: a request younger than one step
+/// keeps its class, one that waited `class` steps or more is at level 0, and in between the
+/// steps are counted by adding (at most `class − 2` additions, one with the usual 4 classes).
+/// Why: at depth the oldest request of a low class has always waited a step or more, and a
+/// 64-bit division is tens of cycles, once per pop and class.
 #[inline]
 fn aged_level(class: usize, waited_ns: u64, step_ns: u64) -> usize {
     if waited_ns < step_ns {
@@ -85,8 +87,14 @@ fn aged_level(class: usize, waited_ns: u64, step_ns: u64) -> usize {
     {
         return 0;
     }
-    let steps = waited_ns / step_ns;
-    class.saturating_sub(usize::try_from(steps).unwrap_or(usize::MAX))
+    // Here 1 ≤ ⌊waited / step⌋ < class, so class ≥ 2 and the level stays ≥ 1.
+    let mut level = class - 1;
+    let mut next = step_ns.checked_add(step_ns);
+    while let Some(reached) = next.filter(|&n| waited_ns >= n) {
+        level -= 1;
+        next = reached.checked_add(step_ns);
+    }
+    level
 }
 
 #[cfg(test)]
@@ -105,6 +113,28 @@ mod tests {
         }
         assert_eq!(aged_level(63, u64::MAX, u64::MAX), 62);
         assert_eq!(aged_level(63, u64::MAX, 1), 0);
+        assert_eq!(
+            aged_level(63, u64::MAX, u64::MAX / 40),
+            23,
+            "class × step overflows"
+        );
+    }
+
+    proptest::proptest! {
+        /// Counting steps by adding answers as the division, for any class, wait and step
+        /// (small steps, and steps so large that `class × step` overflows).
+        #[test]
+        fn the_level_matches_the_division(
+            class in 0usize..64,
+            waited in proptest::num::u64::ANY,
+            step in proptest::prop_oneof![1u64..1_000, 1u64..u64::MAX],
+            near in 0u64..64,
+        ) {
+            for waited in [waited, step.saturating_mul(near), step.saturating_mul(near).saturating_sub(1)] {
+                let divided = class - usize::try_from(waited / step).unwrap_or(usize::MAX).min(class);
+                proptest::prop_assert_eq!(aged_level(class, waited, step), divided);
+            }
+        }
     }
 
     proptest::proptest! {

@@ -1,9 +1,9 @@
-//! Tenant id → where the tenant sits in its class's DRR ring: a purpose-built hash table.
+//! Tenant id → its sub-queue slot in a fair-share class: a purpose-built hash table.
 //!
 //! Why not `FxHashMap<u64, _>`: at realistic depths (1,000 tenants over ~250 requests per
 //! class) most tenants hold one request, so a push to a backlogged class usually maps a tenant
-//! and its pop unmaps one (only a tenant that joins an empty ring skips the index while it is
-//! the front member, as in a class that drains as fast as it fills): insert and remove are on
+//! and its pop unmaps one (only a class's only request skips the index, as in a class that
+//! drains as fast as it fills): insert and remove are on
 //! the hot path. Here key and value share one 16-byte slot (a probe touches one cache line, no
 //! control-byte group to read first), probing is linear from a multiplicative (Fibonacci)
 //! hash, and removal shifts the following entries back (no tombstones, so probe lengths never
@@ -13,8 +13,7 @@
 //! eight times too large, so its size follows the tenants queued now, never those ever seen.
 //! It is only looked up, never iterated, so its layout cannot leak into any decision.
 
-/// A free slot's value. Callers store sub-queue slots (below 2^32) and lone members'
-/// `LONE | position` (below 2^63), never this.
+/// A free slot's value. Callers store sub-queue slots (below 2^32), never this.
 const FREE: u64 = u64::MAX;
 /// The smallest table (slots).
 const MIN_SLOTS: usize = 16;

@@ -1,11 +1,13 @@
-//! The tenant ring against a plain model of DRR: every tenant a sub-queue found by linear
+//! A fair-share class against a plain model of DRR: every tenant a sub-queue found by linear
 //! search, removed requests trimmed off their tenant's ends when removed and skipped when they
-//! reach the front, emptied tenants kept in the ring until visited or compacted. Whatever representation the ring uses inside (lone requests
-//! inline, sub-queues, stale refs), the requests it serves must be the model's.
+//! reach the front, emptied tenants kept in the ring until visited or compacted. Whatever
+//! representation the class uses inside (requests in sub-queues, tokens in arrival order,
+//! tombstones), the requests it serves must be the model's, and it must hold exactly the
+//! model's entries (they decide when compaction runs, a visible decision).
 
-use super::arrivals::{Arrivals, Slot};
+use super::arrivals::Taken;
 use super::class_queue::ClassQueue;
-use super::tenants::TenantRing;
+use super::fair::FairClass;
 use crate::time::Time;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
@@ -85,6 +87,7 @@ impl Model {
     /// A request left by another way: its tenant drops the removed refs at both ends of its
     /// queue at once (the rest wait for a visit or a compaction: lazy deletion).
     fn remove(&mut self, tenant: u64, seq: u64) {
+        assert!(!self.removed.contains(&seq), "{seq} removed twice");
         self.removed.insert(seq);
         let removed = &self.removed;
         if let Some(member) = self.ring.iter_mut().find(|m| m.0 == tenant) {
@@ -97,7 +100,8 @@ impl Model {
         }
     }
 
-    /// Refs held, live or stale: the compaction trigger, so the ring must count exactly these.
+    /// Entries held, live or tombstones: part of the compaction trigger, so the class must
+    /// count exactly these.
     fn entries(&self) -> usize {
         self.ring.iter().map(|member| member.1.len()).sum()
     }
@@ -113,39 +117,46 @@ impl Model {
             self.charged = false;
         }
     }
-}
 
-fn slot(seq: u64, tenant: u64, cost: u64) -> Slot<u64> {
-    Slot {
-        seq,
-        arrival: Time::ZERO,
-        cost,
-        tenant,
-        payload: Some(seq),
+    /// The model's oldest (`newest`: its newest) live request, as (tenant, seq).
+    fn end(&self, newest: bool) -> Option<(u64, u64)> {
+        let live = self.ring.iter().flat_map(|m| {
+            let removed = &self.removed;
+            m.1.iter()
+                .filter(move |h| !removed.contains(&h.0))
+                .map(|h| (m.0, h.0))
+        });
+        if newest {
+            live.max_by_key(|&(_, seq)| seq)
+        } else {
+            live.min_by_key(|&(_, seq)| seq)
+        }
     }
 }
 
 /// One step: 0 or 1 push (tenant, cost), 2 peek, 3 pop, 4 cancel the `pick`-th live request,
-/// otherwise compact. Its index is the pushed request's seq.
+/// 5 shed the oldest, 6 shed the newest, otherwise compact. Its index is the pushed request's
+/// seq.
 type Op = (u8, u64, u64, usize);
 
 proptest::proptest! {
-    /// Pushes, peeks, pops, cancels and compactions in any order: the ring settles on and
-    /// serves exactly the model's requests, and holds exactly the model's refs (one per live
-    /// request plus the stale ones between live ones, which decide compaction).
+    /// Pushes, peeks, pops, cancels, sheds and compactions in any order: the class settles on
+    /// and serves exactly the model's requests, sheds the model's oldest and newest, and holds
+    /// exactly the model's entries (one per live request plus the tombstones between live
+    /// ones, which decide compaction). Compactions the class triggers itself are mirrored.
     #[test]
-    fn the_ring_serves_as_plain_drr_does(
-        ops in proptest::collection::vec((0u8..6, 0u64..12, 1u64..60, 0usize..64), 0..400),
+    fn the_class_serves_as_plain_drr_does(
+        ops in proptest::collection::vec((0u8..8, 0u64..12, 1u64..60, 0usize..64), 0..400),
     ) {
         serves_as_the_model(ops)?;
     }
 }
 
-/// A lone tenant charged on its visit, cancelled, then back with a costlier request (which
-/// raised the quantum) cannot pay: it goes to the back carrying its credit, and that credit
-/// serves its second request within its next visit, before tenant 2's.
+/// A tenant charged on its visit, cancelled, then back with a costlier request (which raised
+/// the quantum) cannot pay: it goes to the back carrying its credit, and that credit serves its
+/// second request within its next visit, before tenant 2's.
 #[test]
-fn a_lone_tenant_that_cannot_pay_carries_its_credit_to_the_back() {
+fn a_tenant_that_cannot_pay_carries_its_credit_to_the_back() {
     let ops = vec![
         (0, 0, 10, 0),
         (0, 1, 10, 0),
@@ -162,29 +173,23 @@ fn a_lone_tenant_that_cannot_pay_carries_its_credit_to_the_back() {
 }
 
 fn serves_as_the_model(ops: Vec<Op>) -> Result<(), proptest::test_runner::TestCaseError> {
-    let mut ring = TenantRing::default();
-    let mut arrivals: Arrivals<u64> = Arrivals::new();
+    let mut class: FairClass<u64> = FairClass::default();
     let mut model = Model::default();
     let mut live: Vec<u64> = Vec::new();
     for (seq, (op, tenant, cost, pick)) in (0u64..).zip(ops) {
+        let compactions = class.compactions();
         match op {
             0 | 1 => {
-                let queued = arrivals.push(slot(seq, tenant, cost));
-                ring.push(tenant, queued, &arrivals);
+                class.push(seq, Time::ZERO, tenant, cost, seq);
                 model.push(tenant, seq, cost);
                 live.push(seq);
             }
             2 => {
-                let got = ring.front(&arrivals).map(|r| (r.seq, r.cost));
-                proptest::prop_assert_eq!(got, model.front());
+                proptest::prop_assert_eq!(class.next_cost(), model.front().map(|(_, c)| c));
             }
             3 => {
                 let expected = model.front();
-                let got = ring.front(&arrivals).and_then(|r| {
-                    let taken = arrivals.take(arrivals.position_of_live(r))?;
-                    ring.take_front(taken.cost, &arrivals);
-                    Some((taken.seq, taken.cost))
-                });
+                let got = class.serve().map(|t| (t.seq, t.cost));
                 proptest::prop_assert_eq!(got, expected);
                 if let Some((seq, cost)) = got {
                     model.take_front(cost);
@@ -193,48 +198,56 @@ fn serves_as_the_model(ops: Vec<Op>) -> Result<(), proptest::test_runner::TestCa
             }
             4 if !live.is_empty() => {
                 let seq = live.remove(pick % live.len());
-                let position = arrivals.find(seq);
-                proptest::prop_assert!(position.is_some());
-                let taken = position.and_then(|p| arrivals.take(p));
-                proptest::prop_assert_eq!(taken.as_ref().map(|t| t.seq), Some(seq));
+                proptest::prop_assert!(class.contains(seq));
+                let taken = class.cancel(seq);
+                proptest::prop_assert_eq!(
+                    taken.as_ref().map(|t| (t.seq, t.payload)),
+                    Some((seq, seq))
+                );
+                proptest::prop_assert!(!class.contains(seq));
                 if let Some(taken) = taken {
-                    ring.trim_tenant(taken.tenant, &arrivals);
                     model.remove(taken.tenant, seq);
                 }
             }
+            5 | 6 => {
+                let newest = op == 6;
+                let expected = model.end(newest);
+                let taken = if newest {
+                    class.take_newest()
+                } else {
+                    class.take_oldest()
+                };
+                proptest::prop_assert_eq!(taken.as_ref().map(|t| (t.tenant, t.seq)), expected);
+                if let Some((tenant, seq)) = expected {
+                    model.remove(tenant, seq);
+                    live.retain(|&s| s != seq);
+                }
+            }
             _ => {
-                ring.compact(&arrivals);
-                arrivals.compact();
-                ring.renumber(&arrivals);
-                model.compact();
+                class.compact_now();
             }
         }
-        proptest::prop_assert_eq!(ring.entries(), model.entries());
-        ring.check_index();
+        if class.compactions() > compactions {
+            model.compact();
+        }
+        proptest::prop_assert_eq!(class.entries(), model.entries());
+        class.check();
     }
     while let Some(expected) = model.front() {
-        let got = ring.front(&arrivals).and_then(|r| {
-            let taken = arrivals.take(arrivals.position_of_live(r))?;
-            ring.take_front(taken.cost, &arrivals);
-            Some((taken.seq, taken.cost))
-        });
+        let got = class.serve().map(|t| (t.seq, t.cost));
         proptest::prop_assert_eq!(got, Some(expected));
         model.take_front(expected.1);
-        ring.check_index();
+        class.check();
     }
-    proptest::prop_assert_eq!(ring.front(&arrivals).map(|r| r.seq), None);
-    proptest::prop_assert_eq!(ring.entries(), 0);
+    proptest::prop_assert_eq!(class.serve().map(|t| t.seq), None);
+    proptest::prop_assert_eq!(class.entries(), 0);
     Ok(())
 }
 
 /// A class past the prefetch threshold (over 5,000 queued among 300 tenants), so its served
-/// pops run [`TenantRing::prefetch_upcoming`] and `Arrivals::prefetch` (under overflow checks,
-/// in a debug build) until it drains below it, over tombstones and stale refs from cancels and
-/// sheds at both ends: it serves exactly the model's requests, and the index stays exact.
-///
-/// All pushes come before the first removal: a compaction (the class triggers its own) then
-/// only drops emptied tenants no request will rejoin, which changes no order, so the model
-/// needs no compaction of its own.
+/// pops prefetch (under overflow checks, in a debug build) until it drains below it, over
+/// tombstones from cancels and sheds at both ends: it serves exactly the model's requests, and
+/// its invariants hold. Compactions the class triggers are mirrored by the model.
 #[test]
 fn a_class_past_the_prefetch_threshold_serves_as_plain_drr_does() {
     let mut rng = ChaCha8Rng::seed_from_u64(8);
@@ -251,24 +264,31 @@ fn a_class_past_the_prefetch_threshold_serves_as_plain_drr_does() {
             model.push(tenant, seq, cost);
             live.push(seq);
         }
-        check_index(&queue);
+        check(&queue);
     }
     assert!(queue.len() > 5_000, "queued {}", queue.len());
     while queue.len() > 0 {
+        let before = compactions(&queue);
         match rng.next_u64() % 10 {
             0 => {
                 let seq = live[(rng.next_u64() % live.len() as u64) as usize];
-                let position = queue.find(seq);
-                remove_as_the_model(&mut queue, &mut model, &mut live, position);
+                let taken = queue.cancel(seq);
+                removed_as_the_model(&mut model, &mut live, taken);
             }
-            1 => remove_as_the_model(&mut queue, &mut model, &mut live, Some(0)),
+            1 => {
+                let taken = queue.take_oldest();
+                removed_as_the_model(&mut model, &mut live, taken);
+            }
             2 => {
-                let newest = queue.newest_position();
-                remove_as_the_model(&mut queue, &mut model, &mut live, newest);
+                let taken = queue.take_newest();
+                removed_as_the_model(&mut model, &mut live, taken);
             }
             _ => prefetching_pops += pop_as_the_model(&mut queue, &mut model, &mut live),
         }
-        check_index(&queue);
+        if compactions(&queue) > before {
+            model.compact();
+        }
+        check(&queue);
     }
     assert_eq!(model.front(), None);
     assert!(
@@ -278,15 +298,11 @@ fn a_class_past_the_prefetch_threshold_serves_as_plain_drr_does() {
 }
 
 /// Pops the class's next request and checks it is the model's; returns 1 if the class was past
-/// the prefetch threshold as the pop began (so, but for trimming at the deque's ends, the pop
-/// ran the prefetch path), else 0.
+/// the prefetch threshold as the pop began, else 0.
 fn pop_as_the_model(queue: &mut ClassQueue<u64>, model: &mut Model, live: &mut Vec<u64>) -> usize {
     let expected = model.front();
-    let prefetching = queue.prefetching();
-    let taken = queue
-        .next_to_serve()
-        .and_then(|position| queue.take(position, true));
-    let got = taken.map(|t| (t.seq, t.cost));
+    let prefetching = queue.fair().is_some_and(FairClass::prefetching);
+    let got = queue.serve().map(|t| (t.seq, t.cost));
     assert_eq!(got, expected);
     if let Some((seq, cost)) = got {
         model.take_front(cost);
@@ -295,33 +311,31 @@ fn pop_as_the_model(queue: &mut ClassQueue<u64>, model: &mut Model, live: &mut V
     usize::from(prefetching && got.is_some())
 }
 
-/// Cancels or sheds the request at `position` in the class and in the model.
-fn remove_as_the_model(
-    queue: &mut ClassQueue<u64>,
-    model: &mut Model,
-    live: &mut Vec<u64>,
-    position: Option<usize>,
-) {
-    let taken = position.and_then(|p| queue.take(p, false));
+/// Mirrors a cancel or shed in the model.
+fn removed_as_the_model(model: &mut Model, live: &mut Vec<u64>, taken: Option<Taken<u64>>) {
     let Some(taken) = taken else {
-        panic!("no live request at {position:?}");
+        panic!("nothing was removed");
     };
     model.remove(taken.tenant, taken.seq);
     live.retain(|&s| s != taken.seq);
 }
 
-fn check_index(queue: &ClassQueue<u64>) {
-    if let Some(ring) = queue.tenant_ring() {
-        ring.check_index();
+fn check(queue: &ClassQueue<u64>) {
+    if let Some(fair) = queue.fair() {
+        fair.check();
     }
+}
+
+fn compactions(queue: &ClassQueue<u64>) -> u64 {
+    queue.fair().map_or(0, FairClass::compactions)
 }
 
 proptest::proptest! {
     /// [`ClassQueue::next_cost`] asked after every push, pop and removal (so its cache is
-    /// warm when the next push comes: a lone front converting to a sub-queue, a costlier
-    /// request raising the quantum, a solo request being seated) answers the model's next
-    /// cost, and the pops serve the model's requests. At most 32 pushes keep the class under
-    /// its compaction trigger (2 × 2 × live + 64 held), so the model needs no compaction.
+    /// warm when the next push comes: an emptied front tenant getting a request again, a
+    /// costlier request raising the quantum) answers the model's next cost, and the pops serve
+    /// the model's requests. At most 32 pushes keep the class under its compaction trigger
+    /// (4 × live + 64 held), so the model needs no compaction.
     #[test]
     fn the_cached_next_cost_survives_only_pushes_that_keep_the_answer(
         ops in proptest::collection::vec((0u8..5, 0u64..4, 1u64..40, 0usize..32), 0..32),
@@ -340,13 +354,30 @@ proptest::proptest! {
                     pop_as_the_model(&mut queue, &mut model, &mut live);
                 }
                 _ if !live.is_empty() => {
-                    let position = queue.find(live[pick % live.len()]);
-                    remove_as_the_model(&mut queue, &mut model, &mut live, position);
+                    let taken = queue.cancel(live[pick % live.len()]);
+                    removed_as_the_model(&mut model, &mut live, taken);
                 }
                 _ => {}
             }
             proptest::prop_assert_eq!(queue.next_cost(), model.front().map(|(_, c)| c));
-            check_index(&queue);
+            check(&queue);
         }
     }
+}
+
+/// A tenant whose deep backlog drained frees its buffer: the freed slots keep room for a few
+/// dozen entries each, not for the deepest backlog they ever held.
+#[test]
+fn a_drained_deep_backlog_gives_its_memory_back() {
+    let mut class: FairClass<u64> = FairClass::default();
+    for seq in 0..10_000 {
+        class.push(seq, Time::ZERO, seq % 2, 1, seq);
+    }
+    while class.serve().is_some() {}
+    assert_eq!(class.len(), 0);
+    assert!(
+        class.free_capacity() <= 2 * 64,
+        "{} entries kept",
+        class.free_capacity()
+    );
 }

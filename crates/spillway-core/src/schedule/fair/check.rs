@@ -1,0 +1,100 @@
+//! Test-only audit of a fair-share class's invariants, so the model tests can assert them after
+//! every operation (a stale index entry or a dead token at an end shows in decisions only once
+//! a later operation goes astray, or never).
+
+use super::FairClass;
+
+impl<T> FairClass<T> {
+    /// Panics unless: the index maps exactly the ring's tenants to their slots; every
+    /// sub-queue's ends are live and `head_seq` is its front; free slots are empty; the counts
+    /// match; and the tokens' ends are the oldest and newest live requests.
+    pub fn check(&self) {
+        let mut entries = 0;
+        let mut live = 0;
+        for &slot in self.ring.iter() {
+            let queue = &self.queues[slot as usize];
+            let found = self.index.get(queue.tenant);
+            assert_eq!(found, Some(u64::from(slot)), "tenant {}", queue.tenant);
+            let ends = [queue.items.front(), queue.items.back()];
+            assert!(
+                ends.iter().flatten().all(|e| e.payload.is_some()),
+                "ends live"
+            );
+            assert_eq!(
+                self.heads[slot as usize],
+                queue.items.front().map_or(u64::MAX, |e| e.seq)
+            );
+            let stale = queue.items.iter().filter(|e| e.payload.is_none()).count();
+            assert_eq!(queue.stale, stale, "tombstones counted");
+            assert!(
+                queue
+                    .items
+                    .iter()
+                    .zip(queue.items.iter().skip(1))
+                    .all(|(a, b)| a.seq < b.seq)
+            );
+            entries += queue.items.len();
+            live += queue.items.len() - stale;
+        }
+        for &slot in &self.free {
+            assert!(
+                self.queues[slot as usize].items.is_empty(),
+                "free slot {slot}"
+            );
+        }
+        assert_eq!(
+            self.index.len(),
+            self.ring.len(),
+            "index entries vs ring members"
+        );
+        if let Some(solo) = &self.solo {
+            assert!(
+                self.ring.iter().next().is_none(),
+                "a solo request with a ring"
+            );
+            assert!(self.tokens.front().is_none(), "a solo request with tokens");
+            assert!(solo.entry.payload.is_some());
+            (entries, live) = (1, 1);
+        }
+        assert_eq!((self.entries, self.live), (entries, live), "entries, live");
+        let oldest = self
+            .ring
+            .iter()
+            .filter_map(|&s| self.queues[s as usize].items.front());
+        let newest = self
+            .ring
+            .iter()
+            .filter_map(|&s| self.queues[s as usize].items.back());
+        assert_eq!(
+            self.tokens.front().map(|t| t.seq),
+            oldest.map(|e| e.seq).min()
+        );
+        assert_eq!(
+            self.tokens.back().map(|t| t.seq),
+            newest.map(|e| e.seq).max()
+        );
+    }
+
+    /// Entries held by the sub-queues, live or tombstones.
+    pub fn entries(&self) -> usize {
+        self.entries
+    }
+
+    /// Compactions run so far (a model mirrors each).
+    pub fn compactions(&self) -> u64 {
+        self.compactions
+    }
+
+    /// Entries the freed sub-queues have room for.
+    pub fn free_capacity(&self) -> usize {
+        self.free
+            .iter()
+            .map(|&s| self.queues[s as usize].items.capacity())
+            .sum()
+    }
+
+    /// Compacts now, whatever the trigger says.
+    pub fn compact_now(&mut self) {
+        self.compact();
+    }
+}

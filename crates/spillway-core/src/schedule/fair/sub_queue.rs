@@ -1,0 +1,154 @@
+//! One tenant's sub-queue in a fair-share class: the tenant's requests themselves, FIFO, with
+//! its DRR deficit.
+//!
+//! Why the requests live here and not in an arrival-order deque with refs in the sub-queues
+//! (the layout before): DRR serves a tenant about two requests a visit, then moves to the next
+//! tenant, so in arrival order each pop read a request at a scattered place in the class (a
+//! dependent miss after reading its ref, at 100 k queued) and left a tombstone there. Stored
+//! per tenant, a visit reads consecutive entries, and only a thin token per request is kept in
+//! arrival order (see [`super::tokens`]).
+
+use crate::time::Time;
+use std::collections::VecDeque;
+
+/// Entries a freed sub-queue keeps room for (a tenant's usual backlog at depth is a few dozen).
+const RETAINED_CAPACITY: usize = 64;
+
+/// A queued request (or, with `payload: None`, the tombstone of one cancelled from the middle
+/// of its tenant's queue, dropped once it reaches an end or at the next compaction).
+#[derive(Debug)]
+pub(super) struct Entry<T> {
+    /// Per-class sequence number: ascending along the sub-queue, never reused.
+    pub seq: u64,
+    pub arrival: Time,
+    pub cost: u64,
+    pub payload: Option<T>,
+}
+
+/// One tenant's sub-queue. Both ends are live (or it is empty): tombstones are trimmed off an
+/// end as soon as they reach it.
+#[derive(Debug)]
+pub(super) struct TenantQueue<T> {
+    pub items: VecDeque<Entry<T>>,
+    pub tenant: u64,
+    pub deficit: u64,
+    /// Tombstones in `items`; while 0 (always, without cancels) the ends need no checking.
+    pub stale: usize,
+    /// Compaction's walk over the tokens: how many of this queue's entries were matched so far
+    /// (see [`super::tokens::Tokens::compact`]). Meaningless otherwise.
+    pub cursor: usize,
+}
+
+impl<T> Default for TenantQueue<T> {
+    fn default() -> Self {
+        TenantQueue {
+            items: VecDeque::new(),
+            tenant: 0,
+            deficit: 0,
+            stale: 0,
+            cursor: 0,
+        }
+    }
+}
+
+impl<T> TenantQueue<T> {
+    /// Appends a request.
+    #[inline]
+    pub fn push(&mut self, entry: Entry<T>) {
+        self.items.push_back(entry);
+    }
+
+    /// The seq at the front, `u64::MAX` when empty (see [`super::FairClass`]'s `heads`).
+    #[inline]
+    pub fn head_seq(&self) -> u64 {
+        self.items.front().map_or(u64::MAX, |e| e.seq)
+    }
+
+    /// The front request (live), taken; then the front is trimmed. Returns it with the entries
+    /// dropped in all.
+    #[inline]
+    pub fn pop_front(&mut self) -> Option<(Entry<T>, usize)> {
+        let entry = self.items.pop_front()?;
+        let dropped = 1 + self.trim_front();
+        Some((entry, dropped))
+    }
+
+    /// The back request (live), taken; then the back is trimmed.
+    pub fn pop_back(&mut self) -> Option<(Entry<T>, usize)> {
+        let entry = self.items.pop_back()?;
+        let dropped = 1 + self.trim_back();
+        Some((entry, dropped))
+    }
+
+    /// The seq of the live request at the back.
+    pub fn back_seq(&self) -> Option<u64> {
+        self.items.back().map(|e| e.seq)
+    }
+
+    /// Where the request with `seq` sits, if it is still queued (not a tombstone).
+    pub fn find(&self, seq: u64) -> Option<usize> {
+        let at = self.items.binary_search_by_key(&seq, |e| e.seq).ok()?;
+        self.items[at].payload.is_some().then_some(at)
+    }
+
+    /// Takes the request at `at` (found by [`TenantQueue::find`]): at an end it goes with any
+    /// tombstones it uncovers, in the middle it leaves a tombstone. Returns what it held and the
+    /// entries dropped.
+    pub fn take(&mut self, at: usize) -> Option<(Entry<T>, usize)> {
+        if at == 0 {
+            return self.pop_front();
+        }
+        if at + 1 == self.items.len() {
+            return self.pop_back();
+        }
+        let entry = self.items.get_mut(at)?;
+        let taken = Entry {
+            seq: entry.seq,
+            arrival: entry.arrival,
+            cost: entry.cost,
+            payload: Some(entry.payload.take()?),
+        };
+        self.stale += 1;
+        Some((taken, 0))
+    }
+
+    fn trim_front(&mut self) -> usize {
+        let mut dropped = 0;
+        while self.stale > 0 && self.items.front().is_some_and(|e| e.payload.is_none()) {
+            self.items.pop_front();
+            self.stale -= 1;
+            dropped += 1;
+        }
+        dropped
+    }
+
+    fn trim_back(&mut self) -> usize {
+        let mut dropped = 0;
+        while self.stale > 0 && self.items.back().is_some_and(|e| e.payload.is_none()) {
+            self.items.pop_back();
+            self.stale -= 1;
+            dropped += 1;
+        }
+        dropped
+    }
+
+    /// Drops every tombstone (compaction).
+    pub fn drop_stale(&mut self) {
+        if self.stale > 0 {
+            self.items.retain(|e| e.payload.is_some());
+            self.stale = 0;
+        }
+    }
+
+    /// Empties the queue for reuse by another tenant, keeping a small allocation: a buffer
+    /// that once held a deep backlog is freed, so the class's memory follows what is queued
+    /// now, not the deepest backlog each slot ever held.
+    pub fn reset(&mut self) {
+        if self.items.capacity() > RETAINED_CAPACITY {
+            self.items = VecDeque::new();
+        }
+        self.items.clear();
+        self.deficit = 0;
+        self.stale = 0;
+    }
+}
