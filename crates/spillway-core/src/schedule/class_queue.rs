@@ -9,9 +9,14 @@ use super::fair::FairClass;
 use super::fifo::FifoClass;
 use crate::time::Time;
 
+/// Tombstones (and dead tokens) a class tolerates beyond twice its live requests before
+/// compacting: removals cost O(1) amortised, memory stays proportional to what is queued.
+pub(super) const COMPACTION_SLACK: usize = 64;
+
 /// The requests of one class in their layout.
 ///
-/// Not boxed, though the fair variant is the larger by ~200 bytes: a scheduler has at most 64
+/// Not boxed, though the fair variant is the larger by ~270 bytes (more with a larger payload,
+/// held inline while solo): a scheduler has at most 64
 /// classes (≤ 13 KB in all), and every push and pop of a fair class reads it, where a box
 /// would add a dependent load.
 #[derive(Debug)]

@@ -1,10 +1,8 @@
 //! A class without fair share: its requests in arrival order, served FIFO.
 
 use super::arrivals::{Arrivals, Slot, Taken};
+use super::class_queue::COMPACTION_SLACK;
 use crate::time::Time;
-
-/// Tombstones tolerated beyond the live requests before compacting.
-const COMPACTION_SLACK: usize = 64;
 
 /// A FIFO class; cancellation from the middle leaves tombstones (see [`Arrivals`]).
 #[derive(Debug)]

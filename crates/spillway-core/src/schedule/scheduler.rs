@@ -9,7 +9,7 @@ use super::types::{Item, Popped, PushOutcome, Refusal, RemovalReason, Removed, T
 use super::weighted::WeightedRound;
 use crate::time::Time;
 
-/// A queued request to shed: (class, position), and why.
+/// A class to shed a request from (its oldest or newest, per the shed pick), and why.
 type Victim = (usize, RemovalReason);
 
 /// A bounded multi-class queue for an LLM gateway, with time passed in. See the

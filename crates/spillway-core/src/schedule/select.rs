@@ -75,6 +75,9 @@ fn aging_key(level: usize, arrival: Time, class: usize) -> u128 {
 /// steps are counted by adding (at most `class − 2` additions, one with the usual 4 classes).
 /// Why: at depth the oldest request of a low class has always waited a step or more, and a
 /// 64-bit division is tens of cycles, once per pop and class.
+/// Classes up to which [`aged_level`] counts steps by adding (at most 6 additions).
+const ADD_UP_TO: usize = 8;
+
 #[inline]
 fn aged_level(class: usize, waited_ns: u64, step_ns: u64) -> usize {
     if waited_ns < step_ns {
@@ -87,7 +90,12 @@ fn aged_level(class: usize, waited_ns: u64, step_ns: u64) -> usize {
     {
         return 0;
     }
-    // Here 1 ≤ ⌊waited / step⌋ < class, so class ≥ 2 and the level stays ≥ 1.
+    // Here 1 ≤ ⌊waited / step⌋ < class, so class ≥ 2 and the level stays ≥ 1. With many
+    // classes the additions would outnumber a division's cycles: divide.
+    if class > ADD_UP_TO {
+        let steps = waited_ns / step_ns;
+        return class.saturating_sub(usize::try_from(steps).unwrap_or(usize::MAX));
+    }
     let mut level = class - 1;
     let mut next = step_ns.checked_add(step_ns);
     while let Some(reached) = next.filter(|&n| waited_ns >= n) {

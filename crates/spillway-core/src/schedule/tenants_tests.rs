@@ -84,7 +84,7 @@ impl Model {
         self.skip_removed();
     }
 
-    /// A request left by another way: its tenant drops the removed refs at both ends of its
+    /// A request left by another way: its tenant drops the removed requests at both ends of its
     /// queue at once (the rest wait for a visit or a compaction: lazy deletion).
     fn remove(&mut self, tenant: u64, seq: u64) {
         assert!(!self.removed.contains(&seq), "{seq} removed twice");
@@ -379,5 +379,28 @@ fn a_drained_deep_backlog_gives_its_memory_back() {
         class.free_capacity() <= 2 * 64,
         "{} entries kept",
         class.free_capacity()
+    );
+}
+
+/// Tenants emptied by cancels in a class that is never served keep their place in the ring
+/// (a visible decision), but not their buffers: memory for them is a record each.
+#[test]
+fn emptied_tenants_keep_no_buffers() {
+    let mut class: FairClass<u64> = FairClass::default();
+    class.push(0, Time::ZERO, u64::MAX, 1, 0);
+    class.push(1, Time::ZERO, u64::MAX - 1, 1, 1);
+    for tenant in 1..1_000 {
+        let seq = 2 * tenant;
+        class.push(seq, Time::ZERO, tenant, 1, seq);
+        class.push(seq + 1, Time::ZERO, tenant, 1, seq + 1);
+        assert!(class.cancel(seq).is_some());
+        assert!(class.cancel(seq + 1).is_some());
+    }
+    class.check();
+    assert_eq!(class.len(), 2);
+    assert_eq!(
+        class.emptied_capacity(),
+        0,
+        "emptied tenants' buffers are freed"
     );
 }

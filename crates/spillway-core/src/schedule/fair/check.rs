@@ -36,24 +36,48 @@ impl<T> FairClass<T> {
             entries += queue.items.len();
             live += queue.items.len() - stale;
         }
+        assert_eq!(self.heads.len(), self.queues.len(), "a front seq per slot");
         for &slot in &self.free {
+            assert!(
+                self.ring.iter().all(|&s| s != slot),
+                "free slot {slot} in the ring"
+            );
             assert!(
                 self.queues[slot as usize].items.is_empty(),
                 "free slot {slot}"
             );
+            assert_eq!(
+                self.heads[slot as usize],
+                u64::MAX,
+                "free slot {slot}'s front"
+            );
         }
+        let live_tokens: Vec<u64> = self
+            .tokens
+            .iter()
+            .filter(|t| self.queues[t.slot as usize].find(t.seq).is_some())
+            .map(|t| t.seq)
+            .collect();
+        assert!(
+            live_tokens.is_sorted_by(|a, b| a < b),
+            "tokens in arrival order"
+        );
+        assert_eq!(
+            live_tokens.len(),
+            live,
+            "one token per request in a sub-queue"
+        );
         assert_eq!(
             self.index.len(),
             self.ring.len(),
             "index entries vs ring members"
         );
-        if let Some(solo) = &self.solo {
+        if self.solo.is_some() {
             assert!(
                 self.ring.iter().next().is_none(),
                 "a solo request with a ring"
             );
             assert!(self.tokens.front().is_none(), "a solo request with tokens");
-            assert!(solo.entry.payload.is_some());
             (entries, live) = (1, 1);
         }
         assert_eq!((self.entries, self.live), (entries, live), "entries, live");
@@ -75,6 +99,11 @@ impl<T> FairClass<T> {
         );
     }
 
+    /// Whether a served pop now prefetches.
+    pub fn prefetching(&self) -> bool {
+        self.tokens.len() >= super::drr::PREFETCH_FROM
+    }
+
     /// Entries held by the sub-queues, live or tombstones.
     pub fn entries(&self) -> usize {
         self.entries
@@ -91,6 +120,12 @@ impl<T> FairClass<T> {
             .iter()
             .map(|&s| self.queues[s as usize].items.capacity())
             .sum()
+    }
+
+    /// Entries the emptied tenants still in the ring have room for.
+    pub fn emptied_capacity(&self) -> usize {
+        let queues = self.ring.iter().map(|&s| &self.queues[s as usize].items);
+        queues.filter(|q| q.is_empty()).map(|q| q.capacity()).sum()
     }
 
     /// Compacts now, whatever the trigger says.

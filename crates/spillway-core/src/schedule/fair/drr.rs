@@ -8,7 +8,7 @@ use crate::schedule::arrivals::Taken;
 use crate::schedule::prefetch::prefetch;
 
 /// Tokens held from which a class no longer fits the core's caches: prefetching starts.
-const PREFETCH_FROM: usize = 4_096;
+pub(super) const PREFETCH_FROM: usize = 4_096;
 /// How many tenants ahead of the front prefetching loads the requests a visit reads.
 const AHEAD: usize = 2;
 
@@ -75,7 +75,7 @@ impl<T> FairClass<T> {
         if self.tokens.len() >= PREFETCH_FROM {
             self.prefetch_upcoming();
         }
-        taken
+        Some(taken)
     }
 
     /// Moves the front tenant to the back; its visit ends.
@@ -132,11 +132,5 @@ impl<T> FairClass<T> {
         if let Some(&slot) = self.ring.get(2 * AHEAD) {
             prefetch::<TenantQueue<T>>(&self.queues[slot as usize]);
         }
-    }
-
-    /// Whether a served pop now prefetches.
-    #[cfg(test)]
-    pub fn prefetching(&self) -> bool {
-        self.tokens.len() >= PREFETCH_FROM
     }
 }

@@ -19,8 +19,10 @@
 //!
 //! **Compaction.** Tombstones (requests cancelled from the middle of a sub-queue) and dead
 //! tokens (requests served out of arrival order) are dropped once they outnumber live
-//! requests plus a slack, with emptied tenants; so memory stays proportional to what is
-//! queued, and each removal costs O(1) amortised. The trigger counts what the layouts before
+//! requests plus a slack, with emptied tenants; so each removal costs O(1) amortised. Memory
+//! follows what is queued plus the emptied tenants still in the ring (a record and an index
+//! entry each, ~90 bytes, their buffers freed): a class that is never served keeps every
+//! tenant emptied by cancels, sheds or expiry until its next compaction, as before. The trigger counts what the layouts before
 //! counted (a slot per request in arrival order plus a ref per request in its sub-queue), so
 //! compaction, a visible decision since it releases emptied tenants, runs at the same moments.
 
@@ -33,17 +35,13 @@ mod sub_queue;
 mod tokens;
 
 use super::arrivals::Taken;
+use super::class_queue::COMPACTION_SLACK;
 use super::ring::Ring;
 use super::tenant_index::TenantIndex;
 use crate::time::Time;
 use solo::Solo;
-use sub_queue::{Entry, TenantQueue};
+use sub_queue::{Entry, Live, TenantQueue};
 use tokens::{Token, Tokens};
-
-/// Tombstones and dead tokens tolerated, beyond twice the live requests, before compacting (a
-/// live request is held twice: its entry and its token, so the trigger is `held > 4·live +
-/// slack`).
-const COMPACTION_SLACK: usize = 64;
 
 /// One class's tenants, their requests, and the DRR state over them.
 #[derive(Debug)]
@@ -121,15 +119,15 @@ impl<T> FairClass<T> {
     #[inline]
     pub fn push(&mut self, seq: u64, arrival: Time, tenant: u64, cost: u64, payload: T) {
         self.quantum = self.quantum.max(cost);
-        let entry = Entry {
-            seq,
-            arrival,
-            cost,
-            payload: Some(payload),
-        };
         self.entries += 1;
         self.live += 1;
         if self.vacant() {
+            let entry = Live {
+                seq,
+                arrival,
+                cost,
+                payload,
+            };
             self.solo = Some(Solo { tenant, entry });
             return;
         }
@@ -137,7 +135,7 @@ impl<T> FairClass<T> {
             self.seat_solo();
         }
         let slot = match self.index.get(tenant) {
-            // The index holds sub-queue slots, which fit u32 (one per queued request at most).
+            // The index holds sub-queue slots, made by `join` from a `u32`.
             Some(slot) => slot as u32,
             None => self.join(tenant),
         };
@@ -145,7 +143,12 @@ impl<T> FairClass<T> {
         if queue.items.is_empty() {
             self.heads[slot as usize] = seq;
         }
-        queue.push(entry);
+        queue.push(Entry {
+            seq,
+            arrival,
+            cost,
+            payload: Some(payload),
+        });
         self.tokens.push(Token { seq, arrival, slot });
     }
 
@@ -156,7 +159,9 @@ impl<T> FairClass<T> {
             None => {
                 self.queues.push(TenantQueue::default());
                 self.heads.push(u64::MAX);
-                // One slot per queued request at most, and capacity is far below u32::MAX.
+                // One slot per tenant in the ring: queued ones (at most the capacity, 2^31) and
+                // emptied ones awaiting a visit or a compaction. 2^32 of those would take 2^32
+                // pushes with no pop ever reaching them; the saturation is never reached.
                 u32::try_from(self.queues.len() - 1).unwrap_or(u32::MAX)
             }
         };
@@ -219,31 +224,26 @@ impl<T> FairClass<T> {
     fn take_from(&mut self, slot: u32, at: usize) -> Option<Taken<T>> {
         let queue = self.queues.get_mut(slot as usize)?;
         let (entry, dropped) = queue.take(at)?;
+        queue.release_buffer();
         let tenant = queue.tenant;
         self.heads[slot as usize] = queue.head_seq();
         self.entries -= dropped;
-        self.left(entry, tenant)
+        Some(self.left(entry, tenant))
     }
 
     /// Bookkeeping once `entry` of `tenant` left its sub-queue: counts, token ends, compaction.
     #[inline]
-    fn left(&mut self, entry: Entry<T>, tenant: u64) -> Option<Taken<T>> {
-        // Every entry taken is live (ends are trimmed, a middle one is checked).
-        let payload = entry.payload?;
+    fn left(&mut self, entry: Live<T>, tenant: u64) -> Taken<T> {
         self.live -= 1;
         self.tokens.trim_after(entry.seq, &self.heads, &self.queues);
         self.compact_if_sparse();
-        Some(Taken {
-            payload,
-            seq: entry.seq,
-            arrival: entry.arrival,
-            tenant,
-            cost: entry.cost,
-        })
+        entry.into_taken(tenant)
     }
 
     #[inline]
     fn compact_if_sparse(&mut self) {
+        // A live request is held twice (its entry and its token), so this tolerates twice the
+        // live requests in tombstones and dead tokens, as a FIFO class does.
         if self.held() > 4 * self.live + COMPACTION_SLACK {
             self.compact();
         }

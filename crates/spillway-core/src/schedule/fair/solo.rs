@@ -12,7 +12,7 @@
 //! with that credit, and every later decision is the same as without this shortcut.
 
 use super::FairClass;
-use super::sub_queue::Entry;
+use super::sub_queue::Live;
 use super::tokens::Token;
 use crate::schedule::arrivals::Taken;
 
@@ -20,7 +20,7 @@ use crate::schedule::arrivals::Taken;
 #[derive(Debug)]
 pub(super) struct Solo<T> {
     pub tenant: u64,
-    pub entry: Entry<T>,
+    pub entry: Live<T>,
 }
 
 impl<T> FairClass<T> {
@@ -49,13 +49,7 @@ impl<T> FairClass<T> {
         self.charged = false;
         self.entries -= 1;
         self.live -= 1;
-        Some(Taken {
-            payload: entry.payload?,
-            seq: entry.seq,
-            arrival: entry.arrival,
-            tenant,
-            cost: entry.cost,
-        })
+        Some(entry.into_taken(tenant))
     }
 
     /// Seats the solo request in the ring as the front tenant it stands for, with the credit
@@ -76,7 +70,7 @@ impl<T> FairClass<T> {
             queue.deficit = self.solo_credit;
         }
         self.heads[slot as usize] = entry.seq;
-        queue.push(entry);
+        queue.push(entry.into_entry());
         self.tokens.push(token);
     }
 }

@@ -8,6 +8,7 @@
 //! per tenant, a visit reads consecutive entries, and only a thin token per request is kept in
 //! arrival order (see [`super::tokens`]).
 
+use crate::schedule::arrivals::Taken;
 use crate::time::Time;
 use std::collections::VecDeque;
 
@@ -23,6 +24,50 @@ pub(super) struct Entry<T> {
     pub arrival: Time,
     pub cost: u64,
     pub payload: Option<T>,
+}
+
+/// A request taken out of a sub-queue (or held solo): its payload is there.
+#[derive(Debug)]
+pub(super) struct Live<T> {
+    pub seq: u64,
+    pub arrival: Time,
+    pub cost: u64,
+    pub payload: T,
+}
+
+impl<T> Live<T> {
+    /// The request as the class hands it back.
+    pub fn into_taken(self, tenant: u64) -> Taken<T> {
+        Taken {
+            payload: self.payload,
+            seq: self.seq,
+            arrival: self.arrival,
+            tenant,
+            cost: self.cost,
+        }
+    }
+
+    /// The entry it is while queued.
+    pub fn into_entry(self) -> Entry<T> {
+        Entry {
+            seq: self.seq,
+            arrival: self.arrival,
+            cost: self.cost,
+            payload: Some(self.payload),
+        }
+    }
+}
+
+impl<T> Entry<T> {
+    /// The request, unless this is a tombstone.
+    fn into_live(self) -> Option<Live<T>> {
+        Some(Live {
+            seq: self.seq,
+            arrival: self.arrival,
+            cost: self.cost,
+            payload: self.payload?,
+        })
+    }
 }
 
 /// One tenant's sub-queue. Both ends are live (or it is empty): tombstones are trimmed off an
@@ -67,17 +112,21 @@ impl<T> TenantQueue<T> {
     /// The front request (live), taken; then the front is trimmed. Returns it with the entries
     /// dropped in all.
     #[inline]
-    pub fn pop_front(&mut self) -> Option<(Entry<T>, usize)> {
-        let entry = self.items.pop_front()?;
+    pub fn pop_front(&mut self) -> Option<(Live<T>, usize)> {
+        // Checked before anything moves: an end is live, but a broken invariant must not lose
+        // a request and skew the counts.
+        self.items.front()?.payload.as_ref()?;
+        let live = self.items.pop_front()?.into_live()?;
         let dropped = 1 + self.trim_front();
-        Some((entry, dropped))
+        Some((live, dropped))
     }
 
     /// The back request (live), taken; then the back is trimmed.
-    pub fn pop_back(&mut self) -> Option<(Entry<T>, usize)> {
-        let entry = self.items.pop_back()?;
+    pub fn pop_back(&mut self) -> Option<(Live<T>, usize)> {
+        self.items.back()?.payload.as_ref()?;
+        let live = self.items.pop_back()?.into_live()?;
         let dropped = 1 + self.trim_back();
-        Some((entry, dropped))
+        Some((live, dropped))
     }
 
     /// The seq of the live request at the back.
@@ -94,7 +143,7 @@ impl<T> TenantQueue<T> {
     /// Takes the request at `at` (found by [`TenantQueue::find`]): at an end it goes with any
     /// tombstones it uncovers, in the middle it leaves a tombstone. Returns what it held and the
     /// entries dropped.
-    pub fn take(&mut self, at: usize) -> Option<(Entry<T>, usize)> {
+    pub fn take(&mut self, at: usize) -> Option<(Live<T>, usize)> {
         if at == 0 {
             return self.pop_front();
         }
@@ -102,11 +151,11 @@ impl<T> TenantQueue<T> {
             return self.pop_back();
         }
         let entry = self.items.get_mut(at)?;
-        let taken = Entry {
+        let taken = Live {
             seq: entry.seq,
             arrival: entry.arrival,
             cost: entry.cost,
-            payload: Some(entry.payload.take()?),
+            payload: entry.payload.take()?,
         };
         self.stale += 1;
         Some((taken, 0))
@@ -137,6 +186,14 @@ impl<T> TenantQueue<T> {
         if self.stale > 0 {
             self.items.retain(|e| e.payload.is_some());
             self.stale = 0;
+        }
+    }
+
+    /// Frees the buffer of a queue emptied by removals (its tenant keeps its place in the ring
+    /// until a visit or a compaction): a starved class can hold many such tenants.
+    pub fn release_buffer(&mut self) {
+        if self.items.is_empty() {
+            self.items = VecDeque::new();
         }
     }
 

@@ -53,13 +53,20 @@ impl Tokens {
         self.deque.front()
     }
 
+    /// Every token, oldest first (the tests' audit).
+    #[cfg(test)]
+    pub fn iter(&self) -> impl Iterator<Item = &Token> + '_ {
+        self.deque.iter()
+    }
+
     /// The newest queued request's token.
     pub fn back(&self) -> Option<&Token> {
         self.deque.back()
     }
 
-    /// The token of `seq`, live or dead, if still held. Without removals since the last
-    /// compaction its position is `seq − front.seq`; otherwise earlier, by binary search.
+    /// The token of `seq`, live or dead, if still held. While no token was dropped behind the
+    /// front since the last compaction (front trims keep the guess), its position is
+    /// `seq − front.seq`; otherwise it is earlier, found by binary search.
     pub fn find(&self, seq: u64) -> Option<Token> {
         let guess = usize::try_from(seq.checked_sub(self.deque.front()?.seq)?).ok()?;
         match self.deque.get(guess) {
