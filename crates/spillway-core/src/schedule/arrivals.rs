@@ -11,6 +11,7 @@
 //! Requests are named by their per-class sequence number `seq` (tickets: stable forever, found
 //! by position guess then binary search, since seqs ascend along the deque).
 
+use super::class_queue::Taken;
 use crate::time::Time;
 use std::collections::VecDeque;
 
@@ -26,24 +27,16 @@ pub(crate) struct Slot<T> {
     pub payload: Option<T>,
 }
 
-/// A request taken out of its class.
-pub(crate) struct Taken<T> {
-    pub payload: T,
-    pub seq: u64,
-    pub arrival: Time,
-    pub tenant: u64,
-    pub cost: u64,
-}
-
-impl<T> Taken<T> {
+impl<T> Slot<T> {
+    /// Its request, taken out (leaving a tombstone), unless it is one already.
     #[inline]
-    fn from(slot: &mut Slot<T>) -> Option<Self> {
+    fn take(&mut self) -> Option<Taken<T>> {
         Some(Taken {
-            payload: slot.payload.take()?,
-            seq: slot.seq,
-            arrival: slot.arrival,
-            tenant: slot.tenant,
-            cost: slot.cost,
+            payload: self.payload.take()?,
+            seq: self.seq,
+            arrival: self.arrival,
+            tenant: self.tenant,
+            cost: self.cost,
         })
     }
 }
@@ -102,17 +95,17 @@ impl<T> Arrivals<T> {
             // The front is live (trimmed after every removal): no check needed.
             let mut slot = self.slots.pop_front()?;
             self.trim_front();
-            return Taken::from(&mut slot);
+            return slot.take();
         }
         // Only a live request is taken.
         self.slots.get(position)?.payload.as_ref()?;
         if position + 1 == self.slots.len() {
             let mut slot = self.slots.pop_back()?;
             self.trim_back();
-            Taken::from(&mut slot)
+            slot.take()
         } else {
             // Left in place as a tombstone: its payload taken, the slot is no longer live.
-            Taken::from(self.slots.get_mut(position)?)
+            self.slots.get_mut(position)?.take()
         }
     }
 

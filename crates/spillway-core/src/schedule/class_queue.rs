@@ -4,10 +4,18 @@
 //! a ticket's seq — never by where they are stored, so the two layouts ([`FifoClass`],
 //! [`FairClass`]) keep their own representations.
 
-use super::arrivals::Taken;
 use super::fair::FairClass;
 use super::fifo::FifoClass;
 use crate::time::Time;
+
+/// A request taken out of its class.
+pub(crate) struct Taken<T> {
+    pub payload: T,
+    pub seq: u64,
+    pub arrival: Time,
+    pub tenant: u64,
+    pub cost: u64,
+}
 
 /// Tombstones (and dead tokens) a class tolerates beyond twice its live requests before
 /// compacting: removals cost O(1) amortised, memory stays proportional to what is queued.

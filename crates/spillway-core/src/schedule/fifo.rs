@@ -1,7 +1,8 @@
 //! A class without fair share: its requests in arrival order, served FIFO.
 
-use super::arrivals::{Arrivals, Slot, Taken};
+use super::arrivals::{Arrivals, Slot};
 use super::class_queue::COMPACTION_SLACK;
+use super::class_queue::Taken;
 use crate::time::Time;
 
 /// A FIFO class; cancellation from the middle leaves tombstones (see [`Arrivals`]).

@@ -1,7 +1,7 @@
 //! [`PriorityScheduler`]: the queue itself — push, pop, cancel, sizes.
 
-use super::arrivals::Taken;
 use super::class_queue::ClassQueue;
+use super::class_queue::Taken;
 use super::config::{Discipline, SchedulerConfig, ShedPick};
 use super::error::ConfigError;
 use super::plan::Plan;

@@ -5,8 +5,8 @@
 //! tombstones), the requests it serves must be the model's, and it must hold exactly the
 //! model's entries (they decide when compaction runs, a visible decision).
 
-use super::arrivals::Taken;
 use super::class_queue::ClassQueue;
+use super::class_queue::Taken;
 use super::fair::FairClass;
 use crate::time::Time;
 use rand_chacha::ChaCha8Rng;

@@ -4,7 +4,7 @@
 
 use super::FairClass;
 use super::sub_queue::TenantQueue;
-use crate::schedule::arrivals::Taken;
+use crate::schedule::class_queue::Taken;
 use crate::schedule::prefetch::prefetch;
 
 /// Tokens held from which a class no longer fits the core's caches: prefetching starts.

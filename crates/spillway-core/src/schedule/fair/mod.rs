@@ -34,8 +34,8 @@ mod solo;
 mod sub_queue;
 mod tokens;
 
-use super::arrivals::Taken;
 use super::class_queue::COMPACTION_SLACK;
+use super::class_queue::Taken;
 use super::ring::Ring;
 use super::tenant_index::TenantIndex;
 use crate::time::Time;

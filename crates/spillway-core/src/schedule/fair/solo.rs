@@ -14,7 +14,7 @@
 use super::FairClass;
 use super::sub_queue::Live;
 use super::tokens::Token;
-use crate::schedule::arrivals::Taken;
+use crate::schedule::class_queue::Taken;
 
 /// The class's only request and its tenant.
 #[derive(Debug)]

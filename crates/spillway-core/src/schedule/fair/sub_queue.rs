@@ -8,7 +8,7 @@
 //! per tenant, a visit reads consecutive entries, and only a thin token per request is kept in
 //! arrival order (see [`super::tokens`]).
 
-use crate::schedule::arrivals::Taken;
+use crate::schedule::class_queue::Taken;
 use crate::time::Time;
 use std::collections::VecDeque;
 
@@ -70,6 +70,13 @@ impl<T> Entry<T> {
     }
 }
 
+/// An end of a sub-queue.
+#[derive(Copy, Clone)]
+enum End {
+    Front,
+    Back,
+}
+
 /// One tenant's sub-queue. Both ends are live (or it is empty): tombstones are trimmed off an
 /// end as soon as they reach it.
 #[derive(Debug)]
@@ -109,24 +116,43 @@ impl<T> TenantQueue<T> {
         self.items.front().map_or(u64::MAX, |e| e.seq)
     }
 
-    /// The front request (live), taken; then the front is trimmed. Returns it with the entries
-    /// dropped in all.
+    /// The front request (live), taken with any tombstones it uncovers. Returns it with the
+    /// entries dropped in all.
     #[inline]
     pub fn pop_front(&mut self) -> Option<(Live<T>, usize)> {
+        self.pop_end(End::Front)
+    }
+
+    /// The request at `end` (live), taken; then that end is trimmed.
+    #[inline(always)]
+    fn pop_end(&mut self, end: End) -> Option<(Live<T>, usize)> {
         // Checked before anything moves: an end is live, but a broken invariant must not lose
         // a request and skew the counts.
-        self.items.front()?.payload.as_ref()?;
-        let live = self.items.pop_front()?.into_live()?;
-        let dropped = 1 + self.trim_front();
+        self.at_end(end)?.payload.as_ref()?;
+        let live = self.pop(end)?.into_live()?;
+        let mut dropped = 1;
+        while self.stale > 0 && self.at_end(end).is_some_and(|e| e.payload.is_none()) {
+            self.pop(end);
+            self.stale -= 1;
+            dropped += 1;
+        }
         Some((live, dropped))
     }
 
-    /// The back request (live), taken; then the back is trimmed.
-    pub fn pop_back(&mut self) -> Option<(Live<T>, usize)> {
-        self.items.back()?.payload.as_ref()?;
-        let live = self.items.pop_back()?.into_live()?;
-        let dropped = 1 + self.trim_back();
-        Some((live, dropped))
+    #[inline(always)]
+    fn at_end(&self, end: End) -> Option<&Entry<T>> {
+        match end {
+            End::Front => self.items.front(),
+            End::Back => self.items.back(),
+        }
+    }
+
+    #[inline(always)]
+    fn pop(&mut self, end: End) -> Option<Entry<T>> {
+        match end {
+            End::Front => self.items.pop_front(),
+            End::Back => self.items.pop_back(),
+        }
     }
 
     /// The seq of the live request at the back.
@@ -145,10 +171,10 @@ impl<T> TenantQueue<T> {
     /// entries dropped.
     pub fn take(&mut self, at: usize) -> Option<(Live<T>, usize)> {
         if at == 0 {
-            return self.pop_front();
+            return self.pop_end(End::Front);
         }
         if at + 1 == self.items.len() {
-            return self.pop_back();
+            return self.pop_end(End::Back);
         }
         let entry = self.items.get_mut(at)?;
         let taken = Live {
@@ -159,26 +185,6 @@ impl<T> TenantQueue<T> {
         };
         self.stale += 1;
         Some((taken, 0))
-    }
-
-    fn trim_front(&mut self) -> usize {
-        let mut dropped = 0;
-        while self.stale > 0 && self.items.front().is_some_and(|e| e.payload.is_none()) {
-            self.items.pop_front();
-            self.stale -= 1;
-            dropped += 1;
-        }
-        dropped
-    }
-
-    fn trim_back(&mut self) -> usize {
-        let mut dropped = 0;
-        while self.stale > 0 && self.items.back().is_some_and(|e| e.payload.is_none()) {
-            self.items.pop_back();
-            self.stale -= 1;
-            dropped += 1;
-        }
-        dropped
     }
 
     /// Drops every tombstone (compaction).
