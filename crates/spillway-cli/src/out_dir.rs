@@ -1,14 +1,15 @@
 //! The default output directory of a run, `reports/<scenario name><suffix>/`.
 
 use crate::Failure;
+use spillway_core::policy::LocatedError;
 use spillway_sim::scenario::{PLAIN_NAME_RULE, is_plain_name};
 use std::path::{Path, PathBuf};
 
 /// `reports/<name><suffix>/`, for a run without `--out`. A `name:` was checked when the
 /// scenario was read; a scenario without one is named by its file stem, which no one checked:
 /// a file `..yaml` (stem `.`) would write into `reports/` itself. The same rule applies to the
-/// stem here, where `--out` is known to be absent. The name is not echoed and the file's path
-/// is escaped (either may hold a control character).
+/// stem here, where `--out` is known to be absent. The name is not echoed, and the file's path
+/// is shown as every located error shows it (control characters escaped).
 pub fn default_out(scenario_file: &Path, name: &str, suffix: &str) -> Result<PathBuf, Failure> {
     if let Some(why) = unnamed_stem(scenario_file, name) {
         return Err(Failure::BadInput(format!(
@@ -30,15 +31,19 @@ pub fn stem_warning(scenario_file: &Path, name: &str) -> Option<String> {
 }
 
 /// Why `name` (a file stem: a `name:` was checked when read) cannot name the default output
-/// directory, located where the missing `name:` would go; `None` when it can. The file's path
-/// holds the stem, which may hold a control character: it is escaped (`\t`, `\u{1b}`), as the
-/// name itself is not echoed.
+/// directory, located where the missing `name:` would go; `None` when it can.
 fn unnamed_stem(scenario_file: &Path, name: &str) -> Option<String> {
     (!is_plain_name(name)).then(|| {
-        format!(
-            "{}:1:1: name: the scenario has no `name:`, and its file name cannot be the default \
-             output directory (reports/<name>/): {PLAIN_NAME_RULE}",
-            scenario_file.display().to_string().escape_debug()
-        )
+        LocatedError {
+            file: scenario_file.to_path_buf(),
+            line: 1,
+            column: 1,
+            field: "name".into(),
+            message: format!(
+                "the scenario has no `name:`, and its file name cannot be the default output \
+                 directory (reports/<name>/): {PLAIN_NAME_RULE}"
+            ),
+        }
+        .to_string()
     })
 }

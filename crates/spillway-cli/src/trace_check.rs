@@ -4,6 +4,7 @@
 
 use crate::Failure;
 use spillway_core::Time;
+use spillway_core::policy::LocatedError;
 use spillway_sim::traffic::trace::{TraceError, TraceSpec, TraceStats, survey};
 
 /// Whether the command has `--trace PATH` (`simulate`, `compare`), which a missing trace's
@@ -36,13 +37,14 @@ fn located(spec: &TraceSpec, e: &TraceError, flag: TraceFlag) -> String {
         return e.to_string();
     }
     match &spec.path_at {
-        Some(at) => format!(
-            "{}:{}:{}: traffic.trace.path: {e}{}",
-            at.file.display(),
-            at.line,
-            at.column,
-            where_to_point(e, flag)
-        ),
+        Some(at) => LocatedError {
+            file: at.file.clone(),
+            line: at.line,
+            column: at.column,
+            field: "traffic.trace.path".into(),
+            message: format!("{e}{}", where_to_point(e, flag)),
+        }
+        .to_string(),
         // The flag named the file: the location says what to fix.
         None => format!("--trace: {e}"),
     }

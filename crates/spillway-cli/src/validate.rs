@@ -4,6 +4,7 @@
 
 use crate::Failure;
 use crate::stdout::outln;
+use spillway_core::policy::shown_path;
 use spillway_core::policy::{FileKind, kind_of};
 use std::path::Path;
 
@@ -28,7 +29,7 @@ pub fn run(path: &Path) -> Result<(), Failure> {
             let names: Vec<&str> = profiles.keys().map(String::as_str).collect();
             outln!(
                 "ok: {} (provider library, {} profiles: {})",
-                path.display(),
+                shown_path(path),
                 names.len(),
                 names.join(", ")
             );
@@ -43,7 +44,7 @@ pub fn run(path: &Path) -> Result<(), Failure> {
                 .collect();
             outln!(
                 "ok: {} (model catalogue, {} models: {}; {} ladders)",
-                path.display(),
+                shown_path(path),
                 names.len(),
                 names.join(", "),
                 file.ladders.len()
@@ -54,7 +55,7 @@ pub fn run(path: &Path) -> Result<(), Failure> {
             let policies: Vec<&str> = file.policies.iter().map(|p| p.name.as_str()).collect();
             outln!(
                 "ok: {} (policy file, {}: {})",
-                path.display(),
+                shown_path(path),
                 crate::output::count(policies.len(), "policy", "policies"),
                 policies.join(", ")
             );
@@ -77,7 +78,7 @@ pub fn run(path: &Path) -> Result<(), Failure> {
             let policies: Vec<&str> = scenario.policies.iter().map(|p| p.name.as_str()).collect();
             outln!(
                 "ok: {} ({}, {}: {})",
-                path.display(),
+                shown_path(path),
                 crate::output::count(scenario.groups.len(), "group", "groups"),
                 crate::output::count(policies.len(), "policy", "policies"),
                 policies.join(", ")

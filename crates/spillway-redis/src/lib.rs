@@ -107,8 +107,9 @@
 //!   (timeout, dropped connection) the failure policy has answered, so Redis must not keep the
 //!   charge: the store queues a *cancellation* (same id, same `now`) and sends it before its
 //!   next call, or from a background task once Redis answers again if no call comes (a quiet
-//!   replica would otherwise leave the charge to starve the others); the script refunds the acquire if it had been charged, or else marks the id so
-//!   that an acquire still in flight charges nothing when it lands. Exact as long as the
+//!   replica would otherwise leave the charge to starve the others); the script refunds the
+//!   acquire if it had been charged, or else marks the id so that an acquire still in flight
+//!   charges nothing when it lands. Exact as long as the
 //!   cancellation reaches Redis within [`RedisConfig::dedupe_ttl`] (10 s); one that Redis still
 //!   refuses after that (an error reply such as OOM or NOPERM, not an outage) is dropped and
 //!   counted in [`StoreStats::cancels_dropped`]. Where the id is kept:

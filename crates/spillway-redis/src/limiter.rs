@@ -234,8 +234,8 @@ impl RedisLimiter {
 
     /// Give back `cost` of `charge` (only what is still live of it: in its own window, or in a
     /// token bucket what of it has not refilled, as spillway-core's `Limiter::refund`; never
-    /// more room than a fresh limiter). While Redis is unavailable the refund is dropped, not given to the local
-    /// share, which never held a Redis charge.
+    /// more room than a fresh limiter). While Redis is unavailable the refund is dropped, not
+    /// given to the local share, which never held a Redis charge.
     pub async fn refund(
         &self,
         key: &str,

@@ -131,11 +131,23 @@ fn a_file_stem_with_a_control_character_is_escaped_in_the_error() {
             .expect("the binary runs");
         let err = text(&out.stderr);
         assert!(!err.contains('\u{1b}'), "{command:?}: {err:?}");
+        assert!(!text(&out.stdout).contains('\u{1b}'), "{command:?}: stdout");
         assert!(
             err.contains("a\\u{1b}[31mb.yaml:1:1: name: "),
             "{command:?}: {err}"
         );
     }
+    // Only control characters are escaped: a quote stays as typed, so the location names the
+    // file.
+    let quoted = ".it's.yaml";
+    std::fs::write(dir.join(quoted), spike.replacen("name: spike\n", "", 1)).expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_spillway"))
+        .args(["validate", quoted])
+        .current_dir(&dir)
+        .output()
+        .expect("the binary runs");
+    let err = text(&out.stderr);
+    assert!(err.contains(".it's.yaml:1:1: name: "), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

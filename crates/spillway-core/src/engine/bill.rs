@@ -108,7 +108,8 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
 
 /// The tokens the limiter layers settle to when a request leaves: what the driver reported,
 /// and for an `accepted` call that did not complete at least what it was seen to use and at
-/// least its `estimate` (prompt plus reserved output), as [`Engine::leave_spend`] bills it.
+/// least its `estimate` (prompt plus reserved output), in total. ([`Engine::leave_spend`]
+/// bills each kind's larger of estimate and seen, which can be more than this total.)
 ///
 /// Why the estimate: the provider goes on generating (and counting) a call whose client hung
 /// up or whose answer timed out, so the layers must not hand its output reservation back.

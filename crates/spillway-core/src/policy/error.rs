@@ -24,9 +24,25 @@ pub struct LocatedError {
     pub message: String,
 }
 
+/// `path` as printed in messages: control characters escaped (`\u{1b}`), nothing else, so a
+/// file name cannot drive the terminal while the location still names the file as typed.
+pub fn shown_path(path: &Path) -> String {
+    path.display()
+        .to_string()
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 impl fmt::Display for LocatedError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let file = self.file.display();
+        let file = shown_path(&self.file);
         match (self.line, self.field.is_empty()) {
             (0, _) => write!(f, "{file}: {}", self.message),
             (_, true) => write!(f, "{file}:{}:{}: {}", self.line, self.column, self.message),

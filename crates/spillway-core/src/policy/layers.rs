@@ -8,17 +8,14 @@ use std::collections::BTreeMap;
 const ALGORITHMS: &str =
     "`token-bucket`, `sliding-window`, `sliding-window-counter`, `fixed-window`";
 
-/// Names no layer may take: the labels refusals that are no layer's are counted under
-/// ([`crate::limit::refusal_labels`]); a layer named like one would merge with it.
-pub const RESERVED_LAYER_NAMES: [&str; 5] = crate::limit::refusal_labels::ALL;
-
-/// The reserved labels, quoted, when `name` is one of them: layers and budget caps are both
+/// The reserved labels ([`crate::limit::refusal_labels`], those refusals that are no layer's
+/// are counted under), quoted, when `name` is one of them: layers and budget caps are both
 /// named where refusals are (`x-spillway-rejected-by`, `spillway_rejected_total{layer=…}`,
 /// rejections.csv), so neither may take a label that means something else there.
 pub(crate) fn reserved_label(name: &str) -> Option<String> {
-    RESERVED_LAYER_NAMES
-        .contains(&name)
-        .then(|| RESERVED_LAYER_NAMES.map(|n| format!("`{n}`")).join(", "))
+    use crate::limit::refusal_labels::ALL;
+    ALL.contains(&name)
+        .then(|| ALL.map(|n| format!("`{n}`")).join(", "))
 }
 
 /// Every scope's name, quoted, from [`Scope::ALL`] so that a new scope is offered at once.

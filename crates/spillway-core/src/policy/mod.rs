@@ -58,7 +58,9 @@ pub mod upstream;
 pub use class::Class;
 pub use closest::closest_names;
 pub use distributed::{Balancer, InstancesSpec, SyncMode};
-pub use error::{LocatedError, LocatedErrors, MAX_SHOWN_ERRORS, field_path_at, quoted_key};
+pub use error::{
+    LocatedError, LocatedErrors, MAX_SHOWN_ERRORS, field_path_at, quoted_key, shown_path,
+};
 pub use file::{PolicyFile, RawPolicyFile, load, parse};
 pub use file_kind::{FileKind, is_scenario, kind_of, top_level_keys};
 pub use layers::RawLayer;

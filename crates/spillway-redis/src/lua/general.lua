@@ -114,21 +114,6 @@ local function before_acquire(s, ns)
   return caller_time and later(now_s, now_ns, 0, s, ns, 0)
 end
 
--- Visit the entries older than the newest, newest first, as (index, bytes), until `visit`
--- returns true. They are read in chunks of 16, 32, ... (what is looked for is usually recent:
--- one short read).
-local function l_back(key, m, visit)
-  local hi, size = m.count - 2, 16
-  while hi >= 0 do
-    local lo = math.max(hi - size + 1, 0)
-    local list = call('LRANGE', key, lo, hi)
-    for j = #list, 1, -1 do
-      if visit(lo + j - 1, list[j]) then return end
-    end
-    hi, size = lo - 1, size * 2
-  end
-end
-
 -- The entry holding request id `id`, newest first (a lost reply's acquire is recent): its
 -- index (0 = oldest), its bytes (nil for the newest, whose cost and ids are in m) and where the
 -- id starts in it. Older entries are read in chunks of 16, 32, ... down to the acquire's `now`
@@ -138,16 +123,19 @@ local function l_find(key, m, id)
   if m.count == 0 or before_acquire(m.ls, m.lns) then return nil end
   local p = id_at(l_ids(m), id, 1)
   if p then return m.count - 1, nil, p + IDS - 1 end
-  local found, bytes, at
-  l_back(key, m, function(i, e)
-    if before_acquire(unpack(HEAD, e)) then return true end
-    local q = id_at(e, id, IDS)
-    if q then
-      found, bytes, at = i, e, q
-      return true
+  local hi, size = m.count - 2, 16
+  while hi >= 0 do
+    local lo = math.max(hi - size + 1, 0)
+    local list = call('LRANGE', key, lo, hi)
+    for j = #list, 1, -1 do
+      local e = list[j]
+      if before_acquire(unpack(HEAD, e)) then return nil end
+      p = id_at(e, id, IDS)
+      if p then return lo + j - 1, e, p end
     end
-  end)
-  return found, bytes, at
+    hi, size = lo - 1, size * 2
+  end
+  return nil
 end
 
 -- Take `cost` back from entry i (bytes e; nil for the newest) and, when p says where, drop
@@ -223,8 +211,8 @@ function SL.refund(L)
 end
 
 -- A cancellation's part in one log: refund exactly the entry that charged request id `rid`
--- (by id, where a settle's SL.refund finds its charge by instant). False when no entry holds it: the acquire was
--- denied, has left the window (nothing to refund) or has not landed yet.
+-- (by id, where a settle's SL.refund finds its charge by instant). False when no entry holds
+-- it: the acquire was denied, has left the window (nothing to refund) or has not landed yet.
 function SL.cancel(L)
   local m = SL.prune(L)
   local i, e, p = l_find(L.key, m, rid)

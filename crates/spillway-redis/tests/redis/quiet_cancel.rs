@@ -14,7 +14,10 @@ const T: Time = Time::from_secs(100);
 
 /// The store's stats once `done` holds, polled without calling the store (a call would flush
 /// the cancellations itself); `None` if that never happens within a generous bound.
-async fn once(store: &RedisStore, done: impl Fn(&StoreStats) -> bool) -> Option<StoreStats> {
+pub(crate) async fn once(
+    store: &RedisStore,
+    done: impl Fn(&StoreStats) -> bool,
+) -> Option<StoreStats> {
     for _ in 0..1_500 {
         let stats = store.stats();
         if done(&stats) {

@@ -3,6 +3,7 @@
 //! in `cancels_dropped`. (Before: put back on every error, retried by the background task every
 //! 2 s and resent before every call, for as long as the refusal lasted.)
 
+use crate::quiet_cancel::once;
 use crate::server::{Server, connect, runtime};
 use crate::settle_outage::spec;
 use spillway_core::Time;
@@ -34,13 +35,13 @@ fn a_cancellation_refused_past_the_dedupe_ttl_is_dropped_and_counted() {
             .expect("CONFIG SET maxmemory");
         stall.resume();
         // Bounded wait (no call of ours: the background task sends it).
-        let mut polls = 0;
-        while store.stats().cancels_dropped == 0 {
-            polls += 1;
-            assert!(polls < 1_500, "never dropped: {:?}", store.stats());
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        assert_eq!(store.stats().cancels_dropped, 1);
+        let stats = once(&store, |s| s.cancels_dropped > 0).await;
+        assert_eq!(
+            stats.map(|s| s.cancels_dropped),
+            Some(1),
+            "{:?}",
+            store.stats()
+        );
         assert_eq!(
             store.flush_cancellations().await,
             0,
