@@ -51,10 +51,6 @@ fn strip_comment(value: &str) -> &str {
     start.map_or(value, |i| &value[..i])
 }
 
-fn has(text: &str, key: &str) -> bool {
-    top_level_keys(text).any(|(_, k)| k == key)
-}
-
 /// Whether `text` is a scenario (its top-level keys have `provider` or `traffic`, in YAML or
 /// JSON), which a server loads through the simulator's scenario rules; anything else is read
 /// as a policy file, whose errors then say what is wrong.
@@ -74,26 +70,15 @@ fn named_kind(text: &str) -> Option<FileKind> {
         .or_else(|| kind_from_json_scan(text))
 }
 
-/// Whether the top-level lines have `provider:` or `traffic:`.
-fn lines_name_scenario(text: &str) -> bool {
-    has(text, "provider") || has(text, "traffic")
-}
-
 /// The kind the top-level lines name, if any.
 fn kind_from_lines(text: &str) -> Option<FileKind> {
-    if has(text, "policies") && !lines_name_scenario(text) {
-        return Some(FileKind::PolicyFile);
-    }
+    let mut seen = Seen::default();
     for (_, key, value) in top_level(text) {
-        if key == "profiles" {
-            return Some(FileKind::ProviderLibrary);
-        }
-        // A catalogue's `models:` holds a list; a scenario's names a file (`models: x.yaml`).
-        if key == "models" && (value.is_empty() || value.starts_with('[')) {
-            return Some(FileKind::ModelCatalogue);
-        }
+        // A catalogue's `models:` holds a list (a block below, or `[…]`); a scenario's names a
+        // file (`models: x.yaml`).
+        seen.note(key, value.is_empty() || value.starts_with('['));
     }
-    lines_name_scenario(text).then_some(FileKind::Scenario)
+    seen.kind()
 }
 
 /// The top-level keys that decide a kind, as a parse or a JSON scan found them.
@@ -106,7 +91,18 @@ struct Seen {
 }
 
 impl Seen {
-    /// The kind these keys name, by the same rules as [`kind_from_lines`].
+    /// Notes a top-level `key` whose value is (`list`) or is not a list.
+    fn note(&mut self, key: &str, list: bool) {
+        match key {
+            "provider" | "traffic" => self.scenario = true,
+            "policies" => self.policies = true,
+            "profiles" => self.profiles = true,
+            "models" => self.models_list |= list,
+            _ => {}
+        }
+    }
+
+    /// The kind these keys name (whether read from lines, a parse or a JSON scan).
     fn kind(&self) -> Option<FileKind> {
         if self.policies && !self.scenario {
             Some(FileKind::PolicyFile)
@@ -139,7 +135,7 @@ enum ListOrNot {
     Other(IgnoredAny),
 }
 
-/// The kind the parsed top-level keys name, by the same rules as [`kind_from_lines`]; `None`
+/// The kind the parsed top-level keys name ([`Seen::kind`]); `None`
 /// for a file that is not a YAML mapping (a key file), whose parse error is never shown.
 fn kind_from_parse(text: &str) -> Option<FileKind> {
     let top: TopLevel = serde_saphyr::from_str(text).ok()?;
@@ -157,13 +153,7 @@ fn kind_from_parse(text: &str) -> Option<FileKind> {
 fn kind_from_json_scan(text: &str) -> Option<FileKind> {
     let mut seen = Seen::default();
     for (key, value) in json_top_level(text)? {
-        match key.as_str() {
-            "provider" | "traffic" => seen.scenario = true,
-            "policies" => seen.policies = true,
-            "profiles" => seen.profiles = true,
-            "models" => seen.models_list |= value == Some(b'['),
-            _ => {}
-        }
+        seen.note(&key, value == Some(b'['));
     }
     seen.kind()
 }
