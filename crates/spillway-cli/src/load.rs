@@ -104,10 +104,7 @@ pub fn run(args: &LoadArgs) -> Result<(), Failure> {
         max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
         timeout: std::time::Duration::from_nanos(args.timeout.as_nanos()),
     };
-    let out = match &args.out {
-        Some(out) => out.clone(),
-        None => crate::out_dir::default_out(&args.scenario, &scenario.name, "-load")?,
-    };
+    let out = crate::out_dir::chosen(args.out.as_deref(), &args.scenario, &scenario.name, "-load")?;
     create_out_dir(&out)?;
     if !args.quiet {
         eprintln!(

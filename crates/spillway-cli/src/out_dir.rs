@@ -19,6 +19,19 @@ pub fn default_out(scenario_file: &Path, name: &str, suffix: &str) -> Result<Pat
     Ok(Path::new("reports").join(format!("{name}{suffix}")))
 }
 
+/// The run's output directory: `--out` if given, else [`default_out`].
+pub fn chosen(
+    out: Option<&Path>,
+    scenario_file: &Path,
+    name: &str,
+    suffix: &str,
+) -> Result<PathBuf, Failure> {
+    match out {
+        Some(out) => Ok(out.to_path_buf()),
+        None => default_out(scenario_file, name, suffix),
+    }
+}
+
 /// What `validate` says of a scenario the runs would refuse without `--out` (see
 /// [`default_out`]): a warning, not an error, for with `--out DIR` the file runs as it is.
 pub fn stem_warning(scenario_file: &Path, name: &str) -> Option<String> {

@@ -104,10 +104,8 @@ pub fn run(args: &SweepArgs) -> Result<(), Failure> {
     check_work(args, &variants)?;
     let paths: Vec<String> = settings.iter().map(|s| s.path.clone()).collect();
     check_traces(args, &variants, &paths)?;
-    let out = match &args.out {
-        Some(out) => out.clone(),
-        None => crate::out_dir::default_out(&args.scenario, &variants[0].scenario.name, "-sweep")?,
-    };
+    let name = &variants[0].scenario.name;
+    let out = crate::out_dir::chosen(args.out.as_deref(), &args.scenario, name, "-sweep")?;
     // Before the runs: an output directory that cannot be made must not cost the whole sweep.
     crate::simulate::create_out_dir(&out)?;
     let runs = run_variants(args, &variants)?;

@@ -6,6 +6,18 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+/// The policy layer most serve tests use: 100 requests per user an hour (never the limit).
+pub const PER_USER_100: &str =
+    "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
+
+/// A whole streamed answer (an event, the usage chunk, `[DONE]`), after which the upstream
+/// neither closes nor sends another byte (no last chunk of the chunked body).
+pub const STREAM_WHOLE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+transfer-encoding: chunked\r\n\r\n\
+30\r\ndata: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n\r\n\
+59\r\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2,\"total_tokens\":9}}\n\n\r\n\
+e\r\ndata: [DONE]\n\n\r\n";
+
 /// A policy file: a generous provider (the stub's), one policy `test` with the given layers
 /// and upstream settings, and `extra` top-level YAML.
 pub fn policy_file(name: &str, layers: &str, policy: &str, extra: &str) -> PathBuf {

@@ -2,10 +2,9 @@
 //! streaming without buffering, a disconnect that frees what it held, bad input.
 
 use super::super::{spillway, text};
-use super::fixtures::{Redis, Server, chat, metric, metrics_until, policy_file, statuses};
-
-const PER_USER_100: &str =
-    "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
+use super::fixtures::{
+    PER_USER_100, Redis, Server, chat, metric, metrics_until, policy_file, statuses,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_clients_times_250_requests_admit_exactly_the_per_user_limit() {

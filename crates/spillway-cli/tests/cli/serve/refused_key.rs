@@ -3,11 +3,10 @@
 //! the gateway's 502 `upstream_key_refused`, never the provider's body (which names the
 //! gateway's key). A 4xx about the client's own request is passed on as sent.
 
-use super::fixtures::{Server, Stalled, metric, metrics_until, policy_file, post_chat};
+use super::fixtures::{
+    PER_USER_100, Server, Stalled, metric, metrics_until, policy_file, post_chat,
+};
 use spillway_core::clock::{Clock, WallClock};
-
-const PER_USER_100: &str =
-    "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
 
 /// A provider's 401 for a revoked key, naming it as OpenAI does (the connection closed after
 /// it, so none is reused).

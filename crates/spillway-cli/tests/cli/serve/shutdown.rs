@@ -1,10 +1,9 @@
 //! SIGTERM while a call is stuck upstream: `serve` stops within `--drain-timeout`, or at once
 //! on a second signal, instead of waiting for SIGKILL.
 
-use super::fixtures::{Server, Stalled, chat, metric, metrics_until, policy_file, post_chat};
-
-const PER_USER_100: &str =
-    "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
+use super::fixtures::{
+    PER_USER_100, Server, Stalled, chat, metric, metrics_until, policy_file, post_chat,
+};
 
 /// Sends one chat call to `serve` (whose upstream is stalled) and waits until it is on the
 /// wire, stuck.

@@ -4,28 +4,17 @@
 //! handshakes). Bounded: an upstream that stays silent after `[DONE]`, or floods, loses its
 //! connection, and the client's answer is whole either way.
 
-use super::fixtures::{Server, policy_file, post_chat, read_request};
+use super::fixtures::{PER_USER_100, STREAM_WHOLE, Server, policy_file, post_chat, read_request};
 use std::io::Write;
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
-const PER_USER_100: &str =
-    "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
-
-/// A whole streamed answer up to `[DONE]` (an event, the usage chunk, `[DONE]`), without the
-/// chunked body's last chunk.
-const UP_TO_DONE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
-transfer-encoding: chunked\r\n\r\n\
-30\r\ndata: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n\r\n\
-59\r\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2,\"total_tokens\":9}}\n\n\r\n\
-e\r\ndata: [DONE]\n\n\r\n";
-
 /// The chunked body's end.
 const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
-/// What the upstream does after writing [`UP_TO_DONE`].
+/// What the upstream does after writing [`STREAM_WHOLE`].
 #[derive(Clone, Copy)]
 enum After {
     /// Ends the body in a write of its own a moment later, and serves the next request on the
@@ -85,7 +74,7 @@ fn serve_connection(mut conn: TcpStream, after: After, tx: &mpsc::Sender<()>, mo
     while read_request(&mut conn) {
         calls += 1;
         most.fetch_max(calls, Ordering::SeqCst);
-        if conn.write_all(UP_TO_DONE).is_err() {
+        if conn.write_all(STREAM_WHOLE).is_err() {
             return;
         }
         match after {

@@ -4,11 +4,9 @@
 //! unreachable (retried, not billed), one that did may be with the provider (booked, not resent).
 
 use super::fixtures::{
-    Server, Stalled, Unanswered, chat, metric, metrics_until, policy_file, post_chat, read_request,
+    PER_USER_100, STREAM_WHOLE, Server, Stalled, Unanswered, chat, metric, metrics_until,
+    policy_file, post_chat, read_request,
 };
-
-const PER_USER_100: &str =
-    "  - { name: per-user, scope: user, algorithm: fixed-window, limit: 100, per: 1h }\n";
 
 /// `serve` of a one-slot policy (no retries) in front of `upstream`, with short timeouts.
 fn serve_one_slot(name: &str, upstream: &str) -> Server {
@@ -103,14 +101,6 @@ async fn a_stream_that_falls_silent_is_cut_on_the_client_not_ended_as_if_whole()
         "{m}"
     );
 }
-
-/// A whole streamed answer (an event, the usage chunk, `[DONE]`), after which the upstream
-/// neither closes nor sends another byte.
-const STREAM_WHOLE: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
-transfer-encoding: chunked\r\n\r\n\
-30\r\ndata: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n\r\n\
-59\r\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":2,\"total_tokens\":9}}\n\n\r\n\
-e\r\ndata: [DONE]\n\n\r\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_whose_done_went_by_completes_whatever_follows() {
