@@ -8,11 +8,7 @@ use crate::{spillway, temp_dir, text, workspace};
 
 /// spike.yaml in `dir` as `file`, with `from` replaced by `to`.
 fn edited(dir: &std::path::Path, file: &str, from: &str, to: &str) -> String {
-    let spike = std::fs::read_to_string(workspace().join("scenarios/spike.yaml")).expect("spike");
-    assert!(spike.contains(from), "spike.yaml has `{from}`");
-    let path = dir.join(file);
-    std::fs::write(&path, spike.replacen(from, to, 1)).expect("write");
-    path.to_str().expect("utf-8").to_owned()
+    crate::copy_edited(dir, "scenarios/spike.yaml", file, (from, to))
 }
 
 /// Refused by `validate` (checked before anything is written: `simulate` would write into the

@@ -2,15 +2,7 @@
 //! top-level keys even when it has a YAML mistake or a comment, so its errors come from the
 //! right loader: `serve --policy` and `validate` agree.
 
-use crate::{spillway, temp_dir, text, workspace};
-
-fn copy_edited(dir: &std::path::Path, from: &str, name: &str, edit: (&str, &str)) -> String {
-    let yaml = std::fs::read_to_string(workspace().join(from)).expect("shipped file");
-    assert!(yaml.contains(edit.0), "{from} has `{}`", edit.0);
-    let path = dir.join(name);
-    std::fs::write(&path, yaml.replacen(edit.0, edit.1, 1)).expect("write");
-    path.to_str().expect("utf-8").to_owned()
-}
+use crate::{copy_edited, spillway, temp_dir, text, workspace};
 
 #[test]
 fn a_scenario_with_a_duplicate_key_is_still_read_as_a_scenario_by_serve() {

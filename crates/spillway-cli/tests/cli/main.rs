@@ -44,6 +44,16 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The shipped file `from` written to `dir/name` with its first `edit.0` replaced by `edit.1`
+/// (which it must contain); the new file's path.
+fn copy_edited(dir: &Path, from: &str, name: &str, edit: (&str, &str)) -> String {
+    let yaml = std::fs::read_to_string(workspace().join(from)).expect("shipped file");
+    assert!(yaml.contains(edit.0), "{from} has `{}`", edit.0);
+    let path = dir.join(name);
+    std::fs::write(&path, yaml.replacen(edit.0, edit.1, 1)).expect("write");
+    path.to_str().expect("utf-8").to_owned()
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("spillway-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
