@@ -9,7 +9,7 @@ use spillway_core::input_file::{MAX_TEXT_BYTES, read_text};
 use spillway_sim::provider::ProviderSpec;
 use spillway_sim::scenario::provider::load_library;
 use spillway_sim::scenario::{ScenarioError, ScenarioErrors};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The library `--profile NAME` looks in by default (relative to the working directory).
 pub const DEFAULT_LIBRARY: &str = "scenarios/providers.yaml";
@@ -64,11 +64,5 @@ fn from_file(path: &Path) -> Result<ProviderSpec, ScenarioErrors> {
 }
 
 fn one(file: &Path, message: String) -> ScenarioErrors {
-    ScenarioErrors(vec![ScenarioError {
-        file: PathBuf::from(file),
-        line: 0,
-        column: 0,
-        field: String::new(),
-        message,
-    }])
+    ScenarioErrors(vec![ScenarioError::whole_file(file, message)])
 }

@@ -56,15 +56,20 @@ impl fmt::Display for LocatedError {
 }
 
 impl LocatedError {
-    /// A file that could not be read at all (`what` names it, e.g. "the scenario").
-    pub fn unreadable(path: &Path, what: &str, reason: impl fmt::Display) -> Self {
+    /// A problem of the whole file, with no single place in it.
+    pub fn whole_file(path: &Path, message: impl Into<String>) -> Self {
         LocatedError {
             file: path.to_path_buf(),
             line: 0,
             column: 0,
             field: String::new(),
-            message: format!("cannot read {what}: {reason}"),
+            message: message.into(),
         }
+    }
+
+    /// A file that could not be read at all (`what` names it, e.g. "the scenario").
+    pub fn unreadable(path: &Path, what: &str, reason: impl fmt::Display) -> Self {
+        Self::whole_file(path, format!("cannot read {what}: {reason}"))
     }
 }
 

@@ -116,13 +116,10 @@ pub fn parse(path: &Path, text: &str) -> Result<PolicyFile, LocatedErrors> {
             serve,
         }),
         // Every `None` was reported; this is a guard, not a path.
-        _ => Err(LocatedErrors(vec![LocatedError {
-            file: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            field: String::new(),
-            message: "invalid policy file".to_string(),
-        }])),
+        _ => Err(LocatedErrors(vec![LocatedError::whole_file(
+            path,
+            "invalid policy file",
+        )])),
     }
 }
 

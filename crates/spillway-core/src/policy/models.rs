@@ -88,15 +88,11 @@ pub fn load_models(path: &Path) -> Result<ModelsFile, LocatedErrors> {
         // A file that is not a catalogue (`models: /etc/shadow`, a key file) would have its
         // lines quoted back by the YAML errors: name what was expected instead.
         Ok(text) if super::kind_of(&text) != super::FileKind::ModelCatalogue => {
-            Err(LocatedErrors(vec![LocatedError {
-                file: path.to_path_buf(),
-                line: 0,
-                column: 0,
-                field: String::new(),
-                message: "not a model catalogue: expected a YAML file with a top-level \
-                          `models:` list, like scenarios/models.yaml (its content is not shown)"
-                    .to_string(),
-            }]))
+            Err(LocatedErrors(vec![LocatedError::whole_file(
+                path,
+                "not a model catalogue: expected a YAML file with a top-level \
+                 `models:` list, like scenarios/models.yaml (its content is not shown)",
+            )]))
         }
         Ok(text) => parse_models(path, &text),
         Err(e) => Err(LocatedErrors(vec![LocatedError::unreadable(
@@ -152,13 +148,10 @@ pub fn parse_models(path: &Path, text: &str) -> Result<ModelsFile, LocatedErrors
             provenance,
             ladders,
         }),
-        None => Err(LocatedErrors(vec![LocatedError {
-            file: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            field: String::new(),
-            message: "invalid models file".into(),
-        }])),
+        None => Err(LocatedErrors(vec![LocatedError::whole_file(
+            path,
+            "invalid models file",
+        )])),
     }
 }
 

@@ -60,13 +60,6 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioErrors> {
     report::check(raw.report.as_ref(), &mut reporter);
     let scenario = validate::validate(raw, &stem, &mut reporter);
     reporter.finish()?;
-    scenario.ok_or_else(|| {
-        ScenarioErrors(vec![ScenarioError {
-            file: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            field: String::new(),
-            message: "invalid scenario".to_string(),
-        }])
-    })
+    scenario
+        .ok_or_else(|| ScenarioErrors(vec![ScenarioError::whole_file(path, "invalid scenario")]))
 }

@@ -185,13 +185,11 @@ fn reject_profile_fields(p: &RawProvider, r: &mut Reporter<'_>) -> bool {
 }
 
 fn unreadable(path: &Path, e: &std::io::Error) -> ScenarioErrors {
-    ScenarioErrors(vec![ScenarioError {
-        file: path.to_path_buf(),
-        line: 0,
-        column: 0,
-        field: String::new(),
-        message: format!("cannot read the profile library: {e}"),
-    }])
+    ScenarioErrors(vec![ScenarioError::unreadable(
+        path,
+        "the profile library",
+        e,
+    )])
 }
 
 fn loc<T>(s: &S<T>) -> (usize, usize) {
