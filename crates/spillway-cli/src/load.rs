@@ -88,10 +88,7 @@ pub fn run(args: &LoadArgs) -> Result<(), Failure> {
     let scenario = scenario::load(&args.scenario).map_err(|e| Failure::BadInput(e.to_string()))?;
     let yaml = std::fs::read(&args.scenario)
         .map_err(|e| Failure::BadInput(format!("{label}: cannot read: {e}")))?;
-    let options = RunOptions {
-        seed: args.seed.unwrap_or(scenario.seed),
-        duration: args.duration.unwrap_or(scenario.duration),
-    };
+    let options = crate::simulate::run_options(&scenario, args.seed, args.duration);
     check_inputs(args, &scenario, &options, &label)?;
     let policy = policy_name(args, &scenario, &label)?;
     let config = LoadConfig {

@@ -118,6 +118,19 @@ fn warn_cut_spikes(scenario: &Scenario, from_flag: bool, duration: Duration) {
     }
 }
 
+/// The seed and duration of a run of `scenario`: `--seed` and `--duration` where given, else
+/// the scenario's own. Resolved once per scenario, by every command that runs one.
+pub(crate) fn run_options(
+    scenario: &Scenario,
+    seed: Option<u64>,
+    duration: Option<spillway_core::Duration>,
+) -> RunOptions {
+    RunOptions {
+        seed: seed.unwrap_or(scenario.seed),
+        duration: duration.unwrap_or(scenario.duration),
+    }
+}
+
 /// Run every policy of `scenario` and write the outputs; `yaml` is copied as scenario.yaml.
 /// `default_out` is the output directory without `--out` (or why there is none).
 pub fn execute(
@@ -127,10 +140,7 @@ pub fn execute(
     label: &str,
     default_out: Result<PathBuf, Failure>,
 ) -> Result<(), Failure> {
-    let options = RunOptions {
-        seed: args.seed.unwrap_or(scenario.seed),
-        duration: args.duration.unwrap_or(scenario.duration),
-    };
+    let options = run_options(scenario, args.seed, args.duration);
     if !args.quiet {
         warn_cut_spikes(scenario, args.duration.is_some(), options.duration);
     }

@@ -62,6 +62,9 @@ const MAX_VARIANTS: u128 = 10_000;
 struct Variant {
     values: Vec<String>,
     scenario: Scenario,
+    /// Its seed and duration (`--seed` / `--duration`, else its own), resolved once: the
+    /// checks and the runs use these.
+    options: RunOptions,
 }
 
 /// Run the command.
@@ -100,10 +103,10 @@ pub fn run(args: &SweepArgs) -> Result<(), Failure> {
                 .to_string(),
         ));
     }
-    let variants = variants(&args.scenario, &text, &settings)?;
+    let variants = variants(args, &text, &settings)?;
     check_work(args, &variants)?;
     let paths: Vec<String> = settings.iter().map(|s| s.path.clone()).collect();
-    check_traces(args, &variants, &paths)?;
+    check_traces(&variants, &paths)?;
     let name = &variants[0].scenario.name;
     let out = crate::out_dir::chosen(args.out.as_deref(), &args.scenario, name, "-sweep")?;
     // Before the runs: an output directory that cannot be made must not cost the whole sweep.
@@ -170,7 +173,7 @@ fn check_work(args: &SweepArgs, variants: &[Variant]) -> Result<(), Failure> {
     let bad = |m: String| Failure::BadInput(format!("{}: {m}", args.scenario.display()));
     let mut total = 0.0;
     for v in variants {
-        let duration = args.duration.unwrap_or(v.scenario.duration);
+        let duration = v.options.duration;
         if args.duration.is_some() {
             scenario::work::check(&v.scenario, duration)
                 .map_err(|m| bad(format!("--duration: {m}")))?;
@@ -184,8 +187,9 @@ fn check_work(args: &SweepArgs, variants: &[Variant]) -> Result<(), Failure> {
     scenario::work::check_events(total, &what).map_err(bad)
 }
 
-/// Every combination of the settings' values, parsed; errors point at the user's file.
-fn variants(path: &Path, text: &str, settings: &[Setting]) -> Result<Vec<Variant>, Failure> {
+/// Every combination of the settings' values, parsed (the file is `args.scenario`); errors
+/// point at the user's file.
+fn variants(args: &SweepArgs, text: &str, settings: &[Setting]) -> Result<Vec<Variant>, Failure> {
     let n = settings
         .iter()
         .fold(1u128, |n, s| n.saturating_mul(s.values.len() as u128));
@@ -215,11 +219,16 @@ fn variants(path: &Path, text: &str, settings: &[Setting]) -> Result<Vec<Variant
             for (s, v) in settings.iter().zip(&values) {
                 edited = set_value(&edited, &s.path, v).map_err(Failure::BadInput)?;
             }
-            let scenario = scenario::parse(path, &edited).map_err(|e| {
+            let scenario = scenario::parse(&args.scenario, &edited).map_err(|e| {
                 let paths = settings.iter().map(|s| s.path.as_str());
                 Failure::BadInput(with_settings(&e, paths, &values))
             })?;
-            Ok(Variant { values, scenario })
+            let options = crate::simulate::run_options(&scenario, args.seed, args.duration);
+            Ok(Variant {
+                values,
+                scenario,
+                options,
+            })
         })
         .collect()
 }
@@ -228,7 +237,7 @@ fn variants(path: &Path, text: &str, settings: &[Setting]) -> Result<Vec<Variant
 /// file, bad row) ends its traffic there, and the sweep would report its zeros as results.
 /// Variants replay different traces only through `--set traffic.trace.…` or `duration`; else
 /// the first variant's reading stands for all (a large trace is not read once per variant).
-fn check_traces(args: &SweepArgs, variants: &[Variant], paths: &[String]) -> Result<(), Failure> {
+fn check_traces(variants: &[Variant], paths: &[String]) -> Result<(), Failure> {
     let per_variant = paths
         .iter()
         .any(|p| p.starts_with("traffic.trace") || p == "duration");
@@ -237,12 +246,10 @@ fn check_traces(args: &SweepArgs, variants: &[Variant], paths: &[String]) -> Res
         let Some(spec) = &v.scenario.trace else {
             continue;
         };
-        let seed = args.seed.unwrap_or(v.scenario.seed);
-        let duration = args.duration.unwrap_or(v.scenario.duration);
         crate::trace_check::survey_trace(
             spec,
-            seed,
-            duration,
+            v.options.seed,
+            v.options.duration,
             crate::trace_check::TraceFlag::Absent,
         )
         .map_err(|e| match e {
@@ -283,11 +290,8 @@ fn run_variants(args: &SweepArgs, variants: &[Variant]) -> Result<Vec<SweepRun>,
             .map(|&(v, p)| {
                 let variant = &variants[v];
                 let scenario = &variant.scenario;
-                let options = RunOptions {
-                    seed: args.seed.unwrap_or(scenario.seed),
-                    duration: args.duration.unwrap_or(scenario.duration),
-                };
-                let metrics = run_policy(scenario, &scenario.policies[p], &options, &mut |_| {})
+                let policy = &scenario.policies[p];
+                let metrics = run_policy(scenario, policy, &variant.options, &mut |_| {})
                     .map_err(|e| e.to_string())?;
                 bar.inc(1);
                 Ok(SweepRun::new(v, variant.values.clone(), &metrics))

@@ -13,7 +13,7 @@ use crate::verdict::{
 use crate::wire::{Call, Op};
 use spillway_core::Time;
 use spillway_core::limit::{
-    Charge, Demand, Denial, LayerRoom, LayerSet, LayerSpec, Layered, LayeredDecision, LayeredError,
+    Demand, Denial, LayerRoom, LayerSet, LayerSpec, Layered, LayeredDecision, LayeredError,
     Reservation, Scope, Subject, Unit,
 };
 use std::sync::Mutex;
@@ -39,10 +39,7 @@ struct Layer {
 
 impl Layer {
     fn cost(&self, demand: Demand) -> u64 {
-        match self.unit {
-            Unit::Requests => demand.requests,
-            Unit::Tokens => demand.tokens,
-        }
+        self.unit.cost(demand)
     }
     fn scope_key(&self, subject: &Subject) -> u64 {
         subject.id(self.scope)
@@ -403,16 +400,8 @@ impl RedisLayered {
             .layers
             .iter()
             .map(|l| {
-                let (estimated, used) = (l.cost(reservation.estimate), l.cost(actual));
-                if used < estimated {
-                    let charge = Charge {
-                        at: reservation.charged_at,
-                        cost: estimated,
-                    };
-                    (estimated - used, Action::Refund { charge })
-                } else {
-                    (used - estimated, Action::Commit)
-                }
+                let (action, cost) = Action::settling(reservation.settle_step(l.unit, actual));
+                (cost, action)
             })
             .collect();
         let (call, included) = self.call(Op::Apply, now, &reservation.subject, &per_layer);

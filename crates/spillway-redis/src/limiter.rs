@@ -10,7 +10,9 @@ use crate::verdict::{
 };
 use crate::wire::{Call, Op};
 use spillway_core::Time;
-use spillway_core::limit::{AnyLimiter, Charge, Decision, Keyed, LimitError, LimitSpec};
+use spillway_core::limit::{
+    AnyLimiter, Charge, Decision, Keyed, LimitError, LimitSpec, SettleStep,
+};
 use std::sync::Mutex;
 
 /// One request of a batch ([`RedisLimiter::acquire_many`]).
@@ -295,15 +297,12 @@ impl RedisLimiter {
             },
             admitted_by,
         ) = reservation.into_parts();
-        let (action, cost) = if actual < estimate {
-            let charge = Charge {
-                at: charged_at,
-                cost: estimate,
-            };
-            (Action::Refund { charge }, estimate - actual)
-        } else {
-            (Action::Commit, actual - estimate)
+        let charge = Charge {
+            at: charged_at,
+            cost: estimate,
         };
+        // Sent even when the estimate was exact (a zero commit): see `apply`.
+        let (action, cost) = Action::settling(SettleStep::new(charge, actual));
         let local = || self.apply_local(&key, now, action, cost);
         match settle_off_redis(admitted_by, local) {
             Some(settled_by) => Ok(settled_by),

@@ -25,7 +25,6 @@
 
 use crate::stats::Counters;
 use crate::wire::Call;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -43,10 +42,35 @@ pub(crate) const MAX_RETRY: std::time::Duration = std::time::Duration::from_secs
 /// The queue, and how many of its calls a flush has taken and not yet delivered or put back.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
-    queued: Mutex<Vec<Queued>>,
-    in_flight: AtomicUsize,
+    state: Mutex<State>,
     /// Wakes the background task (see the module docs).
     wake: Arc<Notify>,
+}
+
+/// Both counts under one lock, so that a reader sees every cancellation either queued or in
+/// flight, never in neither (an in-flight count kept beside the lock once let the background
+/// task take the queue for empty and go idle while a put-back was requeueing).
+#[derive(Debug, Default)]
+struct State {
+    queued: Vec<Queued>,
+    in_flight: usize,
+}
+
+impl State {
+    fn left(&self) -> usize {
+        self.queued.len() + self.in_flight
+    }
+
+    /// `calls` ahead of those queued since (they are older), keeping the newest
+    /// [`MAX_PENDING`].
+    fn requeue(&mut self, calls: Vec<Queued>, stats: &Counters) {
+        let mut all = calls;
+        all.append(&mut self.queued);
+        let excess = all.len().saturating_sub(MAX_PENDING);
+        all.drain(..excess);
+        stats.dropped(excess);
+        self.queued = all;
+    }
 }
 
 /// A cancellation and when it was queued (on the runtime's clock).
@@ -68,28 +92,25 @@ impl Taken {
 }
 
 impl Pending {
-    fn lock(&self) -> MutexGuard<'_, Vec<Queued>> {
-        self.queued.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Everything queued, to send (counted as in flight until [`done`](Self::done) or
     /// [`put_back`](Self::put_back)); when nothing is queued, how many another flush is
-    /// sending. Read under the lock: a [`put_back`](Self::put_back) requeues under it before
-    /// it stops counting them in flight, so they are seen either queued or in flight. (Read
-    /// after the lock, a put-back in between was seen in neither: the background task took
-    /// the queue for empty and went idle with cancellations queued.)
+    /// sending.
     pub(crate) fn take(&self) -> Result<Taken, usize> {
-        let mut queued = self.lock();
-        if queued.is_empty() {
-            return Err(self.in_flight.load(Ordering::Relaxed));
+        let mut state = self.lock();
+        if state.queued.is_empty() {
+            return Err(state.in_flight);
         }
-        self.in_flight.fetch_add(queued.len(), Ordering::Relaxed);
-        Ok(Taken(std::mem::take(&mut *queued)))
+        state.in_flight += state.queued.len();
+        Ok(Taken(std::mem::take(&mut state.queued)))
     }
 
     /// `taken` was delivered.
     pub(crate) fn done(&self, taken: Taken) {
-        self.in_flight.fetch_sub(taken.0.len(), Ordering::Relaxed);
+        self.lock().in_flight -= taken.0.len();
     }
 
     /// `taken` was not delivered (a cancel is idempotent: resending is safe), except those
@@ -107,10 +128,10 @@ impl Pending {
             kept.retain(|q| q.at >= expired);
             stats.dropped(n - kept.len());
         }
-        self.requeue(kept, stats);
-        // After the requeue: a concurrent `left` never sees them nowhere.
-        self.in_flight.fetch_sub(n, Ordering::Relaxed);
-        self.left()
+        let mut state = self.lock();
+        state.requeue(kept, stats);
+        state.in_flight -= n;
+        state.left()
     }
 
     /// Queue the cancellations of acquires whose reply was just lost (at `now`, the runtime's
@@ -120,27 +141,13 @@ impl Pending {
             return;
         }
         let calls = calls.into_iter().map(|call| Queued { call, at: now });
-        self.requeue(calls.collect(), stats);
+        self.lock().requeue(calls.collect(), stats);
         self.wake.notify_one();
     }
 
     /// How many are queued or being sent by some flush.
     pub(crate) fn left(&self) -> usize {
-        // Both under the lock, as in `take`.
-        let queued = self.lock();
-        queued.len() + self.in_flight.load(Ordering::Relaxed)
-    }
-
-    /// `calls` ahead of those queued since (they are older), keeping the newest
-    /// [`MAX_PENDING`].
-    fn requeue(&self, calls: Vec<Queued>, stats: &Counters) {
-        let mut queued = self.lock();
-        let mut all = calls;
-        all.append(&mut queued);
-        let excess = all.len().saturating_sub(MAX_PENDING);
-        all.drain(..excess);
-        stats.dropped(excess);
-        *queued = all;
+        self.lock().left()
     }
 
     /// What the background task waits on.

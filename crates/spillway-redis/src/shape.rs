@@ -9,7 +9,7 @@ use crate::error::RedisLimitError;
 use crate::key::StateKeys;
 use crate::wire::{Call, split_ns, time_from_pair};
 use spillway_core::Time;
-use spillway_core::limit::{Algorithm, Charge, LimitSpec};
+use spillway_core::limit::{Algorithm, Charge, LimitSpec, SettleStep};
 
 /// Counts (limits, costs, totals) above this are not exact in Lua; counts saturate here.
 pub const MAX_COUNT: u64 = (1 << 53) - 1;
@@ -32,6 +32,17 @@ pub(crate) enum Action {
     /// its own window; a token bucket only what of it has not refilled: spillway-core's
     /// `Limiter::refund`).
     Refund { charge: Charge },
+}
+
+impl Action {
+    /// spillway-core's settle step as the script's action and cost (the same step its
+    /// `Layered::settle` applies to local buckets).
+    pub(crate) fn settling(step: SettleStep) -> (Action, u64) {
+        match step {
+            SettleStep::Refund { charge, cost } => (Action::Refund { charge }, cost),
+            SettleStep::Commit { cost } => (Action::Commit, cost),
+        }
+    }
 }
 
 /// A validated limiter.
@@ -297,6 +308,23 @@ fn earliest_elapsed(window: u64, prev: u64, room: u64) -> u64 {
 mod tests {
     use super::*;
     use spillway_core::Duration;
+
+    #[test]
+    fn a_settle_step_is_sent_as_the_script_arguments_it_was_before() {
+        let charge = Charge {
+            at: Time::from_secs(3),
+            cost: 10,
+        };
+        // Before: `(Refund { charge }, estimate - actual)` below the estimate, else
+        // `(Commit, actual - estimate)`, a zero commit included.
+        for (actual, expected) in [
+            (4, (Action::Refund { charge }, 6)),
+            (10, (Action::Commit, 0)),
+            (15, (Action::Commit, 5)),
+        ] {
+            assert_eq!(Action::settling(SettleStep::new(charge, actual)), expected);
+        }
+    }
 
     fn spec(algorithm: Algorithm, limit: u64, window: Duration) -> LimitSpec {
         LimitSpec {

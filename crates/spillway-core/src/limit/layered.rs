@@ -27,7 +27,7 @@ pub use types::{
     Subject, Unit,
 };
 
-use super::{Charge, Keyed};
+use super::Keyed;
 use crate::time::Time;
 
 /// Named layers, checked in order, committed only if all admit.
@@ -147,18 +147,9 @@ impl Layered {
     /// may put a layer in debt (later requests wait longer); that is the honest outcome of an
     /// under-estimate.
     pub fn settle(&mut self, now: Time, reservation: Reservation, actual: Demand) {
-        let subject = reservation.subject;
         for layer in &mut self.layers {
-            let (estimated, used) = (layer.cost(reservation.estimate), layer.cost(actual));
-            if used < estimated {
-                let charge = Charge {
-                    at: reservation.charged_at,
-                    cost: estimated,
-                };
-                layer.refund(now, charge, &subject, estimated - used);
-            } else if used > estimated {
-                layer.commit(now, &subject, used - estimated);
-            }
+            let step = reservation.settle_step(layer.unit, actual);
+            layer.settle(now, &reservation.subject, step);
         }
     }
     /// Drop fresh per-key state in every layer; returns how many keys were dropped. (Each

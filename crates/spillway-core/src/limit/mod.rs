@@ -27,6 +27,7 @@ mod keyed;
 mod keyed_gcra;
 mod layered;
 pub mod refusal_labels;
+mod settle;
 mod sharded;
 mod sliding_counter;
 mod sliding_log;
@@ -43,6 +44,7 @@ pub use layered::{
     Demand, Denial, LayerRoom, LayerSet, LayerSpec, Layered, LayeredDecision, LayeredError,
     Reservation, Scope, Subject, Unit,
 };
+pub use settle::SettleStep;
 pub use sharded::ShardedKeyedGcra;
 pub use sliding_counter::SlidingWindowCounter;
 pub use sliding_log::SlidingWindowLog;

@@ -3,7 +3,7 @@
 
 use super::{Demand, Denial, LayerSet, LayeredDecision, LayeredError, Scope, Subject, Unit};
 use crate::limit::keyed::Slot;
-use crate::limit::{AnyLimiter, Charge, Decision, Keyed, LimitError, Limiter};
+use crate::limit::{AnyLimiter, Decision, Keyed, LimitError, Limiter, SettleStep};
 use crate::time::Time;
 
 /// A layer's limiter(s): one for the global scope, one per key otherwise.
@@ -36,10 +36,7 @@ impl Layer {
         subject.id(self.scope)
     }
     pub(super) fn cost(&self, demand: Demand) -> u64 {
-        match self.unit {
-            Unit::Requests => demand.requests,
-            Unit::Tokens => demand.tokens,
-        }
+        self.unit.cost(demand)
     }
     pub(super) fn check(
         &self,
@@ -56,18 +53,20 @@ impl Layer {
         }
         .map_err(|e| never_fits(&self.name, e))
     }
-    pub(super) fn commit(&mut self, now: Time, subject: &Subject, cost: u64) {
+    /// Apply a settle step to `subject`'s limiter. A zero commit (an exact estimate) is
+    /// skipped: it would only move a token bucket's TAT up to `now`, which layers never did.
+    pub(super) fn settle(&mut self, now: Time, subject: &Subject, step: SettleStep) {
         let key = self.key(subject);
-        match &mut self.state {
-            LayerState::Single(l) => l.commit(now, cost),
-            LayerState::PerKey(k) => k.commit(now, &key, cost),
-        }
-    }
-    pub(super) fn refund(&mut self, now: Time, charge: Charge, subject: &Subject, cost: u64) {
-        let key = self.key(subject);
-        match &mut self.state {
-            LayerState::Single(l) => l.refund(now, charge, cost),
-            LayerState::PerKey(k) => k.refund(now, charge, &key, cost),
+        match (step, &mut self.state) {
+            (SettleStep::Commit { cost: 0 }, _) => {}
+            (SettleStep::Commit { cost }, LayerState::Single(l)) => l.commit(now, cost),
+            (SettleStep::Commit { cost }, LayerState::PerKey(k)) => k.commit(now, &key, cost),
+            (SettleStep::Refund { charge, cost }, LayerState::Single(l)) => {
+                l.refund(now, charge, cost);
+            }
+            (SettleStep::Refund { charge, cost }, LayerState::PerKey(k)) => {
+                k.refund(now, charge, &key, cost);
+            }
         }
     }
 }

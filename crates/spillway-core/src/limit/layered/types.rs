@@ -56,6 +56,16 @@ pub enum Unit {
     Tokens,
 }
 
+impl Unit {
+    /// What `demand` costs in this unit.
+    pub const fn cost(self, demand: Demand) -> u64 {
+        match self {
+            Unit::Requests => demand.requests,
+            Unit::Tokens => demand.tokens,
+        }
+    }
+}
+
 /// A named layer: scope, unit, and the limit each key of the scope gets.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LayerSpec {
