@@ -236,7 +236,7 @@ pub struct Outputs<'a> {
 /// unless `no_report`, the charts and report.html. Shared by `simulate` and `load`.
 ///
 /// The optional files this run does not write are removed first: `--out` (and the default
-/// reports/<name>/) is reused from run to run, and the report reads whatever is there, so an
+/// `reports/<name>/`) is reused from run to run, and the report reads whatever is there, so an
 /// earlier run's spend.csv would put its budget tables into this run's report.
 pub fn write_outputs(
     out: &Path,

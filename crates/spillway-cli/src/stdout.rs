@@ -11,14 +11,14 @@ use std::fmt;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// `print!` to stdout through [`write`].
+/// `print!` to stdout through [`write()`].
 macro_rules! out {
     ($($arg:tt)*) => {
         $crate::stdout::write(format_args!($($arg)*))
     };
 }
 
-/// `println!` to stdout through [`write`].
+/// `println!` to stdout through [`write()`].
 macro_rules! outln {
     () => {
         $crate::stdout::write(format_args!("\n"))

@@ -128,13 +128,110 @@ impl Ord for Keyed {
 
 /// The peers issue 19 names, on the scheduler's own items: strict priority over four per-class
 /// `VecDeque`s (the floor for `strict`), and a `BinaryHeap` of the same items keyed by
-/// (class, arrival) (the bound for every discipline).
+/// (class, arrival) (the bound for every discipline). Beside them, like for like, a heap that
+/// serves in each discipline's own order (see [`Order`]).
 fn peers(c: &mut Criterion) {
-    peers_at(c, QUEUED, "100k");
-    peers_at(c, 1_000, "1k");
+    for (queued, label) in [(QUEUED, "100k"), (1_000, "1k")] {
+        four_deques(c, queued, label);
+        heap_peer(
+            c,
+            &format!("peer {label}/BinaryHeap items"),
+            queued,
+            &mut ClassArrival,
+        );
+        heap_peer(
+            c,
+            &format!("peer {label}/BinaryHeap items, aging order"),
+            queued,
+            &mut Aged,
+        );
+        let mut wfq = FairFinish::default();
+        heap_peer(
+            c,
+            &format!("peer {label}/BinaryHeap items, weighted order"),
+            queued,
+            &mut wfq,
+        );
+    }
 }
 
-fn peers_at(c: &mut Criterion, queued: u64, label: &str) {
+/// A service order a `BinaryHeap` can keep: the key of each item as it is pushed, told the key
+/// of each item served.
+///
+/// Why these peers: which requests a discipline serves decides which memory it touches. Keyed by
+/// (class, arrival), the heap serves class 0 to 2 almost as soon as they arrive (their entries
+/// still in cache) and only class 3's oldest from deep in the heap; aging serves requests that
+/// waited ~100 ms at 100 k queued, from every class, whatever the structure. Each peer below is
+/// the textbook heap encoding of a discipline (same intent, not the identical order).
+trait Order {
+    fn key(&mut self, item: &Item<u64>) -> u64;
+    fn served(&mut self, _key: u64) {}
+}
+
+/// Issue 19's key: class, then arrival (strict priority).
+struct ClassArrival;
+
+impl Order for ClassArrival {
+    fn key(&mut self, item: &Item<u64>) -> u64 {
+        ((item.class as u64) << 48) + item.payload
+    }
+}
+
+/// Linear aging: rank by arrival plus one step per class (the bench's 50 ms), arrival in µs as
+/// the scheduler benches advance time (one request a µs).
+struct Aged;
+
+impl Order for Aged {
+    fn key(&mut self, item: &Item<u64>) -> u64 {
+        item.payload * 1_000 + item.class as u64 * 50_000_000
+    }
+}
+
+/// Weighted fair queueing by virtual finish time (self-clocked): a request starts at the later
+/// of the virtual time (the last served finish) and its class's last finish, and finishes
+/// `cost / weight` later (the bench's weights, in units where every weight divides exactly).
+#[derive(Default)]
+struct FairFinish {
+    virtual_now: u64,
+    last_finish: [u64; 4],
+}
+
+impl Order for FairFinish {
+    fn key(&mut self, item: &Item<u64>) -> u64 {
+        const PER_WEIGHT: [u64; 4] = [3, 5, 15, 150]; // 15,000 / [5000, 3000, 1000, 100]
+        let start = self.virtual_now.max(self.last_finish[item.class]);
+        let finish = start + item.cost * PER_WEIGHT[item.class];
+        self.last_finish[item.class] = finish;
+        finish
+    }
+    fn served(&mut self, key: u64) {
+        self.virtual_now = key;
+    }
+}
+
+/// A `BinaryHeap` of the scheduler's items in `order`, push + pop at `queued` deep.
+fn heap_peer(c: &mut Criterion, name: &str, queued: u64, order: &mut impl Order) {
+    let mut heap: BinaryHeap<Keyed> = (0..queued)
+        .map(item)
+        .map(|it| Keyed(Reverse(order.key(&it)), it))
+        .collect();
+    let mut i = queued;
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            i += 1;
+            let it = item(i);
+            heap.push(Keyed(Reverse(order.key(&it)), it));
+            let served = heap.pop().map(|Keyed(Reverse(key), item)| {
+                order.served(key);
+                item
+            });
+            black_box(served)
+        })
+    });
+}
+
+/// Strict priority over four per-class `VecDeque`s: the floor for `strict`.
+fn four_deques(c: &mut Criterion, queued: u64, label: &str) {
     let mut classes: [VecDeque<Item<u64>>; 4] = Default::default();
     for i in 0..queued {
         let it = item(i);
@@ -147,20 +244,6 @@ fn peers_at(c: &mut Criterion, queued: u64, label: &str) {
             let it = item(i);
             classes[it.class].push_back(it);
             black_box(classes.iter_mut().find_map(VecDeque::pop_front))
-        })
-    });
-    let key = |it: &Item<u64>| Reverse(((it.class as u64) << 48) + it.payload);
-    let mut heap: BinaryHeap<Keyed> = (0..queued)
-        .map(item)
-        .map(|it| Keyed(key(&it), it))
-        .collect();
-    let mut i = queued;
-    c.bench_function(&format!("peer {label}/BinaryHeap items"), |b| {
-        b.iter(|| {
-            i += 1;
-            let it = item(i);
-            heap.push(Keyed(key(&it), it));
-            black_box(heap.pop().map(|Keyed(_, item)| item))
         })
     });
 }

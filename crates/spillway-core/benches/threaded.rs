@@ -170,7 +170,7 @@ const BATCH: u64 = 200_000;
 /// A contender of [`interleaved`]: `op(thread, i)` makes thread `thread`'s `i`-th call.
 type Shared<'a> = (&'static str, &'a (dyn Fn(u64, u64) + Sync));
 
-/// `SPILLWAY_INTERLEAVE=<rounds>`: before criterion, time the keyed limiters in alternating
+/// `SPILLWAY_INTERLEAVE=<rounds>`: before criterion, time the limiters in alternating
 /// batches (order rotated each round) and print each one's median ns per call and its median
 /// same-round ratio to the first. Why: on a shared machine criterion measures the contenders
 /// seconds apart, under different load; a batch takes milliseconds, so a round's ratio
@@ -182,6 +182,15 @@ fn interleaved() {
     else {
         return;
     };
+    // `SPILLWAY_INTERLEAVE_GROUP=direct` or `keyed` runs one group (the keyed setup alone
+    // fills four 1 M-key tables).
+    let group = std::env::var("SPILLWAY_INTERLEAVE_GROUP").unwrap_or_default();
+    if group != "keyed" {
+        interleaved_direct(rounds);
+    }
+    if group == "direct" {
+        return;
+    }
     let sharded = ShardedKeyedGcra::new(u64::from(BURST), 1_000_000_000, Duration::from_secs(1))
         .expect("valid");
     let mut plain =
@@ -208,25 +217,59 @@ fn interleaved() {
     ];
     let names = shared.map(|(name, _)| name);
     for threads in [1, 2] {
-        report(&format!("{threads} thr"), rounds, &names, |j| {
+        report(&format!("1M keys, {threads} thr"), rounds, &names, |j| {
             on_threads(threads, BATCH, shared[j].1).as_nanos() as f64 / BATCH as f64
         });
     }
     sync();
     let (mut i, hashmap) = (0u64, &hashmap);
-    report("1 thr", rounds, &["KeyedGcra::acquire", names[1]], |j| {
-        let clock = RealClock::new();
-        for _ in 0..BATCH {
-            i += 1;
-            tick(STEP);
-            if j == 0 {
-                drop(black_box(plain.acquire(at(), &key(0, i), 1)));
-            } else {
-                drop(black_box(hashmap.check_key(&key(0, i))));
+    report(
+        "1M keys, 1 thr",
+        rounds,
+        &["KeyedGcra::acquire", names[1]],
+        |j| {
+            let clock = RealClock::new();
+            for _ in 0..BATCH {
+                i += 1;
+                tick(STEP);
+                if j == 0 {
+                    drop(black_box(plain.acquire(at(), &key(0, i), 1)));
+                } else {
+                    drop(black_box(hashmap.check_key(&key(0, i))));
+                }
             }
-        }
-        clock.now().as_nanos() as f64 / BATCH as f64
-    });
+            clock.now().as_nanos() as f64 / BATCH as f64
+        },
+    );
+}
+
+/// The direct (one bucket) limiters of [`direct`], in alternating batches as [`interleaved`]:
+/// with two threads on one atomic, criterion's medians move by half between runs (they depend
+/// on how the two threads happen to be scheduled), so only a same-round ratio compares them.
+fn interleaved_direct(rounds: usize) {
+    let ours =
+        AtomicGcra::new(u64::from(BURST), 1_000_000_000, Duration::from_secs(1)).expect("valid");
+    let locked = Mutex::new(
+        Gcra::new(u64::from(BURST), 1_000_000_000, Duration::from_secs(1)).expect("valid"),
+    );
+    let governor = RateLimiter::direct_with_clock(quota(), PlainClock);
+    let at = || Time::from_nanos(now());
+    let shared: [Shared<'_>; 3] = [
+        ("AtomicGcra::acquire", &|_, _| {
+            drop(black_box(ours.acquire(at(), 1)))
+        }),
+        ("governor direct", &|_, _| drop(black_box(governor.check()))),
+        ("Mutex<Gcra>::acquire", &|_, _| {
+            let mut bucket = locked.lock().expect("not poisoned");
+            drop(black_box(bucket.acquire(at(), 1)));
+        }),
+    ];
+    let names = shared.map(|(name, _)| name);
+    for threads in [1, 2] {
+        report(&format!("direct, {threads} thr"), rounds, &names, |j| {
+            on_threads(threads, BATCH, shared[j].1).as_nanos() as f64 / BATCH as f64
+        });
+    }
 }
 
 /// `rounds` rounds of `run(j)` (one batch of contender `j`, ns per call) in rotated order;
@@ -246,9 +289,7 @@ fn report(label: &str, rounds: usize, names: &[&str], mut run: impl FnMut(usize)
     }
     for (j, name) in names.iter().enumerate() {
         let (t, r) = (median(&mut times[j]), median(&mut ratios[j]));
-        println!(
-            "interleaved 1M keys, {label}, {rounds} rounds: {name} {t:.1} ns, {r:.2}x the first"
-        );
+        println!("interleaved {label}, {rounds} rounds: {name} {t:.1} ns, {r:.2}x the first");
     }
 }
 

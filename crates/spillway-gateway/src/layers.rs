@@ -119,7 +119,7 @@ pub struct SharedLayers {
 
 impl SharedLayers {
     /// Layers in `redis`; spawns the task that applies settlements, retrying one that did
-    /// not land for [`SETTLE_HORIZON`] (call inside tokio).
+    /// not land for `SETTLE_HORIZON` (call inside tokio).
     pub fn new(redis: RedisLayered) -> Self {
         Self::with_settle_horizon(redis, SETTLE_HORIZON)
     }

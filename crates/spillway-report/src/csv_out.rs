@@ -282,7 +282,7 @@ pub fn write_rejections(path: &Path, runs: &[PolicyMetrics]) -> io::Result<()> {
 }
 
 /// Write `latency.csv`: for each policy and class with completed requests (then `all`), the
-/// latency at each quantile of [`CDF_POINTS_PER_10K`] (HDR histogram precision, 0.1 %).
+/// latency at each quantile of `CDF_POINTS_PER_10K` (HDR histogram precision, 0.1 %).
 pub fn write_latency(path: &Path, runs: &[PolicyMetrics]) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(AtomicFile::create(path)?);
     w.write_record(LATENCY_COLUMNS).map_err(csv_error)?;

@@ -101,7 +101,7 @@ fn unreachable(to: &Upstream, e: reqwest::Error) -> Response {
 }
 
 /// 502: the connection to the upstream broke after the request went out, before an answer.
-/// Shown like [`unreachable`]'s: no key, no credentials.
+/// Shown like [`unreachable()`]'s: no key, no credentials.
 fn connection_lost(to: &Upstream, e: reqwest::Error) -> Response {
     let message = format!(
         "spillway serve: the connection to the upstream {} broke before it answered; the request \

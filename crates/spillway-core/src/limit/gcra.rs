@@ -138,7 +138,7 @@ impl Limiter for Gcra {
         self.tat = self.tat_after(self.scaled(now), cost);
     }
 
-    /// Only what of `charge` is surely unrefilled comes back ([`refunded_tat`]).
+    /// Only what of `charge` is surely unrefilled comes back (`refunded_tat`).
     fn refund(&mut self, now: Time, charge: Charge, cost: u64) {
         let charge_end = self
             .scaled(charge.at)

@@ -72,7 +72,7 @@ pub struct WindowSpec {
     /// The limit before any header arrives (`None`: unconstrained until a header says).
     pub limit: Option<u64>,
     /// Whether `window` is only a first guess, corrected from the resets the provider reports
-    /// (see [`super::headroom_length`]): headers give a limit, never its period. Such a window
+    /// (see `headroom_length`): headers give a limit, never its period. Such a window
     /// also refills at once at each boundary when the provider's resets count down to one
     /// (Azure), instead of linearly.
     pub learns_length: bool,

@@ -1,7 +1,7 @@
 //! Scenario files: YAML in, a validated [`Scenario`] or every error found, out.
 //!
 //! Pipeline: [`raw`] (serde, mirrors the YAML, unknown fields rejected) → `validate` (units,
-//! ranges, names) → [`model`]. Errors carry `file:line:column: field: message`.
+//! ranges, names) → `model`. Errors carry `file:line:column: field: message`.
 
 pub use spillway_core::policy::budget;
 pub use spillway_core::policy::distributed;

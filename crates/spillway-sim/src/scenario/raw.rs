@@ -1,7 +1,7 @@
 //! The scenario file as written: serde structs that mirror the YAML one to one.
 //!
 //! Unknown fields are rejected everywhere (a typo must not silently become a default). Values
-//! that need checking beyond their type are `Spanned`, so [`super::validate`] can report their
+//! that need checking beyond their type are `Spanned`, so `validate` can report their
 //! location; units stay strings here and are parsed there, so that every bad value in a file is
 //! reported in one pass rather than the first one only.
 
