@@ -12,8 +12,8 @@ const COMPARED_CHARS: usize = 16;
 /// name for each error, and a file may hold many of both.
 const MAX_RANKED: usize = 4_096;
 
-/// `known` joined by `, ` when there are at most [`SHOWN_NAMES`]; else the closest to `name`
-/// (fewest edits, file order on ties; the first in file order past [`MAX_RANKED`] names) and
+/// `known` joined by `, ` when there are at most `SHOWN_NAMES` (5); else the closest to `name`
+/// (fewest edits, file order on ties; the first in file order past `MAX_RANKED` (4,096) names) and
 /// `… N more`.
 pub fn closest_names(name: &str, known: &[&str]) -> String {
     if known.len() <= SHOWN_NAMES {
