@@ -90,15 +90,30 @@ fn trace_path_location(file: &std::path::Path, yaml: &str) -> String {
     format!("{}:{line}:11: traffic.trace.path: ", file.display())
 }
 
+/// scenarios/trace-sample.yaml as shipped.
+fn trace_sample_yaml() -> String {
+    std::fs::read_to_string(super::workspace().join("scenarios/trace-sample.yaml"))
+        .expect("trace-sample.yaml")
+}
+
+/// `yaml` written as `t.yaml` in a fresh temp dir with no samples/ beside it (so its trace is
+/// missing): the dir, the scenario file, and where its trace path sits (`file:line:col: field`).
+fn scenario_without_its_trace(
+    dir_name: &str,
+    yaml: &str,
+) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let dir = temp_dir(dir_name);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let scenario = dir.join("t.yaml");
+    std::fs::write(&scenario, yaml).expect("write");
+    let location = trace_path_location(&scenario, yaml);
+    (dir, scenario, location)
+}
+
 #[test]
 fn validate_refuses_a_missing_or_unreadable_trace_as_simulate_does() {
-    let dir = temp_dir("trace-validate");
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let yaml = std::fs::read_to_string(super::workspace().join("scenarios/trace-sample.yaml"))
-        .expect("trace-sample.yaml");
-    let scenario = dir.join("t.yaml");
-    std::fs::write(&scenario, &yaml).expect("write");
-    let location = trace_path_location(&scenario, &yaml);
+    let (dir, scenario, location) =
+        scenario_without_its_trace("trace-validate", &trace_sample_yaml());
     let file = scenario.to_str().expect("utf-8");
     let out_dir = dir.join("out");
     let simulate = ["simulate", file, "--no-report", "--out"];
@@ -128,17 +143,13 @@ fn validate_refuses_a_missing_or_unreadable_trace_as_simulate_does() {
 
 #[test]
 fn compare_locates_a_missing_trace_on_the_scenarios_own_line() {
-    let dir = temp_dir("trace-compare");
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let yaml = std::fs::read_to_string(super::workspace().join("scenarios/trace-sample.yaml"))
-        .expect("trace-sample.yaml");
+    let yaml = trace_sample_yaml();
     // Layers before the traffic: the policy file's layers are spliced in above the trace.
     let (head, rest) = yaml.split_at(yaml.find("traffic:\n").expect("traffic"));
     let (traffic, rest) = rest.split_at(rest.find("layers:\n").expect("layers"));
     let (layers, policies) = rest.split_at(rest.find("policies:\n").expect("policies"));
     let yaml = format!("{head}{layers}{traffic}{policies}");
-    let scenario = dir.join("t.yaml");
-    std::fs::write(&scenario, &yaml).expect("write");
+    let (dir, scenario, location) = scenario_without_its_trace("trace-compare", &yaml);
     let extra = dir.join("extra.yaml");
     let policy = "layers:\n  - { name: strict, scope: user, algorithm: sliding-window, limit: 3, per: 1m }\n  - { name: strict2, scope: user, algorithm: sliding-window, limit: 3, per: 1m }\npolicies:\n  - { name: strict, layers: [strict] }\n";
     std::fs::write(&extra, policy).expect("write");
@@ -153,7 +164,6 @@ fn compare_locates_a_missing_trace_on_the_scenarios_own_line() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    let location = trace_path_location(&scenario, &yaml);
     assert!(
         err.contains(&location) && err.contains("not found"),
         "{err}"
@@ -164,13 +174,7 @@ fn compare_locates_a_missing_trace_on_the_scenarios_own_line() {
 /// its traffic at once and the sweep printed zeros, exit 0.
 #[test]
 fn sweep_refuses_a_missing_trace_before_running() {
-    let dir = temp_dir("trace-sweep");
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let yaml = std::fs::read_to_string(super::workspace().join("scenarios/trace-sample.yaml"))
-        .expect("trace-sample.yaml");
-    let scenario = dir.join("t.yaml");
-    std::fs::write(&scenario, &yaml).expect("write");
-    let location = trace_path_location(&scenario, &yaml);
+    let (dir, scenario, location) = scenario_without_its_trace("trace-sweep", &trace_sample_yaml());
     let out_dir = dir.join("out");
     for set in ["seed=1,2", "traffic.trace.on_error=stop,skip"] {
         let out = spillway(&[

@@ -60,19 +60,10 @@ async fn a_burst_of_refusals_gives_a_bounded_number_of_lines() {
     let refusing = Stalled::start(REFUSED);
     let policy = policy_file("refused-key-burst", PER_USER_100, "", "");
     let serve = Server::serve_keeping_stderr(&policy, &refusing.url);
-    let client = reqwest::Client::new();
     // The server's own clock (a wall clock): the lines' times lie within this test's span.
     let clock = WallClock::new();
     let started = clock.now();
-    let calls: Vec<_> = (0..BURST)
-        .map(|_| {
-            let (client, url) = (client.clone(), serve.url.clone());
-            tokio::spawn(async move { post_chat(&client, &url, false).await.status() })
-        })
-        .collect();
-    for call in calls {
-        assert_eq!(call.await.expect("a call"), 502);
-    }
+    all_answered_502(&serve.url, BURST).await;
     let stderr = serve.stop_for_stderr();
     // Measured after the stop: a lapse line may be written until then.
     let periods = clock.now().saturating_since(started).as_nanos() / 10_000_000_000;
@@ -95,6 +86,20 @@ async fn a_burst_of_refusals_gives_a_bounded_number_of_lines() {
         !stderr.contains("sk-"),
         "the gateway's key leaked: {stderr}"
     );
+}
+
+/// `calls` concurrent chat calls to `url`, each answered 502 (the refused key's answer).
+async fn all_answered_502(url: &str, calls: usize) {
+    let client = reqwest::Client::new();
+    let calls: Vec<_> = (0..calls)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.to_owned());
+            tokio::spawn(async move { post_chat(&client, &url, false).await.status() })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.expect("a call"), 502);
+    }
 }
 
 /// The refusals a line stands for: 1 for one told at once, `n` more for
@@ -124,16 +129,7 @@ async fn every_refusal_of_a_burst_is_accounted_for_by_shutdown() {
     let refusing = Stalled::start(REFUSED);
     let policy = policy_file("refused-key-rest", PER_USER_100, "", "");
     let serve = Server::serve_keeping_stderr(&policy, &refusing.url);
-    let client = reqwest::Client::new();
-    let calls: Vec<_> = (0..BURST)
-        .map(|_| {
-            let (client, url) = (client.clone(), serve.url.clone());
-            tokio::spawn(async move { post_chat(&client, &url, false).await.status() })
-        })
-        .collect();
-    for call in calls {
-        assert_eq!(call.await.expect("a call"), 502);
-    }
+    all_answered_502(&serve.url, BURST as usize).await;
     let stderr = serve.terminate_for_stderr();
     let told: u64 = stderr
         .lines()
