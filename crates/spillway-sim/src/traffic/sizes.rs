@@ -1,6 +1,6 @@
 //! Token counts drawn from a clamped log-normal.
 
-use super::unit_f64;
+use super::standard_normal;
 use crate::scenario::SizeSpec;
 use rand_core::Rng;
 
@@ -34,14 +34,6 @@ impl TokenSizes {
             1
         }
     }
-}
-
-/// Box–Muller on two uniform draws: simple, exact enough for workload generation, and uses a
-/// fixed number of draws per sample (so streams stay aligned across runs).
-fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    let u1 = 1.0 - unit_f64(rng); // (0, 1]
-    let u2 = unit_f64(rng);
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 #[cfg(test)]
