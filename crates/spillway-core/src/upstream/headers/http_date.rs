@@ -100,44 +100,43 @@ fn space_time(cur: &mut Cursor<'_>) -> Result<i64, &'static str> {
 
 /// After `Sun,`: ` 06 Nov 1994 08:49:37 GMT`.
 fn imf_fixdate(cur: &mut Cursor<'_>) -> Result<(CivilDate, i64), &'static str> {
-    let day = cur
-        .eat(" ")
-        .then(|| cur.digits(2))
-        .flatten()
-        .ok_or("invalid day")?;
-    let month = cur.eat(" ").then(|| month(cur)).ok_or("invalid month")??;
-    let year = cur
-        .eat(" ")
-        .then(|| cur.digits(4))
-        .flatten()
-        .ok_or("invalid year")?;
-    let secs = space_time(cur)?;
-    if !cur.eat(" GMT") {
-        return Err("expected GMT");
-    }
-    let date = checked_date(i64::from(year), month, day).ok_or("invalid day")?;
-    Ok((date, secs))
+    gmt_date(cur, " ", 4, |year| year)
 }
 
-/// After `Sunday,`: ` 06-Nov-94 08:49:37 GMT`.
+/// After `Sunday,`: ` 06-Nov-94 08:49:37 GMT` (the year pivoted: see the module docs).
 fn rfc850(cur: &mut Cursor<'_>) -> Result<(CivilDate, i64), &'static str> {
+    gmt_date(
+        cur,
+        "-",
+        2,
+        |yy| if yy < 70 { 2000 + yy } else { 1900 + yy },
+    )
+}
+
+/// The shape IMF-fixdate and RFC 850 share: ` DD<sep>Mon<sep>Y… HH:MM:SS GMT`, the year in
+/// `year_digits` digits read through `full_year`.
+fn gmt_date(
+    cur: &mut Cursor<'_>,
+    sep: &str,
+    year_digits: usize,
+    full_year: impl Fn(u32) -> u32,
+) -> Result<(CivilDate, i64), &'static str> {
     let day = cur
         .eat(" ")
         .then(|| cur.digits(2))
         .flatten()
         .ok_or("invalid day")?;
-    let month = cur.eat("-").then(|| month(cur)).ok_or("invalid month")??;
-    let yy = cur
-        .eat("-")
-        .then(|| cur.digits(2))
+    let month = cur.eat(sep).then(|| month(cur)).ok_or("invalid month")??;
+    let year = cur
+        .eat(sep)
+        .then(|| cur.digits(year_digits))
         .flatten()
         .ok_or("invalid year")?;
-    let year = if yy < 70 { 2000 + yy } else { 1900 + yy };
     let secs = space_time(cur)?;
     if !cur.eat(" GMT") {
         return Err("expected GMT");
     }
-    let date = checked_date(i64::from(year), month, day).ok_or("invalid day")?;
+    let date = checked_date(i64::from(full_year(year)), month, day).ok_or("invalid day")?;
     Ok((date, secs))
 }
 
