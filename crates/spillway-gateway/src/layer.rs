@@ -3,14 +3,17 @@
 //!
 //! The service is called when the engine dispatches the request; its status and headers feed
 //! the engine; a 2xx body is wrapped so that its end settles the layers (with the estimate:
-//! middleware does not read bodies) and its early drop cancels. A refused answer is passed
-//! back as is and the request is released: the middleware cannot resend a body it gave away
-//! (`spillway serve`, which owns the bytes, retries).
+//! middleware does not read bodies) and its early drop cancels (`settling.rs` says when a body
+//! has ended); a 2xx without content (the answer to a HEAD, a 204, a 304) completes with its
+//! head. A refused answer is passed back as is and the request is released: the middleware
+//! cannot resend a body it gave away (`spillway serve`, which owns the bytes, retries).
 
 use crate::runtime::Runtime;
-use crate::{Call, Step, headers};
+use crate::settling::Settling;
+use crate::{Step, headers};
 use axum::body::Body;
 use axum::extract::Request;
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use rand_core::Rng;
 use spillway_core::engine::{Completion, Limiter, RequestMeta, Spend};
@@ -134,6 +137,7 @@ where
     if let Step::Left(how) = call.next().await {
         return Ok(headers::departed(how));
     }
+    let head = req.method() == Method::HEAD;
     let resp = inner.call(req).await?;
     let answer = headers::upstream_response(resp.status().as_u16(), resp.headers());
     call.respond(&answer);
@@ -145,36 +149,15 @@ where
         output_tokens: meta.output_estimate,
         failed: false,
     };
-    Ok(resp.map(|body| {
-        Body::new(Settling {
-            body,
-            call: Some((call, usage)),
-        })
-    }))
-}
-
-/// A response body whose end completes its call (and whose early drop cancels it).
-struct Settling<M: Copy, L: Limiter, S: Spend<M>, R: Rng> {
-    body: Body,
-    call: Option<(Call<M, L, S, R>, Completion)>,
-}
-
-impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> http_body::Body for Settling<M, L, S, R> {
-    type Data = axum::body::Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        let polled = Pin::new(&mut self.body).poll_frame(cx);
-        if let Poll::Ready(None) = polled
-            && let Some((call, usage)) = self.call.take()
-        {
-            call.complete(usage);
-        }
-        polled
+    if head || bodiless(resp.status()) {
+        call.complete(usage);
+        return Ok(resp);
     }
+    Ok(resp.map(|body| Body::new(Settling::new(body, call, usage))))
 }
 
-impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Unpin for Settling<M, L, S, R> {}
+/// A status whose response has no content whatever its body holds (RFC 9110): hyper drops
+/// such a body unpolled, so the call completes with its head.
+fn bodiless(status: StatusCode) -> bool {
+    status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED
+}

@@ -35,6 +35,7 @@ mod metrics;
 mod relay_body;
 mod runtime;
 pub mod settler;
+mod settling;
 
 pub use call::{Call, Step};
 pub use layer::{GatewayLayer, GatewayService};

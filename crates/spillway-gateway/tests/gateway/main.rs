@@ -1,8 +1,10 @@
-//! The runtime and the tower layer on loopback-free in-process services.
+//! The runtime and the tower layer: on in-process services, and (`over_tcp`) behind hyper on a
+//! loopback socket.
 
 mod layer;
 mod layer_settles;
 mod left_on_the_wire;
+mod over_tcp;
 mod refusal_gives_back;
 mod shared_outage;
 mod store_outage;
