@@ -15,7 +15,7 @@ use crate::metrics::Metrics;
 use rand_core::Rng;
 use spillway_core::clock::{Clock, WallClock};
 use spillway_core::engine::{
-    Admission, Engine, EngineEvent, Limiter, Rejection, RequestId, RequestMeta, Spend,
+    Admission, Engine, EngineEvent, Limiter, Rejection, RequestId, RequestMeta, Spend, SpendRefusal,
 };
 use spillway_core::limit::Subject;
 use spillway_core::{Duration, Time};
@@ -52,10 +52,15 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    /// How long the client should wait: until the layers' `retry_at`, else one second.
+    /// How long the client should wait: until the layers' `retry_at`, or until the refusing
+    /// cap resets (a client told "1s" would only hammer a spent cap), else one second.
     pub fn retry_after(&self) -> Duration {
         match self.why {
             Rejection::Layers { retry_at, .. } => retry_at.saturating_since(self.at),
+            Rejection::Budget(SpendRefusal::Cap {
+                reset_at: Some(reset),
+                ..
+            }) => reset.saturating_since(self.at),
             _ => Duration::from_secs(1),
         }
     }
