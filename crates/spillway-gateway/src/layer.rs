@@ -10,7 +10,7 @@
 
 use crate::runtime::Runtime;
 use crate::settling::Settling;
-use crate::{Step, headers};
+use crate::{Call, Step, headers};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{Method, StatusCode};
@@ -99,23 +99,31 @@ where
             Err(answer) => return Box::pin(async move { Ok(*answer) }),
         };
         let runtime = self.layer.runtime.clone();
-        let subject = Subject {
-            user: meta.user,
-            team: meta.team,
-            feature: meta.feature,
-            api_key: 0,
-        };
         Box::pin(async move {
-            let mut resp = gate(&runtime, meta, inner, req).await?;
+            // The headers show the bucket that decided: the engine's key, not key 0.
+            let (api_key, admitted) = runtime.admit_keyed(meta);
+            let mut resp = match admitted {
+                Ok(call) => serve(call, meta, inner, req).await?,
+                Err(refusal) => {
+                    let names = runtime.with_state(|s, _| s.metrics.layer_names().to_vec());
+                    headers::refused(&refusal, &names)
+                }
+            };
+            let subject = Subject {
+                user: meta.user,
+                team: meta.team,
+                feature: meta.feature,
+                api_key,
+            };
             runtime.rate_limit_headers(&subject, resp.headers_mut());
             Ok(resp)
         })
     }
 }
 
-/// Admission, the wait, the inner call and its settlement.
-async fn gate<Inner, M, L, S, R>(
-    runtime: &Runtime<M, L, S, R>,
+/// An admitted request: the wait, the inner call and its settlement.
+async fn serve<Inner, M, L, S, R>(
+    mut call: Call<M, L, S, R>,
     meta: RequestMeta<M>,
     mut inner: Inner,
     req: Request,
@@ -127,13 +135,6 @@ where
     S: Spend<M> + Send + 'static,
     R: Rng + Send + 'static,
 {
-    let mut call = match runtime.admit(meta) {
-        Ok(call) => call,
-        Err(refusal) => {
-            let names = runtime.with_state(|s, _| s.metrics.layer_names().to_vec());
-            return Ok(headers::refused(&refusal, &names));
-        }
-    };
     if let Step::Left(how) = call.next().await {
         return Ok(headers::departed(how));
     }

@@ -66,6 +66,9 @@ impl Refusal {
     }
 }
 
+/// An admission's outcome: the call, or the refusal.
+pub(crate) type Admitted<M, L, S, R> = Result<Call<M, L, S, R>, Refusal>;
+
 /// A running gateway: cheap to clone, shared by every connection.
 pub struct Runtime<M, L: Limiter, S, R> {
     pub(crate) shared: Arc<Shared<M, L, S, R>>,
@@ -117,11 +120,27 @@ where
         meta: RequestMeta<M>,
         prepare: impl FnOnce(&mut Engine<M, L, S, R>),
     ) -> Result<Call<M, L, S, R>, Refusal> {
-        self.admit_locked(meta, prepare, |_, _| {})
+        self.admit_locked(meta, |engine, _| prepare(engine), |_, _| {})
+    }
+
+    /// [`Runtime::admit`], and the upstream API key the engine admitted (or refused) it with,
+    /// as `api_key`-scoped layers see it (0 without one): the subject of the decision, whose
+    /// room the `x-ratelimit-*` headers show. The budget is asked for its key under the
+    /// engine's lock at the engine's instant, just before the engine asks it: [`Spend::key`]
+    /// reads the budget at an instant (its `&mut` is no licence to change it), so both get
+    /// the same key.
+    pub(crate) fn admit_keyed(&self, meta: RequestMeta<M>) -> (u64, Admitted<M, L, S, R>) {
+        let mut api_key = 0;
+        let pick = |engine: &mut Engine<M, L, S, R>, now| {
+            api_key = engine.spend_mut().key(now, &meta).unwrap_or(0);
+        };
+        let admitted = self.admit_locked(meta, pick, |_, _| {});
+        (api_key, admitted)
     }
 
     /// [`Runtime::admit_with`], then `finish` under the same lock, right after the engine
-    /// decided (to take back what `prepare` handed it and it did not use).
+    /// decided (to take back what `prepare` handed it and it did not use); both are given the
+    /// instant the engine decides at.
     ///
     /// After [`Runtime::close`] the engine is not asked: an admission that was still awaiting
     /// Redis when the runtime closed would sit in a runtime whose timer has stopped and whose
@@ -132,13 +151,13 @@ where
     pub(crate) fn admit_locked(
         &self,
         meta: RequestMeta<M>,
-        prepare: impl FnOnce(&mut Engine<M, L, S, R>),
+        prepare: impl FnOnce(&mut Engine<M, L, S, R>, Time),
         finish: impl FnOnce(&mut Engine<M, L, S, R>, Time),
     ) -> Result<Call<M, L, S, R>, Refusal> {
         let class = meta.class;
         let mut state = self.shared.lock();
-        prepare(&mut state.engine);
         let now = self.shared.clock.now();
+        prepare(&mut state.engine, now);
         let admission = if self.shared.closed.load(Ordering::Acquire) {
             Admission::Rejected(Rejection::Full)
         } else {

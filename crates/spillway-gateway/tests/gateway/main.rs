@@ -1,7 +1,9 @@
 //! The runtime and the tower layer: on in-process services, and (`over_tcp`) behind hyper on a
 //! loopback socket.
 
+mod budget_gate;
 mod layer;
+mod layer_budget;
 mod layer_settles;
 mod left_on_the_wire;
 mod over_tcp;

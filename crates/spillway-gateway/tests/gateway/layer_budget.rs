@@ -1,0 +1,98 @@
+//! The tower layer in front of a real budget gate: the key it admits with and the model it
+//! sends with reach the headers and the inner service.
+
+use super::budget_gate;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::SeedableRng;
+use spillway_core::Duration;
+use spillway_core::engine::{Engine, EngineConfig, RequestMeta, SpendGate, UpstreamConfig};
+use spillway_core::limit::{Algorithm, LayerSpec, Layered, LimitSpec, Scope, Unit};
+use spillway_core::schedule::SchedulerConfig;
+use spillway_core::upstream::BackoffConfig;
+use spillway_gateway::{GatewayLayer, Runtime};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+type Rt = Runtime<(), Layered, SpendGate, ChaCha8Rng>;
+
+/// A gateway whose one layer gives each upstream key 3 requests an hour.
+fn runtime(degrade: bool) -> Rt {
+    let per_key = LayerSpec {
+        name: "per-key".into(),
+        scope: Scope::ApiKey,
+        unit: Unit::Requests,
+        limit: LimitSpec {
+            algorithm: Algorithm::FixedWindow,
+            limit: 3,
+            window: Duration::from_secs(3600),
+            burst: None,
+        },
+    };
+    let config = EngineConfig {
+        max_in_flight: 4,
+        max_requests: 100,
+        deadlines: vec![None; 4],
+        scheduler: SchedulerConfig::default(),
+        upstream: UpstreamConfig::reactive(BackoffConfig::default()),
+    };
+    let rng = || ChaCha8Rng::seed_from_u64(1);
+    let layers = Layered::new(vec![per_key]).unwrap();
+    let engine = Engine::new(config, layers, budget_gate::gate(degrade), rng(), rng()).unwrap();
+    Runtime::start(engine, vec!["per-key".into()])
+}
+
+/// `handler` at `/` behind the layer.
+fn app<H, T>(rt: &Rt, handler: H) -> Router
+where
+    H: axum::handler::Handler<T, ()>,
+    T: 'static,
+{
+    let classify = Arc::new(|_: &Request<Body>| {
+        Ok(RequestMeta {
+            user: 1,
+            team: 0,
+            feature: 0,
+            class: 0,
+            input_tokens: 10,
+            output_estimate: 10,
+            max_tokens: 10,
+            payload: (),
+        })
+    });
+    Router::new()
+        .route("/", get(handler))
+        .layer(GatewayLayer::new(rt.clone(), classify))
+}
+
+fn get_root() -> Request<Body> {
+    Request::get("/").body(Body::empty()).unwrap()
+}
+
+/// Before: the headers read the bucket of key 0, which no request ever charges (the engine
+/// keys on the budget's key), so they showed a full allowance however much was used.
+#[tokio::test]
+async fn the_rate_limit_headers_show_the_bucket_of_the_key_that_admitted() {
+    let rt = runtime(false);
+    let app = app(&rt, || async { "hello" });
+    let resp = app.clone().oneshot(get_root()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["x-ratelimit-limit-requests"], "3");
+    assert_eq!(resp.headers()["x-ratelimit-remaining-requests"], "2");
+    axum::body::to_bytes(resp.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let room = rt.with_state(|s, now| {
+        let subject = spillway_core::limit::Subject {
+            user: 1,
+            team: 0,
+            feature: 0,
+            api_key: budget_gate::key_id(),
+        };
+        s.engine.limiter().room(now, &subject)[0].remaining
+    });
+    assert_eq!(room, 2, "the engine charged the key's bucket");
+}
