@@ -7,16 +7,23 @@
 //! has ended); a 2xx without content (the answer to a HEAD, a 204, a 304) completes with its
 //! head. A refused answer is passed back as is and the request is released: the middleware
 //! cannot resend a body it gave away (`spillway serve`, which owns the bytes, retries).
+//!
+//! A request the engine answers from the cache (every breaker open, `cache_hit_pct` set) is
+//! counted completed, so the layer does not answer it with an error of its own: the inner
+//! service is called with [`Dispatched`] saying [`Upstream::Cache`], and answers from its cache
+//! without a provider (or, having none, with its own 503).
+//!
+//! [`Upstream::Cache`]: crate::Upstream::Cache
 
 use crate::runtime::Runtime;
 use crate::settling::Settling;
-use crate::{Call, Step, headers};
+use crate::{Call, Dispatched, Step, headers};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use rand_core::Rng;
-use spillway_core::engine::{Completion, Limiter, RequestMeta, Spend};
+use spillway_core::engine::{Completion, Departure, Limiter, RequestMeta, Spend};
 use spillway_core::limit::Subject;
 use std::future::Future;
 use std::pin::Pin;
@@ -126,7 +133,7 @@ async fn serve<Inner, M, L, S, R>(
     mut call: Call<M, L, S, R>,
     meta: RequestMeta<M>,
     mut inner: Inner,
-    req: Request,
+    mut req: Request,
 ) -> Result<Response, Inner::Error>
 where
     Inner: tower::Service<Request, Response = Response>,
@@ -135,8 +142,15 @@ where
     S: Spend<M> + Send + 'static,
     R: Rng + Send + 'static,
 {
-    if let Step::Left(how) = call.next().await {
-        return Ok(headers::departed(how));
+    match call.next().await {
+        Step::Send(_) => {}
+        // Only the cache completes a request before its send (the engine counted it served,
+        // with no usage): the inner service gives that answer, told so, without a provider.
+        Step::Left(Departure::Completed) => {
+            req.extensions_mut().insert(Dispatched::CACHE);
+            return inner.call(req).await;
+        }
+        Step::Left(how) => return Ok(headers::departed(how)),
     }
     let head = req.method() == Method::HEAD;
     let resp = inner.call(req).await?;

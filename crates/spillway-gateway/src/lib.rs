@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 mod call;
+mod dispatched;
 pub mod headers;
 mod layer;
 mod layers;
@@ -38,6 +39,7 @@ pub mod settler;
 mod settling;
 
 pub use call::{Call, Step};
+pub use dispatched::{Dispatched, Upstream};
 pub use layer::{GatewayLayer, GatewayService};
 pub use layers::{
     Prepaid, STORE_UNAVAILABLE, ServeLayers, SharedLayers, SharedStore, is_store_outage,

@@ -4,6 +4,7 @@
 mod budget_gate;
 mod layer;
 mod layer_budget;
+mod layer_cache;
 mod layer_settles;
 mod left_on_the_wire;
 mod over_tcp;
