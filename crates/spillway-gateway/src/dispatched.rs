@@ -9,7 +9,10 @@
 //! spends what the budget did not book, and feeds one provider's health with another's
 //! answers.
 
+use crate::runtime::Runtime;
+use rand_core::Rng;
 use spillway_core::budget::ModelId;
+use spillway_core::engine::{Dispatch, Limiter, Spend};
 use spillway_core::upstream::Target;
 
 /// The engine's decision for a request, in its extensions when the inner service is called:
@@ -43,4 +46,23 @@ impl Dispatched {
         upstream: Upstream::Cache,
         model: None,
     };
+
+    /// The send `dispatch` of `runtime`: its provider, and the model its budget ticket names
+    /// when the budget degraded it.
+    pub(crate) fn sent<M, L, S, R>(runtime: &Runtime<M, L, S, R>, dispatch: &Dispatch<M>) -> Self
+    where
+        M: Copy + Send + 'static,
+        L: Limiter<Placement: Send> + Send + 'static,
+        S: Spend<M> + Send + 'static,
+        R: Rng + Send + 'static,
+    {
+        let model = runtime.with_state(|s, _| {
+            let ticket = s.engine.spend_ticket(dispatch.id)?;
+            ticket.degraded().then_some(ticket.estimate.model)
+        });
+        Dispatched {
+            upstream: Upstream::Provider(dispatch.target),
+            model,
+        }
+    }
 }

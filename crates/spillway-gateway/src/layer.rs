@@ -34,6 +34,11 @@ use std::task::{Context, Poll};
 pub type Classify<M> = dyn Fn(&Request) -> Result<RequestMeta<M>, Box<Response>> + Send + Sync;
 
 /// A tower `Layer` putting a [`Runtime`] in front of a service.
+///
+/// The service behind it must honour the [`Dispatched`] in each request's extensions: call the
+/// provider it names with the model it names (a degraded request's cheaper one), or no
+/// provider for [`Upstream::Cache`](crate::Upstream::Cache). The engine books, paces and
+/// judges each call by that decision.
 pub struct GatewayLayer<M, L: Limiter, S, R> {
     runtime: Runtime<M, L, S, R>,
     classify: Arc<Classify<M>>,
@@ -110,7 +115,7 @@ where
             // The headers show the bucket that decided: the engine's key, not key 0.
             let (api_key, admitted) = runtime.admit_keyed(meta);
             let mut resp = match admitted {
-                Ok(call) => serve(call, meta, inner, req).await?,
+                Ok(call) => serve(&runtime, call, meta, inner, req).await?,
                 Err(refusal) => {
                     let names = runtime.with_state(|s, _| s.metrics.layer_names().to_vec());
                     headers::refused(&refusal, &names)
@@ -128,8 +133,10 @@ where
     }
 }
 
-/// An admitted request: the wait, the inner call and its settlement.
+/// An admitted request: the wait, the inner call where the engine routed it (told in the
+/// request's [`Dispatched`]), and its settlement.
 async fn serve<Inner, M, L, S, R>(
+    runtime: &Runtime<M, L, S, R>,
     mut call: Call<M, L, S, R>,
     meta: RequestMeta<M>,
     mut inner: Inner,
@@ -143,7 +150,10 @@ where
     R: Rng + Send + 'static,
 {
     match call.next().await {
-        Step::Send(_) => {}
+        Step::Send(dispatch) => {
+            let dispatched = Dispatched::sent(runtime, &dispatch);
+            req.extensions_mut().insert(dispatched);
+        }
         // Only the cache completes a request before its send (the engine counted it served,
         // with no usage): the inner service gives that answer, told so, without a provider.
         Step::Left(Departure::Completed) => {

@@ -1,7 +1,7 @@
 //! The tower layer in front of a real budget gate: the key it admits with and the model it
 //! sends with reach the headers and the inner service.
 
-use super::budget_gate;
+use super::budget_gate::{self, CHEAP};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -13,8 +13,9 @@ use spillway_core::engine::{Engine, EngineConfig, RequestMeta, SpendGate, Upstre
 use spillway_core::limit::{Algorithm, LayerSpec, Layered, LimitSpec, Scope, Unit};
 use spillway_core::schedule::SchedulerConfig;
 use spillway_core::upstream::BackoffConfig;
-use spillway_gateway::{GatewayLayer, Runtime};
-use std::sync::Arc;
+use spillway_core::upstream::Target;
+use spillway_gateway::{Dispatched, GatewayLayer, Runtime, Upstream};
+use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
 type Rt = Runtime<(), Layered, SpendGate, ChaCha8Rng>;
@@ -95,4 +96,40 @@ async fn the_rate_limit_headers_show_the_bucket_of_the_key_that_admitted() {
         s.engine.limiter().room(now, &subject)[0].remaining
     });
     assert_eq!(room, 2, "the engine charged the key's bucket");
+}
+
+/// What the inner service was told for one request through the layer.
+async fn dispatched(degrade: bool) -> Option<Dispatched> {
+    let rt = runtime(degrade);
+    let seen = Arc::new(Mutex::new(None));
+    let record = {
+        let seen = seen.clone();
+        move |req: Request<Body>| async move {
+            *seen.lock().unwrap() = req.extensions().get::<Dispatched>().copied();
+            "hello"
+        }
+    };
+    let resp = app(&rt, record).oneshot(get_root()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    *seen.lock().unwrap()
+}
+
+/// Before: nothing told the inner service that the budget degraded the request, so it called
+/// the model asked for while the budget booked the cheaper one.
+#[tokio::test]
+async fn a_degraded_request_tells_the_inner_service_its_model_and_provider() {
+    let expected = Dispatched {
+        upstream: Upstream::Provider(Target::Primary),
+        model: Some(CHEAP),
+    };
+    assert_eq!(dispatched(true).await, Some(expected));
+}
+
+#[tokio::test]
+async fn a_request_on_the_model_asked_for_names_no_model() {
+    let expected = Dispatched {
+        upstream: Upstream::Provider(Target::Primary),
+        model: None,
+    };
+    assert_eq!(dispatched(false).await, Some(expected));
 }
