@@ -5,8 +5,9 @@
 //! the engine; a 2xx body is wrapped so that its end settles the layers (with the estimate:
 //! middleware does not read bodies) and its early drop cancels (`settling.rs` says when a body
 //! has ended); a 2xx without content (the answer to a HEAD, a 204, a 304) completes with its
-//! head. A refused answer is passed back as is and the request is released: the middleware
-//! cannot resend a body it gave away (`spillway serve`, which owns the bytes, retries).
+//! head. A refused answer is passed back as is and the request leaves Failed: the middleware
+//! cannot resend a body it gave away (`spillway serve`, which owns the bytes, retries), so the
+//! engine is told not to retry it.
 //!
 //! A request the engine answers from the cache (every breaker open, `cache_hit_pct` set) is
 //! counted completed, so the layer does not answer it with an error of its own: the inner
@@ -164,7 +165,7 @@ where
     }
     let head = req.method() == Method::HEAD;
     let resp = inner.call(req).await?;
-    let answer = headers::upstream_response(resp.status().as_u16(), resp.headers());
+    let answer = unresendable(&resp);
     call.respond(&answer);
     if !answer.accepted {
         return Ok(resp);
@@ -179,6 +180,20 @@ where
         return Ok(resp);
     }
     Ok(resp.map(|body| Body::new(Settling::new(body, call, usage))))
+}
+
+/// The inner service's answer as the engine reads it, and never to be sent again: the layer
+/// gave the request's body away, so it cannot retry. A refusal says so as `x-should-retry:
+/// false` would: the engine gives the request up at once, Failed (its breaker, Retry-After and
+/// escalation still count the answer), as `spillway serve` does when it stops retrying. Told
+/// nothing, the engine would wait to retry, and the layer letting go would count it abandoned.
+/// (A refused key with a fallback is still retried there: the engine overrides the header.)
+fn unresendable(resp: &Response) -> spillway_core::engine::Response {
+    let mut answer = headers::upstream_response(resp.status().as_u16(), resp.headers());
+    if let Some(snapshot) = answer.snapshot.as_mut() {
+        snapshot.should_retry = Some(false);
+    }
+    answer
 }
 
 /// A status whose response has no content whatever its body holds (RFC 9110): hyper drops
