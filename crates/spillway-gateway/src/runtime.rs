@@ -234,7 +234,10 @@ where
         self.shared.wake.notify_one();
         let mut state = self.shared.lock();
         let now = self.shared.clock.now();
-        let inside: Vec<RequestId> = state.waiters.keys().copied().collect();
+        // In id order, not the map's: what is settled, and in which order, stays a function
+        // of the run.
+        let mut inside: Vec<RequestId> = state.waiters.keys().copied().collect();
+        inside.sort_unstable();
         for id in inside {
             state.engine.on_cancel_sent(now, id);
         }

@@ -2,6 +2,7 @@
 //! loopback socket.
 
 mod budget_gate;
+mod close_order;
 mod layer;
 mod layer_budget;
 mod layer_cache;
