@@ -1,18 +1,12 @@
 //! `Runtime::close` cuts what is still inside in a defined order (by request id), so that a
 //! run's settlements do not depend on a hash map's iteration order.
 
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::SeedableRng;
 use spillway_core::Time;
-use spillway_core::engine::{
-    Admitted, Engine, EngineConfig, Limiter, NoSpend, RequestMeta, UpstreamConfig,
-};
+use spillway_core::engine::{Admitted, Limiter, NoSpend, RequestMeta, UpstreamConfig};
 use spillway_core::limit::{
     Demand, Denial, LayerSpec, Layered, LayeredError, Reservation, Subject,
 };
-use spillway_core::schedule::SchedulerConfig;
 use spillway_core::upstream::BackoffConfig;
-use spillway_gateway::Runtime;
 
 /// No limits; remembers the user of each settled reservation, in order.
 struct Recording {
@@ -53,17 +47,9 @@ async fn close_cuts_the_requests_inside_in_id_order() {
         layers: Layered::new(Vec::<LayerSpec>::new()).unwrap(),
         settled: Vec::new(),
     };
-    let config = EngineConfig {
-        max_in_flight: 3,
-        max_requests: 100,
-        deadlines: vec![None; 4],
-        scheduler: SchedulerConfig::default(),
-        upstream: UpstreamConfig::reactive(BackoffConfig::default()),
-    };
-    let rng = || ChaCha8Rng::seed_from_u64(1);
-    let engine = Engine::new(config, limiter, NoSpend, rng(), rng()).unwrap();
-    let rt = Runtime::start(engine, vec![]);
-    // Users 1..=12 in admission order, which is id order in a fresh engine: 3 sent, 9 queued.
+    let reactive = UpstreamConfig::reactive(BackoffConfig::default());
+    let rt = super::layer_parts::start(limiter, NoSpend, reactive, &[]);
+    // Users 1..=12 in admission order, which is id order in a fresh engine: 4 sent, 8 queued.
     let calls: Vec<_> = (1..=12)
         .map(|user| {
             let meta = RequestMeta {

@@ -6,19 +6,15 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::SeedableRng;
 use spillway_core::Duration;
-use spillway_core::engine::{Engine, EngineConfig, RequestMeta, SpendGate, UpstreamConfig};
+use spillway_core::engine::{SpendGate, UpstreamConfig};
 use spillway_core::limit::{Algorithm, LayerSpec, Layered, LimitSpec, Scope, Unit};
-use spillway_core::schedule::SchedulerConfig;
-use spillway_core::upstream::BackoffConfig;
-use spillway_core::upstream::Target;
-use spillway_gateway::{Dispatched, GatewayLayer, Runtime, Upstream};
+use spillway_core::upstream::{BackoffConfig, Target};
+use spillway_gateway::{Dispatched, Upstream};
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
-type Rt = Runtime<(), Layered, SpendGate, ChaCha8Rng>;
+type Rt = super::layer_parts::Rt<Layered, SpendGate>;
 
 /// A gateway whose one layer gives each upstream key 3 requests an hour.
 fn runtime(degrade: bool) -> Rt {
@@ -33,17 +29,9 @@ fn runtime(degrade: bool) -> Rt {
             burst: None,
         },
     };
-    let config = EngineConfig {
-        max_in_flight: 4,
-        max_requests: 100,
-        deadlines: vec![None; 4],
-        scheduler: SchedulerConfig::default(),
-        upstream: UpstreamConfig::reactive(BackoffConfig::default()),
-    };
-    let rng = || ChaCha8Rng::seed_from_u64(1);
     let layers = Layered::new(vec![per_key]).unwrap();
-    let engine = Engine::new(config, layers, budget_gate::gate(degrade), rng(), rng()).unwrap();
-    Runtime::start(engine, vec!["per-key".into()])
+    let reactive = UpstreamConfig::reactive(BackoffConfig::default());
+    super::layer_parts::start(layers, budget_gate::gate(degrade), reactive, &["per-key"])
 }
 
 /// `handler` at `/` behind the layer.
@@ -52,21 +40,7 @@ where
     H: axum::handler::Handler<T, ()>,
     T: 'static,
 {
-    let classify = Arc::new(|_: &Request<Body>| {
-        Ok(RequestMeta {
-            user: 1,
-            team: 0,
-            feature: 0,
-            class: 0,
-            input_tokens: 10,
-            output_estimate: 10,
-            max_tokens: 10,
-            payload: (),
-        })
-    });
-    Router::new()
-        .route("/", get(handler))
-        .layer(GatewayLayer::new(rt.clone(), classify))
+    super::layer_parts::as_one_user(rt, Router::new().route("/", get(handler)))
 }
 
 fn get_root() -> Request<Body> {

@@ -2,43 +2,27 @@
 //! the cache, and the layer lets the inner service give that answer (it is told so in the
 //! request's extensions) rather than a 502 the metrics contradict.
 
+use super::layer_parts::{Rt, as_one_user};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::SeedableRng;
 use spillway_core::Duration;
-use spillway_core::engine::{Engine, EngineConfig, NoSpend, RequestMeta, UpstreamConfig};
+use spillway_core::engine::{NoSpend, UpstreamConfig};
 use spillway_core::limit::{LayerSpec, Layered};
-use spillway_core::schedule::SchedulerConfig;
 use spillway_core::upstream::{BackoffConfig, BackoffStrategy, BreakerConfig};
-use spillway_gateway::{Dispatched, GatewayLayer, Runtime, Upstream};
-use std::sync::Arc;
+use spillway_gateway::{Dispatched, Upstream};
 use tower::ServiceExt;
-
-type Rt = Runtime<(), Layered, NoSpend, ChaCha8Rng>;
 
 /// One attempt per request; the first failure opens the breaker for an hour; every request
 /// the providers cannot take is a cache hit.
-fn runtime() -> Rt {
+fn runtime() -> Rt<Layered, NoSpend> {
     let once = BackoffConfig::new(BackoffStrategy::None, Duration::ZERO, Duration::ZERO, 1);
     let mut upstream = UpstreamConfig::reactive(once.unwrap());
     upstream.breaker = Some(BreakerConfig::new(1, Duration::from_secs(3600), 1).unwrap());
     upstream.cache_hit_permille = 1000;
-    let config = EngineConfig {
-        max_in_flight: 4,
-        max_requests: 100,
-        deadlines: vec![None; 4],
-        scheduler: SchedulerConfig::default(),
-        upstream,
-    };
-    let rng = || ChaCha8Rng::seed_from_u64(1);
     let layers = Layered::new(Vec::<LayerSpec>::new()).unwrap();
-    Runtime::start(
-        Engine::new(config, layers, NoSpend, rng(), rng()).unwrap(),
-        vec![],
-    )
+    super::layer_parts::start(layers, NoSpend, upstream, &[])
 }
 
 /// A provider that is down, with a cache in front of it: the service answers from its cache
@@ -53,21 +37,7 @@ async fn cached_or_down(req: Request<Body>) -> (StatusCode, &'static str) {
 #[tokio::test]
 async fn a_request_the_engine_serves_from_cache_is_answered_by_the_inner_service() {
     let rt = runtime();
-    let classify = Arc::new(|_: &Request<Body>| {
-        Ok(RequestMeta {
-            user: 1,
-            team: 0,
-            feature: 0,
-            class: 0,
-            input_tokens: 10,
-            output_estimate: 10,
-            max_tokens: 10,
-            payload: (),
-        })
-    });
-    let app = Router::new()
-        .route("/", get(cached_or_down))
-        .layer(GatewayLayer::new(rt.clone(), classify));
+    let app = as_one_user(&rt, Router::new().route("/", get(cached_or_down)));
     let get_root = || Request::get("/").body(Body::empty()).unwrap();
     // The provider fails: the breaker opens.
     let failed = app.clone().oneshot(get_root()).await.unwrap();

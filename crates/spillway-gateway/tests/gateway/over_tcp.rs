@@ -3,53 +3,25 @@
 //! that it is complete (its end, its declared length, a HEAD).
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::get;
-use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::SeedableRng;
-use spillway_core::engine::{Engine, EngineConfig, NoSpend, RequestMeta, UpstreamConfig};
+use spillway_core::engine::{NoSpend, UpstreamConfig};
 use spillway_core::limit::{LayerSpec, Layered};
-use spillway_core::schedule::SchedulerConfig;
 use spillway_core::upstream::BackoffConfig;
-use spillway_gateway::{GatewayLayer, Runtime};
-use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-type Rt = Runtime<(), Layered, NoSpend, ChaCha8Rng>;
+type Rt = super::layer_parts::Rt<Layered, NoSpend>;
 
 fn runtime() -> Rt {
     let layers = Layered::new(Vec::<LayerSpec>::new()).unwrap();
-    let config = EngineConfig {
-        max_in_flight: 4,
-        max_requests: 100,
-        deadlines: vec![None; 4],
-        scheduler: SchedulerConfig::default(),
-        upstream: UpstreamConfig::reactive(BackoffConfig::default()),
-    };
-    let rng = || ChaCha8Rng::seed_from_u64(1);
-    Runtime::start(
-        Engine::new(config, layers, NoSpend, rng(), rng()).unwrap(),
-        vec![],
-    )
+    let reactive = UpstreamConfig::reactive(BackoffConfig::default());
+    super::layer_parts::start(layers, NoSpend, reactive, &[])
 }
 
 /// `routes` behind the layer, served on a loopback port: its address.
 async fn serve(rt: &Rt, routes: Router) -> std::net::SocketAddr {
-    let classify = Arc::new(|_: &Request<Body>| {
-        Ok(RequestMeta {
-            user: 1,
-            team: 0,
-            feature: 0,
-            class: 0,
-            input_tokens: 10,
-            output_estimate: 10,
-            max_tokens: 10,
-            payload: (),
-        })
-    });
-    let app = routes.layer(GatewayLayer::new(rt.clone(), classify));
+    let app = super::layer_parts::as_one_user(rt, routes);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
