@@ -100,21 +100,16 @@ pub fn refused(refusal: &Refusal, layer_names: &[String]) -> Response {
 pub struct BudgetCap {
     /// The cap's name in the policy.
     pub name: String,
-    /// When its period resets (`retry-after` counts to it), if it resets.
-    pub reset_at: Option<Time>,
 }
 
-/// [`refused`], naming `cap` when the budget refused: the body's `blocking` is the cap's name
-/// and `retry-after` counts to its reset (a client told "1s" would only hammer a spent cap).
+/// [`refused`], naming `cap` when the budget refused: the body's `blocking` is the cap's name.
+/// `retry-after` is [`Refusal::retry_after`] either way: a cap's refusal carries its reset.
 pub fn refused_naming(
     refusal: &Refusal,
     layer_names: &[String],
     cap: Option<&BudgetCap>,
 ) -> Response {
-    let wait = match (refusal.why, cap.and_then(|c| c.reset_at)) {
-        (Rejection::Budget(_), Some(reset)) => reset.saturating_since(refusal.at),
-        _ => refusal.retry_after(),
-    };
+    let wait = refusal.retry_after();
     let secs = wait.as_nanos().div_ceil(1_000_000_000).max(1);
     let (status, message, blocking) = match refusal.why {
         why if crate::is_store_outage(&why) => (
@@ -324,6 +319,22 @@ mod tests {
         assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(resp.headers()["retry-after"], "2");
         assert_eq!(resp.headers()[REJECTED_BY], "per-user");
+    }
+
+    /// Before, a refusal that named no cap (the layer's) told the client "retry after 1s"
+    /// although the refusal carries when the cap resets.
+    #[test]
+    fn a_budget_refusal_waits_for_its_caps_reset() {
+        let refusal = Refusal {
+            why: Rejection::Budget(SpendRefusal::Cap {
+                cap: None,
+                reset_at: Some(Time::ZERO.saturating_add(Duration::from_secs(90))),
+            }),
+            at: Time::ZERO.saturating_add(Duration::from_millis(500)),
+        };
+        let resp = refused(&refusal, &[]);
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers()["retry-after"], "90");
     }
 
     /// An Azure deployment behind serve is read as Azure (its resets count down to a fixed

@@ -3,17 +3,28 @@
 //!
 //! The service is called when the engine dispatches the request; its status and headers feed
 //! the engine; a 2xx body is wrapped so that its end settles the layers (with the estimate:
-//! middleware does not read bodies) and its early drop cancels. A refused answer is passed
-//! back as is and the request is released: the middleware cannot resend a body it gave away
-//! (`spillway serve`, which owns the bytes, retries).
+//! middleware does not read bodies) and its early drop cancels (`settling.rs` says when a body
+//! has ended); a 2xx without content (the answer to a HEAD, a 204, a 304) completes with its
+//! head. A refused answer is passed back as is and the request leaves Failed: the middleware
+//! cannot resend a body it gave away (`spillway serve`, which owns the bytes, retries), so the
+//! engine is told not to retry it.
+//!
+//! A request the engine answers from the cache (every breaker open, `cache_hit_pct` set) is
+//! counted completed, so the layer does not answer it with an error of its own: the inner
+//! service is called with [`Dispatched`] saying [`Upstream::Cache`], and answers from its cache
+//! without a provider (or, having none, with its own 503).
+//!
+//! [`Upstream::Cache`]: crate::Upstream::Cache
 
 use crate::runtime::Runtime;
-use crate::{Call, Step, headers};
+use crate::settling::Settling;
+use crate::{Call, Dispatched, Step, headers};
 use axum::body::Body;
 use axum::extract::Request;
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use rand_core::Rng;
-use spillway_core::engine::{Completion, Limiter, RequestMeta, Spend};
+use spillway_core::engine::{Completion, Departure, Limiter, RequestMeta, Spend};
 use spillway_core::limit::Subject;
 use std::future::Future;
 use std::pin::Pin;
@@ -24,6 +35,11 @@ use std::task::{Context, Poll};
 pub type Classify<M> = dyn Fn(&Request) -> Result<RequestMeta<M>, Box<Response>> + Send + Sync;
 
 /// A tower `Layer` putting a [`Runtime`] in front of a service.
+///
+/// The service behind it must honour the [`Dispatched`] in each request's extensions: call the
+/// provider it names with the model it names (a degraded request's cheaper one), or no
+/// provider for [`Upstream::Cache`](crate::Upstream::Cache). The engine books, paces and
+/// judges each call by that decision.
 pub struct GatewayLayer<M, L: Limiter, S, R> {
     runtime: Runtime<M, L, S, R>,
     classify: Arc<Classify<M>>,
@@ -96,26 +112,36 @@ where
             Err(answer) => return Box::pin(async move { Ok(*answer) }),
         };
         let runtime = self.layer.runtime.clone();
-        let subject = Subject {
-            user: meta.user,
-            team: meta.team,
-            feature: meta.feature,
-            api_key: 0,
-        };
         Box::pin(async move {
-            let mut resp = gate(&runtime, meta, inner, req).await?;
+            // The headers show the bucket that decided: the engine's key, not key 0.
+            let (api_key, admitted) = runtime.admit_keyed(meta);
+            let mut resp = match admitted {
+                Ok(call) => serve(&runtime, call, meta, inner, req).await?,
+                Err(refusal) => {
+                    let names = runtime.with_state(|s, _| s.metrics.layer_names().to_vec());
+                    headers::refused(&refusal, &names)
+                }
+            };
+            let subject = Subject {
+                user: meta.user,
+                team: meta.team,
+                feature: meta.feature,
+                api_key,
+            };
             runtime.rate_limit_headers(&subject, resp.headers_mut());
             Ok(resp)
         })
     }
 }
 
-/// Admission, the wait, the inner call and its settlement.
-async fn gate<Inner, M, L, S, R>(
+/// An admitted request: the wait, the inner call where the engine routed it (told in the
+/// request's [`Dispatched`]), and its settlement.
+async fn serve<Inner, M, L, S, R>(
     runtime: &Runtime<M, L, S, R>,
+    mut call: Call<M, L, S, R>,
     meta: RequestMeta<M>,
     mut inner: Inner,
-    req: Request,
+    mut req: Request,
 ) -> Result<Response, Inner::Error>
 where
     Inner: tower::Service<Request, Response = Response>,
@@ -124,18 +150,22 @@ where
     S: Spend<M> + Send + 'static,
     R: Rng + Send + 'static,
 {
-    let mut call = match runtime.admit(meta) {
-        Ok(call) => call,
-        Err(refusal) => {
-            let names = runtime.with_state(|s, _| s.metrics.layer_names().to_vec());
-            return Ok(headers::refused(&refusal, &names));
+    match call.next().await {
+        Step::Send(dispatch) => {
+            let dispatched = Dispatched::sent(runtime, &dispatch);
+            req.extensions_mut().insert(dispatched);
         }
-    };
-    if let Step::Left(how) = call.next().await {
-        return Ok(headers::departed(how));
+        // Only the cache completes a request before its send (the engine counted it served,
+        // with no usage): the inner service gives that answer, told so, without a provider.
+        Step::Left(Departure::Completed) => {
+            req.extensions_mut().insert(Dispatched::CACHE);
+            return inner.call(req).await;
+        }
+        Step::Left(how) => return Ok(headers::departed(how)),
     }
+    let head = req.method() == Method::HEAD;
     let resp = inner.call(req).await?;
-    let answer = headers::upstream_response(resp.status().as_u16(), resp.headers());
+    let answer = unresendable(&resp);
     call.respond(&answer);
     if !answer.accepted {
         return Ok(resp);
@@ -145,36 +175,29 @@ where
         output_tokens: meta.output_estimate,
         failed: false,
     };
-    Ok(resp.map(|body| {
-        Body::new(Settling {
-            body,
-            call: Some((call, usage)),
-        })
-    }))
-}
-
-/// A response body whose end completes its call (and whose early drop cancels it).
-struct Settling<M: Copy, L: Limiter, S: Spend<M>, R: Rng> {
-    body: Body,
-    call: Option<(Call<M, L, S, R>, Completion)>,
-}
-
-impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> http_body::Body for Settling<M, L, S, R> {
-    type Data = axum::body::Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        let polled = Pin::new(&mut self.body).poll_frame(cx);
-        if let Poll::Ready(None) = polled
-            && let Some((call, usage)) = self.call.take()
-        {
-            call.complete(usage);
-        }
-        polled
+    if head || bodiless(resp.status()) {
+        call.complete(usage);
+        return Ok(resp);
     }
+    Ok(resp.map(|body| Body::new(Settling::new(body, call, usage))))
 }
 
-impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Unpin for Settling<M, L, S, R> {}
+/// The inner service's answer as the engine reads it, and never to be sent again: the layer
+/// gave the request's body away, so it cannot retry. A refusal says so as `x-should-retry:
+/// false` would: the engine gives the request up at once, Failed (its breaker, Retry-After and
+/// escalation still count the answer), as `spillway serve` does when it stops retrying. Told
+/// nothing, the engine would wait to retry, and the layer letting go would count it abandoned.
+/// (A refused key with a fallback is still retried there: the engine overrides the header.)
+fn unresendable(resp: &Response) -> spillway_core::engine::Response {
+    let mut answer = headers::upstream_response(resp.status().as_u16(), resp.headers());
+    if let Some(snapshot) = answer.snapshot.as_mut() {
+        snapshot.should_retry = Some(false);
+    }
+    answer
+}
+
+/// A status whose response has no content whatever its body holds (RFC 9110): hyper drops
+/// such a body unpolled, so the call completes with its head.
+fn bodiless(status: StatusCode) -> bool {
+    status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED
+}

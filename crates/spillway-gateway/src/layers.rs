@@ -251,7 +251,7 @@ where
     ) -> Result<Call<M, ServeLayers, S, R>, Refusal> {
         self.admit_locked(
             meta,
-            |engine| {
+            |engine, _| {
                 if let Some(verdict) = verdict {
                     engine.limiter().prepay(verdict);
                 }

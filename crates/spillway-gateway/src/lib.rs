@@ -9,7 +9,10 @@
 //!   the priority queue (the queue really waits: interactive first, deadlines enforced).
 //! - [`Call`]: one admitted request; its drop guard calls `on_cancel`, so a client that goes
 //!   away (or a handler that errors) never leaks a reservation.
-//! - [`GatewayLayer`]: the same as a tower `Layer` for any axum/hyper service.
+//! - [`GatewayLayer`]: the same as a tower `Layer` for any axum/hyper service. The service
+//!   **must** read the [`Dispatched`] the layer puts in each request's extensions and call the
+//!   provider and model it names (or, for [`Upstream::Cache`], no provider): the engine books
+//!   the budget at that model's price and feeds that provider's breaker with the answer.
 //! - [`ServeLayers`]: the policy's layers in this process, or in Redis shared by replicas.
 //! - [`Metrics`]: counters from the engine's events, rendered as Prometheus text.
 //! - [`headers`]: `x-ratelimit-*` for the caller's tightest layer, and the 429 body.
@@ -28,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 mod call;
+mod dispatched;
 pub mod headers;
 mod layer;
 mod layers;
@@ -35,8 +39,10 @@ mod metrics;
 mod relay_body;
 mod runtime;
 pub mod settler;
+mod settling;
 
 pub use call::{Call, Step};
+pub use dispatched::{Dispatched, Upstream};
 pub use layer::{GatewayLayer, GatewayService};
 pub use layers::{
     Prepaid, STORE_UNAVAILABLE, ServeLayers, SharedLayers, SharedStore, is_store_outage,

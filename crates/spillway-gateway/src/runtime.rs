@@ -15,7 +15,7 @@ use crate::metrics::Metrics;
 use rand_core::Rng;
 use spillway_core::clock::{Clock, WallClock};
 use spillway_core::engine::{
-    Admission, Engine, EngineEvent, Limiter, Rejection, RequestId, RequestMeta, Spend,
+    Admission, Engine, EngineEvent, Limiter, Rejection, RequestId, RequestMeta, Spend, SpendRefusal,
 };
 use spillway_core::limit::Subject;
 use spillway_core::{Duration, Time};
@@ -52,14 +52,22 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    /// How long the client should wait: until the layers' `retry_at`, else one second.
+    /// How long the client should wait: until the layers' `retry_at`, or until the refusing
+    /// cap resets (a client told "1s" would only hammer a spent cap), else one second.
     pub fn retry_after(&self) -> Duration {
         match self.why {
             Rejection::Layers { retry_at, .. } => retry_at.saturating_since(self.at),
+            Rejection::Budget(SpendRefusal::Cap {
+                reset_at: Some(reset),
+                ..
+            }) => reset.saturating_since(self.at),
             _ => Duration::from_secs(1),
         }
     }
 }
+
+/// An admission's outcome: the call, or the refusal.
+pub(crate) type Admitted<M, L, S, R> = Result<Call<M, L, S, R>, Refusal>;
 
 /// A running gateway: cheap to clone, shared by every connection.
 pub struct Runtime<M, L: Limiter, S, R> {
@@ -112,11 +120,27 @@ where
         meta: RequestMeta<M>,
         prepare: impl FnOnce(&mut Engine<M, L, S, R>),
     ) -> Result<Call<M, L, S, R>, Refusal> {
-        self.admit_locked(meta, prepare, |_, _| {})
+        self.admit_locked(meta, |engine, _| prepare(engine), |_, _| {})
+    }
+
+    /// [`Runtime::admit`], and the upstream API key the engine admitted (or refused) it with,
+    /// as `api_key`-scoped layers see it (0 without one): the subject of the decision, whose
+    /// room the `x-ratelimit-*` headers show. The budget is asked for its key under the
+    /// engine's lock at the engine's instant, just before the engine asks it: [`Spend::key`]
+    /// reads the budget at an instant (its `&mut` is no licence to change it), so both get
+    /// the same key.
+    pub(crate) fn admit_keyed(&self, meta: RequestMeta<M>) -> (u64, Admitted<M, L, S, R>) {
+        let mut api_key = 0;
+        let pick = |engine: &mut Engine<M, L, S, R>, now| {
+            api_key = engine.spend_mut().key(now, &meta).unwrap_or(0);
+        };
+        let admitted = self.admit_locked(meta, pick, |_, _| {});
+        (api_key, admitted)
     }
 
     /// [`Runtime::admit_with`], then `finish` under the same lock, right after the engine
-    /// decided (to take back what `prepare` handed it and it did not use).
+    /// decided (to take back what `prepare` handed it and it did not use); both are given the
+    /// instant the engine decides at.
     ///
     /// After [`Runtime::close`] the engine is not asked: an admission that was still awaiting
     /// Redis when the runtime closed would sit in a runtime whose timer has stopped and whose
@@ -127,13 +151,13 @@ where
     pub(crate) fn admit_locked(
         &self,
         meta: RequestMeta<M>,
-        prepare: impl FnOnce(&mut Engine<M, L, S, R>),
+        prepare: impl FnOnce(&mut Engine<M, L, S, R>, Time),
         finish: impl FnOnce(&mut Engine<M, L, S, R>, Time),
     ) -> Result<Call<M, L, S, R>, Refusal> {
         let class = meta.class;
         let mut state = self.shared.lock();
-        prepare(&mut state.engine);
         let now = self.shared.clock.now();
+        prepare(&mut state.engine, now);
         let admission = if self.shared.closed.load(Ordering::Acquire) {
             Admission::Rejected(Rejection::Full)
         } else {
@@ -210,7 +234,10 @@ where
         self.shared.wake.notify_one();
         let mut state = self.shared.lock();
         let now = self.shared.clock.now();
-        let inside: Vec<RequestId> = state.waiters.keys().copied().collect();
+        // In id order, not the map's: what is settled, and in which order, stays a function
+        // of the run.
+        let mut inside: Vec<RequestId> = state.waiters.keys().copied().collect();
+        inside.sort_unstable();
         for id in inside {
             state.engine.on_cancel_sent(now, id);
         }

@@ -232,16 +232,15 @@ pub fn gate(
     }))
 }
 
-/// The cap a budget refusal names, and when it resets (`None` when no cap decided: no usable
-/// key, or the shared budget's store did not answer).
+/// The cap a budget refusal names (`None` when no cap decided: no usable key, or the shared
+/// budget's store did not answer). Its reset is in the refusal itself.
 pub fn refusing_cap(engine: &ServeEngine, why: SpendRefusal) -> Option<BudgetCap> {
-    let SpendRefusal::Cap { cap, reset_at } = why else {
+    let SpendRefusal::Cap { cap, .. } = why else {
         return None;
     };
     let served = engine.spend().as_ref()?;
     Some(BudgetCap {
         name: served.gate.budget().ledger.cap(cap?)?.name.clone(),
-        reset_at,
     })
 }
 

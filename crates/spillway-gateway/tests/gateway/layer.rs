@@ -53,8 +53,8 @@ fn router(rt: &Rt) -> Router {
     router_with(rt, Arc::default())
 }
 
-/// The router; its handler appends each served request's user to `served`.
-fn router_with(rt: &Rt, served: Arc<std::sync::Mutex<Vec<u64>>>) -> Router {
+/// `routes` behind the layer, each request described by its `x-user` and `x-class` headers.
+fn gated(rt: &Rt, routes: Router) -> Router {
     let classify = Arc::new(|req: &Request<Body>| {
         Ok(RequestMeta {
             user: header(req, "x-user"),
@@ -67,6 +67,11 @@ fn router_with(rt: &Rt, served: Arc<std::sync::Mutex<Vec<u64>>>) -> Router {
             payload: (),
         })
     });
+    routes.layer(GatewayLayer::new(rt.clone(), classify))
+}
+
+/// The router; its handler appends each served request's user to `served`.
+fn router_with(rt: &Rt, served: Arc<std::sync::Mutex<Vec<u64>>>) -> Router {
     let handler = move |req: Request<Body>| {
         let served = served.clone();
         async move {
@@ -74,9 +79,7 @@ fn router_with(rt: &Rt, served: Arc<std::sync::Mutex<Vec<u64>>>) -> Router {
             "hello"
         }
     };
-    Router::new()
-        .route("/", get(handler))
-        .layer(GatewayLayer::new(rt.clone(), classify))
+    gated(rt, Router::new().route("/", get(handler)))
 }
 
 fn get_as(user: u64) -> Request<Body> {
@@ -186,5 +189,28 @@ async fn the_queue_waits_and_serves_interactive_before_batch() {
         *served.lock().unwrap(),
         [1, 3, 2],
         "interactive (3) before batch (2)"
+    );
+}
+
+/// The layer cannot send a request again (its body went to the inner service), so a refused
+/// answer ends it as `spillway serve` ends one it gives up on: Failed, the answer passed back.
+/// Before, the engine scheduled a retry nobody would make and the dropped call counted as
+/// abandoned (its client gone).
+#[tokio::test]
+async fn an_upstream_refusal_is_passed_back_and_counts_as_failed() {
+    let rt = runtime(100, 8);
+    let busy = || async { (StatusCode::TOO_MANY_REQUESTS, "slow down") };
+    let app = gated(&rt, Router::new().route("/", get(busy)));
+    let resp = app.oneshot(get_as(1)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        rt.with_state(|s, _| s.engine.len()),
+        0,
+        "nothing left inside"
+    );
+    let metrics = rt.metrics_text();
+    assert!(
+        metrics.contains("spillway_departed_total{class=\"interactive\",how=\"failed\"} 1\n"),
+        "{metrics}"
     );
 }

@@ -1,8 +1,15 @@
-//! The runtime and the tower layer on loopback-free in-process services.
+//! The runtime and the tower layer: on in-process services, and (`over_tcp`) behind hyper on a
+//! loopback socket.
 
+mod budget_gate;
+mod close_order;
 mod layer;
+mod layer_budget;
+mod layer_cache;
+mod layer_parts;
 mod layer_settles;
 mod left_on_the_wire;
+mod over_tcp;
 mod refusal_gives_back;
 mod shared_outage;
 mod store_outage;

@@ -1,0 +1,68 @@
+//! What the engine decided for a request, handed to the service behind
+//! [`GatewayLayer`](crate::GatewayLayer) in the request's extensions.
+//!
+//! Why the inner service must read it: the engine books, paces and judges a call by where it
+//! routed it. A request the budget degraded is booked at the cheaper model's price; one sent
+//! to the fallback has its answer counted against the fallback's breaker and Retry-After; one
+//! the engine answered from the cache (every breaker open) was counted as served with no
+//! provider call. An inner service that calls the requested model on the primary regardless
+//! spends what the budget did not book, and feeds one provider's health with another's
+//! answers.
+
+use crate::runtime::Runtime;
+use rand_core::Rng;
+use spillway_core::budget::ModelId;
+use spillway_core::engine::{Dispatch, Limiter, Spend};
+use spillway_core::upstream::Target;
+
+/// The engine's decision for a request, in its extensions when the inner service is called:
+/// `req.extensions().get::<Dispatched>()` (or axum's `Extension<Dispatched>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dispatched {
+    /// Where the answer must come from.
+    pub upstream: Upstream,
+    /// The model to call instead of the one the request names: the budget degraded the
+    /// request to this cheaper one and booked it at its price. It is an id in the policy's
+    /// model catalogue (`ModelCatalogue::get` gives its name). `None`: call the model the
+    /// request names.
+    pub model: Option<ModelId>,
+}
+
+/// Where a request's answer must come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upstream {
+    /// Call this provider: the engine took its breaker's permit and counts its answer.
+    Provider(Target),
+    /// Call no provider: none could take the request (every breaker open) and the policy
+    /// answers from a cache (`cache_hit_pct`). The engine has already counted the request as
+    /// completed from the cache, with no usage and no cost. The inner service answers from
+    /// its cache, or, having none, with an error of its own (a 503).
+    Cache,
+}
+
+impl Dispatched {
+    /// A request answered from the cache.
+    pub(crate) const CACHE: Dispatched = Dispatched {
+        upstream: Upstream::Cache,
+        model: None,
+    };
+
+    /// The send `dispatch` of `runtime`: its provider, and the model its budget ticket names
+    /// when the budget degraded it.
+    pub(crate) fn sent<M, L, S, R>(runtime: &Runtime<M, L, S, R>, dispatch: &Dispatch<M>) -> Self
+    where
+        M: Copy + Send + 'static,
+        L: Limiter<Placement: Send> + Send + 'static,
+        S: Spend<M> + Send + 'static,
+        R: Rng + Send + 'static,
+    {
+        let model = runtime.with_state(|s, _| {
+            let ticket = s.engine.spend_ticket(dispatch.id)?;
+            ticket.degraded().then_some(ticket.estimate.model)
+        });
+        Dispatched {
+            upstream: Upstream::Provider(dispatch.target),
+            model,
+        }
+    }
+}
