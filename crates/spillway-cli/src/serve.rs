@@ -256,6 +256,9 @@ async fn serve(
     );
     let mut out = std::io::stdout();
     let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());
+    if let Some(note) = build::cache_note(policy) {
+        say(&note);
+    }
     let listener = Bounded::new(
         tcp,
         usize::try_from(args.max_connections).unwrap_or(usize::MAX),

@@ -5,7 +5,7 @@ use super::budget::ServeGate;
 use super::load::Served;
 use super::shared_budget::SharedBudget;
 use rand_chacha::ChaCha8Rng;
-use spillway_core::engine::{Engine, EngineConfig};
+use spillway_core::engine::{Engine, EngineConfig, UpstreamConfig};
 use spillway_core::limit::Layered;
 use spillway_core::policy::PolicySpec;
 use spillway_gateway::{ServeLayers, SharedLayers, SharedStore};
@@ -53,6 +53,32 @@ pub enum BuildError {
     /// The Redis side of the layers.
     #[error("policy `{0}` on --redis: {1}")]
     Redis(String, spillway_redis::RedisLimitError),
+}
+
+/// The policy's upstream handling as `serve` can honour it. `serve` keeps no response cache,
+/// and `cache_hit_pct` is the simulator's model of one: it is set aside here (and said at start:
+/// [`cache_note`]), so a request the simulation would answer from the cache fails here as it
+/// would with no cache, and the engine's counts agree with the answer the client gets (counted
+/// as served from a cache, it was answered 502).
+fn served_upstream(policy: &PolicySpec) -> UpstreamConfig {
+    UpstreamConfig {
+        cache_hit_permille: 0,
+        ..policy.upstream.clone()
+    }
+}
+
+/// What `serve` says at start when `policy` models a cache it does not keep.
+pub fn cache_note(policy: &PolicySpec) -> Option<String> {
+    let permille = policy.upstream.cache_hit_permille;
+    (permille > 0).then(|| {
+        format!(
+            "spillway serve: policy `{}`: upstream.cache_hit_pct {} is set aside: serve keeps no \
+             response cache (the simulator models one), so a request the simulation answers from \
+             the cache fails here as with no cache\n",
+            policy.name,
+            permille / 10
+        )
+    })
 }
 
 /// The Redis every replica of `policy` shares (`--redis URL`), if any, answering by
@@ -139,7 +165,7 @@ pub fn engine(
         max_requests: policy.queue_capacity.saturating_add(in_flight),
         deadlines: file.deadlines.clone(),
         scheduler: policy.scheduler.clone(),
-        upstream: policy.upstream.clone(),
+        upstream: served_upstream(policy),
     };
     let seed = file.seed;
     let mut gate = super::budget::gate(file.budget.as_ref(), policy, start)

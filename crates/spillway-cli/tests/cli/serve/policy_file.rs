@@ -3,7 +3,7 @@
 //! error, exit 2, as a broken scenario is.
 
 use super::super::{spillway, temp_dir, text, workspace};
-use super::fixtures::{Server, chat, metric, metrics_until, policy_file};
+use super::fixtures::{PER_USER_100, Server, Stalled, chat, metric, metrics_until, policy_file};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_policy_file_serves_with_its_budget() {
@@ -121,4 +121,26 @@ fn validate_checks_a_policy_file_with_the_same_located_errors() {
         err.contains("policy.yaml:3:20: policies[0].max_in_flight"),
         "{err}"
     );
+}
+
+/// A policy that models a response cache (`cache_hit_pct`, a simulation knob) is served without
+/// it, and serve says so at start: answered from no cache, those requests fail here, and the
+/// counts must not call them served from one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modelled_cache_is_set_aside_and_said_at_start() {
+    let upstream = Stalled::start(b"");
+    let cached = policy_file(
+        "modelled-cache",
+        PER_USER_100,
+        "    upstream: { cache_hit_pct: 30 }\n",
+        "",
+    );
+    let stderr = Server::serve_keeping_stderr(&cached, &upstream.url).terminate_for_stderr();
+    assert!(
+        stderr.contains("policy `test`: upstream.cache_hit_pct 30 is set aside"),
+        "{stderr}"
+    );
+    let plain = policy_file("no-cache", PER_USER_100, "", "");
+    let stderr = Server::serve_keeping_stderr(&plain, &upstream.url).terminate_for_stderr();
+    assert!(!stderr.contains("cache_hit_pct"), "{stderr}");
 }
