@@ -57,8 +57,10 @@ pub struct RawRetry {
     pub cap: Option<S<String>>,
     /// Attempts including the first (default 5).
     pub max_attempts: Option<S<u32>>,
-    /// Whether the client waits for Retry-After (default true). `false`: a client that never
-    /// reads it (many scripts), retrying on its backoff alone.
+    /// Whether the client waits for Retry-After (default true: at least the hint, up to
+    /// `DEFAULT_MAX_RETRY_AFTER`, 120 s, the longest an official SDK obeys; a longer hint
+    /// fails the request and pauses the provider for 120 s only). `false`: a client that
+    /// never reads it (many scripts), retrying on its backoff alone.
     pub honor_retry_after: Option<S<bool>>,
 }
 
