@@ -239,11 +239,14 @@ impl BackoffConfig {
     /// Why a request that has made `attempts` attempts stops after a failure whose hint is
     /// `retry_after`, or `None` when it retries. The one give-up rule: [`Backoff::on_failure`]
     /// and the engine (which keeps its retry state per request, not a [`Backoff`]) both ask it.
+    /// A client that ignores hints ([`RetryAfterUse::Ignore`]) never reads one, so no hint
+    /// makes it give up.
     pub fn gives_up(&self, attempts: u32, retry_after: Option<Duration>) -> Option<GiveUpReason> {
         if attempts >= self.max_attempts {
             return Some(GiveUpReason::AttemptsExhausted);
         }
-        match (retry_after, self.max_retry_after) {
+        let read = retry_after.filter(|_| self.retry_after != RetryAfterUse::Ignore);
+        match (read, self.max_retry_after) {
             (Some(wait), Some(limit)) if wait > limit => {
                 Some(GiveUpReason::RetryAfterTooLong { retry_after: wait })
             }
@@ -500,6 +503,12 @@ mod tests {
             assert_eq!(
                 (unbounded.gives_up(1, huge), unbounded.honoured(huge)),
                 (None, huge)
+            );
+            // A client that never reads hints is not stopped by one.
+            let blind = c.with_retry_after(RetryAfterUse::Ignore);
+            assert_eq!(
+                (blind.gives_up(1, huge), blind.honoured(huge)),
+                (None, None)
             );
         }
     }
