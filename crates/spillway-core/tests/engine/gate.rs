@@ -179,19 +179,25 @@ fn shared_totals_decide_and_an_admission_needs_the_store_to_hold_its_estimate() 
     );
 }
 
-/// A key whose own budget is spent is passed over for a usable key whose budget has room, in
-/// the ring's order of preference; when every usable key's budget is spent the choice is the
-/// ring's as before (the budget then refuses, naming the key's cap).
-#[test]
-fn a_key_whose_budget_is_spent_gives_way_to_one_with_room() {
+/// A gate with a primary key whose daily budget is 200 nano-USD and a secondary with 400 (and
+/// an ample hourly cap), and the two keys' ids.
+fn two_keys() -> (SpendGate, u64, u64) {
     let validity = (Time::ZERO, KEY_EXPIRES_S);
     let keys = vec![
         test_key("primary", KeyRole::Primary, validity, 200),
         test_key("secondary", KeyRole::Secondary, validity, 400),
     ];
-    let mut g = gate_with_keys(1_000_000, false, None, keys);
-    let primary = KeyId::derive("production", "chat", "primary").0;
-    let secondary = KeyId::derive("production", "chat", "secondary").0;
+    let id = |name| KeyId::derive("production", "chat", name).0;
+    let g = gate_with_keys(1_000_000, false, None, keys);
+    (g, id("primary"), id("secondary"))
+}
+
+/// A key whose own budget is spent is passed over for a usable key whose budget has room, in
+/// the ring's order of preference; when every usable key's budget is spent the choice is the
+/// ring's as before (the budget then refuses, naming the key's cap).
+#[test]
+fn a_key_whose_budget_is_spent_gives_way_to_one_with_room() {
+    let (mut g, primary, secondary) = two_keys();
     assert_eq!(
         g.select_key(at(0), &request(90)),
         Some(primary),
@@ -224,14 +230,7 @@ fn a_key_whose_budget_is_spent_gives_way_to_one_with_room() {
 /// primary (180 < 200) was picked and its cap refused the request, the secondary idle.
 #[test]
 fn a_key_without_room_for_the_request_gives_way_to_one_with_room() {
-    let validity = (Time::ZERO, KEY_EXPIRES_S);
-    let keys = vec![
-        test_key("primary", KeyRole::Primary, validity, 200),
-        test_key("secondary", KeyRole::Secondary, validity, 400),
-    ];
-    let mut g = gate_with_keys(1_000_000, false, None, keys);
-    let primary = KeyId::derive("production", "chat", "primary").0;
-    let secondary = KeyId::derive("production", "chat", "secondary").0;
+    let (mut g, primary, secondary) = two_keys();
     let SpendStep::Admit(Some(first)) = ask(&mut g, at(0), 90) else {
         panic!("the first request fits the primary's budget");
     };
