@@ -117,9 +117,10 @@ impl ServeGate {
         }
     }
 
-    /// The upstream key the ring picks at the engine's `now` (`Some(0)` without keys).
-    pub fn select_key(&self, now: Time) -> Option<u64> {
-        self.gate.select_key(self.local(now))
+    /// The upstream key the ring picks for `request` at the engine's `now` (`Some(0)`
+    /// without keys).
+    pub fn select_key<M>(&self, now: Time, request: &RequestMeta<M>) -> Option<u64> {
+        self.gate.select_key(self.local(now), request)
     }
 }
 

@@ -101,21 +101,28 @@ pub async fn forward(State(p): State<Arc<Proxy>>, shape: Shape, req: Request) ->
             );
         }
     };
+    // A body refused unread counts as a request of no tokens (for the key its headers name).
+    let mut meta = RequestMeta {
+        user: caller.user,
+        team: caller.team,
+        feature: caller.feature,
+        class: caller.class,
+        input_tokens: 0,
+        output_estimate: 0,
+        max_tokens: 0,
+        payload: (),
+    };
     // A bad body is answered before anything is admitted or sent upstream.
     let mut resp = match read(shape, body, p.max_body).await {
         Ok(parsed) => {
             // Reserve what the client allows the model to write (named, else the model's
             // maximum); the usage settles it.
             let output = p.estimate.output(&parsed.0);
-            let meta = RequestMeta {
-                user: caller.user,
-                team: caller.team,
-                feature: caller.feature,
-                class: caller.class,
+            meta = RequestMeta {
                 input_tokens: parsed.0.input_tokens,
                 output_estimate: output,
                 max_tokens: output,
-                payload: (),
+                ..meta
             };
             p.run(shape, meta, parsed).await
         }
@@ -125,7 +132,7 @@ pub async fn forward(State(p): State<Arc<Proxy>>, shape: Shape, req: Request) ->
         user: caller.user,
         team: caller.team,
         feature: caller.feature,
-        api_key: p.api_key(),
+        api_key: p.api_key(&meta),
     };
     p.runtime.rate_limit_headers(&subject, resp.headers_mut());
     resp
@@ -219,14 +226,14 @@ impl Proxy {
         }
     }
 
-    /// The upstream API key the engine picks now, as `api_key`-scoped layers see it (0 with
-    /// no budget or no usable key, as in the engine).
-    fn api_key(&self) -> u64 {
+    /// The upstream API key the engine picks for `meta` now, as `api_key`-scoped layers see
+    /// it (0 with no budget or no usable key, as in the engine).
+    fn api_key(&self, meta: &RequestMeta<()>) -> u64 {
         self.runtime.with_state(|s, now| {
             s.engine
                 .spend()
                 .as_ref()
-                .and_then(|g| g.select_key(now))
+                .and_then(|g| g.select_key(now, meta))
                 .unwrap_or(0)
         })
     }
@@ -308,7 +315,7 @@ impl Proxy {
             user: meta.user,
             team: meta.team,
             feature: meta.feature,
-            api_key: self.api_key(),
+            api_key: self.api_key(meta),
         };
         let estimate = Demand {
             requests: 1,

@@ -145,7 +145,7 @@ impl ServeGate {
         // Not shared: no key picked, no tag used.
         let redis = self.parts().1?.redis.clone();
         let local = self.local(now);
-        let api_key = self.select_key(now)?;
+        let api_key = self.select_key(now, request)?;
         let tag = self.next_tag();
         let (gate, _) = self.parts();
         let accounts = gate.shared_accounts(request, api_key);

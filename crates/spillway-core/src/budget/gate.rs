@@ -196,8 +196,14 @@ impl Budget {
             .estimate(subject.feature, model, input_tokens, &self.catalogue)
     }
 
-    /// The estimate on the cheapest model the ladder could route `requested` to.
-    fn cheapest_estimate(&self, subject: &Subject, requested: ModelId, input_tokens: u64) -> u64 {
+    /// The estimate on the cheapest model the ladder could route `requested` to: the least a
+    /// request can cost (what a cap must still have room for to serve it at all).
+    pub(crate) fn cheapest_estimate(
+        &self,
+        subject: &Subject,
+        requested: ModelId,
+        input_tokens: u64,
+    ) -> u64 {
         let cheaper = self.ladder.cheaper_than(requested, &self.catalogue);
         let cheapest = cheaper.last().copied().unwrap_or(requested);
         self.estimate(subject, cheapest, input_tokens).cost_nano_usd

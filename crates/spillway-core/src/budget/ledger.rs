@@ -153,21 +153,9 @@ impl Ledger {
     ) -> Result<(), Blocked> {
         let unix = self.unix_ns(now);
         let mut decider: Option<Blocked> = None;
-        for (i, cap) in self.caps.iter().enumerate() {
-            let Some(key) = cap.key(subject) else {
+        for i in 0..self.caps.len() {
+            let Some(blocked) = self.blocks(unix, CapId(i), subject, estimate_nano_usd) else {
                 continue;
-            };
-            let committed = cap.view(unix, key).committed_nano_usd();
-            let limit = cap.spec.limit_nano_usd;
-            if committed.saturating_add(estimate_nano_usd) <= limit {
-                continue;
-            }
-            let end = cap.window_end_unix_ns(unix);
-            let blocked = Blocked {
-                cap: CapId(i),
-                never_fits: estimate_nano_usd > limit,
-                reset_at: Time::from_nanos(end.saturating_sub(self.origin_unix_ns)),
-                on_exhausted: cap.spec.on_exhausted,
             };
             decider = Some(match decider {
                 None => blocked,
@@ -176,6 +164,43 @@ impl Ledger {
             });
         }
         decider.map_or(Ok(()), Err)
+    }
+    /// [`Ledger::check`] on `cap` alone (fits when it does not apply to `subject` or is
+    /// unknown). Why: whether one key's own budget could take a request, without the other
+    /// caps (which do not depend on the key) deciding it; the same rule as `check`.
+    pub fn check_cap(
+        &self,
+        now: Time,
+        cap: CapId,
+        subject: &Subject,
+        estimate_nano_usd: u64,
+    ) -> Result<(), Blocked> {
+        let blocked = self.blocks(self.unix_ns(now), cap, subject, estimate_nano_usd);
+        blocked.map_or(Ok(()), Err)
+    }
+    /// How `cap` blocks `estimate_nano_usd` of `subject` at `unix` ns, if it does: the one
+    /// fit rule, `committed + estimate ≤ limit`.
+    fn blocks(
+        &self,
+        unix: u64,
+        id: CapId,
+        subject: &Subject,
+        estimate_nano_usd: u64,
+    ) -> Option<Blocked> {
+        let cap = self.caps.get(id.0)?;
+        let key = cap.key(subject)?;
+        let committed = cap.view(unix, key).committed_nano_usd();
+        let limit = cap.spec.limit_nano_usd;
+        if committed.saturating_add(estimate_nano_usd) <= limit {
+            return None;
+        }
+        let end = cap.window_end_unix_ns(unix);
+        Some(Blocked {
+            cap: id,
+            never_fits: estimate_nano_usd > limit,
+            reset_at: Time::from_nanos(end.saturating_sub(self.origin_unix_ns)),
+            on_exhausted: cap.spec.on_exhausted,
+        })
     }
     /// Check, and if every cap admits, reserve `estimate_nano_usd` on each. A refusal changes
     /// nothing.

@@ -141,15 +141,21 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
                 if let Some(req) = self.requests.get_mut(id) {
                     req.stage = Stage::Queued(ticket);
                 }
-                let deadline = self.config.deadlines.get(class).copied().flatten();
-                if let Some(patience) = deadline {
-                    let gives_up = arrived.saturating_add(patience).max(now);
-                    self.timers.push(gives_up, Timer::Abandon(id, ticket));
+                if let Some(gives_up) = self.patience_ends(class, arrived) {
+                    self.timers
+                        .push(gives_up.max(now), Timer::Abandon(id, ticket));
                 }
             }
             PushOutcome::Refused { .. } => self.depart(now, id, Departure::Shed, 0),
         }
         self.dispatch_pending = true;
+    }
+
+    /// When the client of a request of `class` that arrived at `arrived` stops waiting (its
+    /// class deadline), if it has one: queued or held alike.
+    pub(super) fn patience_ends(&self, class: usize, arrived: Time) -> Option<Time> {
+        let patience = self.config.deadlines.get(class).copied().flatten()?;
+        Some(arrived.saturating_add(patience))
     }
 
     /// Handle the earliest timer due by `now` (a deadline, a budget reset, a backoff's end, a

@@ -9,6 +9,11 @@
 //! reset timer, silently): at most one fruitless ask per settlement. So a request held behind
 //! one that still finds no room (another subject's spent cap) waits for its turn or its
 //! reset. Asking again is the same question as at the reset, with the key usable now.
+//!
+//! A hold ends at the class deadline too, as a wait in the queue does: a client does not wait
+//! for a reset hours away because its budget is spent (in a server it would hold a
+//! connection and a slot all that time), so a held request still held at its deadline leaves
+//! as abandoned.
 
 use super::spend::{Spend, SpendStep};
 use super::state::{Stage, Timer};
@@ -17,8 +22,15 @@ use crate::Time;
 use rand_core::Rng;
 
 impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
-    /// Hold `id` until `until` (its cap's reset), or until a settlement leaves room for it.
+    /// Hold `id` until `until` (its cap's reset), or until a settlement leaves room for it;
+    /// its class deadline, if sooner, ends the hold ([`Engine::budget_due`]).
     pub(super) fn hold(&mut self, id: RequestId, until: Time) {
+        let Some(req) = self.requests.get(id) else {
+            return;
+        };
+        let due = self
+            .patience_ends(req.meta.class, req.arrived)
+            .map_or(until, |gives_up| gives_up.min(until));
         let Some(req) = self.requests.get_mut(id) else {
             return;
         };
@@ -31,7 +43,7 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             *n += 1;
         }
         self.held_order.insert(hold, id);
-        self.timers.push(until, Timer::BudgetDue(id, hold));
+        self.timers.push(due, Timer::BudgetDue(id, hold));
     }
 
     /// A request of `class` stops being held by `hold` (asked again, or left).
@@ -48,8 +60,9 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.dispatch_pending = true;
     }
 
-    /// The reset of `id`'s `hold` came: ask again, then queue it, hold it again or let it go.
-    /// A request no longer held by that hold (woken by a settlement, gone) is left alone.
+    /// The reset of `id`'s `hold` came: ask again, then queue it, hold it again or let it go;
+    /// past its class deadline it leaves as abandoned instead. A request no longer held by
+    /// that hold (woken by a settlement, gone) is left alone.
     pub(super) fn budget_due(&mut self, now: Time, id: RequestId, hold: u64) {
         let Some(req) = self.requests.get(id) else {
             return;
@@ -58,6 +71,13 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
             return;
         }
         let class = req.meta.class;
+        if self
+            .patience_ends(class, req.arrived)
+            .is_some_and(|gives_up| gives_up <= now)
+        {
+            self.depart(now, id, Departure::Abandoned, 0);
+            return;
+        }
         self.unhold(class, hold);
         if self.ask_again(now, id) {
             self.enter_queue(now, id);

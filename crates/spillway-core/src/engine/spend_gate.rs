@@ -116,11 +116,12 @@ impl SpendGate {
         &self.keys
     }
 
-    /// The key the ring picks at `now` for the policy's environment and service, passing
-    /// over keys whose own budget is spent while a usable one has room (a spent key would
-    /// only get the request refused by its cap); `Some(0)` when no keys are configured;
-    /// `None` when none is usable.
-    pub fn select_key(&self, now: Time) -> Option<u64> {
+    /// The key the ring picks at `now` for `request` in the policy's environment and
+    /// service, passing over keys whose own budget has no room for it while a usable one
+    /// has (such a key would only get the request refused by its cap); `Some(0)` when no
+    /// keys are configured; `None` when none is usable. Room is judged on the request's
+    /// estimate at the prices last applied ([`Spend::key`] applies those due first).
+    pub fn select_key<M>(&self, now: Time, request: &RequestMeta<M>) -> Option<u64> {
         if self.keys.iter().next().is_none() {
             return Some(0);
         }
@@ -128,23 +129,29 @@ impl SpendGate {
         let key = if self.key_caps.is_empty() {
             self.keys.select(now, environment, service)
         } else {
-            let room = |key| self.key_budget_has_room(now, key);
+            let cheapest = self.budget.cheapest_estimate(
+                &subject(request, 0),
+                self.requested,
+                request.input_tokens,
+            );
+            let room =
+                |key: KeyId| self.key_budget_has_room(now, subject(request, key.0), cheapest);
             self.keys.select_preferring(now, environment, service, room)
         };
         key.map(|k| k.0)
     }
 
-    /// Whether `key`'s own budget (if it has one) is not yet spent at `now`, reservations
-    /// included.
-    fn key_budget_has_room(&self, now: Time, key: KeyId) -> bool {
+    /// Whether the own budget (if any) of `payer`'s key has room at `now` for `cheapest`
+    /// nano-USD (the request's estimate on the cheapest model it may be served by),
+    /// reservations included: the ledger's fit rule on that key's cap alone. A key that
+    /// cannot take even that is as good as spent for this request: its cap would refuse it.
+    fn key_budget_has_room(&self, now: Time, payer: Subject, cheapest: u64) -> bool {
+        let key = KeyId(payer.api_key);
         let Some(&(_, cap)) = self.key_caps.iter().find(|(k, _)| *k == key) else {
             return true;
         };
         let ledger = &self.budget.ledger;
-        let limit = ledger.cap(cap).map_or(u64::MAX, |c| c.limit_nano_usd);
-        ledger
-            .account(now, cap, key.0)
-            .is_none_or(|a| a.committed_nano_usd() < limit)
+        ledger.check_cap(now, cap, &payer, cheapest).is_ok()
     }
 
     /// `key` if it is usable at `now`: a request that brings its own key (or, in the
@@ -244,8 +251,10 @@ pub(super) fn subject<M>(request: &RequestMeta<M>, api_key: u64) -> Subject {
 }
 
 impl<M> Spend<M> for SpendGate {
-    fn key(&mut self, now: Time, _: &RequestMeta<M>) -> Option<u64> {
-        self.select_key(now)
+    /// [`SpendGate::select_key`] at the prices due by `now`.
+    fn key(&mut self, now: Time, request: &RequestMeta<M>) -> Option<u64> {
+        self.catch_up(now);
+        self.select_key(now, request)
     }
 
     fn key_usable(&self, now: Time, api_key: u64) -> bool {

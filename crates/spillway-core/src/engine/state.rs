@@ -23,8 +23,8 @@ pub struct EngineConfig {
     /// arrival takes the place of the queued request the queue would shed for it at capacity
     /// (a less urgent one), or is refused with [`super::Rejection::Full`].
     pub max_requests: usize,
-    /// Patience of each class's clients: a request still queued this long after its arrival
-    /// is abandoned (`None`: no deadline).
+    /// Patience of each class's clients: a request still queued or held this long after its
+    /// arrival is abandoned (`None`: no deadline).
     pub deadlines: Vec<Option<Duration>>,
     /// The priority queue.
     pub scheduler: SchedulerConfig,
@@ -90,7 +90,8 @@ pub(crate) enum Timer {
     RetryDue(RequestId),
     /// The client of a queued request runs out of patience.
     Abandon(RequestId, Ticket),
-    /// A held request's reset came: it may ask again, if still held by that hold (its number).
+    /// A held request's reset, or its deadline if sooner, came: it may ask again (or, past its
+    /// deadline, it leaves), if still held by that hold (its number).
     BudgetDue(RequestId, u64),
 }
 

@@ -16,8 +16,11 @@ use sha2::{Digest, Sha256};
 /// eight-character secret would be half of it.
 pub const MIN_LEN_TO_SHOW_LAST4: usize = 12;
 
-/// Where a key's secret is read from.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// Where a key's secret is read from. `Debug` shows it as `Display` does (a name that does not
+/// look like one, or a path that names nothing, redacted), so a `{:?}` of anything holding a
+/// source ([`KeySpec`](super::KeySpec), [`KeyEntry`](super::KeyEntry)) cannot print a secret
+/// pasted in its place.
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub enum SecretSource {
     /// The environment variable of this name.
     Env(String),
@@ -31,6 +34,16 @@ impl fmt::Display for SecretSource {
             SecretSource::Env(name) => write!(f, "env:{}", ShownEnv(name)),
             SecretSource::File(path) => write!(f, "file:{}", ShownPath(path)),
         }
+    }
+}
+
+impl fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (variant, shown) = match self {
+            SecretSource::Env(name) => ("Env", ShownEnv(name).to_string()),
+            SecretSource::File(path) => ("File", ShownPath(path).to_string()),
+        };
+        f.debug_tuple(variant).field(&shown).finish()
     }
 }
 
@@ -293,6 +306,21 @@ mod tests {
         assert!(s.matches("sk-proj-abcdefghijklmnop1234"));
         assert!(!s.matches("sk-proj-abcdefghijklmnop1235"));
         assert!(!format!("{:?}", s.hash()).contains("abcdef"));
+    }
+
+    /// A secret pasted where a source's name belongs is redacted by `Debug` as by `Display`
+    /// (the derived `Debug` printed it whole); a real name or path shows as before.
+    #[test]
+    fn debug_of_a_source_redacts_a_pasted_secret() {
+        let pasted = env("sk-proj-abcdefghijklmnop1234");
+        assert_eq!(format!("{pasted:?}"), "Env(\"…1234\")");
+        assert_eq!(format!("{:?}", env("OPENAI_KEY")), "Env(\"OPENAI_KEY\")");
+        let file = SecretSource::File("/nonexistent-dir/sk-proj-abcdefghijklmnop1234".into());
+        let shown = format!("{file:?}");
+        assert!(
+            !shown.contains("abcdefgh") && shown.contains("…1234"),
+            "{shown}"
+        );
     }
 
     #[test]

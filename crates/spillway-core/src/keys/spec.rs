@@ -119,6 +119,49 @@ impl KeyEntry {
 mod tests {
     use super::*;
 
+    /// `Debug` of a key, as configured and as held, redacts an `env:` "name" that is really
+    /// a pasted secret (through its source's `Debug`), as `Display` does.
+    #[test]
+    fn debug_of_a_key_does_not_show_a_secret_pasted_as_its_env_name() {
+        let pasted = "sk-proj-abcdefghijklmnop1234";
+        let source = SecretSource::Env(pasted.into());
+        let spec = KeySpec {
+            name: "primary".into(),
+            environment: "production".into(),
+            service: "chat".into(),
+            role: KeyRole::Primary,
+            source: source.clone(),
+            not_before: Time::ZERO,
+            expires_at: Time::from_secs(60),
+            budget: None,
+        };
+        let entry = KeyEntry {
+            id: KeyId::derive("production", "chat", "primary"),
+            name: spec.name.clone(),
+            environment: spec.environment.clone(),
+            service: spec.service.clone(),
+            role: spec.role,
+            source,
+            not_before: spec.not_before,
+            expires_at: spec.expires_at,
+            budget: None,
+            secret: Secret::new("sk-live-zyxwvutsrqponm9876", &spec.source).expect("a secret"),
+            revoked_at: None,
+            rotating_from: None,
+        };
+        for shown in [
+            format!("{spec:?}"),
+            format!("{entry:?}"),
+            format!("{entry:#?}"),
+        ] {
+            assert!(
+                !shown.contains("abcdefgh") && !shown.contains("zyxwv"),
+                "{shown}"
+            );
+            assert!(shown.contains("…1234"), "{shown}");
+        }
+    }
+
     #[test]
     fn ids_are_stable_and_distinct() {
         let a = KeyId::derive("production", "chat", "primary");

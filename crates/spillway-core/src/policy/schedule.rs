@@ -37,7 +37,8 @@ pub struct RawClasses {
 pub struct RawClass {
     /// Queue-wait objective, e.g. `2s`: waits above it are counted in `waits_over_slo`.
     pub slo: Option<S<String>>,
-    /// Users give up after queueing this long (abandoned); absent: they wait forever.
+    /// Users give up after waiting this long since arrival, queued or held by a budget cap
+    /// (abandoned); absent: they wait forever.
     pub deadline: Option<S<String>>,
 }
 

@@ -8,7 +8,10 @@
 use super::Reporter;
 use super::S;
 use crate::Duration;
-use crate::upstream::{BackoffConfig, BackoffStrategy, BreakerConfig, ClientPreset, RetryAfterUse};
+use crate::upstream::{
+    BackoffConfig, BackoffStrategy, BreakerConfig, ClientPreset, DEFAULT_MAX_RETRY_AFTER,
+    RetryAfterUse,
+};
 use serde::Deserialize;
 
 /// `upstream:` as written.
@@ -57,9 +60,15 @@ pub struct RawRetry {
     pub cap: Option<S<String>>,
     /// Attempts including the first (default 5).
     pub max_attempts: Option<S<u32>>,
-    /// Whether the client waits for Retry-After (default true). `false`: a client that never
-    /// reads it (many scripts), retrying on its backoff alone.
+    /// Whether the client waits for Retry-After (default true: at least the hint, up to
+    /// `max_retry_after`). `false`: a client that never reads it (many scripts), retrying on
+    /// its backoff alone.
     pub honor_retry_after: Option<S<bool>>,
+    /// The longest Retry-After waited for (default 120 s, `DEFAULT_MAX_RETRY_AFTER`: the
+    /// longest an official SDK obeys). A longer hint fails the request and pauses the
+    /// provider for this long only: an absurd hint (a saturating number, a far-future date)
+    /// must not stop every send for good.
+    pub max_retry_after: Option<S<String>>,
 }
 
 /// `proactive:` — the local headroom model.
@@ -255,8 +264,12 @@ fn retry(raw: Option<&RawRetry>, max_attempts: u32, r: &mut Reporter<'_>) -> Opt
         Some(h) if !h.value => RetryAfterUse::Ignore,
         _ => RetryAfterUse::AtLeast,
     };
+    let longest = match &raw.max_retry_after {
+        Some(m) => Some(r.duration(m)?),
+        None => Some(DEFAULT_MAX_RETRY_AFTER),
+    };
     match BackoffConfig::new(strategy, base, cap, attempts) {
-        Ok(config) => Some(config.with_retry_after(uses)),
+        Ok(config) => Some(config.with_retry_after(uses).with_max_retry_after(longest)),
         Err(e) => {
             match raw.cap.as_ref().or(raw.base.as_ref()) {
                 Some(at) => r.bad(at, e.to_string()),

@@ -94,6 +94,17 @@ pub enum BackoffError {
     ZeroAttempts,
 }
 
+/// The longest Retry-After a policy waits for unless told otherwise
+/// ([`BackoffConfig::with_max_retry_after`]): 120 s, openai-python's `MAX_RETRY_AFTER_DELAY`
+/// and the longer of the official SDKs' bounds (anthropic-python and older openai-python
+/// obey up to 60 s). Why a bound at all: a hint can be absurd (`retry-after:
+/// 99999999999999999999` saturates, a far-future HTTP-date, Azure's "retry after 86400
+/// seconds"), and a coordinated gateway would pause every request to that provider for as
+/// long. Past it the request gives up ([`BackoffConfig::gives_up`]) and the provider is paused
+/// for the bound only ([`BackoffConfig::honoured`]): a wait no SDK would sit through is one no
+/// caller is still waiting for, and the next send finds out whether it was meant.
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
 /// A validated backoff policy.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BackoffConfig {
@@ -107,19 +118,21 @@ pub struct BackoffConfig {
 }
 
 impl BackoffConfig {
-    /// The retry policy of seed 2: exponential with jitter, 100 ms base, 30 s cap, 5 attempts.
+    /// The retry policy of seed 2: exponential with jitter, 100 ms base, 30 s cap, 5 attempts;
+    /// Retry-After obeyed (at least) up to [`DEFAULT_MAX_RETRY_AFTER`].
     pub const SEED_DEFAULT: BackoffConfig = BackoffConfig {
         strategy: BackoffStrategy::FullJitter,
         base: Duration::from_millis(100),
         cap: Duration::from_secs(30),
         max_attempts: 5,
-        max_retry_after: None,
+        max_retry_after: Some(DEFAULT_MAX_RETRY_AFTER),
         retry_after: RetryAfterUse::AtLeast,
         body_hints: true,
     };
 
     /// A policy known valid at compile time (`cap ≥ base`, `max_attempts ≥ 1`: the callers'
-    /// constants), for presets.
+    /// constants), for presets: no bound on Retry-After but the one the preset sets (an SDK's
+    /// own, modelled as it is).
     pub(super) const fn preset(
         strategy: BackoffStrategy,
         base: Duration,
@@ -139,6 +152,7 @@ impl BackoffConfig {
     }
 
     /// A policy; `max_attempts` counts the first attempt (5 = one send and up to 4 retries).
+    /// Retry-After is obeyed (at least) up to [`DEFAULT_MAX_RETRY_AFTER`].
     pub fn new(
         strategy: BackoffStrategy,
         base: Duration,
@@ -156,14 +170,15 @@ impl BackoffConfig {
             base,
             cap,
             max_attempts,
-            max_retry_after: None,
+            max_retry_after: Some(DEFAULT_MAX_RETRY_AFTER),
             retry_after: RetryAfterUse::AtLeast,
             body_hints: true,
         })
     }
 
     /// Give up instead of waiting when a Retry-After is longer than `limit` (OpenAI's SDK
-    /// stops at 120 s; Azure has sent 86 400 s). `None` (the default) waits for any hint.
+    /// stops at 120 s; Azure has sent 86 400 s), and pause the provider for `limit` at most.
+    /// The default is [`DEFAULT_MAX_RETRY_AFTER`]; `None` waits for any hint, however long.
     pub const fn with_max_retry_after(mut self, limit: Option<Duration>) -> Self {
         self.max_retry_after = limit;
         self
@@ -194,14 +209,17 @@ impl BackoffConfig {
     }
 
     /// The Retry-After this client obeys: `hint` unless it ignores hints, or this one is
-    /// beyond what it takes ([`RetryAfterUse::Exact`]'s `up_to`).
+    /// beyond what it takes ([`RetryAfterUse::Exact`]'s `up_to`); never more than
+    /// [`Self::max_retry_after`] (a longer hint makes the request give up, and pauses the
+    /// others for the bound only).
     pub fn honoured(&self, hint: Option<Duration>) -> Option<Duration> {
         let hint = hint?;
-        match self.retry_after {
+        let obeyed = match self.retry_after {
             RetryAfterUse::AtLeast => Some(hint),
             RetryAfterUse::Exact { up_to } => (!hint.is_zero() && hint <= up_to).then_some(hint),
             RetryAfterUse::Ignore => None,
-        }
+        };
+        obeyed.map(|h| self.max_retry_after.map_or(h, |limit| h.min(limit)))
     }
 
     /// The wait before a retry whose backoff draw is `backoff` after an answer with `hint`.
@@ -213,7 +231,7 @@ impl BackoffConfig {
         }
     }
 
-    /// The longest Retry-After still waited for.
+    /// The longest Retry-After still waited for (`None`: any).
     pub const fn max_retry_after(&self) -> Option<Duration> {
         self.max_retry_after
     }
@@ -221,11 +239,14 @@ impl BackoffConfig {
     /// Why a request that has made `attempts` attempts stops after a failure whose hint is
     /// `retry_after`, or `None` when it retries. The one give-up rule: [`Backoff::on_failure`]
     /// and the engine (which keeps its retry state per request, not a [`Backoff`]) both ask it.
+    /// A client that ignores hints ([`RetryAfterUse::Ignore`]) never reads one, so no hint
+    /// makes it give up.
     pub fn gives_up(&self, attempts: u32, retry_after: Option<Duration>) -> Option<GiveUpReason> {
         if attempts >= self.max_attempts {
             return Some(GiveUpReason::AttemptsExhausted);
         }
-        match (retry_after, self.max_retry_after) {
+        let read = retry_after.filter(|_| self.retry_after != RetryAfterUse::Ignore);
+        match (read, self.max_retry_after) {
             (Some(wait), Some(limit)) if wait > limit => {
                 Some(GiveUpReason::RetryAfterTooLong { retry_after: wait })
             }
@@ -462,6 +483,34 @@ mod tests {
             b.on_failure(ok, &mut rng),
             RetryDecision::RetryAfter(Duration::from_secs(120))
         );
+    }
+
+    /// Without a bound of its own a policy gives up past [`DEFAULT_MAX_RETRY_AFTER`] and
+    /// obeys no more than it (a saturated hint used to close the gate for good); `None`
+    /// still waits for anything.
+    #[test]
+    fn the_default_bounds_an_obeyed_hint() {
+        let huge = Some(Duration::MAX);
+        for c in [BackoffConfig::default(), cfg(BackoffStrategy::FullJitter)] {
+            let too_long = GiveUpReason::RetryAfterTooLong {
+                retry_after: Duration::MAX,
+            };
+            assert_eq!(c.gives_up(1, huge), Some(too_long));
+            assert_eq!(c.honoured(huge), Some(DEFAULT_MAX_RETRY_AFTER));
+            let bound = Some(DEFAULT_MAX_RETRY_AFTER);
+            assert_eq!((c.gives_up(1, bound), c.honoured(bound)), (None, bound));
+            let unbounded = c.with_max_retry_after(None);
+            assert_eq!(
+                (unbounded.gives_up(1, huge), unbounded.honoured(huge)),
+                (None, huge)
+            );
+            // A client that never reads hints is not stopped by one.
+            let blind = c.with_retry_after(RetryAfterUse::Ignore);
+            assert_eq!(
+                (blind.gives_up(1, huge), blind.honoured(huge)),
+                (None, None)
+            );
+        }
     }
 
     #[test]

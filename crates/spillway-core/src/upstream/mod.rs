@@ -95,8 +95,8 @@ mod retry_gate;
 mod uniform;
 
 pub use backoff::{
-    Backoff, BackoffConfig, BackoffError, BackoffStrategy, GiveUpReason, RetryAfterUse,
-    RetryDecision,
+    Backoff, BackoffConfig, BackoffError, BackoffStrategy, DEFAULT_MAX_RETRY_AFTER, GiveUpReason,
+    RetryAfterUse, RetryDecision,
 };
 pub use breaker::{
     BreakerConfig, BreakerError, BreakerOpen, BreakerState, CircuitBreaker,

@@ -104,8 +104,8 @@ fn a_spent_cap_holds_until_its_reset_unless_that_is_past_the_horizon() {
 #[test]
 fn without_a_usable_key_a_request_is_refused() {
     let mut g = gate(1_000, false, None);
-    assert!(g.select_key(at(KEY_EXPIRES_S - 1)).is_some());
-    assert_eq!(g.select_key(at(KEY_EXPIRES_S)), None);
+    assert!(g.select_key(at(KEY_EXPIRES_S - 1), &request(10)).is_some());
+    assert_eq!(g.select_key(at(KEY_EXPIRES_S), &request(10)), None);
     assert!(matches!(
         ask(&mut g, at(KEY_EXPIRES_S), 10),
         SpendStep::Refuse(SpendRefusal::NoKey)
@@ -179,21 +179,27 @@ fn shared_totals_decide_and_an_admission_needs_the_store_to_hold_its_estimate() 
     );
 }
 
-/// A key whose own budget is spent is passed over for a usable key whose budget has room, in
-/// the ring's order of preference; when every usable key's budget is spent the choice is the
-/// ring's as before (the budget then refuses, naming the key's cap).
-#[test]
-fn a_key_whose_budget_is_spent_gives_way_to_one_with_room() {
+/// A gate with a primary key whose daily budget is 200 nano-USD and a secondary with 400 (and
+/// an ample hourly cap), and the two keys' ids.
+fn two_keys() -> (SpendGate, u64, u64) {
     let validity = (Time::ZERO, KEY_EXPIRES_S);
     let keys = vec![
         test_key("primary", KeyRole::Primary, validity, 200),
         test_key("secondary", KeyRole::Secondary, validity, 400),
     ];
-    let mut g = gate_with_keys(1_000_000, false, None, keys);
-    let primary = KeyId::derive("production", "chat", "primary").0;
-    let secondary = KeyId::derive("production", "chat", "secondary").0;
+    let id = |name| KeyId::derive("production", "chat", name).0;
+    let g = gate_with_keys(1_000_000, false, None, keys);
+    (g, id("primary"), id("secondary"))
+}
+
+/// A key whose own budget is spent is passed over for a usable key whose budget has room, in
+/// the ring's order of preference; when every usable key's budget is spent the choice is the
+/// ring's as before (the budget then refuses, naming the key's cap).
+#[test]
+fn a_key_whose_budget_is_spent_gives_way_to_one_with_room() {
+    let (mut g, primary, secondary) = two_keys();
     assert_eq!(
-        g.select_key(at(0)),
+        g.select_key(at(0), &request(90)),
         Some(primary),
         "the primary is preferred"
     );
@@ -203,7 +209,7 @@ fn a_key_whose_budget_is_spent_gives_way_to_one_with_room() {
     };
     let _ = Spend::<u64>::complete(&mut g, at(1), first, 500, 0).expect("billed");
     assert_eq!(
-        g.select_key(at(1)),
+        g.select_key(at(1), &request(90)),
         Some(secondary),
         "the primary's budget is spent; the secondary's has room"
     );
@@ -212,8 +218,28 @@ fn a_key_whose_budget_is_spent_gives_way_to_one_with_room() {
     };
     let _ = Spend::<u64>::complete(&mut g, at(2), second, 900, 0).expect("billed");
     assert_eq!(
-        g.select_key(at(2)),
+        g.select_key(at(2), &request(90)),
         Some(primary),
         "no budget has room: the ring's choice, as before"
     );
+}
+
+/// A key whose budget is nearly spent has no room for a request its cap would refuse even on
+/// the cheapest model: it gives way as a spent key does. The primary has 20 of 200 left; a
+/// request costs 100 on the dear model, 50 on the cheap one. Fails without the fix: the
+/// primary (180 < 200) was picked and its cap refused the request, the secondary idle.
+#[test]
+fn a_key_without_room_for_the_request_gives_way_to_one_with_room() {
+    let (mut g, primary, secondary) = two_keys();
+    let SpendStep::Admit(Some(first)) = ask(&mut g, at(0), 90) else {
+        panic!("the first request fits the primary's budget");
+    };
+    let _ = Spend::<u64>::complete(&mut g, at(1), first, 180, 0).expect("billed");
+    // 20 left: a request of 30 tokens (15 on the cheap model) still fits; one of 100 does not.
+    assert_eq!(g.select_key(at(1), &request(20)), Some(primary));
+    assert_eq!(g.select_key(at(1), &request(90)), Some(secondary));
+    let SpendStep::Admit(Some(second)) = ask(&mut g, at(1), 90) else {
+        panic!("the secondary carries the request the primary has no room for");
+    };
+    assert_eq!(second.subject().api_key, secondary);
 }

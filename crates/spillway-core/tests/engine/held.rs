@@ -6,12 +6,12 @@ use super::parts::{gate, small_config};
 use super::plain::answer;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
-use spillway_core::Time;
 use spillway_core::engine::{
-    Admission, Completion, Departure, Engine, EngineEvent, RequestMeta, SpendGate,
+    Admission, Completion, Departure, Engine, EngineConfig, EngineEvent, RequestMeta, SpendGate,
 };
 use spillway_core::limit::{LayerSpec, Layered};
 use spillway_core::upstream::BreakerConfig;
+use spillway_core::{Duration, Time};
 
 type TestEngine = Engine<u64, Layered, SpendGate, ChaCha8Rng>;
 
@@ -28,7 +28,17 @@ fn with_one_held_and_sent() -> (
     Vec<spillway_core::engine::RequestId>,
     spillway_core::engine::RequestId,
 ) {
-    let config = small_config(3);
+    held_under(small_config(3))
+}
+
+/// [`with_one_held_and_sent`] under `config` (three calls on the wire at most).
+fn held_under(
+    config: EngineConfig,
+) -> (
+    TestEngine,
+    Vec<spillway_core::engine::RequestId>,
+    spillway_core::engine::RequestId,
+) {
     let layers = Layered::new(Vec::<LayerSpec>::new()).expect("no layers");
     let rng = |s| ChaCha8Rng::seed_from_u64(s);
     let mut e =
@@ -68,6 +78,45 @@ fn a_held_request_counts_until_its_client_leaves() {
     let (mut e, held) = with_one_held();
     assert!(e.on_cancel(Time::from_secs(1), held));
     assert_eq!(e.held_in(1), 0);
+}
+
+/// A held request leaves at its class deadline (5 s), as a queued one does, not at its cap's
+/// reset (60 s). The cap is spent, not reserved, so nothing wakes it before. Fails without:
+/// the hold had no deadline timer and lasted until the reset.
+#[test]
+fn a_held_request_leaves_at_its_class_deadline() {
+    let patience = Duration::from_secs(5);
+    let (mut e, sent, held) = held_under(EngineConfig {
+        deadlines: vec![Some(patience); 4],
+        ..small_config(3)
+    });
+    let t = Time::from_secs(1);
+    let big = Completion {
+        input_tokens: 290,
+        output_tokens: 50,
+        failed: false,
+    };
+    for id in sent {
+        e.on_response(t, id, &answer(true, 200, None));
+        e.on_complete(t, id, big);
+        while e.poll_dispatch(t).is_some() {}
+    }
+    let deadline = Time::ZERO.saturating_add(patience);
+    let run_until = |e: &mut TestEngine, end: Time| {
+        while let Some(t) = e.poll_timeout().filter(|&t| t <= end) {
+            e.handle_timeout(t);
+            while e.poll_dispatch(t).is_some() {}
+        }
+    };
+    run_until(&mut e, Time::from_nanos(deadline.as_nanos() - 1));
+    assert_eq!(e.held_in(1), 1, "held until its deadline");
+    run_until(&mut e, deadline);
+    assert_eq!(e.held_in(1), 0, "next timer {:?}", e.poll_timeout());
+    let left = std::iter::from_fn(|| e.poll_event()).find_map(|ev| match ev {
+        EngineEvent::Departed { id, how, .. } if id == held => Some(how),
+        _ => None,
+    });
+    assert_eq!(left, Some(Departure::Abandoned));
 }
 
 #[test]

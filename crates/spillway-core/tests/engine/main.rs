@@ -15,6 +15,7 @@ mod held;
 mod hints;
 mod key_at_dispatch;
 mod lifecycle;
+mod long_hint;
 mod parts;
 mod plain;
 mod shared_gate;

@@ -1,10 +1,11 @@
 //! Backoff: every delay within its strategy's bounds, computed here independently (u128, no
-//! shared helper), Retry-After always honoured, attempts counted exactly.
+//! shared helper), Retry-After honoured up to the policy's bound, attempts counted exactly.
 
 use proptest::prelude::*;
 use spillway_core::Duration;
 use spillway_core::upstream::{
-    Backoff, BackoffConfig, BackoffStrategy, GiveUpReason, RetryAfterUse, RetryDecision,
+    Backoff, BackoffConfig, BackoffStrategy, DEFAULT_MAX_RETRY_AFTER, GiveUpReason, RetryAfterUse,
+    RetryDecision,
 };
 
 use crate::{CASES, config, rng};
@@ -117,14 +118,16 @@ proptest! {
         let config = BackoffConfig::new(BackoffStrategy::FullJitter, Duration::from_nanos(base), Duration::from_nanos(cap), 5)
             .expect("valid");
         let (d, h) = (Duration::from_nanos(draw), hint.map(Duration::from_nanos));
+        // No hint is obeyed beyond the policy's bound (a longer one gives the request up).
+        let bound = DEFAULT_MAX_RETRY_AFTER.as_nanos();
         let at_least = config.wait(d, h).as_nanos();
-        prop_assert_eq!(at_least, draw.max(hint.unwrap_or(0)));
+        prop_assert_eq!(at_least, draw.max(hint.unwrap_or(0).min(bound)));
         let ignore = config.with_retry_after(RetryAfterUse::Ignore);
         prop_assert_eq!(ignore.wait(d, h).as_nanos(), draw);
         prop_assert_eq!(ignore.honoured(h), None);
         let exact = config.with_retry_after(RetryAfterUse::Exact { up_to: Duration::from_nanos(up_to) });
         let expected = match hint {
-            Some(x) if x > 0 && x <= up_to => x,
+            Some(x) if x > 0 && x <= up_to => x.min(bound),
             _ => draw,
         };
         prop_assert_eq!(exact.wait(d, h).as_nanos(), expected);
@@ -164,4 +167,5 @@ fn seed_2_defaults() {
     assert_eq!(c.cap(), Duration::from_secs(30));
     assert_eq!(c.max_attempts(), 5);
     assert_eq!(c.envelope(20), Duration::from_secs(30));
+    assert_eq!(c.max_retry_after(), Some(DEFAULT_MAX_RETRY_AFTER));
 }

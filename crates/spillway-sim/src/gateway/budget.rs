@@ -48,7 +48,7 @@ impl Spend<Arrival> for SimSpend {
     /// The key `request` would be sent with (the leaked key for an attacker), or `None`
     /// when the policy has no budget or no key is usable.
     fn key(&mut self, now: Time, request: &RequestMeta<Arrival>) -> Option<u64> {
-        let gate = self.gate.as_ref()?;
+        let gate = self.gate.as_mut()?;
         match self
             .pins
             .get(request.payload.group as usize)
@@ -56,7 +56,7 @@ impl Spend<Arrival> for SimSpend {
             .flatten()
         {
             Some(key) => gate.pinned_key(now, key),
-            None => gate.select_key(now),
+            None => Spend::key(gate, now, request),
         }
     }
     /// The ring's verdict on `api_key`, pinned or not: a leaked key revoked meanwhile carries

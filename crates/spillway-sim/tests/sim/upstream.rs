@@ -109,6 +109,26 @@ fn a_cap_below_the_base_is_a_located_error() {
     assert!(errors[0].starts_with("bad.yaml:"), "{errors:?}");
 }
 
+/// `retry.max_retry_after` sets the longest Retry-After waited for; without it (or without a
+/// `retry:` block) the bound is `DEFAULT_MAX_RETRY_AFTER`; a bad duration is a located error.
+#[test]
+fn max_retry_after_defaults_to_the_sdk_bound_and_can_be_set() {
+    let longest = |block: &str| {
+        let text = with_upstream(block);
+        let s = parse(Path::new("ok.yaml"), &text).unwrap_or_else(|e| panic!("{e}"));
+        s.policies[0].upstream.backoff.max_retry_after()
+    };
+    let default = Some(spillway_core::upstream::DEFAULT_MAX_RETRY_AFTER);
+    assert_eq!(longest("      coordinated: true\n"), default);
+    assert_eq!(longest("      retry: { strategy: constant }\n"), default);
+    assert_eq!(
+        longest("      retry: { max_retry_after: 1h }\n"),
+        Some(spillway_core::Duration::from_secs(3_600))
+    );
+    let errors = errors_of(&with_upstream("      retry: { max_retry_after: soon }\n"));
+    assert!(errors[0].starts_with("bad.yaml:"), "{errors:?}");
+}
+
 #[test]
 fn an_unknown_strategy_lists_the_strategies() {
     let errors = errors_of(&with_upstream("      retry: { strategy: fibonacci }\n"));
@@ -140,9 +160,10 @@ fn max_attempts_is_given_once() {
     assert!(errors[0].contains("not both"), "{errors:?}");
 }
 
-/// Twice the provider's 60 RPM, a `retry-after` on every 429; the policies differ only in how
-/// their clients use it.
-const IGNORERS: &str = "seed: 4\nduration: 5m\ndrain: 5m\nprovider:\n  name: p\n  kind: openai\n  rpm: 60\n  tpm: 10000000\n  retry_after_probability: 1.0\n  latency: { base: 100ms }\ntraffic:\n  groups:\n    - name: g\n      users: 20\n      class: standard\n      arrival: { poisson: { rate: 6/min } }\n      input_tokens: { median: 100, sigma: 0 }\n      output_tokens: { median: 10, sigma: 0 }\npolicies:\n  - name: honours\n    upstream:\n      coordinated: false\n      retry: { strategy: constant, base: 100ms, max_attempts: 4 }\n  - name: ignores\n    upstream:\n      coordinated: false\n      retry: { strategy: constant, base: 100ms, max_attempts: 4, honor_retry_after: false }\n  - name: sdk\n    upstream: { client: openai-python }\n";
+/// Twice the provider's 60 RPM, a `retry-after` on every 429 (refused calls count, so the
+/// hints grow past the default 120 s bound: the honouring client waits up to an hour); the
+/// policies differ only in how their clients use it.
+const IGNORERS: &str = "seed: 4\nduration: 5m\ndrain: 5m\nprovider:\n  name: p\n  kind: openai\n  rpm: 60\n  tpm: 10000000\n  retry_after_probability: 1.0\n  latency: { base: 100ms }\ntraffic:\n  groups:\n    - name: g\n      users: 20\n      class: standard\n      arrival: { poisson: { rate: 6/min } }\n      input_tokens: { median: 100, sigma: 0 }\n      output_tokens: { median: 10, sigma: 0 }\npolicies:\n  - name: honours\n    upstream:\n      coordinated: false\n      retry: { strategy: constant, base: 100ms, max_attempts: 4, max_retry_after: 1h }\n  - name: ignores\n    upstream:\n      coordinated: false\n      retry: { strategy: constant, base: 100ms, max_attempts: 4, honor_retry_after: false }\n  - name: sdk\n    upstream: { client: openai-python }\n";
 
 #[test]
 fn a_client_that_ignores_retry_after_burns_its_attempts_and_fails_more() {
@@ -213,7 +234,7 @@ fn body_or_header_hints(probability: &str) -> String {
             &format!("retry_after_probability: {probability}"),
         )
         .replace(
-            "  - name: honours\n    upstream:\n      coordinated: false\n      retry: { strategy: constant, base: 100ms, max_attempts: 4 }\n  - name: ignores\n",
+            "  - name: honours\n    upstream:\n      coordinated: false\n      retry: { strategy: constant, base: 100ms, max_attempts: 4, max_retry_after: 1h }\n  - name: ignores\n",
             "  - name: blind-sdk\n",
         )
         .replace(
