@@ -208,7 +208,7 @@ pub fn departed(how: Departure) -> Response {
         ),
         Departure::Abandoned => (
             StatusCode::GATEWAY_TIMEOUT,
-            "The request waited past its class's deadline in the gateway's queue",
+            "The request waited past its class's deadline in the gateway (queued, or held by a budget)",
             "queue_deadline",
         ),
         _ => (

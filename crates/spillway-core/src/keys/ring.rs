@@ -27,7 +27,9 @@ pub enum KeyStatus {
     Pending,
     /// Valid, may be preferred.
     Active,
-    /// Valid but rotating out: used only if nothing else is usable.
+    /// Valid but rotating out: passed over for an active key, except by a caller that prefers
+    /// keys with room for a request (its budget: [`KeyRing::select_preferring`]), where a
+    /// draining key with room comes before an active one without.
     Draining,
     /// Past `expires_at`.
     Expired,
