@@ -206,13 +206,17 @@ impl Headroom {
     /// (conservatively: when the request was sent). The provider's limit and remaining replace
     /// the model's at `as_of` for every window they report, our sends after `as_of` are
     /// replayed on top (see [`SEND_LOG_HORIZON`](super::SEND_LOG_HORIZON)), and a Retry-After
-    /// closes the gate from `now`. An HTTP-date Retry-After only counts if the snapshot could
-    /// measure it (a `Date` header or the `fallback_date` given to
+    /// closes the gate from `now`, for [`DEFAULT_MAX_RETRY_AFTER`](super::DEFAULT_MAX_RETRY_AFTER)
+    /// at most (an absurd hint, `retry-after: 99999999999999999999` or a far-future date, would
+    /// otherwise close it for good; the engine bounds its own gate by the policy's
+    /// `max_retry_after`). An HTTP-date Retry-After only counts if the snapshot could measure it
+    /// (a `Date` header or the `fallback_date` given to
     /// [`parse_headers`](super::headers::parse_headers)).
     pub fn observe_as_of(&mut self, now: Time, as_of: Time, snapshot: &RateLimitSnapshot) {
         self.observe_quota_as_of(now, as_of, snapshot);
         if let Some(wait) = snapshot.retry_after {
-            self.gate.on_retry_after(now, wait);
+            self.gate
+                .on_retry_after(now, wait.min(super::DEFAULT_MAX_RETRY_AFTER));
         }
     }
 

@@ -1,11 +1,13 @@
 //! Headroom: never permits a send the modelled remaining quota (minus the margin) cannot
-//! cover, never before a Retry-After, and the earliest instant it names is exact (one
+//! cover, never before a Retry-After (bounded by `DEFAULT_MAX_RETRY_AFTER`: an absurd hint
+//! does not close the gate for good), and the earliest instant it names is exact (one
 //! nanosecond earlier is refused). Snapshots are real parsed headers.
 
 use proptest::prelude::*;
 use spillway_core::upstream::headers::{Dimension, Provider, parse_headers};
 use spillway_core::upstream::{
-    CostUnit, Headroom, HeadroomConfig, HeadroomError, SendCost, WindowSpec,
+    CostUnit, DEFAULT_MAX_RETRY_AFTER, Headroom, HeadroomConfig, HeadroomError, SendCost,
+    WindowSpec,
 };
 use spillway_core::{Duration, Time};
 
@@ -34,7 +36,7 @@ fn op(token_limit: u64) -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0..token_limit, 0..token_limit / 2 + 1).prop_map(|(input, output)| Op::Send { input, output }),
         1 => (0..token_limit, 0..token_limit / 2 + 1).prop_map(|(input, output)| Op::Settle { input, output }),
-        2 => (-50i64..300, -t..t + 10, prop::option::of(0u64..120_000))
+        2 => (-50i64..300, -t..t + 10, prop::option::of(prop_oneof![0u64..120_000, 120_000u64..u64::MAX / 2_000_000]))
             .prop_map(|(requests, tokens, retry_after_ms)| Op::Observe { requests, tokens, retry_after_ms }),
         1 => (0u64..30_000_000_000).prop_map(Op::Wait),
     ]
@@ -129,7 +131,8 @@ proptest! {
                     ];
                     if let Some(ms) = retry_after_ms {
                         headers.push(("retry-after-ms", ms.to_string()));
-                        gate = gate.max(now.saturating_add(Duration::from_millis(ms)));
+                        let wait = Duration::from_millis(ms).min(DEFAULT_MAX_RETRY_AFTER);
+                        gate = gate.max(now.saturating_add(wait));
                     }
                     let snap = parse_headers(headers, Provider::OpenAi, None);
                     h.observe(now, &snap);
@@ -232,5 +235,19 @@ fn bad_configs_and_impossible_sends_are_errors() {
             cost: 1001,
             limit: 1000
         })
+    );
+}
+
+/// An absurd Retry-After (it saturates) closes the standalone model's gate for the default
+/// bound, not for ever.
+#[test]
+fn an_absurd_retry_after_closes_the_gate_for_the_bound_only() {
+    let mut h = model(1, 1, 60, 0);
+    let now = Time::from_secs(7);
+    let headers = [("retry-after", "99999999999999999999")];
+    h.observe(now, &parse_headers(headers, Provider::OpenAi, None));
+    assert_eq!(
+        h.gate().not_before(),
+        now.saturating_add(DEFAULT_MAX_RETRY_AFTER)
     );
 }
