@@ -7,7 +7,7 @@ use crate::config::RedisConfig;
 use crate::epoch::Epoch;
 use crate::error::RedisLimitError;
 use crate::function;
-use crate::pending::{self, Pending};
+use crate::pending::{self, Pending, Taken};
 use crate::stats::{Counters, StoreStats};
 use crate::wire::{Call, Reply};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -37,6 +37,15 @@ pub(crate) struct Outage {
     /// timeout, a connection dropped after sending): the call may have run, and a second send
     /// of one that is not idempotent could apply it twice.
     pub(crate) unsent: bool,
+}
+
+/// How a flush of one chunk of cancellations went; both say how many are left (queued, or in
+/// flight in another flush).
+enum Flushed {
+    /// Every cancellation of the chunk was delivered: the next chunk may follow.
+    Whole(usize),
+    /// Nothing was queued, or some of the chunk was put back: stop until the next flush.
+    Stopped(usize),
 }
 
 /// A connection to Redis shared by every limiter built from it (cheap to clone).
@@ -86,6 +95,12 @@ fn is_unavailable(e: &RedisError) -> bool {
             )
         )
         || e.code() == Some("BUSY")
+}
+
+/// Whether Redis refused the call (an error the failure policy does not answer), as
+/// [`classify`] tells it.
+fn is_refusal(e: &RedisError) -> bool {
+    is_auth(e) || !is_unavailable(e)
 }
 
 fn classify(e: RedisError, url: &str) -> Fault {
@@ -239,47 +254,87 @@ impl RedisStore {
         self.inner.stats.snapshot()
     }
 
-    /// Send the queued cancellations of acquires whose reply was lost. Run before every call,
-    /// and in the background while the store makes none; public so that a caller can drain
-    /// them (e.g. at shutdown, or a test before counting). Returns how many are still queued
-    /// (Redis still unavailable) or being sent by another flush (the background's).
+    /// Send the queued cancellations of acquires whose reply was lost. Run in the background
+    /// while the store makes no call (and one chunk before every call); public so that a caller
+    /// can drain them (e.g. at shutdown, or a test before counting). Sends them in chunks (of
+    /// 512), until the queue is empty or a chunk is not delivered whole. Returns how many are
+    /// still queued (Redis unavailable or refusing some) or being sent by another flush (the
+    /// background's).
     pub async fn flush_cancellations(&self) -> usize {
+        loop {
+            match self.flush_chunk().await {
+                Flushed::Whole(left) if left > 0 => {}
+                Flushed::Whole(left) | Flushed::Stopped(left) => return left,
+            }
+        }
+    }
+
+    /// Send one chunk of queued cancellations in one pipeline. Each reply settles its own
+    /// cancellation: delivered, or put back (a refusal of one does not fail the others).
+    async fn flush_chunk(&self) -> Flushed {
         let pending = &self.inner.pending;
         let taken = match pending.take() {
             Ok(taken) => taken,
-            Err(in_flight) => return in_flight,
+            Err(in_flight) => return Flushed::Stopped(in_flight),
         };
         let mut conn = self.inner.conn.clone();
         let mut pipe = redis::pipe();
         for call in taken.calls() {
             pipe.add_command(function::fcall(&self.inner.function, call));
         }
+        pipe.ignore_errors();
         let sent = async {
-            match pipe.query_async::<Vec<Vec<i64>>>(&mut conn).await {
-                Err(e) if function::is_missing(&e) => {
-                    self.load(&mut conn).await?;
-                    pipe.query_async(&mut conn).await
-                }
-                other => other,
+            let replies: Vec<redis::RedisResult<Vec<i64>>> = pipe.query_async(&mut conn).await?;
+            if replies
+                .iter()
+                .any(|r| r.as_ref().is_err_and(function::is_missing))
+            {
+                // The function was lost: none ran; a cancel is idempotent anyway.
+                self.load(&mut conn).await?;
+                return pipe.query_async(&mut conn).await;
             }
+            Ok(replies)
         };
         match self.timed(sent).await {
-            Ok(replies) => {
-                self.inner.stats.cancelled(&replies);
-                pending.done(taken);
-                pending.left()
-            }
+            Ok(replies) => self.settle_chunk(taken, replies),
             Err(fault) => {
-                // Not sent, or sent and lost: resending is safe (a cancel is idempotent). Refused
-                // past the dedupe ttl: dropped (see `pending`).
+                // Not sent, or sent and lost: resending is safe (a cancel is idempotent).
                 self.inner.stats.fault();
-                let expired = match fault {
-                    Fault::Unavailable(_) => None,
-                    Fault::Fatal(_) => Instant::now().checked_sub(self.inner.config.dedupe_ttl),
-                };
-                pending.put_back(taken, expired, &self.inner.stats)
+                let refused = matches!(fault, Fault::Fatal(_));
+                Flushed::Stopped(pending.put_back(taken, self.expired(refused), &self.inner.stats))
             }
         }
+    }
+
+    /// Settle a chunk by its replies: delivered ones are done, the others put back (those Redis
+    /// refused, rather than could not run now, dropped once past the dedupe ttl).
+    fn settle_chunk(&self, taken: Taken, replies: Vec<redis::RedisResult<Vec<i64>>>) -> Flushed {
+        let refused: Vec<Option<bool>> = replies
+            .iter()
+            .map(|r| r.as_ref().err().map(is_refusal))
+            .collect();
+        let answered: Vec<Vec<i64>> = replies.into_iter().flatten().collect();
+        self.inner.stats.cancelled(&answered);
+        let (delivered, failed) = taken.split(|i| refused[i].is_none());
+        let pending = &self.inner.pending;
+        pending.done(delivered);
+        if failed.is_empty() {
+            return Flushed::Whole(pending.left());
+        }
+        self.inner.stats.fault();
+        let failed_refused: Vec<bool> = refused.into_iter().flatten().collect();
+        let (refused, busy) = failed.split(|i| failed_refused[i]);
+        pending.put_back(busy, None, &self.inner.stats);
+        let left = pending.put_back(refused, self.expired(true), &self.inner.stats);
+        Flushed::Stopped(left)
+    }
+
+    /// Cancellations queued before this instant are dropped when Redis `refused` them (see
+    /// [`pending`]); none when it could not run them now.
+    fn expired(&self, refused: bool) -> Option<Instant> {
+        refused
+            .then(|| Instant::now().checked_sub(self.inner.config.dedupe_ttl))
+            .flatten()
     }
 
     /// The call as sent with [`RedisConfig::exact_accounting`]: an acquire tagged with a fresh
@@ -296,9 +351,10 @@ impl RedisStore {
         Some(call.with_rid(self.inner.instance, n, ttl))
     }
 
-    /// Before a call: drain queued cancellations, and after a fault check the state epoch.
+    /// Before a call: send a chunk of queued cancellations (at most one: the call waits for
+    /// it; the background task drains the rest), and after a fault check the state epoch.
     async fn before_call(&self) {
-        self.flush_cancellations().await;
+        self.flush_chunk().await;
         if self.inner.stats.needs_epoch_check() {
             let mut conn = self.inner.conn.clone();
             let checked = tokio::time::timeout(
@@ -313,11 +369,12 @@ impl RedisStore {
         }
     }
 
-    /// After a call: a lost reply of a tagged acquire queues its cancellation.
+    /// After a call: a lost reply of a tagged acquire queues its cancellation. An acquire
+    /// surely not sent (a refused connection, an error reply) charged nothing: no cancellation.
     fn after_call<T>(&self, tagged: Option<&Call>, result: &Result<T, Fault>) {
-        if let Err(Fault::Unavailable(_)) = result {
+        if let Err(Fault::Unavailable(outage)) = result {
             self.inner.stats.fault();
-            if let Some(call) = tagged {
+            if let Some(call) = tagged.filter(|_| !outage.unsent) {
                 self.inner
                     .pending
                     .queue(vec![call.cancel()], Instant::now(), &self.inner.stats);
@@ -382,12 +439,14 @@ impl RedisStore {
         pipe.ignore_errors();
         let result: Result<Vec<redis::RedisResult<Vec<i64>>>, Fault> =
             self.timed(pipe.query_async(&mut conn)).await;
-        if let Err(Fault::Unavailable(_)) = &result {
+        if let Err(Fault::Unavailable(outage)) = &result {
             self.inner.stats.fault();
-            let cancels = tagged.iter().flatten().map(Call::cancel).collect();
-            self.inner
-                .pending
-                .queue(cancels, Instant::now(), &self.inner.stats);
+            if !outage.unsent {
+                let cancels = tagged.iter().flatten().map(Call::cancel).collect();
+                self.inner
+                    .pending
+                    .queue(cancels, Instant::now(), &self.inner.stats);
+            }
         }
         let replies = result?;
         let mut out = Vec::with_capacity(replies.len());

@@ -7,6 +7,7 @@ mod budget;
 mod budget_faults;
 mod cancel;
 mod cancel_record;
+mod chunked_cancel;
 mod concurrency;
 mod differential;
 mod expiry;
