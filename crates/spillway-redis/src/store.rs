@@ -238,9 +238,19 @@ impl RedisStore {
         Reply::parse(raw, self.inner.config.caller_now(now))
     }
 
-    async fn timed<T>(&self, fut: impl Future<Output = Result<T, RedisError>>) -> Result<T, Fault> {
+    /// When a call started now must have its reply: one response timeout away.
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.inner.config.response_timeout
+    }
+
+    /// `fut`'s result, or an outage (its reply lost) if it has none by `deadline`.
+    async fn timed<T>(
+        &self,
+        deadline: Instant,
+        fut: impl Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, Fault> {
         let limit = self.inner.config.response_timeout;
-        match tokio::time::timeout(limit, fut).await {
+        match tokio::time::timeout_at(deadline, fut).await {
             Ok(result) => result.map_err(|e| classify(e, &self.inner.config.redacted_url())),
             Err(_) => Err(Fault::Unavailable(Outage {
                 detail: format!("no reply within {limit:?}"),
@@ -262,16 +272,17 @@ impl RedisStore {
     /// background's).
     pub async fn flush_cancellations(&self) -> usize {
         loop {
-            match self.flush_chunk().await {
+            match self.flush_chunk(self.deadline()).await {
                 Flushed::Whole(left) if left > 0 => {}
                 Flushed::Whole(left) | Flushed::Stopped(left) => return left,
             }
         }
     }
 
-    /// Send one chunk of queued cancellations in one pipeline. Each reply settles its own
-    /// cancellation: delivered, or put back (a refusal of one does not fail the others).
-    async fn flush_chunk(&self) -> Flushed {
+    /// Send one chunk of queued cancellations in one pipeline, answered by `deadline`. Each
+    /// reply settles its own cancellation: delivered, or put back (a refusal of one does not
+    /// fail the others).
+    async fn flush_chunk(&self, deadline: Instant) -> Flushed {
         let pending = &self.inner.pending;
         let taken = match pending.take() {
             Ok(taken) => taken,
@@ -295,7 +306,7 @@ impl RedisStore {
             }
             Ok(replies)
         };
-        match self.timed(sent).await {
+        match self.timed(deadline, sent).await {
             Ok(replies) => self.settle_chunk(taken, replies),
             Err(fault) => {
                 // Not sent, or sent and lost: resending is safe (a cancel is idempotent).
@@ -353,20 +364,29 @@ impl RedisStore {
 
     /// Before a call: send a chunk of queued cancellations (at most one: the call waits for
     /// it; the background task drains the rest), and after a fault check the state epoch.
-    async fn before_call(&self) {
-        self.flush_chunk().await;
-        if self.inner.stats.needs_epoch_check() {
+    /// Both and the call share one response timeout, so that an outage is answered by the
+    /// failure policy within it, not after one timeout per step: returns the call's deadline,
+    /// or, once it has passed (Redis did not answer these steps), an outage for the call,
+    /// which is then not sent.
+    async fn before_call(&self) -> Result<Instant, Fault> {
+        let deadline = self.deadline();
+        self.flush_chunk(deadline).await;
+        if self.inner.stats.needs_epoch_check() && Instant::now() < deadline {
             let mut conn = self.inner.conn.clone();
-            let checked = tokio::time::timeout(
-                self.inner.config.response_timeout,
-                self.inner.epoch.check(&mut conn),
-            )
-            .await;
-            match checked {
+            let checked = tokio::time::timeout_at(deadline, self.inner.epoch.check(&mut conn));
+            match checked.await {
                 Ok(Ok(lost)) => self.inner.stats.epoch_checked(lost),
                 _ => self.inner.stats.fault(),
             }
         }
+        if Instant::now() < deadline {
+            return Ok(deadline);
+        }
+        let limit = self.inner.config.response_timeout;
+        Err(Fault::Unavailable(Outage {
+            detail: format!("no reply within {limit:?} to the calls before this one (not sent)"),
+            unsent: true,
+        }))
     }
 
     /// After a call: a lost reply of a tagged acquire queues its cancellation. An acquire
@@ -406,10 +426,13 @@ impl RedisStore {
 
     /// Run one call.
     pub(crate) async fn eval(&self, call: &Call) -> Result<Vec<i64>, Fault> {
-        self.before_call().await;
+        let before = self.before_call().await;
         let tagged = self.tagged(call);
         let sent = tagged.as_ref().unwrap_or(call);
-        let result = self.timed(self.fcall(sent)).await;
+        let result = match before {
+            Ok(deadline) => self.timed(deadline, self.fcall(sent)).await,
+            Err(fault) => Err(fault),
+        };
         self.after_call(tagged.as_ref(), &result);
         result
     }
@@ -423,7 +446,7 @@ impl RedisStore {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
-        self.before_call().await;
+        let before = self.before_call().await;
         let tagged: Vec<Option<Call>> = calls.iter().map(|c| self.tagged(c)).collect();
         let sent = || {
             calls
@@ -437,8 +460,10 @@ impl RedisStore {
             pipe.add_command(function::fcall(&self.inner.function, call));
         }
         pipe.ignore_errors();
-        let result: Result<Vec<redis::RedisResult<Vec<i64>>>, Fault> =
-            self.timed(pipe.query_async(&mut conn)).await;
+        let result: Result<Vec<redis::RedisResult<Vec<i64>>>, Fault> = match before {
+            Ok(deadline) => self.timed(deadline, pipe.query_async(&mut conn)).await,
+            Err(fault) => Err(fault),
+        };
         if let Err(Fault::Unavailable(outage)) = &result {
             self.inner.stats.fault();
             if !outage.unsent {
@@ -464,9 +489,12 @@ impl RedisStore {
     /// the same timeouts, error split and epoch check after a fault (a budget is as blind to
     /// a lost data set as the limiters); NOSCRIPT loads it and runs it again.
     pub(crate) async fn run_script(&self, inv: ScriptInvocation<'_>) -> Result<Vec<i64>, Fault> {
-        self.before_call().await;
+        let before = self.before_call().await;
         let mut conn = self.inner.conn.clone();
-        let result = self.timed(inv.invoke_async::<Vec<i64>>(&mut conn)).await;
+        let result = match before {
+            Ok(deadline) => self.timed(deadline, inv.invoke_async(&mut conn)).await,
+            Err(fault) => Err(fault),
+        };
         self.after_call(None, &result);
         result
     }
@@ -474,7 +502,7 @@ impl RedisStore {
     /// Run a call again as it was sent (the function was missing: it did not run); `tagged`
     /// is the call if it carries a request id.
     async fn eval_once(&self, call: &Call, tagged: Option<&Call>) -> Result<Vec<i64>, Fault> {
-        let result = self.timed(self.fcall(call)).await;
+        let result = self.timed(self.deadline(), self.fcall(call)).await;
         self.after_call(tagged, &result);
         result
     }

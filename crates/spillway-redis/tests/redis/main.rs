@@ -17,6 +17,7 @@ mod log_retry;
 mod long_windows;
 mod marks;
 mod outage;
+mod outage_deadline;
 mod outage_share;
 mod proxy;
 mod quiet_cancel;
