@@ -4,64 +4,35 @@
 //! it (before, only failing closed retried it; open and local counted it applied). A retry
 //! records nothing more on the local share: the extra charge is there once.
 
-use super::store_outage::{LIMIT, config, meta, start, tokens_layer};
-use spillway_core::engine::{Completion, Response};
-use spillway_core::limit::{Demand, Subject};
-use spillway_gateway::{ServeLayers, SharedLayers, Step};
-use spillway_redis::{FailurePolicy, RedisConfig, RedisLayered, RedisStore};
+use super::layer_settles::{SUBJECT, a_call_settled_to, demand, layers_on, store_now};
+use super::store_outage::LIMIT;
+use spillway_gateway::SharedStore;
+use spillway_redis::{FailurePolicy, RedisConfig};
 use spillway_testkit::redis_server::RedisProcess;
 use std::time::Duration;
-
-const SUBJECT: Subject = Subject {
-    user: 1,
-    team: 0,
-    feature: 0,
-    api_key: 0,
-};
 
 /// The call's estimate, and what it used: its settle charges `USED − ESTIMATE` more.
 const ESTIMATE: u64 = 100;
 const USED: u64 = 200;
-
-fn demand(tokens: u64) -> Demand {
-    Demand {
-        requests: 1,
-        tokens,
-    }
-}
 
 /// One case: a call Redis admitted settles after Redis is killed, its settle retried for
 /// 1.5 s. Returns the settlements given up, and the shared layers' handle (Redis still down).
 async fn settled_while_refused(
     redis: &mut RedisProcess,
     policy: FailurePolicy,
-) -> (Option<u64>, spillway_gateway::SharedStore) {
-    let mut redis_config = RedisConfig::new(redis.url());
-    redis_config.failure_policy = policy;
-    let store = RedisStore::connect(redis_config).await.expect("redis");
-    let layered = RedisLayered::new(&store, "settle-policies", tokens_layer()).expect("layers");
-    let shared = SharedLayers::with_settle_horizon(layered, Duration::from_millis(1_500));
+) -> (Option<u64>, SharedStore) {
+    let mut config = RedisConfig::new(redis.url());
+    config.failure_policy = policy;
+    let horizon = Duration::from_millis(1_500);
+    let shared = layers_on(config, "settle-policies", horizon).await;
     let (handle, closer) = (shared.store(), shared.closer());
-    let rt = start(config(10), ServeLayers::Shared(shared));
-    let verdict = handle.reserve(rt.now(), &SUBJECT, demand(ESTIMATE)).await;
-    let mut call = rt
-        .admit_prepaid(meta(0, ESTIMATE), Some(verdict), |_| {})
-        .expect("admitted");
-    assert!(matches!(call.next().await, Step::Send(_)), "sent");
-    call.respond(&Response {
-        accepted: true,
-        status: 200,
-        ..Default::default()
-    });
-    redis.kill();
-    // The first call after the kill finds the old connection dropped (its reply lost); from
-    // then on connections are refused. One token, answered by the failure policy.
-    let _ = handle.reserve(rt.now(), &SUBJECT, demand(1)).await;
-    call.complete(Completion {
-        input_tokens: USED,
-        output_tokens: 0,
-        failed: false,
-    });
+    let rt = a_call_settled_to(shared, ESTIMATE, USED, async || {
+        redis.kill();
+        // The first call after the kill finds the old connection dropped (its reply lost);
+        // from then on connections are refused. One token, answered by the failure policy.
+        let _ = handle.reserve(store_now(), &SUBJECT, demand(1)).await;
+    })
+    .await;
     assert!(closer.close(Duration::from_secs(30)).await, "closed");
     let given_up = rt.with_state(|s, _| s.engine.limiter().settles_given_up());
     rt.close();
@@ -69,12 +40,9 @@ async fn settled_while_refused(
 }
 
 /// Whether the local share admits `tokens` now (Redis is down).
-async fn local_fits(handle: &spillway_gateway::SharedStore, tokens: u64) -> bool {
-    let now = spillway_core::clock::Clock::now(&spillway_core::clock::WallClock::new());
-    matches!(
-        handle.reserve(now, &SUBJECT, demand(tokens)).await,
-        Ok(Ok(_))
-    )
+async fn local_fits(handle: &SharedStore, tokens: u64) -> bool {
+    let verdict = handle.reserve(store_now(), &SUBJECT, demand(tokens)).await;
+    matches!(verdict, Ok(Ok(_)))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,6 +17,24 @@ const T: Time = Time::from_secs(100);
 /// More than two chunks of 512.
 const BACKLOG: u64 = 1_300;
 
+/// Acquire `keys` (one each, at `T`) in one pipeline while Redis is stalled: the failure policy
+/// answers, and once the stall ends every acquire runs (and charges) with its cancellation
+/// queued.
+async fn lost_then_landed(server: &Server, limiter: &RedisLimiter, keys: &[&str]) {
+    let requests: Vec<Request<'_>> = keys
+        .iter()
+        .map(|key| Request {
+            key,
+            now: T,
+            cost: 1,
+        })
+        .collect();
+    let stall = server.stall();
+    let lost = limiter.acquire_many(&requests).await.unwrap();
+    assert!(lost.iter().all(|v| v.served_by == ServedBy::FailOpen));
+    stall.resume();
+}
+
 #[test]
 fn a_backlog_bigger_than_one_chunk_drains() {
     let Some(server) = Server::start(&[]) else {
@@ -26,19 +44,8 @@ fn a_backlog_bigger_than_one_chunk_drains() {
         let store = store_with(&server, FailurePolicy::FailOpen).await;
         let limiter = RedisLimiter::new(&store, "backlog", spec(Algorithm::TokenBucket)).unwrap();
         let keys: Vec<String> = (0..BACKLOG).map(|i| format!("k{i}")).collect();
-        let requests: Vec<Request<'_>> = keys
-            .iter()
-            .map(|key| Request {
-                key,
-                now: T,
-                cost: 1,
-            })
-            .collect();
-        let stall = server.stall();
-        let lost = limiter.acquire_many(&requests).await.unwrap();
-        assert!(lost.iter().all(|v| v.served_by == ServedBy::FailOpen));
-        // Every acquire runs (and charges) now; each has its cancellation queued.
-        stall.resume();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        lost_then_landed(&server, &limiter, &keys).await;
         let stats = once(&store, |s| s.cancels_delivered >= BACKLOG).await;
         let stats = stats.unwrap_or_else(|| panic!("never drained: {:?}", store.stats()));
         assert_eq!(
@@ -65,22 +72,7 @@ fn one_refused_cancellation_leaves_the_rest_of_its_chunk_delivered() {
             .arg("x")
             .query(&mut server.admin())
             .unwrap();
-        let requests = [
-            Request {
-                key: "good",
-                now: T,
-                cost: 1,
-            },
-            Request {
-                key: "bad",
-                now: T,
-                cost: 1,
-            },
-        ];
-        let stall = server.stall();
-        let lost = limiter.acquire_many(&requests).await.unwrap();
-        assert!(lost.iter().all(|v| v.served_by == ServedBy::FailOpen));
-        stall.resume();
+        lost_then_landed(&server, &limiter, &["good", "bad"]).await;
         let stats = once(&store, |s| s.cancels_delivered > 0).await;
         let stats = stats.unwrap_or_else(|| panic!("none delivered: {:?}", store.stats()));
         assert_eq!((stats.cancels_delivered, stats.phantom_refunds), (1, 1));
