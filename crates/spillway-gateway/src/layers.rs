@@ -25,9 +25,10 @@ use spillway_core::engine::{Admitted, Engine, Limiter, RequestMeta, Spend};
 use spillway_core::limit::{
     Demand, Denial, LayerRoom, LayerSet, Layered, LayeredError, Reservation, Subject,
 };
-use spillway_redis::{RedisLayered, RedisLimitError, RedisReservation, ServedBy, Settled};
+use spillway_redis::{RedisLayered, RedisLimitError, RedisReservation, Settled};
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// How long a shared settlement that Redis surely did not run (connection refused, an error
@@ -38,8 +39,26 @@ use std::sync::{Arc, Mutex};
 /// applied once or not at all (then the call's estimate stays charged).
 pub const SETTLE_HORIZON: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// One settlement of the shared layers: when, which admission, what it really used.
-type Settle = (Time, RedisReservation, Demand);
+/// One settlement of the shared layers: when, which admission, what it really used, and
+/// whether a try has already been answered by the failure policy (its local share recorded it
+/// then: a retry must not record it again).
+struct Settle {
+    now: Time,
+    reservation: RedisReservation,
+    actual: Demand,
+    tried: AtomicBool,
+}
+
+impl Settle {
+    fn new(now: Time, reservation: RedisReservation, actual: Demand) -> Self {
+        Settle {
+            now,
+            reservation,
+            actual,
+            tried: AtomicBool::new(false),
+        }
+    }
+}
 
 /// Applies [`Settle`]s to the layers' Redis.
 struct RedisSettles(Arc<RedisLayered>);
@@ -47,19 +66,23 @@ struct RedisSettles(Arc<RedisLayered>);
 impl Apply for RedisSettles {
     type Item = Settle;
 
-    async fn apply(&self, &(now, reservation, actual): &Settle) -> Tried {
-        match self.0.settle_once(now, reservation, actual).await {
-            // Redis did not run it and the failure policy (closed) applied nothing: again.
+    async fn apply(&self, s: &Settle) -> Tried {
+        let settled = if s.tried.swap(true, Ordering::Relaxed) {
+            self.0.resettle(s.now, s.reservation, s.actual).await
+        } else {
+            self.0.settle_once(s.now, s.reservation, s.actual).await
+        };
+        match settled {
+            // Redis did not take it: whatever the failure policy did locally (open, local:
+            // its extra charge recorded on the local share; closed: nothing), Redis still
+            // needs it. Again while it surely did not run.
             Ok(Settled {
-                served_by: ServedBy::FailClosed,
+                outage: true,
                 unsent: true,
+                ..
             }) => Tried::Again,
             // Its reply was lost (it may have run), or Redis refused it for good.
-            Ok(Settled {
-                served_by: ServedBy::FailClosed,
-                ..
-            })
-            | Err(_) => Tried::Lost,
+            Ok(Settled { outage: true, .. }) | Err(_) => Tried::Lost,
             Ok(_) => Tried::Applied,
         }
     }
@@ -225,7 +248,8 @@ impl ServeLayers {
         if let ServeLayers::Shared(s) = self
             && let Some(Ok(Ok(reserved))) = s.next.take()
         {
-            s.settles.send((now, reserved, Demand::default()));
+            s.settles
+                .send(Settle::new(now, reserved, Demand::default()));
         }
     }
 }
@@ -307,7 +331,9 @@ impl Limiter for ServeLayers {
     ) {
         match (self, placement) {
             (ServeLayers::Local(l), _) => Limiter::settle(l, now, reservation, (), actual),
-            (ServeLayers::Shared(s), Some(reserved)) => s.settles.send((now, reserved, actual)),
+            (ServeLayers::Shared(s), Some(reserved)) => {
+                s.settles.send(Settle::new(now, reserved, actual))
+            }
             // Not admitted by `admit` (every shared admission carries its reservation).
             (ServeLayers::Shared(_), None) => {}
         }

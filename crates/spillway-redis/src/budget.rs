@@ -23,7 +23,8 @@
 //!   the key, so a period starts at zero; it expires a grace after the period ends: at least
 //!   a minute and a tenth of the period (or [`crate::RedisConfig::expiry_grace`] if larger),
 //!   well above the clock skew between replicas, and never sooner than that grace after
-//!   Redis' own now when booked into (a lagging replica never deletes its booking);
+//!   Redis' own now when booked into (a lagging replica never deletes its booking); a booking
+//!   never shortens the expiry (a replica with a larger grace may have set a later one);
 //! - holds `budget|<cap>|<account>|h` (their total) and `…|l` (a sorted set: one member
 //!   `<amount>:<request id>` per hold, scored by its deadline), without a period: an estimate
 //!   admitted at 23:59 and settled at 00:01 still counts against the new day (as in the core's

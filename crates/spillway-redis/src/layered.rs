@@ -21,8 +21,13 @@ use std::sync::Mutex;
 /// How [`RedisLayered::settle_once`] went.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Settled {
-    /// Who settled it (a failure policy: Redis did not take it).
+    /// Who settled it (a failure policy: Redis did not take it, or the failure policy had
+    /// admitted it).
     pub served_by: ServedBy,
+    /// Redis was asked and did not take it: the failure policy answered (the local share
+    /// recorded its extra charge, or failing closed nothing did). `false` when Redis applied
+    /// it, or when the failure policy had admitted it and settled it where it charged.
+    pub outage: bool,
     /// Redis did not take it and surely did not run it (it refused the connection, or
     /// answered that it could not run it now): sending it again cannot apply it twice.
     /// `false` when its reply was lost (a timeout, a connection dropped after sending).
@@ -380,17 +385,42 @@ impl RedisLayered {
 
     /// [`RedisLayered::settle`], saying also whether a settle Redis did not take may be sent
     /// again: a settle carries no request id, so one whose reply was lost after it ran would
-    /// apply its difference twice.
+    /// apply its difference twice. Send one that may go again with
+    /// [`resettle`](Self::resettle).
     pub async fn settle_once(
         &self,
         now: Time,
         reservation: RedisReservation,
         actual: Demand,
     ) -> Result<Settled, RedisLimitError> {
+        self.settling(now, reservation, actual, true).await
+    }
+
+    /// [`settle_once`](Self::settle_once) again, for a settle Redis surely did not run
+    /// ([`Settled::unsent`]): the same, except that the local share is left alone (the first
+    /// try recorded it there; a second record would charge it twice).
+    pub async fn resettle(
+        &self,
+        now: Time,
+        reservation: RedisReservation,
+        actual: Demand,
+    ) -> Result<Settled, RedisLimitError> {
+        self.settling(now, reservation, actual, false).await
+    }
+
+    /// A settle; `record_locally`: whether the local share records it when Redis does not.
+    async fn settling(
+        &self,
+        now: Time,
+        reservation: RedisReservation,
+        actual: Demand,
+        record_locally: bool,
+    ) -> Result<Settled, RedisLimitError> {
         let (reservation, admitted_by) = reservation.into_parts();
         let local = || self.settle_local(now, reservation, actual);
         let done = |served_by| Settled {
             served_by,
+            outage: false,
             unsent: false,
         };
         if let Some(settled_by) = settle_off_redis(admitted_by, local) {
@@ -422,9 +452,14 @@ impl RedisLayered {
                     requests: actual.requests.max(reservation.estimate.requests),
                     tokens: actual.tokens.max(reservation.estimate.tokens),
                 };
+                let local = || {
+                    if record_locally {
+                        self.settle_local(now, reservation, at_least_estimated);
+                    }
+                };
                 Ok(Settled {
-                    served_by: Degraded::from(self.store.config().failure_policy)
-                        .apply(|| self.settle_local(now, reservation, at_least_estimated)),
+                    served_by: Degraded::from(self.store.config().failure_policy).apply(local),
+                    outage: true,
                     unsent: outage.unsent,
                 })
             }

@@ -106,8 +106,10 @@
 //!   function was missing, i.e. it did not run: no command is retried). When a reply is lost
 //!   (timeout, dropped connection) the failure policy has answered, so Redis must not keep the
 //!   charge: the store queues a *cancellation* (same id, same `now`) and sends it before its
-//!   next call, or from a background task once Redis answers again if no call comes (a quiet
-//!   replica would otherwise leave the charge to starve the others); the script refunds the
+//!   next call (in chunks of 512, each reply settling its own), or from a background task once
+//!   Redis answers again if no call comes (a quiet replica would otherwise leave the charge to
+//!   starve the others); an acquire surely never sent (a refused connection, an error reply)
+//!   charged nothing and queues none. The script refunds the
 //!   acquire if it had been charged, or else marks the id so that an acquire still in flight
 //!   charges nothing when it lands. Exact as long as the
 //!   cancellation reaches Redis within [`RedisConfig::dedupe_ttl`] (10 s); one that Redis still

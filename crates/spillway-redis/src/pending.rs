@@ -1,24 +1,28 @@
 //! The cancellations of acquires whose reply was lost, waiting for Redis to answer again, and the
 //! background task that delivers them when no call of the store's would.
 //!
-//! Every call sends the queued ones first, but a replica that goes quiet after an outage (its
-//! traffic moved elsewhere, a batch job that ended) makes no next call: its lost acquires would
-//! stay charged in Redis until their windows end, taking room from every other replica. So the
-//! store also flushes in the background: a task sleeps on a [`Notify`] while the queue is empty
-//! (no timer, no polling), and once woken tries after [`FIRST_RETRY`], doubling the pause up
-//! to [`MAX_RETRY`] while Redis stays unavailable (each try costs at most one response timeout),
-//! until the queue is empty. The first pause leaves a call that comes anyway (it flushes
-//! first) the chance to deliver them, so the task only works for a quiet store.
+//! Only an acquire that may have run queues one: a lost reply (a timeout, a connection dropped
+//! after sending), never a refused connection or an error reply (nothing was charged).
 //!
-//! A batch Redis refused (an error reply, not an outage: NOPERM, OOM, WRONGTYPE) is put back
-//! too, for a refusal may clear (memory freed, an ACL fixed) and a cancel is idempotent; but its
-//! cancellations queued longer than the dedupe ttl are dropped then (counted in
-//! [`StoreStats::cancels_dropped`](crate::StoreStats)): a refusal that never clears would
-//! otherwise be retried every [`MAX_RETRY`] and resent before every call for ever. By then the
-//! acquire's request-id record (token buckets, counters, mixed layers) has expired and the
-//! cancellation would refund nothing; only a sliding log's entry can outlive it, a refund lost to
-//! a Redis that keeps refusing. An outage (no answer) drops none: Redis may come back, and
-//! [`MAX_PENDING`] bounds the queue.
+//! Every call sends a chunk of the queued ones first (at most one [`CHUNK`], so a call waits for
+//! one chunk at most), but a replica that goes quiet after an outage (its traffic moved
+//! elsewhere, a batch job that ended) makes no next call: its lost acquires would stay charged in
+//! Redis until their windows end, taking room from every other replica. So the store also
+//! flushes in the background: a task sleeps on a [`Notify`] while the queue is empty (no timer,
+//! no polling), and once woken tries after [`FIRST_RETRY`], doubling the pause up to
+//! [`MAX_RETRY`] while Redis stays unavailable (each try costs at most one response timeout),
+//! until the queue is empty, chunk after chunk. The first pause leaves a call that comes anyway
+//! (it flushes first) the chance to deliver them, so the task only works for a quiet store.
+//!
+//! Each reply of a chunk settles its own cancellation. One Redis refused (an error reply, not an
+//! outage: NOPERM, OOM, WRONGTYPE) is put back too, for a refusal may clear (memory freed, an
+//! ACL fixed) and a cancel is idempotent; but once queued longer than the dedupe ttl a refusal
+//! drops it (counted in [`StoreStats::cancels_dropped`](crate::StoreStats)): a refusal that
+//! never clears would otherwise be retried every [`MAX_RETRY`] and resent before every call for
+//! ever. By then the acquire's request-id record (token buckets, counters, mixed layers) has
+//! expired and the cancellation would refund nothing; only a sliding log's entry can outlive it,
+//! a refund lost to a Redis that keeps refusing. An outage (no answer) drops none: Redis may come
+//! back, and [`MAX_PENDING`] bounds the queue.
 //!
 //! The task holds the store weakly and ends once the store is dropped (the drop wakes it), or
 //! with the runtime (at `serve`'s shutdown).
@@ -31,6 +35,12 @@ use tokio::time::Instant;
 
 /// Most cancellations kept while Redis is away; past it the oldest are dropped (and counted).
 const MAX_PENDING: usize = 100_000;
+
+/// Most cancellations sent in one pipeline: a few milliseconds of Redis work (it runs on the
+/// order of 100 k pipelined calls a second), so a chunk is answered well within a response
+/// timeout (250 ms default). A backlog sent whole could take longer than that, time out whole
+/// and be resent for ever; in chunks, each one delivered is done.
+pub(crate) const CHUNK: usize = 512;
 
 /// The background task's first pause after a cancellation is queued.
 pub(crate) const FIRST_RETRY: std::time::Duration = std::time::Duration::from_millis(500);
@@ -89,6 +99,24 @@ impl Taken {
     pub(crate) fn calls(&self) -> impl Iterator<Item = &Call> {
         self.0.iter().map(|q| &q.call)
     }
+
+    /// Split by each call's position (in [`calls`](Self::calls) order): those `pick` selects,
+    /// then the rest; so that each reply of a pipeline settles its own cancellation.
+    pub(crate) fn split(self, mut pick: impl FnMut(usize) -> bool) -> (Taken, Taken) {
+        let (mut picked, mut rest) = (Vec::new(), Vec::new());
+        for (i, q) in self.0.into_iter().enumerate() {
+            if pick(i) {
+                picked.push(q)
+            } else {
+                rest.push(q)
+            }
+        }
+        (Taken(picked), Taken(rest))
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 impl Pending {
@@ -96,16 +124,17 @@ impl Pending {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Everything queued, to send (counted as in flight until [`done`](Self::done) or
-    /// [`put_back`](Self::put_back)); when nothing is queued, how many another flush is
-    /// sending.
+    /// The oldest [`CHUNK`] queued (or all, if fewer), to send (counted as in flight until
+    /// [`done`](Self::done) or [`put_back`](Self::put_back)); when nothing is queued, how many
+    /// another flush is sending.
     pub(crate) fn take(&self) -> Result<Taken, usize> {
         let mut state = self.lock();
         if state.queued.is_empty() {
             return Err(state.in_flight);
         }
-        state.in_flight += state.queued.len();
-        Ok(Taken(std::mem::take(&mut state.queued)))
+        let n = state.queued.len().min(CHUNK);
+        state.in_flight += n;
+        Ok(Taken(state.queued.drain(..n).collect()))
     }
 
     /// `taken` was delivered.
@@ -216,6 +245,25 @@ mod tests {
         assert_eq!(pending.take().err(), Some(2));
         assert_eq!(pending.put_back(taken, None, &stats), 2);
         assert_eq!(pending.take().map(|t| t.calls().count()).ok(), Some(2));
+    }
+
+    #[test]
+    fn a_flush_takes_one_chunk_oldest_first_and_splits_it_by_reply() {
+        let (pending, stats) = (Pending::default(), Counters::default());
+        let t0 = Instant::now();
+        pending.queue(vec![Call::default(); CHUNK], t0, &stats);
+        pending.queue(
+            vec![Call::default(); 3],
+            t0 + Duration::from_secs(1),
+            &stats,
+        );
+        let taken = pending.take().expect("queued");
+        assert_eq!(taken.calls().count(), CHUNK);
+        // One refused (put back), the rest delivered: only the refused one is left of the chunk.
+        let (refused, delivered) = taken.split(|i| i == 7);
+        pending.done(delivered);
+        assert_eq!(pending.put_back(refused, None, &stats), 1 + 3);
+        assert_eq!(pending.take().map(|t| t.calls().count()).ok(), Some(4));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::config::RedisConfig;
 use crate::epoch::Epoch;
 use crate::error::RedisLimitError;
 use crate::function;
-use crate::pending::{self, Pending};
+use crate::pending::Pending;
 use crate::stats::{Counters, StoreStats};
 use crate::wire::{Call, Reply};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -16,6 +16,8 @@ use spillway_core::Time;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::time::Instant;
+
+mod flush;
 
 /// Why a call got no answer from the script.
 #[derive(Debug)]
@@ -54,7 +56,7 @@ struct Inner {
     instance: u64,
     sequence: AtomicU64,
     /// Cancellations of acquires whose reply was lost, sent before the next call or by the
-    /// background task ([`pending`]).
+    /// background task ([`pending`](crate::pending)).
     pending: Pending,
     stats: Counters,
     epoch: Epoch,
@@ -86,6 +88,12 @@ fn is_unavailable(e: &RedisError) -> bool {
             )
         )
         || e.code() == Some("BUSY")
+}
+
+/// Whether Redis refused the call (an error the failure policy does not answer), as
+/// [`classify`] tells it.
+fn is_refusal(e: &RedisError) -> bool {
+    is_auth(e) || !is_unavailable(e)
 }
 
 fn classify(e: RedisError, url: &str) -> Fault {
@@ -199,19 +207,6 @@ impl RedisStore {
         Ok(store)
     }
 
-    /// Start the task that delivers queued cancellations when no call does ([`pending`]).
-    fn flush_in_background(&self) {
-        let weak = Arc::downgrade(&self.inner);
-        let flush = move || {
-            let inner = weak.upgrade()?;
-            Some(async move { RedisStore { inner }.flush_cancellations().await })
-        };
-        tokio::spawn(pending::flush_in_background(
-            self.inner.pending.waker(),
-            flush,
-        ));
-    }
-
     /// The configuration (prints with the password redacted).
     pub fn config(&self) -> &RedisConfig {
         &self.inner.config
@@ -223,9 +218,19 @@ impl RedisStore {
         Reply::parse(raw, self.inner.config.caller_now(now))
     }
 
-    async fn timed<T>(&self, fut: impl Future<Output = Result<T, RedisError>>) -> Result<T, Fault> {
+    /// When a call started now must have its reply: one response timeout away.
+    fn deadline(&self) -> Instant {
+        Instant::now() + self.inner.config.response_timeout
+    }
+
+    /// `fut`'s result, or an outage (its reply lost) if it has none by `deadline`.
+    async fn timed<T>(
+        &self,
+        deadline: Instant,
+        fut: impl Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, Fault> {
         let limit = self.inner.config.response_timeout;
-        match tokio::time::timeout(limit, fut).await {
+        match tokio::time::timeout_at(deadline, fut).await {
             Ok(result) => result.map_err(|e| classify(e, &self.inner.config.redacted_url())),
             Err(_) => Err(Fault::Unavailable(Outage {
                 detail: format!("no reply within {limit:?}"),
@@ -237,49 +242,6 @@ impl RedisStore {
     /// Counters of faults, cancellations and lost state (see [`StoreStats`]).
     pub fn stats(&self) -> StoreStats {
         self.inner.stats.snapshot()
-    }
-
-    /// Send the queued cancellations of acquires whose reply was lost. Run before every call,
-    /// and in the background while the store makes none; public so that a caller can drain
-    /// them (e.g. at shutdown, or a test before counting). Returns how many are still queued
-    /// (Redis still unavailable) or being sent by another flush (the background's).
-    pub async fn flush_cancellations(&self) -> usize {
-        let pending = &self.inner.pending;
-        let taken = match pending.take() {
-            Ok(taken) => taken,
-            Err(in_flight) => return in_flight,
-        };
-        let mut conn = self.inner.conn.clone();
-        let mut pipe = redis::pipe();
-        for call in taken.calls() {
-            pipe.add_command(function::fcall(&self.inner.function, call));
-        }
-        let sent = async {
-            match pipe.query_async::<Vec<Vec<i64>>>(&mut conn).await {
-                Err(e) if function::is_missing(&e) => {
-                    self.load(&mut conn).await?;
-                    pipe.query_async(&mut conn).await
-                }
-                other => other,
-            }
-        };
-        match self.timed(sent).await {
-            Ok(replies) => {
-                self.inner.stats.cancelled(&replies);
-                pending.done(taken);
-                pending.left()
-            }
-            Err(fault) => {
-                // Not sent, or sent and lost: resending is safe (a cancel is idempotent). Refused
-                // past the dedupe ttl: dropped (see `pending`).
-                self.inner.stats.fault();
-                let expired = match fault {
-                    Fault::Unavailable(_) => None,
-                    Fault::Fatal(_) => Instant::now().checked_sub(self.inner.config.dedupe_ttl),
-                };
-                pending.put_back(taken, expired, &self.inner.stats)
-            }
-        }
     }
 
     /// The call as sent with [`RedisConfig::exact_accounting`]: an acquire tagged with a fresh
@@ -296,28 +258,39 @@ impl RedisStore {
         Some(call.with_rid(self.inner.instance, n, ttl))
     }
 
-    /// Before a call: drain queued cancellations, and after a fault check the state epoch.
-    async fn before_call(&self) {
-        self.flush_cancellations().await;
-        if self.inner.stats.needs_epoch_check() {
+    /// Before a call: send a chunk of queued cancellations (at most one: the call waits for
+    /// it; the background task drains the rest), and after a fault check the state epoch.
+    /// Both and the call share one response timeout, so that an outage is answered by the
+    /// failure policy within it, not after one timeout per step: returns the call's deadline,
+    /// or, once it has passed (Redis did not answer these steps), an outage for the call,
+    /// which is then not sent.
+    async fn before_call(&self) -> Result<Instant, Fault> {
+        let deadline = self.deadline();
+        self.flush_chunk(deadline).await;
+        if self.inner.stats.needs_epoch_check() && Instant::now() < deadline {
             let mut conn = self.inner.conn.clone();
-            let checked = tokio::time::timeout(
-                self.inner.config.response_timeout,
-                self.inner.epoch.check(&mut conn),
-            )
-            .await;
-            match checked {
+            let checked = tokio::time::timeout_at(deadline, self.inner.epoch.check(&mut conn));
+            match checked.await {
                 Ok(Ok(lost)) => self.inner.stats.epoch_checked(lost),
                 _ => self.inner.stats.fault(),
             }
         }
+        if Instant::now() < deadline {
+            return Ok(deadline);
+        }
+        let limit = self.inner.config.response_timeout;
+        Err(Fault::Unavailable(Outage {
+            detail: format!("no reply within {limit:?} to the calls before this one (not sent)"),
+            unsent: true,
+        }))
     }
 
-    /// After a call: a lost reply of a tagged acquire queues its cancellation.
+    /// After a call: a lost reply of a tagged acquire queues its cancellation. An acquire
+    /// surely not sent (a refused connection, an error reply) charged nothing: no cancellation.
     fn after_call<T>(&self, tagged: Option<&Call>, result: &Result<T, Fault>) {
-        if let Err(Fault::Unavailable(_)) = result {
+        if let Err(Fault::Unavailable(outage)) = result {
             self.inner.stats.fault();
-            if let Some(call) = tagged {
+            if let Some(call) = tagged.filter(|_| !outage.unsent) {
                 self.inner
                     .pending
                     .queue(vec![call.cancel()], Instant::now(), &self.inner.stats);
@@ -349,10 +322,13 @@ impl RedisStore {
 
     /// Run one call.
     pub(crate) async fn eval(&self, call: &Call) -> Result<Vec<i64>, Fault> {
-        self.before_call().await;
+        let before = self.before_call().await;
         let tagged = self.tagged(call);
         let sent = tagged.as_ref().unwrap_or(call);
-        let result = self.timed(self.fcall(sent)).await;
+        let result = match before {
+            Ok(deadline) => self.timed(deadline, self.fcall(sent)).await,
+            Err(fault) => Err(fault),
+        };
         self.after_call(tagged.as_ref(), &result);
         result
     }
@@ -366,7 +342,7 @@ impl RedisStore {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
-        self.before_call().await;
+        let before = self.before_call().await;
         let tagged: Vec<Option<Call>> = calls.iter().map(|c| self.tagged(c)).collect();
         let sent = || {
             calls
@@ -380,14 +356,18 @@ impl RedisStore {
             pipe.add_command(function::fcall(&self.inner.function, call));
         }
         pipe.ignore_errors();
-        let result: Result<Vec<redis::RedisResult<Vec<i64>>>, Fault> =
-            self.timed(pipe.query_async(&mut conn)).await;
-        if let Err(Fault::Unavailable(_)) = &result {
+        let result: Result<Vec<redis::RedisResult<Vec<i64>>>, Fault> = match before {
+            Ok(deadline) => self.timed(deadline, pipe.query_async(&mut conn)).await,
+            Err(fault) => Err(fault),
+        };
+        if let Err(Fault::Unavailable(outage)) = &result {
             self.inner.stats.fault();
-            let cancels = tagged.iter().flatten().map(Call::cancel).collect();
-            self.inner
-                .pending
-                .queue(cancels, Instant::now(), &self.inner.stats);
+            if !outage.unsent {
+                let cancels = tagged.iter().flatten().map(Call::cancel).collect();
+                self.inner
+                    .pending
+                    .queue(cancels, Instant::now(), &self.inner.stats);
+            }
         }
         let replies = result?;
         let mut out = Vec::with_capacity(replies.len());
@@ -405,9 +385,12 @@ impl RedisStore {
     /// the same timeouts, error split and epoch check after a fault (a budget is as blind to
     /// a lost data set as the limiters); NOSCRIPT loads it and runs it again.
     pub(crate) async fn run_script(&self, inv: ScriptInvocation<'_>) -> Result<Vec<i64>, Fault> {
-        self.before_call().await;
+        let before = self.before_call().await;
         let mut conn = self.inner.conn.clone();
-        let result = self.timed(inv.invoke_async::<Vec<i64>>(&mut conn)).await;
+        let result = match before {
+            Ok(deadline) => self.timed(deadline, inv.invoke_async(&mut conn)).await,
+            Err(fault) => Err(fault),
+        };
         self.after_call(None, &result);
         result
     }
@@ -415,7 +398,7 @@ impl RedisStore {
     /// Run a call again as it was sent (the function was missing: it did not run); `tagged`
     /// is the call if it carries a request id.
     async fn eval_once(&self, call: &Call, tagged: Option<&Call>) -> Result<Vec<i64>, Fault> {
-        let result = self.timed(self.fcall(call)).await;
+        let result = self.timed(self.deadline(), self.fcall(call)).await;
         self.after_call(tagged, &result);
         result
     }

@@ -10,14 +10,14 @@ use spillway_gateway::{Runtime, ServeLayers, SharedLayers, Step};
 use spillway_testkit::redis_server::RedisProcess;
 use std::time::Duration;
 
-const SUBJECT: Subject = Subject {
+pub(crate) const SUBJECT: Subject = Subject {
     user: 1,
     team: 0,
     feature: 0,
     api_key: 0,
 };
 
-fn demand(tokens: u64) -> Demand {
+pub(crate) fn demand(tokens: u64) -> Demand {
     Demand {
         requests: 1,
         tokens,
@@ -29,17 +29,17 @@ fn demand(tokens: u64) -> Demand {
 /// not yet applied.
 async fn a_settled_call(
     shared: SharedLayers,
-    before_settle: impl FnOnce(),
+    before_settle: impl AsyncFnOnce(),
 ) -> Runtime<(), ServeLayers, NoSpend, ChaCha8Rng> {
     a_call_settled_to(shared, 300, 1, before_settle).await
 }
 
-/// [`a_settled_call`] of `estimate` tokens that used `used`.
-async fn a_call_settled_to(
+/// [`a_settled_call`] of `estimate` tokens that used `used` (shared with `settle_policies`).
+pub(crate) async fn a_call_settled_to(
     shared: SharedLayers,
     estimate: u64,
     used: u64,
-    before_settle: impl FnOnce(),
+    before_settle: impl AsyncFnOnce(),
 ) -> Runtime<(), ServeLayers, NoSpend, ChaCha8Rng> {
     let handle = shared.store();
     let rt = start(config(10), ServeLayers::Shared(shared));
@@ -53,7 +53,7 @@ async fn a_call_settled_to(
         status: 200,
         ..Default::default()
     });
-    before_settle();
+    before_settle().await;
     call.complete(Completion {
         input_tokens: used,
         output_tokens: 0,
@@ -63,7 +63,16 @@ async fn a_call_settled_to(
 }
 
 async fn layers(url: &str, name: &str, horizon: Duration) -> SharedLayers {
-    let store = spillway_redis::RedisStore::connect(spillway_redis::RedisConfig::new(url))
+    layers_on(spillway_redis::RedisConfig::new(url), name, horizon).await
+}
+
+/// The layers `name` on the Redis of `config`, their settlements retried for `horizon`.
+pub(crate) async fn layers_on(
+    config: spillway_redis::RedisConfig,
+    name: &str,
+    horizon: Duration,
+) -> SharedLayers {
+    let store = spillway_redis::RedisStore::connect(config)
         .await
         .expect("redis");
     SharedLayers::with_settle_horizon(
@@ -86,7 +95,7 @@ fn queued_layer_settlements_are_applied_when_closed_at_shutdown() {
     serving.block_on(async {
         let shared = layers(&redis.url(), "settles-close", Duration::from_secs(5)).await;
         let closer = shared.closer();
-        a_settled_call(shared, || {}).await.close();
+        a_settled_call(shared, async || {}).await.close();
         assert!(
             closer.close(Duration::from_secs(10)).await,
             "flushed in time"
@@ -109,7 +118,7 @@ fn queued_layer_settlements_are_applied_when_closed_at_shutdown() {
 }
 
 /// Wall-clock now, as the runtime reads it (ns since the Unix epoch).
-fn store_now() -> spillway_core::Time {
+pub(crate) fn store_now() -> spillway_core::Time {
     spillway_core::clock::Clock::now(&spillway_core::clock::WallClock::new())
 }
 
@@ -121,7 +130,7 @@ async fn a_layer_settlement_redis_never_takes_is_given_up_and_counted() {
     let shared = layers(&redis.url(), "settles-give-up", Duration::from_millis(150)).await;
     let closer = shared.closer();
     // Redis goes away after the admission, before the settle.
-    let rt = a_settled_call(shared, || {
+    let rt = a_settled_call(shared, async || {
         redis.kill();
     })
     .await;
@@ -144,7 +153,7 @@ async fn a_layer_settlement_whose_reply_was_lost_is_not_sent_again() {
     let closer = shared.closer();
     let port = redis.port().to_string();
     // 100 estimated, 200 used: the settle charges 100 more (300 in all is the whole bucket).
-    let rt = a_call_settled_to(shared, 100, 200, || {
+    let rt = a_call_settled_to(shared, 100, 200, async || {
         let paused = std::process::Command::new("redis-cli")
             .args(["-p", &port, "CLIENT", "PAUSE", "1500", "WRITE"])
             .output()

@@ -11,6 +11,7 @@ mod layer_settles;
 mod left_on_the_wire;
 mod over_tcp;
 mod refusal_gives_back;
+mod settle_policies;
 mod shared_outage;
 mod store_outage;
 mod urgent_at_the_bound;

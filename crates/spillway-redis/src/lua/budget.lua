@@ -161,7 +161,11 @@ for i = 1, n do
   if books then
     redis.call('INCRBY', KEYS[i], int(amount))
     local at = math.max(tonumber(ARGV[ARG0 - 1 + 3 * i]), redis_ms + tonumber(ARGV[ARG0 + 3 * i]))
-    redis.call('PEXPIREAT', KEYS[i], int(at))
+    -- Never shortened: a replica with a larger expiry grace may have set a later expiry. GT
+    -- alone would set none on a new key (GT takes no expiry for never), hence NX first.
+    if redis.call('PEXPIREAT', KEYS[i], int(at), 'NX') == 0 then
+      redis.call('PEXPIREAT', KEYS[i], int(at), 'GT')
+    end
   end
 end
 -- Marked finished (for the retry window) so that a retried settle books nothing twice and a

@@ -159,3 +159,44 @@ fn a_restart_that_lost_the_spend_is_detected_by_budget_calls() {
         assert_eq!(store.stats().lost_epochs, 1, "and the loss was seen");
     });
 }
+
+/// Replicas configured with different expiry graces share a spend key: a settle from the one
+/// with the smaller grace does not cut the expiry the other set (before, its `PEXPIREAT` did:
+/// the period's spend could vanish before the larger grace promised).
+#[test]
+fn a_smaller_grace_never_shortens_a_spend_keys_expiry() {
+    let Some(server) = Server::start(&[]) else {
+        return;
+    };
+    let now = wall_now();
+    let expiry = |admin: &mut redis::Connection| -> i64 {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*key_prod*|s|*")
+            .query(admin)
+            .expect("KEYS");
+        assert_eq!(keys.len(), 1, "one hourly spend key");
+        redis::cmd("PEXPIRETIME")
+            .arg(&keys[0])
+            .query(admin)
+            .expect("PEXPIRETIME")
+    };
+    let mut admin = server.admin();
+    let mut expiries = Vec::new();
+    runtime().block_on(async {
+        // The larger grace first, then the smaller one (the test server's 3,600 s).
+        for (n, grace_s) in [7_200, 3_600].into_iter().enumerate() {
+            let mut config = server.config();
+            config.expiry_grace = spillway_core::Duration::from_secs(grace_s);
+            let store = connect(config).await;
+            let budget = RedisBudget::new(&store, "graces", &caps()).expect("valid");
+            let acc = accounts(1, 1_000, 1_000);
+            let rid = budget.request_id(n as u64);
+            budget.reserve(now, &rid, 10, &acc).await.expect("reserve");
+            budget.settle(now, &rid, 10, &acc).await.expect("settle");
+            expiries.push(expiry(&mut admin));
+        }
+    });
+    let larger = expiries[0];
+    assert!(larger > 0, "expires: {expiries:?}");
+    assert!(expiries[1] >= larger, "shortened by 3,600 s: {expiries:?}");
+}
