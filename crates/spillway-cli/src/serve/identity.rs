@@ -50,6 +50,15 @@ pub fn subject_id(name: &str) -> u64 {
     })
 }
 
+/// The token of an `Authorization` value in the `Bearer` scheme, matched whatever its case
+/// (RFC 7235: auth schemes are case-insensitive, and clients do send `bearer`).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("Bearer")
+        .then_some(token.trim())
+}
+
 impl Identities {
     /// The rules of `spec` (none: everyone is the anonymous standard caller); `trust_headers`
     /// believes the `x-spillway-*` headers whatever `spec` says.
@@ -88,8 +97,8 @@ impl Identities {
             let presented = headers
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(|k| SecretHash::of(k.trim()));
+                .and_then(bearer_token)
+                .map(SecretHash::of);
             match presented.and_then(|h| self.keys.get(&h)) {
                 // The key's mapping wins over any header: a holder who could name another
                 // user, team, feature or class per request would escape every limit and cap
@@ -207,6 +216,31 @@ mod tests {
         // Headers are ignored unless trusted.
         h.insert("x-spillway-user", "mallory".parse().unwrap());
         assert_eq!(ids.caller(&h), Ok(bob));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_matched_whatever_its_case() {
+        let ids = bob_only(false);
+        for value in [
+            "Bearer sk-bob-1234",
+            "bearer sk-bob-1234",
+            "BEARER sk-bob-1234",
+            "bEaReR   sk-bob-1234",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("authorization", value.parse().unwrap());
+            assert_eq!(ids.caller(&h), Ok(BOB), "{value}");
+        }
+        for value in [
+            "Basic sk-bob-1234",
+            "Bearersk-bob-1234",
+            "sk-bob-1234",
+            "Bear",
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("authorization", value.parse().unwrap());
+            assert_eq!(ids.caller(&h), Err(Unknown::Key), "{value}");
+        }
     }
 
     #[test]
