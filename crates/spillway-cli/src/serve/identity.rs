@@ -6,7 +6,7 @@
 //! without a team is in team 0, as every simulated user without `team:` is: one team, so a
 //! `scope: team` layer then limits them together.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use spillway_core::keys::SecretHash;
 use spillway_core::policy::Class;
 use spillway_core::policy::serve::ServeSpec;
@@ -43,10 +43,12 @@ pub struct Identities {
 /// The team of a caller that names none.
 const NO_TEAM: u64 = 0;
 
-/// FNV-1a, 64 bits: a stable subject id for a name.
-pub fn subject_id(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+/// FNV-1a, 64 bits: a stable subject id for a name, from its bytes (a name in a header that
+/// is not ASCII, `josé`, is its UTF-8 bytes there as in the file, or any other bytes: still
+/// a name of its own).
+pub fn subject_id(name: impl AsRef<[u8]>) -> u64 {
+    name.as_ref().iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 
@@ -114,12 +116,14 @@ impl Identities {
         Ok(caller)
     }
 
+    /// The trusted headers' names, by their raw bytes: a value that is not ASCII (`josé`, sent
+    /// as is by `load` and by clients) names its own subject, never silently the default one.
     fn apply_headers(headers: &HeaderMap, caller: &mut Caller) -> Result<(), Unknown> {
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        if let Some(user) = text("x-spillway-user") {
+        let raw = |name: &str| headers.get(name).map(HeaderValue::as_bytes);
+        if let Some(user) = raw("x-spillway-user") {
             caller.user = subject_id(user);
         }
-        if let Some(team) = text("x-spillway-team") {
+        if let Some(team) = raw("x-spillway-team") {
             // An empty team is no team (team 0), as a key without `team:` is.
             caller.team = if team.is_empty() {
                 NO_TEAM
@@ -127,11 +131,12 @@ impl Identities {
                 subject_id(team)
             };
         }
-        if let Some(feature) = text("x-spillway-feature") {
+        if let Some(feature) = raw("x-spillway-feature") {
             caller.feature = subject_id(feature);
         }
-        if let Some(class) = text("x-spillway-class") {
-            caller.class = Class::parse(class).map(Class::index).ok_or_else(|| {
+        if let Some(class) = raw("x-spillway-class") {
+            let class = String::from_utf8_lossy(class);
+            caller.class = Class::parse(&class).map(Class::index).ok_or_else(|| {
                 Unknown::Header(format!(
                     "x-spillway-class `{class}` is not a class; expected interactive, standard, batch or background"
                 ))
@@ -241,6 +246,39 @@ mod tests {
             h.insert("authorization", value.parse().unwrap());
             assert_eq!(ids.caller(&h), Err(Unknown::Key), "{value}");
         }
+    }
+
+    #[test]
+    fn non_ascii_header_values_are_callers_of_their_own_not_anonymous() {
+        let ids = Identities {
+            keys: HashMap::new(),
+            trust_headers: true,
+        };
+        let anonymous = ids.caller(&HeaderMap::new()).unwrap();
+        let named = |name: &'static str, value: &[u8]| {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_bytes(value).unwrap());
+            ids.caller(&h)
+        };
+        let jose = named("x-spillway-user", "josé".as_bytes()).unwrap();
+        let zoe = named("x-spillway-user", "zoë".as_bytes()).unwrap();
+        // The same subject as the name's UTF-8 bytes, as a scenario's `josé` is identified.
+        assert_eq!(jose.user, subject_id("josé"));
+        assert_eq!(zoe.user, subject_id("zoë"));
+        assert_ne!(jose.user, anonymous.user);
+        // Bytes that are not UTF-8 (Latin-1 `é`) are still a user of their own.
+        let latin1 = named("x-spillway-user", b"jos\xe9").unwrap();
+        assert!(![anonymous.user, jose.user].contains(&latin1.user));
+        let team = named("x-spillway-team", "équipe".as_bytes()).unwrap();
+        assert_eq!(team.team, subject_id("équipe"));
+        let feature = named("x-spillway-feature", "café".as_bytes()).unwrap();
+        assert_eq!(feature.feature, subject_id("café"));
+        // A class is one of four words: anything else is refused, naming the header.
+        let class = named("x-spillway-class", "bätch".as_bytes());
+        assert!(
+            matches!(&class, Err(Unknown::Header(m)) if m.contains("x-spillway-class")),
+            "{class:?}"
+        );
     }
 
     #[test]
