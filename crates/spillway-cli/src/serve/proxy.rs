@@ -168,6 +168,7 @@ impl Proxy {
         meta: RequestMeta<()>,
         (parsed, bytes): (Parsed, Bytes),
     ) -> Response {
+        let output_estimate = meta.output_estimate;
         let mut call = match self.admit_detached(meta).await {
             Ok(Ok(call)) => call,
             Ok(Err(refusal)) => return self.refused(&refusal),
@@ -221,7 +222,8 @@ impl Proxy {
             return if parsed.stream {
                 relay(call, resp, parsed.input_tokens, self.timeouts)
             } else {
-                whole(call, resp, parsed.input_tokens, self.timeouts.idle).await
+                let estimates = (parsed.input_tokens, output_estimate);
+                whole(call, resp, estimates, self.timeouts.idle).await
             };
         }
     }
