@@ -64,8 +64,10 @@ and the upstream's usage books the spend (a stream without stream_options.includ
 counted one token per chunk, its role and finish chunks included: ~2 over per call). The \
 file's key validity (`keys:` not_before/expires), `events:` and price changes count from when \
 serve starts, so a restart starts them again; without --redis the budget's spend is kept in \
-the process and a restart starts it from zero. Every answer carries x-ratelimit-limit/remaining/reset-requests (and -tokens) for the \
-caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
+the process and a restart starts it from zero. The answers to a caller it identified (admitted, \
+refused, failed upstream, or a bad body's 400) carry x-ratelimit-limit/remaining/reset-requests \
+(and -tokens) for the caller's tightest layer of that unit. A 401, a 400 bad_header, a 404 or a \
+405 carries none (no caller is known), nor do /healthz, /metrics and /v1/models. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
 and nothing is sent upstream; an upstream that cannot be connected to gives 502 (retried; \
 the connect waits 10 s at most, or half the shorter upstream timeout), one that does not answer \
 within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 504, one \

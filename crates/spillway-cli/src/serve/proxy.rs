@@ -4,7 +4,8 @@
 //! relayed (SSE chunk by chunk); its usage settles the layers. A call that connected and then
 //! got no answer (timed out: 504; the connection broke: 502) is not retried: the provider may
 //! have it, so it is booked at its estimate. One that never connected is retried.
-//! Every answer carries the caller's `x-ratelimit-*` headers.
+//! Every answer to an identified caller carries its `x-ratelimit-*` headers (a 401 or a 400
+//! `bad_header` knows no caller: none).
 
 use super::budget;
 use super::budget::ServeGate;
