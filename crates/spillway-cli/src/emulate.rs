@@ -54,9 +54,15 @@ pub struct EmulateArgs {
     /// Seed of the provider's random draws (latency jitter, overload, retry-after hints).
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Connections held open at once (more wait to be accepted).
+    /// Connections held open at once (more wait to be accepted). A connection that sends no
+    /// request head for --client-timeout (30s by default), new or idle between requests, is
+    /// closed, so idle clients give their slots back.
     #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// Longest a client may take to send a request head (on a new connection, or idle after an
+    /// answer: the connection is then closed) and to send a request's body (past it: 400).
+    #[arg(long, default_value = "30s", value_parser = crate::simulate::parse_duration_arg)]
+    client_timeout: spillway_core::Duration,
     /// Calls answered at once (more get 503 `emulator_busy`).
     #[arg(long, default_value_t = DEFAULT_MAX_IN_FLIGHT as u64, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_in_flight: u64,
@@ -82,6 +88,7 @@ pub fn run(args: &EmulateArgs) -> Result<(), Failure> {
     config.max_connections = size(args.max_connections);
     config.max_in_flight = size(args.max_in_flight);
     config.max_body = size(args.max_body_bytes);
+    config.client_timeout = std::time::Duration::from_nanos(args.client_timeout.as_nanos());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -46,7 +46,8 @@ http://127.0.0.1:9000 --time-scale 10 --out /tmp/real"
 pub struct LoadArgs {
     /// The scenario file (YAML) whose traffic is replayed.
     scenario: PathBuf,
-    /// Where to send: a base URL (http://HOST:PORT or …/v1) or the full chat-completions URL.
+    /// Where to send: a base URL (http://HOST:PORT or …/v1) or the full chat-completions URL;
+    /// without credentials, query or fragment (refused: never echoed, never sent).
     #[arg(long)]
     target: String,
     /// The scenario's policy the target runs (the label of the output rows; default: the first).
@@ -151,16 +152,39 @@ fn policy_name(args: &LoadArgs, scenario: &Scenario, label: &str) -> Result<Stri
 }
 
 /// The chat-completions URL of `target`: a base (`http://host:port`, `…/v1`) or the full URL.
+///
+/// A target with credentials (`user:password@`), a query or a fragment is refused, as `serve
+/// --upstream` refuses them (`spillway_core::policy::base_url::check`), and no error quotes
+/// them: the target is echoed on stderr, and `load` has no use for them. Credentials would go
+/// out as `Basic` authorization, which neither `spillway serve` nor an OpenAI-compatible
+/// endpoint reads; a query would be sent on every call, and one often holds a key.
 pub fn chat_url(target: &str) -> Result<reqwest::Url, String> {
-    let url = reqwest::Url::parse(target.trim())
-        .map_err(|e| format!("`{target}` is not a URL ({e}); write e.g. http://127.0.0.1:8080"))?;
+    // Not quoted: a target that does not parse may still hold a password or a key.
+    let url = reqwest::Url::parse(target.trim()).map_err(|e| {
+        format!(
+            "it is not a URL ({e}); write e.g. http://127.0.0.1:8080 (not quoted: it may hold \
+             a secret)"
+        )
+    })?;
     match url.scheme() {
         "http" | "https" => {}
-        other => {
-            return Err(format!(
-                "`{target}`: scheme `{other}` is not http:// or https://"
-            ));
-        }
+        other => return Err(format!("scheme `{other}` is not http:// or https://")),
+    }
+    // The parsed URL is in its canonical form, where a `?` or `#` only starts the query or
+    // the fragment and `shown` finds the credentials.
+    let before_query = url.as_str().split(['?', '#']).next().unwrap_or_default();
+    let shown = spillway_core::policy::base_url::shown(before_query);
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "`{shown}` carries credentials before its host; `load` sends no credentials, so \
+             give the target without them"
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "`{shown}…` has a query or a fragment (not shown); `load` sends none: give the \
+             target without it"
+        ));
     }
     let path = url.path().trim_end_matches('/').to_string();
     let full = if path.ends_with("/chat/completions") {
@@ -304,5 +328,9 @@ mod tests {
         );
         assert!(url("localhost:9000").is_err());
         assert!(url("not a url").is_err());
+        for target in ["http://u:pw@h", "http://h/?key=pw", "http://h/v1#pw"] {
+            let e = url(target).unwrap_err();
+            assert!(!e.contains("pw"), "{target}: {e}");
+        }
     }
 }

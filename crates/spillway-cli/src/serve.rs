@@ -64,8 +64,10 @@ and the upstream's usage books the spend (a stream without stream_options.includ
 counted one token per chunk, its role and finish chunks included: ~2 over per call). The \
 file's key validity (`keys:` not_before/expires), `events:` and price changes count from when \
 serve starts, so a restart starts them again; without --redis the budget's spend is kept in \
-the process and a restart starts it from zero. Every answer carries x-ratelimit-limit/remaining/reset-requests (and -tokens) for the \
-caller's tightest layer. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
+the process and a restart starts it from zero. The answers to a caller it identified (admitted, \
+refused, failed upstream, or a bad body's 400) carry x-ratelimit-limit/remaining/reset-requests \
+(and -tokens) for the caller's tightest layer of that unit. A 401, a 400 bad_header, a 404 or a \
+405 carries none (no caller is known), nor do /healthz, /metrics and /v1/models. Bad requests (not JSON, no model, body over --max-body-bytes) get 400 \
 and nothing is sent upstream; an upstream that cannot be connected to gives 502 (retried; \
 the connect waits 10 s at most, or half the shorter upstream timeout), one that does not answer \
 within --upstream-timeout (streaming: falls silent for --upstream-idle-timeout) 504, one \
@@ -131,9 +133,15 @@ pub struct ServeArgs {
     /// Largest request body in bytes (more: 400).
     #[arg(long, default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1..=(64 << 20)))]
     max_body_bytes: u64,
-    /// Connections held open at once (more wait to be accepted).
+    /// Connections held open at once (more wait to be accepted). A connection that sends no
+    /// request head for --client-timeout (30s by default), new or idle between requests, is
+    /// closed, so idle clients give their slots back.
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// Longest a client may take to send a request head (on a new connection, or idle after an
+    /// answer: the connection is then closed) and to send a request's body (past it: 400).
+    #[arg(long, default_value = "30s", value_parser = crate::simulate::parse_duration_arg)]
+    client_timeout: spillway_core::Duration,
     /// Longest non-streaming upstream call, from sending to the last byte of its answer (past
     /// it: 504 `upstream_timeout`, the in-flight slot is freed, and the call is not sent again
     /// but booked at its estimate, since the provider may bill it; the breaker counts it as a
@@ -240,6 +248,7 @@ async fn serve(
         fallback,
         identities: identity::Identities::new(file.serve.as_ref(), args.trust_headers),
         max_body: usize::try_from(args.max_body_bytes).unwrap_or(usize::MAX),
+        client_timeout: std_duration(args.client_timeout),
         layer_names,
         // Only a shared budget has settlements to close.
         shared_budget,
@@ -265,15 +274,16 @@ async fn serve(
     );
     let signals = shutdown::Signals::listen();
     let stop = signals.clone();
-    let served =
-        axum::serve(listener, router(Arc::clone(&proxy))).with_graceful_shutdown(async move {
-            stop.first().await;
-        });
-    let served = tokio::select! {
-        served = served => served,
+    let served = spillway_emulate::connections::serve(
+        listener,
+        router(Arc::clone(&proxy)),
+        std_duration(args.client_timeout),
+        async move { stop.first().await },
+    );
+    tokio::select! {
+        () = served => {}
         () = signals.drain_over(std_duration(args.drain_timeout)) => {
             say("spillway serve: requests still in flight were cut (--drain-timeout passed, or a second signal)\n");
-            Ok(())
         }
     };
     // Requests still inside (cut at the drain deadline) leave the engine now, billed if they
@@ -297,7 +307,7 @@ async fn serve(
     if !flushed.cancels {
         say("spillway serve: cancellations still queued for Redis were lost at shutdown\n");
     }
-    served.map_err(|e| Failure::Runtime(anyhow::anyhow!("serving on {addr}: {e}")))
+    Ok(())
 }
 
 /// A line on stderr (nothing to do if stderr itself is gone).

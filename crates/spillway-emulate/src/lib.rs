@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 pub mod clock;
+pub mod connections;
 pub mod listener;
 pub mod log;
 pub mod profile;

@@ -6,6 +6,7 @@
 //! wait the service time (divided by the scale) or stream it paced.
 
 use crate::clock::{EmuClock, TimeScale};
+use crate::connections::{self, DEFAULT_CLIENT_TIMEOUT};
 use crate::listener::Bounded;
 use crate::log::{CallLog, CallRecord};
 use crate::reply::{self, CallId};
@@ -52,6 +53,9 @@ pub struct Config {
     pub max_in_flight: usize,
     /// Largest request body, bytes.
     pub max_body: usize,
+    /// How long a connection may wait to send a request head (new or idle between requests)
+    /// and a request's body: see [`crate::connections`].
+    pub client_timeout: std::time::Duration,
 }
 
 impl Config {
@@ -65,6 +69,7 @@ impl Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             max_body: DEFAULT_MAX_BODY,
+            client_timeout: DEFAULT_CLIENT_TIMEOUT,
         }
     }
 }
@@ -75,6 +80,7 @@ struct Shared {
     in_flight: Arc<Semaphore>,
     max_in_flight: usize,
     max_body: usize,
+    client_timeout: std::time::Duration,
     seq: AtomicU64,
     log: CallLog,
 }
@@ -119,12 +125,13 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let (listener, shared) = bind(config).await?;
     let addr = listener.local_addr()?;
     let router = router(shared.clone());
+    let client_timeout = shared.client_timeout;
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
+        let stopped = async move {
+            let _ = stopped.await;
+        };
+        connections::serve(listener, router, client_timeout, stopped).await;
+        Ok(())
     });
     Ok(Running {
         addr,
@@ -143,9 +150,9 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let (listener, shared) = bind(config).await?;
     ready(listener.local_addr()?);
-    axum::serve(listener, router(shared))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let client_timeout = shared.client_timeout;
+    connections::serve(listener, router(shared), client_timeout, shutdown).await;
+    Ok(())
 }
 
 async fn bind(config: Config) -> std::io::Result<(Bounded, Arc<Shared>)> {
@@ -159,6 +166,7 @@ async fn bind(config: Config) -> std::io::Result<(Bounded, Arc<Shared>)> {
         in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
         max_in_flight: config.max_in_flight.max(1),
         max_body: config.max_body,
+        client_timeout: config.client_timeout,
         seq: AtomicU64::new(0),
         log: CallLog::default(),
     });
@@ -266,14 +274,11 @@ async fn read_request(
         .and_then(|v| v.parse().ok());
     let refuse =
         |e: &request::BadRequest| json(StatusCode::BAD_REQUEST, &reply::bad_request(shape, e));
-    let bytes = axum::body::to_bytes(req.into_body(), s.max_body)
+    let bytes = connections::read_body(req.into_body(), s.max_body, s.client_timeout)
         .await
-        .map_err(|_| {
+        .map_err(|message| {
             refuse(&request::BadRequest {
-                message: format!(
-                    "the request body is over {} bytes (or could not be read)",
-                    s.max_body
-                ),
+                message,
                 param: None,
             })
         })?;

@@ -6,7 +6,7 @@
 //! without a team is in team 0, as every simulated user without `team:` is: one team, so a
 //! `scope: team` layer then limits them together.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use spillway_core::keys::SecretHash;
 use spillway_core::policy::Class;
 use spillway_core::policy::serve::ServeSpec;
@@ -43,11 +43,22 @@ pub struct Identities {
 /// The team of a caller that names none.
 const NO_TEAM: u64 = 0;
 
-/// FNV-1a, 64 bits: a stable subject id for a name.
-pub fn subject_id(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+/// FNV-1a, 64 bits: a stable subject id for a name, from its bytes (a name in a header that
+/// is not ASCII, `josé`, is its UTF-8 bytes there as in the file, or any other bytes: still
+/// a name of its own).
+pub fn subject_id(name: impl AsRef<[u8]>) -> u64 {
+    name.as_ref().iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+/// The token of an `Authorization` value in the `Bearer` scheme, matched whatever its case
+/// (RFC 7235: auth schemes are case-insensitive, and clients do send `bearer`).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("Bearer")
+        .then_some(token.trim())
 }
 
 impl Identities {
@@ -88,8 +99,8 @@ impl Identities {
             let presented = headers
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(|k| SecretHash::of(k.trim()));
+                .and_then(bearer_token)
+                .map(SecretHash::of);
             match presented.and_then(|h| self.keys.get(&h)) {
                 // The key's mapping wins over any header: a holder who could name another
                 // user, team, feature or class per request would escape every limit and cap
@@ -105,12 +116,14 @@ impl Identities {
         Ok(caller)
     }
 
+    /// The trusted headers' names, by their raw bytes: a value that is not ASCII (`josé`, sent
+    /// as is by `load` and by clients) names its own subject, never silently the default one.
     fn apply_headers(headers: &HeaderMap, caller: &mut Caller) -> Result<(), Unknown> {
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        if let Some(user) = text("x-spillway-user") {
+        let raw = |name: &str| headers.get(name).map(HeaderValue::as_bytes);
+        if let Some(user) = raw("x-spillway-user") {
             caller.user = subject_id(user);
         }
-        if let Some(team) = text("x-spillway-team") {
+        if let Some(team) = raw("x-spillway-team") {
             // An empty team is no team (team 0), as a key without `team:` is.
             caller.team = if team.is_empty() {
                 NO_TEAM
@@ -118,11 +131,12 @@ impl Identities {
                 subject_id(team)
             };
         }
-        if let Some(feature) = text("x-spillway-feature") {
+        if let Some(feature) = raw("x-spillway-feature") {
             caller.feature = subject_id(feature);
         }
-        if let Some(class) = text("x-spillway-class") {
-            caller.class = Class::parse(class).map(Class::index).ok_or_else(|| {
+        if let Some(class) = raw("x-spillway-class") {
+            let class = String::from_utf8_lossy(class);
+            caller.class = Class::parse(&class).map(Class::index).ok_or_else(|| {
                 Unknown::Header(format!(
                     "x-spillway-class `{class}` is not a class; expected interactive, standard, batch or background"
                 ))
@@ -207,6 +221,58 @@ mod tests {
         // Headers are ignored unless trusted.
         h.insert("x-spillway-user", "mallory".parse().unwrap());
         assert_eq!(ids.caller(&h), Ok(bob));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_matched_whatever_its_case() {
+        let ids = bob_only(false);
+        for (value, expected) in [
+            ("Bearer sk-bob-1234", Ok(BOB)),
+            ("bearer sk-bob-1234", Ok(BOB)),
+            ("BEARER sk-bob-1234", Ok(BOB)),
+            ("bEaReR   sk-bob-1234", Ok(BOB)),
+            ("Basic sk-bob-1234", Err(Unknown::Key)),
+            ("Bearersk-bob-1234", Err(Unknown::Key)),
+            ("sk-bob-1234", Err(Unknown::Key)),
+            ("Bear", Err(Unknown::Key)),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("authorization", value.parse().unwrap());
+            assert_eq!(ids.caller(&h), expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_header_values_are_callers_of_their_own_not_anonymous() {
+        let ids = Identities {
+            keys: HashMap::new(),
+            trust_headers: true,
+        };
+        let anonymous = ids.caller(&HeaderMap::new()).unwrap();
+        let named = |name: &'static str, value: &[u8]| {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_bytes(value).unwrap());
+            ids.caller(&h)
+        };
+        let jose = named("x-spillway-user", "josé".as_bytes()).unwrap();
+        let zoe = named("x-spillway-user", "zoë".as_bytes()).unwrap();
+        // The same subject as the name's UTF-8 bytes, as a scenario's `josé` is identified.
+        assert_eq!(jose.user, subject_id("josé"));
+        assert_eq!(zoe.user, subject_id("zoë"));
+        assert_ne!(jose.user, anonymous.user);
+        // Bytes that are not UTF-8 (Latin-1 `é`) are still a user of their own.
+        let latin1 = named("x-spillway-user", b"jos\xe9").unwrap();
+        assert!(![anonymous.user, jose.user].contains(&latin1.user));
+        let team = named("x-spillway-team", "équipe".as_bytes()).unwrap();
+        assert_eq!(team.team, subject_id("équipe"));
+        let feature = named("x-spillway-feature", "café".as_bytes()).unwrap();
+        assert_eq!(feature.feature, subject_id("café"));
+        // A class is one of four words: anything else is refused, naming the header.
+        let class = named("x-spillway-class", "bätch".as_bytes());
+        assert!(
+            matches!(&class, Err(Unknown::Header(m)) if m.contains("x-spillway-class")),
+            "{class:?}"
+        );
     }
 
     #[test]

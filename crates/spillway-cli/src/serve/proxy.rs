@@ -4,7 +4,8 @@
 //! relayed (SSE chunk by chunk); its usage settles the layers. A call that connected and then
 //! got no answer (timed out: 504; the connection broke: 502) is not retried: the provider may
 //! have it, so it is booked at its estimate. One that never connected is retried.
-//! Every answer carries the caller's `x-ratelimit-*` headers.
+//! Every answer to an identified caller carries its `x-ratelimit-*` headers (a 401 or a 400
+//! `bad_header` knows no caller: none).
 
 use super::budget;
 use super::budget::ServeGate;
@@ -68,6 +69,8 @@ pub struct Proxy {
     pub identities: Identities,
     /// Largest client body.
     pub max_body: usize,
+    /// Time a client has to send a request's body (and, on the connection, each head).
+    pub client_timeout: std::time::Duration,
     /// Layer names, for 429 bodies.
     pub layer_names: Vec<String>,
     /// Whether the budget is shared in Redis (`--redis` and a `budget:`), known at build
@@ -113,7 +116,7 @@ pub async fn forward(State(p): State<Arc<Proxy>>, shape: Shape, req: Request) ->
         payload: (),
     };
     // A bad body is answered before anything is admitted or sent upstream.
-    let mut resp = match read(shape, body, p.max_body).await {
+    let mut resp = match read(shape, body, (p.max_body, p.client_timeout)).await {
         Ok(parsed) => {
             // Reserve what the client allows the model to write (named, else the model's
             // maximum); the usage settles it.
@@ -139,7 +142,11 @@ pub async fn forward(State(p): State<Arc<Proxy>>, shape: Shape, req: Request) ->
 }
 
 /// The body (capped) parsed, or the 400 to answer.
-async fn read(shape: Shape, body: Body, max: usize) -> Result<(Parsed, Bytes), Response> {
+async fn read(
+    shape: Shape,
+    body: Body,
+    (max, limit): (usize, std::time::Duration),
+) -> Result<(Parsed, Bytes), Response> {
     let refuse = |e: request::BadRequest| {
         let body = reply::bad_request(shape, &e);
         let mut resp = Response::new(Body::from(body.to_string()));
@@ -150,12 +157,14 @@ async fn read(shape: Shape, body: Body, max: usize) -> Result<(Parsed, Bytes), R
         );
         resp
     };
-    let bytes = axum::body::to_bytes(body, max).await.map_err(|_| {
-        refuse(request::BadRequest {
-            message: format!("the request body is over {max} bytes (or could not be read)"),
-            param: None,
-        })
-    })?;
+    let bytes = spillway_emulate::connections::read_body(body, max, limit)
+        .await
+        .map_err(|message| {
+            refuse(request::BadRequest {
+                message,
+                param: None,
+            })
+        })?;
     let parsed = request::parse(shape, &bytes).map_err(refuse)?;
     Ok((parsed, bytes))
 }
@@ -168,6 +177,7 @@ impl Proxy {
         meta: RequestMeta<()>,
         (parsed, bytes): (Parsed, Bytes),
     ) -> Response {
+        let output_estimate = meta.output_estimate;
         let mut call = match self.admit_detached(meta).await {
             Ok(Ok(call)) => call,
             Ok(Err(refusal)) => return self.refused(&refusal),
@@ -221,7 +231,8 @@ impl Proxy {
             return if parsed.stream {
                 relay(call, resp, parsed.input_tokens, self.timeouts)
             } else {
-                whole(call, resp, parsed.input_tokens, self.timeouts.idle).await
+                let estimates = (parsed.input_tokens, output_estimate);
+                whole(call, resp, estimates, self.timeouts.idle).await
             };
         }
     }

@@ -130,11 +130,12 @@ pub(super) async fn whole_error(
     }
 }
 
-/// A non-streaming success: read it, settle with its `usage`, answer.
+/// A non-streaming success: read it, settle with its `usage` (without one, at the estimates
+/// the call was reserved for), answer.
 pub(super) async fn whole(
     call: GatewayCall,
     mut resp: reqwest::Response,
-    input_estimate: u64,
+    (input_estimate, output_estimate): (u64, u64),
     idle: std::time::Duration,
 ) -> Response {
     let headers = passed_headers(resp.headers(), false);
@@ -145,7 +146,7 @@ pub(super) async fn whole(
             if let Ok(value) = serde_json::from_slice(&body) {
                 usage.observe(&value);
             }
-            let (input_tokens, output_tokens) = usage.tokens(input_estimate);
+            let (input_tokens, output_tokens) = usage.whole_tokens(input_estimate, output_estimate);
             call.complete(Completion {
                 input_tokens,
                 output_tokens,
@@ -230,7 +231,7 @@ async fn relay_stream<C: StreamCall>(
     let stall = timeouts.client_stall;
     let mut sse = SseUsage::default();
     let end = relay_chunks(&mut resp, &tx, &mut sse, timeouts.idle, stall).await;
-    let (input_tokens, output_tokens) = sse.usage.tokens(input_estimate);
+    let (input_tokens, output_tokens) = sse.usage.streamed_tokens(input_estimate);
     let completion = |failed| Completion {
         input_tokens,
         output_tokens,

@@ -1,9 +1,12 @@
 //! What a call really used, read from the upstream's answer: the `usage` object of a JSON
-//! body, or of the last SSE chunk that carries one; without it (a stream without
-//! `stream_options.include_usage`), every chunk with choices is counted as one token (the
+//! body, or of the last SSE chunk that carries one. Without it, a stream (without
+//! `stream_options.include_usage`) has every chunk with choices counted as one token (the
 //! usual granularity of OpenAI streams). That count includes the chunk that only names the
 //! role and the one that only carries `finish_reason`: about 2 tokens more than written per
 //! call, an over-count (the limit errs on the safe side) kept rather than parsing every delta.
+//! A whole JSON answer without it is booked at the output estimate it was reserved for: its
+//! one `choices` array says nothing of its length, and counting it as one token would let
+//! long answers through a token limit almost free.
 
 use serde_json::Value;
 
@@ -39,12 +42,20 @@ impl Usage {
         }
     }
 
-    /// Prompt and completion tokens: as reported, else `input_estimate` and the counted chunks.
-    pub fn tokens(&self, input_estimate: u64) -> (u64, u64) {
-        (
-            self.input.unwrap_or(input_estimate),
-            self.output.unwrap_or(self.chunks),
-        )
+    /// Prompt and completion tokens of a stream: as reported, else `input_estimate` and the
+    /// counted chunks.
+    pub fn streamed_tokens(&self, input_estimate: u64) -> (u64, u64) {
+        self.tokens_or(input_estimate, self.chunks)
+    }
+
+    /// Prompt and completion tokens of a whole answer: as reported, else the estimates the
+    /// call was reserved for (not the chunks: a whole answer has one, however long).
+    pub fn whole_tokens(&self, input_estimate: u64, output_estimate: u64) -> (u64, u64) {
+        self.tokens_or(input_estimate, output_estimate)
+    }
+
+    fn tokens_or(&self, input: u64, output: u64) -> (u64, u64) {
+        (self.input.unwrap_or(input), self.output.unwrap_or(output))
     }
 }
 
@@ -122,7 +133,7 @@ mod tests {
         for piece in stream.as_bytes().chunks(7) {
             sse.feed(piece);
         }
-        assert_eq!(sse.usage.tokens(99), (12, 2));
+        assert_eq!(sse.usage.streamed_tokens(99), (12, 2));
         assert_eq!(sse.usage.chunks, 2);
     }
 
@@ -132,6 +143,17 @@ mod tests {
         sse.feed(
             b"data: {\"choices\":[{\"delta\":{}}]}\n\ndata: {\"choices\":[{\"delta\":{}}]}\n\n",
         );
-        assert_eq!(sse.usage.tokens(5), (5, 2));
+        assert_eq!(sse.usage.streamed_tokens(5), (5, 2));
+    }
+
+    #[test]
+    fn a_whole_answer_without_usage_is_its_estimates_not_its_one_chunk() {
+        let mut usage = Usage::default();
+        usage.observe(&serde_json::json!({"choices": [{"message": {"content": "long"}}]}));
+        assert_eq!(usage.chunks, 1);
+        assert_eq!(usage.whole_tokens(5, 4000), (5, 4000));
+        usage
+            .observe(&serde_json::json!({"usage": {"prompt_tokens": 7, "completion_tokens": 900}}));
+        assert_eq!(usage.whole_tokens(5, 4000), (7, 900));
     }
 }

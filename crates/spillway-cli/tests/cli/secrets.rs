@@ -266,3 +266,45 @@ fn a_key_with_a_control_character_is_refused_at_load() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `load --target` with a password before the host or a key in the query (the review's repro)
+/// is refused, exit 2, and neither secret is echoed: not by the refusal, not by a URL that does
+/// not parse (a bad port), not by the start-up line.
+#[test]
+fn load_refuses_a_target_with_secrets_without_echoing_them() {
+    let out_dir = temp_dir("load-secret-target");
+    let out_dir = out_dir.to_str().expect("utf-8");
+    let password = "pw-Zq8rT4vW";
+    for target in [
+        format!("http://admin:{password}@127.0.0.1:1/v1?api_key={PASTED}"),
+        format!("http://admin:{password}@127.0.0.1:1/v1"),
+        format!("http://127.0.0.1:1/v1?api_key={PASTED}"),
+        format!("http://127.0.0.1:1/v1#{PASTED}"),
+        format!("http://admin:{password}@127.0.0.1:99999/?api_key={PASTED}"),
+        format!("http://admin:{password}/x@127.0.0.1:1/?api_key={PASTED}"),
+    ] {
+        let output = run(&[
+            "load",
+            "scenarios/sim-vs-real.yaml",
+            "--target",
+            &target,
+            "--duration",
+            "2s",
+            "--time-scale",
+            "100",
+            "--timeout",
+            "1s",
+            "--no-report",
+            "--out",
+            out_dir,
+        ]);
+        let err = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{target}: {err}");
+        assert!(err.contains("--target"), "{target}: {err}");
+        for bytes in [&output.stdout, &output.stderr] {
+            assert_eq!(leaked(bytes), None, "{target}: {err}");
+            assert!(!text(bytes).contains(password), "{target}: {err}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(out_dir);
+}

@@ -2,6 +2,7 @@
 
 mod budget;
 mod fixtures;
+mod idle_clients;
 mod output_estimate;
 mod policy_file;
 mod proxy;

@@ -4,6 +4,7 @@
 
 mod client;
 mod fixtures;
+mod idle;
 mod kinds;
 mod limits;
 mod openai_sdk;

@@ -409,3 +409,53 @@ async fn trusted_headers_give_each_user_their_own_allowance() {
         "{m}"
     );
 }
+
+/// Which answers carry `x-ratelimit-*`, as the README and `serve --help` say: those to a caller
+/// the gateway identified (a bad body's 400 too), not a 400 `bad_header`, a 404 or a 405.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ratelimit_headers_are_on_the_answers_the_docs_name() {
+    let policy = policy_file("headers-where", PER_USER_100, "", "");
+    let serve = Server::serve_with(&policy, "http://127.0.0.1:1", &["--trust-headers"]);
+    let client = reqwest::Client::new();
+    let chat_url = format!("{}/v1/chat/completions", serve.url);
+    let carries =
+        |resp: &reqwest::Response| resp.headers().contains_key("x-ratelimit-limit-requests");
+    let bad_body = client
+        .post(&chat_url)
+        .body("{not json")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(bad_body.status(), 400);
+    assert!(carries(&bad_body));
+    let bad_class = client
+        .post(&chat_url)
+        .header("x-spillway-class", "urgent")
+        .body(chat(3, false))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(bad_class.status(), 400);
+    let wrong_url = client
+        .get(format!("{}/nope", serve.url))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(wrong_url.status(), 404);
+    let wrong_method = client.get(&chat_url).send().await.expect("answer");
+    assert_eq!(wrong_method.status(), 405);
+    for resp in [&bad_class, &wrong_url, &wrong_method] {
+        assert!(!carries(resp), "{}", resp.status());
+    }
+    let help = text(&spillway(&["serve", "--help"]).stdout);
+    let readme = std::fs::read_to_string(crate::workspace().join("README.md")).expect("README");
+    for (doc, text) in [("serve --help", &help), ("README.md", &readme)] {
+        let text = text.replace('`', "");
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(!flat.contains("Every answer carries"), "{doc}");
+        assert!(
+            flat.contains("A 401, a 400 bad_header, a 404 or a 405 carries none"),
+            "{doc}"
+        );
+    }
+}
