@@ -10,6 +10,10 @@
 //!
 //! At shutdown the server closes the queue ([`Closer::close`]): what is queued is still
 //! applied, within a bound, before the runtime (and this task) goes away.
+//!
+//! Bounded: a store that answers slowly (or not at all, under a fail-open policy that keeps
+//! admitting) would otherwise let the queue grow with every request served. Past
+//! [`QUEUE_CAPACITY`] a settlement is given up and counted, as one that did not land.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -22,6 +26,9 @@ use tokio::task::JoinHandle;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// Longest wait between retries.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// Settlements queued at most (a few seconds of a busy gateway's completions; ~100 bytes
+/// each); one more is given up and counted.
+pub const QUEUE_CAPACITY: usize = 65_536;
 
 /// How one try at a settlement went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +62,7 @@ struct Tracker {
 /// The queue into the settle task.
 #[derive(Debug)]
 pub struct Settler<T> {
-    queue: mpsc::UnboundedSender<T>,
+    queue: mpsc::Sender<T>,
     tracker: Arc<Tracker>,
 }
 
@@ -67,7 +74,7 @@ impl<T: Send + Sync + 'static> Settler<T> {
     /// Spawn the task that applies with `how`, retrying a settlement for at most `horizon`
     /// after its first try (call inside tokio).
     pub fn start<A: Apply<Item = T>>(how: A, horizon: Duration) -> Self {
-        let (queue, rx) = mpsc::unbounded_channel();
+        let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
         let tracker = Arc::new(Tracker::default());
         let handle = tokio::spawn(run(how, rx, tracker.clone(), horizon));
         *tracker
@@ -77,10 +84,10 @@ impl<T: Send + Sync + 'static> Settler<T> {
         Settler { queue, tracker }
     }
 
-    /// Queue `item`. Only fails once the task has ended (the runtime is going away): then it
-    /// is counted as given up.
+    /// Queue `item`. Fails when [`QUEUE_CAPACITY`] settlements are already waiting, or once
+    /// the task has ended (the runtime is going away): then it is counted as given up.
     pub fn send(&self, item: T) {
-        if self.queue.send(item).is_err() {
+        if self.queue.try_send(item).is_err() {
             self.tracker.gave_up.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -117,7 +124,7 @@ impl Closer {
 
 async fn run<A: Apply>(
     how: A,
-    mut queue: mpsc::UnboundedReceiver<A::Item>,
+    mut queue: mpsc::Receiver<A::Item>,
     tracker: Arc<Tracker>,
     horizon: Duration,
 ) {
@@ -157,5 +164,33 @@ async fn apply<A: Apply>(how: &A, item: &A::Item, tracker: &Tracker, horizon: Du
         }
         tokio::time::sleep(backoff).await;
         backoff = backoff.saturating_mul(2).min(MAX_BACKOFF);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Apply, QUEUE_CAPACITY, Settler, Tried};
+    use std::time::Duration;
+
+    /// A store that never answers.
+    struct Stalled;
+
+    impl Apply for Stalled {
+        type Item = u32;
+        async fn apply(&self, _: &u32) -> Tried {
+            std::future::pending().await
+        }
+    }
+
+    /// Past the capacity a settlement is given up and counted, not queued: the queue stays
+    /// bounded whatever the store does.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_full_queue_gives_settlements_up_and_counts_them() {
+        let settler = Settler::start(Stalled, Duration::from_secs(30));
+        // Current-thread runtime: the task has not run yet, so nothing left the queue.
+        for item in 0..QUEUE_CAPACITY as u32 + 10 {
+            settler.send(item);
+        }
+        assert_eq!(settler.gave_up(), 10);
     }
 }
