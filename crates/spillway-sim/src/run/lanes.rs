@@ -65,7 +65,11 @@ where
             .collect();
         let mut sent = 0usize;
         loop {
-            let next: Arc<[Arrival]> = arrivals.by_ref().take(batch).collect();
+            // Collected straight into its buffer: an `Arc<[_]>` from an iterator of unknown
+            // length is collected into a `Vec` first, then copied.
+            let mut next = Vec::with_capacity(batch);
+            next.extend(arrivals.by_ref().take(batch));
+            let next = Arc::new(next);
             if next.is_empty() {
                 break;
             }
@@ -138,7 +142,7 @@ fn emit_one_reply_each<O>(workers: &[Worker<'_, O>], sink: &mut dyn FnMut(usize,
 /// A lane on its own thread: batches in, rows out (one reply per batch, then one with the
 /// closing rows).
 struct Worker<'scope, O> {
-    batches: Option<SyncSender<Arc<[Arrival]>>>,
+    batches: Option<SyncSender<Arc<Vec<Arrival>>>>,
     replies: Receiver<Vec<TimeseriesRow>>,
     handle: ScopedJoinHandle<'scope, O>,
 }
@@ -148,7 +152,7 @@ impl<'scope, O: Send + 'scope> Worker<'scope, O> {
     where
         L: Lane<Output = O> + Send + 'scope,
     {
-        let (batches, inbox) = sync_channel::<Arc<[Arrival]>>(QUEUED_BATCHES);
+        let (batches, inbox) = sync_channel::<Arc<Vec<Arrival>>>(QUEUED_BATCHES);
         let (outbox, replies) = sync_channel(QUEUED_BATCHES + 1);
         let handle = scope.spawn(move || {
             for batch in inbox {
@@ -169,7 +173,7 @@ impl<'scope, O: Send + 'scope> Worker<'scope, O> {
         }
     }
 
-    fn send(&self, batch: Arc<[Arrival]>) {
+    fn send(&self, batch: Arc<Vec<Arrival>>) {
         if let Some(batches) = &self.batches {
             // A failed send means the worker panicked: `join` re-raises it.
             let _ = batches.send(batch);
