@@ -37,6 +37,7 @@ mod layer;
 mod layers;
 mod metrics;
 mod relay_body;
+mod resend;
 mod runtime;
 pub mod settler;
 mod settling;

@@ -6,6 +6,7 @@ mod close_order;
 mod layer;
 mod layer_budget;
 mod layer_cache;
+mod layer_key_refused;
 mod layer_parts;
 mod layer_settles;
 mod left_on_the_wire;
