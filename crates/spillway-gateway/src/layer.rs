@@ -41,9 +41,10 @@ pub type Classify<M> = dyn Fn(&Request) -> Result<RequestMeta<M>, Box<Response>>
 /// A tower `Layer` putting a [`Runtime`] in front of a service.
 ///
 /// The service behind it must honour the [`Dispatched`] in each request's extensions: call the
-/// provider it names with the model it names (a degraded request's cheaper one), or no
-/// provider for [`Upstream::Cache`](crate::Upstream::Cache). The engine books, paces and
-/// judges each call by that decision.
+/// provider it names with the model it names (a degraded request's cheaper one) and the
+/// upstream key it names (the budget's pick at that send), or no provider for
+/// [`Upstream::Cache`](crate::Upstream::Cache). The engine books, paces and judges each call
+/// by that decision.
 pub struct GatewayLayer<M, L: Limiter, S, R> {
     runtime: Runtime<M, L, S, R>,
     classify: Arc<Classify<M>>,
@@ -117,10 +118,11 @@ where
         };
         let runtime = self.layer.runtime.clone();
         Box::pin(async move {
-            // The headers show the bucket that decided: the engine's key, not key 0.
-            let (api_key, admitted) = runtime.admit_keyed(meta);
+            // The headers show the bucket of the engine's key, not key 0: the one it admitted
+            // with, or the one it last sent with if it picked another at the send.
+            let (mut api_key, admitted) = runtime.admit_keyed(meta);
             let mut resp = match admitted {
-                Ok(call) => serve(&runtime, call, meta, inner, req).await?,
+                Ok(call) => serve(&runtime, call, &mut api_key, meta, inner, req).await?,
                 Err(refusal) => {
                     let names = runtime.with_state(|s, _| s.metrics.layer_names().to_vec());
                     headers::refused(&refusal, &names)
@@ -139,10 +141,12 @@ where
 }
 
 /// An admitted request: the wait, the inner call where the engine routed it (told in the
-/// request's [`Dispatched`]), again if the engine sends it again, and its settlement.
+/// request's [`Dispatched`]), again if the engine sends it again, and its settlement;
+/// `api_key` becomes the key of each send.
 async fn serve<Inner, M, L, S, R>(
     runtime: &Runtime<M, L, S, R>,
     mut call: Call<M, L, S, R>,
+    api_key: &mut u64,
     meta: RequestMeta<M>,
     mut inner: Inner,
     req: Request,
@@ -171,6 +175,7 @@ where
             }
             Step::Left(how) => return Ok(refused.unwrap_or_else(|| headers::departed(how))),
         };
+        *api_key = dispatched.api_key.unwrap_or(*api_key);
         let resp = call_ready(&mut inner, &mut ready, resend.copy(dispatched)).await?;
         let answer = told_not_to_retry(&resp);
         call.respond(&answer);

@@ -8,6 +8,7 @@ mod layer_budget;
 mod layer_cache;
 mod layer_key_refused;
 mod layer_parts;
+mod layer_rekeyed;
 mod layer_settles;
 mod left_on_the_wire;
 mod over_tcp;
