@@ -12,6 +12,11 @@
 //! however far an earlier copy got before its service dropped it. The tape lives as long as
 //! the request's [`Resend`]: until the answer accepted, or the request's end.
 //!
+//! Copies are read one after another (the engine sends one at a time). A service that keeps
+//! reading an earlier copy after answering shares the unread rest with the next: each gets
+//! every frame, in order, but while both wait on the client's body only the last to wait is
+//! woken (a body keeps one waker).
+//!
 //! [`Outcome::KeyRefused`]: spillway_core::upstream::Outcome::KeyRefused
 
 use crate::Dispatched;
