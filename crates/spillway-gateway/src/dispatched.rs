@@ -26,6 +26,12 @@ pub struct Dispatched {
     /// model catalogue (`ModelCatalogue::get` gives its name). `None`: call the model the
     /// request names.
     pub model: Option<ModelId>,
+    /// The upstream API key to call with: the budget's pick at this send, which is not always
+    /// the key the request was admitted with (one that expired or was revoked while the
+    /// request waited is replaced then, and the budget bills the new one). Numbered as
+    /// `api_key`-scoped layers number it (a [`KeyId`](spillway_core::keys::KeyId)'s, 0 when
+    /// the ring holds no keys); `None` without a budget, or for the cache.
+    pub api_key: Option<u64>,
 }
 
 /// Where a request's answer must come from.
@@ -45,10 +51,11 @@ impl Dispatched {
     pub(crate) const CACHE: Dispatched = Dispatched {
         upstream: Upstream::Cache,
         model: None,
+        api_key: None,
     };
 
-    /// The send `dispatch` of `runtime`: its provider, and the model its budget ticket names
-    /// when the budget degraded it.
+    /// The send `dispatch` of `runtime`: its provider, the model its budget ticket names when
+    /// the budget degraded it, and the key that ticket pays with.
     pub(crate) fn sent<M, L, S, R>(runtime: &Runtime<M, L, S, R>, dispatch: &Dispatch<M>) -> Self
     where
         M: Copy + Send + 'static,
@@ -56,13 +63,17 @@ impl Dispatched {
         S: Spend<M> + Send + 'static,
         R: Rng + Send + 'static,
     {
-        let model = runtime.with_state(|s, _| {
-            let ticket = s.engine.spend_ticket(dispatch.id)?;
-            ticket.degraded().then_some(ticket.estimate.model)
+        let (model, api_key) = runtime.with_state(|s, _| {
+            let Some(ticket) = s.engine.spend_ticket(dispatch.id) else {
+                return (None, None);
+            };
+            let model = ticket.degraded().then_some(ticket.estimate.model);
+            (model, Some(ticket.subject().api_key))
         });
         Dispatched {
             upstream: Upstream::Provider(dispatch.target),
             model,
+            api_key,
         }
     }
 }

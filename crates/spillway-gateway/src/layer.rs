@@ -5,9 +5,12 @@
 //! the engine; a 2xx body is wrapped so that its end settles the layers (with the estimate:
 //! middleware does not read bodies) and its early drop cancels (`settling.rs` says when a body
 //! has ended); a 2xx without content (the answer to a HEAD, a 204, a 304) completes with its
-//! head. A refused answer is passed back as is and the request leaves Failed: the middleware
-//! cannot resend a body it gave away (`spillway serve`, which owns the bytes, retries), so the
-//! engine is told not to retry it.
+//! head. A refused answer is passed back as is and the request leaves Failed: the engine is told
+//! not to retry it, so that the caller's own client, which sees the answer, decides. The one
+//! exception is the engine's: a refused key (401/403) with a fallback, whose key is its own, is
+//! sent again there whatever the answer says, as `spillway serve` does; the layer then hands
+//! its service the request once more ([`Resend`]), and the request is one request, completed
+//! (or failed) on the fallback.
 //!
 //! A request the engine answers from the cache (every breaker open, `cache_hit_pct` set) is
 //! counted completed, so the layer does not answer it with an error of its own: the inner
@@ -16,6 +19,7 @@
 //!
 //! [`Upstream::Cache`]: crate::Upstream::Cache
 
+use crate::resend::Resend;
 use crate::runtime::Runtime;
 use crate::settling::Settling;
 use crate::{Call, Dispatched, Step, headers};
@@ -26,7 +30,7 @@ use axum::response::Response;
 use rand_core::Rng;
 use spillway_core::engine::{Completion, Departure, Limiter, RequestMeta, Spend};
 use spillway_core::limit::Subject;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -37,9 +41,10 @@ pub type Classify<M> = dyn Fn(&Request) -> Result<RequestMeta<M>, Box<Response>>
 /// A tower `Layer` putting a [`Runtime`] in front of a service.
 ///
 /// The service behind it must honour the [`Dispatched`] in each request's extensions: call the
-/// provider it names with the model it names (a degraded request's cheaper one), or no
-/// provider for [`Upstream::Cache`](crate::Upstream::Cache). The engine books, paces and
-/// judges each call by that decision.
+/// provider it names with the model it names (a degraded request's cheaper one) and the
+/// upstream key it names (the budget's pick at that send), or no provider for
+/// [`Upstream::Cache`](crate::Upstream::Cache). The engine books, paces and judges each call
+/// by that decision.
 pub struct GatewayLayer<M, L: Limiter, S, R> {
     runtime: Runtime<M, L, S, R>,
     classify: Arc<Classify<M>>,
@@ -113,10 +118,11 @@ where
         };
         let runtime = self.layer.runtime.clone();
         Box::pin(async move {
-            // The headers show the bucket that decided: the engine's key, not key 0.
-            let (api_key, admitted) = runtime.admit_keyed(meta);
+            // The headers show the bucket of the engine's key, not key 0: the one it admitted
+            // with, or the one it last sent with if it picked another at the send.
+            let (mut api_key, admitted) = runtime.admit_keyed(meta);
             let mut resp = match admitted {
-                Ok(call) => serve(&runtime, call, meta, inner, req).await?,
+                Ok(call) => serve(&runtime, call, &mut api_key, meta, inner, req).await?,
                 Err(refusal) => {
                     let names = runtime.with_state(|s, _| s.metrics.layer_names().to_vec());
                     headers::refused(&refusal, &names)
@@ -135,13 +141,15 @@ where
 }
 
 /// An admitted request: the wait, the inner call where the engine routed it (told in the
-/// request's [`Dispatched`]), and its settlement.
+/// request's [`Dispatched`]), again if the engine sends it again, and its settlement;
+/// `api_key` becomes the key of each send.
 async fn serve<Inner, M, L, S, R>(
     runtime: &Runtime<M, L, S, R>,
     mut call: Call<M, L, S, R>,
+    api_key: &mut u64,
     meta: RequestMeta<M>,
     mut inner: Inner,
-    mut req: Request,
+    req: Request,
 ) -> Result<Response, Inner::Error>
 where
     Inner: tower::Service<Request, Response = Response>,
@@ -150,26 +158,33 @@ where
     S: Spend<M> + Send + 'static,
     R: Rng + Send + 'static,
 {
-    match call.next().await {
-        Step::Send(dispatch) => {
-            let dispatched = Dispatched::sent(runtime, &dispatch);
-            req.extensions_mut().insert(dispatched);
-        }
-        // Only the cache completes a request before its send (the engine counted it served,
-        // with no usage): the inner service gives that answer, told so, without a provider.
-        Step::Left(Departure::Completed) => {
-            req.extensions_mut().insert(Dispatched::CACHE);
-            return inner.call(req).await;
-        }
-        Step::Left(how) => return Ok(headers::departed(how)),
-    }
     let head = req.method() == Method::HEAD;
-    let resp = inner.call(req).await?;
-    let answer = unresendable(&resp);
-    call.respond(&answer);
-    if !answer.accepted {
-        return Ok(resp);
-    }
+    let resend = Resend::new(req);
+    // The service given to `serve` was polled ready for its first call; a later one waits.
+    let mut ready = true;
+    // The last refused answer: the client's if the engine gives up after it.
+    let mut refused = None;
+    let resp = loop {
+        let dispatched = match call.next().await {
+            Step::Send(dispatch) => Dispatched::sent(runtime, &dispatch),
+            // Only the cache completes a request before its send (the engine counted it
+            // served, with no usage): the inner service gives that answer, told so, without a
+            // provider.
+            Step::Left(Departure::Completed) => {
+                return call_ready(&mut inner, &mut ready, resend.copy(Dispatched::CACHE)).await;
+            }
+            Step::Left(how) => return Ok(refused.unwrap_or_else(|| headers::departed(how))),
+        };
+        *api_key = dispatched.api_key.unwrap_or(*api_key);
+        let resp = call_ready(&mut inner, &mut ready, resend.copy(dispatched)).await?;
+        let answer = told_not_to_retry(&resp);
+        call.respond(&answer);
+        if answer.accepted {
+            break resp;
+        }
+        // The engine failed it (the next step says so), or sends it again.
+        refused = Some(resp);
+    };
     let usage = Completion {
         input_tokens: meta.input_tokens,
         output_tokens: meta.output_estimate,
@@ -182,13 +197,26 @@ where
     Ok(resp.map(|body| Body::new(Settling::new(body, call, usage))))
 }
 
-/// The inner service's answer as the engine reads it, and never to be sent again: the layer
-/// gave the request's body away, so it cannot retry. A refusal says so as `x-should-retry:
+/// Call `inner` with `req`, first waiting for it to be ready unless it already is (`ready`:
+/// polled ready and not called since), as tower asks of every call.
+async fn call_ready<Inner: tower::Service<Request>>(
+    inner: &mut Inner,
+    ready: &mut bool,
+    req: Request,
+) -> Result<Inner::Response, Inner::Error> {
+    if !std::mem::take(ready) {
+        poll_fn(|cx| inner.poll_ready(cx)).await?;
+    }
+    inner.call(req).await
+}
+
+/// The inner service's answer as the engine reads it. A refusal says so as `x-should-retry:
 /// false` would: the engine gives the request up at once, Failed (its breaker, Retry-After and
-/// escalation still count the answer), as `spillway serve` does when it stops retrying. Told
-/// nothing, the engine would wait to retry, and the layer letting go would count it abandoned.
-/// (A refused key with a fallback is still retried there: the engine overrides the header.)
-fn unresendable(resp: &Response) -> spillway_core::engine::Response {
+/// escalation still count the answer), as `spillway serve` does when it stops retrying, and the
+/// caller gets the answer and its own client decides (the layer retrying too would multiply
+/// the attempts). The engine overrides it for a refused key with a fallback: that request is
+/// sent again on the fallback, and the layer sends it ([`serve`]).
+fn told_not_to_retry(resp: &Response) -> spillway_core::engine::Response {
     let mut answer = headers::upstream_response(resp.status().as_u16(), resp.headers());
     if let Some(snapshot) = answer.snapshot.as_mut() {
         snapshot.should_retry = Some(false);

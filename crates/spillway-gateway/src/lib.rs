@@ -11,8 +11,9 @@
 //!   away (or a handler that errors) never leaks a reservation.
 //! - [`GatewayLayer`]: the same as a tower `Layer` for any axum/hyper service. The service
 //!   **must** read the [`Dispatched`] the layer puts in each request's extensions and call the
-//!   provider and model it names (or, for [`Upstream::Cache`], no provider): the engine books
-//!   the budget at that model's price and feeds that provider's breaker with the answer.
+//!   provider, model and upstream key it names (or, for [`Upstream::Cache`], no provider):
+//!   the engine books the budget at that model's price on that key and feeds that provider's
+//!   breaker with the answer.
 //! - [`ServeLayers`]: the policy's layers in this process, or in Redis shared by replicas.
 //! - [`Metrics`]: counters from the engine's events, rendered as Prometheus text.
 //! - [`headers`]: `x-ratelimit-*` for the caller's tightest layer, and the 429 body.
@@ -37,6 +38,7 @@ mod layer;
 mod layers;
 mod metrics;
 mod relay_body;
+mod resend;
 mod runtime;
 pub mod settler;
 mod settling;

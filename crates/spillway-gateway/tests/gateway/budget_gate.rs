@@ -12,8 +12,8 @@ use spillway_core::limit::Scope;
 use spillway_core::{Duration, Time};
 
 /// The keys' environment and service (not production: one key is enough there).
-const ENVIRONMENT: &str = "test";
-const SERVICE: &str = "chat";
+pub const ENVIRONMENT: &str = "test";
+pub const SERVICE: &str = "chat";
 
 /// The id of the gate's one key, as `api_key`-scoped layers see it.
 pub fn key_id() -> u64 {
@@ -26,6 +26,11 @@ pub const CHEAP: ModelId = ModelId(1);
 /// The gate; with `degrade`, its ladder sends every request to the cheap model (from 0 ‰ of
 /// the cap), else it has no ladder.
 pub fn gate(degrade: bool) -> SpendGate {
+    gate_with(degrade, keys())
+}
+
+/// [`gate`] with the upstream keys of `keys`.
+pub fn gate_with(degrade: bool, keys: KeyRing) -> SpendGate {
     let model = |name: &str, tier, price| ModelSpec {
         name: name.into(),
         tier,
@@ -58,7 +63,7 @@ pub fn gate(degrade: bool) -> SpendGate {
     };
     let config = SpendGateConfig {
         catalogue: catalogue.clone(),
-        keys: keys(),
+        keys,
         prices: vec![],
         origin_unix_ns: 0,
         policy: PolicyBudget {

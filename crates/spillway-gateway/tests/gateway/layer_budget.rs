@@ -95,6 +95,7 @@ async fn a_degraded_request_tells_the_inner_service_its_model_and_provider() {
     let expected = Dispatched {
         upstream: Upstream::Provider(Target::Primary),
         model: Some(CHEAP),
+        api_key: Some(budget_gate::key_id()),
     };
     assert_eq!(dispatched(true).await, Some(expected));
 }
@@ -104,6 +105,7 @@ async fn a_request_on_the_model_asked_for_names_no_model() {
     let expected = Dispatched {
         upstream: Upstream::Provider(Target::Primary),
         model: None,
+        api_key: Some(budget_gate::key_id()),
     };
     assert_eq!(dispatched(false).await, Some(expected));
 }
