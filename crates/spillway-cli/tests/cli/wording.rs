@@ -114,3 +114,52 @@ fn more_layers_than_a_policy_may_stack_are_refused_at_the_first_over() {
         "{err}"
     );
 }
+
+/// A `keys:` entry without `expires` is said at the entry (`keys[0]`, its first key), not at
+/// its last field: by every command that reads the file, scenario or policy file.
+#[test]
+fn a_key_without_expires_is_refused_at_the_entry_not_its_last_field() {
+    let dir = temp_dir("wording-no-expires");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let budget =
+        std::fs::read_to_string(workspace().join("scenarios/budget.yaml")).expect("budget");
+    let cut = "    role: primary\n    expires: 60d\n";
+    assert!(budget.contains(cut), "budget.yaml has `{cut}`");
+    let scenario = dir.join("no-expires.yaml");
+    std::fs::write(&scenario, budget.replacen(cut, "    role: primary\n", 1)).expect("write");
+    let policy = dir.join("no-expires-policy.yaml");
+    let gateway = std::fs::read_to_string(workspace().join("scenarios/policies/gateway.yaml"))
+        .expect("gateway");
+    let keys =
+        "keys:\n  - name: up\n    environment: production\n    service: chat\n    role: primary\n";
+    std::fs::write(&policy, format!("{keys}{gateway}")).expect("write");
+    let (scenario, policy) = (
+        scenario.to_str().expect("utf-8"),
+        policy.to_str().expect("utf-8"),
+    );
+    let runs: [(&[&str], String); 3] = [
+        (
+            &["validate", scenario],
+            format!("{scenario}:100:5: keys[0]: missing field `expires`"),
+        ),
+        (
+            &["validate", policy],
+            format!("{policy}:2:5: keys[0]: missing field `expires`"),
+        ),
+        (
+            &["serve", "--policy", policy, "--listen", "127.0.0.1:0"],
+            format!("{policy}:2:5: keys[0]: missing field `expires`"),
+        ),
+    ];
+    for (args, expected) in runs {
+        let out = spillway(args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(
+            err.lines().next(),
+            Some(expected.as_str()),
+            "{args:?}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -145,8 +145,15 @@ pub fn field_path_at(source: &str, line: usize, column: usize) -> String {
             break;
         }
     }
+    join_path(segments.iter().rev())
+}
+
+/// `segments`, outermost first, as a field path: `keys`, `[0]`, `budget` → `keys[0].budget`.
+/// The one spelling of a path, whether it was read from the text or from the YAML events.
+pub(crate) fn join_path<T: AsRef<str>>(segments: impl IntoIterator<Item = T>) -> String {
     let mut path = String::new();
-    for seg in segments.iter().rev() {
+    for seg in segments {
+        let seg = seg.as_ref();
         if !path.is_empty() && !seg.starts_with('[') {
             path.push('.');
         }

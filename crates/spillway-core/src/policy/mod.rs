@@ -46,6 +46,7 @@ mod file;
 mod file_kind;
 mod key_events;
 pub mod layers;
+mod missing_field;
 pub mod models;
 mod policies;
 mod reporter;

@@ -361,6 +361,15 @@ mod tests {
     }
 
     #[test]
+    fn a_model_without_a_required_field_is_named_as_a_whole() {
+        let text = GOOD_MODEL.replace("    price_seen: \"2026-01-02\"\n", "");
+        assert_eq!(
+            errors(&text),
+            ["m.yaml:2:5: models[0]: missing field `price_seen`"]
+        );
+    }
+
+    #[test]
     fn ladder_errors_name_the_step() {
         let text =
             format!("{GOOD_MODEL}ladders:\n  x:\n    - {{ at_per_mille: 800, use: nope }}\n");

@@ -5,6 +5,7 @@
 use super::S;
 use super::closest::closest_names;
 use super::error::{LocatedError, LocatedErrors, MAX_SHOWN_ERRORS, field_path_at};
+use super::missing_field::MissingField;
 use super::serde_words::{in_user_words, with_number_fixed};
 use super::units::{DURATION_FORMS, parse_duration, parse_rate_per_sec};
 use crate::Duration;
@@ -39,12 +40,16 @@ impl<'a> Reporter<'a> {
     /// Record an error at a 1-based location; the field path is recovered from the source.
     pub fn at(&mut self, line: usize, column: usize, message: impl Into<String>) {
         let field = field_path_at(self.source, line, column);
+        self.push(line, column, field, message.into());
+    }
+
+    fn push(&mut self, line: usize, column: usize, field: String, message: String) {
         self.errors.push(LocatedError {
             file: self.file.to_path_buf(),
             line,
             column,
             field,
-            message: message.into(),
+            message,
         });
     }
 
@@ -150,7 +155,8 @@ impl Reporter<'_> {
     /// located. With `needs` (what an empty file lacks) the message is put in the author's
     /// words and every wrongly typed number is reported, not only the first (each is patched
     /// in a copy of the text and the copy parsed again, at most `MAX_TYPE_ERRORS` times);
-    /// without, serde's own message for the first error.
+    /// without, serde's own message for the first error. A missing field is reported at the
+    /// mapping that lacks it (found in the YAML events), not at the mapping's last key.
     pub fn parse_yaml<T: DeserializeOwned>(&mut self, needs: Option<&str>) -> Option<T> {
         let first = match serde_saphyr::from_str(self.source) {
             Ok(raw) => return Some(raw),
@@ -160,6 +166,10 @@ impl Reporter<'_> {
         let mut current = self.source.to_string();
         for _ in 0..MAX_TYPE_ERRORS {
             let e = error.take()?;
+            if let Some(m) = MissingField::of(&e, &current) {
+                self.push(m.line, m.column, m.path, m.message);
+                return None;
+            }
             let (line, column) = e
                 .location()
                 .map(|l| (l.line() as usize, l.column() as usize))

@@ -7,6 +7,7 @@ mod distributed;
 mod fidelity;
 mod fuzz;
 mod key_rotation;
+mod missing_field;
 mod policy_file;
 mod provider_profiles;
 mod provider_runs;

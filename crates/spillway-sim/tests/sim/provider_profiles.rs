@@ -220,7 +220,7 @@ fn unknown_kinds_profiles_and_misplaced_fields_are_located_and_explained() {
 }
 
 /// A directory of its own under the system temp dir.
-fn temp_dir(name: &str) -> PathBuf {
+pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("spillway-provider-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
