@@ -244,3 +244,6 @@ mod tests {
         assert!(!again.is_end_stream());
     }
 }
+
+#[cfg(test)]
+mod review;
