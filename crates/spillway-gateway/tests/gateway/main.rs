@@ -13,6 +13,7 @@ mod layer_settles;
 mod left_on_the_wire;
 mod over_tcp;
 mod refusal_gives_back;
+mod review_resend;
 mod settle_policies;
 mod shared_outage;
 mod store_outage;

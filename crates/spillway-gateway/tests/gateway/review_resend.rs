@@ -1,0 +1,141 @@
+//! Review repros (branch `look`) for the layer sending a refused key's request again.
+
+use super::layer_parts::Rt;
+use axum::body::{Body, Bytes};
+use axum::http::{Request, Response, StatusCode};
+use http_body::Frame;
+use spillway_core::Duration;
+use spillway_core::engine::{NoSpend, RequestMeta, UpstreamConfig};
+use spillway_core::limit::{LayerSpec, Layered};
+use spillway_core::upstream::{BackoffConfig, BackoffStrategy, BreakerConfig};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use tower::ServiceExt;
+
+/// As `layer_key_refused`: a fallback, the primary's breaker opened by its first failure, so
+/// the retry (1 ms later) goes to the fallback.
+fn runtime() -> Rt<Layered, NoSpend> {
+    let backoff = BackoffConfig::new(
+        BackoffStrategy::Constant,
+        Duration::from_millis(1),
+        Duration::from_millis(1),
+        2,
+    );
+    let mut upstream = UpstreamConfig::reactive(backoff.unwrap());
+    upstream.breaker = Some(BreakerConfig::new(1, Duration::from_secs(3600), 1).unwrap());
+    upstream.fallback = true;
+    let layers = Layered::new(Vec::<LayerSpec>::new()).unwrap();
+    super::layer_parts::start(layers, NoSpend, upstream, &[])
+}
+
+/// A response body that counts itself live until dropped.
+struct Live {
+    body: Body,
+    live: Arc<AtomicUsize>,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl http_body::Body for Live {
+    type Data = Bytes;
+    type Error = axum::Error;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+}
+
+/// An upstream connection as hyper's HTTP/1 `SendRequest` is one: it can take the next
+/// request only once the last response's body was read or dropped (until then its
+/// `poll_ready` stays Pending). This one answers Ready anyway and notes that it was asked
+/// while busy. The first call is refused (401: the primary's key), the next accepted.
+#[derive(Clone, Default)]
+struct OneConnection {
+    live: Arc<AtomicUsize>,
+    asked_while_busy: Arc<AtomicBool>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl tower::Service<Request<Body>> for OneConnection {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        if self.live.load(Ordering::SeqCst) > 0 {
+            self.asked_while_busy.store(true, Ordering::SeqCst);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let first = self.calls.fetch_add(1, Ordering::SeqCst) == 0;
+        let live = self.live.clone();
+        Box::pin(async move {
+            let _ = axum::body::to_bytes(req.into_body(), 1 << 16).await;
+            live.fetch_add(1, Ordering::SeqCst);
+            let (status, text) = if first {
+                (StatusCode::UNAUTHORIZED, "invalid api key")
+            } else {
+                (StatusCode::OK, "answered")
+            };
+            let body = Body::new(Live {
+                body: Body::from(text),
+                live,
+            });
+            Ok(Response::builder().status(status).body(body).unwrap())
+        })
+    }
+}
+
+/// The layer keeps the primary's 401 (body unread) while it waits out the backoff and asks
+/// its service to be ready for the fallback's send: a service that is one HTTP/1 connection
+/// is then never ready (its last response is not done), and the request hangs, the
+/// upstream connection held. The 401 is only needed if the engine gives up; once it sends
+/// again, the refused answer can go before the service is asked.
+#[tokio::test]
+async fn the_refused_answer_is_let_go_before_the_fallback_send_asks_for_readiness() {
+    let rt = runtime();
+    let service = OneConnection::default();
+    let app = tower::Layer::layer(
+        &spillway_gateway::GatewayLayer::new(rt.clone(), classify()),
+        service.clone(),
+    );
+    let prompt = Request::post("/").body(Body::from("the prompt")).unwrap();
+    let resp = app.oneshot(prompt).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(service.calls.load(Ordering::SeqCst), 2);
+    assert!(
+        !service.asked_while_busy.load(Ordering::SeqCst),
+        "poll_ready for the fallback's send was asked while the primary's 401 body was still held"
+    );
+}
+
+/// Every request user 1's, class 0 (as `layer_parts::as_one_user`, for a bare service).
+type Classify =
+    dyn Fn(&Request<Body>) -> Result<RequestMeta<()>, Box<Response<Body>>> + Send + Sync;
+
+fn classify() -> Arc<Classify> {
+    Arc::new(|_: &Request<Body>| {
+        Ok(RequestMeta {
+            user: 1,
+            team: 0,
+            feature: 0,
+            class: 0,
+            input_tokens: 10,
+            output_estimate: 10,
+            max_tokens: 10,
+            payload: (),
+        })
+    })
+}
