@@ -139,3 +139,63 @@ fn classify() -> Arc<Classify> {
         })
     })
 }
+
+/// Each send the service got: where, and with which upstream key it was told to call.
+type Sends = Arc<std::sync::Mutex<Vec<(spillway_gateway::Upstream, Option<u64>)>>>;
+
+/// The primary's key refused (401), the fallback answers: with a budget and its one ring key.
+fn refusing_the_primary(sends: Sends) -> axum::Router {
+    use spillway_core::upstream::Target;
+    use spillway_gateway::{Dispatched, Upstream};
+    let handler = move |req: Request<Body>| {
+        let sends = sends.clone();
+        async move {
+            let d = *req.extensions().get::<Dispatched>().expect("dispatched");
+            sends.lock().unwrap().push((d.upstream, d.api_key));
+            match d.upstream {
+                Upstream::Provider(Target::Fallback) => (StatusCode::OK, "answered"),
+                _ => (StatusCode::UNAUTHORIZED, "invalid api key"),
+            }
+        }
+    };
+    axum::Router::new().route("/", axum::routing::post(handler))
+}
+
+/// `Dispatched::api_key` is "the upstream API key to call with", and the service "must" call
+/// with it; the engine sends a refused key's request to the fallback because the fallback's
+/// key is its own. The fallback's send still names the ring key the primary just refused: a
+/// service that does as told calls the fallback with that key (another provider's, and
+/// refused), so the retry meant to get around the refusal is refused too.
+#[tokio::test]
+async fn the_fallbacks_send_is_not_told_to_call_with_the_key_the_primary_refused() {
+    use spillway_core::upstream::Target;
+    use spillway_gateway::Upstream;
+    let backoff = BackoffConfig::new(
+        BackoffStrategy::Constant,
+        Duration::from_millis(1),
+        Duration::from_millis(1),
+        2,
+    );
+    let mut upstream = UpstreamConfig::reactive(backoff.unwrap());
+    upstream.breaker = Some(BreakerConfig::new(1, Duration::from_secs(3600), 1).unwrap());
+    upstream.fallback = true;
+    let layers = Layered::new(Vec::<LayerSpec>::new()).unwrap();
+    let rt = super::layer_parts::start(layers, super::budget_gate::gate(false), upstream, &[]);
+    let sends = Sends::default();
+    let app = super::layer_parts::as_one_user(&rt, refusing_the_primary(sends.clone()));
+    let prompt = Request::post("/").body(Body::from("the prompt")).unwrap();
+    let resp = app.oneshot(prompt).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let refused = super::budget_gate::key_id();
+    let sends = sends.lock().unwrap().clone();
+    assert_eq!(
+        sends[0],
+        (Upstream::Provider(Target::Primary), Some(refused))
+    );
+    assert_eq!(sends.len(), 2, "{sends:?}");
+    assert_ne!(
+        sends[1],
+        (Upstream::Provider(Target::Fallback), Some(refused)),
+        "the fallback is told to call with the primary's refused ring key"
+    );
+}
