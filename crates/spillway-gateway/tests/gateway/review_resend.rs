@@ -199,3 +199,66 @@ async fn the_fallbacks_send_is_not_told_to_call_with_the_key_the_primary_refused
         "the fallback is told to call with the primary's refused ring key"
     );
 }
+
+/// A one-connection upstream whose primary answers 401 and closes the connection (as a
+/// server sending `Connection: close` does): the service cannot be made ready again, so
+/// `poll_ready` fails (hyper's `SendRequest` says the connection is closed).
+#[derive(Clone, Default)]
+struct ClosedAfterOne {
+    calls: Arc<AtomicUsize>,
+}
+
+impl tower::Service<Request<Body>> for ClosedAfterOne {
+    type Response = Response<Body>;
+    type Error = &'static str;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, &'static str>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), &'static str>> {
+        match self.calls.load(Ordering::SeqCst) {
+            0 => Poll::Ready(Ok(())),
+            _ => Poll::Ready(Err("connection closed")),
+        }
+    }
+
+    fn call(&mut self, _: Request<Body>) -> Self::Future {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async {
+            let resp = Response::builder().status(StatusCode::UNAUTHORIZED);
+            Ok(resp.body(Body::from("invalid api key")).unwrap())
+        })
+    }
+}
+
+/// The fallback's send never happens (its service failed to get ready, so it never got the
+/// request), yet the request leaves as one on the wire: billed at its estimate, as if the
+/// fallback had accepted it. Only the primary saw it, and refused it.
+#[tokio::test]
+async fn a_send_the_service_never_got_ready_for_is_not_billed() {
+    let backoff = BackoffConfig::new(
+        BackoffStrategy::Constant,
+        Duration::from_millis(1),
+        Duration::from_millis(1),
+        2,
+    );
+    let mut upstream = UpstreamConfig::reactive(backoff.unwrap());
+    upstream.breaker = Some(BreakerConfig::new(1, Duration::from_secs(3600), 1).unwrap());
+    upstream.fallback = true;
+    let layers = Layered::new(Vec::<LayerSpec>::new()).unwrap();
+    let rt = super::layer_parts::start(layers, super::budget_gate::gate(false), upstream, &[]);
+    let service = ClosedAfterOne::default();
+    let app = tower::Layer::layer(
+        &spillway_gateway::GatewayLayer::new(rt.clone(), classify()),
+        service.clone(),
+    );
+    let prompt = Request::post("/").body(Body::from("the prompt")).unwrap();
+    let answer = app.oneshot(prompt).await;
+    assert!(answer.is_err(), "the service's error is the caller's");
+    assert_eq!(
+        service.calls.load(Ordering::SeqCst),
+        1,
+        "only the primary got it"
+    );
+    let metrics = rt.metrics_text();
+    let booked = "spillway_spend_nano_usd_total 0\n";
+    assert!(metrics.contains(booked), "{booked}: {metrics}");
+}
