@@ -262,3 +262,78 @@ async fn a_send_the_service_never_got_ready_for_is_not_billed() {
     let booked = "spillway_spend_nano_usd_total 0\n";
     assert!(metrics.contains(booked), "{booked}: {metrics}");
 }
+
+/// A primary that answers 401 at once while its connection task goes on sending the request
+/// body (a client streaming a request body does so: the answer can come before the body is
+/// all sent), and a fallback that reads the body and answers 200.
+#[derive(Clone, Default)]
+struct EarlyRefusal {
+    calls: Arc<AtomicUsize>,
+    /// The primary's connection task read the whole body.
+    primary_read_all: Arc<AtomicBool>,
+    /// The fallback's send began reading its copy.
+    fallback_reading: Arc<AtomicBool>,
+}
+
+impl tower::Service<Request<Body>> for EarlyRefusal {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let first = self.calls.fetch_add(1, Ordering::SeqCst) == 0;
+        let (read_all, reading) = (self.primary_read_all.clone(), self.fallback_reading.clone());
+        Box::pin(async move {
+            if first {
+                tokio::spawn(async move {
+                    let sent = axum::body::to_bytes(req.into_body(), 1 << 16).await;
+                    read_all.store(sent.is_ok(), Ordering::SeqCst);
+                });
+                let resp = Response::builder().status(StatusCode::UNAUTHORIZED);
+                return Ok(resp.body(Body::from("invalid api key")).unwrap());
+            }
+            reading.store(true, Ordering::SeqCst);
+            let body = axum::body::to_bytes(req.into_body(), 1 << 16).await;
+            assert_eq!(body.expect("whole"), "the prompt");
+            Ok(Response::new(Body::from("answered")))
+        })
+    }
+}
+
+/// The end to end of `resend::review::every_copy_waiting_on_the_clients_body_is_woken_when_it_moves`:
+/// the client streams its body; the primary's task and the fallback's send both wait on it;
+/// the client's next chunk wakes only the fallback's (the last to wait). The request is
+/// answered, but the primary's task is never polled again: it hangs for good, with its
+/// upstream connection and the tape. (In the other order the fallback's send hangs, and the
+/// client with it.) Single-threaded runtime: every woken task runs in the yields below.
+#[tokio::test]
+async fn the_first_copys_reader_is_not_left_waiting_forever() {
+    let rt = runtime();
+    let service = EarlyRefusal::default();
+    let app = tower::Layer::layer(
+        &spillway_gateway::GatewayLayer::new(rt.clone(), classify()),
+        service.clone(),
+    );
+    let (tx, body) = spillway_gateway::relay_body(4);
+    tx.send(Bytes::from("the ")).await.expect("room");
+    let prompt = Request::post("/").body(Body::new(body)).unwrap();
+    let answer = tokio::spawn(app.oneshot(prompt));
+    while !service.fallback_reading.load(Ordering::SeqCst) {
+        tokio::task::yield_now().await;
+    }
+    tx.send(Bytes::from("prompt")).await.expect("room");
+    tx.finish().await;
+    let resp = answer.await.expect("joined").unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    for _ in 0..1_000 {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        service.primary_read_all.load(Ordering::SeqCst),
+        "the primary's connection task still waits on a body that has ended"
+    );
+}
