@@ -28,31 +28,47 @@ fn poll(body: &mut Body, waker: &Waker) -> Poll<Option<Result<Frame<Bytes>, axum
 /// The inner service answered the first copy (a 401 sent before the upstream read the whole
 /// body) but its connection task still reads that copy; the layer hands the second copy to
 /// the fallback. Both now wait on the client's body. When the client sends its next chunk,
-/// each waiting copy must be woken: a copy that is not is never polled again (the client's
-/// body keeps one waker, the last copy to poll's). On main only the last to poll is woken:
-/// here the first copy's task hangs (holding the tape, so every later frame, and its
-/// upstream connection); had the first copy polled last, the fallback's send would hang and
-/// the client with it.
+/// every waiting copy must get it once the woken are polled (as an executor does): a copy
+/// never woken is never polled again (the client's body keeps one waker, that of the last
+/// copy to poll). On main only the last to poll is woken: here the first copy's task hangs
+/// (holding the tape, so every later frame, and its upstream connection); had the first copy
+/// polled last, the fallback's send would hang and the client with it.
 #[tokio::test]
 async fn every_copy_waiting_on_the_clients_body_is_woken_when_it_moves() {
     let (tx, body) = relay_body(4);
     let req = Request::post("/").body(Body::new(body)).expect("a request");
     let resend = Resend::new(req);
-    let mut first = resend.copy(Dispatched::CACHE).into_body();
-    let (first_woken, first_waker) = counted();
-    assert!(poll(&mut first, &first_waker).is_pending());
-    let mut second = resend.copy(Dispatched::CACHE).into_body();
-    let (second_woken, second_waker) = counted();
-    assert!(poll(&mut second, &second_waker).is_pending());
+    let mut copies = [
+        resend.copy(Dispatched::CACHE).into_body(),
+        resend.copy(Dispatched::CACHE).into_body(),
+    ];
+    let wakers = [counted(), counted()];
+    for (copy, (_, waker)) in copies.iter_mut().zip(&wakers) {
+        assert!(poll(copy, waker).is_pending());
+    }
     tx.send(Bytes::from("chunk")).await.expect("room");
-    let woken = (
-        first_woken.0.load(Ordering::SeqCst),
-        second_woken.0.load(Ordering::SeqCst),
-    );
-    assert!(
-        woken.0 > 0 && woken.1 > 0,
-        "wakes (first copy, second copy) after the client's chunk: {woken:?}"
-    );
+    // An executor's round: poll each copy woken since its last poll, until none is.
+    let mut polled_at = [0, 0];
+    let mut got = [false, false];
+    loop {
+        let mut progress = false;
+        for i in 0..2 {
+            let wakes = wakers[i].0.0.load(Ordering::SeqCst);
+            if got[i] || wakes == polled_at[i] {
+                continue;
+            }
+            polled_at[i] = wakes;
+            progress = true;
+            if let Poll::Ready(Some(Ok(frame))) = poll(&mut copies[i], &wakers[i].1) {
+                assert_eq!(frame.into_data().expect("data"), "chunk");
+                got[i] = true;
+            }
+        }
+        if !progress {
+            break;
+        }
+    }
+    assert_eq!(got, [true, true], "which copies got the client's chunk");
 }
 
 /// Once the answer was accepted the layer drops its `Resend`: no copy can be made any more,
