@@ -26,11 +26,13 @@ pub struct Dispatched {
     /// model catalogue (`ModelCatalogue::get` gives its name). `None`: call the model the
     /// request names.
     pub model: Option<ModelId>,
-    /// The upstream API key to call with: the budget's pick at this send, which is not always
-    /// the key the request was admitted with (one that expired or was revoked while the
-    /// request waited is replaced then, and the budget bills the new one). Numbered as
+    /// The upstream API key to call the primary with: the budget's pick at this send, which is
+    /// not always the key the request was admitted with (one that expired or was revoked while
+    /// the request waited is replaced then, and the budget bills the new one). Numbered as
     /// `api_key`-scoped layers number it (a [`KeyId`](spillway_core::keys::KeyId)'s, 0 when
-    /// the ring holds no keys); `None` without a budget, or for the cache.
+    /// the ring holds no keys); `None` without a budget, for the cache, and for the fallback,
+    /// which calls with its own key (as `spillway serve` does: the ring's key may be the one
+    /// the primary just refused).
     pub api_key: Option<u64>,
 }
 
@@ -55,8 +57,12 @@ impl Dispatched {
     };
 
     /// The send `dispatch` of `runtime`: its provider, the model its budget ticket names when
-    /// the budget degraded it, and the key that ticket pays with.
-    pub(crate) fn sent<M, L, S, R>(runtime: &Runtime<M, L, S, R>, dispatch: &Dispatch<M>) -> Self
+    /// the budget degraded it, and the key to call the primary with; with the key that ticket
+    /// bills (the bucket the response's rate-limit headers describe, whichever provider).
+    pub(crate) fn sent<M, L, S, R>(
+        runtime: &Runtime<M, L, S, R>,
+        dispatch: &Dispatch<M>,
+    ) -> (Self, Option<u64>)
     where
         M: Copy + Send + 'static,
         L: Limiter<Placement: Send> + Send + 'static,
@@ -70,10 +76,12 @@ impl Dispatched {
             let model = ticket.degraded().then_some(ticket.estimate.model);
             (model, Some(ticket.subject().api_key))
         });
-        Dispatched {
+        let call_with = api_key.filter(|_| dispatch.target == Target::Primary);
+        let dispatched = Dispatched {
             upstream: Upstream::Provider(dispatch.target),
             model,
-            api_key,
-        }
+            api_key: call_with,
+        };
+        (dispatched, api_key)
     }
 }

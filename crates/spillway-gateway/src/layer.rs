@@ -95,6 +95,8 @@ impl<Inner, M, L, S, R> tower::Service<Request> for GatewayService<Inner, M, L, 
 where
     Inner: tower::Service<Request, Response = Response> + Clone + Send + 'static,
     Inner::Future: Send,
+    // Held while the engine decides whether to send again after a failed `poll_ready`.
+    Inner::Error: Send,
     M: Copy + Send + 'static,
     L: Limiter<Placement: Send> + crate::headers::Rooms + Send + 'static,
     S: Spend<M> + Send + 'static,
@@ -164,8 +166,11 @@ where
     let mut ready = true;
     // The last refused answer: the client's if the engine gives up after it.
     let mut refused = None;
+    // The service's error when it could not take the last send: the client's if the engine
+    // gives up after it.
+    let mut unready = None;
     let resp = loop {
-        let dispatched = match call.next().await {
+        let (dispatched, billed) = match call.next().await {
             Step::Send(dispatch) => Dispatched::sent(runtime, &dispatch),
             // Only the cache completes a request before its send (the engine counted it
             // served, with no usage): the inner service gives that answer, told so, without a
@@ -173,10 +178,38 @@ where
             Step::Left(Departure::Completed) => {
                 return call_ready(&mut inner, &mut ready, resend.copy(Dispatched::CACHE)).await;
             }
-            Step::Left(how) => return Ok(refused.unwrap_or_else(|| headers::departed(how))),
+            Step::Left(how) => {
+                return match (refused, unready) {
+                    (Some(resp), _) => Ok(resp),
+                    (None, Some(error)) => Err(error),
+                    (None, None) => Ok(headers::departed(how)),
+                };
+            }
         };
-        *api_key = dispatched.api_key.unwrap_or(*api_key);
-        let resp = call_ready(&mut inner, &mut ready, resend.copy(dispatched)).await?;
+        // Let the last refusal go before asking for readiness: a service may not take another
+        // call while an answer of its own is alive (hyper's HTTP/1 sender, a permit held as
+        // long as the body).
+        refused = None;
+        *api_key = billed.unwrap_or(*api_key);
+        if !std::mem::take(&mut ready)
+            && let Err(error) = poll_fn(|cx| inner.poll_ready(cx)).await
+        {
+            // Never sent: a refusal by the upstream's side (a failure for its breaker), which
+            // the engine may send again, as `spillway serve` treats a send that never reached
+            // the wire; nothing is billed.
+            call.respond(&not_sent());
+            unready = Some(error);
+            continue;
+        }
+        unready = None;
+        let resp = match inner.call(resend.copy(dispatched)).await {
+            Ok(resp) => resp,
+            // Sent, and broken before an answer: billed at its estimate, not sent again.
+            Err(error) => {
+                call.timed_out();
+                return Err(error);
+            }
+        };
         let answer = told_not_to_retry(&resp);
         call.respond(&answer);
         if answer.accepted {
@@ -208,6 +241,16 @@ async fn call_ready<Inner: tower::Service<Request>>(
         poll_fn(|cx| inner.poll_ready(cx)).await?;
     }
     inner.call(req).await
+}
+
+/// The engine's view of a send the inner service could not take (`poll_ready` failed): refused
+/// before the wire, as a bad gateway.
+fn not_sent() -> spillway_core::engine::Response {
+    spillway_core::engine::Response {
+        accepted: false,
+        status: 502,
+        ..Default::default()
+    }
 }
 
 /// The inner service's answer as the engine reads it. A refusal says so as `x-should-retry:

@@ -9,13 +9,20 @@
 //! [`Replay`] of one shared tape. The first copy reads the client's body through it, and the
 //! tape keeps each frame it passed (a [`Bytes`] shares its buffer: no copy of the payload);
 //! a later copy replays those frames, then reads on from where the client's body was left,
-//! however far an earlier copy got before its service dropped it. The tape lives as long as
-//! the request's [`Resend`]: until the answer accepted, or the request's end.
+//! however far an earlier copy got before its service dropped it.
 //!
-//! Copies are read one after another (the engine sends one at a time). A service that keeps
-//! reading an earlier copy after answering shares the unread rest with the next: each gets
-//! every frame, in order, but while both wait on the client's body only the last to wait is
-//! woken (a body keeps one waker).
+//! **Only the newest copy reads.** The layer makes a copy only once the last one was answered
+//! (refused), so an earlier copy's upstream has nothing more to say; its service may still be
+//! writing that copy's body (an early answer, before the whole upload), and that copy now
+//! ends with an error at its next read. Why: the client's body keeps one waker, so two copies
+//! waiting on it would leave one never woken (a connection task stuck for good, or the
+//! fallback's send and the client with it); and frames given to a copy that no longer
+//! matters need not be kept for it.
+//!
+//! **Memory.** The tape keeps what a later copy would replay only while one can still be made:
+//! once the [`Resend`] is gone (the answer accepted, or the request over) it is sealed, and
+//! the newest copy releases each frame as it passes it. So a request holds its body until its
+//! answer's head at most, as any proxy that may resend it does.
 //!
 //! [`Outcome::KeyRefused`]: spillway_core::upstream::Outcome::KeyRefused
 
@@ -24,9 +31,10 @@ use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::request::Parts;
 use http_body::{Frame, SizeHint};
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker};
 
 /// A request's head and its body's tape: copies of it on demand.
 pub(crate) struct Resend {
@@ -36,13 +44,44 @@ pub(crate) struct Resend {
 
 /// The client's body as far as a copy has read it, and the rest.
 struct Tape {
-    /// Every frame read from the client's body so far, in order.
-    read: Vec<Frame<Bytes>>,
+    /// Frames read from the client's body that a copy may still replay, in order: the frame
+    /// numbered `first` (counting every frame read) and those after it.
+    kept: VecDeque<Frame<Bytes>>,
+    first: usize,
     /// What is still to be read (`None`: its end was reached, or it broke).
     rest: Option<Body>,
-    /// The client's body broke after `read`: every copy breaks there too, rather than end
-    /// as if it were whole.
+    /// The client's body broke after the frames read: every copy breaks there too, rather
+    /// than end as if it were whole.
     broken: bool,
+    /// The newest copy's number: the one copy that reads.
+    newest: u64,
+    /// The newest copy's task while it waits on the client's body: woken when a newer copy
+    /// supersedes it, to end instead of waiting for good.
+    waiting: Option<Waker>,
+    /// No copy will be made any more: nothing more is kept, what is kept goes once passed.
+    sealed: bool,
+}
+
+impl Tape {
+    fn lock(tape: &Mutex<Tape>) -> MutexGuard<'_, Tape> {
+        // Every change leaves the tape whole, so a panicked holder left nothing half-done.
+        tape.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Frame number `at`, if kept.
+    fn kept(&self, at: usize) -> Option<&Frame<Bytes>> {
+        self.kept.get(at.checked_sub(self.first)?)
+    }
+
+    /// Sealed, nothing before frame `at` is needed any more: let it go.
+    fn release_before(&mut self, at: usize) {
+        if self.sealed {
+            while self.first < at && self.kept.pop_front().is_some() {
+                self.first += 1;
+            }
+            self.first = self.first.max(at);
+        }
+    }
 }
 
 impl Resend {
@@ -50,9 +89,13 @@ impl Resend {
     pub(crate) fn new(req: Request) -> Self {
         let (head, body) = req.into_parts();
         let tape = Tape {
-            read: Vec::new(),
+            kept: VecDeque::new(),
+            first: 0,
             rest: Some(body),
             broken: false,
+            newest: 0,
+            waiting: None,
+            sealed: false,
         };
         Resend {
             head,
@@ -60,11 +103,21 @@ impl Resend {
         }
     }
 
-    /// The request once more, its extensions telling the inner service `dispatched`.
+    /// The request once more, its extensions telling the inner service `dispatched`. Every
+    /// earlier copy ends at its next read (see the module docs).
     pub(crate) fn copy(&self, dispatched: Dispatched) -> Request {
+        let (number, superseded) = {
+            let mut tape = Tape::lock(&self.tape);
+            tape.newest += 1;
+            (tape.newest, tape.waiting.take())
+        };
+        if let Some(waker) = superseded {
+            waker.wake();
+        }
         let replay = Replay {
             tape: self.tape.clone(),
             at: 0,
+            number,
         };
         let mut req = Request::from_parts(self.head.clone(), Body::new(replay));
         req.extensions_mut().insert(dispatched);
@@ -72,18 +125,20 @@ impl Resend {
     }
 }
 
+impl Drop for Resend {
+    /// No copy will be made any more: the newest copy keeps nothing it passes.
+    fn drop(&mut self) {
+        Tape::lock(&self.tape).sealed = true;
+    }
+}
+
 /// One copy's body: the tape from its start, then the client's body read on.
 struct Replay {
     tape: Arc<Mutex<Tape>>,
-    /// The next frame of the tape to give.
+    /// The number of the next frame to give.
     at: usize,
-}
-
-impl Replay {
-    fn tape(&self) -> MutexGuard<'_, Tape> {
-        // Every change leaves the tape whole, so a panicked holder left nothing half-done.
-        self.tape.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+    /// Which copy this is ([`Tape::newest`] when it is the one that reads).
+    number: u64,
 }
 
 /// The same frame again (a frame is data or trailers; [`Bytes`] share their buffer).
@@ -103,12 +158,17 @@ impl http_body::Body for Replay {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
         let this = self.get_mut();
-        let at = this.at;
-        let mut tape = this.tape.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(frame) = tape.read.get(at) {
+        let mut tape = Tape::lock(&this.tape);
+        if this.number != tape.newest {
+            return Poll::Ready(Some(Err(axum::Error::new(
+                "the request was sent again elsewhere: this copy was answered already",
+            ))));
+        }
+        tape.release_before(this.at);
+        if let Some(frame) = tape.kept(this.at) {
             let frame = copy(frame);
-            drop(tape);
             this.at += 1;
+            tape.release_before(this.at);
             return Poll::Ready(Some(Ok(frame)));
         }
         if tape.broken {
@@ -117,12 +177,19 @@ impl http_body::Body for Replay {
         let Some(rest) = tape.rest.as_mut() else {
             return Poll::Ready(None);
         };
-        let polled = ready!(Pin::new(rest).poll_frame(cx));
+        // Only the newest copy gets here, so the client's body's one waker is its.
+        let Poll::Ready(polled) = Pin::new(rest).poll_frame(cx) else {
+            tape.waiting = Some(cx.waker().clone());
+            return Poll::Pending;
+        };
+        tape.waiting = None;
         match polled {
             Some(Ok(frame)) => {
-                tape.read.push(copy(&frame));
-                drop(tape);
+                if !tape.sealed {
+                    tape.kept.push_back(copy(&frame));
+                }
                 this.at += 1;
+                tape.release_before(this.at);
                 Poll::Ready(Some(Ok(frame)))
             }
             Some(Err(e)) => {
@@ -138,8 +205,9 @@ impl http_body::Body for Replay {
     }
 
     fn is_end_stream(&self) -> bool {
-        let tape = self.tape();
-        self.at >= tape.read.len()
+        let tape = Tape::lock(&self.tape);
+        self.number == tape.newest
+            && tape.kept(self.at).is_none()
             && !tape.broken
             && tape
                 .rest
@@ -148,9 +216,8 @@ impl http_body::Body for Replay {
     }
 
     fn size_hint(&self) -> SizeHint {
-        let tape = self.tape();
-        let taped: u64 = tape.read[self.at.min(tape.read.len())..]
-            .iter()
+        let tape = Tape::lock(&self.tape);
+        let taped: u64 = (tape.kept.iter().skip(self.at.saturating_sub(tape.first)))
             .filter_map(|f| f.data_ref().map(|d| d.len() as u64))
             .sum();
         let rest = tape
@@ -246,4 +313,4 @@ mod tests {
 }
 
 #[cfg(test)]
-mod review;
+mod regressions;

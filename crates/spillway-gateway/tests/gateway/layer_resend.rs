@@ -1,4 +1,6 @@
-//! Review repros (branch `look`) for the layer sending a refused key's request again.
+//! The layer sending a refused key's request again: regressions a review found (a held
+//! answer blocking the next send, the fallback told to call with the refused key, a send never
+//! made billed, a superseded copy's reader left waiting).
 
 use super::layer_parts::Rt;
 use axum::body::{Body, Bytes};
@@ -161,11 +163,11 @@ fn refusing_the_primary(sends: Sends) -> axum::Router {
     axum::Router::new().route("/", axum::routing::post(handler))
 }
 
-/// `Dispatched::api_key` is "the upstream API key to call with", and the service "must" call
-/// with it; the engine sends a refused key's request to the fallback because the fallback's
-/// key is its own. The fallback's send still names the ring key the primary just refused: a
-/// service that does as told calls the fallback with that key (another provider's, and
-/// refused), so the retry meant to get around the refusal is refused too.
+/// `Dispatched::api_key` is the key to call with, and the service must call with it; the
+/// engine sends a refused key's request to the fallback because the fallback's key is its
+/// own. The fallback's send named the ring key the primary had just refused: a service doing
+/// as told called the fallback with that key, and the retry meant to get around the refusal
+/// was refused too. The fallback's send names no key.
 #[tokio::test]
 async fn the_fallbacks_send_is_not_told_to_call_with_the_key_the_primary_refused() {
     use spillway_core::upstream::Target;
@@ -230,8 +232,8 @@ impl tower::Service<Request<Body>> for ClosedAfterOne {
 }
 
 /// The fallback's send never happens (its service failed to get ready, so it never got the
-/// request), yet the request leaves as one on the wire: billed at its estimate, as if the
-/// fallback had accepted it. Only the primary saw it, and refused it.
+/// request): the request must not leave as one on the wire (it was billed at its estimate, as
+/// if the fallback had accepted it, when only the primary saw it, and refused it).
 #[tokio::test]
 async fn a_send_the_service_never_got_ready_for_is_not_billed() {
     let backoff = BackoffConfig::new(
@@ -259,8 +261,13 @@ async fn a_send_the_service_never_got_ready_for_is_not_billed() {
         "only the primary got it"
     );
     let metrics = rt.metrics_text();
-    let booked = "spillway_spend_nano_usd_total 0\n";
-    assert!(metrics.contains(booked), "{booked}: {metrics}");
+    for line in [
+        "spillway_spend_nano_usd_total 0\n",
+        "spillway_departed_total{class=\"interactive\",how=\"abandoned\"} 0\n",
+        "spillway_departed_total{class=\"interactive\",how=\"failed\"} 1\n",
+    ] {
+        assert!(metrics.contains(line), "{line}: {metrics}");
+    }
 }
 
 /// A primary that answers 401 at once while its connection task goes on sending the request
@@ -269,8 +276,8 @@ async fn a_send_the_service_never_got_ready_for_is_not_billed() {
 #[derive(Clone, Default)]
 struct EarlyRefusal {
     calls: Arc<AtomicUsize>,
-    /// The primary's connection task read the whole body.
-    primary_read_all: Arc<AtomicBool>,
+    /// The primary's connection task is done with its copy's body (whole or cut off).
+    primary_done: Arc<AtomicBool>,
     /// The fallback's send began reading its copy.
     fallback_reading: Arc<AtomicBool>,
 }
@@ -286,12 +293,13 @@ impl tower::Service<Request<Body>> for EarlyRefusal {
 
     fn call(&mut self, req: Request<Body>) -> Self::Future {
         let first = self.calls.fetch_add(1, Ordering::SeqCst) == 0;
-        let (read_all, reading) = (self.primary_read_all.clone(), self.fallback_reading.clone());
+        let (done, reading) = (self.primary_done.clone(), self.fallback_reading.clone());
         Box::pin(async move {
             if first {
                 tokio::spawn(async move {
+                    // Superseded by the fallback's copy, it is cut off rather than read on.
                     let sent = axum::body::to_bytes(req.into_body(), 1 << 16).await;
-                    read_all.store(sent.is_ok(), Ordering::SeqCst);
+                    done.store(sent.is_err(), Ordering::SeqCst);
                 });
                 let resp = Response::builder().status(StatusCode::UNAUTHORIZED);
                 return Ok(resp.body(Body::from("invalid api key")).unwrap());
@@ -304,12 +312,12 @@ impl tower::Service<Request<Body>> for EarlyRefusal {
     }
 }
 
-/// The end to end of `resend::review::every_copy_waiting_on_the_clients_body_is_woken_when_it_moves`:
-/// the client streams its body; the primary's task and the fallback's send both wait on it;
-/// the client's next chunk wakes only the fallback's (the last to wait). The request is
-/// answered, but the primary's task is never polled again: it hangs for good, with its
-/// upstream connection and the tape. (In the other order the fallback's send hangs, and the
-/// client with it.) Single-threaded runtime: every woken task runs in the yields below.
+/// The end to end of `resend::regressions::a_superseded_copy_is_woken_and_ends_and_the_newest_reads_on`:
+/// the client streams its body; the primary's task waits on it when the fallback's send
+/// starts. The client's body keeps one waker, so with both waiting the primary's task was
+/// never polled again: it hung for good, with its upstream connection and the tape. Now the
+/// primary's copy, superseded, is woken and cut off, and the fallback's reads the whole body.
+/// Single-threaded runtime: every woken task runs in the yields below.
 #[tokio::test]
 async fn the_first_copys_reader_is_not_left_waiting_forever() {
     let rt = runtime();
@@ -333,7 +341,7 @@ async fn the_first_copys_reader_is_not_left_waiting_forever() {
         tokio::task::yield_now().await;
     }
     assert!(
-        service.primary_read_all.load(Ordering::SeqCst),
-        "the primary's connection task still waits on a body that has ended"
+        service.primary_done.load(Ordering::SeqCst),
+        "the primary's connection task still waits on the client's body"
     );
 }
