@@ -14,6 +14,7 @@ mod layer_settles;
 mod left_on_the_wire;
 mod over_tcp;
 mod refusal_gives_back;
+mod review_resend2;
 mod settle_policies;
 mod shared_outage;
 mod store_outage;
