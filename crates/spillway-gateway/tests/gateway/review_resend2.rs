@@ -169,3 +169,63 @@ async fn the_refused_answer_is_let_go_before_the_cache_call_asks_for_readiness()
         "poll_ready for the cache's call was asked while the primary's 401 body was still held"
     );
 }
+
+/// One upstream connection whose primary answers 401 and that then stays busy (the refused
+/// call's connection still draining, or a pool at its limit): `poll_ready` for the fallback's
+/// send is Pending for as long as the test lasts.
+#[derive(Clone, Default)]
+struct BusyAfterOne {
+    calls: Arc<AtomicUsize>,
+    asked_again: Arc<AtomicBool>,
+}
+
+impl tower::Service<Request<Body>> for BusyAfterOne {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        if self.calls.load(Ordering::SeqCst) == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        self.asked_again.store(true, Ordering::SeqCst);
+        Poll::Pending
+    }
+
+    fn call(&mut self, _: Request<Body>) -> Self::Future {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async {
+            let resp = Response::builder().status(StatusCode::UNAUTHORIZED);
+            Ok(resp.body(Body::from("invalid api key")).unwrap())
+        })
+    }
+}
+
+/// The fix bills no send the service never got ready for when `poll_ready` fails, but a send
+/// cut while `poll_ready` is still Pending (the client gives up, or a timeout layer above
+/// drops the future) is billed at its estimate and counted abandoned: `Call::next` marked it
+/// on the wire at `Step::Send`, before the service could take it. Only the primary saw the
+/// request, and refused it (a 401 is not billed).
+#[tokio::test]
+async fn a_send_cut_while_the_service_is_not_ready_is_not_billed() {
+    let layers = Layered::new(Vec::<LayerSpec>::new()).unwrap();
+    let rt = super::layer_parts::start(layers, super::budget_gate::gate(false), upstream(0), &[]);
+    let service = BusyAfterOne::default();
+    let app = tower::Layer::layer(
+        &spillway_gateway::GatewayLayer::new(rt.clone(), classify()),
+        service.clone(),
+    );
+    let prompt = Request::post("/").body(Body::from("the prompt")).unwrap();
+    let answer = tokio::spawn(app.oneshot(prompt));
+    while !service.asked_again.load(Ordering::SeqCst) {
+        tokio::task::yield_now().await;
+    }
+    answer.abort();
+    assert!(answer.await.is_err_and(|e| e.is_cancelled()));
+    assert_eq!(service.calls.load(Ordering::SeqCst), 1, "only the primary");
+    let metrics = rt.metrics_text();
+    assert!(
+        metrics.contains("spillway_spend_nano_usd_total 0\n"),
+        "a send the service never took is billed: {metrics}"
+    );
+}
