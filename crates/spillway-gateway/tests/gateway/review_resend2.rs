@@ -229,3 +229,65 @@ async fn a_send_cut_while_the_service_is_not_ready_is_not_billed() {
         "a send the service never took is billed: {metrics}"
     );
 }
+
+/// A primary that cannot be reached (hyper-util's client fails `call`, not `poll_ready`, when
+/// the connect is refused: its `poll_ready` is always Ready) and a fallback that answers.
+#[derive(Clone, Default)]
+struct PrimaryUnreachable {
+    fallback_calls: Arc<AtomicUsize>,
+}
+
+impl tower::Service<Request<Body>> for PrimaryUnreachable {
+    type Response = Response<Body>;
+    type Error = &'static str;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, &'static str>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), &'static str>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let calls = self.fallback_calls.clone();
+        Box::pin(async move {
+            let sent = *req.extensions().get::<Dispatched>().expect("dispatched");
+            if sent.upstream != Upstream::Provider(Target::Fallback) {
+                // Nothing read, nothing written: the connect was refused.
+                return Err("client error (Connect): connection refused");
+            }
+            calls.fetch_add(1, Ordering::SeqCst);
+            let _ = axum::body::to_bytes(req.into_body(), 1 << 16).await;
+            Ok(Response::new(Body::from("answered")))
+        })
+    }
+}
+
+/// Every `Err` of the inner call is taken as "sent, then broken" (`call.timed_out()`): billed
+/// at its estimate and never sent again. `spillway serve` tells a connect that failed (nothing
+/// sent) from a broken call: it bills nothing and fails over. Behind the layer, a primary that
+/// refuses connections is billed for every request the breaker lets through, and none of them
+/// goes to the fallback.
+#[tokio::test]
+async fn a_call_that_never_connected_is_not_billed_and_fails_over() {
+    let layers = Layered::new(Vec::<LayerSpec>::new()).unwrap();
+    let rt = super::layer_parts::start(layers, super::budget_gate::gate(false), upstream(0), &[]);
+    let service = PrimaryUnreachable::default();
+    let app = tower::Layer::layer(
+        &spillway_gateway::GatewayLayer::new(rt.clone(), classify()),
+        service.clone(),
+    );
+    let prompt = Request::post("/").body(Body::from("the prompt")).unwrap();
+    let answer = app.oneshot(prompt).await;
+    let metrics = rt.metrics_text();
+    let booked: Vec<&str> = (metrics.lines())
+        .filter(|l| l.starts_with("spillway_spend") || l.starts_with("spillway_departed"))
+        .collect();
+    assert!(
+        answer.is_ok_and(|r| r.status() == StatusCode::OK),
+        "the fallback's answer: {booked:#?}"
+    );
+    assert_eq!(service.fallback_calls.load(Ordering::SeqCst), 1);
+    assert!(
+        !metrics.contains("how=\"abandoned\"} 1\n"),
+        "billed as on the wire: {metrics}"
+    );
+}
