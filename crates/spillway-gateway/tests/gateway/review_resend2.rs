@@ -158,7 +158,11 @@ async fn the_refused_answer_is_let_go_before_the_cache_call_asks_for_readiness()
         tokio::task::yield_now().await;
     }
     let a = app.oneshot(prompt()).await.unwrap();
-    assert_eq!(a.status(), StatusCode::INTERNAL_SERVER_ERROR, "A: the fallback's");
+    assert_eq!(
+        a.status(),
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "A: the fallback's"
+    );
     drop(a);
     assert!(!service.asked_while_busy.load(Ordering::SeqCst));
     service.release.notify_one();
