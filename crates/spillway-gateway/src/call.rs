@@ -72,6 +72,14 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Call<M, L, S, R> {
         step
     }
 
+    /// Whether the send just taken is on the wire yet: a driver that waits for its client
+    /// before sending (the tower layer, for its inner service's readiness) says `false` until
+    /// it hands the request over, so that being dropped meanwhile is a cancel before the
+    /// wire (not billed), not one of a call the provider may have.
+    pub(crate) fn on_the_wire(&mut self, sent: bool) {
+        self.sent = sent;
+    }
+
     /// The upstream answered the last send (status and headers). A refusal makes the engine
     /// retry it (the next [`Call::next`] is another send) or give up.
     pub fn respond(&mut self, response: &Response) {

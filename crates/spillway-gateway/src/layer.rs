@@ -45,6 +45,12 @@ pub type Classify<M> = dyn Fn(&Request) -> Result<RequestMeta<M>, Box<Response>>
 /// upstream key it names (the budget's pick at that send), or no provider for
 /// [`Upstream::Cache`](crate::Upstream::Cache). The engine books, paces and judges each call
 /// by that decision.
+///
+/// What the inner service's failures mean: a failed `poll_ready` is a send that never went
+/// out (nothing billed; the engine may send it again, to the fallback); an `Err` from `call` is
+/// one that may have reached the provider (billed at its estimate, not sent again), since the
+/// layer cannot tell a refused connect from a call broken on the wire. A service that knows
+/// nothing went out should say so from `poll_ready`.
 pub struct GatewayLayer<M, L: Limiter, S, R> {
     runtime: Runtime<M, L, S, R>,
     classify: Arc<Classify<M>>,
@@ -176,6 +182,8 @@ where
             // served, with no usage): the inner service gives that answer, told so, without a
             // provider.
             Step::Left(Departure::Completed) => {
+                // Let a refusal go before asking for readiness (see below).
+                drop(refused);
                 return call_ready(&mut inner, &mut ready, resend.copy(Dispatched::CACHE)).await;
             }
             Step::Left(how) => {
@@ -191,6 +199,8 @@ where
         // long as the body).
         refused = None;
         *api_key = billed.unwrap_or(*api_key);
+        // Not on the wire until the service takes it: cut while waiting, it is not billed.
+        call.on_the_wire(false);
         if !std::mem::take(&mut ready)
             && let Err(error) = poll_fn(|cx| inner.poll_ready(cx)).await
         {
@@ -202,9 +212,12 @@ where
             continue;
         }
         unready = None;
+        call.on_the_wire(true);
         let resp = match inner.call(resend.copy(dispatched)).await {
             Ok(resp) => resp,
-            // Sent, and broken before an answer: billed at its estimate, not sent again.
+            // Maybe sent, broken before an answer: billed at its estimate, not sent again.
+            // The layer cannot tell a refused connect from a call broken on the wire (a
+            // service that knows nothing went out says so from `poll_ready`, above).
             Err(error) => {
                 call.timed_out();
                 return Err(error);
