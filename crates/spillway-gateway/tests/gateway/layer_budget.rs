@@ -6,9 +6,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
-use spillway_core::Duration;
 use spillway_core::engine::{SpendGate, UpstreamConfig};
-use spillway_core::limit::{Algorithm, LayerSpec, Layered, LimitSpec, Scope, Unit};
+use spillway_core::limit::Layered;
 use spillway_core::upstream::{BackoffConfig, Target};
 use spillway_gateway::{Dispatched, Upstream};
 use std::sync::{Arc, Mutex};
@@ -18,17 +17,7 @@ type Rt = super::layer_parts::Rt<Layered, SpendGate>;
 
 /// A gateway whose one layer gives each upstream key 3 requests an hour.
 fn runtime(degrade: bool) -> Rt {
-    let per_key = LayerSpec {
-        name: "per-key".into(),
-        scope: Scope::ApiKey,
-        unit: Unit::Requests,
-        limit: LimitSpec {
-            algorithm: Algorithm::FixedWindow,
-            limit: 3,
-            window: Duration::from_secs(3600),
-            burst: None,
-        },
-    };
+    let per_key = super::layer_parts::three_requests_a_key_an_hour();
     let layers = Layered::new(vec![per_key]).unwrap();
     let reactive = UpstreamConfig::reactive(BackoffConfig::default());
     super::layer_parts::start(layers, budget_gate::gate(degrade), reactive, &["per-key"])

@@ -7,28 +7,16 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::post;
-use spillway_core::Duration;
-use spillway_core::engine::{NoSpend, UpstreamConfig};
+use spillway_core::engine::NoSpend;
 use spillway_core::limit::{LayerSpec, Layered};
-use spillway_core::upstream::{BackoffConfig, BackoffStrategy, BreakerConfig, Target};
+use spillway_core::upstream::Target;
 use spillway_gateway::{Dispatched, Upstream};
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
-/// A fallback provider; a provider's first failure opens its breaker for an hour, so the
-/// retry (1 ms later; 2 attempts at most) goes to the fallback.
 fn runtime() -> Rt<Layered, NoSpend> {
-    let backoff = BackoffConfig::new(
-        BackoffStrategy::Constant,
-        Duration::from_millis(1),
-        Duration::from_millis(1),
-        2,
-    );
-    let mut upstream = UpstreamConfig::reactive(backoff.unwrap());
-    upstream.breaker = Some(BreakerConfig::new(1, Duration::from_secs(3600), 1).unwrap());
-    upstream.fallback = true;
     let layers = Layered::new(Vec::<LayerSpec>::new()).unwrap();
-    super::layer_parts::start(layers, NoSpend, upstream, &[])
+    super::layer_parts::start(layers, NoSpend, super::layer_parts::failing_over(0), &[])
 }
 
 /// Each call the service got: where the engine sent it, and the body it read.

@@ -17,7 +17,7 @@ use spillway_core::engine::{
     Engine, EngineConfig, RequestMeta, Spend, SpendGate, SpendStep, UpstreamConfig,
 };
 use spillway_core::keys::{KeyId, KeyPolicy, KeyRing, KeyRole, KeySpec, SecretSource};
-use spillway_core::limit::{Algorithm, LayerSpec, Layered, LimitSpec, Scope, Unit};
+use spillway_core::limit::Layered;
 use spillway_core::schedule::SchedulerConfig;
 use spillway_core::upstream::BackoffConfig;
 use spillway_core::{Duration, Time};
@@ -110,17 +110,7 @@ fn key_id(name: &str) -> u64 {
 /// One call in flight; each upstream key may carry 3 requests an hour; the budget's time is
 /// `by` ahead.
 fn runtime(by: Arc<AtomicU64>) -> super::layer_parts::Rt<Layered, Ahead> {
-    let per_key = LayerSpec {
-        name: "per-key".into(),
-        scope: Scope::ApiKey,
-        unit: Unit::Requests,
-        limit: LimitSpec {
-            algorithm: Algorithm::FixedWindow,
-            limit: 3,
-            window: Duration::from_secs(3600),
-            burst: None,
-        },
-    };
+    let per_key = super::layer_parts::three_requests_a_key_an_hour();
     let config = EngineConfig {
         max_in_flight: 1,
         max_requests: 100,

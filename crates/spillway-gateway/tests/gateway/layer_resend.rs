@@ -1,15 +1,13 @@
 //! The layer sending a refused key's request again: regressions a review found (a held
-//! answer blocking the next send, the fallback told to call with the refused key, a send never
-//! made billed, a superseded copy's reader left waiting).
+//! answer blocking the next send, the fallback told to call with the refused key, a superseded
+//! copy's reader left waiting). Sends the service could not take: `layer_resend_unready`.
 
-use super::layer_parts::Rt;
+use super::layer_parts::{Rt, failing_over, layered};
+use super::one_connection::OneConnection;
 use axum::body::{Body, Bytes};
 use axum::http::{Request, Response, StatusCode};
-use http_body::Frame;
-use spillway_core::Duration;
-use spillway_core::engine::{NoSpend, RequestMeta, UpstreamConfig};
+use spillway_core::engine::NoSpend;
 use spillway_core::limit::{LayerSpec, Layered};
-use spillway_core::upstream::{BackoffConfig, BackoffStrategy, BreakerConfig};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -18,86 +16,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use tower::ServiceExt;
 
-/// As `layer_key_refused`: a fallback, the primary's breaker opened by its first failure, so
-/// the retry (1 ms later) goes to the fallback.
 fn runtime() -> Rt<Layered, NoSpend> {
-    let backoff = BackoffConfig::new(
-        BackoffStrategy::Constant,
-        Duration::from_millis(1),
-        Duration::from_millis(1),
-        2,
-    );
-    let mut upstream = UpstreamConfig::reactive(backoff.unwrap());
-    upstream.breaker = Some(BreakerConfig::new(1, Duration::from_secs(3600), 1).unwrap());
-    upstream.fallback = true;
     let layers = Layered::new(Vec::<LayerSpec>::new()).unwrap();
-    super::layer_parts::start(layers, NoSpend, upstream, &[])
-}
-
-/// A response body that counts itself live until dropped.
-struct Live {
-    body: Body,
-    live: Arc<AtomicUsize>,
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        self.live.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl http_body::Body for Live {
-    type Data = Bytes;
-    type Error = axum::Error;
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-}
-
-/// An upstream connection as hyper's HTTP/1 `SendRequest` is one: it can take the next
-/// request only once the last response's body was read or dropped (until then its
-/// `poll_ready` stays Pending). This one answers Ready anyway and notes that it was asked
-/// while busy. The first call is refused (401: the primary's key), the next accepted.
-#[derive(Clone, Default)]
-struct OneConnection {
-    live: Arc<AtomicUsize>,
-    asked_while_busy: Arc<AtomicBool>,
-    calls: Arc<AtomicUsize>,
-}
-
-impl tower::Service<Request<Body>> for OneConnection {
-    type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        if self.live.load(Ordering::SeqCst) > 0 {
-            self.asked_while_busy.store(true, Ordering::SeqCst);
-        }
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let first = self.calls.fetch_add(1, Ordering::SeqCst) == 0;
-        let live = self.live.clone();
-        Box::pin(async move {
-            let _ = axum::body::to_bytes(req.into_body(), 1 << 16).await;
-            live.fetch_add(1, Ordering::SeqCst);
-            let (status, text) = if first {
-                (StatusCode::UNAUTHORIZED, "invalid api key")
-            } else {
-                (StatusCode::OK, "answered")
-            };
-            let body = Body::new(Live {
-                body: Body::from(text),
-                live,
-            });
-            Ok(Response::builder().status(status).body(body).unwrap())
-        })
-    }
+    super::layer_parts::start(layers, NoSpend, failing_over(0), &[])
 }
 
 /// The layer keeps the primary's 401 (body unread) while it waits out the backoff and asks
@@ -108,11 +29,8 @@ impl tower::Service<Request<Body>> for OneConnection {
 #[tokio::test]
 async fn the_refused_answer_is_let_go_before_the_fallback_send_asks_for_readiness() {
     let rt = runtime();
-    let service = OneConnection::default();
-    let app = tower::Layer::layer(
-        &spillway_gateway::GatewayLayer::new(rt.clone(), classify()),
-        service.clone(),
-    );
+    let service = OneConnection::new(StatusCode::OK);
+    let app = layered(&rt, service.clone());
     let prompt = Request::post("/").body(Body::from("the prompt")).unwrap();
     let resp = app.oneshot(prompt).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
@@ -121,25 +39,6 @@ async fn the_refused_answer_is_let_go_before_the_fallback_send_asks_for_readines
         !service.asked_while_busy.load(Ordering::SeqCst),
         "poll_ready for the fallback's send was asked while the primary's 401 body was still held"
     );
-}
-
-/// Every request user 1's, class 0 (as `layer_parts::as_one_user`, for a bare service).
-type Classify =
-    dyn Fn(&Request<Body>) -> Result<RequestMeta<()>, Box<Response<Body>>> + Send + Sync;
-
-fn classify() -> Arc<Classify> {
-    Arc::new(|_: &Request<Body>| {
-        Ok(RequestMeta {
-            user: 1,
-            team: 0,
-            feature: 0,
-            class: 0,
-            input_tokens: 10,
-            output_estimate: 10,
-            max_tokens: 10,
-            payload: (),
-        })
-    })
 }
 
 /// Each send the service got: where, and with which upstream key it was told to call.
@@ -172,17 +71,13 @@ fn refusing_the_primary(sends: Sends) -> axum::Router {
 async fn the_fallbacks_send_is_not_told_to_call_with_the_key_the_primary_refused() {
     use spillway_core::upstream::Target;
     use spillway_gateway::Upstream;
-    let backoff = BackoffConfig::new(
-        BackoffStrategy::Constant,
-        Duration::from_millis(1),
-        Duration::from_millis(1),
-        2,
-    );
-    let mut upstream = UpstreamConfig::reactive(backoff.unwrap());
-    upstream.breaker = Some(BreakerConfig::new(1, Duration::from_secs(3600), 1).unwrap());
-    upstream.fallback = true;
     let layers = Layered::new(Vec::<LayerSpec>::new()).unwrap();
-    let rt = super::layer_parts::start(layers, super::budget_gate::gate(false), upstream, &[]);
+    let rt = super::layer_parts::start(
+        layers,
+        super::budget_gate::gate(false),
+        failing_over(0),
+        &[],
+    );
     let sends = Sends::default();
     let app = super::layer_parts::as_one_user(&rt, refusing_the_primary(sends.clone()));
     let prompt = Request::post("/").body(Body::from("the prompt")).unwrap();
@@ -200,74 +95,6 @@ async fn the_fallbacks_send_is_not_told_to_call_with_the_key_the_primary_refused
         (Upstream::Provider(Target::Fallback), Some(refused)),
         "the fallback is told to call with the primary's refused ring key"
     );
-}
-
-/// A one-connection upstream whose primary answers 401 and closes the connection (as a
-/// server sending `Connection: close` does): the service cannot be made ready again, so
-/// `poll_ready` fails (hyper's `SendRequest` says the connection is closed).
-#[derive(Clone, Default)]
-struct ClosedAfterOne {
-    calls: Arc<AtomicUsize>,
-}
-
-impl tower::Service<Request<Body>> for ClosedAfterOne {
-    type Response = Response<Body>;
-    type Error = &'static str;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, &'static str>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), &'static str>> {
-        match self.calls.load(Ordering::SeqCst) {
-            0 => Poll::Ready(Ok(())),
-            _ => Poll::Ready(Err("connection closed")),
-        }
-    }
-
-    fn call(&mut self, _: Request<Body>) -> Self::Future {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        Box::pin(async {
-            let resp = Response::builder().status(StatusCode::UNAUTHORIZED);
-            Ok(resp.body(Body::from("invalid api key")).unwrap())
-        })
-    }
-}
-
-/// The fallback's send never happens (its service failed to get ready, so it never got the
-/// request): the request must not leave as one on the wire (it was billed at its estimate, as
-/// if the fallback had accepted it, when only the primary saw it, and refused it).
-#[tokio::test]
-async fn a_send_the_service_never_got_ready_for_is_not_billed() {
-    let backoff = BackoffConfig::new(
-        BackoffStrategy::Constant,
-        Duration::from_millis(1),
-        Duration::from_millis(1),
-        2,
-    );
-    let mut upstream = UpstreamConfig::reactive(backoff.unwrap());
-    upstream.breaker = Some(BreakerConfig::new(1, Duration::from_secs(3600), 1).unwrap());
-    upstream.fallback = true;
-    let layers = Layered::new(Vec::<LayerSpec>::new()).unwrap();
-    let rt = super::layer_parts::start(layers, super::budget_gate::gate(false), upstream, &[]);
-    let service = ClosedAfterOne::default();
-    let app = tower::Layer::layer(
-        &spillway_gateway::GatewayLayer::new(rt.clone(), classify()),
-        service.clone(),
-    );
-    let prompt = Request::post("/").body(Body::from("the prompt")).unwrap();
-    let answer = app.oneshot(prompt).await;
-    assert!(answer.is_err(), "the service's error is the caller's");
-    assert_eq!(
-        service.calls.load(Ordering::SeqCst),
-        1,
-        "only the primary got it"
-    );
-    let metrics = rt.metrics_text();
-    for line in [
-        "spillway_spend_nano_usd_total 0\n",
-        "spillway_departed_total{class=\"interactive\",how=\"abandoned\"} 0\n",
-        "spillway_departed_total{class=\"interactive\",how=\"failed\"} 1\n",
-    ] {
-        assert!(metrics.contains(line), "{line}: {metrics}");
-    }
 }
 
 /// A primary that answers 401 at once while its connection task goes on sending the request
@@ -322,10 +149,7 @@ impl tower::Service<Request<Body>> for EarlyRefusal {
 async fn the_first_copys_reader_is_not_left_waiting_forever() {
     let rt = runtime();
     let service = EarlyRefusal::default();
-    let app = tower::Layer::layer(
-        &spillway_gateway::GatewayLayer::new(rt.clone(), classify()),
-        service.clone(),
-    );
+    let app = layered(&rt, service.clone());
     let (tx, body) = spillway_gateway::relay_body(4);
     tx.send(Bytes::from("the ")).await.expect("room");
     let prompt = Request::post("/").body(Body::new(body)).unwrap();

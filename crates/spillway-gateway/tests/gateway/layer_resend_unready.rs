@@ -1,137 +1,22 @@
-//! The layer's resend, second review: a refusal held across the cache's readiness wait, a
-//! send cut while its service was not ready, and what an error from the inner call means.
+//! The layer's sends its inner service could not take, or failed: a refusal held across the
+//! cache's readiness wait, a send whose `poll_ready` failed or was cut while Pending (neither
+//! billed), and what an error from the inner call means (maybe sent: billed).
 
-use super::layer_parts::Rt;
-use axum::body::{Body, Bytes};
+use super::layer_parts::{Rt, failing_over, layered};
+use super::one_connection::OneConnection;
+use axum::body::Body;
 use axum::http::{Request, Response, StatusCode};
-use http_body::Frame;
-use spillway_core::Duration;
-use spillway_core::engine::{NoSpend, RequestMeta, UpstreamConfig};
+use spillway_core::engine::NoSpend;
+use spillway_core::engine::SpendGate;
 use spillway_core::limit::{LayerSpec, Layered};
-use spillway_core::upstream::{BackoffConfig, BackoffStrategy, BreakerConfig, Target};
+use spillway_core::upstream::Target;
 use spillway_gateway::{Dispatched, Upstream};
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use tower::ServiceExt;
-
-/// A fallback, breakers opened by one failure (for an hour), two attempts 1 ms apart, and
-/// `cache_hit_permille` of answers in the cache.
-fn upstream(cache_hit_permille: u64) -> UpstreamConfig {
-    let backoff = BackoffConfig::new(
-        BackoffStrategy::Constant,
-        Duration::from_millis(1),
-        Duration::from_millis(1),
-        2,
-    );
-    let mut upstream = UpstreamConfig::reactive(backoff.unwrap());
-    upstream.breaker = Some(BreakerConfig::new(1, Duration::from_secs(3600), 1).unwrap());
-    upstream.fallback = true;
-    upstream.cache_hit_permille = cache_hit_permille;
-    upstream
-}
-
-/// Every request user 1's, class 0.
-type Classify =
-    dyn Fn(&Request<Body>) -> Result<RequestMeta<()>, Box<Response<Body>>> + Send + Sync;
-
-fn classify() -> Arc<Classify> {
-    Arc::new(|_: &Request<Body>| {
-        Ok(RequestMeta {
-            user: 1,
-            team: 0,
-            feature: 0,
-            class: 0,
-            input_tokens: 10,
-            output_estimate: 10,
-            max_tokens: 10,
-            payload: (),
-        })
-    })
-}
-
-/// A response body that counts itself live until dropped.
-struct Live {
-    body: Body,
-    live: Arc<AtomicUsize>,
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        self.live.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl http_body::Body for Live {
-    type Data = Bytes;
-    type Error = axum::Error;
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.body).poll_frame(cx)
-    }
-}
-
-/// One upstream connection, as hyper's HTTP/1 `SendRequest` is: it can take the next request
-/// only once the last response's body is gone (its `poll_ready` would stay Pending; this one
-/// answers Ready and notes it was asked while busy). The primary's first call waits for
-/// `release`, then both primary calls answer 401 (the key refused); the fallback answers 500;
-/// the cache's call 200.
-#[derive(Clone, Default)]
-struct OneConnection {
-    live: Arc<AtomicUsize>,
-    asked_while_busy: Arc<AtomicBool>,
-    primary_calls: Arc<AtomicUsize>,
-    release: Arc<tokio::sync::Notify>,
-}
-
-impl OneConnection {
-    fn answer(&self, status: StatusCode, text: &'static str) -> Response<Body> {
-        self.live.fetch_add(1, Ordering::SeqCst);
-        let body = Body::new(Live {
-            body: Body::from(text),
-            live: self.live.clone(),
-        });
-        Response::builder().status(status).body(body).unwrap()
-    }
-}
-
-impl tower::Service<Request<Body>> for OneConnection {
-    type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        if self.live.load(Ordering::SeqCst) > 0 {
-            self.asked_while_busy.store(true, Ordering::SeqCst);
-        }
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let this = self.clone();
-        Box::pin(async move {
-            let sent = *req.extensions().get::<Dispatched>().expect("dispatched");
-            let _ = axum::body::to_bytes(req.into_body(), 1 << 16).await;
-            Ok(match sent.upstream {
-                Upstream::Provider(Target::Primary) => {
-                    if this.primary_calls.fetch_add(1, Ordering::SeqCst) == 0 {
-                        this.release.notified().await;
-                    }
-                    this.answer(StatusCode::UNAUTHORIZED, "invalid api key")
-                }
-                Upstream::Provider(Target::Fallback) => {
-                    this.answer(StatusCode::INTERNAL_SERVER_ERROR, "down")
-                }
-                Upstream::Cache => this.answer(StatusCode::OK, "from the cache"),
-            })
-        })
-    }
-}
 
 /// The fix let the held refusal go before the next send's `poll_ready`, but not before the
 /// cache's: a request whose key the primary refused (401) and whose retry finds both
@@ -146,12 +31,13 @@ async fn the_refused_answer_is_let_go_before_the_cache_call_asks_for_readiness()
     let rt: Rt<Layered, NoSpend> = super::layer_parts::start(
         Layered::new(Vec::<LayerSpec>::new()).unwrap(),
         NoSpend,
-        upstream(1000),
+        failing_over(1000),
         &[],
     );
-    let service = OneConnection::default();
-    let layer = spillway_gateway::GatewayLayer::new(rt.clone(), classify());
-    let app = tower::Layer::layer(&layer, service.clone());
+    let mut service = OneConnection::new(StatusCode::INTERNAL_SERVER_ERROR);
+    let release = Arc::new(tokio::sync::Notify::new());
+    service.release = Some(release.clone());
+    let app = layered(&rt, service.clone());
     let prompt = || Request::post("/").body(Body::from("the prompt")).unwrap();
     let b = tokio::spawn(app.clone().oneshot(prompt()));
     while service.primary_calls.load(Ordering::SeqCst) == 0 {
@@ -165,7 +51,7 @@ async fn the_refused_answer_is_let_go_before_the_cache_call_asks_for_readiness()
     );
     drop(a);
     assert!(!service.asked_while_busy.load(Ordering::SeqCst));
-    service.release.notify_one();
+    release.notify_one();
     let b = b.await.expect("joined").unwrap();
     assert_eq!(b.status(), StatusCode::OK, "B: from the cache");
     assert!(
@@ -174,26 +60,32 @@ async fn the_refused_answer_is_let_go_before_the_cache_call_asks_for_readiness()
     );
 }
 
-/// One upstream connection whose primary answers 401 and that then stays busy (the refused
-/// call's connection still draining, or a pool at its limit): `poll_ready` for the fallback's
-/// send is Pending for as long as the test lasts.
+/// One upstream connection whose primary answers 401 and that then cannot take another
+/// request: its `poll_ready` fails (`closes`: the server closed the connection, as after
+/// `Connection: close`; hyper's `SendRequest` says so) or stays Pending (the refused call's
+/// connection still draining, or a pool at its limit).
 #[derive(Clone, Default)]
-struct BusyAfterOne {
+struct RefusedThenUnready {
+    closes: bool,
     calls: Arc<AtomicUsize>,
     asked_again: Arc<AtomicBool>,
 }
 
-impl tower::Service<Request<Body>> for BusyAfterOne {
+impl tower::Service<Request<Body>> for RefusedThenUnready {
     type Response = Response<Body>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+    type Error = &'static str;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, &'static str>> + Send>>;
 
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), &'static str>> {
         if self.calls.load(Ordering::SeqCst) == 0 {
             return Poll::Ready(Ok(()));
         }
         self.asked_again.store(true, Ordering::SeqCst);
-        Poll::Pending
+        if self.closes {
+            Poll::Ready(Err("connection closed"))
+        } else {
+            Poll::Pending
+        }
     }
 
     fn call(&mut self, _: Request<Body>) -> Self::Future {
@@ -205,6 +97,13 @@ impl tower::Service<Request<Body>> for BusyAfterOne {
     }
 }
 
+/// A runtime with a budget (so that what is billed shows) failing over.
+fn budgeted() -> Rt<Layered, SpendGate> {
+    let layers = Layered::new(Vec::<LayerSpec>::new()).unwrap();
+    let gate = super::budget_gate::gate(false);
+    super::layer_parts::start(layers, gate, failing_over(0), &[])
+}
+
 /// The fix bills no send the service never got ready for when `poll_ready` fails, but a send
 /// cut while `poll_ready` is still Pending (the client gives up, or a timeout layer above
 /// drops the future) is billed at its estimate and counted abandoned: `Call::next` marked it
@@ -212,13 +111,9 @@ impl tower::Service<Request<Body>> for BusyAfterOne {
 /// request, and refused it (a 401 is not billed).
 #[tokio::test]
 async fn a_send_cut_while_the_service_is_not_ready_is_not_billed() {
-    let layers = Layered::new(Vec::<LayerSpec>::new()).unwrap();
-    let rt = super::layer_parts::start(layers, super::budget_gate::gate(false), upstream(0), &[]);
-    let service = BusyAfterOne::default();
-    let app = tower::Layer::layer(
-        &spillway_gateway::GatewayLayer::new(rt.clone(), classify()),
-        service.clone(),
-    );
+    let rt = budgeted();
+    let service = RefusedThenUnready::default();
+    let app = layered(&rt, service.clone());
     let prompt = Request::post("/").body(Body::from("the prompt")).unwrap();
     let answer = tokio::spawn(app.oneshot(prompt));
     while !service.asked_again.load(Ordering::SeqCst) {
@@ -232,6 +127,35 @@ async fn a_send_cut_while_the_service_is_not_ready_is_not_billed() {
         metrics.contains("spillway_spend_nano_usd_total 0\n"),
         "a send the service never took is billed: {metrics}"
     );
+}
+
+/// The fallback's send never happens (its service failed to get ready, so it never got the
+/// request): the request must not leave as one on the wire (it was billed at its estimate, as
+/// if the fallback had accepted it, when only the primary saw it, and refused it).
+#[tokio::test]
+async fn a_send_the_service_never_got_ready_for_is_not_billed() {
+    let rt = budgeted();
+    let service = RefusedThenUnready {
+        closes: true,
+        ..RefusedThenUnready::default()
+    };
+    let app = layered(&rt, service.clone());
+    let prompt = Request::post("/").body(Body::from("the prompt")).unwrap();
+    let answer = app.oneshot(prompt).await;
+    assert!(answer.is_err(), "the service's error is the caller's");
+    assert_eq!(
+        service.calls.load(Ordering::SeqCst),
+        1,
+        "only the primary got it"
+    );
+    let metrics = rt.metrics_text();
+    for line in [
+        "spillway_spend_nano_usd_total 0\n",
+        "spillway_departed_total{class=\"interactive\",how=\"abandoned\"} 0\n",
+        "spillway_departed_total{class=\"interactive\",how=\"failed\"} 1\n",
+    ] {
+        assert!(metrics.contains(line), "{line}: {metrics}");
+    }
 }
 
 /// A primary that cannot be reached (hyper-util's client fails `call`, not `poll_ready`, when
@@ -272,13 +196,9 @@ impl tower::Service<Request<Body>> for PrimaryUnreachable {
 /// again); `spillway serve`, which owns its client, tells the two apart.
 #[tokio::test]
 async fn an_error_from_the_call_is_taken_as_sent() {
-    let layers = Layered::new(Vec::<LayerSpec>::new()).unwrap();
-    let rt = super::layer_parts::start(layers, super::budget_gate::gate(false), upstream(0), &[]);
+    let rt = budgeted();
     let service = PrimaryUnreachable::default();
-    let app = tower::Layer::layer(
-        &spillway_gateway::GatewayLayer::new(rt.clone(), classify()),
-        service.clone(),
-    );
+    let app = layered(&rt, service.clone());
     let prompt = Request::post("/").body(Body::from("the prompt")).unwrap();
     let answer = app.oneshot(prompt).await;
     assert!(answer.is_err(), "the service's error is the caller's");
