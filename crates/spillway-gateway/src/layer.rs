@@ -167,7 +167,7 @@ where
     R: Rng + Send + 'static,
 {
     let head = req.method() == Method::HEAD;
-    let resend = Resend::new(req);
+    let resend = Resend::new(req, runtime.with_state(|s, _| s.engine.has_fallback()));
     // The service given to `serve` was polled ready for its first call; a later one waits.
     let mut ready = true;
     // The last refused answer: the client's if the engine gives up after it.

@@ -22,7 +22,8 @@
 //! **Memory.** The tape keeps what a later copy would replay only while one can still be made:
 //! once the [`Resend`] is gone (the answer accepted, or the request over) it is sealed, and
 //! the newest copy releases each frame as it passes it. So a request holds its body until its
-//! answer's head at most, as any proxy that may resend it does.
+//! answer's head at most, as any proxy that may resend it does; without a fallback provider
+//! nothing is sent twice through the layer, and nothing is kept at all.
 //!
 //! [`Outcome::KeyRefused`]: spillway_core::upstream::Outcome::KeyRefused
 
@@ -85,8 +86,9 @@ impl Tape {
 }
 
 impl Resend {
-    /// Keep `req` to hand out copies of.
-    pub(crate) fn new(req: Request) -> Self {
+    /// Keep `req` to hand out copies of; unless `resendable`, only one (nothing is kept: the
+    /// tape is sealed from the start, and a second copy fails rather than miss the start).
+    pub(crate) fn new(req: Request, resendable: bool) -> Self {
         let (head, body) = req.into_parts();
         let tape = Tape {
             kept: VecDeque::new(),
@@ -95,7 +97,7 @@ impl Resend {
             broken: false,
             newest: 0,
             waiting: None,
-            sealed: false,
+            sealed: !resendable,
         };
         Resend {
             head,
@@ -162,6 +164,12 @@ impl http_body::Body for Replay {
         if this.number != tape.newest {
             return Poll::Ready(Some(Err(axum::Error::new(
                 "the request was sent again elsewhere: this copy was answered already",
+            ))));
+        }
+        if this.at < tape.first {
+            // Frames this copy needs were let go: only when no copy was to be made again.
+            return Poll::Ready(Some(Err(axum::Error::new(
+                "the request's body was not kept: it cannot be sent again",
             ))));
         }
         tape.release_before(this.at);
@@ -247,7 +255,7 @@ mod tests {
             tx.send(Bytes::from(chunk)).await.expect("room");
         }
         let req = Request::post("/").body(Body::new(body)).expect("a request");
-        (tx, Resend::new(req))
+        (tx, Resend::new(req, true))
     }
 
     fn sent() -> Dispatched {
@@ -296,7 +304,7 @@ mod tests {
             .header("x-user", "7")
             .body(Body::from("prompt"))
             .expect("a request");
-        let resend = Resend::new(req);
+        let resend = Resend::new(req, true);
         let copy = resend.copy(sent());
         assert_eq!(copy.uri(), "/v1/chat");
         assert_eq!(copy.headers()["x-user"], "7");

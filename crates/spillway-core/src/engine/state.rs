@@ -229,6 +229,13 @@ impl<M: Copy, L: Limiter, S: Spend<M>, R: Rng> Engine<M, L, S, R> {
         self.upstream.headroom.as_ref()
     }
 
+    /// Whether a fallback provider is configured. Why a driver asks: the tower layer sends a
+    /// request again only when the engine moves a refused key's request to the fallback, so
+    /// without one it keeps no copy of the request's body.
+    pub fn has_fallback(&self) -> bool {
+        self.upstream.has_fallback()
+    }
+
     /// The earliest instant anything may be sent to `target` (its Retry-After gate).
     pub fn gate_until(&self, now: Time, target: Target) -> Time {
         self.upstream.gate_until(now, target)

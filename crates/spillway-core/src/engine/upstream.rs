@@ -149,6 +149,11 @@ impl<R: Rng> UpstreamPolicy<R> {
             && self.failover.route_to(now, Target::Fallback)
     }
 
+    /// Whether a fallback provider is configured.
+    pub(crate) fn has_fallback(&self) -> bool {
+        self.has_fallback
+    }
+
     /// When a request admitted at `admitted` becomes eligible to spill (the first instant its
     /// wait exceeds `fallback_after_wait`), if spilling is configured: a request staged for
     /// the primary must be woken then, not only when the primary is ready.

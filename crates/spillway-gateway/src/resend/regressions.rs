@@ -37,7 +37,7 @@ fn poll(body: &mut Body, waker: &Waker) -> Poll<Option<Result<Frame<Bytes>, axum
 async fn a_superseded_copy_is_woken_and_ends_and_the_newest_reads_on() {
     let (tx, body) = relay_body(4);
     let req = Request::post("/").body(Body::new(body)).expect("a request");
-    let resend = Resend::new(req);
+    let resend = Resend::new(req, true);
     let mut first = resend.copy(Dispatched::CACHE).into_body();
     let (first_woken, first_waker) = counted();
     assert!(poll(&mut first, &first_waker).is_pending());
@@ -71,7 +71,7 @@ async fn a_superseded_copy_is_woken_and_ends_and_the_newest_reads_on() {
 async fn frames_read_after_the_resend_is_dropped_are_not_kept() {
     let (tx, body) = relay_body(4);
     let req = Request::post("/").body(Body::new(body)).expect("a request");
-    let resend = Resend::new(req);
+    let resend = Resend::new(req, true);
     let tape = resend.tape.clone();
     let mut copy = resend.copy(Dispatched::CACHE).into_body();
     drop(resend); // the answer was accepted: `serve` returned
@@ -90,4 +90,24 @@ async fn frames_read_after_the_resend_is_dropped_are_not_kept() {
         .filter_map(|f| f.data_ref().map(Bytes::len))
         .sum();
     assert_eq!(kept, 0, "bytes the tape keeps with no copy left to make");
+}
+
+/// Without a fallback nothing is ever sent twice through the layer, so nothing is kept: the one
+/// copy lets each frame go as it passes it, and a second copy (which the layer never makes)
+/// would fail rather than send a body missing its start.
+#[tokio::test]
+async fn a_request_that_cannot_be_resent_keeps_nothing() {
+    let (tx, body) = relay_body(4);
+    let req = Request::post("/").body(Body::new(body)).expect("a request");
+    let resend = Resend::new(req, false);
+    let tape = resend.tape.clone();
+    let mut copy = resend.copy(Dispatched::CACHE).into_body();
+    let waker = Waker::noop();
+    for _ in 0..8 {
+        tx.send(Bytes::from(vec![b'x'; 1024])).await.expect("room");
+        assert!(matches!(poll(&mut copy, waker), Poll::Ready(Some(Ok(_)))));
+    }
+    assert_eq!(Tape::lock(&tape).kept.len(), 0, "frames kept");
+    let mut again = resend.copy(Dispatched::CACHE).into_body();
+    assert!(matches!(poll(&mut again, waker), Poll::Ready(Some(Err(_)))));
 }
