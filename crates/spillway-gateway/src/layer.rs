@@ -184,7 +184,8 @@ where
             Step::Left(Departure::Completed) => {
                 // Let a refusal go before asking for readiness (see below).
                 drop(refused);
-                return call_ready(&mut inner, &mut ready, resend.copy(Dispatched::CACHE)).await;
+                ready_once(&mut inner, &mut ready).await?;
+                return inner.call(resend.copy(Dispatched::CACHE)).await;
             }
             Step::Left(how) => {
                 return match (refused, unready) {
@@ -201,9 +202,7 @@ where
         *api_key = billed.unwrap_or(*api_key);
         // Not on the wire until the service takes it: cut while waiting, it is not billed.
         call.on_the_wire(false);
-        if !std::mem::take(&mut ready)
-            && let Err(error) = poll_fn(|cx| inner.poll_ready(cx)).await
-        {
+        if let Err(error) = ready_once(&mut inner, &mut ready).await {
             // Never sent: a refusal by the upstream's side (a failure for its breaker), which
             // the engine may send again, as `spillway serve` treats a send that never reached
             // the wire; nothing is billed.
@@ -243,17 +242,16 @@ where
     Ok(resp.map(|body| Body::new(Settling::new(body, call, usage))))
 }
 
-/// Call `inner` with `req`, first waiting for it to be ready unless it already is (`ready`:
-/// polled ready and not called since), as tower asks of every call.
-async fn call_ready<Inner: tower::Service<Request>>(
+/// Wait for `inner` to be ready unless it already is (`ready`: polled ready and not called
+/// since), as tower asks before every call.
+async fn ready_once<Inner: tower::Service<Request>>(
     inner: &mut Inner,
     ready: &mut bool,
-    req: Request,
-) -> Result<Inner::Response, Inner::Error> {
-    if !std::mem::take(ready) {
-        poll_fn(|cx| inner.poll_ready(cx)).await?;
+) -> Result<(), Inner::Error> {
+    if std::mem::take(ready) {
+        return Ok(());
     }
-    inner.call(req).await
+    poll_fn(|cx| inner.poll_ready(cx)).await
 }
 
 /// The engine's view of a send the inner service could not take (`poll_ready` failed): refused

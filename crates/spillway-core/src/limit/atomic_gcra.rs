@@ -120,12 +120,21 @@ mod tests {
     #[test]
     fn the_tat_has_a_cache_line_of_its_own() {
         let bucket = AtomicGcra::new(1, 1, Duration::from_secs(1)).unwrap();
-        let start = std::ptr::from_ref(&bucket) as usize;
         let tat = std::ptr::from_ref(&bucket.tat.0) as usize;
         let config = std::ptr::from_ref(&bucket.gcra) as usize;
         assert_eq!(tat % 128, 0);
         assert!(config + std::mem::size_of::<CompactGcra>() <= tat || tat + 128 <= config);
-        assert!(tat >= start);
+        let last_config_byte = config + std::mem::size_of::<CompactGcra>() - 1;
+        assert_ne!(
+            config / 64,
+            tat / 64,
+            "the configuration starts on the TAT's line"
+        );
+        assert_ne!(
+            last_config_byte / 64,
+            tat / 64,
+            "the configuration ends on it"
+        );
     }
 
     /// Threads racing at one instant: exactly `capacity` admissions, however they interleave.
