@@ -48,7 +48,7 @@ pub(crate) struct ClassQueue<T> {
     next_cost: Option<Option<u64>>,
 }
 
-impl<T> ClassQueue<T> {
+impl<T: Copy> ClassQueue<T> {
     /// An empty queue, with or without per-tenant fair share.
     pub fn new(fair_share: bool) -> Self {
         let store = if fair_share {

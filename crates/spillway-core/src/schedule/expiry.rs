@@ -9,7 +9,7 @@ use super::scheduler::PriorityScheduler;
 use super::types::{RemovalReason, Removed};
 use crate::time::Time;
 
-impl<T> PriorityScheduler<T> {
+impl<T: Copy> PriorityScheduler<T> {
     /// When `class`'s oldest request expires, if it has a deadline and a request.
     fn class_expiry(&self, class: usize) -> Option<Time> {
         let deadline = (*self.plan.deadlines.get(class)?)?;

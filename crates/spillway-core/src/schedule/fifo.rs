@@ -21,7 +21,7 @@ impl<T> Default for FifoClass<T> {
     }
 }
 
-impl<T> FifoClass<T> {
+impl<T: Copy> FifoClass<T> {
     #[inline]
     pub fn len(&self) -> usize {
         self.live
@@ -29,13 +29,8 @@ impl<T> FifoClass<T> {
 
     #[inline]
     pub fn push(&mut self, seq: u64, arrival: Time, tenant: u64, cost: u64, payload: T) {
-        self.arrivals.push(Slot {
-            seq,
-            arrival,
-            cost,
-            tenant,
-            payload: Some(payload),
-        });
+        self.arrivals
+            .push(Slot::new(seq, arrival, tenant, cost, payload));
         self.live += 1;
     }
 

@@ -13,7 +13,8 @@ use crate::time::Time;
 type Victim = (usize, RemovalReason);
 
 /// A bounded multi-class queue for an LLM gateway, with time passed in. See the
-/// [module docs](super) for the semantics.
+/// [module docs](super) for the semantics. Its payloads are `Copy` handles (see the module
+/// docs' "Payloads are handles").
 #[derive(Debug)]
 pub struct PriorityScheduler<T> {
     pub(super) plan: Plan,
@@ -31,7 +32,7 @@ pub struct PriorityScheduler<T> {
     pub(super) pushes_in_order: bool,
 }
 
-impl<T> PriorityScheduler<T> {
+impl<T: Copy> PriorityScheduler<T> {
     /// A scheduler for `config`, or the first problem found in it.
     pub fn new(config: &SchedulerConfig) -> Result<Self, ConfigError> {
         let plan = Plan::new(config)?;

@@ -4,7 +4,7 @@ use super::config::{Discipline, MAX_CLASSES};
 use super::scheduler::PriorityScheduler;
 use crate::time::{Duration, Time};
 
-impl<T> PriorityScheduler<T> {
+impl<T: Copy> PriorityScheduler<T> {
     /// The class [`PriorityScheduler::pop`] serves at `now`, `None` if all are empty.
     pub(super) fn select_class(&mut self, now: Time) -> Option<usize> {
         if self.len == 0 {

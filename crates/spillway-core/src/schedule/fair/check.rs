@@ -4,7 +4,7 @@
 
 use super::FairClass;
 
-impl<T> FairClass<T> {
+impl<T: Copy> FairClass<T> {
     /// Panics unless: the index maps exactly the ring's tenants to their slots; every
     /// sub-queue's ends are live and `head_seq` is its front; free slots are empty; the counts
     /// match; and the tokens' ends are the oldest and newest live requests.
@@ -16,22 +16,19 @@ impl<T> FairClass<T> {
             let found = self.index.get(queue.tenant);
             assert_eq!(found, Some(u64::from(slot)), "tenant {}", queue.tenant);
             let ends = [queue.items.front(), queue.items.back()];
-            assert!(
-                ends.iter().flatten().all(|e| e.payload.is_some()),
-                "ends live"
-            );
+            assert!(ends.iter().flatten().all(|e| e.is_live()), "ends live");
             assert_eq!(
                 self.heads[slot as usize],
-                queue.items.front().map_or(u64::MAX, |e| e.seq)
+                queue.items.front().map_or(u64::MAX, |e| e.seq())
             );
-            let stale = queue.items.iter().filter(|e| e.payload.is_none()).count();
+            let stale = queue.items.iter().filter(|e| !e.is_live()).count();
             assert_eq!(queue.stale, stale, "tombstones counted");
             assert!(
                 queue
                     .items
                     .iter()
                     .zip(queue.items.iter().skip(1))
-                    .all(|(a, b)| a.seq < b.seq)
+                    .all(|(a, b)| a.seq() < b.seq())
             );
             entries += queue.items.len();
             live += queue.items.len() - stale;
@@ -91,11 +88,11 @@ impl<T> FairClass<T> {
             .filter_map(|&s| self.queues[s as usize].items.back());
         assert_eq!(
             self.tokens.front().map(|t| t.seq),
-            oldest.map(|e| e.seq).min()
+            oldest.map(|e| e.seq()).min()
         );
         assert_eq!(
             self.tokens.back().map(|t| t.seq),
-            newest.map(|e| e.seq).max()
+            newest.map(|e| e.seq()).max()
         );
     }
 

@@ -2,7 +2,7 @@
 
 use super::FairClass;
 
-impl<T> FairClass<T> {
+impl<T: Copy> FairClass<T> {
     /// Drops every tombstone, every tenant left without requests (it loses its place in the
     /// ring and its credit, as if it had been visited) and every dead token. O(entries +
     /// tokens + tenants).

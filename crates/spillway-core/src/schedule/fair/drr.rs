@@ -12,7 +12,7 @@ pub(super) const PREFETCH_FROM: usize = 4_096;
 /// How many tenants ahead of the front prefetching loads the requests a visit reads.
 const AHEAD: usize = 2;
 
-impl<T> FairClass<T> {
+impl<T: Copy> FairClass<T> {
     /// The sub-queue slot DRR serves next, settling the ring on it (idempotent until served):
     /// emptied tenants at the front retire, a tenant whose credit is short of its head turns to
     /// the back.

@@ -40,7 +40,7 @@ use super::ring::Ring;
 use super::tenant_index::TenantIndex;
 use crate::time::Time;
 use solo::Solo;
-use sub_queue::{Entry, Live, TenantQueue};
+use sub_queue::{Live, TenantQueue};
 use tokens::{Token, Tokens};
 
 /// One class's tenants, their requests, and the DRR state over them.
@@ -103,7 +103,7 @@ impl<T> Default for FairClass<T> {
     }
 }
 
-impl<T> FairClass<T> {
+impl<T: Copy> FairClass<T> {
     /// Requests queued.
     #[inline]
     pub fn len(&self) -> usize {
@@ -143,12 +143,13 @@ impl<T> FairClass<T> {
         if queue.items.is_empty() {
             self.heads[slot as usize] = seq;
         }
-        queue.push(Entry {
+        let entry = Live {
             seq,
             arrival,
             cost,
-            payload: Some(payload),
-        });
+            payload,
+        };
+        queue.push(entry.into_entry());
         self.tokens.push(Token { seq, arrival, slot });
     }
 

@@ -23,7 +23,7 @@ pub(super) struct Solo<T> {
     pub entry: Live<T>,
 }
 
-impl<T> FairClass<T> {
+impl<T: Copy> FairClass<T> {
     /// Whether a request would be the class's only one (the ring is vacant).
     #[inline]
     pub(super) fn vacant(&self) -> bool {

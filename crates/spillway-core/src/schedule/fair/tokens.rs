@@ -94,7 +94,7 @@ impl Tokens {
     /// it uncovers there. (Both ends were live, so at most one end is affected.)
     /// `heads` holds each sub-queue slot's front seq.
     #[inline]
-    pub fn trim_after<T>(&mut self, seq: u64, heads: &[u64], queues: &[TenantQueue<T>]) {
+    pub fn trim_after<T: Copy>(&mut self, seq: u64, heads: &[u64], queues: &[TenantQueue<T>]) {
         if self.deque.front().is_some_and(|t| t.seq == seq) {
             self.deque.pop_front();
             while let Some(t) = self.deque.front() {
@@ -109,7 +109,7 @@ impl Tokens {
     }
 
     #[cold]
-    fn trim_back<T>(&mut self, queues: &[TenantQueue<T>]) {
+    fn trim_back<T: Copy>(&mut self, queues: &[TenantQueue<T>]) {
         self.deque.pop_back();
         while let Some(t) = self.deque.back() {
             if queues[t.slot as usize].back_seq() == Some(t.seq) {
@@ -124,11 +124,11 @@ impl Tokens {
     /// slot's live tokens and its requests ascend alike, so a cursor per slot tells a live
     /// token (its seq is the next request there) from a dead one; a freed slot holds nothing,
     /// so its cursor is never read. O(tokens), no allocation.
-    pub fn compact<T>(&mut self, queues: &mut [TenantQueue<T>]) {
+    pub fn compact<T: Copy>(&mut self, queues: &mut [TenantQueue<T>]) {
         self.deque.retain(|t| {
             let queue = &mut queues[t.slot as usize];
             let next = queue.items.get(queue.cursor);
-            let live = next.is_some_and(|e| e.seq == t.seq);
+            let live = next.is_some_and(|e| e.seq() == t.seq);
             queue.cursor += usize::from(live);
             live
         });
