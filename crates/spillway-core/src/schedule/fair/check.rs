@@ -3,36 +3,44 @@
 //! a later operation goes astray, or never).
 
 use super::FairClass;
+use super::sub_queue::Entry;
 
 impl<T: Copy> FairClass<T> {
     /// Panics unless: the index maps exactly the ring's tenants to their slots; every
-    /// sub-queue's ends are live and `head_seq` is its front; free slots are empty; the counts
-    /// match; and the tokens' ends are the oldest and newest live requests.
+    /// sub-queue's ends are live and its front seq is `heads`'s; free slots are empty; the
+    /// counts match; and the tokens' ends are the oldest and newest live requests. A staged
+    /// request counts at the back of its sub-queue (see [`super::staging`]), so the audit
+    /// leaves the staging as it is.
     pub fn check(&self) {
         let mut entries = 0;
         let mut live = 0;
+        let mut fronts = Vec::new();
+        let mut backs = Vec::new();
         for &slot in self.ring.iter() {
             let queue = &self.queues[slot as usize];
             let found = self.index.get(queue.tenant);
             assert_eq!(found, Some(u64::from(slot)), "tenant {}", queue.tenant);
-            let ends = [queue.items.front(), queue.items.back()];
+            let held: Vec<&Entry<T>> = queue.items.iter().chain(self.staged_for(slot)).collect();
+            let ends = [held.first(), held.last()];
             assert!(ends.iter().flatten().all(|e| e.is_live()), "ends live");
             assert_eq!(
                 self.heads[slot as usize],
-                queue.items.front().map_or(u64::MAX, |e| e.seq())
+                held.first().map_or(u64::MAX, |e| e.seq())
             );
-            let stale = queue.items.iter().filter(|e| !e.is_live()).count();
+            let stale = held.iter().filter(|e| !e.is_live()).count();
             assert_eq!(queue.stale, stale, "tombstones counted");
-            assert!(
-                queue
-                    .items
-                    .iter()
-                    .zip(queue.items.iter().skip(1))
-                    .all(|(a, b)| a.seq() < b.seq())
-            );
-            entries += queue.items.len();
-            live += queue.items.len() - stale;
+            assert!(held.is_sorted_by(|a, b| a.seq() < b.seq()), "seqs ascend");
+            entries += held.len();
+            live += held.len() - stale;
+            fronts.extend(held.first().map(|e| e.seq()));
+            backs.extend(held.last().map(|e| e.seq()));
         }
+        assert!(
+            self.staged
+                .iter()
+                .all(|&(slot, _)| self.ring.iter().any(|&s| s == slot)),
+            "staged for a tenant in the ring"
+        );
         assert_eq!(self.heads.len(), self.queues.len(), "a front seq per slot");
         for &slot in &self.free {
             assert!(
@@ -52,7 +60,7 @@ impl<T: Copy> FairClass<T> {
         let live_tokens: Vec<u64> = self
             .tokens
             .iter()
-            .filter(|t| self.queues[t.slot as usize].find(t.seq).is_some())
+            .filter(|t| self.holds(t.slot, t.seq))
             .map(|t| t.seq)
             .collect();
         assert!(
@@ -75,25 +83,26 @@ impl<T: Copy> FairClass<T> {
                 "a solo request with a ring"
             );
             assert!(self.tokens.front().is_none(), "a solo request with tokens");
+            assert!(self.staged.is_empty(), "a solo request with staged ones");
             (entries, live) = (1, 1);
         }
         assert_eq!((self.entries, self.live), (entries, live), "entries, live");
-        let oldest = self
-            .ring
+        assert_eq!(self.tokens.front().map(|t| t.seq), fronts.into_iter().min());
+        assert_eq!(self.tokens.back().map(|t| t.seq), backs.into_iter().max());
+    }
+
+    /// The entries staged for sub-queue `slot`, oldest first.
+    fn staged_for(&self, slot: u32) -> impl Iterator<Item = &Entry<T>> {
+        self.staged
             .iter()
-            .filter_map(|&s| self.queues[s as usize].items.front());
-        let newest = self
-            .ring
-            .iter()
-            .filter_map(|&s| self.queues[s as usize].items.back());
-        assert_eq!(
-            self.tokens.front().map(|t| t.seq),
-            oldest.map(|e| e.seq()).min()
-        );
-        assert_eq!(
-            self.tokens.back().map(|t| t.seq),
-            newest.map(|e| e.seq()).max()
-        );
+            .filter(move |&&(s, _)| s == slot)
+            .map(|(_, e)| e)
+    }
+
+    /// Whether sub-queue `slot` holds request `seq`, live, staged or not.
+    fn holds(&self, slot: u32, seq: u64) -> bool {
+        self.queues[slot as usize].find(seq).is_some()
+            || self.staged_for(slot).any(|e| e.seq() == seq && e.is_live())
     }
 
     /// Whether a served pop now prefetches.
@@ -121,7 +130,11 @@ impl<T: Copy> FairClass<T> {
 
     /// Entries the emptied tenants still in the ring have room for.
     pub fn emptied_capacity(&self) -> usize {
-        let queues = self.ring.iter().map(|&s| &self.queues[s as usize].items);
+        let emptied = self
+            .ring
+            .iter()
+            .filter(|&&s| self.staged_for(s).next().is_none());
+        let queues = emptied.map(|&s| &self.queues[s as usize].items);
         queues.filter(|q| q.is_empty()).map(|q| q.capacity()).sum()
     }
 

@@ -12,6 +12,7 @@ impl<T: Copy> FairClass<T> {
         {
             self.compactions += 1;
         }
+        self.write_staged();
         let mut entries = 0;
         let mut emptied = Vec::new();
         for &slot in self.ring.iter() {

@@ -22,6 +22,10 @@ impl<T: Copy> FairClass<T> {
             let slot = *self.ring.front()?;
             let queue = &mut self.queues[slot as usize];
             let Some(head) = queue.items.front() else {
+                if !self.staged.is_empty() {
+                    self.write_staged();
+                    continue;
+                }
                 self.retire_front();
                 continue;
             };
@@ -64,7 +68,11 @@ impl<T: Copy> FairClass<T> {
         let queue = &mut self.queues[slot as usize];
         let (entry, dropped) = queue.pop_front()?;
         queue.deficit = queue.deficit.saturating_sub(entry.cost);
-        let (tenant, head) = (queue.tenant, queue.head_seq());
+        let (tenant, mut head) = (queue.tenant, queue.head_seq());
+        if head == u64::MAX && !self.staged.is_empty() {
+            self.write_staged();
+            head = self.queues[slot as usize].head_seq();
+        }
         self.heads[slot as usize] = head;
         let emptied = head == u64::MAX;
         self.entries -= dropped;

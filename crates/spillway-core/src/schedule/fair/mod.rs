@@ -13,7 +13,8 @@
 //! maximum cost at the end of every round, and by less than quantum + maximum cost mid-round.
 //!
 //! **Layout.** The requests live in their tenants' sub-queues ([`sub_queue`]); arrival order is
-//! kept as thin tokens ([`tokens`]). A tenant whose requests all left by another way than
+//! kept as thin tokens ([`tokens`]). A push's write to its sub-queue is staged and goes out
+//! with the next few dozen ([`staging`]). A tenant whose requests all left by another way than
 //! service (cancel, shed, expiry) keeps its place in the ring, and its credit, until a visit
 //! retires it or a compaction drops it.
 //!
@@ -22,8 +23,8 @@
 //! requests plus a slack, with emptied tenants; so each removal costs O(1) amortised. Memory
 //! follows what is queued plus the emptied tenants still in the ring (a record and an index
 //! entry each, ~90 bytes, their buffers freed): a class that is never served keeps every
-//! tenant emptied by cancels, sheds or expiry until its next compaction, as before. The trigger counts what the layouts before
-//! counted (a slot per request in arrival order plus a ref per request in its sub-queue), so
+//! tenant emptied by cancels, sheds or expiry until its next compaction, as before. The
+//! trigger counts what the layouts before counted (a slot per request in arrival order plus a ref per request in its sub-queue), so
 //! compaction, a visible decision since it releases emptied tenants, runs at the same moments.
 
 #[cfg(test)]
@@ -31,6 +32,7 @@ mod check;
 mod compaction;
 mod drr;
 mod solo;
+mod staging;
 mod sub_queue;
 mod tokens;
 
@@ -40,7 +42,7 @@ use super::ring::Ring;
 use super::tenant_index::TenantIndex;
 use crate::time::Time;
 use solo::Solo;
-use sub_queue::{Live, TenantQueue};
+use sub_queue::{Entry, Live, TenantQueue};
 use tokens::{Token, Tokens};
 
 /// One class's tenants, their requests, and the DRR state over them.
@@ -71,6 +73,8 @@ pub(crate) struct FairClass<T> {
     entries: usize,
     /// Requests queued.
     live: usize,
+    /// Requests pushed but not yet written to their sub-queues, oldest first (see [`staging`]).
+    staged: Vec<(u32, Entry<T>)>,
     /// The class's only request, while the ring is vacant (see [`solo`]).
     solo: Option<Solo<T>>,
     /// Its credit, while its visit is charged.
@@ -95,6 +99,7 @@ impl<T> Default for FairClass<T> {
             tokens: Tokens::default(),
             entries: 0,
             live: 0,
+            staged: Vec::new(),
             solo: None,
             solo_credit: 0,
             #[cfg(test)]
@@ -139,9 +144,9 @@ impl<T: Copy> FairClass<T> {
             Some(slot) => slot as u32,
             None => self.join(tenant),
         };
-        let queue = &mut self.queues[slot as usize];
-        if queue.items.is_empty() {
-            self.heads[slot as usize] = seq;
+        let head = &mut self.heads[slot as usize];
+        if *head == u64::MAX {
+            *head = seq;
         }
         let entry = Live {
             seq,
@@ -149,7 +154,7 @@ impl<T: Copy> FairClass<T> {
             cost,
             payload,
         };
-        queue.push(entry.into_entry());
+        self.stage(slot, entry.into_entry());
         self.tokens.push(Token { seq, arrival, slot });
     }
 
@@ -184,6 +189,7 @@ impl<T: Copy> FairClass<T> {
     /// Takes the longest-waiting request out (shedding `Oldest`, expiry): its sub-queue's front.
     pub fn take_oldest(&mut self) -> Option<Taken<T>> {
         self.seat_solo();
+        self.write_staged();
         let slot = self.tokens.front()?.slot;
         self.take_from(slot, 0)
     }
@@ -191,6 +197,7 @@ impl<T: Copy> FairClass<T> {
     /// Takes the most recent request out (shedding `Newest`): its sub-queue's back.
     pub fn take_newest(&mut self) -> Option<Taken<T>> {
         self.seat_solo();
+        self.write_staged();
         let slot = self.tokens.back()?.slot;
         let at = self.queues[slot as usize].items.len().checked_sub(1)?;
         self.take_from(slot, at)
@@ -207,7 +214,7 @@ impl<T: Copy> FairClass<T> {
     pub fn contains(&self, seq: u64) -> bool {
         match &self.solo {
             Some(solo) => solo.entry.seq == seq,
-            None => self.locate(seq).is_some(),
+            None => self.locate(seq).is_some() || self.is_staged(seq),
         }
     }
 
@@ -216,6 +223,7 @@ impl<T: Copy> FairClass<T> {
         if self.solo.as_ref().is_some_and(|solo| solo.entry.seq == seq) {
             self.seat_solo();
         }
+        self.write_staged();
         let (slot, at) = self.locate(seq)?;
         self.take_from(slot, at)
     }
