@@ -4,9 +4,9 @@
 //! arrival order, its bytes are read where the deque's front already is (prefetched), instead of
 //! at a scattered slab index plus a generation array (two cache misses per pop, the cost that
 //! kept the scheduler 6–10× behind four plain `VecDeque`s). A request removed from the middle
-//! (cancel) leaves a tombstone (its seq marked, see [`super::tombstone`]); both ends are kept live by trimming, and the
-//! class compacts tombstones once they outnumber live requests, so memory stays proportional to
-//! what is queued.
+//! (cancel) leaves a tombstone (its seq marked, see [`super::tombstone`]); both ends are kept
+//! live by trimming, and the class compacts tombstones once they outnumber live requests, so
+//! memory stays proportional to what is queued.
 //!
 //! Requests are named by their per-class sequence number `seq` (tickets: stable forever, found
 //! by position guess then binary search, since seqs ascend along the deque).
@@ -138,7 +138,7 @@ impl<T: Copy> Arrivals<T> {
             self.trim_back();
             slot.take()
         } else {
-            // Left in place as a tombstone: its payload taken, the slot is no longer live.
+            // Left in place as a tombstone: its seq marked, the slot is no longer live.
             self.slots.get_mut(position)?.take()
         }
     }
