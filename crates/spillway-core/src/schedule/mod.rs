@@ -99,8 +99,9 @@
 //! # Payloads are handles
 //! A payload must be `Copy`: an id into the caller's own store (the engine queues its
 //! `RequestId`), not the request itself. A tombstone keeps a stale copy of its payload instead
-//! of an `Option`'s tag, which keeps an entry at 32 bytes with an 8-byte id, one cache line
-//! for the cold write a push makes at the back of a tenant's sub-queue (see `tombstone.rs`).
+//! of an `Option`'s tag, which keeps an entry at 32 bytes with an 8-byte id, fewer and
+//! narrower cache lines for the cold write a push makes at the back of a tenant's sub-queue
+//! (see `tombstone.rs`).
 
 mod arrivals;
 mod class_queue;

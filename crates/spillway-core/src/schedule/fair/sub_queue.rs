@@ -17,8 +17,8 @@ use std::collections::VecDeque;
 const RETAINED_CAPACITY: usize = 64;
 
 /// A queued request, or the tombstone of one cancelled from the middle of its tenant's queue
-/// (dropped once it reaches an end or at the next compaction). 32 bytes with an 8-byte payload:
-/// one cache line for the cold write at the back of a sub-queue (see [`Seq`]).
+/// (dropped once it reaches an end or at the next compaction). 32 bytes with an 8-byte payload
+/// (see [`Seq`] for why that matters to the cold write at the back of a sub-queue).
 #[derive(Debug)]
 pub(super) struct Entry<T> {
     /// Per-class sequence number: ascending along the sub-queue, never reused.
@@ -29,7 +29,7 @@ pub(super) struct Entry<T> {
     payload: T,
 }
 
-// Two entries a cache line, none straddling, with the engine's 8-byte handles.
+// 32 bytes with the engine's 8-byte handles (40 with an `Option<T>` payload).
 const _: () = assert!(size_of::<Entry<u64>>() == 32);
 const _: () = assert!(size_of::<Entry<crate::engine::RequestId>>() == 32);
 
