@@ -24,8 +24,9 @@
 //! follows what is queued plus the emptied tenants still in the ring (a record and an index
 //! entry each, ~90 bytes, their buffers freed): a class that is never served keeps every
 //! tenant emptied by cancels, sheds or expiry until its next compaction, as before. The
-//! trigger counts what the layouts before counted (a slot per request in arrival order plus a ref per request in its sub-queue), so
-//! compaction, a visible decision since it releases emptied tenants, runs at the same moments.
+//! trigger counts what the layouts before counted (a slot per request in arrival order plus a
+//! ref per request in its sub-queue), so compaction, a visible decision since it releases
+//! emptied tenants, runs at the same moments.
 
 #[cfg(test)]
 mod check;
@@ -50,8 +51,8 @@ use tokens::{Token, Tokens};
 pub(crate) struct FairClass<T> {
     /// Sub-queues by slot; freed slots keep their allocation for the next tenant.
     queues: Vec<TenantQueue<T>>,
-    /// Each slot's front seq (`u64::MAX`: empty), for the tokens' liveness check (see
-    /// [`tokens`]).
+    /// Each slot's front seq, its staged requests included (`u64::MAX`: empty), for the
+    /// tokens' liveness check (see [`tokens`]) and, at a push, whether the tenant was empty.
     heads: Vec<u64>,
     free: Vec<u32>,
     /// Tenant id → sub-queue slot, for every tenant in the ring. Only looked up, never
