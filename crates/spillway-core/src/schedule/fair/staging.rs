@@ -3,8 +3,8 @@
 //! Why: a push writes its request at the back of its tenant's sub-queue, a line last touched
 //! thousands of pushes earlier (at 100 k queued among 4,000 tenant sub-queues). Written one
 //! push at a time, that cold store sits at the head of the store buffer while everything the
-//! push and the next pop store queues behind it: the profile of aging + tenants at 100 k put
-//! most of the loop's time on the first store after a push. Staged, [`STAGED`] such writes go
+//! push and the next pop store queues behind it: in a profile of aging + tenants at 100 k, the
+//! first store after a push took 62 % of the bench loop's own samples (a quarter of all). Staged, [`STAGED`] such writes go
 //! out back to back, so their misses overlap instead of taking turns (the store buffer asks
 //! for their lines together).
 //!
